@@ -1,0 +1,362 @@
+"""Every model parameter, declared once: default, unit, bounds and rationale or source.
+
+The dataclasses here are the single source of truth. Hydra registers them as structured
+configs (so unknown keys and wrong types fail at composition), :func:`validate` checks
+bounds and choices, and :func:`describe` lists them for documentation and the dashboard.
+The model itself takes a :class:`ModelParams` and never sees Hydra.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ParameterError(ValueError):
+    """A parameter value outside what the model allows; the message is one user-facing line."""
+
+
+def param(
+    default: Any,
+    unit: str,
+    bounds: tuple[float, float] | None = None,
+    doc: str = "",
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    """Declare a parameter field with its unit, bounds (inclusive) and rationale."""
+    meta = {"unit": unit, "bounds": bounds, "doc": doc, "choices": choices}
+    return field(default=default, metadata=meta)
+
+
+PROB = (0.0, 1.0)
+
+
+@dataclass
+class RecruitmentParams:
+    """Grievance and recruitment (Epstein 2002, PNAS 99 suppl. 3)."""
+
+    threshold: float = param(0.1, "grievance", PROB, "Epstein's activation threshold T")
+    arrest_constant: float = param(2.3, "1", (0.0, 20.0), "Epstein's k in P = 1 - exp(-k C/A)")
+    security_per_fighter_ref: float = param(
+        20.0, "personnel/fighter", (0.1, 1e4), "C/A ratio at which perceived arrest risk is 1-e^-k"
+    )
+    recruits_per_million_willing: float = param(
+        4.0, "recruits/week per 1e6 willing", (0.0, 1e3), "calibrated: fighters roughly stable"
+    )
+
+
+@dataclass
+class LegitimacyParams:
+    """How state legitimacy and hardship move (Epstein 2002; the seed's China-US contrast)."""
+
+    recovery_rate: float = param(0.01, "1/week", PROB, "slow relaxation toward initial legitimacy")
+    harm_sensitivity: float = param(
+        0.02, "per harmed/100k", (0.0, 10.0), "legitimacy lost per civilian harmed per 100k residents"
+    )
+    foreign_troop_cost: float = param(
+        0.004, "1/week", (0.0, 1.0), "weekly legitimacy loss where foreign troops are seen, at trust 0"
+    )
+    public_trust_in_china: float = param(
+        0.8, "fraction", PROB, "seed: Pakistanis widely view China as trustworthy (US ~0.1)"
+    )
+    iran_strike_cost: float = param(0.05, "per strike", PROB, "legitimacy lost in a struck district")
+    local_benefit_share: float = param(
+        0.05, "fraction", PROB, "share of deployed capital that reaches the local economy"
+    )
+    max_hardship_relief: float = param(0.5, "fraction", PROB, "cap on hardship relief from benefit")
+
+
+@dataclass
+class CellParams:
+    """Attack units that coalesce and shatter (Johnson et al. 2006; Clauset & Wiegel 2010)."""
+
+    events_per_week: int = param(12, "events/week/group", (0, 1000), "coalesce/shatter micro-events")
+    shatter_probability: float = param(
+        0.1, "probability", PROB, "prototype: ~0.1 gives alpha ~2.2-2.5 for ~1,000 fighters"
+    )
+    burn_in_per_fighter: float = param(
+        2.0, "events/fighter", (0.0, 100.0), "events before week 1: ~2N reach the steady state"
+    )
+
+
+@dataclass
+class GroupParams:
+    """One militant group's attack behaviour."""
+
+    attack_rate: float = param(
+        1.4, "attacks/week per 1,000 fighters", (0.0, 100.0), "calibrated to 170-202 attacks/yr"
+    )
+    lethality: float = param(
+        1.2, "killed/attacker", (0.0, 20.0), "deaths per member of a successful attacking cell"
+    )
+    chinese_publicity: float = param(
+        2.0, "reward/killed", (0.0, 100.0), "publicity value of a Chinese victim to this group"
+    )
+    suicide_attacks: bool = param(False, "bool", None, "attackers die in a successful attack")
+
+
+def _group(**kw: Any) -> Any:
+    return field(default_factory=lambda: GroupParams(**kw))
+
+
+@dataclass
+class GroupsParams:
+    """The four militant groups of the seed (BRAS coordinates the three Baloch ones)."""
+
+    bla: GroupParams = _group(attack_rate=1.4, lethality=1.5, chinese_publicity=0.5)
+    majeed: GroupParams = _group(
+        attack_rate=3.0, lethality=2.0, chinese_publicity=1.5, suicide_attacks=True
+    )
+    blf: GroupParams = _group(attack_rate=1.4, lethality=1.5, chinese_publicity=0.5)
+    jaish_al_adl: GroupParams = _group(attack_rate=1.0, lethality=1.2, chinese_publicity=0.0)
+
+
+@dataclass
+class TargetingParams:
+    """Target choice that learns (Roth-Erev reinforcement; Erev & Roth 1998)."""
+
+    initial_chinese: float = param(0.25, "propensity", (0.0, 100.0), "calibrated to ~3 attacks/yr")
+    initial_security: float = param(6.0, "propensity", (0.0, 100.0), "security forces dominate")
+    initial_infrastructure: float = param(3.0, "propensity", (0.0, 100.0), "CPEC and state assets")
+    forgetting: float = param(0.05, "1/attack", PROB, "Roth-Erev recency: weight lost per attack")
+    success_reward: float = param(1.0, "reward", (0.0, 100.0), "reward for any successful attack")
+    failure_penalty: float = param(1.0, "reward", (0.0, 100.0), "propensity lost after a failure")
+    min_propensity: float = param(0.05, "propensity", (0.0, 10.0), "floor: no target forgotten")
+    bras_coordination: float = param(
+        0.5, "fraction", PROB, "BRAS: share of a Baloch group's reward felt by the other two"
+    )
+
+
+@dataclass
+class AttackParams:
+    """Success, protection and victims of attacks."""
+
+    success_chinese: float = param(0.6, "probability", PROB, "record: many foiled (Gwadar 2023)")
+    success_security: float = param(0.75, "probability", PROB, "assumption")
+    success_infrastructure: float = param(0.8, "probability", PROB, "assumption")
+    protection_max: float = param(0.7, "fraction", PROB, "max success reduction by guards")
+    guards_half_saturation: float = param(
+        5.0, "guards/Chinese national", (0.01, 1e3), "guards per national giving half protection"
+    )
+    chinese_troop_protection: float = param(
+        0.5, "fraction", PROB, "residual success removed where Chinese troops guard"
+    )
+    interdiction_base: float = param(0.1, "probability", PROB, "attempts stopped by intelligence")
+    joint_intel_interdiction: float = param(
+        0.15, "probability", PROB, "extra interdiction from joint China-Pakistan intelligence"
+    )
+    chinese_victim_share: float = param(
+        0.7, "fraction", PROB, "record 2021-24: 20 of ~30 killed in Chinese-target attacks"
+    )
+    security_victim_share: float = param(0.8, "fraction", PROB, "security attacks kill mostly troops")
+    infrastructure_security_share: float = param(0.4, "fraction", PROB, "guards among victims")
+    attacker_loss_interdicted: float = param(0.5, "fraction", PROB, "cell killed/captured if stopped")
+    attacker_loss_failed: float = param(0.3, "fraction", PROB, "cell lost in a failed attack")
+    attacker_loss_succeeded: float = param(0.05, "fraction", PROB, "cell lost in a success")
+    neighbour_reach: float = param(
+        0.15, "weight", PROB, "relative reach of a group into places next to its own"
+    )
+
+
+@dataclass
+class PakistanParams:
+    """Pakistan's operations and protection (seed: SSD, Apex Committee, officers' resistance)."""
+
+    ssd_troops: int = param(15000, "personnel", (0, 200000), "Special Security Division (seed)")
+    base_intensity: float = param(0.3, "0-1", PROB, "routine counter-insurgency tempo")
+    intensity_per_china_level: float = param(0.08, "per ladder step", PROB, "Chinese pressure")
+    intensity_per_attack: float = param(0.01, "per attack in 4 weeks", PROB, "reaction to attacks")
+    decisive_operation_week: int = param(
+        -1, "week", (-1, 10000), "week a decisive operation starts (-1 never; seed: 19 Nov 2024)"
+    )
+    decisive_boost: float = param(0.4, "0-1", PROB, "added intensity during a decisive operation")
+    attrition_at_full_intensity: float = param(
+        0.012, "fraction/week", PROB, "share of fighters in a district removed per week at intensity 1"
+    )
+    surge_security_per_intensity: float = param(
+        0.5, "fraction", (0.0, 10.0), "extra perceived security per unit of operation intensity"
+    )
+    collateral_per_militant: float = param(
+        0.15, "civilians/militant", (0.0, 20.0), "civilians harmed per militant removed"
+    )
+    collateral_killed_share: float = param(0.2, "fraction", PROB, "harmed civilians who die")
+    capture_share: float = param(0.5, "fraction", PROB, "removed militants captured, not killed")
+    joint_attrition_bonus: float = param(
+        0.3, "fraction", (0.0, 10.0), "extra attrition from joint China-Pakistan intelligence"
+    )
+    officer_resistance: float = param(
+        0.7, "0-1", PROB, "seed: senior officers resist a formal Chinese security role"
+    )
+    acceptance_rate: float = param(0.05, "1/week", PROB, "weekly chance of yielding once pressed")
+    accept_chinese_troops: bool = param(False, "bool", None, "Chinese troops guard from week 1")
+
+
+@dataclass
+class ChinaParams:
+    """China's patience and escalation ladder with hysteresis (seed)."""
+
+    initial_patience: float = param(0.45, "0-1", PROB, "seed: patience running out, Nov 2024")
+    patience_loss_per_death: float = param(0.04, "per national killed", PROB, "assumption")
+    patience_recovery: float = param(0.004, "per quiet week", PROB, "assumption")
+    pressure_below: float = param(0.7, "patience", PROB, "ladder step 1: diplomatic pressure")
+    hold_below: float = param(0.35, "patience", PROB, "ladder step 2: investment hold, state firms")
+    demand_below: float = param(0.2, "patience", PROB, "ladder step 3: demand troops, joint ops")
+    hysteresis: float = param(0.1, "patience", PROB, "patience above a threshold needed to step down")
+    troops_available: int = param(300, "personnel", (0, 100000), "Warrior-VIII: ~300 PLA troops")
+    joint_operations: bool = param(False, "bool", None, "joint operations from week 1")
+    force_investment_hold: bool = param(False, "bool", None, "state firms on hold from week 1")
+
+
+@dataclass
+class IranParams:
+    """Iran's posture toward Baloch militancy on its border (seed; Jan 2024 strikes)."""
+
+    initial_posture: str = param(
+        "neutral", "posture", None, "Nov 2024", choices=("hostile", "neutral", "cooperative")
+    )
+    posture_fixed: bool = param(False, "bool", None, "hold the initial posture for the whole run")
+    cooperation_per_jaa_attack: float = param(0.05, "per attack", PROB, "JaA attacks push Tehran")
+    posture_drift: float = param(0.02, "per week", PROB, "drift back toward neutral")
+    strike_probability: float = param(0.02, "1/week", PROB, "cross-border strike when hostile")
+    strike_civilians: float = param(5.0, "killed/strike", (0.0, 100.0), "Jan 2024: 7-9 killed")
+    sanctuary_attrition: float = param(
+        0.02, "fraction/week", PROB, "extra attrition in border districts when cooperative"
+    )
+
+
+@dataclass
+class InvestorParams:
+    """Investors' monthly invest/pause/withdraw decision (Abadie & Gardeazabal 2008)."""
+
+    expected_return: float = param(0.6, "utility", (-10.0, 10.0), "value of staying, no risk")
+    risk_aversion: float = param(1.0, "utility/hazard", (0.0, 100.0), "weight on perceived hazard")
+    hazard_memory: float = param(0.3, "weight", PROB, "weight of the latest month in the belief")
+    own_site_weight: float = param(1.0, "weight", (0.0, 10.0), "incidents at own site")
+    other_site_weight: float = param(0.15, "weight", (0.0, 10.0), "incidents elsewhere")
+    friction_scale: float = param(1.0, "multiplier", (0.0, 10.0), "bureaucratic friction, all firms")
+    invest_above: float = param(0.2, "utility", (-10.0, 10.0), "invest when utility is above")
+    pause_below: float = param(0.0, "utility", (-10.0, 10.0), "pause when utility falls below")
+    withdraw_below: float = param(-0.3, "utility", (-10.0, 10.0), "withdraw after months below")
+    months_to_withdraw: int = param(3, "months", (1, 120), "consecutive bad months while paused")
+    deployment_rate: float = param(0.03, "1/month", PROB, "share of undeployed capital per month")
+
+
+@dataclass
+class ModelParams:
+    """All parameters of the crisis model."""
+
+    recruitment: RecruitmentParams = field(default_factory=RecruitmentParams)
+    legitimacy: LegitimacyParams = field(default_factory=LegitimacyParams)
+    cells: CellParams = field(default_factory=CellParams)
+    groups: GroupsParams = field(default_factory=GroupsParams)
+    targeting: TargetingParams = field(default_factory=TargetingParams)
+    attacks: AttackParams = field(default_factory=AttackParams)
+    pakistan: PakistanParams = field(default_factory=PakistanParams)
+    china: ChinaParams = field(default_factory=ChinaParams)
+    iran: IranParams = field(default_factory=IranParams)
+    investors: InvestorParams = field(default_factory=InvestorParams)
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """Metadata of one declared parameter, addressed by its dotted path."""
+
+    path: str
+    value: Any
+    type: str
+    unit: str
+    bounds: tuple[float, float] | None
+    choices: tuple[str, ...] | None
+    doc: str
+
+
+def iter_params(obj: Any, prefix: str = "") -> Iterator[ParamInfo]:
+    """Walk a parameter dataclass, yielding every leaf with its metadata."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        path = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            yield from iter_params(value, path + ".")
+            continue
+        m = f.metadata
+        type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        yield ParamInfo(
+            path, value, type_name, m.get("unit", ""), m.get("bounds"), m.get("choices"), m.get("doc", "")
+        )
+
+
+def check_value(info: ParamInfo) -> None:
+    """Raise :class:`ParameterError` with one clear line if a value is not allowed."""
+    v = info.value
+    if info.type == "bool":
+        if not isinstance(v, bool):
+            raise ParameterError(f"{info.path}={v!r} is not allowed: expected true or false")
+        return
+    if info.choices is not None:
+        if v not in info.choices:
+            raise ParameterError(
+                f"{info.path}={v!r} is not allowed: choose one of {', '.join(info.choices)}"
+            )
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ParameterError(f"{info.path}={v!r} is not allowed: expected a number ({info.unit})")
+    if info.type == "int" and not float(v).is_integer():
+        raise ParameterError(f"{info.path}={v!r} is not allowed: expected a whole number")
+    if not math.isfinite(v):
+        raise ParameterError(f"{info.path}={v!r} is not allowed: expected a finite number")
+    if info.bounds is not None:
+        lo, hi = info.bounds
+        if not lo <= v <= hi:
+            raise ParameterError(
+                f"{info.path}={v!r} is out of bounds: allowed {lo:g} to {hi:g} ({info.unit})"
+            )
+
+
+def validate(params: ModelParams) -> ModelParams:
+    """Check every parameter and the cross-parameter orderings; return the params unchanged."""
+    for info in iter_params(params):
+        check_value(info)
+    c = params.china
+    if not c.demand_below <= c.hold_below <= c.pressure_below:
+        raise ParameterError(
+            "china thresholds must satisfy demand_below <= hold_below <= pressure_below "
+            f"(got {c.demand_below}, {c.hold_below}, {c.pressure_below})"
+        )
+    inv = params.investors
+    if not inv.withdraw_below <= inv.pause_below <= inv.invest_above:
+        raise ParameterError(
+            "investors thresholds must satisfy withdraw_below <= pause_below <= invest_above "
+            f"(got {inv.withdraw_below}, {inv.pause_below}, {inv.invest_above})"
+        )
+    return params
+
+
+def from_dict(data: dict[str, Any]) -> ModelParams:
+    """Build :class:`ModelParams` from a nested mapping, rejecting unknown keys."""
+    return validate(_build(ModelParams, data, ""))
+
+
+def _build(cls: Any, data: dict[str, Any], prefix: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        allowed = ", ".join(sorted(names))
+        raise ParameterError(f"unknown parameter {prefix}{unknown[0]}: allowed keys are {allowed}")
+    obj = cls()
+    for key, value in data.items():
+        default = getattr(obj, key)
+        if dataclasses.is_dataclass(default):
+            if not isinstance(value, dict):
+                raise ParameterError(f"{prefix}{key} must be a group of parameters, got {value!r}")
+            setattr(obj, key, _build(type(default), value, f"{prefix}{key}."))
+        else:
+            setattr(obj, key, value)
+    return obj
+
+
+def to_dict(params: Any) -> dict[str, Any]:
+    """Nested plain-dict form of a parameter dataclass."""
+    return dataclasses.asdict(params)

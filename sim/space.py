@@ -1,0 +1,132 @@
+"""The places of the crisis and the network that joins them, read from ``sim/data/``.
+
+Place attributes live in NumPy arrays indexed by place (fast, vectorised weekly rules);
+the Mesa :class:`~mesa.discrete_space.Network` carries the topology and a longitude/latitude
+layout so plots and the dashboard draw a recognisable map.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with resources.files("sim.data").joinpath(name).open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@dataclass(frozen=True)
+class PlaceTable:
+    """Static attributes of the places (read-only; the model copies what it changes)."""
+
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    kind: tuple[str, ...]
+    in_iran: np.ndarray  # bool
+    lat: np.ndarray
+    lon: np.ndarray
+    population: np.ndarray
+    hardship: np.ndarray
+    legitimacy: np.ndarray
+    chinese_nationals: np.ndarray
+    security: np.ndarray
+    borders_iran: np.ndarray  # bool
+    edges: tuple[tuple[str, str, str], ...]
+
+    def index(self, place_id: str) -> int:
+        """Position of a place id in the arrays."""
+        return self.ids.index(place_id)
+
+    @property
+    def balochistan(self) -> np.ndarray:
+        """Mask of Balochistan districts (the monitors' area)."""
+        return np.array([k == "district" for k in self.kind])
+
+    def neighbours(self) -> list[list[int]]:
+        """Adjacency lists by index."""
+        adj: list[list[int]] = [[] for _ in self.ids]
+        for a, b, _ in self.edges:
+            i, j = self.index(a), self.index(b)
+            adj[i].append(j)
+            adj[j].append(i)
+        return adj
+
+
+@cache
+def load_places() -> PlaceTable:
+    """Read ``places.csv`` and ``edges.csv`` (cached; arrays are treated as read-only)."""
+    rows = _rows("places.csv")
+
+    def col(name: str) -> np.ndarray:
+        return np.array([float(r[name]) for r in rows])
+
+    table = PlaceTable(
+        ids=tuple(r["id"] for r in rows),
+        names=tuple(r["name"] for r in rows),
+        kind=tuple(r["kind"] for r in rows),
+        in_iran=np.array([r["country"] == "Iran" for r in rows]),
+        lat=col("lat"),
+        lon=col("lon"),
+        population=col("population"),
+        hardship=col("hardship"),
+        legitimacy=col("legitimacy"),
+        chinese_nationals=col("chinese_nationals"),
+        security=col("security"),
+        borders_iran=col("borders_iran").astype(bool),
+        edges=tuple((r["source"], r["target"], r["kind"]) for r in _rows("edges.csv")),
+    )
+    for arr in (table.lat, table.population, table.hardship):
+        arr.setflags(write=False)
+    return table
+
+
+@cache
+def load_groups() -> dict[str, dict[str, Any]]:
+    """Militant groups: name, whether Baloch (BRAS), and initial fighters by place id."""
+    groups: dict[str, dict[str, Any]] = {}
+    for r in _rows("groups.csv"):
+        g = groups.setdefault(
+            r["group"], {"name": r["name"], "baloch": r["baloch"] == "1", "fighters": {}}
+        )
+        g["fighters"][r["place"]] = int(r["fighters"])
+    return groups
+
+
+@cache
+def load_investors() -> tuple[dict[str, Any], ...]:
+    """Investor records: id, name, kind (state/private), place, capital, staff, friction."""
+    out = []
+    for r in _rows("investors.csv"):
+        out.append(
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "state_firm": r["kind"] == "state",
+                "place": r["place"],
+                "committed": float(r["committed_usd_m"]),
+                "deployed": float(r["deployed_usd_m"]),
+                "staff": int(r["chinese_staff"]),
+                "friction": float(r["friction"]),
+            }
+        )
+    return tuple(out)
+
+
+def build_network(places: PlaceTable, random: Any = None) -> Any:
+    """A Mesa Network over the places, laid out by longitude/latitude."""
+    import networkx as nx
+    from mesa.discrete_space import Network
+
+    g = nx.Graph()
+    for i, pid in enumerate(places.ids):
+        g.add_node(pid, name=places.names[i], index=i)
+    for a, b, kind in places.edges:
+        g.add_edge(a, b, kind=kind)
+    layout = {pid: (places.lon[i], places.lat[i]) for i, pid in enumerate(places.ids)}
+    return Network(g, random=random, layout=layout)
