@@ -1,0 +1,117 @@
+"""Configuration: the run keys, the scenarios, and the bridge from a config to ModelParams.
+
+Scenarios live in ``configs/scenario/<name>.yaml`` (package data ``sim.configs``); each lists
+only the parameters it changes. This module reads them without Hydra, so notebooks and the
+dashboard can use scenarios too; the Hydra app (:mod:`sim.cli`) registers the same dataclasses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sim.params import ModelParams, ParameterError, from_dict, to_dict
+
+
+@dataclass
+class ScenarioInfo:
+    """A scenario's name, a description of the situation, and the seed passage behind it."""
+
+    name: str = "baseline"
+    description: str = ""
+    seed_passage: str = ""
+
+
+@dataclass
+class RunConfig(ModelParams):
+    """Everything ``cpec-sim run`` takes: the model parameters plus the run keys."""
+
+    scenario: ScenarioInfo = field(default_factory=ScenarioInfo)
+    replicates: int = 100
+    seed: int = 0
+    weeks: int = 104
+    jobs: int | None = None  # worker processes; None: all cores
+    chunk_size: int = 25  # replicates per unit of work and of resumption
+    sweep_name: str = "multirun"
+    plots: bool = True
+
+
+RUN_KEYS = ("scenario", "replicates", "seed", "weeks", "jobs", "chunk_size", "sweep_name", "plots")
+MODEL_KEYS = tuple(f.name for f in dataclasses.fields(ModelParams))
+
+
+def config_dir() -> Path:
+    """Directory of the shipped Hydra configs (works from a clone and from a wheel)."""
+    return Path(str(resources.files("sim.configs")))
+
+
+def scenario_names() -> list[str]:
+    """Names of the shipped scenarios."""
+    return sorted(p.stem for p in (config_dir() / "scenario").glob("*.yaml"))
+
+
+def load_scenario(name: str) -> dict[str, Any]:
+    """The scenario file as a dict (``scenario`` info plus parameter overrides)."""
+    from omegaconf import OmegaConf
+
+    path = config_dir() / "scenario" / f"{name}.yaml"
+    if not path.exists():
+        raise ParameterError(f"unknown scenario {name!r}: choose one of {', '.join(scenario_names())}")
+    data = OmegaConf.to_container(OmegaConf.load(path))
+    assert isinstance(data, dict)
+    return data  # type: ignore[return-value]
+
+
+def scenario_params(name: str = "baseline", overrides: dict[str, Any] | None = None) -> ModelParams:
+    """ModelParams of a scenario, with optional dotted-key overrides, validated."""
+    data = {k: v for k, v in load_scenario(name).items() if k != "scenario"}
+    for key, value in (overrides or {}).items():
+        node = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return from_dict(data)
+
+
+def model_params_from_config(cfg: Any) -> ModelParams:
+    """ModelParams from a composed config (OmegaConf node or dict), validated."""
+    from omegaconf import DictConfig, OmegaConf
+
+    data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    assert isinstance(data, dict)
+    return from_dict({k: data[k] for k in MODEL_KEYS if k in data})
+
+
+def check_run_keys(cfg: Any) -> None:
+    """Validate the run keys; raise :class:`ParameterError` with one clear line."""
+    if cfg.replicates < 1:
+        raise ParameterError(f"replicates={cfg.replicates} is not allowed: need at least 1")
+    if cfg.weeks < 1:
+        raise ParameterError(f"weeks={cfg.weeks} is not allowed: need at least 1")
+    if cfg.jobs is not None and cfg.jobs < 1:
+        raise ParameterError(f"jobs={cfg.jobs} is not allowed: need at least 1 (or leave unset)")
+    if cfg.chunk_size < 1:
+        raise ParameterError(f"chunk_size={cfg.chunk_size} is not allowed: need at least 1")
+    if cfg.seed < 0:
+        raise ParameterError(f"seed={cfg.seed} is not allowed: need a non-negative integer")
+
+
+def resolved_jobs(jobs: int | None) -> int:
+    """Worker processes to use: the given number, or all cores."""
+    return jobs or os.cpu_count() or 1
+
+
+def config_hash(params: ModelParams, seed: int, weeks: int, scenario: str) -> str:
+    """Hash of everything that determines the replicates' results (not their number)."""
+    blob = json.dumps(
+        {"params": to_dict(params), "seed": seed, "weeks": weeks, "scenario": scenario},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
