@@ -19,7 +19,7 @@ from random import Random
 class CellPool:
     """A histogram of cell sizes with the coalescence-fragmentation dynamics."""
 
-    __slots__ = ("counts", "fighters", "cells", "_random")
+    __slots__ = ("_random", "cells", "counts", "fighters")
 
     def __init__(self, fighters: int, rnd: Random) -> None:
         self.counts: dict[int, int] = {1: fighters} if fighters > 0 else {}

@@ -62,7 +62,9 @@ def load_scenario(name: str) -> dict[str, Any]:
 
     path = config_dir() / "scenario" / f"{name}.yaml"
     if not path.exists():
-        raise ParameterError(f"unknown scenario {name!r}: choose one of {', '.join(scenario_names())}")
+        raise ParameterError(
+            f"unknown scenario {name!r}: choose one of {', '.join(scenario_names())}"
+        )
     data = OmegaConf.to_container(OmegaConf.load(path))
     assert isinstance(data, dict)
     return data  # type: ignore[return-value]
@@ -84,9 +86,11 @@ def model_params_from_config(cfg: Any) -> ModelParams:
     """ModelParams from a composed config (OmegaConf node or dict), validated."""
     from omegaconf import DictConfig, OmegaConf
 
-    data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
-    assert isinstance(data, dict)
-    return from_dict({k: data[k] for k in MODEL_KEYS if k in data})
+    if isinstance(cfg, DictConfig):
+        data = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in MODEL_KEYS if k in cfg}
+    else:
+        data = {k: cfg[k] for k in MODEL_KEYS if k in cfg}
+    return from_dict(data)
 
 
 def check_run_keys(cfg: Any) -> None:

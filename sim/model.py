@@ -25,7 +25,15 @@ from sim.agents.investor import PAUSED, WITHDRAWN, Investor
 from sim.agents.iran import IranState
 from sim.agents.militant_group import MilitantGroup
 from sim.agents.pakistan import PakistanState
-from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY, TARGETS, AttackOutcome, guard_protection, success_probability
+from sim.attacks import (
+    CHINESE,
+    INFRASTRUCTURE,
+    SECURITY,
+    TARGETS,
+    AttackOutcome,
+    guard_protection,
+    success_probability,
+)
 from sim.params import GroupParams, ModelParams, validate
 from sim.record import Recorder, ReplicateResult
 from sim.space import build_network, load_groups, load_investors, load_places
@@ -37,7 +45,11 @@ class CrisisModel(Model):
     """The Balochistan-CPEC crisis as a Mesa model."""
 
     def __init__(
-        self, params: ModelParams | None = None, weeks: int = 104, seed: int = 0, network: bool = True
+        self,
+        params: ModelParams | None = None,
+        weeks: int = 104,
+        seed: int = 0,
+        network: bool = True,
     ) -> None:
         super().__init__(rng=seed)
         self.params = validate(params or ModelParams())
@@ -66,7 +78,9 @@ class CrisisModel(Model):
         self.pakistan = PakistanState(self, self.params.pakistan)
         specs = load_groups()
         self.fighters_at = np.zeros((len(specs), n), dtype=np.int64)  # group x place
-        self.groups = [self._make_group(i, key, spec) for i, (key, spec) in enumerate(specs.items())]
+        self.groups = [
+            self._make_group(i, key, spec) for i, (key, spec) in enumerate(specs.items())
+        ]
         self.investors = [Investor(self, rec, self.params.investors) for rec in load_investors()]
 
         # Weekly tallies and memory.

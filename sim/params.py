@@ -54,15 +54,23 @@ class LegitimacyParams:
 
     recovery_rate: float = param(0.01, "1/week", PROB, "slow relaxation toward initial legitimacy")
     harm_sensitivity: float = param(
-        0.02, "per harmed/100k", (0.0, 10.0), "legitimacy lost per civilian harmed per 100k residents"
+        0.02,
+        "per harmed/100k",
+        (0.0, 10.0),
+        "legitimacy lost per civilian harmed per 100k residents",
     )
     foreign_troop_cost: float = param(
-        0.004, "1/week", (0.0, 1.0), "weekly legitimacy loss where foreign troops are seen, at trust 0"
+        0.004,
+        "1/week",
+        (0.0, 1.0),
+        "weekly legitimacy loss where foreign troops are seen, at trust 0",
     )
     public_trust_in_china: float = param(
         0.8, "fraction", PROB, "seed: Pakistanis widely view China as trustworthy (US ~0.1)"
     )
-    iran_strike_cost: float = param(0.05, "per strike", PROB, "legitimacy lost in a struck district")
+    iran_strike_cost: float = param(
+        0.05, "per strike", PROB, "legitimacy lost in a struck district"
+    )
     local_benefit_share: float = param(
         0.05, "fraction", PROB, "share of deployed capital that reaches the local economy"
     )
@@ -73,7 +81,9 @@ class LegitimacyParams:
 class CellParams:
     """Attack units that coalesce and shatter (Johnson et al. 2006; Clauset & Wiegel 2010)."""
 
-    events_per_week: int = param(12, "events/week/group", (0, 1000), "coalesce/shatter micro-events")
+    events_per_week: int = param(
+        12, "events/week/group", (0, 1000), "coalesce/shatter micro-events"
+    )
     shatter_probability: float = param(
         0.1, "probability", PROB, "prototype: ~0.1 gives alpha ~2.2-2.5 for ~1,000 fighters"
     )
@@ -151,9 +161,13 @@ class AttackParams:
     chinese_victim_share: float = param(
         0.7, "fraction", PROB, "record 2021-24: 20 of ~30 killed in Chinese-target attacks"
     )
-    security_victim_share: float = param(0.8, "fraction", PROB, "security attacks kill mostly troops")
+    security_victim_share: float = param(
+        0.8, "fraction", PROB, "security attacks kill mostly troops"
+    )
     infrastructure_security_share: float = param(0.4, "fraction", PROB, "guards among victims")
-    attacker_loss_interdicted: float = param(0.5, "fraction", PROB, "cell killed/captured if stopped")
+    attacker_loss_interdicted: float = param(
+        0.5, "fraction", PROB, "cell killed/captured if stopped"
+    )
     attacker_loss_failed: float = param(0.3, "fraction", PROB, "cell lost in a failed attack")
     attacker_loss_succeeded: float = param(0.05, "fraction", PROB, "cell lost in a success")
     neighbour_reach: float = param(
@@ -174,7 +188,10 @@ class PakistanParams:
     )
     decisive_boost: float = param(0.4, "0-1", PROB, "added intensity during a decisive operation")
     attrition_at_full_intensity: float = param(
-        0.012, "fraction/week", PROB, "share of fighters in a district removed per week at intensity 1"
+        0.012,
+        "fraction/week",
+        PROB,
+        "share of fighters in a district removed per week at intensity 1",
     )
     surge_security_per_intensity: float = param(
         0.5, "fraction", (0.0, 10.0), "extra perceived security per unit of operation intensity"
@@ -204,7 +221,9 @@ class ChinaParams:
     pressure_below: float = param(0.7, "patience", PROB, "ladder step 1: diplomatic pressure")
     hold_below: float = param(0.35, "patience", PROB, "ladder step 2: investment hold, state firms")
     demand_below: float = param(0.2, "patience", PROB, "ladder step 3: demand troops, joint ops")
-    hysteresis: float = param(0.1, "patience", PROB, "patience above a threshold needed to step down")
+    hysteresis: float = param(
+        0.1, "patience", PROB, "patience above a threshold needed to step down"
+    )
     troops_available: int = param(300, "personnel", (0, 100000), "Warrior-VIII: ~300 PLA troops")
     joint_operations: bool = param(False, "bool", None, "joint operations from week 1")
     force_investment_hold: bool = param(False, "bool", None, "state firms on hold from week 1")
@@ -236,7 +255,9 @@ class InvestorParams:
     hazard_memory: float = param(0.3, "weight", PROB, "weight of the latest month in the belief")
     own_site_weight: float = param(1.0, "weight", (0.0, 10.0), "incidents at own site")
     other_site_weight: float = param(0.15, "weight", (0.0, 10.0), "incidents elsewhere")
-    friction_scale: float = param(1.0, "multiplier", (0.0, 10.0), "bureaucratic friction, all firms")
+    friction_scale: float = param(
+        1.0, "multiplier", (0.0, 10.0), "bureaucratic friction, all firms"
+    )
     invest_above: float = param(0.2, "utility", (-10.0, 10.0), "invest when utility is above")
     pause_below: float = param(0.0, "utility", (-10.0, 10.0), "pause when utility falls below")
     withdraw_below: float = param(-0.3, "utility", (-10.0, 10.0), "withdraw after months below")
@@ -284,7 +305,13 @@ def iter_params(obj: Any, prefix: str = "") -> Iterator[ParamInfo]:
         m = f.metadata
         type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
         yield ParamInfo(
-            path, value, type_name, m.get("unit", ""), m.get("bounds"), m.get("choices"), m.get("doc", "")
+            path,
+            value,
+            type_name,
+            m.get("unit", ""),
+            m.get("bounds"),
+            m.get("choices"),
+            m.get("doc", ""),
         )
 
 

@@ -63,7 +63,10 @@ def update_legitimacy(
 
 
 def relieved_hardship(
-    base_hardship: np.ndarray, deployed_usd_m: np.ndarray, population: np.ndarray, p: LegitimacyParams
+    base_hardship: np.ndarray,
+    deployed_usd_m: np.ndarray,
+    population: np.ndarray,
+    p: LegitimacyParams,
 ) -> np.ndarray:
     """Hardship lowered by the local benefit of deployed capital (per resident, capped)."""
     per_capita_k = deployed_usd_m * 1e3 / population  # USD thousand per resident

@@ -26,9 +26,7 @@ if TYPE_CHECKING:
 INVESTING, PAUSED, WITHDRAWN = "investing", "paused", "withdrawn"
 
 
-def updated_hazard(
-    belief: float, incidents: np.ndarray, site: int, p: InvestorParams
-) -> float:
+def updated_hazard(belief: float, incidents: np.ndarray, site: int, p: InvestorParams) -> float:
     """New hazard belief from last month's incidents by place."""
     own = incidents[site]
     other = incidents.sum() - own
@@ -78,11 +76,15 @@ class Investor(Agent):
     def step(self) -> None:
         """The monthly decision."""
         m = self.model
-        self.hazard = updated_hazard(self.hazard, m.month_incidents_by_place, self.site, self.params)
+        self.hazard = updated_hazard(
+            self.hazard, m.month_incidents_by_place, self.site, self.params
+        )
         value = staying_value(self.hazard, self.friction, self.params)
         on_hold = self.state_firm and m.china.investment_hold
         before = self.state
-        self.state, self.bad_months = decide(self.state, value, self.bad_months, on_hold, self.params)
+        self.state, self.bad_months = decide(
+            self.state, value, self.bad_months, on_hold, self.params
+        )
         if self.state == INVESTING:
             self.deployed += self.params.deployment_rate * (self.committed - self.deployed)
         elif self.state == WITHDRAWN and before != WITHDRAWN:

@@ -62,7 +62,10 @@ class IranState(Agent):
         """Update the posture, then strike across the border if hostile."""
         self.score = next_posture(self.score, self.model.last_week_jaa_attacks_in_iran, self.params)
         self.strikes[:] = 0.0
-        if self.posture == "hostile" and self.model.random.random() < self.params.strike_probability:
+        if (
+            self.posture == "hostile"
+            and self.model.random.random() < self.params.strike_probability
+        ):
             self.strike_across_border()
 
     def strike_across_border(self) -> None:

@@ -58,7 +58,9 @@ class MilitantGroup(Agent):
         self.fighters_at = fighters_at  # this group's row of the model's group x place matrix
         self.cells = CellPool(int(fighters_at.sum()), model.random)
         t = model.params.targeting
-        self.propensities = np.array([t.initial_chinese, t.initial_security, t.initial_infrastructure])
+        self.propensities = np.array(
+            [t.initial_chinese, t.initial_security, t.initial_infrastructure]
+        )
         cp = model.params.cells
         self.cells.run(int(cp.burn_in_per_fighter * self.cells.fighters), cp.shatter_probability)
 
@@ -166,4 +168,4 @@ class MilitantGroup(Agent):
         return self.propensities / self.propensities.sum()
 
 
-__all__ = ["MilitantGroup", "reinforce", "attack_reward", "TARGETS", "CHINESE"]
+__all__ = ["CHINESE", "TARGETS", "MilitantGroup", "attack_reward", "reinforce"]

@@ -51,7 +51,11 @@ def removal_probability(
     intensity: np.ndarray, sanctuary: np.ndarray, joint: bool, p: PakistanParams
 ) -> np.ndarray:
     """Weekly chance that a fighter at each place is killed or captured."""
-    rate = p.attrition_at_full_intensity * intensity * (1.0 + (p.joint_attrition_bonus if joint else 0.0))
+    rate = (
+        p.attrition_at_full_intensity
+        * intensity
+        * (1.0 + (p.joint_attrition_bonus if joint else 0.0))
+    )
     return np.clip(rate + sanctuary, 0.0, 1.0)
 
 
@@ -88,9 +92,9 @@ class PakistanState(Agent):
         """Yield to China's demand only if its pressure beats the officers' resistance."""
         if self.chinese_troops or not self.model.china.demands_protection:
             return
-        if self.model.china.pressure > self.params.officer_resistance:
-            if self.model.random.random() < self.params.acceptance_rate:
-                self.chinese_troops = True
+        pressed = self.model.china.pressure > self.params.officer_resistance
+        if pressed and self.model.random.random() < self.params.acceptance_rate:
+            self.chinese_troops = True
 
     def operation_map(self) -> np.ndarray:
         """Intensity by place: Pakistan's in Pakistan, Iran's own tempo in Iran."""
@@ -104,7 +108,9 @@ class PakistanState(Agent):
         sanctuary = np.zeros(len(m.places.ids))
         if iran.denies_sanctuary:
             sanctuary = (m.places.borders_iran | m.places.in_iran) * iran.params.sanctuary_attrition
-        p_remove = removal_probability(self.operation_map(), sanctuary, self.joint_operations, self.params)
+        p_remove = removal_probability(
+            self.operation_map(), sanctuary, self.joint_operations, self.params
+        )
         removed = m.rng.binomial(m.fighters_at, p_remove)  # group x place
         m.fighters_at -= removed
         for group, n in zip(m.groups, removed.sum(axis=1).tolist(), strict=True):

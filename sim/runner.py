@@ -1,0 +1,332 @@
+"""Run many replicates of one configuration into a run directory, resumably.
+
+* Replicate ``i`` gets its own seed from ``SeedSequence(seed, spawn_key=(i,))``, so results
+  do not depend on the number of workers or the order in which chunks finish.
+* Replicates are grouped in fixed-size chunks; a pool of worker processes (forked once,
+  model already imported) runs chunks and writes each chunk's files atomically.
+* Re-running the same command skips finished chunks; Ctrl-C or SIGTERM stops the workers,
+  marks the run ``interrupted`` and leaves no partial file.
+* A replicate that raises is recorded (seed, traceback) under ``failures/``; the others
+  finish, and the run's status says ``failed``.
+
+Usable from a notebook::
+
+    from sim.runner import RunSpec, run
+    outcome = run(RunSpec(params, scenario="baseline", replicates=50), Path("results/nb"))
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from sim import __version__
+from sim.config import config_hash
+from sim.params import ModelParams, ParameterError
+from sim.results import (
+    assemble,
+    atomic_write_json,
+    atomic_write_text,
+    chunk_done,
+    tables_from_replicates,
+    write_chunk,
+)
+
+
+def replicate_seed(seed: int, index: int) -> int:
+    """The seed of replicate ``index``: independent streams from one root seed."""
+    state = np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1, np.uint64)
+    return int(state[0])
+
+
+@dataclass
+class RunSpec:
+    """What to run: one configuration, many replicates."""
+
+    params: ModelParams
+    scenario: str = "baseline"
+    replicates: int = 100
+    seed: int = 0
+    weeks: int = 104
+    jobs: int = 1
+    chunk_size: int = 25
+    description: str = ""
+    overrides: list[str] = field(default_factory=list)
+    config_yaml: str = ""
+
+    def chunks(self) -> list[list[int]]:
+        """Replicate indices grouped in chunks of ``chunk_size``."""
+        r = range(self.replicates)
+        return [
+            list(r[i : i + self.chunk_size]) for i in range(0, self.replicates, self.chunk_size)
+        ]
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of what determines each replicate's result."""
+        return config_hash(self.params, self.seed, self.weeks, self.scenario)
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended."""
+
+    status: str  # complete, failed, interrupted
+    run_dir: Path
+    done_replicates: int
+    failed_replicates: list[int]
+    timings: dict[str, float]
+    message: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """0 complete, 1 failed, 130 interrupted."""
+        return {"complete": 0, "failed": 1, "interrupted": 130}[self.status]
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+
+# --- the work of one chunk (runs in a worker) ------------------------------------------
+def run_chunk(
+    run_dir: Path, chunk: int, indices: list[int], params: ModelParams, seed: int, weeks: int
+) -> tuple[int, list[dict[str, Any]], float]:
+    """Run the replicates of one chunk and write its files; return failures and seconds."""
+    from sim.model import CrisisModel
+
+    start = time.perf_counter()
+    results, failures = [], []
+    for i in indices:
+        s = replicate_seed(seed, i)
+        try:
+            results.append((i, s, CrisisModel(params, weeks=weeks, seed=s, network=False).run()))
+        except Exception as exc:  # one replicate's failure must not sink the others
+            tb = traceback.format_exc()
+            failures.append({"replicate": i, "seed": s, "error": repr(exc)})
+            atomic_write_text(
+                run_dir / "failures" / f"replicate-{i:06d}.txt",
+                f"replicate {i}\nseed {s}\n\n{tb}",
+            )
+    write_chunk(run_dir, chunk, indices, tables_from_replicates(results), failures)
+    return chunk, failures, time.perf_counter() - start
+
+
+def _worker_init() -> None:
+    """Workers leave SIGINT to the parent, which stops them cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+# --- the run ---------------------------------------------------------------------------
+def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
+    """Check the directory can hold this run; return an earlier manifest to resume, if any."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ParameterError(f"output directory {run_dir} is a file: choose another hydra.run.dir")
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.exists():
+        return None
+    import json
+
+    old = json.loads(manifest_path.read_text())
+    if old.get("config_hash") != spec.config_hash:
+        raise ParameterError(
+            f"{run_dir} holds a run of another configuration (hash {old.get('config_hash')}, "
+            f"now {spec.config_hash}): remove it or choose another hydra.run.dir"
+        )
+    return dict(old)
+
+
+def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "package": "cpec-sim",
+        "version": __version__,
+        "scenario": spec.scenario,
+        "description": spec.description,
+        "overrides": spec.overrides,
+        "seed": spec.seed,
+        "replicates": spec.replicates,
+        "weeks": spec.weeks,
+        "jobs": spec.jobs,
+        "chunk_size": spec.chunk_size,
+        "config_hash": spec.config_hash,
+        "replicate_seeds": "numpy SeedSequence(seed, spawn_key=(i,)).generate_state(1, uint64)",
+        "status": status,
+        "started": started,
+        "python": sys.version.split()[0],
+        **extra,
+    }
+
+
+def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> RunOutcome:
+    """Run (or resume) ``spec`` into ``run_dir``."""
+    t0 = time.perf_counter()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    prepare_run_dir(run_dir, spec)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if spec.config_yaml:
+        atomic_write_text(run_dir / "config.yaml", spec.config_yaml)
+    atomic_write_json(run_dir / "manifest.json", _manifest(spec, "running", started))
+
+    chunks = spec.chunks()
+    failures: dict[int, list[dict[str, Any]]] = {}
+    todo = []
+    for c, indices in enumerate(chunks):
+        done = chunk_done(run_dir, c, indices)
+        if done is None:
+            todo.append(c)
+        else:
+            failures[c] = done["failures"]
+    resumed = spec.replicates - sum(len(chunks[c]) for c in todo)
+    bar = ProgressBar(spec.replicates, resumed, progress)
+
+    status, message = "complete", ""
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _stop(signum: int, frame: Any) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    for s in previous:
+        signal.signal(s, _stop)
+    t_sim = time.perf_counter()
+    try:
+        if spec.jobs <= 1 or len(todo) <= 1:
+            for c in todo:
+                _, f, _ = run_chunk(run_dir, c, chunks[c], spec.params, spec.seed, spec.weeks)
+                failures[c] = f
+                bar.advance(len(chunks[c]))
+        else:
+            _run_pool(spec, run_dir, chunks, todo, failures, bar)
+    except Interrupted as exc:
+        status, message = "interrupted", f"interrupted by {exc}"
+    except BrokenProcessPool:
+        status, message = "failed", "a worker process died"
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        bar.close()
+    sim_s = time.perf_counter() - t_sim
+
+    t_write = time.perf_counter()
+    failed = sorted(f["replicate"] for fs in failures.values() for f in fs)
+    if status == "complete":
+        assemble(run_dir, range(len(chunks)))
+        if failed:
+            status, message = (
+                "failed",
+                f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}",
+            )
+    done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
+    timings = {
+        "simulate_s": round(sim_s, 3),
+        "write_s": round(time.perf_counter() - t_write, 3),
+        "total_s": round(time.perf_counter() - t0, 3),
+    }
+    atomic_write_json(
+        run_dir / "manifest.json",
+        _manifest(
+            spec,
+            status,
+            started,
+            finished=datetime.now(UTC).isoformat(timespec="seconds"),
+            failed_replicates=failed,
+            resumed_replicates=resumed,
+            timings=timings,
+            message=message,
+        ),
+    )
+    return RunOutcome(status, run_dir, done_reps, failed, timings, message)
+
+
+def _run_pool(
+    spec: RunSpec,
+    run_dir: Path,
+    chunks: list[list[int]],
+    todo: list[int],
+    failures: dict[int, list[dict[str, Any]]],
+    bar: ProgressBar,
+) -> None:
+    """Run chunks in a pool of worker processes (forked: the model is imported once)."""
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    pool = ProcessPoolExecutor(
+        max_workers=min(spec.jobs, len(todo)),
+        mp_context=mp.get_context(method),
+        initializer=_worker_init,
+    )
+    pending: set[Future[Any]] = set()
+    try:
+        for c in todo:
+            pending.add(
+                pool.submit(run_chunk, run_dir, c, chunks[c], spec.params, spec.seed, spec.weeks)
+            )
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                c, f, _ = fut.result()
+                failures[c] = f
+                bar.advance(len(chunks[c]))
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+class ProgressBar:
+    """A progress bar with ETA on stderr (a line per 10% when not a terminal)."""
+
+    def __init__(self, total: int, done: int, stream: TextIO | None) -> None:
+        self.total, self.done, self.stream = total, done, stream
+        self.start_done = done
+        self.t0 = time.perf_counter()
+        self.tty = bool(stream and stream.isatty())
+        self._last_decile = -1
+        self._draw()
+
+    def advance(self, n: int) -> None:
+        """``n`` more replicates finished."""
+        self.done += n
+        self._draw()
+
+    def _draw(self) -> None:
+        if self.stream is None:
+            return
+        frac = self.done / self.total if self.total else 1.0
+        decile = int(frac * 10)
+        if not self.tty and decile == self._last_decile:
+            return
+        self._last_decile = decile
+        elapsed = time.perf_counter() - self.t0
+        new = self.done - self.start_done
+        eta = elapsed / new * (self.total - self.done) if new else float("nan")
+        bar = "#" * int(frac * 30)
+        eta_s = "--" if eta != eta else f"{eta:5.0f}s"
+        line = f"[{bar:30s}] {self.done}/{self.total} replicates  {elapsed:5.0f}s  ETA {eta_s}"
+        self.stream.write(("\r" + line) if self.tty else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self.stream is not None and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def default_jobs() -> int:
+    """All cores."""
+    return os.cpu_count() or 1
