@@ -1,0 +1,42 @@
+# `make run` and `make test` set everything up on a fresh machine, then run.
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+EXTRAS  := dev,dashboard,explore,cluster
+export SOLARA_TELEMETRY_MIXPANEL_ENABLE := False
+export MPLBACKEND := Agg
+
+.PHONY: run test lint setup browser benchmark clean
+
+run: $(STAMP)
+	$(BIN)/cpec-sim run
+
+test: $(STAMP) browser lint
+	CPEC_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+
+lint: $(STAMP)
+	$(BIN)/ruff check sim tests benchmarks scripts
+	$(BIN)/ruff format --check sim tests benchmarks scripts
+	$(BIN)/mypy
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@PY=$$(scripts/find-python) || exit 1; \
+	  echo "using $$PY"; \
+	  test -x $(BIN)/python || $$PY -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+# Debian's Chromium for the dashboard's browser test (Playwright drives it; no download).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/replicate_speed.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

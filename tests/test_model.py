@@ -1,0 +1,124 @@
+"""The whole model: invariants over random parameters, the golden seed, reproducibility."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.config import scenario_params
+from sim.model import CrisisModel
+from sim.params import ModelParams, iter_params
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from refresh_golden import GOLDEN, golden_summary  # noqa: E402
+
+FLOAT_PARAMS = [
+    i for i in iter_params(ModelParams()) if i.type == "float" and i.bounds is not None
+    and not i.path.startswith(("china.pressure_below", "china.hold_below", "china.demand_below"))
+    and not i.path.startswith("investors.") or i.path in ("investors.risk_aversion",)
+]
+
+
+def _set(params: ModelParams, path: str, value: float) -> None:
+    *parents, leaf = path.split(".")
+    node = params
+    for part in parents:
+        node = getattr(node, part)
+    setattr(node, leaf, value)
+
+
+@st.composite
+def random_params(draw: st.DrawFn) -> ModelParams:
+    params = ModelParams()
+    for info in draw(st.lists(st.sampled_from(FLOAT_PARAMS), min_size=3, max_size=12, unique_by=lambda i: i.path)):
+        lo, hi = info.bounds  # type: ignore[misc]
+        hi = min(hi, lo + 10 * max(abs(info.value), 0.1))  # keep runs short and meaningful
+        _set(params, info.path, draw(st.floats(lo, hi, allow_nan=False)))
+    params.pakistan.accept_chinese_troops = draw(st.booleans())
+    params.iran.initial_posture = draw(st.sampled_from(["hostile", "neutral", "cooperative"]))
+    return params
+
+
+@given(params=random_params(), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_invariants_hold_for_random_parameters(params: ModelParams, seed: int) -> None:
+    model = CrisisModel(params, weeks=30, seed=seed)
+    for _ in range(30):
+        model.step()
+        assert (model.fighters_at >= 0).all()
+        assert all(g.cells.fighters == g.fighters_at.sum() for g in model.groups)
+        assert (model.chinese_nationals >= 0).all()
+        assert ((model.legitimacy >= 0) & (model.legitimacy <= 1)).all()
+        assert ((model.grievance >= 0) & (model.grievance <= 1)).all()
+        assert 0 <= model.china.patience <= 1 and 0 <= model.pakistan.intensity <= 1
+        assert all(0 <= inv.deployed <= inv.committed + 1e-9 for inv in model.investors)
+        for g in model.groups:
+            shares = g.target_shares()
+            assert np.all(shares >= 0) and shares.sum() == pytest.approx(1.0)
+    result = model.recorder.result(model.week, model.first_pause_week)
+    ev, s = result.events, result.summary
+    assert s["attacks_total"] == len(ev["week"])
+    assert s["attacks_on_chinese"] == ev["target"].count("chinese")
+    assert s["chinese_killed"] == sum(ev["chinese_killed"])
+    assert s["security_killed"] == sum(ev["security_killed"])
+    assert s["civilians_killed"] >= sum(ev["civilians_killed"])  # plus collateral and strikes
+    assert s["fighters_final"] == int(model.fighters_at.sum())
+
+
+def test_golden_seed_baseline_matches_the_stored_summary() -> None:
+    """Refresh on purpose only: `python scripts/refresh_golden.py`."""
+    stored = json.loads(GOLDEN.read_text())
+    assert golden_summary() == stored
+
+
+def _summary_in_subprocess(seed: int) -> str:
+    code = (
+        "import json; from sim.model import CrisisModel; "
+        f"r = CrisisModel(weeks=52, seed={seed}).run(); "
+        "print(json.dumps(r.summary, sort_keys=True, default=str)); "
+        "print(json.dumps({k: v.tolist() for k, v in r.weekly.items()}, sort_keys=True))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def test_same_seed_same_outputs_in_separate_processes() -> None:
+    a, b = _summary_in_subprocess(7), _summary_in_subprocess(7)
+    assert a == b
+    assert a != _summary_in_subprocess(8)
+
+
+def test_scenarios_do_what_they_say() -> None:
+    def run(name: str, seed: int = 3) -> CrisisModel:
+        m = CrisisModel(scenario_params(name), weeks=26, seed=seed)
+        m.run()
+        return m
+
+    assert run("investment_freeze").china.investment_hold
+    troops = run("chinese_troops")
+    assert troops.pakistan.chinese_troops and troops.pakistan.joint_operations
+    assert run("iran_border").iran.posture == "cooperative"
+    decisive = run("decisive_operation")
+    assert decisive.pakistan.intensity > run("baseline").pakistan.intensity
+    reform = run("reform_and_development")
+    steel = next(i for i in reform.investors if i.key == "century_steel")
+    assert steel.state == "investing"
+    base_steel = next(i for i in run("baseline").investors if i.key == "century_steel")
+    assert base_steel.state == "withdrawn"  # the seed: Century Steel is leaving
+
+
+def test_withdrawal_takes_staff_off_the_map() -> None:
+    m = CrisisModel(weeks=26, seed=1)
+    m.run()
+    steel = next(i for i in m.investors if i.key == "century_steel")
+    site = steel.site
+    assert steel.state == "withdrawn" and steel.staff == 0 and steel.deployed == 0
+    assert m.chinese_nationals[site] == m.places.chinese_nationals[site] - 40

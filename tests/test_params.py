@@ -1,0 +1,41 @@
+"""Parameters: declared once, validated at the edge with one clear line."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.params import ModelParams, ParameterError, from_dict, iter_params, validate
+
+
+def test_every_parameter_has_unit_and_rationale_and_default_within_bounds() -> None:
+    infos = list(iter_params(ModelParams()))
+    assert len(infos) > 80
+    for info in infos:
+        assert info.unit, info.path
+        assert info.doc, info.path
+    validate(ModelParams())
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ({"china": {"patience_loss_per_death": 1.5}}, "china.patience_loss_per_death=1.5 is out of bounds"),
+        ({"pakistan": {"ssd_troops": -5}}, "pakistan.ssd_troops=-5 is out of bounds"),
+        ({"china": {"nope": 1}}, "unknown parameter china.nope"),
+        ({"iran": {"initial_posture": "friendly"}}, "choose one of hostile, neutral, cooperative"),
+        ({"china": {"patience_recovery": "abc"}}, "expected a number"),
+        ({"pakistan": {"accept_chinese_troops": "yes"}}, "expected true or false"),
+        ({"china": {"hold_below": 0.9}}, "demand_below <= hold_below <= pressure_below"),
+    ],
+)
+def test_bad_values_are_rejected_with_the_key_and_what_is_allowed(data: dict, fragment: str) -> None:
+    with pytest.raises(ParameterError) as err:
+        from_dict(data)
+    assert fragment in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_nested_values_are_applied() -> None:
+    p = from_dict({"groups": {"majeed": {"lethality": 3.0}}, "china": {"joint_operations": True}})
+    assert p.groups.majeed.lethality == 3.0 and p.china.joint_operations
+    assert p.groups.bla.lethality == ModelParams().groups.bla.lethality
