@@ -1,0 +1,130 @@
+"""`cpec-sim run` through real subprocesses: the contract, bad input, sweeps, experiments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import cpec
+from sim.record import EVENT_COLUMNS, SUMMARY_COLUMNS
+
+FAST = ("replicates=4", "weeks=8", "plots=false")
+
+
+def test_run_writes_the_run_directory_of_the_contract(workdir: Path) -> None:
+    out = cpec("run", "scenario=chinese_troops", "jobs=2", *FAST, cwd=workdir)
+    assert out.returncode == 0, out.stderr
+    run_dir = workdir / "results/runs/chinese_troops,replicates=4,weeks=8"
+    assert f"run directory: {run_dir}" in out.stdout
+    assert "Chinese nationals killed" in out.stdout and "90% interval" in out.stdout
+    summary = pd.read_parquet(run_dir / "summary.parquet")
+    assert list(summary["replicate"]) == [0, 1, 2, 3]
+    assert {"replicate", "seed", *SUMMARY_COLUMNS} <= set(summary.columns)
+    assert summary["chinese_troops_deployed"].all()
+    events = pd.read_parquet(run_dir / "events.parquet")
+    assert {"replicate", *EVENT_COLUMNS} <= set(events.columns)
+    assert events.groupby("replicate").size().reindex(range(4), fill_value=0).tolist() == (
+        summary["attacks_total"].tolist()
+    )
+    ts = pd.read_parquet(run_dir / "timeseries.parquet")
+    assert len(ts) == 4 * 8 and ts["week"].max() == 8
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["scenario"] == "chinese_troops"
+    assert manifest["replicates"] == 4 and len(manifest["config_hash"]) == 16
+    config = (run_dir / "config.yaml").read_text()
+    assert "accept_chinese_troops: true" in config
+
+
+def test_any_parameter_is_addressable_and_changes_the_run(workdir: Path) -> None:
+    a = cpec("run", "china.initial_patience=0.1", *FAST, cwd=workdir)
+    assert a.returncode == 0, a.stderr
+    summary = pd.read_parquet(
+        workdir / "results/runs/baseline,china.initial_patience=0.1,replicates=4,weeks=8"
+        / "summary.parquet"
+    )
+    assert summary["investment_hold"].all()  # patience 0.1 starts China at the top of the ladder
+
+
+BAD = [
+    (["scenario=nope"], "unknown scenario 'nope'"),
+    (["china.nope=1"], "unknown key 'china.nope'"),
+    (["china.patience_loss_per_death=1.5"], "china.patience_loss_per_death=1.5 is out of bounds"),
+    (["pakistan.ssd_troops=-5"], "pakistan.ssd_troops=-5 is out of bounds"),
+    (["replicates=0"], "replicates=0 is not allowed"),
+    (["china.patience_recovery=abc"], "china.patience_recovery='abc' is not allowed"),
+    (["weeks=many"], "weeks='many' is not allowed"),
+    (["iran.initial_posture=friendly"], "choose one of hostile, neutral, cooperative"),
+    (["+experiment=nope"], "unknown experiment 'nope'"),
+    (["-m", "scenario=baseline,nope"], "unknown scenario 'nope'"),
+    (["-m", "china.patience_recovery=0.1,7"], "china.patience_recovery=7.0 is out of bounds"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_gets_one_clear_line_and_leaves_nothing(
+    workdir: Path, args: list[str], message: str
+) -> None:
+    out = cpec("run", "replicates=2", "weeks=2", *args, cwd=workdir)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert not (workdir / "results").exists()
+
+
+def test_an_output_directory_that_is_a_file_is_refused(workdir: Path) -> None:
+    (workdir / "taken").write_text("not a directory")
+    out = cpec("run", "hydra.run.dir=taken", *FAST, cwd=workdir)
+    assert out.returncode == 2 and "is a file" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert (workdir / "taken").read_text() == "not a directory"
+
+
+def test_cfg_job_and_help_pass_through_to_hydra(workdir: Path) -> None:
+    cfg = cpec("run", "--cfg", "job", "scenario=iran_border", cwd=workdir)
+    assert cfg.returncode == 0 and "initial_posture: cooperative" in cfg.stdout
+    helped = cpec("run", "--help", cwd=workdir)
+    assert helped.returncode == 0 and "scenario" in helped.stdout
+    assert not (workdir / "results").exists()
+
+
+def test_scenarios_lists_all_eight(workdir: Path) -> None:
+    out = cpec("scenarios", cwd=workdir)
+    names = [line.split()[0] for line in out.stdout.splitlines()]
+    assert names == sorted(
+        [
+            "baseline",
+            "decisive_operation",
+            "joint_operation",
+            "chinese_troops",
+            "iran_border",
+            "investment_freeze",
+            "full_pressure",
+            "reform_and_development",
+        ]
+    )
+
+
+@pytest.mark.parametrize(("name", "jobs"), [("compare_all", 8), ("troops_vs_trust", 16), ("patience", 9)])
+def test_every_experiment_runs_in_fast_mode(workdir: Path, name: str, jobs: int) -> None:
+    out = cpec("run", f"+experiment={name}", "replicates=2", "weeks=3", "jobs=1", cwd=workdir)
+    assert out.returncode == 0, out.stderr
+    sweep = json.loads((workdir / f"results/sweeps/{name}/sweep.json").read_text())
+    assert sweep["experiment"] == name
+    assert len(sweep["jobs"]) == jobs and {j["status"] for j in sweep["jobs"]} == {"complete"}
+    for job in sweep["jobs"]:
+        s = pd.read_parquet(workdir / f"results/sweeps/{name}" / job["dir"] / "summary.parquet")
+        assert len(s) == 2
+
+
+def test_joblib_launcher_runs_sweep_jobs(workdir: Path) -> None:
+    out = cpec(
+        "run", "-m", "hydra/launcher=joblib", "scenario=baseline,iran_border", *FAST, "jobs=1",
+        cwd=workdir,
+    )
+    assert out.returncode == 0, out.stderr
+    dirs = sorted(p.name for p in (workdir / "results/sweeps/multirun").iterdir() if p.is_dir())
+    assert len(dirs) == 2 and all((workdir / "results/sweeps/multirun" / d / "summary.parquet").exists() for d in dirs)
