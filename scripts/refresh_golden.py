@@ -1,6 +1,6 @@
 """Refresh the golden-seed baseline summary (run only on purpose, after a model change).
 
-    .venv/bin/python scripts/refresh_golden.py
+.venv/bin/python scripts/refresh_golden.py
 """
 
 from __future__ import annotations

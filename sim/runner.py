@@ -149,6 +149,12 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     return dict(old)
 
 
+def _remove_partial_files(run_dir: Path) -> None:
+    """Delete temporary files a stopped worker may have left (finished files are untouched)."""
+    for tmp in (run_dir / "chunks").glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
 def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[str, Any]:
     return {
         "package": "cpec-sim",
@@ -180,6 +186,7 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
         atomic_write_text(run_dir / "config.yaml", spec.config_yaml)
     atomic_write_json(run_dir / "manifest.json", _manifest(spec, "running", started))
 
+    _remove_partial_files(run_dir)
     chunks = spec.chunks()
     failures: dict[int, list[dict[str, Any]]] = {}
     todo = []
@@ -217,6 +224,7 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
         for s, h in previous.items():
             signal.signal(s, h)
         bar.close()
+        _remove_partial_files(run_dir)
     sim_s = time.perf_counter() - t_sim
 
     t_write = time.perf_counter()
@@ -258,12 +266,18 @@ def _run_pool(
     failures: dict[int, list[dict[str, Any]]],
     bar: ProgressBar,
 ) -> None:
-    """Run chunks in a pool of worker processes (forked: the model is imported once)."""
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    """Run chunks in a pool of worker processes.
+
+    On POSIX a fork server that has already imported the model forks the workers: each
+    starts in milliseconds, and no worker is forked from a multi-threaded parent.
+    """
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["sim.runner", "sim.model"])
+    else:
+        ctx = mp.get_context("spawn")
     pool = ProcessPoolExecutor(
-        max_workers=min(spec.jobs, len(todo)),
-        mp_context=mp.get_context(method),
-        initializer=_worker_init,
+        max_workers=min(spec.jobs, len(todo)), mp_context=ctx, initializer=_worker_init
     )
     pending: set[Future[Any]] = set()
     try:

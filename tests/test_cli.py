@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import cpec
+
 from sim.record import EVENT_COLUMNS, SUMMARY_COLUMNS
 
 FAST = ("replicates=4", "weeks=8", "plots=false")
@@ -42,7 +42,8 @@ def test_any_parameter_is_addressable_and_changes_the_run(workdir: Path) -> None
     a = cpec("run", "china.initial_patience=0.1", *FAST, cwd=workdir)
     assert a.returncode == 0, a.stderr
     summary = pd.read_parquet(
-        workdir / "results/runs/baseline,china.initial_patience=0.1,replicates=4,weeks=8"
+        workdir
+        / "results/runs/baseline,china.initial_patience=0.1,replicates=4,weeks=8"
         / "summary.parquet"
     )
     assert summary["investment_hold"].all()  # patience 0.1 starts China at the top of the ladder
@@ -108,7 +109,9 @@ def test_scenarios_lists_all_eight(workdir: Path) -> None:
     )
 
 
-@pytest.mark.parametrize(("name", "jobs"), [("compare_all", 8), ("troops_vs_trust", 16), ("patience", 9)])
+@pytest.mark.parametrize(
+    ("name", "jobs"), [("compare_all", 8), ("troops_vs_trust", 16), ("patience", 9)]
+)
 def test_every_experiment_runs_in_fast_mode(workdir: Path, name: str, jobs: int) -> None:
     out = cpec("run", f"+experiment={name}", "replicates=2", "weeks=3", "jobs=1", cwd=workdir)
     assert out.returncode == 0, out.stderr
@@ -122,9 +125,16 @@ def test_every_experiment_runs_in_fast_mode(workdir: Path, name: str, jobs: int)
 
 def test_joblib_launcher_runs_sweep_jobs(workdir: Path) -> None:
     out = cpec(
-        "run", "-m", "hydra/launcher=joblib", "scenario=baseline,iran_border", *FAST, "jobs=1",
+        "run",
+        "-m",
+        "hydra/launcher=joblib",
+        "scenario=baseline,iran_border",
+        *FAST,
+        "jobs=1",
         cwd=workdir,
     )
     assert out.returncode == 0, out.stderr
     dirs = sorted(p.name for p in (workdir / "results/sweeps/multirun").iterdir() if p.is_dir())
-    assert len(dirs) == 2 and all((workdir / "results/sweeps/multirun" / d / "summary.parquet").exists() for d in dirs)
+    assert len(dirs) == 2 and all(
+        (workdir / "results/sweeps/multirun" / d / "summary.parquet").exists() for d in dirs
+    )

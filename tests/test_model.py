@@ -21,9 +21,17 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from refresh_golden import GOLDEN, golden_summary  # noqa: E402
 
 FLOAT_PARAMS = [
-    i for i in iter_params(ModelParams()) if i.type == "float" and i.bounds is not None
-    and not i.path.startswith(("china.pressure_below", "china.hold_below", "china.demand_below"))
-    and not i.path.startswith("investors.") or i.path in ("investors.risk_aversion",)
+    i
+    for i in iter_params(ModelParams())
+    if (
+        i.type == "float"
+        and i.bounds is not None
+        and not i.path.startswith(
+            ("china.pressure_below", "china.hold_below", "china.demand_below")
+        )
+        and not i.path.startswith("investors.")
+    )
+    or i.path in ("investors.risk_aversion",)
 ]
 
 
@@ -38,7 +46,9 @@ def _set(params: ModelParams, path: str, value: float) -> None:
 @st.composite
 def random_params(draw: st.DrawFn) -> ModelParams:
     params = ModelParams()
-    for info in draw(st.lists(st.sampled_from(FLOAT_PARAMS), min_size=3, max_size=12, unique_by=lambda i: i.path)):
+    for info in draw(
+        st.lists(st.sampled_from(FLOAT_PARAMS), min_size=3, max_size=12, unique_by=lambda i: i.path)
+    ):
         lo, hi = info.bounds  # type: ignore[misc]
         hi = min(hi, lo + 10 * max(abs(info.value), 0.1))  # keep runs short and meaningful
         _set(params, info.path, draw(st.floats(lo, hi, allow_nan=False)))

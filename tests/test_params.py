@@ -19,7 +19,10 @@ def test_every_parameter_has_unit_and_rationale_and_default_within_bounds() -> N
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
-        ({"china": {"patience_loss_per_death": 1.5}}, "china.patience_loss_per_death=1.5 is out of bounds"),
+        (
+            {"china": {"patience_loss_per_death": 1.5}},
+            "china.patience_loss_per_death=1.5 is out of bounds",
+        ),
         ({"pakistan": {"ssd_troops": -5}}, "pakistan.ssd_troops=-5 is out of bounds"),
         ({"china": {"nope": 1}}, "unknown parameter china.nope"),
         ({"iran": {"initial_posture": "friendly"}}, "choose one of hostile, neutral, cooperative"),
@@ -28,7 +31,9 @@ def test_every_parameter_has_unit_and_rationale_and_default_within_bounds() -> N
         ({"china": {"hold_below": 0.9}}, "demand_below <= hold_below <= pressure_below"),
     ],
 )
-def test_bad_values_are_rejected_with_the_key_and_what_is_allowed(data: dict, fragment: str) -> None:
+def test_bad_values_are_rejected_with_the_key_and_what_is_allowed(
+    data: dict, fragment: str
+) -> None:
     with pytest.raises(ParameterError) as err:
         from_dict(data)
     assert fragment in str(err.value)

@@ -51,7 +51,9 @@ def test_legitimacy_falls_with_harm_and_foreign_troops_scaled_by_distrust() -> N
 
 def test_local_benefit_lowers_hardship_up_to_a_cap() -> None:
     p = LegitimacyParams(local_benefit_share=0.1, max_hardship_relief=0.5)
-    h = society.relieved_hardship(np.array([0.8, 0.8]), np.array([0.0, 1e6]), np.array([1e5, 1e5]), p)
+    h = society.relieved_hardship(
+        np.array([0.8, 0.8]), np.array([0.0, 1e6]), np.array([1e5, 1e5]), p
+    )
     assert h[0] == 0.8 and h[1] == pytest.approx(0.4)
 
 
@@ -94,7 +96,9 @@ def test_severity_grows_with_cell_size() -> None:
     rnd, rng = random.Random(1), np.random.default_rng(1)
 
     def mean_killed(size: int) -> float:
-        runs = [resolve_attack(rnd, rng, SECURITY, size, 1.0, 0.0, 1.0, False, 0, a) for _ in range(400)]
+        runs = [
+            resolve_attack(rnd, rng, SECURITY, size, 1.0, 0.0, 1.0, False, 0, a) for _ in range(400)
+        ]
         return float(np.mean([o.killed for o in runs]))
 
     assert mean_killed(10) == pytest.approx(10.0, rel=0.1)

@@ -1,0 +1,91 @@
+"""Every config composes through Hydra's Compose API; scenarios and experiments stay minimal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+
+from sim.cli import _register, experiment_names
+from sim.config import (
+    config_dir,
+    load_scenario,
+    model_params_from_config,
+    scenario_names,
+    scenario_params,
+)
+from sim.params import ModelParams, to_dict
+
+
+@pytest.fixture(scope="module")
+def hydra_ready() -> Iterator[None]:
+    _register()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        yield
+    GlobalHydra.instance().clear()
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+@pytest.mark.parametrize("name", scenario_names())
+def test_every_scenario_composes_and_matches_its_file(hydra_ready: None, name: str) -> None:
+    cfg = compose(config_name="config", overrides=[f"scenario={name}"])
+    assert cfg.scenario.name == name and len(cfg.scenario.description) > 40
+    from_hydra = model_params_from_config(cfg)
+    assert from_hydra == scenario_params(name)  # the Hydra and non-Hydra paths agree
+    changed = {
+        k for k, v in _flat(to_dict(from_hydra)).items() if v != _flat(to_dict(ModelParams()))[k]
+    }
+    listed = set(_flat({k: v for k, v in load_scenario(name).items() if k != "scenario"}))
+    assert changed == listed  # a scenario lists only what it changes, and changes it
+
+
+def test_full_pressure_is_the_union_of_the_pressure_scenarios() -> None:
+    union: dict[str, Any] = {}
+    for name in (
+        "decisive_operation",
+        "joint_operation",
+        "chinese_troops",
+        "iran_border",
+        "investment_freeze",
+    ):
+        union.update(_flat({k: v for k, v in load_scenario(name).items() if k != "scenario"}))
+    full = _flat({k: v for k, v in load_scenario("full_pressure").items() if k != "scenario"})
+    assert full == union
+
+
+@pytest.mark.parametrize("name", experiment_names())
+def test_every_experiment_composes_and_lists_only_what_it_sweeps(
+    hydra_ready: None, name: str
+) -> None:
+    cfg = compose(config_name="config", overrides=[f"+experiment={name}"], return_hydra_config=True)
+    params = cfg.hydra.sweeper.params
+    assert params and all("," in str(v) for v in params.values())
+    file = OmegaConf.to_container(OmegaConf.load(config_dir() / "experiment" / f"{name}.yaml"))
+    assert isinstance(file, dict)
+    assert set(file) <= {"defaults", "sweep_name", "hydra"}
+    assert cfg.sweep_name == name
+
+
+def test_defaults_of_the_run_keys(hydra_ready: None) -> None:
+    cfg = compose(config_name="config")
+    assert (cfg.replicates, cfg.weeks, cfg.seed, cfg.jobs, cfg.scenario.name) == (
+        100,
+        104,
+        0,
+        None,
+        "baseline",
+    )

@@ -1,0 +1,162 @@
+"""The runner: worker-count independence, interruption and resumption, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import CPEC
+
+from sim.model import CrisisModel
+from sim.params import ModelParams
+from sim.runner import RunSpec, replicate_seed, run
+
+TABLES = ("summary", "timeseries", "events")
+
+
+def _spec(**kw: object) -> RunSpec:
+    base = {"params": ModelParams(), "replicates": 12, "weeks": 20, "chunk_size": 3}
+    return RunSpec(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def _same_files(a: Path, b: Path) -> bool:
+    return all(
+        (a / f"{t}.parquet").read_bytes() == (b / f"{t}.parquet").read_bytes() for t in TABLES
+    )
+
+
+def test_one_worker_and_two_workers_write_byte_identical_results(tmp_path: Path) -> None:
+    one = run(_spec(jobs=1), tmp_path / "one", progress=None)
+    two = run(_spec(jobs=2), tmp_path / "two", progress=None)
+    assert one.status == two.status == "complete"
+    assert _same_files(tmp_path / "one", tmp_path / "two")
+
+
+def test_replicate_seeds_are_distinct_and_stable() -> None:
+    seeds = [replicate_seed(0, i) for i in range(1000)]
+    assert len(set(seeds)) == 1000
+    assert replicate_seed(0, 5) == replicate_seed(0, 5) != replicate_seed(1, 5)
+
+
+def test_resuming_skips_finished_chunks_and_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    full = tmp_path / "full"
+    run(_spec(), full, progress=None)
+    partial = tmp_path / "partial"
+    run(_spec(), partial, progress=None)
+    # Lose two chunks and the assembled files, as if stopped mid-run.
+    for chunk in (1, 3):
+        (partial / "chunks" / f"{chunk:05d}.done.json").unlink()
+    for t in TABLES:
+        (partial / f"{t}.parquet").unlink()
+    outcome = run(_spec(), partial, progress=None)
+    assert outcome.status == "complete"
+    manifest = json.loads((partial / "manifest.json").read_text())
+    assert manifest["resumed_replicates"] == 6
+    assert _same_files(full, partial)
+
+
+def test_a_different_configuration_never_overwrites_a_run(tmp_path: Path) -> None:
+    run(_spec(), tmp_path / "r", progress=None)
+    before = (tmp_path / "r" / "summary.parquet").read_bytes()
+    other = ModelParams()
+    other.china.initial_patience = 0.2
+    from sim.params import ParameterError
+
+    with pytest.raises(ParameterError, match="another configuration"):
+        run(_spec(params=other), tmp_path / "r", progress=None)
+    assert (tmp_path / "r" / "summary.parquet").read_bytes() == before
+
+
+def test_a_failing_replicate_is_recorded_and_the_others_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad_seed = replicate_seed(0, 4)
+    original = CrisisModel.step
+
+    def step(self: CrisisModel) -> None:
+        if self._seed == bad_seed and self.week == 5:
+            raise RuntimeError("scripted failure")
+        original(self)
+
+    monkeypatch.setattr(CrisisModel, "step", step)  # jobs=1 runs in this process
+    outcome = run(_spec(jobs=1), tmp_path / "r", progress=None)
+    assert outcome.status == "failed" and outcome.exit_code == 1
+    assert outcome.failed_replicates == [4]
+    summary = pd.read_parquet(tmp_path / "r" / "summary.parquet")
+    assert sorted(summary["replicate"]) == [i for i in range(12) if i != 4]
+    report = (tmp_path / "r" / "failures" / "replicate-000004.txt").read_text()
+    assert f"seed {bad_seed}" in report and "scripted failure" in report and "Traceback" in report
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["failed_replicates"] == [4]
+
+
+def _start(cwd: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [CPEC, "run", "replicates=120", "chunk_size=4", "weeks=52", "plots=false", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for_chunks(run_dir: Path, n: int, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if len(list((run_dir / "chunks").glob("*.done.json"))) >= n:
+            return
+        time.sleep(0.1)
+    raise AssertionError("no progress")
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _workers(pid: int) -> list[int]:
+    """Worker processes: grandchildren (forked by the fork server) or busy children."""
+    grandchildren = [g for c in _children(pid) for g in _children(c)]
+    return grandchildren or _children(pid)
+
+
+RUN = "results/runs/baseline,chunk_size=4,replicates=120,weeks=52"
+
+
+@pytest.mark.parametrize("how", ["sigint", "sigterm", "kill_worker"])
+def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path: Path, how: str) -> None:
+    proc = _start(tmp_path, "jobs=2")
+    run_dir = tmp_path / RUN
+    _wait_for_chunks(run_dir, 2)
+    if how == "kill_worker":
+        os.kill(_workers(proc.pid)[0], signal.SIGKILL)
+    else:
+        proc.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    if how == "kill_worker":
+        assert proc.returncode == 1 and manifest["status"] == "failed", err
+    else:
+        assert proc.returncode == 130 and manifest["status"] == "interrupted", err
+        assert "resume" in err
+    assert not list(run_dir.glob("**/.*.tmp"))
+    assert not (run_dir / "summary.parquet").exists()
+
+    resumed = _start(tmp_path, "jobs=2")
+    resumed.communicate(timeout=300)
+    assert resumed.returncode == 0
+    assert json.loads((run_dir / "manifest.json").read_text())["resumed_replicates"] > 0
+
+    reference = run(
+        RunSpec(ModelParams(), replicates=120, weeks=52, chunk_size=4, jobs=2),
+        tmp_path / "reference",
+        progress=None,
+    )
+    assert reference.status == "complete"
+    assert _same_files(run_dir, tmp_path / "reference")
