@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from sim.agents.china import DEMAND, HOLD, NORMAL, PRESSURE, next_level, next_patience
 from sim.params import ChinaParams
 
@@ -34,7 +36,7 @@ def test_ladder_climbs_with_deaths_and_descends_only_after_quiet_weeks() -> None
     assert patiences[step_down] > p.demand_below + p.hysteresis
     assert patiences[step_down - 1] <= p.demand_below + p.hysteresis
     assert levels == sorted(levels[:5]) + levels[5:]  # climbs monotonically while attacked
-    assert all(b <= a for a, b in zip(levels[5:], levels[6:], strict=False))  # then only descends
+    assert all(b <= a for a, b in pairwise(levels[5:]))  # then only descends
 
 
 def test_patience_stays_in_unit_interval() -> None:
