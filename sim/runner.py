@@ -271,11 +271,10 @@ def _run_pool(
     On POSIX a fork server that has already imported the model forks the workers: each
     starts in milliseconds, and no worker is forked from a multi-threaded parent.
     """
+    ctx: Any = mp.get_context("spawn")
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["sim.runner", "sim.model"])
-    else:
-        ctx = mp.get_context("spawn")
     pool = ProcessPoolExecutor(
         max_workers=min(spec.jobs, len(todo)), mp_context=ctx, initializer=_worker_init
     )
