@@ -1,0 +1,55 @@
+"""Time one 104-week baseline replicate on one core (median of many) and profile it.
+
+    .venv/bin/python benchmarks/replicate_speed.py [--repeats 40] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import time
+
+from sim.model import CrisisModel
+from sim.params import ModelParams
+
+
+def time_replicates(repeats: int, weeks: int = 104) -> list[float]:
+    """Seconds per replicate (model construction included, imports excluded)."""
+    params = ModelParams()
+    CrisisModel(params, weeks=weeks, seed=0, network=False).run()  # warm caches
+    out = []
+    for seed in range(repeats):
+        t = time.perf_counter()
+        CrisisModel(params, weeks=weeks, seed=seed, network=False).run()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=40)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    CrisisModel(ModelParams(), weeks=104, seed=0, network=True).run()
+    with_network = time.perf_counter() - t0
+    times = time_replicates(args.repeats)
+    med = statistics.median(times)
+    q = statistics.quantiles(times, n=10)
+    print(f"replicates timed:            {len(times)} x 104 weeks, baseline")
+    print(f"median per replicate:        {med * 1e3:.1f} ms  (p10 {q[0] * 1e3:.1f}, p90 {q[-1] * 1e3:.1f})")
+    print(f"simulated weeks per second:  {104 / med:,.0f}")
+    print(f"first replicate incl. Mesa Network + caches: {with_network * 1e3:.1f} ms")
+    print(f"target <= 50 ms: {'met' if med <= 0.050 else 'NOT met'}")
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        time_replicates(10)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+
+
+if __name__ == "__main__":
+    main()
