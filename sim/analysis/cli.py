@@ -1,0 +1,206 @@
+"""``cpec-sim plot | compare | report``: command functions taking ``argv`` and returning a code.
+
+Bad input (a missing directory, a directory without ``summary.parquet``, an unknown reference,
+an unknown option) prints one line to stderr naming what is wrong and what is allowed and
+returns 2, without a traceback and before any file is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from sim.analysis.results import ResultsError, RunSet, is_sweep_dir, load_runs
+
+#: Where ``compare`` and ``report`` write when given several runs and no ``--out``.
+COMPARISONS_DIR = Path("results/comparisons")
+REPORTS_DIR = Path("results/reports")
+
+
+class _UsageError(Exception):
+    """argparse found bad arguments (message already one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _fail(prog: str, message: str) -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _run(prog: str, parser: _Parser, argv: Sequence[str], body: Callable[..., int]) -> int:
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except _UsageError as exc:
+        return _fail(prog, str(exc))
+    try:
+        return body(args)
+    except ResultsError as exc:
+        return _fail(prog, str(exc))
+    except BrokenPipeError:  # e.g. `cpec-sim compare … | head`
+        return 0
+    except OSError as exc:  # cannot write the output (permissions, disk full, …)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _slug(names: Sequence[str]) -> str:
+    text = "_vs_".join(dict.fromkeys(names)) or "comparison"
+    text = re.sub(r"[^A-Za-z0-9_.=-]+", "-", text).strip("-")
+    return text[:120]
+
+
+# --- plot -------------------------------------------------------------------------------------
+
+
+def plot_command(argv: Sequence[str]) -> int:
+    """``cpec-sim plot DIR``: write a run's figures (PNG and SVG) into ``DIR/plots/``.
+
+    For a sweep directory, every job's run directory gets its figures.
+    """
+    prog = "cpec-sim plot"
+    parser = _Parser(
+        prog=prog,
+        description="Draw the figures of a run directory into DIR/plots/ (PNG and SVG).",
+    )
+    parser.add_argument("dir", type=Path, metavar="DIR", help="run directory (or sweep directory)")
+
+    def body(args: argparse.Namespace) -> int:
+        from sim.analysis.plots import plot_run
+
+        runs = load_runs([args.dir])  # validates everything before writing
+        total = 0
+        for run in runs.runs:
+            paths = plot_run(run.path)
+            total += len(paths)
+            print(f"{run.path / 'plots'}: {len(paths)} files")
+        print(f"wrote {total} figure files")
+        return 0
+
+    return _run(prog, parser, argv, body)
+
+
+# --- compare ----------------------------------------------------------------------------------
+
+
+def default_compare_out(dirs: Sequence[Path], runs: RunSet) -> Path:
+    """A sweep directory itself, else ``results/comparisons/<names joined>``."""
+    if len(dirs) == 1 and is_sweep_dir(Path(dirs[0])):
+        return Path(dirs[0])
+    return COMPARISONS_DIR / _slug(runs.names())
+
+
+def compare_command(argv: Sequence[str]) -> int:
+    """``cpec-sim compare DIR… [--reference NAME] [--out DIR]``."""
+    prog = "cpec-sim compare"
+    parser = _Parser(
+        prog=prog,
+        description=(
+            "Compare run directories (or one sweep directory): print a table and write "
+            "comparison.csv and figures."
+        ),
+    )
+    parser.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="run or sweep directory")
+    parser.add_argument(
+        "--reference",
+        default=None,
+        help="run to compare against: a scenario name, label or directory name "
+        "(default: baseline if present, else the first run)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output directory (default: the sweep directory, or results/comparisons/<names>)",
+    )
+    parser.add_argument("--no-plots", action="store_true", help="write only comparison.csv")
+
+    def body(args: argparse.Namespace) -> int:
+        from sim.analysis.compare import default_reference, print_table, write_comparison
+
+        runs = load_runs(args.dirs)
+        reference = args.reference if args.reference is not None else default_reference(runs)
+        out = args.out if args.out is not None else default_compare_out(args.dirs, runs)
+        if out.exists() and not out.is_dir():
+            raise ResultsError(f"--out {out}: exists and is not a directory (give a directory)")
+        table, paths = write_comparison(runs, out, reference, plots=not args.no_plots)
+        print_table(table)
+        print(f"wrote {len(paths)} files to {out} (comparison.csv and figures)")
+        return 0
+
+    return _run(prog, parser, argv, body)
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def default_report_out(dirs: Sequence[Path], runs: RunSet) -> Path:
+    """``DIR/report.html`` for one run or sweep directory, else ``results/reports/<names>.html``."""
+    if len(dirs) == 1:
+        return Path(dirs[0]) / "report.html"
+    return REPORTS_DIR / f"{_slug(runs.names())}.html"
+
+
+def report_command(argv: Sequence[str]) -> int:
+    """``cpec-sim report DIR… [--out FILE]``: one self-contained HTML report."""
+    prog = "cpec-sim report"
+    parser = _Parser(
+        prog=prog,
+        description="Write one self-contained HTML report (figures embedded, opens offline).",
+    )
+    parser.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="run or sweep directory")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="HTML file (default: DIR/report.html for one directory, else "
+        "results/reports/<names>.html)",
+    )
+    parser.add_argument(
+        "--reference", default=None, help="run to compare against (default: baseline or first)"
+    )
+    parser.add_argument(
+        "--no-run-plots", action="store_true", help="leave out each run's own figures"
+    )
+
+    def body(args: argparse.Namespace) -> int:
+        from sim.analysis.compare import resolve_reference
+        from sim.analysis.report import build_report
+        from sim.analysis.results import atomic_write_text
+
+        runs = load_runs(args.dirs)
+        resolve_reference(runs, args.reference)  # validate before the (slow) rendering
+        out = args.out if args.out is not None else default_report_out(args.dirs, runs)
+        if out.is_dir():
+            raise ResultsError(f"--out {out}: is a directory (give a file name ending in .html)")
+        text = build_report(runs, args.reference, per_run_plots=not args.no_run_plots)
+        atomic_write_text(out, text)
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+        return 0
+
+    return _run(prog, parser, argv, body)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point: ``python -m sim.analysis.cli plot|compare|report …``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    commands = {"plot": plot_command, "compare": compare_command, "report": report_command}
+    if not args or args[0] not in commands:
+        print("usage: python -m sim.analysis.cli {plot,compare,report} …", file=sys.stderr)
+        return 2
+    return commands[args[0]](args[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

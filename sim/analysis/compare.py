@@ -1,0 +1,626 @@
+"""Scenario comparison: outcome statistics, differences from a reference, event probabilities.
+
+:func:`compare` reads several run directories (or one sweep directory) and returns one row per
+scenario and outcome; :func:`write_comparison` writes ``comparison.csv`` and the comparison
+figures; :func:`format_table` renders the table as text for the terminal.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis import stats, style
+from sim.analysis.results import (
+    ResultsError,
+    Run,
+    RunSet,
+    atomic_write_text,
+    load_runs,
+    readable_scenario,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: Columns of the comparison table, in order.
+COLUMNS: tuple[str, ...] = (
+    "label",
+    "scenario",
+    "dir",
+    "weeks",
+    "reference",
+    "outcome",
+    "kind",
+    "n",
+    "median",
+    "mean",
+    "q05",
+    "q95",
+    "diff_mean",
+    "diff_mean_lo",
+    "diff_mean_hi",
+    "diff_median",
+    "diff_median_lo",
+    "diff_median_hi",
+    "successes",
+    "probability",
+    "prob_lo",
+    "prob_hi",
+)
+
+#: Bootstrap settings (fixed so that a comparison is reproducible).
+N_BOOT = 2000
+BOOT_SEED = 20241118
+
+#: Outcomes shown in a sweep heatmap (median over the two swept parameters).
+HEATMAP_OUTCOMES: tuple[str, ...] = (
+    "chinese_killed",
+    "attacks_total",
+    "capital_deployed_final",
+    "legitimacy_final",
+)
+
+
+def event_values(summary: pd.DataFrame, name: str) -> np.ndarray | None:
+    """Yes/no outcome per replicate (``any_withdrawal``: investors_withdrawn > 0)."""
+    if name == "any_withdrawal":
+        if "investors_withdrawn" not in summary.columns:
+            return None
+        return (summary["investors_withdrawn"].to_numpy(dtype=float) > 0).astype(bool)
+    if name not in summary.columns:
+        return None
+    return summary[name].fillna(False).to_numpy(dtype=bool)
+
+
+def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:
+    """The run a reference name designates (label, scenario name or directory), or None.
+
+    Raises :class:`ResultsError` if ``reference`` matches no run, or several runs only by
+    scenario name.
+    """
+    if reference is None:
+        return None
+    want = reference.strip().casefold()
+    short = _strip_scenario(runs.labels) or {}
+    for run in runs.runs:
+        if want in (run.label.casefold(), short.get(run.label, "").casefold()):
+            return run
+    by_scenario = [r for r in runs.runs if r.scenario.casefold() == want]
+    if len(by_scenario) == 1:
+        return by_scenario[0]
+    by_dir = [r for r in runs.runs if r.path.name.casefold() == want or str(r.path) == reference]
+    if len(by_dir) == 1:
+        return by_dir[0]
+    scenarios = [r.scenario for r in runs.runs]
+    if len(set(scenarios)) == len(scenarios):
+        allowed = "one of " + ", ".join(scenarios)
+    else:
+        dirs = ", ".join(dict.fromkeys(r.path.name for r in runs.runs))
+        allowed = f"a directory name ({dirs}) or a run label such as {runs.runs[0].label!r}"
+    if len(by_scenario) > 1 or len(by_dir) > 1:
+        raise ResultsError(f"reference {reference!r} is ambiguous: choose {allowed}")
+    raise ResultsError(f"unknown reference {reference!r}: choose {allowed}")
+
+
+def default_reference(runs: RunSet) -> str:
+    """``baseline`` if exactly one run is the baseline, else the first run's label."""
+    base = [r for r in runs.runs if r.scenario == "baseline" and not r.overrides]
+    if len(base) != 1:
+        base = [r for r in runs.runs if r.scenario == "baseline"]
+    return base[0].label if len(base) == 1 else runs.runs[0].label
+
+
+def _row(run: Run, ref: Run | None, outcome: str, kind: str) -> dict[str, Any]:
+    return {
+        "label": run.label,
+        "scenario": run.scenario,
+        "dir": str(run.path),
+        "weeks": run.weeks,
+        "reference": ref.label if ref is not None else "",
+        "outcome": outcome,
+        "kind": kind,
+    }
+
+
+def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFrame:
+    """The comparison table of already-loaded runs (see :func:`compare`)."""
+    ref = resolve_reference(runs, reference)
+    rows: list[dict[str, Any]] = []
+    outcomes = [c for c in style.OUTCOMES if any(c in r.summary.columns for r in runs.runs)]
+    for outcome in outcomes:
+        ref_x = stats.finite(ref.summary[outcome]) if ref and outcome in ref.summary else None
+        for run in runs.runs:
+            if outcome not in run.summary.columns:
+                continue
+            x = stats.finite(run.summary[outcome])
+            s = stats.summarise(x)
+            row = _row(run, ref, outcome, "continuous")
+            row.update(n=s.n, median=s.median, mean=s.mean, q05=s.q05, q95=s.q95)
+            if ref_x is not None and run is not ref:
+                dm = stats.bootstrap_diff_ci(x, ref_x, "mean", N_BOOT, seed=BOOT_SEED)
+                dmed = stats.bootstrap_diff_ci(x, ref_x, "median", N_BOOT, seed=BOOT_SEED)
+                row.update(diff_mean=dm.estimate, diff_mean_lo=dm.low, diff_mean_hi=dm.high)
+                row.update(diff_median=dmed.estimate, diff_median_lo=dmed.low)
+                row.update(diff_median_hi=dmed.high)
+            rows.append(row)
+    for event in style.EVENTS:
+        ref_e = event_values(ref.summary, event) if ref is not None else None
+        for run in runs.runs:
+            values = event_values(run.summary, event)
+            if values is None:
+                continue
+            k, n = int(values.sum()), int(values.size)
+            lo, hi = stats.wilson_interval(k, n)
+            row = _row(run, ref, event, "event")
+            row.update(n=n, mean=k / n if n else math.nan, successes=k)
+            row.update(probability=k / n if n else math.nan, prob_lo=lo, prob_hi=hi)
+            if ref_e is not None and run is not ref:
+                d = stats.bootstrap_diff_ci(values, ref_e, "mean", N_BOOT, seed=BOOT_SEED)
+                row.update(diff_mean=d.estimate, diff_mean_lo=d.low, diff_mean_hi=d.high)
+            rows.append(row)
+    table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
+    table["n"] = table["n"].astype("Int64")
+    table["successes"] = table["successes"].astype("Int64")
+    table.attrs["reference"] = ref.label if ref is not None else None
+    return table
+
+
+def compare(dirs: Sequence[Path | str], reference: str | None = "baseline") -> pd.DataFrame:
+    """Compare run directories (or one sweep directory) outcome by outcome.
+
+    One row per scenario label and outcome: ``n``, ``median``, ``mean``, ``q05``, ``q95``;
+    for every run but the reference, the difference in means and in medians from the
+    reference with a percentile-bootstrap 95% CI (``N_BOOT`` resamples, fixed seed); for the
+    yes/no events (``investment_hold``, ``any_withdrawal``, ``chinese_troops_deployed``) the
+    probability with a Wilson 95% interval and the difference in probability.
+
+    ``reference`` is matched against labels, scenario names and directory names; None
+    computes no differences. An unknown reference raises :class:`ResultsError`.
+    """
+    return compare_runs(load_runs(dirs), reference)
+
+
+# --- text output -------------------------------------------------------------------------------
+
+
+def fmt_number(x: Any) -> str:
+    """Compact number for tables: integers exact, else about three significant digits."""
+    if x is None or x is pd.NA or not math.isfinite(float(x)):
+        return "–"
+    x = float(x)
+    if x == round(x) and abs(x) < 1e9:
+        return f"{round(x):,}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:.1f}"
+    return f"{x:.3g}"
+
+
+def fmt_ci(est: Any, lo: Any, hi: Any, sign: bool = True) -> str:
+    """``+1.2 [0.3, 2.1] *`` (the star when the interval excludes 0); ``–`` if missing."""
+    if est is None or pd.isna(est):
+        return "–"
+    e = float(est)
+    text = f"{'+' if sign and e > 0 else ''}{fmt_number(e)} [{fmt_number(lo)}, {fmt_number(hi)}]"
+    if pd.notna(lo) and pd.notna(hi) and (float(lo) > 0 or float(hi) < 0):
+        text += " *"
+    return text
+
+
+def _strip_scenario(labels: list[str]) -> dict[str, str] | None:
+    """``Scenario [a=1]`` -> ``a=1`` when every label starts with the same scenario."""
+    heads = {lbl.split(" [", 1)[0] for lbl in labels}
+    if len(heads) != 1 or not all(" [" in lbl and lbl.endswith("]") for lbl in labels):
+        return None
+    return {lbl: lbl.split(" [", 1)[1][:-1] for lbl in labels}
+
+
+def _layout(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """Rows of cells as aligned text, two spaces between columns."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    out = []
+    for r in [header, *rows]:
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        out.append(("  " + "  ".join(cells)).rstrip())
+    return out
+
+
+def table_blocks(
+    table: pd.DataFrame,
+) -> tuple[list[str], list[tuple[str, list[str], list[list[str]]]]]:
+    """The comparison as notes plus blocks of (title, header, rows) of formatted cells.
+
+    Shared by the text table and the HTML report. When every run has the same scenario the
+    labels shrink to the parameters that differ.
+    """
+    ref = table.attrs.get("reference") or (table["reference"].iloc[0] if len(table) else None)
+    ref = ref or None
+    notes: list[str] = []
+    short = _strip_scenario(list(table["label"]))
+    if short is not None:
+        scenario = readable_scenario(str(table["scenario"].iloc[0]))
+        notes.append(f"All runs: scenario {scenario}; rows differ in the parameters shown.")
+        table = table.assign(label=table["label"].map(short))
+        ref = short.get(ref, ref) if ref else ref
+    if ref:
+        notes.append(
+            f"Reference: {ref}. Δ = run minus reference, with a 95% bootstrap CI in [ ] "
+            "(* marks an interval that excludes 0)."
+        )
+    notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
+    horizons = sorted({int(w) for w in table["weeks"].dropna()}) if "weeks" in table else []
+    if len(horizons) > 1:
+        notes.append(
+            "Caution: the runs cover different horizons "
+            f"({', '.join(map(str, horizons))} weeks), so totals are not comparable."
+        )
+    blocks: list[tuple[str, list[str], list[list[str]]]] = []
+    for outcome, block in table.groupby("outcome", sort=False):
+        rows: list[list[str]] = []
+        if block["kind"].iloc[0] == "event":
+            title = style.EVENTS.get(str(outcome), str(outcome))
+            header = ["run", "n", "P", "95% Wilson"] + (["Δ P [95% CI]"] if ref else [])
+            for _, r in block.iterrows():
+                row = [str(r["label"]), str(r["n"]), f"{r['probability']:.2f}"]
+                row.append(f"{r['prob_lo']:.2f}–{r['prob_hi']:.2f}")
+                if ref:
+                    is_ref = r["label"] == ref
+                    diff = fmt_ci(r["diff_mean"], r["diff_mean_lo"], r["diff_mean_hi"])
+                    row.append("(reference)" if is_ref else diff)
+                rows.append(row)
+        else:
+            title = style.outcome_label(str(outcome))
+            header = ["run", "n", "median", "90% interval", "mean"]
+            if ref:
+                header += ["Δ mean [95% CI]", "Δ median [95% CI]"]
+            for _, r in block.iterrows():
+                row = [str(r["label"]), str(r["n"]), fmt_number(r["median"])]
+                row += [f"{fmt_number(r['q05'])}–{fmt_number(r['q95'])}", fmt_number(r["mean"])]
+                if ref:
+                    is_ref = r["label"] == ref
+                    dmean = fmt_ci(r["diff_mean"], r["diff_mean_lo"], r["diff_mean_hi"])
+                    dmed = fmt_ci(r["diff_median"], r["diff_median_lo"], r["diff_median_hi"])
+                    row += ["(reference)", ""] if is_ref else [dmean, dmed]
+                rows.append(row)
+        blocks.append((title, header, rows))
+    return notes, blocks
+
+
+#: Columns right-aligned in the text table, by header.
+NUMERIC_HEADERS = frozenset({"n", "median", "mean", "P"})
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """The comparison as a plain-text table, one block per outcome."""
+    if table.empty:
+        return "(nothing to compare)\n"
+    notes, blocks = table_blocks(table)
+    lines = [*notes, ""]
+    for title, header, rows in blocks:
+        lines.append(title)
+        right = {i for i, h in enumerate(header) if h in NUMERIC_HEADERS}
+        lines.extend(_layout(header, rows, right))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def print_table(table: pd.DataFrame, file: TextIO | None = None) -> None:
+    """Print :func:`format_table` to ``file`` (stdout by default)."""
+    print(format_table(table), file=file or sys.stdout)
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def _value_labels(labels: list[str]) -> tuple[list[str], list[str]] | None:
+    """``a=1, b=2`` labels -> (``["1, 2", ...]``, ``["a", "b"]``) when all share the keys."""
+    split = [[part.split("=", 1) for part in lbl.split(", ")] for lbl in labels]
+    if not all(all(len(kv) == 2 for kv in parts) for parts in split):
+        return None
+    keys = {tuple(kv[0] for kv in parts) for parts in split}
+    if len(keys) != 1:
+        return None
+    return [", ".join(kv[1] for kv in parts) for parts in split], list(next(iter(keys)))
+
+
+def plot_labels(runs: RunSet) -> list[str]:
+    """Short labels for figures: drop the scenario name when every run shares it, and for a
+    sweep keep only the values (:func:`label_note` names the keys)."""
+    short = _strip_scenario(runs.labels)
+    if not short:
+        return list(runs.labels)
+    labels = [short[lbl] for lbl in runs.labels]
+    values = _value_labels(labels)
+    return values[0] if values else labels
+
+
+def label_note(runs: RunSet) -> str:
+    """What figure labels mean when they are bare parameter values ('' otherwise)."""
+    short = _strip_scenario(runs.labels)
+    values = _value_labels([short[lbl] for lbl in runs.labels]) if short else None
+    return f"labels: {', '.join(values[1])}" if values else ""
+
+
+def _title_suffix(runs: RunSet, label_note_line: bool = True) -> str:
+    reps = sorted({r.replicates for r in runs.runs})
+    rep_text = f"{reps[0]}" if len(reps) == 1 else f"{reps[0]}–{reps[-1]}"
+    scen = runs.runs[0].scenario if len({r.scenario for r in runs.runs}) == 1 else None
+    prefix = f"{runs.sweep.name}: " if runs.sweep else ""
+    what = f"{style_scenario(scen)}, " if scen and runs.sweep else ""
+    note = label_note(runs) if label_note_line else ""
+    note = f"\n({note})" if note else ""
+    return f"{prefix}{what}{len(runs.runs)} runs, {rep_text} replicates each{note}"
+
+
+def style_scenario(name: str | None) -> str:
+    """Readable scenario name ('' for None)."""
+    return readable_scenario(name) if name else ""
+
+
+def _grid_axes(fig: Figure, n: int, ncols: int, **kw: Any) -> list[Any]:
+    nrows = math.ceil(n / ncols)
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return list(axes[:n])
+
+
+def figure_boxes(runs: RunSet) -> Figure | None:
+    """Box plots (whiskers at the 5th and 95th percentiles) per scenario, one panel per outcome."""
+    outcomes = [c for c in style.OUTCOMES if any(c in r.summary.columns for r in runs.runs)]
+    if not outcomes:
+        return None
+    labels = plot_labels(runs)
+    cols = style.colours(len(labels))
+    k = len(labels)
+    ncols = 3
+    height = max(2.2, 0.32 * k + 1.1)
+    fig = style.new_figure(figsize=(14, height * math.ceil(len(outcomes) / ncols) + 0.8))
+    axes = _grid_axes(fig, len(outcomes), ncols, sharey=True)
+    rng = np.random.default_rng(0)
+    for ax, outcome in zip(axes, outcomes, strict=True):
+        data = [
+            stats.finite(r.summary[outcome]) if outcome in r.summary else np.array([])
+            for r in runs.runs
+        ]
+        pos = np.arange(k)[::-1]
+        bp = ax.boxplot(
+            data, positions=pos, orientation="horizontal", whis=(5, 95), showfliers=False,
+            widths=0.6, patch_artist=True, medianprops={"color": "black", "lw": 1.5},
+        )  # fmt: skip
+        for patch, c in zip(bp["boxes"], cols, strict=True):
+            patch.set_facecolor(c)
+            patch.set_alpha(0.45)
+        for p, x, c in zip(pos, data, cols, strict=True):
+            jitter = rng.uniform(-0.18, 0.18, size=x.size)
+            ax.plot(x, p + jitter, "o", ms=2.2, color=c, alpha=0.7, zorder=3)
+        ax.set_title(style.outcome_label(outcome, with_unit=False))
+        ax.set_xlabel(style.outcome_label(outcome))
+        ax.set_yticks(pos, labels)
+        ax.grid(axis="y", visible=False)
+    fig.suptitle(
+        "Outcomes by scenario: box = middle 50%, line = median, whiskers = 5th–95th percentile,"
+        f" dots = replicates\n{_title_suffix(runs)}",
+        fontsize=11.5,
+    )
+    return fig
+
+
+def figure_ecdfs(runs: RunSet) -> Figure | None:
+    """Overlaid empirical CDFs per scenario, one panel per outcome."""
+    outcomes = [c for c in style.OUTCOMES if any(c in r.summary.columns for r in runs.runs)]
+    if not outcomes:
+        return None
+    labels = plot_labels(runs)
+    cols = style.colours(len(labels))
+    fig = style.new_figure(figsize=(14, 2.8 * math.ceil(len(outcomes) / 3) + 1.0))
+    axes = _grid_axes(fig, len(outcomes), 3)
+    for ax, outcome in zip(axes, outcomes, strict=True):
+        for i, (run, label, c) in enumerate(zip(runs.runs, labels, cols, strict=True)):
+            if outcome not in run.summary:
+                continue
+            xs, ps = stats.ecdf(run.summary[outcome])
+            if xs.size:
+                ax.step(
+                    np.r_[xs[0], xs], np.r_[0.0, ps], where="post", color=c,
+                    ls=style.line_style(i, len(labels)), lw=1.5, label=label,
+                )  # fmt: skip
+        ax.set_title(style.outcome_label(outcome, with_unit=False))
+        ax.set_xlabel(style.outcome_label(outcome))
+        ax.set_ylabel("share of replicates ≤ x")
+        ax.set_ylim(-0.02, 1.02)
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=min(len(names), 4), frameon=False)
+    fig.suptitle(f"Outcome ECDFs by scenario — {_title_suffix(runs)}", fontsize=12)
+    return fig
+
+
+def figure_events(table: pd.DataFrame, runs: RunSet) -> Figure | None:
+    """Probability of each yes/no event by scenario, with Wilson 95% intervals."""
+    ev = table[table["kind"] == "event"]
+    if ev.empty:
+        return None
+    labels = plot_labels(runs)
+    by_label = dict(zip(runs.labels, labels, strict=True))
+    events = list(dict.fromkeys(ev["outcome"]))
+    k = len(runs.runs)
+    fig = style.new_figure(figsize=(14, max(2.6, 0.35 * k + 1.4)))
+    axes = fig.subplots(1, len(events), squeeze=False, sharey=True).ravel()
+    cols = style.colours(k)
+    for ax, event in zip(axes, events, strict=True):
+        block = ev[ev["outcome"] == event].set_index("label").reindex(runs.labels)
+        pos = np.arange(k)[::-1]
+        p = block["probability"].to_numpy(dtype=float)
+        lo = block["prob_lo"].to_numpy(dtype=float)
+        hi = block["prob_hi"].to_numpy(dtype=float)
+        ax.barh(pos, p, color=cols, alpha=0.75)
+        xerr = np.clip([p - lo, hi - p], 0, None)
+        ax.errorbar(p, pos, xerr=xerr, fmt="none", ecolor="black", capsize=3, lw=1)
+        for y, val, n in zip(pos, p, block["n"], strict=True):
+            if math.isfinite(val):
+                ax.text(1.02, y, f"{val:.2f} (n={n})", va="center", fontsize=8)
+        ax.set_xlim(0, 1.3)
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+        ax.set_yticks(pos, [by_label[str(lbl)] for lbl in block.index])
+        ax.set_xlabel("probability (share of replicates)")
+        ax.set_title(style.EVENTS.get(str(event), str(event)))
+        ax.grid(axis="y", visible=False)
+    fig.suptitle(
+        f"How often events happen, with Wilson 95% intervals — {_title_suffix(runs)}", fontsize=12
+    )
+    return fig
+
+
+def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
+    """Difference in means from the reference, with bootstrap 95% CIs, per outcome."""
+    ref = table.attrs.get("reference")
+    cont = table[(table["kind"] == "continuous") & table["diff_mean"].notna()]
+    if not ref or cont.empty:
+        return None
+    labels = plot_labels(runs)
+    by_label = dict(zip(runs.labels, labels, strict=True))
+    others = [lbl for lbl in runs.labels if lbl != ref]
+    cols = dict(zip(runs.labels, style.colours(len(runs.labels)), strict=True))
+    outcomes = list(dict.fromkeys(cont["outcome"]))
+    k = len(others)
+    height = max(1.6, 0.3 * k + 1.0)
+    fig = style.new_figure(figsize=(14, height * math.ceil(len(outcomes) / 3) + 0.8))
+    axes = _grid_axes(fig, len(outcomes), 3, sharey=True)
+    pos = np.arange(k)[::-1]
+    for ax, outcome in zip(axes, outcomes, strict=True):
+        block = cont[cont["outcome"] == outcome].set_index("label").reindex(others)
+        d = block["diff_mean"].to_numpy(dtype=float)
+        lo = block["diff_mean_lo"].to_numpy(dtype=float)
+        hi = block["diff_mean_hi"].to_numpy(dtype=float)
+        ax.axvline(0, color="0.3", lw=1)
+        for y, di, li, hi_, lbl in zip(pos, d, lo, hi, others, strict=True):
+            ax.errorbar(di, y, xerr=[[di - li], [hi_ - di]], fmt="o", color=cols[lbl], capsize=3)
+        ax.set_yticks(pos, [by_label[lbl] for lbl in others])
+        ax.set_ylim(-0.6, k - 0.4)
+        ax.set_title(style.outcome_label(outcome, with_unit=False))
+        _, unit = style.OUTCOMES[outcome]
+        ax.set_xlabel(f"difference in mean from reference ({unit})")
+        ax.grid(axis="y", visible=False)
+    fig.suptitle(
+        f"Difference in means from the reference ({by_label.get(ref, ref)}), "
+        f"bootstrap 95% CI — {_title_suffix(runs)}",
+        fontsize=12,
+    )
+    return fig
+
+
+def _numeric(value: str) -> float | str:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def sweep_grid(runs: RunSet, outcome: str) -> pd.DataFrame | None:
+    """Median of ``outcome`` over a 2-D sweep: rows = 2nd swept key, columns = 1st."""
+    sweep = runs.sweep
+    if sweep is None or len(sweep.swept) != 2:
+        return None
+    kx, ky = sweep.swept
+    rows = []
+    for run in runs.runs:
+        if kx not in run.overrides or ky not in run.overrides or outcome not in run.summary:
+            continue
+        med = stats.summarise(run.summary[outcome]).median
+        rows.append((_numeric(run.overrides[kx]), _numeric(run.overrides[ky]), med))
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows, columns=["x", "y", "median"])
+    grid = frame.pivot_table(index="y", columns="x", values="median", aggfunc="mean")
+    grid.index.name, grid.columns.name = ky, kx
+    return grid.sort_index().sort_index(axis=1)
+
+
+def figure_heatmap(runs: RunSet, outcomes: Sequence[str] = HEATMAP_OUTCOMES) -> Figure | None:
+    """For a 2-D sweep: heatmaps of outcome medians over the two swept parameters."""
+    grids = [(o, g) for o in outcomes if (g := sweep_grid(runs, o)) is not None]
+    if not grids:
+        return None
+    ncols = 2 if len(grids) > 1 else 1
+    nrows = math.ceil(len(grids) / ncols)
+    fig = style.new_figure(figsize=(6.2 * ncols, 4.8 * nrows + 0.6))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(grids) :]:
+        ax.set_visible(False)
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["cividis"]
+    for ax, (outcome, grid) in zip(axes, grids, strict=False):
+        values = grid.to_numpy(dtype=float)
+        im = ax.imshow(values, origin="lower", cmap=cmap, aspect="auto")
+        lo, hi = np.nanmin(values), np.nanmax(values)
+        for (i, j), v in np.ndenumerate(values):
+            if math.isfinite(v):
+                light = (v - lo) / (hi - lo or 1) < 0.55
+                ax.text(j, i, fmt_number(v), ha="center", va="center", fontsize=9,
+                        color="white" if light else "black")  # fmt: skip
+        ax.set_xticks(range(values.shape[1]), [f"{c:g}" if isinstance(c, float) else str(c)
+                                               for c in grid.columns])  # fmt: skip
+        ax.set_yticks(range(values.shape[0]), [f"{c:g}" if isinstance(c, float) else str(c)
+                                               for c in grid.index])  # fmt: skip
+        ax.set_xlabel(str(grid.columns.name))
+        ax.set_ylabel(str(grid.index.name))
+        ax.grid(False)
+        ax.set_title(f"{style.outcome_label(outcome)}: median of replicates")
+        cb = fig.colorbar(im, ax=ax, shrink=0.85)
+        cb.set_label(f"median ({style.OUTCOMES.get(outcome, ('', ''))[1]})")
+    fig.suptitle(
+        f"Sweep over two parameters — {_title_suffix(runs, label_note_line=False)}\n"
+        "(each panel's colour scale spans its own range: read the numbers)",
+        fontsize=12,
+    )
+    return fig
+
+
+def comparison_figures(runs: RunSet, table: pd.DataFrame) -> Iterator[tuple[str, Figure]]:
+    """Build the comparison figures one at a time (skipping those without data)."""
+    builders = (
+        ("compare_boxes", lambda: figure_boxes(runs)),
+        ("compare_ecdf", lambda: figure_ecdfs(runs)),
+        ("compare_differences", lambda: figure_differences(table, runs)),
+        ("compare_events", lambda: figure_events(table, runs)),
+        ("sweep_heatmap", lambda: figure_heatmap(runs)),
+    )
+    for name, build in builders:
+        with style.context():
+            fig = build()
+        if fig is not None:
+            yield name, fig
+
+
+def table_csv(table: pd.DataFrame) -> str:
+    """The table as CSV text (full float precision)."""
+    return table.to_csv(index=False, float_format="%.10g")
+
+
+def write_comparison(
+    runs: RunSet, out: Path, reference: str | None = "baseline", plots: bool = True
+) -> tuple[pd.DataFrame, list[Path]]:
+    """Compute the comparison, then write ``comparison.csv`` (and figures) into ``out``.
+
+    Everything is computed before the first file is written; each file is written atomically.
+    """
+    table = compare_runs(runs, reference)
+    rendered = (
+        {name: style.render(fig) for name, fig in comparison_figures(runs, table)} if plots else {}
+    )
+    out = Path(out)
+    paths = [atomic_write_text(out / "comparison.csv", table_csv(table))]
+    paths.extend(style.write_rendered(out, rendered))
+    return table, paths

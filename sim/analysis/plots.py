@@ -1,0 +1,584 @@
+"""Figures of one run: outcome distributions, fan charts, attack severity, targets, districts.
+
+Every figure is built by a function ``Run -> Figure | None`` (None when the data it needs
+are missing) and :func:`plot_run` writes them all as PNG and SVG into ``run_dir/plots/``.
+matplotlib is imported lazily inside the analysis functions (never by the simulation's hot path)
+and figures are drawn on the Agg canvas.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis import stats, style
+from sim.analysis.results import Run, load_run, run_label
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: Published severity exponent range for insurgent attacks (Clauset & Wiegel 2010;
+#: Bohorquez et al. 2009).
+PUBLISHED_ALPHA: tuple[float, float] = (2.4, 2.5)
+
+_SINGULAR = {
+    "people": "person",
+    "attacks": "attack",
+    "fighters": "fighter",
+    "investors": "investor",
+    "USD million": "USD million",
+    "index 0-1": "index unit",
+}
+
+
+def fmt(x: float) -> str:
+    """Compact number: integers as such, otherwise three significant digits."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    if abs(x - round(x)) < 1e-9 and abs(x) < 1e7:
+        return f"{round(x):,}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def _bins(x: np.ndarray) -> np.ndarray:
+    """Histogram bins: numpy's 'auto' rule capped to 8-40 bins; for counts, whole-number
+    widths with edges between integers (so no bin straddles two counts unevenly)."""
+    lo, hi = float(x.min()), float(x.max())
+    if hi == lo:
+        return np.array([lo - 0.5, hi + 0.5])
+    n = int(np.clip(len(np.histogram_bin_edges(x, bins="auto")) - 1, 8, 40))
+    if np.all(np.equal(np.mod(x, 1), 0)):
+        width = max(1.0, float(np.ceil((hi - lo + 1) / n)))
+        return np.arange(lo - 0.5, hi + width, width)
+    return np.linspace(lo, hi, n + 1)
+
+
+def _interval_text(s: stats.Summary) -> str:
+    return f"median {fmt(s.median)}, 90% interval {fmt(s.q05)}–{fmt(s.q95)}"
+
+
+def replicate_ids(run: Run) -> list[int]:
+    """Replicate numbers of a run (from the summary, else 0..n-1)."""
+    if "replicate" in run.summary.columns:
+        return [int(r) for r in run.summary["replicate"]]
+    return list(range(run.replicates))
+
+
+def _outcome_columns(run: Run) -> list[str]:
+    return [c for c in style.OUTCOMES if c in run.summary.columns]
+
+
+def _grid(n: int, ncols: int) -> tuple[int, int]:
+    return math.ceil(n / ncols), ncols
+
+
+def _hide_unused(axes: np.ndarray, used: int) -> None:
+    for ax in axes.ravel()[used:]:
+        ax.set_visible(False)
+
+
+def _mark_interval(ax: Axes, s: stats.Summary) -> None:
+    ax.axvspan(s.q05, s.q95, color=style.OKABE_ITO[5], alpha=0.18, lw=0, zorder=0)
+    ax.axvline(s.median, color="black", lw=1.4, zorder=3)
+
+
+def _legend_handles() -> list[object]:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    return [
+        Line2D([], [], color="black", lw=1.4, label="median"),
+        Patch(color=style.OKABE_ITO[5], alpha=0.35, label="90% interval (5th–95th percentile)"),
+    ]
+
+
+def figure_outcome_histograms(run: Run) -> Figure | None:
+    """Histogram and kernel density of each headline outcome across replicates."""
+    cols = _outcome_columns(run)
+    if not cols:
+        return None
+    nrows, ncols = _grid(len(cols), 4)
+    fig = style.new_figure(figsize=(13, 2.7 * nrows + 0.6))
+    axes = np.atleast_2d(fig.subplots(nrows, ncols, squeeze=False))
+    for ax, col in zip(axes.ravel(), cols, strict=False):
+        x = stats.finite(run.summary[col])
+        label, unit = style.OUTCOMES[col]
+        if x.size == 0:
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+            ax.set_title(label)
+            continue
+        s = stats.summarise(x)
+        _mark_interval(ax, s)
+        ax.hist(x, bins=_bins(x), density=True, color=style.OKABE_ITO[0], alpha=0.55, lw=0)
+        pad = 0.05 * (np.ptp(x) or 1.0)
+        grid = np.linspace(x.min() - pad, x.max() + pad, 200)
+        dens = stats.kde_curve(x, grid)
+        if dens is not None:
+            ax.plot(grid, dens, color=style.OKABE_ITO[3], lw=1.6)
+        else:
+            why = "constant: no density" if np.ptp(x) == 0 else "too few values for a density"
+            ax.text(
+                0.97, 0.93, why, ha="right", va="top",
+                transform=ax.transAxes, fontsize=8, color="0.35",
+            )  # fmt: skip
+        ax.set_title(f"{label}\n{_interval_text(s)}", fontsize=9.5)
+        ax.set_xlabel(f"{label} ({unit})")
+        ax.set_ylabel(f"density (per {_SINGULAR.get(unit, unit)})")
+    _hide_unused(axes, len(cols))
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=style.OKABE_ITO[0], alpha=0.55, label="histogram of replicates"),
+        Line2D([], [], color=style.OKABE_ITO[3], lw=1.6, label="kernel density estimate"),
+        *_legend_handles(),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False)
+    fig.suptitle(f"Outcome distributions at the end of the run — {run.title()}", fontsize=12)
+    return fig
+
+
+def figure_outcome_ecdfs(run: Run) -> Figure | None:
+    """Empirical CDF of each headline outcome across replicates."""
+    cols = _outcome_columns(run)
+    if not cols:
+        return None
+    nrows, ncols = _grid(len(cols), 4)
+    fig = style.new_figure(figsize=(13, 2.6 * nrows + 0.6))
+    axes = np.atleast_2d(fig.subplots(nrows, ncols, squeeze=False))
+    for ax, col in zip(axes.ravel(), cols, strict=False):
+        x = stats.finite(run.summary[col])
+        label, unit = style.OUTCOMES[col]
+        ax.set_title(label)
+        ax.set_xlabel(f"{label} ({unit})")
+        ax.set_ylabel("share of replicates ≤ x")
+        ax.set_ylim(-0.02, 1.02)
+        if x.size == 0:
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+            continue
+        s = stats.summarise(x)
+        _mark_interval(ax, s)
+        xs, ps = stats.ecdf(x)
+        ax.step(np.r_[xs[0], xs], np.r_[0.0, ps], where="post", color=style.OKABE_ITO[0], lw=1.6)
+        for level in (0.05, 0.5, 0.95):
+            ax.axhline(level, color="0.5", lw=0.6, ls=":")
+        ax.set_title(f"{label}\n{_interval_text(s)}", fontsize=9.5)
+    _hide_unused(axes, len(cols))
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=style.OKABE_ITO[0], lw=1.6, label="empirical CDF"),
+        *_legend_handles(),
+        Line2D([], [], color="0.5", lw=0.6, ls=":", label="5%, 50%, 95% levels"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False)
+    fig.suptitle(f"Outcome ECDFs at the end of the run — {run.title()}", fontsize=12)
+    return fig
+
+
+def weekly_matrix(timeseries: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Weeks and a replicates x weeks matrix of one weekly metric (NaN where missing)."""
+    wide = timeseries.pivot_table(
+        index="replicate", columns="week", values=metric, aggfunc="first", dropna=False
+    )
+    wide = wide.reindex(columns=sorted(wide.columns))
+    return wide.columns.to_numpy(dtype=float), wide.to_numpy(dtype=float)
+
+
+def _fan(ax: Axes, weeks: np.ndarray, matrix: np.ndarray, colour: str, label: str = "") -> None:
+    bands = stats.quantile_bands(matrix)
+    ax.fill_between(weeks, bands[0.05], bands[0.95], color=colour, alpha=0.18, lw=0)
+    ax.fill_between(weeks, bands[0.25], bands[0.75], color=colour, alpha=0.38, lw=0)
+    ax.plot(weeks, bands[0.5], color=colour, lw=1.6, label=label or None)
+
+
+#: Fan-chart panels: (metric, title, y label, cumulative?)
+_FAN_VIOLENCE: tuple[tuple[str, str, str, bool], ...] = (
+    ("attacks", "Attacks per week", "attacks per week", False),
+    ("attacks", "Attacks, cumulative", "attacks since start", True),
+    ("chinese_killed", "Chinese nationals killed per week", "people per week", False),
+    ("chinese_killed", "Chinese nationals killed, cumulative", "people since start", True),
+    ("fighters", "Militant fighters", "fighters", False),
+    ("killed", "All killed in attacks per week", "people per week", False),
+)
+
+_FAN_POLITICS: tuple[tuple[str, str, str, bool], ...] = (
+    ("grievance", "Grievance (Balochistan, population-weighted)", "index 0-1", False),
+    ("legitimacy", "State legitimacy (Balochistan, population-weighted)", "index 0-1", False),
+    ("china_patience", "China's patience", "index 0-1 (1 = full patience)", False),
+    ("capital_deployed", "Capital deployed by investors", "USD million", False),
+    ("investors_active", "Investors active", "investors", False),
+    ("investors_paused", "Investors paused", "investors", False),
+    ("investors_withdrawn", "Investors withdrawn (cumulative)", "investors", False),
+)
+
+_INDEX_METRICS = ("grievance", "legitimacy", "china_patience")
+
+
+def _fan_legend(fig: Figure, colour: str) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Line2D([], [], color=colour, lw=1.6, label="median of replicates"),
+        Patch(color=colour, alpha=0.45, label="50% band (25th–75th percentile)"),
+        Patch(color=colour, alpha=0.2, label="90% band (5th–95th percentile)"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+
+
+def figure_fan_violence(run: Run) -> Figure | None:
+    """Fan charts of attacks, Chinese deaths, fighters and all deaths by week."""
+    ts = run.timeseries
+    panels = [p for p in _FAN_VIOLENCE if p[0] in ts.columns]
+    if not panels:
+        return None
+    fig = style.new_figure(figsize=(12, 9.5))
+    axes = fig.subplots(3, 2, squeeze=False, sharex=True)
+    colour = style.OKABE_ITO[0]
+    for ax, (metric, title, ylabel, cumulative) in zip(axes.ravel(), panels, strict=False):
+        weeks, m = weekly_matrix(ts, metric)
+        if cumulative:
+            m = np.nancumsum(m, axis=1)
+        _fan(ax, weeks, m, colour)
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+        if metric != "fighters":  # flows and totals from zero; the stock of fighters zoomed
+            ax.set_ylim(bottom=0)
+    _hide_unused(axes, len(panels))
+    for ax in axes[-1]:
+        ax.set_xlabel("week of simulation")
+    _fan_legend(fig, colour)
+    fig.suptitle(f"Violence over time — {run.title()}", fontsize=12)
+    return fig
+
+
+def figure_fan_politics(run: Run) -> Figure | None:
+    """Fan charts of grievance, legitimacy, China's patience, capital and investors."""
+    ts = run.timeseries
+    if ts.empty:
+        return None
+    fig = style.new_figure(figsize=(12, 12))
+    axes = fig.subplots(4, 2, squeeze=False, sharex=True)
+    colour = style.OKABE_ITO[0]
+    flat = list(axes.ravel())
+    for ax, (metric, title, ylabel, _) in zip(flat, _FAN_POLITICS, strict=False):
+        if metric not in ts.columns:
+            ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
+            ax.set_title(title)
+            continue
+        weeks, m = weekly_matrix(ts, metric)
+        _fan(ax, weeks, m, colour)
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+        if metric in _INDEX_METRICS:  # zoom in, but stay within the index's 0-1 range
+            lo, hi = float(np.nanmin(m)), float(np.nanmax(m))
+            pad = max(0.1 * (hi - lo), 0.01)
+            ax.set_ylim(max(0.0, lo - pad), min(1.0, hi + pad))
+        else:
+            ax.set_ylim(bottom=0)
+        if metric.startswith("investors_"):  # whole investors only
+            from matplotlib.ticker import MaxNLocator
+
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax = flat[len(_FAN_POLITICS)]
+    flags = [
+        ("investment_hold", "China's investment hold", style.OKABE_ITO[1], "-"),
+        ("chinese_troops", "Chinese troops on guard", style.OKABE_ITO[3], "--"),
+        ("joint_operations", "joint operations", style.OKABE_ITO[2], ":"),
+    ]
+    for metric, name, c, ls in flags:
+        if metric in ts.columns:
+            weeks, m = weekly_matrix(ts, metric)
+            ax.plot(weeks, np.nanmean(m > 0, axis=0), color=c, ls=ls, lw=1.8, label=name)
+    ax.set_title("Policies in force (lines, not fans)")
+    ax.set_ylabel("share of replicates")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(loc="best", frameon=False)
+    for ax in axes[-1]:
+        ax.set_xlabel("week of simulation")
+    _fan_legend(fig, colour)
+    fig.suptitle(f"Politics and investment over time — {run.title()}", fontsize=12)
+    return fig
+
+
+def _pl_verdict(fit: stats.PowerLawFit) -> str:
+    if not math.isfinite(fit.p) or fit.p >= 0.1:
+        return "no significant preference"
+    return "power law favoured" if fit.R > 0 else "lognormal favoured"
+
+
+def figure_severity(run: Run) -> Figure | None:
+    """CCDF of deaths per attack (killed >= 1) with a power-law fit and the published α."""
+    if not run.has_events or "killed" not in run.events.columns:
+        return None
+    killed = stats.finite(run.events["killed"])
+    killed = killed[killed >= 1]
+    fig = style.new_figure(figsize=(8, 6))
+    ax = fig.subplots()
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("people killed in one attack, x (log scale)")
+    ax.set_ylabel("P(killed ≥ x) among attacks that killed (log scale)")
+    title = f"Attack severity — {run.title()}\n{killed.size:,} attacks with at least one death"
+    ax.set_title(title + " (pooled over replicates)")
+    if killed.size == 0:
+        ax.text(
+            0.5, 0.5, "no attack killed anyone", ha="center", va="center", transform=ax.transAxes
+        )
+        return fig
+    xs, ps = stats.ccdf(killed)
+    ax.plot(xs, ps, "o", ms=3.5, color=style.OKABE_ITO[0], alpha=0.8, label="simulated attacks")
+    fit = stats.fit_power_law(killed, discrete=True)
+    if fit is None:
+        ax.text(
+            0.03, 0.03, "too few attacks for a power-law fit", transform=ax.transAxes, fontsize=9
+        )
+        ax.legend(loc="upper right", frameon=False)
+        return fig
+    tail = fit.n_tail / fit.n
+    xline = np.geomspace(fit.xmin, max(xs.max(), fit.xmin * 1.5), 100)
+    lo, hi = PUBLISHED_ALPHA
+    ax.fill_between(
+        xline,
+        stats.power_law_ccdf(xline, hi, fit.xmin, tail, fit.discrete),
+        stats.power_law_ccdf(xline, lo, fit.xmin, tail, fit.discrete),
+        color=style.OKABE_ITO[5],
+        alpha=0.35,
+        lw=0,
+        label=f"published α = {lo}–{hi} (Clauset & Wiegel 2010; Bohorquez et al. 2009)",
+    )
+    ax.plot(
+        xline,
+        stats.power_law_ccdf(xline, fit.alpha, fit.xmin, tail, fit.discrete),
+        color=style.OKABE_ITO[3],
+        lw=2,
+        label=(
+            f"power-law fit: α = {fit.alpha:.2f} ± {fit.sigma:.2f} "
+            f"above x_min = {fmt(fit.xmin)} (dashed)"
+        ),
+    )
+    ax.axvline(fit.xmin, color="0.4", lw=0.8, ls="--")
+    ax.legend(loc="lower left", frameon=False, fontsize=8.5)
+    note = (
+        f"tail: {fit.n_tail:,} of {fit.n:,} attacks (x ≥ x_min)\n"
+        f"power law vs lognormal: R = {fit.R:.2f}, p = {fit.p:.2g}\n"
+        f"({_pl_verdict(fit)}; R > 0 favours the power law)"
+    )
+    ax.text(
+        0.98, 0.98, note, ha="right", va="top", transform=ax.transAxes, fontsize=8.5,
+        bbox={"boxstyle": "round", "fc": "white", "ec": "0.8"},
+    )  # fmt: skip
+    return fig
+
+
+_TARGETS = ("chinese", "security", "infrastructure")
+
+
+def target_counts(events: pd.DataFrame, weeks: int, replicates: int) -> pd.DataFrame:
+    """Mean attacks per replicate by week (rows 1..weeks) and target (columns)."""
+    counts = events.groupby(["week", "target"]).size().unstack("target", fill_value=0)
+    counts = counts.reindex(index=range(1, weeks + 1), columns=list(_TARGETS), fill_value=0)
+    return counts.fillna(0).astype(float) / max(replicates, 1)
+
+
+def figure_target_mix(run: Run, window: int = 4) -> Figure | None:
+    """What the groups attack, week by week: mean counts and shares of attacks."""
+    ev = run.events
+    if not run.has_events or ev.empty or "target" not in ev.columns:
+        return None
+    weeks = run.weeks or int(ev["week"].max())
+    counts = target_counts(ev, weeks, run.replicates)
+    x = counts.index.to_numpy()
+    fig = style.new_figure(figsize=(10, 7.5))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    cols = [style.TARGET_COLOURS[t] for t in _TARGETS]
+    names = ["Chinese nationals", "security forces", "CPEC infrastructure"]
+    top.stackplot(
+        x, *(counts[t].to_numpy() for t in _TARGETS), colors=cols, alpha=0.85, labels=names
+    )
+    top.set_ylabel("attacks per week (mean over replicates)")
+    top.set_title("Attacks by target")
+    top.legend(loc="upper right", frameon=True, framealpha=0.9, ncols=3)
+    top.set_ylim(0, counts.sum(axis=1).max() * 1.25 or 1)
+    rolled = counts.rolling(window, min_periods=1).sum()
+    total = rolled.sum(axis=1).replace(0, np.nan)
+    shares = rolled.div(total, axis=0)
+    bottom.stackplot(
+        x, *(shares[t].fillna(0).to_numpy() for t in _TARGETS), colors=cols, alpha=0.85
+    )
+    bottom.set_ylim(0, 1)
+    bottom.set_ylabel(f"share of attacks ({window}-week rolling)")
+    bottom.set_xlabel("week of simulation")
+    bottom.set_title("Target mix")
+    fig.suptitle(f"What is attacked — {run.title()}", fontsize=12)
+    return fig
+
+
+def district_attacks(events: pd.DataFrame, replicate_ids: list[int]) -> pd.DataFrame:
+    """Attacks per replicate by place: mean, 5th and 95th percentile across replicates.
+
+    Rows are the places of ``sim/data/places.csv`` (plus any unknown id found in events);
+    replicates without attacks in a place count as zero.
+    """
+    from sim.space import load_places
+
+    ids = list(load_places().ids)
+    if events.empty:
+        per = pd.DataFrame(index=ids)
+    else:
+        per = events.groupby(["district", "replicate"]).size().unstack("replicate", fill_value=0)
+        ids += sorted(set(per.index.astype(str)) - set(ids))
+    per = per.reindex(index=ids, columns=replicate_ids or [0], fill_value=0)
+    reps = per.to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "mean": reps.mean(axis=1),
+            "q05": np.quantile(reps, 0.05, axis=1),
+            "q95": np.quantile(reps, 0.95, axis=1),
+        },
+        index=per.index,
+    )
+
+
+def figure_districts(run: Run) -> Figure | None:
+    """Attacks by place, drawn on the network laid out by longitude and latitude."""
+    from sim.space import load_places
+
+    ev = run.events
+    if not run.has_events or "district" not in ev.columns:
+        return None
+    places = load_places()
+    table = district_attacks(ev, replicate_ids(run))
+    fig = style.new_figure(figsize=(14, 8.5))
+    gs = fig.add_gridspec(1, 2, width_ratios=[1.5, 1])
+    ax = fig.add_subplot(gs[0])
+    bars = fig.add_subplot(gs[1])
+    pos = {pid: (places.lon[i], places.lat[i]) for i, pid in enumerate(places.ids)}
+    edge_style = {
+        "road": ("0.55", "-"),
+        "border": (style.OKABE_ITO[4], "--"),
+        "coastal highway": (style.OKABE_ITO[2], "-."),
+        "national transport": ("0.25", ":"),
+    }
+    seen_kinds: set[str] = set()
+    for a, b, kind in places.edges:
+        colour, ls = edge_style.get(kind, ("0.3", (0, (5, 1, 1, 1))))
+        label = None if kind in seen_kinds else f"{kind} link"
+        seen_kinds.add(kind)
+        (xa, ya), (xb, yb) = pos[a], pos[b]
+        ax.plot([xa, xb], [ya, yb], color=colour, ls=ls, lw=1.2, zorder=1, label=label)
+    values = np.array([table["mean"].get(pid, 0.0) for pid in places.ids])
+    vmax = max(values.max(), 1e-9)
+    sizes = 25 + 475 * np.sqrt(values / vmax)
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["cividis"]
+    sc = ax.scatter(
+        places.lon, places.lat, s=sizes, c=values, cmap=cmap, vmin=0, vmax=vmax,
+        edgecolors="black", linewidths=0.6, zorder=3,
+    )  # fmt: skip
+    cb = fig.colorbar(sc, ax=ax, shrink=0.7, pad=0.01)
+    cb.set_label("attacks per replicate over the run (mean)")
+    for i, pid in enumerate(places.ids):
+        side = _LABEL_SIDE.get(pid, "e")
+        gap = math.sqrt(sizes[i]) / 2 + 3  # marker radius in points, plus a margin
+        if isinstance(side, str):
+            ux, uy = _DIRECTIONS[side]
+            dx, dy, arrow = ux * gap, uy * gap, None
+        else:  # explicit offset in points, with a leader line
+            dx, dy = side
+            arrow = {"arrowstyle": "-", "color": "0.4", "lw": 0.6, "shrinkB": gap}
+        ax.annotate(
+            places.names[i], (places.lon[i], places.lat[i]),
+            xytext=(dx, dy), textcoords="offset points", fontsize=8,
+            ha={-1: "right", 0: "center", 1: "left"}[int(np.sign(dx))],
+            va={-1: "top", 0: "center", 1: "bottom"}[int(np.sign(dy))], zorder=4,
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6},
+            arrowprops=arrow,
+        )  # fmt: skip
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    ax.set_aspect(1 / math.cos(math.radians(float(np.mean(places.lat)))))
+    ax.margins(0.12)
+    ax.legend(loc="upper left", frameon=True, framealpha=0.9, fontsize=8)
+    ax.set_title("Network of places (marker size and colour: attacks per replicate)")
+    names = dict(zip(places.ids, places.names, strict=True))
+    order = table.sort_values("mean")
+    y = np.arange(len(order))
+    bars.barh(y, order["mean"], color=style.OKABE_ITO[0], alpha=0.8)
+    bars.errorbar(
+        order["mean"], y,
+        xerr=[order["mean"] - order["q05"], order["q95"] - order["mean"]],
+        fmt="none", ecolor="black", elinewidth=0.9, capsize=2,
+    )  # fmt: skip
+    bars.set_yticks(y, [names.get(str(p), str(p)) for p in order.index])
+    bars.set_xlabel("attacks per replicate over the run")
+    bars.set_title("Mean with 90% interval across replicates")
+    bars.grid(axis="y", visible=False)
+    fig.suptitle(f"Attacks by place — {run.title()}", fontsize=12)
+    return fig
+
+
+#: Side of its marker on which each place's name goes (chosen so that labels do not collide).
+_LABEL_SIDE: dict[str, str | tuple[float, float]] = {
+    "quetta": "n",
+    "mastung": (-30.0, 22.0),
+    "noshki": "w",
+    "kalat": (-22.0, -20.0),
+    "bolan": "e",
+    "dera_bugti": "s",
+    "kohlu": "n",
+    "chagai": "n",
+    "saravan": "w",
+    "gwadar": "s",
+    "dasu": "w",
+    "rashakai": "w",
+}
+
+_DIRECTIONS: dict[str, tuple[float, float]] = {
+    "n": (0.0, 1.0),
+    "s": (0.0, -1.0),
+    "e": (1.0, 0.0),
+    "w": (-1.0, 0.0),
+    "ne": (0.7, 0.7),
+    "nw": (-0.7, 0.7),
+    "se": (0.7, -0.7),
+    "sw": (-0.7, -0.7),
+}
+
+#: Every run figure: file stem -> builder.
+RUN_FIGURES: dict[str, Callable[[Run], Figure | None]] = {
+    "outcomes_histograms": figure_outcome_histograms,
+    "outcomes_ecdf": figure_outcome_ecdfs,
+    "fan_violence": figure_fan_violence,
+    "fan_politics": figure_fan_politics,
+    "severity_ccdf": figure_severity,
+    "target_mix": figure_target_mix,
+    "attacks_by_place": figure_districts,
+}
+
+
+def run_figures(run: Run) -> Iterator[tuple[str, Figure]]:
+    """Build the run's figures one at a time (skipping those without data)."""
+    for name, build in RUN_FIGURES.items():
+        with style.context():
+            fig = build(run)
+        if fig is not None:
+            yield name, fig
+
+
+def plot_run(run_dir: Path) -> list[Path]:
+    """Write every figure of a run directory into ``run_dir/plots/`` (PNG and SVG)."""
+    run = load_run(Path(run_dir))
+    run.label = run_label(run)
+    rendered = {name: style.render(fig) for name, fig in run_figures(run)}
+    return style.write_rendered(run.path / "plots", rendered)

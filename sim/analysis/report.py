@@ -1,0 +1,292 @@
+"""One self-contained HTML report of one or more runs (or a sweep).
+
+The file embeds every figure as a base64 PNG and carries its own CSS: no scripts, no external
+links, so it opens offline and can be mailed around.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.analysis import plots, style
+from sim.analysis.compare import (
+    N_BOOT,
+    compare_runs,
+    comparison_figures,
+    default_reference,
+    resolve_reference,
+    table_blocks,
+)
+from sim.analysis.results import Run, RunSet, atomic_write_text, load_runs
+
+#: Resolution of the embedded PNGs (lower than the stand-alone files to keep the HTML small).
+REPORT_DPI = 96
+
+CAPTIONS: dict[str, str] = {
+    "outcomes_histograms": "Distribution of each headline outcome at the end of the run across "
+    "replicates: histogram, kernel density estimate, median (black line) and 90% interval "
+    "(shaded).",
+    "outcomes_ecdf": "Empirical cumulative distribution of each outcome: the height at x is the "
+    "share of replicates with a value at most x.",
+    "fan_violence": "Weekly violence: median across replicates with bands holding the middle 50% "
+    "and 90% of replicates, week by week.",
+    "fan_politics": "Grievance, legitimacy, China's patience, capital and investors by week "
+    "(median and 50%/90% bands); the last panel shows the share of replicates in which a "
+    "policy is in force.",
+    "severity_ccdf": "Severity of attacks: the share of deadly attacks that killed at least x "
+    "people, on log-log axes, with a power-law fit above x_min and the published exponent range "
+    "α ≈ 2.4–2.5 for comparison. R compares the power law with a lognormal (R > 0 favours the "
+    "power law; p says whether the sign of R is meaningful).",
+    "target_mix": "What the groups attack: mean attacks per week by target, and the share of "
+    "each target.",
+    "attacks_by_place": "Where attacks happen: places drawn at their longitude and latitude, "
+    "joined by the network's links; bars give the mean and 90% interval across replicates.",
+    "compare_boxes": "Outcomes by run: boxes hold the middle 50% of replicates, the line is the "
+    "median, whiskers reach the 5th and 95th percentiles, dots are replicates.",
+    "compare_ecdf": "Cumulative distributions of each outcome, one line per run.",
+    "compare_differences": "Difference in the mean of each outcome from the reference run with a "
+    "95% bootstrap confidence interval; intervals that cross 0 are compatible with no "
+    "difference.",
+    "compare_events": "How often each yes/no event happens (share of replicates) with Wilson 95% "
+    "intervals.",
+    "sweep_heatmap": "Median of selected outcomes over the two swept parameters.",
+}
+
+UNCERTAINTY_TEXT = f"""
+<p>Each run simulates one scenario many times with different random seeds. These
+<b>replicates</b> share every parameter and differ only in chance events (who is recruited,
+which cell attacks, whether an attack succeeds), so the spread across replicates shows how much
+an outcome can vary by chance <i>under the same assumptions</i>. It is not uncertainty about the
+assumptions themselves: to explore those, compare scenarios or run a parameter sweep.</p>
+<p>The <b>median</b> is the middle replicate. The <b>90% interval</b> runs from the 5th to the
+95th percentile and holds 90% of replicates; fan charts show the median week by week with bands
+holding the middle 50% and 90%. More replicates make these estimates steadier but do not make
+the intervals narrower: they describe real variability in the model.</p>
+<p>Differences between a run and the reference are given as the difference in means (and in
+medians) with a <b>95% bootstrap confidence interval</b>: the replicates of both runs were
+resampled {N_BOOT:,} times (fixed seed) to see how much the difference would move with another
+set of replicates. An interval that excludes 0 (marked *) means the difference is unlikely to be
+an accident of too few replicates; more replicates make these intervals narrower.</p>
+<p>Probabilities of yes/no events (China's investment hold, at least one investor withdrawing,
+Chinese troops deployed) are shares of replicates with a <b>Wilson 95% interval</b>, which stays
+sensible near 0 and 1 and with few replicates.</p>
+<p>All of these numbers describe the model, not the world: they are conditional on its
+assumptions and calibration.</p>
+"""
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
+       max-width: 1200px; padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.3em; border-bottom: 2px solid #0072B2; padding-bottom: 0.2em; margin-top: 2em; }
+h3 { font-size: 1.05em; margin: 1.2em 0 0.3em; }
+.meta { color: #555; font-size: 0.9em; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.4em 0 1em; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left;
+         vertical-align: top; }
+th { background: #f2f5f8; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+code, pre { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.9em; }
+pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
+figure { margin: 1.2em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }
+details > summary { cursor: pointer; font-weight: 600; margin: 0.6em 0; }
+.note { background: #fff8e6; border-left: 4px solid #E69F00; padding: 0.5em 0.8em; }
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
+
+
+def _figure(name: str, fig: Any, context: str) -> str:
+    png = fig if isinstance(fig, bytes) else style.figure_bytes(fig, "png", dpi=REPORT_DPI)
+    caption = CAPTIONS.get(name, "")
+    return (
+        f'<figure id="{_e(context)}-{_e(name)}">{_img(png, f"{name}: {context}")}'
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
+
+
+def stored_png(run: Run, name: str) -> bytes | None:
+    """``plots/<name>.png`` of a run if it is newer than every result file, else None."""
+    png = run.path / "plots" / f"{name}.png"
+    if not png.is_file():
+        return None
+    made = png.stat().st_mtime
+    sources = [run.path / f for f in ("summary.parquet", "timeseries.parquet", "events.parquet")]
+    if any(src.is_file() and src.stat().st_mtime > made for src in sources):
+        return None
+    return png.read_bytes()
+
+
+def _run_pngs(run: Run) -> list[tuple[str, bytes]]:
+    """A run's figures as PNG: those in ``plots/`` if up to date, the others drawn now."""
+    out = []
+    for name, build in plots.RUN_FIGURES.items():
+        png = stored_png(run, name)
+        if png is None:
+            with style.context():
+                fig = build(run)
+            if fig is None:
+                continue
+            png = style.figure_bytes(fig, "png", dpi=REPORT_DPI)
+        out.append((name, png))
+    return out
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = []
+    for row in rows:
+        cells = "".join(
+            f'<td class="num">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _overrides_text(run: Run) -> str:
+    items = run.manifest.get("overrides")
+    if isinstance(items, list) and items:
+        return ", ".join(str(i) for i in items)
+    if run.overrides:
+        return ", ".join(f"{k}={v}" for k, v in run.overrides.items())
+    return "none (scenario defaults)"
+
+
+def _runs_section(runs: RunSet) -> str:
+    header = ["run", "scenario", "parameters changed", "replicates", "seed", "weeks", "version"]
+    header += ["status", "directory"]
+    rows = []
+    for run in runs.runs:
+        m = run.manifest
+        requested = m.get("replicates")
+        reps = f"{run.replicates}" + (
+            f" of {requested}" if requested is not None and requested != run.replicates else ""
+        )
+        rows.append(
+            [
+                run.label,
+                run.scenario,
+                _overrides_text(run),
+                reps,
+                m.get("seed", "–"),
+                run.weeks or "–",
+                m.get("version", "–"),
+                m.get("status", "–"),
+                str(run.path),
+            ]
+        )
+    parts = [_html_table(header, rows, numeric={3, 4, 5})]
+    seeds = {str(r.manifest.get("replicate_seeds")) for r in runs.runs if r.manifest}
+    seeds.discard("None")
+    if seeds:
+        parts.append(
+            f"<p class='meta'>Replicate seeds: {_e(', '.join(sorted(seeds)))} "
+            "(replicate i's seed derives from the run seed and i).</p>"
+        )
+    if runs.sweep is not None:
+        swept = ", ".join(runs.sweep.swept) or "–"
+        parts.append(
+            f"<p>Sweep <b>{_e(runs.sweep.name)}</b> over {_e(swept)} "
+            f"({len(runs.runs)} jobs) in <code>{_e(runs.sweep.path)}</code>.</p>"
+        )
+    for run in runs.runs:
+        desc = run.manifest.get("description")
+        failed = run.manifest.get("failed_replicates") or []
+        config = run.path / "config.yaml"
+        extra = []
+        if desc:
+            extra.append(f"<p>{_e(desc)}</p>")
+        if failed:
+            extra.append(f"<p class='note'>Failed replicates: {_e(failed)}</p>")
+        if config.is_file():
+            text = config.read_text(encoding="utf-8", errors="replace")
+            extra.append(f"<details><summary>config.yaml</summary><pre>{_e(text)}</pre></details>")
+        if extra:
+            parts.append(f"<h3>{_e(run.label)}</h3>{''.join(extra)}")
+    return "".join(parts)
+
+
+def _comparison_section(table: pd.DataFrame) -> str:
+    notes, blocks = table_blocks(table)
+    parts = [f"<p class='meta'>{_e(n)}</p>" for n in notes]
+    for title, header, rows in blocks:
+        numeric = {i for i, h in enumerate(header) if h in {"n", "median", "mean", "P"}}
+        parts.append(f"<h3>{_e(title)}</h3>{_html_table(header, rows, numeric)}")
+    return "".join(parts)
+
+
+def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool = True) -> str:
+    """The report as an HTML string (see :func:`report`)."""
+    if len(runs.runs) > 1:
+        ref_label = resolve_reference(runs, reference or default_reference(runs))
+        table = compare_runs(runs, ref_label.label if ref_label else None)
+    else:
+        table = compare_runs(runs, None)
+    names = ", ".join(dict.fromkeys(r.label for r in runs.runs))
+    title = f"cpec-sim report: {runs.sweep.name if runs.sweep else names}"
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+        f"<p class='meta'>Generated {when} from stored results; "
+        f"{len(runs.runs)} run(s), {sum(r.replicates for r in runs.runs):,} replicates "
+        "in total.</p>",
+        "<h2>What was run</h2>",
+        _runs_section(runs),
+        "<h2>How to read the uncertainty</h2>",
+        UNCERTAINTY_TEXT,
+        "<h2>Comparison table</h2>" if len(runs.runs) > 1 else "<h2>Summary table</h2>",
+        _comparison_section(table),
+    ]
+    if len(runs.runs) > 1:
+        out.append("<h2>Comparison figures</h2>")
+        for name, fig in comparison_figures(runs, table):
+            out.append(_figure(name, fig, "comparison"))
+    if per_run_plots:
+        out.append("<h2>Figures of each run</h2>")
+        open_attr = " open" if len(runs.runs) <= 3 else ""
+        for i, run in enumerate(runs.runs):
+            out.append(f"<details{open_attr}><summary>{_e(run.title())}</summary>")
+            for name, png in _run_pngs(run):
+                out.append(_figure(name, png, f"run{i}"))
+            out.append("</details>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def report(
+    dirs: Sequence[Path | str],
+    out: Path,
+    reference: str | None = None,
+    per_run_plots: bool = True,
+) -> Path:
+    """Write one self-contained HTML report of run directories (or a sweep) to ``out``.
+
+    It says what was run (scenarios, parameters changed, replicates, seeds, version), gives the
+    comparison table (differences from ``reference``, by default the baseline or the first
+    run), every comparison figure and, unless ``per_run_plots`` is False, every run's figures,
+    and explains how to read the uncertainty. The file is written atomically.
+    """
+    runs = load_runs(dirs)
+    text = build_report(runs, reference, per_run_plots)
+    return atomic_write_text(Path(out), text)

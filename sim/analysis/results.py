@@ -1,0 +1,354 @@
+"""Reading stored results: run directories, sweep directories, and atomic writes.
+
+Analysis only ever reads the Parquet files and ``manifest.json`` that a run wrote (see
+``docs/results.md``); it never imports the model. Problems with the input raise
+:class:`ResultsError` carrying one line that names what is wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SUMMARY_FILE = "summary.parquet"
+TIMESERIES_FILE = "timeseries.parquet"
+EVENTS_FILE = "events.parquet"
+MANIFEST_FILE = "manifest.json"
+SWEEP_FILE = "sweep.json"
+
+#: Run keys that are not model parameters; they never label a scenario variant.
+_RUN_KEYS = (
+    "scenario",
+    "replicates",
+    "seed",
+    "weeks",
+    "jobs",
+    "chunk_size",
+    "sweep_name",
+    "plots",
+    "experiment",
+)
+
+
+class ResultsError(ValueError):
+    """Bad analysis input; the message is one line naming the problem and what is allowed."""
+
+
+@dataclass
+class Run:
+    """One run directory, read lazily (the summary is always needed, the rest not)."""
+
+    path: Path
+    manifest: dict[str, Any]
+    #: ``key -> value`` overrides that define this run (sweep job or command-line overrides).
+    overrides: dict[str, str] = field(default_factory=dict)
+    #: Unique display label, set by :func:`load_runs`.
+    label: str = ""
+    #: Label of the sweep this run belongs to, if any.
+    sweep: str | None = None
+
+    @property
+    def scenario(self) -> str:
+        """Scenario name from the manifest (the directory name if the manifest lacks it)."""
+        name = self.manifest.get("scenario")
+        return str(name) if name else self.path.name
+
+    @property
+    def replicates(self) -> int:
+        """Number of replicates actually stored in the summary."""
+        return len(self.summary)
+
+    @property
+    def weeks(self) -> int | None:
+        """Horizon in weeks (manifest, else the timeseries)."""
+        weeks = self.manifest.get("weeks")
+        if weeks is not None:
+            return int(weeks)
+        if (self.path / TIMESERIES_FILE).exists() and len(self.timeseries):
+            return int(self.timeseries["week"].max())
+        return None
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """``summary.parquet``: one row per replicate."""
+        return _read_parquet(self.path / SUMMARY_FILE)
+
+    @cached_property
+    def timeseries(self) -> pd.DataFrame:
+        """``timeseries.parquet`` (empty frame if the run has none)."""
+        return _read_parquet(self.path / TIMESERIES_FILE, optional=True)
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """``events.parquet`` (empty frame if the run has none)."""
+        return _read_parquet(self.path / EVENTS_FILE, optional=True)
+
+    @property
+    def has_timeseries(self) -> bool:
+        """Whether weekly metrics are stored."""
+        return not self.timeseries.empty
+
+    @property
+    def has_events(self) -> bool:
+        """Whether an events file is stored (it may hold zero attacks)."""
+        return (self.path / EVENTS_FILE).exists()
+
+    def title(self) -> str:
+        """Readable heading: label and replicate count, plus status if not complete."""
+        text = f"{self.label or readable_scenario(self.scenario)} — {self.replicates} replicates"
+        if self.weeks:
+            text += f", {self.weeks} weeks"
+        status = self.manifest.get("status")
+        if status and status != "complete":
+            text += f" (status: {status})"
+        return text
+
+
+def readable_scenario(name: str) -> str:
+    """``full_pressure`` -> ``Full pressure``."""
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:] if text else name
+
+
+def _read_parquet(path: Path, optional: bool = False) -> pd.DataFrame:
+    if not path.exists():
+        if optional:
+            return pd.DataFrame()
+        raise ResultsError(f"{path.parent}: no {path.name} (expected a run directory, see docs)")
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types; report one line
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultsError(f"{path}: not a readable Parquet file ({first})") from exc
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object")
+    return data
+
+
+def parse_overrides(items: Any) -> dict[str, str]:
+    """Overrides as ``{key: value}`` from a list of ``key=value`` strings or a dict.
+
+    Run keys such as ``scenario=`` or ``replicates=`` are dropped: they are not parameters.
+    """
+    out: dict[str, str] = {}
+    if isinstance(items, dict):
+        pairs = [(str(k), _fmt_value(v)) for k, v in items.items()]
+    elif isinstance(items, list | tuple):
+        pairs = []
+        for item in items:
+            key, sep, value = str(item).partition("=")
+            if sep:
+                pairs.append((key.lstrip("+~"), value))
+    else:
+        pairs = []
+    for key, value in pairs:
+        if key.split(".")[0] not in _RUN_KEYS and not key.startswith("hydra"):
+            out[key] = value
+    return out
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def is_run_dir(path: Path) -> bool:
+    """A directory holding ``summary.parquet``."""
+    return (path / SUMMARY_FILE).is_file()
+
+
+def is_sweep_dir(path: Path) -> bool:
+    """A directory with ``sweep.json``, or without a summary but with job subdirectories."""
+    if not path.is_dir() or is_run_dir(path):
+        return False
+    if (path / SWEEP_FILE).is_file():
+        return True
+    return any((p / MANIFEST_FILE).is_file() for p in path.iterdir() if p.is_dir())
+
+
+def _natural_key(path: Path) -> list[Any]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+@dataclass
+class Sweep:
+    """A sweep directory: its job runs and the swept keys (from ``sweep.json``)."""
+
+    path: Path
+    name: str
+    swept: list[str]
+    runs: list[Run]
+
+
+def load_run(path: Path) -> Run:
+    """Open one run directory (checks that ``summary.parquet`` exists and is readable)."""
+    path = Path(path)
+    if not path.exists():
+        raise ResultsError(f"{path}: no such directory (give a run or sweep directory)")
+    if not path.is_dir():
+        raise ResultsError(f"{path}: not a directory (give a run or sweep directory)")
+    if not is_run_dir(path):
+        raise ResultsError(
+            f"{path}: no {SUMMARY_FILE} here (give a run directory, or a sweep directory "
+            "whose job subdirectories hold one)"
+        )
+    manifest_path = path / MANIFEST_FILE
+    manifest = _read_json(manifest_path) if manifest_path.is_file() else {}
+    run = Run(path=path, manifest=manifest, overrides=parse_overrides(manifest.get("overrides")))
+    _ = run.summary  # fail early on unreadable files
+    return run
+
+
+def load_sweep(path: Path) -> Sweep:
+    """Open a sweep directory; jobs without a summary are skipped with a warning."""
+    path = Path(path)
+    meta = _read_json(path / SWEEP_FILE) if (path / SWEEP_FILE).is_file() else {}
+    jobs = meta.get("jobs")
+    job_overrides: dict[str, dict[str, str]] = {}
+    if isinstance(jobs, list):
+        dirs = []
+        for job in jobs:
+            if isinstance(job, dict) and "dir" in job:
+                dirs.append(path / str(job["dir"]))
+                job_overrides[str(job["dir"])] = parse_overrides(job.get("overrides"))
+    else:
+        dirs = sorted((p for p in path.iterdir() if p.is_dir()), key=_natural_key)
+        dirs = [d for d in dirs if (d / MANIFEST_FILE).is_file() or is_run_dir(d)]
+    runs: list[Run] = []
+    for d in dirs:
+        if not is_run_dir(d):
+            print(f"warning: skipping sweep job {d}: no {SUMMARY_FILE}", file=sys.stderr)
+            continue
+        run = load_run(d)
+        if not run.overrides and d.name in job_overrides:
+            run.overrides = job_overrides[d.name]
+        runs.append(run)
+    if not runs:
+        raise ResultsError(f"{path}: sweep directory without any job holding {SUMMARY_FILE}")
+    swept = [str(k) for k in meta.get("swept", [])] if isinstance(meta.get("swept"), list) else []
+    if not swept:  # infer: keys whose value differs between jobs
+        keys = sorted({k for r in runs for k in r.overrides})
+        swept = [k for k in keys if len({r.overrides.get(k) for r in runs}) > 1]
+    name = str(meta.get("experiment") or path.name)
+    for run in runs:
+        run.sweep = name
+    return Sweep(path=path, name=name, swept=swept, runs=runs)
+
+
+@dataclass
+class RunSet:
+    """The runs to analyse, with unique labels, and the sweep if exactly one was given."""
+
+    runs: list[Run]
+    sweep: Sweep | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        """Unique display labels, in input order."""
+        return [r.label for r in self.runs]
+
+    def names(self) -> list[str]:
+        """Short names for a default output path (scenario names, or the sweep name)."""
+        if self.sweep is not None:
+            return [self.sweep.name]
+        return [r.scenario for r in self.runs]
+
+
+def _short_keys(keys: Iterable[str]) -> dict[str, str]:
+    """Dotted keys shortened to their last part where that stays unambiguous."""
+    keys = list(dict.fromkeys(keys))
+    leaves = [k.rsplit(".", 1)[-1] for k in keys]
+    return {
+        k: (leaf if leaves.count(leaf) == 1 else k) for k, leaf in zip(keys, leaves, strict=True)
+    }
+
+
+def run_label(
+    run: Run, keys: Sequence[str] | None = None, short: dict[str, str] | None = None
+) -> str:
+    """``Full pressure [patience_loss_per_death=0.05]``: readable scenario plus overrides."""
+    keys = list(run.overrides) if keys is None else keys
+    short = short or _short_keys(keys)
+    parts = [f"{short.get(k, k)}={run.overrides[k]}" for k in keys if k in run.overrides]
+    label = readable_scenario(run.scenario)
+    return f"{label} [{', '.join(parts)}]" if parts else label
+
+
+def _assign_labels(runs: Sequence[Run], sweeps: Sequence[Sweep]) -> None:
+    swept_keys = {k for s in sweeps for k in s.swept}
+    short = _short_keys(k for r in runs for k in r.overrides)
+    for run in runs:
+        keys = [k for k in run.overrides if run.sweep is None or not swept_keys or k in swept_keys]
+        run.label = run_label(run, keys, short)
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.label] = counts.get(run.label, 0) + 1
+    for run in runs:
+        if counts[run.label] > 1:
+            run.label = f"{run.label} ({run.path.parent.name}/{run.path.name})"
+    seen: dict[str, int] = {}
+    for run in runs:  # still duplicated (same parent names): number them
+        n = seen.get(run.label, 0)
+        seen[run.label] = n + 1
+        if n:
+            run.label = f"{run.label} #{n + 1}"
+
+
+def load_runs(dirs: Sequence[Path | str]) -> RunSet:
+    """Open run directories and/or sweep directories (each sweep expands into its jobs)."""
+    if not dirs:
+        raise ResultsError("no directory given (give one or more run directories or a sweep)")
+    runs: list[Run] = []
+    sweeps: list[Sweep] = []
+    for d in dirs:
+        path = Path(d)
+        if path.is_dir() and is_sweep_dir(path):
+            sweep = load_sweep(path)
+            sweeps.append(sweep)
+            runs.extend(sweep.runs)
+        else:
+            runs.append(load_run(path))
+    _assign_labels(runs, sweeps)
+    only_sweep = sweeps[0] if len(sweeps) == 1 and len(dirs) == 1 else None
+    return RunSet(runs=runs, sweep=only_sweep)
+
+
+# --- atomic writes ---------------------------------------------------------------------------
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,232 @@
+"""The numeric core of the analysis: small pure functions, each testable on known answers."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+
+#: Quantiles drawn in a fan chart: 90% band, 50% band, median.
+FAN_QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def finite(values: ArrayLike) -> FloatArray:
+    """Values as a 1-D float array with NaN and infinities removed."""
+    arr = np.asarray(values, dtype=float).ravel()
+    return arr[np.isfinite(arr)]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Location and spread of a sample."""
+
+    n: int
+    mean: float
+    median: float
+    q05: float
+    q95: float
+
+
+def summarise(values: ArrayLike) -> Summary:
+    """n, mean, median and the 5% and 95% quantiles (NaN-free values only)."""
+    x = finite(values)
+    if x.size == 0:
+        return Summary(0, math.nan, math.nan, math.nan, math.nan)
+    q05, med, q95 = np.quantile(x, [0.05, 0.5, 0.95])
+    return Summary(int(x.size), float(x.mean()), float(med), float(q05), float(q95))
+
+
+def quantile_bands(
+    matrix: ArrayLike, quantiles: tuple[float, ...] = FAN_QUANTILES
+) -> dict[float, FloatArray]:
+    """Quantiles across replicates, week by week.
+
+    ``matrix`` has one row per replicate and one column per week; NaN (a replicate that
+    stopped early) is ignored. Returns ``{q: array over weeks}``.
+    """
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2:
+        raise ValueError("matrix must be 2-D (replicates x weeks)")
+    out: dict[float, FloatArray] = {}
+    if m.shape[0] == 0:
+        return {q: np.full(m.shape[1], np.nan) for q in quantiles}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN weeks give NaN
+        values = np.nanquantile(m, quantiles, axis=0)
+    for q, row in zip(quantiles, values, strict=True):
+        out[q] = np.asarray(row, dtype=float)
+    return out
+
+
+def ecdf(values: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Empirical CDF as step points: sorted values and P(X <= x)."""
+    x = np.sort(finite(values))
+    return x, np.arange(1, x.size + 1, dtype=float) / max(x.size, 1)
+
+
+def ccdf(values: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Complementary CDF P(X >= x) at each distinct value."""
+    x = np.sort(finite(values))
+    if x.size == 0:
+        return x, x
+    uniq, first = np.unique(x, return_index=True)
+    return uniq.astype(float), 1.0 - first / x.size
+
+
+def kde_curve(values: ArrayLike, grid: ArrayLike) -> FloatArray | None:
+    """Gaussian kernel density on ``grid``, or None if it cannot be estimated.
+
+    None for fewer than two values or constant data (the bandwidth would be zero).
+    """
+    from scipy.stats import gaussian_kde
+
+    x = finite(values)
+    if x.size < 2 or np.ptp(x) == 0:
+        return None
+    try:
+        return np.asarray(gaussian_kde(x)(np.asarray(grid, dtype=float)), dtype=float)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+
+
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (NaN, NaN if n == 0)."""
+    from scipy.stats import norm
+
+    if n <= 0:
+        return (math.nan, math.nan)
+    if not 0 <= successes <= n:
+        raise ValueError("successes must lie in 0..n")
+    z = float(norm.ppf(0.5 + level / 2))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (low, high)
+
+
+Statistic = Literal["mean", "median"]
+
+
+@dataclass(frozen=True)
+class DiffCI:
+    """Difference of a statistic between two samples (``a - b``) with a bootstrap interval."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+def _stat_fn(stat: Statistic) -> Callable[..., Any]:
+    if stat == "mean":
+        return np.mean
+    if stat == "median":
+        return np.median
+    raise ValueError(f"unknown statistic {stat!r}: choose mean or median")
+
+
+def bootstrap_diff_ci(
+    a: ArrayLike,
+    b: ArrayLike,
+    stat: Statistic = "mean",
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 20241118,
+) -> DiffCI:
+    """Percentile bootstrap CI of ``stat(a) - stat(b)``, resampling each sample independently.
+
+    Vectorised (one ``n_boot x n`` index draw per sample); the fixed ``seed`` makes the
+    interval reproducible. NaN where either sample is empty.
+    """
+    x, y = finite(a), finite(b)
+    if x.size == 0 or y.size == 0:
+        return DiffCI(math.nan, math.nan, math.nan)
+    fn = _stat_fn(stat)
+    rng = np.random.default_rng(seed)
+    bx = fn(x[rng.integers(0, x.size, size=(n_boot, x.size))], axis=1)
+    by = fn(y[rng.integers(0, y.size, size=(n_boot, y.size))], axis=1)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(bx - by, [alpha, 1 - alpha])
+    return DiffCI(float(fn(x) - fn(y)), float(low), float(high))
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """Clauset-Shalizi-Newman fit of the tail of a sample (via the ``powerlaw`` package)."""
+
+    alpha: float
+    sigma: float  # standard error of alpha
+    xmin: float
+    n_tail: int
+    n: int
+    discrete: bool
+    #: Normalised log-likelihood ratio power law vs lognormal (> 0 favours the power law).
+    R: float
+    #: Significance of the sign of R (small: the sign is meaningful).
+    p: float
+
+
+def fit_power_law(
+    values: ArrayLike,
+    discrete: bool = True,
+    xmin: float | None = None,
+    min_tail: int = 10,
+) -> PowerLawFit | None:
+    """Fit a power law to the tail (x >= xmin, xmin chosen by KS distance unless given).
+
+    Returns None if fewer than ``min_tail`` positive values are available.
+    """
+    import powerlaw
+
+    x = finite(values)
+    x = x[x > 0]
+    if x.size < min_tail:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np_err = np.seterr(all="ignore")
+        try:
+            fit = powerlaw.Fit(x, discrete=discrete, xmin=xmin, verbose=False)
+            alpha = float(fit.power_law.alpha)
+            if int(fit.n_tail) < min_tail:
+                return None
+            ratio, p = fit.distribution_compare("power_law", "lognormal", normalized_ratio=True)
+            pl = fit.power_law
+            sigma = float(getattr(pl, "standard_err", None) or pl.sigma)
+        finally:
+            np.seterr(**np_err)
+    return PowerLawFit(
+        alpha=alpha,
+        sigma=sigma,
+        xmin=float(fit.power_law.xmin),
+        n_tail=int(fit.n_tail),
+        n=int(x.size),
+        discrete=discrete,
+        R=float(ratio),
+        p=float(p),
+    )
+
+
+def power_law_ccdf(
+    x: ArrayLike, alpha: float, xmin: float, tail_fraction: float = 1.0, discrete: bool = False
+) -> FloatArray:
+    """P(X >= x) of a power law above ``xmin``, scaled by the share of data in the tail.
+
+    Continuous: ``(x / xmin) ** (1 - alpha)``; discrete: the ratio of Hurwitz zeta functions
+    ``zeta(alpha, x) / zeta(alpha, xmin)``.
+    """
+    xs = np.asarray(x, dtype=float)
+    if discrete:
+        from scipy.special import zeta
+
+        return np.asarray(tail_fraction * zeta(alpha, xs) / zeta(alpha, xmin), dtype=float)
+    return np.asarray(tail_fraction * (xs / xmin) ** (1.0 - alpha), dtype=float)

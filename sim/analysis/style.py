@@ -1,0 +1,158 @@
+"""Names, units and colours shared by every figure; matplotlib set-up (Agg, no network)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.analysis.results import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: Okabe & Ito (2008) colour-blind-safe palette (black last).
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+
+#: Colour of each attack target, the same in every figure.
+TARGET_COLOURS: dict[str, str] = {
+    "chinese": "#D55E00",
+    "security": "#0072B2",
+    "infrastructure": "#E69F00",
+}
+
+#: Headline outcomes of a run: summary column -> (label, unit).
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "chinese_killed": ("Chinese nationals killed", "people"),
+    "attacks_total": ("Attacks in total", "attacks"),
+    "attacks_on_chinese": ("Attacks on Chinese targets", "attacks"),
+    "security_killed": ("Security forces killed", "people"),
+    "civilians_killed": ("Civilians killed", "people"),
+    "militants_killed": ("Militants killed or captured", "people"),
+    "fighters_final": ("Fighters at the end", "fighters"),
+    "capital_deployed_final": ("Capital deployed at the end", "USD million"),
+    "investors_withdrawn": ("Investors withdrawn", "investors"),
+    "grievance_final": ("Grievance at the end", "index 0-1"),
+    "legitimacy_final": ("State legitimacy at the end", "index 0-1"),
+}
+
+#: Yes/no events of a run: name -> label. ``any_withdrawal`` is investors_withdrawn > 0.
+EVENTS: dict[str, str] = {
+    "investment_hold": "China's investment hold",
+    "any_withdrawal": "At least one investor withdraws",
+    "chinese_troops_deployed": "Chinese troops deployed",
+}
+
+
+def outcome_label(name: str, with_unit: bool = True) -> str:
+    """``Chinese nationals killed (people)`` for a summary column."""
+    label, unit = OUTCOMES.get(name, (name.replace("_", " ").capitalize(), ""))
+    return f"{label} ({unit})" if with_unit and unit else label
+
+
+def colours(n: int) -> list[str]:
+    """``n`` colour-blind-safe colours: Okabe-Ito; beyond 8, its 7 non-yellow colours cycle
+    (combine with :func:`line_style` to keep lines distinct)."""
+    if n <= len(OKABE_ITO):
+        return list(OKABE_ITO[:n])
+    cycle = [c for c in OKABE_ITO if c != "#F0E442"]
+    return [cycle[i % len(cycle)] for i in range(n)]
+
+
+def line_style(i: int, n: int) -> str:
+    """Line style of series ``i`` of ``n``: solid while colours are unique, then varied."""
+    if n <= len(OKABE_ITO):
+        return "-"
+    return ("-", "--", ":", "-.")[(i // (len(OKABE_ITO) - 1)) % 4]
+
+
+#: House style applied (via :func:`context`) while figures are built and rendered; the global
+#: rcParams of the process (a notebook, the dashboard) are left alone.
+HOUSE_STYLE: dict[str, Any] = {
+    "figure.dpi": 100,
+    "savefig.dpi": 120,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.08,
+    "font.size": 10,
+    "axes.titlesize": 10.5,
+    "axes.labelsize": 9.5,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "legend.fontsize": 8.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "grid.linewidth": 0.6,
+    "svg.fonttype": "none",
+    "svg.hashsalt": "cpec-sim",
+}
+
+
+@contextmanager
+def context() -> Iterator[None]:
+    """Apply :data:`HOUSE_STYLE` and the Okabe-Ito colour cycle for the duration."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    rc: Any = {**HOUSE_STYLE, "axes.prop_cycle": cycler(color=list(OKABE_ITO))}
+    with mpl.rc_context(rc):
+        yield
+
+
+def new_figure(**kwargs: Any) -> Figure:
+    """A Figure drawn by the Agg canvas, not registered with pyplot (no GUI, no global state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    kwargs.setdefault("layout", "constrained")
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _freeze(fig: Figure) -> Any:
+    """Lay the figure out once (no rasterising), freeze it, and return its padded tight box.
+
+    Saving with that box avoids the extra draw that ``bbox_inches="tight"`` costs per format.
+    """
+    with context():
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+        return fig.get_tightbbox().padded(HOUSE_STYLE["savefig.pad_inches"])
+
+
+def figure_bytes(fig: Figure, fmt: str, dpi: float | None = None, bbox: Any = None) -> bytes:
+    """The figure rendered as PNG or SVG bytes (no timestamps, so output is reproducible)."""
+    buf = io.BytesIO()
+    meta = {"Date": None} if fmt == "svg" else {"Software": None}
+    kwargs: dict[str, Any] = {} if dpi is None else {"dpi": dpi}
+    with context():
+        fig.savefig(buf, format=fmt, metadata=meta, bbox_inches=bbox or _freeze(fig), **kwargs)
+    return buf.getvalue()
+
+
+def render(fig: Figure, formats: tuple[str, ...] = ("png", "svg")) -> dict[str, bytes]:
+    """The figure rendered in each format (laid out once, then drawn once per format)."""
+    bbox = _freeze(fig)
+    return {fmt: figure_bytes(fig, fmt, bbox=bbox) for fmt in formats}
+
+
+def write_rendered(directory: Path, rendered: dict[str, dict[str, bytes]]) -> list[Path]:
+    """Write ``{name: {fmt: bytes}}`` as ``directory/name.fmt``, each file atomically."""
+    return [
+        atomic_write_bytes(Path(directory) / f"{name}.{fmt}", data)
+        for name, by_format in rendered.items()
+        for fmt, data in by_format.items()
+    ]

@@ -1,0 +1,122 @@
+"""Run figures: files written, what they show, and the data behind them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis import plots
+from sim.analysis.results import ResultsError, load_run
+
+FIGURES = set(plots.RUN_FIGURES)
+
+
+def test_plot_run_writes_png_and_svg_of_every_figure(tmp_path: Path, make_run) -> None:
+    run_dir = make_run(tmp_path / "run", scenario="full_pressure", n=9, weeks=6)
+    paths = plots.plot_run(run_dir)
+    names = {(p.stem, p.suffix) for p in paths}
+    assert names == {(f, s) for f in FIGURES for s in (".png", ".svg")}
+    for p in paths:
+        assert p.parent == run_dir / "plots"
+        data = p.read_bytes()
+        if p.suffix == ".png":
+            assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        else:
+            text = data.decode()
+            assert "<svg" in text
+            # readable scenario name and the number of replicates in every title
+            assert "Full pressure" in text and "9 replicates" in text
+    assert not [p for p in (run_dir / "plots").iterdir() if p.name.startswith(".")]
+    svg = (run_dir / "plots" / "severity_ccdf.svg").read_text()
+    assert "power-law fit" in svg and "2.4–2.5" in svg  # fit and published reference shown
+
+
+def test_figures_cope_with_constant_outcomes_and_no_attacks(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    summary, ts, events = make_frames(n=5, weeks=4)
+    summary["chinese_killed"] = 0  # constant: no density estimate, still a histogram
+    run = load_run(save_run(tmp_path / "quiet", summary, ts, events.iloc[0:0]))
+    hist = plots.figure_outcome_histograms(run)
+    assert hist is not None
+    texts = [t.get_text() for ax in hist.axes for t in ax.texts]
+    assert texts == ["constant: no density"]
+    severity = plots.figure_severity(run)
+    assert severity is not None
+    assert "no attack killed anyone" in [t.get_text() for t in severity.axes[0].texts]
+    assert plots.figure_target_mix(run) is None  # no attacks: nothing to split by target
+    assert plots.figure_districts(run) is not None  # every place drawn, all at zero
+    names = [name for name, _ in plots.run_figures(run)]
+    assert "target_mix" not in names and "fan_violence" in names
+
+
+def test_plot_run_rejects_a_directory_without_summary(tmp_path: Path) -> None:
+    with pytest.raises(ResultsError, match=r"no summary\.parquet"):
+        plots.plot_run(tmp_path)
+    assert not (tmp_path / "plots").exists()
+
+
+def test_weekly_matrix_and_fan_bands() -> None:
+    ts = pd.DataFrame(
+        {
+            "replicate": [0, 0, 1, 1, 2, 2],
+            "week": [1, 2, 1, 2, 1, 2],
+            "attacks": [1.0, 4.0, 2.0, 5.0, 3.0, 6.0],
+        }
+    )
+    weeks, m = plots.weekly_matrix(ts, "attacks")
+    np.testing.assert_array_equal(weeks, [1, 2])
+    np.testing.assert_array_equal(m, [[1, 4], [2, 5], [3, 6]])
+
+
+def test_target_counts_are_means_per_replicate() -> None:
+    events = pd.DataFrame(
+        {
+            "replicate": [0, 0, 1, 1, 1],
+            "week": [1, 1, 1, 3, 3],
+            "target": ["chinese", "security", "security", "infrastructure", "infrastructure"],
+        }
+    )
+    counts = plots.target_counts(events, weeks=3, replicates=2)
+    assert list(counts.columns) == ["chinese", "security", "infrastructure"]
+    assert counts.loc[1].tolist() == [0.5, 1.0, 0.0]
+    assert counts.loc[2].tolist() == [0.0, 0.0, 0.0]
+    assert counts.loc[3].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_district_attacks_count_zero_for_quiet_replicates() -> None:
+    events = pd.DataFrame(
+        {"replicate": [0, 0, 0, 2], "district": ["kech", "kech", "quetta", "kech"]}
+    )
+    table = plots.district_attacks(events, replicate_ids=[0, 1, 2, 3])
+    assert table.loc["kech", "mean"] == pytest.approx(3 / 4)
+    assert table.loc["quetta", "mean"] == pytest.approx(1 / 4)
+    assert table.loc["gwadar", "mean"] == 0
+    assert table.loc["kech", "q95"] == pytest.approx(np.quantile([2, 0, 1, 0], 0.95))
+
+
+def test_figures_report_the_numbers_they_plot(tmp_path: Path, make_frames, save_run) -> None:
+    summary, ts, events = make_frames(n=21, weeks=3)
+    summary["attacks_total"] = np.arange(100, 121)  # median 110, 5%: 101, 95%: 119
+    run = load_run(save_run(tmp_path / "r", summary, ts, events))
+    fig = plots.figure_outcome_histograms(run)
+    assert fig is not None
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "Attacks in total\nmedian 110, 90% interval 101–119" in titles
+
+
+def test_analysis_does_not_import_the_model_and_the_model_not_matplotlib() -> None:
+    code = (
+        "import sys\n"
+        "import sim.analysis.plots, sim.analysis.compare, sim.analysis.report, sim.analysis.cli\n"
+        "assert 'sim.model' not in sys.modules, 'analysis imported the model'\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported at module level'\n"
+        "import sim.model\n"
+        "assert 'matplotlib' not in sys.modules, 'the model imported matplotlib'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,82 @@
+"""The HTML report: self-contained, complete, and honest about what was run."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from sim.analysis import plots, report
+from sim.analysis.results import load_run
+
+
+@pytest.fixture
+def two_runs(tmp_path: Path, make_run) -> list[Path]:
+    a = make_run(tmp_path / "baseline", scenario="baseline", n=6, weeks=4, seed=1)
+    b = make_run(
+        tmp_path / "troops",
+        scenario="chinese_troops",
+        n=6,
+        weeks=4,
+        seed=2,
+        shift=5.0,
+        overrides=["attacks.chinese_troop_protection=0.9"],
+    )
+    return [a, b]
+
+
+def test_report_is_self_contained(tmp_path: Path, two_runs, monkeypatch) -> None:
+    # per-run figures: every builder is exercised by the plot tests; one suffices here
+    monkeypatch.setattr(plots, "RUN_FIGURES", {"severity_ccdf": plots.RUN_FIGURES["severity_ccdf"]})
+    out = report.report(two_runs, tmp_path / "out" / "report.html")
+    assert out == tmp_path / "out" / "report.html"
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    # comparison figures (boxes, ECDFs, differences, events) + one figure per run
+    assert len(images) == 4 + 2
+    for data in images:
+        assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not re.search(r"https?://", html)  # no external scripts, styles or fonts
+    assert "<script" not in html and "<link" not in html
+    assert "<style>" in html
+    assert not list((tmp_path / "out").glob(".*"))  # no temporary file left behind
+
+
+def test_report_says_what_was_run_and_how_to_read_it(tmp_path: Path, two_runs, monkeypatch) -> None:
+    monkeypatch.setattr(report, "comparison_figures", lambda runs, table: iter(()))  # speed
+    html = report.report(two_runs, tmp_path / "r.html", per_run_plots=False).read_text()
+    assert "Chinese troops [chinese_troop_protection=0.9]" in html  # scenario + overrides
+    assert "attacks.chinese_troop_protection=0.9" in html  # parameters changed, verbatim
+    assert "none (scenario defaults)" in html  # the baseline changed nothing
+    assert "SeedSequence(seed, spawn_key=(i,))" in html and "0.1.0" in html
+    assert "Reference: Baseline." in html
+    for phrase in ("replicates", "90% interval", "bootstrap", "Wilson", "median"):
+        assert phrase in html
+    assert "Comparison table" in html and "Attacks in total (attacks)" in html
+    assert "Figures of each run" not in html
+
+
+def test_report_of_a_single_run_has_a_summary_table(tmp_path: Path, make_run, monkeypatch) -> None:
+    monkeypatch.setattr(plots, "RUN_FIGURES", {"target_mix": plots.RUN_FIGURES["target_mix"]})
+    run = make_run(tmp_path / "run", n=4, weeks=3)
+    html = report.report([run], tmp_path / "one.html").read_text()
+    assert "Summary table" in html and "Reference:" not in html
+    assert html.count("data:image/png;base64,") == 1
+
+
+def test_report_reuses_up_to_date_stored_plots_only(tmp_path: Path, make_run) -> None:
+    run_dir = make_run(tmp_path / "run", n=3, weeks=2)
+    run = load_run(run_dir)
+    png = run_dir / "plots" / "fan_violence.png"
+    png.parent.mkdir()
+    png.write_bytes(b"\x89PNG\r\n\x1a\nstored")
+    summary_time = (run_dir / "summary.parquet").stat().st_mtime
+    os.utime(png, (summary_time + 10, summary_time + 10))
+    assert report.stored_png(run, "fan_violence") == b"\x89PNG\r\n\x1a\nstored"
+    os.utime(png, (summary_time - 10, summary_time - 10))  # older than the results: stale
+    assert report.stored_png(run, "fan_violence") is None
+    assert report.stored_png(run, "target_mix") is None  # never drawn

@@ -1,0 +1,150 @@
+"""The numeric core on known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from sim.analysis import stats
+
+
+def test_wilson_interval_matches_hand_computation() -> None:
+    # 10 of 20 at 95%: z = 1.959964; centre 0.5; half = z*sqrt(.25/20 + z^2/1600)/(1 + z^2/20)
+    z = 1.959963984540054
+    half = z * math.sqrt(0.25 / 20 + z * z / 1600) / (1 + z * z / 20)
+    lo, hi = stats.wilson_interval(10, 20)
+    assert lo == pytest.approx(0.5 - half, abs=1e-12)
+    assert hi == pytest.approx(0.5 + half, abs=1e-12)
+    assert (round(lo, 4), round(hi, 4)) == (0.2993, 0.7007)  # textbook value
+    # 7 of 20: centre and half width by the formula written out
+    p, n = 0.35, 20
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert stats.wilson_interval(7, 20) == pytest.approx((centre - half, centre + half))
+
+
+def test_wilson_interval_edges() -> None:
+    z2 = 1.959963984540054**2
+    lo, hi = stats.wilson_interval(0, 10)
+    assert lo == 0.0
+    assert hi == pytest.approx(z2 / (10 + z2))  # closed form for zero successes
+    lo, hi = stats.wilson_interval(10, 10)
+    assert hi == 1.0
+    assert lo == pytest.approx(10 / (10 + z2))
+    assert all(math.isnan(v) for v in stats.wilson_interval(0, 0))
+    with pytest.raises(ValueError):
+        stats.wilson_interval(5, 4)
+
+
+def test_bootstrap_ci_covers_known_difference_and_excludes_zero() -> None:
+    rng = np.random.default_rng(1)
+    a = rng.normal(10.0, 1.0, 200)
+    b = rng.normal(7.0, 1.0, 200)
+    ci = stats.bootstrap_diff_ci(a, b, "mean", n_boot=2000, seed=3)
+    assert ci.estimate == pytest.approx(a.mean() - b.mean())
+    assert ci.low < 3.0 < ci.high
+    assert ci.low > 0
+    # width close to the normal-theory 2 * 1.96 * standard error of the difference
+    se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    assert ci.high - ci.low == pytest.approx(2 * 1.96 * se, rel=0.1)
+    med = stats.bootstrap_diff_ci(a, b, "median", n_boot=2000, seed=3)
+    assert med.estimate == pytest.approx(np.median(a) - np.median(b))
+    assert med.low < 3.0 < med.high and med.low > 0
+
+
+def test_bootstrap_ci_is_reproducible_and_handles_no_difference() -> None:
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(0, 1, 100), rng.normal(0, 1, 100)
+    assert stats.bootstrap_diff_ci(a, b, seed=5) == stats.bootstrap_diff_ci(a, b, seed=5)
+    ci = stats.bootstrap_diff_ci(a, b, seed=5)
+    assert ci.low < 0 < ci.high
+    empty = stats.bootstrap_diff_ci([], b)
+    assert math.isnan(empty.estimate) and math.isnan(empty.low)
+    with pytest.raises(ValueError):
+        stats.bootstrap_diff_ci(a, b, stat="mode")  # type: ignore[arg-type]
+
+
+def test_quantile_bands_on_known_matrix() -> None:
+    # 101 replicates: row r holds r + 1000 * week, so week w's q-quantile is 100 q + 1000 w
+    m = np.arange(101)[:, None] + 1000.0 * np.arange(3)[None, :]
+    bands = stats.quantile_bands(m)
+    for q in stats.FAN_QUANTILES:
+        np.testing.assert_allclose(bands[q], 100 * q + 1000.0 * np.arange(3))
+    # a replicate that stopped early (NaN) is ignored, not counted as zero
+    m2 = np.array([[1.0, 1.0], [2.0, np.nan], [3.0, 3.0]])
+    b2 = stats.quantile_bands(m2, (0.5,))
+    np.testing.assert_allclose(b2[0.5], [2.0, 2.0])
+    with pytest.raises(ValueError):
+        stats.quantile_bands(np.arange(3))
+
+
+def test_summarise_ecdf_ccdf() -> None:
+    s = stats.summarise([1, 2, 3, 4, np.nan])
+    assert (s.n, s.mean, s.median) == (4, 2.5, 2.5)
+    assert s.q05 == pytest.approx(1.15) and s.q95 == pytest.approx(3.85)
+    x, p = stats.ecdf([3, 1, 2, 2])
+    np.testing.assert_allclose(x, [1, 2, 2, 3])
+    np.testing.assert_allclose(p, [0.25, 0.5, 0.75, 1.0])
+    x, p = stats.ccdf([1, 1, 2, 3])
+    np.testing.assert_allclose(x, [1, 2, 3])
+    np.testing.assert_allclose(p, [1.0, 0.5, 0.25])
+    assert stats.summarise([]).n == 0
+
+
+def test_kde_skipped_for_constant_data_and_integrates_to_one() -> None:
+    assert stats.kde_curve([5, 5, 5], np.linspace(0, 10, 5)) is None
+    assert stats.kde_curve([5], np.linspace(0, 10, 5)) is None
+    grid = np.linspace(-6, 6, 601)
+    dens = stats.kde_curve(np.random.default_rng(0).normal(size=300), grid)
+    assert dens is not None
+    assert np.trapezoid(dens, grid) == pytest.approx(1.0, abs=0.01)
+
+
+def test_power_law_fit_recovers_discrete_alpha() -> None:
+    x = sps.zipf.rvs(2.5, size=5000, random_state=0)  # P(k) ∝ k^-2.5, k >= 1
+    fit = stats.fit_power_law(x, discrete=True)
+    assert fit is not None
+    assert abs(fit.alpha - 2.5) <= 0.15
+    assert fit.n == 5000 and 0 < fit.n_tail <= 5000
+    fixed = stats.fit_power_law(x, discrete=True, xmin=1)
+    assert fixed is not None and fixed.xmin == 1 and abs(fixed.alpha - 2.5) <= 0.15
+    assert fixed.n_tail == 5000
+
+
+def test_power_law_fit_recovers_continuous_alpha() -> None:
+    u = np.random.default_rng(4).random(3000)
+    x = (1 - u) ** (-1 / 1.5)  # density ∝ x^-2.5 on x >= 1
+    fit = stats.fit_power_law(x, discrete=False, xmin=1.0)
+    assert fit is not None and abs(fit.alpha - 2.5) <= 0.15
+    free = stats.fit_power_law(x[:1500], discrete=False)
+    assert free is not None and abs(free.alpha - 2.5) <= 0.15
+
+
+def test_power_law_vs_lognormal_favours_lognormal_for_lognormal_data() -> None:
+    x = np.random.default_rng(0).lognormal(0.0, 1.0, 3000)
+    fit = stats.fit_power_law(x, discrete=False, xmin=1.0)
+    assert fit is not None
+    assert fit.R < 0 and fit.p < 0.05
+
+
+def test_power_law_fit_needs_enough_data() -> None:
+    assert stats.fit_power_law([1, 2, 3], discrete=True) is None
+    assert stats.fit_power_law([0, 0, -1] * 10, discrete=True) is None
+
+
+def test_power_law_ccdf_continuous_and_discrete() -> None:
+    np.testing.assert_allclose(stats.power_law_ccdf([1, 2, 4], 3.0, 1.0), [1, 0.25, 0.0625])
+    np.testing.assert_allclose(stats.power_law_ccdf([2], 3.0, 1.0, tail_fraction=0.5), [0.125])
+    # discrete, alpha = 2, xmin = 1: P(X >= 2) = 1 - P(X = 1) = 1 - 1 / zeta(2) = 1 - 6 / pi^2
+    assert stats.power_law_ccdf([1, 2], 2.0, 1.0, discrete=True) == pytest.approx(
+        [1.0, 1 - 6 / math.pi**2]
+    )
+    # the discrete CCDF matches the empirical CCDF of a large zeta sample
+    x = sps.zipf.rvs(2.5, size=20000, random_state=1)
+    for k in (2, 5, 10):
+        assert stats.power_law_ccdf([k], 2.5, 1.0, discrete=True)[0] == pytest.approx(
+            np.mean(x >= k), rel=0.1
+        )
