@@ -87,8 +87,10 @@ def speedup(replicates: int, repeats: int) -> None:
     m1, m2 = statistics.median(one), statistics.median(two)
     print(f"cpec-sim run replicates={replicates} weeks=104 (median of {repeats}):")
     print(f"  jobs=1: {m1:6.1f} s   jobs=2: {m2:6.1f} s   speed-up {m1 / m2:.2f}x")
-    print(f"  targets: jobs=2 <= 60 s ({'met' if m2 <= 60 else 'NOT met'}), "
-          f"speed-up >= 1.8x ({'met' if m1 / m2 >= 1.8 else 'NOT met'})")
+    print(
+        f"  targets: jobs=2 <= 60 s ({'met' if m2 <= 60 else 'NOT met'}), "
+        f"speed-up >= 1.8x ({'met' if m1 / m2 >= 1.8 else 'NOT met'})"
+    )
 
 
 def memory(replicates: int) -> None:
@@ -97,10 +99,14 @@ def memory(replicates: int) -> None:
         cwd = Path(tmp)
         small_wall, small_peak = measure(cpec_run(replicates // 10, 2, cwd), cwd)
         wall, peak = measure(cpec_run(replicates, 2, cwd), cwd)
-    print(f"cpec-sim run replicates={replicates // 10} jobs=2: {small_wall:6.1f} s, "
-          f"peak {small_peak:6.0f} MiB")
-    print(f"cpec-sim run replicates={replicates} jobs=2: {wall:6.1f} s, peak {peak:6.0f} MiB "
-          f"(target < 1024 MiB: {'met' if peak < 1024 else 'NOT met'})")
+    print(
+        f"cpec-sim run replicates={replicates // 10} jobs=2: {small_wall:6.1f} s, "
+        f"peak {small_peak:6.0f} MiB"
+    )
+    print(
+        f"cpec-sim run replicates={replicates} jobs=2: {wall:6.1f} s, peak {peak:6.0f} MiB "
+        f"(target < 1024 MiB: {'met' if peak < 1024 else 'NOT met'})"
+    )
 
 
 BATCH_SCRIPT = """

@@ -212,7 +212,12 @@ def _task(cfg: Any) -> int:
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    from sim.config import check_run_keys, model_params_from_config, resolved_jobs
+    from sim.config import (
+        check_run_keys,
+        model_params_from_config,
+        resolved_chunk_size,
+        resolved_jobs,
+    )
     from sim.params import ParameterError
     from sim.results import summary_table
     from sim.runner import RunSpec, run
@@ -238,7 +243,7 @@ def _task(cfg: Any) -> int:
         seed=cfg.seed,
         weeks=cfg.weeks,
         jobs=resolved_jobs(cfg.jobs),
-        chunk_size=cfg.chunk_size,
+        chunk_size=resolved_chunk_size(cfg.chunk_size, cfg.replicates),
         overrides=list(overrides),
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
     )

@@ -37,7 +37,7 @@ class RunConfig(ModelParams):
     seed: int = 0
     weeks: int = 104
     jobs: int | None = None  # worker processes; None: all cores
-    chunk_size: int = 25  # replicates per unit of work and of resumption
+    chunk_size: int | None = None  # replicates per unit of work and resumption; None: auto
     sweep_name: str = "multirun"
     plots: bool = True
 
@@ -101,10 +101,17 @@ def check_run_keys(cfg: Any) -> None:
         raise ParameterError(f"weeks={cfg.weeks} is not allowed: need at least 1")
     if cfg.jobs is not None and cfg.jobs < 1:
         raise ParameterError(f"jobs={cfg.jobs} is not allowed: need at least 1 (or leave unset)")
-    if cfg.chunk_size < 1:
+    if cfg.chunk_size is not None and cfg.chunk_size < 1:
         raise ParameterError(f"chunk_size={cfg.chunk_size} is not allowed: need at least 1")
     if cfg.seed < 0:
         raise ParameterError(f"seed={cfg.seed} is not allowed: need a non-negative integer")
+
+
+def resolved_chunk_size(chunk_size: int | None, replicates: int) -> int:
+    """Replicates per chunk: as given, or about 50 chunks of at most 50 (never from ``jobs``)."""
+    if chunk_size:
+        return chunk_size
+    return max(1, min(50, -(-replicates // 50)))
 
 
 def resolved_jobs(jobs: int | None) -> int:

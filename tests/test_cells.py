@@ -76,3 +76,11 @@ def test_steady_state_sizes_are_heavy_tailed_near_five_halves() -> None:
     alpha = 1 + len(tail) / np.sum(np.log(tail / (xmin - 0.5)))  # Clauset et al. 2009, eq. 3.7
     assert 2.0 < alpha < 3.0, alpha
     assert x.max() >= 30  # big cells exist: severities are not thin-tailed
+
+
+def test_inlined_run_equals_repeated_micro_events() -> None:
+    a, b = CellPool(500, random.Random(11)), CellPool(500, random.Random(11))
+    a.run(4000, 0.1)
+    for _ in range(4000):
+        b.micro_event(0.1)
+    assert a.counts == b.counts and a.cells == b.cells and a.fighters == b.fighters

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import cpec
+from tests.conftest import cpec
 
 from sim.record import EVENT_COLUMNS, SUMMARY_COLUMNS
 

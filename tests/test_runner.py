@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import CPEC
+from tests.conftest import CPEC
 
 from sim.model import CrisisModel
 from sim.params import ModelParams

@@ -1,0 +1,420 @@
+"""The teaching dashboard: its model, knobs, words, command line, and the app in a browser.
+
+The browser test starts ``python -m sim.dashboard`` on a free port and drives Debian's
+/usr/bin/chromium with Playwright (no browser download). It is skipped only when that browser
+is missing and CPEC_REQUIRE_BROWSER is unset; CI sets CPEC_REQUIRE_BROWSER=1 so that a
+missing browser fails instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from sim.config import scenario_names, scenario_params
+from sim.dashboard import cli as dash_cli
+from sim.dashboard.knobs import (
+    KNOBS,
+    param_info,
+    reproduce_command,
+    scenario_values,
+    slider_range,
+    user_inputs,
+    values_of,
+)
+from sim.dashboard.model import DashboardModel, describe_attack, parse_seed, short_group_name
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+# --- the wrapper model ------------------------------------------------------------------------
+def test_init_keywords_are_the_knobs() -> None:
+    names = list(inspect.signature(DashboardModel.__init__).parameters)[1:]
+    assert names == ["scenario_name", "seed", "weeks", *(k.name for k in KNOBS)]
+
+
+def test_overrides_are_applied_and_the_rest_is_the_scenario() -> None:
+    m = DashboardModel(
+        scenario_name="reform_and_development",
+        seed=3,
+        chinese_troop_protection=0.9,
+        accept_chinese_troops=True,
+        iran_posture="hostile",
+        base_intensity=0.30000000000000004,  # slider float noise
+    )
+    p = m.params
+    assert p.attacks.chinese_troop_protection == 0.9
+    assert p.pakistan.accept_chinese_troops is True
+    assert p.iran.initial_posture == "hostile"
+    assert p.pakistan.base_intensity == 0.3
+    # untouched knobs keep the scenario's values
+    assert p.investors.friction_scale == 0.3
+    assert p.legitimacy.local_benefit_share == 0.25
+    assert m.seed == 3 and m.scenario_name == "reform_and_development"
+    assert m.pakistan.chinese_troops  # the model acts on the override
+
+
+def test_no_knobs_is_exactly_the_scenario() -> None:
+    for name in scenario_names():
+        m = DashboardModel(scenario_name=name)
+        assert values_of(m.params) == values_of(scenario_params(name))
+
+
+def test_two_models_are_independent() -> None:
+    a = DashboardModel(seed=1)
+    b = DashboardModel(seed=1, base_intensity=0.9)
+    for _ in range(6):
+        a.step()
+    assert a.week == 6 and b.week == 0
+    assert b.recorder.weekly["attacks"].sum() == 0 and len(b.log) == 0
+    assert a.params is not b.params and a.params.pakistan.base_intensity == 0.3
+    assert a.chinese_nationals is not b.chinese_nationals
+    c = DashboardModel(seed=1)
+    for _ in range(6):
+        c.step()
+    assert [ln.text for ln in c.log] == [ln.text for ln in a.log]  # same seed, same story
+
+
+def test_model_stops_at_the_horizon() -> None:
+    m = DashboardModel(weeks=3)
+    for _ in range(5):
+        m.step()
+    assert m.week == 3 and not m.running
+
+
+@pytest.mark.parametrize(
+    ("text", "seed", "notice"),
+    [("7", 7, False), (" 12 ", 12, False), ("abc", 0, True), ("-4", 0, True), (5, 5, False)],
+)
+def test_seed_box(text: object, seed: int, notice: bool) -> None:
+    value, message = parse_seed(text)
+    assert value == seed and bool(message) is notice
+
+
+# --- the event log in words ----------------------------------------------------------------
+def test_attack_wording() -> None:
+    assert (
+        describe_attack(12, "Majeed Brigade", "chinese", "Karachi", 3, 3, True, False)
+        == "week 12: Majeed Brigade attack on Chinese nationals in Karachi, 3 killed (all Chinese)"
+    )
+    assert (
+        describe_attack(12, "Majeed Brigade", "chinese", "Karachi", 3, 1, True, False)
+        == "week 12: Majeed Brigade attack on Chinese nationals in Karachi, 3 killed (1 Chinese)"
+    )
+    assert (
+        describe_attack(
+            4, "Balochistan Liberation Front", "security", "Kech (Turbat)", 2, 0, True, False
+        )
+        == "week 4: Balochistan Liberation Front attack on security forces in Kech (Turbat), "
+        "2 killed"
+    )
+    assert describe_attack(5, "BLA", "infrastructure", "Gwadar", 0, 0, False, True) == (
+        "week 5: BLA attack on CPEC infrastructure in Gwadar foiled by intelligence"
+    )
+    assert describe_attack(5, "BLA", "security", "Quetta", 0, 0, False, False) == (
+        "week 5: BLA attack on security forces in Quetta failed"
+    )
+    assert short_group_name("Majeed Brigade (BLA)") == "Majeed Brigade"
+    assert short_group_name("Jaish al-Adl") == "Jaish al-Adl"
+
+
+def test_log_has_one_line_per_attack_and_the_decisions() -> None:
+    m = DashboardModel(scenario_name="full_pressure", seed=2)
+    for _ in range(16):
+        m.step()
+    attacks = [ln for ln in m.log if ln.kind in ("attack", "chinese")]
+    assert len(attacks) == len(m.recorder.events["week"])
+    assert all(ln.text.startswith(f"week {ln.week}: ") for ln in m.log)
+    names = {g.name.split(" (")[0] for g in m.groups}
+    assert all(any(ln.text.split(": ", 1)[1].startswith(n) for n in names) for ln in attacks)
+    # China's freeze pauses the state firms in the first monthly decision
+    assert any("pauses investment" in ln.text and ln.week == 4 for ln in m.log)
+
+
+# --- knobs: labels and ranges from the declarations, and the command ---------------------------
+def test_inputs_follow_the_parameter_declarations() -> None:
+    for scenario in scenario_names():
+        inputs = user_inputs(scenario, seed=5)
+        assert inputs["scenario_name"] == scenario
+        assert inputs["seed"]["value"] == "5"
+        values = scenario_values(scenario)
+        for knob in KNOBS:
+            info = param_info()[knob.path]
+            spec = inputs[knob.name]
+            assert spec["value"] == values[knob.path]
+            if info.choices:
+                assert spec["type"] == "Select" and spec["values"] == list(info.choices)
+            elif info.type == "bool":
+                assert spec["type"] == "Checkbox"
+            else:
+                assert spec["type"] == "SliderFloat"
+                lo, hi = info.bounds
+                assert lo <= spec["min"] <= spec["value"] <= spec["max"] <= hi
+                assert f"({info.unit})" in spec["label"]
+                steps = (spec["value"] - spec["min"]) / spec["step"]
+                assert abs(steps - round(steps)) < 1e-6  # the value sits on the slider's grid
+
+
+def test_wide_ranges_are_narrowed_to_a_usable_window() -> None:
+    lo, hi, step = slider_range("investors.risk_aversion")  # declared 0-100, used near 1
+    assert (lo, hi) == (0.0, 10.0) and step == 0.1
+    assert slider_range("attacks.chinese_troop_protection") == (0.0, 1.0, 0.01)
+
+
+def test_reproduce_command_lists_only_changes_and_round_trips() -> None:
+    m = DashboardModel(scenario_name="chinese_troops", seed=9, base_intensity=0.3)
+    assert reproduce_command(m.scenario_name, m.seed, m.params) == (
+        "cpec-sim run scenario=chinese_troops seed=9"
+    )
+    m = DashboardModel(
+        scenario_name="chinese_troops",
+        seed=9,
+        public_trust_in_china=0.1,
+        accept_chinese_troops=False,
+        iran_posture="cooperative",
+        risk_aversion=2.0,
+    )
+    command = reproduce_command(m.scenario_name, m.seed, m.params)
+    assert command == (
+        "cpec-sim run scenario=chinese_troops seed=9 investors.risk_aversion=2.0 "
+        "iran.initial_posture=cooperative legitimacy.public_trust_in_china=0.1 "
+        "pakistan.accept_chinese_troops=false"
+    )
+    overrides = {}
+    for token in command.split()[4:]:
+        key, value = token.split("=")
+        overrides[key] = {"true": True, "false": False}.get(value, value)
+        if key != "iran.initial_posture" and not isinstance(overrides[key], bool):
+            overrides[key] = float(value)
+    assert values_of(scenario_params("chinese_troops", overrides)) == values_of(m.params)
+
+
+# --- the app without a browser (Solara's test renderer) ---------------------------------------
+def test_app_scenario_choice_loads_its_values_and_reset_applies_sliders() -> None:
+    solara = pytest.importorskip("solara")
+    import ipyvuetify as v
+
+    from sim.dashboard.app import Page
+
+    @solara.component
+    def Root() -> None:  # noqa: N802
+        with solara.AppLayout():
+            Page()
+
+    _, rc = solara.render(Root(), handle_error=False)
+
+    def slider(text: str) -> v.Slider:
+        return next(w for w in rc.find(v.Slider).widgets if text in w.label)
+
+    def html_text(marker: str) -> str:
+        widgets = rc.find(solara.widgets.HTML).widgets
+        return next(w.unsafe_innerHTML for w in widgets if marker in (w.unsafe_innerHTML or ""))
+
+    def button(name: str) -> v.Btn:
+        return next(w for w in rc.find(v.Btn).widgets if w.children == [name])
+
+    assert "Week 0 of 104" in html_text("Week ")
+    slider("troop protection").v_model = 0.7
+    scenario = next(w for w in rc.find(v.Select).widgets if w.label == "Scenario")
+    scenario.v_model = "chinese_troops"
+    assert slider("troop protection").v_model == 0.5  # the scenario's value, not the old 0.7
+    troops = next(w for w in rc.find(v.Checkbox).widgets if "accept Chinese troops" in w.label)
+    assert troops.v_model is True
+    button("Step").click()
+    assert "Week 1 of 104" in html_text("Week ")
+    slider("troop protection").v_model = 0.9
+    button("Reset").click()
+    assert "Week 0 of 104" in html_text("Week ")
+    assert html_text("cpec-sim run") == (
+        "cpec-sim run scenario=chinese_troops seed=0 attacks.chinese_troop_protection=0.9"
+    )
+
+
+# --- the command line -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--port", "abc"], "expected a whole number"),
+        (["--port=70000"], "out of range"),
+        (["--port", "-1"], "out of range"),
+        (["--port"], "needs a value"),
+        (["--host="], "needs an address"),
+        (["--bogus"], "unknown argument"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert dash_cli.dashboard_command(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err and "Traceback" not in err
+
+
+def test_port_in_use_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert dash_cli.dashboard_command(["--port", str(port)]) == 2
+    assert "choose another --port" in capsys.readouterr().err
+
+
+def test_defaults_and_server_command() -> None:
+    assert dash_cli.parse_args([]) == ("127.0.0.1", 8765, False)
+    assert dash_cli.parse_args(["--host", "0.0.0.0", "--port=9000", "--open"]) == (
+        "0.0.0.0",
+        9000,
+        True,
+    )
+    cmd = dash_cli.server_command("127.0.0.1", 9000)
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and "--production" in cmd
+    assert "--no-check-version" in cmd and "--no-open" in cmd
+    env = dash_cli.server_env()
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert env["SOLARA_ASSETS_PROXY"] == "True"
+    assert urlsplit(env["SOLARA_ASSETS_CDN"]).hostname == "127.0.0.1"
+
+
+# --- the app in a real browser ---------------------------------------------------------------
+def _browser_or_skip() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CPEC_REQUIRE_BROWSER"):
+        pytest.fail(
+            f"{CHROMIUM} is missing and CPEC_REQUIRE_BROWSER is set (apt-get install chromium)"
+        )
+    pytest.skip(f"{CHROMIUM} is missing (set CPEC_REQUIRE_BROWSER=1 to make this a failure)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _server(port: int, log: Path) -> Iterator[str]:
+    url = f"http://127.0.0.1:{port}/"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim.dashboard", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, f"server died:\n{log.read_text()}"
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, f"server not up in 60 s:\n{log.read_text()}"
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def test_dashboard_in_a_browser_offline(tmp_path: Path) -> None:
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    started = time.monotonic()
+    urls: list[str] = []
+    with _server(_free_port(), tmp_path / "server.log") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1600, "height": 1000})
+            context.on("request", lambda r: urls.append(r.url))
+            page = context.new_page()
+            page.on("websocket", lambda ws: urls.append(ws.url))
+            page.goto(url)
+            page.get_by_text("Week 0 of 104").wait_for(timeout=30_000)
+
+            charts = page.locator("img.cpec-charts")
+            before = charts.screenshot()
+            for week in range(1, 6):
+                page.get_by_role("button", name="Step").click()
+                page.get_by_text(f"Week {week} of 104").wait_for(timeout=15_000)
+            assert page.locator(".cpec-week").inner_text().startswith("Week 5 of 104")
+            page.wait_for_timeout(300)
+            assert charts.screenshot() != before, "the charts did not change after 5 weeks"
+            assert page.locator(".cpec-log div").count() > 0
+
+            thumb = page.locator(".v-input__slider", has_text="Chinese troop protection").locator(
+                ".v-slider__thumb-container"
+            )
+            assert thumb.get_attribute("aria-valuenow") == "0.5"
+            thumb.focus()
+            for _ in range(20):
+                page.keyboard.press("ArrowRight")
+            assert thumb.get_attribute("aria-valuenow") == "0.7"
+            page.get_by_role("button", name="Reset").click()
+            page.get_by_text("Week 0 of 104").wait_for(timeout=15_000)
+            page.get_by_text("attacks.chinese_troop_protection=0.7").wait_for(timeout=15_000)
+            assert page.locator(".cpec-command").inner_text() == (
+                "cpec-sim run scenario=baseline seed=0 attacks.chinese_troop_protection=0.7"
+            )
+            page.get_by_role("button", name="Step").click()
+            page.get_by_text("Week 1 of 104").wait_for(timeout=15_000)
+            page.screenshot(path=str(tmp_path / "dashboard.png"))
+
+            # A second browser session gets its own model.
+            other = browser.new_context(viewport={"width": 1280, "height": 800})
+            other.on("request", lambda r: urls.append(r.url))
+            page2 = other.new_page()
+            page2.on("websocket", lambda ws: urls.append(ws.url))
+            page2.goto(url)
+            page2.get_by_text("Week 0 of 104").wait_for(timeout=30_000)
+            assert page2.locator(".cpec-command").inner_text() == (
+                "cpec-sim run scenario=baseline seed=0"
+            )
+            page2.get_by_role("button", name="Step").click()
+            page2.get_by_text("Week 1 of 104").wait_for(timeout=15_000)
+            page.wait_for_timeout(300)
+            assert page.locator(".cpec-week").inner_text().startswith("Week 1 of 104")
+        finally:
+            browser.close()
+
+    assert (tmp_path / "dashboard.png").stat().st_size > 50_000
+    offsite = sorted(
+        {
+            u
+            for u in urls
+            if not u.startswith(("data:", "blob:")) and urlsplit(u).hostname not in LOCAL_HOSTS
+        }
+    )
+    assert urls and not offsite, f"requests left this machine: {offsite}"
+    elapsed = time.monotonic() - started
+    assert elapsed < 90, f"browser test took {elapsed:.0f} s"
