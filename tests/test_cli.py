@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.conftest import cpec
 
 from sim.record import EVENT_COLUMNS, SUMMARY_COLUMNS
+from tests.conftest import cpec
 
 FAST = ("replicates=4", "weeks=8", "plots=false")
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.conftest import CPEC
 
 from sim.model import CrisisModel
 from sim.params import ModelParams
 from sim.runner import RunSpec, replicate_seed, run
+from tests.conftest import CPEC
 
 TABLES = ("summary", "timeseries", "events")
 
