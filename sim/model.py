@@ -61,6 +61,8 @@ class CrisisModel(Model):
         self._adjacency = self._adjacency_matrix()
         self._baloch_mask = self.places.balochistan
         self._pakistan_mask = ~self.places.in_iran
+        self._border_or_iran = self.places.borders_iran | self.places.in_iran
+        self._hardship_stale = True
         self._pop_weights = self.places.population * self._baloch_mask
         self._pop_weights = self._pop_weights / self._pop_weights.sum()
 
@@ -206,6 +208,7 @@ class CrisisModel(Model):
         if self.week % 4 == 0:
             for investor in self.investors:
                 investor.step()
+            self._hardship_stale = True
             self.month_incidents_by_place[:] = 0.0
         self._end_week()
 
@@ -233,12 +236,14 @@ class CrisisModel(Model):
     def update_society(self) -> None:
         """Legitimacy, hardship, grievance and recruitment in every place (Epstein 2002)."""
         p = self.params
-        deployed = np.zeros(len(self.places.ids))
-        for inv in self.investors:
-            deployed[inv.site] += inv.deployed
-        self.hardship = society.relieved_hardship(
-            self.places.hardship, deployed, self.places.population, p.legitimacy
-        )
+        if self._hardship_stale:  # capital moves only at the monthly decisions
+            deployed = np.zeros(len(self.places.ids))
+            for inv in self.investors:
+                deployed[inv.site] += inv.deployed
+            self.hardship = society.relieved_hardship(
+                self.places.hardship, deployed, self.places.population, p.legitimacy
+            )
+            self._hardship_stale = False
         foreign = self._foreign_troops_seen()
         self.legitimacy = society.update_legitimacy(
             self.legitimacy,
@@ -257,7 +262,7 @@ class CrisisModel(Model):
         p_arrest = society.arrest_probability(security, fighters, p.recruitment)
         willing = society.willing_share(self.grievance, p_arrest, p.recruitment.threshold)
         if self.iran.denies_sanctuary:
-            willing = willing * np.where(self.places.borders_iran | self.places.in_iran, 0.5, 1.0)
+            willing = willing * np.where(self._border_or_iran, 0.5, 1.0)
         expected = society.expected_recruits(willing, self.places.population, p.recruitment)
         self._recruit(self.rng.poisson(expected))
 
@@ -301,7 +306,7 @@ class CrisisModel(Model):
         )
         self._update_targets()
         states = [inv.state for inv in self.investors]
-        shares = np.array([g.target_shares() for g in self.groups if g.baloch]).mean(axis=0)
+        baloch = [g.target_shares()[CHINESE] for g in self.groups if g.baloch]
         values = dict(t)
         values.update(
             fighters=sum(g.fighters for g in self.groups),
@@ -319,7 +324,7 @@ class CrisisModel(Model):
             investors_paused=states.count(PAUSED),
             investors_withdrawn=states.count(WITHDRAWN),
             chinese_nationals=float(self.chinese_nationals.sum()),
-            share_chinese_target=float(shares[CHINESE]),
+            share_chinese_target=sum(baloch) / len(baloch),
         )
         self.recorder.set_week(self.week, values)
 

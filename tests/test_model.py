@@ -71,7 +71,7 @@ def test_invariants_hold_for_random_parameters(params: ModelParams, seed: int) -
         assert 0 <= model.china.patience <= 1 and 0 <= model.pakistan.intensity <= 1
         assert all(0 <= inv.deployed <= inv.committed + 1e-9 for inv in model.investors)
         for g in model.groups:
-            shares = g.target_shares()
+            shares = np.array(g.target_shares())
             assert np.all(shares >= 0) and shares.sum() == pytest.approx(1.0)
     result = model.recorder.result(model.week, model.first_pause_week)
     ev, s = result.events, result.summary

@@ -44,3 +44,15 @@ def test_nested_values_are_applied() -> None:
     p = from_dict({"groups": {"majeed": {"lethality": 3.0}}, "china": {"joint_operations": True}})
     assert p.groups.majeed.lethality == 3.0 and p.china.joint_operations
     assert p.groups.bla.lethality == ModelParams().groups.bla.lethality
+
+
+def test_the_parameter_table_in_the_docs_is_current() -> None:
+    """Regenerate with `python scripts/param_table.py` after changing sim/params.py."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    from param_table import OUT, render
+
+    assert OUT.read_text() == render()

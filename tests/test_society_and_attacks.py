@@ -59,14 +59,14 @@ def test_local_benefit_lowers_hardship_up_to_a_cap() -> None:
 
 def test_success_reinforces_and_failure_punishes_a_target() -> None:
     t = TargetingParams()
-    q = np.array([1.0, 1.0, 1.0])
+    q = [1.0, 1.0, 1.0]
     win = AttackOutcome(True, False, 3, 2, 1, 0, 0)
     loss = AttackOutcome(False, False, 0, 0, 0, 0, 1)
     q_win = reinforce(q, CHINESE, attack_reward(win, 1.0, t), t)
     q_loss = reinforce(q, CHINESE, attack_reward(loss, 1.0, t), t)
-    assert q_win[CHINESE] / q_win.sum() > 1 / 3 > q_loss[CHINESE] / q_loss.sum()
+    assert q_win[CHINESE] / sum(q_win) > 1 / 3 > q_loss[CHINESE] / sum(q_loss)
     assert attack_reward(win, 5.0, t) > attack_reward(win, 0.0, t)  # publicity of Chinese victims
-    assert np.all(reinforce(np.full(3, 0.01), 0, -100.0, t) >= t.min_propensity)
+    assert min(reinforce([0.01] * 3, 0, -100.0, t)) >= t.min_propensity
 
 
 def test_protection_and_chinese_troops_lower_success_on_chinese_targets_only() -> None:

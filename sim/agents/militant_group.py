@@ -26,12 +26,13 @@ if TYPE_CHECKING:
 
 
 def reinforce(
-    propensities: np.ndarray, target: int, reward: float, p: TargetingParams
-) -> np.ndarray:
+    propensities: list[float], target: int, reward: float, p: TargetingParams
+) -> list[float]:
     """Roth-Erev update: all propensities decay, the chosen one gains ``reward`` (floored)."""
-    q = propensities * (1.0 - p.forgetting)
+    keep, floor = 1.0 - p.forgetting, p.min_propensity
+    q = [x * keep for x in propensities]
     q[target] += reward
-    return np.maximum(q, p.min_propensity)
+    return [x if x > floor else floor for x in q]
 
 
 def attack_reward(outcome: AttackOutcome, chinese_publicity: float, p: TargetingParams) -> float:
@@ -58,9 +59,7 @@ class MilitantGroup(Agent):
         self.fighters_at = fighters_at  # this group's row of the model's group x place matrix
         self.cells = CellPool(int(fighters_at.sum()), model.random)
         t = model.params.targeting
-        self.propensities = np.array(
-            [t.initial_chinese, t.initial_security, t.initial_infrastructure]
-        )
+        self.propensities = [t.initial_chinese, t.initial_security, t.initial_infrastructure]
         cp = model.params.cells
         self.cells.run(int(cp.burn_in_per_fighter * self.cells.fighters), cp.shatter_probability)
 
@@ -163,9 +162,10 @@ class MilitantGroup(Agent):
         t = self.model.params.targeting
         self.propensities[target] = max(t.min_propensity, self.propensities[target] + reward)
 
-    def target_shares(self) -> np.ndarray:
+    def target_shares(self) -> list[float]:
         """Current probability of choosing each target."""
-        return self.propensities / self.propensities.sum()
+        total = sum(self.propensities)
+        return [x / total for x in self.propensities]
 
 
 __all__ = ["CHINESE", "TARGETS", "MilitantGroup", "attack_reward", "reinforce"]

@@ -107,7 +107,7 @@ class PakistanState(Agent):
         iran = m.iran
         sanctuary = np.zeros(len(m.places.ids))
         if iran.denies_sanctuary:
-            sanctuary = (m.places.borders_iran | m.places.in_iran) * iran.params.sanctuary_attrition
+            sanctuary = m._border_or_iran * iran.params.sanctuary_attrition
         p_remove = removal_probability(
             self.operation_map(), sanctuary, self.joint_operations, self.params
         )
