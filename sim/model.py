@@ -35,7 +35,7 @@ from sim.attacks import (
     success_probability,
 )
 from sim.params import GroupParams, ModelParams, validate
-from sim.record import Recorder, ReplicateResult
+from sim.record import WEEKLY_COUNTS, Recorder, ReplicateResult
 from sim.space import build_network, load_groups, load_investors, load_places
 
 START_DATE = "2024-11-18"
@@ -213,23 +213,7 @@ class CrisisModel(Model):
         self._end_week()
 
     def _begin_week(self) -> None:
-        self._tally = dict.fromkeys(
-            (
-                "attacks",
-                "attacks_on_chinese",
-                "attacks_on_security",
-                "attacks_on_infrastructure",
-                "attacks_balochistan",
-                "killed",
-                "killed_balochistan",
-                "chinese_killed",
-                "security_killed",
-                "civilians_killed",
-                "militants_killed",
-                "recruits",
-            ),
-            0.0,
-        )
+        self._tally = dict.fromkeys(WEEKLY_COUNTS, 0.0)
         self._chinese_attacks_this_week[:] = 0.0
         self._jaa_in_iran = 0
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-# Weekly metrics, in column order (after ``replicate`` and ``week``).
-WEEKLY_METRICS: tuple[str, ...] = (
+# Weekly counts, summed over the week's events (the model tallies these as they happen).
+WEEKLY_COUNTS: tuple[str, ...] = (
     "attacks",
     "attacks_on_chinese",
     "attacks_on_security",
@@ -26,6 +26,11 @@ WEEKLY_METRICS: tuple[str, ...] = (
     "civilians_killed",
     "militants_killed",
     "recruits",
+)
+
+# Weekly metrics, in column order (after ``replicate`` and ``week``): the counts, then states.
+WEEKLY_METRICS: tuple[str, ...] = (
+    *WEEKLY_COUNTS,
     "fighters",
     "grievance",
     "legitimacy",
