@@ -261,7 +261,8 @@ def _task(cfg: Any) -> int:
     print(f"\n{spec.scenario}: {outcome.status} ({outcome.done_replicates} replicates)")
     if outcome.done_replicates and (run_dir / "summary.parquet").exists():
         print(summary_table(run_dir))
-        if cfg.plots and outcome.status != "interrupted":
+        stale = outcome.new or not (run_dir / "plots").is_dir()
+        if cfg.plots and outcome.status != "interrupted" and stale:
             _plot(run_dir)
     if outcome.message:
         print(f"note: {outcome.message}", file=sys.stderr)

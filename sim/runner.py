@@ -89,6 +89,7 @@ class RunOutcome:
     failed_replicates: list[int]
     timings: dict[str, float]
     message: str = ""
+    new: bool = True  # False when the run was already complete and nothing was done
 
     @property
     def exit_code(self) -> int:
@@ -149,6 +150,16 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     return dict(old)
 
 
+ALREADY_COMPLETE = "already complete: nothing to run"
+
+
+def _already_complete(old: dict[str, Any], spec: RunSpec, run_dir: Path) -> bool:
+    """The directory holds this very run, finished, with all its files."""
+    same = old.get("replicates") == spec.replicates and old.get("chunk_size") == spec.chunk_size
+    files = all((run_dir / f"{t}.parquet").exists() for t in ("summary", "timeseries", "events"))
+    return same and files and old.get("status") == "complete"
+
+
 def _remove_partial_files(run_dir: Path) -> None:
     """Delete temporary files a stopped worker may have left (finished files are untouched)."""
     for tmp in (run_dir / "chunks").glob(".*.tmp"):
@@ -180,7 +191,17 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
     """Run (or resume) ``spec`` into ``run_dir``."""
     t0 = time.perf_counter()
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    prepare_run_dir(run_dir, spec)
+    old = prepare_run_dir(run_dir, spec)
+    if old and _already_complete(old, spec, run_dir):
+        return RunOutcome(
+            "complete",
+            run_dir,
+            spec.replicates - len(old.get("failed_replicates", [])),
+            old.get("failed_replicates", []),
+            {},
+            ALREADY_COMPLETE,
+            new=False,
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     if spec.config_yaml:
         atomic_write_text(run_dir / "config.yaml", spec.config_yaml)

@@ -61,6 +61,14 @@ def test_resuming_skips_finished_chunks_and_equals_an_uninterrupted_run(tmp_path
     assert _same_files(full, partial)
 
 
+def test_a_complete_run_is_not_run_again(tmp_path: Path) -> None:
+    first = run(_spec(), tmp_path / "r", progress=None)
+    stamp = (tmp_path / "r" / "summary.parquet").stat().st_mtime_ns
+    again = run(_spec(), tmp_path / "r", progress=None)
+    assert first.new and not again.new and again.status == "complete"
+    assert (tmp_path / "r" / "summary.parquet").stat().st_mtime_ns == stamp
+
+
 def test_a_different_configuration_never_overwrites_a_run(tmp_path: Path) -> None:
     run(_spec(), tmp_path / "r", progress=None)
     before = (tmp_path / "r" / "summary.parquet").read_bytes()
