@@ -27,11 +27,13 @@ from sim.config import scenario_names, scenario_params
 from sim.dashboard import cli as dash_cli
 from sim.dashboard.knobs import (
     KNOBS,
+    Panel,
+    explanation,
+    label,
     param_info,
     reproduce_command,
     scenario_values,
     slider_range,
-    user_inputs,
     values_of,
 )
 from sim.dashboard.model import DashboardModel, describe_attack, parse_seed, short_group_name
@@ -52,7 +54,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # --- the wrapper model ------------------------------------------------------------------------
 def test_init_keywords_are_the_knobs() -> None:
     names = list(inspect.signature(DashboardModel.__init__).parameters)[1:]
-    assert names == ["scenario_name", "seed", "weeks", *(k.name for k in KNOBS)]
+    assert names == ["scenario_name", "seed", "weeks", *(k.name for k in KNOBS), "panel"]
 
 
 def test_overrides_are_applied_and_the_rest_is_the_scenario() -> None:
@@ -104,6 +106,14 @@ def test_model_stops_at_the_horizon() -> None:
     assert m.week == 3 and not m.running
 
 
+def test_bad_values_from_code_fall_back_with_a_notice() -> None:
+    m = DashboardModel(scenario_name="iran_border", base_intensity=1.5)
+    assert "pakistan.base_intensity=1.5 is out of bounds" in m.notice
+    assert m.scenario_name == "iran_border" and m.params.pakistan.base_intensity == 0.3
+    m = DashboardModel(scenario_name="no_such_scenario")
+    assert "unknown scenario" in m.notice and m.scenario_name == "baseline"
+
+
 @pytest.mark.parametrize(
     ("text", "seed", "notice"),
     [("7", 7, False), (" 12 ", 12, False), ("abc", 0, True), ("-4", 0, True), (5, 5, False)],
@@ -131,7 +141,10 @@ def test_attack_wording() -> None:
         "2 killed"
     )
     assert describe_attack(5, "BLA", "infrastructure", "Gwadar", 0, 0, False, True) == (
-        "week 5: BLA attack on CPEC infrastructure in Gwadar foiled by intelligence"
+        "week 5: BLA attack on infrastructure in Gwadar foiled by intelligence"
+    )
+    assert describe_attack(6, "BLA", "infrastructure", "Gwadar", 0, 0, True, False) == (
+        "week 6: BLA attack on infrastructure in Gwadar, no one killed"
     )
     assert describe_attack(5, "BLA", "security", "Quetta", 0, 0, False, False) == (
         "week 5: BLA attack on security forces in Quetta failed"
@@ -154,27 +167,41 @@ def test_log_has_one_line_per_attack_and_the_decisions() -> None:
 
 
 # --- knobs: labels and ranges from the declarations, and the command ---------------------------
-def test_inputs_follow_the_parameter_declarations() -> None:
-    for scenario in scenario_names():
-        inputs = user_inputs(scenario, seed=5)
-        assert inputs["scenario_name"] == scenario
-        assert inputs["seed"]["value"] == "5"
-        values = scenario_values(scenario)
-        for knob in KNOBS:
-            info = param_info()[knob.path]
-            spec = inputs[knob.name]
-            assert spec["value"] == values[knob.path]
-            if info.choices:
-                assert spec["type"] == "Select" and spec["values"] == list(info.choices)
-            elif info.type == "bool":
-                assert spec["type"] == "Checkbox"
-            else:
-                assert spec["type"] == "SliderFloat"
-                lo, hi = info.bounds
-                assert lo <= spec["min"] <= spec["value"] <= spec["max"] <= hi
-                assert f"({info.unit})" in spec["label"]
-                steps = (spec["value"] - spec["min"]) / spec["step"]
-                assert abs(steps - round(steps)) < 1e-6  # the value sits on the slider's grid
+def test_slider_ranges_and_labels_follow_the_parameter_declarations() -> None:
+    for knob in KNOBS:
+        info = param_info()[knob.path]
+        assert info.doc and info.doc in explanation(knob.path)
+        if info.type == "bool" or info.choices:
+            continue
+        lo, hi, step = slider_range(knob.path)
+        assert info.bounds is not None
+        assert info.bounds[0] <= lo < hi <= info.bounds[1]
+        assert f"({info.unit})" in label(knob.path)
+        assert label(knob.path, 0.25).endswith(f" = 0.25 ({info.unit})")
+        for scenario in scenario_names():
+            value = scenario_values(scenario)[knob.path]
+            assert lo <= value <= hi
+            steps = (value - lo) / step
+            assert abs(steps - round(steps)) < 1e-6  # every scenario value sits on the grid
+
+
+def test_panel_loads_scenarios_and_feeds_reset() -> None:
+    panel = Panel()
+    assert panel.scenario == "baseline"
+    assert panel.overrides() == {k.path: scenario_values("baseline")[k.path] for k in KNOBS}
+    panel.load("chinese_troops")
+    assert panel.values["accept_chinese_troops"] is True
+    m = DashboardModel(seed="4", panel=panel)  # what SolaraViz's Reset does
+    assert m.scenario_name == "chinese_troops" and m.seed == 4
+    assert panel.pending(m.params) == []
+    panel.set("chinese_troop_protection", 0.7000000000000001)
+    assert panel.values["chinese_troop_protection"] == 0.7
+    assert panel.pending(m.params) == ["chinese_troop_protection"]
+    m2 = DashboardModel(seed=4, panel=panel)
+    assert m2.params.attacks.chinese_troop_protection == 0.7
+    assert panel.pending(m2.params) == []
+    # a knob given by keyword wins over the panel
+    assert DashboardModel(panel=panel, base_intensity=0.9).params.pakistan.base_intensity == 0.9
 
 
 def test_wide_ranges_are_narrowed_to_a_usable_window() -> None:
@@ -237,6 +264,8 @@ def test_app_scenario_choice_loads_its_values_and_reset_applies_sliders() -> Non
 
     assert "Week 0 of 104" in html_text("Week ")
     slider("troop protection").v_model = 0.7
+    assert slider("troop protection").label == "Attacks: Chinese troop protection = 0.7 (fraction)"
+    assert "Press <b>Reset</b>" in html_text("Changed: ")
     scenario = next(w for w in rc.find(v.Select).widgets if w.label == "Scenario")
     scenario.v_model = "chinese_troops"
     assert slider("troop protection").v_model == 0.5  # the scenario's value, not the old 0.7
@@ -380,15 +409,30 @@ def test_dashboard_in_a_browser_offline(tmp_path: Path) -> None:
             for _ in range(20):
                 page.keyboard.press("ArrowRight")
             assert thumb.get_attribute("aria-valuenow") == "0.7"
+            page.get_by_text("Press Reset to run them").wait_for(timeout=15_000)
             page.get_by_role("button", name="Reset").click()
             page.get_by_text("Week 0 of 104").wait_for(timeout=15_000)
             page.get_by_text("attacks.chinese_troop_protection=0.7").wait_for(timeout=15_000)
             assert page.locator(".cpec-command").inner_text() == (
                 "cpec-sim run scenario=baseline seed=0 attacks.chinese_troop_protection=0.7"
             )
+
+            page.get_by_role("button", name="▶").click()
+            page.get_by_text("Week 3 of 104").wait_for(timeout=30_000)
+            page.get_by_role("button", name="❚❚").click()
+            page.get_by_role("button", name="▶").wait_for(timeout=15_000)
+            page.screenshot(path=str(tmp_path / "dashboard.png"))
+
+            page.locator(".v-select", has_text="baseline").first.click()
+            page.get_by_role("option", name="chinese_troops").click()
+            page.get_by_text("Scenario chinese_troops").wait_for(timeout=15_000)
+            page.get_by_text("Week 0 of 104").wait_for(timeout=15_000)
+            assert thumb.get_attribute("aria-valuenow") == "0.5"  # the scenario's own value
+            assert page.locator(".cpec-command").inner_text() == (
+                "cpec-sim run scenario=chinese_troops seed=0"
+            )
             page.get_by_role("button", name="Step").click()
             page.get_by_text("Week 1 of 104").wait_for(timeout=15_000)
-            page.screenshot(path=str(tmp_path / "dashboard.png"))
 
             # A second browser session gets its own model.
             other = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -417,4 +461,5 @@ def test_dashboard_in_a_browser_offline(tmp_path: Path) -> None:
     )
     assert urls and not offsite, f"requests left this machine: {offsite}"
     elapsed = time.monotonic() - started
+    print(f"browser test: {elapsed:.1f} s, {len(urls)} requests, all local")
     assert elapsed < 90, f"browser test took {elapsed:.0f} s"

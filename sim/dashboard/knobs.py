@@ -1,0 +1,205 @@
+"""The dashboard's knobs: which parameters a class can move, and how they map to the model.
+
+Every knob names one model parameter by its dotted path. Its label, unit, bounds, choices and
+explanation come from the parameter's declaration in :mod:`sim.params` (never repeated here).
+A slider spans the declared bounds, narrowed to a window around the values the shipped
+scenarios use when the declared range is much wider (e.g. risk aversion is allowed 0-100 but
+lives near 1): a slider a class can actually use. Validation still enforces the full bounds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from sim.config import scenario_names, scenario_params
+from sim.params import ModelParams, ParamInfo, iter_params
+
+DEFAULT_SCENARIO = "baseline"
+DEFAULT_WEEKS = 104
+SLIDER_TICKS = 100  # about this many slider positions
+WIDE_RANGE_FACTOR = 10  # a slider reaches 10x the largest value any scenario uses
+
+
+PROPER_NOUNS = {"china": "China", "chinese": "Chinese", "iran": "Iran", "pakistan": "Pakistan"}
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A parameter the class can change: dashboard keyword name and dotted parameter path."""
+
+    name: str
+    path: str
+
+
+# In the order they appear in the sidebar. The keyword names are DashboardModel's __init__
+# arguments (a test checks the two agree).
+KNOBS: tuple[Knob, ...] = (
+    Knob("accept_chinese_troops", "pakistan.accept_chinese_troops"),
+    Knob("chinese_troop_protection", "attacks.chinese_troop_protection"),
+    Knob("public_trust_in_china", "legitimacy.public_trust_in_china"),
+    Knob("joint_operations", "china.joint_operations"),
+    Knob("base_intensity", "pakistan.base_intensity"),
+    Knob("collateral_per_militant", "pakistan.collateral_per_militant"),
+    Knob("patience_loss_per_death", "china.patience_loss_per_death"),
+    Knob("iran_posture", "iran.initial_posture"),
+    Knob("risk_aversion", "investors.risk_aversion"),
+    Knob("friction_scale", "investors.friction_scale"),
+    Knob("local_benefit_share", "legitimacy.local_benefit_share"),
+)
+KNOB_BY_NAME = {k.name: k for k in KNOBS}
+
+
+@cache
+def param_info() -> dict[str, ParamInfo]:
+    """Metadata of every declared parameter, by dotted path."""
+    return {info.path: info for info in iter_params(ModelParams())}
+
+
+def values_of(params: ModelParams) -> dict[str, Any]:
+    """Every parameter value of ``params``, by dotted path."""
+    return {info.path: info.value for info in iter_params(params)}
+
+
+@cache
+def scenario_values(scenario: str) -> dict[str, Any]:
+    """Parameter values of a shipped scenario, by dotted path (validated)."""
+    return values_of(scenario_params(scenario))
+
+
+def label(path: str, value: Any = None) -> str:
+    """Human label from the path and unit: 'Pakistan: base intensity = 0.3 (0-1)'."""
+    info = param_info()[path]
+    group, leaf = path.split(".", 1)
+    words = " ".join(PROPER_NOUNS.get(w, w) for w in leaf.split("_"))
+    if info.type == "bool" or info.choices:
+        return f"{group.capitalize()}: {words}"
+    shown = "" if value is None else f" = {float(value):g}"
+    return f"{group.capitalize()}: {words}{shown} ({info.unit})"
+
+
+def explanation(path: str) -> str:
+    """The declared rationale, with the allowed range or choices."""
+    info = param_info()[path]
+    if info.choices:
+        allowed = "one of " + ", ".join(info.choices)
+    elif info.type == "bool":
+        allowed = "on or off"
+    elif info.bounds is not None:
+        allowed = f"{info.bounds[0]:g} to {info.bounds[1]:g} {info.unit}"
+    else:
+        allowed = info.unit
+    return f"{info.doc} (allowed: {allowed})"
+
+
+def _nice_ceil(x: float) -> float:
+    """Smallest of 1, 2, 5 x 10^k at or above ``x``."""
+    exp = math.floor(math.log10(x))
+    for mant in (1, 2, 5, 10):
+        if mant * 10**exp >= x * (1 - 1e-12):
+            return float(mant * 10**exp)
+    return float(10 ** (exp + 1))  # pragma: no cover
+
+
+@cache
+def slider_range(path: str) -> tuple[float, float, float]:
+    """(min, max, step) of a numeric knob's slider."""
+    info = param_info()[path]
+    assert info.bounds is not None, f"{path} has no bounds"
+    lo, hi = (float(b) for b in info.bounds)
+    largest = max(abs(float(scenario_values(s)[path])) for s in scenario_names())
+    if largest > 0 and hi - lo > WIDE_RANGE_FACTOR * largest:
+        hi = min(hi, lo + _nice_ceil(WIDE_RANGE_FACTOR * largest))
+    step = 10.0 ** math.floor(math.log10((hi - lo) / SLIDER_TICKS))
+    return lo, hi, step
+
+
+def tidy(path: str, value: Any) -> Any:
+    """A knob value with the type the parameter declares (and slider float noise removed)."""
+    info = param_info()[path]
+    if info.type == "bool":
+        return bool(value)
+    if info.choices:
+        return str(value)
+    if info.type == "int":
+        return round(float(value))
+    return float(f"{float(value):.10g}")
+
+
+def seed_input(seed: int) -> dict[str, Any]:
+    """The seed box of SolaraViz's parameter card."""
+    return {"type": "InputText", "value": str(seed), "label": "Seed (whole number), then Reset"}
+
+
+@dataclass
+class Panel:
+    """One session's sidebar settings: the scenario and the value of every knob.
+
+    SolaraViz re-creates the model on Reset from its ``model_params``. The panel is given to
+    it as one fixed parameter, and the sidebar changes the panel in place, so Reset always
+    builds the model from what the sidebar shows. Choosing a scenario loads its values.
+    """
+
+    scenario: str = DEFAULT_SCENARIO
+    values: dict[str, Any] = field(default_factory=dict)  # knob name -> value
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            self.load(self.scenario)
+
+    def load(self, scenario: str) -> None:
+        """Take the scenario and all its values."""
+        base = scenario_values(scenario)
+        self.scenario = scenario
+        self.values = {k.name: base[k.path] for k in KNOBS}
+
+    def set(self, name: str, value: Any) -> None:
+        """Change one knob."""
+        knob = KNOB_BY_NAME[name]
+        self.values[name] = tidy(knob.path, value)
+
+    def overrides(self) -> dict[str, Any]:
+        """Knob values as dotted-key overrides."""
+        return {KNOB_BY_NAME[n].path: v for n, v in self.values.items()}
+
+    def pending(self, params: ModelParams) -> list[str]:
+        """Knobs whose sidebar value differs from ``params`` (the running model's)."""
+        now = values_of(params)
+        return [n for n, v in self.values.items() if now[KNOB_BY_NAME[n].path] != v]
+
+
+def format_value(value: Any) -> str:
+    """A value as a Hydra override writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def changed(scenario: str, params: ModelParams) -> dict[str, Any]:
+    """Parameters whose value in ``params`` differs from the scenario's, by dotted path."""
+    base = scenario_values(scenario)
+    out = {}
+    for path, value in values_of(params).items():
+        ref = base[path]
+        if isinstance(value, float) and isinstance(ref, float):
+            if math.isclose(value, ref, rel_tol=1e-9, abs_tol=1e-12):
+                continue
+        elif value == ref:
+            continue
+        out[path] = value
+    return out
+
+
+def reproduce_command(
+    scenario: str, seed: int, params: ModelParams, weeks: int = DEFAULT_WEEKS
+) -> str:
+    """The ``cpec-sim run`` line that runs these settings at scale (100 replicates)."""
+    parts = ["cpec-sim", "run", f"scenario={scenario}", f"seed={seed}"]
+    if weeks != DEFAULT_WEEKS:
+        parts.append(f"weeks={weeks}")
+    parts += [f"{path}={format_value(v)}" for path, v in sorted(changed(scenario, params).items())]
+    return " ".join(parts)
