@@ -1,0 +1,327 @@
+"""``cpec-sim sensitivity`` and ``cpec-sim discover``: exploration from the command line.
+
+Both read a study file (``experiments/uncertainty/*.yaml``: scenario, uncertainties with
+ranges, outcomes), evaluate its points with replicates into a study directory (resumable:
+re-running the same command continues an interrupted study and reuses finished points), then
+print a table and write CSV files and a plot (PNG and SVG). Bad input prints one line naming
+the problem and returns 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sim.explore.space import Study, StudyError, check_points, default_study_path, load_study
+
+FAST = {"weeks": 8, "replicates": 2, "sobol": 8, "morris": 4, "discover": 40}
+
+
+class _UsageError(Exception):
+    """argparse found bad arguments (message already one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _fail(prog: str, message: str, code: int = 2) -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _common(parser: argparse.ArgumentParser, spec: str) -> None:
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help=f"study file (default: experiments/uncertainty/{spec}.yaml)",
+    )
+    parser.add_argument("--samples", type=int, help="points (LHS) or base samples/trajectories")
+    parser.add_argument("--replicates", type=int, help="replicates per point (averaged)")
+    parser.add_argument("--weeks", type=int, help="weeks per replicate")
+    parser.add_argument("--seed", type=int, help="root seed of the design and the replicates")
+    parser.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+    parser.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local process pool, or Dask (a local cluster, or --scheduler ADDRESS)",
+    )
+    parser.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument("--out", type=Path, help="study directory (default: under results/)")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="smoke test: 8 weeks, 2 replicates, a small design (explicit options still win)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@dataclass
+class Settings:
+    """The resolved settings of a command: explicit option > --fast > study file > default."""
+
+    study: Study
+    samples: int
+    replicates: int
+    weeks: int
+    seed: int
+    jobs: int
+
+
+def _resolve(
+    args: argparse.Namespace, name: str, default_samples: int, fast_samples: int
+) -> Settings:
+    study = load_study(args.spec or default_study_path(name))
+
+    def pick(key: str, fast: int, from_study: Any, default: int) -> int:
+        explicit = getattr(args, key)
+        if explicit is not None:
+            value = int(explicit)
+        elif args.fast:
+            value = fast
+        else:
+            value = int(from_study if from_study is not None else default)
+        minimum = 0 if key == "seed" else 1
+        if value < minimum:
+            raise StudyError(f"--{key}={value} is not allowed: need at least {minimum}")
+        return value
+
+    samples = pick("samples", fast_samples, study.samples, default_samples)
+    replicates = pick("replicates", FAST["replicates"], study.replicates, 10)
+    weeks = pick("weeks", FAST["weeks"], study.weeks, 104)
+    seed = pick("seed", study.seed, study.seed, 0)
+    if args.jobs is not None and args.jobs < 1:
+        raise StudyError(f"--jobs={args.jobs} is not allowed: need at least 1")
+    jobs = args.jobs or os.cpu_count() or 1
+    if args.scheduler and args.engine != "dask":
+        raise StudyError("--scheduler needs --engine dask")
+    return Settings(study, samples, replicates, weeks, seed, jobs)
+
+
+def crisis_outcome_names() -> list[str]:
+    """Per-point outcome names of the crisis model (yes/no outcomes as ``*_share``)."""
+    import pyarrow as pa
+
+    from sim.results import SCHEMAS
+
+    names = []
+    for f in SCHEMAS["summary"]:
+        if f.name in ("replicate", "seed"):
+            continue
+        names.append(f"{f.name}_share" if f.type == pa.bool_() else f.name)
+    return names
+
+
+def _check_outcomes(requested: Sequence[str]) -> list[str]:
+    from sim.explore.sensitivity import resolve_outcomes
+
+    return resolve_outcomes(requested, crisis_outcome_names())
+
+
+def _point_function(settings: Settings) -> Any:
+    from sim.explore.evaluate import CrisisOutcomes
+
+    study = settings.study
+    return CrisisOutcomes(study.scenario, settings.weeks, tuple(sorted(study.overrides.items())))
+
+
+def _meta(settings: Settings, command: str) -> dict[str, Any]:
+    study = settings.study
+    return {
+        "command": command,
+        "study_file": str(study.path),
+        "scenario": study.scenario,
+        "weeks": settings.weeks,
+        "overrides": study.overrides,
+    }
+
+
+def _dir_name(kind: str, method: str, s: Settings) -> Path:
+    stem = s.study.path.stem if s.study.path else kind
+    tag = f"{method}-n{s.samples}-r{s.replicates}-w{s.weeks}-s{s.seed}"
+    return Path("results") / kind / stem / tag
+
+
+def _run(prog: str, parser: _Parser, argv: Sequence[str], body: Any) -> int:
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except _UsageError as exc:
+        return _fail(prog, str(exc))
+    try:
+        return int(body(args))
+    except StudyError as exc:
+        return _fail(prog, str(exc))
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        return _fail(prog, str(exc), 1)
+
+
+def _report_status(evaluation: Any) -> int:
+    if evaluation.status == "interrupted":
+        print(
+            f"interrupted: {evaluation.out_dir} keeps the finished points; "
+            "re-run the same command to resume",
+            file=sys.stderr,
+        )
+    elif evaluation.status == "failed":
+        print(f"failed: {evaluation.message}", file=sys.stderr)
+    return int(evaluation.exit_code)
+
+
+# --- sensitivity ------------------------------------------------------------------------------
+def sensitivity_parser() -> _Parser:
+    """Options of ``cpec-sim sensitivity``."""
+    p = _Parser(
+        prog="cpec-sim sensitivity",
+        description="Global sensitivity analysis (SALib): Sobol indices with confidence "
+        "intervals, or a Morris screen, over the uncertainties of a study file.",
+    )
+    _common(p, "sensitivity")
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    p.add_argument(
+        "--outcome",
+        action="extend",
+        nargs="+",
+        default=None,
+        help="outcome(s) to analyse (summary columns; yes/no ones as *_share)",
+    )
+    return p
+
+
+def sensitivity_command(argv: Sequence[str]) -> int:
+    """``cpec-sim sensitivity``: sample, run (resumably), analyse, print, plot."""
+    prog = "cpec-sim sensitivity"
+    return _run(prog, sensitivity_parser(), argv, _sensitivity)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.explore import sensitivity as sa
+
+    method = args.method
+    s = _resolve(args, "sensitivity", 64 if method == "sobol" else 20, FAST[method])
+    outcomes = _check_outcomes(args.outcome or s.study.outcomes or crisis_outcome_names())
+    fn = _point_function(s)
+    out = args.out or _dir_name("sensitivity", method, s)
+    space = s.study.space
+    n = sa.n_points(method, s.samples, len(space))
+    check_points(space.table(sa.unit_design(space, method, s.samples, s.seed)), fn.params)
+    print(
+        f"{method} sensitivity of {s.study.scenario}: {len(space)} uncertainties, {n} points x "
+        f"{s.replicates} replicates x {s.weeks} weeks = {n * s.replicates} runs "
+        f"({args.engine}, {s.jobs} worker{'s' if s.jobs > 1 else ''})",
+        file=sys.stderr,
+    )
+    result = sa.run_sensitivity(
+        space,
+        fn,
+        out,
+        method=method,
+        samples=s.samples,
+        outcomes=outcomes,
+        replicates=s.replicates,
+        seed=s.seed,
+        jobs=s.jobs,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        progress=None if args.quiet else sys.stderr,
+        meta=_meta(s, "sensitivity"),
+    )
+    if result.evaluation.status == "complete":
+        print(sa.format_indices(result))
+        print(f"indices: {out / 'indices.csv'}")
+        print(f"plot: {out / 'plots' / 'sensitivity.png'} (and .svg)")
+    print(f"study directory: {out}")
+    return _report_status(result.evaluation)
+
+
+# --- discovery --------------------------------------------------------------------------------
+def discover_parser() -> _Parser:
+    """Options of ``cpec-sim discover``."""
+    p = _Parser(
+        prog="cpec-sim discover",
+        description="Scenario discovery: a Latin hypercube over the uncertainties of a study "
+        "file, then PRIM (EMA Workbench) on a case of interest.",
+    )
+    _common(p, "discovery")
+    p.add_argument(
+        "--where",
+        help="case of interest: a pandas expression over per-point outcomes, e.g. "
+        "'investment_hold_share > 0.5 and capital_deployed_final < 0.5*initial'",
+    )
+    p.add_argument(
+        "--min-density",
+        type=float,
+        default=0.0,
+        help="choose the box maximising coverage x density among those this dense",
+    )
+    p.add_argument("--box", type=int, help="choose this box of the peeling trajectory instead")
+    p.add_argument("--mass-min", type=float, default=0.05, help="PRIM's smallest box (share)")
+    return p
+
+
+def discover_command(argv: Sequence[str]) -> int:
+    """``cpec-sim discover``: LHS, run (resumably), PRIM, print, plot."""
+    return _run("cpec-sim discover", discover_parser(), argv, _discover)
+
+
+def _discover(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sim.explore import discovery as sd
+
+    s = _resolve(args, "discovery", 200, FAST["discover"])
+    where = args.where or s.study.where
+    if not where:
+        raise StudyError("no case of interest: give --where EXPRESSION or `where:` in the study")
+    if not 0.0 <= args.min_density <= 1.0:
+        raise StudyError(f"--min-density={args.min_density} is not allowed: choose 0 to 1")
+    if not 0.0 < args.mass_min < 1.0:
+        raise StudyError(f"--mass-min={args.mass_min} is not allowed: choose between 0 and 1")
+    fn = _point_function(s)
+    space = s.study.space
+    constants = fn.constants()
+    columns = [*space.names, *crisis_outcome_names()]
+    sd.cases_of_interest(pd.DataFrame({c: [0.0] for c in columns}), where, constants)
+    check_points(space.table(sd.lhs_unit(space, s.samples, s.seed)), fn.params)
+    out = args.out or _dir_name("discovery", "lhs", s)
+    print(
+        f"scenario discovery on {s.study.scenario}: {len(space)} uncertainties, {s.samples} "
+        f"points x {s.replicates} replicates x {s.weeks} weeks = {s.samples * s.replicates} runs "
+        f"({args.engine}, {s.jobs} worker{'s' if s.jobs > 1 else ''})",
+        file=sys.stderr,
+    )
+    result = sd.run_discovery(
+        space,
+        fn,
+        out,
+        where,
+        samples=s.samples,
+        replicates=s.replicates,
+        seed=s.seed,
+        jobs=s.jobs,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        progress=None if args.quiet else sys.stderr,
+        meta=_meta(s, "discover"),
+        constants=constants,
+        min_density=args.min_density,
+        box=args.box,
+        mass_min=args.mass_min,
+    )
+    if result.prim is not None:
+        print(sd.format_discovery(result))
+        print(f"tables: {out / 'peeling.csv'}, {out / 'box.csv'}")
+        print(f"plot: {out / 'plots' / 'discovery.png'} (and .svg)")
+    print(f"study directory: {out}")
+    return _report_status(result.evaluation)

@@ -1,0 +1,444 @@
+"""Scenario discovery: a Latin hypercube over the uncertainties, then PRIM on a case of interest.
+
+1. A Latin hypercube sample (scipy's ``qmc.LatinHypercube``, seeded) of the declared
+   uncertainties; every point runs its replicates (:func:`sim.explore.evaluate.evaluate`), and
+   each point gets its replicates' means and shares (``investment_hold_share``).
+2. The *case of interest* is a pandas expression over those per-point outcomes, e.g.
+   ``investment_hold_share > 0.5 and capital_deployed_final < 0.5*initial`` (``initial`` is the
+   capital deployed at the start, USD million; parameter columns with dots go in backticks).
+3. PRIM, the Patient Rule Induction Method (Friedman & Fisher 1999) as implemented by the EMA
+   Workbench (``ema_workbench.analysis.prim``; Bryant & Lempert 2010; Kwakkel 2017), peels the
+   parameter space down to a box where the cases of interest are concentrated. Each step of
+   the peeling trajectory trades *coverage* (share of all cases of interest inside the box)
+   for *density* (share of the points inside the box that are cases of interest).
+4. A box is chosen on the trajectory: by default the one with the largest
+   coverage x density among those with density >= ``min_density``; or by its index.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis import style
+from sim.explore.evaluate import Evaluation, PointFunction, evaluate
+from sim.explore.space import Space, StudyError, check_points
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def lhs_unit(space: Space, samples: int, seed: int) -> np.ndarray:
+    """A Latin hypercube of ``samples`` points on the unit hypercube, reproducible."""
+    from scipy.stats import qmc
+
+    if samples < 2:
+        raise StudyError(f"samples={samples} is not allowed: need at least 2 points")
+    return np.asarray(qmc.LatinHypercube(d=len(space), seed=seed).random(samples))
+
+
+def cases_of_interest(
+    points: pd.DataFrame, where: str, constants: Mapping[str, float] | None = None
+) -> np.ndarray:
+    """Boolean array: which points satisfy the pandas expression ``where``."""
+    try:
+        mask = points.eval(where, resolvers=[dict(constants or {})])
+    except Exception as exc:
+        names = [c for c in points.columns if c != "point"] + sorted(constants or {})
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise StudyError(
+            f"cannot evaluate --where {where!r}: {detail} (names: {', '.join(names)})"
+        ) from None
+    values = np.asarray(mask)
+    if values.shape != (len(points),) or values.dtype != bool:
+        raise StudyError(f"--where {where!r} must be a condition (true/false for each point)")
+    return values
+
+
+def _prim_module() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
+    logging.getLogger("EMA").setLevel(logging.WARNING)
+    return prim
+
+
+@dataclass
+class PrimResult:
+    """PRIM's peeling trajectory, the chosen box and its limits."""
+
+    trajectory: pd.DataFrame  # id, coverage, density, mass, res_dim, n, k
+    chosen: int
+    limits: pd.DataFrame  # one row per restricted parameter
+    box_lims: list[pd.DataFrame] = field(repr=False, default_factory=list)
+    cases: int = 0
+    n: int = 0
+
+
+def prim_box(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    space: Space | None = None,
+    peel_alpha: float = 0.05,
+    paste_alpha: float = 0.05,
+    mass_min: float = 0.05,
+    min_density: float = 0.0,
+    box: int | None = None,
+) -> PrimResult:
+    """Run PRIM on inputs ``x`` and the boolean case indicator ``y``; choose a box.
+
+    ``space`` (if given) supplies the full ranges the limits are shown against; otherwise
+    the data's extremes are used.
+    """
+    y = np.asarray(y, dtype=bool)
+    if not y.any():
+        raise StudyError("no point is a case of interest: loosen --where")
+    if y.all():
+        raise StudyError("every point is a case of interest: tighten --where")
+    prim = _prim_module()
+    x = x.reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the library's own deprecation warnings
+        finder = prim.Prim(x, y, peel_alpha=peel_alpha, paste_alpha=paste_alpha, mass_min=mass_min)
+        found = finder.find_box()
+    traj = found.peeling_trajectory[["id", "coverage", "density", "mass", "res_dim", "n", "k"]]
+    traj = traj.astype({"id": int, "res_dim": int, "n": int, "k": int}).reset_index(drop=True)
+    chosen = choose_box(traj, min_density) if box is None else box
+    if not 0 <= chosen < len(traj):
+        raise StudyError(f"--box {chosen} is not on the trajectory: choose 0 to {len(traj) - 1}")
+    limits = box_limits(found.box_lims[chosen], finder.box_init, found.p_values[chosen], space)
+    return PrimResult(traj, chosen, limits, list(found.box_lims), int(y.sum()), len(y))
+
+
+def choose_box(trajectory: pd.DataFrame, min_density: float = 0.0) -> int:
+    """Largest coverage x density among boxes with density >= ``min_density`` (else densest)."""
+    density = trajectory["density"].to_numpy(dtype=float)
+    score = trajectory["coverage"].to_numpy(dtype=float) * density
+    ok = density >= min_density
+    if not ok.any():
+        return int(np.argmax(density))
+    return int(np.argmax(np.where(ok, score, -np.inf)))
+
+
+def box_limits(
+    lims: pd.DataFrame,
+    init: pd.DataFrame,
+    p_values: Mapping[str, Any],
+    space: Space | None = None,
+) -> pd.DataFrame:
+    """One row per restricted input: its limits, its full range and PRIM's quasi-p values."""
+    ranges = {u.name: u for u in space.uncertainties} if space is not None else {}
+    rows = []
+    for name in lims.columns:
+        lo, hi = lims[name].iloc[0], lims[name].iloc[1]
+        ilo, ihi = init[name].iloc[0], init[name].iloc[1]
+        qp = list(p_values.get(name, [math.nan, math.nan]))
+        qp = [math.nan if (v is None or v < 0) else float(v) for v in qp]
+        if isinstance(lo, (set, frozenset)):
+            if set(lo) == set(ilo):
+                continue
+            u = ranges.get(name)
+            order = list(u.values) if u is not None else sorted(ilo, key=str)
+            kept = [v for v in order if v in lo]
+            rows.append(
+                {
+                    "parameter": name,
+                    "low": math.nan,
+                    "high": math.nan,
+                    "values": ", ".join(
+                        str(v).lower() if isinstance(v, bool) else str(v) for v in kept
+                    ),
+                    "range_low": math.nan,
+                    "range_high": math.nan,
+                    "qp_low": qp[0],
+                    "qp_high": math.nan,
+                }
+            )
+            continue
+        if lo == ilo and hi == ihi:
+            continue
+        u = ranges.get(name)
+        full_lo, full_hi = (u.low, u.high) if u is not None else (float(ilo), float(ihi))
+        rows.append(
+            {
+                "parameter": name,
+                "low": float(lo) if lo != ilo else full_lo,
+                "high": float(hi) if hi != ihi else full_hi,
+                "values": "",
+                "range_low": full_lo,
+                "range_high": full_hi,
+                "qp_low": qp[0],
+                "qp_high": qp[1],
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "parameter",
+            "low",
+            "high",
+            "values",
+            "range_low",
+            "range_high",
+            "qp_low",
+            "qp_high",
+        ],
+    )
+
+
+@dataclass
+class DiscoveryResult:
+    """The evaluation, the cases of interest and PRIM's answer."""
+
+    where: str
+    evaluation: Evaluation
+    prim: PrimResult | None = None
+    samples: int = 0
+    replicates: int = 1
+    space: Space | None = None
+
+
+def run_discovery(
+    space: Space,
+    fn: PointFunction,
+    out_dir: Path,
+    where: str,
+    samples: int = 200,
+    replicates: int = 1,
+    seed: int = 0,
+    jobs: int = 1,
+    engine: str = "local",
+    scheduler: str | None = None,
+    chunk_points: int | None = None,
+    progress: TextIO | None = sys.stderr,
+    meta: dict[str, Any] | None = None,
+    check: Any = None,
+    constants: Mapping[str, float] | None = None,
+    min_density: float = 0.0,
+    box: int | None = None,
+    mass_min: float = 0.05,
+) -> DiscoveryResult:
+    """Latin hypercube, evaluation (resumable, parallel), PRIM; write tables and the plot."""
+    design = space.table(lhs_unit(space, samples, seed))
+    if check is not None:
+        check_points(design, check)
+    evaluation = evaluate(
+        design,
+        fn,
+        out_dir,
+        replicates=replicates,
+        seed=seed,
+        jobs=jobs,
+        engine=engine,
+        scheduler=scheduler,
+        chunk_points=chunk_points,
+        progress=progress,
+        meta={
+            "kind": "discovery",
+            "sampler": "latin hypercube (scipy.stats.qmc)",
+            "samples": samples,
+            "uncertainties": space.as_dict(),
+            **(meta or {}),
+        },
+    )
+    result = DiscoveryResult(where, evaluation, None, samples, replicates, space)
+    if evaluation.status != "complete":
+        return result
+    points = evaluation.points
+    y = cases_of_interest(points, where, constants)
+    result.prim = prim_box(
+        points[space.names], y, space, min_density=min_density, box=box, mass_min=mass_min
+    )
+    write_outputs(out_dir, result)
+    return result
+
+
+# --- presentation -----------------------------------------------------------------------------
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def format_discovery(result: DiscoveryResult) -> str:
+    """The peeling trajectory (abridged) and the chosen box's limits as text."""
+    pr = result.prim
+    assert pr is not None
+    t = pr.trajectory
+    lines = [
+        f"cases of interest: {pr.cases} of {pr.n} points ({pr.cases / pr.n:.0%})"
+        f"  where {result.where}",
+        "",
+        "peeling trajectory (coverage: share of all cases inside the box; density: share of the",
+        "box's points that are cases):",
+        f"  {'box':>4s} {'coverage':>9s} {'density':>8s} {'mass':>6s} {'restricted':>10s}",
+    ]
+    step = max(1, len(t) // 12)
+    shown = sorted({*range(0, len(t), step), len(t) - 1, pr.chosen})
+    for i in shown:
+        r = t.iloc[i]
+        mark = "  <- chosen" if i == pr.chosen else ""
+        lines.append(
+            f"  {i:4d} {r['coverage']:9.2f} {r['density']:8.2f} {r['mass']:6.2f} "
+            f"{int(r['res_dim']):10d}{mark}"
+        )
+    c = t.iloc[pr.chosen]
+    lines += [
+        "",
+        f"box {pr.chosen}: coverage {c['coverage']:.2f}, density {c['density']:.2f}, "
+        f"mass {c['mass']:.2f} ({int(c['n'])} points, {int(c['k'])} cases)",
+    ]
+    if pr.limits.empty:
+        lines.append("  (no parameter restricted)")
+    width = max([9, *(len(p) for p in pr.limits["parameter"])])
+    for _, r in pr.limits.iterrows():
+        if r["values"]:
+            text = f"in {{{r['values']}}}"
+        else:
+            text = (
+                f"{_fmt(r['low'])} .. {_fmt(r['high'])}   "
+                f"(range {_fmt(r['range_low'])} .. {_fmt(r['range_high'])})"
+            )
+        qp = [q for q in (r["qp_low"], r["qp_high"]) if not math.isnan(q)]
+        qps = f"   quasi-p {max(qp):.2g}" if qp else ""
+        lines.append(f"  {r['parameter']:{width}s}  {text}{qps}")
+    return "\n".join(lines)
+
+
+def figure_discovery(result: DiscoveryResult) -> Figure:
+    """Left: the coverage/density trade-off. Right: the chosen box's limits on each range."""
+    pr = result.prim
+    assert pr is not None
+    t = pr.trajectory
+    n_lim = max(1, len(pr.limits))
+    fig = style.new_figure(figsize=(11.5, max(3.8, 1.6 + 0.5 * n_lim)))
+    ax_t, ax_b = fig.subplots(1, 2, width_ratios=[1, 1.25])
+    ax_t.plot(t["coverage"], t["density"], color="#BBBBBB", linewidth=0.8, zorder=1)
+    top = max(1, int(t["res_dim"].max()))
+    dots = ax_t.scatter(
+        t["coverage"],
+        t["density"],
+        c=t["res_dim"],
+        cmap="viridis",
+        vmin=0,
+        vmax=top,
+        s=24,
+        zorder=2,
+    )
+    bar = fig.colorbar(dots, ax=ax_t, shrink=0.8, pad=0.02)
+    bar.set_label("restricted parameters")
+    bar.set_ticks(sorted({0, top, *range(0, top + 1, max(1, top // 5))}))
+    chosen = t.iloc[pr.chosen]
+    ax_t.scatter(
+        [chosen["coverage"]],
+        [chosen["density"]],
+        s=140,
+        facecolors="none",
+        edgecolors="#000000",
+        linewidths=1.4,
+        label="chosen box",
+    )
+    right = chosen["coverage"] > 0.75
+    ax_t.annotate(
+        f"box {pr.chosen}",
+        (chosen["coverage"], chosen["density"]),
+        xytext=(-12 if right else 12, -4),
+        textcoords="offset points",
+        ha="right" if right else "left",
+        va="top",
+        fontsize=8.5,
+    )
+    ax_t.set_xlim(-0.02, 1.05)
+    ax_t.set_ylim(-0.02, 1.05)
+    ax_t.set_xlabel("coverage (share of all cases of interest inside the box)")
+    ax_t.set_ylabel("density (share of the box's points that are cases)")
+    ax_t.set_title("PRIM peeling trajectory")
+    ax_t.legend(loc="lower left", frameon=False, fontsize=8)
+
+    lim = pr.limits
+    ax_b.set_title(
+        f"box {pr.chosen}: coverage {chosen['coverage']:.2f}, density {chosen['density']:.2f}"
+    )
+    if lim.empty:
+        ax_b.text(0.5, 0.5, "no parameter restricted", ha="center", va="center")
+        ax_b.set_axis_off()
+    else:
+        ypos = np.arange(len(lim))[::-1]
+        for yv, (_, r) in zip(ypos, lim.iterrows(), strict=True):
+            if r["values"]:
+                options = _options(result, str(r["parameter"]))
+                kept = set(str(r["values"]).split(", "))
+                k = len(options)
+                for j, option in enumerate(options):
+                    a, b = j / k + 0.01, (j + 1) / k - 0.01
+                    colour = style.OKABE_ITO[0] if option in kept else "#BBBBBB"
+                    ax_b.plot([a, b], [yv, yv], color=colour, linewidth=6, solid_capstyle="butt")
+                    ax_b.text((a + b) / 2, yv + 0.22, option, ha="center", fontsize=8)
+                continue
+            ax_b.plot([0, 1], [yv, yv], color="#BBBBBB", linewidth=6, solid_capstyle="butt")
+            span = r["range_high"] - r["range_low"]
+            a = (r["low"] - r["range_low"]) / span
+            b = (r["high"] - r["range_low"]) / span
+            ax_b.plot(
+                [a, b], [yv, yv], color=style.OKABE_ITO[0], linewidth=6, solid_capstyle="butt"
+            )
+            ax_b.text(a, yv + 0.22, _fmt(r["low"]), ha="center", fontsize=8)
+            ax_b.text(b, yv + 0.22, _fmt(r["high"]), ha="center", fontsize=8)
+            ax_b.text(
+                -0.02, yv - 0.3, _fmt(r["range_low"]), ha="right", fontsize=7, color="#555555"
+            )
+            ax_b.text(1.02, yv - 0.3, _fmt(r["range_high"]), ha="left", fontsize=7, color="#555555")
+        ax_b.set_yticks(ypos, lim["parameter"])
+        ax_b.set_ylim(-0.8, len(lim) - 0.3)
+        ax_b.set_xlim(-0.12, 1.12)
+        ax_b.set_xticks([0, 0.5, 1], ["low end", "middle", "high end"])
+        ax_b.set_xlabel("position within the declared range (grey: whole range; blue: the box)")
+        ax_b.grid(False)
+    fig.suptitle(f"Scenario discovery: {pr.cases} of {pr.n} points where {result.where}")
+    return fig
+
+
+def _options(result: DiscoveryResult, name: str) -> list[str]:
+    """The values a categorical input can take, as shown (``false``, ``true``)."""
+    for u in result.space.uncertainties if result.space is not None else ():
+        if u.name == name:
+            return [str(v).lower() if isinstance(v, bool) else str(v) for v in u.values]
+    kept = result.prim.limits if result.prim is not None else pd.DataFrame()
+    row = kept[kept["parameter"] == name]
+    return str(row["values"].iloc[0]).split(", ") if len(row) else []
+
+
+def write_outputs(out_dir: Path, result: DiscoveryResult) -> list[Path]:
+    """``peeling.csv``, ``box.csv``, ``discovery.json`` and ``plots/discovery.{png,svg}``."""
+    import json
+
+    from sim.analysis.results import atomic_write_text
+
+    pr = result.prim
+    assert pr is not None
+    chosen = pr.trajectory.iloc[pr.chosen]
+    summary = {
+        "where": result.where,
+        "points": pr.n,
+        "cases": pr.cases,
+        "chosen_box": pr.chosen,
+        "coverage": float(chosen["coverage"]),
+        "density": float(chosen["density"]),
+        "mass": float(chosen["mass"]),
+        "limits": json.loads(pr.limits.to_json(orient="records")),
+    }
+    paths = [
+        atomic_write_text(out_dir / "peeling.csv", pr.trajectory.to_csv(index=False)),
+        atomic_write_text(out_dir / "box.csv", pr.limits.to_csv(index=False)),
+        atomic_write_text(out_dir / "discovery.json", json.dumps(summary, indent=2) + "\n"),
+    ]
+    with style.context():
+        fig = figure_discovery(result)
+    return paths + style.write_rendered(out_dir / "plots", {"discovery": style.render(fig)})

@@ -1,0 +1,214 @@
+"""The crisis model as an EMA Workbench model (Kwakkel 2017), declared from ``sim/params.py``.
+
+:func:`ema_model` returns an ``ema_workbench.Model`` (one replicate per experiment) or a
+``ReplicatorModel`` (``replications`` replicates, averaged per outcome) whose
+
+* **uncertainties** are numeric parameters: ``RealParameter`` / ``IntegerParameter`` over the
+  bounds declared in :mod:`sim.params` (or a narrower range you give, checked against them);
+* **levers** are the switches and choices: ``BooleanParameter`` for a ``bool`` parameter,
+  ``CategoricalParameter`` for one with ``choices`` (Iran's posture);
+* **outcomes** are the summary columns (``ScalarOutcome``; with replications the mean, so a
+  yes/no outcome becomes ``*_share``, the share of replicates).
+
+EMA names must be Python identifiers, so ``china.initial_patience`` is called
+``china__initial_patience`` there (:func:`ema_name`). Replicate ``r`` runs with the seed
+``replicate_seed(seed, r)`` of :mod:`sim.runner`, as ``cpec-sim run`` does::
+
+    from ema_workbench import perform_experiments
+    from sim.explore.ema import ema_model
+
+    model = ema_model(uncertainties={"china.initial_patience": [0.3, 0.6]}, weeks=52,
+                      replications=10)
+    experiments, outcomes = perform_experiments(model, scenarios=50, policies=2)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.explore.evaluate import CrisisOutcomes
+from sim.explore.space import (
+    StudyError,
+    Uncertainty,
+    parameter_infos,
+    parameter_uncertainty,
+    unknown_key_message,
+)
+from sim.runner import replicate_seed
+
+#: Parameters sampled together only under an ordering (``validate`` checks it): left out of
+#: the default uncertainties (give them explicit, non-overlapping ranges to vary them).
+ORDERED = (
+    "china.pressure_below",
+    "china.hold_below",
+    "china.demand_below",
+    "investors.invest_above",
+    "investors.pause_below",
+    "investors.withdraw_below",
+)
+
+
+def ema_name(key: str) -> str:
+    """EMA Workbench name of a dotted parameter key (``a.b`` -> ``a__b``)."""
+    return key.replace(".", "__")
+
+
+def param_key(name: str) -> str:
+    """Dotted parameter key of an EMA name (``a__b`` -> ``a.b``)."""
+    return name.replace("__", ".")
+
+
+def mean_over_replications(values: Sequence[Any]) -> float:
+    """Mean of a replicated outcome, NaN ignored (NaN if every replicate is NaN)."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[~np.isnan(arr)]
+    return float(arr.mean()) if arr.size else math.nan
+
+
+@dataclass(frozen=True)
+class EMAFunction:
+    """The callable EMA runs: keyword arguments in, summary outcomes out (picklable)."""
+
+    scenario: str = "baseline"
+    weeks: int = 104
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def __call__(self, seed: int = 0, **kwargs: Any) -> dict[str, Any]:
+        point = {param_key(k): v for k, v in kwargs.items()}
+        return CrisisOutcomes(self.scenario, self.weeks, self.overrides)(point, int(seed))
+
+
+def default_uncertainties() -> list[str]:
+    """Every numeric parameter with declared bounds, except the ordered thresholds."""
+    return [
+        key
+        for key, info in parameter_infos().items()
+        if info.type in ("int", "float") and info.bounds is not None and key not in ORDERED
+    ]
+
+
+def default_levers() -> list[str]:
+    """Every switch (``bool``) and choice (``str`` with choices) parameter."""
+    return [
+        key
+        for key, info in parameter_infos().items()
+        if info.type == "bool" or info.choices is not None
+    ]
+
+
+def _declared(
+    items: Sequence[str] | Mapping[str, Any] | None, default: list[str]
+) -> list[Uncertainty]:
+    infos = parameter_infos()
+    if items is None:
+        items = default
+    entries = items.items() if isinstance(items, Mapping) else ((k, None) for k in items)
+    out = []
+    for key, declared in entries:
+        if key not in infos:
+            raise StudyError(unknown_key_message(key, infos))
+        info = infos[key]
+        if declared is None:
+            if info.type == "bool":
+                declared = [False, True]
+            elif info.choices is not None:
+                declared = list(info.choices)
+            elif info.bounds is not None:
+                declared = list(info.bounds)
+            else:
+                raise StudyError(f"{key} has no declared bounds: give it a range")
+        out.append(parameter_uncertainty(key, declared))
+    return out
+
+
+def _parameter(u: Uncertainty, default: Any) -> Any:
+    from ema_workbench import (
+        BooleanParameter,
+        CategoricalParameter,
+        IntegerParameter,
+        RealParameter,
+    )
+
+    name = ema_name(u.name)
+    if u.kind == "float":
+        return RealParameter(name, u.low, u.high)
+    if u.kind == "int":
+        return IntegerParameter(name, int(u.low), int(u.high))
+    if set(u.values) == {False, True}:
+        return BooleanParameter(name, default=default)
+    return CategoricalParameter(name, list(u.values), default=default)
+
+
+def ema_model(
+    uncertainties: Sequence[str] | Mapping[str, Any] | None = None,
+    levers: Sequence[str] | Mapping[str, Any] | None = None,
+    outcomes: Sequence[str] | None = None,
+    scenario: str = "baseline",
+    weeks: int = 104,
+    replications: int | None = None,
+    seed: int = 0,
+    overrides: Mapping[str, Any] | None = None,
+    name: str = "cpec",
+) -> Any:
+    """An EMA Workbench ``Model`` (or ``ReplicatorModel`` if ``replications``) of the crisis.
+
+    ``uncertainties`` / ``levers``: dotted keys (ranges from the declared bounds) or a mapping
+    key -> ``[low, high]`` or list of values; None takes every numeric parameter
+    (:func:`default_uncertainties`) / every switch and choice (:func:`default_levers`).
+    ``outcomes``: summary columns (None: all). Parameters not listed keep the scenario's
+    values, plus ``overrides``.
+    """
+    from sim.config import scenario_params
+    from sim.params import ParameterError
+    from sim.record import SUMMARY_COLUMNS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ema_workbench import Constant, Model, ReplicatorModel, ScalarOutcome
+
+    try:
+        base = scenario_params(scenario, dict(overrides or {}))
+    except ParameterError as exc:
+        raise StudyError(str(exc)) from None
+    uncs = _declared(uncertainties, default_uncertainties())
+    levs = _declared(levers, default_levers())
+    both = {u.name for u in uncs} & {u.name for u in levs}
+    if both:
+        raise StudyError(f"{sorted(both)[0]} is both an uncertainty and a lever: keep one")
+    chosen = list(outcomes or SUMMARY_COLUMNS)
+    unknown = [o for o in chosen if o not in SUMMARY_COLUMNS]
+    if unknown:
+        raise StudyError(unknown_key_message(unknown[0], SUMMARY_COLUMNS, "outcome"))
+    fn = EMAFunction(scenario, weeks, tuple(sorted((overrides or {}).items())))
+    seeds = [replicate_seed(seed, r) for r in range(replications or 1)]
+    if replications:
+        model: Any = ReplicatorModel(name, function=fn)
+        model.replications = [{"seed": s} for s in seeds]
+    else:
+        model = Model(name, function=fn)
+        model.constants = [Constant("seed", seeds[0])]
+    defaults = _defaults(base)
+    model.uncertainties = [_parameter(u, defaults.get(u.name)) for u in uncs]
+    model.levers = [_parameter(u, defaults.get(u.name)) for u in levs]
+    bools = {"investment_hold", "chinese_troops_deployed"}
+    model.outcomes = [
+        ScalarOutcome(
+            f"{o}_share" if replications and o in bools else o,
+            variable_name=o,
+            function=mean_over_replications if replications else None,
+        )
+        for o in chosen
+    ]
+    return model
+
+
+def _defaults(params: Any) -> dict[str, Any]:
+    from sim.params import iter_params
+
+    return {info.path: info.value for info in iter_params(params)}

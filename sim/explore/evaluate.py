@@ -1,0 +1,488 @@
+"""Evaluate a design (a table of points) with replicates: chunked, resumable, parallel.
+
+The model is injected as a *point function* ``fn(point, seed) -> {outcome: value}``: one
+replicate of one point. :class:`CrisisOutcomes` is the crisis model's (its summary
+outcomes); :func:`sim.explore.functions.ishigami` and friends are test functions with known
+answers that go through exactly the same path.
+
+* Replicate ``r`` of *every* point uses the seed ``replicate_seed(seed, r)`` of
+  :mod:`sim.runner` (common random numbers): a point's replicates are those of
+  ``cpec-sim run key=value ... seed=S replicates=R``, so any point can be re-run and checked,
+  and differences between points are not blurred by different random streams.
+* A point's replicates are averaged: numbers by their mean (NaN ignored), yes/no outcomes
+  (``investment_hold``) by the share of replicates in which they happened (``*_share``).
+* Points are grouped in chunks; each finished chunk is written at once (Parquet, atomically,
+  its ``done`` marker last), so memory stays flat and an interrupted evaluation resumes where
+  it stopped. The results do not depend on the chunking, the engine or the number of workers.
+* Engines: ``local`` (a process pool of at most ``jobs`` workers; ``jobs=1`` in-process) or
+  ``dask`` (a ``dask.distributed`` cluster: a scheduler address, or a local cluster).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import io
+import json
+import math
+import multiprocessing as mp
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.analysis.results import atomic_write_bytes, atomic_write_text
+from sim.explore.space import StudyError, design_hash
+from sim.params import ModelParams, from_dict
+from sim.runner import Interrupted, ProgressBar, replicate_seed
+
+PointFunction = Callable[[dict[str, Any], int], Mapping[str, Any]]
+ENGINES = ("local", "dask")
+
+
+# --- the crisis model as a point function -----------------------------------------------------
+@cache
+def _scenario_data(name: str) -> dict[str, Any]:
+    from sim.config import load_scenario
+
+    return {k: v for k, v in load_scenario(name).items() if k != "scenario"}
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars as Python scalars (parameter checks want int, float, bool, str)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass(frozen=True)
+class CrisisOutcomes:
+    """One replicate of the crisis model at a point: its summary outcomes.
+
+    ``point`` maps dotted parameter keys to values; they are applied on top of the scenario
+    and the fixed ``overrides`` (exactly like ``scenario_params(scenario, overrides)``).
+    """
+
+    scenario: str = "baseline"
+    weeks: int = 104
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def params(self, point: Mapping[str, Any]) -> ModelParams:
+        """The validated parameters of a point."""
+        data = copy.deepcopy(_scenario_data(self.scenario))
+        for key, value in [*self.overrides, *point.items()]:
+            node = data
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = _plain(value)
+        return from_dict(data)
+
+    def __call__(self, point: Mapping[str, Any], seed: int) -> dict[str, Any]:
+        from sim.model import CrisisModel
+
+        model = CrisisModel(self.params(point), weeks=self.weeks, seed=seed, network=False)
+        return dict(model.run().summary)
+
+    def constants(self) -> dict[str, float]:
+        """Names usable in ``--where`` queries besides the outcomes."""
+        from sim.space import load_investors
+
+        initial = float(sum(inv["deployed"] for inv in load_investors()))
+        return {"initial": initial, "initial_capital_deployed": initial}
+
+
+def function_identity(fn: Any) -> str:
+    """A stable description of a point function (part of a study's hash)."""
+    if dataclasses.is_dataclass(fn):
+        return repr(fn)
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+# --- one chunk (runs in a worker) -------------------------------------------------------------
+class PointError(RuntimeError):
+    """A replicate of a point raised (the message names the point and the seed)."""
+
+
+def aggregate_name(outcome: str, value: Any) -> str:
+    """Name of a replicate outcome's per-point aggregate: ``x`` or ``x_share`` (yes/no)."""
+    return f"{outcome}_share" if isinstance(value, (bool, np.bool_)) else outcome
+
+
+def evaluate_chunk(
+    fn: PointFunction,
+    chunk: int,
+    indices: list[int],
+    points: list[dict[str, Any]],
+    replicates: int,
+    seed: int,
+) -> tuple[int, dict[str, list[Any]], dict[str, list[Any]]]:
+    """Run every replicate of some points; return per-point aggregates and replicate rows."""
+    seeds = [replicate_seed(seed, r) for r in range(replicates)]
+    reps: dict[str, list[Any]] = {"point": [], "replicate": [], "seed": []}
+    aggs: dict[str, list[Any]] = {"point": []}
+    for index, point in zip(indices, points, strict=True):
+        values: dict[str, list[Any]] = {}
+        for r, s in enumerate(seeds):
+            try:
+                out = fn(point, s)
+            except Interrupted:
+                raise
+            except Exception as exc:
+                raise PointError(
+                    f"point {index} {point} raised with replicate seed {s}: {exc!r}"
+                ) from None
+            reps["point"].append(index)
+            reps["replicate"].append(r)
+            reps["seed"].append(s)
+            for key, value in out.items():
+                values.setdefault(key, []).append(_plain(value))
+                reps.setdefault(key, []).append(_plain(value))
+        aggs["point"].append(index)
+        for key, vals in values.items():
+            arr = np.asarray(vals, dtype=float)
+            finite = arr[~np.isnan(arr)]
+            mean = float(finite.mean()) if finite.size else math.nan
+            aggs.setdefault(aggregate_name(key, vals[0]), []).append(mean)
+    return chunk, aggs, reps
+
+
+def _worker_init() -> None:
+    """Workers leave SIGINT to the parent, which stops them cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+# --- engines ----------------------------------------------------------------------------------
+@contextmanager
+def open_executor(
+    engine: str = "local", jobs: int = 1, scheduler: str | None = None
+) -> Iterator[Executor | None]:
+    """An executor for chunks: None (in-process), a local process pool, or a Dask client's.
+
+    ``dask`` with ``scheduler`` (``tcp://host:8786``) joins a running cluster; without it, a
+    local cluster of ``jobs`` single-threaded worker processes is started and stopped here.
+    """
+    if engine == "local":
+        if jobs <= 1:
+            yield None
+            return
+        ctx: Any = mp.get_context("spawn")
+        if "forkserver" in mp.get_all_start_methods():
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["sim.explore.evaluate", "sim.model"])
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
+        try:
+            yield pool
+        except BaseException:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return
+    if engine != "dask":
+        raise StudyError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise StudyError(
+            "the dask engine needs dask.distributed: pip install 'dask[distributed]'"
+        ) from None
+    import logging
+
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler)  # timeout: distributed.comm.timeouts.connect (30 s)
+        else:
+            cluster = LocalCluster(
+                n_workers=max(1, jobs),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            client = Client(cluster)
+    except OSError as exc:
+        if cluster is not None:
+            cluster.close()
+        raise StudyError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+    try:
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --- evaluation -------------------------------------------------------------------------------
+@dataclass
+class Evaluation:
+    """The evaluated points and how the evaluation ended."""
+
+    status: str  # complete, interrupted, failed
+    out_dir: Path
+    points: pd.DataFrame  # point, the design's columns, per-point aggregates (if complete)
+    resumed_points: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """0 complete, 1 failed, 130 interrupted."""
+        return {"complete": 0, "failed": 1, "interrupted": 130}[self.status]
+
+
+def default_chunk_points(n_points: int, replicates: int) -> int:
+    """Points per chunk: about 100 replicates of work, and at least ~20 chunks if possible."""
+    return max(1, min(math.ceil(100 / replicates), math.ceil(n_points / 20)))
+
+
+def _chunk_path(out_dir: Path, chunk: int, table: str) -> Path:
+    suffix = "json" if table == "done" else "parquet"
+    return out_dir / "chunks" / f"{chunk:05d}.{table}.{suffix}"
+
+
+def _write_table(path: Path, table: pa.Table) -> None:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _chunk_done(out_dir: Path, chunk: int, indices: list[int]) -> bool:
+    path = _chunk_path(out_dir, chunk, "done")
+    try:
+        done = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return bool(done.get("points") == indices) and all(
+        _chunk_path(out_dir, chunk, t).exists() for t in ("points", "replicates")
+    )
+
+
+def _write_chunk(
+    out_dir: Path,
+    chunk: int,
+    indices: list[int],
+    design: pd.DataFrame,
+    aggs: dict[str, list[Any]],
+    reps: dict[str, list[Any]],
+) -> None:
+    inputs = pa.Table.from_pandas(design.iloc[indices].reset_index(drop=True), preserve_index=False)
+    table = pa.table({"point": pa.array(indices, pa.int64())})
+    for name in inputs.column_names:
+        table = table.append_column(name, inputs[name])
+    for name, values in aggs.items():
+        if name != "point":
+            table = table.append_column(name, pa.array(values, pa.float64()))
+    replicate_table = pa.table(
+        {
+            k: pa.array(v, pa.uint64() if k == "seed" else pa.int64()) if k in _REP_KEYS else v
+            for k, v in reps.items()
+        }
+    )
+    _write_table(_chunk_path(out_dir, chunk, "points"), table)
+    _write_table(_chunk_path(out_dir, chunk, "replicates"), replicate_table)
+    atomic_write_text(_chunk_path(out_dir, chunk, "done"), json.dumps({"points": indices}) + "\n")
+
+
+_REP_KEYS = ("point", "replicate", "seed")
+
+
+def _assemble(out_dir: Path, n_chunks: int) -> None:
+    """Stream the chunk files, in order, into ``points.parquet`` and ``replicates.parquet``."""
+    for name in ("points", "replicates"):
+        writer: pq.ParquetWriter | None = None
+        buf = io.BytesIO()
+        try:
+            for c in range(n_chunks):
+                table = pq.read_table(_chunk_path(out_dir, c, name))
+                if writer is None:
+                    writer = pq.ParquetWriter(buf, table.schema, compression="zstd")
+                writer.write_table(table.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+        atomic_write_bytes(out_dir / f"{name}.parquet", buf.getvalue())
+
+
+def _remove_partial_files(out_dir: Path) -> None:
+    for tmp in (out_dir / "chunks").glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def read_manifest(out_dir: Path) -> dict[str, Any] | None:
+    """A study directory's ``manifest.json``, or None."""
+    try:
+        return dict(json.loads((out_dir / "manifest.json").read_text()))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def prepare_out_dir(out_dir: Path, key: str) -> bool:
+    """Check ``out_dir`` can hold the study with hash ``key``; True if it resumes one."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise StudyError(f"output directory {out_dir} is a file: choose another --out")
+    old = read_manifest(out_dir)
+    if old is None:
+        return False
+    if old.get("design_hash") != key:
+        raise StudyError(
+            f"{out_dir} holds another study (hash {old.get('design_hash')}, now {key}): "
+            "remove it or choose another --out"
+        )
+    return True
+
+
+def evaluate(
+    design: pd.DataFrame,
+    fn: PointFunction,
+    out_dir: Path,
+    replicates: int = 1,
+    seed: int = 0,
+    jobs: int = 1,
+    engine: str = "local",
+    scheduler: str | None = None,
+    chunk_points: int | None = None,
+    progress: TextIO | None = sys.stderr,
+    meta: Mapping[str, Any] | None = None,
+) -> Evaluation:
+    """Evaluate every point of ``design`` with ``replicates`` replicates (or resume doing so).
+
+    ``out_dir`` receives ``manifest.json``, ``chunks/`` as points finish, then
+    ``points.parquet`` (one row per point: ``point``, the design's columns, the aggregates)
+    and ``replicates.parquet`` (one row per replicate: ``point``, ``replicate``, ``seed``,
+    the point function's outcomes). ``meta`` is stored in the manifest.
+    """
+    t0 = time.perf_counter()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    if replicates < 1:
+        raise StudyError(f"replicates={replicates} is not allowed: need at least 1")
+    if jobs < 1:
+        raise StudyError(f"jobs={jobs} is not allowed: need at least 1")
+    if engine not in ENGINES:
+        raise StudyError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    design = design.reset_index(drop=True)
+    key = design_hash(
+        {
+            "design": design.to_json(orient="split", double_precision=15),
+            "function": function_identity(fn),
+            "replicates": replicates,
+            "seed": seed,
+        }
+    )
+    prepare_out_dir(out_dir, key)
+    n = len(design)
+    size = chunk_points or default_chunk_points(n, replicates)
+    chunks = [list(range(i, min(i + size, n))) for i in range(0, n, size)]
+
+    def manifest(status: str, **extra: Any) -> dict[str, Any]:
+        return {
+            **(meta or {}),
+            "design_hash": key,
+            "function": function_identity(fn),
+            "points": n,
+            "replicates": replicates,
+            "seed": seed,
+            "replicate_seeds": "replicate r of every point: sim.runner.replicate_seed(seed, r)",
+            "chunk_points": size,
+            "engine": engine,
+            "jobs": jobs,
+            "status": status,
+            "started": started,
+            **extra,
+        }
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(
+        out_dir / "manifest.json", json.dumps(manifest("running"), indent=2, default=str) + "\n"
+    )
+    _remove_partial_files(out_dir)
+    todo = [c for c, idx in enumerate(chunks) if not _chunk_done(out_dir, c, idx)]
+    resumed = n - sum(len(chunks[c]) for c in todo)
+    bars: list[ProgressBar] = []  # drawn once the engine is up (a scheduler may be unreachable)
+    rows = design.to_dict("records")
+
+    def finish(c: int, aggs: dict[str, list[Any]], reps: dict[str, list[Any]]) -> None:
+        _write_chunk(out_dir, c, chunks[c], design, aggs, reps)
+        bars[0].advance(len(chunks[c]) * replicates)
+
+    def args(c: int) -> tuple[Any, ...]:
+        return (fn, c, chunks[c], [rows[i] for i in chunks[c]], replicates, seed)
+
+    status, message = "complete", ""
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _stop(signum: int, frame: Any) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    for s in previous:
+        signal.signal(s, _stop)
+    t_sim = time.perf_counter()
+    try:
+        with open_executor(engine if todo else "local", jobs if todo else 1, scheduler) as executor:
+            bars.append(ProgressBar(n * replicates, resumed * replicates, progress))
+            if executor is None:
+                for c in todo:
+                    _, aggs, reps = evaluate_chunk(*args(c))
+                    finish(c, aggs, reps)
+            else:
+                pending: set[Future[Any]] = {
+                    executor.submit(evaluate_chunk, *args(c)) for c in todo
+                }
+                try:
+                    while pending:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            c, aggs, reps = fut.result()
+                            finish(c, aggs, reps)
+                except BaseException:
+                    for fut in pending:
+                        fut.cancel()
+                    raise
+    except Interrupted as exc:
+        status, message = "interrupted", f"interrupted by {exc}"
+    except PointError as exc:
+        status, message = "failed", str(exc)
+    except BrokenProcessPool:
+        status, message = "failed", "a worker process died"
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        for bar in bars:
+            bar.close()
+        _remove_partial_files(out_dir)
+    sim_s = time.perf_counter() - t_sim
+    points = pd.DataFrame()
+    if status == "complete":
+        _assemble(out_dir, len(chunks))
+        points = pd.read_parquet(out_dir / "points.parquet")
+    timings = {"evaluate_s": round(sim_s, 3), "total_s": round(time.perf_counter() - t0, 3)}
+    atomic_write_text(
+        out_dir / "manifest.json",
+        json.dumps(
+            manifest(
+                status,
+                finished=datetime.now(UTC).isoformat(timespec="seconds"),
+                resumed_points=resumed,
+                timings=timings,
+                message=message,
+            ),
+            indent=2,
+            default=str,
+        )
+        + "\n",
+    )
+    return Evaluation(status, out_dir, points, resumed, timings, message)

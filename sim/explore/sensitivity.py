@@ -1,0 +1,298 @@
+"""Global sensitivity analysis with SALib: Sobol indices (with confidence intervals) and Morris.
+
+* **Sobol** (Saltelli's scheme on a scrambled Sobol' sequence; Saltelli et al. 2010): ``N``
+  base samples give ``N (D + 2)`` points; the first-order index S1 is the share of the
+  outcome's variance explained by one parameter alone, the total index ST includes all its
+  interactions. Bootstrap confidence intervals (``*_conf``: half-width at 95%).
+* **Morris** (elementary effects; Morris 1991, Campolongo et al. 2007): ``N`` trajectories give
+  ``N (D + 1)`` points, a cheap screen. ``mu_star`` is the mean absolute change of the outcome
+  when the parameter moves by one step, expressed per full range of the parameter (so in the
+  outcome's units, comparable across parameters); ``sigma`` measures non-linearity and
+  interactions.
+
+Samplers work on the unit hypercube; :class:`sim.explore.space.Space` maps it to the declared
+ranges (whole-number parameters are rounded down to the ``high - low + 1`` values). With
+replicates, each point's outcome is its replicates' mean, so replicate noise is part of the
+variance that the indices share out; use enough replicates that it stays small.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis import style
+from sim.explore.evaluate import Evaluation, PointFunction, evaluate
+from sim.explore.space import Space, StudyError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+METHODS = ("sobol", "morris")
+MORRIS_LEVELS = 4
+COLUMNS = {
+    "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
+    "morris": ("mu", "mu_star", "mu_star_conf", "sigma"),
+}
+
+
+def n_points(method: str, samples: int, dims: int) -> int:
+    """Points a design of ``samples`` base samples (Sobol) or trajectories (Morris) has."""
+    return samples * (dims + 2) if method == "sobol" else samples * (dims + 1)
+
+
+def unit_design(space: Space, method: str, samples: int, seed: int) -> np.ndarray:
+    """The design on the unit hypercube (``n_points x D``), reproducible from ``seed``."""
+    problem = space.salib_problem()
+    if method == "sobol":
+        if samples < 2 or samples & (samples - 1):
+            raise StudyError(
+                f"samples={samples} is not allowed for Sobol: use a power of two (e.g. 64)"
+            )
+        from SALib.sample import sobol as sobol_sample
+
+        return np.asarray(sobol_sample.sample(problem, samples, calc_second_order=False, seed=seed))
+    if method == "morris":
+        if samples < 2:
+            raise StudyError(f"samples={samples} is not allowed for Morris: need at least 2")
+        from SALib.sample import morris as morris_sample
+
+        return np.asarray(
+            morris_sample.sample(problem, samples, num_levels=MORRIS_LEVELS, seed=seed)
+        )
+    raise StudyError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+
+
+def analyze(
+    space: Space,
+    method: str,
+    unit: np.ndarray,
+    y: np.ndarray,
+    seed: int = 0,
+    conf_level: float = 0.95,
+    num_resamples: int = 1000,
+) -> pd.DataFrame:
+    """Indices of one outcome: one row per parameter (columns of :data:`COLUMNS`)."""
+    problem = space.salib_problem()
+    y = np.asarray(y, dtype=float)
+    boot_seed = seed + 1  # SALib's Sobol analysis ignores a seed of 0 (random intervals)
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        res = sobol.analyze(
+            problem,
+            y,
+            calc_second_order=False,
+            num_resamples=num_resamples,
+            conf_level=conf_level,
+            seed=boot_seed,
+        )
+    else:
+        from SALib.analyze import morris
+
+        res = morris.analyze(
+            problem,
+            unit,
+            y,
+            num_resamples=num_resamples,
+            conf_level=conf_level,
+            num_levels=MORRIS_LEVELS,
+            seed=boot_seed,
+        )
+    table = pd.DataFrame({c: np.asarray(res[c], dtype=float) for c in COLUMNS[method]})
+    table.insert(0, "parameter", space.names)
+    return table
+
+
+def resolve_outcomes(requested: Sequence[str], columns: Sequence[str]) -> list[str]:
+    """Aggregate columns for the requested outcomes (``investment_hold`` -> ``*_share``)."""
+    reserved = {"point"}
+    out = []
+    for name in requested:
+        for candidate in (name, f"{name}_share"):
+            if candidate in columns and candidate not in reserved:
+                out.append(candidate)
+                break
+        else:
+            raise StudyError(f"unknown outcome {name!r}: choose from {', '.join(columns)}")
+    return out
+
+
+@dataclass
+class SensitivityResult:
+    """Indices (one row per outcome and parameter) and the evaluation they came from."""
+
+    method: str
+    indices: pd.DataFrame
+    evaluation: Evaluation
+    samples: int
+    replicates: int
+
+
+def run_sensitivity(
+    space: Space,
+    fn: PointFunction,
+    out_dir: Path,
+    method: str = "sobol",
+    samples: int = 64,
+    outcomes: Sequence[str] = (),
+    replicates: int = 1,
+    seed: int = 0,
+    jobs: int = 1,
+    engine: str = "local",
+    scheduler: str | None = None,
+    chunk_points: int | None = None,
+    progress: TextIO | None = sys.stderr,
+    meta: dict[str, Any] | None = None,
+    check: Any = None,
+) -> SensitivityResult:
+    """Sample, evaluate (resumably, in parallel) and analyse; write ``indices.csv`` and plots.
+
+    ``check(point)`` may validate each point before anything runs (raise ParameterError).
+    The returned indices are empty unless the evaluation completed.
+    """
+    from sim.explore.space import check_points
+
+    unit = unit_design(space, method, samples, seed)
+    design = space.table(unit)
+    if check is not None:
+        check_points(design, check)
+    evaluation = evaluate(
+        design,
+        fn,
+        out_dir,
+        replicates=replicates,
+        seed=seed,
+        jobs=jobs,
+        engine=engine,
+        scheduler=scheduler,
+        chunk_points=chunk_points,
+        progress=progress,
+        meta={
+            "kind": "sensitivity",
+            "method": method,
+            "samples": samples,
+            "uncertainties": space.as_dict(),
+            **(meta or {}),
+        },
+    )
+    empty = pd.DataFrame(columns=["outcome", "parameter", *COLUMNS[method]])
+    result = SensitivityResult(method, empty, evaluation, samples, replicates)
+    if evaluation.status != "complete":
+        return result
+    points = evaluation.points
+    names = [c for c in points.columns if c not in ("point", *space.names)]
+    chosen = resolve_outcomes(outcomes or names, names)
+    tables = []
+    for outcome in chosen:
+        y = points[outcome].to_numpy(dtype=float)
+        if not np.all(np.isfinite(y)):
+            raise StudyError(
+                f"outcome {outcome!r} is undefined (NaN) at {int(np.sum(~np.isfinite(y)))} "
+                "points: choose another --outcome"
+            )
+        t = analyze(space, method, unit, y, seed=seed)
+        t.insert(0, "outcome", outcome)
+        tables.append(t)
+    result.indices = pd.concat(tables, ignore_index=True)
+    write_outputs(out_dir, result)
+    return result
+
+
+# --- presentation -----------------------------------------------------------------------------
+def _sort_key(method: str) -> str:
+    return "ST" if method == "sobol" else "mu_star"
+
+
+def format_indices(result: SensitivityResult) -> str:
+    """The indices as aligned text, one block per outcome, most influential parameter first."""
+    method, table = result.method, result.indices
+    cols = COLUMNS[method]
+    width = max([len("parameter"), *(len(p) for p in table["parameter"])])
+    lines = []
+    for outcome, block in table.groupby("outcome", sort=False):
+        lines.append(f"\n{style.outcome_label(str(outcome))}  [{outcome}]")
+        lines.append(f"  {'parameter':{width}s} " + " ".join(f"{c:>12s}" for c in cols))
+        for _, row in block.sort_values(_sort_key(method), ascending=False).iterrows():
+            vals = " ".join(f"{row[c]:12.4g}" for c in cols)
+            lines.append(f"  {row['parameter']:{width}s} {vals}")
+    n = len(result.evaluation.points)
+    if method == "sobol":
+        note = "S1 first-order, ST total Sobol index; *_conf: half-width of the 95% interval"
+    else:
+        note = "mu_star: mean |elementary effect| per full range (outcome units); sigma: spread"
+    lines.append(f"\n{n} points x {result.replicates} replicates ({method}); {note}")
+    return "\n".join(lines).lstrip("\n")
+
+
+def figure_indices(result: SensitivityResult) -> Figure:
+    """One panel per outcome: S1 and ST (Sobol) or mu* and sigma (Morris), with intervals."""
+    method, table = result.method, result.indices
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    ncols = 1 if len(outcomes) == 1 else 2
+    nrows = -(-len(outcomes) // ncols)
+    n_par = table["parameter"].nunique()
+    fig = style.new_figure(figsize=(6.2 * ncols, 0.9 + nrows * (0.9 + 0.42 * n_par)))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    blue, orange = style.OKABE_ITO[0], style.OKABE_ITO[3]
+    bars: tuple[tuple[str, str | None, str, str], ...]
+    if method == "sobol":
+        bars = (("S1", "S1_conf", "first order S1", blue), ("ST", "ST_conf", "total ST", orange))
+        xlabel = "share of the outcome's variance"
+    else:
+        bars = (
+            ("mu_star", "mu_star_conf", "μ* (mean |effect|)", blue),
+            ("sigma", None, "σ", orange),
+        )
+        xlabel = "outcome change over the parameter's range"
+    for k, outcome in enumerate(outcomes):
+        ax = axes[k // ncols][k % ncols]
+        block = table[table["outcome"] == outcome].sort_values(_sort_key(method))
+        ypos = np.arange(len(block))
+        h = 0.38
+        for j, (col, conf, label, colour) in enumerate(bars):
+            ax.barh(
+                ypos + (0.5 - j) * h,
+                block[col],
+                height=h,
+                color=colour,
+                label=label,
+                xerr=None if conf is None else block[conf],
+                error_kw={"ecolor": "#333333", "elinewidth": 0.8, "capsize": 2},
+            )
+        ax.set_yticks(ypos, block["parameter"])
+        ax.set_title(style.outcome_label(str(outcome)))
+        ax.set_xlabel(xlabel if method == "sobol" else f"{xlabel} ({_unit(str(outcome))})")
+        ax.axvline(0, color="#333333", linewidth=0.6)
+        ax.grid(axis="y", visible=False)
+        if k == 0:
+            ax.legend(loc="lower right", frameon=False)
+    for k in range(len(outcomes), nrows * ncols):
+        axes[k // ncols][k % ncols].set_visible(False)
+    n = len(result.evaluation.points)
+    what = "Sobol indices (95% bootstrap intervals)" if method == "sobol" else "Morris screening"
+    reps = f"{result.replicates} replicate{'s' if result.replicates != 1 else ''}"
+    fig.suptitle(f"{what}: {n} points × {reps} each")
+    return fig
+
+
+def _unit(outcome: str) -> str:
+    if outcome.endswith("_share"):
+        return "share of replicates"
+    return style.OUTCOMES.get(outcome, ("", "outcome units"))[1] or "outcome units"
+
+
+def write_outputs(out_dir: Path, result: SensitivityResult) -> list[Path]:
+    """``indices.csv`` and ``plots/sensitivity.{png,svg}`` (each written atomically)."""
+    from sim.analysis.results import atomic_write_text
+
+    csv = atomic_write_text(out_dir / "indices.csv", result.indices.to_csv(index=False))
+    with style.context():
+        fig = figure_indices(result)
+    return [csv, *style.write_rendered(out_dir / "plots", {"sensitivity": style.render(fig)})]

@@ -1,0 +1,147 @@
+"""Scenario discovery: PRIM finds a known box through the code path the model uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.explore.discovery import cases_of_interest, choose_box, prim_box, run_discovery
+from sim.explore.functions import KNOWN_BOX, box_indicator, box_space
+from sim.explore.space import StudyError
+from tests.conftest import cpec
+
+
+@pytest.fixture(scope="module")
+def known_box(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    out = tmp_path_factory.mktemp("box")
+    result = run_discovery(
+        box_space(), box_indicator, out, where="y > 0.5", samples=1000, seed=3, progress=None
+    )
+    return out, result
+
+
+def test_prim_recovers_the_known_box(known_box) -> None:  # type: ignore[no-untyped-def]
+    _, result = known_box
+    pr = result.prim
+    limits = pr.limits.set_index("parameter")
+    assert set(limits.index) == {"x1", "x2"}  # x3 is irrelevant and left alone
+    (lo1, hi1), (lo2, hi2) = KNOWN_BOX["x1"], KNOWN_BOX["x2"]
+    assert limits.loc["x1", "low"] == pytest.approx(lo1, abs=0.03)
+    assert limits.loc["x1", "high"] == pytest.approx(hi1, abs=0.03)
+    assert limits.loc["x2", "low"] == pytest.approx(lo2, abs=0.03)
+    assert limits.loc["x2", "high"] == pytest.approx(hi2)
+    chosen = pr.trajectory.iloc[pr.chosen]
+    assert chosen["coverage"] > 0.9 and chosen["density"] > 0.9
+    assert pr.cases == pytest.approx(1000 * 0.3 * 0.3, rel=0.15)
+
+
+def test_discovery_writes_tables_and_plots(known_box) -> None:  # type: ignore[no-untyped-def]
+    out, result = known_box
+    traj = pd.read_csv(out / "peeling.csv")
+    assert list(traj.columns) == ["id", "coverage", "density", "mass", "res_dim", "n", "k"]
+    assert traj["density"].iloc[0] == pytest.approx(result.prim.cases / 1000)
+    assert traj["mass"].is_monotonic_decreasing or traj["mass"].iloc[-1] < 0.2
+    box = pd.read_csv(out / "box.csv")
+    assert set(box["parameter"]) == {"x1", "x2"}
+    summary = json.loads((out / "discovery.json").read_text())
+    assert summary["where"] == "y > 0.5" and summary["chosen_box"] == result.prim.chosen
+    for ext in ("png", "svg"):
+        assert (out / "plots" / f"discovery.{ext}").stat().st_size > 5000
+
+
+def test_prim_restricts_switches_and_choices() -> None:
+    rng = np.random.default_rng(5)
+    n = 1500
+    x = pd.DataFrame(
+        {
+            "a": rng.random(n),
+            "switch": rng.random(n) < 0.5,
+            "posture": rng.choice(["hostile", "neutral", "cooperative"], n),
+        }
+    )
+    y = ((x["a"] > 0.6) & x["switch"] & (x["posture"] != "hostile")).to_numpy()
+    pr = prim_box(x, y, mass_min=0.02)
+    limits = pr.limits.set_index("parameter")
+    assert limits.loc["a", "low"] == pytest.approx(0.6, abs=0.03)
+    assert limits.loc["switch", "values"] == "true"
+    assert set(limits.loc["posture", "values"].split(", ")) == {"neutral", "cooperative"}
+
+
+def test_box_choice_rule() -> None:
+    traj = pd.DataFrame({"coverage": [1.0, 0.9, 0.5], "density": [0.2, 0.8, 1.0]})
+    assert choose_box(traj) == 1  # 0.72 beats 0.2 and 0.5
+    assert choose_box(traj, min_density=0.9) == 2
+    assert choose_box(traj, min_density=1.1) == 2  # none dense enough: the densest
+
+
+def test_where_expressions() -> None:
+    points = pd.DataFrame(
+        {"investment_hold_share": [0.2, 0.8, 0.9], "capital_deployed_final": [3000, 1000, 2000]}
+    )
+    mask = cases_of_interest(
+        points,
+        "investment_hold_share > 0.5 and capital_deployed_final < 0.5*initial",
+        {"initial": 3080.0},
+    )
+    assert mask.tolist() == [False, True, False]
+    with pytest.raises(StudyError, match="names: investment_hold_share"):
+        cases_of_interest(points, "hold > 0.5")
+    with pytest.raises(StudyError, match="must be a condition"):
+        cases_of_interest(points, "capital_deployed_final * 2")
+
+
+def test_no_case_of_interest_is_an_error() -> None:
+    x = pd.DataFrame({"a": np.linspace(0, 1, 20)})
+    with pytest.raises(StudyError, match="loosen"):
+        prim_box(x, np.zeros(20, dtype=bool))
+    with pytest.raises(StudyError, match="tighten"):
+        prim_box(x, np.ones(20, dtype=bool))
+
+
+# --- the command ------------------------------------------------------------------------------
+def test_cli_fast_discovery(workdir: Path) -> None:
+    out = cpec("discover", "--fast", "--jobs", "2", "--where", "chinese_killed >= 0.5", cwd=workdir)
+    assert out.returncode == 0, out.stderr
+    assert "peeling trajectory" in out.stdout and "<- chosen" in out.stdout
+    study = workdir / "results/discovery/discovery/lhs-n40-r2-w8-s0"
+    assert (study / "plots/discovery.png").exists() and (study / "box.csv").exists()
+    points = pd.read_parquet(study / "points.parquet")
+    assert len(points) == 40 and "iran.initial_posture" in points.columns
+    assert set(points["iran.initial_posture"]) <= {"hostile", "neutral", "cooperative"}
+    # another case of interest and another box re-use the evaluated points
+    again = cpec(
+        "discover",
+        "--fast",
+        "--where",
+        "investment_hold_share > 0",
+        "--box",
+        "1",
+        "--quiet",
+        cwd=workdir,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "box 1:" in again.stdout
+    manifest = json.loads((study / "manifest.json").read_text())
+    assert manifest["resumed_points"] == 40
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--where", "hold > 1"], "cannot evaluate --where 'hold > 1'"),
+        (["--where", "chinese_killed +"], "cannot evaluate"),
+        (["--min-density", "2"], "--min-density=2.0 is not allowed"),
+        (["--samples", "1"], "samples=1 is not allowed"),
+    ],
+)
+def test_cli_bad_input_one_line_nothing_written(
+    workdir: Path, args: list[str], needle: str
+) -> None:
+    out = cpec("discover", "--fast", *args, cwd=workdir)
+    assert out.returncode == 2, out.stderr
+    assert needle in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not (workdir / "results").exists()

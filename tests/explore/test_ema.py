@@ -1,0 +1,88 @@
+"""The crisis model as an EMA Workbench model, declared from sim/params.py."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from sim.explore.ema import default_levers, default_uncertainties, ema_model, ema_name
+from sim.explore.evaluate import CrisisOutcomes
+from sim.explore.space import StudyError, parameter_infos
+from sim.runner import replicate_seed
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from ema_workbench import (
+        BooleanParameter,
+        CategoricalParameter,
+        IntegerParameter,
+        RealParameter,
+        perform_experiments,
+    )
+
+
+def test_declarations_come_from_the_parameter_metadata() -> None:
+    model = ema_model()
+    infos = parameter_infos()
+    uncs = {u.name: u for u in model.uncertainties}
+    assert set(uncs) == {ema_name(k) for k in default_uncertainties()}
+    patience = uncs["china__initial_patience"]
+    assert isinstance(patience, RealParameter)
+    assert (patience.lower_bound, patience.upper_bound) == infos["china.initial_patience"].bounds
+    assert isinstance(uncs["pakistan__ssd_troops"], IntegerParameter)
+    assert "china__hold_below" not in uncs  # ordered thresholds stay fixed by default
+    levers = {lv.name: lv for lv in model.levers}
+    assert set(levers) == {ema_name(k) for k in default_levers()}
+    assert isinstance(levers["pakistan__accept_chinese_troops"], BooleanParameter)
+    posture = levers["iran__initial_posture"]
+    assert isinstance(posture, CategoricalParameter)
+    assert [c.value for c in posture.categories] == ["hostile", "neutral", "cooperative"]
+    assert "chinese_killed" in {o.name for o in model.outcomes}
+
+
+def test_bad_declarations_are_one_line() -> None:
+    with pytest.raises(StudyError, match=r"did you mean 'china\.initial_patience'"):
+        ema_model(uncertainties=["china.initial_patienc"])
+    with pytest.raises(StudyError, match="outside its bounds"):
+        ema_model(uncertainties={"china.initial_patience": [0.2, 2.0]})
+    with pytest.raises(StudyError, match="unknown outcome 'deaths'"):
+        ema_model(uncertainties=[], outcomes=["deaths"])
+
+
+def test_perform_experiments_with_replications_matches_our_evaluator() -> None:
+    model = ema_model(
+        uncertainties={"china.initial_patience": [0.3, 0.6], "cells.events_per_week": [8, 14]},
+        levers=["pakistan.accept_chinese_troops", "iran.initial_posture"],
+        outcomes=["attacks_total", "investment_hold", "legitimacy_final"],
+        scenario="iran_border",
+        weeks=4,
+        replications=2,
+        seed=9,
+    )
+    experiments, outcomes = perform_experiments(model, scenarios=3, policies=2)
+    assert len(experiments) == 6
+    assert set(outcomes) == {"attacks_total", "investment_hold_share", "legitimacy_final"}
+    row = experiments.iloc[4]
+    point = {
+        "china.initial_patience": row["china__initial_patience"],
+        "cells.events_per_week": int(row["cells__events_per_week"]),
+        "pakistan.accept_chinese_troops": bool(row["pakistan__accept_chinese_troops"]),
+        "iran.initial_posture": str(row["iran__initial_posture"]),
+    }
+    fn = CrisisOutcomes("iran_border", weeks=4)
+    runs = [fn(point, replicate_seed(9, r)) for r in range(2)]
+    assert outcomes["attacks_total"][4] == pytest.approx(
+        np.mean([r["attacks_total"] for r in runs])
+    )
+    assert outcomes["legitimacy_final"][4] == pytest.approx(
+        np.mean([r["legitimacy_final"] for r in runs])
+    )
+
+
+def test_single_replication_model() -> None:
+    model = ema_model(uncertainties=["china.initial_patience"], levers=[], weeks=3)
+    experiments, outcomes = perform_experiments(model, scenarios=2)
+    assert len(experiments) == 2 and outcomes["chinese_killed"].shape == (2,)
+    assert np.all(outcomes["capital_deployed_final"] > 0)

@@ -1,0 +1,223 @@
+"""Sensitivity analysis: Ishigami's known Sobol indices through the code path the model uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.explore.evaluate import CrisisOutcomes, evaluate
+from sim.explore.functions import ishigami, ishigami_indices, ishigami_space
+from sim.explore.sensitivity import format_indices, run_sensitivity, unit_design
+from sim.explore.space import StudyError
+from sim.runner import RunSpec, replicate_seed, run
+from tests.conftest import CPEC, cpec
+
+
+@pytest.fixture(scope="module")
+def ishigami_sobol(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    out = tmp_path_factory.mktemp("ishigami")
+    return out, run_sensitivity(ishigami_space(), ishigami, out, samples=1024, progress=None)
+
+
+def test_ishigami_sobol_indices_match_the_analytic_values(ishigami_sobol) -> None:  # type: ignore[no-untyped-def]
+    _, result = ishigami_sobol
+    truth = ishigami_indices()
+    table = result.indices.set_index("parameter")
+    for name in ("x1", "x2", "x3"):
+        assert table.loc[name, "S1"] == pytest.approx(truth["S1"][name], abs=0.04)
+        assert table.loc[name, "ST"] == pytest.approx(truth["ST"][name], abs=0.04)
+        # the bootstrap intervals are honest: the true value is within 2 half-widths
+        for index in ("S1", "ST"):
+            half = table.loc[name, f"{index}_conf"]
+            assert 0 < half < 0.2
+            assert abs(table.loc[name, index] - truth[index][name]) < 2 * half
+    assert len(result.evaluation.points) == 1024 * 5
+
+
+def test_ishigami_outputs_table_csv_and_plots(ishigami_sobol) -> None:  # type: ignore[no-untyped-def]
+    out, result = ishigami_sobol
+    text = format_indices(result)
+    assert "S1_conf" in text and "ST_conf" in text and "x1" in text
+    csv = pd.read_csv(out / "indices.csv")
+    assert list(csv.columns) == ["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    for ext in ("png", "svg"):
+        assert (out / "plots" / f"sensitivity.{ext}").stat().st_size > 5000
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["method"] == "sobol"
+
+
+def test_rerun_resumes_every_point_and_gives_the_same_indices(ishigami_sobol) -> None:  # type: ignore[no-untyped-def]
+    out, first = ishigami_sobol
+    again = run_sensitivity(ishigami_space(), ishigami, out, samples=1024, progress=None)
+    assert again.evaluation.resumed_points == 1024 * 5
+    pd.testing.assert_frame_equal(again.indices, first.indices)
+
+
+def test_another_design_in_the_same_directory_is_refused(ishigami_sobol) -> None:  # type: ignore[no-untyped-def]
+    out, _ = ishigami_sobol
+    with pytest.raises(StudyError, match="holds another study"):
+        run_sensitivity(ishigami_space(), ishigami, out, samples=512, progress=None)
+
+
+def test_morris_screen_of_ishigami(tmp_path: Path) -> None:
+    result = run_sensitivity(
+        ishigami_space(), ishigami, tmp_path, method="morris", samples=100, progress=None
+    )
+    table = result.indices.set_index("parameter")
+    assert list(result.indices.columns) == [
+        "outcome",
+        "parameter",
+        "mu",
+        "mu_star",
+        "mu_star_conf",
+        "sigma",
+    ]
+    assert (table["mu_star"] > 0).all()
+    # x2 acts alone (sin^2, no interaction): its effects vary less than x3's, which only
+    # acts through its interaction with x1
+    assert table.loc["x3", "sigma"] > table.loc["x3", "mu"] and abs(table.loc["x3", "mu"]) < 1.5
+    assert (tmp_path / "plots" / "sensitivity.png").exists()
+
+
+def test_sobol_needs_a_power_of_two() -> None:
+    with pytest.raises(StudyError, match="power of two"):
+        unit_design(ishigami_space(), "sobol", 100, 0)
+
+
+def test_points_run_the_replicates_of_cpec_sim_run(tmp_path: Path) -> None:
+    """Replicate r of a point has seed replicate_seed(seed, r): the runner's replicates."""
+    fn = CrisisOutcomes("iran_border", weeks=5)
+    point = {"china.initial_patience": 0.31, "attacks.success_chinese": 0.7}
+    design = pd.DataFrame([point, {"china.initial_patience": 0.5, "attacks.success_chinese": 0.5}])
+    ev = evaluate(design, fn, tmp_path / "study", replicates=3, seed=11, progress=None)
+    outcome = run(
+        RunSpec(fn.params(point), scenario="iran_border", replicates=3, seed=11, weeks=5),
+        tmp_path / "run",
+        progress=None,
+    )
+    assert outcome.status == "complete"
+    summary = pd.read_parquet(tmp_path / "run" / "summary.parquet")
+    reps = pd.read_parquet(tmp_path / "study" / "replicates.parquet")
+    mine = reps[reps["point"] == 0].reset_index(drop=True)
+    assert list(mine["seed"]) == [replicate_seed(11, r) for r in range(3)] == list(summary["seed"])
+    for col in ("chinese_killed", "attacks_total", "legitimacy_final", "investment_hold"):
+        assert list(mine[col]) == list(summary[col])
+    row = ev.points.iloc[0]
+    assert row["attacks_total"] == pytest.approx(summary["attacks_total"].mean())
+    assert row["investment_hold_share"] == pytest.approx(summary["investment_hold"].mean())
+
+
+def test_results_do_not_depend_on_workers_or_chunking(tmp_path: Path) -> None:
+    fn = CrisisOutcomes("baseline", weeks=3)
+    design = pd.DataFrame({"china.initial_patience": np.linspace(0.3, 0.6, 6)})
+    a = evaluate(design, fn, tmp_path / "a", replicates=2, jobs=1, chunk_points=4, progress=None)
+    b = evaluate(design, fn, tmp_path / "b", replicates=2, jobs=2, chunk_points=1, progress=None)
+    pd.testing.assert_frame_equal(a.points, b.points)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "a/replicates.parquet"),
+        pd.read_parquet(tmp_path / "b/replicates.parquet"),
+    )
+
+
+# --- the command ------------------------------------------------------------------------------
+def test_cli_fast_sobol_prints_indices_and_writes_outputs(workdir: Path) -> None:
+    out = cpec(
+        "sensitivity",
+        "--fast",
+        "--jobs",
+        "2",
+        "--outcome",
+        "chinese_killed",
+        "investment_hold",
+        cwd=workdir,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "S1_conf" in out.stdout and "investment_hold_share" in out.stdout
+    study = next((workdir / "results/sensitivity/sensitivity").iterdir())
+    assert study.name == "sobol-n8-r2-w8-s0"
+    csv = pd.read_csv(study / "indices.csv")
+    assert set(csv["outcome"]) == {"chinese_killed", "investment_hold_share"}
+    assert len(csv) == 2 * 10
+    assert (study / "plots/sensitivity.png").exists() and (study / "plots/sensitivity.svg").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--samples", "6"], "power of two"),
+        (["--outcome", "nope"], "unknown outcome 'nope'"),
+        (["--method", "fast99"], "invalid choice"),
+        (["--jobs", "0"], "--jobs=0 is not allowed"),
+        (["--scheduler", "tcp://x:1"], "--scheduler needs --engine dask"),
+    ],
+)
+def test_cli_bad_options_fail_in_one_line_and_write_nothing(
+    workdir: Path, args: list[str], needle: str
+) -> None:
+    out = cpec("sensitivity", "--fast", *args, cwd=workdir)
+    assert out.returncode == 2
+    assert needle in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_cli_range_outside_bounds_fails_in_one_line(workdir: Path) -> None:
+    spec = workdir / "bad.yaml"
+    spec.write_text("uncertainties:\n  china.patience_loss_per_death: [0.01, 1.2]\n")
+    out = cpec("sensitivity", "--spec", str(spec), "--fast", cwd=workdir)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0
+    assert "china.patience_loss_per_death: range [0.01, 1.2] is outside its bounds" in out.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_cli_interrupted_study_resumes_to_the_same_result(workdir: Path) -> None:
+    args = [
+        "sensitivity",
+        "--fast",
+        "--method",
+        "morris",
+        "--replicates",
+        "4",
+        "--jobs",
+        "1",
+        "--quiet",
+    ]
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen(
+        [CPEC, *args, "--out", "study"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((workdir / "study/chunks").glob("*.done.json")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "re-run the same command to resume" in err
+    manifest = json.loads((workdir / "study/manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert not list((workdir / "study/chunks").glob(".*.tmp"))
+    assert list((workdir / "study/chunks").glob("*.done.json"))
+    assert not (workdir / "study/points.parquet").exists()
+
+    resumed = cpec(*args, "--out", "study", cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    manifest = json.loads((workdir / "study/manifest.json").read_text())
+    assert manifest["status"] == "complete" and 0 < manifest["resumed_points"] < 44
+    clean = cpec(*args, "--out", "clean", cwd=workdir)
+    assert clean.returncode == 0, clean.stderr
+    for name in ("points.parquet", "replicates.parquet", "indices.csv"):
+        assert (workdir / "study" / name).read_bytes() == (workdir / "clean" / name).read_bytes()
