@@ -278,7 +278,14 @@ def _plot(run_dir: Path) -> None:
         from sim.analysis.plots import plot_run
     except ImportError:
         return
-    paths = plot_run(run_dir)
+    try:
+        paths = plot_run(run_dir)
+    except Exception as exc:  # the results are safe on disk; a figure must not fail the run
+        print(
+            f"warning: plotting failed ({exc!r}); retry with `cpec-sim plot {run_dir}`",
+            file=sys.stderr,
+        )
+        return
     if paths:
         print(f"plots: {run_dir / 'plots'} ({len(paths)} files)")
 

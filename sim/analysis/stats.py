@@ -183,13 +183,14 @@ def fit_power_law(
 ) -> PowerLawFit | None:
     """Fit a power law to the tail (x >= xmin, xmin chosen by KS distance unless given).
 
-    Returns None if fewer than ``min_tail`` positive values are available.
+    Returns None if fewer than ``min_tail`` positive values are available, or if they take
+    fewer than three distinct values (no tail to fit).
     """
     import powerlaw
 
     x = finite(values)
     x = x[x > 0]
-    if x.size < min_tail:
+    if x.size < min_tail or np.unique(x).size < 3:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -202,6 +203,8 @@ def fit_power_law(
             ratio, p = fit.distribution_compare("power_law", "lognormal", normalized_ratio=True)
             pl = fit.power_law
             sigma = float(getattr(pl, "standard_err", None) or pl.sigma)
+        except ValueError:  # powerlaw: "No data points in defined range of the distribution"
+            return None
         finally:
             np.seterr(**np_err)
     return PowerLawFit(

@@ -148,3 +148,11 @@ def test_power_law_ccdf_continuous_and_discrete() -> None:
         assert stats.power_law_ccdf([k], 2.5, 1.0, discrete=True)[0] == pytest.approx(
             np.mean(x >= k), rel=0.1
         )
+
+
+def test_power_law_fit_declines_data_without_a_tail() -> None:
+    """Too few distinct values (e.g. a two-replicate, four-week run) give no fit, not an error."""
+    from sim.analysis.stats import fit_power_law
+
+    assert fit_power_law(np.full(14, 3.0)) is None
+    assert fit_power_law(np.array([1.0, 2.0] * 10)) is None
