@@ -167,6 +167,13 @@ def _run(prog: str, parser: _Parser, argv: Sequence[str], body: Any) -> int:
         return _fail(prog, str(exc), 1)
 
 
+def _where_run(args: argparse.Namespace, s: Settings) -> str:
+    if args.scheduler:
+        return f"dask cluster at {args.scheduler}"
+    workers = f"{s.jobs} worker{'s' if s.jobs > 1 else ''}"
+    return f"{'local dask cluster' if args.engine == 'dask' else 'local'}, {workers}"
+
+
 def _report_status(evaluation: Any) -> int:
     if evaluation.status == "interrupted":
         print(
@@ -219,7 +226,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     print(
         f"{method} sensitivity of {s.study.scenario}: {len(space)} uncertainties, {n} points x "
         f"{s.replicates} replicates x {s.weeks} weeks = {n * s.replicates} runs "
-        f"({args.engine}, {s.jobs} worker{'s' if s.jobs > 1 else ''})",
+        f"({_where_run(args, s)})",
         file=sys.stderr,
     )
     result = sa.run_sensitivity(
@@ -298,7 +305,7 @@ def _discover(args: argparse.Namespace) -> int:
     print(
         f"scenario discovery on {s.study.scenario}: {len(space)} uncertainties, {s.samples} "
         f"points x {s.replicates} replicates x {s.weeks} weeks = {s.samples * s.replicates} runs "
-        f"({args.engine}, {s.jobs} worker{'s' if s.jobs > 1 else ''})",
+        f"({_where_run(args, s)})",
         file=sys.stderr,
     )
     result = sd.run_discovery(

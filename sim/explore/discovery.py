@@ -389,8 +389,10 @@ def figure_discovery(result: DiscoveryResult) -> Figure:
             ax_b.plot(
                 [a, b], [yv, yv], color=style.OKABE_ITO[0], linewidth=6, solid_capstyle="butt"
             )
-            ax_b.text(a, yv + 0.22, _fmt(r["low"]), ha="center", fontsize=8)
-            ax_b.text(b, yv + 0.22, _fmt(r["high"]), ha="center", fontsize=8)
+            if r["low"] != r["range_low"]:
+                ax_b.text(a, yv + 0.22, _fmt(r["low"]), ha="center", fontsize=8)
+            if r["high"] != r["range_high"]:
+                ax_b.text(b, yv + 0.22, _fmt(r["high"]), ha="center", fontsize=8)
             ax_b.text(
                 -0.02, yv - 0.3, _fmt(r["range_low"]), ha="right", fontsize=7, color="#555555"
             )

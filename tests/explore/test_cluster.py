@@ -2,33 +2,72 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import cpec
 
+FAKE_SLURM = Path(__file__).with_name("fake_slurm.py")
 SWEEP = ["scenario=baseline,iran_border", "replicates=2", "weeks=4", "jobs=1"]
 
 
-def test_submitit_local_launcher_gives_the_local_results_byte_for_byte(tmp_path: Path) -> None:
-    remote, local = tmp_path / "submitit", tmp_path / "local"
-    remote.mkdir()
-    local.mkdir()
-    out = cpec("run", "-m", "hydra/launcher=submitit_local", *SWEEP, cwd=remote)
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sweep run by Hydra's basic launcher, in this process's machine: the reference."""
+    where = tmp_path_factory.mktemp("local")
+    out = cpec("run", "-m", *SWEEP, cwd=where)
     assert out.returncode == 0, out.stderr
-    ref = cpec("run", "-m", *SWEEP, cwd=local)
-    assert ref.returncode == 0, ref.stderr
-    jobs = sorted(
-        p.parent.name for p in (local / "results/sweeps/multirun").glob("*/summary.parquet")
-    )
+    return where / "results/sweeps/multirun"
+
+
+def _same_summaries(sweep: Path, reference: Path) -> None:
+    jobs = sorted(p.parent.name for p in reference.glob("*/summary.parquet"))
     assert len(jobs) == 2
     for job in jobs:
-        a = remote / "results/sweeps/multirun" / job / "summary.parquet"
-        b = local / "results/sweeps/multirun" / job / "summary.parquet"
-        assert a.read_bytes() == b.read_bytes(), job
+        mine = (sweep / job / "summary.parquet").read_bytes()
+        assert mine == (reference / job / "summary.parquet").read_bytes(), job
+
+
+def test_submitit_local_launcher_gives_the_local_results_byte_for_byte(
+    tmp_path: Path, local_sweep: Path
+) -> None:
+    out = cpec("run", "-m", "hydra/launcher=submitit_local", *SWEEP, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    sweep = tmp_path / "results/sweeps/multirun"
+    _same_summaries(sweep, local_sweep)
     # submitit really ran them: one pickled result per job
-    assert len(list((remote / "results/sweeps/multirun/.submitit").glob("*/*_result.pkl"))) == 2
+    assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 2
+
+
+def test_slurm_launcher_end_to_end_through_a_stand_in_slurm(
+    tmp_path: Path, local_sweep: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hydra/launcher=slurm` as documented, with sbatch/srun/sacct from fake_slurm.py."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for command in ("sbatch", "srun", "sacct", "scancel"):
+        script = bin_dir / command
+        script.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_SLURM} {command} "$@"\n')
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SLURM_STATE", str(tmp_path / "slurm-state"))
+    work = tmp_path / "work"
+    work.mkdir()
+    out = cpec(
+        "run", "-m", "hydra/launcher=slurm", *SWEEP, "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.partition=compute", cwd=work,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    sweep = work / "results/sweeps/multirun"
+    _same_summaries(sweep, local_sweep)
+    batch = next((sweep / ".submitit").glob("*/*_submission.sh")).read_text()
+    for flag in ("--array=0-1%2", "--cpus-per-task=1", "--partition=compute", "--time=240"):
+        assert f"#SBATCH {flag}" in batch
+    states = (tmp_path / "slurm-state/jobs.jsonl").read_text()
+    assert states.count('"COMPLETED"') == 2
 
 
 def test_shipped_launcher_configs_compose() -> None:
