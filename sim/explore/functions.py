@@ -56,3 +56,8 @@ def box_indicator(point: Mapping[str, Any], seed: int = 0) -> dict[str, float]:
 def box_space() -> Space:
     """Three uniform inputs on ``[0, 1]`` (``x3`` is irrelevant to :func:`box_indicator`)."""
     return Space(tuple(Uncertainty(f"x{i}", "float", 0.0, 1.0) for i in (1, 2, 3)))
+
+
+def constant(point: Mapping[str, Any], seed: int = 0) -> dict[str, float]:
+    """``y = 1`` everywhere: an outcome with no variance to share out."""
+    return {"y": 1.0}

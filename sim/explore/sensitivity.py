@@ -82,6 +82,12 @@ def analyze(
     problem = space.salib_problem()
     y = np.asarray(y, dtype=float)
     boot_seed = seed + 1  # SALib's Sobol analysis ignores a seed of 0 (random intervals)
+    if y.size and np.ptp(y) == 0:
+        # a constant outcome: Morris effects are exactly 0; there is no variance to share out
+        fill = 0.0 if method == "morris" else np.nan
+        table = pd.DataFrame({c: np.full(len(space), fill) for c in COLUMNS[method]})
+        table.insert(0, "parameter", space.names)
+        return table
     if method == "sobol":
         from SALib.analyze import sobol
 
@@ -218,6 +224,9 @@ def format_indices(result: SensitivityResult) -> str:
     lines = []
     for outcome, block in table.groupby("outcome", sort=False):
         lines.append(f"\n{style.outcome_label(str(outcome))}  [{outcome}]")
+        if block[list(cols)].isna().all().all():
+            lines.append("  constant over the design: no variance to share out")
+            continue
         lines.append(f"  {'parameter':{width}s} " + " ".join(f"{c:>12s}" for c in cols))
         for _, row in block.sort_values(_sort_key(method), ascending=False).iterrows():
             vals = " ".join(f"{row[c]:12.4g}" for c in cols)
@@ -266,6 +275,8 @@ def figure_indices(result: SensitivityResult) -> Figure:
                 xerr=None if conf is None else block[conf],
                 error_kw={"ecolor": "#333333", "elinewidth": 0.8, "capsize": 2},
             )
+        if block[[b[0] for b in bars]].isna().all().all():
+            ax.text(0.5, 0.5, "constant over the design", transform=ax.transAxes, ha="center")
         ax.set_yticks(ypos, block["parameter"])
         ax.set_title(style.outcome_label(str(outcome)))
         ax.set_xlabel(xlabel if method == "sobol" else f"{xlabel} ({_unit(str(outcome))})")

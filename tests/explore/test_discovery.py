@@ -104,7 +104,15 @@ def test_no_case_of_interest_is_an_error() -> None:
 
 # --- the command ------------------------------------------------------------------------------
 def test_cli_fast_discovery(workdir: Path) -> None:
-    out = cpec("discover", "--fast", "--jobs", "2", "--where", "chinese_killed >= 0.5", cwd=workdir)
+    out = cpec(
+        "discover",
+        "--fast",
+        "--jobs",
+        "2",
+        "--where",
+        "`china.initial_patience` < 0.4 and chinese_killed >= 0",
+        cwd=workdir,
+    )
     assert out.returncode == 0, out.stderr
     assert "peeling trajectory" in out.stdout and "<- chosen" in out.stdout
     study = workdir / "results/discovery/discovery/lhs-n40-r2-w8-s0"
@@ -117,7 +125,7 @@ def test_cli_fast_discovery(workdir: Path) -> None:
         "discover",
         "--fast",
         "--where",
-        "investment_hold_share > 0",
+        "`attacks.success_chinese` > 0.6",
         "--box",
         "1",
         "--quiet",

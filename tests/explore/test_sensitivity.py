@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sim.explore.evaluate import CrisisOutcomes, evaluate
-from sim.explore.functions import ishigami, ishigami_indices, ishigami_space
+from sim.explore.functions import constant, ishigami, ishigami_indices, ishigami_space
 from sim.explore.sensitivity import format_indices, run_sensitivity, unit_design
 from sim.explore.space import StudyError
 from sim.runner import RunSpec, replicate_seed, run
@@ -85,6 +85,18 @@ def test_morris_screen_of_ishigami(tmp_path: Path) -> None:
     # acts through its interaction with x1
     assert table.loc["x3", "sigma"] > table.loc["x3", "mu"] and abs(table.loc["x3", "mu"]) < 1.5
     assert (tmp_path / "plots" / "sensitivity.png").exists()
+
+
+@pytest.mark.parametrize("method", ["sobol", "morris"])
+def test_a_constant_outcome_is_reported_not_a_crash(tmp_path: Path, method: str) -> None:
+    result = run_sensitivity(
+        ishigami_space(), constant, tmp_path, method=method, samples=8, progress=None
+    )
+    values = result.indices.drop(columns=["outcome", "parameter"]).to_numpy()
+    assert np.isnan(values).all() if method == "sobol" else (values == 0).all()
+    if method == "sobol":
+        assert "constant over the design" in format_indices(result)
+    assert (tmp_path / "plots/sensitivity.png").exists()
 
 
 def test_sobol_needs_a_power_of_two() -> None:
