@@ -319,18 +319,25 @@ def run_command(args: list[str]) -> int:
         main_fn()
     except SystemExit as exc:
         return int(exc.code or 0)
+    except Exception as exc:  # Hydra's own argument errors, e.g. -m together with --cfg
+        return fail(_friendly(exc))
     finally:
         sys.argv = saved
     if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
-        write_sweep_index(plan)
+        statuses = write_sweep_index(plan)  # jobs may have run in other processes (launchers)
+        codes = {"complete": 0, "failed": 1, "interrupted": 130, "running": 1}
+        _EXIT_CODES.extend(codes.get(s, 1) for s in statuses)
         print(
             f"sweep directory: {plan.sweep_dir}  (compare with: cpec-sim compare {plan.sweep_dir})"
         )
     return max(_EXIT_CODES, default=0)
 
 
-def write_sweep_index(plan: Plan) -> None:
-    """``sweep.json``: the experiment, the swept keys and each job's directory and overrides."""
+def write_sweep_index(plan: Plan) -> list[str]:
+    """Write ``sweep.json`` (experiment, swept keys, each job's directory, overrides, status).
+
+    Returns the jobs' statuses.
+    """
     import json
 
     from sim.results import atomic_write_json
@@ -345,6 +352,7 @@ def write_sweep_index(plan: Plan) -> None:
         plan.sweep_dir / "sweep.json",
         {"experiment": plan.experiment, "swept": sorted(plan.swept), "jobs": jobs},
     )
+    return [job["status"] for job in jobs]
 
 
 def scenarios_command(args: list[str]) -> int:
