@@ -23,8 +23,10 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,6 +103,27 @@ class Interrupted(Exception):
     """SIGINT or SIGTERM arrived."""
 
 
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """Inside the block, SIGINT and SIGTERM raise :class:`Interrupted` (so cleanup runs).
+
+    A process started in the background inherits an ignored SIGINT; explicit handlers make
+    Ctrl-C and ``kill`` stop it cleanly. The previous handlers are restored afterwards.
+    """
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _stop(signum: int, frame: Any) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    for s in previous:
+        signal.signal(s, _stop)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 # --- the work of one chunk (runs in a worker) ------------------------------------------
 def run_chunk(
     run_dir: Path, chunk: int, indices: list[int], params: ModelParams, seed: int, weeks: int
@@ -125,7 +148,7 @@ def run_chunk(
     return chunk, failures, time.perf_counter() - start
 
 
-def _worker_init() -> None:
+def worker_init() -> None:
     """Workers leave SIGINT to the parent, which stops them cleanly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -221,29 +244,21 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
     bar = ProgressBar(spec.replicates, resumed, progress)
 
     status, message = "complete", ""
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-    def _stop(signum: int, frame: Any) -> None:
-        raise Interrupted(signal.Signals(signum).name)
-
-    for s in previous:
-        signal.signal(s, _stop)
     t_sim = time.perf_counter()
     try:
-        if spec.jobs <= 1 or len(todo) <= 1:
-            for c in todo:
-                _, f, _ = run_chunk(run_dir, c, chunks[c], spec.params, spec.seed, spec.weeks)
-                failures[c] = f
-                bar.advance(len(chunks[c]))
-        else:
-            _run_pool(spec, run_dir, chunks, todo, failures, bar)
+        with stop_signals():
+            if spec.jobs <= 1 or len(todo) <= 1:
+                for c in todo:
+                    _, f, _ = run_chunk(run_dir, c, chunks[c], spec.params, spec.seed, spec.weeks)
+                    failures[c] = f
+                    bar.advance(len(chunks[c]))
+            else:
+                _run_pool(spec, run_dir, chunks, todo, failures, bar)
     except Interrupted as exc:
         status, message = "interrupted", f"interrupted by {exc}"
     except BrokenProcessPool:
         status, message = "failed", "a worker process died"
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
         bar.close()
         _remove_partial_files(run_dir)
     sim_s = time.perf_counter() - t_sim
@@ -297,7 +312,7 @@ def _run_pool(
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["sim.runner", "sim.model"])
     pool = ProcessPoolExecutor(
-        max_workers=min(spec.jobs, len(todo)), mp_context=ctx, initializer=_worker_init
+        max_workers=min(spec.jobs, len(todo)), mp_context=ctx, initializer=worker_init
     )
     pending: set[Future[Any]] = set()
     try:

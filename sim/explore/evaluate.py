@@ -26,7 +26,6 @@ import io
 import json
 import math
 import multiprocessing as mp
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -47,7 +46,7 @@ import pyarrow.parquet as pq
 from sim.analysis.results import atomic_write_bytes, atomic_write_text
 from sim.explore.space import StudyError, design_hash
 from sim.params import ModelParams, from_dict
-from sim.runner import Interrupted, ProgressBar, replicate_seed
+from sim.runner import Interrupted, ProgressBar, replicate_seed, stop_signals, worker_init
 
 PointFunction = Callable[[dict[str, Any], int], Mapping[str, Any]]
 ENGINES = ("local", "dask")
@@ -158,12 +157,6 @@ def evaluate_chunk(
     return chunk, aggs, reps
 
 
-def _worker_init() -> None:
-    """Workers leave SIGINT to the parent, which stops them cleanly."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 # --- engines ----------------------------------------------------------------------------------
 @contextmanager
 def open_executor(
@@ -182,7 +175,7 @@ def open_executor(
         if "forkserver" in mp.get_all_start_methods():
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(["sim.explore.evaluate", "sim.model"])
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=worker_init)
         try:
             yield pool
         except BaseException:
@@ -423,16 +416,12 @@ def evaluate(
         return (fn, c, chunks[c], [rows[i] for i in chunks[c]], replicates, seed)
 
     status, message = "complete", ""
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-    def _stop(signum: int, frame: Any) -> None:
-        raise Interrupted(signal.Signals(signum).name)
-
-    for s in previous:
-        signal.signal(s, _stop)
     t_sim = time.perf_counter()
     try:
-        with open_executor(engine if todo else "local", jobs if todo else 1, scheduler) as executor:
+        with (
+            stop_signals(),
+            open_executor(engine if todo else "local", jobs if todo else 1, scheduler) as executor,
+        ):
             bars.append(ProgressBar(n * replicates, resumed * replicates, progress))
             if executor is None:
                 for c in todo:
@@ -459,8 +448,6 @@ def evaluate(
     except BrokenProcessPool:
         status, message = "failed", "a worker process died"
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
         for bar in bars:
             bar.close()
         _remove_partial_files(out_dir)
