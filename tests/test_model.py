@@ -118,11 +118,15 @@ def test_scenarios_do_what_they_say() -> None:
     assert run("iran_border").iran.posture == "cooperative"
     decisive = run("decisive_operation")
     assert decisive.pakistan.intensity > run("baseline").pakistan.intensity
-    reform = run("reform_and_development")
-    steel = next(i for i in reform.investors if i.key == "century_steel")
-    assert steel.state == "investing"
-    base_steel = next(i for i in run("baseline").investors if i.key == "century_steel")
-    assert base_steel.state == "withdrawn"  # the seed: Century Steel is leaving
+
+    def steel(name: str, seed: int) -> str:
+        return next(i.state for i in run(name, seed).investors if i.key == "century_steel")
+
+    # Less friction keeps Century Steel investing in most replicates (an attack nearby can
+    # still make it pause); in the baseline it leaves, as in the seed.
+    seeds = range(3, 8)
+    assert sum(steel("reform_and_development", s) == "investing" for s in seeds) >= 3
+    assert all(steel("baseline", s) == "withdrawn" for s in seeds)
 
 
 def test_withdrawal_takes_staff_off_the_map() -> None:
