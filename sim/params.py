@@ -106,6 +106,9 @@ class GroupParams:
         2.0, "reward/killed", (0.0, 100.0), "publicity value of a Chinese victim to this group"
     )
     suicide_attacks: bool = param(False, "bool", None, "attackers die in a successful attack")
+    max_attackers: int = param(
+        100000, "fighters", (1, 100000), "largest squad one attack sends; the rest stays back"
+    )
 
 
 def _group(**kw: Any) -> Any:
@@ -120,7 +123,11 @@ class GroupsParams:
     # attacks carry the severity tail; the BLA and BLF's many small attacks set the totals.
     bla: GroupParams = _group(attack_rate=1.4, lethality=1.3, chinese_publicity=0.162)
     majeed: GroupParams = _group(
-        attack_rate=1.7, lethality=9.64, chinese_publicity=0.444, suicide_attacks=True
+        attack_rate=1.7,
+        lethality=9.64,
+        chinese_publicity=0.444,
+        suicide_attacks=True,
+        max_attackers=8,  # record: Majeed squads of 1-8 (Karachi 2018: 3; Gwadar 2024: 8)
     )
     blf: GroupParams = _group(attack_rate=1.4, lethality=1.3, chinese_publicity=0.162)
     jaish_al_adl: GroupParams = _group(attack_rate=1.0, lethality=1.2, chinese_publicity=0.0)

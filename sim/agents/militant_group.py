@@ -5,7 +5,7 @@ Each week a group
 2. draws a number of attack attempts in proportion to its fighters;
 3. for each attempt picks a target by its learned propensities (Roth-Erev), a place
    where it can reach that target, and an attacking cell uniformly among its cells
-   (Clauset & Wiegel 2010), whose size sets the severity;
+   (Clauset & Wiegel 2010), whose size (up to the group's largest squad) sets the severity;
 4. learns: success and publicity (Chinese victims) reinforce a target, failure punishes it;
    through BRAS, the other Baloch groups feel part of that lesson.
 """
@@ -102,11 +102,12 @@ class MilitantGroup(Agent):
             weights = self.reach() * m.target_availability[target]
         place = int(m.random.choices(range(len(weights)), weights=weights.tolist())[0])
         size = self.cells.pick_uniform()
+        squad = min(size, self.params.max_attackers)
         outcome = resolve_attack(
             m.random,
             m.rng,
             target,
-            size,
+            squad,
             m.attack_success_probability(target, place),
             m.interdiction_probability(),
             self.params.lethality,
@@ -115,7 +116,7 @@ class MilitantGroup(Agent):
             m.params.attacks,
         )
         self.lose_attackers(size, outcome.attackers_lost, place)
-        m.record_attack(self, place, target, size, outcome)
+        m.record_attack(self, place, target, squad, outcome)
         self.learn(target, outcome)
 
     def lose_attackers(self, cell_size: int, lost: int, place: int) -> None:
