@@ -193,7 +193,11 @@ def summary_table(run_dir: Path) -> str:
     import pandas as pd
 
     df = pd.read_parquet(run_dir / "summary.parquet")
-    lines = [f"{'outcome':40s} {'median':>10s} {'90% interval':>22s}"]
+    weeks = json.loads((run_dir / "manifest.json").read_text()).get("weeks", "?")
+    lines = [
+        f"totals over the {weeks}-week horizon, across replicates (90% interval: 5th-95th pct)",
+        f"{'outcome':40s} {'median':>10s} {'90% interval':>22s}",
+    ]
     for col, label in HEADLINE:
         v = df[col].astype(float)
         lo, med, hi = np.nanquantile(v, [0.05, 0.5, 0.95])
