@@ -377,7 +377,7 @@ def _server(port: int, log: Path) -> Iterator[str]:
 
 def test_dashboard_in_a_browser_offline(tmp_path: Path) -> None:
     _browser_or_skip()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     started = time.monotonic()
     urls: list[str] = []
@@ -404,11 +404,11 @@ def test_dashboard_in_a_browser_offline(tmp_path: Path) -> None:
             thumb = page.locator(".v-input__slider", has_text="Chinese troop protection").locator(
                 ".v-slider__thumb-container"
             )
-            assert thumb.get_attribute("aria-valuenow") == "0.5"
+            expect(thumb).to_have_attribute("aria-valuenow", "0.5", timeout=15_000)
             thumb.focus()
             for _ in range(20):
                 page.keyboard.press("ArrowRight")
-            assert thumb.get_attribute("aria-valuenow") == "0.7"
+            expect(thumb).to_have_attribute("aria-valuenow", "0.7", timeout=15_000)
             page.get_by_text("Press Reset to run them").wait_for(timeout=15_000)
             page.get_by_role("button", name="Reset").click()
             page.get_by_text("Week 0 of 104").wait_for(timeout=15_000)
@@ -427,7 +427,8 @@ def test_dashboard_in_a_browser_offline(tmp_path: Path) -> None:
             page.get_by_role("option", name="chinese_troops").click()
             page.get_by_text("Scenario chinese_troops").wait_for(timeout=15_000)
             page.get_by_text("Week 0 of 104").wait_for(timeout=15_000)
-            assert thumb.get_attribute("aria-valuenow") == "0.5"  # the scenario's own value
+            # the scenario's own value (the slider re-renders after the week counter does)
+            expect(thumb).to_have_attribute("aria-valuenow", "0.5", timeout=15_000)
             assert page.locator(".cpec-command").inner_text() == (
                 "cpec-sim run scenario=chinese_troops seed=0"
             )
