@@ -11,7 +11,6 @@ sum of resident set sizes over the process and all its descendants, sampled ever
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -20,25 +19,9 @@ import threading
 import time
 from pathlib import Path
 
+from memory import tree_rss_kib  # benchmarks/memory.py
+
 BIN = Path(sys.executable).parent
-
-
-def _tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its descendants (KiB)."""
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as fh:
-                    stack.extend(int(c) for c in fh.read().split())
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return total
 
 
 def measure(cmd: list[str], cwd: Path) -> tuple[float, float]:
@@ -51,7 +34,7 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, float]:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_kib(proc.pid))
+            peak = max(peak, tree_rss_kib(proc.pid))
             time.sleep(0.05)
 
     th = threading.Thread(target=sample, daemon=True)

@@ -18,7 +18,7 @@ from sim.config import (
     scenario_names,
     scenario_params,
 )
-from sim.params import ModelParams, to_dict
+from sim.params import ModelParams, flatten, to_dict
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +30,6 @@ def hydra_ready() -> Iterator[None]:
     GlobalHydra.instance().clear()
 
 
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 @pytest.mark.parametrize("name", scenario_names())
 def test_every_scenario_composes_and_matches_its_file(hydra_ready: None, name: str) -> None:
     cfg = compose(config_name="config", overrides=[f"scenario={name}"])
@@ -47,9 +37,11 @@ def test_every_scenario_composes_and_matches_its_file(hydra_ready: None, name: s
     from_hydra = model_params_from_config(cfg)
     assert from_hydra == scenario_params(name)  # the Hydra and non-Hydra paths agree
     changed = {
-        k for k, v in _flat(to_dict(from_hydra)).items() if v != _flat(to_dict(ModelParams()))[k]
+        k
+        for k, v in flatten(to_dict(from_hydra)).items()
+        if v != flatten(to_dict(ModelParams()))[k]
     }
-    listed = set(_flat({k: v for k, v in load_scenario(name).items() if k != "scenario"}))
+    listed = set(flatten({k: v for k, v in load_scenario(name).items() if k != "scenario"}))
     assert changed == listed  # a scenario lists only what it changes, and changes it
 
 
@@ -62,8 +54,8 @@ def test_full_pressure_is_the_union_of_the_pressure_scenarios() -> None:
         "iran_border",
         "investment_freeze",
     ):
-        union.update(_flat({k: v for k, v in load_scenario(name).items() if k != "scenario"}))
-    full = _flat({k: v for k, v in load_scenario("full_pressure").items() if k != "scenario"})
+        union.update(flatten({k: v for k, v in load_scenario(name).items() if k != "scenario"}))
+    full = flatten({k: v for k, v in load_scenario("full_pressure").items() if k != "scenario"})
     assert full == union
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.params import ModelParams, ParameterError, ParamInfo, iter_params
+from sim.params import ModelParams, ParameterError, ParamInfo, flatten, iter_params
 
 
 class StudyError(ValueError):
@@ -227,16 +227,6 @@ def _int_setting(data: Mapping[str, Any], key: str, default: int | None, minimum
     return value
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in data.items():
-        if isinstance(v, Mapping):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def load_study(path: Path | str) -> Study:
     """Read and check a study file; raise :class:`StudyError` (one line) if anything is off."""
     import yaml
@@ -266,10 +256,10 @@ def load_study(path: Path | str) -> Study:
     if not isinstance(declared, dict):
         raise StudyError(f"{path}: `uncertainties` must map parameter keys to ranges or values")
     declared = (
-        _flatten(declared) if any(isinstance(v, dict) for v in declared.values()) else declared
+        flatten(declared) if any(isinstance(v, dict) for v in declared.values()) else declared
     )
     space = Space(tuple(parameter_uncertainty(str(k), v, str(path)) for k, v in declared.items()))
-    overrides = _flatten(data.get("overrides") or {})
+    overrides = flatten(data.get("overrides") or {})
     infos = parameter_infos()
     for key in overrides:
         if key not in infos:
