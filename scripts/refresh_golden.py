@@ -1,18 +1,30 @@
 """Refresh the golden-seed baseline summary (run only on purpose, after a model change).
 
-.venv/bin/python scripts/refresh_golden.py
+.venv/bin/python scripts/refresh_golden.py           # refuses if the baseline fails validation
+.venv/bin/python scripts/refresh_golden.py --force   # writes anyway, with a warning
+
+Before writing, the baseline is validated (:func:`sim.validation.validate`, 60 replicates, into
+a temporary directory): a golden is only refreshed from a baseline whose calibrated targets all
+have their model median inside the observed range.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+import tempfile
+import warnings
 from pathlib import Path
 
 from sim.model import CrisisModel
 from sim.params import ModelParams
+from sim.validation import failures, validate
 
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "golden" / "baseline_seed42.json"
 SEED, WEEKS = 42, 104
+#: Replicates of the validation run that gates the refresh.
+VALIDATION_REPLICATES = 60
 
 
 def golden_summary() -> dict:
@@ -21,7 +33,39 @@ def golden_summary() -> dict:
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in summary.items()}
 
 
-if __name__ == "__main__":
+def baseline_failures(replicates: int = VALIDATION_REPLICATES) -> list[str]:
+    """The calibrated validation targets the current baseline misses."""
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = validate(replicates=replicates, jobs=2, out_dir=Path(tmp), plots=False)
+    return failures(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Refresh tests/golden/baseline_seed42.json.")
+    parser.add_argument(
+        "--force", action="store_true", help="write even if the baseline fails validation"
+    )
+    args = parser.parse_args(argv)
+    failing = baseline_failures()
+    if failing and not args.force:
+        print(
+            f"refresh_golden: refusing: the baseline fails validation on {', '.join(failing)} "
+            "(cpec-sim validate shows why; --force writes anyway)",
+            file=sys.stderr,
+        )
+        return 1
+    if failing:
+        print(
+            f"refresh_golden: warning: writing although the baseline fails validation on "
+            f"{', '.join(failing)}",
+            file=sys.stderr,
+        )
     GOLDEN.parent.mkdir(parents=True, exist_ok=True)
     GOLDEN.write_text(json.dumps(golden_summary(), indent=2, sort_keys=True) + "\n")
     print(f"wrote {GOLDEN}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

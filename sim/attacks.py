@@ -1,13 +1,22 @@
-"""Targets, protection and the outcome of one attack.
+"""Targets, protection and the outcome of one attack, by target class.
 
 Severity scales with the size of the attacking cell (Johnson et al. 2006; Clauset &
-Wiegel 2010): deaths ~ Poisson(lethality x cell size) when the attack succeeds.
-Success falls with protection at the site (Pakistani guards, Chinese troops) and with
-interdiction from intelligence (raised by joint operations).
+Wiegel 2010), and depends on what is attacked:
+
+* security forces and infrastructure: killed ~ Poisson(lethality of the class x the
+  group's multiplier x attackers) -- the heavy tail comes from the cell sizes;
+* Chinese nationals: the attack hits one vehicle or compound with a bounded number of
+  Chinese and Pakistani escorts on board (``chinese_per_vehicle`` of the place, from the
+  record); each is killed with probability ``1 - exp(-lethality x attackers)``.
+
+Success falls with protection at Chinese sites only (Pakistani guards, Chinese troops:
+hardening one target class, Enders & Sandler 1993) and with interdiction from
+intelligence, a cost common to every target (raised by joint operations).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from random import Random
 
@@ -30,6 +39,7 @@ class AttackOutcome:
     security_killed: int
     civilians_killed: int
     attackers_lost: int
+    attackers_captured: int = 0
 
 
 def guard_protection(guards: np.ndarray, nationals: np.ndarray, p: AttackParams) -> np.ndarray:
@@ -41,7 +51,11 @@ def guard_protection(guards: np.ndarray, nationals: np.ndarray, p: AttackParams)
 def success_probability(
     target: int, protection: float, chinese_troops: bool, p: AttackParams
 ) -> float:
-    """Chance an attempt that was not interdicted succeeds."""
+    """Chance an attempt that was not interdicted succeeds.
+
+    ``protection`` (guards) and ``chinese_troops`` (troops guard this site) apply to
+    Chinese targets only.
+    """
     base = (p.success_chinese, p.success_security, p.success_infrastructure)[target]
     if target != CHINESE:
         return base
@@ -49,6 +63,21 @@ def success_probability(
     if chinese_troops:
         residual *= 1.0 - p.chinese_troop_protection
     return residual
+
+
+def vehicle_kill_probability(attackers: int, lethality: float) -> float:
+    """Chance each person in the attacked vehicle dies: 1 - exp(-lethality x attackers)."""
+    return 1.0 - math.exp(-lethality * attackers)
+
+
+def _lost_attackers(
+    rng: np.random.Generator, size: int, share: float, suicide_success: bool, p: AttackParams
+) -> tuple[int, int]:
+    """(lost, captured): suicide attackers die; others are lost with ``share``."""
+    if suicide_success:
+        return size, 0
+    lost = int(rng.binomial(size, share))
+    return lost, int(rng.binomial(lost, p.attacker_captured_share))
 
 
 def resolve_attack(
@@ -60,24 +89,33 @@ def resolve_attack(
     p_interdiction: float,
     lethality: float,
     suicide: bool,
-    nationals_on_site: float,
+    chinese_exposed: float,
     p: AttackParams,
 ) -> AttackOutcome:
-    """Draw the outcome of one attack by a cell of ``cell_size`` fighters."""
+    """Draw the outcome of one attack by a cell of ``cell_size`` fighters.
+
+    ``lethality`` is the group's multiplier; ``chinese_exposed`` the Chinese nationals in
+    the attacked vehicle or compound (used for Chinese targets only).
+    """
     if rnd.random() < p_interdiction:
-        lost = int(rng.binomial(cell_size, p.attacker_loss_interdicted))
-        return AttackOutcome(False, True, 0, 0, 0, 0, lost)
+        lost, captured = _lost_attackers(rng, cell_size, p.attacker_loss_interdicted, False, p)
+        return AttackOutcome(False, True, 0, 0, 0, 0, lost, captured)
     if rnd.random() >= p_success:
-        lost = int(rng.binomial(cell_size, p.attacker_loss_failed))
-        return AttackOutcome(False, False, 0, 0, 0, 0, lost)
-    killed = int(rng.poisson(lethality * cell_size))
-    chinese = security = 0
+        lost, captured = _lost_attackers(rng, cell_size, p.attacker_loss_failed, False, p)
+        return AttackOutcome(False, False, 0, 0, 0, 0, lost, captured)
+    chinese = security = civilians = 0
     if target == CHINESE:
-        chinese = min(int(rng.binomial(killed, p.chinese_victim_share)), int(nationals_on_site))
-        security = int(rng.binomial(killed - chinese, 0.5))
-    elif target == SECURITY:
-        security = int(rng.binomial(killed, p.security_victim_share))
+        kill = vehicle_kill_probability(cell_size, p.lethality_chinese * lethality)
+        chinese = int(rng.binomial(int(chinese_exposed), kill))
+        escorts = int(rng.binomial(p.escorts_per_vehicle, kill))
+        security = int(rng.binomial(escorts, p.escort_security_share))
+        civilians = escorts - security
     else:
-        security = int(rng.binomial(killed, p.infrastructure_security_share))
-    lost = cell_size if suicide else int(rng.binomial(cell_size, p.attacker_loss_succeeded))
-    return AttackOutcome(True, False, killed, chinese, security, killed - chinese - security, lost)
+        per_attacker = p.lethality_security if target == SECURITY else p.lethality_infrastructure
+        killed = int(rng.poisson(per_attacker * lethality * cell_size))
+        share = p.security_victim_share if target == SECURITY else p.infrastructure_security_share
+        security = int(rng.binomial(killed, share))
+        civilians = killed - security
+    lost, captured = _lost_attackers(rng, cell_size, p.attacker_loss_succeeded, suicide, p)
+    killed = chinese + security + civilians
+    return AttackOutcome(True, False, killed, chinese, security, civilians, lost, captured)

@@ -58,7 +58,7 @@ class CrisisModel(Model):
         self.places = load_places()
         self.space = build_network(self.places, self.random) if network else None
         n = len(self.places.ids)
-        self._adjacency = self._adjacency_matrix()
+        self._adjacency = self._adjacency_matrix()  # edges a group can reach across
         self._baloch_mask = self.places.balochistan
         self._pakistan_mask = ~self.places.in_iran
         self._border_or_iran = self.places.borders_iran | self.places.in_iran
@@ -83,6 +83,7 @@ class CrisisModel(Model):
         self.groups = [
             self._make_group(i, key, spec) for i, (key, spec) in enumerate(specs.items())
         ]
+        self._jaa_row = list(specs).index("jaish_al_adl")
         self.investors = [Investor(self, rec, self.params.investors) for rec in load_investors()]
 
         # Weekly tallies and memory.
@@ -99,7 +100,7 @@ class CrisisModel(Model):
     def _adjacency_matrix(self) -> np.ndarray:
         n = len(self.places.ids)
         a = np.zeros((n, n))
-        for i, nbrs in enumerate(self.places.neighbours()):
+        for i, nbrs in enumerate(self.places.neighbours(reach_only=True)):
             a[i, nbrs] = 1.0
         return a
 
@@ -115,6 +116,12 @@ class CrisisModel(Model):
         """Sum of ``values`` over each place's network neighbours."""
         return self._adjacency @ values
 
+    def jaa_sanctuary_share(self) -> float:
+        """Share of Jaish al-Adl's fighters on Pakistani soil (its sanctuaries)."""
+        row = self.fighters_at[self._jaa_row]
+        total = row.sum()
+        return float(row[self._pakistan_mask].sum() / total) if total > 0 else 0.0
+
     def recent_attacks(self, weeks: int) -> int:
         """Attacks in the last ``weeks`` weeks."""
         return sum(list(self._attack_history)[-weeks:])
@@ -122,10 +129,26 @@ class CrisisModel(Model):
     def attack_success_probability(self, target: int, place: int) -> float:
         """Chance an attempt on ``target`` at ``place`` succeeds if not interdicted."""
         protection = 0.0
+        troops = False
         if target == CHINESE:
             protection = float(self._protection[place])
-        return success_probability(
-            target, protection, self.pakistan.chinese_troops, self.params.attacks
+            troops = bool(self.pakistan.troop_sites[place])
+        return success_probability(target, protection, troops, self.params.attacks)
+
+    def chinese_exposed(self, place: int) -> float:
+        """Chinese nationals in the vehicle or compound an attack at ``place`` hits."""
+        return min(float(self.places.chinese_per_vehicle[place]), self.chinese_nationals[place])
+
+    def average_payoff(self) -> float:
+        """Erev & Roth's X: the average payoff of an attempt over the targets, at the start.
+
+        Initial propensities scale with it, so a cost common to every target (interdiction)
+        rescales payoffs and initial propensities alike and leaves the learned mix alone.
+        """
+        a = self.params.attacks
+        success = (a.success_chinese + a.success_security + a.success_infrastructure) / 3
+        return (
+            (1.0 - self.interdiction_probability()) * success * self.params.targeting.success_reward
         )
 
     def interdiction_probability(self) -> float:
@@ -149,10 +172,12 @@ class CrisisModel(Model):
         t["chinese_killed"] += o.chinese_killed
         t["security_killed"] += o.security_killed
         t["civilians_killed"] += o.civilians_killed
-        t["militants_killed"] += o.attackers_lost
+        t["militants_killed"] += o.attackers_lost - o.attackers_captured
+        t["militants_captured"] += o.attackers_captured
         if target == CHINESE:
             self._chinese_attacks_this_week[place] += 1
-        self.month_incidents_by_place[place] += (target == CHINESE) + 0.5 * o.chinese_killed
+        per_death = self.params.investors.incident_weight_per_death
+        self.month_incidents_by_place[place] += (target == CHINESE) + per_death * o.chinese_killed
         if group.key == "jaish_al_adl" and self.places.in_iran[place]:
             self._jaa_in_iran += 1
         self.recorder.add_event(
@@ -172,16 +197,17 @@ class CrisisModel(Model):
             )
         )
 
-    def record_militants_killed(self, n: int) -> None:
-        """Militants killed by operations this week."""
-        self._tally["militants_killed"] += n
+    def record_militants_removed(self, killed: int, captured: int) -> None:
+        """Militants killed and captured by operations this week."""
+        self._tally["militants_killed"] += killed
+        self._tally["militants_captured"] += captured
 
     def record_collateral_deaths(self, deaths: np.ndarray) -> None:
         """Civilians killed by operations this week, by place."""
         self._tally["civilians_killed"] += int(deaths.sum())
 
     def record_civilian_deaths(self, place: int, n: int) -> None:
-        """Civilians killed by a cross-border strike."""
+        """Civilians killed by a cross-border strike (either side's)."""
         self._tally["civilians_killed"] += n
 
     def note_first_pause(self) -> None:
@@ -218,7 +244,7 @@ class CrisisModel(Model):
         self._jaa_in_iran = 0
 
     def update_society(self) -> None:
-        """Legitimacy, hardship, grievance and recruitment in every place (Epstein 2002)."""
+        """Legitimacy, hardship, grievance, recruitment and backlash (Epstein 2002)."""
         p = self.params
         if self._hardship_stale:  # capital moves only at the monthly decisions
             deployed = np.zeros(len(self.places.ids))
@@ -228,13 +254,13 @@ class CrisisModel(Model):
                 self.places.hardship, deployed, self.places.population, p.legitimacy
             )
             self._hardship_stale = False
-        foreign = self._foreign_troops_seen()
+        harm = self.pakistan.civilian_harm
         self.legitimacy = society.update_legitimacy(
             self.legitimacy,
             self.places.legitimacy,
-            self.pakistan.civilian_harm,
+            harm,
             self.places.population,
-            foreign,
+            self._foreign_troops_seen(),
             self.iran.strikes,
             p.legitimacy,
         )
@@ -246,34 +272,60 @@ class CrisisModel(Model):
         p_arrest = society.arrest_probability(security, fighters, p.recruitment)
         willing = society.willing_share(self.grievance, p_arrest, p.recruitment.threshold)
         if self.iran.denies_sanctuary:
-            willing = willing * np.where(self._border_or_iran, 0.5, 1.0)
+            denial = p.iran.sanctuary_recruit_denial
+            willing = willing * np.where(self._border_or_iran, 1.0 - denial, 1.0)
         expected = society.expected_recruits(willing, self.places.population, p.recruitment)
+        expected = expected + p.recruitment.backlash_recruits_per_harmed * harm
         self._recruit(self.rng.poisson(expected))
+        self._revenge(harm)
 
     def _foreign_troops_seen(self) -> np.ndarray:
-        """Where Pakistanis see foreign troops: guarded sites, and joint operation areas."""
-        seen = np.zeros(len(self.places.ids))
-        if self.pakistan.chinese_troops:
-            seen += (self.chinese_nationals > 0) * 1.0
+        """Where Pakistanis see foreign troops: guarded sites, or joint operations (not both)."""
+        guarded = self.pakistan.troop_sites * 1.0
+        joint = np.zeros(len(self.places.ids))
         if self.pakistan.joint_operations:
-            seen += 0.5 * self.pakistan.intensity
-        return seen * self._pakistan_mask
+            joint[:] = self.params.legitimacy.joint_operation_visibility * self.pakistan.intensity
+        return np.maximum(guarded, joint) * self._pakistan_mask
 
     def _recruit(self, recruits: np.ndarray) -> None:
         """Share each place's recruits among the groups there, in proportion to presence.
 
-        Recruits in a place where no group is present are not mobilised.
+        Where no group is present, a share ``neighbour_mobilisation`` of the recruits joins
+        the groups of the neighbouring places (in proportion to their presence there) and
+        stays at home, re-seeding the district; the rest are not mobilised.
         """
         present = self.fighters_at.T.astype(float)  # place x group
-        totals = present.sum(axis=1, keepdims=True)
-        has_group = totals[:, 0] > 0
-        shares = np.where(totals > 0, present / np.where(totals > 0, totals, 1.0), 0.0)
-        shares[~has_group, 0] = 1.0  # placeholder row; its recruits are zeroed below
-        recruits = np.where(has_group, recruits, 0)
+        local = present.sum(axis=1) > 0
+        nearby = self._adjacency @ present
+        reseed = self.params.recruitment.neighbour_mobilisation
+        weights = np.where(local[:, None], present, nearby)
+        has = weights.sum(axis=1) > 0
+        recruits = np.where(local, recruits, self.rng.binomial(recruits, reseed))
+        recruits = np.where(has, recruits, 0)
+        totals = weights.sum(axis=1, keepdims=True)
+        shares = np.where(has[:, None], weights / np.where(totals > 0, totals, 1.0), 0.0)
+        shares[~has, 0] = 1.0  # placeholder rows; their recruits are zero
         split = self.rng.multinomial(recruits, shares)  # place x group
         for i, group in enumerate(self.groups):
             group.recruit(split[:, i])
         self._tally["recruits"] = float(recruits.sum())
+
+    def _revenge(self, harm: np.ndarray) -> None:
+        """Civilian harm raises the attack tempo of the groups where it happened.
+
+        Each civilian harmed adds ``backlash_attacks_per_harmed`` attempts, spread over
+        the following weeks by the escalation kernel, shared by presence (Condra & Shapiro
+        2012: state-caused civilian casualties are followed by more insurgent attacks).
+        """
+        k = self.params.recruitment.backlash_attacks_per_harmed
+        if k <= 0 or harm.sum() <= 0:
+            return
+        present = self.fighters_at.astype(float)  # group x place
+        totals = present.sum(axis=0)
+        share = np.divide(present, totals, out=np.zeros_like(present), where=totals > 0)
+        owed = share @ harm * k
+        for group, extra in zip(self.groups, owed.tolist(), strict=True):
+            group.backlash += extra
 
     def _update_targets(self) -> None:
         self.target_availability[CHINESE] = (self.chinese_nationals > 0) * 1.0
@@ -286,7 +338,8 @@ class CrisisModel(Model):
         self.last_week_chinese_killed = int(t["chinese_killed"])
         self.last_week_jaa_attacks_in_iran = self._jaa_in_iran
         self.recent_chinese_attacks_by_place = (
-            0.9 * self.recent_chinese_attacks_by_place + self._chinese_attacks_this_week
+            self.params.pakistan.guard_memory * self.recent_chinese_attacks_by_place
+            + self._chinese_attacks_this_week
         )
         self._update_targets()
         states = [inv.state for inv in self.investors]
@@ -300,6 +353,7 @@ class CrisisModel(Model):
             china_level=self.china.level,
             investment_hold=float(self.china.investment_hold),
             chinese_troops=float(self.pakistan.chinese_troops),
+            sites_guarded_by_troops=float(self.pakistan.troop_sites.sum()),
             joint_operations=float(self.pakistan.joint_operations),
             operation_intensity=self.pakistan.intensity,
             iran_posture=self.iran.score,

@@ -36,7 +36,7 @@ PROB = (0.0, 1.0)
 
 @dataclass
 class RecruitmentParams:
-    """Grievance and recruitment (Epstein 2002, PNAS 99 suppl. 3)."""
+    """Grievance, recruitment and backlash (Epstein 2002; Condra & Shapiro 2012)."""
 
     threshold: float = param(0.1, "grievance", PROB, "Epstein's activation threshold T")
     arrest_constant: float = param(2.3, "1", (0.0, 20.0), "Epstein's k in P = 1 - exp(-k C/A)")
@@ -44,7 +44,29 @@ class RecruitmentParams:
         20.0, "personnel/fighter", (0.1, 1e4), "C/A ratio at which perceived arrest risk is 1-e^-k"
     )
     recruits_per_million_willing: float = param(
-        4.0, "recruits/week per 1e6 willing", (0.0, 1e3), "calibrated: fighters roughly stable"
+        3.6, "recruits/week per 1e6 willing", (0.0, 1e3), "calibrated: fighters follow the record"
+    )
+    backlash_recruits_per_harmed: float = param(
+        0.5,
+        "recruits/civilian harmed",
+        (0.0, 50.0),
+        "kin and neighbours mobilised by each civilian an operation harms (Condra & Shapiro "
+        "2012: state-caused civilian casualties raise insurgent violence within ~4 weeks)",
+    )
+    backlash_attacks_per_harmed: float = param(
+        0.3,
+        "attempts/civilian harmed",
+        (0.0, 20.0),
+        "extra attack attempts by the groups present, over the following weeks, per civilian "
+        "an operation harms (Condra & Shapiro 2012, Iraq: effect within ~4 weeks; Condra et "
+        "al. 2010, Afghanistan: ~3 incidents per casualty in 6 weeks, an upper value here)",
+    )
+    neighbour_mobilisation: float = param(
+        1.0,
+        "fraction",
+        PROB,
+        "share of willing recruits in a place with no group who join a group next door "
+        "(re-seeding a cleared district)",
     )
 
 
@@ -57,7 +79,14 @@ class LegitimacyParams:
         0.02,
         "per harmed/100k",
         (0.0, 10.0),
-        "legitimacy lost per civilian harmed per 100k residents",
+        "legitimacy lost per civilian harmed per 100k residents (small harm)",
+    )
+    max_harm_loss: float = param(
+        0.02,
+        "1/week",
+        (1e-6, 1.0),
+        "most legitimacy one week's harm can cost a place (saturation: no collapse of small "
+        "districts from a few incidents)",
     )
     foreign_troop_cost: float = param(
         0.004,
@@ -67,6 +96,12 @@ class LegitimacyParams:
     )
     public_trust_in_china: float = param(
         0.8, "fraction", PROB, "seed: Pakistanis widely view China as trustworthy (US ~0.1)"
+    )
+    joint_operation_visibility: float = param(
+        0.5,
+        "fraction",
+        PROB,
+        "how visible a foreign role in joint operations is, per unit of operation intensity",
     )
     iran_strike_cost: float = param(
         0.05, "per strike", PROB, "legitimacy lost in a struck district"
@@ -85,10 +120,29 @@ class CellParams:
         12, "events/week/group", (0, 1000), "coalesce/shatter micro-events"
     )
     shatter_probability: float = param(
-        0.248, "probability", PROB, "calibrated: severity alpha ~2.4, deadliest attack/yr ~25-30"
+        0.13, "probability", PROB, "calibrated: severity alpha ~2.4, deadliest attack/yr ~25-60"
     )
     burn_in_per_fighter: float = param(
         2.0, "events/fighter", (0.0, 100.0), "events before week 1: ~2N reach the steady state"
+    )
+
+
+@dataclass
+class EscalationParams:
+    """Violence that excites violence: a Hawkes-type kernel on each group's attacks.
+
+    Sources: Johnson et al. 2011 (Science 333:81, escalating attack tempo); Mohler et al.
+    2011 (JASA 106:100) and Lewis et al. 2012 (self-exciting point processes of violence).
+    """
+
+    branching_ratio: float = param(
+        0.7,
+        "attacks/attack",
+        (0.0, 0.95),
+        "expected further attempts one attempt triggers (the group's long-run rate is kept)",
+    )
+    memory: float = param(
+        0.3, "1/week", (0.0, 0.99), "share of the excitation left after a week (decay)"
     )
 
 
@@ -97,13 +151,25 @@ class GroupParams:
     """One militant group's attack behaviour."""
 
     attack_rate: float = param(
-        1.4, "attacks/week per 1,000 fighters", (0.0, 100.0), "calibrated to 170-202 attacks/yr"
+        1.4,
+        "attacks/week per 1,000 fighters",
+        (0.0, 100.0),
+        "long-run rate incl. self-excitation; calibrated to 170-202 attacks/yr",
     )
     lethality: float = param(
-        1.2, "killed/attacker", (0.0, 20.0), "deaths per member of a successful attacking cell"
+        1.0,
+        "x target lethality",
+        (0.0, 20.0),
+        "the group's multiplier on the per-attacker lethality of each target class",
     )
     chinese_publicity: float = param(
         2.0, "reward/killed", (0.0, 100.0), "publicity value of a Chinese victim to this group"
+    )
+    chinese_focus: float = param(
+        1.0,
+        "x prior share",
+        (0.0, 100.0),
+        "weight of Chinese targets in this group's prior target mix (targeting.prior_chinese)",
     )
     suicide_attacks: bool = param(False, "bool", None, "attackers die in a successful attack")
     max_attackers: int = param(
@@ -117,64 +183,108 @@ def _group(**kw: Any) -> Any:
 
 @dataclass
 class GroupsParams:
-    """The four militant groups of the seed (BRAS coordinates the three Baloch ones)."""
+    """The militant groups: BLA, its Majeed Brigade and BLF (BRAS), Jaish al-Adl, the TTP."""
 
-    # Calibrated (docs/calibration.md, scripts/calibrate.py): the Majeed Brigade's suicide
-    # attacks carry the severity tail; the BLA and BLF's many small attacks set the totals.
-    bla: GroupParams = _group(attack_rate=1.4, lethality=1.3, chinese_publicity=0.162)
+    # Calibrated (docs/calibration.md, scripts/calibrate.py).
+    bla: GroupParams = _group(attack_rate=0.95, lethality=1.0, chinese_publicity=0.08)
     majeed: GroupParams = _group(
-        attack_rate=1.7,
-        lethality=9.64,
-        chinese_publicity=0.444,
+        attack_rate=1.3,
+        lethality=2.0,
+        chinese_publicity=0.08,
         suicide_attacks=True,
         max_attackers=8,  # record: Majeed squads of 1-8 (Karachi 2018: 3; Gwadar 2024: 8)
     )
-    blf: GroupParams = _group(attack_rate=1.4, lethality=1.3, chinese_publicity=0.162)
-    jaish_al_adl: GroupParams = _group(attack_rate=1.0, lethality=1.2, chinese_publicity=0.0)
+    blf: GroupParams = _group(attack_rate=0.95, lethality=1.0, chinese_publicity=0.08)
+    jaish_al_adl: GroupParams = _group(attack_rate=1.0, lethality=1.0, chinese_publicity=0.0)
+    # TTP: vehicle bombs at the KP project sites (Dasu 2021, Besham 2024), a stronger prior
+    # for Chinese targets than the Baloch groups' (2 of its few attacks near the sites).
+    ttp: GroupParams = _group(
+        attack_rate=1.4, lethality=2.0, chinese_publicity=0.08, chinese_focus=5.0
+    )
 
 
 @dataclass
 class TargetingParams:
-    """Target choice that learns (Roth-Erev reinforcement; Erev & Roth 1998)."""
+    """Target choice that learns (Erev & Roth 1998, AER 88(4)).
 
-    initial_chinese: float = param(
-        0.228, "propensity", (0.0, 100.0), "calibrated: 2-3.5 attacks/yr on Chinese targets"
+    Propensity q_j decays by ``forgetting`` each week and gains the payoff of each attack
+    on j minus the minimum payoff (a failure pays 0, so no reinforcement is negative);
+    choice probability (1 - eps) q_j / sum q + eps / 3. Initial propensities are
+    ``initial_strength`` x the average payoff x the prior shares, as in Erev & Roth's s(1).
+    """
+
+    prior_chinese: float = param(
+        0.007, "share", PROB, "prior share of Chinese targets (record: ~0.5-1% of attacks)"
     )
-    initial_security: float = param(6.0, "propensity", (0.0, 100.0), "security forces dominate")
-    initial_infrastructure: float = param(3.0, "propensity", (0.0, 100.0), "CPEC and state assets")
-    forgetting: float = param(0.0409, "1/attack", PROB, "Roth-Erev recency (calibrated)")
-    success_reward: float = param(1.0, "reward", (0.0, 100.0), "reward for any successful attack")
-    failure_penalty: float = param(1.0, "reward", (0.0, 100.0), "propensity lost after a failure")
-    min_propensity: float = param(
-        0.0419, "propensity", (0.0, 10.0), "floor: no target forgotten (calibrated)"
+    prior_security: float = param(0.65, "share", PROB, "prior share of security forces")
+    prior_infrastructure: float = param(0.33, "share", PROB, "prior share of CPEC/state assets")
+    initial_strength: float = param(
+        50.0,
+        "x average payoff",
+        (0.01, 1000.0),
+        "Erev & Roth's s(1) (their one-parameter fit: ~54); calibrated",
+    )
+    forgetting: float = param(0.01, "1/week", PROB, "recency: share of propensity lost a week")
+    experimentation: float = param(
+        0.003,
+        "probability",
+        PROB,
+        "epsilon mixed into the choice (E&R fit 0.2 on 2-4 option lab games; attacks on "
+        "Chinese targets are ~1-2% of the record, which bounds it)",
+    )
+    success_reward: float = param(1.0, "payoff", (0.0, 100.0), "payoff of a successful attack")
+    foreign_troop_provocation: float = param(
+        0.0,
+        "payoff",
+        (0.0, 100.0),
+        "extra payoff of a successful attack on a Chinese target while Chinese troops guard "
+        "(Pape 2005: foreign troops as a provocation); 0 = no such effect",
     )
     bras_coordination: float = param(
-        0.107, "fraction", PROB, "BRAS: share of a Baloch group's reward felt by the others (cal.)"
+        0.1, "fraction", PROB, "BRAS: share of a Baloch group's payoff felt by the others"
     )
 
 
 @dataclass
 class AttackParams:
-    """Success, protection and victims of attacks."""
+    """Success, protection and victims of attacks, by target class."""
 
     success_chinese: float = param(
-        0.762, "probability", PROB, "calibrated; record 2021-24: 5 of 8 attacks killed Chinese"
+        0.75, "probability", PROB, "before protection; record 2021-24: 5 of 8 attacks killed Chinese"
     )
     success_security: float = param(0.75, "probability", PROB, "assumption")
-    success_infrastructure: float = param(0.8, "probability", PROB, "assumption")
+    success_infrastructure: float = param(0.75, "probability", PROB, "assumption")
     protection_max: float = param(0.7, "fraction", PROB, "max success reduction by guards")
     guards_half_saturation: float = param(
         5.0, "guards/Chinese national", (0.01, 1e3), "guards per national giving half protection"
     )
     chinese_troop_protection: float = param(
-        0.5, "fraction", PROB, "residual success removed where Chinese troops guard"
+        0.5, "fraction", PROB, "residual success removed at sites Chinese troops guard"
     )
     interdiction_base: float = param(0.1, "probability", PROB, "attempts stopped by intelligence")
     joint_intel_interdiction: float = param(
         0.15, "probability", PROB, "extra interdiction from joint China-Pakistan intelligence"
     )
-    chinese_victim_share: float = param(
-        0.7, "fraction", PROB, "record 2021-24: 20 of ~30 killed in Chinese-target attacks"
+    lethality_chinese: float = param(
+        0.7,
+        "1/attacker",
+        (0.0, 20.0),
+        "kill hazard per attacker on those in the attacked vehicle: P(killed) = 1-exp(-l n)",
+    )
+    escorts_per_vehicle: int = param(
+        4,
+        "people",
+        (0, 100),
+        "Pakistanis (escorts, drivers, bystanders) exposed beside the Chinese (Dasu 2021: 4)",
+    )
+    escort_security_share: float = param(
+        0.5, "fraction", PROB, "escorts killed who are security personnel"
+    )
+    lethality_security: float = param(
+        1.8, "killed/attacker", (0.0, 50.0), "mean killed per attacker, security targets"
+    )
+    lethality_infrastructure: float = param(
+        0.8, "killed/attacker", (0.0, 50.0), "mean killed per attacker, infrastructure/civilian"
     )
     security_victim_share: float = param(
         0.8, "fraction", PROB, "security attacks kill mostly troops"
@@ -185,6 +295,9 @@ class AttackParams:
     )
     attacker_loss_failed: float = param(0.3, "fraction", PROB, "cell lost in a failed attack")
     attacker_loss_succeeded: float = param(0.05, "fraction", PROB, "cell lost in a success")
+    attacker_captured_share: float = param(
+        0.3, "fraction", PROB, "lost attackers captured rather than killed (not suicide)"
+    )
     neighbour_reach: float = param(
         0.15, "weight", PROB, "relative reach of a group into places next to its own"
     )
@@ -195,6 +308,9 @@ class PakistanParams:
     """Pakistan's operations and protection (seed: SSD, Apex Committee, officers' resistance)."""
 
     ssd_troops: int = param(15000, "personnel", (0, 200000), "Special Security Division (seed)")
+    guard_memory: float = param(
+        0.9, "1/week", PROB, "weight of past attacks on Chinese sites in guard allocation"
+    )
     base_intensity: float = param(0.3, "0-1", PROB, "routine counter-insurgency tempo")
     intensity_per_china_level: float = param(0.08, "per ladder step", PROB, "Chinese pressure")
     intensity_per_attack: float = param(0.01, "per attack in 4 weeks", PROB, "reaction to attacks")
@@ -203,10 +319,11 @@ class PakistanParams:
     )
     decisive_boost: float = param(0.4, "0-1", PROB, "added intensity during a decisive operation")
     attrition_at_full_intensity: float = param(
-        0.012,
+        0.0045,
         "fraction/week",
         PROB,
-        "share of fighters in a district removed per week at intensity 1",
+        "share of fighters in a district removed per week at intensity 1 (calibrated: "
+        "militants killed in Balochistan)",
     )
     surge_security_per_intensity: float = param(
         0.5, "fraction", (0.0, 10.0), "extra perceived security per unit of operation intensity"
@@ -215,14 +332,18 @@ class PakistanParams:
         0.15, "civilians/militant", (0.0, 20.0), "civilians harmed per militant removed"
     )
     collateral_killed_share: float = param(0.2, "fraction", PROB, "harmed civilians who die")
-    capture_share: float = param(0.5, "fraction", PROB, "removed militants captured, not killed")
+    capture_share: float = param(0.4, "fraction", PROB, "removed militants captured, not killed")
     joint_attrition_bonus: float = param(
         0.3, "fraction", (0.0, 10.0), "extra attrition from joint China-Pakistan intelligence"
     )
     officer_resistance: float = param(
-        0.7, "0-1", PROB, "seed: senior officers resist a formal Chinese security role"
+        0.7,
+        "0-1",
+        PROB,
+        "seed: senior officers resist a formal Chinese security role; weekly acceptance "
+        "chance is acceptance_rate x pressure x (1 - resistance)",
     )
-    acceptance_rate: float = param(0.05, "1/week", PROB, "weekly chance of yielding once pressed")
+    acceptance_rate: float = param(0.1, "1/week", PROB, "weekly chance of yielding, no resistance")
     accept_chinese_troops: bool = param(False, "bool", None, "Chinese troops guard from week 1")
 
 
@@ -240,6 +361,9 @@ class ChinaParams:
         0.1, "patience", PROB, "patience above a threshold needed to step down"
     )
     troops_available: int = param(300, "personnel", (0, 100000), "Warrior-VIII: ~300 PLA troops")
+    troops_per_site: int = param(
+        100, "personnel", (1, 100000), "troops needed to guard one site (a company)"
+    )
     joint_operations: bool = param(False, "bool", None, "joint operations from week 1")
     force_investment_hold: bool = param(False, "bool", None, "state firms on hold from week 1")
 
@@ -252,24 +376,63 @@ class IranParams:
         "neutral", "posture", None, "Nov 2024", choices=("hostile", "neutral", "cooperative")
     )
     posture_fixed: bool = param(False, "bool", None, "hold the initial posture for the whole run")
-    cooperation_per_jaa_attack: float = param(0.05, "per attack", PROB, "JaA attacks push Tehran")
+    cooperation_per_jaa_attack: float = param(
+        0.1,
+        "per attack at full intensity",
+        PROB,
+        "a Jaish al-Adl attack in Iran pushes Tehran to cooperate, as far as Pakistan is "
+        "seen acting (x Pakistan's operation intensity)",
+    )
+    hostility_per_jaa_attack: float = param(
+        0.25,
+        "per attack from sanctuary",
+        PROB,
+        "a Jaish al-Adl attack in Iran pushes Tehran to hostility, as far as the group "
+        "operates from Pakistani soil (x its share of fighters in Pakistan; Jan 2024)",
+    )
     posture_drift: float = param(0.02, "per week", PROB, "drift back toward neutral")
-    strike_probability: float = param(0.02, "1/week", PROB, "cross-border strike when hostile")
-    strike_civilians: float = param(5.0, "killed/strike", (0.0, 100.0), "Jan 2024: 7-9 killed")
-    sanctuary_attrition: float = param(
-        0.02, "fraction/week", PROB, "extra attrition in border districts when cooperative"
+    strike_probability: float = param(0.1, "1/week", PROB, "cross-border strike when hostile")
+    strike_civilians: float = param(5.0, "killed/strike", (0.0, 100.0), "Jan 2024: 2-9 killed")
+    retaliation_probability: float = param(
+        0.8, "probability", PROB, "Pakistan strikes back across the border (18 Jan 2024)"
+    )
+    de_escalation_after_exchange: float = param(
+        0.5,
+        "posture score",
+        (0.0, 2.0),
+        "step toward cooperation after a strike and counter-strike (envoys back within weeks, "
+        "Jan 2024)",
+    )
+    own_operation_intensity: float = param(
+        0.3, "0-1", PROB, "Iran's routine counter-insurgency tempo on its own side"
+    )
+    joint_border_intensity: float = param(
+        0.5,
+        "0-1",
+        PROB,
+        "extra operation intensity in border districts when cooperative (attrition never "
+        "exceeds Pakistan's own maximum)",
+    )
+    sanctuary_recruit_denial: float = param(
+        0.5, "fraction", PROB, "share of border recruitment denied when cooperative"
     )
 
 
 @dataclass
 class InvestorParams:
-    """Investors' monthly invest/pause/withdraw decision (Abadie & Gardeazabal 2008)."""
+    """Investors' monthly invest/pause/withdraw decision (Abadie & Gardeazabal 2008).
+
+    Each firm's friction is drawn per replicate from the range in ``investors.csv``.
+    """
 
     expected_return: float = param(0.6, "utility", (-10.0, 10.0), "value of staying, no risk")
     risk_aversion: float = param(1.0, "utility/hazard", (0.0, 100.0), "weight on perceived hazard")
     hazard_memory: float = param(0.3, "weight", PROB, "weight of the latest month in the belief")
     own_site_weight: float = param(1.0, "weight", (0.0, 10.0), "incidents at own site")
     other_site_weight: float = param(0.15, "weight", (0.0, 10.0), "incidents elsewhere")
+    incident_weight_per_death: float = param(
+        0.5, "incidents/Chinese killed", (0.0, 10.0), "a death counts as this many extra incidents"
+    )
     friction_scale: float = param(
         1.0, "multiplier", (0.0, 10.0), "bureaucratic friction, all firms"
     )
@@ -287,6 +450,7 @@ class ModelParams:
     recruitment: RecruitmentParams = field(default_factory=RecruitmentParams)
     legitimacy: LegitimacyParams = field(default_factory=LegitimacyParams)
     cells: CellParams = field(default_factory=CellParams)
+    escalation: EscalationParams = field(default_factory=EscalationParams)
     groups: GroupsParams = field(default_factory=GroupsParams)
     targeting: TargetingParams = field(default_factory=TargetingParams)
     attacks: AttackParams = field(default_factory=AttackParams)
@@ -366,6 +530,11 @@ def validate(params: ModelParams) -> ModelParams:
         raise ParameterError(
             "china thresholds must satisfy demand_below <= hold_below <= pressure_below "
             f"(got {c.demand_below}, {c.hold_below}, {c.pressure_below})"
+        )
+    t = params.targeting
+    if t.prior_chinese + t.prior_security + t.prior_infrastructure <= 0:
+        raise ParameterError(
+            "targeting.prior_chinese, prior_security and prior_infrastructure must not all be 0"
         )
     inv = params.investors
     if not inv.withdraw_below <= inv.pause_below <= inv.invest_above:

@@ -25,6 +25,7 @@ WEEKLY_COUNTS: tuple[str, ...] = (
     "security_killed",
     "civilians_killed",
     "militants_killed",
+    "militants_captured",
     "recruits",
 )
 
@@ -38,6 +39,7 @@ WEEKLY_METRICS: tuple[str, ...] = (
     "china_level",
     "investment_hold",
     "chinese_troops",
+    "sites_guarded_by_troops",
     "joint_operations",
     "operation_intensity",
     "iran_posture",
@@ -73,6 +75,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "security_killed",
     "civilians_killed",
     "militants_killed",
+    "militants_captured",
     "fighters_final",
     "capital_deployed_final",
     "investors_paused_final",
@@ -131,6 +134,7 @@ class Recorder:
             "security_killed": int(w["security_killed"].sum()),
             "civilians_killed": int(w["civilians_killed"].sum()),
             "militants_killed": int(w["militants_killed"].sum()),
+            "militants_captured": int(w["militants_captured"].sum()),
             "fighters_final": int(w["fighters"][last]),
             "capital_deployed_final": float(w["capital_deployed"][last]),
             "investors_paused_final": int(w["investors_paused"][last]),

@@ -52,14 +52,24 @@ def update_legitimacy(
 ) -> np.ndarray:
     """One week of legitimacy: slow recovery, losses to harm, foreign troops and strikes.
 
-    Foreign troops cost legitimacy in proportion to distrust of the foreign power (the
-    seed's contrast: China is trusted where the US was not).
+    Harm costs ``harm_sensitivity`` per civilian harmed per 100k residents while small,
+    saturating at ``max_harm_loss`` a week, so a few incidents cannot wipe out a small
+    district's legitimacy. Foreign troops cost legitimacy in proportion to distrust of the
+    foreign power (the seed's contrast: China is trusted where the US was not).
     """
     recovered = legitimacy + p.recovery_rate * (baseline - legitimacy)
-    harm_loss = p.harm_sensitivity * civilian_harm / (population / 1e5)
+    harm_loss = harm_legitimacy_loss(civilian_harm, population, p)
     troop_loss = p.foreign_troop_cost * (1.0 - p.public_trust_in_china) * foreign_troops_seen
     strike_loss = p.iran_strike_cost * strikes
     return np.clip(recovered - harm_loss - troop_loss - strike_loss, 0.0, 1.0)
+
+
+def harm_legitimacy_loss(
+    civilian_harm: np.ndarray, population: np.ndarray, p: LegitimacyParams
+) -> np.ndarray:
+    """Legitimacy lost to civilian harm: linear when small, saturating at ``max_harm_loss``."""
+    per_100k = civilian_harm / (population / 1e5)
+    return p.max_harm_loss * (1.0 - np.exp(-p.harm_sensitivity * per_100k / p.max_harm_loss))
 
 
 def relieved_hardship(

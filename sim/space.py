@@ -35,9 +35,11 @@ class PlaceTable:
     hardship: np.ndarray
     legitimacy: np.ndarray
     chinese_nationals: np.ndarray
+    chinese_per_vehicle: np.ndarray
     security: np.ndarray
     borders_iran: np.ndarray  # bool
     edges: tuple[tuple[str, str, str], ...]
+    reach: tuple[bool, ...]  # per edge: can a group strike across it
 
     def index(self, place_id: str) -> int:
         """Position of a place id in the arrays."""
@@ -48,10 +50,12 @@ class PlaceTable:
         """Mask of Balochistan districts (the monitors' area)."""
         return np.array([k == "district" for k in self.kind])
 
-    def neighbours(self) -> list[list[int]]:
-        """Adjacency lists by index."""
+    def neighbours(self, reach_only: bool = False) -> list[list[int]]:
+        """Adjacency lists by index (``reach_only``: links a group can strike across)."""
         adj: list[list[int]] = [[] for _ in self.ids]
-        for a, b, _ in self.edges:
+        for (a, b, _), reach in zip(self.edges, self.reach, strict=True):
+            if reach_only and not reach:
+                continue
             i, j = self.index(a), self.index(b)
             adj[i].append(j)
             adj[j].append(i)
@@ -77,9 +81,11 @@ def load_places() -> PlaceTable:
         hardship=col("hardship"),
         legitimacy=col("legitimacy"),
         chinese_nationals=col("chinese_nationals"),
+        chinese_per_vehicle=col("chinese_per_vehicle"),
         security=col("security"),
         borders_iran=col("borders_iran").astype(bool),
         edges=tuple((r["source"], r["target"], r["kind"]) for r in _rows("edges.csv")),
+        reach=tuple(r["reach"] == "1" for r in _rows("edges.csv")),
     )
     for arr in (table.lat, table.population, table.hardship):
         arr.setflags(write=False)
@@ -100,7 +106,7 @@ def load_groups() -> dict[str, dict[str, Any]]:
 
 @cache
 def load_investors() -> tuple[dict[str, Any], ...]:
-    """Investor records: id, name, kind (state/private), place, capital, staff, friction."""
+    """Investor records: id, name, kind (state/private), place, capital, staff, friction range."""
     out = []
     for r in _rows("investors.csv"):
         out.append(
@@ -112,7 +118,8 @@ def load_investors() -> tuple[dict[str, Any], ...]:
                 "committed": float(r["committed_usd_m"]),
                 "deployed": float(r["deployed_usd_m"]),
                 "staff": int(r["chinese_staff"]),
-                "friction": float(r["friction"]),
+                "friction_low": float(r["friction_low"]),
+                "friction_high": float(r["friction_high"]),
             }
         )
     return tuple(out)

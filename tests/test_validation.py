@@ -10,14 +10,21 @@ import pandas as pd
 import pytest
 
 from sim.validation import (
+    GROUPS,
     WEEKS_PER_YEAR,
+    ModelStatistics,
     Target,
+    attacks_growth,
     burstiness,
+    compare,
     dispersion_index,
     escalation_fit,
     escalation_from_gaps,
+    failures,
+    fighters_change,
     jittered_times,
     observed_targets,
+    replicate_statistics,
     validate,
     validate_command,
     verdict,
@@ -128,7 +135,70 @@ def test_observed_ranges_come_from_the_data_files() -> None:
     assert targets["killed_balochistan_per_year"].high == 322
     assert targets["severity_alpha"].low == pytest.approx(2.2)
     assert targets["severity_alpha"].high == pytest.approx(2.6)
+    assert (
+        targets["militants_killed_per_year"].low,
+        targets["militants_killed_per_year"].high,
+    ) == (
+        150,
+        400,
+    )
+    assert (targets["fighters_change"].low, targets["fighters_change"].high) == (0.95, 1.5)
+    # deaths 145 (2019) -> 322 (2024): (322/145)**(1/5) = 1.173; attacks 170 -> 202: 1.188
+    assert targets["attacks_growth"].low == 1.0
+    assert targets["attacks_growth"].high == pytest.approx(1.19)
     assert all(t.source for t in targets.values())
+
+
+def test_which_targets_are_calibrated() -> None:
+    calibrated = {t.key for t in observed_targets() if t.calibrated}
+    context = {t.key for t in observed_targets() if not t.calibrated}
+    assert {
+        "baloch_attacks_on_chinese_per_year",
+        "baloch_chinese_killed_per_year",
+        "ttp_attacks_on_chinese_per_year",
+        "ttp_chinese_killed_per_year",
+        "militants_killed_per_year",
+        "fighters_change",
+        "attacks_growth",
+        "weekly_dispersion",
+        "burstiness",
+    } <= calibrated
+    assert context == {"militants_captured_per_year"} | {f"escalation_b_{g}" for g in GROUPS}
+    assert "escalation_b_ttp" in context
+
+
+def test_ttp_and_baloch_split_of_attacks_on_chinese_from_the_data_file() -> None:
+    """By hand from the file, 2021-24: the KP rows (TTP) are Dasu 2021 (9 Chinese killed) and
+    Besham 2024 (5); the rows claimed by the BLA are Gwadar 2021 (0), Karachi 2022 (3),
+    Gwadar 2023 (0), Gwadar 2024 (0) and Karachi 2024 (2); Karachi 2022 (1) is Sindhi."""
+    from importlib import resources
+
+    with resources.files("sim.data").joinpath("attacks_on_chinese_in_pakistan.csv").open() as fh:
+        rows = pd.read_csv(fh)
+    rows = rows[rows["date"].str[:4].astype(int).between(2021, 2024)]
+    kp = rows[rows["province"] == "Khyber Pakhtunkhwa"]
+    assert len(kp) == 2 and kp["chinese_killed"].sum() == 14
+    assert kp["claimed_by"].str.contains("TTP").all()
+    baloch = rows[rows["claimed_by"].str.startswith(("BLA", "BLF"))]
+    assert len(baloch) == 5 and baloch["chinese_killed"].sum() == 5
+
+    targets = {t.key: t for t in observed_targets()}
+
+    def observed(key: str) -> tuple[float, float]:
+        return targets[key].low, targets[key].high
+
+    # TTP: 1 attack in 2021-22 and 1 in 2023-24; 9 and 5 killed -> 4.5 and 2.5 a year
+    assert observed("ttp_attacks_on_chinese_per_year") == pytest.approx((0.5, 0.5))
+    assert observed("ttp_chinese_killed_per_year") == pytest.approx((2.5, 4.5))
+    # Baloch: 2 attacks in 2021-22, 3 in 2023-24; 3 and 2 killed
+    assert observed("baloch_attacks_on_chinese_per_year") == pytest.approx((1.0, 1.5))
+    assert observed("baloch_chinese_killed_per_year") == pytest.approx((1.0, 1.5))
+    # the all-perpetrators totals are unchanged: 8 rows (NACTA 14), 13 and 7 killed
+    assert observed("attacks_on_chinese_per_year") == pytest.approx((2.0, 3.5))
+    assert observed("chinese_killed_per_year") == pytest.approx((3.5, 6.5))
+    assert "2 in 2021-24" in targets["ttp_attacks_on_chinese_per_year"].observed
+    assert "14 in 2021-24" in targets["ttp_chinese_killed_per_year"].observed
+    assert "Khyber Pakhtunkhwa" in targets["ttp_chinese_killed_per_year"].source
 
 
 def test_verdict_and_distance() -> None:
@@ -143,6 +213,152 @@ def test_verdict_and_distance() -> None:
     assert verdict(3.0, open_range) == "inside"
     assert verdict(0.5, open_range).startswith("below by 0.50")
     assert verdict(math.nan, t) == "no estimate"
+
+
+def test_failures_lists_exactly_the_calibrated_targets_outside() -> None:
+    targets = [
+        Target("inside", "x", "u", 0.0, 10.0, "0-10", "src"),
+        Target("above", "x", "u", 0.0, 10.0, "0-10", "src"),
+        Target("below_open", "x", "u", 1.0, math.inf, "> 1", "src"),
+        Target("no_samples", "x", "u", 0.0, 10.0, "0-10", "src"),
+        Target("context_outside", "x", "u", 0.0, 10.0, "0-10", "src", calibrated=False),
+        Target("context_inside", "x", "u", 0.0, 10.0, "0-10", "src", calibrated=False),
+    ]
+    stats = ModelStatistics(
+        samples={
+            "inside": np.array([4.0, 5.0, 6.0]),
+            "above": np.array([11.0, 12.0, 13.0]),
+            "below_open": np.array([0.5, 0.9, 2.0]),
+            "no_samples": np.array([math.nan]),
+            "context_outside": np.array([20.0, 30.0]),
+            "context_inside": np.array([5.0]),
+        },
+        notes={},
+        replicates=3,
+        weeks=104,
+    )
+    table = compare(stats, targets)
+    assert failures(table) == ["above", "below_open", "no_samples"]
+    assert failures(table[table["target"] == "inside"]) == []
+
+
+def test_failures_reads_a_stored_table(tmp_path: Path) -> None:
+    table = pd.DataFrame(
+        {
+            "target": ["a", "b", "c"],
+            "verdict": ["inside", "above by 2.00 (20%)", "below by 1.00 (10%)"],
+            "calibrated": [True, True, False],
+        }
+    )
+    table.to_csv(tmp_path / "v.csv", index=False)
+    assert failures(pd.read_csv(tmp_path / "v.csv")) == ["b"]
+
+
+# --- the new statistics on synthetic runs ------------------------------------------------------
+
+
+def _weekly_table(columns: dict[str, list[list[float]]]) -> pd.DataFrame:
+    """A timeseries table: ``columns[name][replicate][week - 1]``."""
+    first = next(iter(columns.values()))
+    reps = [r for r, weeks in enumerate(first) for _ in weeks]
+    weeks = [w for series in first for w in range(1, len(series) + 1)]
+    data: dict[str, list[float] | list[int]] = {"replicate": reps, "week": weeks}
+    for name, series in columns.items():
+        data[name] = [v for one in series for v in one]
+    return pd.DataFrame(data)
+
+
+def test_fighters_change_is_the_last_week_over_the_first() -> None:
+    ts = _weekly_table({"fighters": [[100, 90, 130, 120], [50, 60, 40, 25], [0, 10, 20, 30]]})
+    shuffled = ts.sample(frac=1.0, random_state=1)  # row order must not matter
+    np.testing.assert_allclose(
+        fighters_change(shuffled, np.array([0, 1, 2, 7])), [1.2, 0.5, np.nan, np.nan]
+    )
+
+
+def test_attacks_growth_is_the_second_year_over_the_first() -> None:
+    year = WEEKS_PER_YEAR
+    ts = _weekly_table(
+        {
+            "attacks": [
+                [2] * year + [3] * year,  # 104 -> 156: 1.5
+                [1] * year + [0] * year,  # 52 -> 0: 0
+                [0] * year + [5] * year,  # no attacks in year 1: NaN
+                [4] * year + [4] * year + [100] * 10,  # weeks after 104 are ignored: 1
+            ]
+        }
+    )
+    np.testing.assert_allclose(attacks_growth(ts, np.arange(4)), [1.5, 0.0, np.nan, 1.0])
+
+
+def test_attacks_growth_needs_two_years() -> None:
+    ts = _weekly_table({"attacks": [[3] * (2 * WEEKS_PER_YEAR - 1)]})
+    assert np.isnan(attacks_growth(ts, np.array([0]))).all()
+
+
+def _synthetic_run(
+    weeks: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Two replicates with known totals: summary, timeseries and events."""
+    summary = pd.DataFrame(
+        {
+            "replicate": [1, 0],  # unsorted on purpose
+            "attacks_on_chinese": [4, 2],
+            "chinese_killed": [6, 0],
+            "attacks_balochistan": [380, 340],
+            "killed_balochistan": [600, 580],
+            "militants_killed": [500, 300],
+            "militants_captured": [40, 10],
+        }
+    )
+    ts = _weekly_table(
+        {
+            "attacks": [[3] * weeks, [4] * weeks],
+            "fighters": [[1000] * (weeks - 1) + [1100], [800] * (weeks - 1) + [760]],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "replicate": [0, 0, 1, 1, 1, 1],
+            "week": [3, 60, 5, 9, 70, 80],
+            "group": ["ttp", "bla", "ttp", "ttp", "majeed", "jaish_al_adl"],
+            "target": ["chinese", "chinese", "chinese", "security", "chinese", "chinese"],
+            "killed": [5, 1, 4, 3, 6, 2],
+            "chinese_killed": [5, 0, 3, 0, 2, 1],
+        }
+    )
+    return summary, ts, events
+
+
+def test_militant_statistics_of_a_synthetic_run() -> None:
+    summary, ts, events = _synthetic_run(weeks=104)
+    s = replicate_statistics(summary, ts, events, weeks=104, pooled=False).samples
+    # two years: per year is half the horizon total; replicates in order 0, 1
+    np.testing.assert_allclose(s["militants_killed_per_year"], [150, 250])
+    np.testing.assert_allclose(s["militants_captured_per_year"], [5, 20])
+    np.testing.assert_allclose(s["fighters_change"], [1.1, 0.95])
+    np.testing.assert_allclose(s["attacks_growth"], [1.0, 1.0])
+
+
+def test_ttp_and_baloch_attacks_on_chinese_of_a_synthetic_run() -> None:
+    summary, ts, events = _synthetic_run(weeks=104)
+    s = replicate_statistics(summary, ts, events, weeks=104, pooled=False).samples
+    np.testing.assert_allclose(s["ttp_attacks_on_chinese_per_year"], [0.5, 0.5])
+    np.testing.assert_allclose(s["ttp_chinese_killed_per_year"], [2.5, 1.5])
+    np.testing.assert_allclose(s["baloch_attacks_on_chinese_per_year"], [0.5, 0.5])
+    np.testing.assert_allclose(s["baloch_chinese_killed_per_year"], [0.0, 1.0])
+
+
+def test_militant_statistics_of_a_one_year_run_and_of_old_results() -> None:
+    summary, ts, events = _synthetic_run(weeks=52)
+    s = replicate_statistics(
+        summary.drop(columns="militants_captured"), ts, events, weeks=52, pooled=False
+    ).samples
+    np.testing.assert_allclose(s["militants_killed_per_year"], [300, 500])
+    assert np.isnan(s["militants_captured_per_year"]).all()  # not stored: no estimate
+    assert np.isnan(s["attacks_growth"]).all()  # one year only
+    table = compare(replicate_statistics(summary, ts, events, weeks=52, pooled=False))
+    assert set(table["target"]) == {t.key for t in observed_targets()}
 
 
 # --- end to end --------------------------------------------------------------------------------
@@ -195,6 +411,7 @@ def test_validate_numbers_match_the_stored_parquet(
         ("chinese_killed_per_year", "chinese_killed"),
         ("attacks_balochistan_per_year", "attacks_balochistan"),
         ("killed_balochistan_per_year", "killed_balochistan"),
+        ("militants_killed_per_year", "militants_killed"),
     ):
         _check(_row(table, key), summary[column].to_numpy() * per_year)
     # one year per replicate: the deadliest attack of the year is the run's max_attack_killed
@@ -203,6 +420,9 @@ def test_validate_numbers_match_the_stored_parquet(
     np.testing.assert_array_equal(np.sort(worst), np.sort(summary["max_attack_killed"]))
     ratios = weekly.groupby("replicate")["attacks"].agg(lambda x: x.var(ddof=1) / x.mean())
     _check(_row(table, "weekly_dispersion"), ratios.to_numpy())
+    fighters = weekly.sort_values("week").groupby("replicate")["fighters"]
+    _check(_row(table, "fighters_change"), (fighters.last() / fighters.first()).to_numpy())
+    assert _row(table, "attacks_growth")["verdict"] == "no estimate"  # 52 weeks: one year
     baloch = events[events["group"].isin(["bla", "majeed", "blf"])]
     killed = baloch.groupby("replicate")["chinese_killed"].sum()
     _check(
@@ -279,3 +499,18 @@ def test_a_stale_validation_run_of_another_configuration_is_replaced(tmp_path: P
     with pytest.raises(ValidationError):
         _prepare_run_dir(run, "new")  # not ours: never deleted
     assert run.exists()
+
+
+# --- the real baseline against the record (slow; fails until the model is recalibrated) -------
+
+
+def test_calibrated_baseline_inside_observed_ranges(tmp_path: Path) -> None:
+    table = validate(replicates=40, seed=0, jobs=2, out_dir=tmp_path, plots=False)
+    failing = failures(table)
+    rows = table.set_index("target")
+    detail = "; ".join(
+        f"{k}: median {rows.loc[k, 'model_median']:.3g}, observed "
+        f"{rows.loc[k, 'observed_low']:g} to {rows.loc[k, 'observed_high']:g}"
+        for k in failing
+    )
+    assert failing == [], f"calibrated targets outside the observed range: {detail}"

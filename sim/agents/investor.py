@@ -1,5 +1,6 @@
 """An investor: a Chinese state firm or a private firm with capital and staff at one site.
 
+Its bureaucratic friction is drawn once per replicate from the firm's declared range.
 Every month (four weeks) an investor
 1. updates its belief about the hazard to Chinese staff: an exponentially weighted
    average of incidents (attacks on Chinese targets and Chinese deaths), its own site
@@ -67,7 +68,8 @@ class Investor(Agent):
         self.committed: float = record["committed"]
         self.deployed: float = record["deployed"]
         self.staff: int = record["staff"]
-        self.friction: float = record["friction"]
+        self.friction_range: tuple[float, float] = (record["friction_low"], record["friction_high"])
+        self.friction: float = model.random.uniform(*self.friction_range)  # drawn per replicate
         self.params = params
         self.state = INVESTING if self.deployed > 0 else PAUSED
         self.hazard = 0.0

@@ -6,10 +6,12 @@ Each week Pakistan
 2. allocates the Special Security Division's guards across sites in proportion to the
    Chinese nationals there, weighted up where Chinese targets were recently attacked;
 3. decides whether to let Chinese troops guard their nationals: only when China demands
-   it, and only against its senior officers' resistance (seed);
+   it, with a weekly chance that grows with China's pressure and shrinks with its senior
+   officers' resistance (seed); the troops China has available cover the sites with the
+   most nationals, one site per ``troops_per_site``;
 4. conducts operations: each fighter in Pakistan is removed (killed or captured) with a
    probability that grows with intensity (and joint intelligence), harming civilians
-   as collateral, which costs legitimacy and feeds grievance.
+   as collateral, which costs legitimacy, feeds grievance and provokes revenge attacks.
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from sim.params import PakistanParams
+from sim.params import ChinaParams, PakistanParams
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
-
-IRAN_OWN_INTENSITY = 0.3  # Iran's routine counter-insurgency tempo on its own side
 
 
 def operation_intensity(
@@ -47,16 +47,24 @@ def allocate_guards(
     return troops * weight / total if total > 0 else np.zeros_like(nationals)
 
 
-def removal_probability(
-    intensity: np.ndarray, sanctuary: np.ndarray, joint: bool, p: PakistanParams
-) -> np.ndarray:
+def troop_coverage(nationals: np.ndarray, p: ChinaParams) -> np.ndarray:
+    """Sites Chinese troops guard: those with the most nationals, while troops last."""
+    covered = np.zeros(nationals.size, dtype=bool)
+    sites = int(p.troops_available // p.troops_per_site)
+    order = [i for i in np.argsort(-nationals, kind="stable") if nationals[i] > 0]
+    covered[order[:sites]] = True
+    return covered
+
+
+def acceptance_probability(pressure: float, p: PakistanParams) -> float:
+    """Weekly chance Pakistan yields to China's demand for its troops."""
+    return p.acceptance_rate * pressure * (1.0 - p.officer_resistance)
+
+
+def removal_probability(intensity: np.ndarray, joint: bool, p: PakistanParams) -> np.ndarray:
     """Weekly chance that a fighter at each place is killed or captured."""
-    rate = (
-        p.attrition_at_full_intensity
-        * intensity
-        * (1.0 + (p.joint_attrition_bonus if joint else 0.0))
-    )
-    return np.clip(rate + sanctuary, 0.0, 1.0)
+    bonus = 1.0 + (p.joint_attrition_bonus if joint else 0.0)
+    return np.clip(p.attrition_at_full_intensity * intensity * bonus, 0.0, 1.0)
 
 
 class PakistanState(Agent):
@@ -69,7 +77,9 @@ class PakistanState(Agent):
         self.intensity = params.base_intensity
         self.guards = np.zeros(n)
         self.chinese_troops = params.accept_chinese_troops
+        self.troop_sites = np.zeros(n, dtype=bool)
         self.civilian_harm = np.zeros(n)
+        self._update_troop_sites()
 
     @property
     def joint_operations(self) -> bool:
@@ -86,39 +96,47 @@ class PakistanState(Agent):
             self.params.ssd_troops, m.chinese_nationals, m.recent_chinese_attacks_by_place
         )
         self.consider_chinese_troops()
+        self._update_troop_sites()
         self.conduct_operations()
 
     def consider_chinese_troops(self) -> None:
-        """Yield to China's demand only if its pressure beats the officers' resistance."""
-        if self.chinese_troops or not self.model.china.demands_protection:
+        """Yield to China's demand with a chance set by pressure against resistance."""
+        china = self.model.china
+        if self.chinese_troops or not china.demands_protection:
             return
-        pressed = self.model.china.pressure > self.params.officer_resistance
-        if pressed and self.model.random.random() < self.params.acceptance_rate:
+        if self.model.random.random() < acceptance_probability(china.pressure, self.params):
             self.chinese_troops = True
 
+    def _update_troop_sites(self) -> None:
+        if self.chinese_troops:
+            self.troop_sites = troop_coverage(self.model.chinese_nationals, self.model.china.params)
+        else:
+            self.troop_sites[:] = False
+
     def operation_map(self) -> np.ndarray:
-        """Intensity by place: Pakistan's in Pakistan, Iran's own tempo in Iran."""
-        places = self.model.places
-        return np.where(places.in_iran, IRAN_OWN_INTENSITY, self.intensity)
+        """Intensity by place: Pakistan's in Pakistan, Iran's own tempo in Iran, plus joint
+        border operations where Iran cooperates."""
+        m = self.model
+        iran = m.iran.params
+        own = np.where(m.places.in_iran, iran.own_operation_intensity, self.intensity)
+        if m.iran.denies_sanctuary:
+            own = own + m._border_or_iran * iran.joint_border_intensity
+        return np.minimum(own, 1.0)
 
     def conduct_operations(self) -> None:
         """Remove fighters everywhere by the removal probability; record collateral harm."""
         m = self.model
-        iran = m.iran
-        sanctuary = np.zeros(len(m.places.ids))
-        if iran.denies_sanctuary:
-            sanctuary = m._border_or_iran * iran.params.sanctuary_attrition
-        p_remove = removal_probability(
-            self.operation_map(), sanctuary, self.joint_operations, self.params
-        )
+        p_remove = removal_probability(self.operation_map(), self.joint_operations, self.params)
         removed = m.rng.binomial(m.fighters_at, p_remove)  # group x place
         m.fighters_at -= removed
         for group, n in zip(m.groups, removed.sum(axis=1).tolist(), strict=True):
             group.lose_fighters(n)
         removed_total = removed.sum(axis=0)
-        killed = m.rng.binomial(removed_total, 1.0 - self.params.capture_share)
-        m.record_militants_killed(int(killed.sum()))
+        captured = m.rng.binomial(removed_total, self.params.capture_share)
+        m.record_militants_removed(
+            int(removed_total.sum() - captured.sum()), int(captured.sum())
+        )
         harm = m.rng.poisson(self.params.collateral_per_militant * removed_total)
-        self.civilian_harm = harm.astype(float)
+        self.civilian_harm = harm.astype(float) * m._pakistan_mask
         deaths = m.rng.binomial(harm, self.params.collateral_killed_share)
         m.record_collateral_deaths(deaths)
