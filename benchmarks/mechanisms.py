@@ -48,7 +48,10 @@ def _one(args: tuple[ModelParams, int, int]) -> dict[str, Any]:
     out["weekly_attacks"] = r.weekly["attacks"].copy()
     out["iran_posture"] = r.weekly["iran_posture"].copy()
     ev = r.events
-    out["events"] = {k: np.asarray(ev[k]) for k in ("group", "target", "success", "chinese_killed", "killed", "week")}
+    out["events"] = {
+        k: np.asarray(ev[k])
+        for k in ("group", "target", "success", "chinese_killed", "killed", "week")
+    }
     return out
 
 
@@ -103,9 +106,13 @@ def substitution(pool: Any, n: int) -> None:
         rs = runs(pool, scenario_params("baseline", ov), n)
         succ = successes_on_chinese(rs)
         print(
-            f"{label:34s} share on Chinese {share_chinese(rs):.4f}  attacks {q(col(rs, 'attacks_total'))}"
+            f"{label:34s} share on Chinese {share_chinese(rs):.4f}"
+            f"  attacks {q(col(rs, 'attacks_total'))}"
             f"  successful on Chinese {q(succ)}  on Chinese {q(col(rs, 'attacks_on_chinese'))}"
         )
+
+
+RECORD = "(record: Baloch 0-3, TTP 5-9)"
 
 
 def severity(pool: Any, n: int) -> None:
@@ -119,7 +126,9 @@ def severity(pool: Any, n: int) -> None:
             groups.setdefault(str(g), []).append(int(k))
     for g, ks in sorted(groups.items()):
         a = np.array(ks)
-        print(f"{g:14s} n={a.size:5d} mean {a.mean():.2f} max {a.max()}  (record: Baloch <= 3, TTP 5-9)")
+        print(
+            f"{g:14s} n={a.size:5d} mean {a.mean():.2f} max {a.max()}  (record: Baloch <= 3, TTP 5-9)"
+        )
     killed = np.concatenate([r["events"]["killed"] for r in rs])
     print(f"deadliest attack over all: {killed.max() if killed.size else 0}")
 
@@ -158,19 +167,27 @@ def clustering(pool: Any, n: int) -> None:
     print(f"dispersion (var/mean) {q(disp)}   burstiness B {q(b)}")
 
 
+backlash_overrides: dict[str, float] = {}
+
+
 def backlash(pool: Any, n: int) -> None:
     print(f"\n== backlash ({n} paired replicates): decisive_operation minus baseline")
-    for harm in (None, 2.0, 5.0):
+    for harm in (None, 0.5, 1.0):
         ov = {} if harm is None else {"pakistan.collateral_per_militant": harm}
+        ov = {**ov, **backlash_overrides}
         base = runs(pool, scenario_params("baseline", ov), n)
         dec = runs(pool, scenario_params("decisive_operation", ov), n)
         label = "default" if harm is None else f"collateral_per_militant={harm}"
-        print(
-            f"{label:34s} recruits {col(base, 'recruits').mean():7.0f} -> {col(dec, 'recruits').mean():7.0f}"
-            f"  fighters {col(base, 'fighters_final').mean():6.0f} -> {col(dec, 'fighters_final').mean():6.0f}"
-            f"  grievance {col(base, 'grievance_final').mean():.3f} -> {col(dec, 'grievance_final').mean():.3f}"
-            f"  attacks {col(base, 'attacks_total').mean():.0f} -> {col(dec, 'attacks_total').mean():.0f}"
-        )
+        cells = [
+            f"{k} {col(base, c).mean():{f}} -> {col(dec, c).mean():{f}}"
+            for k, c, f in (
+                ("recruits", "recruits", ".0f"),
+                ("fighters", "fighters_final", ".0f"),
+                ("grievance", "grievance_final", ".3f"),
+                ("attacks", "attacks_total", ".0f"),
+            )
+        ]
+        print(f"{label:34s} " + "  ".join(cells))
 
 
 def constant(pool: Any, n: int) -> None:

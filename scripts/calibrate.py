@@ -57,22 +57,24 @@ class Dim:
 
 #: The searched parameters. Tied keys share one value.
 SPACE: tuple[Dim, ...] = (
-    Dim("shatter_probability", 0.2, 0.5, ("cells.shatter_probability",)),
-    Dim("baloch_lethality", 1.0, 1.6, ("groups.bla.lethality", "groups.blf.lethality")),
-    Dim("majeed_lethality", 4.0, 10.0, ("groups.majeed.lethality",)),
-    Dim("majeed_attack_rate", 1.5, 4.0, ("groups.majeed.attack_rate",)),
+    Dim("shatter_probability", 0.04, 0.2, ("cells.shatter_probability",)),
+    Dim("lethality_security", 1.2, 2.4, ("attacks.lethality_security",)),
+    Dim("baloch_attack_rate", 0.8, 1.5, ("groups.bla.attack_rate", "groups.blf.attack_rate")),
+    Dim("majeed_attack_rate", 1.0, 2.5, ("groups.majeed.attack_rate",)),
     Dim(
         "baloch_publicity",
         0.0,
-        0.3,
-        ("groups.bla.chinese_publicity", "groups.blf.chinese_publicity"),
+        0.2,
+        (
+            "groups.bla.chinese_publicity",
+            "groups.blf.chinese_publicity",
+            "groups.majeed.chinese_publicity",
+        ),
     ),
-    Dim("majeed_publicity", 0.0, 1.0, ("groups.majeed.chinese_publicity",)),
-    Dim("min_propensity", 0.02, 0.08, ("targeting.min_propensity",)),
-    Dim("forgetting", 0.02, 0.1, ("targeting.forgetting",)),
-    Dim("bras_coordination", 0.1, 0.5, ("targeting.bras_coordination",)),
-    Dim("initial_chinese", 0.1, 0.5, ("targeting.initial_chinese",)),
-    Dim("success_chinese", 0.6, 0.95, ("attacks.success_chinese",)),
+    Dim("prior_chinese", 0.004, 0.02, ("targeting.prior_chinese",)),
+    Dim("ttp_chinese_focus", 1.0, 10.0, ("groups.ttp.chinese_focus",)),
+    Dim("recruits", 2.5, 4.5, ("recruitment.recruits_per_million_willing",)),
+    Dim("attrition", 0.003, 0.008, ("pakistan.attrition_at_full_intensity",)),
 )
 
 #: Tail caps: (target, quantile) -> (cap, reason). Where the quantile across replicates

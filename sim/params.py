@@ -44,7 +44,7 @@ class RecruitmentParams:
         20.0, "personnel/fighter", (0.1, 1e4), "C/A ratio at which perceived arrest risk is 1-e^-k"
     )
     recruits_per_million_willing: float = param(
-        3.6, "recruits/week per 1e6 willing", (0.0, 1e3), "calibrated: fighters follow the record"
+        3.4, "recruits/week per 1e6 willing", (0.0, 1e3), "calibrated: fighters follow the record"
     )
     backlash_recruits_per_harmed: float = param(
         0.5,
@@ -54,7 +54,7 @@ class RecruitmentParams:
         "2012: state-caused civilian casualties raise insurgent violence within ~4 weeks)",
     )
     backlash_attacks_per_harmed: float = param(
-        0.3,
+        0.1,
         "attempts/civilian harmed",
         (0.0, 20.0),
         "extra attack attempts by the groups present, over the following weeks, per civilian "
@@ -117,10 +117,10 @@ class CellParams:
     """Attack units that coalesce and shatter (Johnson et al. 2006; Clauset & Wiegel 2010)."""
 
     events_per_week: int = param(
-        12, "events/week/group", (0, 1000), "coalesce/shatter micro-events"
+        40, "events/week/group", (0, 1000), "coalesce/shatter micro-events (calibrated)"
     )
     shatter_probability: float = param(
-        0.13, "probability", PROB, "calibrated: severity alpha ~2.4, deadliest attack/yr ~25-60"
+        0.06, "probability", PROB, "calibrated: severity alpha ~2.4, deadliest attack/yr ~25-60"
     )
     burn_in_per_fighter: float = param(
         2.0, "events/fighter", (0.0, 100.0), "events before week 1: ~2N reach the steady state"
@@ -186,20 +186,22 @@ class GroupsParams:
     """The militant groups: BLA, its Majeed Brigade and BLF (BRAS), Jaish al-Adl, the TTP."""
 
     # Calibrated (docs/calibration.md, scripts/calibrate.py).
-    bla: GroupParams = _group(attack_rate=0.95, lethality=1.0, chinese_publicity=0.08)
+    bla: GroupParams = _group(attack_rate=1.15, lethality=1.0, chinese_publicity=0.08)
     majeed: GroupParams = _group(
-        attack_rate=1.3,
+        attack_rate=1.5,
         lethality=2.0,
         chinese_publicity=0.08,
         suicide_attacks=True,
         max_attackers=8,  # record: Majeed squads of 1-8 (Karachi 2018: 3; Gwadar 2024: 8)
     )
-    blf: GroupParams = _group(attack_rate=0.95, lethality=1.0, chinese_publicity=0.08)
-    jaish_al_adl: GroupParams = _group(attack_rate=1.0, lethality=1.0, chinese_publicity=0.0)
+    blf: GroupParams = _group(attack_rate=1.15, lethality=1.0, chinese_publicity=0.08)
+    jaish_al_adl: GroupParams = _group(
+        attack_rate=1.0, lethality=1.0, chinese_publicity=0.0, chinese_focus=0.0
+    )
     # TTP: vehicle bombs at the KP project sites (Dasu 2021, Besham 2024), a stronger prior
     # for Chinese targets than the Baloch groups' (2 of its few attacks near the sites).
     ttp: GroupParams = _group(
-        attack_rate=1.4, lethality=2.0, chinese_publicity=0.08, chinese_focus=5.0
+        attack_rate=1.4, lethality=2.5, chinese_publicity=0.08, chinese_focus=5.0
     )
 
 
@@ -214,7 +216,7 @@ class TargetingParams:
     """
 
     prior_chinese: float = param(
-        0.007, "share", PROB, "prior share of Chinese targets (record: ~0.5-1% of attacks)"
+        0.01, "share", PROB, "prior share of Chinese targets (record: ~0.5-1% of attacks)"
     )
     prior_security: float = param(0.65, "share", PROB, "prior share of security forces")
     prior_infrastructure: float = param(0.33, "share", PROB, "prior share of CPEC/state assets")
@@ -250,7 +252,10 @@ class AttackParams:
     """Success, protection and victims of attacks, by target class."""
 
     success_chinese: float = param(
-        0.75, "probability", PROB, "before protection; record 2021-24: 5 of 8 attacks killed Chinese"
+        0.75,
+        "probability",
+        PROB,
+        "before protection; record 2021-24: 5 of 8 attacks killed Chinese",
     )
     success_security: float = param(0.75, "probability", PROB, "assumption")
     success_infrastructure: float = param(0.75, "probability", PROB, "assumption")
@@ -281,10 +286,10 @@ class AttackParams:
         0.5, "fraction", PROB, "escorts killed who are security personnel"
     )
     lethality_security: float = param(
-        1.8, "killed/attacker", (0.0, 50.0), "mean killed per attacker, security targets"
+        1.9, "killed/attacker", (0.0, 50.0), "mean killed per attacker, security targets"
     )
     lethality_infrastructure: float = param(
-        0.8, "killed/attacker", (0.0, 50.0), "mean killed per attacker, infrastructure/civilian"
+        0.7, "killed/attacker", (0.0, 50.0), "mean killed per attacker, infrastructure/civilian"
     )
     security_victim_share: float = param(
         0.8, "fraction", PROB, "security attacks kill mostly troops"

@@ -123,14 +123,18 @@ def test_scenarios_do_what_they_say() -> None:
         return next(i.state for i in run(name, seed).investors if i.key == "century_steel")
 
     # Less friction keeps Century Steel investing in most replicates (an attack nearby can
-    # still make it pause); in the baseline it leaves, as in the seed.
-    seeds = range(3, 8)
-    assert sum(steel("reform_and_development", s) == "investing" for s in seeds) >= 3
-    assert all(steel("baseline", s) == "withdrawn" for s in seeds)
+    # still make it pause); in the baseline its friction is drawn from 0.5-1.0, so it
+    # leaves in some replicates and stays in others: a result, not an input.
+    seeds = range(3, 13)
+    assert sum(steel("reform_and_development", s) == "investing" for s in seeds) >= 7
+    baseline = [steel("baseline", s) for s in seeds]
+    assert 0 < baseline.count("withdrawn") < len(seeds)
 
 
 def test_withdrawal_takes_staff_off_the_map() -> None:
-    m = CrisisModel(weeks=26, seed=1)
+    p = ModelParams()
+    p.investors.friction_scale = 2.0  # Century Steel's friction (>= 0.5) now forces it out
+    m = CrisisModel(p, weeks=26, seed=1)
     m.run()
     steel = next(i for i in m.investors if i.key == "century_steel")
     site = steel.site

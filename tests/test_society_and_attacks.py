@@ -8,9 +8,29 @@ import numpy as np
 import pytest
 
 from sim import society
-from sim.agents.militant_group import attack_reward, reinforce
-from sim.attacks import CHINESE, SECURITY, AttackOutcome, resolve_attack, success_probability
-from sim.params import AttackParams, LegitimacyParams, RecruitmentParams, TargetingParams
+from sim.agents.militant_group import (
+    attack_payoff,
+    choice_probabilities,
+    forget,
+    initial_propensities,
+    next_excitation,
+    reinforce,
+)
+from sim.attacks import (
+    CHINESE,
+    INFRASTRUCTURE,
+    SECURITY,
+    AttackOutcome,
+    resolve_attack,
+    success_probability,
+)
+from sim.params import (
+    AttackParams,
+    EscalationParams,
+    LegitimacyParams,
+    RecruitmentParams,
+    TargetingParams,
+)
 
 
 def test_grievance_is_hardship_times_illegitimacy() -> None:
@@ -46,7 +66,19 @@ def test_legitimacy_falls_with_harm_and_foreign_troops_scaled_by_distrust() -> N
     harmed = society.update_legitimacy(
         base, base, np.array([10.0, 0]), pop, np.zeros(2), np.zeros(2), trusted
     )
-    assert harmed[0] == pytest.approx(0.5 - trusted.harm_sensitivity * 10)
+    loss = society.harm_legitimacy_loss(np.array([10.0]), np.array([1e5]), trusted)[0]
+    assert harmed[0] == pytest.approx(0.5 - loss) and loss > 0
+
+
+def test_harm_costs_legitimacy_linearly_when_small_and_saturates_when_large() -> None:
+    p = LegitimacyParams()
+    pop = np.full(3, 1e5)
+    small, big, huge = society.harm_legitimacy_loss(np.array([0.01, 100.0, 1e6]), pop, p)
+    assert small == pytest.approx(p.harm_sensitivity * 0.01, rel=1e-2)
+    assert small < big <= huge <= p.max_harm_loss
+    # A small district is more sensitive per civilian, but one week can cost at most the cap.
+    tiny = society.harm_legitimacy_loss(np.array([50.0]), np.array([1e3]), p)[0]
+    assert tiny <= p.max_harm_loss
 
 
 def test_local_benefit_lowers_hardship_up_to_a_cap() -> None:
@@ -57,16 +89,73 @@ def test_local_benefit_lowers_hardship_up_to_a_cap() -> None:
     assert h[0] == 0.8 and h[1] == pytest.approx(0.4)
 
 
-def test_success_reinforces_and_failure_punishes_a_target() -> None:
+def _learn(payoffs: list[float], weeks: int, seed: int, t: TargetingParams) -> list[float]:
+    """A learner facing fixed per-target payoffs (scripted, Bernoulli success 0.5)."""
+    rnd = random.Random(seed)
+    q = initial_propensities(1.0, t)
+    for _ in range(weeks):
+        q = forget(q, t)
+        for _ in range(3):
+            probs = choice_probabilities(q, t)
+            j = rnd.choices(range(3), weights=probs)[0]
+            q = reinforce(q, j, payoffs[j] if rnd.random() < 0.5 else 0.0)
+            assert min(q) >= 0.0  # no propensity is ever negative
+    return choice_probabilities(q, t)
+
+
+EVEN = {"prior_chinese": 1.0, "prior_security": 1.0, "prior_infrastructure": 1.0}
+
+
+def test_a_target_that_always_pays_more_ends_up_preferred() -> None:
+    t = TargetingParams(initial_strength=5.0, forgetting=0.05)
+    shares = _learn([3.0, 1.0, 1.0], weeks=300, seed=1, t=t)
+    assert shares[CHINESE] > max(shares[SECURITY], shares[INFRASTRUCTURE])
+    assert shares[CHINESE] > t.prior_chinese * 10
+
+
+def test_a_constant_added_to_all_payoffs_keeps_the_ranking() -> None:
+    t = TargetingParams(initial_strength=5.0, forgetting=0.05, experimentation=0.05, **EVEN)
+    for shift in (0.0, 5.0):
+        runs = [_learn([1.0 + shift, 2.0 + shift, 0.5 + shift], 300, s, t) for s in range(8)]
+        shares = np.mean(runs, axis=0)
+        assert shares[SECURITY] > shares[CHINESE] > shares[INFRASTRUCTURE]
+
+
+def test_failure_pays_the_minimum_and_never_reinforces_negatively() -> None:
     t = TargetingParams()
-    q = [1.0, 1.0, 1.0]
     win = AttackOutcome(True, False, 3, 2, 1, 0, 0)
     loss = AttackOutcome(False, False, 0, 0, 0, 0, 1)
-    q_win = reinforce(q, CHINESE, attack_reward(win, 1.0, t), t)
-    q_loss = reinforce(q, CHINESE, attack_reward(loss, 1.0, t), t)
-    assert q_win[CHINESE] / sum(q_win) > 1 / 3 > q_loss[CHINESE] / sum(q_loss)
-    assert attack_reward(win, 5.0, t) > attack_reward(win, 0.0, t)  # publicity of Chinese victims
-    assert min(reinforce([0.01] * 3, 0, -100.0, t)) >= t.min_propensity
+    assert attack_payoff(loss, CHINESE, 5.0, False, t) == 0.0
+    assert attack_payoff(win, CHINESE, 5.0, False, t) > attack_payoff(win, CHINESE, 0.0, False, t)
+    q = reinforce([0.1, 0.2, 0.3], 0, -100.0)
+    assert q == [0.1, 0.2, 0.3]  # a negative reinforcement is clipped to 0, never subtracted
+
+
+def test_experimentation_is_mixed_into_the_choice_not_a_floor() -> None:
+    t = TargetingParams(experimentation=0.3)
+    probs = choice_probabilities([0.0, 10.0, 0.0], t)
+    assert probs == pytest.approx([0.1, 0.8, 0.1])
+    # Scaling every propensity (forgetting, a common cost) leaves the choice unchanged.
+    assert choice_probabilities([2.0, 6.0, 2.0], t) == pytest.approx(
+        choice_probabilities([0.2, 0.6, 0.2], t)
+    )
+
+
+def test_provocation_payoff_only_for_chinese_targets_while_troops_guard() -> None:
+    t = TargetingParams(foreign_troop_provocation=2.0)
+    win = AttackOutcome(True, False, 1, 0, 1, 0, 0)
+    base = attack_payoff(win, CHINESE, 0.0, False, t)
+    assert attack_payoff(win, CHINESE, 0.0, True, t) == base + 2.0
+    assert attack_payoff(win, SECURITY, 0.0, True, t) == base
+
+
+def test_excitation_kernel_has_the_declared_branching_ratio() -> None:
+    p = EscalationParams(branching_ratio=0.6, memory=0.5)
+    e, total = next_excitation(0.0, 1.0, 0.0, p), 0.0
+    for _ in range(200):
+        total += e
+        e = next_excitation(e, 0.0, 0.0, p)
+    assert total == pytest.approx(0.6)  # one attempt triggers 0.6 attempts in expectation
 
 
 def test_protection_and_chinese_troops_lower_success_on_chinese_targets_only() -> None:
@@ -83,23 +172,28 @@ def test_attack_outcomes_respect_interdiction_suicide_and_victim_counts() -> Non
     rnd, rng = random.Random(0), np.random.default_rng(0)
     stopped = [resolve_attack(rnd, rng, SECURITY, 5, 1.0, 1.0, 1.0, False, 0, a) for _ in range(50)]
     assert all(o.interdicted and not o.success and o.killed == 0 for o in stopped)
+    assert all(0 <= o.attackers_captured <= o.attackers_lost for o in stopped)
     suicide = resolve_attack(rnd, rng, SECURITY, 7, 1.0, 0.0, 1.0, True, 0, a)
-    assert suicide.success and suicide.attackers_lost == 7
+    assert suicide.success and suicide.attackers_lost == 7 and suicide.attackers_captured == 0
     for _ in range(200):
         o = resolve_attack(rnd, rng, CHINESE, 10, 1.0, 0.0, 2.0, False, 3, a)
-        assert o.chinese_killed <= 3  # never more Chinese victims than Chinese on site
+        assert o.chinese_killed <= 3  # never more Chinese victims than in the vehicle
+        assert o.killed - o.chinese_killed <= a.escorts_per_vehicle
         assert o.chinese_killed + o.security_killed + o.civilians_killed == o.killed
 
 
-def test_severity_grows_with_cell_size() -> None:
+def test_severity_grows_with_cell_size_and_depends_on_the_target() -> None:
     a = AttackParams()
     rnd, rng = random.Random(1), np.random.default_rng(1)
 
-    def mean_killed(size: int) -> float:
+    def mean_killed(target: int, size: int) -> float:
         runs = [
-            resolve_attack(rnd, rng, SECURITY, size, 1.0, 0.0, 1.0, False, 0, a) for _ in range(400)
+            resolve_attack(rnd, rng, target, size, 1.0, 0.0, 1.0, False, 3, a) for _ in range(400)
         ]
         return float(np.mean([o.killed for o in runs]))
 
-    assert mean_killed(10) == pytest.approx(10.0, rel=0.1)
-    assert mean_killed(1) == pytest.approx(1.0, rel=0.2)
+    assert mean_killed(SECURITY, 10) == pytest.approx(10 * a.lethality_security, rel=0.1)
+    assert mean_killed(SECURITY, 1) == pytest.approx(a.lethality_security, rel=0.2)
+    assert mean_killed(INFRASTRUCTURE, 10) < mean_killed(SECURITY, 10)
+    # Chinese targets: bounded by the vehicle (3 Chinese + escorts), whatever the squad.
+    assert mean_killed(CHINESE, 50) <= 3 + a.escorts_per_vehicle

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-from sim.agents.iran import next_posture, posture_name
-from sim.agents.pakistan import allocate_guards, operation_intensity, removal_probability
-from sim.params import IranParams, PakistanParams
+from sim.agents.iran import after_exchange, next_posture, posture_name
+from sim.agents.pakistan import (
+    acceptance_probability,
+    allocate_guards,
+    operation_intensity,
+    removal_probability,
+    troop_coverage,
+)
+from sim.params import ChinaParams, IranParams, PakistanParams
 
 
 def test_intensity_rises_with_pressure_attacks_and_a_decisive_operation() -> None:
@@ -27,26 +35,58 @@ def test_guards_follow_nationals_and_recent_attacks() -> None:
     assert tilted[0] > tilted[1] and tilted.sum() == 1000 and tilted[2] == 0
 
 
-def test_removal_probability_grows_with_intensity_joint_ops_and_sanctuary_denial() -> None:
+def test_removal_probability_grows_with_intensity_and_joint_ops() -> None:
     p = PakistanParams()
     i = np.array([0.0, 0.5, 1.0])
-    base = removal_probability(i, np.zeros(3), False, p)
+    base = removal_probability(i, False, p)
     assert base[0] == 0 and base[1] < base[2]
-    assert np.all(removal_probability(i, np.zeros(3), True, p)[1:] > base[1:])
-    assert np.all(removal_probability(i, np.full(3, 0.02), False, p) > base)
+    assert np.all(removal_probability(i, True, p)[1:] > base[1:])
 
 
-def test_jaish_attacks_move_iran_toward_cooperation_then_it_drifts_back() -> None:
+def test_officer_resistance_lowers_acceptance_on_a_continuous_scale() -> None:
+    chances = [
+        acceptance_probability(1.0, PakistanParams(officer_resistance=r))
+        for r in (0.0, 0.3, 0.7, 0.95, 1.0)
+    ]
+    assert all(a > b for a, b in itertools.pairwise(chances))
+    assert chances[-1] == 0.0
+    assert acceptance_probability(0.5, PakistanParams()) < acceptance_probability(
+        1.0, PakistanParams()
+    )
+
+
+def test_troops_cover_the_sites_with_most_nationals_while_they_last() -> None:
+    nationals = np.array([50.0, 4000.0, 0.0, 500.0, 1000.0])
+    cover = [troop_coverage(nationals, ChinaParams(troops_available=t)) for t in (0, 100, 300)]
+    assert not cover[0].any()
+    assert cover[1].tolist() == [False, True, False, False, False]
+    assert cover[2].tolist() == [False, True, False, True, True]
+    everyone = troop_coverage(nationals, ChinaParams(troops_available=100000))
+    assert everyone.tolist() == [True, True, False, True, True]  # no troops where no Chinese
+
+
+def test_jaish_attacks_move_iran_toward_cooperation_when_pakistan_acts() -> None:
     p = IranParams()
     score = 0.0
     for _ in range(10):
-        score = next_posture(score, 2, p)
+        score = next_posture(score, 2, 1.0, 0.0, p)
     assert posture_name(score) == "cooperative"
     for _ in range(100):
-        score = next_posture(score, 0, p)
+        score = next_posture(score, 0, 1.0, 0.0, p)
     assert score == 0.0 and posture_name(score) == "neutral"
+
+
+def test_jaish_attacks_from_pakistani_sanctuaries_push_iran_to_hostility() -> None:
+    """January 2024: attacks in Iran from Pakistani soil -> Iranian strike -> exchange."""
+    p = IranParams()
+    score = 0.0
+    for _ in range(4):
+        score = next_posture(score, 2, 0.3, 0.8, p)
+    assert posture_name(score) == "hostile"
+    assert after_exchange(score, p) > score  # a strike and a counter-strike, then a step back
 
 
 def test_fixed_posture_never_moves() -> None:
     p = IranParams(posture_fixed=True)
-    assert next_posture(-1.0, 50, p) == -1.0
+    assert next_posture(-1.0, 50, 1.0, 1.0, p) == -1.0
+    assert after_exchange(-1.0, p) == -1.0

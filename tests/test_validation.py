@@ -154,16 +154,23 @@ def test_which_targets_are_calibrated() -> None:
     context = {t.key for t in observed_targets() if not t.calibrated}
     assert {
         "baloch_attacks_on_chinese_per_year",
-        "baloch_chinese_killed_per_year",
+        "baloch_chinese_killed_per_fatal_attack",
         "ttp_attacks_on_chinese_per_year",
-        "ttp_chinese_killed_per_year",
+        "ttp_chinese_killed_per_fatal_attack",
         "militants_killed_per_year",
         "fighters_change",
         "attacks_growth",
         "weekly_dispersion",
         "burstiness",
     } <= calibrated
-    assert context == {"militants_captured_per_year"} | {f"escalation_b_{g}" for g in GROUPS}
+    zero_inflated = {
+        "chinese_killed_per_year",
+        "baloch_chinese_killed_per_year",
+        "ttp_chinese_killed_per_year",
+    }
+    assert context == {"militants_captured_per_year"} | zero_inflated | {
+        f"escalation_b_{g}" for g in GROUPS
+    }
     assert "escalation_b_ttp" in context
 
 
@@ -187,12 +194,20 @@ def test_ttp_and_baloch_split_of_attacks_on_chinese_from_the_data_file() -> None
     def observed(key: str) -> tuple[float, float]:
         return targets[key].low, targets[key].high
 
-    # TTP: 1 attack in 2021-22 and 1 in 2023-24; 9 and 5 killed -> 4.5 and 2.5 a year
-    assert observed("ttp_attacks_on_chinese_per_year") == pytest.approx((0.5, 0.5))
+    # TTP: 2 attacks in 4 years -> exact Poisson 90% interval of the rate, chi-square
+    # quantiles chi2(0.05; 4) = 0.7107 and chi2(0.95; 6) = 12.592, halved, over 4 years.
+    assert observed("ttp_attacks_on_chinese_per_year") == pytest.approx(
+        (0.7107 / 8, 12.592 / 8), rel=1e-3
+    )
     assert observed("ttp_chinese_killed_per_year") == pytest.approx((2.5, 4.5))
-    # Baloch: 2 attacks in 2021-22, 3 in 2023-24; 3 and 2 killed
-    assert observed("baloch_attacks_on_chinese_per_year") == pytest.approx((1.0, 1.5))
+    assert observed("ttp_chinese_killed_per_fatal_attack") == pytest.approx((5.0, 9.0))
+    # Baloch: 5 attacks in 4 years (chi2(0.05; 10) = 3.940, chi2(0.95; 12) = 21.026);
+    # 3 and 2 killed by 2-yr window; fatal attacks (2018-24) killed 3 and 2.
+    assert observed("baloch_attacks_on_chinese_per_year") == pytest.approx(
+        (3.940 / 8, 21.026 / 8), rel=1e-3
+    )
     assert observed("baloch_chinese_killed_per_year") == pytest.approx((1.0, 1.5))
+    assert observed("baloch_chinese_killed_per_fatal_attack") == pytest.approx((2.0, 3.0))
     # the all-perpetrators totals are unchanged: 8 rows (NACTA 14), 13 and 7 killed
     assert observed("attacks_on_chinese_per_year") == pytest.approx((2.0, 3.5))
     assert observed("chinese_killed_per_year") == pytest.approx((3.5, 6.5))

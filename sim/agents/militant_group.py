@@ -66,7 +66,11 @@ def choice_probabilities(propensities: list[float], p: TargetingParams) -> list[
 
 
 def attack_payoff(
-    outcome: AttackOutcome, target: int, chinese_publicity: float, provoked: bool, p: TargetingParams
+    outcome: AttackOutcome,
+    target: int,
+    chinese_publicity: float,
+    provoked: bool,
+    p: TargetingParams,
 ) -> float:
     """Payoff of an outcome minus the minimum payoff (a failure, 0): never negative.
 

@@ -133,9 +133,7 @@ class PakistanState(Agent):
             group.lose_fighters(n)
         removed_total = removed.sum(axis=0)
         captured = m.rng.binomial(removed_total, self.params.capture_share)
-        m.record_militants_removed(
-            int(removed_total.sum() - captured.sum()), int(captured.sum())
-        )
+        m.record_militants_removed(int(removed_total.sum() - captured.sum()), int(captured.sum()))
         harm = m.rng.poisson(self.params.collateral_per_militant * removed_total)
         self.civilian_harm = harm.astype(float) * m._pakistan_mask
         deaths = m.rng.binomial(harm, self.params.collateral_killed_share)
