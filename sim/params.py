@@ -186,7 +186,10 @@ class GroupsParams:
     """The militant groups: BLA, its Majeed Brigade and BLF (BRAS), Jaish al-Adl, the TTP."""
 
     # Calibrated (docs/calibration.md, scripts/calibrate.py).
-    bla: GroupParams = _group(attack_rate=1.15, lethality=1.0, chinese_publicity=0.08)
+    # Squads: the largest raids of the record sent dozens of attackers (BLA, Aug 2024).
+    bla: GroupParams = _group(
+        attack_rate=1.15, lethality=1.0, chinese_publicity=0.08, max_attackers=40
+    )
     majeed: GroupParams = _group(
         attack_rate=1.5,
         lethality=2.0,
@@ -194,14 +197,16 @@ class GroupsParams:
         suicide_attacks=True,
         max_attackers=8,  # record: Majeed squads of 1-8 (Karachi 2018: 3; Gwadar 2024: 8)
     )
-    blf: GroupParams = _group(attack_rate=1.15, lethality=1.0, chinese_publicity=0.08)
+    blf: GroupParams = _group(
+        attack_rate=1.15, lethality=1.0, chinese_publicity=0.08, max_attackers=40
+    )
     jaish_al_adl: GroupParams = _group(
-        attack_rate=1.0, lethality=1.0, chinese_publicity=0.0, chinese_focus=0.0
+        attack_rate=1.0, lethality=1.0, chinese_publicity=0.0, chinese_focus=0.0, max_attackers=20
     )
     # TTP: vehicle bombs at the KP project sites (Dasu 2021, Besham 2024), a stronger prior
     # for Chinese targets than the Baloch groups' (2 of its few attacks near the sites).
     ttp: GroupParams = _group(
-        attack_rate=1.4, lethality=2.5, chinese_publicity=0.08, chinese_focus=5.0
+        attack_rate=1.4, lethality=2.5, chinese_publicity=0.08, chinese_focus=5.0, max_attackers=10
     )
 
 
@@ -389,7 +394,7 @@ class IranParams:
         "seen acting (x Pakistan's operation intensity)",
     )
     hostility_per_jaa_attack: float = param(
-        0.25,
+        0.5,
         "per attack from sanctuary",
         PROB,
         "a Jaish al-Adl attack in Iran pushes Tehran to hostility, as far as the group "

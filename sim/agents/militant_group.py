@@ -88,9 +88,11 @@ def attack_payoff(
 def next_excitation(excitation: float, attempts: float, shock: float, p: EscalationParams) -> float:
     """Hawkes-type kernel: each attempt adds ``branching_ratio`` attempts in total, decaying.
 
-    E' = memory x E + (1 - memory) x (branching_ratio x attempts + shock).
+    E' = memory x E + (1 - memory) x (branching_ratio x attempts + (1 - branching) x shock):
+    a shock of ``s`` attempts (backlash) adds ``s`` attempts in all, its offspring included.
     """
-    return p.memory * excitation + (1.0 - p.memory) * (p.branching_ratio * attempts + shock)
+    n = p.branching_ratio
+    return p.memory * excitation + (1.0 - p.memory) * (n * attempts + (1.0 - n) * shock)
 
 
 class MilitantGroup(Agent):
