@@ -126,9 +126,7 @@ def severity(pool: Any, n: int) -> None:
             groups.setdefault(str(g), []).append(int(k))
     for g, ks in sorted(groups.items()):
         a = np.array(ks)
-        print(
-            f"{g:14s} n={a.size:5d} mean {a.mean():.2f} max {a.max()}  (record: Baloch <= 3, TTP 5-9)"
-        )
+        print(f"{g:14s} n={a.size:5d} mean {a.mean():.2f} max {a.max()}", RECORD)
     killed = np.concatenate([r["events"]["killed"] for r in rs])
     print(f"deadliest attack over all: {killed.max() if killed.size else 0}")
 

@@ -276,7 +276,7 @@ class AttackParams:
         0.15, "probability", PROB, "extra interdiction from joint China-Pakistan intelligence"
     )
     lethality_chinese: float = param(
-        0.7,
+        1.0,
         "1/attacker",
         (0.0, 20.0),
         "kill hazard per attacker on those in the attacked vehicle: P(killed) = 1-exp(-l n)",
