@@ -41,6 +41,12 @@ from sim.space import build_network, load_groups, load_investors, load_places
 START_DATE = "2024-11-18"
 
 
+def row_shares(weights: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum; rows summing to 0 stay 0 (place x group presence)."""
+    totals = weights.sum(axis=1, keepdims=True)
+    return np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+
+
 class CrisisModel(Model):
     """The Balochistan-CPEC crisis as a Mesa model."""
 
@@ -296,14 +302,12 @@ class CrisisModel(Model):
         """
         present = self.fighters_at.T.astype(float)  # place x group
         local = present.sum(axis=1) > 0
-        nearby = self._adjacency @ present
-        reseed = self.params.recruitment.neighbour_mobilisation
-        weights = np.where(local[:, None], present, nearby)
+        weights = np.where(local[:, None], present, self._adjacency @ present)
         has = weights.sum(axis=1) > 0
+        reseed = self.params.recruitment.neighbour_mobilisation
         recruits = np.where(local, recruits, self.rng.binomial(recruits, reseed))
         recruits = np.where(has, recruits, 0)
-        totals = weights.sum(axis=1, keepdims=True)
-        shares = np.where(has[:, None], weights / np.where(totals > 0, totals, 1.0), 0.0)
+        shares = row_shares(weights)
         shares[~has, 0] = 1.0  # placeholder rows; their recruits are zero
         split = self.rng.multinomial(recruits, shares)  # place x group
         for i, group in enumerate(self.groups):
@@ -320,10 +324,7 @@ class CrisisModel(Model):
         k = self.params.recruitment.backlash_attacks_per_harmed
         if k <= 0 or harm.sum() <= 0:
             return
-        present = self.fighters_at.astype(float)  # group x place
-        totals = present.sum(axis=0)
-        share = np.divide(present, totals, out=np.zeros_like(present), where=totals > 0)
-        owed = share @ harm * k
+        owed = harm @ row_shares(self.fighters_at.T.astype(float)) * k  # by group
         for group, extra in zip(self.groups, owed.tolist(), strict=True):
             group.backlash += extra
 

@@ -362,6 +362,9 @@ def test_ttp_and_baloch_attacks_on_chinese_of_a_synthetic_run() -> None:
     np.testing.assert_allclose(s["ttp_chinese_killed_per_year"], [2.5, 1.5])
     np.testing.assert_allclose(s["baloch_attacks_on_chinese_per_year"], [0.5, 0.5])
     np.testing.assert_allclose(s["baloch_chinese_killed_per_year"], [0.0, 1.0])
+    # per fatal attack: TTP 5 (replicate 0) and 3 (replicate 1); Baloch none, then 2
+    np.testing.assert_allclose(s["ttp_chinese_killed_per_fatal_attack"], [5.0, 3.0])
+    np.testing.assert_allclose(s["baloch_chinese_killed_per_fatal_attack"], [np.nan, 2.0])
 
 
 def test_militant_statistics_of_a_one_year_run_and_of_old_results() -> None:

@@ -68,8 +68,8 @@ class Investor(Agent):
         self.committed: float = record["committed"]
         self.deployed: float = record["deployed"]
         self.staff: int = record["staff"]
-        self.friction_range: tuple[float, float] = (record["friction_low"], record["friction_high"])
-        self.friction: float = model.random.uniform(*self.friction_range)  # drawn per replicate
+        # Drawn per replicate from the firm's declared range.
+        self.friction: float = model.random.uniform(record["friction_low"], record["friction_high"])
         self.params = params
         self.state = INVESTING if self.deployed > 0 else PAUSED
         self.hazard = 0.0

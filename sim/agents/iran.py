@@ -67,7 +67,6 @@ class IranState(Agent):
         self.params = params
         self.score = POSTURE_SCORE[params.initial_posture]
         self.strikes = np.zeros(len(model.places.ids))
-        self.exchanges = 0
 
     @property
     def posture(self) -> str:
@@ -103,5 +102,4 @@ class IranState(Agent):
         if m.random.random() < self.params.retaliation_probability:
             target = int(np.flatnonzero(m.places.in_iran)[0])
             m.record_civilian_deaths(target, int(m.rng.poisson(self.params.strike_civilians)))
-            self.exchanges += 1
             self.score = after_exchange(self.score, self.params)

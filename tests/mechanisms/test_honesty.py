@@ -16,6 +16,9 @@ from sim.validation import burstiness, dispersion_index
 
 from .conftest import runs
 
+HOSTILE_IRAN = ("baseline", {"iran.initial_posture": "hostile"})  # strikes and the way back
+CHINA_DEMANDS = ("baseline", {"china.initial_patience": 0.05})  # Pakistan decides on troops
+
 #: Where a parameter is active: the scenario and extra settings that switch its rule on.
 ACTIVE_IN: dict[str, tuple[str, dict[str, Any]]] = {
     "pakistan.decisive_boost": ("decisive_operation", {}),
@@ -31,15 +34,13 @@ ACTIVE_IN: dict[str, tuple[str, dict[str, Any]]] = {
     "legitimacy.joint_operation_visibility": ("joint_operation", {}),
     "iran.joint_border_intensity": ("iran_border", {}),
     "iran.sanctuary_recruit_denial": ("iran_border", {}),
-    # Hostile Iran: strikes, retaliation and the way back.
-    "iran.strike_probability": ("baseline", {"iran.initial_posture": "hostile"}),
-    "iran.strike_civilians": ("baseline", {"iran.initial_posture": "hostile"}),
-    "iran.retaliation_probability": ("baseline", {"iran.initial_posture": "hostile"}),
-    "iran.de_escalation_after_exchange": ("baseline", {"iran.initial_posture": "hostile"}),
-    "legitimacy.iran_strike_cost": ("baseline", {"iran.initial_posture": "hostile"}),
-    # China's demand reached: low patience, then Pakistan's decision on troops.
-    "pakistan.officer_resistance": ("baseline", {"china.initial_patience": 0.05}),
-    "pakistan.acceptance_rate": ("baseline", {"china.initial_patience": 0.05}),
+    "iran.strike_probability": HOSTILE_IRAN,
+    "iran.strike_civilians": HOSTILE_IRAN,
+    "iran.retaliation_probability": HOSTILE_IRAN,
+    "iran.de_escalation_after_exchange": HOSTILE_IRAN,
+    "legitimacy.iran_strike_cost": HOSTILE_IRAN,
+    "pakistan.officer_resistance": CHINA_DEMANDS,
+    "pakistan.acceptance_rate": CHINA_DEMANDS,
     "groups.jaish_al_adl.chinese_publicity": (
         "baseline",
         {"groups.jaish_al_adl.chinese_focus": 1.0},
