@@ -56,13 +56,19 @@ def reinforce(propensities: list[float], target: int, reinforcement: float) -> l
 
 
 def choice_probabilities(propensities: list[float], p: TargetingParams) -> list[float]:
-    """(1 - eps) q_j / sum q + eps / n: experimentation mixed into the choice."""
+    """(1 - eps) q_j / sum q + eps / n: experimentation mixed into the choice.
+
+    Propensities are scaled by their largest first, so shares stay exact when strong
+    forgetting has made them subnormal.
+    """
     n = len(propensities)
-    total = sum(propensities)
-    if total <= 0:
+    top = max(propensities)
+    if top <= 0:
         return [1.0 / n] * n
+    q = [x / top for x in propensities]
+    total = sum(q)
     eps = p.experimentation
-    return [(1.0 - eps) * x / total + eps / n for x in propensities]
+    return [(1.0 - eps) * x / total + eps / n for x in q]
 
 
 def attack_payoff(
