@@ -122,12 +122,15 @@ def test_scenarios_do_what_they_say() -> None:
     def steel(name: str, seed: int) -> str:
         return next(i.state for i in run(name, seed).investors if i.key == "century_steel")
 
-    # Less friction keeps Century Steel investing in most replicates (an attack nearby can
-    # still make it pause); in the baseline its friction is drawn from 0.5-1.0, so it
-    # leaves in some replicates and stays in others: a result, not an input.
+    # Less friction keeps Century Steel investing in most replicates, and in more than the
+    # baseline (TTP attacks near Rashakai can still make it pause); in the baseline its
+    # friction is drawn from 0.5-1.0, so it leaves in some replicates and stays in others:
+    # a result, not an input.
     seeds = range(3, 13)
-    assert sum(steel("reform_and_development", s) == "investing" for s in seeds) >= 7
+    reform = [steel("reform_and_development", s) for s in seeds]
     baseline = [steel("baseline", s) for s in seeds]
+    assert reform.count("investing") > len(seeds) / 2
+    assert reform.count("investing") > baseline.count("investing")
     assert 0 < baseline.count("withdrawn") < len(seeds)
 
 
