@@ -1,9 +1,10 @@
-"""No placebos, no outputs fixed by inputs, backlash that can operate, a baseline that
-follows the record (issues: Honest mechanisms I and II)."""
+"""No placebos, no outputs fixed by inputs, severity inside the record, backlash that can
+operate, a baseline that follows the record (issues: Honest mechanisms I and II)."""
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
@@ -141,35 +142,54 @@ def test_operations_can_backfire_above_a_documented_threshold_but_not_by_default
     collateral x backlash recruits >= 2 a decisive operation leaves more fighters."""
     n = 20
 
-    def mean(scenario: str, collateral: float, per_harmed: float, key: str) -> float:
+    def means(scenario: str, collateral: float, per_harmed: float) -> dict[str, float]:
+        """Mean recruits and final fighters of one configuration (run once)."""
         ov = {
             "pakistan.collateral_per_militant": collateral,
             "recruitment.backlash_recruits_per_harmed": per_harmed,
         }
         rs = runs(scenario, ov, n, 104)
-        if key == "recruits":
-            return float(np.mean([r.weekly["recruits"].sum() for r in rs]))
-        return float(np.mean([r.summary[key] for r in rs]))
+        return {
+            "recruits": float(np.mean([r.weekly["recruits"].sum() for r in rs])),
+            "fighters_final": float(np.mean([r.summary["fighters_final"] for r in rs])),
+        }
 
     default = ModelParams()
     c0, k0 = (
         default.pakistan.collateral_per_militant,
         default.recruitment.backlash_recruits_per_harmed,
     )
-    assert mean("decisive_operation", 1.0, k0, "recruits") > mean(
-        "decisive_operation", c0, k0, "recruits"
-    )
-    assert mean("decisive_operation", c0, k0, "fighters_final") < mean(
-        "baseline", c0, k0, "fighters_final"
-    )
-    assert mean("decisive_operation", 1.0, 2.0, "fighters_final") > mean(
-        "baseline", 1.0, 2.0, "fighters_final"
-    )
+    decisive = means("decisive_operation", c0, k0)
+    assert means("decisive_operation", 1.0, k0)["recruits"] > decisive["recruits"]
+    assert decisive["fighters_final"] < means("baseline", c0, k0)["fighters_final"]
+    harsh = means("decisive_operation", 1.0, 2.0)["fighters_final"]
+    assert harsh > means("baseline", 1.0, 2.0)["fighters_final"]
 
 
 @pytest.fixture(scope="module")
 def baseline() -> list[Any]:
     return runs("baseline", None, 200, 104)
+
+
+def test_killed_per_attack_on_chinese_targets_stays_inside_the_record(baseline: list[Any]) -> None:
+    """400 replicate-years: Baloch groups kill at most 3 Chinese an attack, the TTP at most 9
+    (attacks_on_chinese_in_pakistan.csv: Karachi 2022, 3; Dasu 2021, 9)."""
+    killed: dict[str, list[int]] = defaultdict(list)
+    for r in baseline:
+        e = r.events
+        for g, t, s, k in zip(
+            e["group"], e["target"], e["success"], e["chinese_killed"], strict=True
+        ):
+            if t == "chinese" and s:
+                killed[g].append(k)
+        assert all(
+            k == 0 for t, k in zip(e["target"], e["chinese_killed"], strict=True) if t != "chinese"
+        )
+    assert killed["ttp"] and killed["bla"]
+    for g in ("bla", "majeed", "blf", "jaish_al_adl"):
+        assert max(killed[g], default=0) <= 3, g
+    assert max(killed["ttp"]) <= 9
+    assert np.mean([k for k in killed["ttp"] if k]) > np.mean([k for k in killed["bla"] if k])
 
 
 def test_the_baseline_insurgency_does_not_shrink(baseline: list[Any]) -> None:

@@ -5,8 +5,6 @@ Paired seeds, 200 replicates of 52 weeks a configuration.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import pytest
 
@@ -58,27 +56,6 @@ def test_hardening_chinese_sites_moves_attacks_elsewhere(baseline: list[Replicat
     )
     assert successful_on_chinese(hard) < 0.8 * successful_on_chinese(baseline)
     assert chinese_share(hard) < chinese_share(baseline)  # others' share rises
-
-
-def test_killed_per_attack_on_chinese_targets_stays_inside_the_record() -> None:
-    """400 replicate-years: Baloch groups kill at most 3 Chinese an attack, the TTP at most 9
-    (attacks_on_chinese_in_pakistan.csv: Karachi 2022, 3; Dasu 2021, 9)."""
-    killed: dict[str, list[int]] = defaultdict(list)
-    for r in runs("baseline", None, N, 104):
-        e = r.events
-        for g, t, s, k in zip(
-            e["group"], e["target"], e["success"], e["chinese_killed"], strict=True
-        ):
-            if t == "chinese" and s:
-                killed[g].append(k)
-        assert all(
-            k == 0 for t, k in zip(e["target"], e["chinese_killed"], strict=True) if t != "chinese"
-        )
-    assert killed["ttp"] and killed["bla"]
-    for g in ("bla", "majeed", "blf", "jaish_al_adl"):
-        assert max(killed[g], default=0) <= 3, g
-    assert max(killed["ttp"]) <= 9
-    assert np.mean([k for k in killed["ttp"] if k]) > np.mean([k for k in killed["bla"] if k])
 
 
 def test_the_severity_tail_is_not_carried_by_one_group(baseline: list[ReplicateResult]) -> None:
