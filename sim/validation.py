@@ -238,6 +238,8 @@ def _data_rows(name: str) -> list[Row]:
 NACTA_ATTACKS_2021_2024 = 14
 #: The 2-year windows of the record of attacks on Chinese targets behind the yearly ranges.
 CHINESE_WINDOWS: tuple[tuple[int, int], ...] = ((2021, 2022), (2023, 2024))
+#: Years the windows cover.
+CHINESE_YEARS = sum(last - first + 1 for first, last in CHINESE_WINDOWS)
 #: Severity exponent of terrorist attacks: Clauset & Wiegel (2010) 2.4 +/- 0.2.
 ALPHA_RANGE = (2.2, 2.6)
 #: Militants killed a year in Balochistan: Pakistan-wide 2024 counts ~925-934 (CRSS/ISPR),
@@ -312,8 +314,7 @@ def _group_chinese_targets(
     (calibrated), the severity a perpetrator reaches when it succeeds.
     """
     span = _chinese_span()
-    years = sum(last - first + 1 for first, last in CHINESE_WINDOWS)
-    low, high = poisson_rate_interval(rates.n_attacks, years)
+    low, high = poisson_rate_interval(rates.n_attacks, CHINESE_YEARS)
     fatal = [k for k in per_attack if k > 0]
     return [
         Target(
@@ -355,9 +356,8 @@ def _chinese_targets() -> list[Target]:
     """Attacks on Chinese targets and Chinese killed: all perpetrators, Baloch groups, TTP."""
     rows = _data_rows("attacks_on_chinese_in_pakistan.csv")
     every = chinese_window_rates(rows)
-    years = sum(last - first + 1 for first, last in CHINESE_WINDOWS)
     span = _chinese_span()
-    low, high = every.n_attacks / years, NACTA_ATTACKS_2021_2024 / years
+    low, high = every.n_attacks / CHINESE_YEARS, NACTA_ATTACKS_2021_2024 / CHINESE_YEARS
     return [
         Target(
             "attacks_on_chinese_per_year",
@@ -374,7 +374,7 @@ def _chinese_targets() -> list[Target]:
             "killed/yr",
             min(every.killed),
             max(every.killed),
-            f"{every.n_killed / years:g} ({every.n_killed} in {span}; "
+            f"{every.n_killed / CHINESE_YEARS:g} ({every.n_killed} in {span}; "
             f"{min(every.killed):g}-{max(every.killed):g} by 2-yr window)",
             f"attacks_on_chinese_in_pakistan.csv; NACTA (20 killed {span})",
             calibrated=False,
@@ -604,8 +604,13 @@ def _chinese_by_groups(
         f"{prefix}_chinese_killed_per_fatal_attack",
     )
     if events.empty:
-        return {keys[0]: np.zeros(reps.size), keys[1]: np.zeros(reps.size),
-                keys[2]: np.full(reps.size, np.nan)}  # fmt: skip
+        return dict(
+            zip(
+                keys,
+                (np.zeros(reps.size), np.zeros(reps.size), np.full(reps.size, np.nan)),
+                strict=True,
+            )
+        )
     own = events[events["group"].isin(groups)]
     attacks = own[own["target"] == "chinese"].groupby("replicate").size()
     killed = own.groupby("replicate")["chinese_killed"].sum()
