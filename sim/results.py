@@ -181,6 +181,7 @@ HEADLINE = (
     ("security_killed", "security forces killed"),
     ("civilians_killed", "civilians killed"),
     ("militants_killed", "militants killed"),
+    ("militants_captured", "militants captured"),
     ("fighters_final", "fighters at the end"),
     ("capital_deployed_final", "capital deployed at the end (USD m)"),
     ("investors_withdrawn", "investors withdrawn"),
