@@ -556,26 +556,31 @@ def validate(params: ModelParams) -> ModelParams:
 
 
 def from_dict(data: dict[str, Any]) -> ModelParams:
-    """Build :class:`ModelParams` from a nested mapping, rejecting unknown keys."""
-    return validate(_build(ModelParams, data, ""))
+    """Build :class:`ModelParams` from a nested mapping, rejecting unknown keys.
+
+    Keys not given keep their defaults, including each group's own defaults: a mapping
+    ``{"groups": {"majeed": {"attack_rate": 2}}}`` changes only the Majeed Brigade's rate.
+    """
+    return validate(_build(ModelParams(), data, ""))
 
 
-def _build(cls: Any, data: dict[str, Any], prefix: str) -> Any:
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(names))
+def _build(obj: Any, data: dict[str, Any], prefix: str) -> Any:
+    """``obj`` (a parameter dataclass) with the values in ``data`` replaced, recursively."""
+    names = {f.name for f in dataclasses.fields(obj)}
+    unknown = sorted(set(data) - names)
     if unknown:
         allowed = ", ".join(sorted(names))
         raise ParameterError(f"unknown parameter {prefix}{unknown[0]}: allowed keys are {allowed}")
-    obj = cls()
+    changes: dict[str, Any] = {}
     for key, value in data.items():
         default = getattr(obj, key)
         if dataclasses.is_dataclass(default):
             if not isinstance(value, dict):
                 raise ParameterError(f"{prefix}{key} must be a group of parameters, got {value!r}")
-            setattr(obj, key, _build(type(default), value, f"{prefix}{key}."))
+            changes[key] = _build(default, value, f"{prefix}{key}.")
         else:
-            setattr(obj, key, value)
-    return obj
+            changes[key] = value
+    return dataclasses.replace(obj, **changes)
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -46,6 +46,18 @@ def test_nested_values_are_applied() -> None:
     assert p.groups.bla.lethality == ModelParams().groups.bla.lethality
 
 
+def test_one_changed_key_keeps_the_rest_of_that_groups_own_defaults() -> None:
+    """Changing one Majeed Brigade key must not reset its squad cap, suicide flag or lethality
+    to the generic group defaults (a bug that once gave 769-killed attacks)."""
+    default = ModelParams().groups.majeed
+    p = from_dict({"groups": {"majeed": {"attack_rate": 2.5}}})
+    assert p.groups.majeed.attack_rate == 2.5
+    assert p.groups.majeed.max_attackers == default.max_attackers
+    assert p.groups.majeed.lethality == default.lethality
+    assert p.groups.majeed.suicide_attacks == default.suicide_attacks
+    assert p.groups.ttp == ModelParams().groups.ttp
+
+
 def test_the_parameter_table_in_the_docs_is_current() -> None:
     """Regenerate with `python scripts/param_table.py` after changing sim/params.py."""
     import sys
