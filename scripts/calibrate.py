@@ -158,7 +158,8 @@ def score(pool: Any, values: dict[str, float], replicates: int, seed: int) -> Sc
     terms = {}
     for key, row in cal.iterrows():
         lo, hi = float(row["observed_low"]), float(row["observed_high"])
-        inset = MARGIN * (hi - lo) / 2  # aim inside the range, not at its edge
+        # aim inside the range, not at its edge (one-sided ranges such as "> 1" have no inset)
+        inset = MARGIN * (hi - lo) / 2 if math.isfinite(hi - lo) else 0.0
         inner = Target(str(key), "", "", lo + inset, hi - inset, "", "")
         d = inner.distance(float(row["model_median"])) * inner.scale / BY_KEY[str(key)].scale
         if d:

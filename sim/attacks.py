@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from random import Random
+from typing import Any
 
 import numpy as np
 
-from sim.params import AttackParams
+from sim.compiled import rule
+from sim.record import TARGET_NAMES
 
-TARGETS: tuple[str, ...] = ("chinese", "security", "infrastructure")
+TARGETS: tuple[str, ...] = TARGET_NAMES
 CHINESE, SECURITY, INFRASTRUCTURE = 0, 1, 2
 
 
@@ -42,46 +43,47 @@ class AttackOutcome:
     attackers_captured: int = 0
 
 
-def guard_protection(guards: np.ndarray, nationals: np.ndarray, p: AttackParams) -> np.ndarray:
+@rule
+def guard_protection(guards: np.ndarray, nationals: np.ndarray, p: Any) -> np.ndarray:
     """Share of attack success removed by guards: saturating in guards per national."""
     per_national = guards / np.maximum(nationals, 1.0)
     return p.protection_max * per_national / (per_national + p.guards_half_saturation)
 
 
-def success_probability(
-    target: int, protection: float, chinese_troops: bool, p: AttackParams
-) -> float:
+@rule
+def success_probability(target: int, protection: float, troop_cover: float, p: Any) -> float:
     """Chance an attempt that was not interdicted succeeds.
 
-    ``protection`` (guards) and ``chinese_troops`` (troops guard this site) apply to
-    Chinese targets only.
+    ``protection`` (guards) and ``troop_cover`` (share of a full troop detachment at this
+    site, 0-1) apply to Chinese targets only.
     """
-    base = (p.success_chinese, p.success_security, p.success_infrastructure)[target]
-    if target != CHINESE:
-        return base
-    residual = base * (1.0 - protection)
-    if chinese_troops:
-        residual *= 1.0 - p.chinese_troop_protection
-    return residual
+    if target == SECURITY:
+        return p.success_security
+    if target == INFRASTRUCTURE:
+        return p.success_infrastructure
+    residual = p.success_chinese * (1.0 - protection)
+    return residual * (1.0 - p.chinese_troop_protection * troop_cover)
 
 
+@rule
 def vehicle_kill_probability(attackers: int, lethality: float) -> float:
     """Chance each person in the attacked vehicle dies: 1 - exp(-lethality x attackers)."""
     return 1.0 - math.exp(-lethality * attackers)
 
 
-def _lost_attackers(
-    rng: np.random.Generator, size: int, share: float, suicide_success: bool, p: AttackParams
+@rule
+def lost_attackers(
+    rng: np.random.Generator, size: int, share: float, suicide_success: bool, p: Any
 ) -> tuple[int, int]:
     """(lost, captured): suicide attackers die; others are lost with ``share``."""
     if suicide_success:
         return size, 0
-    lost = int(rng.binomial(size, share))
-    return lost, int(rng.binomial(lost, p.attacker_captured_share))
+    lost = rng.binomial(size, share)
+    return lost, rng.binomial(lost, p.attacker_captured_share)
 
 
+@rule
 def resolve_attack(
-    rnd: Random,
     rng: np.random.Generator,
     target: int,
     cell_size: int,
@@ -90,32 +92,34 @@ def resolve_attack(
     lethality: float,
     suicide: bool,
     chinese_exposed: float,
-    p: AttackParams,
-) -> AttackOutcome:
+    p: Any,
+) -> tuple[bool, bool, int, int, int, int, int, int]:
     """Draw the outcome of one attack by a cell of ``cell_size`` fighters.
 
     ``lethality`` is the group's multiplier; ``chinese_exposed`` the Chinese nationals in
-    the attacked vehicle or compound (used for Chinese targets only).
+    the attacked vehicle or compound (used for Chinese targets only). Returns the fields
+    of :class:`AttackOutcome` in order.
     """
-    if rnd.random() < p_interdiction:
-        lost, captured = _lost_attackers(rng, cell_size, p.attacker_loss_interdicted, False, p)
-        return AttackOutcome(False, True, 0, 0, 0, 0, lost, captured)
-    if rnd.random() >= p_success:
-        lost, captured = _lost_attackers(rng, cell_size, p.attacker_loss_failed, False, p)
-        return AttackOutcome(False, False, 0, 0, 0, 0, lost, captured)
+    if rng.random() < p_interdiction:
+        lost, captured = lost_attackers(rng, cell_size, p.attacker_loss_interdicted, False, p)
+        return False, True, 0, 0, 0, 0, lost, captured
+    if rng.random() >= p_success:
+        lost, captured = lost_attackers(rng, cell_size, p.attacker_loss_failed, False, p)
+        return False, False, 0, 0, 0, 0, lost, captured
     chinese = security = civilians = 0
     if target == CHINESE:
         kill = vehicle_kill_probability(cell_size, p.lethality_chinese * lethality)
-        chinese = int(rng.binomial(int(chinese_exposed), kill))
-        escorts = int(rng.binomial(p.escorts_per_vehicle, kill))
-        security = int(rng.binomial(escorts, p.escort_security_share))
+        chinese = rng.binomial(int(chinese_exposed), kill)
+        escorts = rng.binomial(p.escorts_per_vehicle, kill)
+        security = rng.binomial(escorts, p.escort_security_share)
         civilians = escorts - security
     else:
-        per_attacker = p.lethality_security if target == SECURITY else p.lethality_infrastructure
-        killed = int(rng.poisson(per_attacker * lethality * cell_size))
-        share = p.security_victim_share if target == SECURITY else p.infrastructure_security_share
-        security = int(rng.binomial(killed, share))
+        if target == SECURITY:
+            per_attacker, share = p.lethality_security, p.security_victim_share
+        else:
+            per_attacker, share = p.lethality_infrastructure, p.infrastructure_security_share
+        killed = rng.poisson(per_attacker * lethality * cell_size)
+        security = rng.binomial(killed, share)
         civilians = killed - security
-    lost, captured = _lost_attackers(rng, cell_size, p.attacker_loss_succeeded, suicide, p)
-    killed = chinese + security + civilians
-    return AttackOutcome(True, False, killed, chinese, security, civilians, lost, captured)
+    lost, captured = lost_attackers(rng, cell_size, p.attacker_loss_succeeded, suicide, p)
+    return True, False, chinese + security + civilians, chinese, security, civilians, lost, captured

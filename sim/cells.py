@@ -6,153 +6,223 @@ fighters, otherwise it merges with a second size-biased cell. The steady state h
 sizes n_k ~ k^-5/2, so attack severities that scale with the size of a uniformly picked
 cell are heavy-tailed without sampling a power law anywhere.
 
-Cells of equal size are exchangeable, so the pool is stored as a histogram
-``{size: number of cells}``: every operation is O(number of distinct sizes) and
-conservation of fighters is easy to check (``sum(k * n_k) == fighters``).
+Cells of equal size are exchangeable, so a pool is stored as a histogram over its distinct
+sizes: ``sizes[i]`` fighters in each of ``counts[i]`` cells for ``i < meta[DISTINCT]``, with
+``meta[FIGHTERS] == sum(sizes * counts)`` and ``meta[CELLS] == sum(counts)``. The rules are
+compiled functions over these arrays; :class:`CellPool` wraps one pool for Python callers.
 """
 
 from __future__ import annotations
 
-from random import Random
+import numpy as np
+
+from sim.compiled import rule
+
+#: Slots of a pool's ``meta`` array.
+DISTINCT, FIGHTERS, CELLS = 0, 1, 2
+#: Distinct cell sizes a pool can hold (k distinct sizes need at least k(k+1)/2 fighters).
+CAPACITY = 1024
+
+
+# --- bookkeeping --------------------------------------------------------------------------
+@rule
+def put(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, k: int, n: int) -> None:
+    """Add ``n`` cells of size ``k``."""
+    if k <= 0 or n <= 0:
+        return
+    found = False
+    for i in range(meta[DISTINCT]):
+        if sizes[i] == k:
+            counts[i] += n
+            found = True
+            break
+    if not found:
+        i = meta[DISTINCT]
+        if i >= sizes.size:
+            raise ValueError("cell pool capacity exceeded")
+        sizes[i] = k
+        counts[i] = n
+        meta[DISTINCT] = i + 1
+    meta[FIGHTERS] += k * n
+    meta[CELLS] += n
+
+
+@rule
+def take(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, k: int) -> None:
+    """Remove one cell of size ``k`` (which must exist)."""
+    for i in range(meta[DISTINCT]):
+        if sizes[i] == k:
+            counts[i] -= 1
+            if counts[i] == 0:  # keep the histogram compact: move the last size here
+                last = meta[DISTINCT] - 1
+                sizes[i], counts[i] = sizes[last], counts[last]
+                sizes[last], counts[last] = 0, 0
+                meta[DISTINCT] = last
+            meta[FIGHTERS] -= k
+            meta[CELLS] -= 1
+            return
+    raise ValueError("no cell of that size")
+
+
+@rule
+def count_of(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, k: int) -> int:
+    """Number of cells of size ``k``."""
+    for i in range(meta[DISTINCT]):
+        if sizes[i] == k:
+            return int(counts[i])
+    return 0
+
+
+# --- picking ------------------------------------------------------------------------------
+@rule
+def pick_size_biased(
+    rng: np.random.Generator, sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray
+) -> int:
+    """Size of a cell picked with probability proportional to its size."""
+    x = rng.random() * meta[FIGHTERS]
+    k = 0
+    for i in range(meta[DISTINCT]):
+        k = sizes[i]
+        x -= k * counts[i]
+        if x < 0:
+            return k
+    return k
+
+
+@rule
+def pick_uniform(
+    rng: np.random.Generator, sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray
+) -> int:
+    """Size of a cell picked uniformly among cells (Clauset & Wiegel's attacking unit)."""
+    x = rng.random() * meta[CELLS]
+    k = 0
+    for i in range(meta[DISTINCT]):
+        k = sizes[i]
+        x -= counts[i]
+        if x < 0:
+            return k
+    return k
+
+
+# --- dynamics -----------------------------------------------------------------------------
+@rule
+def micro_events(
+    rng: np.random.Generator,
+    sizes: np.ndarray,
+    counts: np.ndarray,
+    meta: np.ndarray,
+    events: int,
+    shatter_probability: float,
+) -> None:
+    """``events`` Johnson/Clauset-Wiegel events: a size-biased cell shatters or coalesces."""
+    for _ in range(events):
+        if meta[FIGHTERS] < 2:
+            return
+        k = pick_size_biased(rng, sizes, counts, meta)
+        if rng.random() < shatter_probability:
+            if k > 1:
+                take(sizes, counts, meta, k)
+                put(sizes, counts, meta, 1, k)
+            continue
+        take(sizes, counts, meta, k)
+        if meta[FIGHTERS] == 0:
+            put(sizes, counts, meta, k, 1)
+            continue
+        j = pick_size_biased(rng, sizes, counts, meta)
+        take(sizes, counts, meta, j)
+        put(sizes, counts, meta, k + j, 1)
+
+
+@rule
+def remove_fighters(
+    rng: np.random.Generator, sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, n: int
+) -> int:
+    """Remove ``n`` fighters picked uniformly (each from a size-biased cell); return removed."""
+    removed = 0
+    while removed < n and meta[FIGHTERS] > 0:
+        k = pick_size_biased(rng, sizes, counts, meta)
+        take(sizes, counts, meta, k)
+        put(sizes, counts, meta, k - 1, 1)
+        removed += 1
+    return removed
+
+
+@rule
+def shrink_cell(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, size: int, lost: int) -> None:
+    """The cell of ``size`` that attacked loses ``lost`` members (killed or captured)."""
+    lost = min(lost, size)
+    if lost <= 0 or count_of(sizes, counts, meta, size) == 0:
+        return
+    take(sizes, counts, meta, size)
+    put(sizes, counts, meta, size - lost, 1)
+
+
+def new_pool_arrays(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty storage for ``rows`` pools: sizes, counts (rows x CAPACITY) and meta (rows x 3)."""
+    return (
+        np.zeros((rows, CAPACITY), dtype=np.int64),
+        np.zeros((rows, CAPACITY), dtype=np.int64),
+        np.zeros((rows, 3), dtype=np.int64),
+    )
 
 
 class CellPool:
-    """A histogram of cell sizes with the coalescence-fragmentation dynamics."""
+    """One pool of cells for Python callers: views of its arrays and the compiled rules."""
 
-    __slots__ = ("_random", "cells", "counts", "fighters")
+    __slots__ = ("_rng", "counts_", "meta", "sizes_")
 
-    def __init__(self, fighters: int, rnd: Random) -> None:
-        self.counts: dict[int, int] = {1: fighters} if fighters > 0 else {}
-        self.fighters = fighters
-        self.cells = fighters
-        self._random = rnd
+    def __init__(
+        self,
+        fighters: int,
+        rng: np.random.Generator,
+        arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        if arrays is None:
+            s, c, m = new_pool_arrays(1)
+            arrays = (s[0], c[0], m[0])
+        self.sizes_, self.counts_, self.meta = arrays
+        self._rng = rng
+        put(self.sizes_, self.counts_, self.meta, 1, fighters)
 
-    # --- picking -----------------------------------------------------------------
+    @property
+    def fighters(self) -> int:
+        """Fighters in the pool."""
+        return int(self.meta[FIGHTERS])
+
+    @property
+    def cells(self) -> int:
+        """Number of cells."""
+        return int(self.meta[CELLS])
+
+    @property
+    def counts(self) -> dict[int, int]:
+        """The histogram ``{size: number of cells}``."""
+        n = int(self.meta[DISTINCT])
+        return dict(zip(self.sizes_[:n].tolist(), self.counts_[:n].tolist(), strict=True))
+
     def pick_size_biased(self) -> int:
         """Size of a cell picked with probability proportional to its size."""
-        x = self._random.random() * self.fighters
-        k = 0
-        for k, c in self.counts.items():
-            x -= k * c
-            if x < 0:
-                return k
-        return k
+        return int(pick_size_biased(self._rng, self.sizes_, self.counts_, self.meta))
 
     def pick_uniform(self) -> int:
-        """Size of a cell picked uniformly among cells (Clauset & Wiegel's attacking unit)."""
-        x = self._random.random() * self.cells
-        k = 0
-        for k, c in self.counts.items():
-            x -= c
-            if x < 0:
-                return k
-        return k
-
-    # --- bookkeeping -------------------------------------------------------------
-    def _take(self, k: int) -> None:
-        c = self.counts[k] - 1
-        if c:
-            self.counts[k] = c
-        else:
-            del self.counts[k]
-        self.fighters -= k
-        self.cells -= 1
-
-    def _put(self, k: int, n: int = 1) -> None:
-        if k > 0 and n > 0:
-            self.counts[k] = self.counts.get(k, 0) + n
-            self.fighters += k * n
-            self.cells += n
-
-    # --- dynamics ----------------------------------------------------------------
-    def micro_event(self, shatter_probability: float) -> None:
-        """One Johnson/Clauset-Wiegel event: a size-biased cell shatters or coalesces."""
-        if self.fighters < 2:
-            return
-        k = self.pick_size_biased()
-        if self._random.random() < shatter_probability:
-            if k > 1:
-                self._take(k)
-                self._put(1, k)
-            return
-        self._take(k)
-        if self.fighters == 0:
-            self._put(k)
-            return
-        j = self.pick_size_biased()
-        self._take(j)
-        self._put(k + j)
+        """Size of a cell picked uniformly among cells."""
+        return int(pick_uniform(self._rng, self.sizes_, self.counts_, self.meta))
 
     def run(self, events: int, shatter_probability: float) -> None:
-        """Run ``events`` micro-events: :meth:`micro_event`, inlined for speed.
-
-        This loop is the model's hot path; it does exactly what ``micro_event`` does
-        (a test checks the two give the same pool from the same random stream).
-        """
-        counts, rand = self.counts, self._random.random
-        n, cells = self.fighters, self.cells
-        for _ in range(events):
-            if n < 2:
-                break
-            x = rand() * n  # size-biased pick of k
-            for k, c in counts.items():
-                x -= k * c
-                if x < 0:
-                    break
-            if rand() < shatter_probability:
-                if k > 1:
-                    c = counts[k] - 1
-                    if c:
-                        counts[k] = c
-                    else:
-                        del counts[k]
-                    counts[1] = counts.get(1, 0) + k
-                    cells += k - 1
-                continue
-            c = counts[k] - 1  # take k out, then pick j among the rest
-            if c:
-                counts[k] = c
-            else:
-                del counts[k]
-            rest = n - k
-            if rest == 0:
-                counts[k] = counts.get(k, 0) + 1
-                continue
-            x = rand() * rest
-            for j, c in counts.items():
-                x -= j * c
-                if x < 0:
-                    break
-            c = counts[j] - 1
-            if c:
-                counts[j] = c
-            else:
-                del counts[j]
-            counts[k + j] = counts.get(k + j, 0) + 1
-            cells -= 1
-        self.cells = cells
+        """Run ``events`` micro-events."""
+        micro_events(self._rng, self.sizes_, self.counts_, self.meta, events, shatter_probability)
 
     def add_recruits(self, n: int) -> None:
         """New fighters join as single-fighter cells."""
-        self._put(1, n)
+        put(self.sizes_, self.counts_, self.meta, 1, n)
 
     def remove_fighters(self, n: int) -> int:
-        """Remove ``n`` fighters picked uniformly (each from a size-biased cell); return removed."""
-        removed = 0
-        while removed < n and self.fighters > 0:
-            k = self.pick_size_biased()
-            self._take(k)
-            self._put(k - 1)
-            removed += 1
-        return removed
+        """Remove ``n`` fighters picked uniformly; return how many were removed."""
+        return int(remove_fighters(self._rng, self.sizes_, self.counts_, self.meta, n))
 
     def shrink_cell(self, size: int, lost: int) -> None:
-        """The cell of ``size`` that attacked loses ``lost`` members (killed or captured)."""
-        lost = min(lost, size)
-        if lost <= 0 or self.counts.get(size, 0) == 0:
-            return
-        self._take(size)
-        self._put(size - lost)
+        """The cell of ``size`` loses ``lost`` members."""
+        shrink_cell(self.sizes_, self.counts_, self.meta, size, lost)
 
     def sizes(self) -> list[int]:
         """All cell sizes, expanded (for tests and plots)."""

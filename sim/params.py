@@ -387,11 +387,14 @@ class IranParams:
     )
     posture_fixed: bool = param(False, "bool", None, "hold the initial posture for the whole run")
     cooperation_per_jaa_attack: float = param(
-        0.1,
+        0.15,
         "per attack at full intensity",
         PROB,
         "a Jaish al-Adl attack in Iran pushes Tehran to cooperate, as far as Pakistan is "
-        "seen acting (x Pakistan's operation intensity)",
+        "seen acting (x Pakistan's operation intensity); set so that the push balances "
+        "hostility at intensity ~0.67 with 20% of the group in Pakistan: the baseline "
+        "(~0.58) stays mostly neutral, a decisive operation turns Tehran cooperative in "
+        "about half the replicates (not estimated)",
     )
     hostility_per_jaa_attack: float = param(
         0.5,

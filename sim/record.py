@@ -7,10 +7,13 @@ NumPy arrays and lists (no DataCollector): cheap in the replicate's hot path.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+#: Target classes in code order (0, 1, 2).
+TARGET_NAMES: tuple[str, ...] = ("chinese", "security", "infrastructure")
 
 # Weekly counts, summed over the week's events (the model tallies these as they happen).
 WEEKLY_COUNTS: tuple[str, ...] = (
@@ -95,56 +98,93 @@ class ReplicateResult:
     """The three outputs of one replicate."""
 
     weekly: dict[str, np.ndarray]
-    events: dict[str, list[Any]]
+    events: dict[str, Any]
     summary: dict[str, Any]
 
 
-@dataclass
+def decode_events(buffer: np.ndarray, n: int) -> dict[str, Any]:
+    """Event rows (integer codes) as columns with group, place and target names."""
+    from sim.space import load_groups, load_places
+
+    rows = buffer[:n]
+    groups = np.array(list(load_groups()), dtype=object)
+    places = np.array(load_places().ids, dtype=object)
+    targets = np.array(TARGET_NAMES, dtype=object)
+    out: dict[str, Any] = {}
+    for j, key in enumerate(EVENT_COLUMNS):
+        col = rows[:, j]
+        if key == "group":
+            out[key] = groups[col].tolist()
+        elif key == "district":
+            out[key] = places[col].tolist()
+        elif key == "target":
+            out[key] = targets[col].tolist()
+        elif key in ("success", "interdicted"):
+            out[key] = col.astype(bool).tolist()
+        else:
+            out[key] = col.tolist()
+    return out
+
+
+def replicate_result(
+    weekly: np.ndarray, buffer: np.ndarray, n_events: int, weeks_run: int, first_pause: float
+) -> ReplicateResult:
+    """The outputs of a replicate from its weekly matrix (weeks x metrics) and event buffer.
+
+    The summary row is derived from the weekly metrics, so totals always agree.
+    """
+    w = {k: weekly[:weeks_run, j].copy() for j, k in enumerate(WEEKLY_METRICS)}
+    events = decode_events(buffer, n_events)
+    last = weeks_run - 1
+    summary: dict[str, Any] = {
+        "chinese_killed": int(w["chinese_killed"].sum()),
+        "attacks_total": int(w["attacks"].sum()),
+        "attacks_on_chinese": int(w["attacks_on_chinese"].sum()),
+        "attacks_balochistan": int(w["attacks_balochistan"].sum()),
+        "killed_balochistan": int(w["killed_balochistan"].sum()),
+        "security_killed": int(w["security_killed"].sum()),
+        "civilians_killed": int(w["civilians_killed"].sum()),
+        "militants_killed": int(w["militants_killed"].sum()),
+        "militants_captured": int(w["militants_captured"].sum()),
+        "fighters_final": int(w["fighters"][last]),
+        "capital_deployed_final": float(w["capital_deployed"][last]),
+        "investors_paused_final": int(w["investors_paused"][last]),
+        "investors_withdrawn": int(w["investors_withdrawn"][last]),
+        "weeks_to_first_pause": float(first_pause) if first_pause > 0 else math.nan,
+        "investment_hold": bool(w["investment_hold"].max() > 0),
+        "chinese_troops_deployed": bool(w["chinese_troops"].max() > 0),
+        "grievance_final": float(w["grievance"][last]),
+        "legitimacy_final": float(w["legitimacy"][last]),
+        "china_patience_final": float(w["china_patience"][last]),
+        "max_attack_killed": int(max(events["killed"], default=0)),
+    }
+    return ReplicateResult(w, events, summary)
+
+
 class Recorder:
-    """Accumulates a replicate's outputs week by week."""
+    """A replicate's outputs as they accumulate: the weekly matrix and the event buffer.
 
-    weeks: int
-    weekly: dict[str, np.ndarray] = field(init=False)
-    events: dict[str, list[Any]] = field(init=False)
+    The compiled rules write into :attr:`matrix` and :attr:`buffer`; :attr:`weekly` and
+    :attr:`events` give column views for the dashboard and notebooks.
+    """
 
-    def __post_init__(self) -> None:
-        self.weekly = {k: np.zeros(self.weeks) for k in WEEKLY_METRICS}
-        self.events = {k: [] for k in EVENT_COLUMNS}
+    def __init__(self, weeks: int) -> None:
+        self.weeks = weeks
+        self.matrix = np.zeros((weeks, len(WEEKLY_METRICS)))
+        self.buffer = np.zeros((1024, len(EVENT_COLUMNS)), dtype=np.int64)
+        self.n_events = 0
 
-    def add_event(self, row: tuple[Any, ...]) -> None:
-        """Append one attack (values in :data:`EVENT_COLUMNS` order)."""
-        for key, value in zip(EVENT_COLUMNS, row, strict=True):
-            self.events[key].append(value)
+    @property
+    def weekly(self) -> dict[str, np.ndarray]:
+        """Each weekly metric as a view of its column (weeks not yet run are 0)."""
+        return {k: self.matrix[:, j] for j, k in enumerate(WEEKLY_METRICS)}
 
-    def set_week(self, week: int, values: dict[str, float]) -> None:
-        """Store the metrics of week ``week`` (1-based)."""
-        for key, value in values.items():
-            self.weekly[key][week - 1] = value
+    @property
+    def events(self) -> dict[str, Any]:
+        """The attacks so far, by column."""
+        return decode_events(self.buffer, self.n_events)
 
     def result(self, weeks_run: int, first_pause_week: int | None) -> ReplicateResult:
-        """Summary row derived from the weekly metrics (so totals always agree)."""
-        w = {k: v[:weeks_run] for k, v in self.weekly.items()}
-        last = weeks_run - 1
-        summary: dict[str, Any] = {
-            "chinese_killed": int(w["chinese_killed"].sum()),
-            "attacks_total": int(w["attacks"].sum()),
-            "attacks_on_chinese": int(w["attacks_on_chinese"].sum()),
-            "attacks_balochistan": int(w["attacks_balochistan"].sum()),
-            "killed_balochistan": int(w["killed_balochistan"].sum()),
-            "security_killed": int(w["security_killed"].sum()),
-            "civilians_killed": int(w["civilians_killed"].sum()),
-            "militants_killed": int(w["militants_killed"].sum()),
-            "militants_captured": int(w["militants_captured"].sum()),
-            "fighters_final": int(w["fighters"][last]),
-            "capital_deployed_final": float(w["capital_deployed"][last]),
-            "investors_paused_final": int(w["investors_paused"][last]),
-            "investors_withdrawn": int(w["investors_withdrawn"][last]),
-            "weeks_to_first_pause": float(first_pause_week) if first_pause_week else math.nan,
-            "investment_hold": bool(w["investment_hold"].max() > 0),
-            "chinese_troops_deployed": bool(w["chinese_troops"].max() > 0),
-            "grievance_final": float(w["grievance"][last]),
-            "legitimacy_final": float(w["legitimacy"][last]),
-            "china_patience_final": float(w["china_patience"][last]),
-            "max_attack_killed": int(max(self.events["killed"], default=0)),
-        }
-        return ReplicateResult(w, self.events, summary)
+        """The replicate's three outputs after ``weeks_run`` weeks."""
+        first = float(first_pause_week) if first_pause_week else -1.0
+        return replicate_result(self.matrix, self.buffer, self.n_events, weeks_run, first)

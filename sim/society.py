@@ -8,39 +8,50 @@ aversion ``R ~ U(0, 1)`` across residents, the share of a place willing to join 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from sim.params import LegitimacyParams, RecruitmentParams
+from sim import cells
+from sim.compiled import multinomial_row, rule
+from sim.world import HARDSHIP_STALE, INTENSITY, TROOPS, T_RECRUITS
 
 
+@rule
 def grievance(hardship: np.ndarray, legitimacy: np.ndarray) -> np.ndarray:
     """Epstein's grievance G = H (1 - L)."""
     return hardship * (1.0 - legitimacy)
 
 
+@rule
 def arrest_probability(
-    security: np.ndarray, fighters: np.ndarray, p: RecruitmentParams
+    security: np.ndarray, fighters: np.ndarray, p: Any
 ) -> np.ndarray:
     """Perceived arrest risk P = 1 - exp(-k C / (A c_ref)): C security, A active fighters."""
     ratio = security / ((fighters + 1.0) * p.security_per_fighter_ref)
     return 1.0 - np.exp(-p.arrest_constant * ratio)
 
 
+@rule
 def willing_share(g: np.ndarray, p_arrest: np.ndarray, threshold: float) -> np.ndarray:
     """Share of residents with G - R P > T when R ~ U(0,1): clip((G - T)/P, 0, 1)."""
-    excess = g - threshold
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(p_arrest > 0, excess / np.maximum(p_arrest, 1e-12), np.inf)
-    return np.clip(np.where(excess > 0, share, 0.0), 0.0, 1.0)
+    out = np.zeros(g.size)
+    for i in range(g.size):
+        excess = g[i] - threshold
+        if excess > 0:
+            out[i] = 1.0 if p_arrest[i] <= 0 else min(1.0, excess / p_arrest[i])
+    return out
 
 
+@rule
 def expected_recruits(
-    willing: np.ndarray, population: np.ndarray, p: RecruitmentParams
+    willing: np.ndarray, population: np.ndarray, p: Any
 ) -> np.ndarray:
     """Expected recruits per week by place: rate x willing residents (millions)."""
     return p.recruits_per_million_willing * willing * population / 1e6
 
 
+@rule
 def update_legitimacy(
     legitimacy: np.ndarray,
     baseline: np.ndarray,
@@ -48,7 +59,7 @@ def update_legitimacy(
     population: np.ndarray,
     foreign_troops_seen: np.ndarray,
     strikes: np.ndarray,
-    p: LegitimacyParams,
+    p: Any,
 ) -> np.ndarray:
     """One week of legitimacy: slow recovery, losses to harm, foreign troops and strikes.
 
@@ -61,24 +72,139 @@ def update_legitimacy(
     harm_loss = harm_legitimacy_loss(civilian_harm, population, p)
     troop_loss = p.foreign_troop_cost * (1.0 - p.public_trust_in_china) * foreign_troops_seen
     strike_loss = p.iran_strike_cost * strikes
-    return np.clip(recovered - harm_loss - troop_loss - strike_loss, 0.0, 1.0)
+    return np.minimum(np.maximum(recovered - harm_loss - troop_loss - strike_loss, 0.0), 1.0)
 
 
+@rule
 def harm_legitimacy_loss(
-    civilian_harm: np.ndarray, population: np.ndarray, p: LegitimacyParams
+    civilian_harm: np.ndarray, population: np.ndarray, p: Any
 ) -> np.ndarray:
     """Legitimacy lost to civilian harm: linear when small, saturating at ``max_harm_loss``."""
     per_100k = civilian_harm / (population / 1e5)
     return p.max_harm_loss * (1.0 - np.exp(-p.harm_sensitivity * per_100k / p.max_harm_loss))
 
 
+@rule
 def relieved_hardship(
     base_hardship: np.ndarray,
     deployed_usd_m: np.ndarray,
     population: np.ndarray,
-    p: LegitimacyParams,
+    p: Any,
 ) -> np.ndarray:
     """Hardship lowered by the local benefit of deployed capital (per resident, capped)."""
     per_capita_k = deployed_usd_m * 1e3 / population  # USD thousand per resident
     relief = np.minimum(p.max_hardship_relief, p.local_benefit_share * per_capita_k)
     return base_hardship * (1.0 - relief)
+
+
+@rule
+def row_shares(weights: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum; rows summing to 0 stay 0 (place x group presence)."""
+    out = np.zeros_like(weights)
+    for i in range(weights.shape[0]):
+        total = weights[i].sum()
+        if total > 0:
+            out[i] = weights[i] / total
+    return out
+
+
+@rule
+def foreign_troops_seen(world: Any, places: Any, params: Any) -> np.ndarray:
+    """Where Pakistanis see foreign troops: guarded sites, or joint operations (not both)."""
+    seen = world.troop_sites * 1.0
+    if params.china.joint_operations or world.s[TROOPS] > 0:
+        joint = params.legitimacy.joint_operation_visibility * world.s[INTENSITY]
+        seen = np.maximum(seen, joint)
+    return seen * places.pakistan
+
+
+@rule
+def recruit(rng: np.random.Generator, recruits: np.ndarray, groups: Any, places: Any, p: Any) -> int:
+    """Share each place's recruits among the groups there, in proportion to presence.
+
+    Where no group is present, a share ``neighbour_mobilisation`` of the recruits joins
+    the groups of the neighbouring places (in proportion to their presence there) and
+    stays at home, re-seeding the district; the rest are not mobilised. Returns the total.
+    """
+    present = groups.fighters_at.T.astype(np.float64)  # place x group
+    spread = places.adjacency @ present
+    n_places, n_groups = present.shape
+    split = np.zeros(n_groups, dtype=np.int64)
+    total = 0
+    for i in range(n_places):
+        n = recruits[i]
+        weights = present[i]
+        if weights.sum() <= 0:
+            weights = spread[i]
+            n = rng.binomial(n, p.neighbour_mobilisation) if n > 0 else 0
+        if n <= 0 or weights.sum() <= 0:
+            continue
+        multinomial_row(rng, n, weights / weights.sum(), split)
+        for g in range(n_groups):
+            if split[g]:
+                groups.fighters_at[g, i] += split[g]
+                cells.put(groups.sizes[g], groups.counts[g], groups.meta[g], 1, split[g])
+        total += n
+    return total
+
+
+@rule
+def revenge(harm: np.ndarray, groups: Any, p: Any) -> None:
+    """Civilian harm raises the attack tempo of the groups where it happened.
+
+    Each civilian harmed adds ``backlash_attacks_per_harmed`` attempts, spread over the
+    following weeks by the escalation kernel, shared by presence (Condra & Shapiro 2012:
+    state-caused civilian casualties are followed by more insurgent attacks).
+    """
+    k = p.backlash_attacks_per_harmed
+    if k <= 0 or harm.sum() <= 0:
+        return
+    owed = harm @ row_shares(groups.fighters_at.T.astype(np.float64)) * k  # by group
+    groups.backlash[:] += owed
+
+
+@rule
+def society_week(
+    rng: np.random.Generator,
+    world: Any,
+    places: Any,
+    groups: Any,
+    investors: Any,
+    params: Any,
+    sanctuary_denied: bool,
+) -> None:
+    """Legitimacy, hardship, grievance, recruitment and backlash (Epstein 2002)."""
+    lp, rp = params.legitimacy, params.recruitment
+    if world.s[HARDSHIP_STALE] > 0:  # capital moves only at the monthly decisions
+        deployed = np.zeros(places.population.size)
+        for k in range(investors.site.size):
+            deployed[investors.site[k]] += investors.deployed[k]
+        world.hardship[:] = relieved_hardship(places.hardship, deployed, places.population, lp)
+        world.s[HARDSHIP_STALE] = 0.0
+    harm = world.civilian_harm
+    world.legitimacy[:] = update_legitimacy(
+        world.legitimacy,
+        places.legitimacy,
+        harm,
+        places.population,
+        foreign_troops_seen(world, places, params),
+        world.strikes,
+        lp,
+    )
+    world.grievance[:] = grievance(world.hardship, world.legitimacy)
+    fighters = groups.fighters_at.sum(axis=0).astype(np.float64)
+    security = places.security * (
+        1.0 + params.pakistan.surge_security_per_intensity * world.s[INTENSITY]
+    )
+    p_arrest = arrest_probability(security, fighters, rp)
+    willing = willing_share(world.grievance, p_arrest, rp.threshold)
+    if sanctuary_denied:
+        denial = params.iran.sanctuary_recruit_denial
+        willing = willing * np.where(places.border_or_iran, 1.0 - denial, 1.0)
+    expected = expected_recruits(willing, places.population, rp)
+    expected = expected + rp.backlash_recruits_per_harmed * harm
+    recruits = np.zeros(expected.size, dtype=np.int64)
+    for i in range(expected.size):
+        recruits[i] = rng.poisson(expected[i])
+    world.tally[T_RECRUITS] = recruit(rng, recruits, groups, places, rp)
+    revenge(harm, groups, rp)

@@ -11,11 +11,13 @@ Rules (from the seed, November 2024):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mesa import Agent
 
+from sim.compiled import rule
 from sim.params import ChinaParams
+from sim.world import LAST_CHINESE_KILLED, LEVEL, PATIENCE
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
@@ -24,14 +26,16 @@ NORMAL, PRESSURE, HOLD, DEMAND = 0, 1, 2, 3
 LADDER = ("normal", "diplomatic pressure", "investment hold", "demand protection")
 
 
-def next_patience(patience: float, chinese_killed: int, p: ChinaParams) -> float:
+@rule
+def next_patience(patience: float, chinese_killed: int, p: Any) -> float:
     """Patience after a week in which ``chinese_killed`` nationals died."""
     if chinese_killed > 0:
         return max(0.0, patience - p.patience_loss_per_death * chinese_killed)
     return min(1.0, patience + p.patience_recovery)
 
 
-def next_level(level: int, patience: float, p: ChinaParams) -> int:
+@rule
+def next_level(level: int, patience: float, p: Any) -> int:
     """Ladder step after a patience update, with hysteresis on the way down."""
     thresholds = (p.pressure_below, p.hold_below, p.demand_below)  # to reach steps 1, 2, 3
     while level < DEMAND and patience < thresholds[level]:
@@ -41,19 +45,41 @@ def next_level(level: int, patience: float, p: ChinaParams) -> int:
     return level
 
 
+@rule
+def investment_hold(level: float, p: Any) -> bool:
+    """State firms may not invest (ladder step 2 or an imposed freeze)."""
+    return p.force_investment_hold or level >= HOLD
+
+
+@rule
+def china_week(world: Any, params: Any) -> None:
+    """Rules 1-3: patience, then the ladder."""
+    s = world.s
+    s[PATIENCE] = next_patience(s[PATIENCE], int(s[LAST_CHINESE_KILLED]), params.china)
+    s[LEVEL] = next_level(int(s[LEVEL]), s[PATIENCE], params.china)
+
+
 class ChinaState(Agent):
     """China as a state agent with a patience level and an escalation ladder."""
 
     def __init__(self, model: CrisisModel, params: ChinaParams) -> None:
         super().__init__(model)
         self.params = params
-        self.patience = params.initial_patience
-        self.level = next_level(NORMAL, self.patience, params)
+
+    @property
+    def patience(self) -> float:
+        """Patience left, 1 (full) to 0."""
+        return float(self.model.world.s[PATIENCE])
+
+    @property
+    def level(self) -> int:
+        """Step on the escalation ladder (0-3)."""
+        return int(self.model.world.s[LEVEL])
 
     @property
     def investment_hold(self) -> bool:
         """State firms may not invest (ladder step 2 or an imposed freeze)."""
-        return self.params.force_investment_hold or self.level >= HOLD
+        return bool(investment_hold(self.level, self.model.compiled.china))
 
     @property
     def demands_protection(self) -> bool:
@@ -66,7 +92,5 @@ class ChinaState(Agent):
         return self.level / DEMAND
 
     def step(self) -> None:
-        """React to last week's Chinese deaths."""
-        killed = self.model.last_week_chinese_killed
-        self.patience = next_patience(self.patience, killed, self.params)
-        self.level = next_level(self.level, self.patience, self.params)
+        """React to last week's Chinese deaths (:func:`china_week`)."""
+        china_week(self.model.world, self.model.compiled)

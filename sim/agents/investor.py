@@ -19,15 +19,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from mesa import Agent
 
-from sim.params import InvestorParams
+from sim.agents.china import investment_hold
+from sim.compiled import rule
+from sim.world import FIRST_PAUSE, LEVEL, STATE_NAMES, WEEK
+from sim.world import INVESTING as S_INVESTING
+from sim.world import PAUSED as S_PAUSED
+from sim.world import WITHDRAWN as S_WITHDRAWN
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
 
-INVESTING, PAUSED, WITHDRAWN = "investing", "paused", "withdrawn"
+INVESTING, PAUSED, WITHDRAWN = STATE_NAMES  # names of the state codes 0, 1, 2
 
 
-def updated_hazard(belief: float, incidents: np.ndarray, site: int, p: InvestorParams) -> float:
+@rule
+def updated_hazard(belief: float, incidents: np.ndarray, site: int, p: Any) -> float:
     """New hazard belief from last month's incidents by place."""
     own = incidents[site]
     other = incidents.sum() - own
@@ -35,67 +41,89 @@ def updated_hazard(belief: float, incidents: np.ndarray, site: int, p: InvestorP
     return (1.0 - p.hazard_memory) * belief + p.hazard_memory * observed
 
 
-def staying_value(hazard: float, friction: float, p: InvestorParams) -> float:
+@rule
+def staying_value(hazard: float, friction: float, p: Any) -> float:
     """Utility of staying invested."""
     return p.expected_return - p.risk_aversion * hazard - p.friction_scale * friction
 
 
-def decide(
-    state: str, value: float, bad_months: int, on_hold: bool, p: InvestorParams
-) -> tuple[str, int]:
-    """Next state and count of consecutive bad months (hysteresis; withdrawal final)."""
-    if state == WITHDRAWN:
-        return WITHDRAWN, bad_months
+@rule
+def decide(state: int, value: float, bad_months: int, on_hold: bool, p: Any) -> tuple[int, int]:
+    """Next state code and count of consecutive bad months (hysteresis; withdrawal final)."""
+    if state == S_WITHDRAWN:
+        return S_WITHDRAWN, bad_months
     bad_months = bad_months + 1 if value < p.withdraw_below else 0
-    if state == PAUSED and bad_months >= p.months_to_withdraw:
-        return WITHDRAWN, bad_months
+    if state == S_PAUSED and bad_months >= p.months_to_withdraw:
+        return S_WITHDRAWN, bad_months
     if on_hold or value < p.pause_below:
-        return PAUSED, bad_months
+        return S_PAUSED, bad_months
     if value > p.invest_above:
-        return INVESTING, bad_months
+        return S_INVESTING, bad_months
     return state, bad_months
 
 
-class Investor(Agent):
-    """A firm with committed and deployed capital (USD million) and Chinese staff."""
+@rule
+def investor_month(k: int, investors: Any, world: Any, params: Any) -> None:
+    """Rules 1-3 for firm ``k``; a withdrawal takes its capital and staff home."""
+    p, s = params.investors, world.s
+    site = investors.site[k]
+    investors.hazard[k] = updated_hazard(investors.hazard[k], world.month_incidents, site, p)
+    value = staying_value(investors.hazard[k], investors.friction[k], p)
+    on_hold = investors.state_firm[k] and investment_hold(s[LEVEL], params.china)
+    before = investors.state[k]
+    state, bad = decide(before, value, investors.bad_months[k], on_hold, p)
+    investors.state[k], investors.bad_months[k] = state, bad
+    if state == S_INVESTING:
+        investors.deployed[k] += p.deployment_rate * (investors.committed[k] - investors.deployed[k])
+    elif state == S_WITHDRAWN and before != S_WITHDRAWN:
+        world.chinese_nationals[site] -= investors.staff[k]
+        investors.staff[k] = 0
+        investors.deployed[k] = 0.0
+    if before == S_INVESTING and state == S_PAUSED and s[FIRST_PAUSE] < 0:
+        s[FIRST_PAUSE] = s[WEEK]
 
-    def __init__(self, model: CrisisModel, record: dict[str, Any], params: InvestorParams) -> None:
+
+class Investor(Agent):
+    """A firm with committed and deployed capital (USD million) and Chinese staff.
+
+    Its state lives in the model's investor arrays; the record gives its name and site.
+    """
+
+    def __init__(self, model: CrisisModel, k: int, record: dict[str, Any]) -> None:
         super().__init__(model)
+        self.k = k
         self.key: str = record["id"]
         self.name: str = record["name"]
         self.state_firm: bool = record["state_firm"]
-        self.site: int = model.places.index(record["place"])
         self.committed: float = record["committed"]
-        self.deployed: float = record["deployed"]
-        self.staff: int = record["staff"]
-        # Drawn per replicate from the firm's declared range.
-        self.friction: float = model.random.uniform(record["friction_low"], record["friction_high"])
-        self.params = params
-        self.state = INVESTING if self.deployed > 0 else PAUSED
-        self.hazard = 0.0
-        self.bad_months = 0
+        self.site: int = int(model.investor_arrays.site[k])
+
+    @property
+    def state(self) -> str:
+        """investing, paused or withdrawn."""
+        return STATE_NAMES[int(self.model.investor_arrays.state[self.k])]
+
+    @property
+    def deployed(self) -> float:
+        """Capital deployed (USD million)."""
+        return float(self.model.investor_arrays.deployed[self.k])
+
+    @property
+    def staff(self) -> int:
+        """Chinese staff on site."""
+        return int(self.model.investor_arrays.staff[self.k])
+
+    @property
+    def friction(self) -> float:
+        """This replicate's bureaucratic friction (drawn from the firm's range)."""
+        return float(self.model.investor_arrays.friction[self.k])
+
+    @property
+    def hazard(self) -> float:
+        """Believed hazard to Chinese staff."""
+        return float(self.model.investor_arrays.hazard[self.k])
 
     def step(self) -> None:
-        """The monthly decision."""
+        """The monthly decision (:func:`investor_month`)."""
         m = self.model
-        self.hazard = updated_hazard(
-            self.hazard, m.month_incidents_by_place, self.site, self.params
-        )
-        value = staying_value(self.hazard, self.friction, self.params)
-        on_hold = self.state_firm and m.china.investment_hold
-        before = self.state
-        self.state, self.bad_months = decide(
-            self.state, value, self.bad_months, on_hold, self.params
-        )
-        if self.state == INVESTING:
-            self.deployed += self.params.deployment_rate * (self.committed - self.deployed)
-        elif self.state == WITHDRAWN and before != WITHDRAWN:
-            self.withdraw()
-        if before == INVESTING and self.state == PAUSED:
-            m.note_first_pause()
-
-    def withdraw(self) -> None:
-        """Leave: capital is retracted and the Chinese staff go home."""
-        self.model.chinese_nationals[self.site] -= self.staff
-        self.staff = 0
-        self.deployed = 0.0
+        investor_month(self.k, m.investor_arrays, m.world, m.compiled)

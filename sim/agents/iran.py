@@ -13,25 +13,25 @@ Rules (seed; the January 2024 exchange of strikes; joint raids near Saravan, Nov
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mesa import Agent
 
+from sim.compiled import POSTURE_SCORE, rule
 from sim.params import IranParams
+from sim.world import INTENSITY, IRAN_SCORE, JAA_ROW, LAST_JAA_IN_IRAN, T_CIVILIANS_KILLED
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
 
-POSTURE_SCORE = {"hostile": -1.0, "neutral": 0.0, "cooperative": 1.0}
-
-
+@rule
 def next_posture(
     score: float,
     jaa_attacks_in_iran: int,
     pakistan_intensity: float,
     sanctuary_share: float,
-    p: IranParams,
+    p: Any,
 ) -> float:
     """Posture score after a week with ``jaa_attacks_in_iran`` Jaish al-Adl attacks."""
     if p.posture_fixed:
@@ -42,14 +42,15 @@ def next_posture(
     )
     score += push * jaa_attacks_in_iran
     score -= np.sign(score) * min(abs(score), p.posture_drift)
-    return float(np.clip(score, -1.0, 1.0))
+    return min(1.0, max(-1.0, score))
 
 
-def after_exchange(score: float, p: IranParams) -> float:
+@rule
+def after_exchange(score: float, p: Any) -> float:
     """A strike and a counter-strike: both sides step back (Jan 2024)."""
     if p.posture_fixed:
         return score
-    return float(min(1.0, score + p.de_escalation_after_exchange))
+    return min(1.0, score + p.de_escalation_after_exchange)
 
 
 def posture_name(score: float) -> str:
@@ -59,14 +60,61 @@ def posture_name(score: float) -> str:
     return "cooperative" if score > 1 / 3 else "neutral"
 
 
+@rule
+def hostile(score: float) -> bool:
+    """Iran is hostile below a score of -1/3."""
+    return score < -1.0 / 3.0
+
+
+@rule
+def jaa_sanctuary_share(groups: Any, places: Any) -> float:
+    """Share of Jaish al-Adl's fighters on Pakistani soil (its sanctuaries)."""
+    row = groups.fighters_at[JAA_ROW]
+    total = row.sum()
+    if total <= 0:
+        return 0.0
+    return (row * places.pakistan).sum() / total
+
+
+@rule
+def strike_across_border(rng: np.random.Generator, world: Any, places: Any, p: Any) -> None:
+    """An Iranian strike on a Pakistani border district; Pakistan may strike back."""
+    border = places.border_index
+    place = border[rng.integers(0, border.size)]
+    world.strikes[place] = 1.0
+    world.tally[T_CIVILIANS_KILLED] += rng.poisson(p.strike_civilians)
+    if rng.random() < p.retaliation_probability:
+        world.tally[T_CIVILIANS_KILLED] += rng.poisson(p.strike_civilians)
+        world.s[IRAN_SCORE] = after_exchange(world.s[IRAN_SCORE], p)
+
+
+@rule
+def iran_week(rng: np.random.Generator, world: Any, places: Any, groups: Any, params: Any) -> None:
+    """Update the posture, then strike across the border if hostile (rules 1-4)."""
+    s, p = world.s, params.iran
+    s[IRAN_SCORE] = next_posture(
+        s[IRAN_SCORE],
+        int(s[LAST_JAA_IN_IRAN]),
+        s[INTENSITY],
+        jaa_sanctuary_share(groups, places),
+        p,
+    )
+    world.strikes[:] = 0.0
+    if hostile(s[IRAN_SCORE]) and rng.random() < p.strike_probability:
+        strike_across_border(rng, world, places, p)
+
+
 class IranState(Agent):
-    """Iran as a state agent."""
+    """Iran as a state agent (its score lives in the model's world arrays)."""
 
     def __init__(self, model: CrisisModel, params: IranParams) -> None:
         super().__init__(model)
         self.params = params
-        self.score = POSTURE_SCORE[params.initial_posture]
-        self.strikes = np.zeros(len(model.places.ids))
+
+    @property
+    def score(self) -> float:
+        """Posture score in [-1, 1]."""
+        return float(self.model.world.s[IRAN_SCORE])
 
     @property
     def posture(self) -> str:
@@ -78,28 +126,12 @@ class IranState(Agent):
         """Joint border operations deny militants their sanctuary."""
         return self.posture == "cooperative"
 
+    @property
+    def strikes(self) -> np.ndarray:
+        """Places struck this week."""
+        return self.model.world.strikes
+
     def step(self) -> None:
         """Update the posture, then strike across the border if hostile."""
         m = self.model
-        self.score = next_posture(
-            self.score,
-            m.last_week_jaa_attacks_in_iran,
-            m.pakistan.intensity,
-            m.jaa_sanctuary_share(),
-            self.params,
-        )
-        self.strikes[:] = 0.0
-        if self.posture == "hostile" and m.random.random() < self.params.strike_probability:
-            self.strike_across_border()
-
-    def strike_across_border(self) -> None:
-        """An Iranian strike on a Pakistani border district; Pakistan may strike back."""
-        m = self.model
-        border = np.flatnonzero(m.places.borders_iran)
-        place = int(border[m.random.randrange(len(border))])
-        self.strikes[place] = 1.0
-        m.record_civilian_deaths(place, int(m.rng.poisson(self.params.strike_civilians)))
-        if m.random.random() < self.params.retaliation_probability:
-            target = int(np.flatnonzero(m.places.in_iran)[0])
-            m.record_civilian_deaths(target, int(m.rng.poisson(self.params.strike_civilians)))
-            self.score = after_exchange(self.score, self.params)
+        iran_week(m.rng, m.world, m.place_arrays, m.group_arrays, m.compiled)

@@ -13,85 +13,123 @@ Each week a group
 5. learns: the payoff minus the minimum payoff (a failure pays 0) reinforces the
    target -- success, and publicity of Chinese victims; through BRAS, the other Baloch
    groups feel part of that lesson.
+
+The rules are compiled functions over the groups' arrays (:class:`sim.world.Groups`, one row
+per group); :func:`group_week` is steps 1-5, called by :meth:`MilitantGroup.step` and by the
+engine alike.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mesa import Agent
 
-from sim.attacks import CHINESE, SECURITY, TARGETS, AttackOutcome, resolve_attack
-from sim.cells import CellPool
-from sim.params import EscalationParams, GroupParams, TargetingParams
+from sim import cells
+from sim.attacks import (
+    CHINESE,
+    SECURITY,
+    TARGETS,
+    AttackOutcome,
+    resolve_attack,
+    success_probability,
+)
+from sim.compiled import rule, weighted_index
+from sim.world import (
+    EVENT_WIDTH,
+    JAA_ROW,
+    JAA_IN_IRAN,
+    T_ATTACKS,
+    T_BALOCHISTAN,
+    T_CHINESE_KILLED,
+    T_CIVILIANS_KILLED,
+    T_KILLED,
+    T_KILLED_BALOCHISTAN,
+    T_MILITANTS_CAPTURED,
+    T_MILITANTS_KILLED,
+    T_ON_CHINESE,
+    T_SECURITY_KILLED,
+    TROOPS,
+    WEEK,
+)
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
 
 
-def initial_propensities(
-    average_payoff: float, p: TargetingParams, chinese_focus: float = 1.0
-) -> list[float]:
+# --- target choice (Erev & Roth 1998) ---------------------------------------------------
+@rule
+def initial_propensities(average_payoff: float, p: Any, chinese_focus: float) -> np.ndarray:
     """Erev & Roth's q_j(1) = s(1) x average payoff x prior share of j.
 
     ``chinese_focus`` weights the prior share of Chinese targets for one group.
     """
-    prior = [chinese_focus * p.prior_chinese, p.prior_security, p.prior_infrastructure]
-    total = sum(prior)
-    return [p.initial_strength * average_payoff * x / total for x in prior]
+    prior = np.array([chinese_focus * p.prior_chinese, p.prior_security, p.prior_infrastructure])
+    return p.initial_strength * average_payoff * prior / prior.sum()
 
 
-def forget(propensities: list[float], p: TargetingParams) -> list[float]:
-    """One week of forgetting: every propensity decays by the same share."""
-    keep = 1.0 - p.forgetting
-    return [x * keep for x in propensities]
+@rule
+def forget(propensities: np.ndarray, p: Any) -> None:
+    """One week of forgetting: every propensity decays by the same share (in place)."""
+    propensities *= 1.0 - p.forgetting
 
 
-def reinforce(propensities: list[float], target: int, reinforcement: float) -> list[float]:
+@rule
+def reinforce(propensities: np.ndarray, target: int, reinforcement: float) -> None:
     """Add a non-negative reinforcement (payoff minus the minimum payoff) to one target."""
-    q = list(propensities)
-    q[target] += max(0.0, reinforcement)
-    return q
+    propensities[target] += max(0.0, reinforcement)
 
 
-def choice_probabilities(propensities: list[float], p: TargetingParams) -> list[float]:
+@rule
+def choice_probabilities(propensities: np.ndarray, p: Any) -> np.ndarray:
     """(1 - eps) q_j / sum q + eps / n: experimentation mixed into the choice.
 
     Propensities are scaled by their largest first, so shares stay exact when strong
     forgetting has made them subnormal.
     """
-    n = len(propensities)
-    top = max(propensities)
+    n = propensities.size
+    top = propensities.max()
     if top <= 0:
-        return [1.0 / n] * n
-    q = [x / top for x in propensities]
-    total = sum(q)
+        return np.full(n, 1.0 / n)
+    q = propensities / top
     eps = p.experimentation
-    return [(1.0 - eps) * x / total + eps / n for x in q]
+    return (1.0 - eps) * q / q.sum() + eps / n
 
 
+@rule
+def choose_target(rng: np.random.Generator, propensities: np.ndarray, p: Any) -> int:
+    """Pick a target class by the choice probabilities."""
+    q = choice_probabilities(propensities, p)
+    x = rng.random()
+    return 0 if x < q[0] else (1 if x < q[0] + q[1] else 2)
+
+
+@rule
 def attack_payoff(
-    outcome: AttackOutcome,
+    success: bool,
+    chinese_killed: int,
     target: int,
     chinese_publicity: float,
     provoked: bool,
-    p: TargetingParams,
+    p: Any,
 ) -> float:
     """Payoff of an outcome minus the minimum payoff (a failure, 0): never negative.
 
     Success pays ``success_reward``; Chinese victims add publicity; while Chinese troops
     guard, a successful attack on a Chinese target adds the provocation payoff.
     """
-    if not outcome.success:
+    if not success:
         return 0.0
-    payoff = p.success_reward + chinese_publicity * outcome.chinese_killed
+    payoff = p.success_reward + chinese_publicity * chinese_killed
     if provoked and target == CHINESE:
         payoff += p.foreign_troop_provocation
     return payoff
 
 
-def next_excitation(excitation: float, attempts: float, shock: float, p: EscalationParams) -> float:
+# --- tempo (Hawkes-type self-excitation) -------------------------------------------------
+@rule
+def next_excitation(excitation: float, attempts: float, shock: float, p: Any) -> float:
     """Hawkes-type kernel: each attempt adds ``branching_ratio`` attempts in total, decaying.
 
     E' = memory x E + (1 - memory) x (branching_ratio x attempts + (1 - branching) x shock):
@@ -101,161 +139,249 @@ def next_excitation(excitation: float, attempts: float, shock: float, p: Escalat
     return p.memory * excitation + (1.0 - p.memory) * (n * attempts + (1.0 - n) * shock)
 
 
+@rule
+def long_run_rate(attack_rate: float, fighters: int) -> float:
+    """Mean attempts a week at the current strength: attack rate x fighters / 1000."""
+    return attack_rate * fighters / 1000.0
+
+
+@rule
+def base_rate(attack_rate: float, fighters: int, p: Any) -> float:
+    """Background attempts a week: the long-run rate less its self-excited share."""
+    return (1.0 - p.branching_ratio) * long_run_rate(attack_rate, fighters)
+
+
+@rule
+def draw_attempts(rng: np.random.Generator, g: int, groups: Any, p: Any) -> int:
+    """Attack attempts this week ~ Poisson(background + excitation)."""
+    fighters = groups.meta[g, cells.FIGHTERS]
+    if fighters == 0:
+        return 0
+    return rng.poisson(base_rate(groups.attack_rate[g], fighters, p) + groups.excitation[g])
+
+
+# --- one attack --------------------------------------------------------------------------
+@rule
+def reach(fighters_at: np.ndarray, adjacency: np.ndarray, neighbour_reach: float) -> np.ndarray:
+    """Where a group can strike: its own places, and weakly their neighbours."""
+    own = fighters_at.astype(np.float64)
+    return own + neighbour_reach * (adjacency @ own)
+
+
+@rule
+def remove_from_places(fighters_at: np.ndarray, n: int, prefer: int) -> None:
+    """Take ``n`` fighters off the map, first at ``prefer``, then where most are."""
+    take = min(n, fighters_at[prefer])
+    fighters_at[prefer] -= take
+    n -= take
+    while n > 0 and fighters_at.sum() > 0:
+        i = np.argmax(fighters_at)
+        take = min(n, fighters_at[i])
+        fighters_at[i] -= take
+        n -= take
+
+
+@rule
+def attack_once(
+    rng: np.random.Generator,
+    g: int,
+    groups: Any,
+    world: Any,
+    places: Any,
+    params: Any,
+    interdiction: float,
+    events: np.ndarray,
+    n_events: int,
+) -> tuple[np.ndarray, int]:
+    """Choose target, place and cell; resolve the attack; record it; learn from it."""
+    if groups.meta[g, cells.FIGHTERS] == 0:
+        return events, n_events
+    a, t = params.attacks, params.targeting
+    target = choose_target(rng, groups.propensities[g], t)
+    where = reach(groups.fighters_at[g], places.adjacency, a.neighbour_reach)
+    weights = where * world.availability[target]
+    if weights.sum() <= 0:
+        target = SECURITY  # security forces are everywhere
+        weights = where * world.availability[target]
+    place = weighted_index(rng, weights)
+    sizes, counts, meta = groups.sizes[g], groups.counts[g], groups.meta[g]
+    size = cells.pick_uniform(rng, sizes, counts, meta)
+    squad = min(size, groups.max_attackers[g])
+    troops_here = 0.0
+    protection = 0.0
+    if target == CHINESE:
+        protection = world.protection[place]
+        troops_here = world.troop_sites[place]
+    exposed = min(places.per_vehicle[place], world.chinese_nationals[place])
+    outcome = resolve_attack(
+        rng,
+        target,
+        squad,
+        success_probability(target, protection, troops_here, a),
+        interdiction,
+        groups.lethality[g],
+        groups.suicide[g],
+        exposed,
+        a,
+    )
+    success, interdicted, killed, chinese, security, civilians, lost, captured = outcome
+    cells.shrink_cell(sizes, counts, meta, size, lost)
+    remove_from_places(groups.fighters_at[g], lost, place)
+    events, n_events = record_attack(
+        g, place, target, squad, outcome, world, places, params, events, n_events
+    )
+    provoked = world.s[TROOPS] > 0
+    payoff = attack_payoff(success, chinese, target, groups.publicity[g], provoked, t)
+    learn(g, target, payoff, groups, t)
+    return events, n_events
+
+
+@rule
+def learn(g: int, target: int, payoff: float, groups: Any, t: Any) -> None:
+    """Reinforce the group's target; through BRAS, the other Baloch groups feel a share."""
+    reinforce(groups.propensities[g], target, payoff)
+    if groups.baloch[g] and t.bras_coordination > 0:
+        for other in range(groups.baloch.size):
+            if other != g and groups.baloch[other]:
+                reinforce(groups.propensities[other], target, t.bras_coordination * payoff)
+
+
+@rule
+def record_attack(
+    g: int,
+    place: int,
+    target: int,
+    squad: int,
+    outcome: tuple[bool, bool, int, int, int, int, int, int],
+    world: Any,
+    places: Any,
+    params: Any,
+    events: np.ndarray,
+    n_events: int,
+) -> tuple[np.ndarray, int]:
+    """Count one attack in this week's tallies and append it to the event buffer."""
+    success, interdicted, killed, chinese, security, civilians, lost, captured = outcome
+    tally = world.tally
+    tally[T_ATTACKS] += 1
+    tally[T_ON_CHINESE + target] += 1
+    in_baloch = places.balochistan[place]
+    tally[T_BALOCHISTAN] += in_baloch
+    tally[T_KILLED] += killed
+    tally[T_KILLED_BALOCHISTAN] += killed * in_baloch
+    tally[T_CHINESE_KILLED] += chinese
+    tally[T_SECURITY_KILLED] += security
+    tally[T_CIVILIANS_KILLED] += civilians
+    tally[T_MILITANTS_KILLED] += lost - captured
+    tally[T_MILITANTS_CAPTURED] += captured
+    if target == CHINESE:
+        world.chinese_attacks_week[place] += 1
+    weight = params.investors.incident_weight_per_death
+    world.month_incidents[place] += (target == CHINESE) + weight * chinese
+    if g == JAA_ROW and places.in_iran[place]:
+        world.s[JAA_IN_IRAN] += 1
+    if n_events == events.shape[0]:
+        bigger = np.zeros((2 * events.shape[0], EVENT_WIDTH), dtype=np.int64)
+        bigger[:n_events] = events
+        events = bigger
+    row = events[n_events]
+    row[0], row[1], row[2], row[3], row[4] = int(world.s[WEEK]), g, place, target, squad
+    row[5], row[6], row[7], row[8] = killed, chinese, security, civilians
+    row[9], row[10], row[11] = lost, success, interdicted
+    return events, n_events + 1
+
+
+# --- the week -------------------------------------------------------------------
+@rule
+def group_week(
+    rng: np.random.Generator,
+    g: int,
+    groups: Any,
+    world: Any,
+    places: Any,
+    params: Any,
+    interdiction: float,
+    events: np.ndarray,
+    n_events: int,
+) -> tuple[np.ndarray, int]:
+    """One week of one group: forget, reorganise, attack and learn, update the tempo."""
+    forget(groups.propensities[g], params.targeting)
+    c = params.cells
+    cells.micro_events(
+        rng,
+        groups.sizes[g],
+        groups.counts[g],
+        groups.meta[g],
+        c.events_per_week,
+        c.shatter_probability,
+    )
+    attempts = draw_attempts(rng, g, groups, params.escalation)
+    for _ in range(attempts):
+        events, n_events = attack_once(
+            rng, g, groups, world, places, params, interdiction, events, n_events
+        )
+    groups.excitation[g] = next_excitation(
+        groups.excitation[g], attempts, groups.backlash[g], params.escalation
+    )
+    groups.backlash[g] = 0.0
+    return events, n_events
+
+
 class MilitantGroup(Agent):
-    """One armed group with fighters placed by district, cells and target propensities."""
+    """One armed group: a row of the model's group arrays, stepped by the compiled rules."""
 
     def __init__(
-        self,
-        model: CrisisModel,
-        key: str,
-        name: str,
-        baloch: bool,
-        fighters_at: np.ndarray,
-        params: GroupParams,
+        self, model: CrisisModel, row: int, key: str, name: str, params: Any
     ) -> None:
         super().__init__(model)
-        self.key, self.name, self.baloch, self.params = key, name, baloch, params
-        self.fighters_at = fighters_at  # this group's row of the model's group x place matrix
-        self.cells = CellPool(int(fighters_at.sum()), model.random)
-        t = model.params.targeting
-        self.propensities = initial_propensities(model.average_payoff(), t, params.chinese_focus)
-        cp = model.params.cells
-        self.cells.run(int(cp.burn_in_per_fighter * self.cells.fighters), cp.shatter_probability)
-        # Start at the stationary excitation: branching ratio x the long-run rate.
-        self.excitation = model.params.escalation.branching_ratio * self.long_run_rate()
-        self.backlash = 0.0  # attempts owed to this week's civilian harm (set by the model)
+        self.row, self.key, self.name, self.params = row, key, name, params
+        groups = model.group_arrays
+        self.baloch = bool(groups.baloch[row])
+        self.fighters_at = groups.fighters_at[row]  # views of the model's arrays
+        self.propensities = groups.propensities[row]
+        self.cells = cells.CellPool(
+            0, model.rng, (groups.sizes[row], groups.counts[row], groups.meta[row])
+        )
 
     @property
     def fighters(self) -> int:
         """Fighters in the group (equals the sum of its cell sizes)."""
         return self.cells.fighters
 
+    @property
+    def excitation(self) -> float:
+        """Self-excited attempts a week owed to recent attacks and harm."""
+        return float(self.model.group_arrays.excitation[self.row])
+
     def step(self) -> None:
-        """One week: forget, reorganise cells, then attack and learn."""
+        """One week: forget, reorganise cells, then attack and learn (:func:`group_week`)."""
         m = self.model
-        self.propensities = forget(self.propensities, m.params.targeting)
-        cp = m.params.cells
-        self.cells.run(cp.events_per_week, cp.shatter_probability)
-        attempts = self.draw_attempts()
-        for _ in range(attempts):
-            self.attack_once()
-        self.excitation = next_excitation(
-            self.excitation, attempts, self.backlash, m.params.escalation
-        )
-        self.backlash = 0.0
-
-    def long_run_rate(self) -> float:
-        """Mean attempts a week at the current strength: attack rate x fighters / 1000."""
-        return self.params.attack_rate * self.fighters / 1000.0
-
-    def base_rate(self) -> float:
-        """Background attempts a week: the long-run rate less its self-excited share."""
-        return (1.0 - self.model.params.escalation.branching_ratio) * self.long_run_rate()
-
-    def draw_attempts(self) -> int:
-        """Attack attempts this week ~ Poisson(background + excitation)."""
-        if self.fighters == 0:
-            return 0
-        return int(self.model.rng.poisson(self.base_rate() + self.excitation))
-
-    def choose_target(self) -> int:
-        """Pick a target type by the choice probabilities."""
-        q = choice_probabilities(self.propensities, self.model.params.targeting)
-        x = self.model.random.random()
-        return 0 if x < q[0] else (1 if x < q[0] + q[1] else 2)
-
-    def reach(self) -> np.ndarray:
-        """Where the group can strike: its own places, and weakly their neighbours."""
-        own = self.fighters_at.astype(float)
-        return own + self.model.params.attacks.neighbour_reach * self.model.spread(own)
-
-    def attack_once(self) -> None:
-        """Choose target, place and cell; resolve the attack; learn from it."""
-        if self.fighters == 0:
-            return
-        m = self.model
-        target = self.choose_target()
-        weights = self.reach() * m.target_availability[target]
-        if weights.sum() <= 0:
-            target = SECURITY  # security forces are everywhere
-            weights = self.reach() * m.target_availability[target]
-        place = int(m.random.choices(range(len(weights)), weights=weights.tolist())[0])
-        size = self.cells.pick_uniform()
-        squad = min(size, self.params.max_attackers)
-        outcome = resolve_attack(
-            m.random,
+        r = m.recorder
+        r.buffer, r.n_events = group_week(
             m.rng,
-            target,
-            squad,
-            m.attack_success_probability(target, place),
+            self.row,
+            m.group_arrays,
+            m.world,
+            m.place_arrays,
+            m.compiled,
             m.interdiction_probability(),
-            self.params.lethality,
-            self.params.suicide_attacks,
-            m.chinese_exposed(place),
-            m.params.attacks,
+            r.buffer,
+            r.n_events,
         )
-        self.lose_attackers(size, outcome.attackers_lost, place)
-        m.record_attack(self, place, target, squad, outcome)
-        self.learn(target, outcome)
 
-    def lose_attackers(self, cell_size: int, lost: int, place: int) -> None:
-        """Remove killed or captured attackers from their cell and from the map."""
-        self.cells.shrink_cell(cell_size, lost)
-        self.remove_from_places(lost, prefer=place)
-
-    def remove_from_places(self, n: int, prefer: int | None = None) -> None:
-        """Take ``n`` fighters off the map, first at ``prefer``, then where most are."""
-        if prefer is not None:
-            take = min(n, int(self.fighters_at[prefer]))
-            self.fighters_at[prefer] -= take
-            n -= take
-        while n > 0 and self.fighters_at.sum() > 0:
-            i = int(np.argmax(self.fighters_at))
-            take = min(n, int(self.fighters_at[i]))
-            self.fighters_at[i] -= take
-            n -= take
-
-    def lose_fighters(self, total: int) -> None:
-        """Operations removed ``total`` fighters (already taken off the map): thin the cells."""
-        if total:
-            self.cells.remove_fighters(total)
-
-    def recruit(self, recruits: np.ndarray) -> None:
-        """New fighters join at their places as single-fighter cells."""
-        total = int(recruits.sum())
-        if total:
-            self.fighters_at += recruits
-            self.cells.add_recruits(total)
-
-    def learn(self, target: int, outcome: AttackOutcome) -> None:
-        """Reinforce this group's propensities, and (via BRAS) the other Baloch groups'."""
-        m = self.model
-        t = m.params.targeting
-        payoff = attack_payoff(
-            outcome, target, self.params.chinese_publicity, m.pakistan.chinese_troops, t
-        )
-        self.propensities = reinforce(self.propensities, target, payoff)
-        if self.baloch and t.bras_coordination > 0:
-            for other in m.groups:
-                if other is not self and other.baloch:
-                    other.hear_of(target, t.bras_coordination * payoff)
-
-    def hear_of(self, target: int, reinforcement: float) -> None:
-        """A lesson shared through BRAS: a share of the payoff reinforces the target."""
-        self.propensities = reinforce(self.propensities, target, reinforcement)
-
-    def target_shares(self) -> list[float]:
+    def target_shares(self) -> np.ndarray:
         """Current probability of choosing each target."""
-        return choice_probabilities(self.propensities, self.model.params.targeting)
+        return choice_probabilities(self.propensities, self.model.compiled.targeting)
 
 
 __all__ = [
     "CHINESE",
     "TARGETS",
+    "AttackOutcome",
     "MilitantGroup",
     "attack_payoff",
     "choice_probabilities",
     "forget",
+    "group_week",
     "initial_propensities",
     "reinforce",
 ]

@@ -8,7 +8,7 @@ Each week Pakistan
 3. decides whether to let Chinese troops guard their nationals: only when China demands
    it, with a weekly chance that grows with China's pressure and shrinks with its senior
    officers' resistance (seed); the troops China has available cover the sites with the
-   most nationals, one site per ``troops_per_site``;
+   most nationals, ``troops_per_site`` to a full detachment, the last site partly;
 4. conducts operations: each fighter in Pakistan is removed (killed or captured) with a
    probability that grows with intensity (and joint intelligence), harming civilians
    as collateral, which costs legitimacy, feeds grievance and provokes revenge attacks.
@@ -16,20 +16,31 @@ Each week Pakistan
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mesa import Agent
 
-from sim.params import ChinaParams, PakistanParams
+from sim import cells
+from sim.agents.china import DEMAND
+from sim.compiled import rule
+from sim.world import (
+    INTENSITY,
+    IRAN_SCORE,
+    LEVEL,
+    T_CIVILIANS_KILLED,
+    T_MILITANTS_CAPTURED,
+    T_MILITANTS_KILLED,
+    TROOPS,
+    WEEK,
+)
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
 
 
-def operation_intensity(
-    week: int, china_level: int, recent_attacks: int, p: PakistanParams
-) -> float:
+@rule
+def operation_intensity(week: int, china_level: int, recent_attacks: int, p: Any) -> float:
     """This week's intensity in [0, 1]."""
     i = p.base_intensity + p.intensity_per_china_level * china_level
     i += p.intensity_per_attack * recent_attacks
@@ -38,103 +49,183 @@ def operation_intensity(
     return min(1.0, i)
 
 
+@rule
 def allocate_guards(
-    troops: int, nationals: np.ndarray, recent_chinese_attacks: np.ndarray
+    troops: float, nationals: np.ndarray, recent_chinese_attacks: np.ndarray
 ) -> np.ndarray:
     """Split the guards over sites with Chinese nationals, more where recently attacked."""
     weight = nationals * (1.0 + recent_chinese_attacks)
     total = weight.sum()
-    return troops * weight / total if total > 0 else np.zeros_like(nationals)
+    if total > 0:
+        return troops * weight / total
+    return np.zeros_like(nationals)
 
 
-def troop_coverage(nationals: np.ndarray, p: ChinaParams) -> np.ndarray:
-    """Sites Chinese troops guard: those with the most nationals, while troops last."""
-    covered = np.zeros(nationals.size, dtype=bool)
-    sites = int(p.troops_available // p.troops_per_site)
-    order = [i for i in np.argsort(-nationals, kind="stable") if nationals[i] > 0]
-    covered[order[:sites]] = True
-    return covered
+@rule
+def troop_coverage(nationals: np.ndarray, p: Any) -> np.ndarray:
+    """Share of full troop protection at each site (0-1).
+
+    Troops go to the sites with the most nationals, ``troops_per_site`` each, while they
+    last; the last site gets the remainder (partial cover), so every troop counts.
+    """
+    cover = np.zeros(nationals.size)
+    left = float(p.troops_available)
+    for i in np.argsort(-nationals, kind="mergesort"):
+        if left <= 0 or nationals[i] <= 0:
+            break
+        cover[i] = min(1.0, left / p.troops_per_site)
+        left -= p.troops_per_site
+    return cover
 
 
-def acceptance_probability(pressure: float, p: PakistanParams) -> float:
+@rule
+def acceptance_probability(pressure: float, p: Any) -> float:
     """Weekly chance Pakistan yields to China's demand for its troops."""
     return p.acceptance_rate * pressure * (1.0 - p.officer_resistance)
 
 
-def removal_probability(intensity: np.ndarray, joint: bool, p: PakistanParams) -> np.ndarray:
+@rule
+def removal_probability(intensity: np.ndarray, joint: bool, p: Any) -> np.ndarray:
     """Weekly chance that a fighter at each place is killed or captured."""
     bonus = 1.0 + (p.joint_attrition_bonus if joint else 0.0)
-    return np.clip(p.attrition_at_full_intensity * intensity * bonus, 0.0, 1.0)
+    return np.minimum(np.maximum(p.attrition_at_full_intensity * intensity * bonus, 0.0), 1.0)
+
+
+@rule
+def denies_sanctuary(iran_score: float) -> bool:
+    """Iran cooperates (joint border operations deny sanctuary) above a score of 1/3."""
+    return iran_score > 1.0 / 3.0
+
+
+@rule
+def joint_operations(troops: bool, p: Any) -> bool:
+    """Joint China-Pakistan operations: ordered by the scenario or with Chinese troops."""
+    return p.joint_operations or troops
+
+
+@rule
+def operation_map(intensity: float, iran_score: float, places: Any, iran: Any) -> np.ndarray:
+    """Intensity by place: Pakistan's in Pakistan, Iran's own tempo in Iran, plus joint
+    border operations where Iran cooperates."""
+    own = np.where(places.in_iran, iran.own_operation_intensity, intensity)
+    if denies_sanctuary(iran_score):
+        own = own + places.border_or_iran * iran.joint_border_intensity
+    return np.minimum(own, 1.0)
+
+
+@rule
+def consider_chinese_troops(rng: np.random.Generator, world: Any, params: Any) -> None:
+    """Yield to China's demand with a chance set by pressure against resistance."""
+    s = world.s
+    if s[TROOPS] > 0 or s[LEVEL] < DEMAND:
+        return
+    if rng.random() < acceptance_probability(s[LEVEL] / DEMAND, params.pakistan):
+        s[TROOPS] = 1.0
+
+
+@rule
+def update_troop_sites(world: Any, params: Any) -> None:
+    """Where Chinese troops guard this week (none until Pakistan accepts them)."""
+    if world.s[TROOPS] > 0:
+        world.troop_sites[:] = troop_coverage(world.chinese_nationals, params.china)
+    else:
+        world.troop_sites[:] = 0.0
+
+
+@rule
+def conduct_operations(
+    rng: np.random.Generator, world: Any, places: Any, groups: Any, params: Any
+) -> None:
+    """Remove fighters everywhere by the removal probability; record collateral harm."""
+    p = params.pakistan
+    joint = joint_operations(world.s[TROOPS] > 0, params.china)
+    where = operation_map(world.s[INTENSITY], world.s[IRAN_SCORE], places, params.iran)
+    p_remove = removal_probability(where, joint, p)
+    n_groups, n = groups.fighters_at.shape
+    removed_total = np.zeros(n, dtype=np.int64)
+    removed_by_group = np.zeros(n_groups, dtype=np.int64)
+    for g in range(n_groups):
+        for i in range(n):
+            r = rng.binomial(groups.fighters_at[g, i], p_remove[i])
+            groups.fighters_at[g, i] -= r
+            removed_total[i] += r
+            removed_by_group[g] += r
+    for g in range(n_groups):
+        if removed_by_group[g]:
+            cells.remove_fighters(
+                rng, groups.sizes[g], groups.counts[g], groups.meta[g], removed_by_group[g]
+            )
+    captured = 0
+    for i in range(n):
+        captured += rng.binomial(removed_total[i], p.capture_share)
+    world.tally[T_MILITANTS_KILLED] += removed_total.sum() - captured
+    world.tally[T_MILITANTS_CAPTURED] += captured
+    for i in range(n):
+        harm = rng.poisson(p.collateral_per_militant * removed_total[i])
+        world.civilian_harm[i] = harm if places.pakistan[i] else 0.0
+        world.tally[T_CIVILIANS_KILLED] += rng.binomial(harm, p.collateral_killed_share)
+
+
+@rule
+def pakistan_week(
+    rng: np.random.Generator,
+    world: Any,
+    places: Any,
+    groups: Any,
+    params: Any,
+    recent_attacks: int,
+) -> None:
+    """Steps 1-4 (called by :meth:`PakistanState.step` and by the engine)."""
+    s, p = world.s, params.pakistan
+    s[INTENSITY] = operation_intensity(int(s[WEEK]), int(s[LEVEL]), recent_attacks, p)
+    world.guards[:] = allocate_guards(
+        p.ssd_troops, world.chinese_nationals, world.recent_chinese_attacks
+    )
+    consider_chinese_troops(rng, world, params)
+    update_troop_sites(world, params)
+    conduct_operations(rng, world, places, groups, params)
 
 
 class PakistanState(Agent):
-    """Pakistan as a state agent."""
+    """Pakistan as a state agent (its state lives in the model's world arrays)."""
 
-    def __init__(self, model: CrisisModel, params: PakistanParams) -> None:
+    def __init__(self, model: CrisisModel, params: Any) -> None:
         super().__init__(model)
         self.params = params
-        n = len(model.places.ids)
-        self.intensity = params.base_intensity
-        self.guards = np.zeros(n)
-        self.chinese_troops = params.accept_chinese_troops
-        self.troop_sites = np.zeros(n, dtype=bool)
-        self.civilian_harm = np.zeros(n)
-        self._update_troop_sites()
+
+    @property
+    def intensity(self) -> float:
+        """This week's operation intensity."""
+        return float(self.model.world.s[INTENSITY])
+
+    @property
+    def chinese_troops(self) -> bool:
+        """Chinese troops guard their nationals."""
+        return bool(self.model.world.s[TROOPS] > 0)
+
+    @property
+    def troop_sites(self) -> np.ndarray:
+        """Cover by Chinese troops at each site (0 none, 1 a full detachment)."""
+        return self.model.world.troop_sites
+
+    @property
+    def guards(self) -> np.ndarray:
+        """Guards by site."""
+        return self.model.world.guards
+
+    @property
+    def civilian_harm(self) -> np.ndarray:
+        """Civilians harmed by this week's operations, by place."""
+        return self.model.world.civilian_harm
 
     @property
     def joint_operations(self) -> bool:
         """Joint China-Pakistan operations: ordered by the scenario or with Chinese troops."""
-        return self.model.china.params.joint_operations or self.chinese_troops
+        return bool(joint_operations(self.chinese_troops, self.model.compiled.china))
 
     def step(self) -> None:
-        """Decide and act for one week."""
+        """Decide and act for one week (:func:`pakistan_week`)."""
         m = self.model
-        self.intensity = operation_intensity(
-            m.week, m.china.level, m.recent_attacks(4), self.params
+        pakistan_week(
+            m.rng, m.world, m.place_arrays, m.group_arrays, m.compiled, m.recent_attacks(4)
         )
-        self.guards = allocate_guards(
-            self.params.ssd_troops, m.chinese_nationals, m.recent_chinese_attacks_by_place
-        )
-        self.consider_chinese_troops()
-        self._update_troop_sites()
-        self.conduct_operations()
-
-    def consider_chinese_troops(self) -> None:
-        """Yield to China's demand with a chance set by pressure against resistance."""
-        china = self.model.china
-        if self.chinese_troops or not china.demands_protection:
-            return
-        if self.model.random.random() < acceptance_probability(china.pressure, self.params):
-            self.chinese_troops = True
-
-    def _update_troop_sites(self) -> None:
-        if self.chinese_troops:
-            self.troop_sites = troop_coverage(self.model.chinese_nationals, self.model.china.params)
-        else:
-            self.troop_sites[:] = False
-
-    def operation_map(self) -> np.ndarray:
-        """Intensity by place: Pakistan's in Pakistan, Iran's own tempo in Iran, plus joint
-        border operations where Iran cooperates."""
-        m = self.model
-        iran = m.iran.params
-        own = np.where(m.places.in_iran, iran.own_operation_intensity, self.intensity)
-        if m.iran.denies_sanctuary:
-            own = own + m._border_or_iran * iran.joint_border_intensity
-        return np.minimum(own, 1.0)
-
-    def conduct_operations(self) -> None:
-        """Remove fighters everywhere by the removal probability; record collateral harm."""
-        m = self.model
-        p_remove = removal_probability(self.operation_map(), self.joint_operations, self.params)
-        removed = m.rng.binomial(m.fighters_at, p_remove)  # group x place
-        m.fighters_at -= removed
-        for group, n in zip(m.groups, removed.sum(axis=1).tolist(), strict=True):
-            group.lose_fighters(n)
-        removed_total = removed.sum(axis=0)
-        captured = m.rng.binomial(removed_total, self.params.capture_share)
-        m.record_militants_removed(int(removed_total.sum() - captured.sum()), int(captured.sum()))
-        harm = m.rng.poisson(self.params.collateral_per_militant * removed_total)
-        self.civilian_harm = harm.astype(float) * m._pakistan_mask
-        deaths = m.rng.binomial(harm, self.params.collateral_killed_share)
-        m.record_collateral_deaths(deaths)

@@ -1,0 +1,108 @@
+"""Compiled rules: the one definition of every rule, shared by the Mesa model and the engine.
+
+Every rule is a Numba function (:func:`rule`: ``njit(cache=True)``, compiled once per machine
+and cached beside the module). The Mesa agents call these functions on their model's arrays;
+the batch engine (:mod:`sim.engine`) calls the same functions in a compiled weekly loop.
+Random numbers come from the model's :class:`numpy.random.Generator`, which Numba draws from
+with NumPy's own algorithms and state, so both paths give identical results for one seed.
+
+Parameters reach compiled code as named tuples built from the parameter dataclasses
+(:func:`as_tuple`): one declaration in :mod:`sim.params`, read as ``p.forgetting`` in both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import namedtuple
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+from numba import njit
+
+from sim import params as P
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def rule(fn: F) -> F:
+    """Compile a rule with Numba (cached on disk, no compile on every run)."""
+    return njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
+
+
+#: Parameter dataclasses compiled code reads, and the named tuple type of each.
+_COMPILED_GROUPS = (
+    P.RecruitmentParams,
+    P.LegitimacyParams,
+    P.CellParams,
+    P.EscalationParams,
+    P.TargetingParams,
+    P.AttackParams,
+    P.PakistanParams,
+    P.ChinaParams,
+    P.IranParams,
+    P.InvestorParams,
+)
+TUPLE_TYPES: dict[type, Any] = {
+    cls: namedtuple(  # type: ignore[misc]
+        cls.__name__ + "Tuple", [f.name for f in dataclasses.fields(cls)], module=__name__
+    )
+    for cls in _COMPILED_GROUPS
+}
+globals().update({t.__name__: t for t in TUPLE_TYPES.values()})  # picklable for the cache
+
+#: Text parameters become numbers in compiled code.
+POSTURE_SCORE = {"hostile": -1.0, "neutral": 0.0, "cooperative": 1.0}
+_AS_NUMBER: dict[str, Callable[[Any], float]] = {"initial_posture": POSTURE_SCORE.__getitem__}
+
+
+def as_tuple(params: Any) -> Any:
+    """The named tuple of one parameter dataclass (floats, ints and bools as declared)."""
+    values = []
+    for f in dataclasses.fields(params):
+        v = getattr(params, f.name)
+        values.append(_AS_NUMBER[f.name](v) if f.name in _AS_NUMBER else v)
+    return TUPLE_TYPES[type(params)](*values)
+
+
+# --- random draws used by several rules ----------------------------------------------
+@rule
+def weighted_index(rng: np.random.Generator, weights: np.ndarray) -> int:
+    """An index drawn with probability proportional to ``weights`` (not all zero)."""
+    x = rng.random() * weights.sum()
+    last = 0
+    for i in range(weights.size):
+        if weights[i] > 0:
+            last = i
+            x -= weights[i]
+            if x < 0:
+                return i
+    return last
+
+
+@rule
+def shuffled(rng: np.random.Generator, n: int) -> np.ndarray:
+    """0..n-1 in a random order (Fisher-Yates)."""
+    order = np.arange(n)
+    for i in range(n - 1, 0, -1):
+        j = rng.integers(0, i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+@rule
+def multinomial_row(rng: np.random.Generator, n: int, shares: np.ndarray, out: np.ndarray) -> None:
+    """Split ``n`` over categories by ``shares`` (summing to 1) as conditional binomials."""
+    left = n
+    rest = 1.0
+    k = shares.size
+    for j in range(k - 1):
+        if left <= 0 or rest <= 0:
+            out[j] = 0
+            continue
+        p = min(1.0, max(0.0, shares[j] / rest))
+        x = rng.binomial(left, p)
+        out[j] = x
+        left -= x
+        rest -= shares[j]
+    out[k - 1] = left

@@ -1,0 +1,78 @@
+"""The batch engine: whole replicates in compiled code, with the Mesa model's rules.
+
+:func:`run_weeks` is the weekly loop of :meth:`sim.model.CrisisModel.step` as one compiled
+function calling the same rule functions in the same order on the same arrays, from the
+same start (:func:`sim.week.start`), so for one seed it returns exactly what the Mesa model
+returns (``tests/test_engine.py`` checks every output of every scenario)::
+
+    from sim.engine import run_replicate
+    result = run_replicate(ModelParams(), weeks=104, seed=1)   # same as CrisisModel(...).run()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.agents.investor import investor_month
+from sim.agents.iran import iran_week
+from sim.agents.china import china_week
+from sim.agents.militant_group import group_week
+from sim.agents.pakistan import denies_sanctuary, pakistan_week
+from sim.attacks import guard_protection
+from sim.compiled import rule, shuffled
+from sim.params import ModelParams, validate
+from sim.record import WEEKLY_METRICS, ReplicateResult, replicate_result
+from sim.society import society_week
+from sim.week import begin_week, end_week, interdiction_probability, recent_attacks, start
+from sim.world import FIRST_PAUSE, HARDSHIP_STALE, IRAN_SCORE, new_event_buffer
+
+
+@rule
+def run_weeks(
+    rng: np.random.Generator,
+    world: Any,
+    places: Any,
+    groups: Any,
+    investors: Any,
+    params: Any,
+    weeks: int,
+    metrics: np.ndarray,
+    events: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """Weeks 1..``weeks`` of one replicate; returns the event buffer and its row count."""
+    n_events = 0
+    for week in range(1, weeks + 1):
+        begin_week(world, week)
+        iran_week(rng, world, places, groups, params)
+        china_week(world, params)
+        pakistan_week(rng, world, places, groups, params, recent_attacks(world, 4))
+        world.protection[:] = guard_protection(
+            world.guards, world.chinese_nationals, params.attacks
+        )
+        society_week(
+            rng, world, places, groups, investors, params, denies_sanctuary(world.s[IRAN_SCORE])
+        )
+        interdiction = interdiction_probability(world, params)
+        for g in shuffled(rng, groups.baloch.size):
+            events, n_events = group_week(
+                rng, g, groups, world, places, params, interdiction, events, n_events
+            )
+        if week % 4 == 0:
+            for k in range(investors.site.size):
+                investor_month(k, investors, world, params)
+            world.s[HARDSHIP_STALE] = 1.0
+            world.month_incidents[:] = 0.0
+        end_week(world, places, groups, investors, params, metrics[week - 1])
+    return events, n_events
+
+
+def run_replicate(params: ModelParams, weeks: int = 104, seed: int = 0) -> ReplicateResult:
+    """One replicate in compiled code: the same result as ``CrisisModel(...).run()``."""
+    s = start(validate(params), seed)
+    metrics = np.zeros((weeks, len(WEEKLY_METRICS)))
+    events, n = run_weeks(
+        s.rng, s.world, s.places, s.groups, s.investors, s.params, weeks, metrics, new_event_buffer()
+    )
+    return replicate_result(metrics, events, n, weeks, float(s.world.s[FIRST_PAUSE]))

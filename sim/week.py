@@ -1,0 +1,175 @@
+"""The model's own weekly rules and its starting state, shared by the Mesa model and the engine.
+
+One step is one week from the week of 18 November 2024. Each week, in order:
+Iran sets its posture; China reacts to last week's deaths; Pakistan operates and protects;
+grievance, legitimacy and recruitment move in every place; the groups reorganise and attack
+(in random order); every fourth week the investors decide. :func:`begin_week` and
+:func:`end_week` frame that order; :func:`start` builds week 0 from the data and the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.agents.china import NORMAL, investment_hold, next_level
+from sim.agents.militant_group import choice_probabilities, initial_propensities, long_run_rate
+from sim.agents.pakistan import joint_operations, update_troop_sites
+from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY
+from sim.cells import FIGHTERS
+from sim.compiled import POSTURE_SCORE, rule
+from sim.params import ModelParams
+from sim.space import load_places
+from sim.world import (
+    HISTORY,
+    INTENSITY,
+    IRAN_SCORE,
+    JAA_IN_IRAN,
+    LAST_CHINESE_KILLED,
+    LAST_JAA_IN_IRAN,
+    LEVEL,
+    PATIENCE,
+    T_ATTACKS,
+    T_CHINESE_KILLED,
+    TROOPS,
+    WEEK,
+    compiled_params,
+    new_groups,
+    new_investors,
+    new_world,
+    place_arrays,
+)
+from sim.world import INVESTING as S_INVESTING
+from sim.world import PAUSED as S_PAUSED
+from sim.world import WITHDRAWN as S_WITHDRAWN
+
+
+@rule
+def recent_attacks(world: Any, weeks: int) -> int:
+    """Attacks in the last ``weeks`` weeks (at most :data:`HISTORY`)."""
+    return int(world.history[HISTORY - weeks :].sum())
+
+
+@rule
+def interdiction_probability(world: Any, params: Any) -> float:
+    """Chance an attempt is stopped before it starts (raised by joint intelligence)."""
+    a = params.attacks
+    joint = a.joint_intel_interdiction if joint_operations(world.s[TROOPS] > 0, params.china) else 0.0
+    return min(1.0, a.interdiction_base + joint)
+
+
+@rule
+def average_payoff(world: Any, params: Any) -> float:
+    """Erev & Roth's X: the average payoff of an attempt over the targets, at the start.
+
+    Initial propensities scale with it, so a cost common to every target (interdiction)
+    rescales payoffs and initial propensities alike and leaves the learned mix alone.
+    """
+    a = params.attacks
+    success = (a.success_chinese + a.success_security + a.success_infrastructure) / 3
+    return (1.0 - interdiction_probability(world, params)) * success * params.targeting.success_reward
+
+
+@rule
+def update_targets(world: Any) -> None:
+    """Chinese targets exist only where Chinese nationals are; the others everywhere."""
+    world.availability[CHINESE] = (world.chinese_nationals > 0) * 1.0
+    world.availability[SECURITY] = 1.0
+    world.availability[INFRASTRUCTURE] = 1.0
+
+
+@rule
+def begin_week(world: Any, week: int) -> None:
+    """A new week: its counts start at zero."""
+    world.s[WEEK] = week
+    world.tally[:] = 0.0
+    world.chinese_attacks_week[:] = 0.0
+    world.s[JAA_IN_IRAN] = 0.0
+
+
+@rule
+def end_week(
+    world: Any, places: Any, groups: Any, investors: Any, params: Any, metrics: np.ndarray
+) -> None:
+    """Remember the week (attacks, deaths, attacked sites) and write its weekly metrics."""
+    s, t = world.s, world.tally
+    world.history[:-1] = world.history[1:]
+    world.history[-1] = int(t[T_ATTACKS])
+    s[LAST_CHINESE_KILLED] = t[T_CHINESE_KILLED]
+    s[LAST_JAA_IN_IRAN] = s[JAA_IN_IRAN]
+    world.recent_chinese_attacks[:] = (
+        params.pakistan.guard_memory * world.recent_chinese_attacks + world.chinese_attacks_week
+    )
+    update_targets(world)
+    n = t.size
+    metrics[:n] = t
+    metrics[n] = groups.meta[:, FIGHTERS].sum()
+    metrics[n + 1] = world.grievance @ places.pop_weights
+    metrics[n + 2] = world.legitimacy @ places.pop_weights
+    metrics[n + 3] = s[PATIENCE]
+    metrics[n + 4] = s[LEVEL]
+    metrics[n + 5] = investment_hold(s[LEVEL], params.china)
+    metrics[n + 6] = s[TROOPS]
+    metrics[n + 7] = (world.troop_sites > 0).sum()
+    metrics[n + 8] = joint_operations(s[TROOPS] > 0, params.china)
+    metrics[n + 9] = s[INTENSITY]
+    metrics[n + 10] = s[IRAN_SCORE]
+    metrics[n + 11] = investors.deployed.sum()
+    metrics[n + 12] = (investors.state == S_INVESTING).sum()
+    metrics[n + 13] = (investors.state == S_PAUSED).sum()
+    metrics[n + 14] = (investors.state == S_WITHDRAWN).sum()
+    metrics[n + 15] = world.chinese_nationals.sum()
+    share, baloch = 0.0, 0
+    for g in range(groups.baloch.size):
+        if groups.baloch[g]:
+            share += choice_probabilities(groups.propensities[g], params.targeting)[CHINESE]
+            baloch += 1
+    metrics[n + 16] = share / baloch
+
+
+@dataclass
+class Start:
+    """Week 0 of a replicate: the generator and every array the rules change."""
+
+    rng: np.random.Generator
+    params: Any  # compiled parameter tuples
+    places: Any
+    world: Any
+    groups: Any
+    investors: Any
+
+
+_PLACES: dict[int, Any] = {}
+
+
+def _places() -> Any:
+    """The static place arrays (built once per process)."""
+    if not _PLACES:
+        _PLACES[0] = place_arrays(load_places())
+    return _PLACES[0]
+
+
+def start(p: ModelParams, seed: int) -> Start:
+    """Week 0 from the data files and the seed: cells burnt in, frictions drawn, states set."""
+    rng = np.random.default_rng(seed)
+    table = load_places()
+    compiled = compiled_params(p)
+    groups = new_groups(p, table, rng)
+    investors = new_investors(p, table, rng)
+    world = new_world(table)
+    s = world.s
+    s[IRAN_SCORE] = POSTURE_SCORE[p.iran.initial_posture]
+    s[PATIENCE] = p.china.initial_patience
+    s[LEVEL] = next_level(NORMAL, p.china.initial_patience, compiled.china)
+    s[TROOPS] = float(p.pakistan.accept_chinese_troops)
+    s[INTENSITY] = p.pakistan.base_intensity
+    update_troop_sites(world, compiled)
+    x = average_payoff(world, compiled)
+    for g in range(groups.baloch.size):
+        groups.propensities[g] = initial_propensities(x, compiled.targeting, groups.focus[g])
+        rate = long_run_rate(groups.attack_rate[g], groups.meta[g, FIGHTERS])
+        groups.excitation[g] = p.escalation.branching_ratio * rate
+    update_targets(world)
+    return Start(rng, compiled, _places(), world, groups, investors)
