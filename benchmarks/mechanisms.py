@@ -36,12 +36,12 @@ from sim.runner import replicate_seed
 
 
 def _one(args: tuple[ModelParams, int, int]) -> dict[str, Any]:
-    from sim.model import CrisisModel
+    from sim.engine import run_replicate
+    from sim.space import load_groups
 
     params, seed, weeks = args
-    model = CrisisModel(params, weeks=weeks, seed=seed, network=False)
-    f0 = sum(g.fighters for g in model.groups)
-    r = model.run()
+    f0 = sum(sum(g["fighters"].values()) for g in load_groups().values())
+    r = run_replicate(params, weeks, seed)
     out = dict(r.summary)
     out["fighters_start"] = f0
     out["recruits"] = float(r.weekly["recruits"].sum())

@@ -116,15 +116,13 @@ def current_point() -> dict[str, float]:
 def _replicate(job: tuple[dict[str, float], int, int]) -> ModelStatistics:
     """Run one replicate and compute its statistics (in a worker)."""
     from sim.config import scenario_params
-    from sim.model import CrisisModel
+    from sim.engine import run_replicate
     from sim.results import tables_from_replicates
     from sim.runner import replicate_seed
 
     overrides, index, seed = job
     s = replicate_seed(seed, index)
-    result = CrisisModel(
-        scenario_params("baseline", overrides), weeks=WEEKS, seed=s, network=False
-    ).run()
+    result = run_replicate(scenario_params("baseline", overrides), WEEKS, s)
     tables = {k: v.to_pandas() for k, v in tables_from_replicates([(index, s, result)]).items()}
     return replicate_statistics(
         tables["summary"], tables["timeseries"], tables["events"], WEEKS, seed, pooled=False

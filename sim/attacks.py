@@ -66,6 +66,14 @@ def success_probability(target: int, protection: float, troop_cover: float, p: A
 
 
 @rule
+def interdiction_probability(joint_operations: bool, p: Any) -> float:
+    """Chance an attempt is stopped before it starts: a cost common to every target,
+    raised by joint intelligence while joint operations run."""
+    joint = p.joint_intel_interdiction if joint_operations else 0.0
+    return min(1.0, p.interdiction_base + joint)
+
+
+@rule
 def vehicle_kill_probability(attackers: int, lethality: float) -> float:
     """Chance each person in the attacked vehicle dies: 1 - exp(-lethality x attackers)."""
     return 1.0 - math.exp(-lethality * attackers)

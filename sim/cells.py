@@ -148,7 +148,9 @@ def remove_fighters(
 
 
 @rule
-def shrink_cell(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, size: int, lost: int) -> None:
+def shrink_cell(
+    sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, size: int, lost: int
+) -> None:
     """The cell of ``size`` that attacked loses ``lost`` members (killed or captured)."""
     lost = min(lost, size)
     if lost <= 0 or count_of(sizes, counts, meta, size) == 0:

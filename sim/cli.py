@@ -246,6 +246,7 @@ def _task(cfg: Any) -> int:
         chunk_size=resolved_chunk_size(cfg.chunk_size, cfg.replicates),
         overrides=list(overrides),
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
+        backend=cfg.backend,
     )
     sweeping = hc.mode == RunMode.MULTIRUN
     try:

@@ -40,9 +40,20 @@ class RunConfig(ModelParams):
     chunk_size: int | None = None  # replicates per unit of work and resumption; None: auto
     sweep_name: str = "multirun"
     plots: bool = True
+    backend: str = "compiled"  # compiled engine, or "mesa": the reference model (same results)
 
 
-RUN_KEYS = ("scenario", "replicates", "seed", "weeks", "jobs", "chunk_size", "sweep_name", "plots")
+RUN_KEYS = (
+    "scenario",
+    "replicates",
+    "seed",
+    "weeks",
+    "jobs",
+    "chunk_size",
+    "sweep_name",
+    "plots",
+    "backend",
+)
 MODEL_KEYS = tuple(f.name for f in dataclasses.fields(ModelParams))
 
 
@@ -105,6 +116,10 @@ def check_run_keys(cfg: Any) -> None:
         raise ParameterError(f"chunk_size={cfg.chunk_size} is not allowed: need at least 1")
     if cfg.seed < 0:
         raise ParameterError(f"seed={cfg.seed} is not allowed: need a non-negative integer")
+    if cfg.backend not in ("compiled", "mesa"):
+        raise ParameterError(
+            f"backend={cfg.backend} is not allowed: choose compiled (default) or mesa"
+        )
 
 
 def resolved_chunk_size(chunk_size: int | None, replicates: int) -> int:

@@ -15,18 +15,17 @@ from typing import Any
 
 import numpy as np
 
+from sim.agents.china import china_week
 from sim.agents.investor import investor_month
 from sim.agents.iran import iran_week
-from sim.agents.china import china_week
 from sim.agents.militant_group import group_week
-from sim.agents.pakistan import denies_sanctuary, pakistan_week
-from sim.attacks import guard_protection
+from sim.agents.pakistan import pakistan_week
 from sim.compiled import rule, shuffled
 from sim.params import ModelParams, validate
 from sim.record import WEEKLY_METRICS, ReplicateResult, replicate_result
 from sim.society import society_week
-from sim.week import begin_week, end_week, interdiction_probability, recent_attacks, start
-from sim.world import FIRST_PAUSE, HARDSHIP_STALE, IRAN_SCORE, new_event_buffer
+from sim.week import begin_week, end_week, start
+from sim.world import FIRST_PAUSE, HARDSHIP_STALE, new_event_buffer
 
 
 @rule
@@ -47,18 +46,10 @@ def run_weeks(
         begin_week(world, week)
         iran_week(rng, world, places, groups, params)
         china_week(world, params)
-        pakistan_week(rng, world, places, groups, params, recent_attacks(world, 4))
-        world.protection[:] = guard_protection(
-            world.guards, world.chinese_nationals, params.attacks
-        )
-        society_week(
-            rng, world, places, groups, investors, params, denies_sanctuary(world.s[IRAN_SCORE])
-        )
-        interdiction = interdiction_probability(world, params)
+        pakistan_week(rng, world, places, groups, params)
+        society_week(rng, world, places, groups, investors, params)
         for g in shuffled(rng, groups.baloch.size):
-            events, n_events = group_week(
-                rng, g, groups, world, places, params, interdiction, events, n_events
-            )
+            events, n_events = group_week(rng, g, groups, world, places, params, events, n_events)
         if week % 4 == 0:
             for k in range(investors.site.size):
                 investor_month(k, investors, world, params)
@@ -73,6 +64,34 @@ def run_replicate(params: ModelParams, weeks: int = 104, seed: int = 0) -> Repli
     s = start(validate(params), seed)
     metrics = np.zeros((weeks, len(WEEKLY_METRICS)))
     events, n = run_weeks(
-        s.rng, s.world, s.places, s.groups, s.investors, s.params, weeks, metrics, new_event_buffer()
+        s.rng,
+        s.world,
+        s.places,
+        s.groups,
+        s.investors,
+        s.params,
+        weeks,
+        metrics,
+        new_event_buffer(),
     )
     return replicate_result(metrics, events, n, weeks, float(s.world.s[FIRST_PAUSE]))
+
+
+#: Ways to run a replicate: the compiled engine (default) or the Mesa model (the reference).
+BACKENDS = ("compiled", "mesa")
+
+
+def simulate(
+    params: ModelParams, weeks: int = 104, seed: int = 0, backend: str = "compiled"
+) -> ReplicateResult:
+    """One replicate by ``backend``: "compiled" (this engine) or "mesa" (:class:`CrisisModel`).
+
+    Both give identical results for the same seed; the Mesa model is slower and inspectable.
+    """
+    if backend == "compiled":
+        return run_replicate(params, weeks, seed)
+    if backend == "mesa":
+        from sim.model import CrisisModel
+
+        return CrisisModel(params, weeks=weeks, seed=seed, network=False).run()
+    raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")

@@ -25,15 +25,14 @@ from sim.agents.china import ChinaState
 from sim.agents.investor import Investor
 from sim.agents.iran import IranState
 from sim.agents.militant_group import MilitantGroup
-from sim.agents.pakistan import PakistanState, denies_sanctuary
-from sim.attacks import guard_protection
-from sim.compiled import shuffled
+from sim.agents.pakistan import PakistanState, recent_attacks
+from sim.compiled import Calls, shuffled
 from sim.params import ModelParams, validate
 from sim.record import Recorder, ReplicateResult
 from sim.society import row_shares, society_week
 from sim.space import build_network, load_groups, load_investors, load_places
-from sim.week import begin_week, end_week, interdiction_probability, recent_attacks, start
-from sim.world import FIRST_PAUSE, HARDSHIP_STALE, IRAN_SCORE, JAA_ROW
+from sim.week import begin_week, end_week, interdiction_now, start
+from sim.world import FIRST_PAUSE, HARDSHIP_STALE, JAA_ROW
 
 START_DATE = "2024-11-18"
 
@@ -57,6 +56,7 @@ class CrisisModel(Model):
         self.places = load_places()
         self.space = build_network(self.places, self.random) if network else None
         begin = start(self.params, seed)
+        self.call = Calls()  # calls the compiled rules with this model's arrays
         self.rng = begin.rng  # every draw of the rules comes from this generator
         self.compiled = begin.params
         self.place_arrays = begin.places
@@ -111,35 +111,30 @@ class CrisisModel(Model):
 
     def interdiction_probability(self) -> float:
         """Chance an attempt is stopped before it starts."""
-        return float(interdiction_probability(self.world, self.compiled))
+        return float(interdiction_now(self.world, self.compiled))
 
     # --- the week ---------------------------------------------------------------------
     def step(self) -> None:
         """Advance one week (the engine's :func:`sim.engine.run_weeks` does the same)."""
         self.week += 1
         w, p = self.world, self.compiled
-        begin_week(w, self.week)
+        call = self.call
+        call(begin_week, w, self.week)
         self.iran.step()
         self.china.step()
         self.pakistan.step()
-        w.protection[:] = guard_protection(w.guards, w.chinese_nationals, p.attacks)
-        society_week(
-            self.rng,
-            w,
-            self.place_arrays,
-            self.group_arrays,
-            self.investor_arrays,
-            p,
-            denies_sanctuary(w.s[IRAN_SCORE]),
+        call(
+            society_week, self.rng, w, self.place_arrays, self.group_arrays, self.investor_arrays, p
         )
-        for g in shuffled(self.rng, len(self.groups)):
+        for g in call(shuffled, self.rng, len(self.groups)):
             self.groups[g].step()
         if self.week % 4 == 0:
             for investor in self.investors:
                 investor.step()
             w.s[HARDSHIP_STALE] = 1.0
             w.month_incidents[:] = 0.0
-        end_week(
+        call(
+            end_week,
             w,
             self.place_arrays,
             self.group_arrays,

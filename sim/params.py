@@ -291,7 +291,7 @@ class AttackParams:
         0.5, "fraction", PROB, "escorts killed who are security personnel"
     )
     lethality_security: float = param(
-        1.9, "killed/attacker", (0.0, 50.0), "mean killed per attacker, security targets"
+        2.0, "killed/attacker", (0.0, 50.0), "mean killed per attacker, security targets"
     )
     lethality_infrastructure: float = param(
         0.7, "killed/attacker", (0.0, 50.0), "mean killed per attacker, infrastructure/civilian"

@@ -67,6 +67,7 @@ class RunSpec:
     description: str = ""
     overrides: list[str] = field(default_factory=list)
     config_yaml: str = ""
+    backend: str = "compiled"  # "compiled" engine or "mesa" reference model: same results
 
     def chunks(self) -> list[list[int]]:
         """Replicate indices grouped in chunks of ``chunk_size``."""
@@ -126,17 +127,23 @@ def stop_signals() -> Iterator[None]:
 
 # --- the work of one chunk (runs in a worker) ------------------------------------------
 def run_chunk(
-    run_dir: Path, chunk: int, indices: list[int], params: ModelParams, seed: int, weeks: int
+    run_dir: Path,
+    chunk: int,
+    indices: list[int],
+    params: ModelParams,
+    seed: int,
+    weeks: int,
+    backend: str = "compiled",
 ) -> tuple[int, list[dict[str, Any]], float]:
     """Run the replicates of one chunk and write its files; return failures and seconds."""
-    from sim.model import CrisisModel
+    from sim.engine import simulate
 
     start = time.perf_counter()
     results, failures = [], []
     for i in indices:
         s = replicate_seed(seed, i)
         try:
-            results.append((i, s, CrisisModel(params, weeks=weeks, seed=s, network=False).run()))
+            results.append((i, s, simulate(params, weeks, s, backend)))
         except Exception as exc:  # one replicate's failure must not sink the others
             tb = traceback.format_exc()
             failures.append({"replicate": i, "seed": s, "error": repr(exc)})
@@ -201,6 +208,7 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
         "weeks": spec.weeks,
         "jobs": spec.jobs,
         "chunk_size": spec.chunk_size,
+        "backend": spec.backend,
         "config_hash": spec.config_hash,
         "replicate_seeds": "numpy SeedSequence(seed, spawn_key=(i,)).generate_state(1, uint64)",
         "status": status,
@@ -249,7 +257,9 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
         with stop_signals():
             if spec.jobs <= 1 or len(todo) <= 1:
                 for c in todo:
-                    _, f, _ = run_chunk(run_dir, c, chunks[c], spec.params, spec.seed, spec.weeks)
+                    _, f, _ = run_chunk(
+                        run_dir, c, chunks[c], spec.params, spec.seed, spec.weeks, spec.backend
+                    )
                     failures[c] = f
                     bar.advance(len(chunks[c]))
             else:
@@ -318,7 +328,16 @@ def _run_pool(
     try:
         for c in todo:
             pending.add(
-                pool.submit(run_chunk, run_dir, c, chunks[c], spec.params, spec.seed, spec.weeks)
+                pool.submit(
+                    run_chunk,
+                    run_dir,
+                    c,
+                    chunks[c],
+                    spec.params,
+                    spec.seed,
+                    spec.weeks,
+                    spec.backend,
+                )
             )
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)

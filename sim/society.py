@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from sim import cells
+from sim.agents.pakistan import denies_sanctuary
 from sim.compiled import multinomial_row, rule
-from sim.world import HARDSHIP_STALE, INTENSITY, TROOPS, T_RECRUITS
+from sim.world import HARDSHIP_STALE, INTENSITY, IRAN_SCORE, T_RECRUITS, TROOPS
 
 
 @rule
@@ -24,9 +25,7 @@ def grievance(hardship: np.ndarray, legitimacy: np.ndarray) -> np.ndarray:
 
 
 @rule
-def arrest_probability(
-    security: np.ndarray, fighters: np.ndarray, p: Any
-) -> np.ndarray:
+def arrest_probability(security: np.ndarray, fighters: np.ndarray, p: Any) -> np.ndarray:
     """Perceived arrest risk P = 1 - exp(-k C / (A c_ref)): C security, A active fighters."""
     ratio = security / ((fighters + 1.0) * p.security_per_fighter_ref)
     return 1.0 - np.exp(-p.arrest_constant * ratio)
@@ -44,9 +43,7 @@ def willing_share(g: np.ndarray, p_arrest: np.ndarray, threshold: float) -> np.n
 
 
 @rule
-def expected_recruits(
-    willing: np.ndarray, population: np.ndarray, p: Any
-) -> np.ndarray:
+def expected_recruits(willing: np.ndarray, population: np.ndarray, p: Any) -> np.ndarray:
     """Expected recruits per week by place: rate x willing residents (millions)."""
     return p.recruits_per_million_willing * willing * population / 1e6
 
@@ -76,9 +73,7 @@ def update_legitimacy(
 
 
 @rule
-def harm_legitimacy_loss(
-    civilian_harm: np.ndarray, population: np.ndarray, p: Any
-) -> np.ndarray:
+def harm_legitimacy_loss(civilian_harm: np.ndarray, population: np.ndarray, p: Any) -> np.ndarray:
     """Legitimacy lost to civilian harm: linear when small, saturating at ``max_harm_loss``."""
     per_100k = civilian_harm / (population / 1e5)
     return p.max_harm_loss * (1.0 - np.exp(-p.harm_sensitivity * per_100k / p.max_harm_loss))
@@ -119,7 +114,9 @@ def foreign_troops_seen(world: Any, places: Any, params: Any) -> np.ndarray:
 
 
 @rule
-def recruit(rng: np.random.Generator, recruits: np.ndarray, groups: Any, places: Any, p: Any) -> int:
+def recruit(
+    rng: np.random.Generator, recruits: np.ndarray, groups: Any, places: Any, p: Any
+) -> int:
     """Share each place's recruits among the groups there, in proportion to presence.
 
     Where no group is present, a share ``neighbour_mobilisation`` of the recruits joins
@@ -171,7 +168,6 @@ def society_week(
     groups: Any,
     investors: Any,
     params: Any,
-    sanctuary_denied: bool,
 ) -> None:
     """Legitimacy, hardship, grievance, recruitment and backlash (Epstein 2002)."""
     lp, rp = params.legitimacy, params.recruitment
@@ -198,7 +194,7 @@ def society_week(
     )
     p_arrest = arrest_probability(security, fighters, rp)
     willing = willing_share(world.grievance, p_arrest, rp.threshold)
-    if sanctuary_denied:
+    if denies_sanctuary(world.s[IRAN_SCORE]):
         denial = params.iran.sanctuary_recruit_denial
         willing = willing * np.where(places.border_or_iran, 1.0 - denial, 1.0)
     expected = expected_recruits(willing, places.population, rp)

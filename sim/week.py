@@ -17,13 +17,12 @@ import numpy as np
 from sim.agents.china import NORMAL, investment_hold, next_level
 from sim.agents.militant_group import choice_probabilities, initial_propensities, long_run_rate
 from sim.agents.pakistan import joint_operations, update_troop_sites
-from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY
+from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY, interdiction_probability
 from sim.cells import FIGHTERS
 from sim.compiled import POSTURE_SCORE, rule
 from sim.params import ModelParams
 from sim.space import load_places
 from sim.world import (
-    HISTORY,
     INTENSITY,
     IRAN_SCORE,
     JAA_IN_IRAN,
@@ -47,17 +46,10 @@ from sim.world import WITHDRAWN as S_WITHDRAWN
 
 
 @rule
-def recent_attacks(world: Any, weeks: int) -> int:
-    """Attacks in the last ``weeks`` weeks (at most :data:`HISTORY`)."""
-    return int(world.history[HISTORY - weeks :].sum())
-
-
-@rule
-def interdiction_probability(world: Any, params: Any) -> float:
-    """Chance an attempt is stopped before it starts (raised by joint intelligence)."""
-    a = params.attacks
-    joint = a.joint_intel_interdiction if joint_operations(world.s[TROOPS] > 0, params.china) else 0.0
-    return min(1.0, a.interdiction_base + joint)
+def interdiction_now(world: Any, params: Any) -> float:
+    """This week's chance an attempt is stopped before it starts."""
+    joint = joint_operations(world.s[TROOPS] > 0, params.china)
+    return interdiction_probability(joint, params.attacks)
 
 
 @rule
@@ -69,7 +61,8 @@ def average_payoff(world: Any, params: Any) -> float:
     """
     a = params.attacks
     success = (a.success_chinese + a.success_security + a.success_infrastructure) / 3
-    return (1.0 - interdiction_probability(world, params)) * success * params.targeting.success_reward
+    reward = params.targeting.success_reward
+    return (1.0 - interdiction_now(world, params)) * success * reward
 
 
 @rule

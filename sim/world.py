@@ -44,7 +44,8 @@ World = namedtuple(
 )
 #: Every parameter group as a named tuple (see :func:`sim.compiled.as_tuple`).
 Params = namedtuple(
-    "Params", "recruitment legitimacy cells escalation targeting attacks pakistan china iran investors"
+    "Params",
+    "recruitment legitimacy cells escalation targeting attacks pakistan china iran investors",
 )
 
 # Slots of ``World.s`` (the scalar state).
@@ -58,7 +59,7 @@ T_ATTACKS, T_ON_CHINESE, T_ON_SECURITY, T_ON_INFRA = 0, 1, 2, 3
 T_BALOCHISTAN, T_KILLED, T_KILLED_BALOCHISTAN, T_CHINESE_KILLED = 4, 5, 6, 7
 T_SECURITY_KILLED, T_CIVILIANS_KILLED, T_MILITANTS_KILLED, T_MILITANTS_CAPTURED = 8, 9, 10, 11
 T_RECRUITS = 12
-assert [T_ATTACKS, T_RECRUITS] == [T["attacks"], T["recruits"]]
+assert [T["attacks"], T["recruits"]] == [T_ATTACKS, T_RECRUITS]
 
 # Investor states (``Investors.state``).
 INVESTING, PAUSED, WITHDRAWN = 0, 1, 2
@@ -160,7 +161,10 @@ def new_investors(p: ModelParams, places: PlaceTable, rng: np.random.Generator) 
         deployed=deployed,
         staff=np.array([r["staff"] for r in recs], dtype=np.int64),
         friction=np.array(
-            [r["friction_low"] + (r["friction_high"] - r["friction_low"]) * rng.random() for r in recs]
+            [
+                r["friction_low"] + (r["friction_high"] - r["friction_low"]) * rng.random()
+                for r in recs
+            ]
         ),
         state=np.where(deployed > 0, INVESTING, PAUSED).astype(np.int64),
         hazard=np.zeros(len(recs)),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import random
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.cells import CellPool
+from sim.cells import DISTINCT, CellPool, put
 
 
 def _consistent(pool: CellPool) -> bool:
@@ -26,7 +24,7 @@ def _consistent(pool: CellPool) -> bool:
 )
 @settings(max_examples=80, deadline=None)
 def test_every_operation_conserves_fighters(fighters: int, ops: list, seed: int) -> None:
-    pool = CellPool(fighters, random.Random(seed))
+    pool = CellPool(fighters, np.random.default_rng(seed))
     expected = fighters
     for op, n in ops:
         if op == "event":
@@ -46,7 +44,7 @@ def test_every_operation_conserves_fighters(fighters: int, ops: list, seed: int)
 
 
 def test_certain_shattering_leaves_only_single_fighters() -> None:
-    pool = CellPool(200, random.Random(1))
+    pool = CellPool(200, np.random.default_rng(1))
     pool.run(3000, 0.0)
     assert pool.cells < 20  # coalescence alone builds big cells
     pool.run(3000, 1.0)
@@ -54,8 +52,10 @@ def test_certain_shattering_leaves_only_single_fighters() -> None:
 
 
 def test_uniform_pick_is_uniform_over_cells_and_size_biased_pick_over_fighters() -> None:
-    pool = CellPool(0, random.Random(7))
-    pool.counts, pool.fighters, pool.cells = {1: 30, 10: 1}, 40, 31
+    pool = CellPool(30, np.random.default_rng(7))
+    pool.add_recruits(0)
+    put(pool.sizes_, pool.counts_, pool.meta, 10, 1)
+    assert pool.counts == {1: 30, 10: 1} and pool.fighters == 40 and pool.cells == 31
     uniform = [pool.pick_uniform() for _ in range(20000)]
     biased = [pool.pick_size_biased() for _ in range(20000)]
     assert abs(np.mean(np.array(uniform) == 10) - 1 / 31) < 0.006
@@ -64,7 +64,7 @@ def test_uniform_pick_is_uniform_over_cells_and_size_biased_pick_over_fighters()
 
 def test_steady_state_sizes_are_heavy_tailed_near_five_halves() -> None:
     """Sizes of uniformly picked cells: discrete power-law MLE alpha in the 2-3 band."""
-    pool = CellPool(1000, random.Random(3))
+    pool = CellPool(1000, np.random.default_rng(3))
     pool.run(5000, 0.1)
     sample = []
     for _ in range(300):
@@ -78,9 +78,11 @@ def test_steady_state_sizes_are_heavy_tailed_near_five_halves() -> None:
     assert x.max() >= 30  # big cells exist: severities are not thin-tailed
 
 
-def test_inlined_run_equals_repeated_micro_events() -> None:
-    a, b = CellPool(500, random.Random(11)), CellPool(500, random.Random(11))
+def test_histogram_stays_compact_and_the_same_seed_gives_the_same_pool() -> None:
+    a, b = CellPool(500, np.random.default_rng(11)), CellPool(500, np.random.default_rng(11))
     a.run(4000, 0.1)
-    for _ in range(4000):
-        b.micro_event(0.1)
-    assert a.counts == b.counts and a.cells == b.cells and a.fighters == b.fighters
+    b.run(4000, 0.1)
+    n = int(a.meta[DISTINCT])
+    assert (a.counts_[:n] > 0).all() and (a.counts_[n:] == 0).all()
+    assert len(set(a.sizes_[:n].tolist())) == n  # each size once
+    assert a.counts == b.counts and a.cells == b.cells and a.fighters == b.fighters == 500

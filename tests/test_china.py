@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from sim.agents.china import DEMAND, HOLD, NORMAL, PRESSURE, next_level, next_patience
-from sim.params import ChinaParams
+from tests.compiled_params import ChinaParams
 
 
 def _play(deaths: list[int], p: ChinaParams) -> tuple[list[float], list[int]]:

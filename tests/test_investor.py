@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.agents.investor import (
-    INVESTING,
-    PAUSED,
-    WITHDRAWN,
-    decide,
-    staying_value,
-    updated_hazard,
-)
-from sim.params import InvestorParams
+from sim.agents.investor import decide, staying_value, updated_hazard
+from sim.world import INVESTING, PAUSED, WITHDRAWN
+from tests.compiled_params import InvestorParams
 
 
-def _months(incidents_at_site: list[float], p: InvestorParams, friction: float = 0.0) -> list[str]:
+def _months(incidents_at_site: list[float], p: object, friction: float = 0.0) -> list[int]:
     state, bad, hazard, states = INVESTING, 0, 0.0, []
     for x in incidents_at_site:
         incidents = np.zeros(5)

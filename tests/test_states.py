@@ -14,7 +14,7 @@ from sim.agents.pakistan import (
     removal_probability,
     troop_coverage,
 )
-from sim.params import ChinaParams, IranParams, PakistanParams
+from tests.compiled_params import ChinaParams, IranParams, PakistanParams
 
 
 def test_intensity_rises_with_pressure_attacks_and_a_decisive_operation() -> None:

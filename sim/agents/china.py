@@ -93,4 +93,4 @@ class ChinaState(Agent):
 
     def step(self) -> None:
         """React to last week's Chinese deaths (:func:`china_week`)."""
-        china_week(self.model.world, self.model.compiled)
+        self.model.call(china_week, self.model.world, self.model.compiled)

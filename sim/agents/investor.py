@@ -74,7 +74,9 @@ def investor_month(k: int, investors: Any, world: Any, params: Any) -> None:
     state, bad = decide(before, value, investors.bad_months[k], on_hold, p)
     investors.state[k], investors.bad_months[k] = state, bad
     if state == S_INVESTING:
-        investors.deployed[k] += p.deployment_rate * (investors.committed[k] - investors.deployed[k])
+        investors.deployed[k] += p.deployment_rate * (
+            investors.committed[k] - investors.deployed[k]
+        )
     elif state == S_WITHDRAWN and before != S_WITHDRAWN:
         world.chinese_nationals[site] -= investors.staff[k]
         investors.staff[k] = 0
@@ -126,4 +128,4 @@ class Investor(Agent):
     def step(self) -> None:
         """The monthly decision (:func:`investor_month`)."""
         m = self.model
-        investor_month(self.k, m.investor_arrays, m.world, m.compiled)
+        m.call(investor_month, self.k, m.investor_arrays, m.world, m.compiled)

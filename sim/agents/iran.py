@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from mesa import Agent
 
-from sim.compiled import POSTURE_SCORE, rule
+from sim.compiled import rule
 from sim.params import IranParams
 from sim.world import INTENSITY, IRAN_SCORE, JAA_ROW, LAST_JAA_IN_IRAN, T_CIVILIANS_KILLED
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
+
 
 @rule
 def next_posture(
@@ -134,4 +135,4 @@ class IranState(Agent):
     def step(self) -> None:
         """Update the posture, then strike across the border if hostile."""
         m = self.model
-        iran_week(m.rng, m.world, m.place_arrays, m.group_arrays, m.compiled)
+        m.call(iran_week, m.rng, m.world, m.place_arrays, m.group_arrays, m.compiled)

@@ -27,19 +27,21 @@ import numpy as np
 from mesa import Agent
 
 from sim import cells
+from sim.agents.pakistan import joint_operations
 from sim.attacks import (
     CHINESE,
     SECURITY,
     TARGETS,
     AttackOutcome,
+    interdiction_probability,
     resolve_attack,
     success_probability,
 )
 from sim.compiled import rule, weighted_index
 from sim.world import (
     EVENT_WIDTH,
-    JAA_ROW,
     JAA_IN_IRAN,
+    JAA_ROW,
     T_ATTACKS,
     T_BALOCHISTAN,
     T_CHINESE_KILLED,
@@ -224,7 +226,7 @@ def attack_once(
         exposed,
         a,
     )
-    success, interdicted, killed, chinese, security, civilians, lost, captured = outcome
+    success, chinese, lost = outcome[0], outcome[3], outcome[6]
     cells.shrink_cell(sizes, counts, meta, size, lost)
     remove_from_places(groups.fighters_at[g], lost, place)
     events, n_events = record_attack(
@@ -299,7 +301,6 @@ def group_week(
     world: Any,
     places: Any,
     params: Any,
-    interdiction: float,
     events: np.ndarray,
     n_events: int,
 ) -> tuple[np.ndarray, int]:
@@ -315,6 +316,8 @@ def group_week(
         c.shatter_probability,
     )
     attempts = draw_attempts(rng, g, groups, params.escalation)
+    joint = joint_operations(world.s[TROOPS] > 0, params.china)
+    interdiction = interdiction_probability(joint, params.attacks)
     for _ in range(attempts):
         events, n_events = attack_once(
             rng, g, groups, world, places, params, interdiction, events, n_events
@@ -329,9 +332,7 @@ def group_week(
 class MilitantGroup(Agent):
     """One armed group: a row of the model's group arrays, stepped by the compiled rules."""
 
-    def __init__(
-        self, model: CrisisModel, row: int, key: str, name: str, params: Any
-    ) -> None:
+    def __init__(self, model: CrisisModel, row: int, key: str, name: str, params: Any) -> None:
         super().__init__(model)
         self.row, self.key, self.name, self.params = row, key, name, params
         groups = model.group_arrays
@@ -356,14 +357,14 @@ class MilitantGroup(Agent):
         """One week: forget, reorganise cells, then attack and learn (:func:`group_week`)."""
         m = self.model
         r = m.recorder
-        r.buffer, r.n_events = group_week(
+        r.buffer, r.n_events = m.call(
+            group_week,
             m.rng,
             self.row,
             m.group_arrays,
             m.world,
             m.place_arrays,
             m.compiled,
-            m.interdiction_probability(),
             r.buffer,
             r.n_events,
         )

@@ -23,8 +23,10 @@ from mesa import Agent
 
 from sim import cells
 from sim.agents.china import DEMAND
+from sim.attacks import guard_protection
 from sim.compiled import rule
 from sim.world import (
+    HISTORY,
     INTENSITY,
     IRAN_SCORE,
     LEVEL,
@@ -37,6 +39,12 @@ from sim.world import (
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
+
+
+@rule
+def recent_attacks(world: Any, weeks: int) -> int:
+    """Attacks in the last ``weeks`` weeks (at most :data:`HISTORY`)."""
+    return int(world.history[HISTORY - weeks :].sum())
 
 
 @rule
@@ -173,14 +181,14 @@ def pakistan_week(
     places: Any,
     groups: Any,
     params: Any,
-    recent_attacks: int,
 ) -> None:
     """Steps 1-4 (called by :meth:`PakistanState.step` and by the engine)."""
     s, p = world.s, params.pakistan
-    s[INTENSITY] = operation_intensity(int(s[WEEK]), int(s[LEVEL]), recent_attacks, p)
+    s[INTENSITY] = operation_intensity(int(s[WEEK]), int(s[LEVEL]), recent_attacks(world, 4), p)
     world.guards[:] = allocate_guards(
         p.ssd_troops, world.chinese_nationals, world.recent_chinese_attacks
     )
+    world.protection[:] = guard_protection(world.guards, world.chinese_nationals, params.attacks)
     consider_chinese_troops(rng, world, params)
     update_troop_sites(world, params)
     conduct_operations(rng, world, places, groups, params)
@@ -226,6 +234,4 @@ class PakistanState(Agent):
     def step(self) -> None:
         """Decide and act for one week (:func:`pakistan_week`)."""
         m = self.model
-        pakistan_week(
-            m.rng, m.world, m.place_arrays, m.group_arrays, m.compiled, m.recent_attacks(4)
-        )
+        m.call(pakistan_week, m.rng, m.world, m.place_arrays, m.group_arrays, m.compiled)

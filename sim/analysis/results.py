@@ -36,6 +36,7 @@ _RUN_KEYS = (
     "chunk_size",
     "sweep_name",
     "plots",
+    "backend",
     "experiment",
 )
 

@@ -89,10 +89,9 @@ class CrisisOutcomes:
         return from_dict(data)
 
     def __call__(self, point: Mapping[str, Any], seed: int) -> dict[str, Any]:
-        from sim.model import CrisisModel
+        from sim.engine import run_replicate
 
-        model = CrisisModel(self.params(point), weeks=self.weeks, seed=seed, network=False)
-        return dict(model.run().summary)
+        return dict(run_replicate(self.params(point), self.weeks, seed).summary)
 
     def constants(self) -> dict[str, float]:
         """Names usable in ``--where`` queries besides the outcomes."""

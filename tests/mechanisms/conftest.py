@@ -1,11 +1,12 @@
-"""Shared runs for the mechanism tests: paired seeds, in-process, cached per module."""
+"""Shared runs for the mechanism tests: paired seeds, in-process, in the compiled engine
+(identical to the Mesa model: ``tests/test_engine.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sim.config import scenario_params
-from sim.model import CrisisModel
+from sim.engine import run_replicate
 from sim.record import ReplicateResult
 from sim.runner import replicate_seed
 
@@ -15,7 +16,4 @@ def runs(
 ) -> list[ReplicateResult]:
     """``n`` replicates with the runner's seeds (0, i): paired across configurations."""
     params = scenario_params(scenario, overrides or {})
-    return [
-        CrisisModel(params, weeks=weeks, seed=replicate_seed(0, i), network=False).run()
-        for i in range(n)
-    ]
+    return [run_replicate(params, weeks, replicate_seed(0, i)) for i in range(n)]
