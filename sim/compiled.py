@@ -25,7 +25,8 @@ from sim import params as parameters
 
 def rule[F: Callable[..., Any]](fn: F) -> F:
     """Compile a rule with Numba (cached on disk, no compile on every run)."""
-    return njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
+    compiled: Any = njit(cache=True, nogil=True)(fn)
+    return compiled
 
 
 #: Parameter dataclasses compiled code reads, and the named tuple type of each.
@@ -42,7 +43,7 @@ _COMPILED_GROUPS = (
     parameters.InvestorParams,
 )
 TUPLE_TYPES: dict[type, Any] = {
-    cls: namedtuple(  # type: ignore[misc]
+    cls: namedtuple(
         cls.__name__ + "Tuple", [f.name for f in dataclasses.fields(cls)], module=__name__
     )
     for cls in _COMPILED_GROUPS

@@ -95,3 +95,8 @@ def simulate(
 
         return CrisisModel(params, weeks=weeks, seed=seed, network=False).run()
     raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+
+
+def warm() -> None:
+    """Load the compiled rules (from Numba's on-disk cache) by running one short replicate."""
+    run_replicate(ModelParams(), weeks=4, seed=0)

@@ -38,6 +38,13 @@ def test_one_worker_and_two_workers_write_byte_identical_results(tmp_path: Path)
     assert _same_files(tmp_path / "one", tmp_path / "two")
 
 
+def test_the_mesa_backend_writes_the_same_bytes_as_the_compiled_engine(tmp_path: Path) -> None:
+    engine = run(_spec(jobs=1), tmp_path / "engine", progress=None)
+    mesa = run(_spec(jobs=1, backend="mesa"), tmp_path / "mesa", progress=None)
+    assert engine.status == mesa.status == "complete"
+    assert _same_files(tmp_path / "engine", tmp_path / "mesa")
+
+
 def test_replicate_seeds_are_distinct_and_stable() -> None:
     seeds = [replicate_seed(0, i) for i in range(1000)]
     assert len(set(seeds)) == 1000
@@ -93,7 +100,7 @@ def test_a_failing_replicate_is_recorded_and_the_others_finish(
         original(self)
 
     monkeypatch.setattr(CrisisModel, "step", step)  # jobs=1 runs in this process
-    outcome = run(_spec(jobs=1), tmp_path / "r", progress=None)
+    outcome = run(_spec(jobs=1, backend="mesa"), tmp_path / "r", progress=None)
     assert outcome.status == "failed" and outcome.exit_code == 1
     assert outcome.failed_replicates == [4]
     summary = pd.read_parquet(tmp_path / "r" / "summary.parquet")

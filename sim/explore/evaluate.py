@@ -173,7 +173,7 @@ def open_executor(
         ctx: Any = mp.get_context("spawn")
         if "forkserver" in mp.get_all_start_methods():
             ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["sim.explore.evaluate", "sim.model"])
+            ctx.set_forkserver_preload(["sim.explore.evaluate", "sim.engine_warm"])
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=worker_init)
         try:
             yield pool

@@ -46,6 +46,8 @@ ACTIVE_IN: dict[str, tuple[str, dict[str, Any]]] = {
         "baseline",
         {"groups.jaish_al_adl.chinese_focus": 1.0},
     ),
+    # The Majeed Brigade's few attacks rarely hit Chinese targets at its default focus.
+    "groups.majeed.chinese_publicity": ("baseline", {"groups.majeed.chinese_focus": 20.0}),
     # Districts cleared by a heavy operation, then re-seeded from next door.
     "recruitment.neighbour_mobilisation": (
         "decisive_operation",
@@ -59,6 +61,9 @@ RARE = (
     "incident_weight_per_death",
     "foreign_troop_provocation",
     "guard_memory",
+    "max_attackers",  # most cells have 1-2 fighters: the cap binds in a few attacks a year
+    "chinese_troop_protection",  # acts on the few attacks at the 3 guarded sites
+    "hysteresis",  # acts only when China's ladder steps down
 )
 SEEDS, WEEKS = 4, 52
 #: Moves that must respect cross-parameter orderings or need a wider step to show.
