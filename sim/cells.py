@@ -159,6 +159,23 @@ def shrink_cell(
     put(sizes, counts, meta, size - lost, 1)
 
 
+@rule
+def burn_in(
+    rng: np.random.Generator,
+    fighters_at: np.ndarray,
+    sizes: np.ndarray,
+    counts: np.ndarray,
+    meta: np.ndarray,
+    events_per_fighter: float,
+    shatter_probability: float,
+) -> None:
+    """Each group's fighters as single cells, then ``events_per_fighter`` events each."""
+    for g in range(fighters_at.shape[0]):
+        put(sizes[g], counts[g], meta[g], 1, fighters_at[g].sum())
+        events = int(events_per_fighter * meta[g, FIGHTERS])
+        micro_events(rng, sizes[g], counts[g], meta[g], events, shatter_probability)
+
+
 def new_pool_arrays(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Empty storage for ``rows`` pools: sizes, counts (rows x CAPACITY) and meta (rows x 3)."""
     return (

@@ -64,6 +64,35 @@ def as_tuple(params: Any) -> Any:
     return TUPLE_TYPES[type(params)](*values)
 
 
+# --- small linear algebra (loops beat a BLAS call at 18 places) -------------------------
+@rule
+def matvec(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``a @ x`` for a 2-D ``a`` and a 1-D ``x``."""
+    n, m = a.shape
+    out = np.zeros(n)
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            acc += a[i, j] * x[j]
+        out[i] = acc
+    return out
+
+
+@rule
+def matmat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D ``a`` and ``b``."""
+    n, m = a.shape
+    k = b.shape[1]
+    out = np.zeros((n, k))
+    for i in range(n):
+        for j in range(m):
+            x = a[i, j]
+            if x != 0.0:
+                for c in range(k):
+                    out[i, c] += x * b[j, c]
+    return out
+
+
 # --- random draws used by several rules ----------------------------------------------
 @rule
 def weighted_index(rng: np.random.Generator, weights: np.ndarray) -> int:

@@ -59,9 +59,15 @@ def run_weeks(
     return events, n_events
 
 
-def run_replicate(params: ModelParams, weeks: int = 104, seed: int = 0) -> ReplicateResult:
-    """One replicate in compiled code: the same result as ``CrisisModel(...).run()``."""
-    s = start(validate(params), seed)
+def run_replicate(
+    params: ModelParams, weeks: int = 104, seed: int = 0, compiled: Any = None
+) -> ReplicateResult:
+    """One replicate in compiled code: the same result as ``CrisisModel(...).run()``.
+
+    ``compiled`` (``sim.world.compiled_params(params)``) saves rebuilding the parameter
+    tuples when many replicates share ``params``.
+    """
+    s = start(params if compiled is not None else validate(params), seed, compiled)
     metrics = np.zeros((weeks, len(WEEKLY_METRICS)))
     events, n = run_weeks(
         s.rng,

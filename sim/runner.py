@@ -136,14 +136,19 @@ def run_chunk(
     backend: str = "compiled",
 ) -> tuple[int, list[dict[str, Any]], float]:
     """Run the replicates of one chunk and write its files; return failures and seconds."""
-    from sim.engine import simulate
+    from sim.engine import run_replicate, simulate
+    from sim.world import compiled_params
 
     start = time.perf_counter()
     results, failures = [], []
+    compiled = compiled_params(params)  # shared by the chunk's replicates
     for i in indices:
         s = replicate_seed(seed, i)
         try:
-            results.append((i, s, simulate(params, weeks, s, backend)))
+            if backend == "compiled":
+                results.append((i, s, run_replicate(params, weeks, s, compiled)))
+            else:
+                results.append((i, s, simulate(params, weeks, s, backend)))
         except Exception as exc:  # one replicate's failure must not sink the others
             tb = traceback.format_exc()
             failures.append({"replicate": i, "seed": s, "error": repr(exc)})

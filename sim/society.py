@@ -14,7 +14,7 @@ import numpy as np
 
 from sim import cells
 from sim.agents.pakistan import denies_sanctuary
-from sim.compiled import multinomial_row, rule
+from sim.compiled import matmat, multinomial_row, rule
 from sim.world import HARDSHIP_STALE, INTENSITY, IRAN_SCORE, T_RECRUITS, TROOPS
 
 
@@ -124,7 +124,7 @@ def recruit(
     stays at home, re-seeding the district; the rest are not mobilised. Returns the total.
     """
     present = groups.fighters_at.T.astype(np.float64)  # place x group
-    spread = places.adjacency @ present
+    spread = matmat(places.adjacency, present)
     n_places, n_groups = present.shape
     split = np.zeros(n_groups, dtype=np.int64)
     total = 0
@@ -156,8 +156,10 @@ def revenge(harm: np.ndarray, groups: Any, p: Any) -> None:
     k = p.backlash_attacks_per_harmed
     if k <= 0 or harm.sum() <= 0:
         return
-    owed = harm @ row_shares(groups.fighters_at.T.astype(np.float64)) * k  # by group
-    groups.backlash[:] += owed
+    shares = row_shares(groups.fighters_at.T.astype(np.float64))  # place x group
+    for i in range(harm.size):
+        if harm[i] > 0:
+            groups.backlash[:] += harm[i] * k * shares[i]
 
 
 @rule

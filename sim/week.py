@@ -144,11 +144,26 @@ def _places() -> Any:
     return _PLACES[0]
 
 
-def start(p: ModelParams, seed: int) -> Start:
-    """Week 0 from the data files and the seed: cells burnt in, frictions drawn, states set."""
+@rule
+def first_week_state(world: Any, groups: Any, params: Any) -> None:
+    """Troop cover, initial propensities (Erev & Roth's s(1) X), stationary excitation."""
+    update_troop_sites(world, params)
+    x = average_payoff(world, params)
+    for g in range(groups.baloch.size):
+        groups.propensities[g] = initial_propensities(x, params.targeting, groups.focus[g])
+        rate = long_run_rate(groups.attack_rate[g], groups.meta[g, FIGHTERS])
+        groups.excitation[g] = params.escalation.branching_ratio * rate
+    update_targets(world)
+
+
+def start(p: ModelParams, seed: int, compiled: Any = None) -> Start:
+    """Week 0 from the data files and the seed: cells burnt in, frictions drawn, states set.
+
+    ``compiled`` (``compiled_params(p)``) may be passed in when many replicates share ``p``.
+    """
     rng = np.random.default_rng(seed)
     table = load_places()
-    compiled = compiled_params(p)
+    compiled = compiled_params(p) if compiled is None else compiled
     groups = new_groups(p, table, rng)
     investors = new_investors(p, table, rng)
     world = new_world(table)
@@ -158,11 +173,5 @@ def start(p: ModelParams, seed: int) -> Start:
     s[LEVEL] = next_level(NORMAL, p.china.initial_patience, compiled.china)
     s[TROOPS] = float(p.pakistan.accept_chinese_troops)
     s[INTENSITY] = p.pakistan.base_intensity
-    update_troop_sites(world, compiled)
-    x = average_payoff(world, compiled)
-    for g in range(groups.baloch.size):
-        groups.propensities[g] = initial_propensities(x, compiled.targeting, groups.focus[g])
-        rate = long_run_rate(groups.attack_rate[g], groups.meta[g, FIGHTERS])
-        groups.excitation[g] = p.escalation.branching_ratio * rate
-    update_targets(world)
+    first_week_state(world, groups, compiled)
     return Start(rng, compiled, _places(), world, groups, investors)

@@ -142,12 +142,10 @@ def new_groups(p: ModelParams, places: PlaceTable, rng: np.random.Generator) -> 
         suicide=np.array([x.suicide_attacks for x in gps]),
         max_attackers=np.array([x.max_attackers for x in gps], dtype=np.int64),
     )
-    for row in range(g):
-        cells.put(sizes[row], counts[row], meta[row], 1, int(fighters_at[row].sum()))
-        burn_in = int(p.cells.burn_in_per_fighter * meta[row, cells.FIGHTERS])
-        cells.micro_events(
-            rng, sizes[row], counts[row], meta[row], burn_in, p.cells.shatter_probability
-        )
+    cp = p.cells
+    cells.burn_in(
+        rng, fighters_at, sizes, counts, meta, cp.burn_in_per_fighter, cp.shatter_probability
+    )
     return groups
 
 

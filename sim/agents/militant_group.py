@@ -37,7 +37,7 @@ from sim.attacks import (
     resolve_attack,
     success_probability,
 )
-from sim.compiled import rule, weighted_index
+from sim.compiled import matvec, rule, weighted_index
 from sim.world import (
     EVENT_WIDTH,
     JAA_IN_IRAN,
@@ -167,7 +167,7 @@ def draw_attempts(rng: np.random.Generator, g: int, groups: Any, p: Any) -> int:
 def reach(fighters_at: np.ndarray, adjacency: np.ndarray, neighbour_reach: float) -> np.ndarray:
     """Where a group can strike: its own places, and weakly their neighbours."""
     own = fighters_at.astype(np.float64)
-    return own + neighbour_reach * (adjacency @ own)
+    return own + neighbour_reach * matvec(adjacency, own)
 
 
 @rule
