@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from sim.agents.china import china_week
-from sim.agents.investor import investor_month
-from sim.agents.iran import iran_week
-from sim.agents.militant_group import group_week
-from sim.agents.pakistan import pakistan_week
 from sim.compiled import rule, shuffled
 from sim.params import ModelParams, validate
 from sim.record import WEEKLY_METRICS, ReplicateResult, replicate_result
+from sim.rules.china import china_week
+from sim.rules.investor import investor_month
+from sim.rules.iran import iran_week
+from sim.rules.militant_group import group_week
+from sim.rules.pakistan import pakistan_week
 from sim.society import society_week
 from sim.week import begin_week, end_week, start
 from sim.world import FIRST_PAUSE, HARDSHIP_STALE, new_event_buffer

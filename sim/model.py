@@ -25,10 +25,11 @@ from sim.agents.china import ChinaState
 from sim.agents.investor import Investor
 from sim.agents.iran import IranState
 from sim.agents.militant_group import MilitantGroup
-from sim.agents.pakistan import PakistanState, recent_attacks
+from sim.agents.pakistan import PakistanState
 from sim.compiled import Calls, shuffled
 from sim.params import ModelParams, validate
 from sim.record import Recorder, ReplicateResult
+from sim.rules.pakistan import recent_attacks
 from sim.society import row_shares, society_week
 from sim.space import build_network, load_groups, load_investors, load_places
 from sim.week import begin_week, end_week, interdiction_now, start

@@ -325,7 +325,8 @@ def _run_pool(
     ctx: Any = mp.get_context("spawn")
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["sim.runner", "sim.model", "sim.engine_warm"])
+        engine = "sim.engine_warm" if spec.backend == "compiled" else "sim.model"
+        ctx.set_forkserver_preload(["sim.runner", engine])
     pool = ProcessPoolExecutor(
         max_workers=min(spec.jobs, len(todo)), mp_context=ctx, initializer=worker_init
     )

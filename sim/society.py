@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from sim import cells
-from sim.agents.pakistan import denies_sanctuary
 from sim.compiled import matmat, multinomial_row, rule
+from sim.rules.pakistan import denies_sanctuary
 from sim.world import HARDSHIP_STALE, INTENSITY, IRAN_SCORE, T_RECRUITS, TROOPS
 
 

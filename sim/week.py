@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.agents.china import NORMAL, investment_hold, next_level
-from sim.agents.militant_group import choice_probabilities, initial_propensities, long_run_rate
-from sim.agents.pakistan import joint_operations, update_troop_sites
 from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY, interdiction_probability
 from sim.cells import FIGHTERS
 from sim.compiled import POSTURE_SCORE, rule
 from sim.params import ModelParams
+from sim.rules.china import NORMAL, investment_hold, next_level
+from sim.rules.militant_group import choice_probabilities, initial_propensities, long_run_rate
+from sim.rules.pakistan import joint_operations, update_troop_sites
 from sim.space import load_places
 from sim.world import (
     INTENSITY,

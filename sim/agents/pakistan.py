@@ -1,17 +1,7 @@
 """Pakistan: operations against the militants and protection of Chinese nationals.
 
-Each week Pakistan
-1. sets an operation intensity from its routine tempo, China's pressure, recent attacks
-   and, once ordered, a decisive operation (Apex Committee, 19 November 2024);
-2. allocates the Special Security Division's guards across sites in proportion to the
-   Chinese nationals there, weighted up where Chinese targets were recently attacked;
-3. decides whether to let Chinese troops guard their nationals: only when China demands
-   it, with a weekly chance that grows with China's pressure and shrinks with its senior
-   officers' resistance (seed); the troops China has available cover the sites with the
-   most nationals, ``troops_per_site`` to a full detachment, the last site partly;
-4. conducts operations: each fighter in Pakistan is removed (killed or captured) with a
-   probability that grows with intensity (and joint intelligence), harming civilians
-   as collateral, which costs legitimacy, feeds grievance and provokes revenge attacks.
+The rules are compiled functions in :mod:`sim.rules.pakistan`, shared with the engine; this
+module holds the Mesa agent that calls them (and re-exports the rules).
 """
 
 from __future__ import annotations
@@ -21,177 +11,33 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from mesa import Agent
 
-from sim import cells
-from sim.agents.china import DEMAND
-from sim.attacks import guard_protection
-from sim.compiled import rule
-from sim.world import (
-    HISTORY,
-    INTENSITY,
-    IRAN_SCORE,
-    LEVEL,
-    T_CIVILIANS_KILLED,
-    T_MILITANTS_CAPTURED,
-    T_MILITANTS_KILLED,
-    TROOPS,
-    WEEK,
+from sim.rules.pakistan import (
+    acceptance_probability,
+    allocate_guards,
+    conduct_operations,
+    joint_operations,
+    operation_intensity,
+    pakistan_week,
+    recent_attacks,
+    removal_probability,
+    troop_coverage,
 )
+from sim.world import INTENSITY, TROOPS
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
 
-
-@rule
-def recent_attacks(world: Any, weeks: int) -> int:
-    """Attacks in the last ``weeks`` weeks (at most :data:`HISTORY`)."""
-    return int(world.history[HISTORY - weeks :].sum())
-
-
-@rule
-def operation_intensity(week: int, china_level: int, recent_attacks: int, p: Any) -> float:
-    """This week's intensity in [0, 1]."""
-    i = p.base_intensity + p.intensity_per_china_level * china_level
-    i += p.intensity_per_attack * recent_attacks
-    if 0 <= p.decisive_operation_week <= week:
-        i += p.decisive_boost
-    return min(1.0, i)
-
-
-@rule
-def allocate_guards(
-    troops: float, nationals: np.ndarray, recent_chinese_attacks: np.ndarray
-) -> np.ndarray:
-    """Split the guards over sites with Chinese nationals, more where recently attacked."""
-    weight = nationals * (1.0 + recent_chinese_attacks)
-    total = weight.sum()
-    if total > 0:
-        return troops * weight / total
-    return np.zeros_like(nationals)
-
-
-@rule
-def troop_coverage(nationals: np.ndarray, p: Any) -> np.ndarray:
-    """Share of full troop protection at each site (0-1).
-
-    Troops go to the sites with the most nationals, ``troops_per_site`` each, while they
-    last; the last site gets the remainder (partial cover), so every troop counts.
-    """
-    cover = np.zeros(nationals.size)
-    left = float(p.troops_available)
-    for i in np.argsort(-nationals, kind="mergesort"):
-        if left <= 0 or nationals[i] <= 0:
-            break
-        cover[i] = min(1.0, left / p.troops_per_site)
-        left -= p.troops_per_site
-    return cover
-
-
-@rule
-def acceptance_probability(pressure: float, p: Any) -> float:
-    """Weekly chance Pakistan yields to China's demand for its troops."""
-    return p.acceptance_rate * pressure * (1.0 - p.officer_resistance)
-
-
-@rule
-def removal_probability(intensity: np.ndarray, joint: bool, p: Any) -> np.ndarray:
-    """Weekly chance that a fighter at each place is killed or captured."""
-    bonus = 1.0 + (p.joint_attrition_bonus if joint else 0.0)
-    return np.minimum(np.maximum(p.attrition_at_full_intensity * intensity * bonus, 0.0), 1.0)
-
-
-@rule
-def denies_sanctuary(iran_score: float) -> bool:
-    """Iran cooperates (joint border operations deny sanctuary) above a score of 1/3."""
-    return iran_score > 1.0 / 3.0
-
-
-@rule
-def joint_operations(troops: bool, p: Any) -> bool:
-    """Joint China-Pakistan operations: ordered by the scenario or with Chinese troops."""
-    return p.joint_operations or troops
-
-
-@rule
-def operation_map(intensity: float, iran_score: float, places: Any, iran: Any) -> np.ndarray:
-    """Intensity by place: Pakistan's in Pakistan, Iran's own tempo in Iran, plus joint
-    border operations where Iran cooperates."""
-    own = np.where(places.in_iran, iran.own_operation_intensity, intensity)
-    if denies_sanctuary(iran_score):
-        own = own + places.border_or_iran * iran.joint_border_intensity
-    return np.minimum(own, 1.0)
-
-
-@rule
-def consider_chinese_troops(rng: np.random.Generator, world: Any, params: Any) -> None:
-    """Yield to China's demand with a chance set by pressure against resistance."""
-    s = world.s
-    if s[TROOPS] > 0 or s[LEVEL] < DEMAND:
-        return
-    if rng.random() < acceptance_probability(s[LEVEL] / DEMAND, params.pakistan):
-        s[TROOPS] = 1.0
-
-
-@rule
-def update_troop_sites(world: Any, params: Any) -> None:
-    """Where Chinese troops guard this week (none until Pakistan accepts them)."""
-    if world.s[TROOPS] > 0:
-        world.troop_sites[:] = troop_coverage(world.chinese_nationals, params.china)
-    else:
-        world.troop_sites[:] = 0.0
-
-
-@rule
-def conduct_operations(
-    rng: np.random.Generator, world: Any, places: Any, groups: Any, params: Any
-) -> None:
-    """Remove fighters everywhere by the removal probability; record collateral harm."""
-    p = params.pakistan
-    joint = joint_operations(world.s[TROOPS] > 0, params.china)
-    where = operation_map(world.s[INTENSITY], world.s[IRAN_SCORE], places, params.iran)
-    p_remove = removal_probability(where, joint, p)
-    n_groups, n = groups.fighters_at.shape
-    removed_total = np.zeros(n, dtype=np.int64)
-    removed_by_group = np.zeros(n_groups, dtype=np.int64)
-    for g in range(n_groups):
-        for i in range(n):
-            r = rng.binomial(groups.fighters_at[g, i], p_remove[i])
-            groups.fighters_at[g, i] -= r
-            removed_total[i] += r
-            removed_by_group[g] += r
-    for g in range(n_groups):
-        if removed_by_group[g]:
-            cells.remove_fighters(
-                rng, groups.sizes[g], groups.counts[g], groups.meta[g], removed_by_group[g]
-            )
-    captured = 0
-    for i in range(n):
-        captured += rng.binomial(removed_total[i], p.capture_share)
-    world.tally[T_MILITANTS_KILLED] += removed_total.sum() - captured
-    world.tally[T_MILITANTS_CAPTURED] += captured
-    for i in range(n):
-        harm = rng.poisson(p.collateral_per_militant * removed_total[i])
-        world.civilian_harm[i] = harm if places.pakistan[i] else 0.0
-        world.tally[T_CIVILIANS_KILLED] += rng.binomial(harm, p.collateral_killed_share)
-
-
-@rule
-def pakistan_week(
-    rng: np.random.Generator,
-    world: Any,
-    places: Any,
-    groups: Any,
-    params: Any,
-) -> None:
-    """Steps 1-4 (called by :meth:`PakistanState.step` and by the engine)."""
-    s, p = world.s, params.pakistan
-    s[INTENSITY] = operation_intensity(int(s[WEEK]), int(s[LEVEL]), recent_attacks(world, 4), p)
-    world.guards[:] = allocate_guards(
-        p.ssd_troops, world.chinese_nationals, world.recent_chinese_attacks
-    )
-    world.protection[:] = guard_protection(world.guards, world.chinese_nationals, params.attacks)
-    consider_chinese_troops(rng, world, params)
-    update_troop_sites(world, params)
-    conduct_operations(rng, world, places, groups, params)
+__all__ = [
+    "PakistanState",
+    "acceptance_probability",
+    "allocate_guards",
+    "conduct_operations",
+    "operation_intensity",
+    "pakistan_week",
+    "recent_attacks",
+    "removal_probability",
+    "troop_coverage",
+]
 
 
 class PakistanState(Agent):
