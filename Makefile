@@ -6,7 +6,7 @@ EXTRAS  := dev,dashboard,explore,cluster
 export SOLARA_TELEMETRY_MIXPANEL_ENABLE := False
 export MPLBACKEND := Agg
 
-.PHONY: run test lint setup browser benchmark clean
+.PHONY: run test lint setup browser benchmark equivalence clean
 
 run: $(STAMP)
 	$(BIN)/cpec-sim run
@@ -37,6 +37,10 @@ browser:
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/replicate_speed.py
+
+# The engine against the Mesa model on 50 seeds of every scenario (make test checks 2).
+equivalence: $(STAMP)
+	$(BIN)/python benchmarks/equivalence.py --seeds 50
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
