@@ -27,6 +27,8 @@ $(STAMP): pyproject.toml
 	  test -x $(BIN)/python || $$PY -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@echo "compiling the model's rules with Numba (once per machine, about 2 minutes)"
+	$(BIN)/python -c "from sim.engine import warm; warm(mesa=True)"
 	touch $(STAMP)
 
 # Debian's Chromium for the dashboard's browser test (Playwright drives it; no download).

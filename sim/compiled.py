@@ -151,6 +151,8 @@ class Calls:
         """``fn(*args)``; the argument types must be those of this model's first call."""
         entry = self._entries.get(fn)
         if entry is None:
+            if not hasattr(fn, "overloads"):  # NUMBA_DISABLE_JIT=1: plain Python functions
+                return fn(*args)
             from numba import typeof
 
             signature = tuple(typeof(a) for a in args)

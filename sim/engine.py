@@ -103,6 +103,9 @@ def simulate(
     raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
 
 
-def warm() -> None:
-    """Load the compiled rules (from Numba's on-disk cache) by running one short replicate."""
+def warm(mesa: bool = False) -> None:
+    """Load the compiled rules (compiling and caching them the first time on a machine) by
+    running one short replicate; ``mesa=True`` also through the Mesa model."""
     run_replicate(ModelParams(), weeks=4, seed=0)
+    if mesa:
+        simulate(ModelParams(), 4, 0, "mesa")

@@ -104,6 +104,19 @@ class Interrupted(Exception):
     """SIGINT or SIGTERM arrived."""
 
 
+def raise_if_interrupted(exc: BaseException) -> None:
+    """Re-raise a stop request that surfaced as another error.
+
+    A signal that arrives while compiled (Numba) code runs is raised when control returns to
+    Python, and Numba reports it as a ``SystemError`` whose cause is the :class:`Interrupted`.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, Interrupted | KeyboardInterrupt):
+            raise seen
+        seen = seen.__cause__ or seen.__context__
+
+
 @contextmanager
 def stop_signals() -> Iterator[None]:
     """Inside the block, SIGINT and SIGTERM raise :class:`Interrupted` (so cleanup runs).
@@ -150,6 +163,7 @@ def run_chunk(
             else:
                 results.append((i, s, simulate(params, weeks, s, backend)))
         except Exception as exc:  # one replicate's failure must not sink the others
+            raise_if_interrupted(exc)
             tb = traceback.format_exc()
             failures.append({"replicate": i, "seed": s, "error": repr(exc)})
             atomic_write_text(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import site
 import subprocess
 import sys
@@ -41,6 +42,9 @@ def test_wheel_runs_a_short_scenario_outside_the_repo(tmp_path: Path) -> None:
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+    # The wheel's copy of the rules would be compiled from scratch (~2 min); run them as plain
+    # Python here (same results, tests/test_engine.py covers the compiled path in the checkout).
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
     where = subprocess.run(
         [str(venv / "bin/python"), "-c", "import sim; print(sim.__file__)"],
         cwd=elsewhere,
@@ -60,6 +64,7 @@ def test_wheel_runs_a_short_scenario_outside_the_repo(tmp_path: Path) -> None:
             "plots=false",
         ],
         cwd=elsewhere,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -77,6 +82,7 @@ def test_wheel_runs_a_short_scenario_outside_the_repo(tmp_path: Path) -> None:
             "jobs=1",
         ],
         cwd=elsewhere,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,

@@ -46,7 +46,14 @@ import pyarrow.parquet as pq
 from sim.analysis.results import atomic_write_bytes, atomic_write_text
 from sim.explore.space import StudyError, design_hash
 from sim.params import ModelParams, from_dict
-from sim.runner import Interrupted, ProgressBar, replicate_seed, stop_signals, worker_init
+from sim.runner import (
+    Interrupted,
+    ProgressBar,
+    raise_if_interrupted,
+    replicate_seed,
+    stop_signals,
+    worker_init,
+)
 
 PointFunction = Callable[[dict[str, Any], int], Mapping[str, Any]]
 ENGINES = ("local", "dask")
@@ -138,6 +145,7 @@ def evaluate_chunk(
             except Interrupted:
                 raise
             except Exception as exc:
+                raise_if_interrupted(exc)
                 raise PointError(
                     f"point {index} {point} raised with replicate seed {s}: {exc!r}"
                 ) from None
