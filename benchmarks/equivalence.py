@@ -29,7 +29,7 @@ def identical(a: ReplicateResult, b: ReplicateResult) -> bool:
         or (a.summary[k] != a.summary[k] and b.summary[k] != b.summary[k])
         for k in a.summary
     )
-    same_weekly = all(np.array_equal(a.weekly[k], b.weekly[k]) for k in a.weekly)
+    same_weekly = all(np.array_equal(a.weekly[k], b.weekly[k], equal_nan=True) for k in a.weekly)
     same_events = all(list(a.events[k]) == list(b.events[k]) for k in a.events)
     return same_summary and same_weekly and same_events
 

@@ -13,14 +13,62 @@ Parameters reach compiled code as named tuples built from the parameter dataclas
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 from collections import namedtuple
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 from numba import njit
 
 from sim import params as parameters
+
+#: Files whose code or constants compiled rules use. Numba keys each function's cache on its
+#: own file only, so a changed callee in another file would be missed: the cache directory is
+#: named by a hash of all of them, and any change compiles everything afresh.
+_PACKAGE = Path(__file__).resolve().parent
+RULE_SOURCES = sorted(
+    [
+        *(
+            _PACKAGE / f
+            for f in (
+                "compiled.py",
+                "world.py",
+                "cells.py",
+                "attacks.py",
+                "society.py",
+                "week.py",
+                "engine.py",
+                "record.py",
+            )
+        ),
+        *(_PACKAGE / "rules").glob("*.py"),
+    ]
+)
+
+
+def rules_fingerprint() -> str:
+    """A hash of every rule source (and Numba's version): the cache's key."""
+    h = hashlib.sha256(numba.__version__.encode())
+    for path in RULE_SOURCES:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _cache_root() -> Path:
+    """``$CPEC_NUMBA_CACHE``, else ``$XDG_CACHE_HOME/cpec-sim/numba``, else ``~/.cache/...``."""
+    if os.environ.get("CPEC_NUMBA_CACHE"):
+        return Path(os.environ["CPEC_NUMBA_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cpec-sim" / "numba"
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):  # set before any rule is decorated
+    numba.config.CACHE_DIR = str(_cache_root() / rules_fingerprint())  # type: ignore[attr-defined]
 
 
 def rule[F: Callable[..., Any]](fn: F) -> F:

@@ -50,6 +50,7 @@ class CrisisModel(Model):
         seed: int = 0,
         network: bool = True,
     ) -> None:
+        seed = int(seed)  # NumPy integers too
         super().__init__(rng=seed)
         self.params = validate(params or ModelParams())
         self.weeks = weeks

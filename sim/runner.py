@@ -36,7 +36,7 @@ import numpy as np
 
 from sim import __version__
 from sim.config import config_hash
-from sim.params import ModelParams, ParameterError
+from sim.params import ModelParams, ParameterError, validate
 from sim.results import (
     assemble,
     atomic_write_json,
@@ -154,7 +154,7 @@ def run_chunk(
 
     start = time.perf_counter()
     results, failures = [], []
-    compiled = compiled_params(params)  # shared by the chunk's replicates
+    compiled = compiled_params(validate(params))  # shared by the chunk's replicates
     for i in indices:
         s = replicate_seed(seed, i)
         try:
@@ -238,7 +238,13 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
 
 
 def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> RunOutcome:
-    """Run (or resume) ``spec`` into ``run_dir``."""
+    """Run (or resume) ``spec`` into ``run_dir``.
+
+    Raises :class:`ParameterError` (one line, nothing written) for invalid parameters.
+    """
+    validate(spec.params)
+    if spec.backend not in ("compiled", "mesa"):
+        raise ParameterError(f"backend={spec.backend} is not allowed: choose compiled or mesa")
     t0 = time.perf_counter()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     old = prepare_run_dir(run_dir, spec)

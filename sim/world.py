@@ -96,7 +96,7 @@ def place_arrays(places: PlaceTable) -> Any:
         adjacency[i, nbrs] = 1.0
     baloch = places.balochistan
     weights = places.population * baloch
-    return Places(
+    arrays = Places(
         population=places.population.astype(np.float64),
         security=places.security.astype(np.float64),
         legitimacy=places.legitimacy.astype(np.float64),
@@ -112,6 +112,9 @@ def place_arrays(places: PlaceTable) -> Any:
         border_index=np.flatnonzero(places.borders_iran).astype(np.int64),
         iran_index=np.flatnonzero(places.in_iran).astype(np.int64),
     )
+    for array in arrays:  # shared by every replicate of a process: nobody may change them
+        array.setflags(write=False)
+    return arrays
 
 
 def new_groups(p: ModelParams, places: PlaceTable, rng: np.random.Generator) -> Any:

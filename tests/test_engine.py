@@ -25,7 +25,11 @@ WEEKS = 60
 def differences(a: ReplicateResult, b: ReplicateResult) -> list[str]:
     """What differs between two replicates' outputs (empty when identical)."""
     out = [f"summary {k}" for k in a.summary if not _same(a.summary[k], b.summary[k])]
-    out += [f"weekly {k}" for k in a.weekly if not np.array_equal(a.weekly[k], b.weekly[k])]
+    out += [
+        f"weekly {k}"
+        for k in a.weekly
+        if not np.array_equal(a.weekly[k], b.weekly[k], equal_nan=True)
+    ]
     out += [f"events {k}" for k in a.events if list(a.events[k]) != list(b.events[k])]
     return out
 
@@ -79,3 +83,41 @@ def test_different_seeds_differ_and_the_same_seed_repeats() -> None:
     a, b, c = (run_replicate(params, WEEKS, s) for s in (5, 5, 6))
     assert differences(a, b) == []
     assert differences(a, c) != []
+
+
+def test_every_file_with_compiled_rules_is_part_of_the_cache_key(tmp_path: Any) -> None:
+    """Numba keys a function's cache on its own file; a changed callee elsewhere must
+    invalidate it, so every file that defines a rule is hashed into the cache directory."""
+    import sim.compiled as compiled
+
+    package = compiled._PACKAGE
+    with_rules = {p for p in package.rglob("*.py") if "@rule" in p.read_text()}
+    assert with_rules <= set(compiled.RULE_SOURCES)
+    before = compiled.rules_fingerprint()
+    copies = []
+    for p in compiled.RULE_SOURCES:
+        copy = tmp_path / p.relative_to(package)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(p.read_bytes())
+        copies.append(copy)
+    original = compiled.RULE_SOURCES
+    try:
+        compiled.RULE_SOURCES = copies
+        assert compiled.rules_fingerprint() == before
+        rule_file = next(c for c in copies if c.parent.name == "rules")
+        rule_file.write_text(rule_file.read_text() + "\n# a changed rule\n")
+        assert compiled.rules_fingerprint() != before
+    finally:
+        compiled.RULE_SOURCES = original
+
+
+def test_numpy_integer_seeds_work_in_both_paths() -> None:
+    params = scenario_params("baseline")
+    a = CrisisModel(params, weeks=6, seed=np.int64(7), network=False).run()
+    assert differences(a, run_replicate(params, 6, np.int64(7))) == []
+
+
+def test_place_arrays_shared_by_replicates_are_read_only() -> None:
+    model = CrisisModel(scenario_params("baseline"), weeks=2, seed=1, network=False)
+    with pytest.raises(ValueError, match="read-only"):
+        model.place_arrays.security[:] *= 0.1

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sim.model import CrisisModel
-from sim.params import ModelParams
+from sim.params import ModelParams, ParameterError
 from sim.runner import RunSpec, replicate_seed, run
 from tests.conftest import CPEC
 
@@ -36,6 +36,15 @@ def test_one_worker_and_two_workers_write_byte_identical_results(tmp_path: Path)
     two = run(_spec(jobs=2), tmp_path / "two", progress=None)
     assert one.status == two.status == "complete"
     assert _same_files(tmp_path / "one", tmp_path / "two")
+
+
+def test_invalid_parameters_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    bad = ModelParams()
+    bad.pakistan.base_intensity = 1.5
+    for backend in ("compiled", "mesa"):
+        with pytest.raises(ParameterError, match=r"base_intensity=1\.5 is out of bounds"):
+            run(_spec(params=bad, backend=backend), tmp_path / backend, progress=None)
+        assert not (tmp_path / backend).exists()
 
 
 def test_the_mesa_backend_writes_the_same_bytes_as_the_compiled_engine(tmp_path: Path) -> None:

@@ -62,7 +62,10 @@ def initial_propensities(average_payoff: float, p: Any, chinese_focus: float) ->
     ``chinese_focus`` weights the prior share of Chinese targets for one group.
     """
     prior = np.array([chinese_focus * p.prior_chinese, p.prior_security, p.prior_infrastructure])
-    return p.initial_strength * average_payoff * prior / prior.sum()
+    total = prior.sum()
+    if total <= 0:  # no prior for any target this group can choose: start indifferent
+        return np.zeros(3)
+    return p.initial_strength * average_payoff * prior / total
 
 
 @rule
