@@ -73,7 +73,7 @@ if not os.environ.get("NUMBA_CACHE_DIR"):  # set before any rule is decorated
 
 def rule[F: Callable[..., Any]](fn: F) -> F:
     """Compile a rule with Numba (cached on disk, no compile on every run)."""
-    compiled: Any = njit(cache=True, nogil=True)(fn)
+    compiled: Any = njit(cache=True)(fn)
     return compiled
 
 

@@ -117,9 +117,32 @@ def raise_if_interrupted(exc: BaseException) -> None:
         seen = seen.__cause__ or seen.__context__
 
 
+#: A stop request that arrived while a replicate ran (raised when it returns), and how deep
+#: in replicates the process is.
+_STOP: dict[str, Any] = {"requested": None, "depth": 0}
+
+
+@contextmanager
+def one_replicate() -> Iterator[None]:
+    """Run one replicate; a stop request that arrives meanwhile is raised when it ends.
+
+    Raising an exception while compiled (Numba) code runs can crash the process, so inside
+    this block the signal handler only records the request.
+    """
+    _STOP["depth"] += 1
+    try:
+        yield
+    finally:
+        _STOP["depth"] -= 1
+        if _STOP["depth"] == 0 and _STOP["requested"]:
+            name, _STOP["requested"] = _STOP["requested"], None
+            raise Interrupted(name)
+
+
 @contextmanager
 def stop_signals() -> Iterator[None]:
-    """Inside the block, SIGINT and SIGTERM raise :class:`Interrupted` (so cleanup runs).
+    """Inside the block, SIGINT and SIGTERM raise :class:`Interrupted` (so cleanup runs);
+    during a replicate (:func:`one_replicate`) at its end.
 
     A process started in the background inherits an ignored SIGINT; explicit handlers make
     Ctrl-C and ``kill`` stop it cleanly. The previous handlers are restored afterwards.
@@ -127,7 +150,11 @@ def stop_signals() -> Iterator[None]:
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def _stop(signum: int, frame: Any) -> None:
-        raise Interrupted(signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if _STOP["depth"]:
+            _STOP["requested"] = name
+            return
+        raise Interrupted(name)
 
     for s in previous:
         signal.signal(s, _stop)
@@ -158,10 +185,12 @@ def run_chunk(
     for i in indices:
         s = replicate_seed(seed, i)
         try:
-            if backend == "compiled":
-                results.append((i, s, run_replicate(params, weeks, s, compiled)))
-            else:
-                results.append((i, s, simulate(params, weeks, s, backend)))
+            with one_replicate():
+                if backend == "compiled":
+                    result = run_replicate(params, weeks, s, compiled)
+                else:
+                    result = simulate(params, weeks, s, backend)
+            results.append((i, s, result))
         except Exception as exc:  # one replicate's failure must not sink the others
             raise_if_interrupted(exc)
             tb = traceback.format_exc()

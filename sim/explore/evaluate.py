@@ -49,6 +49,7 @@ from sim.params import ModelParams, from_dict
 from sim.runner import (
     Interrupted,
     ProgressBar,
+    one_replicate,
     raise_if_interrupted,
     replicate_seed,
     stop_signals,
@@ -141,7 +142,8 @@ def evaluate_chunk(
         values: dict[str, list[Any]] = {}
         for r, s in enumerate(seeds):
             try:
-                out = fn(point, s)
+                with one_replicate():
+                    out = fn(point, s)
             except Interrupted:
                 raise
             except Exception as exc:
