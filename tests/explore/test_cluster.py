@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -66,8 +67,13 @@ def test_slurm_launcher_end_to_end_through_a_stand_in_slurm(
     batch = next((sweep / ".submitit").glob("*/*_submission.sh")).read_text()
     for flag in ("--array=0-1%2", "--cpus-per-task=1", "--partition=compute", "--time=240"):
         assert f"#SBATCH {flag}" in batch
-    states = (tmp_path / "slurm-state/jobs.jsonl").read_text()
-    assert states.count('"COMPLETED"') == 2
+    # The stand-in records a job COMPLETED after its process exits, which can be a moment
+    # after submitit has collected the job's result: wait for the record (at most 30 s).
+    jobs = tmp_path / "slurm-state/jobs.jsonl"
+    deadline = time.monotonic() + 30
+    while jobs.read_text().count('"COMPLETED"') < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert jobs.read_text().count('"COMPLETED"') == 2
 
 
 def test_shipped_launcher_configs_compose() -> None:
