@@ -43,6 +43,9 @@ class RunConfig(ModelParams):
     backend: str = "compiled"  # compiled engine, or "mesa": the reference model (same results)
 
 
+#: Ways to run a replicate: the compiled engine (default) or the Mesa model (the reference).
+BACKENDS = ("compiled", "mesa")
+
 RUN_KEYS = (
     "scenario",
     "replicates",
@@ -116,9 +119,14 @@ def check_run_keys(cfg: Any) -> None:
         raise ParameterError(f"chunk_size={cfg.chunk_size} is not allowed: need at least 1")
     if cfg.seed < 0:
         raise ParameterError(f"seed={cfg.seed} is not allowed: need a non-negative integer")
-    if cfg.backend not in ("compiled", "mesa"):
+    check_backend(cfg.backend)
+
+
+def check_backend(backend: str) -> None:
+    """Raise :class:`ParameterError` (one line) unless ``backend`` is one of :data:`BACKENDS`."""
+    if backend not in BACKENDS:
         raise ParameterError(
-            f"backend={cfg.backend} is not allowed: choose compiled (default) or mesa"
+            f"backend={backend} is not allowed: choose {' or '.join(BACKENDS)} (default compiled)"
         )
 
 

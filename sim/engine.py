@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from sim.compiled import rule, shuffled
+from sim.config import BACKENDS
 from sim.params import ModelParams, validate
 from sim.record import WEEKLY_METRICS, ReplicateResult, replicate_result
 from sim.rules.china import china_week
@@ -83,19 +84,20 @@ def run_replicate(
     return replicate_result(metrics, events, n, weeks, float(s.world.s[FIRST_PAUSE]))
 
 
-#: Ways to run a replicate: the compiled engine (default) or the Mesa model (the reference).
-BACKENDS = ("compiled", "mesa")
-
-
 def simulate(
-    params: ModelParams, weeks: int = 104, seed: int = 0, backend: str = "compiled"
+    params: ModelParams,
+    weeks: int = 104,
+    seed: int = 0,
+    backend: str = "compiled",
+    compiled: Any = None,
 ) -> ReplicateResult:
     """One replicate by ``backend``: "compiled" (this engine) or "mesa" (:class:`CrisisModel`).
 
     Both give identical results for the same seed; the Mesa model is slower and inspectable.
+    ``compiled`` is passed on to :func:`run_replicate` (the engine only).
     """
     if backend == "compiled":
-        return run_replicate(params, weeks, seed)
+        return run_replicate(params, weeks, seed, compiled)
     if backend == "mesa":
         from sim.model import CrisisModel
 

@@ -33,7 +33,7 @@ from sim.rules.pakistan import recent_attacks
 from sim.society import row_shares, society_week
 from sim.space import build_network, load_groups, load_investors, load_places
 from sim.week import begin_week, end_week, interdiction_now, start
-from sim.world import FIRST_PAUSE, HARDSHIP_STALE, JAA_ROW
+from sim.world import FIRST_PAUSE, HARDSHIP_STALE
 
 START_DATE = "2024-11-18"
 
@@ -66,7 +66,6 @@ class CrisisModel(Model):
         self.group_arrays = begin.groups
         self.investor_arrays = begin.investors
         self.fighters_at = self.group_arrays.fighters_at  # group x place
-        self._jaa_row = JAA_ROW
 
         self.iran = IranState(self, self.params.iran)
         self.china = ChinaState(self, self.params.china)

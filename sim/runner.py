@@ -35,7 +35,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from sim import __version__
-from sim.config import config_hash
+from sim.config import check_backend, config_hash
 from sim.params import ModelParams, ParameterError, validate
 from sim.results import (
     assemble,
@@ -176,7 +176,7 @@ def run_chunk(
     backend: str = "compiled",
 ) -> tuple[int, list[dict[str, Any]], float]:
     """Run the replicates of one chunk and write its files; return failures and seconds."""
-    from sim.engine import run_replicate, simulate
+    from sim.engine import simulate
     from sim.world import compiled_params
 
     start = time.perf_counter()
@@ -186,10 +186,7 @@ def run_chunk(
         s = replicate_seed(seed, i)
         try:
             with one_replicate():
-                if backend == "compiled":
-                    result = run_replicate(params, weeks, s, compiled)
-                else:
-                    result = simulate(params, weeks, s, backend)
+                result = simulate(params, weeks, s, backend, compiled)
             results.append((i, s, result))
         except Exception as exc:  # one replicate's failure must not sink the others
             raise_if_interrupted(exc)
@@ -272,8 +269,7 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
     Raises :class:`ParameterError` (one line, nothing written) for invalid parameters.
     """
     validate(spec.params)
-    if spec.backend not in ("compiled", "mesa"):
-        raise ParameterError(f"backend={spec.backend} is not allowed: choose compiled or mesa")
+    check_backend(spec.backend)
     t0 = time.perf_counter()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     old = prepare_run_dir(run_dir, spec)

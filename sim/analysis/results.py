@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from sim.config import RUN_KEYS
+
 SUMMARY_FILE = "summary.parquet"
 TIMESERIES_FILE = "timeseries.parquet"
 EVENTS_FILE = "events.parquet"
@@ -27,18 +29,7 @@ MANIFEST_FILE = "manifest.json"
 SWEEP_FILE = "sweep.json"
 
 #: Run keys that are not model parameters; they never label a scenario variant.
-_RUN_KEYS = (
-    "scenario",
-    "replicates",
-    "seed",
-    "weeks",
-    "jobs",
-    "chunk_size",
-    "sweep_name",
-    "plots",
-    "backend",
-    "experiment",
-)
+_RUN_KEYS = (*RUN_KEYS, "experiment")
 
 
 class ResultsError(ValueError):
