@@ -143,10 +143,41 @@ def figure_bytes(fig: Figure, fmt: str, dpi: float | None = None, bbox: Any = No
     return buf.getvalue()
 
 
+def cropped_png(fig: Figure, bbox: Any, dpi: float | None = None) -> bytes:
+    """PNG of a frozen figure, cropped to ``bbox`` (inches): drawn once on the Agg canvas.
+
+    The same picture as ``savefig(bbox_inches=bbox)`` (which draws the figure twice) for a box
+    inside the figure; white where the box reaches past the figure's edge.
+    """
+    import numpy as np
+    from PIL import Image
+
+    dpi = float(dpi or HOUSE_STYLE["savefig.dpi"])
+    fig.set_dpi(dpi)
+    with context():
+        fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
+    height, width = rgba.shape[:2]
+    x0, x1 = round(bbox.x0 * dpi), round(bbox.x1 * dpi)
+    top, bottom = round(height - bbox.y1 * dpi), round(height - bbox.y0 * dpi)
+    out = np.full((bottom - top, x1 - x0, 4), 255, dtype=np.uint8)
+    sy, sx = slice(max(top, 0), min(bottom, height)), slice(max(x0, 0), min(x1, width))
+    out[sy.start - top : sy.stop - top, sx.start - x0 : sx.stop - x0] = rgba[sy, sx]
+    buf = io.BytesIO()
+    Image.fromarray(out, "RGBA").save(buf, format="png", compress_level=6)
+    return buf.getvalue()
+
+
 def render(fig: Figure, formats: tuple[str, ...] = ("png", "svg")) -> dict[str, bytes]:
     """The figure rendered in each format (laid out once, then drawn once per format)."""
     bbox = _freeze(fig)
-    return {fmt: figure_bytes(fig, fmt, bbox=bbox) for fmt in formats}
+    width, height = fig.get_size_inches()
+    inside = bbox.x0 >= 0 and bbox.y0 >= 0 and bbox.x1 <= width and bbox.y1 <= height
+    out: dict[str, bytes] = {}
+    for fmt in formats:
+        crop = fmt == "png" and inside  # else savefig widens the canvas to hold what overhangs
+        out[fmt] = cropped_png(fig, bbox) if crop else figure_bytes(fig, fmt, bbox=bbox)
+    return out
 
 
 def write_rendered(directory: Path, rendered: dict[str, dict[str, bytes]]) -> list[Path]:

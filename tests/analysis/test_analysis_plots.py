@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,31 @@ def test_plot_run_writes_png_and_svg_of_every_figure(tmp_path: Path, make_run) -
     assert not [p for p in (run_dir / "plots").iterdir() if p.name.startswith(".")]
     svg = (run_dir / "plots" / "severity_ccdf.svg").read_text()
     assert "power-law fit" in svg and "2.4–2.5" in svg  # fit and published reference shown
+
+
+def test_figure_files_do_not_depend_on_the_number_of_drawing_processes(
+    tmp_path: Path, make_run
+) -> None:
+    run_dir = make_run(tmp_path / "run", n=6, weeks=5)
+    serial = {p.name: p.read_bytes() for p in plots.plot_run(run_dir, jobs=1)}
+    parallel = {p.name: p.read_bytes() for p in plots.plot_run(run_dir, jobs=2)}
+    assert serial == parallel and len(serial) == 2 * len(FIGURES)
+
+
+def test_cropped_png_is_the_figure_inside_its_tight_box() -> None:
+    from PIL import Image
+
+    from sim.analysis import style
+
+    fig = style.new_figure(figsize=(4, 3), layout=None)
+    fig.add_axes((0.3, 0.3, 0.4, 0.4)).plot([0, 1], [0, 1])
+    png = style.render(fig, ("png",))["png"]
+    with style.context():
+        bbox = fig.get_tightbbox().padded(style.HOUSE_STYLE["savefig.pad_inches"])
+    image = Image.open(io.BytesIO(png))
+    dpi = style.HOUSE_STYLE["savefig.dpi"]
+    assert abs(image.width - bbox.width * dpi) <= 2 and abs(image.height - bbox.height * dpi) <= 2
+    assert image.width < 4 * dpi and image.height < 3 * dpi  # cropped, not the whole canvas
 
 
 def test_figures_cope_with_constant_outcomes_and_no_attacks(

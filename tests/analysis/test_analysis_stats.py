@@ -103,6 +103,14 @@ def test_kde_skipped_for_constant_data_and_integrates_to_one() -> None:
     assert np.trapezoid(dens, grid) == pytest.approx(1.0, abs=0.01)
 
 
+def test_kde_matches_scipy_gaussian_kde() -> None:
+    x = np.random.default_rng(1).gamma(2.0, 3.0, size=120)
+    grid = np.linspace(-5, 40, 300)
+    dens = stats.kde_curve(x, grid)
+    assert dens is not None
+    np.testing.assert_allclose(dens, sps.gaussian_kde(x)(grid), rtol=1e-10, atol=1e-14)
+
+
 def test_power_law_fit_recovers_discrete_alpha() -> None:
     x = sps.zipf.rvs(2.5, size=5000, random_state=0)  # P(k) ∝ k^-2.5, k >= 1
     fit = stats.fit_power_law(x, discrete=True)
