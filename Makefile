@@ -2,7 +2,7 @@
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-EXTRAS  := dev,dashboard,explore,cluster
+EXTRAS  := dev,dashboard,explore,calibrate,cluster
 export SOLARA_TELEMETRY_MIXPANEL_ENABLE := False
 export MPLBACKEND := Agg
 

@@ -28,6 +28,7 @@ commands:
   dashboard             start the teaching dashboard in the browser
   sensitivity           global sensitivity analysis (Sobol, Morris)
   discover              scenario discovery (Latin hypercube + PRIM)
+  calibrate             Bayesian calibration against the record (ABC-SMC), hindcast scores
 
 `cpec-sim run --help` shows every parameter group; `cpec-sim run --cfg job` the resolved config.
 """
@@ -65,7 +66,10 @@ def _dir_part(overrides: Any, skip: tuple[str, ...]) -> str:
         key = str(item).split("=", 1)[0].lstrip("+~")
         if key.split(".")[0].split("/")[0] in skip or key.startswith("hydra"):
             continue
-        kept.append(str(item).lstrip("+"))
+        text = str(item).lstrip("+")
+        if key == "parameters":  # a path: keep the directory name one level deep
+            text = text.replace("/", "_")
+        kept.append(text)
     return ",".join(sorted(kept))
 
 
@@ -143,7 +147,12 @@ def prevalidate(args: list[str]) -> Plan:
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from sim.config import check_run_keys, config_dir, model_params_from_config
+    from sim.config import (
+        check_run_keys,
+        config_dir,
+        model_params_from_config,
+        posterior_for_run,
+    )
     from sim.params import ParameterError
 
     overrides = [a for a in args if not a.startswith("-")]
@@ -182,7 +191,7 @@ def prevalidate(args: list[str]) -> Plan:
                 cfg = _compose(variant)
                 HydraConfig.instance().set_config(cfg)
                 check_run_keys(cfg)
-                model_params_from_config(cfg)
+                posterior_for_run(cfg, model_params_from_config(cfg))
                 if multirun or sweeper:
                     plan.sweep_dir = Path(str(cfg.hydra.sweep.dir))
                     out, what = plan.sweep_dir, "sweep directory"
@@ -215,10 +224,12 @@ def _task(cfg: Any) -> int:
     from sim.config import (
         check_run_keys,
         model_params_from_config,
+        posterior_for_run,
         resolved_chunk_size,
         resolved_jobs,
     )
     from sim.params import ParameterError
+    from sim.posterior import shadowed_keys
     from sim.results import summary_table
     from sim.runner import RunSpec, run
 
@@ -227,6 +238,7 @@ def _task(cfg: Any) -> int:
     try:
         check_run_keys(cfg)
         params = model_params_from_config(cfg)
+        posterior = posterior_for_run(cfg, params)
     except ParameterError as exc:
         _remove_hydra_leftovers(run_dir)
         code = fail(str(exc))
@@ -247,8 +259,17 @@ def _task(cfg: Any) -> int:
         overrides=list(overrides),
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
         backend=cfg.backend,
+        posterior=posterior,
     )
     sweeping = hc.mode == RunMode.MULTIRUN
+    if posterior is not None:
+        shadowed = shadowed_keys(posterior, spec.scenario, spec.overrides)
+        if shadowed:
+            print(
+                f"note: the posterior sets {', '.join(shadowed)} in every replicate "
+                "(the scenario's or command line's value is not used)",
+                file=sys.stderr,
+            )
     try:
         outcome = run(spec, run_dir, progress=None if sweeping else sys.stderr)
     except ParameterError as exc:
@@ -393,6 +414,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "dashboard": _lazy("sim.dashboard.cli", "dashboard_command"),
     "sensitivity": _lazy("sim.explore.cli", "sensitivity_command"),
     "discover": _lazy("sim.explore.cli", "discover_command"),
+    "calibrate": _lazy("sim.calibration.cli", "calibrate_command"),
 }
 
 

@@ -1,0 +1,122 @@
+"""The calibrated parameters: names, the dotted model keys each sets, uniform priors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.explore.space import StudyError, default_study_path, parameter_uncertainty
+
+DEFAULT_FILE = "calibration"
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One calibrated quantity: a uniform prior on [low, high] for the keys it sets (tied)."""
+
+    name: str
+    keys: tuple[str, ...]
+    low: float
+    high: float
+    source: str = ""
+
+    @property
+    def width(self) -> float:
+        """high - low."""
+        return self.high - self.low
+
+    @property
+    def sd(self) -> float:
+        """Standard deviation of the uniform prior."""
+        return self.width / np.sqrt(12.0)
+
+
+@dataclass(frozen=True)
+class CalibrationSpace:
+    """Every calibrated quantity, the scenario it is calibrated in and the run length."""
+
+    priors: tuple[Prior, ...]
+    scenario: str = "baseline"
+    weeks: int = 104
+    description: str = ""
+    path: str = ""
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the calibrated quantities, in file order."""
+        return [p.name for p in self.priors]
+
+    def overrides(self, values: Mapping[str, float]) -> dict[str, float]:
+        """Dotted model overrides of one point (tied keys expanded)."""
+        return {key: float(values[p.name]) for p in self.priors for key in p.keys}
+
+    def defaults(self) -> dict[str, float]:
+        """The shipped defaults of the calibrated quantities (first key of each)."""
+        from sim.config import scenario_params
+        from sim.params import flatten, to_dict
+
+        flat = flatten(to_dict(scenario_params(self.scenario)))
+        return {p.name: float(flat[p.keys[0]]) for p in self.priors}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for a manifest and a hash."""
+        return {
+            "scenario": self.scenario,
+            "weeks": self.weeks,
+            "priors": [
+                {"name": p.name, "keys": list(p.keys), "low": p.low, "high": p.high}
+                for p in self.priors
+            ],
+        }
+
+
+def _prior(name: str, entry: Any, where: str) -> Prior:
+    if not isinstance(entry, Mapping) or "keys" not in entry or "range" not in entry:
+        raise StudyError(f"{where}: {name}: expected a mapping with 'keys' and 'range'")
+    keys = entry["keys"]
+    if isinstance(keys, str):
+        keys = [keys]
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        raise StudyError(f"{where}: {name}: 'keys' must list dotted model parameters")
+    ranges = [parameter_uncertainty(k, entry["range"], where) for k in keys]
+    if any(not u.numeric or u.kind != "float" for u in ranges):
+        raise StudyError(f"{where}: {name}: only real-valued parameters can be calibrated")
+    return Prior(name, tuple(keys), ranges[0].low, ranges[0].high, str(entry.get("source", "")))
+
+
+def load_space(path: Path | str | None = None) -> CalibrationSpace:
+    """Read and validate a calibration file (default ``experiments/uncertainty/calibration``)."""
+    import yaml
+
+    file = Path(path) if path is not None else default_study_path(DEFAULT_FILE)
+    if not file.is_file():
+        raise StudyError(f"no calibration file {file}")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise StudyError(f"{file}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("parameters"), Mapping):
+        raise StudyError(f"{file}: expected a mapping with a 'parameters' mapping")
+    priors = tuple(_prior(str(n), e, str(file)) for n, e in data["parameters"].items())
+    if not priors:
+        raise StudyError(f"{file}: 'parameters' is empty")
+    keys = [k for p in priors for k in p.keys]
+    if len(set(keys)) != len(keys):
+        raise StudyError(f"{file}: a model parameter is set by two calibrated quantities")
+    from sim.config import load_scenario
+
+    scenario = str(data.get("scenario", "baseline"))
+    try:
+        load_scenario(scenario)
+    except Exception:  # noqa: BLE001 - any failure to load is reported as one line
+        raise StudyError(f"{file}: unknown scenario {scenario!r}") from None
+    weeks = data.get("weeks", 104)
+    if not isinstance(weeks, int) or isinstance(weeks, bool) or weeks < 104:
+        raise StudyError(f"{file}: weeks must be a whole number >= 104 (two model years)")
+    return CalibrationSpace(
+        priors, scenario, weeks, str(data.get("description", "")).strip(), str(file)
+    )
