@@ -38,7 +38,7 @@ import pandas as pd
 from sim.calibration.space import Prior
 
 os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")  # read by pyabc when it is imported
-from pyabc.sampler import MappingSampler  # noqa: E402
+from pyabc.sampler import MappingSampler
 
 #: ``simulator(values, seed) -> {statistic: value}``.
 Simulator = Callable[[Mapping[str, float], int], Mapping[str, float]]
@@ -98,12 +98,22 @@ class PyabcModel:
         return {k: float(v) for k, v in self.simulator(values, seed).items()}
 
 
-class SeededSampler(MappingSampler):  # type: ignore[misc]
+_LAST_TASK: list[Any] = [None, None]
+
+
+def _unpickled(sampler: Any, pickled: Any) -> Any:
+    """The generation's particle function, unpickled once per worker (not once per task)."""
+    if _LAST_TASK[0] is not pickled and _LAST_TASK[0] != pickled:
+        _LAST_TASK[:] = [pickled, sampler.unpickle(pickled)]
+    return _LAST_TASK[1]
+
+
+class SeededSampler(MappingSampler):
     """pyabc's MappingSampler with one seed per particle drawn from the master stream: each
     task seeds ``np.random`` and simulates until it has one accepted particle."""
 
     def map_function(self, simulate_one: Any, seed: int) -> tuple[Any, int]:
-        simulate_one = self.unpickle(simulate_one)
+        simulate_one = _unpickled(self, simulate_one)
         saved = np.random.get_state(), random.getstate()
         np.random.seed(seed)
         random.seed(seed)
@@ -181,20 +191,29 @@ class Generation:
 
 @contextmanager
 def worker_pool(jobs: int, preload: Sequence[str] = ()) -> Iterator[Callable[..., Any]]:
-    """An order-preserving ``map`` over ``jobs`` processes (the builtin ``map`` for one)."""
+    """An order-preserving ``map`` over ``jobs`` processes (the builtin ``map`` for one).
+
+    A worker that dies raises ``BrokenProcessPool`` in the parent instead of hanging.
+    """
     if jobs <= 1:
         yield map
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     ctx: Any = mp.get_context("spawn")
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(list(preload))
     from sim.runner import worker_init
 
-    with ctx.Pool(jobs, initializer=worker_init) as pool:
-        yield pool.map
-        pool.close()
-        pool.join()
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=worker_init) as pool:
+
+        def ordered_map(fn: Callable[..., Any], items: Any) -> list[Any]:
+            items = list(items)
+            chunk = max(1, len(items) // (4 * jobs))
+            return list(pool.map(fn, items, chunksize=chunk))
+
+        yield ordered_map
 
 
 def quiet_pyabc() -> None:

@@ -83,6 +83,4 @@ class CrisisSimulator:
         from sim.engine import run_replicate
 
         result = run_replicate(self.params(values), self.space.weeks, int(seed))
-        return replicate_statistics(
-            result.weekly, result.events["week"], result.events["killed"]
-        )
+        return replicate_statistics(result.weekly, result.events["week"], result.events["killed"])

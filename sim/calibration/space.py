@@ -112,7 +112,7 @@ def load_space(path: Path | str | None = None) -> CalibrationSpace:
     scenario = str(data.get("scenario", "baseline"))
     try:
         load_scenario(scenario)
-    except Exception:  # noqa: BLE001 - any failure to load is reported as one line
+    except Exception:
         raise StudyError(f"{file}: unknown scenario {scenario!r}") from None
     weeks = data.get("weeks", 104)
     if not isinstance(weeks, int) or isinstance(weeks, bool) or weeks < 104:

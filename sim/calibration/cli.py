@@ -1,0 +1,147 @@
+"""``cpec-sim calibrate``: Bayesian calibration against the record, its diagnostics and the
+scored hindcast (a thin face over :func:`sim.calibration.pipeline.calibrate`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import NoReturn
+
+PROG = "cpec-sim calibrate"
+
+DESCRIPTION = """\
+Calibrate the parameters declared in experiments/uncertainty/calibration.yaml against the
+observed record (sim/data) by ABC-SMC (pyabc), and write the posterior, posterior predictive
+checks, an identifiability table and figures into --out (default results/calibration/full,
+or .../hindcast; "-fast" appended with --fast). Re-running the same command resumes.
+
+  cpec-sim calibrate --fast --jobs 2         # a small calibration (about a minute)
+  cpec-sim calibrate --jobs 2                # the documented one (docs/calibration.md)
+  cpec-sim calibrate --hindcast --jobs 2     # calibrate to 2023, forecast 2024, score it
+  cpec-sim run parameters=results/calibration/full   # scenarios over the posterior
+"""
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _count(minimum: int, maximum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} to {maximum}, got {value}")
+        return value
+
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command's arguments."""
+    p = _Parser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--fast", action="store_true", help="small population, 3 generations")
+    p.add_argument(
+        "--hindcast",
+        action="store_true",
+        help="calibrate on the record to 2023 only and score the model's 2024 forecast",
+    )
+    p.add_argument("--jobs", type=_count(1, 256), default=1, help="worker processes")
+    p.add_argument("--out", type=Path, help="output directory")
+    p.add_argument("--population", type=_count(10, 100_000), help="particles per generation")
+    p.add_argument("--generations", type=_count(1, 100), help="ABC-SMC generations")
+    p.add_argument("--seed", type=_count(0, 2**31 - 1), help="root seed (default 0)")
+    p.add_argument("--file", type=Path, help="calibration file (default: the shipped one)")
+    return p
+
+
+def _print_summary(result: object) -> None:
+    from sim.calibration.pipeline import CalibrationResult
+
+    assert isinstance(result, CalibrationResult)
+    t = result.parameters
+    print("\nparameters (posterior median [90% interval]; sd ratio = posterior sd / prior sd):")
+    for r in t.itertuples():
+        print(
+            f"  {r.parameter:22s} {r.posterior_median:9.4g} [{r.posterior_q05:.4g}, "
+            f"{r.posterior_q95:.4g}]  default {r.default:g}  sd ratio {r.sd_ratio:.2f}  "
+            f"{r.verdict}"
+        )
+    c = result.predictive
+    inside = int(c["inside_90"].sum())
+    print(f"\nposterior predictive: {inside} of {len(c)} observed statistics inside 90% intervals")
+    for r in c.itertuples():
+        mark = "" if r.inside_90 else "   <- outside"
+        print(
+            f"  {r.statistic:28s} observed {r.observed:7.4g}  "
+            f"predictive {r.predictive_median:7.4g} "
+            f"[{r.predictive_q05:.4g}, {r.predictive_q95:.4g}]{mark}"
+        )
+    if result.hindcast is not None:
+        print("\nhindcast of 2024 (CRPS, lower is better; skill > 0: the model is better):")
+        for r in result.hindcast.itertuples():
+            print(
+                f"  {r.quantity:20s} observed {r.observed_2024:5.4g}  model {r.crps_model:7.3g}  "
+                f"last year {r.crps_persistence:7.3g}  2019-23 normal {r.crps_climatology:7.3g}  "
+                f"skill {r.crps_skill_vs_persistence:+.2f} / {r.crps_skill_vs_climatology:+.2f}"
+            )
+    print(f"\n{result.simulations:,} simulations, {result.seconds:.0f} s this session")
+    print(f"calibration directory: {result.out_dir}")
+
+
+def calibrate_command(argv: Sequence[str]) -> int:
+    """Entry point of ``cpec-sim calibrate``."""
+    try:
+        args = parser().parse_args(list(argv))
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except _UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    from sim.calibration.pipeline import FAST, FULL, CalibrationError, calibrate
+    from sim.calibration.space import load_space
+    from sim.explore.space import StudyError
+
+    settings = FAST if args.fast else FULL
+    changes = {
+        k: v
+        for k, v in (
+            ("population", args.population),
+            ("generations", args.generations),
+            ("seed", args.seed),
+        )
+        if v is not None
+    }
+    settings = replace(settings, **changes)
+    try:
+        space = load_space(args.file)
+        result = calibrate(
+            window="hindcast" if args.hindcast else "full",
+            fast=args.fast,
+            settings=settings,
+            jobs=args.jobs,
+            out_dir=args.out,
+            space=space,
+            progress=lambda line: print(line, flush=True),
+        )
+    except (CalibrationError, StudyError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    _print_summary(result)
+    return 0

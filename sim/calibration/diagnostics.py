@@ -1,0 +1,300 @@
+"""What a reviewer asks of a calibration: posterior predictive checks against every observed
+statistic, which parameters the data identify, the scored hindcast, and their figures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sim.calibration import scoring
+from sim.calibration.abc import _simulate
+from sim.calibration.record import HeldOut, Observed
+from sim.calibration.space import CalibrationSpace
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: Posterior sd over prior sd below which a parameter counts as identified, and above which
+#: it counts as not identified (it stays near its prior).
+IDENTIFIED_BELOW, NOT_IDENTIFIED_ABOVE = 0.5, 0.85
+LEVEL = 0.9
+
+
+def weighted_quantile(x: Any, w: Any, q: Sequence[float]) -> np.ndarray:
+    """Quantiles ``q`` of values ``x`` with weights ``w`` (inverse of the weighted CDF)."""
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    order = np.argsort(x)
+    x, w = x[order], w[order]
+    cdf = (np.cumsum(w) - 0.5 * w) / np.sum(w)
+    return np.interp(q, cdf, x)
+
+
+def verdict(sd_ratio: float) -> str:
+    """Identified, partly identified, or not identified (stays at its prior)."""
+    if sd_ratio < IDENTIFIED_BELOW:
+        return "identified"
+    if sd_ratio <= NOT_IDENTIFIED_ABOVE:
+        return "partly identified"
+    return "not identified (stays at its prior)"
+
+
+def identifiability(space: CalibrationSpace, population: pd.DataFrame) -> pd.DataFrame:
+    """Per calibrated quantity: prior, posterior summary, shrinkage and a verdict.
+
+    ``sd_ratio`` is the posterior sd over the prior sd (1 for a uniform posterior over the
+    prior's range: the data say nothing); ``default_percentile`` places the shipped default in
+    the posterior.
+    """
+    w = population["weight"].to_numpy(dtype=float)
+    defaults = space.defaults()
+    rows = []
+    for p in space.priors:
+        x = population[p.name].to_numpy(dtype=float)
+        mean = float(np.sum(w * x) / np.sum(w))
+        sd = math.sqrt(float(np.sum(w * (x - mean) ** 2) / np.sum(w)))
+        q05, q50, q95 = weighted_quantile(x, w, [0.05, 0.5, 0.95])
+        ratio = sd / p.sd
+        rows.append(
+            {
+                "parameter": p.name,
+                "keys": " ".join(p.keys),
+                "prior_low": p.low,
+                "prior_high": p.high,
+                "default": defaults[p.name],
+                "posterior_median": float(q50),
+                "posterior_q05": float(q05),
+                "posterior_q95": float(q95),
+                "posterior_mean": mean,
+                "sd_ratio": ratio,
+                "default_percentile": float(np.sum(w * (x <= defaults[p.name])) / np.sum(w)),
+                "verdict": verdict(ratio),
+                "source": p.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def predictive_sample(
+    simulator: Callable[..., Any],
+    draws: pd.DataFrame,
+    n: int,
+    seed: int,
+    map_: Callable[..., Any] = map,
+) -> pd.DataFrame:
+    """Statistics of ``n`` replicates, replicate ``i`` at posterior draw ``i mod len(draws)``."""
+    rng = np.random.default_rng([seed, 3])
+    seeds = rng.integers(0, 2**31 - 1, size=n).tolist()
+    rows_at = [i % len(draws) for i in range(n)]
+    points = [{k: float(v) for k, v in draws.iloc[r].items()} for r in rows_at]
+    results = list(map_(_simulate, [(simulator, p, s) for p, s in zip(points, seeds, strict=True)]))
+    out = pd.DataFrame([dict(r) for r in results])
+    out.insert(0, "draw", np.asarray(rows_at, dtype=np.int64))
+    return out
+
+
+def percentile_of(samples: Any, value: float) -> float:
+    """Share of ``samples`` below ``value`` plus half the share equal to it (mid-rank)."""
+    x = np.asarray(samples, dtype=float)
+    return float(np.mean(x < value) + 0.5 * np.mean(x == value))
+
+
+def predictive_check(predictive: pd.DataFrame, observed: Sequence[Observed]) -> pd.DataFrame:
+    """Each observed statistic against the posterior predictive: median, 90% interval, the
+    observed value's percentile, and whether the interval holds it."""
+    rows = []
+    for o in observed:
+        x = predictive[o.name].to_numpy(dtype=float)
+        q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
+        rows.append(
+            {
+                "statistic": o.name,
+                "label": o.label,
+                "unit": o.unit,
+                "observed": o.value,
+                "predictive_median": float(q50),
+                "predictive_q05": float(q05),
+                "predictive_q95": float(q95),
+                "observed_percentile": percentile_of(x, o.value),
+                "inside_90": bool(q05 <= o.value <= q95),
+                "source": o.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def hindcast_scores(
+    predictive: pd.DataFrame, targets: Sequence[HeldOut], alpha: float = 1 - LEVEL
+) -> pd.DataFrame:
+    """The model's year-2 forecast of each held-out 2024 quantity against two naive baselines,
+    by CRPS and the 90% interval score (lower is better; skill > 0: the model is better).
+
+    * persistence: last year's value (2023) as a point forecast;
+    * climatology: a normal distribution with the mean and sd of the years before (2019-23).
+    """
+    rows = []
+    for h in targets:
+        x = predictive[h.statistic].to_numpy(dtype=float)
+        last = h.history[max(h.history)]
+        past = np.array(list(h.history.values()))
+        mean, sd = float(past.mean()), float(past.std(ddof=1))
+        model_crps = scoring.crps_ensemble(x, h.value)
+        model_is = scoring.ensemble_interval_score(x, h.value, alpha)
+        pers_crps = abs(h.value - last)
+        pers_is = scoring.interval_score(last, last, h.value, alpha)
+        clim_crps = scoring.crps_normal(mean, sd, h.value)
+        clim_is = scoring.normal_interval_score(mean, sd, h.value, alpha)
+        q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
+        rows.append(
+            {
+                "quantity": h.name,
+                "label": h.label,
+                "observed_2024": h.value,
+                "forecast_median": float(q50),
+                "forecast_q05": float(q05),
+                "forecast_q95": float(q95),
+                "observed_percentile": percentile_of(x, h.value),
+                "crps_model": model_crps,
+                "crps_persistence": pers_crps,
+                "crps_climatology": clim_crps,
+                "interval_score_model": model_is,
+                "interval_score_persistence": pers_is,
+                "interval_score_climatology": clim_is,
+                "crps_skill_vs_persistence": scoring.skill(model_crps, pers_crps),
+                "crps_skill_vs_climatology": scoring.skill(model_crps, clim_crps),
+                "baseline_years": f"{min(h.history)}-{max(h.history)} ({len(h.history)} values)",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def figure_marginals(
+    space: CalibrationSpace, population: pd.DataFrame, table: pd.DataFrame
+) -> Figure:
+    """Each quantity's posterior (weighted histogram) over its prior's range, default marked."""
+    from sim.analysis import style
+
+    n = len(space.priors)
+    ncols = 4
+    nrows = math.ceil(n / ncols)
+    fig = style.new_figure(figsize=(13, 2.6 * nrows + 0.8))
+    axes = np.atleast_2d(fig.subplots(nrows, ncols, squeeze=False))
+    w = population["weight"].to_numpy(dtype=float)
+    for ax, p, row in zip(axes.ravel(), space.priors, table.itertuples(), strict=False):
+        x = population[p.name].to_numpy(dtype=float)
+        bins = np.linspace(p.low, p.high, 21)
+        ax.hist(x, bins=bins, weights=w, density=True, color=style.OKABE_ITO[0], alpha=0.7)
+        ax.axhline(1 / p.width, color="0.4", ls="--", lw=1)
+        ax.axvline(float(row.default), color=style.OKABE_ITO[3], lw=1.6)  # type: ignore[arg-type]
+        ax.set_xlim(p.low, p.high)
+        ax.set_title(f"{p.name}\n{row.verdict} (sd ratio {row.sd_ratio:.2f})", fontsize=9)
+        ax.set_xlabel(p.keys[0] + (" (tied)" if len(p.keys) > 1 else ""), fontsize=8)
+        ax.set_yticks([])
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=style.OKABE_ITO[0], alpha=0.7, label="posterior (last ABC generation)"),
+        Line2D([], [], color="0.4", ls="--", label="uniform prior"),
+        Line2D([], [], color=style.OKABE_ITO[3], lw=1.6, label="shipped default"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    fig.suptitle("Calibrated parameters: posterior against prior", fontsize=12)
+    return fig
+
+
+def figure_pairs(space: CalibrationSpace, population: pd.DataFrame) -> Figure:
+    """Pairwise scatter of the posterior particles (weight as marker size), lower triangle."""
+    from sim.analysis import style
+
+    names = space.names
+    n = len(names)
+    fig = style.new_figure(figsize=(1.5 * n + 1, 1.5 * n + 1), layout=None)
+    fig.subplots_adjust(left=0.08, bottom=0.08, right=0.98, top=0.95, wspace=0.08, hspace=0.08)
+    axes = fig.subplots(n, n, squeeze=False)
+    w = population["weight"].to_numpy(dtype=float)
+    size = 2 + 30 * w / w.max()
+    by = {p.name: p for p in space.priors}
+    for i, yi in enumerate(names):
+        for j, xj in enumerate(names):
+            ax = axes[i, j]
+            if j >= i:
+                ax.set_visible(False)
+                continue
+            ax.scatter(population[xj], population[yi], s=size, color=style.OKABE_ITO[0],
+                       alpha=0.35, lw=0)  # fmt: skip
+            ax.set_xlim(by[xj].low, by[xj].high)
+            ax.set_ylim(by[yi].low, by[yi].high)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            if i == n - 1:
+                ax.set_xlabel(xj, fontsize=7, rotation=30, ha="right")
+            if j == 0:
+                ax.set_ylabel(yi, fontsize=7, rotation=0, ha="right", va="center")
+    fig.suptitle("Posterior particles, pairwise (axes span each prior's range)", fontsize=11)
+    return fig
+
+
+def figure_predictive(predictive: pd.DataFrame, observed: Sequence[Observed]) -> Figure:
+    """Posterior predictive distribution of each observed statistic, the record marked."""
+    from sim.analysis import style
+
+    n = len(observed)
+    ncols = 3
+    nrows = math.ceil(n / ncols)
+    fig = style.new_figure(figsize=(12, 2.7 * nrows + 0.8))
+    axes = np.atleast_2d(fig.subplots(nrows, ncols, squeeze=False))
+    for ax, o in zip(axes.ravel(), observed, strict=False):
+        x = predictive[o.name].to_numpy(dtype=float)
+        q05, q95 = np.quantile(x, [0.05, 0.95])
+        ax.axvspan(q05, q95, color=style.OKABE_ITO[5], alpha=0.25, lw=0)
+        ax.hist(x, bins=25, color=style.OKABE_ITO[0], alpha=0.7)
+        ax.axvline(o.value, color=style.OKABE_ITO[3], lw=2)
+        pct = percentile_of(x, o.value)
+        ax.set_title(f"{o.label}\nobserved {o.value:g}: percentile {pct:.0%}", fontsize=9)
+        ax.set_xlabel(o.unit)
+        ax.set_yticks([])
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=style.OKABE_ITO[0], alpha=0.7, label="posterior predictive replicates"),
+        Patch(color=style.OKABE_ITO[5], alpha=0.4, label="90% predictive interval"),
+        Line2D([], [], color=style.OKABE_ITO[3], lw=2, label="observed record"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    fig.suptitle("Posterior predictive checks", fontsize=12)
+    return fig
+
+
+def write_figures(
+    out_dir: Path,
+    space: CalibrationSpace,
+    population: pd.DataFrame,
+    predictive: pd.DataFrame,
+    observed: Sequence[Observed],
+) -> list[Path]:
+    """Write the calibration's figures (PNG and SVG) into ``out_dir/plots``."""
+    from sim.analysis import style
+
+    table = identifiability(space, population)
+    with style.context():
+        figures = {
+            "posterior_marginals": figure_marginals(space, population, table),
+            "posterior_pairs": figure_pairs(space, population),
+            "predictive_checks": figure_predictive(predictive, observed),
+        }
+    rendered = {name: style.render(fig) for name, fig in figures.items()}
+    return style.write_rendered(Path(out_dir) / "plots", rendered)

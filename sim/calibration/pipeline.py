@@ -1,0 +1,217 @@
+"""A whole calibration: pilot, ABC-SMC, posterior, predictive checks, hindcast; stored in a
+directory with a manifest, resumable, usable from a notebook::
+
+    from sim.calibration.pipeline import calibrate
+    result = calibrate(fast=True, jobs=2)
+    result.parameters          # identifiability table
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.calibration import diagnostics
+from sim.calibration.abc import ABC, Settings, equal_weight_draws, pilot_scales, worker_pool
+from sim.calibration.record import Window, held_out, observed, observed_values
+from sim.calibration.simulator import STATISTICS, CrisisSimulator
+from sim.calibration.space import CalibrationSpace, load_space
+
+DEFAULT_OUT = Path("results/calibration")
+#: The documented calibration and the small one for workshops and CI.
+FULL = Settings(population=400, generations=8, pilot=400, draws=1000)
+FAST = Settings(population=60, generations=3, pilot=100, draws=200)
+FULL_PREDICTIVE, FAST_PREDICTIVE = 300, 60
+PRELOAD = ("sim.calibration.simulator", "sim.engine_warm")
+
+
+class CalibrationError(ValueError):
+    """A calibration cannot run as asked; the message is one user-facing line."""
+
+
+@dataclass
+class CalibrationResult:
+    """Where a calibration is stored and its main tables."""
+
+    out_dir: Path
+    posterior: pd.DataFrame  # equal-weight draws, dotted model keys
+    parameters: pd.DataFrame  # identifiability
+    predictive: pd.DataFrame  # posterior predictive check
+    hindcast: pd.DataFrame | None
+    simulations: int
+    seconds: float
+
+
+def config_hash(space: CalibrationSpace, window: str, settings: Settings) -> str:
+    """Hash of everything that determines the calibration's result."""
+    parts = {
+        "space": space.as_dict(),
+        "window": window,
+        "observed": observed_values(window),  # type: ignore[arg-type]
+        "settings": settings.identity(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _read_manifest(out_dir: Path) -> dict[str, Any] | None:
+    path = out_dir / "manifest.json"
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise CalibrationError(f"{path} is damaged: delete {out_dir} to start again") from None
+    return data if isinstance(data, dict) else None
+
+
+def _write_manifest(out_dir: Path, data: dict[str, Any]) -> None:
+    from sim.results import atomic_write_json
+
+    atomic_write_json(out_dir / "manifest.json", data)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_table(path: Path, table: pd.DataFrame) -> None:
+    from sim.analysis.results import atomic_write_bytes
+
+    if path.suffix == ".csv":
+        atomic_write_bytes(path, table.to_csv(index=False).encode())
+    else:
+        import io
+
+        buf = io.BytesIO()
+        table.to_parquet(buf, index=False)
+        atomic_write_bytes(path, buf.getvalue())
+
+
+def posterior_draws(space: CalibrationSpace, draws: pd.DataFrame) -> pd.DataFrame:
+    """Equal-weight draws of the named quantities as dotted model keys (tied keys repeated)."""
+    out = pd.DataFrame({"draw": np.arange(len(draws), dtype=np.int64)})
+    for p in space.priors:
+        for key in p.keys:
+            out[key] = draws[p.name].to_numpy(dtype=float)
+    return out
+
+
+def calibrate(
+    *,
+    window: Window = "full",
+    fast: bool = False,
+    settings: Settings | None = None,
+    jobs: int = 1,
+    out_dir: Path | None = None,
+    space: CalibrationSpace | None = None,
+    predictive: int | None = None,
+    progress: Callable[[str], None] = print,
+) -> CalibrationResult:
+    """Calibrate (or resume a calibration) and store it in ``out_dir``."""
+    space = space or load_space()
+    settings = replace(settings or (FAST if fast else FULL), jobs=jobs)
+    n_predictive = predictive or (FAST_PREDICTIVE if fast else FULL_PREDICTIVE)
+    out_dir = Path(out_dir or DEFAULT_OUT / (window if not fast else f"{window}-fast"))
+    key = config_hash(space, window, settings)
+    earlier = _read_manifest(out_dir)
+    if earlier is not None and earlier.get("config_hash") != key:
+        raise CalibrationError(
+            f"{out_dir} holds a different calibration: choose another --out or delete it"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    obs = observed_values(window)
+    simulator = CrisisSimulator(space)
+    manifest: dict[str, Any] = {
+        "kind": "calibration",
+        "status": "running",
+        "config_hash": key,
+        "window": window,
+        "space": space.as_dict(),
+        "space_file": space.path,
+        "observed": {o.name: {"value": o.value, "source": o.source} for o in observed(window)},
+        "settings": {**settings.identity(), "generations": settings.generations},
+        "method": "ABC-SMC (pyabc), uniform priors, L1 distance scaled by prior-predictive MAD, "
+        "median epsilon, seeded mapping sampler",
+    }
+    with worker_pool(jobs, PRELOAD) as map_:
+        if earlier is not None and "scales" in earlier:
+            scales = {k: float(v) for k, v in earlier["scales"].items()}
+        else:
+            progress(f"pilot: {settings.pilot} prior-predictive simulations to scale the distance")
+            scales = pilot_scales(
+                simulator, space.priors, list(obs), settings.pilot, settings.seed, map_
+            )
+        manifest["scales"] = scales
+        _write_manifest(out_dir, manifest)
+        abc = ABC(simulator, space.priors, obs, scales, settings, out_dir, map_)
+        abc.start_or_resume(resume=earlier is not None)
+        if abc.generations_done:
+            progress(f"resuming after generation {abc.generations_done} of {settings.generations}")
+        while abc.generations_done < settings.generations:
+            gen = abc.run_generation()
+            if gen is None:
+                progress(f"stopped: acceptance below {settings.min_acceptance:.0%}")
+                break
+            progress(
+                f"generation {gen.t + 1}/{settings.generations}: epsilon {gen.epsilon:.3g}, "
+                f"accepted {gen.accepted}/{gen.simulations} ({gen.acceptance:.1%}), "
+                f"ESS {gen.ess:.0f}, {gen.seconds:.0f} s"
+            )
+        population = abc.population()
+        draws = equal_weight_draws(population, settings.draws, settings.seed)
+        progress(f"posterior predictive: {n_predictive} simulations")
+        pred = diagnostics.predictive_sample(simulator, draws, n_predictive, settings.seed, map_)
+    generations = pd.DataFrame([g.__dict__ for g in abc.generations()]).drop(columns="seconds")
+    posterior = posterior_draws(space, draws)
+    parameters = diagnostics.identifiability(space, population)
+    check = diagnostics.predictive_check(pred, observed(window))
+    hind = diagnostics.hindcast_scores(pred, held_out()) if window == "hindcast" else None
+    files = {
+        "posterior.parquet": posterior,
+        "population.parquet": population,
+        "predictive.parquet": pred,
+        "generations.csv": generations,
+        "parameters.csv": parameters,
+        "predictive_check.csv": check,
+    }
+    if hind is not None:
+        files["hindcast.csv"] = hind
+    for name, table in files.items():
+        _write_table(out_dir / name, table)
+    figures = diagnostics.write_figures(out_dir, space, population, pred, observed(window))
+    seconds = time.perf_counter() - started
+    manifest.update(
+        status="complete",
+        simulations=abc.total_simulations + settings.pilot + n_predictive,
+        abc_simulations=abc.total_simulations,
+        generations_done=abc.generations_done,
+        seconds_this_session=round(seconds, 1),
+        jobs=jobs,
+        files={
+            name: {"sha256": _sha256(out_dir / name), "rows": len(t)} for name, t in files.items()
+        },
+        figures=[p.name for p in figures],
+        versions=_versions(),
+    )
+    _write_manifest(out_dir, manifest)
+    return CalibrationResult(
+        out_dir, posterior, parameters, check, hind, manifest["simulations"], seconds
+    )
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {p: version(p) for p in ("pyabc", "numpy", "numba", "scoringrules")}
+
+
+__all__ = ["STATISTICS", "CalibrationError", "CalibrationResult", "calibrate", "config_hash"]
