@@ -14,9 +14,12 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.params import ModelParams, ParameterError, from_dict, to_dict
+
+if TYPE_CHECKING:
+    from sim.posterior import Posterior
 
 
 @dataclass
@@ -41,6 +44,9 @@ class RunConfig(ModelParams):
     sweep_name: str = "multirun"
     plots: bool = True
     backend: str = "compiled"  # compiled engine, or "mesa": the reference model (same results)
+    # "defaults": every replicate runs with the scenario's parameters; else a posterior.parquet
+    # (or its directory; "posterior": results/calibration/): replicate r runs with draw r % n
+    parameters: str = "defaults"
 
 
 #: Ways to run a replicate: the compiled engine (default) or the Mesa model (the reference).
@@ -56,6 +62,7 @@ RUN_KEYS = (
     "sweep_name",
     "plots",
     "backend",
+    "parameters",
 )
 MODEL_KEYS = tuple(f.name for f in dataclasses.fields(ModelParams))
 
@@ -87,13 +94,24 @@ def load_scenario(name: str) -> dict[str, Any]:
 def scenario_params(name: str = "baseline", overrides: dict[str, Any] | None = None) -> ModelParams:
     """ModelParams of a scenario, with optional dotted-key overrides, validated."""
     data = {k: v for k, v in load_scenario(name).items() if k != "scenario"}
-    for key, value in (overrides or {}).items():
+    _set_dotted(data, overrides or {})
+    return from_dict(data)
+
+
+def with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:
+    """``params`` with dotted-key overrides applied on top, validated (a new object)."""
+    data = to_dict(params)
+    _set_dotted(data, overrides)
+    return from_dict(data)
+
+
+def _set_dotted(data: dict[str, Any], overrides: dict[str, Any]) -> None:
+    for key, value in overrides.items():
         node = data
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-    return from_dict(data)
 
 
 def model_params_from_config(cfg: Any) -> ModelParams:
@@ -122,6 +140,17 @@ def check_run_keys(cfg: Any) -> None:
     check_backend(cfg.backend)
 
 
+def posterior_for_run(cfg: Any, params: ModelParams) -> Posterior | None:
+    """The posterior the ``parameters`` key names (None for ``defaults``), read and checked
+    against ``params`` for the draws the run uses; :class:`ParameterError` (one line) if bad."""
+    from sim.posterior import DEFAULTS, check_posterior, load_posterior
+
+    posterior = load_posterior(str(cfg.get("parameters", DEFAULTS)))
+    if posterior is not None:
+        check_posterior(posterior, params, int(cfg.replicates))
+    return posterior
+
+
 def check_backend(backend: str) -> None:
     """Raise :class:`ParameterError` (one line) unless ``backend`` is one of :data:`BACKENDS`."""
     if backend not in BACKENDS:
@@ -142,10 +171,20 @@ def resolved_jobs(jobs: int | None) -> int:
     return jobs or os.cpu_count() or 1
 
 
-def config_hash(params: ModelParams, seed: int, weeks: int, scenario: str) -> str:
-    """Hash of everything that determines the replicates' results (not their number)."""
-    blob = json.dumps(
-        {"params": to_dict(params), "seed": seed, "weeks": weeks, "scenario": scenario},
-        sort_keys=True,
-    )
+def config_hash(
+    params: ModelParams, seed: int, weeks: int, scenario: str, posterior_sha256: str | None = None
+) -> str:
+    """Hash of everything that determines the replicates' results (not their number).
+
+    With a posterior, its file's SHA-256 is part of the hash: another posterior is another run.
+    """
+    data: dict[str, Any] = {
+        "params": to_dict(params),
+        "seed": seed,
+        "weeks": weeks,
+        "scenario": scenario,
+    }
+    if posterior_sha256 is not None:
+        data["posterior_sha256"] = posterior_sha256
+    blob = json.dumps(data, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,14 @@ _EVENT_TYPES: dict[str, pa.DataType] = {
     "interdicted": pa.bool_(),
 }
 
+#: Summary columns that say how a replicate was run (not outcomes of the model).
+RUN_COLUMNS = ("replicate", "seed", "posterior_draw")
+#: ``posterior_draw`` of a replicate run with the scenario's parameters (no posterior).
+NO_DRAW = -1
+
 SCHEMAS: dict[str, pa.Schema] = {
     "summary": pa.schema(
-        [("replicate", pa.int64()), ("seed", pa.uint64())]
+        [("replicate", pa.int64()), ("seed", pa.uint64()), ("posterior_draw", pa.int64())]
         + [(c, _SUMMARY_TYPES.get(c, pa.int64())) for c in SUMMARY_COLUMNS]
     ),
     "timeseries": pa.schema(
@@ -88,14 +93,20 @@ def _atomic_write_table(path: Path, table: pa.Table) -> None:
 # --- tables from replicates ------------------------------------------------------------
 def tables_from_replicates(
     items: Sequence[tuple[int, int, ReplicateResult]],
+    draws: Mapping[int, int] | None = None,
 ) -> dict[str, pa.Table]:
-    """Arrow tables for a batch of (replicate index, seed, result)."""
+    """Arrow tables for a batch of (replicate index, seed, result).
+
+    ``draws`` maps a replicate index to the posterior draw it ran with (``posterior_draw``;
+    -1 for replicates not in it, and for all without a posterior).
+    """
     summary: dict[str, list[Any]] = {c: [] for c in SCHEMAS["summary"].names}
     weekly: dict[str, list[np.ndarray]] = {c: [] for c in SCHEMAS["timeseries"].names}
     events: dict[str, list[Any]] = {c: [] for c in SCHEMAS["events"].names}
     for index, seed, res in items:
         summary["replicate"].append(index)
         summary["seed"].append(seed)
+        summary["posterior_draw"].append(NO_DRAW if draws is None else draws.get(index, NO_DRAW))
         for c in SUMMARY_COLUMNS:
             summary[c].append(res.summary[c])
         weeks = len(res.weekly["attacks"])
@@ -166,11 +177,23 @@ def assemble(run_dir: Path, chunks: Iterable[int]) -> None:
         try:
             with pq.ParquetWriter(tmp, SCHEMAS[name], compression="zstd") as writer:
                 for c in chunks:
-                    writer.write_table(pq.read_table(chunk_path(run_dir, c, name)))
+                    table = pq.read_table(chunk_path(run_dir, c, name))
+                    writer.write_table(_conform(table, SCHEMAS[name]))
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A chunk written before ``posterior_draw`` existed gets the column (-1: no posterior)."""
+    if table.schema.equals(schema) or "posterior_draw" in table.column_names:
+        return table
+    if "posterior_draw" not in schema.names:
+        return table
+    column = pa.array([NO_DRAW] * table.num_rows, pa.int64())
+    index = schema.get_field_index("posterior_draw")
+    return table.add_column(index, schema.field("posterior_draw"), column)
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -193,10 +216,14 @@ def summary_table(run_dir: Path) -> str:
     """Medians and 90% intervals of the headline outcomes, as aligned text."""
     import pandas as pd
 
+    from sim.posterior import manifest_parameters, uncertainty_text
+
     df = pd.read_parquet(run_dir / "summary.parquet")
-    weeks = json.loads((run_dir / "manifest.json").read_text()).get("weeks", "?")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    weeks = manifest.get("weeks", "?")
     lines = [
         f"totals over the {weeks}-week horizon, across replicates (90% interval: 5th-95th pct)",
+        f"intervals include {uncertainty_text(manifest_parameters(manifest))}",
         f"{'outcome':40s} {'median':>10s} {'90% interval':>22s}",
     ]
     for col, label in HEADLINE:

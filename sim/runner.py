@@ -8,6 +8,9 @@
   marks the run ``interrupted`` and leaves no partial file.
 * A replicate that raises is recorded (seed, traceback) under ``failures/``; the others
   finish, and the run's status says ``failed``.
+* With a posterior (:mod:`sim.posterior`), replicate ``i`` runs with draw ``i % n`` applied on
+  top of the run's parameters, built in the worker from the draw: the results depend only on
+  ``(seed, i)`` and the posterior file, never on the workers.
 
 Usable from a notebook::
 
@@ -35,9 +38,11 @@ from typing import Any, TextIO
 import numpy as np
 
 from sim import __version__
-from sim.config import check_backend, config_hash
+from sim.config import check_backend, config_hash, with_overrides
 from sim.params import ModelParams, ParameterError, validate
+from sim.posterior import Posterior, check_posterior, parameters_entry
 from sim.results import (
+    NO_DRAW,
     assemble,
     atomic_write_json,
     atomic_write_text,
@@ -68,6 +73,8 @@ class RunSpec:
     overrides: list[str] = field(default_factory=list)
     config_yaml: str = ""
     backend: str = "compiled"  # "compiled" engine or "mesa" reference model: same results
+    #: Posterior draws (replicate i runs with draw i % n on top of ``params``); None: defaults.
+    posterior: Posterior | None = None
 
     def chunks(self) -> list[list[int]]:
         """Replicate indices grouped in chunks of ``chunk_size``."""
@@ -79,7 +86,8 @@ class RunSpec:
     @property
     def config_hash(self) -> str:
         """Hash of what determines each replicate's result."""
-        return config_hash(self.params, self.seed, self.weeks, self.scenario)
+        sha = self.posterior.sha256 if self.posterior is not None else None
+        return config_hash(self.params, self.seed, self.weeks, self.scenario, sha)
 
 
 @dataclass
@@ -174,19 +182,34 @@ def run_chunk(
     seed: int,
     weeks: int,
     backend: str = "compiled",
+    posterior: Posterior | None = None,
 ) -> tuple[int, list[dict[str, Any]], float]:
-    """Run the replicates of one chunk and write its files; return failures and seconds."""
+    """Run the replicates of one chunk and write its files; return failures and seconds.
+
+    With ``posterior``, replicate ``i`` runs with draw ``i % n`` applied on top of ``params``.
+    """
     from sim.engine import simulate
     from sim.world import compiled_params
 
     start = time.perf_counter()
     results, failures = [], []
-    compiled = compiled_params(validate(params))  # shared by the chunk's replicates
+    draws: dict[int, int] = {}
+    # Parameters (and their compiled form) per draw, shared by the chunk's replicates.
+    built: dict[int, tuple[ModelParams, Any]] = {}
+    if posterior is None:
+        built[NO_DRAW] = (params, compiled_params(validate(params)))
     for i in indices:
         s = replicate_seed(seed, i)
+        draw = NO_DRAW if posterior is None else posterior.draw_of(i)
+        draws[i] = draw
         try:
+            if draw not in built:
+                assert posterior is not None
+                p = with_overrides(params, posterior.overrides(draw))
+                built[draw] = (p, compiled_params(p))
+            p, compiled = built[draw]
             with one_replicate():
-                result = simulate(params, weeks, s, backend, compiled)
+                result = simulate(p, weeks, s, backend, compiled)
             results.append((i, s, result))
         except Exception as exc:  # one replicate's failure must not sink the others
             raise_if_interrupted(exc)
@@ -196,7 +219,7 @@ def run_chunk(
                 run_dir / "failures" / f"replicate-{i:06d}.txt",
                 f"replicate {i}\nseed {s}\n\n{tb}",
             )
-    write_chunk(run_dir, chunk, indices, tables_from_replicates(results), failures)
+    write_chunk(run_dir, chunk, indices, tables_from_replicates(results, draws), failures)
     return chunk, failures, time.perf_counter() - start
 
 
@@ -255,6 +278,7 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
         "chunk_size": spec.chunk_size,
         "backend": spec.backend,
         "config_hash": spec.config_hash,
+        "parameters": parameters_entry(spec.posterior),
         "replicate_seeds": "numpy SeedSequence(seed, spawn_key=(i,)).generate_state(1, uint64)",
         "status": status,
         "started": started,
@@ -270,6 +294,8 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
     """
     validate(spec.params)
     check_backend(spec.backend)
+    if spec.posterior is not None:
+        check_posterior(spec.posterior, spec.params, spec.replicates)
     t0 = time.perf_counter()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     old = prepare_run_dir(run_dir, spec)
@@ -308,7 +334,14 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
             if spec.jobs <= 1 or len(todo) <= 1:
                 for c in todo:
                     _, f, _ = run_chunk(
-                        run_dir, c, chunks[c], spec.params, spec.seed, spec.weeks, spec.backend
+                        run_dir,
+                        c,
+                        chunks[c],
+                        spec.params,
+                        spec.seed,
+                        spec.weeks,
+                        spec.backend,
+                        spec.posterior,
                     )
                     failures[c] = f
                     bar.advance(len(chunks[c]))
@@ -388,6 +421,7 @@ def _run_pool(
                     spec.seed,
                     spec.weeks,
                     spec.backend,
+                    spec.posterior,
                 )
             )
         while pending:

@@ -997,13 +997,18 @@ def validate(
     out_dir: Path = DEFAULT_OUT,
     progress: Any = None,
     plots: bool = True,
+    parameters: str = "defaults",
 ) -> pd.DataFrame:
     """Run the baseline into ``out_dir/baseline``, compare it with the record, write the table.
 
     Writes ``out_dir/validation.csv`` and ``out_dir/validation.png|svg``; returns the table.
-    Re-running with the same seed and weeks reuses finished replicates.
+    Re-running with the same seed and weeks reuses finished replicates. ``parameters`` is
+    ``defaults`` or a posterior (a ``posterior.parquet``, its directory, or ``posterior`` for
+    ``results/calibration/``): then replicate i runs with draw i % n, and the table compares
+    the posterior predictive with the record (``table.attrs["parameters"]`` says which).
     """
     from sim.config import resolved_jobs, scenario_params
+    from sim.posterior import check_posterior, load_posterior, parameters_entry
     from sim.runner import RunSpec, run
 
     for name, value, least in (("replicates", replicates, 1), ("weeks", weeks, 1)):
@@ -1017,15 +1022,21 @@ def validate(
     if out_dir.exists() and not out_dir.is_dir():
         raise ValidationError(f"--out {out_dir} is a file: give a directory")
 
+    params = scenario_params("baseline")
+    posterior = load_posterior(parameters)
+    if posterior is not None:
+        check_posterior(posterior, params, replicates)
     spec = RunSpec(
-        scenario_params("baseline"),
+        params,
         scenario="baseline",
         replicates=replicates,
         seed=seed,
         weeks=weeks,
         jobs=min(resolved_jobs(jobs), replicates),
         chunk_size=10,
-        description="validation of the baseline against the observed record",
+        description="validation of the baseline against the observed record"
+        + ("" if posterior is None else " (posterior predictive)"),
+        posterior=posterior,
     )
     run_dir = out_dir / RUN_SUBDIR
     _prepare_run_dir(run_dir, spec.config_hash)
@@ -1038,6 +1049,7 @@ def validate(
     stored_weeks = int(manifest.get("weeks", weeks))
     stats = replicate_statistics(summary, timeseries, events, stored_weeks, seed)
     table = compare(stats)
+    table.attrs["parameters"] = parameters_entry(posterior)
 
     from sim.analysis.results import atomic_write_text
 
@@ -1046,12 +1058,19 @@ def validate(
         from sim.analysis.style import render, write_rendered
 
         title = (
-            f"Baseline against the observed record: {stats.replicates} replicates "
-            f"x {stored_weeks} weeks (seed {seed})"
+            f"{model_name(table.attrs['parameters'])} against the observed record: "
+            f"{stats.replicates} replicates x {stored_weeks} weeks (seed {seed})"
         )
         fig = plot_validation(stats, table, title)
         write_rendered(out_dir, {FIGURE_NAME: render(fig)})
     return table
+
+
+def model_name(entry: dict[str, Any]) -> str:
+    """``Baseline`` or ``Baseline posterior predictive (N draws)`` from a ``parameters`` entry."""
+    if entry.get("source") != "posterior":
+        return "Baseline"
+    return f"Baseline posterior predictive ({entry.get('draws', '?')} draws)"
 
 
 class _UsageError(Exception):
@@ -1109,6 +1128,13 @@ def validate_command(argv: list[str]) -> int:
         "--fast", action="store_true", help=f"{FAST_REPLICATES} replicates: a quick look"
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the figure")
+    parser.add_argument(
+        "--parameters",
+        default="defaults",
+        metavar="PATH|posterior|defaults",
+        help="defaults (the default), or a posterior.parquet (or its directory; posterior: "
+        "results/calibration/): report the posterior predictive, replicate i with draw i %% n",
+    )
     try:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:  # --help
@@ -1135,6 +1161,7 @@ def validate_command(argv: list[str]) -> int:
                 out_dir=args.out,
                 progress=sys.stderr,
                 plots=not args.no_plots,
+                parameters=args.parameters,
             )
     except (ValidationError, ParameterError, ResultsError) as exc:
         print(f"{prog}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
@@ -1142,11 +1169,15 @@ def validate_command(argv: list[str]) -> int:
     except OSError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
+    from sim.posterior import uncertainty_text
+
+    entry = table.attrs.get("parameters", {"source": "defaults"})
     title = (
-        f"Baseline vs the observed record: {replicates} replicates x {args.weeks} weeks, "
-        f"seed {args.seed} (model: median [5%, 95%])"
+        f"{model_name(entry)} vs the observed record: {replicates} replicates x {args.weeks} "
+        f"weeks, seed {args.seed} (model: median [5%, 95%])"
     )
     print(format_table(table, title))
+    print(f"\nModel intervals include {uncertainty_text(entry)}.")
     inside = int((table["verdict"] == "inside").sum())
     print(f"\n{inside} of {len(table)} targets inside the observed range.")
     failing = failures(table)

@@ -61,6 +61,13 @@ def _slug(names: Sequence[str]) -> str:
     return text[:120]
 
 
+def _warn_uncertainty(prog: str, runs: RunSet) -> None:
+    """One line on stderr when the runs' intervals include different uncertainty."""
+    warning = runs.uncertainty_warning()
+    if warning:
+        print(f"{prog}: {warning}", file=sys.stderr)
+
+
 # --- plot -------------------------------------------------------------------------------------
 
 
@@ -135,6 +142,7 @@ def compare_command(argv: Sequence[str]) -> int:
         if out.exists() and not out.is_dir():
             raise ResultsError(f"--out {out}: exists and is not a directory (give a directory)")
         table, paths = write_comparison(runs, out, reference, plots=not args.no_plots)
+        _warn_uncertainty(prog, runs)
         print_table(table)
         print(f"wrote {len(paths)} files to {out} (comparison.csv and figures)")
         return 0
@@ -184,6 +192,7 @@ def report_command(argv: Sequence[str]) -> int:
         out = args.out if args.out is not None else default_report_out(args.dirs, runs)
         if out.is_dir():
             raise ResultsError(f"--out {out}: is a directory (give a file name ending in .html)")
+        _warn_uncertainty(prog, runs)
         text = build_report(runs, args.reference, per_run_plots=not args.no_run_plots)
         atomic_write_text(out, text)
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")

@@ -25,6 +25,7 @@ from sim.analysis.results import (
     load_runs,
     readable_scenario,
 )
+from sim.posterior import NOT_COMPARABLE
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -169,6 +170,8 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
     table["n"] = table["n"].astype("Int64")
     table["successes"] = table["successes"].astype("Int64")
     table.attrs["reference"] = ref.label if ref is not None else None
+    table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
+    table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
     return table
 
 
@@ -247,18 +250,22 @@ def table_blocks(
     ref = table.attrs.get("reference") or (table["reference"].iloc[0] if len(table) else None)
     ref = ref or None
     notes: list[str] = []
+    uncertainty = dict(table.attrs.get("uncertainty") or {})
+    mixed = bool(table.attrs.get("uncertainty_mixed"))
     short = _strip_scenario(list(table["label"]))
     if short is not None:
         scenario = readable_scenario(str(table["scenario"].iloc[0]))
         notes.append(f"All runs: scenario {scenario}; rows differ in the parameters shown.")
         table = table.assign(label=table["label"].map(short))
         ref = short.get(ref, ref) if ref else ref
+        uncertainty = {short.get(k, k): v for k, v in uncertainty.items()}
     if ref:
         notes.append(
             f"Reference: {ref}. Δ = run minus reference, with a 95% bootstrap CI in [ ] "
             "(* marks an interval that excludes 0)."
         )
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
+    notes.extend(uncertainty_notes(uncertainty, mixed))
     horizons = sorted({int(w) for w in table["weeks"].dropna()}) if "weeks" in table else []
     if len(horizons) > 1:
         notes.append(
@@ -295,6 +302,22 @@ def table_blocks(
                 rows.append(row)
         blocks.append((title, header, rows))
     return notes, blocks
+
+
+def uncertainty_notes(uncertainty: dict[str, str], mixed: bool) -> list[str]:
+    """What each run's intervals include (one line if all the same), and the caution when
+    runs with different sources are compared."""
+    texts = list(dict.fromkeys(uncertainty.values()))
+    if not texts:
+        return []
+    if len(texts) == 1:
+        subject = "Intervals include" if len(uncertainty) == 1 else "Every run's intervals include"
+        notes = [f"{subject} {texts[0]}."]
+    else:
+        notes = [f"Intervals of {label}: {text}." for label, text in uncertainty.items()]
+    if mixed:
+        notes.append(f"Caution: {NOT_COMPARABLE}.")
+    return notes
 
 
 #: Columns right-aligned in the text table, by header.

@@ -25,6 +25,7 @@ from sim.analysis.compare import (
     table_blocks,
 )
 from sim.analysis.results import Run, RunSet, atomic_write_text, load_runs
+from sim.posterior import NOT_COMPARABLE
 
 #: Resolution of the embedded PNGs (lower than the stand-alone files to keep the HTML small).
 REPORT_DPI = 96
@@ -170,8 +171,8 @@ def _overrides_text(run: Run) -> str:
 
 
 def _runs_section(runs: RunSet) -> str:
-    header = ["run", "scenario", "parameters changed", "replicates", "seed", "weeks", "version"]
-    header += ["status", "directory"]
+    header = ["run", "scenario", "parameters changed", "intervals include", "replicates", "seed"]
+    header += ["weeks", "version", "status", "directory"]
     rows = []
     for run in runs.runs:
         m = run.manifest
@@ -184,6 +185,7 @@ def _runs_section(runs: RunSet) -> str:
                 run.label,
                 run.scenario,
                 _overrides_text(run),
+                run.uncertainty,
                 reps,
                 m.get("seed", "–"),
                 run.weeks or "–",
@@ -192,7 +194,7 @@ def _runs_section(runs: RunSet) -> str:
                 str(run.path),
             ]
         )
-    parts = [_html_table(header, rows, numeric={3, 4, 5})]
+    parts = [_html_table(header, rows, numeric={4, 5, 6})]
     seeds = {str(r.manifest.get("replicate_seeds")) for r in runs.runs if r.manifest}
     seeds.discard("None")
     if seeds:
@@ -220,6 +222,32 @@ def _runs_section(runs: RunSet) -> str:
             extra.append(f"<details><summary>config.yaml</summary><pre>{_e(text)}</pre></details>")
         if extra:
             parts.append(f"<h3>{_e(run.label)}</h3>{''.join(extra)}")
+    return "".join(parts)
+
+
+def _parameters_note(runs: RunSet) -> str:
+    """What each run's intervals include; how runs over a posterior differ from the text below."""
+    parts = []
+    texts = {run.label: run.uncertainty for run in runs.runs}
+    if len(set(texts.values())) == 1:
+        subject = "Intervals include" if len(texts) == 1 else "Every run's intervals include"
+        parts.append(f"<p><b>{subject} {_e(next(iter(texts.values())))}.</b></p>")
+    else:
+        items = "".join(f"<li>{_e(label)}: {_e(text)}</li>" for label, text in texts.items())
+        parts.append(f"<p><b>What each run's intervals include:</b></p><ul>{items}</ul>")
+    posterior = [run for run in runs.runs if run.parameters.get("source") == "posterior"]
+    if posterior:
+        parts.append(
+            "<p>In a run over the calibrated <b>posterior</b>, replicate <i>i</i> runs with the "
+            "parameters of posterior draw <i>i</i> mod <i>N</i> (column <code>posterior_draw</code>"
+            " of <code>summary.parquet</code>): its replicates do <i>not</i> share every "
+            "parameter, and the spread across them includes what the calibration leaves "
+            "uncertain about the calibrated parameters as well as chance. The paragraphs below "
+            "speak of runs with fixed parameters; for a posterior run read each interval as the "
+            "posterior predictive.</p>"
+        )
+    if runs.uncertainty_mixed():
+        parts.append(f"<p class='note'>Caution: {_e(NOT_COMPARABLE)}.</p>")
     return "".join(parts)
 
 
@@ -254,6 +282,7 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
         "<h2>What was run</h2>",
         _runs_section(runs),
         "<h2>How to read the uncertainty</h2>",
+        _parameters_note(runs),
         UNCERTAINTY_TEXT,
         "<h2>Comparison table</h2>" if len(runs.runs) > 1 else "<h2>Summary table</h2>",
         _comparison_section(table),

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sim.config import RUN_KEYS
+from sim.posterior import NOT_COMPARABLE, manifest_parameters, source_key, uncertainty_text
 
 SUMMARY_FILE = "summary.parquet"
 TIMESERIES_FILE = "timeseries.parquet"
@@ -54,6 +55,18 @@ class Run:
         """Scenario name from the manifest (the directory name if the manifest lacks it)."""
         name = self.manifest.get("scenario")
         return str(name) if name else self.path.name
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The manifest's ``parameters`` entry: ``{"source": "defaults"}`` or the posterior's
+        path, sha256, draws and columns (runs stored before the key: defaults)."""
+        return manifest_parameters(self.manifest)
+
+    @property
+    def uncertainty(self) -> str:
+        """What the run's intervals include: model randomness only, or parameter uncertainty
+        too (runs over a posterior)."""
+        return uncertainty_text(self.parameters)
 
     @property
     def replicates(self) -> int:
@@ -256,6 +269,14 @@ class RunSet:
     def labels(self) -> list[str]:
         """Unique display labels, in input order."""
         return [r.label for r in self.runs]
+
+    def uncertainty_mixed(self) -> bool:
+        """Whether the runs' intervals include different uncertainty (not comparable)."""
+        return len({source_key(r.parameters) for r in self.runs}) > 1
+
+    def uncertainty_warning(self) -> str:
+        """One line when the runs' intervals are not comparable, else ''."""
+        return f"warning: {NOT_COMPARABLE}" if self.uncertainty_mixed() else ""
 
     def names(self) -> list[str]:
         """Short names for a default output path (scenario names, or the sweep name)."""

@@ -110,11 +110,11 @@ def crisis_outcome_names() -> list[str]:
     """Per-point outcome names of the crisis model (yes/no outcomes as ``*_share``)."""
     import pyarrow as pa
 
-    from sim.results import SCHEMAS
+    from sim.results import RUN_COLUMNS, SCHEMAS
 
     names = []
     for f in SCHEMAS["summary"]:
-        if f.name in ("replicate", "seed"):
+        if f.name in RUN_COLUMNS:
             continue
         names.append(f"{f.name}_share" if f.type == pa.bool_() else f.name)
     return names

@@ -1,0 +1,250 @@
+"""Scenarios over a stored posterior: the ``parameters`` run key.
+
+A calibration stores its posterior as ``posterior.parquet``: one row per equal-weight draw,
+one float column per dotted model-parameter key (``groups.bla.attack_rate``, ...), and
+optionally an integer column ``draw`` (0..n-1, the rows' order). ``parameters=defaults`` (the
+default) runs every replicate with the scenario's parameters; any other value names a
+posterior file (or a directory holding ``posterior.parquet``; ``posterior`` alone is
+``results/calibration/posterior.parquet``), and replicate ``r`` then runs with draw
+``r % n`` applied on top of the scenario's values: for a calibrated key, the posterior wins
+over the scenario file and the command line.
+
+This module reads and checks the file (one-line :class:`ParameterError` for anything wrong)
+and describes the source for manifests and reports. It imports neither the model nor Hydra.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.params import ModelParams, ParameterError, ParamInfo, check_value, iter_params
+
+#: The ``parameters`` value that keeps every replicate at the scenario's parameters.
+DEFAULTS = "defaults"
+#: Where ``parameters=posterior`` looks.
+DEFAULT_CALIBRATION_DIR = Path("results/calibration")
+POSTERIOR_FILE = "posterior.parquet"
+#: The optional column holding each row's draw number.
+DRAW_COLUMN = "draw"
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Equal-weight posterior draws of some model parameters (small, picklable)."""
+
+    path: str
+    sha256: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[float | int, ...], ...]
+
+    @property
+    def draws(self) -> int:
+        """Number of draws (rows)."""
+        return len(self.rows)
+
+    def draw_of(self, replicate: int) -> int:
+        """The draw replicate ``replicate`` runs with: ``replicate % draws``."""
+        return replicate % len(self.rows)
+
+    def overrides(self, draw: int) -> dict[str, Any]:
+        """Draw ``draw`` as dotted-key overrides."""
+        return dict(zip(self.columns, self.rows[draw], strict=True))
+
+    def manifest(self) -> dict[str, Any]:
+        """The ``parameters`` entry of a run's manifest."""
+        return {
+            "source": "posterior",
+            "path": self.path,
+            "sha256": self.sha256,
+            "draws": self.draws,
+            "columns": list(self.columns),
+        }
+
+
+def posterior_path(value: str) -> Path | None:
+    """The file a ``parameters`` value names (None for ``defaults``)."""
+    value = str(value).strip()
+    if value == DEFAULTS:
+        return None
+    if value == "posterior":
+        return DEFAULT_CALIBRATION_DIR / POSTERIOR_FILE
+    path = Path(value).expanduser()
+    if path.is_dir():
+        return path / POSTERIOR_FILE
+    return path
+
+
+def numeric_parameters() -> dict[str, ParamInfo]:
+    """Every numeric model parameter by dotted key (what a posterior column may be)."""
+    return {
+        info.path: info
+        for info in iter_params(ModelParams())
+        if info.type in ("int", "float") and info.choices is None
+    }
+
+
+def load_posterior(value: str) -> Posterior | None:
+    """Read and check the posterior a ``parameters`` value names (None for ``defaults``).
+
+    Raises :class:`ParameterError` (one line) for a missing or unreadable file, a file without
+    draws, a column that is not a numeric model parameter, or a value outside its bounds.
+    """
+    path = posterior_path(value)
+    if path is None:
+        return None
+    where = f"parameters={value}"
+    if not path.exists():
+        hint = (
+            " (run the calibration first, or give parameters=defaults)"
+            if str(value).strip() == "posterior"
+            else ""
+        )
+        raise ParameterError(f"{where}: no posterior file {path}{hint}")
+    if not path.is_file():
+        raise ParameterError(f"{where}: {path} is not a file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ParameterError(f"{where}: cannot read {path} ({exc.strerror or exc})") from None
+    table = _read_table(data, path, where)
+    names = list(table.column_names)
+    params = numeric_parameters()
+    columns = [c for c in names if c != DRAW_COLUMN]
+    if not columns:
+        raise ParameterError(
+            f"{path}: no parameter columns (expected dotted keys such as groups.bla.attack_rate)"
+        )
+    for column in columns:
+        if column not in params:
+            close = difflib.get_close_matches(column, list(params), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ParameterError(
+                f"{path}: column {column!r} is not a numeric model parameter{hint}: "
+                "see `cpec-sim run --cfg job` for the keys"
+            )
+    if table.num_rows == 0:
+        raise ParameterError(f"{path}: the posterior has no draws (0 rows)")
+    order = _draw_order(table, path) if DRAW_COLUMN in names else list(range(table.num_rows))
+    values: list[list[float | int]] = []
+    for column in columns:
+        info = params[column]
+        col = table.column(column)
+        if not _is_number_type(col.type):
+            raise ParameterError(f"{path}: column {column!r} holds {col.type}, not numbers")
+        raw = col.to_pylist()
+        converted: list[float | int] = []
+        for row, v in enumerate(raw):
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                raise ParameterError(f"{path}: row {row}: {column} is missing (null or NaN)")
+            check = dataclasses.replace(info, value=v)
+            try:
+                check_value(check)
+            except ParameterError as exc:
+                raise ParameterError(f"{path}: row {row}: {exc}") from None
+            converted.append(int(v) if info.type == "int" else float(v))
+        values.append([converted[i] for i in order])
+    rows = tuple(tuple(vals) for vals in zip(*values, strict=True))
+    return Posterior(
+        path=str(path),
+        sha256=hashlib.sha256(data).hexdigest(),
+        columns=tuple(columns),
+        rows=rows,
+    )
+
+
+def _read_table(data: bytes, path: Path, where: str) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(pa.BufferReader(data))
+    except Exception as exc:  # pyarrow raises several types; report one line
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ParameterError(f"{where}: {path} is not a readable Parquet file ({first})") from None
+
+
+def _is_number_type(t: Any) -> bool:
+    import pyarrow.types as pt
+
+    return bool(pt.is_integer(t) or pt.is_floating(t))
+
+
+def _draw_order(table: Any, path: Path) -> list[int]:
+    """Row order by the ``draw`` column, which must number the rows 0..n-1."""
+    import pyarrow.types as pt
+
+    col = table.column(DRAW_COLUMN)
+    n = table.num_rows
+    draws = col.to_pylist()
+    if not pt.is_integer(col.type) or sorted(draws) != list(range(n)):
+        raise ParameterError(
+            f"{path}: column 'draw' must number the rows 0..{n - 1} (integers, each once)"
+        )
+    order = [0] * n
+    for row, d in enumerate(draws):
+        order[d] = row
+    return order
+
+
+def check_posterior(posterior: Posterior, params: ModelParams, replicates: int) -> None:
+    """Check the draws a run of ``replicates`` uses, applied to ``params`` (the cross-parameter
+    orderings, e.g. China's thresholds); raise :class:`ParameterError` naming the row."""
+    from sim.config import with_overrides
+
+    for draw in range(min(posterior.draws, replicates)):
+        try:
+            with_overrides(params, posterior.overrides(draw))
+        except ParameterError as exc:
+            raise ParameterError(f"{posterior.path}: row {draw}: {exc}") from None
+
+
+def shadowed_keys(posterior: Posterior, scenario: str, overrides: list[str]) -> list[str]:
+    """Keys the scenario file or the command line sets that the posterior replaces."""
+    from sim.config import load_scenario
+    from sim.params import flatten
+
+    data = {k: v for k, v in load_scenario(scenario).items() if k != "scenario"}
+    given = set(flatten(data)) | {str(o).split("=", 1)[0].lstrip("+~") for o in overrides}
+    return [c for c in posterior.columns if c in given]
+
+
+# --- describing the source (manifests, compare, report, validate) --------------------------
+DEFAULTS_TEXT = "model randomness only (parameters fixed at the defaults)"
+
+
+def parameters_entry(posterior: Posterior | None) -> dict[str, Any]:
+    """The manifest's ``parameters`` entry."""
+    return {"source": DEFAULTS} if posterior is None else posterior.manifest()
+
+
+def manifest_parameters(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A manifest's ``parameters`` entry (runs stored before the key ran with the defaults)."""
+    entry = manifest.get("parameters")
+    return dict(entry) if isinstance(entry, dict) else {"source": DEFAULTS}
+
+
+def uncertainty_text(entry: dict[str, Any]) -> str:
+    """What a run's intervals include, from its ``parameters`` entry."""
+    if entry.get("source") != "posterior":
+        return DEFAULTS_TEXT
+    return (
+        "model randomness and parameter uncertainty "
+        f"(posterior: {entry.get('path', '?')}, {entry.get('draws', '?')} draws)"
+    )
+
+
+def source_key(entry: dict[str, Any]) -> tuple[str, str]:
+    """Runs with equal keys have comparable intervals (same source, same posterior file)."""
+    return (str(entry.get("source", DEFAULTS)), str(entry.get("sha256", "")))
+
+
+NOT_COMPARABLE = (
+    "the runs' intervals are not comparable: they include different uncertainty "
+    "(parameters fixed at the defaults, or drawn from different posteriors)"
+)

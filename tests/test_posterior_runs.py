@@ -1,0 +1,262 @@
+"""Scenarios over a stored posterior (``parameters=``): draws, reproducibility, bad files,
+the config hash, and what compare/report/validate say about the intervals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.analysis import report
+from sim.analysis.results import load_runs
+from sim.cli import main
+from sim.config import config_hash, scenario_params
+from sim.engine import simulate
+from sim.params import ParameterError
+from sim.posterior import DEFAULTS_TEXT, load_posterior
+from sim.results import tables_from_replicates
+from sim.runner import RunSpec, replicate_seed, run
+from sim.validation import validate, validate_command
+from tests.conftest import cpec
+
+WEEKS = 8
+TABLES = ("summary", "timeseries", "events")
+DRAWS = {
+    "cells.shatter_probability": [0.04, 0.06, 0.09],
+    "groups.bla.attack_rate": [0.6, 1.15, 1.8],
+    "targeting.prior_chinese": [0.05, 0.2, 0.4],
+}
+
+
+def write_posterior(path: Path, columns: dict[str, list] | None = None, draw: bool = True) -> Path:
+    """A posterior.parquet in ``path`` (a directory) or at ``path`` (a .parquet file)."""
+    file = path if path.suffix == ".parquet" else path / "posterior.parquet"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    data = dict(DRAWS if columns is None else columns)
+    frame = pd.DataFrame(data)
+    if draw:
+        frame.insert(0, "draw", range(len(frame)))
+    frame.to_parquet(file)
+    return file
+
+
+def _spec(posterior_dir: Path | None, **kw: object) -> RunSpec:
+    base: dict[str, object] = {
+        "params": scenario_params("baseline"),
+        "replicates": 5,
+        "weeks": WEEKS,
+        "chunk_size": 2,
+        "posterior": load_posterior(str(posterior_dir)) if posterior_dir else None,
+    }
+    return RunSpec(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def _same_files(a: Path, b: Path) -> bool:
+    return all(
+        (a / f"{t}.parquet").read_bytes() == (b / f"{t}.parquet").read_bytes() for t in TABLES
+    )
+
+
+def test_each_replicate_runs_its_draw_and_equals_a_direct_run(tmp_path: Path) -> None:
+    post = tmp_path / "cal"
+    write_posterior(post)
+    outcome = run(_spec(post, seed=3), tmp_path / "run", progress=None)
+    assert outcome.status == "complete"
+    stored = {t: pd.read_parquet(tmp_path / "run" / f"{t}.parquet") for t in TABLES}
+    assert list(stored["summary"]["posterior_draw"]) == [0, 1, 2, 0, 1]
+    for r in range(5):
+        draw = r % 3
+        row = {key: values[draw] for key, values in DRAWS.items()}
+        seed = replicate_seed(3, r)
+        direct = simulate(scenario_params("baseline", row), WEEKS, seed)
+        expected = tables_from_replicates([(r, seed, direct)], {r: draw})
+        for t in TABLES:
+            mine = stored[t][stored[t]["replicate"] == r].reset_index(drop=True)
+            pd.testing.assert_frame_equal(mine, expected[t].to_pandas())
+    # the draw matters: replicate 0 without it (same seed) chooses its targets otherwise
+    fixed = simulate(scenario_params("baseline"), WEEKS, replicate_seed(3, 0))
+    drawn = stored["timeseries"][stored["timeseries"]["replicate"] == 0]
+    assert list(drawn["share_chinese_target"]) != list(fixed.weekly["share_chinese_target"])
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    entry = manifest["parameters"]
+    assert entry["source"] == "posterior" and entry["draws"] == 3
+    assert entry["columns"] == list(DRAWS) and entry["path"] == str(post / "posterior.parquet")
+    assert len(entry["sha256"]) == 64
+
+
+def test_defaults_record_no_draw_and_keep_the_old_hash(tmp_path: Path) -> None:
+    spec = _spec(None, replicates=2)
+    assert spec.config_hash == config_hash(spec.params, spec.seed, spec.weeks, spec.scenario)
+    run(spec, tmp_path / "run", progress=None)
+    summary = pd.read_parquet(tmp_path / "run" / "summary.parquet")
+    assert list(summary["posterior_draw"]) == [-1, -1]
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["parameters"] == {"source": "defaults"}
+
+
+def test_chunks_stored_before_the_column_are_assembled_with_no_draw(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from sim.results import assemble, chunk_path
+
+    run(_spec(None, replicates=4), tmp_path / "run", progress=None)
+    old = chunk_path(tmp_path / "run", 0, "summary")
+    pq.write_table(pq.read_table(old).drop_columns(["posterior_draw"]), old)
+    assemble(tmp_path / "run", range(2))
+    summary = pd.read_parquet(tmp_path / "run" / "summary.parquet")
+    assert list(summary["posterior_draw"]) == [-1] * 4 and list(summary["replicate"]) == [
+        0,
+        1,
+        2,
+        3,
+    ]
+
+
+def test_one_and_two_workers_write_identical_results(tmp_path: Path) -> None:
+    post = tmp_path / "cal"
+    write_posterior(post)
+    one = run(_spec(post, replicates=6, jobs=1), tmp_path / "one", progress=None)
+    two = run(_spec(post, replicates=6, jobs=2), tmp_path / "two", progress=None)
+    assert one.status == two.status == "complete"
+    assert _same_files(tmp_path / "one", tmp_path / "two")
+
+
+def test_the_mesa_backend_writes_the_same_bytes(tmp_path: Path) -> None:
+    post = tmp_path / "cal"
+    write_posterior(post)
+    run(_spec(post, replicates=3), tmp_path / "engine", progress=None)
+    run(_spec(post, replicates=3, backend="mesa"), tmp_path / "mesa", progress=None)
+    assert _same_files(tmp_path / "engine", tmp_path / "mesa")
+
+
+def test_another_posterior_file_is_another_configuration(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_posterior(a)
+    changed = {**DRAWS, "groups.bla.attack_rate": [0.6, 1.15, 1.9]}
+    write_posterior(b, changed)
+    spec_a, spec_b = _spec(a), _spec(b)
+    assert spec_a.config_hash != spec_b.config_hash
+    assert spec_a.config_hash != _spec(None).config_hash
+    assert _spec(a).config_hash == spec_a.config_hash  # same bytes, same hash
+    run(spec_a, tmp_path / "run", progress=None)
+    with pytest.raises(ParameterError, match="holds a run of another configuration"):
+        run(spec_b, tmp_path / "run", progress=None)
+
+
+def _bad_files(root: Path) -> list[tuple[str, str]]:
+    """(parameters value, expected message) pairs for bad posterior files."""
+    cases = [(str(root / "missing.parquet"), "no posterior file")]
+    text = root / "text" / "posterior.parquet"
+    text.parent.mkdir(parents=True)
+    text.write_text("draw,x\n0,1\n")
+    cases.append((str(text), "is not a readable Parquet file"))
+    unknown = write_posterior(root / "unknown", {"groups.bla.atack_rate": [1.0, 1.0, 1.0]})
+    cases.append((str(unknown), "'groups.bla.atack_rate' is not a numeric model parameter"))
+    lever = write_posterior(root / "lever", {"pakistan.accept_chinese_troops": [True] * 3})
+    cases.append((str(lever), "'pakistan.accept_chinese_troops' is not a numeric model parameter"))
+    bounds = write_posterior(root / "bounds", {"cells.shatter_probability": [0.1, 1.5, 0.2]})
+    cases.append((str(bounds), "row 1: cells.shatter_probability=1.5 is out of bounds"))
+    empty = write_posterior(root / "empty", {"cells.shatter_probability": []})
+    cases.append((str(empty), "no draws"))
+    nan = write_posterior(root / "nan", {"cells.shatter_probability": [0.1, float("nan"), 0.2]})
+    cases.append((str(nan), "row 1: cells.shatter_probability is missing"))
+    order = write_posterior(root / "order", {"china.hold_below": [0.2, 0.9, 0.2]})
+    cases.append((str(order), "row 1: china thresholds must satisfy"))
+    return cases
+
+
+def test_bad_posterior_files_stop_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cases = [*_bad_files(tmp_path / "bad"), ("posterior", "no posterior file")]
+    for value, message in cases:
+        code = main(["run", f"parameters={value}", "replicates=2", f"weeks={WEEKS}"])
+        err = capsys.readouterr().err
+        assert code == 2, (value, err)
+        assert message in err, (value, err)
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert not (tmp_path / "results").exists()
+    code = validate_command(["--parameters", cases[2][0], "--out", str(tmp_path / "v")])
+    err = capsys.readouterr().err
+    assert code == 2 and cases[2][1] in err and err.count("\n") == 1
+    assert not (tmp_path / "v").exists()
+
+
+def test_the_cli_runs_a_posterior_and_refuses_to_resume_another(workdir: Path) -> None:
+    write_posterior(workdir / "results" / "calibration")
+    args = ("run", "parameters=posterior", "replicates=4", f"weeks={WEEKS}", "plots=false")
+    first = cpec(*args, "groups.bla.attack_rate=2", cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    assert "the posterior sets groups.bla.attack_rate in every replicate" in first.stderr
+    assert "model randomness and parameter uncertainty" in first.stdout
+    name = "baseline,groups.bla.attack_rate=2,parameters=posterior,replicates=4,weeks=8"
+    run_dir = workdir / "results" / "runs" / name
+    summary = pd.read_parquet(run_dir / "summary.parquet")
+    assert list(summary["posterior_draw"]) == [0, 1, 2, 0]
+    assert summary["attacks_total"].tolist()  # ran
+    write_posterior(
+        workdir / "results" / "calibration", {**DRAWS, "cells.events_per_week": [30] * 3}
+    )
+    again = cpec(*args, "groups.bla.attack_rate=2", cwd=workdir)
+    assert again.returncode == 2 and "holds a run of another configuration" in again.stderr
+
+
+def test_compare_and_report_say_which_uncertainty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = tmp_path / "cal"
+    file = write_posterior(post)
+    run(_spec(None, replicates=3), tmp_path / "fixed", progress=None)
+    run(_spec(post, replicates=3), tmp_path / "drawn", progress=None)
+    drawn_text = f"model randomness and parameter uncertainty (posterior: {file}, 3 draws)"
+
+    code = main(["compare", str(tmp_path / "fixed"), "--no-plots", "--out", str(tmp_path / "c")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"Intervals include {DEFAULTS_TEXT}." in out and "not comparable" not in err + out
+
+    both = [str(tmp_path / "fixed"), str(tmp_path / "drawn")]
+    code = main(["compare", *both, "--no-plots", "--out", str(tmp_path / "c2")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert DEFAULTS_TEXT in out and drawn_text in out
+    assert "Caution: the runs' intervals are not comparable" in out
+    warnings = [line for line in err.splitlines() if "not comparable" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("cpec-sim compare: warning:")
+
+    monkeypatch.setattr(report, "comparison_figures", lambda runs, table: iter(()))
+    html = report.build_report(load_runs(both), per_run_plots=False)
+    assert DEFAULTS_TEXT in html and drawn_text in html
+    assert "intervals are not comparable" in html and "posterior_draw" in html
+
+
+def test_validate_reports_the_posterior_predictive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    post = tmp_path / "cal"
+    write_posterior(post)
+    table = validate(
+        replicates=4,
+        seed=1,
+        jobs=1,
+        weeks=52,
+        out_dir=tmp_path / "v",
+        plots=False,
+        parameters=str(post),
+    )
+    assert table.attrs["parameters"]["source"] == "posterior"
+    summary = pd.read_parquet(tmp_path / "v" / "baseline" / "summary.parquet")
+    assert list(summary["posterior_draw"]) == [0, 1, 2, 0]
+    argv = ["--replicates", "4", "--seed", "1", "--jobs", "1", "--weeks", "52", "--no-plots"]
+    code = validate_command([*argv, "--out", str(tmp_path / "v"), "--parameters", str(post)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Baseline posterior predictive (3 draws) vs the observed record" in out
+    assert "Model intervals include model randomness and parameter uncertainty" in out
+    code = validate_command([*argv, "--out", str(tmp_path / "v")])
+    captured = capsys.readouterr()
+    assert code == 0 and "Baseline vs the observed record" in captured.out
+    assert DEFAULTS_TEXT in captured.out and "replacing" in captured.err  # another configuration
