@@ -45,7 +45,7 @@ class RunConfig(ModelParams):
     plots: bool = True
     backend: str = "compiled"  # compiled engine, or "mesa": the reference model (same results)
     # "defaults": every replicate runs with the scenario's parameters; else a posterior.parquet
-    # (or its directory; "posterior": results/calibration/): replicate r runs with draw r % n
+    # (or its directory; "posterior": results/calibration/full/): replicate r runs with draw r % n
     parameters: str = "defaults"
 
 

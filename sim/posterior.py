@@ -5,7 +5,7 @@ one float column per dotted model-parameter key (``groups.bla.attack_rate``, ...
 optionally an integer column ``draw`` (0..n-1, the rows' order). ``parameters=defaults`` (the
 default) runs every replicate with the scenario's parameters; any other value names a
 posterior file (or a directory holding ``posterior.parquet``; ``posterior`` alone is
-``results/calibration/posterior.parquet``), and replicate ``r`` then runs with draw
+``results/calibration/full/posterior.parquet``), and replicate ``r`` then runs with draw
 ``r % n`` applied on top of the scenario's values: for a calibrated key, the posterior wins
 over the scenario file and the command line.
 
@@ -28,7 +28,7 @@ from sim.params import ModelParams, ParameterError, ParamInfo, check_value, iter
 #: The ``parameters`` value that keeps every replicate at the scenario's parameters.
 DEFAULTS = "defaults"
 #: Where ``parameters=posterior`` looks.
-DEFAULT_CALIBRATION_DIR = Path("results/calibration")
+DEFAULT_CALIBRATION_DIR = Path("results/calibration/full")
 POSTERIOR_FILE = "posterior.parquet"
 #: The optional column holding each row's draw number.
 DRAW_COLUMN = "draw"

@@ -1004,7 +1004,7 @@ def validate(
     Writes ``out_dir/validation.csv`` and ``out_dir/validation.png|svg``; returns the table.
     Re-running with the same seed and weeks reuses finished replicates. ``parameters`` is
     ``defaults`` or a posterior (a ``posterior.parquet``, its directory, or ``posterior`` for
-    ``results/calibration/``): then replicate i runs with draw i % n, and the table compares
+    ``results/calibration/full/``): then replicate i runs with draw i % n, and the table compares
     the posterior predictive with the record (``table.attrs["parameters"]`` says which).
     """
     from sim.config import resolved_jobs, scenario_params
@@ -1133,7 +1133,7 @@ def validate_command(argv: list[str]) -> int:
         default="defaults",
         metavar="PATH|posterior|defaults",
         help="defaults (the default), or a posterior.parquet (or its directory; posterior: "
-        "results/calibration/): report the posterior predictive, replicate i with draw i %% n",
+        "results/calibration/full/): report the posterior predictive, replicate i with draw i %% n",
     )
     try:
         args = parser.parse_args(list(argv))

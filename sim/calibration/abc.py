@@ -223,7 +223,8 @@ def quiet_pyabc() -> None:
 
 
 class ABC:
-    """One ABC-SMC calibration stored in ``out_dir`` (``abc.db`` and the random state)."""
+    """One ABC-SMC calibration stored in ``out_dir`` (``abc.db`` and the random state), or in
+    memory when ``out_dir`` is None (not resumable; for many small calibrations)."""
 
     def __init__(
         self,
@@ -232,7 +233,7 @@ class ABC:
         observed: Mapping[str, float],
         scales: Mapping[str, float],
         settings: Settings,
-        out_dir: Path,
+        out_dir: Path | None,
         map_: Callable[..., Any] = map,
     ) -> None:
         quiet_pyabc()
@@ -241,7 +242,9 @@ class ABC:
         self.priors = list(priors)
         self.observed = {k: float(v) for k, v in observed.items()}
         self.settings = settings
-        self.out_dir = Path(out_dir)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
         prior = pyabc.Distribution(
             **{p.name: pyabc.RV("uniform", p.low, p.high - p.low) for p in self.priors}
         )
@@ -253,7 +256,9 @@ class ABC:
             population_size=settings.population,
             sampler=self.sampler,
         )
-        self.db = "sqlite:///" + str((self.out_dir / DB_FILE).resolve())
+        self.db = (
+            "sqlite:///" + str((self.out_dir / DB_FILE).resolve()) if self.out_dir else "sqlite://"
+        )
         self.history: Any = None
 
     @property
@@ -265,6 +270,11 @@ class ABC:
         """Open the stored calibration (``resume``) or start a new one."""
         import pyabc
 
+        if self.out_dir is None:
+            np.random.seed(self.settings.seed)
+            random.seed(self.settings.seed)
+            self.history = self.abc.new(self.db, self.observed)
+            return
         state = self.out_dir / STATE_FILE
         if resume and (self.out_dir / DB_FILE).exists() and state.exists():
             run_id = pyabc.History(self.db).id
@@ -281,7 +291,8 @@ class ABC:
     def _save_state(self) -> None:
         from sim.analysis.results import atomic_write_bytes
 
-        atomic_write_bytes(self.out_dir / STATE_FILE, pickle.dumps(np.random.get_state()))
+        if self.out_dir is not None:
+            atomic_write_bytes(self.out_dir / STATE_FILE, pickle.dumps(np.random.get_state()))
 
     def run_generation(self) -> Generation | None:
         """Run one more generation; None when pyabc stops (acceptance below the minimum)."""

@@ -298,3 +298,43 @@ def write_figures(
         }
     rendered = {name: style.render(fig) for name, fig in figures.items()}
     return style.write_rendered(Path(out_dir) / "plots", rendered)
+
+
+# --- does a parameter set reproduce the record? ----------------------------------------------
+
+
+def record_check(
+    overrides: dict[str, Any] | None = None,
+    replicates: int = 200,
+    seed: int = 0,
+    scenario: str = "baseline",
+    level: float = 0.98,
+) -> pd.DataFrame:
+    """Each observed statistic (window ``full``) against the predictive distribution of
+    ``replicates`` replicates at fixed parameters (the shipped defaults plus ``overrides``):
+    ``inside`` when the record lies in the central ``level`` interval.
+
+    The tolerance is the model's own spread: a record in the outer 1% on either side says the
+    parameters no longer reproduce it.
+    """
+    from sim.calibration.record import observed
+    from sim.calibration.simulator import replicate_statistics
+    from sim.config import scenario_params
+    from sim.engine import run_replicate
+    from sim.runner import replicate_seed
+    from sim.world import compiled_params
+
+    params = scenario_params(scenario, overrides or {})
+    compiled = compiled_params(params)
+    rows = []
+    for r in range(replicates):
+        res = run_replicate(params, 104, replicate_seed(seed, r), compiled)
+        rows.append(replicate_statistics(res.weekly, res.events["week"], res.events["killed"]))
+    sample = pd.DataFrame(rows)
+    table = predictive_check(sample, observed("full"))
+    tail = (1 - level) / 2
+    lo = [float(np.quantile(sample[s], tail)) for s in table["statistic"]]
+    hi = [float(np.quantile(sample[s], 1 - tail)) for s in table["statistic"]]
+    table["low"], table["high"] = lo, hi
+    table["inside"] = (table["observed"] >= table["low"]) & (table["observed"] <= table["high"])
+    return table

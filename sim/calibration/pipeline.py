@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import pandas as pd
 
 from sim.calibration import diagnostics
 from sim.calibration.abc import ABC, Settings, equal_weight_draws, pilot_scales, worker_pool
-from sim.calibration.record import Window, held_out, observed, observed_values
+from sim.calibration.record import Observed, Window, held_out, observed
 from sim.calibration.simulator import STATISTICS, CrisisSimulator
 from sim.calibration.space import CalibrationSpace, load_space
 
@@ -50,12 +50,14 @@ class CalibrationResult:
     seconds: float
 
 
-def config_hash(space: CalibrationSpace, window: str, settings: Settings) -> str:
+def config_hash(
+    space: CalibrationSpace, window: str, settings: Settings, record: Mapping[str, float]
+) -> str:
     """Hash of everything that determines the calibration's result."""
     parts = {
         "space": space.as_dict(),
         "window": window,
-        "observed": observed_values(window),  # type: ignore[arg-type]
+        "observed": dict(record),
         "settings": settings.identity(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
@@ -113,14 +115,21 @@ def calibrate(
     out_dir: Path | None = None,
     space: CalibrationSpace | None = None,
     predictive: int | None = None,
+    record: Mapping[str, float] | None = None,
     progress: Callable[[str], None] = print,
 ) -> CalibrationResult:
-    """Calibrate (or resume a calibration) and store it in ``out_dir``."""
+    """Calibrate (or resume a calibration) and store it in ``out_dir``.
+
+    ``record`` replaces the observed values of the window's statistics (same names), e.g. a
+    synthetic record simulated at known parameters, to check that calibration recovers them.
+    """
     space = space or load_space()
     settings = replace(settings or (FAST if fast else FULL), jobs=jobs)
     n_predictive = predictive or (FAST_PREDICTIVE if fast else FULL_PREDICTIVE)
     out_dir = Path(out_dir or DEFAULT_OUT / (window if not fast else f"{window}-fast"))
-    key = config_hash(space, window, settings)
+    observations = _observations(window, record)
+    obs = {o.name: o.value for o in observations}
+    key = config_hash(space, window, settings, obs)
     earlier = _read_manifest(out_dir)
     if earlier is not None and earlier.get("config_hash") != key:
         raise CalibrationError(
@@ -128,7 +137,6 @@ def calibrate(
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    obs = observed_values(window)
     simulator = CrisisSimulator(space)
     manifest: dict[str, Any] = {
         "kind": "calibration",
@@ -137,7 +145,8 @@ def calibrate(
         "window": window,
         "space": space.as_dict(),
         "space_file": space.path,
-        "observed": {o.name: {"value": o.value, "source": o.source} for o in observed(window)},
+        "observed": {o.name: {"value": o.value, "source": o.source} for o in observations},
+        "synthetic_record": record is not None,
         "settings": {**settings.identity(), "generations": settings.generations},
         "method": "ABC-SMC (pyabc), uniform priors, L1 distance scaled by prior-predictive MAD, "
         "median epsilon, seeded mapping sampler",
@@ -173,7 +182,7 @@ def calibrate(
     generations = pd.DataFrame([g.__dict__ for g in abc.generations()]).drop(columns="seconds")
     posterior = posterior_draws(space, draws)
     parameters = diagnostics.identifiability(space, population)
-    check = diagnostics.predictive_check(pred, observed(window))
+    check = diagnostics.predictive_check(pred, observations)
     hind = diagnostics.hindcast_scores(pred, held_out()) if window == "hindcast" else None
     files = {
         "posterior.parquet": posterior,
@@ -187,7 +196,7 @@ def calibrate(
         files["hindcast.csv"] = hind
     for name, table in files.items():
         _write_table(out_dir / name, table)
-    figures = diagnostics.write_figures(out_dir, space, population, pred, observed(window))
+    figures = diagnostics.write_figures(out_dir, space, population, pred, observations)
     seconds = time.perf_counter() - started
     manifest.update(
         status="complete",
@@ -206,6 +215,19 @@ def calibrate(
     return CalibrationResult(
         out_dir, posterior, parameters, check, hind, manifest["simulations"], seconds
     )
+
+
+def _observations(window: Window, record: Mapping[str, float] | None) -> list[Observed]:
+    """The window's observed statistics, with ``record``'s values if given."""
+    real = list(observed(window))
+    if record is None:
+        return real
+    names = {o.name for o in real}
+    if set(record) != names:
+        raise CalibrationError(
+            f"a record for window {window!r} needs exactly: {', '.join(sorted(names))}"
+        )
+    return [replace(o, value=float(record[o.name]), source="synthetic") for o in real]
 
 
 def _versions() -> dict[str, str]:

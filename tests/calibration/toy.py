@@ -1,0 +1,20 @@
+"""A toy simulator with a known posterior: ten draws of N(theta, 1), summarised by their mean.
+
+With a flat prior on theta (wide uniform) and observed mean m, the posterior is
+N(m, 1/sqrt(10)) (truncation negligible).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+N_DRAWS = 10
+POSTERIOR_SD = 1 / np.sqrt(N_DRAWS)
+
+
+def toy(values: Mapping[str, float], seed: int) -> dict[str, float]:
+    """Mean of ten N(theta, 1) draws."""
+    rng = np.random.default_rng(seed)
+    return {"mean": float(rng.normal(values["theta"], 1.0, size=N_DRAWS).mean())}
