@@ -34,7 +34,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_a_synthetic_record_is_recovered_inside_the_ninety_percent_region(synthetic) -> None:
-    space, truth, _, result = synthetic
+    _, truth, _, result = synthetic
     table = result.parameters.set_index("parameter")
     for name, value in truth.items():
         row = table.loc[name]
