@@ -11,10 +11,12 @@
   and after an interruption. pyabc's own parallel samplers reseed their workers from system
   entropy and are not reproducible.
 * **Epsilon**: pyabc's default, the median of the previous generation's distances.
+* **Proposal**: a multivariate normal around the particles, three times Silverman's bandwidth
+  (:func:`_transition`), so the importance weights stay even in ten dimensions.
 
-Generations run one at a time; after each, the master random state is stored next to the
-pyabc database (``abc.db``) so that a resumed calibration draws what an uninterrupted one
-would have drawn.
+Generations run one at a time, each with the master stream seeded from (seed, generation), so a
+calibration resumed from its pyabc database (``abc.db``) — after Ctrl-C or kill -9 — draws what
+an uninterrupted one would have drawn.
 """
 
 from __future__ import annotations
@@ -23,12 +25,11 @@ import functools
 import logging
 import multiprocessing as mp
 import os
-import pickle
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +45,25 @@ from pyabc.sampler import MappingSampler
 Simulator = Callable[[Mapping[str, float], int], Mapping[str, float]]
 
 DB_FILE = "abc.db"
-STATE_FILE = "abc_random_state.pkl"
 
 
 @dataclass(frozen=True)
 class ScaledDistance:
-    """L1 distance over the observed statistics, each divided by its scale."""
+    """L1 distance over the observed statistics, each divided by its scale.
+
+    A statistic with a half-width ``h`` (an observation known only as a range, such as an
+    estimate) counts ``max(0, |x - y| - h)``: zero anywhere inside the range.
+    """
 
     scales: Mapping[str, float]
+    half_widths: Mapping[str, float] = field(default_factory=dict)
 
     def __call__(self, x: Mapping[str, Any], y: Mapping[str, Any]) -> float:
-        return float(sum(abs(float(x[k]) - float(y[k])) / s for k, s in self.scales.items()))
+        total = 0.0
+        for k, s in self.scales.items():
+            gap = abs(float(x[k]) - float(y[k])) - self.half_widths.get(k, 0.0)
+            total += max(gap, 0.0) / s
+        return total
 
 
 def pilot_scales(
@@ -160,6 +169,7 @@ class Settings:
     draws: int = 1000
     seed: int = 0
     jobs: int = 1
+    transition: str = "normal*3"
 
     def identity(self) -> dict[str, Any]:
         """What determines the result (``jobs`` does not; ``generations`` may grow)."""
@@ -169,6 +179,7 @@ class Settings:
             "pilot": self.pilot,
             "draws": self.draws,
             "seed": self.seed,
+            "transition": self.transition,
         }
 
 
@@ -216,6 +227,26 @@ def worker_pool(jobs: int, preload: Sequence[str] = ()) -> Iterator[Callable[...
         yield ordered_map
 
 
+def _transition(name: str) -> Any:
+    """The proposal kernel: "normal*S" (pyabc's MultivariateNormalTransition, one weighted
+    covariance by Silverman's rule times S), "normal" (S = 1) or "local" (LocalTransition).
+
+    The default, S = 3, keeps the importance weights even: with ten parameters in a uniform
+    box, S = 1 let the effective sample size fall to 10-20% of the particles by the second
+    generation (and the local kernel to 3%), which makes posterior quantiles noise; S = 3 kept
+    it near 60% at half the acceptance rate (120 particles, 4 generations, measured).
+    """
+    import pyabc
+
+    if name == "local":
+        return pyabc.LocalTransition()
+    if name == "normal":
+        return pyabc.MultivariateNormalTransition()
+    if name.startswith("normal*"):
+        return pyabc.MultivariateNormalTransition(scaling=float(name.split("*")[1]))
+    raise ValueError(f"unknown transition {name!r}: choose local, normal or normal*SCALING")
+
+
 def quiet_pyabc() -> None:
     """pyabc logs every generation to stderr; the calibration prints its own progress."""
     os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")
@@ -223,7 +254,7 @@ def quiet_pyabc() -> None:
 
 
 class ABC:
-    """One ABC-SMC calibration stored in ``out_dir`` (``abc.db`` and the random state), or in
+    """One ABC-SMC calibration stored in ``out_dir`` (pyabc's ``abc.db``), or in
     memory when ``out_dir`` is None (not resumable; for many small calibrations)."""
 
     def __init__(
@@ -235,6 +266,7 @@ class ABC:
         settings: Settings,
         out_dir: Path | None,
         map_: Callable[..., Any] = map,
+        half_widths: Mapping[str, float] | None = None,
     ) -> None:
         quiet_pyabc()
         import pyabc
@@ -252,9 +284,10 @@ class ABC:
         self.abc = pyabc.ABCSMC(
             PyabcModel(simulator),
             prior,
-            ScaledDistance({k: float(scales[k]) for k in self.observed}),
+            ScaledDistance({k: float(scales[k]) for k in self.observed}, dict(half_widths or {})),
             population_size=settings.population,
             sampler=self.sampler,
+            transitions=_transition(settings.transition),
         )
         self.db = (
             "sqlite:///" + str((self.out_dir / DB_FILE).resolve()) if self.out_dir else "sqlite://"
@@ -270,32 +303,23 @@ class ABC:
         """Open the stored calibration (``resume``) or start a new one."""
         import pyabc
 
-        if self.out_dir is None:
-            np.random.seed(self.settings.seed)
-            random.seed(self.settings.seed)
-            self.history = self.abc.new(self.db, self.observed)
+        if resume and self.out_dir is not None and (self.out_dir / DB_FILE).exists():
+            self.history = self.abc.load(self.db, pyabc.History(self.db).id)
             return
-        state = self.out_dir / STATE_FILE
-        if resume and (self.out_dir / DB_FILE).exists() and state.exists():
-            run_id = pyabc.History(self.db).id
-            self.history = self.abc.load(self.db, run_id)
-            np.random.set_state(pickle.loads(state.read_bytes()))
-            return
-        (self.out_dir / DB_FILE).unlink(missing_ok=True)
-        state.unlink(missing_ok=True)
-        np.random.seed(self.settings.seed)
-        random.seed(self.settings.seed)
-        self.history = self.abc.new(self.db, self.observed)
-        self._save_state()
-
-    def _save_state(self) -> None:
-        from sim.analysis.results import atomic_write_bytes
-
         if self.out_dir is not None:
-            atomic_write_bytes(self.out_dir / STATE_FILE, pickle.dumps(np.random.get_state()))
+            (self.out_dir / DB_FILE).unlink(missing_ok=True)
+        self._seed(-1)  # pyabc's initial sample from the prior, which sets the first epsilon
+        self.history = self.abc.new(self.db, self.observed)
+
+    def _seed(self, t: int) -> None:
+        """Seed the master stream from (seed, generation): a generation draws the same
+        whether it follows the previous one in the same process or after a resumption."""
+        state = np.random.SeedSequence([self.settings.seed, t + 1]).generate_state(1)[0]
+        np.random.seed(int(state))
+        random.seed(int(state))
 
     def run_generation(self) -> Generation | None:
-        """Run one more generation; None when pyabc stops (acceptance below the minimum)."""
+        """Run one more generation (None if pyabc declined to)."""
         import pyabc
 
         before = self.generations_done
@@ -304,6 +328,7 @@ class ABC:
         # pyabc caches the population it calibrates epsilon on across run() calls: without
         # this, every generation would reuse the first one's tolerance.
         self.abc._initial_population = None
+        self._seed(before)
         self.history = self.abc.run(
             max_nr_populations=1,
             minimum_epsilon=0.0,
@@ -311,7 +336,6 @@ class ABC:
         )
         if self.generations_done == before:
             return None
-        self._save_state()
         t = self.generations_done - 1
         pops = self.history.get_all_populations().set_index("t")
         _, w = self.history.get_distribution(m=0, t=t)

@@ -4,6 +4,7 @@ scored hindcast (a thin face over :func:`sim.calibration.pipeline.calibrate`).""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -88,13 +89,15 @@ def _print_summary(result: object) -> None:
             f"[{r.predictive_q05:.4g}, {r.predictive_q95:.4g}]{mark}"
         )
     if result.hindcast is not None:
-        print("\nhindcast of 2024 (CRPS, lower is better; skill > 0: the model is better):")
-        for r in result.hindcast.itertuples():
-            print(
-                f"  {r.quantity:20s} observed {r.observed_2024:5.4g}  model {r.crps_model:7.3g}  "
-                f"last year {r.crps_persistence:7.3g}  2019-23 normal {r.crps_climatology:7.3g}  "
-                f"skill {r.crps_skill_vs_persistence:+.2f} / {r.crps_skill_vs_climatology:+.2f}"
-            )
+        print(
+            "\nhindcast of 2024, CRPS (lower is better) of the model's year 2 and of baselines"
+            "\n(an in-sample consistency check: the model's fixed parts were built knowing 2024)"
+        )
+        names = ("model", "model_year1", "persistence", "poisson", "random_walk", "climatology")
+        print(f"  {'quantity':20s} {'observed':>8s} " + " ".join(f"{n:>11s}" for n in names))
+        for rec in result.hindcast.to_dict("records"):
+            cells = " ".join(f"{float(rec.get(f'crps_{n}', math.nan)):11.3g}" for n in names)
+            print(f"  {rec['quantity']!s:20s} {float(rec['observed_2024']):8.4g} {cells}")
     print(f"\n{result.simulations:,} simulations, {result.seconds:.0f} s this session")
     print(f"calibration directory: {result.out_dir}")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +21,13 @@ from sim.calibration.space import CalibrationSpace
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-#: Posterior sd over prior sd below which a parameter counts as identified, and above which
-#: it counts as not identified (it stays near its prior).
-IDENTIFIED_BELOW, NOT_IDENTIFIED_ABOVE = 0.5, 0.85
+#: Posterior sd over prior sd below which an identified parameter's posterior must lie, on top
+#: of beating the null (below).
+IDENTIFIED_BELOW = 0.5
+#: Two-sided level of the null test of each parameter's shrinkage and shift; small, because ten
+#: parameters are tested twice each (Bonferroni: 0.05 / 20).
+NULL_LEVEL = 0.0025
+NULL_DRAWS = 4000
 LEVEL = 0.9
 
 
@@ -34,23 +40,59 @@ def weighted_quantile(x: Any, w: Any, q: Sequence[float]) -> np.ndarray:
     return np.interp(q, cdf, x)
 
 
-def verdict(sd_ratio: float) -> str:
-    """Identified, partly identified, or not identified (stays at its prior)."""
-    if sd_ratio < IDENTIFIED_BELOW:
+def effective_sample_size(w: Any) -> float:
+    """Kish's effective sample size of importance weights."""
+    w = np.asarray(w, dtype=float)
+    return float(np.sum(w) ** 2 / np.sum(w * w))
+
+
+@dataclass(frozen=True)
+class NullShrinkage:
+    """What an uninformative record would give with these weights: the lower ``NULL_LEVEL``
+    quantile of the sd ratio and the upper one of the mean's shift (in prior sds), over
+    populations of i.i.d. prior draws carrying the calibration's own importance weights."""
+
+    sd_ratio_low: float
+    shift_high: float
+
+
+def null_shrinkage(w: Any, seed: int = 0) -> NullShrinkage:
+    """:class:`NullShrinkage` of weights ``w`` (prior uniform on [0, 1], sd 1/sqrt(12))."""
+    w = np.asarray(w, dtype=float) / np.sum(w)
+    u = np.random.default_rng([seed, 4]).random((NULL_DRAWS, w.size))
+    mean = u @ w
+    sd = np.sqrt(((u - mean[:, None]) ** 2) @ w)
+    prior_sd = 1 / np.sqrt(12)
+    return NullShrinkage(
+        float(np.quantile(sd / prior_sd, NULL_LEVEL)),
+        float(np.quantile(np.abs(mean - 0.5) / prior_sd, 1 - NULL_LEVEL)),
+    )
+
+
+def verdict(sd_ratio: float, shift: float, null: NullShrinkage) -> str:
+    """Identified (narrower than the null and under half the prior's sd), partly identified
+    (narrower or shifted beyond the null), or not identified (indistinguishable from the
+    prior with this many effective particles)."""
+    narrower = sd_ratio < null.sd_ratio_low
+    if narrower and sd_ratio < IDENTIFIED_BELOW:
         return "identified"
-    if sd_ratio <= NOT_IDENTIFIED_ABOVE:
+    if narrower or shift > null.shift_high:
         return "partly identified"
-    return "not identified (stays at its prior)"
+    return "not identified (indistinguishable from its prior)"
 
 
 def identifiability(space: CalibrationSpace, population: pd.DataFrame) -> pd.DataFrame:
-    """Per calibrated quantity: prior, posterior summary, shrinkage and a verdict.
+    """Per calibrated quantity: prior, posterior summary, shrinkage, shift and a verdict.
 
-    ``sd_ratio`` is the posterior sd over the prior sd (1 for a uniform posterior over the
-    prior's range: the data say nothing); ``default_percentile`` places the shipped default in
-    the posterior.
+    ``sd_ratio`` is the posterior sd over the prior sd (1 for a posterior spread like the
+    prior: the data say nothing); ``shift`` the posterior mean's distance from the prior's in
+    prior sds. Both are judged against :func:`null_shrinkage` of the same importance weights,
+    because a few effective particles give small ratios by chance; ``ess`` says how many.
+    ``default_percentile`` places the shipped default in the posterior.
     """
     w = population["weight"].to_numpy(dtype=float)
+    null = null_shrinkage(w)
+    ess = effective_sample_size(w)
     defaults = space.defaults()
     rows = []
     for p in space.priors:
@@ -59,6 +101,7 @@ def identifiability(space: CalibrationSpace, population: pd.DataFrame) -> pd.Dat
         sd = math.sqrt(float(np.sum(w * (x - mean) ** 2) / np.sum(w)))
         q05, q50, q95 = weighted_quantile(x, w, [0.05, 0.5, 0.95])
         ratio = sd / p.sd
+        shift = abs(mean - (p.low + p.high) / 2) / p.sd
         rows.append(
             {
                 "parameter": p.name,
@@ -71,8 +114,12 @@ def identifiability(space: CalibrationSpace, population: pd.DataFrame) -> pd.Dat
                 "posterior_q95": float(q95),
                 "posterior_mean": mean,
                 "sd_ratio": ratio,
+                "shift": shift,
+                "null_sd_ratio_low": null.sd_ratio_low,
+                "null_shift_high": null.shift_high,
+                "ess": ess,
                 "default_percentile": float(np.sum(w * (x <= defaults[p.name])) / np.sum(w)),
-                "verdict": verdict(ratio),
+                "verdict": verdict(ratio, shift, null),
                 "source": p.source,
             }
         )
@@ -127,48 +174,69 @@ def predictive_check(predictive: pd.DataFrame, observed: Sequence[Observed]) -> 
     return pd.DataFrame(rows)
 
 
+def _poisson_sample(mean: float, n: int = 20_000, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng([seed, 5]).poisson(max(mean, 0.0), n).astype(float)
+
+
 def hindcast_scores(
     predictive: pd.DataFrame, targets: Sequence[HeldOut], alpha: float = 1 - LEVEL
 ) -> pd.DataFrame:
-    """The model's year-2 forecast of each held-out 2024 quantity against two naive baselines,
-    by CRPS and the 90% interval score (lower is better; skill > 0: the model is better).
+    """The model's year-2 forecast of each held-out 2024 quantity against naive baselines, by
+    CRPS and the 90% interval score (lower is better; skill = 1 - model / baseline, > 0 when
+    the model is better). Baselines, all from the years before 2024:
 
-    * persistence: last year's value (2023) as a point forecast;
-    * climatology: a normal distribution with the mean and sd of the years before (2019-23).
+    * ``persistence``: last year's value (2023) as a point forecast;
+    * ``poisson``: a Poisson count around last year's value (persistence with count noise);
+    * ``random_walk``: a normal around last year's value with the sd of the yearly changes;
+    * ``climatology``: a normal with the mean and sd of 2019-23 (mixed monitors);
+    * ``model_year1``: the model's own year-1 distribution reused for 2024, which says what
+      the model's year-2 dynamics add beyond its calibrated level and spread.
     """
     rows = []
     for h in targets:
         x = predictive[h.statistic].to_numpy(dtype=float)
-        last = h.history[max(h.history)]
-        past = np.array(list(h.history.values()))
+        years = sorted(h.history)
+        past = np.array([h.history[y] for y in years])
+        last = past[-1]
         mean, sd = float(past.mean()), float(past.std(ddof=1))
-        model_crps = scoring.crps_ensemble(x, h.value)
-        model_is = scoring.ensemble_interval_score(x, h.value, alpha)
-        pers_crps = abs(h.value - last)
-        pers_is = scoring.interval_score(last, last, h.value, alpha)
-        clim_crps = scoring.crps_normal(mean, sd, h.value)
-        clim_is = scoring.normal_interval_score(mean, sd, h.value, alpha)
+        consecutive = [h.history[b] - h.history[a] for a, b in pairwise(years) if b == a + 1]
+        step_sd = float(np.std(consecutive, ddof=1)) if len(consecutive) > 1 else sd
+        forecasts: dict[str, tuple[float, float]] = {
+            "model": (scoring.crps_ensemble(x, h.value),
+                      scoring.ensemble_interval_score(x, h.value, alpha)),
+            "persistence": (abs(h.value - last),
+                            scoring.interval_score(last, last, h.value, alpha)),
+            "poisson": (scoring.crps_ensemble(_poisson_sample(last), h.value),
+                        scoring.ensemble_interval_score(_poisson_sample(last), h.value, alpha)),
+            "random_walk": (scoring.crps_normal(last, step_sd, h.value),
+                            scoring.normal_interval_score(last, step_sd, h.value, alpha)),
+            "climatology": (scoring.crps_normal(mean, sd, h.value),
+                            scoring.normal_interval_score(mean, sd, h.value, alpha)),
+        }  # fmt: skip
+        if h.year1 and h.year1 in predictive.columns:
+            y1 = predictive[h.year1].to_numpy(dtype=float)
+            forecasts["model_year1"] = (
+                scoring.crps_ensemble(y1, h.value),
+                scoring.ensemble_interval_score(y1, h.value, alpha),
+            )
         q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
-        rows.append(
-            {
-                "quantity": h.name,
-                "label": h.label,
-                "observed_2024": h.value,
-                "forecast_median": float(q50),
-                "forecast_q05": float(q05),
-                "forecast_q95": float(q95),
-                "observed_percentile": percentile_of(x, h.value),
-                "crps_model": model_crps,
-                "crps_persistence": pers_crps,
-                "crps_climatology": clim_crps,
-                "interval_score_model": model_is,
-                "interval_score_persistence": pers_is,
-                "interval_score_climatology": clim_is,
-                "crps_skill_vs_persistence": scoring.skill(model_crps, pers_crps),
-                "crps_skill_vs_climatology": scoring.skill(model_crps, clim_crps),
-                "baseline_years": f"{min(h.history)}-{max(h.history)} ({len(h.history)} values)",
-            }
-        )
+        row: dict[str, Any] = {
+            "quantity": h.name,
+            "label": h.label,
+            "observed_2024": h.value,
+            "forecast_median": float(q50),
+            "forecast_q05": float(q05),
+            "forecast_q95": float(q95),
+            "observed_percentile": percentile_of(x, h.value),
+        }
+        for name, (crps, interval) in forecasts.items():
+            row[f"crps_{name}"] = crps
+            row[f"interval_score_{name}"] = interval
+        for name, (crps, _) in forecasts.items():
+            if name != "model":
+                row[f"crps_skill_vs_{name}"] = scoring.skill(forecasts["model"][0], crps)
+        row["baseline_years"] = f"{years[0]}-{years[-1]} ({len(years)} values)"
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -312,13 +380,14 @@ def record_check(
 ) -> pd.DataFrame:
     """Each observed statistic (window ``full``) against the predictive distribution of
     ``replicates`` replicates at fixed parameters (the shipped defaults plus ``overrides``):
-    ``inside`` when the record lies in the central ``level`` interval.
+    ``inside`` when the record lies in the central ``level`` interval (a range: overlaps it);
+    ``table.attrs["joint_p"]`` is :func:`joint_record_p`, all statistics at once.
 
-    The tolerance is the model's own spread: a record in the outer 1% on either side says the
-    parameters no longer reproduce it.
+    The tolerance is the model's own spread: it tells parameters that cannot produce the record
+    from those that can, not the best of those that can (that is the posterior's job).
     """
     from sim.calibration.record import observed
-    from sim.calibration.simulator import replicate_statistics
+    from sim.calibration.simulator import statistics_of
     from sim.config import scenario_params
     from sim.engine import run_replicate
     from sim.runner import replicate_seed
@@ -329,12 +398,37 @@ def record_check(
     rows = []
     for r in range(replicates):
         res = run_replicate(params, 104, replicate_seed(seed, r), compiled)
-        rows.append(replicate_statistics(res.weekly, res.events["week"], res.events["killed"]))
+        rows.append(statistics_of(res))
     sample = pd.DataFrame(rows)
-    table = predictive_check(sample, observed("full"))
+    obs = observed("full")
+    table = predictive_check(sample, obs)
     tail = (1 - level) / 2
     lo = [float(np.quantile(sample[s], tail)) for s in table["statistic"]]
     hi = [float(np.quantile(sample[s], 1 - tail)) for s in table["statistic"]]
+    half = np.array([o.half_width for o in obs])
     table["low"], table["high"] = lo, hi
-    table["inside"] = (table["observed"] >= table["low"]) & (table["observed"] <= table["high"])
+    table["inside"] = (table["observed"] + half >= table["low"]) & (
+        table["observed"] - half <= table["high"]
+    )
+    table.attrs["joint_p"] = joint_record_p(sample, obs)
     return table
+
+
+def joint_record_p(sample: pd.DataFrame, observations: Sequence[Observed]) -> float:
+    """How typical the record is of the replicates, all statistics at once: the share of
+    replicates whose mean scaled L1 distance to the others is at least the record's (a
+    data-depth p-value; small: the record lies outside the cloud of replicates).
+
+    Each statistic is scaled by its median absolute deviation over the sample (1 where it is
+    zero); a statistic known as a range counts zero distance inside it.
+    """
+    names = [o.name for o in observations]
+    x = sample[names].to_numpy(dtype=float)
+    mad = np.median(np.abs(x - np.median(x, axis=0)), axis=0)
+    scale = np.where(mad > 0, mad, 1.0)
+    half = np.array([o.half_width for o in observations])
+    obs = np.array([o.value for o in observations])
+    between = np.abs(x[:, None, :] - x[None, :, :]) / scale
+    d_rep = between.sum(axis=2).sum(axis=1) / (len(x) - 1)
+    d_obs = (np.maximum(np.abs(x - obs) - half, 0.0) / scale).sum(axis=1).mean()
+    return float(np.mean(d_rep >= d_obs))

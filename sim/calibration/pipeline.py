@@ -27,7 +27,7 @@ from sim.calibration.space import CalibrationSpace, load_space
 
 DEFAULT_OUT = Path("results/calibration")
 #: The documented calibration and the small one for workshops and CI.
-FULL = Settings(population=400, generations=8, pilot=400, draws=1000)
+FULL = Settings(population=400, generations=6, pilot=400, draws=1000)
 FAST = Settings(population=60, generations=3, pilot=100, draws=200)
 FULL_PREDICTIVE, FAST_PREDICTIVE = 300, 60
 PRELOAD = ("sim.calibration.simulator", "sim.engine_warm")
@@ -54,11 +54,18 @@ def config_hash(
     space: CalibrationSpace, window: str, settings: Settings, record: Mapping[str, float]
 ) -> str:
     """Hash of everything that determines the calibration's result."""
+    from sim.compiled import rules_fingerprint
+    from sim.config import scenario_params
+    from sim.params import flatten, to_dict
+
     parts = {
         "space": space.as_dict(),
         "window": window,
         "observed": dict(record),
         "settings": settings.identity(),
+        # the model: every parameter of the scenario (fixed or calibrated) and the rules
+        "scenario": flatten(to_dict(scenario_params(space.scenario))),
+        "rules": rules_fingerprint(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -129,7 +136,7 @@ def calibrate(
     out_dir = Path(out_dir or DEFAULT_OUT / (window if not fast else f"{window}-fast"))
     observations = _observations(window, record)
     obs = {o.name: o.value for o in observations}
-    key = config_hash(space, window, settings, obs)
+    key = config_hash(space, window, settings, obs)  # a change of model or record: start anew
     earlier = _read_manifest(out_dir)
     if earlier is not None and earlier.get("config_hash") != key:
         raise CalibrationError(
@@ -145,7 +152,10 @@ def calibrate(
         "window": window,
         "space": space.as_dict(),
         "space_file": space.path,
-        "observed": {o.name: {"value": o.value, "source": o.source} for o in observations},
+        "observed": {
+            o.name: {"value": o.value, "half_width": o.half_width, "source": o.source}
+            for o in observations
+        },
         "synthetic_record": record is not None,
         "settings": {**settings.identity(), "generations": settings.generations},
         "method": "ABC-SMC (pyabc), uniform priors, L1 distance scaled by prior-predictive MAD, "
@@ -161,14 +171,17 @@ def calibrate(
             )
         manifest["scales"] = scales
         _write_manifest(out_dir, manifest)
-        abc = ABC(simulator, space.priors, obs, scales, settings, out_dir, map_)
+        half = {o.name: o.half_width for o in observations if o.half_width > 0}
+        abc = ABC(simulator, space.priors, obs, scales, settings, out_dir, map_, half)
         abc.start_or_resume(resume=earlier is not None)
         if abc.generations_done:
             progress(f"resuming after generation {abc.generations_done} of {settings.generations}")
         while abc.generations_done < settings.generations:
+            if abc.generations_done and abc.generations()[-1].acceptance < settings.min_acceptance:
+                progress(f"stopped: acceptance below {settings.min_acceptance:.1%}")
+                break
             gen = abc.run_generation()
             if gen is None:
-                progress(f"stopped: acceptance below {settings.min_acceptance:.0%}")
                 break
             progress(
                 f"generation {gen.t + 1}/{settings.generations}: epsilon {gen.epsilon:.3g}, "

@@ -24,7 +24,7 @@ Window = Literal["full", "hindcast"]
 WINDOWS: tuple[str, ...] = ("full", "hindcast")
 
 #: Militants killed a year in Balochistan: an estimate (1/6-2/5 of the ~925 killed in all of
-#: Pakistan in 2024, CRSS/ISPR); the midpoint is used, with the range as its uncertainty.
+#: Pakistan in 2024, CRSS/ISPR), used as a range: the distance is zero anywhere inside it.
 MILITANTS_KILLED_ESTIMATE = (150.0, 400.0)
 
 
@@ -37,6 +37,7 @@ class Observed:
     unit: str
     value: float
     source: str
+    half_width: float = 0.0  # > 0: known only as value +/- half_width (zero distance inside)
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -130,7 +131,8 @@ def observed(window: Window = "full") -> tuple[Observed, ...]:
             Observed(
                 "militants_killed_per_year", "Militants killed a year (estimate)", "killed/yr",
                 (low + high) / 2,
-                f"estimate {low:g}-{high:g}: Balochistan's share of CRSS/ISPR 2024 (midpoint)",
+                f"estimate {low:g}-{high:g}: Balochistan's share of CRSS/ISPR 2024 (a range)",
+                half_width=(high - low) / 2,
             ),
         ]  # fmt: skip
     return tuple(out)
@@ -150,6 +152,7 @@ class HeldOut:
     statistic: str
     value: float
     history: dict[int, float]  # the years before, for the naive baselines
+    year1: str = ""  # the model's year-1 statistic: its own "no dynamics" baseline
 
 
 def held_out() -> tuple[HeldOut, ...]:
@@ -166,11 +169,11 @@ def held_out() -> tuple[HeldOut, ...]:
 
     return (
         HeldOut("attacks_balochistan", "Attacks in Balochistan, 2024", "attacks_balochistan_y2",
-                attacks[2024], before(attacks)),
+                attacks[2024], before(attacks), "attacks_balochistan_y1"),
         HeldOut("killed_balochistan", "Deaths in attacks, Balochistan, 2024",
-                "killed_balochistan_y2", deaths[2024], before(deaths)),
+                "killed_balochistan_y2", deaths[2024], before(deaths), "killed_balochistan_y1"),
         HeldOut("attacks_on_chinese", "Attacks on Chinese targets, 2024", "attacks_on_chinese_y2",
-                float(ch_attacks[2024]), before(ch_attacks)),
+                float(ch_attacks[2024]), before(ch_attacks), "attacks_on_chinese_y1"),
         HeldOut("chinese_killed", "Chinese nationals killed, 2024", "chinese_killed_y2",
-                float(ch_killed[2024]), before(ch_killed)),
+                float(ch_killed[2024]), before(ch_killed), "chinese_killed_y1"),
     )  # fmt: skip

@@ -27,22 +27,31 @@ STATISTICS: tuple[str, ...] = (
     "largest_attack_y2",
     "attacks_on_chinese_per_year",
     "chinese_killed_per_year",
+    "attacks_on_chinese_y1",
     "attacks_on_chinese_y2",
+    "chinese_killed_y1",
     "chinese_killed_y2",
     "militants_killed_per_year",
 )
 
 
-def replicate_statistics(weekly: Mapping[str, np.ndarray], weeks: Any, killed: Any) -> dict:
+def replicate_statistics(
+    weekly: Mapping[str, np.ndarray], weeks: Any, killed: Any, in_balochistan: Any = None
+) -> dict:
     """The statistics of one replicate from its weekly counts and its attacks' weeks and deaths.
 
     ``weekly`` maps a weekly count (``sim.record.WEEKLY_COUNTS``) to its array over the weeks
-    run (at least 104); ``weeks`` and ``killed`` are the attacks' weeks (1-based) and deaths.
+    run (at least 104); ``weeks`` and ``killed`` are the attacks' weeks (1-based) and deaths,
+    and ``in_balochistan`` whether each attack was in Balochistan (the deadliest attack is
+    Balochistan's, like the record's; all attacks if not given).
     """
     y1, y2 = slice(0, WEEKS_PER_YEAR), slice(WEEKS_PER_YEAR, 2 * WEEKS_PER_YEAR)
     years = len(weekly["attacks"]) / WEEKS_PER_YEAR
     week = np.asarray(weeks, dtype=np.int64)
     dead = np.asarray(killed, dtype=float)
+    if in_balochistan is not None:
+        keep = np.asarray(in_balochistan, dtype=bool)
+        week, dead = week[keep], dead[keep]
 
     def total(metric: str, span: slice) -> float:
         return float(np.sum(weekly[metric][span]))
@@ -60,7 +69,9 @@ def replicate_statistics(weekly: Mapping[str, np.ndarray], weeks: Any, killed: A
         "largest_attack_y2": largest(WEEKS_PER_YEAR + 1, 2 * WEEKS_PER_YEAR),
         "attacks_on_chinese_per_year": float(np.sum(weekly["attacks_on_chinese"])) / years,
         "chinese_killed_per_year": float(np.sum(weekly["chinese_killed"])) / years,
+        "attacks_on_chinese_y1": total("attacks_on_chinese", y1),
         "attacks_on_chinese_y2": total("attacks_on_chinese", y2),
+        "chinese_killed_y1": total("chinese_killed", y1),
         "chinese_killed_y2": total("chinese_killed", y2),
         "militants_killed_per_year": float(np.sum(weekly["militants_killed"])) / years,
     }
@@ -83,4 +94,23 @@ class CrisisSimulator:
         from sim.engine import run_replicate
 
         result = run_replicate(self.params(values), self.space.weeks, int(seed))
-        return replicate_statistics(result.weekly, result.events["week"], result.events["killed"])
+        return statistics_of(result)
+
+
+def statistics_of(result: Any) -> dict[str, float]:
+    """:func:`replicate_statistics` of a ``sim.record.ReplicateResult``."""
+    return replicate_statistics(
+        result.weekly,
+        result.events["week"],
+        result.events["killed"],
+        in_balochistan(result.events["district"]),
+    )
+
+
+def in_balochistan(districts: Any) -> np.ndarray:
+    """Whether each place id is in Balochistan (``sim/data/places.csv``)."""
+    from sim.space import load_places
+
+    places = load_places()
+    inside = {pid for pid, b in zip(places.ids, places.balochistan, strict=True) if b}
+    return np.array([d in inside for d in districts], dtype=bool)

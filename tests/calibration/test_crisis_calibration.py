@@ -21,9 +21,9 @@ from sim.cli import main
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory):
-    """A fast calibration on a record simulated at the shipped defaults (the truth)."""
+    """A fast calibration on a record simulated at known parameters away from the defaults."""
     space = load_space()
-    truth = space.defaults()
+    truth = {p.name: p.low + 0.3 * p.width for p in space.priors}
     stats = CrisisSimulator(space)(truth, seed=12345)
     record = {o.name: stats[o.name] for o in observed("full")}
     out = tmp_path_factory.mktemp("calibration") / "synthetic"
@@ -36,13 +36,16 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory):
 def test_a_synthetic_record_is_recovered_inside_the_ninety_percent_region(synthetic) -> None:
     _, truth, _, result = synthetic
     table = result.parameters.set_index("parameter")
-    for name, value in truth.items():
-        row = table.loc[name]
-        if row["verdict"].startswith("not identified"):
-            continue
-        assert row["posterior_q05"] <= value <= row["posterior_q95"], name
-    # the data move the posterior: some parameter is at least partly identified
-    assert (table["sd_ratio"] < 0.85).any()
+    inside = [
+        table.loc[name, "posterior_q05"] <= value <= table.loc[name, "posterior_q95"]
+        for name, value in truth.items()
+    ]
+    # ten 90% intervals: at most two misses is the binomial 93% range
+    assert sum(inside) >= 8, table[["posterior_q05", "posterior_q95"]]
+    # the synthetic record itself lies inside most 90% posterior predictive intervals
+    assert result.predictive["inside_90"].sum() >= len(result.predictive) - 2
+    # shrinkage is judged against the null of the same weights, and says how many there are
+    assert (table["ess"] > 1).all() and (table["null_sd_ratio_low"] < 1).all()
 
 
 def test_calibration_outputs_are_complete_and_checksummed(synthetic) -> None:
@@ -69,8 +72,10 @@ def test_calibration_outputs_are_complete_and_checksummed(synthetic) -> None:
 def test_the_shipped_defaults_reproduce_the_record_and_a_mis_set_parameter_does_not() -> None:
     ok = record_check(replicates=150)
     assert ok["inside"].all(), ok.loc[~ok["inside"], ["statistic", "observed", "low", "high"]]
-    wrong = record_check({"attacks.lethality_security": 1.0}, replicates=150)
-    assert not wrong["inside"].all()
+    assert ok.attrs["joint_p"] >= 0.02
+    # twice the Baloch groups' attack rate: the record is no longer a typical replicate
+    wrong = record_check({"groups.bla.attack_rate": 2.3, "groups.blf.attack_rate": 2.3}, 150)
+    assert not wrong["inside"].all() or wrong.attrs["joint_p"] < 0.02
 
 
 def test_bad_input_gets_one_line_and_exit_two(tmp_path: Path, capsys) -> None:
