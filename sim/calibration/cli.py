@@ -71,7 +71,13 @@ def _print_summary(result: object) -> None:
 
     assert isinstance(result, CalibrationResult)
     t = result.parameters
-    print("\nparameters (posterior median [90% interval]; sd ratio = posterior sd / prior sd):")
+    ess = float(t["ess"].iloc[0])
+    print(
+        "\nparameters (posterior median [90% interval]; sd ratio = posterior sd / prior sd;"
+        f"\n verdicts against the null of {ess:.0f} effective particles: a ratio below "
+        f"{float(t['null_sd_ratio_low'].iloc[0]):.2f} or a shift beyond "
+        f"{float(t['null_shift_high'].iloc[0]):.2f} prior sd)"
+    )
     for r in t.itertuples():
         print(
             f"  {r.parameter:22s} {r.posterior_median:9.4g} [{r.posterior_q05:.4g}, "

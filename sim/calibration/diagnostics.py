@@ -152,7 +152,8 @@ def percentile_of(samples: Any, value: float) -> float:
 
 def predictive_check(predictive: pd.DataFrame, observed: Sequence[Observed]) -> pd.DataFrame:
     """Each observed statistic against the posterior predictive: median, 90% interval, the
-    observed value's percentile, and whether the interval holds it."""
+    observed value's percentile, and whether the interval holds it (for a range observation,
+    ``value +/- observed_half_width``: whether they overlap; the percentile is the midpoint's)."""
     rows = []
     for o in observed:
         x = predictive[o.name].to_numpy(dtype=float)
@@ -167,7 +168,8 @@ def predictive_check(predictive: pd.DataFrame, observed: Sequence[Observed]) -> 
                 "predictive_q05": float(q05),
                 "predictive_q95": float(q95),
                 "observed_percentile": percentile_of(x, o.value),
-                "inside_90": bool(q05 <= o.value <= q95),
+                "inside_90": bool(q05 <= o.value + o.half_width and o.value - o.half_width <= q95),
+                "observed_half_width": o.half_width,
                 "source": o.source,
             }
         )
@@ -262,7 +264,8 @@ def figure_marginals(
         ax.axhline(1 / p.width, color="0.4", ls="--", lw=1)
         ax.axvline(float(row.default), color=style.OKABE_ITO[3], lw=1.6)  # type: ignore[arg-type]
         ax.set_xlim(p.low, p.high)
-        ax.set_title(f"{p.name}\n{row.verdict} (sd ratio {row.sd_ratio:.2f})", fontsize=9)
+        short = str(row.verdict).split(" (")[0]
+        ax.set_title(f"{p.name}\n{short} (sd ratio {row.sd_ratio:.2f})", fontsize=9)
         ax.set_xlabel(p.keys[0] + (" (tied)" if len(p.keys) > 1 else ""), fontsize=8)
         ax.set_yticks([])
     for ax in axes.ravel()[n:]:
@@ -327,9 +330,17 @@ def figure_predictive(predictive: pd.DataFrame, observed: Sequence[Observed]) ->
         q05, q95 = np.quantile(x, [0.05, 0.95])
         ax.axvspan(q05, q95, color=style.OKABE_ITO[5], alpha=0.25, lw=0)
         ax.hist(x, bins=25, color=style.OKABE_ITO[0], alpha=0.7)
-        ax.axvline(o.value, color=style.OKABE_ITO[3], lw=2)
-        pct = percentile_of(x, o.value)
-        ax.set_title(f"{o.label}\nobserved {o.value:g}: percentile {pct:.0%}", fontsize=9)
+        if o.half_width > 0:  # known only as a range
+            low, high = o.value - o.half_width, o.value + o.half_width
+            ax.axvspan(low, high, color=style.OKABE_ITO[3], alpha=0.15, lw=0)
+            for edge in (low, high):
+                ax.axvline(edge, color=style.OKABE_ITO[3], lw=1.2, ls="--")
+            inside = float(np.mean((x >= low) & (x <= high)))
+            title = f"observed {low:g}-{high:g} (range): {inside:.0%} of replicates inside"
+        else:
+            ax.axvline(o.value, color=style.OKABE_ITO[3], lw=2)
+            title = f"observed {o.value:g}: percentile {percentile_of(x, o.value):.0%}"
+        ax.set_title(f"{o.label}\n{title}", fontsize=9)
         ax.set_xlabel(o.unit)
         ax.set_yticks([])
     for ax in axes.ravel()[n:]:
