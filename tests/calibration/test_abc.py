@@ -63,10 +63,10 @@ def test_ninety_percent_intervals_cover_the_truth_about_ninety_percent_of_the_ti
         lo, hi = weighted_quantile(pop["theta"], pop["weight"], [0.05, 0.95])
         hits.append(lo <= truth <= hi)
         widths.append(hi - lo)
-    # 20 truths: the binomial 95% range around 0.9 is 0.75-1.0; and not covered by vagueness:
-    # the exact 90% interval is 1.04 wide, the prior's 5.4
+    # 20 truths: the binomial 95% range around 0.9 is 0.75-1.0; and not bought by vagueness:
+    # the exact 90% interval is 1.04 wide, the prior's 5.4 (these settings measured 1.28)
     assert 0.75 <= float(np.mean(hits)) <= 1.0
-    assert float(np.median(widths)) < 2.0
+    assert float(np.median(widths)) < 1.5
 
 
 def test_the_posterior_does_not_depend_on_the_number_of_workers(tmp_path: Path) -> None:
