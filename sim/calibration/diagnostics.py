@@ -288,17 +288,17 @@ def figure_pairs(space: CalibrationSpace, population: pd.DataFrame) -> Figure:
     from sim.analysis import style
 
     names = space.names
-    n = len(names)
-    fig = style.new_figure(figsize=(1.5 * n + 1, 1.5 * n + 1), layout=None)
-    fig.subplots_adjust(left=0.08, bottom=0.08, right=0.98, top=0.95, wspace=0.08, hspace=0.08)
+    n = len(names) - 1  # rows: the 2nd..last quantity; columns: the 1st..last but one
+    fig = style.new_figure(figsize=(1.5 * n + 1.5, 1.5 * n + 1), layout=None)
+    fig.subplots_adjust(left=0.1, bottom=0.09, right=0.98, top=0.95, wspace=0.08, hspace=0.08)
     axes = fig.subplots(n, n, squeeze=False)
     w = population["weight"].to_numpy(dtype=float)
     size = 2 + 30 * w / w.max()
     by = {p.name: p for p in space.priors}
-    for i, yi in enumerate(names):
-        for j, xj in enumerate(names):
+    for i, yi in enumerate(names[1:]):
+        for j, xj in enumerate(names[:-1]):
             ax = axes[i, j]
-            if j >= i:
+            if j > i:
                 ax.set_visible(False)
                 continue
             ax.scatter(population[xj], population[yi], s=size, color=style.OKABE_ITO[0],
