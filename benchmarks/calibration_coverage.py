@@ -11,9 +11,9 @@ and the wall time.
 
 * ``toy``: ten N(theta, 1) draws summarised by their mean, whose exact posterior is known
   (``tests/calibration/toy.py``); ABC-SMC with 200 particles and 5 generations.
-* ``crisis``: the crisis model with the shipped calibration file, in ``--fast`` settings (60
-  particles, 3 generations): an ABC posterior at a coarse tolerance, so expect coverage at or
-  above 90% with wide intervals for the parameters the record does not identify.
+* ``crisis``: the crisis model with the shipped calibration file, by default in ``--fast``
+  settings (60 particles, 3 generations; ``--population``/``--generations`` to change): their
+  few effective particles make intervals narrower by chance (82% coverage measured, 10 truths).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def toy(truths: int, seed: int) -> None:
     print(f"  median width {np.median(widths):.3f} (exact posterior: {exact:.3f})")
 
 
-def crisis(truths: int, seed: int, jobs: int) -> None:
+def crisis(truths: int, seed: int, jobs: int, population: int, generations: int) -> None:
     from sim.calibration.pipeline import FAST, calibrate
     from sim.calibration.record import observed
     from sim.calibration.simulator import CrisisSimulator
@@ -86,7 +86,8 @@ def crisis(truths: int, seed: int, jobs: int) -> None:
             stats = simulator(truth, int(rng.integers(2**31)))
             record = {o.name: stats[o.name] for o in observed("full")}
             result = calibrate(
-                settings=replace(FAST, seed=k), jobs=jobs, out_dir=Path(tmp) / str(k),
+                settings=replace(FAST, seed=k, population=population, generations=generations),
+                jobs=jobs, out_dir=Path(tmp) / str(k),
                 space=space, record=record, predictive=20, progress=lambda _: None,
             )  # fmt: skip
             table = result.parameters.set_index("parameter")
@@ -96,7 +97,10 @@ def crisis(truths: int, seed: int, jobs: int) -> None:
                 widths[p.name].append((hi - lo) / p.width)
             print(f"  truth {k + 1}/{truths} done, {time.perf_counter() - start:.0f} s", flush=True)
     low, high = binomial_range(0.9, truths)
-    print(f"crisis (fast settings): {truths} truths, {time.perf_counter() - start:.0f} s")
+    print(
+        f"crisis ({population} particles, {generations} generations): {truths} truths, "
+        f"{time.perf_counter() - start:.0f} s"
+    )
     print(f"  binomial 95% range of the coverage at 0.9: {low:.2f}-{high:.2f}")
     for p in space.priors:
         print(
@@ -111,11 +115,13 @@ def main() -> None:
     parser.add_argument("--truths", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--population", type=int, default=60, help="crisis: particles")
+    parser.add_argument("--generations", type=int, default=3, help="crisis: generations")
     args = parser.parse_args()
     if args.model == "toy":
         toy(args.truths or 200, args.seed)
     else:
-        crisis(args.truths or 20, args.seed, args.jobs)
+        crisis(args.truths or 20, args.seed, args.jobs, args.population, args.generations)
 
 
 if __name__ == "__main__":
