@@ -26,7 +26,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -229,6 +229,17 @@ def worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def worker_context(preload: Sequence[str]) -> Any:
+    """The multiprocessing context for worker pools: on POSIX a fork server that has already
+    imported ``preload`` forks the workers (each starts in milliseconds, and none is forked
+    from a multi-threaded parent); elsewhere spawn."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(preload))
+    return ctx
+
+
 # --- the run ---------------------------------------------------------------------------
 def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     """Check the directory can hold this run; return an earlier manifest to resume, if any."""
@@ -333,16 +344,7 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
         with stop_signals():
             if spec.jobs <= 1 or len(todo) <= 1:
                 for c in todo:
-                    _, f, _ = run_chunk(
-                        run_dir,
-                        c,
-                        chunks[c],
-                        spec.params,
-                        spec.seed,
-                        spec.weeks,
-                        spec.backend,
-                        spec.posterior,
-                    )
+                    _, f, _ = run_chunk(*_chunk_args(spec, run_dir, c, chunks[c]))
                     failures[c] = f
                     bar.advance(len(chunks[c]))
             else:
@@ -387,6 +389,14 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
     return RunOutcome(status, run_dir, done_reps, failed, timings, message)
 
 
+def _chunk_args(spec: RunSpec, run_dir: Path, chunk: int, replicates: list[int]) -> tuple:
+    """The arguments of :func:`run_chunk` for one chunk of a run."""
+    return (
+        run_dir, chunk, replicates, spec.params, spec.seed, spec.weeks, spec.backend,
+        spec.posterior,
+    )  # fmt: skip
+
+
 def _run_pool(
     spec: RunSpec,
     run_dir: Path,
@@ -400,30 +410,15 @@ def _run_pool(
     On POSIX a fork server that has already imported the model forks the workers: each
     starts in milliseconds, and no worker is forked from a multi-threaded parent.
     """
-    ctx: Any = mp.get_context("spawn")
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        engine = "sim.engine_warm" if spec.backend == "compiled" else "sim.model"
-        ctx.set_forkserver_preload(["sim.runner", engine])
+    engine = "sim.engine_warm" if spec.backend == "compiled" else "sim.model"
+    ctx = worker_context(["sim.runner", engine])
     pool = ProcessPoolExecutor(
         max_workers=min(spec.jobs, len(todo)), mp_context=ctx, initializer=worker_init
     )
     pending: set[Future[Any]] = set()
     try:
         for c in todo:
-            pending.add(
-                pool.submit(
-                    run_chunk,
-                    run_dir,
-                    c,
-                    chunks[c],
-                    spec.params,
-                    spec.seed,
-                    spec.weeks,
-                    spec.backend,
-                    spec.posterior,
-                )
-            )
+            pending.add(pool.submit(run_chunk, *_chunk_args(spec, run_dir, c, chunks[c])))
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import multiprocessing as mp
 import os
 import random
 import time
@@ -211,12 +210,9 @@ def worker_pool(jobs: int, preload: Sequence[str] = ()) -> Iterator[Callable[...
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    ctx: Any = mp.get_context("spawn")
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(list(preload))
-    from sim.runner import worker_init
+    from sim.runner import worker_context, worker_init
 
+    ctx = worker_context(preload)
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=worker_init) as pool:
 
         def ordered_map(fn: Callable[..., Any], items: Any) -> list[Any]:

@@ -25,7 +25,6 @@ import dataclasses
 import io
 import json
 import math
-import multiprocessing as mp
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -53,6 +52,7 @@ from sim.runner import (
     raise_if_interrupted,
     replicate_seed,
     stop_signals,
+    worker_context,
     worker_init,
 )
 
@@ -180,10 +180,7 @@ def open_executor(
         if jobs <= 1:
             yield None
             return
-        ctx: Any = mp.get_context("spawn")
-        if "forkserver" in mp.get_all_start_methods():
-            ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["sim.explore.evaluate", "sim.engine_warm"])
+        ctx = worker_context(["sim.explore.evaluate", "sim.engine_warm"])
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=worker_init)
         try:
             yield pool
