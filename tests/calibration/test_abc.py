@@ -89,3 +89,14 @@ def test_a_resumed_calibration_equals_an_uninterrupted_one(tmp_path: Path) -> No
     assert again.generations_done == 2
     again.run_generation()
     pd.testing.assert_frame_equal(whole, again.population())
+
+
+def test_a_range_observation_costs_nothing_inside_and_its_excess_outside() -> None:
+    from sim.calibration.abc import ScaledDistance
+
+    d = ScaledDistance({"a": 2.0, "m": 50.0}, {"m": 125.0})
+    y = {"a": 1.0, "m": 275.0}  # m known only as 150-400
+    assert d({"a": 1.0, "m": 160.0}, y) == 0.0
+    assert d({"a": 1.0, "m": 400.0}, y) == 0.0
+    assert d({"a": 1.0, "m": 450.0}, y) == pytest.approx(50.0 / 50.0)
+    assert d({"a": 5.0, "m": 275.0}, y) == pytest.approx(4.0 / 2.0)
