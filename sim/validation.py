@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from sim.analysis.stats import fit_power_law
+from sim.analysis.stats import fit_power_law, percentile_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -802,8 +802,7 @@ def _percentile_of(samples: np.ndarray, target: Target) -> float:
     """Share of model samples at or below the observed midpoint (NaN for an open range)."""
     if samples.size == 0 or not (math.isfinite(target.low) and math.isfinite(target.high)):
         return math.nan
-    mid = (target.low + target.high) / 2
-    return float((samples < mid).mean() + 0.5 * (samples == mid).mean())
+    return percentile_of(samples, (target.low + target.high) / 2)
 
 
 def compare(stats: ModelStatistics, targets: Sequence[Target] | None = None) -> pd.DataFrame:

@@ -80,6 +80,12 @@ def ccdf(values: ArrayLike) -> tuple[FloatArray, FloatArray]:
     return uniq.astype(float), 1.0 - first / x.size
 
 
+def percentile_of(samples: ArrayLike, value: float) -> float:
+    """Share of ``samples`` below ``value`` plus half the share equal to it (mid-rank)."""
+    x = np.asarray(samples, dtype=float)
+    return float(np.mean(x < value) + 0.5 * np.mean(x == value))
+
+
 def kde_curve(values: ArrayLike, grid: ArrayLike) -> FloatArray | None:
     """Gaussian kernel density on ``grid`` (Scott's bandwidth, as ``scipy.stats.gaussian_kde``),
     or None if it cannot be estimated: fewer than two values or constant data (zero bandwidth).

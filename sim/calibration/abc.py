@@ -244,8 +244,8 @@ def _transition(name: str) -> Any:
 
 
 def quiet_pyabc() -> None:
-    """pyabc logs every generation to stderr; the calibration prints its own progress."""
-    os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")
+    """pyabc logs every generation to stderr; the calibration prints its own progress (the
+    environment variable set above covers pyabc's import, this its loggers afterwards)."""
     logging.getLogger("ABC").setLevel(logging.WARNING)
 
 
@@ -314,6 +314,14 @@ class ABC:
         np.random.seed(int(state))
         random.seed(int(state))
 
+    def stalled(self) -> bool:
+        """Whether the last generation's acceptance rate fell below ``min_acceptance``: the
+        next one would cost more than a hundred simulations a particle."""
+        if not self.generations_done:
+            return False
+        last = self.history.get_all_populations().iloc[-1]
+        return bool(last["particles"] / last["samples"] < self.settings.min_acceptance)
+
     def run_generation(self) -> Generation | None:
         """Run one more generation (None if pyabc declined to)."""
         import pyabc
@@ -325,11 +333,7 @@ class ABC:
         # this, every generation would reuse the first one's tolerance.
         self.abc._initial_population = None
         self._seed(before)
-        self.history = self.abc.run(
-            max_nr_populations=1,
-            minimum_epsilon=0.0,
-            min_acceptance_rate=self.settings.min_acceptance,
-        )
+        self.history = self.abc.run(max_nr_populations=1, minimum_epsilon=0.0)
         if self.generations_done == before:
             return None
         t = self.generations_done - 1

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pyabc import effective_sample_size
 
+from sim.analysis.stats import percentile_of
 from sim.calibration import scoring
 from sim.calibration.abc import _simulate
 from sim.calibration.record import HeldOut, Observed
@@ -38,12 +40,6 @@ def weighted_quantile(x: Any, w: Any, q: Sequence[float]) -> np.ndarray:
     x, w = x[order], w[order]
     cdf = (np.cumsum(w) - 0.5 * w) / np.sum(w)
     return np.interp(q, cdf, x)
-
-
-def effective_sample_size(w: Any) -> float:
-    """Kish's effective sample size of importance weights."""
-    w = np.asarray(w, dtype=float)
-    return float(np.sum(w) ** 2 / np.sum(w * w))
 
 
 @dataclass(frozen=True)
@@ -92,7 +88,7 @@ def identifiability(space: CalibrationSpace, population: pd.DataFrame) -> pd.Dat
     """
     w = population["weight"].to_numpy(dtype=float)
     null = null_shrinkage(w)
-    ess = effective_sample_size(w)
+    ess = float(effective_sample_size(w))
     defaults = space.defaults()
     rows = []
     for p in space.priors:
@@ -142,12 +138,6 @@ def predictive_sample(
     out = pd.DataFrame([dict(r) for r in results])
     out.insert(0, "draw", np.asarray(rows_at, dtype=np.int64))
     return out
-
-
-def percentile_of(samples: Any, value: float) -> float:
-    """Share of ``samples`` below ``value`` plus half the share equal to it (mid-rank)."""
-    x = np.asarray(samples, dtype=float)
-    return float(np.mean(x < value) + 0.5 * np.mean(x == value))
 
 
 def predictive_check(predictive: pd.DataFrame, observed: Sequence[Observed]) -> pd.DataFrame:
@@ -362,13 +352,14 @@ def write_figures(
     out_dir: Path,
     space: CalibrationSpace,
     population: pd.DataFrame,
+    table: pd.DataFrame,
     predictive: pd.DataFrame,
     observed: Sequence[Observed],
 ) -> list[Path]:
-    """Write the calibration's figures (PNG and SVG) into ``out_dir/plots``."""
+    """Write the calibration's figures (PNG and SVG) into ``out_dir/plots``; ``table`` is
+    :func:`identifiability` of ``population``."""
     from sim.analysis import style
 
-    table = identifiability(space, population)
     with style.context():
         figures = {
             "posterior_marginals": figure_marginals(space, population, table),

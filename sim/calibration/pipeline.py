@@ -177,7 +177,7 @@ def calibrate(
         if abc.generations_done:
             progress(f"resuming after generation {abc.generations_done} of {settings.generations}")
         while abc.generations_done < settings.generations:
-            if abc.generations_done and abc.generations()[-1].acceptance < settings.min_acceptance:
+            if abc.stalled():
                 progress(f"stopped: acceptance below {settings.min_acceptance:.1%}")
                 break
             gen = abc.run_generation()
@@ -209,7 +209,7 @@ def calibrate(
         files["hindcast.csv"] = hind
     for name, table in files.items():
         _write_table(out_dir / name, table)
-    figures = diagnostics.write_figures(out_dir, space, population, pred, observations)
+    figures = diagnostics.write_figures(out_dir, space, population, parameters, pred, observations)
     seconds = time.perf_counter() - started
     manifest.update(
         status="complete",
