@@ -409,7 +409,8 @@ def test_dashboard_in_a_browser_offline(tmp_path: Path) -> None:
             for _ in range(20):
                 page.keyboard.press("ArrowRight")
             expect(thumb).to_have_attribute("aria-valuenow", "0.7", timeout=15_000)
-            page.get_by_text("Press Reset to run them").wait_for(timeout=15_000)
+            # the server has the last key press before Reset is pressed
+            page.get_by_text("Chinese troop protection → 0.7").wait_for(timeout=15_000)
             page.get_by_role("button", name="Reset").click()
             page.get_by_text("Week 0 of 104").wait_for(timeout=15_000)
             page.get_by_text("attacks.chinese_troop_protection=0.7").wait_for(timeout=15_000)

@@ -264,7 +264,10 @@ def SettingsCard(  # noqa: N802
     """
     with solara.Card("Settings", margin=0):
         if pending:
-            names = ", ".join(label(KNOB_BY_NAME[n].path).split(" (")[0] for n in pending)
+            names = ", ".join(
+                f"{label(KNOB_BY_NAME[n].path).split(' (')[0]} → {format_value(panel.values[n])}"
+                for n in pending
+            )
             solara.HTML(
                 tag="div",
                 unsafe_innerHTML=f"Changed: {html.escape(names)}. Press <b>Reset</b> to run them.",
