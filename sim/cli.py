@@ -362,7 +362,7 @@ def write_sweep_index(plan: Plan) -> list[str]:
     """
     import json
 
-    from sim.results import atomic_write_json
+    from sim.files import atomic_write_json
 
     assert plan.sweep_dir is not None
     jobs = []

@@ -20,13 +20,12 @@ Usable from a notebook::
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import signal
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -39,17 +38,17 @@ import numpy as np
 
 from sim import __version__
 from sim.config import check_backend, config_hash, with_overrides
+from sim.files import atomic_write_json, atomic_write_text
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
 from sim.results import (
     NO_DRAW,
     assemble,
-    atomic_write_json,
-    atomic_write_text,
     chunk_done,
     tables_from_replicates,
     write_chunk,
 )
+from sim.workers import worker_context, worker_init
 
 
 def replicate_seed(seed: int, index: int) -> int:
@@ -221,23 +220,6 @@ def run_chunk(
             )
     write_chunk(run_dir, chunk, indices, tables_from_replicates(results, draws), failures)
     return chunk, failures, time.perf_counter() - start
-
-
-def worker_init() -> None:
-    """Workers leave SIGINT to the parent, which stops them cleanly."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def worker_context(preload: Sequence[str]) -> Any:
-    """The multiprocessing context for worker pools: on POSIX a fork server that has already
-    imported ``preload`` forks the workers (each starts in milliseconds, and none is forked
-    from a multi-threaded parent); elsewhere spawn."""
-    if "forkserver" not in mp.get_all_start_methods():
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(list(preload))
-    return ctx
 
 
 # --- the run ---------------------------------------------------------------------------

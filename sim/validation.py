@@ -982,7 +982,7 @@ def _prepare_run_dir(run_dir: Path, config_hash: str) -> None:
 
 
 def _read_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    from sim.analysis.results import load_run
+    from sim.analysis.runs import load_run
 
     run = load_run(run_dir)
     return run.summary, run.timeseries, run.events, run.manifest
@@ -1050,7 +1050,7 @@ def validate(
     table = compare(stats)
     table.attrs["parameters"] = parameters_entry(posterior)
 
-    from sim.analysis.results import atomic_write_text
+    from sim.files import atomic_write_text
 
     atomic_write_text(out_dir / TABLE_FILE, table.to_csv(index=False, float_format="%.6g"))
     if plots:
@@ -1145,7 +1145,7 @@ def validate_command(argv: list[str]) -> int:
         print(f"{prog}: error: give --fast or --replicates, not both", file=sys.stderr)
         return 2
     replicates = args.replicates or (FAST_REPLICATES if args.fast else 200)
-    from sim.analysis.results import ResultsError
+    from sim.analysis.runs import ResultsError
     from sim.params import ParameterError
 
     t0 = time.perf_counter()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.analysis import report
-from sim.analysis.results import load_runs
+from sim.analysis.runs import load_runs
 from sim.cli import main
 from sim.config import config_hash, scenario_params
 from sim.engine import simulate

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from sim.analysis.results import ResultsError, RunSet, is_sweep_dir, load_runs
+from sim.analysis.runs import ResultsError, RunSet, is_sweep_dir, load_runs
 
 #: Where ``compare`` and ``report`` write when given several runs and no ``--out``.
 COMPARISONS_DIR = Path("results/comparisons")
@@ -185,7 +185,7 @@ def report_command(argv: Sequence[str]) -> int:
     def body(args: argparse.Namespace) -> int:
         from sim.analysis.compare import resolve_reference
         from sim.analysis.report import build_report
-        from sim.analysis.results import atomic_write_text
+        from sim.files import atomic_write_text
 
         runs = load_runs(args.dirs)
         resolve_reference(runs, args.reference)  # validate before the (slow) rendering

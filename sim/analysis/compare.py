@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import stats, style
-from sim.analysis.results import (
+from sim.analysis.runs import (
     ResultsError,
     Run,
     RunSet,
-    atomic_write_text,
     load_runs,
     readable_scenario,
 )
+from sim.files import atomic_write_text
 from sim.posterior import NOT_COMPARABLE
 
 if TYPE_CHECKING:

@@ -9,7 +9,6 @@ and figures are drawn on the Agg canvas.
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -20,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import stats, style
-from sim.analysis.results import Run, load_run, run_label
+from sim.analysis.runs import Run, load_run, run_label
+from sim.workers import worker_context, worker_init
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -595,6 +595,7 @@ _WORKER_RUN: Run | None = None
 
 def _load_in_worker(run_dir: Path) -> None:
     global _WORKER_RUN
+    worker_init()
     _WORKER_RUN = load_run(run_dir)
     _WORKER_RUN.label = run_label(_WORKER_RUN)
 
@@ -621,10 +622,10 @@ def plot_run(run_dir: Path, jobs: int | None = None) -> list[Path]:
     names = [n for n in _BY_COST if n in RUN_FIGURES]
     names += [n for n in RUN_FIGURES if n not in names]
     workers = min(jobs or os.cpu_count() or 1, len(names))
-    if workers <= 1 or "forkserver" not in mp.get_all_start_methods():
+    if workers <= 1:
         drawn = {name: _render_figure(run, name) for name in names}
     else:
-        ctx = mp.get_context("forkserver")
+        ctx = worker_context(["sim.analysis.plots"])
         with ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_load_in_worker, initargs=(run.path,)
         ) as pool:

@@ -24,7 +24,8 @@ from sim.analysis.compare import (
     resolve_reference,
     table_blocks,
 )
-from sim.analysis.results import Run, RunSet, atomic_write_text, load_runs
+from sim.analysis.runs import Run, RunSet, load_runs
+from sim.files import atomic_write_text
 from sim.posterior import NOT_COMPARABLE
 
 #: Resolution of the embedded PNGs (lower than the stand-alone files to keep the HTML small).

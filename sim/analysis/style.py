@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.analysis.results import atomic_write_bytes
+from sim.files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -210,7 +210,7 @@ def worker_pool(jobs: int, preload: Sequence[str] = ()) -> Iterator[Callable[...
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    from sim.runner import worker_context, worker_init
+    from sim.workers import worker_context, worker_init
 
     ctx = worker_context(preload)
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=worker_init) as pool:

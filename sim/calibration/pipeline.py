@@ -82,7 +82,7 @@ def _read_manifest(out_dir: Path) -> dict[str, Any] | None:
 
 
 def _write_manifest(out_dir: Path, data: dict[str, Any]) -> None:
-    from sim.results import atomic_write_json
+    from sim.files import atomic_write_json
 
     atomic_write_json(out_dir / "manifest.json", data)
 
@@ -92,7 +92,7 @@ def _sha256(path: Path) -> str:
 
 
 def _write_table(path: Path, table: pd.DataFrame) -> None:
-    from sim.analysis.results import atomic_write_bytes
+    from sim.files import atomic_write_bytes
 
     if path.suffix == ".csv":
         atomic_write_bytes(path, table.to_csv(index=False).encode())

@@ -421,7 +421,7 @@ def write_outputs(out_dir: Path, result: DiscoveryResult) -> list[Path]:
     """``peeling.csv``, ``box.csv``, ``discovery.json`` and ``plots/discovery.{png,svg}``."""
     import json
 
-    from sim.analysis.results import atomic_write_text
+    from sim.files import atomic_write_text
 
     pr = result.prim
     assert pr is not None

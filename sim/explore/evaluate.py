@@ -42,8 +42,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.analysis.results import atomic_write_bytes, atomic_write_text
 from sim.explore.space import StudyError, design_hash
+from sim.files import atomic_write_bytes, atomic_write_text
 from sim.params import ModelParams, from_dict
 from sim.runner import (
     Interrupted,
@@ -52,9 +52,8 @@ from sim.runner import (
     raise_if_interrupted,
     replicate_seed,
     stop_signals,
-    worker_context,
-    worker_init,
 )
+from sim.workers import worker_context, worker_init
 
 PointFunction = Callable[[dict[str, Any], int], Mapping[str, Any]]
 ENGINES = ("local", "dask")

@@ -301,7 +301,7 @@ def _unit(outcome: str) -> str:
 
 def write_outputs(out_dir: Path, result: SensitivityResult) -> list[Path]:
     """``indices.csv`` and ``plots/sensitivity.{png,svg}`` (each written atomically)."""
-    from sim.analysis.results import atomic_write_text
+    from sim.files import atomic_write_text
 
     csv = atomic_write_text(out_dir / "indices.csv", result.indices.to_csv(index=False))
     with style.context():

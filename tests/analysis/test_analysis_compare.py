@@ -11,7 +11,7 @@ import pytest
 
 from sim.analysis import compare as cmp
 from sim.analysis import stats
-from sim.analysis.results import ResultsError, load_runs
+from sim.analysis.runs import ResultsError, load_runs
 
 
 def _two_scenarios(tmp_path: Path, make_frames, save_run) -> tuple[Path, Path]:

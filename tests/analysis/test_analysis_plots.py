@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.analysis import plots
-from sim.analysis.results import ResultsError, load_run
+from sim.analysis.runs import ResultsError, load_run
 
 FIGURES = set(plots.RUN_FIGURES)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim.analysis import plots, report
-from sim.analysis.results import load_run
+from sim.analysis.runs import load_run
 
 
 @pytest.fixture

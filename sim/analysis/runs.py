@@ -1,4 +1,4 @@
-"""Reading stored results: run directories, sweep directories, and atomic writes.
+"""Reading stored results: run directories and sweep directories.
 
 Analysis only ever reads the Parquet files and ``manifest.json`` that a run wrote (see
 ``docs/results.md``); it never imports the model. Problems with the input raise
@@ -8,10 +8,8 @@ Analysis only ever reads the Parquet files and ``manifest.json`` that a run wrot
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -342,26 +340,3 @@ def load_runs(dirs: Sequence[Path | str]) -> RunSet:
     _assign_labels(runs, sweeps)
     only_sweep = sweeps[0] if len(sweeps) == 1 and len(dirs) == 1 else None
     return RunSet(runs=runs, sweep=only_sweep)
-
-
-# --- atomic writes ---------------------------------------------------------------------------
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
