@@ -81,6 +81,34 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_record(path: Path, rows: int) -> dict[str, Any]:
+    """What a manifest records of a finished file: its rows and its SHA-256."""
+    return {"rows": int(rows), "sha256": sha256_of(path)}
+
+
+def check_file(path: Path, record: Any) -> str | None:
+    """What is wrong with ``path`` against its record (None: intact)."""
+    if not isinstance(record, dict) or "sha256" not in record:
+        return "no checksum recorded"
+    if not Path(path).is_file():
+        return "missing"
+    if sha256_of(path) != record["sha256"]:
+        return "contents differ from the recorded checksum"
+    return None
+
+
+def damaged_files(folder: Path, records: Any) -> dict[str, str]:
+    """Files of ``folder`` that do not match their records (name -> what is wrong)."""
+    if not isinstance(records, dict):
+        return {}
+    out = {}
+    for name, record in records.items():
+        problem = check_file(Path(folder) / name, record)
+        if problem:
+            out[name] = problem
+    return out
+
+
 def remove_temporary_files(folder: Path) -> None:
     """Delete temporary files a stopped writer may have left in ``folder`` (not finished ones)."""
     for tmp in Path(folder).glob(".*.tmp"):

@@ -9,8 +9,6 @@ memory stays flat and the bytes do not depend on how many workers ran them.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.files import atomic_write_json, atomic_write_with
+from sim.files import (
+    atomic_write_json,
+    atomic_write_with,
+    check_file,
+    file_record,
+    remove_temporary_files,
+)
 from sim.record import EVENT_COLUMNS, SUMMARY_COLUMNS, WEEKLY_METRICS, ReplicateResult
 
 TABLES = ("summary", "timeseries", "events")
@@ -61,10 +65,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-def _atomic_write_table(path: Path, table: pa.Table) -> None:
-    atomic_write_with(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-
-
 # --- tables from replicates ------------------------------------------------------------
 def tables_from_replicates(
     items: Sequence[tuple[int, int, ReplicateResult]],
@@ -103,72 +103,164 @@ def tables_from_replicates(
     }
 
 
-# --- chunks ----------------------------------------------------------------------------
-def chunk_path(run_dir: Path, chunk: int, table: str) -> Path:
-    """Path of one chunk's table (``table`` may also be ``done``)."""
-    suffix = "json" if table == "done" else "parquet"
-    return run_dir / "chunks" / f"{chunk:05d}.{table}.{suffix}"
+# --- the chunk store -------------------------------------------------------------------
+class ChunkStore:
+    """Chunks of a resumable job (a run's replicates, a study's points) in ``root/chunks/``.
 
+    A chunk is a few Parquet tables and a ``done`` marker written last; the marker names the
+    chunk's members (replicate or point indices), the job's ``key`` (its configuration hash)
+    and each table's row count and SHA-256. A chunk counts as done only if all of that still
+    holds, so a truncated, swapped or foreign chunk is computed again, never used. The final
+    files are streamed from the chunks in order (memory stays flat; the bytes do not depend
+    on the number of workers) and their own rows and checksums go into the job's manifest.
+    """
 
-def write_chunk(
-    run_dir: Path,
-    chunk: int,
-    replicates: list[int],
-    tables: dict[str, pa.Table],
-    failures: list[dict[str, Any]],
-) -> None:
-    """Write a chunk's three tables, then its ``done`` marker (so a chunk is all or nothing)."""
-    (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
-    for name in TABLES:
-        _atomic_write_table(chunk_path(run_dir, chunk, name), tables[name])
-    atomic_write_json(
-        chunk_path(run_dir, chunk, "done"), {"replicates": replicates, "failures": failures}
-    )
+    def __init__(
+        self,
+        root: Path,
+        tables: Sequence[str],
+        key: str,
+        members: str = "members",
+        schemas: Mapping[str, pa.Schema] | None = None,
+    ) -> None:
+        self.root, self.tables, self.key, self.members = Path(root), tuple(tables), key, members
+        self.schemas = dict(schemas or {})
+        #: Chunks found damaged by :meth:`done` (chunk -> what was wrong), for the report.
+        self.damaged: dict[int, str] = {}
 
+    def path(self, chunk: int, table: str) -> Path:
+        """Path of one chunk's table (``table`` may also be ``done``)."""
+        suffix = "json" if table == "done" else "parquet"
+        return self.root / "chunks" / f"{chunk:05d}.{table}.{suffix}"
 
-def chunk_done(run_dir: Path, chunk: int, replicates: list[int]) -> dict[str, Any] | None:
-    """The done marker of a chunk if it holds exactly ``replicates``; otherwise None."""
-    path = chunk_path(run_dir, chunk, "done")
-    if not path.exists():
+    def write(
+        self, chunk: int, members: list[int], tables: Mapping[str, pa.Table], **extra: Any
+    ) -> dict[str, Any]:
+        """Write a chunk's tables, then its marker (so a chunk is all or nothing)."""
+        files = {}
+        for name in self.tables:
+            path = self.path(chunk, name)
+            atomic_write_with(path, _parquet_writer(tables[name]))
+            files[name] = file_record(path, tables[name].num_rows)
+        marker = {self.members: members, "key": self.key, "files": files, **extra}
+        atomic_write_json(self.path(chunk, "done"), marker)
+        return marker
+
+    def done(self, chunk: int, members: list[int]) -> dict[str, Any] | None:
+        """The chunk's marker if the chunk is whole, else None (a damaged chunk is removed)."""
+        marker_path = self.path(chunk, "done")
+        if not marker_path.exists():
+            return None
+        problem = self._problem(chunk, members)
+        if problem is None:
+            return dict(json.loads(marker_path.read_text()))
+        self.damaged[chunk] = problem
+        self.remove(chunk)
         return None
-    try:
-        done = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    if done.get("replicates") != replicates:
-        return None
-    if not all(chunk_path(run_dir, chunk, t).exists() for t in TABLES):
-        return None
-    return dict(done)
 
-
-def assemble(run_dir: Path, chunks: Iterable[int]) -> None:
-    """Stream the chunks, in order, into the run's three Parquet files (atomically)."""
-    chunks = list(chunks)
-    for name in TABLES:
-        final = run_dir / f"{name}.parquet"
-        fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=f".{final.name}.", suffix=".tmp")
-        os.close(fd)
+    def _problem(self, chunk: int, members: list[int]) -> str | None:
         try:
-            with pq.ParquetWriter(tmp, SCHEMAS[name], compression="zstd") as writer:
+            marker = json.loads(self.path(chunk, "done").read_text())
+        except (OSError, ValueError):
+            return "unreadable marker"
+        if not isinstance(marker, dict) or marker.get(self.members) != members:
+            return "holds other members"
+        if "key" in marker and marker["key"] != self.key:
+            return "belongs to another configuration"
+        records = marker.get("files")
+        if not isinstance(records, dict):  # written before checksums: trust existence
+            missing = [t for t in self.tables if not self.path(chunk, t).exists()]
+            return f"missing {', '.join(missing)}" if missing else None
+        for name in self.tables:
+            problem = check_file(self.path(chunk, name), records.get(name))
+            if problem:
+                return f"{name}: {problem}"
+        return None
+
+    def foreign_key(self) -> str | None:
+        """The key of any chunk here that belongs to another configuration, else None."""
+        for marker_path in sorted((self.root / "chunks").glob("*.done.json")):
+            try:
+                key = json.loads(marker_path.read_text()).get("key")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if key is not None and key != self.key:
+                return str(key)
+        return None
+
+    def remove(self, chunk: int) -> None:
+        """Delete a chunk (its marker first, so it never looks done half-deleted)."""
+        for name in ("done", *self.tables):
+            self.path(chunk, name).unlink(missing_ok=True)
+
+    def clean(self) -> None:
+        """Delete temporary files a stopped writer left (finished chunks are untouched)."""
+        remove_temporary_files(self.root / "chunks")
+        remove_temporary_files(self.root)
+
+    def assemble(self, chunks: Iterable[int]) -> dict[str, dict[str, Any]]:
+        """Stream the chunks, in order, into ``root/<table>.parquet``; return file records."""
+        chunks = list(chunks)
+        return {f"{name}.parquet": self._assemble_table(name, chunks) for name in self.tables}
+
+    def _assemble_table(self, name: str, chunks: list[int]) -> dict[str, Any]:
+        final = self.root / f"{name}.parquet"
+        rows = 0
+
+        def write(tmp: Path) -> None:
+            nonlocal rows
+            writer: pq.ParquetWriter | None = None
+            try:
                 for c in chunks:
-                    table = pq.read_table(chunk_path(run_dir, c, name))
-                    writer.write_table(_conform(table, SCHEMAS[name]))
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+                    table = pq.read_table(self.path(c, name))
+                    schema = self.schemas.get(name)
+                    if schema is not None:
+                        table = _conform(table, schema)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, schema or table.schema, compression="zstd")
+                    writer.write_table(table.cast(writer.schema))
+                    rows += table.num_rows
+                if writer is None:  # no chunks: an empty table of the schema
+                    pq.write_table(self.schemas[name].empty_table(), tmp, compression="zstd")
+            finally:
+                if writer is not None:
+                    writer.close()
+
+        atomic_write_with(final, write)
+        return file_record(final, rows)
+
+    def records(self, chunks: Iterable[int]) -> list[dict[str, Any]]:
+        """Per chunk, its members' range and its tables' rows and checksums (for a manifest)."""
+        out = []
+        for c in chunks:
+            marker = json.loads(self.path(c, "done").read_text())
+            members = marker[self.members]
+            out.append(
+                {
+                    "chunk": c,
+                    self.members: [members[0], members[-1]] if members else [],
+                    "files": marker.get("files", {}),
+                }
+            )
+        return out
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """A chunk written before ``posterior_draw`` existed gets the column (-1: no posterior)."""
-    if table.schema.equals(schema) or "posterior_draw" in table.column_names:
-        return table
-    if "posterior_draw" not in schema.names:
+    if "posterior_draw" in table.column_names or "posterior_draw" not in schema.names:
         return table
     column = pa.array([NO_DRAW] * table.num_rows, pa.int64())
     index = schema.get_field_index("posterior_draw")
     return table.add_column(index, schema.field("posterior_draw"), column)
+
+
+def _parquet_writer(table: pa.Table) -> Any:
+    return lambda tmp: pq.write_table(table, tmp, compression="zstd")
+
+
+def run_store(run_dir: Path, key: str) -> ChunkStore:
+    """The chunk store of a run directory (replicates; the three result tables)."""
+    return ChunkStore(run_dir, TABLES, key, members="replicates", schemas=SCHEMAS)
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import traceback
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,16 +38,10 @@ import numpy as np
 
 from sim import __version__
 from sim.config import check_backend, config_hash, with_overrides
-from sim.files import atomic_write_json, atomic_write_text
+from sim.files import atomic_write_json, atomic_write_text, damaged_files
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
-from sim.results import (
-    NO_DRAW,
-    assemble,
-    chunk_done,
-    tables_from_replicates,
-    write_chunk,
-)
+from sim.results import NO_DRAW, TABLES, ChunkStore, run_store, tables_from_replicates
 from sim.workers import worker_context, worker_init
 
 
@@ -174,7 +168,7 @@ def stop_signals() -> Iterator[None]:
 
 # --- the work of one chunk (runs in a worker) ------------------------------------------
 def run_chunk(
-    run_dir: Path,
+    store: ChunkStore,
     chunk: int,
     indices: list[int],
     params: ModelParams,
@@ -215,46 +209,68 @@ def run_chunk(
             tb = traceback.format_exc()
             failures.append({"replicate": i, "seed": s, "error": repr(exc)})
             atomic_write_text(
-                run_dir / "failures" / f"replicate-{i:06d}.txt",
+                store.root / "failures" / f"replicate-{i:06d}.txt",
                 f"replicate {i}\nseed {s}\n\n{tb}",
             )
-    write_chunk(run_dir, chunk, indices, tables_from_replicates(results, draws), failures)
+    store.write(chunk, indices, tables_from_replicates(results, draws), failures=failures)
     return chunk, failures, time.perf_counter() - start
 
 
 # --- the run ---------------------------------------------------------------------------
-def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
-    """Check the directory can hold this run; return an earlier manifest to resume, if any."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ParameterError(f"output directory {run_dir} is a file: choose another hydra.run.dir")
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.exists():
-        return None
+def read_manifest(run_dir: Path) -> dict[str, Any] | None:
+    """The run's manifest; None if there is none or it is damaged (then chunks decide)."""
     import json
 
-    old = json.loads(manifest_path.read_text())
-    if old.get("config_hash") != spec.config_hash:
+    try:
+        data = json.loads((run_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return dict(data) if isinstance(data, dict) else None
+
+
+def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
+    """Check the directory can hold this run; return an earlier manifest to resume, if any.
+
+    A directory holding a run of another configuration is refused, whether its manifest
+    says so or (manifest lost or damaged) its chunks do.
+    """
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ParameterError(f"output directory {run_dir} is a file: choose another hydra.run.dir")
+    old = read_manifest(run_dir)
+    other = old.get("config_hash") if old else run_store(run_dir, spec.config_hash).foreign_key()
+    if other is not None and other != spec.config_hash:
         raise ParameterError(
-            f"{run_dir} holds a run of another configuration (hash {old.get('config_hash')}, "
+            f"{run_dir} holds a run of another configuration (hash {other}, "
             f"now {spec.config_hash}): remove it or choose another hydra.run.dir"
         )
-    return dict(old)
+    return old
 
 
 ALREADY_COMPLETE = "already complete: nothing to run"
 
 
 def _already_complete(old: dict[str, Any], spec: RunSpec, run_dir: Path) -> bool:
-    """The directory holds this very run, finished, with all its files."""
+    """The directory holds this very run, finished, with all its files intact."""
     same = old.get("replicates") == spec.replicates and old.get("chunk_size") == spec.chunk_size
-    files = all((run_dir / f"{t}.parquet").exists() for t in ("summary", "timeseries", "events"))
-    return same and files and old.get("status") == "complete"
+    if not (same and old.get("status") == "complete"):
+        return False
+    if "files" not in old:  # stored before checksums: the files must at least exist
+        return all((run_dir / f"{t}.parquet").exists() for t in TABLES)
+    return not damaged_files(run_dir, old["files"])
 
 
-def _remove_partial_files(run_dir: Path) -> None:
-    """Delete temporary files a stopped worker may have left (finished files are untouched)."""
-    for tmp in (run_dir / "chunks").glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
+def _damage_note(old: dict[str, Any] | None, run_dir: Path, store: ChunkStore) -> str:
+    """What a resume found damaged and repaired (empty when nothing was)."""
+    notes = []
+    if old is None and (run_dir / "manifest.json").exists():
+        notes.append("manifest.json was unreadable: rewritten")
+    if old is not None and old.get("status") == "complete":
+        broken = damaged_files(run_dir, old.get("files"))
+        notes += [f"{name} was damaged ({why}): rebuilt" for name, why in broken.items()]
+    if store.damaged:
+        listed = "; ".join(f"chunk {c} ({why})" for c, why in sorted(store.damaged.items()))
+        notes.append(f"{len(store.damaged)} damaged chunk(s) recomputed: {listed}")
+    return "; ".join(notes)
 
 
 def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[str, Any]:
@@ -283,7 +299,11 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
 def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> RunOutcome:
     """Run (or resume) ``spec`` into ``run_dir``.
 
-    Raises :class:`ParameterError` (one line, nothing written) for invalid parameters.
+    Raises :class:`ParameterError` (one line, nothing written) for invalid parameters. A
+    resume verifies every finished chunk and final file against its checksum, recomputes
+    damaged chunks and rebuilds damaged files; the outcome's message says what it repaired.
+    If the disk fills up (or any write fails) the run ends ``failed`` with a one-line message
+    and no partial file.
     """
     validate(spec.params)
     check_backend(spec.backend)
@@ -302,21 +322,46 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
             ALREADY_COMPLETE,
             new=False,
         )
+    store = run_store(run_dir, spec.config_hash)
+    try:
+        return _run_into(spec, run_dir, store, old, started, t0, progress)
+    except OSError as exc:
+        message = f"cannot write the results: {exc.strerror or exc} ({exc.filename or run_dir})"
+        store.clean()
+        for table in TABLES:  # a final file without the others is not a result: the chunks are
+            (run_dir / f"{table}.parquet").unlink(missing_ok=True)
+        with suppress(OSError):  # freeing the temporary files usually makes room for this
+            atomic_write_json(
+                run_dir / "manifest.json", _manifest(spec, "failed", started, message=message)
+            )
+        return RunOutcome("failed", run_dir, 0, [], {}, message)
+
+
+def _run_into(
+    spec: RunSpec,
+    run_dir: Path,
+    store: ChunkStore,
+    old: dict[str, Any] | None,
+    started: str,
+    t0: float,
+    progress: TextIO | None,
+) -> RunOutcome:
     run_dir.mkdir(parents=True, exist_ok=True)
     if spec.config_yaml:
         atomic_write_text(run_dir / "config.yaml", spec.config_yaml)
     atomic_write_json(run_dir / "manifest.json", _manifest(spec, "running", started))
 
-    _remove_partial_files(run_dir)
+    store.clean()
     chunks = spec.chunks()
     failures: dict[int, list[dict[str, Any]]] = {}
     todo = []
     for c, indices in enumerate(chunks):
-        done = chunk_done(run_dir, c, indices)
+        done = store.done(c, indices)
         if done is None:
             todo.append(c)
         else:
-            failures[c] = done["failures"]
+            failures[c] = done.get("failures", [])
+    repaired = _damage_note(old, run_dir, store)
     resumed = spec.replicates - sum(len(chunks[c]) for c in todo)
     bar = ProgressBar(spec.replicates, resumed, progress)
 
@@ -326,29 +371,34 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
         with stop_signals():
             if spec.jobs <= 1 or len(todo) <= 1:
                 for c in todo:
-                    _, f, _ = run_chunk(*_chunk_args(spec, run_dir, c, chunks[c]))
+                    _, f, _ = run_chunk(*_chunk_args(spec, store, c, chunks[c]))
                     failures[c] = f
                     bar.advance(len(chunks[c]))
             else:
-                _run_pool(spec, run_dir, chunks, todo, failures, bar)
+                _run_pool(spec, store, chunks, todo, failures, bar)
     except Interrupted as exc:
         status, message = "interrupted", f"interrupted by {exc}"
     except BrokenProcessPool:
         status, message = "failed", "a worker process died"
     finally:
         bar.close()
-        _remove_partial_files(run_dir)
+        store.clean()
     sim_s = time.perf_counter() - t_sim
 
     t_write = time.perf_counter()
     failed = sorted(f["replicate"] for fs in failures.values() for f in fs)
+    files: dict[str, Any] = {}
     if status == "complete":
-        assemble(run_dir, range(len(chunks)))
+        files = {
+            "files": store.assemble(range(len(chunks))),
+            "chunks": store.records(range(len(chunks))),
+        }
         if failed:
             status, message = (
                 "failed",
                 f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}",
             )
+    message = "; ".join(m for m in (repaired, message) if m)
     done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
     timings = {
         "simulate_s": round(sim_s, 3),
@@ -366,22 +416,23 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
             resumed_replicates=resumed,
             timings=timings,
             message=message,
+            **files,
         ),
     )
     return RunOutcome(status, run_dir, done_reps, failed, timings, message)
 
 
-def _chunk_args(spec: RunSpec, run_dir: Path, chunk: int, replicates: list[int]) -> tuple:
+def _chunk_args(spec: RunSpec, store: ChunkStore, chunk: int, replicates: list[int]) -> tuple:
     """The arguments of :func:`run_chunk` for one chunk of a run."""
     return (
-        run_dir, chunk, replicates, spec.params, spec.seed, spec.weeks, spec.backend,
+        store, chunk, replicates, spec.params, spec.seed, spec.weeks, spec.backend,
         spec.posterior,
     )  # fmt: skip
 
 
 def _run_pool(
     spec: RunSpec,
-    run_dir: Path,
+    store: ChunkStore,
     chunks: list[list[int]],
     todo: list[int],
     failures: dict[int, list[dict[str, Any]]],
@@ -400,7 +451,7 @@ def _run_pool(
     pending: set[Future[Any]] = set()
     try:
         for c in todo:
-            pending.add(pool.submit(run_chunk, *_chunk_args(spec, run_dir, c, chunks[c])))
+            pending.add(pool.submit(run_chunk, *_chunk_args(spec, store, c, chunks[c])))
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:

@@ -99,12 +99,13 @@ def test_defaults_record_no_draw_and_keep_the_old_hash(tmp_path: Path) -> None:
 def test_chunks_stored_before_the_column_are_assembled_with_no_draw(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
-    from sim.results import assemble, chunk_path
+    from sim.results import run_store
 
     run(_spec(None, replicates=4), tmp_path / "run", progress=None)
-    old = chunk_path(tmp_path / "run", 0, "summary")
+    store = run_store(tmp_path / "run", "any")
+    old = store.path(0, "summary")
     pq.write_table(pq.read_table(old).drop_columns(["posterior_draw"]), old)
-    assemble(tmp_path / "run", range(2))
+    store.assemble(range(2))
     summary = pd.read_parquet(tmp_path / "run" / "summary.parquet")
     assert list(summary["posterior_draw"]) == [-1] * 4 and list(summary["replicate"]) == [
         0,

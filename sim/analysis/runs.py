@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from sim.config import RUN_KEYS
+from sim.files import damaged_files
 from sim.posterior import NOT_COMPARABLE, manifest_parameters, source_key, uncertainty_text
 
 SUMMARY_FILE = "summary.parquet"
@@ -215,9 +216,22 @@ def load_run(path: Path) -> Run:
         )
     manifest_path = path / MANIFEST_FILE
     manifest = _read_json(manifest_path) if manifest_path.is_file() else {}
+    _check_intact(path, manifest)
     run = Run(path=path, manifest=manifest, overrides=parse_overrides(manifest.get("overrides")))
     _ = run.summary  # fail early on unreadable files
     return run
+
+
+def _check_intact(path: Path, manifest: dict[str, Any]) -> None:
+    """Raise :class:`ResultsError` if a result file differs from the manifest's checksum."""
+    damaged = damaged_files(path, manifest.get("files"))
+    if damaged:
+        name, why = next(iter(damaged.items()))
+        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        raise ResultsError(
+            f"{path}: {name} is damaged ({why}){more}: re-run the command that wrote it to "
+            "repair it from its chunks"
+        )
 
 
 def load_sweep(path: Path) -> Sweep:

@@ -1,0 +1,205 @@
+"""Damaged results are detected, reported in one line, and repaired by a re-run.
+
+Each case damages a finished (or half-finished) run the way a user, a disk or a stray ``cp``
+might; every reader says in one line what is damaged, and re-running the same command
+rebuilds the run to the same bytes as a clean run.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from sim.analysis.runs import ResultsError, load_run
+from sim.params import ModelParams, ParameterError
+from sim.results import run_store
+from sim.runner import ALREADY_COMPLETE, RunSpec, run
+from tests.conftest import CPEC
+
+TABLES = ("summary", "timeseries", "events")
+
+
+def _spec(**kw: object) -> RunSpec:
+    base = {"params": ModelParams(), "replicates": 20, "weeks": 8, "chunk_size": 5}
+    return RunSpec(**{**base, **kw})  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean run to compare repaired runs with, byte for byte."""
+    out = tmp_path_factory.mktemp("clean") / "run"
+    assert run(_spec(), out, progress=None).status == "complete"
+    return out
+
+
+def _copy(clean: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "run"
+    shutil.copytree(clean, target)
+    return target
+
+
+def _same_results(a: Path, b: Path) -> bool:
+    return all(
+        (a / f"{t}.parquet").read_bytes() == (b / f"{t}.parquet").read_bytes() for t in TABLES
+    )
+
+
+def _truncate_summary(run_dir: Path) -> None:
+    table = pq.read_table(run_dir / "summary.parquet")
+    pq.write_table(table.slice(0, 5), run_dir / "summary.parquet")
+
+
+def _garbage_events(run_dir: Path) -> None:
+    (run_dir / "events.parquet").write_bytes(b"not a parquet file at all")
+
+
+@pytest.mark.parametrize(
+    ("damage", "name"),
+    [(_truncate_summary, "summary.parquet"), (_garbage_events, "events.parquet")],
+    ids=["summary cut to 5 of 20 rows", "garbage events"],
+)
+def test_a_damaged_result_file_is_reported_in_one_line_and_rebuilt(
+    clean: Path, tmp_path: Path, damage: Callable[[Path], None], name: str
+) -> None:
+    run_dir = _copy(clean, tmp_path)
+    damage(run_dir)
+    with pytest.raises(ResultsError, match=f"{name} is damaged") as info:
+        load_run(run_dir)
+    assert "\n" not in str(info.value)
+    for command in (["compare", str(run_dir)], ["plot", str(run_dir)]):
+        proc = subprocess.run([CPEC, *command], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.count("\n") == 1 and f"{name} is damaged" in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+    outcome = run(_spec(), run_dir, progress=None)
+    assert outcome.status == "complete" and f"{name} was damaged" in outcome.message
+    assert _same_results(run_dir, clean)
+    load_run(run_dir)  # intact again
+
+
+def _swap_chunk_tables(run_dir: Path) -> None:
+    store = run_store(run_dir, "")
+    for table in TABLES:
+        shutil.copyfile(store.path(0, table), store.path(1, table))
+
+
+def _swap_whole_chunk(run_dir: Path) -> None:
+    store = run_store(run_dir, "")
+    for table in (*TABLES, "done"):
+        shutil.copyfile(store.path(0, table), store.path(1, table))
+
+
+def _truncate_chunk(run_dir: Path) -> None:
+    path = run_store(run_dir, "").path(2, "timeseries")
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _delete_chunk_summary(run_dir: Path) -> None:
+    run_store(run_dir, "").path(3, "summary").unlink()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [_swap_chunk_tables, _swap_whole_chunk, _truncate_chunk, _delete_chunk_summary],
+    ids=["chunk tables swapped", "chunk swapped with marker", "chunk truncated", "chunk lost"],
+)
+def test_a_damaged_chunk_is_recomputed_on_resume(
+    clean: Path, tmp_path: Path, damage: Callable[[Path], None]
+) -> None:
+    run_dir = _copy(clean, tmp_path)
+    for table in TABLES:  # as if stopped before assembling
+        (run_dir / f"{table}.parquet").unlink()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    (run_dir / "manifest.json").write_text(json.dumps({**manifest, "status": "interrupted"}))
+    damage(run_dir)
+
+    outcome = run(_spec(), run_dir, progress=None)
+    assert outcome.status == "complete"
+    assert "1 damaged chunk(s) recomputed" in outcome.message
+    assert outcome.timings["simulate_s"] >= 0
+    assert _same_results(run_dir, clean)
+    summary = load_run(run_dir).summary
+    assert list(summary["replicate"]) == list(range(20))
+
+
+def test_a_damaged_manifest_is_rewritten_and_readers_say_so(clean: Path, tmp_path: Path) -> None:
+    run_dir = _copy(clean, tmp_path)
+    (run_dir / "manifest.json").write_text('{"status": "comp')
+    with pytest.raises(ResultsError, match=r"manifest\.json: not valid JSON"):
+        load_run(run_dir)
+    outcome = run(_spec(), run_dir, progress=None)
+    assert outcome.status == "complete" and "manifest.json was unreadable" in outcome.message
+    assert _same_results(run_dir, clean)
+    assert run(_spec(), run_dir, progress=None).message == ALREADY_COMPLETE
+
+
+def test_chunks_of_another_configuration_are_refused_without_a_manifest(
+    clean: Path, tmp_path: Path
+) -> None:
+    run_dir = _copy(clean, tmp_path)
+    (run_dir / "manifest.json").unlink()
+    with pytest.raises(ParameterError, match="holds a run of another configuration"):
+        run(_spec(seed=1), run_dir, progress=None)
+
+
+def test_the_manifest_records_rows_and_checksums_of_every_file_and_chunk(clean: Path) -> None:
+    manifest = json.loads((clean / "manifest.json").read_text())
+    files = manifest["files"]
+    assert set(files) == {f"{t}.parquet" for t in TABLES}
+    assert files["summary.parquet"]["rows"] == 20
+    assert files["timeseries.parquet"]["rows"] == 20 * 8
+    assert len(manifest["chunks"]) == 4
+    assert manifest["chunks"][1]["replicates"] == [5, 9]
+    assert manifest["chunks"][1]["files"]["summary"]["rows"] == 5
+
+
+def test_a_full_disk_fails_in_one_line_leaves_nothing_half_written_and_resumes(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sim.results
+
+    real = sim.results.ChunkStore._assemble_table
+    calls = {"n": 0}
+
+    def full_disk(self: sim.results.ChunkStore, name: str, chunks: list[int]) -> object:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second final file: the first is already written
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.root / name))
+        return real(self, name, chunks)
+
+    monkeypatch.setattr(sim.results.ChunkStore, "_assemble_table", full_disk)
+    run_dir = tmp_path / "run"
+    outcome = run(_spec(), run_dir, progress=None)
+    assert outcome.status == "failed" and outcome.exit_code == 1
+    assert outcome.message.startswith("cannot write the results: No space left on device")
+    assert "\n" not in outcome.message
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "files" not in manifest
+    assert not list(run_dir.glob(".*.tmp")) and not list((run_dir / "chunks").glob(".*.tmp"))
+    assert not any((run_dir / f"{t}.parquet").exists() for t in TABLES)
+    with pytest.raises(ResultsError, match=r"no summary\.parquet"):  # never read as if whole
+        load_run(run_dir)
+
+    monkeypatch.setattr(sim.results.ChunkStore, "_assemble_table", real)
+    again = run(_spec(), run_dir, progress=None)
+    assert again.status == "complete" and again.timings["simulate_s"] < 5
+    assert _same_results(run_dir, clean)
+
+
+def test_result_files_are_readable_by_the_group(clean: Path) -> None:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in [clean / "summary.parquet", clean / "manifest.json", clean / "chunks"]:
+        mode = path.stat().st_mode & 0o777
+        if path.is_file():
+            assert mode == 0o666 & ~mask, oct(mode)
