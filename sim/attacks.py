@@ -17,8 +17,7 @@ intelligence, a cost common to every target (raised by joint operations).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -29,9 +28,20 @@ TARGETS: tuple[str, ...] = TARGET_NAMES
 CHINESE, SECURITY, INFRASTRUCTURE = 0, 1, 2
 
 
-@dataclass(frozen=True, slots=True)
-class AttackOutcome:
-    """What one attack did."""
+class Attack(NamedTuple):
+    """One attack as it is launched: what is attacked, by how many, and its odds."""
+
+    target: int  # CHINESE, SECURITY or INFRASTRUCTURE
+    attackers: int  # the squad: the attacking cell, capped at the group's largest squad
+    p_success: float  # chance it succeeds if not interdicted
+    p_interdiction: float  # chance it is stopped before it starts
+    lethality: float  # the group's multiplier of the target class's lethality
+    suicide: bool  # do the attackers die when it succeeds
+    chinese_exposed: float  # Chinese nationals in the attacked vehicle (Chinese targets)
+
+
+class AttackOutcome(NamedTuple):
+    """What one attack did (every field is given: compiled code does not fill defaults)."""
 
     success: bool
     interdicted: bool
@@ -40,7 +50,7 @@ class AttackOutcome:
     security_killed: int
     civilians_killed: int
     attackers_lost: int
-    attackers_captured: int = 0
+    attackers_captured: int
 
 
 @rule
@@ -91,43 +101,30 @@ def lost_attackers(
 
 
 @rule
-def resolve_attack(
-    rng: np.random.Generator,
-    target: int,
-    cell_size: int,
-    p_success: float,
-    p_interdiction: float,
-    lethality: float,
-    suicide: bool,
-    chinese_exposed: float,
-    p: Any,
-) -> tuple[bool, bool, int, int, int, int, int, int]:
-    """Draw the outcome of one attack by a cell of ``cell_size`` fighters.
-
-    ``lethality`` is the group's multiplier; ``chinese_exposed`` the Chinese nationals in
-    the attacked vehicle or compound (used for Chinese targets only). Returns the fields
-    of :class:`AttackOutcome` in order.
-    """
-    if rng.random() < p_interdiction:
-        lost, captured = lost_attackers(rng, cell_size, p.attacker_loss_interdicted, False, p)
-        return False, True, 0, 0, 0, 0, lost, captured
-    if rng.random() >= p_success:
-        lost, captured = lost_attackers(rng, cell_size, p.attacker_loss_failed, False, p)
-        return False, False, 0, 0, 0, 0, lost, captured
+def resolve_attack(rng: np.random.Generator, attack: Attack, p: Any) -> AttackOutcome:
+    """Draw the outcome of one attack: interdicted, failed, or its victims by class."""
+    n = attack.attackers
+    if rng.random() < attack.p_interdiction:
+        lost, captured = lost_attackers(rng, n, p.attacker_loss_interdicted, False, p)
+        return AttackOutcome(False, True, 0, 0, 0, 0, lost, captured)
+    if rng.random() >= attack.p_success:
+        lost, captured = lost_attackers(rng, n, p.attacker_loss_failed, False, p)
+        return AttackOutcome(False, False, 0, 0, 0, 0, lost, captured)
     chinese = security = civilians = 0
-    if target == CHINESE:
-        kill = vehicle_kill_probability(cell_size, p.lethality_chinese * lethality)
-        chinese = rng.binomial(int(chinese_exposed), kill)
+    if attack.target == CHINESE:
+        kill = vehicle_kill_probability(n, p.lethality_chinese * attack.lethality)
+        chinese = rng.binomial(int(attack.chinese_exposed), kill)
         escorts = rng.binomial(p.escorts_per_vehicle, kill)
         security = rng.binomial(escorts, p.escort_security_share)
         civilians = escorts - security
     else:
-        if target == SECURITY:
+        if attack.target == SECURITY:
             per_attacker, share = p.lethality_security, p.security_victim_share
         else:
             per_attacker, share = p.lethality_infrastructure, p.infrastructure_security_share
-        killed = rng.poisson(per_attacker * lethality * cell_size)
+        killed = rng.poisson(per_attacker * attack.lethality * n)
         security = rng.binomial(killed, share)
         civilians = killed - security
-    lost, captured = lost_attackers(rng, cell_size, p.attacker_loss_succeeded, suicide, p)
-    return True, False, chinese + security + civilians, chinese, security, civilians, lost, captured
+    lost, captured = lost_attackers(rng, n, p.attacker_loss_succeeded, attack.suicide, p)
+    killed = chinese + security + civilians
+    return AttackOutcome(True, False, killed, chinese, security, civilians, lost, captured)

@@ -101,7 +101,7 @@ def simulate(
     if backend == "mesa":
         from sim.model import CrisisModel
 
-        return CrisisModel(params, weeks=weeks, seed=seed, network=False).run()
+        return CrisisModel(params, weeks=weeks, seed=seed).run()
     raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
 
 

@@ -31,7 +31,7 @@ from sim.params import ModelParams, validate
 from sim.record import Recorder, ReplicateResult
 from sim.rules.pakistan import recent_attacks
 from sim.society import row_shares, society_week
-from sim.space import build_network, load_groups, load_investors, load_places
+from sim.space import build_network, load_groups, load_investors, load_places, reach_adjacency
 from sim.week import begin_week, end_week, interdiction_now, start
 from sim.world import FIRST_PAUSE, HARDSHIP_STALE
 
@@ -41,7 +41,12 @@ __all__ = ["START_DATE", "CrisisModel", "row_shares"]
 
 
 class CrisisModel(Model):
-    """The Balochistan-CPEC crisis as a Mesa model."""
+    """The Balochistan-CPEC crisis as a Mesa model.
+
+    Its space (``self.space``) is the Mesa network of places, whose links tell the rules where
+    a group can strike; ``network=False`` skips building it, and the rules read the same links
+    from the place table, as the engine does (identical results).
+    """
 
     def __init__(
         self,
@@ -62,6 +67,8 @@ class CrisisModel(Model):
         self.rng = begin.rng  # every draw of the rules comes from this generator
         self.compiled = begin.params
         self.place_arrays = begin.places
+        if self.space is not None:  # where groups reach: the network's links
+            self.place_arrays = begin.places._replace(adjacency=reach_adjacency(self.space))
         self.world = begin.world
         self.group_arrays = begin.groups
         self.investor_arrays = begin.investors

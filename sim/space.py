@@ -1,8 +1,9 @@
 """The places of the crisis and the network that joins them, read from ``sim/data/``.
 
 Place attributes live in NumPy arrays indexed by place (fast, vectorised weekly rules);
-the Mesa :class:`~mesa.discrete_space.Network` carries the topology and a longitude/latitude
-layout so plots and the dashboard draw a recognisable map.
+the Mesa :class:`~mesa.discrete_space.Network` (:func:`build_network`) is the Mesa model's
+topology, laid out by longitude/latitude: its rules read where a group can strike from the
+network's links (:func:`reach_adjacency`); the engine reads the same links from the table.
 """
 
 from __future__ import annotations
@@ -126,14 +127,30 @@ def load_investors() -> tuple[dict[str, Any], ...]:
 
 
 def build_network(places: PlaceTable, random: Any = None) -> Any:
-    """A Mesa Network over the places, laid out by longitude/latitude."""
+    """A Mesa Network over the places, laid out by longitude/latitude.
+
+    Nodes carry the place's ``name`` and array ``index``; links carry their ``kind`` and
+    ``reach`` (whether a group can strike across them).
+    """
     import networkx as nx
     from mesa.discrete_space import Network
 
     g = nx.Graph()
     for i, pid in enumerate(places.ids):
         g.add_node(pid, name=places.names[i], index=i)
-    for a, b, kind in places.edges:
-        g.add_edge(a, b, kind=kind)
+    for (a, b, kind), reach in zip(places.edges, places.reach, strict=True):
+        g.add_edge(a, b, kind=kind, reach=reach)
     layout = {pid: (places.lon[i], places.lat[i]) for i, pid in enumerate(places.ids)}
     return Network(g, random=random, layout=layout)
+
+
+def reach_adjacency(network: Any) -> np.ndarray:
+    """The network's links a group can strike across, as a read-only 0/1 matrix by place."""
+    nodes = network.G.nodes
+    adjacency = np.zeros((len(nodes), len(nodes)))
+    for a, b, reach in network.G.edges(data="reach"):
+        if reach:
+            i, j = nodes[a]["index"], nodes[b]["index"]
+            adjacency[i, j] = adjacency[j, i] = 1.0
+    adjacency.setflags(write=False)
+    return adjacency

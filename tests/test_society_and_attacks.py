@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,7 @@ from sim.attacks import (
     CHINESE,
     INFRASTRUCTURE,
     SECURITY,
+    Attack,
     AttackOutcome,
     resolve_attack,
     success_probability,
@@ -170,8 +173,8 @@ def test_attack_outcomes_respect_interdiction_suicide_and_victim_counts() -> Non
     a = AttackParams()
     rng = np.random.default_rng(0)
 
-    def attack(*args: object) -> AttackOutcome:
-        return AttackOutcome(*resolve_attack(rng, *args, a))
+    def attack(*args: Any) -> AttackOutcome:
+        return resolve_attack(rng, Attack(*args), a)
 
     stopped = [attack(SECURITY, 5, 1.0, 1.0, 1.0, False, 0.0) for _ in range(50)]
     assert all(o.interdicted and not o.success and o.killed == 0 for o in stopped)
@@ -190,8 +193,9 @@ def test_severity_grows_with_cell_size_and_depends_on_the_target() -> None:
     rng = np.random.default_rng(1)
 
     def mean_killed(target: int, size: int) -> float:
-        runs = [resolve_attack(rng, target, size, 1.0, 0.0, 1.0, False, 3.0, a) for _ in range(400)]
-        return float(np.mean([o[2] for o in runs]))  # killed
+        attack = Attack(target, size, 1.0, 0.0, 1.0, False, 3.0)
+        runs = [resolve_attack(rng, attack, a) for _ in range(400)]
+        return float(np.mean([o.killed for o in runs]))
 
     assert mean_killed(SECURITY, 10) == pytest.approx(10 * a.lethality_security, rel=0.1)
     assert mean_killed(SECURITY, 1) == pytest.approx(a.lethality_security, rel=0.2)

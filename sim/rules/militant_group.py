@@ -29,6 +29,8 @@ from sim import cells
 from sim.attacks import (
     CHINESE,
     SECURITY,
+    Attack,
+    AttackOutcome,
     interdiction_probability,
     resolve_attack,
     success_probability,
@@ -205,32 +207,25 @@ def attack_once(
     place = weighted_index(rng, weights)
     sizes, counts, meta = groups.sizes[g], groups.counts[g], groups.meta[g]
     size = cells.pick_uniform(rng, sizes, counts, meta)
-    squad = min(size, groups.max_attackers[g])
-    troops_here = 0.0
-    protection = 0.0
-    if target == CHINESE:
-        protection = world.protection[place]
-        troops_here = world.troop_sites[place]
-    exposed = min(places.per_vehicle[place], world.chinese_nationals[place])
-    outcome = resolve_attack(
-        rng,
-        target,
-        squad,
-        success_probability(target, protection, troops_here, a),
-        interdiction,
-        groups.lethality[g],
-        groups.suicide[g],
-        exposed,
-        a,
+    protection, troops = world.protection[place], world.troop_sites[place]  # Chinese sites only
+    attack = Attack(
+        target=target,
+        attackers=min(size, groups.max_attackers[g]),
+        p_success=success_probability(target, protection, troops, a),
+        p_interdiction=interdiction,
+        lethality=groups.lethality[g],
+        suicide=groups.suicide[g],
+        chinese_exposed=min(places.per_vehicle[place], world.chinese_nationals[place]),
     )
-    success, chinese, lost = outcome[0], outcome[3], outcome[6]
-    cells.shrink_cell(sizes, counts, meta, size, lost)
-    remove_from_places(groups.fighters_at[g], lost, place)
+    outcome = resolve_attack(rng, attack, a)
+    cells.shrink_cell(sizes, counts, meta, size, outcome.attackers_lost)
+    remove_from_places(groups.fighters_at[g], outcome.attackers_lost, place)
     events, n_events = record_attack(
-        g, place, target, squad, outcome, world, places, params, events, n_events
+        g, place, attack, outcome, world, places, params, events, n_events
     )
     provoked = world.s[TROOPS] > 0
-    payoff = attack_payoff(success, chinese, target, groups.publicity[g], provoked, t)
+    chinese = outcome.chinese_killed
+    payoff = attack_payoff(outcome.success, chinese, target, groups.publicity[g], provoked, t)
     learn(g, target, payoff, groups, t)
     return events, n_events
 
@@ -249,9 +244,8 @@ def learn(g: int, target: int, payoff: float, groups: Any, t: Any) -> None:
 def record_attack(
     g: int,
     place: int,
-    target: int,
-    squad: int,
-    outcome: tuple[bool, bool, int, int, int, int, int, int],
+    attack: Attack,
+    outcome: AttackOutcome,
     world: Any,
     places: Any,
     params: Any,
@@ -259,6 +253,7 @@ def record_attack(
     n_events: int,
 ) -> tuple[np.ndarray, int]:
     """Count one attack in this week's tallies and append it to the event buffer."""
+    target = attack.target
     success, interdicted, killed, chinese, security, civilians, lost, captured = outcome
     tally = world.tally
     tally[T_ATTACKS] += 1
@@ -283,7 +278,7 @@ def record_attack(
         bigger[:n_events] = events
         events = bigger
     row = events[n_events]
-    row[0], row[1], row[2], row[3], row[4] = int(world.s[WEEK]), g, place, target, squad
+    row[0], row[1], row[2], row[3], row[4] = int(world.s[WEEK]), g, place, target, attack.attackers
     row[5], row[6], row[7], row[8] = killed, chinese, security, civilians
     row[9], row[10], row[11] = lost, success, interdicted
     return events, n_events + 1
