@@ -49,7 +49,7 @@ def main() -> int:
             t0 = time.perf_counter()
             a = run_replicate(params, args.weeks, seed)
             t1 = time.perf_counter()
-            b = CrisisModel(params, weeks=args.weeks, seed=seed, network=False).run()
+            b = CrisisModel(params, weeks=args.weeks, seed=seed).run()
             t2 = time.perf_counter()
             same += identical(a, b)
             t_engine, t_mesa = t_engine + t1 - t0, t_mesa + t2 - t1

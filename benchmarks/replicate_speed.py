@@ -22,7 +22,7 @@ from sim.params import ModelParams
 
 def mesa(params: ModelParams, weeks: int, seed: int) -> object:
     """One replicate through the Mesa model (the reference path)."""
-    return CrisisModel(params, weeks=weeks, seed=seed, network=False).run()
+    return CrisisModel(params, weeks=weeks, seed=seed).run()
 
 
 def time_replicates(
@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    CrisisModel(ModelParams(), weeks=104, seed=0, network=True).run()
+    CrisisModel(ModelParams(), weeks=104, seed=0).run()
     first = time.perf_counter() - t0
     engine = statistics.median(time_replicates(run_replicate, args.repeats))
     model = statistics.median(time_replicates(mesa, max(10, args.repeats // 4)))

@@ -44,8 +44,8 @@ class CrisisModel(Model):
     """The Balochistan-CPEC crisis as a Mesa model.
 
     Its space (``self.space``) is the Mesa network of places, whose links tell the rules where
-    a group can strike; ``network=False`` skips building it, and the rules read the same links
-    from the place table, as the engine does (identical results).
+    a group can strike (the engine reads the same links from the place table: identical
+    results).
     """
 
     def __init__(
@@ -53,7 +53,6 @@ class CrisisModel(Model):
         params: ModelParams | None = None,
         weeks: int = 104,
         seed: int = 0,
-        network: bool = True,
     ) -> None:
         seed = int(seed)  # NumPy integers too
         super().__init__(rng=seed)
@@ -61,14 +60,13 @@ class CrisisModel(Model):
         self.weeks = weeks
         self.week = 0
         self.places = load_places()
-        self.space = build_network(self.places, self.random) if network else None
+        self.space = build_network(self.places, self.random)
         begin = start(self.params, seed)
         self.call = Calls()  # calls the compiled rules with this model's arrays
         self.rng = begin.rng  # every draw of the rules comes from this generator
         self.compiled = begin.params
-        self.place_arrays = begin.places
-        if self.space is not None:  # where groups reach: the network's links
-            self.place_arrays = begin.places._replace(adjacency=reach_adjacency(self.space))
+        # where groups reach: the network's links
+        self.place_arrays = begin.places._replace(adjacency=reach_adjacency(self.space))
         self.world = begin.world
         self.group_arrays = begin.groups
         self.investor_arrays = begin.investors

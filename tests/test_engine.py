@@ -45,7 +45,7 @@ def test_engine_equals_the_mesa_model_in_every_scenario(scenario: str) -> None:
     params = scenario_params(scenario)
     for i in range(2):
         seed = replicate_seed(0, i)
-        mesa = CrisisModel(params, weeks=WEEKS, seed=seed, network=False).run()
+        mesa = CrisisModel(params, weeks=WEEKS, seed=seed).run()
         engine = run_replicate(params, WEEKS, seed)
         assert differences(mesa, engine) == [], (scenario, i)
         assert mesa.summary["attacks_total"] > 0  # not a vacuous equality
@@ -71,7 +71,7 @@ class _FixedOrderCalls(Calls):
 def test_the_comparison_catches_a_rule_perturbed_in_one_path() -> None:
     params = scenario_params("baseline")
     seed = replicate_seed(0, 0)
-    model = CrisisModel(params, weeks=WEEKS, seed=seed, network=False)
+    model = CrisisModel(params, weeks=WEEKS, seed=seed)
     model.call = _FixedOrderCalls()
     perturbed = model.run()
     found = differences(perturbed, run_replicate(params, WEEKS, seed))
@@ -113,11 +113,11 @@ def test_every_file_with_compiled_rules_is_part_of_the_cache_key(tmp_path: Any) 
 
 def test_numpy_integer_seeds_work_in_both_paths() -> None:
     params = scenario_params("baseline")
-    a = CrisisModel(params, weeks=6, seed=np.int64(7), network=False).run()
+    a = CrisisModel(params, weeks=6, seed=np.int64(7)).run()
     assert differences(a, run_replicate(params, 6, np.int64(7))) == []
 
 
 def test_place_arrays_shared_by_replicates_are_read_only() -> None:
-    model = CrisisModel(scenario_params("baseline"), weeks=2, seed=1, network=False)
+    model = CrisisModel(scenario_params("baseline"), weeks=2, seed=1)
     with pytest.raises(ValueError, match="read-only"):
         model.place_arrays.security[:] *= 0.1

@@ -143,3 +143,15 @@ def test_withdrawal_takes_staff_off_the_map() -> None:
     site = steel.site
     assert steel.state == "withdrawn" and steel.staff == 0 and steel.deployed == 0
     assert m.chinese_nationals[site] == m.places.chinese_nationals[site] - 40
+
+
+def test_the_model_reads_where_groups_reach_from_its_network() -> None:
+    from sim.space import load_places, reach_adjacency
+    from sim.world import place_arrays
+
+    model = CrisisModel(ModelParams(), weeks=1, seed=0)
+    engine_links = place_arrays(load_places()).adjacency
+    network_links = reach_adjacency(model.space)
+    assert network_links.sum() > 0
+    assert np.array_equal(network_links, engine_links)
+    assert np.array_equal(model.place_arrays.adjacency, network_links)
