@@ -37,15 +37,14 @@ def child(args: argparse.Namespace) -> int:
     """Run (or resume) the study itself."""
     from sim.explore.discovery import lhs_unit
     from sim.explore.evaluate import CrisisOutcomes, evaluate
+    from sim.explore.execution import Execution
     from sim.explore.space import default_study_path, load_study
 
     study = load_study(default_study_path("discovery"))
     design = study.space.table(lhs_unit(study.space, args.points, args.seed))
     fn = CrisisOutcomes(study.scenario, args.weeks, tuple(sorted(study.overrides.items())))
-    ev = evaluate(
-        design, fn, args.out, replicates=args.replicates, seed=args.seed, jobs=args.jobs,
-        progress=None,
-    )  # fmt: skip
+    execution = Execution(replicates=args.replicates, seed=args.seed, jobs=args.jobs, progress=None)
+    ev = evaluate(design, fn, args.out, execution)
     print(json.dumps({"status": ev.status, "resumed_points": ev.resumed_points, **ev.timings}))
     return ev.exit_code
 

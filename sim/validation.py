@@ -50,12 +50,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis.stats import fit_power_law, percentile_of
+from sim.commands import Parser, UsageError, run_command
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -1072,15 +1073,6 @@ def model_name(entry: dict[str, Any]) -> str:
     return f"Baseline posterior predictive ({entry.get('draws', '?')} draws)"
 
 
-class _UsageError(Exception):
-    """Bad command-line arguments (message is one line)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message} (see {self.prog} --help)")
-
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -1103,9 +1095,21 @@ def _seed(text: str) -> int:
 
 def validate_command(argv: list[str]) -> int:
     """``cpec-sim validate``: run the baseline, compare it with the record, print the table."""
-    prog = "cpec-sim validate"
-    parser = _Parser(
-        prog=prog,
+    from sim.analysis.runs import ResultsError
+    from sim.params import ParameterError
+
+    return run_command(
+        _validate_parser(),
+        argv,
+        _validate,
+        expected=(ValidationError, ParameterError, ResultsError),
+    )
+
+
+def _validate_parser() -> Parser:
+    """Options of ``cpec-sim validate``."""
+    parser = Parser(
+        prog="cpec-sim validate",
         description=(
             "Run the baseline and compare it with the observed record (attacks on Chinese "
             "targets, Balochistan's attacks and deaths, severity tail, burstiness, escalation). "
@@ -1134,40 +1138,26 @@ def validate_command(argv: list[str]) -> int:
         help="defaults (the default), or a posterior.parquet (or its directory; posterior: "
         "results/calibration/full/): report the posterior predictive, replicate i with draw i %% n",
     )
-    try:
-        args = parser.parse_args(list(argv))
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except _UsageError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    if args.fast and args.replicates is not None:
-        print(f"{prog}: error: give --fast or --replicates, not both", file=sys.stderr)
-        return 2
-    replicates = args.replicates or (FAST_REPLICATES if args.fast else 200)
-    from sim.analysis.runs import ResultsError
-    from sim.params import ParameterError
+    return parser
 
+
+def _validate(args: argparse.Namespace) -> int:
+    if args.fast and args.replicates is not None:
+        raise UsageError("give --fast or --replicates, not both")
+    replicates = args.replicates or (FAST_REPLICATES if args.fast else 200)
     t0 = time.perf_counter()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            table = validate(
-                replicates=replicates,
-                seed=args.seed,
-                jobs=args.jobs,
-                weeks=args.weeks,
-                out_dir=args.out,
-                progress=sys.stderr,
-                plots=not args.no_plots,
-                parameters=args.parameters,
-            )
-    except (ValidationError, ParameterError, ResultsError) as exc:
-        print(f"{prog}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = validate(
+            replicates=replicates,
+            seed=args.seed,
+            jobs=args.jobs,
+            weeks=args.weeks,
+            out_dir=args.out,
+            progress=sys.stderr,
+            plots=not args.no_plots,
+            parameters=args.parameters,
+        )
     from sim.posterior import uncertainty_text
 
     entry = table.attrs.get("parameters", {"source": "defaults"})

@@ -10,49 +10,15 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from sim.analysis.runs import ResultsError, RunSet, is_sweep_dir, load_runs
+from sim.commands import Parser, run_command
 
 #: Where ``compare`` and ``report`` write when given several runs and no ``--out``.
 COMPARISONS_DIR = Path("results/comparisons")
 REPORTS_DIR = Path("results/reports")
-
-
-class _UsageError(Exception):
-    """argparse found bad arguments (message already one line)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser that raises instead of printing usage and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message} (see {self.prog} --help)")
-
-
-def _fail(prog: str, message: str) -> int:
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    return 2
-
-
-def _run(prog: str, parser: _Parser, argv: Sequence[str], body: Callable[..., int]) -> int:
-    try:
-        args = parser.parse_args(list(argv))
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except _UsageError as exc:
-        return _fail(prog, str(exc))
-    try:
-        return body(args)
-    except ResultsError as exc:
-        return _fail(prog, str(exc))
-    except BrokenPipeError:  # e.g. `cpec-sim compare … | head`
-        return 0
-    except OSError as exc:  # cannot write the output (permissions, disk full, …)
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 1
 
 
 def _slug(names: Sequence[str]) -> str:
@@ -76,9 +42,8 @@ def plot_command(argv: Sequence[str]) -> int:
 
     For a sweep directory, every job's run directory gets its figures.
     """
-    prog = "cpec-sim plot"
-    parser = _Parser(
-        prog=prog,
+    parser = Parser(
+        prog="cpec-sim plot",
         description="Draw the figures of a run directory into DIR/plots/ (PNG and SVG).",
     )
     parser.add_argument("dir", type=Path, metavar="DIR", help="run directory (or sweep directory)")
@@ -95,7 +60,7 @@ def plot_command(argv: Sequence[str]) -> int:
         print(f"wrote {total} figure files")
         return 0
 
-    return _run(prog, parser, argv, body)
+    return run_command(parser, argv, body, expected=(ResultsError,))
 
 
 # --- compare ----------------------------------------------------------------------------------
@@ -111,7 +76,7 @@ def default_compare_out(dirs: Sequence[Path], runs: RunSet) -> Path:
 def compare_command(argv: Sequence[str]) -> int:
     """``cpec-sim compare DIR… [--reference NAME] [--out DIR]``."""
     prog = "cpec-sim compare"
-    parser = _Parser(
+    parser = Parser(
         prog=prog,
         description=(
             "Compare run directories (or one sweep directory): print a table and write "
@@ -147,7 +112,7 @@ def compare_command(argv: Sequence[str]) -> int:
         print(f"wrote {len(paths)} files to {out} (comparison.csv and figures)")
         return 0
 
-    return _run(prog, parser, argv, body)
+    return run_command(parser, argv, body, expected=(ResultsError,))
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -163,7 +128,7 @@ def default_report_out(dirs: Sequence[Path], runs: RunSet) -> Path:
 def report_command(argv: Sequence[str]) -> int:
     """``cpec-sim report DIR… [--out FILE]``: one self-contained HTML report."""
     prog = "cpec-sim report"
-    parser = _Parser(
+    parser = Parser(
         prog=prog,
         description="Write one self-contained HTML report (figures embedded, opens offline).",
     )
@@ -198,7 +163,7 @@ def report_command(argv: Sequence[str]) -> int:
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
         return 0
 
-    return _run(prog, parser, argv, body)
+    return run_command(parser, argv, body, expected=(ResultsError,))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+
+from sim.commands import ErrorTypes, Parser, run_command
 
 PROG = "cpec-sim calibrate"
 
@@ -24,15 +24,6 @@ or .../hindcast; "-fast" appended with --fast). Re-running the same command resu
   cpec-sim calibrate --hindcast --jobs 2     # calibrate to 2023, forecast 2024, score it
   cpec-sim run parameters=results/calibration/full   # scenarios over the posterior
 """
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message} (see {self.prog} --help)")
 
 
 def _count(minimum: int, maximum: int) -> Callable[[str], int]:
@@ -50,7 +41,7 @@ def _count(minimum: int, maximum: int) -> Callable[[str], int]:
 
 def parser() -> argparse.ArgumentParser:
     """The command's arguments."""
-    p = _Parser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter)
+    p = Parser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--fast", action="store_true", help="small population, 3 generations")
     p.add_argument(
         "--hindcast",
@@ -110,16 +101,26 @@ def _print_summary(result: object) -> None:
 
 def calibrate_command(argv: Sequence[str]) -> int:
     """Entry point of ``cpec-sim calibrate``."""
-    try:
-        args = parser().parse_args(list(argv))
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except _UsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    from sim.calibration.pipeline import FAST, FULL, CalibrationError, calibrate
-    from sim.calibration.space import load_space
+    return run_command(
+        parser(),
+        argv,
+        _calibrate,
+        expected=_input_errors,
+        interrupted="interrupted; run the same command again to resume",
+    )
+
+
+def _input_errors() -> ErrorTypes:
+    """The errors that mean bad input (imported only when needed: pyabc is slow to import)."""
+    from sim.calibration.pipeline import CalibrationError
     from sim.explore.space import StudyError
+
+    return (CalibrationError, StudyError)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from sim.calibration.pipeline import FAST, FULL, calibrate
+    from sim.calibration.space import load_space
 
     settings = FAST if args.fast else FULL
     changes = {
@@ -131,26 +132,14 @@ def calibrate_command(argv: Sequence[str]) -> int:
         )
         if v is not None
     }
-    settings = replace(settings, **changes)
-    try:
-        space = load_space(args.file)
-        result = calibrate(
-            window="hindcast" if args.hindcast else "full",
-            fast=args.fast,
-            settings=settings,
-            jobs=args.jobs,
-            out_dir=args.out,
-            space=space,
-            progress=lambda line: print(line, flush=True),
-        )
-    except (CalibrationError, StudyError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
-    except OSError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
+    result = calibrate(
+        window="hindcast" if args.hindcast else "full",
+        fast=args.fast,
+        settings=replace(settings, **changes),
+        jobs=args.jobs,
+        out_dir=args.out,
+        space=load_space(args.file),
+        progress=lambda line: print(line, flush=True),
+    )
     _print_summary(result)
     return 0

@@ -18,6 +18,9 @@ import urllib.error
 import urllib.request
 from types import FrameType
 
+from sim.commands import UsageError, fail, guarded
+
+PROG = "cpec-sim dashboard"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 APP = "sim.dashboard.app:Page"
@@ -43,16 +46,6 @@ OFFLINE_ENV = {
     "SOLARA_THEME_SHOW_BANNER": "False",
     "MPLBACKEND": "Agg",
 }
-
-
-class UsageError(ValueError):
-    """Bad command-line input; the message is one line for the user."""
-
-
-def fail(message: str) -> int:
-    """One clear line on stderr; exit code 2."""
-    print(f"cpec-sim: error: {message}", file=sys.stderr)
-    return 2
 
 
 def parse_args(argv: list[str]) -> tuple[str, int, bool]:
@@ -202,16 +195,18 @@ def dashboard_command(argv: list[str]) -> int:
     if any(a in ("-h", "--help") for a in argv):
         print(USAGE)
         return 0
-    try:
-        host, port, open_browser = parse_args(argv)
-        port = check_port(host, port)
-    except UsageError as exc:
-        return fail(str(exc))
+    return guarded(PROG, lambda: _serve(argv))
+
+
+def _serve(argv: list[str]) -> int:
+    host, port, open_browser = parse_args(argv)
+    port = check_port(host, port)
     missing = missing_packages()
     if missing:
         return fail(
+            PROG,
             f"the dashboard needs {', '.join(missing)}: "
-            "install the dashboard extra, e.g. pip install -e '.[dashboard]'"
+            "install the dashboard extra, e.g. pip install -e '.[dashboard]'",
         )
     url = url_for(host, port)
     local = url_for("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
@@ -234,7 +229,7 @@ def dashboard_command(argv: list[str]) -> int:
         signal.signal(signal.SIGTERM, previous)
     if code in (0, -signal.SIGTERM, -signal.SIGINT):
         return 0
-    return fail(f"the dashboard server stopped with exit code {code}")
+    return fail(PROG, f"the dashboard server stopped with exit code {code}")
 
 
 def main() -> None:

@@ -15,25 +15,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from sim.commands import Parser, run_command
+from sim.explore.execution import Execution
 from sim.explore.space import Study, StudyError, check_points, default_study_path, load_study
 
 FAST = {"weeks": 8, "replicates": 2, "sobol": 8, "morris": 4, "discover": 40}
-
-
-class _UsageError(Exception):
-    """argparse found bad arguments (message already one line)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message} (see {self.prog} --help)")
-
-
-def _fail(prog: str, message: str, code: int = 2) -> int:
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    return code
 
 
 def _common(parser: argparse.ArgumentParser, spec: str) -> None:
@@ -133,38 +121,31 @@ def _point_function(settings: Settings) -> Any:
     return CrisisOutcomes(study.scenario, settings.weeks, tuple(sorted(study.overrides.items())))
 
 
-def _meta(settings: Settings, command: str) -> dict[str, Any]:
+def _execution(args: argparse.Namespace, settings: Settings, command: str) -> Execution:
+    """How the command runs its points; the manifest records the command and the study."""
     study = settings.study
-    return {
+    meta = {
         "command": command,
         "study_file": str(study.path),
         "scenario": study.scenario,
         "weeks": settings.weeks,
         "overrides": study.overrides,
     }
+    return Execution(
+        replicates=settings.replicates,
+        seed=settings.seed,
+        jobs=settings.jobs,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        progress=None if args.quiet else sys.stderr,
+        meta=meta,
+    )
 
 
 def _dir_name(kind: str, method: str, s: Settings) -> Path:
     stem = s.study.path.stem if s.study.path else kind
     tag = f"{method}-n{s.samples}-r{s.replicates}-w{s.weeks}-s{s.seed}"
     return Path("results") / kind / stem / tag
-
-
-def _run(prog: str, parser: _Parser, argv: Sequence[str], body: Any) -> int:
-    try:
-        args = parser.parse_args(list(argv))
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except _UsageError as exc:
-        return _fail(prog, str(exc))
-    try:
-        return int(body(args))
-    except StudyError as exc:
-        return _fail(prog, str(exc))
-    except BrokenPipeError:
-        return 0
-    except OSError as exc:
-        return _fail(prog, str(exc), 1)
 
 
 def _where_run(args: argparse.Namespace, s: Settings) -> str:
@@ -187,9 +168,9 @@ def _report_status(evaluation: Any) -> int:
 
 
 # --- sensitivity ------------------------------------------------------------------------------
-def sensitivity_parser() -> _Parser:
+def sensitivity_parser() -> Parser:
     """Options of ``cpec-sim sensitivity``."""
-    p = _Parser(
+    p = Parser(
         prog="cpec-sim sensitivity",
         description="Global sensitivity analysis (SALib): Sobol indices with confidence "
         "intervals, or a Morris screen, over the uncertainties of a study file.",
@@ -208,8 +189,7 @@ def sensitivity_parser() -> _Parser:
 
 def sensitivity_command(argv: Sequence[str]) -> int:
     """``cpec-sim sensitivity``: sample, run (resumably), analyse, print, plot."""
-    prog = "cpec-sim sensitivity"
-    return _run(prog, sensitivity_parser(), argv, _sensitivity)
+    return run_command(sensitivity_parser(), argv, _sensitivity, expected=(StudyError,))
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
@@ -236,13 +216,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
         method=method,
         samples=s.samples,
         outcomes=outcomes,
-        replicates=s.replicates,
-        seed=s.seed,
-        jobs=s.jobs,
-        engine=args.engine,
-        scheduler=args.scheduler,
-        progress=None if args.quiet else sys.stderr,
-        meta=_meta(s, "sensitivity"),
+        execution=_execution(args, s, "sensitivity"),
     )
     if result.evaluation.status == "complete":
         print(sa.format_indices(result))
@@ -253,9 +227,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
 
 # --- discovery --------------------------------------------------------------------------------
-def discover_parser() -> _Parser:
+def discover_parser() -> Parser:
     """Options of ``cpec-sim discover``."""
-    p = _Parser(
+    p = Parser(
         prog="cpec-sim discover",
         description="Scenario discovery: a Latin hypercube over the uncertainties of a study "
         "file, then PRIM (EMA Workbench) on a case of interest.",
@@ -279,7 +253,7 @@ def discover_parser() -> _Parser:
 
 def discover_command(argv: Sequence[str]) -> int:
     """``cpec-sim discover``: LHS, run (resumably), PRIM, print, plot."""
-    return _run("cpec-sim discover", discover_parser(), argv, _discover)
+    return run_command(discover_parser(), argv, _discover, expected=(StudyError,))
 
 
 def _discover(args: argparse.Namespace) -> int:
@@ -314,13 +288,7 @@ def _discover(args: argparse.Namespace) -> int:
         out,
         where,
         samples=s.samples,
-        replicates=s.replicates,
-        seed=s.seed,
-        jobs=s.jobs,
-        engine=args.engine,
-        scheduler=args.scheduler,
-        progress=None if args.quiet else sys.stderr,
-        meta=_meta(s, "discover"),
+        execution=_execution(args, s, "discover"),
         constants=constants,
         min_density=args.min_density,
         box=args.box,

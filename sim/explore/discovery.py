@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis import style
 from sim.explore.evaluate import Evaluation, PointFunction, evaluate
+from sim.explore.execution import DEFAULT_EXECUTION, Execution
 from sim.explore.space import Space, StudyError, check_points
 
 if TYPE_CHECKING:
@@ -212,45 +212,30 @@ def run_discovery(
     fn: PointFunction,
     out_dir: Path,
     where: str,
+    *,
     samples: int = 200,
-    replicates: int = 1,
-    seed: int = 0,
-    jobs: int = 1,
-    engine: str = "local",
-    scheduler: str | None = None,
-    chunk_points: int | None = None,
-    progress: TextIO | None = sys.stderr,
-    meta: dict[str, Any] | None = None,
+    execution: Execution = DEFAULT_EXECUTION,
     check: Any = None,
     constants: Mapping[str, float] | None = None,
     min_density: float = 0.0,
     box: int | None = None,
     mass_min: float = 0.05,
 ) -> DiscoveryResult:
-    """Latin hypercube, evaluation (resumable, parallel), PRIM; write tables and the plot."""
-    design = space.table(lhs_unit(space, samples, seed))
+    """Latin hypercube, evaluation (resumable, parallel), PRIM; write tables and the plot.
+
+    ``execution.seed`` seeds the Latin hypercube as well as the replicates.
+    """
+    design = space.table(lhs_unit(space, samples, execution.seed))
     if check is not None:
         check_points(design, check)
-    evaluation = evaluate(
-        design,
-        fn,
-        out_dir,
-        replicates=replicates,
-        seed=seed,
-        jobs=jobs,
-        engine=engine,
-        scheduler=scheduler,
-        chunk_points=chunk_points,
-        progress=progress,
-        meta={
-            "kind": "discovery",
-            "sampler": "latin hypercube (scipy.stats.qmc)",
-            "samples": samples,
-            "uncertainties": space.as_dict(),
-            **(meta or {}),
-        },
-    )
-    result = DiscoveryResult(where, evaluation, None, samples, replicates, space)
+    study = {
+        "kind": "discovery",
+        "sampler": "latin hypercube (scipy.stats.qmc)",
+        "samples": samples,
+        "uncertainties": space.as_dict(),
+    }
+    evaluation = evaluate(design, fn, out_dir, execution.with_meta(study))
+    result = DiscoveryResult(where, evaluation, None, samples, execution.replicates, space)
     if evaluation.status != "complete":
         return result
     points = evaluation.points

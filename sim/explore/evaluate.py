@@ -25,7 +25,6 @@ import dataclasses
 import io
 import json
 import math
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -35,13 +34,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.explore.execution import DEFAULT_EXECUTION, Execution
 from sim.explore.space import StudyError, design_hash
 from sim.files import atomic_write_bytes, atomic_write_text
 from sim.params import ModelParams, from_dict
@@ -348,22 +348,17 @@ def evaluate(
     design: pd.DataFrame,
     fn: PointFunction,
     out_dir: Path,
-    replicates: int = 1,
-    seed: int = 0,
-    jobs: int = 1,
-    engine: str = "local",
-    scheduler: str | None = None,
-    chunk_points: int | None = None,
-    progress: TextIO | None = sys.stderr,
-    meta: Mapping[str, Any] | None = None,
+    execution: Execution = DEFAULT_EXECUTION,
 ) -> Evaluation:
-    """Evaluate every point of ``design`` with ``replicates`` replicates (or resume doing so).
+    """Evaluate every point of ``design`` with its replicates (or resume doing so).
 
     ``out_dir`` receives ``manifest.json``, ``chunks/`` as points finish, then
     ``points.parquet`` (one row per point: ``point``, the design's columns, the aggregates)
     and ``replicates.parquet`` (one row per replicate: ``point``, ``replicate``, ``seed``,
-    the point function's outcomes). ``meta`` is stored in the manifest.
+    the point function's outcomes). ``execution.meta`` is stored in the manifest.
     """
+    replicates, seed, jobs = execution.replicates, execution.seed, execution.jobs
+    engine, scheduler, meta = execution.engine, execution.scheduler, execution.meta
     t0 = time.perf_counter()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     if replicates < 1:
@@ -383,12 +378,12 @@ def evaluate(
     )
     prepare_out_dir(out_dir, key)
     n = len(design)
-    size = chunk_points or default_chunk_points(n, replicates)
+    size = execution.chunk_points or default_chunk_points(n, replicates)
     chunks = [list(range(i, min(i + size, n))) for i in range(0, n, size)]
 
     def manifest(status: str, **extra: Any) -> dict[str, Any]:
         return {
-            **(meta or {}),
+            **meta,
             "design_hash": key,
             "function": function_identity(fn),
             "points": n,
@@ -427,7 +422,7 @@ def evaluate(
             stop_signals(),
             open_executor(engine if todo else "local", jobs if todo else 1, scheduler) as executor,
         ):
-            bars.append(ProgressBar(n * replicates, resumed * replicates, progress))
+            bars.append(ProgressBar(n * replicates, resumed * replicates, execution.progress))
             if executor is None:
                 for c in todo:
                     _, aggs, reps = evaluate_chunk(*args(c))

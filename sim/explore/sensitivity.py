@@ -18,17 +18,17 @@ variance that the indices share out; use enough replicates that it stays small.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis import style
 from sim.explore.evaluate import Evaluation, PointFunction, evaluate
+from sim.explore.execution import DEFAULT_EXECUTION, Execution
 from sim.explore.space import Space, StudyError
 
 if TYPE_CHECKING:
@@ -145,51 +145,35 @@ def run_sensitivity(
     space: Space,
     fn: PointFunction,
     out_dir: Path,
+    *,
     method: str = "sobol",
     samples: int = 64,
     outcomes: Sequence[str] = (),
-    replicates: int = 1,
-    seed: int = 0,
-    jobs: int = 1,
-    engine: str = "local",
-    scheduler: str | None = None,
-    chunk_points: int | None = None,
-    progress: TextIO | None = sys.stderr,
-    meta: dict[str, Any] | None = None,
+    execution: Execution = DEFAULT_EXECUTION,
     check: Any = None,
 ) -> SensitivityResult:
     """Sample, evaluate (resumably, in parallel) and analyse; write ``indices.csv`` and plots.
 
+    ``execution.seed`` seeds the sampler and the bootstrap as well as the replicates.
     ``check(point)`` may validate each point before anything runs (raise ParameterError).
     The returned indices are empty unless the evaluation completed.
     """
     from sim.explore.space import check_points
 
+    seed = execution.seed
     unit = unit_design(space, method, samples, seed)
     design = space.table(unit)
     if check is not None:
         check_points(design, check)
-    evaluation = evaluate(
-        design,
-        fn,
-        out_dir,
-        replicates=replicates,
-        seed=seed,
-        jobs=jobs,
-        engine=engine,
-        scheduler=scheduler,
-        chunk_points=chunk_points,
-        progress=progress,
-        meta={
-            "kind": "sensitivity",
-            "method": method,
-            "samples": samples,
-            "uncertainties": space.as_dict(),
-            **(meta or {}),
-        },
-    )
+    study = {
+        "kind": "sensitivity",
+        "method": method,
+        "samples": samples,
+        "uncertainties": space.as_dict(),
+    }
+    evaluation = evaluate(design, fn, out_dir, execution.with_meta(study))
     empty = pd.DataFrame(columns=["outcome", "parameter", *COLUMNS[method]])
-    result = SensitivityResult(method, empty, evaluation, samples, replicates)
+    result = SensitivityResult(method, empty, evaluation, samples, execution.replicates)
     if evaluation.status != "complete":
         return result
     points = evaluation.points

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.explore.discovery import cases_of_interest, choose_box, prim_box, run_discovery
+from sim.explore.execution import Execution
 from sim.explore.functions import KNOWN_BOX, box_indicator, box_space
 from sim.explore.space import StudyError
 from tests.conftest import cpec
@@ -18,8 +19,9 @@ from tests.conftest import cpec
 @pytest.fixture(scope="module")
 def known_box(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     out = tmp_path_factory.mktemp("box")
+    quiet = Execution(seed=3, progress=None)
     result = run_discovery(
-        box_space(), box_indicator, out, where="y > 0.5", samples=1000, seed=3, progress=None
+        box_space(), box_indicator, out, where="y > 0.5", samples=1000, execution=quiet
     )
     return out, result
 

@@ -14,17 +14,20 @@ import pandas as pd
 import pytest
 
 from sim.explore.evaluate import CrisisOutcomes, evaluate
+from sim.explore.execution import Execution
 from sim.explore.functions import constant, ishigami, ishigami_indices, ishigami_space
 from sim.explore.sensitivity import format_indices, run_sensitivity, unit_design
 from sim.explore.space import StudyError
 from sim.runner import RunSpec, replicate_seed, run
 from tests.conftest import CPEC, cpec
 
+QUIET = Execution(progress=None)
+
 
 @pytest.fixture(scope="module")
 def ishigami_sobol(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     out = tmp_path_factory.mktemp("ishigami")
-    return out, run_sensitivity(ishigami_space(), ishigami, out, samples=1024, progress=None)
+    return out, run_sensitivity(ishigami_space(), ishigami, out, samples=1024, execution=QUIET)
 
 
 def test_ishigami_sobol_indices_match_the_analytic_values(ishigami_sobol) -> None:  # type: ignore[no-untyped-def]
@@ -56,7 +59,7 @@ def test_ishigami_outputs_table_csv_and_plots(ishigami_sobol) -> None:  # type: 
 
 def test_rerun_resumes_every_point_and_gives_the_same_indices(ishigami_sobol) -> None:  # type: ignore[no-untyped-def]
     out, first = ishigami_sobol
-    again = run_sensitivity(ishigami_space(), ishigami, out, samples=1024, progress=None)
+    again = run_sensitivity(ishigami_space(), ishigami, out, samples=1024, execution=QUIET)
     assert again.evaluation.resumed_points == 1024 * 5
     pd.testing.assert_frame_equal(again.indices, first.indices)
 
@@ -64,12 +67,12 @@ def test_rerun_resumes_every_point_and_gives_the_same_indices(ishigami_sobol) ->
 def test_another_design_in_the_same_directory_is_refused(ishigami_sobol) -> None:  # type: ignore[no-untyped-def]
     out, _ = ishigami_sobol
     with pytest.raises(StudyError, match="holds another study"):
-        run_sensitivity(ishigami_space(), ishigami, out, samples=512, progress=None)
+        run_sensitivity(ishigami_space(), ishigami, out, samples=512, execution=QUIET)
 
 
 def test_morris_screen_of_ishigami(tmp_path: Path) -> None:
     result = run_sensitivity(
-        ishigami_space(), ishigami, tmp_path, method="morris", samples=100, progress=None
+        ishigami_space(), ishigami, tmp_path, method="morris", samples=100, execution=QUIET
     )
     table = result.indices.set_index("parameter")
     assert list(result.indices.columns) == [
@@ -90,7 +93,7 @@ def test_morris_screen_of_ishigami(tmp_path: Path) -> None:
 @pytest.mark.parametrize("method", ["sobol", "morris"])
 def test_a_constant_outcome_is_reported_not_a_crash(tmp_path: Path, method: str) -> None:
     result = run_sensitivity(
-        ishigami_space(), constant, tmp_path, method=method, samples=8, progress=None
+        ishigami_space(), constant, tmp_path, method=method, samples=8, execution=QUIET
     )
     values = result.indices.drop(columns=["outcome", "parameter"]).to_numpy()
     assert np.isnan(values).all() if method == "sobol" else (values == 0).all()
@@ -109,7 +112,7 @@ def test_points_run_the_replicates_of_cpec_sim_run(tmp_path: Path) -> None:
     fn = CrisisOutcomes("iran_border", weeks=5)
     point = {"china.initial_patience": 0.31, "attacks.success_chinese": 0.7}
     design = pd.DataFrame([point, {"china.initial_patience": 0.5, "attacks.success_chinese": 0.5}])
-    ev = evaluate(design, fn, tmp_path / "study", replicates=3, seed=11, progress=None)
+    ev = evaluate(design, fn, tmp_path / "study", Execution(replicates=3, seed=11, progress=None))
     outcome = run(
         RunSpec(fn.params(point), scenario="iran_border", replicates=3, seed=11, weeks=5),
         tmp_path / "run",
@@ -130,8 +133,10 @@ def test_points_run_the_replicates_of_cpec_sim_run(tmp_path: Path) -> None:
 def test_results_do_not_depend_on_workers_or_chunking(tmp_path: Path) -> None:
     fn = CrisisOutcomes("baseline", weeks=3)
     design = pd.DataFrame({"china.initial_patience": np.linspace(0.3, 0.6, 6)})
-    a = evaluate(design, fn, tmp_path / "a", replicates=2, jobs=1, chunk_points=4, progress=None)
-    b = evaluate(design, fn, tmp_path / "b", replicates=2, jobs=2, chunk_points=1, progress=None)
+    one_worker = Execution(replicates=2, jobs=1, chunk_points=4, progress=None)
+    two_workers = Execution(replicates=2, jobs=2, chunk_points=1, progress=None)
+    a = evaluate(design, fn, tmp_path / "a", one_worker)
+    b = evaluate(design, fn, tmp_path / "b", two_workers)
     pd.testing.assert_frame_equal(a.points, b.points)
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "a/replicates.parquet"),

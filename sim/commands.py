@@ -1,0 +1,121 @@
+"""What every ``cpec-sim`` subcommand shares: parse, run, and turn errors into exit codes.
+
+A command is a parser and a *body* taking the parsed arguments and returning an exit code;
+:func:`run_command` runs it so that the user sees one line on stderr, never a traceback:
+
+* ``--help``: the help, exit code 0;
+* bad arguments (:class:`UsageError`, also raised by :class:`Parser`) or an *expected* error
+  (the command's own, e.g. ``StudyError``): ``PROG: error: MESSAGE``, exit code 2;
+* a broken pipe (``cpec-sim compare … | head``): exit code 0;
+* any other ``OSError`` (permissions, a full disk): ``PROG: error: MESSAGE``, exit code 1;
+* Ctrl-C: ``PROG: interrupted``, exit code 130;
+* anything else is a bug: ``PROG: internal error: …`` (the traceback with ``CPEC_SIM_DEBUG=1``),
+  exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+#: Set to anything but "" or "0" to see the traceback of an internal error.
+DEBUG_VARIABLE = "CPEC_SIM_DEBUG"
+
+ErrorTypes = tuple[type[Exception], ...]
+#: The errors a command expects (bad input), or a function returning them, for errors whose
+#: module is slow to import (called only once an exception has happened).
+Expected = ErrorTypes | Callable[[], ErrorTypes]
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message is one line for the user."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises :class:`UsageError` instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped ("" if there is none)."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def fail(prog: str, message: str, code: int = 2) -> int:
+    """Print ``PROG: error: MESSAGE`` (one line) on stderr and return ``code``."""
+    print(f"{prog}: error: {first_line(message)}", file=sys.stderr)
+    return code
+
+
+def debugging() -> bool:
+    """Whether ``CPEC_SIM_DEBUG`` asks for tracebacks."""
+    return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+
+
+def report_internal_error(prog: str, exc: BaseException) -> int:
+    """Report a bug in one line (the traceback with ``CPEC_SIM_DEBUG=1``); return 1."""
+    if debugging():
+        traceback.print_exception(exc, file=sys.stderr)
+    else:
+        detail = first_line(str(exc))
+        print(
+            f"{prog}: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
+            f"(set {DEBUG_VARIABLE}=1 to see the traceback)",
+            file=sys.stderr,
+        )
+    return 1
+
+
+def _types(expected: Expected) -> ErrorTypes:
+    return expected() if callable(expected) else expected
+
+
+def guarded(
+    prog: str,
+    call: Callable[[], int],
+    expected: Expected = (),
+    interrupted: str = "interrupted",
+) -> int:
+    """``call()``'s exit code, or the exit code of the error it raised (see the module)."""
+    try:
+        return int(call())
+    except UsageError as exc:
+        return fail(prog, str(exc))
+    except _types(expected) as exc:
+        return fail(prog, str(exc) or type(exc).__name__)
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        return fail(prog, str(exc), code=1)
+    except KeyboardInterrupt:
+        print(f"{prog}: {interrupted}", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        return report_internal_error(prog, exc)
+
+
+def run_command(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str],
+    body: Callable[[argparse.Namespace], int],
+    expected: Expected = (),
+    interrupted: str = "interrupted",
+) -> int:
+    """Parse ``argv`` and return ``body(args)`` run by :func:`guarded` as ``parser.prog``.
+
+    ``parser`` should be a :class:`Parser`; ``expected`` are the errors that mean bad input
+    (exit code 2), ``interrupted`` the message after Ctrl-C.
+    """
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except UsageError as exc:
+        return fail(parser.prog, str(exc))
+    return guarded(parser.prog, lambda: body(args), expected, interrupted)

@@ -1,0 +1,154 @@
+"""The scaffolding every subcommand shares: one line on stderr and the right exit code."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from sim.commands import (
+    DEBUG_VARIABLE,
+    Parser,
+    UsageError,
+    first_line,
+    guarded,
+    report_internal_error,
+    run_command,
+)
+
+PROG = "cpec-sim demo"
+
+
+class DemoError(ValueError):
+    """The demo command's own error: bad input."""
+
+
+def demo_parser() -> Parser:
+    parser = Parser(prog=PROG, description="A command for the tests.")
+    parser.add_argument("--count", type=int, default=1)
+    return parser
+
+
+def demo(argv: list[str], problem: BaseException | None = None) -> int:
+    """Run the demo command; its body raises ``problem`` if given, else prints and returns 0."""
+
+    def body(args: argparse.Namespace) -> int:
+        if problem is not None:
+            raise problem
+        print(f"count {args.count}")
+        return 0
+
+    return run_command(demo_parser(), argv, body, expected=(DemoError,))
+
+
+def one_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_the_body_runs_with_the_parsed_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo(["--count", "3"]) == 0
+    assert capsys.readouterr().out == "count 3\n"
+
+
+def test_help_returns_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo(["--help"]) == 0
+    assert "--count" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [(["--colour", "red"], "unrecognized arguments"), (["--count", "many"], "--count")],
+)
+def test_a_usage_error_is_one_line_and_exit_2(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo(argv) == 2
+    err = one_line(capsys)
+    assert err.startswith(f"{PROG}: error: ") and fragment in err and f"{PROG} --help" in err
+
+
+def test_a_usage_error_found_by_the_body_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert demo([], UsageError("give --a or --b, not both")) == 2
+    assert one_line(capsys) == f"{PROG}: error: give --a or --b, not both\n"
+
+
+def test_an_expected_error_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo([], DemoError("no such study 'x'\nmore detail")) == 2
+    assert one_line(capsys) == f"{PROG}: error: no such study 'x'\n"
+
+
+def test_an_os_error_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo([], PermissionError("cannot write out/x.csv")) == 1
+    assert one_line(capsys) == f"{PROG}: error: cannot write out/x.csv\n"
+
+
+def test_a_broken_pipe_is_quiet_and_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo([], BrokenPipeError()) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_ctrl_c_is_one_line_and_exit_130(capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo([], KeyboardInterrupt()) == 130
+    assert one_line(capsys) == f"{PROG}: interrupted\n"
+    assert guarded(PROG, _interrupt, interrupted="interrupted; run it again") == 130
+    assert one_line(capsys) == f"{PROG}: interrupted; run it again\n"
+
+
+def _interrupt() -> int:
+    raise KeyboardInterrupt
+
+
+def test_a_bug_is_one_line_without_a_traceback_and_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(DEBUG_VARIABLE, raising=False)
+    assert demo([], KeyError("weeks")) == 1
+    err = one_line(capsys)
+    assert err.startswith(f"{PROG}: internal error: KeyError: 'weeks'")
+    assert f"set {DEBUG_VARIABLE}=1 to see the traceback" in err
+
+
+@pytest.mark.parametrize("value", ["", "0"])
+def test_debug_off_values_keep_the_one_line(
+    value: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DEBUG_VARIABLE, value)
+    assert demo([], ZeroDivisionError("division by zero")) == 1
+    assert "internal error: ZeroDivisionError: division by zero" in one_line(capsys)
+
+
+def test_with_debug_the_traceback_is_printed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DEBUG_VARIABLE, "1")
+    assert demo([], ZeroDivisionError("division by zero")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert "in body" in err and err.rstrip().endswith("ZeroDivisionError: division by zero")
+
+
+def test_an_expected_error_type_can_be_imported_lazily(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def body(args: argparse.Namespace) -> int:
+        raise DemoError("bad input")
+
+    assert run_command(demo_parser(), [], body, expected=lambda: (DemoError,)) == 2
+    assert one_line(capsys) == f"{PROG}: error: bad input\n"
+
+
+def test_report_internal_error_without_a_message(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(DEBUG_VARIABLE, raising=False)
+    assert report_internal_error("cpec-sim", AssertionError()) == 1
+    assert one_line(capsys).startswith("cpec-sim: internal error: AssertionError (set ")
+
+
+def test_first_line() -> None:
+    assert first_line("\n  one \ntwo") == "one"
+    assert first_line("") == ""
