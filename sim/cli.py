@@ -7,13 +7,17 @@ Bad input is reported in one line on stderr with exit code 2, before anything is
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sim.config import MAX_SWEEP_JOBS, scenario_names
 
 USAGE = """usage: cpec-sim COMMAND [ARGS]
 
@@ -60,28 +64,38 @@ def _register() -> None:
 NOT_IN_DIR_NAME = ("scenario", "jobs", "plots", "hydra", "+experiment", "experiment")
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.,=+-]+")
+_MAX_DIR_NAME = 150
+
+
 def _dir_part(overrides: Any, skip: tuple[str, ...]) -> str:
     kept = []
     for item in overrides:
         key = str(item).split("=", 1)[0].lstrip("+~")
         if key.split(".")[0].split("/")[0] in skip or key.startswith("hydra"):
             continue
-        text = str(item).lstrip("+")
-        if key == "parameters":  # a path: keep the directory name one level deep
-            text = text.replace("/", "_")
-        kept.append(text)
+        kept.append(_UNSAFE.sub("_", str(item).lstrip("+")).replace("..", "_"))
     return ",".join(sorted(kept))
+
+
+def _folder_name(text: str) -> str:
+    """``text`` as one folder name: long names keep their start and a hash of the whole."""
+    if len(text) <= _MAX_DIR_NAME:
+        return text
+    import hashlib
+
+    return f"{text[:_MAX_DIR_NAME]}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def _run_name(scenario: str, overrides: Any) -> str:
     """Run directory name: the scenario, then any overrides that change the results."""
     part = _dir_part(overrides, NOT_IN_DIR_NAME)
-    return f"{scenario},{part}" if part else scenario
+    return _folder_name(f"{scenario},{part}" if part else scenario)
 
 
 def _job_name(overrides: Any) -> str:
     """Sweep job directory name: the overrides that define the job."""
-    return _dir_part(overrides, ("jobs", "plots", "hydra", "experiment")) or "default"
+    return _folder_name(_dir_part(overrides, ("jobs", "plots", "hydra", "experiment")) or "default")
 
 
 # --- pre-validation (before Hydra creates any directory) -------------------------------
@@ -138,80 +152,294 @@ class Plan:
     swept: dict[str, list[str]] = field(default_factory=dict)
     sweep_dir: Path | None = None
     experiment: str | None = None
+    jobs: int = 1  # Hydra jobs (1 unless a sweep)
+    replicates: int = 0  # replicates per job
+    weeks: int = 0
+
+
+class Refused(Exception):
+    """A command line that must not run (the message is the one line to print)."""
+
+
+#: Hydra settings a user may change: where results go, and the cluster launcher.
+HYDRA_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+HYDRA_PREFIXES = ("hydra/launcher", "hydra.launcher.")
+#: Folders no run may write into (or below), whatever the user asks.
+SYSTEM_FOLDERS = tuple(
+    Path(p)
+    for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc")
+) + tuple(Path(p) for p in ("/run", "/sbin", "/sys", "/usr", "/var"))
+#: What a folder of ours holds: a run, a sweep, or what Hydra wrote before a run started.
+_OUR_FILES = ("manifest.json", "sweep.json", "multirun.yaml")
+
+
+def _check_override(o: Any, types: dict[str, str]) -> None:
+    """Refuse grammar that adds, deletes or force-adds keys, and unknown or hydra keys."""
+    line, key = str(o.input_line), str(o.key_or_group)
+    if o.is_delete():
+        raise Refused(f"{line!r}: removing a setting (~) is not allowed: set the value instead")
+    if o.is_force_add() or (o.is_add() and key != "experiment"):
+        raise Refused(
+            f"{line!r}: adding a key is not allowed (only +experiment=NAME); "
+            "see `cpec-sim run --cfg job` for every key"
+        )
+    if o.package:
+        raise Refused(f"{line!r}: @package is not allowed")
+    if key.startswith("hydra"):
+        if key not in HYDRA_KEYS and not key.startswith(HYDRA_PREFIXES):
+            raise Refused(
+                f"{line!r}: {key} cannot be set (allowed hydra keys: "
+                f"{', '.join(HYDRA_KEYS)}, hydra/launcher, hydra.launcher.*)"
+            )
+        return
+    if key not in types and key not in ("scenario", "experiment"):
+        raise Refused(f"unknown key {key!r}: see `cpec-sim run --cfg job` for every key")
+
+
+def _sweep_values(o: Any, names: list[str] | None) -> list[Any]:
+    """The values a swept override takes (checked for size before they are listed)."""
+    from hydra.core.override_parser.types import ChoiceSweep, Glob, IntervalSweep, RangeSweep
+
+    value, line = o.value(), str(o.input_line)
+    if isinstance(value, IntervalSweep):
+        raise Refused(f"{line!r}: interval() needs an optimising sweeper; use a list or range()")
+    if isinstance(value, Glob):
+        if names is None:
+            raise Refused(f"{line!r}: glob() only chooses scenario or experiment names")
+        return list(value.filter(names))
+    if isinstance(value, RangeSweep):
+        bounds = [float(x) if x is not None else math.nan for x in (value.start, value.stop)]
+        step = float(value.step or 0)
+        if not step or not all(math.isfinite(x) for x in (*bounds, step)):
+            raise Refused(f"{line!r}: range() needs finite numbers and a non-zero step")
+        count = max(0, math.ceil((bounds[1] - bounds[0]) / step))
+        if count > MAX_SWEEP_JOBS:
+            raise Refused(
+                f"{line!r} sweeps {count:,} values: a sweep runs at most {MAX_SWEEP_JOBS:,} jobs"
+            )
+    if isinstance(value, ChoiceSweep | RangeSweep):
+        return list(o.sweep_iterator())
+    raise Refused(f"{line!r}: this sweep is not supported: use a list or range()")
+
+
+def _check_value(key: str, value: Any, types: dict[str, str]) -> None:
+    """Refuse a value of the wrong type for ``key`` (booleans are booleans, numbers finite)."""
+    if key.startswith("hydra"):
+        return
+    if key in ("scenario", "experiment"):
+        names = scenario_names() if key == "scenario" else experiment_names()
+        if isinstance(value, list | dict):
+            raise Refused(f"{key} takes one name; to run several, sweep: -m {key}=a,b")
+        if value not in names:
+            raise Refused(f"unknown {key} {value!r}: choose one of {', '.join(names)}")
+        return
+    kind = types[key]
+    ok = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value),
+        "str": isinstance(value, str | int | float) and not isinstance(value, bool),
+    }.get(kind, True)
+    if value is None and key in ("jobs", "chunk_size"):
+        ok = True
+    if not ok:
+        expected = {
+            "bool": "true or false",
+            "int": "a whole number",
+            "float": "a finite number",
+            "str": "one word",
+        }[kind]
+        raise Refused(f"{key}={_shown(value)} is not allowed: expected {expected}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _holds_our_results(folder: Path, depth: int = 1) -> bool:
+    """An empty folder, a run or sweep of ours, or what Hydra left of one (``.hydra``)."""
+    entries = list(folder.iterdir())
+    if not entries or any(e.name in _OUR_FILES for e in entries):
+        return True
+    if all(e.name == ".hydra" for e in entries):
+        return True
+    return depth > 0 and all(e.is_dir() and _holds_our_results(e, depth - 1) for e in entries)
+
+
+def check_output_dir(path: Path, key: str) -> None:
+    """Refuse an output folder outside ``results/`` (unless absolute), in a system folder,
+    that is a file, that holds other files, or that cannot be written."""
+    root = (Path.cwd() / "results").resolve()
+    where = (Path.cwd() / path.expanduser()).resolve()
+    if not path.expanduser().is_absolute() and not where.is_relative_to(root):
+        raise Refused(
+            f"{key}={path} is not allowed: a relative output folder stays inside results/ "
+            "(give an absolute path to write elsewhere)"
+        )
+    home = Path.home().resolve()
+    system = any(where.is_relative_to(f) for f in SYSTEM_FOLDERS)
+    if where in (Path("/"), home) or (system and not where.is_relative_to(Path("/var/tmp"))):
+        raise Refused(f"{key}={path} is not allowed: {where} is a system or home folder")
+    if where.exists() and not where.is_dir():
+        raise Refused(f"{key}={path} is a file: choose another folder")
+    if where.is_dir() and not _holds_our_results(where):
+        raise Refused(
+            f"{key}={path} is not allowed: {where} holds other files; choose a new folder"
+        )
+    existing = next(p for p in (where, *where.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise Refused(f"{key}={path} is not allowed: cannot write in {existing}")
 
 
 def prevalidate(args: list[str]) -> Plan:
     """Compose and validate every job the command would run (errors in ``Plan.error``)."""
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from sim.config import (
-        check_run_keys,
-        config_dir,
-        model_params_from_config,
-        posterior_for_run,
-    )
+    from sim.config import config_dir
     from sim.params import ParameterError
 
-    overrides = [a for a in args if not a.startswith("-")]
-    multirun = any(a in ("-m", "--multirun") for a in args)
-    parser = OverridesParser.create()
     plan = Plan()
-    try:
-        parsed = parser.parse_overrides(overrides)
-    except Exception as exc:
-        plan.error = f"cannot parse the overrides: {str(exc).splitlines()[0]}"
-        return plan
-    fixed = [str(o.input_line) for o in parsed if not o.is_sweep_override()]
-    swept: dict[str, list[str]] = {}
-    for o in parsed:
-        if o.is_sweep_override():
-            if not multirun:
-                plan.error = f"{o.input_line!r} sweeps several values: add -m (multirun)"
-                return plan
-            swept[o.get_key_element()] = [str(v) for v in o.sweep_string_iterator()]
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            base = _compose(fixed + [f"{k}={v[0]}" for k, v in swept.items()])
-            sweeper = base.hydra.get("sweeper", {}).get("params") or {}
-            for key, value in sweeper.items():
-                if key not in swept:
-                    sweep = parser.parse_overrides([f"{key}={value}"])[0]
-                    swept[key] = [str(v) for v in sweep.sweep_string_iterator()]
-            variants = [fixed + [f"{k}={v[0]}" for k, v in swept.items()]]
-            for key, values in swept.items():
-                for value in values[1:]:
-                    variants.append(
-                        fixed + [f"{k}={value if k == key else v[0]}" for k, v in swept.items()]
-                    )
-            for variant in variants:
-                cfg = _compose(variant)
-                HydraConfig.instance().set_config(cfg)
-                check_run_keys(cfg)
-                posterior_for_run(cfg, model_params_from_config(cfg))
-                if multirun or sweeper:
-                    plan.sweep_dir = Path(str(cfg.hydra.sweep.dir))
-                    out, what = plan.sweep_dir, "sweep directory"
-                else:
-                    out, what = Path(str(cfg.hydra.run.dir)), "output directory"
-                if out.exists() and not out.is_dir():
-                    plan.error = f"{what} {out} is a file: choose another hydra.run.dir"
-                    return plan
-            plan.swept = swept
-            plan.experiment = next(
-                (str(o.value()) for o in parsed if o.get_key_element().lstrip("+") == "experiment"),
-                None,
-            )
-    except ParameterError as exc:
+            _plan(args, plan)
+    except (Refused, ParameterError) as exc:
         plan.error = str(exc)
-    except Exception as exc:
+    except RecursionError:
+        plan.error = "the overrides nest too deeply"
+    except Exception as exc:  # Hydra's and OmegaConf's composition errors
         plan.error = _friendly(exc)
     finally:
         GlobalHydra.instance().clear()
     return plan
+
+
+def _parse(args: list[str]) -> list[Any]:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        return list(OverridesParser.create().parse_overrides(_overrides_of(args)))
+    except Exception as exc:
+        raise Refused(f"cannot parse the overrides: {str(exc).splitlines()[0]}") from None
+
+
+def _plan(args: list[str], plan: Plan) -> None:
+    """Fill ``plan`` for ``args``; raise :class:`Refused` or ParameterError."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from sim.config import check_run_keys, key_types
+
+    types = key_types()
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    parsed = _parse(args)
+    fixed: list[str] = []
+    swept: dict[str, list[Any]] = {}
+    for o in parsed:
+        _check_override(o, types)
+        key = str(o.key_or_group)
+        if o.is_sweep_override():
+            if not multirun:
+                raise Refused(f"{o.input_line!r} sweeps several values: add -m (multirun)")
+            names = _group_names(key)
+            swept[key] = _sweep_values(o, names)
+            for value in swept[key]:
+                _check_value(key, value, types)
+        else:
+            _check_value(key, o.value(), types)
+            fixed.append(str(o.input_line))
+    _check_sweep_size(swept)
+    first = {k: _override_text(v[0]) for k, v in swept.items()}
+    base = _compose(fixed + [f"{k}={v}" for k, v in first.items()])
+    sweeper = base.hydra.get("sweeper", {}).get("params") or {}
+    for key, value in sweeper.items():
+        if key not in swept:
+            o = OverridesParser.create().parse_overrides([f"{key}={value}"])[0]
+            swept[str(key)] = _sweep_values(o, _group_names(str(key)))
+    _check_sweep_size(swept)
+    first = {k: _override_text(v[0]) for k, v in swept.items()}
+    base = _compose(fixed + [f"{k}={v}" for k, v in first.items()])
+    HydraConfig.instance().set_config(base)
+    check_run_keys(base)
+    _check_job(base)
+    sweeping = multirun or bool(sweeper)
+    out_key = "hydra.sweep.dir" if sweeping else "hydra.run.dir"
+    out = Path(str(base.hydra.sweep.dir if sweeping else base.hydra.run.dir))
+    check_output_dir(out, out_key)
+    for key, values in swept.items():
+        for value in values[1:]:
+            variant = {**first, key: _override_text(value)}
+            if key in ("scenario", "experiment") or key.startswith("hydra"):
+                cfg = _compose(fixed + [f"{k}={v}" for k, v in variant.items()])
+                check_run_keys(cfg)
+                _check_job(cfg)
+            else:
+                _check_value_in(base, key, value)
+    plan.swept = {k: [_override_text(v) for v in vs] for k, vs in swept.items()}
+    plan.sweep_dir = out if sweeping else None
+    plan.jobs = math.prod(len(v) for v in swept.values()) if swept else 1
+    plan.replicates, plan.weeks = int(base.replicates), int(base.weeks)
+    plan.experiment = next(
+        (str(o.value()) for o in parsed if str(o.key_or_group) == "experiment"), None
+    )
+
+
+def _group_names(key: str) -> list[str] | None:
+    if key == "scenario":
+        return scenario_names()
+    if key == "experiment":
+        return experiment_names()
+    return None
+
+
+def _override_text(value: Any) -> str:
+    """A parsed value written back as override text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value if re.fullmatch(r"[\w./-]*", value) and value else repr(value)
+    return str(value)
+
+
+def _check_sweep_size(swept: dict[str, list[Any]]) -> None:
+    jobs = math.prod(len(v) for v in swept.values()) if swept else 1
+    if jobs > MAX_SWEEP_JOBS:
+        raise Refused(
+            f"the sweep has {jobs:,} jobs: at most {MAX_SWEEP_JOBS:,} (split it, "
+            "or sweep fewer values)"
+        )
+    empty = [k for k, v in swept.items() if not v]
+    if empty:
+        raise Refused(f"the sweep of {empty[0]} has no values")
+
+
+def _check_job(cfg: Any) -> None:
+    """Validate one composed job: its parameters and its posterior."""
+    from sim.config import model_params_from_config, posterior_for_run
+
+    posterior_for_run(cfg, model_params_from_config(cfg))
+
+
+def _check_value_in(base: Any, key: str, value: Any) -> None:
+    """Validate ``base`` with ``key`` set to ``value`` (restored afterwards)."""
+    from omegaconf import OmegaConf
+
+    from sim.config import check_run_keys
+
+    old = OmegaConf.select(base, key)
+    OmegaConf.update(base, key, value, merge=False)
+    try:
+        check_run_keys(base)
+        _check_job(base)
+    finally:
+        OmegaConf.update(base, key, old, merge=False)
 
 
 # --- the Hydra task --------------------------------------------------------------------
@@ -318,6 +546,49 @@ def _remove_hydra_leftovers(run_dir: Path) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+#: Options of ``cpec-sim run`` (Hydra's): those that take a value, and the values allowed.
+FLAG_VALUES = {"--cfg": ("job", "hydra", "all"), "-c": ("job", "hydra", "all")}
+INFO_TOPICS = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
+FLAGS = ("-m", "--multirun", "--resolve", "--help", "-h", "--hydra-help", "--info", "-i",
+         "--version", "--cfg", "-c")  # fmt: skip
+#: Options after which nothing is run (so nothing needs validating).
+INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "--version")
+
+
+def split_args(args: list[str]) -> tuple[list[str], list[str]]:
+    """Options and overrides, in any order on the command line (options first for Hydra)."""
+    flags: list[str] = []
+    overrides: list[str] = []
+    items = list(args)
+    while items:
+        item = items.pop(0)
+        if not item.startswith("-"):
+            overrides.append(item)
+            continue
+        name, eq, value = item.partition("=")
+        if name not in FLAGS:
+            raise Refused(f"unknown option {name!r}: choose from {', '.join(FLAGS)}")
+        if name in FLAG_VALUES:
+            if not eq:
+                value = items.pop(0) if items else ""
+            if value not in FLAG_VALUES[name]:
+                allowed = ", ".join(FLAG_VALUES[name])
+                raise Refused(f"{name} needs one of {allowed} (got {value!r})")
+            flags += [name, value]
+        elif name in ("--info", "-i"):
+            topic = value if eq else (items.pop(0) if items and items[0] in INFO_TOPICS else "")
+            flags += [name, topic] if topic else [name]
+        elif eq:
+            raise Refused(f"option {name} takes no value (got {item!r})")
+        else:
+            flags.append(name)
+    return flags, overrides
+
+
+def _overrides_of(args: list[str]) -> list[str]:
+    return split_args(args)[1]
+
+
 def run_command(args: list[str]) -> int:
     """``cpec-sim run``: validate everything first, then hand over to Hydra."""
     import hydra
@@ -326,33 +597,74 @@ def run_command(args: list[str]) -> int:
 
     _register()
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
+    try:
+        flags, overrides = split_args(args)
+    except Refused as exc:
+        return fail(str(exc))
     plan = Plan()
-    if not any(a.split("=")[0] in PASS_THROUGH_FLAGS for a in args):
-        plan = prevalidate(args)
+    if not any(f in INFO_FLAGS for f in flags):
+        plan = prevalidate(flags + overrides)
         if plan.error:
             return fail(plan.error)
+        if "--cfg" not in flags and "-c" not in flags:
+            _announce_big_run(plan)
     _EXIT_CODES.clear()
     main_fn = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         _task
     )
     saved = sys.argv
-    sys.argv = ["cpec-sim run", *args]
+    sys.argv = ["cpec-sim run", *flags, *overrides]
     try:
         main_fn()
     except SystemExit as exc:
         return int(exc.code or 0)
-    except Exception as exc:  # Hydra's own argument errors, e.g. -m together with --cfg
-        return fail(_friendly(exc))
     finally:
         sys.argv = saved
     if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
         statuses = write_sweep_index(plan)  # jobs may have run in other processes (launchers)
-        codes = {"complete": 0, "failed": 1, "interrupted": 130, "running": 1}
+        codes = {"complete": 0, "interrupted": 130}
         _EXIT_CODES.extend(codes.get(s, 1) for s in statuses)
         print(
             f"sweep directory: {plan.sweep_dir}  (compare with: cpec-sim compare {plan.sweep_dir})"
         )
     return max(_EXIT_CODES, default=0)
+
+
+#: Measured on a 2-core machine with the compiled engine (benchmarks/pipeline.py): seconds of
+#: one worker per replicate-week, and bytes on disk per replicate-week (three tables + chunks).
+SECONDS_PER_REPLICATE_WEEK = 1.2e-4
+BYTES_PER_REPLICATE_WEEK = 120.0
+#: A run is announced (time and disk) when it would take longer or write more than this.
+ANNOUNCE_SECONDS = 60.0
+ANNOUNCE_BYTES = 1e9
+
+
+def estimate(plan: Plan, workers: int | None = None) -> tuple[float, float]:
+    """Rough wall seconds and bytes on disk of the whole command (all sweep jobs)."""
+    workers = workers or os.cpu_count() or 1
+    work = plan.jobs * plan.replicates * plan.weeks
+    return work * SECONDS_PER_REPLICATE_WEEK / workers, work * BYTES_PER_REPLICATE_WEEK
+
+
+def _announce_big_run(plan: Plan) -> None:
+    seconds, size = estimate(plan)
+    if seconds < ANNOUNCE_SECONDS and size < ANNOUNCE_BYTES:
+        return
+    jobs = f"{plan.jobs:,} jobs x " if plan.jobs > 1 else ""
+    print(
+        f"note: {jobs}{plan.replicates:,} replicates x {plan.weeks:,} weeks: roughly "
+        f"{_duration(seconds)} on {os.cpu_count() or 1} cores and {size / 1e9:.1f} GB on "
+        "disk (Ctrl-C stops it; the same command resumes)",
+        file=sys.stderr,
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def write_sweep_index(plan: Plan) -> list[str]:
@@ -367,7 +679,11 @@ def write_sweep_index(plan: Plan) -> list[str]:
     assert plan.sweep_dir is not None
     jobs = []
     for manifest in sorted(plan.sweep_dir.glob("*/manifest.json")):
-        data = json.loads(manifest.read_text())
+        try:
+            data = json.loads(manifest.read_text())
+            data = data if isinstance(data, dict) and "status" in data else {"status": "damaged"}
+        except (OSError, ValueError):
+            data = {"status": "damaged"}
         values = dict(o.lstrip("+").split("=", 1) for o in data.get("overrides", []) if "=" in o)
         jobs.append({"dir": manifest.parent.name, "overrides": values, "status": data["status"]})
     atomic_write_json(
@@ -432,7 +748,17 @@ def main(argv: list[str] | None = None) -> int:
     command = COMMANDS.get(argv[0])
     if command is None:
         return fail(f"unknown command {argv[0]!r}: choose one of {', '.join(COMMANDS)}")
-    return command(argv[1:])
+    try:
+        return command(argv[1:])
+    except KeyboardInterrupt:
+        print("cpec-sim: interrupted (re-run the same command to resume)", file=sys.stderr)
+        return 130
+    except MemoryError:
+        return fail("out of memory: run fewer replicates or weeks at a time", 1)
+    except Exception as exc:  # a bug: one line, the traceback under CPEC_SIM_DEBUG=1
+        from sim.commands import report_internal_error
+
+        return report_internal_error("cpec-sim", exc)
 
 
 def entry() -> None:

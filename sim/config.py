@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -65,6 +66,18 @@ RUN_KEYS = (
     "parameters",
 )
 MODEL_KEYS = tuple(f.name for f in dataclasses.fields(ModelParams))
+
+
+def key_types() -> dict[str, str]:
+    """The declared type (bool, int, float, str) of every key ``cpec-sim run`` takes."""
+    from sim.params import iter_params
+
+    types = {info.path: info.type for info in iter_params(ModelParams())}
+    for f in dataclasses.fields(RunConfig):
+        if f.name in RUN_KEYS and f.name != "scenario":
+            types[f.name] = str(f.type).split(" |")[0]
+    types.update({f"scenario.{f.name}": "str" for f in dataclasses.fields(ScenarioInfo)})
+    return types
 
 
 def config_dir() -> Path:
@@ -125,19 +138,47 @@ def model_params_from_config(cfg: Any) -> ModelParams:
     return from_dict(data)
 
 
+#: Declared upper limits of the run keys (larger is a typing mistake, or a cluster's job:
+#: split it into several runs or a sweep). Sweeps: at most MAX_SWEEP_JOBS jobs.
+MAX_REPLICATES = 1_000_000
+MAX_WEEKS = 5_200  # a century
+MAX_JOBS = 256
+MAX_SEED = 2**63 - 1
+MAX_SWEEP_JOBS = 10_000
+
+#: Names that become folder names (``scenario.name``, ``sweep_name``): no separators, no "..".
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.,=+-]{0,99}")
+
+
+def check_name(key: str, value: Any) -> None:
+    """Raise :class:`ParameterError` unless ``value`` is safe as a folder name."""
+    if not isinstance(value, str) or not _SAFE_NAME.fullmatch(value) or ".." in value:
+        raise ParameterError(
+            f"{key}={value!r} is not allowed: it names a folder, so use up to 100 letters, "
+            "digits and _ . , = + - (starting with a letter or digit, no '..')"
+        )
+
+
+def _check_count(key: str, value: Any, low: int, high: int, unset_ok: bool = False) -> None:
+    if value is None and unset_ok:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ParameterError(
+            f"{key}={value} is not allowed: need a whole number from {low} to {high:,}"
+            + (" (or leave unset)" if unset_ok else "")
+        )
+
+
 def check_run_keys(cfg: Any) -> None:
     """Validate the run keys; raise :class:`ParameterError` with one clear line."""
-    if cfg.replicates < 1:
-        raise ParameterError(f"replicates={cfg.replicates} is not allowed: need at least 1")
-    if cfg.weeks < 1:
-        raise ParameterError(f"weeks={cfg.weeks} is not allowed: need at least 1")
-    if cfg.jobs is not None and cfg.jobs < 1:
-        raise ParameterError(f"jobs={cfg.jobs} is not allowed: need at least 1 (or leave unset)")
-    if cfg.chunk_size is not None and cfg.chunk_size < 1:
-        raise ParameterError(f"chunk_size={cfg.chunk_size} is not allowed: need at least 1")
-    if cfg.seed < 0:
-        raise ParameterError(f"seed={cfg.seed} is not allowed: need a non-negative integer")
+    _check_count("replicates", cfg.replicates, 1, MAX_REPLICATES)
+    _check_count("weeks", cfg.weeks, 1, MAX_WEEKS)
+    _check_count("jobs", cfg.jobs, 1, MAX_JOBS, unset_ok=True)
+    _check_count("chunk_size", cfg.chunk_size, 1, MAX_REPLICATES, unset_ok=True)
+    _check_count("seed", cfg.seed, 0, MAX_SEED)
     check_backend(cfg.backend)
+    check_name("sweep_name", cfg.sweep_name)
+    check_name("scenario.name", cfg.scenario.name)
 
 
 def posterior_for_run(cfg: Any, params: ModelParams) -> Posterior | None:

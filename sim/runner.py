@@ -262,7 +262,7 @@ def _already_complete(old: dict[str, Any], spec: RunSpec, run_dir: Path) -> bool
 def _damage_note(old: dict[str, Any] | None, run_dir: Path, store: ChunkStore) -> str:
     """What a resume found damaged and repaired (empty when nothing was)."""
     notes = []
-    if old is None and (run_dir / "manifest.json").exists():
+    if old is not None and old.get("unreadable"):
         notes.append("manifest.json was unreadable: rewritten")
     if old is not None and old.get("status") == "complete":
         broken = damaged_files(run_dir, old.get("files"))
@@ -323,6 +323,8 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
             new=False,
         )
     store = run_store(run_dir, spec.config_hash)
+    if old is None and (run_dir / "manifest.json").exists():
+        old = {"unreadable": True}
     try:
         return _run_into(spec, run_dir, store, old, started, t0, progress)
     except OSError as exc:

@@ -77,11 +77,12 @@ def test_bad_input_gets_one_clear_line_and_leaves_nothing(
 
 
 def test_an_output_directory_that_is_a_file_is_refused(workdir: Path) -> None:
-    (workdir / "taken").write_text("not a directory")
-    out = cpec("run", "hydra.run.dir=taken", *FAST, cwd=workdir)
+    (workdir / "results").mkdir()
+    (workdir / "results" / "taken").write_text("not a directory")
+    out = cpec("run", "hydra.run.dir=results/taken", *FAST, cwd=workdir)
     assert out.returncode == 2 and "is a file" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
-    assert (workdir / "taken").read_text() == "not a directory"
+    assert (workdir / "results" / "taken").read_text() == "not a directory"
 
 
 def test_cfg_job_and_help_pass_through_to_hydra(workdir: Path) -> None:
