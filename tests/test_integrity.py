@@ -203,3 +203,30 @@ def test_result_files_are_readable_by_the_group(clean: Path) -> None:
         mode = path.stat().st_mode & 0o777
         if path.is_file():
             assert mode == 0o666 & ~mask, oct(mode)
+
+
+def test_a_study_shares_the_chunk_store_and_recomputes_a_swapped_chunk(tmp_path: Path) -> None:
+    import numpy as np
+
+    from sim.explore.evaluate import evaluate, study_store
+    from sim.explore.execution import Execution
+    from sim.explore.functions import ishigami, ishigami_space
+
+    design = ishigami_space().table(np.random.default_rng(0).random((40, 3)))
+    quiet = Execution(replicates=2, chunk_points=10, progress=None)
+    clean = evaluate(design, ishigami, tmp_path / "clean", quiet)
+    damaged = tmp_path / "damaged"
+    shutil.copytree(tmp_path / "clean", damaged)
+    store = study_store(damaged, "")
+    for table in ("points", "replicates"):
+        shutil.copyfile(store.path(0, table), store.path(2, table))
+        (damaged / f"{table}.parquet").unlink()
+
+    again = evaluate(design, ishigami, damaged, quiet)
+    assert clean.status == again.status == "complete"
+    assert again.message.startswith("1 damaged chunk(s) recomputed: chunk 2")
+    for table in ("points", "replicates"):
+        name = f"{table}.parquet"
+        assert (damaged / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
+    manifest = json.loads((damaged / "manifest.json").read_text())
+    assert manifest["files"]["points.parquet"]["rows"] == 40

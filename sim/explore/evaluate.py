@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import io
 import json
 import math
 import time
@@ -39,12 +38,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sim.explore.execution import DEFAULT_EXECUTION, Execution
 from sim.explore.space import StudyError, design_hash
-from sim.files import atomic_write_bytes, atomic_write_text
+from sim.files import atomic_write_text
 from sim.params import ModelParams, from_dict
+from sim.results import ChunkStore
 from sim.runner import (
     Interrupted,
     ProgressBar,
@@ -248,36 +247,23 @@ def default_chunk_points(n_points: int, replicates: int) -> int:
     return max(1, min(math.ceil(100 / replicates), math.ceil(n_points / 20)))
 
 
-def _chunk_path(out_dir: Path, chunk: int, table: str) -> Path:
-    suffix = "json" if table == "done" else "parquet"
-    return out_dir / "chunks" / f"{chunk:05d}.{table}.{suffix}"
+#: A study's tables: one row per point, one row per replicate.
+STUDY_TABLES = ("points", "replicates")
+_REP_KEYS = ("point", "replicate", "seed")
 
 
-def _write_table(path: Path, table: pa.Table) -> None:
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    atomic_write_bytes(path, buf.getvalue())
+def study_store(out_dir: Path, key: str) -> ChunkStore:
+    """The chunk store of a study directory (points; their aggregates and replicates)."""
+    return ChunkStore(out_dir, STUDY_TABLES, key, members="points")
 
 
-def _chunk_done(out_dir: Path, chunk: int, indices: list[int]) -> bool:
-    path = _chunk_path(out_dir, chunk, "done")
-    try:
-        done = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    return bool(done.get("points") == indices) and all(
-        _chunk_path(out_dir, chunk, t).exists() for t in ("points", "replicates")
-    )
-
-
-def _write_chunk(
-    out_dir: Path,
-    chunk: int,
+def _chunk_tables(
     indices: list[int],
     design: pd.DataFrame,
     aggs: dict[str, list[Any]],
     reps: dict[str, list[Any]],
-) -> None:
+) -> dict[str, pa.Table]:
+    """A chunk's points (inputs and aggregates) and replicates as Arrow tables."""
     inputs = pa.Table.from_pandas(design.iloc[indices].reset_index(drop=True), preserve_index=False)
     table = pa.table({"point": pa.array(indices, pa.int64())})
     for name in inputs.column_names:
@@ -291,34 +277,7 @@ def _write_chunk(
             for k, v in reps.items()
         }
     )
-    _write_table(_chunk_path(out_dir, chunk, "points"), table)
-    _write_table(_chunk_path(out_dir, chunk, "replicates"), replicate_table)
-    atomic_write_text(_chunk_path(out_dir, chunk, "done"), json.dumps({"points": indices}) + "\n")
-
-
-_REP_KEYS = ("point", "replicate", "seed")
-
-
-def _assemble(out_dir: Path, n_chunks: int) -> None:
-    """Stream the chunk files, in order, into ``points.parquet`` and ``replicates.parquet``."""
-    for name in ("points", "replicates"):
-        writer: pq.ParquetWriter | None = None
-        buf = io.BytesIO()
-        try:
-            for c in range(n_chunks):
-                table = pq.read_table(_chunk_path(out_dir, c, name))
-                if writer is None:
-                    writer = pq.ParquetWriter(buf, table.schema, compression="zstd")
-                writer.write_table(table.cast(writer.schema))
-        finally:
-            if writer is not None:
-                writer.close()
-        atomic_write_bytes(out_dir / f"{name}.parquet", buf.getvalue())
-
-
-def _remove_partial_files(out_dir: Path) -> None:
-    for tmp in (out_dir / "chunks").glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
+    return {"points": table, "replicates": replicate_table}
 
 
 def read_manifest(out_dir: Path) -> dict[str, Any] | None:
@@ -334,14 +293,13 @@ def prepare_out_dir(out_dir: Path, key: str) -> bool:
     if out_dir.exists() and not out_dir.is_dir():
         raise StudyError(f"output directory {out_dir} is a file: choose another --out")
     old = read_manifest(out_dir)
-    if old is None:
-        return False
-    if old.get("design_hash") != key:
+    other = old.get("design_hash") if old else study_store(out_dir, key).foreign_key()
+    if other is not None and other != key:
         raise StudyError(
-            f"{out_dir} holds another study (hash {old.get('design_hash')}, now {key}): "
+            f"{out_dir} holds another study (hash {other}, now {key}): "
             "remove it or choose another --out"
         )
-    return True
+    return old is not None
 
 
 def evaluate(
@@ -377,6 +335,7 @@ def evaluate(
         }
     )
     prepare_out_dir(out_dir, key)
+    store = study_store(out_dir, key)
     n = len(design)
     size = execution.chunk_points or default_chunk_points(n, replicates)
     chunks = [list(range(i, min(i + size, n))) for i in range(0, n, size)]
@@ -402,14 +361,14 @@ def evaluate(
     atomic_write_text(
         out_dir / "manifest.json", json.dumps(manifest("running"), indent=2, default=str) + "\n"
     )
-    _remove_partial_files(out_dir)
-    todo = [c for c, idx in enumerate(chunks) if not _chunk_done(out_dir, c, idx)]
+    store.clean()
+    todo = [c for c, idx in enumerate(chunks) if store.done(c, idx) is None]
     resumed = n - sum(len(chunks[c]) for c in todo)
     bars: list[ProgressBar] = []  # drawn once the engine is up (a scheduler may be unreachable)
     rows = design.to_dict("records")
 
     def finish(c: int, aggs: dict[str, list[Any]], reps: dict[str, list[Any]]) -> None:
-        _write_chunk(out_dir, c, chunks[c], design, aggs, reps)
+        store.write(c, chunks[c], _chunk_tables(chunks[c], design, aggs, reps))
         bars[0].advance(len(chunks[c]) * replicates)
 
     def args(c: int) -> tuple[Any, ...]:
@@ -450,12 +409,21 @@ def evaluate(
     finally:
         for bar in bars:
             bar.close()
-        _remove_partial_files(out_dir)
+        store.clean()
     sim_s = time.perf_counter() - t_sim
     points = pd.DataFrame()
+    files: dict[str, Any] = {}
     if status == "complete":
-        _assemble(out_dir, len(chunks))
+        files = {
+            "files": store.assemble(range(len(chunks))),
+            "chunks": store.records(range(len(chunks))),
+        }
         points = pd.read_parquet(out_dir / "points.parquet")
+    if store.damaged:
+        listed = "; ".join(f"chunk {c} ({why})" for c, why in sorted(store.damaged.items()))
+        message = "; ".join(
+            m for m in (f"{len(store.damaged)} damaged chunk(s) recomputed: {listed}", message) if m
+        )
     timings = {"evaluate_s": round(sim_s, 3), "total_s": round(time.perf_counter() - t0, 3)}
     atomic_write_text(
         out_dir / "manifest.json",
@@ -466,6 +434,7 @@ def evaluate(
                 resumed_points=resumed,
                 timings=timings,
                 message=message,
+                **files,
             ),
             indent=2,
             default=str,
