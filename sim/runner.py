@@ -471,43 +471,35 @@ def _run_pool(
 
 
 class ProgressBar:
-    """A progress bar with ETA on stderr (a line per 10% when not a terminal)."""
+    """Replicates done, rate and time left on ``stream`` (tqdm; None: silent).
+
+    On a terminal the bar redraws in place; in a log file tqdm writes at most one update
+    every 10 seconds.
+    """
 
     def __init__(self, total: int, done: int, stream: TextIO | None) -> None:
-        self.total, self.done, self.stream = total, done, stream
-        self.start_done = done
-        self.t0 = time.perf_counter()
-        self.tty = bool(stream and stream.isatty())
-        self._last_decile = -1
-        self._draw()
+        from tqdm import tqdm
+
+        tty = bool(stream is not None and stream.isatty())
+        self._bar = tqdm(
+            total=total,
+            initial=done,
+            file=stream,
+            disable=stream is None,
+            unit="replicate",
+            dynamic_ncols=tty,
+            mininterval=0.1 if tty else 10.0,
+            ascii=not tty,
+            smoothing=0.1,
+        )
 
     def advance(self, n: int) -> None:
         """``n`` more replicates finished."""
-        self.done += n
-        self._draw()
-
-    def _draw(self) -> None:
-        if self.stream is None:
-            return
-        frac = self.done / self.total if self.total else 1.0
-        decile = int(frac * 10)
-        if not self.tty and decile == self._last_decile:
-            return
-        self._last_decile = decile
-        elapsed = time.perf_counter() - self.t0
-        new = self.done - self.start_done
-        eta = elapsed / new * (self.total - self.done) if new else float("nan")
-        bar = "#" * int(frac * 30)
-        eta_s = "--" if eta != eta else f"{eta:5.0f}s"
-        line = f"[{bar:30s}] {self.done}/{self.total} replicates  {elapsed:5.0f}s  ETA {eta_s}"
-        self.stream.write(("\r" + line) if self.tty else line + "\n")
-        self.stream.flush()
+        self._bar.update(n)
 
     def close(self) -> None:
-        """End the bar's line."""
-        if self.stream is not None and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+        """Draw the final state and end the bar's line."""
+        self._bar.close()
 
 
 def default_jobs() -> int:
