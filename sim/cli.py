@@ -582,7 +582,19 @@ def split_args(args: list[str]) -> tuple[list[str], list[str]]:
             raise Refused(f"option {name} takes no value (got {item!r})")
         else:
             flags.append(name)
+    _check_flag_combination(flags)
     return flags, overrides
+
+
+def _check_flag_combination(flags: list[str]) -> None:
+    """Hydra's rules: one mode at most; --resolve only with --cfg or --help."""
+    modes = {"-m": "-m", "--multirun": "-m", "--cfg": "--cfg", "-c": "--cfg", "--info": "--info"}
+    modes["-i"] = "--info"
+    chosen = sorted({modes[f] for f in flags if f in modes})
+    if len(chosen) > 1:
+        raise Refused(f"{' and '.join(chosen)} cannot be combined: choose one")
+    if "--resolve" in flags and not {"--cfg", "-c", "--help", "-h"} & set(flags):
+        raise Refused("--resolve only goes with --cfg or --help")
 
 
 def _overrides_of(args: list[str]) -> list[str]:
@@ -618,6 +630,8 @@ def run_command(args: list[str]) -> int:
         main_fn()
     except SystemExit as exc:
         return int(exc.code or 0)
+    except OSError as exc:  # Hydra could not create the output folder
+        return fail(f"cannot write {exc.filename or 'the output folder'}: {exc.strerror or exc}", 1)
     finally:
         sys.argv = saved
     if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
