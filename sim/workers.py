@@ -3,26 +3,130 @@
 On POSIX a fork server that has already imported the heavy modules forks each worker (it
 starts in milliseconds, and none is forked from a multi-threaded parent); elsewhere spawn.
 Workers leave Ctrl-C to the parent, which stops them cleanly.
+
+On Linux no process of a pool outlives the main process, whatever kills it (issue 15). The
+fork server is a child of the main process, the workers are children of the fork server,
+and each gets a death signal from its parent (``prctl(PR_SET_PDEATHSIG)``). The fork server
+arms its own when it imports this module, which :func:`worker_context` preloads first; a
+worker arms its own in :func:`worker_init`, and also watches the main process itself, in
+case the fork server could not arm (then the fork server follows: it exits once the last
+holder of its "alive" pipe, the main process or a worker, is gone). The resource tracker
+needs nothing: it exits, unlinking what was leaked, once the main process and the workers
+have closed its pipe.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
+import os
 import signal
+import sys
+import threading
 from collections.abc import Sequence
+from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LINUX = sys.platform.startswith("linux")
+_FORK_SERVER_COMMAND = "from multiprocessing.forkserver import main;"
 
 
 def worker_init() -> None:
-    """Initialise a worker: SIGINT is the parent's business, SIGTERM ends the worker."""
+    """Initialise a worker: SIGINT is the parent's business, SIGTERM ends the worker, and the
+    worker does not outlive the main process (on Linux)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _LINUX:
+        _die_with_fork_server()
+        _die_with_main_process()
 
 
 def worker_context(preload: Sequence[str]) -> Any:
-    """The multiprocessing context for a worker pool whose workers import ``preload``."""
+    """The multiprocessing context for a worker pool whose workers import ``preload``.
+
+    This module is preloaded first, so that the fork server arms its death signal before
+    the slow imports (a main process killed while the server compiles takes it along).
+    """
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(list(preload))
+    ctx.set_forkserver_preload([__name__, *(m for m in preload if m != __name__)])
     return ctx
+
+
+# --- death signals ------------------------------------------------------------------------
+def _die_with(parent: int) -> None:
+    """Have the kernel SIGKILL this process when ``parent``, its parent, dies.
+
+    The signal is armed only if the parent is alive when it is set: one that died just
+    before has re-parented this process, which the check afterwards catches.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_PDEATHSIG): {os.strerror(err)}")
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _started_by_main_thread(parent: int) -> bool:
+    """Whether the main thread of ``parent`` started this process.
+
+    The death signal follows the parent *thread*: armed under any other thread, it would
+    kill the fork server (and its workers) when that thread ends, the process still alive.
+    The main thread of a Python process ends with the process. False when unknown.
+    """
+    try:
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    except OSError:
+        return False
+    return str(os.getpid()) in children
+
+
+def _is_fork_server() -> bool:
+    """Whether this interpreter runs a multiprocessing fork server (its command says so)."""
+    return bool(sys.orig_argv) and sys.orig_argv[-1].startswith(_FORK_SERVER_COMMAND)
+
+
+def _arm_fork_server() -> None:
+    """In the fork server: die with the main process, if the death signal can follow it."""
+    parent = os.getppid()
+    if _started_by_main_thread(parent):
+        _die_with(parent)
+
+
+def _die_with_fork_server() -> None:
+    """In a worker forked by the fork server (single-threaded, so no thread caveat): die
+    with it. A worker started otherwise is left to :func:`_die_with_main_process`."""
+    import multiprocessing.forkserver as forkserver
+
+    if forkserver.get_inherited_fds() is not None:
+        _die_with(os.getppid())
+
+
+def _die_with_main_process() -> None:
+    """SIGKILL this worker as soon as the main process is gone, by any death.
+
+    The backstop for a fork server that could not arm its death signal. The main process
+    holds the write end of the pipe behind the worker's parent sentinel until it ends, and
+    the kernel closes it on any death; a daemon thread waits for that (a main process
+    already dead returns the wait at once: no race).
+    """
+    parent = mp.parent_process()
+    if parent is None:
+        return
+    watcher = threading.Thread(
+        target=_kill_self_after, args=(parent,), name="die-with-main", daemon=True
+    )
+    watcher.start()
+
+
+def _kill_self_after(parent: BaseProcess) -> None:
+    parent.join()  # waits on the parent sentinel
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+if _LINUX and _is_fork_server():
+    _arm_fork_server()

@@ -1,0 +1,132 @@
+"""Process hygiene (issue 15): a pool's processes die with the main process, even by kill -9.
+
+Each case starts a real command with a pool of two workers, waits until the workers are
+busy, SIGKILLs the main process and checks that the fork server, the workers and the
+resource tracker are all gone within 5 s, and that nothing is written afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import CPEC
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="death signals are Linux-only"
+)
+
+# the command, and the folder whose finished chunks show the workers at work (else: CPU time)
+CASES: dict[str, tuple[list[str], str | None]] = {
+    "run": (
+        ["run", "scenario=baseline", "replicates=400", "jobs=2", "plots=false", "chunk_size=5"],
+        "chunks",
+    ),
+    "sensitivity": (
+        ["sensitivity", "--fast", "--weeks", "104", "--jobs", "2", "--quiet"],
+        "chunks",
+    ),
+    "calibrate": (["calibrate", "--fast", "--jobs", "2"], None),
+}
+
+
+def _start(name: str, out: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    args, _ = CASES[name]
+    args = [*args, f"hydra.run.dir={out}"] if name == "run" else [*args, "--out", str(out)]
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    with (cwd / "stderr.txt").open("wb") as err:
+        return subprocess.Popen(
+            [CPEC, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err,
+            start_new_session=True,
+        )  # fmt: skip
+
+
+def _wait_for(ready: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _dead(proc: psutil.Process) -> bool:
+    """Gone, or a zombie (dead, waiting for its parent to reap it)."""
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _pool(pid: int) -> dict[str, list[psutil.Process]]:
+    """The main process's descendants by kind (empty lists until they exist)."""
+    kinds: dict[str, list[psutil.Process]] = {"fork server": [], "tracker": [], "workers": []}
+    try:
+        for child in psutil.Process(pid).children():
+            command = " ".join(child.cmdline())
+            if "multiprocessing.forkserver" in command:
+                kinds["fork server"].append(child)
+                kinds["workers"] += child.children()
+            elif "multiprocessing.resource_tracker" in command:
+                kinds["tracker"].append(child)
+    except psutil.NoSuchProcess:
+        pass
+    return kinds
+
+
+def _cpu_seconds(proc: psutil.Process) -> float:
+    try:
+        return float(proc.cpu_times().user)
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def _files(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_kill_9_of_the_main_process_leaves_no_process_alive(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "out"
+    main = _start(name, out, tmp_path)
+    try:
+        _, chunks = CASES[name]
+        pool: dict[str, list[psutil.Process]] = {}
+
+        def working() -> bool:
+            if chunks:
+                return any((out / chunks).glob("*.done.json"))
+            return all(_cpu_seconds(w) > 1 for w in pool["workers"])
+
+        def busy() -> bool:
+            if main.poll() is not None:
+                err = (tmp_path / "stderr.txt").read_text()[-2000:]
+                raise AssertionError(f"{name} ended early ({main.returncode}): {err}")
+            pool.update(_pool(main.pid))
+            return len(pool["workers"]) >= 2 and bool(pool["tracker"]) and working()
+
+        _wait_for(busy, 120, f"{name}: two busy workers")
+        recorded = [p for kind in pool.values() for p in kind]
+
+        os.kill(main.pid, signal.SIGKILL)
+        main.wait()
+        try:
+            _wait_for(lambda: all(map(_dead, recorded)), 5, "the pool to die")
+        except AssertionError:
+            alive = [f"{k} {p.pid}" for k, ps in pool.items() for p in ps if not _dead(p)]
+            raise AssertionError(f"{name}: alive 5 s after kill -9: {alive}") from None
+        written = _files(out)
+        time.sleep(2)
+        assert _files(out) == written, f"{name}: files written after the main process died"
+    finally:
+        with suppress(ProcessLookupError):  # leftovers, should the test fail
+            os.killpg(main.pid, signal.SIGKILL)
+        main.wait()
