@@ -7,6 +7,8 @@ Bad input is reported in one line on stderr with exit code 2, before anything is
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import os
 import re
@@ -42,8 +44,9 @@ _EXIT_CODES: list[int] = []
 
 
 def fail(message: str, code: int = 2) -> int:
-    """Print one clear line on stderr and return the exit code."""
-    print(f"cpec-sim: error: {message}", file=sys.stderr)
+    """Print one clear line on stderr and return the exit code (control characters escaped)."""
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+    print(f"cpec-sim: error: {shown}", file=sys.stderr)
     return code
 
 
@@ -185,6 +188,8 @@ def _check_override(o: Any, types: dict[str, str]) -> None:
         )
     if o.package:
         raise Refused(f"{line!r}: @package is not allowed")
+    if key == "experiment" and not o.is_add():
+        raise Refused(f"{line!r}: choose an experiment with +experiment=NAME")
     if key.startswith("hydra"):
         if key not in HYDRA_KEYS and not key.startswith(HYDRA_PREFIXES):
             raise Refused(
@@ -224,6 +229,8 @@ def _sweep_values(o: Any, names: list[str] | None) -> list[Any]:
 
 def _check_value(key: str, value: Any, types: dict[str, str]) -> None:
     """Refuse a value of the wrong type for ``key`` (booleans are booleans, numbers finite)."""
+    if key in HYDRA_KEYS and (not isinstance(value, str) or not value.strip()):
+        raise Refused(f"{key}={_shown(value)} is not allowed: give a folder")
     if key.startswith("hydra"):
         return
     if key in ("scenario", "experiment"):
@@ -255,6 +262,8 @@ def _check_value(key: str, value: Any, types: dict[str, str]) -> None:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     text = repr(value) if isinstance(value, str) else str(value)
     text = text.replace("\n", " ")
     return text if len(text) <= 60 else text[:57] + "..."
@@ -328,42 +337,89 @@ def _parse(args: list[str]) -> list[Any]:
         raise Refused(f"cannot parse the overrides: {str(exc).splitlines()[0]}") from None
 
 
+def _is_group(key: str) -> bool:
+    """Keys that choose config files (composed by Hydra), not values set on a config."""
+    return key in ("scenario", "experiment") or key.startswith("hydra")
+
+
+def _group_line(key: str, value: Any) -> str:
+    return f"{'+' if key == 'experiment' else ''}{key}={_override_text(value)}"
+
+
+@functools.lru_cache(maxsize=32)
+def _composed(group_lines: tuple[str, ...], where: str) -> Any:
+    """The config Hydra composes from the config files chosen by ``group_lines`` (cached)."""
+    return _compose(list(group_lines))
+
+
+def _configured(
+    group_lines: list[str], updates: dict[str, Any], task: list[str], where: str
+) -> Any:
+    """A composed config with values set on it, as Hydra would record the job's ``task``.
+
+    Composing is the slow part of validation (~0.15 s); it depends only on the files chosen,
+    so it is done once per choice and the values are set on a copy (~0.02 s).
+    """
+    from omegaconf import OmegaConf, open_dict
+
+    cfg = copy.deepcopy(_composed(tuple(group_lines), where))
+    for key, value in updates.items():
+        OmegaConf.update(cfg, key, value, merge=False)
+    with open_dict(cfg.hydra):
+        cfg.hydra.overrides.task = task
+    return cfg
+
+
 def _plan(args: list[str], plan: Plan) -> None:
     """Fill ``plan`` for ``args``; raise :class:`Refused` or ParameterError."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from sim.config import check_run_keys, key_types
+    from sim.config import check_run_keys, config_dir, key_types
 
-    types = key_types()
+    types, where = key_types(), str(config_dir())
     multirun = any(a in ("-m", "--multirun") for a in args)
     parsed = _parse(args)
-    fixed: list[str] = []
+    groups: list[str] = []  # override lines that choose files
+    values: dict[str, Any] = {}  # keys set to one value
     swept: dict[str, list[Any]] = {}
     for o in parsed:
         _check_override(o, types)
         key = str(o.key_or_group)
+        if key in values or key in swept or any(g.split("=")[0].lstrip("+") == key for g in groups):
+            raise Refused(f"{key} is given twice: give each key once")
         if o.is_sweep_override():
             if not multirun:
                 raise Refused(f"{o.input_line!r} sweeps several values: add -m (multirun)")
-            names = _group_names(key)
-            swept[key] = _sweep_values(o, names)
+            swept[key] = _sweep_values(o, _group_names(key))
             for value in swept[key]:
                 _check_value(key, value, types)
         else:
             _check_value(key, o.value(), types)
-            fixed.append(str(o.input_line))
+            if _is_group(key):
+                groups.append(str(o.input_line))
+            else:
+                values[key] = o.value()
     _check_sweep_size(swept)
-    first = {k: _override_text(v[0]) for k, v in swept.items()}
-    base = _compose(fixed + [f"{k}={v}" for k, v in first.items()])
+
+    def job(choice: dict[str, Any]) -> Any:
+        """The config of the job that takes ``choice`` for the swept keys."""
+        lines = groups + [_group_line(k, v) for k, v in choice.items() if _is_group(k)]
+        updates = {**values, **{k: v for k, v in choice.items() if not _is_group(k)}}
+        task = [str(o.input_line) for o in parsed if not o.is_sweep_override()]
+        task += [f"{k}={_override_text(v)}" for k, v in choice.items()]
+        task = [t for t in task if not t.lstrip("+").startswith("hydra")]
+        return _configured(lines, updates, task, where)
+
+    base = job({k: v[0] for k, v in swept.items()})
     sweeper = base.hydra.get("sweeper", {}).get("params") or {}
     for key, value in sweeper.items():
         if key not in swept:
             o = OverridesParser.create().parse_overrides([f"{key}={value}"])[0]
             swept[str(key)] = _sweep_values(o, _group_names(str(key)))
     _check_sweep_size(swept)
-    first = {k: _override_text(v[0]) for k, v in swept.items()}
-    base = _compose(fixed + [f"{k}={v}" for k, v in first.items()])
+    first = {k: v[0] for k, v in swept.items()}
+    base = job(first)
     HydraConfig.instance().set_config(base)
     check_run_keys(base)
     _check_job(base)
@@ -371,11 +427,10 @@ def _plan(args: list[str], plan: Plan) -> None:
     out_key = "hydra.sweep.dir" if sweeping else "hydra.run.dir"
     out = Path(str(base.hydra.sweep.dir if sweeping else base.hydra.run.dir))
     check_output_dir(out, out_key)
-    for key, values in swept.items():
-        for value in values[1:]:
-            variant = {**first, key: _override_text(value)}
-            if key in ("scenario", "experiment") or key.startswith("hydra"):
-                cfg = _compose(fixed + [f"{k}={v}" for k, v in variant.items()])
+    for key, options in swept.items():
+        for value in options[1:]:
+            if _is_group(key):
+                cfg = job({**first, key: value})
                 check_run_keys(cfg)
                 _check_job(cfg)
             else:
@@ -431,13 +486,14 @@ def _check_value_in(base: Any, key: str, value: Any) -> None:
     """Validate ``base`` with ``key`` set to ``value`` (restored afterwards)."""
     from omegaconf import OmegaConf
 
-    from sim.config import check_run_keys
+    from sim.config import RUN_KEYS, check_run_keys
 
     old = OmegaConf.select(base, key)
     OmegaConf.update(base, key, value, merge=False)
     try:
         check_run_keys(base)
-        _check_job(base)
+        if key not in RUN_KEYS or key in ("replicates", "parameters"):  # else: same parameters
+            _check_job(base)
     finally:
         OmegaConf.update(base, key, old, merge=False)
 
