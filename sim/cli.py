@@ -172,8 +172,6 @@ SYSTEM_FOLDERS = tuple(
     Path(p)
     for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc")
 ) + tuple(Path(p) for p in ("/run", "/sbin", "/sys", "/usr", "/var"))
-#: What a folder of ours holds: a run, a sweep, or what Hydra wrote before a run started.
-_OUR_FILES = ("manifest.json", "sweep.json", "multirun.yaml")
 
 
 def _check_override(o: Any, types: dict[str, str]) -> None:
@@ -229,8 +227,12 @@ def _sweep_values(o: Any, names: list[str] | None) -> list[Any]:
 
 def _check_value(key: str, value: Any, types: dict[str, str]) -> None:
     """Refuse a value of the wrong type for ``key`` (booleans are booleans, numbers finite)."""
+    if isinstance(value, str) and "${" in value:
+        raise Refused(f"{key}={_shown(value)} is not allowed: no ${{...}} interpolations")
     if key in HYDRA_KEYS and (not isinstance(value, str) or not value.strip()):
         raise Refused(f"{key}={_shown(value)} is not allowed: give a folder")
+    if key in HYDRA_KEYS and value.startswith("~"):
+        raise Refused(f"{key}={_shown(value)} is not allowed: write the home folder out")
     if key.startswith("hydra"):
         return
     if key in ("scenario", "experiment"):
@@ -269,38 +271,90 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _holds_our_results(folder: Path, depth: int = 1) -> bool:
-    """An empty folder, a run or sweep of ours, or what Hydra left of one (``.hydra``)."""
-    entries = list(folder.iterdir())
-    if not entries or any(e.name in _OUR_FILES for e in entries):
-        return True
-    if all(e.name == ".hydra" for e in entries):
-        return True
-    return depth > 0 and all(e.is_dir() and _holds_our_results(e, depth - 1) for e in entries)
+#: What a run folder of ours may hold, and what a sweep folder may hold besides run folders.
+RUN_ENTRIES = frozenset(
+    {"manifest.json", "config.yaml", ".hydra", ".lock", "chunks", "failures", "plots"}
+    | {"summary.parquet", "timeseries.parquet", "events.parquet"}
+)
+SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml"))
 
 
-def check_output_dir(path: Path, key: str) -> None:
+def _entries(folder: Path) -> list[Path]:
+    return [e for e in folder.iterdir() if not (e.name.startswith(".") and e.name.endswith(".tmp"))]
+
+
+def _our_manifest(folder: Path) -> bool:
+    """No manifest, a cpec-sim manifest, or an unreadable one next to our chunks."""
+    import json
+
+    path = folder / "manifest.json"
+    if not path.exists():
+        return True
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return (folder / "chunks").is_dir()
+    return isinstance(data, dict) and data.get("package") == "cpec-sim"
+
+
+def is_run_folder(folder: Path) -> bool:
+    """Empty, or holding only what a cpec-sim run writes (its manifest says so)."""
+    entries = _entries(folder)
+    return all(e.name in RUN_ENTRIES for e in entries) and _our_manifest(folder)
+
+
+def is_sweep_folder(folder: Path) -> bool:
+    """Empty, or holding only a sweep index and run folders of cpec-sim."""
+    return all(
+        e.name in SWEEP_ENTRIES or (e.is_dir() and is_run_folder(e)) for e in _entries(folder)
+    )
+
+
+def _swept_before(folder: Path) -> list[str] | None:
+    import json
+
+    try:
+        data = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
+        return sorted(str(k) for k in data["swept"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def check_output_dir(path: Path, key: str, swept: list[str] | None = None) -> None:
     """Refuse an output folder outside ``results/`` (unless absolute), in a system folder,
-    that is a file, that holds other files, or that cannot be written."""
-    root = (Path.cwd() / "results").resolve()
-    where = (Path.cwd() / path.expanduser()).resolve()
-    if not path.expanduser().is_absolute() and not where.is_relative_to(root):
+    that is a file, that holds anything but a cpec-sim run (``swept`` None) or a sweep of
+    the same keys, or that cannot be written."""
+    cwd = Path.cwd()
+    literal = Path(os.path.normpath(cwd / path))
+    if not path.is_absolute() and not literal.is_relative_to(os.path.normpath(cwd / "results")):
         raise Refused(
             f"{key}={path} is not allowed: a relative output folder stays inside results/ "
             "(give an absolute path to write elsewhere)"
         )
-    home = Path.home().resolve()
+    where = literal.resolve()
     system = any(where.is_relative_to(f) for f in SYSTEM_FOLDERS)
-    if where in (Path("/"), home) or (system and not where.is_relative_to(Path("/var/tmp"))):
+    if where in (Path("/"), Path.home().resolve()) or (
+        system and not where.is_relative_to(Path("/var/tmp"))
+    ):
         raise Refused(f"{key}={path} is not allowed: {where} is a system or home folder")
     if where.exists() and not where.is_dir():
         raise Refused(f"{key}={path} is a file: choose another folder")
-    if where.is_dir() and not _holds_our_results(where):
-        raise Refused(
-            f"{key}={path} is not allowed: {where} holds other files; choose a new folder"
-        )
+    if where.is_dir():
+        ours = is_run_folder(where) if swept is None else is_sweep_folder(where)
+        if not ours:
+            what = "a run" if swept is None else "a sweep"
+            raise Refused(
+                f"{key}={path} is not allowed: {where} holds files that are not {what} of "
+                "cpec-sim; choose a new folder"
+            )
+        before = _swept_before(where) if swept is not None else None
+        if before is not None and before != sorted(swept or []):
+            raise Refused(
+                f"{where} holds another sweep (of {', '.join(before) or 'nothing'}): "
+                "choose another sweep_name"
+            )
     existing = next(p for p in (where, *where.parents) if p.exists())
-    if not os.access(existing, os.W_OK | os.X_OK):
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise Refused(f"{key}={path} is not allowed: cannot write in {existing}")
 
 
@@ -391,6 +445,8 @@ def _plan(args: list[str], plan: Plan) -> None:
         if o.is_sweep_override():
             if not multirun:
                 raise Refused(f"{o.input_line!r} sweeps several values: add -m (multirun)")
+            if key in ("experiment", "sweep_name") or key.startswith("hydra"):
+                raise Refused(f"{key} cannot be swept: one command, one sweep folder")
             swept[key] = _sweep_values(o, _group_names(key))
             for value in swept[key]:
                 _check_value(key, value, types)
@@ -426,7 +482,7 @@ def _plan(args: list[str], plan: Plan) -> None:
     sweeping = multirun or bool(sweeper)
     out_key = "hydra.sweep.dir" if sweeping else "hydra.run.dir"
     out = Path(str(base.hydra.sweep.dir if sweeping else base.hydra.run.dir))
-    check_output_dir(out, out_key)
+    check_output_dir(out, out_key, sorted(swept) if sweeping else None)
     for key, options in swept.items():
         for value in options[1:]:
             if _is_group(key):
@@ -500,6 +556,21 @@ def _check_value_in(base: Any, key: str, value: Any) -> None:
 
 # --- the Hydra task --------------------------------------------------------------------
 def _task(cfg: Any) -> int:
+    """One Hydra job; whatever goes wrong is reported in one line (Hydra would print a
+    traceback) and recorded as the job's exit code."""
+    from sim.commands import report_internal_error
+
+    try:
+        return _job(cfg)
+    except OSError as exc:
+        code = fail(f"cannot write {exc.filename or 'the results'}: {exc.strerror or exc}", 1)
+    except Exception as exc:
+        code = report_internal_error("cpec-sim", exc)
+    _EXIT_CODES.append(code)
+    return code
+
+
+def _job(cfg: Any) -> int:
     """One Hydra job: validate, run the replicates, print the summary, plot."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode

@@ -94,6 +94,12 @@ def check_file(path: Path, record: Any) -> str | None:
         return "missing"
     if sha256_of(path) != record["sha256"]:
         return "contents differ from the recorded checksum"
+    if Path(path).suffix == ".parquet" and "rows" in record:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_metadata(path).num_rows
+        if rows != record["rows"]:
+            return f"holds {rows} rows, the record says {record['rows']}"
     return None
 
 

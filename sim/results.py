@@ -103,6 +103,10 @@ def tables_from_replicates(
     }
 
 
+#: Why a chunk of another chunking (``chunk_size`` or ``replicates`` changed) is recomputed.
+OTHER_MEMBERS = "holds other members"
+
+
 # --- the chunk store -------------------------------------------------------------------
 class ChunkStore:
     """Chunks of a resumable job (a run's replicates, a study's points) in ``root/chunks/``.
@@ -127,6 +131,8 @@ class ChunkStore:
         self.schemas = dict(schemas or {})
         #: Chunks found damaged by :meth:`done` (chunk -> what was wrong), for the report.
         self.damaged: dict[int, str] = {}
+        #: The job's chunking changed since the chunks were written (their members differ).
+        self.rechunked = False
 
     def path(self, chunk: int, table: str) -> Path:
         """Path of one chunk's table (``table`` may also be ``done``)."""
@@ -154,7 +160,8 @@ class ChunkStore:
         problem = self._problem(chunk, members)
         if problem is None:
             return dict(json.loads(marker_path.read_text()))
-        self.damaged[chunk] = problem
+        if problem != OTHER_MEMBERS or not self.rechunked:  # re-chunking is not damage
+            self.damaged[chunk] = problem
         self.remove(chunk)
         return None
 
@@ -164,13 +171,12 @@ class ChunkStore:
         except (OSError, ValueError):
             return "unreadable marker"
         if not isinstance(marker, dict) or marker.get(self.members) != members:
-            return "holds other members"
-        if "key" in marker and marker["key"] != self.key:
+            return OTHER_MEMBERS
+        if marker.get("key") != self.key:
             return "belongs to another configuration"
         records = marker.get("files")
-        if not isinstance(records, dict):  # written before checksums: trust existence
-            missing = [t for t in self.tables if not self.path(chunk, t).exists()]
-            return f"missing {', '.join(missing)}" if missing else None
+        if not isinstance(records, dict):
+            return "no checksums recorded"
         for name in self.tables:
             problem = check_file(self.path(chunk, name), records.get(name))
             if problem:

@@ -225,7 +225,9 @@ def read_manifest(run_dir: Path) -> dict[str, Any] | None:
         data = json.loads((run_dir / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
-    return dict(data) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("failed_replicates", []), list):
+        return None
+    return dict(data)
 
 
 def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
@@ -254,19 +256,26 @@ def _already_complete(old: dict[str, Any], spec: RunSpec, run_dir: Path) -> bool
     same = old.get("replicates") == spec.replicates and old.get("chunk_size") == spec.chunk_size
     if not (same and old.get("status") == "complete"):
         return False
-    if "files" not in old:  # stored before checksums: the files must at least exist
-        return all((run_dir / f"{t}.parquet").exists() for t in TABLES)
-    return not damaged_files(run_dir, old["files"])
+    files = old.get("files")
+    if not isinstance(files, dict) or any(f"{t}.parquet" not in files for t in TABLES):
+        return False  # no checksums (stored before them, or edited): rebuild from the chunks
+    return not damaged_files(run_dir, files)
 
 
-def _damage_note(old: dict[str, Any] | None, run_dir: Path, store: ChunkStore) -> str:
-    """What a resume found damaged and repaired (empty when nothing was)."""
+def _damaged_finals(old: dict[str, Any] | None, run_dir: Path) -> list[str]:
+    """What a resume finds wrong with the manifest and the final files of an earlier run."""
     notes = []
     if old is not None and old.get("unreadable"):
         notes.append("manifest.json was unreadable: rewritten")
     if old is not None and old.get("status") == "complete":
         broken = damaged_files(run_dir, old.get("files"))
         notes += [f"{name} was damaged ({why}): rebuilt" for name, why in broken.items()]
+    return notes
+
+
+def _damage_note(finals: list[str], store: ChunkStore) -> str:
+    """What a resume found damaged and repaired (empty when nothing was)."""
+    notes = list(finals)
     if store.damaged:
         listed = "; ".join(f"chunk {c} ({why})" for c, why in sorted(store.damaged.items()))
         notes.append(f"{len(store.damaged)} damaged chunk(s) recomputed: {listed}")
@@ -325,6 +334,37 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
     store = run_store(run_dir, spec.config_hash)
     if old is None and (run_dir / "manifest.json").exists():
         old = {"unreadable": True}
+    with exclusive(run_dir):
+        return _run_guarded(spec, run_dir, store, old, started, t0, progress)
+
+
+@contextmanager
+def exclusive(run_dir: Path) -> Iterator[None]:
+    """Hold the run folder's lock: a second process writing the same run is refused."""
+    import fcntl
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / ".lock", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ParameterError(
+                f"another cpec-sim process is writing {run_dir}: wait for it to finish "
+                "or choose another folder"
+            ) from None
+        yield
+
+
+def _run_guarded(
+    spec: RunSpec,
+    run_dir: Path,
+    store: ChunkStore,
+    old: dict[str, Any] | None,
+    started: str,
+    t0: float,
+    progress: TextIO | None,
+) -> RunOutcome:
+    """Run into ``run_dir``; a failed write ends the run ``failed`` with one line."""
     try:
         return _run_into(spec, run_dir, store, old, started, t0, progress)
     except OSError as exc:
@@ -351,7 +391,13 @@ def _run_into(
     run_dir.mkdir(parents=True, exist_ok=True)
     if spec.config_yaml:
         atomic_write_text(run_dir / "config.yaml", spec.config_yaml)
+    finals = _damaged_finals(old, run_dir)
+    store.rechunked = old is not None and (
+        old.get("chunk_size") != spec.chunk_size or old.get("replicates") != spec.replicates
+    )
     atomic_write_json(run_dir / "manifest.json", _manifest(spec, "running", started))
+    for table in TABLES:  # final files of an earlier run are rebuilt from the chunks at the end
+        (run_dir / f"{table}.parquet").unlink(missing_ok=True)
 
     store.clean()
     chunks = spec.chunks()
@@ -363,7 +409,7 @@ def _run_into(
             todo.append(c)
         else:
             failures[c] = done.get("failures", [])
-    repaired = _damage_note(old, run_dir, store)
+    repaired = _damage_note(finals, store)
     resumed = spec.replicates - sum(len(chunks[c]) for c in todo)
     bar = ProgressBar(spec.replicates, resumed, progress)
 

@@ -230,3 +230,54 @@ def test_a_study_shares_the_chunk_store_and_recomputes_a_swapped_chunk(tmp_path:
         assert (damaged / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
     manifest = json.loads((damaged / "manifest.json").read_text())
     assert manifest["files"]["points.parquet"]["rows"] == 40
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [lambda m: m.pop("files"), lambda m: m["files"].pop("summary.parquet")],
+    ids=["no checksums", "summary not recorded"],
+)
+def test_a_manifest_without_checksums_is_not_trusted(
+    clean: Path, tmp_path: Path, edit: Callable[[dict], object]
+) -> None:
+    run_dir = _copy(clean, tmp_path)
+    _truncate_summary(run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    edit(manifest)
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ResultsError, match=r"checksums|not recorded"):
+        load_run(run_dir)
+    outcome = run(_spec(), run_dir, progress=None)
+    assert outcome.status == "complete" and outcome.message != ALREADY_COMPLETE
+    assert _same_results(run_dir, clean)
+    load_run(run_dir)
+
+
+def test_chunk_markers_without_checksums_or_key_are_recomputed(clean: Path, tmp_path: Path) -> None:
+    run_dir = _copy(clean, tmp_path)
+    for table in TABLES:
+        (run_dir / f"{table}.parquet").unlink()
+    store = run_store(run_dir, "")
+    shutil.copyfile(store.path(0, "summary"), store.path(1, "summary"))
+    marker = json.loads(store.path(1, "done").read_text())
+    marker.pop("files")
+    store.path(1, "done").write_text(json.dumps(marker))
+    marker = json.loads(store.path(2, "done").read_text())
+    marker.pop("key")
+    store.path(2, "done").write_text(json.dumps(marker))
+    outcome = run(_spec(), run_dir, progress=None)
+    assert "2 damaged chunk(s) recomputed" in outcome.message
+    assert _same_results(run_dir, clean)
+
+
+def test_a_second_process_cannot_write_the_same_run(clean: Path, tmp_path: Path) -> None:
+    from sim.runner import exclusive
+
+    with exclusive(tmp_path / "run"), pytest.raises(ParameterError, match="another cpec-sim"):
+        run(_spec(), tmp_path / "run", progress=None)
+
+
+def test_a_changed_replicate_count_is_not_reported_as_damage(clean: Path, tmp_path: Path) -> None:
+    run_dir = _copy(clean, tmp_path)
+    outcome = run(_spec(replicates=22), run_dir, progress=None)
+    assert outcome.status == "complete" and "damaged" not in outcome.message

@@ -222,9 +222,26 @@ def load_run(path: Path) -> Run:
     return run
 
 
+_RESULT_FILES = (SUMMARY_FILE, TIMESERIES_FILE, EVENTS_FILE)
+
+
 def _check_intact(path: Path, manifest: dict[str, Any]) -> None:
     """Raise :class:`ResultsError` if a result file differs from the manifest's checksum."""
-    damaged = damaged_files(path, manifest.get("files"))
+    records = manifest.get("files")
+    if records is None and manifest.get("config_hash") and manifest.get("status") == "complete":
+        raise ResultsError(
+            f"{path}: manifest.json records no checksums (stored before they existed, or "
+            "edited): re-run the command that wrote it to rebuild and record them"
+        )
+    damaged = damaged_files(path, records)
+    if isinstance(records, dict):
+        damaged.update(
+            {
+                f: "not recorded in manifest.json"
+                for f in _RESULT_FILES
+                if f not in records and (path / f).exists()
+            }
+        )
     if damaged:
         name, why = next(iter(damaged.items()))
         more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
