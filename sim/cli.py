@@ -752,13 +752,19 @@ def run_command(args: list[str]) -> int:
         _task
     )
     saved = sys.argv
-    sys.argv = ["cpec-sim run", *flags, *overrides]
+    informing = any(f in INFO_FLAGS for f in flags)
+    # Hydra's parser wants options first, except --info whose topic is optional
+    sys.argv = ["cpec-sim run", *((*overrides, *flags) if informing else (*flags, *overrides))]
     try:
         main_fn()
     except SystemExit as exc:
         return int(exc.code or 0)
     except OSError as exc:  # Hydra could not create the output folder
         return fail(f"cannot write {exc.filename or 'the output folder'}: {exc.strerror or exc}", 1)
+    except Exception as exc:
+        if not informing:  # a run validated above: anything else is a bug (reported by main)
+            raise
+        return fail(_friendly(exc))
     finally:
         sys.argv = saved
     if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
