@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.config import MAX_SWEEP_JOBS, scenario_names
+from sim.files import is_system_folder
 
 USAGE = """usage: cpec-sim COMMAND [ARGS]
 
@@ -167,11 +168,6 @@ class Refused(Exception):
 #: Hydra settings a user may change: where results go, and the cluster launcher.
 HYDRA_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
 HYDRA_PREFIXES = ("hydra/launcher", "hydra.launcher.")
-#: Folders no run may write into (or below), whatever the user asks.
-SYSTEM_FOLDERS = tuple(
-    Path(p)
-    for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc")
-) + tuple(Path(p) for p in ("/run", "/sbin", "/sys", "/usr", "/var"))
 
 
 def _check_override(o: Any, types: dict[str, str]) -> None:
@@ -332,10 +328,7 @@ def check_output_dir(path: Path, key: str, swept: list[str] | None = None) -> No
             "(give an absolute path to write elsewhere)"
         )
     where = literal.resolve()
-    system = any(where.is_relative_to(f) for f in SYSTEM_FOLDERS)
-    if where in (Path("/"), Path.home().resolve()) or (
-        system and not where.is_relative_to(Path("/var/tmp"))
-    ):
+    if is_system_folder(where):
         raise Refused(f"{key}={path} is not allowed: {where} is a system or home folder")
     if where.exists() and not where.is_dir():
         raise Refused(f"{key}={path} is a file: choose another folder")

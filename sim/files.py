@@ -115,6 +115,22 @@ def damaged_files(folder: Path, records: Any) -> dict[str, str]:
     return out
 
 
+#: Folders no command writes into (or below), whatever the user asks; /var/tmp excepted.
+SYSTEM_FOLDERS = tuple(
+    Path(p)
+    for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc")
+) + tuple(Path(p) for p in ("/run", "/sbin", "/sys", "/usr", "/var"))
+
+
+def is_system_folder(path: Path) -> bool:
+    """``/``, the home folder itself, or a folder in or below a system folder."""
+    where = Path(path).expanduser().resolve()
+    system = any(where.is_relative_to(f) for f in SYSTEM_FOLDERS)
+    if where in (Path("/"), Path.home().resolve()):
+        return True
+    return system and not where.is_relative_to(Path("/var/tmp"))
+
+
 def remove_temporary_files(folder: Path) -> None:
     """Delete temporary files a stopped writer may have left in ``folder`` (not finished ones)."""
     for tmp in Path(folder).glob(".*.tmp"):

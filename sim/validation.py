@@ -57,6 +57,7 @@ import pandas as pd
 
 from sim.analysis.stats import fit_power_law, percentile_of
 from sim.commands import Parser, UsageError, run_command
+from sim.config import MAX_JOBS, MAX_REPLICATES, MAX_WEEKS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -1073,14 +1074,19 @@ def model_name(entry: dict[str, Any]) -> str:
     return f"Baseline posterior predictive ({entry.get('draws', '?')} draws)"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
+def _whole(high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not 1 <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected 1 to {high:,}, got {value}")
+        return value
+
+    return parse
 
 
 def _seed(text: str) -> int:
@@ -1117,13 +1123,15 @@ def _validate_parser() -> Parser:
         ),
     )
     parser.add_argument(
-        "--replicates", type=_positive_int, default=None, help="replicates (default 200)"
+        "--replicates", type=_whole(MAX_REPLICATES), default=None, help="replicates (default 200)"
     )
     parser.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
     parser.add_argument(
-        "--jobs", type=_positive_int, default=None, help="worker processes (default all cores)"
+        "--jobs", type=_whole(MAX_JOBS), default=None, help="worker processes (default all cores)"
     )
-    parser.add_argument("--weeks", type=_positive_int, default=104, help="horizon (default 104)")
+    parser.add_argument(
+        "--weeks", type=_whole(MAX_WEEKS), default=104, help="horizon (default 104)"
+    )
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})"
     )

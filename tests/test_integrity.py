@@ -281,3 +281,26 @@ def test_a_changed_replicate_count_is_not_reported_as_damage(clean: Path, tmp_pa
     run_dir = _copy(clean, tmp_path)
     outcome = run(_spec(replicates=22), run_dir, progress=None)
     assert outcome.status == "complete" and "damaged" not in outcome.message
+
+
+def test_a_study_refuses_a_folder_holding_a_run_or_other_files(clean: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from sim.explore.evaluate import evaluate
+    from sim.explore.execution import Execution
+    from sim.explore.functions import ishigami, ishigami_space
+    from sim.explore.space import StudyError
+
+    design = ishigami_space().table(np.random.default_rng(0).random((4, 3)))
+    quiet = Execution(progress=None)
+    run_dir = _copy(clean, tmp_path)
+    before = (run_dir / "manifest.json").read_bytes()
+    with pytest.raises(StudyError, match="not a study"):
+        evaluate(design, ishigami, run_dir, quiet)
+    assert (run_dir / "manifest.json").read_bytes() == before
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "thesis.tex").write_text("precious")
+    with pytest.raises(StudyError, match="not a study"):
+        evaluate(design, ishigami, tmp_path / "thesis", quiet)
+    with pytest.raises(StudyError, match="system or home folder"):
+        evaluate(design, ishigami, Path("/dev/shm/cpec-study"), quiet)

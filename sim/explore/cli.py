@@ -18,9 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from sim.commands import Parser, run_command
+from sim.config import MAX_REPLICATES, MAX_SEED, MAX_WEEKS
 from sim.explore.execution import Execution
 from sim.explore.space import Study, StudyError, check_points, default_study_path, load_study
 
+#: Declared upper limits (the run limits of sim.config; points of a design: 1,000,000).
+LIMITS = {
+    "weeks": MAX_WEEKS,
+    "replicates": MAX_REPLICATES,
+    "samples": 1_000_000,
+    "seed": MAX_SEED,
+}
 FAST = {"weeks": 8, "replicates": 2, "sobol": 8, "morris": 4, "discover": 40}
 
 
@@ -78,8 +86,10 @@ def _resolve(
         else:
             value = int(from_study if from_study is not None else default)
         minimum = 0 if key == "seed" else 1
-        if value < minimum:
-            raise StudyError(f"--{key}={value} is not allowed: need at least {minimum}")
+        maximum = LIMITS.get(key)
+        if value < minimum or (maximum is not None and value > maximum):
+            allowed = f"from {minimum} to {maximum:,}" if maximum else f"at least {minimum}"
+            raise StudyError(f"--{key}={value} is not allowed: need {allowed}")
         return value
 
     samples = pick("samples", fast_samples, study.samples, default_samples)

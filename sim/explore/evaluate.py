@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from sim.explore.execution import DEFAULT_EXECUTION, Execution
 from sim.explore.space import StudyError, design_hash
-from sim.files import atomic_write_text
+from sim.files import atomic_write_text, is_system_folder
 from sim.params import ModelParams, from_dict
 from sim.results import ChunkStore
 from sim.runner import (
@@ -283,16 +283,31 @@ def _chunk_tables(
 def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     """A study directory's ``manifest.json``, or None."""
     try:
-        return dict(json.loads((out_dir / "manifest.json").read_text()))
-    except (OSError, json.JSONDecodeError):
+        data = json.loads((out_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
         return None
+    return dict(data) if isinstance(data, dict) else None
+
+
+def _holds_a_study(out_dir: Path, manifest: dict[str, Any] | None) -> bool:
+    """Empty, a study's manifest, or (manifest lost or unreadable) only its chunks."""
+    if manifest is not None:
+        return "design_hash" in manifest
+    names = {p.name for p in out_dir.iterdir()} - {"manifest.json"}
+    return names <= {"chunks"} and (not names or (out_dir / "chunks").is_dir())
 
 
 def prepare_out_dir(out_dir: Path, key: str) -> bool:
     """Check ``out_dir`` can hold the study with hash ``key``; True if it resumes one."""
     if out_dir.exists() and not out_dir.is_dir():
         raise StudyError(f"output directory {out_dir} is a file: choose another --out")
+    if is_system_folder(out_dir):
+        raise StudyError(f"--out {out_dir} is a system or home folder: choose another")
     old = read_manifest(out_dir)
+    if out_dir.is_dir() and not _holds_a_study(out_dir, old):
+        raise StudyError(
+            f"--out {out_dir} holds files that are not a study of cpec-sim: choose a new folder"
+        )
     other = old.get("design_hash") if old else study_store(out_dir, key).foreign_key()
     if other is not None and other != key:
         raise StudyError(
