@@ -261,7 +261,12 @@ def load_sweep(path: Path) -> Sweep:
         dirs = []
         for job in jobs:
             if isinstance(job, dict) and "dir" in job:
-                dirs.append(path / str(job["dir"]))
+                name = str(job["dir"])
+                if Path(name).name != name or name in (".", ".."):
+                    raise ResultsError(f"{path / SWEEP_FILE}: job folder {name!r} is not in it")
+                if path / name in dirs:
+                    raise ResultsError(f"{path / SWEEP_FILE}: job folder {name!r} listed twice")
+                dirs.append(path / name)
                 job_overrides[str(job["dir"])] = parse_overrides(job.get("overrides"))
     else:
         dirs = sorted((p for p in path.iterdir() if p.is_dir()), key=_natural_key)
