@@ -185,6 +185,8 @@ def _check_override(o: Any, types: dict[str, str]) -> None:
     if key == "experiment" and not o.is_add():
         raise Refused(f"{line!r}: choose an experiment with +experiment=NAME")
     if key.startswith("hydra"):
+        if key.endswith("_folder") or key.endswith("_dir"):
+            raise Refused(f"{line!r}: the launcher's folders stay inside the sweep folder")
         if key not in HYDRA_KEYS and not key.startswith(HYDRA_PREFIXES):
             raise Refused(
                 f"{line!r}: {key} cannot be set (allowed hydra keys: "

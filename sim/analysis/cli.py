@@ -73,6 +73,13 @@ def default_compare_out(dirs: Sequence[Path], runs: RunSet) -> Path:
     return COMPARISONS_DIR / _slug(runs.names())
 
 
+def _refuse_system_folder(folder: Path) -> None:
+    from sim.files import is_system_folder
+
+    if is_system_folder(folder):
+        raise ResultsError(f"--out {folder}: a system or home folder (choose another)")
+
+
 def compare_command(argv: Sequence[str]) -> int:
     """``cpec-sim compare DIR… [--reference NAME] [--out DIR]``."""
     prog = "cpec-sim compare"
@@ -106,6 +113,7 @@ def compare_command(argv: Sequence[str]) -> int:
         out = args.out if args.out is not None else default_compare_out(args.dirs, runs)
         if out.exists() and not out.is_dir():
             raise ResultsError(f"--out {out}: exists and is not a directory (give a directory)")
+        _refuse_system_folder(out)
         table, paths = write_comparison(runs, out, reference, plots=not args.no_plots)
         _warn_uncertainty(prog, runs)
         print_table(table)
@@ -157,6 +165,7 @@ def report_command(argv: Sequence[str]) -> int:
         out = args.out if args.out is not None else default_report_out(args.dirs, runs)
         if out.is_dir():
             raise ResultsError(f"--out {out}: is a directory (give a file name ending in .html)")
+        _refuse_system_folder(out.parent)
         _warn_uncertainty(prog, runs)
         text = build_report(runs, args.reference, per_run_plots=not args.no_run_plots)
         atomic_write_text(out, text)
