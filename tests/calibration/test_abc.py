@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim.calibration.abc import ABC, Settings, pilot_scales, worker_pool
-from sim.calibration.diagnostics import weighted_quantile
-from sim.calibration.space import Prior
-from tests.calibration.toy import POSTERIOR_SD, toy
+from sim.calibration.diagnostics import identifiability, weighted_quantile
+from sim.calibration.space import CalibrationSpace, Prior
+from tests.calibration.toy import POSTERIOR_SD, constant, toy
 
 PRIORS = [Prior("theta", ("toy.theta",), -5.0, 5.0)]
 
@@ -100,3 +101,33 @@ def test_a_range_observation_costs_nothing_inside_and_its_excess_outside() -> No
     assert d({"a": 1.0, "m": 400.0}, y) == 0.0
     assert d({"a": 1.0, "m": 450.0}, y) == pytest.approx(50.0 / 50.0)
     assert d({"a": 5.0, "m": 275.0}, y) == pytest.approx(4.0 / 2.0)
+
+
+class _ToySpace(CalibrationSpace):
+    """The toy's priors, with defaults at the prior's middle (the toy has no model keys)."""
+
+    def defaults(self) -> dict[str, float]:
+        return {p.name: (p.low + p.high) / 2 for p in self.priors}
+
+
+def _calibrate(simulate: Any, priors: list[Prior], observed: float) -> pd.DataFrame:
+    settings = Settings(population=150, generations=4, pilot=100, seed=5)
+    scales = pilot_scales(simulate, priors, ["mean"], 100, 5, map)
+    abc = ABC(simulate, priors, {"mean": observed}, scales, settings, None, map)
+    abc.start_or_resume(resume=False)
+    for _ in range(settings.generations):
+        abc.run_generation()
+    return identifiability(_ToySpace(tuple(priors)), abc.population()).set_index("parameter")
+
+
+def test_negative_controls_a_blind_parameter_and_a_blind_simulator_stay_unidentified() -> None:
+    """Placebos: a parameter the simulator never reads, and a simulator that reads none, must
+    come out "not identified" (posterior spread like the prior), next to one that is read."""
+    priors = [*PRIORS, Prior("blind", ("toy.blind",), -5.0, 5.0)]
+    table = _calibrate(toy, priors, observed=1.0)
+    assert table.loc["theta", "verdict"] == "identified"
+    assert table.loc["blind", "verdict"].startswith("not identified")
+    assert table.loc["blind", "sd_ratio"] > 0.8
+
+    table = _calibrate(constant, priors, observed=1.0)
+    assert all(v.startswith("not identified") for v in table["verdict"]), table["verdict"]

@@ -18,3 +18,8 @@ def toy(values: Mapping[str, float], seed: int) -> dict[str, float]:
     """Mean of ten N(theta, 1) draws."""
     rng = np.random.default_rng(seed)
     return {"mean": float(rng.normal(values["theta"], 1.0, size=N_DRAWS).mean())}
+
+
+def constant(values: Mapping[str, float], seed: int) -> dict[str, float]:
+    """A simulator blind to every parameter: the same noise whatever the values."""
+    return toy({"theta": 0.0}, seed)
