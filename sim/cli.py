@@ -274,7 +274,7 @@ RUN_ENTRIES = frozenset(
     {"manifest.json", "config.yaml", ".hydra", ".lock", "chunks", "failures", "plots"}
     | {"summary.parquet", "timeseries.parquet", "events.parquet"}
 )
-SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml"))
+SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs"))
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -553,16 +553,42 @@ def _check_value_in(base: Any, key: str, value: Any) -> None:
 def _task(cfg: Any) -> int:
     """One Hydra job; whatever goes wrong is reported in one line (Hydra would print a
     traceback) and recorded as the job's exit code."""
+    from hydra.core.hydra_config import HydraConfig
+
     from sim.commands import report_internal_error
 
     try:
         return _job(cfg)
     except OSError as exc:
-        code = fail(f"cannot write {exc.filename or 'the results'}: {exc.strerror or exc}", 1)
+        message = f"cannot write {exc.filename or 'the results'}: {exc.strerror or exc}"
+        code = fail(message, 1)
     except Exception as exc:
+        message = f"internal error: {type(exc).__name__}: {exc}"
         code = report_internal_error("cpec-sim", exc)
+    _note_job(Path(HydraConfig.get().runtime.output_dir), "failed", message)
     _EXIT_CODES.append(code)
     return code
+
+
+#: Where a sweep's jobs leave word of a refusal or failure that their manifest cannot hold
+#: (the job may run in another process, under a launcher); :func:`write_sweep_index` reads it.
+JOB_NOTES = ".jobs"
+
+
+def _note_job(run_dir: Path, status: str | None, message: str = "") -> None:
+    """In a sweep, record (or with ``status`` None clear) what happened to this job."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from sim.files import atomic_write_json
+
+    if HydraConfig.get().mode != RunMode.MULTIRUN:
+        return
+    note = run_dir.parent / JOB_NOTES / f"{run_dir.name}.json"
+    if status is None:
+        note.unlink(missing_ok=True)
+    else:
+        atomic_write_json(note, {"status": status, "message": message.splitlines()[0]})
 
 
 def _job(cfg: Any) -> int:
@@ -592,6 +618,7 @@ def _job(cfg: Any) -> int:
     except ParameterError as exc:
         _remove_hydra_leftovers(run_dir)
         code = fail(str(exc))
+        _note_job(run_dir, "refused", str(exc))
         _EXIT_CODES.append(code)
         return code
     overrides = [
@@ -624,8 +651,10 @@ def _job(cfg: Any) -> int:
         outcome = run(spec, run_dir, progress=None if sweeping else sys.stderr)
     except ParameterError as exc:
         code = fail(str(exc))
+        _note_job(run_dir, "refused", str(exc))
         _EXIT_CODES.append(code)
         return code
+    _note_job(run_dir, None)
     if sweeping:
         print(f"{outcome.status:11s} {outcome.done_replicates:6d} replicates  {run_dir.name}")
         _EXIT_CODES.append(outcome.exit_code)
@@ -820,7 +849,7 @@ def write_sweep_index(plan: Plan) -> list[str]:
     from sim.files import atomic_write_json
 
     assert plan.sweep_dir is not None
-    jobs = []
+    jobs = {}
     for manifest in sorted(plan.sweep_dir.glob("*/manifest.json")):
         try:
             data = json.loads(manifest.read_text())
@@ -828,12 +857,20 @@ def write_sweep_index(plan: Plan) -> list[str]:
         except (OSError, ValueError):
             data = {"status": "damaged"}
         values = dict(o.lstrip("+").split("=", 1) for o in data.get("overrides", []) if "=" in o)
-        jobs.append({"dir": manifest.parent.name, "overrides": values, "status": data["status"]})
+        name = manifest.parent.name
+        jobs[name] = {"dir": name, "overrides": values, "status": data["status"]}
+    for note in sorted((plan.sweep_dir / JOB_NOTES).glob("*.json")):
+        try:
+            told = json.loads(note.read_text())
+        except (OSError, ValueError):
+            continue
+        job = jobs.setdefault(note.stem, {"dir": note.stem, "overrides": {}})
+        job.update(status=str(told.get("status")), message=str(told.get("message", "")))
     atomic_write_json(
         plan.sweep_dir / "sweep.json",
-        {"experiment": plan.experiment, "swept": sorted(plan.swept), "jobs": jobs},
+        {"experiment": plan.experiment, "swept": sorted(plan.swept), "jobs": list(jobs.values())},
     )
-    return [job["status"] for job in jobs]
+    return [str(job["status"]) for job in jobs.values()]
 
 
 def scenarios_command(args: list[str]) -> int:

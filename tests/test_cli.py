@@ -141,3 +141,19 @@ def test_joblib_launcher_runs_sweep_jobs(workdir: Path) -> None:
     assert len(dirs) == 2 and all(
         (workdir / "results/sweeps/multirun" / d / "summary.parquet").exists() for d in dirs
     )
+
+
+def test_a_sweep_job_refused_at_run_time_is_not_listed_as_complete(workdir: Path) -> None:
+    args = ("run", "-m", "seed=1,2", "replicates=2", "weeks=4", "plots=false", "jobs=1")
+    assert cpec(*args, cwd=workdir).returncode == 0
+    sweep = workdir / "results" / "sweeps" / "multirun"
+    job = next(p for p in sorted(sweep.iterdir()) if "seed=2" in p.name)
+    manifest = json.loads((job / "manifest.json").read_text())
+    (job / "manifest.json").write_text(json.dumps({**manifest, "config_hash": "another"}))
+
+    again = cpec(*args, cwd=workdir)
+    assert again.returncode == 2 and "holds a run of another configuration" in again.stderr
+    jobs = {j["dir"]: j for j in json.loads((sweep / "sweep.json").read_text())["jobs"]}
+    assert jobs[job.name]["status"] == "refused"
+    assert "another configuration" in jobs[job.name]["message"]
+    assert [j["status"] for n, j in jobs.items() if n != job.name] == ["complete"]
