@@ -23,7 +23,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = (ROOT / "docs" / "workshop" / "facilitator.md", ROOT / "docs" / "workshop" / "handout.md")
-FAST = {"replicates": "4", "weeks": "12", "jobs": "1"}
+# Runs skip their own figures (each costs ~10 s; the doc's `cpec-sim plot` lines still draw,
+# and tests/analysis covers every figure).
+FAST = {"replicates": "4", "weeks": "12", "jobs": "1", "plots": "false"}
 SUBCOMMANDS = {"run", "compare", "plot", "report", "scenarios", "dashboard"}
 TIMEOUT_S = 900
 
