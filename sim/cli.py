@@ -462,15 +462,17 @@ def _plan(args: list[str], plan: Plan) -> None:
         task = [t for t in task if not t.lstrip("+").startswith("hydra")]
         return _configured(lines, updates, task, where)
 
-    base = job({k: v[0] for k, v in swept.items()})
-    sweeper = base.hydra.get("sweeper", {}).get("params") or {}
-    for key, value in sweeper.items():
-        if key not in swept:
-            o = OverridesParser.create().parse_overrides([f"{key}={value}"])[0]
-            swept[str(key)] = _sweep_values(o, _group_names(str(key)))
-    _check_sweep_size(swept)
     first = {k: v[0] for k, v in swept.items()}
     base = job(first)
+    sweeper = base.hydra.get("sweeper", {}).get("params") or {}
+    added = [key for key in sweeper if key not in swept]
+    for key in added:  # an experiment's own sweeps
+        o = OverridesParser.create().parse_overrides([f"{key}={sweeper[key]}"])[0]
+        swept[str(key)] = _sweep_values(o, _group_names(str(key)))
+    if added:
+        _check_sweep_size(swept)
+        first = {k: v[0] for k, v in swept.items()}
+        base = job(first)
     HydraConfig.instance().set_config(base)
     check_run_keys(base)
     _check_job(base)

@@ -183,6 +183,13 @@ class ChunkStore:
                 return f"{name}: {problem}"
         return None
 
+    def damage_report(self) -> str:
+        """The damaged chunks :meth:`done` found and removed, in one line ('' if none)."""
+        if not self.damaged:
+            return ""
+        listed = "; ".join(f"chunk {c} ({why})" for c, why in sorted(self.damaged.items()))
+        return f"{len(self.damaged)} damaged chunk(s) recomputed: {listed}"
+
     def foreign_key(self) -> str | None:
         """The key of any chunk here that belongs to another configuration, else None."""
         for marker_path in sorted((self.root / "chunks").glob("*.done.json")):

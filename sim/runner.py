@@ -275,11 +275,7 @@ def _damaged_finals(old: dict[str, Any] | None, run_dir: Path) -> list[str]:
 
 def _damage_note(finals: list[str], store: ChunkStore) -> str:
     """What a resume found damaged and repaired (empty when nothing was)."""
-    notes = list(finals)
-    if store.damaged:
-        listed = "; ".join(f"chunk {c} ({why})" for c, why in sorted(store.damaged.items()))
-        notes.append(f"{len(store.damaged)} damaged chunk(s) recomputed: {listed}")
-    return "; ".join(notes)
+    return "; ".join(n for n in (*finals, store.damage_report()) if n)
 
 
 def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[str, Any]:
@@ -335,7 +331,10 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
     if old is None and (run_dir / "manifest.json").exists():
         old = {"unreadable": True}
     with exclusive(run_dir):
-        return _run_guarded(spec, run_dir, store, old, started, t0, progress)
+        try:
+            return _run_into(spec, run_dir, store, old, started, t0, progress)
+        except OSError as exc:
+            return _failed_write(spec, run_dir, store, started, exc)
 
 
 @contextmanager
@@ -355,28 +354,19 @@ def exclusive(run_dir: Path) -> Iterator[None]:
         yield
 
 
-def _run_guarded(
-    spec: RunSpec,
-    run_dir: Path,
-    store: ChunkStore,
-    old: dict[str, Any] | None,
-    started: str,
-    t0: float,
-    progress: TextIO | None,
+def _failed_write(
+    spec: RunSpec, run_dir: Path, store: ChunkStore, started: str, exc: OSError
 ) -> RunOutcome:
-    """Run into ``run_dir``; a failed write ends the run ``failed`` with one line."""
-    try:
-        return _run_into(spec, run_dir, store, old, started, t0, progress)
-    except OSError as exc:
-        message = f"cannot write the results: {exc.strerror or exc} ({exc.filename or run_dir})"
-        store.clean()
-        for table in TABLES:  # a final file without the others is not a result: the chunks are
-            (run_dir / f"{table}.parquet").unlink(missing_ok=True)
-        with suppress(OSError):  # freeing the temporary files usually makes room for this
-            atomic_write_json(
-                run_dir / "manifest.json", _manifest(spec, "failed", started, message=message)
-            )
-        return RunOutcome("failed", run_dir, 0, [], {}, message)
+    """End a run whose write failed: one line, manifest ``failed``, nothing half-written."""
+    message = f"cannot write the results: {exc.strerror or exc} ({exc.filename or run_dir})"
+    store.clean()
+    for table in TABLES:  # a final file without the others is not a result: the chunks are
+        (run_dir / f"{table}.parquet").unlink(missing_ok=True)
+    with suppress(OSError):  # freeing the temporary files usually makes room for this
+        atomic_write_json(
+            run_dir / "manifest.json", _manifest(spec, "failed", started, message=message)
+        )
+    return RunOutcome("failed", run_dir, 0, [], {}, message)
 
 
 def _run_into(

@@ -434,11 +434,7 @@ def evaluate(
             "chunks": store.records(range(len(chunks))),
         }
         points = pd.read_parquet(out_dir / "points.parquet")
-    if store.damaged:
-        listed = "; ".join(f"chunk {c} ({why})" for c, why in sorted(store.damaged.items()))
-        message = "; ".join(
-            m for m in (f"{len(store.damaged)} damaged chunk(s) recomputed: {listed}", message) if m
-        )
+    message = "; ".join(m for m in (store.damage_report(), message) if m)
     timings = {"evaluate_s": round(sim_s, 3), "total_s": round(time.perf_counter() - t0, 3)}
     atomic_write_text(
         out_dir / "manifest.json",
