@@ -283,16 +283,15 @@ def _entries(folder: Path) -> list[Path]:
 
 def _our_manifest(folder: Path) -> bool:
     """No manifest, a cpec-sim manifest, or an unreadable one next to our chunks."""
-    import json
+    from sim.files import read_json_object
 
     path = folder / "manifest.json"
     if not path.exists():
         return True
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    data = read_json_object(path)
+    if data is None:
         return (folder / "chunks").is_dir()
-    return isinstance(data, dict) and data.get("package") == "cpec-sim"
+    return data.get("package") == "cpec-sim"
 
 
 def is_run_folder(folder: Path) -> bool:

@@ -81,6 +81,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON object read from ``path``; None if it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def file_record(path: Path, rows: int) -> dict[str, Any]:
     """What a manifest records of a finished file: its rows and its SHA-256."""
     return {"rows": int(rows), "sha256": sha256_of(path)}

@@ -22,6 +22,7 @@ from sim.files import (
     atomic_write_with,
     check_file,
     file_record,
+    read_json_object,
     remove_temporary_files,
 )
 from sim.record import EVENT_COLUMNS, SUMMARY_COLUMNS, WEEKLY_METRICS, ReplicateResult
@@ -154,23 +155,21 @@ class ChunkStore:
 
     def done(self, chunk: int, members: list[int]) -> dict[str, Any] | None:
         """The chunk's marker if the chunk is whole, else None (a damaged chunk is removed)."""
-        marker_path = self.path(chunk, "done")
-        if not marker_path.exists():
+        if not self.path(chunk, "done").exists():
             return None
-        problem = self._problem(chunk, members)
+        marker = read_json_object(self.path(chunk, "done"))
+        problem = self._problem(chunk, members, marker)
         if problem is None:
-            return dict(json.loads(marker_path.read_text()))
+            return marker
         if problem != OTHER_MEMBERS or not self.rechunked:  # re-chunking is not damage
             self.damaged[chunk] = problem
         self.remove(chunk)
         return None
 
-    def _problem(self, chunk: int, members: list[int]) -> str | None:
-        try:
-            marker = json.loads(self.path(chunk, "done").read_text())
-        except (OSError, ValueError):
+    def _problem(self, chunk: int, members: list[int], marker: dict[str, Any] | None) -> str | None:
+        if marker is None:
             return "unreadable marker"
-        if not isinstance(marker, dict) or marker.get(self.members) != members:
+        if marker.get(self.members) != members:
             return OTHER_MEMBERS
         if marker.get("key") != self.key:
             return "belongs to another configuration"
@@ -193,10 +192,7 @@ class ChunkStore:
     def foreign_key(self) -> str | None:
         """The key of any chunk here that belongs to another configuration, else None."""
         for marker_path in sorted((self.root / "chunks").glob("*.done.json")):
-            try:
-                key = json.loads(marker_path.read_text()).get("key")
-            except (OSError, ValueError, AttributeError):
-                continue
+            key = (read_json_object(marker_path) or {}).get("key")
             if key is not None and key != self.key:
                 return str(key)
         return None

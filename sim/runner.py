@@ -38,7 +38,7 @@ import numpy as np
 
 from sim import __version__
 from sim.config import check_backend, config_hash, with_overrides
-from sim.files import atomic_write_json, atomic_write_text, damaged_files
+from sim.files import atomic_write_json, atomic_write_text, damaged_files, read_json_object
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
 from sim.results import NO_DRAW, TABLES, ChunkStore, run_store, tables_from_replicates
@@ -219,15 +219,10 @@ def run_chunk(
 # --- the run ---------------------------------------------------------------------------
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:
     """The run's manifest; None if there is none or it is damaged (then chunks decide)."""
-    import json
-
-    try:
-        data = json.loads((run_dir / "manifest.json").read_text())
-    except (OSError, ValueError):
+    data = read_json_object(run_dir / "manifest.json")
+    if data is None or not isinstance(data.get("failed_replicates", []), list):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("failed_replicates", []), list):
-        return None
-    return dict(data)
+    return data
 
 
 def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:

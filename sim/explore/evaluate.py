@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from sim.explore.execution import DEFAULT_EXECUTION, Execution
 from sim.explore.space import StudyError, design_hash
-from sim.files import atomic_write_text, is_system_folder
+from sim.files import atomic_write_text, is_system_folder, read_json_object
 from sim.params import ModelParams, from_dict
 from sim.results import ChunkStore
 from sim.runner import (
@@ -282,11 +282,7 @@ def _chunk_tables(
 
 def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     """A study directory's ``manifest.json``, or None."""
-    try:
-        data = json.loads((out_dir / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return dict(data) if isinstance(data, dict) else None
+    return read_json_object(out_dir / "manifest.json")
 
 
 def _holds_a_study(out_dir: Path, manifest: dict[str, Any] | None) -> bool:
