@@ -6,7 +6,8 @@ module holds the Mesa agent that calls them (and re-exports the rules).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mesa import Agent
 
@@ -44,6 +45,9 @@ __all__ = [
 class ChinaState(Agent):
     """China as a state agent with a patience level and an escalation ladder."""
 
+    #: Set while a participant holds this agent's seat: called instead of the rule.
+    policy: Callable[[Any], None] | None = None
+
     def __init__(self, model: CrisisModel, params: ChinaParams) -> None:
         super().__init__(model)
         self.params = params
@@ -74,5 +78,9 @@ class ChinaState(Agent):
         return self.level / DEMAND
 
     def step(self) -> None:
-        """React to last week's Chinese deaths (:func:`china_week`)."""
+        """React to last week's Chinese deaths (:func:`china_week`), or a participant decides
+        (``policy``)."""
+        if self.policy is not None:  # a participant holds this agent's seat
+            self.policy(self)
+            return
         self.model.call(china_week, self.model.world, self.model.compiled)

@@ -6,6 +6,7 @@ module holds the Mesa agent that calls them (and re-exports the rules).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mesa import Agent
@@ -42,6 +43,9 @@ class Investor(Agent):
     Its state lives in the model's investor arrays; the record gives its name and site.
     """
 
+    #: Set while a participant holds this agent's seat: called instead of the rule.
+    policy: Callable[[Any], None] | None = None
+
     def __init__(self, model: CrisisModel, k: int, record: dict[str, Any]) -> None:
         super().__init__(model)
         self.k = k
@@ -77,6 +81,9 @@ class Investor(Agent):
         return float(self.model.investor_arrays.hazard[self.k])
 
     def step(self) -> None:
-        """The monthly decision (:func:`investor_month`)."""
+        """The monthly decision (:func:`investor_month`), or a participant's (``policy``)."""
+        if self.policy is not None:  # a participant holds this agent's seat
+            self.policy(self)
+            return
         m = self.model
         m.call(investor_month, self.k, m.investor_arrays, m.world, m.compiled)

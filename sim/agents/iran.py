@@ -6,7 +6,8 @@ module holds the Mesa agent that calls them (and re-exports the rules).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mesa import Agent
@@ -23,6 +24,9 @@ __all__ = ["IranState", "after_exchange", "iran_week", "next_posture", "posture_
 
 class IranState(Agent):
     """Iran as a state agent (its score lives in the model's world arrays)."""
+
+    #: Set while a participant holds this agent's seat: called instead of the rule.
+    policy: Callable[[Any], None] | None = None
 
     def __init__(self, model: CrisisModel, params: IranParams) -> None:
         super().__init__(model)
@@ -49,6 +53,10 @@ class IranState(Agent):
         return self.model.world.strikes
 
     def step(self) -> None:
-        """Update the posture, then strike across the border if hostile."""
+        """Update the posture, then strike across the border if hostile (or a participant
+        sets the posture: ``policy``)."""
+        if self.policy is not None:  # a participant holds this agent's seat
+            self.policy(self)
+            return
         m = self.model
         m.call(iran_week, m.rng, m.world, m.place_arrays, m.group_arrays, m.compiled)

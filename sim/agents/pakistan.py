@@ -6,6 +6,7 @@ module holds the Mesa agent that calls them (and re-exports the rules).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +44,9 @@ __all__ = [
 class PakistanState(Agent):
     """Pakistan as a state agent (its state lives in the model's world arrays)."""
 
+    #: Set while a participant holds this agent's seat: called instead of the rule.
+    policy: Callable[[Any], None] | None = None
+
     def __init__(self, model: CrisisModel, params: Any) -> None:
         super().__init__(model)
         self.params = params
@@ -78,6 +82,10 @@ class PakistanState(Agent):
         return bool(joint_operations(self.chinese_troops, self.model.compiled.china))
 
     def step(self) -> None:
-        """Decide and act for one week (:func:`pakistan_week`)."""
+        """Decide and act for one week (:func:`pakistan_week`), or a participant decides
+        (``policy``)."""
+        if self.policy is not None:  # a participant holds this agent's seat
+            self.policy(self)
+            return
         m = self.model
         m.call(pakistan_week, m.rng, m.world, m.place_arrays, m.group_arrays, m.compiled)

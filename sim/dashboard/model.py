@@ -152,6 +152,7 @@ class DashboardModel(CrisisModel):
             params = scenario_params(scenario_name)
         super().__init__(params, weeks=weeks, seed=self.seed)
         self.log: list[LogLine] = []
+        self.last_lines: list[LogLine] = []  # the latest week's lines
         self._events_seen = 0
         self._snapshot = self._state_snapshot()
         self._invested = {inv.key for inv in self.investors if inv.state == INVESTING}
@@ -179,6 +180,7 @@ class DashboardModel(CrisisModel):
 
     def _log_week(self) -> None:
         lines = [*self._attack_lines(), *self._state_lines()]
+        self.last_lines = lines
         self.log.extend(lines)
         del self.log[:-LOG_KEEP]
 

@@ -60,21 +60,33 @@ def decide(state: int, value: float, bad_months: int, on_hold: bool, p: Any) -> 
 
 @rule
 def investor_month(k: int, investors: Any, world: Any, params: Any) -> None:
-    """Rules 1-3 for firm ``k``; a withdrawal takes its capital and staff home."""
+    """Rules 1-3 for firm ``k`` (:func:`settle_investor` carries the choice out)."""
     p, s = params.investors, world.s
     site = investors.site[k]
     investors.hazard[k] = updated_hazard(investors.hazard[k], world.month_incidents, site, p)
     value = staying_value(investors.hazard[k], investors.friction[k], p)
     on_hold = investors.state_firm[k] and investment_hold(s[LEVEL], params.china)
+    state, bad = decide(investors.state[k], value, investors.bad_months[k], on_hold, p)
+    settle_investor(k, state, bad, investors, world, params)
+
+
+@rule
+def settle_investor(
+    k: int, state: int, bad_months: int, investors: Any, world: Any, params: Any
+) -> None:
+    """Carry out firm ``k``'s choice for the month: deploy capital while investing; a
+    withdrawal takes its capital and staff home (and cannot be undone)."""
+    p, s = params.investors, world.s
     before = investors.state[k]
-    state, bad = decide(before, value, investors.bad_months[k], on_hold, p)
-    investors.state[k], investors.bad_months[k] = state, bad
+    if before == S_WITHDRAWN:
+        state = S_WITHDRAWN
+    investors.state[k], investors.bad_months[k] = state, bad_months
     if state == S_INVESTING:
         investors.deployed[k] += p.deployment_rate * (
             investors.committed[k] - investors.deployed[k]
         )
     elif state == S_WITHDRAWN and before != S_WITHDRAWN:
-        world.chinese_nationals[site] -= investors.staff[k]
+        world.chinese_nationals[investors.site[k]] -= investors.staff[k]
         investors.staff[k] = 0
         investors.deployed[k] = 0.0
     if before == S_INVESTING and state == S_PAUSED and s[FIRST_PAUSE] < 0:

@@ -1,0 +1,150 @@
+"""The debrief: the room's played run against the model left to itself.
+
+``played/`` is a normal run directory (``summary``, ``timeseries`` and ``events`` tables with
+their checksums in ``manifest.json``) plus a ``decisions`` table: who decided what, when.
+``model/`` holds model-only replicates from the same start (same scenario and settings, no
+seats), run by the ordinary runner. Both open with ``cpec-sim compare`` and ``cpec-sim plot``;
+:func:`debrief` also says where in the model-only distribution each outcome of the room landed.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim import __version__
+from sim.config import scenario_params
+from sim.dashboard.knobs import KNOB_BY_NAME, format_value
+from sim.files import atomic_write_json, atomic_write_with, file_record
+from sim.record import SUMMARY_COLUMNS
+from sim.results import tables_from_replicates
+from sim.runner import RunSpec, run
+from sim.workshop.play import HEADLINE_OUTCOMES, scenario_knobs
+from sim.workshop.room import Room, RoomError
+
+DECISION_COLUMNS = ("week", "seat", "participant", "control", "value", "time")
+
+
+def overrides_of(knobs: dict[str, Any], scenario_knobs: dict[str, Any]) -> list[str]:
+    """Knob values that differ from the scenario, as ``cpec-sim run`` overrides."""
+    return [
+        f"{KNOB_BY_NAME[n].path}={format_value(v)}"
+        for n, v in sorted(knobs.items())
+        if scenario_knobs.get(n) != v
+    ]
+
+
+def write_table(path: Path, table: pa.Table) -> dict[str, Any]:
+    """Write one Parquet table atomically; its manifest record."""
+    atomic_write_with(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    return file_record(path, table.num_rows)
+
+
+def decisions_table(decisions: list[dict[str, Any]]) -> pa.Table:
+    """The decision log as a table (week as a number, the rest as text)."""
+    schema = pa.schema([("week", pa.int64())] + [(c, pa.string()) for c in DECISION_COLUMNS[1:]])
+    columns = {c: [d[c] if c == "week" else str(d[c]) for d in decisions] for c in DECISION_COLUMNS}
+    return pa.table(columns, schema=schema)
+
+
+def save_played_run(room: Room, folder: Path, branch: int = 0) -> Path:
+    """Write one branch of the room's run as a run directory with a ``decisions`` table."""
+    play = room.play
+    b = play.branches[branch]
+    m = b.model
+    result = m.recorder.result(m.week, m.first_pause_week)
+    tables = tables_from_replicates([(0, play.seed, result)])
+    tables["decisions"] = decisions_table(room.decisions)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        f"{name}.parquet": write_table(folder / f"{name}.parquet", t) for name, t in tables.items()
+    }
+    manifest = {
+        "package": "cpec-sim",
+        "version": __version__,
+        "kind": "played",
+        "scenario": play.scenario,
+        "description": f"played in workshop room {room.code} ({b.label})",
+        "overrides": overrides_of(b.knobs, scenario_knobs(play.scenario)),
+        "seed": play.seed,
+        "replicates": 1,
+        "weeks": m.week,
+        "horizon": play.weeks,
+        "fork_week": play.fork_week,
+        "seats": {h.seat: h.name for h in room.holders.values() if h.seat != "observer"},
+        "investor_seat": room.investor,
+        "backend": "mesa",
+        "status": "complete",
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "files": files,
+    }
+    atomic_write_json(folder / "manifest.json", manifest)
+    return folder
+
+
+def model_only_runs(room: Room, folder: Path, replicates: int, jobs: int = 1) -> Path:
+    """Model-only replicates from the room's start (its scenario and starting settings)."""
+    play = room.play
+    knobs = play.start_knobs
+    spec = RunSpec(
+        params=scenario_params(play.scenario, {KNOB_BY_NAME[n].path: v for n, v in knobs.items()}),
+        scenario=play.scenario,
+        replicates=replicates,
+        seed=play.seed,
+        weeks=play.week,  # the weeks the room played: like against like
+        jobs=jobs,
+        description=f"model-only replicates for workshop room {room.code}",
+        overrides=overrides_of(knobs, scenario_knobs(play.scenario)),
+    )
+    outcome = run(spec, folder, progress=None)
+    if outcome.status != "complete":
+        raise RuntimeError(f"the model-only run did not complete: {outcome.message}")
+    return folder
+
+
+def where_it_landed(played: float, model: np.ndarray) -> dict[str, float]:
+    """The played value's place in the model-only distribution."""
+    model = model[np.isfinite(model)]
+    below = float(np.mean(model < played)) if model.size else float("nan")
+    equal = float(np.mean(model == played)) if model.size else float("nan")
+    lo, med, hi = np.quantile(model, [0.05, 0.5, 0.95]) if model.size else (np.nan,) * 3
+    return {
+        "played": float(played),
+        "percentile": round(100 * (below + equal / 2), 1),  # mid-rank for ties
+        "median": float(med),
+        "lo": float(lo),
+        "hi": float(hi),
+    }
+
+
+def debrief(room: Room, folder: Path, replicates: int = 100, jobs: int = 1) -> dict[str, Any]:
+    """Save the room's run and its model-only comparison under ``folder``; the comparison.
+
+    The model-only replicates run as many weeks as the room played.
+    """
+    if room.play.week == 0:
+        raise RoomError("nothing to debrief yet: play at least one week")
+    played = save_played_run(room, folder / "played")
+    model = model_only_runs(room, folder / "model", replicates, jobs)
+    p = pd.read_parquet(played / "summary.parquet").iloc[0]
+    s = pd.read_parquet(model / "summary.parquet")
+    outcomes = {
+        c: where_it_landed(float(p[c]), s[c].to_numpy(dtype=float))
+        for c in HEADLINE_OUTCOMES
+        if c in SUMMARY_COLUMNS
+    }
+    return {
+        "played": str(played),
+        "model": str(model),
+        "replicates": replicates,
+        "outcomes": outcomes,
+        "command": f"cpec-sim compare {played} {model}",
+    }

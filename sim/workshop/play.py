@@ -1,0 +1,420 @@
+"""A played world: one model stepped week by week, its fork, snapshots and replicates.
+
+:class:`Play` is what both a solo dashboard session and a workshop room hold. It steps its
+branches (one, or two after a fork) together and turns each new week into a small
+:func:`week_delta` (only the new week's numbers: the browser draws the charts and the map),
+and it keeps those deltas so that a page that reconnects redraws the whole history.
+
+Snapshots are deep copies of the model, random generator included: restoring one and
+stepping gives the same bytes as never having snapshotted. A fork copies the world at the
+current week into two branches that may differ in their settings from then on; each branch
+can then be run as many replicates from the fork state (the replicates reseed the copy's
+generator; replicate ``i`` of both branches shares one stream, so their difference shows
+the settings, not the luck of the draw).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.agents.china import LADDER
+from sim.compiled import POSTURE_SCORE
+from sim.config import load_scenario, scenario_names, scenario_params
+from sim.dashboard.knobs import (
+    DEFAULT_SCENARIO,
+    DEFAULT_WEEKS,
+    KNOB_BY_NAME,
+    KNOBS,
+    explanation,
+    label,
+    param_info,
+    reproduce_command,
+    scenario_values,
+    slider_range,
+    tidy,
+)
+from sim.dashboard.model import DashboardModel, short_group_name
+from sim.model import CrisisModel
+from sim.params import ModelParams
+from sim.record import SUMMARY_COLUMNS, WEEKLY_METRICS, decode_events
+from sim.runner import replicate_seed
+from sim.world import IRAN_SCORE, TROOPS, compiled_params
+
+#: Outcomes shown for replicates and the debrief (all summary columns are stored).
+HEADLINE_OUTCOMES = (
+    "chinese_killed",
+    "attacks_total",
+    "killed_balochistan",
+    "civilians_killed",
+    "capital_deployed_final",
+    "investors_withdrawn",
+)
+MAX_REPLICATES = 1000
+MAX_SEED = 2**63 - 1
+
+
+class PlayError(ValueError):
+    """A request the play cannot carry out (the message says what is allowed)."""
+
+
+# --- settings ------------------------------------------------------------------------------
+def check_settings(scenario: Any, seed: Any, knobs: Any) -> tuple[str, int, dict[str, Any]]:
+    """(scenario, seed, knob values) from a browser's request; PlayError naming the problem."""
+    if scenario not in scenario_names():
+        raise PlayError(f"unknown scenario {scenario!r}: allowed {', '.join(scenario_names())}")
+    try:
+        seed_value = int(str(seed).strip())
+    except ValueError:
+        raise PlayError(f"seed {seed!r} is not a whole number from 0 to {MAX_SEED}") from None
+    if not 0 <= seed_value <= MAX_SEED:
+        raise PlayError(f"seed {seed_value} is out of range: 0 to {MAX_SEED}")
+    out = scenario_knobs(scenario)
+    for name, value in dict(knobs or {}).items():
+        out[name] = check_knob(name, value)
+    return scenario, seed_value, out
+
+
+def check_knob(name: str, value: Any) -> Any:
+    """One knob's value, typed and inside its declared bounds."""
+    knob = KNOB_BY_NAME.get(name)
+    if knob is None:
+        raise PlayError(f"unknown setting {name!r}: allowed {', '.join(KNOB_BY_NAME)}")
+    info = param_info()[knob.path]
+    if info.type == "bool":
+        if not isinstance(value, bool):
+            raise PlayError(f"{name} must be true or false")
+        return value
+    if info.choices:
+        if value not in info.choices:
+            raise PlayError(f"{name} must be one of {', '.join(info.choices)}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PlayError(f"{name} must be a number")
+    lo, hi = info.bounds or (-math.inf, math.inf)
+    if not lo <= value <= hi:
+        raise PlayError(f"{name}={value} is out of range: {lo:g} to {hi:g}")
+    return tidy(knob.path, value)
+
+
+def scenario_knobs(scenario: str) -> dict[str, Any]:
+    """A scenario's value of every knob, by knob name."""
+    values = scenario_values(scenario)
+    return {k.name: values[k.path] for k in KNOBS}
+
+
+def knob_specs() -> list[dict[str, Any]]:
+    """The knobs as the browser draws them."""
+    out = []
+    for knob in KNOBS:
+        info = param_info()[knob.path]
+        spec: dict[str, Any] = {
+            "name": knob.name,
+            "path": knob.path,
+            "label": label(knob.path),
+            "help": explanation(knob.path),
+        }
+        if info.type == "bool":
+            spec["kind"] = "bool"
+        elif info.choices:
+            spec.update(kind="choice", choices=list(info.choices))
+        else:
+            lo, hi, step = slider_range(knob.path)
+            spec.update(kind="float", lo=lo, hi=hi, step=step)
+        out.append(spec)
+    return out
+
+
+def scenario_specs() -> list[dict[str, Any]]:
+    """Each scenario's name, description and knob values."""
+    out = []
+    for name in scenario_names():
+        info = load_scenario(name)["scenario"]
+        out.append(
+            {
+                "name": name,
+                "description": " ".join(str(info.get("description", "")).split()),
+                "passage": str(info.get("seed_passage", "")).strip(),
+                "knobs": scenario_knobs(name),
+            }
+        )
+    return out
+
+
+# --- what crosses the wire -----------------------------------------------------------------
+def static_view(model: CrisisModel) -> dict[str, Any]:
+    """What does not change during a run: places, groups, investors, the ladder."""
+    places = model.places
+    c = model.params.china
+    return {
+        "places": {
+            "id": list(places.ids),
+            "name": list(places.names),
+            "lon": [float(x) for x in places.lon],
+            "lat": [float(x) for x in places.lat],
+            "population": [float(x) for x in places.population],
+        },
+        "groups": [short_group_name(g.name) for g in model.groups],
+        "investors": [{"key": inv.key, "name": inv.name} for inv in model.investors],
+        "ladder": list(LADDER),
+        "ladder_edges": [1.0, c.pressure_below, c.hold_below, c.demand_below, 0.0],
+        "horizon": model.weeks,
+    }
+
+
+def week_delta(model: DashboardModel, events_from: int) -> dict[str, Any]:
+    """The new week: weekly metrics, place state, its events and log lines, the headline."""
+    w = model.week
+    rec = model.recorder
+    row = dict(zip(WEEKLY_METRICS, rec.matrix[w - 1].tolist(), strict=True)) if w else {}
+    ev = decode_events(rec.buffer[events_from:], rec.n_events - events_from)
+    events = [
+        [
+            int(ev["week"][i]),
+            ev["target"][i],
+            model.places.index(ev["district"][i]),
+            int(ev["killed"][i]),
+            int(ev["chinese_killed"][i]),
+            bool(ev["interdicted"][i]),
+        ]
+        for i in range(len(ev["week"]))
+    ]
+    return {
+        "week": w,
+        "m": row,
+        "grievance": [round(float(g), 4) for g in model.grievance],
+        "nationals": [int(n) for n in model.chinese_nationals],
+        "events": events,
+        "log": [[ln.week, ln.text, ln.kind] for ln in model.last_lines],
+        "state": headline(model),
+    }
+
+
+def headline(model: DashboardModel) -> dict[str, Any]:
+    """The numbers a class watches."""
+    states = [inv.state for inv in model.investors]
+    return {
+        "week": model.week,
+        "china": LADDER[model.china.level],
+        "level": model.china.level,
+        "patience": round(model.china.patience, 3),
+        "troops": bool(model.pakistan.chinese_troops),
+        "iran": model.iran.posture,
+        "intensity": round(model.pakistan.intensity, 3),
+        "fighters": int(sum(g.fighters for g in model.groups)),
+        "capital": round(sum(inv.deployed for inv in model.investors), 1),
+        "investors": {inv.key: inv.state for inv in model.investors},
+        "investing": states.count("investing"),
+        "paused": states.count("paused"),
+        "withdrawn": states.count("withdrawn"),
+        "running": model.week < model.weeks,
+    }
+
+
+# --- branches ------------------------------------------------------------------------------
+@dataclass
+class Branch:
+    """One line of history: a model, the deltas it has produced, its settings."""
+
+    label: str
+    model: DashboardModel
+    knobs: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def step(self) -> dict[str, Any] | None:
+        """One week and its delta (None at the horizon)."""
+        m = self.model
+        if m.week >= m.weeks:
+            return None
+        events_before = m.recorder.n_events
+        m.step()
+        delta = week_delta(m, events_before)
+        self.history.append(delta)
+        return delta
+
+
+def retune(model: DashboardModel, knobs: dict[str, Any]) -> None:
+    """Give a running model new knob values from now on.
+
+    Rule parameters take effect next week. The two settings that describe the starting state
+    act as of now: "Chinese troops guard from week 1" lets the troops in (it cannot send them
+    home: no rule does), and Iran's initial posture sets its posture today.
+    """
+    overrides = {KNOB_BY_NAME[n].path: v for n, v in knobs.items()}
+    params: ModelParams = scenario_params(model.scenario_name, overrides)
+    before = model.params
+    model.params, model.overrides = params, overrides
+    model.compiled = compiled_params(params)
+    model.iran.params, model.china.params = params.iran, params.china
+    model.pakistan.params = params.pakistan
+    if params.pakistan.accept_chinese_troops and not before.pakistan.accept_chinese_troops:
+        model.world.s[TROOPS] = 1.0
+    if params.iran.initial_posture != before.iran.initial_posture:
+        model.world.s[IRAN_SCORE] = POSTURE_SCORE[params.iran.initial_posture]
+    for agent in (model.pakistan, model.china, model.iran, *model.investors):
+        if agent.policy is not None:
+            agent.policy.bind(model)
+
+
+def snapshot(model: CrisisModel) -> CrisisModel:
+    """An exact copy of the model's state (its random generator included).
+
+    What never changes during a run is shared, not copied: the place table, the network,
+    the static place arrays and the handle on the compiled rules (7 ms instead of 50).
+    """
+    shared = (model.places, model.space, model.place_arrays, model.call)
+    return copy.deepcopy(model, {id(x): x for x in shared})
+
+
+def restore(snap: CrisisModel) -> CrisisModel:
+    """A model to step from a snapshot (the snapshot stays untouched for reuse)."""
+    return snapshot(snap)
+
+
+def reseed(model: CrisisModel, seed: int) -> None:
+    """Give the model's random generator a fresh stream (in place: compiled code holds it)."""
+    model.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
+
+
+def replicate_outcomes(snap: CrisisModel, n: int, seed: int) -> dict[str, list[float]]:
+    """Run ``n`` replicates from a snapshot to the horizon; their summary columns.
+
+    Replicate ``i`` draws from stream ``replicate_seed(seed, i)``: the same for every branch.
+    """
+    out: dict[str, list[float]] = {c: [] for c in SUMMARY_COLUMNS}
+    for i in range(n):
+        m = restore(snap)
+        reseed(m, replicate_seed(seed, i))
+        while m.week < m.weeks:
+            CrisisModel.step(m)  # the model's week, without the dashboard's log
+        summary = m.recorder.result(m.week, m.first_pause_week).summary
+        for c in SUMMARY_COLUMNS:
+            value = summary[c]
+            out[c].append(float("nan") if value is None else float(value))
+    return out
+
+
+def describe(values: list[float]) -> dict[str, float]:
+    """Median and 90% interval."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        return {"median": math.nan, "lo": math.nan, "hi": math.nan}
+    lo, med, hi = np.quantile(arr, [0.05, 0.5, 0.95])
+    return {"median": float(med), "lo": float(lo), "hi": float(hi)}
+
+
+class Play:
+    """A played run: one branch, or two after a fork, stepped together."""
+
+    def __init__(
+        self,
+        scenario: str = DEFAULT_SCENARIO,
+        seed: int = 0,
+        knobs: dict[str, Any] | None = None,
+        weeks: int = DEFAULT_WEEKS,
+    ) -> None:
+        scenario, seed, values = check_settings(scenario, seed, knobs)
+        self.scenario, self.seed, self.weeks = scenario, seed, weeks
+        model = DashboardModel(scenario_name=scenario, seed=seed, weeks=weeks, **values)
+        self.start_knobs = dict(values)
+        self.branches = [Branch("as played", model, values)]
+        self.fork_week: int | None = None
+        self.fork_snapshots: list[CrisisModel] = []
+
+    @property
+    def model(self) -> DashboardModel:
+        """The first branch's model (the one seats and the clock follow)."""
+        return self.branches[0].model
+
+    @property
+    def week(self) -> int:
+        """Weeks played."""
+        return self.model.week
+
+    @property
+    def finished(self) -> bool:
+        """Every branch reached the horizon."""
+        return all(b.model.week >= b.model.weeks for b in self.branches)
+
+    def step(self) -> list[dict[str, Any] | None]:
+        """One week in every branch; each branch's delta (None where it has finished)."""
+        return [b.step() for b in self.branches]
+
+    def fork(self, knobs: dict[str, Any], label: str = "") -> None:
+        """Split the world now: branch A keeps its settings, branch B takes ``knobs``."""
+        if len(self.branches) > 1:
+            raise PlayError("this run is already forked: reset to fork again")
+        if self.week >= self.weeks:
+            raise PlayError("the run is at its horizon: reset, then fork before the end")
+        a = self.branches[0]
+        values = dict(a.knobs)
+        for name, value in knobs.items():
+            values[name] = check_knob(name, value)
+        model = snapshot(a.model)
+        retune(model, values)
+        changes = [n for n in values if values[n] != a.knobs[n]]
+        b = Branch(
+            label or ("changed: " + ", ".join(changes) if changes else "copy"), model, values
+        )
+        b.history = list(a.history)
+        a.label = "A: as before"
+        b.label = "B: " + b.label
+        self.branches.append(b)
+        self.fork_week = self.week
+        self.fork_snapshots = [snapshot(a.model), snapshot(b.model)]
+
+    def replicates(self, n: int) -> dict[str, Any]:
+        """Run each branch ``n`` times from the fork state (or from the start if unforked)."""
+        if not 1 <= n <= MAX_REPLICATES:
+            raise PlayError(f"replicates must be from 1 to {MAX_REPLICATES}")
+        snaps = self.fork_snapshots or [self._start_snapshot()]
+        labels = [b.label for b in self.branches] if self.fork_snapshots else ["model only"]
+        results = [replicate_outcomes(s, n, self.seed + 1) for s in snaps]
+        out: dict[str, Any] = {
+            "n": n,
+            "from_week": self.fork_week or 0,
+            "branches": [
+                {
+                    "label": lab,
+                    "outcomes": {c: describe(r[c]) for c in HEADLINE_OUTCOMES},
+                    "values": {c: r[c] for c in HEADLINE_OUTCOMES},
+                }
+                for lab, r in zip(labels, results, strict=True)
+            ],
+        }
+        if len(results) == 2:
+            out["difference"] = {
+                c: describe([b - a for a, b in zip(results[0][c], results[1][c], strict=True)])
+                for c in HEADLINE_OUTCOMES
+            }
+        return out
+
+    def _start_snapshot(self) -> CrisisModel:
+        b = self.branches[0]
+        return DashboardModel(
+            scenario_name=self.scenario, seed=self.seed, weeks=self.weeks, **b.knobs
+        )
+
+    def reproduce(self) -> str:
+        """The command that runs branch A's settings at scale."""
+        m = self.model
+        return reproduce_command(self.scenario, self.seed, m.params, self.weeks)
+
+    def view(self) -> dict[str, Any]:
+        """Everything a page needs to draw this play from scratch."""
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "weeks": self.weeks,
+            "static": static_view(self.model),
+            "fork_week": self.fork_week,
+            "branches": [
+                {"label": b.label, "knobs": b.knobs, "history": b.history} for b in self.branches
+            ],
+            "reproduce": self.reproduce(),
+        }

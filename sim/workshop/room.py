@@ -1,0 +1,184 @@
+"""A workshop room: one shared world, seats that replace agents' rules, a clock, a debrief.
+
+The facilitator holds the clock (it pauses every ``pause_every`` weeks for decisions) and
+sees every seat. Participants need the room code to take a free seat; the seat is then
+theirs, bound to a token their browser keeps, so a reconnect resumes it and nobody else can
+take it (the facilitator can free it). Every decision is logged with the week it was made,
+the seat and the participant's name; the debrief saves the played run as a normal run
+directory with that log as its ``decisions`` table, and sets it against model-only
+replicates from the same start.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.workshop.play import Play, PlayError
+from sim.workshop.seats import (
+    DEFAULT_INVESTOR,
+    PLAYABLE,
+    SEATS,
+    current_choices,
+    free_seat,
+    investor_agent,
+    seat_agent,
+    take_seat,
+)
+
+CODE_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no I, L, O, 0, 1: easy to read aloud
+CODE_LENGTH = 5
+MAX_NAME = 40
+
+
+class RoomError(PlayError):
+    """A request the room refuses (the message says why and what is allowed)."""
+
+
+def new_code() -> str:
+    """A room code that is easy to read aloud."""
+    return "".join(secrets.choice(CODE_LETTERS) for _ in range(CODE_LENGTH))
+
+
+def clean_name(name: Any) -> str:
+    """A participant's display name: printable, at most MAX_NAME characters."""
+    text = "".join(ch for ch in str(name or "") if ch.isprintable()).strip()[:MAX_NAME]
+    return text or "anonymous"
+
+
+@dataclass
+class Holder:
+    """Who sits in a seat."""
+
+    seat: str
+    name: str
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    connected: bool = True
+    joined: float = field(default_factory=time.time)
+
+
+class Room:
+    """One shared world and its seats."""
+
+    def __init__(
+        self,
+        scenario: str = "baseline",
+        seed: int = 0,
+        knobs: dict[str, Any] | None = None,
+        weeks: int = 104,
+        investor: str = DEFAULT_INVESTOR,
+        code: str | None = None,
+        pause_every: int = 4,
+    ) -> None:
+        self.play = Play(scenario, seed, knobs, weeks)
+        investor_agent(self.play.model, investor)  # a clear error for an unknown firm
+        self.investor = investor
+        self.code = (code or new_code()).upper()
+        self.facilitator_key = secrets.token_urlsafe(12)
+        self.pause_every = pause_every
+        self.holders: dict[str, Holder] = {}  # token -> holder
+        self.decisions: list[dict[str, Any]] = []
+
+    # --- seats -------------------------------------------------------------------------
+    def holder_of(self, seat: str) -> Holder | None:
+        """Who holds a playable seat (None if it is free)."""
+        return next((h for h in self.holders.values() if h.seat == seat), None)
+
+    def join(self, code: Any, seat: Any, name: Any, token: Any = None) -> Holder:
+        """Take a seat, or resume one with its token."""
+        if token and token in self.holders:
+            holder = self.holders[token]
+            holder.connected = True
+            return holder
+        if str(code or "").strip().upper() != self.code:
+            raise RoomError("wrong room code: ask the facilitator for the code on the screen")
+        if seat not in SEATS:
+            raise RoomError(f"unknown seat {seat!r}: allowed {', '.join(SEATS)}")
+        taken = self.holder_of(seat) if seat in PLAYABLE else None
+        if taken is not None:
+            raise RoomError(
+                f"the {SEATS[seat].title} seat is taken by {taken.name}: choose another seat, "
+                "or ask the facilitator to free it"
+            )
+        holder = Holder(seat, clean_name(name))
+        self.holders[holder.token] = holder
+        if seat in PLAYABLE:
+            for branch in self.play.branches:
+                choices = current_choices(branch.model, seat, self.investor)
+                take_seat(branch.model, seat, choices, self.investor)
+        return holder
+
+    def free(self, seat: str) -> None:
+        """Give a seat back to the model's rule (the facilitator's call)."""
+        holder = self.holder_of(seat)
+        if holder is None:
+            return
+        del self.holders[holder.token]
+        for branch in self.play.branches:
+            free_seat(branch.model, seat, self.investor)
+
+    def choices(self, seat: str) -> dict[str, Any]:
+        """A held seat's current choices (as the first branch has them)."""
+        policy = seat_agent(self.play.model, seat, self.investor).policy
+        return dict(policy.values) if policy is not None else {}
+
+    def decide(self, token: Any, control: Any, value: Any) -> dict[str, Any]:
+        """A participant's decision: it acts from the next week on, in every branch."""
+        holder = self.holders.get(token)
+        if holder is None:
+            raise RoomError("you do not hold a seat in this room: join first")
+        if holder.seat not in PLAYABLE:
+            raise RoomError("observers watch; they do not decide")
+        if self.play.finished:
+            raise RoomError("the run is over: decisions no longer change it")
+        stored = None
+        for branch in self.play.branches:
+            policy = seat_agent(branch.model, holder.seat, self.investor).policy
+            assert policy is not None
+            try:
+                stored = policy.set(str(control), value)
+            except ValueError as exc:
+                raise RoomError(str(exc)) from None
+            policy.bind(branch.model)
+        entry = {
+            "week": self.play.week,
+            "seat": holder.seat,
+            "participant": holder.name,
+            "control": str(control),
+            "value": str(stored).lower() if isinstance(stored, bool) else str(stored),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        self.decisions.append(entry)
+        return entry
+
+    def seats_view(self) -> dict[str, Any]:
+        """Who holds which seat (names only: tokens stay secret)."""
+        out: dict[str, Any] = {}
+        for key, seat in SEATS.items():
+            holders = [h for h in self.holders.values() if h.seat == key]
+            out[key] = {
+                "title": seat.title,
+                "holders": [{"name": h.name, "connected": h.connected} for h in holders],
+                "choices": self.choices(key) if key in PLAYABLE and holders else None,
+            }
+        return out
+
+    # --- the clock ---------------------------------------------------------------------
+    def step(self) -> list[dict[str, Any] | None]:
+        """One week in every branch."""
+        return self.play.step()
+
+    def decision_point(self) -> bool:
+        """The clock pauses here for decisions."""
+        w = self.play.week
+        return self.pause_every > 0 and w > 0 and w % self.pause_every == 0
+
+    # --- the debrief ---------------------------------------------------------------------
+    def debrief(self, folder: Path, replicates: int = 100, jobs: int = 1) -> dict[str, Any]:
+        """Save the played run and set it against model-only replicates (see debrief.py)."""
+        from sim.workshop.debrief import debrief  # debrief imports this module
+
+        return debrief(self, folder, replicates, jobs)

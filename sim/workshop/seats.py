@@ -1,0 +1,338 @@
+"""Role-play seats: a participant's decisions replace one agent's rule for the run.
+
+HubNet's idea (each student controls one part of the model) for the crisis: a seat is a
+state (Pakistan, China, Iran) or one investor, and holding it replaces that agent's
+decision rule with the participant's choices; every other agent follows the model. The
+choices act through the same compiled sub-rules the model uses (guards are allocated,
+operations conducted, strikes drawn as the rules do): only the *decision* changes hands.
+
+===========  ==============================================================================
+seat         what the participant decides (replaces)
+===========  ==============================================================================
+pakistan     operation intensity (the tempo rule), Special Security Division guards,
+             whether Chinese troops guard Chinese nationals (the yielding rule), and reform
+             spending: the share of CPEC benefit that reaches local people
+china        the step on the escalation ladder (patience still wears out, for the record)
+iran         the border posture (hostile, neutral, cooperative)
+investor     one firm's monthly choice: invest, pause or withdraw (withdrawal is final)
+observer     nothing: watches the shared world
+===========  ==============================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sim.attacks import guard_protection
+from sim.rules.china import LADDER, next_patience
+from sim.rules.investor import settle_investor, updated_hazard
+from sim.rules.iran import iran_week, posture_name
+from sim.rules.pakistan import allocate_guards, conduct_operations, update_troop_sites
+from sim.world import (
+    INTENSITY,
+    IRAN_SCORE,
+    LAST_CHINESE_KILLED,
+    LEVEL,
+    PATIENCE,
+    STATE_NAMES,
+    TROOPS,
+    compiled_params,
+)
+
+if TYPE_CHECKING:
+    from sim.model import CrisisModel
+
+POSTURES = ("hostile", "neutral", "cooperative")
+POSTURE_SCORES = {"hostile": -1.0, "neutral": 0.0, "cooperative": 1.0}
+DEFAULT_INVESTOR = "century_steel"
+
+
+@dataclass(frozen=True)
+class Control:
+    """One decision a seat makes: a number in a range, a yes/no, or a choice."""
+
+    name: str
+    label: str
+    help: str
+    kind: str = "float"  # "float", "int", "bool", "choice"
+    lo: float = 0.0
+    hi: float = 1.0
+    step: float = 0.05
+    choices: tuple[str, ...] = ()
+
+    def check(self, value: Any) -> Any:
+        """The value as this control's type; ValueError naming what is allowed."""
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            raise ValueError(f"{self.name} must be true or false")
+        if self.kind == "choice":
+            if value in self.choices:
+                return value
+            raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{self.name} must be a number from {self.lo:g} to {self.hi:g}")
+        if not self.lo <= value <= self.hi:
+            raise ValueError(f"{self.name}={value} is out of range: {self.lo:g} to {self.hi:g}")
+        return int(value) if self.kind == "int" else float(value)
+
+    def spec(self) -> dict[str, Any]:
+        """What the browser needs to draw the control."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "kind": self.kind,
+            "help": self.help,
+            "lo": self.lo,
+            "hi": self.hi,
+            "step": self.step,
+            "choices": list(self.choices),
+        }
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A role in the room."""
+
+    key: str
+    title: str
+    brief: str
+    controls: tuple[Control, ...]
+
+
+SEATS: dict[str, Seat] = {
+    s.key: s
+    for s in (
+        Seat(
+            "pakistan",
+            "Pakistan",
+            "You run counter-insurgency and protect Chinese nationals. Harder operations remove "
+            "fighters but harm civilians, which feeds grievance.",
+            (
+                Control(
+                    "intensity",
+                    "Operation intensity",
+                    "0 = none, 1 = all-out; replaces the tempo rule",
+                ),
+                Control(
+                    "guards",
+                    "Special Security Division guards",
+                    "personnel guarding Chinese nationals",
+                    lo=0,
+                    hi=60000,
+                    step=1000,
+                    kind="int",
+                ),
+                Control(
+                    "accept_troops",
+                    "Let Chinese troops guard Chinese nationals",
+                    "replaces the rule by which Pakistan yields to China's demand",
+                    kind="bool",
+                ),
+                Control(
+                    "reform",
+                    "Reform spending: share of CPEC benefit reaching local people",
+                    "lowers hardship where capital is deployed",
+                ),
+            ),
+        ),
+        Seat(
+            "china",
+            "China",
+            "You protect Chinese nationals and investment. Each step up the ladder presses "
+            "Pakistan harder; an investment hold stops state firms; a demand for protection "
+            "asks Pakistan to accept Chinese troops.",
+            (
+                Control(
+                    "stance",
+                    "China's stance",
+                    "replaces the patience ladder",
+                    kind="choice",
+                    choices=LADDER,
+                ),
+            ),
+        ),
+        Seat(
+            "iran",
+            "Iran",
+            "You face Jaish al-Adl on your border. Hostile: strikes across the border; "
+            "cooperative: joint border operations deny militants their sanctuary.",
+            (
+                Control(
+                    "posture",
+                    "Border posture",
+                    "replaces the posture rule",
+                    kind="choice",
+                    choices=POSTURES,
+                ),
+            ),
+        ),
+        Seat(
+            "investor",
+            "Investor",
+            "You decide every month whether your firm keeps investing, pauses, or withdraws "
+            "for good (its staff go home).",
+            (
+                Control(
+                    "choice",
+                    "This month's choice",
+                    "replaces the firm's risk rule; withdrawal is final",
+                    kind="choice",
+                    choices=STATE_NAMES,
+                ),
+            ),
+        ),
+        Seat("observer", "Observer", "You watch the shared world and advise.", ()),
+    )
+}
+PLAYABLE = tuple(k for k in SEATS if SEATS[k].controls)
+
+
+# --- the choices as policies ---------------------------------------------------------------
+class Policy:
+    """A seat's current choices, called by the agent instead of its rule."""
+
+    seat: str = ""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = dict(values)
+
+    def set(self, name: str, value: Any) -> Any:
+        """Change one choice (checked); return the stored value."""
+        control = {c.name: c for c in SEATS[self.seat].controls}.get(name)
+        if control is None:
+            allowed = ", ".join(c.name for c in SEATS[self.seat].controls)
+            raise ValueError(f"the {self.seat} seat has no control {name!r}: allowed {allowed}")
+        self.values[name] = control.check(value)
+        return self.values[name]
+
+    def bind(self, model: CrisisModel) -> None:
+        """Apply choices that act through parameters (nothing by default)."""
+
+    def __call__(self, agent: Any) -> None:
+        raise NotImplementedError
+
+
+class PakistanPolicy(Policy):
+    """Pakistan's week with the participant's intensity, guards, troops and reform."""
+
+    seat = "pakistan"
+
+    def bind(self, model: CrisisModel) -> None:
+        """Reform spending is the share of CPEC benefit reaching local people."""
+        c = model.compiled
+        share = float(self.values["reform"])
+        model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
+
+    def __call__(self, agent: Any) -> None:
+        m = agent.model
+        w, p, v = m.world, m.compiled, self.values
+        w.s[INTENSITY] = float(v["intensity"])
+        w.guards[:] = m.call(
+            allocate_guards, float(v["guards"]), w.chinese_nationals, w.recent_chinese_attacks
+        )
+        w.protection[:] = m.call(guard_protection, w.guards, w.chinese_nationals, p.attacks)
+        w.s[TROOPS] = 1.0 if v["accept_troops"] else 0.0
+        m.call(update_troop_sites, w, p)
+        m.call(conduct_operations, m.rng, w, m.place_arrays, m.group_arrays, p)
+
+
+class ChinaPolicy(Policy):
+    """China's patience wears out as the rule says; the ladder step is the participant's."""
+
+    seat = "china"
+
+    def __call__(self, agent: Any) -> None:
+        m = agent.model
+        s = m.world.s
+        s[PATIENCE] = m.call(
+            next_patience, s[PATIENCE], int(s[LAST_CHINESE_KILLED]), m.compiled.china
+        )
+        s[LEVEL] = float(LADDER.index(self.values["stance"]))
+
+
+class IranPolicy(Policy):
+    """Iran's posture is the participant's; strikes follow the rule when hostile."""
+
+    seat = "iran"
+
+    def __call__(self, agent: Any) -> None:
+        m = agent.model
+        p = m.compiled
+        fixed = p._replace(iran=p.iran._replace(posture_fixed=True))
+        m.world.s[IRAN_SCORE] = POSTURE_SCORES[self.values["posture"]]
+        m.call(iran_week, m.rng, m.world, m.place_arrays, m.group_arrays, fixed)
+
+
+class InvestorPolicy(Policy):
+    """One firm's monthly choice; its belief about the hazard still updates (for display)."""
+
+    seat = "investor"
+
+    def __call__(self, agent: Any) -> None:
+        m = agent.model
+        inv, k = m.investor_arrays, agent.k
+        p = m.compiled
+        inv.hazard[k] = m.call(
+            updated_hazard, inv.hazard[k], m.world.month_incidents, inv.site[k], p.investors
+        )
+        state = STATE_NAMES.index(self.values["choice"])
+        m.call(settle_investor, k, state, int(inv.bad_months[k]), inv, m.world, p)
+
+
+POLICIES: dict[str, type[Policy]] = {
+    cls.seat: cls for cls in (PakistanPolicy, ChinaPolicy, IranPolicy, InvestorPolicy)
+}
+
+
+def current_choices(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -> dict:
+    """What the model's own rule has chosen so far: where a new seat holder starts."""
+    s = model.world.s
+    if seat == "pakistan":
+        return {
+            "intensity": round(float(s[INTENSITY]), 2),
+            "guards": int(model.params.pakistan.ssd_troops),
+            "accept_troops": bool(s[TROOPS] > 0),
+            "reform": float(model.compiled.legitimacy.local_benefit_share),
+        }
+    if seat == "china":
+        return {"stance": LADDER[int(s[LEVEL])]}
+    if seat == "iran":
+        return {"posture": posture_name(float(s[IRAN_SCORE]))}
+    if seat == "investor":
+        return {"choice": investor_agent(model, investor).state}
+    return {}
+
+
+def seat_agent(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -> Any:
+    """The agent a seat controls."""
+    if seat == "investor":
+        return investor_agent(model, investor)
+    return {"pakistan": model.pakistan, "china": model.china, "iran": model.iran}[seat]
+
+
+def investor_agent(model: CrisisModel, key: str) -> Any:
+    """The investor agent with id ``key``; ValueError naming the firms if there is none."""
+    for inv in model.investors:
+        if inv.key == key:
+            return inv
+    keys = ", ".join(inv.key for inv in model.investors)
+    raise ValueError(f"no investor {key!r}: allowed {keys}")
+
+
+def take_seat(
+    model: CrisisModel, seat: str, values: dict[str, Any], investor: str = DEFAULT_INVESTOR
+) -> Policy:
+    """Hand ``seat``'s agent to a participant whose choices are ``values``."""
+    policy = POLICIES[seat](values)
+    policy.bind(model)
+    seat_agent(model, seat, investor).policy = policy
+    return policy
+
+
+def free_seat(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -> None:
+    """Give ``seat``'s agent back to its rule."""
+    seat_agent(model, seat, investor).policy = None
+    if seat == "pakistan":  # reform spending returns to the scenario's setting
+        model.compiled = compiled_params(model.params)

@@ -1,0 +1,446 @@
+"""The web server of the fast dashboard and the workshop room (Starlette, offline).
+
+One process serves static pages and one WebSocket per browser tab. The model steps on the
+server (a week costs about a millisecond); only the new week's numbers cross the wire and
+the browser draws the charts and the map itself (``static/app.js``, no library, no CDN).
+
+* ``/`` — the sandbox: every tab its own run, stepped by its own clock. Settings live in the
+  page address (``?scenario=...&seed=...&base_intensity=0.5``), so a link hands out a
+  starting point. A closed tab's run is dropped ``cull_after`` seconds later.
+* ``/join`` — a participant's page in the room: room code, seat, name.
+* ``/facilitator?key=...`` — the room's clock, seats, decisions, fork and debrief; shows the
+  join address as text and QR code.
+* ``/export?token=...`` — the tab's or room's run as one self-contained HTML page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import gc
+import html
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from sim.workshop.play import Play, PlayError, knob_specs, scenario_specs
+from sim.workshop.room import Room
+from sim.workshop.seats import PLAYABLE, SEATS
+
+STATIC = Path(__file__).parent / "static"
+MAX_MESSAGE = 64_000  # bytes of one message from a browser
+MAX_STEPS = 104  # weeks one "step" request may ask for
+
+
+@dataclass
+class Options:
+    """How the server behaves (the command line fills these in)."""
+
+    cull_after: float = 30.0  # seconds a closed tab's run is kept for a reconnect
+    interval: float = 0.6  # seconds per week while the room's clock plays
+    results: Path = Path("results/workshop")
+    join_url: str = ""  # the address participants type (shown with a QR code)
+    replicates: int = 100  # model-only replicates in the debrief
+
+
+@dataclass
+class Solo:
+    """One sandbox tab's run."""
+
+    play: Play
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    connected: bool = True
+    closed_at: float = 0.0
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the system (glibc)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+class Hub:
+    """All state of one server: sandbox runs and the room."""
+
+    def __init__(self, options: Options, room: Room | None) -> None:
+        self.options = options
+        self.room = room
+        self.solos: dict[str, Solo] = {}
+        self.room_sockets: dict[WebSocket, str] = {}  # socket -> token ("" for facilitator)
+        self.facilitators: set[WebSocket] = set()
+        self.clock: asyncio.Task[None] | None = None
+        self.busy = ""  # a long job in the room (debrief, replicates)
+        self.step_seconds: list[float] = []  # server-side time per step (for the benchmark)
+
+    # --- sandbox -----------------------------------------------------------------------
+    def new_solo(self, msg: dict[str, Any]) -> Solo:
+        play = Play(msg.get("scenario", "baseline"), msg.get("seed", 0), msg.get("knobs") or {})
+        solo = Solo(play)
+        self.solos[solo.token] = solo
+        return solo
+
+    def timed_step(self, play: Play, n: int) -> list[list[dict[str, Any] | None]]:
+        t = time.perf_counter()
+        out = []
+        for _ in range(n):
+            if play.finished:
+                break
+            out.append(play.step())
+        self.step_seconds.append(time.perf_counter() - t)
+        del self.step_seconds[:-10000]
+        return out
+
+    async def cull_later(self, solo: Solo) -> None:
+        solo.connected, solo.closed_at = False, time.monotonic()
+        await asyncio.sleep(self.options.cull_after)
+        if not solo.connected and self.solos.get(solo.token) is solo:
+            del self.solos[solo.token]
+            release_memory()
+
+    # --- room broadcasts -----------------------------------------------------------------
+    async def broadcast(self, message: dict[str, Any], facilitators_only: bool = False) -> None:
+        text = json.dumps(message)
+        targets = list(self.facilitators if facilitators_only else self.room_sockets)
+        await asyncio.gather(*(_send(ws, text) for ws in targets))
+
+    def room_status(self) -> dict[str, Any]:
+        assert self.room is not None
+        return {
+            "type": "room",
+            "seats": self.room.seats_view(),
+            "playing": self.clock is not None and not self.clock.done(),
+            "week": self.room.play.week,
+            "busy": self.busy,
+        }
+
+    async def room_step(self) -> bool:
+        """One week of the room, sent to everyone; False at the horizon."""
+        assert self.room is not None
+        if self.room.play.finished:
+            return False
+        deltas = self.timed_step(self.room.play, 1)
+        await self.broadcast({"type": "weeks", "deltas": deltas})
+        return not self.room.play.finished
+
+    async def run_clock(self) -> None:
+        assert self.room is not None
+        try:
+            while await self.room_step():
+                if self.room.decision_point():
+                    break
+                await asyncio.sleep(self.options.interval)
+        finally:
+            self.clock = None
+            await self.broadcast(self.room_status())
+
+
+async def _send(ws: WebSocket, text: str) -> None:
+    with contextlib.suppress(Exception):  # a closed tab must not stop the others
+        await ws.send_text(text)
+
+
+def _page(name: str, **values: str) -> HTMLResponse:
+    text = (STATIC / name).read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", html.escape(value))
+    return HTMLResponse(text, headers={"Cache-Control": "no-store"})
+
+
+# --- the app -------------------------------------------------------------------------------
+def create_app(options: Options | None = None, room: Room | None = None) -> Starlette:
+    """The Starlette app; ``room`` (optional) is the workshop room it serves."""
+    options = options or Options()
+    hub = Hub(options, room)
+
+    async def sandbox(request: Request) -> Response:
+        return _page("sandbox.html")
+
+    async def join(request: Request) -> Response:
+        if hub.room is None:
+            return PlainTextResponse("no workshop room here: start one with cpec-sim workshop", 404)
+        return _page("join.html")
+
+    async def facilitator(request: Request) -> Response:
+        if hub.room is None or request.query_params.get("key") != hub.room.facilitator_key:
+            return PlainTextResponse("wrong or missing facilitator key", 403)
+        return _page(
+            "facilitator.html", join_url=options.join_url or str(request.base_url) + "join"
+        )
+
+    async def qr(request: Request) -> Response:
+        import segno
+
+        url = options.join_url or str(request.base_url) + "join"
+        if hub.room is not None:
+            url += f"?room={hub.room.code}"
+        svg = segno.make(url, error="m").svg_inline(scale=6, border=2)
+        return Response(svg, media_type="image/svg+xml")
+
+    async def export(request: Request) -> Response:
+        from sim.workshop.export import export_html
+
+        token = request.query_params.get("token", "")
+        play = None
+        if token in hub.solos:
+            play = hub.solos[token].play
+        elif hub.room is not None and (
+            token in hub.room.holders or token == hub.room.facilitator_key
+        ):
+            play = hub.room.play
+        if play is None:
+            return PlainTextResponse("unknown or expired token: export from an open page", 404)
+        body = export_html(play, decisions=hub.room.decisions if play is getattr(hub.room, "play", None) else [])
+        name = f"cpec-{play.scenario}-seed{play.seed}-week{play.week}.html"
+        return HTMLResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    async def stats(request: Request) -> Response:
+        """Server-side figures for the load benchmark."""
+        import psutil
+
+        steps = sorted(hub.step_seconds)
+        return Response(
+            json.dumps(
+                {
+                    "sessions": len(hub.solos),
+                    "connected": sum(s.connected for s in hub.solos.values()),
+                    "rss": psutil.Process().memory_info().rss,
+                    "steps": len(steps),
+                    "step_median_s": steps[len(steps) // 2] if steps else None,
+                    "step_p95_s": steps[int(0.95 * (len(steps) - 1))] if steps else None,
+                }
+            ),
+            media_type="application/json",
+        )
+
+    async def socket(ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            await serve_socket(hub, ws)
+        except WebSocketDisconnect:
+            pass
+
+    return Starlette(
+        routes=[
+            Route("/", sandbox),
+            Route("/join", join),
+            Route("/facilitator", facilitator),
+            Route("/qr.svg", qr),
+            Route("/export", export),
+            Route("/stats", stats),
+            WebSocketRoute("/ws", socket),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+    )
+
+
+async def receive(ws: WebSocket) -> dict[str, Any]:
+    """One JSON object from the browser (an error message for anything else)."""
+    text = await ws.receive_text()
+    if len(text) > MAX_MESSAGE:
+        return {"type": "bad", "why": f"message longer than {MAX_MESSAGE} bytes"}
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        return {"type": "bad", "why": "not JSON"}
+    return msg if isinstance(msg, dict) else {"type": "bad", "why": "not a JSON object"}
+
+
+async def reply(ws: WebSocket, message: dict[str, Any]) -> None:
+    await ws.send_text(json.dumps(message))
+
+
+async def error(ws: WebSocket, text: str) -> None:
+    await reply(ws, {"type": "error", "message": text})
+
+
+def hello(play: Play, role: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "hello",
+        "role": role,
+        "view": play.view(),
+        "knobs": knob_specs(),
+        "scenarios": scenario_specs(),
+        **extra,
+    }
+
+
+async def serve_socket(hub: Hub, ws: WebSocket) -> None:
+    """The first message says who the page is: a sandbox, a participant or the facilitator."""
+    first = await receive(ws)
+    kind = first.get("type")
+    if kind == "solo":
+        await serve_solo(hub, ws, first)
+    elif kind in ("join", "facilitate") and hub.room is not None:
+        await serve_room(hub, ws, first)
+    else:
+        await error(ws, "start with a 'solo', 'join' or 'facilitate' message")
+
+
+async def serve_solo(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
+    solo = hub.solos.get(str(first.get("token") or ""))
+    try:
+        if solo is None:
+            solo = hub.new_solo(first)
+    except PlayError as exc:
+        await error(ws, str(exc))
+        solo = hub.new_solo({})
+    solo.connected = True
+    await reply(ws, hello(solo.play, "solo", token=solo.token))
+    try:
+        while True:
+            msg = await receive(ws)
+            try:
+                await solo_message(hub, ws, solo, msg)
+            except PlayError as exc:
+                await error(ws, str(exc))
+    finally:
+        asyncio.get_running_loop().create_task(hub.cull_later(solo))
+
+
+async def solo_message(hub: Hub, ws: WebSocket, solo: Solo, msg: dict[str, Any]) -> None:
+    kind = msg.get("type")
+    if kind == "step":
+        n = msg.get("n", 1)
+        if not isinstance(n, int) or not 1 <= n <= MAX_STEPS:
+            raise PlayError(f"n must be a whole number from 1 to {MAX_STEPS}")
+        deltas = hub.timed_step(solo.play, n)
+        await reply(ws, {"type": "weeks", "deltas": deltas, "id": msg.get("id")})
+    elif kind == "reset":
+        solo.play = Play(msg.get("scenario", "baseline"), msg.get("seed", 0), msg.get("knobs") or {})
+        await reply(ws, hello(solo.play, "solo", token=solo.token))
+    elif kind == "fork":
+        solo.play.fork(dict(msg.get("knobs") or {}))
+        await reply(ws, hello(solo.play, "solo", token=solo.token))
+    elif kind == "replicates":
+        n = msg.get("n", 100)
+        if not isinstance(n, int):
+            raise PlayError("n must be a whole number")
+        result = await asyncio.to_thread(solo.play.replicates, n)
+        await reply(ws, {"type": "replicates", "result": result})
+    else:
+        raise PlayError(f"unknown request {kind!r}")
+
+
+async def serve_room(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
+    room = hub.room
+    assert room is not None
+    if first.get("type") == "facilitate":
+        if first.get("key") != room.facilitator_key:
+            await error(ws, "wrong facilitator key")
+            return
+        token = ""
+        hub.facilitators.add(ws)
+        extra: dict[str, Any] = {
+            "code": room.code,
+            "decisions": room.decisions,
+            "seats": {k: s.title for k, s in SEATS.items()},
+            "token": room.facilitator_key,
+        }
+        await reply(ws, hello(room.play, "facilitator", **extra))
+    else:
+        try:
+            holder = room.join(first.get("room"), first.get("seat"), first.get("name"), first.get("token"))
+        except PlayError as exc:
+            await reply(ws, {"type": "refused", "message": str(exc)})
+            return
+        token = holder.token
+        seat = SEATS[holder.seat]
+        await reply(
+            ws,
+            hello(
+                room.play,
+                "participant",
+                token=token,
+                seat=holder.seat,
+                seat_title=seat.title,
+                brief=seat.brief,
+                name=holder.name,
+                controls=[c.spec() for c in seat.controls],
+                choices=room.choices(holder.seat) if holder.seat in PLAYABLE else {},
+                code=room.code,
+            ),
+        )
+    hub.room_sockets[ws] = token
+    await hub.broadcast(hub.room_status())
+    try:
+        while True:
+            msg = await receive(ws)
+            try:
+                await room_message(hub, ws, token, msg)
+            except PlayError as exc:
+                await error(ws, str(exc))
+    finally:
+        hub.room_sockets.pop(ws, None)
+        hub.facilitators.discard(ws)
+        if token and token in room.holders and token not in hub.room_sockets.values():
+            room.holders[token].connected = False
+        await hub.broadcast(hub.room_status())
+
+
+async def room_message(hub: Hub, ws: WebSocket, token: str, msg: dict[str, Any]) -> None:
+    room = hub.room
+    assert room is not None
+    kind = msg.get("type")
+    if kind == "decide":
+        entry = room.decide(token, msg.get("control"), msg.get("value"))
+        await reply(ws, {"type": "decided", "entry": entry, "choices": room.choices(entry["seat"])})
+        await hub.broadcast({"type": "decision", "entry": entry}, facilitators_only=True)
+        await hub.broadcast(hub.room_status())
+        return
+    if ws not in hub.facilitators:
+        raise PlayError("only the facilitator controls the clock")
+    if hub.busy:
+        raise PlayError(f"wait: {hub.busy}")
+    if kind == "clock":
+        action = msg.get("action")
+        if action == "play" and hub.clock is None and not room.play.finished:
+            hub.clock = asyncio.get_running_loop().create_task(hub.run_clock())
+        elif action == "pause" and hub.clock is not None:
+            hub.clock.cancel()
+        elif action == "step" and hub.clock is None:
+            await hub.room_step()
+        await hub.broadcast(hub.room_status())
+    elif kind == "free":
+        room.free(str(msg.get("seat")))
+        await hub.broadcast(hub.room_status())
+    elif kind == "fork":
+        room.play.fork(dict(msg.get("knobs") or {}))
+        await hub.broadcast({**hello(room.play, "update")})
+    elif kind in ("debrief", "replicates"):
+        await long_job(hub, kind, msg)
+    else:
+        raise PlayError(f"unknown request {kind!r}")
+
+
+async def long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> None:
+    room = hub.room
+    assert room is not None
+    if hub.clock is not None:
+        hub.clock.cancel()
+    n = msg.get("n", hub.options.replicates)
+    if not isinstance(n, int) or not 1 <= n <= 1000:
+        raise PlayError("n must be a whole number from 1 to 1000")
+    hub.busy = f"running {n} model replicates"
+    await hub.broadcast(hub.room_status())
+    try:
+        if kind == "debrief":
+            folder = hub.options.results / f"{room.code}-week{room.play.week}"
+            result = await asyncio.to_thread(room.debrief, folder, n)
+        else:
+            result = await asyncio.to_thread(room.play.replicates, n)
+    finally:
+        hub.busy = ""
+    await hub.broadcast({"type": kind, "result": result})
+    await hub.broadcast(hub.room_status())
