@@ -33,6 +33,7 @@ commands:
   report DIR...         write a self-contained HTML report
   validate              check the baseline against the observed record
   dashboard             start the teaching dashboard in the browser
+  workshop              start a workshop room: role-play seats, shared clock, debrief
   sensitivity           global sensitivity analysis (Sobol, Morris)
   discover              scenario discovery (Latin hypercube + PRIM)
   calibrate             Bayesian calibration against the record (ABC-SMC), hindcast scores
@@ -909,6 +910,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "report": _lazy("sim.analysis.cli", "report_command"),
     "validate": _lazy("sim.validation", "validate_command"),
     "dashboard": _lazy("sim.dashboard.cli", "dashboard_command"),
+    "workshop": _lazy("sim.workshop.cli", "workshop_command"),
     "sensitivity": _lazy("sim.explore.cli", "sensitivity_command"),
     "discover": _lazy("sim.explore.cli", "discover_command"),
     "calibrate": _lazy("sim.calibration.cli", "calibrate_command"),

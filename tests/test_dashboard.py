@@ -348,7 +348,7 @@ def _server(port: int, log: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}/"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sim.dashboard", "--port", str(port)],
+            [sys.executable, "-m", "sim.dashboard", "--classic", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

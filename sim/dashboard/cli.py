@@ -1,6 +1,8 @@
-"""``cpec-sim dashboard [--port N] [--host H] [--open]``: serve the teaching dashboard.
+"""``cpec-sim dashboard [--port N] [--host H] [--open] [--classic]``: the teaching dashboard.
 
-Starts the Solara server on ``sim.dashboard.app:Page`` in a child process, offline: the
+By default it serves the fast dashboard (:mod:`sim.workshop.server`): the browser draws the
+charts and the map, and only each new week's numbers cross the wire. ``--classic`` starts
+the earlier Mesa SolaraViz dashboard instead: it starts the Solara server on ``sim.dashboard.app:Page`` in a child process, offline: the
 JavaScript comes from the locally installed ``solara-assets`` (never a CDN), telemetry and
 version checks are off, and the server listens on 127.0.0.1 unless ``--host`` says otherwise
 (``--host 0.0.0.0`` to let a classroom connect to the teacher's machine).
@@ -26,14 +28,15 @@ DEFAULT_PORT = 8765
 APP = "sim.dashboard.app:Page"
 READY_TIMEOUT_S = 90.0
 
-USAGE = """usage: cpec-sim dashboard [--port N] [--host H] [--open]
+USAGE = """usage: cpec-sim dashboard [--port N] [--host H] [--open] [--classic]
 
-Serve the teaching dashboard (offline; one model per browser session).
+Serve the teaching dashboard (offline; one run per browser tab).
 
   --port N   port to listen on, 1-65535 (default 8765; 0 picks a free port)
   --host H   address to listen on (default 127.0.0.1, this machine only;
              0.0.0.0 lets other machines on the network connect)
   --open     also open the dashboard in this machine's web browser
+  --classic  the earlier Mesa SolaraViz dashboard (Matplotlib pictures on the server)
 """
 
 # Settings read by Solara at start-up: serve every asset from the local solara-assets
@@ -51,7 +54,7 @@ OFFLINE_ENV = {
 def parse_args(argv: list[str]) -> tuple[str, int, bool]:
     """(host, port, open) from the arguments; raise :class:`UsageError` on bad input."""
     host, port_text, open_browser = DEFAULT_HOST, str(DEFAULT_PORT), False
-    args = list(argv)
+    args = [a for a in argv if a != "--classic"]
     while args:
         arg = args.pop(0)
         name, has_value, value = arg.partition("=")
@@ -70,7 +73,7 @@ def parse_args(argv: list[str]) -> tuple[str, int, bool]:
             open_browser = True
         else:
             raise UsageError(
-                f"unknown argument {arg!r}: dashboard takes --port N, --host H, --open"
+                f"unknown argument {arg!r}: dashboard takes --port N, --host H, --open, --classic"
             )
     try:
         port = int(port_text)
@@ -200,6 +203,10 @@ def dashboard_command(argv: list[str]) -> int:
 
 def _serve(argv: list[str]) -> int:
     host, port, open_browser = parse_args(argv)
+    if "--classic" not in argv:
+        from sim.workshop.cli import dashboard_fast
+
+        return dashboard_fast(host, port, open_browser)
     port = check_port(host, port)
     missing = missing_packages()
     if missing:

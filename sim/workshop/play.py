@@ -39,6 +39,7 @@ from sim.dashboard.knobs import (
     tidy,
 )
 from sim.dashboard.model import DashboardModel, short_group_name
+from sim.dashboard.views import COAST, GRIEVANCE_MAX, IRAN_BORDER
 from sim.model import CrisisModel
 from sim.params import ModelParams
 from sim.record import SUMMARY_COLUMNS, WEEKLY_METRICS, decode_events
@@ -163,6 +164,18 @@ def static_view(model: CrisisModel) -> dict[str, Any]:
         "ladder": list(LADDER),
         "ladder_edges": [1.0, c.pressure_below, c.hold_below, c.demand_below, 0.0],
         "horizon": model.weeks,
+        "coast": [list(xy) for xy in COAST],
+        "iran_border": [list(xy) for xy in IRAN_BORDER],
+        "grievance_max": GRIEVANCE_MAX,
+    }
+
+
+def start_view(model: DashboardModel) -> dict[str, Any]:
+    """The world before its first week (what the map shows at week 0)."""
+    return {
+        "grievance": [round(float(g), 4) for g in model.hardship * (1.0 - model.legitimacy)],
+        "nationals": [int(n) for n in model.chinese_nationals],
+        "state": headline(model),
     }
 
 
@@ -323,6 +336,7 @@ class Play:
         model = DashboardModel(scenario_name=scenario, seed=seed, weeks=weeks, **values)
         self.start_knobs = dict(values)
         self.branches = [Branch("as played", model, values)]
+        self.start = start_view(model)
         self.fork_week: int | None = None
         self.fork_snapshots: list[CrisisModel] = []
 
@@ -412,6 +426,7 @@ class Play:
             "seed": self.seed,
             "weeks": self.weeks,
             "static": static_view(self.model),
+            "start": self.start,
             "fork_week": self.fork_week,
             "branches": [
                 {"label": b.label, "knobs": b.knobs, "history": b.history} for b in self.branches

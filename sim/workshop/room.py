@@ -134,6 +134,7 @@ class Room:
             raise RoomError("observers watch; they do not decide")
         if self.play.finished:
             raise RoomError("the run is over: decisions no longer change it")
+        before = self.choices(holder.seat).get(str(control), object())
         stored = None
         for branch in self.play.branches:
             policy = seat_agent(branch.model, holder.seat, self.investor).policy
@@ -151,7 +152,8 @@ class Room:
             "value": str(stored).lower() if isinstance(stored, bool) else str(stored),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        self.decisions.append(entry)
+        if stored != before:  # the same value sent twice is one decision
+            self.decisions.append(entry)
         return entry
 
     def seats_view(self) -> dict[str, Any]:

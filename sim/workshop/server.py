@@ -20,6 +20,7 @@ import contextlib
 import ctypes
 import gc
 import html
+import io
 import json
 import secrets
 import time
@@ -86,8 +87,7 @@ class Hub:
 
     # --- sandbox -----------------------------------------------------------------------
     def new_solo(self, msg: dict[str, Any]) -> Solo:
-        play = Play(msg.get("scenario", "baseline"), msg.get("seed", 0), msg.get("knobs") or {})
-        solo = Solo(play)
+        solo = Solo(new_play(msg))
         self.solos[solo.token] = solo
         return solo
 
@@ -146,6 +146,14 @@ class Hub:
             await self.broadcast(self.room_status())
 
 
+def new_play(msg: dict[str, Any]) -> Play:
+    """A play from a page's scenario, seed and settings (PlayError if they are wrong)."""
+    knobs = msg.get("knobs") or {}
+    if not isinstance(knobs, dict):
+        raise PlayError("knobs must be an object of setting names and values")
+    return Play(msg.get("scenario", "baseline"), msg.get("seed", 0), knobs)
+
+
 async def _send(ws: WebSocket, text: str) -> None:
     with contextlib.suppress(Exception):  # a closed tab must not stop the others
         await ws.send_text(text)
@@ -153,6 +161,7 @@ async def _send(ws: WebSocket, text: str) -> None:
 
 def _page(name: str, **values: str) -> HTMLResponse:
     text = (STATIC / name).read_text(encoding="utf-8")
+    text = text.replace("<!--world-->", (STATIC / "world.html").read_text(encoding="utf-8"))
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", html.escape(value))
     return HTMLResponse(text, headers={"Cache-Control": "no-store"})
@@ -185,8 +194,9 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
         url = options.join_url or str(request.base_url) + "join"
         if hub.room is not None:
             url += f"?room={hub.room.code}"
-        svg = segno.make(url, error="m").svg_inline(scale=6, border=2)
-        return Response(svg, media_type="image/svg+xml")
+        buffer = io.BytesIO()
+        segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2)
+        return Response(buffer.getvalue(), media_type="image/svg+xml")
 
     async def export(request: Request) -> Response:
         from sim.workshop.export import export_html
@@ -201,7 +211,9 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
             play = hub.room.play
         if play is None:
             return PlainTextResponse("unknown or expired token: export from an open page", 404)
-        body = export_html(play, decisions=hub.room.decisions if play is getattr(hub.room, "play", None) else [])
+        body = export_html(
+            play, decisions=hub.room.decisions if play is getattr(hub.room, "play", None) else []
+        )
         name = f"cpec-{play.scenario}-seed{play.seed}-week{play.week}.html"
         return HTMLResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -226,10 +238,8 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
 
     async def socket(ws: WebSocket) -> None:
         await ws.accept()
-        try:
+        with contextlib.suppress(WebSocketDisconnect):
             await serve_socket(hub, ws)
-        except WebSocketDisconnect:
-            pass
 
     return Starlette(
         routes=[
@@ -318,7 +328,9 @@ async def solo_message(hub: Hub, ws: WebSocket, solo: Solo, msg: dict[str, Any])
         deltas = hub.timed_step(solo.play, n)
         await reply(ws, {"type": "weeks", "deltas": deltas, "id": msg.get("id")})
     elif kind == "reset":
-        solo.play = Play(msg.get("scenario", "baseline"), msg.get("seed", 0), msg.get("knobs") or {})
+        solo.play = Play(
+            msg.get("scenario", "baseline"), msg.get("seed", 0), msg.get("knobs") or {}
+        )
         await reply(ws, hello(solo.play, "solo", token=solo.token))
     elif kind == "fork":
         solo.play.fork(dict(msg.get("knobs") or {}))
@@ -351,7 +363,9 @@ async def serve_room(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
         await reply(ws, hello(room.play, "facilitator", **extra))
     else:
         try:
-            holder = room.join(first.get("room"), first.get("seat"), first.get("name"), first.get("token"))
+            holder = room.join(
+                first.get("room"), first.get("seat"), first.get("name"), first.get("token")
+            )
         except PlayError as exc:
             await reply(ws, {"type": "refused", "message": str(exc)})
             return

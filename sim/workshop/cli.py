@@ -1,0 +1,171 @@
+"""``cpec-sim workshop`` (a room with seats) and the fast ``cpec-sim dashboard`` server.
+
+Both run the same Starlette app (:mod:`sim.workshop.server`) under uvicorn in this process,
+offline: every file comes from this package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from sim.commands import UsageError, fail, guarded
+from sim.dashboard.cli import DEFAULT_HOST, DEFAULT_PORT, check_port, url_for
+
+PROG = "cpec-sim workshop"
+
+USAGE = """usage: cpec-sim workshop [--host H] [--port N] [--scenario S] [--seed N] [--code C]
+                         [--investor FIRM] [--interval SECONDS] [--results DIR]
+
+Start a workshop room: participants join seats (Pakistan, China, Iran, an investor, or
+observer) whose decisions replace that agent's rule; the facilitator holds the clock.
+
+  --host H            address to listen on (default 0.0.0.0: the room's network can join;
+                      127.0.0.1 keeps it to this machine)
+  --port N            port, 1-65535 (default 8765; 0 picks a free one)
+  --scenario S        the scenario the room plays (default baseline)
+  --seed N            the run's seed (default 0)
+  --code C            the room code (default: five random letters and digits)
+  --investor FIRM     the firm the investor seat runs (default century_steel)
+  --interval SECONDS  seconds per week while the clock plays (default 0.6)
+  --results DIR       where the debrief saves runs (default results/workshop)
+  --join-url URL      the address shown to participants (default: this machine's)
+"""
+
+OPTIONS = {
+    "--host": str,
+    "--port": str,
+    "--scenario": str,
+    "--seed": str,
+    "--code": str,
+    "--investor": str,
+    "--interval": str,
+    "--results": str,
+    "--join-url": str,
+}
+
+
+def parse_options(argv: list[str], allowed: dict[str, Any]) -> dict[str, str]:
+    """``--name value`` or ``--name=value`` pairs; UsageError for anything else."""
+    out: dict[str, str] = {}
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        name, has_value, value = arg.partition("=")
+        if name not in allowed:
+            raise UsageError(f"unknown argument {arg!r}: allowed {', '.join(allowed)}")
+        if not has_value:
+            if not args:
+                raise UsageError(f"{name} needs a value")
+            value = args.pop(0)
+        out[name] = value
+    return out
+
+
+def lan_address() -> str:
+    """This machine's address on its network (no packet is sent); 127.0.0.1 if none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def workshop_command(argv: list[str]) -> int:
+    """``cpec-sim workshop``."""
+    if any(a in ("-h", "--help") for a in argv):
+        print(USAGE)
+        return 0
+    return guarded(PROG, lambda: _workshop(argv))
+
+
+def _number(name: str, text: str, kind: type, lo: float, hi: float) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise UsageError(f"{name}={text!r} is not allowed: expected a number") from None
+    if not lo <= value <= hi:
+        raise UsageError(f"{name}={value} is out of range: allowed {lo:g} to {hi:g}")
+    return value
+
+
+def _workshop(argv: list[str]) -> int:
+    from sim.workshop.play import PlayError
+    from sim.workshop.room import CODE_LETTERS, Room
+    from sim.workshop.server import Options
+
+    opts = parse_options(argv, OPTIONS)
+    host = opts.get("--host", "0.0.0.0").strip()
+    port = check_port(host, _number("--port", opts.get("--port", str(DEFAULT_PORT)), int, 0, 65535))
+    seed = _number("--seed", opts.get("--seed", "0"), int, 0, 2**63 - 1)
+    interval = _number("--interval", opts.get("--interval", "0.6"), float, 0.05, 60)
+    code = opts.get("--code")
+    if code is not None and (
+        not 3 <= len(code) <= 12 or any(ch not in CODE_LETTERS for ch in code.upper())
+    ):
+        raise UsageError(
+            f"--code={code!r} is not allowed: 3 to 12 of the letters and digits {CODE_LETTERS}"
+        )
+    try:
+        room = Room(
+            opts.get("--scenario", "baseline"),
+            seed,
+            investor=opts.get("--investor", "century_steel"),
+            code=code,
+        )
+    except (PlayError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    shown = lan_address() if host in ("0.0.0.0", "::") else host
+    join_url = opts.get("--join-url") or url_for(shown, port) + "join"
+    options = Options(interval=interval, results=Path(opts.get("--results", "results/workshop")))
+    options.join_url = join_url
+    local = url_for("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
+    facilitator = f"{local}facilitator?key={room.facilitator_key}"
+    print(f"Workshop room {room.code}: scenario {room.play.scenario}, seed {room.play.seed}")
+    print(f"  facilitator (keep this address to yourself): {facilitator}")
+    print(f"  participants: {join_url}  (room code {room.code})")
+    return serve(host, port, options, room)
+
+
+def serve(host: str, port: int, options: Any, room: Any = None) -> int:
+    """Run the app until Ctrl-C or SIGTERM; 0 when stopped."""
+    import uvicorn
+
+    from sim.workshop.server import create_app
+
+    app = create_app(options, room)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    print("Ctrl-C stops the server.", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(server.serve())
+    print("Stopped.", flush=True)
+    return 0
+
+
+def dashboard_fast(host: str, port: int, open_browser: bool) -> int:
+    """``cpec-sim dashboard``: the sandbox page, one run per browser tab."""
+    from sim.workshop.server import Options
+
+    port = check_port(host, port)
+    url = url_for(host, port)
+    note = "" if host == DEFAULT_HOST else " (other machines: use this machine's address)"
+    print(f"Dashboard: open {url} in a browser{note}.", flush=True)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    return serve(host, port, Options(join_url=url))
+
+
+def main() -> None:
+    """``python -m sim.workshop``."""
+    sys.exit(workshop_command(sys.argv[1:]))
+
+
+__all__ = ["dashboard_fast", "fail", "main", "workshop_command"]

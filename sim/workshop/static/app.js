@@ -1,0 +1,372 @@
+// The CPEC crisis sandbox in the browser: draws what the server sends, week by week.
+// No library and no network beyond this server: charts and map are drawn on <canvas>.
+"use strict";
+
+const COLOURS = {
+  attacks: "#f4a582", attacks_mean: "#9c2f10", chinese: "#c1121f", fighters: "#6a4c93",
+  capital: "#2a9d8f", patience: "#264653", grievance: "#bc6c25", legitimacy: "#457b9d",
+};
+const TARGETS = { chinese: "#c1121f", security: "#1d3557", infrastructure: "#5c5c5c" };
+const LADDER_SHADES = ["#eef6ec", "#fde2c4", "#f9c0a0", "#f28482"];
+const BRANCH_DASH = [[], [6, 4]];
+const RECENT_WEEKS = 4;
+const LOG_LINES = 60;
+
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const fmt = (v, d = 0) => Number(v).toLocaleString("en-GB", { maximumFractionDigits: d, minimumFractionDigits: d });
+
+// ---------------------------------------------------------------------------------------
+// The world as the page knows it: static data and each branch's weekly deltas.
+const world = { view: null, branches: [], majorOnly: false };
+
+function setView(view) {
+  world.view = view;
+  world.branches = view.branches.map((b) => ({ label: b.label, knobs: b.knobs, history: b.history.slice() }));
+  drawAll();
+}
+
+function addDeltas(deltas) {
+  // deltas: one entry per stepped week, each a list with one delta per branch (or null)
+  for (const week of deltas) {
+    week.forEach((d, i) => { if (d && world.branches[i]) world.branches[i].history.push(d); });
+  }
+  drawAll();
+}
+
+function latest(i = 0) {
+  const h = world.branches[i] ? world.branches[i].history : [];
+  return h.length ? h[h.length - 1] : world.view.start;
+}
+
+function series(i, metric) {
+  return world.branches[i].history.map((d) => d.m[metric]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Headline and tiles
+function drawHeadline() {
+  const v = world.view, last = latest(0), st = last.state;
+  const week = st.week;
+  const start = new Date(Date.UTC(2024, 10, 18 + 7 * Math.max(week - 1, 0)));
+  const date = start.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  $("week").innerHTML = `Week <span class="cpec-week-n">${week}</span> of ${v.weeks}` + (week ? ` <span class="cpec-sub">· week of ${date}</span>` : "");
+  $("subtitle").textContent = `Scenario ${v.scenario} · seed ${v.seed}` +
+    (v.fork_week !== null ? ` · forked at week ${v.fork_week}` : "") +
+    (st.running ? "" : " · end of the horizon: press Reset to run again");
+  const tiles = [];
+  world.branches.forEach((b, i) => {
+    const h = b.history, s = latest(i).state;
+    const sum = (m) => h.reduce((a, d) => a + d.m[m], 0);
+    const killed = sum("chinese_killed");
+    const pre = world.branches.length > 1 ? `<div class="cpec-branch">${esc(b.label)}</div>` : "";
+    tiles.push(pre + [
+      tile("attacks so far", fmt(sum("attacks")), false, "kpi-attacks-" + i),
+      tile("Chinese killed", fmt(killed), killed > 0, "kpi-chinese-" + i),
+      tile("other deaths", fmt(sum("killed") - killed)),
+      tile("fighters", fmt(s.fighters)),
+      tile("capital deployed", "$" + fmt(s.capital) + "m"),
+      tile("China", `${s.china} (${s.patience.toFixed(2)})`, s.level >= 2, "kpi-china-" + i),
+      tile("Chinese troops", s.troops ? "on guard" : "no"),
+      tile("Iran", s.iran),
+      tile("investors", `${s.investing} in · ${s.paused} paused · ${s.withdrawn} gone`, s.withdrawn > 0),
+    ].join(""));
+  });
+  $("kpis").innerHTML = tiles.map((t) => `<div class="cpec-kpis">${t}</div>`).join("");
+}
+
+function tile(key, value, alert = false, id = "") {
+  return `<div class="cpec-kpi${alert ? " alert" : ""}"${id ? ` id="${id}"` : ""}><div class="k">${key}</div><div class="v">${esc(value)}</div></div>`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Charts: six small panels on one canvas
+function drawCharts() {
+  const canvas = $("charts");
+  if (!canvas) return;
+  const ctx = prepare(canvas);
+  const W = canvas.clientWidth, H = canvas.clientHeight;
+  ctx.clearRect(0, 0, W, H);
+  const horizon = world.view.weeks;
+  const pw = W / 3, ph = H / 2;
+  const panels = [
+    ["Attacks per week", attacksPanel],
+    ["Chinese killed (total)", (r) => linesPanel(r, (i) => cumsum(series(i, "chinese_killed")), COLOURS.chinese, 5)],
+    ["Militant fighters", (r) => linesPanel(r, (i) => series(i, "fighters"), COLOURS.fighters, 100)],
+    ["Capital deployed ($m)", (r) => linesPanel(r, (i) => series(i, "capital_deployed"), COLOURS.capital, 100)],
+    ["China's patience", patiencePanel],
+    ["Grievance and legitimacy", (r) => {
+      linesPanel(r, (i) => series(i, "grievance"), COLOURS.grievance, 1, 1);
+      linesPanel(r, (i) => series(i, "legitimacy"), COLOURS.legitimacy, 1, 1, true);
+    }],
+  ];
+  panels.forEach(([title, draw], k) => {
+    const x0 = (k % 3) * pw, y0 = Math.floor(k / 3) * ph;
+    const r = { ctx, x: x0 + 38, y: y0 + 24, w: pw - 50, h: ph - 46, horizon };
+    ctx.fillStyle = "#222"; ctx.font = "bold 12px sans-serif"; ctx.textAlign = "left";
+    ctx.fillText(title, x0 + 8, y0 + 14);
+    draw(r);
+    axes(r);
+  });
+}
+
+function cumsum(a) { let s = 0; return a.map((v) => (s += v)); }
+
+function prepare(canvas) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return ctx;
+}
+
+function axes(r) {
+  const { ctx, x, y, w, h, horizon } = r;
+  ctx.strokeStyle = "#bbb"; ctx.lineWidth = 1; ctx.setLineDash([]);
+  ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x, y + h); ctx.lineTo(x + w, y + h); ctx.stroke();
+  ctx.fillStyle = "#777"; ctx.font = "10px sans-serif"; ctx.textAlign = "center";
+  for (let t = 0; t <= horizon; t += Math.max(1, Math.round(horizon / 4))) {
+    ctx.fillText(String(t), x + (t / horizon) * w, y + h + 12);
+  }
+  ctx.textAlign = "right";
+  ctx.fillText(fmtAxis(r.ymax), x - 3, y + 8);
+  ctx.fillText("0", x - 3, y + h);
+  if (world.view.fork_week !== null && world.view.fork_week !== undefined) {
+    const fx = x + (world.view.fork_week / horizon) * w;
+    ctx.strokeStyle = "#888"; ctx.setLineDash([2, 3]);
+    ctx.beginPath(); ctx.moveTo(fx, y); ctx.lineTo(fx, y + h); ctx.stroke(); ctx.setLineDash([]);
+  }
+}
+
+function fmtAxis(v) { return v >= 1000 ? (v / 1000).toFixed(1) + "k" : (v >= 10 ? v.toFixed(0) : v.toFixed(1)); }
+
+function attacksPanel(r) {
+  const { ctx, x, y, w, h, horizon } = r;
+  const all = series(0, "attacks"), cn = series(0, "attacks_on_chinese");
+  let ymax = 8;
+  world.branches.forEach((_, i) => series(i, "attacks").forEach((v) => (ymax = Math.max(ymax, v * 1.15))));
+  r.ymax = ymax;
+  const bw = w / horizon;
+  all.forEach((v, k) => {
+    ctx.fillStyle = COLOURS.attacks; ctx.fillRect(x + k * bw, y + h - (v / ymax) * h, Math.max(bw - 0.5, 0.5), (v / ymax) * h);
+    ctx.fillStyle = COLOURS.chinese; ctx.fillRect(x + k * bw, y + h - (cn[k] / ymax) * h, Math.max(bw - 0.5, 0.5), (cn[k] / ymax) * h);
+  });
+  world.branches.forEach((_, i) => {
+    const a = series(i, "attacks");
+    const mean = a.map((_, k) => { const s = a.slice(Math.max(0, k - 3), k + 1); return s.reduce((p, q) => p + q, 0) / s.length; });
+    path(r, mean, COLOURS.attacks_mean, ymax, i);
+  });
+}
+
+function patiencePanel(r) {
+  const { ctx, x, y, w, h } = r;
+  const e = world.view.static.ladder_edges;
+  for (let k = 0; k < 4; k++) {
+    ctx.fillStyle = LADDER_SHADES[k];
+    ctx.fillRect(x, y + (1 - e[k]) * h, w, (e[k] - e[k + 1]) * h);
+    if (e[k] - e[k + 1] > 0.06) {
+      ctx.fillStyle = "#666"; ctx.font = "9px sans-serif"; ctx.textAlign = "right";
+      ctx.fillText(world.view.static.ladder[k], x + w - 2, y + (1 - (e[k] + e[k + 1]) / 2) * h + 3);
+    }
+  }
+  linesPanel(r, (i) => series(i, "china_patience"), COLOURS.patience, 1, 1);
+}
+
+function linesPanel(r, get, colour, floor, fixed = 0, keep = false) {
+  let ymax = fixed || floor;
+  if (!fixed) world.branches.forEach((_, i) => get(i).forEach((v) => (ymax = Math.max(ymax, v * 1.2))));
+  if (!keep) r.ymax = ymax;
+  world.branches.forEach((_, i) => path(r, get(i), colour, r.ymax || ymax, i));
+}
+
+function path(r, values, colour, ymax, branch) {
+  const { ctx, x, y, w, h, horizon } = r;
+  ctx.strokeStyle = colour; ctx.lineWidth = 2; ctx.setLineDash(BRANCH_DASH[branch] || []);
+  ctx.beginPath();
+  values.forEach((v, k) => {
+    const px = x + ((k + 1) / horizon) * w, py = y + h - Math.min(v / ymax, 1) * h;
+    if (k === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+  });
+  ctx.stroke(); ctx.setLineDash([]);
+}
+
+// ---------------------------------------------------------------------------------------
+// The map: places at their longitude and latitude, coloured by grievance
+function drawMap() {
+  const canvas = $("map");
+  if (!canvas) return;
+  const ctx = prepare(canvas);
+  const W = canvas.clientWidth, H = canvas.clientHeight;
+  const st = world.view.static, P = st.places;
+  const lon0 = 60.6, lon1 = 74.6, lat0 = 23.4, lat1 = 36.2;
+  const k = 1 / Math.cos((30 * Math.PI) / 180);  // a degree of latitude is longer than one of longitude here
+  const s = Math.min(W / (lon1 - lon0), H / ((lat1 - lat0) * k));
+  const ox = (W - (lon1 - lon0) * s) / 2, oy = (H - (lat1 - lat0) * s * k) / 2;
+  const X = (lon) => ox + (lon - lon0) * s, Y = (lat) => H - oy - (lat - lat0) * s * k;
+  ctx.clearRect(0, 0, W, H);
+  ctx.fillStyle = "#dbe9f4";
+  ctx.beginPath(); st.coast.forEach(([a, b], k) => (k ? ctx.lineTo(X(a), Y(b)) : ctx.moveTo(X(a), Y(b))));
+  ctx.lineTo(X(67.6), Y(23.0)); ctx.lineTo(X(60.0), Y(23.0)); ctx.closePath(); ctx.fill();
+  ctx.strokeStyle = "#9a8c98"; ctx.setLineDash([6, 3]); ctx.lineWidth = 1.5;
+  ctx.beginPath(); st.iran_border.forEach(([a, b], k) => (k ? ctx.lineTo(X(a), Y(b)) : ctx.moveTo(X(a), Y(b)))); ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.font = "italic 12px sans-serif"; ctx.fillStyle = "#9a8c98";
+  ctx.fillText("IRAN", X(61.0), Y(28.0)); ctx.fillText("PAKISTAN", X(65.3), Y(31.4));
+  const last = latest(0);
+  const maxPop = Math.max(...P.population);
+  P.name.forEach((name, i) => {
+    const r = 5 + 14 * Math.sqrt(P.population[i] / maxPop);
+    ctx.beginPath(); ctx.arc(X(P.lon[i]), Y(P.lat[i]), r, 0, 2 * Math.PI);
+    ctx.fillStyle = grievanceColour(last.grievance[i] / st.grievance_max); ctx.fill();
+    const cn = last.nationals[i];
+    ctx.lineWidth = cn > 0 ? 1 + 0.8 * Math.log10(Math.max(cn, 1)) : 0.8;
+    ctx.strokeStyle = cn > 0 ? "#0077b6" : "#444"; ctx.stroke();
+    ctx.fillStyle = "#222"; ctx.font = "11px sans-serif"; ctx.textAlign = "left";
+    ctx.fillText(name, X(P.lon[i]) + r + 2, Y(P.lat[i]) - 3);
+  });
+  const hist = world.branches[0] ? world.branches[0].history : [];
+  const now = last.state.week;
+  for (let k = Math.max(0, hist.length - RECENT_WEEKS); k < hist.length; k++) {
+    hist[k].events.forEach((e, j) => {
+      const [week, target, place, killed, , interdicted] = e;
+      if (interdicted) return;
+      const jx = Math.sin(j * 12.9898 + week) * 6, jy = Math.cos(j * 78.233 + week) * 6;
+      ctx.globalAlpha = 1 - 0.2 * (now - week);
+      ctx.fillStyle = TARGETS[target] || "#000";
+      const size = 3 + Math.min(killed, 20) * 0.5 + (target === "chinese" ? 3 : 0);
+      ctx.beginPath(); ctx.arc(X(P.lon[place]) + jx, Y(P.lat[place]) + jy, size, 0, 2 * Math.PI); ctx.fill();
+      ctx.globalAlpha = 1;
+    });
+  }
+}
+
+function grievanceColour(t) {
+  t = Math.max(0, Math.min(1, t));
+  const stops = [[255, 255, 229], [254, 227, 145], [254, 153, 41], [204, 76, 2], [102, 37, 6]];
+  const p = t * (stops.length - 1), k = Math.min(Math.floor(p), stops.length - 2), f = p - k;
+  const c = stops[k].map((v, j) => Math.round(v + f * (stops[k + 1][j] - v)));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+// ---------------------------------------------------------------------------------------
+// The log of events in words, newest first
+function drawLog() {
+  const box = $("log");
+  if (!box) return;
+  const lines = [];
+  const hist = world.branches[0] ? world.branches[0].history : [];
+  for (let k = hist.length - 1; k >= 0 && lines.length < LOG_LINES; k--) {
+    const rows = hist[k].log.slice().reverse();
+    for (const [, text, kind] of rows) {
+      if (world.majorOnly && kind === "attack") continue;
+      lines.push(`<div class="${kind}">${esc(text)}</div>`);
+    }
+  }
+  box.innerHTML = lines.length ? lines.join("") : "<div class='cpec-sub'>Press Step or Play to start the clock.</div>";
+}
+
+function drawAll() {
+  if (!world.view) return;
+  drawHeadline(); drawCharts(); drawMap(); drawLog();
+  if ($("reproduce")) $("reproduce").textContent = world.view.reproduce;
+  if (window.onDraw) window.onDraw();
+}
+
+window.addEventListener("resize", () => { if (world.view) { drawCharts(); drawMap(); } });
+
+// ---------------------------------------------------------------------------------------
+// The connection
+const conn = { ws: null, handlers: {}, open: false, reconnect: true };
+
+function disconnect() {
+  conn.reconnect = false;
+  if (conn.ws) conn.ws.close();
+}
+
+function connect(first, handlers) {
+  conn.handlers = handlers;
+  conn.reconnect = true;
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+  const ws = new WebSocket(url);
+  conn.ws = ws;
+  ws.onopen = () => { conn.open = true; ws.send(JSON.stringify(first())); setStatus(""); };
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(ev.data);
+    const h = conn.handlers[msg.type];
+    if (h) h(msg);
+    else if (msg.type === "error") setStatus(msg.message, true);
+  };
+  ws.onclose = () => {
+    if (conn.ws !== ws) return;
+    conn.open = false;
+    if (!conn.reconnect) return;
+    setStatus("Connection lost: reconnecting…", true);
+    setTimeout(() => { if (conn.reconnect && conn.ws === ws) connect(first, handlers); }, 1000);
+  };
+}
+
+function send(msg) { if (conn.open) conn.ws.send(JSON.stringify(msg)); }
+
+function setStatus(text, bad = false) {
+  const el = $("status");
+  if (!el) return;
+  el.textContent = text; el.className = bad ? "cpec-notice" : "cpec-sub";
+}
+
+// ---------------------------------------------------------------------------------------
+// Controls built from the server's specs
+function controlHtml(spec, value, prefix) {
+  const id = prefix + spec.name;
+  const help = spec.help ? ` title="${esc(spec.help)}"` : "";
+  if (spec.kind === "bool") {
+    return `<label class="cpec-control"${help}><input type="checkbox" id="${id}" data-name="${spec.name}" ${value ? "checked" : ""}> ${esc(spec.label)}</label>`;
+  }
+  if (spec.kind === "choice") {
+    const opts = spec.choices.map((c) => `<option ${c === value ? "selected" : ""}>${esc(c)}</option>`).join("");
+    return `<label class="cpec-control"${help}>${esc(spec.label)}<select id="${id}" data-name="${spec.name}">${opts}</select></label>`;
+  }
+  return `<label class="cpec-control"${help}>${esc(spec.label)} <b id="${id}-v">${value}</b>` +
+    `<input type="range" id="${id}" data-name="${spec.name}" min="${spec.lo}" max="${spec.hi}" step="${spec.step}" value="${value}"></label>`;
+}
+
+function readControl(el) {
+  if (el.type === "checkbox") return el.checked;
+  if (el.type === "range") return Number(el.value);
+  return el.value;
+}
+
+function bindControls(container, onChange) {
+  container.querySelectorAll("[data-name]").forEach((el) => {
+    const handler = () => {
+      const v = readControl(el);
+      const out = $(el.id + "-v");
+      if (out) out.textContent = v;
+      onChange(el.dataset.name, v, el);
+    };
+    el.addEventListener(el.type === "range" ? "change" : "change", handler);
+    if (el.type === "range") el.addEventListener("input", () => { const out = $(el.id + "-v"); if (out) out.textContent = el.value; });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Replicates: a table of medians and 90% intervals, per branch and the difference
+function replicatesHtml(res) {
+  const names = {
+    chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in Balochistan",
+    civilians_killed: "civilians killed", capital_deployed_final: "capital deployed at the end ($m)",
+    investors_withdrawn: "investors withdrawn",
+  };
+  const cell = (o) => `${fmt(o.median, 1)} <span class="cpec-sub">[${fmt(o.lo, 1)}, ${fmt(o.hi, 1)}]</span>`;
+  const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") + (res.difference ? "<th>B − A</th>" : "");
+  const rows = Object.keys(names).map((c) => `<tr><td>${names[c]}</td>` +
+    res.branches.map((b) => `<td>${cell(b.outcomes[c])}</td>`).join("") +
+    (res.difference ? `<td>${cell(res.difference[c])}</td>` : "") + "</tr>").join("");
+  return `<p>${res.n} replicates from week ${res.from_week} to the horizon: median [90% interval]` +
+    (res.difference ? "; replicate i of both branches draws the same random numbers, so B − A shows the settings" : "") +
+    `.</p><table class="cpec-table" id="replicates-table"><tr><th>outcome</th>${head}</tr>${rows}</table>`;
+}
+
+window.CPEC = { world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };

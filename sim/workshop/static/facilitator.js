@@ -1,0 +1,66 @@
+// The facilitator's page: clock, seats, decisions, fork, debrief.
+"use strict";
+(() => {
+  const { $, esc, send, connect, setView, addDeltas, controlHtml, bindControls, readControl, replicatesHtml, fmt } = CPEC;
+  const key = new URLSearchParams(location.search).get("key") || "";
+  let specs = [];
+
+  function decisionRow(e) {
+    return `<tr><td>${e.week}</td><td>${esc(e.seat)}</td><td>${esc(e.participant)}</td><td>${esc(e.control)} = ${esc(e.value)}</td></tr>`;
+  }
+
+  function forkKnobs(view) {
+    const knobs = view.branches[view.branches.length - 1].knobs;
+    $("fork-knobs").innerHTML = specs.map((s) => controlHtml(s, knobs[s.name], "fork-")).join("");
+    bindControls($("fork-knobs"), () => {});
+    $("fork").disabled = view.branches.length > 1;
+  }
+
+  function debriefHtml(res) {
+    const names = { chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in Balochistan", civilians_killed: "civilians killed", capital_deployed_final: "capital deployed ($m)", investors_withdrawn: "investors withdrawn" };
+    const rows = Object.keys(names).map((c) => { const o = res.outcomes[c]; return `<tr><td>${names[c]}</td><td><b>${fmt(o.played, 1)}</b></td><td>${fmt(o.median, 1)} [${fmt(o.lo, 1)}, ${fmt(o.hi, 1)}]</td><td>${fmt(o.percentile, 0)}th</td></tr>`; }).join("");
+    return `<p>The room's run against ${res.replicates} runs of the model alone from the same start:</p>` +
+      `<table class="cpec-table" id="debrief-table"><tr><th>outcome</th><th>your room</th><th>model alone: median [90%]</th><th>percentile</th></tr>${rows}</table>` +
+      `<p>Saved: <code>${esc(res.played)}</code> and <code>${esc(res.model)}</code>. In a terminal:</p><div class="cpec-cmd">${esc(res.command)}</div>`;
+  }
+
+  connect(() => ({ type: "facilitate", key }), {
+    hello: (msg) => {
+      if (msg.role === "facilitator") {
+        specs = msg.knobs;
+        $("code").textContent = msg.code;
+        $("decisions").innerHTML = "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + msg.decisions.map(decisionRow).join("");
+      }
+      setView(msg.view); forkKnobs(msg.view);
+    },
+    weeks: (msg) => addDeltas(msg.deltas),
+    decision: (msg) => { $("decisions").insertAdjacentHTML("beforeend", decisionRow(msg.entry)); },
+    room: (msg) => {
+      $("seats").innerHTML = Object.entries(msg.seats).map(([k, s]) => {
+        const who = s.holders.map((h) => `${esc(h.name)}${h.connected ? "" : " (away)"}`).join(", ") || (k === "observer" ? "<span class='cpec-sub'>none</span>" : "<span class='cpec-sub'>free: the model decides</span>");
+        const choices = s.choices ? `<div class="cpec-sub">${Object.entries(s.choices).map(([a, b]) => `${esc(a)}=${esc(b)}`).join(", ")}</div>` : "";
+        const free = s.holders.length && k !== "observer" ? ` <button data-free="${k}">free</button>` : "";
+        return `<tr id="seat-${k}"><td><b>${esc(s.title)}</b></td><td>${who}${free}${choices}</td></tr>`;
+      }).join("");
+      $("seats").querySelectorAll("[data-free]").forEach((b) => (b.onclick = () => send({ type: "free", seat: b.dataset.free })));
+      const state = msg.busy ? msg.busy : msg.playing ? "the clock is running" : "paused";
+      CPEC.setStatus(`Room ${$("code").textContent}: week ${msg.week} · ${state}`);
+      ["step", "play", "debrief", "replicates"].forEach((id) => ($(id).disabled = !!msg.busy));
+    },
+    debrief: (msg) => { $("debrief-out").innerHTML = debriefHtml(msg.result); },
+    replicates: (msg) => { $("debrief-out").innerHTML = replicatesHtml(msg.result); },
+  });
+
+  $("step").onclick = () => send({ type: "clock", action: "step" });
+  $("play").onclick = () => send({ type: "clock", action: "play" });
+  $("pause").onclick = () => send({ type: "clock", action: "pause" });
+  $("debrief").onclick = () => { $("debrief-out").textContent = "Saving the run and running the model alone…"; send({ type: "debrief", n: 100 }); };
+  $("replicates").onclick = () => { $("debrief-out").textContent = "Running replicates…"; send({ type: "replicates", n: 100 }); };
+  $("fork").onclick = () => {
+    const knobs = {};
+    $("fork-knobs").querySelectorAll("[data-name]").forEach((el) => (knobs[el.dataset.name] = readControl(el)));
+    send({ type: "fork", knobs });
+  };
+  $("export").onclick = () => { location.href = "/export?token=" + encodeURIComponent(key); };
+  $("major").onchange = () => { CPEC.world.majorOnly = $("major").checked; CPEC.drawAll(); };
+})();

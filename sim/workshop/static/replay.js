@@ -1,0 +1,20 @@
+// Replays an exported run: a slider walks through its weeks.
+"use strict";
+(() => {
+  const data = JSON.parse(document.getElementById("cpec-data").textContent);
+  const full = data.view.branches.map((b) => b.history);
+  const slider = document.getElementById("replay");
+  const weeks = Math.max(...full.map((h) => h.length));
+  slider.max = weeks; slider.value = weeks;
+  function show(n) {
+    const view = JSON.parse(JSON.stringify(data.view));
+    view.branches.forEach((b, i) => (b.history = full[i].slice(0, n)));
+    CPEC.setView(view);
+    document.getElementById("replay-week").textContent = n;
+  }
+  slider.oninput = () => show(Number(slider.value));
+  document.getElementById("major").onchange = () => { CPEC.world.majorOnly = document.getElementById("major").checked; CPEC.drawAll(); };
+  const rows = data.decisions.map((e) => `<tr><td>${e.week}</td><td>${CPEC.esc(e.seat)}</td><td>${CPEC.esc(e.participant)}</td><td>${CPEC.esc(e.control)} = ${CPEC.esc(e.value)}</td></tr>`);
+  document.getElementById("decisions").innerHTML = rows.length ? "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + rows.join("") : "<tr><td>No seat decisions: the model decided throughout.</td></tr>";
+  show(weeks);
+})();

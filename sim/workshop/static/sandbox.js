@@ -1,0 +1,99 @@
+// The sandbox: one run per tab, stepped by the tab's own clock.
+"use strict";
+(() => {
+  const { $, esc, send, connect, setView, addDeltas, controlHtml, bindControls, readControl, replicatesHtml, world } = CPEC;
+  let token = sessionStorage.getItem("cpec-solo-token") || "";
+  let specs = [], scenarios = [], playing = false, waiting = false;
+
+  function fromAddress() {
+    const q = new URLSearchParams(location.search), knobs = {};
+    for (const [k, v] of q.entries()) {
+      if (k === "scenario" || k === "seed") continue;
+      knobs[k] = v === "true" ? true : v === "false" ? false : (isNaN(Number(v)) ? v : Number(v));
+    }
+    return { scenario: q.get("scenario") || "baseline", seed: q.get("seed") || "0", knobs };
+  }
+
+  function toAddress(view) {
+    const base = scenarios.find((s) => s.name === view.scenario);
+    const q = new URLSearchParams({ scenario: view.scenario, seed: String(view.seed) });
+    const knobs = view.branches[0].knobs;
+    for (const k of Object.keys(knobs)) if (!base || base.knobs[k] !== knobs[k]) q.set(k, String(knobs[k]));
+    history.replaceState(null, "", "?" + q.toString());
+  }
+
+  function sidebar(view) {
+    $("scenario").innerHTML = scenarios.map((s) => `<option ${s.name === view.scenario ? "selected" : ""}>${esc(s.name)}</option>`).join("");
+    describe(view.scenario);
+    $("seed").value = view.seed;
+    const knobs = view.branches[view.branches.length - 1].knobs;
+    $("knobs").innerHTML = specs.map((s) => controlHtml(s, knobs[s.name], "knob-")).join("");
+    bindControls($("knobs"), pending);
+    pending();
+  }
+
+  function describe(name) {
+    const s = scenarios.find((x) => x.name === name) || {};
+    $("description").textContent = s.description || "";
+    $("passage").textContent = s.passage || "";
+    $("passage").style.display = s.passage ? "" : "none";
+  }
+
+  function knobValues() {
+    const out = {};
+    $("knobs").querySelectorAll("[data-name]").forEach((el) => (out[el.dataset.name] = readControl(el)));
+    return out;
+  }
+
+  function pending() {
+    if (!world.view) return;
+    const now = world.branches[world.branches.length - 1].knobs, v = knobValues();
+    const changed = Object.keys(v).filter((k) => v[k] !== now[k]).map((k) => `${k} → ${v[k]}`);
+    $("pending").textContent = changed.length ? `Changed: ${changed.join(", ")}. Press Reset to run them, or Fork here.` : "Move a setting, then press Reset (or Fork here to branch from this week).";
+  }
+
+  function stepOnce() {
+    if (waiting) return;
+    waiting = true;
+    send({ type: "step", n: 1 });
+  }
+
+  function setPlaying(on) {
+    playing = on;
+    $("play").textContent = on ? "Pause" : "▶ Play";
+  }
+
+  connect(() => ({ type: "solo", token, ...fromAddress() }), {
+    hello: (msg) => {
+      token = msg.token; sessionStorage.setItem("cpec-solo-token", token);
+      specs = msg.knobs; scenarios = msg.scenarios;
+      setView(msg.view); sidebar(msg.view); toAddress(msg.view);
+      $("fork").disabled = msg.view.branches.length > 1;
+      waiting = false;
+    },
+    weeks: (msg) => {
+      waiting = false;
+      addDeltas(msg.deltas);
+      const st = world.branches[0].history.length ? world.branches[0].history.at(-1).state : null;
+      if (st && !st.running) setPlaying(false);
+      if (playing) setTimeout(stepOnce, 120);
+    },
+    replicates: (msg) => { $("replicates-out").innerHTML = replicatesHtml(msg.result); $("replicates").disabled = false; },
+    error: (msg) => { waiting = false; CPEC.setStatus(msg.message, true); $("replicates").disabled = false; },
+  });
+
+  $("step").onclick = () => { setPlaying(false); stepOnce(); };
+  $("play").onclick = () => { setPlaying(!playing); if (playing) stepOnce(); };
+  $("reset").onclick = () => { setPlaying(false); send({ type: "reset", scenario: $("scenario").value, seed: $("seed").value, knobs: knobValues() }); };
+  $("fork").onclick = () => { setPlaying(false); send({ type: "fork", knobs: knobValues() }); };
+  $("replicates").onclick = () => { $("replicates").disabled = true; $("replicates-out").textContent = "Running 100 replicates…"; send({ type: "replicates", n: 100 }); };
+  $("export").onclick = () => { location.href = "/export?token=" + encodeURIComponent(token); };
+  $("scenario").onchange = () => {
+    const s = scenarios.find((x) => x.name === $("scenario").value);
+    describe(s.name);
+    $("knobs").innerHTML = specs.map((k) => controlHtml(k, s.knobs[k.name], "knob-")).join("");
+    bindControls($("knobs"), pending); pending();
+  };
+  $("seed").addEventListener("keydown", (e) => { if (e.key === "Enter") $("reset").click(); });
+  $("major").onchange = () => { world.majorOnly = $("major").checked; CPEC.drawAll(); };
+})();
