@@ -1,0 +1,295 @@
+"""The workshop room: seats replace rules, snapshots are exact, forks differ only after the
+fork, the debrief writes run directories, and the server keeps sessions and seats apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from starlette.testclient import TestClient
+
+from sim.analysis.runs import load_run
+from sim.model import CrisisModel
+from sim.workshop.play import Play, PlayError, check_settings, restore, snapshot
+from sim.workshop.room import Room, RoomError
+from sim.workshop.seats import SEATS, current_choices, free_seat, take_seat
+from sim.workshop.server import Options, create_app
+from sim.world import INTENSITY, IRAN_SCORE, LEVEL, TROOPS
+
+
+def _bytes(model: CrisisModel) -> bytes:
+    rec = model.recorder
+    return rec.matrix.tobytes() + rec.buffer[: rec.n_events].tobytes() + model.world.s.tobytes()
+
+
+# --- seats ---------------------------------------------------------------------------------
+def test_pakistan_seat_replaces_the_tempo_and_troop_rules() -> None:
+    play = Play("baseline", 3)
+    m = play.model
+    choices = {**current_choices(m, "pakistan"), "intensity": 1.0, "accept_troops": True}
+    take_seat(m, "pakistan", choices)
+    for _ in range(6):
+        play.step()
+        assert m.world.s[INTENSITY] == 1.0
+        assert m.world.s[TROOPS] == 1.0
+    ruled = Play("baseline", 3)
+    for _ in range(6):
+        ruled.step()
+    assert ruled.model.world.s[INTENSITY] < 1.0  # the rule's tempo, not the seat's
+    removed = m.recorder.weekly["militants_killed"][:6].sum()
+    assert removed > ruled.model.recorder.weekly["militants_killed"][:6].sum()
+
+
+def test_china_iran_and_investor_seats() -> None:
+    play = Play("baseline", 5)
+    m = play.model
+    take_seat(m, "china", {"stance": "demand protection"})
+    take_seat(m, "iran", {"posture": "hostile"})
+    take_seat(m, "investor", {"choice": "withdrawn"})
+    staff_site = m.investor_arrays.site[4]
+    before = m.chinese_nationals[staff_site]
+    for _ in range(4):
+        play.step()
+        assert m.world.s[LEVEL] == 3
+        # hostile all week (a strike and counter-strike may soften it by one step)
+        assert m.world.s[IRAN_SCORE] <= -1.0 + m.params.iran.de_escalation_after_exchange
+    assert m.investors[4].key == "century_steel"
+    assert m.investors[4].state == "withdrawn"  # the month's choice, at week 4
+    assert m.chinese_nationals[staff_site] < before  # its staff went home
+    m.investors[4].policy.set("choice", "investing")
+    for _ in range(4):
+        play.step()
+    assert m.investors[4].state == "withdrawn"  # withdrawal is final
+
+
+def test_freeing_a_seat_returns_the_rule() -> None:
+    a, b = Play("baseline", 9), Play("baseline", 9)
+    take_seat(a.model, "pakistan", current_choices(a.model, "pakistan"))
+    free_seat(a.model, "pakistan")
+    for _ in range(12):
+        a.step()
+        b.step()
+    assert _bytes(a.model) == _bytes(b.model)
+
+
+@pytest.mark.parametrize(
+    ("control", "value"),
+    [("intensity", 1.5), ("intensity", "high"), ("guards", -1), ("accept_troops", 1), ("x", 1)],
+)
+def test_bad_choices_are_refused_by_name(control: str, value: object) -> None:
+    room = Room("baseline", 0, code="ABCDE")
+    holder = room.join("ABCDE", "pakistan", "Amina")
+    with pytest.raises(RoomError, match=control if control != "x" else "no control"):
+        room.decide(holder.token, control, value)
+    assert room.decisions == []
+
+
+def test_every_seat_lists_its_controls() -> None:
+    assert set(SEATS) == {"pakistan", "china", "iran", "investor", "observer"}
+    assert [c.name for c in SEATS["pakistan"].controls] == [
+        "intensity",
+        "guards",
+        "accept_troops",
+        "reform",
+    ]
+
+
+# --- the room --------------------------------------------------------------------------------
+def test_room_codes_taken_seats_tokens_and_the_decision_log() -> None:
+    room = Room("baseline", 2, code="ABCDE")
+    with pytest.raises(RoomError, match="wrong room code"):
+        room.join("ZZZZZ", "china", "Eve")
+    amina = room.join("abcde", "pakistan", "Amina")
+    chen = room.join("ABCDE", "china", "Chen")
+    with pytest.raises(RoomError, match="taken by Amina"):
+        room.join("ABCDE", "pakistan", "Eve")
+    room.join("ABCDE", "observer", "O1")
+    room.join("ABCDE", "observer", "O2")  # observers are not exclusive
+    assert room.join(None, None, None, token=amina.token) is amina  # reconnect resumes
+    room.decide(amina.token, "intensity", 0.8)
+    room.decide(amina.token, "intensity", 0.8)  # the same value twice is one decision
+    room.step()
+    room.decide(chen.token, "stance", "investment hold")
+    assert [
+        (d["week"], d["seat"], d["participant"], d["control"], d["value"]) for d in room.decisions
+    ] == [
+        (0, "pakistan", "Amina", "intensity", "0.8"),
+        (1, "china", "Chen", "stance", "investment hold"),
+    ]
+    room.free("pakistan")
+    assert room.seats_view()["pakistan"]["holders"] == []
+    with pytest.raises(RoomError, match="join first"):
+        room.decide(amina.token, "intensity", 0.1)
+
+
+# --- snapshots and forks -------------------------------------------------------------------
+def test_restoring_a_snapshot_and_stepping_is_identical_to_never_snapshotting() -> None:
+    straight = Play("baseline", 11).model
+    for _ in range(10):
+        straight.step()
+    snap = snapshot(straight)
+    for _ in range(15):
+        straight.step()
+    resumed = restore(snap)
+    for _ in range(15):
+        resumed.step()
+    assert _bytes(resumed) == _bytes(straight)
+
+
+def test_fork_branches_share_the_past_and_differ_only_after_the_fork() -> None:
+    play = Play("baseline", 4)
+    for _ in range(20):
+        play.step()
+    play.fork({"collateral_per_militant": 1.5, "base_intensity": 0.9})
+    for _ in range(30):
+        play.step()
+    a, b = play.branches
+    assert a.history[:20] == b.history[:20]
+    assert a.history[20:] != b.history[20:]
+    ma, mb = a.model.recorder.matrix, b.model.recorder.matrix
+    assert np.array_equal(ma[:20], mb[:20])
+    assert not np.array_equal(ma[20:50], mb[20:50])
+
+
+def test_same_seed_same_branch_and_an_unchanged_fork_stays_identical() -> None:
+    plays = [Play("baseline", 6) for _ in range(2)]
+    for p in plays:
+        for _ in range(8):
+            p.step()
+        p.fork({"public_trust_in_china": 0.2})
+        for _ in range(10):
+            p.step()
+    assert _bytes(plays[0].branches[1].model) == _bytes(plays[1].branches[1].model)
+    same = Play("baseline", 6)
+    for _ in range(8):
+        same.step()
+    same.fork({})
+    for _ in range(10):
+        same.step()
+    assert _bytes(same.branches[0].model) == _bytes(same.branches[1].model)
+
+
+def test_replicates_from_the_fork_state() -> None:
+    play = Play("baseline", 1, weeks=30)
+    for _ in range(10):
+        play.step()
+    play.fork({})
+    res = play.replicates(5)
+    assert res["from_week"] == 10 and len(res["branches"]) == 2
+    diff = res["difference"]["attacks_total"]
+    assert diff == {"median": 0.0, "lo": 0.0, "hi": 0.0}  # same settings, same streams
+    values = res["branches"][0]["values"]["attacks_total"]
+    assert len(set(values)) > 1  # the replicates differ from each other
+    with pytest.raises(PlayError, match="already forked"):
+        play.fork({})
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seed", "knobs", "match"),
+    [
+        ("nope", 0, {}, "unknown scenario"),
+        ("baseline", "x", {}, "not a whole number"),
+        ("baseline", -1, {}, "out of range"),
+        ("baseline", 0, {"base_intensity": 2.0}, "out of range"),
+        ("baseline", 0, {"joint_operations": "yes"}, "true or false"),
+        ("baseline", 0, {"iran_posture": "angry"}, "one of"),
+        ("baseline", 0, {"warp": 1}, "unknown setting"),
+    ],
+)
+def test_bad_settings_from_a_page_are_refused(
+    scenario: str, seed: object, knobs: dict, match: str
+) -> None:
+    with pytest.raises(PlayError, match=match):
+        check_settings(scenario, seed, knobs)
+
+
+# --- the debrief -----------------------------------------------------------------------------
+def test_debrief_writes_run_directories_that_compare(tmp_path: Path) -> None:
+    room = Room("baseline", 3, code="ABCDE")
+    amina = room.join("ABCDE", "pakistan", "Amina")
+    room.decide(amina.token, "intensity", 0.9)
+    for _ in range(8):
+        room.step()
+    room.decide(amina.token, "guards", 30000)
+    for _ in range(4):
+        room.step()
+    result = room.debrief(tmp_path / "debrief", replicates=20)
+    played, model = load_run(Path(result["played"])), load_run(Path(result["model"]))
+    assert len(played.summary) == 1 and len(model.summary) == 20
+    assert played.timeseries["week"].max() == 12 == model.timeseries["week"].max()
+    decisions = pd.read_parquet(Path(result["played"]) / "decisions.parquet")
+    assert decisions[["week", "control", "value"]].values.tolist() == [
+        [0, "intensity", "0.9"],
+        [8, "guards", "30000"],
+    ]
+    manifest = json.loads((Path(result["played"]) / "manifest.json").read_text())
+    assert manifest["seats"] == {"pakistan": "Amina"}
+    landed = result["outcomes"]["attacks_total"]
+    s = model.summary["attacks_total"]
+    played_value = played.summary["attacks_total"].iloc[0]
+    expected = 100 * ((s < played_value).mean() + (s == played_value).mean() / 2)
+    assert landed["percentile"] == pytest.approx(expected, abs=0.1)
+
+
+# --- the server ----------------------------------------------------------------------------
+def _client(room: Room | None = None) -> TestClient:
+    return TestClient(create_app(Options(cull_after=0.0), room))
+
+
+def test_sandbox_sessions_are_separate_and_step() -> None:
+    with _client() as client:
+        with client.websocket_connect("/ws") as one, client.websocket_connect("/ws") as two:
+            one.send_json({"type": "solo", "scenario": "baseline", "seed": 1})
+            two.send_json({"type": "solo", "scenario": "baseline", "seed": 2})
+            h1, h2 = one.receive_json(), two.receive_json()
+            assert h1["token"] != h2["token"]
+            one.send_json({"type": "step", "n": 3})
+            weeks = one.receive_json()
+            assert [d[0]["week"] for d in weeks["deltas"]] == [1, 2, 3]
+            two.send_json({"type": "step", "n": 1})
+            assert two.receive_json()["deltas"][0][0]["week"] == 1  # its own clock
+            one.send_json({"type": "step", "n": 1000})
+            assert "n must be" in one.receive_json()["message"]
+            one.send_text("not json")
+            assert one.receive_json()["type"] == "error"
+        page = client.get("/")
+        assert page.status_code == 200 and "sandbox.js" in page.text
+        assert "http" not in client.get("/static/app.js").text.replace("https:", "")
+
+
+def test_room_over_websockets_seats_refusal_and_reconnect() -> None:
+    room = Room("baseline", 0, code="ABCDE")
+    with _client(room) as client:
+        with client.websocket_connect("/ws") as a:
+            a.send_json({"type": "join", "room": "ABCDE", "seat": "pakistan", "name": "Amina"})
+            hello = a.receive_json()
+            assert (
+                hello["seat"] == "pakistan"
+                and [c["name"] for c in hello["controls"]][0] == "intensity"
+            )
+            token = hello["token"]
+            with client.websocket_connect("/ws") as c:
+                c.send_json({"type": "join", "room": "ABCDE", "seat": "pakistan", "name": "Eve"})
+                assert "taken" in c.receive_json()["message"]
+            a.send_json({"type": "clock", "action": "step"})
+            msg = a.receive_json()
+            while msg["type"] == "room":
+                msg = a.receive_json()
+            assert "only the facilitator" in msg["message"]
+        with client.websocket_connect("/ws") as again:
+            again.send_json({"type": "join", "token": token})
+            resumed = again.receive_json()
+            assert resumed["seat"] == "pakistan" and resumed["name"] == "Amina"
+        with client.websocket_connect("/ws") as f:
+            f.send_json({"type": "facilitate", "key": "wrong"})
+            assert "wrong facilitator key" in f.receive_json()["message"]
+        assert client.get("/facilitator?key=x").status_code == 403
+        page = client.get(f"/facilitator?key={room.facilitator_key}")
+        assert page.status_code == 200 and "ABCDE" not in page.text  # the code comes by socket
+        assert client.get("/qr.svg").text.startswith("<?xml")
+        export = client.get(f"/export?token={token}")
+        assert export.status_code == 200
+        assert '<script src="' not in export.text and "cpec-data" in export.text
