@@ -268,7 +268,7 @@ def test_room_over_websockets_seats_refusal_and_reconnect() -> None:
             hello = a.receive_json()
             assert (
                 hello["seat"] == "pakistan"
-                and [c["name"] for c in hello["controls"]][0] == "intensity"
+                and next(c["name"] for c in hello["controls"]) == "intensity"
             )
             token = hello["token"]
             with client.websocket_connect("/ws") as c:
