@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -146,8 +147,13 @@ def stop_signals() -> Iterator[None]:
     during a replicate (:func:`one_replicate`) at its end.
 
     A process started in the background inherits an ignored SIGINT; explicit handlers make
-    Ctrl-C and ``kill`` stop it cleanly. The previous handlers are restored afterwards.
+    Ctrl-C and ``kill`` stop it cleanly. The previous handlers are restored afterwards. Off
+    the main thread (a server's worker thread) signals are the main thread's business, and
+    the block runs as it is.
     """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def _stop(signum: int, frame: Any) -> None:

@@ -126,9 +126,12 @@ def _workshop(argv: list[str]) -> int:
     options.join_url = join_url
     local = url_for("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
     facilitator = f"{local}facilitator?key={room.facilitator_key}"
-    print(f"Workshop room {room.code}: scenario {room.play.scenario}, seed {room.play.seed}")
-    print(f"  facilitator (keep this address to yourself): {facilitator}")
-    print(f"  participants: {join_url}  (room code {room.code})")
+    print(
+        f"Workshop room {room.code}: scenario {room.play.scenario}, seed {room.play.seed}",
+        flush=True,
+    )
+    print(f"  facilitator (keep this address to yourself): {facilitator}", flush=True)
+    print(f"  participants: {join_url}  (room code {room.code})", flush=True)
     return serve(host, port, options, room)
 
 

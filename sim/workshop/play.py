@@ -268,7 +268,8 @@ def retune(model: DashboardModel, knobs: dict[str, Any]) -> None:
         model.world.s[TROOPS] = 1.0
     if params.iran.initial_posture != before.iran.initial_posture:
         model.world.s[IRAN_SCORE] = POSTURE_SCORE[params.iran.initial_posture]
-    for agent in (model.pakistan, model.china, model.iran, *model.investors):
+    agents: list[Any] = [model.pakistan, model.china, model.iran, *model.investors]
+    for agent in agents:
         if agent.policy is not None:
             agent.policy.bind(model)
 

@@ -84,6 +84,7 @@ class Hub:
         self.clock: asyncio.Task[None] | None = None
         self.busy = ""  # a long job in the room (debrief, replicates)
         self.step_seconds: list[float] = []  # server-side time per step (for the benchmark)
+        self.releasing: asyncio.Task[None] | None = None
 
     # --- sandbox -----------------------------------------------------------------------
     def new_solo(self, msg: dict[str, Any]) -> Solo:
@@ -107,7 +108,16 @@ class Hub:
         await asyncio.sleep(self.options.cull_after)
         if not solo.connected and self.solos.get(solo.token) is solo:
             del self.solos[solo.token]
-            release_memory()
+            self.release_soon()
+
+    def release_soon(self) -> None:
+        """Return freed memory once for runs dropped together (one pause, not one per run)."""
+        if self.releasing is None or self.releasing.done():
+            self.releasing = asyncio.get_running_loop().create_task(self._release())
+
+    async def _release(self) -> None:
+        await asyncio.sleep(1.0)
+        release_memory()
 
     # --- room broadcasts -----------------------------------------------------------------
     async def broadcast(self, message: dict[str, Any], facilitators_only: bool = False) -> None:
@@ -146,6 +156,13 @@ class Hub:
             await self.broadcast(self.room_status())
 
 
+def warm_up() -> None:
+    """Load the compiled rules and step a model once, so the first page waits for nothing
+    (and the server's idle memory already holds what every run shares)."""
+    Play().step()
+    release_memory()
+
+
 def new_play(msg: dict[str, Any]) -> Play:
     """A play from a page's scenario, seed and settings (PlayError if they are wrong)."""
     knobs = msg.get("knobs") or {}
@@ -172,6 +189,7 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
     """The Starlette app; ``room`` (optional) is the workshop room it serves."""
     options = options or Options()
     hub = Hub(options, room)
+    warm_up()
 
     async def sandbox(request: Request) -> Response:
         return _page("sandbox.html")
@@ -211,9 +229,8 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
             play = hub.room.play
         if play is None:
             return PlainTextResponse("unknown or expired token: export from an open page", 404)
-        body = export_html(
-            play, decisions=hub.room.decisions if play is getattr(hub.room, "play", None) else []
-        )
+        decisions = hub.room.decisions if hub.room is not None and play is hub.room.play else []
+        body = export_html(play, decisions=decisions)
         name = f"cpec-{play.scenario}-seed{play.seed}-week{play.week}.html"
         return HTMLResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -454,7 +471,12 @@ async def long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> None:
             result = await asyncio.to_thread(room.debrief, folder, n)
         else:
             result = await asyncio.to_thread(room.play.replicates, n)
+    except PlayError:
+        raise
+    except Exception as exc:  # a failed job is reported, and the room goes on
+        await hub.broadcast({"type": "error", "message": f"{kind} failed: {exc}"}, True)
+        return
     finally:
         hub.busy = ""
+        await hub.broadcast(hub.room_status())
     await hub.broadcast({"type": kind, "result": result})
-    await hub.broadcast(hub.room_status())

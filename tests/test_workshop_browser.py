@@ -1,0 +1,202 @@
+"""The workshop room and the fast dashboard in Debian's Chromium (Playwright), offline.
+
+Two seats decide in one room, the shared world reflects both, a third browser cannot take a
+taken seat, the facilitator's decision log matches, a reload resumes the seat, the debrief
+writes its run directories; the sandbox keeps its settings in the address and forks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pytest
+
+from tests.test_dashboard import CHROMIUM, _browser_or_skip, _free_port
+
+
+@contextlib.contextmanager
+def _workshop(port: int, tmp: Path) -> Iterator[str]:
+    """Start ``python -m sim.workshop``; yield the facilitator's address."""
+    log = tmp / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sim.workshop",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--code",
+                "ABCDE",
+                "--interval",
+                "0.1",
+                "--results",
+                str(tmp / "results"),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, f"server died:\n{log.read_text()}"
+                found = re.search(r"(http://\S+/facilitator\?key=\S+)", log.read_text())
+                if found:
+                    try:
+                        with urllib.request.urlopen(found.group(1), timeout=2) as r:
+                            if r.status == 200:
+                                break
+                    except OSError:
+                        pass
+                assert time.monotonic() < deadline, f"server not up in 60 s:\n{log.read_text()}"
+                time.sleep(0.2)
+            yield found.group(1)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _set(page, selector: str, value: object) -> None:  # type: ignore[no-untyped-def]
+    """Set a control as a user would and fire its change event."""
+    page.eval_on_selector(
+        selector,
+        """(el, v) => { if (el.type === 'checkbox') el.checked = v; else el.value = v;
+                       el.dispatchEvent(new Event('change')); }""",
+        value,
+    )
+
+
+def _join(browser, port: int, name: str, seat: str, urls: list[str]):  # type: ignore[no-untyped-def]
+    context = browser.new_context()
+    context.on("request", lambda r: urls.append(r.url))
+    page = context.new_page()
+    page.goto(f"http://127.0.0.1:{port}/join?room=ABCDE")
+    page.fill("#name", name)
+    page.select_option("#seat", seat)
+    page.click("#join")
+    return page
+
+
+def test_two_seats_one_world_refusal_log_reconnect_and_debrief(tmp_path: Path) -> None:
+    _browser_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    port = _free_port()
+    urls: list[str] = []
+    with _workshop(port, tmp_path) as facilitator_url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        fctx = browser.new_context()
+        fctx.on("request", lambda r: urls.append(r.url))
+        fac = fctx.new_page()
+        errors: list[str] = []
+        fac.on("pageerror", lambda e: errors.append(str(e)))
+        fac.goto(facilitator_url)
+        expect(fac.locator("#code")).to_have_text("ABCDE")
+
+        amina = _join(browser, port, "Amina", "pakistan", urls)
+        expect(amina.locator("#seat-title")).to_have_text("Pakistan")
+        _set(amina, "#seat-intensity", 0.9)
+        expect(amina.locator("#decided")).to_contain_text("intensity set to 0.9")
+        chen = _join(browser, port, "Chen", "china", urls)
+        expect(chen.locator("#seat-title")).to_have_text("China")
+        _set(chen, "#seat-stance", "demand protection")
+        expect(chen.locator("#decided")).to_contain_text("stance set to demand protection")
+        for page in (amina, chen):
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+        eve = _join(browser, port, "Eve", "pakistan", urls)
+        expect(eve.locator("#refused")).to_contain_text("taken by Amina")
+        expect(eve.locator("#seat-panel")).to_be_hidden()
+
+        for week in (1, 2):
+            fac.click("#step")
+            expect(fac.locator(".cpec-week-n")).to_have_text(str(week))
+        for page in (amina, chen):  # the shared world, with both decisions in it
+            expect(page.locator(".cpec-week-n")).to_have_text("2")
+            expect(page.locator("#kpi-china-0")).to_contain_text("demand protection")
+        expect(fac.locator("#seat-pakistan")).to_contain_text("intensity=0.9")
+        expect(fac.locator("#seat-china")).to_contain_text("stance=demand protection")
+        rows = fac.locator("#decisions tr").all_inner_texts()[1:]
+        assert [r.split("\t") for r in rows] == [
+            ["0", "pakistan", "Amina", "intensity = 0.9"],
+            ["0", "china", "Chen", "stance = demand protection"],
+        ]
+        # the world the server plays: Pakistan's intensity is the seat's
+        export = fac.request.get(
+            f"http://127.0.0.1:{port}/export?token={facilitator_url.split('key=')[1]}"
+        ).text()
+        data = json.loads(
+            re.search(r'id="cpec-data">(.*?)</script>', export, re.S).group(1).replace("<\\/", "</")  # type: ignore[union-attr]
+        )
+        states = [d["state"] for d in data["view"]["branches"][0]["history"]]
+        assert [s["intensity"] for s in states] == [0.9, 0.9]
+        assert [s["china"] for s in states] == ["demand protection"] * 2
+        assert len(data["decisions"]) == 2
+
+        amina.reload()  # reconnect resumes the seat, without joining again
+        expect(amina.locator("#seat-title")).to_have_text("Pakistan")
+        expect(amina.locator("#seat-intensity")).to_have_value("0.9")
+        expect(amina.locator(".cpec-week-n")).to_have_text("2")
+
+        fac.click("#debrief")
+        expect(fac.locator("#debrief-table")).to_be_visible(timeout=60_000)
+        played = tmp_path / "results" / "ABCDE-week2" / "played"
+        decisions = pd.read_parquet(played / "decisions.parquet")
+        assert decisions["participant"].tolist() == ["Amina", "Chen"]
+        assert (played.parent / "model" / "summary.parquet").exists()
+        browser.close()
+    assert not errors, errors
+    hosts = {urlsplit(u).hostname for u in urls if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, f"requests left the machine: {hosts}"
+
+
+@pytest.mark.parametrize("mode", ["sandbox"])
+def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
+    tmp_path: Path, mode: str
+) -> None:
+    _browser_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    port = _free_port()
+    with _workshop(port, tmp_path), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"http://127.0.0.1:{port}/?scenario=chinese_troops&seed=7&base_intensity=0.5")
+        expect(page.locator("#subtitle")).to_contain_text("Scenario chinese_troops · seed 7")
+        expect(page.locator("#reproduce")).to_contain_text("pakistan.base_intensity=0.5")
+        for week in (1, 2, 3):
+            page.click("#step")
+            expect(page.locator(".cpec-week-n")).to_have_text(str(week))
+        _set(page, "#knob-collateral_per_militant", 1.5)
+        expect(page.locator("#pending")).to_contain_text("collateral_per_militant → 1.5")
+        page.click("#fork")
+        expect(page.locator(".cpec-branch")).to_have_count(2)
+        page.click("#step")
+        expect(page.locator(".cpec-week-n")).to_have_text("4")
+        assert "seed=7" in page.url and "base_intensity=0.5" in page.url
+        page.click("#replicates")
+        expect(page.locator("#replicates-table")).to_be_visible(timeout=60_000)
+        expect(page.locator("#replicates-table")).to_contain_text("B − A")
+        browser.close()
+    assert not errors, errors
