@@ -3,8 +3,9 @@
 The commands are the lines of the ```bash blocks in docs/workshop/*.md. ``cpec-sim run`` lines get
 ``replicates=4 weeks=12 jobs=1`` and, for single runs, the run directory the full command would
 have used (so the ``compare``/``plot``/``report`` lines that follow find it); each document runs in
-its own empty working directory. ``dashboard`` lines are only parsed here: the browser test in
-tests/test_dashboard.py starts the real thing. Nothing is skipped: if a command the documents use
+its own empty working directory. ``dashboard`` and ``workshop`` lines are only parsed here: the
+browser tests in tests/test_dashboard.py and tests/test_workshop_browser.py start the real thing.
+Nothing is skipped: if a command the documents use
 is missing or fails, this test fails.
 """
 
@@ -22,11 +23,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = (ROOT / "docs" / "workshop" / "facilitator.md", ROOT / "docs" / "workshop" / "handout.md")
+DOCS = (
+    ROOT / "docs" / "workshop" / "facilitator.md",
+    ROOT / "docs" / "workshop" / "handout.md",
+    ROOT / "docs" / "workshop" / "roleplay.md",
+)
 # Runs skip their own figures (each costs ~10 s; the doc's `cpec-sim plot` lines still draw,
 # and tests/analysis covers every figure).
 FAST = {"replicates": "4", "weeks": "12", "jobs": "1", "plots": "false"}
-SUBCOMMANDS = {"run", "compare", "plot", "report", "scenarios", "dashboard"}
+SUBCOMMANDS = {"run", "compare", "plot", "report", "scenarios", "dashboard", "workshop"}
+SERVERS = {"dashboard", "workshop"}  # parsed here; the browser tests start the real thing
 TIMEOUT_S = 900
 
 
@@ -154,10 +160,19 @@ def test_dashboard_lines_parse() -> None:
         parse_args(args[2:])  # raises UsageError on a bad flag
 
 
+def test_workshop_lines_parse() -> None:
+    from sim.workshop.cli import workshop_settings
+
+    lines = [args for doc in DOCS for args in commands(doc) if args[1] == "workshop"]
+    assert lines
+    for args in lines:
+        workshop_settings(args[2:])  # raises UsageError on a bad option or value
+
+
 # --- and every command runs ---------------------------------------------------------------
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_commands_run_in_fast_mode(doc: Path, tmp_path: Path) -> None:
-    cmds = [args for args in commands(doc) if args[1] != "dashboard"]
+    cmds = [args for args in commands(doc) if args[1] not in SERVERS]
     runs = list(dict.fromkeys(tuple(fast(a)) for a in cmds if a[1] == "run"))
     timings: list[tuple[list[str], float]] = []
     # Runs are independent of each other: do them side by side, one process per core.

@@ -94,14 +94,18 @@ def _number(name: str, text: str, kind: type, lo: float, hi: float) -> Any:
     return value
 
 
-def _workshop(argv: list[str]) -> int:
+def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
+    """(host, port, room, server options) from the arguments; UsageError on bad input."""
+    from sim.files import is_system_folder
     from sim.workshop.play import PlayError
     from sim.workshop.room import CODE_LETTERS, Room
     from sim.workshop.server import Options
 
     opts = parse_options(argv, OPTIONS)
     host = opts.get("--host", "0.0.0.0").strip()
-    port = check_port(host, _number("--port", opts.get("--port", str(DEFAULT_PORT)), int, 0, 65535))
+    if not host:
+        raise UsageError("--host needs an address, e.g. 0.0.0.0 or 127.0.0.1")
+    port = _number("--port", opts.get("--port", str(DEFAULT_PORT)), int, 0, 65535)
     seed = _number("--seed", opts.get("--seed", "0"), int, 0, 2**63 - 1)
     interval = _number("--interval", opts.get("--interval", "0.6"), float, 0.05, 60)
     code = opts.get("--code")
@@ -111,6 +115,12 @@ def _workshop(argv: list[str]) -> int:
         raise UsageError(
             f"--code={code!r} is not allowed: 3 to 12 of the letters and digits {CODE_LETTERS}"
         )
+    join_url = opts.get("--join-url", "")
+    if join_url and not join_url.startswith(("http://", "https://")):
+        raise UsageError(f"--join-url={join_url!r} is not allowed: give an http:// address")
+    results = Path(opts.get("--results", "results/workshop"))
+    if is_system_folder(results.expanduser().resolve()):
+        raise UsageError(f"--results={results} is a system folder: choose a folder of yours")
     try:
         room = Room(
             opts.get("--scenario", "baseline"),
@@ -120,10 +130,14 @@ def _workshop(argv: list[str]) -> int:
         )
     except (PlayError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    return host, port, room, Options(interval=interval, results=results, join_url=join_url)
+
+
+def _workshop(argv: list[str]) -> int:
+    host, port, room, options = workshop_settings(argv)
+    port = check_port(host, port)
     shown = lan_address() if host in ("0.0.0.0", "::") else host
-    join_url = opts.get("--join-url") or url_for(shown, port) + "join"
-    options = Options(interval=interval, results=Path(opts.get("--results", "results/workshop")))
-    options.join_url = join_url
+    options.join_url = options.join_url or url_for(shown, port) + "join"
     local = url_for("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
     facilitator = f"{local}facilitator?key={room.facilitator_key}"
     print(
@@ -131,7 +145,7 @@ def _workshop(argv: list[str]) -> int:
         flush=True,
     )
     print(f"  facilitator (keep this address to yourself): {facilitator}", flush=True)
-    print(f"  participants: {join_url}  (room code {room.code})", flush=True)
+    print(f"  participants: {options.join_url}  (room code {room.code})", flush=True)
     return serve(host, port, options, room)
 
 
