@@ -1,6 +1,7 @@
 """Load test of the fast dashboard: many browser tabs, each stepping its own run, at once.
 
 .venv/bin/python benchmarks/workshop_load.py [--sessions 25] [--steps 20] [--settle 60] [--json]
+.venv/bin/python benchmarks/workshop_load.py --browser [--sessions 25] [--steps 5] [--settle 60]
 
 Starts ``cpec-sim dashboard`` as a child process and plays browser tabs against it over HTTP
 and the WebSocket (``asyncio`` + ``websockets``; no browser, so no drawing time):
@@ -23,6 +24,19 @@ Latency is what the client sees (send to reply); the server's own time per step 
 every 100 ms. Targets (from the issue, stated for 25 tabs): one tab <= 100 ms a step; 25 tabs
 <= 500 ms median and <= 1 s p95 a step; page load <= 3 s; memory <= 1.5 GB, and back within
 idle + 10 % a minute after the tabs close. MB and GB here are 10^6 and 10^9 bytes.
+
+``--browser`` measures as the issue first did, with real pages: one Chromium
+(``/usr/bin/chromium``, Playwright, on the same machine as the server, so the figures are
+pessimistic) and ``--sessions`` pages, each in its own context, opened at once (seeds as
+in 3.). Page load = from ``goto("/?seed=K")`` until the page has drawn the headline's
+``.cpec-week-n`` (it does once the server's ``hello`` has arrived). Once every page has
+loaded, every page presses ``#step`` ``--steps`` times (default 5) one after another, all
+pages concurrently: Step -> page updated is from Playwright's click until the headline
+shows the next week (polled every animation frame), so it includes Playwright's checks
+before the click and the page's drawing; the same span by the page's own clock (its click
+event to that frame) is shown under it. No lone page first: ``--sessions 1`` is the
+one-tab figure (the server warms up at start, so its first step is not cold). Memory as in
+5., after every page has stepped and the browser is closed.
 """
 
 from __future__ import annotations
@@ -315,8 +329,17 @@ async def drive(
     )
 
     # Closed: follow memory until the runs are culled and released.
-    after_close = await stats()
-    out["rss_after_close"] = after_close["rss"]
+    out.update(await follow_memory(server, closed_at, settle, idle))
+    out["peak_rss"] = max(await sampler.stop(), opened["rss"], stepped["rss"])
+    return out
+
+
+async def follow_memory(
+    server: Server, closed_at: float, settle: float, idle: int
+) -> dict[str, Any]:
+    """After the tabs closed (at ``closed_at``, monotonic): the server's memory and runs
+    just after and ``settle`` seconds after, and when the runs went and memory came back."""
+    after_close = await asyncio.to_thread(server.stats)
     culled_after = idle_again_after = None
     last, slowest = after_close, 0.0
     while True:
@@ -329,19 +352,16 @@ async def drive(
             break
         await asyncio.sleep(min(1.0, settle - elapsed))
         t = time.perf_counter()
-        last = await stats()
+        last = await asyncio.to_thread(server.stats)
         slowest = max(slowest, time.perf_counter() - t)  # the server's loop stalled this long
-    out["peak_rss"] = max(await sampler.stop(), opened["rss"], stepped["rss"])
-    out.update(
-        {
-            "rss_after_settle": last["rss"],
-            "sessions_after_settle": last["sessions"],
-            "culled_after_s": culled_after,
-            "idle_again_after_s": idle_again_after,
-            "stats_slowest_while_settling_s": slowest if settle > 0 else None,
-        }
-    )
-    return out
+    return {
+        "rss_after_close": after_close["rss"],
+        "rss_after_settle": last["rss"],
+        "sessions_after_settle": last["sessions"],
+        "culled_after_s": culled_after,
+        "idle_again_after_s": idle_again_after,
+        "stats_slowest_while_settling_s": slowest if settle > 0 else None,
+    }
 
 
 def run_load(sessions: int, steps: int, settle: float, port: int = 0) -> dict[str, Any]:
@@ -367,25 +387,215 @@ def run_load(sessions: int, steps: int, settle: float, port: int = 0) -> dict[st
 
 def targets(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each target: limit, measured value, ok (None when this run cannot tell)."""
-
-    def check(value: float | None, limit: float) -> dict[str, Any]:
-        return {"limit": limit, "value": value, "ok": None if value is None else value <= limit}
-
-    idle_limit = r["idle_rss"] * (1 + IDLE_SLACK)
-    back = check(r["rss_after_settle"], idle_limit)
-    back["within_s"] = r["idle_again_after_s"]
-    if r["idle_again_after_s"] is not None:
-        back["ok"] = r["idle_again_after_s"] <= IDLE_WITHIN_S
-    elif r["settle_s"] <= CULL_AFTER:
-        back["ok"] = None  # the runs are still held for a reconnect
     return {
         "single_step_p95_s": check(r["single"]["step_p95_s"], SINGLE_STEP_S),
         "step_median_s": check(r["step_median_s"], STEP_MEDIAN_S),
         "step_p95_s": check(r["step_p95_s"], STEP_P95_S),
         "page_load_max_s": check(r["page_load_max_s"], PAGE_LOAD_S),
         "peak_rss": check(r["peak_rss"], PEAK_RSS),
-        "rss_back_to_idle": back,
+        "rss_back_to_idle": back_to_idle(r),
     }
+
+
+def check(value: float | None, limit: float) -> dict[str, Any]:
+    return {"limit": limit, "value": value, "ok": None if value is None else value <= limit}
+
+
+def back_to_idle(r: dict[str, Any]) -> dict[str, Any]:
+    """The memory target after closing: within idle + 10 % within a minute."""
+    back = check(r["rss_after_settle"], r["idle_rss"] * (1 + IDLE_SLACK))
+    back["within_s"] = r["idle_again_after_s"]
+    if r["idle_again_after_s"] is not None:
+        back["ok"] = r["idle_again_after_s"] <= IDLE_WITHIN_S
+    elif r["settle_s"] <= CULL_AFTER:
+        back["ok"] = None  # the runs are still held for a reconnect
+    return back
+
+
+# --- real browsers (--browser) -----------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox"]
+BROWSER_STEPS = 5  # the issue's figure: each page presses Step 5 times
+
+# Installed on every page once it has loaded: the page's own clock at the press of Step.
+MARK_CLICK = """() => document.addEventListener("click", (e) => {
+  if (e.target && e.target.id === "step") window.__cpecClickAt = performance.now();
+}, true)"""
+# Polled (every animation frame) until the headline shows week ``want``; then the page's
+# own time from the press, in ms (never 0, so it counts as done).
+WEEK_SHOWN = """(want) => {
+  const el = document.querySelector(".cpec-week-n");
+  if (!el || el.textContent !== String(want)) return false;
+  return Math.max(1e-3, performance.now() - (window.__cpecClickAt || 0));
+}"""
+WEEK_NOW = "() => Number(document.querySelector('.cpec-week-n').textContent)"
+HISTORY = "() => JSON.stringify(CPEC.world.branches[0].history)"
+
+
+@dataclass
+class BrowserPage:
+    index: int
+    seed: int
+    page_load_s: float | None = None
+    week: int = 0  # the week the page shows
+    latencies: list[float] = field(default_factory=list)  # Playwright's click to update
+    in_page: list[float] = field(default_factory=list)  # the same, by the page's clock
+    history: str = ""  # the run's weeks as the page holds them (JSON)
+    error: str = ""
+
+
+async def browser_page(
+    browser: Any,
+    url: str,
+    page: BrowserPage,
+    steps: int,
+    loaded: asyncio.Barrier,
+    finished: asyncio.Barrier,
+) -> None:
+    """One page in its own context: load, wait for every page to have loaded, ``steps``
+    presses of Step (each waits for the page to show the next week), wait for every page
+    to have stepped, close. An error (a time-out, say) is kept on ``page`` and ends only
+    this page's part."""
+    context = None
+    waiting = True  # still owes ``loaded`` a wait
+    try:
+        context = await browser.new_context(viewport={"width": 1600, "height": 1000})
+        tab = await context.new_page()
+        tab.set_default_timeout(TIMEOUT * 1000)
+        t = time.perf_counter()
+        await tab.goto(f"{url}?seed={page.seed}", wait_until="commit")
+        await tab.wait_for_selector(".cpec-week-n", state="attached")
+        page.page_load_s = time.perf_counter() - t
+        page.week = int(await tab.evaluate(WEEK_NOW))
+        await tab.evaluate(MARK_CLICK)
+        waiting = False
+        await loaded.wait()
+        for _ in range(steps):
+            t = time.perf_counter()
+            await tab.click("#step")
+            shown = await tab.wait_for_function(WEEK_SHOWN, arg=page.week + 1)
+            page.latencies.append(time.perf_counter() - t)
+            page.week += 1
+            page.in_page.append(float(await shown.json_value()) / 1000)
+        page.history = await tab.evaluate(HISTORY)
+    except Exception as exc:  # reported; the other pages go on
+        page.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    finally:
+        if waiting:
+            await loaded.wait()  # so that the pages that did load do not wait for it
+        await finished.wait()
+        if context is not None:
+            with contextlib.suppress(Exception):
+                await context.close()
+
+
+async def drive_browser(
+    server: Server, sessions: int, steps: int, settle: float, idle: int
+) -> dict[str, Any]:
+    """One Chromium, ``sessions`` pages opened at once, each stepping ``steps`` weeks, all
+    pages concurrently; then all pages closed and memory followed for ``settle`` s."""
+    from playwright.async_api import async_playwright
+
+    seeds = [FIRST_SEED + i for i in range(sessions)]
+    if sessions >= 2:
+        seeds[1] = seeds[0]
+    pages = [BrowserPage(i, seed) for i, seed in enumerate(seeds)]
+    loaded = asyncio.Barrier(sessions + 1)  # all pages, and this function
+    finished = asyncio.Barrier(sessions + 1)
+    sampler = RssSampler(server.proc.pid)
+    sampler.start()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            version = browser.version
+            running = [
+                asyncio.create_task(
+                    browser_page(browser, server.url, page, steps, loaded, finished)
+                )
+                for page in pages
+            ]
+            await loaded.wait()
+            opened = await asyncio.to_thread(server.stats)
+            await finished.wait()
+            stepped = await asyncio.to_thread(server.stats)
+            await asyncio.gather(*running)  # the pages close their contexts
+        finally:
+            await browser.close()
+    closed_at = time.monotonic()
+    out: dict[str, Any] = {"browser": f"Chromium {version}"}
+    out.update(await follow_memory(server, closed_at, settle, idle))
+    out["peak_rss"] = max(await sampler.stop(), opened["rss"], stepped["rss"])
+
+    loads = [p.page_load_s for p in pages if p.page_load_s is not None]
+    latencies = [x for p in pages for x in p.latencies]
+    in_page = [x for p in pages for x in p.in_page]
+    done = [p for p in pages if not p.error]
+
+    def same(a: BrowserPage, b: BrowserPage) -> bool:
+        return a.history == b.history
+
+    out.update(
+        {
+            "page_load_median_s": median(loads),
+            "page_load_p95_s": p95(loads),
+            "page_load_max_s": max(loads, default=None),
+            "step_median_s": median(latencies),
+            "step_p95_s": p95(latencies),
+            "step_max_s": max(latencies, default=None),
+            "first_steps_median_s": median([p.latencies[0] for p in pages if p.latencies]),
+            "in_page_step_median_s": median(in_page),
+            "in_page_step_p95_s": p95(in_page),
+            "server_step_median_s": stepped["step_median_s"],
+            "server_step_p95_s": stepped["step_p95_s"],
+            "server_steps": stepped["steps"],
+            "server_sessions": stepped["sessions"],
+            "server_connected_after_open": opened["connected"],
+            "pages_loaded": len(loads),
+            "pages_ok": len(done),
+            "updates": [len(p.latencies) for p in pages],
+            "weeks": [p.week for p in pages],
+            "weeks_ok": all(p.week == steps and len(p.latencies) == steps for p in pages),
+            "same_seed_identical": (
+                same(pages[0], pages[1]) if sessions >= 2 and not pages[0].error else None
+            ),
+            "different_seeds_differ": (
+                all(not same(pages[0], p) for p in pages[2:] if not p.error)
+                if sessions >= 3 and not pages[0].error
+                else None
+            ),
+            "errors": [f"page {p.index}: {p.error}" for p in pages if p.error],
+            "rss_with_sessions": stepped["rss"],
+        }
+    )
+    return out
+
+
+def run_browser(sessions: int, steps: int, settle: float, port: int = 0) -> dict[str, Any]:
+    """``run_load`` with real pages in Chromium (Playwright) instead of WebSocket clients."""
+    if sessions < 1 or steps < 1 or settle < 0:
+        raise ValueError("sessions and steps must be at least 1, settle at least 0")
+    with tempfile.TemporaryDirectory(prefix="workshop-load-") as cwd:
+        server = Server(port, cwd)
+        try:
+            server.wait_up()
+            idle = server.stats()["rss"]
+            out = asyncio.run(drive_browser(server, sessions, steps, settle, idle))
+        finally:
+            server.stop()
+    out = {"sessions": sessions, "steps": steps, "settle_s": settle, "idle_rss": idle, **out}
+    out["rss_after_settle_pct"] = 100 * (out["rss_after_settle"] / out["idle_rss"] - 1)
+    out["peak_rss_pct"] = 100 * (out["peak_rss"] / out["idle_rss"] - 1)
+    out["targets"] = {
+        # one page alone: every step, the first included (the server is warm from its start)
+        "single_step_p95_s": check(out["step_p95_s"] if sessions == 1 else None, SINGLE_STEP_S),
+        "step_median_s": check(out["step_median_s"], STEP_MEDIAN_S),
+        "step_p95_s": check(out["step_p95_s"], STEP_P95_S),
+        "page_load_median_s": check(out["page_load_median_s"], PAGE_LOAD_S),
+        "page_load_max_s": check(out["page_load_max_s"], PAGE_LOAD_S),
+        "peak_rss": check(out["peak_rss"], PEAK_RSS),
+        "rss_back_to_idle": back_to_idle(out),
+    }
+    return out
 
 
 # --- report ------------------------------------------------------------------------------
@@ -460,18 +670,94 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def report_browser(r: dict[str, Any]) -> str:
+    n, t = r["sessions"], r["targets"]
+    col = f"{n} page{'s' if n != 1 else ''}"
+
+    def row(label: str, value: str, note: str = "") -> str:
+        return f"{label:40s}{value:>14s}{note}"
+
+    def target(label: str, key: str, show: Any) -> str:
+        return f"  {label:38s}{show(t[key]['value']):>12s}  {verdict(t[key]['ok'])}"
+
+    idle_limit = mb(t["rss_back_to_idle"]["limit"])
+    rows = [
+        f"fast dashboard in a browser: {col} x {r['steps']} steps, settle "
+        f"{r['settle_s']:g} s ({r['browser']}, one page a context, on this machine)",
+        "",
+        row("", col),
+        row("page load, median", secs(r["page_load_median_s"])),
+        row("page load, p95", secs(r["page_load_p95_s"])),
+        row("page load, max", secs(r["page_load_max_s"])),
+        row("Step -> page updated, median", ms(r["step_median_s"])),
+        row("Step -> page updated, p95", ms(r["step_p95_s"])),
+        row("Step -> page updated, max", ms(r["step_max_s"])),
+        row("  first Step of each page, median", ms(r["first_steps_median_s"])),
+        row("  by the page's clock, median", ms(r["in_page_step_median_s"])),
+        row("  by the page's clock, p95", ms(r["in_page_step_p95_s"])),
+        row("step time (server), median", ms(r["server_step_median_s"])),
+        row("step time (server), p95", ms(r["server_step_p95_s"])),
+        "",
+        row("memory (server RSS), idle", mb(r["idle_rss"])),
+        row("  peak", mb(r["peak_rss"]), f"  ({r['peak_rss_pct']:+.0f} % of idle)"),
+        row("  just after closing", mb(r["rss_after_close"])),
+        row(
+            "  after settle",
+            mb(r["rss_after_settle"]),
+            f"  ({r['rss_after_settle_pct']:+.1f} % of idle)",
+        ),
+        row(
+            "  runs dropped after",
+            secs(r["culled_after_s"]),
+            f"  (sessions left: {r['sessions_after_settle']})",
+        ),
+        row("  within idle+10% after", secs(r["idle_again_after_s"])),
+        row("  slowest /stats while settling", secs(r["stats_slowest_while_settling_s"])),
+        "",
+        f"checks: pages loaded {r['pages_loaded']}/{n}, without error {r['pages_ok']}/{n}; "
+        f"updates {sum(r['updates'])}/{n * r['steps']}, consecutive weeks "
+        f"{'ok' if r['weeks_ok'] else 'FAILED'}; same seed identical "
+        f"{r['same_seed_identical']}; different seeds differ {r['different_seeds_differ']}; "
+        f"server saw {r['server_connected_after_open']} connected of {r['server_sessions']} runs",
+        *(f"FAILED {e}" for e in r["errors"]),
+        "",
+        "targets (from the issue, for 25 tabs):",
+        target("one page <= 100 ms a step (p95)", "single_step_p95_s", ms),
+        target(f"{col} median <= 500 ms", "step_median_s", ms),
+        target(f"{col} p95 <= 1 s", "step_p95_s", ms),
+        target("page load <= 3 s (median)", "page_load_median_s", secs),
+        target("page load <= 3 s (max)", "page_load_max_s", secs),
+        target("memory <= 1.5 GB (peak)", "peak_rss", mb),
+        target(f"idle+10% ({idle_limit}) within 60 s", "rss_back_to_idle", mb),
+    ]
+    return "\n".join(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sessions", type=int, default=25, help="concurrent tabs (default 25)")
-    ap.add_argument("--steps", type=int, default=20, help="steps per tab (default 20)")
+    ap.add_argument(
+        "--steps", type=int, default=None, help="steps per tab (default 20; 5 with --browser)"
+    )
     ap.add_argument("--port", type=int, default=0, help="server port (default 0: a free one)")
     ap.add_argument(
         "--settle", type=float, default=60.0, help="seconds to follow memory after closing"
     )
     ap.add_argument("--json", action="store_true", help="also print the figures as a JSON line")
+    ap.add_argument(
+        "--browser",
+        action="store_true",
+        help=f"real pages in Chromium ({CHROMIUM}, Playwright) instead of WebSocket clients",
+    )
     args = ap.parse_args()
-    result = run_load(args.sessions, args.steps, args.settle, args.port)
-    print(report(result), flush=True)
+    if args.browser:
+        steps = BROWSER_STEPS if args.steps is None else args.steps
+        result = run_browser(args.sessions, steps, args.settle, args.port)
+        print(report_browser(result), flush=True)
+    else:
+        steps = 20 if args.steps is None else args.steps
+        result = run_load(args.sessions, steps, args.settle, args.port)
+        print(report(result), flush=True)
     if args.json:
         print(json.dumps(result))
 

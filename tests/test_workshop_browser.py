@@ -198,5 +198,21 @@ def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
         page.click("#replicates")
         expect(page.locator("#replicates-table")).to_be_visible(timeout=60_000)
         expect(page.locator("#replicates-table")).to_contain_text("B − A")
+        with page.expect_download() as download:
+            page.click("#export")
+        saved = tmp_path / "played.html"
+        download.value.save_as(saved)
+        offline = browser.new_page()
+        requests: list[str] = []
+        offline.on("request", lambda r: requests.append(r.url))
+        offline.on("pageerror", lambda e: errors.append(str(e)))
+        offline.goto(saved.as_uri())
+        expect(offline.locator(".cpec-week-n")).to_have_text("4")
+        expect(offline.locator(".cpec-branch")).to_have_count(2)
+        offline.eval_on_selector(
+            "#replay", "el => { el.value = 2; el.dispatchEvent(new Event('input')); }"
+        )
+        expect(offline.locator(".cpec-week-n")).to_have_text("2")
+        assert all(u.startswith(("file:", "data:")) for u in requests), requests
         browser.close()
     assert not errors, errors

@@ -1,4 +1,5 @@
-"""The short form of ``benchmarks/workshop_load.py``: 5 tabs x 5 steps against a real server.
+"""The short form of ``benchmarks/workshop_load.py``: 5 tabs x 5 steps against a real server
+(and, with ``--browser``, 3 Chromium pages x 2 steps).
 
 Only correctness is checked (every step answered with the next week, runs isolated, the
 server counted the tabs); the timings and memory are the benchmark's to report.
@@ -34,3 +35,18 @@ def test_five_tabs_step_their_own_runs() -> None:
     assert result["server_connected"] == 5
     assert result["server_sessions"] >= 5  # + the lone tab's run, kept for a reconnect
     assert result["server_steps"] == 5 * 5 + 5
+
+
+def test_browser_pages_step_their_own_runs() -> None:
+    from tests.test_dashboard import _browser_or_skip
+
+    _browser_or_skip()
+    result = _benchmark().run_browser(sessions=3, steps=2, settle=0)
+
+    assert result["errors"] == []
+    assert result["updates"] == [2] * 3
+    assert result["weeks"] == [2] * 3 and result["weeks_ok"]
+    assert result["same_seed_identical"] is True
+    assert result["different_seeds_differ"] is True
+    assert result["server_connected_after_open"] == 3
+    assert result["server_steps"] == 3 * 2

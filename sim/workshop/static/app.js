@@ -235,12 +235,30 @@ function drawMap() {
       if (interdicted) return;
       const jx = Math.sin(j * 12.9898 + week) * 6, jy = Math.cos(j * 78.233 + week) * 6;
       ctx.globalAlpha = 1 - 0.2 * (now - week);
-      ctx.fillStyle = TARGETS[target] || "#000";
       const size = 3 + Math.min(killed, 20) * 0.5 + (target === "chinese" ? 3 : 0);
-      ctx.beginPath(); ctx.arc(X(P.lon[place]) + jx, Y(P.lat[place]) + jy, size, 0, 2 * Math.PI); ctx.fill();
+      marker(ctx, target, X(P.lon[place]) + jx, Y(P.lat[place]) + jy, size);
       ctx.globalAlpha = 1;
     });
   }
+}
+
+// Stars for attacks on Chinese nationals, triangles on security forces, diamonds on
+// infrastructure (as in the plots of `cpec-sim plot`).
+function marker(ctx, target, x, y, r) {
+  ctx.fillStyle = TARGETS[target] || "#000";
+  ctx.strokeStyle = "#fff"; ctx.lineWidth = 0.8;
+  ctx.beginPath();
+  if (target === "chinese") {
+    for (let k = 0; k < 10; k++) {
+      const a = -Math.PI / 2 + (k * Math.PI) / 5, rr = k % 2 ? r * 0.45 : r * 1.2;
+      ctx.lineTo(x + rr * Math.cos(a), y + rr * Math.sin(a));
+    }
+  } else if (target === "security") {
+    ctx.moveTo(x, y - r); ctx.lineTo(x + r * 0.9, y + r * 0.7); ctx.lineTo(x - r * 0.9, y + r * 0.7);
+  } else {
+    ctx.moveTo(x, y - r); ctx.lineTo(x + r * 0.8, y); ctx.lineTo(x, y + r); ctx.lineTo(x - r * 0.8, y);
+  }
+  ctx.closePath(); ctx.fill(); ctx.stroke();
 }
 
 function grievanceColour(t) {

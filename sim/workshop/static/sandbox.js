@@ -52,9 +52,15 @@
     $("pending").textContent = changed.length ? `Changed: ${changed.join(", ")}. Press Reset to run them, or Fork here.` : "Move a setting, then press Reset (or Fork here to branch from this week).";
   }
 
+  // Time from asking for a week to having drawn it, as this page sees it (the load benchmark
+  // reads these: they leave out the browser automation's own overhead).
+  window.cpecStepTimes = [];
+  let asked = 0;
+
   function stepOnce() {
     if (waiting) return;
     waiting = true;
+    asked = performance.now();
     send({ type: "step", n: 1 });
   }
 
@@ -67,6 +73,7 @@
     hello: (msg) => {
       token = msg.token; sessionStorage.setItem("cpec-solo-token", token);
       specs = msg.knobs; scenarios = msg.scenarios;
+      $("meanings").innerHTML = specs.map((k) => `<p><b>${esc(k.label)}</b> (<code>${esc(k.path)}</code>): ${esc(k.help)}</p>`).join("");
       setView(msg.view); sidebar(msg.view); toAddress(msg.view);
       $("fork").disabled = msg.view.branches.length > 1;
       waiting = false;
@@ -74,6 +81,8 @@
     weeks: (msg) => {
       waiting = false;
       addDeltas(msg.deltas);
+      window.cpecStepTimes.push(performance.now() - asked);
+      if (window.cpecStepTimes.length > 1000) window.cpecStepTimes.shift();
       const st = world.branches[0].history.length ? world.branches[0].history.at(-1).state : null;
       if (st && !st.running) setPlaying(false);
       if (playing) setTimeout(stepOnce, 120);
@@ -92,7 +101,8 @@
     const s = scenarios.find((x) => x.name === $("scenario").value);
     describe(s.name);
     $("knobs").innerHTML = specs.map((k) => controlHtml(k, s.knobs[k.name], "knob-")).join("");
-    bindControls($("knobs"), pending); pending();
+    bindControls($("knobs"), pending);
+    $("reset").click();  // a new scenario starts a new run, with its settings
   };
   $("seed").addEventListener("keydown", (e) => { if (e.key === "Enter") $("reset").click(); });
   $("major").onchange = () => { world.majorOnly = $("major").checked; CPEC.drawAll(); };
