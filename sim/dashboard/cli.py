@@ -2,10 +2,10 @@
 
 By default it serves the fast dashboard (:mod:`sim.workshop.server`): the browser draws the
 charts and the map, and only each new week's numbers cross the wire. ``--classic`` starts
-the earlier Mesa SolaraViz dashboard instead: it starts the Solara server on ``sim.dashboard.app:Page`` in a child process, offline: the
-JavaScript comes from the locally installed ``solara-assets`` (never a CDN), telemetry and
-version checks are off, and the server listens on 127.0.0.1 unless ``--host`` says otherwise
-(``--host 0.0.0.0`` to let a classroom connect to the teacher's machine).
+the earlier Mesa SolaraViz dashboard instead: the Solara server on ``sim.dashboard.app:Page`` in
+a child process, offline: the JavaScript comes from the locally installed ``solara-assets``
+(never a CDN), telemetry and version checks are off. Either listens on 127.0.0.1 unless
+``--host`` says otherwise (``--host 0.0.0.0`` to let a classroom connect).
 """
 
 from __future__ import annotations
