@@ -293,3 +293,114 @@ def test_room_over_websockets_seats_refusal_and_reconnect() -> None:
         export = client.get(f"/export?token={token}")
         assert export.status_code == 200
         assert '<script src="' not in export.text and "cpec-data" in export.text
+
+
+# --- what an adversarial review found, now held by tests -------------------------------------
+def test_a_seat_nobody_touches_changes_nothing() -> None:
+    room = Room("baseline", 8, code="ABCDE")
+    for seat in ("pakistan", "china", "iran", "investor"):
+        room.join("ABCDE", seat, seat)
+    alone = Play("baseline", 8)
+    for _ in range(24):
+        room.step()
+        alone.step()
+    assert _bytes(room.play.model) == _bytes(alone.model)
+
+
+def test_a_first_decision_starts_from_the_rules_current_choices() -> None:
+    room = Room("baseline", 8, code="ABCDE")
+    pak = room.join("ABCDE", "pakistan", "P")
+    alone = Play("baseline", 8)
+    for _ in range(10):
+        room.step()
+        alone.step()
+    room.decide(pak.token, "guards", 15000)  # the scenario's guards: only the seat changes hands
+    room.step()
+    alone.step()
+    assert room.play.model.world.s[INTENSITY] == pytest.approx(alone.model.world.s[INTENSITY])
+    room.hand_back(pak.token)
+    assert room.decisions[-1]["control"] == "rule"
+    assert not room.deciding("pakistan")
+
+
+def test_a_fork_of_a_setting_a_held_seat_decides_is_refused() -> None:
+    room = Room("baseline", 1, code="ABCDE")
+    room.join("ABCDE", "pakistan", "P")
+    room.step()
+    with pytest.raises(RoomError, match="Pakistan seat decides what base_intensity"):
+        room.fork({"base_intensity": 0.9})
+    room.fork({"collateral_per_militant": 0.5})  # not a seat's: fine
+    assert len(room.play.branches) == 2
+
+
+def test_investor_seat_obeys_the_hold_and_withdrawal_is_final() -> None:
+    room = Room("baseline", 2, code="ABCDE", investor="power")  # a state firm
+    firm = room.join("ABCDE", "investor", "F")
+    china = room.join("ABCDE", "china", "C")
+    room.decide(china.token, "stance", "investment hold")
+    room.decide(firm.token, "choice", "investing")
+    for _ in range(8):
+        room.step()
+    assert room.play.model.investors[0].state == "paused"  # the hold binds state firms
+    room.decide(firm.token, "choice", "withdrawn")
+    for _ in range(4):
+        room.step()
+    with pytest.raises(RoomError, match="withdrawal is final"):
+        room.decide(firm.token, "choice", "investing")
+
+
+def test_markup_in_a_name_cannot_break_the_exported_page() -> None:
+    from sim.workshop.export import export_html
+
+    room = Room("baseline", 0, code="ABCDE")
+    holder = room.join("ABCDE", "pakistan", "<!--<script>")
+    room.decide(holder.token, "intensity", 0.5)
+    room.step()
+    page = export_html(room.play, room.decisions)
+    data = page.split('id="cpec-data">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in data
+    assert json.loads(data)["decisions"][0]["participant"] == "<!--<script>"
+    assert page.count("<script") == 3
+
+
+def test_malformed_requests_get_an_error_and_the_socket_lives_on() -> None:
+    room = Room("baseline", 0, code="ABCDE")
+    with _client(room) as client:
+        with client.websocket_connect("/ws") as ws:
+            ws.send_json({"type": "join", "room": "ABCDE", "seat": ["pakistan"], "name": "x"})
+            assert "unknown seat" in ws.receive_json()["message"]
+        with client.websocket_connect("/ws") as ws:
+            ws.send_json({"type": "solo", "seed": 1})
+            ws.receive_json()
+            for bad in ({"type": "fork", "knobs": "x"}, {"type": "reset", "knobs": [1]}):
+                ws.send_json(bad)
+                assert "knobs must be an object" in ws.receive_json()["message"]
+            ws.send_json({"type": "step"})
+            assert ws.receive_json()["deltas"][0][0]["week"] == 1
+        with client.websocket_connect("/ws") as f:
+            f.send_json({"type": "facilitate", "key": room.facilitator_key})
+            assert f.receive_json()["type"] == "hello"
+            f.send_json({"type": "free", "seat": "observer"})
+            msg = f.receive_json()
+            while msg["type"] == "room":
+                msg = f.receive_json()
+            assert "only a playable seat" in msg["message"]
+
+
+def test_a_participant_sees_only_their_own_seats_choices() -> None:
+    room = Room("baseline", 0, code="ABCDE")
+    with (
+        _client(room) as client,
+        client.websocket_connect("/ws") as a,
+        client.websocket_connect("/ws") as b,
+    ):
+        a.send_json({"type": "join", "room": "ABCDE", "seat": "pakistan", "name": "A"})
+        a.receive_json()
+        b.send_json({"type": "join", "room": "ABCDE", "seat": "china", "name": "B"})
+        b.receive_json()
+        b.send_json({"type": "decide", "control": "stance", "value": "investment hold"})
+        status = b.receive_json()
+        while status["type"] != "room":
+            status = b.receive_json()
+        seen = {k: v["choices"] for k, v in status["seats"].items() if v["choices"]}
+        assert list(seen) == ["china"]

@@ -6,7 +6,6 @@ module holds the Mesa agent that calls them (and re-exports the rules).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mesa import Agent
@@ -45,8 +44,8 @@ __all__ = [
 class ChinaState(Agent):
     """China as a state agent with a patience level and an escalation ladder."""
 
-    #: Set while a participant holds this agent's seat: called instead of the rule.
-    policy: Callable[[Any], None] | None = None
+    #: A participant's seat (:mod:`sim.workshop.seats`): once active, called instead of the rule.
+    policy: Any = None
 
     def __init__(self, model: CrisisModel, params: ChinaParams) -> None:
         super().__init__(model)
@@ -80,7 +79,7 @@ class ChinaState(Agent):
     def step(self) -> None:
         """React to last week's Chinese deaths (:func:`china_week`), or a participant decides
         (``policy``)."""
-        if self.policy is not None:  # a participant holds this agent's seat
+        if self.policy is not None and self.policy.active:  # a participant decides
             self.policy(self)
             return
         self.model.call(china_week, self.model.world, self.model.compiled)

@@ -6,7 +6,6 @@ module holds the Mesa agent that calls them (and re-exports the rules).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mesa import Agent
@@ -43,8 +42,8 @@ class Investor(Agent):
     Its state lives in the model's investor arrays; the record gives its name and site.
     """
 
-    #: Set while a participant holds this agent's seat: called instead of the rule.
-    policy: Callable[[Any], None] | None = None
+    #: A participant's seat (:mod:`sim.workshop.seats`): once active, called instead of the rule.
+    policy: Any = None
 
     def __init__(self, model: CrisisModel, k: int, record: dict[str, Any]) -> None:
         super().__init__(model)
@@ -82,7 +81,7 @@ class Investor(Agent):
 
     def step(self) -> None:
         """The monthly decision (:func:`investor_month`), or a participant's (``policy``)."""
-        if self.policy is not None:  # a participant holds this agent's seat
+        if self.policy is not None and self.policy.active:  # a participant decides
             self.policy(self)
             return
         m = self.model

@@ -6,7 +6,6 @@ module holds the Mesa agent that calls them (and re-exports the rules).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,8 +24,8 @@ __all__ = ["IranState", "after_exchange", "iran_week", "next_posture", "posture_
 class IranState(Agent):
     """Iran as a state agent (its score lives in the model's world arrays)."""
 
-    #: Set while a participant holds this agent's seat: called instead of the rule.
-    policy: Callable[[Any], None] | None = None
+    #: A participant's seat (:mod:`sim.workshop.seats`): once active, called instead of the rule.
+    policy: Any = None
 
     def __init__(self, model: CrisisModel, params: IranParams) -> None:
         super().__init__(model)
@@ -55,7 +54,7 @@ class IranState(Agent):
     def step(self) -> None:
         """Update the posture, then strike across the border if hostile (or a participant
         sets the posture: ``policy``)."""
-        if self.policy is not None:  # a participant holds this agent's seat
+        if self.policy is not None and self.policy.active:  # a participant decides
             self.policy(self)
             return
         m = self.model

@@ -6,7 +6,6 @@ module holds the Mesa agent that calls them (and re-exports the rules).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,8 +43,8 @@ __all__ = [
 class PakistanState(Agent):
     """Pakistan as a state agent (its state lives in the model's world arrays)."""
 
-    #: Set while a participant holds this agent's seat: called instead of the rule.
-    policy: Callable[[Any], None] | None = None
+    #: A participant's seat (:mod:`sim.workshop.seats`): once active, called instead of the rule.
+    policy: Any = None
 
     def __init__(self, model: CrisisModel, params: Any) -> None:
         super().__init__(model)
@@ -84,7 +83,7 @@ class PakistanState(Agent):
     def step(self) -> None:
         """Decide and act for one week (:func:`pakistan_week`), or a participant decides
         (``policy``)."""
-        if self.policy is not None:  # a participant holds this agent's seat
+        if self.policy is not None and self.policy.active:  # a participant decides
             self.policy(self)
             return
         m = self.model

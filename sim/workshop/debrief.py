@@ -133,6 +133,8 @@ def debrief(room: Room, folder: Path, replicates: int = 100, jobs: int = 1) -> d
     if room.play.week == 0:
         raise RoomError("nothing to debrief yet: play at least one week")
     played = save_played_run(room, folder / "played")
+    if len(room.play.branches) > 1:  # the fork's branch B, for the record (not compared here)
+        save_played_run(room, folder / "played-B", branch=1)
     model = model_only_runs(room, folder / "model", replicates, jobs)
     p = pd.read_parquet(played / "summary.parquet").iloc[0]
     s = pd.read_parquet(model / "summary.parquet")

@@ -34,7 +34,7 @@ def export_html(play: Play, decisions: list[dict[str, Any]] | None = None) -> st
         title=html.escape(title),
         css=css,
         world=world,
-        data=_inline_script(json.dumps(data)),
+        data=json.dumps(data).replace("<", "\\u003c"),  # no markup inside the data block
         app=_inline_script(app),
         replay=_inline_script((STATIC / "replay.js").read_text(encoding="utf-8")),
     )

@@ -21,9 +21,12 @@ from sim.workshop.play import Play, PlayError
 from sim.workshop.seats import (
     DEFAULT_INVESTOR,
     PLAYABLE,
+    SEAT_KNOBS,
     SEATS,
+    activate,
     current_choices,
     free_seat,
+    hand_back,
     investor_agent,
     seat_agent,
     take_seat,
@@ -81,6 +84,7 @@ class Room:
         self.pause_every = pause_every
         self.holders: dict[str, Holder] = {}  # token -> holder
         self.decisions: list[dict[str, Any]] = []
+        self.seat_log: list[dict[str, Any]] = []  # who took and left which seat, when
 
     # --- seats -------------------------------------------------------------------------
     def holder_of(self, seat: str) -> Holder | None:
@@ -88,14 +92,17 @@ class Room:
         return next((h for h in self.holders.values() if h.seat == seat), None)
 
     def join(self, code: Any, seat: Any, name: Any, token: Any = None) -> Holder:
-        """Take a seat, or resume one with its token."""
-        if token and token in self.holders:
+        """Take a seat, or resume one with its token.
+
+        A new seat follows the model's rule until its holder first decides.
+        """
+        if isinstance(token, str) and token in self.holders:
             holder = self.holders[token]
             holder.connected = True
             return holder
         if str(code or "").strip().upper() != self.code:
             raise RoomError("wrong room code: ask the facilitator for the code on the screen")
-        if seat not in SEATS:
+        if not isinstance(seat, str) or seat not in SEATS:
             raise RoomError(f"unknown seat {seat!r}: allowed {', '.join(SEATS)}")
         taken = self.holder_of(seat) if seat in PLAYABLE else None
         if taken is not None:
@@ -105,44 +112,94 @@ class Room:
             )
         holder = Holder(seat, clean_name(name))
         self.holders[holder.token] = holder
+        self._note_seat(holder, "joined")
         if seat in PLAYABLE:
             for branch in self.play.branches:
                 choices = current_choices(branch.model, seat, self.investor)
-                take_seat(branch.model, seat, choices, self.investor)
+                take_seat(branch.model, seat, choices, self.investor, active=False)
         return holder
 
-    def free(self, seat: str) -> None:
+    def _note_seat(self, holder: Holder, event: str) -> None:
+        self.seat_log.append(
+            {
+                "week": self.play.week,
+                "seat": holder.seat,
+                "participant": holder.name,
+                "event": event,
+            }
+        )
+
+    def free(self, seat: Any) -> None:
         """Give a seat back to the model's rule (the facilitator's call)."""
+        if seat not in PLAYABLE:
+            raise RoomError(f"only a playable seat can be freed: {', '.join(PLAYABLE)}")
         holder = self.holder_of(seat)
         if holder is None:
             return
         del self.holders[holder.token]
+        self._note_seat(holder, "freed")
         for branch in self.play.branches:
             free_seat(branch.model, seat, self.investor)
 
+    def fork(self, knobs: dict[str, Any]) -> None:
+        """Fork the world; refused for a setting a held seat decides instead."""
+        base = self.play.branches[0].knobs
+        for seat, names in SEAT_KNOBS.items():
+            if self.holder_of(seat) is None:
+                continue
+            overridden = [n for n in names if n in knobs and knobs[n] != base.get(n)]
+            if overridden:
+                raise RoomError(
+                    f"the {SEATS[seat].title} seat decides what {', '.join(overridden)} "
+                    "would change, so branch B would not differ: fork another setting, or "
+                    "free the seat first"
+                )
+        self.play.fork(knobs)
+
     def choices(self, seat: str) -> dict[str, Any]:
-        """A held seat's current choices (as the first branch has them)."""
+        """A held seat's current choices (as the first branch has them); what the rule would
+        choose now while the holder has not decided."""
         policy = seat_agent(self.play.model, seat, self.investor).policy
-        return dict(policy.values) if policy is not None else {}
+        if policy is None:
+            return {}
+        if not policy.active:
+            return current_choices(self.play.model, seat, self.investor)
+        return dict(policy.values)
+
+    def deciding(self, seat: str) -> bool:
+        """The seat's holder decides (False: the rule does, until the first decision)."""
+        policy = seat_agent(self.play.model, seat, self.investor).policy
+        return bool(policy is not None and policy.active)
 
     def decide(self, token: Any, control: Any, value: Any) -> dict[str, Any]:
         """A participant's decision: it acts from the next week on, in every branch."""
-        holder = self.holders.get(token)
+        holder = self.holders.get(token) if isinstance(token, str) else None
         if holder is None:
             raise RoomError("you do not hold a seat in this room: join first")
         if holder.seat not in PLAYABLE:
             raise RoomError("observers watch; they do not decide")
         if self.play.finished:
             raise RoomError("the run is over: decisions no longer change it")
-        before = self.choices(holder.seat).get(str(control), object())
+        if holder.seat == "investor":
+            firm = investor_agent(self.play.model, self.investor)
+            if firm.state == "withdrawn":
+                raise RoomError(f"{firm.name} has withdrawn: withdrawal is final")
+        if not isinstance(control, str):
+            raise RoomError("control must be the name of one of your seat's controls")
+        spec = {c.name: c for c in SEATS[holder.seat].controls}.get(control)
+        if spec is None:
+            allowed = ", ".join(c.name for c in SEATS[holder.seat].controls)
+            raise RoomError(f"the {holder.seat} seat has no control {control!r}: allowed {allowed}")
+        try:
+            spec.check(value)
+        except ValueError as exc:
+            raise RoomError(str(exc)) from None
+        was_deciding = self.deciding(holder.seat)
+        before = self.choices(holder.seat).get(control, object())
         stored = None
         for branch in self.play.branches:
-            policy = seat_agent(branch.model, holder.seat, self.investor).policy
-            assert policy is not None
-            try:
-                stored = policy.set(str(control), value)
-            except ValueError as exc:
-                raise RoomError(str(exc)) from None
+            policy = activate(branch.model, holder.seat, self.investor)
+            stored = policy.set(control, value)
             policy.bind(branch.model)
         entry = {
             "week": self.play.week,
@@ -152,8 +209,26 @@ class Room:
             "value": str(stored).lower() if isinstance(stored, bool) else str(stored),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        if stored != before:  # the same value sent twice is one decision
+        if stored != before or not was_deciding:  # the same value twice is one decision
             self.decisions.append(entry)
+        return entry
+
+    def hand_back(self, token: Any) -> dict[str, Any]:
+        """The holder lets the model's rule decide again (until their next decision)."""
+        holder = self.holders.get(token) if isinstance(token, str) else None
+        if holder is None or holder.seat not in PLAYABLE:
+            raise RoomError("you do not hold a seat that decides: join first")
+        for branch in self.play.branches:
+            hand_back(branch.model, holder.seat, self.investor)
+        entry = {
+            "week": self.play.week,
+            "seat": holder.seat,
+            "participant": holder.name,
+            "control": "rule",
+            "value": "the model decides",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        self.decisions.append(entry)
         return entry
 
     def seats_view(self) -> dict[str, Any]:
@@ -165,6 +240,7 @@ class Room:
                 "title": seat.title,
                 "holders": [{"name": h.name, "connected": h.connected} for h in holders],
                 "choices": self.choices(key) if key in PLAYABLE and holders else None,
+                "deciding": self.deciding(key) if key in PLAYABLE else False,
             }
         return out
 

@@ -1,5 +1,10 @@
 """Role-play seats: a participant's decisions replace one agent's rule for the run.
 
+A seat taken is *inactive* until its holder first decides: until then the agent follows its
+rule, so a seat nobody touches changes nothing. The first decision activates it with the
+values the rule is using at that moment (the participant's change on top); "hand back"
+returns the agent to its rule.
+
 HubNet's idea (each student controls one part of the model) for the crisis: a seat is a
 state (Pakistan, China, Iran) or one investor, and holding it replaces that agent's
 decision rule with the participant's choices; every other agent follows the model. The
@@ -25,10 +30,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim.attacks import guard_protection
-from sim.rules.china import LADDER, next_patience
+from sim.rules.china import LADDER, investment_hold, next_patience
 from sim.rules.investor import settle_investor, updated_hazard
 from sim.rules.iran import iran_week, posture_name
-from sim.rules.pakistan import allocate_guards, conduct_operations, update_troop_sites
+from sim.rules.pakistan import (
+    allocate_guards,
+    conduct_operations,
+    operation_intensity,
+    recent_attacks,
+    update_troop_sites,
+)
 from sim.world import (
     INTENSITY,
     IRAN_SCORE,
@@ -37,8 +48,9 @@ from sim.world import (
     PATIENCE,
     STATE_NAMES,
     TROOPS,
-    compiled_params,
 )
+from sim.world import INVESTING as S_INVESTING
+from sim.world import PAUSED as S_PAUSED
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
@@ -127,13 +139,15 @@ SEATS: dict[str, Seat] = {
                 Control(
                     "accept_troops",
                     "Let Chinese troops guard Chinese nationals",
-                    "replaces the rule by which Pakistan yields to China's demand",
+                    "replaces the rule by which Pakistan yields to China's demand; unticking "
+                    "sends the troops home, which the model's own rule never does",
                     kind="bool",
                 ),
                 Control(
                     "reform",
                     "Reform spending: share of CPEC benefit reaching local people",
-                    "lowers hardship where capital is deployed",
+                    "lowers hardship where capital is deployed; acts from the next monthly "
+                    "update of hardship (every four weeks)",
                 ),
             ),
         ),
@@ -142,7 +156,9 @@ SEATS: dict[str, Seat] = {
             "China",
             "You protect Chinese nationals and investment. Each step up the ladder presses "
             "Pakistan harder; an investment hold stops state firms; a demand for protection "
-            "asks Pakistan to accept Chinese troops.",
+            "asks Pakistan to accept Chinese troops. While a team holds Pakistan, your pressure "
+            "reaches Pakistan only through that team (its intensity and troops are its "
+            "choice); the investment hold still binds state firms.",
             (
                 Control(
                     "stance",
@@ -172,12 +188,15 @@ SEATS: dict[str, Seat] = {
             "investor",
             "Investor",
             "You decide every month whether your firm keeps investing, pauses, or withdraws "
-            "for good (its staff go home).",
+            "for good (its staff go home). Your choice acts at the firm's next monthly "
+            "decision (every four weeks); a state firm cannot invest while Beijing holds "
+            "investment.",
             (
                 Control(
                     "choice",
                     "This month's choice",
-                    "replaces the firm's risk rule; withdrawal is final",
+                    "replaces the firm's risk rule; acts at the next monthly decision; "
+                    "withdrawal is final",
                     kind="choice",
                     choices=STATE_NAMES,
                 ),
@@ -187,16 +206,25 @@ SEATS: dict[str, Seat] = {
     )
 }
 PLAYABLE = tuple(k for k in SEATS if SEATS[k].controls)
+#: Dashboard settings a held seat overrides: a fork that changes them changes nothing while
+#: the seat is held (the seat's choice acts instead of the setting).
+SEAT_KNOBS: dict[str, tuple[str, ...]] = {
+    "pakistan": ("base_intensity", "local_benefit_share", "accept_chinese_troops"),
+    "china": ("patience_loss_per_death",),
+    "iran": ("iran_posture",),
+    "investor": (),
+}
 
 
 # --- the choices as policies ---------------------------------------------------------------
 class Policy:
-    """A seat's current choices, called by the agent instead of its rule."""
+    """A seat's current choices, called by the agent instead of its rule while ``active``."""
 
     seat: str = ""
 
-    def __init__(self, values: dict[str, Any]) -> None:
+    def __init__(self, values: dict[str, Any], active: bool = True) -> None:
         self.values = dict(values)
+        self.active = active
 
     def set(self, name: str, value: Any) -> Any:
         """Change one choice (checked); return the stored value."""
@@ -209,6 +237,9 @@ class Policy:
 
     def bind(self, model: CrisisModel) -> None:
         """Apply choices that act through parameters (nothing by default)."""
+
+    def release(self, model: CrisisModel) -> None:
+        """Undo :meth:`bind` (nothing by default)."""
 
     def __call__(self, agent: Any) -> None:
         raise NotImplementedError
@@ -223,6 +254,12 @@ class PakistanPolicy(Policy):
         """Reform spending is the share of CPEC benefit reaching local people."""
         c = model.compiled
         share = float(self.values["reform"])
+        model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
+
+    def release(self, model: CrisisModel) -> None:
+        """Reform spending returns to the scenario's setting."""
+        c = model.compiled
+        share = model.params.legitimacy.local_benefit_share
         model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
 
     def __call__(self, agent: Any) -> None:
@@ -266,7 +303,9 @@ class IranPolicy(Policy):
 
 
 class InvestorPolicy(Policy):
-    """One firm's monthly choice; its belief about the hazard still updates (for display)."""
+    """One firm's monthly choice; its belief about the hazard still updates (for display).
+    A state firm cannot invest while China holds investment (the hold binds it as it binds
+    the rule)."""
 
     seat = "investor"
 
@@ -278,6 +317,9 @@ class InvestorPolicy(Policy):
             updated_hazard, inv.hazard[k], m.world.month_incidents, inv.site[k], p.investors
         )
         state = STATE_NAMES.index(self.values["choice"])
+        held = inv.state_firm[k] and m.call(investment_hold, m.world.s[LEVEL], p.china)
+        if held and state == S_INVESTING:
+            state = S_PAUSED
         m.call(settle_investor, k, state, int(inv.bad_months[k]), inv, m.world, p)
 
 
@@ -287,11 +329,16 @@ POLICIES: dict[str, type[Policy]] = {
 
 
 def current_choices(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -> dict:
-    """What the model's own rule has chosen so far: where a new seat holder starts."""
+    """What the model's own rule would choose now: where a seat's first decision starts from
+    (Pakistan's intensity is the rule's tempo for the coming week)."""
     s = model.world.s
     if seat == "pakistan":
+        p = model.compiled.pakistan
+        coming = operation_intensity(
+            model.week + 1, int(s[LEVEL]), recent_attacks(model.world, 4), p
+        )
         return {
-            "intensity": round(float(s[INTENSITY]), 2),
+            "intensity": round(float(coming), 3),
             "guards": int(model.params.pakistan.ssd_troops),
             "accept_troops": bool(s[TROOPS] > 0),
             "reform": float(model.compiled.legitimacy.local_benefit_share),
@@ -322,17 +369,41 @@ def investor_agent(model: CrisisModel, key: str) -> Any:
 
 
 def take_seat(
-    model: CrisisModel, seat: str, values: dict[str, Any], investor: str = DEFAULT_INVESTOR
+    model: CrisisModel,
+    seat: str,
+    values: dict[str, Any],
+    investor: str = DEFAULT_INVESTOR,
+    active: bool = True,
 ) -> Policy:
-    """Hand ``seat``'s agent to a participant whose choices are ``values``."""
-    policy = POLICIES[seat](values)
-    policy.bind(model)
+    """Hand ``seat``'s agent to a participant whose choices are ``values`` (``active``: they
+    act from the next week; otherwise the rule goes on until :func:`activate`)."""
+    policy = POLICIES[seat](values, active)
+    if active:
+        policy.bind(model)
     seat_agent(model, seat, investor).policy = policy
     return policy
 
 
+def activate(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -> Policy:
+    """A seat's first decision: its choices start from what the rule would choose now."""
+    policy = seat_agent(model, seat, investor).policy
+    assert policy is not None
+    if not policy.active:
+        policy.values = current_choices(model, seat, investor)
+        policy.active = True
+        policy.bind(model)
+    return policy
+
+
+def hand_back(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -> None:
+    """The seat stays taken, but its agent follows the rule again until the next decision."""
+    policy = seat_agent(model, seat, investor).policy
+    if policy is not None and policy.active:
+        policy.active = False
+        policy.release(model)
+
+
 def free_seat(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -> None:
     """Give ``seat``'s agent back to its rule."""
+    hand_back(model, seat, investor)
     seat_agent(model, seat, investor).policy = None
-    if seat == "pakistan":  # reform spending returns to the scenario's setting
-        model.compiled = compiled_params(model.params)

@@ -85,6 +85,7 @@ class Hub:
         self.busy = ""  # a long job in the room (debrief, replicates)
         self.step_seconds: list[float] = []  # server-side time per step (for the benchmark)
         self.releasing: asyncio.Task[None] | None = None
+        self.heavy = asyncio.Semaphore(1)  # replicate jobs run one at a time
 
     # --- sandbox -----------------------------------------------------------------------
     def new_solo(self, msg: dict[str, Any]) -> Solo:
@@ -125,15 +126,29 @@ class Hub:
         targets = list(self.facilitators if facilitators_only else self.room_sockets)
         await asyncio.gather(*(_send(ws, text) for ws in targets))
 
-    def room_status(self) -> dict[str, Any]:
+    def room_status(self, token: str | None = None) -> dict[str, Any]:
+        """The room as the facilitator sees it (``token`` None), or as one participant does:
+        who sits where, and only their own seat's choices."""
         assert self.room is not None
+        seats = self.room.seats_view()
+        if token is not None:
+            own = self.room.holders[token].seat if token in self.room.holders else ""
+            seats = {k: {**v, "choices": None} if k != own else v for k, v in seats.items()}
         return {
             "type": "room",
-            "seats": self.room.seats_view(),
+            "seats": seats,
             "playing": self.clock is not None and not self.clock.done(),
             "week": self.room.play.week,
             "busy": self.busy,
         }
+
+    async def send_status(self) -> None:
+        """Each page its view of the room."""
+        sends = []
+        for ws, token in list(self.room_sockets.items()):
+            status = self.room_status(None if ws in self.facilitators else token)
+            sends.append(_send(ws, json.dumps(status)))
+        await asyncio.gather(*sends)
 
     async def room_step(self) -> bool:
         """One week of the room, sent to everyone; False at the horizon."""
@@ -153,7 +168,7 @@ class Hub:
                 await asyncio.sleep(self.options.interval)
         finally:
             self.clock = None
-            await self.broadcast(self.room_status())
+            await self.send_status()
 
 
 def warm_up() -> None:
@@ -163,12 +178,17 @@ def warm_up() -> None:
     release_memory()
 
 
-def new_play(msg: dict[str, Any]) -> Play:
-    """A play from a page's scenario, seed and settings (PlayError if they are wrong)."""
+def knobs_of(msg: dict[str, Any]) -> dict[str, Any]:
+    """The settings a page sent (PlayError unless they are an object)."""
     knobs = msg.get("knobs") or {}
     if not isinstance(knobs, dict):
         raise PlayError("knobs must be an object of setting names and values")
-    return Play(msg.get("scenario", "baseline"), msg.get("seed", 0), knobs)
+    return knobs
+
+
+def new_play(msg: dict[str, Any]) -> Play:
+    """A play from a page's scenario, seed and settings (PlayError if they are wrong)."""
+    return Play(msg.get("scenario", "baseline"), msg.get("seed", 0), knobs_of(msg))
 
 
 async def _send(ws: WebSocket, text: str) -> None:
@@ -332,6 +352,8 @@ async def serve_solo(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
                 await solo_message(hub, ws, solo, msg)
             except PlayError as exc:
                 await error(ws, str(exc))
+            except (TypeError, ValueError, KeyError) as exc:  # a malformed request
+                await error(ws, f"bad request ({type(exc).__name__}: {exc})")
     finally:
         asyncio.get_running_loop().create_task(hub.cull_later(solo))
 
@@ -345,18 +367,17 @@ async def solo_message(hub: Hub, ws: WebSocket, solo: Solo, msg: dict[str, Any])
         deltas = hub.timed_step(solo.play, n)
         await reply(ws, {"type": "weeks", "deltas": deltas, "id": msg.get("id")})
     elif kind == "reset":
-        solo.play = Play(
-            msg.get("scenario", "baseline"), msg.get("seed", 0), msg.get("knobs") or {}
-        )
+        solo.play = new_play(msg)
         await reply(ws, hello(solo.play, "solo", token=solo.token))
     elif kind == "fork":
-        solo.play.fork(dict(msg.get("knobs") or {}))
+        solo.play.fork(knobs_of(msg))
         await reply(ws, hello(solo.play, "solo", token=solo.token))
     elif kind == "replicates":
         n = msg.get("n", 100)
         if not isinstance(n, int):
             raise PlayError("n must be a whole number")
-        result = await asyncio.to_thread(solo.play.replicates, n)
+        async with hub.heavy:  # one simulation job at a time: the others keep their clocks
+            result = await asyncio.to_thread(solo.play.replicates, n)
         await reply(ws, {"type": "replicates", "result": result})
     else:
         raise PlayError(f"unknown request {kind!r}")
@@ -400,11 +421,12 @@ async def serve_room(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
                 name=holder.name,
                 controls=[c.spec() for c in seat.controls],
                 choices=room.choices(holder.seat) if holder.seat in PLAYABLE else {},
+                deciding=room.deciding(holder.seat) if holder.seat in PLAYABLE else False,
                 code=room.code,
             ),
         )
     hub.room_sockets[ws] = token
-    await hub.broadcast(hub.room_status())
+    await hub.send_status()
     try:
         while True:
             msg = await receive(ws)
@@ -412,23 +434,37 @@ async def serve_room(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
                 await room_message(hub, ws, token, msg)
             except PlayError as exc:
                 await error(ws, str(exc))
+            except (TypeError, ValueError, KeyError) as exc:  # a malformed request
+                await error(ws, f"bad request ({type(exc).__name__}: {exc})")
     finally:
         hub.room_sockets.pop(ws, None)
         hub.facilitators.discard(ws)
         if token and token in room.holders and token not in hub.room_sockets.values():
             room.holders[token].connected = False
-        await hub.broadcast(hub.room_status())
+        await hub.send_status()
 
 
 async def room_message(hub: Hub, ws: WebSocket, token: str, msg: dict[str, Any]) -> None:
     room = hub.room
     assert room is not None
     kind = msg.get("type")
-    if kind == "decide":
-        entry = room.decide(token, msg.get("control"), msg.get("value"))
-        await reply(ws, {"type": "decided", "entry": entry, "choices": room.choices(entry["seat"])})
+    if kind in ("decide", "handback"):
+        if kind == "decide":
+            entry = room.decide(token, msg.get("control"), msg.get("value"))
+        else:
+            entry = room.hand_back(token)
+        seat = entry["seat"]
+        await reply(
+            ws,
+            {
+                "type": "decided",
+                "entry": entry,
+                "choices": room.choices(seat),
+                "deciding": room.deciding(seat),
+            },
+        )
         await hub.broadcast({"type": "decision", "entry": entry}, facilitators_only=True)
-        await hub.broadcast(hub.room_status())
+        await hub.send_status()
         return
     if ws not in hub.facilitators:
         raise PlayError("only the facilitator controls the clock")
@@ -442,12 +478,12 @@ async def room_message(hub: Hub, ws: WebSocket, token: str, msg: dict[str, Any])
             hub.clock.cancel()
         elif action == "step" and hub.clock is None:
             await hub.room_step()
-        await hub.broadcast(hub.room_status())
+        await hub.send_status()
     elif kind == "free":
-        room.free(str(msg.get("seat")))
-        await hub.broadcast(hub.room_status())
+        room.free(msg.get("seat"))
+        await hub.send_status()
     elif kind == "fork":
-        room.play.fork(dict(msg.get("knobs") or {}))
+        room.fork(knobs_of(msg))
         await hub.broadcast({**hello(room.play, "update")})
     elif kind in ("debrief", "replicates"):
         await long_job(hub, kind, msg)
@@ -464,13 +500,14 @@ async def long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> None:
     if not isinstance(n, int) or not 1 <= n <= 1000:
         raise PlayError("n must be a whole number from 1 to 1000")
     hub.busy = f"running {n} model replicates"
-    await hub.broadcast(hub.room_status())
+    await hub.send_status()
     try:
-        if kind == "debrief":
-            folder = hub.options.results / f"{room.code}-week{room.play.week}"
-            result = await asyncio.to_thread(room.debrief, folder, n)
-        else:
-            result = await asyncio.to_thread(room.play.replicates, n)
+        async with hub.heavy:
+            if kind == "debrief":
+                folder = hub.options.results / f"{room.code}-week{room.play.week}"
+                result = await asyncio.to_thread(room.debrief, folder, n)
+            else:
+                result = await asyncio.to_thread(room.play.replicates, n)
     except PlayError:
         raise
     except Exception as exc:  # a failed job is reported, and the room goes on
@@ -478,5 +515,5 @@ async def long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> None:
         return
     finally:
         hub.busy = ""
-        await hub.broadcast(hub.room_status())
+        await hub.send_status()
     await hub.broadcast({"type": kind, "result": result})

@@ -38,7 +38,8 @@
     room: (msg) => {
       $("seats").innerHTML = Object.entries(msg.seats).map(([k, s]) => {
         const who = s.holders.map((h) => `${esc(h.name)}${h.connected ? "" : " (away)"}`).join(", ") || (k === "observer" ? "<span class='cpec-sub'>none</span>" : "<span class='cpec-sub'>free: the model decides</span>");
-        const choices = s.choices ? `<div class="cpec-sub">${Object.entries(s.choices).map(([a, b]) => `${esc(a)}=${esc(b)}`).join(", ")}</div>` : "";
+        const who_decides = s.deciding ? "" : "the model decides until the seat does: ";
+        const choices = s.choices ? `<div class="cpec-sub">${who_decides}${Object.entries(s.choices).map(([a, b]) => `${esc(a)}=${esc(b)}`).join(", ")}</div>` : "";
         const free = s.holders.length && k !== "observer" ? ` <button data-free="${k}">free</button>` : "";
         return `<tr id="seat-${k}"><td><b>${esc(s.title)}</b></td><td>${who}${free}${choices}</td></tr>`;
       }).join("");

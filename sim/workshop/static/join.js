@@ -5,6 +5,20 @@
   const q = new URLSearchParams(location.search);
   $("room").value = q.get("room") || "";
   let token = localStorage.getItem("cpec-seat-token") || "";
+  let controls = [];
+
+  // The seat's controls with their current values; while the seat has not decided, the
+  // model's rule decides and the controls show its choices.
+  function showChoices(choices, deciding) {
+    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.name : null;
+    if (focused && deciding) return;  // do not move a control under the participant's hand
+    $("controls").innerHTML = controls.map((c) => controlHtml(c, choices[c.name], "seat-")).join("");
+    bindControls($("controls"), (name, value) => send({ type: "decide", control: name, value }));
+    $("who-decides").textContent = deciding
+      ? "You decide: your choices act from the next week (an investor's and reform spending at the next monthly update)."
+      : "The model decides for your seat until you change a control (the controls show its current choices).";
+    $("handback").style.display = deciding ? "" : "none";
+  }
   let request = null;
 
   function joinMessage() {
@@ -22,8 +36,8 @@
         $("who").textContent = `${msg.name} · ${msg.seat_title} · room ${msg.code}`;
         $("seat-title").textContent = msg.seat_title;
         $("brief").textContent = msg.brief;
-        $("controls").innerHTML = msg.controls.map((c) => controlHtml(c, msg.choices[c.name], "seat-")).join("");
-        bindControls($("controls"), (name, value) => send({ type: "decide", control: name, value }));
+        controls = msg.controls;
+        showChoices(msg.choices, msg.deciding);
         setView(msg.view);
       },
       refused: (msg) => {
@@ -33,8 +47,14 @@
         CPEC.disconnect();
       },
       weeks: (msg) => addDeltas(msg.deltas),
-      decided: (msg) => { $("decided").textContent = `Week ${msg.entry.week}: ${msg.entry.control} set to ${msg.entry.value}`; },
+      decided: (msg) => {
+        const e = msg.entry;
+        $("decided").textContent = e.control === "rule" ? `Week ${e.week}: handed back to the model` : `Week ${e.week}: ${e.control} set to ${e.value}`;
+        showChoices(msg.choices, msg.deciding);
+      },
       room: (msg) => {
+        const own = Object.values(msg.seats).find((s) => s.choices);
+        if (own && !own.deciding) showChoices(own.choices, false);  // the rule's current choices
         const st = msg.busy ? ` · ${msg.busy}` : (msg.playing ? " · the clock is running" : " · paused for decisions");
         CPEC.setStatus(`Room: week ${msg.week}${st}`);
       },
@@ -50,6 +70,7 @@
     CPEC.disconnect();
     start();
   };
+  $("handback").onclick = () => send({ type: "handback" });
   $("leave").onclick = () => { localStorage.removeItem("cpec-seat-token"); location.reload(); };
   $("export").onclick = () => { location.href = "/export?token=" + encodeURIComponent(token); };
   $("major").onchange = () => { CPEC.world.majorOnly = $("major").checked; CPEC.drawAll(); };
