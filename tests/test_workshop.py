@@ -121,6 +121,9 @@ def test_room_codes_taken_seats_tokens_and_the_decision_log() -> None:
     ]
     room.free("pakistan")
     assert room.seats_view()["pakistan"]["holders"] == []
+    room.leave(chen.token)  # a participant leaves: the seat is free for someone else
+    assert room.join("ABCDE", "china", "Dana").name == "Dana"
+    assert [e["event"] for e in room.seat_log].count("freed") == 2
     with pytest.raises(RoomError, match="join first"):
         room.decide(amina.token, "intensity", 0.1)
 

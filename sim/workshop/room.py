@@ -141,6 +141,17 @@ class Room:
         for branch in self.play.branches:
             free_seat(branch.model, seat, self.investor)
 
+    def leave(self, token: Any) -> None:
+        """A participant gives up their seat (its agent goes back to the rule)."""
+        holder = self.holders.get(token) if isinstance(token, str) else None
+        if holder is None:
+            return
+        if holder.seat in PLAYABLE:
+            self.free(holder.seat)
+        else:
+            del self.holders[holder.token]
+            self._note_seat(holder, "left")
+
     def fork(self, knobs: dict[str, Any]) -> None:
         """Fork the world; refused for a setting a held seat decides instead."""
         base = self.play.branches[0].knobs

@@ -448,6 +448,11 @@ async def room_message(hub: Hub, ws: WebSocket, token: str, msg: dict[str, Any])
     room = hub.room
     assert room is not None
     kind = msg.get("type")
+    if kind == "leave":
+        room.leave(token)
+        await reply(ws, {"type": "left"})
+        await hub.send_status()
+        return
     if kind in ("decide", "handback"):
         if kind == "decide":
             entry = room.decide(token, msg.get("control"), msg.get("value"))

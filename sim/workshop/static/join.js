@@ -47,6 +47,7 @@
         CPEC.disconnect();
       },
       weeks: (msg) => addDeltas(msg.deltas),
+      left: () => { CPEC.disconnect(); localStorage.removeItem("cpec-seat-token"); location.reload(); },
       decided: (msg) => {
         const e = msg.entry;
         $("decided").textContent = e.control === "rule" ? `Week ${e.week}: handed back to the model` : `Week ${e.week}: ${e.control} set to ${e.value}`;
@@ -71,7 +72,7 @@
     start();
   };
   $("handback").onclick = () => send({ type: "handback" });
-  $("leave").onclick = () => { localStorage.removeItem("cpec-seat-token"); location.reload(); };
+  $("leave").onclick = () => send({ type: "leave" });
   $("export").onclick = () => { location.href = "/export?token=" + encodeURIComponent(token); };
   $("major").onchange = () => { CPEC.world.majorOnly = $("major").checked; CPEC.drawAll(); };
   if (token) start();
