@@ -48,18 +48,25 @@ def put(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, k: int, n: int)
 
 
 @rule
+def take_at(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, i: int) -> None:
+    """Remove one cell of the size stored at slot ``i``."""
+    k = sizes[i]
+    counts[i] -= 1
+    if counts[i] == 0:  # keep the histogram compact: move the last size here
+        last = meta[DISTINCT] - 1
+        sizes[i], counts[i] = sizes[last], counts[last]
+        sizes[last], counts[last] = 0, 0
+        meta[DISTINCT] = last
+    meta[FIGHTERS] -= k
+    meta[CELLS] -= 1
+
+
+@rule
 def take(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, k: int) -> None:
     """Remove one cell of size ``k`` (which must exist)."""
     for i in range(meta[DISTINCT]):
         if sizes[i] == k:
-            counts[i] -= 1
-            if counts[i] == 0:  # keep the histogram compact: move the last size here
-                last = meta[DISTINCT] - 1
-                sizes[i], counts[i] = sizes[last], counts[last]
-                sizes[last], counts[last] = 0, 0
-                meta[DISTINCT] = last
-            meta[FIGHTERS] -= k
-            meta[CELLS] -= 1
+            take_at(sizes, counts, meta, i)
             return
     raise ValueError("no cell of that size")
 
@@ -75,18 +82,25 @@ def count_of(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, k: int) ->
 
 # --- picking ------------------------------------------------------------------------------
 @rule
+def slot_size_biased(
+    rng: np.random.Generator, sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray
+) -> int:
+    """Slot of a cell picked with probability proportional to its size."""
+    x = rng.random() * meta[FIGHTERS]
+    last = meta[DISTINCT] - 1
+    for i in range(last):
+        x -= sizes[i] * counts[i]
+        if x < 0:
+            return i
+    return last
+
+
+@rule
 def pick_size_biased(
     rng: np.random.Generator, sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray
 ) -> int:
     """Size of a cell picked with probability proportional to its size."""
-    x = rng.random() * meta[FIGHTERS]
-    k = 0
-    for i in range(meta[DISTINCT]):
-        k = sizes[i]
-        x -= k * counts[i]
-        if x < 0:
-            return k
-    return k
+    return sizes[slot_size_biased(rng, sizes, counts, meta)]
 
 
 @rule
@@ -118,18 +132,20 @@ def micro_events(
     for _ in range(events):
         if meta[FIGHTERS] < 2:
             return
-        k = pick_size_biased(rng, sizes, counts, meta)
+        i = slot_size_biased(rng, sizes, counts, meta)
+        k = sizes[i]
         if rng.random() < shatter_probability:
             if k > 1:
-                take(sizes, counts, meta, k)
+                take_at(sizes, counts, meta, i)
                 put(sizes, counts, meta, 1, k)
             continue
-        take(sizes, counts, meta, k)
+        take_at(sizes, counts, meta, i)
         if meta[FIGHTERS] == 0:
             put(sizes, counts, meta, k, 1)
             continue
-        j = pick_size_biased(rng, sizes, counts, meta)
-        take(sizes, counts, meta, j)
+        i = slot_size_biased(rng, sizes, counts, meta)
+        j = sizes[i]
+        take_at(sizes, counts, meta, i)
         put(sizes, counts, meta, k + j, 1)
 
 
@@ -140,8 +156,9 @@ def remove_fighters(
     """Remove ``n`` fighters picked uniformly (each from a size-biased cell); return removed."""
     removed = 0
     while removed < n and meta[FIGHTERS] > 0:
-        k = pick_size_biased(rng, sizes, counts, meta)
-        take(sizes, counts, meta, k)
+        i = slot_size_biased(rng, sizes, counts, meta)
+        k = sizes[i]
+        take_at(sizes, counts, meta, i)
         put(sizes, counts, meta, k - 1, 1)
         removed += 1
     return removed
