@@ -407,3 +407,28 @@ def test_a_participant_sees_only_their_own_seats_choices() -> None:
             status = b.receive_json()
         seen = {k: v["choices"] for k, v in status["seats"].items() if v["choices"]}
         assert list(seen) == ["china"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "x"], "--port='x' is not allowed"),
+        (["--port"], "--port needs a value"),
+        (["--scenario", "nope"], "unknown scenario 'nope'"),
+        (["--code", "I1O"], "--code='I1O' is not allowed"),
+        (["--results", "/etc"], "is a system folder"),
+        (["--seed", "-1"], "--seed=-1 is out of range: allowed 0 to 9223372036854775807"),
+        (["--investor", "acme"], "no investor 'acme'"),
+        (["--interval", "0"], "--interval=0.0 is out of range"),
+        (["--join-url", "ftp://x"], "give an http:// address"),
+        (["--bogus", "1"], "unknown argument '--bogus'"),
+    ],
+)
+def test_workshop_command_refuses_bad_options_in_one_line(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.workshop.cli import workshop_command
+
+    assert workshop_command(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err

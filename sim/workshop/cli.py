@@ -90,7 +90,8 @@ def _number(name: str, text: str, kind: type, lo: float, hi: float) -> Any:
     except ValueError:
         raise UsageError(f"{name}={text!r} is not allowed: expected a number") from None
     if not lo <= value <= hi:
-        raise UsageError(f"{name}={value} is out of range: allowed {lo:g} to {hi:g}")
+        shown = f"{lo} to {hi}" if kind is int else f"{lo:g} to {hi:g}"
+        raise UsageError(f"{name}={value} is out of range: allowed {shown}")
     return value
 
 
