@@ -170,8 +170,8 @@ def test_workshop_lines_parse() -> None:
 
 
 # --- and every command runs ---------------------------------------------------------------
-@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
-def test_commands_run_in_fast_mode(doc: Path, tmp_path: Path) -> None:
+def run_doc_commands(doc: Path, tmp_path: Path) -> None:
+    """Every command of ``doc``, in the fast mode, in order (runs side by side first)."""
     cmds = [args for args in commands(doc) if args[1] not in SERVERS]
     runs = list(dict.fromkeys(tuple(fast(a)) for a in cmds if a[1] == "run"))
     timings: list[tuple[list[str], float]] = []
@@ -193,3 +193,9 @@ def test_commands_run_in_fast_mode(doc: Path, tmp_path: Path) -> None:
     print(f"\n{doc.name}: {len(timings)} commands, {total:.0f} s of command time")
     for args, took in timings:
         print(f"  {took:6.1f} s  {shlex.join(args)}")
+
+
+def test_facilitators_guide_commands_run_in_fast_mode(tmp_path: Path) -> None:
+    """The facilitator's guide (the handout and the role-play plan: test_workshop_docs_more.py,
+    a file of its own so that pytest-xdist runs it beside this one)."""
+    run_doc_commands(DOCS[0], tmp_path)
