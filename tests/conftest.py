@@ -25,3 +25,23 @@ def cpec(*args: str, cwd: Path, timeout: float = 300, **kw: object) -> subproces
 def workdir(tmp_path: Path) -> Path:
     """An empty folder to run commands in (results land under it)."""
     return tmp_path
+
+
+#: Test files of a minute or more, slowest first. They are collected (and so handed to the
+#: pytest-xdist workers, ``--dist loadfile``) before the rest, so that no long file starts
+#: last and runs alone at the end; the order inside each file is kept.
+SLOW_FILES = (
+    "tests/test_workshop_docs.py",
+    "tests/test_workshop_docs_more.py",
+    "tests/test_hostile_inputs.py",
+    "tests/calibration/test_abc.py",
+    "tests/calibration/test_crisis_calibration.py",
+    "tests/test_dashboard.py",
+    "tests/analysis/test_analysis_plots.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow files first (a stable sort: everything else keeps its order)."""
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
