@@ -364,8 +364,8 @@ async def follow_memory(
     }
 
 
-def run_load(sessions: int, steps: int, settle: float, port: int = 0) -> dict[str, Any]:
-    """Start a server, play the load against it, stop it; the figures and target checks."""
+def with_server(driver: Any, sessions: int, steps: int, settle: float, port: int) -> dict[str, Any]:
+    """Start a server, measure its idle memory, ``driver`` the load against it, stop it."""
     if sessions < 1 or steps < 1 or settle < 0:
         raise ValueError("sessions and steps must be at least 1, settle at least 0")
     with tempfile.TemporaryDirectory(prefix="workshop-load-") as cwd:
@@ -373,11 +373,17 @@ def run_load(sessions: int, steps: int, settle: float, port: int = 0) -> dict[st
         try:
             server.wait_up()
             idle = server.stats()["rss"]
-            out = asyncio.run(drive(server, sessions, steps, settle, idle))
+            out = asyncio.run(driver(server, sessions, steps, settle, idle))
         finally:
             server.stop()
     out = {"sessions": sessions, "steps": steps, "settle_s": settle, "idle_rss": idle, **out}
     out["rss_after_settle_pct"] = 100 * (out["rss_after_settle"] / out["idle_rss"] - 1)
+    return out
+
+
+def run_load(sessions: int, steps: int, settle: float, port: int = 0) -> dict[str, Any]:
+    """Start a server, play the load against it, stop it; the figures and target checks."""
+    out = with_server(drive, sessions, steps, settle, port)
     # against the server once warm (its lazy set-up done, one run open)
     out["rss_after_settle_vs_warm_pct"] = 100 * (out["rss_after_settle"] / out["single"]["rss"] - 1)
     out["peak_rss_pct"] = 100 * (out["peak_rss"] / out["idle_rss"] - 1)
@@ -572,18 +578,7 @@ async def drive_browser(
 
 def run_browser(sessions: int, steps: int, settle: float, port: int = 0) -> dict[str, Any]:
     """``run_load`` with real pages in Chromium (Playwright) instead of WebSocket clients."""
-    if sessions < 1 or steps < 1 or settle < 0:
-        raise ValueError("sessions and steps must be at least 1, settle at least 0")
-    with tempfile.TemporaryDirectory(prefix="workshop-load-") as cwd:
-        server = Server(port, cwd)
-        try:
-            server.wait_up()
-            idle = server.stats()["rss"]
-            out = asyncio.run(drive_browser(server, sessions, steps, settle, idle))
-        finally:
-            server.stop()
-    out = {"sessions": sessions, "steps": steps, "settle_s": settle, "idle_rss": idle, **out}
-    out["rss_after_settle_pct"] = 100 * (out["rss_after_settle"] / out["idle_rss"] - 1)
+    out = with_server(drive_browser, sessions, steps, settle, port)
     out["peak_rss_pct"] = 100 * (out["peak_rss"] / out["idle_rss"] - 1)
     out["targets"] = {
         # one page alone: every step, the first included (the server is warm from its start)

@@ -24,6 +24,7 @@ import io
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -323,6 +324,21 @@ def hello(play: Play, role: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+async def answer_messages(
+    ws: WebSocket, handle: Callable[[dict[str, Any]], Awaitable[None]]
+) -> None:
+    """Handle the page's messages until it goes: a refused or malformed request gets an
+    error message, and the socket lives on."""
+    while True:
+        msg = await receive(ws)
+        try:
+            await handle(msg)
+        except PlayError as exc:
+            await error(ws, str(exc))
+        except (TypeError, ValueError, KeyError) as exc:  # a malformed request
+            await error(ws, f"bad request ({type(exc).__name__}: {exc})")
+
+
 async def serve_socket(hub: Hub, ws: WebSocket) -> None:
     """The first message says who the page is: a sandbox, a participant or the facilitator."""
     first = await receive(ws)
@@ -346,14 +362,7 @@ async def serve_solo(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
     solo.connected = True
     await reply(ws, hello(solo.play, "solo", token=solo.token))
     try:
-        while True:
-            msg = await receive(ws)
-            try:
-                await solo_message(hub, ws, solo, msg)
-            except PlayError as exc:
-                await error(ws, str(exc))
-            except (TypeError, ValueError, KeyError) as exc:  # a malformed request
-                await error(ws, f"bad request ({type(exc).__name__}: {exc})")
+        await answer_messages(ws, lambda msg: solo_message(hub, ws, solo, msg))
     finally:
         asyncio.get_running_loop().create_task(hub.cull_later(solo))
 
@@ -428,14 +437,7 @@ async def serve_room(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
     hub.room_sockets[ws] = token
     await hub.send_status()
     try:
-        while True:
-            msg = await receive(ws)
-            try:
-                await room_message(hub, ws, token, msg)
-            except PlayError as exc:
-                await error(ws, str(exc))
-            except (TypeError, ValueError, KeyError) as exc:  # a malformed request
-                await error(ws, f"bad request ({type(exc).__name__}: {exc})")
+        await answer_messages(ws, lambda msg: room_message(hub, ws, token, msg))
     finally:
         hub.room_sockets.pop(ws, None)
         hub.facilitators.discard(ws)
