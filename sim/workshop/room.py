@@ -197,12 +197,8 @@ class Room:
                 raise RoomError(f"{firm.name} has withdrawn: withdrawal is final")
         if not isinstance(control, str):
             raise RoomError("control must be the name of one of your seat's controls")
-        spec = {c.name: c for c in SEATS[holder.seat].controls}.get(control)
-        if spec is None:
-            allowed = ", ".join(c.name for c in SEATS[holder.seat].controls)
-            raise RoomError(f"the {holder.seat} seat has no control {control!r}: allowed {allowed}")
         try:
-            spec.check(value)
+            SEATS[holder.seat].control(control).check(value)  # before the seat takes over
         except ValueError as exc:
             raise RoomError(str(exc)) from None
         was_deciding = self.deciding(holder.seat)

@@ -112,6 +112,14 @@ class Seat:
     brief: str
     controls: tuple[Control, ...]
 
+    def control(self, name: Any) -> Control:
+        """The control called ``name``; ValueError naming the allowed ones."""
+        for c in self.controls:
+            if c.name == name:
+                return c
+        allowed = ", ".join(c.name for c in self.controls)
+        raise ValueError(f"the {self.key} seat has no control {name!r}: allowed {allowed}")
+
 
 SEATS: dict[str, Seat] = {
     s.key: s
@@ -228,11 +236,7 @@ class Policy:
 
     def set(self, name: str, value: Any) -> Any:
         """Change one choice (checked); return the stored value."""
-        control = {c.name: c for c in SEATS[self.seat].controls}.get(name)
-        if control is None:
-            allowed = ", ".join(c.name for c in SEATS[self.seat].controls)
-            raise ValueError(f"the {self.seat} seat has no control {name!r}: allowed {allowed}")
-        self.values[name] = control.check(value)
+        self.values[name] = SEATS[self.seat].control(name).check(value)
         return self.values[name]
 
     def bind(self, model: CrisisModel) -> None:
