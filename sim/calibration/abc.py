@@ -200,11 +200,19 @@ class Generation:
 
 
 @contextmanager
-def worker_pool(jobs: int, preload: Sequence[str] = ()) -> Iterator[Callable[..., Any]]:
-    """An order-preserving ``map`` over ``jobs`` processes (the builtin ``map`` for one).
+def worker_pool(
+    jobs: int, preload: Sequence[str] = (), scheduler: str | None = None
+) -> Iterator[Callable[..., Any]]:
+    """An order-preserving ``map`` over ``jobs`` processes (the builtin ``map`` for one), or
+    over the workers of the Dask scheduler at ``scheduler`` (``tcp://host:8786``).
 
-    A worker that dies raises ``BrokenProcessPool`` in the parent instead of hanging.
+    A worker that dies raises ``BrokenProcessPool`` in the parent instead of hanging. Every
+    task carries its own seed, so the results do not depend on which map runs them.
     """
+    if scheduler is not None:
+        with dask_map(scheduler, preload) as map_:
+            yield map_
+        return
     if jobs <= 1:
         yield map
         return
@@ -221,6 +229,58 @@ def worker_pool(jobs: int, preload: Sequence[str] = ()) -> Iterator[Callable[...
             return list(pool.map(fn, items, chunksize=chunk))
 
         yield ordered_map
+
+
+class SchedulerError(Exception):
+    """The Dask scheduler cannot be reached or its workers cannot run the simulator."""
+
+
+@contextmanager
+def dask_map(
+    scheduler: str, preload: Sequence[str] = (), timeout: float = 10.0
+) -> Iterator[Callable[..., Any]]:
+    """An order-preserving ``map`` over a Dask cluster's workers (``distributed.Client``).
+
+    The workers need this package installed (the same version); ``preload`` modules are
+    imported on each first, so that a missing package fails here in one line, not mid-run.
+    """
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - distributed comes with pyabc
+        raise SchedulerError("--scheduler needs the 'distributed' package") from None
+    try:
+        client = Client(scheduler, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+    try:
+        if not client.scheduler_info().get("workers"):
+            raise SchedulerError(f"the Dask scheduler at {scheduler} has no workers")
+        missing = {
+            w: e for w, e in client.run(_import_modules, list(preload)).items() if e is not None
+        }
+        if missing:
+            worker, error = next(iter(missing.items()))
+            raise SchedulerError(f"Dask worker {worker} cannot import the simulator: {error}")
+
+        def ordered_map(fn: Callable[..., Any], items: Any) -> list[Any]:
+            futures = client.map(fn, list(items), pure=False)
+            return list(client.gather(futures))
+
+        yield ordered_map
+    finally:
+        client.close()
+
+
+def _import_modules(modules: Sequence[str]) -> str | None:
+    """Import ``modules`` on a worker; the first failure as text, or None."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as err:
+            return f"{name}: {err}"
+    return None
 
 
 def _transition(name: str) -> Any:

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from sim.commands import ErrorTypes, Parser, run_command
 
@@ -22,6 +23,7 @@ or .../hindcast; "-fast" appended with --fast). Re-running the same command resu
   cpec-sim calibrate --fast --jobs 2         # a small calibration (about a minute)
   cpec-sim calibrate --jobs 2                # the documented one (docs/calibration.md)
   cpec-sim calibrate --hindcast --jobs 2     # calibrate to 2023, forecast 2024, score it
+  cpec-sim calibrate --scheduler tcp://10.0.0.5:8786   # on a Dask cluster's workers
   cpec-sim run parameters=results/calibration/full   # scenarios over the posterior
 """
 
@@ -50,6 +52,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=_count(1, 256), default=1, help="worker processes")
     p.add_argument("--out", type=Path, help="output directory")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the simulations on a Dask cluster (tcp://host:8786) instead of --jobs "
+        "local processes; same result",
+    )
     p.add_argument("--population", type=_count(10, 100_000), help="particles per generation")
     p.add_argument("--generations", type=_count(1, 100), help="ABC-SMC generations")
     p.add_argument("--seed", type=_count(0, 2**31 - 1), help="root seed (default 0)")
@@ -75,6 +83,7 @@ def _print_summary(result: object) -> None:
             f"{r.posterior_q95:.4g}]  default {r.default:g}  sd ratio {r.sd_ratio:.2f}  "
             f"{r.verdict}"
         )
+    _print_defaults(result.defaults)
     c = result.predictive
     inside = int(c["inside_90"].sum())
     print(f"\nposterior predictive: {inside} of {len(c)} observed statistics inside 90% intervals")
@@ -99,6 +108,20 @@ def _print_summary(result: object) -> None:
     print(f"calibration directory: {result.out_dir}")
 
 
+def _print_defaults(review: Any) -> None:
+    """The defaults against the posterior (``sim.calibration.defaults``'s rule)."""
+    from sim.calibration.defaults import broken
+
+    lines = broken(review)
+    held = len(review) - len(lines)
+    print(
+        f"\ndefaults as a posterior summary: {held} of {len(review)} keep the rule "
+        "(identified: the median; partly: central 50%; not identified: central 90%)"
+    )
+    for line in lines:
+        print(f"  {line}")
+
+
 def calibrate_command(argv: Sequence[str]) -> int:
     """Entry point of ``cpec-sim calibrate``."""
     return run_command(
@@ -112,10 +135,11 @@ def calibrate_command(argv: Sequence[str]) -> int:
 
 def _input_errors() -> ErrorTypes:
     """The errors that mean bad input (imported only when needed: pyabc is slow to import)."""
+    from sim.calibration.abc import SchedulerError
     from sim.calibration.pipeline import CalibrationError
     from sim.explore.space import StudyError
 
-    return (CalibrationError, StudyError)
+    return (CalibrationError, SchedulerError, StudyError)
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -138,6 +162,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         settings=replace(settings, **changes),
         jobs=args.jobs,
         out_dir=args.out,
+        scheduler=args.scheduler,
         space=load_space(args.file),
         progress=lambda line: print(line, flush=True),
     )

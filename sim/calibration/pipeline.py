@@ -21,6 +21,7 @@ import pandas as pd
 
 from sim.calibration import diagnostics
 from sim.calibration.abc import ABC, Settings, equal_weight_draws, pilot_scales, worker_pool
+from sim.calibration.defaults import review_defaults
 from sim.calibration.record import Observed, Window, held_out, observed
 from sim.calibration.simulator import STATISTICS, CrisisSimulator
 from sim.calibration.space import CalibrationSpace, load_space
@@ -44,6 +45,7 @@ class CalibrationResult:
     out_dir: Path
     posterior: pd.DataFrame  # equal-weight draws, dotted model keys
     parameters: pd.DataFrame  # identifiability
+    defaults: pd.DataFrame  # the defaults reviewed against the posterior
     predictive: pd.DataFrame  # posterior predictive check
     hindcast: pd.DataFrame | None
     simulations: int
@@ -121,6 +123,7 @@ def calibrate(
     jobs: int = 1,
     out_dir: Path | None = None,
     space: CalibrationSpace | None = None,
+    scheduler: str | None = None,
     predictive: int | None = None,
     record: Mapping[str, float] | None = None,
     progress: Callable[[str], None] = print,
@@ -129,6 +132,8 @@ def calibrate(
 
     ``record`` replaces the observed values of the window's statistics (same names), e.g. a
     synthetic record simulated at known parameters, to check that calibration recovers them.
+    ``scheduler`` (a Dask scheduler's address) runs the simulations on its workers instead of
+    ``jobs`` local processes; the result is the same.
     """
     space = space or load_space()
     settings = replace(settings or (FAST if fast else FULL), jobs=jobs)
@@ -142,7 +147,6 @@ def calibrate(
         raise CalibrationError(
             f"{out_dir} holds a different calibration: choose another --out or delete it"
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     simulator = CrisisSimulator(space)
     manifest: dict[str, Any] = {
@@ -161,7 +165,8 @@ def calibrate(
         "method": "ABC-SMC (pyabc), uniform priors, L1 distance scaled by prior-predictive MAD, "
         "median epsilon, seeded mapping sampler",
     }
-    with worker_pool(jobs, PRELOAD) as map_:
+    with worker_pool(jobs, PRELOAD, scheduler) as map_:
+        out_dir.mkdir(parents=True, exist_ok=True)  # once the workers are there
         if earlier is not None and "scales" in earlier:
             scales = {k: float(v) for k, v in earlier["scales"].items()}
         else:
@@ -195,6 +200,7 @@ def calibrate(
     generations = pd.DataFrame([g.__dict__ for g in abc.generations()]).drop(columns="seconds")
     posterior = posterior_draws(space, draws)
     parameters = diagnostics.identifiability(space, population)
+    review = review_defaults(posterior, parameters, space.defaults())
     check = diagnostics.predictive_check(pred, observations)
     hind = diagnostics.hindcast_scores(pred, held_out()) if window == "hindcast" else None
     files = {
@@ -204,6 +210,7 @@ def calibrate(
         "generations.csv": generations,
         "parameters.csv": parameters,
         "predictive_check.csv": check,
+        "defaults.csv": review,
     }
     if hind is not None:
         files["hindcast.csv"] = hind
@@ -218,6 +225,7 @@ def calibrate(
         generations_done=abc.generations_done,
         seconds_this_session=round(seconds, 1),
         jobs=jobs,
+        scheduler=scheduler,
         files={
             name: {"sha256": _sha256(out_dir / name), "rows": len(t)} for name, t in files.items()
         },
@@ -226,7 +234,7 @@ def calibrate(
     )
     _write_manifest(out_dir, manifest)
     return CalibrationResult(
-        out_dir, posterior, parameters, check, hind, manifest["simulations"], seconds
+        out_dir, posterior, parameters, review, check, hind, manifest["simulations"], seconds
     )
 
 

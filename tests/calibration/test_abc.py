@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration.abc import ABC, Settings, pilot_scales, worker_pool
+from sim.calibration.abc import ABC, SchedulerError, Settings, dask_map, pilot_scales, worker_pool
 from sim.calibration.diagnostics import identifiability, weighted_quantile
 from sim.calibration.space import CalibrationSpace, Prior
 from tests.calibration.toy import POSTERIOR_SD, constant, toy
@@ -25,9 +27,10 @@ def run_toy(
     seed: int = 0,
     jobs: int = 1,
     priors: list[Prior] = PRIORS,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     settings = Settings(population=population, generations=generations, pilot=100, seed=seed)
-    with worker_pool(jobs, ("tests.calibration.toy",)) as map_:
+    with worker_pool(jobs, ("tests.calibration.toy",), scheduler) as map_:
         scales = pilot_scales(toy, priors, ["mean"], 100, seed, map_)
         abc = ABC(toy, priors, {"mean": observed}, scales, settings, out, map_)
         abc.start_or_resume(resume=False)
@@ -74,6 +77,48 @@ def test_the_posterior_does_not_depend_on_the_number_of_workers(tmp_path: Path) 
     one = run_toy(tmp_path / "one", 0.5, population=40, generations=2, jobs=1)
     two = run_toy(tmp_path / "two", 0.5, population=40, generations=2, jobs=2)
     pd.testing.assert_frame_equal(one, two)
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler() -> Iterator[str]:
+    """A two-worker Dask cluster of separate processes on this machine, as on a cluster."""
+    from distributed import LocalCluster
+
+    root = str(Path(__file__).resolve().parents[2])  # workers import tests.calibration.toy
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, saved]))
+    try:
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            yield cluster.scheduler_address
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+def test_a_dask_cluster_gives_the_posterior_of_local_processes(
+    tmp_path: Path, dask_scheduler: str
+) -> None:
+    local = run_toy(tmp_path / "local", 0.5, population=40, generations=2, jobs=1)
+    dask = run_toy(tmp_path / "dask", 0.5, population=40, generations=2, scheduler=dask_scheduler)
+    pd.testing.assert_frame_equal(local, dask)
+
+
+def test_dask_workers_that_cannot_import_the_simulator_fail_before_any_simulation(
+    dask_scheduler: str,
+) -> None:
+    needs = pytest.raises(SchedulerError, match="cannot import the simulator: no_such_simulator")
+    with needs, dask_map(dask_scheduler, ("no_such_simulator",)):
+        pass
+
+
+def test_an_unreachable_scheduler_is_one_clear_error() -> None:
+    needs = pytest.raises(SchedulerError, match=r"cannot reach the Dask scheduler at tcp://127\.0")
+    with needs, dask_map("tcp://127.0.0.1:9", timeout=1):
+        pass
 
 
 def test_a_resumed_calibration_equals_an_uninterrupted_one(tmp_path: Path) -> None:
