@@ -5,7 +5,8 @@ one float column per dotted model-parameter key (``groups.bla.attack_rate``, ...
 optionally an integer column ``draw`` (0..n-1, the rows' order). ``parameters=defaults`` (the
 default) runs every replicate with the scenario's parameters; any other value names a
 posterior file (or a directory holding ``posterior.parquet``; ``posterior`` alone is
-``results/calibration/full/posterior.parquet``), and replicate ``r`` then runs with draw
+``results/calibration/full/posterior.parquet`` if one has calibrated, else the documented
+calibration's posterior shipped in ``sim/data/posterior/``), and replicate ``r`` then runs with draw
 ``r % n`` applied on top of the scenario's values: for a calibrated key, the posterior wins
 over the scenario file and the command line.
 
@@ -27,8 +28,10 @@ from sim.params import ModelParams, ParameterError, ParamInfo, check_value, iter
 
 #: The ``parameters`` value that keeps every replicate at the scenario's parameters.
 DEFAULTS = "defaults"
-#: Where ``parameters=posterior`` looks.
+#: Where ``parameters=posterior`` looks first: one's own ``cpec-sim calibrate``.
 DEFAULT_CALIBRATION_DIR = Path("results/calibration/full")
+#: ... and then: the documented calibration's posterior, shipped with the package.
+SHIPPED_POSTERIOR_DIR = Path(__file__).resolve().parent / "data" / "posterior"
 POSTERIOR_FILE = "posterior.parquet"
 #: The optional column holding each row's draw number.
 DRAW_COLUMN = "draw"
@@ -73,7 +76,8 @@ def posterior_path(value: str) -> Path | None:
     if value == DEFAULTS:
         return None
     if value == "posterior":
-        return DEFAULT_CALIBRATION_DIR / POSTERIOR_FILE
+        own = DEFAULT_CALIBRATION_DIR / POSTERIOR_FILE
+        return own if own.exists() else SHIPPED_POSTERIOR_DIR / POSTERIOR_FILE
     path = Path(value).expanduser()
     if path.is_dir():
         return path / POSTERIOR_FILE

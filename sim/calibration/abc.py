@@ -248,10 +248,16 @@ def dask_map(
         from distributed import Client
     except ImportError:  # pragma: no cover - distributed comes with pyabc
         raise SchedulerError("--scheduler needs the 'distributed' package") from None
+    _check_reachable(scheduler, timeout)
+    client = Client.__new__(Client)  # held, so that a failed start can be closed quietly
     try:
-        client = Client(scheduler, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as err:
-        raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+        client.__init__(scheduler, timeout=timeout, set_as_default=False)  # type: ignore[misc]
+    except Exception as err:
+        _abandon(client)
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise SchedulerError(
+            f"{scheduler} did not answer as a Dask scheduler: {first[:200]}"
+        ) from None
     try:
         if not client.scheduler_info().get("workers"):
             raise SchedulerError(f"the Dask scheduler at {scheduler} has no workers")
@@ -269,6 +275,38 @@ def dask_map(
         yield ordered_map
     finally:
         client.close()
+
+
+def _abandon(client: Any) -> None:
+    """Close a client whose start failed, briefly; otherwise its ``__del__`` spends 20 s
+    closing it when it is collected and prints a traceback."""
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        client.close(timeout=2)
+    client._Client__loop = None  # what __del__ checks: "failed early, nothing to do"
+
+
+def _check_reachable(scheduler: str, timeout: float) -> None:
+    """A ``tcp://HOST:PORT`` (or ``HOST:PORT``) address that accepts a connection, or one line.
+
+    Checked before ``Client`` is made: a client that fails to connect spends another 20 s
+    closing itself when it is collected, and prints a traceback while doing so.
+    """
+    import re
+    import socket
+
+    match = re.fullmatch(r"(?:tcp://)?\[?([^\s/\[\]]+?)\]?:(\d{1,5})", scheduler.strip())
+    if match is None or not 0 < int(match[2]) < 65536:
+        raise SchedulerError(
+            f"--scheduler {scheduler!r} is not a scheduler address: give tcp://HOST:PORT "
+            "(what `dask scheduler` prints)"
+        )
+    try:
+        socket.create_connection((match[1], int(match[2])), timeout=timeout).close()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler}: {reason}") from None
 
 
 def _import_modules(modules: Sequence[str]) -> str | None:

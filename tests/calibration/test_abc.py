@@ -115,6 +115,12 @@ def test_dask_workers_that_cannot_import_the_simulator_fail_before_any_simulatio
         pass
 
 
+@pytest.mark.parametrize("address", ["foo", "", "tcp://", "http://host:8786", "tcp://h:99999"])
+def test_a_malformed_scheduler_address_is_refused_before_connecting(address: str) -> None:
+    with pytest.raises(SchedulerError, match="is not a scheduler address"), dask_map(address):
+        pass
+
+
 def test_an_unreachable_scheduler_is_one_clear_error() -> None:
     needs = pytest.raises(SchedulerError, match=r"cannot reach the Dask scheduler at tcp://127\.0")
     with needs, dask_map("tcp://127.0.0.1:9", timeout=1):

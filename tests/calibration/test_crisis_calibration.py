@@ -90,6 +90,11 @@ def test_bad_input_gets_one_line_and_exit_two(tmp_path: Path, capsys) -> None:
     assert main(["calibrate", "--file", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "attacks.nope" in err and "Traceback" not in err
+    out = tmp_path / "never"
+    assert main(["calibrate", "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot reach the Dask scheduler" in err
+    assert not out.exists()
 
 
 def test_a_directory_holding_another_calibration_is_not_overwritten(synthetic, capsys) -> None:
