@@ -2,6 +2,7 @@
 
 .venv/bin/python benchmarks/calibration_coverage.py toy    [--truths 200]
 .venv/bin/python benchmarks/calibration_coverage.py crisis [--truths 20] [--jobs 2]
+.venv/bin/python benchmarks/calibration_coverage.py crisis --full --scheduler tcp://HOST:8786
 
 For each of ``--truths`` parameter sets drawn from the prior, one replicate simulated there is
 the "observed" record; a calibration of it gives a posterior, and the script counts how often
@@ -14,6 +15,9 @@ and the wall time.
 * ``crisis``: the crisis model with the shipped calibration file, by default in ``--fast``
   settings (60 particles, 3 generations; ``--population``/``--generations`` to change): their
   few effective particles make intervals narrower by chance (82% coverage measured, 10 truths).
+  ``--full``: the documented calibration's settings (400 particles, 6 generations, pilot 400;
+  ~45,000 simulations, ~15 minutes a truth on 2 cores): run it on a Dask cluster
+  (``--scheduler``, see ``docs/calibration.md``).
 """
 
 from __future__ import annotations
@@ -68,8 +72,16 @@ def toy(truths: int, seed: int) -> None:
     print(f"  median width {np.median(widths):.3f} (exact posterior: {exact:.3f})")
 
 
-def crisis(truths: int, seed: int, jobs: int, population: int, generations: int) -> None:
-    from sim.calibration.pipeline import FAST, calibrate
+def crisis(
+    truths: int,
+    seed: int,
+    jobs: int,
+    population: int,
+    generations: int,
+    full: bool = False,
+    scheduler: str | None = None,
+) -> None:
+    from sim.calibration.pipeline import FAST, FULL, calibrate
     from sim.calibration.record import observed
     from sim.calibration.simulator import CrisisSimulator
     from sim.calibration.space import load_space
@@ -85,9 +97,13 @@ def crisis(truths: int, seed: int, jobs: int, population: int, generations: int)
             truth = {p.name: float(rng.uniform(p.low, p.high)) for p in space.priors}
             stats = simulator(truth, int(rng.integers(2**31)))
             record = {o.name: stats[o.name] for o in observed("full")}
+            settings = (
+                replace(FULL, seed=k)
+                if full
+                else replace(FAST, seed=k, population=population, generations=generations)
+            )
             result = calibrate(
-                settings=replace(FAST, seed=k, population=population, generations=generations),
-                jobs=jobs, out_dir=Path(tmp) / str(k),
+                settings=settings, jobs=jobs, out_dir=Path(tmp) / str(k), scheduler=scheduler,
                 space=space, record=record, predictive=20, progress=lambda _: None,
             )  # fmt: skip
             table = result.parameters.set_index("parameter")
@@ -97,6 +113,8 @@ def crisis(truths: int, seed: int, jobs: int, population: int, generations: int)
                 widths[p.name].append((hi - lo) / p.width)
             print(f"  truth {k + 1}/{truths} done, {time.perf_counter() - start:.0f} s", flush=True)
     low, high = binomial_range(0.9, truths)
+    if full:
+        population, generations = FULL.population, FULL.generations
     print(
         f"crisis ({population} particles, {generations} generations): {truths} truths, "
         f"{time.perf_counter() - start:.0f} s"
@@ -117,11 +135,21 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--population", type=int, default=60, help="crisis: particles")
     parser.add_argument("--generations", type=int, default=3, help="crisis: generations")
+    parser.add_argument("--full", action="store_true", help="crisis: the documented settings")
+    parser.add_argument("--scheduler", help="crisis: a Dask scheduler's address")
     args = parser.parse_args()
     if args.model == "toy":
         toy(args.truths or 200, args.seed)
     else:
-        crisis(args.truths or 20, args.seed, args.jobs, args.population, args.generations)
+        crisis(
+            args.truths or 20,
+            args.seed,
+            args.jobs,
+            args.population,
+            args.generations,
+            args.full,
+            args.scheduler,
+        )
 
 
 if __name__ == "__main__":
