@@ -62,6 +62,7 @@ def test_wheel_runs_a_short_scenario_outside_the_repo(tmp_path: Path) -> None:
             "weeks=6",
             "jobs=2",
             "plots=false",
+            "parameters=posterior",  # the posterior shipped in the wheel: no calibration here
         ],
         cwd=elsewhere,
         env=env,
@@ -70,8 +71,12 @@ def test_wheel_runs_a_short_scenario_outside_the_repo(tmp_path: Path) -> None:
         timeout=300,
     )
     assert out.returncode == 0, out.stderr
-    run_dir = elsewhere / "results/runs/iran_border,replicates=3,weeks=6"
-    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "complete"
+    run_dir = elsewhere / "results/runs/iran_border,parameters=posterior,replicates=3,weeks=6"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["parameters"]["source"] == "posterior"
+    assert manifest["parameters"]["path"].startswith(str(vsite))
+    assert manifest["parameters"]["path"].endswith("sim/data/posterior/posterior.parquet")
     sweep = subprocess.run(
         [
             str(venv / "bin/cpec-sim"),
