@@ -172,6 +172,8 @@ def test_bad_posterior_files_stop_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    # "posterior" falls back to the shipped one; without that too, it is a missing file
+    monkeypatch.setattr("sim.posterior.SHIPPED_POSTERIOR_DIR", tmp_path / "not_shipped")
     cases = [*_bad_files(tmp_path / "bad"), ("posterior", "no posterior file")]
     for value, message in cases:
         code = main(["run", f"parameters={value}", "replicates=2", f"weeks={WEEKS}"])
