@@ -7,7 +7,9 @@ dashboard can use scenarios too; the Hydra app (:mod:`sim.cli`) registers the sa
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -91,14 +93,22 @@ def scenario_names() -> list[str]:
 
 
 def load_scenario(name: str) -> dict[str, Any]:
-    """The scenario file as a dict (``scenario`` info plus parameter overrides)."""
-    from omegaconf import OmegaConf
-
+    """The scenario file as a dict (``scenario`` info plus parameter overrides): a fresh copy,
+    parsed once per version of the file (a calibration builds parameters ~10^5 times)."""
     path = config_dir() / "scenario" / f"{name}.yaml"
-    if not path.exists():
+    try:
+        stamp = path.stat()
+    except OSError:
         raise ParameterError(
             f"unknown scenario {name!r}: choose one of {', '.join(scenario_names())}"
-        )
+        ) from None
+    return copy.deepcopy(_parsed_scenario(path, stamp.st_mtime_ns, stamp.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_scenario(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
     data = OmegaConf.to_container(OmegaConf.load(path))
     assert isinstance(data, dict)
     return data  # type: ignore[return-value]
