@@ -25,24 +25,51 @@ CAPACITY = 1024
 
 
 # --- bookkeeping --------------------------------------------------------------------------
+# The histogram rules take the number of distinct sizes and return it changed, so that loops
+# of many events (micro_events) keep a pool's totals in registers and write ``meta`` once.
+@rule
+def slot_of(sizes: np.ndarray, distinct: int, k: int) -> int:
+    """Slot of size ``k`` among the first ``distinct`` slots (``distinct`` if absent)."""
+    i = 0
+    while i < distinct and sizes[i] != k:
+        i += 1
+    return i
+
+
+@rule
+def add_cells(sizes: np.ndarray, counts: np.ndarray, distinct: int, k: int, n: int) -> int:
+    """Add ``n`` cells of size ``k`` to the histogram; return the number of distinct sizes."""
+    i = slot_of(sizes, distinct, k)
+    if i < distinct:
+        counts[i] += n
+        return distinct
+    if i >= sizes.size:
+        raise ValueError("cell pool capacity exceeded")
+    sizes[i], counts[i] = k, n
+    return distinct + 1
+
+
+@rule
+def remove_cell_at(sizes: np.ndarray, counts: np.ndarray, distinct: int, i: int) -> int:
+    """Remove one cell at slot ``i``; return the number of distinct sizes.
+
+    The histogram stays compact: an emptied slot takes the last slot's size and count.
+    """
+    counts[i] -= 1
+    if counts[i] > 0:
+        return distinct
+    last = distinct - 1
+    sizes[i], counts[i] = sizes[last], counts[last]
+    sizes[last], counts[last] = 0, 0
+    return last
+
+
 @rule
 def put(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, k: int, n: int) -> None:
     """Add ``n`` cells of size ``k``."""
     if k <= 0 or n <= 0:
         return
-    found = False
-    for i in range(meta[DISTINCT]):
-        if sizes[i] == k:
-            counts[i] += n
-            found = True
-            break
-    if not found:
-        i = meta[DISTINCT]
-        if i >= sizes.size:
-            raise ValueError("cell pool capacity exceeded")
-        sizes[i] = k
-        counts[i] = n
-        meta[DISTINCT] = i + 1
+    meta[DISTINCT] = add_cells(sizes, counts, meta[DISTINCT], k, n)
     meta[FIGHTERS] += k * n
     meta[CELLS] += n
 
@@ -51,12 +78,7 @@ def put(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, k: int, n: int)
 def take_at(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, i: int) -> None:
     """Remove one cell of the size stored at slot ``i``."""
     k = sizes[i]
-    counts[i] -= 1
-    if counts[i] == 0:  # keep the histogram compact: move the last size here
-        last = meta[DISTINCT] - 1
-        sizes[i], counts[i] = sizes[last], counts[last]
-        sizes[last], counts[last] = 0, 0
-        meta[DISTINCT] = last
+    meta[DISTINCT] = remove_cell_at(sizes, counts, meta[DISTINCT], i)
     meta[FIGHTERS] -= k
     meta[CELLS] -= 1
 
@@ -64,35 +86,46 @@ def take_at(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, i: int) -> 
 @rule
 def take(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, k: int) -> None:
     """Remove one cell of size ``k`` (which must exist)."""
-    for i in range(meta[DISTINCT]):
-        if sizes[i] == k:
-            take_at(sizes, counts, meta, i)
-            return
-    raise ValueError("no cell of that size")
+    i = slot_of(sizes, meta[DISTINCT], k)
+    if i == meta[DISTINCT]:
+        raise ValueError("no cell of that size")
+    take_at(sizes, counts, meta, i)
 
 
 @rule
 def count_of(sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, k: int) -> int:
     """Number of cells of size ``k``."""
-    for i in range(meta[DISTINCT]):
-        if sizes[i] == k:
-            return int(counts[i])
-    return 0
+    i = slot_of(sizes, meta[DISTINCT], k)
+    return int(counts[i]) if i < meta[DISTINCT] else 0
 
 
 # --- picking ------------------------------------------------------------------------------
+@rule
+def size_biased_slot(
+    rng: np.random.Generator, sizes: np.ndarray, counts: np.ndarray, distinct: int, fighters: int
+) -> int:
+    """Slot of a cell picked with probability proportional to its size.
+
+    With ``x = u * fighters`` (``u`` uniform in [0, 1)), the slot is the first whose running
+    total of fighters exceeds ``x``, the last if none does. Running totals are integers, so
+    comparing them with ``floor(x)`` picks the same slot as subtracting them from ``x`` one by
+    one (exact below 2**53), in integer arithmetic.
+    """
+    x = int(rng.random() * fighters)
+    total = 0
+    for i in range(distinct - 1):
+        total += sizes[i] * counts[i]
+        if x < total:
+            return i
+    return distinct - 1
+
+
 @rule
 def slot_size_biased(
     rng: np.random.Generator, sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray
 ) -> int:
     """Slot of a cell picked with probability proportional to its size."""
-    x = rng.random() * meta[FIGHTERS]
-    last = meta[DISTINCT] - 1
-    for i in range(last):
-        x -= sizes[i] * counts[i]
-        if x < 0:
-            return i
-    return last
+    return size_biased_slot(rng, sizes, counts, meta[DISTINCT], meta[FIGHTERS])
 
 
 @rule
@@ -128,25 +161,38 @@ def micro_events(
     events: int,
     shatter_probability: float,
 ) -> None:
-    """``events`` Johnson/Clauset-Wiegel events: a size-biased cell shatters or coalesces."""
+    """``events`` Johnson/Clauset-Wiegel events: a size-biased cell shatters or coalesces.
+
+    The pool's totals live in local variables during the events and go back to ``meta`` at
+    the end.
+    """
+    distinct, fighters, n_cells = meta[DISTINCT], meta[FIGHTERS], meta[CELLS]
     for _ in range(events):
-        if meta[FIGHTERS] < 2:
-            return
-        i = slot_size_biased(rng, sizes, counts, meta)
+        if fighters < 2:
+            break
+        i = size_biased_slot(rng, sizes, counts, distinct, fighters)
         k = sizes[i]
-        if rng.random() < shatter_probability:
-            if k > 1:
-                take_at(sizes, counts, meta, i)
-                put(sizes, counts, meta, 1, k)
+        shatter = rng.random() < shatter_probability
+        if shatter and k <= 1:  # a single fighter has nothing to shatter
             continue
-        take_at(sizes, counts, meta, i)
-        if meta[FIGHTERS] == 0:
-            put(sizes, counts, meta, k, 1)
-            continue
-        i = slot_size_biased(rng, sizes, counts, meta)
-        j = sizes[i]
-        take_at(sizes, counts, meta, i)
-        put(sizes, counts, meta, k + j, 1)
+        distinct = remove_cell_at(sizes, counts, distinct, i)
+        fighters -= k
+        n_cells -= 1
+        if shatter:  # k single fighters
+            new, n = 1, k
+        elif fighters == 0:  # nothing to merge with: the cell goes back
+            new, n = k, 1
+        else:  # merges with a second size-biased cell
+            i = size_biased_slot(rng, sizes, counts, distinct, fighters)
+            j = sizes[i]
+            distinct = remove_cell_at(sizes, counts, distinct, i)
+            fighters -= j
+            n_cells -= 1
+            new, n = k + j, 1
+        distinct = add_cells(sizes, counts, distinct, new, n)
+        fighters += new * n
+        n_cells += n
+    meta[DISTINCT], meta[FIGHTERS], meta[CELLS] = distinct, fighters, n_cells
 
 
 @rule
