@@ -9,6 +9,7 @@ The model itself takes a :class:`ModelParams` and never sees Hydra.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -488,56 +489,80 @@ class ParamInfo:
 
 def iter_params(obj: Any, prefix: str = "") -> Iterator[ParamInfo]:
     """Walk a parameter dataclass, yielding every leaf with its metadata."""
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        path = f"{prefix}{f.name}"
+    for path, value, declared in _leaves(obj, prefix):
+        yield ParamInfo(path, value, *declared)
+
+
+def _leaves(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, tuple[Any, ...]]]:
+    """(path, value, (type name, unit, bounds, choices, doc)) of every leaf of ``obj``."""
+    for name, declared in _declared_fields(obj.__class__):
+        value = getattr(obj, name)
+        path = f"{prefix}{name}"
         if dataclasses.is_dataclass(value):
-            yield from iter_params(value, path + ".")
-            continue
+            yield from _leaves(value, path + ".")
+        else:
+            yield path, value, declared
+
+
+@functools.cache
+def _declared_fields(cls: type) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """(name, (type name, unit, bounds, choices, doc)) of each field of a dataclass, read
+    once per class: validation walks every parameter of every replicate."""
+    out = []
+    for f in dataclasses.fields(cls):
         m = f.metadata
         type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-        yield ParamInfo(
-            path,
-            value,
+        declared = (
             type_name,
             m.get("unit", ""),
             m.get("bounds"),
             m.get("choices"),
             m.get("doc", ""),
         )
+        out.append((f.name, declared))
+    return tuple(out)
 
 
 def check_value(info: ParamInfo) -> None:
     """Raise :class:`ParameterError` with one clear line if a value is not allowed."""
-    v = info.value
-    if info.type == "bool":
+    _check(info.path, info.value, info.type, info.unit, info.bounds, info.choices)
+
+
+def _check(
+    path: str,
+    v: Any,
+    type_name: str,
+    unit: str,
+    bounds: tuple[float, float] | None,
+    choices: tuple[str, ...] | None,
+) -> None:
+    """:func:`check_value` of one leaf, without building its :class:`ParamInfo`."""
+    if type_name == "bool":
         if not isinstance(v, bool):
-            raise ParameterError(f"{info.path}={v!r} is not allowed: expected true or false")
+            raise ParameterError(f"{path}={v!r} is not allowed: expected true or false")
         return
-    if info.choices is not None:
-        if v not in info.choices:
-            raise ParameterError(
-                f"{info.path}={v!r} is not allowed: choose one of {', '.join(info.choices)}"
-            )
+    if choices is not None:
+        if v not in choices:
+            raise ParameterError(f"{path}={v!r} is not allowed: choose one of {', '.join(choices)}")
         return
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ParameterError(f"{info.path}={v!r} is not allowed: expected a number ({info.unit})")
-    if info.type == "int" and not float(v).is_integer():
-        raise ParameterError(f"{info.path}={v!r} is not allowed: expected a whole number")
+        raise ParameterError(f"{path}={v!r} is not allowed: expected a number ({unit})")
+    if type_name == "int" and not float(v).is_integer():
+        raise ParameterError(f"{path}={v!r} is not allowed: expected a whole number")
     if not math.isfinite(v):
-        raise ParameterError(f"{info.path}={v!r} is not allowed: expected a finite number")
-    if info.bounds is not None:
-        lo, hi = info.bounds
+        raise ParameterError(f"{path}={v!r} is not allowed: expected a finite number")
+    if bounds is not None:
+        lo, hi = bounds
         if not lo <= v <= hi:
             raise ParameterError(
-                f"{info.path}={v!r} is out of bounds: allowed {lo:g} to {hi:g} ({info.unit})"
+                f"{path}={v!r} is out of bounds: allowed {lo:g} to {hi:g} ({unit})"
             )
 
 
 def validate(params: ModelParams) -> ModelParams:
     """Check every parameter and the cross-parameter orderings; return the params unchanged."""
-    for info in iter_params(params):
-        check_value(info)
+    for path, value, (type_name, unit, bounds, choices, _) in _leaves(params):
+        _check(path, value, type_name, unit, bounds, choices)
     c = params.china
     if not c.demand_below <= c.hold_below <= c.pressure_below:
         raise ParameterError(
