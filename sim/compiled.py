@@ -77,6 +77,17 @@ def rule[F: Callable[..., Any]](fn: F) -> F:
     return compiled
 
 
+def inlined_rule[F: Callable[..., Any]](fn: F) -> F:
+    """A :func:`rule` that compiled callers inline (in Numba's IR) instead of calling.
+
+    For small rules called many times a replicate with the model's named tuples: a compiled
+    call copies every array and parameter of those tuples (hundreds of words), which costs
+    more than such a rule's work. Called from Python, it is an ordinary compiled rule.
+    """
+    compiled: Any = njit(cache=True, inline="always")(fn)
+    return compiled
+
+
 #: Parameter dataclasses compiled code reads, and the named tuple type of each.
 _COMPILED_GROUPS = (
     parameters.RecruitmentParams,

@@ -35,7 +35,7 @@ from sim.attacks import (
     resolve_attack,
     success_probability,
 )
-from sim.compiled import matvec, rule, weighted_index
+from sim.compiled import inlined_rule, matvec, rule, weighted_index
 from sim.rules.pakistan import joint_operations
 from sim.world import (
     EVENT_WIDTH,
@@ -182,7 +182,7 @@ def remove_from_places(fighters_at: np.ndarray, n: int, prefer: int) -> None:
         n -= take
 
 
-@rule
+@inlined_rule
 def attack_once(
     rng: np.random.Generator,
     g: int,
@@ -191,15 +191,18 @@ def attack_once(
     places: Any,
     params: Any,
     interdiction: float,
+    where: np.ndarray,
     events: np.ndarray,
     n_events: int,
 ) -> tuple[np.ndarray, int]:
-    """Choose target, place and cell; resolve the attack; record it; learn from it."""
+    """Choose target, place and cell; resolve the attack; record it; learn from it.
+
+    ``where`` is the group's :func:`reach`, updated here when the attack costs fighters.
+    """
     if groups.meta[g, cells.FIGHTERS] == 0:
         return events, n_events
     a, t = params.attacks, params.targeting
     target = choose_target(rng, groups.propensities[g], t)
-    where = reach(groups.fighters_at[g], places.adjacency, a.neighbour_reach)
     weights = where * world.availability[target]
     if weights.sum() <= 0:
         target = SECURITY  # security forces are everywhere
@@ -220,6 +223,8 @@ def attack_once(
     outcome = resolve_attack(rng, attack, a)
     cells.shrink_cell(sizes, counts, meta, size, outcome.attackers_lost)
     remove_from_places(groups.fighters_at[g], outcome.attackers_lost, place)
+    if outcome.attackers_lost > 0:
+        where[:] = reach(groups.fighters_at[g], places.adjacency, a.neighbour_reach)
     events, n_events = record_attack(
         g, place, attack, outcome, world, places, params, events, n_events
     )
@@ -230,7 +235,7 @@ def attack_once(
     return events, n_events
 
 
-@rule
+@inlined_rule
 def learn(g: int, target: int, payoff: float, groups: Any, t: Any) -> None:
     """Reinforce the group's target; through BRAS, the other Baloch groups feel a share."""
     reinforce(groups.propensities[g], target, payoff)
@@ -240,7 +245,7 @@ def learn(g: int, target: int, payoff: float, groups: Any, t: Any) -> None:
                 reinforce(groups.propensities[other], target, t.bras_coordination * payoff)
 
 
-@rule
+@inlined_rule
 def record_attack(
     g: int,
     place: int,
@@ -310,9 +315,10 @@ def group_week(
     attempts = draw_attempts(rng, g, groups, params.escalation)
     joint = joint_operations(world.s[TROOPS] > 0, params.china)
     interdiction = interdiction_probability(joint, params.attacks)
+    where = reach(groups.fighters_at[g], places.adjacency, params.attacks.neighbour_reach)
     for _ in range(attempts):
         events, n_events = attack_once(
-            rng, g, groups, world, places, params, interdiction, events, n_events
+            rng, g, groups, world, places, params, interdiction, where, events, n_events
         )
     groups.excitation[g] = next_excitation(
         groups.excitation[g], attempts, groups.backlash[g], params.escalation
