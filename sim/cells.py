@@ -200,13 +200,19 @@ def remove_fighters(
     rng: np.random.Generator, sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray, n: int
 ) -> int:
     """Remove ``n`` fighters picked uniformly (each from a size-biased cell); return removed."""
+    distinct, fighters, n_cells = meta[DISTINCT], meta[FIGHTERS], meta[CELLS]
     removed = 0
-    while removed < n and meta[FIGHTERS] > 0:
-        i = slot_size_biased(rng, sizes, counts, meta)
+    while removed < n and fighters > 0:
+        i = size_biased_slot(rng, sizes, counts, distinct, fighters)
         k = sizes[i]
-        take_at(sizes, counts, meta, i)
-        put(sizes, counts, meta, k - 1, 1)
+        distinct = remove_cell_at(sizes, counts, distinct, i)
+        fighters -= 1
+        n_cells -= 1
+        if k > 1:  # the rest of the cell stays together
+            distinct = add_cells(sizes, counts, distinct, k - 1, 1)
+            n_cells += 1
         removed += 1
+    meta[DISTINCT], meta[FIGHTERS], meta[CELLS] = distinct, fighters, n_cells
     return removed
 
 
