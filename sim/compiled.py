@@ -140,15 +140,21 @@ def matvec(a: np.ndarray, x: np.ndarray) -> np.ndarray:
 @rule
 def matmat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D ``a`` and ``b``."""
-    n, m = a.shape
-    k = b.shape[1]
-    out = np.zeros((n, k))
-    for i in range(n):
-        for j in range(m):
-            x = a[i, j]
-            if x != 0.0:
-                for c in range(k):
-                    out[i, c] += x * b[j, c]
+    out = np.zeros((a.shape[0], b.shape[1]))
+    for i in range(a.shape[0]):
+        out[i] = matmat_row(a, b, i)
+    return out
+
+
+@rule
+def matmat_row(a: np.ndarray, b: np.ndarray, i: int) -> np.ndarray:
+    """Row ``i`` of ``a @ b`` (of :func:`matmat`), for when only some rows are needed."""
+    out = np.zeros(b.shape[1])
+    for j in range(a.shape[1]):
+        x = a[i, j]
+        if x != 0.0:
+            for c in range(b.shape[1]):
+                out[c] += x * b[j, c]
     return out
 
 

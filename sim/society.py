@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from sim import cells
-from sim.compiled import matmat, multinomial_row, rule
+from sim.compiled import matmat_row, multinomial_row, rule
 from sim.rules.pakistan import denies_sanctuary
 from sim.world import HARDSHIP_STALE, INTENSITY, IRAN_SCORE, T_RECRUITS, TROOPS
 
@@ -123,17 +123,18 @@ def recruit(
     the groups of the neighbouring places (in proportion to their presence there) and
     stays at home, re-seeding the district; the rest are not mobilised. Returns the total.
     """
-    present = groups.fighters_at.T.astype(np.float64)  # place x group
-    spread = matmat(places.adjacency, present)
+    present = groups.fighters_at.T.astype(np.float64)  # place x group, before any joins
     n_places, n_groups = present.shape
     split = np.zeros(n_groups, dtype=np.int64)
     total = 0
     for i in range(n_places):
         n = recruits[i]
+        if n <= 0:
+            continue
         weights = present[i]
-        if weights.sum() <= 0:
-            weights = spread[i]
-            n = rng.binomial(n, p.neighbour_mobilisation) if n > 0 else 0
+        if weights.sum() <= 0:  # presence in the neighbouring places
+            weights = matmat_row(places.adjacency, present, i)
+            n = rng.binomial(n, p.neighbour_mobilisation)
         if n <= 0 or weights.sum() <= 0:
             continue
         multinomial_row(rng, n, weights / weights.sum(), split)
@@ -156,10 +157,20 @@ def revenge(harm: np.ndarray, groups: Any, p: Any) -> None:
     k = p.backlash_attacks_per_harmed
     if k <= 0 or harm.sum() <= 0:
         return
-    shares = row_shares(groups.fighters_at.T.astype(np.float64))  # place x group
     for i in range(harm.size):
         if harm[i] > 0:
-            groups.backlash[:] += harm[i] * k * shares[i]
+            groups.backlash[:] += harm[i] * k * presence_shares(groups.fighters_at[:, i])
+
+
+@rule
+def presence_shares(fighters: np.ndarray) -> np.ndarray:
+    """Each group's share of the fighters at one place (all 0 where there are none): one
+    row of :func:`row_shares`, computed only for the places that need it."""
+    present = fighters.astype(np.float64)
+    total = present.sum()
+    if total > 0:
+        return present / total
+    return np.zeros(present.size)
 
 
 @rule
