@@ -315,11 +315,12 @@ def group_week(
     attempts = draw_attempts(rng, g, groups, params.escalation)
     joint = joint_operations(world.s[TROOPS] > 0, params.china)
     interdiction = interdiction_probability(joint, params.attacks)
-    where = reach(groups.fighters_at[g], places.adjacency, params.attacks.neighbour_reach)
-    for _ in range(attempts):
-        events, n_events = attack_once(
-            rng, g, groups, world, places, params, interdiction, where, events, n_events
-        )
+    if attempts > 0:
+        where = reach(groups.fighters_at[g], places.adjacency, params.attacks.neighbour_reach)
+        for _ in range(attempts):
+            events, n_events = attack_once(
+                rng, g, groups, world, places, params, interdiction, where, events, n_events
+            )
     groups.excitation[g] = next_excitation(
         groups.excitation[g], attempts, groups.backlash[g], params.escalation
     )
