@@ -116,11 +116,12 @@ _AS_NUMBER: dict[str, Callable[[Any], float]] = {"initial_posture": POSTURE_SCOR
 
 def as_tuple(params: Any) -> Any:
     """The named tuple of one parameter dataclass (floats, ints and bools as declared)."""
+    tuple_type = TUPLE_TYPES[type(params)]
     values = []
-    for f in dataclasses.fields(params):
-        v = getattr(params, f.name)
-        values.append(_AS_NUMBER[f.name](v) if f.name in _AS_NUMBER else v)
-    return TUPLE_TYPES[type(params)](*values)
+    for name in tuple_type._fields:
+        v = getattr(params, name)
+        values.append(_AS_NUMBER[name](v) if name in _AS_NUMBER else v)
+    return tuple_type(*values)
 
 
 # --- small linear algebra (loops beat a BLAS call at 18 places) -------------------------
