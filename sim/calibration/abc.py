@@ -25,6 +25,7 @@ import functools
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -116,11 +117,20 @@ def _unpickled(sampler: Any, pickled: Any) -> Any:
     return _LAST_TASK[1]
 
 
+#: pyabc draws from the process-wide ``np.random`` and ``random``: a task seeds them and holds
+#: this lock, so that tasks run by several threads of one (Dask) worker cannot interleave.
+_GLOBAL_STREAMS = threading.Lock()
+
+
 class SeededSampler(MappingSampler):
     """pyabc's MappingSampler with one seed per particle drawn from the master stream: each
     task seeds ``np.random`` and simulates until it has one accepted particle."""
 
     def map_function(self, simulate_one: Any, seed: int) -> tuple[Any, int]:
+        with _GLOBAL_STREAMS:  # tasks in threads of one process would share the streams
+            return self._seeded_task(simulate_one, seed)
+
+    def _seeded_task(self, simulate_one: Any, seed: int) -> tuple[Any, int]:
         simulate_one = _unpickled(self, simulate_one)
         saved = np.random.get_state(), random.getstate()
         np.random.seed(seed)
@@ -249,6 +259,7 @@ def dask_map(
     except ImportError:  # pragma: no cover - distributed comes with pyabc
         raise SchedulerError("--scheduler needs the 'distributed' package") from None
     _check_reachable(scheduler, timeout)
+    _check_is_scheduler(scheduler, timeout)
     client = Client.__new__(Client)  # held, so that a failed start can be closed quietly
     try:
         client.__init__(scheduler, timeout=timeout, set_as_default=False)  # type: ignore[misc]
@@ -307,6 +318,32 @@ def _check_reachable(scheduler: str, timeout: float) -> None:
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler}: {reason}") from None
+
+
+def _check_is_scheduler(scheduler: str, timeout: float) -> None:
+    """Ask the server who it is, with a deadline: a server that accepts the connection but
+    does not speak Dask's protocol would otherwise keep ``Client`` waiting for ever."""
+    import asyncio
+
+    async def identity() -> Any:
+        from distributed.comm import connect
+
+        comm = await connect(scheduler, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            await comm.close()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), timeout))
+    except Exception as err:  # a timeout, a refused handshake, bytes that are not Dask's
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise SchedulerError(
+            f"{scheduler} did not answer as a Dask scheduler within {timeout:g} s: {reason[:200]}"
+        ) from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise SchedulerError(f"{scheduler} is not a Dask scheduler (it answered {reply!r:.80})")
 
 
 def _import_modules(modules: Sequence[str]) -> str | None:

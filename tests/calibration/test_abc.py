@@ -81,7 +81,9 @@ def test_the_posterior_does_not_depend_on_the_number_of_workers(tmp_path: Path) 
 
 @pytest.fixture(scope="module")
 def dask_scheduler() -> Iterator[str]:
-    """A two-worker Dask cluster of separate processes on this machine, as on a cluster."""
+    """A Dask cluster on this machine: two worker processes of two threads each (``dask
+    worker``'s default is a thread per core, and threads of one process share the global
+    random streams pyabc draws from)."""
     from distributed import LocalCluster
 
     root = str(Path(__file__).resolve().parents[2])  # workers import tests.calibration.toy
@@ -89,7 +91,7 @@ def dask_scheduler() -> Iterator[str]:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, saved]))
     try:
         with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
         ) as cluster:
             yield cluster.scheduler_address
     finally:
@@ -119,6 +121,22 @@ def test_dask_workers_that_cannot_import_the_simulator_fail_before_any_simulatio
 def test_a_malformed_scheduler_address_is_refused_before_connecting(address: str) -> None:
     with pytest.raises(SchedulerError, match="is not a scheduler address"), dask_map(address):
         pass
+
+
+def test_a_server_that_is_not_a_dask_scheduler_is_refused_within_the_timeout() -> None:
+    """It accepts the connection and says nothing (an HTTP server, a stray port)."""
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        needs = pytest.raises(SchedulerError, match="did not answer as a Dask scheduler")
+        with needs, dask_map(address, timeout=1):
+            pass
+        assert time.monotonic() - started < 10
 
 
 def test_an_unreachable_scheduler_is_one_clear_error() -> None:
