@@ -4,11 +4,12 @@
 .venv/bin/python scripts/ship_posterior.py                 # results/calibration/full
 .venv/bin/python scripts/ship_posterior.py DIR
 
-Copies ``posterior.parquet``, ``parameters.csv`` and ``manifest.json`` into
-``sim/data/posterior/`` with ``shipped.json`` (source, date, the model's behaviour
-fingerprint), then reviews the shipped defaults against it (:mod:`sim.calibration.defaults`)
-and lists any default that breaks the rule: change those in ``sim/params.py`` and say why in
-``docs/calibration.md``.
+Reviews the shipped defaults against the calibration's posterior
+(:mod:`sim.calibration.defaults`); if they keep the rule and the calibration is a complete one at
+the documented settings on the real record, copies ``posterior.parquet``, ``parameters.csv`` and
+``manifest.json`` into ``sim/data/posterior/`` with ``shipped.json`` (source, date, the model's
+behaviour fingerprint, checksums). Otherwise it copies nothing and says why: change a default
+that breaks the rule in ``sim/params.py`` (and say why in ``docs/calibration.md``) first.
 """
 
 from __future__ import annotations
@@ -29,6 +30,21 @@ def main() -> int:
     ap.add_argument("calibration", nargs="?", type=Path, default=Path("results/calibration/full"))
     args = ap.parse_args()
     try:
+        review = review_defaults(
+            pd.read_parquet(args.calibration / "posterior.parquet"),
+            pd.read_csv(args.calibration / "parameters.csv"),
+            load_space().defaults(),
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"ship_posterior: cannot read {args.calibration}: {exc}", file=sys.stderr)
+        return 2
+    columns = ["parameter", "default", "posterior_median", "default_percentile", "rule", "holds"]
+    print(review[columns].to_string(index=False))
+    lines = broken(review)
+    if lines:  # nothing is copied: change the defaults first, then ship
+        print("\n".join(["not shipped: the defaults break the rule against it", *lines]))
+        return 1
+    try:
         record = ship(args.calibration)
     except (OSError, ValueError) as exc:
         print(f"ship_posterior: {exc}", file=sys.stderr)
@@ -37,20 +53,7 @@ def main() -> int:
         f"shipped {args.calibration} -> {SHIPPED_DIR}",
         f"(fingerprint {record['behaviour_fingerprint']})",
     )
-    review = review_defaults(
-        pd.read_parquet(SHIPPED_DIR / "posterior.parquet"),
-        pd.read_csv(SHIPPED_DIR / "parameters.csv"),
-        load_space().defaults(),
-    )
-    print(
-        review[
-            ["parameter", "default", "posterior_median", "default_percentile", "rule", "holds"]
-        ].to_string(index=False)
-    )
-    lines = broken(review)
-    for line in lines:
-        print(line)
-    return 1 if lines else 0
+    return 0
 
 
 if __name__ == "__main__":

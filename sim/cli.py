@@ -642,6 +642,8 @@ def _job(cfg: Any) -> int:
     )
     sweeping = hc.mode == RunMode.MULTIRUN
     if posterior is not None:
+        if posterior.note:
+            print(f"note: {posterior.note}", file=sys.stderr)
         shadowed = shadowed_keys(posterior, spec.scenario, spec.overrides)
         if shadowed:
             print(

@@ -45,6 +45,8 @@ class Posterior:
     sha256: str
     columns: tuple[str, ...]
     rows: tuple[tuple[float | int, ...], ...]
+    #: Why ``parameters=posterior`` chose this file, when the choice may surprise (or "").
+    note: str = ""
 
     @property
     def draws(self) -> int:
@@ -72,16 +74,38 @@ class Posterior:
 
 def posterior_path(value: str) -> Path | None:
     """The file a ``parameters`` value names (None for ``defaults``)."""
+    return resolve_posterior(value)[0]
+
+
+def resolve_posterior(value: str) -> tuple[Path | None, str]:
+    """The file a ``parameters`` value names (None for ``defaults``), and a note when
+    ``posterior`` passes over one's own calibration for the shipped one (else "").
+
+    ``posterior`` is ``results/calibration/full/`` if that holds a complete calibration at the
+    documented settings, on the current record, calibration file and model (checked by
+    :func:`sim.calibration.shipped.calibration_problems`); otherwise the shipped posterior.
+    """
     value = str(value).strip()
     if value == DEFAULTS:
-        return None
+        return None, ""
     if value == "posterior":
         own = DEFAULT_CALIBRATION_DIR / POSTERIOR_FILE
-        return own if own.exists() else SHIPPED_POSTERIOR_DIR / POSTERIOR_FILE
+        shipped = SHIPPED_POSTERIOR_DIR / POSTERIOR_FILE
+        if not own.exists():
+            return shipped, ""
+        from sim.calibration.shipped import calibration_problems
+
+        problems = calibration_problems(DEFAULT_CALIBRATION_DIR)
+        if not problems:
+            return own.resolve(), ""
+        return shipped, (
+            f"parameters=posterior: using the shipped posterior, not {DEFAULT_CALIBRATION_DIR}/ "
+            f"({'; '.join(problems)}); give parameters={DEFAULT_CALIBRATION_DIR} to use it anyway"
+        )
     path = Path(value).expanduser()
     if path.is_dir():
-        return path / POSTERIOR_FILE
-    return path
+        return path / POSTERIOR_FILE, ""
+    return path, ""
 
 
 def numeric_parameters() -> dict[str, ParamInfo]:
@@ -99,7 +123,7 @@ def load_posterior(value: str) -> Posterior | None:
     Raises :class:`ParameterError` (one line) for a missing or unreadable file, a file without
     draws, a column that is not a numeric model parameter, or a value outside its bounds.
     """
-    path = posterior_path(value)
+    path, note = resolve_posterior(value)
     if path is None:
         return None
     where = f"parameters={value}"
@@ -155,10 +179,11 @@ def load_posterior(value: str) -> Posterior | None:
         values.append([converted[i] for i in order])
     rows = tuple(tuple(vals) for vals in zip(*values, strict=True))
     return Posterior(
-        path=str(path),
+        path=str(path.resolve()),
         sha256=hashlib.sha256(data).hexdigest(),
         columns=tuple(columns),
         rows=rows,
+        note=note,
     )
 
 

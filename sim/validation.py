@@ -1030,6 +1030,8 @@ def validate(
     posterior = load_posterior(parameters)
     if posterior is not None:
         check_posterior(posterior, params, replicates)
+        if posterior.note:
+            print(f"note: {posterior.note}", file=sys.stderr)
     spec = RunSpec(
         params,
         scenario="baseline",

@@ -189,20 +189,18 @@ def test_bad_posterior_files_stop_with_one_line(
 
 
 def test_the_cli_runs_a_posterior_and_refuses_to_resume_another(workdir: Path) -> None:
-    write_posterior(workdir / "results" / "calibration" / "full")
-    args = ("run", "parameters=posterior", "replicates=4", f"weeks={WEEKS}", "plots=false")
+    write_posterior(workdir / "cal")
+    args = ("run", "parameters=cal", "replicates=4", f"weeks={WEEKS}", "plots=false")
     first = cpec(*args, "groups.bla.attack_rate=2", cwd=workdir)
     assert first.returncode == 0, first.stderr
     assert "the posterior sets groups.bla.attack_rate in every replicate" in first.stderr
     assert "model randomness and parameter uncertainty" in first.stdout
-    name = "baseline,groups.bla.attack_rate=2,parameters=posterior,replicates=4,weeks=8"
+    name = "baseline,groups.bla.attack_rate=2,parameters=cal,replicates=4,weeks=8"
     run_dir = workdir / "results" / "runs" / name
     summary = pd.read_parquet(run_dir / "summary.parquet")
     assert list(summary["posterior_draw"]) == [0, 1, 2, 0]
     assert summary["attacks_total"].tolist()  # ran
-    write_posterior(
-        workdir / "results" / "calibration" / "full", {**DRAWS, "cells.events_per_week": [30] * 3}
-    )
+    write_posterior(workdir / "cal", {**DRAWS, "cells.events_per_week": [30] * 3})
     again = cpec(*args, "groups.bla.attack_rate=2", cwd=workdir)
     assert again.returncode == 2 and "holds a run of another configuration" in again.stderr
 

@@ -23,6 +23,7 @@ from sim.calibration import diagnostics
 from sim.calibration.abc import ABC, Settings, equal_weight_draws, pilot_scales, worker_pool
 from sim.calibration.defaults import review_defaults
 from sim.calibration.record import Observed, Window, held_out, observed
+from sim.calibration.shipped import behaviour_fingerprint
 from sim.calibration.simulator import STATISTICS, CrisisSimulator
 from sim.calibration.space import CalibrationSpace, load_space
 
@@ -217,6 +218,7 @@ def calibrate(
     for name, table in files.items():
         _write_table(out_dir / name, table)
     figures = diagnostics.write_figures(out_dir, space, population, parameters, pred, observations)
+    fingerprint = behaviour_fingerprint(space, posterior, scales, manifest["observed"])
     seconds = time.perf_counter() - started
     manifest.update(
         status="complete",
@@ -230,6 +232,7 @@ def calibrate(
             name: {"sha256": _sha256(out_dir / name), "rows": len(t)} for name, t in files.items()
         },
         figures=[p.name for p in figures],
+        behaviour_fingerprint=fingerprint,
         versions=_versions(),
     )
     _write_manifest(out_dir, manifest)

@@ -1,14 +1,20 @@
-"""The posterior that ships with the package, and the check that it belongs to this model.
+"""Whether a stored calibration belongs to this model and record; the posterior that ships.
 
-``cpec-sim calibrate`` takes ~15 minutes on two cores, so the documented calibration's result
-ships in ``sim/data/posterior/``: ``posterior.parquet`` (what ``parameters=posterior`` reads
-when ``results/calibration/full/`` holds no calibration of one's own), ``parameters.csv``
-(identifiability), the calibration's ``manifest.json`` and ``shipped.json``, which records
-where it came from and the model's **behaviour fingerprint** at that time: a hash of what the
-engine returns for a few seeds at the defaults and at a few posterior draws. A change of the
-rules that changes any result changes the fingerprint, and ``tests/calibration/
-test_defaults.py`` then fails until the calibration is re-run and shipped again
-(``scripts/ship_posterior.py``); a refactoring that leaves results identical does not.
+A posterior is conditional on the simulator, its summary statistics, the distance, the
+calibration file, the record and the settings. :func:`calibration_problems` checks a stored
+calibration against all of them: the files it records by value (the space, the observed record,
+the settings), and the code by its **behaviour fingerprint** -- a hash of what the engine
+returns at the calibrated quantities' prior midpoints (seeds 0-2) and at posterior draws 0-2
+(seed 0), of the summary statistics of those replicates and of their distances to the record.
+A change of the rules, the statistics or the distance that changes any of these changes the
+fingerprint; a refactoring that leaves them identical does not, and neither does moving a
+calibrated parameter's default (the calibration sets it).
+
+``cpec-sim calibrate --jobs 2`` takes ~15 minutes on two cores, so the documented
+calibration's result ships in ``sim/data/posterior/`` (:func:`ship`, via
+``scripts/ship_posterior.py``): ``parameters=posterior`` reads it unless
+``results/calibration/full/`` holds a calibration without problems, and
+``tests/calibration/test_defaults.py`` fails while the shipped one has any.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,69 +30,148 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.calibration.space import CalibrationSpace
 from sim.posterior import SHIPPED_POSTERIOR_DIR as SHIPPED_DIR
 
 FILES = ("posterior.parquet", "parameters.csv", "manifest.json")
 RECORD = "shipped.json"
-#: What the fingerprint runs: the baseline at these seeds, and these posterior draws at seed 0.
+#: What the fingerprint runs: prior midpoints at these seeds, and these draws at seed 0.
 SEEDS = (0, 1, 2)
 DRAWS = (0, 1, 2)
-WEEKS = 104
 
 
-def _result_bytes(result: Any) -> bytes:
+def _canonical(result: Any) -> bytes:
     """A replicate's three outputs as canonical bytes."""
     parts = {
-        "weekly": {k: np.asarray(v).tolist() for k, v in sorted(result.weekly.items())},
-        "events": {k: np.asarray(v).tolist() for k, v in sorted(result.events.items())},
-        "summary": {k: np.asarray(v).tolist() for k, v in sorted(result.summary.items())},
+        name: {k: np.asarray(v).tolist() for k, v in sorted(getattr(result, name).items())}
+        for name in ("weekly", "events", "summary")
     }
     return json.dumps(parts, sort_keys=True).encode()
 
 
 def behaviour_fingerprint(
-    posterior: pd.DataFrame, seeds: Iterable[int] = SEEDS, draws: Iterable[int] = DRAWS
+    space: CalibrationSpace,
+    posterior: pd.DataFrame,
+    scales: Mapping[str, float],
+    observed: Mapping[str, Mapping[str, float]],
 ) -> str:
-    """Hash of the engine's results at the baseline's defaults (``seeds``) and at posterior
-    ``draws`` (seed 0): changes exactly when the model's results do."""
+    """Hash of the replicates, statistics and distances described in the module's docstring.
+
+    ``observed`` maps each statistic to ``{"value", "half_width"}`` (a manifest's entry).
+    """
+    from sim.calibration.abc import ScaledDistance
+    from sim.calibration.simulator import statistics_of
     from sim.config import scenario_params, with_overrides
     from sim.engine import run_replicate
 
-    base = scenario_params("baseline")
-    h = hashlib.sha256()
-    for seed in seeds:
-        h.update(_result_bytes(run_replicate(base, WEEKS, seed)))
+    distance = ScaledDistance(
+        {k: float(scales[k]) for k in observed},
+        {k: float(v.get("half_width", 0.0)) for k, v in observed.items()},
+    )
+    record = {k: float(v["value"]) for k, v in observed.items()}
+    middle = space.overrides({p.name: (p.low + p.high) / 2 for p in space.priors})
+    base = scenario_params(space.scenario, middle)
     keys = [c for c in posterior.columns if c != "draw"]
-    for d in draws:
-        row = posterior.iloc[d]
-        params = with_overrides(base, {k: float(row[k]) for k in keys})
-        h.update(_result_bytes(run_replicate(params, WEEKS, 0)))
+    points = [(base, seed) for seed in SEEDS] + [
+        (with_overrides(base, {k: float(posterior.iloc[d][k]) for k in keys}), 0) for d in DRAWS
+    ]
+    h = hashlib.sha256()
+    for params, seed in points:
+        result = run_replicate(params, space.weeks, seed)
+        stats = statistics_of(result)
+        h.update(_canonical(result))
+        h.update(json.dumps(stats, sort_keys=True).encode())
+        h.update(repr(distance({k: stats[k] for k in record}, record)).encode())
     return h.hexdigest()[:16]
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def calibration_problems(directory: Path, fingerprint: bool = True) -> list[str]:
+    """Why the calibration in ``directory`` does not belong to this model, record and the
+    documented settings (empty if it does). ``fingerprint=False`` skips the (~0.1 s) runs."""
+    from sim.calibration.pipeline import FULL
+    from sim.calibration.record import observed
+    from sim.calibration.space import load_space
+
+    manifest = _read_json(directory / "manifest.json")
+    if manifest is None:
+        return ["no readable manifest.json"]
+    if manifest.get("status") != "complete":
+        return ["the calibration is not complete"]
+    problems = []
+    if manifest.get("synthetic_record"):
+        problems.append("it was calibrated on a synthetic record")
+    if manifest.get("window") != "full":
+        problems.append(f"it is a {manifest.get('window')!r} calibration, not 'full'")
+    documented = {**FULL.identity(), "generations": FULL.generations}
+    if manifest.get("settings") != documented:
+        problems.append(f"its settings {manifest.get('settings')} are not the documented ones")
+    space = load_space()
+    if manifest.get("space") != space.as_dict():
+        problems.append("the calibration file has changed since")
+    entries = manifest.get("observed") or {}
+    if {k: v.get("value") for k, v in entries.items()} != {
+        o.name: o.value for o in observed("full")
+    }:
+        problems.append("the observed record has changed since")
+    recorded = manifest.get("behaviour_fingerprint") or (
+        (_read_json(directory / RECORD) or {}).get("behaviour_fingerprint")
+    )
+    if fingerprint and not problems:
+        if recorded is None:
+            problems.append("it records no behaviour fingerprint (made before they existed)")
+        else:
+            draws = pd.read_parquet(directory / "posterior.parquet")
+            now = behaviour_fingerprint(space, draws, manifest.get("scales", {}), entries)
+            if now != recorded:
+                problems.append(
+                    "the model's results, statistics or distance have changed since "
+                    f"(fingerprint {now}, recorded {recorded})"
+                )
+    return problems
 
 
 def shipped_record(directory: Path = SHIPPED_DIR) -> dict[str, Any]:
     """The shipped posterior's ``shipped.json``."""
-    data = json.loads((directory / RECORD).read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{directory / RECORD} is not a JSON object")
+    data = _read_json(directory / RECORD)
+    if data is None:
+        raise ValueError(f"{directory / RECORD} is missing or not a JSON object")
     return data
 
 
 def ship(calibration: Path, directory: Path = SHIPPED_DIR) -> dict[str, Any]:
-    """Copy a finished calibration's posterior into ``directory`` with its fingerprint."""
-    manifest = json.loads((calibration / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.get("status") != "complete" or manifest.get("synthetic_record"):
-        raise ValueError(f"{calibration} is not a finished calibration on the real record")
+    """Copy a calibration at the documented settings on the real record into ``directory``,
+    with its behaviour fingerprint (computed now if the calibration did not record one)."""
+    problems = calibration_problems(calibration, fingerprint=False)
+    if problems:
+        raise ValueError(f"{calibration} cannot be shipped: {'; '.join(problems)}")
+    manifest = _read_json(calibration / "manifest.json") or {}
+    fingerprint = manifest.get("behaviour_fingerprint")
+    if fingerprint is None:
+        from sim.calibration.space import load_space
+
+        fingerprint = behaviour_fingerprint(
+            load_space(),
+            pd.read_parquet(calibration / "posterior.parquet"),
+            manifest["scales"],
+            manifest["observed"],
+        )
     directory.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copyfile(calibration / name, directory / name)
-    posterior = pd.read_parquet(directory / "posterior.parquet")
     record = {
         "from": str(calibration),
         "config_hash": manifest.get("config_hash"),
         "shipped": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "behaviour_fingerprint": behaviour_fingerprint(posterior),
-        "fingerprint_runs": {"baseline_seeds": list(SEEDS), "posterior_draws": list(DRAWS)},
+        "behaviour_fingerprint": fingerprint,
+        "fingerprint_runs": {"prior_midpoint_seeds": list(SEEDS), "posterior_draws": list(DRAWS)},
         "sha256": {
             name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in FILES
         },
@@ -95,4 +180,10 @@ def ship(calibration: Path, directory: Path = SHIPPED_DIR) -> dict[str, Any]:
     return record
 
 
-__all__ = ["SHIPPED_DIR", "behaviour_fingerprint", "ship", "shipped_record"]
+__all__ = [
+    "SHIPPED_DIR",
+    "behaviour_fingerprint",
+    "calibration_problems",
+    "ship",
+    "shipped_record",
+]

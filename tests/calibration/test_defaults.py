@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration.defaults import broken, percentile, review_defaults, rounded
-from sim.calibration.record import observed
-from sim.calibration.shipped import SHIPPED_DIR, behaviour_fingerprint, shipped_record
+from sim.calibration.defaults import (
+    JOINT_ROW,
+    broken,
+    joint_percentile,
+    percentile,
+    review_defaults,
+    rounded,
+)
+from sim.calibration.shipped import (
+    SHIPPED_DIR,
+    behaviour_fingerprint,
+    calibration_problems,
+    shipped_record,
+)
 from sim.calibration.space import load_space
 
 NOT = "not identified (indistinguishable from its prior)"
 
 
 def synthetic(verdicts: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Posterior draws 0, 0.001, ..., 1 for every quantity (median 0.5, quartiles 0.25 and
-    0.75, 5% and 95% quantiles 0.05 and 0.95) and an identifiability table."""
+    """Independent posterior draws 0, 0.001, ..., 1 for every quantity (median 0.5, quartiles
+    0.25 and 0.75, 5% and 95% quantiles 0.05 and 0.95) and an identifiability table."""
     grid = np.linspace(0.0, 1.0, 1001)
-    posterior = pd.DataFrame({f"k.{name}": grid for name in verdicts})
+    rng = np.random.default_rng(0)
+    posterior = pd.DataFrame({f"k.{name}": rng.permutation(grid) for name in verdicts})
     parameters = pd.DataFrame(
         {
             "parameter": list(verdicts),
@@ -29,6 +42,11 @@ def synthetic(verdicts: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     )
     return posterior, parameters
+
+
+def each(review: pd.DataFrame) -> pd.DataFrame:
+    """The review's rows of single quantities (without the joint row)."""
+    return review[review["parameter"] != JOINT_ROW].reset_index(drop=True)
 
 
 def test_percentile_is_the_mid_rank_among_the_draws() -> None:
@@ -43,16 +61,38 @@ def test_each_verdict_sets_how_closely_the_default_follows_the_posterior() -> No
     posterior, parameters = synthetic(verdicts)
     keeps = review_defaults(posterior, parameters, {"a": 0.5, "b": 0.27, "c": 0.06})
     assert keeps["holds"].all() and not broken(keeps)
-    # identified: only the median (3 significant figures) will do
-    off = review_defaults(posterior, parameters, {"a": 0.52, "b": 0.73, "c": 0.94})
+    # identified: only the median (3 significant figures) will do, and is proposed
+    off = each(review_defaults(posterior, parameters, {"a": 0.52, "b": 0.73, "c": 0.94}))
     assert off["holds"].tolist() == [False, True, True]
     assert off["proposal"].iloc[0] == 0.5
-    # partly: the central 50%; not identified: the central 90%
+    # partly: the central 50%; not identified: the central 90%; the least move is proposed,
+    # not the median (which, for an unidentified parameter, is the prior's midpoint)
     out = review_defaults(posterior, parameters, {"a": 0.5, "b": 0.2, "c": 0.04})
-    assert out["holds"].tolist() == [True, False, False]
+    assert each(out)["holds"].tolist() == [True, False, False]
+    assert each(out)["proposal"].tolist()[1:] == [0.25, 0.05]
     lines = broken(out)
-    assert (
-        len(lines) == 2 and "b = 0.2 (partly identified) should be in the central 50%" in lines[0]
+    assert "b = 0.2 (partly identified) should be in the central 50% interval" in lines[0]
+    assert "e.g. 0.05" in lines[1]
+
+
+def test_defaults_each_inside_but_jointly_at_the_edge_break_the_rule() -> None:
+    """Five unidentified quantities, every default at the 6th or 94th percentile: each keeps
+    its own rule, together they are further out than 90% of the draws."""
+    verdicts = {name: NOT for name in "abcde"}
+    posterior, parameters = synthetic(verdicts)
+    edge = dict(zip(verdicts, [0.06, 0.94, 0.06, 0.94, 0.06], strict=True))
+    review = review_defaults(posterior, parameters, edge)
+    assert each(review)["holds"].all()
+    joint = review[review["parameter"] == JOINT_ROW].iloc[0]
+    assert not joint["holds"] and joint["default_percentile"] > 0.99
+    assert broken(review)[0].startswith("the defaults together should be jointly")
+    centre = review_defaults(posterior, parameters, dict.fromkeys(verdicts, 0.5))
+    assert centre["holds"].all()
+    # a known answer: for draws of a standard normal, the joint percentile of a point at
+    # Mahalanobis distance r is the chi-square cdf of r^2 (2 dimensions: 1 - exp(-r^2 / 2))
+    normal = np.random.default_rng(1).standard_normal((200_000, 2))
+    assert joint_percentile(normal, np.array([1.0, 1.0])) == pytest.approx(
+        1 - np.exp(-1.0), abs=0.01
     )
 
 
@@ -74,7 +114,7 @@ def test_the_shipped_defaults_are_a_summary_of_the_shipped_posterior() -> None:
     posterior, parameters = shipped()
     review = review_defaults(posterior, parameters, load_space().defaults())
     assert broken(review) == []
-    assert len(review) == len(load_space().priors)
+    assert len(each(review)) == len(load_space().priors)
 
 
 def test_a_mis_set_default_breaks_the_rule() -> None:
@@ -87,28 +127,75 @@ def test_a_mis_set_default_breaks_the_rule() -> None:
 
 
 def test_the_shipped_posterior_belongs_to_this_model_and_this_record() -> None:
-    """Fails after any change of the rules that changes a result, of the calibration file or of
-    the record: re-run ``cpec-sim calibrate --jobs 2`` and ``scripts/ship_posterior.py``."""
+    """Fails after any change of the rules, the summary statistics or the distance that
+    changes a result, and after a change of the calibration file or the record: re-run
+    ``cpec-sim calibrate --jobs 2`` and ``scripts/ship_posterior.py``."""
+    assert calibration_problems(SHIPPED_DIR) == []
+    record = shipped_record()
+    for name, digest in record["sha256"].items():  # the files are the ones shipped
+        assert hashlib.sha256((SHIPPED_DIR / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_the_fingerprint_sees_the_model_and_the_distance_but_not_calibrated_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import json
 
-    record = shipped_record()
-    posterior, _ = shipped()
+    import sim.config
+
     manifest = json.loads((SHIPPED_DIR / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["space"] == load_space().as_dict()
-    assert {k: v["value"] for k, v in manifest["observed"].items()} == {
-        o.name: o.value for o in observed("full")
-    }
-    assert behaviour_fingerprint(posterior) == record["behaviour_fingerprint"], (
-        "the model's results changed since the shipped calibration: re-run "
-        "`cpec-sim calibrate --jobs 2` and `scripts/ship_posterior.py`"
-    )
-
-
-def test_the_fingerprint_sees_a_change_of_results() -> None:
     posterior, _ = shipped()
-    assert behaviour_fingerprint(posterior, seeds=(0,), draws=(0,)) != behaviour_fingerprint(
-        posterior, seeds=(1,), draws=(0,)
-    )
+    space = load_space()
+
+    def fingerprint(scales: dict[str, float] | None = None) -> str:
+        return behaviour_fingerprint(
+            space, posterior, scales or manifest["scales"], manifest["observed"]
+        )
+
+    now = fingerprint()
+    assert now == shipped_record()["behaviour_fingerprint"]
+    # the distance: other scales
+    assert fingerprint({k: 2 * v for k, v in manifest["scales"].items()}) != now
+    # the model: a parameter the calibration does not set, changed in the scenario file
+    original = sim.config.load_scenario
+
+    def scenario_with(key: str, value: float) -> None:
+        def load(name: str) -> dict:
+            data = original(name)
+            sim.config._set_dotted(data, {key: value})
+            return data
+
+        monkeypatch.setattr(sim.config, "load_scenario", load)
+
+    scenario_with("groups.bla.lethality", 1.3)
+    assert fingerprint() != now
+    # a calibrated parameter's default: the calibration sets it, the fingerprint ignores it
+    scenario_with("groups.bla.attack_rate", 1.2)
+    assert fingerprint() == now
+
+
+def test_parameters_posterior_uses_ones_own_calibration_only_if_it_belongs_to_this_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import shutil
+
+    import sim.posterior as post
+
+    own = tmp_path / "full"
+    shutil.copytree(SHIPPED_DIR, own)
+    manifest = json.loads((own / "manifest.json").read_text(encoding="utf-8"))
+    manifest["behaviour_fingerprint"] = shipped_record()["behaviour_fingerprint"]
+    (own / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setattr(post, "DEFAULT_CALIBRATION_DIR", own)
+    used = post.load_posterior("posterior")
+    assert used is not None and Path(used.path) == own / "posterior.parquet" and not used.note
+    # a quick calibration (other settings) in the same place: the shipped one, with a note
+    manifest["settings"]["population"] = 20
+    (own / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    used = post.load_posterior("posterior")
+    assert used is not None and Path(used.path) == SHIPPED_DIR / "posterior.parquet"
+    assert "not the documented ones" in used.note and f"parameters={own}" in used.note
 
 
 def test_parameters_posterior_falls_back_to_the_shipped_one(
@@ -119,10 +206,11 @@ def test_parameters_posterior_falls_back_to_the_shipped_one(
     monkeypatch.setattr(post, "DEFAULT_CALIBRATION_DIR", tmp_path / "none")
     loaded = post.load_posterior("posterior")
     assert loaded is not None and Path(loaded.path) == SHIPPED_DIR / "posterior.parquet"
-    assert loaded.draws == 1000
+    assert loaded.draws == 1000 and not loaded.note
+    # a posterior file without its calibration's manifest is not taken for one
     own = tmp_path / "own"
     own.mkdir()
     pd.DataFrame({"groups.bla.attack_rate": [1.1, 1.2]}).to_parquet(own / "posterior.parquet")
     monkeypatch.setattr(post, "DEFAULT_CALIBRATION_DIR", own)
     mine = post.load_posterior("posterior")
-    assert mine is not None and mine.draws == 2
+    assert mine is not None and mine.draws == 1000 and "no readable manifest.json" in mine.note
