@@ -28,6 +28,12 @@ from sim.calibration.space import load_space
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("calibration", nargs="?", type=Path, default=Path("results/calibration/full"))
+    ap.add_argument(
+        "--trust-current-model",
+        action="store_true",
+        help="stamp a calibration that records no fingerprint with this code's (only if it was "
+        "just run with this code)",
+    )
     args = ap.parse_args()
     try:
         review = review_defaults(
@@ -45,7 +51,7 @@ def main() -> int:
         print("\n".join(["not shipped: the defaults break the rule against it", *lines]))
         return 1
     try:
-        record = ship(args.calibration)
+        record = ship(args.calibration, trust_current_model=args.trust_current_model)
     except (OSError, ValueError) as exc:
         print(f"ship_posterior: {exc}", file=sys.stderr)
         return 2

@@ -11,7 +11,8 @@ calibration's posterior shipped in ``sim/data/posterior/``), and replicate ``r``
 over the scenario file and the command line.
 
 This module reads and checks the file (one-line :class:`ParameterError` for anything wrong)
-and describes the source for manifests and reports. It imports neither the model nor Hydra.
+and describes the source for manifests and reports. It imports neither Hydra nor, unless
+``results/calibration/full/`` holds a calibration whose currency must be checked, the model.
 """
 
 from __future__ import annotations

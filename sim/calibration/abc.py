@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.calibration.settings import Settings
 from sim.calibration.space import Prior
 
 os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")  # read by pyabc when it is imported
@@ -165,31 +166,6 @@ class SeededSampler(MappingSampler):
         for r in results:
             sample += r
         return sample
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How hard to try: particles per generation, generations, pilot size, seed, workers."""
-
-    population: int = 400
-    generations: int = 8
-    min_acceptance: float = 0.01
-    pilot: int = 400
-    draws: int = 1000
-    seed: int = 0
-    jobs: int = 1
-    transition: str = "normal*3"
-
-    def identity(self) -> dict[str, Any]:
-        """What determines the result (``jobs`` does not; ``generations`` may grow)."""
-        return {
-            "population": self.population,
-            "min_acceptance": self.min_acceptance,
-            "pilot": self.pilot,
-            "draws": self.draws,
-            "seed": self.seed,
-            "transition": self.transition,
-        }
 
 
 @dataclass
@@ -335,12 +311,19 @@ def _check_is_scheduler(scheduler: str, timeout: float) -> None:
         finally:
             await comm.close()
 
-    try:
-        reply = asyncio.run(asyncio.wait_for(identity(), timeout))
-    except Exception as err:  # a timeout, a refused handshake, bytes that are not Dask's
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:  # in a thread of its own: the caller may be inside an event loop (a notebook)
+        with ThreadPoolExecutor(1) as thread:
+            reply = thread.submit(asyncio.run, asyncio.wait_for(identity(), timeout)).result()
+    except TimeoutError:
+        raise SchedulerError(
+            f"{scheduler} did not answer as a Dask scheduler within {timeout:g} s"
+        ) from None
+    except Exception as err:  # a refused handshake, bytes that are not Dask's
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise SchedulerError(
-            f"{scheduler} did not answer as a Dask scheduler within {timeout:g} s: {reason[:200]}"
+            f"{scheduler} did not answer as a Dask scheduler ({type(err).__name__}: {reason[:120]})"
         ) from None
     if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
         raise SchedulerError(f"{scheduler} is not a Dask scheduler (it answered {reply!r:.80})")

@@ -20,17 +20,15 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import diagnostics
-from sim.calibration.abc import ABC, Settings, equal_weight_draws, pilot_scales, worker_pool
+from sim.calibration.abc import ABC, equal_weight_draws, pilot_scales, worker_pool
 from sim.calibration.defaults import review_defaults
 from sim.calibration.record import Observed, Window, held_out, observed
+from sim.calibration.settings import FAST, FULL, Settings
 from sim.calibration.shipped import behaviour_fingerprint
 from sim.calibration.simulator import STATISTICS, CrisisSimulator
 from sim.calibration.space import CalibrationSpace, load_space
 
 DEFAULT_OUT = Path("results/calibration")
-#: The documented calibration and the small one for workshops and CI.
-FULL = Settings(population=400, generations=6, pilot=400, draws=1000)
-FAST = Settings(population=60, generations=3, pilot=100, draws=200)
 FULL_PREDICTIVE, FAST_PREDICTIVE = 300, 60
 PRELOAD = ("sim.calibration.simulator", "sim.engine_warm")
 
@@ -260,4 +258,13 @@ def _versions() -> dict[str, str]:
     return {p: version(p) for p in ("pyabc", "numpy", "numba", "scoringrules")}
 
 
-__all__ = ["STATISTICS", "CalibrationError", "CalibrationResult", "calibrate", "config_hash"]
+__all__ = [
+    "FAST",
+    "FULL",
+    "STATISTICS",
+    "CalibrationError",
+    "CalibrationResult",
+    "Settings",
+    "calibrate",
+    "config_hash",
+]

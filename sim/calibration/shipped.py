@@ -55,13 +55,13 @@ def behaviour_fingerprint(
     scales: Mapping[str, float],
     observed: Mapping[str, Mapping[str, float]],
 ) -> str:
-    """Hash of the replicates, statistics and distances described in the module's docstring.
+    """Hash of the replicates, statistics and distances described in the module's docstring,
+    computed through the simulator ABC calls (:class:`CrisisSimulator`).
 
     ``observed`` maps each statistic to ``{"value", "half_width"}`` (a manifest's entry).
     """
     from sim.calibration.abc import ScaledDistance
-    from sim.calibration.simulator import statistics_of
-    from sim.config import scenario_params, with_overrides
+    from sim.calibration.simulator import CrisisSimulator
     from sim.engine import run_replicate
 
     distance = ScaledDistance(
@@ -69,17 +69,15 @@ def behaviour_fingerprint(
         {k: float(v.get("half_width", 0.0)) for k, v in observed.items()},
     )
     record = {k: float(v["value"]) for k, v in observed.items()}
-    middle = space.overrides({p.name: (p.low + p.high) / 2 for p in space.priors})
-    base = scenario_params(space.scenario, middle)
-    keys = [c for c in posterior.columns if c != "draw"]
-    points = [(base, seed) for seed in SEEDS] + [
-        (with_overrides(base, {k: float(posterior.iloc[d][k]) for k in keys}), 0) for d in DRAWS
+    simulator = CrisisSimulator(space)
+    middle = {p.name: (p.low + p.high) / 2 for p in space.priors}
+    points = [(middle, seed) for seed in SEEDS] + [
+        ({p.name: float(posterior.iloc[d][p.keys[0]]) for p in space.priors}, 0) for d in DRAWS
     ]
     h = hashlib.sha256()
-    for params, seed in points:
-        result = run_replicate(params, space.weeks, seed)
-        stats = statistics_of(result)
-        h.update(_canonical(result))
+    for values, seed in points:
+        stats = simulator(values, seed)
+        h.update(_canonical(run_replicate(simulator.params(values), space.weeks, seed)))
         h.update(json.dumps(stats, sort_keys=True).encode())
         h.update(repr(distance({k: stats[k] for k in record}, record)).encode())
     return h.hexdigest()[:16]
@@ -95,9 +93,19 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def calibration_problems(directory: Path, fingerprint: bool = True) -> list[str]:
     """Why the calibration in ``directory`` does not belong to this model, record and the
-    documented settings (empty if it does). ``fingerprint=False`` skips the (~0.1 s) runs."""
-    from sim.calibration.pipeline import FULL
+    documented settings (empty if it does). ``fingerprint=False`` skips the (~0.1 s) runs.
+    A damaged manifest or posterior is a problem, not an error."""
+    try:
+        return _problems(directory, fingerprint)
+    except (TypeError, KeyError, ValueError, IndexError, AttributeError, OSError) as err:
+        return [f"its manifest or posterior is damaged ({type(err).__name__}: {err})"]
+
+
+def _problems(directory: Path, fingerprint: bool) -> list[str]:
+    from importlib.metadata import version
+
     from sim.calibration.record import observed
+    from sim.calibration.settings import FULL
     from sim.calibration.space import load_space
 
     manifest = _read_json(directory / "manifest.json")
@@ -113,14 +121,16 @@ def calibration_problems(directory: Path, fingerprint: bool = True) -> list[str]
     documented = {**FULL.identity(), "generations": FULL.generations}
     if manifest.get("settings") != documented:
         problems.append(f"its settings {manifest.get('settings')} are not the documented ones")
+    made_with = (manifest.get("versions") or {}).get("pyabc")
+    if made_with is not None and made_with != version("pyabc"):
+        problems.append(f"it was made with pyabc {made_with}, this is {version('pyabc')}")
     space = load_space()
     if manifest.get("space") != space.as_dict():
         problems.append("the calibration file has changed since")
     entries = manifest.get("observed") or {}
-    if {k: v.get("value") for k, v in entries.items()} != {
-        o.name: o.value for o in observed("full")
-    }:
-        problems.append("the observed record has changed since")
+    stored = {k: (v["value"], v.get("half_width", 0.0)) for k, v in entries.items()}
+    if stored != {o.name: (o.value, o.half_width) for o in observed("full")}:
+        problems.append("the observed record (a value or a range) has changed since")
     recorded = manifest.get("behaviour_fingerprint") or (
         (_read_json(directory / RECORD) or {}).get("behaviour_fingerprint")
     )
@@ -129,7 +139,7 @@ def calibration_problems(directory: Path, fingerprint: bool = True) -> list[str]
             problems.append("it records no behaviour fingerprint (made before they existed)")
         else:
             draws = pd.read_parquet(directory / "posterior.parquet")
-            now = behaviour_fingerprint(space, draws, manifest.get("scales", {}), entries)
+            now = behaviour_fingerprint(space, draws, manifest["scales"], entries)
             if now != recorded:
                 problems.append(
                     "the model's results, statistics or distance have changed since "
@@ -146,23 +156,32 @@ def shipped_record(directory: Path = SHIPPED_DIR) -> dict[str, Any]:
     return data
 
 
-def ship(calibration: Path, directory: Path = SHIPPED_DIR) -> dict[str, Any]:
-    """Copy a calibration at the documented settings on the real record into ``directory``,
-    with its behaviour fingerprint (computed now if the calibration did not record one)."""
-    problems = calibration_problems(calibration, fingerprint=False)
+def ship(
+    calibration: Path, directory: Path = SHIPPED_DIR, trust_current_model: bool = False
+) -> dict[str, Any]:
+    """Copy a calibration at the documented settings on the real record, of this model, into
+    ``directory``.
+
+    A calibration made before calibrations recorded their behaviour fingerprint cannot show
+    which model it ran; ``trust_current_model`` stamps it with the current one (only for a
+    calibration just re-run with this code).
+    """
+    manifest = _read_json(calibration / "manifest.json") or {}
+    if manifest.get("behaviour_fingerprint") is None and not trust_current_model:
+        raise ValueError(
+            f"{calibration} records no behaviour fingerprint, so which model it ran is unknown: "
+            "re-run `cpec-sim calibrate --jobs 2`, or pass --trust-current-model if it was just "
+            "run with this code"
+        )
+    problems = calibration_problems(calibration, fingerprint=not trust_current_model)
     if problems:
         raise ValueError(f"{calibration} cannot be shipped: {'; '.join(problems)}")
-    manifest = _read_json(calibration / "manifest.json") or {}
-    fingerprint = manifest.get("behaviour_fingerprint")
-    if fingerprint is None:
-        from sim.calibration.space import load_space
-
-        fingerprint = behaviour_fingerprint(
-            load_space(),
-            pd.read_parquet(calibration / "posterior.parquet"),
-            manifest["scales"],
-            manifest["observed"],
-        )
+    fingerprint = manifest.get("behaviour_fingerprint") or behaviour_fingerprint(
+        _space(),
+        pd.read_parquet(calibration / "posterior.parquet"),
+        manifest["scales"],
+        manifest["observed"],
+    )
     directory.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copyfile(calibration / name, directory / name)
@@ -171,6 +190,7 @@ def ship(calibration: Path, directory: Path = SHIPPED_DIR) -> dict[str, Any]:
         "config_hash": manifest.get("config_hash"),
         "shipped": datetime.now(UTC).strftime("%Y-%m-%d"),
         "behaviour_fingerprint": fingerprint,
+        "fingerprint_stamped_at_shipping": manifest.get("behaviour_fingerprint") is None,
         "fingerprint_runs": {"prior_midpoint_seeds": list(SEEDS), "posterior_draws": list(DRAWS)},
         "sha256": {
             name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in FILES
@@ -178,6 +198,12 @@ def ship(calibration: Path, directory: Path = SHIPPED_DIR) -> dict[str, Any]:
     }
     (directory / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
+
+
+def _space() -> CalibrationSpace:
+    from sim.calibration.space import load_space
+
+    return load_space()
 
 
 __all__ = [

@@ -139,6 +139,23 @@ def test_a_server_that_is_not_a_dask_scheduler_is_refused_within_the_timeout() -
         assert time.monotonic() - started < 10
 
 
+def test_the_scheduler_check_works_from_inside_an_event_loop() -> None:
+    """As in a notebook: the handshake runs in a thread of its own."""
+    import asyncio
+    import socket
+
+    from sim.calibration.abc import _check_is_scheduler
+
+    async def inside() -> None:
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            _check_is_scheduler(f"tcp://127.0.0.1:{silent.getsockname()[1]}", 1)
+
+    with pytest.raises(SchedulerError, match="within 1 s"):
+        asyncio.run(inside())
+
+
 def test_an_unreachable_scheduler_is_one_clear_error() -> None:
     needs = pytest.raises(SchedulerError, match=r"cannot reach the Dask scheduler at tcp://127\.0")
     with needs, dask_map("tcp://127.0.0.1:9", timeout=1):

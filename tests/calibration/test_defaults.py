@@ -214,3 +214,48 @@ def test_parameters_posterior_falls_back_to_the_shipped_one(
     monkeypatch.setattr(post, "DEFAULT_CALIBRATION_DIR", own)
     mine = post.load_posterior("posterior")
     assert mine is not None and mine.draws == 1000 and "no readable manifest.json" in mine.note
+
+
+def _copy_of_shipped(tmp_path: Path) -> tuple[Path, dict]:
+    import json
+    import shutil
+
+    own = tmp_path / "full"
+    shutil.copytree(SHIPPED_DIR, own)
+    manifest = json.loads((own / "manifest.json").read_text(encoding="utf-8"))
+    return own, manifest
+
+
+def _write(own: Path, manifest: dict) -> None:
+    import json
+
+    (own / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_changed_range_in_the_record_or_a_damaged_manifest_is_a_problem(tmp_path: Path) -> None:
+    own, manifest = _copy_of_shipped(tmp_path)
+    ranged = next(k for k, v in manifest["observed"].items() if v["half_width"] > 0)
+    manifest["observed"][ranged]["half_width"] = 1.0  # same midpoint, a narrower range
+    _write(own, manifest)
+    assert any("a value or a range" in p for p in calibration_problems(own))
+    own, manifest = _copy_of_shipped(tmp_path / "b")
+    manifest["observed"] = {k: 1.0 for k in manifest["observed"]}
+    _write(own, manifest)
+    assert "damaged" in calibration_problems(own)[0]
+    own, manifest = _copy_of_shipped(tmp_path / "c")
+    manifest["behaviour_fingerprint"] = "x"
+    del manifest["scales"]
+    _write(own, manifest)
+    assert "damaged" in calibration_problems(own)[0]
+
+
+def test_a_calibration_without_a_fingerprint_is_shipped_only_when_trusted(tmp_path: Path) -> None:
+    from sim.calibration.shipped import ship
+
+    own, _ = _copy_of_shipped(tmp_path)  # the shipped calibration's manifest records none
+    with pytest.raises(ValueError, match="records no behaviour fingerprint"):
+        ship(own, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    record = ship(own, tmp_path / "out", trust_current_model=True)
+    assert record["behaviour_fingerprint"] == shipped_record()["behaviour_fingerprint"]
+    assert record["fingerprint_stamped_at_shipping"] is True

@@ -1,0 +1,42 @@
+"""How hard a calibration tries: its settings, and the documented and fast ones.
+
+A module of its own, light to import: checking whether a stored calibration is at the documented
+settings (``sim.calibration.shipped``) needs these, not pyabc.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard to try: particles per generation, generations, pilot size, seed, workers."""
+
+    population: int = 400
+    generations: int = 8
+    min_acceptance: float = 0.01
+    pilot: int = 400
+    draws: int = 1000
+    seed: int = 0
+    jobs: int = 1
+    transition: str = "normal*3"
+
+    def identity(self) -> dict[str, Any]:
+        """What determines the result (``jobs`` does not; ``generations`` may grow)."""
+        return {
+            "population": self.population,
+            "min_acceptance": self.min_acceptance,
+            "pilot": self.pilot,
+            "draws": self.draws,
+            "seed": self.seed,
+            "transition": self.transition,
+        }
+
+
+#: The documented calibration and the small one for workshops and CI.
+FULL = Settings(population=400, generations=6, pilot=400, draws=1000)
+FAST = Settings(population=60, generations=3, pilot=100, draws=200)
+
+__all__ = ["FAST", "FULL", "Settings"]
