@@ -111,7 +111,13 @@ def crisis(
                 lo, hi = table.loc[p.name, ["posterior_q05", "posterior_q95"]]
                 hits[p.name].append(lo <= truth[p.name] <= hi)
                 widths[p.name].append((hi - lo) / p.width)
-            print(f"  truth {k + 1}/{truths} done, {time.perf_counter() - start:.0f} s", flush=True)
+            so_far = np.mean([np.mean(h) for h in hits.values()])
+            print(
+                f"  truth {k + 1}/{truths} done, {time.perf_counter() - start:.0f} s; "
+                f"coverage so far {so_far:.2f} (mean over parameters); this truth: "
+                + " ".join(f"{n}={'in' if h[-1] else 'OUT'}" for n, h in hits.items()),
+                flush=True,
+            )
     low, high = binomial_range(0.9, truths)
     if full:
         population, generations = FULL.population, FULL.generations
