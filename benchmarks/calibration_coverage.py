@@ -16,7 +16,7 @@ and the wall time.
   settings (60 particles, 3 generations; ``--population``/``--generations`` to change): their
   few effective particles make intervals narrower by chance (82% coverage measured, 10 truths).
   ``--full``: the documented calibration's settings (400 particles, 6 generations, pilot 400;
-  ~45,000 simulations, ~15 minutes a truth on 2 cores): run it on a Dask cluster
+  ~45,000 simulations, ~8 minutes a truth on 2 cores): run it on a Dask cluster
   (``--scheduler``, see ``docs/calibration.md``).
 """
 
