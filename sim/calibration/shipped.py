@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.calibration.space import CalibrationSpace
+from sim.calibration.space import CalibrationSpace, load_space
+from sim.files import read_json_object, sha256_of
 from sim.posterior import SHIPPED_POSTERIOR_DIR as SHIPPED_DIR
 
 FILES = ("posterior.parquet", "parameters.csv", "manifest.json")
@@ -83,14 +84,6 @@ def behaviour_fingerprint(
     return h.hexdigest()[:16]
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def calibration_problems(directory: Path, fingerprint: bool = True) -> list[str]:
     """Why the calibration in ``directory`` does not belong to this model, record and the
     documented settings (empty if it does). ``fingerprint=False`` skips the (~0.1 s) runs.
@@ -106,9 +99,8 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
 
     from sim.calibration.record import observed
     from sim.calibration.settings import FULL
-    from sim.calibration.space import load_space
 
-    manifest = _read_json(directory / "manifest.json")
+    manifest = read_json_object(directory / "manifest.json")
     if manifest is None:
         return ["no readable manifest.json"]
     if manifest.get("status") != "complete":
@@ -132,7 +124,7 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
     if stored != {o.name: (o.value, o.half_width) for o in observed("full")}:
         problems.append("the observed record (a value or a range) has changed since")
     recorded = manifest.get("behaviour_fingerprint") or (
-        (_read_json(directory / RECORD) or {}).get("behaviour_fingerprint")
+        (read_json_object(directory / RECORD) or {}).get("behaviour_fingerprint")
     )
     if fingerprint and not problems:
         if recorded is None:
@@ -150,7 +142,7 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
 
 def shipped_record(directory: Path = SHIPPED_DIR) -> dict[str, Any]:
     """The shipped posterior's ``shipped.json``."""
-    data = _read_json(directory / RECORD)
+    data = read_json_object(directory / RECORD)
     if data is None:
         raise ValueError(f"{directory / RECORD} is missing or not a JSON object")
     return data
@@ -166,7 +158,7 @@ def ship(
     which model it ran; ``trust_current_model`` stamps it with the current one (only for a
     calibration just re-run with this code).
     """
-    manifest = _read_json(calibration / "manifest.json") or {}
+    manifest = read_json_object(calibration / "manifest.json") or {}
     if manifest.get("behaviour_fingerprint") is None and not trust_current_model:
         raise ValueError(
             f"{calibration} records no behaviour fingerprint, so which model it ran is unknown: "
@@ -177,7 +169,7 @@ def ship(
     if problems:
         raise ValueError(f"{calibration} cannot be shipped: {'; '.join(problems)}")
     fingerprint = manifest.get("behaviour_fingerprint") or behaviour_fingerprint(
-        _space(),
+        load_space(),
         pd.read_parquet(calibration / "posterior.parquet"),
         manifest["scales"],
         manifest["observed"],
@@ -192,18 +184,10 @@ def ship(
         "behaviour_fingerprint": fingerprint,
         "fingerprint_stamped_at_shipping": manifest.get("behaviour_fingerprint") is None,
         "fingerprint_runs": {"prior_midpoint_seeds": list(SEEDS), "posterior_draws": list(DRAWS)},
-        "sha256": {
-            name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in FILES
-        },
+        "sha256": {name: sha256_of(directory / name) for name in FILES},
     }
     (directory / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
-
-
-def _space() -> CalibrationSpace:
-    from sim.calibration.space import load_space
-
-    return load_space()
 
 
 __all__ = [
