@@ -1,6 +1,14 @@
 """Preloaded by the runner's fork server: the compiled engine is loaded once, and every worker
-forked from the server starts with it ready (instead of each loading Numba's cache)."""
+forked from the server starts with it ready (instead of each loading Numba's cache).
 
-from sim.engine import warm
+The server also builds one replicate's result tables, so that workers find what that
+imports (pyarrow's Parquet writer, and pandas, which pyarrow imports to convert arrays)
+already loaded.
+"""
+
+from sim.engine import run_replicate, warm
+from sim.params import ModelParams
+from sim.results import tables_from_replicates
 
 warm()
+tables_from_replicates([(0, 0, run_replicate(ModelParams(), weeks=4, seed=0))])

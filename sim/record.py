@@ -7,7 +7,7 @@ NumPy arrays and lists (no DataCollector): cheap in the replicate's hot path.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -95,30 +95,51 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 
 @dataclass
 class ReplicateResult:
-    """The three outputs of one replicate."""
+    """The three outputs of one replicate.
+
+    The attacks are kept as the engine wrote them, one row of integer codes per attack in
+    :data:`EVENT_COLUMNS` order (``event_rows``); :attr:`events` decodes them into named
+    columns when asked (results tables are built from the codes directly).
+    """
 
     weekly: dict[str, np.ndarray]
-    events: dict[str, Any]
+    event_rows: np.ndarray
     summary: dict[str, Any]
+    _events: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def events(self) -> dict[str, Any]:
+        """The attacks by column, with group, place and target names (decoded once)."""
+        if self._events is None:
+            self._events = decode_events(self.event_rows, len(self.event_rows))
+        return self._events
+
+    def event_column(self, name: str) -> np.ndarray:
+        """One event column as integer codes (``group``, ``district``, ``target`` are indices
+        into :func:`event_names`)."""
+        return self.event_rows[:, EVENT_COLUMNS.index(name)]
+
+
+def event_names() -> dict[str, tuple[str, ...]]:
+    """The names that the ``group``, ``district`` and ``target`` codes of an event index."""
+    from sim.space import load_groups, load_places
+
+    return {
+        "group": tuple(load_groups()),
+        "district": tuple(load_places().ids),
+        "target": TARGET_NAMES,
+    }
 
 
 def decode_events(buffer: np.ndarray, n: int) -> dict[str, Any]:
     """Event rows (integer codes) as columns with group, place and target names."""
-    from sim.space import load_groups, load_places
-
     rows = buffer[:n]
-    groups = np.array(list(load_groups()), dtype=object)
-    places = np.array(load_places().ids, dtype=object)
-    targets = np.array(TARGET_NAMES, dtype=object)
+    names = {k: np.array(v, dtype=object) for k, v in event_names().items()}
     out: dict[str, Any] = {}
     for j, key in enumerate(EVENT_COLUMNS):
         col = rows[:, j]
-        if key == "group":
-            out[key] = groups[col].tolist()
-        elif key == "district":
-            out[key] = places[col].tolist()
-        elif key == "target":
-            out[key] = targets[col].tolist()
+        if key in names:
+            out[key] = names[key][col].tolist()
         elif key in ("success", "interdicted"):
             out[key] = col.astype(bool).tolist()
         else:
@@ -134,7 +155,8 @@ def replicate_result(
     The summary row is derived from the weekly metrics, so totals always agree.
     """
     w = {k: weekly[:weeks_run, j].copy() for j, k in enumerate(WEEKLY_METRICS)}
-    events = decode_events(buffer, n_events)
+    rows = buffer[:n_events].copy()
+    killed = rows[:, EVENT_COLUMNS.index("killed")]
     last = weeks_run - 1
     summary: dict[str, Any] = {
         "chinese_killed": int(w["chinese_killed"].sum()),
@@ -156,9 +178,9 @@ def replicate_result(
         "grievance_final": float(w["grievance"][last]),
         "legitimacy_final": float(w["legitimacy"][last]),
         "china_patience_final": float(w["china_patience"][last]),
-        "max_attack_killed": int(max(events["killed"], default=0)),
+        "max_attack_killed": int(killed.max()) if killed.size else 0,
     }
-    return ReplicateResult(w, events, summary)
+    return ReplicateResult(w, rows, summary)
 
 
 class Recorder:

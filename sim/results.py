@@ -26,7 +26,13 @@ from sim.files import (
     read_json_object,
     remove_temporary_files,
 )
-from sim.record import EVENT_COLUMNS, SUMMARY_COLUMNS, WEEKLY_METRICS, ReplicateResult
+from sim.record import (
+    EVENT_COLUMNS,
+    SUMMARY_COLUMNS,
+    WEEKLY_METRICS,
+    ReplicateResult,
+    event_names,
+)
 
 TABLES = ("summary", "timeseries", "events")
 
@@ -75,34 +81,88 @@ def tables_from_replicates(
     """Arrow tables for a batch of (replicate index, seed, result).
 
     ``draws`` maps a replicate index to the posterior draw it ran with (``posterior_draw``;
-    -1 for replicates not in it, and for all without a posterior).
+    -1 for replicates not in it, and for all without a posterior). The columns are built
+    from the replicates' arrays, not row by row.
     """
-    summary: dict[str, list[Any]] = {c: [] for c in SCHEMAS["summary"].names}
-    weekly: dict[str, list[np.ndarray]] = {c: [] for c in SCHEMAS["timeseries"].names}
-    events: dict[str, list[Any]] = {c: [] for c in SCHEMAS["events"].names}
-    for index, seed, res in items:
-        summary["replicate"].append(index)
-        summary["seed"].append(seed)
-        summary["posterior_draw"].append(NO_DRAW if draws is None else draws.get(index, NO_DRAW))
-        for c in SUMMARY_COLUMNS:
-            summary[c].append(res.summary[c])
-        weeks = len(res.weekly["attacks"])
-        weekly["replicate"].append(np.full(weeks, index, dtype=np.int64))
-        weekly["week"].append(np.arange(1, weeks + 1, dtype=np.int64))
-        for c in WEEKLY_METRICS:
-            weekly[c].append(res.weekly[c])
-        n_events = len(res.events["week"])
-        events["replicate"].extend([index] * n_events)
-        for c in EVENT_COLUMNS:
-            events[c].extend(res.events[c])
-    return {
-        "summary": pa.table(summary, schema=SCHEMAS["summary"]),
-        "timeseries": pa.table(
-            {c: np.concatenate(v) if v else np.array([]) for c, v in weekly.items()},
-            schema=SCHEMAS["timeseries"],
+    indices = np.array([index for index, _, _ in items], dtype=np.int64)
+    summary = {
+        "replicate": indices,
+        "seed": np.array([seed for _, seed, _ in items], dtype=np.uint64),
+        "posterior_draw": np.array(
+            [NO_DRAW if draws is None else draws.get(i, NO_DRAW) for i, _, _ in items], np.int64
         ),
-        "events": pa.table(events, schema=SCHEMAS["events"]),
+        **{c: np.array([res.summary[c] for _, _, res in items]) for c in SUMMARY_COLUMNS},
     }
+    weeks = [len(res.weekly["attacks"]) for _, _, res in items]
+    timeseries = {
+        "replicate": np.repeat(indices, weeks),
+        "week": np.concatenate([np.arange(1, n + 1, dtype=np.int64) for n in weeks] or [[]]),
+        **{c: np.concatenate([r.weekly[c] for _, _, r in items] or [[]]) for c in WEEKLY_METRICS},
+    }
+    rows = np.concatenate(
+        [res.event_rows for _, _, res in items]
+        or [np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)]
+    )
+    events = {
+        "replicate": np.repeat(indices, [len(res.event_rows) for _, _, res in items]),
+        **dict(zip(EVENT_COLUMNS, np.ascontiguousarray(rows.T), strict=True)),
+    }
+    return {
+        "summary": arrow_table(summary, SCHEMAS["summary"]),
+        "timeseries": arrow_table(timeseries, SCHEMAS["timeseries"]),
+        "events": arrow_table(events, SCHEMAS["events"], event_names()),
+    }
+
+
+def arrow_table(
+    columns: Mapping[str, np.ndarray],
+    schema: pa.Schema,
+    names: Mapping[str, Sequence[str]] | None = None,
+) -> pa.Table:
+    """A table of ``schema`` from NumPy columns; a string column holds codes into ``names``.
+
+    Built from the arrays' buffers: ``pa.array`` would import pandas (~0.3 s, once per
+    process) to check what it was given, and this runs first in every worker.
+    """
+    arrays = []
+    for field in schema:
+        values = columns[field.name]
+        if field.type == pa.string():
+            assert names is not None
+            arrays.append(_decoded(values, names[field.name]))
+        else:
+            arrays.append(_numeric_array(values, field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+#: The NumPy type of each numeric Arrow type of the tables.
+_NUMPY_TYPES: dict[pa.DataType, type] = {
+    pa.int64(): np.int64,
+    pa.uint64(): np.uint64,
+    pa.int32(): np.int32,
+    pa.float64(): np.float64,
+}
+
+
+def _numeric_array(values: np.ndarray, kind: pa.DataType) -> pa.Array:
+    """Numbers (NaN stays a value, as ``pa.array`` keeps it) or booleans, no nulls."""
+    if kind == pa.bool_():
+        bits = np.packbits(np.asarray(values).astype(bool), bitorder="little")
+        return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(bits)])
+    data = np.ascontiguousarray(values, dtype=_NUMPY_TYPES[kind])
+    return pa.Array.from_buffers(kind, len(data), [None, pa.py_buffer(data)])
+
+
+def _decoded(codes: np.ndarray, names: Sequence[str]) -> pa.Array:
+    """The strings ``names[codes]`` as an Arrow string array."""
+    encoded = [n.encode() for n in names]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    offsets[1:] = np.cumsum([len(e) for e in encoded])
+    dictionary = pa.Array.from_buffers(
+        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
+    indices = _numeric_array(np.asarray(codes, dtype=np.int32), pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
 
 
 #: Why a chunk of another chunking (``chunk_size`` or ``replicates`` changed) is recomputed.
@@ -269,6 +329,15 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     column = pa.array([NO_DRAW] * table.num_rows, pa.int64())
     index = schema.get_field_index("posterior_draw")
     return table.add_column(index, schema.field("posterior_draw"), column)
+
+
+def import_for_assembly_in_background() -> None:
+    """Import pandas on a daemon thread: pyarrow imports it (~0.4 s) the first time it
+    converts arrays, as assembling and reading the tables do. A run's main process calls
+    this while its workers simulate, when it has nothing else to do."""
+    import threading
+
+    threading.Thread(target=lambda: __import__("pandas"), name="import-pandas", daemon=True).start()
 
 
 def _parquet_writer(table: pa.Table) -> Any:

@@ -42,8 +42,15 @@ from sim.config import check_backend, config_hash, with_overrides
 from sim.files import atomic_write_json, atomic_write_text, damaged_files, read_json_object
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
-from sim.results import NO_DRAW, TABLES, ChunkStore, run_store, tables_from_replicates
-from sim.workers import worker_context, worker_init
+from sim.results import (
+    NO_DRAW,
+    TABLES,
+    ChunkStore,
+    import_for_assembly_in_background,
+    run_store,
+    tables_from_replicates,
+)
+from sim.workers import run_preload, worker_context, worker_init, worker_server_running
 
 
 def replicate_seed(seed: int, index: int) -> int:
@@ -223,6 +230,8 @@ def run_chunk(
 
 
 # --- the run ---------------------------------------------------------------------------
+
+
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:
     """The run's manifest; None if there is none or it is damaged (then chunks decide)."""
     data = read_json_object(run_dir / "manifest.json")
@@ -408,7 +417,7 @@ def _run_into(
     t_sim = time.perf_counter()
     try:
         with stop_signals():
-            if spec.jobs <= 1 or len(todo) <= 1:
+            if spec.jobs <= 1 or (len(todo) <= 1 and not worker_server_running()):
                 for c in todo:
                     _, f, _ = run_chunk(*_chunk_args(spec, store, c, chunks[c]))
                     failures[c] = f
@@ -482,12 +491,12 @@ def _run_pool(
     On POSIX a fork server that has already imported the model forks the workers: each
     starts in milliseconds, and no worker is forked from a multi-threaded parent.
     """
-    engine = "sim.engine_warm" if spec.backend == "compiled" else "sim.model"
-    ctx = worker_context(["sim.runner", engine])
+    ctx = worker_context(run_preload(spec.backend))
     pool = ProcessPoolExecutor(
         max_workers=min(spec.jobs, len(todo)), mp_context=ctx, initializer=worker_init
     )
     pending: set[Future[Any]] = set()
+    import_for_assembly_in_background()
     try:
         for c in todo:
             pending.add(pool.submit(run_chunk, *_chunk_args(spec, store, c, chunks[c])))

@@ -56,6 +56,38 @@ def worker_context(preload: Sequence[str]) -> Any:
     return ctx
 
 
+def run_preload(backend: str) -> list[str]:
+    """What a run's workers preload for ``backend``: the runner, and the engine loaded."""
+    return ["sim.runner", "sim.engine_warm" if backend == "compiled" else "sim.model"]
+
+
+def start_worker_server(preload: Sequence[str]) -> bool:
+    """Start the fork server now, importing ``preload``, while this process does other work.
+
+    Its imports (the compiled engine's cache: ~1.5 s) then overlap with the caller's; a
+    pool made later forks its workers from it. Returns whether a server was started (not on
+    platforms without fork servers). The server imports what the first caller asked for: a
+    later pool wanting other modules gets workers that import them themselves.
+    """
+    if "forkserver" not in mp.get_all_start_methods():
+        return False
+    import multiprocessing.forkserver as forkserver
+
+    worker_context(preload)
+    forkserver.ensure_running()
+    return True
+
+
+def worker_server_running() -> bool:
+    """Whether this process's fork server is running (so a pool of workers starts at once)."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return False
+    import multiprocessing.forkserver as forkserver
+
+    server = forkserver._forkserver  # type: ignore[attr-defined]
+    return server._forkserver_pid is not None
+
+
 # --- death signals ------------------------------------------------------------------------
 def _die_with(parent: int) -> None:
     """Have the kernel SIGKILL this process when ``parent``, its parent, dies.

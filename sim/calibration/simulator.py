@@ -101,16 +101,14 @@ def statistics_of(result: Any) -> dict[str, float]:
     """:func:`replicate_statistics` of a ``sim.record.ReplicateResult``."""
     return replicate_statistics(
         result.weekly,
-        result.events["week"],
-        result.events["killed"],
-        in_balochistan(result.events["district"]),
+        result.event_column("week"),
+        result.event_column("killed"),
+        place_in_balochistan()[result.event_column("district")],
     )
 
 
-def in_balochistan(districts: Any) -> np.ndarray:
-    """Whether each place id is in Balochistan (``sim/data/places.csv``)."""
+def place_in_balochistan() -> np.ndarray:
+    """Whether each place (by code, ``sim/data/places.csv`` order) is in Balochistan."""
     from sim.space import load_places
 
-    places = load_places()
-    inside = {pid for pid, b in zip(places.ids, places.balochistan, strict=True) if b}
-    return np.array([d in inside for d in districts], dtype=bool)
+    return np.asarray(load_places().balochistan, dtype=bool)
