@@ -96,8 +96,8 @@ def tables_from_replicates(
     weeks = [len(res.weekly["attacks"]) for _, _, res in items]
     timeseries = {
         "replicate": np.repeat(indices, weeks),
-        "week": np.concatenate([np.arange(1, n + 1, dtype=np.int64) for n in weeks] or [[]]),
-        **{c: np.concatenate([r.weekly[c] for _, _, r in items] or [[]]) for c in WEEKLY_METRICS},
+        "week": _joined([np.arange(1, n + 1, dtype=np.int64) for n in weeks]),
+        **{c: _joined([r.weekly[c] for _, _, r in items]) for c in WEEKLY_METRICS},
     }
     rows = np.concatenate(
         [res.event_rows for _, _, res in items]
@@ -112,6 +112,10 @@ def tables_from_replicates(
         "timeseries": arrow_table(timeseries, SCHEMAS["timeseries"]),
         "events": arrow_table(events, SCHEMAS["events"], event_names()),
     }
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.array([])
 
 
 def arrow_table(
@@ -149,7 +153,7 @@ def _numeric_array(values: np.ndarray, kind: pa.DataType) -> pa.Array:
     if kind == pa.bool_():
         bits = np.packbits(np.asarray(values).astype(bool), bitorder="little")
         return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(bits)])
-    data = np.ascontiguousarray(values, dtype=_NUMPY_TYPES[kind])
+    data: np.ndarray = np.ascontiguousarray(values, dtype=_NUMPY_TYPES[kind])
     return pa.Array.from_buffers(kind, len(data), [None, pa.py_buffer(data)])
 
 

@@ -84,7 +84,7 @@ def worker_server_running() -> bool:
         return False
     import multiprocessing.forkserver as forkserver
 
-    server = forkserver._forkserver  # type: ignore[attr-defined]
+    server: Any = forkserver._forkserver
     return server._forkserver_pid is not None
 
 
