@@ -1,0 +1,99 @@
+"""Result tables built from the engine's arrays: the same as Arrow's own conversion."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sim.config import resolved_chunk_size
+from sim.engine import run_replicate
+from sim.params import ModelParams
+from sim.results import SCHEMAS, arrow_table, tables_from_replicates
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return bytes(sink.getvalue())
+
+
+def test_arrow_table_equals_arrows_conversion_of_the_same_values() -> None:
+    schema = pa.schema(
+        [
+            ("i", pa.int64()),
+            ("u", pa.uint64()),
+            ("x", pa.float64()),
+            ("b", pa.bool_()),
+            ("s", pa.string()),
+        ]
+    )
+    rng = np.random.default_rng(3)
+    n = 37  # not a multiple of 8: the last byte of the boolean bitmap is partial
+    x = rng.normal(size=n)
+    x[[2, 5]] = np.nan  # NaN is a value, not a null, as pa.array keeps it
+    columns = {
+        "i": rng.integers(-5, 5, n),
+        "u": rng.integers(0, 2**63, n, dtype=np.uint64),
+        "x": x,
+        "b": rng.random(n) < 0.5,
+        "s": rng.integers(0, 3, n),
+    }
+    names = {"s": ("chinese", "security", "infrastructure")}
+    built = arrow_table(columns, schema, names)
+    expected = pa.table(
+        {
+            **{k: columns[k] for k in ("i", "u", "x", "b")},
+            "s": [names["s"][c] for c in columns["s"]],
+        },
+        schema=schema,
+    )
+    assert parquet_bytes(built) == parquet_bytes(expected)  # what a run writes
+    for name in ("i", "u", "b", "s"):
+        assert built.column(name).equals(expected.column(name))
+    assert np.array_equal(built.column("x").to_numpy(), x, equal_nan=True)
+    assert built.column("x").null_count == 0
+
+
+def test_the_tables_of_replicates_match_their_results() -> None:
+    results = [(i, 100 + i, run_replicate(ModelParams(), 12, i)) for i in (4, 7)]
+    tables = tables_from_replicates(results, {7: 3})
+    summary = tables["summary"].to_pylist()
+    assert [r["replicate"] for r in summary] == [4, 7]
+    assert [r["seed"] for r in summary] == [104, 107]
+    assert [r["posterior_draw"] for r in summary] == [-1, 3]
+    assert summary[1]["attacks_total"] == results[1][2].summary["attacks_total"]
+    events = tables["events"]
+    for index, _, res in results:
+        mine = events.filter(pc.equal(events["replicate"], index)).to_pydict()
+        assert {k: mine[k] for k in res.events} == res.events
+    weekly = tables["timeseries"]
+    assert weekly.num_rows == 24 and weekly.schema == SCHEMAS["timeseries"]
+    assert weekly["week"].to_pylist() == [*range(1, 13), *range(1, 13)]
+
+
+def test_building_the_tables_does_not_import_pandas() -> None:
+    """Workers build tables first thing; pyarrow's conversion would import pandas (~0.3 s)."""
+    code = (
+        "import sys\n"
+        "from sim.engine import run_replicate\n"
+        "from sim.params import ModelParams\n"
+        "from sim.results import tables_from_replicates\n"
+        "tables_from_replicates([(0, 0, run_replicate(ModelParams(), 4, 0))])\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_automatic_chunks_hold_25_to_250_replicates_and_ignore_jobs() -> None:
+    assert resolved_chunk_size(None, 10) == 10  # one chunk
+    assert resolved_chunk_size(None, 100) == 25  # 4 chunks, not 50 of 2
+    assert resolved_chunk_size(None, 1000) == 25
+    assert resolved_chunk_size(None, 5000) == 100  # about 50 chunks
+    assert resolved_chunk_size(None, 100_000) == 250
+    assert resolved_chunk_size(7, 100) == 7  # as given
