@@ -9,8 +9,11 @@ memory stays flat and the bytes do not depend on how many workers ran them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import tempfile
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.files import (
+    FILE_MODE,
     atomic_write_json,
     atomic_write_with,
     check_file,
@@ -273,42 +277,12 @@ class ChunkStore:
         remove_temporary_files(self.root)
 
     def assemble(self, chunks: Iterable[int]) -> dict[str, dict[str, Any]]:
-        """Stream the chunks, in order, into ``root/<table>.parquet``; return file records.
+        """Stream the chunks, in order, into ``root/<table>.parquet``; return file records."""
+        return self.assembly(chunks).finish()
 
-        The tables are written side by side, one thread each: Parquet reading, encoding and
-        compression release the GIL, so the tables overlap (each file is the same as when
-        written alone).
-        """
-        chunks = list(chunks)
-        with ThreadPoolExecutor(max_workers=len(self.tables)) as pool:
-            futures = {n: pool.submit(self._assemble_table, n, chunks) for n in self.tables}
-            return {f"{name}.parquet": f.result() for name, f in futures.items()}
-
-    def _assemble_table(self, name: str, chunks: list[int]) -> dict[str, Any]:
-        final = self.root / f"{name}.parquet"
-        rows = 0
-
-        def write(tmp: Path) -> None:
-            nonlocal rows
-            writer: pq.ParquetWriter | None = None
-            try:
-                for c in chunks:
-                    table = pq.read_table(self.path(c, name))
-                    schema = self.schemas.get(name)
-                    if schema is not None:
-                        table = _conform(table, schema)
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, schema or table.schema, compression="zstd")
-                    writer.write_table(table.cast(writer.schema))
-                    rows += table.num_rows
-                if writer is None:  # no chunks: an empty table of the schema
-                    pq.write_table(self.schemas[name].empty_table(), tmp, compression="zstd")
-            finally:
-                if writer is not None:
-                    writer.close()
-
-        atomic_write_with(final, write)
-        return file_record(final, rows)
+    def assembly(self, chunks: Iterable[int]) -> Assembly:
+        """The final files, streamed from ``chunks`` as they finish (:class:`Assembly`)."""
+        return Assembly(self, list(chunks))
 
     def records(self, chunks: Iterable[int]) -> list[dict[str, Any]]:
         """Per chunk, its members' range and its tables' rows and checksums (for a manifest)."""
@@ -324,6 +298,94 @@ class ChunkStore:
                 }
             )
         return out
+
+
+class Assembly:
+    """The final tables of a job, streamed from its chunks in order while later chunks are
+    still being computed (the main process of a run is otherwise idle).
+
+    :meth:`add_ready` appends every chunk that is done and next in order; :meth:`finish`
+    appends the rest and renames the files into place; :meth:`abort` removes them. The
+    bytes do not depend on when chunks were appended: the same tables go in the same order.
+    The three tables are appended side by side, one thread each (Parquet decoding, encoding
+    and compression release the GIL).
+    """
+
+    def __init__(self, store: ChunkStore, chunks: list[int]) -> None:
+        self.store, self.chunks, self.appended = store, chunks, 0
+        self.rows = dict.fromkeys(store.tables, 0)
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self._tmp: dict[str, Path] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def add_ready(self, done: Collection[int]) -> None:
+        """Append the chunks that are in ``done`` and next in order."""
+        while self.appended < len(self.chunks) and self.chunks[self.appended] in done:
+            self._append(self.chunks[self.appended])
+            self.appended += 1
+
+    def finish(self) -> dict[str, dict[str, Any]]:
+        """Append the remaining chunks, move the files into place; return their records."""
+        self.add_ready(set(self.chunks))
+        records = {}
+        for name in self.store.tables:
+            tmp = self._start(name)
+            if name not in self._writers:  # no chunks: an empty table of the schema
+                pq.write_table(self.store.schemas[name].empty_table(), tmp, compression="zstd")
+            else:
+                self._writers.pop(name).close()
+            final = self.store.root / f"{name}.parquet"
+            os.chmod(tmp, FILE_MODE)
+            os.replace(tmp, final)
+            del self._tmp[name]
+            records[f"{name}.parquet"] = file_record(final, self.rows[name])
+        self._close_pool()
+        return records
+
+    def abort(self) -> None:
+        """Close and remove the unfinished files (nothing if :meth:`finish` completed)."""
+        for writer in self._writers.values():
+            with suppress(Exception):
+                writer.close()
+        self._writers.clear()
+        for tmp in self._tmp.values():
+            tmp.unlink(missing_ok=True)
+        self._tmp.clear()
+        self._close_pool()
+
+    def _start(self, name: str) -> Path:
+        if name not in self._tmp:
+            root = self.store.root
+            root.mkdir(parents=True, exist_ok=True)
+            fd, path = tempfile.mkstemp(dir=root, prefix=f".{name}.parquet.", suffix=".tmp")
+            os.close(fd)
+            self._tmp[name] = Path(path)
+        return self._tmp[name]
+
+    def _append(self, chunk: int) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=len(self.store.tables))
+        jobs = [self._pool.submit(self._append_table, n, chunk) for n in self.store.tables]
+        for job in jobs:
+            job.result()
+
+    def _append_table(self, name: str, chunk: int) -> None:
+        table = pq.read_table(self.store.path(chunk, name))
+        schema = self.store.schemas.get(name)
+        if schema is not None:
+            table = _conform(table, schema)
+        if name not in self._writers:
+            self._writers[name] = pq.ParquetWriter(
+                self._start(name), schema or table.schema, compression="zstd"
+            )
+        writer = self._writers[name]
+        writer.write_table(table.cast(writer.schema))
+        self.rows[name] += table.num_rows
+
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

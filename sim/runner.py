@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
@@ -415,37 +415,43 @@ def _run_into(
 
     status, message = "complete", ""
     t_sim = time.perf_counter()
+    # The final files are streamed from the chunks, in order, as they finish.
+    finished = {c for c in range(len(chunks)) if c not in todo}
+    assembly = store.assembly(range(len(chunks)))
+
+    def chunk_done(c: int, f: list[dict[str, Any]]) -> None:
+        failures[c] = f
+        bar.advance(len(chunks[c]))
+        finished.add(c)
+        assembly.add_ready(finished)
+
+    files: dict[str, Any] = {}
     try:
         with stop_signals():
+            assembly.add_ready(finished)
             if spec.jobs <= 1 or (len(todo) <= 1 and not worker_server_running()):
                 for c in todo:
                     _, f, _ = run_chunk(*_chunk_args(spec, store, c, chunks[c]))
-                    failures[c] = f
-                    bar.advance(len(chunks[c]))
+                    chunk_done(c, f)
             else:
-                _run_pool(spec, store, chunks, todo, failures, bar)
+                _run_pool(spec, store, chunks, todo, chunk_done)
+        sim_s = time.perf_counter() - t_sim
+        t_write = time.perf_counter()
+        files = {"files": assembly.finish(), "chunks": store.records(range(len(chunks)))}
     except Interrupted as exc:
         status, message = "interrupted", f"interrupted by {exc}"
     except BrokenProcessPool:
         status, message = "failed", "a worker process died"
     finally:
+        assembly.abort()  # removes the unfinished files of a run that did not complete
         bar.close()
         store.clean()
-    sim_s = time.perf_counter() - t_sim
+    if status != "complete":
+        sim_s, t_write = time.perf_counter() - t_sim, time.perf_counter()
 
-    t_write = time.perf_counter()
     failed = sorted(f["replicate"] for fs in failures.values() for f in fs)
-    files: dict[str, Any] = {}
-    if status == "complete":
-        files = {
-            "files": store.assemble(range(len(chunks))),
-            "chunks": store.records(range(len(chunks))),
-        }
-        if failed:
-            status, message = (
-                "failed",
-                f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}",
-            )
+    if status == "complete" and failed:
+        status, message = "failed", f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}"
     message = "; ".join(m for m in (repaired, message) if m)
     done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
     timings = {
@@ -483,10 +489,9 @@ def _run_pool(
     store: ChunkStore,
     chunks: list[list[int]],
     todo: list[int],
-    failures: dict[int, list[dict[str, Any]]],
-    bar: ProgressBar,
+    chunk_done: Callable[[int, list[dict[str, Any]]], None],
 ) -> None:
-    """Run chunks in a pool of worker processes.
+    """Run chunks in a pool of worker processes; ``chunk_done(chunk, failures)`` as each ends.
 
     On POSIX a fork server that has already imported the model forks the workers: each
     starts in milliseconds, and no worker is forked from a multi-threaded parent.
@@ -504,8 +509,7 @@ def _run_pool(
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 c, f, _ = fut.result()
-                failures[c] = f
-                bar.advance(len(chunks[c]))
+                chunk_done(c, f)
     except BaseException:
         for fut in pending:
             fut.cancel()

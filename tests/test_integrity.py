@@ -166,16 +166,16 @@ def test_a_full_disk_fails_in_one_line_leaves_nothing_half_written_and_resumes(
 ) -> None:
     import sim.results
 
-    real = sim.results.ChunkStore._assemble_table
+    real = sim.results.Assembly._append_table
     calls = {"n": 0}
 
-    def full_disk(self: sim.results.ChunkStore, name: str, chunks: list[int]) -> object:
+    def full_disk(self: sim.results.Assembly, name: str, chunk: int) -> None:
         calls["n"] += 1
-        if calls["n"] == 2:  # the second final file: the first is already written
-            raise OSError(errno.ENOSPC, "No space left on device", str(self.root / name))
-        return real(self, name, chunks)
+        if calls["n"] == 5:  # the second chunk's: the final files are already begun
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.store.root / name))
+        real(self, name, chunk)
 
-    monkeypatch.setattr(sim.results.ChunkStore, "_assemble_table", full_disk)
+    monkeypatch.setattr(sim.results.Assembly, "_append_table", full_disk)
     run_dir = tmp_path / "run"
     outcome = run(_spec(), run_dir, progress=None)
     assert outcome.status == "failed" and outcome.exit_code == 1
@@ -188,7 +188,7 @@ def test_a_full_disk_fails_in_one_line_leaves_nothing_half_written_and_resumes(
     with pytest.raises(ResultsError, match=r"no summary\.parquet"):  # never read as if whole
         load_run(run_dir)
 
-    monkeypatch.setattr(sim.results.ChunkStore, "_assemble_table", real)
+    monkeypatch.setattr(sim.results.Assembly, "_append_table", real)
     again = run(_spec(), run_dir, progress=None)
     assert again.status == "complete" and again.timings["simulate_s"] < 5
     assert _same_results(run_dir, clean)

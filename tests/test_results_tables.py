@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 from sim.config import resolved_chunk_size
 from sim.engine import run_replicate
 from sim.params import ModelParams
-from sim.results import SCHEMAS, arrow_table, tables_from_replicates
+from sim.results import SCHEMAS, arrow_table, run_store, tables_from_replicates
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -97,3 +98,38 @@ def test_automatic_chunks_hold_25_to_250_replicates_and_ignore_jobs() -> None:
     assert resolved_chunk_size(None, 5000) == 100  # about 50 chunks
     assert resolved_chunk_size(None, 100_000) == 250
     assert resolved_chunk_size(7, 100) == 7  # as given
+
+
+def test_streaming_the_chunks_as_they_finish_writes_the_same_bytes(tmp_path: Path) -> None:
+    """Chunks finishing out of order are appended in order: the files do not depend on it."""
+    results = [(i, i, run_replicate(ModelParams(), 6, i)) for i in range(6)]
+    paths = {}
+    for how in ("at_once", "streamed"):
+        store = run_store(tmp_path / how, "key")
+        for c in range(3):
+            store.write(c, [2 * c, 2 * c + 1], tables_from_replicates(results[2 * c : 2 * c + 2]))
+        if how == "at_once":
+            store.assemble(range(3))
+        else:
+            assembly, done = store.assembly(range(3)), set()
+            for c in (2, 0, 1):  # the order the chunks finished in
+                done.add(c)
+                assembly.add_ready(done)
+                assert assembly.appended == {2: 0, 0: 1, 1: 3}[c]
+            assembly.finish()
+        paths[how] = tmp_path / how
+    for table in ("summary", "timeseries", "events"):
+        a = (paths["at_once"] / f"{table}.parquet").read_bytes()
+        assert a == (paths["streamed"] / f"{table}.parquet").read_bytes()
+    assert pq.read_table(paths["streamed"] / "summary.parquet")["replicate"].to_pylist() == [
+        *range(6)
+    ]
+
+
+def test_an_aborted_assembly_leaves_no_file(tmp_path: Path) -> None:
+    store = run_store(tmp_path, "key")
+    store.write(0, [0], tables_from_replicates([(0, 0, run_replicate(ModelParams(), 4, 0))]))
+    assembly = store.assembly(range(2))
+    assembly.add_ready({0})
+    assembly.abort()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunks"]
