@@ -109,7 +109,7 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
     if not cols:
         return None
     nrows, ncols = _grid(len(cols), 4)
-    fig = style.new_figure(figsize=(13, 2.7 * nrows + 0.6))
+    fig = style.new_figure(figsize=(14, 2.7 * nrows + 0.6))
     axes = np.atleast_2d(fig.subplots(nrows, ncols, squeeze=False))
     for ax, col in zip(axes.ravel(), cols, strict=False):
         x = stats.finite(run.summary[col])

@@ -169,7 +169,49 @@ def cropped_png(fig: Figure, bbox: Any, dpi: float | None = None) -> bytes:
 
 
 def render(fig: Figure, formats: tuple[str, ...] = ("png", "svg")) -> dict[str, bytes]:
-    """The figure rendered in each format (laid out once, then drawn once per format)."""
+    """The figure rendered in each format: laid out once, then drawn once per format.
+
+    A figure with a layout engine (constrained layout keeps everything inside the figure
+    with a small margin) is drawn at its own size, without measuring its tight box: that
+    measurement costs as much as drawing it again. If the picture reaches the figure's edge
+    (a label the layout could not fit), it is drawn again cropped to its tight box, as a
+    figure without a layout engine always is.
+    """
+    engine = fig.get_layout_engine()
+    if engine is None:
+        return _render_tight(fig, formats)
+    with context():
+        engine.execute(fig)
+    fig.set_layout_engine("none")
+    png = cropped_png(fig, _figure_box(fig))
+    if _touches_edge(png):
+        return _render_tight(fig, formats)
+    return {
+        fmt: png if fmt == "png" else figure_bytes(fig, fmt, bbox=_figure_box(fig))
+        for fmt in formats
+    }
+
+
+def _figure_box(fig: Figure) -> Any:
+    from matplotlib.transforms import Bbox
+
+    width, height = fig.get_size_inches()
+    return Bbox.from_bounds(0, 0, width, height)
+
+
+def _touches_edge(png: bytes, border: int = 2) -> bool:
+    """Whether any pixel within ``border`` pixels of the picture's edge is not white."""
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    frame = np.ones(rgb.shape[:2], dtype=bool)
+    frame[border:-border, border:-border] = False
+    return bool((rgb[frame] < 255).any())
+
+
+def _render_tight(fig: Figure, formats: tuple[str, ...]) -> dict[str, bytes]:
+    """Rendered cropped to the figure's padded tight box (one more pass to measure it)."""
     bbox = _freeze(fig)
     width, height = fig.get_size_inches()
     inside = bbox.x0 >= 0 and bbox.y0 >= 0 and bbox.x1 <= width and bbox.y1 <= height

@@ -62,6 +62,27 @@ def test_cropped_png_is_the_figure_inside_its_tight_box() -> None:
     assert image.width < 4 * dpi and image.height < 3 * dpi  # cropped, not the whole canvas
 
 
+def test_a_laid_out_figure_is_drawn_whole_and_one_that_overhangs_is_widened() -> None:
+    """Constrained layout keeps a figure inside its canvas, which is then drawn as it is; a
+    title the layout cannot fit reaches the edge, and the figure is drawn to its tight box."""
+    from PIL import Image
+
+    from sim.analysis import style
+
+    dpi = style.HOUSE_STYLE["savefig.dpi"]
+    sizes = {}
+    for title in ("short", "a title far wider than its narrow axes " * 3):
+        fig = style.new_figure(figsize=(4, 3))
+        ax = fig.subplots(1, 2)[1]
+        ax.set_title(title)
+        png = style.render(fig, ("png",))["png"]
+        sizes[title] = Image.open(io.BytesIO(png)).size
+        assert not style._touches_edge(png)  # nothing reaches the edge: nothing clipped
+    assert sizes["short"] == (4 * dpi, 3 * dpi)  # the canvas as laid out
+    wide = sizes["a title far wider than its narrow axes " * 3]
+    assert wide[0] > 4 * dpi  # widened to hold the title
+
+
 def test_figures_cope_with_constant_outcomes_and_no_attacks(
     tmp_path: Path, make_frames, save_run
 ) -> None:
