@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY, interdiction_probability
 from sim.cells import FIGHTERS
-from sim.compiled import POSTURE_SCORE, rule
+from sim.compiled import POSTURE_SCORE, Calls, rule
 from sim.params import ModelParams
 from sim.rules.china import NORMAL, investment_hold, next_level
 from sim.rules.militant_group import choice_probabilities, initial_propensities, long_run_rate
@@ -156,6 +156,11 @@ def first_week_state(world: Any, groups: Any, params: Any) -> None:
     update_targets(world)
 
 
+#: Week 0's compiled overloads, resolved at the first replicate of a process (Numba's
+#: dispatcher would type the named tuples again at every call).
+_CALLS = Calls()
+
+
 def start(p: ModelParams, seed: int, compiled: Any = None) -> Start:
     """Week 0 from the data files and the seed: cells burnt in, frictions drawn, states set.
 
@@ -173,5 +178,5 @@ def start(p: ModelParams, seed: int, compiled: Any = None) -> Start:
     s[LEVEL] = next_level(NORMAL, p.china.initial_patience, compiled.china)
     s[TROOPS] = float(p.pakistan.accept_chinese_troops)
     s[INTENSITY] = p.pakistan.base_intensity
-    first_week_state(world, groups, compiled)
+    _CALLS(first_week_state, world, groups, compiled)
     return Start(rng, compiled, _places(), world, groups, investors)
