@@ -613,7 +613,7 @@ def _job(cfg: Any) -> int:
     from sim.params import ParameterError
     from sim.posterior import shadowed_keys
     from sim.results import summary_table
-    from sim.runner import RunSpec, run
+    from sim.runner import RunSpec, earlier_chunk_size, run
 
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
@@ -638,7 +638,9 @@ def _job(cfg: Any) -> int:
         seed=cfg.seed,
         weeks=cfg.weeks,
         jobs=resolved_jobs(cfg.jobs),
-        chunk_size=resolved_chunk_size(cfg.chunk_size, cfg.replicates),
+        chunk_size=resolved_chunk_size(
+            cfg.chunk_size or earlier_chunk_size(run_dir, cfg.replicates), cfg.replicates
+        ),
         overrides=list(overrides),
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
         backend=cfg.backend,
@@ -771,6 +773,8 @@ def _start_workers_early(overrides: list[str]) -> None:
 
     given = dict(o.split("=", 1) for o in overrides if "=" in o and not o.startswith("+"))
     if given.get("jobs") == "1" or ("jobs" not in given and resolved_jobs(None) <= 1):
+        return
+    if "hydra/launcher" in given:  # the jobs run in other processes (a cluster, joblib)
         return
     start_worker_server(run_preload(given.get("backend", "compiled")))
 

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -277,8 +277,15 @@ class ChunkStore:
         remove_temporary_files(self.root)
 
     def assemble(self, chunks: Iterable[int]) -> dict[str, dict[str, Any]]:
-        """Stream the chunks, in order, into ``root/<table>.parquet``; return file records."""
-        return self.assembly(chunks).finish()
+        """Stream the chunks, in order, into ``root/<table>.parquet``; return file records.
+
+        If writing fails, no unfinished file is left.
+        """
+        assembly = self.assembly(chunks)
+        try:
+            return assembly.finish()
+        finally:
+            assembly.abort()  # nothing left to remove once finished
 
     def assembly(self, chunks: Iterable[int]) -> Assembly:
         """The final files, streamed from ``chunks`` as they finish (:class:`Assembly`)."""
@@ -344,6 +351,7 @@ class Assembly:
 
     def abort(self) -> None:
         """Close and remove the unfinished files (nothing if :meth:`finish` completed)."""
+        self._close_pool()  # no append still writing
         for writer in self._writers.values():
             with suppress(Exception):
                 writer.close()
@@ -351,7 +359,6 @@ class Assembly:
         for tmp in self._tmp.values():
             tmp.unlink(missing_ok=True)
         self._tmp.clear()
-        self._close_pool()
 
     def _start(self, name: str) -> Path:
         if name not in self._tmp:
@@ -366,8 +373,11 @@ class Assembly:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=len(self.store.tables))
         jobs = [self._pool.submit(self._append_table, n, chunk) for n in self.store.tables]
-        for job in jobs:
-            job.result()
+        try:
+            for job in jobs:
+                job.result()
+        finally:
+            wait(jobs)  # a stop request or a failed table: the others finish first
 
     def _append_table(self, name: str, chunk: int) -> None:
         table = pq.read_table(self.store.path(chunk, name))

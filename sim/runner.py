@@ -258,6 +258,19 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     return old
 
 
+def earlier_chunk_size(run_dir: Path, replicates: int) -> int | None:
+    """The chunk size of an earlier run of as many replicates in ``run_dir``, if any.
+
+    Resuming or re-running it in its own chunks keeps its finished chunks and its files'
+    bytes, even if the automatic chunk size has changed since it was made.
+    """
+    old = read_manifest(run_dir)
+    size = old.get("chunk_size") if old else None
+    if old and old.get("replicates") == replicates and isinstance(size, int) and size > 0:
+        return size
+    return None
+
+
 ALREADY_COMPLETE = "already complete: nothing to run"
 
 
@@ -429,12 +442,12 @@ def _run_into(
     try:
         with stop_signals():
             assembly.add_ready(finished)
-            if spec.jobs <= 1 or (len(todo) <= 1 and not worker_server_running()):
+            if in_pool(spec.jobs, len(todo)):
+                _run_pool(spec, store, chunks, todo, chunk_done)
+            else:
                 for c in todo:
                     _, f, _ = run_chunk(*_chunk_args(spec, store, c, chunks[c]))
                     chunk_done(c, f)
-            else:
-                _run_pool(spec, store, chunks, todo, chunk_done)
         sim_s = time.perf_counter() - t_sim
         t_write = time.perf_counter()
         files = {"files": assembly.finish(), "chunks": store.records(range(len(chunks)))}
@@ -474,6 +487,15 @@ def _run_into(
         ),
     )
     return RunOutcome(status, run_dir, done_reps, failed, timings, message)
+
+
+def in_pool(jobs: int, todo: int) -> bool:
+    """Whether ``todo`` chunks run in a pool of worker processes (else in this process).
+
+    One chunk runs in a pool only if the worker server is already up (started early by the
+    command line, with the engine loaded); nothing to do needs no pool.
+    """
+    return jobs > 1 and (todo > 1 or (todo == 1 and worker_server_running()))
 
 
 def _chunk_args(spec: RunSpec, store: ChunkStore, chunk: int, replicates: list[int]) -> tuple:

@@ -123,7 +123,13 @@ def _is_fork_server() -> bool:
 
 
 def _arm_fork_server() -> None:
-    """In the fork server: die with the main process, if the death signal can follow it."""
+    """In the fork server: die with the main process, if the death signal can follow it.
+
+    Ctrl-C is the main process's business: the server ignores SIGINT from now on (the
+    standard library does so only after the preloaded modules are imported, which can take
+    a second or two, and a Ctrl-C meanwhile printed the server's traceback).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
     if _started_by_main_thread(parent):
         _die_with(parent)

@@ -130,3 +130,21 @@ def test_kill_9_of_the_main_process_leaves_no_process_alive(tmp_path: Path, name
         with suppress(ProcessLookupError):  # leftovers, should the test fail
             os.killpg(main.pid, signal.SIGKILL)
         main.wait()
+
+
+def test_ctrl_c_while_the_worker_server_loads_does_not_kill_it() -> None:
+    """The server ignores SIGINT from its first import: Ctrl-C is the main process's."""
+    code = (
+        "import multiprocessing.forkserver as fs, os, signal, time\n"
+        "from sim.workers import run_preload, start_worker_server\n"
+        "start_worker_server(run_preload('compiled'))\n"
+        "time.sleep(0.5)\n"
+        "os.kill(fs._forkserver._forkserver_pid, signal.SIGINT)\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from sim.workers import worker_context\n"
+        "with ProcessPoolExecutor(1, mp_context=worker_context(run_preload('compiled'))) as p:\n"
+        "    print(p.submit(sum, [1, 2]).result())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "3", out.stderr
+    assert "KeyboardInterrupt" not in out.stderr

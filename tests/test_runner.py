@@ -184,3 +184,33 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path: Path, how
     )
     assert reference.status == "complete"
     assert _same_files(run_dir, tmp_path / "reference")
+
+
+def test_a_run_with_every_chunk_done_rebuilds_its_files_with_the_worker_server_up(
+    tmp_path: Path,
+) -> None:
+    """Nothing left to simulate needs no pool (it was asked for one of 0 workers)."""
+    from sim.workers import run_preload, start_worker_server, worker_server_running
+
+    start_worker_server(run_preload("compiled"))
+    assert worker_server_running()
+    first = run(_spec(jobs=2), tmp_path / "run", progress=None)
+    assert first.status == "complete"
+    kept = (tmp_path / "run" / "summary.parquet").read_bytes()
+    (tmp_path / "run" / "events.parquet").unlink()
+    again = run(_spec(jobs=2), tmp_path / "run", progress=None)
+    assert again.status == "complete", again.message
+    assert "events.parquet" in again.message or (tmp_path / "run" / "events.parquet").exists()
+    assert (tmp_path / "run" / "summary.parquet").read_bytes() == kept
+
+
+def test_an_earlier_runs_chunk_size_is_kept_when_it_is_run_again(tmp_path: Path) -> None:
+    """A run made with another automatic chunk size resumes in its own chunks."""
+    from sim.runner import earlier_chunk_size
+
+    assert earlier_chunk_size(tmp_path / "none", 12) is None
+    run(_spec(chunk_size=4), tmp_path / "run", progress=None)
+    assert earlier_chunk_size(tmp_path / "run", 12) == 4
+    assert earlier_chunk_size(tmp_path / "run", 13) is None  # another run: chunked afresh
+    again = run(_spec(chunk_size=4), tmp_path / "run", progress=None)
+    assert not again.new  # already complete: nothing recomputed

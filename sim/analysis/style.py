@@ -149,14 +149,25 @@ def cropped_png(fig: Figure, bbox: Any, dpi: float | None = None) -> bytes:
     The same picture as ``savefig(bbox_inches=bbox)`` (which draws the figure twice) for a box
     inside the figure; white where the box reaches past the figure's edge.
     """
-    import numpy as np
-    from PIL import Image
-
     dpi = float(dpi or HOUSE_STYLE["savefig.dpi"])
+    return _png(_drawn(fig, dpi), bbox, dpi)
+
+
+def _drawn(fig: Figure, dpi: float) -> Any:
+    """The figure drawn on its Agg canvas at ``dpi``: its RGBA pixels."""
+    import numpy as np
+
     fig.set_dpi(dpi)
     with context():
         fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
+    return np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
+
+
+def _png(rgba: Any, bbox: Any, dpi: float) -> bytes:
+    """PNG of the pixels inside ``bbox`` (inches), white beyond the canvas."""
+    import numpy as np
+    from PIL import Image
+
     height, width = rgba.shape[:2]
     x0, x1 = round(bbox.x0 * dpi), round(bbox.x1 * dpi)
     top, bottom = round(height - bbox.y1 * dpi), round(height - bbox.y0 * dpi)
@@ -171,11 +182,11 @@ def cropped_png(fig: Figure, bbox: Any, dpi: float | None = None) -> bytes:
 def render(fig: Figure, formats: tuple[str, ...] = ("png", "svg")) -> dict[str, bytes]:
     """The figure rendered in each format: laid out once, then drawn once per format.
 
-    A figure with a layout engine (constrained layout keeps everything inside the figure
-    with a small margin) is drawn at its own size, without measuring its tight box: that
-    measurement costs as much as drawing it again. If the picture reaches the figure's edge
-    (a label the layout could not fit), it is drawn again cropped to its tight box, as a
-    figure without a layout engine always is.
+    A figure with a layout engine (constrained layout) is drawn at its own size, without
+    measuring its tight box: that measurement costs as much as drawing it again. Constrained
+    layout fits tick labels but, by design, not the width of titles and axis labels, so if
+    any text reaches past the figure, or any pixel touches its edge, the figure is drawn
+    again cropped to its tight box, as a figure without a layout engine always is.
     """
     engine = fig.get_layout_engine()
     if engine is None:
@@ -183,11 +194,13 @@ def render(fig: Figure, formats: tuple[str, ...] = ("png", "svg")) -> dict[str, 
     with context():
         engine.execute(fig)
     fig.set_layout_engine("none")
-    png = cropped_png(fig, _figure_box(fig))
-    if _touches_edge(png):
+    dpi = float(HOUSE_STYLE["savefig.dpi"])
+    rgba = _drawn(fig, dpi)
+    if _text_overhangs(fig) or _touches_edge(rgba):
         return _render_tight(fig, formats)
+    box = _figure_box(fig)
     return {
-        fmt: png if fmt == "png" else figure_bytes(fig, fmt, bbox=_figure_box(fig))
+        fmt: _png(rgba, box, dpi) if fmt == "png" else figure_bytes(fig, fmt, bbox=box)
         for fmt in formats
     }
 
@@ -199,12 +212,37 @@ def _figure_box(fig: Figure) -> Any:
     return Bbox.from_bounds(0, 0, width, height)
 
 
-def _touches_edge(png: bytes, border: int = 2) -> bool:
+def _text_overhangs(fig: Figure) -> bool:
+    """Whether any text other than a tick label reaches past the drawn figure's edge.
+
+    Tick labels are left out: constrained layout fits them, and the axis keeps label
+    objects for ticks it does not draw. Text extents come from the draw just made (cached).
+    """
+    from matplotlib.text import Text
+
+    ticks = {
+        id(label)
+        for ax in fig.axes
+        for axis in (ax.xaxis, ax.yaxis)
+        for tick in (*axis.majorTicks, *axis.minorTicks)
+        for label in (tick.label1, tick.label2)
+    }
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width, height = fig.bbox.width, fig.bbox.height
+    for text in fig.findobj(Text):
+        if id(text) in ticks or not text.get_visible() or not text.get_text():
+            continue
+        box = text.get_window_extent(renderer)
+        if box.x0 < 0 or box.y0 < 0 or box.x1 > width or box.y1 > height:
+            return True
+    return False
+
+
+def _touches_edge(rgba: Any, border: int = 2) -> bool:
     """Whether any pixel within ``border`` pixels of the picture's edge is not white."""
     import numpy as np
-    from PIL import Image
 
-    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    rgb = rgba[..., :3]
     frame = np.ones(rgb.shape[:2], dtype=bool)
     frame[border:-border, border:-border] = False
     return bool((rgb[frame] < 255).any())

@@ -62,6 +62,33 @@ def test_cropped_png_is_the_figure_inside_its_tight_box() -> None:
     assert image.width < 4 * dpi and image.height < 3 * dpi  # cropped, not the whole canvas
 
 
+def test_titles_that_overhang_are_caught_even_where_the_edge_falls_between_letters() -> None:
+    """Constrained layout ignores a title's width; whatever pixels sit at the edge, a title
+    running past it sends the figure to its tight box, in PNG and SVG alike."""
+    from PIL import Image
+
+    from sim.analysis import style
+
+    dpi = style.HOUSE_STYLE["savefig.dpi"]
+    widened = 0
+    for n in range(8, 40, 3):  # title lengths around the edge, as a reviewer found clipped
+        fig = style.new_figure(figsize=(8, 3))
+        fig.subplots(1, 4)[3].set_title("median 1,234,567 [90% interval 1–2]"[:n] + " in" * 3)
+        with style.context():  # Matplotlib's own measure of what the figure holds
+            fig.get_layout_engine().execute(fig)
+            fig.set_layout_engine("none")
+            overhangs = fig.get_tightbbox().x1 > 8
+        fig = style.new_figure(figsize=(8, 3))
+        fig.subplots(1, 4)[3].set_title("median 1,234,567 [90% interval 1–2]"[:n] + " in" * 3)
+        out = style.render(fig)
+        width = Image.open(io.BytesIO(out["png"])).width
+        assert (width > 8 * dpi) == overhangs  # widened exactly when the title overhangs
+        svg_width = float(out["svg"].decode().split('width="', 1)[1].split("pt", 1)[0])
+        assert (svg_width > 8 * 72) == overhangs
+        widened += overhangs
+    assert widened > 0
+
+
 def test_a_laid_out_figure_is_drawn_whole_and_one_that_overhangs_is_widened() -> None:
     """Constrained layout keeps a figure inside its canvas, which is then drawn as it is; a
     title the layout cannot fit reaches the edge, and the figure is drawn to its tight box."""
@@ -75,9 +102,9 @@ def test_a_laid_out_figure_is_drawn_whole_and_one_that_overhangs_is_widened() ->
         fig = style.new_figure(figsize=(4, 3))
         ax = fig.subplots(1, 2)[1]
         ax.set_title(title)
-        png = style.render(fig, ("png",))["png"]
-        sizes[title] = Image.open(io.BytesIO(png)).size
-        assert not style._touches_edge(png)  # nothing reaches the edge: nothing clipped
+        image = Image.open(io.BytesIO(style.render(fig, ("png",))["png"]))
+        sizes[title] = image.size
+        assert not style._touches_edge(np.asarray(image))  # nothing clipped at the edge
     assert sizes["short"] == (4 * dpi, 3 * dpi)  # the canvas as laid out
     wide = sizes["a title far wider than its narrow axes " * 3]
     assert wide[0] > 4 * dpi  # widened to hold the title
