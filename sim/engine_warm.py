@@ -2,8 +2,7 @@
 forked from the server starts with it ready (instead of each loading Numba's cache).
 
 The server also builds one replicate's result tables, so that workers find what that
-imports (pyarrow's Parquet writer, and pandas, which pyarrow imports to convert arrays)
-already loaded.
+imports (pyarrow's compute functions) already loaded.
 """
 
 from sim.engine import run_replicate, warm

@@ -34,18 +34,29 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
     On any error (or Ctrl-C) the temporary file is removed and ``path`` is untouched.
     """
+    tmp = temporary_path(path)
+    try:
+        yield tmp
+        move_into_place(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def temporary_path(path: Path) -> Path:
+    """A new, empty temporary file next to ``path`` (hidden, ``.tmp``: what
+    :func:`remove_temporary_files` removes), to be written and then :func:`move_into_place`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    return Path(name)
+
+
+def move_into_place(tmp: Path, path: Path) -> None:
+    """Give the written temporary file the result files' mode and rename it over ``path``."""
+    os.chmod(tmp, FILE_MODE)
+    os.replace(tmp, path)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:

@@ -9,8 +9,6 @@ memory stays flat and the bytes do not depend on how many workers ran them.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import suppress
@@ -22,13 +20,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.files import (
-    FILE_MODE,
     atomic_write_json,
     atomic_write_with,
     check_file,
     file_record,
+    move_into_place,
     read_json_object,
     remove_temporary_files,
+    temporary_path,
 )
 from sim.record import (
     EVENT_COLUMNS,
@@ -342,8 +341,7 @@ class Assembly:
             else:
                 self._writers.pop(name).close()
             final = self.store.root / f"{name}.parquet"
-            os.chmod(tmp, FILE_MODE)
-            os.replace(tmp, final)
+            move_into_place(tmp, final)
             del self._tmp[name]
             records[f"{name}.parquet"] = file_record(final, self.rows[name])
         self._close_pool()
@@ -362,11 +360,7 @@ class Assembly:
 
     def _start(self, name: str) -> Path:
         if name not in self._tmp:
-            root = self.store.root
-            root.mkdir(parents=True, exist_ok=True)
-            fd, path = tempfile.mkstemp(dir=root, prefix=f".{name}.parquet.", suffix=".tmp")
-            os.close(fd)
-            self._tmp[name] = Path(path)
+            self._tmp[name] = temporary_path(self.store.root / f"{name}.parquet")
         return self._tmp[name]
 
     def _append(self, chunk: int) -> None:

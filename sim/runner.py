@@ -230,8 +230,6 @@ def run_chunk(
 
 
 # --- the run ---------------------------------------------------------------------------
-
-
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:
     """The run's manifest; None if there is none or it is damaged (then chunks decide)."""
     data = read_json_object(run_dir / "manifest.json")
