@@ -9,9 +9,7 @@ and figures are drawn on the Agg canvas.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +18,6 @@ import pandas as pd
 
 from sim.analysis import stats, style
 from sim.analysis.runs import Run, load_run, run_label
-from sim.workers import worker_context, worker_init
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -590,25 +587,20 @@ _BY_COST: tuple[str, ...] = (
     "target_mix",
 )
 
-_WORKER_RUN: Run | None = None
+
+def by_cost(names: Iterable[str]) -> list[str]:
+    """Figure names, the dearest to draw first (so that parallel workers finish together)."""
+    names = list(names)
+    return [n for n in _BY_COST if n in names] + [n for n in names if n not in _BY_COST]
 
 
-def _load_in_worker(run_dir: Path) -> None:
-    global _WORKER_RUN
-    worker_init()
-    _WORKER_RUN = load_run(run_dir)
-    _WORKER_RUN.label = run_label(_WORKER_RUN)
-
-
-def _render_figure(run: Run, name: str) -> dict[str, bytes] | None:
+def render_run_figure(
+    run: Run, name: str, formats: tuple[str, ...] = ("png", "svg"), dpi: float | None = None
+) -> dict[str, bytes] | None:
+    """One of the run's figures rendered in ``formats`` (None when its data are missing)."""
     with style.context():
         fig = RUN_FIGURES[name](run)
-    return None if fig is None else style.render(fig)
-
-
-def _render_in_worker(name: str) -> tuple[str, dict[str, bytes] | None]:
-    assert _WORKER_RUN is not None
-    return name, _render_figure(_WORKER_RUN, name)
+    return None if fig is None else style.render(fig, formats, dpi)
 
 
 def plot_run(run_dir: Path, jobs: int | None = None) -> list[Path]:
@@ -617,18 +609,12 @@ def plot_run(run_dir: Path, jobs: int | None = None) -> list[Path]:
     Figures are drawn in ``jobs`` processes (default: one per CPU, at most one per figure);
     each is drawn whole by one process, so the files do not depend on ``jobs``.
     """
+    from sim.analysis.drawing import RunFigure, draw_figures
+
     run = load_run(Path(run_dir))
     run.label = run_label(run)
-    names = [n for n in _BY_COST if n in RUN_FIGURES]
-    names += [n for n in RUN_FIGURES if n not in names]
-    workers = min(jobs or os.cpu_count() or 1, len(names))
-    if workers <= 1:
-        drawn = {name: _render_figure(run, name) for name in names}
-    else:
-        ctx = worker_context(["sim.analysis.plots"])
-        with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_load_in_worker, initargs=(run.path,)
-        ) as pool:
-            drawn = dict(pool.map(_render_in_worker, names))
+    names = by_cost(RUN_FIGURES)
+    tasks = [RunFigure(run.path, run.label, name) for name in names]
+    drawn = dict(zip(names, draw_figures(tasks, jobs=jobs, loaded=[run]), strict=True))
     rendered = {name: drawn[name] for name in RUN_FIGURES if drawn.get(name) is not None}
     return style.write_rendered(run.path / "plots", rendered)  # type: ignore[arg-type]

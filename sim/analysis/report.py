@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,8 +114,7 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
 
 
-def _figure(name: str, fig: Any, context: str) -> str:
-    png = fig if isinstance(fig, bytes) else style.figure_bytes(fig, "png", dpi=REPORT_DPI)
+def _figure(name: str, png: bytes, context: str) -> str:
     caption = CAPTIONS.get(name, "")
     return (
         f'<figure id="{_e(context)}-{_e(name)}">{_img(png, f"{name}: {context}")}'
@@ -135,19 +134,25 @@ def stored_png(run: Run, name: str) -> bytes | None:
     return png.read_bytes()
 
 
-def _run_pngs(run: Run) -> list[tuple[str, bytes]]:
-    """A run's figures as PNG: those in ``plots/`` if up to date, the others drawn now."""
-    out = []
-    for name, build in plots.RUN_FIGURES.items():
-        png = stored_png(run, name)
-        if png is None:
-            with style.context():
-                fig = build(run)
-            if fig is None:
-                continue
-            png = style.figure_bytes(fig, "png", dpi=REPORT_DPI)
-        out.append((name, png))
-    return out
+def run_pngs(
+    runs: Sequence[Run], meanwhile: Callable[[], object] | None = None
+) -> list[list[tuple[str, bytes]]]:
+    """Each run's figures as PNG: those in ``plots/`` if up to date, the others drawn now
+    (in parallel processes, while ``meanwhile`` runs here)."""
+    from sim.analysis.drawing import RunFigure, draw_figures
+
+    stored = {
+        (i, name): stored_png(run, name) for i, run in enumerate(runs) for name in plots.RUN_FIGURES
+    }
+    todo = [key for key, png in stored.items() if png is None]
+    tasks = [RunFigure(runs[i].path, runs[i].label, name) for i, name in todo]
+    drawn = draw_figures(tasks, ("png",), REPORT_DPI, loaded=runs, meanwhile=meanwhile)
+    for key, rendered in zip(todo, drawn, strict=True):
+        stored[key] = None if rendered is None else rendered["png"]
+    return [
+        [(name, png) for name in plots.RUN_FIGURES if (png := stored[(i, name)]) is not None]
+        for i in range(len(runs))
+    ]
 
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int]) -> str:
@@ -288,17 +293,25 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
         "<h2>Comparison table</h2>" if len(runs.runs) > 1 else "<h2>Summary table</h2>",
         _comparison_section(table),
     ]
-    if len(runs.runs) > 1:
+    compared: list[tuple[str, bytes]] = []
+
+    def draw_comparison() -> None:
+        for name, fig in comparison_figures(runs, table) if len(runs.runs) > 1 else []:
+            compared.append((name, style.render(fig, ("png",), REPORT_DPI)["png"]))
+
+    # The runs' figures are drawn by worker processes while this one draws the comparison.
+    per_run = run_pngs(runs.runs, meanwhile=draw_comparison) if per_run_plots else None
+    if per_run is None:
+        draw_comparison()
+    if compared:
         out.append("<h2>Comparison figures</h2>")
-        for name, fig in comparison_figures(runs, table):
-            out.append(_figure(name, fig, "comparison"))
-    if per_run_plots:
+        out += [_figure(name, png, "comparison") for name, png in compared]
+    if per_run is not None:
         out.append("<h2>Figures of each run</h2>")
         open_attr = " open" if len(runs.runs) <= 3 else ""
-        for i, run in enumerate(runs.runs):
+        for i, (run, pngs) in enumerate(zip(runs.runs, per_run, strict=True)):
             out.append(f"<details{open_attr}><summary>{_e(run.title())}</summary>")
-            for name, png in _run_pngs(run):
-                out.append(_figure(name, png, f"run{i}"))
+            out += [_figure(name, png, f"run{i}") for name, png in pngs]
             out.append("</details>")
     out.append("</body></html>")
     return "\n".join(out)

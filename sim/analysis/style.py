@@ -179,8 +179,11 @@ def _png(rgba: Any, bbox: Any, dpi: float) -> bytes:
     return buf.getvalue()
 
 
-def render(fig: Figure, formats: tuple[str, ...] = ("png", "svg")) -> dict[str, bytes]:
-    """The figure rendered in each format: laid out once, then drawn once per format.
+def render(
+    fig: Figure, formats: tuple[str, ...] = ("png", "svg"), dpi: float | None = None
+) -> dict[str, bytes]:
+    """The figure rendered in each format (PNG at ``dpi``, by default the house style's):
+    laid out once, then drawn once per format.
 
     A figure with a layout engine (constrained layout) is drawn at its own size, without
     measuring its tight box: that measurement costs as much as drawing it again. Constrained
@@ -188,16 +191,16 @@ def render(fig: Figure, formats: tuple[str, ...] = ("png", "svg")) -> dict[str, 
     any text reaches past the figure, or any pixel touches its edge, the figure is drawn
     again cropped to its tight box, as a figure without a layout engine always is.
     """
+    dpi = float(dpi or HOUSE_STYLE["savefig.dpi"])
     engine = fig.get_layout_engine()
     if engine is None:
-        return _render_tight(fig, formats)
+        return _render_tight(fig, formats, dpi)
     with context():
         engine.execute(fig)
     fig.set_layout_engine("none")
-    dpi = float(HOUSE_STYLE["savefig.dpi"])
     rgba = _drawn(fig, dpi)
     if _text_overhangs(fig) or _touches_edge(rgba):
-        return _render_tight(fig, formats)
+        return _render_tight(fig, formats, dpi)
     box = _figure_box(fig)
     return {
         fmt: _png(rgba, box, dpi) if fmt == "png" else figure_bytes(fig, fmt, bbox=box)
@@ -248,7 +251,7 @@ def _touches_edge(rgba: Any, border: int = 2) -> bool:
     return bool((rgb[frame] < 255).any())
 
 
-def _render_tight(fig: Figure, formats: tuple[str, ...]) -> dict[str, bytes]:
+def _render_tight(fig: Figure, formats: tuple[str, ...], dpi: float) -> dict[str, bytes]:
     """Rendered cropped to the figure's padded tight box (one more pass to measure it)."""
     bbox = _freeze(fig)
     width, height = fig.get_size_inches()
@@ -256,7 +259,10 @@ def _render_tight(fig: Figure, formats: tuple[str, ...]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for fmt in formats:
         crop = fmt == "png" and inside  # else savefig widens the canvas to hold what overhangs
-        out[fmt] = cropped_png(fig, bbox) if crop else figure_bytes(fig, fmt, bbox=bbox)
+        png_dpi = dpi if fmt == "png" else None
+        out[fmt] = (
+            cropped_png(fig, bbox, dpi) if crop else figure_bytes(fig, fmt, png_dpi, bbox=bbox)
+        )
     return out
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from sim.analysis import plots, report
-from sim.analysis.runs import load_run
+from sim.analysis.drawing import RunFigure, draw_figures
+from sim.analysis.runs import load_run, load_runs
 
 
 @pytest.fixture
@@ -80,3 +81,29 @@ def test_report_reuses_up_to_date_stored_plots_only(tmp_path: Path, make_run) ->
     os.utime(png, (summary_time - 10, summary_time - 10))  # older than the results: stale
     assert report.stored_png(run, "fan_violence") is None
     assert report.stored_png(run, "target_mix") is None  # never drawn
+
+
+def test_figures_of_several_runs_are_the_same_whichever_process_draws_them(
+    tmp_path: Path, two_runs
+) -> None:
+    """The report's figures are drawn by worker processes: each from its own run, titled with
+    the report's label for it, byte for byte what this process would draw."""
+    runs = load_runs(two_runs).runs
+    labels = [run.label for run in runs]
+    tasks = [
+        RunFigure(run.path, run.label, name)
+        for name in ("target_mix", "fan_violence")
+        for run in runs
+    ]
+    called: list[int] = []
+    serial = draw_figures(tasks, ("svg",), jobs=1, meanwhile=lambda: called.append(1))
+    parallel = draw_figures(tasks, ("svg",), jobs=2, meanwhile=lambda: called.append(2))
+    assert called == [1, 2]
+    assert serial == parallel
+    for (_, label, _), drawn in zip(tasks, parallel, strict=True):
+        assert drawn is not None
+        svg = drawn["svg"].decode()
+        other = next(x for x in labels if x != label)
+        assert label in svg and other not in svg
+    pngs = draw_figures(tasks[:2], ("png",), report.REPORT_DPI, jobs=2)
+    assert all(p is not None and p["png"][:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)

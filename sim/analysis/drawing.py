@@ -1,0 +1,100 @@
+"""Figures rendered by worker processes, each figure whole by one process.
+
+A task is either one of a run's figures, named (:class:`RunFigure`: the worker loads the run
+and builds it), or a built :class:`~matplotlib.figure.Figure` (sent to the worker pickled; it
+renders to the same bytes as here). The bytes never depend on the number of processes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from sim.analysis import style
+from sim.analysis.runs import Run, load_run
+from sim.workers import worker_context, worker_init
+
+
+class RunFigure(NamedTuple):
+    """One of a run's figures (a name in ``plots.RUN_FIGURES``), titled with ``label``."""
+
+    path: Path
+    label: str
+    name: str
+
+
+Rendered = dict[str, bytes] | None
+
+_WORKER_RUN: Run | None = None
+
+
+def _run_for(path: Path, label: str) -> Run:
+    """The run at ``path`` titled ``label``, kept while a worker's tasks share it."""
+    global _WORKER_RUN
+    if _WORKER_RUN is None or _WORKER_RUN.path != path or _WORKER_RUN.label != label:
+        run = load_run(path)
+        run.label = label
+        _WORKER_RUN = run
+    return _WORKER_RUN
+
+
+def _render(
+    task: RunFigure | Figure,
+    formats: tuple[str, ...],
+    dpi: float | None,
+    run: Run | None = None,
+) -> Rendered:
+    from sim.analysis.plots import render_run_figure
+
+    if isinstance(task, RunFigure):
+        return render_run_figure(run or _run_for(task.path, task.label), task.name, formats, dpi)
+    if not isinstance(task.canvas, FigureCanvasAgg):  # an unpickled figure has a plain canvas
+        FigureCanvasAgg(task)
+    return style.render(task, formats, dpi)
+
+
+def draw_figures(
+    tasks: Sequence[RunFigure | Figure],
+    formats: tuple[str, ...] = ("png", "svg"),
+    dpi: float | None = None,
+    jobs: int | None = None,
+    loaded: Sequence[Run] = (),
+    meanwhile: Callable[[], object] | None = None,
+) -> list[Rendered]:
+    """Each task rendered in ``formats`` (PNG at ``dpi``; None where a run figure's data are
+    missing), in the order given.
+
+    Tasks are rendered by ``jobs`` processes (default: one per CPU, at most one per task).
+    ``loaded`` runs are used as they are when rendering in this process; ``meanwhile`` is
+    called here while the workers render (before rendering, if there are none).
+    """
+    workers = min(jobs or os.cpu_count() or 1, len(tasks))
+    if workers <= 1:
+        if meanwhile is not None:
+            meanwhile()
+        known = {(run.path, run.label): run for run in loaded}
+        out = []
+        for task in tasks:
+            run = None
+            if isinstance(task, RunFigure):
+                key = (task.path, task.label)
+                if key not in known:
+                    known[key] = load_run(task.path)
+                    known[key].label = task.label
+                run = known[key]
+            out.append(_render(task, formats, dpi, run))
+        return out
+    ctx = worker_context(["sim.analysis.plots", __name__])
+    render = partial(_render, formats=formats, dpi=dpi)
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init) as pool:
+        futures = [pool.submit(render, task) for task in tasks]
+        if meanwhile is not None:
+            meanwhile()
+        return [future.result() for future in futures]
