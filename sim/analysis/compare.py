@@ -640,13 +640,9 @@ def write_comparison(
     Everything is computed before the first file is written; each file is written atomically.
     """
     table = compare_runs(runs, reference)
-    rendered: dict[str, dict[str, bytes]] = {}
-    if plots:
-        from sim.analysis.drawing import draw_figures
-
-        built = list(comparison_figures(runs, table))
-        drawn = draw_figures([fig for _, fig in built])
-        rendered = {name: r for (name, _), r in zip(built, drawn, strict=True) if r is not None}
+    rendered = (
+        {name: style.render(fig) for name, fig in comparison_figures(runs, table)} if plots else {}
+    )
     out = Path(out)
     paths = [atomic_write_text(out / "comparison.csv", table_csv(table))]
     paths.extend(style.write_rendered(out, rendered))

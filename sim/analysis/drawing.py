@@ -1,8 +1,8 @@
-"""Figures rendered by worker processes, each figure whole by one process.
+"""Run figures rendered by worker processes, each figure whole by one process.
 
-A task is either one of a run's figures, named (:class:`RunFigure`: the worker loads the run
-and builds it), or a built :class:`~matplotlib.figure.Figure` (sent to the worker pickled; it
-renders to the same bytes as here). The bytes never depend on the number of processes.
+A task names one of a run's figures (:class:`RunFigure`); the worker loads the run (keeping it
+for the next task of the same run), builds the figure and renders it. The bytes never depend
+on the number of processes.
 """
 
 from __future__ import annotations
@@ -14,10 +14,6 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
-from sim.analysis import style
 from sim.analysis.runs import Run, load_run
 from sim.workers import worker_context, worker_init
 
@@ -46,29 +42,22 @@ def _run_for(path: Path, label: str) -> Run:
 
 
 def _render(
-    task: RunFigure | Figure,
-    formats: tuple[str, ...],
-    dpi: float | None,
-    run: Run | None = None,
+    task: RunFigure, formats: tuple[str, ...], dpi: float | None, run: Run | None = None
 ) -> Rendered:
     from sim.analysis.plots import render_run_figure
 
-    if isinstance(task, RunFigure):
-        return render_run_figure(run or _run_for(task.path, task.label), task.name, formats, dpi)
-    if not isinstance(task.canvas, FigureCanvasAgg):  # an unpickled figure has a plain canvas
-        FigureCanvasAgg(task)
-    return style.render(task, formats, dpi)
+    return render_run_figure(run or _run_for(task.path, task.label), task.name, formats, dpi)
 
 
 def draw_figures(
-    tasks: Sequence[RunFigure | Figure],
+    tasks: Sequence[RunFigure],
     formats: tuple[str, ...] = ("png", "svg"),
     dpi: float | None = None,
     jobs: int | None = None,
     loaded: Sequence[Run] = (),
     meanwhile: Callable[[], object] | None = None,
 ) -> list[Rendered]:
-    """Each task rendered in ``formats`` (PNG at ``dpi``; None where a run figure's data are
+    """Each task's figure rendered in ``formats`` (PNG at ``dpi``; None where its data are
     missing), in the order given.
 
     Tasks are rendered by ``jobs`` processes (default: one per CPU, at most one per task).
@@ -82,16 +71,15 @@ def draw_figures(
         known = {(run.path, run.label): run for run in loaded}
         out = []
         for task in tasks:
-            run = None
-            if isinstance(task, RunFigure):
-                key = (task.path, task.label)
-                if key not in known:
-                    known[key] = load_run(task.path)
-                    known[key].label = task.label
-                run = known[key]
-            out.append(_render(task, formats, dpi, run))
+            key = (task.path, task.label)
+            if key not in known:
+                known[key] = load_run(task.path)
+                known[key].label = task.label
+            out.append(_render(task, formats, dpi, known[key]))
         return out
-    ctx = worker_context(["sim.analysis.plots", __name__])
+    ctx = worker_context(
+        ["sim.analysis.plots", "matplotlib.figure", "matplotlib.backends.backend_agg"]
+    )
     render = partial(_render, formats=formats, dpi=dpi)
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init) as pool:
         futures = [pool.submit(render, task) for task in tasks]
