@@ -50,7 +50,13 @@ from sim.results import (
     run_store,
     tables_from_replicates,
 )
-from sim.workers import run_preload, worker_context, worker_init, worker_server_running
+from sim.workers import (
+    run_preload,
+    stop_pool,
+    worker_context,
+    worker_init,
+    worker_server_running,
+)
 
 
 def replicate_seed(seed: int, index: int) -> int:
@@ -531,11 +537,7 @@ def _run_pool(
                 c, f, _ = fut.result()
                 chunk_done(c, f)
     except BaseException:
-        for fut in pending:
-            fut.cancel()
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
+        stop_pool(pool, pending)
         raise
     pool.shutdown(wait=True)
 

@@ -23,7 +23,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,16 @@ def worker_context(preload: Sequence[str]) -> Any:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload([__name__, *(m for m in preload if m != __name__)])
     return ctx
+
+
+def stop_pool(pool: ProcessPoolExecutor, pending: Iterable[Future[Any]] = ()) -> None:
+    """Stop a pool now (on an error or Ctrl-C): cancel the tasks not started, terminate the
+    workers (they ignore Ctrl-C and would finish every queued task) and wait for them."""
+    for future in pending:
+        future.cancel()
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_preload(backend: str) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sim.analysis.runs import Run, load_run
-from sim.workers import worker_context, worker_init
+from sim.workers import stop_pool, worker_context, worker_init
 
 
 class RunFigure(NamedTuple):
@@ -81,8 +81,15 @@ def draw_figures(
         ["sim.analysis.plots", "matplotlib.figure", "matplotlib.backends.backend_agg"]
     )
     render = partial(_render, formats=formats, dpi=dpi)
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
+    futures = []
+    try:
         futures = [pool.submit(render, task) for task in tasks]
         if meanwhile is not None:
             meanwhile()
-        return [future.result() for future in futures]
+        out = [future.result() for future in futures]
+    except BaseException:  # an error here or in a worker, or Ctrl-C: stop at once
+        stop_pool(pool, futures)
+        raise
+    pool.shutdown(wait=True)
+    return out

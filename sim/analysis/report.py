@@ -141,9 +141,8 @@ def run_pngs(
     (in parallel processes, while ``meanwhile`` runs here)."""
     from sim.analysis.drawing import RunFigure, draw_figures
 
-    stored = {
-        (i, name): stored_png(run, name) for i, run in enumerate(runs) for name in plots.RUN_FIGURES
-    }
+    names = plots.by_cost(plots.RUN_FIGURES)  # the dearest first: workers finish together
+    stored = {(i, name): stored_png(run, name) for i, run in enumerate(runs) for name in names}
     todo = [key for key, png in stored.items() if png is None]
     tasks = [RunFigure(runs[i].path, runs[i].label, name) for i, name in todo]
     drawn = draw_figures(tasks, ("png",), REPORT_DPI, loaded=runs, meanwhile=meanwhile)

@@ -52,7 +52,7 @@ from sim.runner import (
     replicate_seed,
     stop_signals,
 )
-from sim.workers import worker_context, worker_init
+from sim.workers import stop_pool, worker_context, worker_init
 
 PointFunction = Callable[[dict[str, Any], int], Mapping[str, Any]]
 ENGINES = ("local", "dask")
@@ -183,9 +183,7 @@ def open_executor(
         try:
             yield pool
         except BaseException:
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=True, cancel_futures=True)
+            stop_pool(pool)
             raise
         pool.shutdown(wait=True)
         return

@@ -107,3 +107,30 @@ def test_figures_of_several_runs_are_the_same_whichever_process_draws_them(
         assert label in svg and other not in svg
     pngs = draw_figures(tasks[:2], ("png",), report.REPORT_DPI, jobs=2)
     assert all(p is not None and p["png"][:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+def test_an_error_while_figures_are_drawn_stops_the_workers_at_once(
+    tmp_path: Path, make_run, monkeypatch
+) -> None:
+    """The comparison drawn meanwhile fails: the error comes through, and the pool is stopped
+    (tests/test_stop_pool.py: no queued figure is drawn first) rather than left to finish."""
+    from sim.analysis import drawing
+
+    stopped: list[int] = []
+    real_stop = drawing.stop_pool
+
+    def spy(pool, pending=()):  # type: ignore[no-untyped-def]
+        pending = list(pending)
+        stopped.append(sum(not f.done() for f in pending))
+        real_stop(pool, pending)
+
+    monkeypatch.setattr(drawing, "stop_pool", spy)
+    run = make_run(tmp_path / "run", n=4, weeks=3)
+    tasks = [RunFigure(run, "run", "target_mix")] * 12
+
+    def fail() -> None:
+        raise ValueError("comparison failed")
+
+    with pytest.raises(ValueError, match="comparison failed"):
+        draw_figures(tasks, ("png",), jobs=2, meanwhile=fail)
+    assert len(stopped) == 1 and stopped[0] > 0  # figures were still queued, and not drawn
