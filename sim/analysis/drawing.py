@@ -31,22 +31,21 @@ Rendered = dict[str, bytes] | None
 _WORKER_RUN: Run | None = None
 
 
-def _run_for(path: Path, label: str) -> Run:
-    """The run at ``path`` titled ``label``, kept while a worker's tasks share it."""
-    global _WORKER_RUN
-    if _WORKER_RUN is None or _WORKER_RUN.path != path or _WORKER_RUN.label != label:
-        run = load_run(path)
-        run.label = label
-        _WORKER_RUN = run
-    return _WORKER_RUN
+def _labelled(path: Path, label: str) -> Run:
+    """The run at ``path``, titled ``label``."""
+    run = load_run(path)
+    run.label = label
+    return run
 
 
-def _render(
-    task: RunFigure, formats: tuple[str, ...], dpi: float | None, run: Run | None = None
-) -> Rendered:
+def _render(task: RunFigure, formats: tuple[str, ...], dpi: float | None) -> Rendered:
+    """In a worker: the task's figure, from the run it keeps while its tasks share it."""
     from sim.analysis.plots import render_run_figure
 
-    return render_run_figure(run or _run_for(task.path, task.label), task.name, formats, dpi)
+    global _WORKER_RUN
+    if _WORKER_RUN is None or (_WORKER_RUN.path, _WORKER_RUN.label) != (task.path, task.label):
+        _WORKER_RUN = _labelled(task.path, task.label)
+    return render_run_figure(_WORKER_RUN, task.name, formats, dpi)
 
 
 def draw_figures(
@@ -68,14 +67,15 @@ def draw_figures(
     if workers <= 1:
         if meanwhile is not None:
             meanwhile()
+        from sim.analysis.plots import render_run_figure
+
         known = {(run.path, run.label): run for run in loaded}
         out = []
         for task in tasks:
             key = (task.path, task.label)
             if key not in known:
-                known[key] = load_run(task.path)
-                known[key].label = task.label
-            out.append(_render(task, formats, dpi, known[key]))
+                known[key] = _labelled(task.path, task.label)
+            out.append(render_run_figure(known[key], task.name, formats, dpi))
         return out
     ctx = worker_context(
         ["sim.analysis.plots", "matplotlib.figure", "matplotlib.backends.backend_agg"]
