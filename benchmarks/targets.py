@@ -1,0 +1,144 @@
+"""Issue 12's speed targets, measured side by side in one run, each against its target.
+
+    .venv/bin/python benchmarks/targets.py            # the quick ones (~3 minutes)
+    .venv/bin/python benchmarks/targets.py --full     # and the long ones (~15 minutes more)
+
+Every command line runs in a fresh process in a temporary folder, as a user would run it
+(start-up included); wall times are medians of ``--repeats`` runs, taken in turn so that the
+shared machine's load falls on each alike. The replicate times are CPU time on one core,
+medians. The last column says whether the target is met *in this run*: on a shared machine a
+figure near its target can fall on either side from one run to the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline import BATCH_SCRIPT, BIN, cpec_run, measure  # benchmarks/pipeline.py
+from replicate_speed import mesa, time_replicates  # benchmarks/replicate_speed.py
+
+from sim.engine import run_replicate
+
+HERE = Path(__file__).resolve().parent
+
+
+class Scorecard:
+    """Rows of (what, measured, target, met), printed as they come and again at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, what: str, measured: str, target: str = "", met: bool | None = None) -> None:
+        verdict = "" if met is None else ("met" if met else "NOT met")
+        self.rows.append((what, measured, target, verdict))
+        print(f"  {what}: {measured}" + (f"  (target {target}: {verdict})" if target else ""))
+        sys.stdout.flush()
+
+    def print(self) -> None:
+        widths = [max(len(r[i]) for r in self.rows) for i in range(4)]
+        head = ("measured in this run", "value", "target", "")
+        widths = [max(w, len(h)) for w, h in zip(widths, head, strict=True)]
+        print()
+        for row in (head, *self.rows):
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def median_wall(make_cmd: Callable[[Path], list[str]], cwd: Path, repeats: int) -> float:
+    """Median wall seconds of ``repeats`` fresh runs of the command ``make_cmd(cwd)`` gives."""
+    return statistics.median(measure(make_cmd(cwd), cwd)[0] for _ in range(repeats))
+
+
+def replicate_rows(card: Scorecard, repeats: int) -> float:
+    """One 104-week baseline replicate: the engine and the Mesa model."""
+    engine = statistics.median(time_replicates(run_replicate, 10 * repeats)) * 1e3
+    model = statistics.median(time_replicates(mesa, repeats)) * 1e3
+    card.add("one replicate, compiled engine (ms)", f"{engine:.2f}", "<= 1", engine <= 1)
+    card.add("one replicate, Mesa model (ms)", f"{model:.1f}", "", None)
+    card.add("ratio Mesa / engine (both run the compiled rules)", f"{model / engine:.1f}x")
+    return engine
+
+
+def run_rows(card: Scorecard, cwd: Path, repeats: int) -> None:
+    """`cpec-sim run`: start-up, 1,000 replicates, and the default job with its plots."""
+    startup = median_wall(lambda d: cpec_run(1, 2, d), cwd, repeats)
+    card.add("cpec-sim run replicates=1 plots=false (s)", f"{startup:.2f}")
+    thousand = median_wall(lambda d: cpec_run(1000, 2, d), cwd, repeats)
+    card.add("1,000 replicates, jobs=2, plots=false (s)", f"{thousand:.2f}", "<= 4", thousand <= 4)
+    run_dir = cwd / "default-run"
+    default = [str(BIN / "cpec-sim"), "run", f"hydra.run.dir={run_dir}"]
+    walls = []
+    for _ in range(repeats):
+        subprocess.run(["rm", "-rf", str(run_dir)], check=True)
+        walls.append(measure(default, cwd)[0])
+    make_run = statistics.median(walls)
+    card.add("cpec-sim run, 100 replicates and plots = make run (s)", f"{make_run:.2f}", "<= 5",
+             make_run <= 5)  # fmt: skip
+    plot = median_wall(lambda d: [str(BIN / "cpec-sim"), "plot", str(run_dir)], cwd, repeats)
+    card.add("cpec-sim plot on 100 replicates (s)", f"{plot:.2f}", "<= 2", plot <= 2)
+
+
+def batch_run_row(card: Scorecard, cwd: Path, replicates: int) -> None:
+    """The same replicates through mesa.batch_run and cpec-sim run, 2 processes each."""
+    script = cwd / "batch.py"
+    script.write_text(BATCH_SCRIPT)
+    out = cwd / f"batch-{replicates}.parquet"
+    batch, _ = measure([sys.executable, str(script), str(replicates), "2", str(out)], cwd)
+    ours, _ = measure(cpec_run(replicates, 2, cwd), cwd)
+    ratio = batch / ours
+    card.add(
+        f"{replicates} replicates: mesa.batch_run / cpec-sim run",
+        f"{batch:.1f} s / {ours:.1f} s = {ratio:.1f}x",
+        ">= 10x",
+        ratio >= 10,
+    )
+
+
+def long_rows(card: Scorecard, cwd: Path) -> None:
+    """10,000 replicates on 1 and 2 workers; 100,000 replicates; the exploration study."""
+    one = measure(cpec_run(10_000, 1, cwd), cwd)[0]
+    two = measure(cpec_run(10_000, 2, cwd), cwd)[0]
+    card.add("10,000 replicates: jobs=1 / jobs=2", f"{one:.0f} s / {two:.0f} s = {one / two:.2f}x",
+             ">= 1.8x", one / two >= 1.8)  # fmt: skip
+    wall, peak = measure(cpec_run(100_000, 2, cwd), cwd)
+    card.add("100,000 replicates, jobs=2 (s)", f"{wall:.0f}", "<= 180", wall <= 180)
+    card.add("100,000 replicates: peak memory (MiB)", f"{peak:.0f}", "< 1024", peak < 1024)
+    study = subprocess.run(
+        [sys.executable, str(HERE / "large_study.py"), "--interrupt-at", "0", "--jobs", "2"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    found = re.search(r"wall time (\d+) s for", study.stdout)
+    seconds = int(found.group(1)) if found else float("nan")
+    card.add("exploration study, 1,000 x 100 x 104 weeks (s)", f"{seconds}", "<= 600",
+             seconds <= 600)  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=3, help="runs of each command (median)")
+    ap.add_argument("--full", action="store_true", help="also the runs of 10,000 and more")
+    args = ap.parse_args()
+    print(f"{os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d %H:%M')}; medians of {args.repeats}")
+    card = Scorecard()
+    replicate_rows(card, 20 * args.repeats)
+    with tempfile.TemporaryDirectory(prefix="targets-") as tmp:
+        cwd = Path(tmp)
+        run_rows(card, cwd, args.repeats)
+        batch_run_row(card, cwd, 200)
+        if args.full:
+            batch_run_row(card, cwd, 1000)
+            long_rows(card, cwd)
+    card.print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
