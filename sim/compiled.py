@@ -126,6 +126,20 @@ def as_tuple(params: Any) -> Any:
 
 # --- small linear algebra (loops beat a BLAS call at 18 places) -------------------------
 @rule
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``a @ b`` for 1-D ``a`` and ``b``, summed in index order: the same bits on any machine.
+
+    Not BLAS: OpenBLAS picks its kernel for the processor at run time, and kernels sum in
+    different orders, so ``a @ b`` differed in its last bit between machines (AVX-512 and
+    AVX2), and with it the results of a seed.
+    """
+    acc = 0.0
+    for i in range(a.size):
+        acc += a[i] * b[i]
+    return acc
+
+
+@rule
 def matvec(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``a @ x`` for a 2-D ``a`` and a 1-D ``x``."""
     n, m = a.shape

@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY, interdiction_probability
 from sim.cells import FIGHTERS
-from sim.compiled import POSTURE_SCORE, Calls, rule
+from sim.compiled import POSTURE_SCORE, Calls, dot, rule
 from sim.params import ModelParams
 from sim.rules.china import NORMAL, investment_hold, next_level
 from sim.rules.militant_group import choice_probabilities, initial_propensities, long_run_rate
@@ -99,8 +99,8 @@ def end_week(
     n = t.size
     metrics[:n] = t
     metrics[n] = groups.meta[:, FIGHTERS].sum()
-    metrics[n + 1] = world.grievance @ places.pop_weights
-    metrics[n + 2] = world.legitimacy @ places.pop_weights
+    metrics[n + 1] = dot(world.grievance, places.pop_weights)
+    metrics[n + 2] = dot(world.legitimacy, places.pop_weights)
     metrics[n + 3] = s[PATIENCE]
     metrics[n + 4] = s[LEVEL]
     metrics[n + 5] = investment_hold(s[LEVEL], params.china)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.compiled import dot
 from sim.config import scenario_params
 from sim.model import CrisisModel
 from sim.params import ModelParams, iter_params
@@ -104,6 +107,63 @@ def test_same_seed_same_outputs_in_separate_processes() -> None:
     a, b = _summary_in_subprocess(7), _summary_in_subprocess(7)
     assert a == b
     assert a != _summary_in_subprocess(8)
+
+
+#: OpenBLAS kernels (``OPENBLAS_CORETYPE``) and the processor flags each needs to run.
+BLAS_KERNELS = {
+    "Prescott": {"sse3"},
+    "Haswell": {"avx2", "fma"},
+    "SkylakeX": {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"},
+}
+
+
+def _cpu_flags() -> set[str]:
+    """The processor's feature flags (Linux), empty where they cannot be read."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return next((set(line.split(":", 1)[1].split()) for line in text.splitlines()
+                 if line.startswith("flags")), set())  # fmt: skip
+
+
+def _outputs_with_blas_kernel(kernel: str) -> str:
+    """The weekly outputs and summaries of four compiled replicates, in a process whose
+    OpenBLAS runs ``kernel`` (its choice for another processor)."""
+    code = (
+        "import json, numpy as np; from sim.engine import run_replicate; "
+        "from sim.params import ModelParams; "
+        "rs = [run_replicate(ModelParams(), 104, s) for s in range(4)]; "
+        "print(json.dumps([[{k: np.asarray(v).tolist() for k, v in r.weekly.items()}, "
+        "r.summary] for r in rs], sort_keys=True, default=str))"
+    )
+    env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    return out.stdout
+
+
+def test_dot_sums_in_index_order() -> None:
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 5, 16, 18, 33):
+        a, b = rng.random(n), rng.random(n) * 10.0 ** rng.uniform(-8, 8, n)
+        expected = 0.0
+        for x, y in zip(a.tolist(), b.tolist(), strict=True):
+            expected += x * y
+        assert dot(a, b) == expected
+
+
+def test_results_do_not_depend_on_the_processors_blas_kernel() -> None:
+    """A BLAS call sums in its kernel's order (OpenBLAS picks the kernel for the processor):
+    the same seed must give the same bits on every machine (the shipped posterior's
+    fingerprint and the golden seed depend on it)."""
+    flags = _cpu_flags()
+    kernels = [k for k, needs in BLAS_KERNELS.items() if needs <= flags]
+    if platform.machine() != "x86_64" or len(kernels) < 2:
+        pytest.skip("needs an x86-64 processor that runs two of OpenBLAS's kernels")
+    outputs = {kernel: _outputs_with_blas_kernel(kernel) for kernel in kernels}
+    assert len(set(outputs.values())) == 1, f"results differ between kernels {kernels}"
 
 
 def test_scenarios_do_what_they_say() -> None:
