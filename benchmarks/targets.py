@@ -1,13 +1,15 @@
 """Issue 12's speed targets, measured side by side in one run, each against its target.
 
-    .venv/bin/python benchmarks/targets.py            # the quick ones (~3 minutes)
+    .venv/bin/python benchmarks/targets.py            # the quick ones (~1 minute)
     .venv/bin/python benchmarks/targets.py --full     # and the long ones (~15 minutes more)
 
 Every command line runs in a fresh process in a temporary folder, as a user would run it
-(start-up included); wall times are medians of ``--repeats`` runs, taken in turn so that the
-shared machine's load falls on each alike. The replicate times are CPU time on one core,
-medians. The last column says whether the target is met *in this run*: on a shared machine a
-figure near its target can fall on either side from one run to the next.
+(start-up included). The quick rows are medians of ``--repeats`` runs of each command, one
+after another; the comparisons with ``mesa.batch_run`` and the ``--full`` rows are single runs
+(their labels say so). The replicate times are CPU time on one core, medians, each replicate
+as a notebook calls ``run_replicate`` (its parameters validated). The last column says whether
+the target is met *in this run*: on a shared machine a figure near its target can fall on
+either side from one run to the next, and a ratio moves with both of its terms.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from replicate_speed import mesa, time_replicates  # benchmarks/replicate_speed.
 from sim.engine import run_replicate
 
 HERE = Path(__file__).resolve().parent
+#: The issue's figures for one replicate before the engine: 45-57 ms (the Mesa model).
+FIRST_BUILD_MS = 45.0
+#: 1 GB in MiB.
+GB_MIB = 1e9 / 2**20
 
 
 class Scorecard:
@@ -62,7 +68,9 @@ def replicate_rows(card: Scorecard, repeats: int) -> float:
     engine = statistics.median(time_replicates(run_replicate, 10 * repeats)) * 1e3
     model = statistics.median(time_replicates(mesa, repeats)) * 1e3
     card.add("one replicate, compiled engine (ms)", f"{engine:.2f}", "<= 1", engine <= 1)
-    card.add("one replicate, Mesa model (ms)", f"{model:.1f}", "", None)
+    first = FIRST_BUILD_MS / engine
+    card.add("  speed-up over the first build's 45 ms", f"{first:.1f}x", ">= 40x", first >= 40)
+    card.add("one replicate, Mesa model (ms)", f"{model:.1f}", "<= 57 (no slower)", model <= 57)
     card.add("ratio Mesa / engine (both run the compiled rules)", f"{model / engine:.1f}x")
     return engine
 
@@ -95,7 +103,7 @@ def batch_run_row(card: Scorecard, cwd: Path, replicates: int) -> None:
     ours, _ = measure(cpec_run(replicates, 2, cwd), cwd)
     ratio = batch / ours
     card.add(
-        f"{replicates} replicates: mesa.batch_run / cpec-sim run",
+        f"{replicates} replicates: mesa.batch_run / cpec-sim run (one run)",
         f"{batch:.1f} s / {ours:.1f} s = {ratio:.1f}x",
         ">= 10x",
         ratio >= 10,
@@ -106,19 +114,23 @@ def long_rows(card: Scorecard, cwd: Path) -> None:
     """10,000 replicates on 1 and 2 workers; 100,000 replicates; the exploration study."""
     one = measure(cpec_run(10_000, 1, cwd), cwd)[0]
     two = measure(cpec_run(10_000, 2, cwd), cwd)[0]
-    card.add("10,000 replicates: jobs=1 / jobs=2", f"{one:.0f} s / {two:.0f} s = {one / two:.2f}x",
-             ">= 1.8x", one / two >= 1.8)  # fmt: skip
+    ratio = f"{one:.0f} s / {two:.0f} s = {one / two:.2f}x"
+    card.add("10,000 replicates: jobs=1 / jobs=2 (one run)", ratio, ">= 1.8x", one / two >= 1.8)
     wall, peak = measure(cpec_run(100_000, 2, cwd), cwd)
-    card.add("100,000 replicates, jobs=2 (s)", f"{wall:.0f}", "<= 180", wall <= 180)
-    card.add("100,000 replicates: peak memory (MiB)", f"{peak:.0f}", "< 1024", peak < 1024)
+    card.add("100,000 replicates, jobs=2 (s, one run)", f"{wall:.0f}", "<= 180", wall <= 180)
+    card.add("100,000 replicates: peak memory (MiB)", f"{peak:.0f}", f"< 1 GB = {GB_MIB:.0f}",
+             peak < GB_MIB)  # fmt: skip
     study = subprocess.run(
         [sys.executable, str(HERE / "large_study.py"), "--interrupt-at", "0", "--jobs", "2"],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True,
     )  # fmt: skip
     found = re.search(r"wall time (\d+) s for", study.stdout)
-    seconds = int(found.group(1)) if found else float("nan")
-    card.add("exploration study, 1,000 x 100 x 104 weeks (s)", f"{seconds}", "<= 600",
-             seconds <= 600)  # fmt: skip
+    if study.returncode != 0 or found is None:
+        card.add("exploration study (evaluation, one run)", "failed: see large_study.py")
+        return
+    seconds = int(found.group(1))
+    card.add("exploration study, 1,000 x 100 x 104 weeks (s, evaluation, one run)",
+             f"{seconds}", "<= 600", seconds <= 600)  # fmt: skip
 
 
 def main() -> int:
