@@ -111,7 +111,8 @@ def test_same_seed_same_outputs_in_separate_processes() -> None:
 
 #: OpenBLAS kernels (``OPENBLAS_CORETYPE``) and the processor flags each needs to run.
 BLAS_KERNELS = {
-    "Prescott": {"sse3"},
+    "Prescott": {"pni"},  # SSE3, as Linux names it
+    "Sandybridge": {"avx"},
     "Haswell": {"avx2", "fma"},
     "SkylakeX": {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"},
 }
