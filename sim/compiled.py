@@ -127,7 +127,8 @@ def as_tuple(params: Any) -> Any:
 # --- small linear algebra (loops beat a BLAS call at 18 places) -------------------------
 @rule
 def dot(a: np.ndarray, b: np.ndarray) -> float:
-    """``a @ b`` for 1-D ``a`` and ``b``, summed in index order: the same bits on any machine.
+    """``a @ b`` for 1-D ``a`` and ``b``, summed in index order: the same bits whatever BLAS
+    kernel the processor would get.
 
     Not BLAS: OpenBLAS picks its kernel for the processor at run time, and kernels sum in
     different orders, so ``a @ b`` differed in its last bit between machines (AVX-512 and
@@ -142,13 +143,9 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 @rule
 def matvec(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``a @ x`` for a 2-D ``a`` and a 1-D ``x``."""
-    n, m = a.shape
-    out = np.zeros(n)
-    for i in range(n):
-        acc = 0.0
-        for j in range(m):
-            acc += a[i, j] * x[j]
-        out[i] = acc
+    out = np.zeros(a.shape[0])
+    for i in range(a.shape[0]):
+        out[i] = dot(a[i], x)
     return out
 
 

@@ -157,7 +157,7 @@ def test_dot_sums_in_index_order() -> None:
 
 def test_results_do_not_depend_on_the_processors_blas_kernel() -> None:
     """A BLAS call sums in its kernel's order (OpenBLAS picks the kernel for the processor):
-    the same seed must give the same bits on every machine (the shipped posterior's
+    the same seed must give the same bits whatever the kernel (the shipped posterior's
     fingerprint and the golden seed depend on it)."""
     flags = _cpu_flags()
     kernels = [k for k, needs in BLAS_KERNELS.items() if needs <= flags]
