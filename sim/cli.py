@@ -852,11 +852,12 @@ def run_command(args: list[str]) -> int:
     return max(_EXIT_CODES, default=0)
 
 
-#: Measured with the compiled engine (2,000 baseline replicates x 104 weeks, jobs=1: 30.7 s,
-#: 24.1 MB): seconds of one worker per replicate-week, and bytes on disk per replicate-week
-#: (the three tables and their chunks). See docs/reliability.md.
-SECONDS_PER_REPLICATE_WEEK = 1.4e-4
-BYTES_PER_REPLICATE_WEEK = 116.0
+#: Measured with the compiled engine (2,000 baseline replicates x 104 weeks, jobs=1: 12.7 s
+#: of which ~1.1 s start-up, 25.6 MB; 1 December 2026): seconds of one worker per
+#: replicate-week, and bytes on disk per replicate-week (the three tables and their chunks).
+#: See docs/reliability.md.
+SECONDS_PER_REPLICATE_WEEK = 5.6e-5
+BYTES_PER_REPLICATE_WEEK = 123.0
 #: A run is announced (time and disk) when it would take longer or write more than this.
 ANNOUNCE_SECONDS = 60.0
 ANNOUNCE_BYTES = 1e9

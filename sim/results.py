@@ -306,6 +306,11 @@ class ChunkStore:
         return out
 
 
+#: Rows a final file's row group gathers from consecutive chunks before it is written (a
+#: row group stays below Parquet's default limit of 1,048,576 rows: one chunk holds fewer).
+ROW_GROUP_ROWS = 1 << 16
+
+
 class Assembly:
     """The final tables of a job, streamed from its chunks in order while later chunks are
     still being computed (the main process of a run is otherwise idle).
@@ -314,12 +319,15 @@ class Assembly:
     appends the rest and renames the files into place; :meth:`abort` removes them. The
     bytes do not depend on when chunks were appended: the same tables go in the same order.
     The three tables are appended side by side, one thread each (Parquet decoding, encoding
-    and compression release the GIL).
+    and compression release the GIL). Consecutive chunks are gathered into row groups of at
+    least :data:`ROW_GROUP_ROWS` rows: small row groups cost a compression context and
+    statistics per column each, for the writer and for every later reader.
     """
 
     def __init__(self, store: ChunkStore, chunks: list[int]) -> None:
         self.store, self.chunks, self.appended = store, chunks, 0
         self.rows = dict.fromkeys(store.tables, 0)
+        self._pending: dict[str, list[pa.Table]] = {name: [] for name in store.tables}
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._tmp: dict[str, Path] = {}
         self._pool: ThreadPoolExecutor | None = None
@@ -335,6 +343,7 @@ class Assembly:
         self.add_ready(set(self.chunks))
         records = {}
         for name in self.store.tables:
+            self._write_pending(name)
             tmp = self._start(name)
             if name not in self._writers:  # no chunks: an empty table of the schema
                 pq.write_table(self.store.schemas[name].empty_table(), tmp, compression="zstd")
@@ -354,6 +363,8 @@ class Assembly:
             with suppress(Exception):
                 writer.close()
         self._writers.clear()
+        for pending in self._pending.values():
+            pending.clear()
         for tmp in self._tmp.values():
             tmp.unlink(missing_ok=True)
         self._tmp.clear()
@@ -382,9 +393,18 @@ class Assembly:
             self._writers[name] = pq.ParquetWriter(
                 self._start(name), schema or table.schema, compression="zstd"
             )
-        writer = self._writers[name]
-        writer.write_table(table.cast(writer.schema))
+        pending = self._pending[name]
+        pending.append(table.cast(self._writers[name].schema))
         self.rows[name] += table.num_rows
+        if sum(t.num_rows for t in pending) >= ROW_GROUP_ROWS:
+            self._write_pending(name)
+
+    def _write_pending(self, name: str) -> None:
+        """Write the gathered chunks of one table as one row group."""
+        pending = self._pending[name]
+        if pending:
+            self._writers[name].write_table(pa.concat_tables(pending))
+            pending.clear()
 
     def _close_pool(self) -> None:
         if self._pool is not None:
@@ -411,7 +431,7 @@ def import_for_assembly_in_background() -> None:
 
 
 def _parquet_writer(table: pa.Table) -> Any:
-    return lambda tmp: pq.write_table(table, tmp, compression="zstd")
+    return lambda tmp: pq.write_table(table, tmp, compression="lz4")
 
 
 def run_store(run_dir: Path, key: str) -> ChunkStore:

@@ -10,7 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
+import sim.results
 from sim.config import resolved_chunk_size
 from sim.engine import run_replicate
 from sim.params import ModelParams
@@ -124,6 +126,28 @@ def test_streaming_the_chunks_as_they_finish_writes_the_same_bytes(tmp_path: Pat
     assert pq.read_table(paths["streamed"] / "summary.parquet")["replicate"].to_pylist() == [
         *range(6)
     ]
+
+
+def test_consecutive_chunks_are_gathered_into_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small chunks make few, large row groups, in order; the rows are those of the chunks."""
+    results = [(i, i, run_replicate(ModelParams(), 3, i)) for i in range(5)]
+    row_groups, default = {}, sim.results.ROW_GROUP_ROWS
+    for limit in (2, default):
+        monkeypatch.setattr(sim.results, "ROW_GROUP_ROWS", limit)
+        store = run_store(tmp_path / str(limit), "key")
+        for c in range(5):  # one replicate (one summary row, three weeks) a chunk
+            store.write(c, [c], tables_from_replicates(results[c : c + 1]))
+        store.assemble(range(5))
+        summary = pq.ParquetFile(tmp_path / str(limit) / "summary.parquet")
+        row_groups[limit] = [
+            summary.metadata.row_group(i).num_rows for i in range(summary.num_row_groups)
+        ]
+        assert summary.read()["replicate"].to_pylist() == [0, 1, 2, 3, 4]
+        weeks = pq.read_table(tmp_path / str(limit) / "timeseries.parquet")
+        assert weeks["replicate"].to_pylist() == [r for r in range(5) for _ in range(3)]
+    assert row_groups == {2: [2, 2, 1], default: [5]}
 
 
 def test_an_aborted_assembly_leaves_no_file(tmp_path: Path) -> None:
