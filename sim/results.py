@@ -307,9 +307,10 @@ class ChunkStore:
 
 
 #: Rows a final file's row group gathers from consecutive chunks before it is written (a
-#: row group stays below Parquet's default limit of 1,048,576 rows: one chunk holds fewer).
-#: 2**16 cost the main process ~40 MiB more at 10,000 replicates (gathered timeseries and
-#: summary rows), which the 100,000-replicate run's < 1 GB target cannot spare; 2**14 none.
+#: gathered row group over Parquet's default limit of 1,048,576 rows is split by the writer,
+#: the same way every time). 2**16 cost the main process ~40 MiB more at 10,000 replicates,
+#: which the 100,000-replicate run's < 1 GB target cannot spare; 2**14 costs it ~10-30 MiB at
+#: 2,000-3,000 replicates and nothing measurable at 10,000 and more.
 ROW_GROUP_ROWS = 1 << 14
 
 
@@ -341,9 +342,12 @@ class Assembly:
             self.appended += 1
 
     def finish(self) -> dict[str, dict[str, Any]]:
-        """Append the remaining chunks, move the files into place; return their records."""
+        """Append the remaining chunks, move the files into place; return their records.
+
+        Every file is complete before the first is moved, so a failure (a full disk) leaves
+        no final file.
+        """
         self.add_ready(set(self.chunks))
-        records = {}
         for name in self.store.tables:
             self._write_pending(name)
             tmp = self._start(name)
@@ -351,6 +355,9 @@ class Assembly:
                 pq.write_table(self.store.schemas[name].empty_table(), tmp, compression="zstd")
             else:
                 self._writers.pop(name).close()
+        records = {}
+        for name in self.store.tables:
+            tmp = self._tmp[name]
             final = self.store.root / f"{name}.parquet"
             move_into_place(tmp, final)
             del self._tmp[name]

@@ -128,26 +128,50 @@ def test_streaming_the_chunks_as_they_finish_writes_the_same_bytes(tmp_path: Pat
     ]
 
 
+def row_groups(path: Path) -> list[int]:
+    meta = pq.ParquetFile(path).metadata
+    return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+
+
 def test_consecutive_chunks_are_gathered_into_row_groups(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Small chunks make few, large row groups, in order; the rows are those of the chunks."""
-    results = [(i, i, run_replicate(ModelParams(), 3, i)) for i in range(5)]
-    row_groups, default = {}, sim.results.ROW_GROUP_ROWS
-    for limit in (2, default):
+    """Small chunks make few, large row groups (counted in rows, for every table), in order."""
+    results = [(i, i, run_replicate(ModelParams(), 3, i)) for i in range(6)]
+    found, default = {}, sim.results.ROW_GROUP_ROWS
+    for limit in (10, default):
         monkeypatch.setattr(sim.results, "ROW_GROUP_ROWS", limit)
         store = run_store(tmp_path / str(limit), "key")
-        for c in range(5):  # one replicate (one summary row, three weeks) a chunk
-            store.write(c, [c], tables_from_replicates(results[c : c + 1]))
-        store.assemble(range(5))
-        summary = pq.ParquetFile(tmp_path / str(limit) / "summary.parquet")
-        row_groups[limit] = [
-            summary.metadata.row_group(i).num_rows for i in range(summary.num_row_groups)
-        ]
-        assert summary.read()["replicate"].to_pylist() == [0, 1, 2, 3, 4]
-        weeks = pq.read_table(tmp_path / str(limit) / "timeseries.parquet")
-        assert weeks["replicate"].to_pylist() == [r for r in range(5) for _ in range(3)]
-    assert row_groups == {2: [2, 2, 1], default: [5]}
+        for c in range(3):  # two replicates a chunk: 2 summary rows, 6 weekly rows
+            store.write(c, [2 * c, 2 * c + 1], tables_from_replicates(results[2 * c : 2 * c + 2]))
+        store.assemble(range(3))
+        run = tmp_path / str(limit)
+        found[limit] = [row_groups(run / f"{t}.parquet") for t in ("summary", "timeseries")]
+        assert pq.read_table(run / "summary.parquet")["replicate"].to_pylist() == [*range(6)]
+        weeks = pq.read_table(run / "timeseries.parquet")
+        assert weeks["replicate"].to_pylist() == [r for r in range(6) for _ in range(3)]
+    assert found == {10: [[6], [12, 6]], default: [[6], [18]]}
+
+
+def test_a_failed_final_write_leaves_no_final_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last table's last row group fails (a full disk): the tables finished before it
+    are not moved into place either."""
+    store = run_store(tmp_path, "key")
+    for c in range(2):
+        store.write(c, [c], tables_from_replicates([(c, c, run_replicate(ModelParams(), 3, c))]))
+    real = sim.results.Assembly._write_pending
+
+    def full_disk(self: sim.results.Assembly, name: str) -> None:
+        if name == store.tables[-1]:
+            raise OSError(28, "No space left on device")
+        real(self, name)
+
+    monkeypatch.setattr(sim.results.Assembly, "_write_pending", full_disk)
+    with pytest.raises(OSError):
+        store.assemble(range(2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunks"]
 
 
 def test_an_aborted_assembly_leaves_no_file(tmp_path: Path) -> None:
