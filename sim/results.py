@@ -306,6 +306,11 @@ class ChunkStore:
         return out
 
 
+#: Chunk files are written once and read once (then kept for repairs): a fast codec. The final
+#: files are kept and read many times: a compact one.
+CHUNK_COMPRESSION = "lz4"
+FINAL_COMPRESSION = "zstd"
+
 #: Rows a final file's row group gathers from consecutive chunks before it is written (a
 #: gathered row group over Parquet's default limit of 1,048,576 rows is split by the writer,
 #: the same way every time). 2**16 cost the main process ~40 MiB more at 10,000 replicates,
@@ -352,7 +357,9 @@ class Assembly:
             self._write_pending(name)
             tmp = self._start(name)
             if name not in self._writers:  # no chunks: an empty table of the schema
-                pq.write_table(self.store.schemas[name].empty_table(), tmp, compression="zstd")
+                pq.write_table(
+                    self.store.schemas[name].empty_table(), tmp, compression=FINAL_COMPRESSION
+                )
             else:
                 self._writers.pop(name).close()
         records = {}
@@ -400,7 +407,7 @@ class Assembly:
             table = _conform(table, schema)
         if name not in self._writers:
             self._writers[name] = pq.ParquetWriter(
-                self._start(name), schema or table.schema, compression="zstd"
+                self._start(name), schema or table.schema, compression=FINAL_COMPRESSION
             )
         pending = self._pending[name]
         pending.append(table.cast(self._writers[name].schema))
@@ -440,7 +447,7 @@ def import_for_assembly_in_background() -> None:
 
 
 def _parquet_writer(table: pa.Table) -> Any:
-    return lambda tmp: pq.write_table(table, tmp, compression="lz4")
+    return lambda tmp: pq.write_table(table, tmp, compression=CHUNK_COMPRESSION)
 
 
 def run_store(run_dir: Path, key: str) -> ChunkStore:
