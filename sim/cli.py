@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.analysis.outputs import analysis_files
 from sim.config import MAX_SWEEP_JOBS, scenario_names
 from sim.files import is_system_folder
 
@@ -156,6 +157,7 @@ class Plan:
 
     error: str | None = None
     swept: dict[str, list[str]] = field(default_factory=dict)
+    fixed: dict[str, str] = field(default_factory=dict)  # keys given one value, as text
     sweep_dir: Path | None = None
     experiment: str | None = None
     jobs: int = 1  # Hydra jobs (1 unless a sweep)
@@ -198,7 +200,26 @@ def _check_override(o: Any, types: dict[str, str]) -> None:
             )
         return
     if key not in types and key not in ("scenario", "experiment"):
-        raise Refused(f"unknown key {key!r}: see `cpec-sim run --cfg job` for every key")
+        raise Refused(f"unknown key {key!r}: {_nearest_keys(key, types)}")
+
+
+def _nearest_keys(key: str, types: dict[str, str]) -> str:
+    """Up to three known keys spelt like ``key``, and where to see them all."""
+    import difflib
+
+    known = [*types, "scenario"]
+    leaves: dict[str, list[str]] = {}
+    for k in known:
+        leaves.setdefault(k.rsplit(".", 1)[-1], []).append(k)
+    near = difflib.get_close_matches(key, known, n=3, cutoff=0.75)
+    for leaf in difflib.get_close_matches(key.rsplit(".", 1)[-1], leaves, n=3):
+        near += leaves[leaf]
+    near = list(dict.fromkeys(near))
+    every = "see `cpec-sim run --cfg job` for every key"
+    if not near:
+        return every
+    more = f" (and {len(near) - 3} more)" if len(near) > 3 else ""
+    return f"did you mean {' or '.join(near[:3])}{more}? ({every})"
 
 
 def _sweep_values(o: Any, names: list[str] | None) -> list[Any]:
@@ -273,12 +294,16 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-#: What a run folder of ours may hold, and what a sweep folder may hold besides run folders.
-RUN_ENTRIES = frozenset(
-    {"manifest.json", "config.yaml", ".hydra", ".lock", "chunks", "failures", "plots"}
-    | {"summary.parquet", "timeseries.parquet", "events.parquet"}
+#: What a run folder of ours may hold, and what a sweep folder may hold besides run folders:
+#: what the run writes, and what ``compare`` and ``report`` write beside it.
+RUN_ENTRIES = (
+    frozenset(
+        {"manifest.json", "config.yaml", ".hydra", ".lock", "chunks", "failures", "plots"}
+        | {"summary.parquet", "timeseries.parquet", "events.parquet"}
+    )
+    | analysis_files()
 )
-SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs"))
+SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs")) | analysis_files()
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -499,6 +524,11 @@ def _plan(args: list[str], plan: Plan) -> None:
     plan.experiment = next(
         (str(o.value()) for o in parsed if str(o.key_or_group) == "experiment"), None
     )
+    plan.fixed = {
+        str(o.key_or_group).lstrip("+~"): _override_text(o.value())
+        for o in parsed
+        if not o.is_sweep_override()
+    }
 
 
 def _group_names(key: str) -> list[str] | None:
@@ -849,6 +879,14 @@ def run_command(args: list[str]) -> int:
         print(
             f"sweep directory: {plan.sweep_dir}  (compare with: cpec-sim compare {plan.sweep_dir})"
         )
+        earlier = jobs_of_other_commands(plan)
+        if earlier:
+            shown = ", ".join(earlier[:3]) + (", ..." if len(earlier) > 3 else "")
+            print(
+                f"note: the folder also holds {len(earlier)} run(s) of other commands ({shown}),"
+                " and `cpec-sim compare` shows every run in it; give sweep_name=NAME to keep"
+                " a sweep in a folder of its own"
+            )
     return max(_EXIT_CODES, default=0)
 
 
@@ -923,6 +961,51 @@ def write_sweep_index(plan: Plan) -> list[str]:
         {"experiment": plan.experiment, "swept": sorted(plan.swept), "jobs": list(jobs.values())},
     )
     return [str(job["status"]) for job in jobs.values()]
+
+
+#: Override keys that do not define a sweep's job (how it runs, not what it runs).
+NOT_JOB_KEYS = ("jobs", "plots", "experiment", "sweep_name")
+
+
+def jobs_of_other_commands(plan: Plan) -> list[str]:
+    """The sweep folder's job folders that this command's sweep does not define.
+
+    A job is this command's when its manifest's overrides give the same keys as the command,
+    each at the command's value or at one of its swept values.
+    """
+    import json
+
+    assert plan.sweep_dir is not None
+    wanted = {k: [v] for k, v in plan.fixed.items()} | plan.swept
+    wanted = {k: v for k, v in wanted.items() if _defines_job(k)}
+    others = []
+    for manifest in sorted(plan.sweep_dir.glob("*/manifest.json")):
+        try:
+            given = json.loads(manifest.read_text())["overrides"]
+            job = dict(str(o).lstrip("+~").split("=", 1) for o in given if "=" in str(o))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        job = {k: v for k, v in job.items() if _defines_job(k)}
+        if job.keys() != wanted.keys() or not all(
+            any(_same_value(job[k], v) for v in wanted[k]) for k in job
+        ):
+            others.append(manifest.parent.name)
+    return others
+
+
+def _defines_job(key: str) -> bool:
+    return key not in NOT_JOB_KEYS and not key.startswith("hydra")
+
+
+def _same_value(a: str, b: str) -> bool:
+    """Two override values that mean the same (``0.5`` and ``0.50``, ``True`` and ``true``)."""
+    a, b = a.strip("'\""), b.strip("'\"")
+    if a.lower() in ("true", "false") or b.lower() in ("true", "false"):
+        return a.lower() == b.lower()
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a == b
 
 
 def scenarios_command(args: list[str]) -> int:

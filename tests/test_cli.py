@@ -52,6 +52,7 @@ def test_any_parameter_is_addressable_and_changes_the_run(workdir: Path) -> None
 BAD = [
     (["scenario=nope"], "unknown scenario 'nope'"),
     (["china.nope=1"], "unknown key 'china.nope'"),
+    (["china.patiense_loss_per_death=1"], "did you mean china.patience_loss_per_death?"),
     (["china.patience_loss_per_death=1.5"], "china.patience_loss_per_death=1.5 is out of bounds"),
     (["pakistan.ssd_troops=-5"], "pakistan.ssd_troops=-5 is out of bounds"),
     (["replicates=0"], "replicates=0 is not allowed"),
@@ -157,3 +158,41 @@ def test_a_sweep_job_refused_at_run_time_is_not_listed_as_complete(workdir: Path
     assert jobs[job.name]["status"] == "refused"
     assert "another configuration" in jobs[job.name]["message"]
     assert [j["status"] for n, j in jobs.items() if n != job.name] == ["complete"]
+
+
+def test_a_compared_and_reported_sweep_or_run_resumes_and_a_foreign_file_is_refused(
+    workdir: Path,
+) -> None:
+    sweep_args = ("run", "-m", "scenario=baseline,iran_border", *FAST, "jobs=1")
+    run_args = ("run", *FAST, "jobs=1")
+    assert cpec(*sweep_args, cwd=workdir).returncode == 0
+    assert cpec(*run_args, cwd=workdir).returncode == 0
+    sweep = workdir / "results" / "sweeps" / "multirun"
+    run = next((workdir / "results" / "runs").iterdir())
+    assert cpec("compare", str(sweep), cwd=workdir).returncode == 0
+    assert cpec("report", str(sweep), cwd=workdir).returncode == 0
+    assert cpec("report", str(run), cwd=workdir).returncode == 0
+    written = {p.name for p in sweep.iterdir() if p.is_file()}
+    assert {"comparison.csv", "report.html", "compare_boxes.png", "sweep.json"} <= written
+
+    for args in (sweep_args, run_args):  # resumed: nothing recomputed, nothing refused
+        again = cpec(*args, cwd=workdir)
+        assert again.returncode == 0, again.stderr
+    assert (sweep / "comparison.csv").exists() and (run / "report.html").exists()
+
+    (sweep / "notes.txt").write_text("mine")
+    refused = cpec(*sweep_args, cwd=workdir)
+    assert refused.returncode == 2 and "not a sweep of cpec-sim" in refused.stderr
+
+
+def test_a_sweep_says_when_its_folder_holds_runs_of_other_commands(workdir: Path) -> None:
+    first = ("run", "-m", "scenario=baseline,iran_border", *FAST, "jobs=1")
+    assert "note:" not in cpec(*first, cwd=workdir).stdout
+    again = cpec(*first, cwd=workdir)  # resumed: its own runs only
+    assert again.returncode == 0 and "note:" not in again.stdout
+
+    other = cpec("run", "-m", "scenario=baseline,chinese_troops", *FAST, "jobs=1", cwd=workdir)
+    assert other.returncode == 0, other.stderr
+    note = next(line for line in other.stdout.splitlines() if line.startswith("note:"))
+    assert "holds 1 run(s) of other commands" in note and "scenario=iran_border" in note
+    assert "sweep_name=NAME" in note

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.analysis.outputs import REPORT_FILE
 from sim.analysis.runs import ResultsError, RunSet, is_sweep_dir, load_runs
 from sim.commands import Parser, run_command
 
@@ -129,7 +130,7 @@ def compare_command(argv: Sequence[str]) -> int:
 def default_report_out(dirs: Sequence[Path], runs: RunSet) -> Path:
     """``DIR/report.html`` for one run or sweep directory, else ``results/reports/<names>.html``."""
     if len(dirs) == 1:
-        return Path(dirs[0]) / "report.html"
+        return Path(dirs[0]) / REPORT_FILE
     return REPORTS_DIR / f"{_slug(runs.names())}.html"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import stats, style
+from sim.analysis.outputs import COMPARISON_TABLE
 from sim.analysis.runs import (
     ResultsError,
     Run,
@@ -613,14 +614,14 @@ def figure_heatmap(runs: RunSet, outcomes: Sequence[str] = HEATMAP_OUTCOMES) -> 
 
 def comparison_figures(runs: RunSet, table: pd.DataFrame) -> Iterator[tuple[str, Figure]]:
     """Build the comparison figures one at a time (skipping those without data)."""
-    builders = (
-        ("compare_boxes", lambda: figure_boxes(runs)),
-        ("compare_ecdf", lambda: figure_ecdfs(runs)),
-        ("compare_differences", lambda: figure_differences(table, runs)),
-        ("compare_events", lambda: figure_events(table, runs)),
-        ("sweep_heatmap", lambda: figure_heatmap(runs)),
-    )
-    for name, build in builders:
+    builders: dict[str, Callable[[], Figure | None]] = {  # named in sim.analysis.outputs
+        "compare_boxes": lambda: figure_boxes(runs),
+        "compare_ecdf": lambda: figure_ecdfs(runs),
+        "compare_differences": lambda: figure_differences(table, runs),
+        "compare_events": lambda: figure_events(table, runs),
+        "sweep_heatmap": lambda: figure_heatmap(runs),
+    }
+    for name, build in builders.items():
         with style.context():
             fig = build()
         if fig is not None:
@@ -644,6 +645,6 @@ def write_comparison(
         {name: style.render(fig) for name, fig in comparison_figures(runs, table)} if plots else {}
     )
     out = Path(out)
-    paths = [atomic_write_text(out / "comparison.csv", table_csv(table))]
+    paths = [atomic_write_text(out / COMPARISON_TABLE, table_csv(table))]
     paths.extend(style.write_rendered(out, rendered))
     return table, paths

@@ -1,0 +1,30 @@
+"""Names of the files the analysis commands write beside the results they read.
+
+``compare`` writes its table and figures into a sweep folder, and ``report`` writes
+``report.html`` into the run or sweep folder it reports on. The run command must recognise
+them as ours, so that re-running a compared or reported run or sweep resumes it. No heavy
+imports here: the command line reads these names at start-up.
+"""
+
+from __future__ import annotations
+
+#: ``compare``'s table.
+COMPARISON_TABLE = "comparison.csv"
+#: ``compare``'s figures, in the order they are drawn.
+COMPARISON_FIGURES = (
+    "compare_boxes",
+    "compare_ecdf",
+    "compare_differences",
+    "compare_events",
+    "sweep_heatmap",
+)
+#: The formats every figure is written in.
+FIGURE_FORMATS = ("png", "svg")
+#: ``report``'s page, written into the one run or sweep folder it reports on.
+REPORT_FILE = "report.html"
+
+
+def analysis_files() -> frozenset[str]:
+    """Every file name ``compare`` and ``report`` may write into a run or sweep folder."""
+    figures = {f"{name}.{fmt}" for name in COMPARISON_FIGURES for fmt in FIGURE_FORMATS}
+    return frozenset({COMPARISON_TABLE, REPORT_FILE} | figures)
