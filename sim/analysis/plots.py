@@ -55,10 +55,19 @@ def _bins(x: np.ndarray) -> np.ndarray:
     if hi == lo:
         return np.array([lo - 0.5, hi + 0.5])
     n = int(np.clip(len(np.histogram_bin_edges(x, bins="auto")) - 1, 8, 40))
-    if np.all(np.equal(np.mod(x, 1), 0)):
+    if _whole_numbers(x):
         width = max(1.0, float(np.ceil((hi - lo + 1) / n)))
         return np.arange(lo - 0.5, hi + width, width)
     return np.linspace(lo, hi, n + 1)
+
+
+#: A count taking at most this many distinct values is shown as a histogram only: a kernel
+#: density would smooth a few whole numbers into waves between them.
+FEW_COUNTS = 10
+
+
+def _whole_numbers(x: np.ndarray) -> bool:
+    return bool(np.all(np.equal(np.mod(x, 1), 0)))
 
 
 def _interval_text(s: stats.Summary) -> str:
@@ -119,12 +128,21 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
         _mark_interval(ax, s)
         ax.hist(x, bins=_bins(x), density=True, color=style.OKABE_ITO[0], alpha=0.55, lw=0)
         pad = 0.05 * (np.ptp(x) or 1.0)
-        grid = np.linspace(x.min() - pad, x.max() + pad, 200)
-        dens = stats.kde_curve(x, grid)
+        lower = 0.0 if x.min() >= 0 else None  # every headline outcome is >= 0 by nature
+        grid = np.linspace(x.min() - pad if lower is None else max(x.min() - pad, lower),
+                           x.max() + pad, 200)  # fmt: skip
+        few_counts = _whole_numbers(x) and np.unique(x).size <= FEW_COUNTS
+        dens = None if few_counts else stats.kde_curve(x, grid, lower)
         if dens is not None:
             ax.plot(grid, dens, color=style.OKABE_ITO[3], lw=1.6)
         else:
-            why = "constant: no density" if np.ptp(x) == 0 else "too few values for a density"
+            why = (
+                "constant: no density"
+                if np.ptp(x) == 0
+                else f"{np.unique(x).size} distinct counts: histogram only"
+                if few_counts
+                else "too few values for a density"
+            )
             ax.text(
                 0.97, 0.93, why, ha="right", va="top",
                 transform=ax.transAxes, fontsize=8, color="0.35",
@@ -295,10 +313,15 @@ def figure_fan_politics(run: Run) -> Figure | None:
         ("chinese_troops", "Chinese troops on guard", style.OKABE_ITO[3], "--"),
         ("joint_operations", "joint operations", style.OKABE_ITO[2], ":"),
     ]
+    drawn: dict[str, np.ndarray] = {}
     for metric, name, c, ls in flags:
         if metric in ts.columns:
             weeks, m = weekly_matrix(ts, metric)
-            ax.plot(weeks, np.nanmean(m > 0, axis=0), color=c, ls=ls, lw=1.8, label=name)
+            share = np.nanmean(m > 0, axis=0)
+            same = [n for n, other in drawn.items() if np.array_equal(share, other)]
+            label = f"{name} (same as {same[0]} every week)" if same else name
+            ax.plot(weeks, share, color=c, ls=ls, lw=1.8, label=label)
+            drawn[name] = share
     ax.set_title("Policies in force (lines, not fans)")
     ax.set_ylabel("share of replicates")
     ax.set_ylim(-0.02, 1.02)

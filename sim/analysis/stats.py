@@ -86,10 +86,13 @@ def percentile_of(samples: ArrayLike, value: float) -> float:
     return float(np.mean(x < value) + 0.5 * np.mean(x == value))
 
 
-def kde_curve(values: ArrayLike, grid: ArrayLike) -> FloatArray | None:
+def kde_curve(values: ArrayLike, grid: ArrayLike, lower: float | None = None) -> FloatArray | None:
     """Gaussian kernel density on ``grid`` (Scott's bandwidth, as ``scipy.stats.gaussian_kde``),
     or None if it cannot be estimated: fewer than two values or constant data (zero bandwidth).
 
+    With ``lower`` (a bound no value can fall below, such as 0 for a count), the kernels'
+    mass below it is reflected back above it (Silverman 1986, §2.10), so the density is zero
+    below the bound and still integrates to one; ``grid`` points below it get 0.
     Plain NumPy, so drawing a histogram does not import SciPy (about a second here).
     """
     x = finite(values)
@@ -97,6 +100,15 @@ def kde_curve(values: ArrayLike, grid: ArrayLike) -> FloatArray | None:
         return None
     h = float(np.std(x, ddof=1)) * x.size ** (-1 / 5)
     g = np.asarray(grid, dtype=float)
+    dens = _gaussian_sum(g, x, h)
+    if lower is not None:
+        if x.min() < lower:
+            raise ValueError(f"a value lies below the lower bound {lower}")
+        dens = np.where(g < lower, 0.0, dens + _gaussian_sum(2 * lower - g, x, h))
+    return np.asarray(dens)
+
+
+def _gaussian_sum(g: FloatArray, x: FloatArray, h: float) -> FloatArray:
     z = (g[:, None] - x[None, :]) / h
     return np.asarray(np.exp(-0.5 * z * z).sum(axis=1) / (x.size * h * math.sqrt(2 * math.pi)))
 

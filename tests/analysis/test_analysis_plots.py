@@ -118,8 +118,8 @@ def test_figures_cope_with_constant_outcomes_and_no_attacks(
     run = load_run(save_run(tmp_path / "quiet", summary, ts, events.iloc[0:0]))
     hist = plots.figure_outcome_histograms(run)
     assert hist is not None
-    texts = [t.get_text() for ax in hist.axes for t in ax.texts]
-    assert texts == ["constant: no density"]
+    chinese = next(ax for ax in hist.axes if ax.get_title().startswith("Chinese nationals"))
+    assert [t.get_text() for t in chinese.texts] == ["constant: no density"]
     severity = plots.figure_severity(run)
     assert severity is not None
     assert "no attack killed anyone" in [t.get_text() for t in severity.axes[0].texts]
@@ -194,3 +194,40 @@ def test_analysis_does_not_import_the_model_and_the_model_not_matplotlib() -> No
         "assert 'matplotlib' not in sys.modules, 'the model imported matplotlib'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_histograms_draw_no_density_below_zero_nor_over_a_few_whole_numbers(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    summary, ts, events = make_frames(n=60, weeks=4)
+    rng = np.random.default_rng(3)
+    summary["investors_withdrawn"] = rng.integers(0, 4, size=len(summary))  # 4 values
+    summary["chinese_killed"] = rng.geometric(0.2, size=len(summary)) - 1  # piled up at 0
+    run = load_run(save_run(tmp_path / "counts", summary, ts, events))
+    hist = plots.figure_outcome_histograms(run)
+    assert hist is not None
+    axes = {ax.get_title().split("\n")[0]: ax for ax in hist.axes}
+    investors = axes["Investors withdrawn"]
+    assert not [line for line in investors.lines if len(line.get_xdata()) == 200]  # no curve
+    assert [t.get_text() for t in investors.texts] == ["4 distinct counts: histogram only"]
+    chinese = axes["Chinese nationals killed"]
+    curves = [line for line in chinese.lines if len(line.get_xdata()) == 200]
+    assert len(curves) == 1 and min(curves[0].get_xdata()) >= 0  # reflected at zero
+    assert max(curves[0].get_ydata()) > 0 and not chinese.texts
+
+
+def test_policy_lines_that_coincide_are_named_as_one_line(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    summary, ts, events = make_frames(n=6, weeks=8)
+    rng = np.random.default_rng(4)
+    ts["chinese_troops"] = rng.integers(0, 2, size=len(ts))
+    ts["joint_operations"] = ts["chinese_troops"]
+    ts["investment_hold"] = rng.integers(0, 2, size=len(ts))
+    run = load_run(save_run(tmp_path / "policies", summary, ts, events))
+    fig = plots.figure_fan_politics(run)
+    assert fig is not None
+    ax = next(ax for ax in fig.axes if ax.get_title().startswith("Policies in force"))
+    labels = [line.get_label() for line in ax.lines]
+    assert "Chinese troops on guard" in labels and "China's investment hold" in labels
+    assert "joint operations (same as Chinese troops on guard every week)" in labels

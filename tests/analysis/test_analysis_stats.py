@@ -111,6 +111,23 @@ def test_kde_matches_scipy_gaussian_kde() -> None:
     np.testing.assert_allclose(dens, sps.gaussian_kde(x)(grid), rtol=1e-10, atol=1e-14)
 
 
+def test_kde_reflected_at_a_lower_bound_recovers_an_exponential_density() -> None:
+    x = np.random.default_rng(2).exponential(1.0, size=4000)  # f(t) = exp(-t), t >= 0
+    grid = np.linspace(-1, 12, 2601)
+    plain = stats.kde_curve(x, grid)
+    reflected = stats.kde_curve(x, grid, lower=0.0)
+    assert plain is not None and reflected is not None
+    at_zero = int(np.argmin(np.abs(grid)))
+    assert plain[at_zero] == pytest.approx(0.5, abs=0.1)  # half the kernels' mass lost below 0
+    assert reflected[at_zero] == pytest.approx(1.0, abs=0.15)  # the true density at 0
+    assert np.all(reflected[grid < 0] == 0)
+    assert np.trapezoid(reflected, grid) == pytest.approx(1.0, abs=0.01)
+    inside = (grid > 1) & (grid < 4)  # away from the bound, both follow exp(-t)
+    np.testing.assert_allclose(reflected[inside], np.exp(-grid[inside]), atol=0.05)
+    with pytest.raises(ValueError, match="below the lower bound"):
+        stats.kde_curve([-1.0, 2.0, 3.0], grid, lower=0.0)
+
+
 def test_power_law_fit_recovers_discrete_alpha() -> None:
     x = sps.zipf.rvs(2.5, size=5000, random_state=0)  # P(k) ∝ k^-2.5, k >= 1
     fit = stats.fit_power_law(x, discrete=True)
