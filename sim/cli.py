@@ -207,11 +207,12 @@ def _nearest_keys(key: str, types: dict[str, str]) -> str:
     """Up to three known keys spelt like ``key``, and where to see them all."""
     import difflib
 
-    known = [*types, "scenario"]
+    known = {k.lower(): k for k in [*types, "scenario", "+experiment=NAME"]}
     leaves: dict[str, list[str]] = {}
-    for k in known:
-        leaves.setdefault(k.rsplit(".", 1)[-1], []).append(k)
-    near = difflib.get_close_matches(key, known, n=3, cutoff=0.75)
+    for lower, k in known.items():
+        leaves.setdefault(lower.rsplit(".", 1)[-1].split("=")[0].lstrip("+"), []).append(k)
+    key = key.lower()
+    near = [known[k] for k in difflib.get_close_matches(key, known, n=3, cutoff=0.75)]
     for leaf in difflib.get_close_matches(key.rsplit(".", 1)[-1], leaves, n=3):
         near += leaves[leaf]
     near = list(dict.fromkeys(near))
@@ -295,15 +296,17 @@ def _shown(value: Any) -> str:
 
 
 #: What a run folder of ours may hold, and what a sweep folder may hold besides run folders:
-#: what the run writes, and what ``compare`` and ``report`` write beside it.
+#: what the run writes, and (beside its manifest or sweep index) what ``compare`` and
+#: ``report`` write.
+ANALYSIS_FILES = analysis_files()
 RUN_ENTRIES = (
     frozenset(
         {"manifest.json", "config.yaml", ".hydra", ".lock", "chunks", "failures", "plots"}
         | {"summary.parquet", "timeseries.parquet", "events.parquet"}
     )
-    | analysis_files()
+    | ANALYSIS_FILES
 )
-SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs")) | analysis_files()
+SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs")) | ANALYSIS_FILES
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -324,16 +327,17 @@ def _our_manifest(folder: Path) -> bool:
 
 
 def is_run_folder(folder: Path) -> bool:
-    """Empty, or holding only what a cpec-sim run writes (its manifest says so)."""
-    entries = _entries(folder)
-    return all(e.name in RUN_ENTRIES for e in entries) and _our_manifest(folder)
+    """Empty, or holding only what a cpec-sim run writes (its manifest says so), and what
+    ``compare`` and ``report`` write beside a run."""
+    ours = RUN_ENTRIES if (folder / "manifest.json").is_file() else RUN_ENTRIES - ANALYSIS_FILES
+    return all(e.name in ours for e in _entries(folder)) and _our_manifest(folder)
 
 
 def is_sweep_folder(folder: Path) -> bool:
-    """Empty, or holding only a sweep index and run folders of cpec-sim."""
-    return all(
-        e.name in SWEEP_ENTRIES or (e.is_dir() and is_run_folder(e)) for e in _entries(folder)
-    )
+    """Empty, or holding only a sweep index and run folders of cpec-sim, and what ``compare``
+    and ``report`` write beside a sweep index."""
+    ours = SWEEP_ENTRIES if (folder / "sweep.json").is_file() else SWEEP_ENTRIES - ANALYSIS_FILES
+    return all(e.name in ours or (e.is_dir() and is_run_folder(e)) for e in _entries(folder))
 
 
 def _swept_before(folder: Path) -> list[str] | None:
@@ -963,8 +967,9 @@ def write_sweep_index(plan: Plan) -> list[str]:
     return [str(job["status"]) for job in jobs.values()]
 
 
-#: Override keys that do not define a sweep's job (how it runs, not what it runs).
-NOT_JOB_KEYS = ("jobs", "plots", "experiment", "sweep_name")
+#: Override keys that do not define a sweep's job (how it runs, not what it runs; they are
+#: not in its folder's name either).
+NOT_JOB_KEYS = ("jobs", "plots", "experiment")
 
 
 def jobs_of_other_commands(plan: Plan) -> list[str]:
@@ -975,17 +980,25 @@ def jobs_of_other_commands(plan: Plan) -> list[str]:
     """
     import json
 
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
     assert plan.sweep_dir is not None
-    wanted = {k: [v] for k, v in plan.fixed.items()} | plan.swept
+    # a key given on the command line replaces an experiment's sweep of it
+    wanted = plan.swept | {k: [v] for k, v in plan.fixed.items()}
     wanted = {k: v for k, v in wanted.items() if _defines_job(k)}
+    parser = OverridesParser.create()
     others = []
     for manifest in sorted(plan.sweep_dir.glob("*/manifest.json")):
         try:
-            given = json.loads(manifest.read_text())["overrides"]
-            job = dict(str(o).lstrip("+~").split("=", 1) for o in given if "=" in str(o))
-        except (OSError, ValueError, KeyError, TypeError):
+            given = [str(o) for o in json.loads(manifest.read_text())["overrides"]]
+            parsed = parser.parse_overrides(given)
+        except Exception:  # unreadable, or not Hydra's grammar: not ours to judge
             continue
-        job = {k: v for k, v in job.items() if _defines_job(k)}
+        job = {
+            str(o.key_or_group).lstrip("+~"): _override_text(o.value())
+            for o in parsed
+            if _defines_job(str(o.key_or_group).lstrip("+~"))
+        }
         if job.keys() != wanted.keys() or not all(
             any(_same_value(job[k], v) for v in wanted[k]) for k in job
         ):

@@ -132,17 +132,18 @@ def raise_if_interrupted(exc: BaseException) -> None:
         seen = seen.__cause__ or seen.__context__
 
 
-#: A stop request that arrived while a replicate ran (raised when it returns), and how deep
-#: in replicates the process is.
+#: A stop request that arrived inside a :func:`stops_deferred` block (raised when it ends),
+#: and how deep in such blocks the process is.
 _STOP: dict[str, Any] = {"requested": None, "depth": 0}
 
 
 @contextmanager
-def one_replicate() -> Iterator[None]:
-    """Run one replicate; a stop request that arrives meanwhile is raised when it ends.
+def stops_deferred() -> Iterator[None]:
+    """A stop request (SIGINT, SIGTERM) that arrives inside the block is raised when it ends.
 
-    Raising an exception while compiled (Numba) code runs can crash the process, so inside
-    this block the signal handler only records the request.
+    For work that an exception must not cut in two: compiled (Numba) code, which an exception
+    can crash, and appending a chunk to the final files, whose helper threads an exception
+    raised while one starts would leave running after the clean-up (and writing a file).
     """
     _STOP["depth"] += 1
     try:
@@ -154,10 +155,14 @@ def one_replicate() -> Iterator[None]:
             raise Interrupted(name)
 
 
+#: One replicate runs with stop requests deferred to its end.
+one_replicate = stops_deferred
+
+
 @contextmanager
 def stop_signals() -> Iterator[None]:
     """Inside the block, SIGINT and SIGTERM raise :class:`Interrupted` (so cleanup runs);
-    during a replicate (:func:`one_replicate`) at its end.
+    inside a :func:`stops_deferred` block (a replicate, an append) at its end.
 
     A process started in the background inherits an ignored SIGINT; explicit handlers make
     Ctrl-C and ``kill`` stop it cleanly. The previous handlers are restored afterwards. Off
@@ -440,12 +445,14 @@ def _run_into(
         failures[c] = f
         bar.advance(len(chunks[c]))
         finished.add(c)
-        assembly.add_ready(finished)
+        with stops_deferred():
+            assembly.add_ready(finished)
 
     files: dict[str, Any] = {}
     try:
         with stop_signals():
-            assembly.add_ready(finished)
+            with stops_deferred():
+                assembly.add_ready(finished)
             if in_pool(spec.jobs, len(todo)):
                 _run_pool(spec, store, chunks, todo, chunk_done)
             else:

@@ -196,3 +196,32 @@ def test_a_sweep_says_when_its_folder_holds_runs_of_other_commands(workdir: Path
     note = next(line for line in other.stdout.splitlines() if line.startswith("note:"))
     assert "holds 1 run(s) of other commands" in note and "scenario=iran_border" in note
     assert "sweep_name=NAME" in note
+
+
+def test_analysis_files_count_as_ours_only_beside_a_manifest_or_sweep_index(
+    tmp_path: Path,
+) -> None:
+    from sim.cli import is_run_folder, is_sweep_folder
+
+    folder = tmp_path / "comparison"
+    folder.mkdir()
+    (folder / "comparison.csv").write_text("outcome\n")
+    (folder / "report.html").write_text("<html>")
+    assert not is_run_folder(folder) and not is_sweep_folder(folder)  # a comparison's folder
+    (folder / "sweep.json").write_text("{}")
+    assert is_sweep_folder(folder)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "report.html").write_text("<html>")
+    assert not is_run_folder(run)
+    (run / "manifest.json").write_text('{"package": "cpec-sim"}')
+    assert is_run_folder(run)
+
+
+def test_a_sweep_given_its_folder_name_is_not_the_same_command_as_without(
+    workdir: Path,
+) -> None:
+    args = ("run", "-m", "seed=1,2", *FAST, "jobs=1")
+    assert "note:" not in cpec(*args, cwd=workdir).stdout
+    named = cpec(*args, "sweep_name=multirun", cwd=workdir)  # job folders named with it
+    assert named.returncode == 0 and "holds 2 run(s) of other commands" in named.stdout

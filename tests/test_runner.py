@@ -214,3 +214,26 @@ def test_an_earlier_runs_chunk_size_is_kept_when_it_is_run_again(tmp_path: Path)
     assert earlier_chunk_size(tmp_path / "run", 13) is None  # another run: chunked afresh
     again = run(_spec(chunk_size=4), tmp_path / "run", progress=None)
     assert not again.new  # already complete: nothing recomputed
+
+
+def test_a_stop_request_during_an_append_is_raised_after_it_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception raised while an append starts its helper threads could leave one running
+    after the clean-up, writing a temporary final file: the request waits for the append."""
+    from sim.results import Assembly
+
+    original = Assembly._append
+    appended: list[int] = []
+
+    def append_with_a_stop_request(self: Assembly, chunk: int) -> None:
+        if not appended:
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives here, inside the append
+        original(self, chunk)
+        appended.append(chunk)
+
+    monkeypatch.setattr(Assembly, "_append", append_with_a_stop_request)
+    out = run(_spec(jobs=1), tmp_path / "run", progress=None)
+    assert out.status == "interrupted" and appended == [0]  # the append completed first
+    assert not list((tmp_path / "run").glob("**/.*.tmp"))
+    assert not (tmp_path / "run" / "summary.parquet").exists()
