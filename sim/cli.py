@@ -225,7 +225,13 @@ def _nearest_keys(key: str, types: dict[str, str]) -> str:
 
 def _sweep_values(o: Any, names: list[str] | None) -> list[Any]:
     """The values a swept override takes (checked for size before they are listed)."""
-    from hydra.core.override_parser.types import ChoiceSweep, Glob, IntervalSweep, RangeSweep
+    from hydra.core.override_parser.types import (
+        ChoiceSweep,
+        Glob,
+        IntervalSweep,
+        QuotedString,
+        RangeSweep,
+    )
 
     value, line = o.value(), str(o.input_line)
     if isinstance(value, IntervalSweep):
@@ -244,8 +250,8 @@ def _sweep_values(o: Any, names: list[str] | None) -> list[Any]:
             raise Refused(
                 f"{line!r} sweeps {count:,} values: a sweep runs at most {MAX_SWEEP_JOBS:,} jobs"
             )
-    if isinstance(value, ChoiceSweep | RangeSweep):
-        return list(o.sweep_iterator())
+    if isinstance(value, ChoiceSweep | RangeSweep):  # quoted choices as their text
+        return [v.text if isinstance(v, QuotedString) else v for v in o.sweep_iterator()]
     raise Refused(f"{line!r}: this sweep is not supported: use a list or range()")
 
 

@@ -225,3 +225,11 @@ def test_a_sweep_given_its_folder_name_is_not_the_same_command_as_without(
     assert "note:" not in cpec(*args, cwd=workdir).stdout
     named = cpec(*args, "sweep_name=multirun", cwd=workdir)  # job folders named with it
     assert named.returncode == 0 and "holds 2 run(s) of other commands" in named.stdout
+
+
+def test_a_sweep_over_quoted_text_runs_each_value(workdir: Path) -> None:
+    out = cpec("run", "-m", "scenario.description='a b','c'", *FAST, "jobs=1", cwd=workdir)
+    assert out.returncode == 0, out.stderr
+    assert "note:" not in out.stdout
+    jobs = json.loads((workdir / "results/sweeps/multirun/sweep.json").read_text())["jobs"]
+    assert sorted(j["overrides"]["scenario.description"] for j in jobs) == ["'a b'", "'c'"]
