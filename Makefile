@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	  test -x $(BIN)/python || $$PY -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
-	@echo "compiling the model's rules with Numba (once per machine, about 2 minutes)"
+	@echo "compiling the model's rules with Numba (once per machine, about a minute)"
 	$(BIN)/python -c "from sim.engine import warm; warm(mesa=True)"
 	touch $(STAMP)
 
