@@ -245,7 +245,7 @@ def shadowed_keys(posterior: Posterior, scenario: str, overrides: list[str]) -> 
 
 
 # --- describing the source (manifests, compare, report, validate) --------------------------
-DEFAULTS_TEXT = "model randomness only (parameters fixed at the run's values, none drawn)"
+DEFAULTS_TEXT = "model randomness only (parameters fixed at the values of the run, none drawn)"
 
 
 def parameters_entry(posterior: Posterior | None) -> dict[str, Any]:
@@ -276,5 +276,5 @@ def source_key(entry: dict[str, Any]) -> tuple[str, str]:
 
 NOT_COMPARABLE = (
     "the runs' intervals are not comparable: they include different uncertainty "
-    "(parameters fixed at each run's values, or drawn from different posteriors)"
+    "(parameters fixed at the values of each run, or drawn from different posteriors)"
 )
