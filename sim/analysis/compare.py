@@ -515,6 +515,8 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
     labels = plot_labels(runs)
     by_label = dict(zip(runs.labels, labels, strict=True))
     others = [lbl for lbl in runs.labels if lbl != ref]
+    from matplotlib.ticker import MaxNLocator
+
     cols = dict(zip(runs.labels, style.colours(len(runs.labels)), strict=True))
     outcomes = list(dict.fromkeys(cont["outcome"]))
     k = len(others)
@@ -535,6 +537,7 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         ax.set_title(style.outcome_label(outcome, with_unit=False))
         _, unit = style.OUTCOMES[outcome]
         ax.set_xlabel(f"difference in mean from reference ({unit})")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # long labels (-0.0125) stay apart
         ax.grid(axis="y", visible=False)
     fig.suptitle(
         f"Difference in means from the reference ({by_label.get(ref, ref)}), "
