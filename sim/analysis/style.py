@@ -196,6 +196,7 @@ def render(
     engine = fig.get_layout_engine()
     if engine is None:
         return _render_tight(fig, formats, dpi)
+    fig.set_dpi(dpi)  # laid out at the PNG's resolution: the draw reuses the text's measures
     with context():
         engine.execute(fig)
     fig.set_layout_engine("none")
