@@ -9,9 +9,9 @@ memory stays flat and the bytes do not depend on how many workers ran them.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -286,9 +286,12 @@ class ChunkStore:
         finally:
             assembly.abort()  # nothing left to remove once finished
 
-    def assembly(self, chunks: Iterable[int]) -> Assembly:
-        """The final files, streamed from ``chunks`` as they finish (:class:`Assembly`)."""
-        return Assembly(self, list(chunks))
+    def assembly(
+        self, chunks: Iterable[int], guard: Callable[[], AbstractContextManager[Any]] = nullcontext
+    ) -> Assembly:
+        """The final files, streamed from ``chunks`` as they finish (:class:`Assembly`); each
+        chunk is appended inside ``guard()`` (the runner defers stop requests there)."""
+        return Assembly(self, list(chunks), guard)
 
     def records(self, chunks: Iterable[int]) -> list[dict[str, Any]]:
         """Per chunk, its members' range and its tables' rows and checksums (for a manifest)."""
@@ -332,8 +335,13 @@ class Assembly:
     statistics per column each, for the writer and for every later reader.
     """
 
-    def __init__(self, store: ChunkStore, chunks: list[int]) -> None:
-        self.store, self.chunks, self.appended = store, chunks, 0
+    def __init__(
+        self,
+        store: ChunkStore,
+        chunks: list[int],
+        guard: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> None:
+        self.store, self.chunks, self.appended, self._guard = store, chunks, 0, guard
         self.rows = dict.fromkeys(store.tables, 0)
         self._pending: dict[str, list[pa.Table]] = {name: [] for name in store.tables}
         self._writers: dict[str, pq.ParquetWriter] = {}
@@ -343,8 +351,9 @@ class Assembly:
     def add_ready(self, done: Collection[int]) -> None:
         """Append the chunks that are in ``done`` and next in order."""
         while self.appended < len(self.chunks) and self.chunks[self.appended] in done:
-            self._append(self.chunks[self.appended])
-            self.appended += 1
+            with self._guard():
+                self._append(self.chunks[self.appended])
+                self.appended += 1
 
     def finish(self) -> dict[str, dict[str, Any]]:
         """Append the remaining chunks, move the files into place; return their records.

@@ -439,20 +439,18 @@ def _run_into(
     t_sim = time.perf_counter()
     # The final files are streamed from the chunks, in order, as they finish.
     finished = {c for c in range(len(chunks)) if c not in todo}
-    assembly = store.assembly(range(len(chunks)))
+    assembly = store.assembly(range(len(chunks)), guard=stops_deferred)
 
     def chunk_done(c: int, f: list[dict[str, Any]]) -> None:
         failures[c] = f
         bar.advance(len(chunks[c]))
         finished.add(c)
-        with stops_deferred():
-            assembly.add_ready(finished)
+        assembly.add_ready(finished)
 
     files: dict[str, Any] = {}
     try:
         with stop_signals():
-            with stops_deferred():
-                assembly.add_ready(finished)
+            assembly.add_ready(finished)
             if in_pool(spec.jobs, len(todo)):
                 _run_pool(spec, store, chunks, todo, chunk_done)
             else:

@@ -237,3 +237,12 @@ def test_a_stop_request_during_an_append_is_raised_after_it_and_leaves_no_file(
     assert out.status == "interrupted" and appended == [0]  # the append completed first
     assert not list((tmp_path / "run").glob("**/.*.tmp"))
     assert not (tmp_path / "run" / "summary.parquet").exists()
+
+    # resuming appends the finished chunks first: the request waits for one chunk, not all
+    monkeypatch.setattr(Assembly, "_append", original)
+    assert run(_spec(jobs=1), tmp_path / "run", progress=None).status == "complete"
+    (tmp_path / "run" / "manifest.json").unlink()  # reassembled from the four chunks
+    appended.clear()
+    monkeypatch.setattr(Assembly, "_append", append_with_a_stop_request)
+    again = run(_spec(jobs=1), tmp_path / "run", progress=None)
+    assert again.status == "interrupted" and appended == [0]
