@@ -69,6 +69,9 @@ def _register() -> None:
 
 
 NOT_IN_DIR_NAME = ("scenario", "jobs", "plots", "hydra", "+experiment", "experiment")
+#: Override keys that do not define a sweep's job (how it runs, not what it runs): they are
+#: not in its folder's name, nor compared when a sweep looks for runs of other commands.
+NOT_JOB_KEYS = ("jobs", "plots", "hydra", "experiment")
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.,=+-]+")
@@ -78,11 +81,15 @@ _MAX_DIR_NAME = 150
 def _dir_part(overrides: Any, skip: tuple[str, ...]) -> str:
     kept = []
     for item in overrides:
-        key = str(item).split("=", 1)[0].lstrip("+~")
-        if key.split(".")[0].split("/")[0] in skip or key.startswith("hydra"):
+        if not _named(str(item).split("=", 1)[0].lstrip("+~"), skip):
             continue
         kept.append(_UNSAFE.sub("_", str(item).lstrip("+")).replace("..", "_"))
     return ",".join(sorted(kept))
+
+
+def _named(key: str, skip: tuple[str, ...]) -> bool:
+    """Whether an override of ``key`` goes into a folder's name (hydra settings never do)."""
+    return key.split(".")[0].split("/")[0] not in skip and not key.startswith("hydra")
 
 
 def _folder_name(text: str) -> str:
@@ -102,7 +109,7 @@ def _run_name(scenario: str, overrides: Any) -> str:
 
 def _job_name(overrides: Any) -> str:
     """Sweep job directory name: the overrides that define the job."""
-    return _folder_name(_dir_part(overrides, ("jobs", "plots", "hydra", "experiment")) or "default")
+    return _folder_name(_dir_part(overrides, NOT_JOB_KEYS) or "default")
 
 
 # --- pre-validation (before Hydra creates any directory) -------------------------------
@@ -973,11 +980,6 @@ def write_sweep_index(plan: Plan) -> list[str]:
     return [str(job["status"]) for job in jobs.values()]
 
 
-#: Override keys that do not define a sweep's job (how it runs, not what it runs; they are
-#: not in its folder's name either).
-NOT_JOB_KEYS = ("jobs", "plots", "experiment")
-
-
 def jobs_of_other_commands(plan: Plan) -> list[str]:
     """The sweep folder's job folders that this command's sweep does not define.
 
@@ -991,7 +993,7 @@ def jobs_of_other_commands(plan: Plan) -> list[str]:
     assert plan.sweep_dir is not None
     # a key given on the command line replaces an experiment's sweep of it
     wanted = plan.swept | {k: [v] for k, v in plan.fixed.items()}
-    wanted = {k: v for k, v in wanted.items() if _defines_job(k)}
+    wanted = {k: v for k, v in wanted.items() if _named(k, NOT_JOB_KEYS)}
     parser = OverridesParser.create()
     others = []
     for manifest in sorted(plan.sweep_dir.glob("*/manifest.json")):
@@ -1003,17 +1005,13 @@ def jobs_of_other_commands(plan: Plan) -> list[str]:
         job = {
             str(o.key_or_group).lstrip("+~"): _override_text(o.value())
             for o in parsed
-            if _defines_job(str(o.key_or_group).lstrip("+~"))
+            if _named(str(o.key_or_group).lstrip("+~"), NOT_JOB_KEYS)
         }
         if job.keys() != wanted.keys() or not all(
             any(_same_value(job[k], v) for v in wanted[k]) for k in job
         ):
             others.append(manifest.parent.name)
     return others
-
-
-def _defines_job(key: str) -> bool:
-    return key not in NOT_JOB_KEYS and not key.startswith("hydra")
 
 
 def _same_value(a: str, b: str) -> bool:
