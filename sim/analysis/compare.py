@@ -508,6 +508,8 @@ def figure_events(table: pd.DataFrame, runs: RunSet) -> Figure | None:
 
 def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
     """Difference in means from the reference, with bootstrap 95% CIs, per outcome."""
+    from matplotlib.ticker import MaxNLocator
+
     ref = table.attrs.get("reference")
     cont = table[(table["kind"] == "continuous") & table["diff_mean"].notna()]
     if not ref or cont.empty:
@@ -515,8 +517,6 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
     labels = plot_labels(runs)
     by_label = dict(zip(runs.labels, labels, strict=True))
     others = [lbl for lbl in runs.labels if lbl != ref]
-    from matplotlib.ticker import MaxNLocator
-
     cols = dict(zip(runs.labels, style.colours(len(runs.labels)), strict=True))
     outcomes = list(dict.fromkeys(cont["outcome"]))
     k = len(others)
@@ -615,18 +615,21 @@ def figure_heatmap(runs: RunSet, outcomes: Sequence[str] = HEATMAP_OUTCOMES) -> 
     return fig
 
 
+#: Each comparison figure by its file name (the names ``sim.analysis.outputs`` lists).
+COMPARISON_BUILDERS: dict[str, Callable[[RunSet, pd.DataFrame], Figure | None]] = {
+    "compare_boxes": lambda runs, table: figure_boxes(runs),
+    "compare_ecdf": lambda runs, table: figure_ecdfs(runs),
+    "compare_differences": lambda runs, table: figure_differences(table, runs),
+    "compare_events": lambda runs, table: figure_events(table, runs),
+    "sweep_heatmap": lambda runs, table: figure_heatmap(runs),
+}
+
+
 def comparison_figures(runs: RunSet, table: pd.DataFrame) -> Iterator[tuple[str, Figure]]:
     """Build the comparison figures one at a time (skipping those without data)."""
-    builders: dict[str, Callable[[], Figure | None]] = {  # named in sim.analysis.outputs
-        "compare_boxes": lambda: figure_boxes(runs),
-        "compare_ecdf": lambda: figure_ecdfs(runs),
-        "compare_differences": lambda: figure_differences(table, runs),
-        "compare_events": lambda: figure_events(table, runs),
-        "sweep_heatmap": lambda: figure_heatmap(runs),
-    }
-    for name, build in builders.items():
+    for name, build in COMPARISON_BUILDERS.items():
         with style.context():
-            fig = build()
+            fig = build(runs, table)
         if fig is not None:
             yield name, fig
 

@@ -131,7 +131,8 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
         lower = 0.0 if x.min() >= 0 else None  # every headline outcome is >= 0 by nature
         grid = np.linspace(x.min() - pad if lower is None else max(x.min() - pad, lower),
                            x.max() + pad, 200)  # fmt: skip
-        few_counts = _whole_numbers(x) and np.unique(x).size <= FEW_COUNTS
+        distinct = np.unique(x).size
+        few_counts = _whole_numbers(x) and distinct <= FEW_COUNTS
         dens = None if few_counts else stats.kde_curve(x, grid, lower)
         if dens is not None:
             ax.plot(grid, dens, color=style.OKABE_ITO[3], lw=1.6)
@@ -139,7 +140,7 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
             why = (
                 "constant: no density"
                 if np.ptp(x) == 0
-                else f"{np.unique(x).size} distinct counts: histogram only"
+                else f"{distinct} distinct counts: histogram only"
                 if few_counts
                 else "too few values for a density"
             )

@@ -177,3 +177,9 @@ def test_sweep_jobs_without_summary_are_skipped(tmp_path: Path, make_sweep, caps
     runs = load_runs([sweep])
     assert [r.path.name for r in runs.runs] == ["0"]
     assert "skipping sweep job" in capsys.readouterr().err
+
+
+def test_every_comparison_figure_is_named_where_the_run_command_looks() -> None:
+    from sim.analysis.outputs import COMPARISON_FIGURES
+
+    assert tuple(cmp.COMPARISON_BUILDERS) == COMPARISON_FIGURES
