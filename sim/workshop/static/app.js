@@ -89,8 +89,11 @@ function drawCharts() {
   ctx.clearRect(0, 0, W, H);
   const horizon = world.view.weeks;
   const pw = W / 3, ph = H / 2;
+  // Panels drawing more than one series name them under the title (a box for bars, a
+  // stroke for lines).
   const panels = [
-    ["Attacks per week", attacksPanel],
+    ["Attacks per week", attacksPanel, [["all attacks", COLOURS.attacks, "box"],
+      ["on Chinese", COLOURS.chinese, "box"], ["4-week mean", COLOURS.attacks_mean, "line"]]],
     ["Chinese killed (total)", (r) => linesPanel(r, (i) => cumsum(series(i, "chinese_killed")), COLOURS.chinese, 5)],
     ["Militant fighters", (r) => linesPanel(r, (i) => series(i, "fighters"), COLOURS.fighters, 100)],
     ["Capital deployed ($m)", (r) => linesPanel(r, (i) => series(i, "capital_deployed"), COLOURS.capital, 100)],
@@ -98,16 +101,44 @@ function drawCharts() {
     ["Grievance and legitimacy", (r) => {
       linesPanel(r, (i) => series(i, "grievance"), COLOURS.grievance, 1, 1);
       linesPanel(r, (i) => series(i, "legitimacy"), COLOURS.legitimacy, 1, 1, true);
-    }],
+    }, [["grievance", COLOURS.grievance, "line"], ["legitimacy", COLOURS.legitimacy, "line"]]],
   ];
+  ctx.font = "10px sans-serif";
+  const legends = panels.map(([, , items]) => legendRows(ctx, items || [], pw - 12));
+  const top = 24 + 12 * Math.max(...legends.map((rows) => rows.length));
   panels.forEach(([title, draw], k) => {
     const x0 = (k % 3) * pw, y0 = Math.floor(k / 3) * ph;
-    const r = { ctx, x: x0 + 38, y: y0 + 24, w: pw - 50, h: ph - 46, horizon };
+    const r = { ctx, x: x0 + 38, y: y0 + top, w: pw - 50, h: ph - top - 22, horizon };
     ctx.fillStyle = "#222"; ctx.font = "bold 12px sans-serif"; ctx.textAlign = "left";
     ctx.fillText(title, x0 + 8, y0 + 14);
+    drawLegend(ctx, legends[k], x0 + 8, y0 + 27);
     draw(r);
     axes(r);
   });
+}
+
+// A legend's items, [label, colour, "box" | "line"], laid out in rows of at most `width`.
+function legendRows(ctx, items, width) {
+  const rows = [];
+  let row = [], used = 0;
+  items.forEach((item) => {
+    const need = 13 + ctx.measureText(item[0]).width + 8;
+    if (row.length && used + need > width) { rows.push(row); row = []; used = 0; }
+    row.push([...item, used]); used += need;
+  });
+  if (row.length) rows.push(row);
+  return rows;
+}
+
+function drawLegend(ctx, rows, x, y) {
+  ctx.font = "10px sans-serif"; ctx.textAlign = "left";
+  rows.forEach((row, n) => row.forEach(([label, colour, kind, dx]) => {
+    const cx = x + dx, cy = y + 12 * n;
+    ctx.fillStyle = colour; ctx.strokeStyle = colour; ctx.lineWidth = 2;
+    if (kind === "box") ctx.fillRect(cx, cy - 7, 10, 8);
+    else { ctx.beginPath(); ctx.moveTo(cx, cy - 3); ctx.lineTo(cx + 10, cy - 3); ctx.stroke(); }
+    ctx.fillStyle = "#444"; ctx.fillText(label, cx + 13, cy);
+  }));
 }
 
 function cumsum(a) { let s = 0; return a.map((v) => (s += v)); }
@@ -224,8 +255,10 @@ function drawMap() {
     const cn = last.nationals[i];
     ctx.lineWidth = cn > 0 ? 1 + 0.8 * Math.log10(Math.max(cn, 1)) : 0.8;
     ctx.strokeStyle = cn > 0 ? "#0077b6" : "#444"; ctx.stroke();
-    ctx.fillStyle = "#222"; ctx.font = "11px sans-serif"; ctx.textAlign = "left";
-    ctx.fillText(name, X(P.lon[i]) + r + 2, Y(P.lat[i]) - 3);
+    ctx.fillStyle = "#222"; ctx.font = "11px sans-serif";
+    const right = X(P.lon[i]) + r + 2 + ctx.measureText(name).width <= W;  // else left of it
+    ctx.textAlign = right ? "left" : "right";
+    ctx.fillText(name, X(P.lon[i]) + (right ? r + 2 : -r - 2), Y(P.lat[i]) - 3);
   });
   const hist = world.branches[0] ? world.branches[0].history : [];
   const now = last.state.week;
