@@ -80,15 +80,12 @@ function tile(key, value, alert = false, id = "") {
 }
 
 // ---------------------------------------------------------------------------------------
-// Charts: six small panels on one canvas
+// Charts: six small panels on one canvas, in three columns (two on a narrow screen)
+const PANEL_HEIGHT = 215;  // px: the canvas is 430 px high in three columns
+
 function drawCharts() {
   const canvas = $("charts");
   if (!canvas) return;
-  const ctx = prepare(canvas);
-  const W = canvas.clientWidth, H = canvas.clientHeight;
-  ctx.clearRect(0, 0, W, H);
-  const horizon = world.view.weeks;
-  const pw = W / 3, ph = H / 2;
   // Panels drawing more than one series name them under the title (a box for bars, a
   // stroke for lines).
   const panels = [
@@ -103,18 +100,33 @@ function drawCharts() {
       linesPanel(r, (i) => series(i, "legitimacy"), COLOURS.legitimacy, 1, 1, true);
     }, [["grievance", COLOURS.grievance, "line"], ["legitimacy", COLOURS.legitimacy, "line"]]],
   ];
+  const cols = canvas.clientWidth < 560 ? 2 : 3;
+  canvas.style.height = (PANEL_HEIGHT * Math.ceil(panels.length / cols)) + "px";
+  const ctx = prepare(canvas);
+  const W = canvas.clientWidth, H = canvas.clientHeight;
+  ctx.clearRect(0, 0, W, H);
+  const horizon = world.view.weeks;
+  const pw = W / cols, ph = PANEL_HEIGHT;
   ctx.font = "10px sans-serif";
   const legends = panels.map(([, , items]) => legendRows(ctx, items || [], pw - 12));
   const top = 24 + 12 * Math.max(...legends.map((rows) => rows.length));
   panels.forEach(([title, draw], k) => {
-    const x0 = (k % 3) * pw, y0 = Math.floor(k / 3) * ph;
+    const x0 = (k % cols) * pw, y0 = Math.floor(k / cols) * ph;
     const r = { ctx, x: x0 + 38, y: y0 + top, w: pw - 50, h: ph - top - 22, horizon };
     ctx.fillStyle = "#222"; ctx.font = "bold 12px sans-serif"; ctx.textAlign = "left";
-    ctx.fillText(title, x0 + 8, y0 + 14);
+    ctx.fillText(fitted(ctx, title, pw - 12), x0 + 8, y0 + 14);
     drawLegend(ctx, legends[k], x0 + 8, y0 + 27);
     draw(r);
     axes(r);
   });
+}
+
+// `text` shortened with an ellipsis to fit `width` pixels in the context's font.
+function fitted(ctx, text, width) {
+  if (ctx.measureText(text).width <= width) return text;
+  let n = text.length;
+  while (n > 1 && ctx.measureText(text.slice(0, n) + "…").width > width) n--;
+  return text.slice(0, n) + "…";
 }
 
 // A legend's items, [label, colour, "box" | "line"], laid out in rows of at most `width`.
