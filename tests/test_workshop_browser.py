@@ -159,6 +159,13 @@ def test_two_seats_one_world_refusal_log_reconnect_and_debrief(tmp_path: Path) -
 
         fac.click("#debrief")
         expect(fac.locator("#debrief-table")).to_be_visible(timeout=60_000)
+        ranks = [1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 50, 72, 101, 111, 112]
+        assert fac.evaluate(f"{ranks}.map(ordinal)") == [
+            "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd",
+            "50th", "72nd", "101st", "111th", "112th",
+        ]  # fmt: skip
+        cells = fac.locator("#debrief-table td:nth-child(4)").all_inner_texts()
+        assert cells and all(c[-2:] in ("st", "nd", "rd", "th") for c in cells), cells
         played = tmp_path / "results" / "ABCDE-week2" / "played"
         decisions = pd.read_parquet(played / "decisions.parquet")
         assert decisions["participant"].tolist() == ["Amina", "Chen"]

@@ -422,7 +422,7 @@ function replicatesHtml(res) {
     civilians_killed: "civilians killed", capital_deployed_final: "capital deployed at the end ($m)",
     investors_withdrawn: "investors withdrawn",
   };
-  const cell = (o) => `${fmt(o.median, 1)} <span class="cpec-sub">[${fmt(o.lo, 1)}, ${fmt(o.hi, 1)}]</span>`;
+  const cell = (o) => { const [m, iv] = interval(o); return `${m} <span class="cpec-sub">${iv}</span>`; };
   const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") + (res.difference ? "<th>B − A</th>" : "");
   const rows = Object.keys(names).map((c) => `<tr><td>${names[c]}</td>` +
     res.branches.map((b) => `<td>${cell(b.outcomes[c])}</td>`).join("") +
@@ -432,4 +432,11 @@ function replicatesHtml(res) {
     `.</p><table class="cpec-table" id="replicates-table"><tr><th>outcome</th>${head}</tr>${rows}</table>`;
 }
 
-window.CPEC = { world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };
+// A median and its interval as text, [median, "[lo, hi]"], with the same decimals: none when
+// all three are whole numbers (counts), else one.
+function interval(o) {
+  const d = [o.median, o.lo, o.hi].every(Number.isInteger) ? 0 : 1;
+  return [fmt(o.median, d), `[${fmt(o.lo, d)}, ${fmt(o.hi, d)}]`];
+}
+
+window.CPEC = { interval, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };

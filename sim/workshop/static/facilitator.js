@@ -18,7 +18,7 @@
 
   function debriefHtml(res) {
     const names = { chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in Balochistan", civilians_killed: "civilians killed", capital_deployed_final: "capital deployed ($m)", investors_withdrawn: "investors withdrawn" };
-    const rows = Object.keys(names).map((c) => { const o = res.outcomes[c]; return `<tr><td>${names[c]}</td><td><b>${fmt(o.played, 1)}</b></td><td>${fmt(o.median, 1)} [${fmt(o.lo, 1)}, ${fmt(o.hi, 1)}]</td><td>${fmt(o.percentile, 0)}th</td></tr>`; }).join("");
+    const rows = Object.keys(names).map((c) => { const o = res.outcomes[c]; return `<tr><td>${names[c]}</td><td><b>${num(o.played)}</b></td><td>${CPEC.interval(o).join(" ")}</td><td>${ordinal(Math.round(o.percentile))}</td></tr>`; }).join("");
     return `<p>The room's run against ${res.replicates} runs of the model alone from the same start:</p>` +
       `<table class="cpec-table" id="debrief-table"><tr><th>outcome</th><th>your room</th><th>model alone: median [90%]</th><th>percentile</th></tr>${rows}</table>` +
       `<p>Saved: <code>${esc(res.played)}</code> and <code>${esc(res.model)}</code>. In a terminal:</p><div class="cpec-cmd">${esc(res.command)}</div>`;
@@ -65,3 +65,13 @@
   $("export").onclick = () => { location.href = "/export?token=" + encodeURIComponent(key); };
   $("major").onchange = () => { CPEC.world.majorOnly = $("major").checked; CPEC.drawAll(); };
 })();
+
+// 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st, 22nd, ...
+function ordinal(n) {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  return n + (teen ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"));
+}
+
+// A whole number without decimals (counts), anything else with one.
+function num(v) { return CPEC.fmt(v, Number.isInteger(v) ? 0 : 1); }
+
