@@ -210,6 +210,10 @@ def _check_override(o: Any, types: dict[str, str]) -> None:
         raise Refused(f"unknown key {key!r}: {_nearest_keys(key, types)}")
 
 
+#: Words of a key that asks where results go (``out=``, ``output_dir=``, ``results=``).
+_OUTPUT_WORDS = frozenset({"out", "output", "outdir", "dir", "folder", "path", "results"})
+
+
 def _nearest_keys(key: str, types: dict[str, str]) -> str:
     """Up to three known keys spelt like ``key``, and where to see them all."""
     import difflib
@@ -224,6 +228,11 @@ def _nearest_keys(key: str, types: dict[str, str]) -> str:
         near += leaves[leaf]
     near = list(dict.fromkeys(near))
     every = "see `cpec-sim run --cfg job` for every key"
+    if not near and _OUTPUT_WORDS.intersection(key.replace("-", "_").split("_")):
+        return (
+            "the run's folder follows from the command; choose another with "
+            f"hydra.run.dir=PATH (a sweep's: sweep_name=NAME or hydra.sweep.dir=PATH) ({every})"
+        )
     if not near:
         return every
     more = f" (and {len(near) - 3} more)" if len(near) > 3 else ""

@@ -53,6 +53,7 @@ BAD = [
     (["scenario=nope"], "unknown scenario 'nope'"),
     (["china.nope=1"], "unknown key 'china.nope'"),
     (["china.patiense_loss_per_death=1"], "did you mean china.patience_loss_per_death?"),
+    (["output_dir=elsewhere"], "choose another with hydra.run.dir=PATH"),
     (["china.patience_loss_per_death=1.5"], "china.patience_loss_per_death=1.5 is out of bounds"),
     (["pakistan.ssd_troops=-5"], "pakistan.ssd_troops=-5 is out of bounds"),
     (["replicates=0"], "replicates=0 is not allowed"),
