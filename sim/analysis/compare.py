@@ -51,6 +51,11 @@ COLUMNS: tuple[str, ...] = (
     "diff_median",
     "diff_median_lo",
     "diff_median_hi",
+    "diff_mean_p",
+    "diff_median_p",
+    "diff_mean_significant",
+    "diff_median_significant",
+    "paired",
     "successes",
     "probability",
     "prob_lo",
@@ -60,6 +65,8 @@ COLUMNS: tuple[str, ...] = (
 #: Bootstrap settings (fixed so that a comparison is reproducible).
 N_BOOT = 2000
 BOOT_SEED = 20241118
+#: Family-wise error rate of the differences marked significant (Holm's correction).
+FAMILY_ALPHA = 0.05
 
 #: Outcomes shown in a sweep heatmap (median over the two swept parameters).
 HEATMAP_OUTCOMES: tuple[str, ...] = (
@@ -131,29 +138,56 @@ def _row(run: Run, ref: Run | None, outcome: str, kind: str) -> dict[str, Any]:
     }
 
 
+def paired_with(run: Run, ref: Run) -> bool:
+    """Whether ``run`` and ``ref`` are paired replicate by replicate: the same base seed and
+    seed scheme and the same replicate numbers, so replicate i of each draws the same random
+    numbers (common random numbers) and their differences are bootstrapped in pairs."""
+    seeds = [r.manifest.get(k) for r in (run, ref) for k in ("seed", "replicate_seeds")]
+    if seeds[0] is None or seeds[1] is None or seeds[:2] != seeds[2:]:
+        return False
+    ids = [r.summary.get("replicate") for r in (run, ref)]
+    if ids[0] is None or ids[1] is None or not ids[0].is_unique or not ids[1].is_unique:
+        return False
+    return set(ids[0]) == set(ids[1])
+
+
+def _aligned(run: Run, ref: Run, column: str, paired: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The run's and the reference's values of ``column``: by replicate number if paired."""
+    if not paired:
+        return stats.finite(run.summary[column]), stats.finite(ref.summary[column])
+    x = run.summary.set_index("replicate")[column].astype(float)
+    y = ref.summary.set_index("replicate")[column].astype(float).reindex(x.index)
+    return x.to_numpy(), y.to_numpy()
+
+
+def _diff(x: Any, y: Any, stat: stats.Statistic, paired: bool) -> stats.DiffCI:
+    return stats.bootstrap_diff_ci(x, y, stat, N_BOOT, seed=BOOT_SEED, paired=paired)
+
+
 def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFrame:
     """The comparison table of already-loaded runs (see :func:`compare`)."""
     ref = resolve_reference(runs, reference)
+    paired = {id(r): ref is not None and r is not ref and paired_with(r, ref) for r in runs.runs}
     rows: list[dict[str, Any]] = []
     outcomes = [c for c in style.OUTCOMES if any(c in r.summary.columns for r in runs.runs)]
     for outcome in outcomes:
-        ref_x = stats.finite(ref.summary[outcome]) if ref and outcome in ref.summary else None
+        has_ref = ref is not None and outcome in ref.summary
         for run in runs.runs:
             if outcome not in run.summary.columns:
                 continue
-            x = stats.finite(run.summary[outcome])
-            s = stats.summarise(x)
+            s = stats.summarise(run.summary[outcome])
             row = _row(run, ref, outcome, "continuous")
             row.update(n=s.n, median=s.median, mean=s.mean, q05=s.q05, q95=s.q95)
-            if ref_x is not None and run is not ref:
-                dm = stats.bootstrap_diff_ci(x, ref_x, "mean", N_BOOT, seed=BOOT_SEED)
-                dmed = stats.bootstrap_diff_ci(x, ref_x, "median", N_BOOT, seed=BOOT_SEED)
+            if has_ref and ref is not None and run is not ref:
+                pair = paired[id(run)]
+                x, y = _aligned(run, ref, outcome, pair)
+                dm, dmed = _diff(x, y, "mean", pair), _diff(x, y, "median", pair)
                 row.update(diff_mean=dm.estimate, diff_mean_lo=dm.low, diff_mean_hi=dm.high)
                 row.update(diff_median=dmed.estimate, diff_median_lo=dmed.low)
-                row.update(diff_median_hi=dmed.high)
+                row.update(diff_median_hi=dmed.high, diff_mean_p=dm.p, diff_median_p=dmed.p)
+                row.update(paired=pair)
             rows.append(row)
     for event in style.EVENTS:
-        ref_e = event_values(ref.summary, event) if ref is not None else None
         for run in runs.runs:
             values = event_values(run.summary, event)
             if values is None:
@@ -163,17 +197,57 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
             row = _row(run, ref, event, "event")
             row.update(n=n, mean=k / n if n else math.nan, successes=k)
             row.update(probability=k / n if n else math.nan, prob_lo=lo, prob_hi=hi)
-            if ref_e is not None and run is not ref:
-                d = stats.bootstrap_diff_ci(values, ref_e, "mean", N_BOOT, seed=BOOT_SEED)
+            ref_e = event_values(ref.summary, event) if ref is not None else None
+            if ref is not None and ref_e is not None and run is not ref:
+                pair = paired[id(run)]
+                x, y = (values, ref_e) if not pair else _event_pairs(run, ref, event)
+                d = _diff(x, y, "mean", pair)
                 row.update(diff_mean=d.estimate, diff_mean_lo=d.low, diff_mean_hi=d.high)
+                row.update(diff_mean_p=d.p, paired=pair)
             rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
+    _mark_significant(table)
     table["n"] = table["n"].astype("Int64")
     table["successes"] = table["successes"].astype("Int64")
+    table["paired"] = table["paired"].astype("boolean")
     table.attrs["reference"] = ref.label if ref is not None else None
     table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
     return table
+
+
+def _event_pairs(run: Run, ref: Run, event: str) -> tuple[np.ndarray, np.ndarray]:
+    """A yes/no outcome of the run and the reference, by replicate number."""
+    x = pd.Series(event_values(run.summary, event), index=run.summary["replicate"], dtype=float)
+    y = pd.Series(event_values(ref.summary, event), index=ref.summary["replicate"], dtype=float)
+    return x.to_numpy(), y.reindex(x.index).to_numpy()
+
+
+def _mark_significant(table: pd.DataFrame) -> None:
+    """Mark the differences that stay significant after Holm's correction for every
+    difference in the table (means, medians and probabilities: one family), and whose
+    95% interval excludes 0."""
+    tests = [("diff_mean_p", "diff_mean"), ("diff_median_p", "diff_median")]
+    pvalues = np.concatenate([table[p].to_numpy(dtype=float) for p, _ in tests])
+    reject = stats.holm(pvalues, FAMILY_ALPHA).reshape(len(tests), len(table))
+    for (p, d), rejected in zip(tests, reject, strict=True):
+        lo, hi = table[f"{d}_lo"].to_numpy(dtype=float), table[f"{d}_hi"].to_numpy(dtype=float)
+        excludes = (lo > 0) | (hi < 0)
+        flag = pd.Series(rejected & excludes, index=table.index, dtype="boolean")
+        table[f"{d}_significant"] = flag.mask(table[p].isna())
+
+
+def differences_counted(table: pd.DataFrame) -> tuple[int, int, int]:
+    """How many differences the table tests, how many 95% intervals exclude 0, and how many
+    differences stay significant after Holm's correction."""
+    tested = excluded = kept = 0
+    for d in ("diff_mean", "diff_median"):
+        has = table[f"{d}_p"].notna()
+        lo, hi = table[f"{d}_lo"][has], table[f"{d}_hi"][has]
+        tested += int(has.sum())
+        excluded += int(((lo > 0) | (hi < 0)).sum())
+        kept += int(table[f"{d}_significant"][has].fillna(False).sum())
+    return tested, excluded, kept
 
 
 def compare(dirs: Sequence[Path | str], reference: str | None = "baseline") -> pd.DataFrame:
@@ -196,25 +270,47 @@ def compare(dirs: Sequence[Path | str], reference: str | None = "baseline") -> p
 
 def fmt_number(x: Any) -> str:
     """Compact number for tables: integers exact, else about three significant digits."""
-    if x is None or x is pd.NA or not math.isfinite(float(x)):
-        return "–"
-    x = float(x)
-    if x == round(x) and abs(x) < 1e9:
-        return f"{round(x):,}"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    if abs(x) >= 100:
-        return f"{x:.1f}"
-    return f"{x:.3g}"
+    return fmt_numbers(x)[0]
 
 
-def fmt_ci(est: Any, lo: Any, hi: Any, sign: bool = True) -> str:
-    """``+1.2 [0.3, 2.1] *`` (the star when the interval excludes 0); ``–`` if missing."""
+def fmt_numbers(*values: Any) -> list[str]:
+    """Numbers shown together (an estimate and its interval) with the same decimals: none
+    when all are whole, else about three significant digits of the largest; ``–`` if missing."""
+    known = [float(v) for v in values if _is_number(v)]
+    if all(v == round(v) and abs(v) < 1e9 for v in known):
+        decimals = 0
+    else:
+        largest = max(abs(v) for v in known)
+        decimals = (
+            0
+            if largest >= 1000
+            else 1
+            if largest >= 100
+            else 2 - math.floor(math.log10(largest) if largest > 0 else 0)
+        )
+        decimals = min(max(decimals, 0), 6)
+    out = []
+    for v in values:
+        if not _is_number(v):
+            out.append("–")
+        else:
+            text = f"{float(v):,.{decimals}f}"
+            out.append(text[1:] if text.startswith("-") and not text.strip("-0.,") else text)
+    return out
+
+
+def _is_number(v: Any) -> bool:
+    return v is not None and v is not pd.NA and math.isfinite(float(v))
+
+
+def fmt_ci(est: Any, lo: Any, hi: Any, sign: bool = True, significant: Any = None) -> str:
+    """``+1.2 [0.3, 2.1] *``: the star when ``significant`` (see :func:`_mark_significant`);
+    ``–`` if missing."""
     if est is None or pd.isna(est):
         return "–"
-    e = float(est)
-    text = f"{'+' if sign and e > 0 else ''}{fmt_number(e)} [{fmt_number(lo)}, {fmt_number(hi)}]"
-    if pd.notna(lo) and pd.notna(hi) and (float(lo) > 0 or float(hi) < 0):
+    e, low, high = fmt_numbers(est, lo, hi)
+    text = f"{'+' if sign and float(est) > 0 and e.strip('0.,') else ''}{e} [{low}, {high}]"
+    if significant is not None and not pd.isna(significant) and bool(significant):
         text += " *"
     return text
 
@@ -261,10 +357,8 @@ def table_blocks(
         ref = short.get(ref, ref) if ref else ref
         uncertainty = {short.get(k, k): v for k, v in uncertainty.items()}
     if ref:
-        notes.append(
-            f"Reference: {ref}. Δ = run minus reference, with a 95% bootstrap CI in [ ] "
-            "(* marks an interval that excludes 0)."
-        )
+        notes.append(f"Reference: {ref}. Δ = run minus reference, with a 95% bootstrap CI in [ ].")
+        notes.extend(_difference_notes(table))
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
     notes.extend(uncertainty_notes(uncertainty, mixed))
     horizons = sorted({int(w) for w in table["weeks"].dropna()}) if "weeks" in table else []
@@ -284,7 +378,7 @@ def table_blocks(
                 row.append(f"{r['prob_lo']:.2f}–{r['prob_hi']:.2f}")
                 if ref:
                     is_ref = r["label"] == ref
-                    diff = fmt_ci(r["diff_mean"], r["diff_mean_lo"], r["diff_mean_hi"])
+                    diff = fmt_ci(*_diff_cells(r, "diff_mean"))
                     row.append("(reference)" if is_ref else diff)
                 rows.append(row)
         else:
@@ -294,15 +388,46 @@ def table_blocks(
                 header += ["Δ mean [95% CI]", "Δ median [95% CI]"]
             for _, r in block.iterrows():
                 row = [str(r["label"]), str(r["n"]), fmt_number(r["median"])]
-                row += [f"{fmt_number(r['q05'])}–{fmt_number(r['q95'])}", fmt_number(r["mean"])]
+                row += ["–".join(fmt_numbers(r["q05"], r["q95"])), fmt_number(r["mean"])]
                 if ref:
                     is_ref = r["label"] == ref
-                    dmean = fmt_ci(r["diff_mean"], r["diff_mean_lo"], r["diff_mean_hi"])
-                    dmed = fmt_ci(r["diff_median"], r["diff_median_lo"], r["diff_median_hi"])
+                    dmean = fmt_ci(*_diff_cells(r, "diff_mean"))
+                    dmed = fmt_ci(*_diff_cells(r, "diff_median"))
                     row += ["(reference)", ""] if is_ref else [dmean, dmed]
                 rows.append(row)
         blocks.append((title, header, rows))
     return notes, blocks
+
+
+def _diff_cells(row: pd.Series, d: str) -> tuple[Any, Any, Any, bool, Any]:
+    return row[d], row[f"{d}_lo"], row[f"{d}_hi"], True, row[f"{d}_significant"]
+
+
+def _difference_notes(table: pd.DataFrame) -> list[str]:
+    """What the star means, how many differences were tested, and which runs are paired."""
+    tested, excluded, kept = differences_counted(table)
+    if not tested:
+        return []
+    notes = [
+        f"* marks a difference that holds after Holm's correction for the {tested} "
+        f"differences in this table (family-wise error {FAMILY_ALPHA:.0%}): {kept} of them; "
+        f"{excluded} of the 95% intervals exclude 0 before the correction, and about "
+        f"{tested * 0.05:.1f} would by chance alone if nothing differed."
+    ]
+    diffs = table[table["diff_mean_p"].notna()]
+    pairs = diffs.groupby("label", sort=False)["paired"].first()
+    if pairs.all():
+        notes.append(
+            "Every run shares the reference's seeds replicate by replicate (common random "
+            "numbers), so its differences are bootstrapped in pairs."
+        )
+    elif pairs.any():
+        names = ", ".join(str(lbl) for lbl, p in pairs.items() if p)
+        notes.append(
+            f"Paired with the reference replicate by replicate (same seeds): {names}; "
+            "the others were resampled independently."
+        )
+    return notes
 
 
 def uncertainty_notes(uncertainty: dict[str, str], mixed: bool) -> list[str]:

@@ -9,6 +9,7 @@ and figures are drawn on the Agg canvas.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -213,10 +214,21 @@ def weekly_matrix(timeseries: pd.DataFrame, metric: str) -> tuple[np.ndarray, np
 
 
 def _fan(ax: Axes, weeks: np.ndarray, matrix: np.ndarray, colour: str, label: str = "") -> None:
-    bands = stats.quantile_bands(matrix)
+    """Median and 50%/90% bands of replicates week by week, and their mean (dashed): for a
+    rare count, such as Chinese deaths in a week, every band can be 0 while the mean is not.
+    Counts' bands are values some replicate took."""
+    finite = matrix[np.isfinite(matrix)]
+    bands = stats.quantile_bands(matrix, whole=bool(np.all(finite == np.round(finite))))
     ax.fill_between(weeks, bands[0.05], bands[0.95], color=colour, alpha=0.18, lw=0)
     ax.fill_between(weeks, bands[0.25], bands[0.75], color=colour, alpha=0.38, lw=0)
     ax.plot(weeks, bands[0.5], color=colour, lw=1.6, label=label or None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # weeks no replicate reached
+        mean = np.nanmean(matrix, axis=0)
+    ax.plot(weeks, mean, color=_MEAN_COLOUR, lw=1.0, ls="--")
+
+
+_MEAN_COLOUR = "0.15"
 
 
 #: Fan-chart panels: (metric, title, y label, cumulative?)
@@ -250,8 +262,9 @@ def _fan_legend(fig: Figure, colour: str) -> None:
         Line2D([], [], color=colour, lw=1.6, label="median of replicates"),
         Patch(color=colour, alpha=0.45, label="50% band (25th–75th percentile)"),
         Patch(color=colour, alpha=0.2, label="90% band (5th–95th percentile)"),
+        Line2D([], [], color=_MEAN_COLOUR, lw=1.0, ls="--", label="mean of replicates"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False)
 
 
 def figure_fan_violence(run: Run) -> Figure | None:

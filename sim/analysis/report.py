@@ -74,8 +74,13 @@ the intervals narrower: they describe real variability in the model.</p>
 <p>Differences between a run and the reference are given as the difference in means (and in
 medians) with a <b>95% bootstrap confidence interval</b>: the replicates of both runs were
 resampled {N_BOOT:,} times (fixed seed) to see how much the difference would move with another
-set of replicates. An interval that excludes 0 (marked *) means the difference is unlikely to be
-an accident of too few replicates; more replicates make these intervals narrower.</p>
+set of replicates. Runs with the same seed give replicate <i>i</i> the same random numbers in
+every scenario (common random numbers), so their replicates are resampled in pairs. Each
+interval holds its own 95%: among the many differences of a table, some exclude 0 by chance
+alone (about one in twenty when nothing differs). A star (*) marks only the differences that
+hold after <b>Holm's correction</b> for every difference in the table (a 5% chance, in all,
+of starring any difference that is not real); the note above the tables counts both. More
+replicates make these intervals narrower.</p>
 <p>Probabilities of yes/no events (China's investment hold, at least one investor withdrawing,
 Chinese troops deployed) are shares of replicates with a <b>Wilson 95% interval</b>, which stays
 sensible near 0 and 1 and with few replicates.</p>
@@ -167,9 +172,8 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: s
 
 
 def _overrides_text(run: Run) -> str:
-    items = run.manifest.get("overrides")
-    if isinstance(items, list) and items:
-        return ", ".join(str(i) for i in items)
+    """The model parameters the run's command changed (not its run settings, such as
+    replicates or seed, which have their own columns)."""
     if run.overrides:
         return ", ".join(f"{k}={v}" for k, v in run.overrides.items())
     return "none (scenario defaults)"

@@ -44,12 +44,14 @@ def summarise(values: ArrayLike) -> Summary:
 
 
 def quantile_bands(
-    matrix: ArrayLike, quantiles: tuple[float, ...] = FAN_QUANTILES
+    matrix: ArrayLike, quantiles: tuple[float, ...] = FAN_QUANTILES, whole: bool = False
 ) -> dict[float, FloatArray]:
     """Quantiles across replicates, week by week.
 
     ``matrix`` has one row per replicate and one column per week; NaN (a replicate that
-    stopped early) is ignored. Returns ``{q: array over weeks}``.
+    stopped early) is ignored. Returns ``{q: array over weeks}``. With ``whole`` (counts)
+    each quantile is a value some replicate took (the inverse of the empirical CDF), not an
+    interpolation between two: no band edge at 1.05 investors or 0.05 people.
     """
     m = np.asarray(matrix, dtype=float)
     if m.ndim != 2:
@@ -59,7 +61,10 @@ def quantile_bands(
         return {q: np.full(m.shape[1], np.nan) for q in quantiles}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN weeks give NaN
-        values = np.nanquantile(m, quantiles, axis=0)
+        if whole:
+            values = np.nanquantile(m, quantiles, axis=0, method="inverted_cdf")
+        else:
+            values = np.nanquantile(m, quantiles, axis=0)
     for q, row in zip(quantiles, values, strict=True):
         out[q] = np.asarray(row, dtype=float)
     return out
@@ -136,11 +141,13 @@ Statistic = Literal["mean", "median"]
 
 @dataclass(frozen=True)
 class DiffCI:
-    """Difference of a statistic between two samples (``a - b``) with a bootstrap interval."""
+    """Difference of a statistic between two samples (``a - b``) with a bootstrap interval
+    and a two-sided p-value for "no difference"."""
 
     estimate: float
     low: float
     high: float
+    p: float = math.nan
 
 
 def _stat_fn(stat: Statistic) -> Callable[..., Any]:
@@ -158,22 +165,61 @@ def bootstrap_diff_ci(
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 20241118,
+    paired: bool = False,
 ) -> DiffCI:
-    """Percentile bootstrap CI of ``stat(a) - stat(b)``, resampling each sample independently.
+    """Percentile bootstrap CI of ``stat(a) - stat(b)``, with a two-sided p-value.
 
-    Vectorised (one ``n_boot x n`` index draw per sample); the fixed ``seed`` makes the
-    interval reproducible. NaN where either sample is empty.
+    Independent samples are resampled each on its own; ``paired`` samples (``a[i]`` and
+    ``b[i]`` share their random numbers, as replicates with the same seed do) are resampled
+    pair by pair, dropping pairs with a missing value. The p-value is the normal one for the
+    estimate over the bootstrap standard error (Efron & Tibshirani 1993, §16), so that it
+    resolves the small values a multiple-comparison correction needs. Vectorised (one
+    ``n_boot x n`` index draw per sample); the fixed ``seed`` makes it reproducible. NaN where
+    either sample is empty.
     """
-    x, y = finite(a), finite(b)
+    if paired:
+        x, y = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+        if x.size != y.size:
+            raise ValueError("paired samples must have the same length")
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+    else:
+        x, y = finite(a), finite(b)
     if x.size == 0 or y.size == 0:
-        return DiffCI(math.nan, math.nan, math.nan)
+        return DiffCI(math.nan, math.nan, math.nan, math.nan)
     fn = _stat_fn(stat)
     rng = np.random.default_rng(seed)
-    bx = fn(x[rng.integers(0, x.size, size=(n_boot, x.size))], axis=1)
-    by = fn(y[rng.integers(0, y.size, size=(n_boot, y.size))], axis=1)
+    ix = rng.integers(0, x.size, size=(n_boot, x.size))
+    iy = ix if paired else rng.integers(0, y.size, size=(n_boot, y.size))
+    boot = fn(x[ix], axis=1) - fn(y[iy], axis=1)
     alpha = (1 - level) / 2
-    low, high = np.quantile(bx - by, [alpha, 1 - alpha])
-    return DiffCI(float(fn(x) - fn(y)), float(low), float(high))
+    low, high = np.quantile(boot, [alpha, 1 - alpha])
+    estimate = float(fn(x) - fn(y))
+    return DiffCI(estimate, float(low), float(high), _normal_p(estimate, float(np.std(boot))))
+
+
+def _normal_p(estimate: float, se: float) -> float:
+    """Two-sided p-value of ``estimate`` against 0 with standard error ``se`` (a zero
+    standard error: 1 for a zero estimate, else 0)."""
+    if se == 0 or not math.isfinite(se):
+        return 1.0 if estimate == 0 else 0.0
+    return math.erfc(abs(estimate) / se / math.sqrt(2))
+
+
+def holm(pvalues: ArrayLike, alpha: float = 0.05) -> NDArray[np.bool_]:
+    """Which hypotheses Holm's step-down procedure rejects at family-wise level ``alpha``
+    (Holm 1979): the k-th smallest p-value is compared with alpha / (m - k + 1), stopping at
+    the first that fails. Valid under any dependence between the tests; NaN is never
+    rejected and does not count in m."""
+    p = np.asarray(pvalues, dtype=float).ravel()
+    out = np.zeros(p.size, dtype=bool)
+    known = np.flatnonzero(np.isfinite(p))
+    m = known.size
+    for k, i in enumerate(known[np.argsort(p[known], kind="stable")]):
+        if p[i] > alpha / (m - k):
+            break
+        out[i] = True
+    return out
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.analysis import compare as cmp
-from sim.analysis import stats
+from sim.analysis import stats, style
 from sim.analysis.runs import ResultsError, load_runs
 
 
@@ -64,9 +64,10 @@ def test_statistics_equal_direct_computation(tmp_path: Path, make_frames, save_r
     assert r["median"] == pytest.approx(np.median(x))
     assert r["q05"] == pytest.approx(np.quantile(x, 0.05))
     assert r["q95"] == pytest.approx(np.quantile(x, 0.95))
-    ci = stats.bootstrap_diff_ci(x, y, "mean", cmp.N_BOOT, seed=cmp.BOOT_SEED)
-    assert (r["diff_mean"], r["diff_mean_lo"], r["diff_mean_hi"]) == pytest.approx(
-        (ci.estimate, ci.low, ci.high)
+    assert r["paired"]  # same seed, same replicate numbers: resampled in pairs
+    ci = stats.bootstrap_diff_ci(x, y, "mean", cmp.N_BOOT, seed=cmp.BOOT_SEED, paired=True)
+    assert (r["diff_mean"], r["diff_mean_lo"], r["diff_mean_hi"], r["diff_mean_p"]) == (
+        pytest.approx((ci.estimate, ci.low, ci.high, ci.p))
     )
     assert r["diff_mean"] == pytest.approx(x.mean() - y.mean())
     assert r["diff_median"] == pytest.approx(np.median(x) - np.median(y))
@@ -183,3 +184,85 @@ def test_every_comparison_figure_is_named_where_the_run_command_looks() -> None:
     from sim.analysis.outputs import COMPARISON_FIGURES
 
     assert tuple(cmp.COMPARISON_BUILDERS) == COMPARISON_FIGURES
+
+
+def _null_runs(tmp_path: Path, make_frames, save_run, seeds: tuple[int, int]) -> list[Path]:
+    """Two runs drawn from one distribution (nothing differs), with the given base seeds."""
+    paths = []
+    for k, seed in enumerate(seeds):
+        summary, ts, ev = make_frames(n=80, weeks=3, seed=112 + k)
+        name = "baseline" if k == 0 else "iran_border"
+        paths.append(save_run(tmp_path / name, summary, ts, ev, scenario=name, seed=seed))
+    return paths
+
+
+def test_stars_are_corrected_for_the_number_of_differences(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    # Nothing differs, yet of 27 intervals ~1.4 exclude 0 by chance (these seeds: three).
+    a, b = _null_runs(tmp_path, make_frames, save_run, (7, 7))
+    table = cmp.compare([a, b])
+    tested, excluded, kept = cmp.differences_counted(table)
+    events = table["kind"].eq("event") & table["diff_mean"].notna()
+    assert tested == 2 * table["diff_median"].notna().sum() + events.sum()  # 2 x 12 + 3
+    assert excluded >= 1 and kept == 0
+    assert not table["diff_mean_significant"].fillna(False).any()
+    text = cmp.format_table(table)
+    assert " *" not in text.split("\n\n", 1)[1]  # no star in the blocks
+    assert f"Holm's correction for the {tested} differences" in text
+    assert f"{excluded} of the 95% intervals exclude 0 before the correction" in text
+
+
+def test_a_real_difference_keeps_its_star(tmp_path: Path, make_frames, save_run) -> None:
+    a, b = _two_scenarios(tmp_path, make_frames, save_run)
+    table = cmp.compare([a, b])
+    r = table[(table["outcome"] == "attacks_total") & (table["scenario"] == "chinese_troops")]
+    assert r["diff_mean_significant"].iloc[0] and r["diff_mean_p"].iloc[0] < 1e-6
+    blocks = cmp.format_table(table).split("\n\n")
+    block = next(b for b in blocks if b.startswith(style.outcome_label("attacks_total")))
+    assert block.splitlines()[-1].rstrip().endswith("] *")  # the run's row, Δ median starred
+
+
+def test_runs_are_paired_only_when_they_share_seeds_and_replicates(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    same = cmp.compare(_null_runs(tmp_path / "same", make_frames, save_run, (7, 7)))
+    other = cmp.compare(_null_runs(tmp_path / "other", make_frames, save_run, (7, 8)))
+    diffs = same["diff_mean"].notna()
+    assert same.loc[diffs, "paired"].all() and not other.loc[diffs, "paired"].any()
+    assert "bootstrapped in pairs" in cmp.format_table(same)
+    assert "bootstrapped in pairs" not in cmp.format_table(other)
+    runs = load_runs(_null_runs(tmp_path / "fewer", make_frames, save_run, (7, 7)))
+    runs.runs[1].summary = runs.runs[1].summary.iloc[:-1]  # replicate 79 missing
+    assert not cmp.paired_with(runs.runs[1], runs.runs[0])
+
+
+def test_a_pair_is_resampled_together_so_shared_noise_cancels(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    summary, ts, ev = make_frames(n=100, weeks=3, seed=5)
+    rng = np.random.default_rng(9)
+    noise = rng.normal(0, 50, 100)  # what replicate i's random numbers do in both runs
+    base, other = summary.copy(), summary.copy()
+    base["attacks_total"] = 300 + noise + rng.normal(0, 2, 100)
+    other["attacks_total"] = 303 + noise + rng.normal(0, 2, 100)  # +3, hidden by the noise
+    a = save_run(tmp_path / "baseline", base, ts, ev, scenario="baseline")
+    b = save_run(tmp_path / "iran_border", other, ts, ev, scenario="iran_border")
+    paired = cmp.compare([a, b])
+    r = paired[(paired["outcome"] == "attacks_total") & paired["diff_mean"].notna()].iloc[0]
+    assert 0 < r["diff_mean_lo"] < 3 < r["diff_mean_hi"] < 6  # sd of a difference ~2.8/sqrt(100)
+    b2 = save_run(tmp_path / "indep", other, ts, ev, scenario="iran_border", seed=8)
+    indep = cmp.compare([a, b2])
+    r2 = indep[(indep["outcome"] == "attacks_total") & indep["diff_mean"].notna()].iloc[0]
+    assert r2["diff_mean_lo"] < 0 < r2["diff_mean_hi"]  # independent: the noise stays
+
+
+def test_numbers_shown_together_share_their_decimals() -> None:
+    assert cmp.fmt_numbers(-195.0, -218.0, -162.04) == ["-195.0", "-218.0", "-162.0"]
+    assert cmp.fmt_numbers(3.0, 17.0, 31.0) == ["3", "17", "31"]
+    assert cmp.fmt_numbers(0.0123, -0.0004, 0.0456) == ["0.0123", "-0.0004", "0.0456"]
+    assert cmp.fmt_numbers(1234.5, 5.25) == ["1,234", "5"]  # rounding half to even
+    assert cmp.fmt_numbers(-0.0001, 2.5) == ["0.00", "2.50"]  # no negative zero
+    assert cmp.fmt_numbers(float("nan"), 2) == ["–", "2"]
+    assert cmp.fmt_ci(-2.0, -5.5, 0.0) == "-2.00 [-5.50, 0.00]"
+    assert cmp.fmt_ci(2.0, 0.5, 3.0, significant=True) == "+2.00 [0.50, 3.00] *"

@@ -134,3 +134,13 @@ def test_an_error_while_figures_are_drawn_stops_the_workers_at_once(
     with pytest.raises(ValueError, match="comparison failed"):
         draw_figures(tasks, ("png",), jobs=2, meanwhile=fail)
     assert len(stopped) == 1 and stopped[0] > 0  # figures were still queued, and not drawn
+
+
+def test_parameters_changed_leaves_out_run_settings(tmp_path: Path, make_run, monkeypatch) -> None:
+    monkeypatch.setattr(report, "comparison_figures", lambda runs, table: iter(()))  # speed
+    a = make_run(tmp_path / "a", overrides=["replicates=6", "sweep_name=x", "seed=3"])
+    b = make_run(tmp_path / "b", scenario="iran_border", overrides=["jobs=2", "iran.x=0.5"])
+    html = report.report([a, b], tmp_path / "r.html", per_run_plots=False).read_text()
+    cells = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>", html)
+    assert "none (scenario defaults)" in cells and "iran.x=0.5" in cells
+    assert not any(k in c for c in cells for k in ("replicates=", "sweep_name=", "jobs="))

@@ -181,3 +181,51 @@ def test_power_law_fit_declines_data_without_a_tail() -> None:
 
     assert fit_power_law(np.full(14, 3.0)) is None
     assert fit_power_law(np.array([1.0, 2.0] * 10)) is None
+
+
+def test_paired_bootstrap_matches_the_spread_of_the_differences() -> None:
+    rng = np.random.default_rng(21)
+    shared = rng.normal(0, 10, 400)
+    a, b = shared + 1 + rng.normal(0, 1, 400), shared + rng.normal(0, 1, 400)
+    ci = stats.bootstrap_diff_ci(a, b, "mean", n_boot=4000, seed=2, paired=True)
+    half = 1.96 * np.std(a - b, ddof=1) / np.sqrt(400)  # ~0.14
+    assert ci.estimate == pytest.approx(np.mean(a - b))
+    assert ci.low == pytest.approx(ci.estimate - half, abs=0.02)
+    assert ci.high == pytest.approx(ci.estimate + half, abs=0.02)
+    indep = stats.bootstrap_diff_ci(a, b, "mean", n_boot=4000, seed=2)
+    assert indep.high - indep.low > 5 * (ci.high - ci.low)
+    with_gap = stats.bootstrap_diff_ci([1.0, np.nan, 3.0], [0.0, 5.0, 1.0], paired=True)
+    assert with_gap.estimate == pytest.approx(1.5)  # the pair with a missing value is dropped
+    with pytest.raises(ValueError, match="same length"):
+        stats.bootstrap_diff_ci([1.0, 2.0], [1.0], paired=True)
+
+
+def test_bootstrap_p_values_hold_their_level_when_nothing_differs() -> None:
+    rng = np.random.default_rng(4)
+    p = [
+        stats.bootstrap_diff_ci(rng.normal(0, 1, 100), rng.normal(0, 1, 100), n_boot=500, seed=k).p
+        for k in range(300)
+    ]
+    share = np.mean(np.array(p) < 0.05)
+    assert 0.02 <= share <= 0.09  # binomial(300, 0.05): 0.05 +- 0.025 at ~2 sd
+    big = stats.bootstrap_diff_ci(rng.normal(1, 1, 100), rng.normal(0, 1, 100), seed=1)
+    assert big.p < 1e-8  # far smaller than a bootstrap's 1/2000 could resolve
+
+
+def test_holm_step_down_known_answer() -> None:
+    # sorted: 0.005 <= 0.05/4, 0.01 <= 0.05/3, 0.03 > 0.05/2: stop there
+    assert stats.holm([0.01, 0.04, 0.03, 0.005]).tolist() == [True, False, False, True]
+    assert stats.holm([0.01, np.nan, 0.02]).tolist() == [True, False, True]  # m = 2
+    assert stats.holm([0.02, 0.02, 0.02]).tolist() == [False, False, False]
+    assert stats.holm([]).tolist() == []
+
+
+def test_bands_of_counts_are_values_a_replicate_took() -> None:
+    m = np.zeros((100, 2))
+    m[:5, 0] = [1, 1, 1, 2, 3]  # week 1: five replicates of 100 with deaths
+    m[:6, 1] = 1  # week 2: six
+    linear = stats.quantile_bands(m)
+    whole = stats.quantile_bands(m, whole=True)
+    assert linear[0.95][0] == pytest.approx(0.05)  # interpolated: 0.05 people
+    assert whole[0.95].tolist() == [0.0, 1.0] and whole[0.5].tolist() == [0.0, 0.0]
+    assert set(np.concatenate(list(whole.values()))) <= {0.0, 1.0, 2.0, 3.0}
