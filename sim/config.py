@@ -230,15 +230,20 @@ def resolved_jobs(jobs: int | None) -> int:
 def config_hash(
     params: ModelParams, seed: int, weeks: int, scenario: str, posterior_sha256: str | None = None
 ) -> str:
-    """Hash of everything that determines the replicates' results (not their number).
+    """Hash of everything that determines the replicates' results (not their number): the
+    parameters, seed, horizon, scenario and the rules' sources (a run resumed after the rules
+    changed would mix replicates of two models).
 
     With a posterior, its file's SHA-256 is part of the hash: another posterior is another run.
     """
+    from sim.compiled import rules_fingerprint
+
     data: dict[str, Any] = {
         "params": to_dict(params),
         "seed": seed,
         "weeks": weeks,
         "scenario": scenario,
+        "rules": rules_fingerprint(),
     }
     if posterior_sha256 is not None:
         data["posterior_sha256"] = posterior_sha256

@@ -93,6 +93,10 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Summary columns that are undefined (NaN) in some replicates, and when.
+UNDEFINED_WHEN: dict[str, str] = {"weeks_to_first_pause": "no investor ever paused"}
+
+
 @dataclass
 class ReplicateResult:
     """The three outputs of one replicate.

@@ -81,3 +81,13 @@ def test_defaults_of_the_run_keys(hydra_ready: None) -> None:
         None,
         "baseline",
     )
+
+
+def test_a_run_of_other_rules_has_another_configuration_hash(monkeypatch) -> None:
+    """Resuming a run after a rule changed would mix replicates of two models."""
+    from sim.config import config_hash, scenario_params
+
+    params = scenario_params("baseline")
+    before = config_hash(params, 0, 104, "baseline")
+    monkeypatch.setattr("sim.compiled.rules_fingerprint", lambda: "other rules")
+    assert config_hash(params, 0, 104, "baseline") != before

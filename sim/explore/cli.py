@@ -104,24 +104,38 @@ def _resolve(
     return Settings(study, samples, replicates, weeks, seed, jobs)
 
 
-def crisis_outcome_names() -> list[str]:
-    """Per-point outcome names of the crisis model (yes/no outcomes as ``*_share``)."""
+def crisis_outcome_names(defined: bool = False) -> list[str]:
+    """Per-point outcome names of the crisis model (yes/no outcomes as ``*_share``); with
+    ``defined``, only those defined in every replicate (the default set of a study: a point
+    whose replicates include an undefined value has no mean to analyse)."""
     import pyarrow as pa
 
+    from sim.record import UNDEFINED_WHEN
     from sim.results import RUN_COLUMNS, SCHEMAS
 
     names = []
     for f in SCHEMAS["summary"]:
-        if f.name in RUN_COLUMNS:
+        if f.name in RUN_COLUMNS or (defined and f.name in UNDEFINED_WHEN):
             continue
         names.append(f"{f.name}_share" if f.type == pa.bool_() else f.name)
     return names
 
 
 def _check_outcomes(requested: Sequence[str]) -> list[str]:
+    """The outcomes asked for, checked before anything runs: known names, and none that is
+    undefined in some replicates (it would fail only after the whole study)."""
     from sim.explore.sensitivity import resolve_outcomes
+    from sim.record import UNDEFINED_WHEN
 
-    return resolve_outcomes(requested, crisis_outcome_names())
+    chosen = resolve_outcomes(requested, crisis_outcome_names())
+    for name in chosen:
+        if name in UNDEFINED_WHEN:
+            raise StudyError(
+                f"outcome {name!r} is undefined in replicates where {UNDEFINED_WHEN[name]}: "
+                "a point's mean leaves them out, and is undefined where all are; choose "
+                "another (investment_hold_share, say)"
+            )
+    return chosen
 
 
 def _point_function(settings: Settings) -> Any:
@@ -207,7 +221,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
     method = args.method
     s = _resolve(args, "sensitivity", 64 if method == "sobol" else 20, FAST[method])
-    outcomes = _check_outcomes(args.outcome or s.study.outcomes or crisis_outcome_names())
+    outcomes = _check_outcomes(
+        args.outcome or s.study.outcomes or crisis_outcome_names(defined=True)
+    )
     fn = _point_function(s)
     out = args.out or _dir_name("sensitivity", method, s)
     space = s.study.space
@@ -230,6 +246,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
     )
     if result.evaluation.status == "complete":
         print(sa.format_indices(result))
+        if args.fast:
+            print(f"note: --fast ({s.weeks} weeks, {s.replicates} replicates) checks the "
+                  "pipeline; its indices are not results to read")  # fmt: skip
         print(f"indices: {out / 'indices.csv'}")
         print(f"plot: {out / 'plots' / 'sensitivity.png'} (and .svg)")
     print(f"study directory: {out}")

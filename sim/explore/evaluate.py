@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 import math
 import time
@@ -99,6 +100,15 @@ class CrisisOutcomes:
 
         return dict(run_replicate(self.params(point), self.weeks, seed).summary)
 
+    def fingerprint(self) -> str:
+        """A hash of the model this function runs: the scenario's resolved parameters (its
+        file, the defaults and the overrides) and the rules' sources."""
+        from sim.compiled import rules_fingerprint
+        from sim.params import to_dict
+
+        blob = json.dumps({"params": to_dict(self.params({})), "rules": rules_fingerprint()})
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
     def constants(self) -> dict[str, float]:
         """Names usable in ``--where`` queries besides the outcomes."""
         from sim.space import load_investors
@@ -112,6 +122,13 @@ def function_identity(fn: Any) -> str:
     if dataclasses.is_dataclass(fn):
         return repr(fn)
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def model_fingerprint(fn: Any) -> str | None:
+    """The point function's model fingerprint (None if it has none): a study of a changed
+    scenario file, default or rule is another study, not one to resume."""
+    fingerprint = getattr(fn, "fingerprint", None)
+    return fingerprint() if callable(fingerprint) else None
 
 
 # --- one chunk (runs in a worker) -------------------------------------------------------------
@@ -278,6 +295,24 @@ def _chunk_tables(
     return {"points": table, "replicates": replicate_table}
 
 
+def _finished(out_dir: Path, key: str) -> bool:
+    """Whether ``out_dir`` holds the finished study ``key`` (nothing left to run)."""
+    old = read_manifest(out_dir) or {}
+    return old.get("design_hash") == key and old.get("status") == "complete"
+
+
+def check_scheduler(scheduler: str, timeout: float = 5.0) -> None:
+    """A Dask scheduler that answers at ``scheduler``, or one line (in seconds, not the
+    client's 30 s, and before the study writes anything)."""
+    from sim.calibration.abc import SchedulerError, _check_is_scheduler, _check_reachable
+
+    try:
+        _check_reachable(scheduler, timeout)
+        _check_is_scheduler(scheduler, timeout)
+    except SchedulerError as exc:
+        raise StudyError(str(exc)) from None
+
+
 def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     """A study directory's ``manifest.json``, or None."""
     return read_json_object(out_dir / "manifest.json")
@@ -305,8 +340,9 @@ def prepare_out_dir(out_dir: Path, key: str) -> bool:
     other = old.get("design_hash") if old else study_store(out_dir, key).foreign_key()
     if other is not None and other != key:
         raise StudyError(
-            f"{out_dir} holds another study (hash {other}, now {key}): "
-            "remove it or choose another --out"
+            f"{out_dir} holds another study (hash {other}, now {key}: the design, seed, "
+            "replicates, outcomes or model differ, e.g. a scenario file, default or rule "
+            "changed): remove it or choose another --out"
         )
     return old is not None
 
@@ -339,11 +375,14 @@ def evaluate(
         {
             "design": design.to_json(orient="split", double_precision=15),
             "function": function_identity(fn),
+            "model": model_fingerprint(fn),
             "replicates": replicates,
             "seed": seed,
         }
     )
     prepare_out_dir(out_dir, key)
+    if engine == "dask" and scheduler and not _finished(out_dir, key):
+        check_scheduler(scheduler)  # before anything is written: a wrong address leaves nothing
     store = study_store(out_dir, key)
     n = len(design)
     size = execution.chunk_points or default_chunk_points(n, replicates)
@@ -354,6 +393,7 @@ def evaluate(
             **meta,
             "design_hash": key,
             "function": function_identity(fn),
+            "model": model_fingerprint(fn),
             "points": n,
             "replicates": replicates,
             "seed": seed,

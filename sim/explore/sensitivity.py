@@ -18,6 +18,7 @@ variance that the indices share out; use enough replicates that it stays small.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,20 +101,63 @@ def analyze(
             seed=boot_seed,
         )
     else:
-        from SALib.analyze import morris
-
-        res = morris.analyze(
-            problem,
-            unit,
-            y,
-            num_resamples=num_resamples,
-            conf_level=conf_level,
-            num_levels=MORRIS_LEVELS,
-            seed=boot_seed,
-        )
+        res = morris_indices(space, unit, y, conf_level, num_resamples, boot_seed)
     table = pd.DataFrame({c: np.asarray(res[c], dtype=float) for c in COLUMNS[method]})
     table.insert(0, "parameter", space.names)
     return table
+
+
+def elementary_effects(space: Space, unit: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """Each parameter's elementary effects along Morris trajectories: the outcome's change
+    over the parameter's change, both as *realised*, per full range (Morris 1991).
+
+    SALib divides by the design's nominal step (2/3 of the range at four levels), but a
+    whole-number parameter moves by the values it rounds to: [8, 12] steps 8 -> 11, 3/4 of
+    the range, so a nominal step overstates its effects by an eighth, and [1, 3] steps
+    1 -> 2 or 2 -> 3, half the range. A step that rounding collapsed has no effect to give.
+    """
+    d = len(space)
+    values = space.table(unit).to_numpy(dtype=float)
+    spans = np.array([u.high - u.low for u in space.uncertainties], dtype=float)
+    effects: list[list[float]] = [[] for _ in range(d)]
+    for start in range(0, len(y) - d, d + 1):
+        for k in range(start, start + d):
+            moved = np.flatnonzero(unit[k + 1] != unit[k])
+            if moved.size != 1:
+                raise StudyError("not a Morris design: a step moves more than one parameter")
+            i = int(moved[0])
+            step = (values[k + 1, i] - values[k, i]) / spans[i]
+            if step != 0:
+                effects[i].append((y[k + 1] - y[k]) / step)
+    return [np.asarray(e, dtype=float) for e in effects]
+
+
+def morris_indices(
+    space: Space,
+    unit: np.ndarray,
+    y: np.ndarray,
+    conf_level: float = 0.95,
+    num_resamples: int = 1000,
+    seed: int = 1,
+) -> dict[str, np.ndarray]:
+    """``mu``, ``mu_star`` (mean |effect|), ``mu_star_conf`` (bootstrap half-width at
+    ``conf_level``, as SALib's) and ``sigma`` of :func:`elementary_effects`."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    z = float(norm.ppf(0.5 + conf_level / 2))
+    out: dict[str, list[float]] = {c: [] for c in COLUMNS["morris"]}
+    for ee in elementary_effects(space, unit, y):
+        if ee.size == 0:
+            for c in out:
+                out[c].append(math.nan)
+            continue
+        boot = np.abs(ee[rng.integers(0, ee.size, size=(num_resamples, ee.size))]).mean(axis=1)
+        out["mu"].append(float(ee.mean()))
+        out["mu_star"].append(float(np.abs(ee).mean()))
+        out["mu_star_conf"].append(z * float(boot.std(ddof=1)))
+        out["sigma"].append(float(ee.std(ddof=1)) if ee.size > 1 else math.nan)
+    return {c: np.asarray(v) for c, v in out.items()}
 
 
 def resolve_outcomes(requested: Sequence[str], columns: Sequence[str]) -> list[str]:
@@ -128,6 +172,51 @@ def resolve_outcomes(requested: Sequence[str], columns: Sequence[str]) -> list[s
         else:
             raise StudyError(f"unknown outcome {name!r}: choose from {', '.join(columns)}")
     return out
+
+
+def noise_share(out_dir: Path, outcome: str) -> tuple[float, float]:
+    """How much replicate noise is in the points' outcome (their replicates' means): its
+    share of the variance of the means, and the Morris ``mu_star`` a parameter without any
+    effect would show from it alone (NaN, NaN with fewer than two replicates a point).
+    Indices of about that size are not resolved; more replicates shrink both.
+
+    Replicate r of every point draws the same random numbers (``replicate_seed(seed, r)``),
+    so the part of the noise that every point shares shifts all means alike and does not
+    reach the indices. What does is the rest: the residual of a two-way analysis of variance
+    of points x replicates without interaction, whose variance over ``R`` replicates is the
+    noise in a point's mean.
+    """
+    path = out_dir / "replicates.parquet"
+    if not path.exists():
+        return math.nan, math.nan
+    reps = pd.read_parquet(path, columns=["point", "replicate", outcome.removesuffix("_share")])
+    table = reps.pivot(index="point", columns="replicate").to_numpy(dtype=float)
+    return point_noise_share(table), morris_noise_floor(table)
+
+
+def _mean_noise(table: np.ndarray) -> float:
+    """The variance of a point's mean that is noise not shared by all points (see
+    :func:`noise_share`); NaN if it cannot be told."""
+    points, replicates = table.shape
+    if replicates < 2 or points < 2 or not np.all(np.isfinite(table)):
+        return math.nan
+    residual = table - table.mean(axis=1)[:, None] - table.mean(axis=0)[None, :] + table.mean()
+    return float((residual**2).sum()) / ((points - 1) * (replicates - 1)) / replicates
+
+
+def point_noise_share(table: np.ndarray) -> float:
+    """The share of the variance of the points' means (a points x replicates table) that is
+    replicate noise."""
+    noise = _mean_noise(table)
+    between = float(np.var(table.mean(axis=1), ddof=1)) if len(table) > 1 else 0.0
+    return math.nan if between == 0 or not math.isfinite(noise) else min(noise / between, 1.0)
+
+
+def morris_noise_floor(table: np.ndarray) -> float:
+    """The ``mu_star`` that noise alone gives: the mean |difference| of two points' means
+    (normal, variance twice a mean's noise) over the design's step, 2/3 of the range."""
+    noise = _mean_noise(table)
+    return math.sqrt(2 / math.pi) * math.sqrt(2 * noise) / (2 / 3)
 
 
 @dataclass
@@ -189,6 +278,9 @@ def run_sensitivity(
             )
         t = analyze(space, method, unit, y, seed=seed)
         t.insert(0, "outcome", outcome)
+        t["noise_share"], floor = noise_share(evaluation.out_dir, outcome)
+        if method == "morris":
+            t["mu_star_noise"] = floor
         tables.append(t)
     result.indices = pd.concat(tables, ignore_index=True)
     write_outputs(out_dir, result)
@@ -215,6 +307,7 @@ def format_indices(result: SensitivityResult) -> str:
         for _, row in block.sort_values(_sort_key(method), ascending=False).iterrows():
             vals = " ".join(f"{row[c]:12.4g}" for c in cols)
             lines.append(f"  {row['parameter']:{width}s} {vals}")
+        lines.extend(_noise_lines(method, block, result.samples))
     n = len(result.evaluation.points)
     if method == "sobol":
         note = "S1 first-order, ST total Sobol index; *_conf: half-width of the 95% interval"
@@ -222,6 +315,43 @@ def format_indices(result: SensitivityResult) -> str:
         note = "mu_star: mean |elementary effect| per full range (outcome units); sigma: spread"
     lines.append(f"\n{n} points x {result.replicates} replicates ({method}); {note}")
     return "\n".join(lines).lstrip("\n")
+
+
+#: Replicate noise above this share of the points' variance earns a caution.
+NOISE_CAUTION = 0.1
+
+
+def _noise_lines(method: str, block: pd.DataFrame, trajectories: int) -> list[str]:
+    """How much of the outcome's variance over the design is replicate noise, with a caution
+    when it is large or an index is impossible (a total index above 1). For Morris, the
+    ``mu_star`` of a parameter without effect: the mean of ``trajectories`` absolute normal
+    differences, whose 97.5th percentile is about the mean plus twice its standard error
+    (a |normal|'s standard deviation is sqrt(pi/2 - 1) times its mean)."""
+    share = float(block["noise_share"].iloc[0]) if "noise_share" in block else math.nan
+    lines = []
+    floor = float(block["mu_star_noise"].iloc[0]) if "mu_star_noise" in block else math.nan
+    if method == "morris" and math.isfinite(floor):
+        chance = floor * (1 + 2 * math.sqrt(math.pi / 2 - 1) / math.sqrt(trajectories))
+        below = int((block["mu_star"] < chance).sum())
+        lines.append(
+            f"  replicate noise alone gives mu_star ~ {floor:.4g} (up to {chance:.4g} by chance): "
+            f"{below} of {len(block)} parameters are below that, not resolved from no effect"
+            + (" (raise --replicates)" if below else "")
+        )
+    elif math.isfinite(share):
+        text = f"replicate noise: {share:.0%} of the variance of the points' means"
+        if share >= NOISE_CAUTION:
+            text = (
+                f"caution: {text}; indices of about that size are noise, not effects "
+                "(raise --replicates)"
+            )
+        lines.append(f"  {text}")
+    if method == "sobol" and (block["ST"] > 1).any():
+        lines.append(
+            "  caution: a total index above 1 is impossible: too few samples or replicates "
+            "(raise --samples or --replicates)"
+        )
+    return lines
 
 
 def figure_indices(result: SensitivityResult) -> Figure:

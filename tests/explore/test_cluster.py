@@ -129,5 +129,6 @@ def test_unreachable_dask_scheduler_is_one_line(
         timeout=120,
     )
     assert out.returncode == 2
-    assert "cannot reach the Dask scheduler tcp://127.0.0.1:9" in out.stderr
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 2  # the announcement, then the error
+    assert not (workdir / "results").exists()  # checked before the study writes anything

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -50,7 +51,9 @@ def test_ishigami_outputs_table_csv_and_plots(ishigami_sobol) -> None:  # type: 
     text = format_indices(result)
     assert "S1_conf" in text and "ST_conf" in text and "x1" in text
     csv = pd.read_csv(out / "indices.csv")
-    assert list(csv.columns) == ["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    assert list(csv.columns) == [
+        "outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf", "noise_share"
+    ]  # fmt: skip
     for ext in ("png", "svg"):
         assert (out / "plots" / f"sensitivity.{ext}").stat().st_size > 5000
     manifest = json.loads((out / "manifest.json").read_text())
@@ -82,6 +85,8 @@ def test_morris_screen_of_ishigami(tmp_path: Path) -> None:
         "mu_star",
         "mu_star_conf",
         "sigma",
+        "noise_share",
+        "mu_star_noise",
     ]
     assert (table["mu_star"] > 0).all()
     # x2 acts alone (sin^2, no interaction): its effects vary less than x3's, which only
@@ -95,7 +100,11 @@ def test_a_constant_outcome_is_reported_not_a_crash(tmp_path: Path, method: str)
     result = run_sensitivity(
         ishigami_space(), constant, tmp_path, method=method, samples=8, execution=QUIET
     )
-    values = result.indices.drop(columns=["outcome", "parameter"]).to_numpy()
+    values = result.indices[
+        ["mu", "mu_star", "mu_star_conf", "sigma"]
+        if method == "morris"
+        else ["S1", "S1_conf", "ST", "ST_conf"]
+    ].to_numpy()
     assert np.isnan(values).all() if method == "sobol" else (values == 0).all()
     if method == "sobol":
         assert "constant over the design" in format_indices(result)
@@ -128,6 +137,26 @@ def test_points_run_the_replicates_of_cpec_sim_run(tmp_path: Path) -> None:
     row = ev.points.iloc[0]
     assert row["attacks_total"] == pytest.approx(summary["attacks_total"].mean())
     assert row["investment_hold_share"] == pytest.approx(summary["investment_hold"].mean())
+
+
+def test_a_study_of_a_changed_model_is_not_resumed(tmp_path: Path, monkeypatch) -> None:
+    """A changed scenario file (or default, or rule) makes another study, not a resumable one:
+    the reviewer's re-run after editing baseline.yaml silently printed the old indices."""
+    from sim.explore import evaluate as evaluation
+
+    fn = CrisisOutcomes("baseline", weeks=2)
+    design = pd.DataFrame([{"china.initial_patience": 0.3}])
+    quick = Execution(replicates=1, seed=1, progress=None)
+    evaluate(design, fn, tmp_path / "study", quick)
+    evaluate(design, fn, tmp_path / "study", quick)  # the same model resumes (nothing to do)
+    edited = {**evaluation._scenario_data("baseline"), "attacks": {"lethality_security": 2.4}}
+    monkeypatch.setattr(evaluation, "_scenario_data", lambda name: edited)
+    with pytest.raises(StudyError, match="holds another study"):
+        evaluate(design, fn, tmp_path / "study", quick)
+    monkeypatch.undo()
+    before = fn.fingerprint()
+    monkeypatch.setattr("sim.compiled.rules_fingerprint", lambda: "other rules")
+    assert fn.fingerprint() != before  # a rule changed: another model
 
 
 def test_results_do_not_depend_on_workers_or_chunking(tmp_path: Path) -> None:
@@ -171,6 +200,7 @@ def test_cli_fast_sobol_prints_indices_and_writes_outputs(workdir: Path) -> None
     [
         (["--samples", "6"], "power of two"),
         (["--outcome", "nope"], "unknown outcome 'nope'"),
+        (["--outcome", "weeks_to_first_pause"], "undefined in replicates where"),
         (["--method", "fast99"], "invalid choice"),
         (["--jobs", "0"], "--jobs=0 is not allowed"),
         (["--scheduler", "tcp://x:1"], "--scheduler needs --engine dask"),
@@ -238,3 +268,52 @@ def test_cli_interrupted_study_resumes_to_the_same_result(workdir: Path) -> None
     assert clean.returncode == 0, clean.stderr
     for name in ("points.parquet", "replicates.parquet", "indices.csv"):
         assert (workdir / "study" / name).read_bytes() == (workdir / "clean" / name).read_bytes()
+
+
+def test_a_study_without_outcomes_analyses_the_defined_ones() -> None:
+    from sim.explore.cli import crisis_outcome_names
+
+    every, defined = crisis_outcome_names(), crisis_outcome_names(defined=True)
+    assert "weeks_to_first_pause" in every and "weeks_to_first_pause" not in defined
+    assert set(every) - set(defined) == {"weeks_to_first_pause"}
+
+
+def test_morris_effects_of_whole_numbers_use_the_steps_they_take() -> None:
+    """y = n + 2 f changes by 4 over n's range [8, 12] and by 2 over f's [0, 1]: mu* must be
+    exactly that. SALib's nominal step (2/3 of the range) gave 4.5 for n: its steps are 8 -> 11
+    and 9 -> 12 once rounded; for [1, 3] (steps 1 -> 2, 2 -> 3 and 3 -> 3) 1.5 or 3 against 2."""
+    from SALib.analyze import morris
+
+    from sim.explore.sensitivity import morris_indices, unit_design
+    from sim.explore.space import Space, Uncertainty
+
+    space = Space((Uncertainty("n", "int", 8, 12), Uncertainty("f"), Uncertainty("k", "int", 1, 3)))
+    unit = unit_design(space, "morris", 40, 3)
+    x = space.table(unit)
+    y = (x["n"] + 2 * x["f"] + x["k"]).to_numpy(dtype=float)
+    mine = morris_indices(space, unit, y)
+    assert mine["mu_star"] == pytest.approx([4.0, 2.0, 2.0])
+    assert mine["sigma"] == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
+    nominal = morris.analyze(space.salib_problem(), unit, y, num_levels=4, seed=1)
+    assert nominal["mu_star"][0] == pytest.approx(4.5)  # what the nominal step said
+
+
+def test_the_noise_share_counts_only_noise_that_differs_between_points() -> None:
+    """y[j, r] = m_j + c_r + e_jr: c_r is what replicate r's shared seed does to every point
+    alike (it moves no index), e_jr the rest, whose variance over R replicates is the noise
+    in a point's mean."""
+    from sim.explore.sensitivity import morris_noise_floor, point_noise_share
+
+    rng = np.random.default_rng(8)
+    points, reps = 400, 5
+    m = rng.normal(0, 2, points)[:, None]  # variance 4
+    common = rng.normal(0, 10, reps)[None, :]  # large, shared by every point
+    table = m + common + rng.normal(0, 3, (points, reps))  # noise of a mean: 9 / 5 = 1.8
+    expected = 1.8 / (4 + 1.8)
+    assert point_noise_share(table) == pytest.approx(expected, rel=0.1)
+    assert point_noise_share(m + common + 0 * table) == pytest.approx(0.0, abs=1e-12)
+    # a point's mean carries noise variance 1.8; the difference of two, 3.6, over a step of
+    # 2/3 of the range: mean |normal| = sqrt(2/pi) sd
+    floor = math.sqrt(2 / math.pi) * math.sqrt(3.6) / (2 / 3)
+    assert morris_noise_floor(table) == pytest.approx(floor, rel=0.1)
+    assert math.isnan(point_noise_share(table[:, :1]))  # one replicate cannot tell
