@@ -231,3 +231,14 @@ def test_policy_lines_that_coincide_are_named_as_one_line(
     labels = [line.get_label() for line in ax.lines]
     assert "Chinese troops on guard" in labels and "China's investment hold" in labels
     assert "joint operations (same as Chinese troops on guard every week)" in labels
+
+
+def test_place_markers_have_areas_in_proportion_to_attacks() -> None:
+    from sim.analysis.plots import _marker_area, _size_references
+
+    area = _marker_area(np.array([51.0, 25.5, 3.0, 0.0]), 51.0)
+    assert area[0] / area[1] == pytest.approx(2.0)  # a square root drew 1.41
+    assert area[0] / area[2] == pytest.approx(17.0)  # a square root drew 3.6 (with its offset)
+    assert area[3] == 12.0  # a place without attacks keeps a dot
+    assert _size_references(51.0) == [12.5, 25.0, 50.0]
+    assert _size_references(0.7) == [0.175, 0.35, 0.7]
