@@ -353,6 +353,14 @@ def _pl_verdict(fit: stats.PowerLawFit) -> str:
     return "power law favoured" if fit.R > 0 else "lognormal favoured"
 
 
+def _cutoff_verdict(fit: stats.PowerLawFit) -> str:
+    if not math.isfinite(fit.cutoff_p):
+        return "not tested"
+    if fit.cutoff_p >= 0.1:
+        return "no evidence that the tail bends down"
+    return f"the tail bends down: cutoff favoured, scale ~{1 / fit.cutoff_rate:.0f} killed"
+
+
 def figure_severity(run: Run) -> Figure | None:
     """CCDF of deaths per attack (killed >= 1) with a power-law fit and the published α."""
     if not run.has_events or "killed" not in run.events.columns:
@@ -398,17 +406,18 @@ def figure_severity(run: Run) -> Figure | None:
         stats.power_law_ccdf(xline, fit.alpha, fit.xmin, tail, fit.discrete),
         color=style.OKABE_ITO[3],
         lw=2,
-        label=(
-            f"power-law fit: α = {fit.alpha:.2f} ± {fit.sigma:.2f} "
-            f"above x_min = {fmt(fit.xmin)} (dashed)"
-        ),
+        label=f"power-law fit: α = {fit.alpha:.2f} ± {fit.sigma:.2f} above x_min",
     )
-    ax.axvline(fit.xmin, color="0.4", lw=0.8, ls="--")
+    ax.axvline(
+        fit.xmin, color="0.4", lw=0.8, ls="--", label=f"x_min = {fmt(fit.xmin)} (tail starts)"
+    )
     ax.legend(loc="lower left", frameon=False, fontsize=8.5)
     note = (
         f"tail: {fit.n_tail:,} of {fit.n:,} attacks (x ≥ x_min)\n"
         f"power law vs lognormal: R = {fit.R:.2f}, p = {fit.p:.2g}\n"
-        f"({_pl_verdict(fit)}; R > 0 favours the power law)"
+        f"({_pl_verdict(fit)}; R > 0 favours the power law)\n"
+        f"power law vs one with a cutoff: LR = {fit.cutoff_lr:.1f}, p = {fit.cutoff_p:.2g}\n"
+        f"({_cutoff_verdict(fit)})"
     )
     ax.text(
         0.98, 0.98, note, ha="right", va="top", transform=ax.transAxes, fontsize=8.5,

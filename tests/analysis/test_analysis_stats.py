@@ -229,3 +229,23 @@ def test_bands_of_counts_are_values_a_replicate_took() -> None:
     assert linear[0.95][0] == pytest.approx(0.05)  # interpolated: 0.05 people
     assert whole[0.95].tolist() == [0.0, 1.0] and whole[0.5].tolist() == [0.0, 0.0]
     assert set(np.concatenate(list(whole.values()))) <= {0.0, 1.0, 2.0, 3.0}
+
+
+def _discrete_sample(alpha: float, rate: float, n: int, seed: int) -> np.ndarray:
+    """n draws of p(x) ~ x^-alpha exp(-rate x), x = 1, 2, ... (inverse CDF on 10^5 values)."""
+    k = np.arange(1, 100_001, dtype=float)
+    p = k**-alpha * np.exp(-rate * k)
+    cdf = np.cumsum(p / p.sum())
+    u = np.random.default_rng(seed).random(n)
+    return k[np.minimum(np.searchsorted(cdf, u), k.size - 1)]
+
+
+def test_a_cutoff_is_found_where_the_tail_bends_and_not_where_it_does_not() -> None:
+    bent = _discrete_sample(2.0, 0.02, 20_000, seed=1)
+    alpha = 2.5  # only where the search starts: both laws are fitted
+    rate, lr, p = stats.cutoff_test(bent, alpha, 1.0)
+    assert rate == pytest.approx(0.02, rel=0.25) and p < 1e-6
+    pure = _discrete_sample(2.5, 0.0, 20_000, seed=2)
+    fit = stats.fit_power_law(pure, xmin=1.0)
+    assert fit is not None and fit.cutoff_p > 0.05 and fit.cutoff_rate < 0.005
+    assert 0.0 <= fit.cutoff_lr < 3.84  # a chi-square(1) at 95%: no evidence
