@@ -403,8 +403,22 @@ def figure_indices(result: SensitivityResult) -> Figure:
     n = len(result.evaluation.points)
     what = "Sobol indices (95% bootstrap intervals)" if method == "sobol" else "Morris screening"
     reps = f"{result.replicates} replicate{'s' if result.replicates != 1 else ''}"
-    fig.suptitle(f"{what}: {n} points × {reps} each")
+    fig.suptitle(f"{what}: {n} points × {reps} each{_held_fixed(result)}")
     return fig
+
+
+def _held_fixed(result: SensitivityResult) -> str:
+    """What the study held fixed, from its manifest: scenario, overrides, weeks and seed."""
+    from sim.files import read_json_object
+
+    m = read_json_object(result.evaluation.out_dir / "manifest.json") or {}
+    if "scenario" not in m:
+        return ""
+    fixed = ", ".join(f"{k}={v}" for k, v in sorted((m.get("overrides") or {}).items()))
+    return (
+        f"\nscenario {m['scenario']}{f' ({fixed})' if fixed else ''}, {m.get('weeks', '?')} "
+        f"weeks, seed {m.get('seed', '?')}"
+    )
 
 
 def _unit(outcome: str) -> str:
