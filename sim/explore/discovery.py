@@ -252,6 +252,11 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+#: Box limits whose quasi-p reaches this are marked weak (Bryant & Lempert 2010 read
+#: restrictions with quasi-p above ~0.05-0.1 as not significant).
+WEAK_QUASI_P = 0.1
+
+
 def format_discovery(result: DiscoveryResult) -> str:
     """The peeling trajectory (abridged) and the chosen box's limits as text."""
     pr = result.prim
@@ -292,8 +297,17 @@ def format_discovery(result: DiscoveryResult) -> str:
                 f"(range {_fmt(r['range_low'])} .. {_fmt(r['range_high'])})"
             )
         qp = [q for q in (r["qp_low"], r["qp_high"]) if not math.isnan(q)]
-        qps = f"   quasi-p {max(qp):.2g}" if qp else ""
+        weak = qp and max(qp) >= WEAK_QUASI_P
+        qps = f"   quasi-p {max(qp):.2g}{'  (weak)' if weak else ''}" if qp else ""
         lines.append(f"  {r['parameter']:{width}s}  {text}{qps}")
+    weak_limits = [
+        q for q in pr.limits[["qp_low", "qp_high"]].max(axis=1) if q >= WEAK_QUASI_P
+    ]  # NaN compares False
+    if weak_limits:
+        lines.append(
+            f"  (weak: quasi-p >= {WEAK_QUASI_P}: the restriction could be chance; drop it, or "
+            "pick an earlier --box, before reading it as a condition)"
+        )
     return "\n".join(lines)
 
 

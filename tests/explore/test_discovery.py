@@ -155,3 +155,22 @@ def test_cli_bad_input_one_line_nothing_written(
     assert out.returncode == 2, out.stderr
     assert needle in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not (workdir / "results").exists()
+
+
+def test_weak_limits_are_marked(known_box) -> None:  # type: ignore[no-untyped-def]
+    """The known box's two limits are strong; a limit given a quasi-p of 0.4 is marked."""
+    from sim.explore.discovery import format_discovery
+
+    _, result = known_box
+    text = format_discovery(result)
+    assert "(weak)" not in text
+    limits = result.prim.limits
+    result.prim.limits = limits.assign(
+        qp_low=np.where(limits["parameter"] == "x1", 0.4, limits["qp_low"])
+    )
+    try:
+        text = format_discovery(result)
+    finally:
+        result.prim.limits = limits  # the fixture is shared
+    x1 = next(line for line in text.splitlines() if line.strip().startswith("x1"))
+    assert x1.endswith("quasi-p 0.4  (weak)") and "the restriction could be chance" in text
