@@ -83,6 +83,10 @@ MIN_TAIL = 10
 #: Replicates in ``--fast`` mode.
 FAST_REPLICATES = 20
 DEFAULT_OUT = Path("results/validation")
+#: Where ``--fast`` writes unless ``--out`` is given: not over the full validation.
+FAST_OUT = Path("results/validation-fast")
+#: The verdict of a target with no observed value (context only; not counted).
+NO_OBSERVED = "no observed value"
 RUN_SUBDIR = "baseline"
 TABLE_FILE = "validation.csv"
 FIGURE_NAME = "validation"
@@ -193,12 +197,17 @@ class Target:
     key: str
     label: str
     unit: str
-    low: float  # observed range, inclusive; -inf / inf for an open side
+    low: float  # observed range, inclusive; -inf / inf for an open side; NaN: no observed value
     high: float
     observed: str  # how the observed value reads in the table
     source: str
     #: Whether ``scripts/calibrate.py`` tunes parameters towards this target.
     calibrated: bool = True
+
+    @property
+    def has_observed(self) -> bool:
+        """Whether there is an observed value or range (NaN ends: context with no data)."""
+        return not (math.isnan(self.low) or math.isnan(self.high))
 
     @property
     def scale(self) -> float:
@@ -209,8 +218,9 @@ class Target:
         return max((self.high - self.low) / 2, 0.1 * abs(mid), 1e-12)
 
     def distance(self, value: float) -> float:
-        """Signed distance of ``value`` outside the range in units of :attr:`scale` (0 inside)."""
-        if not math.isfinite(value):
+        """Signed distance of ``value`` outside the range in units of :attr:`scale` (0 inside;
+        NaN without an observed value)."""
+        if not math.isfinite(value) or not self.has_observed:
             return math.nan
         if value < self.low:
             return (value - self.low) / self.scale
@@ -480,8 +490,8 @@ def _balochistan_targets() -> list[Target]:
             "militants_captured_per_year",
             "Militants captured (context)",
             "captured/yr",
-            0.0,
-            math.inf,
+            math.nan,  # no observed value: no range to be inside
+            math.nan,
             "no public series",
             "no public series; reported for completeness",
             calibrated=False,
@@ -788,7 +798,10 @@ def _fmt(x: float) -> str:
 
 
 def verdict(median: float, target: Target) -> str:
-    """``inside``, or ``above``/``below`` the observed range and by how much."""
+    """``inside``, or ``above``/``below`` the observed range and by how much; ``no observed
+    value`` for a target without one (:data:`NO_OBSERVED`), ``no estimate`` without a median."""
+    if not target.has_observed:
+        return NO_OBSERVED
     if not math.isfinite(median):
         return "no estimate"
     if target.low <= median <= target.high:
@@ -833,7 +846,9 @@ def compare(stats: ModelStatistics, targets: Sequence[Target] | None = None) -> 
                 "n": int(x.size),
                 "verdict": verdict(med, t),
                 "distance": t.distance(med),
-                "interval_overlaps": bool(x.size and q05 <= t.high and q95 >= t.low),
+                "interval_overlaps": bool(
+                    x.size and t.has_observed and q05 <= t.high and q95 >= t.low
+                ),
                 "observed_percentile": _percentile_of(x, t),
                 "calibrated": t.calibrated,
                 "note": stats.notes.get(t.key, ""),
@@ -860,12 +875,23 @@ def failures(table: pd.DataFrame) -> list[str]:
     """
     out = []
     for row in table.to_dict("records"):
-        if not bool(row["calibrated"]) or row["verdict"] == "inside":
+        if not bool(row["calibrated"]) or row["verdict"] in ("inside", NO_OBSERVED):
             continue
         if row["target"] in INTERVAL_CHECKED and bool(row["interval_overlaps"]):
             continue
         out.append(str(row["target"]))
     return out
+
+
+def count_line(table: pd.DataFrame) -> str:
+    """How many targets are inside their observed range, of those that have one."""
+    without = table["verdict"] == NO_OBSERVED
+    inside = int((table["verdict"] == "inside").sum())
+    line = f"{inside} of {int((~without).sum())} targets inside the observed range"
+    if without.any():
+        labels = ", ".join(str(x).strip() for x in table.loc[without, "label"])
+        line += f"; not counted, with no observed value: {labels}"
+    return line + "."
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -914,7 +940,7 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
 def plot_validation(
     stats: ModelStatistics, table: pd.DataFrame, title: str
 ) -> Figure:  # pragma: no cover - drawing is exercised through validate()
-    """One panel per target: the model's distribution, the observed range shaded."""
+    """One panel per target: the model's distribution, the observed range (if any) shaded."""
     from sim.analysis.style import OKABE_ITO, context, new_figure
 
     n = len(table)
@@ -938,19 +964,28 @@ def plot_validation(
             lo, hi = float(r["observed_low"]), float(r["observed_high"])
             med, q05, q95 = (float(r[k]) for k in ("model_median", "model_q05", "model_q95"))
             left, right = ax.get_xlim()
-            span_lo = lo if math.isfinite(lo) else min(left, q05)
-            span_hi = hi if math.isfinite(hi) else max(right, q95, lo + 1e-9)
-            ax.axvspan(
-                span_lo, span_hi, color=OKABE_ITO[1], alpha=0.35, lw=0, zorder=0, label="observed"
-            )
+            observed = r["verdict"] != NO_OBSERVED and not (math.isnan(lo) or math.isnan(hi))
+            if observed:
+                span_lo = lo if math.isfinite(lo) else min(left, q05)
+                span_hi = hi if math.isfinite(hi) else max(right, q95, lo + 1e-9)
+                ax.axvspan(
+                    span_lo,
+                    span_hi,
+                    color=OKABE_ITO[1],
+                    alpha=0.35,
+                    lw=0,
+                    zorder=0,
+                    label="observed",
+                )
             if math.isfinite(med):
                 ax.axvline(med, color=OKABE_ITO[7], lw=1.2, label="model median")
                 ax.axvline(q05, color=OKABE_ITO[7], lw=0.8, ls="--", label="model 5% and 95%")
                 ax.axvline(q95, color=OKABE_ITO[7], lw=0.8, ls="--")
-            if not math.isfinite(hi) or not math.isfinite(lo):
+            if observed and not (math.isfinite(hi) and math.isfinite(lo)):
                 ax.set_xlim(min(left, span_lo), max(right, q95))
             ax.set_title(str(r["label"]).strip(), fontsize=9)
-            ax.set_xlabel(str(r["unit"]))
+            # nothing shaded without an observed value: the axis label says why
+            ax.set_xlabel(str(r["unit"]) + ("" if observed else " (no observed value)"))
             per_rep = int(r["n"]) <= stats.replicates
             ax.set_ylabel("replicates" if per_rep else "replicate-years")
         for ax in axes[n:]:
@@ -1032,6 +1067,13 @@ def validate(
         check_posterior(posterior, params, replicates)
         if posterior.note:
             print(f"note: {posterior.note}", file=sys.stderr)
+        if replicates < posterior.draws:
+            print(
+                f"note: {replicates} replicates use only the first {replicates} of the "
+                f"posterior's {posterior.draws} draws (give --replicates {posterior.draws} or "
+                "more to use them all)",
+                file=sys.stderr,
+            )
     spec = RunSpec(
         params,
         scenario="baseline",
@@ -1055,7 +1097,10 @@ def validate(
     stored_weeks = int(manifest.get("weeks", weeks))
     stats = replicate_statistics(summary, timeseries, events, stored_weeks, seed)
     table = compare(stats)
-    table.attrs["parameters"] = parameters_entry(posterior)
+    entry = parameters_entry(posterior)
+    if posterior is not None:  # replicate i runs with draw i % n: the first ones only if fewer
+        entry["draws_used"] = min(stats.replicates, posterior.draws)
+    table.attrs["parameters"] = entry
 
     from sim.files import atomic_write_text
 
@@ -1073,10 +1118,32 @@ def validate(
 
 
 def model_name(entry: dict[str, Any]) -> str:
-    """``Baseline`` or ``Baseline posterior predictive (N draws)`` from a ``parameters`` entry."""
+    """``Baseline``, or ``Baseline posterior predictive (N draws)`` from a ``parameters`` entry
+    (``(K of N draws)`` when its ``draws_used`` says the replicates used only K of them)."""
     if entry.get("source") != "posterior":
         return "Baseline"
-    return f"Baseline posterior predictive ({entry.get('draws', '?')} draws)"
+    return f"Baseline posterior predictive ({_draws_text(entry)})"
+
+
+def _draws_text(entry: dict[str, Any]) -> str:
+    """``N draws``, or ``K of N draws`` when only the first K were used."""
+    draws, used = entry.get("draws", "?"), entry.get("draws_used")
+    if isinstance(draws, int) and isinstance(used, int) and used < draws:
+        return f"{used} of {draws} draws"
+    return f"{draws} draws"
+
+
+def uncertainty_line(entry: dict[str, Any]) -> str:
+    """What the table's intervals include (``sim.posterior.uncertainty_text``), with the
+    number of draws actually used."""
+    from sim.posterior import uncertainty_text
+
+    if entry.get("source") != "posterior":
+        return uncertainty_text(entry)
+    return (
+        "model randomness and parameter uncertainty "
+        f"(posterior: {entry.get('path', '?')}, {_draws_text(entry)})"
+    )
 
 
 def _whole(high: int) -> Callable[[str], int]:
@@ -1138,7 +1205,10 @@ def _validate_parser() -> Parser:
         "--weeks", type=_whole(MAX_WEEKS), default=104, help="horizon (default 104)"
     )
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})"
+        "--out",
+        type=Path,
+        default=None,
+        help=f"output directory (default {DEFAULT_OUT}; {FAST_OUT} with --fast)",
     )
     parser.add_argument(
         "--fast", action="store_true", help=f"{FAST_REPLICATES} replicates: a quick look"
@@ -1158,6 +1228,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.fast and args.replicates is not None:
         raise UsageError("give --fast or --replicates, not both")
     replicates = args.replicates or (FAST_REPLICATES if args.fast else 200)
+    out = args.out if args.out is not None else (FAST_OUT if args.fast else DEFAULT_OUT)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -1166,28 +1237,25 @@ def _validate(args: argparse.Namespace) -> int:
             seed=args.seed,
             jobs=args.jobs,
             weeks=args.weeks,
-            out_dir=args.out,
+            out_dir=out,
             progress=sys.stderr,
             plots=not args.no_plots,
             parameters=args.parameters,
         )
-    from sim.posterior import uncertainty_text
-
     entry = table.attrs.get("parameters", {"source": "defaults"})
     title = (
         f"{model_name(entry)} vs the observed record: {replicates} replicates x {args.weeks} "
         f"weeks, seed {args.seed} (model: median [5%, 95%])"
     )
     print(format_table(table, title))
-    print(f"\nModel intervals include {uncertainty_text(entry)}.")
-    inside = int((table["verdict"] == "inside").sum())
-    print(f"\n{inside} of {len(table)} targets inside the observed range.")
+    print(f"\nModel intervals include {uncertainty_line(entry)}.")
+    print(f"\n{count_line(table)}")
     failing = failures(table)
     if failing:
         print(f"Calibrated targets outside: {', '.join(failing)}.")
-    written = [args.out / TABLE_FILE]
+    written = [out / TABLE_FILE]
     if not args.no_plots:
-        written += [args.out / f"{FIGURE_NAME}.png", args.out / f"{FIGURE_NAME}.svg"]
+        written += [out / f"{FIGURE_NAME}.png", out / f"{FIGURE_NAME}.svg"]
     print("Wrote " + ", ".join(str(p) for p in written), f"({time.perf_counter() - t0:.1f} s)")
     return 0
 
@@ -1202,6 +1270,7 @@ __all__ = [
     "burstiness",
     "chinese_window_rates",
     "compare",
+    "count_line",
     "dispersion_index",
     "escalation_fit",
     "escalation_from_gaps",
@@ -1209,6 +1278,7 @@ __all__ = [
     "fighters_change",
     "format_table",
     "jittered_times",
+    "model_name",
     "observed_targets",
     "replicate_statistics",
     "validate",

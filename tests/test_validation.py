@@ -532,3 +532,93 @@ def test_calibrated_baseline_inside_observed_ranges(tmp_path: Path) -> None:
         for k in failing
     )
     assert failing == [], f"calibrated targets outside the observed range: {detail}"
+
+
+# --- a target without data, the --fast folder, the draws a posterior run uses ------------------
+
+
+def test_a_target_with_no_observed_value_is_neither_inside_nor_counted() -> None:
+    captured = {t.key: t for t in observed_targets()}["militants_captured_per_year"]
+    assert verdict(140.0, captured) == "no observed value"  # not "inside" [0, inf)
+
+    from sim.validation import NO_OBSERVED, count_line
+
+    assert not captured.has_observed and NO_OBSERVED == "no observed value"
+    targets = [
+        Target("in", "In", "u", 0.0, 10.0, "0-10", "src"),
+        Target("out", "Out", "u", 0.0, 10.0, "0-10", "src"),
+        Target("none", "No data", "u", math.nan, math.nan, "no public series", "src", False),
+    ]
+    samples = {"in": np.array([5.0]), "out": np.array([20.0]), "none": np.array([3.0])}
+    table = compare(ModelStatistics(samples, {}, 1, 104), targets)
+    row = table.set_index("target").loc["none"]
+    assert row["verdict"] == NO_OBSERVED and not row["interval_overlaps"]
+    assert math.isnan(row["distance"])
+    assert count_line(table) == (
+        "1 of 2 targets inside the observed range; not counted, with no observed value: No data."
+    )
+    assert failures(table) == ["out"]
+
+
+def test_the_figure_shades_no_observed_range_for_a_target_without_one() -> None:
+    import matplotlib.pyplot as plt
+
+    from sim.validation import plot_validation
+
+    targets = [
+        Target("in", "In", "u", 0.0, 10.0, "0-10", "src"),
+        Target("none", "No data", "u", math.nan, math.nan, "no public series", "src", False),
+    ]
+    rng = np.random.default_rng(0)
+    stats = ModelStatistics({k: rng.uniform(2, 8, 50) for k in ("in", "none")}, {}, 50, 104)
+    fig = plot_validation(stats, compare(stats, targets), "t")
+    try:
+        shaded = [[p for p in ax.patches if p.get_label() == "observed"] for ax in fig.axes[:2]]
+        assert len(shaded[0]) == 1 and shaded[1] == []
+        assert "no observed value" in fig.axes[1].get_xlabel()
+    finally:
+        plt.close(fig)
+
+
+def test_validate_fast_writes_beside_the_full_validation_not_over_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sim.validation as validation
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(validation, "FAST_REPLICATES", 2)
+    full = tmp_path / "results" / "validation"
+    full.mkdir(parents=True)
+    (full / "validation.csv").write_text("the 200-replicate table\n")
+    argv = ["--weeks", "4", "--jobs", "1", "--no-plots"]
+    assert validate_command(["--fast", *argv]) == 0
+    assert "results/validation-fast/validation.csv" in capsys.readouterr().out
+    assert (tmp_path / "results" / "validation-fast" / "validation.csv").is_file()
+    assert (full / "validation.csv").read_text() == "the 200-replicate table\n"
+    assert sorted(p.name for p in full.iterdir()) == ["validation.csv"]
+    # --out still wins
+    assert validate_command(["--fast", *argv, "--out", str(tmp_path / "mine")]) == 0
+    assert (tmp_path / "mine" / "validation.csv").is_file()
+
+
+def test_validate_says_how_many_posterior_draws_it_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.validation import model_name
+
+    posterior = tmp_path / "posterior.parquet"
+    pd.DataFrame(
+        {"draw": range(5), "groups.bla.attack_rate": [1.0, 1.1, 1.2, 1.3, 1.4]}
+    ).to_parquet(posterior)
+    argv = ["--replicates", "2", "--weeks", "4", "--jobs", "1", "--no-plots"]
+    code = validate_command([*argv, "--out", str(tmp_path / "v"), "--parameters", str(posterior)])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "Baseline posterior predictive (2 of 5 draws) vs the observed record" in captured.out
+    assert f"(posterior: {posterior}, 2 of 5 draws)" in captured.out
+    notes = [line for line in captured.err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "only the first 2 of the posterior's 5 draws" in notes[0]
+    # all draws used (or more replicates than draws): the title says N draws, as before
+    entry = {"source": "posterior", "draws": 5, "draws_used": 5}
+    assert model_name(entry) == "Baseline posterior predictive (5 draws)"
+    assert model_name({"source": "posterior", "draws": 5}) == model_name(entry)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,12 +14,18 @@ from typing import Any
 from sim.commands import ErrorTypes, Parser, run_command
 
 PROG = "cpec-sim calibrate"
+#: Printed after a --fast calibration (docs/calibration.md, "Does the method work?").
+FAST_NOTE = (
+    "--fast posteriors are over-confident (few effective particles narrow the intervals by "
+    "chance, not by information): use them for teaching and smoke tests, not for conclusions"
+)
 
 DESCRIPTION = """\
 Calibrate the parameters declared in experiments/uncertainty/calibration.yaml against the
 observed record (sim/data) by ABC-SMC (pyabc), and write the posterior, posterior predictive
 checks, an identifiability table and figures into --out (default results/calibration/full,
-or .../hindcast; "-fast" appended with --fast). Re-running the same command resumes.
+or .../hindcast; "-fast" appended with --fast). Re-running the same command resumes (with
+--generations at least the number the folder holds).
 
   cpec-sim calibrate --fast --jobs 2         # a small calibration (about a minute)
   cpec-sim calibrate --jobs 2                # the documented one (docs/calibration.md)
@@ -89,8 +96,9 @@ def _print_summary(result: object) -> None:
     print(f"\nposterior predictive: {inside} of {len(c)} observed statistics inside 90% intervals")
     for r in c.itertuples():
         mark = "" if r.inside_90 else "   <- outside"
+        observed = _observed_text(r.observed, r.observed_half_width)
         print(
-            f"  {r.statistic:28s} observed {r.observed:7.4g}  "
+            f"  {r.statistic:28s} observed {observed:>7s}  "
             f"predictive {r.predictive_median:7.4g} "
             f"[{r.predictive_q05:.4g}, {r.predictive_q95:.4g}]{mark}"
         )
@@ -104,8 +112,19 @@ def _print_summary(result: object) -> None:
         for rec in result.hindcast.to_dict("records"):
             cells = " ".join(f"{float(rec.get(f'crps_{n}', math.nan)):11.3g}" for n in names)
             print(f"  {rec['quantity']!s:20s} {float(rec['observed_2024']):8.4g} {cells}")
-    print(f"\n{result.simulations:,} simulations, {result.seconds:.0f} s this session")
+    print(
+        f"\n{result.simulations:,} simulations in the calibration, "
+        f"{result.session_simulations:,} of them this session ({result.seconds:.0f} s)"
+    )
     print(f"calibration directory: {result.out_dir}")
+
+
+def _observed_text(observed: Any, half: Any) -> str:
+    """An observed value, or the range ``low-high`` of one known only as a range."""
+    value, half_width = float(observed), float(half)
+    if half_width > 0:
+        return f"{value - half_width:.4g}-{value + half_width:.4g}"
+    return f"{value:.4g}"
 
 
 def _print_defaults(review: Any) -> None:
@@ -167,4 +186,6 @@ def _calibrate(args: argparse.Namespace) -> int:
         progress=lambda line: print(line, flush=True),
     )
     _print_summary(result)
+    if args.fast:
+        print(f"note: {FAST_NOTE}", file=sys.stderr)
     return 0

@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import diagnostics
-from sim.calibration.abc import ABC, equal_weight_draws, pilot_scales, worker_pool
+from sim.calibration.abc import ABC, DB_FILE, equal_weight_draws, pilot_scales, worker_pool
 from sim.calibration.defaults import review_defaults
 from sim.calibration.record import Observed, Window, held_out, observed
 from sim.calibration.settings import FAST, FULL, Settings
@@ -47,8 +48,9 @@ class CalibrationResult:
     defaults: pd.DataFrame  # the defaults reviewed against the posterior
     predictive: pd.DataFrame  # posterior predictive check
     hindcast: pd.DataFrame | None
-    simulations: int
-    seconds: float
+    simulations: int  # the calibration's: pilot, every generation, the predictive sample
+    seconds: float  # this session's
+    session_simulations: int = 0  # run this session (a resumed calibration reuses the rest)
 
 
 def config_hash(
@@ -69,6 +71,86 @@ def config_hash(
         "rules": rules_fingerprint(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse ``out_dir`` (``--out``) before anything is written if it is a file, a system or
+    home folder, a folder holding files that are not a calibration, or cannot be written."""
+    from sim.files import is_system_folder, unwritable
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CalibrationError(f"--out {out_dir} is a file: choose a folder")
+    if is_system_folder(out_dir):
+        raise CalibrationError(f"--out {out_dir} is a system or home folder: choose another")
+    try:
+        foreign = out_dir.is_dir() and not _holds_a_calibration(out_dir)
+    except OSError as err:
+        raise CalibrationError(
+            f"--out {out_dir}: cannot read it ({err.strerror or type(err).__name__}); "
+            "choose another folder"
+        ) from None
+    if foreign:
+        raise CalibrationError(
+            f"--out {out_dir} holds files that are not a calibration of cpec-sim: "
+            "choose a new folder"
+        )
+    problem = unwritable(out_dir)
+    if problem:
+        raise CalibrationError(f"--out {out_dir}: {problem}; choose another folder")
+
+
+#: What a calibration writes besides its manifest (``abc.db-journal``: pyabc, interrupted).
+OWN_FILES = frozenset(
+    {
+        DB_FILE,
+        f"{DB_FILE}-journal",
+        "posterior.parquet",
+        "population.parquet",
+        "predictive.parquet",
+        "generations.csv",
+        "parameters.csv",
+        "predictive_check.csv",
+        "defaults.csv",
+        "hindcast.csv",
+        "plots",
+    }
+)
+
+
+def _holds_a_calibration(out_dir: Path) -> bool:
+    """Empty, a calibration's folder (its manifest; a damaged one with its ``abc.db``), or one
+    whose manifest was lost holding only what a calibration writes."""
+    names = {
+        p.name
+        for p in out_dir.iterdir()
+        if not (p.name.startswith(".") and p.name.endswith(".tmp"))
+    }
+    if "manifest.json" not in names:
+        return names <= OWN_FILES
+    try:
+        data = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return DB_FILE in names  # ours, damaged: _read_manifest says so
+    return isinstance(data, dict) and data.get("kind") == "calibration"
+
+
+def stored_generations(out_dir: Path) -> int:
+    """Finished generations in ``out_dir``'s pyabc database (0 if there is none).
+
+    Only read (an interrupted write's journal is rolled back, as pyabc would on resuming).
+    """
+    import sqlite3
+
+    path = out_dir / DB_FILE
+    if not path.is_file() or path.stat().st_size == 0:
+        return 0
+    query = "SELECT MAX(t) FROM populations WHERE abc_smc_id = (SELECT MAX(id) FROM abc_smc)"
+    try:
+        with closing(sqlite3.connect(path)) as db:
+            (last,) = db.execute(query).fetchone()
+    except sqlite3.Error:
+        raise CalibrationError(f"{path} is damaged: delete {out_dir} to start again") from None
+    return 0 if last is None else int(last) + 1
 
 
 def _read_manifest(out_dir: Path) -> dict[str, Any] | None:
@@ -132,12 +214,15 @@ def calibrate(
     ``record`` replaces the observed values of the window's statistics (same names), e.g. a
     synthetic record simulated at known parameters, to check that calibration recovers them.
     ``scheduler`` (a Dask scheduler's address) runs the simulations on its workers instead of
-    ``jobs`` local processes; the result is the same.
+    ``jobs`` local processes; the result is the same. Before anything is written, ``out_dir``
+    is checked (:func:`check_out_dir`), and a folder holding more generations than ``settings``
+    asks for is refused (its posterior is not one of fewer generations).
     """
     space = space or load_space()
     settings = replace(settings or (FAST if fast else FULL), jobs=jobs)
     n_predictive = predictive or (FAST_PREDICTIVE if fast else FULL_PREDICTIVE)
     out_dir = Path(out_dir or DEFAULT_OUT / (window if not fast else f"{window}-fast"))
+    check_out_dir(out_dir)
     observations = _observations(window, record)
     obs = {o.name: o.value for o in observations}
     key = config_hash(space, window, settings, obs)  # a change of model or record: start anew
@@ -145,6 +230,13 @@ def calibrate(
     if earlier is not None and earlier.get("config_hash") != key:
         raise CalibrationError(
             f"{out_dir} holds a different calibration: choose another --out or delete it"
+        )
+    held = stored_generations(out_dir) if earlier is not None else 0
+    if held > settings.generations:  # its posterior is not one of fewer generations
+        raise CalibrationError(
+            f"{out_dir} holds a calibration of {held} generations, more than the "
+            f"{settings.generations} asked for: give --generations {held} or more to use it, "
+            "or choose a new --out"
         )
     started = time.perf_counter()
     simulator = CrisisSimulator(space)
@@ -166,6 +258,7 @@ def calibrate(
     }
     with worker_pool(jobs, PRELOAD, scheduler) as map_:
         out_dir.mkdir(parents=True, exist_ok=True)  # once the workers are there
+        session = n_predictive  # simulations run this session
         if earlier is not None and "scales" in earlier:
             scales = {k: float(v) for k, v in earlier["scales"].items()}
         else:
@@ -173,11 +266,13 @@ def calibrate(
             scales = pilot_scales(
                 simulator, space.priors, list(obs), settings.pilot, settings.seed, map_
             )
+            session += settings.pilot
         manifest["scales"] = scales
         _write_manifest(out_dir, manifest)
         half = {o.name: o.half_width for o in observations if o.half_width > 0}
         abc = ABC(simulator, space.priors, obs, scales, settings, out_dir, map_, half)
         abc.start_or_resume(resume=earlier is not None)
+        before = abc.total_simulations  # stored by earlier sessions (0 if none)
         if abc.generations_done:
             progress(f"resuming after generation {abc.generations_done} of {settings.generations}")
         while abc.generations_done < settings.generations:
@@ -218,11 +313,13 @@ def calibrate(
     figures = diagnostics.write_figures(out_dir, space, population, parameters, pred, observations)
     fingerprint = behaviour_fingerprint(space, posterior, scales, manifest["observed"])
     seconds = time.perf_counter() - started
+    session += abc.total_simulations - before
     manifest.update(
         status="complete",
         simulations=abc.total_simulations + settings.pilot + n_predictive,
         abc_simulations=abc.total_simulations,
         generations_done=abc.generations_done,
+        simulations_this_session=session,
         seconds_this_session=round(seconds, 1),
         jobs=jobs,
         scheduler=scheduler,
@@ -235,7 +332,15 @@ def calibrate(
     )
     _write_manifest(out_dir, manifest)
     return CalibrationResult(
-        out_dir, posterior, parameters, review, check, hind, manifest["simulations"], seconds
+        out_dir,
+        posterior,
+        parameters,
+        review,
+        check,
+        hind,
+        manifest["simulations"],
+        seconds,
+        session,
     )
 
 
@@ -266,5 +371,7 @@ __all__ = [
     "CalibrationResult",
     "Settings",
     "calibrate",
+    "check_out_dir",
     "config_hash",
+    "stored_generations",
 ]

@@ -113,6 +113,14 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
     documented = {**FULL.identity(), "generations": FULL.generations}
     if manifest.get("settings") != documented:
         problems.append(f"its settings {manifest.get('settings')} are not the documented ones")
+    held = _generations_held(manifest)
+    if held is None:
+        problems.append("its manifest does not record how many generations it holds")
+    elif held > documented["generations"]:
+        # a longer calibration resumed with fewer generations asked for keeps its last one
+        problems.append(
+            f"it holds {held} generations, not the documented {documented['generations']}"
+        )
     made_with = (manifest.get("versions") or {}).get("pyabc")
     if made_with is not None and made_with != version("pyabc"):
         problems.append(f"it was made with pyabc {made_with}, this is {version('pyabc')}")
@@ -138,6 +146,14 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
                     f"(fingerprint {now}, recorded {recorded})"
                 )
     return problems
+
+
+def _generations_held(manifest: Mapping[str, Any]) -> int | None:
+    """The generations a calibration's posterior comes from: the most its manifest records
+    (``generations_done``, the rows of ``generations.csv``); None if it records neither."""
+    entry = ((manifest.get("files") or {}).get("generations.csv") or {}).get("rows")
+    counts = [v for v in (manifest.get("generations_done"), entry) if v is not None]
+    return max(int(v) for v in counts) if counts else None
 
 
 def shipped_record(directory: Path = SHIPPED_DIR) -> dict[str, Any]:

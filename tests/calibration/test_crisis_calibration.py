@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from sim.calibration.diagnostics import record_check
-from sim.calibration.pipeline import FAST, calibrate
+from sim.calibration.pipeline import FAST, FAST_PREDICTIVE, CalibrationError, calibrate
 from sim.calibration.record import observed
 from sim.calibration.simulator import CrisisSimulator
 from sim.calibration.space import load_space
 from sim.cli import main
+from tests.conftest import unwritable_folder
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +107,120 @@ def test_a_directory_holding_another_calibration_is_not_overwritten(synthetic, c
     code = main(["calibrate", "--fast", "--seed", "7", "--out", str(result.out_dir)])
     assert code == 2 and "holds a different calibration" in capsys.readouterr().err
     assert (result.out_dir / "posterior.parquet").read_bytes() == before
+
+
+# --- where it writes, how much it resumes, what it prints ------------------------------------
+def _calibrate_cli(out: Path, *extra: str) -> int:
+    return main(["calibrate", "--fast", "--out", str(out), *extra])
+
+
+@pytest.mark.parametrize(
+    ("where", "fragment"),
+    [
+        ("file", "is a file"),
+        ("/proc/cpec-sim-calibration", "is a system or home folder"),
+        ("notes", "holds files that are not a calibration"),
+    ],
+)
+def test_an_out_folder_that_is_not_ours_is_refused_before_anything_is_written(
+    where: str, fragment: str, tmp_path: Path, capsys
+) -> None:
+    out = Path(where) if where.startswith("/") else tmp_path / where
+    if where == "file":
+        out.write_text("someone's file\n")
+    elif where == "notes":
+        out.mkdir()
+        (out / "notes.txt").write_text("someone's notes\n")
+    before = sorted(tmp_path.rglob("*"))
+    assert _calibrate_cli(out) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--out {out}" in err and fragment in err, err
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written, nothing left over
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_in_one_line(
+    tmp_path: Path, capsys
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    with unwritable_folder(locked):
+        for out in (locked, locked / "calibration"):
+            assert _calibrate_cli(out) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and f"--out {out}" in err and "cannot write" in err, err
+    assert list(locked.iterdir()) == []
+
+
+def _copy(synthetic: Any, tmp_path: Path) -> Path:
+    """A copy of the synthetic fixture's calibration (so that no test changes the original)."""
+    *_, result = synthetic
+    return Path(shutil.copytree(result.out_dir, tmp_path / "copy"))
+
+
+def test_fewer_generations_than_a_folder_holds_are_refused_not_ignored(
+    synthetic, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of 3 generations asked for 2 would resume "after generation 3 of 2" and
+    return the 3-generation posterior under settings saying 2."""
+    import sim.calibration.pipeline as pipeline
+
+    space, _, record, _ = synthetic
+    out = _copy(synthetic, tmp_path)
+    manifest = (out / "manifest.json").read_bytes()
+    with pytest.raises(CalibrationError, match="holds a calibration of 3 generations, more"):
+        calibrate(
+            settings=replace(FAST, generations=2),
+            out_dir=out,
+            space=space,
+            record=record,
+            progress=lambda _: None,
+        )
+    assert (out / "manifest.json").read_bytes() == manifest
+    assert pipeline.stored_generations(out) == FAST.generations == 3
+    # the command: one line naming what to do, exit code 2 (its record made the synthetic one)
+    synthetic_record = [replace(o, value=record[o.name]) for o in observed("full")]
+    monkeypatch.setattr(pipeline, "_observations", lambda window, given: synthetic_record)
+    assert _calibrate_cli(out, "--generations", "2") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--generations 3 or more" in err and "new --out" in err
+    assert (out / "manifest.json").read_bytes() == manifest
+
+
+def test_a_resumed_calibration_counts_only_this_sessions_simulations(
+    synthetic, tmp_path: Path
+) -> None:
+    space, _, record, first = synthetic
+    assert first.session_simulations == first.simulations  # the first session ran them all
+    out = _copy(synthetic, tmp_path)
+    again = calibrate(fast=True, out_dir=out, space=space, record=record, progress=lambda _: None)
+    assert again.simulations == first.simulations
+    assert again.session_simulations == FAST_PREDICTIVE  # only the predictive sample again
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["simulations_this_session"] == FAST_PREDICTIVE
+
+
+def test_the_summary_shows_ranges_this_sessions_count_and_the_fast_caveat(
+    synthetic, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sim.calibration.pipeline as pipeline
+
+    *_, result = synthetic
+    check = result.predictive.set_index("statistic")
+    check.loc["attacks_balochistan_y1", ["observed", "observed_half_width"]] = (170.0, 0.0)
+    check.loc["militants_killed_per_year", ["observed", "observed_half_width"]] = (275.0, 125.0)
+    resumed = replace(
+        result, predictive=check.reset_index(), simulations=1059, session_simulations=60
+    )
+    monkeypatch.setattr(pipeline, "calibrate", lambda **_: resumed)
+    assert main(["calibrate", "--fast"]) == 0
+    captured = capsys.readouterr()
+    lines = {line.split()[0]: line for line in captured.out.splitlines() if "observed" in line}
+    # an estimate known only as 150-400 is printed as that range, not as its midpoint 275
+    assert "observed 150-400 " in lines["militants_killed_per_year"]
+    assert "observed     170 " in lines["attacks_balochistan_y1"]
+    assert "1,059 simulations in the calibration, 60 of them this session" in captured.out
+    notes = [line for line in captured.err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "over-confident" in notes[0] and "--fast" in notes[0]
+    monkeypatch.setattr(pipeline, "calibrate", lambda **_: replace(resumed, out_dir=Path("x")))
+    assert main(["calibrate"]) == 0
+    assert "note:" not in capsys.readouterr().err  # the documented settings: no caveat

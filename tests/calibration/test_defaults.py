@@ -259,3 +259,23 @@ def test_a_calibration_without_a_fingerprint_is_shipped_only_when_trusted(tmp_pa
     record = ship(own, tmp_path / "out", trust_current_model=True)
     assert record["behaviour_fingerprint"] == shipped_record()["behaviour_fingerprint"]
     assert record["fingerprint_stamped_at_shipping"] is True
+
+
+def test_a_calibration_holding_more_generations_than_documented_is_not_at_the_settings(
+    tmp_path: Path,
+) -> None:
+    """A calibration run for 8 generations, then resumed asking for the documented 6 (which
+    the old code allowed), says 6 in its settings but its posterior is of 8 generations."""
+    own, manifest = _copy_of_shipped(tmp_path)
+    assert calibration_problems(own, fingerprint=False) == []
+    manifest["generations_done"] = 8
+    manifest["files"]["generations.csv"]["rows"] = 8
+    _write(own, manifest)
+    problems = calibration_problems(own, fingerprint=False)
+    assert problems == ["it holds 8 generations, not the documented 6"]
+    del manifest["generations_done"]  # the table still says 8
+    _write(own, manifest)
+    assert calibration_problems(own, fingerprint=False) == problems
+    del manifest["files"]["generations.csv"]
+    _write(own, manifest)
+    assert "does not record how many generations" in calibration_problems(own, fingerprint=False)[0]
