@@ -151,6 +151,21 @@ def is_system_folder(path: Path) -> bool:
     return system and not where.is_relative_to(Path("/var/tmp"))
 
 
+def unwritable(folder: Path) -> str:
+    """Why ``folder`` (or, if it does not exist yet, its nearest existing parent) cannot be
+    written, or ``""``. Tried with a temporary folder made and removed at once: ``os.access``
+    misses read-only mounts and immutable folders, and as root every mode."""
+    where = folder.resolve()
+    existing = next(p for p in (where, *where.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".cpec-sim-check-"))
+    except OSError as err:
+        return f"cannot write in {existing} ({err.strerror or type(err).__name__})"
+    return ""
+
+
 def remove_temporary_files(folder: Path) -> None:
     """Delete temporary files a stopped writer may have left in ``folder`` (not finished ones)."""
     for tmp in Path(folder).glob(".*.tmp"):

@@ -42,7 +42,7 @@ import pyarrow as pa
 
 from sim.explore.execution import DEFAULT_EXECUTION, Execution
 from sim.explore.space import StudyError, design_hash
-from sim.files import atomic_write_text, is_system_folder, read_json_object
+from sim.files import atomic_write_text, is_system_folder, read_json_object, unwritable
 from sim.params import ModelParams, from_dict
 from sim.results import ChunkStore
 from sim.runner import (
@@ -337,6 +337,9 @@ def prepare_out_dir(out_dir: Path, key: str) -> bool:
         raise StudyError(
             f"--out {out_dir} holds files that are not a study of cpec-sim: choose a new folder"
         )
+    problem = unwritable(out_dir)
+    if problem:
+        raise StudyError(f"--out {out_dir}: {problem}; choose another folder")
     other = old.get("design_hash") if old else study_store(out_dir, key).foreign_key()
     if other is not None and other != key:
         raise StudyError(

@@ -317,3 +317,15 @@ def test_the_noise_share_counts_only_noise_that_differs_between_points() -> None
     floor = math.sqrt(2 / math.pi) * math.sqrt(3.6) / (2 / 3)
     assert morris_noise_floor(table) == pytest.approx(floor, rel=0.1)
     assert math.isnan(point_noise_share(table[:, :1]))  # one replicate cannot tell
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_in_one_line(workdir: Path) -> None:
+    from tests.conftest import unwritable_folder
+
+    locked = workdir / "locked"
+    locked.mkdir()
+    with unwritable_folder(locked):
+        out = cpec("sensitivity", "--fast", "--out", str(locked / "study"), cwd=workdir)
+    assert out.returncode == 2, out.stderr
+    assert f"--out {locked / 'study'}: cannot write in {locked}" in out.stderr
+    assert "Traceback" not in out.stderr and list(locked.iterdir()) == []
