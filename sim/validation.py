@@ -58,7 +58,7 @@ import pandas as pd
 from sim.analysis.stats import fit_power_law, percentile_of
 from sim.commands import Parser, UsageError, run_command
 from sim.config import MAX_JOBS, MAX_REPLICATES, MAX_WEEKS
-from sim.files import is_system_folder
+from sim.files import is_system_folder, unwritable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -1060,6 +1060,9 @@ def validate(
         raise ValidationError(f"--out {out_dir} is a system or home folder: choose another")
     if out_dir.exists() and not out_dir.is_dir():
         raise ValidationError(f"--out {out_dir} is a file: give a directory")
+    problem = unwritable(out_dir)
+    if problem:
+        raise ValidationError(f"--out {out_dir}: {problem}; choose another folder")
 
     params = scenario_params("baseline")
     posterior = load_posterior(parameters)

@@ -502,6 +502,20 @@ def test_validate_command_rejects_a_file_as_output(
     assert "is a file" in capsys.readouterr().err
 
 
+def test_validate_command_rejects_a_folder_it_cannot_write(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tests.conftest import unwritable_folder
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    with unwritable_folder(locked):
+        assert validate_command(["--fast", "--out", str(locked / "v")]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {locked / 'v'}: cannot write in {locked}" in err and "Traceback" not in err
+    assert list(locked.iterdir()) == []
+
+
 def test_a_stale_validation_run_of_another_configuration_is_replaced(tmp_path: Path) -> None:
     import json
 
