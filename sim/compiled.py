@@ -13,7 +13,6 @@ Parameters reach compiled code as named tuples built from the parameter dataclas
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import os
 from collections import namedtuple
@@ -51,7 +50,6 @@ RULE_SOURCES = sorted(
 )
 
 
-@functools.cache
 def rules_fingerprint() -> str:
     """A hash of every rule source (and Numba's version): the cache's key."""
     h = hashlib.sha256(numba.__version__.encode())
