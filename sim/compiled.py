@@ -50,6 +50,24 @@ RULE_SOURCES = sorted(
 )
 
 
+#: The data the model reads besides its parameters (sim/space.py): places, links, groups and
+#: investors. Not part of the compiled cache's key (no rule reads them), but of a run's.
+MODEL_DATA = tuple(
+    _PACKAGE / "data" / name for name in ("places.csv", "edges.csv", "groups.csv", "investors.csv")
+)
+
+
+def model_fingerprint() -> str:
+    """A hash of what makes the model besides its parameters: the rules' sources (and
+    Numba's version, :func:`rules_fingerprint`), the data files and the code that reads them.
+    A run or study made under another fingerprint is another model's: not resumed."""
+    h = hashlib.sha256(rules_fingerprint().encode())
+    for path in (*MODEL_DATA, _PACKAGE / "space.py"):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def rules_fingerprint() -> str:
     """A hash of every rule source (and Numba's version): the cache's key."""
     h = hashlib.sha256(numba.__version__.encode())

@@ -231,19 +231,20 @@ def config_hash(
     params: ModelParams, seed: int, weeks: int, scenario: str, posterior_sha256: str | None = None
 ) -> str:
     """Hash of everything that determines the replicates' results (not their number): the
-    parameters, seed, horizon, scenario and the rules' sources (a run resumed after the rules
-    changed would mix replicates of two models).
+    parameters, seed, horizon, scenario and the model's rules and data files
+    (:func:`sim.compiled.model_fingerprint`: a run resumed after either changed would mix
+    replicates of two models)
 
     With a posterior, its file's SHA-256 is part of the hash: another posterior is another run.
     """
-    from sim.compiled import rules_fingerprint
+    from sim.compiled import model_fingerprint
 
     data: dict[str, Any] = {
         "params": to_dict(params),
         "seed": seed,
         "weeks": weeks,
         "scenario": scenario,
-        "rules": rules_fingerprint(),
+        "model": model_fingerprint(),
     }
     if posterior_sha256 is not None:
         data["posterior_sha256"] = posterior_sha256

@@ -102,11 +102,11 @@ class CrisisOutcomes:
 
     def fingerprint(self) -> str:
         """A hash of the model this function runs: the scenario's resolved parameters (its
-        file, the defaults and the overrides) and the rules' sources."""
-        from sim.compiled import rules_fingerprint
+        file, the defaults and the overrides), the rules and the data files."""
+        from sim.compiled import model_fingerprint
         from sim.params import to_dict
 
-        blob = json.dumps({"params": to_dict(self.params({})), "rules": rules_fingerprint()})
+        blob = json.dumps({"params": to_dict(self.params({})), "model": model_fingerprint()})
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def constants(self) -> dict[str, float]:
