@@ -118,7 +118,8 @@ def compare_command(argv: Sequence[str]) -> int:
         table, paths = write_comparison(runs, out, reference, plots=not args.no_plots)
         _warn_uncertainty(prog, runs)
         print_table(table)
-        print(f"wrote {len(paths)} files to {out} (comparison.csv and figures)")
+        what = "comparison.csv" if args.no_plots else "comparison.csv and figures"
+        print(f"wrote {len(paths)} file{'s' if len(paths) != 1 else ''} to {out} ({what})")
         return 0
 
     return run_command(parser, argv, body, expected=(ResultsError,))

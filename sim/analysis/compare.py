@@ -206,6 +206,7 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
                 row.update(diff_mean_p=d.p, paired=pair)
             rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
+    table.attrs["reference_n"] = ref.replicates if ref is not None else None
     _mark_significant(table)
     table["n"] = table["n"].astype("Int64")
     table["successes"] = table["successes"].astype("Int64")
@@ -223,10 +224,21 @@ def _event_pairs(run: Run, ref: Run, event: str) -> tuple[np.ndarray, np.ndarray
     return x.to_numpy(), y.reindex(x.index).to_numpy()
 
 
+#: Fewer replicates than this in a run or its reference: intervals, but no p-value or star
+#: (a reviewer's A/A comparisons starred chance in 27% of tables at 5 against 5).
+MIN_REPLICATES_TO_TEST = 20
+
+
 def _mark_significant(table: pd.DataFrame) -> None:
     """Mark the differences that stay significant after Holm's correction for every
     difference in the table (means, medians and probabilities: one family), and whose
-    95% interval excludes 0."""
+    95% interval excludes 0. Runs with too few replicates are not tested."""
+    reference = table.attrs.get("reference_n")
+    few = table["n"].astype(float) < MIN_REPLICATES_TO_TEST
+    if reference is not None and reference < MIN_REPLICATES_TO_TEST:
+        few[:] = True
+    for p in ("diff_mean_p", "diff_median_p"):
+        table.loc[few, p] = math.nan
     tests = [("diff_mean_p", "diff_mean"), ("diff_median_p", "diff_median")]
     pvalues = np.concatenate([table[p].to_numpy(dtype=float) for p, _ in tests])
     reject = stats.holm(pvalues, FAMILY_ALPHA).reshape(len(tests), len(table))
@@ -406,13 +418,23 @@ def _diff_cells(row: pd.Series, d: str) -> tuple[Any, Any, Any, bool, Any]:
 def _difference_notes(table: pd.DataFrame) -> list[str]:
     """What the star means, how many differences were tested, and which runs are paired."""
     tested, excluded, kept = differences_counted(table)
+    untested = table["diff_mean"].notna() & table["diff_mean_p"].isna()
+    few = (
+        [
+            f"Runs with fewer than {MIN_REPLICATES_TO_TEST} replicates (or a reference with "
+            "fewer) get intervals but no test and no star: too few for a trustworthy p-value."
+        ]
+        if untested.any()
+        else []
+    )
     if not tested:
-        return []
+        return few
     notes = [
+        *few,
         f"* marks a difference that holds after Holm's correction for the {tested} "
         f"differences in this table (family-wise error {FAMILY_ALPHA:.0%}): {kept} of them; "
         f"{excluded} of the 95% intervals exclude 0 before the correction, and about "
-        f"{tested * 0.05:.1f} would by chance alone if nothing differed."
+        f"{tested * 0.05:.1f} would by chance alone if nothing differed.",
     ]
     diffs = table[table["diff_mean_p"].notna()]
     pairs = diffs.groupby("label", sort=False)["paired"].first()

@@ -216,7 +216,7 @@ def weekly_matrix(timeseries: pd.DataFrame, metric: str) -> tuple[np.ndarray, np
 def _fan(ax: Axes, weeks: np.ndarray, matrix: np.ndarray, colour: str, label: str = "") -> None:
     """Median and 50%/90% bands of replicates week by week, and their mean (dashed): for a
     rare count, such as Chinese deaths in a week, every band can be 0 while the mean is not.
-    Counts' bands are values some replicate took."""
+    Counts' band edges are values some replicate took."""
     finite = matrix[np.isfinite(matrix)]
     bands = stats.quantile_bands(matrix, whole=bool(np.all(finite == np.round(finite))))
     ax.fill_between(weeks, bands[0.05], bands[0.95], color=colour, alpha=0.18, lw=0)

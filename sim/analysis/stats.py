@@ -50,8 +50,9 @@ def quantile_bands(
 
     ``matrix`` has one row per replicate and one column per week; NaN (a replicate that
     stopped early) is ignored. Returns ``{q: array over weeks}``. With ``whole`` (counts)
-    each quantile is a value some replicate took (the inverse of the empirical CDF), not an
-    interpolation between two: no band edge at 1.05 investors or 0.05 people.
+    each band edge is a value some replicate took (the inverse of the empirical CDF), not an
+    interpolation between two: no band edge at 1.05 investors or 0.05 people. The median
+    stays the usual one (the mean of the two middle values), as in the tables.
     """
     m = np.asarray(matrix, dtype=float)
     if m.ndim != 2:
@@ -61,10 +62,10 @@ def quantile_bands(
         return {q: np.full(m.shape[1], np.nan) for q in quantiles}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN weeks give NaN
-        if whole:
-            values = np.nanquantile(m, quantiles, axis=0, method="inverted_cdf")
-        else:
-            values = np.nanquantile(m, quantiles, axis=0)
+        values = np.nanquantile(m, quantiles, axis=0)
+        if whole:  # band edges at values taken; the median as everywhere else (tables)
+            edges = np.nanquantile(m, quantiles, axis=0, method="inverted_cdf")
+            values = np.where(np.asarray(quantiles)[:, None] == 0.5, values, edges)
     for q, row in zip(quantiles, values, strict=True):
         out[q] = np.asarray(row, dtype=float)
     return out
@@ -171,11 +172,12 @@ def bootstrap_diff_ci(
 
     Independent samples are resampled each on its own; ``paired`` samples (``a[i]`` and
     ``b[i]`` share their random numbers, as replicates with the same seed do) are resampled
-    pair by pair, dropping pairs with a missing value. The p-value is the normal one for the
-    estimate over the bootstrap standard error (Efron & Tibshirani 1993, §16), so that it
-    resolves the small values a multiple-comparison correction needs. Vectorised (one
-    ``n_boot x n`` index draw per sample); the fixed ``seed`` makes it reproducible. NaN where
-    either sample is empty.
+    pair by pair, dropping pairs with a missing value. The p-value is Student's t for the
+    estimate over the bootstrap standard error (Efron & Tibshirani 1993, §16; n - 1 degrees of
+    freedom paired, Welch's unpaired), so that it resolves the small values a
+    multiple-comparison correction needs. Vectorised (one ``n_boot x n`` index draw per
+    sample); the fixed ``seed`` makes it reproducible. NaN where either sample is empty, and
+    no interval or p-value where either has a single value.
     """
     if paired:
         x, y = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
@@ -188,22 +190,39 @@ def bootstrap_diff_ci(
     if x.size == 0 or y.size == 0:
         return DiffCI(math.nan, math.nan, math.nan, math.nan)
     fn = _stat_fn(stat)
+    estimate = float(fn(x) - fn(y))
+    if min(x.size, y.size) < 2:  # one value has no spread to resample: no interval
+        return DiffCI(estimate, math.nan, math.nan, math.nan)
     rng = np.random.default_rng(seed)
     ix = rng.integers(0, x.size, size=(n_boot, x.size))
     iy = ix if paired else rng.integers(0, y.size, size=(n_boot, y.size))
     boot = fn(x[ix], axis=1) - fn(y[iy], axis=1)
     alpha = (1 - level) / 2
     low, high = np.quantile(boot, [alpha, 1 - alpha])
-    estimate = float(fn(x) - fn(y))
-    return DiffCI(estimate, float(low), float(high), _normal_p(estimate, float(np.std(boot))))
+    n = min(x.size, y.size)
+    se = float(np.std(boot)) * math.sqrt(n / (n - 1))  # the bootstrap's plug-in SE is low
+    df = x.size - 1 if paired else _welch_df(x, y)
+    return DiffCI(estimate, float(low), float(high), _t_p(estimate, se, df))
 
 
-def _normal_p(estimate: float, se: float) -> float:
-    """Two-sided p-value of ``estimate`` against 0 with standard error ``se`` (a zero
-    standard error: 1 for a zero estimate, else 0)."""
+def _welch_df(x: FloatArray, y: FloatArray) -> float:
+    """Welch-Satterthwaite degrees of freedom of a difference of two means."""
+    a, b = np.var(x, ddof=1) / x.size, np.var(y, ddof=1) / y.size
+    if a + b == 0:
+        return float(x.size + y.size - 2)
+    return float((a + b) ** 2 / (a**2 / (x.size - 1) + b**2 / (y.size - 1)))
+
+
+def _t_p(estimate: float, se: float, df: float) -> float:
+    """Two-sided p-value of ``estimate`` against 0 with standard error ``se`` on Student's t
+    with ``df`` degrees of freedom (a normal reference was too light-tailed for the far tail
+    a multiple-comparison correction reads, with few replicates); a zero standard error gives
+    1 for a zero estimate, else 0."""
+    from scipy.stats import t
+
     if se == 0 or not math.isfinite(se):
         return 1.0 if estimate == 0 else 0.0
-    return math.erfc(abs(estimate) / se / math.sqrt(2))
+    return float(2 * t.sf(abs(estimate) / se, df))
 
 
 def holm(pvalues: ArrayLike, alpha: float = 0.05) -> NDArray[np.bool_]:

@@ -266,3 +266,18 @@ def test_numbers_shown_together_share_their_decimals() -> None:
     assert cmp.fmt_numbers(float("nan"), 2) == ["–", "2"]
     assert cmp.fmt_ci(-2.0, -5.5, 0.0) == "-2.00 [-5.50, 0.00]"
     assert cmp.fmt_ci(2.0, 0.5, 3.0, significant=True) == "+2.00 [0.50, 3.00] *"
+
+
+def test_runs_with_few_replicates_get_intervals_but_no_stars(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    summary, ts, ev = make_frames(n=10, weeks=3, seed=1)
+    other = summary.assign(attacks_total=summary["attacks_total"] + 50)  # a real difference
+    a = save_run(tmp_path / "baseline", summary, ts, ev, scenario="baseline")
+    b = save_run(tmp_path / "iran_border", other, ts, ev, scenario="iran_border")
+    table = cmp.compare([a, b])
+    diffs = table[table["diff_mean"].notna()]
+    assert diffs["diff_mean_lo"].notna().all() and diffs["diff_mean_p"].isna().all()
+    assert not diffs["diff_mean_significant"].fillna(False).any()
+    text = cmp.format_table(table)
+    assert "fewer than 20 replicates" in text and " *" not in text.split("\n\n", 1)[1]
