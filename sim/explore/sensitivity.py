@@ -107,29 +107,57 @@ def analyze(
     return table
 
 
-def elementary_effects(space: Space, unit: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-    """Each parameter's elementary effects along Morris trajectories: the outcome's change
-    over the parameter's change, both as *realised*, per full range (Morris 1991).
+def morris_steps(space: Space, unit: np.ndarray) -> list[tuple[int, int, float]]:
+    """The steps of a Morris design: ``(k, i, step)`` for each move from point ``k`` to
+    ``k + 1``, which changes parameter ``i`` by ``step`` of its full range as *realised*.
 
-    SALib divides by the design's nominal step (2/3 of the range at four levels), but a
-    whole-number parameter moves by the values it rounds to: [8, 12] steps 8 -> 11, 3/4 of
-    the range, so a nominal step overstates its effects by an eighth, and [1, 3] steps
-    1 -> 2 or 2 -> 3, half the range. A step that rounding collapsed has no effect to give.
+    A whole-number parameter moves by the values it rounds to, not by the design's nominal
+    step (2/3 of the range at four levels): [8, 12] steps 8 -> 11, 3/4 of the range, and
+    [1, 3] steps 1 -> 3 or 2 -> 3, the whole range or half of it. A step that rounding
+    collapsed moves nothing and is left out.
     """
     d = len(space)
     values = space.table(unit).to_numpy(dtype=float)
     spans = np.array([u.high - u.low for u in space.uncertainties], dtype=float)
-    effects: list[list[float]] = [[] for _ in range(d)]
-    for start in range(0, len(y) - d, d + 1):
+    steps = []
+    for start in range(0, len(unit) - d, d + 1):
         for k in range(start, start + d):
             moved = np.flatnonzero(unit[k + 1] != unit[k])
             if moved.size != 1:
                 raise StudyError("not a Morris design: a step moves more than one parameter")
             i = int(moved[0])
-            step = (values[k + 1, i] - values[k, i]) / spans[i]
+            step = float((values[k + 1, i] - values[k, i]) / spans[i])
             if step != 0:
-                effects[i].append((y[k + 1] - y[k]) / step)
+                steps.append((k, i, step))
+    return steps
+
+
+def elementary_effects(space: Space, unit: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """Each parameter's elementary effects along Morris trajectories: the outcome's change
+    over the parameter's change, both as realised (:func:`morris_steps`), per full range
+    (Morris 1991). SALib divides by the nominal step instead, which overstated a [8, 12]
+    parameter's effects by an eighth."""
+    effects: list[list[float]] = [[] for _ in range(len(space))]
+    for k, i, step in morris_steps(space, unit):
+        effects[i].append((y[k + 1] - y[k]) / step)
     return [np.asarray(e, dtype=float) for e in effects]
+
+
+def morris_noise(space: Space, unit: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Per parameter, the ``mu_star`` that replicate noise alone would give it: the mean over
+    its steps of E|N(0, v)| = sqrt(2 v / pi), where v is the variance of its elementary
+    effect's mean over the ``R`` replicates of a points x replicates ``table``, read from the
+    replicates' own effects (var_r(d_r) / R). Replicate r of both points of a step shares its
+    seed, so this is the noise that reaches the effect: none for a parameter the model
+    ignores. NaN with fewer than two replicates."""
+    replicates = table.shape[1]
+    floors: list[list[float]] = [[] for _ in range(len(space))]
+    if replicates < 2:
+        return np.full(len(space), math.nan)
+    for k, i, step in morris_steps(space, unit):
+        d = (table[k + 1] - table[k]) / step
+        floors[i].append(math.sqrt(2 * float(np.var(d, ddof=1)) / replicates / math.pi))
+    return np.array([float(np.mean(f)) if f else math.nan for f in floors])
 
 
 def morris_indices(
@@ -174,24 +202,13 @@ def resolve_outcomes(requested: Sequence[str], columns: Sequence[str]) -> list[s
     return out
 
 
-def noise_share(out_dir: Path, outcome: str) -> tuple[float, float]:
-    """How much replicate noise is in the points' outcome (their replicates' means): its
-    share of the variance of the means, and the Morris ``mu_star`` a parameter without any
-    effect would show from it alone (NaN, NaN with fewer than two replicates a point).
-    Indices of about that size are not resolved; more replicates shrink both.
-
-    Replicate r of every point draws the same random numbers (``replicate_seed(seed, r)``),
-    so the part of the noise that every point shares shifts all means alike and does not
-    reach the indices. What does is the rest: the residual of a two-way analysis of variance
-    of points x replicates without interaction, whose variance over ``R`` replicates is the
-    noise in a point's mean.
-    """
+def replicate_table(out_dir: Path, outcome: str) -> np.ndarray | None:
+    """The study's points x replicates table of one outcome (None without replicates)."""
     path = out_dir / "replicates.parquet"
     if not path.exists():
-        return math.nan, math.nan
+        return None
     reps = pd.read_parquet(path, columns=["point", "replicate", outcome.removesuffix("_share")])
-    table = reps.pivot(index="point", columns="replicate").to_numpy(dtype=float)
-    return point_noise_share(table), morris_noise_floor(table)
+    return reps.pivot(index="point", columns="replicate").to_numpy(dtype=float)
 
 
 def _mean_noise(table: np.ndarray) -> float:
@@ -210,13 +227,6 @@ def point_noise_share(table: np.ndarray) -> float:
     noise = _mean_noise(table)
     between = float(np.var(table.mean(axis=1), ddof=1)) if len(table) > 1 else 0.0
     return math.nan if between == 0 or not math.isfinite(noise) else min(noise / between, 1.0)
-
-
-def morris_noise_floor(table: np.ndarray) -> float:
-    """The ``mu_star`` that noise alone gives: the mean |difference| of two points' means
-    (normal, variance twice a mean's noise) over the design's step, 2/3 of the range."""
-    noise = _mean_noise(table)
-    return math.sqrt(2 / math.pi) * math.sqrt(2 * noise) / (2 / 3)
 
 
 @dataclass
@@ -278,9 +288,10 @@ def run_sensitivity(
             )
         t = analyze(space, method, unit, y, seed=seed)
         t.insert(0, "outcome", outcome)
-        t["noise_share"], floor = noise_share(evaluation.out_dir, outcome)
+        table = replicate_table(evaluation.out_dir, outcome)
+        t["noise_share"] = math.nan if table is None else point_noise_share(table)
         if method == "morris":
-            t["mu_star_noise"] = floor
+            t["mu_star_noise"] = math.nan if table is None else morris_noise(space, unit, table)
         tables.append(t)
     result.indices = pd.concat(tables, ignore_index=True)
     write_outputs(out_dir, result)
@@ -295,7 +306,7 @@ def _sort_key(method: str) -> str:
 def format_indices(result: SensitivityResult) -> str:
     """The indices as aligned text, one block per outcome, most influential parameter first."""
     method, table = result.method, result.indices
-    cols = COLUMNS[method]
+    cols = (*COLUMNS[method], *(c for c in ("mu_star_noise",) if c in table.columns))
     width = max([len("parameter"), *(len(p) for p in table["parameter"])])
     lines = []
     for outcome, block in table.groupby("outcome", sort=False):
@@ -324,19 +335,20 @@ NOISE_CAUTION = 0.1
 def _noise_lines(method: str, block: pd.DataFrame, trajectories: int) -> list[str]:
     """How much of the outcome's variance over the design is replicate noise, with a caution
     when it is large or an index is impossible (a total index above 1). For Morris, the
-    ``mu_star`` of a parameter without effect: the mean of ``trajectories`` absolute normal
-    differences, whose 97.5th percentile is about the mean plus twice its standard error
-    (a |normal|'s standard deviation is sqrt(pi/2 - 1) times its mean)."""
+    ``mu_star`` each parameter would show without any effect (:func:`morris_noise`): the mean
+    of ``trajectories`` absolute normal effects, whose 97.5th percentile is about the mean plus
+    twice its standard error (a |normal|'s standard deviation is sqrt(pi/2 - 1) times its
+    mean)."""
     share = float(block["noise_share"].iloc[0]) if "noise_share" in block else math.nan
     lines = []
-    floor = float(block["mu_star_noise"].iloc[0]) if "mu_star_noise" in block else math.nan
-    if method == "morris" and math.isfinite(floor):
-        chance = floor * (1 + 2 * math.sqrt(math.pi / 2 - 1) / math.sqrt(trajectories))
+    floors = block.get("mu_star_noise")
+    if method == "morris" and floors is not None and floors.notna().all():
+        chance = floors * (1 + 2 * math.sqrt(math.pi / 2 - 1) / math.sqrt(trajectories))
         below = int((block["mu_star"] < chance).sum())
         lines.append(
-            f"  replicate noise alone gives mu_star ~ {floor:.4g} (up to {chance:.4g} by chance): "
-            f"{below} of {len(block)} parameters are below that, not resolved from no effect"
-            + (" (raise --replicates)" if below else "")
+            f"  {below} of {len(block)} parameters have mu_star within what replicate noise "
+            "alone gives them (mu_star_noise, up to twice its standard error by chance): "
+            "not resolved from no effect" + (" (raise --replicates)" if below else "")
         )
     elif math.isfinite(share):
         text = f"replicate noise: {share:.0%} of the variance of the points' means"

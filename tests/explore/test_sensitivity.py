@@ -281,7 +281,7 @@ def test_a_study_without_outcomes_analyses_the_defined_ones() -> None:
 def test_morris_effects_of_whole_numbers_use_the_steps_they_take() -> None:
     """y = n + 2 f changes by 4 over n's range [8, 12] and by 2 over f's [0, 1]: mu* must be
     exactly that. SALib's nominal step (2/3 of the range) gave 4.5 for n: its steps are 8 -> 11
-    and 9 -> 12 once rounded; for [1, 3] (steps 1 -> 2, 2 -> 3 and 3 -> 3) 1.5 or 3 against 2."""
+    and 9 -> 12 once rounded; [1, 3] steps 1 -> 3 or 2 -> 3 (the whole range or half)."""
     from SALib.analyze import morris
 
     from sim.explore.sensitivity import morris_indices, unit_design
@@ -302,7 +302,7 @@ def test_the_noise_share_counts_only_noise_that_differs_between_points() -> None
     """y[j, r] = m_j + c_r + e_jr: c_r is what replicate r's shared seed does to every point
     alike (it moves no index), e_jr the rest, whose variance over R replicates is the noise
     in a point's mean."""
-    from sim.explore.sensitivity import morris_noise_floor, point_noise_share
+    from sim.explore.sensitivity import point_noise_share
 
     rng = np.random.default_rng(8)
     points, reps = 400, 5
@@ -312,11 +312,31 @@ def test_the_noise_share_counts_only_noise_that_differs_between_points() -> None
     expected = 1.8 / (4 + 1.8)
     assert point_noise_share(table) == pytest.approx(expected, rel=0.1)
     assert point_noise_share(m + common + 0 * table) == pytest.approx(0.0, abs=1e-12)
-    # a point's mean carries noise variance 1.8; the difference of two, 3.6, over a step of
-    # 2/3 of the range: mean |normal| = sqrt(2/pi) sd
-    floor = math.sqrt(2 / math.pi) * math.sqrt(3.6) / (2 / 3)
-    assert morris_noise_floor(table) == pytest.approx(floor, rel=0.1)
     assert math.isnan(point_noise_share(table[:, :1]))  # one replicate cannot tell
+
+
+def test_morris_noise_is_each_parameters_own() -> None:
+    """y = x1 (1 + c_r) + 0.05 x2 + noise_r(x3): replicate r's seed scales x1's effect, x2's
+    effect is exact, and x3 stirs independent noise (sd 0.3) at every point. The mu_star that
+    noise alone gives: about 0 for x2, and for x3 sqrt(2 / pi) sd(difference of two means) / step
+    (a reviewer's case: one floor for all called x2's exact 0.05 unresolved)."""
+    from sim.explore.sensitivity import morris_noise, unit_design
+    from sim.explore.space import Space, Uncertainty
+
+    space = Space((Uncertainty("x1"), Uncertainty("x2"), Uncertainty("x3")))
+    unit = unit_design(space, "morris", 30, 2)
+    x = space.table(unit).to_numpy()
+    rng = np.random.default_rng(3)
+    reps = 10
+    common = rng.normal(0, 0.5, reps)[None, :]
+    table = x[:, :1] * (1 + common) + 0.05 * x[:, 1:2] + rng.normal(0, 0.3, (len(x), reps))
+    floors = morris_noise(space, unit, table)
+    step = 2 / 3
+    noise_of_mean_difference = math.sqrt(2 * 0.3**2 / reps) / step
+    assert floors[2] == pytest.approx(math.sqrt(2 / math.pi) * noise_of_mean_difference, rel=0.15)
+    exact = x[:, :1] * (1 + common) + 0.05 * x[:, 1:2]
+    assert morris_noise(space, unit, exact)[1] == pytest.approx(0.0, abs=1e-9)  # x2: no noise
+    assert math.isnan(morris_noise(space, unit, table[:, :1])[0])
 
 
 def test_an_out_folder_that_cannot_be_written_is_refused_in_one_line(workdir: Path) -> None:
