@@ -355,7 +355,7 @@ def _pl_verdict(fit: stats.PowerLawFit) -> str:
 
 def _cutoff_verdict(fit: stats.PowerLawFit) -> str:
     if not math.isfinite(fit.cutoff_p):
-        return "not tested"
+        return f"not tested: fewer than {stats.MIN_CUTOFF_TAIL:,} attacks in the tail"
     if fit.cutoff_p >= 0.1:
         return "no evidence that the tail bends down"
     return f"the tail bends down: cutoff favoured, scale ~{1 / fit.cutoff_rate:.0f} killed"
@@ -416,8 +416,12 @@ def figure_severity(run: Run) -> Figure | None:
         f"tail: {fit.n_tail:,} of {fit.n:,} attacks (x ≥ x_min)\n"
         f"power law vs lognormal: R = {fit.R:.2f}, p = {fit.p:.2g}\n"
         f"({_pl_verdict(fit)}; R > 0 favours the power law)\n"
-        f"power law vs one with a cutoff: LR = {fit.cutoff_lr:.1f}, p = {fit.cutoff_p:.2g}\n"
-        f"({_cutoff_verdict(fit)})"
+        + (
+            f"power law vs one with a cutoff: LR = {fit.cutoff_lr:.1f}, p = {fit.cutoff_p:.2g}\n"
+            if math.isfinite(fit.cutoff_p)
+            else "power law vs one with a cutoff: "
+        )
+        + f"({_cutoff_verdict(fit)})"
     )
     ax.text(
         0.98, 0.98, note, ha="right", va="top", transform=ax.transAxes, fontsize=8.5,

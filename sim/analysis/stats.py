@@ -295,9 +295,9 @@ def fit_power_law(
         finally:
             np.seterr(**np_err)
     xmin_fit = float(fit.power_law.xmin)
-    rate, lr, p_cut = (
-        cutoff_test(x[x >= xmin_fit], alpha, xmin_fit) if discrete else (math.nan,) * 3
-    )
+    testable = discrete and int(fit.n_tail) >= MIN_CUTOFF_TAIL
+    tail = x[x >= xmin_fit]
+    rate, lr, p_cut = cutoff_test(tail, alpha, xmin_fit) if testable else (math.nan,) * 3
     return PowerLawFit(
         alpha=alpha,
         sigma=sigma,
@@ -311,6 +311,12 @@ def fit_power_law(
         cutoff_lr=lr,
         cutoff_p=p_cut,
     )
+
+
+#: Tails shorter than this are not tested for a cutoff: on pure power laws of 500-1,000
+#: values its p fell below 0.05 in 8-10% of samples, not 5% (α ≤ 3 has no finite variance);
+#: from ~4,600 (the baseline's 100 replicates) it holds its level.
+MIN_CUTOFF_TAIL = 2_000
 
 
 def cutoff_test(

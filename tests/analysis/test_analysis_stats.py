@@ -249,6 +249,8 @@ def test_a_cutoff_is_found_where_the_tail_bends_and_not_where_it_does_not() -> N
     fit = stats.fit_power_law(pure, xmin=1.0)
     assert fit is not None and fit.cutoff_p > 0.05 and fit.cutoff_rate < 0.005
     assert 0.0 <= fit.cutoff_lr < 3.84  # a chi-square(1) at 95%: no evidence
+    short = stats.fit_power_law(pure[:500], xmin=1.0)  # its p would be too small: not tested
+    assert short is not None and math.isnan(short.cutoff_p) and math.isnan(short.cutoff_lr)
 
 
 def test_p_values_of_few_replicates_hold_their_level_far_in_the_tail() -> None:
