@@ -494,10 +494,12 @@ def summary_table(run_dir: Path) -> str:
         f"intervals include {uncertainty_text(manifest_parameters(manifest))}",
         f"{'outcome':40s} {'median':>10s} {'90% interval':>22s}",
     ]
+    from sim.analysis.compare import fmt_numbers  # a median and its interval, same decimals
+
     for col, label in HEADLINE:
         v = df[col].astype(float)
-        lo, med, hi = np.nanquantile(v, [0.05, 0.5, 0.95])
-        lines.append(f"{label:40s} {med:10.4g} {f'[{lo:.4g}, {hi:.4g}]':>22s}")
+        lo, med, hi = fmt_numbers(*np.nanquantile(v, [0.05, 0.5, 0.95]))
+        lines.append(f"{label:40s} {med:>10s} {f'[{lo}, {hi}]':>22s}")
     for col, label in (
         ("investment_hold", "P(China's investment hold)"),
         ("chinese_troops_deployed", "P(Chinese troops deployed)"),
