@@ -281,8 +281,10 @@ def compare(dirs: Sequence[Path | str], reference: str | None = "baseline") -> p
 
 
 def fmt_number(x: Any) -> str:
-    """Compact number for tables: integers exact, else about three significant digits."""
-    return fmt_numbers(x)[0]
+    """Compact number for tables: integers exact, else about three significant digits
+    (without trailing zeros: a number shown alone need not match another's decimals)."""
+    text = fmt_numbers(x)[0]
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def fmt_numbers(*values: Any) -> list[str]:
