@@ -678,9 +678,13 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         d = block["diff_mean"].to_numpy(dtype=float)
         lo = block["diff_mean_lo"].to_numpy(dtype=float)
         hi = block["diff_mean_hi"].to_numpy(dtype=float)
+        starred = block["diff_mean_significant"].fillna(False).to_numpy(dtype=bool)
         ax.axvline(0, color="0.3", lw=1)
-        for y, di, li, hi_, lbl in zip(pos, d, lo, hi, others, strict=True):
-            ax.errorbar(di, y, xerr=[[di - li], [hi_ - di]], fmt="o", color=cols[lbl], capsize=3)
+        for y, di, li, hi_, lbl, star in zip(pos, d, lo, hi, others, starred, strict=True):
+            ax.errorbar(
+                di, y, xerr=[[di - li], [hi_ - di]], fmt="o", color=cols[lbl], capsize=3,
+                markerfacecolor=cols[lbl] if star else "white", markersize=7 if star else 6,
+            )  # fmt: skip
         ax.set_yticks(pos, [by_label[lbl] for lbl in others])
         ax.set_ylim(-0.6, k - 0.4)
         ax.set_title(style.outcome_label(outcome, with_unit=False))
@@ -690,7 +694,9 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         ax.grid(axis="y", visible=False)
     fig.suptitle(
         f"Difference in means from the reference ({by_label.get(ref, ref)}), "
-        f"bootstrap 95% CI — {_title_suffix(runs)}",
+        f"bootstrap 95% CI — {_title_suffix(runs)}\n(filled dot: the difference holds after "
+        "Holm's correction for every difference of the comparison, the * of the table; "
+        "hollow: it does not)",
         fontsize=12,
     )
     return fig

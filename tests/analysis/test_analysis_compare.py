@@ -281,3 +281,25 @@ def test_runs_with_few_replicates_get_intervals_but_no_stars(
     assert not diffs["diff_mean_significant"].fillna(False).any()
     text = cmp.format_table(table)
     assert "fewer than 20 replicates" in text and " *" not in text.split("\n\n", 1)[1]
+
+
+def test_the_differences_figure_fills_only_starred_differences(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    from matplotlib.colors import to_rgba
+
+    a, b = _two_scenarios(tmp_path, make_frames, save_run)
+    runs = load_runs([a, b])
+    table = cmp.compare_runs(runs)
+    fig = cmp.figure_differences(table, runs)
+    assert fig is not None
+    rows = table[(table["kind"] == "continuous") & table["diff_mean"].notna()]
+    starred = dict(zip(rows["outcome"], rows["diff_mean_significant"].fillna(False), strict=True))
+    seen = {}
+    for ax in fig.axes:
+        (dot,) = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+        outcome = next(
+            o for o in starred if style.outcome_label(o, with_unit=False) == ax.get_title()
+        )
+        seen[outcome] = to_rgba(dot.get_markerfacecolor()) != to_rgba("white")
+    assert seen == starred and any(seen.values()) and not all(seen.values())
