@@ -77,7 +77,9 @@ def verdict(sd_ratio: float, shift: float, null: NullShrinkage) -> str:
     return "not identified (indistinguishable from its prior)"
 
 
-def identifiability(space: CalibrationSpace, population: pd.DataFrame) -> pd.DataFrame:
+def identifiability(
+    space: CalibrationSpace, population: pd.DataFrame, seed: int = 0
+) -> pd.DataFrame:
     """Per calibrated quantity: prior, posterior summary, shrinkage, shift and a verdict.
 
     ``sd_ratio`` is the posterior sd over the prior sd (1 for a posterior spread like the
@@ -87,7 +89,7 @@ def identifiability(space: CalibrationSpace, population: pd.DataFrame) -> pd.Dat
     ``default_percentile`` places the shipped default in the posterior.
     """
     w = population["weight"].to_numpy(dtype=float)
-    null = null_shrinkage(w)
+    null = null_shrinkage(w, seed)  # the calibration's seed reaches the null too
     ess = float(effective_sample_size(w))
     defaults = space.defaults()
     rows = []

@@ -293,7 +293,7 @@ def calibrate(
         pred = diagnostics.predictive_sample(simulator, draws, n_predictive, settings.seed, map_)
     generations = pd.DataFrame([g.__dict__ for g in abc.generations()]).drop(columns="seconds")
     posterior = posterior_draws(space, draws)
-    parameters = diagnostics.identifiability(space, population)
+    parameters = diagnostics.identifiability(space, population, settings.seed)
     review = review_defaults(posterior, parameters, space.defaults())
     check = diagnostics.predictive_check(pred, observations)
     hind = diagnostics.hindcast_scores(pred, held_out()) if window == "hindcast" else None
