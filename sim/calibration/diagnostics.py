@@ -300,11 +300,22 @@ def figure_pairs(space: CalibrationSpace, population: pd.DataFrame) -> Figure:
             ax.set_xticks([])
             ax.set_yticks([])
             ax.grid(False)
-            if i == n - 1:
+            if i == n - 1:  # the outer axes carry each prior's two ends
+                ends = (by[xj].low, by[xj].high)
+                ax.set_xticks(ends, [f"{v:.3g}" for v in ends], fontsize=6)
+                for label, ha in zip(ax.get_xticklabels(), ("left", "right"), strict=True):
+                    label.set_ha(ha)  # inside the panel: neighbours' ends do not touch
                 ax.set_xlabel(xj, fontsize=7, rotation=30, ha="right")
             if j == 0:
-                ax.set_ylabel(yi, fontsize=7, rotation=0, ha="right", va="center")
-    fig.suptitle("Posterior particles, pairwise (axes span each prior's range)", fontsize=11)
+                ends = (by[yi].low, by[yi].high)
+                ax.set_yticks(ends, [f"{v:.3g}" for v in ends], fontsize=6)
+                for label, va in zip(ax.get_yticklabels(), ("bottom", "top"), strict=True):
+                    label.set_va(va)
+                ax.set_ylabel(yi, fontsize=7, rotation=0, ha="right", va="center", labelpad=12)
+    fig.suptitle(
+        "Posterior particles, pairwise (axes span each prior's range; its ends are marked)",
+        fontsize=11,
+    )
     return fig
 
 
