@@ -424,7 +424,8 @@ def _difference_notes(table: pd.DataFrame) -> list[str]:
     few = (
         [
             f"Runs with fewer than {MIN_REPLICATES_TO_TEST} replicates (or a reference with "
-            "fewer) get intervals but no test and no star: too few for a trustworthy p-value."
+            "fewer) get no test and no star, too few for a trustworthy p-value; a single "
+            "replicate gets no interval either (it has no spread to resample)."
         ]
         if untested.any()
         else []
