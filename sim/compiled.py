@@ -59,10 +59,13 @@ MODEL_DATA = tuple(
 
 def model_fingerprint() -> str:
     """A hash of what makes the model besides its parameters: the rules' sources (and
-    Numba's version, :func:`rules_fingerprint`), the data files and the code that reads them.
-    A run or study made under another fingerprint is another model's: not resumed."""
+    Numba's version, :func:`rules_fingerprint`), the data files and the code that reads them,
+    and the Mesa model's own code (``backend=mesa``). A run or study made under another
+    fingerprint is another model's: not resumed. Byte for byte, so a comment or a line ending
+    counts too: a new run where a resume would have been safe, never the other way round."""
     h = hashlib.sha256(rules_fingerprint().encode())
-    for path in (*MODEL_DATA, _PACKAGE / "space.py"):
+    mesa = (_PACKAGE / "model.py", *sorted((_PACKAGE / "agents").glob("*.py")))
+    for path in (*MODEL_DATA, _PACKAGE / "space.py", *mesa):
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]

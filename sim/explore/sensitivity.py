@@ -154,9 +154,11 @@ def morris_noise(space: Space, unit: np.ndarray, table: np.ndarray) -> np.ndarra
     floors: list[list[float]] = [[] for _ in range(len(space))]
     if replicates < 2:
         return np.full(len(space), math.nan)
+    c4 = _c4(replicates)  # a sample sd runs low by this factor: 0.80 at 2 replicates
     for k, i, step in morris_steps(space, unit):
         d = (table[k + 1] - table[k]) / step
-        floors[i].append(math.sqrt(2 * float(np.var(d, ddof=1)) / replicates / math.pi))
+        sd = float(np.std(d, ddof=1)) / c4
+        floors[i].append(math.sqrt(2 / math.pi) * sd / math.sqrt(replicates))
     return np.array([float(np.mean(f)) if f else math.nan for f in floors])
 
 
@@ -200,6 +202,15 @@ def resolve_outcomes(requested: Sequence[str], columns: Sequence[str]) -> list[s
         else:
             raise StudyError(f"unknown outcome {name!r}: choose from {', '.join(columns)}")
     return out
+
+
+def _c4(n: int) -> float:
+    """E[sample sd] / sd of ``n`` normal values (the sample sd's bias)."""
+    return math.exp(math.lgamma(n / 2) - math.lgamma((n - 1) / 2)) * math.sqrt(2 / (n - 1))
+
+
+#: Fewer replicates than this: the noise of each step is too uncertain to draw a line.
+MIN_REPLICATES_FOR_NOISE_LINE = 5
 
 
 def replicate_table(out_dir: Path, outcome: str) -> np.ndarray | None:
@@ -318,7 +329,7 @@ def format_indices(result: SensitivityResult) -> str:
         for _, row in block.sort_values(_sort_key(method), ascending=False).iterrows():
             vals = " ".join(f"{row[c]:12.4g}" for c in cols)
             lines.append(f"  {row['parameter']:{width}s} {vals}")
-        lines.extend(_noise_lines(method, block, result.samples))
+        lines.extend(_noise_lines(method, block, result.samples, result.replicates))
     n = len(result.evaluation.points)
     if method == "sobol":
         note = "S1 first-order, ST total Sobol index; *_conf: half-width of the 95% interval"
@@ -332,7 +343,7 @@ def format_indices(result: SensitivityResult) -> str:
 NOISE_CAUTION = 0.1
 
 
-def _noise_lines(method: str, block: pd.DataFrame, trajectories: int) -> list[str]:
+def _noise_lines(method: str, block: pd.DataFrame, trajectories: int, replicates: int) -> list[str]:
     """How much of the outcome's variance over the design is replicate noise, with a caution
     when it is large or an index is impossible (a total index above 1). For Morris, the
     ``mu_star`` each parameter would show without any effect (:func:`morris_noise`): the mean
@@ -342,7 +353,12 @@ def _noise_lines(method: str, block: pd.DataFrame, trajectories: int) -> list[st
     share = float(block["noise_share"].iloc[0]) if "noise_share" in block else math.nan
     lines = []
     floors = block.get("mu_star_noise")
-    if method == "morris" and floors is not None and floors.notna().all():
+    if method == "morris" and replicates < MIN_REPLICATES_FOR_NOISE_LINE:
+        lines.append(
+            f"  {replicates} replicates: too few to tell each parameter's effect from noise "
+            f"(give at least {MIN_REPLICATES_FOR_NOISE_LINE})"
+        )
+    elif method == "morris" and floors is not None and floors.notna().all():
         chance = floors * (1 + 2 * math.sqrt(math.pi / 2 - 1) / math.sqrt(trajectories))
         below = int((block["mu_star"] < chance).sum())
         lines.append(

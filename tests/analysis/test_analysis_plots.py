@@ -242,3 +242,17 @@ def test_place_markers_have_areas_in_proportion_to_attacks() -> None:
     assert area[3] == 12.0  # a place without attacks keeps a dot
     assert _size_references(51.0) == [12.5, 25.0, 50.0]
     assert _size_references(0.7) == [0.175, 0.35, 0.7]
+
+
+def test_a_cutoff_is_claimed_only_below_its_level() -> None:
+    """The cutoff test's p runs small on heavy tails (6-9% below 0.05 on pure power laws):
+    p = 0.03 is not read as a bending tail, p = 0.002 is."""
+    from dataclasses import replace
+
+    from sim.analysis import stats
+    from sim.analysis.plots import _cutoff_verdict
+
+    fit = stats.PowerLawFit(2.8, 0.03, 5.0, 4000, 20000, True, -1.0, 0.3)
+    assert "no clear sign" in _cutoff_verdict(replace(fit, cutoff_p=0.03, cutoff_rate=0.006))
+    assert "bends down" in _cutoff_verdict(replace(fit, cutoff_p=0.002, cutoff_rate=0.006))
+    assert "not tested" in _cutoff_verdict(fit)
