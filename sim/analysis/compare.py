@@ -151,13 +151,15 @@ def paired_with(run: Run, ref: Run) -> bool:
     return set(ids[0]) == set(ids[1])
 
 
-def _aligned(run: Run, ref: Run, column: str, paired: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The run's and the reference's values of ``column``: by replicate number if paired."""
+def _aligned(run: Run, ref: Run, x: Any, y: Any, paired: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Values ``x`` of the run's summary and ``y`` of the reference's (in their rows' order):
+    matched by replicate number if paired (the bootstrap drops unpaired missing values)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if not paired:
-        return stats.finite(run.summary[column]), stats.finite(ref.summary[column])
-    x = run.summary.set_index("replicate")[column].astype(float)
-    y = ref.summary.set_index("replicate")[column].astype(float).reindex(x.index)
-    return x.to_numpy(), y.to_numpy()
+        return x, y
+    by_replicate = pd.Series(x, index=run.summary["replicate"])
+    matched = pd.Series(y, index=ref.summary["replicate"]).reindex(by_replicate.index)
+    return by_replicate.to_numpy(), matched.to_numpy()
 
 
 def _diff(x: Any, y: Any, stat: stats.Statistic, paired: bool) -> stats.DiffCI:
@@ -180,7 +182,7 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
             row.update(n=s.n, median=s.median, mean=s.mean, q05=s.q05, q95=s.q95)
             if has_ref and ref is not None and run is not ref:
                 pair = paired[id(run)]
-                x, y = _aligned(run, ref, outcome, pair)
+                x, y = _aligned(run, ref, run.summary[outcome], ref.summary[outcome], pair)
                 dm, dmed = _diff(x, y, "mean", pair), _diff(x, y, "median", pair)
                 row.update(diff_mean=dm.estimate, diff_mean_lo=dm.low, diff_mean_hi=dm.high)
                 row.update(diff_median=dmed.estimate, diff_median_lo=dmed.low)
@@ -200,14 +202,13 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
             ref_e = event_values(ref.summary, event) if ref is not None else None
             if ref is not None and ref_e is not None and run is not ref:
                 pair = paired[id(run)]
-                x, y = (values, ref_e) if not pair else _event_pairs(run, ref, event)
+                x, y = _aligned(run, ref, values, ref_e, pair)
                 d = _diff(x, y, "mean", pair)
                 row.update(diff_mean=d.estimate, diff_mean_lo=d.low, diff_mean_hi=d.high)
                 row.update(diff_mean_p=d.p, paired=pair)
             rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
-    table.attrs["reference_n"] = ref.replicates if ref is not None else None
-    _mark_significant(table)
+    _mark_significant(table, ref.replicates if ref is not None else None)
     table["n"] = table["n"].astype("Int64")
     table["successes"] = table["successes"].astype("Int64")
     table["paired"] = table["paired"].astype("boolean")
@@ -217,23 +218,16 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
     return table
 
 
-def _event_pairs(run: Run, ref: Run, event: str) -> tuple[np.ndarray, np.ndarray]:
-    """A yes/no outcome of the run and the reference, by replicate number."""
-    x = pd.Series(event_values(run.summary, event), index=run.summary["replicate"], dtype=float)
-    y = pd.Series(event_values(ref.summary, event), index=ref.summary["replicate"], dtype=float)
-    return x.to_numpy(), y.reindex(x.index).to_numpy()
-
-
 #: Fewer replicates than this in a run or its reference: intervals, but no p-value or star
 #: (a reviewer's A/A comparisons starred chance in 27% of tables at 5 against 5).
 MIN_REPLICATES_TO_TEST = 20
 
 
-def _mark_significant(table: pd.DataFrame) -> None:
+def _mark_significant(table: pd.DataFrame, reference: int | None) -> None:
     """Mark the differences that stay significant after Holm's correction for every
     difference in the table (means, medians and probabilities: one family), and whose
-    95% interval excludes 0. Runs with too few replicates are not tested."""
-    reference = table.attrs.get("reference_n")
+    95% interval excludes 0. Runs with too few replicates, or a ``reference`` run with too
+    few, are not tested."""
     few = table["n"].astype(float) < MIN_REPLICATES_TO_TEST
     if reference is not None and reference < MIN_REPLICATES_TO_TEST:
         few[:] = True
@@ -243,9 +237,7 @@ def _mark_significant(table: pd.DataFrame) -> None:
     pvalues = np.concatenate([table[p].to_numpy(dtype=float) for p, _ in tests])
     reject = stats.holm(pvalues, FAMILY_ALPHA).reshape(len(tests), len(table))
     for (p, d), rejected in zip(tests, reject, strict=True):
-        lo, hi = table[f"{d}_lo"].to_numpy(dtype=float), table[f"{d}_hi"].to_numpy(dtype=float)
-        excludes = (lo > 0) | (hi < 0)
-        flag = pd.Series(rejected & excludes, index=table.index, dtype="boolean")
+        flag = pd.Series(rejected & _excludes_zero(table, d), index=table.index, dtype="boolean")
         table[f"{d}_significant"] = flag.mask(table[p].isna())
 
 
@@ -254,12 +246,17 @@ def differences_counted(table: pd.DataFrame) -> tuple[int, int, int]:
     differences stay significant after Holm's correction."""
     tested = excluded = kept = 0
     for d in ("diff_mean", "diff_median"):
-        has = table[f"{d}_p"].notna()
-        lo, hi = table[f"{d}_lo"][has], table[f"{d}_hi"][has]
+        has = table[f"{d}_p"].notna().to_numpy()
         tested += int(has.sum())
-        excluded += int(((lo > 0) | (hi < 0)).sum())
+        excluded += int(_excludes_zero(table, d)[has].sum())
         kept += int(table[f"{d}_significant"][has].fillna(False).sum())
     return tested, excluded, kept
+
+
+def _excludes_zero(table: pd.DataFrame, d: str) -> np.ndarray:
+    """Whether each row's 95% interval of difference ``d`` excludes 0."""
+    lo, hi = table[f"{d}_lo"].to_numpy(dtype=float), table[f"{d}_hi"].to_numpy(dtype=float)
+    return np.asarray((lo > 0) | (hi < 0))
 
 
 def compare(dirs: Sequence[Path | str], reference: str | None = "baseline") -> pd.DataFrame:

@@ -213,18 +213,21 @@ def _c4(n: int) -> float:
 MIN_REPLICATES_FOR_NOISE_LINE = 5
 
 
-def replicate_table(out_dir: Path, outcome: str) -> np.ndarray | None:
-    """The study's points x replicates table of one outcome (None without replicates)."""
-    path = out_dir / "replicates.parquet"
-    if not path.exists():
+def replicate_table(replicates: pd.DataFrame | None, outcome: str) -> np.ndarray | None:
+    """A study's points x replicates table of one outcome, from its ``replicates.parquet``
+    (None without one)."""
+    if replicates is None:
         return None
-    reps = pd.read_parquet(path, columns=["point", "replicate", outcome.removesuffix("_share")])
-    return reps.pivot(index="point", columns="replicate").to_numpy(dtype=float)
+    column = replicates[["point", "replicate", outcome.removesuffix("_share")]]
+    return column.pivot(index="point", columns="replicate").to_numpy(dtype=float)
 
 
 def _mean_noise(table: np.ndarray) -> float:
-    """The variance of a point's mean that is noise not shared by all points (see
-    :func:`noise_share`); NaN if it cannot be told."""
+    """The variance of a point's mean that is noise not shared by all points; NaN if it
+    cannot be told. Replicate r of every point draws the same random numbers
+    (``replicate_seed(seed, r)``), so the part of the noise every point shares shifts all
+    means alike and does not reach the indices. What does is the rest: the residual of a
+    two-way analysis of variance of points x replicates without interaction, over ``R``."""
     points, replicates = table.shape
     if replicates < 2 or points < 2 or not np.all(np.isfinite(table)):
         return math.nan
@@ -290,6 +293,8 @@ def run_sensitivity(
     names = [c for c in points.columns if c not in ("point", *space.names)]
     chosen = resolve_outcomes(outcomes or names, names)
     tables = []
+    path = evaluation.out_dir / "replicates.parquet"
+    replicates = pd.read_parquet(path) if path.exists() else None  # read once, every outcome
     for outcome in chosen:
         y = points[outcome].to_numpy(dtype=float)
         if not np.all(np.isfinite(y)):
@@ -299,7 +304,7 @@ def run_sensitivity(
             )
         t = analyze(space, method, unit, y, seed=seed)
         t.insert(0, "outcome", outcome)
-        table = replicate_table(evaluation.out_dir, outcome)
+        table = replicate_table(replicates, outcome)
         t["noise_share"] = math.nan if table is None else point_noise_share(table)
         if method == "morris":
             t["mu_star_noise"] = math.nan if table is None else morris_noise(space, unit, table)
