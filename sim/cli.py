@@ -22,7 +22,7 @@ from typing import Any
 
 from sim.analysis.outputs import analysis_files
 from sim.config import MAX_SWEEP_JOBS, scenario_names
-from sim.files import is_system_folder
+from sim.files import is_system_folder, unwritable
 
 USAGE = """usage: cpec-sim COMMAND [ARGS]
 
@@ -402,9 +402,9 @@ def check_output_dir(path: Path, key: str, swept: list[str] | None = None) -> No
                 f"{where} holds another sweep (of {', '.join(before) or 'nothing'}): "
                 "choose another sweep_name"
             )
-    existing = next(p for p in (where, *where.parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise Refused(f"{key}={path} is not allowed: cannot write in {existing}")
+    problem = unwritable(where)
+    if problem:
+        raise Refused(f"{key}={path} is not allowed: {problem}")
 
 
 def prevalidate(args: list[str]) -> Plan:

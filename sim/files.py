@@ -151,6 +151,16 @@ def is_system_folder(path: Path) -> bool:
     return system and not where.is_relative_to(Path("/var/tmp"))
 
 
+def not_a_folder_to_write(folder: Path) -> str:
+    """Why ``folder`` cannot hold a command's output whatever is in it (``is a file``, ``is a
+    system or home folder``), or ``""``: the first checks of every ``--out``."""
+    if folder.exists() and not folder.is_dir():
+        return "is a file"
+    if is_system_folder(folder):
+        return "is a system or home folder"
+    return ""
+
+
 def unwritable(folder: Path) -> str:
     """Why ``folder`` (or, if it does not exist yet, its nearest existing parent) cannot be
     written, or ``""``. Tried with a temporary folder made and removed at once: ``os.access``

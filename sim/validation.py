@@ -58,7 +58,7 @@ import pandas as pd
 from sim.analysis.stats import fit_power_law, percentile_of
 from sim.commands import Parser, UsageError, run_command
 from sim.config import MAX_JOBS, MAX_REPLICATES, MAX_WEEKS
-from sim.files import is_system_folder, unwritable
+from sim.files import not_a_folder_to_write, unwritable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -1056,10 +1056,9 @@ def validate(
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ValidationError(f"jobs={jobs!r} is not allowed: need at least 1 (or leave unset)")
     out_dir = Path(out_dir)
-    if is_system_folder(out_dir):
-        raise ValidationError(f"--out {out_dir} is a system or home folder: choose another")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValidationError(f"--out {out_dir} is a file: give a directory")
+    problem = not_a_folder_to_write(out_dir)
+    if problem:
+        raise ValidationError(f"--out {out_dir} {problem}: choose another folder")
     problem = unwritable(out_dir)
     if problem:
         raise ValidationError(f"--out {out_dir}: {problem}; choose another folder")

@@ -234,8 +234,7 @@ def dask_map(
         from distributed import Client
     except ImportError:  # pragma: no cover - distributed comes with pyabc
         raise SchedulerError("--scheduler needs the 'distributed' package") from None
-    _check_reachable(scheduler, timeout)
-    _check_is_scheduler(scheduler, timeout)
+    check_scheduler(scheduler, timeout)
     client = Client.__new__(Client)  # held, so that a failed start can be closed quietly
     try:
         client.__init__(scheduler, timeout=timeout, set_as_default=False)  # type: ignore[misc]
@@ -272,6 +271,13 @@ def _abandon(client: Any) -> None:
     with contextlib.suppress(Exception):
         client.close(timeout=2)
     client._Client__loop = None  # what __del__ checks: "failed early, nothing to do"
+
+
+def check_scheduler(scheduler: str, timeout: float) -> None:
+    """A Dask scheduler answers at ``scheduler`` (``tcp://HOST:PORT``), or SchedulerError in
+    one line, within ``timeout`` seconds: before any client is made or anything written."""
+    _check_reachable(scheduler, timeout)
+    _check_is_scheduler(scheduler, timeout)
 
 
 def _check_reachable(scheduler: str, timeout: float) -> None:

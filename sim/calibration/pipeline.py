@@ -76,12 +76,11 @@ def config_hash(
 def check_out_dir(out_dir: Path) -> None:
     """Refuse ``out_dir`` (``--out``) before anything is written if it is a file, a system or
     home folder, a folder holding files that are not a calibration, or cannot be written."""
-    from sim.files import is_system_folder, unwritable
+    from sim.files import not_a_folder_to_write, unwritable
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CalibrationError(f"--out {out_dir} is a file: choose a folder")
-    if is_system_folder(out_dir):
-        raise CalibrationError(f"--out {out_dir} is a system or home folder: choose another")
+    problem = not_a_folder_to_write(out_dir)
+    if problem:
+        raise CalibrationError(f"--out {out_dir} {problem}: choose another folder")
     try:
         foreign = out_dir.is_dir() and not _holds_a_calibration(out_dir)
     except OSError as err:

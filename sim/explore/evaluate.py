@@ -42,7 +42,12 @@ import pyarrow as pa
 
 from sim.explore.execution import DEFAULT_EXECUTION, Execution
 from sim.explore.space import StudyError, design_hash
-from sim.files import atomic_write_text, is_system_folder, read_json_object, unwritable
+from sim.files import (
+    atomic_write_text,
+    not_a_folder_to_write,
+    read_json_object,
+    unwritable,
+)
 from sim.params import ModelParams, from_dict
 from sim.results import ChunkStore
 from sim.runner import (
@@ -303,12 +308,12 @@ def _finished(out_dir: Path, key: str) -> bool:
 
 def check_scheduler(scheduler: str, timeout: float = 5.0) -> None:
     """A Dask scheduler that answers at ``scheduler``, or one line (in seconds, not the
-    client's 30 s, and before the study writes anything)."""
-    from sim.calibration.abc import SchedulerError, _check_is_scheduler, _check_reachable
+    client's 30 s, and before the study writes anything): calibrate's check, as a StudyError."""
+    from sim.calibration.abc import SchedulerError
+    from sim.calibration.abc import check_scheduler as check
 
     try:
-        _check_reachable(scheduler, timeout)
-        _check_is_scheduler(scheduler, timeout)
+        check(scheduler, timeout)
     except SchedulerError as exc:
         raise StudyError(str(exc)) from None
 
@@ -328,10 +333,9 @@ def _holds_a_study(out_dir: Path, manifest: dict[str, Any] | None) -> bool:
 
 def prepare_out_dir(out_dir: Path, key: str) -> bool:
     """Check ``out_dir`` can hold the study with hash ``key``; True if it resumes one."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise StudyError(f"output directory {out_dir} is a file: choose another --out")
-    if is_system_folder(out_dir):
-        raise StudyError(f"--out {out_dir} is a system or home folder: choose another")
+    problem = not_a_folder_to_write(out_dir)
+    if problem:
+        raise StudyError(f"--out {out_dir} {problem}: choose another folder")
     old = read_manifest(out_dir)
     if out_dir.is_dir() and not _holds_a_study(out_dir, old):
         raise StudyError(
@@ -374,11 +378,12 @@ def evaluate(
     if engine not in ENGINES:
         raise StudyError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     design = design.reset_index(drop=True)
+    model = model_fingerprint(fn)
     key = design_hash(
         {
             "design": design.to_json(orient="split", double_precision=15),
             "function": function_identity(fn),
-            "model": model_fingerprint(fn),
+            "model": model,
             "replicates": replicates,
             "seed": seed,
         }
@@ -396,7 +401,7 @@ def evaluate(
             **meta,
             "design_hash": key,
             "function": function_identity(fn),
-            "model": model_fingerprint(fn),
+            "model": model,
             "points": n,
             "replicates": replicates,
             "seed": seed,
