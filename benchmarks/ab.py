@@ -91,8 +91,8 @@ def timed_rounds(
                     ["run", "replicates=100", "plots=false", f"hydra.run.dir={made}"], env, cwd
                 )
             args = [a.replace("{run}", str(made)) for a in command]
-            if args[0] == "run":
-                args.append(f"hydra.run.dir={cwd / f'out-{r}'}")
+            if args[0] == "run":  # a fresh folder each round: a finished run would resume
+                args += [f"hydra.{kind}.dir={cwd / f'out-{r}'}" for kind in ("run", "sweep")]
             seconds = run_once(args, env, cwd)
             shutil.rmtree(made / "plots", ignore_errors=True)  # each plot draws afresh
             if r > 0:  # round 0 warms both sides (and compiles the base's rules)

@@ -836,24 +836,37 @@ def _start_workers_early(overrides: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def _mode_known(plan: Plan) -> Iterator[None]:
-    """Give Hydra the run mode that :func:`prevalidate` found.
+def _composed_once(plan: Plan) -> Iterator[None]:
+    """Spare Hydra two compositions that :func:`prevalidate` has already made.
 
-    Hydra composes the whole configuration an extra time only to read ``hydra.mode``
-    (``Hydra.get_mode``, ~0.25 s); the plan composed every job already, with the same files
-    (a user cannot set ``hydra.mode``: :func:`_check_override`).
+    * Hydra composes the whole configuration an extra time only to read ``hydra.mode``
+      (``Hydra.get_mode``); the plan knows it (a user cannot set ``hydra.mode``:
+      :func:`_check_override`).
+    * Its sweeper composes every job of a sweep before launching any, to find a job that
+      cannot be composed (``Sweeper.validate_batch_is_legal``); the launcher then composes
+      each again to run it. The plan composed every choice of config files and checked
+      every value, so no job can fail that check.
+
+    Each composition costs ~40 ms: a sweep of 8 jobs saves ~0.3 s.
     """
     from hydra._internal.hydra import Hydra
+    from hydra.plugins.sweeper import Sweeper
 
-    if not plan.composed or not hasattr(Hydra, "get_mode"):
+    if not plan.composed:
         yield
         return
-    original = Hydra.get_mode
-    Hydra.get_mode = lambda self, config_name, overrides: plan.mode  # type: ignore[method-assign]
+    shortcuts = {
+        (Hydra, "get_mode"): lambda self, config_name, overrides: plan.mode,
+        (Sweeper, "validate_batch_is_legal"): lambda self, batch: None,
+    }
+    originals = {where: getattr(*where) for where in shortcuts if hasattr(*where)}
+    for cls, name in originals:
+        setattr(cls, name, shortcuts[cls, name])
     try:
         yield
     finally:
-        Hydra.get_mode = original  # type: ignore[method-assign]
+        for (cls, name), original in originals.items():
+            setattr(cls, name, original)
 
 
 def run_command(args: list[str]) -> int:
@@ -886,7 +899,7 @@ def run_command(args: list[str]) -> int:
     # Hydra's parser wants options first, except --info whose topic is optional
     sys.argv = ["cpec-sim run", *((*overrides, *flags) if informing else (*flags, *overrides))]
     try:
-        with _mode_known(plan):
+        with _composed_once(plan):
             main_fn()
     except SystemExit as exc:
         return int(exc.code or 0)

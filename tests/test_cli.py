@@ -233,3 +233,31 @@ def test_a_sweep_over_quoted_text_runs_each_value(workdir: Path) -> None:
     assert "note:" not in out.stdout
     jobs = json.loads((workdir / "results/sweeps/multirun/sweep.json").read_text())["jobs"]
     assert sorted(j["overrides"]["scenario.description"] for j in jobs) == ["'a b'", "'c'"]
+
+
+def test_a_sweep_composes_each_job_once_after_validating_it(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.plugins.sweeper import Sweeper
+
+    from sim.cli import run_command
+
+    composed: list[list[str]] = []
+    compose = ConfigLoaderImpl.load_sweep_config
+
+    def counted(self: object, master_config: object, sweep_overrides: list[str]) -> object:
+        composed.append(list(sweep_overrides))
+        return compose(self, master_config, sweep_overrides)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config", counted)
+    monkeypatch.chdir(workdir)
+    check = Sweeper.validate_batch_is_legal
+    args = ["-m", "seed=1,2,3", "replicates=1", "weeks=2", "jobs=1", "plots=false"]
+    assert run_command(args) == 0, capsys.readouterr().err
+    assert sorted(o for job in composed for o in job if o.startswith("seed")) == [
+        "seed=1", "seed=2", "seed=3",
+    ]  # fmt: skip
+    assert Sweeper.validate_batch_is_legal is check  # Hydra's own check is back afterwards
+    sweep = json.loads((workdir / "results/sweeps/multirun/sweep.json").read_text())
+    assert [j["status"] for j in sweep["jobs"]] == ["complete"] * 3
