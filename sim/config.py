@@ -179,6 +179,20 @@ def _check_count(key: str, value: Any, low: int, high: int, unset_ok: bool = Fal
         )
 
 
+def checked_weeks(weeks: Any) -> int:
+    """``weeks`` as an int (NumPy integers too); :class:`ParameterError` unless 1-MAX_WEEKS.
+
+    For the model and the engine called from a notebook, which the command line's checks do
+    not guard."""
+    import operator
+    from contextlib import suppress
+
+    with suppress(TypeError):
+        weeks = weeks if isinstance(weeks, bool) else operator.index(weeks)
+    _check_count("weeks", weeks, 1, MAX_WEEKS)
+    return int(weeks)
+
+
 def check_run_keys(cfg: Any) -> None:
     """Validate the run keys; raise :class:`ParameterError` with one clear line."""
     _check_count("replicates", cfg.replicates, 1, MAX_REPLICATES)

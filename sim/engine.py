@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sim.compiled import Calls, rule, shuffled
-from sim.config import BACKENDS
+from sim.config import BACKENDS, checked_weeks
 from sim.params import ModelParams, validate
 from sim.record import WEEKLY_METRICS, ReplicateResult, replicate_result
 from sim.rules.china import china_week
@@ -73,6 +73,7 @@ def run_replicate(
     ``compiled`` (``sim.world.compiled_params(params)``) saves rebuilding the parameter
     tuples when many replicates share ``params``.
     """
+    weeks = checked_weeks(weeks)
     s = start(params if compiled is not None else validate(params), seed, compiled)
     metrics = np.zeros((weeks, len(WEEKLY_METRICS)))
     events, n = _CALLS(

@@ -27,6 +27,7 @@ from sim.agents.iran import IranState
 from sim.agents.militant_group import MilitantGroup
 from sim.agents.pakistan import PakistanState
 from sim.compiled import Calls, shuffled
+from sim.config import checked_weeks
 from sim.params import ModelParams, validate
 from sim.record import Recorder, ReplicateResult
 from sim.rules.pakistan import recent_attacks
@@ -57,7 +58,7 @@ class CrisisModel(Model):
         seed = int(seed)  # NumPy integers too
         super().__init__(rng=seed)
         self.params = validate(params or ModelParams())
-        self.weeks = weeks
+        self.weeks = checked_weeks(weeks)
         self.week = 0
         self.places = load_places()
         self.space = build_network(self.places, self.random)

@@ -121,3 +121,22 @@ def test_place_arrays_shared_by_replicates_are_read_only() -> None:
     model = CrisisModel(scenario_params("baseline"), weeks=2, seed=1)
     with pytest.raises(ValueError, match="read-only"):
         model.place_arrays.security[:] *= 0.1
+
+
+@pytest.mark.parametrize("backend", ["compiled", "mesa"])
+@pytest.mark.parametrize("weeks", [0, -3, 2.5, True, "10"])
+def test_a_horizon_that_is_not_a_whole_number_of_weeks_is_refused_in_one_line(
+    backend: str, weeks: Any
+) -> None:
+    from sim.params import ModelParams, ParameterError
+
+    with pytest.raises(ParameterError, match=f"weeks={weeks} is not allowed: need a whole"):
+        simulate(ModelParams(), weeks, 1, backend)
+
+
+def test_numpy_integers_are_whole_numbers_of_weeks() -> None:
+    from sim.params import ModelParams
+
+    a = simulate(ModelParams(), np.int64(6), 3, "mesa")
+    b = run_replicate(ModelParams(), 6, 3)
+    assert a.summary == b.summary and len(a.weekly["attacks"]) == 6
