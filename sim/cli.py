@@ -706,6 +706,13 @@ def _job(cfg: Any) -> int:
     if posterior is not None:
         if posterior.note:
             print(f"note: {posterior.note}", file=sys.stderr)
+        if spec.replicates < posterior.draws:
+            print(
+                f"note: {spec.replicates} replicates use {spec.replicates} of the posterior's "
+                f"{posterior.draws:,} draws (replicate i runs draw i mod {posterior.draws:,}): "
+                f"give replicates={posterior.draws} or more to use them all",
+                file=sys.stderr,
+            )
         shadowed = shadowed_keys(posterior, spec.scenario, spec.overrides)
         if shadowed:
             print(

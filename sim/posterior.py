@@ -259,14 +259,33 @@ def manifest_parameters(manifest: dict[str, Any]) -> dict[str, Any]:
     return dict(entry) if isinstance(entry, dict) else {"source": DEFAULTS}
 
 
-def uncertainty_text(entry: dict[str, Any]) -> str:
-    """What a run's intervals include, from its ``parameters`` entry."""
+def uncertainty_text(entry: dict[str, Any], draws_used: int | None = None) -> str:
+    """What a run's intervals include, from its ``parameters`` entry (and how many of the
+    posterior's draws its replicates used, when known: ``K of N draws`` if fewer than all)."""
     if entry.get("source") != "posterior":
         return DEFAULTS_TEXT
     return (
         "model randomness and parameter uncertainty "
-        f"(posterior: {entry.get('path', '?')}, {entry.get('draws', '?')} draws)"
+        f"(posterior: {entry.get('path', '?')}, {draws_text(entry.get('draws'), draws_used)})"
     )
+
+
+def draws_text(draws: Any, used: Any = None) -> str:
+    """``N draws``, or ``K of N draws`` when only K of them were used."""
+    if not isinstance(draws, int):
+        return f"{draws if draws is not None else '?'} draws"
+    if isinstance(used, int) and used < draws:
+        return f"{used:,} of {draws:,} draws"
+    return f"{draws:,} draws"
+
+
+def draws_used(summary: Any) -> int | None:
+    """How many distinct posterior draws a run's replicates used (its summary table's
+    ``posterior_draw`` column; None for a run without one)."""
+    if "posterior_draw" not in summary:
+        return None
+    column = summary["posterior_draw"]
+    return int(column[column >= 0].nunique())
 
 
 def source_key(entry: dict[str, Any]) -> tuple[str, str]:

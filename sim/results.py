@@ -484,14 +484,14 @@ def summary_table(run_dir: Path) -> str:
     """Medians and 90% intervals of the headline outcomes, as aligned text."""
     import pandas as pd
 
-    from sim.posterior import manifest_parameters, uncertainty_text
+    from sim.posterior import draws_used, manifest_parameters, uncertainty_text
 
     df = pd.read_parquet(run_dir / "summary.parquet")
     manifest = json.loads((run_dir / "manifest.json").read_text())
     weeks = manifest.get("weeks", "?")
     lines = [
         f"totals over the {weeks}-week horizon, across replicates (90% interval: 5th-95th pct)",
-        f"intervals include {uncertainty_text(manifest_parameters(manifest))}",
+        f"intervals include {uncertainty_text(manifest_parameters(manifest), draws_used(df))}",
         f"{'outcome':40s} {'median':>10s} {'90% interval':>22s}",
     ]
     from sim.analysis.compare import fmt_numbers  # a median and its interval, same decimals

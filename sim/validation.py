@@ -1129,10 +1129,9 @@ def model_name(entry: dict[str, Any]) -> str:
 
 def _draws_text(entry: dict[str, Any]) -> str:
     """``N draws``, or ``K of N draws`` when only the first K were used."""
-    draws, used = entry.get("draws", "?"), entry.get("draws_used")
-    if isinstance(draws, int) and isinstance(used, int) and used < draws:
-        return f"{used} of {draws} draws"
-    return f"{draws} draws"
+    from sim.posterior import draws_text
+
+    return draws_text(entry.get("draws", "?"), entry.get("draws_used"))
 
 
 def uncertainty_line(entry: dict[str, Any]) -> str:

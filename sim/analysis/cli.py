@@ -8,6 +8,7 @@ returns 2, without a traceback and before any file is written.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,14 @@ def _slug(names: Sequence[str]) -> str:
     text = "_vs_".join(dict.fromkeys(names)) or "comparison"
     text = re.sub(r"[^A-Za-z0-9_.=-]+", "-", text).strip("-")
     return text[:120]
+
+
+def default_name(runs: RunSet) -> str:
+    """``baseline_vs_chinese_troops-1a2b3c4d``: the scenarios, and a hash of the runs' folders
+    (in order), so that comparisons of other runs of the same scenarios never share a name
+    and the same runs always get the same one."""
+    folders = "\n".join(str(r.path.resolve()) for r in runs.runs)
+    return f"{_slug(runs.names())}-{hashlib.sha256(folders.encode()).hexdigest()[:8]}"
 
 
 def _warn_uncertainty(prog: str, runs: RunSet) -> None:
@@ -68,10 +77,10 @@ def plot_command(argv: Sequence[str]) -> int:
 
 
 def default_compare_out(dirs: Sequence[Path], runs: RunSet) -> Path:
-    """A sweep directory itself, else ``results/comparisons/<names joined>``."""
+    """A sweep directory itself, else ``results/comparisons/<name>`` (:func:`default_name`)."""
     if len(dirs) == 1 and is_sweep_dir(Path(dirs[0])):
         return Path(dirs[0])
-    return COMPARISONS_DIR / _slug(runs.names())
+    return COMPARISONS_DIR / default_name(runs)
 
 
 def _refuse_system_folder(folder: Path) -> None:
@@ -102,7 +111,8 @@ def compare_command(argv: Sequence[str]) -> int:
         "--out",
         type=Path,
         default=None,
-        help="output directory (default: the sweep directory, or results/comparisons/<names>)",
+        help="output directory (default: the sweep directory, or "
+        "results/comparisons/<scenarios>-<hash of the run folders>)",
     )
     parser.add_argument("--no-plots", action="store_true", help="write only comparison.csv")
 
@@ -129,10 +139,11 @@ def compare_command(argv: Sequence[str]) -> int:
 
 
 def default_report_out(dirs: Sequence[Path], runs: RunSet) -> Path:
-    """``DIR/report.html`` for one run or sweep directory, else ``results/reports/<names>.html``."""
+    """``DIR/report.html`` for one run or sweep directory, else ``results/reports/<name>.html``
+    (:func:`default_name`)."""
     if len(dirs) == 1:
         return Path(dirs[0]) / REPORT_FILE
-    return REPORTS_DIR / f"{_slug(runs.names())}.html"
+    return REPORTS_DIR / f"{default_name(runs)}.html"
 
 
 def report_command(argv: Sequence[str]) -> int:
@@ -148,7 +159,7 @@ def report_command(argv: Sequence[str]) -> int:
         type=Path,
         default=None,
         help="HTML file (default: DIR/report.html for one directory, else "
-        "results/reports/<names>.html)",
+        "results/reports/<scenarios>-<hash of the run folders>.html)",
     )
     parser.add_argument(
         "--reference", default=None, help="run to compare against (default: baseline or first)"

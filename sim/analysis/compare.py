@@ -208,7 +208,7 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
                 row.update(diff_mean_p=d.p, paired=pair)
             rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
-    _mark_significant(table, ref.replicates if ref is not None else None)
+    _mark_significant(table, ref)
     table["n"] = table["n"].astype("Int64")
     table["successes"] = table["successes"].astype("Int64")
     table["paired"] = table["paired"].astype("boolean")
@@ -223,16 +223,20 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
 MIN_REPLICATES_TO_TEST = 20
 
 
-def _mark_significant(table: pd.DataFrame, reference: int | None) -> None:
+def _mark_significant(table: pd.DataFrame, reference: Run | None) -> None:
     """Mark the differences that stay significant after Holm's correction for every
     difference in the table (means, medians and probabilities: one family), and whose
-    95% interval excludes 0. Runs with too few replicates, or a ``reference`` run with too
-    few, are not tested."""
-    few = table["n"].astype(float) < MIN_REPLICATES_TO_TEST
-    if reference is not None and reference < MIN_REPLICATES_TO_TEST:
-        few[:] = True
+    95% interval excludes 0. Not tested: runs with too few replicates (or all, if the
+    ``reference`` has too few), and runs over another horizon than the reference's, whose
+    totals differ by construction."""
+    untested = table["n"].astype(float) < MIN_REPLICATES_TO_TEST
+    if reference is not None:
+        if reference.replicates < MIN_REPLICATES_TO_TEST:
+            untested[:] = True
+        if reference.weeks is not None:
+            untested |= table["weeks"].notna() & (table["weeks"] != reference.weeks)
     for p in ("diff_mean_p", "diff_median_p"):
-        table.loc[few, p] = math.nan
+        table.loc[untested, p] = math.nan
     tests = [("diff_mean_p", "diff_mean"), ("diff_median_p", "diff_median")]
     pvalues = np.concatenate([table[p].to_numpy(dtype=float) for p, _ in tests])
     reject = stats.holm(pvalues, FAMILY_ALPHA).reshape(len(tests), len(table))
@@ -369,7 +373,7 @@ def table_blocks(
         uncertainty = {short.get(k, k): v for k, v in uncertainty.items()}
     if ref:
         notes.append(f"Reference: {ref}. Δ = run minus reference, with a 95% bootstrap CI in [ ].")
-        notes.extend(_difference_notes(table))
+        notes.extend(_difference_notes(table, ref))
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
     notes.extend(uncertainty_notes(uncertainty, mixed))
     horizons = sorted({int(w) for w in table["weeks"].dropna()}) if "weeks" in table else []
@@ -414,19 +418,28 @@ def _diff_cells(row: pd.Series, d: str) -> tuple[Any, Any, Any, bool, Any]:
     return row[d], row[f"{d}_lo"], row[f"{d}_hi"], True, row[f"{d}_significant"]
 
 
-def _difference_notes(table: pd.DataFrame) -> list[str]:
+def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
     """What the star means, how many differences were tested, and which runs are paired."""
     tested, excluded, kept = differences_counted(table)
     untested = table["diff_mean"].notna() & table["diff_mean_p"].isna()
+    horizon = table.loc[table["label"] == ref, "weeks"].dropna()
+    other_horizon = (
+        untested & (table["weeks"] != horizon.iloc[0]) if len(horizon) else untested & False
+    )
     few = (
         [
             f"Runs with fewer than {MIN_REPLICATES_TO_TEST} replicates (or a reference with "
             "fewer) get no test and no star, too few for a trustworthy p-value; a single "
             "replicate gets no interval either (it has no spread to resample)."
         ]
-        if untested.any()
+        if (untested & ~other_horizon).any()
         else []
     )
+    if other_horizon.any():
+        few.append(
+            "Runs over another horizon than the reference's get no test and no star: their "
+            "totals differ by construction."
+        )
     if not tested:
         return few
     notes = [
@@ -532,7 +545,11 @@ def _title_suffix(runs: RunSet, label_note_line: bool = True) -> str:
     what = f"{style_scenario(scen)}, " if scen and runs.sweep else ""
     note = label_note(runs) if label_note_line else ""
     note = f"\n({note})" if note else ""
-    return f"{prefix}{what}{len(runs.runs)} runs, {rep_text} replicates each{note}"
+    weeks = sorted({r.weeks for r in runs.runs if r.weeks is not None})
+    horizon = (
+        f"; {', '.join(map(str, weeks))} weeks: totals not comparable" if len(weeks) > 1 else ""
+    )
+    return f"{prefix}{what}{len(runs.runs)} runs, {rep_text} replicates each{horizon}{note}"
 
 
 def style_scenario(name: str | None) -> str:
@@ -799,6 +816,8 @@ def write_comparison(
     """Compute the comparison, then write ``comparison.csv`` (and figures) into ``out``.
 
     Everything is computed before the first file is written; each file is written atomically.
+    Figures of an earlier comparison in ``out`` that this one does not draw (``plots=False``,
+    or no data for them) are removed: a folder never holds a table and figures of two.
     """
     table = compare_runs(runs, reference)
     rendered = (
@@ -807,4 +826,7 @@ def write_comparison(
     out = Path(out)
     paths = [atomic_write_text(out / COMPARISON_TABLE, table_csv(table))]
     paths.extend(style.write_rendered(out, rendered))
+    for name in COMPARISON_BUILDERS.keys() - rendered.keys():  # an earlier comparison's
+        for fmt in style.FORMATS:
+            (out / f"{name}.{fmt}").unlink(missing_ok=True)
     return table, paths

@@ -247,7 +247,7 @@ _FAN_POLITICS: tuple[tuple[str, str, str, bool], ...] = (
     ("china_patience", "China's patience", "index 0-1 (1 = full patience)", False),
     ("capital_deployed", "Capital deployed by investors", "USD million", False),
     ("investors_active", "Investors active", "investors", False),
-    ("investors_paused", "Investors paused", "investors", False),
+    ("investors_paused", "Investors paused or not yet started", "investors", False),
     ("investors_withdrawn", "Investors withdrawn (cumulative)", "investors", False),
 )
 

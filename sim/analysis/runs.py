@@ -7,6 +7,7 @@ Analysis only ever reads the Parquet files and ``manifest.json`` that a run wrot
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -20,7 +21,13 @@ import pandas as pd
 
 from sim.config import RUN_KEYS
 from sim.files import damaged_files
-from sim.posterior import NOT_COMPARABLE, manifest_parameters, source_key, uncertainty_text
+from sim.posterior import (
+    NOT_COMPARABLE,
+    draws_used,
+    manifest_parameters,
+    source_key,
+    uncertainty_text,
+)
 
 SUMMARY_FILE = "summary.parquet"
 TIMESERIES_FILE = "timeseries.parquet"
@@ -65,7 +72,7 @@ class Run:
     def uncertainty(self) -> str:
         """What the run's intervals include: model randomness only, or parameter uncertainty
         too (runs over a posterior)."""
-        return uncertainty_text(self.parameters)
+        return uncertainty_text(self.parameters, draws_used(self.summary))
 
     @property
     def replicates(self) -> int:
@@ -210,10 +217,7 @@ def load_run(path: Path) -> Run:
     if not path.is_dir():
         raise ResultsError(f"{path}: not a directory (give a run or sweep directory)")
     if not is_run_dir(path):
-        raise ResultsError(
-            f"{path}: no {SUMMARY_FILE} here (give a run directory, or a sweep directory "
-            "whose job subdirectories hold one)"
-        )
+        raise ResultsError(_no_summary(path))
     manifest_path = path / MANIFEST_FILE
     manifest = _read_json(manifest_path) if manifest_path.is_file() else {}
     _check_intact(path, manifest)
@@ -223,6 +227,26 @@ def load_run(path: Path) -> Run:
 
 
 _RESULT_FILES = (SUMMARY_FILE, TIMESERIES_FILE, EVENTS_FILE)
+
+
+def _no_summary(path: Path) -> str:
+    """Why a folder without ``summary.parquet`` is not a run: unfinished, or not one at all."""
+    manifest = path / MANIFEST_FILE
+    status = None
+    if manifest.is_file():
+        with contextlib.suppress(ResultsError):
+            status = _read_json(manifest).get("status")
+    if status in ("interrupted", "running"):
+        return (
+            f"{path}: this run did not finish (manifest.json: {status}), so it has no "
+            f"{SUMMARY_FILE} yet: re-run the command that started it to resume it"
+        )
+    if status == "failed":
+        return f"{path}: this run failed and has no {SUMMARY_FILE} (its manifest.json says why)"
+    return (
+        f"{path}: no {SUMMARY_FILE} here (give a run directory, or a sweep directory "
+        "whose job subdirectories hold one)"
+    )
 
 
 def _check_intact(path: Path, manifest: dict[str, Any]) -> None:
@@ -359,6 +383,19 @@ def _assign_labels(runs: Sequence[Run], sweeps: Sequence[Sweep]) -> None:
             run.label = f"{run.label} #{n + 1}"
 
 
+def _refuse_repeats(runs: Sequence[Run]) -> None:
+    """One run given twice (two spellings of its folder, or a sweep and one of its jobs)
+    would be compared with itself: refused."""
+    seen: dict[Path, Path] = {}
+    for run in runs:
+        key = run.path.resolve()
+        if key in seen:
+            raise ResultsError(
+                f"{run.path}: the same run is given twice (also as {seen[key]}): give each once"
+            )
+        seen[key] = run.path
+
+
 def load_runs(dirs: Sequence[Path | str]) -> RunSet:
     """Open run directories and/or sweep directories (each sweep expands into its jobs)."""
     if not dirs:
@@ -373,6 +410,7 @@ def load_runs(dirs: Sequence[Path | str]) -> RunSet:
             runs.extend(sweep.runs)
         else:
             runs.append(load_run(path))
+    _refuse_repeats(runs)
     _assign_labels(runs, sweeps)
     only_sweep = sweeps[0] if len(sweeps) == 1 and len(dirs) == 1 else None
     return RunSet(runs=runs, sweep=only_sweep)

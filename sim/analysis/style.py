@@ -180,8 +180,12 @@ def _png(rgba: Any, bbox: Any, dpi: float) -> bytes:
     return buf.getvalue()
 
 
+#: The formats every figure is written in.
+FORMATS = ("png", "svg")
+
+
 def render(
-    fig: Figure, formats: tuple[str, ...] = ("png", "svg"), dpi: float | None = None
+    fig: Figure, formats: tuple[str, ...] = FORMATS, dpi: float | None = None
 ) -> dict[str, bytes]:
     """The figure rendered in each format (PNG at ``dpi``, by default the house style's):
     laid out once, then drawn once per format.

@@ -70,7 +70,9 @@ def test_compare_writes_csv_and_prints_table(tmp_path: Path, make_run, capsys, m
     assert cli.compare_command([str(a), str(b), "--no-plots"]) == 0
     out = capsys.readouterr().out
     assert "Reference: Baseline." in out and "Full pressure" in out
-    csv = tmp_path / "results" / "comparisons" / "baseline_vs_full_pressure" / "comparison.csv"
+    (folder,) = (tmp_path / "results" / "comparisons").iterdir()
+    assert folder.name.startswith("baseline_vs_full_pressure-")
+    csv = folder / "comparison.csv"
     table = pd.read_csv(csv)
     assert set(table["scenario"]) == {"baseline", "full_pressure"}
 
@@ -80,3 +82,37 @@ def test_compare_of_a_sweep_writes_into_the_sweep(tmp_path: Path, make_sweep, ca
     assert cli.compare_command([str(sweep), "--no-plots"]) == 0
     assert (sweep / "comparison.csv").is_file()
     assert "All runs: scenario Chinese troops" in capsys.readouterr().out
+
+
+def test_comparisons_of_other_runs_of_the_same_scenarios_never_share_a_folder(
+    tmp_path: Path, make_run, monkeypatch, capsys
+) -> None:
+    a = make_run(tmp_path / "runs" / "baseline", scenario="baseline", n=5, weeks=2)
+    b = make_run(tmp_path / "runs" / "full", scenario="full_pressure", n=5, weeks=2, shift=3)
+    c = make_run(tmp_path / "other" / "full", scenario="full_pressure", n=5, weeks=2, shift=9)
+    monkeypatch.chdir(tmp_path)
+    assert cli.compare_command([str(a), str(b)]) == 0
+    assert cli.compare_command([str(a), str(c), "--no-plots"]) == 0
+    assert cli.compare_command(["runs/baseline", "runs/full", "--no-plots"]) == 0  # = the first
+    folders = sorted((tmp_path / "results" / "comparisons").iterdir())
+    assert len(folders) == 2 and all("baseline_vs_full_pressure-" in f.name for f in folders)
+    for folder in folders:  # the table of the runs compared, and no figures of another
+        assert not list(folder.glob("compare_*.png")), folder
+    assert cli.report_command([str(a), str(b)]) == 0
+    assert cli.report_command([str(a), str(c)]) == 0
+    assert len(list((tmp_path / "results" / "reports").glob("*.html"))) == 2
+    capsys.readouterr()
+
+
+def test_the_same_run_given_twice_is_refused(tmp_path: Path, make_run, capsys) -> None:
+    a = make_run(tmp_path / "runs" / "baseline", n=5, weeks=2)
+    assert cli.compare_command([str(a), f"{a}/../baseline/", "--no-plots"]) == 2
+    _one_line_error(capsys, "the same run is given twice")
+
+
+def test_an_unfinished_run_says_how_to_finish_it(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "runs" / "stopped"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text('{"status": "interrupted"}')
+    assert cli.compare_command([str(run), "--no-plots"]) == 2
+    _one_line_error(capsys, "did not finish", "interrupted", "resume")

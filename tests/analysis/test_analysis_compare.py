@@ -303,3 +303,31 @@ def test_the_differences_figure_fills_only_starred_differences(
         )
         seen[outcome] = to_rgba(dot.get_markerfacecolor()) != to_rgba("white")
     assert seen == starred and any(seen.values()) and not all(seen.values())
+
+
+def test_runs_over_another_horizon_get_no_test_and_no_star(tmp_path: Path, make_run) -> None:
+    a = make_run(tmp_path / "a", scenario="baseline", n=40, weeks=8)
+    b = make_run(tmp_path / "b", scenario="full_pressure", n=40, weeks=4, shift=50)
+    c = make_run(tmp_path / "c", scenario="iran_border", n=40, weeks=8, shift=50)
+    table = cmp.compare([a, b, c], "baseline")
+    diffs = table[table["diff_mean"].notna()]
+    other = diffs[diffs["scenario"] == "full_pressure"]
+    same = diffs[diffs["scenario"] == "iran_border"]
+    assert other["diff_mean_p"].isna().all() and other["diff_mean_significant"].isna().all()
+    assert same["diff_mean_p"].notna().any() and same["diff_mean_significant"].fillna(False).any()
+    text = cmp.format_table(table)
+    assert "another horizon than the reference's get no test" in text
+    assert "different horizons (4, 8 weeks)" in text
+
+
+def test_a_posterior_run_says_how_many_of_its_draws_it_used() -> None:
+    from sim.posterior import draws_used, uncertainty_text
+
+    entry = {"source": "posterior", "path": "p.parquet", "draws": 1000}
+    assert "(posterior: p.parquet, 100 of 1,000 draws)" in uncertainty_text(entry, 100)
+    assert "(posterior: p.parquet, 1,000 draws)" in uncertainty_text(entry, 1000)
+    assert "1,000 draws" in uncertainty_text(entry)
+    summary = pd.DataFrame({"posterior_draw": [0, 1, 2, 0, 1, 2]})
+    assert draws_used(summary) == 3
+    assert draws_used(pd.DataFrame({"posterior_draw": [-1, -1]})) == 0
+    assert draws_used(pd.DataFrame({"x": [1]})) is None
