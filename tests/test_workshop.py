@@ -432,3 +432,21 @@ def test_workshop_command_refuses_bad_options_in_one_line(
     assert workshop_command(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+def test_replicates_from_the_start_are_the_first_replicates_of_the_run_command(
+    tmp_path: Path,
+) -> None:
+    from sim.runner import RunSpec, run
+
+    play = Play("chinese_troops", 4, knobs={"base_intensity": 0.5}, weeks=20)
+    res = play.replicates(6)["branches"][0]["values"]
+    spec = RunSpec(
+        params=play.model.params, scenario="chinese_troops", replicates=6, seed=4, weeks=20, jobs=1
+    )
+    assert run(spec, tmp_path / "run", progress=None).status == "complete"
+    summary = pd.read_parquet(tmp_path / "run" / "summary.parquet")
+    for outcome in ("attacks_total", "chinese_killed", "capital_deployed_final"):
+        assert res[outcome] == summary[outcome].astype(float).tolist(), outcome
+    # each replicate draws its own starting world: the investors' frictions differ
+    assert len(set(summary["capital_deployed_final"])) > 1

@@ -312,6 +312,25 @@ def replicate_outcomes(snap: CrisisModel, n: int, seed: int) -> dict[str, list[f
     return out
 
 
+def replicates_from_start(
+    params: ModelParams, weeks: int, n: int, seed: int
+) -> dict[str, list[float]]:
+    """``n`` replicates from week 0, replicate ``i`` from ``replicate_seed(seed, i)``: the
+    first ``n`` replicates of ``cpec-sim run`` with these parameters and seed, each with its
+    own starting world (investors' frictions, cells), summary columns as in
+    :func:`replicate_outcomes`."""
+    from sim.engine import run_replicate
+
+    compiled = compiled_params(params)
+    out: dict[str, list[float]] = {c: [] for c in SUMMARY_COLUMNS}
+    for i in range(n):
+        summary = run_replicate(params, weeks, replicate_seed(seed, i), compiled).summary
+        for c in SUMMARY_COLUMNS:
+            value = summary[c]
+            out[c].append(float("nan") if value is None else float(value))
+    return out
+
+
 def describe(values: list[float]) -> dict[str, float]:
     """Median and 90% interval."""
     arr = np.asarray(values, dtype=float)
@@ -384,12 +403,18 @@ class Play:
         self.fork_snapshots = [snapshot(a.model), snapshot(b.model)]
 
     def replicates(self, n: int) -> dict[str, Any]:
-        """Run each branch ``n`` times from the fork state (or from the start if unforked)."""
+        """Run each branch ``n`` times from the fork state (the played history shared, the
+        weeks after it drawn afresh); unforked, the first branch's settings ``n`` times from
+        the start, as ``cpec-sim run`` with the same seed runs them (:func:`reproduce`)."""
         if not 1 <= n <= MAX_REPLICATES:
             raise PlayError(f"replicates must be from 1 to {MAX_REPLICATES}")
-        snaps = self.fork_snapshots or [self._start_snapshot()]
-        labels = [b.label for b in self.branches] if self.fork_snapshots else ["model only"]
-        results = [replicate_outcomes(s, n, self.seed + 1) for s in snaps]
+        if self.fork_snapshots:
+            labels = [b.label for b in self.branches]
+            results = [replicate_outcomes(s, n, self.seed + 1) for s in self.fork_snapshots]
+        else:
+            labels = ["model only"]
+            params = self._start_snapshot().params
+            results = [replicates_from_start(params, self.weeks, n, self.seed)]
         out: dict[str, Any] = {
             "n": n,
             "from_week": self.fork_week or 0,
