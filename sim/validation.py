@@ -595,12 +595,12 @@ def _rng(seed: int, replicate: int) -> np.random.Generator:
 
 
 def _year_maxima(events: pd.DataFrame, replicates: np.ndarray, weeks: int) -> np.ndarray:
-    """Deaths in the deadliest attack of each complete year of each replicate (0 if none)."""
-    years = max(weeks // WEEKS_PER_YEAR, 1)
-    span = WEEKS_PER_YEAR if weeks >= WEEKS_PER_YEAR else weeks
+    """Deaths in the deadliest attack of each complete year of each replicate (0 if none);
+    none for a run shorter than a year (a part-year's maximum is not a year's)."""
+    years = weeks // WEEKS_PER_YEAR
     out = np.zeros((replicates.size, years))
-    if not events.empty:
-        year = (events["week"].to_numpy() - 1) // span
+    if years and not events.empty:
+        year = (events["week"].to_numpy() - 1) // WEEKS_PER_YEAR
         keep = year < years
         rows = np.searchsorted(replicates, events["replicate"].to_numpy()[keep])
         np.maximum.at(out, (rows, year[keep]), events["killed"].to_numpy()[keep])
@@ -757,7 +757,8 @@ def replicate_statistics(
     notes["fighters_change"] = "fighters at the end of the last week over the end of week 1"
     notes["attacks_growth"] = "attacks in weeks 53-104 over weeks 1-52 (none for shorter runs)"
     notes["largest_attack_per_year"] = (
-        f"one value per replicate-year ({max(weeks // WEEKS_PER_YEAR, 1)} per replicate)"
+        f"one value per complete replicate-year ({weeks // WEEKS_PER_YEAR} per replicate; "
+        "none for runs shorter than a year)"
     )
     return ModelStatistics(s, notes, int(reps.size), weeks)
 
@@ -797,13 +798,22 @@ def _fmt(x: float) -> str:
     return f"{x:.2g}"
 
 
+#: The verdict of a target without a model value (none of the replicates gave one).
+NO_ESTIMATE = "no estimate"
+#: Targets measured over whole years, and the weeks a run needs to measure them.
+WEEKS_NEEDED = {"attacks_growth": 2 * WEEKS_PER_YEAR, "largest_attack_per_year": WEEKS_PER_YEAR}
+#: The start of the verdict of such a target in a shorter run: not measured, so neither
+#: inside nor outside, and not counted.
+TOO_SHORT = "needs runs of"
+
+
 def verdict(median: float, target: Target) -> str:
     """``inside``, or ``above``/``below`` the observed range and by how much; ``no observed
     value`` for a target without one (:data:`NO_OBSERVED`), ``no estimate`` without a median."""
     if not target.has_observed:
         return NO_OBSERVED
     if not math.isfinite(median):
-        return "no estimate"
+        return NO_ESTIMATE
     if target.low <= median <= target.high:
         return "inside"
     bound = target.high if median > target.high else target.low
@@ -831,6 +841,8 @@ def compare(stats: ModelStatistics, targets: Sequence[Target] | None = None) -> 
             q05, med, q95 = (float(v) for v in np.quantile(x, [0.05, 0.5, 0.95]))
         else:
             q05 = med = q95 = math.nan
+        needed = WEEKS_NEEDED.get(t.key, 0)
+        short = stats.weeks < needed and t.has_observed
         rows.append(
             {
                 "target": t.key,
@@ -844,7 +856,7 @@ def compare(stats: ModelStatistics, targets: Sequence[Target] | None = None) -> 
                 "model_q05": q05,
                 "model_q95": q95,
                 "n": int(x.size),
-                "verdict": verdict(med, t),
+                "verdict": f"{TOO_SHORT} {needed} weeks" if short else verdict(med, t),
                 "distance": t.distance(med),
                 "interval_overlaps": bool(
                     x.size and t.has_observed and q05 <= t.high and q95 >= t.low
@@ -875,7 +887,11 @@ def failures(table: pd.DataFrame) -> list[str]:
     """
     out = []
     for row in table.to_dict("records"):
-        if not bool(row["calibrated"]) or row["verdict"] in ("inside", NO_OBSERVED):
+        if (
+            not bool(row["calibrated"])
+            or row["verdict"] in ("inside", NO_OBSERVED)
+            or str(row["verdict"]).startswith(TOO_SHORT)
+        ):
             continue
         if row["target"] in INTERVAL_CHECKED and bool(row["interval_overlaps"]):
             continue
@@ -886,11 +902,15 @@ def failures(table: pd.DataFrame) -> list[str]:
 def count_line(table: pd.DataFrame) -> str:
     """How many targets are inside their observed range, of those that have one."""
     without = table["verdict"] == NO_OBSERVED
+    short = table["verdict"].astype(str).str.startswith(TOO_SHORT)
     inside = int((table["verdict"] == "inside").sum())
-    line = f"{inside} of {int((~without).sum())} targets inside the observed range"
+    line = f"{inside} of {int((~without & ~short).sum())} targets inside the observed range"
     if without.any():
         labels = ", ".join(str(x).strip() for x in table.loc[without, "label"])
         line += f"; not counted, with no observed value: {labels}"
+    if short.any():
+        labels = ", ".join(str(x).strip() for x in table.loc[short, "label"])
+        line += f"; not counted, the runs too short to measure them: {labels}"
     return line + "."
 
 
@@ -983,6 +1003,17 @@ def plot_validation(
                 ax.axvline(q95, color=OKABE_ITO[7], lw=0.8, ls="--")
             if observed and not (math.isfinite(hi) and math.isfinite(lo)):
                 ax.set_xlim(min(left, span_lo), max(right, q95))
+            if not x.size:  # an empty panel says why it is empty
+                why = str(r["verdict"]) if str(r["verdict"]).startswith(TOO_SHORT) else ""
+                ax.text(
+                    0.5,
+                    0.5,
+                    f"no model value\n({why})" if why else "no model value",
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                )
             ax.set_title(str(r["label"]).strip(), fontsize=9)
             # nothing shaded without an observed value: the axis label says why
             ax.set_xlabel(str(r["unit"]) + ("" if observed else " (no observed value)"))

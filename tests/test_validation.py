@@ -411,7 +411,7 @@ def test_validate_writes_table_figure_and_run(fast_validation: tuple[pd.DataFram
     np.testing.assert_allclose(stored["model_median"], table["model_median"], rtol=1e-5)
     assert set(table["target"]) == {t.key for t in observed_targets()}
     assert table["source"].str.len().min() > 0
-    assert set(table["verdict"].str.split().str[0]) <= {"inside", "above", "below", "no"}
+    assert set(table["verdict"].str.split().str[0]) <= {"inside", "above", "below", "no", "needs"}
 
 
 def test_validate_numbers_match_the_stored_parquet(
@@ -440,7 +440,7 @@ def test_validate_numbers_match_the_stored_parquet(
     _check(_row(table, "weekly_dispersion"), ratios.to_numpy())
     fighters = weekly.sort_values("week").groupby("replicate")["fighters"]
     _check(_row(table, "fighters_change"), (fighters.last() / fighters.first()).to_numpy())
-    assert _row(table, "attacks_growth")["verdict"] == "no estimate"  # 52 weeks: one year
+    assert _row(table, "attacks_growth")["verdict"] == "needs runs of 104 weeks"  # 52: one year
     baloch = events[events["group"].isin(["bla", "majeed", "blf"])]
     killed = baloch.groupby("replicate")["chinese_killed"].sum()
     _check(
@@ -636,3 +636,25 @@ def test_validate_says_how_many_posterior_draws_it_used(
     entry = {"source": "posterior", "draws": 5, "draws_used": 5}
     assert model_name(entry) == "Baseline posterior predictive (5 draws)"
     assert model_name({"source": "posterior", "draws": 5}) == model_name(entry)
+
+
+def test_targets_measured_over_whole_years_are_not_judged_in_shorter_runs() -> None:
+    from sim.validation import _year_maxima, count_line
+
+    events = pd.DataFrame({"replicate": [0, 0, 1], "week": [3, 60, 20], "killed": [5, 9, 7]})
+    reps = np.array([0, 1])
+    assert _year_maxima(events, reps, 26).size == 0  # no complete year: no value
+    assert _year_maxima(events, reps, 104).tolist() == [5, 9, 7, 0]
+    targets = [
+        Target("largest_attack_per_year", "Deadliest", "killed", 26.0, 60.0, "26-60", "src"),
+        Target("attacks_growth", "Growth", "ratio", 1.0, 1.19, "1-1.19", "src"),
+        Target("above", "Above", "u", 0.0, 10.0, "0-10", "src"),
+    ]
+    samples = {"above": np.array([11.0, 12.0])}
+    short = compare(ModelStatistics(samples, {}, 2, 26), targets)
+    assert short["verdict"].tolist()[:2] == ["needs runs of 52 weeks", "needs runs of 104 weeks"]
+    assert failures(short) == ["above"]
+    assert "0 of 1 targets inside" in count_line(short)
+    assert "too short to measure them: Deadliest, Growth" in count_line(short)
+    full = compare(ModelStatistics(samples, {}, 2, 104), targets)  # long enough, yet no value
+    assert failures(full) == ["largest_attack_per_year", "attacks_growth", "above"]
