@@ -286,7 +286,6 @@ def discover_command(argv: Sequence[str]) -> int:
 
 
 def _discover(args: argparse.Namespace) -> int:
-    import pandas as pd
 
     from sim.explore import discovery as sd
 
@@ -301,9 +300,11 @@ def _discover(args: argparse.Namespace) -> int:
     fn = _point_function(s)
     space = s.study.space
     constants = fn.constants()
-    columns = [*space.names, *crisis_outcome_names()]
-    sd.cases_of_interest(pd.DataFrame({c: [0.0] for c in columns}), where, constants)
-    check_points(space.table(sd.lhs_unit(space, s.samples, s.seed)), fn.params)
+    points = space.table(sd.lhs_unit(space, s.samples, s.seed))
+    # --where is tried on a row typed as the study's will be (switches are bools, not floats)
+    trial = points.head(1).assign(**{c: 0.0 for c in crisis_outcome_names()})
+    sd.cases_of_interest(trial, where, constants)
+    check_points(points, fn.params)
     out = args.out or _dir_name("discovery", "lhs", s)
     print(
         f"scenario discovery on {s.study.scenario}: {len(space)} uncertainties, {s.samples} "

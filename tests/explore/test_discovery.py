@@ -137,6 +137,14 @@ def test_cli_fast_discovery(workdir: Path) -> None:
     assert "box 1:" in again.stdout
     manifest = json.loads((study / "manifest.json").read_text())
     assert manifest["resumed_points"] == 40
+    # a switch is a condition of its own (it was tried on floats and refused)
+    for where in (
+        "`china.joint_operations`",
+        "not `china.joint_operations` and chinese_killed >= 0",
+    ):
+        switch = cpec("discover", "--fast", "--where", where, "--quiet", cwd=workdir)
+        assert switch.returncode == 0, switch.stderr
+        assert points["china.joint_operations"].dtype == bool
 
 
 @pytest.mark.parametrize(
