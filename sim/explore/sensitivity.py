@@ -191,13 +191,15 @@ def morris_indices(
 
 
 def resolve_outcomes(requested: Sequence[str], columns: Sequence[str]) -> list[str]:
-    """Aggregate columns for the requested outcomes (``investment_hold`` -> ``*_share``)."""
+    """Aggregate columns for the requested outcomes (``investment_hold`` -> ``*_share``),
+    each once: an outcome given twice, or under both its names, is analysed once."""
     reserved = {"point"}
-    out = []
+    out: list[str] = []
     for name in requested:
         for candidate in (name, f"{name}_share"):
             if candidate in columns and candidate not in reserved:
-                out.append(candidate)
+                if candidate not in out:
+                    out.append(candidate)
                 break
         else:
             raise StudyError(f"unknown outcome {name!r}: choose from {', '.join(columns)}")

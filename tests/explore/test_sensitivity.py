@@ -349,3 +349,13 @@ def test_an_out_folder_that_cannot_be_written_is_refused_in_one_line(workdir: Pa
     assert out.returncode == 2, out.stderr
     assert f"--out {locked / 'study'}: cannot write in {locked}" in out.stderr
     assert "Traceback" not in out.stderr and list(locked.iterdir()) == []
+
+
+def test_an_outcome_given_twice_or_under_both_names_is_analysed_once() -> None:
+    from sim.explore.sensitivity import resolve_outcomes
+
+    columns = ["point", "chinese_killed", "investment_hold_share"]
+    requested = ["chinese_killed", "chinese_killed", "investment_hold", "investment_hold_share"]
+    assert resolve_outcomes(requested, columns) == ["chinese_killed", "investment_hold_share"]
+    with pytest.raises(StudyError, match="unknown outcome 'point'"):
+        resolve_outcomes(["point"], columns)
