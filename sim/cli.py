@@ -267,7 +267,11 @@ def _sweep_values(o: Any, names: list[str] | None) -> list[Any]:
                 f"{line!r} sweeps {count:,} values: a sweep runs at most {MAX_SWEEP_JOBS:,} jobs"
             )
     if isinstance(value, ChoiceSweep | RangeSweep):  # quoted choices as their text
-        return [v.text if isinstance(v, QuotedString) else v for v in o.sweep_iterator()]
+        values = [v.text if isinstance(v, QuotedString) else v for v in o.sweep_iterator()]
+        repeated = next((v for i, v in enumerate(values) if v in values[:i]), None)
+        if repeated is not None:  # two jobs of one configuration would share a folder
+            raise Refused(f"{line!r} gives {_override_text(repeated)} twice: give each value once")
+        return values
     raise Refused(f"{line!r}: this sweep is not supported: use a list or range()")
 
 
@@ -519,7 +523,9 @@ def _plan(args: list[str], plan: Plan) -> None:
     first = {k: v[0] for k, v in swept.items()}
     base = job(first)
     sweeper = base.hydra.get("sweeper", {}).get("params") or {}
-    added = [key for key in sweeper if key not in swept]
+    given = {*values, *(g.split("=")[0].lstrip("+") for g in groups)}
+    # an experiment's sweep of a key the command line sets is no sweep: Hydra keeps the value
+    added = [key for key in sweeper if key not in swept and key not in given]
     for key in added:  # an experiment's own sweeps
         o = OverridesParser.create().parse_overrides([f"{key}={sweeper[key]}"])[0]
         swept[str(key)] = _sweep_values(o, _group_names(str(key)))

@@ -173,8 +173,9 @@ def _check_count(key: str, value: Any, low: int, high: int, unset_ok: bool = Fal
     if value is None and unset_ok:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        shown = repr(value) if isinstance(value, str) else value
         raise ParameterError(
-            f"{key}={value} is not allowed: need a whole number from {low} to {high:,}"
+            f"{key}={shown} is not allowed: need a whole number from {low} to {high:,}"
             + (" (or leave unset)" if unset_ok else "")
         )
 

@@ -38,7 +38,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from sim import __version__
-from sim.config import check_backend, config_hash, with_overrides
+from sim.config import check_backend, checked_weeks, config_hash, with_overrides
 from sim.files import atomic_write_json, atomic_write_text, damaged_files, read_json_object
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
@@ -343,6 +343,7 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
     and no partial file.
     """
     validate(spec.params)
+    checked_weeks(spec.weeks)
     check_backend(spec.backend)
     if spec.posterior is not None:
         check_posterior(spec.posterior, spec.params, spec.replicates)

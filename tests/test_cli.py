@@ -261,3 +261,29 @@ def test_a_sweep_composes_each_job_once_after_validating_it(
     assert Sweeper.validate_batch_is_legal is check  # Hydra's own check is back afterwards
     sweep = json.loads((workdir / "results/sweeps/multirun/sweep.json").read_text())
     assert [j["status"] for j in sweep["jobs"]] == ["complete"] * 3
+
+
+def test_a_value_the_command_line_sets_is_not_swept_by_the_experiment() -> None:
+    from sim.cli import _register, prevalidate
+
+    _register()  # the run schema, as cpec-sim run registers it
+    fixed = prevalidate(["+experiment=patience", "china.patience_loss_per_death=5"])
+    assert fixed.error is not None and "patience_loss_per_death=5" in fixed.error
+    one = prevalidate(["+experiment=compare_all", "scenario=iran_border", "replicates=2"])
+    assert one.error is None and one.jobs == 1, one  # Hydra runs the one scenario given
+    both = prevalidate(["+experiment=patience", "china.patience_loss_per_death=0.5"])
+    assert both.error is None and both.jobs == 3 and list(both.swept) == [
+        k for k in both.swept if k != "china.patience_loss_per_death"
+    ]
+    twice = prevalidate(["-m", "seed=1,1"])
+    assert twice.error is not None and "gives 1 twice" in twice.error
+
+
+def test_a_run_of_a_horizon_that_is_not_whole_weeks_writes_nothing(tmp_path: Path) -> None:
+    from sim.params import ModelParams, ParameterError
+    from sim.runner import RunSpec, run
+
+    spec = RunSpec(ModelParams(), scenario="baseline", replicates=2, weeks=0, jobs=1)
+    with pytest.raises(ParameterError, match="weeks=0 is not allowed"):
+        run(spec, tmp_path / "run", progress=None)
+    assert not (tmp_path / "run").exists()

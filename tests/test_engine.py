@@ -130,7 +130,8 @@ def test_a_horizon_that_is_not_a_whole_number_of_weeks_is_refused_in_one_line(
 ) -> None:
     from sim.params import ModelParams, ParameterError
 
-    with pytest.raises(ParameterError, match=f"weeks={weeks} is not allowed: need a whole"):
+    shown = repr(weeks) if isinstance(weeks, str) else weeks
+    with pytest.raises(ParameterError, match=f"weeks={shown} is not allowed: need a whole"):
         simulate(ModelParams(), weeks, 1, backend)
 
 

@@ -231,6 +231,14 @@ _RESULT_FILES = (SUMMARY_FILE, TIMESERIES_FILE, EVENTS_FILE)
 
 def _no_summary(path: Path) -> str:
     """Why a folder without ``summary.parquet`` is not a run: unfinished, or not one at all."""
+    return _unfinished(path) or (
+        f"{path}: no {SUMMARY_FILE} here (give a run directory, or a sweep directory "
+        "whose job subdirectories hold one)"
+    )
+
+
+def _unfinished(path: Path) -> str | None:
+    """What its manifest says of a run folder without ``summary.parquet`` (None if nothing)."""
     manifest = path / MANIFEST_FILE
     status = None
     if manifest.is_file():
@@ -243,10 +251,7 @@ def _no_summary(path: Path) -> str:
         )
     if status == "failed":
         return f"{path}: this run failed and has no {SUMMARY_FILE} (its manifest.json says why)"
-    return (
-        f"{path}: no {SUMMARY_FILE} here (give a run directory, or a sweep directory "
-        "whose job subdirectories hold one)"
-    )
+    return None
 
 
 def _check_intact(path: Path, manifest: dict[str, Any]) -> None:
@@ -298,7 +303,8 @@ def load_sweep(path: Path) -> Sweep:
     runs: list[Run] = []
     for d in dirs:
         if not is_run_dir(d):
-            print(f"warning: skipping sweep job {d}: no {SUMMARY_FILE}", file=sys.stderr)
+            why = _unfinished(d) or f"{d}: no {SUMMARY_FILE}"
+            print(f"warning: skipping sweep job {why}", file=sys.stderr)
             continue
         run = load_run(d)
         if not run.overrides and d.name in job_overrides:

@@ -178,6 +178,10 @@ def test_sweep_jobs_without_summary_are_skipped(tmp_path: Path, make_sweep, caps
     runs = load_runs([sweep])
     assert [r.path.name for r in runs.runs] == ["0"]
     assert "skipping sweep job" in capsys.readouterr().err
+    manifest = sweep / "1" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"complete"', '"interrupted"'))
+    load_runs([sweep])
+    assert "did not finish (manifest.json: interrupted)" in capsys.readouterr().err
 
 
 def test_every_comparison_figure_is_named_where_the_run_command_looks() -> None:
