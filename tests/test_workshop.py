@@ -4,6 +4,7 @@ fork, the debrief writes run directories, and the server keeps sessions and seat
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -450,3 +451,49 @@ def test_replicates_from_the_start_are_the_first_replicates_of_the_run_command(
         assert res[outcome] == summary[outcome].astype(float).tolist(), outcome
     # each replicate draws its own starting world: the investors' frictions differ
     assert len(set(summary["capital_deployed_final"])) > 1
+
+
+def _debrief_over_socket(client: TestClient, room: Room) -> list[dict]:
+    """The facilitator's messages from pressing Debrief (5 replicates) to its answer."""
+    with client.websocket_connect("/ws") as f:
+        f.send_json({"type": "facilitate", "key": room.facilitator_key})
+        assert f.receive_json()["type"] == "hello"
+        f.receive_json()  # the room's status
+        f.send_json({"type": "debrief", "n": 5})
+        got = [f.receive_json()]
+        while got[-1]["type"] not in ("debrief", "error"):
+            got.append(f.receive_json())
+        return got
+
+
+def test_a_debrief_never_overwrites_another_sessions_run_and_a_failure_stays_shown(
+    tmp_path: Path,
+) -> None:
+    options = Options(cull_after=0.0, results=tmp_path)
+    first = Room("chinese_troops", 2, code="RMA")
+    later = Room("baseline", 1, code="RMA")  # the same code, another session
+    results = []
+    for room in (first, later):
+        for _ in range(12):
+            room.step()
+        with TestClient(create_app(options, room)) as client:
+            results.append(_debrief_over_socket(client, room)[-1])
+    assert [r["type"] for r in results] == ["debrief", "debrief"], results
+    a, b = (Path(r["result"]["played"]) for r in results)
+    assert a.parent != b.parent and a.parent.name.startswith("RMA-")
+    a_bytes = (a / "summary.parquet").read_bytes()
+    assert json.loads((a / "manifest.json").read_text())["scenario"] == "chinese_troops"
+    # a folder that holds another session's files is refused before anything is written,
+    # and the refusal comes after the room's status (which would otherwise replace it)
+    clash = Room("baseline", 1, code="RMA")
+    for _ in range(12):
+        clash.step()
+    shutil.copytree(a.parent, clash.debrief_folder(tmp_path))
+    with TestClient(create_app(options, clash)) as client:
+        got = _debrief_over_socket(client, clash)
+    assert got[-1]["type"] == "error" and got[-1]["job"] == "debrief"
+    assert "another session" in got[-1]["message"]
+    assert got[-2]["type"] == "room" and got[-2]["busy"] == ""
+    assert (a / "summary.parquet").read_bytes() == a_bytes
+    kept = clash.debrief_folder(tmp_path) / "played"
+    assert (kept / "summary.parquet").read_bytes() == a_bytes

@@ -27,7 +27,7 @@ from tests.test_dashboard import CHROMIUM, _browser_or_skip, _free_port
 
 
 @contextlib.contextmanager
-def _workshop(port: int, tmp: Path) -> Iterator[str]:
+def _workshop(port: int, tmp: Path, results: Path | None = None) -> Iterator[str]:
     """Start ``python -m sim.workshop``; yield the facilitator's address."""
     log = tmp / "server.log"
     with log.open("wb") as out:
@@ -45,7 +45,7 @@ def _workshop(port: int, tmp: Path) -> Iterator[str]:
                 "--interval",
                 "0.1",
                 "--results",
-                str(tmp / "results"),
+                str(results or tmp / "results"),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -166,7 +166,7 @@ def test_two_seats_one_world_refusal_log_reconnect_and_debrief(tmp_path: Path) -
         ]  # fmt: skip
         cells = fac.locator("#debrief-table td:nth-child(4)").all_inner_texts()
         assert cells and all(c[-2:] in ("st", "nd", "rd", "th") for c in cells), cells
-        played = tmp_path / "results" / "ABCDE-week2" / "played"
+        (played,) = (tmp_path / "results").glob("ABCDE-*-week2/played")
         decisions = pd.read_parquet(played / "decisions.parquet")
         assert decisions["participant"].tolist() == ["Amina", "Chen"]
         assert (played.parent / "model" / "summary.parquet").exists()
@@ -223,3 +223,25 @@ def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
         assert all(u.startswith(("file:", "data:")) for u in requests), requests
         browser.close()
     assert not errors, errors
+
+
+def test_a_failed_debrief_is_shown_on_the_facilitators_page_and_stays(tmp_path: Path) -> None:
+    _browser_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    blocked = tmp_path / "results"
+    blocked.write_text("a file where the results folder should be")
+    port = _free_port()
+    with _workshop(port, tmp_path, blocked) as facilitator_url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        fac = browser.new_page()
+        fac.goto(facilitator_url)
+        fac.click("#step")
+        expect(fac.locator(".cpec-week-n")).to_have_text("1")
+        fac.click("#debrief")
+        expect(fac.locator("#job-error")).to_contain_text("debrief failed", timeout=30_000)
+        expect(fac.locator("#status")).to_contain_text("week 1 · paused")
+        fac.click("#step")  # the room goes on, and the failure stays on the page
+        expect(fac.locator(".cpec-week-n")).to_have_text("2")
+        expect(fac.locator("#job-error")).to_contain_text("debrief failed")
+        browser.close()

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from sim import __version__
 from sim.config import scenario_params
 from sim.dashboard.knobs import KNOB_BY_NAME, format_value
-from sim.files import atomic_write_json, atomic_write_with, file_record
+from sim.files import atomic_write_json, atomic_write_with, file_record, read_json_object
 from sim.record import SUMMARY_COLUMNS
 from sim.results import tables_from_replicates
 from sim.runner import RunSpec, run
@@ -80,6 +80,8 @@ def save_played_run(room: Room, folder: Path, branch: int = 0) -> Path:
         "fork_week": play.fork_week,
         "seats": {h.seat: h.name for h in room.holders.values() if h.seat != "observer"},
         "investor_seat": room.investor,
+        "room": room.code,
+        "session": room.session,
         "backend": "mesa",
         "status": "complete",
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -125,13 +127,33 @@ def where_it_landed(played: float, model: np.ndarray) -> dict[str, float]:
     }
 
 
+def check_folder_is_ours(room: Room, folder: Path) -> None:
+    """RoomError, before anything is written, if ``folder`` holds another session's files.
+
+    An empty or missing folder is ours, and so is one whose played run this session saved
+    (a second debrief at the same week replaces it with the same run).
+    """
+    if folder.exists() and not folder.is_dir():
+        raise RoomError(f"{folder} is a file: nothing was saved; move it away and debrief again")
+    if not folder.exists() or not any(folder.iterdir()):
+        return
+    manifest = read_json_object(folder / "played" / "manifest.json") or {}
+    if manifest.get("room") != room.code or manifest.get("session") != room.session:
+        raise RoomError(
+            f"{folder} holds the files of another session: nothing was saved; move that "
+            "folder away and debrief again"
+        )
+
+
 def debrief(room: Room, folder: Path, replicates: int = 100, jobs: int = 1) -> dict[str, Any]:
     """Save the room's run and its model-only comparison under ``folder``; the comparison.
 
-    The model-only replicates run as many weeks as the room played.
+    The model-only replicates run as many weeks as the room played. A folder holding
+    another session's files is refused before anything is written.
     """
     if room.play.week == 0:
         raise RoomError("nothing to debrief yet: play at least one week")
+    check_folder_is_ours(room, folder)
     played = save_played_run(room, folder / "played")
     if len(room.play.branches) > 1:  # the fork's branch B, for the record (not compared here)
         save_played_run(room, folder / "played-B", branch=1)

@@ -81,6 +81,9 @@ class Room:
         self.investor = investor
         self.code = (code or new_code()).upper()
         self.facilitator_key = secrets.token_urlsafe(12)
+        # names this session's debrief folders: its start, and a suffix for rooms started
+        # in the same second
+        self.session = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         self.pause_every = pause_every
         self.holders: dict[str, Holder] = {}  # token -> holder
         self.decisions: list[dict[str, Any]] = []
@@ -262,6 +265,11 @@ class Room:
         return self.pause_every > 0 and w > 0 and w % self.pause_every == 0
 
     # --- the debrief ---------------------------------------------------------------------
+    def debrief_folder(self, results: Path) -> Path:
+        """Where this session's debrief at the current week goes: the code, the session's
+        start and the week, so another session with the same code never writes there."""
+        return results / f"{self.code}-{self.session}-week{self.play.week}"
+
     def debrief(self, folder: Path, replicates: int = 100, jobs: int = 1) -> dict[str, Any]:
         """Save the played run and set it against model-only replicates (see debrief.py)."""
         from sim.workshop.debrief import debrief  # debrief imports this module

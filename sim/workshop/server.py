@@ -499,28 +499,38 @@ async def room_message(hub: Hub, ws: WebSocket, token: str, msg: dict[str, Any])
 
 
 async def long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> None:
+    """A debrief or replicates for the facilitators; a failure reaches them as an error
+    naming the job, sent after the room's status so that it stays on their page."""
+    try:
+        result = await run_long_job(hub, kind, msg)
+    except PlayError as exc:  # refused: the message says why
+        await hub.broadcast({"type": "error", "message": str(exc), "job": kind}, True)
+        return
+    except Exception as exc:  # a failed job is reported, and the room goes on
+        await hub.broadcast(
+            {"type": "error", "message": f"{kind} failed: {exc}", "job": kind}, True
+        )
+        return
+    await hub.broadcast({"type": kind, "result": result})
+
+
+async def run_long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> dict[str, Any]:
+    """Run the job with the room marked busy (the clock stops); its result."""
     room = hub.room
     assert room is not None
-    if hub.clock is not None:
-        hub.clock.cancel()
     n = msg.get("n", hub.options.replicates)
     if not isinstance(n, int) or not 1 <= n <= 1000:
         raise PlayError("n must be a whole number from 1 to 1000")
+    if hub.clock is not None:
+        hub.clock.cancel()
     hub.busy = f"running {n} model replicates"
     await hub.send_status()
     try:
         async with hub.heavy:
             if kind == "debrief":
-                folder = hub.options.results / f"{room.code}-week{room.play.week}"
-                result = await asyncio.to_thread(room.debrief, folder, n)
-            else:
-                result = await asyncio.to_thread(room.play.replicates, n)
-    except PlayError:
-        raise
-    except Exception as exc:  # a failed job is reported, and the room goes on
-        await hub.broadcast({"type": "error", "message": f"{kind} failed: {exc}"}, True)
-        return
+                folder = room.debrief_folder(hub.options.results)
+                return await asyncio.to_thread(room.debrief, folder, n)
+            return await asyncio.to_thread(room.play.replicates, n)
     finally:
         hub.busy = ""
         await hub.send_status()
-    await hub.broadcast({"type": kind, "result": result})

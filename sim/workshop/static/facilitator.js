@@ -50,6 +50,12 @@
     },
     debrief: (msg) => { $("debrief-out").innerHTML = debriefHtml(msg.result); },
     replicates: (msg) => { $("debrief-out").innerHTML = replicatesHtml(msg.result); },
+    // A failed debrief or replicates job replaces "Saving…" with why, and stays (the
+    // status line is the room's and changes with every week).
+    error: (msg) => {
+      if (msg.job) $("debrief-out").innerHTML = `<div class="cpec-notice" id="job-error">${esc(msg.message)}</div>`;
+      else CPEC.setStatus(msg.message, true);
+    },
   });
 
   $("step").onclick = () => send({ type: "clock", action: "step" });
