@@ -497,3 +497,26 @@ def test_a_debrief_never_overwrites_another_sessions_run_and_a_failure_stays_sho
     assert (a / "summary.parquet").read_bytes() == a_bytes
     kept = clash.debrief_folder(tmp_path) / "played"
     assert (kept / "summary.parquet").read_bytes() == a_bytes
+
+
+def _exported_decisions(client: TestClient, token: str) -> list[dict]:
+    page = client.get(f"/export?token={token}").text
+    data = page.split('id="cpec-data">', 1)[1].split("</script>", 1)[0]
+    return json.loads(data)["decisions"]
+
+
+def test_a_participants_export_holds_only_their_own_seats_decisions() -> None:
+    room = Room("baseline", 0, code="ABCDE")
+    pak = room.join("ABCDE", "pakistan", "Amina")
+    china = room.join("ABCDE", "china", "Chen")
+    watcher = room.join("ABCDE", "observer", "Olu")
+    room.decide(pak.token, "intensity", 0.8)
+    room.decide(china.token, "stance", "investment hold")
+    with _client(room) as client:
+        seen = {
+            who: [(d["seat"], d["participant"]) for d in _exported_decisions(client, t)]
+            for who, t in [("pak", pak.token), ("china", china.token), ("obs", watcher.token)]
+        }
+        everything = _exported_decisions(client, room.facilitator_key)
+    assert seen == {"pak": [("pakistan", "Amina")], "china": [("china", "Chen")], "obs": []}
+    assert len(everything) == 2

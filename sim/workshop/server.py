@@ -179,6 +179,15 @@ def warm_up() -> None:
     release_memory()
 
 
+def visible_decisions(room: Room, token: str) -> list[dict[str, Any]]:
+    """The room's decisions that ``token`` may see: all for the facilitator, a participant's
+    own seat's only (teams do not see each other's choices), none for an observer."""
+    if token == room.facilitator_key:
+        return list(room.decisions)
+    holder = room.holders.get(token)
+    return [d for d in room.decisions if holder is not None and d["seat"] == holder.seat]
+
+
 def knobs_of(msg: dict[str, Any]) -> dict[str, Any]:
     """The settings a page sent (PlayError unless they are an object)."""
     knobs = msg.get("knobs") or {}
@@ -241,16 +250,15 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
         from sim.workshop.export import export_html
 
         token = request.query_params.get("token", "")
-        play = None
+        play, decisions = None, []
         if token in hub.solos:
             play = hub.solos[token].play
         elif hub.room is not None and (
             token in hub.room.holders or token == hub.room.facilitator_key
         ):
-            play = hub.room.play
+            play, decisions = hub.room.play, visible_decisions(hub.room, token)
         if play is None:
             return PlainTextResponse("unknown or expired token: export from an open page", 404)
-        decisions = hub.room.decisions if hub.room is not None and play is hub.room.play else []
         body = export_html(play, decisions=decisions)
         name = f"cpec-{play.scenario}-seed{play.seed}-week{play.week}.html"
         return HTMLResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
