@@ -520,3 +520,25 @@ def test_a_participants_export_holds_only_their_own_seats_decisions() -> None:
         everything = _exported_decisions(client, room.facilitator_key)
     assert seen == {"pak": [("pakistan", "Amina")], "china": [("china", "Chen")], "obs": []}
     assert len(everything) == 2
+
+
+def test_an_address_keeps_its_good_settings_and_says_which_fell_back() -> None:
+    with _client() as client, client.websocket_connect("/ws") as ws:
+        ws.send_json(
+            {"type": "solo", "scenario": "iran_border", "seed": "4", "knobs": {"fbclid": "IwAR0"}}
+        )
+        hello = ws.receive_json()
+        assert (hello["view"]["scenario"], hello["view"]["seed"]) == ("iran_border", 4)
+        assert hello["notices"] == []  # a parameter that is not a setting is ignored
+    with _client() as client, client.websocket_connect("/ws") as ws:
+        knobs = {"base_intensity": 7, "collateral_per_militant": 1.5, "utm_source": "x"}
+        ws.send_json({"type": "solo", "scenario": "iran_border", "seed": "-5", "knobs": knobs})
+        hello = ws.receive_json()
+        view = hello["view"]
+        assert (view["scenario"], view["seed"]) == ("iran_border", 0)
+        knobs_now = view["branches"][0]["knobs"]
+        assert knobs_now["collateral_per_militant"] == 1.5
+        assert knobs_now["base_intensity"] == Play("iran_border").start_knobs["base_intensity"]
+        assert len(hello["notices"]) == 2
+        assert "seed -5 is out of range" in hello["notices"][0] and "seed 0" in hello["notices"][0]
+        assert "base_intensity=7 is out of range" in hello["notices"][1]

@@ -245,3 +245,47 @@ def test_a_failed_debrief_is_shown_on_the_facilitators_page_and_stays(tmp_path: 
         expect(fac.locator(".cpec-week-n")).to_have_text("2")
         expect(fac.locator("#job-error")).to_contain_text("debrief failed")
         browser.close()
+
+
+# --- the sandbox's address (one server for these tests) ---------------------------------------
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object]]:
+    """(the server's address, a Chromium browser) shared by the sandbox tests below."""
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    with _workshop(port, tmp_path_factory.mktemp("sandbox")), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield f"http://127.0.0.1:{port}/", browser
+        browser.close()
+
+
+def test_an_address_keeps_its_good_settings_and_an_error_clears_on_reset(
+    sandbox: tuple[str, object],
+) -> None:
+    from playwright.sync_api import expect
+
+    url, browser = sandbox
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(url + "?scenario=iran_border&seed=4&fbclid=IwAR0abc")
+    expect(page.locator("#subtitle")).to_contain_text("Scenario iran_border · seed 4")
+    expect(page.locator("#status")).to_have_text("")
+    page.close()
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(url + "?scenario=iran_border&seed=-5&base_intensity=7")
+    expect(page.locator("#subtitle")).to_contain_text("Scenario iran_border · seed 0")
+    expect(page.locator("#status")).to_contain_text("seed -5 is out of range")
+    expect(page.locator("#status")).to_contain_text("base_intensity=7 is out of range")
+    page.fill("#seed", "9")
+    page.click("#reset")
+    expect(page.locator("#subtitle")).to_contain_text("seed 9")
+    expect(page.locator("#status")).to_have_text("")  # the new run clears the notice
+    page.fill("#seed", "-5")
+    page.click("#reset")
+    expect(page.locator("#status")).to_contain_text("seed -5 is out of range")
+    page.fill("#seed", "8")
+    page.click("#reset")
+    expect(page.locator("#subtitle")).to_contain_text("seed 8")
+    expect(page.locator("#status")).to_have_text("")
+    page.close()

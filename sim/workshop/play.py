@@ -66,18 +66,58 @@ class PlayError(ValueError):
 # --- settings ------------------------------------------------------------------------------
 def check_settings(scenario: Any, seed: Any, knobs: Any) -> tuple[str, int, dict[str, Any]]:
     """(scenario, seed, knob values) from a browser's request; PlayError naming the problem."""
+    scenario = check_scenario(scenario)
+    seed_value = check_seed(seed)
+    out = scenario_knobs(scenario)
+    for name, value in dict(knobs or {}).items():
+        out[name] = check_knob(name, value)
+    return scenario, seed_value, out
+
+
+def check_scenario(scenario: Any) -> str:
+    """A scenario's name; PlayError listing the scenarios for anything else."""
     if scenario not in scenario_names():
         raise PlayError(f"unknown scenario {scenario!r}: allowed {', '.join(scenario_names())}")
+    return str(scenario)
+
+
+def check_seed(seed: Any) -> int:
+    """A seed from 0 to MAX_SEED, from a number or its text; PlayError otherwise."""
     try:
         seed_value = int(str(seed).strip())
     except ValueError:
         raise PlayError(f"seed {seed!r} is not a whole number from 0 to {MAX_SEED}") from None
     if not 0 <= seed_value <= MAX_SEED:
         raise PlayError(f"seed {seed_value} is out of range: 0 to {MAX_SEED}")
-    out = scenario_knobs(scenario)
-    for name, value in dict(knobs or {}).items():
-        out[name] = check_knob(name, value)
-    return scenario, seed_value, out
+    return seed_value
+
+
+def settings_from_address(
+    scenario: Any, seed: Any, knobs: dict[str, Any]
+) -> tuple[str, int, dict[str, Any], list[str]]:
+    """(scenario, seed, knob values, notices) from a page address, forgivingly: a parameter
+    that is not a setting is ignored (a link may carry others), and a bad value of a setting
+    falls back, for that setting only, with a notice saying so."""
+    notices = []
+    try:
+        scenario = check_scenario(scenario)
+    except PlayError as exc:
+        notices.append(f"{exc}; running {DEFAULT_SCENARIO}.")
+        scenario = DEFAULT_SCENARIO
+    try:
+        seed_value = check_seed(seed)
+    except PlayError as exc:
+        notices.append(f"{exc}; running seed 0.")
+        seed_value = 0
+    values = {}
+    for name, value in knobs.items():
+        if name not in KNOB_BY_NAME:
+            continue
+        try:
+            values[name] = check_knob(name, value)
+        except PlayError as exc:
+            notices.append(f"{exc}; running the scenario's value.")
+    return scenario, seed_value, values, notices
 
 
 def check_knob(name: str, value: Any) -> Any:

@@ -36,7 +36,14 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from sim.workshop.play import Play, PlayError, knob_specs, scenario_specs
+from sim.dashboard.knobs import DEFAULT_SCENARIO
+from sim.workshop.play import (
+    Play,
+    PlayError,
+    knob_specs,
+    scenario_specs,
+    settings_from_address,
+)
 from sim.workshop.room import Room
 from sim.workshop.seats import PLAYABLE, SEATS
 
@@ -89,8 +96,9 @@ class Hub:
         self.heavy = asyncio.Semaphore(1)  # replicate jobs run one at a time
 
     # --- sandbox -----------------------------------------------------------------------
-    def new_solo(self, msg: dict[str, Any]) -> Solo:
-        solo = Solo(new_play(msg))
+    def add_solo(self, play: Play) -> Solo:
+        """A new sandbox tab's run."""
+        solo = Solo(play)
         self.solos[solo.token] = solo
         return solo
 
@@ -194,6 +202,15 @@ def knobs_of(msg: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(knobs, dict):
         raise PlayError("knobs must be an object of setting names and values")
     return knobs
+
+
+def play_from_address(msg: dict[str, Any]) -> tuple[Play, list[str]]:
+    """A play from the settings in a page's address, and notices of the values that were
+    wrong and fell back (parameters that are not settings are ignored)."""
+    scenario, seed, knobs, notices = settings_from_address(
+        msg.get("scenario", DEFAULT_SCENARIO), msg.get("seed", 0), knobs_of(msg)
+    )
+    return Play(scenario, seed, knobs), notices
 
 
 def new_play(msg: dict[str, Any]) -> Play:
@@ -360,15 +377,17 @@ async def serve_socket(hub: Hub, ws: WebSocket) -> None:
 
 
 async def serve_solo(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
+    """A sandbox tab: its earlier run resumed (by its token), or a new one from its address."""
     solo = hub.solos.get(str(first.get("token") or ""))
-    try:
-        if solo is None:
-            solo = hub.new_solo(first)
-    except PlayError as exc:
-        await error(ws, str(exc))
-        solo = hub.new_solo({})
+    notices: list[str] = []
+    if solo is None:
+        try:
+            play, notices = play_from_address(first)
+        except PlayError as exc:
+            play, notices = Play(), [str(exc)]
+        solo = hub.add_solo(play)
     solo.connected = True
-    await reply(ws, hello(solo.play, "solo", token=solo.token))
+    await reply(ws, hello(solo.play, "solo", token=solo.token, notices=notices))
     try:
         await answer_messages(ws, lambda msg: solo_message(hub, ws, solo, msg))
     finally:

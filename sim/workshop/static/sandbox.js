@@ -77,6 +77,9 @@
       setView(msg.view); sidebar(msg.view); toAddress(msg.view);
       $("fork").disabled = msg.view.branches.length > 1;
       waiting = false;
+      // a new run clears an earlier error; settings of the address that fell back say so
+      const notices = msg.notices || [];
+      CPEC.setStatus(notices.join(" "), notices.length > 0);
     },
     weeks: (msg) => {
       waiting = false;
