@@ -542,3 +542,31 @@ def test_an_address_keeps_its_good_settings_and_says_which_fell_back() -> None:
         assert len(hello["notices"]) == 2
         assert "seed -5 is out of range" in hello["notices"][0] and "seed 0" in hello["notices"][0]
         assert "base_intensity=7 is out of range" in hello["notices"][1]
+
+
+def test_a_tab_that_opens_another_link_runs_that_links_settings() -> None:
+    def connect(client: TestClient, **first: object) -> dict:
+        with client.websocket_connect("/ws") as ws:
+            ws.send_json({"type": "solo", **first})
+            hello = ws.receive_json()
+            ws.send_json({"type": "step", "n": 2})
+            ws.receive_json()
+            return hello
+
+    def started(hello: dict) -> tuple:
+        v = hello["view"]
+        return v["scenario"], v["seed"], len(v["branches"][0]["history"])
+
+    with TestClient(create_app(Options(cull_after=30.0))) as client:
+        token = connect(client, scenario="baseline", seed="3")["token"]
+        again = connect(client, token=token, scenario="baseline", seed="3")  # a reload
+        assert started(again) == ("baseline", 3, 2)
+        bare = connect(client, token=token, knobs={"fbclid": "x"})  # names no setting
+        assert started(bare) == ("baseline", 3, 4)
+        other = connect(client, token=token, scenario="chinese_troops", seed="7")
+        assert started(other) == ("chinese_troops", 7, 0) and other["token"] == token
+        knob = connect(
+            client, token=token, scenario="chinese_troops", seed="7", knobs={"base_intensity": 0.5}
+        )
+        assert started(knob) == ("chinese_troops", 7, 0)
+        assert knob["view"]["branches"][0]["knobs"]["base_intensity"] == 0.5

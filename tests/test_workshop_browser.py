@@ -289,3 +289,26 @@ def test_an_address_keeps_its_good_settings_and_an_error_clears_on_reset(
     expect(page.locator("#subtitle")).to_contain_text("seed 8")
     expect(page.locator("#status")).to_have_text("")
     page.close()
+
+
+def test_a_link_opened_in_a_tab_with_a_run_starts_the_links_settings(
+    sandbox: tuple[str, object],
+) -> None:
+    from playwright.sync_api import expect
+
+    url, browser = sandbox
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(url + "?scenario=baseline&seed=3")
+    for week in range(1, 6):
+        page.click("#step")
+        expect(page.locator(".cpec-week-n")).to_have_text(str(week))
+    page.goto(url + "?scenario=chinese_troops&seed=7")
+    expect(page.locator("#subtitle")).to_contain_text("Scenario chinese_troops · seed 7")
+    expect(page.locator(".cpec-week-n")).to_have_text("0")
+    assert "scenario=chinese_troops" in page.url and "seed=7" in page.url
+    page.click("#step")
+    expect(page.locator(".cpec-week-n")).to_have_text("1")
+    page.reload()  # the same address: the tab's run resumes
+    expect(page.locator("#subtitle")).to_contain_text("Scenario chinese_troops · seed 7")
+    expect(page.locator(".cpec-week-n")).to_have_text("1")
+    page.close()

@@ -6,7 +6,8 @@ the browser draws the charts and the map itself (``static/app.js``, no library, 
 
 * ``/`` — the sandbox: every tab its own run, stepped by its own clock. Settings live in the
   page address (``?scenario=...&seed=...&base_intensity=0.5``), so a link hands out a
-  starting point. A closed tab's run is dropped ``cull_after`` seconds later.
+  starting point: a tab's run resumes on a reload, unless the address asks for other
+  settings. A closed tab's run is dropped ``cull_after`` seconds later.
 * ``/join`` — a participant's page in the room: room code, seat, name.
 * ``/facilitator?key=...`` — the room's clock, seats, decisions, fork and debrief; shows the
   join address as text and QR code.
@@ -36,11 +37,12 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from sim.dashboard.knobs import DEFAULT_SCENARIO
+from sim.dashboard.knobs import DEFAULT_SCENARIO, KNOB_BY_NAME
 from sim.workshop.play import (
     Play,
     PlayError,
     knob_specs,
+    scenario_knobs,
     scenario_specs,
     settings_from_address,
 )
@@ -204,13 +206,25 @@ def knobs_of(msg: dict[str, Any]) -> dict[str, Any]:
     return knobs
 
 
-def play_from_address(msg: dict[str, Any]) -> tuple[Play, list[str]]:
-    """A play from the settings in a page's address, and notices of the values that were
-    wrong and fell back (parameters that are not settings are ignored)."""
-    scenario, seed, knobs, notices = settings_from_address(
+def address_settings(msg: dict[str, Any]) -> tuple[str, int, dict[str, Any], list[str]]:
+    """(scenario, seed, knob values, notices) from the settings in a page's address: values
+    that were wrong fall back with a notice, parameters that are not settings are ignored."""
+    return settings_from_address(
         msg.get("scenario", DEFAULT_SCENARIO), msg.get("seed", 0), knobs_of(msg)
     )
-    return Play(scenario, seed, knobs), notices
+
+
+def asks_for_settings(msg: dict[str, Any]) -> bool:
+    """The page's address names a scenario, a seed or a setting (a bare address does not)."""
+    knobs = msg.get("knobs")
+    named = isinstance(knobs, dict) and any(name in KNOB_BY_NAME for name in knobs)
+    return "scenario" in msg or "seed" in msg or named
+
+
+def starts_as(play: Play, scenario: str, seed: int, knobs: dict[str, Any]) -> bool:
+    """The play started from these settings (``knobs``: those differing from the scenario)."""
+    wanted = {**scenario_knobs(scenario), **knobs}
+    return (play.scenario, play.seed, play.start_knobs) == (scenario, seed, wanted)
 
 
 def new_play(msg: dict[str, Any]) -> Play:
@@ -377,21 +391,35 @@ async def serve_socket(hub: Hub, ws: WebSocket) -> None:
 
 
 async def serve_solo(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
-    """A sandbox tab: its earlier run resumed (by its token), or a new one from its address."""
-    solo = hub.solos.get(str(first.get("token") or ""))
-    notices: list[str] = []
-    if solo is None:
-        try:
-            play, notices = play_from_address(first)
-        except PlayError as exc:
-            play, notices = Play(), [str(exc)]
-        solo = hub.add_solo(play)
+    """A sandbox tab: its run, and the messages that step, reset, fork and replicate it."""
+    solo, notices = solo_for(hub, first)
     solo.connected = True
     await reply(ws, hello(solo.play, "solo", token=solo.token, notices=notices))
     try:
         await answer_messages(ws, lambda msg: solo_message(hub, ws, solo, msg))
     finally:
         asyncio.get_running_loop().create_task(hub.cull_later(solo))
+
+
+def solo_for(hub: Hub, first: dict[str, Any]) -> tuple[Solo, list[str]]:
+    """The tab's run and notices about its address: the tab's earlier run (by its token)
+    unless the address asks for other settings, else a new run of the address's settings."""
+    solo = hub.solos.get(str(first.get("token") or ""))
+    if solo is not None and not asks_for_settings(first):
+        return solo, []
+    try:
+        scenario, seed, knobs, notices = address_settings(first)
+    except PlayError as exc:  # knobs that are not an object: the run as it is, or the default
+        if solo is not None:
+            return solo, [str(exc)]
+        scenario, seed, knobs, notices = DEFAULT_SCENARIO, 0, {}, [str(exc)]
+    if solo is not None and starts_as(solo.play, scenario, seed, knobs):
+        return solo, notices
+    play = Play(scenario, seed, knobs)
+    if solo is None:
+        return hub.add_solo(play), notices
+    solo.play = play  # the same tab, another link: that link's run
+    return solo, notices
 
 
 async def solo_message(hub: Hub, ws: WebSocket, solo: Solo, msg: dict[str, Any]) -> None:

@@ -11,7 +11,11 @@
       if (k === "scenario" || k === "seed") continue;
       knobs[k] = v === "true" ? true : v === "false" ? false : (isNaN(Number(v)) ? v : Number(v));
     }
-    return { scenario: q.get("scenario") || "baseline", seed: q.get("seed") || "0", knobs };
+    // only what the address names: a bare address resumes the tab's run, as a reload does
+    const out = { knobs };
+    if (q.has("scenario")) out.scenario = q.get("scenario");
+    if (q.has("seed")) out.seed = q.get("seed");
+    return out;
   }
 
   function toAddress(view) {
