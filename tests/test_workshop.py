@@ -570,3 +570,29 @@ def test_a_tab_that_opens_another_link_runs_that_links_settings() -> None:
         )
         assert started(knob) == ("chinese_troops", 7, 0)
         assert knob["view"]["branches"][0]["knobs"]["base_intensity"] == 0.5
+
+
+def test_a_freed_participant_is_told_and_a_stale_seat_says_how_to_rejoin() -> None:
+    room = Room("baseline", 0, code="ABCDE")
+    with _client(room) as client, client.websocket_connect("/ws") as a:
+        a.send_json({"type": "join", "room": "ABCDE", "seat": "pakistan", "name": "Amina"})
+        token = a.receive_json()["token"]
+        with client.websocket_connect("/ws") as f:
+            f.send_json({"type": "facilitate", "key": room.facilitator_key})
+            f.receive_json()
+            f.send_json({"type": "free", "seat": "pakistan"})
+            f.receive_json()  # the room's status: the seat is free
+            a.send_json({"type": "decide", "control": "intensity", "value": 0.5})
+            msg = a.receive_json()
+            while msg["type"] == "room":
+                msg = a.receive_json()
+        assert msg["type"] == "freed" and msg["code"] == "ABCDE"
+        assert "The facilitator freed your Pakistan seat" in msg["message"]
+        assert "join again" in msg["message"]
+        with client.websocket_connect("/ws") as again:  # a page that missed it reloads
+            again.send_json({"type": "join", "token": token})
+            refused = again.receive_json()
+        assert refused["type"] == "refused" and "freed your Pakistan seat" in refused["message"]
+        with client.websocket_connect("/ws") as stale:
+            stale.send_json({"type": "join", "token": "from-an-earlier-room"})
+            assert "room was restarted" in stale.receive_json()["message"]

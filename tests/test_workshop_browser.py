@@ -249,24 +249,25 @@ def test_a_failed_debrief_is_shown_on_the_facilitators_page_and_stays(tmp_path: 
 
 # --- the sandbox's address (one server for these tests) ---------------------------------------
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object]]:
-    """(the server's address, a Chromium browser) shared by the sandbox tests below."""
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object, str]]:
+    """(the server's address, a Chromium browser, the facilitator's address) shared by the
+    tests below."""
     _browser_or_skip()
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
-    with _workshop(port, tmp_path_factory.mktemp("sandbox")), sync_playwright() as p:
+    with _workshop(port, tmp_path_factory.mktemp("sandbox")) as facilitator, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield f"http://127.0.0.1:{port}/", browser
+        yield f"http://127.0.0.1:{port}/", browser, facilitator
         browser.close()
 
 
 def test_an_address_keeps_its_good_settings_and_an_error_clears_on_reset(
-    sandbox: tuple[str, object],
+    sandbox: tuple[str, object, str],
 ) -> None:
     from playwright.sync_api import expect
 
-    url, browser = sandbox
+    url, browser, _ = sandbox
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(url + "?scenario=iran_border&seed=4&fbclid=IwAR0abc")
     expect(page.locator("#subtitle")).to_contain_text("Scenario iran_border · seed 4")
@@ -292,11 +293,11 @@ def test_an_address_keeps_its_good_settings_and_an_error_clears_on_reset(
 
 
 def test_a_link_opened_in_a_tab_with_a_run_starts_the_links_settings(
-    sandbox: tuple[str, object],
+    sandbox: tuple[str, object, str],
 ) -> None:
     from playwright.sync_api import expect
 
-    url, browser = sandbox
+    url, browser, _ = sandbox
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(url + "?scenario=baseline&seed=3")
     for week in range(1, 6):
@@ -312,3 +313,32 @@ def test_a_link_opened_in_a_tab_with_a_run_starts_the_links_settings(
     expect(page.locator("#subtitle")).to_contain_text("Scenario chinese_troops · seed 7")
     expect(page.locator(".cpec-week-n")).to_have_text("1")
     page.close()
+
+
+def test_a_participant_whose_seat_is_freed_is_told_how_to_rejoin(
+    sandbox: tuple[str, object, str],
+) -> None:
+    from playwright.sync_api import expect
+
+    url, browser, facilitator = sandbox
+    fac = browser.new_page()  # type: ignore[attr-defined]
+    fac.goto(facilitator)
+    context = browser.new_context()  # type: ignore[attr-defined]
+    amina = context.new_page()
+    amina.goto(url + "join")  # no code in the address: she typed it
+    amina.fill("#room", "ABCDE")
+    amina.fill("#name", "Amina")
+    amina.select_option("#seat", "iran")
+    amina.click("#join")
+    expect(amina.locator("#seat-title")).to_have_text("Iran")
+    fac.click("[data-free=iran]")
+    expect(amina.locator("#refused")).to_contain_text("The facilitator freed your Iran seat")
+    expect(amina.locator("#seat-panel")).to_be_hidden()
+    expect(amina.locator("#join-form")).to_be_visible()
+    expect(amina.locator("#room")).to_have_value("ABCDE")
+    amina.reload()  # the page forgot the seat: a plain join form, no "wrong room code"
+    expect(amina.locator("#join-form")).to_be_visible()
+    amina.wait_for_timeout(500)
+    expect(amina.locator("#refused")).to_have_text("")
+    context.close()
+    fac.close()

@@ -88,6 +88,7 @@ class Room:
         self.holders: dict[str, Holder] = {}  # token -> holder
         self.decisions: list[dict[str, Any]] = []
         self.seat_log: list[dict[str, Any]] = []  # who took and left which seat, when
+        self.freed: dict[str, str] = {}  # token of a freed seat -> that seat's title
 
     # --- seats -------------------------------------------------------------------------
     def holder_of(self, seat: str) -> Holder | None:
@@ -103,6 +104,8 @@ class Room:
             holder = self.holders[token]
             holder.connected = True
             return holder
+        if isinstance(token, str) and token and not str(code or "").strip():
+            raise RoomError(self.why_no_seat(token))
         if str(code or "").strip().upper() != self.code:
             raise RoomError("wrong room code: ask the facilitator for the code on the screen")
         if not isinstance(seat, str) or seat not in SEATS:
@@ -122,6 +125,18 @@ class Room:
                 take_seat(branch.model, seat, choices, self.investor, active=False)
         return holder
 
+    def why_no_seat(self, token: str) -> str:
+        """What a browser whose token holds no seat is told, and how to rejoin."""
+        if token in self.freed:
+            return (
+                f"The facilitator freed your {self.freed[token]} seat: the model decides for "
+                "it again. To play on, enter the room code, choose a seat and join again."
+            )
+        return (
+            "This browser's seat is no longer in this room (the room was restarted): enter "
+            "the room code, choose a seat and join again."
+        )
+
     def _note_seat(self, holder: Holder, event: str) -> None:
         self.seat_log.append(
             {
@@ -132,17 +147,19 @@ class Room:
             }
         )
 
-    def free(self, seat: Any) -> None:
-        """Give a seat back to the model's rule (the facilitator's call)."""
+    def free(self, seat: Any) -> Holder | None:
+        """Give a seat back to the model's rule (the facilitator's call); who held it."""
         if seat not in PLAYABLE:
             raise RoomError(f"only a playable seat can be freed: {', '.join(PLAYABLE)}")
         holder = self.holder_of(seat)
         if holder is None:
-            return
+            return None
         del self.holders[holder.token]
+        self.freed[holder.token] = SEATS[seat].title
         self._note_seat(holder, "freed")
         for branch in self.play.branches:
             free_seat(branch.model, seat, self.investor)
+        return holder
 
     def leave(self, token: Any) -> None:
         """A participant gives up their seat (its agent goes back to the rule)."""
@@ -151,6 +168,7 @@ class Room:
             return
         if holder.seat in PLAYABLE:
             self.free(holder.seat)
+            del self.freed[holder.token]  # they left: nobody freed them
         else:
             del self.holders[holder.token]
             self._note_seat(holder, "left")

@@ -542,7 +542,9 @@ async def room_message(hub: Hub, ws: WebSocket, token: str, msg: dict[str, Any])
             await hub.room_step()
         await hub.send_status()
     elif kind == "free":
-        room.free(msg.get("seat"))
+        freed = room.free(msg.get("seat"))
+        if freed is not None:
+            await tell_freed(hub, freed.token)
         await hub.send_status()
     elif kind == "fork":
         room.fork(knobs_of(msg))
@@ -551,6 +553,15 @@ async def room_message(hub: Hub, ws: WebSocket, token: str, msg: dict[str, Any])
         await long_job(hub, kind, msg)
     else:
         raise PlayError(f"unknown request {kind!r}")
+
+
+async def tell_freed(hub: Hub, token: str) -> None:
+    """Tell the pages of a freed seat that it was freed and how to rejoin."""
+    assert hub.room is not None
+    text = json.dumps(
+        {"type": "freed", "message": hub.room.why_no_seat(token), "code": hub.room.code}
+    )
+    await asyncio.gather(*(_send(ws, text) for ws, t in hub.room_sockets.items() if t == token))
 
 
 async def long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> None:

@@ -21,6 +21,15 @@
   }
   let request = null;
 
+  // The join form again, with why: a refused join, or a seat that is no longer this browser's.
+  function backToTheForm(message) {
+    token = ""; localStorage.removeItem("cpec-seat-token");
+    $("refused").textContent = message;
+    $("join-form").style.display = ""; $("seat-panel").style.display = "none";
+    $("export").style.display = "none"; $("who").textContent = "";
+    CPEC.disconnect();
+  }
+
   function joinMessage() {
     if (token) return { type: "join", token };
     return request || { type: "join", room: "", seat: "observer", name: "" };
@@ -40,12 +49,9 @@
         showChoices(msg.choices, msg.deciding);
         setView(msg.view);
       },
-      refused: (msg) => {
-        token = ""; localStorage.removeItem("cpec-seat-token");
-        $("refused").textContent = msg.message;
-        $("join-form").style.display = ""; $("seat-panel").style.display = "none";
-        CPEC.disconnect();
-      },
+      refused: (msg) => backToTheForm(msg.message),
+      // the facilitator freed this seat: say so, and offer the form with the room's code
+      freed: (msg) => { $("room").value = msg.code; backToTheForm(msg.message); },
       weeks: (msg) => addDeltas(msg.deltas),
       left: () => { CPEC.disconnect(); localStorage.removeItem("cpec-seat-token"); location.reload(); },
       decided: (msg) => {
