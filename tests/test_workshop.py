@@ -528,14 +528,14 @@ def test_an_address_keeps_its_good_settings_and_says_which_fell_back() -> None:
             {"type": "solo", "scenario": "iran_border", "seed": "4", "knobs": {"fbclid": "IwAR0"}}
         )
         hello = ws.receive_json()
-        assert (hello["view"]["scenario"], hello["view"]["seed"]) == ("iran_border", 4)
+        assert (hello["view"]["scenario"], hello["view"]["seed"]) == ("iran_border", "4")
         assert hello["notices"] == []  # a parameter that is not a setting is ignored
     with _client() as client, client.websocket_connect("/ws") as ws:
         knobs = {"base_intensity": 7, "collateral_per_militant": 1.5, "utm_source": "x"}
         ws.send_json({"type": "solo", "scenario": "iran_border", "seed": "-5", "knobs": knobs})
         hello = ws.receive_json()
         view = hello["view"]
-        assert (view["scenario"], view["seed"]) == ("iran_border", 0)
+        assert (view["scenario"], view["seed"]) == ("iran_border", "0")
         knobs_now = view["branches"][0]["knobs"]
         assert knobs_now["collateral_per_militant"] == 1.5
         assert knobs_now["base_intensity"] == Play("iran_border").start_knobs["base_intensity"]
@@ -555,7 +555,7 @@ def test_a_tab_that_opens_another_link_runs_that_links_settings() -> None:
 
     def started(hello: dict) -> tuple:
         v = hello["view"]
-        return v["scenario"], v["seed"], len(v["branches"][0]["history"])
+        return v["scenario"], int(v["seed"]), len(v["branches"][0]["history"])
 
     with TestClient(create_app(Options(cull_after=30.0))) as client:
         token = connect(client, scenario="baseline", seed="3")["token"]
@@ -596,3 +596,10 @@ def test_a_freed_participant_is_told_and_a_stale_seat_says_how_to_rejoin() -> No
         with client.websocket_connect("/ws") as stale:
             stale.send_json({"type": "join", "token": "from-an-earlier-room"})
             assert "room was restarted" in stale.receive_json()["message"]
+
+
+def test_a_seed_above_two_to_the_53_reaches_the_page_exactly() -> None:
+    seed = 2**53 + 1  # a JavaScript number would turn it into 2**53
+    with _client() as client, client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "solo", "seed": str(seed)})
+        assert json.loads(ws.receive_text(), parse_int=float)["view"]["seed"] == str(seed)

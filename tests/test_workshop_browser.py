@@ -342,3 +342,21 @@ def test_a_participant_whose_seat_is_freed_is_told_how_to_rejoin(
     expect(amina.locator("#refused")).to_have_text("")
     context.close()
     fac.close()
+
+
+def test_a_seed_above_two_to_the_53_stays_exact_in_the_page(
+    sandbox: tuple[str, object, str],
+) -> None:
+    from playwright.sync_api import expect
+
+    url, browser, _ = sandbox
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(url + "?seed=9007199254740993")
+    expect(page.locator("#subtitle")).to_contain_text("seed 9007199254740993")
+    expect(page.locator("#seed")).to_have_value("9007199254740993")
+    assert "seed=9007199254740993" in page.url
+    expect(page.locator("#reproduce")).to_contain_text("seed=9007199254740993")
+    page.fill("#seed", "9007199254740995")
+    page.click("#reset")
+    expect(page.locator("#subtitle")).to_contain_text("seed 9007199254740995")
+    page.close()

@@ -489,7 +489,7 @@ class Play:
         """Everything a page needs to draw this play from scratch."""
         return {
             "scenario": self.scenario,
-            "seed": self.seed,
+            "seed": str(self.seed),  # as text: JavaScript's numbers hold whole numbers to 2^53
             "weeks": self.weeks,
             "static": static_view(self.model),
             "start": self.start,
