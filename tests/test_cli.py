@@ -272,9 +272,8 @@ def test_a_value_the_command_line_sets_is_not_swept_by_the_experiment() -> None:
     one = prevalidate(["+experiment=compare_all", "scenario=iran_border", "replicates=2"])
     assert one.error is None and one.jobs == 1, one  # Hydra runs the one scenario given
     both = prevalidate(["+experiment=patience", "china.patience_loss_per_death=0.5"])
-    assert both.error is None and both.jobs == 3 and list(both.swept) == [
-        k for k in both.swept if k != "china.patience_loss_per_death"
-    ]
+    assert both.error is None and both.jobs == 3
+    assert "china.patience_loss_per_death" not in both.swept
     twice = prevalidate(["-m", "seed=1,1"])
     assert twice.error is not None and "gives 1 twice" in twice.error
 
