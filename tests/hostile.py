@@ -307,12 +307,20 @@ def valid_choice(rng: random.Random, tag: str) -> Case:
     return Case(args, True, "valid_choice")
 
 
+def _meaning(text: str) -> object:
+    """The value a sweep's element stands for: a number, else its lower-case text."""
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip("'\"").lower()
+
+
 def sweep_values(rng: random.Random, key: Key, count: int) -> str:
     """``count`` distinct valid values of ``key`` in a random sweep notation."""
     values: list[str] = []
     while len(values) < count:
         v = valid_value(rng, key)
-        if v not in values:
+        if _meaning(v) not in map(_meaning, values):  # True and true are one value
             values.append(v)
     return rng.choice(("{}", "choice({})", "sort({})")).format(",".join(values))
 
