@@ -712,7 +712,7 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         f"Difference in means from the reference ({by_label.get(ref, ref)}), "
         f"bootstrap 95% CI — {_title_suffix(runs)}\n(filled dot: the difference holds after "
         "Holm's correction for every difference of the comparison, the * of the table; "
-        "hollow: it does not)",
+        "hollow: it does not, or the run is not tested)",
         fontsize=12,
     )
     return fig
