@@ -499,10 +499,13 @@ def test_a_debrief_never_overwrites_another_sessions_run_and_a_failure_stays_sho
     assert (kept / "summary.parquet").read_bytes() == a_bytes
 
 
-def _exported_decisions(client: TestClient, token: str) -> list[dict]:
+def _exported(client: TestClient, token: str) -> dict:
     page = client.get(f"/export?token={token}").text
-    data = page.split('id="cpec-data">', 1)[1].split("</script>", 1)[0]
-    return json.loads(data)["decisions"]
+    return json.loads(page.split('id="cpec-data">', 1)[1].split("</script>", 1)[0])
+
+
+def _exported_decisions(client: TestClient, token: str) -> list[dict]:
+    return _exported(client, token)["decisions"]
 
 
 def test_a_participants_export_holds_only_their_own_seats_decisions() -> None:
@@ -520,6 +523,13 @@ def test_a_participants_export_holds_only_their_own_seats_decisions() -> None:
         everything = _exported_decisions(client, room.facilitator_key)
     assert seen == {"pak": [("pakistan", "Amina")], "china": [("china", "Chen")], "obs": []}
     assert len(everything) == 2
+    with _client(room) as client:  # each export says which decisions it holds
+        notes = {t: _exported(client, t)["decisions_note"] for t in (pak.token, watcher.token)}
+        assert "Pakistan's decisions only" in notes[pak.token]
+        assert "observer's export holds no seat's decisions" in notes[watcher.token]
+        assert (
+            _exported(client, room.facilitator_key)["decisions_note"] == "Every seat's decisions."
+        )
 
 
 def test_an_address_keeps_its_good_settings_and_says_which_fell_back() -> None:
@@ -564,9 +574,15 @@ def test_a_tab_that_opens_another_link_runs_that_links_settings() -> None:
         bare = connect(client, token=token, knobs={"fbclid": "x"})  # names no setting
         assert started(bare) == ("baseline", 3, 4)
         other = connect(client, token=token, scenario="chinese_troops", seed="7")
-        assert started(other) == ("chinese_troops", 7, 0) and other["token"] == token
+        assert started(other) == ("chinese_troops", 7, 0) and other["token"] != token
+        # the tab whose token the link's tab carried (a duplicated tab) keeps its run
+        assert started(connect(client, token=token, scenario="baseline", seed="3"))[2] == 6
         knob = connect(
-            client, token=token, scenario="chinese_troops", seed="7", knobs={"base_intensity": 0.5}
+            client,
+            token=other["token"],
+            scenario="chinese_troops",
+            seed="7",
+            knobs={"base_intensity": 0.5},
         )
         assert started(knob) == ("chinese_troops", 7, 0)
         assert knob["view"]["branches"][0]["knobs"]["base_intensity"] == 0.5

@@ -278,6 +278,11 @@ def test_an_address_keeps_its_good_settings_and_an_error_clears_on_reset(
     expect(page.locator("#subtitle")).to_contain_text("Scenario iran_border · seed 0")
     expect(page.locator("#status")).to_contain_text("seed -5 is out of range")
     expect(page.locator("#status")).to_contain_text("base_intensity=7 is out of range")
+    page.close()
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(url + "?scenario=iran_border&seed=4&base_intensity=")  # a link cut short
+    expect(page.locator("#status")).to_contain_text("base_intensity")
+    assert "base_intensity=0" not in page.url
     page.fill("#seed", "9")
     page.click("#reset")
     expect(page.locator("#subtitle")).to_contain_text("seed 9")

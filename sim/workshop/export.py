@@ -22,9 +22,10 @@ def _inline_script(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
-def export_html(play: Play, decisions: list[dict[str, Any]] | None = None) -> str:
-    """The page: the run so far (every branch), its decisions and a replay slider."""
-    data = {"view": play.view(), "decisions": decisions or []}
+def export_html(play: Play, decisions: list[dict[str, Any]] | None = None, note: str = "") -> str:
+    """The page: the run so far (every branch), its decisions (``note``: which they are) and a
+    replay slider."""
+    data = {"view": play.view(), "decisions": decisions or [], "decisions_note": note}
     world = (STATIC / "world.html").read_text(encoding="utf-8")
     css = (STATIC / "style.css").read_text(encoding="utf-8")
     app = (STATIC / "app.js").read_text(encoding="utf-8")

@@ -198,6 +198,16 @@ def visible_decisions(room: Room, token: str) -> list[dict[str, Any]]:
     return [d for d in room.decisions if holder is not None and d["seat"] == holder.seat]
 
 
+def decisions_note(room: Room, token: str) -> str:
+    """What an export's decisions are, for ``token`` (see :func:`visible_decisions`)."""
+    if token == room.facilitator_key:
+        return "Every seat's decisions."
+    holder = room.holders.get(token)
+    if holder is None or holder.seat not in PLAYABLE:
+        return "An observer's export holds no seat's decisions (teams do not see each other's)."
+    return f"{SEATS[holder.seat].title}'s decisions only (teams do not see each other's)."
+
+
 def knobs_of(msg: dict[str, Any]) -> dict[str, Any]:
     """The settings a page sent (PlayError unless they are an object)."""
     knobs = msg.get("knobs") or {}
@@ -281,16 +291,17 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
         from sim.workshop.export import export_html
 
         token = request.query_params.get("token", "")
-        play, decisions = None, []
+        play, decisions, note = None, [], ""
         if token in hub.solos:
             play = hub.solos[token].play
         elif hub.room is not None and (
             token in hub.room.holders or token == hub.room.facilitator_key
         ):
             play, decisions = hub.room.play, visible_decisions(hub.room, token)
+            note = decisions_note(hub.room, token)
         if play is None:
             return PlainTextResponse("unknown or expired token: export from an open page", 404)
-        body = export_html(play, decisions=decisions)
+        body = export_html(play, decisions=decisions, note=note)
         name = f"cpec-{play.scenario}-seed{play.seed}-week{play.week}.html"
         return HTMLResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -415,11 +426,8 @@ def solo_for(hub: Hub, first: dict[str, Any]) -> tuple[Solo, list[str]]:
         scenario, seed, knobs, notices = DEFAULT_SCENARIO, 0, {}, [str(exc)]
     if solo is not None and starts_as(solo.play, scenario, seed, knobs):
         return solo, notices
-    play = Play(scenario, seed, knobs)
-    if solo is None:
-        return hub.add_solo(play), notices
-    solo.play = play  # the same tab, another link: that link's run
-    return solo, notices
+    # another link: a run of its own (a duplicated tab shares the token: its run stays)
+    return hub.add_solo(Play(scenario, seed, knobs)), notices
 
 
 async def solo_message(hub: Hub, ws: WebSocket, solo: Solo, msg: dict[str, Any]) -> None:

@@ -15,6 +15,9 @@
   slider.oninput = () => show(Number(slider.value));
   document.getElementById("major").onchange = () => { CPEC.world.majorOnly = document.getElementById("major").checked; CPEC.drawAll(); };
   const rows = data.decisions.map((e) => `<tr><td>${e.week}</td><td>${CPEC.esc(e.seat)}</td><td>${CPEC.esc(e.participant)}</td><td>${CPEC.esc(e.control)} = ${CPEC.esc(e.value)}</td></tr>`);
-  document.getElementById("decisions").innerHTML = rows.length ? "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + rows.join("") : "<tr><td>No seat decisions: the model decided throughout.</td></tr>";
+  // which decisions these are: a participant's export holds their own seat's only
+  const note = data.decisions_note ? `<caption>${CPEC.esc(data.decisions_note)}</caption>` : "";
+  const empty = data.decisions_note ? "No decisions in this export." : "No seat decisions: the model decided throughout.";
+  document.getElementById("decisions").innerHTML = note + (rows.length ? "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + rows.join("") : `<tr><td>${empty}</td></tr>`);
   show(weeks);
 })();

@@ -9,7 +9,10 @@
     const q = new URLSearchParams(location.search), knobs = {};
     for (const [k, v] of q.entries()) {
       if (k === "scenario" || k === "seed") continue;
-      knobs[k] = v === "true" ? true : v === "false" ? false : (isNaN(Number(v)) ? v : Number(v));
+      // a plain decimal number as a number; anything else ("", "0x1") as text, which the
+      // server refuses for a numeric setting (it falls back, with a notice)
+      const number = /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(v);
+      knobs[k] = v === "true" ? true : v === "false" ? false : (number ? Number(v) : v);
     }
     // only what the address names: a bare address resumes the tab's run, as a reload does
     const out = { knobs };
