@@ -12,8 +12,10 @@ import dataclasses
 import functools
 import hashlib
 import json
+import operator
 import os
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -185,9 +187,6 @@ def checked_weeks(weeks: Any) -> int:
 
     For the model and the engine called from a notebook, which the command line's checks do
     not guard."""
-    import operator
-    from contextlib import suppress
-
     with suppress(TypeError):
         weeks = weeks if isinstance(weeks, bool) else operator.index(weeks)
     _check_count("weeks", weeks, 1, MAX_WEEKS)

@@ -286,7 +286,6 @@ def discover_command(argv: Sequence[str]) -> int:
 
 
 def _discover(args: argparse.Namespace) -> int:
-
     from sim.explore import discovery as sd
 
     s = _resolve(args, "discovery", 200, FAST["discover"])

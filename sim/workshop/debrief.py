@@ -26,7 +26,7 @@ from sim.files import atomic_write_json, atomic_write_with, file_record, read_js
 from sim.record import SUMMARY_COLUMNS
 from sim.results import tables_from_replicates
 from sim.runner import RunSpec, run
-from sim.workshop.play import HEADLINE_OUTCOMES, scenario_knobs
+from sim.workshop.play import HEADLINE_OUTCOMES, knob_overrides, scenario_knobs
 from sim.workshop.room import Room, RoomError
 
 DECISION_COLUMNS = ("week", "seat", "participant", "control", "value", "time")
@@ -97,7 +97,7 @@ def model_only_runs(room: Room, folder: Path, replicates: int, jobs: int = 1) ->
     play = room.play
     knobs = play.start_knobs
     spec = RunSpec(
-        params=scenario_params(play.scenario, {KNOB_BY_NAME[n].path: v for n, v in knobs.items()}),
+        params=scenario_params(play.scenario, knob_overrides(knobs)),
         scenario=play.scenario,
         replicates=replicates,
         seed=play.seed,

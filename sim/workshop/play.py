@@ -290,6 +290,11 @@ class Branch:
         return delta
 
 
+def knob_overrides(knobs: dict[str, Any]) -> dict[str, Any]:
+    """Knob values by the parameter each sets (``base_intensity`` -> its dotted key)."""
+    return {KNOB_BY_NAME[n].path: v for n, v in knobs.items()}
+
+
 def retune(model: DashboardModel, knobs: dict[str, Any]) -> None:
     """Give a running model new knob values from now on.
 
@@ -297,7 +302,7 @@ def retune(model: DashboardModel, knobs: dict[str, Any]) -> None:
     act as of now: "Chinese troops guard from week 1" lets the troops in (it cannot send them
     home: no rule does), and Iran's initial posture sets its posture today.
     """
-    overrides = {KNOB_BY_NAME[n].path: v for n, v in knobs.items()}
+    overrides = knob_overrides(knobs)
     params: ModelParams = scenario_params(model.scenario_name, overrides)
     before = model.params
     model.params, model.overrides = params, overrides
@@ -345,10 +350,7 @@ def replicate_outcomes(snap: CrisisModel, n: int, seed: int) -> dict[str, list[f
         reseed(m, replicate_seed(seed, i))
         while m.week < m.weeks:
             CrisisModel.step(m)  # the model's week, without the dashboard's log
-        summary = m.recorder.result(m.week, m.first_pause_week).summary
-        for c in SUMMARY_COLUMNS:
-            value = summary[c]
-            out[c].append(float("nan") if value is None else float(value))
+        add_summary(out, m.recorder.result(m.week, m.first_pause_week).summary)
     return out
 
 
@@ -364,11 +366,16 @@ def replicates_from_start(
     compiled = compiled_params(params)
     out: dict[str, list[float]] = {c: [] for c in SUMMARY_COLUMNS}
     for i in range(n):
-        summary = run_replicate(params, weeks, replicate_seed(seed, i), compiled).summary
-        for c in SUMMARY_COLUMNS:
-            value = summary[c]
-            out[c].append(float("nan") if value is None else float(value))
+        add_summary(out, run_replicate(params, weeks, replicate_seed(seed, i), compiled).summary)
     return out
+
+
+def add_summary(out: dict[str, list[float]], summary: dict[str, Any]) -> None:
+    """Append one replicate's summary columns to ``out`` (None, e.g. a first pause that
+    never came, as NaN)."""
+    for c in SUMMARY_COLUMNS:
+        value = summary[c]
+        out[c].append(float("nan") if value is None else float(value))
 
 
 def describe(values: list[float]) -> dict[str, float]:
@@ -453,7 +460,7 @@ class Play:
             results = [replicate_outcomes(s, n, self.seed + 1) for s in self.fork_snapshots]
         else:
             labels = ["model only"]
-            params = self._start_snapshot().params
+            params = scenario_params(self.scenario, knob_overrides(self.start_knobs))
             results = [replicates_from_start(params, self.weeks, n, self.seed)]
         out: dict[str, Any] = {
             "n": n,
@@ -473,12 +480,6 @@ class Play:
                 for c in HEADLINE_OUTCOMES
             }
         return out
-
-    def _start_snapshot(self) -> CrisisModel:
-        b = self.branches[0]
-        return DashboardModel(
-            scenario_name=self.scenario, seed=self.seed, weeks=self.weeks, **b.knobs
-        )
 
     def reproduce(self) -> str:
         """The command that runs branch A's settings at scale."""

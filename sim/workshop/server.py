@@ -189,23 +189,17 @@ def warm_up() -> None:
     release_memory()
 
 
-def visible_decisions(room: Room, token: str) -> list[dict[str, Any]]:
-    """The room's decisions that ``token`` may see: all for the facilitator, a participant's
-    own seat's only (teams do not see each other's choices), none for an observer."""
+def visible_decisions(room: Room, token: str) -> tuple[list[dict[str, Any]], str]:
+    """The room's decisions that ``token`` may see, and a line saying which they are: all
+    for the facilitator, a participant's own seat's only (teams do not see each other's
+    choices), none for an observer."""
     if token == room.facilitator_key:
-        return list(room.decisions)
-    holder = room.holders.get(token)
-    return [d for d in room.decisions if holder is not None and d["seat"] == holder.seat]
-
-
-def decisions_note(room: Room, token: str) -> str:
-    """What an export's decisions are, for ``token`` (see :func:`visible_decisions`)."""
-    if token == room.facilitator_key:
-        return "Every seat's decisions."
+        return list(room.decisions), "Every seat's decisions."
     holder = room.holders.get(token)
     if holder is None or holder.seat not in PLAYABLE:
-        return "An observer's export holds no seat's decisions (teams do not see each other's)."
-    return f"{SEATS[holder.seat].title}'s decisions only (teams do not see each other's)."
+        return [], "An observer's export holds no seat's decisions (teams do not see each other's)."
+    own = [d for d in room.decisions if d["seat"] == holder.seat]
+    return own, f"{SEATS[holder.seat].title}'s decisions only (teams do not see each other's)."
 
 
 def knobs_of(msg: dict[str, Any]) -> dict[str, Any]:
@@ -291,14 +285,16 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
         from sim.workshop.export import export_html
 
         token = request.query_params.get("token", "")
-        play, decisions, note = None, [], ""
+        play: Play | None = None
+        decisions: list[dict[str, Any]] = []
+        note = ""
         if token in hub.solos:
             play = hub.solos[token].play
         elif hub.room is not None and (
             token in hub.room.holders or token == hub.room.facilitator_key
         ):
-            play, decisions = hub.room.play, visible_decisions(hub.room, token)
-            note = decisions_note(hub.room, token)
+            play = hub.room.play
+            decisions, note = visible_decisions(hub.room, token)
         if play is None:
             return PlainTextResponse("unknown or expired token: export from an open page", 404)
         body = export_html(play, decisions=decisions, note=note)
