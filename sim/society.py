@@ -14,8 +14,8 @@ import numpy as np
 
 from sim import cells
 from sim.compiled import matmat_row, multinomial_row, rule
-from sim.rules.pakistan import denies_sanctuary
-from sim.world import HARDSHIP_STALE, INTENSITY, IRAN_SCORE, T_RECRUITS, TROOPS
+from sim.rules.pakistan import denies_sanctuary, joint_operations
+from sim.world import HARDSHIP_STALE, INTENSITY, IRAN_SCORE, JOINT, T_RECRUITS
 
 
 @rule
@@ -107,7 +107,7 @@ def row_shares(weights: np.ndarray) -> np.ndarray:
 def foreign_troops_seen(world: Any, places: Any, params: Any) -> np.ndarray:
     """Where Pakistanis see foreign troops: guarded sites, or joint operations (not both)."""
     seen = world.troop_sites * 1.0
-    if params.china.joint_operations or world.s[TROOPS] > 0:
+    if joint_operations(world.s[JOINT] > 0, params.china):
         joint = params.legitimacy.joint_operation_visibility * world.s[INTENSITY]
         seen = np.maximum(seen, joint)
     return seen * places.pakistan

@@ -26,6 +26,7 @@ from sim.world import (
     INTENSITY,
     IRAN_SCORE,
     JAA_IN_IRAN,
+    JOINT,
     LAST_CHINESE_KILLED,
     LAST_JAA_IN_IRAN,
     LEVEL,
@@ -48,7 +49,7 @@ from sim.world import WITHDRAWN as S_WITHDRAWN
 @rule
 def interdiction_now(world: Any, params: Any) -> float:
     """This week's chance an attempt is stopped before it starts."""
-    joint = joint_operations(world.s[TROOPS] > 0, params.china)
+    joint = joint_operations(world.s[JOINT] > 0, params.china)
     return interdiction_probability(joint, params.attacks)
 
 
@@ -106,7 +107,7 @@ def end_week(
     metrics[n + 5] = investment_hold(s[LEVEL], params.china)
     metrics[n + 6] = s[TROOPS]
     metrics[n + 7] = (world.troop_sites > 0).sum()
-    metrics[n + 8] = joint_operations(s[TROOPS] > 0, params.china)
+    metrics[n + 8] = joint_operations(s[JOINT] > 0, params.china)
     metrics[n + 9] = s[INTENSITY]
     metrics[n + 10] = s[IRAN_SCORE]
     metrics[n + 11] = investors.deployed.sum()

@@ -51,7 +51,10 @@ Params = namedtuple(
 # Slots of ``World.s`` (the scalar state).
 WEEK, IRAN_SCORE, PATIENCE, LEVEL, INTENSITY, TROOPS = 0, 1, 2, 3, 4, 5
 LAST_CHINESE_KILLED, LAST_JAA_IN_IRAN, JAA_IN_IRAN, FIRST_PAUSE, HARDSHIP_STALE = 6, 7, 8, 9, 10
-SCALARS = 11
+#: Joint operations agreed: Pakistan yielded to China's demand (step 3: protection by its
+#: troops and joint operations), or a workshop participant agreed to them.
+JOINT = 11
+SCALARS = 12
 
 # Positions in ``World.tally`` (this week's counts, in WEEKLY_COUNTS order).
 T = {name: i for i, name in enumerate(WEEKLY_COUNTS)}

@@ -94,6 +94,7 @@ def test_every_seat_lists_its_controls() -> None:
         "intensity",
         "guards",
         "accept_troops",
+        "joint_operations",
         "reform",
     ]
 

@@ -41,6 +41,7 @@ from sim.world import (
     EVENT_WIDTH,
     JAA_IN_IRAN,
     JAA_ROW,
+    JOINT,
     T_ATTACKS,
     T_BALOCHISTAN,
     T_CHINESE_KILLED,
@@ -313,7 +314,7 @@ def group_week(
         c.shatter_probability,
     )
     attempts = draw_attempts(rng, g, groups, params.escalation)
-    joint = joint_operations(world.s[TROOPS] > 0, params.china)
+    joint = joint_operations(world.s[JOINT] > 0, params.china)
     interdiction = interdiction_probability(joint, params.attacks)
     if attempts > 0:
         where = reach(groups.fighters_at[g], places.adjacency, params.attacks.neighbour_reach)

@@ -28,6 +28,7 @@ from sim.world import (
     HISTORY,
     INTENSITY,
     IRAN_SCORE,
+    JOINT,
     LEVEL,
     T_CIVILIANS_KILLED,
     T_MILITANTS_CAPTURED,
@@ -102,9 +103,10 @@ def denies_sanctuary(iran_score: float) -> bool:
 
 
 @rule
-def joint_operations(troops: bool, p: Any) -> bool:
-    """Joint China-Pakistan operations: ordered by the scenario or with Chinese troops."""
-    return p.joint_operations or troops
+def joint_operations(yielded: bool, p: Any) -> bool:
+    """Joint China-Pakistan operations: ordered by the scenario, or once Pakistan has yielded
+    to China's demand (step 3 demands both protection by its troops and joint operations)."""
+    return p.joint_operations or yielded
 
 
 @rule
@@ -119,11 +121,13 @@ def operation_map(intensity: float, iran_score: float, places: Any, iran: Any) -
 
 @rule
 def consider_chinese_troops(rng: np.random.Generator, world: Any, params: Any) -> None:
-    """Yield to China's demand with a chance set by pressure against resistance."""
+    """Yield to China's demand, with a chance set by pressure against resistance: its troops
+    guard (if they do not already) and join operations."""
     s = world.s
-    if s[TROOPS] > 0 or s[LEVEL] < DEMAND:
+    if s[JOINT] > 0 or s[LEVEL] < DEMAND:
         return
     if rng.random() < acceptance_probability(s[LEVEL] / DEMAND, params.pakistan):
+        s[JOINT] = 1.0
         s[TROOPS] = 1.0
 
 
@@ -142,7 +146,7 @@ def conduct_operations(
 ) -> None:
     """Remove fighters everywhere by the removal probability; record collateral harm."""
     p = params.pakistan
-    joint = joint_operations(world.s[TROOPS] > 0, params.china)
+    joint = joint_operations(world.s[JOINT] > 0, params.china)
     where = operation_map(world.s[INTENSITY], world.s[IRAN_SCORE], places, params.iran)
     p_remove = removal_probability(where, joint, p)
     n_groups, n = groups.fighters_at.shape

@@ -43,6 +43,7 @@ from sim.rules.pakistan import (
 from sim.world import (
     INTENSITY,
     IRAN_SCORE,
+    JOINT,
     LAST_CHINESE_KILLED,
     LEVEL,
     PATIENCE,
@@ -147,8 +148,16 @@ SEATS: dict[str, Seat] = {
                 Control(
                     "accept_troops",
                     "Let Chinese troops guard Chinese nationals",
-                    "replaces the rule by which Pakistan yields to China's demand; unticking "
-                    "sends the troops home, which the model's own rule never does",
+                    "with the next box, replaces the rule by which Pakistan yields to China's "
+                    "demand; unticking sends the troops home, which the model's rule never does",
+                    kind="bool",
+                ),
+                Control(
+                    "joint_operations",
+                    "Joint operations with China",
+                    "shared intelligence raises interdiction and attrition, and a foreign role "
+                    "in operations is visible; China's demand asks for both boxes (a scenario "
+                    "that orders joint operations runs them whatever this box says)",
                     kind="bool",
                 ),
                 Control(
@@ -275,6 +284,7 @@ class PakistanPolicy(Policy):
         )
         w.protection[:] = m.call(guard_protection, w.guards, w.chinese_nationals, p.attacks)
         w.s[TROOPS] = 1.0 if v["accept_troops"] else 0.0
+        w.s[JOINT] = 1.0 if v["joint_operations"] else 0.0
         m.call(update_troop_sites, w, p)
         m.call(conduct_operations, m.rng, w, m.place_arrays, m.group_arrays, p)
 
@@ -345,6 +355,7 @@ def current_choices(model: CrisisModel, seat: str, investor: str = DEFAULT_INVES
             "intensity": round(float(coming), 3),
             "guards": int(model.params.pakistan.ssd_troops),
             "accept_troops": bool(s[TROOPS] > 0),
+            "joint_operations": bool(s[JOINT] > 0 or model.params.china.joint_operations),
             "reform": float(model.compiled.legitimacy.local_benefit_share),
         }
     if seat == "china":

@@ -221,3 +221,29 @@ def test_self_excitation_keeps_the_long_run_rate() -> None:
     a = np.mean([r.summary["attacks_total"] for r in flat])
     b = np.mean([r.summary["attacks_total"] for r in hawkes])
     assert abs(b / a - 1) < 0.15
+
+
+#: The columns that say whether Chinese troops are in (the only ones a placebo may change).
+TROOP_COLUMNS = {"chinese_troops", "chinese_troops_deployed"}
+
+
+def test_chinese_troops_guard_only_so_without_troops_the_scenario_is_the_baseline() -> None:
+    """The chinese_troops scenario lets troops guard and does nothing else: with no troops
+    to send (in either run), every output but the troops' own columns is the baseline's,
+    seed for seed. Joint operations start there as in the baseline, when Pakistan yields to
+    China's demand (a review found the scenario had run them from week 1 without saying so)."""
+    none = {"china.troops_available": 0}
+    base = runs("baseline", none, 24, 104)
+    placebo = runs("chinese_troops", none, 24, 104)
+    yielded = 0
+    for b, p in zip(base, placebo, strict=True):
+        for column, values in b.weekly.items():
+            if column not in TROOP_COLUMNS:
+                np.testing.assert_array_equal(values, p.weekly[column], err_msg=column)
+        assert {k: v for k, v in b.summary.items() if k not in TROOP_COLUMNS} == pytest.approx(
+            {k: v for k, v in p.summary.items() if k not in TROOP_COLUMNS}, nan_ok=True
+        )
+        np.testing.assert_array_equal(b.event_rows, p.event_rows)
+        assert p.summary["chinese_troops_deployed"]
+        yielded += int(b.weekly["joint_operations"].max() > 0)
+    assert yielded > 0  # some replicates reach the demand: the check above covers yielding
