@@ -14,8 +14,8 @@ import numpy as np
 
 from sim import cells
 from sim.compiled import matmat_row, multinomial_row, rule
-from sim.rules.pakistan import denies_sanctuary, joint_operations
-from sim.world import HARDSHIP_STALE, INTENSITY, IRAN_SCORE, JOINT, T_RECRUITS
+from sim.rules.pakistan import denies_sanctuary, intensity_by_place, joint_operations
+from sim.world import HARDSHIP_STALE, IRAN_SCORE, JOINT, T_RECRUITS
 
 
 @rule
@@ -108,7 +108,7 @@ def foreign_troops_seen(world: Any, places: Any, params: Any) -> np.ndarray:
     """Where Pakistanis see foreign troops: guarded sites, or joint operations (not both)."""
     seen = world.troop_sites * 1.0
     if joint_operations(world.s[JOINT] > 0, params.china):
-        joint = params.legitimacy.joint_operation_visibility * world.s[INTENSITY]
+        joint = params.legitimacy.joint_operation_visibility * intensity_by_place(world, places)
         seen = np.maximum(seen, joint)
     return seen * places.pakistan
 
@@ -202,9 +202,8 @@ def society_week(
     )
     world.grievance[:] = grievance(world.hardship, world.legitimacy)
     fighters = groups.fighters_at.sum(axis=0).astype(np.float64)
-    security = places.security * (
-        1.0 + params.pakistan.surge_security_per_intensity * world.s[INTENSITY]
-    )
+    surge = params.pakistan.surge_security_per_intensity * intensity_by_place(world, places)
+    security = places.security * (1.0 + surge)
     p_arrest = arrest_probability(security, fighters, rp)
     willing = willing_share(world.grievance, p_arrest, rp.threshold)
     if denies_sanctuary(world.s[IRAN_SCORE]):

@@ -54,7 +54,9 @@ LAST_CHINESE_KILLED, LAST_JAA_IN_IRAN, JAA_IN_IRAN, FIRST_PAUSE, HARDSHIP_STALE 
 #: Joint operations agreed: Pakistan yielded to China's demand (step 3: protection by its
 #: troops and joint operations), or a workshop participant agreed to them.
 JOINT = 11
-SCALARS = 12
+#: Pakistan's intensity outside Balochistan this week (``INTENSITY`` without a decisive operation).
+ROUTINE = 12
+SCALARS = 13
 
 # Positions in ``World.tally`` (this week's counts, in WEEKLY_COUNTS order).
 T = {name: i for i, name in enumerate(WEEKLY_COUNTS)}

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import numpy as np
+
 from sim.agents.china import DEMAND, HOLD, NORMAL, PRESSURE, next_level, next_patience
+from sim.rules.china import imposed_floor
 from tests.compiled_params import ChinaParams
 
 
@@ -49,3 +52,32 @@ def test_no_deaths_no_escalation_from_normal() -> None:
     p = ChinaParams(initial_patience=0.9)
     _, levels = _play([0] * 50, p)
     assert set(levels) == {NORMAL}
+
+
+def test_an_imposed_freeze_holds_the_ladder_at_the_investment_hold_at_least() -> None:
+    """Beijing carrying out its threat presses Pakistan as the ladder's own hold does (a
+    review found the imposed freeze left Pakistan's tempo untouched)."""
+    forced = ChinaParams(force_investment_hold=True)
+    assert [imposed_floor(level, forced) for level in (NORMAL, PRESSURE, HOLD, DEMAND)] == [
+        HOLD,
+        HOLD,
+        HOLD,
+        DEMAND,
+    ]
+    free = ChinaParams()
+    assert [imposed_floor(level, free) for level in (NORMAL, DEMAND)] == [NORMAL, DEMAND]
+
+
+def test_under_an_imposed_freeze_the_ladder_never_drops_below_the_hold_and_pakistan_presses() -> (
+    None
+):
+    from sim.config import scenario_params
+    from sim.engine import run_replicate
+
+    def weekly(scenario: str, column: str) -> np.ndarray:
+        params = scenario_params(scenario)
+        return np.array([run_replicate(params, 104, seed).weekly[column] for seed in range(8)])
+
+    assert weekly("investment_freeze", "china_level").min() >= HOLD
+    freeze = weekly("investment_freeze", "operation_intensity").mean()
+    assert freeze > weekly("baseline", "operation_intensity").mean() + 0.04

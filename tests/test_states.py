@@ -11,9 +11,11 @@ from sim.agents.pakistan import (
     acceptance_probability,
     allocate_guards,
     operation_intensity,
+    pakistan_week,
     removal_probability,
     troop_coverage,
 )
+from sim.rules.pakistan import intensity_by_place, routine_intensity
 from tests.compiled_params import ChinaParams, IranParams, PakistanParams
 
 
@@ -90,3 +92,27 @@ def test_fixed_posture_never_moves() -> None:
     p = IranParams(posture_fixed=True)
     assert next_posture(-1.0, 50, 1.0, 1.0, p) == -1.0
     assert after_exchange(-1.0, p) == -1.0
+
+
+def test_routine_intensity_is_the_intensity_without_a_decisive_operation() -> None:
+    p = PakistanParams(decisive_operation_week=1)
+    assert routine_intensity(2, 5, p) == operation_intensity(0, 2, 5, p)
+    assert operation_intensity(1, 2, 5, p) == routine_intensity(2, 5, p) + p.decisive_boost
+
+
+def test_a_decisive_operation_steps_up_the_tempo_in_balochistan_only() -> None:
+    """The Apex Committee ordered it in Balochistan: Karachi and the KP project sites keep
+    the routine tempo (a review found the whole of Pakistan stepped up, the TTP included)."""
+    from sim.config import scenario_params
+    from sim.space import load_places
+    from sim.week import start
+    from sim.world import INTENSITY, ROUTINE, WEEK
+
+    s = start(scenario_params("decisive_operation"), seed=1)
+    s.world.s[WEEK] = 1
+    pakistan_week(s.rng, s.world, s.places, s.groups, s.params)
+    level = dict(zip(load_places().ids, intensity_by_place(s.world, s.places), strict=True))
+    boost = s.params.pakistan.decisive_boost
+    assert s.world.s[INTENSITY] == s.world.s[ROUTINE] + boost
+    assert level["quetta"] == level["gwadar"] == s.world.s[INTENSITY]
+    assert level["karachi"] == level["dasu"] == level["rashakai"] == s.world.s[ROUTINE]

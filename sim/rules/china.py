@@ -6,7 +6,9 @@ Rules (from the seed, November 2024):
 2. the ladder climbs when patience falls below a step's threshold:
    0 normal -> 1 diplomatic pressure -> 2 investment hold for state firms ->
    3 demand for direct protection and joint operations;
-3. with hysteresis, it steps down only when patience is back above threshold + gap.
+3. with hysteresis, it steps down only when patience is back above threshold + gap;
+4. an imposed freeze (Beijing carries out its threat) holds the ladder at step 2 at least,
+   so Pakistan feels the same pressure as when the ladder reaches the hold by itself.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ def next_level(level: int, patience: float, p: Any) -> int:
 
 
 @rule
+def imposed_floor(level: int, p: Any) -> int:
+    """Rule 4: the ladder step under an imposed freeze (at least the investment hold)."""
+    return max(level, HOLD) if p.force_investment_hold else level
+
+
+@rule
 def investment_hold(level: float, p: Any) -> bool:
     """State firms may not invest (ladder step 2 or an imposed freeze)."""
     return p.force_investment_hold or level >= HOLD
@@ -47,7 +55,7 @@ def investment_hold(level: float, p: Any) -> bool:
 
 @rule
 def china_week(world: Any, params: Any) -> None:
-    """Rules 1-3: patience, then the ladder."""
+    """Rules 1-4: patience, then the ladder."""
     s = world.s
     s[PATIENCE] = next_patience(s[PATIENCE], int(s[LAST_CHINESE_KILLED]), params.china)
-    s[LEVEL] = next_level(int(s[LEVEL]), s[PATIENCE], params.china)
+    s[LEVEL] = imposed_floor(next_level(int(s[LEVEL]), s[PATIENCE], params.china), params.china)

@@ -2,7 +2,8 @@
 
 Each week Pakistan
 1. sets an operation intensity from its routine tempo, China's pressure, recent attacks
-   and, once ordered, a decisive operation (Apex Committee, 19 November 2024);
+   and, once ordered, a decisive operation in Balochistan (Apex Committee, 19 November
+   2024; elsewhere in Pakistan the tempo stays routine);
 2. allocates the Special Security Division's guards across sites in proportion to the
    Chinese nationals there, weighted up where Chinese targets were recently attacked;
 3. decides whether to let Chinese troops guard their nationals: only when China demands
@@ -30,6 +31,7 @@ from sim.world import (
     IRAN_SCORE,
     JOINT,
     LEVEL,
+    ROUTINE,
     T_CIVILIANS_KILLED,
     T_MILITANTS_CAPTURED,
     T_MILITANTS_KILLED,
@@ -45,13 +47,30 @@ def recent_attacks(world: Any, weeks: int) -> int:
 
 
 @rule
+def decisive_boost(week: int, p: Any) -> float:
+    """The intensity a decisive operation adds in Balochistan this week (0 before it starts)."""
+    return p.decisive_boost if 0 <= p.decisive_operation_week <= week else 0.0
+
+
+@rule
 def operation_intensity(week: int, china_level: int, recent_attacks: int, p: Any) -> float:
-    """This week's intensity in [0, 1]."""
+    """This week's intensity in Balochistan, in [0, 1]."""
     i = p.base_intensity + p.intensity_per_china_level * china_level
     i += p.intensity_per_attack * recent_attacks
-    if 0 <= p.decisive_operation_week <= week:
-        i += p.decisive_boost
-    return min(1.0, i)
+    return min(1.0, i + decisive_boost(week, p))
+
+
+@rule
+def routine_intensity(china_level: int, recent_attacks: int, p: Any) -> float:
+    """This week's intensity elsewhere in Pakistan: no decisive operation there."""
+    i = p.base_intensity + p.intensity_per_china_level * china_level
+    return min(1.0, i + p.intensity_per_attack * recent_attacks)
+
+
+@rule
+def intensity_by_place(world: Any, places: Any) -> np.ndarray:
+    """Pakistan's intensity at each place: this week's in Balochistan, routine elsewhere."""
+    return np.where(places.balochistan, world.s[INTENSITY], world.s[ROUTINE])
 
 
 @rule
@@ -110,9 +129,9 @@ def joint_operations(yielded: bool, p: Any) -> bool:
 
 
 @rule
-def operation_map(intensity: float, iran_score: float, places: Any, iran: Any) -> np.ndarray:
-    """Intensity by place: Pakistan's in Pakistan, Iran's own tempo in Iran, plus joint
-    border operations where Iran cooperates."""
+def operation_map(intensity: np.ndarray, iran_score: float, places: Any, iran: Any) -> np.ndarray:
+    """Intensity by place: Pakistan's (by place) in Pakistan, Iran's own tempo in Iran, plus
+    joint border operations where Iran cooperates."""
     own = np.where(places.in_iran, iran.own_operation_intensity, intensity)
     if denies_sanctuary(iran_score):
         own = own + places.border_or_iran * iran.joint_border_intensity
@@ -147,7 +166,8 @@ def conduct_operations(
     """Remove fighters everywhere by the removal probability; record collateral harm."""
     p = params.pakistan
     joint = joint_operations(world.s[JOINT] > 0, params.china)
-    where = operation_map(world.s[INTENSITY], world.s[IRAN_SCORE], places, params.iran)
+    pakistan = intensity_by_place(world, places)
+    where = operation_map(pakistan, world.s[IRAN_SCORE], places, params.iran)
     p_remove = removal_probability(where, joint, p)
     n_groups, n = groups.fighters_at.shape
     removed_total = np.zeros(n, dtype=np.int64)
@@ -184,7 +204,9 @@ def pakistan_week(
 ) -> None:
     """Steps 1-4 (called by :meth:`PakistanState.step` and by the engine)."""
     s, p = world.s, params.pakistan
-    s[INTENSITY] = operation_intensity(int(s[WEEK]), int(s[LEVEL]), recent_attacks(world, 4), p)
+    level, recent = int(s[LEVEL]), recent_attacks(world, 4)
+    s[INTENSITY] = operation_intensity(int(s[WEEK]), level, recent, p)
+    s[ROUTINE] = routine_intensity(level, recent, p)
     world.guards[:] = allocate_guards(
         p.ssd_troops, world.chinese_nationals, world.recent_chinese_attacks
     )

@@ -47,6 +47,7 @@ from sim.world import (
     LAST_CHINESE_KILLED,
     LEVEL,
     PATIENCE,
+    ROUTINE,
     STATE_NAMES,
     TROOPS,
 )
@@ -278,7 +279,7 @@ class PakistanPolicy(Policy):
     def __call__(self, agent: Any) -> None:
         m = agent.model
         w, p, v = m.world, m.compiled, self.values
-        w.s[INTENSITY] = float(v["intensity"])
+        w.s[INTENSITY] = w.s[ROUTINE] = float(v["intensity"])
         w.guards[:] = m.call(
             allocate_guards, float(v["guards"]), w.chinese_nationals, w.recent_chinese_attacks
         )
