@@ -165,27 +165,34 @@ def clustering(pool: Any, n: int) -> None:
     print(f"dispersion (var/mean) {q(disp)}   burstiness B {q(b)}")
 
 
-backlash_overrides: dict[str, float] = {}
+#: (collateral_per_militant, backlash_recruits_per_harmed) pairs of docs/model.md's table.
+BACKLASH_GRID = (
+    (0.15, 0.5),
+    (0.5, 0.5),
+    (1.0, 0.5),
+    (1.0, 1.0),
+    (2.0, 0.5),
+    (1.0, 2.0),
+    (2.0, 1.0),
+)
 
 
 def backlash(pool: Any, n: int) -> None:
-    print(f"\n== backlash ({n} paired replicates): decisive_operation minus baseline")
-    for harm in (None, 0.5, 1.0):
-        ov = {} if harm is None else {"pakistan.collateral_per_militant": harm}
-        ov = {**ov, **backlash_overrides}
+    print(f"\n== backlash ({n} paired replicates): baseline -> decisive_operation, means")
+    print("collateral x recruits/harmed: fighters at the end; attacks (difference, 95% half-width)")
+    for harm, per_harmed in BACKLASH_GRID:
+        ov = {
+            "pakistan.collateral_per_militant": harm,
+            "recruitment.backlash_recruits_per_harmed": per_harmed,
+        }
         base = runs(pool, scenario_params("baseline", ov), n)
         dec = runs(pool, scenario_params("decisive_operation", ov), n)
-        label = "default" if harm is None else f"collateral_per_militant={harm}"
-        cells = [
-            f"{k} {col(base, c).mean():{f}} -> {col(dec, c).mean():{f}}"
-            for k, c, f in (
-                ("recruits", "recruits", ".0f"),
-                ("fighters", "fighters_final", ".0f"),
-                ("grievance", "grievance_final", ".3f"),
-                ("attacks", "attacks_total", ".0f"),
-            )
-        ]
-        print(f"{label:34s} " + "  ".join(cells))
+        cells = []
+        for key in ("fighters_final", "attacks_total"):
+            b, d = col(base, key), col(dec, key)
+            half = 1.96 * (d - b).std(ddof=1) / math.sqrt(n)
+            cells.append(f"{b.mean():.0f} -> {d.mean():.0f} ({(d - b).mean():+.0f} ± {half:.0f})")
+        print(f"{harm} x {per_harmed}: " + "; ".join(cells))
 
 
 def constant(pool: Any, n: int) -> None:

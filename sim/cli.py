@@ -1061,16 +1061,23 @@ def _same_value(a: str, b: str) -> bool:
 
 
 def scenarios_command(args: list[str]) -> int:
-    """``cpec-sim scenarios``: one line per scenario."""
+    """``cpec-sim scenarios``: one line per scenario, and an indented line naming the values
+    set, not calibrated, that its effect rests on."""
     if args:
         return fail(f"scenarios takes no arguments (got {' '.join(args)})")
-    from sim.config import load_scenario, scenario_names
+    from sim.config import load_scenario, scenario_names, scenario_params
+    from sim.params import iter_params
 
     names = scenario_names()
     width = max(map(len, names))
     for name in names:
-        desc = " ".join(str(load_scenario(name)["scenario"]["description"]).split())
-        print(f"{name:{width}s}  {desc}")
+        info = load_scenario(name)["scenario"]
+        print(f"{name:{width}s}  {' '.join(str(info['description']).split())}")
+        keys = list(info.get("rests_on") or [])
+        if keys:
+            values = {i.path: i.value for i in iter_params(scenario_params(name))}
+            shown = ", ".join(f"{k}={values[k]}" for k in keys)
+            print(f"{'':{width}s}  rests on values set, not calibrated: {shown}")
     return 0
 
 

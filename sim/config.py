@@ -29,11 +29,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class ScenarioInfo:
-    """A scenario's name, a description of the situation, and the seed passage behind it."""
+    """A scenario's name, a description of the situation, the seed passage behind it, and the
+    parameters its effect rests on: values set, not calibrated (the record cannot measure a
+    counterfactual), so its differences from the baseline are only as good as they are."""
 
     name: str = "baseline"
     description: str = ""
     seed_passage: str = ""
+    rests_on: list[str] = field(default_factory=list)
 
 
 @dataclass

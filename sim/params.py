@@ -51,8 +51,9 @@ class RecruitmentParams:
         0.5,
         "recruits/civilian harmed",
         (0.0, 50.0),
-        "kin and neighbours mobilised by each civilian an operation harms (Condra & Shapiro "
-        "2012: state-caused civilian casualties raise insurgent violence within ~4 weeks)",
+        "kin and neighbours mobilised by each civilian an operation harms: an assumption "
+        "(Condra & Shapiro 2012 find state-caused casualties raise insurgent violence within "
+        "~4 weeks; they measure violence, not recruits)",
     )
     backlash_attacks_per_harmed: float = param(
         0.1,

@@ -128,6 +128,9 @@ def load_posterior(value: str) -> Posterior | None:
     if path is None:
         return None
     where = f"parameters={value}"
+    unfinished = _unfinished_calibration(path.parent)
+    if unfinished:
+        raise ParameterError(f"{where}: {unfinished}")
     if not path.exists():
         hint = (
             " (run the calibration first, or give parameters=defaults)"
@@ -185,6 +188,24 @@ def load_posterior(value: str) -> Posterior | None:
         columns=tuple(columns),
         rows=rows,
         note=note,
+    )
+
+
+def _unfinished_calibration(folder: Path) -> str:
+    """Why the calibration in ``folder`` cannot be used yet ('' if it finished, or if
+    ``folder`` is no calibration's: a posterior file of one's own has no manifest)."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return ""
+    from sim.files import read_json_object
+
+    status = (read_json_object(manifest) or {}).get("status")
+    if status is None or status == "complete":
+        return ""
+    return (
+        f"the calibration in {folder} did not finish (status {status!r}): its posterior "
+        f"may be an earlier one; resume it with `cpec-sim calibrate --out {folder}`, or give "
+        "another posterior"
     )
 
 
@@ -265,8 +286,9 @@ def uncertainty_text(entry: dict[str, Any], draws_used: int | None = None) -> st
     if entry.get("source") != "posterior":
         return DEFAULTS_TEXT
     return (
-        "model randomness and parameter uncertainty "
-        f"(posterior: {entry.get('path', '?')}, {draws_text(entry.get('draws'), draws_used)})"
+        "model randomness and the uncertainty of the calibrated parameters "
+        f"(posterior: {entry.get('path', '?')}, {draws_text(entry.get('draws'), draws_used)}; "
+        "the values scenario effects rest on stay fixed)"
     )
 
 

@@ -1173,7 +1173,7 @@ def uncertainty_line(entry: dict[str, Any]) -> str:
     if entry.get("source") != "posterior":
         return uncertainty_text(entry)
     return (
-        "model randomness and parameter uncertainty "
+        "model randomness and the uncertainty of the calibrated parameters "
         f"(posterior: {entry.get('path', '?')}, {_draws_text(entry)})"
     )
 

@@ -194,7 +194,7 @@ def test_the_cli_runs_a_posterior_and_refuses_to_resume_another(workdir: Path) -
     first = cpec(*args, "groups.bla.attack_rate=2", cwd=workdir)
     assert first.returncode == 0, first.stderr
     assert "the posterior sets groups.bla.attack_rate in every replicate" in first.stderr
-    assert "model randomness and parameter uncertainty" in first.stdout
+    assert "model randomness and the uncertainty of the calibrated parameters" in first.stdout
     name = "baseline,groups.bla.attack_rate=2,parameters=cal,replicates=4,weeks=8"
     run_dir = workdir / "results" / "runs" / name
     summary = pd.read_parquet(run_dir / "summary.parquet")
@@ -212,7 +212,10 @@ def test_compare_and_report_say_which_uncertainty(
     file = write_posterior(post)
     run(_spec(None, replicates=3), tmp_path / "fixed", progress=None)
     run(_spec(post, replicates=3), tmp_path / "drawn", progress=None)
-    drawn_text = f"model randomness and parameter uncertainty (posterior: {file}, 3 draws)"
+    drawn_text = (
+        "model randomness and the uncertainty of the calibrated parameters "
+        f"(posterior: {file}, 3 draws"
+    )
 
     code = main(["compare", str(tmp_path / "fixed"), "--no-plots", "--out", str(tmp_path / "c")])
     out, err = capsys.readouterr()
@@ -256,8 +259,27 @@ def test_validate_reports_the_posterior_predictive(
     out = capsys.readouterr().out
     assert code == 0
     assert "Baseline posterior predictive (3 draws) vs the observed record" in out
-    assert "Model intervals include model randomness and parameter uncertainty" in out
+    assert (
+        "Model intervals include model randomness and the uncertainty of the calibrated parameters"
+        in out
+    )
     code = validate_command([*argv, "--out", str(tmp_path / "v")])
     captured = capsys.readouterr()
     assert code == 0 and "Baseline vs the observed record" in captured.out
     assert DEFAULTS_TEXT in captured.out and "replacing" in captured.err  # another configuration
+
+
+def test_a_calibration_that_did_not_finish_is_refused_as_a_posterior(tmp_path: Path) -> None:
+    """A review found ``parameters=DIR`` using the posterior of a calibration that crashed
+    or was killed while resuming (its manifest still says 'running'; the posterior file may
+    be an earlier one's). A posterior file without a calibration's manifest is one's own."""
+    folder = tmp_path / "cal"
+    write_posterior(folder)
+    assert load_posterior(str(folder)) is not None
+    (folder / "manifest.json").write_text(json.dumps({"status": "running"}), encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"did not finish \(status 'running'\)"):
+        load_posterior(str(folder))
+    with pytest.raises(ParameterError, match="did not finish"):
+        load_posterior(str(folder / "posterior.parquet"))
+    (folder / "manifest.json").write_text(json.dumps({"status": "complete"}), encoding="utf-8")
+    assert load_posterior(str(folder)) is not None

@@ -215,7 +215,24 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
     table.attrs["reference"] = ref.label if ref is not None else None
     table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
+    table.attrs["rests_on"] = {run.scenario: run.rests_on for run in runs.runs if run.rests_on}
+    table.attrs["scenarios"] = sorted({run.scenario for run in runs.runs})
     return table
+
+
+def rests_on_notes(rests_on: dict[str, dict[str, Any]], scenarios: list[str]) -> list[str]:
+    """When runs of several scenarios are compared: the values, set and not calibrated, that
+    each scenario's effect rests on (one line each)."""
+    if len(scenarios) < 2 or not rests_on:
+        return []
+    notes = [
+        "Scenario effects rest on values set, not calibrated (the record cannot measure a "
+        "counterfactual): sweep them before reading a difference as a finding."
+    ]
+    for scenario, values in sorted(rests_on.items()):
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        notes.append(f"  {readable_scenario(scenario)} rests on {shown}.")
+    return notes
 
 
 #: Fewer replicates than this in a run or its reference: intervals, but no p-value or star
@@ -376,6 +393,9 @@ def table_blocks(
         notes.extend(_difference_notes(table, ref))
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
     notes.extend(uncertainty_notes(uncertainty, mixed))
+    notes.extend(
+        rests_on_notes(table.attrs.get("rests_on") or {}, table.attrs.get("scenarios") or [])
+    )
     horizons = sorted({int(w) for w in table["weeks"].dropna()}) if "weeks" in table else []
     if len(horizons) > 1:
         notes.append(

@@ -74,6 +74,26 @@ class Run:
         too (runs over a posterior)."""
         return uncertainty_text(self.parameters, draws_used(self.summary))
 
+    @cached_property
+    def rests_on(self) -> dict[str, Any]:
+        """The values, set and not calibrated, that the run's scenario says its effect rests
+        on (``scenario.rests_on`` in ``config.yaml``), with the run's values; {} if none."""
+        import yaml
+
+        try:
+            config = yaml.safe_load((self.path / "config.yaml").read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            return {}
+        if not isinstance(config, dict) or not isinstance(config.get("scenario"), dict):
+            return {}
+        out: dict[str, Any] = {}
+        for key in config["scenario"].get("rests_on") or []:
+            value: Any = config
+            for part in str(key).split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            out[str(key)] = value
+        return out
+
     @property
     def replicates(self) -> int:
         """Number of replicates actually stored in the summary."""

@@ -370,15 +370,14 @@ def write_figures(
     observed: Sequence[Observed],
 ) -> list[Path]:
     """Write the calibration's figures (PNG and SVG) into ``out_dir/plots``; ``table`` is
-    :func:`identifiability` of ``population``."""
+    :func:`identifiability` of ``population``. One calibrated quantity has no pairs."""
     from sim.analysis import style
 
     with style.context():
-        figures = {
-            "posterior_marginals": figure_marginals(space, population, table),
-            "posterior_pairs": figure_pairs(space, population),
-            "predictive_checks": figure_predictive(predictive, observed),
-        }
+        figures = {"posterior_marginals": figure_marginals(space, population, table)}
+        if len(space.names) > 1:
+            figures["posterior_pairs"] = figure_pairs(space, population)
+        figures["predictive_checks"] = figure_predictive(predictive, observed)
     rendered = {name: style.render(fig) for name, fig in figures.items()}
     return style.write_rendered(Path(out_dir) / "plots", rendered)
 

@@ -59,11 +59,15 @@ def behaviour_fingerprint(
     """Hash of the replicates, statistics and distances described in the module's docstring,
     computed through the simulator ABC calls (:class:`CrisisSimulator`).
 
-    ``observed`` maps each statistic to ``{"value", "half_width"}`` (a manifest's entry).
+    ``observed`` maps each statistic to ``{"value", "half_width"}`` (a manifest's entry). The
+    statistics are taken in sorted order, as a manifest stores them: the distance sums in that
+    order, and another order changes its last bits (every new calibration failed its own check).
     """
     from sim.calibration.abc import ScaledDistance
     from sim.calibration.simulator import CrisisSimulator
     from sim.engine import run_replicate
+
+    observed = {k: observed[k] for k in sorted(observed)}
 
     distance = ScaledDistance(
         {k: float(scales[k]) for k in observed},

@@ -233,6 +233,9 @@ def ScenarioCard(scenario: str, on_scenario: Callable[[str], None]) -> None:  # 
             on_value=on_scenario,
         )
         _para(" ".join(str(info.get("description", "")).split()))
+        rests_on = list(info.get("rests_on") or [])
+        if rests_on:
+            _para(f"Its effect rests on values set, not calibrated: {', '.join(rests_on)}.")
         passage = str(info.get("seed_passage", "")).strip()
         if passage:
             solara.HTML(

@@ -328,10 +328,31 @@ def test_a_posterior_run_says_how_many_of_its_draws_it_used() -> None:
     from sim.posterior import draws_used, uncertainty_text
 
     entry = {"source": "posterior", "path": "p.parquet", "draws": 1000}
-    assert "(posterior: p.parquet, 100 of 1,000 draws)" in uncertainty_text(entry, 100)
-    assert "(posterior: p.parquet, 1,000 draws)" in uncertainty_text(entry, 1000)
+    assert "(posterior: p.parquet, 100 of 1,000 draws;" in uncertainty_text(entry, 100)
+    assert "(posterior: p.parquet, 1,000 draws;" in uncertainty_text(entry, 1000)
     assert "1,000 draws" in uncertainty_text(entry)
     summary = pd.DataFrame({"posterior_draw": [0, 1, 2, 0, 1, 2]})
     assert draws_used(summary) == 3
     assert draws_used(pd.DataFrame({"posterior_draw": [-1, -1]})) == 0
     assert draws_used(pd.DataFrame({"x": [1]})) is None
+
+
+def test_a_comparison_of_scenarios_names_the_values_their_effects_rest_on(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A review found users reading scenario differences as findings although they rest on
+    values set, not calibrated: the table names them, with the run's values, from the
+    run's ``config.yaml``; a comparison within one scenario has no such line."""
+    a, b = _two_scenarios(tmp_path, make_frames, save_run)
+    (b / "config.yaml").write_text(
+        "scenario:\n  name: chinese_troops\n  rests_on:\n  - attacks.chinese_troop_protection\n"
+        "attacks:\n  chinese_troop_protection: 0.7\n"
+    )
+    text = cmp.format_table(cmp.compare([a, b]))
+    assert "Scenario effects rest on values set, not calibrated" in text
+    assert "Chinese troops rests on attacks.chinese_troop_protection=0.7." in text
+    import shutil
+
+    again = shutil.copytree(b, tmp_path / "again")
+    same = cmp.format_table(cmp.compare([b, again], "troops"))
+    assert "rest on" not in same

@@ -73,6 +73,29 @@ def test_calibration_outputs_are_complete_and_checksummed(synthetic) -> None:
     }  # fmt: skip
 
 
+def test_a_calibration_of_one_quantity_draws_its_figures_without_pairs(
+    synthetic, tmp_path: Path
+) -> None:
+    """A review found a one-parameter calibration crashing after its tables were written
+    (a pairs figure of 0 rows), its manifest left 'running'."""
+    from sim.calibration.diagnostics import write_figures
+
+    space, *_, result = synthetic
+    one = replace(space, priors=space.priors[:1])
+    table = pd.read_csv(result.out_dir / "parameters.csv")
+    written = write_figures(
+        tmp_path,
+        one,
+        pd.read_parquet(result.out_dir / "population.parquet"),
+        table[table["parameter"] == one.priors[0].name],
+        pd.read_parquet(result.out_dir / "predictive.parquet"),
+        observed("full"),
+    )
+    names = {p.name for p in written}
+    assert "posterior_marginals.png" in names and "predictive_checks.png" in names
+    assert not any(n.startswith("posterior_pairs") for n in names)
+
+
 def test_the_shipped_defaults_reproduce_the_record_and_a_mis_set_parameter_does_not() -> None:
     ok = record_check(replicates=150)
     assert ok["inside"].all(), ok.loc[~ok["inside"], ["statistic", "observed", "low", "high"]]

@@ -174,6 +174,26 @@ def test_the_fingerprint_sees_the_model_and_the_distance_but_not_calibrated_defa
     assert fingerprint() == now
 
 
+def test_the_fingerprint_does_not_depend_on_the_order_of_the_statistics() -> None:
+    """A calibration fingerprints its statistics in the record's order and writes its manifest
+    with sorted keys; the check reads them back sorted. A review found every new calibration
+    failing its own check (the distance summed in another order differs in its last bits)."""
+    import json
+
+    from sim.calibration.record import observed
+
+    manifest = json.loads((SHIPPED_DIR / "manifest.json").read_text(encoding="utf-8"))
+    posterior, _ = shipped()
+    in_record_order = {o.name: manifest["observed"][o.name] for o in observed("full")}
+    assert list(in_record_order) != sorted(in_record_order)  # the two orders differ
+    reversed_order = dict(reversed(list(in_record_order.items())))
+    prints = {
+        behaviour_fingerprint(load_space(), posterior, manifest["scales"], order)
+        for order in (in_record_order, reversed_order, manifest["observed"])
+    }
+    assert prints == {shipped_record()["behaviour_fingerprint"]}
+
+
 def test_parameters_posterior_uses_ones_own_calibration_only_if_it_belongs_to_this_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -247,3 +247,29 @@ def test_chinese_troops_guard_only_so_without_troops_the_scenario_is_the_baselin
         assert p.summary["chinese_troops_deployed"]
         yielded += int(b.weekly["joint_operations"].max() > 0)
     assert yielded > 0  # some replicates reach the demand: the check above covers yielding
+
+
+def _rests_on() -> list[tuple[str, str]]:
+    from sim.config import load_scenario
+
+    return [
+        (name, key)
+        for name in scenario_names()
+        for key in load_scenario(name)["scenario"].get("rests_on") or []
+    ]
+
+
+@pytest.mark.parametrize(("scenario", "key"), _rests_on(), ids=lambda x: str(x))
+def test_what_a_scenario_says_it_rests_on_is_set_not_calibrated_and_moves_it(
+    scenario: str, key: str
+) -> None:
+    """``scenario.rests_on`` (printed by ``cpec-sim scenarios``, noted by ``compare``)
+    names parameters: each is declared, outside the calibration (the record cannot measure
+    a counterfactual), and changes the scenario's summaries when moved."""
+    from sim.calibration.space import load_space
+
+    info = {i.path: i for i in iter_params(ModelParams())}[key]
+    assert all(key not in prior.keys for prior in load_space().priors)
+    low, high = _moved(info)
+    rare = key.endswith(RARE)
+    assert _summaries(scenario, {key: low}, rare) != _summaries(scenario, {key: high}, rare)
