@@ -215,14 +215,26 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
     table.attrs["reference"] = ref.label if ref is not None else None
     table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
-    table.attrs["rests_on"] = {run.scenario: run.rests_on for run in runs.runs if run.rests_on}
+    table.attrs["rests_on"] = scenario_values(runs.runs)
     table.attrs["scenarios"] = sorted({run.scenario for run in runs.runs})
     return table
 
 
-def rests_on_notes(rests_on: dict[str, dict[str, Any]], scenarios: list[str]) -> list[str]:
+def scenario_values(runs: Sequence[Run]) -> dict[str, dict[str, list[Any]]]:
+    """Per scenario, the values its effect rests on (``Run.rests_on``), each with the distinct
+    values its runs used, in order (several when a sweep moved it)."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for run in runs:
+        for key, value in run.rests_on.items():
+            seen = out.setdefault(run.scenario, {}).setdefault(key, [])
+            if value not in seen:
+                seen.append(value)
+    return out
+
+
+def rests_on_notes(rests_on: dict[str, dict[str, list[Any]]], scenarios: list[str]) -> list[str]:
     """When runs of several scenarios are compared: the values, set and not calibrated, that
-    each scenario's effect rests on (one line each)."""
+    each scenario's effect rests on (one line each; a value its runs moved shows each)."""
     if len(scenarios) < 2 or not rests_on:
         return []
     notes = [
@@ -230,7 +242,10 @@ def rests_on_notes(rests_on: dict[str, dict[str, Any]], scenarios: list[str]) ->
         "counterfactual): sweep them before reading a difference as a finding."
     ]
     for scenario, values in sorted(rests_on.items()):
-        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        shown = ", ".join(
+            f"{k}={' / '.join(map(str, v))}" + (" (varied here)" if len(v) > 1 else "")
+            for k, v in values.items()
+        )
         notes.append(f"  {readable_scenario(scenario)} rests on {shown}.")
     return notes
 

@@ -356,3 +356,9 @@ def test_a_comparison_of_scenarios_names_the_values_their_effects_rest_on(
     again = shutil.copytree(b, tmp_path / "again")
     same = cmp.format_table(cmp.compare([b, again], "troops"))
     assert "rest on" not in same
+    # a sweep that moved the value: every value it took, not the last run's
+    (again / "config.yaml").write_text(
+        (b / "config.yaml").read_text().replace("0.7", "0.2"), encoding="utf-8"
+    )
+    swept = cmp.format_table(cmp.compare([a, b, again]))
+    assert "attacks.chinese_troop_protection=0.7 / 0.2 (varied here)." in swept
