@@ -747,10 +747,21 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         f"Difference in means from the reference ({by_label.get(ref, ref)}), "
         f"bootstrap 95% CI — {_title_suffix(runs)}\n(filled dot: the difference holds after "
         "Holm's correction for every difference of the comparison, the * of the table; "
-        "hollow: it does not, or the run is not tested)",
+        "hollow: it does not, or the run is not tested)" + _rests_on_caption(runs.runs),
         fontsize=12,
     )
     return fig
+
+
+def _rests_on_caption(runs: Sequence[Run]) -> str:
+    """A figure's reminder, when it compares scenarios, that their effects rest on values set,
+    not calibrated (the comparison table names them)."""
+    if len({run.scenario for run in runs}) < 2 or not any(run.rests_on for run in runs):
+        return ""
+    return (
+        "\nScenario effects rest on values set, not calibrated: the comparison table and "
+        "`cpec-sim scenarios` name them"
+    )
 
 
 def _numeric(value: str) -> float | str:

@@ -362,3 +362,10 @@ def test_a_comparison_of_scenarios_names_the_values_their_effects_rest_on(
     )
     swept = cmp.format_table(cmp.compare([a, b, again]))
     assert "attacks.chinese_troop_protection=0.7 / 0.2 (varied here)." in swept
+    # the figure of differences, which travels without the table, says so too
+    runs = load_runs([a, b])
+    fig = cmp.figure_differences(cmp.compare([a, b]), runs)
+    assert fig is not None and "rest on values set, not calibrated" in fig.get_suptitle()
+    same_runs = load_runs([b, again])
+    fig = cmp.figure_differences(cmp.compare([b, again], "troops"), same_runs)
+    assert fig is not None and "rest on" not in fig.get_suptitle()
