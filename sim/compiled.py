@@ -133,15 +133,32 @@ globals().update({t.__name__: t for t in TUPLE_TYPES.values()})  # picklable for
 #: Text parameters become numbers in compiled code.
 POSTURE_SCORE = {"hostile": -1.0, "neutral": 0.0, "cooperative": 1.0}
 _AS_NUMBER: dict[str, Callable[[Any], float]] = {"initial_posture": POSTURE_SCORE.__getitem__}
+#: Each field's declared type, applied before compiled code sees a value: a float parameter
+#: given as an int (``backlash_attacks_per_harmed=3`` from Python) would otherwise be typed
+#: int64, and a process's rules, compiled for the first types they met (:class:`Calls`), then
+#: truncated every later float (0.1 read as 0: found by a review).
+_DECLARED: dict[type, dict[str, type]] = {
+    cls: {
+        f.name: {"float": float, "int": int, "bool": bool}[str(f.type)]
+        for f in dataclasses.fields(cls)
+        if str(f.type) in ("float", "int", "bool")
+    }
+    for cls in _COMPILED_GROUPS
+}
 
 
 def as_tuple(params: Any) -> Any:
     """The named tuple of one parameter dataclass (floats, ints and bools as declared)."""
     tuple_type = TUPLE_TYPES[type(params)]
+    declared = _DECLARED[type(params)]
     values = []
     for name in tuple_type._fields:
         v = getattr(params, name)
-        values.append(_AS_NUMBER[name](v) if name in _AS_NUMBER else v)
+        if name in _AS_NUMBER:
+            v = _AS_NUMBER[name](v)
+        elif name in declared:
+            v = declared[name](v)
+        values.append(v)
     return tuple_type(*values)
 
 

@@ -141,3 +141,30 @@ def test_numpy_integers_are_whole_numbers_of_weeks() -> None:
     a = simulate(ModelParams(), np.int64(6), 3, "mesa")
     b = run_replicate(ModelParams(), 6, 3)
     assert a.summary == b.summary and len(a.weekly["attacks"]) == 6
+
+
+def test_a_float_parameter_given_as_an_int_reaches_compiled_code_as_a_float() -> None:
+    """A review found that one replicate with ``backlash_attacks_per_harmed=3`` (an int, from
+    Python) typed the process's compiled rules for an int, after which 0.1 was read as 0."""
+    import subprocess
+    import sys
+
+    from sim.compiled import as_tuple
+    from sim.params import RecruitmentParams
+
+    assert isinstance(
+        as_tuple(RecruitmentParams(backlash_attacks_per_harmed=3)).backlash_attacks_per_harmed,
+        float,
+    )
+    script = (
+        "from sim.config import scenario_params; from sim.engine import run_replicate\n"
+        "run_replicate(scenario_params('decisive_operation',"
+        " {'recruitment.backlash_attacks_per_harmed': 3}), 26, 5)\n"
+        "r = run_replicate(scenario_params('decisive_operation'), 26, 5)\n"
+        "print(r.summary['attacks_total'])"
+    )
+    after_an_int = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()[-1]
+    fresh = run_replicate(scenario_params("decisive_operation"), 26, 5).summary["attacks_total"]
+    assert int(after_an_int) == fresh

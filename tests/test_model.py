@@ -175,7 +175,8 @@ def test_scenarios_do_what_they_say() -> None:
 
     assert run("investment_freeze").china.investment_hold
     troops = run("chinese_troops")
-    assert troops.pakistan.chinese_troops and troops.pakistan.joint_operations
+    assert troops.pakistan.chinese_troops and not troops.pakistan.joint_operations  # guard only
+    assert run("joint_operation").pakistan.joint_operations
     assert run("iran_border").iran.posture == "cooperative"
     decisive = run("decisive_operation")
     assert decisive.pakistan.intensity > run("baseline").pakistan.intensity

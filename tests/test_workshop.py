@@ -44,6 +44,25 @@ def test_pakistan_seat_replaces_the_tempo_and_troop_rules() -> None:
     assert removed > ruled.model.recorder.weekly["militants_killed"][:6].sum()
 
 
+def test_seats_keep_the_decisive_operation_in_balochistan_and_the_freeze_s_floor() -> None:
+    """A review found the Pakistan seat carrying a decisive operation's tempo to Karachi and
+    the KP sites, and the China seat lowering the ladder below an imposed freeze's hold."""
+    from sim.rules.china import HOLD
+    from sim.world import ROUTINE
+
+    play = Play("decisive_operation", 5)
+    m = play.model
+    take_seat(m, "pakistan", current_choices(m, "pakistan"))
+    play.step()
+    boost = m.params.pakistan.decisive_boost
+    assert m.world.s[ROUTINE] == pytest.approx(max(0.0, m.world.s[INTENSITY] - boost))
+    frozen = Play("investment_freeze", 5)
+    take_seat(frozen.model, "china", {"stance": "normal"})
+    for _ in range(3):
+        frozen.step()
+        assert frozen.model.world.s[LEVEL] == HOLD
+
+
 def test_china_iran_and_investor_seats() -> None:
     play = Play("baseline", 5)
     m = play.model

@@ -22,7 +22,7 @@ from sim.rules.pakistan import (
     removal_probability,
     troop_coverage,
 )
-from sim.world import INTENSITY, TROOPS
+from sim.world import INTENSITY, JOINT, TROOPS
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
@@ -77,8 +77,9 @@ class PakistanState(Agent):
 
     @property
     def joint_operations(self) -> bool:
-        """Joint China-Pakistan operations: ordered by the scenario or with Chinese troops."""
-        return bool(joint_operations(self.chinese_troops, self.model.compiled.china))
+        """Joint China-Pakistan operations: ordered by the scenario, or since Pakistan yielded
+        to China's demand."""
+        return bool(joint_operations(self.model.world.s[JOINT] > 0, self.model.compiled.china))
 
     def step(self) -> None:
         """Decide and act for one week (:func:`pakistan_week`), or a participant decides

@@ -52,7 +52,6 @@ from sim.world import (
     T_MILITANTS_KILLED,
     T_ON_CHINESE,
     T_SECURITY_KILLED,
-    TROOPS,
     WEEK,
 )
 
@@ -229,7 +228,7 @@ def attack_once(
     events, n_events = record_attack(
         g, place, attack, outcome, world, places, params, events, n_events
     )
-    provoked = world.s[TROOPS] > 0
+    provoked = (world.troop_sites > 0).any()  # foreign troops on the ground somewhere
     chinese = outcome.chinese_killed
     payoff = attack_payoff(outcome.success, chinese, target, groups.publicity[g], provoked, t)
     learn(g, target, payoff, groups, t)

@@ -30,12 +30,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim.attacks import guard_protection
-from sim.rules.china import LADDER, investment_hold, next_patience
+from sim.rules.china import LADDER, imposed_floor, investment_hold, next_patience
 from sim.rules.investor import settle_investor, updated_hazard
 from sim.rules.iran import iran_week, posture_name
 from sim.rules.pakistan import (
     allocate_guards,
     conduct_operations,
+    decisive_boost,
     operation_intensity,
     recent_attacks,
     update_troop_sites,
@@ -50,6 +51,7 @@ from sim.world import (
     ROUTINE,
     STATE_NAMES,
     TROOPS,
+    WEEK,
 )
 from sim.world import INVESTING as S_INVESTING
 from sim.world import PAUSED as S_PAUSED
@@ -135,7 +137,8 @@ SEATS: dict[str, Seat] = {
                 Control(
                     "intensity",
                     "Operation intensity",
-                    "0 = none, 1 = all-out; replaces the tempo rule",
+                    "0 = none, 1 = all-out, in Balochistan (elsewhere less a decisive "
+                    "operation's extra); replaces the tempo rule",
                 ),
                 Control(
                     "guards",
@@ -181,7 +184,8 @@ SEATS: dict[str, Seat] = {
                 Control(
                     "stance",
                     "China's stance",
-                    "replaces the patience ladder",
+                    "replaces the patience ladder; under an imposed investment freeze the "
+                    "stance is at least the investment hold",
                     kind="choice",
                     choices=LADDER,
                 ),
@@ -279,7 +283,9 @@ class PakistanPolicy(Policy):
     def __call__(self, agent: Any) -> None:
         m = agent.model
         w, p, v = m.world, m.compiled, self.values
-        w.s[INTENSITY] = w.s[ROUTINE] = float(v["intensity"])
+        # the participant sets Balochistan's tempo; a decisive operation's extra stays there
+        w.s[INTENSITY] = float(v["intensity"])
+        w.s[ROUTINE] = max(0.0, w.s[INTENSITY] - m.call(decisive_boost, int(w.s[WEEK]), p.pakistan))
         w.guards[:] = m.call(
             allocate_guards, float(v["guards"]), w.chinese_nationals, w.recent_chinese_attacks
         )
@@ -301,7 +307,9 @@ class ChinaPolicy(Policy):
         s[PATIENCE] = m.call(
             next_patience, s[PATIENCE], int(s[LAST_CHINESE_KILLED]), m.compiled.china
         )
-        s[LEVEL] = float(LADDER.index(self.values["stance"]))
+        s[LEVEL] = float(
+            m.call(imposed_floor, LADDER.index(self.values["stance"]), m.compiled.china)
+        )
 
 
 class IranPolicy(Policy):

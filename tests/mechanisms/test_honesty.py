@@ -227,12 +227,16 @@ def test_self_excitation_keeps_the_long_run_rate() -> None:
 TROOP_COLUMNS = {"chinese_troops", "chinese_troops_deployed"}
 
 
-def test_chinese_troops_guard_only_so_without_troops_the_scenario_is_the_baseline() -> None:
+@pytest.mark.parametrize("provocation", [0.0, 2.0])
+def test_chinese_troops_guard_only_so_without_troops_the_scenario_is_the_baseline(
+    provocation: float,
+) -> None:
     """The chinese_troops scenario lets troops guard and does nothing else: with no troops
     to send (in either run), every output but the troops' own columns is the baseline's,
     seed for seed. Joint operations start there as in the baseline, when Pakistan yields to
-    China's demand (a review found the scenario had run them from week 1 without saying so)."""
-    none = {"china.troops_available": 0}
+    China's demand (a review found the scenario had run them from week 1 without saying so),
+    and troops that are not there provoke no one (a second review found they did)."""
+    none = {"china.troops_available": 0, "targeting.foreign_troop_provocation": provocation}
     base = runs("baseline", none, 24, 104)
     placebo = runs("chinese_troops", none, 24, 104)
     yielded = 0
