@@ -178,7 +178,8 @@ def replicate_result(
         "investors_withdrawn": int(w["investors_withdrawn"][last]),
         "weeks_to_first_pause": float(first_pause) if first_pause > 0 else math.nan,
         "investment_hold": bool(w["investment_hold"].max() > 0),
-        "chinese_troops_deployed": bool(w["chinese_troops"].max() > 0),
+        # troops on guard at some site, not only let in (none may be available to send)
+        "chinese_troops_deployed": bool(w["sites_guarded_by_troops"].max() > 0),
         "grievance_final": float(w["grievance"][last]),
         "legitimacy_final": float(w["legitimacy"][last]),
         "china_patience_final": float(w["china_patience"][last]),

@@ -50,17 +50,38 @@ def test_seats_keep_the_decisive_operation_in_balochistan_and_the_freeze_s_floor
     from sim.rules.china import HOLD
     from sim.world import ROUTINE
 
-    play = Play("decisive_operation", 5)
-    m = play.model
-    take_seat(m, "pakistan", current_choices(m, "pakistan"))
-    play.step()
-    boost = m.params.pakistan.decisive_boost
-    assert m.world.s[ROUTINE] == pytest.approx(max(0.0, m.world.s[INTENSITY] - boost))
+    seated, ruled = Play("full_pressure", 5), Play("full_pressure", 5)
+    capped = 0
+    for _ in range(20):  # a participant who keeps the rule's own tempo changes nothing
+        take_seat(seated.model, "pakistan", current_choices(seated.model, "pakistan"))
+        seated.step()
+        ruled.step()
+        a, b = seated.model.world.s, ruled.model.world.s
+        assert (a[INTENSITY], a[ROUTINE]) == pytest.approx((b[INTENSITY], b[ROUTINE]))
+        capped += int(b[INTENSITY] == 1.0 and b[INTENSITY] - b[ROUTINE] < 0.4)
+    assert capped > 0  # including weeks where the cap at 1 binds in Balochistan
     frozen = Play("investment_freeze", 5)
     take_seat(frozen.model, "china", {"stance": "normal"})
     for _ in range(3):
         frozen.step()
         assert frozen.model.world.s[LEVEL] == HOLD
+
+
+def test_a_fork_leaves_a_handed_back_seat_s_choices_off() -> None:
+    """A review found a fork re-applying the reform spending of a Pakistan seat that had
+    been handed back to the rule."""
+    from sim.workshop.play import retune
+    from sim.workshop.seats import hand_back
+
+    play = Play("baseline", 3)
+    m = play.model
+    take_seat(m, "pakistan", {**current_choices(m, "pakistan"), "reform": 0.9})
+    play.step()
+    hand_back(m, "pakistan")
+    default = m.params.legitimacy.local_benefit_share
+    assert m.compiled.legitimacy.local_benefit_share == default
+    retune(m, {})
+    assert m.compiled.legitimacy.local_benefit_share == default
 
 
 def test_china_iran_and_investor_seats() -> None:

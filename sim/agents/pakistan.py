@@ -22,7 +22,7 @@ from sim.rules.pakistan import (
     removal_probability,
     troop_coverage,
 )
-from sim.world import INTENSITY, JOINT, TROOPS
+from sim.world import INTENSITY, JOINT
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
@@ -57,8 +57,8 @@ class PakistanState(Agent):
 
     @property
     def chinese_troops(self) -> bool:
-        """Chinese troops guard their nationals."""
-        return bool(self.model.world.s[TROOPS] > 0)
+        """Chinese troops guard their nationals at some site (let in, and some to send)."""
+        return bool((self.model.world.troop_sites > 0).any())
 
     @property
     def troop_sites(self) -> np.ndarray:

@@ -315,7 +315,7 @@ def retune(model: DashboardModel, knobs: dict[str, Any]) -> None:
         model.world.s[IRAN_SCORE] = POSTURE_SCORE[params.iran.initial_posture]
     agents: list[Any] = [model.pakistan, model.china, model.iran, *model.investors]
     for agent in agents:
-        if agent.policy is not None:
+        if agent.policy is not None and agent.policy.active:  # a handed-back seat stays off
             agent.policy.bind(model)
 
 

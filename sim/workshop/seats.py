@@ -36,9 +36,9 @@ from sim.rules.iran import iran_week, posture_name
 from sim.rules.pakistan import (
     allocate_guards,
     conduct_operations,
-    decisive_boost,
     operation_intensity,
     recent_attacks,
+    routine_intensity,
     update_troop_sites,
 )
 from sim.world import (
@@ -283,9 +283,13 @@ class PakistanPolicy(Policy):
     def __call__(self, agent: Any) -> None:
         m = agent.model
         w, p, v = m.world, m.compiled, self.values
-        # the participant sets Balochistan's tempo; a decisive operation's extra stays there
+        # the participant sets Balochistan's tempo; a decisive operation's extra (as the rule
+        # would apply it this week, capped at 1) stays there
+        level, recent = int(w.s[LEVEL]), m.call(recent_attacks, w, 4)
+        full = m.call(operation_intensity, int(w.s[WEEK]), level, recent, p.pakistan)
+        extra = full - m.call(routine_intensity, level, recent, p.pakistan)
         w.s[INTENSITY] = float(v["intensity"])
-        w.s[ROUTINE] = max(0.0, w.s[INTENSITY] - m.call(decisive_boost, int(w.s[WEEK]), p.pakistan))
+        w.s[ROUTINE] = max(0.0, w.s[INTENSITY] - extra)
         w.guards[:] = m.call(
             allocate_guards, float(v["guards"]), w.chinese_nationals, w.recent_chinese_attacks
         )
