@@ -48,6 +48,13 @@ class Posterior:
     rows: tuple[tuple[float | int, ...], ...]
     #: Why ``parameters=posterior`` chose this file, when the choice may surprise (or "").
     note: str = ""
+    #: Columns of the file left out: its calibration's placebos (not applied to runs).
+    left_out: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """What identifies the draws a run applies: the file's SHA-256 and what it left out."""
+        return self.sha256 + "".join(f" without {c}" for c in self.left_out)
 
     @property
     def draws(self) -> int:
@@ -70,6 +77,7 @@ class Posterior:
             "sha256": self.sha256,
             "draws": self.draws,
             "columns": list(self.columns),
+            **({"left_out": list(self.left_out)} if self.left_out else {}),
         }
 
 
@@ -147,7 +155,9 @@ def load_posterior(value: str) -> Posterior | None:
     table = _read_table(data, path, where)
     names = list(table.column_names)
     params = numeric_parameters()
-    columns = [c for c in names if c != DRAW_COLUMN]
+    placebos = _placebo_columns(path.parent)
+    left_out = tuple(c for c in names if c in placebos)  # recorded in the run's manifest
+    columns = [c for c in names if c != DRAW_COLUMN and c not in left_out]
     if not columns:
         raise ParameterError(
             f"{path}: no parameter columns (expected dotted keys such as groups.bla.attack_rate)"
@@ -188,7 +198,23 @@ def load_posterior(value: str) -> Posterior | None:
         columns=tuple(columns),
         rows=rows,
         note=note,
+        left_out=left_out,
     )
+
+
+def _placebo_columns(folder: Path) -> set[str]:
+    """The keys the calibration file marks as placebos, if ``folder`` holds a calibration
+    (its manifest records the calibrated space); none for a posterior file of one's own."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return set()
+    from sim.files import read_json_object
+
+    if "space" not in (read_json_object(manifest) or {}):
+        return set()
+    from sim.calibration.space import load_space
+
+    return {key for prior in load_space().priors if prior.placebo for key in prior.keys}
 
 
 def _unfinished_calibration(folder: Path) -> str:
@@ -312,7 +338,8 @@ def draws_used(summary: Any) -> int | None:
 
 def source_key(entry: dict[str, Any]) -> tuple[str, str]:
     """Runs with equal keys have comparable intervals (same source, same posterior file)."""
-    return (str(entry.get("source", DEFAULTS)), str(entry.get("sha256", "")))
+    left_out = "".join(f" without {c}" for c in entry.get("left_out") or [])
+    return (str(entry.get("source", DEFAULTS)), str(entry.get("sha256", "")) + left_out)
 
 
 NOT_COMPARABLE = (

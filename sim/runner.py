@@ -93,7 +93,7 @@ class RunSpec:
     @property
     def config_hash(self) -> str:
         """Hash of what determines each replicate's result."""
-        sha = self.posterior.sha256 if self.posterior is not None else None
+        sha = self.posterior.key if self.posterior is not None else None
         return config_hash(self.params, self.seed, self.weeks, self.scenario, sha)
 
 

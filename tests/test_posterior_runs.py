@@ -283,3 +283,25 @@ def test_a_calibration_that_did_not_finish_is_refused_as_a_posterior(tmp_path: P
         load_posterior(str(folder / "posterior.parquet"))
     (folder / "manifest.json").write_text(json.dumps({"status": "complete"}), encoding="utf-8")
     assert load_posterior(str(folder)) is not None
+
+
+def test_runs_over_a_calibration_leave_its_placebo_out(tmp_path: Path) -> None:
+    """A review found the calibration's placebo (investors' risk aversion, drawn from its
+    prior because the record cannot inform it) applied to every run over the shipped
+    posterior, widening the investment outcomes. A calibration's posterior leaves it out
+    (and says so); a posterior file of one's own keeps every column."""
+    import shutil
+
+    from sim.posterior import SHIPPED_POSTERIOR_DIR
+
+    shipped = load_posterior("posterior")
+    assert shipped is not None and shipped.left_out == ("investors.risk_aversion",)
+    assert "investors.risk_aversion" not in shipped.columns
+    assert shipped.manifest()["left_out"] == ["investors.risk_aversion"]
+    assert shipped.key != shipped.sha256  # runs made before this are not resumed as equal
+    own = tmp_path / "own"
+    own.mkdir()
+    shutil.copy(SHIPPED_POSTERIOR_DIR / "posterior.parquet", own / "posterior.parquet")
+    mine = load_posterior(str(own))
+    assert mine is not None and "investors.risk_aversion" in mine.columns and not mine.left_out
+    assert mine.key == mine.sha256 == shipped.sha256

@@ -23,6 +23,9 @@ class Prior:
     low: float
     high: float
     source: str = ""
+    #: A placebo: calibrated only to check the identifiability table (the record cannot
+    #: inform it); its draws stay out of runs over the posterior.
+    placebo: bool = False
 
     @property
     def width(self) -> float:
@@ -85,7 +88,11 @@ def _prior(name: str, entry: Any, where: str) -> Prior:
     ranges = [parameter_uncertainty(k, entry["range"], where) for k in keys]
     if any(not u.numeric or u.kind != "float" for u in ranges):
         raise StudyError(f"{where}: {name}: only real-valued parameters can be calibrated")
-    return Prior(name, tuple(keys), ranges[0].low, ranges[0].high, str(entry.get("source", "")))
+    placebo = entry.get("placebo", False)
+    if not isinstance(placebo, bool):
+        raise StudyError(f"{where}: {name}: 'placebo' must be true or false")
+    source = str(entry.get("source", ""))
+    return Prior(name, tuple(keys), ranges[0].low, ranges[0].high, source, placebo)
 
 
 def load_space(path: Path | str | None = None) -> CalibrationSpace:
