@@ -203,18 +203,27 @@ def load_posterior(value: str) -> Posterior | None:
 
 
 def _placebo_columns(folder: Path) -> set[str]:
-    """The keys the calibration file marks as placebos, if ``folder`` holds a calibration
-    (its manifest records the calibrated space); none for a posterior file of one's own."""
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
+    """The placebo keys of the calibration in ``folder``, as its manifest records them; for a
+    calibration made before manifests did, the default calibration file's, if it calibrated
+    exactly that file's space (the shipped one). None for a posterior file of one's own."""
+    path = folder / "manifest.json"
+    if not path.is_file():
         return set()
     from sim.files import read_json_object
 
-    if "space" not in (read_json_object(manifest) or {}):
+    manifest = read_json_object(path) or {}
+    if isinstance(manifest.get("placebo"), list):
+        return {str(key) for key in manifest["placebo"]}
+    if "space" not in manifest:
         return set()
     from sim.calibration.space import load_space
+    from sim.explore.space import StudyError
 
-    return {key for prior in load_space().priors if prior.placebo for key in prior.keys}
+    try:
+        space = load_space()
+    except StudyError:  # a broken calibration file: keep every column
+        return set()
+    return set(space.placebo_keys) if manifest["space"] == space.as_dict() else set()
 
 
 def _unfinished_calibration(folder: Path) -> str:
@@ -311,10 +320,12 @@ def uncertainty_text(entry: dict[str, Any], draws_used: int | None = None) -> st
     posterior's draws its replicates used, when known: ``K of N draws`` if fewer than all)."""
     if entry.get("source") != "posterior":
         return DEFAULTS_TEXT
+    left_out = entry.get("left_out") or []
+    without = f", without the placebo {', '.join(left_out)}" if left_out else ""
     return (
         "model randomness and the uncertainty of the calibrated parameters "
-        f"(posterior: {entry.get('path', '?')}, {draws_text(entry.get('draws'), draws_used)}; "
-        "the values scenario effects rest on stay fixed)"
+        f"(posterior: {entry.get('path', '?')}, {draws_text(entry.get('draws'), draws_used)}"
+        f"{without}; the values scenario effects rest on stay fixed)"
     )
 
 

@@ -1172,9 +1172,11 @@ def uncertainty_line(entry: dict[str, Any]) -> str:
 
     if entry.get("source") != "posterior":
         return uncertainty_text(entry)
+    left_out = entry.get("left_out") or []
+    without = f", without the placebo {', '.join(left_out)}" if left_out else ""
     return (
         "model randomness and the uncertainty of the calibrated parameters "
-        f"(posterior: {entry.get('path', '?')}, {_draws_text(entry)})"
+        f"(posterior: {entry.get('path', '?')}, {_draws_text(entry)}{without})"
     )
 
 

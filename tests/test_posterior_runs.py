@@ -15,7 +15,7 @@ from sim.cli import main
 from sim.config import config_hash, scenario_params
 from sim.engine import simulate
 from sim.params import ParameterError
-from sim.posterior import DEFAULTS_TEXT, load_posterior
+from sim.posterior import DEFAULTS_TEXT, load_posterior, uncertainty_text
 from sim.results import tables_from_replicates
 from sim.runner import RunSpec, replicate_seed, run
 from sim.validation import validate, validate_command
@@ -305,3 +305,18 @@ def test_runs_over_a_calibration_leave_its_placebo_out(tmp_path: Path) -> None:
     mine = load_posterior(str(own))
     assert mine is not None and "investors.risk_aversion" in mine.columns and not mine.left_out
     assert mine.key == mine.sha256 == shipped.sha256
+    assert "without the placebo investors.risk_aversion" in uncertainty_text(shipped.manifest())
+    # a calibration's own record of its placebos decides (another calibration file may mark
+    # none), and one made with another space than the default file's drops nothing
+    import json
+
+    cal = tmp_path / "cal"
+    shutil.copytree(SHIPPED_POSTERIOR_DIR, cal)
+    manifest = json.loads((cal / "manifest.json").read_text(encoding="utf-8"))
+    (cal / "manifest.json").write_text(json.dumps({**manifest, "placebo": []}), encoding="utf-8")
+    recorded = load_posterior(str(cal))
+    assert recorded is not None and not recorded.left_out
+    other_space = {**manifest, "space": {**manifest["space"], "weeks": 52}}
+    (cal / "manifest.json").write_text(json.dumps(other_space), encoding="utf-8")
+    other = load_posterior(str(cal))
+    assert other is not None and not other.left_out

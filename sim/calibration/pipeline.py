@@ -246,6 +246,8 @@ def calibrate(
         "window": window,
         "space": space.as_dict(),
         "space_file": space.path,
+        # keys runs over the posterior leave out (not in "space": its hash stays as it was)
+        "placebo": space.placebo_keys,
         "observed": {
             o.name: {"value": o.value, "half_width": o.half_width, "source": o.source}
             for o in observations

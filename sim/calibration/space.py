@@ -49,6 +49,11 @@ class CalibrationSpace:
     path: str = ""
 
     @property
+    def placebo_keys(self) -> list[str]:
+        """The keys of the placebo quantities (runs over the posterior leave them out)."""
+        return [key for p in self.priors if p.placebo for key in p.keys]
+
+    @property
     def names(self) -> list[str]:
         """Names of the calibrated quantities, in file order."""
         return [p.name for p in self.priors]

@@ -57,6 +57,7 @@ def test_calibration_outputs_are_complete_and_checksummed(synthetic) -> None:
     out = result.out_dir
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["synthetic_record"] is True
+    assert manifest["placebo"] == ["investors.risk_aversion"]  # runs over it leave it out
     for name, entry in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == entry["sha256"]
     posterior = pd.read_parquet(out / "posterior.parquet")
