@@ -54,7 +54,7 @@ class Posterior:
     @property
     def key(self) -> str:
         """What identifies the draws a run applies: the file's SHA-256 and what it left out."""
-        return self.sha256 + "".join(f" without {c}" for c in self.left_out)
+        return self.sha256 + _without(self.left_out)
 
     @property
     def draws(self) -> int:
@@ -136,7 +136,8 @@ def load_posterior(value: str) -> Posterior | None:
     if path is None:
         return None
     where = f"parameters={value}"
-    unfinished = _unfinished_calibration(path.parent)
+    calibration = _calibration_manifest(path.parent)
+    unfinished = _unfinished_calibration(path.parent, calibration)
     if unfinished:
         raise ParameterError(f"{where}: {unfinished}")
     if not path.exists():
@@ -155,7 +156,7 @@ def load_posterior(value: str) -> Posterior | None:
     table = _read_table(data, path, where)
     names = list(table.column_names)
     params = numeric_parameters()
-    placebos = _placebo_columns(path.parent)
+    placebos = _placebo_columns(calibration)
     left_out = tuple(c for c in names if c in placebos)  # recorded in the run's manifest
     columns = [c for c in names if c != DRAW_COLUMN and c not in left_out]
     if not columns:
@@ -202,16 +203,23 @@ def load_posterior(value: str) -> Posterior | None:
     )
 
 
-def _placebo_columns(folder: Path) -> set[str]:
-    """The placebo keys of the calibration in ``folder``, as its manifest records them; for a
-    calibration made before manifests did, the default calibration file's, if it calibrated
-    exactly that file's space (the shipped one). None for a posterior file of one's own."""
+def _calibration_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of the calibration in ``folder`` ({} if unreadable); None if there is
+    none (a posterior file of one's own)."""
     path = folder / "manifest.json"
     if not path.is_file():
-        return set()
+        return None
     from sim.files import read_json_object
 
-    manifest = read_json_object(path) or {}
+    return read_json_object(path) or {}
+
+
+def _placebo_columns(manifest: dict[str, Any] | None) -> set[str]:
+    """The placebo keys of a calibration, as its manifest records them; for a calibration
+    made before manifests did, the default calibration file's, if it calibrated exactly that
+    file's space (the shipped one). None for a posterior file of one's own."""
+    if manifest is None:
+        return set()
     if isinstance(manifest.get("placebo"), list):
         return {str(key) for key in manifest["placebo"]}
     if "space" not in manifest:
@@ -226,15 +234,12 @@ def _placebo_columns(folder: Path) -> set[str]:
     return set(space.placebo_keys) if manifest["space"] == space.as_dict() else set()
 
 
-def _unfinished_calibration(folder: Path) -> str:
-    """Why the calibration in ``folder`` cannot be used yet ('' if it finished, or if
-    ``folder`` is no calibration's: a posterior file of one's own has no manifest)."""
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
+def _unfinished_calibration(folder: Path, manifest: dict[str, Any] | None) -> str:
+    """Why the calibration in ``folder`` (its ``manifest``) cannot be used yet ('' if it
+    finished, or if there is none: a posterior file of one's own has no manifest)."""
+    if manifest is None:
         return ""
-    from sim.files import read_json_object
-
-    status = (read_json_object(manifest) or {}).get("status")
+    status = manifest.get("status")
     if status is None or status == "complete":
         return ""
     return (
@@ -320,13 +325,22 @@ def uncertainty_text(entry: dict[str, Any], draws_used: int | None = None) -> st
     posterior's draws its replicates used, when known: ``K of N draws`` if fewer than all)."""
     if entry.get("source") != "posterior":
         return DEFAULTS_TEXT
-    left_out = entry.get("left_out") or []
-    without = f", without the placebo {', '.join(left_out)}" if left_out else ""
     return (
         "model randomness and the uncertainty of the calibrated parameters "
         f"(posterior: {entry.get('path', '?')}, {draws_text(entry.get('draws'), draws_used)}"
-        f"{without}; the values scenario effects rest on stay fixed)"
+        f"{placebo_text(entry)}; the values scenario effects rest on stay fixed)"
     )
+
+
+def placebo_text(entry: dict[str, Any]) -> str:
+    """``, without the placebo KEY`` for a run that left its calibration's placebo out."""
+    left_out = entry.get("left_out") or []
+    return f", without the placebo {', '.join(left_out)}" if left_out else ""
+
+
+def _without(left_out: Any) -> str:
+    """What a posterior's key adds for the columns it left out."""
+    return "".join(f" without {c}" for c in left_out or [])
 
 
 def draws_text(draws: Any, used: Any = None) -> str:
@@ -349,8 +363,10 @@ def draws_used(summary: Any) -> int | None:
 
 def source_key(entry: dict[str, Any]) -> tuple[str, str]:
     """Runs with equal keys have comparable intervals (same source, same posterior file)."""
-    left_out = "".join(f" without {c}" for c in entry.get("left_out") or [])
-    return (str(entry.get("source", DEFAULTS)), str(entry.get("sha256", "")) + left_out)
+    return (
+        str(entry.get("source", DEFAULTS)),
+        str(entry.get("sha256", "")) + _without(entry.get("left_out")),
+    )
 
 
 NOT_COMPARABLE = (

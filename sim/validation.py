@@ -1168,15 +1168,13 @@ def _draws_text(entry: dict[str, Any]) -> str:
 def uncertainty_line(entry: dict[str, Any]) -> str:
     """What the table's intervals include (``sim.posterior.uncertainty_text``), with the
     number of draws actually used."""
-    from sim.posterior import uncertainty_text
+    from sim.posterior import placebo_text, uncertainty_text
 
     if entry.get("source") != "posterior":
         return uncertainty_text(entry)
-    left_out = entry.get("left_out") or []
-    without = f", without the placebo {', '.join(left_out)}" if left_out else ""
     return (
         "model randomness and the uncertainty of the calibrated parameters "
-        f"(posterior: {entry.get('path', '?')}, {_draws_text(entry)}{without})"
+        f"(posterior: {entry.get('path', '?')}, {_draws_text(entry)}{placebo_text(entry)})"
     )
 
 

@@ -18,7 +18,7 @@ from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY, interdiction_probabil
 from sim.cells import FIGHTERS
 from sim.compiled import POSTURE_SCORE, Calls, dot, rule
 from sim.params import ModelParams
-from sim.rules.china import NORMAL, imposed_floor, investment_hold, next_level
+from sim.rules.china import NORMAL, investment_hold, ladder_step
 from sim.rules.militant_group import choice_probabilities, initial_propensities, long_run_rate
 from sim.rules.pakistan import joint_operations, update_troop_sites
 from sim.space import load_places
@@ -177,9 +177,7 @@ def start(p: ModelParams, seed: int, compiled: Any = None) -> Start:
     s = world.s
     s[IRAN_SCORE] = POSTURE_SCORE[p.iran.initial_posture]
     s[PATIENCE] = p.china.initial_patience
-    s[LEVEL] = imposed_floor(
-        next_level(NORMAL, p.china.initial_patience, compiled.china), compiled.china
-    )
+    s[LEVEL] = ladder_step(NORMAL, p.china.initial_patience, compiled.china)
     s[TROOPS] = float(p.pakistan.accept_chinese_troops)
     s[INTENSITY] = s[ROUTINE] = p.pakistan.base_intensity
     _CALLS(first_week_state, world, groups, compiled)

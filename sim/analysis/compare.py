@@ -216,14 +216,16 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
     table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
     table.attrs["rests_on"] = scenario_values(runs.runs)
-    table.attrs["scenarios"] = sorted({run.scenario for run in runs.runs})
     return table
 
 
 def scenario_values(runs: Sequence[Run]) -> dict[str, dict[str, list[Any]]]:
-    """Per scenario, the values its effect rests on (``Run.rests_on``), each with the distinct
-    values its runs used, in order (several when a sweep moved it)."""
+    """When runs of several scenarios are compared: per scenario, the values its effect rests
+    on (``Run.rests_on``), each with the distinct values its runs used, in order (several when
+    a sweep moved it). Empty when the runs share one scenario."""
     out: dict[str, dict[str, list[Any]]] = {}
+    if len({run.scenario for run in runs}) < 2:
+        return out
     for run in runs:
         for key, value in run.rests_on.items():
             seen = out.setdefault(run.scenario, {}).setdefault(key, [])
@@ -232,10 +234,10 @@ def scenario_values(runs: Sequence[Run]) -> dict[str, dict[str, list[Any]]]:
     return out
 
 
-def rests_on_notes(rests_on: dict[str, dict[str, list[Any]]], scenarios: list[str]) -> list[str]:
-    """When runs of several scenarios are compared: the values, set and not calibrated, that
-    each scenario's effect rests on (one line each; a value its runs moved shows each)."""
-    if len(scenarios) < 2 or not rests_on:
+def rests_on_notes(rests_on: dict[str, dict[str, list[Any]]]) -> list[str]:
+    """The values, set and not calibrated, that each compared scenario's effect rests on
+    (:func:`scenario_values`; one line each; a value its runs moved shows each)."""
+    if not rests_on:
         return []
     notes = [
         "Scenario effects rest on values set, not calibrated (the record cannot measure a "
@@ -408,9 +410,7 @@ def table_blocks(
         notes.extend(_difference_notes(table, ref))
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
     notes.extend(uncertainty_notes(uncertainty, mixed))
-    notes.extend(
-        rests_on_notes(table.attrs.get("rests_on") or {}, table.attrs.get("scenarios") or [])
-    )
+    notes.extend(rests_on_notes(table.attrs.get("rests_on") or {}))
     horizons = sorted({int(w) for w in table["weeks"].dropna()}) if "weeks" in table else []
     if len(horizons) > 1:
         notes.append(
@@ -747,16 +747,16 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         f"Difference in means from the reference ({by_label.get(ref, ref)}), "
         f"bootstrap 95% CI — {_title_suffix(runs)}\n(filled dot: the difference holds after "
         "Holm's correction for every difference of the comparison, the * of the table; "
-        "hollow: it does not, or the run is not tested)" + _rests_on_caption(runs.runs),
+        "hollow: it does not, or the run is not tested)" + _rests_on_caption(table),
         fontsize=12,
     )
     return fig
 
 
-def _rests_on_caption(runs: Sequence[Run]) -> str:
+def _rests_on_caption(table: pd.DataFrame) -> str:
     """A figure's reminder, when it compares scenarios, that their effects rest on values set,
     not calibrated (the comparison table names them)."""
-    if len({run.scenario for run in runs}) < 2 or not any(run.rests_on for run in runs):
+    if not table.attrs.get("rests_on"):
         return ""
     return (
         "\nScenario effects rest on values set, not calibrated: the comparison table and "

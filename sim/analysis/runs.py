@@ -21,6 +21,7 @@ import pandas as pd
 
 from sim.config import RUN_KEYS
 from sim.files import damaged_files
+from sim.params import flatten
 from sim.posterior import (
     NOT_COMPARABLE,
     draws_used,
@@ -86,13 +87,8 @@ class Run:
             return {}
         if not isinstance(config, dict) or not isinstance(config.get("scenario"), dict):
             return {}
-        out: dict[str, Any] = {}
-        for key in config["scenario"].get("rests_on") or []:
-            value: Any = config
-            for part in str(key).split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            out[str(key)] = value
-        return out
+        values = flatten(config)
+        return {str(key): values.get(str(key)) for key in config["scenario"].get("rests_on") or []}
 
     @property
     def replicates(self) -> int:

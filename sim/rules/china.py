@@ -48,6 +48,12 @@ def imposed_floor(level: int, p: Any) -> int:
 
 
 @rule
+def ladder_step(level: int, patience: float, p: Any) -> int:
+    """Rules 2-4: the step after a patience update, with an imposed freeze's floor."""
+    return imposed_floor(next_level(level, patience, p), p)
+
+
+@rule
 def investment_hold(level: float, p: Any) -> bool:
     """State firms may not invest (ladder step 2 or an imposed freeze)."""
     return p.force_investment_hold or level >= HOLD
@@ -58,4 +64,4 @@ def china_week(world: Any, params: Any) -> None:
     """Rules 1-4: patience, then the ladder."""
     s = world.s
     s[PATIENCE] = next_patience(s[PATIENCE], int(s[LAST_CHINESE_KILLED]), params.china)
-    s[LEVEL] = imposed_floor(next_level(int(s[LEVEL]), s[PATIENCE], params.china), params.china)
+    s[LEVEL] = ladder_step(int(s[LEVEL]), s[PATIENCE], params.china)

@@ -53,18 +53,22 @@ def decisive_boost(week: int, p: Any) -> float:
 
 
 @rule
+def tempo(china_level: int, recent_attacks: int, p: Any) -> float:
+    """Routine tempo, plus China's pressure and the reaction to recent attacks (uncapped)."""
+    i = p.base_intensity + p.intensity_per_china_level * china_level
+    return i + p.intensity_per_attack * recent_attacks
+
+
+@rule
 def operation_intensity(week: int, china_level: int, recent_attacks: int, p: Any) -> float:
     """This week's intensity in Balochistan, in [0, 1]."""
-    i = p.base_intensity + p.intensity_per_china_level * china_level
-    i += p.intensity_per_attack * recent_attacks
-    return min(1.0, i + decisive_boost(week, p))
+    return min(1.0, tempo(china_level, recent_attacks, p) + decisive_boost(week, p))
 
 
 @rule
 def routine_intensity(china_level: int, recent_attacks: int, p: Any) -> float:
     """This week's intensity elsewhere in Pakistan: no decisive operation there."""
-    i = p.base_intensity + p.intensity_per_china_level * china_level
-    return min(1.0, i + p.intensity_per_attack * recent_attacks)
+    return min(1.0, tempo(china_level, recent_attacks, p))
 
 
 @rule
