@@ -225,7 +225,7 @@ def test_replicates_from_the_fork_state() -> None:
     res = play.replicates(5)
     assert res["from_week"] == 10 and len(res["branches"]) == 2
     diff = res["difference"]["attacks_total"]
-    assert diff == {"median": 0.0, "lo": 0.0, "hi": 0.0}  # same settings, same streams
+    assert diff == {"mean": 0.0, "lo": 0.0, "hi": 0.0, "clear": False}  # same settings
     values = res["branches"][0]["values"]["attacks_total"]
     assert len(set(values)) > 1  # the replicates differ from each other
     with pytest.raises(PlayError, match="already forked"):
@@ -277,6 +277,113 @@ def test_debrief_writes_run_directories_that_compare(tmp_path: Path) -> None:
     played_value = played.summary["attacks_total"].iloc[0]
     expected = 100 * ((s < played_value).mean() + (s == played_value).mean() / 2)
     assert landed["percentile"] == pytest.approx(expected, abs=0.1)
+    # the decisions replayed in the model-only runs' histories: same seeds, 12 weeks
+    replayed = load_run(Path(result["decisions"]))
+    assert replayed.summary["seed"].tolist() == model.summary["seed"].tolist()
+    assert replayed.timeseries["week"].max() == 12
+    effect = landed["effect"]
+    diff = replayed.summary["attacks_total"] - model.summary["attacks_total"]
+    assert effect["mean"] == pytest.approx(diff.mean())
+    assert effect["lo"] <= effect["mean"] <= effect["hi"]
+    r = replayed.summary["attacks_total"]
+    among = 100 * ((r < played_value).mean() + (r == played_value).mean() / 2)
+    assert landed["decisions"]["percentile"] == pytest.approx(among, abs=0.1)
+    removed = (replayed.summary["militants_killed"] - model.summary["militants_killed"]).mean()
+    assert removed > 10  # intensity 0.9 against the rule's ~0.55 removes more fighters
+
+
+def test_the_debrief_effect_of_no_decision_or_the_rule_s_own_is_exactly_zero(
+    tmp_path: Path,
+) -> None:
+    """A review found the debrief inviting "lucky or good?" from one run's percentile, which
+    a room that decides nothing also gets: the replayed decisions are the answer, and a room
+    whose decisions are the rule's must show no effect at all."""
+    for k, decide in enumerate((False, True)):
+        room = Room("baseline", 1, code="ABCDE")
+        pak = room.join("ABCDE", "pakistan", "P")
+        if decide:
+            room.decide(pak.token, "guards", 15000)  # the scenario's own guards
+        for _ in range(24):
+            room.step()
+        result = room.debrief(tmp_path / f"d{k}", replicates=12)
+        for outcome, o in result["outcomes"].items():
+            assert o["effect"]["mean"] == 0.0 and not o["effect"]["clear"], outcome
+        assert result["decided"] is decide
+
+
+# --- seats control by control ----------------------------------------------------------------
+def test_a_seat_that_sets_one_control_leaves_the_others_to_the_rule() -> None:
+    """A review found that touching the guards froze Pakistan's tempo and its answer to
+    China's demand for the rest of the run (fighters +326 over 104 weeks). Seeds 1 and 12
+    reach China's demand and the rule yields: the rule's draw must still be drawn."""
+    for seed in (1, 12):
+        room = Room("baseline", seed, code="ABCDE")
+        pak = room.join("ABCDE", "pakistan", "P")
+        room.decide(pak.token, "guards", 15000)  # the rule's own value
+        alone = Play("baseline", seed)
+        for _ in range(104):
+            room.step()
+            alone.step()
+        assert alone.model.world.s[TROOPS] == 1.0  # the rule yielded in this run
+        assert _bytes(room.play.model) == _bytes(alone.model)
+        shown = room.choices("pakistan")  # the rule's current tempo beside the set guards
+        assert shown == {**current_choices(alone.model, "pakistan"), "guards": 15000}
+
+
+def test_a_seat_that_refuses_troops_draws_what_the_rule_draws_until_it_would_yield() -> None:
+    """The rule draws a chance of yielding every week China demands protection; a seat that
+    has ticked the boxes off must draw it too, so that its world differs from the model's
+    only from the week the rule would have yielded."""
+    seed = 1
+    alone = Play("baseline", seed)
+    demand_weeks, yielded = 0, None
+    for week in range(1, 105):
+        alone.step()
+        demand_weeks += int(alone.model.world.s[LEVEL] == 3 and alone.model.world.s[TROOPS] == 0)
+        if alone.model.world.s[TROOPS] == 1.0:
+            yielded = week
+            break
+    assert yielded is not None and demand_weeks > 0  # draws that came to nothing first
+    room = Room("baseline", seed, code="ABCDE")
+    pak = room.join("ABCDE", "pakistan", "P")
+    room.decide(pak.token, "accept_troops", False)
+    room.decide(pak.token, "joint_operations", False)
+    again = Play("baseline", seed)
+    for week in range(1, yielded + 1):
+        room.step()
+        again.step()
+        same = _bytes(room.play.model) == _bytes(again.model)
+        assert same == (week < yielded), week
+    assert room.play.model.world.s[TROOPS] == 0.0
+
+
+def test_fork_replicates_replay_the_seats_decisions_since_the_fork() -> None:
+    """A review found decisions made after a fork missing from its replicates."""
+    rooms = [Room("baseline", 4, code="ABCDE") for _ in range(2)]
+    for k, room in enumerate(rooms):
+        pak = room.join("ABCDE", "pakistan", "P")
+        for _ in range(6):
+            room.step()
+        room.fork({"collateral_per_militant": 0.05})
+        for _ in range(2):
+            room.step()
+        if k:
+            room.decide(pak.token, "intensity", 1.0)
+        room.step()
+    plain, decided = (r.replicates(4) for r in rooms)
+    key = "civilians_killed"
+    for b in range(2):
+        assert plain["branches"][b]["values"][key] != decided["branches"][b]["values"][key]
+    assert decided["played_week"] == 9 and decided["from_week"] == 6
+    assert (decided["replayed"], plain["replayed"]) == (1, 0)
+
+
+def test_a_fork_cannot_untick_troops_that_are_already_in() -> None:
+    play = Play("chinese_troops", 2)
+    play.step()
+    with pytest.raises(PlayError, match="cannot send them home"):
+        play.fork({"accept_chinese_troops": False})
+    assert len(play.branches) == 1
 
 
 # --- the server ----------------------------------------------------------------------------

@@ -164,12 +164,14 @@ def test_two_seats_one_world_refusal_log_reconnect_and_debrief(tmp_path: Path) -
             "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd",
             "50th", "72nd", "101st", "111th", "112th",
         ]  # fmt: skip
-        cells = fac.locator("#debrief-table td:nth-child(4)").all_inner_texts()
+        cells = fac.locator("#debrief-table td:nth-child(6)").all_inner_texts()
         assert cells and all(c[-2:] in ("st", "nd", "rd", "th") for c in cells), cells
+        effects = fac.locator("#debrief-table td:nth-child(5)").all_inner_texts()
+        assert all(re.search(r"\[.+, .+\]", c) for c in effects), effects
         (played,) = (tmp_path / "results").glob("ABCDE-*-week2/played")
         decisions = pd.read_parquet(played / "decisions.parquet")
         assert decisions["participant"].tolist() == ["Amina", "Chen"]
-        assert (played.parent / "model" / "summary.parquet").exists()
+        assert len(pd.read_parquet(played.parent / "decisions" / "summary.parquet")) > 1
         browser.close()
     assert not errors, errors
     hosts = {urlsplit(u).hostname for u in urls if not u.startswith("data:")}
@@ -204,7 +206,7 @@ def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
         assert "seed=7" in page.url and "base_intensity=0.5" in page.url
         page.click("#replicates")
         expect(page.locator("#replicates-table")).to_be_visible(timeout=60_000)
-        expect(page.locator("#replicates-table")).to_contain_text("B − A")
+        expect(page.locator("#replicates-table")).to_contain_text("B − A: mean [95%]")
         with page.expect_download() as download:
             page.click("#export")
         saved = tmp_path / "played.html"

@@ -482,7 +482,8 @@ def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
         f"* marks a difference that holds after Holm's correction for the {tested} "
         f"differences in this table (family-wise error {FAMILY_ALPHA:.0%}): {kept} of them; "
         f"{excluded} of the 95% intervals exclude 0 before the correction, and about "
-        f"{tested * 0.05:.1f} would by chance alone if nothing differed (more with few "
+        f"{tested * 0.05:.1f} would by chance alone if nothing differed, on average: related "
+        "outcomes move together, so by chance none may, or many at once (and more with few "
         "replicates, whose percentile intervals run a little narrow).",
     ]
     diffs = table[table["diff_mean_p"].notna()]

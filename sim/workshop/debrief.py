@@ -3,8 +3,16 @@
 ``played/`` is a normal run directory (``summary``, ``timeseries`` and ``events`` tables with
 their checksums in ``manifest.json``) plus a ``decisions`` table: who decided what, when.
 ``model/`` holds model-only replicates from the same start (same scenario and settings, no
-seats), run by the ordinary runner. Both open with ``cpec-sim compare`` and ``cpec-sim plot``;
-:func:`debrief` also says where in the model-only distribution each outcome of the room landed.
+seats), run by the ordinary runner. ``decisions/`` holds as many replicates with the room's
+decisions replayed at the weeks they were made (the same decisions in other histories: the
+room decided in its own, so this is "the same moves", not "the same strategy").
+
+One played run cannot say what the decisions did: a room that decides nothing lands
+anywhere in the model's distribution. So :func:`debrief` gives, for each outcome, the
+decisions' effect (the mean of ``decisions`` - ``model`` with a bootstrap 95% interval,
+replicate ``i`` of both on one seed) and where the room's run landed among the replayed
+runs (how lucky the room was with its own decisions). All open with ``cpec-sim compare``
+and ``cpec-sim plot``.
 """
 
 from __future__ import annotations
@@ -23,10 +31,17 @@ from sim import __version__
 from sim.config import scenario_params
 from sim.dashboard.knobs import KNOB_BY_NAME, format_value
 from sim.files import atomic_write_json, atomic_write_with, file_record, read_json_object
-from sim.record import SUMMARY_COLUMNS
+from sim.model import CrisisModel
+from sim.record import ReplicateResult
 from sim.results import tables_from_replicates
-from sim.runner import RunSpec, run
-from sim.workshop.play import HEADLINE_OUTCOMES, knob_overrides, scenario_knobs
+from sim.runner import RunSpec, replicate_seed, run
+from sim.workshop.play import (
+    HEADLINE_OUTCOMES,
+    knob_overrides,
+    mean_difference,
+    run_with_actions,
+    scenario_knobs,
+)
 from sim.workshop.room import Room, RoomError
 
 DECISION_COLUMNS = ("week", "seat", "participant", "control", "value", "time")
@@ -54,13 +69,17 @@ def decisions_table(decisions: list[dict[str, Any]]) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
-def save_played_run(room: Room, folder: Path, branch: int = 0) -> Path:
-    """Write one branch of the room's run as a run directory with a ``decisions`` table."""
+def save_room_run(
+    room: Room,
+    folder: Path,
+    replicates: list[tuple[int, int, ReplicateResult]],
+    kind: str,
+    description: str,
+    knobs: dict[str, Any],
+) -> Path:
+    """Write replicates of the room's world as a run directory with the ``decisions`` table."""
     play = room.play
-    b = play.branches[branch]
-    m = b.model
-    result = m.recorder.result(m.week, m.first_pause_week)
-    tables = tables_from_replicates([(0, play.seed, result)])
+    tables = tables_from_replicates(replicates)
     tables["decisions"] = decisions_table(room.decisions)
     folder.mkdir(parents=True, exist_ok=True)
     files = {
@@ -69,13 +88,13 @@ def save_played_run(room: Room, folder: Path, branch: int = 0) -> Path:
     manifest = {
         "package": "cpec-sim",
         "version": __version__,
-        "kind": "played",
+        "kind": kind,
         "scenario": play.scenario,
-        "description": f"played in workshop room {room.code} ({b.label})",
-        "overrides": overrides_of(b.knobs, scenario_knobs(play.scenario)),
+        "description": description,
+        "overrides": overrides_of(knobs, scenario_knobs(play.scenario)),
         "seed": play.seed,
-        "replicates": 1,
-        "weeks": m.week,
+        "replicates": len(replicates),
+        "weeks": play.week,
         "horizon": play.weeks,
         "fork_week": play.fork_week,
         "seats": {h.seat: h.name for h in room.holders.values() if h.seat != "observer"},
@@ -90,6 +109,30 @@ def save_played_run(room: Room, folder: Path, branch: int = 0) -> Path:
     }
     atomic_write_json(folder / "manifest.json", manifest)
     return folder
+
+
+def save_played_run(room: Room, folder: Path, branch: int = 0) -> Path:
+    """Write one branch of the room's run as a run directory with a ``decisions`` table."""
+    play = room.play
+    b = play.branches[branch]
+    result = b.model.recorder.result(b.model.week, b.model.first_pause_week)
+    description = f"played in workshop room {room.code} ({b.label})"
+    return save_room_run(room, folder, [(0, play.seed, result)], "played", description, b.knobs)
+
+
+def replay_decisions(room: Room, folder: Path, replicates: int) -> Path:
+    """The room's decisions replayed at their weeks in ``replicates`` other histories: the
+    model-only runs' seeds and settings, for as many weeks as the room played."""
+    play = room.play
+    params = scenario_params(play.scenario, knob_overrides(play.start_knobs))
+    results = []
+    for i in range(replicates):
+        seed = replicate_seed(play.seed, i)
+        model = CrisisModel(params, weeks=play.week, seed=seed)
+        run_with_actions(model, room.actions)
+        results.append((i, seed, model.recorder.result(model.week, model.first_pause_week)))
+    description = f"the decisions of workshop room {room.code}, replayed in other histories"
+    return save_room_run(room, folder, results, "replayed", description, play.start_knobs)
 
 
 def model_only_runs(room: Room, folder: Path, replicates: int, jobs: int = 1) -> Path:
@@ -158,17 +201,24 @@ def debrief(room: Room, folder: Path, replicates: int = 100, jobs: int = 1) -> d
     if len(room.play.branches) > 1:  # the fork's branch B, for the record (not compared here)
         save_played_run(room, folder / "played-B", branch=1)
     model = model_only_runs(room, folder / "model", replicates, jobs)
+    replayed = replay_decisions(room, folder / "decisions", replicates)
     p = pd.read_parquet(played / "summary.parquet").iloc[0]
-    s = pd.read_parquet(model / "summary.parquet")
-    outcomes = {
-        c: where_it_landed(float(p[c]), s[c].to_numpy(dtype=float))
-        for c in HEADLINE_OUTCOMES
-        if c in SUMMARY_COLUMNS
-    }
+    s = pd.read_parquet(model / "summary.parquet").sort_values("replicate")
+    r = pd.read_parquet(replayed / "summary.parquet").sort_values("replicate")
+    outcomes = {}
+    for c in HEADLINE_OUTCOMES:
+        alone, decided = s[c].to_numpy(dtype=float), r[c].to_numpy(dtype=float)
+        outcomes[c] = {
+            **where_it_landed(float(p[c]), alone),
+            "decisions": where_it_landed(float(p[c]), decided),
+            "effect": mean_difference(list(alone), list(decided)),
+        }
     return {
         "played": str(played),
         "model": str(model),
+        "decisions": str(replayed),
         "replicates": replicates,
+        "decided": bool(room.actions),
         "outcomes": outcomes,
-        "command": f"cpec-sim compare {played} {model}",
+        "command": f"cpec-sim compare {model} {replayed} {played}",
     }

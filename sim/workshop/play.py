@@ -8,15 +8,18 @@ and it keeps those deltas so that a page that reconnects redraws the whole histo
 Snapshots are deep copies of the model, random generator included: restoring one and
 stepping gives the same bytes as never having snapshotted. A fork copies the world at the
 current week into two branches that may differ in their settings from then on; each branch
-can then be run as many replicates from the fork state (the replicates reseed the copy's
-generator; replicate ``i`` of both branches shares one stream, so their difference shows
-the settings, not the luck of the draw).
+can then be run as many replicates from the fork state, with the seats' actions since the
+fork replayed at their weeks. Replicate ``i`` of both branches starts from one stream, but
+the streams drift apart as soon as the settings change what is drawn, so the pairs are about
+as different as two unpaired runs: the difference is the mean of B - A with a bootstrap 95%
+interval, as ``cpec-sim compare`` gives it, never one pair's.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +47,7 @@ from sim.model import CrisisModel
 from sim.params import ModelParams
 from sim.record import SUMMARY_COLUMNS, WEEKLY_METRICS, decode_events
 from sim.runner import replicate_seed
+from sim.workshop.seats import Action, apply_action
 from sim.world import IRAN_SCORE, TROOPS, compiled_params
 
 #: Outcomes shown for replicates and the debrief (all summary columns are stored).
@@ -339,19 +343,46 @@ def reseed(model: CrisisModel, seed: int) -> None:
     model.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
 
 
-def replicate_outcomes(snap: CrisisModel, n: int, seed: int) -> dict[str, list[float]]:
-    """Run ``n`` replicates from a snapshot to the horizon; their summary columns.
+def replicate_outcomes(
+    snap: CrisisModel, n: int, seed: int, actions: Sequence[Action] = ()
+) -> dict[str, list[float]]:
+    """Run ``n`` replicates from a snapshot to the horizon, replaying the seats' ``actions``
+    from the snapshot's week on at their weeks; their summary columns.
 
-    Replicate ``i`` draws from stream ``replicate_seed(seed, i)``: the same for every branch.
+    Replicate ``i`` starts from stream ``replicate_seed(seed, i)``: the same for every branch.
     """
+    later = [a for a in actions if a.week >= snap.week]
     out: dict[str, list[float]] = {c: [] for c in SUMMARY_COLUMNS}
     for i in range(n):
         m = restore(snap)
         reseed(m, replicate_seed(seed, i))
-        while m.week < m.weeks:
-            CrisisModel.step(m)  # the model's week, without the dashboard's log
+        run_with_actions(m, later)
         add_summary(out, m.recorder.result(m.week, m.first_pause_week).summary)
     return out
+
+
+def run_with_actions(model: CrisisModel, actions: Sequence[Action]) -> None:
+    """Step ``model`` to its horizon (the model's week, without the dashboard's log), each
+    action carried out before the week after the one it was made in."""
+    pending = list(actions)
+    while model.week < model.weeks:
+        while pending and pending[0].week <= model.week:
+            apply_action(model, pending.pop(0))
+        CrisisModel.step(model)
+
+
+def mean_difference(a: list[float], b: list[float]) -> dict[str, float]:
+    """Mean of ``b - a`` over replicates with a paired bootstrap 95% interval (as
+    ``cpec-sim compare``), and whether the interval excludes 0."""
+    from sim.analysis.stats import bootstrap_diff_ci
+
+    ci = bootstrap_diff_ci(b, a, "mean", paired=True)
+    return {
+        "mean": ci.estimate,
+        "lo": ci.low,
+        "hi": ci.high,
+        "clear": bool(ci.low > 0 or ci.high < 0),
+    }
 
 
 def replicates_from_start(
@@ -436,6 +467,13 @@ class Play:
         values = dict(a.knobs)
         for name, value in knobs.items():
             values[name] = check_knob(name, value)
+        unticked = a.knobs.get("accept_chinese_troops") and not values["accept_chinese_troops"]
+        if unticked and a.model.world.s[TROOPS] > 0:
+            raise PlayError(
+                "Chinese troops are already in: unticking accept_chinese_troops (from week 1) "
+                "cannot send them home, so branch B would not differ; take the Pakistan seat "
+                "and untick its troops box instead"
+            )
         model = snapshot(a.model)
         retune(model, values)
         changes = [n for n in values if values[n] != a.knobs[n]]
@@ -449,15 +487,18 @@ class Play:
         self.fork_week = self.week
         self.fork_snapshots = [snapshot(a.model), snapshot(b.model)]
 
-    def replicates(self, n: int) -> dict[str, Any]:
+    def replicates(self, n: int, actions: Sequence[Action] = ()) -> dict[str, Any]:
         """Run each branch ``n`` times from the fork state (the played history shared, the
-        weeks after it drawn afresh); unforked, the first branch's settings ``n`` times from
-        the start, as ``cpec-sim run`` with the same seed runs them (:func:`reproduce`)."""
+        weeks after it drawn afresh, the seats' ``actions`` since the fork replayed at their
+        weeks); unforked, the first branch's settings ``n`` times from the start, as
+        ``cpec-sim run`` with the same seed runs them (:func:`reproduce`)."""
         if not 1 <= n <= MAX_REPLICATES:
             raise PlayError(f"replicates must be from 1 to {MAX_REPLICATES}")
         if self.fork_snapshots:
             labels = [b.label for b in self.branches]
-            results = [replicate_outcomes(s, n, self.seed + 1) for s in self.fork_snapshots]
+            results = [
+                replicate_outcomes(s, n, self.seed + 1, actions) for s in self.fork_snapshots
+            ]
         else:
             labels = ["model only"]
             params = scenario_params(self.scenario, knob_overrides(self.start_knobs))
@@ -465,6 +506,10 @@ class Play:
         out: dict[str, Any] = {
             "n": n,
             "from_week": self.fork_week or 0,
+            "played_week": self.week,
+            "replayed": sum(a.week >= (self.fork_week or 0) for a in actions)
+            if self.fork_snapshots
+            else 0,
             "branches": [
                 {
                     "label": lab,
@@ -476,8 +521,7 @@ class Play:
         }
         if len(results) == 2:
             out["difference"] = {
-                c: describe([b - a for a, b in zip(results[0][c], results[1][c], strict=True)])
-                for c in HEADLINE_OUTCOMES
+                c: mean_difference(results[0][c], results[1][c]) for c in HEADLINE_OUTCOMES
             }
         return out
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,13 @@ from sim.workshop.seats import (
     PLAYABLE,
     SEAT_KNOBS,
     SEATS,
-    activate,
+    Action,
+    apply_action,
     current_choices,
     free_seat,
-    hand_back,
     investor_agent,
     seat_agent,
+    seat_choices,
     take_seat,
 )
 
@@ -87,6 +88,8 @@ class Room:
         self.pause_every = pause_every
         self.holders: dict[str, Holder] = {}  # token -> holder
         self.decisions: list[dict[str, Any]] = []
+        #: What the seats did, in order, as replicates replay it (:func:`apply_action`).
+        self.actions: list[Action] = []
         self.seat_log: list[dict[str, Any]] = []  # who took and left which seat, when
         self.freed: dict[str, str] = {}  # token of a freed seat -> that seat's title
 
@@ -157,9 +160,17 @@ class Room:
         del self.holders[holder.token]
         self.freed[holder.token] = SEATS[seat].title
         self._note_seat(holder, "freed")
+        self._hand_back(seat)
         for branch in self.play.branches:
             free_seat(branch.model, seat, self.investor)
         return holder
+
+    def _hand_back(self, seat: str) -> None:
+        """Every branch's agent of ``seat`` follows its rule again (recorded for replays)."""
+        action = Action(self.play.week, seat, investor=self.investor)
+        for branch in self.play.branches:
+            apply_action(branch.model, action)
+        self.actions.append(action)
 
     def leave(self, token: Any) -> None:
         """A participant gives up their seat (its agent goes back to the rule)."""
@@ -189,19 +200,19 @@ class Room:
         self.play.fork(knobs)
 
     def choices(self, seat: str) -> dict[str, Any]:
-        """A held seat's current choices (as the first branch has them); what the rule would
-        choose now while the holder has not decided."""
-        policy = seat_agent(self.play.model, seat, self.investor).policy
-        if policy is None:
-            return {}
-        if not policy.active:
-            return current_choices(self.play.model, seat, self.investor)
-        return dict(policy.values)
+        """A held seat's current choices (as the first branch has them): the holder's for
+        the controls they set, the rule's current choice for the others."""
+        return seat_choices(self.play.model, seat, self.investor)
 
     def deciding(self, seat: str) -> bool:
         """The seat's holder decides (False: the rule does, until the first decision)."""
         policy = seat_agent(self.play.model, seat, self.investor).policy
         return bool(policy is not None and policy.active)
+
+    def sets(self, seat: str, control: str) -> bool:
+        """The seat's holder has set this control (it no longer follows the rule)."""
+        policy = seat_agent(self.play.model, seat, self.investor).policy
+        return bool(policy is not None and policy.decides(control))
 
     def decide(self, token: Any, control: Any, value: Any) -> dict[str, Any]:
         """A participant's decision: it acts from the next week on, in every branch."""
@@ -222,13 +233,13 @@ class Room:
             SEATS[holder.seat].control(control).check(value)  # before the seat takes over
         except ValueError as exc:
             raise RoomError(str(exc)) from None
-        was_deciding = self.deciding(holder.seat)
+        was_set = self.sets(holder.seat, control)
         before = self.choices(holder.seat).get(control, object())
+        action = Action(self.play.week, holder.seat, control, value, self.investor)
         stored = None
-        for branch in self.play.branches:
-            policy = activate(branch.model, holder.seat, self.investor)
-            stored = policy.set(control, value)
-            policy.bind(branch.model)
+        for branch in self.play.branches:  # every branch stores the same checked value
+            stored = apply_action(branch.model, action)
+        self.actions.append(replace(action, value=stored))
         entry = {
             "week": self.play.week,
             "seat": holder.seat,
@@ -237,7 +248,7 @@ class Room:
             "value": str(stored).lower() if isinstance(stored, bool) else str(stored),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        if stored != before or not was_deciding:  # the same value twice is one decision
+        if stored != before or not was_set:  # the same value twice is one decision
             self.decisions.append(entry)
         return entry
 
@@ -246,8 +257,7 @@ class Room:
         holder = self.holders.get(token) if isinstance(token, str) else None
         if holder is None or holder.seat not in PLAYABLE:
             raise RoomError("you do not hold a seat that decides: join first")
-        for branch in self.play.branches:
-            hand_back(branch.model, holder.seat, self.investor)
+        self._hand_back(holder.seat)
         entry = {
             "week": self.play.week,
             "seat": holder.seat,
@@ -281,6 +291,11 @@ class Room:
         """The clock pauses here for decisions."""
         w = self.play.week
         return self.pause_every > 0 and w > 0 and w % self.pause_every == 0
+
+    def replicates(self, n: int) -> dict[str, Any]:
+        """The fork's replicates (or the model's from the start), the seats' actions since
+        the fork replayed in them."""
+        return self.play.replicates(n, self.actions)
 
     # --- the debrief ---------------------------------------------------------------------
     def debrief_folder(self, results: Path) -> Path:

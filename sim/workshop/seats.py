@@ -1,9 +1,11 @@
 """Role-play seats: a participant's decisions replace one agent's rule for the run.
 
 A seat taken is *inactive* until its holder first decides: until then the agent follows its
-rule, so a seat nobody touches changes nothing. The first decision activates it with the
-values the rule is using at that moment (the participant's change on top); "hand back"
-returns the agent to its rule.
+rule, so a seat nobody touches changes nothing. Control by control: a control the holder has
+not changed goes on following the rule (Pakistan's tempo still reacts to attacks and China's
+pressure while the team sets only the guards), and the rule's random draws are drawn as the
+rule draws them, so a seat that decides what the rule would decide changes nothing either.
+"Hand back" returns every control to the rule.
 
 HubNet's idea (each student controls one part of the model) for the crisis: a seat is a
 state (Pakistan, China, Iran) or one investor, and holding it replaces that agent's
@@ -36,6 +38,7 @@ from sim.rules.iran import iran_week, posture_name
 from sim.rules.pakistan import (
     allocate_guards,
     conduct_operations,
+    consider_chinese_troops,
     operation_intensity,
     recent_attacks,
     routine_intensity,
@@ -177,9 +180,9 @@ SEATS: dict[str, Seat] = {
             "China",
             "You protect Chinese nationals and investment. Each step up the ladder presses "
             "Pakistan harder; an investment hold stops state firms; a demand for protection "
-            "asks Pakistan to accept Chinese troops. While a team holds Pakistan, your pressure "
-            "reaches Pakistan only through that team (its intensity and troops are its "
-            "choice); the investment hold still binds state firms.",
+            "asks Pakistan to accept Chinese troops. Where a team holding Pakistan has set its "
+            "intensity or troops itself, your pressure reaches that choice only through the "
+            "team; the investment hold still binds state firms.",
             (
                 Control(
                     "stance",
@@ -247,11 +250,18 @@ class Policy:
     def __init__(self, values: dict[str, Any], active: bool = True) -> None:
         self.values = dict(values)
         self.active = active
+        #: The controls the participant has set; the others follow the rule.
+        self.decided: set[str] = set(values) if active else set()
 
     def set(self, name: str, value: Any) -> Any:
         """Change one choice (checked); return the stored value."""
         self.values[name] = SEATS[self.seat].control(name).check(value)
+        self.decided.add(name)
         return self.values[name]
+
+    def decides(self, name: str) -> bool:
+        """The participant has set this control (it no longer follows the rule)."""
+        return self.active and name in self.decided
 
     def bind(self, model: CrisisModel) -> None:
         """Apply choices that act through parameters (nothing by default)."""
@@ -269,7 +279,11 @@ class PakistanPolicy(Policy):
     seat = "pakistan"
 
     def bind(self, model: CrisisModel) -> None:
-        """Reform spending is the share of CPEC benefit reaching local people."""
+        """Reform spending is the share of CPEC benefit reaching local people (the
+        scenario's until the participant sets it)."""
+        if not self.decides("reform"):
+            self.release(model)
+            return
         c = model.compiled
         share = float(self.values["reform"])
         model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
@@ -281,21 +295,29 @@ class PakistanPolicy(Policy):
         model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
 
     def __call__(self, agent: Any) -> None:
+        """:func:`pakistan_week`'s steps, each control the participant has set replacing
+        the rule's choice; the rule's chance of yielding to China is drawn as the rule
+        draws it (then overruled by the boxes the participant has set)."""
         m = agent.model
         w, p, v = m.world, m.compiled, self.values
-        # the participant sets Balochistan's tempo; a decisive operation's extra (as the rule
-        # would apply it this week, capped at 1) stays there
         level, recent = int(w.s[LEVEL]), m.call(recent_attacks, w, 4)
         full = m.call(operation_intensity, int(w.s[WEEK]), level, recent, p.pakistan)
-        extra = full - m.call(routine_intensity, level, recent, p.pakistan)
-        w.s[INTENSITY] = float(v["intensity"])
-        w.s[ROUTINE] = max(0.0, w.s[INTENSITY] - extra)
-        w.guards[:] = m.call(
-            allocate_guards, float(v["guards"]), w.chinese_nationals, w.recent_chinese_attacks
-        )
+        routine = m.call(routine_intensity, level, recent, p.pakistan)
+        if self.decides("intensity"):
+            # the participant sets Balochistan's tempo; a decisive operation's extra (as the
+            # rule would apply it this week, capped at 1) stays there
+            w.s[INTENSITY] = float(v["intensity"])
+            w.s[ROUTINE] = max(0.0, w.s[INTENSITY] - (full - routine))
+        else:
+            w.s[INTENSITY], w.s[ROUTINE] = full, routine
+        guards = float(v["guards"]) if self.decides("guards") else p.pakistan.ssd_troops
+        w.guards[:] = m.call(allocate_guards, guards, w.chinese_nationals, w.recent_chinese_attacks)
         w.protection[:] = m.call(guard_protection, w.guards, w.chinese_nationals, p.attacks)
-        w.s[TROOPS] = 1.0 if v["accept_troops"] else 0.0
-        w.s[JOINT] = 1.0 if v["joint_operations"] else 0.0
+        m.call(consider_chinese_troops, m.rng, w, p)
+        if self.decides("accept_troops"):
+            w.s[TROOPS] = 1.0 if v["accept_troops"] else 0.0
+        if self.decides("joint_operations"):
+            w.s[JOINT] = 1.0 if v["joint_operations"] else 0.0
         m.call(update_troop_sites, w, p)
         m.call(conduct_operations, m.rng, w, m.place_arrays, m.group_arrays, p)
 
@@ -413,14 +435,25 @@ def take_seat(
 
 
 def activate(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -> Policy:
-    """A seat's first decision: its choices start from what the rule would choose now."""
+    """A seat's first decision: every control follows the rule until it is set."""
     policy = seat_agent(model, seat, investor).policy
     assert policy is not None
     if not policy.active:
         policy.values = current_choices(model, seat, investor)
+        policy.decided = set()
         policy.active = True
         policy.bind(model)
     return policy
+
+
+def seat_choices(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -> dict:
+    """A taken seat's choices as the page shows them: the participant's for the controls
+    they set, the rule's current choice for the others ({} for a free seat)."""
+    policy = seat_agent(model, seat, investor).policy
+    if policy is None:
+        return {}
+    rule = current_choices(model, seat, investor)
+    return {k: policy.values[k] if policy.decides(k) else rule[k] for k in rule}
 
 
 def hand_back(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -> None:
@@ -435,3 +468,31 @@ def free_seat(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) -
     """Give ``seat``'s agent back to its rule."""
     hand_back(model, seat, investor)
     seat_agent(model, seat, investor).policy = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a seat did, as a replicate can replay it: set a control, or (``control``
+    empty) hand the seat back to the rule. ``week`` is the week the world was at: the action
+    acts from the next week on."""
+
+    week: int
+    seat: str
+    control: str = ""
+    value: Any = None
+    investor: str = DEFAULT_INVESTOR
+
+
+def apply_action(model: CrisisModel, action: Action) -> Any:
+    """Carry out ``action`` on ``model`` (taking the seat first if nobody holds it there);
+    the stored value of a control set."""
+    seat, investor = action.seat, action.investor
+    if not action.control:
+        hand_back(model, seat, investor)
+        return None
+    if seat_agent(model, seat, investor).policy is None:
+        take_seat(model, seat, {}, investor, active=False)
+    policy = activate(model, seat, investor)
+    stored = policy.set(action.control, action.value)
+    policy.bind(model)
+    return stored

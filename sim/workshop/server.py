@@ -600,7 +600,7 @@ async def run_long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> dict[str, An
             if kind == "debrief":
                 folder = room.debrief_folder(hub.options.results)
                 return await asyncio.to_thread(room.debrief, folder, n)
-            return await asyncio.to_thread(room.play.replicates, n)
+            return await asyncio.to_thread(room.replicates, n)
     finally:
         hub.busy = ""
         await hub.send_status()

@@ -423,13 +423,22 @@ function replicatesHtml(res) {
     investors_withdrawn: "investors withdrawn",
   };
   const cell = (o) => { const [m, iv] = interval(o); return `${m} <span class="cpec-sub">${iv}</span>`; };
-  const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") + (res.difference ? "<th>B − A</th>" : "");
+  const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") + (res.difference ? "<th>B − A: mean [95%]</th>" : "");
   const rows = Object.keys(names).map((c) => `<tr><td>${names[c]}</td>` +
     res.branches.map((b) => `<td>${cell(b.outcomes[c])}</td>`).join("") +
-    (res.difference ? `<td>${cell(res.difference[c])}</td>` : "") + "</tr>").join("");
+    (res.difference ? `<td>${difference(res.difference[c])}</td>` : "") + "</tr>").join("");
+  const held = res.replayed ? `; the seats' ${res.replayed} decisions since the fork replayed at their weeks, then held` : "";
   return `<p>${res.n} replicates from week ${res.from_week} to the horizon: median [90% interval]` +
-    (res.difference ? "; replicate i of both branches draws the same random numbers, so B − A shows the settings" : "") +
+    (res.difference ? `${held}. B − A is the mean difference with its 95% interval (* where it excludes 0: the settings made a difference beyond the luck of the draw); ` +
+      "a single pair of runs, like the two branches above, is one draw of each" : "") +
     `.</p><table class="cpec-table" id="replicates-table"><tr><th>outcome</th>${head}</tr>${rows}</table>`;
+}
+
+// A mean difference and its 95% interval, with a star when the interval excludes 0.
+function difference(o) {
+  const d = [o.mean, o.lo, o.hi].every(Number.isInteger) ? 0 : 1;
+  const sign = o.mean > 0 ? "+" : "";
+  return `${sign}${fmt(o.mean, d)} <span class="cpec-sub">[${fmt(o.lo, d)}, ${fmt(o.hi, d)}]</span>${o.clear ? " *" : ""}`;
 }
 
 // A median and its interval as text, [median, "[lo, hi]"], with the same decimals: none when
@@ -439,4 +448,4 @@ function interval(o) {
   return [fmt(o.median, d), `[${fmt(o.lo, d)}, ${fmt(o.hi, d)}]`];
 }
 
-window.CPEC = { interval, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };
+window.CPEC = { interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };

@@ -18,10 +18,18 @@
 
   function debriefHtml(res) {
     const names = { chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in Balochistan", civilians_killed: "civilians killed", capital_deployed_final: "capital deployed ($m)", investors_withdrawn: "investors withdrawn" };
-    const rows = Object.keys(names).map((c) => { const o = res.outcomes[c]; return `<tr><td>${names[c]}</td><td><b>${num(o.played)}</b></td><td>${CPEC.interval(o).join(" ")}</td><td>${ordinal(Math.round(o.percentile))}</td></tr>`; }).join("");
-    return `<p>The room's run against ${res.replicates} runs of the model alone from the same start:</p>` +
-      `<table class="cpec-table" id="debrief-table"><tr><th>outcome</th><th>your room</th><th>model alone: median [90%]</th><th>percentile</th></tr>${rows}</table>` +
-      `<p>Saved: <code>${esc(res.played)}</code> and <code>${esc(res.model)}</code>. In a terminal:</p><div class="cpec-cmd">${esc(res.command)}</div>`;
+    const rows = Object.keys(names).map((c) => {
+      const o = res.outcomes[c];
+      return `<tr><td>${names[c]}</td><td><b>${num(o.played)}</b></td><td>${CPEC.interval(o).join(" ")}</td>` +
+        `<td>${CPEC.interval(o.decisions).join(" ")}</td><td>${CPEC.difference(o.effect)}</td>` +
+        `<td>${ordinal(Math.round(o.decisions.percentile))}</td></tr>`;
+    }).join("");
+    return `<p>${res.replicates} runs of the model alone from the same settings, and ${res.replicates} with the room's decisions replayed at the weeks they were made (the same seeds).</p>` +
+      `<table class="cpec-table" id="debrief-table"><tr><th>outcome</th><th>your room</th><th>model alone: median [90%]</th><th>your decisions replayed: median [90%]</th><th>what the decisions did: mean [95%]</th><th>your run among the replayed</th></tr>${rows}</table>` +
+      `<p class="cpec-sub">One run cannot say what the decisions did: a room that decides nothing lands anywhere from the 1st to the 100th percentile of the model alone. ` +
+      `"What the decisions did" is the mean difference, replayed minus model alone, with its 95% interval (* where it excludes 0). ` +
+      `The percentile says how lucky your own run was, given your decisions. Replayed decisions are the same moves in other histories; the room made them in its own.</p>` +
+      `<p>Saved: <code>${esc(res.played)}</code>, <code>${esc(res.model)}</code> and <code>${esc(res.decisions)}</code>. In a terminal:</p><div class="cpec-cmd">${esc(res.command)}</div>`;
   }
 
   connect(() => ({ type: "facilitate", key }), {

@@ -15,8 +15,8 @@
     $("controls").innerHTML = controls.map((c) => controlHtml(c, choices[c.name], "seat-")).join("");
     bindControls($("controls"), (name, value) => send({ type: "decide", control: name, value }));
     $("who-decides").textContent = deciding
-      ? "You decide: your choices act from the next week (an investor's and reform spending at the next monthly update)."
-      : "The model decides for your seat until you change a control (the controls show its current choices).";
+      ? "You decide the controls you have changed: your choices act from the next week (an investor's and reform spending at the next monthly update). A control you have not changed still follows the model's rule and shows its current choice."
+      : "The model decides for your seat until you change a control (the controls show its current choices); each control you change replaces the rule for that choice only.";
     $("handback").style.display = deciding ? "" : "none";
   }
   let request = null;
@@ -61,7 +61,7 @@
       },
       room: (msg) => {
         const own = Object.values(msg.seats).find((s) => s.choices);
-        if (own && !own.deciding) showChoices(own.choices, false);  // the rule's current choices
+        if (own) showChoices(own.choices, own.deciding);  // the rule's current choice where not decided
         const st = msg.busy ? ` · ${msg.busy}` : (msg.playing ? " · the clock is running" : " · paused for decisions");
         CPEC.setStatus(`Room: week ${msg.week}${st}`);
       },
