@@ -267,7 +267,7 @@ def discover_parser() -> Parser:
     p.add_argument(
         "--where",
         help="case of interest: a pandas expression over per-point outcomes, e.g. "
-        "'investment_hold_share > 0.5 and capital_deployed_final < 0.5*initial'",
+        "'investment_hold_share > 0.5 and capital_deployed_final < initial'",
     )
     p.add_argument(
         "--min-density",

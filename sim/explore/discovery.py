@@ -4,7 +4,7 @@
    uncertainties; every point runs its replicates (:func:`sim.explore.evaluate.evaluate`), and
    each point gets its replicates' means and shares (``investment_hold_share``).
 2. The *case of interest* is a pandas expression over those per-point outcomes, e.g.
-   ``investment_hold_share > 0.5 and capital_deployed_final < 0.5*initial`` (``initial`` is the
+   ``investment_hold_share > 0.5 and capital_deployed_final < initial`` (``initial`` is the
    capital deployed at the start, USD million; parameter columns with dots go in backticks).
 3. PRIM, the Patient Rule Induction Method (Friedman & Fisher 1999) as implemented by the EMA
    Workbench (``ema_workbench.analysis.prim``; Bryant & Lempert 2010; Kwakkel 2017), peels the
@@ -265,6 +265,15 @@ def format_discovery(result: DiscoveryResult) -> str:
     lines = [
         f"cases of interest: {pr.cases} of {pr.n} points ({pr.cases / pr.n:.0%})"
         f"  where {result.where}",
+        *(
+            [
+                "note: weeks_to_first_pause is the mean over the replicates that paused at "
+                "all (a point that paused in 1 of 10 reads as one that paused in all): "
+                "read it with investment_hold_share"
+            ]
+            if "weeks_to_first_pause" in result.where
+            else []
+        ),
         "",
         "peeling trajectory (coverage: share of all cases inside the box; density: share of the",
         "box's points that are cases):",

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 METHODS = ("sobol", "morris")
+#: Per parameter, the index replicate noise alone would give it.
+NOISE_COLUMNS = {"sobol": "ST_noise", "morris": "mu_star_noise"}
 MORRIS_LEVELS = 4
 COLUMNS = {
     "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
@@ -160,6 +162,42 @@ def morris_noise(space: Space, unit: np.ndarray, table: np.ndarray) -> np.ndarra
         sd = float(np.std(d, ddof=1)) / c4
         floors[i].append(math.sqrt(2 / math.pi) * sd / math.sqrt(replicates))
     return np.array([float(np.mean(f)) if f else math.nan for f in floors])
+
+
+def sobol_noise(space: Space, table: np.ndarray) -> np.ndarray:
+    """Per parameter, the total index ``ST`` that replicate noise alone would give it, in a
+    Saltelli design's points x replicates ``table`` (blocks of A, AB_1..AB_D, B).
+
+    Jansen's ``ST_i = mean_j (f(A_j) - f(AB_ij))^2 / 2V`` on the replicates' means ``f``;
+    the square of a mean difference carries its variance over the replicates, ``var_r(d_r)
+    / R``, whatever the parameter does. Replicate r of both points shares its seed, so a
+    parameter the model ignores has none; a parameter that only reshuffles the random
+    stream has all of it. NaN with fewer than two replicates."""
+    points, replicates = table.shape
+    d = len(space)
+    if replicates < 2 or points % (d + 2):
+        return np.full(d, math.nan)
+    blocks = table.reshape(points // (d + 2), d + 2, replicates)
+    means = blocks.mean(axis=2)
+    total = float(np.var(np.concatenate([means[:, 0], means[:, -1]])))
+    if total == 0:
+        return np.full(d, math.nan)
+    diffs = blocks[:, :1, :] - blocks[:, 1:-1, :]  # A - AB_i, by block, parameter, replicate
+    noise = np.var(diffs, axis=2, ddof=1).mean(axis=0) / replicates
+    return np.asarray(noise / (2 * total), dtype=float)
+
+
+def within_noise(block: pd.DataFrame, method: str, trajectories: int) -> np.ndarray:
+    """Which parameters' index is within what replicate noise alone gives them (a parameter
+    the model never reads, index and noise both 0, is within: no effect at all).
+
+    Morris: ``mu_star`` up to its noise plus twice the noise's standard error. Sobol: ``ST``
+    less its noise (the noise-free total index, estimated) within its interval of 0."""
+    if method == "morris":
+        floors = block["mu_star_noise"]
+        chance = floors * (1 + 2 * math.sqrt(math.pi / 2 - 1) / math.sqrt(trajectories))
+        return np.asarray(block["mu_star"] <= chance)
+    return np.asarray(block["ST"] - block["ST_noise"] <= block["ST_conf"])
 
 
 def morris_indices(
@@ -310,6 +348,8 @@ def run_sensitivity(
         t["noise_share"] = math.nan if table is None else point_noise_share(table)
         if method == "morris":
             t["mu_star_noise"] = math.nan if table is None else morris_noise(space, unit, table)
+        else:
+            t["ST_noise"] = math.nan if table is None else sobol_noise(space, table)
         tables.append(t)
     result.indices = pd.concat(tables, ignore_index=True)
     write_outputs(out_dir, result)
@@ -324,7 +364,7 @@ def _sort_key(method: str) -> str:
 def format_indices(result: SensitivityResult) -> str:
     """The indices as aligned text, one block per outcome, most influential parameter first."""
     method, table = result.method, result.indices
-    cols = (*COLUMNS[method], *(c for c in ("mu_star_noise",) if c in table.columns))
+    cols = (*COLUMNS[method], *(c for c in NOISE_COLUMNS.values() if c in table.columns))
     width = max([len("parameter"), *(len(p) for p in table["parameter"])])
     lines = []
     for outcome, block in table.groupby("outcome", sort=False):
@@ -366,13 +406,7 @@ def _noise_lines(method: str, block: pd.DataFrame, trajectories: int, replicates
             f"(give at least {MIN_REPLICATES_FOR_NOISE_LINE})"
         )
     elif method == "morris" and floors is not None and floors.notna().all():
-        chance = floors * (1 + 2 * math.sqrt(math.pi / 2 - 1) / math.sqrt(trajectories))
-        below = int((block["mu_star"] < chance).sum())
-        lines.append(
-            f"  {below} of {len(block)} parameters have mu_star within what replicate noise "
-            "alone gives them (mu_star_noise, up to twice its standard error by chance): "
-            "not resolved from no effect" + (" (raise --replicates)" if below else "")
-        )
+        lines.extend(_within_noise_lines(block, method, trajectories))
     elif math.isfinite(share):
         text = f"replicate noise: {share:.0%} of the variance of the points' means"
         if share >= NOISE_CAUTION:
@@ -381,11 +415,35 @@ def _noise_lines(method: str, block: pd.DataFrame, trajectories: int, replicates
                 "(raise --replicates)"
             )
         lines.append(f"  {text}")
+        measured = "ST_noise" in block and block["ST_noise"].notna().all()
+        if method == "sobol" and measured and replicates >= MIN_REPLICATES_FOR_NOISE_LINE:
+            lines.extend(_within_noise_lines(block, method, trajectories))
     if method == "sobol" and (block["ST"] > 1).any():
         lines.append(
             "  caution: a total index above 1 is impossible: too few samples or replicates "
             "(raise --samples or --replicates)"
         )
+    return lines
+
+
+def _within_noise_lines(block: pd.DataFrame, method: str, trajectories: int) -> list[str]:
+    """How many parameters are within their noise (:func:`within_noise`), and which have no
+    effect at all."""
+    within = within_noise(block, method, trajectories)
+    index, noise = ("mu_star", "mu_star_noise") if method == "morris" else ("ST", "ST_noise")
+    how = (
+        "up to twice its standard error by chance"
+        if method == "morris"
+        else f"{index} less {noise} within its 95% interval of 0"
+    )
+    lines = [
+        f"  {int(within.sum())} of {len(block)} parameters have {index} within what replicate "
+        f"noise alone gives them ({noise}, {how}): not resolved from no effect"
+        + (" (raise --replicates)" if within.any() else "")
+    ]
+    unread = block.loc[(block[index] == 0) & (block[noise] == 0), "parameter"].tolist()
+    if unread:
+        lines.append(f"  no effect at all (not read in this study): {', '.join(unread)}")
     return lines
 
 
@@ -423,6 +481,18 @@ def figure_indices(result: SensitivityResult) -> Figure:
                 label=label,
                 xerr=None if conf is None else block[conf],
                 error_kw={"ecolor": "#333333", "elinewidth": 0.8, "capsize": 2},
+            )
+        noise = NOISE_COLUMNS[method]
+        if noise in block and block[noise].notna().any():
+            ax.scatter(
+                block[noise],
+                ypos + (-0.5 if method == "sobol" else 0.5) * h,  # on ST, or on mu*
+                marker="|",
+                s=140,
+                linewidths=2,
+                color="#000000",
+                zorder=3,
+                label="replicate noise alone",
             )
         if block[[b[0] for b in bars]].isna().all().all():
             ax.text(0.5, 0.5, "constant over the design", transform=ax.transAxes, ha="center")

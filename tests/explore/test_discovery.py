@@ -182,3 +182,16 @@ def test_weak_limits_are_marked(known_box) -> None:  # type: ignore[no-untyped-d
         result.prim.limits = limits  # the fixture is shared
     x1 = next(line for line in text.splitlines() if line.strip().startswith("x1"))
     assert x1.endswith("quasi-p 0.4  (weak)") and "the restriction could be chance" in text
+
+
+def test_a_case_of_interest_on_the_first_pause_says_what_its_mean_is(known_box) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer found a point that paused in 4 of 10 replicates reading as one that always
+    paused: the mean of weeks_to_first_pause is over the replicates that paused."""
+    from dataclasses import replace
+
+    from sim.explore.discovery import format_discovery
+
+    _, result = known_box
+    assert "note: weeks_to_first_pause" not in format_discovery(result)
+    text = format_discovery(replace(result, where="weeks_to_first_pause < 30"))
+    assert "note: weeks_to_first_pause is the mean over the replicates that paused" in text

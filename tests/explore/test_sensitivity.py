@@ -52,7 +52,7 @@ def test_ishigami_outputs_table_csv_and_plots(ishigami_sobol) -> None:  # type: 
     assert "S1_conf" in text and "ST_conf" in text and "x1" in text
     csv = pd.read_csv(out / "indices.csv")
     assert list(csv.columns) == [
-        "outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf", "noise_share"
+        "outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf", "noise_share", "ST_noise"
     ]  # fmt: skip
     for ext in ("png", "svg"):
         assert (out / "plots" / f"sensitivity.{ext}").stat().st_size > 5000
@@ -337,6 +337,56 @@ def test_morris_noise_is_each_parameters_own() -> None:
     exact = x[:, :1] * (1 + common) + 0.05 * x[:, 1:2]
     assert morris_noise(space, unit, exact)[1] == pytest.approx(0.0, abs=1e-9)  # x2: no noise
     assert math.isnan(morris_noise(space, unit, table[:, :1])[0])
+
+
+def _stream_noise(x3: np.ndarray, reps: int, sd: float) -> np.ndarray:
+    """Noise that changes only when x3 does, as a parameter that only reshuffles the model's
+    random stream: replicate r of two points with the same x3 draws the same value."""
+    keys = np.round(x3 * 2**32).astype(np.int64)
+    return np.array(
+        [[sd * np.random.default_rng([r, int(k)]).normal() for r in range(reps)] for k in keys]
+    )
+
+
+def test_sobol_noise_is_each_parameters_own_and_a_stream_placebo_is_within_it() -> None:
+    """y = x1 + 0.3 x2 + noise(x3): x3 has no effect but stirs the random stream. Its total
+    index is all noise, sd^2 / R / V by Jansen's estimator; x1's and x2's differences carry
+    none (a reviewer's placebo read ST 0.075 +- 0.027 "significant" with no caution)."""
+    from sim.explore.sensitivity import analyze, sobol_noise, unit_design, within_noise
+    from sim.explore.space import Space, Uncertainty
+
+    space = Space((Uncertainty("x1"), Uncertainty("x2"), Uncertainty("x3")))
+    unit = unit_design(space, "sobol", 256, 4)
+    x = space.table(unit).to_numpy()
+    reps, sd = 10, 0.5
+    table = x[:, :1] + 0.3 * x[:, 1:2] + _stream_noise(x[:, 2], reps, sd)
+    noise = sobol_noise(space, table)
+    total = 1.09 / 12 + sd**2 / reps  # the variance of the points' means
+    assert noise[2] == pytest.approx(sd**2 / reps / total, rel=0.2)
+    assert noise[:2] == pytest.approx([0.0, 0.0], abs=1e-12)  # same x3, same draws: no noise
+    t = analyze(space, "sobol", unit, table.mean(axis=1), seed=1)
+    t["ST_noise"] = noise
+    assert t["ST"][2] > t["ST_conf"][2]  # the raw interval excludes 0: noise read as effect
+    assert within_noise(t, "sobol", 256).tolist() == [False, False, True]
+    assert math.isnan(sobol_noise(space, table[:, :1])[0])
+
+
+def test_a_parameter_never_read_is_within_its_noise_not_resolved() -> None:
+    """A reviewer's placebo: mu_star = mu_star_noise = 0 was counted as resolved (0 < 0)."""
+    from sim.explore.sensitivity import within_noise
+
+    block = pd.DataFrame(
+        {
+            "parameter": ["read", "unread"],
+            "mu_star": [5.0, 0.0],
+            "mu_star_noise": [1.0, 0.0],
+            "ST": [0.5, 0.0],
+            "ST_conf": [0.1, 0.0],
+            "ST_noise": [0.01, 0.0],
+        }
+    )
+    assert within_noise(block, "morris", 20).tolist() == [False, True]
+    assert within_noise(block, "sobol", 20).tolist() == [False, True]
 
 
 def test_an_out_folder_that_cannot_be_written_is_refused_in_one_line(workdir: Path) -> None:
