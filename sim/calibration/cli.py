@@ -104,14 +104,22 @@ def _print_summary(result: object) -> None:
         )
     if result.hindcast is not None:
         print(
-            "\nhindcast of 2024, CRPS (lower is better) of the model's year 2 and of baselines"
-            "\n(an in-sample consistency check: the model's fixed parts were built knowing 2024)"
+            "\nhindcast of 2024 (lower is better): the model's year 2 fitted to 2023, its year 1, "
+            "the unfitted priors,\nthe shipped defaults and naive baselines. Not out of sample: "
+            "the priors' ranges and the model's fixed\nparts were set knowing 2024, so compare "
+            "'model' with 'prior' and 'defaults' before reading any skill."
         )
-        names = ("model", "model_year1", "persistence", "poisson", "random_walk", "climatology")
-        print(f"  {'quantity':20s} {'observed':>8s} " + " ".join(f"{n:>11s}" for n in names))
-        for rec in result.hindcast.to_dict("records"):
-            cells = " ".join(f"{float(rec.get(f'crps_{n}', math.nan)):11.3g}" for n in names)
-            print(f"  {rec['quantity']!s:20s} {float(rec['observed_2024']):8.4g} {cells}")
+        from sim.calibration.diagnostics import HINDCAST_FORECASTS
+
+        names = HINDCAST_FORECASTS
+        short = {"random_walk_drift": "rw_drift", "poisson_recent": "poisson_3y"}
+        for score, title in (("crps", "CRPS"), ("interval_score", "90% interval score")):
+            print(f"  {title}")
+            head = " ".join(f"{short.get(n, n):>11s}" for n in names)
+            print(f"  {'quantity':20s} {'observed':>8s} {head}")
+            for rec in result.hindcast.to_dict("records"):
+                cells = " ".join(f"{float(rec.get(f'{score}_{n}', math.nan)):11.3g}" for n in names)
+                print(f"  {rec['quantity']!s:20s} {float(rec['observed_2024']):8.4g} {cells}")
     print(
         f"\n{result.simulations:,} simulations in the calibration, "
         f"{result.session_simulations:,} of them this session ({result.seconds:.0f} s)"

@@ -4,7 +4,7 @@ statistic, which parameters the data identify, the scored hindcast, and their fi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -142,6 +142,12 @@ def predictive_sample(
     return out
 
 
+def prior_draws(space: CalibrationSpace, n: int, seed: int) -> pd.DataFrame:
+    """``n`` draws of the calibrated quantities from their uniform priors (seeded)."""
+    rng = np.random.default_rng([seed, 7])
+    return pd.DataFrame({p.name: rng.uniform(p.low, p.high, n) for p in space.priors})
+
+
 def predictive_check(predictive: pd.DataFrame, observed: Sequence[Observed]) -> pd.DataFrame:
     """Each observed statistic against the posterior predictive: median, 90% interval, the
     observed value's percentile, and whether the interval holds it (for a range observation,
@@ -172,47 +178,79 @@ def _poisson_sample(mean: float, n: int = 20_000, seed: int = 0) -> np.ndarray:
     return np.random.default_rng([seed, 5]).poisson(max(mean, 0.0), n).astype(float)
 
 
-def hindcast_scores(
-    predictive: pd.DataFrame, targets: Sequence[HeldOut], alpha: float = 1 - LEVEL
-) -> pd.DataFrame:
-    """The model's year-2 forecast of each held-out 2024 quantity against naive baselines, by
-    CRPS and the 90% interval score (lower is better; skill = 1 - model / baseline, > 0 when
-    the model is better). Baselines, all from the years before 2024:
+#: The model's forecasts in a hindcast table, then the naive baselines, in column order.
+HINDCAST_FORECASTS = (
+    "model", "model_year1", "prior", "defaults", "persistence", "poisson", "poisson_recent",
+    "random_walk", "random_walk_drift", "climatology",
+)  # fmt: skip
+
+
+def _ensemble(x: np.ndarray, value: float, alpha: float) -> tuple[float, float]:
+    return scoring.crps_ensemble(x, value), scoring.ensemble_interval_score(x, value, alpha)
+
+
+def _normal(mean: float, sd: float, value: float, alpha: float) -> tuple[float, float]:
+    return scoring.crps_normal(mean, sd, value), scoring.normal_interval_score(
+        mean, sd, value, alpha
+    )
+
+
+def naive_forecasts(h: HeldOut, alpha: float) -> dict[str, tuple[float, float]]:
+    """(CRPS, interval score) of each naive baseline of ``h``, all from the years before:
 
     * ``persistence``: last year's value (2023) as a point forecast;
     * ``poisson``: a Poisson count around last year's value (persistence with count noise);
+    * ``poisson_recent``: a Poisson count at the mean of the last three years (2021-23, the
+      rate the Chinese targets are calibrated to);
     * ``random_walk``: a normal around last year's value with the sd of the yearly changes;
-    * ``climatology``: a normal with the mean and sd of 2019-23 (mixed monitors);
-    * ``model_year1``: the model's own year-1 distribution reused for 2024, which says what
-      the model's year-2 dynamics add beyond its calibrated level and spread.
+    * ``random_walk_drift``: the same, moved by the mean yearly change;
+    * ``climatology``: a normal with the mean and sd of 2019-23 (mixed monitors).
+    """
+    years = sorted(h.history)
+    past = np.array([h.history[y] for y in years])
+    last, recent = float(past[-1]), float(past[-3:].mean())
+    mean, sd = float(past.mean()), float(past.std(ddof=1))
+    steps = [h.history[b] - h.history[a] for a, b in pairwise(years) if b == a + 1]
+    step_sd = float(np.std(steps, ddof=1)) if len(steps) > 1 else sd
+    drift = float(np.mean(steps)) if steps else 0.0
+    return {
+        "persistence": (abs(h.value - last), scoring.interval_score(last, last, h.value, alpha)),
+        "poisson": _ensemble(_poisson_sample(last), h.value, alpha),
+        "poisson_recent": _ensemble(_poisson_sample(recent), h.value, alpha),
+        "random_walk": _normal(last, step_sd, h.value, alpha),
+        "random_walk_drift": _normal(last + drift, step_sd, h.value, alpha),
+        "climatology": _normal(mean, sd, h.value, alpha),
+    }
+
+
+def hindcast_scores(
+    predictive: pd.DataFrame,
+    targets: Sequence[HeldOut],
+    alpha: float = 1 - LEVEL,
+    references: Mapping[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """The model's year-2 forecast of each held-out 2024 quantity against naive baselines
+    (:func:`naive_forecasts`) and reference forecasts of the model itself, by CRPS and the
+    90% interval score (lower is better; skill = 1 - model / baseline, > 0 when the model is
+    better). The model's own references:
+
+    * ``model_year1``: its year-1 distribution reused for 2024, which says what the model's
+      year-2 dynamics add beyond its calibrated level and spread;
+    * ``references`` (the same statistics simulated otherwise), e.g. ``prior``: from the
+      priors without any fitting, and ``defaults``: at the shipped defaults. If fitting to
+      2023 does not beat them, the forecast's skill is not the fit's.
     """
     rows = []
     for h in targets:
         x = predictive[h.statistic].to_numpy(dtype=float)
-        years = sorted(h.history)
-        past = np.array([h.history[y] for y in years])
-        last = past[-1]
-        mean, sd = float(past.mean()), float(past.std(ddof=1))
-        consecutive = [h.history[b] - h.history[a] for a, b in pairwise(years) if b == a + 1]
-        step_sd = float(np.std(consecutive, ddof=1)) if len(consecutive) > 1 else sd
-        forecasts: dict[str, tuple[float, float]] = {
-            "model": (scoring.crps_ensemble(x, h.value),
-                      scoring.ensemble_interval_score(x, h.value, alpha)),
-            "persistence": (abs(h.value - last),
-                            scoring.interval_score(last, last, h.value, alpha)),
-            "poisson": (scoring.crps_ensemble(_poisson_sample(last), h.value),
-                        scoring.ensemble_interval_score(_poisson_sample(last), h.value, alpha)),
-            "random_walk": (scoring.crps_normal(last, step_sd, h.value),
-                            scoring.normal_interval_score(last, step_sd, h.value, alpha)),
-            "climatology": (scoring.crps_normal(mean, sd, h.value),
-                            scoring.normal_interval_score(mean, sd, h.value, alpha)),
-        }  # fmt: skip
+        forecasts: dict[str, tuple[float, float]] = {"model": _ensemble(x, h.value, alpha)}
         if h.year1 and h.year1 in predictive.columns:
             y1 = predictive[h.year1].to_numpy(dtype=float)
-            forecasts["model_year1"] = (
-                scoring.crps_ensemble(y1, h.value),
-                scoring.ensemble_interval_score(y1, h.value, alpha),
-            )
+            forecasts["model_year1"] = _ensemble(y1, h.value, alpha)
+        for name, table in (references or {}).items():
+            forecasts[name] = _ensemble(table[h.statistic].to_numpy(dtype=float), h.value, alpha)
+        forecasts.update(naive_forecasts(h, alpha))
+        years = sorted(h.history)
         q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
         row: dict[str, Any] = {
             "quantity": h.name,

@@ -292,12 +292,27 @@ def calibrate(
         draws = equal_weight_draws(population, settings.draws, settings.seed)
         progress(f"posterior predictive: {n_predictive} simulations")
         pred = diagnostics.predictive_sample(simulator, draws, n_predictive, settings.seed, map_)
+        references = {}
+        if window == "hindcast":
+            progress(
+                f"references: {n_predictive} simulations from the priors, as many at the defaults"
+            )
+            starts = {
+                "prior": diagnostics.prior_draws(space, n_predictive, settings.seed),
+                "defaults": pd.DataFrame([space.defaults()]),
+            }
+            references = {
+                name: diagnostics.predictive_sample(simulator, d, n_predictive, settings.seed, map_)
+                for name, d in starts.items()
+            }
     generations = pd.DataFrame([g.__dict__ for g in abc.generations()]).drop(columns="seconds")
     posterior = posterior_draws(space, draws)
     parameters = diagnostics.identifiability(space, population, settings.seed)
     review = review_defaults(posterior, parameters, space.defaults())
     check = diagnostics.predictive_check(pred, observations)
-    hind = diagnostics.hindcast_scores(pred, held_out()) if window == "hindcast" else None
+    hind = (
+        diagnostics.hindcast_scores(pred, held_out(), references=references) if references else None
+    )
     files = {
         "posterior.parquet": posterior,
         "population.parquet": population,
@@ -314,10 +329,11 @@ def calibrate(
     figures = diagnostics.write_figures(out_dir, space, population, parameters, pred, observations)
     fingerprint = behaviour_fingerprint(space, posterior, scales, manifest["observed"])
     seconds = time.perf_counter() - started
-    session += abc.total_simulations - before
+    referenced = sum(len(t) for t in references.values())
+    session += abc.total_simulations - before + referenced
     manifest.update(
         status="complete",
-        simulations=abc.total_simulations + settings.pilot + n_predictive,
+        simulations=abc.total_simulations + settings.pilot + n_predictive + referenced,
         abc_simulations=abc.total_simulations,
         generations_done=abc.generations_done,
         simulations_this_session=session,

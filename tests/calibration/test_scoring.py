@@ -41,3 +41,33 @@ def test_a_sharper_calibrated_forecast_scores_better_and_skill_says_so() -> None
     vague = np.mean([scoring.crps_normal(0.0, 4.0, y) for y in ys])
     assert sharp < vague
     assert scoring.skill(sharp, vague) > 0 > scoring.skill(vague, sharp)
+
+
+def test_hindcast_scores_known_answers_and_orientation() -> None:
+    """A reviewer found the hindcast untested. A history 10, 12, 14, 16, 18 (steps of 2)
+    and a 2024 value of 20: the random walk with drift centres exactly on it, persistence
+    misses by 2, a perfect model ensemble scores 0 and beats every baseline, and a model
+    forecast far off loses to them (negative skill)."""
+    import pandas as pd
+
+    from sim.calibration.diagnostics import hindcast_scores
+    from sim.calibration.record import HeldOut
+    from sim.calibration.scoring import crps_normal
+
+    history = {2019: 10.0, 2020: 12.0, 2021: 14.0, 2022: 16.0, 2023: 18.0}
+    h = HeldOut("x", "x in 2024", "x_y2", 20.0, history, "x_y1")
+    good = pd.DataFrame({"x_y2": np.full(50, 20.0), "x_y1": np.full(50, 18.0)})
+    far = pd.DataFrame({"x_y2": np.full(50, 60.0), "x_y1": np.full(50, 18.0)})
+    refs = {"prior": pd.DataFrame({"x_y2": np.linspace(0, 40, 101)})}
+    row = hindcast_scores(good, [h], references=refs).iloc[0]
+    assert row["crps_model"] == 0.0 and row["interval_score_model"] == 0.0
+    assert row["crps_persistence"] == 2.0
+    assert row["crps_model_year1"] == 2.0  # its year 1 reused: 18
+    assert row["crps_random_walk_drift"] == pytest.approx(crps_normal(20.0, 0.0, 20.0))
+    assert row["crps_random_walk"] == pytest.approx(crps_normal(18.0, 0.0, 20.0))
+    assert row["crps_prior"] == pytest.approx(10 - 40 / 6, rel=0.02)  # E|X-y| - E|X-X'|/2
+    skills = [c for c in row.index if c.startswith("crps_skill_vs_")]
+    assert {"crps_skill_vs_prior", "crps_skill_vs_poisson_recent"} <= set(skills)
+    assert all(row[c] == 1.0 for c in skills if row[c.replace("skill_vs_", "")] > 0)
+    bad = hindcast_scores(far, [h]).iloc[0]
+    assert bad["crps_model"] == 40.0 and bad["crps_skill_vs_climatology"] < 0
