@@ -16,9 +16,9 @@ from sim.analysis.runs import load_run
 from sim.model import CrisisModel
 from sim.workshop.play import Play, PlayError, check_settings, restore, snapshot
 from sim.workshop.room import Room, RoomError
-from sim.workshop.seats import SEATS, current_choices, free_seat, take_seat
+from sim.workshop.seats import SEATS, current_choices, free_seat, investor_agent, take_seat
 from sim.workshop.server import Options, create_app
-from sim.world import INTENSITY, IRAN_SCORE, LEVEL, TROOPS
+from sim.world import INTENSITY, IRAN_SCORE, JOINT, LEVEL, TROOPS
 
 
 def _bytes(model: CrisisModel) -> bytes:
@@ -476,13 +476,82 @@ def test_a_first_decision_starts_from_the_rules_current_choices() -> None:
 
 
 def test_a_fork_of_a_setting_a_held_seat_decides_is_refused() -> None:
+    """Refused only once the holder has set the control that overrides the setting: a
+    reviewer found a Pakistan seat that had set only the guards refusing a fork of the tempo,
+    whose branch B then ran at intensity 0.97 against A's 0.59."""
     room = Room("baseline", 1, code="ABCDE")
-    room.join("ABCDE", "pakistan", "P")
+    pak = room.join("ABCDE", "pakistan", "P")
     room.step()
+    room.decide(pak.token, "guards", 20000)
+    twin = Room("baseline", 1, code="ABCDE")
+    twin.join("ABCDE", "pakistan", "P")
+    twin.step()
+    twin.decide(twin.holder_of("pakistan").token, "guards", 20000)  # type: ignore[union-attr]
+    twin.fork({"base_intensity": 0.9})  # the tempo is still the rule's: B differs
+    for _ in range(6):
+        twin.step()
+    a, b = (br.model.world.s[INTENSITY] for br in twin.play.branches)
+    assert b > a
+    room.decide(pak.token, "intensity", 0.5)
     with pytest.raises(RoomError, match="Pakistan seat decides what base_intensity"):
         room.fork({"base_intensity": 0.9})
     room.fork({"collateral_per_militant": 0.5})  # not a seat's: fine
     assert len(room.play.branches) == 2
+
+
+def test_ticking_the_joint_box_the_rule_already_shows_changes_nothing() -> None:
+    """In joint_operation the page shows the joint box ticked (China orders it); a reviewer
+    found that confirming it stopped the rule's weekly chance of yielding troops (seed 2:
+    the rule yields at week 26, the room never did; Chinese killed 25 against 17)."""
+    room = Room("joint_operation", 2, code="ABCDE")
+    pak = room.join("ABCDE", "pakistan", "P")
+    assert room.choices("pakistan")["joint_operations"] is True
+    room.decide(pak.token, "joint_operations", True)
+    alone = Play("joint_operation", 2)
+    for _ in range(104):
+        room.step()
+        alone.step()
+    assert alone.model.world.s[TROOPS] == 1.0  # the rule yielded
+    assert _bytes(room.play.model) == _bytes(alone.model)
+    room.hand_back(pak.token)  # the rule's memory comes back: still yielded
+    assert room.play.model.world.s[JOINT] == alone.model.world.s[JOINT]
+
+
+def test_an_investor_seat_that_chooses_the_rule_s_choice_changes_nothing() -> None:
+    """A reviewer found the seat freezing the firm's count of bad months: Century Steel,
+    baseline seed 0, pauses at week 8 and withdraws at week 12 by its rule; a seat that chose
+    "paused" for week 8, then handed back, withdrew at week 16."""
+    room = Room("baseline", 0, code="ABCDE")
+    firm = room.join("ABCDE", "investor", "F")
+    alone = Play("baseline", 0)
+    states = []
+    for week in range(1, 25):
+        if week == 8:
+            room.decide(firm.token, "choice", "paused")  # acts at week 8's decision
+        room.step()
+        alone.step()
+        if week == 8:
+            room.hand_back(firm.token)
+        states.append(investor_agent(alone.model, "century_steel").state)
+    assert states[7] == "paused" and states[11] == "withdrawn"  # the rule's own choices
+    assert _bytes(room.play.model) == _bytes(alone.model)
+
+
+def test_fork_stars_hold_after_holm_s_correction_and_need_two_replicates() -> None:
+    """Six outcomes tested one by one starred a quarter of tables of identical settings."""
+    from sim.workshop.play import differences
+
+    rng = np.random.default_rng(5)
+    a = {c: list(rng.normal(0, 1, 60)) for c in "uvwxyz"}
+    b = {c: list(rng.normal(0, 1, 60)) for c in "uvwxyz"}
+    b["z"] = [v + 1.5 for v in b["z"]]
+    d = differences(a, b, list("uvwxyz"))
+    assert [d[c]["clear"] for c in "uvwxyz"] == [False] * 5 + [True]
+    play = Play("baseline", 1, weeks=20)
+    play.step()
+    play.fork({})
+    with pytest.raises(PlayError, match="from 2 to"):
+        play.replicates(1)
 
 
 def test_investor_seat_obeys_the_hold_and_withdrawal_is_final() -> None:

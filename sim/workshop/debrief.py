@@ -10,8 +10,9 @@ room decided in its own, so this is "the same moves", not "the same strategy").
 One played run cannot say what the decisions did: a room that decides nothing lands
 anywhere in the model's distribution. So :func:`debrief` gives, for each outcome, the
 decisions' effect (the mean of ``decisions`` - ``model`` with a bootstrap 95% interval,
-replicate ``i`` of both on one seed) and where the room's run landed among the replayed
-runs (how lucky the room was with its own decisions). All open with ``cpec-sim compare``
+replicate ``i`` of both on one seed, marked where it holds after Holm's correction) and
+where the room's run landed among the replayed runs (how lucky the room was with its own
+decisions). All open with ``cpec-sim compare``
 and ``cpec-sim plot``.
 """
 
@@ -37,8 +38,8 @@ from sim.results import tables_from_replicates
 from sim.runner import RunSpec, replicate_seed, run
 from sim.workshop.play import (
     HEADLINE_OUTCOMES,
+    differences,
     knob_overrides,
-    mean_difference,
     run_with_actions,
     scenario_knobs,
 )
@@ -205,14 +206,17 @@ def debrief(room: Room, folder: Path, replicates: int = 100, jobs: int = 1) -> d
     p = pd.read_parquet(played / "summary.parquet").iloc[0]
     s = pd.read_parquet(model / "summary.parquet").sort_values("replicate")
     r = pd.read_parquet(replayed / "summary.parquet").sort_values("replicate")
-    outcomes = {}
-    for c in HEADLINE_OUTCOMES:
-        alone, decided = s[c].to_numpy(dtype=float), r[c].to_numpy(dtype=float)
-        outcomes[c] = {
-            **where_it_landed(float(p[c]), alone),
-            "decisions": where_it_landed(float(p[c]), decided),
-            "effect": mean_difference(list(alone), list(decided)),
+    alone = {c: s[c].to_list() for c in HEADLINE_OUTCOMES}
+    decided = {c: r[c].to_list() for c in HEADLINE_OUTCOMES}
+    effects = differences(alone, decided, HEADLINE_OUTCOMES)
+    outcomes = {
+        c: {
+            **where_it_landed(float(p[c]), np.asarray(alone[c], dtype=float)),
+            "decisions": where_it_landed(float(p[c]), np.asarray(decided[c], dtype=float)),
+            "effect": effects[c],
         }
+        for c in HEADLINE_OUTCOMES
+    }
     return {
         "played": str(played),
         "model": str(model),

@@ -90,6 +90,7 @@ class Room:
         self.decisions: list[dict[str, Any]] = []
         #: What the seats did, in order, as replicates replay it (:func:`apply_action`).
         self.actions: list[Action] = []
+        self.fork_actions = 0  # actions before the fork (in its snapshots already)
         self.seat_log: list[dict[str, Any]] = []  # who took and left which seat, when
         self.freed: dict[str, str] = {}  # token of a freed seat -> that seat's title
 
@@ -185,19 +186,23 @@ class Room:
             self._note_seat(holder, "left")
 
     def fork(self, knobs: dict[str, Any]) -> None:
-        """Fork the world; refused for a setting a held seat decides instead."""
+        """Fork the world; refused for a setting whose control a seat's holder has set (the
+        holder's choice acts instead of it)."""
         base = self.play.branches[0].knobs
-        for seat, names in SEAT_KNOBS.items():
-            if self.holder_of(seat) is None:
-                continue
-            overridden = [n for n in names if n in knobs and knobs[n] != base.get(n)]
+        for seat, controls in SEAT_KNOBS.items():
+            overridden = [
+                n
+                for n, control in controls.items()
+                if n in knobs and knobs[n] != base.get(n) and self.sets(seat, control)
+            ]
             if overridden:
                 raise RoomError(
                     f"the {SEATS[seat].title} seat decides what {', '.join(overridden)} "
                     "would change, so branch B would not differ: fork another setting, or "
-                    "free the seat first"
+                    "hand the seat back first"
                 )
         self.play.fork(knobs)
+        self.fork_actions = len(self.actions)
 
     def choices(self, seat: str) -> dict[str, Any]:
         """A held seat's current choices (as the first branch has them): the holder's for
@@ -295,7 +300,7 @@ class Room:
     def replicates(self, n: int) -> dict[str, Any]:
         """The fork's replicates (or the model's from the start), the seats' actions since
         the fork replayed in them."""
-        return self.play.replicates(n, self.actions)
+        return self.play.replicates(n, self.actions[self.fork_actions :])
 
     # --- the debrief ---------------------------------------------------------------------
     def debrief_folder(self, results: Path) -> Path:

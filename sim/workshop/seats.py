@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.attacks import guard_protection
 from sim.rules.china import LADDER, imposed_floor, investment_hold, next_patience
-from sim.rules.investor import settle_investor, updated_hazard
+from sim.rules.investor import decide, settle_investor, staying_value, updated_hazard
 from sim.rules.iran import iran_week, posture_name
 from sim.rules.pakistan import (
     allocate_guards,
@@ -231,13 +231,17 @@ SEATS: dict[str, Seat] = {
     )
 }
 PLAYABLE = tuple(k for k in SEATS if SEATS[k].controls)
-#: Dashboard settings a held seat overrides: a fork that changes them changes nothing while
-#: the seat is held (the seat's choice acts instead of the setting).
-SEAT_KNOBS: dict[str, tuple[str, ...]] = {
-    "pakistan": ("base_intensity", "local_benefit_share", "accept_chinese_troops"),
-    "china": ("patience_loss_per_death",),
-    "iran": ("iran_posture",),
-    "investor": (),
+#: Dashboard settings a seat's control overrides, by seat: a fork that changes one changes
+#: nothing while the seat's holder has set that control (their choice acts instead).
+SEAT_KNOBS: dict[str, dict[str, str]] = {
+    "pakistan": {
+        "base_intensity": "intensity",
+        "local_benefit_share": "reform",
+        "accept_chinese_troops": "accept_troops",
+    },
+    "china": {"patience_loss_per_death": "stance"},
+    "iran": {"iran_posture": "posture"},
+    "investor": {},
 }
 
 
@@ -263,6 +267,9 @@ class Policy:
         """The participant has set this control (it no longer follows the rule)."""
         return self.active and name in self.decided
 
+    def start(self, model: CrisisModel) -> None:
+        """Note what the rule's state is when the seat starts deciding (nothing by default)."""
+
     def bind(self, model: CrisisModel) -> None:
         """Apply choices that act through parameters (nothing by default)."""
 
@@ -274,9 +281,19 @@ class Policy:
 
 
 class PakistanPolicy(Policy):
-    """Pakistan's week with the participant's intensity, guards, troops and reform."""
+    """Pakistan's week with the participant's intensity, guards, troops and reform.
+
+    The world's joint-operations flag is also the rule's memory that Pakistan has yielded to
+    China's demand (after which the rule draws no more). The policy keeps the rule's own
+    memory apart (``yielded``), so that ticking the joint box does not stop the rule's draws,
+    and gives it back when the seat is handed back."""
 
     seat = "pakistan"
+    yielded: float = 0.0
+
+    def start(self, model: CrisisModel) -> None:
+        """The rule's memory at activation: has Pakistan yielded?"""
+        self.yielded = float(model.world.s[JOINT])
 
     def bind(self, model: CrisisModel) -> None:
         """Reform spending is the share of CPEC benefit reaching local people (the
@@ -289,7 +306,10 @@ class PakistanPolicy(Policy):
         model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
 
     def release(self, model: CrisisModel) -> None:
-        """Reform spending returns to the scenario's setting."""
+        """Reform spending returns to the scenario's setting, joint operations to whether
+        Pakistan yielded (the rule's)."""
+        if self.decides("joint_operations"):
+            model.world.s[JOINT] = self.yielded
         c = model.compiled
         share = model.params.legitimacy.local_benefit_share
         model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
@@ -313,7 +333,9 @@ class PakistanPolicy(Policy):
         guards = float(v["guards"]) if self.decides("guards") else p.pakistan.ssd_troops
         w.guards[:] = m.call(allocate_guards, guards, w.chinese_nationals, w.recent_chinese_attacks)
         w.protection[:] = m.call(guard_protection, w.guards, w.chinese_nationals, p.attacks)
+        w.s[JOINT] = self.yielded  # the rule's memory, whatever the joint box says
         m.call(consider_chinese_troops, m.rng, w, p)
+        self.yielded = float(w.s[JOINT])
         if self.decides("accept_troops"):
             w.s[TROOPS] = 1.0 if v["accept_troops"] else 0.0
         if self.decides("joint_operations"):
@@ -369,7 +391,11 @@ class InvestorPolicy(Policy):
         held = inv.state_firm[k] and m.call(investment_hold, m.world.s[LEVEL], p.china)
         if held and state == S_INVESTING:
             state = S_PAUSED
-        m.call(settle_investor, k, state, int(inv.bad_months[k]), inv, m.world, p)
+        # the firm's bad months count on as the rule counts them (the rule's choice unused)
+        value = m.call(staying_value, inv.hazard[k], inv.friction[k], p.investors)
+        before, bad = int(inv.state[k]), int(inv.bad_months[k])
+        _, bad = m.call(decide, before, value, bad, bool(held), p.investors)
+        m.call(settle_investor, k, state, bad, inv, m.world, p)
 
 
 POLICIES: dict[str, type[Policy]] = {
@@ -429,6 +455,7 @@ def take_seat(
     act from the next week; otherwise the rule goes on until :func:`activate`)."""
     policy = POLICIES[seat](values, active)
     if active:
+        policy.start(model)
         policy.bind(model)
     seat_agent(model, seat, investor).policy = policy
     return policy
@@ -442,6 +469,7 @@ def activate(model: CrisisModel, seat: str, investor: str = DEFAULT_INVESTOR) ->
         policy.values = current_choices(model, seat, investor)
         policy.decided = set()
         policy.active = True
+        policy.start(model)
         policy.bind(model)
     return policy
 

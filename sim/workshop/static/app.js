@@ -429,7 +429,7 @@ function replicatesHtml(res) {
     (res.difference ? `<td>${difference(res.difference[c])}</td>` : "") + "</tr>").join("");
   const held = res.replayed ? `; the seats' ${res.replayed} decisions since the fork replayed at their weeks, then held` : "";
   return `<p>${res.n} replicates from week ${res.from_week} to the horizon: median [90% interval]` +
-    (res.difference ? `${held}. B − A is the mean difference with its 95% interval (* where it excludes 0: the settings made a difference beyond the luck of the draw); ` +
+    (res.difference ? `${held}. B − A is the mean difference with its 95% interval (* where it holds after Holm's correction for the six outcomes: the settings made a difference beyond the luck of the draw); ` +
       "a single pair of runs, like the two branches above, is one draw of each" : "") +
     `.</p><table class="cpec-table" id="replicates-table"><tr><th>outcome</th>${head}</tr>${rows}</table>`;
 }
