@@ -187,6 +187,13 @@ def sobol_noise(space: Space, table: np.ndarray) -> np.ndarray:
     return np.asarray(noise / (2 * total), dtype=float)
 
 
+def morris_line(floors: Any, trajectories: int) -> Any:
+    """The ``mu_star`` noise alone reaches by chance: its mean (``mu_star_noise``) plus twice
+    its standard error over ``trajectories`` effects (a |normal|'s sd is sqrt(pi/2 - 1) times
+    its mean)."""
+    return floors * (1 + 2 * math.sqrt(math.pi / 2 - 1) / math.sqrt(trajectories))
+
+
 def within_noise(block: pd.DataFrame, method: str, trajectories: int) -> np.ndarray:
     """Which parameters' index is within what replicate noise alone gives them (a parameter
     the model never reads, index and noise both 0, is within: no effect at all).
@@ -194,9 +201,7 @@ def within_noise(block: pd.DataFrame, method: str, trajectories: int) -> np.ndar
     Morris: ``mu_star`` up to its noise plus twice the noise's standard error. Sobol: ``ST``
     less its noise (the noise-free total index, estimated) within its interval of 0."""
     if method == "morris":
-        floors = block["mu_star_noise"]
-        chance = floors * (1 + 2 * math.sqrt(math.pi / 2 - 1) / math.sqrt(trajectories))
-        return np.asarray(block["mu_star"] <= chance)
+        return np.asarray(block["mu_star"] <= morris_line(block["mu_star_noise"], trajectories))
     return np.asarray(block["ST"] - block["ST_noise"] <= block["ST_conf"])
 
 
@@ -484,15 +489,18 @@ def figure_indices(result: SensitivityResult) -> Figure:
             )
         noise = NOISE_COLUMNS[method]
         if noise in block and block[noise].notna().any():
+            line = block[noise] if method == "sobol" else morris_line(block[noise], result.samples)
             ax.scatter(
-                block[noise],
+                line,
                 ypos + (-0.5 if method == "sobol" else 0.5) * h,  # on ST, or on mu*
                 marker="|",
                 s=140,
                 linewidths=2,
                 color="#000000",
                 zorder=3,
-                label="replicate noise alone",
+                label="replicate noise alone"
+                if method == "sobol"
+                else "what noise alone reaches (2 s.e.)",
             )
         if block[[b[0] for b in bars]].isna().all().all():
             ax.text(0.5, 0.5, "constant over the design", transform=ax.transAxes, ha="center")
