@@ -257,6 +257,12 @@ def _fmt(v: float) -> str:
 WEAK_QUASI_P = 0.1
 
 
+def quasi_p(limit: pd.Series) -> float:
+    """A box limit's quasi-p (the larger of its two ends'; -1 if it has none)."""
+    qp = [q for q in (limit["qp_low"], limit["qp_high"]) if not math.isnan(q)]
+    return max(qp) if qp else -1.0
+
+
 def format_discovery(result: DiscoveryResult) -> str:
     """The peeling trajectory (abridged) and the chosen box's limits as text."""
     pr = result.prim
@@ -305,14 +311,10 @@ def format_discovery(result: DiscoveryResult) -> str:
                 f"{_fmt(r['low'])} .. {_fmt(r['high'])}   "
                 f"(range {_fmt(r['range_low'])} .. {_fmt(r['range_high'])})"
             )
-        qp = [q for q in (r["qp_low"], r["qp_high"]) if not math.isnan(q)]
-        weak = qp and max(qp) >= WEAK_QUASI_P
-        qps = f"   quasi-p {max(qp):.2g}{'  (weak)' if weak else ''}" if qp else ""
+        qp = quasi_p(r)
+        qps = f"   quasi-p {qp:.2g}{'  (weak)' if qp >= WEAK_QUASI_P else ''}" if qp >= 0 else ""
         lines.append(f"  {r['parameter']:{width}s}  {text}{qps}")
-    weak_limits = [
-        q for q in pr.limits[["qp_low", "qp_high"]].max(axis=1) if q >= WEAK_QUASI_P
-    ]  # NaN compares False
-    if weak_limits:
+    if any(quasi_p(r) >= WEAK_QUASI_P for _, r in pr.limits.iterrows()):
         lines.append(
             f"  (weak: quasi-p >= {WEAK_QUASI_P}: the restriction could be chance; drop it, or "
             "pick an earlier --box, before reading it as a condition)"
@@ -380,13 +382,14 @@ def figure_discovery(result: DiscoveryResult) -> Figure:
     else:
         ypos = np.arange(len(lim))[::-1]
         for yv, (_, r) in zip(ypos, lim.iterrows(), strict=True):
+            box_colour = style.OKABE_ITO[0] if quasi_p(r) < WEAK_QUASI_P else "#9DC3E6"
             if r["values"]:
                 options = _options(result, str(r["parameter"]))
                 kept = set(str(r["values"]).split(", "))
                 k = len(options)
                 for j, option in enumerate(options):
                     a, b = j / k + 0.01, (j + 1) / k - 0.01
-                    colour = style.OKABE_ITO[0] if option in kept else "#BBBBBB"
+                    colour = box_colour if option in kept else "#BBBBBB"
                     ax_b.plot([a, b], [yv, yv], color=colour, linewidth=6, solid_capstyle="butt")
                     ax_b.text((a + b) / 2, yv + 0.22, option, ha="center", fontsize=8)
                 continue
@@ -394,9 +397,7 @@ def figure_discovery(result: DiscoveryResult) -> Figure:
             span = r["range_high"] - r["range_low"]
             a = (r["low"] - r["range_low"]) / span
             b = (r["high"] - r["range_low"]) / span
-            ax_b.plot(
-                [a, b], [yv, yv], color=style.OKABE_ITO[0], linewidth=6, solid_capstyle="butt"
-            )
+            ax_b.plot([a, b], [yv, yv], color=box_colour, linewidth=6, solid_capstyle="butt")
             if r["low"] != r["range_low"]:
                 ax_b.text(a, yv + 0.22, _fmt(r["low"]), ha="center", fontsize=8)
             if r["high"] != r["range_high"]:
@@ -405,11 +406,20 @@ def figure_discovery(result: DiscoveryResult) -> Figure:
                 -0.02, yv - 0.3, _fmt(r["range_low"]), ha="right", fontsize=7, color="#555555"
             )
             ax_b.text(1.02, yv - 0.3, _fmt(r["range_high"]), ha="left", fontsize=7, color="#555555")
-        ax_b.set_yticks(ypos, lim["parameter"])
+        labels = [
+            f"{r['parameter']}\n(weak: quasi-p {quasi_p(r):.2g})"
+            if quasi_p(r) >= WEAK_QUASI_P
+            else str(r["parameter"])
+            for _, r in lim.iterrows()
+        ]
+        ax_b.set_yticks(ypos, labels)
         ax_b.set_ylim(-0.8, len(lim) - 0.3)
         ax_b.set_xlim(-0.12, 1.12)
         ax_b.set_xticks([0, 0.5, 1], ["low end", "middle", "high end"])
-        ax_b.set_xlabel("position within the declared range (grey: whole range; blue: the box)")
+        ax_b.set_xlabel(
+            "position within the declared range (grey: whole range; blue: the box; pale blue: "
+            f"a weak limit, quasi-p >= {WEAK_QUASI_P})"
+        )
         ax_b.grid(False)
     fig.suptitle(f"Scenario discovery: {pr.cases} of {pr.n} points where {result.where}")
     return fig

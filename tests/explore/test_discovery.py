@@ -166,8 +166,9 @@ def test_cli_bad_input_one_line_nothing_written(
 
 
 def test_weak_limits_are_marked(known_box) -> None:  # type: ignore[no-untyped-def]
-    """The known box's two limits are strong; a limit given a quasi-p of 0.4 is marked."""
-    from sim.explore.discovery import format_discovery
+    """The known box's two limits are strong; a limit given a quasi-p of 0.4 is marked, in
+    the text and in the figure (a reviewer found weak limits drawn as strong ones)."""
+    from sim.explore.discovery import figure_discovery, format_discovery
 
     _, result = known_box
     text = format_discovery(result)
@@ -178,10 +179,14 @@ def test_weak_limits_are_marked(known_box) -> None:  # type: ignore[no-untyped-d
     )
     try:
         text = format_discovery(result)
+        fig = figure_discovery(result)
     finally:
         result.prim.limits = limits  # the fixture is shared
     x1 = next(line for line in text.splitlines() if line.strip().startswith("x1"))
     assert x1.endswith("quasi-p 0.4  (weak)") and "the restriction could be chance" in text
+    box = next(ax for ax in fig.axes if ax.get_title().startswith("box"))
+    labels = [t.get_text() for t in box.get_yticklabels()]
+    assert "x1\n(weak: quasi-p 0.4)" in labels and "x2" in labels  # the figure says so too
 
 
 def test_a_case_of_interest_on_the_first_pause_says_what_its_mean_is(known_box) -> None:  # type: ignore[no-untyped-def]
