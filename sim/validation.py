@@ -776,6 +776,8 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "model_median",
     "model_q05",
     "model_q95",
+    "median_low",
+    "median_high",
     "n",
     "verdict",
     "distance",
@@ -824,6 +826,29 @@ def verdict(median: float, target: Target) -> str:
     return text
 
 
+def median_interval(x: np.ndarray, level: float = 0.9) -> tuple[float, float]:
+    """A distribution-free ``level`` interval of the median of the samples ``x``: the order
+    statistics a binomial(n, 1/2) count puts around the middle (normal approximation), so
+    the Monte Carlo error of a median of n replicates. NaN for fewer than 3 samples."""
+    from statistics import NormalDist
+
+    xs = np.sort(np.asarray(x, dtype=float))
+    n = xs.size
+    if n < 3:
+        return math.nan, math.nan
+    half = NormalDist().inv_cdf(0.5 + level / 2) * math.sqrt(n) / 2
+    lo, hi = max(0, math.floor(n / 2 - half)), min(n - 1, math.ceil(n / 2 + half) - 1)
+    return float(xs[lo]), float(xs[hi])
+
+
+def within_error(row: dict[str, Any]) -> bool:
+    """An outside verdict whose median's Monte Carlo interval reaches the observed range: more
+    replicates (or another seed) could put it inside."""
+    outside = str(row["verdict"]).startswith(("above", "below"))
+    lo, hi = float(row["median_low"]), float(row["median_high"])
+    return outside and lo <= float(row["observed_high"]) and hi >= float(row["observed_low"])
+
+
 def _percentile_of(samples: np.ndarray, target: Target) -> float:
     """Share of model samples at or below the observed midpoint (NaN for an open range)."""
     if samples.size == 0 or not (math.isfinite(target.low) and math.isfinite(target.high)):
@@ -841,6 +866,7 @@ def compare(stats: ModelStatistics, targets: Sequence[Target] | None = None) -> 
             q05, med, q95 = (float(v) for v in np.quantile(x, [0.05, 0.5, 0.95]))
         else:
             q05 = med = q95 = math.nan
+        med_lo, med_hi = median_interval(x)
         needed = WEEKS_NEEDED.get(t.key, 0)
         short = stats.weeks < needed and t.has_observed
         rows.append(
@@ -855,6 +881,8 @@ def compare(stats: ModelStatistics, targets: Sequence[Target] | None = None) -> 
                 "model_median": med,
                 "model_q05": q05,
                 "model_q95": q95,
+                "median_low": med_lo,
+                "median_high": med_hi,
                 "n": int(x.size),
                 "verdict": f"{TOO_SHORT} {needed} weeks" if short else verdict(med, t),
                 "distance": t.distance(med),
@@ -905,6 +933,13 @@ def count_line(table: pd.DataFrame) -> str:
     short = table["verdict"].astype(str).str.startswith(TOO_SHORT)
     inside = int((table["verdict"] == "inside").sum())
     line = f"{inside} of {int((~without & ~short).sum())} targets inside the observed range"
+    near = [str(r["label"]).strip() for r in _records(table) if within_error(r)]
+    if near:
+        line += (
+            f" ({len(near)} more outside by less than the Monte Carlo error of the median, "
+            f"90%: {', '.join(near)}; another seed or more replicates may put "
+            f"{'it' if len(near) == 1 else 'them'} inside)"
+        )
     if without.any():
         labels = ", ".join(str(x).strip() for x in table.loc[without, "label"])
         line += f"; not counted, with no observed value: {labels}"
@@ -936,7 +971,7 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
                 interval,
                 at,
                 str(r["n"]),
-                r["verdict"],
+                r["verdict"] + (" ~" if within_error(r) else ""),
                 f"[{i}]",
             )
         )
@@ -948,6 +983,9 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines.extend(fmt.format(*row).rstrip() for row in rows)
     lines.append("")
+    if any(within_error(r) for r in records):
+        lines.append("~ outside by less than the median's Monte Carlo error (its 90% interval")
+        lines.append("  reaches the observed range): another seed or more replicates may move it")
     for i, r in enumerate(records, start=1):
         extra = f"; {r['note']}" if r["note"] else ""
         lines.append(f"[{i}] {r['source']}{extra}")
