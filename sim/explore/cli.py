@@ -277,6 +277,13 @@ def discover_parser() -> Parser:
     )
     p.add_argument("--box", type=int, help="choose this box of the peeling trajectory instead")
     p.add_argument("--mass-min", type=float, default=0.05, help="PRIM's smallest box (share)")
+    p.add_argument(
+        "--holdout",
+        type=int,
+        default=0,
+        help="check the chosen box on this many new points (another Latin hypercube, run "
+        "with the same replicates): PRIM's density is measured on the points it peeled",
+    )
     return p
 
 
@@ -296,6 +303,8 @@ def _discover(args: argparse.Namespace) -> int:
         raise StudyError(f"--min-density={args.min_density} is not allowed: choose 0 to 1")
     if not 0.0 < args.mass_min < 1.0:
         raise StudyError(f"--mass-min={args.mass_min} is not allowed: choose between 0 and 1")
+    if args.holdout == 1 or args.holdout < 0:
+        raise StudyError(f"--holdout={args.holdout} is not allowed: 0 (none) or at least 2")
     fn = _point_function(s)
     space = s.study.space
     constants = fn.constants()
@@ -308,7 +317,8 @@ def _discover(args: argparse.Namespace) -> int:
     print(
         f"scenario discovery on {s.study.scenario}: {len(space)} uncertainties, {s.samples} "
         f"points x {s.replicates} replicates x {s.weeks} weeks = {s.samples * s.replicates} runs "
-        f"({_where_run(args, s)})",
+        + (f"and {args.holdout} holdout points " if args.holdout else "")
+        + f"({_where_run(args, s)})",
         file=sys.stderr,
     )
     result = sd.run_discovery(
@@ -322,6 +332,7 @@ def _discover(args: argparse.Namespace) -> int:
         min_density=args.min_density,
         box=args.box,
         mass_min=args.mass_min,
+        holdout=args.holdout,
     )
     if result.prim is not None:
         print(sd.format_discovery(result))

@@ -205,6 +205,43 @@ class DiscoveryResult:
     samples: int = 0
     replicates: int = 1
     space: Space | None = None
+    #: The chosen box on new points (:func:`check_box`), if asked for.
+    holdout: dict[str, float] | None = None
+
+
+def in_box(points: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
+    """Which points lie inside a box (its restricted inputs' limits; the others are free)."""
+    inside = np.ones(len(points), dtype=bool)
+    for _, r in limits.iterrows():
+        column = points[r["parameter"]]
+        if r["values"]:
+            kept = set(str(r["values"]).split(", "))
+            shown = [str(v).lower() if isinstance(v, bool | np.bool_) else str(v) for v in column]
+            inside &= np.isin(shown, list(kept))
+        else:
+            x = column.to_numpy(dtype=float)
+            inside &= (x >= r["low"]) & (x <= r["high"])
+    return inside
+
+
+def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict[str, float]:
+    """The box's coverage and density on points it was not found on, and their base rate."""
+    inside = in_box(points, limits)
+    y = np.asarray(y, dtype=bool)
+    cases, boxed = int(y.sum()), int(inside.sum())
+    return {
+        "points": len(points),
+        "cases": cases,
+        "in_box": boxed,
+        "coverage": float((y & inside).sum() / cases) if cases else math.nan,
+        "density": float((y & inside).sum() / boxed) if boxed else math.nan,
+        "overall": float(cases / len(points)) if len(points) else math.nan,
+    }
+
+
+def holdout_seed(seed: int) -> int:
+    """The holdout design's seed: another Latin hypercube than the study's, reproducibly."""
+    return int(np.random.SeedSequence([seed, 17]).generate_state(1)[0])
 
 
 def run_discovery(
@@ -220,11 +257,17 @@ def run_discovery(
     min_density: float = 0.0,
     box: int | None = None,
     mass_min: float = 0.05,
+    holdout: int = 0,
 ) -> DiscoveryResult:
     """Latin hypercube, evaluation (resumable, parallel), PRIM; write tables and the plot.
 
-    ``execution.seed`` seeds the Latin hypercube as well as the replicates.
+    ``execution.seed`` seeds the Latin hypercube as well as the replicates. ``holdout``
+    points (another Latin hypercube, evaluated into ``out_dir/holdout``) check the chosen
+    box on points it was not found on: PRIM's density is measured on the points it peeled,
+    which flatters a box.
     """
+    if holdout == 1 or holdout < 0:
+        raise StudyError(f"holdout={holdout} is not allowed: 0 (none) or at least 2 points")
     design = space.table(lhs_unit(space, samples, execution.seed))
     if check is not None:
         check_points(design, check)
@@ -243,6 +286,16 @@ def run_discovery(
     result.prim = prim_box(
         points[space.names], y, space, min_density=min_density, box=box, mass_min=mass_min
     )
+    if holdout:
+        fresh = space.table(lhs_unit(space, holdout, holdout_seed(execution.seed)))
+        if check is not None:
+            check_points(fresh, check)
+        study_holdout = {**study, "samples": holdout, "holdout_of_seed": execution.seed}
+        checked = evaluate(fresh, fn, out_dir / "holdout", execution.with_meta(study_holdout))
+        if checked.status != "complete":
+            return result
+        y_new = cases_of_interest(checked.points, where, constants)
+        result.holdout = check_box(checked.points, y_new, result.prim.limits)
     write_outputs(out_dir, result)
     return result
 
@@ -318,6 +371,19 @@ def format_discovery(result: DiscoveryResult) -> str:
         lines.append(
             f"  (weak: quasi-p >= {WEAK_QUASI_P}: the restriction could be chance; drop it, or "
             "pick an earlier --box, before reading it as a condition)"
+        )
+    h = result.holdout
+    if h is not None:
+        lines.append(
+            f"on {h['points']} new points (another Latin hypercube): density {h['density']:.2f} "
+            f"against {h['overall']:.2f} overall, coverage {h['coverage']:.2f} "
+            f"({h['in_box']} points in the box, {h['cases']} cases); the box was found with "
+            f"density {c['density']:.2f} against {pr.cases / pr.n:.2f}"
+        )
+    else:
+        lines.append(
+            "(density and coverage are measured on the points the box was peeled from, which "
+            "flatters it: --holdout N checks it on N new points)"
         )
     return "\n".join(lines)
 
@@ -453,6 +519,7 @@ def write_outputs(out_dir: Path, result: DiscoveryResult) -> list[Path]:
         "density": float(chosen["density"]),
         "mass": float(chosen["mass"]),
         "limits": json.loads(pr.limits.to_json(orient="records")),
+        "holdout": result.holdout,
     }
     paths = [
         atomic_write_text(out_dir / "peeling.csv", pr.trajectory.to_csv(index=False)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -154,6 +155,7 @@ def test_cli_fast_discovery(workdir: Path) -> None:
         (["--where", "chinese_killed +"], "cannot evaluate"),
         (["--min-density", "2"], "--min-density=2.0 is not allowed"),
         (["--samples", "1"], "samples=1 is not allowed"),
+        (["--holdout", "-3"], "--holdout=-3 is not allowed"),
     ],
 )
 def test_cli_bad_input_one_line_nothing_written(
@@ -200,3 +202,54 @@ def test_a_case_of_interest_on_the_first_pause_says_what_its_mean_is(known_box) 
     assert "note: weeks_to_first_pause" not in format_discovery(result)
     text = format_discovery(replace(result, where="weeks_to_first_pause < 30"))
     assert "note: weeks_to_first_pause is the mean over the replicates that paused" in text
+
+
+def test_in_box_and_check_box_known_answers() -> None:
+    from sim.explore.discovery import check_box, in_box
+
+    points = pd.DataFrame(
+        {"x1": [0.1, 0.3, 0.4, 0.9], "flag": [True, False, True, True], "c": ["a", "b", "a", "c"]}
+    )
+    limits = pd.DataFrame(
+        [
+            {"parameter": "x1", "low": 0.2, "high": 0.95, "values": ""},
+            {"parameter": "flag", "low": math.nan, "high": math.nan, "values": "true"},
+            {"parameter": "c", "low": math.nan, "high": math.nan, "values": "a, c"},
+        ]
+    )
+    assert in_box(points, limits).tolist() == [False, False, True, True]
+    h = check_box(points, np.array([True, True, True, False]), limits)
+    assert (h["in_box"], h["cases"], h["density"], h["coverage"], h["overall"]) == (
+        2, 3, 0.5, pytest.approx(1 / 3), 0.75,
+    )  # fmt: skip
+
+
+def test_a_holdout_checks_the_box_on_new_points(tmp_path: Path) -> None:
+    """The known box found on 400 points holds on 400 others (its density there is the true
+    box's, about 1); a case of interest that is noise gets no better than its base rate."""
+    from sim.explore.functions import box_indicator, box_space
+
+    quiet = Execution(seed=5, progress=None)
+    found = run_discovery(
+        box_space(), box_indicator, tmp_path / "a", "y > 0.5", samples=400,
+        execution=quiet, holdout=400,
+    )  # fmt: skip
+    assert found.holdout is not None and found.holdout["points"] == 400
+    assert found.holdout["density"] > 0.85 and found.holdout["coverage"] > 0.8
+    assert json.loads((tmp_path / "a" / "discovery.json").read_text())["holdout"] == found.holdout
+
+    def noise(point: dict, seed: int) -> dict:
+        return {"y": float(np.random.default_rng(seed + int(point["x1"] * 1e6)).random())}
+
+    chance = run_discovery(
+        box_space(), noise, tmp_path / "b", "y > 0.7", samples=400, execution=quiet,
+        holdout=400,
+    )  # fmt: skip
+    h = chance.holdout
+    assert h is not None and h["density"] < h["overall"] + 0.15  # in-sample it looked better
+    assert chance.prim is not None
+    found_density = chance.prim.trajectory.iloc[chance.prim.chosen]["density"]
+    assert found_density > h["density"]
+    with pytest.raises(StudyError, match="holdout=1 is not allowed"):
+        run_discovery(box_space(), noise, tmp_path / "c", "y > 0.7", samples=10, holdout=1)
+    assert not (tmp_path / "c").exists()
