@@ -434,11 +434,16 @@ function replicatesHtml(res) {
     `.</p><table class="cpec-table" id="replicates-table"><tr><th>outcome</th>${head}</tr>${rows}</table>`;
 }
 
-// A mean difference and its 95% interval, with a star when the interval excludes 0.
+// A mean difference and its 95% interval with the same decimals (two significant digits of
+// the largest), a star where it holds after Holm's correction; "0.0" rather than "-0.0".
 function difference(o) {
-  const d = [o.mean, o.lo, o.hi].every(Number.isInteger) ? 0 : 1;
-  const sign = o.mean > 0 ? "+" : "";
-  return `${sign}${fmt(o.mean, d)} <span class="cpec-sub">[${fmt(o.lo, d)}, ${fmt(o.hi, d)}]</span>${o.clear ? " *" : ""}`;
+  const values = [o.mean, o.lo, o.hi].filter(Number.isFinite);
+  const largest = Math.max(0, ...values.map(Math.abs));
+  const d = values.every(Number.isInteger) ? 0
+    : Math.min(6, Math.max(0, 1 - Math.floor(Math.log10(largest || 1))));
+  const num = (v) => { const t = fmt(v, d); return /^-[0.,]*$/.test(t) ? t.slice(1) : t; };
+  const sign = o.mean > 0 && num(o.mean) !== fmt(0, d) ? "+" : "";
+  return `${sign}${num(o.mean)} <span class="cpec-sub">[${num(o.lo)}, ${num(o.hi)}]</span>${o.clear ? " *" : ""}`;
 }
 
 // A median and its interval as text, [median, "[lo, hi]"], with the same decimals: none when
