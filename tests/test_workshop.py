@@ -515,6 +515,13 @@ def test_ticking_the_joint_box_the_rule_already_shows_changes_nothing() -> None:
     assert _bytes(room.play.model) == _bytes(alone.model)
     room.hand_back(pak.token)  # the rule's memory comes back: still yielded
     assert room.play.model.world.s[JOINT] == alone.model.world.s[JOINT]
+    early = Room("baseline", 2, code="ABCDE")  # joint operations before Pakistan yielded
+    pak = early.join("ABCDE", "pakistan", "P")
+    early.decide(pak.token, "joint_operations", True)
+    early.step()
+    assert early.play.model.world.s[JOINT] == 1.0
+    early.hand_back(pak.token)  # the rule decides again: it has not yielded
+    assert early.play.model.world.s[JOINT] == 0.0
 
 
 def test_an_investor_seat_that_chooses_the_rule_s_choice_changes_nothing() -> None:

@@ -280,6 +280,12 @@ class Policy:
         raise NotImplementedError
 
 
+def _set_reform(model: CrisisModel, share: float) -> None:
+    """The share of CPEC benefit reaching local people, as the compiled rules read it."""
+    c = model.compiled
+    model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
+
+
 class PakistanPolicy(Policy):
     """Pakistan's week with the participant's intensity, guards, troops and reform.
 
@@ -298,21 +304,15 @@ class PakistanPolicy(Policy):
     def bind(self, model: CrisisModel) -> None:
         """Reform spending is the share of CPEC benefit reaching local people (the
         scenario's until the participant sets it)."""
-        if not self.decides("reform"):
-            self.release(model)
-            return
-        c = model.compiled
-        share = float(self.values["reform"])
-        model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
+        scenario = model.params.legitimacy.local_benefit_share
+        _set_reform(model, float(self.values["reform"]) if self.decides("reform") else scenario)
 
     def release(self, model: CrisisModel) -> None:
         """Reform spending returns to the scenario's setting, joint operations to whether
         Pakistan yielded (the rule's)."""
-        if self.decides("joint_operations"):
+        if "joint_operations" in self.decided:  # (hand_back has made the seat inactive)
             model.world.s[JOINT] = self.yielded
-        c = model.compiled
-        share = model.params.legitimacy.local_benefit_share
-        model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
+        _set_reform(model, model.params.legitimacy.local_benefit_share)
 
     def __call__(self, agent: Any) -> None:
         """:func:`pakistan_week`'s steps, each control the participant has set replacing
