@@ -828,16 +828,17 @@ def verdict(median: float, target: Target) -> str:
 
 def median_interval(x: np.ndarray, level: float = 0.9) -> tuple[float, float]:
     """A distribution-free ``level`` interval of the median of the samples ``x``: the order
-    statistics a binomial(n, 1/2) count puts around the middle (normal approximation), so
-    the Monte Carlo error of a median of n replicates. NaN for fewer than 3 samples."""
-    from statistics import NormalDist
+    statistics between which a binomial(n, 1/2) count of samples below the median falls
+    with probability at least ``level`` (exact, so at least nominal coverage), i.e. the Monte
+    Carlo error of a median of n replicates. NaN for fewer than 5 samples (too wide to say)."""
+    from scipy.stats import binom
 
     xs = np.sort(np.asarray(x, dtype=float))
     n = xs.size
-    if n < 3:
+    if n < 5:
         return math.nan, math.nan
-    half = NormalDist().inv_cdf(0.5 + level / 2) * math.sqrt(n) / 2
-    lo, hi = max(0, math.floor(n / 2 - half)), min(n - 1, math.ceil(n / 2 + half) - 1)
+    k = int(binom.ppf((1 - level) / 2, n, 0.5))  # P(count < k) <= (1 - level) / 2
+    lo, hi = max(k - 1, 0), min(n - k, n - 1)
     return float(xs[lo]), float(xs[hi])
 
 

@@ -499,6 +499,44 @@ def test_a_fork_of_a_setting_a_held_seat_decides_is_refused() -> None:
     assert len(room.play.branches) == 2
 
 
+def test_fork_refusals_follow_what_the_seat_decides() -> None:
+    """A reviewer found the tempo's fork refused under a decisive operation (where the routine
+    tempo still shapes Pakistan's intensity outside Balochistan: B differed) and a fork of
+    joint operations accepted while the team had ticked them (B identical)."""
+    room = Room("decisive_operation", 0, code="ABCDE")
+    pak = room.join("ABCDE", "pakistan", "P")
+    room.decide(pak.token, "intensity", 0.9)
+    room.step()
+    room.fork({"base_intensity": 0.5})  # allowed: the decisive operation's extra
+    joint = Room("baseline", 0, code="ABCDE")
+    pak = joint.join("ABCDE", "pakistan", "P")
+    joint.decide(pak.token, "joint_operations", True)
+    joint.step()
+    with pytest.raises(RoomError, match="decides what joint_operations"):
+        joint.fork({"joint_operations": True})
+    joint.decide(pak.token, "joint_operations", False)
+    joint.fork({"joint_operations": True})  # the scenario's order acts: B differs
+    assert len(joint.play.branches) == 2
+
+
+def test_a_seat_feeding_the_rule_s_exact_tempo_under_a_decisive_operation_changes_nothing() -> None:
+    """The seat's Balochistan tempo less the operation's extra gave the routine tempo 1 ulp
+    off (0.09999999999999998 against 0.1)."""
+    from sim.rules.pakistan import operation_intensity, recent_attacks
+
+    knobs = {"base_intensity": 0.1}
+    seated, ruled = Play("decisive_operation", 3, knobs), Play("decisive_operation", 3, knobs)
+    for _ in range(30):
+        m = seated.model
+        coming = operation_intensity(
+            m.week + 1, int(m.world.s[LEVEL]), recent_attacks(m.world, 4), m.compiled.pakistan
+        )
+        take_seat(m, "pakistan", {**current_choices(m, "pakistan"), "intensity": float(coming)})
+        seated.step()
+        ruled.step()
+        assert _bytes(seated.model) == _bytes(ruled.model), m.week  # every week
+
+
 def test_ticking_the_joint_box_the_rule_already_shows_changes_nothing() -> None:
     """In joint_operation the page shows the joint box ticked (China orders it); a reviewer
     found that confirming it stopped the rule's weekly chance of yielding troops (seed 2:

@@ -282,7 +282,8 @@ def discover_parser() -> Parser:
         type=int,
         default=0,
         help="check the chosen box on this many new points (another Latin hypercube, run "
-        "with the same replicates): PRIM's density is measured on the points it peeled",
+        "with as many replicates on other seeds): PRIM's density is measured on the points "
+        "it peeled",
     )
     return p
 
@@ -317,7 +318,12 @@ def _discover(args: argparse.Namespace) -> int:
     print(
         f"scenario discovery on {s.study.scenario}: {len(space)} uncertainties, {s.samples} "
         f"points x {s.replicates} replicates x {s.weeks} weeks = {s.samples * s.replicates} runs "
-        + (f"and {args.holdout} holdout points " if args.holdout else "")
+        + (
+            f"and {args.holdout} holdout points x {s.replicates} = "
+            f"{args.holdout * s.replicates} runs "
+            if args.holdout
+            else ""
+        )
         + f"({_where_run(args, s)})",
         file=sys.stderr,
     )
@@ -334,9 +340,13 @@ def _discover(args: argparse.Namespace) -> int:
         mass_min=args.mass_min,
         holdout=args.holdout,
     )
-    if result.prim is not None:
+    checked = result.holdout_evaluation
+    unchecked = checked is not None and checked.status != "complete"
+    if result.prim is not None and not unchecked:
         print(sd.format_discovery(result))
         print(f"tables: {out / 'peeling.csv'}, {out / 'box.csv'}")
         print(f"plot: {out / 'plots' / 'discovery.png'} (and .svg)")
     print(f"study directory: {out}")
+    if unchecked:
+        return _report_status(checked)
     return _report_status(result.evaluation)

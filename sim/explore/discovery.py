@@ -21,7 +21,7 @@ import logging
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -206,7 +206,9 @@ class DiscoveryResult:
     replicates: int = 1
     space: Space | None = None
     #: The chosen box on new points (:func:`check_box`), if asked for.
-    holdout: dict[str, float] | None = None
+    holdout: dict[str, Any] | None = None
+    #: The evaluation of those points (its status says whether they were all run).
+    holdout_evaluation: Evaluation | None = None
 
 
 def in_box(points: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
@@ -214,7 +216,7 @@ def in_box(points: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
     inside = np.ones(len(points), dtype=bool)
     for _, r in limits.iterrows():
         column = points[r["parameter"]]
-        if r["values"]:
+        if isinstance(r["values"], str) and r["values"]:  # (box.csv reads "" back as NaN)
             kept = set(str(r["values"]).split(", "))
             shown = [str(v).lower() if isinstance(v, bool | np.bool_) else str(v) for v in column]
             inside &= np.isin(shown, list(kept))
@@ -224,8 +226,9 @@ def in_box(points: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
     return inside
 
 
-def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict[str, float]:
-    """The box's coverage and density on points it was not found on, and their base rate."""
+def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict[str, Any]:
+    """The box's coverage and density on points it was not found on, and their base rate
+    (None where nothing to divide by: no case, or no point in the box)."""
     inside = in_box(points, limits)
     y = np.asarray(y, dtype=bool)
     cases, boxed = int(y.sum()), int(inside.sum())
@@ -233,9 +236,9 @@ def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict
         "points": len(points),
         "cases": cases,
         "in_box": boxed,
-        "coverage": float((y & inside).sum() / cases) if cases else math.nan,
-        "density": float((y & inside).sum() / boxed) if boxed else math.nan,
-        "overall": float(cases / len(points)) if len(points) else math.nan,
+        "coverage": float((y & inside).sum() / cases) if cases else None,
+        "density": float((y & inside).sum() / boxed) if boxed else None,
+        "overall": float(cases / len(points)) if len(points) else None,
     }
 
 
@@ -262,9 +265,10 @@ def run_discovery(
     """Latin hypercube, evaluation (resumable, parallel), PRIM; write tables and the plot.
 
     ``execution.seed`` seeds the Latin hypercube as well as the replicates. ``holdout``
-    points (another Latin hypercube, evaluated into ``out_dir/holdout``) check the chosen
-    box on points it was not found on: PRIM's density is measured on the points it peeled,
-    which flatters a box.
+    points (another Latin hypercube, with other replicate seeds, evaluated into
+    ``out_dir/holdout``) check the chosen box on points and draws it was not found on:
+    PRIM's density is measured on the points it peeled, which flatters a box. The tables and
+    the plot are written once the holdout is complete.
     """
     if holdout == 1 or holdout < 0:
         raise StudyError(f"holdout={holdout} is not allowed: 0 (none) or at least 2 points")
@@ -287,11 +291,16 @@ def run_discovery(
         points[space.names], y, space, min_density=min_density, box=box, mass_min=mass_min
     )
     if holdout:
-        fresh = space.table(lhs_unit(space, holdout, holdout_seed(execution.seed)))
+        other = replace(execution, seed=holdout_seed(execution.seed))
+        fresh = space.table(lhs_unit(space, holdout, other.seed))
         if check is not None:
             check_points(fresh, check)
         study_holdout = {**study, "samples": holdout, "holdout_of_seed": execution.seed}
-        checked = evaluate(fresh, fn, out_dir / "holdout", execution.with_meta(study_holdout))
+        try:
+            checked = evaluate(fresh, fn, out_dir / "holdout", other.with_meta(study_holdout))
+        except StudyError as exc:
+            raise StudyError(f"{exc} (a different --holdout than before?)") from None
+        result.holdout_evaluation = checked
         if checked.status != "complete":
             return result
         y_new = cases_of_interest(checked.points, where, constants)
@@ -373,14 +382,17 @@ def format_discovery(result: DiscoveryResult) -> str:
             "pick an earlier --box, before reading it as a condition)"
         )
     h = result.holdout
-    if h is not None:
+    if h is not None and not h["in_box"]:
+        lines.append(f"on {h['points']} new points: none falls in the box (give more)")
+    elif h is not None:
+        coverage = "-" if h["coverage"] is None else f"{h['coverage']:.2f}"
         lines.append(
-            f"on {h['points']} new points (another Latin hypercube): density {h['density']:.2f} "
-            f"against {h['overall']:.2f} overall, coverage {h['coverage']:.2f} "
-            f"({h['in_box']} points in the box, {h['cases']} cases); the box was found with "
-            f"density {c['density']:.2f} against {pr.cases / pr.n:.2f}"
+            f"on {h['points']} new points (another Latin hypercube and other replicate seeds): "
+            f"density {h['density']:.2f} against {h['overall']:.2f} overall, coverage "
+            f"{coverage} ({h['in_box']} points in the box, {h['cases']} cases); the box was "
+            f"found with density {c['density']:.2f} against {pr.cases / pr.n:.2f}"
         )
-    else:
+    elif result.holdout_evaluation is None:
         lines.append(
             "(density and coverage are measured on the points the box was peeled from, which "
             "flatters it: --holdout N checks it on N new points)"

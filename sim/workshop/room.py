@@ -193,13 +193,13 @@ class Room:
             overridden = [
                 n
                 for n, control in controls.items()
-                if n in knobs and knobs[n] != base.get(n) and self.sets(seat, control)
+                if n in knobs and knobs[n] != base.get(n) and self._overrides(seat, control)
             ]
             if overridden:
                 raise RoomError(
                     f"the {SEATS[seat].title} seat decides what {', '.join(overridden)} "
-                    "would change, so branch B would not differ: fork another setting, or "
-                    "hand the seat back first"
+                    "would change, so branch B would not differ while it does: fork another "
+                    "setting, or hand the seat back first"
                 )
         self.play.fork(knobs)
         self.fork_actions = len(self.actions)
@@ -213,6 +213,22 @@ class Room:
         """The seat's holder decides (False: the rule does, until the first decision)."""
         policy = seat_agent(self.play.model, seat, self.investor).policy
         return bool(policy is not None and policy.active)
+
+    def _overrides(self, seat: str, control: str) -> bool:
+        """The seat's choice for ``control`` replaces the setting a fork would change.
+
+        Two exceptions where the setting still acts: Pakistan's intensity set by a team keeps
+        a decisive operation's extra in Balochistan, which the routine tempo shapes once the
+        cap binds; and joint operations ordered by a fork act unless the team has ticked
+        them itself (the flag is the team's or the scenario's, whichever says yes).
+        """
+        if not self.sets(seat, control):
+            return False
+        if control == "intensity":
+            return self.play.model.params.pakistan.decisive_operation_week < 0
+        if control == "joint_operations":
+            return bool(self.choices(seat)["joint_operations"])
+        return True
 
     def sets(self, seat: str, control: str) -> bool:
         """The seat's holder has set this control (it no longer follows the rule)."""

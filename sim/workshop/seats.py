@@ -238,6 +238,7 @@ SEAT_KNOBS: dict[str, dict[str, str]] = {
         "base_intensity": "intensity",
         "local_benefit_share": "reform",
         "accept_chinese_troops": "accept_troops",
+        "joint_operations": "joint_operations",
     },
     "china": {"patience_loss_per_death": "stance"},
     "iran": {"iran_posture": "posture"},
@@ -323,7 +324,7 @@ class PakistanPolicy(Policy):
         level, recent = int(w.s[LEVEL]), m.call(recent_attacks, w, 4)
         full = m.call(operation_intensity, int(w.s[WEEK]), level, recent, p.pakistan)
         routine = m.call(routine_intensity, level, recent, p.pakistan)
-        if self.decides("intensity"):
+        if self.decides("intensity") and float(v["intensity"]) != full:
             # the participant sets Balochistan's tempo; a decisive operation's extra (as the
             # rule would apply it this week, capped at 1) stays there
             w.s[INTENSITY] = float(v["intensity"])

@@ -218,6 +218,8 @@ def test_in_box_and_check_box_known_answers() -> None:
         ]
     )
     assert in_box(points, limits).tolist() == [False, False, True, True]
+    read_back = limits.assign(values=[math.nan, "true", "a, c"])  # box.csv reads "" as NaN
+    assert in_box(points, read_back).tolist() == [False, False, True, True]
     h = check_box(points, np.array([True, True, True, False]), limits)
     assert (h["in_box"], h["cases"], h["density"], h["coverage"], h["overall"]) == (
         2, 3, 0.5, pytest.approx(1 / 3), 0.75,
@@ -239,7 +241,9 @@ def test_a_holdout_checks_the_box_on_new_points(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "a" / "discovery.json").read_text())["holdout"] == found.holdout
 
     def noise(point: dict, seed: int) -> dict:
-        return {"y": float(np.random.default_rng(seed + int(point["x1"] * 1e6)).random())}
+        """No effect on average, but with the seed fixed some tenths of x1 are lucky (a
+        reviewer's case: a holdout on the study's own replicate seeds confirmed such a box)."""
+        return {"y": float(np.random.default_rng([seed, int(point["x1"] * 10)]).random())}
 
     chance = run_discovery(
         box_space(), noise, tmp_path / "b", "y > 0.7", samples=400, execution=quiet,
@@ -253,3 +257,27 @@ def test_a_holdout_checks_the_box_on_new_points(tmp_path: Path) -> None:
     with pytest.raises(StudyError, match="holdout=1 is not allowed"):
         run_discovery(box_space(), noise, tmp_path / "c", "y > 0.7", samples=10, holdout=1)
     assert not (tmp_path / "c").exists()
+
+
+def test_a_holdout_that_fails_writes_no_tables_and_says_so(tmp_path: Path) -> None:
+    """A reviewer found an interrupted holdout exiting 0 and naming tables never written."""
+    from sim.explore.discovery import holdout_seed
+    from sim.explore.functions import box_indicator, box_space
+    from sim.runner import replicate_seed
+
+    holdout_seeds = {replicate_seed(holdout_seed(5), 0)}
+
+    def fails_on_new_points(point: dict, seed: int) -> dict:
+        if seed in holdout_seeds:
+            raise ValueError("a point that cannot run")
+        return box_indicator(point, seed)
+
+    quiet = Execution(seed=5, progress=None)
+    result = run_discovery(
+        box_space(), fails_on_new_points, tmp_path, "y > 0.5", samples=200,
+        execution=quiet, holdout=50,
+    )  # fmt: skip
+    assert result.holdout is None and result.holdout_evaluation is not None
+    assert result.holdout_evaluation.status == "failed"
+    assert result.holdout_evaluation.exit_code != 0
+    assert not (tmp_path / "box.csv").exists() and not (tmp_path / "discovery.json").exists()

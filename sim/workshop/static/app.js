@@ -435,12 +435,14 @@ function replicatesHtml(res) {
 }
 
 // A mean difference and its 95% interval with the same decimals (two significant digits of
-// the largest), a star where it holds after Holm's correction; "0.0" rather than "-0.0".
+// the interval's width, so that it never collapses to one number; of the largest value when
+// it has no width), a star where it holds after Holm's correction; "0.0" rather than "-0.0".
 function difference(o) {
   const values = [o.mean, o.lo, o.hi].filter(Number.isFinite);
-  const largest = Math.max(0, ...values.map(Math.abs));
+  const width = o.hi - o.lo;
+  const scale = Number.isFinite(width) && width > 0 ? width : Math.max(0, ...values.map(Math.abs));
   const d = values.every(Number.isInteger) ? 0
-    : Math.min(6, Math.max(0, 1 - Math.floor(Math.log10(largest || 1))));
+    : Math.min(6, Math.max(0, 1 - Math.floor(Math.log10(scale || 1))));
   const num = (v) => { const t = fmt(v, d); return /^-[0.,]*$/.test(t) ? t.slice(1) : t; };
   const sign = o.mean > 0 && num(o.mean) !== fmt(0, d) ? "+" : "";
   return `${sign}${num(o.mean)} <span class="cpec-sub">[${num(o.lo)}, ${num(o.hi)}]</span>${o.clear ? " *" : ""}`;
