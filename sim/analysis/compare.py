@@ -26,7 +26,7 @@ from sim.analysis.runs import (
     readable_scenario,
 )
 from sim.files import atomic_write_text
-from sim.posterior import NOT_COMPARABLE
+from sim.posterior import NOT_COMPARABLE, source_key
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -208,7 +208,13 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
                 row.update(diff_mean_p=d.p, paired=pair)
             rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
-    _mark_significant(table, ref)
+    other_source = (
+        sorted(r.label for r in runs.runs if source_key(r.parameters) != source_key(ref.parameters))
+        if ref is not None
+        else []
+    )
+    _mark_significant(table, ref, other_source)
+    table.attrs["other_source"] = other_source
     table["n"] = table["n"].astype("Int64")
     table["successes"] = table["successes"].astype("Int64")
     table["paired"] = table["paired"].astype("boolean")
@@ -257,13 +263,18 @@ def rests_on_notes(rests_on: dict[str, dict[str, list[Any]]]) -> list[str]:
 MIN_REPLICATES_TO_TEST = 20
 
 
-def _mark_significant(table: pd.DataFrame, reference: Run | None) -> None:
+def _mark_significant(
+    table: pd.DataFrame, reference: Run | None, other_source: Sequence[str] = ()
+) -> None:
     """Mark the differences that stay significant after Holm's correction for every
     difference in the table (means, medians and probabilities: one family), and whose
     95% interval excludes 0. Not tested: runs with too few replicates (or all, if the
-    ``reference`` has too few), and runs over another horizon than the reference's, whose
-    totals differ by construction."""
+    ``reference`` has too few), runs over another horizon than the reference's, whose
+    totals differ by construction, and runs whose parameters come from another source
+    (``other_source``: a posterior against fixed values), whose differences mix the
+    scenario's effect with the change of parameters."""
     untested = table["n"].astype(float) < MIN_REPLICATES_TO_TEST
+    untested |= table["label"].isin(list(other_source))
     if reference is not None:
         if reference.replicates < MIN_REPLICATES_TO_TEST:
             untested[:] = True
@@ -461,19 +472,27 @@ def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
     other_horizon = (
         untested & (table["weeks"] != horizon.iloc[0]) if len(horizon) else untested & False
     )
+    other_source = untested & table["label"].isin(list(table.attrs.get("other_source") or []))
     few = (
         [
             f"Runs with fewer than {MIN_REPLICATES_TO_TEST} replicates (or a reference with "
             "fewer) get no test and no star, too few for a trustworthy p-value; a single "
             "replicate gets no interval either (it has no spread to resample)."
         ]
-        if (untested & ~other_horizon).any()
+        if (untested & ~other_horizon & ~other_source).any()
         else []
     )
     if other_horizon.any():
         few.append(
             "Runs over another horizon than the reference's get no test and no star: their "
             "totals differ by construction."
+        )
+    if other_source.any():
+        few.append(
+            "Runs whose parameters come from another source than the reference's (a "
+            "posterior against fixed values, or another posterior) get no test and no star: "
+            "their differences mix the scenario's effect with the change of parameters; "
+            "compare runs over the same parameters."
         )
     if not tested:
         return few
@@ -792,8 +811,35 @@ def sweep_grid(runs: RunSet, outcome: str) -> pd.DataFrame | None:
     return grid.sort_index().sort_index(axis=1)
 
 
-def figure_heatmap(runs: RunSet, outcomes: Sequence[str] = HEATMAP_OUTCOMES) -> Figure | None:
-    """For a 2-D sweep: heatmaps of outcome medians over the two swept parameters."""
+def sweep_marks(runs: RunSet, table: pd.DataFrame | None, outcome: str) -> pd.DataFrame | None:
+    """For a 2-D sweep's cells (as :func:`sweep_grid`): "ref" for the reference run, "*"
+    where its median differs from the reference's after Holm's correction, "" otherwise."""
+    sweep = runs.sweep
+    if table is None or sweep is None or len(sweep.swept) != 2:
+        return None
+    kx, ky = sweep.swept
+    reference = table.attrs.get("reference")
+    rows = table[table["outcome"] == outcome].set_index("label")
+    marks = []
+    for run in runs.runs:
+        if kx not in run.overrides or ky not in run.overrides or run.label not in rows.index:
+            continue
+        starred = rows.loc[run.label, "diff_median_significant"] is not pd.NA and bool(
+            rows.loc[run.label, "diff_median_significant"]
+        )
+        mark = "ref" if run.label == reference else ("*" if starred else "")
+        marks.append((_numeric(run.overrides[kx]), _numeric(run.overrides[ky]), mark))
+    frame = pd.DataFrame(marks, columns=["x", "y", "mark"])
+    grid = frame.pivot_table(index="y", columns="x", values="mark", aggfunc="first")
+    return grid.sort_index().sort_index(axis=1)
+
+
+def figure_heatmap(
+    runs: RunSet, outcomes: Sequence[str] = HEATMAP_OUTCOMES, table: pd.DataFrame | None = None
+) -> Figure | None:
+    """For a 2-D sweep: heatmaps of outcome medians over the two swept parameters, each cell
+    marked where its median differs from the reference's after Holm's correction (``table``:
+    the comparison; a colour scale alone shows noise as a pattern)."""
     grids = [(o, g) for o in outcomes if (g := sweep_grid(runs, o)) is not None]
     if not grids:
         return None
@@ -808,12 +854,16 @@ def figure_heatmap(runs: RunSet, outcomes: Sequence[str] = HEATMAP_OUTCOMES) -> 
     cmap = mpl.colormaps["cividis"]
     for ax, (outcome, grid) in zip(axes, grids, strict=False):
         values = grid.to_numpy(dtype=float)
+        marks = sweep_marks(runs, table, outcome)
+        marked = marks is not None and marks.shape == grid.shape
         im = ax.imshow(values, origin="lower", cmap=cmap, aspect="auto")
         lo, hi = np.nanmin(values), np.nanmax(values)
         for (i, j), v in np.ndenumerate(values):
             if math.isfinite(v):
                 light = (v - lo) / (hi - lo or 1) < 0.55
-                ax.text(j, i, fmt_number(v), ha="center", va="center", fontsize=9,
+                mark = str(marks.iloc[i, j] or "") if marked else ""  # type: ignore[union-attr]
+                text = fmt_number(v) + (f"\n({mark})" if mark == "ref" else f" {mark}")
+                ax.text(j, i, text.strip(), ha="center", va="center", fontsize=9,
                         color="white" if light else "black")  # fmt: skip
         ax.set_xticks(range(values.shape[1]), [f"{c:g}" if isinstance(c, float) else str(c)
                                                for c in grid.columns])  # fmt: skip
@@ -825,9 +875,15 @@ def figure_heatmap(runs: RunSet, outcomes: Sequence[str] = HEATMAP_OUTCOMES) -> 
         ax.set_title(f"{style.outcome_label(outcome)}: median of replicates")
         cb = fig.colorbar(im, ax=ax, shrink=0.85)
         cb.set_label(f"median ({style.OUTCOMES.get(outcome, ('', ''))[1]})")
+    note = (
+        "(each panel's colour scale spans its own range; * : the median differs from the "
+        "reference's after Holm's correction, unstarred cells differ by chance as far as the "
+        "replicates tell)"
+        if table is not None
+        else "(each panel's colour scale spans its own range: read the numbers)"
+    )
     fig.suptitle(
-        f"Sweep over two parameters — {_title_suffix(runs, label_note_line=False)}\n"
-        "(each panel's colour scale spans its own range: read the numbers)",
+        f"Sweep over two parameters — {_title_suffix(runs, label_note_line=False)}\n{note}",
         fontsize=12,
     )
     return fig
@@ -839,7 +895,7 @@ COMPARISON_BUILDERS: dict[str, Callable[[RunSet, pd.DataFrame], Figure | None]] 
     "compare_ecdf": lambda runs, table: figure_ecdfs(runs),
     "compare_differences": lambda runs, table: figure_differences(table, runs),
     "compare_events": lambda runs, table: figure_events(table, runs),
-    "sweep_heatmap": lambda runs, table: figure_heatmap(runs),
+    "sweep_heatmap": lambda runs, table: figure_heatmap(runs, table=table),
 }
 
 

@@ -44,6 +44,8 @@ def fmt(x: float) -> str:
         return "–"
     if abs(x - round(x)) < 1e-9 and abs(x) < 1e7:
         return f"{round(x):,}"
+    if abs(x - round(x, 1)) < 1e-9 and abs(x) < 1e5:  # a median between two counts: 578.5
+        return f"{x:,.1f}"
     if abs(x) >= 100:
         return f"{x:,.0f}"
     return f"{x:.3g}"
@@ -72,7 +74,12 @@ def _whole_numbers(x: np.ndarray) -> bool:
 
 
 def _interval_text(s: stats.Summary) -> str:
-    return f"median {fmt(s.median)}, 90% interval {fmt(s.q05)}–{fmt(s.q95)}"
+    """The median, and the 90% interval's ends with the same decimals (as compare shows them:
+    "0.319–0.342", not "0.319–0.34")."""
+    from sim.analysis.compare import fmt_numbers
+
+    lo, hi = fmt_numbers(s.q05, s.q95)
+    return f"median {fmt(s.median)}, 90% interval {lo}–{hi}"
 
 
 def replicate_ids(run: Run) -> list[int]:
@@ -130,8 +137,10 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
         ax.hist(x, bins=_bins(x), density=True, color=style.OKABE_ITO[0], alpha=0.55, lw=0)
         pad = 0.05 * (np.ptp(x) or 1.0)
         lower = 0.0 if x.min() >= 0 else None  # every headline outcome is >= 0 by nature
+        # the curve stops at the largest replicate: outcomes with a ceiling (capital, indices)
+        # pile up below it, and a kernel would spill mass where no replicate lies
         grid = np.linspace(x.min() - pad if lower is None else max(x.min() - pad, lower),
-                           x.max() + pad, 200)  # fmt: skip
+                           x.max(), 200)  # fmt: skip
         distinct = np.unique(x).size
         few_counts = _whole_numbers(x) and distinct <= FEW_COUNTS
         dens = None if few_counts else stats.kde_curve(x, grid, lower)
@@ -322,9 +331,9 @@ def figure_fan_politics(run: Run) -> Figure | None:
 
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax = flat[len(_FAN_POLITICS)]
-    flags = [
+    flags = [  # troops on guard at some site (let in but none to send is not on guard)
         ("investment_hold", "China's investment hold", style.OKABE_ITO[1], "-"),
-        ("chinese_troops", "Chinese troops on guard", style.OKABE_ITO[3], "--"),
+        ("sites_guarded_by_troops", "Chinese troops on guard", style.OKABE_ITO[3], "--"),
         ("joint_operations", "joint operations", style.OKABE_ITO[2], ":"),
     ]
     drawn: dict[str, np.ndarray] = {}

@@ -37,15 +37,19 @@ CAPTIONS: dict[str, str] = {
     "(shaded).",
     "outcomes_ecdf": "Empirical cumulative distribution of each outcome: the height at x is the "
     "share of replicates with a value at most x.",
-    "fan_violence": "Weekly violence: median across replicates with bands holding the middle 50% "
-    "and 90% of replicates, week by week.",
+    "fan_violence": "Weekly violence: median across replicates (solid), mean (dashed: the line to "
+    "read where most weeks are 0, as for Chinese nationals killed) and bands holding the middle "
+    "50% and 90% of replicates, week by week; panels titled cumulative add up the weeks.",
     "fan_politics": "Grievance, legitimacy, China's patience, capital and investors by week "
     "(median and 50%/90% bands); the last panel shows the share of replicates in which a "
     "policy is in force.",
     "severity_ccdf": "Severity of attacks: the share of deadly attacks that killed at least x "
     "people, on log-log axes, with a power-law fit above x_min and the published exponent range "
     "α ≈ 2.4–2.5 for comparison. R compares the power law with a lognormal (R > 0 favours the "
-    "power law; p says whether the sign of R is meaningful).",
+    "power law; p says whether the sign of R is meaningful); with 2,000 values or more in the "
+    "tail, a likelihood-ratio test says whether the tail bends down (an exponential cutoff). The "
+    "fit reads mostly the body of small attacks: the deadliest attacks are the cells' signature "
+    "(docs/model.md).",
     "target_mix": "What the groups attack: mean attacks per week by target, and the share of "
     "each target.",
     "attacks_by_place": "Where attacks happen: places drawn at their longitude and latitude, "
@@ -54,11 +58,15 @@ CAPTIONS: dict[str, str] = {
     "median, whiskers reach the 5th and 95th percentiles, dots are replicates.",
     "compare_ecdf": "Cumulative distributions of each outcome, one line per run.",
     "compare_differences": "Difference in the mean of each outcome from the reference run with a "
-    "95% bootstrap confidence interval; intervals that cross 0 are compatible with no "
+    "95% bootstrap confidence interval. Filled dots hold after Holm's correction for every "
+    "difference in the table; an open dot whose interval excludes 0 does not (with many "
+    "outcomes some do by chance), and an interval that crosses 0 is compatible with no "
     "difference.",
     "compare_events": "How often each yes/no event happens (share of replicates) with Wilson 95% "
     "intervals.",
-    "sweep_heatmap": "Median of selected outcomes over the two swept parameters.",
+    "sweep_heatmap": "Median of selected outcomes over the two swept parameters. Cells differ by "
+    "chance too (each median's 95% interval is given in the comparison table): read a pattern "
+    "only where the table's differences from the reference carry a star.",
 }
 
 UNCERTAINTY_TEXT = f"""

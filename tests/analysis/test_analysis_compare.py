@@ -369,3 +369,52 @@ def test_a_comparison_of_scenarios_names_the_values_their_effects_rest_on(
     same_runs = load_runs([b, again])
     fig = cmp.figure_differences(cmp.compare([b, again], "troops"), same_runs)
     assert fig is not None and "rest on" not in fig.get_suptitle()
+
+
+def test_a_run_over_another_parameter_source_gets_no_star(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A reviewer compared the baseline over the posterior with the baseline at its defaults
+    and got 14 starred "effects" of no scenario: a posterior against fixed values mixes the
+    scenario's effect with the change of parameters, so such a run gets intervals only."""
+    s, ts, ev = make_frames(n=80, weeks=4, seed=1)
+    fixed = save_run(tmp_path / "fixed", s, ts, ev, scenario="chinese_troops")
+    drawn = s.assign(attacks_total=s["attacks_total"] + 100)  # a large, real difference
+    post = {"source": "posterior", "path": "p.parquet", "sha256": "ab", "draws": 80}
+    save_run(tmp_path / "ref", s, ts, ev, scenario="baseline")
+    save_run(tmp_path / "post", drawn, ts, ev, scenario="chinese_troops", parameters=post)
+    table = cmp.compare([tmp_path / "ref", fixed, tmp_path / "post"])
+    posterior_rows = table["label"].str.contains("post") & table["diff_mean"].notna()
+    assert posterior_rows.any() and table.loc[posterior_rows, "diff_mean_p"].isna().all()
+    assert not table.loc[posterior_rows, "diff_mean_significant"].fillna(False).any()
+    lo = table.loc[posterior_rows & (table["outcome"] == "attacks_total"), "diff_mean_lo"]
+    assert (lo > 50).all()  # the interval is still there
+    fixed_rows = ~table["label"].str.contains("post") & table["diff_mean"].notna()
+    assert table.loc[fixed_rows, "diff_mean_p"].notna().all()  # same source: tested
+    assert "their differences mix the scenario's effect" in cmp.format_table(table)
+
+
+def test_the_sweep_heatmap_marks_what_differs_from_the_reference(
+    tmp_path: Path, make_sweep
+) -> None:
+    """A reviewer read 'high trust -> more attacks' off a heatmap whose cells were all within
+    noise: a cell is starred only where the table's difference from the reference holds."""
+    sweep = make_sweep(
+        tmp_path / "sweep",
+        {
+            "attacks.chinese_troop_protection": [0.2, 0.8],
+            "legitimacy.public_trust_in_china": [0.1, 0.5],
+        },
+        n=24,
+    )  # medians 100 x + 10 y, the same spread in every cell: every difference is exact
+    runs = load_runs([sweep])
+    table = cmp.compare_runs(runs, reference="0")
+    fig = cmp.figure_heatmap(runs, outcomes=("chinese_killed",), table=table)
+    assert fig is not None
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    assert texts == {"21\n(ref)", "25 *", "81 *", "85 *"}
+    assert "differ by chance" in fig.get_suptitle()
+    few = load_runs([make_sweep(tmp_path / "few", {"a.x": [1, 2], "a.y": [1, 2]}, n=5)])
+    fig = cmp.figure_heatmap(few, ("chinese_killed",), cmp.compare_runs(few, reference="0"))
+    assert fig is not None  # 5 replicates: no test, so no star
+    assert not [t for t in fig.axes[0].texts if "*" in t.get_text()]

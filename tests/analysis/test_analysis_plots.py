@@ -214,6 +214,8 @@ def test_histograms_draw_no_density_below_zero_nor_over_a_few_whole_numbers(
     curves = [line for line in chinese.lines if len(line.get_xdata()) == 200]
     assert len(curves) == 1 and min(curves[0].get_xdata()) >= 0  # reflected at zero
     assert max(curves[0].get_ydata()) > 0 and not chinese.texts
+    # and it stops at the largest replicate (a reviewer found 13% of capital's curve beyond)
+    assert max(curves[0].get_xdata()) == summary["chinese_killed"].max()
 
 
 def test_policy_lines_that_coincide_are_named_as_one_line(
@@ -221,9 +223,10 @@ def test_policy_lines_that_coincide_are_named_as_one_line(
 ) -> None:
     summary, ts, events = make_frames(n=6, weeks=8)
     rng = np.random.default_rng(4)
-    ts["chinese_troops"] = rng.integers(0, 2, size=len(ts))
-    ts["joint_operations"] = ts["chinese_troops"]
+    ts["sites_guarded_by_troops"] = rng.integers(0, 2, size=len(ts))
+    ts["joint_operations"] = ts["sites_guarded_by_troops"]
     ts["investment_hold"] = rng.integers(0, 2, size=len(ts))
+    ts["chinese_troops"] = 1  # let in every week; whether any guard is another matter
     run = load_run(save_run(tmp_path / "policies", summary, ts, events))
     fig = plots.figure_fan_politics(run)
     assert fig is not None
@@ -231,6 +234,22 @@ def test_policy_lines_that_coincide_are_named_as_one_line(
     labels = [line.get_label() for line in ax.lines]
     assert "Chinese troops on guard" in labels and "China's investment hold" in labels
     assert "joint operations (same as Chinese troops on guard every week)" in labels
+    guard = next(line for line in ax.lines if line.get_label() == "Chinese troops on guard")
+    expected = ts.groupby("week")["sites_guarded_by_troops"].apply(lambda v: (v > 0).mean())
+    # a reviewer found the line plotting troops let in (1.0 every week with none to send)
+    assert np.allclose(guard.get_ydata(), expected.to_numpy())
+
+
+def test_figure_numbers_keep_a_median_between_two_counts() -> None:
+    """A reviewer found titles reading 'median 578' where the table says 578.5, and an
+    interval '0.319–0.34' where 0.340 was meant."""
+    from sim.analysis.stats import Summary
+
+    assert [plots.fmt(v) for v in (578.5, 412.0, 0.3401, 1234.56, 6.0)] == [
+        "578.5", "412", "0.34", "1,235", "6",
+    ]  # fmt: skip
+    text = plots._interval_text(Summary(n=9, mean=0.33, median=0.338, q05=0.319, q95=0.34))
+    assert text == "median 0.338, 90% interval 0.319–0.340"
 
 
 def test_place_markers_have_areas_in_proportion_to_attacks() -> None:
