@@ -861,7 +861,8 @@ def figure_heatmap(
         for (i, j), v in np.ndenumerate(values):
             if math.isfinite(v):
                 light = (v - lo) / (hi - lo or 1) < 0.55
-                mark = str(marks.iloc[i, j] or "") if marked else ""  # type: ignore[union-attr]
+                cell = marks.iloc[i, j] if marked else ""  # type: ignore[union-attr]
+                mark = cell if isinstance(cell, str) else ""  # (a missing cell: NaN)
                 text = fmt_number(v) + (f"\n({mark})" if mark == "ref" else f" {mark}")
                 ax.text(j, i, text.strip(), ha="center", va="center", fontsize=9,
                         color="white" if light else "black")  # fmt: skip
