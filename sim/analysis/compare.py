@@ -878,8 +878,8 @@ def figure_heatmap(
         cb.set_label(f"median ({style.OUTCOMES.get(outcome, ('', ''))[1]})")
     note = (
         "(each panel's colour scale spans its own range; * : the median differs from the "
-        "reference's after Holm's correction, unstarred cells differ by chance as far as the "
-        "replicates tell)"
+        "reference's after Holm's correction; an unstarred cell's median is not told apart from "
+        "the reference's: the table's differences of means can be)"
         if table is not None
         else "(each panel's colour scale spans its own range: read the numbers)"
     )

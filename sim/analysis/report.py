@@ -64,9 +64,10 @@ CAPTIONS: dict[str, str] = {
     "difference.",
     "compare_events": "How often each yes/no event happens (share of replicates) with Wilson 95% "
     "intervals.",
-    "sweep_heatmap": "Median of selected outcomes over the two swept parameters. Cells differ by "
-    "chance too (each median's 95% interval is given in the comparison table): read a pattern "
-    "only where the table's differences from the reference carry a star.",
+    "sweep_heatmap": "Median of selected outcomes over the two swept parameters, a cell starred "
+    "where its median differs from the reference's after Holm's correction. Cells differ by "
+    "chance too: read a pattern in the colours only where the stars, or the table's differences "
+    "of means (more powerful for counts that are often 0), carry it.",
 }
 
 UNCERTAINTY_TEXT = f"""

@@ -413,7 +413,7 @@ def test_the_sweep_heatmap_marks_what_differs_from_the_reference(
     assert fig is not None
     texts = {t.get_text() for t in fig.axes[0].texts}
     assert texts == {"21\n(ref)", "25 *", "81 *", "85 *"}
-    assert "differ by chance" in fig.get_suptitle()
+    assert "not told apart from the reference's" in fig.get_suptitle()
     few = load_runs([make_sweep(tmp_path / "few", {"a.x": [1, 2], "a.y": [1, 2]}, n=5)])
     fig = cmp.figure_heatmap(few, ("chinese_killed",), cmp.compare_runs(few, reference="0"))
     assert fig is not None  # 5 replicates: no test, so no star
