@@ -505,8 +505,8 @@ def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
         "outcomes move together, so by chance none may, or many at once (and more with few "
         "replicates, whose percentile intervals run a little narrow).",
     ]
-    diffs = table[table["diff_mean_p"].notna()]
-    pairs = diffs.groupby("label", sort=False)["paired"].first()
+    diffs = table[table["diff_mean"].notna()]  # tested or not: every run with a difference
+    pairs = diffs.groupby("label", sort=False)["paired"].first().fillna(False)
     if pairs.all():
         notes.append(
             "Every run shares the reference's seeds replicate by replicate (common random "
@@ -813,7 +813,8 @@ def sweep_grid(runs: RunSet, outcome: str) -> pd.DataFrame | None:
 
 def sweep_marks(runs: RunSet, table: pd.DataFrame | None, outcome: str) -> pd.DataFrame | None:
     """For a 2-D sweep's cells (as :func:`sweep_grid`): "ref" for the reference run, "*"
-    where its median differs from the reference's after Holm's correction, "" otherwise."""
+    where its median differs from the reference's after Holm's correction, "n.t." where it
+    was not tested (too few replicates, another horizon or parameter source), "" otherwise."""
     sweep = runs.sweep
     if table is None or sweep is None or len(sweep.swept) != 2:
         return None
@@ -827,7 +828,8 @@ def sweep_marks(runs: RunSet, table: pd.DataFrame | None, outcome: str) -> pd.Da
         starred = rows.loc[run.label, "diff_median_significant"] is not pd.NA and bool(
             rows.loc[run.label, "diff_median_significant"]
         )
-        mark = "ref" if run.label == reference else ("*" if starred else "")
+        tested = bool(rows.loc[[run.label], "diff_median_p"].notna().iloc[0])
+        mark = "ref" if run.label == reference else "*" if starred else "" if tested else "n.t."
         marks.append((_numeric(run.overrides[kx]), _numeric(run.overrides[ky]), mark))
     frame = pd.DataFrame(marks, columns=["x", "y", "mark"])
     grid = frame.pivot_table(index="y", columns="x", values="mark", aggfunc="first")
@@ -877,9 +879,10 @@ def figure_heatmap(
         cb = fig.colorbar(im, ax=ax, shrink=0.85)
         cb.set_label(f"median ({style.OUTCOMES.get(outcome, ('', ''))[1]})")
     note = (
-        "(each panel's colour scale spans its own range; * : the median differs from the "
-        "reference's after Holm's correction; an unstarred cell's median is not told apart from "
-        "the reference's: the table's differences of means can be)"
+        "each panel's colour scale spans its own range; * : the difference of medians from the "
+        "reference (ref) holds after Holm's correction over every difference in the comparison "
+        "table\nand its 95% interval excludes 0; n.t.: not tested (see the table's notes); an "
+        "unstarred median is not told apart from the reference's (the differences of means can be)"
         if table is not None
         else "(each panel's colour scale spans its own range: read the numbers)"
     )

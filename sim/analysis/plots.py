@@ -117,6 +117,12 @@ def _legend_handles() -> list[object]:
     ]
 
 
+#: Outcomes with a ceiling that replicates pile up against (capital cannot exceed what was
+#: committed; legitimacy recovers towards its start): their density is reflected at the
+#: largest replicate.
+CEILING_OUTCOMES = ("capital_deployed_final", "legitimacy_final", "china_patience_final")
+
+
 def figure_outcome_histograms(run: Run) -> Figure | None:
     """Histogram and kernel density of each headline outcome across replicates."""
     cols = _outcome_columns(run)
@@ -137,13 +143,14 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
         ax.hist(x, bins=_bins(x), density=True, color=style.OKABE_ITO[0], alpha=0.55, lw=0)
         pad = 0.05 * (np.ptp(x) or 1.0)
         lower = 0.0 if x.min() >= 0 else None  # every headline outcome is >= 0 by nature
-        # the curve stops at the largest replicate: outcomes with a ceiling (capital, indices)
-        # pile up below it, and a kernel would spill mass where no replicate lies
+        # outcomes with a ceiling pile up below it: reflected at the largest replicate, as at
+        # 0, the curve neither spills past it nor sags where the replicates pile up
+        upper = float(x.max()) if col in CEILING_OUTCOMES else None
         grid = np.linspace(x.min() - pad if lower is None else max(x.min() - pad, lower),
-                           x.max(), 200)  # fmt: skip
+                           x.max() + (0.0 if upper is not None else pad), 200)  # fmt: skip
         distinct = np.unique(x).size
         few_counts = _whole_numbers(x) and distinct <= FEW_COUNTS
-        dens = None if few_counts else stats.kde_curve(x, grid, lower)
+        dens = None if few_counts else stats.kde_curve(x, grid, lower, upper)
         if dens is not None:
             ax.plot(grid, dens, color=style.OKABE_ITO[3], lw=1.6)
         else:

@@ -59,13 +59,15 @@ CAPTIONS: dict[str, str] = {
     "compare_ecdf": "Cumulative distributions of each outcome, one line per run.",
     "compare_differences": "Difference in the mean of each outcome from the reference run with a "
     "95% bootstrap confidence interval. Filled dots hold after Holm's correction for every "
-    "difference in the table; an open dot whose interval excludes 0 does not (with many "
-    "outcomes some do by chance), and an interval that crosses 0 is compatible with no "
-    "difference.",
+    "difference in the table; an open dot whose interval excludes 0 does not, or was not tested "
+    "(too few replicates, another horizon or parameter source: the table's notes say which; "
+    "with many outcomes some intervals exclude 0 by chance), and an interval that crosses 0 is "
+    "compatible with no difference.",
     "compare_events": "How often each yes/no event happens (share of replicates) with Wilson 95% "
     "intervals.",
     "sweep_heatmap": "Median of selected outcomes over the two swept parameters, a cell starred "
-    "where its median differs from the reference's after Holm's correction. Cells differ by "
+    "where its median differs from the reference's after Holm's correction (n.t.: not "
+    "tested). Cells differ by "
     "chance too: read a pattern in the colours only where the stars, or the table's differences "
     "of means (more powerful for counts that are often 0), carry it.",
 }

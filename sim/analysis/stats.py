@@ -92,14 +92,17 @@ def percentile_of(samples: ArrayLike, value: float) -> float:
     return float(np.mean(x < value) + 0.5 * np.mean(x == value))
 
 
-def kde_curve(values: ArrayLike, grid: ArrayLike, lower: float | None = None) -> FloatArray | None:
+def kde_curve(
+    values: ArrayLike, grid: ArrayLike, lower: float | None = None, upper: float | None = None
+) -> FloatArray | None:
     """Gaussian kernel density on ``grid`` (Scott's bandwidth, as ``scipy.stats.gaussian_kde``),
     or None if it cannot be estimated: fewer than two values or constant data (zero bandwidth).
 
     With ``lower`` (a bound no value can fall below, such as 0 for a count), the kernels'
     mass below it is reflected back above it (Silverman 1986, §2.10), so the density is zero
-    below the bound and still integrates to one; ``grid`` points below it get 0.
-    Plain NumPy, so drawing a histogram does not import SciPy (about a second here).
+    below the bound and still integrates to one; ``grid`` points below it get 0. ``upper``
+    does the same at a ceiling. Plain NumPy, so drawing a histogram does not import SciPy
+    (about a second here).
     """
     x = finite(values)
     if x.size < 2 or np.ptp(x) == 0:
@@ -111,6 +114,10 @@ def kde_curve(values: ArrayLike, grid: ArrayLike, lower: float | None = None) ->
         if x.min() < lower:
             raise ValueError(f"a value lies below the lower bound {lower}")
         dens = np.where(g < lower, 0.0, dens + _gaussian_sum(2 * lower - g, x, h))
+    if upper is not None:
+        if x.max() > upper:
+            raise ValueError(f"a value lies above the upper bound {upper}")
+        dens = np.where(g > upper, 0.0, dens + _gaussian_sum(2 * upper - g, x, h))
     return np.asarray(dens)
 
 

@@ -392,6 +392,15 @@ def test_a_run_over_another_parameter_source_gets_no_star(
     fixed_rows = ~table["label"].str.contains("post") & table["diff_mean"].notna()
     assert table.loc[fixed_rows, "diff_mean_p"].notna().all()  # same source: tested
     assert "their differences mix the scenario's effect" in cmp.format_table(table)
+    # the pairing note still counts the untested run (a reviewer found it claiming "every
+    # run" paired once an unpaired run sat beside an untested paired one)
+    other, ts2, ev2 = make_frames(n=80, weeks=4, seed=9)
+    save_run(tmp_path / "unpaired", other, ts2, ev2, scenario="chinese_troops", seed=8)
+    mixed = cmp.compare([tmp_path / "ref", tmp_path / "unpaired", tmp_path / "post"])
+    assert not mixed.loc[mixed["label"].str.contains("unpaired"), "paired"].fillna(False).any()
+    text = cmp.format_table(mixed)
+    assert "Every run shares the reference's seeds" not in text
+    assert "Paired with the reference replicate by replicate" in text
 
 
 def test_the_sweep_heatmap_marks_what_differs_from_the_reference(
@@ -416,5 +425,6 @@ def test_the_sweep_heatmap_marks_what_differs_from_the_reference(
     assert "not told apart from the reference's" in fig.get_suptitle()
     few = load_runs([make_sweep(tmp_path / "few", {"a.x": [1, 2], "a.y": [1, 2]}, n=5)])
     fig = cmp.figure_heatmap(few, ("chinese_killed",), cmp.compare_runs(few, reference="0"))
-    assert fig is not None  # 5 replicates: no test, so no star
-    assert not [t for t in fig.axes[0].texts if "*" in t.get_text()]
+    assert fig is not None  # 5 replicates: no test, so no star, and the cells say so
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert not [t for t in texts if "*" in t] and sum(t.endswith("n.t.") for t in texts) == 3

@@ -214,8 +214,28 @@ def test_histograms_draw_no_density_below_zero_nor_over_a_few_whole_numbers(
     curves = [line for line in chinese.lines if len(line.get_xdata()) == 200]
     assert len(curves) == 1 and min(curves[0].get_xdata()) >= 0  # reflected at zero
     assert max(curves[0].get_ydata()) > 0 and not chinese.texts
-    # and it stops at the largest replicate (a reviewer found 13% of capital's curve beyond)
-    assert max(curves[0].get_xdata()) == summary["chinese_killed"].max()
+    assert max(curves[0].get_xdata()) > summary["chinese_killed"].max()  # no ceiling here
+
+
+def test_a_density_piled_against_a_ceiling_is_reflected_there(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A reviewer found 13% of capital's density curve past the largest replicate; cutting it
+    there left the curve at 40% of the bar where the replicates pile up."""
+    summary, ts, events = make_frames(n=200, weeks=4)
+    rng = np.random.default_rng(5)
+    capital = np.where(rng.random(200) < 0.3, 7000.0, rng.uniform(2500.0, 7000.0, 200))
+    summary["capital_deployed_final"] = capital
+    run = load_run(save_run(tmp_path / "capital", summary, ts, events))
+    hist = plots.figure_outcome_histograms(run)
+    assert hist is not None
+    ax = next(a for a in hist.axes if a.get_title().startswith("Capital deployed"))
+    (curve,) = [line for line in ax.lines if len(line.get_xdata()) == 200]
+    x, y = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata())
+    assert x.max() == 7000.0  # nothing past the ceiling
+    assert np.trapezoid(y, x) > 0.95  # the mass stays under the curve
+    heights, _ = np.histogram(capital, bins=plots._bins(capital), density=True)
+    assert y[-1] > 0.6 * heights[-1]  # no sag where the replicates pile up (the last bar)
 
 
 def test_policy_lines_that_coincide_are_named_as_one_line(

@@ -271,3 +271,18 @@ def test_p_values_of_few_replicates_hold_their_level_far_in_the_tail() -> None:
     single = stats.bootstrap_diff_ci([5.0], rng.normal(0, 1, 400))
     assert single.estimate == pytest.approx(5.0, abs=0.3)
     assert math.isnan(single.low) and math.isnan(single.p)  # one value has no spread
+
+
+def test_a_density_reflected_at_both_bounds_keeps_its_mass_and_its_edges() -> None:
+    """Uniform on [0, 1]: reflected at 0 and at 1, the estimate integrates to one and stays
+    near 1 at both edges (unreflected, it would fall to about a half there)."""
+    x = np.random.default_rng(2).uniform(0, 1, 4000)
+    grid = np.linspace(0, 1, 401)
+    both = stats.kde_curve(x, grid, lower=0.0, upper=1.0)
+    plain = stats.kde_curve(x, grid)
+    assert both is not None and plain is not None
+    assert np.trapezoid(both, grid) == pytest.approx(1.0, abs=0.01)
+    assert both[0] == pytest.approx(1.0, abs=0.1) and both[-1] == pytest.approx(1.0, abs=0.1)
+    assert plain[-1] == pytest.approx(0.5, abs=0.1)
+    with pytest.raises(ValueError, match="above the upper bound"):
+        stats.kde_curve(x, grid, upper=0.5)
