@@ -791,6 +791,14 @@ def _numeric(value: str) -> float | str:
         return value
 
 
+def _swept(run: Run, key: str) -> float | str | None:
+    """A run's value of a swept key: the scenario's name for ``scenario`` (not a model
+    override, so not among the run's overrides), else its override; None if it has none."""
+    if key == "scenario":
+        return run.scenario
+    return _numeric(run.overrides[key]) if key in run.overrides else None
+
+
 def sweep_grid(runs: RunSet, outcome: str) -> pd.DataFrame | None:
     """Median of ``outcome`` over a 2-D sweep: rows = 2nd swept key, columns = 1st."""
     sweep = runs.sweep
@@ -799,10 +807,11 @@ def sweep_grid(runs: RunSet, outcome: str) -> pd.DataFrame | None:
     kx, ky = sweep.swept
     rows = []
     for run in runs.runs:
-        if kx not in run.overrides or ky not in run.overrides or outcome not in run.summary:
+        x, y = _swept(run, kx), _swept(run, ky)
+        if x is None or y is None or outcome not in run.summary:
             continue
         med = stats.summarise(run.summary[outcome]).median
-        rows.append((_numeric(run.overrides[kx]), _numeric(run.overrides[ky]), med))
+        rows.append((x, y, med))
     if not rows:
         return None
     frame = pd.DataFrame(rows, columns=["x", "y", "median"])
@@ -823,14 +832,15 @@ def sweep_marks(runs: RunSet, table: pd.DataFrame | None, outcome: str) -> pd.Da
     rows = table[table["outcome"] == outcome].set_index("label")
     marks = []
     for run in runs.runs:
-        if kx not in run.overrides or ky not in run.overrides or run.label not in rows.index:
+        x, y = _swept(run, kx), _swept(run, ky)
+        if x is None or y is None or run.label not in rows.index:
             continue
         starred = rows.loc[run.label, "diff_median_significant"] is not pd.NA and bool(
             rows.loc[run.label, "diff_median_significant"]
         )
         tested = bool(rows.loc[[run.label], "diff_median_p"].notna().iloc[0])
         mark = "ref" if run.label == reference else "*" if starred else "" if tested else "n.t."
-        marks.append((_numeric(run.overrides[kx]), _numeric(run.overrides[ky]), mark))
+        marks.append((x, y, mark))
     frame = pd.DataFrame(marks, columns=["x", "y", "mark"])
     grid = frame.pivot_table(index="y", columns="x", values="mark", aggfunc="first")
     return grid.sort_index().sort_index(axis=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -428,3 +429,27 @@ def test_the_sweep_heatmap_marks_what_differs_from_the_reference(
     assert fig is not None  # 5 replicates: no test, so no star, and the cells say so
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
     assert not [t for t in texts if "*" in t] and sum(t.endswith("n.t.") for t in texts) == 3
+
+
+def test_a_sweep_over_scenarios_draws_its_heatmap(tmp_path: Path, make_frames, save_run) -> None:
+    """A reviewer found a sweep over `scenario` and a parameter drawing no heatmap (the
+    scenario is not among a run's parameter overrides): docs/model.md's own sweep is one."""
+    sweep = tmp_path / "sweep"
+    jobs = []
+    for k, (scenario, x) in enumerate(
+        (s, x) for s in ("baseline", "joint_operation") for x in (0.0, 0.15)
+    ):
+        summary, ts, ev = make_frames(n=6, weeks=4, seed=k)
+        summary["chinese_killed"] = 10 * k + np.arange(6)  # median 10 k + 2.5
+        name = f"attacks.joint_intel_interdiction={x},scenario={scenario}"
+        ov = [f"attacks.joint_intel_interdiction={x}"]
+        save_run(sweep / name, summary, ts, ev, scenario=scenario, overrides=ov)
+        jobs.append({"dir": name, "overrides": {"attacks.joint_intel_interdiction": str(x),
+                                                 "scenario": scenario}})  # fmt: skip
+    swept = ["attacks.joint_intel_interdiction", "scenario"]
+    (sweep / "sweep.json").write_text(json.dumps({"jobs": jobs, "swept": swept}))
+    runs = load_runs([sweep])
+    grid = cmp.sweep_grid(runs, "chinese_killed")
+    assert grid is not None and grid.index.tolist() == ["baseline", "joint_operation"]
+    assert grid.to_numpy().tolist() == [[2.5, 12.5], [22.5, 32.5]]
+    assert cmp.figure_heatmap(runs, ("chinese_killed",)) is not None
