@@ -11,7 +11,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import numpy as np
 import pandas as pd
@@ -799,8 +799,12 @@ def _swept(run: Run, key: str) -> float | str | None:
     return _numeric(run.overrides[key]) if key in run.overrides else None
 
 
-def sweep_grid(runs: RunSet, outcome: str) -> pd.DataFrame | None:
-    """Median of ``outcome`` over a 2-D sweep: rows = 2nd swept key, columns = 1st."""
+def _sweep_pivot(
+    runs: RunSet, cell: Callable[[Run], Any], aggfunc: Literal["mean", "first"]
+) -> pd.DataFrame | None:
+    """A 2-D sweep's runs as a grid (rows = 2nd swept key, columns = 1st) of ``cell(run)``,
+    runs without a value for either key or whose cell is None left out; None if not a 2-D
+    sweep or nothing is left."""
     sweep = runs.sweep
     if sweep is None or len(sweep.swept) != 2:
         return None
@@ -808,42 +812,48 @@ def sweep_grid(runs: RunSet, outcome: str) -> pd.DataFrame | None:
     rows = []
     for run in runs.runs:
         x, y = _swept(run, kx), _swept(run, ky)
-        if x is None or y is None or outcome not in run.summary:
-            continue
-        med = stats.summarise(run.summary[outcome]).median
-        rows.append((x, y, med))
+        value = cell(run) if x is not None and y is not None else None
+        if value is not None:
+            rows.append((x, y, value))
     if not rows:
         return None
-    frame = pd.DataFrame(rows, columns=["x", "y", "median"])
-    grid = frame.pivot_table(index="y", columns="x", values="median", aggfunc="mean")
+    frame = pd.DataFrame(rows, columns=["x", "y", "value"])
+    grid = frame.pivot_table(index="y", columns="x", values="value", aggfunc=aggfunc)
     grid.index.name, grid.columns.name = ky, kx
     return grid.sort_index().sort_index(axis=1)
+
+
+def sweep_grid(runs: RunSet, outcome: str) -> pd.DataFrame | None:
+    """Median of ``outcome`` over a 2-D sweep: rows = 2nd swept key, columns = 1st."""
+
+    def median(run: Run) -> float | None:
+        if outcome not in run.summary:
+            return None
+        return stats.summarise(run.summary[outcome]).median
+
+    return _sweep_pivot(runs, median, "mean")
 
 
 def sweep_marks(runs: RunSet, table: pd.DataFrame | None, outcome: str) -> pd.DataFrame | None:
     """For a 2-D sweep's cells (as :func:`sweep_grid`): "ref" for the reference run, "*"
     where its median differs from the reference's after Holm's correction, "n.t." where it
     was not tested (too few replicates, another horizon or parameter source), "" otherwise."""
-    sweep = runs.sweep
-    if table is None or sweep is None or len(sweep.swept) != 2:
+    if table is None:
         return None
-    kx, ky = sweep.swept
     reference = table.attrs.get("reference")
     rows = table[table["outcome"] == outcome].set_index("label")
-    marks = []
-    for run in runs.runs:
-        x, y = _swept(run, kx), _swept(run, ky)
-        if x is None or y is None or run.label not in rows.index:
-            continue
-        starred = rows.loc[run.label, "diff_median_significant"] is not pd.NA and bool(
-            rows.loc[run.label, "diff_median_significant"]
+
+    def mark(run: Run) -> str | None:
+        if run.label not in rows.index:
+            return None
+        row = rows.loc[[run.label]].iloc[0]
+        starred = row["diff_median_significant"] is not pd.NA and bool(
+            row["diff_median_significant"]
         )
-        tested = bool(rows.loc[[run.label], "diff_median_p"].notna().iloc[0])
-        mark = "ref" if run.label == reference else "*" if starred else "" if tested else "n.t."
-        marks.append((x, y, mark))
-    frame = pd.DataFrame(marks, columns=["x", "y", "mark"])
-    grid = frame.pivot_table(index="y", columns="x", values="mark", aggfunc="first")
-    return grid.sort_index().sort_index(axis=1)
+        tested = bool(pd.notna(row["diff_median_p"]))
+        return "ref" if run.label == reference else "*" if starred else "" if tested else "n.t."
+
+    return _sweep_pivot(runs, mark, "first")
 
 
 def figure_heatmap(

@@ -311,7 +311,9 @@ def calibrate(
     review = review_defaults(posterior, parameters, space.defaults())
     check = diagnostics.predictive_check(pred, observations)
     hind = (
-        diagnostics.hindcast_scores(pred, held_out(), references=references) if references else None
+        diagnostics.hindcast_scores(pred, held_out(), references=references)
+        if window == "hindcast"
+        else None
     )
     files = {
         "posterior.parquet": posterior,

@@ -304,8 +304,7 @@ def _discover(args: argparse.Namespace) -> int:
         raise StudyError(f"--min-density={args.min_density} is not allowed: choose 0 to 1")
     if not 0.0 < args.mass_min < 1.0:
         raise StudyError(f"--mass-min={args.mass_min} is not allowed: choose between 0 and 1")
-    if args.holdout == 1 or args.holdout < 0:
-        raise StudyError(f"--holdout={args.holdout} is not allowed: 0 (none) or at least 2")
+    sd.check_holdout(args.holdout, "--holdout")  # before the design is built and checked
     fn = _point_function(s)
     space = s.study.space
     constants = fn.constants()

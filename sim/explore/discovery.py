@@ -242,6 +242,12 @@ def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict
     }
 
 
+def check_holdout(holdout: int, name: str = "holdout") -> None:
+    """StudyError unless ``holdout`` is 0 (no holdout) or at least 2 points."""
+    if holdout == 1 or holdout < 0:
+        raise StudyError(f"{name}={holdout} is not allowed: 0 (none) or at least 2 points")
+
+
 def holdout_seed(seed: int) -> int:
     """The holdout design's seed: another Latin hypercube than the study's, reproducibly."""
     return int(np.random.SeedSequence([seed, 17]).generate_state(1)[0])
@@ -270,8 +276,7 @@ def run_discovery(
     PRIM's density is measured on the points it peeled, which flatters a box. The tables and
     the plot are written once the holdout is complete.
     """
-    if holdout == 1 or holdout < 0:
-        raise StudyError(f"holdout={holdout} is not allowed: 0 (none) or at least 2 points")
+    check_holdout(holdout)
     design = space.table(lhs_unit(space, samples, execution.seed))
     if check is not None:
         check_points(design, check)

@@ -29,7 +29,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import __version__
-from sim.config import scenario_params
 from sim.dashboard.knobs import KNOB_BY_NAME, format_value
 from sim.files import atomic_write_json, atomic_write_with, file_record, read_json_object
 from sim.model import CrisisModel
@@ -39,7 +38,6 @@ from sim.runner import RunSpec, replicate_seed, run
 from sim.workshop.play import (
     HEADLINE_OUTCOMES,
     differences,
-    knob_overrides,
     run_with_actions,
     scenario_knobs,
 )
@@ -125,7 +123,7 @@ def replay_decisions(room: Room, folder: Path, replicates: int) -> Path:
     """The room's decisions replayed at their weeks in ``replicates`` other histories: the
     model-only runs' seeds and settings, for as many weeks as the room played."""
     play = room.play
-    params = scenario_params(play.scenario, knob_overrides(play.start_knobs))
+    params = play.start_params()
     results = []
     for i in range(replicates):
         seed = replicate_seed(play.seed, i)
@@ -141,7 +139,7 @@ def model_only_runs(room: Room, folder: Path, replicates: int, jobs: int = 1) ->
     play = room.play
     knobs = play.start_knobs
     spec = RunSpec(
-        params=scenario_params(play.scenario, knob_overrides(knobs)),
+        params=play.start_params(),
         scenario=play.scenario,
         replicates=replicates,
         seed=play.seed,

@@ -347,16 +347,15 @@ def replicate_outcomes(
     snap: CrisisModel, n: int, seed: int, actions: Sequence[Action] = ()
 ) -> dict[str, list[float]]:
     """Run ``n`` replicates from a snapshot to the horizon, replaying the seats' ``actions``
-    from the snapshot's week on at their weeks; their summary columns.
+    made since the snapshot at their weeks; their summary columns.
 
     Replicate ``i`` starts from stream ``replicate_seed(seed, i)``: the same for every branch.
     """
-    later = [a for a in actions if a.week >= snap.week]
     out: dict[str, list[float]] = {c: [] for c in SUMMARY_COLUMNS}
     for i in range(n):
         m = restore(snap)
         reseed(m, replicate_seed(seed, i))
-        run_with_actions(m, later)
+        run_with_actions(m, actions)
         add_summary(out, m.recorder.result(m.week, m.first_pause_week).summary)
     return out
 
@@ -441,6 +440,11 @@ class Play:
         self.fork_week: int | None = None
         self.fork_snapshots: list[CrisisModel] = []
 
+    def start_params(self) -> ModelParams:
+        """The parameters the play started with (its scenario and starting settings): those
+        of the model-only runs and of replays from the start."""
+        return scenario_params(self.scenario, knob_overrides(self.start_knobs))
+
     @property
     def model(self) -> DashboardModel:
         """The first branch's model (the one seats and the clock follow)."""
@@ -506,8 +510,7 @@ class Play:
             ]
         else:
             labels = ["model only"]
-            params = scenario_params(self.scenario, knob_overrides(self.start_knobs))
-            results = [replicates_from_start(params, self.weeks, n, self.seed)]
+            results = [replicates_from_start(self.start_params(), self.weeks, n, self.seed)]
         out: dict[str, Any] = {
             "n": n,
             "from_week": self.fork_week or 0,
