@@ -27,11 +27,14 @@ from sim.config import scenario_names, scenario_params
 from sim.dashboard import cli as dash_cli
 from sim.dashboard.knobs import (
     KNOBS,
+    Knob,
     Panel,
     explanation,
+    knob_help,
     label,
     param_info,
     reproduce_command,
+    scenario_notes,
     scenario_values,
     slider_range,
     values_of,
@@ -183,6 +186,112 @@ def test_slider_ranges_and_labels_follow_the_parameter_declarations() -> None:
             assert lo <= value <= hi
             steps = (value - lo) / step
             assert abs(steps - round(steps)) < 1e-6  # every scenario value sits on the grid
+
+
+def _extremes(knob: Knob) -> tuple[object, object]:
+    """A knob's two ends: off and on, hostile and cooperative, the slider's ends."""
+    info = param_info()[knob.path]
+    if info.type == "bool":
+        return False, True
+    if info.choices:
+        return info.choices[0], info.choices[-1]
+    lo, hi, _ = slider_range(knob.path)
+    return lo, hi
+
+
+def _run(scenario: str, overrides: dict[str, object], seed: int):  # type: ignore[no-untyped-def]
+    from sim.engine import run_replicate
+
+    return run_replicate(scenario_params(scenario, overrides), 104, seed)
+
+
+def _same_run(a, b) -> bool:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    weekly = all(np.array_equal(a.weekly[k], b.weekly[k]) for k in a.weekly)
+    return weekly and a.summary == b.summary and np.array_equal(a.event_rows, b.event_rows)
+
+
+def _foreign_role_seen(result) -> bool:  # type: ignore[no-untyped-def]
+    """Chinese troops on guard, or joint operations, in some week."""
+    weekly = result.weekly
+    return bool(weekly["sites_guarded_by_troops"].any() or weekly["joint_operations"].any())
+
+
+#: For each knob that says it acts only under a condition: whether a run met it. A knob with
+#: an "acts only when" note must be listed (and its note then checked by the test below).
+_CONDITIONS = {
+    "chinese_troop_protection": lambda r: bool(r.weekly["sites_guarded_by_troops"].any()),
+    "public_trust_in_china": _foreign_role_seen,
+}
+
+
+def test_a_knob_that_acts_only_under_a_condition_changes_nothing_without_it() -> None:
+    """Its note is true: runs that never meet the condition are the same bit for bit at both
+    ends of the slider, and runs that meet it are not (so the check can fail)."""
+    conditional = [k for k in KNOBS if k.acts_when]
+    assert {k.name for k in conditional} == {*_CONDITIONS, "local_benefit_share"}
+    for knob in conditional:
+        if knob.name not in _CONDITIONS:
+            continue
+        met = _CONDITIONS[knob.name]
+        lo, hi = _extremes(knob)
+        unmet = 0
+        for seed in range(8):
+            a = _run("baseline", {knob.path: lo}, seed)
+            b = _run("baseline", {knob.path: hi}, seed)
+            if not met(a) and not met(b):
+                unmet += 1
+                assert _same_run(a, b), (knob.name, seed)
+        assert unmet >= 2, f"{knob.name}: too few baseline runs without its condition"
+        # troops on guard from week 1: the knob acts (an attack on Chinese nationals at a
+        # guarded site is rare, so not in every run)
+        pairs = [
+            (_run("chinese_troops", {knob.path: v}, seed) for v in (lo, hi)) for seed in range(4)
+        ]
+        runs = [tuple(pair) for pair in pairs]
+        assert all(met(a) for a, _ in runs)
+        assert any(not _same_run(a, b) for a, b in runs), knob.name
+
+
+def test_hardship_relief_is_capped_where_capital_is_deployed() -> None:
+    """local_benefit_share's note: relief only where capital is, at most the cap."""
+    import numpy as np
+
+    from sim.compiled import as_tuple
+    from sim.params import LegitimacyParams
+    from sim.society import relieved_hardship
+
+    p = as_tuple(LegitimacyParams(local_benefit_share=1.0))
+    base = np.array([0.8, 0.8, 0.8])
+    out = relieved_hardship(base, np.array([0.0, 1.0, 1e6]), np.full(3, 1e5), p)
+    assert out[0] == 0.8 and 0.8 * (1 - p.max_hardship_relief) < out[1] < 0.8
+    assert out[2] == 0.8 * (1 - p.max_hardship_relief)
+
+
+def test_every_knob_without_a_condition_changes_a_run() -> None:
+    """No placebo among the sliders: each changes a baseline run between its two ends."""
+    for knob in KNOBS:
+        if knob.acts_when:
+            continue
+        lo, hi = _extremes(knob)
+        assert not _same_run(
+            _run("baseline", {knob.path: lo}, 3), _run("baseline", {knob.path: hi}, 3)
+        ), knob.name
+
+
+def test_knob_help_and_scenario_notes_say_what_a_class_needs() -> None:
+    for knob in KNOBS:
+        text = knob_help(knob)
+        assert knob.about in text and explanation(knob.path) in text
+        assert (f"It acts {knob.acts_when}." in text) == bool(knob.acts_when)
+    assert "0 to 1 0-1" not in explanation("pakistan.base_intensity")
+    assert scenario_notes("baseline") == {}
+    assert set(scenario_notes("iran_border")) == {"iran_posture"}  # posture held all run
+    assert set(scenario_notes("full_pressure")) == {"iran_posture", "patience_loss_per_death"}
+    for scenario in scenario_names():
+        values = scenario_values(scenario)
+        assert ("iran_posture" in scenario_notes(scenario)) == values["iran.posture_fixed"]
 
 
 def test_panel_loads_scenarios_and_feeds_reset() -> None:

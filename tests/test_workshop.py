@@ -801,7 +801,7 @@ def test_an_address_keeps_its_good_settings_and_says_which_fell_back() -> None:
         )
         hello = ws.receive_json()
         assert (hello["view"]["scenario"], hello["view"]["seed"]) == ("iran_border", "4")
-        assert hello["notices"] == []  # a parameter that is not a setting is ignored
+        assert hello["notices"] == []  # a link's tracking tag is ignored without a word
     with _client() as client, client.websocket_connect("/ws") as ws:
         knobs = {"base_intensity": 7, "collateral_per_militant": 1.5, "utm_source": "x"}
         ws.send_json({"type": "solo", "scenario": "iran_border", "seed": "-5", "knobs": knobs})
@@ -814,6 +814,63 @@ def test_an_address_keeps_its_good_settings_and_says_which_fell_back() -> None:
         assert len(hello["notices"]) == 2
         assert "seed -5 is out of range" in hello["notices"][0] and "seed 0" in hello["notices"][0]
         assert "base_intensity=7 is out of range" in hello["notices"][1]
+
+
+def test_an_address_name_meant_as_a_setting_is_named_and_not_used() -> None:
+    from sim.workshop.play import settings_from_address
+
+    knobs = {"base_intesity": 0.9, "weeks": 52, "pakistan.base_intensity": 0.5, "fbclid": "x"}
+    _, _, values, notices = settings_from_address("baseline", 3, knobs)
+    assert values == {}
+    assert len(notices) == 3 and not any("fbclid" in n for n in notices)
+    assert "'base_intesity'" in notices[0] and "did you mean base_intensity?" in notices[0]
+    assert "'weeks'" in notices[1] and "settings: accept_chinese_troops" in notices[1]
+    assert "did you mean base_intensity?" in notices[2]
+
+
+def test_replicates_say_what_they_ran_and_where_the_finished_run_on_screen_landed() -> None:
+    from sim.engine import run_replicate
+    from sim.workshop.play import HEADLINE_OUTCOMES
+
+    play = Play("baseline", 7, {"base_intensity": 0.5}, weeks=20)
+    early = play.replicates(3)
+    assert "played" not in early  # the run on screen has not finished
+    assert early["settings"] == "scenario baseline, seed 7, base_intensity=0.5"
+    while not play.finished:
+        play.step()
+    res = play.replicates(20)
+    # the run on screen is the model at seed 7 itself, not one of the replicates
+    own = run_replicate(play.start_params(), 20, 7).summary
+    for c in HEADLINE_OUTCOMES:
+        values = np.asarray(res["branches"][0]["values"][c])
+        landed = res["played"][c]
+        assert landed["played"] == own[c]
+        below, equal = np.mean(values < own[c]), np.mean(values == own[c])
+        assert landed["percentile"] == round(100 * (below + equal / 2), 1)
+    # kept for the page (without each replicate's values) until a fork
+    kept = play.view()["replicates"]
+    assert kept["played"] == res["played"] and "values" not in kept["branches"][0]
+    assert kept["branches"][0]["outcomes"]["attacks_total"]["mean"] == pytest.approx(
+        np.mean(res["branches"][0]["values"]["attacks_total"])
+    )
+
+
+def test_a_fork_names_its_change_with_values_and_starts_without_replicates() -> None:
+    from sim.workshop.export import export_html
+
+    play = Play("baseline", 2, weeks=12)
+    for _ in range(4):
+        play.step()
+    play.replicates(2)
+    assert play.view()["replicates"] is not None
+    play.fork({"base_intensity": 0.9})
+    assert play.branches[1].label == "B: changed: base_intensity 0.3 → 0.9"
+    assert play.view()["replicates"] is None
+    res = play.replicates(4)
+    page = export_html(play)
+    data = json.loads(page.split('id="cpec-data">', 1)[1].split("</script>", 1)[0])
+    shown = data["view"]["replicates"]
+    assert shown["difference"] == res["difference"] and len(shown["branches"]) == 2
 
 
 def test_a_tab_that_opens_another_link_runs_that_links_settings() -> None:

@@ -191,9 +191,16 @@ def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"http://127.0.0.1:{port}/?scenario=chinese_troops&seed=7&base_intensity=0.5")
+        # risk aversion 50 is allowed but beyond its slider's usual window (0-10)
+        page.goto(
+            f"http://127.0.0.1:{port}/?scenario=chinese_troops&seed=7&base_intensity=0.5"
+            "&risk_aversion=50"
+        )
         expect(page.locator("#subtitle")).to_contain_text("Scenario chinese_troops · seed 7")
         expect(page.locator("#reproduce")).to_contain_text("pakistan.base_intensity=0.5")
+        assert page.eval_on_selector("#knob-risk_aversion", "el => el.value") == "50"
+        expect(page.locator("#pending")).not_to_contain_text("risk_aversion")
+        expect(page.locator("#knobs")).to_contain_text("Acts only where Chinese troops guard")
         for week in (1, 2, 3):
             page.click("#step")
             expect(page.locator(".cpec-week-n")).to_have_text(str(week))
@@ -201,6 +208,8 @@ def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
         expect(page.locator("#pending")).to_contain_text("collateral_per_militant → 1.5")
         page.click("#fork")
         expect(page.locator(".cpec-branch")).to_have_count(2)
+        expect(page.locator("#fork-caution")).to_contain_text("one draw each")
+        expect(page.locator("#map-title")).to_contain_text("(branch A)")
         page.click("#step")
         expect(page.locator(".cpec-week-n")).to_have_text("4")
         assert "seed=7" in page.url and "base_intensity=0.5" in page.url
@@ -218,11 +227,15 @@ def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
         offline.goto(saved.as_uri())
         expect(offline.locator(".cpec-week-n")).to_have_text("4")
         expect(offline.locator(".cpec-branch")).to_have_count(2)
+        expect(offline.locator("#replicates-table")).to_contain_text("B − A: mean [95%]")
         offline.eval_on_selector(
             "#replay", "el => { el.value = 2; el.dispatchEvent(new Event('input')); }"
         )
         expect(offline.locator(".cpec-week-n")).to_have_text("2")
         assert all(u.startswith(("file:", "data:")) for u in requests), requests
+        page.click("#reset")  # a new run: the last run's replicates are not its own
+        expect(page.locator("#replicates-table")).to_have_count(0)
+        expect(page.locator("#fork-caution")).to_have_count(0)
         browser.close()
     assert not errors, errors
 

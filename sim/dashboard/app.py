@@ -31,8 +31,8 @@ from sim.dashboard.knobs import (
     KNOB_BY_NAME,
     KNOBS,
     Panel,
-    explanation,
     format_value,
+    knob_help,
     label,
     param_info,
     reproduce_command,
@@ -216,7 +216,7 @@ def ReproducePanel(model: DashboardModel) -> None:  # noqa: N802
             for knob in KNOBS:
                 _para(
                     f"<b>{html.escape(label(knob.path))}</b> (<code>{knob.path}</code>): "
-                    f"{html.escape(explanation(knob.path))}",
+                    f"{html.escape(knob_help(knob))}",
                     escape=False,
                 )
 

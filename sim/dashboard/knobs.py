@@ -28,26 +28,92 @@ PROPER_NOUNS = {"china": "China", "chinese": "Chinese", "iran": "Iran", "pakista
 
 @dataclass(frozen=True)
 class Knob:
-    """A parameter the class can change: dashboard keyword name and dotted parameter path."""
+    """A parameter the class can change: dashboard keyword name and dotted parameter path,
+    what it does in a class's words, and when it acts ("": always; else the condition
+    without which it changes nothing, which a test checks)."""
 
     name: str
     path: str
+    about: str
+    acts_when: str = ""
 
 
 # In the order they appear in the sidebar. The keyword names are DashboardModel's __init__
 # arguments (a test checks the two agree).
 KNOBS: tuple[Knob, ...] = (
-    Knob("accept_chinese_troops", "pakistan.accept_chinese_troops"),
-    Knob("chinese_troop_protection", "attacks.chinese_troop_protection"),
-    Knob("public_trust_in_china", "legitimacy.public_trust_in_china"),
-    Knob("joint_operations", "china.joint_operations"),
-    Knob("base_intensity", "pakistan.base_intensity"),
-    Knob("collateral_per_militant", "pakistan.collateral_per_militant"),
-    Knob("patience_loss_per_death", "china.patience_loss_per_death"),
-    Knob("iran_posture", "iran.initial_posture"),
-    Knob("risk_aversion", "investors.risk_aversion"),
-    Knob("friction_scale", "investors.friction_scale"),
-    Knob("local_benefit_share", "legitimacy.local_benefit_share"),
+    Knob(
+        "accept_chinese_troops",
+        "pakistan.accept_chinese_troops",
+        "Chinese troops guard the sites where Chinese nationals work, from week 1. Unticked, "
+        "they can still come later: when China demands them and Pakistan yields.",
+    ),
+    Knob(
+        "chinese_troop_protection",
+        "attacks.chinese_troop_protection",
+        "The share of an attack's remaining chance of success against Chinese nationals that "
+        "Chinese troops on guard take away.",
+        "only where Chinese troops guard: with none on guard it changes nothing",
+    ),
+    Knob(
+        "public_trust_in_china",
+        "legitimacy.public_trust_in_china",
+        "How far Pakistanis trust China: a visible foreign role costs the state legitimacy in "
+        "proportion to distrust (1 - trust).",
+        "only while a foreign role is seen (Chinese troops on guard, or joint operations): "
+        "without one it changes nothing",
+    ),
+    Knob(
+        "joint_operations",
+        "china.joint_operations",
+        "Joint China-Pakistan operations from week 1: more militants removed, more attempts "
+        "stopped by joint intelligence, and a visible foreign role. Unticked, they can still "
+        "start later: when Pakistan yields to China's demand.",
+    ),
+    Knob(
+        "base_intensity",
+        "pakistan.base_intensity",
+        "Pakistan's routine counter-insurgency tempo (0 none, 1 all-out); China's pressure, "
+        "recent attacks and a decisive operation add to it.",
+    ),
+    Knob(
+        "collateral_per_militant",
+        "pakistan.collateral_per_militant",
+        "Civilians harmed for each militant that operations remove: harm costs the state "
+        "legitimacy and brings recruits and revenge attacks (backlash).",
+    ),
+    Knob(
+        "patience_loss_per_death",
+        "china.patience_loss_per_death",
+        "The patience China loses for each Chinese national killed. Falling patience climbs "
+        "its ladder: pressure (Pakistan steps up operations), a hold on state investment, then "
+        "a demand for Chinese troops and joint operations.",
+    ),
+    Knob(
+        "iran_posture",
+        "iran.initial_posture",
+        "Iran's posture on the border at the start (cooperative: joint border operations deny "
+        "the militants sanctuary); Iran's rule moves it afterwards.",
+    ),
+    Knob(
+        "risk_aversion",
+        "investors.risk_aversion",
+        "How much investors weigh the hazard they perceive (incidents at their site and "
+        "elsewhere) each month, when they decide to invest, pause or withdraw.",
+    ),
+    Knob(
+        "friction_scale",
+        "investors.friction_scale",
+        "Bureaucratic friction for every firm (a multiple of each firm's own): more friction, "
+        "less investment.",
+    ),
+    Knob(
+        "local_benefit_share",
+        "legitimacy.local_benefit_share",
+        "The share of deployed capital that reaches the local economy and relieves hardship "
+        "(and so grievance) where it is deployed.",
+        "only where capital is deployed (a few project sites), and relief there is capped at "
+        "legitimacy.max_hardship_relief of the hardship",
+    ),
 )
 KNOB_BY_NAME = {k.name: k for k in KNOBS}
 
@@ -88,10 +154,49 @@ def explanation(path: str) -> str:
     elif info.type == "bool":
         allowed = "on or off"
     elif info.bounds is not None:
-        allowed = f"{info.bounds[0]:g} to {info.bounds[1]:g} {info.unit}"
+        allowed = f"{info.bounds[0]:g} to {info.bounds[1]:g}"
+        if not _is_range(info.unit):  # "0-1" says the bounds again
+            allowed += f" {info.unit}"
     else:
         allowed = info.unit
     return f"{info.doc} (allowed: {allowed})"
+
+
+def _is_range(unit: str) -> bool:
+    """A unit that is only a range of numbers, such as "0-1"."""
+    low, _, high = unit.partition("-")
+    return all(part.replace(".", "", 1).isdigit() for part in (low, high))
+
+
+def knob_help(knob: Knob) -> str:
+    """What a knob does, when it acts, and its parameter's declared source and range."""
+    when = f" It acts {knob.acts_when}." if knob.acts_when else ""
+    return f"{knob.about}{when} Source: {explanation(knob.path)}."
+
+
+#: Scenario settings the sidebar does not show that change what a knob can do: (knob,
+#: parameter, its value in the scenario that matters, the note shown under the knob).
+_SCENARIO_HOLDS: tuple[tuple[str, str, Any, str], ...] = (
+    (
+        "iran_posture",
+        "iran.posture_fixed",
+        True,
+        "This scenario holds Iran's posture for the whole run: this setting is that posture.",
+    ),
+    (
+        "patience_loss_per_death",
+        "china.force_investment_hold",
+        True,
+        "This scenario holds state investment from week 1, whatever China's patience: the "
+        "ladder can still raise Pakistan's tempo and demand troops and joint operations.",
+    ),
+)
+
+
+def scenario_notes(scenario: str) -> dict[str, str]:
+    """Notes on knobs whose effect a scenario's hidden settings change, by knob name."""
+    values = scenario_values(scenario)
+    return {name: note for name, path, when, note in _SCENARIO_HOLDS if values[path] == when}
 
 
 def _nice_ceil(x: float) -> float:

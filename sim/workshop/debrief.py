@@ -40,6 +40,7 @@ from sim.workshop.play import (
     differences,
     run_with_actions,
     scenario_knobs,
+    where_it_landed,
 )
 from sim.workshop.room import Room, RoomError
 
@@ -152,21 +153,6 @@ def model_only_runs(room: Room, folder: Path, replicates: int, jobs: int = 1) ->
     if outcome.status != "complete":
         raise RuntimeError(f"the model-only run did not complete: {outcome.message}")
     return folder
-
-
-def where_it_landed(played: float, model: np.ndarray) -> dict[str, float]:
-    """The played value's place in the model-only distribution."""
-    model = model[np.isfinite(model)]
-    below = float(np.mean(model < played)) if model.size else float("nan")
-    equal = float(np.mean(model == played)) if model.size else float("nan")
-    lo, med, hi = np.quantile(model, [0.05, 0.5, 0.95]) if model.size else (np.nan,) * 3
-    return {
-        "played": float(played),
-        "percentile": round(100 * (below + equal / 2), 1),  # mid-rank for ties
-        "median": float(med),
-        "lo": float(lo),
-        "hi": float(hi),
-    }
 
 
 def check_folder_is_ours(room: Room, folder: Path) -> None:

@@ -18,6 +18,7 @@ interval, as ``cpec-sim compare`` gives it, never one pair's.
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,10 +34,12 @@ from sim.dashboard.knobs import (
     DEFAULT_WEEKS,
     KNOB_BY_NAME,
     KNOBS,
-    explanation,
+    format_value,
+    knob_help,
     label,
     param_info,
     reproduce_command,
+    scenario_notes,
     scenario_values,
     slider_range,
     tidy,
@@ -100,8 +103,9 @@ def settings_from_address(
     scenario: Any, seed: Any, knobs: dict[str, Any]
 ) -> tuple[str, int, dict[str, Any], list[str]]:
     """(scenario, seed, knob values, notices) from a page address, forgivingly: a parameter
-    that is not a setting is ignored (a link may carry others), and a bad value of a setting
-    falls back, for that setting only, with a notice saying so."""
+    that is not a setting is ignored, with a notice when it looks meant as one (a typo must
+    not pass for the scenario's value; a link's tracking tag passes without a word), and a
+    bad value of a setting falls back, for that setting only, with a notice saying so."""
     notices = []
     try:
         scenario = check_scenario(scenario)
@@ -114,6 +118,7 @@ def settings_from_address(
         notices.append(f"{exc}; running seed 0.")
         seed_value = 0
     values = {}
+    notices += [unknown_setting_notice(name) for name in knobs if looks_like_a_setting(name)]
     for name, value in knobs.items():
         if name not in KNOB_BY_NAME:
             continue
@@ -122,6 +127,28 @@ def settings_from_address(
         except PlayError as exc:
             notices.append(f"{exc}; running the scenario's value.")
     return scenario, seed_value, values, notices
+
+
+#: Address parameters that are run options, not settings of the page.
+RUN_OPTIONS = ("weeks", "replicates", "jobs")
+
+
+def looks_like_a_setting(name: str) -> bool:
+    """A name that is not a setting of the page but was meant as one: close to a setting's
+    name, a model parameter's (dotted or last part) or a run option. Others (a link's
+    tracking tags) are ignored without a word."""
+    if name in KNOB_BY_NAME:
+        return False
+    parameters = {*param_info(), *(path.rsplit(".", 1)[-1] for path in param_info())}
+    close = difflib.get_close_matches(name, KNOB_BY_NAME, n=1, cutoff=0.75)
+    return bool(close) or name in parameters or name in RUN_OPTIONS
+
+
+def unknown_setting_notice(name: str) -> str:
+    """Why an address's ``name`` was not used, and the nearest setting if there is one."""
+    close = difflib.get_close_matches(name, KNOB_BY_NAME, n=1, cutoff=0.75)
+    hint = f"did you mean {close[0]}?" if close else f"settings: {', '.join(KNOB_BY_NAME)}."
+    return f"{name!r} in the address is not a setting of this page, so it was not used; {hint}"
 
 
 def check_knob(name: str, value: Any) -> Any:
@@ -161,7 +188,8 @@ def knob_specs() -> list[dict[str, Any]]:
             "name": knob.name,
             "path": knob.path,
             "label": label(knob.path),
-            "help": explanation(knob.path),
+            "help": knob_help(knob),
+            "acts_when": knob.acts_when,
         }
         if info.type == "bool":
             spec["kind"] = "bool"
@@ -185,6 +213,7 @@ def scenario_specs() -> list[dict[str, Any]]:
                 "description": " ".join(str(info.get("description", "")).split()),
                 "passage": str(info.get("seed_passage", "")).strip(),
                 "knobs": scenario_knobs(name),
+                "notes": scenario_notes(name),
             }
         )
     return out
@@ -412,13 +441,37 @@ def add_summary(out: dict[str, list[float]], summary: dict[str, Any]) -> None:
 
 
 def describe(values: list[float]) -> dict[str, float]:
-    """Median and 90% interval."""
+    """Median, mean and 90% interval."""
     arr = np.asarray(values, dtype=float)
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:
-        return {"median": math.nan, "lo": math.nan, "hi": math.nan}
+        return {"median": math.nan, "mean": math.nan, "lo": math.nan, "hi": math.nan}
     lo, med, hi = np.quantile(arr, [0.05, 0.5, 0.95])
-    return {"median": float(med), "lo": float(lo), "hi": float(hi)}
+    return {"median": float(med), "mean": float(arr.mean()), "lo": float(lo), "hi": float(hi)}
+
+
+def where_it_landed(played: float, model: np.ndarray) -> dict[str, float]:
+    """The played value's place among the replicates' values (its percentile, mid-rank for
+    ties) and their median and 90% interval."""
+    model = model[np.isfinite(model)]
+    below = float(np.mean(model < played)) if model.size else float("nan")
+    equal = float(np.mean(model == played)) if model.size else float("nan")
+    lo, med, hi = np.quantile(model, [0.05, 0.5, 0.95]) if model.size else (np.nan,) * 3
+    return {
+        "played": float(played),
+        "percentile": round(100 * (below + equal / 2), 1),
+        "median": float(med),
+        "lo": float(lo),
+        "hi": float(hi),
+    }
+
+
+def shown_replicates(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A replicates result as a page shows it again: without each replicate's values."""
+    if result is None:
+        return None
+    branches = [{k: v for k, v in b.items() if k != "values"} for b in result["branches"]]
+    return {**result, "branches": branches}
 
 
 class Play:
@@ -439,6 +492,7 @@ class Play:
         self.start = start_view(model)
         self.fork_week: int | None = None
         self.fork_snapshots: list[CrisisModel] = []
+        self.last_replicates: dict[str, Any] | None = None  # shown, and exported, until a fork
 
     def start_params(self) -> ModelParams:
         """The parameters the play started with (its scenario and starting settings): those
@@ -483,7 +537,11 @@ class Play:
             )
         model = snapshot(a.model)
         retune(model, values)
-        changes = [n for n in values if values[n] != a.knobs[n]]
+        changes = [
+            f"{n} {format_value(a.knobs[n])} → {format_value(values[n])}"
+            for n in values
+            if values[n] != a.knobs[n]
+        ]
         b = Branch(
             label or ("changed: " + ", ".join(changes) if changes else "copy"), model, values
         )
@@ -493,13 +551,16 @@ class Play:
         self.branches.append(b)
         self.fork_week = self.week
         self.fork_snapshots = [snapshot(a.model), snapshot(b.model)]
+        self.last_replicates = None
 
     def replicates(self, n: int, actions: Sequence[Action] = ()) -> dict[str, Any]:
         """Run each branch ``n`` times from the fork state (the played history shared, the
         weeks after it drawn afresh, the seats' ``actions`` since the fork replayed at their
         weeks: ``replayed`` counts the decisions among them); unforked, the first branch's
         settings ``n`` times from the start, as ``cpec-sim run`` with the same seed runs them
-        (:func:`reproduce`)."""
+        (:func:`reproduce`). The result says what was run (``settings``) and, for a finished
+        unforked run that no seat decided, where the run on screen landed among them
+        (``played``: it is not one of them). It is kept for the page and its export."""
         least = 2 if self.fork_snapshots else 1  # a difference needs a spread
         if not least <= n <= MAX_REPLICATES:
             raise PlayError(f"replicates must be from {least} to {MAX_REPLICATES}")
@@ -515,6 +576,7 @@ class Play:
             "n": n,
             "from_week": self.fork_week or 0,
             "played_week": self.week,
+            "settings": self.settings_line(),
             "replayed": sum(bool(a.control) for a in actions) if self.fork_snapshots else 0,
             "branches": [
                 {
@@ -527,7 +589,22 @@ class Play:
         }
         if len(results) == 2:
             out["difference"] = differences(results[0], results[1], HEADLINE_OUTCOMES)
+        elif self.finished and not any(a.control for a in actions):
+            played = self.model.recorder.result(self.week, self.model.first_pause_week).summary
+            out["played"] = {
+                c: where_it_landed(float(played[c]), np.asarray(results[0][c]))
+                for c in HEADLINE_OUTCOMES
+            }
+        self.last_replicates = out
         return out
+
+    def settings_line(self) -> str:
+        """The scenario, seed and settings changed from the scenario's, in words."""
+        base = scenario_knobs(self.scenario)
+        changed = [f"{n}={format_value(v)}" for n, v in self.start_knobs.items() if v != base[n]]
+        return f"scenario {self.scenario}, seed {self.seed}" + (
+            f", {', '.join(changed)}" if changed else ", the scenario's settings"
+        )
 
     def reproduce(self) -> str:
         """The command that runs branch A's settings at scale."""
@@ -547,4 +624,5 @@ class Play:
                 {"label": b.label, "knobs": b.knobs, "history": b.history} for b in self.branches
             ],
             "reproduce": self.reproduce(),
+            "replicates": shown_replicates(self.last_replicates),
         }

@@ -63,7 +63,7 @@ function drawHeadline() {
     tiles.push(pre + [
       tile("attacks so far", fmt(sum("attacks")), false, "kpi-attacks-" + i),
       tile("Chinese killed", fmt(killed), killed > 0, "kpi-chinese-" + i),
-      tile("other deaths", fmt(sum("killed") - killed)),
+      tile("others killed in attacks", fmt(sum("killed") - killed)),
       tile("fighters", fmt(s.fighters)),
       tile("capital deployed", "$" + fmt(s.capital) + "m"),
       tile("China", `${s.china} (${s.patience.toFixed(2)})`, s.level >= 2, "kpi-china-" + i),
@@ -72,7 +72,12 @@ function drawHeadline() {
       tile("investors", `${s.investing} in · ${s.paused} paused · ${s.withdrawn} gone`, s.withdrawn > 0),
     ].join(""));
   });
-  $("kpis").innerHTML = tiles.map((t) => `<div class="cpec-kpis">${t}</div>`).join("");
+  // two branches are one draw each: say so where the gap between them is read
+  const caution = world.branches.length > 1
+    ? `<p class="cpec-pending" id="fork-caution">A and B are one draw each: a gap between them can be luck. ` +
+      "Replicates of both branches (the same settings, other draws) tell what the change does.</p>"
+    : "";
+  $("kpis").innerHTML = tiles.map((t) => `<div class="cpec-kpis">${t}</div>`).join("") + caution;
 }
 
 function tile(key, value, alert = false, id = "") {
@@ -331,9 +336,19 @@ function drawLog() {
   box.innerHTML = lines.length ? lines.join("") : "<div class='cpec-sub'>Press Step or Play to start the clock.</div>";
 }
 
+// The map and the log follow the first branch: after a fork their titles say so.
+function titleBranch() {
+  for (const id of ["map-title", "log-title"]) {
+    const el = $(id);
+    if (!el) continue;
+    if (!el.dataset.plain) el.dataset.plain = el.textContent;
+    el.textContent = el.dataset.plain + (world.branches.length > 1 ? " (branch A)" : "");
+  }
+}
+
 function drawAll() {
   if (!world.view) return;
-  drawHeadline(); drawCharts(); drawMap(); drawLog();
+  drawHeadline(); drawCharts(); drawMap(); drawLog(); titleBranch();
   if ($("reproduce")) $("reproduce").textContent = world.view.reproduce;
   if (window.onDraw) window.onDraw();
 }
@@ -381,18 +396,33 @@ function setStatus(text, bad = false) {
 
 // ---------------------------------------------------------------------------------------
 // Controls built from the server's specs
-function controlHtml(spec, value, prefix) {
+// A control; under it, when the setting acts (``spec.acts_when``) and ``note`` (what the
+// scenario holds). A slider reaches any allowed value it is given (a link may carry one
+// beyond its usual window), on a step fine enough to hold it exactly.
+function controlHtml(spec, value, prefix, note = "") {
   const id = prefix + spec.name;
   const help = spec.help ? ` title="${esc(spec.help)}"` : "";
+  const when = (spec.acts_when ? `<span class="cpec-when">Acts ${esc(spec.acts_when)}.</span>` : "") +
+    (note ? `<span class="cpec-when">${esc(note)}</span>` : "");
   if (spec.kind === "bool") {
-    return `<label class="cpec-control"${help}><input type="checkbox" id="${id}" data-name="${spec.name}" ${value ? "checked" : ""}> ${esc(spec.label)}</label>`;
+    return `<label class="cpec-control"${help}><input type="checkbox" id="${id}" data-name="${spec.name}" ${value ? "checked" : ""}> ${esc(spec.label)}${when}</label>`;
   }
   if (spec.kind === "choice") {
     const opts = spec.choices.map((c) => `<option ${c === value ? "selected" : ""}>${esc(c)}</option>`).join("");
-    return `<label class="cpec-control"${help}>${esc(spec.label)}<select id="${id}" data-name="${spec.name}">${opts}</select></label>`;
+    return `<label class="cpec-control"${help}>${esc(spec.label)}<select id="${id}" data-name="${spec.name}">${opts}</select>${when}</label>`;
   }
+  const v = Number(value);
+  const lo = Math.min(spec.lo, v), hi = Math.max(spec.hi, v);
+  const step = Math.min(spec.step, 10 ** -decimals(v));
   return `<label class="cpec-control"${help}>${esc(spec.label)} <b id="${id}-v">${value}</b>` +
-    `<input type="range" id="${id}" data-name="${spec.name}" min="${spec.lo}" max="${spec.hi}" step="${spec.step}" value="${value}"></label>`;
+    `<input type="range" id="${id}" data-name="${spec.name}" min="${lo}" max="${hi}" step="${step}" value="${value}">${when}</label>`;
+}
+
+// Decimal places of a number as JavaScript writes it (0.305 -> 3, 5 -> 0, 1e-7 -> 7).
+function decimals(v) {
+  const [mantissa, exponent] = String(v).toLowerCase().split("e");
+  const places = (mantissa.split(".")[1] || "").length - Number(exponent || 0);
+  return Math.max(0, places);
 }
 
 function readControl(el) {
@@ -415,23 +445,38 @@ function bindControls(container, onChange) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Replicates: a table of medians and 90% intervals, per branch and the difference
+// Replicates: a table of medians and 90% intervals (of means, beside a difference of
+// means), per branch and the difference, and where the run on screen landed among them.
 function replicatesHtml(res) {
   const names = {
     chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in Balochistan",
     civilians_killed: "civilians killed", capital_deployed_final: "capital deployed at the end ($m)",
     investors_withdrawn: "investors withdrawn",
   };
-  const cell = (o) => { const [m, iv] = interval(o); return `${m} <span class="cpec-sub">${iv}</span>`; };
-  const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") + (res.difference ? "<th>B − A: mean [95%]</th>" : "");
+  const centre = res.difference ? "mean" : "median";
+  const cell = (o) => { const [m, iv] = interval(o, centre); return `${m} <span class="cpec-sub">${iv}</span>`; };
+  const landed = (o) => { const [m] = interval({ ...o, median: o.played }); return `${m} <span class="cpec-sub">(${ordinal(o.percentile)} percentile)</span>`; };
+  const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") +
+    (res.difference ? "<th>B − A: mean [95%]</th>" : "") + (res.played ? "<th>the run on screen</th>" : "");
   const rows = Object.keys(names).map((c) => `<tr><td>${names[c]}</td>` +
     res.branches.map((b) => `<td>${cell(b.outcomes[c])}</td>`).join("") +
-    (res.difference ? `<td>${difference(res.difference[c])}</td>` : "") + "</tr>").join("");
+    (res.difference ? `<td>${difference(res.difference[c])}</td>` : "") +
+    (res.played ? `<td>${landed(res.played[c])}</td>` : "") + "</tr>").join("");
   const held = res.replayed ? `; the seats' ${res.replayed} decisions since the fork replayed at their weeks, then held` : "";
-  return `<p>${res.n} replicates from week ${res.from_week} to the horizon: median [90% interval]` +
+  const what = res.settings ? ` of ${esc(res.settings)}` : "";
+  const screen = res.difference ? "" : res.played
+    ? " The run on screen is not one of them (replicate i draws from a seed made of the seed and i, as cpec-sim run does): its percentile says how typical a story it told."
+    : ` The run on screen (week ${res.played_week}) is not one of them: at the horizon, run replicates again to see where it landed.`;
+  return `<p>${res.n} replicates${what} from week ${res.from_week} to the horizon: ${centre} [90% interval]` +
     (res.difference ? `${held}. B − A is the mean difference with its 95% interval (* where it holds after Holm's correction for the six outcomes: the settings made a difference beyond the luck of the draw); ` +
       "a single pair of runs, like the two branches above, is one draw of each" : "") +
-    `.</p><table class="cpec-table" id="replicates-table"><tr><th>outcome</th>${head}</tr>${rows}</table>`;
+    `.${screen}</p><table class="cpec-table" id="replicates-table"><tr><th>outcome</th>${head}</tr>${rows}</table>`;
+}
+
+function ordinal(n) {
+  const k = Math.round(n), tens = k % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[k % 10] || "th");
+  return `${k}${suffix}`;
 }
 
 // A mean difference and its 95% interval with the same decimals (two significant digits of
@@ -448,11 +493,11 @@ function difference(o) {
   return `${sign}${num(o.mean)} <span class="cpec-sub">[${num(o.lo)}, ${num(o.hi)}]</span>${o.clear ? " *" : ""}`;
 }
 
-// A median and its interval as text, [median, "[lo, hi]"], with the same decimals: none when
-// all three are whole numbers (counts), else one.
-function interval(o) {
-  const d = [o.median, o.lo, o.hi].every(Number.isInteger) ? 0 : 1;
-  return [fmt(o.median, d), `[${fmt(o.lo, d)}, ${fmt(o.hi, d)}]`];
+// A median (or ``centre``) and its interval as text, [median, "[lo, hi]"], with the same
+// decimals: none when all three are whole numbers (counts), else one.
+function interval(o, centre = "median") {
+  const d = [o[centre], o.lo, o.hi].every(Number.isInteger) ? 0 : 1;
+  return [fmt(o[centre], d), `[${fmt(o.lo, d)}, ${fmt(o.hi, d)}]`];
 }
 
 window.CPEC = { interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };

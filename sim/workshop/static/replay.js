@@ -19,5 +19,9 @@
   const note = data.decisions_note ? `<caption>${CPEC.esc(data.decisions_note)}</caption>` : "";
   const empty = data.decisions_note ? "No decisions in this export." : "No seat decisions: the model decided throughout.";
   document.getElementById("decisions").innerHTML = note + (rows.length ? "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + rows.join("") : `<tr><td>${empty}</td></tr>`);
+  // the replicates last run from the page, as it showed them
+  const reps = data.view.replicates;
+  document.getElementById("replicates-out").innerHTML = reps ? CPEC.replicatesHtml(reps)
+    : "No replicates were run from this page: this run is one story, one draw among many.";
   show(weeks);
 })();

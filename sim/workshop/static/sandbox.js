@@ -4,6 +4,7 @@
   const { $, esc, send, connect, setView, addDeltas, controlHtml, bindControls, readControl, replicatesHtml, world } = CPEC;
   let token = sessionStorage.getItem("cpec-solo-token") || "";
   let specs = [], scenarios = [], playing = false, waiting = false;
+  const noReplicates = $("replicates-out").innerHTML;  // what the panel says before a run
 
   function fromAddress() {
     const q = new URLSearchParams(location.search), knobs = {};
@@ -34,9 +35,14 @@
     describe(view.scenario);
     $("seed").value = view.seed;
     const knobs = view.branches[view.branches.length - 1].knobs;
-    $("knobs").innerHTML = specs.map((s) => controlHtml(s, knobs[s.name], "knob-")).join("");
-    bindControls($("knobs"), pending);
+    drawKnobs(view.scenario, knobs);
     pending();
+  }
+
+  function drawKnobs(scenario, knobs) {
+    const notes = (scenarios.find((x) => x.name === scenario) || {}).notes || {};
+    $("knobs").innerHTML = specs.map((s) => controlHtml(s, knobs[s.name], "knob-", notes[s.name])).join("");
+    bindControls($("knobs"), pending);
   }
 
   function describe(name) {
@@ -56,7 +62,7 @@
     if (!world.view) return;
     const now = world.branches[world.branches.length - 1].knobs, v = knobValues();
     const changed = Object.keys(v).filter((k) => v[k] !== now[k]).map((k) => `${k} → ${v[k]}`);
-    $("pending").textContent = changed.length ? `Changed: ${changed.join(", ")}. Press Reset to run them, or Fork here.` : "Move a setting, then press Reset (or Fork here to branch from this week).";
+    $("pending").textContent = changed.length ? `Changed: ${changed.join(", ")}. Press Reset to run them, or Fork here (replicates run the settings on screen, not these).` : "Move a setting, then press Reset (or Fork here to branch from this week).";
   }
 
   // Time from asking for a week to having drawn it, as this page sees it (the load benchmark
@@ -82,6 +88,8 @@
       specs = msg.knobs; scenarios = msg.scenarios;
       $("meanings").innerHTML = specs.map((k) => `<p><b>${esc(k.label)}</b> (<code>${esc(k.path)}</code>): ${esc(k.help)}</p>`).join("");
       setView(msg.view); sidebar(msg.view); toAddress(msg.view);
+      // the replicates of this run, if any were run (a new run or a fork has none yet)
+      $("replicates-out").innerHTML = msg.view.replicates ? replicatesHtml(msg.view.replicates) : noReplicates;
       $("fork").disabled = msg.view.branches.length > 1;
       waiting = false;
       // a new run clears an earlier error; settings of the address that fell back say so
@@ -110,8 +118,7 @@
   $("scenario").onchange = () => {
     const s = scenarios.find((x) => x.name === $("scenario").value);
     describe(s.name);
-    $("knobs").innerHTML = specs.map((k) => controlHtml(k, s.knobs[k.name], "knob-")).join("");
-    bindControls($("knobs"), pending);
+    drawKnobs(s.name, s.knobs);
     $("reset").click();  // a new scenario starts a new run, with its settings
   };
   $("seed").addEventListener("keydown", (e) => { if (e.key === "Enter") $("reset").click(); });
