@@ -50,6 +50,8 @@ class Posterior:
     note: str = ""
     #: Columns of the file left out: its calibration's placebos (not applied to runs).
     left_out: tuple[str, ...] = ()
+    #: Why its calibration is not one of this model, record and the documented settings.
+    problems: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -78,6 +80,7 @@ class Posterior:
             "draws": self.draws,
             "columns": list(self.columns),
             **({"left_out": list(self.left_out)} if self.left_out else {}),
+            **({"problems": list(self.problems)} if self.problems else {}),
         }
 
 
@@ -102,9 +105,9 @@ def resolve_posterior(value: str) -> tuple[Path | None, str]:
         shipped = SHIPPED_POSTERIOR_DIR / POSTERIOR_FILE
         if not own.exists():
             return shipped, ""
-        from sim.calibration.shipped import calibration_problems
+        from sim.calibration.shipped import checked_problems
 
-        problems = calibration_problems(DEFAULT_CALIBRATION_DIR)
+        problems = checked_problems(DEFAULT_CALIBRATION_DIR)
         if not problems:
             return own.resolve(), ""
         return shipped, (
@@ -153,6 +156,24 @@ def load_posterior(value: str) -> Posterior | None:
         data = path.read_bytes()
     except OSError as exc:
         raise ParameterError(f"{where}: cannot read {path} ({exc.strerror or exc})") from None
+    problems = tuple(_calibration_problems(path.parent, calibration))
+    if problems and str(value).strip() == "posterior":
+        raise ParameterError(
+            f"{where}: {path.parent}/ is not a calibration of this model and record "
+            f"({'; '.join(problems)}): calibrate again (`cpec-sim calibrate --jobs 2`), or give "
+            f"parameters={path.parent} to use it anyway"
+        )
+    if problems:
+        note = " ".join(
+            part
+            for part in (
+                note,
+                f"{where}: {path.parent}/ is not a calibration of this model, record and the "
+                f"documented settings ({'; '.join(problems)}): the run's intervals are "
+                "conditional on it (recorded in the run's manifest)",
+            )
+            if part
+        )
     table = _read_table(data, path, where)
     names = list(table.column_names)
     params = numeric_parameters()
@@ -200,7 +221,19 @@ def load_posterior(value: str) -> Posterior | None:
         rows=rows,
         note=note,
         left_out=left_out,
+        problems=problems,
     )
+
+
+def _calibration_problems(folder: Path, manifest: dict[str, Any] | None) -> list[str]:
+    """Why the calibration in ``folder`` is not one of this model, record and the documented
+    settings (:func:`sim.calibration.shipped.checked_problems`); none for a posterior file
+    without a calibration's manifest (nothing to check it against)."""
+    if manifest is None:
+        return []
+    from sim.calibration.shipped import checked_problems
+
+    return checked_problems(folder)
 
 
 def _calibration_manifest(folder: Path) -> dict[str, Any] | None:

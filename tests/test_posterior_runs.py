@@ -320,3 +320,38 @@ def test_runs_over_a_calibration_leave_its_placebo_out(tmp_path: Path) -> None:
     (cal / "manifest.json").write_text(json.dumps(other_space), encoding="utf-8")
     other = load_posterior(str(cal))
     assert other is not None and not other.left_out
+
+
+def test_a_calibration_of_other_settings_is_named_and_a_stale_shipped_one_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review found a 40-particle ``--fast`` calibration, and a shipped posterior whose model
+    had changed since (its fingerprint no longer matched), both used without a word."""
+    import shutil
+
+    from sim.calibration import shipped
+    from sim.posterior import SHIPPED_POSTERIOR_DIR
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no remembered checks
+    assert load_posterior("posterior").problems == ()  # type: ignore[union-attr]
+    cal = tmp_path / "cal"
+    shutil.copytree(SHIPPED_POSTERIOR_DIR, cal)
+    manifest = json.loads((cal / "manifest.json").read_text(encoding="utf-8"))
+    fast = {**manifest, "settings": {**manifest["settings"], "population": 40}}
+    (cal / "manifest.json").write_text(json.dumps(fast), encoding="utf-8")
+    post = load_posterior(str(cal))
+    assert post is not None and len(post.problems) == 1
+    assert "are not the documented ones" in post.problems[0]
+    assert "is not a calibration of this model, record and the documented settings" in post.note
+    assert post.manifest()["problems"] == list(post.problems)
+    # the check is remembered: the same files are not checked again ...
+    monkeypatch.setattr(shipped, "calibration_problems", lambda *a, **k: ["checked again"])
+    assert load_posterior(str(cal)).problems == post.problems  # type: ignore[union-attr]
+    # ... until one of them changes
+    (cal / "manifest.json").write_text(json.dumps(fast, indent=1), encoding="utf-8")
+    assert load_posterior(str(cal)).problems == ("checked again",)  # type: ignore[union-attr]
+    # parameters=posterior refuses a shipped posterior that is not this model's
+    monkeypatch.chdir(tmp_path)  # no calibration of one's own
+    monkeypatch.setattr("sim.posterior.SHIPPED_POSTERIOR_DIR", cal)
+    with pytest.raises(ParameterError, match="is not a calibration of this model and record"):
+        load_posterior("posterior")

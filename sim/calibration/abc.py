@@ -29,13 +29,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.calibration.distance import ScaledDistance
 from sim.calibration.settings import Settings
 from sim.calibration.space import Prior
 
@@ -46,25 +47,6 @@ from pyabc.sampler import MappingSampler
 Simulator = Callable[[Mapping[str, float], int], Mapping[str, float]]
 
 DB_FILE = "abc.db"
-
-
-@dataclass(frozen=True)
-class ScaledDistance:
-    """L1 distance over the observed statistics, each divided by its scale.
-
-    A statistic with a half-width ``h`` (an observation known only as a range, such as an
-    estimate) counts ``max(0, |x - y| - h)``: zero anywhere inside the range.
-    """
-
-    scales: Mapping[str, float]
-    half_widths: Mapping[str, float] = field(default_factory=dict)
-
-    def __call__(self, x: Mapping[str, Any], y: Mapping[str, Any]) -> float:
-        total = 0.0
-        for k, s in self.scales.items():
-            gap = abs(float(x[k]) - float(y[k])) - self.half_widths.get(k, 0.0)
-            total += max(gap, 0.0) / s
-        return total
 
 
 def pilot_scales(

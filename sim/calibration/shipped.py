@@ -19,8 +19,10 @@ calibration's result ships in ``sim/data/posterior/`` (:func:`ship`, via
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -31,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.space import CalibrationSpace, load_space
-from sim.files import read_json_object, sha256_of
+from sim.files import atomic_write_json, read_json_object, sha256_of
 from sim.posterior import SHIPPED_POSTERIOR_DIR as SHIPPED_DIR
 
 FILES = ("posterior.parquet", "parameters.csv", "manifest.json")
@@ -63,7 +65,7 @@ def behaviour_fingerprint(
     statistics are taken in sorted order, as a manifest stores them: the distance sums in that
     order, and another order changes its last bits (every new calibration failed its own check).
     """
-    from sim.calibration.abc import ScaledDistance
+    from sim.calibration.distance import ScaledDistance
     from sim.calibration.simulator import CrisisSimulator
     from sim.engine import run_replicate
 
@@ -96,6 +98,54 @@ def calibration_problems(directory: Path, fingerprint: bool = True) -> list[str]
         return _problems(directory, fingerprint)
     except (TypeError, KeyError, ValueError, IndexError, AttributeError, OSError) as err:
         return [f"its manifest or posterior is damaged ({type(err).__name__}: {err})"]
+
+
+def checked_problems(directory: Path) -> list[str]:
+    """:func:`calibration_problems` of ``directory``, remembered in the user's cache
+    (``$XDG_CACHE_HOME/cpec-sim/checks/``) under a hash of everything the check reads, so
+    that a run over a posterior pays the check (~1 s: its runs and imports) once per state of
+    the code, configs, data and calibration, not every time."""
+    key = _check_key(directory)
+    cache = _checks_dir() / f"{key}.json"
+    stored = read_json_object(cache)
+    if stored is not None and isinstance(stored.get("problems"), list):
+        return [str(p) for p in stored["problems"]]
+    problems = calibration_problems(directory)
+    with contextlib.suppress(OSError):  # an unwritable cache only costs the next run time
+        atomic_write_json(cache, {"directory": str(directory), "problems": problems})
+    return problems
+
+
+def _checks_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cpec-sim" / "checks"
+
+
+def _check_key(directory: Path) -> str:
+    """A hash of what :func:`calibration_problems` reads: the package's code and data, the
+    shipped configs, the calibration's own files and the libraries' versions."""
+    from importlib.metadata import version
+
+    import sim
+    from sim.config import config_dir
+
+    h = hashlib.sha256()
+    for name in ("numpy", "numba", "pyabc", "pandas", "pyarrow"):
+        h.update(f"{name} {version(name)}".encode())
+    roots = (Path(sim.__file__).resolve().parent, config_dir().resolve())
+    files = sorted(
+        {
+            p
+            for root in roots
+            for p in root.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+    )
+    own = [directory / name for name in (*FILES, RECORD) if (directory / name).is_file()]
+    for path in [*files, *own]:
+        h.update(str(path).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:24]
 
 
 def _problems(directory: Path, fingerprint: bool) -> list[str]:
