@@ -826,6 +826,26 @@ def test_an_address_name_meant_as_a_setting_is_named_and_not_used() -> None:
     assert "'base_intesity'" in notices[0] and "did you mean base_intensity?" in notices[0]
     assert "'weeks'" in notices[1] and "settings: accept_chinese_troops" in notices[1]
     assert "did you mean base_intensity?" in notices[2]
+    # other letter case, and the scenario and seed the page reads itself
+    odd = {"Seed": 7, "Scenario": "iran_border", "BASE_INTENSITY": 0.9, "sead": 9}
+    _, seed, values, notices = settings_from_address("baseline", 3, odd)
+    assert (seed, values) == (3, {})
+    hints = ["did you mean seed?", "did you mean scenario?", "did you mean base_intensity?"]
+    assert [n.split("; ")[-1] for n in notices] == [*hints, "did you mean seed?"]
+
+
+def test_a_tab_resuming_its_run_still_names_an_address_meant_as_a_setting() -> None:
+    with TestClient(create_app(Options(cull_after=30.0))) as client:
+        with client.websocket_connect("/ws") as ws:
+            ws.send_json({"type": "solo", "scenario": "baseline", "seed": "3"})
+            token = ws.receive_json()["token"]
+        with client.websocket_connect("/ws") as ws:
+            ws.send_json({"type": "solo", "token": token, "knobs": {"base-intensity": 0.9}})
+            hello = ws.receive_json()
+            assert hello["token"] == token  # the tab's run, resumed
+            assert (
+                len(hello["notices"]) == 1 and "did you mean base_intensity?" in hello["notices"][0]
+            )
 
 
 def test_replicates_say_what_they_ran_and_where_the_finished_run_on_screen_landed() -> None:
@@ -848,11 +868,23 @@ def test_replicates_say_what_they_ran_and_where_the_finished_run_on_screen_lande
         below, equal = np.mean(values < own[c]), np.mean(values == own[c])
         assert landed["percentile"] == round(100 * (below + equal / 2), 1)
     # kept for the page (without each replicate's values) until a fork
+    assert "played" not in play.replicates(19)  # too few to place it among
+    play.replicates(20)
     kept = play.view()["replicates"]
     assert kept["played"] == res["played"] and "values" not in kept["branches"][0]
     assert kept["branches"][0]["outcomes"]["attacks_total"]["mean"] == pytest.approx(
         np.mean(res["branches"][0]["values"]["attacks_total"])
     )
+
+
+def test_room_replicates_say_the_seats_decisions_are_not_in_them() -> None:
+    room = Room("baseline", 0, code="ABCDE", weeks=6)
+    holder = room.join("ABCDE", "pakistan", "P")
+    room.decide(holder.token, "intensity", 0.5)
+    while not room.play.finished:
+        room.step()
+    res = room.replicates(20)
+    assert res["decided"] is True and "played" not in res
 
 
 def test_a_fork_names_its_change_with_values_and_starts_without_replicates() -> None:

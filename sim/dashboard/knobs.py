@@ -44,7 +44,8 @@ KNOBS: tuple[Knob, ...] = (
     Knob(
         "accept_chinese_troops",
         "pakistan.accept_chinese_troops",
-        "Chinese troops guard the sites where Chinese nationals work, from week 1. Unticked, "
+        "Chinese troops guard the sites with the most Chinese nationals, as many as their "
+        "numbers allow (china.troops_available, china.troops_per_site), from week 1. Unticked, "
         "they can still come later: when China demands them and Pakistan yields.",
     ),
     Knob(
@@ -52,7 +53,8 @@ KNOBS: tuple[Knob, ...] = (
         "attacks.chinese_troop_protection",
         "The share of an attack's remaining chance of success against Chinese nationals that "
         "Chinese troops on guard take away.",
-        "only where Chinese troops guard: with none on guard it changes nothing",
+        "only in an attack on Chinese nationals at a site Chinese troops guard: in a run "
+        "without one it changes nothing",
     ),
     Knob(
         "public_trust_in_china",
@@ -87,6 +89,7 @@ KNOBS: tuple[Knob, ...] = (
         "The patience China loses for each Chinese national killed. Falling patience climbs "
         "its ladder: pressure (Pakistan steps up operations), a hold on state investment, then "
         "a demand for Chinese troops and joint operations.",
+        "only once a Chinese national is killed: in a run without such a death it changes nothing",
     ),
     Knob(
         "iran_posture",
@@ -174,29 +177,48 @@ def knob_help(knob: Knob) -> str:
     return f"{knob.about}{when} Source: {explanation(knob.path)}."
 
 
-#: Scenario settings the sidebar does not show that change what a knob can do: (knob,
-#: parameter, its value in the scenario that matters, the note shown under the knob).
-_SCENARIO_HOLDS: tuple[tuple[str, str, Any, str], ...] = (
-    (
-        "iran_posture",
-        "iran.posture_fixed",
-        True,
-        "This scenario holds Iran's posture for the whole run: this setting is that posture.",
-    ),
-    (
-        "patience_loss_per_death",
-        "china.force_investment_hold",
-        True,
-        "This scenario holds state investment from week 1, whatever China's patience: the "
-        "ladder can still raise Pakistan's tempo and demand troops and joint operations.",
-    ),
+#: What China's ladder brings, by the parameter with which a scenario imposes it from week 1.
+_LADDER_IMPOSED = (
+    ("china.force_investment_hold", "the hold on state investment"),
+    ("pakistan.accept_chinese_troops", "Chinese troops"),
+    ("china.joint_operations", "joint operations"),
 )
 
 
 def scenario_notes(scenario: str) -> dict[str, str]:
-    """Notes on knobs whose effect a scenario's hidden settings change, by knob name."""
+    """Notes on knobs whose effect a scenario's settings change, by knob name: what the
+    scenario holds (Iran's posture), imposes from week 1 (what China's ladder would bring)
+    or pushes to its ceiling (the tempo in Balochistan during a decisive operation)."""
     values = scenario_values(scenario)
-    return {name: note for name, path, when, note in _SCENARIO_HOLDS if values[path] == when}
+    notes = {}
+    if values["iran.posture_fixed"]:
+        notes["iran_posture"] = (
+            "This scenario holds Iran's posture for the whole run: this setting is that posture."
+        )
+    imposed = [what for path, what in _LADDER_IMPOSED if values[path]]
+    if imposed:
+        left = (
+            "here falling patience can only raise Pakistan's tempo"
+            if len(imposed) == len(_LADDER_IMPOSED)
+            else "falling patience cannot bring what is already there"
+        )
+        notes["patience_loss_per_death"] = (
+            f"This scenario imposes {_words(imposed)} from week 1: {left}."
+        )
+    if values["pakistan.decisive_operation_week"] >= 0:
+        boost = float(values["pakistan.decisive_boost"])
+        notes["base_intensity"] = (
+            f"During this scenario's decisive operation (from week "
+            f"{values['pakistan.decisive_operation_week']}) Balochistan's tempo is this plus "
+            f"{boost:g} and more, capped at 1: from about {1 - boost:g} up, the slider moves "
+            "only the tempo outside Balochistan."
+        )
+    return notes
+
+
+def _words(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _nice_ceil(x: float) -> float:

@@ -63,6 +63,9 @@ HEADLINE_OUTCOMES = (
     "investors_withdrawn",
 )
 MAX_REPLICATES = 1000
+#: Replicates below which the run on screen's percentile among them is not given (with a
+#: handful it can only be 0, 50 or 100).
+MIN_FOR_PERCENTILE = 20
 MAX_SEED = 2**63 - 1
 
 
@@ -140,14 +143,26 @@ def looks_like_a_setting(name: str) -> bool:
     if name in KNOB_BY_NAME:
         return False
     parameters = {*param_info(), *(path.rsplit(".", 1)[-1] for path in param_info())}
-    close = difflib.get_close_matches(name, KNOB_BY_NAME, n=1, cutoff=0.75)
-    return bool(close) or name in parameters or name in RUN_OPTIONS
+    return bool(nearest_setting(name)) or name.lower() in parameters or name.lower() in RUN_OPTIONS
+
+
+#: What an address may name besides the settings (the page reads these two itself).
+ADDRESS_NAMES = ("scenario", "seed")
+
+
+def nearest_setting(name: str) -> str:
+    """The setting, scenario or seed an address's ``name`` most likely meant ("" if none):
+    the same in other letter case, or a near spelling."""
+    close = difflib.get_close_matches(
+        name.lower(), [*KNOB_BY_NAME, *ADDRESS_NAMES], n=1, cutoff=0.75
+    )
+    return close[0] if close else ""
 
 
 def unknown_setting_notice(name: str) -> str:
     """Why an address's ``name`` was not used, and the nearest setting if there is one."""
-    close = difflib.get_close_matches(name, KNOB_BY_NAME, n=1, cutoff=0.75)
-    hint = f"did you mean {close[0]}?" if close else f"settings: {', '.join(KNOB_BY_NAME)}."
+    close = nearest_setting(name)
+    hint = f"did you mean {close}?" if close else f"settings: {', '.join(KNOB_BY_NAME)}."
     return f"{name!r} in the address is not a setting of this page, so it was not used; {hint}"
 
 
@@ -559,8 +574,10 @@ class Play:
         weeks: ``replayed`` counts the decisions among them); unforked, the first branch's
         settings ``n`` times from the start, as ``cpec-sim run`` with the same seed runs them
         (:func:`reproduce`). The result says what was run (``settings``) and, for a finished
-        unforked run that no seat decided, where the run on screen landed among them
-        (``played``: it is not one of them). It is kept for the page and its export."""
+        unforked run that no seat decided, where the run on screen landed among at least
+        :data:`MIN_FOR_PERCENTILE` of them (``played``: it is not one of them); ``decided``
+        when seats decided (the debrief compares those). It is kept for the page and its
+        export."""
         least = 2 if self.fork_snapshots else 1  # a difference needs a spread
         if not least <= n <= MAX_REPLICATES:
             raise PlayError(f"replicates must be from {least} to {MAX_REPLICATES}")
@@ -576,6 +593,7 @@ class Play:
             "n": n,
             "from_week": self.fork_week or 0,
             "played_week": self.week,
+            "weeks": self.weeks,
             "settings": self.settings_line(),
             "replayed": sum(bool(a.control) for a in actions) if self.fork_snapshots else 0,
             "branches": [
@@ -589,7 +607,9 @@ class Play:
         }
         if len(results) == 2:
             out["difference"] = differences(results[0], results[1], HEADLINE_OUTCOMES)
-        elif self.finished and not any(a.control for a in actions):
+        elif any(a.control for a in actions):
+            out["decided"] = True  # the run on screen is not the model's alone
+        elif self.finished and n >= MIN_FOR_PERCENTILE:
             played = self.model.recorder.result(self.week, self.model.first_pause_week).summary
             out["played"] = {
                 c: where_it_landed(float(played[c]), np.asarray(results[0][c]))

@@ -42,9 +42,11 @@ from sim.workshop.play import (
     Play,
     PlayError,
     knob_specs,
+    looks_like_a_setting,
     scenario_knobs,
     scenario_specs,
     settings_from_address,
+    unknown_setting_notice,
 )
 from sim.workshop.room import Room
 from sim.workshop.seats import PLAYABLE, SEATS
@@ -223,6 +225,13 @@ def asks_for_settings(msg: dict[str, Any]) -> bool:
     knobs = msg.get("knobs")
     named = isinstance(knobs, dict) and any(name in KNOB_BY_NAME for name in knobs)
     return "scenario" in msg or "seed" in msg or named
+
+
+def misnamed(msg: dict[str, Any]) -> list[str]:
+    """Notices for names in a page's address meant as settings but not used."""
+    knobs = msg.get("knobs")
+    names = knobs if isinstance(knobs, dict) else {}
+    return [unknown_setting_notice(name) for name in names if looks_like_a_setting(name)]
 
 
 def starts_as(play: Play, scenario: str, seed: int, knobs: dict[str, Any]) -> bool:
@@ -413,7 +422,7 @@ def solo_for(hub: Hub, first: dict[str, Any]) -> tuple[Solo, list[str]]:
     unless the address asks for other settings, else a new run of the address's settings."""
     solo = hub.solos.get(str(first.get("token") or ""))
     if solo is not None and not asks_for_settings(first):
-        return solo, []
+        return solo, misnamed(first)  # names meant as settings are still named
     try:
         scenario, seed, knobs, notices = address_settings(first)
     except PlayError as exc:  # knobs that are not an object: the run as it is, or the default

@@ -413,17 +413,12 @@ function controlHtml(spec, value, prefix, note = "") {
   }
   const v = Number(value);
   const lo = Math.min(spec.lo, v), hi = Math.max(spec.hi, v);
-  const step = Math.min(spec.step, 10 ** -decimals(v));
+  const onGrid = Math.abs((v - lo) / spec.step - Math.round((v - lo) / spec.step)) < 1e-9;
+  const step = onGrid ? spec.step : "any";  // off the grid: any value, not a 1e-10 grid
   return `<label class="cpec-control"${help}>${esc(spec.label)} <b id="${id}-v">${value}</b>` +
     `<input type="range" id="${id}" data-name="${spec.name}" min="${lo}" max="${hi}" step="${step}" value="${value}">${when}</label>`;
 }
 
-// Decimal places of a number as JavaScript writes it (0.305 -> 3, 5 -> 0, 1e-7 -> 7).
-function decimals(v) {
-  const [mantissa, exponent] = String(v).toLowerCase().split("e");
-  const places = (mantissa.split(".")[1] || "").length - Number(exponent || 0);
-  return Math.max(0, places);
-}
 
 function readControl(el) {
   if (el.type === "checkbox") return el.checked;
@@ -449,13 +444,13 @@ function bindControls(container, onChange) {
 // means), per branch and the difference, and where the run on screen landed among them.
 function replicatesHtml(res) {
   const names = {
-    chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in Balochistan",
-    civilians_killed: "civilians killed", capital_deployed_final: "capital deployed at the end ($m)",
+    chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in attacks in Balochistan",
+    civilians_killed: "civilians killed (attacks, operations, strikes)", capital_deployed_final: "capital deployed at the end ($m)",
     investors_withdrawn: "investors withdrawn",
   };
   const centre = res.difference ? "mean" : "median";
   const cell = (o) => { const [m, iv] = interval(o, centre); return `${m} <span class="cpec-sub">${iv}</span>`; };
-  const landed = (o) => { const [m] = interval({ ...o, median: o.played }); return `${m} <span class="cpec-sub">(${ordinal(o.percentile)} percentile)</span>`; };
+  const landed = (o) => `${fmt(o.played, Number.isInteger(o.played) ? 0 : 1)} <span class="cpec-sub">(${ordinal(o.percentile)} percentile)</span>`;
   const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") +
     (res.difference ? "<th>B − A: mean [95%]</th>" : "") + (res.played ? "<th>the run on screen</th>" : "");
   const rows = Object.keys(names).map((c) => `<tr><td>${names[c]}</td>` +
@@ -464,9 +459,12 @@ function replicatesHtml(res) {
     (res.played ? `<td>${landed(res.played[c])}</td>` : "") + "</tr>").join("");
   const held = res.replayed ? `; the seats' ${res.replayed} decisions since the fork replayed at their weeks, then held` : "";
   const what = res.settings ? ` of ${esc(res.settings)}` : "";
-  const screen = res.difference ? "" : res.played
-    ? " The run on screen is not one of them (replicate i draws from a seed made of the seed and i, as cpec-sim run does): its percentile says how typical a story it told."
-    : ` The run on screen (week ${res.played_week}) is not one of them: at the horizon, run replicates again to see where it landed.`;
+  const notOne = "The run on screen is not one of them (replicate i draws from a seed made of the seed and i, as cpec-sim run does)";
+  const screen = res.difference ? ""
+    : res.decided ? " The seats' decisions are not in these runs: the model decides throughout. The Debrief sets the room's run against them."
+    : res.played ? ` ${notOne}: its percentile says how typical a story it told.`
+    : res.played_week < res.weeks ? ` ${notOne}: at the horizon, run replicates again to see where it landed.`
+    : ` ${notOne}.`;
   return `<p>${res.n} replicates${what} from week ${res.from_week} to the horizon: ${centre} [90% interval]` +
     (res.difference ? `${held}. B − A is the mean difference with its 95% interval (* where it holds after Holm's correction for the six outcomes: the settings made a difference beyond the luck of the draw); ` +
       "a single pair of runs, like the two branches above, is one draw of each" : "") +

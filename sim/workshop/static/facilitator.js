@@ -17,7 +17,7 @@
   }
 
   function debriefHtml(res) {
-    const names = { chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in Balochistan", civilians_killed: "civilians killed", capital_deployed_final: "capital deployed ($m)", investors_withdrawn: "investors withdrawn" };
+    const names = { chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in attacks in Balochistan", civilians_killed: "civilians killed (attacks, operations, strikes)", capital_deployed_final: "capital deployed ($m)", investors_withdrawn: "investors withdrawn" };
     const rows = Object.keys(names).map((c) => {
       const o = res.outcomes[c];
       return `<tr><td>${names[c]}</td><td><b>${num(o.played)}</b></td><td>${CPEC.interval(o).join(" ")}</td>` +
@@ -40,6 +40,9 @@
         $("decisions").innerHTML = "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + msg.decisions.map(decisionRow).join("");
       }
       setView(msg.view); forkKnobs(msg.view);
+      // the replicates kept for this run (none after a fork): a debrief shown stays
+      if (msg.view.replicates) $("debrief-out").innerHTML = replicatesHtml(msg.view.replicates);
+      else if ($("replicates-table")) $("debrief-out").innerHTML = "";
     },
     weeks: (msg) => addDeltas(msg.deltas),
     decision: (msg) => { $("decisions").insertAdjacentHTML("beforeend", decisionRow(msg.entry)); },
