@@ -200,7 +200,7 @@ def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
         expect(page.locator("#reproduce")).to_contain_text("pakistan.base_intensity=0.5")
         assert page.eval_on_selector("#knob-risk_aversion", "el => el.value") == "50"
         expect(page.locator("#pending")).not_to_contain_text("risk_aversion")
-        expect(page.locator("#knobs")).to_contain_text("Acts only in an attack on Chinese nationals")
+        expect(page.locator("#knobs")).to_contain_text("Acts only in an attack on Chinese")
         for week in (1, 2, 3):
             page.click("#step")
             expect(page.locator(".cpec-week-n")).to_have_text(str(week))
