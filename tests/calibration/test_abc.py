@@ -217,3 +217,34 @@ def test_negative_controls_a_blind_parameter_and_a_blind_simulator_stay_unidenti
 
     table = _calibrate(constant, priors, observed=1.0)
     assert all(v.startswith("not identified") for v in table["verdict"]), table["verdict"]
+
+
+def test_a_verdict_must_hold_over_the_calibrations_monte_carlo_spread() -> None:
+    """Known answers: populations of 400 equally weighted particles from a uniform prior on
+    [0, 1] squeezed to a known sd ratio. Far below the null's threshold is narrower in every
+    resample (partly identified); at the threshold, the spread reaches back inside the null
+    (borderline: a reviewer's second calibration flipped four such verdicts); the prior
+    itself is not identified. The spread's range covers the true ratio."""
+    from sim.calibration.diagnostics import BORDERLINE, null_shrinkage, spread, verdict
+
+    w = np.full(400, 1 / 400)
+    null = null_shrinkage(w, 0)
+    rng = np.random.default_rng(11)
+    base = rng.random(400)
+    prior_sd = 1 / np.sqrt(12)
+
+    def population(ratio: float) -> np.ndarray:
+        x = 0.5 + (base - base.mean()) * ratio * prior_sd / base.std()
+        return x
+
+    for true_ratio, expected in ((0.7, "partly identified"), (null.sd_ratio_low, BORDERLINE)):
+        x = population(true_ratio)
+        s = spread(x, w, 0.5, prior_sd, 0)
+        assert s.sd_ratio_low < true_ratio < s.sd_ratio_high
+        ratio = float(np.sqrt(np.cov(x, aweights=w, bias=True)) / prior_sd)
+        point = ratio if expected != BORDERLINE else null.sd_ratio_low - 1e-6  # just inside
+        assert verdict(point, 0.0, null, s) == expected
+    s = spread(base, w, 0.5, prior_sd, 0)
+    assert verdict(float(base.std() / prior_sd), 0.0, null, s).startswith("not identified")
+    # without the spread, the point alone decides (as before)
+    assert verdict(null.sd_ratio_low - 1e-6, 0.0, null) == "partly identified"

@@ -75,6 +75,16 @@ def test_each_verdict_sets_how_closely_the_default_follows_the_posterior() -> No
     assert "e.g. 0.05" in lines[1]
 
 
+def test_a_borderline_verdict_asks_what_not_identified_asks() -> None:
+    from sim.calibration.diagnostics import BORDERLINE
+
+    posterior, parameters = synthetic({"a": BORDERLINE, "b": NOT})
+    out = each(review_defaults(posterior, parameters, {"a": 0.06, "b": 0.06}))
+    assert out["holds"].tolist() == [True, True]  # inside the central 90%, not the 50%
+    out = each(review_defaults(posterior, parameters, {"a": 0.04, "b": 0.04}))
+    assert out["holds"].tolist() == [False, False]
+
+
 def test_defaults_each_inside_but_jointly_at_the_edge_break_the_rule() -> None:
     """Five unidentified quantities, every default at the 6th or 94th percentile: each keeps
     its own rule, together they are further out than 90% of the draws."""
