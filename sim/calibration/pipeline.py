@@ -53,6 +53,18 @@ class CalibrationResult:
     session_simulations: int = 0  # run this session (a resumed calibration reuses the rest)
 
 
+def space_file_name(path: str) -> str:
+    """The calibration file as a manifest records it: the shipped one by its place in the
+    project (an absolute path names one machine's clone), any other as given."""
+    from sim.calibration.space import DEFAULT_FILE
+    from sim.explore.space import default_study_path
+
+    shipped = default_study_path(DEFAULT_FILE)
+    if path and Path(path).resolve() == shipped.resolve():
+        return f"experiments/uncertainty/{shipped.name}"
+    return path
+
+
 def config_hash(
     space: CalibrationSpace, window: str, settings: Settings, record: Mapping[str, float]
 ) -> str:
@@ -245,7 +257,7 @@ def calibrate(
         "config_hash": key,
         "window": window,
         "space": space.as_dict(),
-        "space_file": space.path,
+        "space_file": space_file_name(space.path),
         # keys runs over the posterior leave out (not in "space": its hash stays as it was)
         "placebo": space.placebo_keys,
         "observed": {
