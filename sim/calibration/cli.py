@@ -93,7 +93,13 @@ def _print_summary(result: object) -> None:
     _print_defaults(result.defaults)
     c = result.predictive
     inside = int(c["inside_90"].sum())
-    print(f"\nposterior predictive: {inside} of {len(c)} observed statistics inside 90% intervals")
+    joint = c.attrs.get("joint_p")
+    together = "" if joint is None else f"; all at once, p = {joint:.2f}"
+    print(
+        f"\nposterior predictive: {inside} of {len(c)} observed statistics inside 90% intervals"
+        f"{together}\n (the statistics the calibration was fitted to: passing is expected, "
+        "not a validation)"
+    )
     for r in c.itertuples():
         mark = "" if r.inside_90 else "   <- outside"
         observed = _observed_text(r.observed, r.observed_half_width)

@@ -202,7 +202,8 @@ def prior_draws(space: CalibrationSpace, n: int, seed: int) -> pd.DataFrame:
 def predictive_check(predictive: pd.DataFrame, observed: Sequence[Observed]) -> pd.DataFrame:
     """Each observed statistic against the posterior predictive: median, 90% interval, the
     observed value's percentile, and whether the interval holds it (for a range observation,
-    ``value +/- observed_half_width``: whether they overlap; the percentile is the midpoint's)."""
+    ``value +/- observed_half_width``: whether they overlap; the percentile is the midpoint's).
+    ``attrs["joint_p"]`` is :func:`joint_record_p`, all statistics at once."""
     rows = []
     for o in observed:
         x = predictive[o.name].to_numpy(dtype=float)
@@ -222,7 +223,9 @@ def predictive_check(predictive: pd.DataFrame, observed: Sequence[Observed]) -> 
                 "source": o.source,
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["joint_p"] = joint_record_p(predictive, observed)
+    return table
 
 
 def _poisson_sample(mean: float, n: int = 20_000, seed: int = 0) -> np.ndarray:
@@ -513,7 +516,6 @@ def record_check(
     table["inside"] = (table["observed"] + half >= table["low"]) & (
         table["observed"] - half <= table["high"]
     )
-    table.attrs["joint_p"] = joint_record_p(sample, obs)
     return table
 
 
