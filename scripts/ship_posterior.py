@@ -1,6 +1,6 @@
 """Ship a finished calibration's posterior with the package (run on purpose, after a re-run).
 
-.venv/bin/cpec-sim calibrate --jobs 2                      # ~8 min on 2 cores
+.venv/bin/cpec-sim calibrate --jobs 2                      # ~5 min on 2 cores
 .venv/bin/python scripts/ship_posterior.py                 # results/calibration/full
 .venv/bin/python scripts/ship_posterior.py DIR
 

@@ -316,7 +316,11 @@ def test_runs_over_a_calibration_leave_its_placebo_out(tmp_path: Path) -> None:
     (cal / "manifest.json").write_text(json.dumps({**manifest, "placebo": []}), encoding="utf-8")
     recorded = load_posterior(str(cal))
     assert recorded is not None and not recorded.left_out
-    other_space = {**manifest, "space": {**manifest["space"], "weeks": 52}}
+    # (a calibration made before manifests recorded their placebos: judged by its space)
+    older = {k: v for k, v in manifest.items() if k != "placebo"}
+    (cal / "manifest.json").write_text(json.dumps(older), encoding="utf-8")
+    assert load_posterior(str(cal)).left_out == ("investors.risk_aversion",)  # type: ignore[union-attr]
+    other_space = {**older, "space": {**manifest["space"], "weeks": 52}}
     (cal / "manifest.json").write_text(json.dumps(other_space), encoding="utf-8")
     other = load_posterior(str(cal))
     assert other is not None and not other.left_out

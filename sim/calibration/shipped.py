@@ -10,7 +10,7 @@ A change of the rules, the statistics or the distance that changes any of these 
 fingerprint; a refactoring that leaves them identical does not, and neither does moving a
 calibrated parameter's default (the calibration sets it).
 
-``cpec-sim calibrate --jobs 2`` takes ~8 minutes on two cores, so the documented
+``cpec-sim calibrate --jobs 2`` takes ~5 minutes on two cores, so the documented
 calibration's result ships in ``sim/data/posterior/`` (:func:`ship`, via
 ``scripts/ship_posterior.py``): ``parameters=posterior`` reads it unless
 ``results/calibration/full/`` holds a calibration without problems, and
