@@ -345,7 +345,7 @@ def test_a_calibration_of_other_settings_is_named_and_a_stale_shipped_one_refuse
     (cal / "manifest.json").write_text(json.dumps(fast), encoding="utf-8")
     post = load_posterior(str(cal))
     assert post is not None and len(post.problems) == 1
-    assert "are not the documented ones" in post.problems[0]
+    assert post.problems[0].endswith("are not the documented ones: population 40 (documented 400)")
     assert "is not a calibration of this model, record and the documented settings" in post.note
     assert post.manifest()["problems"] == list(post.problems)
     # the check is remembered: the same files are not checked again ...

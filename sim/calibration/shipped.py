@@ -133,19 +133,23 @@ def _check_key(directory: Path) -> str:
     for name in ("numpy", "numba", "pyabc", "pandas", "pyarrow"):
         h.update(f"{name} {version(name)}".encode())
     roots = (Path(sim.__file__).resolve().parent, config_dir().resolve())
-    files = sorted(
-        {
-            p
-            for root in roots
-            for p in root.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts
-        }
-    )
+    files = sorted({path for root in roots for path in _files_under(root)})
     own = [directory / name for name in (*FILES, RECORD) if (directory / name).is_file()]
     for path in [*files, *own]:
         h.update(str(path).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:24]
+
+
+def _files_under(root: Path) -> list[Path]:
+    """Every file under ``root``, through symbolic links (a clone's configs/experiment links
+    to experiments/, where the calibration file is: ``rglob`` would not enter it)."""
+    return [
+        Path(folder) / name
+        for folder, dirs, names in os.walk(root, followlinks=True)
+        if "__pycache__" not in Path(folder).parts
+        for name in names
+    ]
 
 
 def _problems(directory: Path, fingerprint: bool) -> list[str]:
@@ -165,8 +169,21 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
     if manifest.get("window") != "full":
         problems.append(f"it is a {manifest.get('window')!r} calibration, not 'full'")
     documented = {**FULL.identity(), "generations": FULL.generations}
-    if manifest.get("settings") != documented:
-        problems.append(f"its settings {manifest.get('settings')} are not the documented ones")
+    settings = manifest.get("settings")
+    if not isinstance(settings, dict):
+        problems.append("its manifest records no settings")
+    else:
+        # the seed is Monte Carlo noise, not another calibration: any seed will do
+        differ = [
+            f"{key} {settings.get(key)!r} (documented {value!r})"
+            for key, value in documented.items()
+            if key != "seed" and settings.get(key) != value
+        ]
+        differ += [
+            f"{key} {settings[key]!r} (not documented)" for key in settings if key not in documented
+        ]
+        if differ:
+            problems.append(f"its settings are not the documented ones: {', '.join(differ)}")
     held = _generations_held(manifest)
     if held is None:
         problems.append("its manifest does not record how many generations it holds")
