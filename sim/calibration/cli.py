@@ -149,7 +149,8 @@ def _print_defaults(review: Any) -> None:
     held = len(review) - len(lines)
     print(
         f"\ndefaults as a posterior summary: {held} of {len(review)} keep the rule "
-        "(identified: the median; partly: central 50%; borderline or not identified: central 90%)"
+        "(identified: the median; partly: central 50%; not identified: central 90%;\n"
+        " a borderline verdict follows this calibration's)"
     )
     for line in lines:
         print(f"  {line}")

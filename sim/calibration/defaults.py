@@ -6,8 +6,10 @@ says of it (the verdict of :func:`sim.calibration.diagnostics.identifiability`):
 * **identified** -- the default *is* the posterior median (to :data:`DIGITS` significant
   figures);
 * **partly identified** -- the default lies in the posterior's central 50% interval;
-* **borderline** (beyond the null, within one calibration's Monte Carlo noise) -- as not
-  identified: another calibration could call it either;
+* a **borderline** verdict ("borderline (V here; another calibration would say W ...)") is
+  a flag for the reader: the rule follows V, this calibration's verdict (a single calibration's
+  rule moves with its seed whatever the flag does; verdicts pooled over seeds wait for the next
+  calibration, ``docs/calibration.md``);
 * **not identified** -- the default lies in its central 90% interval and keeps its sourced
   value: such a posterior is the prior again, and its median is the prior box's midpoint, a
   choice of ours, not something the record says.
@@ -36,7 +38,7 @@ import pandas as pd
 #: Significant figures of a default set to a posterior median.
 DIGITS = 3
 #: The central interval a default must lie in, by verdict (its first word).
-CENTRAL = {"identified": None, "partly": 0.50, "borderline": 0.90, "not": 0.90}
+CENTRAL = {"identified": None, "partly": 0.50, "not": 0.90}
 #: The central region of the posterior the defaults must lie in jointly.
 JOINT = 0.90
 #: The name of the review's joint row.
@@ -44,8 +46,9 @@ JOINT_ROW = "(all jointly)"
 
 
 def rule_of(verdict: str) -> str:
-    """The rule's name for an identifiability verdict."""
-    first = verdict.split()[0]
+    """The rule's name for an identifiability verdict (a borderline one's: its own
+    calibration's verdict, "borderline (partly identified here; ..." -> partly)."""
+    first = verdict.removeprefix("borderline (").split()[0]
     if first not in CENTRAL:
         raise ValueError(f"unknown identifiability verdict {verdict!r}")
     return first

@@ -135,26 +135,29 @@ def point_verdict(sd_ratio: float, shift: float, null: NullShrinkage) -> str:
 
 
 def verdict(sd_ratio: float, shift: float, null: NullShrinkage, noise: Spread | None = None) -> str:
-    """:func:`point_verdict`; with the calibration's Monte Carlo ``noise``, "borderline (...)"
-    when another calibration of the same settings would reach another verdict with a chance
-    of at least :data:`FLIP_CHANCE`, on either side of the null's thresholds (a reviewer's
-    second calibration had flipped four verdicts that sat by them)."""
+    """:func:`point_verdict`; with the calibration's Monte Carlo ``noise``, "borderline (V
+    here; another calibration would say W: chance p)" when another calibration of the same
+    settings would reach another verdict W with a chance p of at least :data:`FLIP_CHANCE`,
+    across any of the thresholds (the null's, or half the prior's sd between identified and
+    partly identified). A flag for the reader: the defaults' rule follows V, the verdict of
+    this calibration (:func:`sim.calibration.defaults.rule_of`)."""
     point = point_verdict(sd_ratio, shift, null)
     if noise is None:
         return point
     p_narrow = flip_chance(sd_ratio, null.sd_ratio_low, noise.sd_ratio_se)
     p_shift = flip_chance(shift, null.shift_high, noise.shift_se)
+    p_half = flip_chance(sd_ratio, IDENTIFIED_BELOW, noise.sd_ratio_se)
     narrower, shifted = sd_ratio < null.sd_ratio_low, shift > null.shift_high
+    held = [p for p, on in ((p_narrow, narrower), (p_shift, shifted)) if on]
     if point.startswith("not"):  # either test may come to hold
-        chance, other = 1 - (1 - p_narrow) * (1 - p_shift), "partly identified"
-    else:  # every test that holds must fail for "not identified"
-        chance, other = (
-            math.prod(p for p, on in ((p_narrow, narrower), (p_shift, shifted)) if on),
-            "not identified",
-        )
-        if point == "identified":
-            to_partly = flip_chance(sd_ratio, IDENTIFIED_BELOW, noise.sd_ratio_se)
-            chance, other = max((to_partly, "partly identified"), (chance, other))
+        others = [(1 - (1 - p_narrow) * (1 - p_shift), "partly identified")]
+    elif point == "identified":
+        others = [(p_half, "partly identified"), (math.prod(held), "not identified")]
+    else:  # every test that holds must fail for "not identified"; narrower may go below half
+        others = [(math.prod(held), "not identified")]
+        if narrower:
+            others.append((p_half, "identified"))
+    chance, other = max(others)
     if chance < FLIP_CHANCE:
         return point
     short = point.split(" (")[0]

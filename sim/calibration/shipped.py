@@ -105,7 +105,10 @@ def checked_problems(directory: Path) -> list[str]:
     (``$XDG_CACHE_HOME/cpec-sim/checks/``) under a hash of everything the check reads, so
     that a run over a posterior pays the check (~1 s: its runs and imports) once per state of
     the code, configs, data and calibration, not every time."""
-    key = _check_key(directory)
+    try:
+        key = _check_key(directory)
+    except OSError:  # a file that cannot be read: check afresh, remember nothing
+        return calibration_problems(directory)
     cache = _checks_dir() / f"{key}.json"
     stored = read_json_object(cache)
     if stored is not None and isinstance(stored.get("problems"), list):
@@ -145,10 +148,11 @@ def _files_under(root: Path) -> list[Path]:
     """Every file under ``root``, through symbolic links (a clone's configs/experiment links
     to experiments/, where the calibration file is: ``rglob`` would not enter it)."""
     return [
-        Path(folder) / name
-        for folder, dirs, names in os.walk(root, followlinks=True)
+        path
+        for folder, _, names in os.walk(root, followlinks=True)
         if "__pycache__" not in Path(folder).parts
-        for name in names
+        for path in (Path(folder) / name for name in names)
+        if path.is_file()  # not a dangling link (an editor's lock file), a FIFO, ...
     ]
 
 

@@ -252,3 +252,12 @@ def test_a_verdict_another_calibration_could_flip_is_borderline_on_either_side()
     assert verdict(float(base.std() / prior_sd), 0.0, null, prior).startswith("not identified")
     # without the error, the point alone decides (as before)
     assert verdict(null.sd_ratio_low - 1e-3, 0.0, null) == "partly identified"
+    # between identified and partly identified too, from either side of half the prior's sd
+    half = spread(population(0.5), w, 0.5, prior_sd, 0)
+    assert verdict(0.49, 0.0, null, half).startswith(
+        "borderline (identified here; another calibration would say partly identified"
+    )
+    assert verdict(0.51, 0.0, null, half).startswith(
+        "borderline (partly identified here; another calibration would say identified"
+    )
+    assert verdict(0.3, 0.0, null, spread(population(0.3), w, 0.5, prior_sd, 0)) == "identified"
