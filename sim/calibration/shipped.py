@@ -23,7 +23,9 @@ import contextlib
 import hashlib
 import json
 import os
+import platform
 import shutil
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,14 +128,16 @@ def _checks_dir() -> Path:
 
 def _check_key(directory: Path) -> str:
     """A hash of what :func:`calibration_problems` reads: the package's code and data, the
-    shipped configs, the calibration's own files and the libraries' versions."""
+    shipped configs, the calibration's own files, the libraries' versions and the machine (a
+    cache shared between machines must not carry one's answer to another)."""
     from importlib.metadata import version
 
     import sim
     from sim.config import config_dir
 
     h = hashlib.sha256()
-    for name in ("numpy", "numba", "pyabc", "pandas", "pyarrow"):
+    h.update(f"{sys.version} {platform.platform()} {platform.processor()}".encode())
+    for name in ("numpy", "numba", "pyabc", "pandas", "pyarrow", "hydra-core", "omegaconf"):
         h.update(f"{name} {version(name)}".encode())
     roots = (Path(sim.__file__).resolve().parent, config_dir().resolve())
     files = sorted({path for root in roots for path in _files_under(root)})
