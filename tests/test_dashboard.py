@@ -233,13 +233,14 @@ _CONDITIONS = {
     "chinese_troop_protection": _attack_on_guarded_chinese,
     "public_trust_in_china": _foreign_role_seen,
     "patience_loss_per_death": lambda r: r.summary["chinese_killed"] > 0,
+    "risk_aversion": lambda r: bool(r.weekly["attacks_on_chinese"].any()),
 }
 
 
 def test_a_knob_that_acts_only_under_a_condition_changes_nothing_without_it() -> None:
     """Its note is true: runs that never meet the condition are the same bit for bit at both
     ends of the slider, and some runs that meet it are not (so the check can fail). Runs of
-    the baseline and of Chinese troops on guard from week 1, eight seeds each."""
+    every scenario, eight seeds each."""
     conditional = [k for k in KNOBS if k.acts_when]
     assert {k.name for k in conditional} == {*_CONDITIONS, "local_benefit_share"}
     for knob in conditional:
@@ -248,7 +249,7 @@ def test_a_knob_that_acts_only_under_a_condition_changes_nothing_without_it() ->
         met = _CONDITIONS[knob.name]
         lo, hi = _extremes(knob)
         unmet = differ = 0
-        for scenario in ("baseline", "chinese_troops"):
+        for scenario in scenario_names():
             for seed in range(8):
                 a = _run(scenario, {knob.path: lo}, seed)
                 b = _run(scenario, {knob.path: hi}, seed)
@@ -257,7 +258,7 @@ def test_a_knob_that_acts_only_under_a_condition_changes_nothing_without_it() ->
                     assert _same_run(a, b), (knob.name, scenario, seed)
                 else:
                     differ += not _same_run(a, b)
-        assert unmet >= 2, f"{knob.name}: too few runs without its condition"
+        assert unmet >= 1, f"{knob.name}: no run without its condition"
         assert differ >= 1, f"{knob.name}: never acts, even where its condition is met"
 
 
@@ -279,13 +280,13 @@ def test_hardship_relief_is_capped_where_capital_is_deployed() -> None:
 def test_every_knob_without_a_condition_changes_every_run() -> None:
     """No placebo among the sliders, and no run where one silently does nothing: each knob
     without an "acts only when" note changes every run between its two ends (eight seeds of
-    the baseline and of joint operations; a review found patience changing nothing in 5 of 12
-    runs while the page said nothing)."""
+    every scenario; reviews found patience, then risk aversion, changing nothing in some runs
+    while the page said nothing)."""
     for knob in KNOBS:
         if knob.acts_when:
             continue
         lo, hi = _extremes(knob)
-        for scenario in ("baseline", "joint_operation"):
+        for scenario in scenario_names():
             for seed in range(8):
                 a, b = _run(scenario, {knob.path: lo}, seed), _run(scenario, {knob.path: hi}, seed)
                 assert not _same_run(a, b), (knob.name, scenario, seed)
@@ -304,10 +305,11 @@ def test_knob_help_and_scenario_notes_say_what_a_class_needs() -> None:
     assert "can only raise Pakistan's tempo" in notes["patience_loss_per_death"]
     assert "cannot bring" in scenario_notes("investment_freeze")["patience_loss_per_death"]
     assert "from about 0.6 up" in scenario_notes("decisive_operation")["base_intensity"]
-    # which is so: Balochistan's tempo is at its ceiling from base 0.6 (seeds 0-3)
-    for seed in range(4):
-        for base in (0.6, 1.0):
-            weekly = _run("decisive_operation", {"pakistan.base_intensity": base}, seed).weekly
+    assert "from about 0.44 up" in scenario_notes("full_pressure")["base_intensity"]  # the hold
+    # which is so: Balochistan's tempo is at its ceiling from there (seeds 0-3)
+    for scenario, ceiling in (("decisive_operation", 0.6), ("full_pressure", 0.44)):
+        for seed in range(4):
+            weekly = _run(scenario, {"pakistan.base_intensity": ceiling}, seed).weekly
             assert (weekly["operation_intensity"] == 1.0).all()
     for scenario in scenario_names():
         values = scenario_values(scenario)

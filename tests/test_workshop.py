@@ -832,6 +832,14 @@ def test_an_address_name_meant_as_a_setting_is_named_and_not_used() -> None:
     assert (seed, values) == (3, {})
     hints = ["did you mean seed?", "did you mean scenario?", "did you mean base_intensity?"]
     assert [n.split("; ")[-1] for n in notices] == [*hints, "did you mean seed?"]
+    # a scenario in another letter case is that scenario; a long name is cut; many names give
+    # five notices and a count
+    assert settings_from_address("Iran_Border", 1, {})[0] == "iran_border"
+    (notice,) = settings_from_address("x" * 3000, 1, {})[3]
+    assert len(notice) < 300 and notice.startswith("unknown scenario 'xxx") and "..." in notice
+    many = {f"base_intensit{i}": 1 for i in range(10)} | {"weeks": 1}
+    notices = settings_from_address("baseline", 1, many)[3]
+    assert len(notices) == 6 and notices[-1].startswith("and ")
 
 
 def test_a_tab_resuming_its_run_still_names_an_address_meant_as_a_setting() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sim.config import scenario_names, scenario_params
 from sim.params import ModelParams, ParamInfo, iter_params
+from sim.rules.china import HOLD
 
 DEFAULT_SCENARIO = "baseline"
 DEFAULT_WEEKS = 104
@@ -102,6 +103,8 @@ KNOBS: tuple[Knob, ...] = (
         "investors.risk_aversion",
         "How much investors weigh the hazard they perceive (incidents at their site and "
         "elsewhere) each month, when they decide to invest, pause or withdraw.",
+        "only once investors perceive a hazard, after an attack on Chinese targets: in a run "
+        "without one it changes nothing",
     ),
     Knob(
         "friction_scale",
@@ -198,7 +201,9 @@ def scenario_notes(scenario: str) -> dict[str, str]:
     imposed = [what for path, what in _LADDER_IMPOSED if values[path]]
     if imposed:
         left = (
-            "here falling patience can only raise Pakistan's tempo"
+            "here falling patience can only raise Pakistan's tempo, and once China demands "
+            "troops, Pakistan's weekly draw of whether to yield (which changes nothing here) "
+            "reshuffles the run's luck"
             if len(imposed) == len(_LADDER_IMPOSED)
             else "falling patience cannot bring what is already there"
         )
@@ -207,11 +212,13 @@ def scenario_notes(scenario: str) -> dict[str, str]:
         )
     if values["pakistan.decisive_operation_week"] >= 0:
         boost = float(values["pakistan.decisive_boost"])
+        floor = HOLD if values["china.force_investment_hold"] else 0  # the ladder's floor
+        added = boost + floor * float(values["pakistan.intensity_per_china_level"])
         notes["base_intensity"] = (
             f"During this scenario's decisive operation (from week "
             f"{values['pakistan.decisive_operation_week']}) Balochistan's tempo is this plus "
-            f"{boost:g} and more, capped at 1: from about {1 - boost:g} up, the slider moves "
-            "only the tempo outside Balochistan."
+            f"{added:.2g} and more, capped at 1: from about {1 - added:.2g} up, the slider "
+            "moves only the tempo outside Balochistan."
         )
     return notes
 

@@ -85,10 +85,13 @@ def check_settings(scenario: Any, seed: Any, knobs: Any) -> tuple[str, int, dict
 
 
 def check_scenario(scenario: Any) -> str:
-    """A scenario's name; PlayError listing the scenarios for anything else."""
-    if scenario not in scenario_names():
-        raise PlayError(f"unknown scenario {scenario!r}: allowed {', '.join(scenario_names())}")
-    return str(scenario)
+    """A scenario's name in any letter case; PlayError listing the scenarios for anything
+    else."""
+    names = {name.lower(): name for name in scenario_names()}
+    if isinstance(scenario, str) and scenario.lower() in names:
+        return names[scenario.lower()]
+    shown = repr(scenario) if len(repr(scenario)) <= 60 else repr(scenario)[:57] + "..."
+    raise PlayError(f"unknown scenario {shown}: allowed {', '.join(scenario_names())}")
 
 
 def check_seed(seed: Any) -> int:
@@ -121,7 +124,7 @@ def settings_from_address(
         notices.append(f"{exc}; running seed 0.")
         seed_value = 0
     values = {}
-    notices += [unknown_setting_notice(name) for name in knobs if looks_like_a_setting(name)]
+    notices += misnamed_notices(knobs)
     for name, value in knobs.items():
         if name not in KNOB_BY_NAME:
             continue
@@ -159,11 +162,26 @@ def nearest_setting(name: str) -> str:
     return close[0] if close else ""
 
 
+#: Names an address's notices list at most (a link of thousands of names gets one line more).
+MAX_NAME_NOTICES = 5
+
+
+def misnamed_notices(names: Any) -> list[str]:
+    """Notices for the names of an address meant as settings but not used (at most
+    :data:`MAX_NAME_NOTICES`, then how many more)."""
+    meant = [name for name in names if looks_like_a_setting(name)]
+    notices = [unknown_setting_notice(name) for name in meant[:MAX_NAME_NOTICES]]
+    if len(meant) > MAX_NAME_NOTICES:
+        notices.append(f"and {len(meant) - MAX_NAME_NOTICES} more names that are not settings.")
+    return notices
+
+
 def unknown_setting_notice(name: str) -> str:
     """Why an address's ``name`` was not used, and the nearest setting if there is one."""
     close = nearest_setting(name)
     hint = f"did you mean {close}?" if close else f"settings: {', '.join(KNOB_BY_NAME)}."
-    return f"{name!r} in the address is not a setting of this page, so it was not used; {hint}"
+    shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
+    return f"{shown} in the address is not a setting of this page, so it was not used; {hint}"
 
 
 def check_knob(name: str, value: Any) -> Any:

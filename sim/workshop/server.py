@@ -42,11 +42,10 @@ from sim.workshop.play import (
     Play,
     PlayError,
     knob_specs,
-    looks_like_a_setting,
+    misnamed_notices,
     scenario_knobs,
     scenario_specs,
     settings_from_address,
-    unknown_setting_notice,
 )
 from sim.workshop.room import Room
 from sim.workshop.seats import PLAYABLE, SEATS
@@ -230,8 +229,7 @@ def asks_for_settings(msg: dict[str, Any]) -> bool:
 def misnamed(msg: dict[str, Any]) -> list[str]:
     """Notices for names in a page's address meant as settings but not used."""
     knobs = msg.get("knobs")
-    names = knobs if isinstance(knobs, dict) else {}
-    return [unknown_setting_notice(name) for name in names if looks_like_a_setting(name)]
+    return misnamed_notices(knobs if isinstance(knobs, dict) else {})
 
 
 def starts_as(play: Play, scenario: str, seed: int, knobs: dict[str, Any]) -> bool:

@@ -8,8 +8,9 @@
 
   function fromAddress() {
     const q = new URLSearchParams(location.search), knobs = {};
+    const named = (name) => [...q.keys()].find((k) => k.toLowerCase() === name);  // Seed, SCENARIO
     for (const [k, v] of q.entries()) {
-      if (k === "scenario" || k === "seed") continue;
+      if (k.toLowerCase() === "scenario" || k.toLowerCase() === "seed") continue;
       // a plain decimal number as a number; anything else ("", "0x1") as text, which the
       // server refuses for a numeric setting (it falls back, with a notice)
       const number = /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(v);
@@ -17,8 +18,8 @@
     }
     // only what the address names: a bare address resumes the tab's run, as a reload does
     const out = { knobs };
-    if (q.has("scenario")) out.scenario = q.get("scenario");
-    if (q.has("seed")) out.seed = q.get("seed");
+    if (named("scenario")) out.scenario = q.get(named("scenario"));
+    if (named("seed")) out.seed = q.get(named("seed"));
     return out;
   }
 
