@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.analysis.outputs import analysis_files
-from sim.config import MAX_SWEEP_JOBS, scenario_names
+from sim.config import MAX_SWEEP_JOBS, scenario_names, shown_value
 from sim.files import is_system_folder, unwritable
 
 USAGE = """usage: cpec-sim COMMAND [ARGS]
@@ -278,11 +278,11 @@ def _sweep_values(o: Any, names: list[str] | None) -> list[Any]:
 def _check_value(key: str, value: Any, types: dict[str, str]) -> None:
     """Refuse a value of the wrong type for ``key`` (booleans are booleans, numbers finite)."""
     if isinstance(value, str) and "${" in value:
-        raise Refused(f"{key}={_shown(value)} is not allowed: no ${{...}} interpolations")
+        raise Refused(f"{key}={shown_value(value)} is not allowed: no ${{...}} interpolations")
     if key in HYDRA_KEYS and (not isinstance(value, str) or not value.strip()):
-        raise Refused(f"{key}={_shown(value)} is not allowed: give a folder")
+        raise Refused(f"{key}={shown_value(value)} is not allowed: give a folder")
     if key in HYDRA_KEYS and value.startswith("~"):
-        raise Refused(f"{key}={_shown(value)} is not allowed: write the home folder out")
+        raise Refused(f"{key}={shown_value(value)} is not allowed: write the home folder out")
     if key.startswith("hydra"):
         return
     if key in ("scenario", "experiment"):
@@ -310,15 +310,7 @@ def _check_value(key: str, value: Any, types: dict[str, str]) -> None:
             "float": "a finite number",
             "str": "one word",
         }[kind]
-        raise Refused(f"{key}={_shown(value)} is not allowed: expected {expected}")
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = repr(value) if isinstance(value, str) else str(value)
-    text = text.replace("\n", " ")
-    return text if len(text) <= 60 else text[:57] + "..."
+        raise Refused(f"{key}={shown_value(value)} is not allowed: expected {expected}")
 
 
 #: What a run folder of ours may hold, and what a sweep folder may hold besides run folders:

@@ -165,6 +165,16 @@ MAX_SWEEP_JOBS = 10_000
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.,=+-]{0,99}")
 
 
+def shown_value(value: Any) -> str:
+    """A value as a one-line refusal shows it: text quoted, a bool as YAML writes it, one
+    line, at most 60 characters."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def check_name(key: str, value: Any) -> None:
     """Raise :class:`ParameterError` unless ``value`` is safe as a folder name."""
     if not isinstance(value, str) or not _SAFE_NAME.fullmatch(value) or ".." in value:

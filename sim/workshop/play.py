@@ -28,7 +28,7 @@ import numpy as np
 
 from sim.agents.china import LADDER
 from sim.compiled import POSTURE_SCORE
-from sim.config import load_scenario, scenario_names, scenario_params
+from sim.config import load_scenario, scenario_names, scenario_params, shown_value
 from sim.dashboard.knobs import (
     DEFAULT_SCENARIO,
     DEFAULT_WEEKS,
@@ -90,8 +90,9 @@ def check_scenario(scenario: Any) -> str:
     names = {name.lower(): name for name in scenario_names()}
     if isinstance(scenario, str) and scenario.lower() in names:
         return names[scenario.lower()]
-    shown = repr(scenario) if len(repr(scenario)) <= 60 else repr(scenario)[:57] + "..."
-    raise PlayError(f"unknown scenario {shown}: allowed {', '.join(scenario_names())}")
+    raise PlayError(
+        f"unknown scenario {shown_value(scenario)}: allowed {', '.join(scenario_names())}"
+    )
 
 
 def check_seed(seed: Any) -> int:
@@ -180,8 +181,10 @@ def unknown_setting_notice(name: str) -> str:
     """Why an address's ``name`` was not used, and the nearest setting if there is one."""
     close = nearest_setting(name)
     hint = f"did you mean {close}?" if close else f"settings: {', '.join(KNOB_BY_NAME)}."
-    shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
-    return f"{shown} in the address is not a setting of this page, so it was not used; {hint}"
+    return (
+        f"{shown_value(name)} in the address is not a setting of this page, so it was not "
+        f"used; {hint}"
+    )
 
 
 def check_knob(name: str, value: Any) -> Any:
