@@ -442,18 +442,20 @@ function bindControls(container, onChange) {
 // ---------------------------------------------------------------------------------------
 // Replicates: a table of medians and 90% intervals (of means, beside a difference of
 // means), per branch and the difference, and where the run on screen landed among them.
+// The outcomes the replicates and the debrief show, in words.
+const OUTCOME_NAMES = {
+  chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in attacks in Balochistan",
+  civilians_killed: "civilians killed (attacks, operations, strikes)", capital_deployed_final: "capital deployed at the end ($m)",
+  investors_withdrawn: "investors withdrawn",
+};
+
 function replicatesHtml(res) {
-  const names = {
-    chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in attacks in Balochistan",
-    civilians_killed: "civilians killed (attacks, operations, strikes)", capital_deployed_final: "capital deployed at the end ($m)",
-    investors_withdrawn: "investors withdrawn",
-  };
   const centre = res.difference ? "mean" : "median";
   const cell = (o) => { const [m, iv] = interval(o, centre); return `${m} <span class="cpec-sub">${iv}</span>`; };
-  const landed = (o) => `${fmt(o.played, Number.isInteger(o.played) ? 0 : 1)} <span class="cpec-sub">(${ordinal(o.percentile)} percentile)</span>`;
+  const landed = (o) => `${num(o.played)} <span class="cpec-sub">(${ordinal(Math.round(o.percentile))} percentile)</span>`;
   const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") +
     (res.difference ? "<th>B − A: mean [95%]</th>" : "") + (res.played ? "<th>the run on screen</th>" : "");
-  const rows = Object.keys(names).map((c) => `<tr><td>${names[c]}</td>` +
+  const rows = Object.keys(OUTCOME_NAMES).map((c) => `<tr><td>${OUTCOME_NAMES[c]}</td>` +
     res.branches.map((b) => `<td>${cell(b.outcomes[c])}</td>`).join("") +
     (res.difference ? `<td>${difference(res.difference[c])}</td>` : "") +
     (res.played ? `<td>${landed(res.played[c])}</td>` : "") + "</tr>").join("");
@@ -471,11 +473,14 @@ function replicatesHtml(res) {
     `.${screen}</p><table class="cpec-table" id="replicates-table"><tr><th>outcome</th>${head}</tr>${rows}</table>`;
 }
 
+// 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st, 22nd, ...
 function ordinal(n) {
-  const k = Math.round(n), tens = k % 100;
-  const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[k % 10] || "th");
-  return `${k}${suffix}`;
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  return n + (teen ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"));
 }
+
+// A whole number without decimals (counts), anything else with one.
+function num(v) { return fmt(v, Number.isInteger(v) ? 0 : 1); }
 
 // A mean difference and its 95% interval with the same decimals (two significant digits of
 // the interval's width, so that it never collapses to one number; of the largest value when
@@ -498,4 +503,4 @@ function interval(o, centre = "median") {
   return [fmt(o[centre], d), `[${fmt(o.lo, d)}, ${fmt(o.hi, d)}]`];
 }
 
-window.CPEC = { interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };
+window.CPEC = { OUTCOME_NAMES, ordinal, num, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };

@@ -1,7 +1,7 @@
 // The facilitator's page: clock, seats, decisions, fork, debrief.
 "use strict";
 (() => {
-  const { $, esc, send, connect, setView, addDeltas, controlHtml, bindControls, readControl, replicatesHtml, fmt } = CPEC;
+  const { $, esc, send, connect, setView, addDeltas, controlHtml, bindControls, readControl, replicatesHtml, fmt, OUTCOME_NAMES, ordinal, num } = CPEC;
   const key = new URLSearchParams(location.search).get("key") || "";
   let specs = [];
 
@@ -17,10 +17,9 @@
   }
 
   function debriefHtml(res) {
-    const names = { chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in attacks in Balochistan", civilians_killed: "civilians killed (attacks, operations, strikes)", capital_deployed_final: "capital deployed ($m)", investors_withdrawn: "investors withdrawn" };
-    const rows = Object.keys(names).map((c) => {
+    const rows = Object.keys(OUTCOME_NAMES).map((c) => {
       const o = res.outcomes[c];
-      return `<tr><td>${names[c]}</td><td><b>${num(o.played)}</b></td><td>${CPEC.interval(o).join(" ")}</td>` +
+      return `<tr><td>${OUTCOME_NAMES[c]}</td><td><b>${num(o.played)}</b></td><td>${CPEC.interval(o).join(" ")}</td>` +
         `<td>${CPEC.interval(o.decisions).join(" ")}</td><td>${CPEC.difference(o.effect)}</td>` +
         `<td>${ordinal(Math.round(o.decisions.percentile))}</td></tr>`;
     }).join("");
@@ -83,13 +82,4 @@
   $("export").onclick = () => { location.href = "/export?token=" + encodeURIComponent(key); };
   $("major").onchange = () => { CPEC.world.majorOnly = $("major").checked; CPEC.drawAll(); };
 })();
-
-// 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st, 22nd, ...
-function ordinal(n) {
-  const teen = n % 100 >= 11 && n % 100 <= 13;
-  return n + (teen ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"));
-}
-
-// A whole number without decimals (counts), anything else with one.
-function num(v) { return CPEC.fmt(v, Number.isInteger(v) ? 0 : 1); }
 
