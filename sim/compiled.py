@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from sim import params as parameters
+from sim.files import user_cache_dir
 
 #: Files whose code or constants compiled rules use. Numba keys each function's cache on its
 #: own file only, so a changed callee in another file would be missed: the cache directory is
@@ -84,8 +85,7 @@ def _cache_root() -> Path:
     """``$CPEC_NUMBA_CACHE``, else ``$XDG_CACHE_HOME/cpec-sim/numba``, else ``~/.cache/...``."""
     if os.environ.get("CPEC_NUMBA_CACHE"):
         return Path(os.environ["CPEC_NUMBA_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cpec-sim" / "numba"
+    return user_cache_dir("numba")
 
 
 if not os.environ.get("NUMBA_CACHE_DIR"):  # set before any rule is decorated

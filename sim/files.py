@@ -18,6 +18,12 @@ from pathlib import Path
 from typing import Any
 
 
+def user_cache_dir(name: str) -> Path:
+    """``$XDG_CACHE_HOME/cpec-sim/<name>``, else ``~/.cache/cpec-sim/<name>``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cpec-sim" / name
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -116,3 +116,20 @@ def test_a_decisive_operation_steps_up_the_tempo_in_balochistan_only() -> None:
     assert s.world.s[INTENSITY] == s.world.s[ROUTINE] + boost
     assert level["quetta"] == level["gwadar"] == s.world.s[INTENSITY]
     assert level["karachi"] == level["dasu"] == level["rashakai"] == s.world.s[ROUTINE]
+
+
+def _replicates(scenario: str, overrides: dict[str, object]) -> list[object]:
+    from sim.config import scenario_params
+    from sim.engine import run_replicate
+
+    params = scenario_params(scenario, overrides)
+    return [run_replicate(params, 104, seed).summary for seed in range(12)]
+
+
+def test_pakistan_draws_whether_to_yield_only_while_something_is_left_to_yield() -> None:
+    """With troops and joint operations both imposed (full_pressure) yielding would bring
+    nothing, so how readily Pakistan yields changes no run (its draw used to reshuffle the
+    run's luck); with only joint operations imposed it still brings troops, and changes runs."""
+    never, always = {"pakistan.acceptance_rate": 0.0}, {"pakistan.acceptance_rate": 1.0}
+    assert _replicates("full_pressure", never) == _replicates("full_pressure", always)
+    assert _replicates("joint_operation", never) != _replicates("joint_operation", always)

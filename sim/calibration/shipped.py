@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.space import CalibrationSpace, load_space
-from sim.files import atomic_write_json, read_json_object, sha256_of
+from sim.files import atomic_write_json, read_json_object, sha256_of, user_cache_dir
 from sim.posterior import SHIPPED_POSTERIOR_DIR as SHIPPED_DIR
 
 FILES = ("posterior.parquet", "parameters.csv", "manifest.json")
@@ -111,7 +111,7 @@ def checked_problems(directory: Path) -> list[str]:
         key = _check_key(directory)
     except OSError:  # a file that cannot be read: check afresh, remember nothing
         return calibration_problems(directory)
-    cache = _checks_dir() / f"{key}.json"
+    cache = user_cache_dir("checks") / f"{key}.json"
     stored = read_json_object(cache)
     if stored is not None and isinstance(stored.get("problems"), list):
         return [str(p) for p in stored["problems"]]
@@ -119,11 +119,6 @@ def checked_problems(directory: Path) -> list[str]:
     with contextlib.suppress(OSError):  # an unwritable cache only costs the next run time
         atomic_write_json(cache, {"directory": str(directory), "problems": problems})
     return problems
-
-
-def _checks_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cpec-sim" / "checks"
 
 
 def _check_key(directory: Path) -> str:

@@ -201,9 +201,7 @@ def scenario_notes(scenario: str) -> dict[str, str]:
     imposed = [what for path, what in _LADDER_IMPOSED if values[path]]
     if imposed:
         left = (
-            "here falling patience can only raise Pakistan's tempo, and once China demands "
-            "troops, Pakistan's weekly draw of whether to yield (which changes nothing here) "
-            "reshuffles the run's luck"
+            "here falling patience can only raise Pakistan's tempo"
             if len(imposed) == len(_LADDER_IMPOSED)
             else "falling patience cannot bring what is already there"
         )

@@ -145,9 +145,13 @@ def operation_map(intensity: np.ndarray, iran_score: float, places: Any, iran: A
 @rule
 def consider_chinese_troops(rng: np.random.Generator, world: Any, params: Any) -> None:
     """Yield to China's demand, with a chance set by pressure against resistance: its troops
-    guard (if they do not already) and join operations."""
+    guard (if they do not already) and join operations. No draw when nothing is left to
+    yield: Pakistan has yielded, China has not demanded, or troops already guard while the
+    scenario orders joint operations."""
     s = world.s
     if s[JOINT] > 0 or s[LEVEL] < DEMAND:
+        return
+    if s[TROOPS] > 0 and params.china.joint_operations:
         return
     if rng.random() < acceptance_probability(s[LEVEL] / DEMAND, params.pakistan):
         s[JOINT] = 1.0
