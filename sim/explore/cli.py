@@ -127,15 +127,14 @@ def _check_outcomes(requested: Sequence[str]) -> list[str]:
     from sim.explore.sensitivity import resolve_outcomes
     from sim.record import UNDEFINED_WHEN
 
-    chosen = resolve_outcomes(requested, crisis_outcome_names())
-    for name in chosen:
+    for name in requested:
         if name in UNDEFINED_WHEN:
             raise StudyError(
                 f"outcome {name!r} is undefined in replicates where {UNDEFINED_WHEN[name]}: "
                 "a point's mean leaves them out, and is undefined where all are; choose "
                 "another (investment_hold_share, say)"
             )
-    return chosen
+    return resolve_outcomes(requested, crisis_outcome_names(defined=True))
 
 
 def _point_function(settings: Settings) -> Any:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import textwrap
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -82,6 +83,8 @@ class PrimResult:
     box_lims: list[pd.DataFrame] = field(repr=False, default_factory=list)
     cases: int = 0
     n: int = 0
+    #: The ``min_density`` asked for, when no box on the trajectory reaches it (else None).
+    unmet_min_density: float | None = None
 
 
 def prim_box(
@@ -116,7 +119,16 @@ def prim_box(
     if not 0 <= chosen < len(traj):
         raise StudyError(f"--box {chosen} is not on the trajectory: choose 0 to {len(traj) - 1}")
     limits = box_limits(found.box_lims[chosen], finder.box_init, found.p_values[chosen], space)
-    return PrimResult(traj, chosen, limits, list(found.box_lims), int(y.sum()), len(y))
+    unmet = box is None and min_density > 0 and float(traj["density"].max()) < min_density
+    return PrimResult(
+        traj,
+        chosen,
+        limits,
+        list(found.box_lims),
+        int(y.sum()),
+        len(y),
+        min_density if unmet else None,
+    )
 
 
 def choose_box(trajectory: pd.DataFrame, min_density: float = 0.0) -> int:
@@ -227,18 +239,29 @@ def in_box(points: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
 
 
 def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict[str, Any]:
-    """The box's coverage and density on points it was not found on, and their base rate
-    (None where nothing to divide by: no case, or no point in the box)."""
+    """The box's coverage and density on points it was not found on, their base rate and the
+    density outside the box (None where nothing to divide by), and whether the box's lift is
+    more than chance: Fisher's exact test, one-sided, of cases inside against outside
+    (``p_value``; None if every point is on one side)."""
+    from scipy.stats import fisher_exact
+
     inside = in_box(points, limits)
     y = np.asarray(y, dtype=bool)
-    cases, boxed = int(y.sum()), int(inside.sum())
+    cases, boxed, outside = int(y.sum()), int(inside.sum()), int((~inside).sum())
+    hits, misses = int((y & inside).sum()), int((y & ~inside).sum())
+    p_value = None
+    if boxed and outside:
+        table = [[hits, boxed - hits], [misses, outside - misses]]
+        p_value = float(fisher_exact(table, alternative="greater").pvalue)
     return {
         "points": len(points),
         "cases": cases,
         "in_box": boxed,
-        "coverage": float((y & inside).sum() / cases) if cases else None,
-        "density": float((y & inside).sum() / boxed) if boxed else None,
+        "coverage": float(hits / cases) if cases else None,
+        "density": float(hits / boxed) if boxed else None,
         "overall": float(cases / len(points)) if len(points) else None,
+        "outside_density": float(misses / outside) if outside else None,
+        "p_value": p_value,
     }
 
 
@@ -367,6 +390,16 @@ def format_discovery(result: DiscoveryResult) -> str:
         f"box {pr.chosen}: coverage {c['coverage']:.2f}, density {c['density']:.2f}, "
         f"mass {c['mass']:.2f} ({int(c['n'])} points, {int(c['k'])} cases)",
     ]
+    if pr.unmet_min_density is not None:
+        lines.append(
+            f"  note: no box reaches --min-density {pr.unmet_min_density:g} (the densest, "
+            f"{t['density'].max():.2f}, is shown): lower it, or describe another outcome"
+        )
+    if int(c["k"]) < FEW_CASES:
+        lines.append(
+            f"  caution: {int(c['k'])} cases in the box: too few to describe a condition "
+            "(give more --samples, or a wider --where)"
+        )
     if pr.limits.empty:
         lines.append("  (no parameter restricted)")
     width = max([9, *(len(p) for p in pr.limits["parameter"])])
@@ -386,6 +419,12 @@ def format_discovery(result: DiscoveryResult) -> str:
             f"  (weak: quasi-p >= {WEAK_QUASI_P}: the restriction could be chance; drop it, or "
             "pick an earlier --box, before reading it as a condition)"
         )
+    if not pr.limits.empty:
+        lines.append(
+            "  (quasi-p tests each limit on the points the box was peeled from and knows "
+            "nothing of PRIM's search over peels and parameters: a small one does not make a "
+            "limit real; --holdout N tests the box on new points)"
+        )
     h = result.holdout
     if h is not None and not h["in_box"]:
         lines.append(f"on {h['points']} new points: none falls in the box (give more)")
@@ -393,9 +432,9 @@ def format_discovery(result: DiscoveryResult) -> str:
         coverage = "-" if h["coverage"] is None else f"{h['coverage']:.2f}"
         lines.append(
             f"on {h['points']} new points (another Latin hypercube and other replicate seeds): "
-            f"density {h['density']:.2f} against {h['overall']:.2f} overall, coverage "
-            f"{coverage} ({h['in_box']} points in the box, {h['cases']} cases); the box was "
-            f"found with density {c['density']:.2f} against {pr.cases / pr.n:.2f}"
+            f"{holdout_verdict(h)}; coverage {coverage} ({h['in_box']} points in the box, "
+            f"{h['cases']} cases, {h['overall']:.2f} of all points); the box was found with "
+            f"density {c['density']:.2f} against {pr.cases / pr.n:.2f}"
         )
     elif result.holdout_evaluation is None:
         lines.append(
@@ -403,6 +442,24 @@ def format_discovery(result: DiscoveryResult) -> str:
             "flatters it: --holdout N checks it on N new points)"
         )
     return "\n".join(lines)
+
+
+#: Fewer cases than this inside the chosen box earn a caution.
+FEW_CASES = 10
+
+
+def holdout_verdict(h: dict[str, Any]) -> str:
+    """The box's density on new points inside against outside, and whether the difference is
+    more than chance (one-sided Fisher's exact test at 5%)."""
+    inside = f"density {h['density']:.2f} in the box"
+    if h.get("outside_density") is None or h.get("p_value") is None:
+        return f"{inside} (no new point outside it: nothing to compare)"
+    p = h["p_value"]
+    verdict = "the box holds" if p < 0.05 else "not told from chance: the box is not confirmed"
+    return (
+        f"{inside} against {h['outside_density']:.2f} outside (Fisher's exact test, "
+        f"one-sided p = {p:.2g}: {verdict})"
+    )
 
 
 def figure_discovery(result: DiscoveryResult) -> Figure:
@@ -456,9 +513,11 @@ def figure_discovery(result: DiscoveryResult) -> Figure:
     ax_t.legend(loc="lower left", frameon=False, fontsize=8)
 
     lim = pr.limits
-    ax_b.set_title(
-        f"box {pr.chosen}: coverage {chosen['coverage']:.2f}, density {chosen['density']:.2f}"
-    )
+    title = f"box {pr.chosen}: coverage {chosen['coverage']:.2f}, density {chosen['density']:.2f}"
+    h = result.holdout
+    if h is not None and h["in_box"]:
+        title += "\n" + textwrap.fill(f"on {h['points']} new points: {holdout_verdict(h)}", 80)
+    ax_b.set_title(title, fontsize=9 if h is not None else None)
     if lim.empty:
         ax_b.text(0.5, 0.5, "no parameter restricted", ha="center", va="center")
         ax_b.set_axis_off()

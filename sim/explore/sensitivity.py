@@ -36,8 +36,14 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 METHODS = ("sobol", "morris")
-#: Per parameter, the index replicate noise alone would give it.
+#: Per parameter, the index replicate noise alone would give it on average.
 NOISE_COLUMNS = {"sobol": "ST_noise", "morris": "mu_star_noise"}
+#: Per parameter, the index replicate noise alone reaches in 5% of studies (:func:`noise_lines`).
+LINE_COLUMNS = {"sobol": "ST_noise_line", "morris": "mu_star_noise_line"}
+#: The noise line's level: an index above it is resolved from no effect at 5%.
+NOISE_LEVEL = 0.95
+#: Sign patterns the noise line draws when there are more than this (2^R, R replicates).
+MAX_SIGN_PATTERNS = 2048
 MORRIS_LEVELS = 4
 COLUMNS = {
     "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
@@ -173,36 +179,96 @@ def sobol_noise(space: Space, table: np.ndarray) -> np.ndarray:
     / R``, whatever the parameter does. Replicate r of both points shares its seed, so a
     parameter the model ignores has none; a parameter that only reshuffles the random
     stream has all of it. NaN with fewer than two replicates."""
+    pairs = _sobol_pairs(space, table)
+    if pairs is None:
+        return np.full(len(space), math.nan)
+    diffs, total = pairs
+    noise = np.var(diffs, axis=2, ddof=1).mean(axis=0) / diffs.shape[2]
+    return np.asarray(noise / (2 * total), dtype=float)
+
+
+def _sobol_pairs(space: Space, table: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """A Saltelli design's differences ``A - AB_i`` (block x parameter x replicate) and the
+    variance of the points' means Jansen's estimator divides by (``V``, over A and B); None
+    with fewer than two replicates, a table that is not the design's, or no variance."""
     points, replicates = table.shape
     d = len(space)
     if replicates < 2 or points % (d + 2):
-        return np.full(d, math.nan)
+        return None
     blocks = table.reshape(points // (d + 2), d + 2, replicates)
     means = blocks.mean(axis=2)
     total = float(np.var(np.concatenate([means[:, 0], means[:, -1]])))
     if total == 0:
-        return np.full(d, math.nan)
-    diffs = blocks[:, :1, :] - blocks[:, 1:-1, :]  # A - AB_i, by block, parameter, replicate
-    noise = np.var(diffs, axis=2, ddof=1).mean(axis=0) / replicates
-    return np.asarray(noise / (2 * total), dtype=float)
+        return None
+    return blocks[:, :1, :] - blocks[:, 1:-1, :], total
 
 
-def morris_line(floors: Any, trajectories: int) -> Any:
-    """The ``mu_star`` noise alone reaches by chance: its mean (``mu_star_noise``) plus twice
-    its standard error over ``trajectories`` effects (a |normal|'s sd is sqrt(pi/2 - 1) times
-    its mean)."""
-    return floors * (1 + 2 * math.sqrt(math.pi / 2 - 1) / math.sqrt(trajectories))
+def sign_patterns(replicates: int, seed: int = 0) -> np.ndarray:
+    """Signs for the replicates (patterns x replicates): all 2^R patterns when there are at
+    most :data:`MAX_SIGN_PATTERNS`, else that many drawn (reproducibly from ``seed``)."""
+    if 2**replicates <= MAX_SIGN_PATTERNS:
+        bits = (np.arange(2**replicates)[:, None] >> np.arange(replicates)[None, :]) & 1
+        return np.asarray(1 - 2 * bits, dtype=float)
+    rng = np.random.default_rng(seed)
+    return rng.choice([-1.0, 1.0], size=(MAX_SIGN_PATTERNS, replicates))
 
 
-def within_noise(block: pd.DataFrame, method: str, trajectories: int) -> np.ndarray:
-    """Which parameters' index is within what replicate noise alone gives them (a parameter
-    the model never reads, index and noise both 0, is within: no effect at all).
+def sobol_noise_line(space: Space, table: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Per parameter, the total index ``ST`` that replicate noise alone exceeds in 5% of
+    studies, by a sign-flip randomization over the replicates of a Saltelli design's points x
+    replicates ``table``.
 
-    Morris: ``mu_star`` up to its noise plus twice the noise's standard error. Sobol: ``ST``
-    less its noise (the noise-free total index, estimated) within its interval of 0."""
-    if method == "morris":
-        return np.asarray(block["mu_star"] <= morris_line(block["mu_star_noise"], trajectories))
-    return np.asarray(block["ST"] - block["ST_noise"] <= block["ST_conf"])
+    With no effect, the difference ``d_r`` between replicate r of the two points of a pair is
+    noise, symmetric about 0, and the signs of whole replicates can be flipped without changing
+    its distribution. Flipping replicate r in **every** pair at once keeps what the replicates'
+    shared seeds make of the noise: a parameter that only reshuffles the random stream draws
+    the same difference of two streams in every pair that crosses its threshold, so its noise
+    does not average out over the pairs (an independent-noise line passed such a placebo as
+    an effect in a quarter of studies). Jansen's ``ST_i`` is ``mean_j mean_r(d_jr)^2 / 2V``;
+    its null distribution is that of ``mean_j mean_r(s_r d_jr)^2 / 2V`` over sign patterns
+    ``s``. NaN with fewer than two replicates."""
+    pairs = _sobol_pairs(space, table)
+    if pairs is None:
+        return np.full(len(space), math.nan)
+    diffs, total = pairs
+    blocks, _, replicates = diffs.shape
+    gram = np.einsum("jir,jis->irs", diffs, diffs)  # per parameter, R x R
+    signs = sign_patterns(replicates, seed)
+    squares = np.einsum("fr,irs,fs->fi", signs, gram, signs) / (blocks * replicates**2)
+    return np.asarray(np.quantile(squares / (2 * total), NOISE_LEVEL, axis=0), dtype=float)
+
+
+def morris_noise_line(
+    space: Space, unit: np.ndarray, table: np.ndarray, seed: int = 0
+) -> np.ndarray:
+    """Per parameter, the ``mu_star`` that replicate noise alone exceeds in 5% of studies:
+    the sign-flip randomization of :func:`sobol_noise_line` applied to the replicates of each
+    step's elementary effect (whole replicates flipped in every step at once, so noise shared
+    by the steps through the replicates' seeds stays shared). NaN with fewer than two
+    replicates."""
+    replicates = table.shape[1]
+    if replicates < 2:
+        return np.full(len(space), math.nan)
+    signs = sign_patterns(replicates, seed)
+    effects: list[list[np.ndarray]] = [[] for _ in range(len(space))]
+    for k, i, step in morris_steps(space, unit):
+        effects[i].append((table[k + 1] - table[k]) / step)
+    lines = []
+    for steps in effects:
+        if not steps:
+            lines.append(math.nan)
+            continue
+        flipped = np.abs(signs @ np.asarray(steps).T) / replicates  # patterns x steps
+        lines.append(float(np.quantile(flipped.mean(axis=1), NOISE_LEVEL)))
+    return np.asarray(lines, dtype=float)
+
+
+def within_noise(block: pd.DataFrame, method: str) -> np.ndarray:
+    """Which parameters' index is within what replicate noise alone reaches in 5% of studies
+    (:data:`LINE_COLUMNS`): not resolved from no effect. A parameter the model never reads,
+    index and line both 0, is within: no effect at all."""
+    index = "mu_star" if method == "morris" else "ST"
+    return np.asarray(block[index] <= block[LINE_COLUMNS[method]])
 
 
 def morris_indices(
@@ -353,8 +419,11 @@ def run_sensitivity(
         t["noise_share"] = math.nan if table is None else point_noise_share(table)
         if method == "morris":
             t["mu_star_noise"] = math.nan if table is None else morris_noise(space, unit, table)
+            line = math.nan if table is None else morris_noise_line(space, unit, table, seed)
         else:
             t["ST_noise"] = math.nan if table is None else sobol_noise(space, table)
+            line = math.nan if table is None else sobol_noise_line(space, table, seed)
+        t[LINE_COLUMNS[method]] = line
         tables.append(t)
     result.indices = pd.concat(tables, ignore_index=True)
     write_outputs(out_dir, result)
@@ -369,7 +438,8 @@ def _sort_key(method: str) -> str:
 def format_indices(result: SensitivityResult) -> str:
     """The indices as aligned text, one block per outcome, most influential parameter first."""
     method, table = result.method, result.indices
-    cols = (*COLUMNS[method], *(c for c in NOISE_COLUMNS.values() if c in table.columns))
+    noise = (*NOISE_COLUMNS.values(), *LINE_COLUMNS.values())
+    cols = (*COLUMNS[method], *(c for c in noise if c in table.columns))
     width = max([len("parameter"), *(len(p) for p in table["parameter"])])
     lines = []
     for outcome, block in table.groupby("outcome", sort=False):
@@ -381,7 +451,7 @@ def format_indices(result: SensitivityResult) -> str:
         for _, row in block.sort_values(_sort_key(method), ascending=False).iterrows():
             vals = " ".join(f"{row[c]:12.4g}" for c in cols)
             lines.append(f"  {row['parameter']:{width}s} {vals}")
-        lines.extend(_noise_lines(method, block, result.samples, result.replicates))
+        lines.extend(_noise_lines(method, block, result.replicates))
     n = len(result.evaluation.points)
     if method == "sobol":
         note = "S1 first-order, ST total Sobol index; *_conf: half-width of the 95% interval"
@@ -395,23 +465,20 @@ def format_indices(result: SensitivityResult) -> str:
 NOISE_CAUTION = 0.1
 
 
-def _noise_lines(method: str, block: pd.DataFrame, trajectories: int, replicates: int) -> list[str]:
+def _noise_lines(method: str, block: pd.DataFrame, replicates: int) -> list[str]:
     """How much of the outcome's variance over the design is replicate noise, with a caution
-    when it is large or an index is impossible (a total index above 1). For Morris, the
-    ``mu_star`` each parameter would show without any effect (:func:`morris_noise`): the mean
-    of ``trajectories`` absolute normal effects, whose 97.5th percentile is about the mean plus
-    twice its standard error (a |normal|'s standard deviation is sqrt(pi/2 - 1) times its
-    mean)."""
+    when it is large or an index is impossible (a total index above 1), and which parameters
+    stand clear of what noise alone reaches (:func:`_within_noise_lines`)."""
     share = float(block["noise_share"].iloc[0]) if "noise_share" in block else math.nan
     lines = []
-    floors = block.get("mu_star_noise")
+    floors = block.get(LINE_COLUMNS["morris"])
     if method == "morris" and replicates < MIN_REPLICATES_FOR_NOISE_LINE:
         lines.append(
             f"  {replicates} replicates: too few to tell each parameter's effect from noise "
             f"(give at least {MIN_REPLICATES_FOR_NOISE_LINE})"
         )
     elif method == "morris" and floors is not None and floors.notna().all():
-        lines.extend(_within_noise_lines(block, method, trajectories))
+        lines.extend(_within_noise_lines(block, method))
     elif math.isfinite(share):
         text = f"replicate noise: {share:.0%} of the variance of the points' means"
         if share >= NOISE_CAUTION:
@@ -420,33 +487,36 @@ def _noise_lines(method: str, block: pd.DataFrame, trajectories: int, replicates
                 "(raise --replicates)"
             )
         lines.append(f"  {text}")
-        measured = "ST_noise" in block and block["ST_noise"].notna().all()
+        line = LINE_COLUMNS["sobol"]
+        measured = line in block and block[line].notna().all()
         if method == "sobol" and measured and replicates >= MIN_REPLICATES_FOR_NOISE_LINE:
-            lines.extend(_within_noise_lines(block, method, trajectories))
+            lines.extend(_within_noise_lines(block, method))
     if method == "sobol" and (block["ST"] > 1).any():
         lines.append(
             "  caution: a total index above 1 is impossible: too few samples or replicates "
             "(raise --samples or --replicates)"
         )
+    line = LINE_COLUMNS["sobol"]
+    if method == "sobol" and line in block and (block[line] > 1).any():
+        names = ", ".join(block.loc[block[line] > 1, "parameter"])
+        lines.append(
+            f"  caution: noise alone reaches a total index above 1 for {names}: beside each "
+            "replicate's noise the points' means barely differ (raise --replicates)"
+        )
     return lines
 
 
-def _within_noise_lines(block: pd.DataFrame, method: str, trajectories: int) -> list[str]:
-    """How many parameters are within their noise (:func:`within_noise`), and which have no
-    effect at all."""
-    within = within_noise(block, method, trajectories)
-    index, noise = ("mu_star", "mu_star_noise") if method == "morris" else ("ST", "ST_noise")
-    how = (
-        "up to twice its standard error by chance"
-        if method == "morris"
-        else f"{index} less {noise} within its 95% interval of 0"
-    )
+def _within_noise_lines(block: pd.DataFrame, method: str) -> list[str]:
+    """How many parameters are within what noise alone reaches (:func:`within_noise`), and
+    which have no effect at all."""
+    within = within_noise(block, method)
+    index, line = ("mu_star" if method == "morris" else "ST"), LINE_COLUMNS[method]
     lines = [
         f"  {int(within.sum())} of {len(block)} parameters have {index} within what replicate "
-        f"noise alone gives them ({noise}, {how}): not resolved from no effect"
-        + (" (raise --replicates)" if within.any() else "")
+        f"noise alone reaches in 5% of studies ({line}, signs of whole replicates flipped): "
+        "not resolved from no effect" + (" (raise --replicates)" if within.any() else "")
     ]
-    unread = block.loc[(block[index] == 0) & (block[noise] == 0), "parameter"].tolist()
+    unread = block.loc[(block[index] == 0) & (block[line] == 0), "parameter"].tolist()
     if unread:
         lines.append(f"  no effect at all (not read in this study): {', '.join(unread)}")
     return lines
@@ -459,6 +529,8 @@ def figure_indices(result: SensitivityResult) -> Figure:
     ncols = 1 if len(outcomes) == 1 else 2
     nrows = -(-len(outcomes) // ncols)
     n_par = table["parameter"].nunique()
+    from matplotlib.ticker import MaxNLocator
+
     fig = style.new_figure(figsize=(6.2 * ncols, 0.9 + nrows * (0.9 + 0.42 * n_par)))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     blue, orange = style.OKABE_ITO[0], style.OKABE_ITO[3]
@@ -487,20 +559,17 @@ def figure_indices(result: SensitivityResult) -> Figure:
                 xerr=None if conf is None else block[conf],
                 error_kw={"ecolor": "#333333", "elinewidth": 0.8, "capsize": 2},
             )
-        noise = NOISE_COLUMNS[method]
+        noise = LINE_COLUMNS[method]
         if noise in block and block[noise].notna().any():
-            line = block[noise] if method == "sobol" else morris_line(block[noise], result.samples)
             ax.scatter(
-                line,
+                block[noise],
                 ypos + (-0.5 if method == "sobol" else 0.5) * h,  # on ST, or on mu*
                 marker="|",
                 s=140,
                 linewidths=2,
                 color="#000000",
                 zorder=3,
-                label="replicate noise alone"
-                if method == "sobol"
-                else "what noise alone reaches (2 s.e.)",
+                label="what noise alone reaches (95%)",
             )
         if block[[b[0] for b in bars]].isna().all().all():
             ax.text(0.5, 0.5, "constant over the design", transform=ax.transAxes, ha="center")
@@ -508,6 +577,7 @@ def figure_indices(result: SensitivityResult) -> Figure:
         ax.set_title(style.outcome_label(str(outcome)))
         ax.set_xlabel(xlabel if method == "sobol" else f"{xlabel} ({_unit(str(outcome))})")
         ax.axvline(0, color="#333333", linewidth=0.6)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # long tick labels must not touch
         ax.grid(axis="y", visible=False)
         if k == 0:
             ax.legend(loc="lower right", frameon=False)

@@ -224,6 +224,42 @@ def test_in_box_and_check_box_known_answers() -> None:
     assert (h["in_box"], h["cases"], h["density"], h["coverage"], h["overall"]) == (
         2, 3, 0.5, pytest.approx(1 / 3), 0.75,
     )  # fmt: skip
+    assert h["outside_density"] == 1.0 and h["p_value"] == pytest.approx(1.0)  # no lift
+
+
+def test_the_holdout_test_is_fishers_exact_test_of_inside_against_outside() -> None:
+    """Known answers: 9 of 10 inside against 5 of 20 outside is a lift (one-sided Fisher p =
+    P(X >= 9), X hypergeometric: 30 points, 14 cases, 10 drawn: 33,033 / C(30, 10) = 0.0011);
+    3 of 10 against 6 of 20 is none (P(X >= 3) with 9 cases: 0.656)."""
+    from sim.explore.discovery import check_box, holdout_verdict
+
+    limits = pd.DataFrame([{"parameter": "x", "low": 0.0, "high": 0.5, "values": ""}])
+    points = pd.DataFrame({"x": np.r_[np.full(10, 0.25), np.full(20, 0.75)]})
+    lift = check_box(points, np.r_[np.arange(10) < 9, np.arange(20) < 5], limits)
+    assert lift["p_value"] == pytest.approx(33_033 / math.comb(30, 10), rel=1e-9)
+    assert "the box holds" in holdout_verdict(lift)
+    none = check_box(points, np.r_[np.arange(10) < 3, np.arange(20) < 6], limits)
+    assert none["p_value"] == pytest.approx(0.6563914, rel=1e-6)
+    assert "not confirmed" in holdout_verdict(none) and "0.30 outside" in holdout_verdict(none)
+
+
+def test_an_unreached_min_density_and_a_box_of_few_cases_are_said() -> None:
+    """A reviewer's cases: --min-density 0.95 that no box reaches was ignored without a word,
+    and a box of 2 cases described as a condition."""
+    from sim.explore.discovery import DiscoveryResult, format_discovery
+
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame({"a": rng.random(200), "b": rng.random(200)})
+    y = rng.random(200) < 0.3  # noise: no box is dense
+    pr = prim_box(x, y, min_density=0.99)
+    assert pr.unmet_min_density == 0.99
+    text = format_discovery(DiscoveryResult("y", None, pr))  # type: ignore[arg-type]
+    assert "no box reaches --min-density 0.99" in text
+    assert prim_box(x, y, min_density=0.2).unmet_min_density is None
+    few = np.zeros(200, dtype=bool)
+    few[:3] = True
+    text = format_discovery(DiscoveryResult("y", None, prim_box(x, few)))  # type: ignore[arg-type]
+    assert "too few to describe a condition" in text
 
 
 def test_a_holdout_checks_the_box_on_new_points(tmp_path: Path) -> None:
@@ -238,6 +274,7 @@ def test_a_holdout_checks_the_box_on_new_points(tmp_path: Path) -> None:
     )  # fmt: skip
     assert found.holdout is not None and found.holdout["points"] == 400
     assert found.holdout["density"] > 0.85 and found.holdout["coverage"] > 0.8
+    assert found.holdout["p_value"] < 1e-6
     assert json.loads((tmp_path / "a" / "discovery.json").read_text())["holdout"] == found.holdout
 
     def noise(point: dict, seed: int) -> dict:
@@ -251,6 +288,7 @@ def test_a_holdout_checks_the_box_on_new_points(tmp_path: Path) -> None:
     )  # fmt: skip
     h = chance.holdout
     assert h is not None and h["density"] < h["overall"] + 0.15  # in-sample it looked better
+    assert h["p_value"] > 0.05  # and on new points it is not told from chance
     assert chance.prim is not None
     found_density = chance.prim.trajectory.iloc[chance.prim.chosen]["density"]
     assert found_density > h["density"]
