@@ -182,7 +182,8 @@ def bootstrap_diff_ci(
     pair by pair, dropping pairs with a missing value. The p-value is Student's t for the
     estimate over the bootstrap standard error (Efron & Tibshirani 1993, §16; n - 1 degrees of
     freedom paired, Welch's unpaired), so that it resolves the small values a
-    multiple-comparison correction needs. Vectorised (one ``n_boot x n`` index draw per
+    multiple-comparison correction needs, and never below what the bootstrap's own tail beyond
+    0 says (:func:`_boot_p`). Vectorised (one ``n_boot x n`` index draw per
     sample); the fixed ``seed`` makes it reproducible. NaN where either sample is empty, and
     no interval or p-value where either has a single value.
     """
@@ -209,7 +210,16 @@ def bootstrap_diff_ci(
     n = min(x.size, y.size)
     se = float(np.std(boot)) * math.sqrt(n / (n - 1))  # the bootstrap's plug-in SE is low
     df = x.size - 1 if paired else _welch_df(x, y)
-    return DiffCI(estimate, float(low), float(high), _t_p(estimate, se, df))
+    return DiffCI(estimate, float(low), float(high), max(_t_p(estimate, se, df), _boot_p(boot)))
+
+
+def _boot_p(boot: FloatArray) -> float:
+    """Twice the bootstrap's smaller tail beyond 0 (ties counted on both sides): below 0.05
+    only if the 95% percentile interval excludes 0. A floor under the t p-value where the
+    bootstrap is lumpy (the median of a count: a reviewer found the t p-value under 0.05 in
+    12% of comparisons of two samples of one population, one at 5e-5 with an interval of
+    [-1, 0]); where the whole bootstrap lies beyond 0 it is 0 and the t p-value stands."""
+    return float(min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0))))
 
 
 def _welch_df(x: FloatArray, y: FloatArray) -> float:

@@ -212,6 +212,25 @@ def test_bootstrap_p_values_hold_their_level_when_nothing_differs() -> None:
     assert big.p < 1e-8  # far smaller than a bootstrap's 1/2000 could resolve
 
 
+def test_the_median_of_a_count_gets_no_p_value_its_interval_denies() -> None:
+    """Two samples of 200 from one population of a count (0-3, as investors withdrawn): the
+    bootstrap of a median difference is lumpy, its SE tiny, and Student's t alone put the
+    p-value under 0.05 in 12% of comparisons (a reviewer's count; one p 5e-5 with interval
+    [-1, 0]). With the bootstrap's own tail as a floor, p < 0.05 only where the interval
+    excludes 0, and at most at the level."""
+    rng = np.random.default_rng(0)
+    pool = rng.choice([0, 1, 2, 3], size=5000, p=[0.45, 0.3, 0.15, 0.1])
+    small, excluded = 0, 0
+    for k in range(200):
+        d = stats.bootstrap_diff_ci(rng.choice(pool, 200), rng.choice(pool, 200), "median", seed=k)
+        small += d.p < 0.05
+        excluded += d.low > 0 or d.high < 0
+        assert d.p >= 0.05 or d.low > 0 or d.high < 0
+    assert small <= 0.05 * 200 and small <= excluded
+    real = stats.bootstrap_diff_ci(rng.choice(pool, 200) + 3, rng.choice(pool, 200), "median")
+    assert real.p < 1e-6  # a real shift keeps the t p-value's resolution
+
+
 def test_holm_step_down_known_answer() -> None:
     # sorted: 0.005 <= 0.05/4, 0.01 <= 0.05/3, 0.03 > 0.05/2: stop there
     assert stats.holm([0.01, 0.04, 0.03, 0.005]).tolist() == [True, False, False, True]
