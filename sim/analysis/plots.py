@@ -593,9 +593,9 @@ def figure_districts(run: Run) -> Figure | None:
     order = table.sort_values("mean")
     y = np.arange(len(order))
     bars.barh(y, order["mean"], color=style.OKABE_ITO[0], alpha=0.8)
-    bars.errorbar(
-        order["mean"], y,
-        xerr=[order["mean"] - order["q05"], order["q95"] - order["mean"]],
+    half = (order["q95"] - order["q05"]) / 2  # the interval, drawn about its middle: a
+    bars.errorbar(  # skewed count's mean may lie outside it (a rare place in a short run)
+        order["q05"] + half, y, xerr=half,
         fmt="none", ecolor="black", elinewidth=0.9, capsize=2,
     )  # fmt: skip
     bars.set_yticks(y, [names.get(str(p), str(p)) for p in order.index])

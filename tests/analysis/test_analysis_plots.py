@@ -174,6 +174,24 @@ def test_district_attacks_count_zero_for_quiet_replicates() -> None:
     assert table.loc["kech", "q95"] == pytest.approx(np.quantile([2, 0, 1, 0], 0.95))
 
 
+def test_a_place_attacked_in_few_replicates_is_drawn(tmp_path: Path, make_frames, save_run) -> None:
+    """A reviewer's weeks=1 run: a place attacked in fewer than 5% of replicates has its
+    95th percentile (0) below its mean, and the bar from mean to percentiles failed to draw
+    ('xerr' must not contain negative values) in the run, in plot and in report."""
+    summary, ts, events = make_frames(n=40, weeks=1)
+    rare = events.iloc[:1].assign(replicate=0, district="karachi")
+    run = load_run(save_run(tmp_path / "rare", summary, ts, rare))
+    table = plots.district_attacks(run.events, list(range(40)))
+    assert table.loc["karachi", "q95"] < table.loc["karachi", "mean"]
+    fig = plots.figure_districts(run)
+    assert fig is not None
+    bars = next(ax for ax in fig.axes if ax.get_title().startswith("Mean with 90% interval"))
+    lines = next(c for c in bars.collections if hasattr(c, "get_segments"))
+    drawn = sorted((float(a[0]), float(b[0])) for a, b in lines.get_segments())
+    expected = sorted(zip(table["q05"], table["q95"], strict=True))
+    assert np.allclose(drawn, expected)  # each place's interval, from 5th to 95th
+
+
 def test_figures_report_the_numbers_they_plot(tmp_path: Path, make_frames, save_run) -> None:
     summary, ts, events = make_frames(n=21, weeks=3)
     summary["attacks_total"] = np.arange(100, 121)  # median 110, 5%: 101, 95%: 119
