@@ -353,9 +353,13 @@ def is_run_folder(folder: Path) -> bool:
 
 def is_sweep_folder(folder: Path) -> bool:
     """Empty, or holding only a sweep index and run folders of cpec-sim, and what ``compare``
-    and ``report`` write beside a sweep index."""
-    ours = SWEEP_ENTRIES if (folder / "sweep.json").is_file() else SWEEP_ENTRIES - ANALYSIS_FILES
-    return all(e.name in ours or (e.is_dir() and is_run_folder(e)) for e in _entries(folder))
+    and ``report`` write beside a sweep index or a run of cpec-sim (a sweep stopped before it
+    wrote its index may have been compared)."""
+    entries = _entries(folder)
+    runs = any(e.is_dir() and (e / "manifest.json").is_file() and is_run_folder(e) for e in entries)
+    index = (folder / "sweep.json").is_file()
+    ours = SWEEP_ENTRIES if index or runs else SWEEP_ENTRIES - ANALYSIS_FILES
+    return all(e.name in ours or (e.is_dir() and is_run_folder(e)) for e in entries)
 
 
 def _swept_before(folder: Path) -> list[str] | None:
@@ -729,6 +733,8 @@ def _job(cfg: Any) -> int:
     if sweeping:
         print(f"{outcome.status:11s} {outcome.done_replicates:6d} replicates  {run_dir.name}")
         _EXIT_CODES.append(outcome.exit_code)
+        if outcome.status == "interrupted":  # Ctrl-C stops the sweep, not only this job
+            raise KeyboardInterrupt
         return outcome.exit_code
     print(f"\n{spec.scenario}: {outcome.status} ({outcome.done_replicates} replicates)")
     if outcome.done_replicates and (run_dir / "summary.parquet").exists():
@@ -908,6 +914,10 @@ def run_command(args: list[str]) -> int:
             main_fn()
     except SystemExit as exc:
         return int(exc.code or 0)
+    except KeyboardInterrupt:
+        if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
+            write_sweep_index(plan)  # what finished, and what to resume
+        raise
     except OSError as exc:  # Hydra could not create the output folder
         return fail(f"cannot write {exc.filename or 'the output folder'}: {exc.strerror or exc}", 1)
     except Exception as exc:

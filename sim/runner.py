@@ -21,6 +21,7 @@ Usable from a notebook::
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -421,6 +422,7 @@ def _run_into(
     atomic_write_json(run_dir / "manifest.json", _manifest(spec, "running", started))
     for table in TABLES:  # final files of an earlier run are rebuilt from the chunks at the end
         (run_dir / f"{table}.parquet").unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "plots", ignore_errors=True)  # they drew the earlier run
 
     store.clean()
     chunks = spec.chunks()

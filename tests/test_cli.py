@@ -215,6 +215,12 @@ def test_analysis_files_count_as_ours_only_beside_a_manifest_or_sweep_index(
     assert not is_run_folder(folder) and not is_sweep_folder(folder)  # a comparison's folder
     (folder / "sweep.json").write_text("{}")
     assert is_sweep_folder(folder)
+    killed = tmp_path / "killed"  # a sweep killed before its index, then compared
+    (killed / "seed=1").mkdir(parents=True)
+    (killed / "comparison.csv").write_text("outcome\n")
+    assert not is_sweep_folder(killed)  # an empty folder is no evidence
+    (killed / "seed=1" / "manifest.json").write_text('{"package": "cpec-sim"}')
+    assert is_sweep_folder(killed)
     run = tmp_path / "run"
     run.mkdir()
     (run / "report.html").write_text("<html>")

@@ -141,6 +141,21 @@ def test_a_damaged_manifest_is_rewritten_and_readers_say_so(clean: Path, tmp_pat
     assert run(_spec(), run_dir, progress=None).message == ALREADY_COMPLETE
 
 
+def test_a_run_without_a_manifest_is_not_read_and_a_rerun_rebuilds_it(
+    clean: Path, tmp_path: Path
+) -> None:
+    """A reviewer deleted a run's manifest and copied a chunk over its summary: compare read
+    the 5-row chunk as the run, unchecked (nothing said what ran, or what the files held)."""
+    run_dir = _copy(clean, tmp_path)
+    (run_dir / "manifest.json").unlink()
+    shutil.copy(next((run_dir / "chunks").glob("*summary.parquet")), run_dir / "summary.parquet")
+    with pytest.raises(ResultsError, match=r"no manifest\.json beside its summary\.parquet"):
+        load_run(run_dir)
+    assert run(_spec(), run_dir, progress=None).status == "complete"
+    assert _same_results(run_dir, clean)
+    load_run(run_dir)
+
+
 def test_chunks_of_another_configuration_are_refused_without_a_manifest(
     clean: Path, tmp_path: Path
 ) -> None:
@@ -278,9 +293,16 @@ def test_a_second_process_cannot_write_the_same_run(clean: Path, tmp_path: Path)
 
 
 def test_a_changed_replicate_count_is_not_reported_as_damage(clean: Path, tmp_path: Path) -> None:
+    """Nor are the earlier run's figures kept: a reviewer re-ran with more replicates and
+    plots=false and found figures of 20 replicates beside a summary of 120."""
     run_dir = _copy(clean, tmp_path)
+    (run_dir / "plots").mkdir()
+    (run_dir / "plots" / "outcomes.png").write_bytes(b"figure of the earlier run")
+    assert run(_spec(), run_dir, progress=None).message == ALREADY_COMPLETE
+    assert (run_dir / "plots" / "outcomes.png").exists()  # nothing ran: still this run's
     outcome = run(_spec(replicates=22), run_dir, progress=None)
     assert outcome.status == "complete" and "damaged" not in outcome.message
+    assert not (run_dir / "plots").exists()
 
 
 def test_a_study_refuses_a_folder_holding_a_run_or_other_files(clean: Path, tmp_path: Path) -> None:

@@ -186,6 +186,22 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path: Path, how
     assert _same_files(run_dir, tmp_path / "reference")
 
 
+def test_ctrl_c_stops_a_whole_sweep_not_only_its_current_job(tmp_path: Path) -> None:
+    """A reviewer's Ctrl-C in a sweep of three: the first job stopped, then the other two ran
+    to the end before the command exited 130."""
+    proc = _start(tmp_path, "jobs=2", "-m", "seed=1,2,3", "sweep_name=s")
+    sweep = tmp_path / "results" / "sweeps" / "s"
+    first = sweep / "chunk_size=4,replicates=120,seed=1,sweep_name=s,weeks=52"
+    _wait_for_chunks(first, 2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert out.splitlines()[0].startswith("interrupted") and "resume" in err
+    assert [p.parent.name for p in sweep.glob("*/manifest.json")] == [first.name]
+    index = json.loads((sweep / "sweep.json").read_text())
+    assert [job["status"] for job in index["jobs"]] == ["interrupted"]
+
+
 def test_a_run_with_every_chunk_done_rebuilds_its_files_with_the_worker_server_up(
     tmp_path: Path,
 ) -> None:

@@ -235,7 +235,12 @@ def load_run(path: Path) -> Run:
     if not is_run_dir(path):
         raise ResultsError(_no_summary(path))
     manifest_path = path / MANIFEST_FILE
-    manifest = _read_json(manifest_path) if manifest_path.is_file() else {}
+    if not manifest_path.is_file():
+        raise ResultsError(
+            f"{path}: no {MANIFEST_FILE} beside its {SUMMARY_FILE}, so nothing says what ran "
+            "or lets its files be checked: re-run the command that wrote it to rebuild it"
+        )
+    manifest = _read_json(manifest_path)
     _check_intact(path, manifest)
     run = Run(path=path, manifest=manifest, overrides=parse_overrides(manifest.get("overrides")))
     _ = run.summary  # fail early on unreadable files
