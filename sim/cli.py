@@ -933,6 +933,13 @@ def run_command(args: list[str]) -> int:
         print(
             f"sweep directory: {plan.sweep_dir}  (compare with: cpec-sim compare {plan.sweep_dir})"
         )
+        stale = older_analysis(plan.sweep_dir)
+        if stale:
+            more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
+            print(
+                f"note: {stale[0]}{more} in the sweep folder predate jobs that have run since:"
+                f" re-run `cpec-sim compare {plan.sweep_dir}` (and `report`) to update them"
+            )
         earlier = jobs_of_other_commands(plan)
         if earlier:
             shown = ", ".join(earlier[:3]) + (", ..." if len(earlier) > 3 else "")
@@ -1015,6 +1022,16 @@ def write_sweep_index(plan: Plan) -> list[str]:
         {"experiment": plan.experiment, "swept": sorted(plan.swept), "jobs": list(jobs.values())},
     )
     return [str(job["status"]) for job in jobs.values()]
+
+
+def older_analysis(folder: Path) -> list[str]:
+    """What ``compare`` and ``report`` wrote into a sweep folder before one of its jobs last
+    changed (a sweep compared while unfinished, then resumed), by name."""
+    newest = max((m.stat().st_mtime for m in folder.glob("*/manifest.json")), default=0.0)
+    names = [
+        e.name for e in _entries(folder) if e.name in ANALYSIS_FILES and e.stat().st_mtime < newest
+    ]
+    return sorted(names, key=lambda n: (n not in ("comparison.csv", "report.html"), n))
 
 
 def jobs_of_other_commands(plan: Plan) -> list[str]:

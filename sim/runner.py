@@ -306,6 +306,17 @@ def _damaged_finals(old: dict[str, Any] | None, run_dir: Path) -> list[str]:
     return notes
 
 
+def _fewer_note(old: dict[str, Any] | None, spec: RunSpec) -> str:
+    """Say so when a run asks for fewer replicates than the folder's earlier run held."""
+    held = old.get("replicates") if old is not None else None
+    if not isinstance(held, int) or held <= spec.replicates:
+        return ""
+    return (
+        f"the folder held {held} replicates; its files now hold the first {spec.replicates} "
+        f"(replicates={held} brings the others back)"
+    )
+
+
 def _damage_note(finals: list[str], store: ChunkStore) -> str:
     """What a resume found damaged and repaired (empty when nothing was)."""
     return "; ".join(n for n in (*finals, store.damage_report()) if n)
@@ -477,7 +488,7 @@ def _run_into(
     failed = sorted(f["replicate"] for fs in failures.values() for f in fs)
     if status == "complete" and failed:
         status, message = "failed", f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}"
-    message = "; ".join(m for m in (repaired, message) if m)
+    message = "; ".join(m for m in (repaired, _fewer_note(old, spec), message) if m)
     done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
     timings = {
         "simulate_s": round(sim_s, 3),

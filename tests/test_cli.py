@@ -229,6 +229,23 @@ def test_analysis_files_count_as_ours_only_beside_a_manifest_or_sweep_index(
     assert is_run_folder(run)
 
 
+def test_a_comparison_older_than_a_job_of_its_sweep_is_named(tmp_path: Path) -> None:
+    """A sweep compared while unfinished, then resumed: its comparison describes fewer jobs."""
+    import os
+
+    from sim.cli import older_analysis
+
+    (tmp_path / "seed=1").mkdir()
+    manifest = tmp_path / "seed=1" / "manifest.json"
+    manifest.write_text('{"package": "cpec-sim"}')
+    for name in ("comparison.csv", "report.html", "notes.txt"):
+        (tmp_path / name).write_text("x")
+        os.utime(tmp_path / name, (1_000, 1_000))
+    assert older_analysis(tmp_path) == ["comparison.csv", "report.html"]
+    os.utime(tmp_path / "comparison.csv", (manifest.stat().st_mtime + 5,) * 2)
+    assert older_analysis(tmp_path) == ["report.html"]
+
+
 def test_a_sweep_given_its_folder_name_is_not_the_same_command_as_without(
     workdir: Path,
 ) -> None:

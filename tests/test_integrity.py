@@ -303,6 +303,8 @@ def test_a_changed_replicate_count_is_not_reported_as_damage(clean: Path, tmp_pa
     outcome = run(_spec(replicates=22), run_dir, progress=None)
     assert outcome.status == "complete" and "damaged" not in outcome.message
     assert not (run_dir / "plots").exists()
+    fewer = run(_spec(replicates=10), run_dir, progress=None)  # said, not silent
+    assert "the folder held 22 replicates; its files now hold the first 10" in fewer.message
 
 
 def test_a_study_refuses_a_folder_holding_a_run_or_other_files(clean: Path, tmp_path: Path) -> None:
