@@ -294,7 +294,7 @@ def run_discovery(
     """Latin hypercube, evaluation (resumable, parallel), PRIM; write tables and the plot.
 
     ``execution.seed`` seeds the Latin hypercube as well as the replicates. ``holdout``
-    points (another Latin hypercube, with other replicate seeds, evaluated into
+    points (another Latin hypercube, each point with its own replicate seeds, evaluated into
     ``out_dir/holdout``) check the chosen box on points and draws it was not found on:
     PRIM's density is measured on the points it peeled, which flatters a box. The tables and
     the plot are written once the holdout is complete.
@@ -319,7 +319,9 @@ def run_discovery(
         points[space.names], y, space, min_density=min_density, box=box, mass_min=mass_min
     )
     if holdout:
-        other = replace(execution, seed=holdout_seed(execution.seed))
+        # points independent of each other (their own seeds), as the test across them needs:
+        # with shared seeds a chance box kept its seeds' lift on any number of new points
+        other = replace(execution, seed=holdout_seed(execution.seed), common_seeds=False)
         fresh = space.table(lhs_unit(space, holdout, other.seed))
         if check is not None:
             check_points(fresh, check)
@@ -431,7 +433,7 @@ def format_discovery(result: DiscoveryResult) -> str:
     elif h is not None:
         coverage = "-" if h["coverage"] is None else f"{h['coverage']:.2f}"
         lines.append(
-            f"on {h['points']} new points (another Latin hypercube and other replicate seeds): "
+            f"on {h['points']} new points (another Latin hypercube, each point its own seeds): "
             f"{holdout_verdict(h)}; coverage {coverage} ({h['in_box']} points in the box, "
             f"{h['cases']} cases, {h['overall']:.2f} of all points); the box was found with "
             f"density {c['density']:.2f} against {pr.cases / pr.n:.2f}"
@@ -446,20 +448,31 @@ def format_discovery(result: DiscoveryResult) -> str:
 
 #: Fewer cases than this inside the chosen box earn a caution.
 FEW_CASES = 10
+#: A box holding more than this share of the new points excludes little (said).
+BROAD_BOX = 0.9
 
 
 def holdout_verdict(h: dict[str, Any]) -> str:
     """The box's density on new points inside against outside, and whether the difference is
-    more than chance (one-sided Fisher's exact test at 5%)."""
+    more than chance (one-sided Fisher's exact test at 5%); a box that holds nearly every
+    new point is said to exclude little."""
     inside = f"density {h['density']:.2f} in the box"
     if h.get("outside_density") is None or h.get("p_value") is None:
         return f"{inside} (no new point outside it: nothing to compare)"
     p = h["p_value"]
-    verdict = "the box holds" if p < 0.05 else "not told from chance: the box is not confirmed"
-    return (
+    verdict = (
+        "denser than outside, more than chance"
+        if p < 0.05
+        else "not told from chance: the box is not confirmed"
+    )
+    text = (
         f"{inside} against {h['outside_density']:.2f} outside (Fisher's exact test, "
         f"one-sided p = {p:.2g}: {verdict})"
     )
+    share = h["in_box"] / h["points"]
+    if share > BROAD_BOX:
+        text += f"; it holds {share:.0%} of the points, so it excludes little"
+    return text
 
 
 def figure_discovery(result: DiscoveryResult) -> Figure:

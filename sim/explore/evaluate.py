@@ -146,6 +146,13 @@ def aggregate_name(outcome: str, value: Any) -> str:
     return f"{outcome}_share" if isinstance(value, (bool, np.bool_)) else outcome
 
 
+def point_seeds(seed: int, index: int, replicates: int, common: bool = True) -> list[int]:
+    """The replicate seeds of point ``index``: ``replicate_seed(seed, r)``, shared by every
+    point (``common``), or ``replicate_seed(seed, index * replicates + r)``, its own."""
+    first = 0 if common else index * replicates
+    return [replicate_seed(seed, first + r) for r in range(replicates)]
+
+
 def evaluate_chunk(
     fn: PointFunction,
     chunk: int,
@@ -153,14 +160,14 @@ def evaluate_chunk(
     points: list[dict[str, Any]],
     replicates: int,
     seed: int,
+    common_seeds: bool = True,
 ) -> tuple[int, dict[str, list[Any]], dict[str, list[Any]]]:
     """Run every replicate of some points; return per-point aggregates and replicate rows."""
-    seeds = [replicate_seed(seed, r) for r in range(replicates)]
     reps: dict[str, list[Any]] = {"point": [], "replicate": [], "seed": []}
     aggs: dict[str, list[Any]] = {"point": []}
     for index, point in zip(indices, points, strict=True):
         values: dict[str, list[Any]] = {}
-        for r, s in enumerate(seeds):
+        for r, s in enumerate(point_seeds(seed, index, replicates, common_seeds)):
             try:
                 with one_replicate():
                     out = fn(point, s)
@@ -386,6 +393,7 @@ def evaluate(
             "model": model,
             "replicates": replicates,
             "seed": seed,
+            **({} if execution.common_seeds else {"common_seeds": False}),
         }
     )
     prepare_out_dir(out_dir, key)
@@ -405,7 +413,9 @@ def evaluate(
             "points": n,
             "replicates": replicates,
             "seed": seed,
-            "replicate_seeds": "replicate r of every point: sim.runner.replicate_seed(seed, r)",
+            "replicate_seeds": "replicate r of every point: sim.runner.replicate_seed(seed, r)"
+            if execution.common_seeds
+            else "replicate r of point i: sim.runner.replicate_seed(seed, i * replicates + r)",
             "chunk_points": size,
             "engine": engine,
             "jobs": jobs,
@@ -429,7 +439,8 @@ def evaluate(
         bars[0].advance(len(chunks[c]) * replicates)
 
     def args(c: int) -> tuple[Any, ...]:
-        return (fn, c, chunks[c], [rows[i] for i in chunks[c]], replicates, seed)
+        rows_c = [rows[i] for i in chunks[c]]
+        return (fn, c, chunks[c], rows_c, replicates, seed, execution.common_seeds)
 
     status, message = "complete", ""
     t_sim = time.perf_counter()

@@ -35,6 +35,10 @@ class Execution:
     engine: str = "local"
     scheduler: str | None = None
     chunk_points: int | None = None
+    #: Replicate r of every point shares its seed (common random numbers, the default);
+    #: False gives every replicate of every point its own (points independent, as a test
+    #: across points needs: a discovery's holdout).
+    common_seeds: bool = True
     progress: TextIO | None = sys.stderr
     meta: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
