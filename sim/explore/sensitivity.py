@@ -42,6 +42,9 @@ NOISE_COLUMNS = {"sobol": "ST_noise", "morris": "mu_star_noise"}
 LINE_COLUMNS = {"sobol": "ST_noise_line", "morris": "mu_star_noise_line"}
 #: The noise line's level: an index above it is resolved from no effect at 5%.
 NOISE_LEVEL = 0.95
+#: Fewer replicates than this: no noise line (the sign-flip test cannot reach 5% at 5: a
+#: pattern and its negation give one value, so 32 patterns give 16 and the smallest p is 1/16).
+MIN_REPLICATES_FOR_NOISE_LINE = 6
 #: Sign patterns the noise line draws when there are more than this (2^R, R replicates).
 MAX_SIGN_PATTERNS = 2048
 MORRIS_LEVELS = 4
@@ -210,7 +213,19 @@ def sign_patterns(replicates: int, seed: int = 0) -> np.ndarray:
         bits = (np.arange(2**replicates)[:, None] >> np.arange(replicates)[None, :]) & 1
         return np.asarray(1 - 2 * bits, dtype=float)
     rng = np.random.default_rng(seed)
-    return rng.choice([-1.0, 1.0], size=(MAX_SIGN_PATTERNS, replicates))
+    drawn = rng.choice([-1.0, 1.0], size=(MAX_SIGN_PATTERNS, replicates))
+    drawn[0] = 1.0  # the observed pattern is one of them, as in an exact test
+    return drawn
+
+
+def critical_value(null: np.ndarray) -> np.ndarray:
+    """Per column, the value an index must exceed to be resolved at 5% against the sign-flip
+    ``null`` (patterns x parameters, the observed pattern among them): the (m + 1)-th largest,
+    m = floor(5% of the patterns), so that an index above it has p = share of patterns at or
+    above it <= 5%. An interpolated percentile let an index equal to a pattern's value, or one
+    a rounding above it, through."""
+    m = math.floor((1 - NOISE_LEVEL) * len(null) + 1e-9)
+    return np.asarray(-np.sort(-null, axis=0)[m], dtype=float)
 
 
 def sobol_noise_line(space: Space, table: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -235,7 +250,7 @@ def sobol_noise_line(space: Space, table: np.ndarray, seed: int = 0) -> np.ndarr
     gram = np.einsum("jir,jis->irs", diffs, diffs)  # per parameter, R x R
     signs = sign_patterns(replicates, seed)
     squares = np.einsum("fr,irs,fs->fi", signs, gram, signs) / (blocks * replicates**2)
-    return np.asarray(np.quantile(squares / (2 * total), NOISE_LEVEL, axis=0), dtype=float)
+    return critical_value(squares / (2 * total))
 
 
 def morris_noise_line(
@@ -259,8 +274,20 @@ def morris_noise_line(
             lines.append(math.nan)
             continue
         flipped = np.abs(signs @ np.asarray(steps).T) / replicates  # patterns x steps
-        lines.append(float(np.quantile(flipped.mean(axis=1), NOISE_LEVEL)))
+        lines.append(float(critical_value(flipped.mean(axis=1)[:, None])[0]))
     return np.asarray(lines, dtype=float)
+
+
+def noise_line(
+    method: str, space: Space, unit: np.ndarray, table: np.ndarray | None, seed: int = 0
+) -> np.ndarray | float:
+    """The noise line of :func:`sobol_noise_line` or :func:`morris_noise_line`; NaN without
+    replicates or with fewer than :data:`MIN_REPLICATES_FOR_NOISE_LINE` (no exact test)."""
+    if table is None or table.shape[1] < MIN_REPLICATES_FOR_NOISE_LINE:
+        return math.nan
+    if method == "morris":
+        return morris_noise_line(space, unit, table, seed)
+    return sobol_noise_line(space, table, seed)
 
 
 def within_noise(block: pd.DataFrame, method: str) -> np.ndarray:
@@ -318,10 +345,6 @@ def resolve_outcomes(requested: Sequence[str], columns: Sequence[str]) -> list[s
 def _c4(n: int) -> float:
     """E[sample sd] / sd of ``n`` normal values (the sample sd's bias)."""
     return math.exp(math.lgamma(n / 2) - math.lgamma((n - 1) / 2)) * math.sqrt(2 / (n - 1))
-
-
-#: Fewer replicates than this: the noise of each step is too uncertain to draw a line.
-MIN_REPLICATES_FOR_NOISE_LINE = 5
 
 
 def replicate_table(replicates: pd.DataFrame | None, outcome: str) -> np.ndarray | None:
@@ -419,11 +442,9 @@ def run_sensitivity(
         t["noise_share"] = math.nan if table is None else point_noise_share(table)
         if method == "morris":
             t["mu_star_noise"] = math.nan if table is None else morris_noise(space, unit, table)
-            line = math.nan if table is None else morris_noise_line(space, unit, table, seed)
         else:
             t["ST_noise"] = math.nan if table is None else sobol_noise(space, table)
-            line = math.nan if table is None else sobol_noise_line(space, table, seed)
-        t[LINE_COLUMNS[method]] = line
+        t[LINE_COLUMNS[method]] = noise_line(method, space, unit, table, seed)
         tables.append(t)
     result.indices = pd.concat(tables, ignore_index=True)
     write_outputs(out_dir, result)
