@@ -231,6 +231,19 @@ def test_the_median_of_a_count_gets_no_p_value_its_interval_denies() -> None:
     assert real.p < 1e-6  # a real shift keeps the t p-value's resolution
 
 
+def test_a_few_identical_differences_are_not_a_p_value_of_zero() -> None:
+    """Two replicates that differ by 1 both times have no spread, and a zero standard error
+    gave p = 0 (an adversarial check: the workshop called a difference clear in 43% of
+    tables of two replicates of identical settings). An exact test of 2 pairs cannot go
+    below 1/2, of 2 against 2 values below 1/3."""
+    paired = stats.bootstrap_diff_ci([1.0, 1.0], [0.0, 0.0], paired=True)
+    assert paired.p == pytest.approx(0.5)
+    unpaired = stats.bootstrap_diff_ci([2.0, 2.0, 2.0], [1.0, 1.0, 1.0], "median")
+    assert unpaired.p == pytest.approx(2 / math.comb(6, 3))
+    big = stats.bootstrap_diff_ci(np.full(30, 5.0), np.zeros(30), paired=True)
+    assert big.p == pytest.approx(2.0**-29)  # many pairs: as small as an exact test allows
+
+
 def test_holm_step_down_known_answer() -> None:
     # sorted: 0.005 <= 0.05/4, 0.01 <= 0.05/3, 0.03 > 0.05/2: stop there
     assert stats.holm([0.01, 0.04, 0.03, 0.005]).tolist() == [True, False, False, True]
