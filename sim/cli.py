@@ -45,6 +45,10 @@ commands:
 
 PASS_THROUGH_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "--version")
 _EXIT_CODES: list[int] = []
+#: The process that runs the command (a job in another one runs under a launcher).
+_MAIN_PID: list[int] = [os.getpid()]
+#: One entry per job of this command that wrote new results in this process.
+_RAN_NEW_WORK: list[bool] = []
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -353,12 +357,13 @@ def is_run_folder(folder: Path) -> bool:
 
 def is_sweep_folder(folder: Path) -> bool:
     """Empty, or holding only a sweep index and run folders of cpec-sim, and what ``compare``
-    and ``report`` write beside a sweep index or a run of cpec-sim (a sweep stopped before it
-    wrote its index may have been compared)."""
+    and ``report`` write beside a sweep index, or beside Hydra's ``multirun.yaml`` and a run
+    of cpec-sim (a sweep stopped before it wrote its index may have been compared)."""
     entries = _entries(folder)
     runs = any(e.is_dir() and (e / "manifest.json").is_file() and is_run_folder(e) for e in entries)
     index = (folder / "sweep.json").is_file()
-    ours = SWEEP_ENTRIES if index or runs else SWEEP_ENTRIES - ANALYSIS_FILES
+    killed = runs and (folder / "multirun.yaml").is_file()  # Hydra writes it first
+    ours = SWEEP_ENTRIES if index or killed else SWEEP_ENTRIES - ANALYSIS_FILES
     return all(e.name in ours or (e.is_dir() and is_run_folder(e)) for e in entries)
 
 
@@ -730,11 +735,14 @@ def _job(cfg: Any) -> int:
         _EXIT_CODES.append(code)
         return code
     _note_job(run_dir, None)
+    if outcome.new:
+        _forget_earlier_analysis(run_dir)
+        _RAN_NEW_WORK.append(True)
     if sweeping:
         print(f"{outcome.status:11s} {outcome.done_replicates:6d} replicates  {run_dir.name}")
         _EXIT_CODES.append(outcome.exit_code)
-        if outcome.status == "interrupted":  # Ctrl-C stops the sweep, not only this job
-            raise KeyboardInterrupt
+        if outcome.status == "interrupted" and os.getpid() == _MAIN_PID[-1]:
+            raise KeyboardInterrupt  # Ctrl-C stops the sweep (in a launcher's worker: its job)
         return outcome.exit_code
     print(f"\n{spec.scenario}: {outcome.status} ({outcome.done_replicates} replicates)")
     if outcome.done_replicates and (run_dir / "summary.parquet").exists():
@@ -749,6 +757,21 @@ def _job(cfg: Any) -> int:
     print(f"run directory: {run_dir}")
     _EXIT_CODES.append(outcome.exit_code)
     return outcome.exit_code
+
+
+def _forget_earlier_analysis(run_dir: Path) -> None:
+    """A run that has new results: remove the figures of its earlier results, and say which
+    analysis files beside it (``report.html``, a comparison) describe them."""
+    from sim.analysis.plots import remove_run_figures
+
+    remove_run_figures(run_dir)
+    kept = [e.name for e in _entries(run_dir) if e.name in ANALYSIS_FILES]
+    if kept:
+        print(
+            f"note: {', '.join(sorted(kept)[:3])}{' and more' if len(kept) > 3 else ''} in "
+            f"{run_dir} describe its earlier results: write them again",
+            file=sys.stderr,
+        )
 
 
 def _plot(run_dir: Path) -> None:
@@ -903,6 +926,8 @@ def run_command(args: list[str]) -> int:
         if "--cfg" not in flags and "-c" not in flags:
             _announce_big_run(plan)
     _EXIT_CODES.clear()
+    _RAN_NEW_WORK.clear()
+    _MAIN_PID[:] = [os.getpid()]
     main_fn = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         _task
     )
@@ -933,7 +958,7 @@ def run_command(args: list[str]) -> int:
         print(
             f"sweep directory: {plan.sweep_dir}  (compare with: cpec-sim compare {plan.sweep_dir})"
         )
-        stale = older_analysis(plan.sweep_dir)
+        stale = older_analysis(plan.sweep_dir) if _RAN_NEW_WORK else []
         if stale:
             more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
             print(

@@ -21,7 +21,6 @@ Usable from a notebook::
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -307,8 +306,9 @@ def _damaged_finals(old: dict[str, Any] | None, run_dir: Path) -> list[str]:
 
 
 def _fewer_note(old: dict[str, Any] | None, spec: RunSpec) -> str:
-    """Say so when a run asks for fewer replicates than the folder's earlier run held."""
-    held = old.get("replicates") if old is not None else None
+    """Say so when a run asks for fewer replicates than the folder's earlier, finished, run
+    held."""
+    held = old.get("replicates") if old is not None and old.get("status") == "complete" else None
     if not isinstance(held, int) or held <= spec.replicates:
         return ""
     return (
@@ -433,7 +433,6 @@ def _run_into(
     atomic_write_json(run_dir / "manifest.json", _manifest(spec, "running", started))
     for table in TABLES:  # final files of an earlier run are rebuilt from the chunks at the end
         (run_dir / f"{table}.parquet").unlink(missing_ok=True)
-    shutil.rmtree(run_dir / "plots", ignore_errors=True)  # they drew the earlier run
 
     store.clean()
     chunks = spec.chunks()

@@ -220,6 +220,8 @@ def test_analysis_files_count_as_ours_only_beside_a_manifest_or_sweep_index(
     (killed / "comparison.csv").write_text("outcome\n")
     assert not is_sweep_folder(killed)  # an empty folder is no evidence
     (killed / "seed=1" / "manifest.json").write_text('{"package": "cpec-sim"}')
+    assert not is_sweep_folder(killed)  # a copied run beside one's own comparison: not ours
+    (killed / "multirun.yaml").write_text("hydra: {}\n")
     assert is_sweep_folder(killed)
     run = tmp_path / "run"
     run.mkdir()
@@ -227,6 +229,25 @@ def test_analysis_files_count_as_ours_only_beside_a_manifest_or_sweep_index(
     assert not is_run_folder(run)
     (run / "manifest.json").write_text('{"package": "cpec-sim"}')
     assert is_run_folder(run)
+
+
+def test_a_run_with_new_results_drops_the_figures_of_its_earlier_ones(workdir: Path) -> None:
+    """A reviewer re-ran with more replicates and plots=false and found figures of the
+    earlier run beside the new summary; a second found the first fix deleting a user's own
+    files in plots/. Only the figures cpec-sim draws go, and only when the results are new."""
+    run_dir = workdir / "results" / "runs" / "r"
+    args = ("run", "weeks=8", "plots=false", f"hydra.run.dir={run_dir}")
+    assert cpec(*args, "replicates=4", cwd=workdir).returncode == 0
+    plots = run_dir / "plots"
+    plots.mkdir()
+    (plots / "fan_violence.png").write_bytes(b"the earlier run's figure")
+    (plots / "my_notes.txt").write_text("mine")
+    (run_dir / "report.html").write_text("<html>the earlier run</html>")
+    again = cpec(*args, "replicates=4", cwd=workdir)  # already complete: nothing new
+    assert (plots / "fan_violence.png").exists() and "earlier results" not in again.stderr
+    more = cpec(*args, "replicates=6", cwd=workdir)
+    assert not (plots / "fan_violence.png").exists() and (plots / "my_notes.txt").exists()
+    assert "report.html in" in more.stderr and "describe its earlier results" in more.stderr
 
 
 def test_a_comparison_older_than_a_job_of_its_sweep_is_named(tmp_path: Path) -> None:

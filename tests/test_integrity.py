@@ -293,18 +293,16 @@ def test_a_second_process_cannot_write_the_same_run(clean: Path, tmp_path: Path)
 
 
 def test_a_changed_replicate_count_is_not_reported_as_damage(clean: Path, tmp_path: Path) -> None:
-    """Nor are the earlier run's figures kept: a reviewer re-ran with more replicates and
-    plots=false and found figures of 20 replicates beside a summary of 120."""
+    """Nor is keeping fewer replicates than the folder held silent (a reviewer's 120 -> 60);
+    an earlier run that did not finish held none."""
     run_dir = _copy(clean, tmp_path)
-    (run_dir / "plots").mkdir()
-    (run_dir / "plots" / "outcomes.png").write_bytes(b"figure of the earlier run")
-    assert run(_spec(), run_dir, progress=None).message == ALREADY_COMPLETE
-    assert (run_dir / "plots" / "outcomes.png").exists()  # nothing ran: still this run's
     outcome = run(_spec(replicates=22), run_dir, progress=None)
     assert outcome.status == "complete" and "damaged" not in outcome.message
-    assert not (run_dir / "plots").exists()
-    fewer = run(_spec(replicates=10), run_dir, progress=None)  # said, not silent
+    fewer = run(_spec(replicates=10), run_dir, progress=None)
     assert "the folder held 22 replicates; its files now hold the first 10" in fewer.message
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    (run_dir / "manifest.json").write_text(json.dumps({**manifest, "status": "interrupted"}))
+    assert "the folder held" not in run(_spec(replicates=5), run_dir, progress=None).message
 
 
 def test_a_study_refuses_a_folder_holding_a_run_or_other_files(clean: Path, tmp_path: Path) -> None:

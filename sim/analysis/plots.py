@@ -8,6 +8,7 @@ and figures are drawn on the Agg canvas.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -658,6 +659,21 @@ RUN_FIGURES: dict[str, Callable[[Run], Figure | None]] = {
 }
 
 
+def remove_run_figures(run_dir: Path) -> None:
+    """Delete the figures :func:`plot_run` writes, and ``plots/`` if that empties it: after a
+    run restarts they draw the earlier run. Any other file there is the user's, and kept."""
+    folder = Path(run_dir) / "plots"
+    _unlink_figures(folder, RUN_FIGURES)
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+def _unlink_figures(folder: Path, names: Iterable[str]) -> None:
+    for name in names:
+        for fmt in ("png", "svg"):
+            (folder / f"{name}.{fmt}").unlink(missing_ok=True)
+
+
 def run_figures(run: Run) -> Iterator[tuple[str, Figure]]:
     """Build the run's figures one at a time (skipping those without data)."""
     for name, build in RUN_FIGURES.items():
@@ -708,4 +724,6 @@ def plot_run(run_dir: Path, jobs: int | None = None) -> list[Path]:
     tasks = [RunFigure(run.path, run.label, name) for name in names]
     drawn = dict(zip(names, draw_figures(tasks, jobs=jobs, loaded=[run]), strict=True))
     rendered = {name: drawn[name] for name in RUN_FIGURES if drawn.get(name) is not None}
-    return style.write_rendered(run.path / "plots", rendered)  # type: ignore[arg-type]
+    paths = style.write_rendered(run.path / "plots", rendered)  # type: ignore[arg-type]
+    _unlink_figures(run.path / "plots", set(RUN_FIGURES) - set(rendered))  # none from the last
+    return paths
