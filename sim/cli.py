@@ -45,8 +45,6 @@ commands:
 
 PASS_THROUGH_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "--version")
 _EXIT_CODES: list[int] = []
-#: The process that runs the command (a job in another one runs under a launcher).
-_MAIN_PID: list[int] = [os.getpid()]
 #: One entry per job of this command that wrote new results in this process.
 _RAN_NEW_WORK: list[bool] = []
 
@@ -741,7 +739,8 @@ def _job(cfg: Any) -> int:
     if sweeping:
         print(f"{outcome.status:11s} {outcome.done_replicates:6d} replicates  {run_dir.name}")
         _EXIT_CODES.append(outcome.exit_code)
-        if outcome.status == "interrupted" and os.getpid() == _MAIN_PID[-1]:
+        in_process = str(hc.launcher.get("_target_", "")).endswith(".BasicLauncher")
+        if outcome.status == "interrupted" and in_process:
             raise KeyboardInterrupt  # Ctrl-C stops the sweep (in a launcher's worker: its job)
         return outcome.exit_code
     print(f"\n{spec.scenario}: {outcome.status} ({outcome.done_replicates} replicates)")
@@ -927,7 +926,6 @@ def run_command(args: list[str]) -> int:
             _announce_big_run(plan)
     _EXIT_CODES.clear()
     _RAN_NEW_WORK.clear()
-    _MAIN_PID[:] = [os.getpid()]
     main_fn = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         _task
     )
