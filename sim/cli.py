@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +46,9 @@ commands:
 
 PASS_THROUGH_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "--version")
 _EXIT_CODES: list[int] = []
-#: One entry per job of this command that wrote new results in this process.
-_RAN_NEW_WORK: list[bool] = []
+#: When this command started (seconds since the epoch): a sweep job whose manifest is newer
+#: ran in it, whichever process the launcher ran it in.
+_STARTED: list[float] = [0.0]
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -735,7 +737,6 @@ def _job(cfg: Any) -> int:
     _note_job(run_dir, None)
     if outcome.new:
         _forget_earlier_analysis(run_dir)
-        _RAN_NEW_WORK.append(True)
     if sweeping:
         print(f"{outcome.status:11s} {outcome.done_replicates:6d} replicates  {run_dir.name}")
         _EXIT_CODES.append(outcome.exit_code)
@@ -746,7 +747,7 @@ def _job(cfg: Any) -> int:
     print(f"\n{spec.scenario}: {outcome.status} ({outcome.done_replicates} replicates)")
     if outcome.done_replicates and (run_dir / "summary.parquet").exists():
         print(summary_table(run_dir))
-        stale = outcome.new or not (run_dir / "plots").is_dir()
+        stale = outcome.new or not _has_figures(run_dir)
         if cfg.plots and outcome.status != "interrupted" and stale:
             _plot(run_dir)
     if outcome.message:
@@ -756,6 +757,14 @@ def _job(cfg: Any) -> int:
     print(f"run directory: {run_dir}")
     _EXIT_CODES.append(outcome.exit_code)
     return outcome.exit_code
+
+
+def _has_figures(run_dir: Path) -> bool:
+    """Whether any figure cpec-sim draws of a run is in its ``plots/`` (other files do not
+    count: a user's file there kept the folder after the figures were removed)."""
+    from sim.analysis.plots import RUN_FIGURES
+
+    return any((run_dir / "plots" / f"{name}.png").exists() for name in RUN_FIGURES)
 
 
 def _forget_earlier_analysis(run_dir: Path) -> None:
@@ -925,7 +934,7 @@ def run_command(args: list[str]) -> int:
         if "--cfg" not in flags and "-c" not in flags:
             _announce_big_run(plan)
     _EXIT_CODES.clear()
-    _RAN_NEW_WORK.clear()
+    _STARTED[:] = [time.time()]
     main_fn = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         _task
     )
@@ -956,7 +965,7 @@ def run_command(args: list[str]) -> int:
         print(
             f"sweep directory: {plan.sweep_dir}  (compare with: cpec-sim compare {plan.sweep_dir})"
         )
-        stale = older_analysis(plan.sweep_dir) if _RAN_NEW_WORK else []
+        stale = older_analysis(plan.sweep_dir, since=_STARTED[0])
         if stale:
             more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
             print(
@@ -1047,10 +1056,13 @@ def write_sweep_index(plan: Plan) -> list[str]:
     return [str(job["status"]) for job in jobs.values()]
 
 
-def older_analysis(folder: Path) -> list[str]:
+def older_analysis(folder: Path, since: float = 0.0) -> list[str]:
     """What ``compare`` and ``report`` wrote into a sweep folder before one of its jobs last
-    changed (a sweep compared while unfinished, then resumed), by name."""
+    changed (a sweep compared while unfinished, then resumed), by name; nothing unless a job
+    changed after ``since`` (this command's start: a copied folder's file times mean nothing)."""
     newest = max((m.stat().st_mtime for m in folder.glob("*/manifest.json")), default=0.0)
+    if newest < since:
+        return []
     names = [
         e.name for e in _entries(folder) if e.name in ANALYSIS_FILES and e.stat().st_mtime < newest
     ]

@@ -248,6 +248,9 @@ def test_a_run_with_new_results_drops_the_figures_of_its_earlier_ones(workdir: P
     more = cpec(*args, "replicates=6", cwd=workdir)
     assert not (plots / "fan_violence.png").exists() and (plots / "my_notes.txt").exists()
     assert "report.html in" in more.stderr and "describe its earlier results" in more.stderr
+    drawn = cpec("run", "weeks=8", f"hydra.run.dir={run_dir}", "replicates=6", cwd=workdir)
+    assert drawn.returncode == 0
+    assert (plots / "fan_violence.png").exists()  # complete, but its figures were gone: drawn
 
 
 def test_a_comparison_older_than_a_job_of_its_sweep_is_named(tmp_path: Path) -> None:
@@ -265,6 +268,8 @@ def test_a_comparison_older_than_a_job_of_its_sweep_is_named(tmp_path: Path) -> 
     assert older_analysis(tmp_path) == ["comparison.csv", "report.html"]
     os.utime(tmp_path / "comparison.csv", (manifest.stat().st_mtime + 5,) * 2)
     assert older_analysis(tmp_path) == ["report.html"]
+    since = manifest.stat().st_mtime + 1  # no job changed during this command: no note
+    assert older_analysis(tmp_path, since=since) == []
 
 
 def test_a_sweep_given_its_folder_name_is_not_the_same_command_as_without(

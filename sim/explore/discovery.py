@@ -329,7 +329,10 @@ def run_discovery(
         try:
             checked = evaluate(fresh, fn, out_dir / "holdout", other.with_meta(study_holdout))
         except StudyError as exc:
-            raise StudyError(f"{exc} (a different --holdout than before?)") from None
+            raise StudyError(
+                f"{exc} (a different --holdout than before, or a holdout made when its points "
+                "shared the study's seeds: remove that holdout folder)"
+            ) from None
         result.holdout_evaluation = checked
         if checked.status != "complete":
             return result
