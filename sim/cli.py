@@ -739,6 +739,8 @@ def _job(cfg: Any) -> int:
         _forget_earlier_analysis(run_dir)
     if sweeping:
         print(f"{outcome.status:11s} {outcome.done_replicates:6d} replicates  {run_dir.name}")
+        if outcome.status == "failed" and outcome.message:
+            print(f"            {outcome.message}")
         _EXIT_CODES.append(outcome.exit_code)
         in_process = str(hc.launcher.get("_target_", "")).endswith(".BasicLauncher")
         if outcome.status == "interrupted" and in_process:
@@ -1042,6 +1044,8 @@ def write_sweep_index(plan: Plan) -> list[str]:
         values = dict(o.lstrip("+").split("=", 1) for o in data.get("overrides", []) if "=" in o)
         name = manifest.parent.name
         jobs[name] = {"dir": name, "overrides": values, "status": data["status"]}
+        if data.get("message"):  # why a job failed (a full disk, say), as its manifest says
+            jobs[name]["message"] = str(data["message"])
     for note in sorted((plan.sweep_dir / JOB_NOTES).glob("*.json")):
         try:
             told = json.loads(note.read_text())

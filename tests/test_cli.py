@@ -253,6 +253,25 @@ def test_a_run_with_new_results_drops_the_figures_of_its_earlier_ones(workdir: P
     assert (plots / "fan_violence.png").exists()  # complete, but its figures were gone: drawn
 
 
+def test_the_sweep_index_says_why_a_job_failed(tmp_path: Path) -> None:
+    """A reviewer's full disk: sweep.json said "failed" and nothing more (the job's manifest
+    had the reason)."""
+    from sim.cli import Plan, write_sweep_index
+
+    job = tmp_path / "seed=1"
+    job.mkdir()
+    message = "cannot write the results: No space left on device (summary.parquet)"
+    (job / "manifest.json").write_text(json.dumps({"status": "failed", "message": message}))
+    (tmp_path / "seed=2").mkdir()
+    (tmp_path / "seed=2" / "manifest.json").write_text('{"status": "complete", "message": ""}')
+    assert write_sweep_index(Plan(sweep_dir=tmp_path, swept={"seed": ["1", "2"]})) == [
+        "failed",
+        "complete",
+    ]
+    jobs = json.loads((tmp_path / "sweep.json").read_text())["jobs"]
+    assert jobs[0]["message"] == message and "message" not in jobs[1]
+
+
 def test_a_comparison_older_than_a_job_of_its_sweep_is_named(tmp_path: Path) -> None:
     """A sweep compared while unfinished, then resumed: its comparison describes fewer jobs."""
     import os
