@@ -46,9 +46,6 @@ commands:
 
 PASS_THROUGH_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "--version")
 _EXIT_CODES: list[int] = []
-#: When this command started (seconds since the epoch): a sweep job whose manifest is newer
-#: ran in it, whichever process the launcher ran it in.
-_STARTED: list[float] = [0.0]
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -360,11 +357,13 @@ def is_sweep_folder(folder: Path) -> bool:
     and ``report`` write beside a sweep index, or beside Hydra's ``multirun.yaml`` and a run
     of cpec-sim (a sweep stopped before it wrote its index may have been compared)."""
     entries = _entries(folder)
-    runs = any(e.is_dir() and (e / "manifest.json").is_file() and is_run_folder(e) for e in entries)
+    runs = {e for e in entries if e.is_dir() and is_run_folder(e)}  # each manifest read once
     index = (folder / "sweep.json").is_file()
-    killed = runs and (folder / "multirun.yaml").is_file()  # Hydra writes it first
+    killed = (folder / "multirun.yaml").is_file() and any(  # Hydra writes it first
+        (e / "manifest.json").is_file() for e in runs
+    )
     ours = SWEEP_ENTRIES if index or killed else SWEEP_ENTRIES - ANALYSIS_FILES
-    return all(e.name in ours or (e.is_dir() and is_run_folder(e)) for e in entries)
+    return all(e.name in ours or e in runs for e in entries)
 
 
 def _swept_before(folder: Path) -> list[str] | None:
@@ -936,7 +935,7 @@ def run_command(args: list[str]) -> int:
         if "--cfg" not in flags and "-c" not in flags:
             _announce_big_run(plan)
     _EXIT_CODES.clear()
-    _STARTED[:] = [time.time()]
+    started = time.time()  # a sweep job whose manifest is newer ran in this command
     main_fn = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
         _task
     )
@@ -967,7 +966,7 @@ def run_command(args: list[str]) -> int:
         print(
             f"sweep directory: {plan.sweep_dir}  (compare with: cpec-sim compare {plan.sweep_dir})"
         )
-        stale = older_analysis(plan.sweep_dir, since=_STARTED[0])
+        stale = older_analysis(plan.sweep_dir, since=started)
         if stale:
             more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
             print(

@@ -479,8 +479,7 @@ def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
             "fewer) get no test and no star, too few for a trustworthy p-value, and their "
             "95% intervals run narrow (on skewed counts they held a true difference of 0 in "
             "87-92% of comparisons at 5-10 replicates): read them as rough; a single "
-            "replicate gets no interval "
-            "either (it has no spread to resample)."
+            "replicate gets no interval either (it has no spread to resample)."
         ]
         if (untested & ~other_horizon & ~other_source).any()
         else []

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 METHODS = ("sobol", "morris")
 #: Per parameter, the index replicate noise alone would give it on average.
 NOISE_COLUMNS = {"sobol": "ST_noise", "morris": "mu_star_noise"}
-#: Per parameter, the index replicate noise alone reaches in 5% of studies (:func:`noise_lines`).
+#: Per parameter, the index replicate noise alone reaches in 5% of studies (:func:`noise_line`).
 LINE_COLUMNS = {"sobol": "ST_noise_line", "morris": "mu_star_noise_line"}
 #: The noise line's level: an index above it is resolved from no effect at 5%.
 NOISE_LEVEL = 0.95
@@ -146,9 +146,9 @@ def morris_steps(space: Space, unit: np.ndarray) -> list[tuple[int, int, float]]
 def elementary_effects(space: Space, unit: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     """Each parameter's elementary effects along Morris trajectories: the outcome's change
     over the parameter's change, both as realised (:func:`morris_steps`), per full range
-    (Morris 1991). SALib divides by the nominal step instead, which overstated a [8, 12]
-    parameter's effects by an eighth."""
-    effects: list[list[float]] = [[] for _ in range(len(space))]
+    (Morris 1991); of a points x replicates ``y``, steps x replicates. SALib divides by the
+    nominal step instead, which overstated a [8, 12] parameter's effects by an eighth."""
+    effects: list[list[Any]] = [[] for _ in range(len(space))]
     for k, i, step in morris_steps(space, unit):
         effects[i].append((y[k + 1] - y[k]) / step)
     return [np.asarray(e, dtype=float) for e in effects]
@@ -162,15 +162,17 @@ def morris_noise(space: Space, unit: np.ndarray, table: np.ndarray) -> np.ndarra
     seed, so this is the noise that reaches the effect: none for a parameter the model
     ignores. NaN with fewer than two replicates."""
     replicates = table.shape[1]
-    floors: list[list[float]] = [[] for _ in range(len(space))]
     if replicates < 2:
         return np.full(len(space), math.nan)
     c4 = _c4(replicates)  # a sample sd runs low by this factor: 0.80 at 2 replicates
-    for k, i, step in morris_steps(space, unit):
-        d = (table[k + 1] - table[k]) / step
-        sd = float(np.std(d, ddof=1)) / c4
-        floors[i].append(math.sqrt(2 / math.pi) * sd / math.sqrt(replicates))
-    return np.array([float(np.mean(f)) if f else math.nan for f in floors])
+    floors = []
+    for effects in elementary_effects(space, unit, table):  # steps x replicates
+        if not effects.size:  # every step collapsed by rounding
+            floors.append(math.nan)
+            continue
+        sd = np.std(effects, axis=1, ddof=1) / c4
+        floors.append(float(np.mean(math.sqrt(2 / math.pi) * sd / math.sqrt(replicates))))
+    return np.array(floors)
 
 
 def sobol_noise(space: Space, table: np.ndarray) -> np.ndarray:
@@ -265,15 +267,12 @@ def morris_noise_line(
     if replicates < 2:
         return np.full(len(space), math.nan)
     signs = sign_patterns(replicates, seed)
-    effects: list[list[np.ndarray]] = [[] for _ in range(len(space))]
-    for k, i, step in morris_steps(space, unit):
-        effects[i].append((table[k + 1] - table[k]) / step)
     lines = []
-    for steps in effects:
-        if not steps:
+    for effects in elementary_effects(space, unit, table):  # steps x replicates
+        if not effects.size:
             lines.append(math.nan)
             continue
-        flipped = np.abs(signs @ np.asarray(steps).T) / replicates  # patterns x steps
+        flipped = np.abs(signs @ effects.T) / replicates  # patterns x steps
         lines.append(float(critical_value(flipped.mean(axis=1)[:, None])[0]))
     return np.asarray(lines, dtype=float)
 
@@ -290,6 +289,13 @@ def noise_line(
     return sobol_noise_line(space, table, seed)
 
 
+#: An index within this relative distance of its line ties with it: SALib's ST and the null's
+#: observed pattern are summed in different orders, and on 0/1 or count outcomes, where many
+#: patterns give exactly the line's value, an index one rounding above it was "resolved" (an
+#: adversarial check: Sobol at 12 replicates, 9.8% of placebo designs, 8.7 of them by rounding).
+TIE = 1e-9
+
+
 def within_noise(block: pd.DataFrame, method: str) -> np.ndarray:
     """Which parameters' index is within what replicate noise alone reaches in 5% of studies
     (:data:`LINE_COLUMNS`): not resolved from no effect. A parameter the model never reads,
@@ -297,13 +303,6 @@ def within_noise(block: pd.DataFrame, method: str) -> np.ndarray:
     index = "mu_star" if method == "morris" else "ST"
     line = block[LINE_COLUMNS[method]]
     return np.asarray(block[index] <= line + TIE * np.abs(line))
-
-
-#: An index within this relative distance of its line ties with it: SALib's ST and the null's
-#: observed pattern are summed in different orders, and on 0/1 or count outcomes, where many
-#: patterns give exactly the line's value, an index one rounding above it was "resolved" (an
-#: adversarial check: Sobol at 12 replicates, 9.8% of placebo designs, 8.7 of them by rounding).
-TIE = 1e-9
 
 
 def morris_indices(
@@ -500,10 +499,11 @@ def _noise_lines(method: str, block: pd.DataFrame, replicates: int) -> list[str]
     stand clear of what noise alone reaches (:func:`_within_noise_lines`)."""
     share = float(block["noise_share"].iloc[0]) if "noise_share" in block else math.nan
     lines = []
-    floors = block.get(LINE_COLUMNS["morris"])
+    line = LINE_COLUMNS[method]
+    measured = line in block and block[line].notna().all()
     if method == "morris" and replicates < MIN_REPLICATES_FOR_NOISE_LINE:
         lines.append(_too_few(replicates))
-    elif method == "morris" and floors is not None and floors.notna().all():
+    elif method == "morris" and measured:
         lines.extend(_within_noise_lines(block, method))
     elif math.isfinite(share):
         text = f"replicate noise: {share:.0%} of the variance of the points' means"
@@ -513,8 +513,6 @@ def _noise_lines(method: str, block: pd.DataFrame, replicates: int) -> list[str]
                 "(raise --replicates)"
             )
         lines.append(f"  {text}")
-        line = LINE_COLUMNS["sobol"]
-        measured = line in block and block[line].notna().all()
         if method == "sobol" and measured and replicates >= MIN_REPLICATES_FOR_NOISE_LINE:
             lines.extend(_within_noise_lines(block, method))
         elif method == "sobol" and replicates < MIN_REPLICATES_FOR_NOISE_LINE:
@@ -524,7 +522,6 @@ def _noise_lines(method: str, block: pd.DataFrame, replicates: int) -> list[str]
             "  caution: a total index above 1 is impossible: too few samples or replicates "
             "(raise --samples or --replicates)"
         )
-    line = LINE_COLUMNS["sobol"]
     if method == "sobol" and line in block and (block[line] > 1).any():
         names = ", ".join(block.loc[block[line] > 1, "parameter"])
         lines.append(
@@ -559,13 +556,13 @@ def _within_noise_lines(block: pd.DataFrame, method: str) -> list[str]:
 
 def figure_indices(result: SensitivityResult) -> Figure:
     """One panel per outcome: S1 and ST (Sobol) or mu* and sigma (Morris), with intervals."""
+    from matplotlib.ticker import MaxNLocator
+
     method, table = result.method, result.indices
     outcomes = list(dict.fromkeys(table["outcome"]))
     ncols = 1 if len(outcomes) == 1 else 2
     nrows = -(-len(outcomes) // ncols)
     n_par = table["parameter"].nunique()
-    from matplotlib.ticker import MaxNLocator
-
     fig = style.new_figure(figsize=(6.2 * ncols, 0.9 + nrows * (0.9 + 0.42 * n_par)))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     blue, orange = style.OKABE_ITO[0], style.OKABE_ITO[3]
