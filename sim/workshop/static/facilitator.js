@@ -39,9 +39,9 @@
         $("decisions").innerHTML = "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + msg.decisions.map(decisionRow).join("");
       }
       setView(msg.view); forkKnobs(msg.view);
-      // the replicates kept for this run (none after a fork); a debrief shown stays
-      if ($("debrief-table")) { /* the debrief is the later result */ }
-      else if (msg.view.replicates) $("debrief-out").innerHTML = replicatesHtml(msg.view.replicates);
+      // the replicates kept for this run (none after a fork); a debrief shown, the later
+      // result, stays
+      if (!$("debrief-table") && msg.view.replicates) $("debrief-out").innerHTML = replicatesHtml(msg.view.replicates);
       else if ($("replicates-table")) $("debrief-out").innerHTML = "";
     },
     weeks: (msg) => addDeltas(msg.deltas),
