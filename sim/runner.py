@@ -58,6 +58,10 @@ from sim.workers import (
     worker_server_running,
 )
 
+#: How :func:`replicate_seed` makes replicate ``i``'s seed, as manifests record it (``cpec-sim
+#: compare`` pairs runs whose seed and scheme agree).
+REPLICATE_SEEDS = "numpy SeedSequence(seed, spawn_key=(i,)).generate_state(1, uint64)"
+
 
 def replicate_seed(seed: int, index: int) -> int:
     """The seed of replicate ``index``: independent streams from one root seed."""
@@ -337,7 +341,7 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
         "backend": spec.backend,
         "config_hash": spec.config_hash,
         "parameters": parameters_entry(spec.posterior),
-        "replicate_seeds": "numpy SeedSequence(seed, spawn_key=(i,)).generate_state(1, uint64)",
+        "replicate_seeds": REPLICATE_SEEDS,
         "status": status,
         "started": started,
         "python": sys.version.split()[0],

@@ -4,6 +4,7 @@ fork, the debrief writes run directories, and the server keeps sessions and seat
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
+import sim
 from sim.analysis.runs import load_run
 from sim.model import CrisisModel
 from sim.workshop.play import Play, PlayError, check_settings, restore, snapshot
@@ -165,7 +167,10 @@ def test_room_codes_taken_seats_tokens_and_the_decision_log() -> None:
     assert room.seats_view()["pakistan"]["holders"] == []
     room.leave(chen.token)  # a participant leaves: the seat is free for someone else
     assert room.join("ABCDE", "china", "Dana").name == "Dana"
-    assert [e["event"] for e in room.seat_log].count("freed") == 2
+    assert [(e["seat"], e["event"]) for e in room.seat_log if e["event"] != "joined"] == [
+        ("pakistan", "freed"),  # by the facilitator
+        ("china", "left"),  # by its holder
+    ]
     with pytest.raises(RoomError, match="join first"):
         room.decide(amina.token, "intensity", 0.1)
 
@@ -272,6 +277,9 @@ def test_debrief_writes_run_directories_that_compare(tmp_path: Path) -> None:
     ]
     manifest = json.loads((Path(result["played"]) / "manifest.json").read_text())
     assert manifest["seats"] == {"pakistan": "Amina"}
+    assert [(e["week"], e["seat"], e["event"]) for e in manifest["seat_log"]] == [
+        (0, "pakistan", "joined")
+    ]
     landed = result["outcomes"]["attacks_total"]
     s = model.summary["attacks_total"]
     played_value = played.summary["attacks_total"].iloc[0]
@@ -290,6 +298,37 @@ def test_debrief_writes_run_directories_that_compare(tmp_path: Path) -> None:
     assert landed["decisions"]["percentile"] == pytest.approx(among, abs=0.1)
     removed = (replayed.summary["militants_killed"] - model.summary["militants_killed"]).mean()
     assert removed > 10  # intensity 0.9 against the rule's ~0.55 removes more fighters
+    # the command the page prints pairs the runs as the debrief does: the same interval
+    from sim.analysis.compare import compare
+
+    table = compare([result["model"], result["decisions"]], reference="model")
+    decided = table["label"].str.endswith("/decisions)") & (table["outcome"] == "attacks_total")
+    row = table[decided].iloc[0]
+    assert bool(row["paired"])
+    assert (row["diff_mean_lo"], row["diff_mean_hi"]) == pytest.approx((effect["lo"], effect["hi"]))
+
+
+def test_the_debrief_shows_what_operations_act_on(tmp_path: Path) -> None:
+    """A review found a room that ran operations flat out for 24 weeks told "nothing clear":
+    the debrief showed what attacks cost but not the fighters operations remove."""
+    room = Room("baseline", 2, code="ABCDE")
+    pak = room.join("ABCDE", "pakistan", "Amina")
+    room.decide(pak.token, "intensity", 1.0)
+    for _ in range(24):
+        room.step()
+    effects = {c: o["effect"] for c, o in room.debrief(tmp_path, 30)["outcomes"].items()}
+    assert effects["militants_killed"]["clear"] and effects["militants_killed"]["mean"] > 0
+    assert effects["fighters_final"]["clear"] and effects["fighters_final"]["mean"] < 0
+    assert {"grievance_final", "legitimacy_final"} <= set(effects)
+
+
+def test_the_pages_name_every_outcome_the_server_sends() -> None:
+    from sim.workshop.play import HEADLINE_OUTCOMES
+
+    app = (Path(sim.__file__).parent / "workshop" / "static" / "app.js").read_text()
+    names = re.search(r"const OUTCOME_NAMES = \{(.*?)\};", app, re.S)
+    assert names is not None
+    assert re.findall(r"(\w+):", names.group(1)) == list(HEADLINE_OUTCOMES)
 
 
 def test_the_debrief_effect_of_no_decision_or_the_rule_s_own_is_exactly_zero(
@@ -405,8 +444,12 @@ def test_sandbox_sessions_are_separate_and_step() -> None:
             assert two.receive_json()["deltas"][0][0]["week"] == 1  # its own clock
             one.send_json({"type": "step", "n": 1000})
             assert "n must be" in one.receive_json()["message"]
-            one.send_text("not json")
-            assert one.receive_json()["type"] == "error"
+            one.send_text("not json")  # the answer says what was wrong, not some other rule
+            assert one.receive_json() == {"type": "error", "message": "bad request: not JSON"}
+            one.send_bytes(b"\x00\x01")  # a binary frame, answered, the socket kept
+            assert "binary" in one.receive_json()["message"]
+            one.send_json({"type": "step", "n": 1})
+            assert one.receive_json()["deltas"][0][0]["week"] == 4
         page = client.get("/")
         assert page.status_code == 200 and "sandbox.js" in page.text
         assert "http" not in client.get("/static/app.js").text.replace("https:", "")

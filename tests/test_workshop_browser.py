@@ -172,6 +172,21 @@ def test_two_seats_one_world_refusal_log_reconnect_and_debrief(tmp_path: Path) -
         decisions = pd.read_parquet(played / "decisions.parquet")
         assert decisions["participant"].tolist() == ["Amina", "Chen"]
         assert len(pd.read_parquet(played.parent / "decisions" / "summary.parquet")) > 1
+        shown = fac.locator("#debrief-table").inner_text()
+        assert "fighters at the end" in shown and "legitimacy at the end" in shown
+        fac.reload()  # the room keeps its debrief: a reloaded page shows it again
+        expect(fac.locator("#debrief-table")).to_be_visible()
+        assert fac.locator("#debrief-table").inner_text() == shown
+        # the facilitator's export holds the debrief, and opens offline with it
+        saved = tmp_path / "room.html"
+        key = facilitator_url.split("key=")[1]
+        saved.write_text(fac.request.get(f"http://127.0.0.1:{port}/export?token={key}").text())
+        offline = browser.new_page()
+        offline.on("pageerror", lambda e: errors.append(str(e)))
+        offline.goto(saved.as_uri())
+        expect(offline.locator("#debrief-table")).to_be_visible()
+        assert offline.locator("#debrief-table").inner_text() == shown
+        expect(offline.locator("#reproduce-note")).to_contain_text("decisions are not in it")
         browser.close()
     assert not errors, errors
     hosts = {urlsplit(u).hostname for u in urls if not u.startswith("data:")}

@@ -34,7 +34,7 @@ from sim.files import atomic_write_json, atomic_write_with, file_record, read_js
 from sim.model import CrisisModel
 from sim.record import ReplicateResult
 from sim.results import tables_from_replicates
-from sim.runner import RunSpec, replicate_seed, run
+from sim.runner import REPLICATE_SEEDS, RunSpec, replicate_seed, run
 from sim.workshop.play import (
     HEADLINE_OUTCOMES,
     differences,
@@ -76,8 +76,12 @@ def save_room_run(
     kind: str,
     description: str,
     knobs: dict[str, Any],
+    seeds: dict[str, str] | None = None,
 ) -> Path:
-    """Write replicates of the room's world as a run directory with the ``decisions`` table."""
+    """Write replicates of the room's world as a run directory with the ``decisions`` table;
+    ``seeds`` (``{"replicate_seeds": scheme}``) where replicate ``i`` drew from
+    ``replicate_seed(seed, i)``, so that ``cpec-sim compare`` pairs it with the model-only
+    run as the debrief does."""
     play = room.play
     tables = tables_from_replicates(replicates)
     tables["decisions"] = decisions_table(room.decisions)
@@ -98,10 +102,12 @@ def save_room_run(
         "horizon": play.weeks,
         "fork_week": play.fork_week,
         "seats": {h.seat: h.name for h in room.holders.values() if h.seat != "observer"},
+        "seat_log": room.seat_log,
         "investor_seat": room.investor,
         "room": room.code,
         "session": room.session,
         "backend": "mesa",
+        **(seeds or {}),
         "status": "complete",
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
@@ -132,7 +138,8 @@ def replay_decisions(room: Room, folder: Path, replicates: int) -> Path:
         run_with_actions(model, room.actions)
         results.append((i, seed, model.recorder.result(model.week, model.first_pause_week)))
     description = f"the decisions of workshop room {room.code}, replayed in other histories"
-    return save_room_run(room, folder, results, "replayed", description, play.start_knobs)
+    seeds = {"replicate_seeds": REPLICATE_SEEDS}
+    return save_room_run(room, folder, results, "replayed", description, play.start_knobs, seeds)
 
 
 def model_only_runs(room: Room, folder: Path, replicates: int, jobs: int = 1) -> Path:
@@ -205,6 +212,7 @@ def debrief(room: Room, folder: Path, replicates: int = 100, jobs: int = 1) -> d
         "played": str(played),
         "model": str(model),
         "decisions": str(replayed),
+        "week": room.play.week,
         "replicates": replicates,
         "decided": bool(room.actions),
         "outcomes": outcomes,

@@ -22,10 +22,23 @@ def _inline_script(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
-def export_html(play: Play, decisions: list[dict[str, Any]] | None = None, note: str = "") -> str:
-    """The page: the run so far (every branch), its decisions (``note``: which they are) and a
-    replay slider."""
-    data = {"view": play.view(), "decisions": decisions or [], "decisions_note": note}
+def export_html(
+    play: Play,
+    decisions: list[dict[str, Any]] | None = None,
+    note: str = "",
+    debrief: dict[str, Any] | None = None,
+    room: bool = False,
+) -> str:
+    """The page: the run so far (every branch), its decisions (``note``: which they are), the
+    room's last ``debrief`` if given, and a replay slider; ``room`` says the run was played by
+    seats (the command to run it at scale then runs the model alone)."""
+    data = {
+        "view": play.view(),
+        "decisions": decisions or [],
+        "decisions_note": note,
+        "debrief": debrief,
+        "room": room,
+    }
     world = (STATIC / "world.html").read_text(encoding="utf-8")
     css = (STATIC / "style.css").read_text(encoding="utf-8")
     app = (STATIC / "app.js").read_text(encoding="utf-8")

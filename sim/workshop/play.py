@@ -53,12 +53,19 @@ from sim.runner import replicate_seed
 from sim.workshop.seats import Action, apply_action
 from sim.world import IRAN_SCORE, TROOPS, compiled_params
 
-#: Outcomes shown for replicates and the debrief (all summary columns are stored).
+#: Outcomes shown for replicates and the debrief (all summary columns are stored): what the
+#: attacks cost, what operations and reform act on (militants killed, fighters, grievance,
+#: legitimacy; without them a room that ran operations flat out was told "nothing clear"),
+#: and what the investors did.
 HEADLINE_OUTCOMES = (
     "chinese_killed",
     "attacks_total",
     "killed_balochistan",
     "civilians_killed",
+    "militants_killed",
+    "fighters_final",
+    "grievance_final",
+    "legitimacy_final",
     "capital_deployed_final",
     "investors_withdrawn",
 )

@@ -92,6 +92,7 @@ class Room:
         self.actions: list[Action] = []
         self.fork_actions = 0  # actions before the fork (in its snapshots already)
         self.seat_log: list[dict[str, Any]] = []  # who took and left which seat, when
+        self.last_debrief: dict[str, Any] | None = None  # shown again, and exported
         self.freed: dict[str, str] = {}  # token of a freed seat -> that seat's title
 
     # --- seats -------------------------------------------------------------------------
@@ -151,8 +152,9 @@ class Room:
             }
         )
 
-    def free(self, seat: Any) -> Holder | None:
-        """Give a seat back to the model's rule (the facilitator's call); who held it."""
+    def free(self, seat: Any, event: str = "freed") -> Holder | None:
+        """Give a seat back to the model's rule (the facilitator's call, or ``event`` "left"
+        when its holder leaves); who held it."""
         if seat not in PLAYABLE:
             raise RoomError(f"only a playable seat can be freed: {', '.join(PLAYABLE)}")
         holder = self.holder_of(seat)
@@ -160,7 +162,7 @@ class Room:
             return None
         del self.holders[holder.token]
         self.freed[holder.token] = SEATS[seat].title
-        self._note_seat(holder, "freed")
+        self._note_seat(holder, event)
         self._hand_back(seat)
         for branch in self.play.branches:
             free_seat(branch.model, seat, self.investor)
@@ -179,7 +181,7 @@ class Room:
         if holder is None:
             return
         if holder.seat in PLAYABLE:
-            self.free(holder.seat)
+            self.free(holder.seat, event="left")
             del self.freed[holder.token]  # they left: nobody freed them
         else:
             del self.holders[holder.token]
@@ -328,4 +330,5 @@ class Room:
         """Save the played run and set it against model-only replicates (see debrief.py)."""
         from sim.workshop.debrief import debrief  # debrief imports this module
 
-        return debrief(self, folder, replicates, jobs)
+        self.last_debrief = debrief(self, folder, replicates, jobs)
+        return self.last_debrief

@@ -295,6 +295,7 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
         play: Play | None = None
         decisions: list[dict[str, Any]] = []
         note = ""
+        debrief: dict[str, Any] | None = None
         if token in hub.solos:
             play = hub.solos[token].play
         elif hub.room is not None and (
@@ -302,9 +303,12 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
         ):
             play = hub.room.play
             decisions, note = visible_decisions(hub.room, token)
+            if token == hub.room.facilitator_key:
+                debrief = hub.room.last_debrief
         if play is None:
             return PlainTextResponse("unknown or expired token: export from an open page", 404)
-        body = export_html(play, decisions=decisions, note=note)
+        room = hub.room is not None and play is hub.room.play
+        body = export_html(play, decisions=decisions, note=note, debrief=debrief, room=room)
         name = f"cpec-{play.scenario}-seed{play.seed}-week{play.week}.html"
         return HTMLResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -347,8 +351,11 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
 
 
 async def receive(ws: WebSocket) -> dict[str, Any]:
-    """One JSON object from the browser (an error message for anything else)."""
-    text = await ws.receive_text()
+    """One JSON object from the browser (a ``bad`` message saying why for anything else)."""
+    try:
+        text = await ws.receive_text()
+    except KeyError:  # a binary frame: Starlette's message has bytes, no text
+        return {"type": "bad", "why": "a binary message: send JSON text"}
     if len(text) > MAX_MESSAGE:
         return {"type": "bad", "why": f"message longer than {MAX_MESSAGE} bytes"}
     try:
@@ -384,6 +391,9 @@ async def answer_messages(
     error message, and the socket lives on."""
     while True:
         msg = await receive(ws)
+        if msg.get("type") == "bad":
+            await error(ws, f"bad request: {msg['why']}")
+            continue
         try:
             await handle(msg)
         except PlayError as exc:
@@ -400,6 +410,8 @@ async def serve_socket(hub: Hub, ws: WebSocket) -> None:
         await serve_solo(hub, ws, first)
     elif kind in ("join", "facilitate") and hub.room is not None:
         await serve_room(hub, ws, first)
+    elif kind == "bad":
+        await error(ws, f"bad request: {first['why']}")
     else:
         await error(ws, "start with a 'solo', 'join' or 'facilitate' message")
 
@@ -472,6 +484,7 @@ async def serve_room(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
             "decisions": room.decisions,
             "seats": {k: s.title for k, s in SEATS.items()},
             "token": room.facilitator_key,
+            "debrief": room.last_debrief,
         }
         await reply(ws, hello(room.play, "facilitator", **extra))
     else:
@@ -596,8 +609,9 @@ async def run_long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> dict[str, An
     room = hub.room
     assert room is not None
     n = msg.get("n", hub.options.replicates)
-    if not isinstance(n, int) or not 1 <= n <= 1000:
-        raise PlayError("n must be a whole number from 1 to 1000")
+    least = 2 if kind == "debrief" else 1  # a debrief's interval needs two pairs of runs
+    if isinstance(n, bool) or not isinstance(n, int) or not least <= n <= 1000:
+        raise PlayError(f"n must be a whole number from {least} to 1000")
     if hub.clock is not None:
         hub.clock.cancel()
     hub.busy = f"running {n} model replicates"

@@ -445,20 +445,23 @@ function bindControls(container, onChange) {
 // The outcomes the replicates and the debrief show, in words.
 const OUTCOME_NAMES = {
   chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in attacks in Balochistan",
-  civilians_killed: "civilians killed (attacks, operations, strikes)", capital_deployed_final: "capital deployed at the end ($m)",
-  investors_withdrawn: "investors withdrawn",
+  civilians_killed: "civilians killed (attacks, operations, strikes)", militants_killed: "militants killed",
+  fighters_final: "fighters at the end", grievance_final: "grievance at the end (0-1)", legitimacy_final: "legitimacy at the end (0-1)",
+  capital_deployed_final: "capital deployed at the end ($m)", investors_withdrawn: "investors withdrawn",
 };
+// How many outcomes a table shows (and Holm's correction counts).
+const OUTCOMES_SHOWN = Object.keys(OUTCOME_NAMES).length;
 
 function replicatesHtml(res) {
   const centre = res.difference ? "mean" : "median";
   const cell = (o) => { const [m, iv] = interval(o, centre); return `${m} <span class="cpec-sub">${iv}</span>`; };
-  const landed = (o) => `${num(o.played)} <span class="cpec-sub">(${ordinal(Math.round(o.percentile))} percentile)</span>`;
+  const landed = (o, c) => `${fmt(o.played, Number.isInteger(o.played) ? 0 : decimals(res.branches[0].outcomes[c], centre))} <span class="cpec-sub">(${ordinal(Math.round(o.percentile))} percentile)</span>`;
   const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") +
     (res.difference ? "<th>B − A: mean [95%]</th>" : "") + (res.played ? "<th>the run on screen</th>" : "");
   const rows = Object.keys(OUTCOME_NAMES).map((c) => `<tr><td>${OUTCOME_NAMES[c]}</td>` +
     res.branches.map((b) => `<td>${cell(b.outcomes[c])}</td>`).join("") +
     (res.difference ? `<td>${difference(res.difference[c])}</td>` : "") +
-    (res.played ? `<td>${landed(res.played[c])}</td>` : "") + "</tr>").join("");
+    (res.played ? `<td>${landed(res.played[c], c)}</td>` : "") + "</tr>").join("");
   const held = res.replayed ? `; the seats' ${res.replayed} decisions since the fork replayed at their weeks, then held` : "";
   const what = res.settings ? ` of ${esc(res.settings)}` : "";
   const notOne = "The run on screen is not one of them (replicate i draws from a seed made of the seed and i, as cpec-sim run does)";
@@ -468,9 +471,26 @@ function replicatesHtml(res) {
     : res.played_week < res.weeks ? ` ${notOne}: at the horizon, run replicates again to see where it landed.`
     : ` ${notOne}.`;
   return `<p>${res.n} replicates${what} from week ${res.from_week} to the horizon: ${centre} [90% interval]` +
-    (res.difference ? `${held}. B − A is the mean difference with its 95% interval (* where it holds after Holm's correction for the six outcomes: the settings made a difference beyond the luck of the draw); ` +
+    (res.difference ? `${held}. B − A is the mean difference with its 95% interval (* where it holds after Holm's correction for the ${OUTCOMES_SHOWN} outcomes: the settings made a difference beyond the luck of the draw); ` +
       "a single pair of runs, like the two branches above, is one draw of each" : "") +
     `.${screen}</p><table class="cpec-table" id="replicates-table"><tr><th>outcome</th>${head}</tr>${rows}</table>`;
+}
+
+// The debrief: the room's run, the model alone and the decisions replayed, outcome by outcome
+// (the facilitator's page, and its export).
+function debriefHtml(res) {
+  const rows = Object.keys(OUTCOME_NAMES).map((c) => {
+    const o = res.outcomes[c];
+    return `<tr><td>${OUTCOME_NAMES[c]}</td><td><b>${fmt(o.played, Number.isInteger(o.played) ? 0 : decimals(o))}</b></td><td>${interval(o).join(" ")}</td>` +
+      `<td>${interval(o.decisions).join(" ")}</td><td>${difference(o.effect)}</td>` +
+      `<td>${ordinal(Math.round(o.decisions.percentile))}</td></tr>`;
+  }).join("");
+  return `<p>At week ${res.week}: ${res.replicates} runs of the model alone from the same settings, and ${res.replicates} with the room's decisions replayed at the weeks they were made (the same seeds).</p>` +
+    `<table class="cpec-table" id="debrief-table"><tr><th>outcome</th><th>your room</th><th>model alone: median [90%]</th><th>your decisions replayed: median [90%]</th><th>what the decisions did: mean [95%]</th><th>your run among the replayed</th></tr>${rows}</table>` +
+    `<p class="cpec-sub">One run cannot say what the decisions did: a room that decides nothing lands anywhere from the 1st to the 100th percentile of the model alone. ` +
+    `"What the decisions did" is the mean difference, replayed minus model alone, with its 95% interval (* where it holds after Holm's correction for the ${OUTCOMES_SHOWN} outcomes). ` +
+    `The percentile says how lucky your own run was, given your decisions. Replayed decisions are the same moves in other histories; the room made them in its own.</p>` +
+    `<p>Saved: <code>${esc(res.played)}</code>, <code>${esc(res.model)}</code> and <code>${esc(res.decisions)}</code>. In a terminal (the same intervals; its stars count every stored outcome, so they are rarer):</p><div class="cpec-cmd">${esc(res.command)}</div>`;
 }
 
 // 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st, 22nd, ...
@@ -478,9 +498,6 @@ function ordinal(n) {
   const teen = n % 100 >= 11 && n % 100 <= 13;
   return n + (teen ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"));
 }
-
-// A whole number without decimals (counts), anything else with one.
-function num(v) { return fmt(v, Number.isInteger(v) ? 0 : 1); }
 
 // A mean difference and its 95% interval with the same decimals (two significant digits of
 // the interval's width, so that it never collapses to one number; of the largest value when
@@ -496,11 +513,20 @@ function difference(o) {
   return `${sign}${num(o.mean)} <span class="cpec-sub">[${num(o.lo)}, ${num(o.hi)}]</span>${o.clear ? " *" : ""}`;
 }
 
+// The decimals for a median (or ``centre``) and its interval: none when all three are whole
+// numbers (counts), else at least one and as many as two significant digits of the
+// interval's width need (grievance and legitimacy, on 0-1, move in the second or third).
+function decimals(o, centre = "median") {
+  if ([o[centre], o.lo, o.hi].every(Number.isInteger)) return 0;
+  const width = o.hi - o.lo;
+  return Number.isFinite(width) && width > 0 ? Math.min(4, Math.max(1, 1 - Math.floor(Math.log10(width)))) : 1;
+}
+
 // A median (or ``centre``) and its interval as text, [median, "[lo, hi]"], with the same
-// decimals: none when all three are whole numbers (counts), else one.
+// decimals (``decimals``).
 function interval(o, centre = "median") {
-  const d = [o[centre], o.lo, o.hi].every(Number.isInteger) ? 0 : 1;
+  const d = decimals(o, centre);
   return [fmt(o[centre], d), `[${fmt(o.lo, d)}, ${fmt(o.hi, d)}]`];
 }
 
-window.CPEC = { OUTCOME_NAMES, ordinal, num, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };
+window.CPEC = { OUTCOME_NAMES, OUTCOMES_SHOWN, decimals, debriefHtml, ordinal, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };

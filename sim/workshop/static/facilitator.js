@@ -1,7 +1,7 @@
 // The facilitator's page: clock, seats, decisions, fork, debrief.
 "use strict";
 (() => {
-  const { $, esc, send, connect, setView, addDeltas, controlHtml, bindControls, readControl, replicatesHtml, fmt, OUTCOME_NAMES, ordinal, num } = CPEC;
+  const { $, esc, send, connect, setView, addDeltas, controlHtml, bindControls, readControl, replicatesHtml } = CPEC;
   const key = new URLSearchParams(location.search).get("key") || "";
   let specs = [];
 
@@ -16,27 +16,13 @@
     $("fork").disabled = view.branches.length > 1;
   }
 
-  function debriefHtml(res) {
-    const rows = Object.keys(OUTCOME_NAMES).map((c) => {
-      const o = res.outcomes[c];
-      return `<tr><td>${OUTCOME_NAMES[c]}</td><td><b>${num(o.played)}</b></td><td>${CPEC.interval(o).join(" ")}</td>` +
-        `<td>${CPEC.interval(o.decisions).join(" ")}</td><td>${CPEC.difference(o.effect)}</td>` +
-        `<td>${ordinal(Math.round(o.decisions.percentile))}</td></tr>`;
-    }).join("");
-    return `<p>${res.replicates} runs of the model alone from the same settings, and ${res.replicates} with the room's decisions replayed at the weeks they were made (the same seeds).</p>` +
-      `<table class="cpec-table" id="debrief-table"><tr><th>outcome</th><th>your room</th><th>model alone: median [90%]</th><th>your decisions replayed: median [90%]</th><th>what the decisions did: mean [95%]</th><th>your run among the replayed</th></tr>${rows}</table>` +
-      `<p class="cpec-sub">One run cannot say what the decisions did: a room that decides nothing lands anywhere from the 1st to the 100th percentile of the model alone. ` +
-      `"What the decisions did" is the mean difference, replayed minus model alone, with its 95% interval (* where it holds after Holm's correction for the six outcomes). ` +
-      `The percentile says how lucky your own run was, given your decisions. Replayed decisions are the same moves in other histories; the room made them in its own.</p>` +
-      `<p>Saved: <code>${esc(res.played)}</code>, <code>${esc(res.model)}</code> and <code>${esc(res.decisions)}</code>. In a terminal:</p><div class="cpec-cmd">${esc(res.command)}</div>`;
-  }
-
   connect(() => ({ type: "facilitate", key }), {
     hello: (msg) => {
       if (msg.role === "facilitator") {
         specs = msg.knobs;
         $("code").textContent = msg.code;
         $("decisions").innerHTML = "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + msg.decisions.map(decisionRow).join("");
+        if (msg.debrief) $("debrief-out").innerHTML = CPEC.debriefHtml(msg.debrief);  // kept by the room
       }
       setView(msg.view); forkKnobs(msg.view);
       // the replicates kept for this run (none after a fork); a debrief shown, the later
@@ -59,7 +45,7 @@
       CPEC.setStatus(`Room ${$("code").textContent}: week ${msg.week} · ${state}`);
       ["step", "play", "debrief", "replicates"].forEach((id) => ($(id).disabled = !!msg.busy));
     },
-    debrief: (msg) => { $("debrief-out").innerHTML = debriefHtml(msg.result); },
+    debrief: (msg) => { $("debrief-out").innerHTML = CPEC.debriefHtml(msg.result); },
     replicates: (msg) => { $("debrief-out").innerHTML = replicatesHtml(msg.result); },
     // A failed debrief or replicates job replaces "Saving…" with why, and stays (the
     // status line is the room's and changes with every week).

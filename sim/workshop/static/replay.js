@@ -19,9 +19,16 @@
   const note = data.decisions_note ? `<caption>${CPEC.esc(data.decisions_note)}</caption>` : "";
   const empty = data.decisions_note ? "No decisions in this export." : "No seat decisions: the model decided throughout.";
   document.getElementById("decisions").innerHTML = note + (rows.length ? "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + rows.join("") : `<tr><td>${empty}</td></tr>`);
+  // the room's last debrief, as the facilitator's page showed it
+  if (data.debrief) {
+    document.getElementById("debrief-out").innerHTML = CPEC.debriefHtml(data.debrief);
+    document.getElementById("debrief-card").hidden = false;
+  }
+  document.getElementById("reproduce-note").hidden = !data.room;
   // the replicates last run from the page, as it showed them
   const reps = data.view.replicates;
   document.getElementById("replicates-out").innerHTML = reps ? CPEC.replicatesHtml(reps)
+    : data.debrief ? "No replicates were run from this page beyond the debrief's."
     : "No replicates were run from this page: this run is one story, one draw among many.";
   show(weeks);
 })();
