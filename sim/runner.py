@@ -86,6 +86,9 @@ class RunSpec:
     backend: str = "compiled"  # "compiled" engine or "mesa" reference model: same results
     #: Posterior draws (replicate i runs with draw i % n on top of ``params``); None: defaults.
     posterior: Posterior | None = None
+    #: The command that made the run, when it manages the folder itself (``cpec-sim validate``
+    #: replaces or extends only runs it made); written to the manifest as ``made_by`` if set.
+    made_by: str = ""
 
     def chunks(self) -> list[list[int]]:
         """Replicate indices grouped in chunks of ``chunk_size``."""
@@ -345,6 +348,7 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
         "status": status,
         "started": started,
         "python": sys.version.split()[0],
+        **({"made_by": spec.made_by} if spec.made_by else {}),
         **extra,
     }
 

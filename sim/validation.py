@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import shutil
 import sys
@@ -1069,21 +1068,44 @@ def plot_validation(
 # --- the run and the command -----------------------------------------------------------------
 
 
-def _prepare_run_dir(run_dir: Path, config_hash: str) -> None:
-    """Remove a stale validation run of another configuration (ours to replace)."""
-    manifest = run_dir / "manifest.json"
-    if not manifest.is_file():
+#: ``made_by`` in the manifest of a run that ``validate`` made (and may replace or extend).
+MADE_BY = "cpec-sim validate"
+#: The description of validate's runs: marks those made before ``made_by`` existed.
+RUN_DESCRIPTION = "validation of the baseline against the observed record"
+#: Files a run folder holds before its manifest is written (the run's lock).
+PRE_MANIFEST_FILES = frozenset({".lock"})
+
+
+def made_by_validate(manifest: dict[str, Any]) -> bool:
+    """Whether a run's manifest says ``validate`` made it (``made_by``; before that field
+    existed, validate's own description)."""
+    if "made_by" in manifest:
+        return manifest.get("made_by") == MADE_BY
+    description = str(manifest.get("description", ""))
+    return manifest.get("package") == "cpec-sim" and description.startswith(RUN_DESCRIPTION)
+
+
+def _prepare_run_dir(run_dir: Path, config_hash: str, out_dir: Path) -> None:
+    """Check that ``run_dir`` is empty or a run validate made; remove it if it is one of
+    another configuration (then ours to replace). Anything else is refused, untouched."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValidationError(
+            f"--out {out_dir}: {run_dir} is a file, not validate's run folder: choose another --out"
+        )
+    if not run_dir.exists() or {p.name for p in run_dir.iterdir()} <= PRE_MANIFEST_FILES:
         return
-    try:
-        old = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        old = {}
+    from sim.files import read_json_object
+
+    old = read_json_object(run_dir / "manifest.json")
+    if old is None or not made_by_validate(old):
+        raise ValidationError(
+            f"--out {out_dir}: {run_dir} holds something validate did not make "
+            "(a run of cpec-sim run?); it is left as it is: choose another --out"
+        )
     if old.get("config_hash") == config_hash:
         return
-    if old.get("package") != "cpec-sim":
-        raise ValidationError(f"{run_dir} holds something else: choose another --out")
     print(
-        f"cpec-sim validate: replacing {run_dir} (a run of another configuration)",
+        f"cpec-sim validate: replacing {run_dir} (its own run of another configuration)",
         file=sys.stderr,
     )
     shutil.rmtree(run_dir)
@@ -1154,12 +1176,12 @@ def validate(
         weeks=weeks,
         jobs=min(resolved_jobs(jobs), replicates),
         chunk_size=10,
-        description="validation of the baseline against the observed record"
-        + ("" if posterior is None else " (posterior predictive)"),
+        description=RUN_DESCRIPTION + ("" if posterior is None else " (posterior predictive)"),
         posterior=posterior,
+        made_by=MADE_BY,
     )
     run_dir = out_dir / RUN_SUBDIR
-    _prepare_run_dir(run_dir, spec.config_hash)
+    _prepare_run_dir(run_dir, spec.config_hash, out_dir)
     outcome = run(spec, run_dir, progress=progress)
     if outcome.status != "complete":
         raise ValidationError(f"the baseline run did not complete ({outcome.status}): {run_dir}")

@@ -516,21 +516,82 @@ def test_validate_command_rejects_a_folder_it_cannot_write(
     assert list(locked.iterdir()) == []
 
 
-def test_a_stale_validation_run_of_another_configuration_is_replaced(tmp_path: Path) -> None:
+def _user_run(run_dir: Path, seed: int, replicates: int = 2, weeks: int = 4) -> None:
+    """A finished run as ``cpec-sim run`` makes it (no ``made_by``) in ``run_dir``."""
+    from sim.config import scenario_params
+    from sim.runner import RunSpec, run
+
+    spec = RunSpec(scenario_params("baseline"), replicates=replicates, seed=seed, weeks=weeks)
+    assert run(spec, run_dir, progress=None).status == "complete"
+
+
+def _file_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("seed", [3, 0], ids=["other configuration", "same configuration"])
+def test_validate_never_touches_a_run_it_did_not_make(
+    seed: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reviewer's finished ``cpec-sim run`` in OUT/baseline was deleted (another hash) or
+    extended and relabelled (the same hash). Now: one line, exit 2, every byte kept."""
+    out = tmp_path / "mywork"
+    _user_run(out / "baseline", seed=seed)
+    before = _file_bytes(out)
+    capsys.readouterr()
+    code = validate_command(
+        ["--replicates", "3", "--jobs", "1", "--weeks", "4", "--no-plots", "--out", str(out)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "did not make" in err and "choose another --out" in err
+    assert _file_bytes(out) == before
+
+
+def test_validate_replaces_or_extends_its_own_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
-    from sim.validation import ValidationError, _prepare_run_dir
+    argv = ["--jobs", "1", "--weeks", "4", "--no-plots", "--out", str(tmp_path)]
+    manifest = tmp_path / "baseline" / "manifest.json"
+    assert validate_command(["--replicates", "2", *argv]) == 0
+    assert json.loads(manifest.read_text())["made_by"] == "cpec-sim validate"
+    capsys.readouterr()
+    assert validate_command(["--replicates", "2", "--seed", "1", *argv]) == 0  # replaced
+    assert "replacing" in capsys.readouterr().err
+    assert json.loads(manifest.read_text())["seed"] == 1
+    assert validate_command(["--replicates", "3", "--seed", "1", *argv]) == 0  # extended
+    data = json.loads(manifest.read_text())
+    assert (data["replicates"], data["seed"], data["status"]) == (3, 1, "complete")
 
-    run = tmp_path / "baseline"
-    run.mkdir()
-    (run / "manifest.json").write_text(json.dumps({"package": "cpec-sim", "config_hash": "old"}))
-    _prepare_run_dir(run, "new")
-    assert not run.exists()
-    run.mkdir()
-    (run / "manifest.json").write_text(json.dumps({"config_hash": "old"}))
-    with pytest.raises(ValidationError):
-        _prepare_run_dir(run, "new")  # not ours: never deleted
-    assert run.exists()
+
+def test_which_runs_validate_made() -> None:
+    from sim.validation import made_by_validate
+
+    assert made_by_validate({"made_by": "cpec-sim validate"})
+    assert not made_by_validate({"made_by": "something else"})
+    # runs validate made before the field existed: its own description
+    legacy = {
+        "package": "cpec-sim",
+        "description": "validation of the baseline against the"
+        " observed record (posterior predictive)",
+    }
+    assert made_by_validate(legacy)
+    assert not made_by_validate({**legacy, "package": "other"})
+    assert not made_by_validate({"package": "cpec-sim", "description": "Status quo"})
+
+
+def test_validate_names_out_when_its_run_folder_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "baseline").write_text("notes")
+    assert validate_command(["--fast", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file" in err and "choose another --out" in err and "hydra" not in err
+    assert (tmp_path / "baseline").read_text() == "notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline"]
 
 
 # --- the real baseline against the record (slow; fails until the model is recalibrated) -------
