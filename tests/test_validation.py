@@ -168,7 +168,12 @@ def test_which_targets_are_calibrated() -> None:
         "baloch_chinese_killed_per_year",
         "ttp_chinese_killed_per_year",
     }
-    assert context == {"militants_captured_per_year"} | zero_inflated | {
+    happened = {  # the record's definition beside the calibrated attempts
+        "attacks_balochistan_happened_per_year",
+        "weekly_dispersion_happened",
+        "burstiness_happened",
+    }
+    assert context == {"militants_captured_per_year"} | zero_inflated | happened | {
         f"escalation_b_{g}" for g in GROUPS
     }
     assert "escalation_b_ttp" in context
@@ -295,7 +300,7 @@ def test_attacks_growth_is_the_second_year_over_the_first() -> None:
     year = WEEKS_PER_YEAR
     ts = _weekly_table(
         {
-            "attacks": [
+            "attacks_balochistan": [
                 [2] * year + [3] * year,  # 104 -> 156: 1.5
                 [1] * year + [0] * year,  # 52 -> 0: 0
                 [0] * year + [5] * year,  # no attacks in year 1: NaN
@@ -306,8 +311,20 @@ def test_attacks_growth_is_the_second_year_over_the_first() -> None:
     np.testing.assert_allclose(attacks_growth(ts, np.arange(4)), [1.5, 0.0, np.nan, 1.0])
 
 
+def test_attacks_growth_counts_balochistan_only() -> None:
+    """The record's growth is Balochistan's: attacks elsewhere (all ``attacks``) are not in it."""
+    year = WEEKS_PER_YEAR
+    ts = _weekly_table(
+        {
+            "attacks_balochistan": [[2] * year + [3] * year],  # 1.5
+            "attacks": [[4] * year + [3] * year],  # with KP, Karachi, Iran: 0.75
+        }
+    )
+    np.testing.assert_allclose(attacks_growth(ts, np.array([0])), [1.5])
+
+
 def test_attacks_growth_needs_two_years() -> None:
-    ts = _weekly_table({"attacks": [[3] * (2 * WEEKS_PER_YEAR - 1)]})
+    ts = _weekly_table({"attacks_balochistan": [[3] * (2 * WEEKS_PER_YEAR - 1)]})
     assert np.isnan(attacks_growth(ts, np.array([0]))).all()
 
 
@@ -329,6 +346,7 @@ def _synthetic_run(
     ts = _weekly_table(
         {
             "attacks": [[3] * weeks, [4] * weeks],
+            "attacks_balochistan": [[2] * weeks, [3] * weeks],
             "fighters": [[1000] * (weeks - 1) + [1100], [800] * (weeks - 1) + [760]],
         }
     )
@@ -337,6 +355,7 @@ def _synthetic_run(
             "replicate": [0, 0, 1, 1, 1, 1],
             "week": [3, 60, 5, 9, 70, 80],
             "group": ["ttp", "bla", "ttp", "ttp", "majeed", "jaish_al_adl"],
+            "district": ["dasu", "quetta", "rashakai", "dasu", "gwadar", "saravan"],
             "target": ["chinese", "chinese", "chinese", "security", "chinese", "chinese"],
             "killed": [5, 1, 4, 3, 6, 2],
             "chinese_killed": [5, 0, 3, 0, 2, 1],
@@ -365,6 +384,52 @@ def test_ttp_and_baloch_attacks_on_chinese_of_a_synthetic_run() -> None:
     # per fatal attack: TTP 5 (replicate 0) and 3 (replicate 1); Baloch none, then 2
     np.testing.assert_allclose(s["ttp_chinese_killed_per_fatal_attack"], [5.0, 3.0])
     np.testing.assert_allclose(s["baloch_chinese_killed_per_fatal_attack"], [np.nan, 2.0])
+
+
+def test_deadliest_attack_of_a_year_is_balochistan_s() -> None:
+    """The record lists Balochistan's deadliest attacks: the TTP's 5 at Dasu (KP, replicate 0,
+    year 1) and 4 at Rashakai are not in it; Jaish al-Adl's 2 in Saravan (Iran) neither."""
+    summary, ts, events = _synthetic_run(weeks=104)
+    s = replicate_statistics(summary, ts, events, weeks=104, pooled=False).samples
+    # replicate 0: year 1 none in Balochistan (0), year 2 quetta 1; replicate 1: 0, gwadar 6
+    np.testing.assert_array_equal(s["largest_attack_per_year"], [0, 1, 0, 6])
+    from sim.validation import in_balochistan
+
+    assert in_balochistan(events).tolist() == [False, True, False, False, True, False]
+    assert in_balochistan(events.iloc[:0]).size == 0
+
+
+def test_attacks_that_happened_leave_out_interdicted_attempts_and_other_places() -> None:
+    """Known answer: 3 replicates x 4 weeks; of the events, only those in Balochistan and not
+    interdicted are attacks that happened as the record counts them."""
+    from sim.validation import happened_in_balochistan, weekly_event_counts
+
+    events = pd.DataFrame(
+        {
+            "replicate": [0, 0, 0, 0, 2, 2, 2],
+            "week": [1, 1, 3, 4, 2, 2, 2],
+            "district": ["quetta", "kech", "quetta", "dasu", "gwadar", "gwadar", "saravan"],
+            "interdicted": [False, True, False, False, False, False, False],
+        }
+    )
+    assert happened_in_balochistan(events).tolist() == [1, 0, 1, 0, 1, 1, 0]
+    counts = weekly_event_counts(events[happened_in_balochistan(events)], np.arange(3), 4)
+    np.testing.assert_array_equal(counts, [[1, 0, 1, 0], [0, 0, 0, 0], [0, 2, 0, 0]])
+    summary = pd.DataFrame({"replicate": [0, 1, 2]})
+    for column in ("attacks_on_chinese", "chinese_killed", "attacks_balochistan"):
+        summary[column] = 0
+    summary[["killed_balochistan", "militants_killed"]] = 0
+    ts = _weekly_table({"attacks": [[1, 0, 1, 1], [0, 0, 0, 0], [0, 3, 0, 0]]})
+    ts["attacks_balochistan"] = ts["attacks"]
+    ts["fighters"] = 100
+    events[["group", "target", "killed", "chinese_killed"]] = ["bla", "security", 0, 0]
+    s = replicate_statistics(summary, ts, events, weeks=4, pooled=False).samples
+    np.testing.assert_allclose(s["attacks_balochistan_happened_per_year"], [26, 0, 26])
+    np.testing.assert_allclose(s["weekly_dispersion_happened"], [2 / 3, np.nan, 2.0])
+    assert np.isnan(s["burstiness_happened"]).all()  # fewer than 3 events each
+    # runs stored before the interdicted column: no estimate, not a count of everything
+    old = replicate_statistics(summary, ts, events.drop(columns="interdicted"), 4, pooled=False)
+    assert np.isnan(old.samples["attacks_balochistan_happened_per_year"]).all()
 
 
 def test_militant_statistics_of_a_one_year_run_and_of_old_results() -> None:
@@ -433,9 +498,15 @@ def test_validate_numbers_match_the_stored_parquet(
     ):
         _check(_row(table, key), summary[column].to_numpy() * per_year)
     # one year per replicate: the deadliest attack of the year is the run's max_attack_killed
-    _check(_row(table, "largest_attack_per_year"), summary["max_attack_killed"].to_numpy())
-    worst = events.groupby("replicate")["killed"].max().reindex(summary["replicate"], fill_value=0)
-    np.testing.assert_array_equal(np.sort(worst), np.sort(summary["max_attack_killed"]))
+    # over its attacks in Balochistan (places of kind district, sim/data/places.csv)
+    places = pd.read_csv(Path(__file__).parents[1] / "sim" / "data" / "places.csv")
+    districts = set(places.loc[places["kind"] == "district", "id"])
+    assert "quetta" in districts and not {"karachi", "dasu", "saravan"} & districts
+    mine = events[events["district"].isin(districts)]
+    worst = mine.groupby("replicate")["killed"].max().reindex(summary["replicate"], fill_value=0)
+    _check(_row(table, "largest_attack_per_year"), worst.to_numpy())
+    everywhere = events.groupby("replicate")["killed"].max()
+    assert (everywhere.reindex(worst.index, fill_value=0) >= worst).all()
     ratios = weekly.groupby("replicate")["attacks"].agg(lambda x: x.var(ddof=1) / x.mean())
     _check(_row(table, "weekly_dispersion"), ratios.to_numpy())
     fighters = weekly.sort_values("week").groupby("replicate")["fighters"]
