@@ -168,8 +168,10 @@ def _ols_slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 def escalation_from_gaps(n: Any, gaps: Any, level: float = 0.95) -> EscalationFit | None:
     """Fit log10 tau_n = log10 tau_1 - b log10 n to intervals ``gaps`` at indices ``n``.
 
-    ``n`` may repeat (several replicates' curves stacked). Non-positive gaps are dropped.
-    None if fewer than :data:`MIN_ESCALATION_GAPS` usable gaps or only one distinct ``n``.
+    ``n`` may repeat, but stacking several replicates' curves into one fit mistakes their
+    differences in rate for escalation (use :func:`within_replicate_escalation`). Non-positive
+    gaps are dropped. None if fewer than :data:`MIN_ESCALATION_GAPS` usable gaps or only one
+    distinct ``n``.
     """
     from scipy.stats import t as student_t
 
@@ -184,6 +186,60 @@ def escalation_from_gaps(n: Any, gaps: Any, level: float = 0.95) -> EscalationFi
     half = float(student_t.ppf(0.5 + level / 2, g.size - 2)) * se
     b = -slope
     return EscalationFit(b=b, low=b - half, high=b + half, tau1=10**intercept, gaps=int(g.size))
+
+
+@dataclass(frozen=True)
+class PooledEscalation:
+    """A common escalation exponent b of many replicates' progress curves, each replicate with
+    its own tau_1 (a within-replicate slope), and a replicate-bootstrap interval."""
+
+    b: float
+    low: float
+    high: float
+    replicates: int  # replicates with at least two distinct gaps
+    gaps: int
+
+
+#: Bootstrap resamples of the replicates behind a pooled escalation interval.
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def _centred_moments(n: np.ndarray, gaps: np.ndarray) -> tuple[float, float, int] | None:
+    """Sxy and Sxx of log10 gap on log10 n about this replicate's own means, and its gaps."""
+    ok = (gaps > 0) & np.isfinite(gaps) & (n >= 1)
+    x, y = np.log10(n[ok]), np.log10(gaps[ok])
+    if x.size < 2 or np.unique(x).size < 2:
+        return None
+    x, y = x - x.mean(), y - y.mean()
+    return float((x * y).sum()), float((x * x).sum()), int(x.size)
+
+
+def within_replicate_escalation(
+    curves: Sequence[tuple[Any, Any]], seed: int = 0, level: float = 0.95
+) -> PooledEscalation | None:
+    """One b from the progress curves ``(n, gaps)`` of many replicates: the slope of log gap on
+    log n after removing each replicate's means (so differences in rate between replicates
+    are not read as escalation), weighted as OLS would; the ``level`` interval from
+    :data:`BOOTSTRAP_RESAMPLES` resamples of whole replicates (generator seeded by ``seed``).
+
+    None if fewer than :data:`MIN_ESCALATION_GAPS` gaps in replicates with a slope.
+    """
+    moments = [
+        m
+        for n, g in curves
+        if (m := _centred_moments(np.asarray(n, float), np.asarray(g, float))) is not None
+    ]
+    if not moments or sum(m[2] for m in moments) < MIN_ESCALATION_GAPS:
+        return None
+    sxy, sxx, count = (np.array(col, dtype=float) for col in zip(*moments, strict=True))
+    b = -float(sxy.sum() / sxx.sum())
+    rng = np.random.default_rng([int(seed), 2011])
+    weights = rng.multinomial(sxy.size, np.full(sxy.size, 1 / sxy.size), BOOTSTRAP_RESAMPLES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = -(weights @ sxy) / (weights @ sxx)
+    tail = (1 - level) / 2
+    low, high = (float(v) for v in np.nanquantile(boot, [tail, 1 - tail]))
+    return PooledEscalation(b, low, high, int(sxy.size), int(count.sum()))
 
 
 def escalation_fit(times: Any, level: float = 0.95) -> EscalationFit | None:
@@ -844,12 +900,15 @@ def replicate_statistics(
             f"pooled fit: alpha {pl.alpha:.2f} +/- {pl.sigma:.2f}, xmin {pl.xmin:g}, "
             f"{pl.n_tail} of {pl.n} fatal attacks in the tail"
         )
-    for g in GROUPS:
+    for gi, g in enumerate(GROUPS):
         ns, gs = stacked[g]
-        e = escalation_from_gaps(np.concatenate(ns), np.concatenate(gs)) if ns else None
-        if e:
+        curves = list(zip(ns, gs, strict=True))
+        within = within_replicate_escalation(curves, seed * len(GROUPS) + gi)
+        if within:
             notes[f"escalation_b_{g}"] = (
-                f"pooled fit: b {e.b:.3f} (95% CI {e.low:.3f} to {e.high:.3f}), {e.gaps} gaps"
+                f"within-replicate fit: b {within.b:.3f} (95% replicate-bootstrap CI "
+                f"{within.low:.3f} to {within.high:.3f}), {within.gaps} gaps in "
+                f"{within.replicates} replicates"
             )
     notes["weekly_dispersion"] = (
         "weekly attacks of each replicate: every attempt (interdicted included) in every place, "
@@ -1463,6 +1522,7 @@ def _validate(args: argparse.Namespace) -> int:
 __all__ = [
     "EscalationFit",
     "ModelStatistics",
+    "PooledEscalation",
     "Target",
     "WindowRates",
     "annual_growth",
@@ -1483,4 +1543,5 @@ __all__ = [
     "replicate_statistics",
     "validate",
     "validate_command",
+    "within_replicate_escalation",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,6 +114,52 @@ def test_escalation_stacked_replicates_narrow_the_interval() -> None:
     assert one is not None and many is not None
     assert many.b == pytest.approx(0.4, abs=0.05)
     assert many.high - many.low < (one.high - one.low) / 3
+
+
+def _poisson_curves(rng: np.random.Generator, replicates: int = 200) -> list[tuple[Any, Any]]:
+    """Progress curves of stationary Poisson processes over 2 years, each replicate with its
+    own rate, Gamma(2, 12.5) a year: no escalation (b = 0), only different rates."""
+    curves = []
+    for rate in rng.gamma(2.0, 12.5, replicates):
+        times = np.sort(rng.uniform(0.0, 2.0, rng.poisson(2.0 * rate)))
+        gaps = np.diff(times)
+        curves.append((np.arange(1, gaps.size + 1), gaps))
+    return curves
+
+
+def test_within_replicate_escalation_finds_none_in_stationary_replicates() -> None:
+    """A reviewer's known answer: stacking every replicate's curve into one line read the
+    rates' differences as escalation (b 0.36, CI 0.34-0.39, for b = 0). The within-replicate
+    slope's interval holds 0 in most seeds; the stacked fit's (the old note) in none."""
+    from sim.validation import within_replicate_escalation
+
+    held, stacked_held = 0, 0
+    for seed in range(20):
+        curves = _poisson_curves(np.random.default_rng(seed))
+        fit = within_replicate_escalation(curves, seed=seed)
+        assert fit is not None and abs(fit.b) < 0.1
+        held += fit.low <= 0.0 <= fit.high
+        old = escalation_from_gaps(*(np.concatenate(c) for c in zip(*curves, strict=True)))
+        assert old is not None
+        stacked_held += old.low <= 0.0 <= old.high
+    assert held >= 16  # nominal 95%: 19 of 20 expected
+    assert stacked_held == 0
+
+
+def test_within_replicate_escalation_recovers_a_known_escalation() -> None:
+    from sim.validation import within_replicate_escalation
+
+    rng = np.random.default_rng(11)
+    curves = []
+    for tau1 in rng.gamma(2.0, 0.02, 200):  # each replicate its own tau_1; b = 0.5 in all
+        n = np.arange(1, rng.integers(10, 60))
+        curves.append((n, tau1 * n**-0.5 * rng.exponential(1.0, n.size)))
+    fit = within_replicate_escalation(curves, seed=1)
+    assert fit is not None
+    assert fit.b == pytest.approx(0.5, abs=0.06) and fit.low < 0.5 < fit.high
+    assert fit.low > 0.3  # the interval excludes no escalation
+    assert within_replicate_escalation(curves, seed=1) == fit  # same seed, same interval
+    assert fit.replicates == 200
 
 
 def test_escalation_needs_enough_gaps() -> None:
