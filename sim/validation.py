@@ -96,6 +96,9 @@ NO_OBSERVED = "no observed value"
 RUN_SUBDIR = "baseline"
 TABLE_FILE = "validation.csv"
 FIGURE_NAME = "validation"
+#: What the table was made from (seed, replicates, weeks, parameters), beside the CSV.
+SIDECAR_FILE = "validation.json"
+FIGURE_FORMATS = ("png", "svg")
 
 
 class ValidationError(ValueError):
@@ -668,10 +671,11 @@ def _timing_targets() -> list[Target]:
                 f"escalation_b_{g}",
                 f"Escalation b, {GROUP_NAMES[g]}",
                 "exponent b",
-                0.0,
-                math.inf,
-                "> 0 (escalation)",
-                "Johnson et al. 2011 (Science 333:81): tau_n = tau_1 n^-b; no fit for these groups",
+                math.nan,  # no fit for these groups: nothing to agree with, not counted
+                math.nan,
+                "none (b > 0 elsewhere)",
+                "Johnson et al. 2011 (Science 333:81) report b > 0 elsewhere: tau_n = tau_1 "
+                "n^-b; no published fit for these groups",
                 calibrated=False,
             )
         )
@@ -967,8 +971,14 @@ def _fmt(x: float) -> str:
 
 #: The verdict of a target without a model value (none of the replicates gave one).
 NO_ESTIMATE = "no estimate"
-#: Targets measured over whole years, and the weeks a run needs to measure them.
-WEEKS_NEEDED = {"attacks_growth": 2 * WEEKS_PER_YEAR, "largest_attack_per_year": WEEKS_PER_YEAR}
+#: Targets a short run cannot measure (whole years, or a variance over weeks), and the weeks
+#: a run needs to measure them.
+WEEKS_NEEDED = {
+    "attacks_growth": 2 * WEEKS_PER_YEAR,
+    "largest_attack_per_year": WEEKS_PER_YEAR,
+    "weekly_dispersion": 2,  # a variance of weekly counts needs two weeks
+    "weekly_dispersion_happened": 2,
+}
 #: The start of the verdict of such a target in a shorter run: not measured, so neither
 #: inside nor outside, and not counted.
 TOO_SHORT = "needs runs of"
@@ -1093,26 +1103,49 @@ def failures(table: pd.DataFrame) -> list[str]:
     return out
 
 
+def _labels(table: pd.DataFrame, mask: Any) -> str:
+    return ", ".join(str(x).strip() for x in table.loc[mask, "label"])
+
+
+def _inside_text(table: pd.DataFrame, counted: Any) -> str:
+    """``k of n inside the observed range`` over the rows ``counted``, and the near misses."""
+    inside = int((counted & (table["verdict"] == "inside")).sum())
+    text = f"{inside} of {int(counted.sum())} inside the observed range"
+    rows = zip(_records(table), counted, strict=True)
+    near = [str(r["label"]).strip() for r, c in rows if c and within_error(r)]
+    if near:
+        text += (
+            f" ({len(near)} more outside by less than the Monte Carlo error of the median, "
+            f"90%: {', '.join(near)})"
+        )
+    return text
+
+
 def count_line(table: pd.DataFrame) -> str:
-    """How many targets are inside their observed range, of those that have one."""
+    """How many targets are inside their observed range: the calibrated ones (in-sample: the
+    parameters were tuned to them) apart from the context rows; rows without an observed
+    value or not measurable in runs this short are named, not counted."""
     without = table["verdict"] == NO_OBSERVED
     short = table["verdict"].astype(str).str.startswith(TOO_SHORT)
-    inside = int((table["verdict"] == "inside").sum())
-    line = f"{inside} of {int((~without & ~short).sum())} targets inside the observed range"
-    near = [str(r["label"]).strip() for r in _records(table) if within_error(r)]
-    if near:
-        line += (
-            f" ({len(near)} more outside by less than the Monte Carlo error of the median, "
-            f"90%: {', '.join(near)}; another seed or more replicates may put "
-            f"{'it' if len(near) == 1 else 'them'} inside)"
-        )
+    calibrated = table["calibrated"].astype(bool)
+    counted = ~without & ~short
+    source = table.attrs.get("parameters", {}).get("source")
+    tuned = (
+        "the posterior was fitted to this record"
+        if source == "posterior"
+        else "the defaults were tuned to them"
+    )
+    lines = [
+        f"Calibrated targets (in-sample: {tuned}): "
+        + _inside_text(table, counted & calibrated)
+        + ".",
+        "Context rows (not calibrated): " + _inside_text(table, counted & ~calibrated) + ".",
+    ]
     if without.any():
-        labels = ", ".join(str(x).strip() for x in table.loc[without, "label"])
-        line += f"; not counted, with no observed value: {labels}"
+        lines.append(f"Not counted, with no observed value: {_labels(table, without)}.")
     if short.any():
-        labels = ", ".join(str(x).strip() for x in table.loc[short, "label"])
-        line += f"; not counted, the runs too short to measure them: {labels}"
-    return line + "."
+        lines.append(f"Not counted, the runs too short to measure them: {_labels(table, short)}.")
+    return "\n".join(lines)
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -1296,7 +1329,9 @@ def validate(
 ) -> pd.DataFrame:
     """Run the baseline into ``out_dir/baseline``, compare it with the record, write the table.
 
-    Writes ``out_dir/validation.csv`` and ``out_dir/validation.png|svg``; returns the table.
+    Writes ``out_dir/validation.csv``, ``out_dir/validation.png|svg`` (with ``plots=False``
+    none, and those an earlier validate drew here are removed) and ``out_dir/validation.json``
+    (seed, replicates, weeks, parameters, version); returns the table.
     Re-running with the same seed and weeks reuses finished replicates. ``parameters`` is
     ``defaults`` or a posterior (a ``posterior.parquet``, its directory, or ``posterior`` for
     ``results/calibration/full/``): then replicate i runs with draw i % n, and the table compares
@@ -1362,19 +1397,67 @@ def validate(
         entry["draws_used"] = min(stats.replicates, posterior.draws)
     table.attrs["parameters"] = entry
 
-    from sim.files import atomic_write_text
+    _write_outputs(out_dir, table, stats, seed, plots)
+    return table
 
+
+def _figure_files(out_dir: Path) -> list[Path]:
+    return [out_dir / f"{FIGURE_NAME}.{fmt}" for fmt in FIGURE_FORMATS]
+
+
+def _remove_own_figures(out_dir: Path) -> None:
+    """Remove the figures an earlier validate wrote here (listed in its sidecar), so that no
+    figure of another run stands beside the new table; say so of unlisted ones, kept."""
+    from sim.files import read_json_object
+
+    old = read_json_object(out_dir / SIDECAR_FILE) or {}
+    listed = old.get("figures") if old.get("made_by") == MADE_BY else None
+    ours = set(listed) if isinstance(listed, list) else set()
+    for path in _figure_files(out_dir):
+        if path.name in ours:
+            path.unlink(missing_ok=True)
+        elif path.exists():
+            print(
+                f"note: {path} was not made by this validate (no {SIDECAR_FILE} lists it): "
+                "kept, and it may not show this table",
+                file=sys.stderr,
+            )
+
+
+def _write_outputs(
+    out_dir: Path, table: pd.DataFrame, stats: ModelStatistics, seed: int, plots: bool
+) -> None:
+    """The table, the figure (or none: an earlier one is removed) and the sidecar saying what
+    they were made from, each written atomically; the sidecar last."""
+    from sim import __version__
+    from sim.files import atomic_write_json, atomic_write_text
+
+    _remove_own_figures(out_dir)
+    (out_dir / SIDECAR_FILE).unlink(missing_ok=True)  # until the new one: none, not a stale one
     atomic_write_text(out_dir / TABLE_FILE, table.to_csv(index=False, float_format="%.6g"))
+    figures: list[str] = []
     if plots:
         from sim.analysis.style import render, write_rendered
 
         title = (
             f"{model_name(table.attrs['parameters'])} against the observed record: "
-            f"{stats.replicates} replicates x {stored_weeks} weeks (seed {seed})"
+            f"{stats.replicates} replicates x {stats.weeks} weeks (seed {seed})"
         )
         fig = plot_validation(stats, table, title)
-        write_rendered(out_dir, {FIGURE_NAME: render(fig)})
-    return table
+        figures = [p.name for p in write_rendered(out_dir, {FIGURE_NAME: render(fig)})]
+    sidecar = {
+        "package": "cpec-sim",
+        "version": __version__,
+        "made_by": MADE_BY,
+        "seed": seed,
+        "replicates": stats.replicates,
+        "weeks": stats.weeks,
+        "parameters": table.attrs["parameters"],
+        "table": TABLE_FILE,
+        "figures": figures,
+        "run": RUN_SUBDIR,
+    }
+    atomic_write_json(out_dir / SIDECAR_FILE, sidecar)
 
 
 def model_name(entry: dict[str, Any]) -> str:
@@ -1450,7 +1533,8 @@ def _validate_parser() -> Parser:
         description=(
             "Run the baseline and compare it with the observed record (attacks on Chinese "
             "targets, Balochistan's attacks and deaths, severity tail, burstiness, escalation). "
-            "Writes OUT/validation.csv, OUT/validation.png|svg and the run in OUT/baseline/."
+            "Writes OUT/validation.csv, OUT/validation.json, OUT/validation.png|svg and the run "
+            "in OUT/baseline/."
         ),
     )
     parser.add_argument(
@@ -1512,9 +1596,9 @@ def _validate(args: argparse.Namespace) -> int:
     failing = failures(table)
     if failing:
         print(f"Calibrated targets outside: {', '.join(failing)}.")
-    written = [out / TABLE_FILE]
+    written = [out / TABLE_FILE, out / SIDECAR_FILE]
     if not args.no_plots:
-        written += [out / f"{FIGURE_NAME}.png", out / f"{FIGURE_NAME}.svg"]
+        written += _figure_files(out)
     print("Wrote " + ", ".join(str(p) for p in written), f"({time.perf_counter() - t0:.1f} s)")
     return 0
 

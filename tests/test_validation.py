@@ -524,6 +524,17 @@ def test_validate_writes_table_figure_and_run(fast_validation: tuple[pd.DataFram
     assert set(table["target"]) == {t.key for t in observed_targets()}
     assert table["source"].str.len().min() > 0
     assert set(table["verdict"].str.split().str[0]) <= {"inside", "above", "below", "no", "needs"}
+    import json
+
+    sidecar = json.loads((out / "validation.json").read_text())  # what to_csv cannot keep
+    assert {k: sidecar[k] for k in ("seed", "replicates", "weeks")} == {
+        "seed": 3,
+        "replicates": 8,
+        "weeks": 52,
+    }
+    assert sidecar["parameters"] == table.attrs["parameters"]
+    assert sidecar["parameters"]["source"] == "defaults"
+    assert sidecar["figures"] == ["validation.png", "validation.svg"]
 
 
 def test_validate_numbers_match_the_stored_parquet(
@@ -748,7 +759,9 @@ def test_a_target_with_no_observed_value_is_neither_inside_nor_counted() -> None
     assert row["verdict"] == NO_OBSERVED and not row["interval_overlaps"]
     assert math.isnan(row["distance"])
     assert count_line(table) == (
-        "1 of 2 targets inside the observed range; not counted, with no observed value: No data."
+        "Calibrated targets (in-sample: the defaults were tuned to them): 1 of 2 inside the "
+        "observed range.\nContext rows (not calibrated): 0 of 0 inside the observed range.\n"
+        "Not counted, with no observed value: No data."
     )
     assert failures(table) == ["out"]
 
@@ -833,7 +846,7 @@ def test_targets_measured_over_whole_years_are_not_judged_in_shorter_runs() -> N
     short = compare(ModelStatistics(samples, {}, 2, 26), targets)
     assert short["verdict"].tolist()[:2] == ["needs runs of 52 weeks", "needs runs of 104 weeks"]
     assert failures(short) == ["above"]
-    assert "0 of 1 targets inside" in count_line(short)
+    assert "them): 0 of 1 inside" in count_line(short)
     assert "too short to measure them: Deadliest, Growth" in count_line(short)
     full = compare(ModelStatistics(samples, {}, 2, 104), targets)  # long enough, yet no value
     assert failures(full) == ["largest_attack_per_year", "attacks_growth", "above"]
@@ -857,3 +870,66 @@ def test_the_median_s_monte_carlo_interval_covers_and_marks_near_misses() -> Non
     assert within_error({**row, "median_low": 276.0, "median_high": 290.0})
     assert not within_error({**row, "median_low": 270.0, "median_high": 280.0})
     assert not within_error({**row, "verdict": "inside", "median_low": 290, "median_high": 300})
+
+
+def test_the_count_keeps_calibrated_targets_apart_from_context_rows() -> None:
+    """A reviewer: 200 prior draws gave '19 of 22 targets inside' like the tuned defaults, and
+    the count mixed in-sample targets, context rows and b > 0 rows with no observed value."""
+    from sim.validation import count_line
+
+    targets = [
+        Target("cal_in", "Cal in", "u", 0.0, 10.0, "0-10", "src"),
+        Target("cal_out", "Cal out", "u", 0.0, 10.0, "0-10", "src"),
+        Target("ctx_in", "Ctx in", "u", 0.0, 10.0, "0-10", "src", calibrated=False),
+        Target("ctx_out", "Ctx out", "u", 0.0, 10.0, "0-10", "src", calibrated=False),
+        Target("ctx_out2", "Ctx out 2", "u", 0.0, 10.0, "0-10", "src", calibrated=False),
+    ]
+    samples = {"cal_in": [5.0], "cal_out": [11.0], "ctx_in": [1.0], "ctx_out": [-1.0]}
+    stats = ModelStatistics({k: np.array(v) for k, v in samples.items()}, {}, 1, 104)
+    table = compare(stats, targets)
+    lines = count_line(table).splitlines()
+    assert lines[0].startswith("Calibrated targets (in-sample: the defaults were tuned to them)")
+    assert lines[0].endswith(": 1 of 2 inside the observed range.")
+    assert lines[1] == "Context rows (not calibrated): 1 of 3 inside the observed range."
+    table.attrs["parameters"] = {"source": "posterior"}
+    assert "in-sample: the posterior was fitted to this record" in count_line(table)
+    # the escalation rows have no observed value for these groups: named, never counted
+    escalation = [t for t in observed_targets() if t.key.startswith("escalation_b_")]
+    assert len(escalation) == len(GROUPS)
+    assert all(not t.has_observed and not t.calibrated for t in escalation)
+    assert verdict(0.3, escalation[0]) == "no observed value"
+
+
+def test_a_target_a_run_is_too_short_to_measure_is_not_a_failure() -> None:
+    """At --weeks 1 the weekly dispersion cannot be measured (one week): neither inside nor a
+    failure; at two weeks it is measured."""
+    targets = [t for t in observed_targets() if t.key.startswith("weekly_dispersion")]
+    one = compare(ModelStatistics({}, {}, 3, 1), targets)
+    assert set(one["verdict"]) == {"needs runs of 2 weeks"}
+    assert failures(one) == []
+    two = compare(ModelStatistics({"weekly_dispersion": np.array([2.0])}, {}, 1, 2), targets)
+    assert two["verdict"].tolist() == ["inside", "no estimate"]
+
+
+def test_a_table_without_figures_leaves_no_stale_figure_beside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reviewer: 'validate --out D', then '--seed 5 --no-plots' rewrote the table and left
+    the first run's figures beside it."""
+    import json
+
+    argv = ["--replicates", "2", "--jobs", "1", "--weeks", "4", "--out", str(tmp_path)]
+    assert validate_command(argv) == 0
+    assert (tmp_path / "validation.png").is_file() and (tmp_path / "validation.svg").is_file()
+    assert validate_command([*argv, "--seed", "5", "--no-plots"]) == 0
+    assert not (tmp_path / "validation.png").exists()
+    assert not (tmp_path / "validation.svg").exists()
+    sidecar = json.loads((tmp_path / "validation.json").read_text())
+    assert (sidecar["seed"], sidecar["figures"]) == (5, [])
+    assert not list(tmp_path.glob(".*.tmp"))
+    # a figure validate did not make (no sidecar lists it) is kept, with a note
+    (tmp_path / "validation.png").write_bytes(b"my own figure")
+    capsys.readouterr()
+    assert validate_command([*argv, "--seed", "5", "--no-plots"]) == 0
+    assert (tmp_path / "validation.png").read_bytes() == b"my own figure"
+    assert "was not made by this validate" in capsys.readouterr().err
