@@ -1104,7 +1104,7 @@ def failures(table: pd.DataFrame) -> list[str]:
 
 
 def _labels(table: pd.DataFrame, mask: Any) -> str:
-    return ", ".join(str(x).strip() for x in table.loc[mask, "label"])
+    return "; ".join(str(x).strip() for x in table.loc[mask, "label"])  # labels hold commas
 
 
 def _inside_text(table: pd.DataFrame, counted: Any) -> str:

@@ -847,7 +847,7 @@ def test_targets_measured_over_whole_years_are_not_judged_in_shorter_runs() -> N
     assert short["verdict"].tolist()[:2] == ["needs runs of 52 weeks", "needs runs of 104 weeks"]
     assert failures(short) == ["above"]
     assert "them): 0 of 1 inside" in count_line(short)
-    assert "too short to measure them: Deadliest, Growth" in count_line(short)
+    assert "too short to measure them: Deadliest; Growth" in count_line(short)
     full = compare(ModelStatistics(samples, {}, 2, 104), targets)  # long enough, yet no value
     assert failures(full) == ["largest_attack_per_year", "attacks_growth", "above"]
 
