@@ -125,7 +125,9 @@ def compare_command(argv: Sequence[str]) -> int:
         if out.exists() and not out.is_dir():
             raise ResultsError(f"--out {out}: exists and is not a directory (give a directory)")
         _refuse_system_folder(out)
-        table, paths = write_comparison(runs, out, reference, plots=not args.no_plots)
+        table, paths = write_comparison(
+            runs, out, reference, plots=not args.no_plots, by_default=args.reference is None
+        )
         _warn_uncertainty(prog, runs)
         print_table(table)
         what = "comparison.csv" if args.no_plots else "comparison.csv and figures"

@@ -126,6 +126,19 @@ def default_reference(runs: RunSet) -> str:
     return base[0].label if len(base) == 1 else runs.runs[0].label
 
 
+def reference_note(runs: RunSet, by_default: bool) -> str:
+    """Why the reference is not the baseline, when it was chosen ``by_default`` (no reference
+    was asked for) and the baseline is a sweep job without results; else ''."""
+    if not by_default or any(r.scenario == "baseline" for r in runs.runs):
+        return ""
+    if not any(job.scenario == "baseline" for job in runs.skipped):
+        return ""
+    return (
+        "the first run, standing in for the baseline, whose job has no results; "
+        "--reference chooses another"
+    )
+
+
 def _row(run: Run, ref: Run | None, outcome: str, kind: str) -> dict[str, Any]:
     return {
         "label": run.label,
@@ -166,8 +179,12 @@ def _diff(x: Any, y: Any, stat: stats.Statistic, paired: bool) -> stats.DiffCI:
     return stats.bootstrap_diff_ci(x, y, stat, N_BOOT, seed=BOOT_SEED, paired=paired)
 
 
-def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFrame:
-    """The comparison table of already-loaded runs (see :func:`compare`)."""
+def compare_runs(
+    runs: RunSet, reference: str | None = "baseline", by_default: bool = False
+) -> pd.DataFrame:
+    """The comparison table of already-loaded runs (see :func:`compare`); ``by_default``:
+    :func:`default_reference` chose ``reference`` (the notes say if it stands in for a
+    baseline without results)."""
     ref = resolve_reference(runs, reference)
     paired = {id(r): ref is not None and r is not ref and paired_with(r, ref) for r in runs.runs}
     rows: list[dict[str, Any]] = []
@@ -219,6 +236,8 @@ def compare_runs(runs: RunSet, reference: str | None = "baseline") -> pd.DataFra
     table["successes"] = table["successes"].astype("Int64")
     table["paired"] = table["paired"].astype("boolean")
     table.attrs["reference"] = ref.label if ref is not None else None
+    table.attrs["reference_note"] = reference_note(runs, by_default) if ref is not None else ""
+    table.attrs["skipped"] = runs.skipped_lines()
     table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
     table.attrs["rests_on"] = scenario_values(runs.runs)
@@ -406,7 +425,7 @@ def table_blocks(
     """
     ref = table.attrs.get("reference") or (table["reference"].iloc[0] if len(table) else None)
     ref = ref or None
-    notes: list[str] = []
+    notes: list[str] = list(table.attrs.get("skipped") or [])
     uncertainty = dict(table.attrs.get("uncertainty") or {})
     mixed = bool(table.attrs.get("uncertainty_mixed"))
     short = _strip_scenario(list(table["label"]))
@@ -417,7 +436,11 @@ def table_blocks(
         ref = short.get(ref, ref) if ref else ref
         uncertainty = {short.get(k, k): v for k, v in uncertainty.items()}
     if ref:
-        notes.append(f"Reference: {ref}. Δ = run minus reference, with a 95% bootstrap CI in [ ].")
+        why = table.attrs.get("reference_note")
+        shown = f"{ref} ({why})" if why else ref
+        notes.append(
+            f"Reference: {shown}. Δ = run minus reference, with a 95% bootstrap CI in [ ]."
+        )
         notes.extend(_difference_notes(table, ref))
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
     notes.extend(uncertainty_notes(uncertainty, mixed))
@@ -940,15 +963,20 @@ def table_csv(table: pd.DataFrame) -> str:
 
 
 def write_comparison(
-    runs: RunSet, out: Path, reference: str | None = "baseline", plots: bool = True
+    runs: RunSet,
+    out: Path,
+    reference: str | None = "baseline",
+    plots: bool = True,
+    by_default: bool = False,
 ) -> tuple[pd.DataFrame, list[Path]]:
     """Compute the comparison, then write ``comparison.csv`` (and figures) into ``out``.
 
     Everything is computed before the first file is written; each file is written atomically.
     Figures of an earlier comparison in ``out`` that this one does not draw (``plots=False``,
     or no data for them) are removed: a folder never holds a table and figures of two.
+    ``by_default``: as for :func:`compare_runs`.
     """
-    table = compare_runs(runs, reference)
+    table = compare_runs(runs, reference, by_default)
     rendered = (
         {name: style.render(fig) for name, fig in comparison_figures(runs, table)} if plots else {}
     )

@@ -214,7 +214,8 @@ def _runs_section(runs: RunSet) -> str:
                 str(run.path),
             ]
         )
-    parts = [_html_table(header, rows, numeric={4, 5, 6})]
+    parts = [f"<p class='note'>{_e(line)}</p>" for line in runs.skipped_lines()]
+    parts.append(_html_table(header, rows, numeric={4, 5, 6}))
     seeds = {str(r.manifest.get("replicate_seeds")) for r in runs.runs if r.manifest}
     seeds.discard("None")
     if seeds:
@@ -224,9 +225,11 @@ def _runs_section(runs: RunSet) -> str:
         )
     if runs.sweep is not None:
         swept = ", ".join(runs.sweep.swept) or "–"
+        jobs = len(runs.runs) + len(runs.sweep.skipped)
+        done = f"{len(runs.runs)} of {jobs} jobs" if runs.sweep.skipped else f"{jobs} jobs"
         parts.append(
             f"<p>Sweep <b>{_e(runs.sweep.name)}</b> over {_e(swept)} "
-            f"({len(runs.runs)} jobs) in <code>{_e(runs.sweep.path)}</code>.</p>"
+            f"({done}) in <code>{_e(runs.sweep.path)}</code>.</p>"
         )
     for run in runs.runs:
         desc = run.manifest.get("description")
@@ -284,7 +287,7 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
     """The report as an HTML string (see :func:`report`)."""
     if len(runs.runs) > 1:
         ref_label = resolve_reference(runs, reference or default_reference(runs))
-        table = compare_runs(runs, ref_label.label if ref_label else None)
+        table = compare_runs(runs, ref_label.label if ref_label else None, reference is None)
     else:
         table = compare_runs(runs, None)
     names = ", ".join(dict.fromkeys(r.label for r in runs.runs))

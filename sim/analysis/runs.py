@@ -215,14 +215,32 @@ def _natural_key(path: Path) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
+@dataclass(frozen=True)
+class SkippedJob:
+    """A sweep job without results: its folder, what happened to it and why, as
+    ``sweep.json`` or the job's ``manifest.json`` say."""
+
+    path: Path
+    #: ``failed``, ``refused``, ``interrupted``, ``running`` …, or ``no results``.
+    status: str
+    message: str = ""
+    scenario: str | None = None
+
+    def why(self) -> str:
+        """``failed: No space left on device``, or the status alone if nothing says why."""
+        return f"{self.status}: {self.message}" if self.message else self.status
+
+
 @dataclass
 class Sweep:
-    """A sweep directory: its job runs and the swept keys (from ``sweep.json``)."""
+    """A sweep directory: its job runs, the jobs without results, and the swept keys (from
+    ``sweep.json``)."""
 
     path: Path
     name: str
     swept: list[str]
     runs: list[Run]
+    skipped: list[SkippedJob] = field(default_factory=list)
 
 
 def load_run(path: Path) -> Run:
@@ -307,6 +325,7 @@ def load_sweep(path: Path) -> Sweep:
     meta = _read_json(path / SWEEP_FILE) if (path / SWEEP_FILE).is_file() else {}
     jobs = meta.get("jobs")
     job_overrides: dict[str, dict[str, str]] = {}
+    entries: dict[str, dict[str, Any]] = {}
     if isinstance(jobs, list):
         dirs = []
         for job in jobs:
@@ -317,15 +336,18 @@ def load_sweep(path: Path) -> Sweep:
                 if path / name in dirs:
                     raise ResultsError(f"{path / SWEEP_FILE}: job folder {name!r} listed twice")
                 dirs.append(path / name)
-                job_overrides[str(job["dir"])] = parse_overrides(job.get("overrides"))
+                job_overrides[name] = parse_overrides(job.get("overrides"))
+                entries[name] = job
     else:
         dirs = sorted((p for p in path.iterdir() if p.is_dir()), key=_natural_key)
         dirs = [d for d in dirs if (d / MANIFEST_FILE).is_file() or is_run_dir(d)]
     runs: list[Run] = []
+    skipped: list[SkippedJob] = []
     for d in dirs:
         if not is_run_dir(d):
             why = _unfinished(d) or f"{d}: no {SUMMARY_FILE}"
             print(f"warning: skipping sweep job {why}", file=sys.stderr)
+            skipped.append(_skipped_job(d, entries.get(d.name, {})))
             continue
         run = load_run(d)
         if not run.overrides and d.name in job_overrides:
@@ -340,7 +362,29 @@ def load_sweep(path: Path) -> Sweep:
     name = str(meta.get("experiment") or path.name)
     for run in runs:
         run.sweep = name
-    return Sweep(path=path, name=name, swept=swept, runs=runs)
+    return Sweep(path=path, name=name, swept=swept, runs=runs, skipped=skipped)
+
+
+def _skipped_job(folder: Path, entry: dict[str, Any]) -> SkippedJob:
+    """What ``sweep.json``'s entry (``entry``), else the job's manifest, says of a job
+    without results."""
+    manifest: dict[str, Any] = {}
+    if (folder / MANIFEST_FILE).is_file():
+        with contextlib.suppress(ResultsError):
+            manifest = _read_json(folder / MANIFEST_FILE)
+    overrides = entry.get("overrides")
+    scenario = manifest.get("scenario") or (
+        overrides.get("scenario") if isinstance(overrides, dict) else None
+    )
+    status = entry.get("status") or manifest.get("status")
+    status = "no results" if not status or status == "complete" else str(status)
+    message = str(entry.get("message") or manifest.get("message") or "").strip()
+    return SkippedJob(
+        path=folder,
+        status=status,
+        message=message.splitlines()[0] if message else "",
+        scenario=str(scenario) if scenario else None,
+    )
 
 
 @dataclass
@@ -349,6 +393,15 @@ class RunSet:
 
     runs: list[Run]
     sweep: Sweep | None = None
+    #: Jobs of the sweeps given that have no results (a failed job, say), in input order.
+    skipped: list[SkippedJob] = field(default_factory=list)
+
+    def skipped_lines(self) -> list[str]:
+        """One line per job without results, naming it and why; [] if none."""
+        return [
+            f"Not included: sweep job {job.path.name} has no results ({job.why()})."
+            for job in self.skipped
+        ]
 
     @property
     def labels(self) -> list[str]:
@@ -440,4 +493,5 @@ def load_runs(dirs: Sequence[Path | str]) -> RunSet:
     _refuse_repeats(runs)
     _assign_labels(runs, sweeps)
     only_sweep = sweeps[0] if len(sweeps) == 1 and len(dirs) == 1 else None
-    return RunSet(runs=runs, sweep=only_sweep)
+    skipped = [job for sweep in sweeps for job in sweep.skipped]
+    return RunSet(runs=runs, sweep=only_sweep, skipped=skipped)

@@ -116,3 +116,31 @@ def test_an_unfinished_run_says_how_to_finish_it(tmp_path: Path, capsys) -> None
     (run / "manifest.json").write_text('{"status": "interrupted"}')
     assert cli.compare_command([str(run), "--no-plots"]) == 2
     _one_line_error(capsys, "did not finish", "interrupted", "resume")
+
+
+def test_compare_of_a_sweep_says_which_jobs_have_no_results(
+    tmp_path: Path, make_run, capsys
+) -> None:
+    import json
+
+    sweep = tmp_path / "sweep"
+    for scenario in ("baseline", "chinese_troops", "full_pressure"):
+        make_run(sweep / scenario, scenario=scenario, n=4, weeks=2)
+    (sweep / "baseline" / "summary.parquet").unlink()
+    jobs = [
+        {
+            "dir": "baseline",
+            "overrides": {"scenario": "baseline"},
+            "status": "refused",
+            "message": "unknown key attacks.x",
+        },
+        {"dir": "chinese_troops", "overrides": {"scenario": "chinese_troops"}},
+        {"dir": "full_pressure", "overrides": {"scenario": "full_pressure"}},
+    ]
+    (sweep / "sweep.json").write_text(json.dumps({"swept": ["scenario"], "jobs": jobs}))
+    assert cli.compare_command([str(sweep), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Not included: sweep job baseline has no results (refused: unknown key attacks.x)." in out
+    )
+    assert "Reference: Chinese troops (the first run, standing in for the baseline" in out

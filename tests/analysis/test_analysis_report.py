@@ -144,3 +144,47 @@ def test_parameters_changed_leaves_out_run_settings(tmp_path: Path, make_run, mo
     cells = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>", html)
     assert "none (scenario defaults)" in cells and "iran.x=0.5" in cells
     assert not any(k in c for c in cells for k in ("replicates=", "sweep_name=", "jobs="))
+
+
+def _sweep_with_a_failed_baseline(root: Path, make_run) -> Path:
+    """A sweep of three scenarios whose baseline job failed: the state a failed job leaves (a
+    manifest saying why, no result files, and its entry in sweep.json)."""
+    import json
+
+    scenarios = ("baseline", "chinese_troops", "full_pressure")
+    jobs = []
+    for i, scenario in enumerate(scenarios):
+        folder = root / f"scenario={scenario}"
+        make_run(
+            folder, scenario=scenario, n=5, weeks=3, seed=i, overrides=[f"scenario={scenario}"]
+        )
+        job = {"dir": folder.name, "overrides": {"scenario": scenario}, "status": "complete"}
+        if scenario == "baseline":
+            for table in folder.glob("*.parquet"):
+                table.unlink()
+            manifest = json.loads((folder / "manifest.json").read_text())
+            manifest.update(status="failed", message="No space left on device")
+            (folder / "manifest.json").write_text(json.dumps(manifest))
+            job.update(status="failed", message="No space left on device")
+        jobs.append(job)
+    meta = {"experiment": "compare_all", "swept": ["scenario"], "jobs": jobs}
+    (root / "sweep.json").write_text(json.dumps(meta))
+    return root
+
+
+def test_a_sweep_report_says_which_jobs_failed_and_that_the_reference_stands_in(
+    tmp_path: Path, make_run, monkeypatch
+) -> None:
+    monkeypatch.setattr(report, "comparison_figures", lambda runs, table: iter(()))  # speed
+    sweep = _sweep_with_a_failed_baseline(tmp_path / "sweep", make_run)
+    html = report.report([sweep], tmp_path / "r.html", per_run_plots=False).read_text()
+    what_was_run = html.split("<h2>What was run</h2>", 1)[1].lstrip()
+    assert what_was_run.startswith(
+        "<p class='note'>Not included: sweep job scenario=baseline has no results "
+        "(failed: No space left on device).</p>"
+    )
+    assert "(2 of 3 jobs)" in html
+    assert "Reference: Chinese troops (the first run, standing in for the baseline" in html
+    chosen = report.report([sweep], tmp_path / "c.html", "full_pressure", per_run_plots=False)
+    text = chosen.read_text()
+    assert "Reference: Full pressure." in text and "Not included: sweep job" in text
