@@ -34,12 +34,14 @@ REPORT_DPI = 96
 CAPTIONS: dict[str, str] = {
     "outcomes_histograms": "Distribution of each headline outcome at the end of the run across "
     "replicates: histogram, kernel density estimate, median (black line) and 90% interval "
-    "(shaded).",
+    "(shaded: 5th to 95th percentile of the replicates; with fewer than 20 replicates a rough "
+    "estimate that holds fewer of them).",
     "outcomes_ecdf": "Empirical cumulative distribution of each outcome: the height at x is the "
     "share of replicates with a value at most x.",
     "fan_violence": "Weekly violence: median across replicates (solid), mean (dashed: the line to "
-    "read where most weeks are 0, as for Chinese nationals killed) and bands holding the middle "
-    "50% and 90% of replicates, week by week; panels titled cumulative add up the weeks.",
+    "read where most weeks are 0, as for Chinese nationals killed) and bands from the 25th to the "
+    "75th and from the 5th to the 95th percentile of replicates, week by week; panels titled "
+    "cumulative add up the weeks.",
     "fan_politics": "Grievance, legitimacy, China's patience, capital and investors by week "
     "(median and 50%/90% bands); the last panel shows the share of replicates in which a "
     "policy is in force.",
@@ -79,9 +81,12 @@ which cell attacks, whether an attack succeeds), so the spread across replicates
 an outcome can vary by chance <i>under the same assumptions</i>. It is not uncertainty about the
 assumptions themselves: to explore those, compare scenarios or run a parameter sweep.</p>
 <p>The <b>median</b> is the middle replicate. The <b>90% interval</b> runs from the 5th to the
-95th percentile and holds 90% of replicates; fan charts show the median week by week with bands
-holding the middle 50% and 90%. More replicates make these estimates steadier but do not make
-the intervals narrower: they describe real variability in the model.</p>
+95th percentile of the replicates (interpolated between them). With 20 replicates or more it
+holds about 90% of them; with fewer it is a rough estimate that holds fewer (the middle 3 of 5,
+the middle 8 of 10), because the extreme replicates lie outside it. Fan charts show the median
+week by week with bands from the 25th to the 75th and from the 5th to the 95th percentile. More
+replicates make these estimates steadier but do not make the intervals narrower: they describe
+real variability in the model.</p>
 <p>Differences between a run and the reference are given as the difference in means (and in
 medians) with a <b>95% bootstrap confidence interval</b>: the replicates of both runs were
 resampled {N_BOOT:,} times (fixed seed) to see how much the difference would move with another

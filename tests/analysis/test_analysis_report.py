@@ -188,3 +188,21 @@ def test_a_sweep_report_says_which_jobs_failed_and_that_the_reference_stands_in(
     chosen = report.report([sweep], tmp_path / "c.html", "full_pressure", per_run_plots=False)
     text = chosen.read_text()
     assert "Reference: Full pressure." in text and "Not included: sweep job" in text
+
+
+@pytest.mark.parametrize(("n", "inside"), [(5, 3), (10, 8), (20, 18), (40, 36)])
+def test_what_the_report_says_a_90_percent_interval_holds_is_true(n: int, inside: int) -> None:
+    """The interval of the tables and figures holds the middle n - 2 of n < 20 replicates, not
+    90% of them, and the report says so."""
+    import numpy as np
+
+    from sim.analysis import stats
+
+    values = np.arange(n, dtype=float)
+    s = stats.summarise(values)
+    assert int(((values >= s.q05) & (values <= s.q95)).sum()) == inside
+    text = " ".join(report.UNCERTAINTY_TEXT.split())
+    assert "holds 90% of replicates" not in text
+    assert "With 20 replicates or more it holds about 90% of them" in text
+    assert "the middle 3 of 5, the middle 8 of 10" in text
+    assert "holds 90%" not in report.CAPTIONS["outcomes_histograms"]
