@@ -14,8 +14,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.analysis.outputs import REPORT_FILE
-from sim.analysis.runs import ResultsError, RunSet, is_sweep_dir, load_runs
+from sim.analysis.outputs import REPORT_FILE, is_report_file
+from sim.analysis.runs import (
+    EVENTS_FILE,
+    MANIFEST_FILE,
+    SUMMARY_FILE,
+    SWEEP_FILE,
+    TIMESERIES_FILE,
+    ResultsError,
+    RunSet,
+    is_sweep_dir,
+    load_runs,
+)
 from sim.commands import Parser, run_command
 
 #: Where ``compare`` and ``report`` write when given several runs and no ``--out``.
@@ -90,6 +100,15 @@ def _refuse_system_folder(folder: Path) -> None:
         raise ResultsError(f"--out {folder}: a system or home folder (choose another)")
 
 
+def _refuse_unwritable(out: Path, folder: Path) -> None:
+    """Refuse ``--out`` when ``folder`` (to hold it) cannot be made or written."""
+    from sim.files import unwritable
+
+    problem = unwritable(folder)
+    if problem:
+        raise ResultsError(f"--out {out}: {problem} (give a path in a folder you can write)")
+
+
 def compare_command(argv: Sequence[str]) -> int:
     """``cpec-sim compare DIR… [--reference NAME] [--out DIR]``."""
     prog = "cpec-sim compare"
@@ -125,6 +144,7 @@ def compare_command(argv: Sequence[str]) -> int:
         if out.exists() and not out.is_dir():
             raise ResultsError(f"--out {out}: exists and is not a directory (give a directory)")
         _refuse_system_folder(out)
+        _refuse_unwritable(out, out)
         table, paths = write_comparison(
             runs, out, reference, plots=not args.no_plots, by_default=args.reference is None
         )
@@ -146,6 +166,33 @@ def default_report_out(dirs: Sequence[Path], runs: RunSet) -> Path:
     if len(dirs) == 1:
         return Path(dirs[0]) / REPORT_FILE
     return REPORTS_DIR / f"{default_name(runs)}.html"
+
+
+#: The files a run or sweep folder keeps its records in: never a report's name.
+RECORD_FILES = frozenset(
+    {SUMMARY_FILE, TIMESERIES_FILE, EVENTS_FILE, MANIFEST_FILE, SWEEP_FILE}
+    | {"config.yaml", "multirun.yaml"}
+)
+
+
+def check_report_out(out: Path) -> None:
+    """Refuse, before anything is rendered, a report file that is a folder, has the name of a
+    run's or sweep's records (or of a Parquet table), exists but is not a report cpec-sim
+    wrote, or lies in a folder that cannot be made or written."""
+    if out.is_dir():
+        raise ResultsError(f"--out {out}: is a directory (give a file name ending in .html)")
+    if out.name in RECORD_FILES or out.suffix == ".parquet":
+        raise ResultsError(
+            f"--out {out}: {out.name} is the name of a run's records (give a file name "
+            "ending in .html)"
+        )
+    if out.exists() and not is_report_file(out):
+        raise ResultsError(
+            f"--out {out}: exists and is not a report of cpec-sim (give a new file name, or "
+            "a report to replace)"
+        )
+    _refuse_system_folder(out.parent)
+    _refuse_unwritable(out, out.parent)
 
 
 def report_command(argv: Sequence[str]) -> int:
@@ -178,9 +225,7 @@ def report_command(argv: Sequence[str]) -> int:
         runs = load_runs(args.dirs)
         resolve_reference(runs, args.reference)  # validate before the (slow) rendering
         out = args.out if args.out is not None else default_report_out(args.dirs, runs)
-        if out.is_dir():
-            raise ResultsError(f"--out {out}: is a directory (give a file name ending in .html)")
-        _refuse_system_folder(out.parent)
+        check_report_out(out)
         _warn_uncertainty(prog, runs)
         text = build_report(runs, args.reference, per_run_plots=not args.no_run_plots)
         atomic_write_text(out, text)

@@ -8,6 +8,8 @@ imports here: the command line reads these names at start-up.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 #: ``compare``'s table.
 COMPARISON_TABLE = "comparison.csv"
 #: ``compare``'s figures, in the order they are drawn.
@@ -22,9 +24,26 @@ COMPARISON_FIGURES = (
 FIGURE_FORMATS = ("png", "svg")
 #: ``report``'s page, written into the one run or sweep folder it reports on.
 REPORT_FILE = "report.html"
+#: The line in a report's head that says cpec-sim wrote it (``report --out`` replaces only
+#: such a file).
+REPORT_MARKER = '<meta name="generator" content="cpec-sim report">'
+#: What the head of a report written before :data:`REPORT_MARKER` begins its title with.
+_OLD_REPORT_TITLE = "<title>cpec-sim report: "
 
 
 def analysis_files() -> frozenset[str]:
     """Every file name ``compare`` and ``report`` may write into a run or sweep folder."""
     figures = {f"{name}.{fmt}" for name in COMPARISON_FIGURES for fmt in FIGURE_FORMATS}
     return frozenset({COMPARISON_TABLE, REPORT_FILE} | figures)
+
+
+def is_report_file(path: Path) -> bool:
+    """Whether ``path`` is a file that ``report`` wrote (its head carries the marker, or the
+    title of a report written before it)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    mine = REPORT_MARKER in head or _OLD_REPORT_TITLE in head
+    return head.startswith("<!DOCTYPE html>") and mine

@@ -24,6 +24,7 @@ from sim.analysis.compare import (
     resolve_reference,
     table_blocks,
 )
+from sim.analysis.outputs import REPORT_MARKER
 from sim.analysis.runs import Run, RunSet, load_runs
 from sim.files import atomic_write_text
 from sim.posterior import NOT_COMPARABLE
@@ -301,6 +302,7 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        REPORT_MARKER,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",

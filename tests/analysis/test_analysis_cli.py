@@ -144,3 +144,55 @@ def test_compare_of_a_sweep_says_which_jobs_have_no_results(
         "Not included: sweep job baseline has no results (refused: unknown key attacks.x)." in out
     )
     assert "Reference: Chinese troops (the first run, standing in for the baseline" in out
+
+
+@pytest.mark.parametrize(
+    "name", ["summary.parquet", "manifest.json", "config.yaml", "chunks/summary-0.parquet"]
+)
+def test_report_never_writes_over_a_runs_records(
+    tmp_path: Path, make_run, capsys, monkeypatch, name: str
+) -> None:
+    from sim.analysis import report
+
+    run = make_run(tmp_path / "victim", n=3, weeks=2)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    drawn: list[int] = []
+    monkeypatch.setattr(report, "build_report", lambda *a, **k: drawn.append(1) or "")
+    assert cli.report_command([str(run), "--no-run-plots", "--out", str(run / name)]) == 2
+    _one_line_error(capsys, f"--out {run / name}", "ending in .html")
+    assert not drawn  # refused before rendering
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_report_replaces_only_a_report_it_wrote(tmp_path: Path, make_run, capsys) -> None:
+    run = make_run(tmp_path / "run", n=3, weeks=2)
+    mine = tmp_path / "notes.html"
+    mine.write_text("<!DOCTYPE html><html><head><title>my notes</title></head></html>")
+    assert cli.report_command([str(run), "--no-run-plots", "--out", str(mine)]) == 2
+    _one_line_error(capsys, f"--out {mine}", "not a report of cpec-sim")
+    assert "my notes" in mine.read_text()
+    out = tmp_path / "r.html"
+    assert cli.report_command([str(run), "--no-run-plots", "--out", str(out)]) == 0
+    assert cli.report_command([str(run), "--no-run-plots", "--out", str(out)]) == 0  # again
+    older = tmp_path / "older.html"  # written before reports carried their marker
+    older.write_text(
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        "<title>cpec-sim report: Baseline</title></head></html>"
+    )
+    assert cli.report_command([str(run), "--no-run-plots", "--out", str(older)]) == 0
+    capsys.readouterr()
+
+
+def test_report_checks_where_it_writes_before_rendering(
+    tmp_path: Path, make_run, capsys, monkeypatch
+) -> None:
+    from sim.analysis import report
+
+    run = make_run(tmp_path / "run", n=3, weeks=2)
+    (tmp_path / "rep1.html").write_text("a file, not a folder")
+    drawn: list[int] = []
+    monkeypatch.setattr(report, "build_report", lambda *a, **k: drawn.append(1) or "")
+    out = tmp_path / "rep1.html" / "x.html"
+    assert cli.report_command([str(run), "--no-run-plots", "--out", str(out)]) == 2
+    _one_line_error(capsys, f"--out {out}", "rep1.html is not a folder")
+    assert not drawn
