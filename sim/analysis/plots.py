@@ -386,8 +386,7 @@ def figure_severity(run: Run) -> Figure | None:
     killed = killed[killed >= 1]
     fig = style.new_figure(figsize=(8, 6))
     ax = fig.subplots()
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    style.log_axes(ax)
     ax.set_xlabel("people killed in one attack, x (log scale)")
     ax.set_ylabel("P(killed ≥ x) among attacks that killed (log scale)")
     title = f"Attack severity — {run.title()}\n{killed.size:,} attacks with at least one death"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,7 +99,38 @@ HOUSE_STYLE: dict[str, Any] = {
     "grid.linewidth": 0.6,
     "svg.fonttype": "none",
     "svg.hashsalt": "cpec-sim",
+    # Text is drawn as written: a run folder's name such as ``q$^$`` in a label is not
+    # mathtext (which would fail, or render ``$\alpha$`` as α unlike the tables).
+    "text.parse_math": False,
 }
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def plain_power(text: str) -> str:
+    """A log axis's mathtext tick label as plain text: ``$\\mathdefault{2\\times10^{-3}}$`` ->
+    ``2×10⁻³`` (the house style draws text as written, without mathtext)."""
+    match = re.fullmatch(r"\$\\mathdefault\{(?:(.+?)\\times)?10\^\{(-?\d+)\}\}\$", text)
+    if match is None:
+        return text
+    mantissa, exponent = match.groups()
+    return f"{mantissa + '×' if mantissa else ''}10{exponent.translate(_SUPERSCRIPT)}"
+
+
+def log_axes(ax: Any) -> None:
+    """Give ``ax`` logarithmic x and y axes whose tick labels are matplotlib's, as plain text."""
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class PlainLogFormatter(LogFormatterSciNotation):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return plain_power(super().__call__(x, pos))
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):  # as the log scale sets them, but in plain text
+        axis.set_major_formatter(PlainLogFormatter())
+        axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
 
 
 @contextmanager

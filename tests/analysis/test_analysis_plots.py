@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -313,3 +315,31 @@ def test_a_cutoff_is_claimed_only_below_its_level() -> None:
     assert "no clear sign" in _cutoff_verdict(replace(fit, cutoff_p=0.03, cutoff_rate=0.006))
     assert "bends down" in _cutoff_verdict(replace(fit, cutoff_p=0.002, cutoff_rate=0.006))
     assert "not tested" in _cutoff_verdict(fit)
+
+
+@pytest.mark.parametrize("folder", ["q$^$", "$\\alpha$"])
+def test_dollars_in_a_run_label_are_drawn_as_written(tmp_path: Path, make_run, folder: str) -> None:
+    """A run folder's name in a label is text, not mathtext: it neither crashes the drawing
+    (``q$^$``) nor turns into another symbol than the tables show (``$\\alpha$`` as α)."""
+    from sim.analysis import compare, style
+    from sim.analysis.runs import load_runs
+
+    a = make_run(tmp_path / folder / "run", n=4, weeks=3)
+    b = make_run(tmp_path / "other" / "run", n=4, weeks=3, seed=1)
+    runs = load_runs([a, b])
+    assert any(folder in label for label in runs.labels)
+    table = compare.compare_runs(runs, runs.labels[1])
+    for name, fig in compare.comparison_figures(runs, table):
+        svg = style.render(fig, ("svg", "png"))["svg"].decode()
+        drawn = html.unescape(" ".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg)))
+        assert folder in drawn, name
+
+
+def test_log_axes_label_their_ticks_as_plain_text(tmp_path: Path, make_run) -> None:
+    from sim.analysis import style
+
+    run = load_run(make_run(tmp_path / "run", n=6, weeks=4))
+    svg = style.render(plots.figure_severity(run), ("svg",))["svg"].decode()  # type: ignore[arg-type]
+    assert "mathdefault" not in svg and "$" not in svg
+    assert "10⁰" in svg
+    assert style.plain_power(r"$\mathdefault{2\times10^{-3}}$") == "2×10⁻³"
