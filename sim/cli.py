@@ -748,7 +748,7 @@ def _job(cfg: Any) -> int:
     print(f"\n{spec.scenario}: {outcome.status} ({outcome.done_replicates} replicates)")
     if outcome.done_replicates and (run_dir / "summary.parquet").exists():
         print(summary_table(run_dir))
-        stale = outcome.new or not _has_figures(run_dir)
+        stale = outcome.new or not _figures_up_to_date(run_dir)
         if cfg.plots and outcome.status != "interrupted" and stale:
             _plot(run_dir)
     if outcome.message:
@@ -760,12 +760,12 @@ def _job(cfg: Any) -> int:
     return outcome.exit_code
 
 
-def _has_figures(run_dir: Path) -> bool:
-    """Whether any figure cpec-sim draws of a run is in its ``plots/`` (other files do not
-    count: a user's file there kept the folder after the figures were removed)."""
-    from sim.analysis.plots import RUN_FIGURES
+def _figures_up_to_date(run_dir: Path) -> bool:
+    """Whether the run's ``plots/`` holds the figures cpec-sim would draw now (a user's file
+    there does not count, nor figures drawn by another version or of other results)."""
+    from sim.analysis.plots import figures_up_to_date
 
-    return any((run_dir / "plots" / f"{name}.png").exists() for name in RUN_FIGURES)
+    return figures_up_to_date(run_dir)
 
 
 def _forget_earlier_analysis(run_dir: Path) -> None:

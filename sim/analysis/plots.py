@@ -9,6 +9,8 @@ and figures are drawn on the Agg canvas.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -19,7 +21,16 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import stats, style
-from sim.analysis.runs import Run, load_run, run_label
+from sim.analysis.runs import (
+    EVENTS_FILE,
+    SUMMARY_FILE,
+    TIMESERIES_FILE,
+    ResultsError,
+    Run,
+    load_run,
+    run_label,
+)
+from sim.files import atomic_write_json, read_json_object, sha256_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -658,10 +669,83 @@ RUN_FIGURES: dict[str, Callable[[Run], Figure | None]] = {
 }
 
 
+#: What drew the figures in a run's ``plots/`` (see :func:`drawn_figures`).
+DRAWN_FILE = "drawn.json"
+
+#: The modules whose source decides what a run's figures show and how.
+_DRAWING_MODULES = ("plots", "style", "stats", "runs")
+
+
+@functools.cache
+def drawing_fingerprint() -> str:
+    """Hash of the plotting modules' sources and the versions of cpec-sim and matplotlib: it
+    changes whenever the same results might be drawn differently."""
+    import matplotlib
+
+    from sim import __version__
+
+    digest = hashlib.sha256(f"{__version__}\n{matplotlib.__version__}\n".encode())
+    for name in _DRAWING_MODULES:
+        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
+    return digest.hexdigest()
+
+
+def results_checksums(run: Run) -> dict[str, str]:
+    """The SHA-256 of each of the run's result files: as its manifest records them (checked
+    when the run was loaded), else computed."""
+    records = run.manifest.get("files")
+    records = records if isinstance(records, dict) else {}
+    out = {}
+    for name in (SUMMARY_FILE, TIMESERIES_FILE, EVENTS_FILE):
+        path = run.path / name
+        if path.is_file():
+            record = records.get(name)
+            known = record.get("sha256") if isinstance(record, dict) else None
+            out[name] = str(known) if known else sha256_of(path)
+    return out
+
+
+def _drawn_record(run: Run, figures: Iterable[str]) -> dict[str, object]:
+    """What ``drawn.json`` says of figures of ``run`` drawn now by this code."""
+    return {
+        "fingerprint": drawing_fingerprint(),
+        "results": results_checksums(run),
+        "label": run.label,
+        "figures": sorted(figures),
+    }
+
+
+def drawn_figures(run: Run) -> list[str] | None:
+    """The figures in the run's ``plots/`` that this code would draw again the same, from the
+    same results and titled with ``run.label``, as its ``drawn.json`` records; None if the
+    record is missing or differs, or a file it lists is gone."""
+    folder = run.path / "plots"
+    record = read_json_object(folder / DRAWN_FILE)
+    if record is None or not isinstance(record.get("figures"), list):
+        return None
+    if record != _drawn_record(run, record["figures"]):
+        return None
+    names = [str(name) for name in record["figures"]]
+    files = [folder / f"{name}.{fmt}" for name in names for fmt in style.FORMATS]
+    return names if all(f.is_file() for f in files) else None
+
+
+def figures_up_to_date(run_dir: Path) -> bool:
+    """Whether ``run_dir/plots/`` holds the figures :func:`plot_run` would draw now."""
+    try:
+        run = load_run(Path(run_dir))
+    except ResultsError:
+        return False
+    run.label = run_label(run)
+    return drawn_figures(run) is not None
+
+
 def remove_run_figures(run_dir: Path) -> None:
-    """Delete the figures :func:`plot_run` writes, and ``plots/`` if that empties it: after a
-    run restarts they draw the earlier run. Any other file there is the user's, and kept."""
+    """Delete the figures :func:`plot_run` writes and their record, and ``plots/`` if that
+    empties it: after a run restarts they draw the earlier run. Any other file there is the
+    user's, and kept."""
     folder = Path(run_dir) / "plots"
+    (folder / DRAWN_FILE).unlink(missing_ok=True)
     _unlink_figures(folder, RUN_FIGURES)
     with contextlib.suppress(OSError):
         folder.rmdir()
@@ -710,7 +794,8 @@ def render_run_figure(
 
 
 def plot_run(run_dir: Path, jobs: int | None = None) -> list[Path]:
-    """Write every figure of a run directory into ``run_dir/plots/`` (PNG and SVG).
+    """Write every figure of a run directory into ``run_dir/plots/`` (PNG and SVG), and what
+    drew them into ``plots/drawn.json`` (:func:`drawn_figures`).
 
     Figures are drawn in ``jobs`` processes (default: one per CPU, at most one per figure);
     each is drawn whole by one process, so the files do not depend on ``jobs``.
@@ -723,6 +808,9 @@ def plot_run(run_dir: Path, jobs: int | None = None) -> list[Path]:
     tasks = [RunFigure(run.path, run.label, name) for name in names]
     drawn = dict(zip(names, draw_figures(tasks, jobs=jobs, loaded=[run]), strict=True))
     rendered = {name: drawn[name] for name in RUN_FIGURES if drawn.get(name) is not None}
-    paths = style.write_rendered(run.path / "plots", rendered)  # type: ignore[arg-type]
-    _unlink_figures(run.path / "plots", set(RUN_FIGURES) - set(rendered))  # none from the last
+    folder = run.path / "plots"
+    (folder / DRAWN_FILE).unlink(missing_ok=True)  # until every figure is in place
+    paths = style.write_rendered(folder, rendered)  # type: ignore[arg-type]
+    _unlink_figures(folder, set(RUN_FIGURES) - set(rendered))  # none from the last
+    atomic_write_json(folder / DRAWN_FILE, _drawn_record(run, rendered))
     return paths

@@ -145,15 +145,11 @@ def _figure(name: str, png: bytes, context: str) -> str:
 
 
 def stored_png(run: Run, name: str) -> bytes | None:
-    """``plots/<name>.png`` of a run if it is newer than every result file, else None."""
-    png = run.path / "plots" / f"{name}.png"
-    if not png.is_file():
+    """``plots/<name>.png`` of a run if this code would draw it the same now (same results,
+    same plotting code, same label: :func:`plots.drawn_figures`), else None."""
+    if name not in (plots.drawn_figures(run) or ()):
         return None
-    made = png.stat().st_mtime
-    sources = [run.path / f for f in ("summary.parquet", "timeseries.parquet", "events.parquet")]
-    if any(src.is_file() and src.stat().st_mtime > made for src in sources):
-        return None
-    return png.read_bytes()
+    return (run.path / "plots" / f"{name}.png").read_bytes()
 
 
 def run_pngs(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
 from pathlib import Path
 
@@ -69,18 +68,41 @@ def test_report_of_a_single_run_has_a_summary_table(tmp_path: Path, make_run, mo
     assert html.count("data:image/png;base64,") == 1
 
 
-def test_report_reuses_up_to_date_stored_plots_only(tmp_path: Path, make_run) -> None:
+def test_report_reuses_stored_plots_only_if_drawn_by_this_code_from_these_results(
+    tmp_path: Path, make_run, make_frames, monkeypatch
+) -> None:
+    """plots/drawn.json records what drew the figures: another plotting code (an upgrade),
+    other results or another label, and the report draws them again."""
+    monkeypatch.setattr(plots, "RUN_FIGURES", {"target_mix": plots.RUN_FIGURES["target_mix"]})
     run_dir = make_run(tmp_path / "run", n=3, weeks=2)
+    plots.plot_run(run_dir, jobs=1)
+    assert plots.figures_up_to_date(run_dir)
+    stored = run_dir / "plots" / "target_mix.png"
+    stored.write_bytes(b"\x89PNG\r\n\x1a\nstored")  # to tell a reused figure from a new one
     run = load_run(run_dir)
-    png = run_dir / "plots" / "fan_violence.png"
-    png.parent.mkdir()
-    png.write_bytes(b"\x89PNG\r\n\x1a\nstored")
-    summary_time = (run_dir / "summary.parquet").stat().st_mtime
-    os.utime(png, (summary_time + 10, summary_time + 10))
-    assert report.stored_png(run, "fan_violence") == b"\x89PNG\r\n\x1a\nstored"
-    os.utime(png, (summary_time - 10, summary_time - 10))  # older than the results: stale
-    assert report.stored_png(run, "fan_violence") is None
-    assert report.stored_png(run, "target_mix") is None  # never drawn
+    run.label = "Baseline"
+    assert report.stored_png(run, "target_mix") == stored.read_bytes()
+    assert report.run_pngs([run]) == [[("target_mix", stored.read_bytes())]]
+    assert report.stored_png(run, "fan_violence") is None  # never drawn
+
+    run.label = "Baseline (another label)"
+    assert report.stored_png(run, "target_mix") is None
+    run.label = "Baseline"
+    monkeypatch.setattr(plots, "drawing_fingerprint", lambda: "newer plotting code")
+    assert report.stored_png(run, "target_mix") is None
+    assert not plots.figures_up_to_date(run_dir)  # a run re-run draws them again too
+    (drawn,) = report.run_pngs([run])
+    assert drawn[0][0] == "target_mix" and drawn[0][1] != stored.read_bytes()
+    monkeypatch.undo()
+
+    monkeypatch.setattr(plots, "RUN_FIGURES", {"target_mix": plots.RUN_FIGURES["target_mix"]})
+    summary, _, _ = make_frames(n=3, weeks=2, seed=9)
+    summary.to_parquet(run_dir / "summary.parquet")  # other results (same file times or not)
+    changed = load_run(run_dir)
+    changed.label = "Baseline"
+    assert report.stored_png(changed, "target_mix") is None
+    plots.remove_run_figures(run_dir)
+    assert not (run_dir / "plots").exists()  # drawn.json went with the figures
 
 
 def test_figures_of_several_runs_are_the_same_whichever_process_draws_them(
