@@ -75,7 +75,8 @@ CAPTIONS: dict[str, str] = {
     "of means (more powerful for counts that are often 0), carry it.",
 }
 
-UNCERTAINTY_TEXT = f"""
+#: How to read the spread of a run's replicates.
+UNCERTAINTY_TEXT = """
 <p>Each run simulates one scenario many times with different random seeds. These
 <b>replicates</b> share every parameter and differ only in chance events (who is recruited,
 which cell attacks, whether an attack succeeds), so the spread across replicates shows how much
@@ -88,6 +89,10 @@ the middle 8 of 10), because the extreme replicates lie outside it. Fan charts s
 week by week with bands from the 25th to the 75th and from the 5th to the 95th percentile. More
 replicates make these estimates steadier but do not make the intervals narrower: they describe
 real variability in the model.</p>
+"""
+
+#: How to read the differences from the reference (only when there are runs to compare).
+DIFFERENCES_TEXT = f"""
 <p>Differences between a run and the reference are given as the difference in means (and in
 medians) with a <b>95% bootstrap confidence interval</b>: the replicates of both runs were
 resampled {N_BOOT:,} times (fixed seed) to see how much the difference would move with another
@@ -98,6 +103,10 @@ alone (about one in twenty when nothing differs). A star (*) marks only the diff
 hold after <b>Holm's correction</b> for every difference in the table (a 5% chance, in all,
 of starring any difference that is not real); the note above the tables counts both. More
 replicates make these intervals narrower.</p>
+"""
+
+#: Events and the model's conditionality.
+EVENTS_TEXT = """
 <p>Probabilities of yes/no events (China's investment hold, at least one investor withdrawing,
 Chinese troops deployed) are shares of replicates with a <b>Wilson 95% interval</b>, which stays
 sensible near 0 and 1 and with few replicates.</p>
@@ -310,6 +319,8 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
         "<h2>How to read the uncertainty</h2>",
         _parameters_note(runs),
         UNCERTAINTY_TEXT,
+        DIFFERENCES_TEXT if len(runs.runs) > 1 else "",
+        EVENTS_TEXT,
         "<h2>Comparison table</h2>" if len(runs.runs) > 1 else "<h2>Summary table</h2>",
         _comparison_section(table),
     ]

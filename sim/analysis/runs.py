@@ -203,12 +203,26 @@ def is_run_dir(path: Path) -> bool:
 
 
 def is_sweep_dir(path: Path) -> bool:
-    """A directory with ``sweep.json``, or without a summary but with job subdirectories."""
+    """A directory, not a run's, with ``sweep.json``, or with Hydra's ``multirun.yaml`` beside
+    a job folder whose manifest is cpec-sim's (a sweep stopped before it wrote its index): how
+    the run command knows a sweep folder too. Any folder holding runs is not one."""
     if not path.is_dir() or is_run_dir(path):
         return False
     if (path / SWEEP_FILE).is_file():
         return True
-    return any((p / MANIFEST_FILE).is_file() for p in path.iterdir() if p.is_dir())
+    return (path / "multirun.yaml").is_file() and any(
+        _is_ours(p / MANIFEST_FILE) for p in path.iterdir() if p.is_dir()
+    )
+
+
+def _is_ours(manifest: Path) -> bool:
+    """Whether ``manifest`` is a manifest cpec-sim wrote."""
+    if not manifest.is_file():
+        return False
+    try:
+        return _read_json(manifest).get("package") == "cpec-sim"
+    except ResultsError:
+        return False
 
 
 def _natural_key(path: Path) -> list[Any]:

@@ -228,3 +228,29 @@ def test_what_the_report_says_a_90_percent_interval_holds_is_true(n: int, inside
     assert "With 20 replicates or more it holds about 90% of them" in text
     assert "the middle 3 of 5, the middle 8 of 10" in text
     assert "holds 90%" not in report.CAPTIONS["outcomes_histograms"]
+
+
+def test_a_single_run_report_does_not_explain_differences_it_does_not_show(
+    tmp_path: Path, make_run, monkeypatch
+) -> None:
+    monkeypatch.setattr(report, "comparison_figures", lambda runs, table: iter(()))  # speed
+    run = make_run(tmp_path / "run", n=4, weeks=3)
+    html = report.report([run], tmp_path / "one.html", per_run_plots=False).read_text()
+    assert "Holm" not in html and "bootstrap" not in html and "Wilson" in html
+    other = make_run(tmp_path / "other", scenario="iran_border", n=4, weeks=3)
+    html = report.report([run, other], tmp_path / "two.html", per_run_plots=False).read_text()
+    assert "Holm's correction" in html and "bootstrap confidence interval" in html
+
+
+def test_a_folder_that_merely_holds_runs_is_not_a_sweep(tmp_path: Path, make_run) -> None:
+    """Only sweep.json, or Hydra's multirun.yaml beside a cpec-sim job (a sweep stopped before
+    its index), makes a sweep: `report /tmp` gathered whatever runs lay there."""
+    from sim.analysis.runs import ResultsError, is_sweep_dir
+
+    make_run(tmp_path / "somewhere" / "a_run", n=3, weeks=2)
+    assert not is_sweep_dir(tmp_path / "somewhere")
+    with pytest.raises(ResultsError, match=r"no summary\.parquet here"):
+        load_runs([tmp_path / "somewhere"])
+    (tmp_path / "somewhere" / "multirun.yaml").write_text("hydra: {}\n")
+    assert is_sweep_dir(tmp_path / "somewhere")
+    assert [r.path.name for r in load_runs([tmp_path / "somewhere"]).runs] == ["a_run"]
