@@ -72,6 +72,15 @@ STATE_NAMES = ("investing", "paused", "withdrawn")
 
 #: Columns of the event buffer (codes for group, place and target).
 EVENT_WIDTH = len(EVENT_COLUMNS)
+#: The most attacks one replicate may record (~440 in the baseline's 104 weeks; 470 MB of
+#: buffer): parameter values that make fighters, and so attacks, grow without bound stop here
+#: with an error instead of filling the machine's memory.
+MAX_EVENTS = 2**22
+#: Why a replicate stopped at :data:`MAX_EVENTS` (a constant: compiled code raises it).
+TOO_MANY_EVENTS = (
+    "more than 4,194,304 attacks in one replicate (the baseline has ~440 in 104 weeks): these "
+    "parameter values make the insurgency grow without bound, beyond what the model represents"
+)
 HISTORY = 8  # weeks of attack counts remembered
 #: Row of Jaish al-Adl in ``groups.csv`` order (its attacks inside Iran move Iran's posture).
 JAA_ROW = 3

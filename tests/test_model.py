@@ -217,3 +217,18 @@ def test_the_model_reads_where_groups_reach_from_its_network() -> None:
     assert network_links.sum() > 0
     assert np.array_equal(network_links, engine_links)
     assert np.array_equal(model.place_arrays.adjacency, network_links)
+
+
+def test_a_replicate_whose_attacks_grow_without_bound_stops_with_an_error() -> None:
+    """A reviewer's point drawn within the declared bounds (backlash and collateral feeding
+    recruitment) grew attacks until the event buffer took 20 GB. The buffer now stops at
+    MAX_EVENTS rows; here it starts full (zeros: the memory is not touched) so that the next
+    attack meets the limit."""
+    from sim.world import EVENT_WIDTH, MAX_EVENTS
+
+    model = CrisisModel(ModelParams(), weeks=10, seed=0)
+    model.recorder.buffer = np.zeros((MAX_EVENTS, EVENT_WIDTH), dtype=np.int64)
+    model.recorder.n_events = MAX_EVENTS
+    with pytest.raises(ValueError, match="grow without bound"):
+        for _ in range(10):
+            model.step()

@@ -42,6 +42,7 @@ from sim.world import (
     JAA_IN_IRAN,
     JAA_ROW,
     JOINT,
+    MAX_EVENTS,
     T_ATTACKS,
     T_BALOCHISTAN,
     T_CHINESE_KILLED,
@@ -52,6 +53,7 @@ from sim.world import (
     T_MILITANTS_KILLED,
     T_ON_CHINESE,
     T_SECURITY_KILLED,
+    TOO_MANY_EVENTS,
     WEEK,
 )
 
@@ -279,6 +281,8 @@ def record_attack(
     if g == JAA_ROW and places.in_iran[place]:
         world.s[JAA_IN_IRAN] += 1
     if n_events == events.shape[0]:
+        if n_events >= MAX_EVENTS:
+            raise ValueError(TOO_MANY_EVENTS)
         bigger = np.zeros((2 * events.shape[0], EVENT_WIDTH), dtype=np.int64)
         bigger[:n_events] = events
         events = bigger
