@@ -302,10 +302,12 @@ def test_debrief_writes_run_directories_that_compare(tmp_path: Path) -> None:
     from sim.analysis.compare import compare
 
     table = compare([result["model"], result["decisions"]], reference="model")
-    decided = table["label"].str.endswith("/decisions)") & (table["outcome"] == "attacks_total")
-    row = table[decided].iloc[0]
-    assert bool(row["paired"])
-    assert (row["diff_mean_lo"], row["diff_mean_hi"]) == pytest.approx((effect["lo"], effect["hi"]))
+    for outcome, o in result["outcomes"].items():
+        decided = table["label"].str.endswith("/decisions)") & (table["outcome"] == outcome)
+        row = table[decided].iloc[0]
+        assert bool(row["paired"])
+        shown = (row["diff_mean"], row["diff_mean_lo"], row["diff_mean_hi"])
+        assert shown == pytest.approx((o["effect"]["mean"], o["effect"]["lo"], o["effect"]["hi"]))
 
 
 def test_the_debrief_shows_what_operations_act_on(tmp_path: Path) -> None:
@@ -316,10 +318,49 @@ def test_the_debrief_shows_what_operations_act_on(tmp_path: Path) -> None:
     room.decide(pak.token, "intensity", 1.0)
     for _ in range(24):
         room.step()
-    effects = {c: o["effect"] for c, o in room.debrief(tmp_path, 30)["outcomes"].items()}
+    effects = {c: o["effect"] for c, o in room.debrief(tmp_path / "a", 30)["outcomes"].items()}
     assert effects["militants_killed"]["clear"] and effects["militants_killed"]["mean"] > 0
     assert effects["fighters_final"]["clear"] and effects["fighters_final"]["mean"] < 0
     assert {"grievance_final", "legitimacy_final"} <= set(effects)
+    # with fewer replicates than cpec-sim compare tests, nothing is marked, as there
+    few = room.debrief(tmp_path / "b", 10)["outcomes"]["militants_killed"]["effect"]
+    assert few["mean"] > 0 and few["lo"] > 0 and not few["clear"]
+
+
+def test_every_debrief_outcome_is_one_cpec_sim_compare_shows() -> None:
+    from sim.analysis import style
+    from sim.workshop.play import HEADLINE_OUTCOMES
+
+    assert set(HEADLINE_OUTCOMES) <= set(style.OUTCOMES)
+
+
+def test_a_reloaded_facilitator_page_gets_the_debrief_only_if_it_came_last(
+    tmp_path: Path,
+) -> None:
+    room = Room("baseline", 1, code="RMA")
+    for _ in range(6):
+        room.step()
+    options = Options(cull_after=0.0, results=tmp_path)
+
+    def hello(client: TestClient) -> dict:
+        with client.websocket_connect("/ws") as f:
+            f.send_json({"type": "facilitate", "key": room.facilitator_key})
+            return f.receive_json()
+
+    with TestClient(create_app(options, room)) as client:
+        assert hello(client)["debrief"] is None
+        assert _debrief_over_socket(client, room)[-1]["type"] == "debrief"
+        assert hello(client)["debrief"]["week"] == 6
+        room.replicates(5)  # a later result: the page shows it, not the debrief
+        assert hello(client)["debrief"] is None
+        with client.websocket_connect("/ws") as f:
+            f.send_json({"type": "facilitate", "key": room.facilitator_key})
+            f.receive_json()
+            f.send_json({"type": "debrief", "n": 19})
+            msg = f.receive_json()
+            while msg["type"] == "room":
+                msg = f.receive_json()
+            assert msg["message"] == "n must be a whole number from 20 to 1000"
 
 
 def test_the_pages_name_every_outcome_the_server_sends() -> None:
@@ -450,6 +491,8 @@ def test_sandbox_sessions_are_separate_and_step() -> None:
             assert "binary" in one.receive_json()["message"]
             one.send_json({"type": "step", "n": 1})
             assert one.receive_json()["deltas"][0][0]["week"] == 4
+            one.send_json({"type": "bad"})  # a JSON message that only looks like one
+            assert one.receive_json()["message"] == "unknown request 'bad'"
         page = client.get("/")
         assert page.status_code == 200 and "sandbox.js" in page.text
         assert "http" not in client.get("/static/app.js").text.replace("https:", "")
@@ -759,12 +802,12 @@ def test_replicates_from_the_start_are_the_first_replicates_of_the_run_command(
 
 
 def _debrief_over_socket(client: TestClient, room: Room) -> list[dict]:
-    """The facilitator's messages from pressing Debrief (5 replicates) to its answer."""
+    """The facilitator's messages from pressing Debrief (20 replicates) to its answer."""
     with client.websocket_connect("/ws") as f:
         f.send_json({"type": "facilitate", "key": room.facilitator_key})
         assert f.receive_json()["type"] == "hello"
         f.receive_json()  # the room's status
-        f.send_json({"type": "debrief", "n": 5})
+        f.send_json({"type": "debrief", "n": 20})
         got = [f.receive_json()]
         while got[-1]["type"] not in ("debrief", "error"):
             got.append(f.receive_json())

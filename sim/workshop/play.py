@@ -60,7 +60,7 @@ from sim.world import IRAN_SCORE, TROOPS, compiled_params
 HEADLINE_OUTCOMES = (
     "chinese_killed",
     "attacks_total",
-    "killed_balochistan",
+    "security_killed",
     "civilians_killed",
     "militants_killed",
     "fighters_final",
@@ -448,11 +448,14 @@ def differences(
     """Each outcome's mean of ``b - a`` over replicates with a paired bootstrap 95% interval,
     and ``clear`` where the difference holds after Holm's correction for the outcomes shown
     (as ``cpec-sim compare`` marks it with a star): with six outcomes tested one by one, a
-    quarter of tables of two identical settings had some interval excluding 0."""
+    quarter of tables of two identical settings had some interval excluding 0. Below
+    ``MIN_REPLICATES_TO_TEST`` pairs nothing is marked, as ``cpec-sim compare`` marks nothing."""
+    from sim.analysis.compare import MIN_REPLICATES_TO_TEST
     from sim.analysis.stats import bootstrap_diff_ci, holm
 
     cis = [bootstrap_diff_ci(b[c], a[c], "mean", paired=True) for c in outcomes]
-    clear = holm([ci.p for ci in cis])
+    enough = min((len(b[c]) for c in outcomes), default=0) >= MIN_REPLICATES_TO_TEST
+    clear = [kept and enough for kept in holm([ci.p for ci in cis])]
     return {
         c: {"mean": ci.estimate, "lo": ci.low, "hi": ci.high, "clear": bool(kept)}
         for c, ci, kept in zip(outcomes, cis, clear, strict=True)

@@ -92,7 +92,8 @@ class Room:
         self.actions: list[Action] = []
         self.fork_actions = 0  # actions before the fork (in its snapshots already)
         self.seat_log: list[dict[str, Any]] = []  # who took and left which seat, when
-        self.last_debrief: dict[str, Any] | None = None  # shown again, and exported
+        self.last_debrief: dict[str, Any] | None = None  # exported, and shown again
+        self.debrief_shown_last = False  # (on a reloaded page, unless replicates came after)
         self.freed: dict[str, str] = {}  # token of a freed seat -> that seat's title
 
     # --- seats -------------------------------------------------------------------------
@@ -318,6 +319,7 @@ class Room:
     def replicates(self, n: int) -> dict[str, Any]:
         """The fork's replicates (or the model's from the start), the seats' actions since
         the fork replayed in them."""
+        self.debrief_shown_last = False
         return self.play.replicates(n, self.actions[self.fork_actions :])
 
     # --- the debrief ---------------------------------------------------------------------
@@ -331,4 +333,5 @@ class Room:
         from sim.workshop.debrief import debrief  # debrief imports this module
 
         self.last_debrief = debrief(self, folder, replicates, jobs)
+        self.debrief_shown_last = True
         return self.last_debrief

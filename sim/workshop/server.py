@@ -39,6 +39,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from sim.dashboard.knobs import DEFAULT_SCENARIO, KNOB_BY_NAME
 from sim.workshop.play import (
+    MIN_FOR_PERCENTILE,
     Play,
     PlayError,
     knob_specs,
@@ -350,19 +351,25 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
     )
 
 
+class BadMessage(Exception):
+    """A message that is not one JSON object (the text says why)."""
+
+
 async def receive(ws: WebSocket) -> dict[str, Any]:
-    """One JSON object from the browser (a ``bad`` message saying why for anything else)."""
+    """One JSON object from the browser; :class:`BadMessage` saying why for anything else."""
     try:
         text = await ws.receive_text()
     except KeyError:  # a binary frame: Starlette's message has bytes, no text
-        return {"type": "bad", "why": "a binary message: send JSON text"}
+        raise BadMessage("a binary message: send JSON text") from None
     if len(text) > MAX_MESSAGE:
-        return {"type": "bad", "why": f"message longer than {MAX_MESSAGE} bytes"}
+        raise BadMessage(f"message longer than {MAX_MESSAGE} bytes")
     try:
         msg = json.loads(text)
     except ValueError:
-        return {"type": "bad", "why": "not JSON"}
-    return msg if isinstance(msg, dict) else {"type": "bad", "why": "not a JSON object"}
+        raise BadMessage("not JSON") from None
+    if not isinstance(msg, dict):
+        raise BadMessage("not a JSON object")
+    return msg
 
 
 async def reply(ws: WebSocket, message: dict[str, Any]) -> None:
@@ -390,9 +397,10 @@ async def answer_messages(
     """Handle the page's messages until it goes: a refused or malformed request gets an
     error message, and the socket lives on."""
     while True:
-        msg = await receive(ws)
-        if msg.get("type") == "bad":
-            await error(ws, f"bad request: {msg['why']}")
+        try:
+            msg = await receive(ws)
+        except BadMessage as exc:
+            await error(ws, f"bad request: {exc}")
             continue
         try:
             await handle(msg)
@@ -404,14 +412,16 @@ async def answer_messages(
 
 async def serve_socket(hub: Hub, ws: WebSocket) -> None:
     """The first message says who the page is: a sandbox, a participant or the facilitator."""
-    first = await receive(ws)
+    try:
+        first = await receive(ws)
+    except BadMessage as exc:
+        await error(ws, f"bad request: {exc}")
+        return
     kind = first.get("type")
     if kind == "solo":
         await serve_solo(hub, ws, first)
     elif kind in ("join", "facilitate") and hub.room is not None:
         await serve_room(hub, ws, first)
-    elif kind == "bad":
-        await error(ws, f"bad request: {first['why']}")
     else:
         await error(ws, "start with a 'solo', 'join' or 'facilitate' message")
 
@@ -484,7 +494,7 @@ async def serve_room(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
             "decisions": room.decisions,
             "seats": {k: s.title for k, s in SEATS.items()},
             "token": room.facilitator_key,
-            "debrief": room.last_debrief,
+            "debrief": room.last_debrief if room.debrief_shown_last else None,
         }
         await reply(ws, hello(room.play, "facilitator", **extra))
     else:
@@ -601,7 +611,10 @@ async def long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> None:
             {"type": "error", "message": f"{kind} failed: {exc}", "job": kind}, True
         )
         return
-    await hub.broadcast({"type": kind, "result": result})
+    await hub.broadcast({"type": kind, "result": result}, facilitators_only=True)
+    participants = [ws for ws, token in hub.room_sockets.items() if token]
+    text = json.dumps({"type": kind})  # that it is shown: the table is the facilitator's
+    await asyncio.gather(*(_send(ws, text) for ws in participants))
 
 
 async def run_long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> dict[str, Any]:
@@ -609,7 +622,8 @@ async def run_long_job(hub: Hub, kind: str, msg: dict[str, Any]) -> dict[str, An
     room = hub.room
     assert room is not None
     n = msg.get("n", hub.options.replicates)
-    least = 2 if kind == "debrief" else 1  # a debrief's interval needs two pairs of runs
+    # a debrief's stars and percentiles need as many replicates as the CLI's tests do
+    least = MIN_FOR_PERCENTILE if kind == "debrief" else 1
     if isinstance(n, bool) or not isinstance(n, int) or not least <= n <= 1000:
         raise PlayError(f"n must be a whole number from {least} to 1000")
     if hub.clock is not None:

@@ -444,7 +444,7 @@ function bindControls(container, onChange) {
 // means), per branch and the difference, and where the run on screen landed among them.
 // The outcomes the replicates and the debrief show, in words.
 const OUTCOME_NAMES = {
-  chinese_killed: "Chinese killed", attacks_total: "attacks", killed_balochistan: "killed in attacks in Balochistan",
+  chinese_killed: "Chinese killed", attacks_total: "attacks", security_killed: "security forces killed",
   civilians_killed: "civilians killed (attacks, operations, strikes)", militants_killed: "militants killed",
   fighters_final: "fighters at the end", grievance_final: "grievance at the end (0-1)", legitimacy_final: "legitimacy at the end (0-1)",
   capital_deployed_final: "capital deployed at the end ($m)", investors_withdrawn: "investors withdrawn",

@@ -21,7 +21,10 @@
   document.getElementById("decisions").innerHTML = note + (rows.length ? "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + rows.join("") : `<tr><td>${empty}</td></tr>`);
   // the room's last debrief, as the facilitator's page showed it
   if (data.debrief) {
-    document.getElementById("debrief-out").innerHTML = CPEC.debriefHtml(data.debrief);
+    const later = weeks > data.debrief.week
+      ? `<p class="cpec-notice">This debrief is of the first ${data.debrief.week} weeks; the run below went on to week ${weeks}: what happened and was decided after week ${data.debrief.week} is not in it.</p>` : "";
+    const forked = data.view.fork_week !== null ? "<p>After a fork, the debrief compares branch A.</p>" : "";
+    document.getElementById("debrief-out").innerHTML = later + forked + CPEC.debriefHtml(data.debrief);
     document.getElementById("debrief-card").hidden = false;
   }
   document.getElementById("reproduce-note").hidden = !data.room;
