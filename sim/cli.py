@@ -315,7 +315,8 @@ def _check_value(key: str, value: Any, types: dict[str, str]) -> None:
 
 
 #: What a run folder of ours may hold, and what a sweep folder may hold besides run folders:
-#: what the run writes, and (beside its manifest or sweep index) what ``compare`` and
+#: what the run writes (``.submitit``: the submitit launchers' pickles and logs, see
+#: configs/hydra/launcher/), and (beside its manifest or sweep index) what ``compare`` and
 #: ``report`` write.
 ANALYSIS_FILES = analysis_files()
 RUN_ENTRIES = (
@@ -325,7 +326,7 @@ RUN_ENTRIES = (
     )
     | ANALYSIS_FILES
 )
-SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs")) | ANALYSIS_FILES
+SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs", ".submitit")) | ANALYSIS_FILES
 
 
 def _entries(folder: Path) -> list[Path]:

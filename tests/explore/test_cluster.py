@@ -42,6 +42,23 @@ def test_submitit_local_launcher_gives_the_local_results_byte_for_byte(
     # submitit really ran them: one pickled result per job
     assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 2
 
+    # The same command again resumes the sweep (docs/cluster.md): its folder, which holds
+    # submitit's .submitit/, is ours. A job lost in between runs again; the finished one is
+    # kept as it is (its job returns at once); both give the same bytes.
+    import json
+    import shutil
+
+    kept = next(sweep.glob("*scenario=baseline*/manifest.json"))
+    before = kept.read_bytes()
+    shutil.rmtree(next(sweep.glob("*scenario=iran_border*")))
+    again = cpec("run", "-m", "hydra/launcher=submitit_local", *SWEEP, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert kept.read_bytes() == before
+    _same_summaries(sweep, local_sweep)
+    index = json.loads((sweep / "sweep.json").read_text())
+    assert [job["status"] for job in index["jobs"]] == ["complete", "complete"]
+    assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 4  # both ran again
+
 
 def test_slurm_launcher_end_to_end_through_a_stand_in_slurm(
     tmp_path: Path, local_sweep: Path, monkeypatch: pytest.MonkeyPatch
