@@ -2,10 +2,11 @@
 
 ``sbatch SCRIPT`` prints ``Submitted batch job N`` and runs the batch script in the
 background, every task of a job array in turn, with the environment SLURM gives a task,
-recording each task's state; ``srun`` runs its command with ``--output``/``--error`` patterns
-expanded; ``sacct`` reports the recorded states; ``scancel`` does nothing. The state lives in
-``$FAKE_SLURM_STATE``. This is enough for submitit's SLURM executor, so Hydra's SLURM launcher
-runs end to end.
+recording each task's state (the tasks listed in ``$FAKE_SLURM_TIMEOUT``, as ``0,2``, do not
+run and end ``TIMEOUT``, as if their time limit killed them at once); ``srun`` runs its
+command with ``--output``/``--error`` patterns expanded; ``sacct`` reports the recorded
+states; ``scancel`` does nothing. The state lives in ``$FAKE_SLURM_STATE``. This is enough
+for submitit's SLURM executor, so Hydra's SLURM launcher runs end to end.
 
     python fake_slurm.py sbatch|srun|sacct|scancel ARGS...
 """
@@ -55,6 +56,7 @@ def sbatch(args: list[str]) -> int:
 
 def run(args: list[str]) -> int:
     script, job_id = Path(args[0]), int(args[1])
+    timed_out = os.environ.get("FAKE_SLURM_TIMEOUT", "").split(",")
     for task in json.loads(args[2]):
         env = {
             **os.environ,
@@ -70,6 +72,9 @@ def run(args: list[str]) -> int:
         if task is not None:
             env.update(SLURM_ARRAY_JOB_ID=str(job_id), SLURM_ARRAY_TASK_ID=str(task))
             name = f"{job_id}_{task}"
+        if str(task) in timed_out:
+            _record(name, "TIMEOUT")
+            continue
         _record(name, "RUNNING")
         code = subprocess.run(["bash", str(script)], env=env).returncode
         _record(name, "COMPLETED" if code == 0 else "FAILED")

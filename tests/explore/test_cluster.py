@@ -60,10 +60,8 @@ def test_submitit_local_launcher_gives_the_local_results_byte_for_byte(
     assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 4  # both ran again
 
 
-def test_slurm_launcher_end_to_end_through_a_stand_in_slurm(
-    tmp_path: Path, local_sweep: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`hydra/launcher=slurm` as documented, with sbatch/srun/sacct from fake_slurm.py."""
+def _fake_slurm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sbatch, srun, sacct and scancel from fake_slurm.py first on PATH."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for command in ("sbatch", "srun", "sacct", "scancel"):
@@ -72,6 +70,13 @@ def test_slurm_launcher_end_to_end_through_a_stand_in_slurm(
         script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_SLURM_STATE", str(tmp_path / "slurm-state"))
+
+
+def test_slurm_launcher_end_to_end_through_a_stand_in_slurm(
+    tmp_path: Path, local_sweep: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hydra/launcher=slurm` as documented, with sbatch/srun/sacct from fake_slurm.py."""
+    _fake_slurm(tmp_path, monkeypatch)
     work = tmp_path / "work"
     work.mkdir()
     out = cpec(
@@ -91,6 +96,51 @@ def test_slurm_launcher_end_to_end_through_a_stand_in_slurm(
     while jobs.read_text().count('"COMPLETED"') < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert jobs.read_text().count('"COMPLETED"') == 2
+
+
+def test_a_slurm_job_that_times_out_is_one_line_and_the_same_command_resumes(
+    tmp_path: Path,
+    local_sweep: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A task killed by SLURM (here: its time limit) is reported in one line, recorded in
+    sweep.json, and the other job's results are kept; the same command then finishes it."""
+    import json
+
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
+    from submitit.core.core import Job
+
+    from sim.cli import run_command
+
+    _fake_slurm(tmp_path, monkeypatch)
+    command = ["-m", "hydra/launcher=slurm", *SWEEP, "hydra.launcher.cpus_per_task=1"]
+    monkeypatch.setenv("FAKE_SLURM_TIMEOUT", "0")
+    monkeypatch.chdir(tmp_path)
+    # in this process, to spare submitit's 15 s wait for a result file of the dead task
+    monkeypatch.setattr(Job, "_results_timeout_s", 0)
+    launch = BaseSubmititLauncher.launch
+    assert run_command(command) == 1
+    assert BaseSubmititLauncher.launch is launch  # the plugin's own, once the command ends
+    dead = "replicates=2,scenario=baseline,weeks=4"
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"cpec-sim: error: job 0 ({dead}) ended without a result (state TIMEOUT): "
+        "re-run the same command to resume"
+    ]
+    sweep = tmp_path / "results/sweeps/multirun"
+    index = {job["dir"]: job for job in json.loads((sweep / "sweep.json").read_text())["jobs"]}
+    assert index[dead]["status"] == "failed"
+    assert "state TIMEOUT" in index[dead]["message"]
+    assert index["replicates=2,scenario=iran_border,weeks=4"]["status"] == "complete"
+    kept = (sweep / "replicates=2,scenario=iran_border,weeks=4/manifest.json").read_bytes()
+
+    monkeypatch.delenv("FAKE_SLURM_TIMEOUT")
+    again = cpec("run", *command, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    _same_summaries(sweep, local_sweep)
+    assert (sweep / "replicates=2,scenario=iran_border,weeks=4/manifest.json").read_bytes() == kept
+    index = json.loads((sweep / "sweep.json").read_text())
+    assert [job["status"] for job in index["jobs"]] == ["complete", "complete"]
 
 
 def test_shipped_launcher_configs_compose() -> None:
