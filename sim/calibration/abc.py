@@ -308,10 +308,15 @@ def _check_is_scheduler(scheduler: str, timeout: float) -> None:
         raise SchedulerError(
             f"{scheduler} did not answer as a Dask scheduler within {timeout:g} s"
         ) from None
-    except Exception as err:  # a refused handshake, bytes that are not Dask's
+    except OSError as err:  # a refused handshake, a closed connection (CommClosedError)
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise SchedulerError(
             f"{scheduler} did not answer as a Dask scheduler ({type(err).__name__}: {reason[:120]})"
+        ) from None
+    except Exception:  # bytes that are not Dask's (read as a frame of exabytes: MemoryError)
+        raise SchedulerError(
+            f"{scheduler} is not a Dask scheduler (it answered in another protocol): "
+            "give the address `dask scheduler` prints"
         ) from None
     if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
         raise SchedulerError(f"{scheduler} is not a Dask scheduler (it answered {reply!r:.80})")

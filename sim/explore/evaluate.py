@@ -20,6 +20,7 @@ answers that go through exactly the same path.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import hashlib
@@ -62,6 +63,7 @@ from sim.workers import stop_pool, worker_context, worker_init
 
 PointFunction = Callable[[dict[str, Any], int], Mapping[str, Any]]
 ENGINES = ("local", "dask")
+NO_DASK = "the dask engine needs dask.distributed: pip install 'dask[distributed]'"
 
 
 # --- the crisis model as a point function -----------------------------------------------------
@@ -219,25 +221,57 @@ def open_executor(
     if engine != "dask":
         raise StudyError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     try:
-        from distributed import Client, LocalCluster
+        import distributed  # noqa: F401
     except ImportError:
-        raise StudyError(
-            "the dask engine needs dask.distributed: pip install 'dask[distributed]'"
-        ) from None
+        raise StudyError(NO_DASK) from None
+    with _quiet_dask_logs():
+        yield from _dask_executor(jobs, scheduler)
+
+
+#: Loggers through which Dask reports what this module reports in one line (a worker that died,
+#: a lost scheduler) with tracebacks: the scheduler and client (``distributed``), their event
+#: loop (``tornado``, ``asyncio``).
+DASK_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+@contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Only critical messages from Dask's loggers while a Dask engine is in use (Dask's
+    configuration gives some, ``distributed.client`` say, levels of their own)."""
     import logging
+
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in DASK_LOGGERS]
+    loggers = [logging.getLogger(name) for name in {*DASK_LOGGERS, *names}]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _dask_executor(jobs: int, scheduler: str | None) -> Iterator[Executor]:
+    """The executor of a Dask client: of the scheduler at ``scheduler``, or of a local cluster
+    of ``jobs`` single-threaded worker processes, started and stopped here."""
+    import logging
+
+    from distributed import Client, LocalCluster
 
     cluster = None
     try:
         if scheduler:
-            client = Client(scheduler)  # timeout: distributed.comm.timeouts.connect (30 s)
+            client = Client(scheduler)  # waits distributed.comm.timeouts.connect at most
         else:
-            cluster = LocalCluster(
-                n_workers=max(1, jobs),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            with _workers_ignore_ctrl_c():
+                cluster = LocalCluster(
+                    n_workers=max(1, jobs),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.CRITICAL,
+                )
             client = Client(cluster)
     except OSError as exc:
         if cluster is not None:
@@ -249,6 +283,90 @@ def open_executor(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start processes that ignore SIGINT (Ctrl-C reaches every process of the terminal's
+    foreground group): a local cluster's workers printed a KeyboardInterrupt traceback each
+    while this process stopped the study. An ignored signal stays ignored in a child process,
+    and Python installs its handler only where SIGINT has its default action. This process
+    ignores Ctrl-C meanwhile (the cluster's start, a few seconds); a worker the cluster
+    restarts later does not ignore it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # cannot set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:  # None: a handler not set from Python
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+
+
+class EngineLost(RuntimeError):
+    """The Dask cluster lost a worker running a chunk, or the client lost the scheduler."""
+
+
+def _lost_engine(exc: BaseException, chunk: int | None, engine: str) -> EngineLost | None:
+    """What a Dask failure of ``chunk`` means, in one line, or None if ``exc`` is not one: a
+    worker that died running it (``KilledWorker``: the scheduler gave up on the chunk), or a
+    scheduler the client cannot reach any more (its futures are cancelled, its connection is
+    closed or times out)."""
+    if engine != "dask":
+        return None
+    import concurrent.futures
+
+    try:
+        from distributed import KilledWorker
+        from distributed.comm.core import CommClosedError
+    except ImportError:
+        return None
+    if isinstance(exc, KilledWorker):
+        where = f" running chunk {chunk}" if chunk is not None else ""
+        return EngineLost(f"a Dask worker died{where}: re-run the same command to resume")
+    lost = (CommClosedError, concurrent.futures.CancelledError, asyncio.CancelledError)
+    if isinstance(exc, (*lost, TimeoutError)):
+        return EngineLost("lost the Dask scheduler: re-run the same command to resume")
+    return None
+
+
+def _run_chunks(
+    executor: Executor,
+    chunks: list[tuple[Any, ...]],
+    finish: Callable[[int, dict[str, list[Any]], dict[str, list[Any]]], None],
+    engine: str,
+) -> None:
+    """Evaluate ``chunks`` (:func:`evaluate_chunk`'s arguments) on ``executor``; ``finish``
+    each as it comes back. A chunk lost with its Dask worker or the scheduler stops the
+    evaluation (:class:`EngineLost`) once every chunk that has come back is finished."""
+    chunk_of = {executor.submit(evaluate_chunk, *a): a[1] for a in chunks}
+    pending: set[Future[Any]] = set(chunk_of)
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            lost: list[EngineLost] = []
+            for fut in sorted(done, key=chunk_of.__getitem__):
+                try:
+                    c, aggs, reps = fut.result()
+                except (Exception, asyncio.CancelledError) as exc:
+                    failure = _lost_engine(exc, chunk_of[fut], engine)
+                    if failure is None:
+                        raise
+                    lost.append(failure)
+                    continue
+                finish(c, aggs, reps)
+            if lost:
+                for fut in sorted(pending, key=chunk_of.__getitem__):
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        finish(*fut.result())
+                raise lost[0]
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        raise
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -313,12 +431,28 @@ def _finished(out_dir: Path, key: str) -> bool:
     return old.get("design_hash") == key and old.get("status") == "complete"
 
 
-def check_scheduler(scheduler: str, timeout: float = 5.0) -> None:
-    """A Dask scheduler that answers at ``scheduler``, or one line (in seconds, not the
-    client's 30 s, and before the study writes anything): calibrate's check, as a StudyError."""
+def connect_timeout() -> float:
+    """Dask's connect timeout in seconds: ``distributed.comm.timeouts.connect`` (30 s unless
+    set, e.g. ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=10s``)."""
+    import dask.config
+    import distributed  # noqa: F401 - its configuration is loaded with it
+    from dask.utils import parse_timedelta
+
+    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
+
+
+def check_scheduler(scheduler: str, timeout: float | None = None) -> None:
+    """A Dask scheduler that answers at ``scheduler`` within ``timeout`` seconds (None: Dask's
+    connect timeout, :func:`connect_timeout`), or one line before the study writes anything:
+    calibrate's check, as a StudyError."""
     from sim.calibration.abc import SchedulerError
     from sim.calibration.abc import check_scheduler as check
 
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise StudyError(NO_DASK) from None
+    timeout = connect_timeout() if timeout is None else timeout
     try:
         check(scheduler, timeout)
     except SchedulerError as exc:
@@ -455,25 +589,21 @@ def evaluate(
                     _, aggs, reps = evaluate_chunk(*args(c))
                     finish(c, aggs, reps)
             else:
-                pending: set[Future[Any]] = {
-                    executor.submit(evaluate_chunk, *args(c)) for c in todo
-                }
-                try:
-                    while pending:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            c, aggs, reps = fut.result()
-                            finish(c, aggs, reps)
-                except BaseException:
-                    for fut in pending:
-                        fut.cancel()
-                    raise
+                _run_chunks(executor, [args(c) for c in todo], finish, engine)
     except Interrupted as exc:
         status, message = "interrupted", f"interrupted by {exc}"
     except PointError as exc:
         status, message = "failed", str(exc)
     except BrokenProcessPool:
         status, message = "failed", "a worker process died"
+    except EngineLost as exc:
+        status, message = "failed", str(exc)
+    except (Exception, asyncio.CancelledError) as exc:  # the Dask client losing its scheduler
+        # on the way out, say (asyncio's CancelledError is not an Exception)
+        lost = _lost_engine(exc, None, engine)
+        if lost is None:
+            raise
+        status, message = "failed", str(lost)
     finally:
         for bar in bars:
             bar.close()

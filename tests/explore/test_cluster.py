@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -199,3 +201,118 @@ def test_unreachable_dask_scheduler_is_one_line(
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 2  # the announcement, then the error
     assert not (workdir / "results").exists()  # checked before the study writes anything
+
+
+def _lost_dask_errors() -> list[tuple[BaseException, str]]:
+    import asyncio
+    import concurrent.futures
+
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    lost = "lost the Dask scheduler: re-run the same command to resume"
+    return [
+        (KilledWorker("evaluate_chunk-1", None, 0), "a Dask worker died running chunk 2"),  # type: ignore[arg-type]
+        (CommClosedError("in <TCP>: Stream is closed"), lost),
+        (concurrent.futures.CancelledError(), lost),
+        (asyncio.CancelledError(), lost),
+        (TimeoutError(), lost),
+    ]
+
+
+@pytest.mark.parametrize("number", range(5))
+def test_a_lost_dask_worker_or_scheduler_fails_the_study_in_one_line_keeping_its_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, number: int
+) -> None:
+    """What Dask's futures raise when a worker dies (KilledWorker) or the scheduler is lost,
+    injected into chunk 2: the study fails with one line and the manifest says so; the other
+    chunks are kept and the same study resumes from them."""
+    pytest.importorskip("distributed")
+    import json
+    from concurrent.futures import Future
+    from contextlib import contextmanager
+
+    import numpy as np
+    import pandas as pd
+
+    import sim.explore.evaluate as ev
+    from sim.explore.execution import Execution
+    from sim.explore.functions import ishigami
+
+    error, line = _lost_dask_errors()[number]
+
+    class Losing:
+        """An executor (as a Dask client's) that loses chunk 2."""
+
+        def submit(self, fn: Any, *args: Any) -> Future[Any]:
+            future: Future[Any] = Future()
+            if args[1] == 2:
+                future.set_exception(error)
+            else:
+                future.set_result(fn(*args))
+            return future
+
+    @contextmanager
+    def losing(engine: str, jobs: int, scheduler: str | None) -> Iterator[Losing]:
+        yield Losing()
+
+    design = pd.DataFrame({f"x{i}": np.linspace(-3, 3, 10) * i for i in (1, 2, 3)})
+    dask = Execution(replicates=2, engine="dask", jobs=2, chunk_points=2, progress=None)
+    monkeypatch.setattr(ev, "open_executor", losing)
+    out = ev.evaluate(design, ishigami, tmp_path / "study", dask)
+    assert (out.status, out.exit_code) == ("failed", 1)
+    assert out.message.startswith(line) and len(out.message.splitlines()) == 1
+    manifest = json.loads((tmp_path / "study/manifest.json").read_text())
+    assert (manifest["status"], manifest["message"]) == ("failed", out.message)
+    monkeypatch.undo()
+    local = Execution(replicates=2, chunk_points=2, progress=None)
+    again = ev.evaluate(design, ishigami, tmp_path / "study", local)
+    assert (again.status, again.resumed_points) == ("complete", 8)  # all but chunk 2's points
+
+
+def test_the_scheduler_check_waits_for_dasks_connect_timeout() -> None:
+    """A server that accepts the connection and says nothing: refused after
+    distributed.comm.timeouts.connect (docs/cluster.md), not a fixed 5 s."""
+    pytest.importorskip("distributed")
+    import socket
+
+    import dask.config
+
+    from sim.explore.evaluate import check_scheduler
+    from sim.explore.space import StudyError
+
+    with socket.socket() as silent, dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        started = time.monotonic()
+        with pytest.raises(StudyError, match="did not answer as a Dask scheduler within 1 s"):
+            check_scheduler(f"tcp://127.0.0.1:{silent.getsockname()[1]}")
+        assert time.monotonic() - started < 10  # not Dask's default of 30 s
+
+
+def test_a_server_that_speaks_another_protocol_is_not_a_dask_scheduler() -> None:
+    """An SSH server, say: its banner read as Dask's frame header asked for exabytes."""
+    pytest.importorskip("distributed")
+    import socket
+    import threading
+
+    from sim.explore.evaluate import check_scheduler
+    from sim.explore.space import StudyError
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def banner() -> None:
+            for _ in range(2):  # the check for a listening port, then the handshake
+                connection, _ = server.accept()
+                with connection:
+                    connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n" * 4)
+                    connection.recv(1024)
+
+        threading.Thread(target=banner, daemon=True).start()
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        with pytest.raises(StudyError) as refused:
+            check_scheduler(address, timeout=5)
+    assert str(refused.value).startswith(f"{address} is not a Dask scheduler (")
+    assert "Error" not in str(refused.value)
