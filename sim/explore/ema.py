@@ -4,7 +4,9 @@
 ``ReplicatorModel`` (``replications`` replicates, averaged per outcome) whose
 
 * **uncertainties** are numeric parameters: ``RealParameter`` / ``IntegerParameter`` over the
-  bounds declared in :mod:`sim.params` (or a narrower range you give, checked against them);
+  ranges you give (checked against the bounds declared in :mod:`sim.params`); by default the
+  ten of ``cpec-sim sensitivity``'s study file (``experiments/uncertainty/sensitivity.yaml``),
+  over its plausible ranges;
 * **levers** are the switches and choices: ``BooleanParameter`` for a ``bool`` parameter,
   ``CategoricalParameter`` for one with ``choices`` (Iran's posture);
 * **outcomes** are the summary columns (``ScalarOutcome``; with replications the mean, so a
@@ -42,17 +44,6 @@ from sim.explore.space import (
 )
 from sim.runner import replicate_seed
 
-#: Parameters sampled together only under an ordering (``validate`` checks it): left out of
-#: the default uncertainties (give them explicit, non-overlapping ranges to vary them).
-ORDERED = (
-    "china.pressure_below",
-    "china.hold_below",
-    "china.demand_below",
-    "investors.invest_above",
-    "investors.pause_below",
-    "investors.withdraw_below",
-)
-
 
 def ema_name(key: str) -> str:
     """EMA Workbench name of a dotted parameter key (``a.b`` -> ``a__b``)."""
@@ -84,13 +75,22 @@ class EMAFunction:
         return CrisisOutcomes(self.scenario, self.weeks, self.overrides)(point, int(seed))
 
 
-def default_uncertainties() -> list[str]:
-    """Every numeric parameter with declared bounds, except the ordered thresholds."""
-    return [
-        key
-        for key, info in parameter_infos().items()
-        if info.type in ("int", "float") and info.bounds is not None and key not in ORDERED
-    ]
+#: The study file whose uncertainties are the default ones.
+DEFAULT_STUDY = "sensitivity"
+
+
+def default_uncertainties() -> dict[str, list[Any]]:
+    """The uncertainties of ``cpec-sim sensitivity``'s study file
+    (``experiments/uncertainty/sensitivity.yaml``), key -> ``[low, high]`` (or values).
+
+    Not every parameter over its declared bounds: those are what the model accepts, not what
+    is plausible, and points near their tops (``cells.events_per_week`` 977 with
+    ``recruitment.recruits_per_million_willing`` 949) ran for minutes and took ~20 GB.
+    """
+    from sim.explore.space import default_study_path, load_study
+
+    space = load_study(default_study_path(DEFAULT_STUDY)).space
+    return {u.name: [u.low, u.high] if u.numeric else list(u.values) for u in space.uncertainties}
 
 
 def default_levers() -> list[str]:
@@ -103,7 +103,7 @@ def default_levers() -> list[str]:
 
 
 def _declared(
-    items: Sequence[str] | Mapping[str, Any] | None, default: list[str]
+    items: Sequence[str] | Mapping[str, Any] | None, default: Sequence[str] | Mapping[str, Any]
 ) -> list[Uncertainty]:
     infos = parameter_infos()
     if items is None:
@@ -158,11 +158,13 @@ def ema_model(
 ) -> Any:
     """An EMA Workbench ``Model`` (or ``ReplicatorModel`` if ``replications``) of the crisis.
 
-    ``uncertainties`` / ``levers``: dotted keys (ranges from the declared bounds) or a mapping
-    key -> ``[low, high]`` or list of values; None takes every numeric parameter
+    ``uncertainties`` / ``levers``: a mapping key -> ``[low, high]`` or list of values, or
+    dotted keys (ranges: the declared bounds, what the model accepts rather than what is
+    plausible); None takes the sensitivity study's uncertainties
     (:func:`default_uncertainties`) / every switch and choice (:func:`default_levers`).
     ``outcomes``: summary columns (None: all). Parameters not listed keep the scenario's
-    values, plus ``overrides``.
+    values, plus ``overrides``. ``weeks`` >= 1; ``replications`` None (one run per
+    experiment, a ``Model``) or >= 1 (a ``ReplicatorModel``).
     """
     from sim.config import scenario_params
     from sim.params import ParameterError
@@ -172,6 +174,9 @@ def ema_model(
         warnings.simplefilter("ignore")
         from ema_workbench import Constant, Model, ReplicatorModel, ScalarOutcome
 
+    _check_count("weeks", weeks, "")
+    if replications is not None:
+        _check_count("replications", replications, ", or None for one run per experiment")
     try:
         base = scenario_params(scenario, dict(overrides or {}))
     except ParameterError as exc:
@@ -187,7 +192,7 @@ def ema_model(
         raise StudyError(unknown_key_message(unknown[0], SUMMARY_COLUMNS, "outcome"))
     fn = EMAFunction(scenario, weeks, tuple(sorted((overrides or {}).items())))
     seeds = [replicate_seed(seed, r) for r in range(replications or 1)]
-    if replications:
+    if replications is not None:
         model: Any = ReplicatorModel(name, function=fn)
         model.replications = [{"seed": s} for s in seeds]
     else:
@@ -199,13 +204,21 @@ def ema_model(
     bools = {"investment_hold", "chinese_troops_deployed"}
     model.outcomes = [
         ScalarOutcome(
-            f"{o}_share" if replications and o in bools else o,
+            f"{o}_share" if replications is not None and o in bools else o,
             variable_name=o,
-            function=mean_over_replications if replications else None,
+            function=mean_over_replications if replications is not None else None,
         )
         for o in chosen
     ]
     return model
+
+
+def _check_count(name: str, value: Any, alternative: str) -> None:
+    """A whole number >= 1, or a StudyError naming ``name``."""
+    import numbers
+
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise StudyError(f"{name}={value!r} is not allowed: give a whole number >= 1{alternative}")
 
 
 def _defaults(params: Any) -> dict[str, Any]:

@@ -24,15 +24,14 @@ with warnings.catch_warnings():
 
 
 def test_declarations_come_from_the_parameter_metadata() -> None:
-    model = ema_model()
     infos = parameter_infos()
-    uncs = {u.name: u for u in model.uncertainties}
-    assert set(uncs) == {ema_name(k) for k in default_uncertainties()}
-    patience = uncs["china__initial_patience"]
+    listed = {u.name: u for u in ema_model(uncertainties=["china.initial_patience"]).uncertainties}
+    patience = listed["china__initial_patience"]  # a key alone: its declared bounds
     assert isinstance(patience, RealParameter)
     assert (patience.lower_bound, patience.upper_bound) == infos["china.initial_patience"].bounds
-    assert isinstance(uncs["pakistan__ssd_troops"], IntegerParameter)
-    assert "china__hold_below" not in uncs  # ordered thresholds stay fixed by default
+    ssd = ema_model(uncertainties={"pakistan.ssd_troops": [9000, 12000]}).uncertainties[0]
+    assert isinstance(ssd, IntegerParameter)
+    model = ema_model()
     levers = {lv.name: lv for lv in model.levers}
     assert set(levers) == {ema_name(k) for k in default_levers()}
     assert isinstance(levers["pakistan__accept_chinese_troops"], BooleanParameter)
@@ -40,6 +39,38 @@ def test_declarations_come_from_the_parameter_metadata() -> None:
     assert isinstance(posture, CategoricalParameter)
     assert [c.value for c in posture.categories] == ["hostile", "neutral", "cooperative"]
     assert "chinese_killed" in {o.name for o in model.outcomes}
+
+
+def test_the_default_uncertainties_are_the_sensitivity_studys_ranges() -> None:
+    """Not all 115 numeric parameters over their declared bounds (points that ran for minutes
+    and took ~20 GB): the ten of experiments/uncertainty/sensitivity.yaml, as it says."""
+    from sim.explore.space import default_study_path, load_study
+
+    study = load_study(default_study_path("sensitivity")).space.uncertainties
+    uncs = {u.name: u for u in ema_model().uncertainties}
+    assert (
+        set(uncs)
+        == {ema_name(u.name) for u in study}
+        == set(map(ema_name, default_uncertainties()))
+    )
+    assert len(uncs) == 10
+    for u in study:
+        declared = uncs[ema_name(u.name)]
+        assert (declared.lower_bound, declared.upper_bound) == (u.low, u.high)
+    assert (
+        uncs["china__initial_patience"].lower_bound,
+        uncs["china__initial_patience"].upper_bound,
+    ) == (0.3, 0.6)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("replications", 0), ("replications", -2), ("replications", 1.5), ("replications", True),
+     ("weeks", 0), ("weeks", -1), ("weeks", "52")],
+)  # fmt: skip
+def test_replications_and_weeks_below_one_are_refused(setting: str, value: object) -> None:
+    with pytest.raises(StudyError, match=rf"^{setting}={value!r} is not allowed: give a whole"):
+        ema_model(uncertainties=[], **{setting: value})  # type: ignore[arg-type]
 
 
 def test_bad_declarations_are_one_line() -> None:
