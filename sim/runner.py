@@ -29,7 +29,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -353,8 +353,16 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
     }
 
 
-def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> RunOutcome:
+def run(
+    spec: RunSpec,
+    run_dir: Path,
+    progress: TextIO | None = sys.stderr,
+    held: RunLock | None = None,
+) -> RunOutcome:
     """Run (or resume) ``spec`` into ``run_dir``.
+
+    The run holds the folder's lock (:func:`exclusive`) while it writes, unless the caller
+    passes the lock of this folder it already holds as ``held``.
 
     Raises :class:`ParameterError` (one line, nothing written) for invalid parameters. A
     resume verifies every finished chunk and final file against its checksum, recomputes
@@ -383,16 +391,28 @@ def run(spec: RunSpec, run_dir: Path, progress: TextIO | None = sys.stderr) -> R
     store = run_store(run_dir, spec.config_hash)
     if old is None and (run_dir / "manifest.json").exists():
         old = {"unreadable": True}
-    with exclusive(run_dir):
+    ours = held is not None and held.path == os.path.realpath(run_dir)
+    with nullcontext() if ours else exclusive(run_dir):
         try:
             return _run_into(spec, run_dir, store, old, started, t0, progress)
         except OSError as exc:
             return _failed_write(spec, run_dir, store, started, exc)
 
 
+@dataclass(frozen=True)
+class RunLock:
+    """A run folder's lock, held by :func:`exclusive` (what it yields)."""
+
+    path: str  # the run folder's real path
+
+
 @contextmanager
-def exclusive(run_dir: Path) -> Iterator[None]:
-    """Hold the run folder's lock: a second process writing the same run is refused."""
+def exclusive(run_dir: Path) -> Iterator[RunLock]:
+    """Hold the run folder's lock: a second process writing the same run is refused.
+
+    A command that locks the folder around a run (``cpec-sim validate``, which also empties
+    and reads it) passes the lock it holds to :func:`run`, which then does not lock again.
+    """
     import fcntl
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -404,7 +424,7 @@ def exclusive(run_dir: Path) -> Iterator[None]:
                 f"another cpec-sim process is writing {run_dir}: wait for it to finish "
                 "or choose another folder"
             ) from None
-        yield
+        yield RunLock(os.path.realpath(run_dir))
 
 
 def _failed_write(

@@ -29,8 +29,12 @@ reports the model's median and 90% interval against the observed range:
 * escalation: Johnson et al. (2011) progress curves tau_n = tau_1 n^-b of each group's
   fatal attacks, fitted by log-log least squares.
 
-Targets with ``calibrated=False`` are context; :func:`failures` lists the calibrated targets
-whose model median is outside the observed range.
+Targets with ``calibrated=False`` are context for the defaults (the search of
+``scripts/calibrate.py`` did not tune them); with a posterior, the in-sample targets are those
+whose ``statistics`` its calibration fitted (:func:`fit_of`). :func:`failures` lists the
+in-sample targets whose model median is outside the observed range, but for the known misses
+of :data:`KNOWN_MISSES` and targets not measured (no observed value, no model value, runs too
+short).
 
 The model's clock is the week, so attack times within a week are not recorded. Inter-event
 statistics (burstiness, escalation) place each week's attacks at independent uniform times
@@ -48,11 +52,13 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
 import shutil
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -194,7 +200,8 @@ def escalation_from_gaps(n: Any, gaps: Any, level: float = 0.95) -> EscalationFi
 @dataclass(frozen=True)
 class PooledEscalation:
     """A common escalation exponent b of many replicates' progress curves, each replicate with
-    its own tau_1 (a within-replicate slope), and a replicate-bootstrap interval."""
+    its own tau_1 (a within-replicate slope), and an interval over replicates (NaN ends with
+    fewer than :data:`MIN_INTERVAL_REPLICATES` replicates with a slope)."""
 
     b: float
     low: float
@@ -203,8 +210,9 @@ class PooledEscalation:
     gaps: int
 
 
-#: Bootstrap resamples of the replicates behind a pooled escalation interval.
-BOOTSTRAP_RESAMPLES = 2000
+#: Fewest replicates with a slope for an interval of the pooled b: the interval is over
+#: replicates (their spread is the error), and one replicate has no spread.
+MIN_INTERVAL_REPLICATES = 2
 
 
 def _centred_moments(n: np.ndarray, gaps: np.ndarray) -> tuple[float, float, int] | None:
@@ -222,11 +230,18 @@ def within_replicate_escalation(
 ) -> PooledEscalation | None:
     """One b from the progress curves ``(n, gaps)`` of many replicates: the slope of log gap on
     log n after removing each replicate's means (so differences in rate between replicates
-    are not read as escalation), weighted as OLS would; the ``level`` interval from
-    :data:`BOOTSTRAP_RESAMPLES` resamples of whole replicates (generator seeded by ``seed``).
+    are not read as escalation), weighted as OLS would; the ``level`` interval a delete-one
+    jackknife over replicates gives, with Student's t on (replicates - 1) degrees of freedom.
 
-    None if fewer than :data:`MIN_ESCALATION_GAPS` gaps in replicates with a slope.
+    The jackknife-t keeps its coverage down to a few replicates (on stationary Poisson
+    replicates, b = 0: 93-96% at 2 to 200 replicates), where the percentile bootstrap of
+    replicates used before fell short (77 of 200 intervals held 0 at 2 replicates, 158 at 5,
+    176 at 20) and had zero width at one. ``seed`` is kept for callers; the interval is not
+    random. None if fewer than :data:`MIN_ESCALATION_GAPS` gaps in replicates with a slope;
+    NaN ends with fewer than :data:`MIN_INTERVAL_REPLICATES` such replicates.
     """
+    from scipy.stats import t as student_t
+
     moments = [
         m
         for n, g in curves
@@ -236,13 +251,16 @@ def within_replicate_escalation(
         return None
     sxy, sxx, count = (np.array(col, dtype=float) for col in zip(*moments, strict=True))
     b = -float(sxy.sum() / sxx.sum())
-    rng = np.random.default_rng([int(seed), 2011])
-    weights = rng.multinomial(sxy.size, np.full(sxy.size, 1 / sxy.size), BOOTSTRAP_RESAMPLES)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        boot = -(weights @ sxy) / (weights @ sxx)
-    tail = (1 - level) / 2
-    low, high = (float(v) for v in np.nanquantile(boot, [tail, 1 - tail]))
-    return PooledEscalation(b, low, high, int(sxy.size), int(count.sum()))
+    g = sxy.size
+    low = high = math.nan
+    if g >= MIN_INTERVAL_REPLICATES:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            leave_one_out = -(sxy.sum() - sxy) / (sxx.sum() - sxx)
+        if np.all(np.isfinite(leave_one_out)):
+            se = math.sqrt((g - 1) / g * float(((leave_one_out - leave_one_out.mean()) ** 2).sum()))
+            half = float(student_t.ppf(0.5 + level / 2, g - 1)) * se
+            low, high = b - half, b + half
+    return PooledEscalation(b, low, high, g, int(count.sum()))
 
 
 def escalation_fit(times: Any, level: float = 0.95) -> EscalationFit | None:
@@ -266,8 +284,12 @@ class Target:
     high: float
     observed: str  # how the observed value reads in the table
     source: str
-    #: Whether ``scripts/calibrate.py`` tunes parameters towards this target.
+    #: Whether ``scripts/calibrate.py`` tunes parameters towards this target (its loss is over
+    #: the calibrated targets of :func:`observed_targets`: the search for the defaults).
     calibrated: bool = True
+    #: The statistics of ``cpec-sim calibrate`` (``sim.calibration.simulator.STATISTICS``)
+    #: that measure this quantity: a posterior fitted to any of them was fitted to this target.
+    statistics: tuple[str, ...] = ()
 
     @property
     def has_observed(self) -> bool:
@@ -445,17 +467,24 @@ def _chinese_targets() -> list[Target]:
             high,
             f"{low:g}-{high:g} ({every.n_attacks}-{NACTA_ATTACKS_2021_2024} in {span})",
             f"attacks_on_chinese_in_pakistan.csv ({span} rows); NACTA via OBSERVED.md",
+            statistics=(
+                "attacks_on_chinese_per_year",
+                "attacks_on_chinese_y1",
+                "attacks_on_chinese_y2",
+            ),
         ),
         Target(
             "chinese_killed_per_year",
-            "Chinese nationals killed (context: zero-inflated over 2 yr)",
+            "Chinese nationals killed (zero-inflated over 2 yr)",
             "killed/yr",
             min(every.killed),
             max(every.killed),
             f"{every.n_killed / CHINESE_YEARS:g} ({every.n_killed} in {span}; "
             f"{min(every.killed):g}-{max(every.killed):g} by 2-yr window)",
-            f"attacks_on_chinese_in_pakistan.csv; NACTA (20 killed {span})",
+            f"attacks_on_chinese_in_pakistan.csv; NACTA (20 killed {span}); not in the search "
+            "for the defaults (zero-inflated over 2 years), but fitted by cpec-sim calibrate",
             calibrated=False,
+            statistics=("chinese_killed_per_year", "chinese_killed_y1", "chinese_killed_y2"),
         ),
         *_group_chinese_targets(
             "baloch",
@@ -521,6 +550,7 @@ def _balochistan_targets() -> list[Target]:
             f"balochistan_annual_violence.csv ({monitors}); the model's every attempt, those "
             "stopped by intelligence (interdicted) included, as calibrated: the record counts "
             "attacks that happened (next row)",
+            statistics=("attacks_balochistan_y1", "attacks_balochistan_y2"),
         ),
         Target(
             "attacks_balochistan_happened_per_year",
@@ -542,6 +572,7 @@ def _balochistan_targets() -> list[Target]:
             max(b_killed),
             f"{min(b_killed):g}-{max(b_killed):g}",
             f"balochistan_annual_violence.csv ({monitors})",
+            statistics=("killed_balochistan_y1", "killed_balochistan_y2"),
         ),
         Target(
             "attacks_growth",
@@ -554,6 +585,7 @@ def _balochistan_targets() -> list[Target]:
             f"x{attacks_growth:.3f})",
             "balochistan_annual_violence.csv (first listed monitor of each year); upper end "
             "the larger growth factor rounded up to 2 decimals",
+            statistics=("attacks_balochistan_y1", "attacks_balochistan_y2"),  # its two parts
         ),
         Target(
             "militants_killed_per_year",
@@ -566,6 +598,7 @@ def _balochistan_targets() -> list[Target]:
             "Balochistan's share estimated at 1/6-2/5. The model's count is of every place it "
             "has (also Karachi, the KP project sites and Iran's Saravan): the stored tally does "
             "not say where operations killed, so it cannot be restricted to Balochistan",
+            statistics=("militants_killed_per_year",),
         ),
         Target(
             "militants_captured_per_year",
@@ -607,6 +640,7 @@ def _severity_targets() -> list[Target]:
             worst_high,
             f"{worst_low:g}-{worst_high:g}",
             f"deadliest_attacks_balochistan.csv ({worst_text})",
+            statistics=("largest_attack_y1", "largest_attack_y2"),
         ),
         Target(
             "severity_alpha",
@@ -909,9 +943,13 @@ def replicate_statistics(
         curves = list(zip(ns, gs, strict=True))
         within = within_replicate_escalation(curves, seed * len(GROUPS) + gi)
         if within:
+            interval = (
+                f"95% CI {within.low:.3f} to {within.high:.3f}, jackknife over replicates"
+                if math.isfinite(within.low)
+                else "no interval: one replicate with a slope, and the interval is over replicates"
+            )
             notes[f"escalation_b_{g}"] = (
-                f"within-replicate fit: b {within.b:.3f} (95% replicate-bootstrap CI "
-                f"{within.low:.3f} to {within.high:.3f}), {within.gaps} gaps in "
+                f"within-replicate fit: b {within.b:.3f} ({interval}), {within.gaps} gaps in "
                 f"{within.replicates} replicates"
             )
     notes["weekly_dispersion"] = (
@@ -953,6 +991,9 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "interval_overlaps",
     "observed_percentile",
     "calibrated",
+    "fitted_by",
+    "in_sample",
+    "known_miss",
     "note",
 )
 
@@ -1019,7 +1060,10 @@ def median_interval(x: np.ndarray, level: float = 0.9) -> tuple[float, float]:
 
 def within_error(row: dict[str, Any]) -> bool:
     """An outside verdict whose median's Monte Carlo interval reaches the observed range: more
-    replicates (or another seed) could put it inside."""
+    replicates (or another seed) could put it inside. Never a known miss (:data:`KNOWN_MISSES`:
+    more replicates showed it outside)."""
+    if _known_miss(row):
+        return False
     outside = str(row["verdict"]).startswith(("above", "below"))
     lo, hi = float(row["median_low"]), float(row["median_high"])
     return outside and lo <= float(row["observed_high"]) and hi >= float(row["observed_low"])
@@ -1032,8 +1076,68 @@ def _percentile_of(samples: np.ndarray, target: Target) -> float:
     return percentile_of(samples, (target.low + target.high) / 2)
 
 
-def compare(stats: ModelStatistics, targets: Sequence[Target] | None = None) -> pd.DataFrame:
-    """One row per target: observed range and source, model median and 90% interval, verdict."""
+#: What fitted a target, in the table's ``fitted_by``: the search for the defaults
+#: (``scripts/calibrate.py``, over the targets marked ``calibrated``) and the posterior's ABC
+#: (``cpec-sim calibrate``, over the statistics its manifest lists).
+SEARCH = "defaults' search"
+ABC = "posterior's ABC"
+NEITHER = "neither"
+
+
+def posterior_statistics(entry: dict[str, Any]) -> tuple[frozenset[str], str]:
+    """The statistics a posterior was fitted to: those its calibration's manifest (beside the
+    posterior file) lists under ``observed``, and ""; for a posterior without one, those of
+    ``cpec-sim calibrate``'s full record (``sim.calibration.record``) and a note that this is
+    assumed."""
+    from sim.files import read_json_object
+
+    path = entry.get("path")
+    manifest = read_json_object(Path(str(path)).parent / "manifest.json") if path else None
+    listed = (manifest or {}).get("observed")
+    if isinstance(listed, dict) and listed:
+        return frozenset(str(k) for k in listed), ""
+    from sim.calibration.record import observed
+
+    return frozenset(o.name for o in observed("full")), (
+        "assumed: no calibration manifest beside the posterior says what it was fitted to, "
+        "so cpec-sim calibrate's full record"
+    )
+
+
+def fit_of(target: Target, entry: dict[str, Any] | None = None) -> tuple[str, bool]:
+    """What fitted ``target`` (``fitted_by``: the defaults' search, the posterior's ABC, both
+    or neither) and whether it is in-sample for the parameters ``entry`` (a ``parameters``
+    entry; None: the defaults): the defaults' search for the defaults, the ABC for a
+    posterior."""
+    posterior = (entry or {}).get("source") == "posterior"
+    abc = posterior and bool(posterior_statistics(entry or {})[0] & set(target.statistics))
+    fitted = [name for name, yes in ((SEARCH, target.calibrated), (ABC, abc)) if yes]
+    return "; ".join(fitted) or NEITHER, abc if posterior else target.calibrated
+
+
+#: Targets the shipped defaults are known to miss, with the reason (docs/calibration.md). An
+#: outside verdict of such a target under the defaults stays in the table and the count, is
+#: not a near miss (more replicates showed it outside) and not one of :func:`failures`.
+KNOWN_MISSES: dict[str, str] = {
+    "largest_attack_per_year": (
+        "a known miss of the defaults, not Monte Carlo noise: they were tuned to the deadliest "
+        "attack in every place (31 a year), and Balochistan's, the record's, is smaller: "
+        "median 25, 24.5 and 25 at seeds 0, 2 and 4 with 200 replicates, 23 at seed 5 with "
+        "600 (its Monte Carlo interval 23-25), against 26-60; until the next calibration "
+        "(docs/calibration.md, item 12)"
+    ),
+}
+
+
+def compare(
+    stats: ModelStatistics,
+    targets: Sequence[Target] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """One row per target: observed range and source, model median and 90% interval, verdict,
+    what fitted it and whether it is in-sample for ``parameters`` (the run's ``parameters``
+    entry; None: the defaults), which the table's ``attrs["parameters"]`` keeps."""
+    entry = dict(parameters) if parameters is not None else {"source": "defaults"}
     rows = []
     for t in targets if targets is not None else observed_targets():
         x = np.asarray(stats.samples.get(t.key, np.zeros(0)), dtype=float)
@@ -1045,6 +1149,10 @@ def compare(stats: ModelStatistics, targets: Sequence[Target] | None = None) -> 
         med_lo, med_hi = median_interval(x)
         needed = WEEKS_NEEDED.get(t.key, 0)
         short = stats.weeks < needed and t.has_observed
+        said = f"{TOO_SHORT} {needed} weeks" if short else verdict(med, t)
+        fitted_by, in_sample = fit_of(t, entry)
+        outside = said.startswith(("above", "below"))
+        defaults = entry.get("source") != "posterior"
         rows.append(
             {
                 "target": t.key,
@@ -1060,17 +1168,22 @@ def compare(stats: ModelStatistics, targets: Sequence[Target] | None = None) -> 
                 "median_low": med_lo,
                 "median_high": med_hi,
                 "n": int(x.size),
-                "verdict": f"{TOO_SHORT} {needed} weeks" if short else verdict(med, t),
+                "verdict": said,
                 "distance": t.distance(med),
                 "interval_overlaps": bool(
                     x.size and t.has_observed and q05 <= t.high and q95 >= t.low
                 ),
                 "observed_percentile": _percentile_of(x, t),
                 "calibrated": t.calibrated,
+                "fitted_by": fitted_by,
+                "in_sample": in_sample,
+                "known_miss": KNOWN_MISSES.get(t.key, "") if defaults and outside else "",
                 "note": stats.notes.get(t.key, ""),
             }
         )
-    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    table.attrs["parameters"] = entry
+    return table
 
 
 #: Calibrated targets checked by overlap (the observed range meets the model's 90% interval)
@@ -1084,18 +1197,40 @@ INTERVAL_CHECKED: dict[str, str] = {
 }
 
 
-def failures(table: pd.DataFrame) -> list[str]:
-    """Keys of the calibrated targets whose model median is not inside the observed range.
+def _text(value: Any) -> str:
+    """A table cell as text ("" for a missing one: a CSV's empty cell reads back as NaN)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
-    Targets in :data:`INTERVAL_CHECKED` fail only if the 90% interval misses the range.
+
+def _known_miss(row: dict[str, Any]) -> str:
+    return _text(row.get("known_miss"))
+
+
+def _in_sample(row: dict[str, Any]) -> bool:
+    """In-sample for the table's parameters (tables stored before the column: calibrated)."""
+    value = row.get("in_sample", row.get("calibrated"))
+    return bool(value) if _text(value) else bool(row.get("calibrated"))
+
+
+def _measured(row: dict[str, Any]) -> bool:
+    """Measured and judged: an observed value, and a model value from runs long enough."""
+    said = str(row["verdict"])
+    return said not in (NO_OBSERVED, NO_ESTIMATE) and not said.startswith(TOO_SHORT)
+
+
+def failures(table: pd.DataFrame) -> list[str]:
+    """Keys of the in-sample targets (the calibrated ones for the defaults; with a posterior,
+    those it was fitted to) whose model median is outside the observed range.
+
+    Targets in :data:`INTERVAL_CHECKED` fail only if the 90% interval misses the range; a known
+    miss (:data:`KNOWN_MISSES`, under the defaults) is not a failure; a target not measured (no
+    observed value, no model value, runs too short) is neither inside nor a failure.
     """
     out = []
-    for row in table.to_dict("records"):
-        if (
-            not bool(row["calibrated"])
-            or row["verdict"] in ("inside", NO_OBSERVED)
-            or str(row["verdict"]).startswith(TOO_SHORT)
-        ):
+    for row in _records(table):
+        if not _in_sample(row) or not _measured(row) or row["verdict"] == "inside":
+            continue
+        if _known_miss(row):
             continue
         if row["target"] in INTERVAL_CHECKED and bool(row["interval_overlaps"]):
             continue
@@ -1107,40 +1242,74 @@ def _labels(table: pd.DataFrame, mask: Any) -> str:
     return "; ".join(str(x).strip() for x in table.loc[mask, "label"])  # labels hold commas
 
 
-def _inside_text(table: pd.DataFrame, counted: Any) -> str:
-    """``k of n inside the observed range`` over the rows ``counted``, and the near misses."""
-    inside = int((counted & (table["verdict"] == "inside")).sum())
-    text = f"{inside} of {int(counted.sum())} inside the observed range"
-    rows = zip(_records(table), counted, strict=True)
-    near = [str(r["label"]).strip() for r, c in rows if c and within_error(r)]
+def _inside_text(table: pd.DataFrame, rows: Any) -> str:
+    """``k of n inside the observed range`` over the measured ``rows``, the near misses and
+    the rows not measured (no model value)."""
+    records = _records(table)
+    measured = np.array(
+        [bool(c) and _measured(r) for r, c in zip(records, rows, strict=True)], dtype=bool
+    )
+    unmeasured = np.asarray(rows, dtype=bool) & (table["verdict"] == NO_ESTIMATE).to_numpy(bool)
+    inside = int((measured & (table["verdict"] == "inside").to_numpy(bool)).sum())
+    text = f"{inside} of {int(measured.sum())} inside the observed range"
+    near = [
+        str(r["label"]).strip()
+        for r, m in zip(records, measured, strict=True)
+        if m and within_error(r)
+    ]
     if near:
         text += (
             f" ({len(near)} more outside by less than the Monte Carlo error of the median, "
-            f"90%: {', '.join(near)})"
+            f"90%: {'; '.join(near)})"
+        )
+    if unmeasured.any():
+        text += (
+            f"; {int(unmeasured.sum())} not measured (no replicate gave a value): "
+            f"{_labels(table, unmeasured)}"
         )
     return text
 
 
 def count_line(table: pd.DataFrame) -> str:
-    """How many targets are inside their observed range: the calibrated ones (in-sample: the
-    parameters were tuned to them) apart from the context rows; rows without an observed
-    value or not measurable in runs this short are named, not counted."""
+    """How many targets are inside their observed range, split by what fitted them: for the
+    defaults, the targets their search tuned (in-sample) and the context rows; for a
+    posterior, the targets it was fitted to (in-sample), those only the defaults' search tuned
+    (out-of-sample under the posterior) and the rest. Known misses are named with their
+    reason; rows without an observed value or not measurable in runs this short are named, not
+    counted; rows without a model value are counted as not measured."""
     without = table["verdict"] == NO_OBSERVED
     short = table["verdict"].astype(str).str.startswith(TOO_SHORT)
-    calibrated = table["calibrated"].astype(bool)
-    counted = ~without & ~short
-    source = table.attrs.get("parameters", {}).get("source")
-    tuned = (
-        "the posterior was fitted to this record"
-        if source == "posterior"
-        else "the defaults were tuned to them"
-    )
-    lines = [
-        f"Calibrated targets (in-sample: {tuned}): "
-        + _inside_text(table, counted & calibrated)
-        + ".",
-        "Context rows (not calibrated): " + _inside_text(table, counted & ~calibrated) + ".",
-    ]
+    records = _records(table)
+    in_sample = np.array([_in_sample(r) for r in records], dtype=bool)
+    judged = ~(without | short).to_numpy(dtype=bool)
+    calibrated = np.array([bool(r["calibrated"]) for r in records], dtype=bool)
+    entry = table.attrs.get("parameters", {})
+    if entry.get("source") == "posterior":
+        _, assumed = posterior_statistics(entry)
+        how = f"; {assumed}" if assumed else ""
+        lines = [
+            f"In-sample targets (the posterior's ABC was fitted to them{how}): "
+            + _inside_text(table, judged & in_sample)
+            + ".",
+            "Out-of-sample under the posterior (tuned only by the defaults' search, which the "
+            "parameters the posterior does not draw keep): "
+            + _inside_text(table, judged & ~in_sample & calibrated)
+            + ".",
+            "Context rows (fitted by neither): "
+            + _inside_text(table, judged & ~in_sample & ~calibrated)
+            + ".",
+        ]
+    else:
+        lines = [
+            "Calibrated targets (in-sample: the defaults' search, scripts/calibrate.py, tuned "
+            "them): " + _inside_text(table, judged & in_sample) + ".",
+            "Context rows (not in the defaults' search): "
+            + _inside_text(table, judged & ~in_sample)
+            + ".",
+        ]
+    misses = [r for r in records if _known_miss(r)]
+    for r in misses:
+        lines.append(f"Known miss, not a failure: {str(r['label']).strip()} ({_known_miss(r)}).")
     if without.any():
         lines.append(f"Not counted, with no observed value: {_labels(table, without)}.")
     if short.any():
@@ -1152,9 +1321,26 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]
 
 
+def _fitted_text(row: dict[str, Any]) -> str:
+    """The table's short ``fitted by``: search, ABC, both or -."""
+    fitted = _text(row.get("fitted_by"))
+    short = [word for name, word in ((SEARCH, "search"), (ABC, "ABC")) if name in fitted]
+    return "+".join(short) or "-"
+
+
 def format_table(table: pd.DataFrame, title: str = "") -> str:
     """The table as aligned text, sources and notes listed below it."""
-    head = ("target", "unit", "observed", "model median [90%]", "obs. at", "n", "verdict", "src")
+    head = (
+        "target",
+        "unit",
+        "observed",
+        "model median [90%]",
+        "obs. at",
+        "n",
+        "verdict",
+        "fitted by",
+        "src",
+    )
     lines = []
     rows = []
     records = _records(table)
@@ -1170,7 +1356,10 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
                 interval,
                 at,
                 str(r["n"]),
-                r["verdict"] + (" ~" if within_error(r) else ""),
+                r["verdict"]
+                + (" ~" if within_error(r) else "")
+                + (" (known miss)" if _known_miss(r) else ""),
+                _fitted_text(r),
                 f"[{i}]",
             )
         )
@@ -1182,6 +1371,11 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines.extend(fmt.format(*row).rstrip() for row in rows)
     lines.append("")
+    lines.append(
+        "fitted by: search = the defaults' search (scripts/calibrate.py); ABC = the posterior's "
+        "calibration (cpec-sim calibrate); in-sample for this table: "
+        + ("ABC" if table.attrs.get("parameters", {}).get("source") == "posterior" else "search")
+    )
     if any(within_error(r) for r in records):
         lines.append("~ outside by less than the median's Monte Carlo error (its 90% interval")
         lines.append("  reaches the observed range): another seed or more replicates may move it")
@@ -1269,45 +1463,114 @@ def plot_validation(
 
 #: ``made_by`` in the manifest of a run that ``validate`` made (and may replace or extend).
 MADE_BY = "cpec-sim validate"
-#: The description of validate's runs: marks those made before ``made_by`` existed.
+#: The description of validate's runs.
 RUN_DESCRIPTION = "validation of the baseline against the observed record"
+#: The chunk size of validate's runs.
+RUN_CHUNK_SIZE = 10
 #: Files a run folder holds before its manifest is written (the run's lock).
 PRE_MANIFEST_FILES = frozenset({".lock"})
+#: The files the runner writes in validate's runs (no ``config.yaml``: validate gives none),
+#: and its folders with the pattern of the names it writes in them.
+RUN_FILES = frozenset(
+    {".lock", "manifest.json", "summary.parquet", "timeseries.parquet", "events.parquet"}
+)
+RUN_FOLDERS = {"chunks": re.compile(r"\d{5}\."), "failures": re.compile(r"replicate-\d+\.txt$")}
 
 
-def made_by_validate(manifest: dict[str, Any]) -> bool:
-    """Whether a run's manifest says ``validate`` made it (``made_by``; before that field
-    existed, validate's own description)."""
+def made_by_validate(manifest: dict[str, Any], run_dir: Path | None = None) -> bool:
+    """Whether a run's manifest says ``validate`` made it: ``made_by``; before that field
+    existed, all of what validate's runs then had (its description, the baseline without
+    overrides, chunks of :data:`RUN_CHUNK_SIZE`) and, given ``run_dir``, no ``config.yaml``
+    (``cpec-sim run`` always writes one, and records an override of the description)."""
     if "made_by" in manifest:
         return manifest.get("made_by") == MADE_BY
-    description = str(manifest.get("description", ""))
-    return manifest.get("package") == "cpec-sim" and description.startswith(RUN_DESCRIPTION)
+    legacy = (
+        manifest.get("package") == "cpec-sim"
+        and manifest.get("description")
+        in (RUN_DESCRIPTION, RUN_DESCRIPTION + " (posterior predictive)")
+        and manifest.get("scenario") == "baseline"
+        and manifest.get("overrides") == []
+        and manifest.get("chunk_size") == RUN_CHUNK_SIZE
+    )
+    return legacy and (run_dir is None or not (run_dir / "config.yaml").exists())
 
 
-def _prepare_run_dir(run_dir: Path, config_hash: str, out_dir: Path) -> None:
-    """Check that ``run_dir`` is empty or a run validate made; remove it if it is one of
-    another configuration (then ours to replace). Anything else is refused, untouched."""
+def _temporary(name: str) -> bool:
+    """A hidden temporary file of an interrupted atomic write (``sim.files``)."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _not_the_runners(run_dir: Path) -> list[str]:
+    """Entries of ``run_dir`` the runner does not write in validate's runs (a user's notes, a
+    symbolic link, a ``config.yaml``), as paths relative to it."""
+    out: list[str] = []
+    for path in sorted(run_dir.iterdir()):
+        name, plain = path.name, not path.is_symlink()
+        if plain and path.is_file() and (name in RUN_FILES or _temporary(name)):
+            continue
+        pattern = RUN_FOLDERS.get(name)
+        if pattern is None or not plain or not path.is_dir():
+            out.append(name)
+            continue
+        out += [
+            f"{name}/{inner.name}"
+            for inner in sorted(path.iterdir())
+            if inner.is_symlink()
+            or not inner.is_file()
+            or not (pattern.match(inner.name) or _temporary(inner.name))
+        ]
+    return out
+
+
+def _check_run_folder(run_dir: Path, out_dir: Path) -> None:
+    """Refuse a run folder that is a file or a symbolic link (before anything is written)."""
+    if run_dir.is_symlink():
+        raise ValidationError(
+            f"--out {out_dir}: {run_dir} is a symbolic link, not validate's run folder: "
+            "choose another --out"
+        )
     if run_dir.exists() and not run_dir.is_dir():
         raise ValidationError(
             f"--out {out_dir}: {run_dir} is a file, not validate's run folder: choose another --out"
         )
+
+
+def _prepare_run_dir(run_dir: Path, config_hash: str, out_dir: Path) -> None:
+    """Check that ``run_dir`` is empty or a run validate made; empty it (but for its lock, which
+    the caller holds) if it is one of another configuration and holds nothing but the runner's
+    files. Anything else is refused, untouched."""
+    _check_run_folder(run_dir, out_dir)
     if not run_dir.exists() or {p.name for p in run_dir.iterdir()} <= PRE_MANIFEST_FILES:
         return
     from sim.files import read_json_object
 
     old = read_json_object(run_dir / "manifest.json")
-    if old is None or not made_by_validate(old):
+    if old is None or not made_by_validate(old, run_dir):
         raise ValidationError(
             f"--out {out_dir}: {run_dir} holds something validate did not make "
             "(a run of cpec-sim run?); it is left as it is: choose another --out"
         )
     if old.get("config_hash") == config_hash:
         return
+    foreign = _not_the_runners(run_dir)
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise ValidationError(
+            f"--out {out_dir}: {run_dir}, validate's run of another configuration, also holds "
+            f"{', '.join(foreign[:3])}{more}, which validate did not write: move it out to let "
+            "validate replace the run, or choose another --out"
+        )
     print(
         f"cpec-sim validate: replacing {run_dir} (its own run of another configuration)",
         file=sys.stderr,
     )
-    shutil.rmtree(run_dir)
+    for path in run_dir.iterdir():
+        if path.name in PRE_MANIFEST_FILES:  # the lock stays: the caller holds it
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _read_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
@@ -1315,6 +1578,43 @@ def _read_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, 
 
     run = load_run(run_dir)
     return run.summary, run.timeseries, run.events, run.manifest
+
+
+def _output_names() -> tuple[str, ...]:
+    """Every file validate writes in ``--out`` (beside its run folder)."""
+    return (TABLE_FILE, SIDECAR_FILE, *(p.name for p in _figure_files(Path("."))))
+
+
+def _own_outputs(out_dir: Path) -> list[str]:
+    """validate's outputs present in ``out_dir``: those its sidecar lists (the sidecar too).
+
+    Raises :class:`ValidationError` if a file of one of their names is there and no sidecar
+    of validate lists it (a user's file: nothing is written or removed).
+    """
+    from sim.files import read_json_object
+
+    present = [n for n in _output_names() if (out_dir / n).exists() or (out_dir / n).is_symlink()]
+    ours: set[str] = set()
+    sidecar_path = out_dir / SIDECAR_FILE
+    sidecar = read_json_object(sidecar_path) if sidecar_path.is_file() else None
+    if sidecar is not None and sidecar.get("made_by") == MADE_BY:
+        listed = [sidecar.get("table"), *(sidecar.get("figures") or [])]
+        ours = {SIDECAR_FILE} | {n for n in listed if isinstance(n, str)}
+    foreign = [n for n in present if n not in ours]
+    if foreign:
+        one = len(foreign) == 1
+        raise ValidationError(
+            f"--out {out_dir}: {', '.join(foreign)} there {'is' if one else 'are'} not "
+            f"validate's (no {SIDECAR_FILE} of validate lists {'it' if one else 'them'}): "
+            f"move {'it' if one else 'them'} away or choose another --out"
+        )
+    return present
+
+
+def _remove_outputs(out_dir: Path, names: Sequence[str]) -> None:
+    """Remove validate's own outputs ``names``, its sidecar last (until then it names them)."""
+    for name in sorted(names, key=lambda n: n == SIDECAR_FILE):
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def validate(
@@ -1330,16 +1630,25 @@ def validate(
     """Run the baseline into ``out_dir/baseline``, compare it with the record, write the table.
 
     Writes ``out_dir/validation.csv``, ``out_dir/validation.png|svg`` (with ``plots=False``
-    none, and those an earlier validate drew here are removed) and ``out_dir/validation.json``
-    (seed, replicates, weeks, parameters, version); returns the table.
-    Re-running with the same seed and weeks reuses finished replicates. ``parameters`` is
-    ``defaults`` or a posterior (a ``posterior.parquet``, its directory, or ``posterior`` for
-    ``results/calibration/full/``): then replicate i runs with draw i % n, and the table compares
-    the posterior predictive with the record (``table.attrs["parameters"]`` says which).
+    none) and ``out_dir/validation.json`` (seed, replicates, weeks, parameters, version, the
+    files written); returns the table. Re-running with the same seed and weeks reuses
+    finished replicates. ``parameters`` is ``defaults`` or a posterior (a
+    ``posterior.parquet``, its directory, or ``posterior`` for ``results/calibration/full/``):
+    then replicate i runs with draw i % n, and the table compares the posterior predictive
+    with the record (``table.attrs["parameters"]`` says which).
+
+    Refused (:class:`ValidationError`, nothing written or removed): a file of one of those
+    names that no sidecar of validate lists, a run folder that is a file or a symbolic link,
+    holds another command's run, or (to be replaced) files the runner did not write, and a
+    run folder another process is writing. Validate holds the run folder's lock from before it
+    looks at the folder until the outputs are written, and removes its earlier outputs before
+    the run, so that an interrupted validate (:class:`KeyboardInterrupt`) leaves none that
+    describe another run.
     """
     from sim.config import resolved_jobs, scenario_params
+    from sim.params import ParameterError
     from sim.posterior import check_posterior, load_posterior, parameters_entry
-    from sim.runner import RunSpec, run
+    from sim.runner import RunSpec, exclusive, run
 
     for name, value, least in (("replicates", replicates, 1), ("weeks", weeks, 1)):
         if not isinstance(value, int) or value < least:
@@ -1360,15 +1669,6 @@ def validate(
     posterior = load_posterior(parameters)
     if posterior is not None:
         check_posterior(posterior, params, replicates)
-        if posterior.note:
-            print(f"note: {posterior.note}", file=sys.stderr)
-        if replicates < posterior.draws:
-            print(
-                f"note: {replicates} replicates use only the first {replicates} of the "
-                f"posterior's {posterior.draws} draws (give --replicates {posterior.draws} or "
-                "more to use them all)",
-                file=sys.stderr,
-            )
     spec = RunSpec(
         params,
         scenario="baseline",
@@ -1376,28 +1676,58 @@ def validate(
         seed=seed,
         weeks=weeks,
         jobs=min(resolved_jobs(jobs), replicates),
-        chunk_size=10,
+        chunk_size=RUN_CHUNK_SIZE,
         description=RUN_DESCRIPTION + ("" if posterior is None else " (posterior predictive)"),
         posterior=posterior,
         made_by=MADE_BY,
     )
     run_dir = out_dir / RUN_SUBDIR
-    _prepare_run_dir(run_dir, spec.config_hash, out_dir)
-    outcome = run(spec, run_dir, progress=progress)
-    if outcome.status != "complete":
-        raise ValidationError(f"the baseline run did not complete ({outcome.status}): {run_dir}")
+    _check_run_folder(run_dir, out_dir)
+    _own_outputs(out_dir)  # a user's file of one of the outputs' names: refused here
+    made = [p for p in (out_dir, run_dir) if not p.exists()]
+    with ExitStack() as stack:
+        try:
+            lock = stack.enter_context(exclusive(run_dir))
+        except ParameterError as exc:  # another process is writing the run
+            raise ValidationError(f"--out {out_dir}: {exc}") from None
+        try:
+            _prepare_run_dir(run_dir, spec.config_hash, out_dir)
+            outputs = _own_outputs(out_dir)  # again, under the lock
+        except ValidationError:
+            if made and not (run_dir / "manifest.json").exists():  # only the lock was written
+                (run_dir / ".lock").unlink(missing_ok=True)
+                for path in reversed(made):
+                    with suppress(OSError):
+                        path.rmdir()
+            raise
+        if posterior is not None:
+            if posterior.note:
+                print(f"note: {posterior.note}", file=sys.stderr)
+            if replicates < posterior.draws:
+                print(
+                    f"note: {replicates} replicates use only the first {replicates} of the "
+                    f"posterior's {posterior.draws} draws (give --replicates {posterior.draws} "
+                    "or more to use them all)",
+                    file=sys.stderr,
+                )
+        _remove_outputs(out_dir, outputs)  # until new ones: none describing another run
+        outcome = run(spec, run_dir, progress=progress, held=lock)
+        if outcome.status == "interrupted":
+            raise KeyboardInterrupt(outcome.message)
+        if outcome.status != "complete":
+            raise ValidationError(
+                f"the baseline run did not complete ({outcome.status}): {run_dir}"
+            )
 
-    # From here on, only the stored results.
-    summary, timeseries, events, manifest = _read_run(run_dir)
-    stored_weeks = int(manifest.get("weeks", weeks))
-    stats = replicate_statistics(summary, timeseries, events, stored_weeks, seed)
-    table = compare(stats)
-    entry = parameters_entry(posterior)
-    if posterior is not None:  # replicate i runs with draw i % n: the first ones only if fewer
-        entry["draws_used"] = min(stats.replicates, posterior.draws)
-    table.attrs["parameters"] = entry
-
-    _write_outputs(out_dir, table, stats, seed, plots)
+        # From here on, only the stored results.
+        summary, timeseries, events, manifest = _read_run(run_dir)
+        stored_weeks = int(manifest.get("weeks", weeks))
+        stats = replicate_statistics(summary, timeseries, events, stored_weeks, seed)
+        entry = parameters_entry(posterior)
+        if posterior is not None:  # replicate i runs with draw i % n: the first ones if fewer
+            entry["draws_used"] = min(stats.replicates, posterior.draws)
+        table = compare(stats, parameters=entry)
+        _write_outputs(out_dir, table, stats, seed, plots)
     return table
 
 
@@ -1405,35 +1735,30 @@ def _figure_files(out_dir: Path) -> list[Path]:
     return [out_dir / f"{FIGURE_NAME}.{fmt}" for fmt in FIGURE_FORMATS]
 
 
-def _remove_own_figures(out_dir: Path) -> None:
-    """Remove the figures an earlier validate wrote here (listed in its sidecar), so that no
-    figure of another run stands beside the new table; say so of unlisted ones, kept."""
-    from sim.files import read_json_object
-
-    old = read_json_object(out_dir / SIDECAR_FILE) or {}
-    listed = old.get("figures") if old.get("made_by") == MADE_BY else None
-    ours = set(listed) if isinstance(listed, list) else set()
-    for path in _figure_files(out_dir):
-        if path.name in ours:
-            path.unlink(missing_ok=True)
-        elif path.exists():
-            print(
-                f"note: {path} was not made by this validate (no {SIDECAR_FILE} lists it): "
-                "kept, and it may not show this table",
-                file=sys.stderr,
-            )
-
-
 def _write_outputs(
     out_dir: Path, table: pd.DataFrame, stats: ModelStatistics, seed: int, plots: bool
 ) -> None:
-    """The table, the figure (or none: an earlier one is removed) and the sidecar saying what
-    they were made from, each written atomically; the sidecar last."""
+    """The sidecar first (``status: writing``, naming every output to come, so that an
+    interrupted validate's files are known as its own), then the table and the figures (or
+    none), each written atomically; the sidecar again last, ``status: complete``."""
     from sim import __version__
     from sim.files import atomic_write_json, atomic_write_text
 
-    _remove_own_figures(out_dir)
-    (out_dir / SIDECAR_FILE).unlink(missing_ok=True)  # until the new one: none, not a stale one
+    pending = [p.name for p in _figure_files(out_dir)] if plots else []
+    sidecar = {
+        "package": "cpec-sim",
+        "version": __version__,
+        "made_by": MADE_BY,
+        "status": "writing",
+        "seed": seed,
+        "replicates": stats.replicates,
+        "weeks": stats.weeks,
+        "parameters": table.attrs["parameters"],
+        "table": TABLE_FILE,
+        "figures": pending,
+        "run": RUN_SUBDIR,
+    }
+    atomic_write_json(out_dir / SIDECAR_FILE, sidecar)
     atomic_write_text(out_dir / TABLE_FILE, table.to_csv(index=False, float_format="%.6g"))
     figures: list[str] = []
     if plots:
@@ -1445,19 +1770,7 @@ def _write_outputs(
         )
         fig = plot_validation(stats, table, title)
         figures = [p.name for p in write_rendered(out_dir, {FIGURE_NAME: render(fig)})]
-    sidecar = {
-        "package": "cpec-sim",
-        "version": __version__,
-        "made_by": MADE_BY,
-        "seed": seed,
-        "replicates": stats.replicates,
-        "weeks": stats.weeks,
-        "parameters": table.attrs["parameters"],
-        "table": TABLE_FILE,
-        "figures": figures,
-        "run": RUN_SUBDIR,
-    }
-    atomic_write_json(out_dir / SIDECAR_FILE, sidecar)
+    atomic_write_json(out_dir / SIDECAR_FILE, {**sidecar, "status": "complete", "figures": figures})
 
 
 def model_name(entry: dict[str, Any]) -> str:
@@ -1523,6 +1836,7 @@ def validate_command(argv: list[str]) -> int:
         argv,
         _validate,
         expected=(ValidationError, ParameterError, ResultsError),
+        interrupted="interrupted (re-run the same command to resume)",
     )
 
 
@@ -1595,7 +1909,8 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"\n{count_line(table)}")
     failing = failures(table)
     if failing:
-        print(f"Calibrated targets outside: {', '.join(failing)}.")
+        which = "In-sample targets" if entry.get("source") == "posterior" else "Calibrated targets"
+        print(f"{which} outside: {', '.join(failing)}.")
     written = [out / TABLE_FILE, out / SIDECAR_FILE]
     if not args.no_plots:
         written += _figure_files(out)

@@ -305,7 +305,8 @@ def test_failures_lists_exactly_the_calibrated_targets_outside() -> None:
         weeks=104,
     )
     table = compare(stats, targets)
-    assert failures(table) == ["above", "below_open", "no_samples"]
+    # no model value (no_samples): not measured, so neither inside nor a failure
+    assert failures(table) == ["above", "below_open"]
     assert failures(table[table["target"] == "inside"]) == []
 
 
@@ -701,15 +702,25 @@ def test_which_runs_validate_made() -> None:
 
     assert made_by_validate({"made_by": "cpec-sim validate"})
     assert not made_by_validate({"made_by": "something else"})
-    # runs validate made before the field existed: its own description
+    # runs validate made before the field existed: all of what its runs then had
     legacy = {
         "package": "cpec-sim",
         "description": "validation of the baseline against the"
         " observed record (posterior predictive)",
+        "scenario": "baseline",
+        "overrides": [],
+        "chunk_size": 10,
     }
     assert made_by_validate(legacy)
     assert not made_by_validate({**legacy, "package": "other"})
     assert not made_by_validate({"package": "cpec-sim", "description": "Status quo"})
+    # a reviewer: `cpec-sim run scenario.description="validation of the baseline ..."` was
+    # taken for validate's (the description alone was checked) and would have been replaced
+    assert not made_by_validate({**legacy, "description": legacy["description"] + " or so"})
+    user = {**legacy, "overrides": ["scenario.description=validation of the baseline"]}
+    assert not made_by_validate(user)
+    assert not made_by_validate({k: v for k, v in legacy.items() if k != "overrides"})
+    assert not made_by_validate({**legacy, "chunk_size": 25})
 
 
 def test_validate_names_out_when_its_run_folder_is_a_file(
@@ -727,6 +738,13 @@ def test_validate_names_out_when_its_run_folder_is_a_file(
 
 
 def test_calibrated_baseline_inside_observed_ranges(tmp_path: Path) -> None:
+    """The calibration's guard. The deadliest attack of a year in Balochistan is a known miss
+    of the defaults (``KNOWN_MISSES``: below 26-60 at 200-600 replicates; at these 40 it may
+    read inside by chance): ``failures()`` leaves it out by that list, with its reason, not by
+    the small sample. Every other calibrated target must be inside."""
+    from sim.validation import KNOWN_MISSES
+
+    assert set(KNOWN_MISSES) == {"largest_attack_per_year"}  # a new miss needs its reason here
     table = validate(replicates=40, seed=0, jobs=2, out_dir=tmp_path, plots=False)
     failing = failures(table)
     rows = table.set_index("target")
@@ -759,9 +777,9 @@ def test_a_target_with_no_observed_value_is_neither_inside_nor_counted() -> None
     assert row["verdict"] == NO_OBSERVED and not row["interval_overlaps"]
     assert math.isnan(row["distance"])
     assert count_line(table) == (
-        "Calibrated targets (in-sample: the defaults were tuned to them): 1 of 2 inside the "
-        "observed range.\nContext rows (not calibrated): 0 of 0 inside the observed range.\n"
-        "Not counted, with no observed value: No data."
+        "Calibrated targets (in-sample: the defaults' search, scripts/calibrate.py, tuned "
+        "them): 1 of 2 inside the observed range.\nContext rows (not in the defaults' search): "
+        "0 of 0 inside the observed range.\nNot counted, with no observed value: No data."
     )
     assert failures(table) == ["out"]
 
@@ -849,7 +867,11 @@ def test_targets_measured_over_whole_years_are_not_judged_in_shorter_runs() -> N
     assert "them): 0 of 1 inside" in count_line(short)
     assert "too short to measure them: Deadliest; Growth" in count_line(short)
     full = compare(ModelStatistics(samples, {}, 2, 104), targets)  # long enough, yet no value
-    assert failures(full) == ["largest_attack_per_year", "attacks_growth", "above"]
+    assert failures(full) == ["above"]  # no value: not measured, not a failure
+    assert (
+        "0 of 1 inside the observed range; 2 not measured (no replicate gave a value): "
+        "Deadliest; Growth." in count_line(full)
+    )
 
 
 def test_the_median_s_monte_carlo_interval_covers_and_marks_near_misses() -> None:
@@ -888,11 +910,14 @@ def test_the_count_keeps_calibrated_targets_apart_from_context_rows() -> None:
     stats = ModelStatistics({k: np.array(v) for k, v in samples.items()}, {}, 1, 104)
     table = compare(stats, targets)
     lines = count_line(table).splitlines()
-    assert lines[0].startswith("Calibrated targets (in-sample: the defaults were tuned to them)")
+    assert lines[0].startswith(
+        "Calibrated targets (in-sample: the defaults' search, scripts/calibrate.py, tuned them)"
+    )
     assert lines[0].endswith(": 1 of 2 inside the observed range.")
-    assert lines[1] == "Context rows (not calibrated): 1 of 3 inside the observed range."
-    table.attrs["parameters"] = {"source": "posterior"}
-    assert "in-sample: the posterior was fitted to this record" in count_line(table)
+    assert lines[1] == (  # Ctx out 2 has no model value: not measured, not outside
+        "Context rows (not in the defaults' search): 1 of 2 inside the observed range; "
+        "1 not measured (no replicate gave a value): Ctx out 2."
+    )
     # the escalation rows have no observed value for these groups: named, never counted
     escalation = [t for t in observed_targets() if t.key.startswith("escalation_b_")]
     assert len(escalation) == len(GROUPS)
@@ -927,9 +952,294 @@ def test_a_table_without_figures_leaves_no_stale_figure_beside_it(
     sidecar = json.loads((tmp_path / "validation.json").read_text())
     assert (sidecar["seed"], sidecar["figures"]) == (5, [])
     assert not list(tmp_path.glob(".*.tmp"))
-    # a figure validate did not make (no sidecar lists it) is kept, with a note
+    # a figure validate did not make (no sidecar lists it): refused, before anything is run
     (tmp_path / "validation.png").write_bytes(b"my own figure")
+    before = _file_bytes(tmp_path)
     capsys.readouterr()
-    assert validate_command([*argv, "--seed", "5", "--no-plots"]) == 0
-    assert (tmp_path / "validation.png").read_bytes() == b"my own figure"
-    assert "was not made by this validate" in capsys.readouterr().err
+    assert validate_command([*argv, "--seed", "6"]) == 2
+    err = capsys.readouterr().err
+    assert "validation.png there is not validate's" in err and len(err.splitlines()) == 1
+    assert _file_bytes(tmp_path) == before
+
+
+# --- a second adversarial review of validate --------------------------------------------------
+
+
+def test_the_deadliest_attack_is_a_known_miss_of_the_defaults_not_noise() -> None:
+    """A reviewer: median 25 'below by 1 ~' at 200 replicates and 23 (interval 23-25) at 600,
+    below 26-60 by 12%: a real miss (the defaults were tuned to every place's 31), not Monte
+    Carlo noise. Under the defaults it is named with its reason, never a near miss ('~') nor
+    a failure; under a posterior (fitted to it) it is an ordinary failure."""
+    from sim.validation import KNOWN_MISSES, count_line, format_table, within_error
+
+    assert "largest_attack_per_year" in KNOWN_MISSES
+    target = {t.key: t for t in observed_targets()}["largest_attack_per_year"]
+    rng = np.random.default_rng(0)
+    samples = {"largest_attack_per_year": np.concatenate([rng.uniform(10, 24, 300), [25.0] * 301])}
+    stats = ModelStatistics(samples, {}, 300, 104)
+    table = compare(stats, [target])
+    row = table.to_dict("records")[0]
+    assert row["verdict"].startswith("below by 1.00") and row["median_high"] >= 26 - 1
+    assert row["known_miss"] == KNOWN_MISSES["largest_attack_per_year"]
+    assert not within_error(row)
+    assert failures(table) == []
+    line = count_line(table)
+    assert "0 of 1 inside the observed range." in line and "more outside by less" not in line
+    assert "Known miss, not a failure: Deadliest attack of a year in Balochistan (a known" in line
+    assert "(known miss)" in format_table(table) and " ~" not in format_table(table)
+    posterior = compare(stats, [target], parameters={"source": "posterior", "path": "nowhere"})
+    assert posterior.loc[0, "known_miss"] == ""
+    assert failures(posterior) == ["largest_attack_per_year"]
+    inside = compare(ModelStatistics({target.key: np.full(9, 30.0)}, {}, 9, 104), [target])
+    assert inside.loc[0, "known_miss"] == "" and inside.loc[0, "verdict"] == "inside"
+
+
+def _shipped_entry() -> dict[str, Any]:
+    from sim.posterior import POSTERIOR_FILE, SHIPPED_POSTERIOR_DIR
+
+    return {"source": "posterior", "path": str(SHIPPED_POSTERIOR_DIR / POSTERIOR_FILE)}
+
+
+def test_what_fitted_each_target_comes_from_the_calibrations_own_lists() -> None:
+    """A reviewer: with --parameters, 'in-sample: the posterior was fitted to this record' was
+    false for most rows. The posterior's ABC fitted the statistics its manifest lists (attacks,
+    deaths and the deadliest attack in Balochistan by year, attacks on Chinese targets, Chinese
+    killed, militants killed); the rest are out-of-sample under it."""
+    from sim.calibration.record import observed
+    from sim.calibration.simulator import STATISTICS
+    from sim.validation import fit_of, posterior_statistics
+
+    targets = observed_targets()
+    mapped = {s for t in targets for s in t.statistics}
+    assert mapped <= set(STATISTICS)  # every named statistic is one the calibration computes
+    assert {o.name for o in observed("full")} <= mapped  # and every fitted one has a target
+    fitted, assumed = posterior_statistics(_shipped_entry())
+    assert assumed == "" and fitted == {o.name for o in observed("full")}
+    in_sample = {t.key for t in targets if fit_of(t, _shipped_entry())[1]}
+    assert in_sample == {
+        "attacks_on_chinese_per_year",
+        "chinese_killed_per_year",
+        "attacks_balochistan_per_year",
+        "killed_balochistan_per_year",
+        "attacks_growth",  # its two parts, attacks in years 1 and 2
+        "militants_killed_per_year",
+        "largest_attack_per_year",
+    }
+    by_key = {t.key: t for t in targets}
+    assert fit_of(by_key["chinese_killed_per_year"], _shipped_entry())[0] == "posterior's ABC"
+    assert fit_of(by_key["chinese_killed_per_year"])[0] == "neither"  # under the defaults
+    assert fit_of(by_key["severity_alpha"], _shipped_entry()) == ("defaults' search", False)
+    both = fit_of(by_key["killed_balochistan_per_year"], _shipped_entry())
+    assert both == ("defaults' search; posterior's ABC", True)
+    # the defaults: in-sample is what scripts/calibrate.py's loss is over (calibrated)
+    assert {t.key for t in targets if fit_of(t)[1]} == {t.key for t in targets if t.calibrated}
+
+
+def test_the_count_under_a_posterior_splits_by_what_it_was_fitted_to(tmp_path: Path) -> None:
+    from sim.validation import count_line
+
+    keys = ("chinese_killed_per_year", "severity_alpha", "weekly_dispersion_happened")
+    targets = [t for t in observed_targets() if t.key in keys]
+    samples = {
+        "chinese_killed_per_year": np.full(9, 5.0),
+        "severity_alpha": np.full(9, 2.4),
+        "weekly_dispersion_happened": np.full(9, 0.5),
+    }
+    table = compare(ModelStatistics(samples, {}, 9, 104), targets, _shipped_entry())
+    assert table["in_sample"].tolist() == [True, False, False]
+    assert table.attrs["parameters"]["source"] == "posterior"
+    lines = count_line(table).splitlines()
+    assert lines[0] == (
+        "In-sample targets (the posterior's ABC was fitted to them): 1 of 1 inside the observed "
+        "range."
+    )
+    assert lines[1].startswith("Out-of-sample under the posterior (tuned only by the defaults'")
+    assert lines[1].endswith(": 1 of 1 inside the observed range.")
+    assert lines[2] == "Context rows (fitted by neither): 0 of 1 inside the observed range."
+    assert failures(table) == []  # alpha inside; the context row is not judged
+    # a posterior file without a calibration's manifest: what it was fitted to is assumed
+    own = {"source": "posterior", "path": str(tmp_path / "posterior.parquet")}
+    empty = compare(ModelStatistics({}, {}, 1, 104), [], own)
+    assert "assumed: no calibration manifest" in count_line(empty)
+
+
+def test_the_near_misses_are_listed_with_semicolons() -> None:
+    from sim.validation import count_line
+
+    targets = [
+        Target("a", "Escalation b, BLA", "u", 10.0, 20.0, "10-20", "src"),
+        Target("b", "Escalation b, BLF", "u", 10.0, 20.0, "10-20", "src"),
+    ]
+    near = np.concatenate([np.full(4, 8.0), np.full(5, 9.5), np.full(4, 12.0)])
+    table = compare(ModelStatistics({"a": near, "b": near}, {}, 13, 104), targets)
+    assert "90%: Escalation b, BLA; Escalation b, BLF)" in count_line(table)
+
+
+def _moments_coverage(replicates: int, trials: int, seed: int) -> float:
+    """Share of 95% intervals of the pooled b holding 0 on stationary Poisson replicates."""
+    from sim.validation import within_replicate_escalation
+
+    rng = np.random.default_rng(seed)
+    held = 0
+    for _ in range(trials):
+        fit = within_replicate_escalation(_poisson_curves(rng, replicates))
+        assert fit is not None
+        held += fit.low <= 0.0 <= fit.high
+    return held / trials
+
+
+def test_the_escalation_interval_covers_at_few_and_many_replicates() -> None:
+    """A reviewer: the replicate-bootstrap interval held the true b = 0 in 158 of 200 trials
+    at 5 replicates (77 at 2) and had zero width at 1. The jackknife-t interval keeps ~95%;
+    checked at 5 replicates (400 trials: the old interval 86%) and at 100 (60 trials)."""
+    assert _moments_coverage(5, 400, seed=1) >= 0.91  # 0.95 less 3.5 binomial sd
+    assert _moments_coverage(100, 60, seed=2) >= 0.85
+    from sim.validation import within_replicate_escalation
+
+    one = within_replicate_escalation(_poisson_curves(np.random.default_rng(3), 1))
+    assert one is not None and math.isfinite(one.b)
+    assert math.isnan(one.low) and math.isnan(one.high)  # no interval from one replicate
+
+
+_ARGV = ["--replicates", "2", "--jobs", "1", "--weeks", "4", "--no-plots"]
+
+
+@pytest.mark.parametrize("name", ["validation.json", "validation.csv", "validation.svg"])
+def test_validate_refuses_a_file_of_its_outputs_names_it_did_not_write(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reviewer: a user's validation.json in --out was deleted, validation.png and .csv
+    overwritten. Now refused in one line, exit 2, before anything runs or is written."""
+    (tmp_path / name).write_text("mine")
+    assert validate_command([*_ARGV, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{name} there is not validate's" in err and len(err.splitlines()) == 1
+    assert _file_bytes(tmp_path) == {name: b"mine"} and not (tmp_path / "baseline").exists()
+
+
+def test_validate_refuses_to_replace_its_run_holding_a_user_s_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reviewer's notes.txt in validate's own baseline/ was deleted with the run."""
+    argv = [*_ARGV, "--out", str(tmp_path)]
+    assert validate_command(argv) == 0
+    (tmp_path / "baseline" / "notes.txt").write_text("my notes")
+    before = _file_bytes(tmp_path)
+    capsys.readouterr()
+    assert validate_command([*argv, "--seed", "1"]) == 2  # another configuration
+    err = capsys.readouterr().err
+    assert "also holds notes.txt, which validate did not write" in err
+    assert len(err.splitlines()) == 1
+    assert _file_bytes(tmp_path) == before
+    assert validate_command(argv) == 0  # the same configuration: reused, the notes kept
+    assert (tmp_path / "baseline" / "notes.txt").read_text() == "my notes"
+
+
+def test_validate_refuses_a_symlinked_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reviewer: a baseline/ linked to validate's own run of another configuration gave
+    'Cannot call rmtree on a symbolic link', exit 1. Now one line, exit 2, the run kept."""
+    assert validate_command([*_ARGV, "--out", str(tmp_path / "a")]) == 0
+    before = _file_bytes(tmp_path / "a")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "baseline").symlink_to(tmp_path / "a" / "baseline")
+    capsys.readouterr()
+    assert validate_command([*_ARGV, "--seed", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "is a symbolic link" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert _file_bytes(tmp_path / "a") == before
+    assert sorted(p.name for p in out.iterdir()) == ["baseline"]
+
+
+def test_validate_refuses_a_run_another_process_is_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reviewer: two overlapping validates left one's validation.json beside the other's
+    baseline/ (validate removed the run without its lock). Now validate takes the run's lock
+    before looking at the folder and holds it to the end; a held lock is refused."""
+    import subprocess
+    import sys
+
+    argv = [*_ARGV, "--out", str(tmp_path)]
+    assert validate_command(argv) == 0
+    before = _file_bytes(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+            "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
+            str(tmp_path / "baseline" / ".lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        capsys.readouterr()
+        assert validate_command([*argv, "--seed", "1"]) == 2
+        err = capsys.readouterr().err
+        assert "another cpec-sim process is writing" in err and len(err.splitlines()) == 1
+        assert _file_bytes(tmp_path) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert validate_command([*argv, "--seed", "1"]) == 0  # released: replaced
+
+
+def test_an_interrupted_validate_leaves_no_outputs_of_another_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reviewer: a complete seed-0 validate, then a seed-2 one interrupted: the seed-0 table
+    and validation.json stood beside the interrupted seed-2 run, and the exit code was 2."""
+    import json
+
+    import sim.runner
+
+    argv = ["--replicates", "2", "--jobs", "1", "--weeks", "4", "--out", str(tmp_path)]
+    assert validate_command(argv) == 0
+    assert (tmp_path / "validation.png").is_file()
+
+    def interrupted(*args: Any, **kw: Any) -> Any:
+        raise sim.runner.Interrupted("SIGINT")
+
+    monkeypatch.setattr(sim.runner, "run_chunk", interrupted)
+    capsys.readouterr()
+    assert validate_command([*argv, "--seed", "2"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline"]
+    manifest = json.loads((tmp_path / "baseline" / "manifest.json").read_text())
+    assert (manifest["seed"], manifest["status"]) == (2, "interrupted")
+
+
+def test_figures_drawn_before_an_interrupt_are_known_as_validate_s(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reviewer: an interrupt between drawing the figures and writing the sidecar left
+    figures the next --no-plots validate kept as 'not made by this validate'. The sidecar
+    names them before they are drawn."""
+    import json
+
+    import sim.analysis.style
+
+    drawn = sim.analysis.style.write_rendered
+
+    def draw_then_interrupt(*args: Any, **kw: Any) -> Any:
+        drawn(*args, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.analysis.style, "write_rendered", draw_then_interrupt)
+    argv = ["--replicates", "2", "--jobs", "1", "--weeks", "4", "--out", str(tmp_path)]
+    assert validate_command(argv) == 130
+    sidecar = json.loads((tmp_path / "validation.json").read_text())
+    assert sidecar["status"] == "writing"
+    assert sidecar["figures"] == ["validation.png", "validation.svg"]
+    assert (tmp_path / "validation.png").is_file()
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert validate_command([*argv, "--no-plots"]) == 0
+    assert not (tmp_path / "validation.png").exists() and not (tmp_path / "validation.svg").exists()
+    sidecar = json.loads((tmp_path / "validation.json").read_text())
+    assert (sidecar["status"], sidecar["figures"]) == ("complete", [])
