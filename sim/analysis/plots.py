@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hashlib
 import math
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -672,21 +673,67 @@ RUN_FIGURES: dict[str, Callable[[Run], Figure | None]] = {
 #: What drew the figures in a run's ``plots/`` (see :func:`drawn_figures`).
 DRAWN_FILE = "drawn.json"
 
-#: The modules whose source decides what a run's figures show and how.
-_DRAWING_MODULES = ("plots", "style", "stats", "runs")
+#: Resolution of every PNG of a run's figures, in ``plots/`` and in a report alike: a report
+#: embeds the stored PNG or draws the same bytes.
+FIGURE_DPI: float = float(style.HOUSE_STYLE["savefig.dpi"])
+
+#: Beside ``sim/analysis/*.py``, the sources whose text reaches a figure (the places' names,
+#: positions and links drawn by ``attacks_by_place``), relative to the ``sim`` package.
+_OTHER_DRAWING_SOURCES = ("space.py", "data/places.csv", "data/edges.csv")
+
+#: Packages whose code decides a figure's bytes (fonts and rendering, numbers, fits, PNG
+#: encoding) by the module that holds each one's ``__version__``.
+_DRAWING_PACKAGES = {
+    "matplotlib": "matplotlib",
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "scipy": "scipy",
+    "pillow": "PIL",
+    "powerlaw": "powerlaw._version",
+}
+
+
+def _version(package: str) -> str:
+    """The installed version of one of :data:`_DRAWING_PACKAGES`. powerlaw's is read from its
+    ``_version.py`` without importing it (its import costs half a second)."""
+    import importlib
+    import importlib.util
+
+    module = _DRAWING_PACKAGES[package]
+    if package != "powerlaw":
+        return str(importlib.import_module(module).__version__)
+    spec = importlib.util.find_spec("powerlaw")
+    if spec is None or spec.origin is None:
+        return "not installed"
+    text = (Path(spec.origin).parent / "_version.py").read_text(encoding="utf-8")
+    found = re.search(r"^__version__\b.*?=\s*['\"]([^'\"]+)['\"]", text, re.MULTILINE)
+    return found.group(1) if found else hashlib.sha256(text.encode()).hexdigest()
+
+
+def drawing_sources() -> list[Path]:
+    """Every file whose text decides how results are drawn: all of ``sim/analysis``'s
+    modules and :data:`_OTHER_DRAWING_SOURCES`."""
+    package = Path(__file__).resolve().parent.parent
+    analysis = sorted((package / "analysis").glob("*.py"))
+    return analysis + [package / name for name in _OTHER_DRAWING_SOURCES]
 
 
 @functools.cache
 def drawing_fingerprint() -> str:
-    """Hash of the plotting modules' sources and the versions of cpec-sim and matplotlib: it
-    changes whenever the same results might be drawn differently."""
-    import matplotlib
+    """Hash of :func:`drawing_sources` and of the versions of Python, cpec-sim and
+    :data:`_DRAWING_PACKAGES`: it changes whenever the same results might be drawn
+    differently."""
+    import sys
 
     from sim import __version__
 
-    digest = hashlib.sha256(f"{__version__}\n{matplotlib.__version__}\n".encode())
-    for name in _DRAWING_MODULES:
-        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
+    versions = [f"python {sys.version_info[0]}.{sys.version_info[1]}", f"cpec-sim {__version__}"]
+    versions += [f"{name} {_version(name)}" for name in _DRAWING_PACKAGES]
+    digest = hashlib.sha256("\n".join(versions).encode())
+    package = Path(__file__).resolve().parent.parent
+    for path in drawing_sources():
+        digest.update(f"\n{path.relative_to(package).as_posix()}\n".encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -705,29 +752,45 @@ def results_checksums(run: Run) -> dict[str, str]:
     return out
 
 
-def _drawn_record(run: Run, figures: Iterable[str]) -> dict[str, object]:
-    """What ``drawn.json`` says of figures of ``run`` drawn now by this code."""
+def _drawn_record(run: Run, files: dict[str, dict[str, str]]) -> dict[str, object]:
+    """What ``drawn.json`` says of figures of ``run`` drawn now by this code: what drew them,
+    from which results, with which title (label, replicates, weeks, status), at which
+    resolution, and the SHA-256 of each file (``{name: {fmt: sha256}}``)."""
     return {
         "fingerprint": drawing_fingerprint(),
         "results": results_checksums(run),
-        "label": run.label,
-        "figures": sorted(figures),
+        "title": run.title(),
+        "dpi": FIGURE_DPI,
+        "figures": files,
     }
 
 
-def drawn_figures(run: Run) -> list[str] | None:
-    """The figures in the run's ``plots/`` that this code would draw again the same, from the
-    same results and titled with ``run.label``, as its ``drawn.json`` records; None if the
-    record is missing or differs, or a file it lists is gone."""
+def drawn_figures(run: Run) -> dict[str, bytes] | None:
+    """The PNG bytes of each figure in the run's ``plots/``, by name, if this code would draw
+    them the same now (same results, same title) and every file is as drawn (its SHA-256 the
+    recorded one: not replaced by another checkout's, a notebook's or a copied figure); None
+    if the record is missing or differs, or a file differs or is gone."""
     folder = run.path / "plots"
     record = read_json_object(folder / DRAWN_FILE)
-    if record is None or not isinstance(record.get("figures"), list):
+    if record is None or not isinstance(record.get("figures"), dict):
         return None
-    if record != _drawn_record(run, record["figures"]):
+    files = record["figures"]
+    if record != _drawn_record(run, files):
         return None
-    names = [str(name) for name in record["figures"]]
-    files = [folder / f"{name}.{fmt}" for name in names for fmt in style.FORMATS]
-    return names if all(f.is_file() for f in files) else None
+    pngs = {}
+    for name, checksums in files.items():
+        if not isinstance(checksums, dict) or set(checksums) != set(style.FORMATS):
+            return None
+        for fmt, checksum in checksums.items():
+            try:
+                data = (folder / f"{name}.{fmt}").read_bytes()
+            except OSError:
+                return None
+            if hashlib.sha256(data).hexdigest() != checksum:
+                return None
+            if fmt == "png":
+                pngs[str(name)] = data
+    return pngs
 
 
 def figures_up_to_date(run_dir: Path) -> bool:
@@ -806,11 +869,16 @@ def plot_run(run_dir: Path, jobs: int | None = None) -> list[Path]:
     run.label = run_label(run)
     names = by_cost(RUN_FIGURES)
     tasks = [RunFigure(run.path, run.label, name) for name in names]
-    drawn = dict(zip(names, draw_figures(tasks, jobs=jobs, loaded=[run]), strict=True))
-    rendered = {name: drawn[name] for name in RUN_FIGURES if drawn.get(name) is not None}
+    drawn = draw_figures(tasks, style.FORMATS, FIGURE_DPI, jobs=jobs, loaded=[run])
+    by_name = dict(zip(names, drawn, strict=True))
+    rendered = {name: r for name in RUN_FIGURES if (r := by_name.get(name)) is not None}
     folder = run.path / "plots"
     (folder / DRAWN_FILE).unlink(missing_ok=True)  # until every figure is in place
-    paths = style.write_rendered(folder, rendered)  # type: ignore[arg-type]
+    paths = style.write_rendered(folder, rendered)
     _unlink_figures(folder, set(RUN_FIGURES) - set(rendered))  # none from the last
-    atomic_write_json(folder / DRAWN_FILE, _drawn_record(run, rendered))
+    checksums = {
+        name: {fmt: hashlib.sha256(data).hexdigest() for fmt, data in by_format.items()}
+        for name, by_format in rendered.items()
+    }
+    atomic_write_json(folder / DRAWN_FILE, _drawn_record(run, checksums))
     return paths

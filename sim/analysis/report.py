@@ -29,8 +29,9 @@ from sim.analysis.runs import Run, RunSet, load_runs
 from sim.files import atomic_write_text
 from sim.posterior import NOT_COMPARABLE
 
-#: Resolution of the embedded PNGs (lower than the stand-alone files to keep the HTML small).
-REPORT_DPI = 96
+#: Resolution of the embedded PNGs: that of the figures in a run's ``plots/``, so that a report
+#: embeds a stored figure or draws the same bytes, whatever ``plots/`` holds.
+REPORT_DPI = plots.FIGURE_DPI
 
 CAPTIONS: dict[str, str] = {
     "outcomes_histograms": "Distribution of each headline outcome at the end of the run across "
@@ -153,23 +154,17 @@ def _figure(name: str, png: bytes, context: str) -> str:
     )
 
 
-def stored_png(run: Run, name: str) -> bytes | None:
-    """``plots/<name>.png`` of a run if this code would draw it the same now (same results,
-    same plotting code, same label: :func:`plots.drawn_figures`), else None."""
-    if name not in (plots.drawn_figures(run) or ()):
-        return None
-    return (run.path / "plots" / f"{name}.png").read_bytes()
-
-
 def run_pngs(
     runs: Sequence[Run], meanwhile: Callable[[], object] | None = None
 ) -> list[list[tuple[str, bytes]]]:
-    """Each run's figures as PNG: those in ``plots/`` if up to date, the others drawn now
-    (in parallel processes, while ``meanwhile`` runs here)."""
+    """Each run's figures as PNG: those in ``plots/`` if this code drew them so from the same
+    results (:func:`plots.drawn_figures`), the others drawn now (in parallel processes, while
+    ``meanwhile`` runs here); the same bytes either way."""
     from sim.analysis.drawing import RunFigure, draw_figures
 
     names = plots.by_cost(plots.RUN_FIGURES)  # the dearest first: workers finish together
-    stored = {(i, name): stored_png(run, name) for i, run in enumerate(runs) for name in names}
+    kept = [plots.drawn_figures(run) or {} for run in runs]
+    stored = {(i, name): kept[i].get(name) for i in range(len(runs)) for name in names}
     todo = [key for key, png in stored.items() if png is None]
     tasks = [RunFigure(runs[i].path, runs[i].label, name) for i, name in todo]
     drawn = draw_figures(tasks, ("png",), REPORT_DPI, loaded=runs, meanwhile=meanwhile)

@@ -72,27 +72,23 @@ def test_report_reuses_stored_plots_only_if_drawn_by_this_code_from_these_result
     tmp_path: Path, make_run, make_frames, monkeypatch
 ) -> None:
     """plots/drawn.json records what drew the figures: another plotting code (an upgrade),
-    other results or another label, and the report draws them again."""
+    other results or another title, and the report draws them again."""
     monkeypatch.setattr(plots, "RUN_FIGURES", {"target_mix": plots.RUN_FIGURES["target_mix"]})
     run_dir = make_run(tmp_path / "run", n=3, weeks=2)
     plots.plot_run(run_dir, jobs=1)
     assert plots.figures_up_to_date(run_dir)
-    stored = run_dir / "plots" / "target_mix.png"
-    stored.write_bytes(b"\x89PNG\r\n\x1a\nstored")  # to tell a reused figure from a new one
+    stored = (run_dir / "plots" / "target_mix.png").read_bytes()
     run = load_run(run_dir)
     run.label = "Baseline"
-    assert report.stored_png(run, "target_mix") == stored.read_bytes()
-    assert report.run_pngs([run]) == [[("target_mix", stored.read_bytes())]]
-    assert report.stored_png(run, "fan_violence") is None  # never drawn
+    assert plots.drawn_figures(run) == {"target_mix": stored}
+    assert report.run_pngs([run]) == [[("target_mix", stored)]]
 
     run.label = "Baseline (another label)"
-    assert report.stored_png(run, "target_mix") is None
+    assert plots.drawn_figures(run) is None
     run.label = "Baseline"
     monkeypatch.setattr(plots, "drawing_fingerprint", lambda: "newer plotting code")
-    assert report.stored_png(run, "target_mix") is None
+    assert plots.drawn_figures(run) is None
     assert not plots.figures_up_to_date(run_dir)  # a run re-run draws them again too
-    (drawn,) = report.run_pngs([run])
-    assert drawn[0][0] == "target_mix" and drawn[0][1] != stored.read_bytes()
     monkeypatch.undo()
 
     monkeypatch.setattr(plots, "RUN_FIGURES", {"target_mix": plots.RUN_FIGURES["target_mix"]})
@@ -100,9 +96,104 @@ def test_report_reuses_stored_plots_only_if_drawn_by_this_code_from_these_result
     summary.to_parquet(run_dir / "summary.parquet")  # other results (same file times or not)
     changed = load_run(run_dir)
     changed.label = "Baseline"
-    assert report.stored_png(changed, "target_mix") is None
+    assert plots.drawn_figures(changed) is None
     plots.remove_run_figures(run_dir)
     assert not (run_dir / "plots").exists()  # drawn.json went with the figures
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_a_stored_figure_that_is_not_the_one_drawn_is_drawn_again(
+    tmp_path: Path, make_run, monkeypatch, fmt: str
+) -> None:
+    """An older checkout's `cpec-sim plot`, a notebook or a copied plots/ leaves a drawn.json
+    that matches: each file's SHA-256 in it tells the figure drawn from another."""
+    monkeypatch.setattr(plots, "RUN_FIGURES", {"target_mix": plots.RUN_FIGURES["target_mix"]})
+    run_dir = make_run(tmp_path / "run", n=3, weeks=2)
+    plots.plot_run(run_dir, jobs=1)
+    run = load_run(run_dir)
+    run.label = "Baseline"
+    drawn = (run_dir / "plots" / "target_mix.png").read_bytes()
+    assert plots.drawn_figures(run) == {"target_mix": drawn}
+    figure = run_dir / "plots" / f"target_mix.{fmt}"
+    figure.write_bytes(figure.read_bytes() + b" ")  # drawn by other code, say
+    assert plots.drawn_figures(run) is None
+    assert not plots.figures_up_to_date(run_dir)
+    assert report.run_pngs([run]) == [[("target_mix", drawn)]]  # drawn again, the same
+    figure.unlink()
+    assert plots.drawn_figures(run) is None
+
+
+def test_stored_figures_are_drawn_again_when_their_title_would_change(
+    tmp_path: Path, make_run, monkeypatch
+) -> None:
+    """The title says the run's status (Run.title): a run whose manifest now says otherwise
+    has figures titled wrongly."""
+    import json
+
+    monkeypatch.setattr(plots, "RUN_FIGURES", {"target_mix": plots.RUN_FIGURES["target_mix"]})
+    run_dir = make_run(tmp_path / "run", n=3, weeks=2)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    (run_dir / "manifest.json").write_text(json.dumps({**manifest, "status": "failed"}))
+    plots.plot_run(run_dir, jobs=1)
+    assert plots.figures_up_to_date(run_dir)
+    assert "(status: failed)" in (run_dir / "plots" / "target_mix.svg").read_text()
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))  # complete
+    assert not plots.figures_up_to_date(run_dir)
+
+
+def test_the_fingerprint_covers_every_source_and_package_that_reaches_a_figure(
+    monkeypatch,
+) -> None:
+    """Every module of sim/analysis (compare's number formats reach the histograms' text,
+    drawing's formats and resolution every file), every other sim module the analysis
+    imports unless its text reaches no figure, and the versions of the numerical packages."""
+    import ast
+
+    import sim
+
+    package = Path(sim.__file__).parent
+    sources = {path.relative_to(package).as_posix() for path in plots.drawing_sources()}
+    assert {f"analysis/{p.name}" for p in (package / "analysis").glob("*.py")} <= sources
+    assert {"analysis/compare.py", "analysis/drawing.py", "space.py"} <= sources
+    # Imported by the analysis, but nothing of their text is drawn: file handling, run keys
+    # (labels come from them: the title is recorded as text), what intervals include.
+    not_drawn = {"files", "config", "params", "posterior", "workers", "commands"}
+    imported = set()
+    for path in (package / "analysis").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sim."):
+                imported.add(node.module.split(".")[1])
+    for name in imported - {"analysis"}:
+        assert f"{name}.py" in sources or name in not_drawn, name
+
+    base = plots.drawing_fingerprint.__wrapped__()
+    assert {"numpy", "scipy", "matplotlib", "powerlaw", "pillow"} <= set(plots._DRAWING_PACKAGES)
+    version = plots._version
+    for name in ("numpy", "scipy", "powerlaw"):
+        monkeypatch.setattr(plots, "_version", lambda p, n=name: "0" if p == n else version(p))
+        assert plots.drawing_fingerprint.__wrapped__() != base, name
+    monkeypatch.undo()
+    assert plots._version("powerlaw") == __import__("powerlaw").__version__
+
+
+def test_a_report_is_the_same_whether_plots_holds_its_figures_or_not(
+    tmp_path: Path, make_run, monkeypatch
+) -> None:
+    """Stored figures and figures the report draws are the same bytes (same resolution):
+    two reports of the same results differ only in the Generated line."""
+    some = ("severity_ccdf", "target_mix")  # speed: one with log axes, one without
+    monkeypatch.setattr(plots, "RUN_FIGURES", {name: plots.RUN_FIGURES[name] for name in some})
+    run_dir = make_run(tmp_path / "run", n=4, weeks=3)
+    without = report.report([run_dir], tmp_path / "without.html").read_text()
+    plots.plot_run(run_dir, jobs=1)
+    assert set(plots.drawn_figures(load_runs([run_dir]).runs[0]) or ()) == set(some)
+    with_plots = report.report([run_dir], tmp_path / "with.html").read_text()
+    assert without.count("data:image/png;base64,") == len(some)
+
+    def generated(text: str) -> str:
+        return re.sub(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC", "Generated …", text)
+
+    assert generated(with_plots) == generated(without)
 
 
 def test_figures_of_several_runs_are_the_same_whichever_process_draws_them(
