@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ from sim.analysis.runs import (
     TIMESERIES_FILE,
     ResultsError,
     RunSet,
+    is_our_manifest,
+    is_run_dir,
     is_sweep_dir,
     load_runs,
 )
@@ -174,17 +177,42 @@ RECORD_FILES = frozenset(
     | {"config.yaml", "multirun.yaml"}
 )
 
+#: The names a report may end with (in any case).
+REPORT_SUFFIXES = (".html", ".htm")
+
+
+def _results_folder_holding(out: Path) -> Path | None:
+    """The nearest folder above ``out`` that is a run's (its summary, or a cpec-sim manifest)
+    or a sweep's, if any."""
+    for folder in Path(os.path.abspath(out)).parents:
+        if is_run_dir(folder) or is_sweep_dir(folder) or is_our_manifest(folder / MANIFEST_FILE):
+            return folder
+    return None
+
 
 def check_report_out(out: Path) -> None:
     """Refuse, before anything is rendered, a report file that is a folder, has the name of a
-    run's or sweep's records (or of a Parquet table), exists but is not a report cpec-sim
+    run's or sweep's records (or of a Parquet table) in any case, does not end in ``.html``
+    or ``.htm``, lies in a run or sweep folder under another name than ``report.html`` (or
+    in a folder of one: ``plots/``, ``chunks/`` …), exists but is not a report cpec-sim
     wrote, or lies in a folder that cannot be made or written."""
     if out.is_dir():
         raise ResultsError(f"--out {out}: is a directory (give a file name ending in .html)")
-    if out.name in RECORD_FILES or out.suffix == ".parquet":
+    if out.name.casefold() in RECORD_FILES or out.suffix.casefold() == ".parquet":
         raise ResultsError(
             f"--out {out}: {out.name} is the name of a run's records (give a file name "
             "ending in .html)"
+        )
+    if out.suffix.casefold() not in REPORT_SUFFIXES:
+        raise ResultsError(f"--out {out}: a report is HTML (give a file name ending in .html)")
+    holder = _results_folder_holding(out)
+    if holder is not None and (
+        out.name != REPORT_FILE or Path(os.path.abspath(out)).parent != holder
+    ):
+        raise ResultsError(
+            f"--out {out}: {holder} holds a run or sweep, where a report is written only as "
+            f"{REPORT_FILE} beside its records (another file stops it from being run again; "
+            f"give {holder / REPORT_FILE} or a path outside it)"
         )
     if out.exists() and not is_report_file(out):
         raise ResultsError(

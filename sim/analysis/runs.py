@@ -211,11 +211,11 @@ def is_sweep_dir(path: Path) -> bool:
     if (path / SWEEP_FILE).is_file():
         return True
     return (path / "multirun.yaml").is_file() and any(
-        _is_ours(p / MANIFEST_FILE) for p in path.iterdir() if p.is_dir()
+        is_our_manifest(p / MANIFEST_FILE) for p in path.iterdir() if p.is_dir()
     )
 
 
-def _is_ours(manifest: Path) -> bool:
+def is_our_manifest(manifest: Path) -> bool:
     """Whether ``manifest`` is a manifest cpec-sim wrote."""
     if not manifest.is_file():
         return False

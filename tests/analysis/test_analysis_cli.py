@@ -164,6 +164,78 @@ def test_report_never_writes_over_a_runs_records(
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.parametrize(
+    "name", ["Summary.PARQUET", "MANIFEST.json", "plots/new.png", "chunks/x.done.json", "r.txt"]
+)
+def test_report_out_is_html_and_no_record_in_any_case(
+    tmp_path: Path, make_run, capsys, monkeypatch, name: str
+) -> None:
+    """A report's name ends in .html or .htm; a record's name is refused in any case (one
+    file on a case-insensitive disk)."""
+    from sim.analysis import report
+
+    run = make_run(tmp_path / "victim", n=3, weeks=2)
+    (run / "plots").mkdir()
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    drawn: list[int] = []
+    monkeypatch.setattr(report, "build_report", lambda *a, **k: drawn.append(1) or "")
+    assert cli.report_command([str(run), "--no-run-plots", "--out", str(run / name)]) == 2
+    _one_line_error(capsys, f"--out {run / name}", "ending in .html")
+    assert not drawn
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    cli.check_report_out(tmp_path / "elsewhere.HTM")  # the suffix in any case
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "summary.html",
+        "Report.html",
+        "plots/report.html",
+        "chunks/report.html",
+        "failures/r.html",
+        ".hydra/r.html",
+        "new/report.html",
+    ],
+)
+@pytest.mark.parametrize("sweep", [False, True])
+def test_a_report_in_a_run_or_sweep_folder_is_report_html_so_that_it_can_run_again(
+    tmp_path: Path, make_run, make_sweep, capsys, monkeypatch, name: str, sweep: bool
+) -> None:
+    """In a run or sweep folder (or a folder of one) a report is written only as
+    report.html beside the records, the one name the run command accepts there: any other
+    left the folder refused ('holds files that are not a run of cpec-sim')."""
+    from sim.analysis import report
+    from sim.cli import check_output_dir, is_run_folder, is_sweep_folder
+
+    if sweep:
+        folder = make_sweep(tmp_path / "sweep", {"attacks.x": [1, 2], "attacks.y": [1]}, n=3)
+        inside = [folder, next(p for p in folder.iterdir() if p.is_dir())]
+        ours = is_sweep_folder
+    else:
+        folder = make_run(tmp_path / "run", n=3, weeks=2)
+        inside = [folder]
+        ours = is_run_folder
+    drawn: list[int] = []
+    monkeypatch.setattr(report, "build_report", lambda *a, **k: drawn.append(1) or "x")
+    for where in inside:
+        if (where / "manifest.json").is_file():  # a run's folders
+            for sub in ("plots", "chunks", "failures", ".hydra"):
+                (where / sub).mkdir(exist_ok=True)
+        out = where / name
+        assert cli.report_command([str(folder), "--no-run-plots", "--out", str(out)]) == 2
+        _one_line_error(capsys, f"--out {out}", "only as report.html", str(where))
+        assert not out.exists() and not drawn
+        assert ours(folder)
+    for where in inside:  # report.html beside the records: written, and the folder runs again
+        out = where / "report.html"
+        assert cli.report_command([str(folder), "--no-run-plots", "--out", str(out)]) == 0
+        assert out.read_text() == "x"
+    capsys.readouterr()
+    assert ours(folder)
+    check_output_dir(folder, "hydra.run.dir", ["attacks.x", "attacks.y"] if sweep else None)
+
+
 def test_report_replaces_only_a_report_it_wrote(tmp_path: Path, make_run, capsys) -> None:
     run = make_run(tmp_path / "run", n=3, weeks=2)
     mine = tmp_path / "notes.html"
