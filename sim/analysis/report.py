@@ -37,7 +37,7 @@ CAPTIONS: dict[str, str] = {
     "outcomes_histograms": "Distribution of each headline outcome at the end of the run across "
     "replicates: histogram, kernel density estimate, median (black line) and 90% interval "
     "(shaded: 5th to 95th percentile of the replicates; with fewer than 20 replicates a rough "
-    "estimate that holds fewer of them).",
+    "estimate whose ends lie between the two lowest and between the two highest replicates).",
     "outcomes_ecdf": "Empirical cumulative distribution of each outcome: the height at x is the "
     "share of replicates with a value at most x.",
     "fan_violence": "Weekly violence: median across replicates (solid), mean (dashed: the line to "
@@ -84,9 +84,12 @@ which cell attacks, whether an attack succeeds), so the spread across replicates
 an outcome can vary by chance <i>under the same assumptions</i>. It is not uncertainty about the
 assumptions themselves: to explore those, compare scenarios or run a parameter sweep.</p>
 <p>The <b>median</b> is the middle replicate. The <b>90% interval</b> runs from the 5th to the
-95th percentile of the replicates (interpolated between them). With 20 replicates or more it
-holds about 90% of them; with fewer it is a rough estimate that holds fewer (the middle 3 of 5,
-the middle 8 of 10), because the extreme replicates lie outside it. Fan charts show the median
+95th percentile of the replicates (interpolated between them). With 20 replicates or more at
+most about 5% of them lie below it and 5% above it. With fewer it is a rough estimate whose ends
+lie between the two lowest and between the two highest replicates, so it can leave out the
+lowest and the highest one (of 5 replicates all different it holds the middle 3, of 10 the
+middle 8). Where replicates share values, as counts that are mostly 0 do, it holds more of them
+(of 5 replicates 0, 0, 0, 0 and 3, the first four). Fan charts show the median
 week by week with bands from the 25th to the 75th and from the 5th to the 95th percentile. More
 replicates make these estimates steadier but do not make the intervals narrower: they describe
 real variability in the model.</p>
