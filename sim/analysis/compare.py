@@ -22,6 +22,7 @@ from sim.analysis.runs import (
     ResultsError,
     Run,
     RunSet,
+    SkippedJob,
     load_runs,
     readable_scenario,
 )
@@ -118,23 +119,36 @@ def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:
     raise ResultsError(f"unknown reference {reference!r}: choose {allowed}")
 
 
-def default_reference(runs: RunSet) -> str:
-    """``baseline`` if exactly one run is the baseline, else the first run's label."""
-    base = [r for r in runs.runs if r.scenario == "baseline" and not r.overrides]
+def _default_of[J: (Run, SkippedJob, Run | SkippedJob)](jobs: Sequence[J]) -> J:
+    """The baseline if exactly one job is (or one without overrides), else the first job."""
+    base = [j for j in jobs if j.scenario == "baseline" and not j.overrides]
     if len(base) != 1:
-        base = [r for r in runs.runs if r.scenario == "baseline"]
-    return base[0].label if len(base) == 1 else runs.runs[0].label
+        base = [j for j in jobs if j.scenario == "baseline"]
+    return base[0] if len(base) == 1 else jobs[0]
+
+
+def default_reference(runs: RunSet) -> str:
+    """``baseline`` if exactly one run is the baseline, else the first run's label, chosen
+    among every job given, with results or not: where that job has none, the same rule
+    among the runs with results chooses one to stand in (:func:`reference_note`)."""
+    meant = _default_of(runs.jobs)
+    return meant.label if isinstance(meant, Run) else _default_of(runs.runs).label
 
 
 def reference_note(runs: RunSet, by_default: bool) -> str:
-    """Why the reference is not the baseline, when it was chosen ``by_default`` (no reference
-    was asked for) and the baseline is a sweep job without results; else ''."""
-    if not by_default or any(r.scenario == "baseline" for r in runs.runs):
+    """When the reference was chosen ``by_default`` (no reference was asked for) and the job
+    the default would choose has no results (the baseline, or the first job of a sweep of
+    one scenario), what the reference stands in for; else ''."""
+    meant = _default_of(runs.jobs)
+    if not by_default or isinstance(meant, Run):
         return ""
-    if not any(job.scenario == "baseline" for job in runs.skipped):
-        return ""
+    baselines = sum(job.scenario == "baseline" for job in runs.jobs)
+    chosen_as_baseline = meant.scenario == "baseline" and (
+        meant is not runs.jobs[0] or baselines == 1
+    )
+    role = "the baseline" if chosen_as_baseline else "the first job"
     return (
-        "the first run, standing in for the baseline, whose job has no results; "
+        f"standing in for {role}, sweep job {meant.path.name}, which has no results; "
         "--reference chooses another"
     )
 
@@ -237,7 +251,7 @@ def compare_runs(
     table["paired"] = table["paired"].astype("boolean")
     table.attrs["reference"] = ref.label if ref is not None else None
     table.attrs["reference_note"] = reference_note(runs, by_default) if ref is not None else ""
-    table.attrs["skipped"] = runs.skipped_lines()
+    table.attrs["job_notes"] = runs.job_notes()
     table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
     table.attrs["rests_on"] = scenario_values(runs.runs)
@@ -425,7 +439,7 @@ def table_blocks(
     """
     ref = table.attrs.get("reference") or (table["reference"].iloc[0] if len(table) else None)
     ref = ref or None
-    notes: list[str] = list(table.attrs.get("skipped") or [])
+    notes: list[str] = list(table.attrs.get("job_notes") or [])
     uncertainty = dict(table.attrs.get("uncertainty") or {})
     mixed = bool(table.attrs.get("uncertainty_mixed"))
     short = _strip_scenario(list(table["label"]))

@@ -223,7 +223,7 @@ def _runs_section(runs: RunSet) -> str:
                 str(run.path),
             ]
         )
-    parts = [f"<p class='note'>{_e(line)}</p>" for line in runs.skipped_lines()]
+    parts = [f"<p class='note'>{_e(line)}</p>" for line in runs.job_notes()]
     parts.append(_html_table(header, rows, numeric={4, 5, 6}))
     seeds = {str(r.manifest.get("replicate_seeds")) for r in runs.runs if r.manifest}
     seeds.discard("None")

@@ -12,7 +12,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -239,10 +239,27 @@ class SkippedJob:
     status: str
     message: str = ""
     scenario: str | None = None
+    #: The parameters its command changed, as for :attr:`Run.overrides`.
+    overrides: dict[str, str] = field(default_factory=dict)
 
     def why(self) -> str:
-        """``failed: No space left on device``, or the status alone if nothing says why."""
+        """``failed: No space left on device``, the status alone if nothing says why, the
+        message alone if nothing says more than that it has no results."""
+        if self.status == NO_RESULTS:
+            return self.message
         return f"{self.status}: {self.message}" if self.message else self.status
+
+    def line(self) -> str:
+        """``Not included: sweep job 3 has no results (failed: …).``"""
+        why = self.why()
+        return f"Not included: sweep job {self.path.name} has no results" + (
+            f" ({why})." if why else "."
+        )
+
+
+#: The status of a job without results that nothing explains (its records say complete, or
+#: nothing).
+NO_RESULTS = "no results"
 
 
 @dataclass
@@ -255,6 +272,8 @@ class Sweep:
     swept: list[str]
     runs: list[Run]
     skipped: list[SkippedJob] = field(default_factory=list)
+    #: Every job, with results or not, in the sweep's order.
+    jobs: list[Run | SkippedJob] = field(default_factory=list)
 
 
 def load_run(path: Path) -> Run:
@@ -355,28 +374,37 @@ def load_sweep(path: Path) -> Sweep:
     else:
         dirs = sorted((p for p in path.iterdir() if p.is_dir()), key=_natural_key)
         dirs = [d for d in dirs if (d / MANIFEST_FILE).is_file() or is_run_dir(d)]
-    runs: list[Run] = []
-    skipped: list[SkippedJob] = []
+    found: list[Run | SkippedJob] = []
     for d in dirs:
         if not is_run_dir(d):
             why = _unfinished(d) or f"{d}: no {SUMMARY_FILE}"
             print(f"warning: skipping sweep job {why}", file=sys.stderr)
-            skipped.append(_skipped_job(d, entries.get(d.name, {})))
+            found.append(_skipped_job(d, entries.get(d.name, {})))
             continue
         run = load_run(d)
         if not run.overrides and d.name in job_overrides:
             run.overrides = job_overrides[d.name]
-        runs.append(run)
+        found.append(run)
+    runs = [job for job in found if isinstance(job, Run)]
     if not runs:
         raise ResultsError(f"{path}: sweep directory without any job holding {SUMMARY_FILE}")
     swept = [str(k) for k in meta.get("swept", [])] if isinstance(meta.get("swept"), list) else []
     if not swept:  # infer: keys whose value differs between jobs
         keys = sorted({k for r in runs for k in r.overrides})
         swept = [k for k in keys if len({r.overrides.get(k) for r in runs}) > 1]
+    scenarios = {run.scenario for run in runs}
+    if "scenario" not in swept and len(scenarios) == 1:  # every job runs the one scenario
+        found = [
+            replace(job, scenario=next(iter(scenarios)))
+            if isinstance(job, SkippedJob) and job.scenario is None
+            else job
+            for job in found
+        ]
     name = str(meta.get("experiment") or path.name)
     for run in runs:
         run.sweep = name
-    return Sweep(path=path, name=name, swept=swept, runs=runs, skipped=skipped)
+    skipped = [job for job in found if isinstance(job, SkippedJob)]
+    return Sweep(path=path, name=name, swept=swept, runs=runs, skipped=skipped, jobs=found)
 
 
 def _skipped_job(folder: Path, entry: dict[str, Any]) -> SkippedJob:
@@ -390,15 +418,40 @@ def _skipped_job(folder: Path, entry: dict[str, Any]) -> SkippedJob:
     scenario = manifest.get("scenario") or (
         overrides.get("scenario") if isinstance(overrides, dict) else None
     )
-    status = entry.get("status") or manifest.get("status")
-    status = "no results" if not status or status == "complete" else str(status)
-    message = str(entry.get("message") or manifest.get("message") or "").strip()
+    # A job without results is not complete: where sweep.json says so (written before the
+    # job ran again, say), its manifest's status and message tell what happened.
+    status, message = NO_RESULTS, ""
+    for record in (entry, manifest):
+        if record.get("status") and record.get("status") != "complete":
+            status, message = str(record["status"]), str(record.get("message") or "")
+            break
+    else:
+        message = str(entry.get("message") or manifest.get("message") or "")
+    message = message.strip()
     return SkippedJob(
         path=folder,
         status=status,
         message=message.splitlines()[0] if message else "",
         scenario=str(scenario) if scenario else None,
+        overrides=parse_overrides(manifest.get("overrides") or overrides),
     )
+
+
+def failed_run_line(run: Run) -> str:
+    """``Included although failed: sweep job 3 (7 of 8 replicates; 1 raised: see …).`` for a
+    run whose manifest says it failed, else ''."""
+    if run.manifest.get("status") != "failed":
+        return ""
+    what = f"sweep job {run.path.name}" if run.sweep else f"run {run.label}"
+    requested = run.manifest.get("replicates")
+    counts = f"{run.replicates} of {requested}" if requested is not None else f"{run.replicates}"
+    raised = run.manifest.get("failed_replicates") or []
+    if raised:
+        why = f"{len(raised)} raised: see {run.path / 'failures'}"
+    else:
+        lines = str(run.manifest.get("message") or "").strip().splitlines()
+        why = lines[0] if lines else "its manifest says failed"
+    return f"Included although failed: {what} ({counts} replicates; {why})."
 
 
 @dataclass
@@ -409,12 +462,19 @@ class RunSet:
     sweep: Sweep | None = None
     #: Jobs of the sweeps given that have no results (a failed job, say), in input order.
     skipped: list[SkippedJob] = field(default_factory=list)
+    #: Every run and job without results, in input order (default: the runs, then the rest).
+    jobs: list[Run | SkippedJob] = field(default_factory=list)
 
-    def skipped_lines(self) -> list[str]:
-        """One line per job without results, naming it and why; [] if none."""
-        return [
-            f"Not included: sweep job {job.path.name} has no results ({job.why()})."
-            for job in self.skipped
+    def __post_init__(self) -> None:
+        if not self.jobs:
+            self.jobs = [*self.runs, *self.skipped]
+
+    def job_notes(self) -> list[str]:
+        """One line per sweep job without results, naming it and why, then one per run that
+        failed but holds results (the replicates that did not raise: not a fair sample of
+        the run asked for); [] if none."""
+        return [job.line() for job in self.skipped] + [
+            line for run in self.runs if (line := failed_run_line(run))
         ]
 
     @property
@@ -496,16 +556,19 @@ def load_runs(dirs: Sequence[Path | str]) -> RunSet:
         raise ResultsError("no directory given (give one or more run directories or a sweep)")
     runs: list[Run] = []
     sweeps: list[Sweep] = []
+    jobs: list[Run | SkippedJob] = []
     for d in dirs:
         path = Path(d)
         if path.is_dir() and is_sweep_dir(path):
             sweep = load_sweep(path)
             sweeps.append(sweep)
             runs.extend(sweep.runs)
+            jobs.extend(sweep.jobs)
         else:
             runs.append(load_run(path))
+            jobs.append(runs[-1])
     _refuse_repeats(runs)
     _assign_labels(runs, sweeps)
     only_sweep = sweeps[0] if len(sweeps) == 1 and len(dirs) == 1 else None
     skipped = [job for sweep in sweeps for job in sweep.skipped]
-    return RunSet(runs=runs, sweep=only_sweep, skipped=skipped)
+    return RunSet(runs=runs, sweep=only_sweep, skipped=skipped, jobs=jobs)

@@ -143,7 +143,7 @@ def test_compare_of_a_sweep_says_which_jobs_have_no_results(
     assert (
         "Not included: sweep job baseline has no results (refused: unknown key attacks.x)." in out
     )
-    assert "Reference: Chinese troops (the first run, standing in for the baseline" in out
+    assert "Reference: Chinese troops (standing in for the baseline, sweep job" in out
 
 
 @pytest.mark.parametrize(
@@ -268,3 +268,80 @@ def test_report_checks_where_it_writes_before_rendering(
     assert cli.report_command([str(run), "--no-run-plots", "--out", str(out)]) == 2
     _one_line_error(capsys, f"--out {out}", "rep1.html is not a folder")
     assert not drawn
+
+
+def _sweep_with_troubled_jobs(path: Path, make_sweep) -> Path:
+    """A sweep of one scenario over two keys (jobs 0-3): job 0 failed before it wrote
+    anything, job 1 failed with results (one replicate of five raised), job 2 failed without
+    results while sweep.json, written before it ran again, still says complete."""
+    import json
+
+    sweep = make_sweep(path, {"attacks.x": [1, 2], "attacks.y": [1, 2]}, n=4)
+    for name in ("summary.parquet", "timeseries.parquet", "events.parquet", "manifest.json"):
+        (sweep / "0" / name).unlink()
+    manifest = json.loads((sweep / "1" / "manifest.json").read_text())
+    manifest.update(status="failed", replicates=5, failed_replicates=[3])
+    manifest["message"] = f"1 replicate(s) raised: see {sweep / '1' / 'failures'}"
+    (sweep / "1" / "manifest.json").write_text(json.dumps(manifest))
+    (sweep / "2" / "summary.parquet").unlink()
+    manifest = json.loads((sweep / "2" / "manifest.json").read_text())
+    manifest.update(status="failed", message="boom\nTraceback …")
+    (sweep / "2" / "manifest.json").write_text(json.dumps(manifest))
+    index = json.loads((sweep / "sweep.json").read_text())
+    for job in index["jobs"]:
+        job["status"] = "complete"
+    (sweep / "sweep.json").write_text(json.dumps(index))
+    return sweep
+
+
+def test_a_sweep_says_which_jobs_failed_with_and_without_results(
+    tmp_path: Path, make_sweep, capsys
+) -> None:
+    """A failed job's surviving replicates are not a fair sample: the notes say it is included
+    although it failed. A job without results says its manifest's status where sweep.json's
+    says complete, and the reference stands in for the first job, which has none."""
+    from sim.analysis import report
+
+    sweep = _sweep_with_troubled_jobs(tmp_path / "sweep", make_sweep)
+    notes = [
+        "Not included: sweep job 0 has no results.",
+        "Not included: sweep job 2 has no results (failed: boom).",
+        f"Included although failed: sweep job 1 (4 of 5 replicates; 1 raised: see "
+        f"{sweep / '1' / 'failures'}).",
+    ]
+    assert cli.compare_command([str(sweep), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    for note in notes:
+        assert note in out
+    assert (
+        "Reference: x=1, y=2 (standing in for the first job, sweep job 0, which has no "
+        "results; --reference chooses another)." in out
+    )
+    assert "no results (no results" not in out
+    html = report.report([sweep], tmp_path / "r.html", per_run_plots=False).read_text()
+    what_was_run = html.split("<h2>What was run</h2>", 1)[1].split("<table>", 1)[0].strip()
+    assert what_was_run == "".join(f"<p class='note'>{report._e(n)}</p>" for n in notes)
+    assert "standing in for the first job, sweep job 0" in html
+    assert cli.compare_command([str(sweep), "--no-plots", "--reference", "3"]) == 0
+    assert "standing in" not in capsys.readouterr().out  # a reference asked for
+
+
+def test_the_default_reference_moves_only_when_its_own_job_has_no_results(
+    tmp_path: Path, make_run, capsys
+) -> None:
+    """Jobs full_pressure, baseline (failed), iran_border, baseline [x=2]: the first job is the
+    reference with every job's results, and stays it when one baseline fails (it moved to
+    the other baseline, the only one left)."""
+    import json
+
+    sweep = tmp_path / "sweep"
+    plan = [("0", "full_pressure", []), ("1", "baseline", ["attacks.x=1"])]
+    plan += [("2", "iran_border", []), ("3", "baseline", ["attacks.x=2"])]
+    for name, scenario, overrides in plan:
+        make_run(sweep / name, scenario=scenario, n=4, weeks=2, overrides=overrides)
+    (sweep / "1" / "summary.parquet").unlink()
+    jobs = [{"dir": name, "overrides": {"scenario": sc}} for name, sc, _ in plan]
+    (sweep / "sweep.json").write_text(json.dumps({"swept": ["scenario"], "jobs": jobs}))
+    assert cli.compare_command([str(sweep), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "Reference: Full pressure." in out and "standing in" not in out

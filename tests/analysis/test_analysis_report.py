@@ -297,7 +297,7 @@ def test_a_sweep_report_says_which_jobs_failed_and_that_the_reference_stands_in(
         "(failed: No space left on device).</p>"
     )
     assert "(2 of 3 jobs)" in html
-    assert "Reference: Chinese troops (the first run, standing in for the baseline" in html
+    assert "Reference: Chinese troops (standing in for the baseline, sweep job" in html
     chosen = report.report([sweep], tmp_path / "c.html", "full_pressure", per_run_plots=False)
     text = chosen.read_text()
     assert "Reference: Full pressure." in text and "Not included: sweep job" in text
