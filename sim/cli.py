@@ -173,6 +173,7 @@ class Plan:
     weeks: int = 0
     composed: bool = False  # every job was composed and validated
     mode: Any = None  # the configuration's hydra.mode (RUN, MULTIRUN or None)
+    launcher: str = ""  # the composed hydra.launcher._target_ (command line or experiment)
 
 
 class Refused(Exception):
@@ -554,6 +555,7 @@ def _plan(args: list[str], plan: Plan) -> None:
     plan.jobs = math.prod(len(v) for v in swept.values()) if swept else 1
     plan.replicates, plan.weeks = int(base.replicates), int(base.weeks)
     plan.composed, plan.mode = True, base.hydra.get("mode")
+    plan.launcher = str(base.hydra.launcher.get("_target_", ""))
     plan.experiment = next(
         (str(o.value()) for o in parsed if str(o.key_or_group) == "experiment"), None
     )
@@ -926,7 +928,7 @@ class UnfinishedJobs(BaseException):
 
 
 @contextlib.contextmanager
-def _submitit_waits_for_every_job(overrides: list[str]) -> Iterator[None]:
+def _submitit_waits_for_every_job(plan: Plan) -> Iterator[None]:
     """Make the submitit launchers (hydra-submitit-launcher) wait for every job of a sweep and
     report the jobs that did not finish as :class:`UnfinishedJobs`.
 
@@ -934,9 +936,10 @@ def _submitit_waits_for_every_job(overrides: list[str]) -> Iterator[None]:
     ``UncompletedJobError`` at the first job that died, with the rest still running: Hydra
     printed its traceback and the command ended with no ``sweep.json``. Here every job has
     ended (finished or died) before the results are collected, then the command reports the
-    ones that died. Only with a launcher chosen on the command line (the import costs ~0.2 s).
+    ones that died. Only when the composed configuration's launcher is the plugin's (chosen on
+    the command line or in an experiment; the import costs ~0.2 s).
     """
-    if not any(o.startswith("hydra/launcher=") for o in overrides):
+    if "hydra_submitit_launcher" not in plan.launcher:
         yield
         return
     try:
@@ -967,12 +970,17 @@ def _submitit_waits_for_every_job(overrides: list[str]) -> Iterator[None]:
         setattr(executor_cls, "map_array", keep_jobs)  # noqa: B010 - a method, replaced
         try:
             return original_launch(self, job_overrides, initial_job_idx)
-        except FailedSubmissionError as exc:
-            last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
-            raise UnfinishedJobs([("", f"could not submit the sweep's jobs: {last}")]) from None
-        except UncompletedJobError:
+        except KeyboardInterrupt:  # local jobs got the signal too: let them record it
+            _until_ended(made, seconds=15)
+            raise
+        except UncompletedJobError:  # a RuntimeError too: before the clause below
             if not made:
                 raise
+        except (FailedSubmissionError, RuntimeError) as exc:  # RuntimeError: e.g. no srun
+            if made:
+                raise
+            last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+            raise UnfinishedJobs([("", f"could not submit the sweep's jobs: {last}")]) from None
         finally:
             if own_map_array is None:
                 del executor_cls.map_array
@@ -981,14 +989,18 @@ def _submitit_waits_for_every_job(overrides: list[str]) -> Iterator[None]:
         unfinished = []  # every job has ended; submitit waited for late result files above
         for number, (job, given) in enumerate(zip(made, job_overrides, strict=False)):
             folder = _job_name(list(given))
-            if not job.paths.result_pickle.exists():
-                why = f"ended without a result (state {job.state})"
-            else:
-                try:
-                    job.results()
-                    continue
-                except UncompletedJobError:  # its function raised
-                    why = f"failed (its log: {job.paths.stderr})"
+            try:
+                job.results()  # waits a while for a late result file (a network disk)
+                continue
+            except UncompletedJobError:
+                state = str(job.state)
+                why = (
+                    f"failed (its log: {job.paths.stderr})"  # its function raised
+                    if job.paths.result_pickle.exists()
+                    else "ended without a result (its process ended: killed?)"
+                    if state in ("FINISHED", "UNKNOWN")  # a local job's controller saw no error
+                    else f"ended without a result (state {state})"
+                )
             unfinished.append((folder, f"job {initial_job_idx + number} ({folder}) {why}"))
         raise UnfinishedJobs(unfinished)
 
@@ -997,6 +1009,33 @@ def _submitit_waits_for_every_job(overrides: list[str]) -> Iterator[None]:
         yield
     finally:
         setattr(BaseSubmititLauncher, "launch", original_launch)  # noqa: B010
+
+
+def _until_ended(jobs: list[Any], seconds: float) -> None:
+    """Wait up to ``seconds`` for submitit ``jobs`` to end (an interrupted job writes its
+    manifest as it stops, and ``sweep.json`` is written from the manifests)."""
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and not all(job.done() for job in jobs):
+            time.sleep(0.2)
+    except Exception:  # a job's state unreadable: index what is there
+        pass
+
+
+def _say_unfinished_jobs(plan: Plan) -> None:
+    """One line for each job of a sweep run under a launcher (in other processes, whose errors
+    reach only their logs) that did not complete, from ``sweep.json``."""
+    import json
+
+    assert plan.sweep_dir is not None
+    try:
+        jobs = json.loads((plan.sweep_dir / "sweep.json").read_text())["jobs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for job in jobs:
+        if isinstance(job, dict) and job.get("status") not in ("complete", "interrupted"):
+            why = f": {job['message']}" if job.get("message") else ""
+            print(f"cpec-sim: job {job.get('dir')} {job.get('status')}{why}", file=sys.stderr)
 
 
 def _record_unfinished(plan: Plan, jobs: list[tuple[str, str]]) -> None:
@@ -1042,7 +1081,7 @@ def run_command(args: list[str]) -> int:
     # Hydra's parser wants options first, except --info whose topic is optional
     sys.argv = ["cpec-sim run", *((*overrides, *flags) if informing else (*flags, *overrides))]
     try:  # a sweep's folder may exist on any way out: its sweep.json says what finished
-        with _composed_once(plan), _submitit_waits_for_every_job(overrides):
+        with _composed_once(plan), _submitit_waits_for_every_job(plan):
             main_fn()
     except SystemExit as exc:
         _index_if_made(plan)
@@ -1071,6 +1110,8 @@ def run_command(args: list[str]) -> int:
         statuses = write_sweep_index(plan)  # jobs may have run in other processes (launchers)
         codes = {"complete": 0, "interrupted": 130}
         _EXIT_CODES.extend(codes.get(s, 1) for s in statuses)
+        if not plan.launcher.endswith(".BasicLauncher") and max(_EXIT_CODES, default=0) == 1:
+            _say_unfinished_jobs(plan)
         print(
             f"sweep directory: {plan.sweep_dir}  (compare with: cpec-sim compare {plan.sweep_dir})"
         )

@@ -438,7 +438,14 @@ def connect_timeout() -> float:
     import distributed  # noqa: F401 - its configuration is loaded with it
     from dask.utils import parse_timedelta
 
-    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
+    value = dask.config.get("distributed.comm.timeouts.connect")
+    try:
+        return float(parse_timedelta(value, "s"))
+    except (KeyError, ValueError, TypeError):
+        raise StudyError(
+            f"distributed.comm.timeouts.connect={value!r} is not a duration (give e.g. 10s or "
+            "2min, as in DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=10s)"
+        ) from None
 
 
 def check_scheduler(scheduler: str, timeout: float | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -304,11 +305,15 @@ def test_a_server_that_speaks_another_protocol_is_not_a_dask_scheduler() -> None
         server.listen()
 
         def banner() -> None:
-            for _ in range(2):  # the check for a listening port, then the handshake
-                connection, _ = server.accept()
+            while True:  # the check for a listening port, the handshake, any retry of it
+                try:
+                    connection, _ = server.accept()
+                except OSError:  # the test closed the server
+                    return
                 with connection:
                     connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n" * 4)
-                    connection.recv(1024)
+                    with contextlib.suppress(OSError):
+                        connection.recv(1024)
 
         threading.Thread(target=banner, daemon=True).start()
         address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
@@ -316,3 +321,53 @@ def test_a_server_that_speaks_another_protocol_is_not_a_dask_scheduler() -> None
             check_scheduler(address, timeout=5)
     assert str(refused.value).startswith(f"{address} is not a Dask scheduler (")
     assert "Error" not in str(refused.value)
+
+
+def test_a_malformed_dask_connect_timeout_is_one_line() -> None:
+    pytest.importorskip("distributed")
+    import dask.config
+
+    from sim.explore.evaluate import connect_timeout
+    from sim.explore.space import StudyError
+
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "10x"}),
+        pytest.raises(StudyError, match="'10x' is not a duration"),
+    ):
+        connect_timeout()
+
+
+def test_submitit_jobs_are_waited_for_whatever_chose_the_launcher() -> None:
+    """A review found the wrapper applied only when the command line named the launcher: an
+    experiment choosing it brought the traceback back. The composed target decides."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
+
+    from sim.cli import Plan, _submitit_waits_for_every_job
+
+    own = BaseSubmititLauncher.launch
+    target = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"
+    with _submitit_waits_for_every_job(Plan(launcher=target)):
+        assert BaseSubmititLauncher.launch is not own
+    assert BaseSubmititLauncher.launch is own
+    with _submitit_waits_for_every_job(Plan(launcher="hydra._internal.core_plugins.BasicLauncher")):
+        assert BaseSubmititLauncher.launch is own
+
+
+def test_a_job_that_failed_under_a_launcher_is_named_on_screen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its error reached only its own log: the command said nothing but exit 1."""
+    import json
+
+    from sim.cli import Plan, _say_unfinished_jobs
+
+    jobs = [
+        {"dir": "scenario=baseline", "status": "failed", "message": "internal error: boom"},
+        {"dir": "scenario=iran_border", "status": "complete"},
+    ]
+    (tmp_path / "sweep.json").write_text(json.dumps({"jobs": jobs}))
+    _say_unfinished_jobs(Plan(sweep_dir=tmp_path))
+    assert capsys.readouterr().err.splitlines() == [
+        "cpec-sim: job scenario=baseline failed: internal error: boom"
+    ]
