@@ -166,7 +166,7 @@ def ema_model(
     values, plus ``overrides``. ``weeks`` >= 1; ``replications`` None (one run per
     experiment, a ``Model``) or >= 1 (a ``ReplicatorModel``).
     """
-    from sim.config import scenario_params
+    from sim.config import checked_weeks, scenario_params
     from sim.params import ParameterError
     from sim.record import SUMMARY_COLUMNS
 
@@ -174,7 +174,10 @@ def ema_model(
         warnings.simplefilter("ignore")
         from ema_workbench import Constant, Model, ReplicatorModel, ScalarOutcome
 
-    _check_count("weeks", weeks, "")
+    try:
+        weeks = checked_weeks(weeks)  # 1 to MAX_WEEKS, as cpec-sim run allows
+    except ParameterError as exc:
+        raise StudyError(str(exc)) from None
     if replications is not None:
         _check_count("replications", replications, ", or None for one run per experiment")
     try:
