@@ -190,37 +190,43 @@ def _results_folder_holding(out: Path) -> Path | None:
     return None
 
 
-def check_report_out(out: Path) -> None:
-    """Refuse, before anything is rendered, a report file that is a folder, has the name of a
-    run's or sweep's records (or of a Parquet table) in any case, does not end in ``.html``
-    or ``.htm``, lies in a run or sweep folder under another name than ``report.html`` (or
-    in a folder of one: ``plots/``, ``chunks/`` …), exists but is not a report cpec-sim
-    wrote, or lies in a folder that cannot be made or written."""
+def check_report_out(out: Path, given: Sequence[Path] = ()) -> Path:
+    """Where the report goes: ``out`` in its real folder (symbolic links and ``..`` resolved,
+    so that no link leads it into a run); refused, before anything is rendered, if it is a
+    folder, has the name of a run's or sweep's records (or of a Parquet table) in any case,
+    does not end in ``.html`` or ``.htm``, lies in a run or sweep folder other than as the
+    ``report.html`` of a folder ``given`` to the report (or in a folder of one: ``plots/``,
+    ``chunks/`` …), exists but is not a report cpec-sim wrote, or lies in a folder that cannot
+    be made or written."""
+    shown, out = out, Path(os.path.realpath(out.parent)) / out.name
     if out.is_dir():
-        raise ResultsError(f"--out {out}: is a directory (give a file name ending in .html)")
+        raise ResultsError(f"--out {shown}: is a directory (give a file name ending in .html)")
     if out.name.casefold() in RECORD_FILES or out.suffix.casefold() == ".parquet":
         raise ResultsError(
-            f"--out {out}: {out.name} is the name of a run's records (give a file name "
+            f"--out {shown}: {out.name} is the name of a run's records (give a file name "
             "ending in .html)"
         )
     if out.suffix.casefold() not in REPORT_SUFFIXES:
-        raise ResultsError(f"--out {out}: a report is HTML (give a file name ending in .html)")
+        raise ResultsError(f"--out {shown}: a report is HTML (give a file name ending in .html)")
     holder = _results_folder_holding(out)
+    reported = {Path(os.path.realpath(d)) for d in given}
     if holder is not None and (
-        out.name != REPORT_FILE or Path(os.path.abspath(out)).parent != holder
+        out.name != REPORT_FILE or out.parent != holder or holder not in reported
     ):
         raise ResultsError(
-            f"--out {out}: {holder} holds a run or sweep, where a report is written only as "
-            f"{REPORT_FILE} beside its records (another file stops it from being run again; "
-            f"give {holder / REPORT_FILE} or a path outside it)"
+            f"--out {shown}: {holder} holds a run or sweep, where a report is written only as "
+            f"the {REPORT_FILE} of that run or sweep beside its records (another file stops it "
+            f"from being run again; give {holder / REPORT_FILE} with {holder} among the "
+            "folders reported, or a path outside it)"
         )
     if out.exists() and not is_report_file(out):
         raise ResultsError(
-            f"--out {out}: exists and is not a report of cpec-sim (give a new file name, or "
+            f"--out {shown}: exists and is not a report of cpec-sim (give a new file name, or "
             "a report to replace)"
         )
     _refuse_system_folder(out.parent)
     _refuse_unwritable(out, out.parent)
+    return out
 
 
 def report_command(argv: Sequence[str]) -> int:
@@ -253,11 +259,12 @@ def report_command(argv: Sequence[str]) -> int:
         runs = load_runs(args.dirs)
         resolve_reference(runs, args.reference)  # validate before the (slow) rendering
         out = args.out if args.out is not None else default_report_out(args.dirs, runs)
-        check_report_out(out)
+        target = check_report_out(out, args.dirs)
         _warn_uncertainty(prog, runs)
         text = build_report(runs, args.reference, per_run_plots=not args.no_run_plots)
-        atomic_write_text(out, text)
-        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+        atomic_write_text(target, text)
+        shown = out if Path(os.path.realpath(out)) == Path(os.path.realpath(target)) else target
+        print(f"wrote {shown} ({target.stat().st_size / 1e6:.1f} MB)")
         return 0
 
     return run_command(parser, argv, body, expected=(ResultsError,))

@@ -85,7 +85,8 @@ an outcome can vary by chance <i>under the same assumptions</i>. It is not uncer
 assumptions themselves: to explore those, compare scenarios or run a parameter sweep.</p>
 <p>The <b>median</b> is the middle replicate. The <b>90% interval</b> runs from the 5th to the
 95th percentile of the replicates (interpolated between them). With 20 replicates or more at
-most about 5% of them lie below it and 5% above it. With fewer it is a rough estimate whose ends
+most 5% of them plus one lie below it, and as many above it (of 22 all different, 2 each; of
+100, 5 each). With fewer it is a rough estimate whose ends
 lie between the two lowest and between the two highest replicates, so it can leave out the
 lowest and the highest one (of 5 replicates all different it holds the middle 3, of 10 the
 middle 8). Where replicates share values, as counts that are mostly 0 do, it holds more of them

@@ -224,16 +224,52 @@ def test_a_report_in_a_run_or_sweep_folder_is_report_html_so_that_it_can_run_aga
                 (where / sub).mkdir(exist_ok=True)
         out = where / name
         assert cli.report_command([str(folder), "--no-run-plots", "--out", str(out)]) == 2
-        _one_line_error(capsys, f"--out {out}", "only as report.html", str(where))
+        _one_line_error(capsys, f"--out {out}", "only as the report.html", str(where))
         assert not out.exists() and not drawn
         assert ours(folder)
-    for where in inside:  # report.html beside the records: written, and the folder runs again
-        out = where / "report.html"
-        assert cli.report_command([str(folder), "--no-run-plots", "--out", str(out)]) == 0
-        assert out.read_text() == "x"
+    # report.html beside the records of the folder reported: written, and it runs again
+    out = folder / "report.html"
+    assert cli.report_command([str(folder), "--no-run-plots", "--out", str(out)]) == 0
+    assert out.read_text() == "x"
     capsys.readouterr()
     assert ours(folder)
     check_output_dir(folder, "hydra.run.dir", ["attacks.x", "attacks.y"] if sweep else None)
+    if sweep:  # a sweep's report is not a job's report.html (a reviewer: it sat as the job's)
+        job = inside[1] / "report.html"
+        assert cli.report_command([str(folder), "--no-run-plots", "--out", str(job)]) == 2
+        assert not job.exists()
+
+
+def test_a_link_or_dotdot_cannot_lead_a_report_into_a_run(
+    tmp_path: Path, make_run, capsys, monkeypatch
+) -> None:
+    """A reviewer: --out link/../evil.html (link to run/plots) was checked as ./evil.html and
+    written into the run; run/newdir/../report.html made run/newdir; both left the run
+    refused by the run command."""
+    from sim.analysis import report
+    from sim.cli import is_run_folder
+
+    run = make_run(tmp_path / "run", n=3, weeks=2)
+    (run / "plots").mkdir(exist_ok=True)
+    other = make_run(tmp_path / "other", n=3, weeks=2)
+    (tmp_path / "plink").symlink_to(run / "plots")
+    monkeypatch.setattr(report, "build_report", lambda *a, **k: "x")
+    for out in (
+        tmp_path / "plink" / ".." / "evil.html",
+        tmp_path / "plink" / "evil.html",
+        other / "report.html",  # another run's report.html: not a report of it
+    ):
+        assert cli.report_command([str(run), "--no-run-plots", "--out", str(out)]) == 2, out
+        capsys.readouterr()
+    assert (
+        cli.report_command(
+            [str(run), "--no-run-plots", "--out", str(run / "newdir" / ".." / "report.html")]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert not (run / "newdir").exists() and (run / "report.html").read_text() == "x"
+    assert is_run_folder(run) and is_run_folder(other)
 
 
 def test_report_replaces_only_a_report_it_wrote(tmp_path: Path, make_run, capsys) -> None:
