@@ -1083,17 +1083,24 @@ NEITHER = "neither"
 
 def posterior_statistics(entry: dict[str, Any]) -> tuple[frozenset[str], str]:
     """The statistics a posterior was fitted to: those its calibration's manifest (beside the
-    posterior file) lists under ``observed``, and ""; for a posterior without one, those of
-    ``cpec-sim calibrate``'s full record (``sim.calibration.record``) and a note that this is
-    assumed."""
+    posterior file) lists under ``observed`` with the full record's value (a hindcast's
+    Chinese rates of 2021-23 share the names of the 2021-24 ones validate compares with: not
+    fitted to those), and ""; for a posterior without one, those of ``cpec-sim calibrate``'s
+    full record (``sim.calibration.record``) and a note that this is assumed."""
+    from sim.calibration.record import observed
     from sim.files import read_json_object
 
     path = entry.get("path")
     manifest = read_json_object(Path(str(path)).parent / "manifest.json") if path else None
     listed = (manifest or {}).get("observed")
     if isinstance(listed, dict) and listed:
-        return frozenset(str(k) for k in listed), ""
-    from sim.calibration.record import observed
+        full = {o.name: o.value for o in observed("full")}
+
+        def same_value(name: str, told: Any) -> bool:
+            value = told.get("value") if isinstance(told, dict) else None
+            return not isinstance(value, int | float) or math.isclose(value, full.get(name, value))
+
+        return frozenset(str(k) for k, v in listed.items() if same_value(str(k), v)), ""
 
     return frozenset(o.name for o in observed("full")), (
         "assumed: no calibration manifest beside the posterior says what it was fitted to, "

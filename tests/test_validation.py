@@ -1003,15 +1003,22 @@ def test_a_posterior_fitted_to_part_of_a_target_is_not_in_sample_for_it(tmp_path
     forecast of year 2, 'in-sample'. Every statistic a target uses must have been fitted."""
     import json
 
+    from sim.calibration.record import observed as record
     from sim.validation import fit_of
 
+    full = {o.name: o.value for o in record("full")}
     (tmp_path / "posterior.parquet").write_bytes(b"")
-    observed = {"attacks_balochistan_y1": 180, "attacks_on_chinese_per_year": 2.5}
+    observed = {
+        "attacks_balochistan_y1": {"value": full["attacks_balochistan_y1"]},
+        "attacks_on_chinese_per_year": {"value": full["attacks_on_chinese_per_year"]},
+        "chinese_killed_per_year": {"value": 13 / 3},  # a hindcast's 2021-23, not 2021-24
+    }
     (tmp_path / "manifest.json").write_text(json.dumps({"observed": observed}))
     entry = {"source": "posterior", "path": str(tmp_path / "posterior.parquet")}
     targets = {t.key: t for t in observed_targets()}
     assert fit_of(targets["attacks_growth"], entry)[1] is False
     assert fit_of(targets["attacks_on_chinese_per_year"], entry)[1] is True
+    assert fit_of(targets["chinese_killed_per_year"], entry)[1] is False
 
 
 def _shipped_entry() -> dict[str, Any]:

@@ -198,6 +198,7 @@ def check_report_out(out: Path, given: Sequence[Path] = ()) -> Path:
     ``report.html`` of a folder ``given`` to the report (or in a folder of one: ``plots/``,
     ``chunks/`` …), exists but is not a report cpec-sim wrote, or lies in a folder that cannot
     be made or written."""
+    out = out.expanduser()  # --out=~/x.html reaches us unexpanded: the home folder is meant
     shown, out = out, Path(os.path.realpath(out.parent)) / out.name
     if out.is_dir():
         raise ResultsError(f"--out {shown}: is a directory (give a file name ending in .html)")

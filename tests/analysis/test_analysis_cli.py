@@ -240,6 +240,24 @@ def test_a_report_in_a_run_or_sweep_folder_is_report_html_so_that_it_can_run_aga
         assert not job.exists()
 
 
+def test_a_report_out_under_the_home_folder_is_written_there(
+    tmp_path: Path, make_run, capsys, monkeypatch
+) -> None:
+    """--out=~/x.html reaches the command unexpanded: it made a folder named ~ here."""
+    from sim.analysis import report
+
+    run = make_run(tmp_path / "run", n=3, weeks=2)
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(report, "build_report", lambda *a, **k: "x")
+    assert cli.report_command([str(run), "--no-run-plots", "--out=~/reports/x.html"]) == 0
+    assert (home / "reports" / "x.html").read_text() == "x" and not (here / "~").exists()
+    assert str(home / "reports" / "x.html") in capsys.readouterr().out
+
+
 def test_a_link_or_dotdot_cannot_lead_a_report_into_a_run(
     tmp_path: Path, make_run, capsys, monkeypatch
 ) -> None:
