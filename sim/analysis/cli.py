@@ -182,9 +182,9 @@ REPORT_SUFFIXES = (".html", ".htm")
 
 
 def _results_folder_holding(out: Path) -> Path | None:
-    """The nearest folder above ``out`` that is a run's (its summary, or a cpec-sim manifest)
-    or a sweep's, if any."""
-    for folder in Path(os.path.abspath(out)).parents:
+    """The nearest folder above ``out`` (an absolute path) that is a run's (its summary, or a
+    cpec-sim manifest) or a sweep's, if any."""
+    for folder in out.parents:
         if is_run_dir(folder) or is_sweep_dir(folder) or is_our_manifest(folder / MANIFEST_FILE):
             return folder
     return None

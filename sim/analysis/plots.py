@@ -816,7 +816,7 @@ def remove_run_figures(run_dir: Path) -> None:
 
 def _unlink_figures(folder: Path, names: Iterable[str]) -> None:
     for name in names:
-        for fmt in ("png", "svg"):
+        for fmt in style.FORMATS:
             (folder / f"{name}.{fmt}").unlink(missing_ok=True)
 
 

@@ -271,9 +271,13 @@ class Sweep:
     name: str
     swept: list[str]
     runs: list[Run]
-    skipped: list[SkippedJob] = field(default_factory=list)
     #: Every job, with results or not, in the sweep's order.
     jobs: list[Run | SkippedJob] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> list[SkippedJob]:
+        """The jobs without results."""
+        return [job for job in self.jobs if isinstance(job, SkippedJob)]
 
 
 def load_run(path: Path) -> Run:
@@ -403,8 +407,7 @@ def load_sweep(path: Path) -> Sweep:
     name = str(meta.get("experiment") or path.name)
     for run in runs:
         run.sweep = name
-    skipped = [job for job in found if isinstance(job, SkippedJob)]
-    return Sweep(path=path, name=name, swept=swept, runs=runs, skipped=skipped, jobs=found)
+    return Sweep(path=path, name=name, swept=swept, runs=runs, jobs=found)
 
 
 def _skipped_job(folder: Path, entry: dict[str, Any]) -> SkippedJob:
@@ -460,14 +463,17 @@ class RunSet:
 
     runs: list[Run]
     sweep: Sweep | None = None
-    #: Jobs of the sweeps given that have no results (a failed job, say), in input order.
-    skipped: list[SkippedJob] = field(default_factory=list)
-    #: Every run and job without results, in input order (default: the runs, then the rest).
+    #: Every run and job without results, in input order (default: the runs).
     jobs: list[Run | SkippedJob] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.jobs:
-            self.jobs = [*self.runs, *self.skipped]
+            self.jobs = list(self.runs)
+
+    @property
+    def skipped(self) -> list[SkippedJob]:
+        """Jobs of the sweeps given that have no results (a failed job, say), in input order."""
+        return [job for job in self.jobs if isinstance(job, SkippedJob)]
 
     def job_notes(self) -> list[str]:
         """One line per sweep job without results, naming it and why, then one per run that
@@ -570,5 +576,4 @@ def load_runs(dirs: Sequence[Path | str]) -> RunSet:
     _refuse_repeats(runs)
     _assign_labels(runs, sweeps)
     only_sweep = sweeps[0] if len(sweeps) == 1 and len(dirs) == 1 else None
-    skipped = [job for sweep in sweeps for job in sweep.skipped]
-    return RunSet(runs=runs, sweep=only_sweep, skipped=skipped, jobs=jobs)
+    return RunSet(runs=runs, sweep=only_sweep, jobs=jobs)
