@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.outputs import FIGURE_FORMATS
 from sim.analysis.stats import fit_power_law, percentile_of
 from sim.commands import Parser, UsageError, run_command
 from sim.config import MAX_JOBS, MAX_REPLICATES, MAX_WEEKS
@@ -104,7 +105,6 @@ TABLE_FILE = "validation.csv"
 FIGURE_NAME = "validation"
 #: What the table was made from (seed, replicates, weeks, parameters), beside the CSV.
 SIDECAR_FILE = "validation.json"
-FIGURE_FORMATS = ("png", "svg")
 
 
 class ValidationError(ValueError):

@@ -78,8 +78,9 @@ EVENT_WIDTH = len(EVENT_COLUMNS)
 MAX_EVENTS = 2**22
 #: Why a replicate stopped at :data:`MAX_EVENTS` (a constant: compiled code raises it).
 TOO_MANY_EVENTS = (
-    "more than 4,194,304 attacks in one replicate (the baseline has ~440 in 104 weeks): these "
-    "parameter values make the insurgency grow without bound, beyond what the model represents"
+    f"more than {MAX_EVENTS:,} attacks in one replicate (the baseline has ~440 in 104 weeks): "
+    "these parameter values make the insurgency grow without bound, beyond what the model "
+    "represents"
 )
 HISTORY = 8  # weeks of attack counts remembered
 #: Row of Jaish al-Adl in ``groups.csv`` order (its attacks inside Iran move Iran's posture).

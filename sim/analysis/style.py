@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.analysis.outputs import FIGURE_FORMATS
 from sim.files import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ def _png(rgba: Any, bbox: Any, dpi: float) -> bytes:
 
 
 #: The formats every figure is written in.
-FORMATS = ("png", "svg")
+FORMATS = FIGURE_FORMATS
 
 
 def render(
