@@ -13,7 +13,6 @@ import functools
 import math
 import os
 import re
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -320,9 +319,11 @@ def _check_value(key: str, value: Any, types: dict[str, str]) -> None:
 #: configs/hydra/launcher/), and (beside its manifest or sweep index) what ``compare`` and
 #: ``report`` write.
 ANALYSIS_FILES = analysis_files()
+#: Where a run keeps its Hydra job's record, as Hydra's ``hydra.output_subdir`` would.
+HYDRA_RECORD = ".hydra"
 RUN_ENTRIES = (
     frozenset(
-        {"manifest.json", "config.yaml", ".hydra", ".lock", "chunks", "failures", "plots"}
+        {"manifest.json", "config.yaml", HYDRA_RECORD, ".lock", "chunks", "failures", "plots"}
         | {"summary.parquet", "timeseries.parquet", "events.parquet"}
     )
     | ANALYSIS_FILES
@@ -710,6 +711,7 @@ def _job(cfg: Any) -> int:
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
         backend=cfg.backend,
         posterior=posterior,
+        records=_hydra_record(cfg),
     )
     sweeping = hc.mode == RunMode.MULTIRUN
     if posterior is not None:
@@ -804,9 +806,27 @@ def _plot(run_dir: Path) -> None:
 
 
 def _remove_hydra_leftovers(run_dir: Path) -> None:
-    """Remove what Hydra wrote for a job that never started (no manifest: nothing lost)."""
-    if run_dir.is_dir() and not (run_dir / "manifest.json").exists():
-        shutil.rmtree(run_dir, ignore_errors=True)
+    """Remove the folder Hydra made for a job that never started, if it is empty."""
+    with contextlib.suppress(OSError):
+        run_dir.rmdir()
+
+
+def _hydra_record(cfg: Any) -> dict[str, str]:
+    """The files Hydra writes into a job's ``.hydra/`` (its composed configuration, Hydra's
+    own, the overrides), for the runner to write once the folder is accepted.
+
+    ``hydra.output_subdir`` is null in ``configs/config.yaml``: Hydra would write them before
+    the job starts, over the record of another run that the job then refuses to touch.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    hydra_cfg: Any = HydraConfig.instance().cfg
+    return {
+        f"{HYDRA_RECORD}/config.yaml": OmegaConf.to_yaml(cfg),
+        f"{HYDRA_RECORD}/hydra.yaml": OmegaConf.to_yaml(hydra_cfg),
+        f"{HYDRA_RECORD}/overrides.yaml": OmegaConf.to_yaml(hydra_cfg.hydra.overrides.task),
+    }
 
 
 #: Options of ``cpec-sim run`` (Hydra's): those that take a value, and the values allowed.

@@ -89,6 +89,10 @@ class RunSpec:
     #: The command that made the run, when it manages the folder itself (``cpec-sim validate``
     #: replaces or extends only runs it made); written to the manifest as ``made_by`` if set.
     made_by: str = ""
+    #: Text files the calling command keeps beside the run (path in the folder -> content),
+    #: such as a Hydra job's record: written with ``config.yaml`` once the folder is accepted,
+    #: so that a refused command leaves the records of the run already there as they were.
+    records: dict[str, str] = field(default_factory=dict)
 
     def chunks(self) -> list[list[int]]:
         """Replicate indices grouped in chunks of ``chunk_size``."""
@@ -454,6 +458,9 @@ def _run_into(
     run_dir.mkdir(parents=True, exist_ok=True)
     if spec.config_yaml:
         atomic_write_text(run_dir / "config.yaml", spec.config_yaml)
+    for name, text in spec.records.items():
+        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / name, text)
     finals = _damaged_finals(old, run_dir)
     store.rechunked = old is not None and (
         old.get("chunk_size") != spec.chunk_size or old.get("replicates") != spec.replicates

@@ -166,6 +166,23 @@ def test_a_sweep_job_refused_at_run_time_is_not_listed_as_complete(workdir: Path
     assert [j["status"] for n, j in jobs.items() if n != job.name] == ["complete"]
 
 
+def test_a_refused_run_leaves_the_hydra_record_of_the_run_already_there(workdir: Path) -> None:
+    """A reviewer: Hydra wrote a refused command's .hydra/ over the finished run's record, so
+    that .hydra/overrides.yaml said weeks=5 of a run of 4 weeks."""
+    folder = workdir / "results" / "mine"
+    first = cpec("run", "replicates=2", "weeks=4", "plots=false", "jobs=1",
+                 f"hydra.run.dir={folder}", cwd=workdir)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    record = {p.name: p.read_bytes() for p in (folder / ".hydra").iterdir()}
+    assert set(record) == {"config.yaml", "hydra.yaml", "overrides.yaml"}
+    assert "- weeks=4" in record["overrides.yaml"].decode()
+
+    again = cpec("run", "replicates=2", "weeks=5", "plots=false", "jobs=1",
+                 f"hydra.run.dir={folder}", cwd=workdir)  # fmt: skip
+    assert again.returncode == 2 and "another configuration" in again.stderr
+    assert {p.name: p.read_bytes() for p in (folder / ".hydra").iterdir()} == record
+
+
 def test_a_compared_and_reported_sweep_or_run_resumes_and_a_foreign_file_is_refused(
     workdir: Path,
 ) -> None:
