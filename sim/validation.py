@@ -60,6 +60,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,11 @@ import pandas as pd
 
 from sim.analysis.outputs import FIGURE_FORMATS
 from sim.analysis.stats import fit_power_law, percentile_of
+from sim.calibration.record import (
+    BALOCHISTAN_SHARE,
+    MILITANTS_KILLED_FILE,
+    militants_killed_estimate,
+)
 from sim.commands import Parser, UsageError, run_command
 from sim.config import MAX_JOBS, MAX_REPLICATES, MAX_WEEKS
 from sim.files import not_a_folder_to_write, unwritable
@@ -343,9 +349,9 @@ CHINESE_WINDOWS: tuple[tuple[int, int], ...] = ((2021, 2022), (2023, 2024))
 CHINESE_YEARS = sum(last - first + 1 for first, last in CHINESE_WINDOWS)
 #: Severity exponent of terrorist attacks: Clauset & Wiegel (2010) 2.4 +/- 0.2.
 ALPHA_RANGE = (2.2, 2.6)
-#: Militants killed a year in Balochistan: Pakistan-wide 2024 counts ~925-934 (CRSS/ISPR),
-#: of which Balochistan's share is estimated at 1/6 to 2/5.
-MILITANTS_KILLED_RANGE = (150.0, 400.0)
+#: Militants killed a year in Balochistan: Pakistan-wide 2024 counts (CRSS/ISPR), of which
+#: Balochistan's share is estimated (the calibration's range: one definition).
+MILITANTS_KILLED_RANGE = militants_killed_estimate()
 #: Fighters at the end over the start of a run: not falling more than 5% (violence rose every
 #: year of the record), and not more than half again in two years (a judgement).
 FIGHTERS_CHANGE_RANGE = (0.95, 1.5)
@@ -383,6 +389,17 @@ def chinese_window_rates(
 
 def _range_text(low: float, high: float) -> str:
     return f"{low:g}" if low == high else f"{low:g}-{high:g}"
+
+
+def _militants_killed_counts() -> str:
+    """The counts of militants killed in all of Pakistan, as the table's source says them."""
+    rows = [r for r in _data_rows(MILITANTS_KILLED_FILE) if r["scope"] == "Pakistan"]
+    return " and ".join(f"{r['source']} {int(r['killed'])}" for r in rows)
+
+
+def _share_text() -> str:
+    low, high = (Fraction(x).limit_denominator(10) for x in BALOCHISTAN_SHARE)
+    return f"{low}-{high}"
 
 
 def _chinese_span() -> str:
@@ -591,8 +608,9 @@ def _balochistan_targets() -> list[Target]:
             MILITANTS_KILLED_RANGE[0],
             MILITANTS_KILLED_RANGE[1],
             f"~{MILITANTS_KILLED_RANGE[0]:g}-{MILITANTS_KILLED_RANGE[1]:g} (est., Balochistan)",
-            "CRSS/ISPR count ~925-934 militants killed in all of Pakistan in 2024, most in KP; "
-            "Balochistan's share estimated at 1/6-2/5. The model's count is of every place it "
+            f"{_militants_killed_counts()} militants killed in all of Pakistan in 2024 "
+            f"({MILITANTS_KILLED_FILE}), most in KP; Balochistan's share estimated at "
+            f"{_share_text()}, rounded out to 50. The model's count is of every place it "
             "has (also Karachi, the KP project sites and Iran's Saravan): the stored tally does "
             "not say where operations killed, so it cannot be restricted to Balochistan",
             statistics=("militants_killed_per_year",),

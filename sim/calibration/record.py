@@ -16,16 +16,13 @@ Two windows:
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
 Window = Literal["full", "hindcast"]
 WINDOWS: tuple[str, ...] = ("full", "hindcast")
-
-#: Militants killed a year in Balochistan: an estimate (1/6-2/5 of the ~925 killed in all of
-#: Pakistan in 2024, CRSS/ISPR), used as a range: the distance is zero anywhere inside it.
-MILITANTS_KILLED_ESTIMATE = (150.0, 400.0)
 
 
 @dataclass(frozen=True)
@@ -43,6 +40,23 @@ class Observed:
 def _rows(name: str) -> list[dict[str, str]]:
     with resources.files("sim.data").joinpath(name).open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+#: The counts of militants killed in 2024 (all of Pakistan, and Balochistan's fatalities).
+MILITANTS_KILLED_FILE = "militants_killed_pakistan.csv"
+#: Balochistan's share of the militants killed in all of Pakistan: an estimate, not a count
+#: (most were killed in KP; CRSS put 31% of 2024's violence-linked fatalities in Balochistan).
+BALOCHISTAN_SHARE = (1 / 6, 2 / 5)
+
+
+def militants_killed_estimate(rows: list[dict[str, str]] | None = None) -> tuple[float, float]:
+    """Militants killed a year in Balochistan, as a range: :data:`BALOCHISTAN_SHARE` of the
+    smallest and the largest count for all of Pakistan (``militants_killed_pakistan.csv``),
+    rounded out to 50. Used as a range: the distance is zero anywhere inside it."""
+    rows = _rows(MILITANTS_KILLED_FILE) if rows is None else rows
+    counts = [float(r["killed"]) for r in rows if r["scope"] == "Pakistan"]
+    low, high = BALOCHISTAN_SHARE[0] * min(counts), BALOCHISTAN_SHARE[1] * max(counts)
+    return 50.0 * math.floor(low / 50), 50.0 * math.ceil(high / 50)
 
 
 def annual_violence(column: str) -> dict[int, float]:
@@ -113,7 +127,7 @@ def observed(window: Window = "full") -> tuple[Observed, ...]:
         ),
     ]  # fmt: skip
     if window == "full":
-        low, high = MILITANTS_KILLED_ESTIMATE
+        low, high = militants_killed_estimate()
         out += [
             Observed(
                 "attacks_balochistan_y2", "Attacks in Balochistan, year 2 (2024)", "attacks",
@@ -131,7 +145,8 @@ def observed(window: Window = "full") -> tuple[Observed, ...]:
             Observed(
                 "militants_killed_per_year", "Militants killed a year (estimate)", "killed/yr",
                 (low + high) / 2,
-                f"estimate {low:g}-{high:g}: Balochistan's share of CRSS/ISPR 2024 (a range)",
+                f"estimate {low:g}-{high:g}: Balochistan's share of CRSS/ISPR 2024 (a range; "
+                f"{MILITANTS_KILLED_FILE})",
                 half_width=(high - low) / 2,
             ),
         ]  # fmt: skip
