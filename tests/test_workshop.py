@@ -1064,3 +1064,189 @@ def test_a_seed_above_two_to_the_53_reaches_the_page_exactly() -> None:
     with _client() as client, client.websocket_connect("/ws") as ws:
         ws.send_json({"type": "solo", "seed": str(seed)})
         assert json.loads(ws.receive_text(), parse_int=float)["view"]["seed"] == str(seed)
+
+
+# --- a reviewer's sandbox findings (2 December 2026) ----------------------------------------
+def _export_view(client: TestClient, token: str) -> dict:
+    page = client.get(f"/export?token={token}")
+    assert page.status_code == 200, page.text
+    return json.loads(page.text.split('id="cpec-data">', 1)[1].split("</script>", 1)[0])["view"]
+
+
+def test_a_duplicated_tab_gets_a_copy_of_the_run_and_the_two_go_on_separately() -> None:
+    """A duplicated tab carries the open tab's token: the two shared one run (a Reset in one
+    replaced the other's run, each saw only the weeks it asked for) and closing the first
+    dropped the run under the second."""
+    import contextlib
+    import time
+
+    address = {"type": "solo", "scenario": "baseline", "seed": "3"}
+    with TestClient(create_app(Options(cull_after=0.0))) as client, contextlib.ExitStack() as tabs:
+        a = tabs.enter_context(client.websocket_connect("/ws"))
+        a.send_json(address)
+        token_a = a.receive_json()["token"]
+        a.send_json({"type": "step", "n": 4})
+        a.receive_json()
+        b = tabs.enter_context(client.websocket_connect("/ws"))
+        b.send_json({**address, "token": token_a})  # the duplicate
+        hello = b.receive_json()
+        token_b = hello["token"]
+        assert token_b != token_a and len(hello["view"]["branches"][0]["history"]) == 4
+        # an exact copy: both go on as the run would
+        a.send_json({"type": "step", "n": 3})
+        b.send_json({"type": "step", "n": 3})
+        assert a.receive_json()["deltas"] == b.receive_json()["deltas"]
+        b.send_json({"type": "reset", "scenario": "full_pressure", "seed": "5"})
+        assert b.receive_json()["view"]["scenario"] == "full_pressure"
+        a.send_json({"type": "step", "n": 1})
+        a.receive_json()
+        view_a = _export_view(client, token_a)
+        assert (view_a["scenario"], view_a["seed"]) == ("baseline", "3")
+        assert len(view_a["branches"][0]["history"]) == 8
+        # the first tab closes (closed tabs' runs are dropped at once here): the second's stays
+        a.close()
+        deadline = time.monotonic() + 10
+        while client.get(f"/export?token={token_a}").status_code == 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        b.send_json({"type": "step", "n": 1})
+        assert b.receive_json()["type"] == "weeks"
+        assert _export_view(client, token_b)["scenario"] == "full_pressure"
+
+
+def test_a_tab_whose_run_was_dropped_is_told_so() -> None:
+    import time
+
+    with TestClient(create_app(Options(cull_after=0.0))) as client:
+        with client.websocket_connect("/ws") as ws:
+            ws.send_json({"type": "solo", "seed": "3"})
+            token = ws.receive_json()["token"]
+        deadline = time.monotonic() + 10
+        while True:  # the server drops the closed tab's run once its close is handled
+            with client.websocket_connect("/ws") as ws:
+                ws.send_json({"type": "solo", "token": token})
+                hello = ws.receive_json()
+            if hello["token"] != token:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert any("earlier run was dropped" in n for n in hello["notices"])
+        assert "kept 0 s" in hello["notices"][0]
+
+
+def test_json_nested_too_deeply_is_refused_in_one_line_and_the_socket_lives() -> None:
+    app = create_app(Options(cull_after=0.0))
+    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "solo", "seed": "1"})
+        ws.receive_json()
+        ws.send_text("[" * 30_000 + "]" * 30_000)
+        assert ws.receive_json() == {
+            "type": "error",
+            "message": "bad request: JSON nested too deeply",
+        }
+        ws.send_json({"type": "step", "n": 1})
+        assert ws.receive_json()["type"] == "weeks"
+
+
+def test_a_copied_play_goes_on_as_the_original_and_apart_from_it() -> None:
+    play = Play("baseline", 11, weeks=30)
+    for _ in range(5):
+        play.step()
+    play.fork({"base_intensity": 0.9})
+    twin = play.copy()
+    for _ in range(6):
+        assert play.step() == twin.step()
+    twin.step()
+    assert (play.week, twin.week) == (11, 12)
+    assert twin.fork_snapshots[0] is not play.fork_snapshots[0]
+    # replicates start from the fork's snapshots, which the copy holds as they were
+    assert play.replicates(4)["difference"] == twin.replicates(4)["difference"]
+
+
+def test_the_patience_chart_draws_where_china_steps_back_down() -> None:
+    from sim.workshop.play import static_view
+
+    model = Play("baseline", 0, weeks=10).model
+    c = model.params.china
+    view = static_view(model)
+    assert view["ladder_down"] == pytest.approx(
+        [
+            c.pressure_below + c.hysteresis,
+            c.hold_below + c.hysteresis,
+            c.demand_below + c.hysteresis,
+        ]
+    )
+    assert c.hysteresis > 0  # else the dashed lines would sit on the bands' edges
+
+
+def test_the_classic_page_refuses_a_seed_cpec_sim_run_would_refuse() -> None:
+    from sim.config import MAX_SEED
+    from sim.dashboard.model import parse_seed
+
+    assert parse_seed(str(MAX_SEED)) == (MAX_SEED, "")
+    seed, notice = parse_seed(str(MAX_SEED + 1))
+    assert seed == 0 and "above the largest" in notice
+
+
+def test_a_host_that_is_not_this_machines_is_named_as_the_problem() -> None:
+    from sim.commands import UsageError
+    from sim.dashboard.cli import check_port
+
+    with pytest.raises(UsageError, match=r"--host=192\.0\.2\.1 is not an address of this machine"):
+        check_port("192.0.2.1", 0)  # TEST-NET-1: never a local address
+
+
+def test_a_fork_that_changes_nothing_shows_two_identical_branches() -> None:
+    """Found with the duplicated tab: branch B's fighters (and target shares) were read
+    through views that the fork's copy had made arrays of their own, so they stood still at
+    the fork's week while A's moved (3,330 for ever against A's 3,336, 3,344, ...)."""
+    play = Play("baseline", 3, weeks=30)
+    for _ in range(4):
+        play.step()
+    play.fork({})
+    for _ in range(6):
+        a, b = play.step()
+        assert a == b
+    model_a, model_b = (branch.model for branch in play.branches)
+    for ga, gb in zip(model_a.groups, model_b.groups, strict=True):
+        assert ga.fighters == gb.fighters and ga.cells.counts == gb.cells.counts
+        assert np.array_equal(ga.target_shares(), gb.target_shares())
+
+
+def test_the_dashboard_says_where_to_open_once_it_listens_and_stops_cleanly_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    """A reviewer: the address was printed (and the browser opened) ~80 s before the port
+    listened on a first run, and SIGTERM ended the server with code 143 and no "Stopped."."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim.cli", "dashboard", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while "Dashboard: open" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        # printed once the server listens: the page answers at once
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
+            assert page.status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert log.read_text().rstrip().endswith("Stopped.")

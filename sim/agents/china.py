@@ -36,9 +36,16 @@ __all__ = [
     "ChinaState",
     "china_week",
     "investment_hold",
+    "ladder_thresholds",
     "next_level",
     "next_patience",
 ]
+
+
+def ladder_thresholds(p: ChinaParams) -> tuple[float, float, float]:
+    """Patience below which China climbs to pressure, hold and demand (``next_level``'s
+    thresholds; it steps back down only above each plus ``p.hysteresis``)."""
+    return p.pressure_below, p.hold_below, p.demand_below
 
 
 class ChinaState(Agent):

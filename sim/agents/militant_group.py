@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from mesa import Agent
 
-from sim import cells
 from sim.attacks import CHINESE, TARGETS, AttackOutcome
+from sim.cells import CellPool
 from sim.rules.militant_group import (
     attack_payoff,
     choice_probabilities,
@@ -47,13 +47,26 @@ class MilitantGroup(Agent):
     def __init__(self, model: CrisisModel, row: int, key: str, name: str, params: Any) -> None:
         super().__init__(model)
         self.row, self.key, self.name, self.params = row, key, name, params
-        groups = model.group_arrays
-        self.baloch = bool(groups.baloch[row])
-        self.fighters_at = groups.fighters_at[row]  # views of the model's arrays
-        self.propensities = groups.propensities[row]
-        self.cells = cells.CellPool(
-            0, model.rng, (groups.sizes[row], groups.counts[row], groups.meta[row])
-        )
+        self.baloch = bool(model.group_arrays.baloch[row])
+
+    # The group's state is its row of the model's arrays, looked up at each use: a view kept
+    # here would stay behind in a copy of the model (a fork, a duplicated tab), where
+    # ``copy.deepcopy`` makes every view an array of its own.
+    @property
+    def fighters_at(self) -> np.ndarray:
+        """Fighters by place (a view of the model's group arrays)."""
+        return self.model.group_arrays.fighters_at[self.row]
+
+    @property
+    def propensities(self) -> np.ndarray:
+        """Target-choice propensities (a view of the model's group arrays)."""
+        return self.model.group_arrays.propensities[self.row]
+
+    @property
+    def cells(self) -> CellPool:
+        """The group's attack cells (views of the model's group arrays)."""
+        g, row = self.model.group_arrays, self.row
+        return CellPool(0, self.model.rng, (g.sizes[row], g.counts[row], g.meta[row]))
 
     @property
     def fighters(self) -> int:

@@ -117,7 +117,7 @@ def Headline(model: DashboardModel) -> None:  # noqa: N802
         with solara.Div(classes=["cpec-kpis"]):
             _kpi("attacks so far", f"{int(m.weekly('attacks').sum())}")
             _kpi("Chinese killed", f"{killed}", alert=killed > 0)
-            _kpi("other deaths", f"{int(m.weekly('killed').sum()) - killed}")
+            _kpi("others killed in attacks", f"{int(m.weekly('killed').sum()) - killed}")
             _kpi("fighters", f"{sum(g.fighters for g in m.groups):,}")
             _kpi("capital deployed", f"${sum(inv.deployed for inv in m.investors):,.0f}m")
             _kpi(

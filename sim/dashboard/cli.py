@@ -10,6 +10,7 @@ a child process, offline: the JavaScript comes from the locally installed ``sola
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -98,6 +99,11 @@ def check_port(host: str, port: int) -> int:
         try:
             sock.bind(address)
         except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise UsageError(
+                    f"--host={host} is not an address of this machine: give one of its own "
+                    "(127.0.0.1, or 0.0.0.0 for every address)"
+                ) from None
             raise UsageError(
                 f"cannot listen on {host}:{port} ({exc.strerror}): choose another --port"
             ) from None

@@ -20,7 +20,7 @@ from typing import Any
 
 from sim.agents.china import LADDER
 from sim.agents.investor import INVESTING, PAUSED, WITHDRAWN
-from sim.config import scenario_names, scenario_params
+from sim.config import MAX_SEED, scenario_names, scenario_params
 from sim.dashboard.knobs import DEFAULT_SCENARIO, DEFAULT_WEEKS, KNOB_BY_NAME, Panel, tidy
 from sim.model import START_DATE, CrisisModel
 from sim.params import ParameterError
@@ -86,6 +86,8 @@ def parse_seed(seed: Any) -> tuple[int, str]:
         return 0, f"Seed {text!r} is not a whole number; using seed 0."
     if value < 0:
         return 0, f"Seed {value} is negative; using seed 0."
+    if value > MAX_SEED:
+        return 0, f"Seed {value} is above the largest, {MAX_SEED:,}; using seed 0."
     return value, ""
 
 

@@ -18,7 +18,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim.agents.china import LADDER
+from sim.agents.china import LADDER, ladder_thresholds
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -298,6 +298,14 @@ class ChartsView:
     def _ladder(ax: Axes, model: DashboardModel) -> None:
         p = model.params.china
         edges = (1.0, p.pressure_below, p.hold_below, p.demand_below, 0.0)
+        # China steps back down only above a threshold plus its hysteresis: between the two
+        # the tile keeps the higher step while the line is in the lower band
+        for k, threshold in enumerate(ladder_thresholds(p)):
+            down = min(1.0, threshold + p.hysteresis)
+            ax.axhline(down, color="#888888", lw=0.8, ls="--")
+            if k == 0:
+                ax.text(1, down + 0.01, "- - a step is left only above", fontsize=6.5,
+                        va="bottom", color="#666666")  # fmt: skip
         for k, (name, shade) in enumerate(zip(LADDER, LADDER_SHADES, strict=True)):
             hi, lo = edges[k], edges[k + 1]
             ax.axhspan(lo, hi, color=shade, lw=0)

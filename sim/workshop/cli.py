@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 import sys
+import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,29 +145,68 @@ def _workshop(argv: list[str]) -> int:
     options.join_url = options.join_url or url_for(shown, port) + "join"
     local = url_for("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
     facilitator = f"{local}facilitator?key={room.facilitator_key}"
-    print(
+    announce = [
         f"Workshop room {room.code}: scenario {room.play.scenario}, seed {room.play.seed}",
-        flush=True,
-    )
-    print(f"  facilitator (keep this address to yourself): {facilitator}", flush=True)
-    print(f"  participants: {options.join_url}  (room code {room.code})", flush=True)
-    return serve(host, port, options, room)
+        f"  facilitator (keep this address to yourself): {facilitator}",
+        f"  participants: {options.join_url}  (room code {room.code})",
+    ]
+    return serve(host, port, options, room, announce)
 
 
-def serve(host: str, port: int, options: Any, room: Any = None) -> int:
-    """Run the app until Ctrl-C or SIGTERM; 0 when stopped."""
+class _Terminated(Exception):
+    """SIGTERM, which uvicorn raises again once it has shut down."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+def serve(
+    host: str,
+    port: int,
+    options: Any,
+    room: Any = None,
+    announce: Sequence[str] = (),
+    open_url: str = "",
+) -> int:
+    """Run the app until Ctrl-C or SIGTERM; 0 when stopped.
+
+    The ``announce`` lines (the addresses to open) are printed, and ``open_url`` opened in
+    a browser, only once the model is warm (a first run compiles it for about a minute) and
+    the server listens.
+    """
     import uvicorn
 
     from sim.workshop.server import create_app
 
-    app = create_app(options, room)
+    app = create_app(options, room)  # warms the model up
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
     server = uvicorn.Server(config)
-    print("Ctrl-C stops the server.", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server.serve())
+    threading.Thread(
+        target=_when_listening, args=(server, [*announce, "Ctrl-C stops the server."], open_url),
+        daemon=True,
+    ).start()  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with contextlib.suppress(KeyboardInterrupt, _Terminated):
+            asyncio.run(server.serve())
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print("Stopped.", flush=True)
     return 0
+
+
+def _when_listening(server: Any, lines: Sequence[str], open_url: str) -> None:
+    """Print ``lines`` and open ``open_url`` once ``server`` listens (never, if it fails)."""
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.05)
+    print("\n".join(lines), flush=True)
+    if open_url:
+        import webbrowser
+
+        webbrowser.open(open_url)
 
 
 def dashboard_fast(host: str, port: int, open_browser: bool) -> int:
@@ -173,12 +216,8 @@ def dashboard_fast(host: str, port: int, open_browser: bool) -> int:
     port = check_port(host, port)
     url = url_for(host, port)
     note = "" if host == DEFAULT_HOST else " (other machines: use this machine's address)"
-    print(f"Dashboard: open {url} in a browser{note}.", flush=True)
-    if open_browser:
-        import webbrowser
-
-        webbrowser.open(url)
-    return serve(host, port, Options(join_url=url))
+    announce = [f"Dashboard: open {url} in a browser{note}."]
+    return serve(host, port, Options(join_url=url), None, announce, url if open_browser else "")
 
 
 def main() -> None:

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.agents.china import LADDER
+from sim.agents.china import LADDER, ladder_thresholds
 from sim.compiled import POSTURE_SCORE
-from sim.config import load_scenario, scenario_names, scenario_params, shown_value
+from sim.config import MAX_SEED, load_scenario, scenario_names, scenario_params, shown_value
 from sim.dashboard.knobs import (
     DEFAULT_SCENARIO,
     DEFAULT_WEEKS,
@@ -73,7 +73,6 @@ MAX_REPLICATES = 1000
 #: Replicates below which the run on screen's percentile among them is not given (with a
 #: handful it can only be 0, 50 or 100).
 MIN_FOR_PERCENTILE = 20
-MAX_SEED = 2**63 - 1
 
 
 class PlayError(ValueError):
@@ -279,6 +278,8 @@ def static_view(model: CrisisModel) -> dict[str, Any]:
         "investors": [{"key": inv.key, "name": inv.name} for inv in model.investors],
         "ladder": list(LADDER),
         "ladder_edges": [1.0, c.pressure_below, c.hold_below, c.demand_below, 0.0],
+        # a step is left only once patience is back above these (hysteresis)
+        "ladder_down": [min(1.0, t + c.hysteresis) for t in ladder_thresholds(c)],
         "horizon": model.weeks,
         "coast": [list(xy) for xy in COAST],
         "iran_border": [list(xy) for xy in IRAN_BORDER],
@@ -540,6 +541,14 @@ class Play:
         self.fork_snapshots: list[CrisisModel] = []
         self.last_replicates: dict[str, Any] | None = None  # shown, and exported, until a fork
 
+    def copy(self) -> Play:
+        """An independent copy of the play as it stands (a duplicated tab's run): every
+        branch and snapshot copied exactly, random generators included, so that the copy
+        goes on as the original would."""
+        m = self.model
+        shared = (m.places, m.space, m.place_arrays, m.call)  # never changed (:func:`snapshot`)
+        return copy.deepcopy(self, {id(x): x for x in shared})
+
     def start_params(self) -> ModelParams:
         """The parameters the play started with (its scenario and starting settings): those
         of the model-only runs and of replays from the start."""
@@ -625,7 +634,7 @@ class Play:
             "from_week": self.fork_week or 0,
             "played_week": self.week,
             "weeks": self.weeks,
-            "settings": self.settings_line(),
+            "settings": self.settings_line() + self.fork_line(),
             "replayed": sum(bool(a.control) for a in actions) if self.fork_snapshots else 0,
             "branches": [
                 {
@@ -655,6 +664,15 @@ class Play:
         changed = [f"{n}={format_value(v)}" for n, v in self.start_knobs.items() if v != base[n]]
         return f"scenario {self.scenario}, seed {self.seed}" + (
             f", {', '.join(changed)}" if changed else ", the scenario's settings"
+        )
+
+    def fork_line(self) -> str:
+        """After a fork: where the branches part and what their replicates draw from."""
+        if not self.fork_snapshots:
+            return ""
+        return (
+            f" at the start; forked at week {self.fork_week} (branch B's changes in its "
+            f"label), the weeks after it drawn afresh from seed {self.seed + 1}'s streams"
         )
 
     def reproduce(self) -> str:

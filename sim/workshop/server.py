@@ -73,8 +73,12 @@ class Solo:
 
     play: Play
     token: str = field(default_factory=lambda: secrets.token_urlsafe(12))
-    connected: bool = True
-    closed_at: float = 0.0
+    sockets: int = 0  # open tabs showing this run
+    closed_at: float = 0.0  # when the last of them closed (monotonic)
+
+    @property
+    def connected(self) -> bool:
+        return self.sockets > 0
 
 
 def release_memory() -> None:
@@ -118,9 +122,13 @@ class Hub:
         return out
 
     async def cull_later(self, solo: Solo) -> None:
-        solo.connected, solo.closed_at = False, time.monotonic()
+        """Drop the run ``cull_after`` seconds after its last tab closed (unless one came
+        back, or another closed since: that one's wait decides)."""
+        closed_at = solo.closed_at = time.monotonic()
         await asyncio.sleep(self.options.cull_after)
-        if not solo.connected and self.solos.get(solo.token) is solo:
+        if solo.connected or solo.closed_at != closed_at:
+            return
+        if self.solos.get(solo.token) is solo:
             del self.solos[solo.token]
             self.release_soon()
 
@@ -367,6 +375,8 @@ async def receive(ws: WebSocket) -> dict[str, Any]:
         msg = json.loads(text)
     except ValueError:
         raise BadMessage("not JSON") from None
+    except RecursionError:
+        raise BadMessage("JSON nested too deeply") from None
     if not isinstance(msg, dict):
         raise BadMessage("not a JSON object")
     return msg
@@ -429,30 +439,52 @@ async def serve_socket(hub: Hub, ws: WebSocket) -> None:
 async def serve_solo(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
     """A sandbox tab: its run, and the messages that step, reset, fork and replicate it."""
     solo, notices = solo_for(hub, first)
-    solo.connected = True
-    await reply(ws, hello(solo.play, "solo", token=solo.token, notices=notices))
+    solo.sockets += 1
     try:
+        await reply(ws, hello(solo.play, "solo", token=solo.token, notices=notices))
         await answer_messages(ws, lambda msg: solo_message(hub, ws, solo, msg))
     finally:
-        asyncio.get_running_loop().create_task(hub.cull_later(solo))
+        solo.sockets -= 1
+        if not solo.connected:
+            asyncio.get_running_loop().create_task(hub.cull_later(solo))
 
 
 def solo_for(hub: Hub, first: dict[str, Any]) -> tuple[Solo, list[str]]:
     """The tab's run and notices about its address: the tab's earlier run (by its token)
-    unless the address asks for other settings, else a new run of the address's settings."""
-    solo = hub.solos.get(str(first.get("token") or ""))
+    unless the address asks for other settings, else a new run of the address's settings.
+
+    A tab duplicated from an open one arrives with the same token while the first is still
+    open: it gets a copy of the run as it stands, under a token of its own, so that the two
+    tabs go on separately.
+    """
+    token = str(first.get("token") or "")
+    solo = hub.solos.get(token)
+    expired = [] if solo is not None or not token else [expired_run(hub.options.cull_after)]
     if solo is not None and not asks_for_settings(first):
-        return solo, misnamed(first)  # names meant as settings are still named
+        return own_run(hub, solo), misnamed(first)  # names meant as settings are still named
     try:
         scenario, seed, knobs, notices = address_settings(first)
     except PlayError as exc:  # knobs that are not an object: the run as it is, or the default
         if solo is not None:
-            return solo, [str(exc)]
+            return own_run(hub, solo), [str(exc)]
         scenario, seed, knobs, notices = DEFAULT_SCENARIO, 0, {}, [str(exc)]
     if solo is not None and starts_as(solo.play, scenario, seed, knobs):
-        return solo, notices
-    # another link: a run of its own (a duplicated tab shares the token: its run stays)
-    return hub.add_solo(Play(scenario, seed, knobs)), notices
+        return own_run(hub, solo), notices
+    # another link: a run of its own (the tab's earlier run stays for a tab that shows it)
+    return hub.add_solo(Play(scenario, seed, knobs)), expired + notices
+
+
+def expired_run(kept: float) -> str:
+    """What a tab whose run was dropped while it was closed is told (its token is unknown)."""
+    return (
+        f"This tab's earlier run was dropped: a closed tab's run is kept {kept:g} s. "
+        "This is a new run."
+    )
+
+
+def own_run(hub: Hub, solo: Solo) -> Solo:
+    """``solo`` for a tab that comes back to it, or a copy for a second tab showing it."""
+    return hub.add_solo(solo.play.copy()) if solo.connected else solo
 
 
 async def solo_message(hub: Hub, ws: WebSocket, solo: Solo, msg: dict[str, Any]) -> None:

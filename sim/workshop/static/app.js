@@ -14,7 +14,8 @@ const LOG_LINES = 60;
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-const fmt = (v, d = 0) => Number(v).toLocaleString("en-GB", { maximumFractionDigits: d, minimumFractionDigits: d });
+// Ties round to even, as Python's format does (cpec-sim compare and the tables agree)
+const fmt = (v, d = 0) => Number(v).toLocaleString("en-GB", { maximumFractionDigits: d, minimumFractionDigits: d, roundingMode: "halfEven" });
 
 // ---------------------------------------------------------------------------------------
 // The world as the page knows it: static data and each branch's weekly deltas.
@@ -53,7 +54,7 @@ function drawHeadline() {
   $("week").innerHTML = `Week <span class="cpec-week-n">${week}</span> of ${v.weeks}` + (week ? ` <span class="cpec-sub">· week of ${date}</span>` : "");
   $("subtitle").textContent = `Scenario ${v.scenario} · seed ${v.seed}` +
     (v.fork_week !== null ? ` · forked at week ${v.fork_week}` : "") +
-    (st.running ? "" : " · end of the horizon: press Reset to run again");
+    (st.running ? "" : " · end of the horizon" + ($("reset") ? ": press Reset to run again" : ""));
   const tiles = [];
   world.branches.forEach((b, i) => {
     const h = b.history, s = latest(i).state;
@@ -215,10 +216,21 @@ function patiencePanel(r) {
   for (let k = 0; k < 4; k++) {
     ctx.fillStyle = LADDER_SHADES[k];
     ctx.fillRect(x, y + (1 - e[k]) * h, w, (e[k] - e[k + 1]) * h);
-    if (e[k] - e[k + 1] > 0.06) {
-      ctx.fillStyle = "#666"; ctx.font = "9px sans-serif"; ctx.textAlign = "right";
-      ctx.fillText(world.view.static.ladder[k], x + w - 2, y + (1 - (e[k] + e[k + 1]) / 2) * h + 3);
-    }
+  }
+  // China steps back down only once patience is above a threshold plus its hysteresis:
+  // between the two the tile keeps the higher step while the line is in the lower band
+  const down = world.view.static.ladder_down || [];
+  ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.setLineDash([3, 3]);
+  down.forEach((v) => { ctx.beginPath(); ctx.moveTo(x, y + (1 - v) * h); ctx.lineTo(x + w, y + (1 - v) * h); ctx.stroke(); });
+  ctx.setLineDash([]);
+  ctx.fillStyle = "#666"; ctx.font = "9px sans-serif";
+  if (down.length) {
+    ctx.textAlign = "left";
+    ctx.fillText("- - a step is left only above", x + 2, y + (1 - down[0]) * h - 2);
+  }
+  ctx.textAlign = "right";
+  for (let k = 0; k < 4; k++) {
+    if (e[k] - e[k + 1] > 0.06) ctx.fillText(world.view.static.ladder[k], x + w - 2, y + (1 - (e[k] + e[k + 1]) / 2) * h + 3);
   }
   linesPanel(r, (i) => series(i, "china_patience"), COLOURS.patience, 1, 1);
 }
@@ -440,8 +452,8 @@ function bindControls(container, onChange) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Replicates: a table of medians and 90% intervals (of means, beside a difference of
-// means), per branch and the difference, and where the run on screen landed among them.
+// Replicates: a table of medians (means, beside a difference of means) and the middle 90%
+// of the runs, per branch and the difference, and where the run on screen landed among them.
 // The outcomes the replicates and the debrief show, in words.
 const OUTCOME_NAMES = {
   chinese_killed: "Chinese killed", attacks_total: "attacks", security_killed: "security forces killed",
@@ -470,7 +482,7 @@ function replicatesHtml(res) {
     : res.played ? ` ${notOne}: its percentile says how typical a story it told.`
     : res.played_week < res.weeks ? ` ${notOne}: at the horizon, run replicates again to see where it landed.`
     : ` ${notOne}.`;
-  return `<p>${res.n} replicates${what} from week ${res.from_week} to the horizon: ${centre} [90% interval]` +
+  return `<p>${res.n} replicates${what} from week ${res.from_week} to the horizon: ${centre} [the middle 90% of runs]` +
     (res.difference ? `${held}. B − A is the mean difference with its 95% interval (* where it holds after Holm's correction for the ${OUTCOMES_SHOWN} outcomes: the settings made a difference beyond the luck of the draw); ` +
       "a single pair of runs, like the two branches above, is one draw of each" : "") +
     `.${screen}</p><table class="cpec-table" id="replicates-table"><tr><th>outcome</th>${head}</tr>${rows}</table>`;

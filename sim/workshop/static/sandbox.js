@@ -92,6 +92,7 @@
       // the replicates of this run, if any were run (a new run or a fork has none yet)
       $("replicates-out").innerHTML = msg.view.replicates ? replicatesHtml(msg.view.replicates) : noReplicates;
       $("fork").disabled = msg.view.branches.length > 1;
+      $("replicates").disabled = false;  // a reconnect: a job sent on the old socket is lost
       waiting = false;
       // a new run clears an earlier error; settings of the address that fell back say so
       const notices = msg.notices || [];
