@@ -275,9 +275,11 @@ def _unfinished_calibration(folder: Path, manifest: dict[str, Any] | None) -> st
     status = manifest.get("status")
     if status is None or status == "complete":
         return ""
+    from sim.calibration.settings import resume_command
+
     return (
         f"the calibration in {folder} did not finish (status {status!r}): its posterior "
-        f"may be an earlier one; resume it with `cpec-sim calibrate --out {folder}`, or give "
+        f"may be an earlier one; resume it with `{resume_command(manifest, folder)}`, or give "
         "another posterior"
     )
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
-from collections.abc import Callable, Mapping
-from contextlib import closing
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ def config_hash(
     space: CalibrationSpace, window: str, settings: Settings, record: Mapping[str, float]
 ) -> str:
     """Hash of everything that determines the calibration's result."""
-    from sim.compiled import rules_fingerprint
+    from sim.compiled import model_fingerprint
     from sim.config import scenario_params
     from sim.params import flatten, to_dict
 
@@ -78,21 +79,43 @@ def config_hash(
         "window": window,
         "observed": dict(record),
         "settings": settings.identity(),
-        # the model: every parameter of the scenario (fixed or calibrated) and the rules
+        # the model: every parameter of the scenario (fixed or calibrated), its rules, data
+        # and code; and the calibration's own code (statistics, distance, record, sampler)
         "scenario": flatten(to_dict(scenario_params(space.scenario))),
-        "rules": rules_fingerprint(),
+        "model": model_fingerprint(),
+        "calibration_code": calibration_code_fingerprint(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+#: The calibration's own code that shapes its result: the simulator's statistics, the
+#: distance, the record, the sampler and the space (the settings are hashed as values).
+CALIBRATION_SOURCES = ("simulator.py", "distance.py", "record.py", "abc.py", "space.py")
+
+
+def calibration_code_fingerprint() -> str:
+    """A hash of :data:`CALIBRATION_SOURCES`, byte for byte."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in CALIBRATION_SOURCES:
+        h.update(name.encode())
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def check_out_dir(out_dir: Path) -> None:
     """Refuse ``out_dir`` (``--out``) before anything is written if it is a file, a system or
     home folder, a folder holding files that are not a calibration, or cannot be written."""
     from sim.files import not_a_folder_to_write, unwritable
+    from sim.posterior import SHIPPED_POSTERIOR_DIR
 
     problem = not_a_folder_to_write(out_dir)
     if problem:
         raise CalibrationError(f"--out {out_dir} {problem}: choose another folder")
+    if out_dir.resolve().is_relative_to(SHIPPED_POSTERIOR_DIR):
+        raise CalibrationError(
+            f"--out {out_dir} is the posterior shipped with cpec-sim: choose another folder"
+        )
     try:
         foreign = out_dir.is_dir() and not _holds_a_calibration(out_dir)
     except OSError as err:
@@ -110,9 +133,12 @@ def check_out_dir(out_dir: Path) -> None:
         raise CalibrationError(f"--out {out_dir}: {problem}; choose another folder")
 
 
+#: The lock a calibration holds on its folder while it runs (:func:`sim.runner.exclusive`).
+LOCK_FILE = ".lock"
 #: What a calibration writes besides its manifest (``abc.db-journal``: pyabc, interrupted).
 OWN_FILES = frozenset(
     {
+        LOCK_FILE,
         DB_FILE,
         f"{DB_FILE}-journal",
         "posterior.parquet",
@@ -234,13 +260,109 @@ def calibrate(
     n_predictive = predictive or (FAST_PREDICTIVE if fast else FULL_PREDICTIVE)
     out_dir = Path(out_dir or DEFAULT_OUT / (window if not fast else f"{window}-fast"))
     check_out_dir(out_dir)
+    with _holding(out_dir):
+        return _calibrate_in(
+            out_dir, window, settings, n_predictive, space, jobs, scheduler, record, progress
+        )
+
+
+@contextmanager
+def _holding(out_dir: Path) -> Iterator[None]:
+    """Hold ``out_dir``'s lock (a second session writing it is refused in one line); a folder
+    made only to hold the lock is removed again if the calibration stops before writing."""
+    from sim.params import ParameterError
+    from sim.runner import exclusive
+
+    made = not out_dir.exists()
+    try:
+        with exclusive(out_dir):
+            yield
+    except ParameterError:
+        raise CalibrationError(
+            f"another cpec-sim process is calibrating into {out_dir}: wait for it to finish "
+            "or choose another --out"
+        ) from None
+    except BaseException:  # refused, failed or interrupted before anything was written
+        if made and {p.name for p in out_dir.iterdir()} <= {LOCK_FILE}:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def _refuse_another(out_dir: Path, earlier: dict[str, Any], now: dict[str, Any]) -> None:
+    """Refuse to resume the calibration in ``out_dir`` as another, saying what differs."""
+    differ = [
+        f"{name} ({what})"
+        for name, what in (
+            ("window", "full or hindcast"),
+            ("settings", "seed, population, generations, --fast"),
+            ("space", "the calibration file"),
+            ("observed", "the record"),
+        )
+        if earlier.get(name) != now[name]
+    ]
+    if not differ:
+        differ = ["the model's rules, data or code, or the calibration's code, changed since"]
+    raise CalibrationError(
+        f"{out_dir} holds a different calibration ({'; '.join(differ)}): give its settings "
+        "to resume it, or choose another --out (move the folder away to start again there)"
+    )
+
+
+def _stored_scales(
+    manifest: Mapping[str, Any], statistics: list[str], out_dir: Path
+) -> dict[str, float] | None:
+    """The distance's scales an earlier session stored (None if it stopped before its pilot
+    finished); :class:`CalibrationError` if they are not one positive number per statistic."""
+    if "scales" not in manifest:
+        return None
+    stored = manifest["scales"]
+    try:
+        scales = {str(k): float(v) for k, v in stored.items()}
+    except (AttributeError, TypeError, ValueError):
+        scales = {}
+    if set(scales) != set(statistics) or not all(0 < v < np.inf for v in scales.values()):
+        raise CalibrationError(
+            f"{out_dir}/manifest.json: its distance scales are damaged (one positive number "
+            "per statistic is needed): move the folder away to calibrate again there, or "
+            "choose another --out"
+        )
+    return scales
+
+
+def _calibrate_in(
+    out_dir: Path,
+    window: Window,
+    settings: Settings,
+    n_predictive: int,
+    space: CalibrationSpace,
+    jobs: int,
+    scheduler: str | None,
+    record: Mapping[str, float] | None,
+    progress: Callable[[str], None],
+) -> CalibrationResult:
+    """:func:`calibrate`, in ``out_dir`` whose lock is held."""
     observations = _observations(window, record)
     obs = {o.name: o.value for o in observations}
     key = config_hash(space, window, settings, obs)  # a change of model or record: start anew
     earlier = _read_manifest(out_dir)
-    if earlier is not None and earlier.get("config_hash") != key:
+    if earlier is None and stored_generations(out_dir):
         raise CalibrationError(
-            f"{out_dir} holds a different calibration: choose another --out or delete it"
+            f"{out_dir} holds a calibration's {DB_FILE} without its manifest.json: move it "
+            "away (or restore its manifest), or choose another --out"
+        )
+    if earlier is not None and earlier.get("config_hash") != key:
+        _refuse_another(
+            out_dir,
+            earlier,
+            {
+                "window": window,
+                "settings": {**settings.identity(), "generations": settings.generations},
+                "space": space.as_dict(),
+                "observed": {
+                    o.name: {"value": o.value, "half_width": o.half_width, "source": o.source}
+                    for o in observations
+                },
+            },
         )
     held = stored_generations(out_dir) if earlier is not None else 0
     if held > settings.generations:  # its posterior is not one of fewer generations
@@ -249,6 +371,7 @@ def calibrate(
             f"{settings.generations} asked for: give --generations {held} or more to use it, "
             "or choose a new --out"
         )
+    stored_scales = _stored_scales(earlier, list(obs), out_dir) if earlier is not None else None
     started = time.perf_counter()
     simulator = CrisisSimulator(space)
     manifest: dict[str, Any] = {
@@ -272,8 +395,8 @@ def calibrate(
     with worker_pool(jobs, PRELOAD, scheduler) as map_:
         out_dir.mkdir(parents=True, exist_ok=True)  # once the workers are there
         session = n_predictive  # simulations run this session
-        if earlier is not None and "scales" in earlier:
-            scales = {k: float(v) for k, v in earlier["scales"].items()}
+        if stored_scales is not None:
+            scales = stored_scales
         else:
             progress(f"pilot: {settings.pilot} prior-predictive simulations to scale the distance")
             scales = pilot_scales(

@@ -7,6 +7,7 @@ settings (``sim.calibration.shipped``) needs these, not pyabc.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -39,4 +40,28 @@ class Settings:
 FULL = Settings(population=400, generations=6, pilot=400, draws=1000)
 FAST = Settings(population=60, generations=3, pilot=100, draws=200)
 
-__all__ = ["FAST", "FULL", "Settings"]
+
+def resume_command(manifest: dict[str, Any], folder: Path) -> str:
+    """The ``cpec-sim calibrate`` line that resumes the calibration a manifest describes:
+    its window, its settings (``--fast`` and what differs from it) and its file."""
+    settings = manifest.get("settings") or {}
+    fast = (settings.get("pilot"), settings.get("draws")) == (FAST.pilot, FAST.draws)
+    base = FAST if fast else FULL
+    words = ["cpec-sim calibrate"]
+    if manifest.get("window") == "hindcast":
+        words.append("--hindcast")
+    if fast:
+        words.append("--fast")
+    for option, name in (("--population", "population"), ("--generations", "generations")):
+        if settings.get(name, getattr(base, name)) != getattr(base, name):
+            words.append(f"{option} {settings[name]}")
+    if settings.get("seed", 0) != 0:
+        words.append(f"--seed {settings['seed']}")
+    space_file = str(manifest.get("space_file") or "")
+    if space_file and not space_file.startswith("experiments/uncertainty/"):
+        words.append(f"--file {space_file}")
+    words.append(f"--out {folder}")
+    return " ".join(words)
+
+
+__all__ = ["FAST", "FULL", "Settings", "resume_command"]

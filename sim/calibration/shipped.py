@@ -205,10 +205,18 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
     stored = {k: (v["value"], v.get("half_width", 0.0)) for k, v in entries.items()}
     if stored != {o.name: (o.value, o.half_width) for o in observed("full")}:
         problems.append("the observed record (a value or a range) has changed since")
+    altered = _altered_files(directory, manifest)
+    problems += [
+        f"{name} is not the file the calibration wrote (its SHA-256 differs from the manifest's)"
+        for name in altered
+    ]
     recorded = manifest.get("behaviour_fingerprint") or (
         (read_json_object(directory / RECORD) or {}).get("behaviour_fingerprint")
     )
-    if fingerprint and not problems:
+    # run even when other problems were found: a calibration of another model must say so,
+    # whatever else is wrong with it (not when its posterior or manifest cannot be trusted)
+    # (a manifest without its scales fails in the fingerprint: a damaged one)
+    if fingerprint and manifest.get("space") == space.as_dict() and not altered:
         if recorded is None:
             problems.append("it records no behaviour fingerprint (made before they existed)")
         else:
@@ -220,6 +228,20 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
                     f"(fingerprint {now}, recorded {recorded})"
                 )
     return problems
+
+
+def _altered_files(directory: Path, manifest: Mapping[str, Any]) -> list[str]:
+    """The files whose SHA-256 differs from the one the manifest recorded when they were
+    written (a missing file is the caller's to find)."""
+    recorded = manifest.get("files") or {}
+    altered = []
+    for name, entry in recorded.items():
+        path = directory / str(name)
+        if not (isinstance(entry, dict) and "sha256" in entry and path.is_file()):
+            continue
+        if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+            altered.append(str(name))
+    return altered
 
 
 def _generations_held(manifest: Mapping[str, Any]) -> int | None:
