@@ -349,10 +349,18 @@ def _our_manifest(folder: Path) -> bool:
 
 
 def is_run_folder(folder: Path) -> bool:
-    """Empty, or holding only what a cpec-sim run writes (its manifest says so), and what
-    ``compare`` and ``report`` write beside a run."""
-    ours = RUN_ENTRIES if (folder / "manifest.json").is_file() else RUN_ENTRIES - ANALYSIS_FILES
+    """Empty, or holding only what a cpec-sim run writes (its manifest or its chunks say so),
+    and what ``compare`` and ``report`` write beside a run."""
+    ran = (folder / "manifest.json").is_file() or _holds_our_chunks(folder)
+    ours = RUN_ENTRIES if ran else RUN_ENTRIES - ANALYSIS_FILES
     return all(e.name in ours for e in _entries(folder)) and _our_manifest(folder)
+
+
+def _holds_our_chunks(folder: Path) -> bool:
+    """Whether ``folder/chunks`` holds a finished chunk's marker (a run whose manifest was
+    lost: re-running it rebuilds the manifest, and its report or comparison may stay)."""
+    chunks = folder / "chunks"
+    return chunks.is_dir() and any(chunks.glob("*.done.json"))
 
 
 def is_sweep_folder(folder: Path) -> bool:
@@ -444,7 +452,14 @@ def _parse(args: list[str]) -> list[Any]:
     try:
         return list(OverridesParser.create().parse_overrides(_overrides_of(args)))
     except Exception as exc:
-        raise Refused(f"cannot parse the overrides: {str(exc).splitlines()[0]}") from None
+        first = str(exc).splitlines()[0]
+        hint = (
+            " (a value with spaces, $, quotes or letters beyond ASCII goes in quotes Hydra "
+            "reads: 'key=\"value\"', the whole override in single quotes for the shell)"
+            if "LexerNoViableAlt" in first or "mismatched input" in first
+            else ""
+        )
+        raise Refused(f"cannot parse the overrides: {first}{hint}") from None
 
 
 def _is_group(key: str) -> bool:
@@ -783,7 +798,8 @@ def _forget_earlier_analysis(run_dir: Path) -> None:
     if kept:
         print(
             f"note: {', '.join(sorted(kept)[:3])}{' and more' if len(kept) > 3 else ''} in "
-            f"{run_dir} describe its earlier results: write them again",
+            f"{run_dir} describe{'s' if len(kept) == 1 else ''} its earlier results: "
+            "write them again",
             file=sys.stderr,
         )
 
@@ -1298,6 +1314,12 @@ def _same_value(a: str, b: str) -> bool:
 def scenarios_command(args: list[str]) -> int:
     """``cpec-sim scenarios``: one line per scenario, and an indented line naming the values
     set, not calibrated, that its effect rests on."""
+    if args in (["--help"], ["-h"]):
+        print(
+            "usage: cpec-sim scenarios\n\nList the scenarios (run one with `cpec-sim run "
+            "scenario=NAME`), each with the values, set and not calibrated, it rests on."
+        )
+        return 0
     if args:
         return fail(f"scenarios takes no arguments (got {' '.join(args)})")
     from sim.config import load_scenario, scenario_names, scenario_params

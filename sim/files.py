@@ -157,14 +157,57 @@ def is_system_folder(path: Path) -> bool:
     return system and not where.is_relative_to(Path("/var/tmp"))
 
 
+def being_written(folder: Path) -> bool:
+    """Whether a process holds ``folder``'s lock (``folder/.lock``, :func:`sim.runner.exclusive`)
+    now; checked without creating anything."""
+    import fcntl
+
+    try:
+        fh = open(folder / ".lock")  # noqa: SIM115 (closed below, after the check)
+    except OSError:
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
 def not_a_folder_to_write(folder: Path) -> str:
     """Why ``folder`` cannot hold a command's output whatever is in it (``is a file``, ``is a
-    system or home folder``), or ``""``: the first checks of every ``--out``."""
+    system or home folder``, lies in a run or sweep folder), or ``""``: the first checks of
+    every ``--out``."""
     if folder.exists() and not folder.is_dir():
         return "is a file"
     if is_system_folder(folder):
         return "is a system or home folder"
+    holder = results_folder_holding(folder)
+    if holder is not None:
+        return (
+            f"lies in {holder}, a run or sweep folder (a file of another command there "
+            "would stop it from being re-run)"
+        )
     return ""
+
+
+#: What marks a folder as a run's (besides a manifest cpec-sim wrote) or a sweep's.
+RESULTS_MARKS = ("summary.parquet", "sweep.json", "multirun.yaml")
+
+
+def results_folder_holding(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` (its real path) that holds a run of cpec-sim
+    (its manifest or ``summary.parquet``) or a sweep (``sweep.json``, Hydra's
+    ``multirun.yaml``), if any."""
+    where = Path(os.path.realpath(Path(path).expanduser()))
+    for folder in (where, *where.parents):
+        if any((folder / mark).is_file() for mark in RESULTS_MARKS):
+            return folder
+        manifest = read_json_object(folder / "manifest.json")
+        if manifest is not None and manifest.get("package") == "cpec-sim":
+            return folder
+    return None
 
 
 def unwritable(folder: Path) -> str:

@@ -278,15 +278,24 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     return old
 
 
-def earlier_chunk_size(run_dir: Path, replicates: int) -> int | None:
-    """The chunk size of an earlier run of as many replicates in ``run_dir``, if any.
+#: The most chunks a run keeps an earlier run's chunk size for (each costs ~30 ms to write
+#: and assemble): beyond, it is chunked afresh and the earlier replicates are recomputed.
+MAX_REUSED_CHUNKS = 400
 
-    Resuming or re-running it in its own chunks keeps its finished chunks and its files'
-    bytes, even if the automatic chunk size has changed since it was made.
+
+def earlier_chunk_size(run_dir: Path, replicates: int) -> int | None:
+    """The chunk size of an earlier run in ``run_dir``, if any, unless ``replicates`` would
+    then need more than :data:`MAX_REUSED_CHUNKS` chunks.
+
+    Resuming, re-running, growing or shrinking it in its own chunks keeps its finished
+    chunks (and its files' bytes), even if the automatic chunk size for the new number of
+    replicates differs: a run of 1,500 grown to 3,000 recomputed every replicate (and an
+    interruption lost the 1,500 as well). Of another configuration, the folder is refused
+    anyway (:func:`prepare_run_dir`).
     """
     old = read_manifest(run_dir)
     size = old.get("chunk_size") if old else None
-    if old and old.get("replicates") == replicates and isinstance(size, int) and size > 0:
+    if isinstance(size, int) and size > 0 and -(-replicates // size) <= MAX_REUSED_CHUNKS:
         return size
     return None
 

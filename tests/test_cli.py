@@ -264,7 +264,7 @@ def test_a_run_with_new_results_drops_the_figures_of_its_earlier_ones(workdir: P
     assert (plots / "fan_violence.png").exists() and "earlier results" not in again.stderr
     more = cpec(*args, "replicates=6", cwd=workdir)
     assert not (plots / "fan_violence.png").exists() and (plots / "my_notes.txt").exists()
-    assert "report.html in" in more.stderr and "describe its earlier results" in more.stderr
+    assert "report.html in" in more.stderr and "describes its earlier results" in more.stderr
     drawn = cpec("run", "weeks=8", f"hydra.run.dir={run_dir}", "replicates=6", cwd=workdir)
     assert drawn.returncode == 0
     assert (plots / "fan_violence.png").exists()  # complete, but its figures were gone: drawn

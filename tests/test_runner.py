@@ -221,15 +221,37 @@ def test_a_run_with_every_chunk_done_rebuilds_its_files_with_the_worker_server_u
 
 
 def test_an_earlier_runs_chunk_size_is_kept_when_it_is_run_again(tmp_path: Path) -> None:
-    """A run made with another automatic chunk size resumes in its own chunks."""
-    from sim.runner import earlier_chunk_size
+    """A run made with another automatic chunk size resumes, grows or shrinks in its own
+    chunks (a reviewer's 1,500 replicates grown to 3,000 were all recomputed), unless that
+    would make too many chunks."""
+    from sim.runner import MAX_REUSED_CHUNKS, earlier_chunk_size
 
     assert earlier_chunk_size(tmp_path / "none", 12) is None
     run(_spec(chunk_size=4), tmp_path / "run", progress=None)
     assert earlier_chunk_size(tmp_path / "run", 12) == 4
-    assert earlier_chunk_size(tmp_path / "run", 13) is None  # another run: chunked afresh
+    assert earlier_chunk_size(tmp_path / "run", 13) == 4  # grown: its chunks are kept
+    assert earlier_chunk_size(tmp_path / "run", 4 * MAX_REUSED_CHUNKS) == 4
+    assert earlier_chunk_size(tmp_path / "run", 4 * MAX_REUSED_CHUNKS + 1) is None
     again = run(_spec(chunk_size=4), tmp_path / "run", progress=None)
     assert not again.new  # already complete: nothing recomputed
+
+
+def test_a_grown_run_keeps_its_finished_chunks(tmp_path: Path) -> None:
+    from sim.runner import earlier_chunk_size
+
+    folder = tmp_path / "run"
+    run(_spec(replicates=12, chunk_size=4), folder, progress=None)
+    first = {p.name: p.read_bytes() for p in (folder / "chunks").iterdir()}
+    size = earlier_chunk_size(folder, 20)
+    grown = run(_spec(replicates=20, chunk_size=size), folder, progress=None)
+    assert grown.status == "complete" and grown.done_replicates == 20
+    after = {p.name: p.read_bytes() for p in (folder / "chunks").iterdir()}
+    assert all(after[name] == data for name, data in first.items())  # none recomputed
+    fresh = run(_spec(replicates=20, chunk_size=4), tmp_path / "fresh", progress=None)
+    assert fresh.status == "complete"
+    for table in ("summary", "timeseries", "events"):
+        name = f"{table}.parquet"
+        assert (folder / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()
 
 
 def test_a_stop_request_during_an_append_is_raised_after_it_and_leaves_no_file(

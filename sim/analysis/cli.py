@@ -24,8 +24,6 @@ from sim.analysis.runs import (
     TIMESERIES_FILE,
     ResultsError,
     RunSet,
-    is_our_manifest,
-    is_run_dir,
     is_sweep_dir,
     load_runs,
 )
@@ -73,8 +71,13 @@ def plot_command(argv: Sequence[str]) -> int:
 
     def body(args: argparse.Namespace) -> int:
         from sim.analysis.plots import plot_run
+        from sim.files import unwritable
 
         runs = load_runs([args.dir])  # validates everything before writing
+        for run in runs.runs:  # before any figure is drawn
+            problem = unwritable(run.path / "plots")
+            if problem:
+                raise ResultsError(f"{run.path}: its figures cannot be written: {problem}")
         total = 0
         for run in runs.runs:
             paths = plot_run(run.path)
@@ -101,6 +104,24 @@ def _refuse_system_folder(folder: Path) -> None:
 
     if is_system_folder(folder):
         raise ResultsError(f"--out {folder}: a system or home folder (choose another)")
+
+
+def _refuse_inside_results(out: Path, given: Sequence[Path]) -> None:
+    """Refuse ``--out`` inside a run or sweep folder (a comparison's files there stop the run
+    from being re-run), unless it is one of the folders compared (a sweep's own place)."""
+    from sim.files import results_folder_holding
+
+    holder = results_folder_holding(out)
+    if holder is None:
+        return
+    if Path(os.path.realpath(out)) == holder and holder in {
+        Path(os.path.realpath(d)) for d in given
+    }:
+        return
+    raise ResultsError(
+        f"--out {out}: lies in {holder}, a run or sweep folder (give a folder outside it, or "
+        "that folder itself if it is one of those compared)"
+    )
 
 
 def _refuse_unwritable(out: Path, folder: Path) -> None:
@@ -147,6 +168,7 @@ def compare_command(argv: Sequence[str]) -> int:
         if out.exists() and not out.is_dir():
             raise ResultsError(f"--out {out}: exists and is not a directory (give a directory)")
         _refuse_system_folder(out)
+        _refuse_inside_results(out, args.dirs)
         _refuse_unwritable(out, out)
         table, paths = write_comparison(
             runs, out, reference, plots=not args.no_plots, by_default=args.reference is None
@@ -181,15 +203,6 @@ RECORD_FILES = frozenset(
 REPORT_SUFFIXES = (".html", ".htm")
 
 
-def _results_folder_holding(out: Path) -> Path | None:
-    """The nearest folder above ``out`` (an absolute path) that is a run's (its summary, or a
-    cpec-sim manifest) or a sweep's, if any."""
-    for folder in out.parents:
-        if is_run_dir(folder) or is_sweep_dir(folder) or is_our_manifest(folder / MANIFEST_FILE):
-            return folder
-    return None
-
-
 def check_report_out(out: Path, given: Sequence[Path] = ()) -> Path:
     """Where the report goes: ``out`` in its real folder (symbolic links and ``..`` resolved,
     so that no link leads it into a run); refused, before anything is rendered, if it is a
@@ -209,7 +222,9 @@ def check_report_out(out: Path, given: Sequence[Path] = ()) -> Path:
         )
     if out.suffix.casefold() not in REPORT_SUFFIXES:
         raise ResultsError(f"--out {shown}: a report is HTML (give a file name ending in .html)")
-    holder = _results_folder_holding(out)
+    from sim.files import results_folder_holding
+
+    holder = results_folder_holding(out.parent)
     reported = {Path(os.path.realpath(d)) for d in given}
     if holder is not None and (
         out.name != REPORT_FILE or out.parent != holder or holder not in reported

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from sim.config import RUN_KEYS
-from sim.files import damaged_files
+from sim.files import being_written, damaged_files
 from sim.params import flatten
 from sim.posterior import (
     NOT_COMPARABLE,
@@ -320,6 +320,11 @@ def _unfinished(path: Path) -> str | None:
     if manifest.is_file():
         with contextlib.suppress(ResultsError):
             status = _read_json(manifest).get("status")
+    if status == "running" and being_written(path):
+        return (
+            f"{path}: another cpec-sim process is writing this run now, and it has no "
+            f"{SUMMARY_FILE} yet: wait for it to finish"
+        )
     if status in ("interrupted", "running"):
         return (
             f"{path}: this run did not finish (manifest.json: {status}), so it has no "

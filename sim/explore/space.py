@@ -234,10 +234,16 @@ def load_study(path: Path | str) -> Study:
     from sim.config import scenario_names, scenario_params
 
     path = Path(path)
+    if path.is_dir():
+        raise StudyError(f"study file {path} is a folder: give a YAML file")
     if not path.is_file():
         raise StudyError(f"study file {path} not found")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise StudyError(f"{path} is not UTF-8 text: give a YAML study file") from None
+    except OSError as exc:
+        raise StudyError(f"cannot read {path} ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         raise StudyError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):

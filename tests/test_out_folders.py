@@ -1,0 +1,105 @@
+"""No command writes its --out inside a run or sweep folder (a reviewer, 2 December 2026: the
+run could then never be re-run, "holds files that are not a run of cpec-sim")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.params import ModelParams
+from sim.runner import RunSpec, run
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("runs") / "baseline"
+    spec = RunSpec(params=ModelParams(), replicates=2, weeks=4, chunk_size=2)
+    assert run(spec, folder, progress=None).status == "complete"
+    return folder
+
+
+def test_the_first_check_of_every_out_names_the_run_it_lies_in(finished: Path) -> None:
+    from sim.files import not_a_folder_to_write
+
+    assert f"lies in {finished}" in not_a_folder_to_write(finished / "sub" / "deeper")
+    assert f"lies in {finished}" in not_a_folder_to_write(finished)
+    assert not_a_folder_to_write(finished.parent / "elsewhere") == ""
+
+
+def test_calibrate_validate_and_the_studies_refuse_an_out_inside_a_run(finished: Path) -> None:
+    from sim.calibration.pipeline import CalibrationError, check_out_dir
+    from sim.explore.evaluate import StudyError, prepare_out_dir
+    from sim.validation import validate_command
+
+    with pytest.raises(CalibrationError, match="lies in"):
+        check_out_dir(finished / "cal")
+    with pytest.raises(StudyError, match="lies in"):
+        prepare_out_dir(finished / "study", "key")
+    assert validate_command(["--fast", "--out", str(finished / "v")]) == 2
+    assert not (finished / "cal").exists() and not (finished / "study").exists()
+    assert not (finished / "v").exists()
+
+
+def test_compare_writes_only_outside_a_run_or_into_a_folder_it_compares(
+    finished: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.analysis.cli import compare_command
+
+    assert compare_command([str(finished), "--out", str(finished / "newdir"), "--no-plots"]) == 2
+    assert "lies in" in capsys.readouterr().err and not (finished / "newdir").exists()
+    assert compare_command([str(finished), "--out", str(finished), "--no-plots"]) == 0
+    assert (finished / "comparison.csv").is_file()
+    out = finished.parent / "comparison"
+    assert compare_command([str(finished), "--out", str(out), "--no-plots"]) == 0
+
+
+def test_plot_into_a_run_it_cannot_write_is_one_line(
+    finished: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A read-only run gave a raw "[Errno 30] Read-only file system" and exit 1."""
+    import sim.files
+    from sim.analysis.cli import plot_command
+
+    monkeypatch.setattr(sim.files, "unwritable", lambda f: f"cannot write in {f} (read-only)")
+    assert plot_command([str(finished)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "its figures cannot be written" in err
+    assert not (finished / "plots").exists()
+
+
+def test_a_run_being_written_is_said_to_be_so_not_to_need_a_rerun(tmp_path: Path) -> None:
+    import json
+
+    from sim.analysis.runs import ResultsError, load_run
+    from sim.files import being_written
+    from sim.runner import exclusive
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"package": "cpec-sim", "status": "running"}))
+    assert not being_written(folder)
+    with exclusive(folder):
+        assert being_written(folder)
+        with pytest.raises(ResultsError, match="another cpec-sim process is writing this run"):
+            load_run(folder)
+    assert not being_written(folder)
+    with pytest.raises(ResultsError, match="re-run the command that started it"):
+        load_run(folder)
+
+
+def test_a_run_that_lost_its_manifest_beside_its_report_can_be_run_again(
+    finished: Path, tmp_path: Path
+) -> None:
+    """compare told the user to re-run it, and run refused the folder."""
+    import shutil
+
+    from sim.cli import is_run_folder
+
+    folder = tmp_path / "run"
+    shutil.copytree(finished, folder)
+    (folder / "report.html").write_text("<html></html>")
+    (folder / "manifest.json").unlink()
+    assert is_run_folder(folder)
+    shutil.rmtree(folder / "chunks")
+    assert not is_run_folder(folder)  # nothing of a run's left to say the report is ours
