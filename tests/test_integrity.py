@@ -317,7 +317,7 @@ def test_a_study_refuses_a_folder_holding_a_run_or_other_files(clean: Path, tmp_
     quiet = Execution(progress=None)
     run_dir = _copy(clean, tmp_path)
     before = (run_dir / "manifest.json").read_bytes()
-    with pytest.raises(StudyError, match="lies in .*, a run or sweep folder"):
+    with pytest.raises(StudyError, match=r"lies in .*, a run or sweep folder"):
         evaluate(design, ishigami, run_dir, quiet)
     assert (run_dir / "manifest.json").read_bytes() == before
     (tmp_path / "thesis").mkdir()
