@@ -454,7 +454,7 @@ def _parse(args: list[str]) -> list[Any]:
     except Exception as exc:
         first = str(exc).splitlines()[0]
         hint = (
-            " (a value with spaces, $, quotes or letters beyond ASCII goes in quotes Hydra "
+            " (a value with quotes, brackets or letters beyond ASCII goes in quotes Hydra "
             "reads: 'key=\"value\"', the whole override in single quotes for the shell)"
             if "LexerNoViableAlt" in first or "mismatched input" in first
             else ""

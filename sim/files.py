@@ -162,8 +162,11 @@ def being_written(folder: Path) -> bool:
     now; checked without creating anything."""
     import fcntl
 
+    path = folder / ".lock"
+    if not path.is_file():  # none, or not a lock file (a FIFO would block the open)
+        return False
     try:
-        fh = open(folder / ".lock")  # noqa: SIM115 (closed below, after the check)
+        fh = open(path)  # noqa: SIM115 (closed below, after the check)
     except OSError:
         return False
     with fh:
@@ -202,12 +205,28 @@ def results_folder_holding(path: Path) -> Path | None:
     ``multirun.yaml``), if any."""
     where = Path(os.path.realpath(Path(path).expanduser()))
     for folder in (where, *where.parents):
-        if any((folder / mark).is_file() for mark in RESULTS_MARKS):
-            return folder
-        manifest = read_json_object(folder / "manifest.json")
-        if manifest is not None and manifest.get("package") == "cpec-sim":
+        if _holds_results(folder):
             return folder
     return None
+
+
+def _holds_results(folder: Path) -> bool:
+    """A run's or sweep's marks in ``folder``: also those of a run interrupted before its
+    summary and whose manifest was then lost or damaged (its chunks' markers, Hydra's record
+    beside its config.yaml, an unreadable manifest)."""
+    if any((folder / mark).is_file() for mark in RESULTS_MARKS):
+        return True
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        data = read_json_object(manifest)
+        if data is not None and data.get("package") == "cpec-sim":
+            return True
+        if data is None and (folder / "chunks").is_dir():  # a damaged manifest of ours
+            return True
+    chunks = folder / "chunks"
+    if chunks.is_dir() and any(chunks.glob("*.done.json")):
+        return True
+    return (folder / ".hydra").is_dir() and (folder / "config.yaml").is_file()
 
 
 def unwritable(folder: Path) -> str:

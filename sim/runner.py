@@ -294,9 +294,22 @@ def earlier_chunk_size(run_dir: Path, replicates: int) -> int | None:
     anyway (:func:`prepare_run_dir`).
     """
     old = read_manifest(run_dir)
-    size = old.get("chunk_size") if old else None
-    if isinstance(size, int) and size > 0 and -(-replicates // size) <= MAX_REUSED_CHUNKS:
+    size = old.get("chunk_size") if old else _first_chunk_size(run_dir)
+    if not isinstance(size, int) or size <= 0:
+        return None
+    same = old is not None and old.get("replicates") == replicates
+    if same or -(-replicates // size) <= MAX_REUSED_CHUNKS:  # resumed as it was, always
         return size
+    return None
+
+
+def _first_chunk_size(run_dir: Path) -> int | None:
+    """The size of the first finished chunk in ``run_dir/chunks`` (a run whose manifest was
+    lost or damaged: a grown run's size is in no other record)."""
+    marker = read_json_object(run_dir / "chunks" / "00000.done.json")
+    members = marker.get("replicates") if marker else None
+    if isinstance(members, list) and members and members == list(range(len(members))):
+        return len(members)
     return None
 
 
@@ -429,7 +442,10 @@ def exclusive(run_dir: Path) -> Iterator[RunLock]:
     import fcntl
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / ".lock", "a") as fh:
+    lock = run_dir / ".lock"
+    if lock.exists() and not lock.is_file():  # a FIFO would block the open for ever
+        raise ParameterError(f"{lock} is not a lock file of cpec-sim: remove it")
+    with open(lock, "a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -103,3 +103,43 @@ def test_a_run_that_lost_its_manifest_beside_its_report_can_be_run_again(
     assert is_run_folder(folder)
     shutil.rmtree(folder / "chunks")
     assert not is_run_folder(folder)  # nothing of a run's left to say the report is ours
+
+
+def test_an_interrupted_run_that_lost_its_manifest_is_still_a_run_to_stay_out_of(
+    finished: Path, tmp_path: Path
+) -> None:
+    """A reviewer: with no summary and no readable manifest, compare and sensitivity wrote
+    into an interrupted run, which then could never be resumed."""
+    import shutil
+
+    from sim.files import not_a_folder_to_write
+
+    folder = tmp_path / "interrupted"
+    shutil.copytree(finished, folder)
+    for table in ("summary", "timeseries", "events"):
+        (folder / f"{table}.parquet").unlink()
+    (folder / "manifest.json").write_text('{"pack')
+    assert "lies in" in not_a_folder_to_write(folder / "cmp")
+    (folder / "manifest.json").unlink()
+    assert "lies in" in not_a_folder_to_write(folder / "cmp")  # its chunks' markers
+    elsewhere = tmp_path / "mine"
+    elsewhere.mkdir()
+    (elsewhere / "manifest.json").write_text("[1, 2]")  # another program's
+    assert not_a_folder_to_write(elsewhere / "out") == ""
+
+
+def test_a_lock_that_is_not_a_file_does_not_hang_readers_or_runs(tmp_path: Path) -> None:
+    import json
+    import os
+
+    from sim.files import being_written
+    from sim.params import ParameterError
+    from sim.runner import exclusive
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"package": "cpec-sim", "status": "running"}))
+    os.mkfifo(folder / ".lock")
+    assert not being_written(folder)
+    with pytest.raises(ParameterError, match="not a lock file"), exclusive(folder):
+        pass

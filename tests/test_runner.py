@@ -232,6 +232,18 @@ def test_an_earlier_runs_chunk_size_is_kept_when_it_is_run_again(tmp_path: Path)
     assert earlier_chunk_size(tmp_path / "run", 13) == 4  # grown: its chunks are kept
     assert earlier_chunk_size(tmp_path / "run", 4 * MAX_REUSED_CHUNKS) == 4
     assert earlier_chunk_size(tmp_path / "run", 4 * MAX_REUSED_CHUNKS + 1) is None
+    # resumed as it was, whatever its number of chunks (an older version's run of 21,000
+    # replicates in chunks of 50 would otherwise be recomputed)
+    assert earlier_chunk_size(tmp_path / "run", 12) == 4
+    original = (tmp_path / "run" / "manifest.json").read_text()
+    manifest = json.loads(original)
+    manifest["replicates"] = 4 * MAX_REUSED_CHUNKS + 1
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps(manifest))
+    assert earlier_chunk_size(tmp_path / "run", 4 * MAX_REUSED_CHUNKS + 1) == 4
+    # a grown run whose manifest was lost: its first chunk says how big its chunks are
+    (tmp_path / "run" / "manifest.json").write_text('{"pack')
+    assert earlier_chunk_size(tmp_path / "run", 13) == 4
+    (tmp_path / "run" / "manifest.json").write_text(original)
     again = run(_spec(chunk_size=4), tmp_path / "run", progress=None)
     assert not again.new  # already complete: nothing recomputed
 
