@@ -357,10 +357,11 @@ def is_run_folder(folder: Path) -> bool:
 
 
 def _holds_our_chunks(folder: Path) -> bool:
-    """Whether ``folder/chunks`` holds a finished chunk's marker (a run whose manifest was
+    """Whether ``folder/chunks`` holds a finished chunk of a run (a run whose manifest was
     lost: re-running it rebuilds the manifest, and its report or comparison may stay)."""
-    chunks = folder / "chunks"
-    return chunks.is_dir() and any(chunks.glob("*.done.json"))
+    from sim.files import holds_run_chunks
+
+    return holds_run_chunks(folder)
 
 
 def is_sweep_folder(folder: Path) -> bool:

@@ -223,10 +223,19 @@ def _holds_results(folder: Path) -> bool:
             return True
         if data is None and (folder / "chunks").is_dir():  # a damaged manifest of ours
             return True
-    chunks = folder / "chunks"
-    if chunks.is_dir() and any(chunks.glob("*.done.json")):
+    if holds_run_chunks(folder):
         return True
     return (folder / ".hydra").is_dir() and (folder / "config.yaml").is_file()
+
+
+def holds_run_chunks(folder: Path) -> bool:
+    """Whether ``folder/chunks`` holds a finished chunk of a run (its marker lists
+    replicates; a study's chunks list points)."""
+    chunks = folder / "chunks"
+    if not chunks.is_dir():
+        return False
+    marker = next(iter(sorted(chunks.glob("*.done.json"))), None)
+    return marker is not None and "replicates" in (read_json_object(marker) or {})
 
 
 def unwritable(folder: Path) -> str:

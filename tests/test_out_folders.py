@@ -143,3 +143,18 @@ def test_a_lock_that_is_not_a_file_does_not_hang_readers_or_runs(tmp_path: Path)
     assert not being_written(folder)
     with pytest.raises(ParameterError, match="not a lock file"), exclusive(folder):
         pass
+
+
+def test_a_study_folder_is_not_taken_for_a_run(tmp_path: Path) -> None:
+    """Studies share the chunk store: their markers list points, a run's replicates."""
+    import numpy as np
+
+    from sim.explore.evaluate import evaluate
+    from sim.explore.execution import Execution
+    from sim.explore.functions import ishigami, ishigami_space
+    from sim.files import holds_run_chunks, not_a_folder_to_write
+
+    design = ishigami_space().table(np.random.default_rng(0).random((4, 3)))
+    evaluate(design, ishigami, tmp_path / "study", Execution(progress=None))
+    assert not holds_run_chunks(tmp_path / "study")
+    assert not_a_folder_to_write(tmp_path / "study") == ""
