@@ -570,7 +570,9 @@ def joint_record_p(sample: pd.DataFrame, observations: Sequence[Observed]) -> fl
     data-depth p-value; small: the record lies outside the cloud of replicates).
 
     Each statistic is scaled by its median absolute deviation over the sample (1 where it is
-    zero); a statistic known as a range counts zero distance inside it.
+    zero). A statistic known as a range (half-width ``h``) counts ``max(0, |a - b| - h)``
+    between any two points, record or replicate alike: discounting only the record's
+    distances made it look nearer the cloud than a replicate is, and p too large.
     """
     names = [o.name for o in observations]
     x = sample[names].to_numpy(dtype=float)
@@ -578,7 +580,13 @@ def joint_record_p(sample: pd.DataFrame, observations: Sequence[Observed]) -> fl
     scale = np.where(mad > 0, mad, 1.0)
     half = np.array([o.half_width for o in observations])
     obs = np.array([o.value for o in observations])
-    between = np.abs(x[:, None, :] - x[None, :, :]) / scale
-    d_rep = between.sum(axis=2).sum(axis=1) / (len(x) - 1)
-    d_obs = (np.maximum(np.abs(x - obs) - half, 0.0) / scale).sum(axis=1).mean()
+    between = _beyond_ranges(x[:, None, :] - x[None, :, :], half, scale)
+    d_rep = between.sum(axis=1) / (len(x) - 1)  # the diagonal is 0
+    d_obs = _beyond_ranges(x - obs, half, scale).mean()
     return float(np.mean(d_rep >= d_obs))
+
+
+def _beyond_ranges(diff: np.ndarray, half: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Scaled L1 distances of the differences ``diff`` (statistics on the last axis), each
+    statistic's less its half-width ``half``, floored at 0."""
+    return (np.maximum(np.abs(diff) - half, 0.0) / scale).sum(axis=-1)
