@@ -174,8 +174,11 @@ def worker_pool(
     """An order-preserving ``map`` over ``jobs`` processes (the builtin ``map`` for one), or
     over the workers of the Dask scheduler at ``scheduler`` (``tcp://host:8786``).
 
-    A worker that dies raises ``BrokenProcessPool`` in the parent instead of hanging. Every
-    task carries its own seed, so the results do not depend on which map runs them.
+    A worker that dies raises ``BrokenProcessPool`` in the parent instead of hanging. Ctrl-C
+    or an error stops the local workers at once (:func:`sim.workers.stop_pool`): they ignore
+    Ctrl-C and would otherwise finish the generation's queued tasks, whose particles are lost
+    anyway (a calibration resumes from its last finished generation). Every task carries its
+    own seed, so the results do not depend on which map runs them.
     """
     if scheduler is not None:
         with dask_map(scheduler, preload) as map_:
@@ -186,17 +189,22 @@ def worker_pool(
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    from sim.workers import worker_context, worker_init
+    from sim.workers import stop_pool, worker_context, worker_init
 
     ctx = worker_context(preload)
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=worker_init) as pool:
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=worker_init)
 
-        def ordered_map(fn: Callable[..., Any], items: Any) -> list[Any]:
-            items = list(items)
-            chunk = max(1, len(items) // (4 * jobs))
-            return list(pool.map(fn, items, chunksize=chunk))
+    def ordered_map(fn: Callable[..., Any], items: Any) -> list[Any]:
+        items = list(items)
+        chunk = max(1, len(items) // (4 * jobs))
+        return list(pool.map(fn, items, chunksize=chunk))
 
+    try:
         yield ordered_map
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 class SchedulerError(Exception):

@@ -23,3 +23,14 @@ def toy(values: Mapping[str, float], seed: int) -> dict[str, float]:
 def constant(values: Mapping[str, float], seed: int) -> dict[str, float]:
     """A simulator blind to every parameter: the same noise whatever the values."""
     return toy({"theta": 0.0}, seed)
+
+
+def nap(job: tuple[str, int]) -> int:
+    """A slow task (0.2 s) that notes in the file ``job[0]`` that task ``job[1]`` started."""
+    import time
+
+    log, i = job
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(f"{i}\n")
+    time.sleep(0.2)
+    return i
