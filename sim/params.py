@@ -564,6 +564,14 @@ def validate(params: ModelParams) -> ModelParams:
     """Check every parameter and the cross-parameter orderings; return the params unchanged."""
     for path, value, (type_name, unit, bounds, choices, _) in _leaves(params):
         _check(path, value, type_name, unit, bounds, choices)
+    check_relations(params)
+    return params
+
+
+def check_relations(params: ModelParams) -> None:
+    """Check the relations between parameters (each value's own bounds aside): China's and
+    the investors' threshold orderings, and target priors that are not all 0. Each is linear
+    in each parameter and ties three of them (``sim.calibration.space`` relies on both)."""
     c = params.china
     if not c.demand_below <= c.hold_below <= c.pressure_below:
         raise ParameterError(
@@ -581,7 +589,6 @@ def validate(params: ModelParams) -> ModelParams:
             "investors thresholds must satisfy withdraw_below <= pause_below <= invest_above "
             f"(got {inv.withdraw_below}, {inv.pause_below}, {inv.invest_above})"
         )
-    return params
 
 
 def from_dict(data: dict[str, Any]) -> ModelParams:
@@ -591,6 +598,19 @@ def from_dict(data: dict[str, Any]) -> ModelParams:
     ``{"groups": {"majeed": {"attack_rate": 2}}}`` changes only the Majeed Brigade's rate.
     """
     return validate(_build(ModelParams(), data, ""))
+
+
+def replaced(params: ModelParams, values: Mapping[str, Any]) -> ModelParams:
+    """``params`` with the parameters at dotted keys set to ``values``, not validated (cheap:
+    for many points of which only :func:`check_relations` is asked)."""
+    nested: dict[str, Any] = {}
+    for key, value in values.items():
+        *parents, leaf = key.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return _build(params, nested, "")
 
 
 def _build(obj: Any, data: dict[str, Any], prefix: str) -> Any:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations, product
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ def load_space(path: Path | str | None = None) -> CalibrationSpace:
     if not file.is_file():
         raise StudyError(f"no calibration file {file}")
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.safe_load(_read_text(file))
     except yaml.YAMLError as exc:
         raise StudyError(f"{file}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, Mapping) or not isinstance(data.get("parameters"), Mapping):
@@ -129,6 +130,96 @@ def load_space(path: Path | str | None = None) -> CalibrationSpace:
     weeks = data.get("weeks", 104)
     if not isinstance(weeks, int) or isinstance(weeks, bool) or weeks < 104:
         raise StudyError(f"{file}: weeks must be a whole number >= 104 (two model years)")
+    check_relations(priors, scenario, str(file))
     return CalibrationSpace(
         priors, scenario, weeks, str(data.get("description", "")).strip(), str(file)
     )
+
+
+def _read_text(file: Path) -> str:
+    """The calibration file's text; a file that cannot be read, or is not UTF-8, is one line."""
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise StudyError(f"{file}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise StudyError(f"{file}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+
+
+#: How many parameters each relation between parameters ties at most
+#: (:func:`sim.params.check_relations`).
+RELATION_SIZE = 3
+
+
+def check_relations(priors: Sequence[Prior], scenario: str, where: str) -> None:
+    """Refuse ranges that let the sampler draw an invalid model (a broken ordering such as
+    ``china.hold_below`` above ``pressure_below``), in one line naming the quantities.
+
+    The relations are linear in each parameter, so a box of ranges breaks one if and only if
+    one of its corners does; a relation ties at most :data:`RELATION_SIZE` quantities, so
+    the corners of every such set, the others at their midpoints, are every case.
+    """
+    from sim.config import scenario_params
+    from sim.params import replaced
+
+    middle = {p.name: (p.low + p.high) / 2 for p in priors}
+    at_middle = replaced(scenario_params(scenario), _overrides(priors, middle))
+    problem = _broken(at_middle, [], {})
+    if problem:
+        raise StudyError(
+            f"{where}: the ranges can give an invalid model (at their midpoints: {problem}): "
+            "narrow them so that every value keeps the model's relations"
+        )
+    for chosen, ends in _corners(priors):
+        if _broken(at_middle, chosen, ends):
+            raise StudyError(_relation_message(where, at_middle, chosen, ends))
+
+
+def _corners(priors: Sequence[Prior]) -> Iterator[tuple[list[Prior], dict[str, float]]]:
+    """Every corner (the quantities and their values) of every :data:`RELATION_SIZE`
+    quantities."""
+    for chosen in combinations(priors, min(RELATION_SIZE, len(priors))):
+        for ends in product(*((p.low, p.high) for p in chosen)):
+            yield list(chosen), {p.name: v for p, v in zip(chosen, ends, strict=True)}
+
+
+def _overrides(priors: Sequence[Prior], values: Mapping[str, float]) -> dict[str, float]:
+    return {key: float(values[p.name]) for p in priors for key in p.keys}
+
+
+def _broken(model: Any, priors: Sequence[Prior], values: Mapping[str, float]) -> str:
+    """Which relation ``model`` breaks with ``priors`` set to ``values`` ('' if none)."""
+    from sim.params import ParameterError, replaced
+    from sim.params import check_relations as check_model
+
+    try:
+        check_model(replaced(model, _overrides(priors, values)))
+    except ParameterError as exc:
+        return str(exc)
+    return ""
+
+
+def _relation_message(
+    where: str, at_middle: Any, chosen: Sequence[Prior], ends: Mapping[str, float]
+) -> str:
+    """One line: the quantities whose ranges break a relation, where, and which relation."""
+    named = _needed(at_middle, chosen, ends)
+    ranges = ", ".join(f"{p.name} [{p.low:g}, {p.high:g}]" for p in named)
+    at = ", ".join(f"{key}={ends[p.name]:g}" for p in named for key in p.keys)
+    one = len(named) == 1
+    return (
+        f"{where}: the {'range' if one else 'ranges'} of {ranges} can give an invalid model "
+        f"(at {at}: {_broken(at_middle, chosen, ends)}): narrow {'it' if one else 'them'} "
+        "so that every value keeps the model's relations"
+    )
+
+
+def _needed(at_middle: Any, chosen: Sequence[Prior], ends: Mapping[str, float]) -> list[Prior]:
+    """The quantities of an invalid corner that make it invalid: moving one alone, to its
+    midpoint or its other end, gives a valid model (all of them if none does)."""
+
+    def mends(p: Prior) -> bool:
+        elsewhere = ((p.low + p.high) / 2, p.low + p.high - ends[p.name])
+        return any(not _broken(at_middle, chosen, {**ends, p.name: v}) for v in elsewhere)
+
+    return [p for p in chosen if mends(p)] or list(chosen)
