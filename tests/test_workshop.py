@@ -1130,7 +1130,7 @@ def test_a_tab_whose_run_was_dropped_is_told_so() -> None:
                 break
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        assert any("earlier run was dropped" in n for n in hello["notices"])
+        assert any("earlier run is no longer on the server" in n for n in hello["notices"])
         assert "kept 0 s" in hello["notices"][0]
 
 
@@ -1250,3 +1250,33 @@ def test_the_dashboard_says_where_to_open_once_it_listens_and_stops_cleanly_on_s
         if proc.poll() is None:
             proc.kill()
     assert log.read_text().rstrip().endswith("Stopped.")
+
+
+def test_a_reload_during_replicates_keeps_the_run_and_gets_the_result() -> None:
+    """A re-check: a reload while replicates ran was taken for a duplicated tab (the old
+    socket still counted as open), got a copy, and the result went to the dead socket."""
+    app = create_app(Options(cull_after=30.0))
+    with TestClient(app) as client, client.websocket_connect("/ws") as a:
+        a.send_json({"type": "solo", "scenario": "baseline", "seed": "3"})
+        token = a.receive_json()["token"]
+        a.send_json({"type": "step", "n": 10})
+        a.receive_json()
+        a.send_json({"type": "replicates", "n": 40})
+        with client.websocket_connect("/ws") as b:  # the reloaded page; a not yet closed
+            b.send_json({"type": "solo", "token": token, "duplicate": False})
+            assert b.receive_json()["token"] == token
+            assert b.receive_json()["type"] == "replicates"
+        assert a.receive_json()["type"] == "replicates"
+
+
+def test_a_page_that_says_it_is_a_duplicate_gets_a_copy() -> None:
+    with TestClient(create_app(Options(cull_after=30.0))) as client:
+        with client.websocket_connect("/ws") as a:
+            a.send_json({"type": "solo", "seed": "3"})
+            token = a.receive_json()["token"]
+        with client.websocket_connect("/ws") as b:
+            b.send_json({"type": "solo", "token": token, "duplicate": True})
+            assert b.receive_json()["token"] != token
+        with client.websocket_connect("/ws") as c:  # a reload of the first
+            c.send_json({"type": "solo", "token": token, "duplicate": False})
+            assert c.receive_json()["token"] == token

@@ -395,3 +395,17 @@ def test_a_seed_above_two_to_the_53_stays_exact_in_the_page(
     page.click("#reset")
     expect(page.locator("#subtitle")).to_contain_text("seed 9007199254740995")
     page.close()
+
+
+def test_the_page_rounds_numbers_as_python_formats_them(sandbox: tuple[str, object, str]) -> None:
+    """A re-check: the page rounded the shortest decimal (0.15 -> 0.2, Python 0.1) and an exact
+    half away from zero (314.25 -> 314.3, Python 314.2)."""
+    url, browser, _ = sandbox
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(url)
+    cases = [(0.15, 1), (0.35, 1), (2.85, 1), (0.45, 1), (314.25, 1), (2.675, 2), (3577.48, 0),
+             (42.5, 0), (43.5, 0), (-0.25, 1), (0.125, 2), (1e-7, 3), (12345.5, 0)]  # fmt: skip
+    shown = page.evaluate("(cases) => cases.map(([v, d]) => CPEC.pyFixed(v, d))", cases)
+    assert shown == [format(v, f".{d}f") for v, d in cases]
+    assert page.evaluate("CPEC.fmt(12344.5)") == f"{12344.5:,.0f}" == "12,344"
+    page.close()

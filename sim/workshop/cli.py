@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.commands import UsageError, fail, guarded
+from sim.config import MAX_SEED
 from sim.dashboard.cli import DEFAULT_HOST, DEFAULT_PORT, check_port, url_for
 
 PROG = "cpec-sim workshop"
@@ -111,7 +112,7 @@ def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
     if not host:
         raise UsageError("--host needs an address, e.g. 0.0.0.0 or 127.0.0.1")
     port = _number("--port", opts.get("--port", str(DEFAULT_PORT)), int, 0, 65535)
-    seed = _number("--seed", opts.get("--seed", "0"), int, 0, 2**63 - 1)
+    seed = _number("--seed", opts.get("--seed", "0"), int, 0, MAX_SEED)
     interval = _number("--interval", opts.get("--interval", "0.6"), float, 0.05, 60)
     code = opts.get("--code")
     if code is not None and (
@@ -179,16 +180,18 @@ def serve(
 
     from sim.workshop.server import create_app
 
-    app = create_app(options, room)  # warms the model up
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
-    server = uvicorn.Server(config)
-    threading.Thread(
-        target=_when_listening, args=(server, [*announce, "Ctrl-C stops the server."], open_url),
-        daemon=True,
-    ).start()  # fmt: skip
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    previous = signal.signal(signal.SIGTERM, _terminated)  # also during the warm-up
     try:
         with contextlib.suppress(KeyboardInterrupt, _Terminated):
+            app = create_app(options, room)  # warms the model up
+            config = uvicorn.Config(
+                app, host=host, port=port, log_level="warning", ws="websockets-sansio"
+            )
+            server = uvicorn.Server(config)
+            lines = [*announce, "Ctrl-C stops the server."]
+            threading.Thread(
+                target=_when_listening, args=(server, lines, open_url), daemon=True
+            ).start()
             asyncio.run(server.serve())
     finally:
         signal.signal(signal.SIGTERM, previous)

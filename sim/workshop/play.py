@@ -331,12 +331,12 @@ def headline(model: DashboardModel) -> dict[str, Any]:
         "week": model.week,
         "china": LADDER[model.china.level],
         "level": model.china.level,
-        "patience": round(model.china.patience, 3),
+        "patience": float(model.china.patience),  # rounded once, where it is shown
         "troops": bool(model.pakistan.chinese_troops),
         "iran": model.iran.posture,
-        "intensity": round(model.pakistan.intensity, 3),
+        "intensity": float(model.pakistan.intensity),
         "fighters": int(sum(g.fighters for g in model.groups)),
-        "capital": round(sum(inv.deployed for inv in model.investors), 1),
+        "capital": float(sum(inv.deployed for inv in model.investors)),
         "investors": {inv.key: inv.state for inv in model.investors},
         "investing": states.count("investing"),
         "paused": states.count("paused"),
@@ -671,8 +671,8 @@ class Play:
         if not self.fork_snapshots:
             return ""
         return (
-            f" at the start; forked at week {self.fork_week} (branch B's changes in its "
-            f"label), the weeks after it drawn afresh from seed {self.seed + 1}'s streams"
+            f" at the start, forked at week {self.fork_week} (branch B's changes in its "
+            "label; both branches' later weeks drawn afresh from the same random streams)"
         )
 
     def reproduce(self) -> str:

@@ -73,12 +73,12 @@ class Solo:
 
     play: Play
     token: str = field(default_factory=lambda: secrets.token_urlsafe(12))
-    sockets: int = 0  # open tabs showing this run
+    sockets: set[WebSocket] = field(default_factory=set)  # open tabs showing this run
     closed_at: float = 0.0  # when the last of them closed (monotonic)
 
     @property
     def connected(self) -> bool:
-        return self.sockets > 0
+        return bool(self.sockets)
 
 
 def release_memory() -> None:
@@ -439,12 +439,12 @@ async def serve_socket(hub: Hub, ws: WebSocket) -> None:
 async def serve_solo(hub: Hub, ws: WebSocket, first: dict[str, Any]) -> None:
     """A sandbox tab: its run, and the messages that step, reset, fork and replicate it."""
     solo, notices = solo_for(hub, first)
-    solo.sockets += 1
+    solo.sockets.add(ws)
     try:
         await reply(ws, hello(solo.play, "solo", token=solo.token, notices=notices))
         await answer_messages(ws, lambda msg: solo_message(hub, ws, solo, msg))
     finally:
-        solo.sockets -= 1
+        solo.sockets.discard(ws)
         if not solo.connected:
             asyncio.get_running_loop().create_task(hub.cull_later(solo))
 
@@ -455,36 +455,41 @@ def solo_for(hub: Hub, first: dict[str, Any]) -> tuple[Solo, list[str]]:
 
     A tab duplicated from an open one arrives with the same token while the first is still
     open: it gets a copy of the run as it stands, under a token of its own, so that the two
-    tabs go on separately.
+    tabs go on separately. The page says whether it is a duplicate (``duplicate``: its
+    sessionStorage came from an open tab) or a reload or reconnect (whose old socket may not
+    be closed yet); without a word, a second open socket means a duplicate.
     """
     token = str(first.get("token") or "")
+    duplicate = first.get("duplicate")
     solo = hub.solos.get(token)
     expired = [] if solo is not None or not token else [expired_run(hub.options.cull_after)]
     if solo is not None and not asks_for_settings(first):
-        return own_run(hub, solo), misnamed(first)  # names meant as settings are still named
+        return own_run(hub, solo, duplicate), misnamed(first)  # names meant as settings too
     try:
         scenario, seed, knobs, notices = address_settings(first)
     except PlayError as exc:  # knobs that are not an object: the run as it is, or the default
         if solo is not None:
-            return own_run(hub, solo), [str(exc)]
+            return own_run(hub, solo, duplicate), [str(exc)]
         scenario, seed, knobs, notices = DEFAULT_SCENARIO, 0, {}, [str(exc)]
     if solo is not None and starts_as(solo.play, scenario, seed, knobs):
-        return own_run(hub, solo), notices
+        return own_run(hub, solo, duplicate), notices
     # another link: a run of its own (the tab's earlier run stays for a tab that shows it)
     return hub.add_solo(Play(scenario, seed, knobs)), expired + notices
 
 
 def expired_run(kept: float) -> str:
-    """What a tab whose run was dropped while it was closed is told (its token is unknown)."""
+    """What a tab whose run is no longer on the server is told (its token is unknown)."""
     return (
-        f"This tab's earlier run was dropped: a closed tab's run is kept {kept:g} s. "
-        "This is a new run."
+        f"This tab's earlier run is no longer on the server (a closed tab's run is kept "
+        f"{kept:g} s; a restarted server keeps none): this is a new run."
     )
 
 
-def own_run(hub: Hub, solo: Solo) -> Solo:
-    """``solo`` for a tab that comes back to it, or a copy for a second tab showing it."""
-    return hub.add_solo(solo.play.copy()) if solo.connected else solo
+def own_run(hub: Hub, solo: Solo, duplicate: object = None) -> Solo:
+    """``solo`` for a tab that comes back to it, or a copy for a duplicated tab (as the page
+    says; if it does not say, a second tab showing the run is one)."""
+    copy = duplicate is True or (duplicate is None and solo.connected)
+    return hub.add_solo(solo.play.copy()) if copy else solo
 
 
 async def solo_message(hub: Hub, ws: WebSocket, solo: Solo, msg: dict[str, Any]) -> None:
@@ -507,7 +512,9 @@ async def solo_message(hub: Hub, ws: WebSocket, solo: Solo, msg: dict[str, Any])
             raise PlayError("n must be a whole number")
         async with hub.heavy:  # one simulation job at a time: the others keep their clocks
             result = await asyncio.to_thread(solo.play.replicates, n)
-        await reply(ws, {"type": "replicates", "result": result})
+        # to every tab showing the run now: a tab reloaded meanwhile gets it too
+        message = json.dumps({"type": "replicates", "result": result})
+        await asyncio.gather(*(_send(s, message) for s in {ws, *solo.sockets}))
     else:
         raise PlayError(f"unknown request {kind!r}")
 

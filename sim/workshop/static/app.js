@@ -14,8 +14,22 @@ const LOG_LINES = 60;
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-// Ties round to even, as Python's format does (cpec-sim compare and the tables agree)
-const fmt = (v, d = 0) => Number(v).toLocaleString("en-GB", { maximumFractionDigits: d, minimumFractionDigits: d, roundingMode: "halfEven" });
+// A number with ``d`` decimals as Python's format(v, ".{d}f") writes it, so that the page and
+// cpec-sim compare agree: the exact binary value is rounded (toFixed does so), and an exact
+// half goes to the even neighbour (toFixed takes the larger)
+function pyFixed(v, d = 0) {
+  const x = Number(v);
+  if (!Number.isFinite(x)) return String(x);
+  const more = Math.min(100, d + 30);
+  const exact = x.toFixed(more);
+  const tail = exact.slice(exact.length - (more - d));
+  if (!/^50*$/.test(tail)) return x.toFixed(d);
+  const down = exact.slice(0, exact.length - (more - d)).replace(/\.$/, "");
+  const last = Number(down.slice(-1));
+  return last % 2 === 0 ? down : x.toFixed(d);
+}
+// ... grouped in thousands as en-GB writes them
+const fmt = (v, d = 0) => Number(pyFixed(v, d)).toLocaleString("en-GB", { maximumFractionDigits: d, minimumFractionDigits: d });
 
 // ---------------------------------------------------------------------------------------
 // The world as the page knows it: static data and each branch's weekly deltas.
@@ -67,7 +81,7 @@ function drawHeadline() {
       tile("others killed in attacks", fmt(sum("killed") - killed)),
       tile("fighters", fmt(s.fighters)),
       tile("capital deployed", "$" + fmt(s.capital) + "m"),
-      tile("China", `${s.china} (${s.patience.toFixed(2)})`, s.level >= 2, "kpi-china-" + i),
+      tile("China", `${s.china} (${pyFixed(s.patience, 2)})`, s.level >= 2, "kpi-china-" + i),
       tile("Chinese troops", s.troops ? "on guard" : "no"),
       tile("Iran", s.iran),
       tile("investors", `${s.investing} in · ${s.paused} paused · ${s.withdrawn} gone`, s.withdrawn > 0),
@@ -467,7 +481,7 @@ const OUTCOMES_SHOWN = Object.keys(OUTCOME_NAMES).length;
 function replicatesHtml(res) {
   const centre = res.difference ? "mean" : "median";
   const cell = (o) => { const [m, iv] = interval(o, centre); return `${m} <span class="cpec-sub">${iv}</span>`; };
-  const landed = (o, c) => `${fmt(o.played, Number.isInteger(o.played) ? 0 : decimals(res.branches[0].outcomes[c], centre))} <span class="cpec-sub">(${ordinal(Math.round(o.percentile))} percentile)</span>`;
+  const landed = (o, c) => `${fmt(o.played, Number.isInteger(o.played) ? 0 : decimals(res.branches[0].outcomes[c], centre))} <span class="cpec-sub">(${ordinal(Number(pyFixed(o.percentile)))} percentile)</span>`;
   const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") +
     (res.difference ? "<th>B − A: mean [95%]</th>" : "") + (res.played ? "<th>the run on screen</th>" : "");
   const rows = Object.keys(OUTCOME_NAMES).map((c) => `<tr><td>${OUTCOME_NAMES[c]}</td>` +
@@ -495,10 +509,10 @@ function debriefHtml(res) {
     const o = res.outcomes[c];
     return `<tr><td>${OUTCOME_NAMES[c]}</td><td><b>${fmt(o.played, Number.isInteger(o.played) ? 0 : decimals(o))}</b></td><td>${interval(o).join(" ")}</td>` +
       `<td>${interval(o.decisions).join(" ")}</td><td>${difference(o.effect)}</td>` +
-      `<td>${ordinal(Math.round(o.decisions.percentile))}</td></tr>`;
+      `<td>${ordinal(Number(pyFixed(o.decisions.percentile)))}</td></tr>`;
   }).join("");
   return `<p>At week ${res.week}: ${res.replicates} runs of the model alone from the same settings, and ${res.replicates} with the room's decisions replayed at the weeks they were made (the same seeds).</p>` +
-    `<table class="cpec-table" id="debrief-table"><tr><th>outcome</th><th>your room</th><th>model alone: median [90%]</th><th>your decisions replayed: median [90%]</th><th>what the decisions did: mean [95%]</th><th>your run among the replayed</th></tr>${rows}</table>` +
+    `<table class="cpec-table" id="debrief-table"><tr><th>outcome</th><th>your room</th><th>model alone: median [90% of runs]</th><th>your decisions replayed: median [90% of runs]</th><th>what the decisions did: mean [95%]</th><th>your run among the replayed</th></tr>${rows}</table>` +
     `<p class="cpec-sub">One run cannot say what the decisions did: a room that decides nothing lands anywhere from the 1st to the 100th percentile of the model alone. ` +
     `"What the decisions did" is the mean difference, replayed minus model alone, with its 95% interval (* where it holds after Holm's correction for the ${OUTCOMES_SHOWN} outcomes). ` +
     `The percentile says how lucky your own run was, given your decisions. Replayed decisions are the same moves in other histories; the room made them in its own.</p>` +
@@ -541,4 +555,4 @@ function interval(o, centre = "median") {
   return [fmt(o[centre], d), `[${fmt(o.lo, d)}, ${fmt(o.hi, d)}]`];
 }
 
-window.CPEC = { OUTCOME_NAMES, OUTCOMES_SHOWN, decimals, debriefHtml, ordinal, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };
+window.CPEC = { pyFixed, OUTCOME_NAMES, OUTCOMES_SHOWN, decimals, debriefHtml, ordinal, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };

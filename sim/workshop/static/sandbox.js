@@ -3,6 +3,12 @@
 (() => {
   const { $, esc, send, connect, setView, addDeltas, controlHtml, bindControls, readControl, replicatesHtml, world } = CPEC;
   let token = sessionStorage.getItem("cpec-solo-token") || "";
+  // A duplicated tab inherits the open tab's sessionStorage, this mark included; a reloaded
+  // tab does not (the page that went removed it): the server copies the run only for the first
+  const duplicate = sessionStorage.getItem("cpec-solo-open") === "1";
+  sessionStorage.setItem("cpec-solo-open", "1");
+  window.addEventListener("pagehide", () => sessionStorage.removeItem("cpec-solo-open"));
+  window.addEventListener("pageshow", () => sessionStorage.setItem("cpec-solo-open", "1"));
   let specs = [], scenarios = [], playing = false, waiting = false;
   const noReplicates = $("replicates-out").innerHTML;  // what the panel says before a run
 
@@ -83,7 +89,8 @@
     $("play").textContent = on ? "Pause" : "▶ Play";
   }
 
-  connect(() => ({ type: "solo", token, ...fromAddress() }), {
+  let first = true;  // only the first connection can be a duplicate's (later: reconnects)
+  connect(() => { const d = first && duplicate; first = false; return { type: "solo", token, duplicate: d, ...fromAddress() }; }, {
     hello: (msg) => {
       token = msg.token; sessionStorage.setItem("cpec-solo-token", token);
       specs = msg.knobs; scenarios = msg.scenarios;
