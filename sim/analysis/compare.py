@@ -78,6 +78,18 @@ HEATMAP_OUTCOMES: tuple[str, ...] = (
 )
 
 
+#: Characters a line of a run's label takes beside a panel; a longer label is wrapped (a run of
+#: seven overrides squeezed the boxes into a third of the figure).
+TICK_LABEL_WIDTH = 38
+
+
+def tick_label(label: str) -> str:
+    """A run's label as a tick label: wrapped at :data:`TICK_LABEL_WIDTH` characters."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(label, TICK_LABEL_WIDTH, break_on_hyphens=False)) or label
+
+
 def event_values(summary: pd.DataFrame, name: str) -> np.ndarray | None:
     """Yes/no outcome per replicate (``any_withdrawal``: investors_withdrawn > 0)."""
     if name == "any_withdrawal":
@@ -690,7 +702,7 @@ def figure_boxes(runs: RunSet) -> Figure | None:
             ax.plot(x, p + jitter, "o", ms=2.2, color=c, alpha=0.7, zorder=3)
         ax.set_title(style.outcome_label(outcome, with_unit=False))
         ax.set_xlabel(style.outcome_label(outcome))
-        ax.set_yticks(pos, labels)
+        ax.set_yticks(pos, [tick_label(lbl) for lbl in labels])
         ax.grid(axis="y", visible=False)
     fig.suptitle(
         "Outcomes by scenario: box = middle 50%, line = median, whiskers = 5th–95th percentile,"
@@ -755,7 +767,7 @@ def figure_events(table: pd.DataFrame, runs: RunSet) -> Figure | None:
                 ax.text(1.02, y, f"{val:.2f} (n={n})", va="center", fontsize=8)
         ax.set_xlim(0, 1.3)
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
-        ax.set_yticks(pos, [by_label[str(lbl)] for lbl in block.index])
+        ax.set_yticks(pos, [tick_label(by_label[str(lbl)]) for lbl in block.index])
         ax.set_xlabel("probability (share of replicates)")
         ax.set_title(style.EVENTS.get(str(event), str(event)))
         ax.grid(axis="y", visible=False)
@@ -795,7 +807,7 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
                 di, y, xerr=[[di - li], [hi_ - di]], fmt="o", color=cols[lbl], capsize=3,
                 markerfacecolor=cols[lbl] if star else "white", markersize=7 if star else 6,
             )  # fmt: skip
-        ax.set_yticks(pos, [by_label[lbl] for lbl in others])
+        ax.set_yticks(pos, [tick_label(by_label[lbl]) for lbl in others])
         ax.set_ylim(-0.6, k - 0.4)
         ax.set_title(style.outcome_label(outcome, with_unit=False))
         _, unit = style.OUTCOMES[outcome]

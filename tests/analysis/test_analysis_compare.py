@@ -453,3 +453,14 @@ def test_a_sweep_over_scenarios_draws_its_heatmap(tmp_path: Path, make_frames, s
     assert grid is not None and grid.index.tolist() == ["baseline", "joint_operation"]
     assert grid.to_numpy().tolist() == [[2.5, 12.5], [22.5, 32.5]]
     assert cmp.figure_heatmap(runs, ("chinese_killed",)) is not None
+
+
+def test_a_long_run_label_is_wrapped_beside_its_panel() -> None:
+    """A reviewer: a run of seven overrides squeezed the boxes into a third of the figure."""
+    from sim.analysis.compare import TICK_LABEL_WIDTH, tick_label
+
+    long = "Baseline [" + ", ".join(f"key_number_{i}=0.{i}" for i in range(7)) + "]"
+    lines = tick_label(long).split("\n")
+    assert len(lines) > 1 and all(len(line) <= TICK_LABEL_WIDTH for line in lines)
+    assert " ".join(lines) == long
+    assert tick_label("Baseline") == "Baseline"
