@@ -79,17 +79,20 @@ def _resolve(
 
     def pick(key: str, fast: int, from_study: Any, default: int) -> int:
         explicit = getattr(args, key)
+        given = f"--{key}={{}}"  # where the value came from, as the message names it
         if explicit is not None:
             value = int(explicit)
         elif args.fast:
             value = fast
         else:
             value = int(from_study if from_study is not None else default)
+            if from_study is not None:
+                given = f"{args.spec or default_study_path(name)}: {key}: {{}}"
         minimum = 0 if key == "seed" else 1
         maximum = LIMITS.get(key)
         if value < minimum or (maximum is not None and value > maximum):
             allowed = f"from {minimum} to {maximum:,}" if maximum else f"at least {minimum}"
-            raise StudyError(f"--{key}={value} is not allowed: need {allowed}")
+            raise StudyError(f"{given.format(value)} is not allowed: need {allowed}")
         return value
 
     samples = pick("samples", fast_samples, study.samples, default_samples)

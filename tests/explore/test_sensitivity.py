@@ -230,6 +230,17 @@ def test_cli_range_outside_bounds_fails_in_one_line(workdir: Path) -> None:
     assert not (workdir / "results").exists()
 
 
+def test_a_study_files_bad_setting_is_named_as_the_files_not_an_option(workdir: Path) -> None:
+    """A reviewer: a spec's `weeks: 99999` was reported as --weeks=99999, a flag not given."""
+    spec = workdir / "long.yaml"
+    spec.write_text("weeks: 99999\nuncertainties:\n  china.patience_loss_per_death: [0.01, 0.1]\n")
+    out = cpec("sensitivity", "--spec", str(spec), "--method", "morris", cwd=workdir)
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0
+    assert f"{spec}: weeks: 99999 is not allowed" in out.stderr and "--weeks" not in out.stderr
+    given = cpec("sensitivity", "--spec", str(spec), "--weeks", "0", cwd=workdir)
+    assert "--weeks=0 is not allowed" in given.stderr
+
+
 def test_cli_interrupted_study_resumes_to_the_same_result(workdir: Path) -> None:
     args = [
         "sensitivity",
