@@ -277,10 +277,11 @@ def _unfinished_calibration(folder: Path, manifest: dict[str, Any] | None) -> st
         return ""
     from sim.calibration.settings import resume_command
 
+    line = resume_command(manifest, folder)
+    how = f"`{line}`" if line else "the settings it was made with"
     return (
         f"the calibration in {folder} did not finish (status {status!r}): its posterior "
-        f"may be an earlier one; resume it with `{resume_command(manifest, folder)}`, or give "
-        "another posterior"
+        f"may be an earlier one; resume it with {how}, or give another posterior"
     )
 
 

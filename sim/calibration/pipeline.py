@@ -13,7 +13,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from sim.calibration import diagnostics
 from sim.calibration.abc import ABC, DB_FILE, equal_weight_draws, pilot_scales, worker_pool
 from sim.calibration.defaults import review_defaults
 from sim.calibration.record import Observed, Window, held_out, observed
-from sim.calibration.settings import FAST, FULL, Settings
+from sim.calibration.settings import FAST, FULL, SHIPPED_FILE, Settings
 from sim.calibration.shipped import behaviour_fingerprint
 from sim.calibration.simulator import STATISTICS, CrisisSimulator
 from sim.calibration.space import CalibrationSpace, load_space
@@ -62,12 +62,16 @@ def space_file_name(path: str) -> str:
 
     shipped = default_study_path(DEFAULT_FILE)
     if path and Path(path).resolve() == shipped.resolve():
-        return f"experiments/uncertainty/{shipped.name}"
+        return SHIPPED_FILE
     return path
 
 
 def config_hash(
-    space: CalibrationSpace, window: str, settings: Settings, record: Mapping[str, float]
+    space: CalibrationSpace,
+    window: str,
+    settings: Settings,
+    record: Mapping[str, float],
+    ranges: Mapping[str, float] | None = None,
 ) -> str:
     """Hash of everything that determines the calibration's result."""
     from sim.compiled import model_fingerprint
@@ -78,6 +82,9 @@ def config_hash(
         "space": space.as_dict(),
         "window": window,
         "observed": dict(record),
+        # a statistic known only as a range: its half-width changes the distance
+        "ranges": {k: v for k, v in sorted((ranges or {}).items()) if v > 0},
+        "libraries": {name: _version(name) for name in ("pyabc", "numpy")},
         "settings": settings.identity(),
         # the model: every parameter of the scenario (fixed or calibrated), its rules, data
         # and code; and the calibration's own code (statistics, distance, record, sampler)
@@ -91,6 +98,12 @@ def config_hash(
 #: The calibration's own code that shapes its result: the simulator's statistics, the
 #: distance, the record, the sampler and the space (the settings are hashed as values).
 CALIBRATION_SOURCES = ("simulator.py", "distance.py", "record.py", "abc.py", "space.py")
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
 
 
 def calibration_code_fingerprint() -> str:
@@ -274,18 +287,36 @@ def _holding(out_dir: Path) -> Iterator[None]:
     from sim.runner import exclusive
 
     made = not out_dir.exists()
-    try:
-        with exclusive(out_dir):
+    with ExitStack() as held:
+        try:
+            held.enter_context(exclusive(out_dir))
+        except ParameterError as err:  # held by another process, or not a lock file
+            _remove_if_only_the_lock(out_dir, made)
+            busy = "another cpec-sim process" in str(err)
+            raise CalibrationError(
+                f"another cpec-sim process is calibrating into {out_dir}: wait for it to "
+                "finish or choose another --out"
+                if busy
+                else str(err)
+            ) from None
+        try:
             yield
-    except ParameterError:
-        raise CalibrationError(
-            f"another cpec-sim process is calibrating into {out_dir}: wait for it to finish "
-            "or choose another --out"
-        ) from None
-    except BaseException:  # refused, failed or interrupted before anything was written
-        if made and {p.name for p in out_dir.iterdir()} <= {LOCK_FILE}:
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise
+        except BaseException:  # refused, failed or interrupted before anything was written
+            _remove_if_only_the_lock(out_dir, made)
+            raise
+
+
+def _remove_if_only_the_lock(out_dir: Path, made: bool) -> None:
+    """Remove ``out_dir`` if this session made it and it holds nothing but the lock."""
+    if made and out_dir.is_dir() and {p.name for p in out_dir.iterdir()} <= {LOCK_FILE}:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _without_generations(value: Any) -> Any:
+    """Settings as the hash sees them (generations may grow on a resume)."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k != "generations"}
+    return value
 
 
 def _refuse_another(out_dir: Path, earlier: dict[str, Any], now: dict[str, Any]) -> None:
@@ -294,14 +325,17 @@ def _refuse_another(out_dir: Path, earlier: dict[str, Any], now: dict[str, Any])
         f"{name} ({what})"
         for name, what in (
             ("window", "full or hindcast"),
-            ("settings", "seed, population, generations, --fast"),
+            ("settings", "seed, population, --fast"),
             ("space", "the calibration file"),
             ("observed", "the record"),
         )
-        if earlier.get(name) != now[name]
+        if _without_generations(earlier.get(name)) != _without_generations(now[name])
     ]
     if not differ:
-        differ = ["the model's rules, data or code, or the calibration's code, changed since"]
+        differ = [
+            "the model's rules, data or code, the calibration's code or its libraries changed "
+            "since, or an earlier version of cpec-sim made it"
+        ]
     raise CalibrationError(
         f"{out_dir} holds a different calibration ({'; '.join(differ)}): give its settings "
         "to resume it, or choose another --out (move the folder away to start again there)"
@@ -343,7 +377,8 @@ def _calibrate_in(
     """:func:`calibrate`, in ``out_dir`` whose lock is held."""
     observations = _observations(window, record)
     obs = {o.name: o.value for o in observations}
-    key = config_hash(space, window, settings, obs)  # a change of model or record: start anew
+    ranges = {o.name: o.half_width for o in observations}
+    key = config_hash(space, window, settings, obs, ranges)  # another model or record: anew
     earlier = _read_manifest(out_dir)
     if earlier is None and stored_generations(out_dir):
         raise CalibrationError(
@@ -404,7 +439,9 @@ def _calibrate_in(
             )
             session += settings.pilot
         manifest["scales"] = scales
-        _write_manifest(out_dir, manifest)
+        finished = earlier is not None and earlier.get("status") == "complete"
+        if not (finished and held >= settings.generations):  # else: complete until rewritten
+            _write_manifest(out_dir, manifest)
         half = {o.name: o.half_width for o in observations if o.half_width > 0}
         abc = ABC(simulator, space.priors, obs, scales, settings, out_dir, map_, half)
         abc.start_or_resume(resume=earlier is not None)

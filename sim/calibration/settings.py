@@ -41,11 +41,19 @@ FULL = Settings(population=400, generations=6, pilot=400, draws=1000)
 FAST = Settings(population=60, generations=3, pilot=100, draws=200)
 
 
-def resume_command(manifest: dict[str, Any], folder: Path) -> str:
+#: The shipped calibration file as a manifest records it (``pipeline.space_file_name``).
+SHIPPED_FILE = "experiments/uncertainty/calibration.yaml"
+
+
+def resume_command(manifest: dict[str, Any], folder: Path) -> str | None:
     """The ``cpec-sim calibrate`` line that resumes the calibration a manifest describes:
-    its window, its settings (``--fast`` and what differs from it) and its file."""
+    its window, its settings (``--fast`` and what differs from it) and its file; None for a
+    calibration no command line makes (one called from Python with other settings)."""
     settings = manifest.get("settings") or {}
-    fast = (settings.get("pilot"), settings.get("draws")) == (FAST.pilot, FAST.draws)
+    sizes = (settings.get("pilot"), settings.get("draws"))
+    if sizes not in ((FAST.pilot, FAST.draws), (FULL.pilot, FULL.draws)):
+        return None
+    fast = sizes == (FAST.pilot, FAST.draws)
     base = FAST if fast else FULL
     words = ["cpec-sim calibrate"]
     if manifest.get("window") == "hindcast":
@@ -58,7 +66,7 @@ def resume_command(manifest: dict[str, Any], folder: Path) -> str:
     if settings.get("seed", 0) != 0:
         words.append(f"--seed {settings['seed']}")
     space_file = str(manifest.get("space_file") or "")
-    if space_file and not space_file.startswith("experiments/uncertainty/"):
+    if space_file and space_file != SHIPPED_FILE:
         words.append(f"--file {space_file}")
     words.append(f"--out {folder}")
     return " ".join(words)

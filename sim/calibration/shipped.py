@@ -136,7 +136,10 @@ def _check_key(directory: Path) -> str:
         h.update(f"{name} {version(name)}".encode())
     roots = (Path(sim.__file__).resolve().parent, config_dir().resolve())
     files = sorted({path for root in roots for path in _files_under(root)})
-    own = [directory / name for name in (*FILES, RECORD) if (directory / name).is_file()]
+    listed = (read_json_object(directory / "manifest.json") or {}).get("files")
+    listed = listed if isinstance(listed, dict) else {}
+    names = sorted({*FILES, RECORD, *(str(name) for name in listed)})  # every table checked
+    own = [directory / name for name in names if (directory / name).is_file()]
     for path in [*files, *own]:
         h.update(str(path).encode())
         h.update(path.read_bytes())

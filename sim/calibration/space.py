@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.config import MAX_WEEKS
 from sim.explore.space import StudyError, default_study_path, parameter_uncertainty
 
 DEFAULT_FILE = "calibration"
@@ -128,8 +129,10 @@ def load_space(path: Path | str | None = None) -> CalibrationSpace:
     except Exception:
         raise StudyError(f"{file}: unknown scenario {scenario!r}") from None
     weeks = data.get("weeks", 104)
-    if not isinstance(weeks, int) or isinstance(weeks, bool) or weeks < 104:
-        raise StudyError(f"{file}: weeks must be a whole number >= 104 (two model years)")
+    if not isinstance(weeks, int) or isinstance(weeks, bool) or not 104 <= weeks <= MAX_WEEKS:
+        raise StudyError(
+            f"{file}: weeks must be a whole number from 104 (two model years) to {MAX_WEEKS:,}"
+        )
     check_relations(priors, scenario, str(file))
     return CalibrationSpace(
         priors, scenario, weeks, str(data.get("description", "")).strip(), str(file)

@@ -13,7 +13,7 @@ import pytest
 
 from sim.calibration import pipeline
 from sim.calibration.pipeline import CalibrationError, calibrate
-from sim.calibration.settings import Settings, resume_command
+from sim.calibration.settings import SHIPPED_FILE, Settings, resume_command
 from sim.calibration.shipped import calibration_problems
 from sim.posterior import SHIPPED_POSTERIOR_DIR
 
@@ -130,9 +130,40 @@ def test_the_resume_line_names_the_calibrations_own_options(tmp_path: Path) -> N
         line == f"cpec-sim calibrate --hindcast --fast --seed 3 --file mine.yaml --out {tmp_path}"
     )
     full = {"pilot": 400, "draws": 1000, "population": 400, "generations": 6, "seed": 0}
-    documented = {
-        "window": "full",
-        "settings": full,
-        "space_file": "experiments/uncertainty/c.yaml",
-    }
+    documented = {"window": "full", "settings": full, "space_file": SHIPPED_FILE}
     assert resume_command(documented, tmp_path) == f"cpec-sim calibrate --out {tmp_path}"
+    beside = {**documented, "space_file": "experiments/uncertainty/mine.yaml"}  # not shipped
+    assert resume_command(beside, tmp_path) == (
+        f"cpec-sim calibrate --file experiments/uncertainty/mine.yaml --out {tmp_path}"
+    )
+    from_python = {**documented, "settings": {**full, "pilot": 10, "draws": 10}}
+    assert resume_command(from_python, tmp_path) is None  # no command line makes it
+
+
+def test_the_hash_covers_each_ranges_width(copy: Path) -> None:
+    """A re-check: a record range widened about the same midpoint resumed the calibration."""
+    from sim.calibration.space import load_space
+
+    space, obs = load_space(), {"militants_killed_per_year": 275.0}
+    narrow = pipeline.config_hash(space, "full", TINY, obs, {"militants_killed_per_year": 125.0})
+    wide = pipeline.config_hash(space, "full", TINY, obs, {"militants_killed_per_year": 175.0})
+    assert narrow != wide
+
+
+def test_a_lock_that_is_not_a_file_is_named_not_taken_for_another_session(copy: Path) -> None:
+    import os
+
+    (copy / ".lock").unlink()
+    os.mkfifo(copy / ".lock")
+    with pytest.raises(CalibrationError, match="not a lock file"):
+        _calibrate(copy)
+
+
+def test_only_generations_differing_is_not_called_other_settings(copy: Path) -> None:
+    earlier = _manifest(copy)
+    now = {k: earlier[k] for k in ("window", "space", "observed")}
+    now["settings"] = {**earlier["settings"], "generations": 9}
+    with pytest.raises(CalibrationError) as refused:
+        pipeline._refuse_another(copy, earlier, now)
+    assert "settings (" not in str(refused.value)
+    assert "an earlier version of cpec-sim made it" in str(refused.value)
