@@ -288,10 +288,11 @@ def earlier_chunk_size(run_dir: Path, replicates: int) -> int | None:
     then need more than :data:`MAX_REUSED_CHUNKS` chunks.
 
     Resuming, re-running, growing or shrinking it in its own chunks keeps its finished
-    chunks (and its files' bytes), even if the automatic chunk size for the new number of
-    replicates differs: a run of 1,500 grown to 3,000 recomputed every replicate (and an
-    interruption lost the 1,500 as well). Of another configuration, the folder is refused
-    anyway (:func:`prepare_run_dir`).
+    chunks, even if the automatic chunk size for the new number of replicates differs: a run
+    of 1,500 grown to 3,000 recomputed every replicate (and an interruption lost the 1,500 as
+    well). A run resumed at its own number of replicates keeps its size whatever the count of
+    chunks (and so its files' bytes). Of another configuration, the folder is refused anyway
+    (:func:`prepare_run_dir`).
     """
     old = read_manifest(run_dir)
     size = old.get("chunk_size") if old else _first_chunk_size(run_dir)
