@@ -158,3 +158,27 @@ def test_a_study_folder_is_not_taken_for_a_run(tmp_path: Path) -> None:
     evaluate(design, ishigami, tmp_path / "study", Execution(progress=None))
     assert not holds_run_chunks(tmp_path / "study")
     assert not_a_folder_to_write(tmp_path / "study") == ""
+
+
+def test_compare_does_not_replace_a_users_files_of_its_names(
+    finished: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reviewer: compare --out overwrote a user's own comparison.csv and compare_*.svg
+    (report and validate refuse in the same case)."""
+    from sim.analysis.cli import compare_command
+    from sim.analysis.outputs import COMPARISON_HEADER
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "compare_boxes.svg").write_text("<svg>my drawing</svg>")
+    assert compare_command([str(finished), "--out", str(mine), "--no-plots"]) == 2
+    assert "compare_boxes.svg there is not compare's" in capsys.readouterr().err
+    assert (mine / "compare_boxes.svg").read_text() == "<svg>my drawing</svg>"
+    (mine / "compare_boxes.svg").unlink()
+    (mine / "comparison.csv").write_text("my,own,table\n")
+    assert compare_command([str(finished), "--out", str(mine), "--no-plots"]) == 2
+    assert (mine / "comparison.csv").read_text() == "my,own,table\n"
+    (mine / "comparison.csv").unlink()
+    assert compare_command([str(finished), "--out", str(mine), "--no-plots"]) == 0
+    assert (mine / "comparison.csv").read_text().startswith(COMPARISON_HEADER)
+    assert compare_command([str(finished), "--out", str(mine)]) == 0  # its own: replaced

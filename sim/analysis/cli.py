@@ -124,6 +124,19 @@ def _refuse_inside_results(out: Path, given: Sequence[Path]) -> None:
     )
 
 
+def _refuse_others_comparison(out: Path) -> None:
+    """Refuse ``--out`` holding files with compare's names that compare did not write."""
+    from sim.analysis.outputs import comparison_files_not_ours
+
+    foreign = comparison_files_not_ours(out) if out.is_dir() else []
+    if foreign:
+        listed = ", ".join(foreign[:3]) + (" and more" if len(foreign) > 3 else "")
+        raise ResultsError(
+            f"--out {out}: {listed} there {'is' if len(foreign) == 1 else 'are'} not compare's "
+            "(no comparison.csv of cpec-sim beside): move them away or choose another --out"
+        )
+
+
 def _refuse_unwritable(out: Path, folder: Path) -> None:
     """Refuse ``--out`` when ``folder`` (to hold it) cannot be made or written."""
     from sim.files import unwritable
@@ -169,6 +182,7 @@ def compare_command(argv: Sequence[str]) -> int:
             raise ResultsError(f"--out {out}: exists and is not a directory (give a directory)")
         _refuse_system_folder(out)
         _refuse_inside_results(out, args.dirs)
+        _refuse_others_comparison(out)
         _refuse_unwritable(out, out)
         table, paths = write_comparison(
             runs, out, reference, plots=not args.no_plots, by_default=args.reference is None

@@ -22,6 +22,9 @@ COMPARISON_FIGURES = (
 )
 #: The formats every figure is written in.
 FIGURE_FORMATS = ("png", "svg")
+#: How ``compare``'s table begins (its first columns): a ``comparison.csv`` that does not is
+#: not compare's, and compare neither replaces it nor the figures beside it.
+COMPARISON_HEADER = "label,scenario,dir,"
 #: ``report``'s page, written into the one run or sweep folder it reports on.
 REPORT_FILE = "report.html"
 #: The line in a report's head that says cpec-sim wrote it (``report --out`` replaces only
@@ -35,6 +38,22 @@ def analysis_files() -> frozenset[str]:
     """Every file name ``compare`` and ``report`` may write into a run or sweep folder."""
     figures = {f"{name}.{fmt}" for name in COMPARISON_FIGURES for fmt in FIGURE_FORMATS}
     return frozenset({COMPARISON_TABLE, REPORT_FILE} | figures)
+
+
+def comparison_files_not_ours(folder: Path) -> list[str]:
+    """The names of compare's files in ``folder`` that compare did not write: all of them
+    unless a ``comparison.csv`` of compare's is there (it writes its figures beside it)."""
+    names = [COMPARISON_TABLE] + [
+        f"{name}.{fmt}" for name in COMPARISON_FIGURES for fmt in FIGURE_FORMATS
+    ]
+    present = [name for name in names if (folder / name).exists()]
+    table = folder / COMPARISON_TABLE
+    try:
+        with open(table, encoding="utf-8", errors="replace") as handle:
+            ours = table.is_file() and handle.read(len(COMPARISON_HEADER)) == COMPARISON_HEADER
+    except OSError:
+        ours = False
+    return [] if ours else present
 
 
 def is_report_file(path: Path) -> bool:
