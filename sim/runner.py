@@ -426,6 +426,10 @@ def run(
             return _failed_write(spec, run_dir, store, started, exc)
 
 
+class FolderBusy(ParameterError):
+    """Another process holds the folder's lock (:func:`exclusive`)."""
+
+
 @dataclass(frozen=True)
 class RunLock:
     """A run folder's lock, held by :func:`exclusive` (what it yields)."""
@@ -450,7 +454,7 @@ def exclusive(run_dir: Path) -> Iterator[RunLock]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ParameterError(
+            raise FolderBusy(
                 f"another cpec-sim process is writing {run_dir}: wait for it to finish "
                 "or choose another folder"
             ) from None

@@ -74,6 +74,8 @@ def config_hash(
     ranges: Mapping[str, float] | None = None,
 ) -> str:
     """Hash of everything that determines the calibration's result."""
+    from importlib.metadata import version
+
     from sim.compiled import model_fingerprint
     from sim.config import scenario_params
     from sim.params import flatten, to_dict
@@ -84,7 +86,7 @@ def config_hash(
         "observed": dict(record),
         # a statistic known only as a range: its half-width changes the distance
         "ranges": {k: v for k, v in sorted((ranges or {}).items()) if v > 0},
-        "libraries": {name: _version(name) for name in ("pyabc", "numpy")},
+        "libraries": {name: version(name) for name in ("pyabc", "numpy")},
         "settings": settings.identity(),
         # the model: every parameter of the scenario (fixed or calibrated), its rules, data
         # and code; and the calibration's own code (statistics, distance, record, sampler)
@@ -98,12 +100,6 @@ def config_hash(
 #: The calibration's own code that shapes its result: the simulator's statistics, the
 #: distance, the record, the sampler and the space (the settings are hashed as values).
 CALIBRATION_SOURCES = ("simulator.py", "distance.py", "record.py", "abc.py", "space.py")
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
 
 
 def calibration_code_fingerprint() -> str:
@@ -284,21 +280,21 @@ def _holding(out_dir: Path) -> Iterator[None]:
     """Hold ``out_dir``'s lock (a second session writing it is refused in one line); a folder
     made only to hold the lock is removed again if the calibration stops before writing."""
     from sim.params import ParameterError
-    from sim.runner import exclusive
+    from sim.runner import FolderBusy, exclusive
 
     made = not out_dir.exists()
     with ExitStack() as held:
         try:
             held.enter_context(exclusive(out_dir))
-        except ParameterError as err:  # held by another process, or not a lock file
+        except FolderBusy:
             _remove_if_only_the_lock(out_dir, made)
-            busy = "another cpec-sim process" in str(err)
             raise CalibrationError(
                 f"another cpec-sim process is calibrating into {out_dir}: wait for it to "
                 "finish or choose another --out"
-                if busy
-                else str(err)
             ) from None
+        except ParameterError as err:  # not a lock file
+            _remove_if_only_the_lock(out_dir, made)
+            raise CalibrationError(str(err)) from None
         try:
             yield
         except BaseException:  # refused, failed or interrupted before anything was written
@@ -377,38 +373,8 @@ def _calibrate_in(
     """:func:`calibrate`, in ``out_dir`` whose lock is held."""
     observations = _observations(window, record)
     obs = {o.name: o.value for o in observations}
-    ranges = {o.name: o.half_width for o in observations}
-    key = config_hash(space, window, settings, obs, ranges)  # another model or record: anew
-    earlier = _read_manifest(out_dir)
-    if earlier is None and stored_generations(out_dir):
-        raise CalibrationError(
-            f"{out_dir} holds a calibration's {DB_FILE} without its manifest.json: move it "
-            "away (or restore its manifest), or choose another --out"
-        )
-    if earlier is not None and earlier.get("config_hash") != key:
-        _refuse_another(
-            out_dir,
-            earlier,
-            {
-                "window": window,
-                "settings": {**settings.identity(), "generations": settings.generations},
-                "space": space.as_dict(),
-                "observed": {
-                    o.name: {"value": o.value, "half_width": o.half_width, "source": o.source}
-                    for o in observations
-                },
-            },
-        )
-    held = stored_generations(out_dir) if earlier is not None else 0
-    if held > settings.generations:  # its posterior is not one of fewer generations
-        raise CalibrationError(
-            f"{out_dir} holds a calibration of {held} generations, more than the "
-            f"{settings.generations} asked for: give --generations {held} or more to use it, "
-            "or choose a new --out"
-        )
-    stored_scales = _stored_scales(earlier, list(obs), out_dir) if earlier is not None else None
-    started = time.perf_counter()
-    simulator = CrisisSimulator(space)
+    half = {o.name: o.half_width for o in observations if o.half_width > 0}
+    key = config_hash(space, window, settings, obs, half)  # another model or record: anew
     manifest: dict[str, Any] = {
         "kind": "calibration",
         "status": "running",
@@ -427,6 +393,24 @@ def _calibrate_in(
         "method": "ABC-SMC (pyabc), uniform priors, L1 distance scaled by prior-predictive MAD, "
         "median epsilon, seeded mapping sampler",
     }
+    earlier = _read_manifest(out_dir)
+    if earlier is None and stored_generations(out_dir):
+        raise CalibrationError(
+            f"{out_dir} holds a calibration's {DB_FILE} without its manifest.json: move it "
+            "away (or restore its manifest), or choose another --out"
+        )
+    if earlier is not None and earlier.get("config_hash") != key:
+        _refuse_another(out_dir, earlier, manifest)
+    held = stored_generations(out_dir) if earlier is not None else 0
+    if held > settings.generations:  # its posterior is not one of fewer generations
+        raise CalibrationError(
+            f"{out_dir} holds a calibration of {held} generations, more than the "
+            f"{settings.generations} asked for: give --generations {held} or more to use it, "
+            "or choose a new --out"
+        )
+    stored_scales = _stored_scales(earlier, list(obs), out_dir) if earlier is not None else None
+    started = time.perf_counter()
+    simulator = CrisisSimulator(space)
     with worker_pool(jobs, PRELOAD, scheduler) as map_:
         out_dir.mkdir(parents=True, exist_ok=True)  # once the workers are there
         session = n_predictive  # simulations run this session
@@ -442,7 +426,6 @@ def _calibrate_in(
         finished = earlier is not None and earlier.get("status") == "complete"
         if not (finished and held >= settings.generations):  # else: complete until rewritten
             _write_manifest(out_dir, manifest)
-        half = {o.name: o.half_width for o in observations if o.half_width > 0}
         abc = ABC(simulator, space.priors, obs, scales, settings, out_dir, map_, half)
         abc.start_or_resume(resume=earlier is not None)
         before = abc.total_simulations  # stored by earlier sessions (0 if none)
