@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.params import ModelParams, ParameterError, from_dict, to_dict
+from sim.params import ModelParams, ParameterError, from_dict, set_dotted, to_dict
 
 if TYPE_CHECKING:
     from sim.posterior import Posterior
@@ -122,24 +122,15 @@ def _parsed_scenario(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
 def scenario_params(name: str = "baseline", overrides: dict[str, Any] | None = None) -> ModelParams:
     """ModelParams of a scenario, with optional dotted-key overrides, validated."""
     data = {k: v for k, v in load_scenario(name).items() if k != "scenario"}
-    _set_dotted(data, overrides or {})
+    set_dotted(data, overrides or {})
     return from_dict(data)
 
 
 def with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:
     """``params`` with dotted-key overrides applied on top, validated (a new object)."""
     data = to_dict(params)
-    _set_dotted(data, overrides)
+    set_dotted(data, overrides)
     return from_dict(data)
-
-
-def _set_dotted(data: dict[str, Any], overrides: dict[str, Any]) -> None:
-    for key, value in overrides.items():
-        node = data
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
 
 
 def model_params_from_config(cfg: Any) -> ModelParams:

@@ -604,13 +604,18 @@ def replaced(params: ModelParams, values: Mapping[str, Any]) -> ModelParams:
     """``params`` with the parameters at dotted keys set to ``values``, not validated (cheap:
     for many points of which only :func:`check_relations` is asked)."""
     nested: dict[str, Any] = {}
+    set_dotted(nested, values)
+    return _build(params, nested, "")
+
+
+def set_dotted(data: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Set each dotted key of ``values`` (``china.hold_below``) in the nested dict ``data``."""
     for key, value in values.items():
         *parents, leaf = key.split(".")
-        node = nested
+        node = data
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-    return _build(params, nested, "")
 
 
 def _build(obj: Any, data: dict[str, Any], prefix: str) -> Any:

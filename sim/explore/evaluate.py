@@ -49,7 +49,7 @@ from sim.files import (
     read_json_object,
     unwritable,
 )
-from sim.params import ModelParams, from_dict
+from sim.params import ModelParams, from_dict, set_dotted
 from sim.results import ChunkStore
 from sim.runner import (
     Interrupted,
@@ -94,12 +94,7 @@ class CrisisOutcomes:
     def params(self, point: Mapping[str, Any]) -> ModelParams:
         """The validated parameters of a point."""
         data = copy.deepcopy(_scenario_data(self.scenario))
-        for key, value in [*self.overrides, *point.items()]:
-            node = data
-            *parents, leaf = key.split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = _plain(value)
+        set_dotted(data, {k: _plain(v) for k, v in [*self.overrides, *point.items()]})
         return from_dict(data)
 
     def __call__(self, point: Mapping[str, Any], seed: int) -> dict[str, Any]:

@@ -156,6 +156,7 @@ def test_the_fingerprint_sees_the_model_and_the_distance_but_not_calibrated_defa
     import json
 
     import sim.config
+    import sim.params
 
     manifest = json.loads((SHIPPED_DIR / "manifest.json").read_text(encoding="utf-8"))
     posterior, _ = shipped()
@@ -176,7 +177,7 @@ def test_the_fingerprint_sees_the_model_and_the_distance_but_not_calibrated_defa
     def scenario_with(key: str, value: float) -> None:
         def load(name: str) -> dict:
             data = original(name)
-            sim.config._set_dotted(data, {key: value})
+            sim.params.set_dotted(data, {key: value})
             return data
 
         monkeypatch.setattr(sim.config, "load_scenario", load)
