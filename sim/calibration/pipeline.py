@@ -216,10 +216,6 @@ def _write_manifest(out_dir: Path, data: dict[str, Any]) -> None:
     atomic_write_json(out_dir / "manifest.json", data)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _write_table(path: Path, table: pd.DataFrame) -> None:
     from sim.files import atomic_write_bytes
 
@@ -488,6 +484,8 @@ def _calibrate_in(
     seconds = time.perf_counter() - started
     referenced = sum(len(t) for t in references.values())
     session += abc.total_simulations - before + referenced
+    from sim.files import file_record
+
     manifest.update(
         status="complete",
         simulations=abc.total_simulations + settings.pilot + n_predictive + referenced,
@@ -497,9 +495,7 @@ def _calibrate_in(
         seconds_this_session=round(seconds, 1),
         jobs=jobs,
         scheduler=scheduler,
-        files={
-            name: {"sha256": _sha256(out_dir / name), "rows": len(t)} for name, t in files.items()
-        },
+        files={name: file_record(out_dir / name, len(t)) for name, t in files.items()},
         figures=[p.name for p in figures],
         behaviour_fingerprint=fingerprint,
         versions=_versions(),

@@ -35,7 +35,13 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.space import CalibrationSpace, load_space
-from sim.files import atomic_write_json, read_json_object, sha256_of, user_cache_dir
+from sim.files import (
+    atomic_write_json,
+    damaged_files,
+    read_json_object,
+    sha256_of,
+    user_cache_dir,
+)
 from sim.posterior import SHIPPED_POSTERIOR_DIR as SHIPPED_DIR
 
 FILES = ("posterior.parquet", "parameters.csv", "manifest.json")
@@ -236,15 +242,12 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
 def _altered_files(directory: Path, manifest: Mapping[str, Any]) -> list[str]:
     """The files whose SHA-256 differs from the one the manifest recorded when they were
     written (a missing file is the caller's to find)."""
-    recorded = manifest.get("files") or {}
-    altered = []
-    for name, entry in recorded.items():
-        path = directory / str(name)
-        if not (isinstance(entry, dict) and "sha256" in entry and path.is_file()):
-            continue
-        if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
-            altered.append(str(name))
-    return altered
+    checked = {
+        str(name): entry
+        for name, entry in (manifest.get("files") or {}).items()
+        if isinstance(entry, dict) and "sha256" in entry and (directory / str(name)).is_file()
+    }
+    return list(damaged_files(directory, checked))
 
 
 def _generations_held(manifest: Mapping[str, Any]) -> int | None:
