@@ -351,17 +351,13 @@ def _our_manifest(folder: Path) -> bool:
 def is_run_folder(folder: Path) -> bool:
     """Empty, or holding only what a cpec-sim run writes (its manifest or its chunks say so),
     and what ``compare`` and ``report`` write beside a run."""
-    ran = (folder / "manifest.json").is_file() or _holds_our_chunks(folder)
-    ours = RUN_ENTRIES if ran else RUN_ENTRIES - ANALYSIS_FILES
-    return all(e.name in ours for e in _entries(folder)) and _our_manifest(folder)
-
-
-def _holds_our_chunks(folder: Path) -> bool:
-    """Whether ``folder/chunks`` holds a finished chunk of a run (a run whose manifest was
-    lost: re-running it rebuilds the manifest, and its report or comparison may stay)."""
     from sim.files import holds_run_chunks
 
-    return holds_run_chunks(folder)
+    # a run whose manifest was lost is still one by its chunks: re-running it rebuilds the
+    # manifest, and its report or comparison may stay
+    ran = (folder / "manifest.json").is_file() or holds_run_chunks(folder)
+    ours = RUN_ENTRIES if ran else RUN_ENTRIES - ANALYSIS_FILES
+    return all(e.name in ours for e in _entries(folder)) and _our_manifest(folder)
 
 
 def is_sweep_folder(folder: Path) -> bool:

@@ -50,8 +50,8 @@ def comparison_files_not_ours(folder: Path) -> list[str]:
     table = folder / COMPARISON_TABLE
     try:
         with open(table, encoding="utf-8", errors="replace") as handle:
-            ours = table.is_file() and handle.read(len(COMPARISON_HEADER)) == COMPARISON_HEADER
-    except OSError:
+            ours = handle.read(len(COMPARISON_HEADER)) == COMPARISON_HEADER
+    except OSError:  # none, or not a file
         ours = False
     return [] if ours else present
 

@@ -11,7 +11,12 @@ from typing import Any
 import numpy as np
 
 from sim.config import MAX_WEEKS
-from sim.explore.space import StudyError, default_study_path, parameter_uncertainty
+from sim.explore.space import (
+    StudyError,
+    default_study_path,
+    parameter_uncertainty,
+    read_text_file,
+)
 
 DEFAULT_FILE = "calibration"
 
@@ -110,7 +115,7 @@ def load_space(path: Path | str | None = None) -> CalibrationSpace:
     if not file.is_file():
         raise StudyError(f"no calibration file {file}")
     try:
-        data = yaml.safe_load(_read_text(file))
+        data = yaml.safe_load(read_text_file(file))
     except yaml.YAMLError as exc:
         raise StudyError(f"{file}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, Mapping) or not isinstance(data.get("parameters"), Mapping):
@@ -137,16 +142,6 @@ def load_space(path: Path | str | None = None) -> CalibrationSpace:
     return CalibrationSpace(
         priors, scenario, weeks, str(data.get("description", "")).strip(), str(file)
     )
-
-
-def _read_text(file: Path) -> str:
-    """The calibration file's text; a file that cannot be read, or is not UTF-8, is one line."""
-    try:
-        return file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise StudyError(f"{file}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
-    except OSError as exc:
-        raise StudyError(f"{file}: cannot read it ({exc.strerror or type(exc).__name__})") from None
 
 
 #: How many parameters each relation between parameters ties at most

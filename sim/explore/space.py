@@ -227,6 +227,17 @@ def _int_setting(data: Mapping[str, Any], key: str, default: int | None, minimum
     return value
 
 
+def read_text_file(file: Path) -> str:
+    """A study or calibration file's text; one that cannot be read, or is not UTF-8, is one
+    line (:class:`StudyError`)."""
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise StudyError(f"{file}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise StudyError(f"{file}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+
+
 def load_study(path: Path | str) -> Study:
     """Read and check a study file; raise :class:`StudyError` (one line) if anything is off."""
     import yaml
@@ -239,11 +250,7 @@ def load_study(path: Path | str) -> Study:
     if not path.is_file():
         raise StudyError(f"study file {path} not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise StudyError(f"{path} is not UTF-8 text: give a YAML study file") from None
-    except OSError as exc:
-        raise StudyError(f"cannot read {path} ({exc.strerror or exc})") from None
+        data = yaml.safe_load(read_text_file(path))
     except yaml.YAMLError as exc:
         raise StudyError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
