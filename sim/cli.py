@@ -1363,6 +1363,20 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
 }
 
 
+#: Commands whose figures are drawn by worker processes (``sim.analysis.drawing``).
+_DRAWING_COMMANDS = ("plot", "report")
+
+
+def _start_drawing_workers_early(args: list[str]) -> None:
+    """Start the fork server of the drawing workers now, so that it imports Matplotlib while
+    this process imports the analysis and loads the runs. Only a head start: nothing depends
+    on it (a worker forked from another server imports what it needs itself)."""
+    if (os.cpu_count() or 1) > 1 and not {"-h", "--help"} & set(args):
+        from sim.workers import DRAWING_PRELOAD, start_worker_server
+
+        start_worker_server(DRAWING_PRELOAD)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cpec-sim``."""
     argv = sys.argv[1:] if argv is None else argv
@@ -1378,6 +1392,8 @@ def main(argv: list[str] | None = None) -> int:
     if command is None:
         return fail(f"unknown command {argv[0]!r}: choose one of {', '.join(COMMANDS)}")
     try:
+        if argv[0] in _DRAWING_COMMANDS:
+            _start_drawing_workers_early(argv[1:])
         return command(argv[1:])
     except KeyboardInterrupt:
         print("cpec-sim: interrupted (re-run the same command to resume)", file=sys.stderr)

@@ -72,6 +72,10 @@ def run_preload(backend: str) -> list[str]:
     return ["sim.runner", "sim.engine_warm" if backend == "compiled" else "sim.model"]
 
 
+#: What the workers drawing figures import before they start (``sim.analysis.drawing``).
+DRAWING_PRELOAD = ("sim.analysis.plots", "matplotlib.figure", "matplotlib.backends.backend_agg")
+
+
 def start_worker_server(preload: Sequence[str]) -> bool:
     """Start the fork server now, importing ``preload``, while this process does other work.
 

@@ -376,3 +376,29 @@ def test_a_run_of_a_horizon_that_is_not_whole_weeks_writes_nothing(tmp_path: Pat
     with pytest.raises(ParameterError, match="weeks=0 is not allowed"):
         run(spec, tmp_path / "run", progress=None)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "started"),
+    [
+        (["plot", "no-such-run"], True),
+        (["report", "no-such-run"], True),
+        (["plot", "--help"], False),
+        (["compare", "no-such-run"], False),
+    ],
+)
+def test_commands_that_draw_start_their_drawing_workers_first(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], started: bool
+) -> None:
+    """`plot` and `report` start the drawing workers' fork server before their own imports
+    (its Matplotlib imports overlap with them); help and other commands do not."""
+    import os
+
+    import sim.cli
+    import sim.workers
+
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(sim.workers, "start_worker_server", lambda p: calls.append(tuple(p)))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    sim.cli.main(argv)
+    assert calls == ([sim.workers.DRAWING_PRELOAD] if started else [])

@@ -7,6 +7,8 @@ step deviates in one place (a perturbed rule) must be caught by the same compari
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -168,3 +170,26 @@ def test_a_float_parameter_given_as_an_int_reaches_compiled_code_as_a_float() ->
     ).stdout.split()[-1]
     fresh = run_replicate(scenario_params("decisive_operation"), 26, 5).summary["attacks_total"]
     assert int(after_an_int) == fresh
+
+
+def test_the_worker_server_loads_the_engine_without_scipy_and_gives_the_same_results() -> None:
+    """The fork server's preload skips Numba's BLAS probe (``sim.engine_warm``): SciPy's linear
+    algebra is not imported, replicates are unchanged, and BLAS works afterwards."""
+    script = """
+import sys
+import numba
+import numpy as np
+import sim.engine_warm
+from sim.engine import run_replicate
+from sim.params import ModelParams
+print("scipy.linalg" in sys.modules)
+print(repr(sorted(run_replicate(ModelParams(), weeks=30, seed=3).summary.items())))
+print(numba.njit(lambda a: np.dot(a, a))(np.arange(3.0)))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    from sim.params import ModelParams
+
+    here = run_replicate(ModelParams(), weeks=30, seed=3).summary
+    assert out == ["False", repr(sorted(here.items())), "5.0"]

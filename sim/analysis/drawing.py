@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sim.analysis.runs import Run, load_run
-from sim.workers import stop_pool, worker_context, worker_init
+from sim.workers import DRAWING_PRELOAD, stop_pool, worker_context, worker_init
 
 
 class RunFigure(NamedTuple):
@@ -77,9 +77,7 @@ def draw_figures(
                 known[key] = _labelled(task.path, task.label)
             out.append(render_run_figure(known[key], task.name, formats, dpi))
         return out
-    ctx = worker_context(
-        ["sim.analysis.plots", "matplotlib.figure", "matplotlib.backends.backend_agg"]
-    )
+    ctx = worker_context(DRAWING_PRELOAD)
     render = partial(_render, formats=formats, dpi=dpi)
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
     futures = []
