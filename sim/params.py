@@ -568,6 +568,23 @@ def validate(params: ModelParams) -> ModelParams:
     return params
 
 
+#: The parameters :func:`check_relations` reads (dotted paths; a test checks the list against
+#: what it reads): ranges of other parameters cannot break a relation.
+RELATION_PARAMETERS = frozenset(
+    {
+        "china.demand_below",
+        "china.hold_below",
+        "china.pressure_below",
+        "targeting.prior_chinese",
+        "targeting.prior_security",
+        "targeting.prior_infrastructure",
+        "investors.withdraw_below",
+        "investors.pause_below",
+        "investors.invest_above",
+    }
+)
+
+
 def check_relations(params: ModelParams) -> None:
     """Check the relations between parameters (each value's own bounds aside): China's and
     the investors' threshold orderings, and target priors that are not all 0. Each is linear

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import pytest
 
 from sim.params import ModelParams, ParameterError, from_dict, iter_params, validate
@@ -68,3 +71,28 @@ def test_the_parameter_table_in_the_docs_is_current() -> None:
     from param_table import OUT, render
 
     assert OUT.read_text() == render()
+
+
+class _Reads:
+    """A parameter object that records the dotted path of every parameter read from it."""
+
+    def __init__(self, obj: Any, seen: set[str], prefix: str = "") -> None:
+        self._obj, self._seen, self._prefix = obj, seen, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._obj, name)
+        path = self._prefix + name
+        if dataclasses.is_dataclass(value):
+            return _Reads(value, self._seen, path + ".")
+        self._seen.add(path)
+        return value
+
+
+def test_relation_parameters_are_exactly_what_check_relations_reads() -> None:
+    """A calibration checks its ranges against the relations only where they set one of
+    ``RELATION_PARAMETERS``: a relation reading another parameter would go unchecked."""
+    from sim.params import RELATION_PARAMETERS, check_relations
+
+    seen: set[str] = set()
+    check_relations(_Reads(ModelParams(), seen))  # type: ignore[arg-type]
+    assert seen == RELATION_PARAMETERS

@@ -155,10 +155,11 @@ def check_relations(priors: Sequence[Prior], scenario: str, where: str) -> None:
 
     The relations are linear in each parameter, so a box of ranges breaks one if and only if
     one of its corners does; a relation ties at most :data:`RELATION_SIZE` quantities, so
-    the corners of every such set, the others at their midpoints, are every case.
+    the corners of every such set of quantities that set a parameter a relation reads, the
+    others at their midpoints, are every case.
     """
     from sim.config import scenario_params
-    from sim.params import replaced
+    from sim.params import RELATION_PARAMETERS, replaced
 
     middle = {p.name: (p.low + p.high) / 2 for p in priors}
     at_middle = replaced(scenario_params(scenario), _overrides(priors, middle))
@@ -168,7 +169,7 @@ def check_relations(priors: Sequence[Prior], scenario: str, where: str) -> None:
             f"{where}: the ranges can give an invalid model (at their midpoints: {problem}): "
             "narrow them so that every value keeps the model's relations"
         )
-    for chosen, ends in _corners(priors):
+    for chosen, ends in _corners([p for p in priors if RELATION_PARAMETERS & set(p.keys)]):
         if _broken(at_middle, chosen, ends):
             raise StudyError(_relation_message(where, at_middle, chosen, ends))
 
