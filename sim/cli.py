@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.analysis.outputs import analysis_files
+from sim.commands import interrupt_noted, noting_interrupts
 from sim.config import MAX_SWEEP_JOBS, scenario_names, shown_value
 from sim.files import is_system_folder, unwritable
 
@@ -647,6 +648,8 @@ def _task(cfg: Any) -> int:
         message = f"cannot write {exc.filename or 'the results'}: {exc.strerror or exc}"
         code = fail(message, 1)
     except Exception as exc:
+        if interrupt_noted():  # Ctrl-C, turned into another error by a library
+            raise KeyboardInterrupt from exc
         message = f"internal error: {type(exc).__name__}: {exc}"
         code = report_internal_error("cpec-sim", exc)
     _note_job(Path(HydraConfig.get().runtime.output_dir), "failed", message)
@@ -1392,24 +1395,26 @@ def main(argv: list[str] | None = None) -> int:
     if command is None:
         return fail(f"unknown command {argv[0]!r}: choose one of {', '.join(COMMANDS)}")
     try:
-        if argv[0] in _DRAWING_COMMANDS:
-            _start_drawing_workers_early(argv[1:])
-        return command(argv[1:])
+        with noting_interrupts():
+            if argv[0] in _DRAWING_COMMANDS:
+                _start_drawing_workers_early(argv[1:])
+            return command(argv[1:])
     except KeyboardInterrupt:
-        print("cpec-sim: interrupted (re-run the same command to resume)", file=sys.stderr)
-        return 130
+        return _interrupted()
     except MemoryError:
         return fail("out of memory: run fewer replicates or weeks at a time", 1)
     except Exception as exc:  # a bug: one line, the traceback under CPEC_SIM_DEBUG=1
+        if interrupt_noted():  # Ctrl-C, turned into another error by a library
+            return _interrupted()
         from sim.commands import report_internal_error
 
         return report_internal_error("cpec-sim", exc)
 
 
-def entry() -> None:
-    """Console-script wrapper: exit with main()'s code."""
-    sys.exit(main())
+def _interrupted() -> int:
+    print("cpec-sim: interrupted (re-run the same command to resume)", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":
-    entry()
+    sys.exit(main())

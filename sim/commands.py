@@ -8,7 +8,8 @@ A command is a parser and a *body* taking the parsed arguments and returning an 
   (the command's own, e.g. ``StudyError``): ``PROG: error: MESSAGE``, exit code 2;
 * a broken pipe (``cpec-sim compare … | head``): exit code 0;
 * any other ``OSError`` (permissions, a full disk): ``PROG: error: MESSAGE``, exit code 1;
-* Ctrl-C: ``PROG: interrupted``, exit code 130;
+* Ctrl-C: ``PROG: interrupted``, exit code 130 (also when a library turned it into another
+  error: :func:`noting_interrupts`);
 * anything else is a bug: ``PROG: internal error: …`` (the traceback with ``CPEC_SIM_DEBUG=1``),
   exit code 1.
 """
@@ -17,9 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 from typing import NoReturn
 
 #: Set to anything but "" or "0" to see the traceback of an internal error.
@@ -72,6 +77,45 @@ def report_internal_error(prog: str, exc: BaseException) -> int:
     return 1
 
 
+#: Set when Ctrl-C arrives inside :func:`noting_interrupts`.
+_INTERRUPT = threading.Event()
+
+
+def interrupt_noted() -> bool:
+    """Whether Ctrl-C has arrived inside the current :func:`noting_interrupts` block."""
+    return _INTERRUPT.is_set()
+
+
+@contextmanager
+def noting_interrupts() -> Iterator[None]:
+    """Inside the block, Ctrl-C is noted as it raises ``KeyboardInterrupt``.
+
+    Some libraries turn a ``KeyboardInterrupt`` into another error: NumPy's import raises an
+    ImportError, and a module left half imported fails later with an AttributeError. An error
+    after a noted Ctrl-C is the interrupt, not a bug (:func:`guarded`). Only on the main thread
+    and where Ctrl-C has Python's default handler: an ignored SIGINT (a process started in the
+    background) stays ignored.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        _INTERRUPT.set()
+        signal.default_int_handler(signum, frame)
+
+    _INTERRUPT.clear()
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is note:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _types(expected: Expected) -> ErrorTypes:
     return expected() if callable(expected) else expected
 
@@ -85,6 +129,9 @@ def guarded(
     """``call()``'s exit code, or the exit code of the error it raised (see the module)."""
     try:
         return int(call())
+    except KeyboardInterrupt:  # first: naming the expected errors may import slow modules
+        print(f"{prog}: {interrupted}", file=sys.stderr)
+        return 130
     except UsageError as exc:
         return fail(prog, str(exc))
     except _types(expected) as exc:
@@ -93,10 +140,12 @@ def guarded(
         return 0
     except OSError as exc:
         return fail(prog, str(exc), code=1)
-    except KeyboardInterrupt:
-        print(f"{prog}: {interrupted}", file=sys.stderr)
-        return 130
     except Exception as exc:
+        if interrupt_noted():  # Ctrl-C, turned into another error by a library
+            if debugging():
+                traceback.print_exception(exc, file=sys.stderr)
+            print(f"{prog}: {interrupted}", file=sys.stderr)
+            return 130
         return report_internal_error(prog, exc)
 
 

@@ -23,10 +23,12 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -55,6 +57,42 @@ def worker_context(preload: Sequence[str]) -> Any:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload([__name__, *(m for m in preload if m != __name__)])
     return ctx
+
+
+@contextmanager
+def starting_workers() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back while worker processes start (a pool's submissions, the fork
+    server's launch): one that arrives meanwhile takes effect when the block ends.
+
+    A pool interrupted while it started a worker would not know that worker, which then
+    failed with a traceback once the pool was gone; and a fork server launched in the block is
+    born with SIGINT blocked (as are the workers it forks, which ignore it anyway), where a
+    Ctrl-C during its interpreter's start-up printed a fatal error. The signal is blocked in
+    this thread (children inherit the mask) and, on the main thread, its handler waits until
+    the end (another thread may take the signal). SIGTERM is not held: stopping workers sends it.
+    """
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if on_main else None
+    arrived: list[FrameType | None] = []
+    if previous is not None:
+        signal.signal(signal.SIGINT, lambda signum, frame: arrived.append(frame))
+    blocking = hasattr(signal, "pthread_sigmask")
+    if blocking:  # launching the resource tracker unblocks SIGINT: launch it first
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocking else set()
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if blocking:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held back arrives now
+        if arrived and callable(previous):
+            previous(signal.SIGINT, arrived[0])
+        elif arrived and previous == signal.SIG_DFL:
+            signal.raise_signal(signal.SIGINT)
 
 
 def stop_pool(pool: ProcessPoolExecutor, pending: Iterable[Future[Any]] = ()) -> None:
@@ -89,7 +127,8 @@ def start_worker_server(preload: Sequence[str]) -> bool:
     import multiprocessing.forkserver as forkserver
 
     worker_context(preload)
-    forkserver.ensure_running()
+    with starting_workers():
+        forkserver.ensure_running()
     return True
 
 

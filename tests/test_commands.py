@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -12,6 +15,7 @@ from sim.commands import (
     UsageError,
     first_line,
     guarded,
+    noting_interrupts,
     report_internal_error,
     run_command,
 )
@@ -152,3 +156,57 @@ def test_report_internal_error_without_a_message(
 def test_first_line() -> None:
     assert first_line("\n  one \ntwo") == "one"
     assert first_line("") == ""
+
+
+def _ctrl_c_turned_into(error: Exception) -> int:
+    """A body in which Ctrl-C arrives inside a library that turns it into ``error`` (NumPy's
+    import raises an ImportError)."""
+    try:
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(1)  # the handler raises before this ends
+    except KeyboardInterrupt:
+        raise error from None
+    return 0
+
+
+def test_ctrl_c_turned_into_another_error_by_a_library_is_still_the_interrupt(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with noting_interrupts():
+            code = guarded(PROG, lambda: _ctrl_c_turned_into(ImportError("numpy failed")))
+        assert code == 130
+        assert capsys.readouterr().err == f"{PROG}: interrupted\n"
+        with noting_interrupts():  # a new block forgets the last one's Ctrl-C
+            assert guarded(PROG, _raise(ImportError("numpy failed"))) == 1
+        assert "internal error: ImportError: numpy failed" in capsys.readouterr().err
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _raise(error: Exception) -> Callable[[], int]:
+    def body() -> int:
+        raise error
+
+    return body
+
+
+def test_ctrl_c_does_not_wait_for_the_expected_errors_to_be_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Naming a command's expected errors may import slow modules (pyabc: ~2 s): Ctrl-C is
+    reported without naming them."""
+    named: list[bool] = []
+
+    def expected() -> tuple[type[Exception], ...]:
+        named.append(True)
+        return (DemoError,)
+
+    def body() -> int:
+        raise KeyboardInterrupt
+
+    assert guarded(PROG, body, expected) == 130
+    assert named == []
+    assert guarded(PROG, _raise(DemoError("bad")), expected) == 2
+    assert named == [True]

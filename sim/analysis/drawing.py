@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sim.analysis.runs import Run, load_run
-from sim.workers import DRAWING_PRELOAD, stop_pool, worker_context, worker_init
+from sim.workers import (
+    DRAWING_PRELOAD,
+    starting_workers,
+    stop_pool,
+    worker_context,
+    worker_init,
+)
 
 
 class RunFigure(NamedTuple):
@@ -82,7 +88,8 @@ def draw_figures(
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
     futures = []
     try:
-        futures = [pool.submit(render, task) for task in tasks]
+        with starting_workers():
+            futures = [pool.submit(render, task) for task in tasks]
         if meanwhile is not None:
             meanwhile()
         out = [future.result() for future in futures]
