@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 # PYTHONDONTWRITEBYTECODE is set (as on this project's machines), and without it every command
 # compiles the modules it imports from source again (~0.1-0.2 s of a run's start-up).
 bytecode: $(STAMP)
-	@$(BIN)/python -m compileall -q sim >/dev/null
+	@$(BIN)/python -m compileall -q sim
 
 # Debian's Chromium for the dashboard's browser test (Playwright drives it; no download).
 browser:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.analysis.outputs import analysis_files
-from sim.commands import interrupt_noted, noting_interrupts
+from sim.commands import interrupt_noted, noting_interrupts, report_interrupt, reraise_interrupt
 from sim.config import MAX_SWEEP_JOBS, scenario_names, shown_value
 from sim.files import is_system_folder, unwritable
 
@@ -433,12 +433,14 @@ def prevalidate(args: list[str]) -> Plan:
     try:
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
             _plan(args, plan)
-    except (Refused, ParameterError) as exc:
-        plan.error = str(exc)
-    except RecursionError:
-        plan.error = "the overrides nest too deeply"
-    except Exception as exc:  # Hydra's and OmegaConf's composition errors
-        plan.error = _friendly(exc)
+    except Exception as exc:
+        reraise_interrupt(exc)  # Ctrl-C, turned into another error by a library
+        if isinstance(exc, Refused | ParameterError):
+            plan.error = str(exc)
+        elif isinstance(exc, RecursionError):
+            plan.error = "the overrides nest too deeply"
+        else:  # Hydra's and OmegaConf's composition errors
+            plan.error = _friendly(exc)
     finally:
         GlobalHydra.instance().clear()
     return plan
@@ -450,6 +452,7 @@ def _parse(args: list[str]) -> list[Any]:
     try:
         return list(OverridesParser.create().parse_overrides(_overrides_of(args)))
     except Exception as exc:
+        reraise_interrupt(exc)
         first = str(exc).splitlines()[0]
         hint = (
             " (a value with quotes, brackets or letters beyond ASCII goes in quotes Hydra "
@@ -644,14 +647,14 @@ def _task(cfg: Any) -> int:
 
     try:
         return _job(cfg)
-    except OSError as exc:
-        message = f"cannot write {exc.filename or 'the results'}: {exc.strerror or exc}"
-        code = fail(message, 1)
     except Exception as exc:
-        if interrupt_noted():  # Ctrl-C, turned into another error by a library
-            raise KeyboardInterrupt from exc
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        code = report_internal_error("cpec-sim", exc)
+        reraise_interrupt(exc)  # Ctrl-C, turned into another error by a library
+        if isinstance(exc, OSError):
+            message = f"cannot write {exc.filename or 'the results'}: {exc.strerror or exc}"
+            code = fail(message, 1)
+        else:
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            code = report_internal_error("cpec-sim", exc)
     _note_job(Path(HydraConfig.get().runtime.output_dir), "failed", message)
     _EXIT_CODES.append(code)
     return code
@@ -807,11 +810,13 @@ def _forget_earlier_analysis(run_dir: Path) -> None:
 def _plot(run_dir: Path) -> None:
     try:
         from sim.analysis.plots import plot_run
-    except ImportError:
+    except ImportError as exc:
+        reraise_interrupt(exc)
         return
     try:
         paths = plot_run(run_dir)
     except Exception as exc:  # the results are safe on disk; a figure must not fail the run
+        reraise_interrupt(exc)
         print(
             f"warning: plotting failed ({exc!r}); retry with `cpec-sim plot {run_dir}`",
             file=sys.stderr,
@@ -1345,6 +1350,7 @@ def _lazy(module: str, func: str) -> Callable[[list[str]], int]:
         try:
             fn = getattr(importlib.import_module(module), func)
         except (ImportError, AttributeError) as exc:
+            reraise_interrupt(exc)
             return fail(f"this command is not available in this installation ({exc})")
         return int(fn(args))
 
@@ -1394,26 +1400,36 @@ def main(argv: list[str] | None = None) -> int:
     command = COMMANDS.get(argv[0])
     if command is None:
         return fail(f"unknown command {argv[0]!r}: choose one of {', '.join(COMMANDS)}")
-    try:
-        with noting_interrupts():
+    with noting_interrupts():
+        try:
             if argv[0] in _DRAWING_COMMANDS:
                 _start_drawing_workers_early(argv[1:])
-            return command(argv[1:])
-    except KeyboardInterrupt:
-        return _interrupted()
-    except MemoryError:
-        return fail("out of memory: run fewer replicates or weeks at a time", 1)
-    except Exception as exc:  # a bug: one line, the traceback under CPEC_SIM_DEBUG=1
-        if interrupt_noted():  # Ctrl-C, turned into another error by a library
-            return _interrupted()
-        from sim.commands import report_internal_error
+            code = command(argv[1:])
+        except KeyboardInterrupt:
+            return report_interrupt("cpec-sim", INTERRUPTED)
+        except Exception as exc:
+            if interrupt_noted():  # Ctrl-C, turned into another error by a library
+                return report_interrupt("cpec-sim", INTERRUPTED, exc)
+            if isinstance(exc, MemoryError):
+                return fail("out of memory: run fewer replicates or weeks at a time", 1)
+            from sim.commands import report_internal_error  # a bug: one line
 
-        return report_internal_error("cpec-sim", exc)
+            return report_internal_error("cpec-sim", exc)
+        if interrupt_noted() and code == 0:  # a Ctrl-C that a library dropped
+            return report_interrupt("cpec-sim", INTERRUPTED)
+        return code
 
 
-def _interrupted() -> int:
-    print("cpec-sim: interrupted (re-run the same command to resume)", file=sys.stderr)
-    return 130
+#: What ``cpec-sim`` says after Ctrl-C reached no command's own message.
+INTERRUPTED = "interrupted (re-run the same command to resume)"
+
+
+def entry() -> None:
+    """The console script of installs made before ``sim.console`` (their ``cpec-sim`` file
+    imports this): exit with :func:`main`'s code."""
+    from sim.console import entry as console_entry
+
+    console_entry()
 
 
 if __name__ == "__main__":

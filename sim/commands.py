@@ -77,24 +77,26 @@ def report_internal_error(prog: str, exc: BaseException) -> int:
     return 1
 
 
-#: Set when Ctrl-C arrives inside :func:`noting_interrupts`.
-_INTERRUPT = threading.Event()
+#: ``[True]`` once Ctrl-C has arrived inside :func:`noting_interrupts` (a list, not a lock:
+#: it is set from a signal handler).
+_INTERRUPT = [False]
 
 
 def interrupt_noted() -> bool:
     """Whether Ctrl-C has arrived inside the current :func:`noting_interrupts` block."""
-    return _INTERRUPT.is_set()
+    return _INTERRUPT[0]
 
 
 @contextmanager
 def noting_interrupts() -> Iterator[None]:
     """Inside the block, Ctrl-C is noted as it raises ``KeyboardInterrupt``.
 
-    Some libraries turn a ``KeyboardInterrupt`` into another error: NumPy's import raises an
-    ImportError, and a module left half imported fails later with an AttributeError. An error
-    after a noted Ctrl-C is the interrupt, not a bug (:func:`guarded`). Only on the main thread
-    and where Ctrl-C has Python's default handler: an ignored SIGINT (a process started in the
-    background) stays ignored.
+    Some libraries turn a ``KeyboardInterrupt`` into another error (NumPy's import raises an
+    ImportError; a module left half imported fails later with an AttributeError) or lose it
+    (raised in a garbage-collection callback, it is printed and dropped): a noted Ctrl-C is the
+    outcome whatever follows (:func:`guarded`, ``sim.cli.main``). Only on the main thread and
+    where Ctrl-C has Python's default handler: an ignored SIGINT (a process started in the
+    background) stays ignored. The note is forgotten when the block ends.
     """
     if (
         threading.current_thread() is not threading.main_thread()
@@ -104,16 +106,33 @@ def noting_interrupts() -> Iterator[None]:
         return
 
     def note(signum: int, frame: FrameType | None) -> None:
-        _INTERRUPT.set()
+        _INTERRUPT[0] = True
         signal.default_int_handler(signum, frame)
 
-    _INTERRUPT.clear()
+    _INTERRUPT[0] = False
     signal.signal(signal.SIGINT, note)
     try:
         yield
     finally:
         if signal.getsignal(signal.SIGINT) is note:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+        _INTERRUPT[0] = False
+
+
+def reraise_interrupt(exc: BaseException) -> None:
+    """Raise ``KeyboardInterrupt`` (from ``exc``) if Ctrl-C was noted: then ``exc`` is what a
+    library made of it, for the caller's handler to treat as the interrupt, not as bad input."""
+    if interrupt_noted():
+        raise KeyboardInterrupt from exc
+
+
+def report_interrupt(prog: str, message: str, exc: BaseException | None = None) -> int:
+    """``PROG: MESSAGE`` for a Ctrl-C; with ``CPEC_SIM_DEBUG=1`` also the error a library made
+    of it (``exc``). Returns 130."""
+    if exc is not None and debugging():
+        traceback.print_exception(exc, file=sys.stderr)
+    print(f"{prog}: {message}", file=sys.stderr)
+    return 130
 
 
 def _types(expected: Expected) -> ErrorTypes:
@@ -129,23 +148,20 @@ def guarded(
     """``call()``'s exit code, or the exit code of the error it raised (see the module)."""
     try:
         return int(call())
-    except KeyboardInterrupt:  # first: naming the expected errors may import slow modules
-        print(f"{prog}: {interrupted}", file=sys.stderr)
-        return 130
-    except UsageError as exc:
-        return fail(prog, str(exc))
-    except _types(expected) as exc:
-        return fail(prog, str(exc) or type(exc).__name__)
-    except BrokenPipeError:
-        return 0
-    except OSError as exc:
-        return fail(prog, str(exc), code=1)
+    except KeyboardInterrupt:
+        return report_interrupt(prog, interrupted)
     except Exception as exc:
-        if interrupt_noted():  # Ctrl-C, turned into another error by a library
-            if debugging():
-                traceback.print_exception(exc, file=sys.stderr)
-            print(f"{prog}: {interrupted}", file=sys.stderr)
-            return 130
+        # Ctrl-C first, and before naming the expected errors, which may import slow modules
+        if interrupt_noted():
+            return report_interrupt(prog, interrupted, exc)
+        if isinstance(exc, UsageError):
+            return fail(prog, str(exc))
+        if isinstance(exc, _types(expected)):
+            return fail(prog, str(exc) or type(exc).__name__)
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        if isinstance(exc, OSError):
+            return fail(prog, str(exc), code=1)
         return report_internal_error(prog, exc)
 
 

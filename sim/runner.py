@@ -52,7 +52,6 @@ from sim.results import (
 )
 from sim.workers import (
     run_preload,
-    starting_workers,
     stop_pool,
     worker_context,
     worker_init,
@@ -613,9 +612,8 @@ def _run_pool(
     pending: set[Future[Any]] = set()
     import_for_assembly_in_background()
     try:
-        with starting_workers():
-            for c in todo:
-                pending.add(pool.submit(run_chunk, *_chunk_args(spec, store, c, chunks[c])))
+        for c in todo:
+            pending.add(pool.submit(run_chunk, *_chunk_args(spec, store, c, chunks[c])))
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:

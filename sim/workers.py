@@ -23,12 +23,10 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -56,43 +54,37 @@ def worker_context(preload: Sequence[str]) -> Any:
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload([__name__, *(m for m in preload if m != __name__)])
+    _launch_fork_server()
     return ctx
 
 
-@contextmanager
-def starting_workers() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) back while worker processes start (a pool's submissions, the fork
-    server's launch): one that arrives meanwhile takes effect when the block ends.
+#: The process that launched the fork server, for the server to check (:func:`_arm_fork_server`).
+_LAUNCHER_VARIABLE = "CPEC_SIM_FORK_SERVER_PARENT"
 
-    A pool interrupted while it started a worker would not know that worker, which then
-    failed with a traceback once the pool was gone; and a fork server launched in the block is
-    born with SIGINT blocked (as are the workers it forks, which ignore it anyway), where a
-    Ctrl-C during its interpreter's start-up printed a fatal error. The signal is blocked in
-    this thread (children inherit the mask) and, on the main thread, its handler waits until
-    the end (another thread may take the signal). SIGTERM is not held: stopping workers sends it.
+
+def _launch_fork_server() -> None:
+    """Launch the fork server now (if it is not running), born with Ctrl-C blocked.
+
+    A Ctrl-C during its interpreter's start-up printed "Fatal Python error" (it shares the
+    terminal's process group); blocked, it never reaches the server or the workers it forks
+    (which ignore it anyway). SIGINT is blocked in this thread for the launch alone, a few
+    milliseconds, and one that arrives meanwhile takes effect right after. The resource
+    tracker is launched first: launching it unblocks SIGINT (the standard library's own
+    guard). The server learns which process launched it, to leave at once if that process
+    died before the server could arm its death signal (:func:`_arm_fork_server`).
     """
-    on_main = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGINT) if on_main else None
-    arrived: list[FrameType | None] = []
-    if previous is not None:
-        signal.signal(signal.SIGINT, lambda signum, frame: arrived.append(frame))
-    blocking = hasattr(signal, "pthread_sigmask")
-    if blocking:  # launching the resource tracker unblocks SIGINT: launch it first
-        from multiprocessing import resource_tracker
+    import multiprocessing.forkserver as forkserver
+    from multiprocessing import resource_tracker
 
-        resource_tracker.ensure_running()
+    resource_tracker.ensure_running()
+    os.environ[_LAUNCHER_VARIABLE] = str(os.getpid())
+    blocking = hasattr(signal, "pthread_sigmask")
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocking else set()
     try:
-        yield
+        forkserver.ensure_running()
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
         if blocking:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held back arrives now
-        if arrived and callable(previous):
-            previous(signal.SIGINT, arrived[0])
-        elif arrived and previous == signal.SIG_DFL:
-            signal.raise_signal(signal.SIGINT)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def stop_pool(pool: ProcessPoolExecutor, pending: Iterable[Future[Any]] = ()) -> None:
@@ -124,11 +116,8 @@ def start_worker_server(preload: Sequence[str]) -> bool:
     """
     if "forkserver" not in mp.get_all_start_methods():
         return False
-    import multiprocessing.forkserver as forkserver
 
     worker_context(preload)
-    with starting_workers():
-        forkserver.ensure_running()
     return True
 
 
@@ -185,6 +174,8 @@ def _arm_fork_server() -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
+    if os.environ.get(_LAUNCHER_VARIABLE, str(parent)) != str(parent):
+        os._exit(0)  # the process that launched it is gone: nothing to serve
     if _started_by_main_thread(parent):
         _die_with(parent)
 

@@ -17,6 +17,7 @@ from sim.commands import (
     guarded,
     noting_interrupts,
     report_internal_error,
+    reraise_interrupt,
     run_command,
 )
 
@@ -176,11 +177,18 @@ def test_ctrl_c_turned_into_another_error_by_a_library_is_still_the_interrupt(
     try:
         with noting_interrupts():
             code = guarded(PROG, lambda: _ctrl_c_turned_into(ImportError("numpy failed")))
-        assert code == 130
-        assert capsys.readouterr().err == f"{PROG}: interrupted\n"
-        with noting_interrupts():  # a new block forgets the last one's Ctrl-C
+            assert code == 130
+            assert capsys.readouterr().err == f"{PROG}: interrupted\n"
+            # also an error that would be bad input: it is what the interrupt became
+            assert guarded(PROG, lambda: _ctrl_c_turned_into(UsageError("x")), ()) == 130
+            with pytest.raises(KeyboardInterrupt):
+                reraise_interrupt(ImportError("numpy failed"))
+        # the end of the block forgets the Ctrl-C, and so does a new block
+        assert guarded(PROG, _raise(ImportError("numpy failed"))) == 1
+        with noting_interrupts():
             assert guarded(PROG, _raise(ImportError("numpy failed"))) == 1
-        assert "internal error: ImportError: numpy failed" in capsys.readouterr().err
+        assert capsys.readouterr().err.count("internal error: ImportError: numpy failed") == 2
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -210,3 +218,29 @@ def test_ctrl_c_does_not_wait_for_the_expected_errors_to_be_named(
     assert named == []
     assert guarded(PROG, _raise(DemoError("bad")), expected) == 2
     assert named == [True]
+
+
+def test_a_ctrl_c_that_a_library_dropped_ends_the_command_as_interrupted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Raised in a garbage-collection callback, KeyboardInterrupt is printed and dropped, and
+    the command ran to its end: it still ends as interrupted (re-running it resumes)."""
+    import sim.cli
+
+    def command(args: list[str]) -> int:
+        try:
+            signal.raise_signal(signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass  # dropped
+        return 0
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        monkeypatch.setitem(sim.cli.COMMANDS, "demo", command)
+        assert sim.cli.main(["demo"]) == 130
+        assert "interrupted" in capsys.readouterr().err
+        monkeypatch.setitem(sim.cli.COMMANDS, "demo", lambda args: 0)
+        assert sim.cli.main(["demo"]) == 0
+    finally:
+        signal.signal(signal.SIGINT, previous)

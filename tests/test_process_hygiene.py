@@ -148,3 +148,37 @@ def test_ctrl_c_while_the_worker_server_loads_does_not_kill_it() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "3", out.stderr
     assert "KeyboardInterrupt" not in out.stderr
+
+
+def test_the_fork_server_is_born_with_ctrl_c_blocked() -> None:
+    """A Ctrl-C during the fork server's interpreter start-up printed "Fatal Python error"."""
+    code = (
+        "import multiprocessing.forkserver as fs, pathlib\n"
+        "from sim.workers import start_worker_server\n"
+        "start_worker_server([])\n"
+        "status = pathlib.Path(f'/proc/{fs._forkserver._forkserver_pid}/status').read_text()\n"
+        "print(next(l for l in status.splitlines() if l.startswith('SigBlk:')).split()[1])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.strip(), 16) & (1 << (signal.SIGINT - 1))
+
+
+def test_a_fork_server_whose_launcher_is_gone_leaves_at_once() -> None:
+    """Born with Ctrl-C blocked, a server whose main process died (Ctrl-C) before the server
+    armed its death signal ran its whole preload alone: it checks its launcher instead."""
+    code = (
+        "import multiprocessing as mp, multiprocessing.forkserver as fs, os, time\n"
+        "os.environ['CPEC_SIM_FORK_SERVER_PARENT'] = '1'  # as if launched by a process now gone\n"
+        "mp.set_forkserver_preload(['sim.workers'])\n"
+        "fs.ensure_running()\n"
+        "pid = fs._forkserver._forkserver_pid\n"
+        "for _ in range(100):\n"
+        "    if os.waitpid(pid, os.WNOHANG)[0] == pid:\n"
+        "        print('left'); break\n"
+        "    time.sleep(0.1)\n"
+        "else:\n"
+        "    print('still there')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "left", out.stderr

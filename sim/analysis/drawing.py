@@ -15,13 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sim.analysis.runs import Run, load_run
-from sim.workers import (
-    DRAWING_PRELOAD,
-    starting_workers,
-    stop_pool,
-    worker_context,
-    worker_init,
-)
+from sim.workers import DRAWING_PRELOAD, stop_pool, worker_context, worker_init
 
 
 class RunFigure(NamedTuple):
@@ -88,8 +82,7 @@ def draw_figures(
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
     futures = []
     try:
-        with starting_workers():
-            futures = [pool.submit(render, task) for task in tasks]
+        futures = [pool.submit(render, task) for task in tasks]
         if meanwhile is not None:
             meanwhile()
         out = [future.result() for future in futures]

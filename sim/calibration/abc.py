@@ -189,7 +189,7 @@ def worker_pool(
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    from sim.workers import starting_workers, stop_pool, worker_context, worker_init
+    from sim.workers import stop_pool, worker_context, worker_init
 
     ctx = worker_context(preload)
     pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=worker_init)
@@ -197,9 +197,7 @@ def worker_pool(
     def ordered_map(fn: Callable[..., Any], items: Any) -> list[Any]:
         items = list(items)
         chunk = max(1, len(items) // (4 * jobs))
-        with starting_workers():
-            results = pool.map(fn, items, chunksize=chunk)
-        return list(results)
+        return list(pool.map(fn, items, chunksize=chunk))
 
     try:
         yield ordered_map

@@ -59,7 +59,7 @@ from sim.runner import (
     replicate_seed,
     stop_signals,
 )
-from sim.workers import starting_workers, stop_pool, worker_context, worker_init
+from sim.workers import stop_pool, worker_context, worker_init
 
 PointFunction = Callable[[dict[str, Any], int], Mapping[str, Any]]
 ENGINES = ("local", "dask")
@@ -337,8 +337,7 @@ def _run_chunks(
     """Evaluate ``chunks`` (:func:`evaluate_chunk`'s arguments) on ``executor``; ``finish``
     each as it comes back. A chunk lost with its Dask worker or the scheduler stops the
     evaluation (:class:`EngineLost`) once every chunk that has come back is finished."""
-    with starting_workers():
-        chunk_of = {executor.submit(evaluate_chunk, *a): a[1] for a in chunks}
+    chunk_of = {executor.submit(evaluate_chunk, *a): a[1] for a in chunks}
     pending: set[Future[Any]] = set(chunk_of)
     try:
         while pending:
