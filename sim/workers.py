@@ -45,7 +45,8 @@ def worker_init() -> None:
 
 
 def worker_context(preload: Sequence[str]) -> Any:
-    """The multiprocessing context for a worker pool whose workers import ``preload``.
+    """The multiprocessing context for a worker pool whose workers import ``preload``; the
+    fork server is launched now if it is not running (:func:`_launch_fork_server`).
 
     This module is preloaded first, so that the fork server arms its death signal before
     the slow imports (a main process killed while the server compiles takes it along).
