@@ -23,6 +23,7 @@ from typing import Any
 from sim.analysis.outputs import analysis_files
 from sim.commands import interrupt_noted, noting_interrupts, report_interrupt, reraise_interrupt
 from sim.config import MAX_SWEEP_JOBS, scenario_names, shown_value
+from sim.console import INTERRUPTED
 from sim.files import is_system_folder, unwritable
 
 USAGE = """usage: cpec-sim COMMAND [ARGS]
@@ -1418,10 +1419,6 @@ def main(argv: list[str] | None = None) -> int:
         if interrupt_noted() and code == 0:  # a Ctrl-C that a library dropped
             return report_interrupt("cpec-sim", INTERRUPTED)
         return code
-
-
-#: What ``cpec-sim`` says after Ctrl-C reached no command's own message.
-INTERRUPTED = "interrupted (re-run the same command to resume)"
 
 
 def entry() -> None:

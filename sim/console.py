@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import sys
 
+#: What ``cpec-sim`` says after a Ctrl-C that reached no command's own message.
+INTERRUPTED = "interrupted (re-run the same command to resume)"
+
 
 def entry() -> None:
     """Exit with :func:`sim.cli.main`'s code."""
@@ -13,6 +16,6 @@ def entry() -> None:
 
         code = main()
     except KeyboardInterrupt:  # main() reports its own: this is before it could
-        print("cpec-sim: interrupted", file=sys.stderr)
+        print(f"cpec-sim: {INTERRUPTED}", file=sys.stderr)
         code = 130
     sys.exit(code)

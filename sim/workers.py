@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.process import BaseProcess
@@ -86,6 +87,7 @@ def _launch_fork_server() -> None:
     finally:
         if blocking:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        os.environ.pop(_LAUNCHER_VARIABLE, None)  # the server has its own copy
 
 
 def stop_pool(pool: ProcessPoolExecutor, pending: Iterable[Future[Any]] = ()) -> None:
@@ -177,8 +179,25 @@ def _arm_fork_server() -> None:
     parent = os.getppid()
     if os.environ.get(_LAUNCHER_VARIABLE, str(parent)) != str(parent):
         os._exit(0)  # the process that launched it is gone: nothing to serve
+    sys.excepthook = _quiet_when_the_pool_is_gone(sys.excepthook)
     if _started_by_main_thread(parent):
         _die_with(parent)
+
+
+def _quiet_when_the_pool_is_gone(report: Any) -> Any:
+    """The fork server's (and its children's) ``sys.excepthook``: a worker that finds its
+    pool's semaphore gone as it starts (the pool was stopped, by Ctrl-C, while this worker was
+    being started) leaves without a traceback; anything else is reported by ``report``."""
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        last = traceback.extract_tb(tb)[-1:] if tb is not None else []
+        if isinstance(exc, FileNotFoundError) and any(
+            Path(f.filename).parts[-2:] == ("multiprocessing", "synchronize.py") for f in last
+        ):
+            return
+        report(kind, exc, tb)
+
+    return hook
 
 
 def _die_with_fork_server() -> None:

@@ -182,3 +182,24 @@ def test_a_fork_server_whose_launcher_is_gone_leaves_at_once() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "left", out.stderr
+
+
+def test_a_worker_whose_pool_is_gone_as_it_starts_leaves_without_a_traceback() -> None:
+    """A pool stopped by Ctrl-C while the fork server started one of its workers: the worker
+    finds the pool's semaphore gone (FileNotFoundError in multiprocessing.synchronize) and
+    printed a traceback. Other errors are still reported."""
+    from multiprocessing.synchronize import SemLock
+
+    from sim.workers import _quiet_when_the_pool_is_gone
+
+    reported: list[type[BaseException]] = []
+    hook = _quiet_when_the_pool_is_gone(lambda kind, exc, tb: reported.append(kind))
+    try:  # what a worker meets: its pool's semaphore unlinked
+        SemLock.__new__(SemLock).__setstate__((0, 1, 1, "/cpec-sim-test-no-such-semaphore"))
+    except FileNotFoundError as exc:
+        hook(type(exc), exc, exc.__traceback__)
+    try:
+        Path("/no/such/file/here").read_text()  # a FileNotFoundError elsewhere
+    except FileNotFoundError as exc:
+        hook(type(exc), exc, exc.__traceback__)
+    assert reported == [FileNotFoundError]
