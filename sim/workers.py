@@ -119,7 +119,6 @@ def start_worker_server(preload: Sequence[str]) -> bool:
     """
     if "forkserver" not in mp.get_all_start_methods():
         return False
-
     worker_context(preload)
     return True
 
@@ -190,10 +189,9 @@ def _quiet_when_the_pool_is_gone(report: Any) -> Any:
     being started) leaves without a traceback; anything else is reported by ``report``."""
 
     def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
-        last = traceback.extract_tb(tb)[-1:] if tb is not None else []
-        if isinstance(exc, FileNotFoundError) and any(
-            Path(f.filename).parts[-2:] == ("multiprocessing", "synchronize.py") for f in last
-        ):
+        frames = traceback.extract_tb(tb) if tb is not None else []
+        where = Path(frames[-1].filename).parts[-2:] if frames else ()
+        if isinstance(exc, FileNotFoundError) and where == ("multiprocessing", "synchronize.py"):
             return
         report(kind, exc, tb)
 
