@@ -94,7 +94,7 @@ def _print_summary(result: object) -> None:
     c = result.predictive
     inside = int(c["inside_90"].sum())
     joint = c.attrs.get("joint_p")
-    together = "" if joint is None else f"; all at once, p = {joint:.2f}"
+    together = _joint_text(joint)
     print(
         f"\nposterior predictive: {inside} of {len(c)} observed statistics inside 90% intervals"
         f"{together}\n (the statistics the calibration was fitted to: passing is expected, "
@@ -131,6 +131,20 @@ def _print_summary(result: object) -> None:
         f"{result.session_simulations:,} of them this session ({result.seconds:.0f} s)"
     )
     print(f"calibration directory: {result.out_dir}")
+
+
+def _joint_text(joint: float | None) -> str:
+    """The joint predictive p-value's clause (none with too few replicates or a missing value)."""
+    from sim.calibration.diagnostics import MIN_JOINT_REPLICATES
+
+    if joint is None:
+        return ""
+    if math.isnan(joint):
+        return (
+            f"; all at once, no p (fewer than {MIN_JOINT_REPLICATES} replicates,"
+            " or a statistic missing)"
+        )
+    return f"; all at once, p = {joint:.2f}"
 
 
 def _observed_text(observed: Any, half: Any) -> str:

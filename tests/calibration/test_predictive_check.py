@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.calibration.diagnostics import joint_record_p
+from sim.calibration.cli import _joint_text
+from sim.calibration.diagnostics import MIN_JOINT_REPLICATES, joint_record_p
 from sim.calibration.record import Observed
 
 NAMES = ("attacks", "deaths", "militants_killed")
@@ -78,3 +79,19 @@ def test_the_joint_p_without_a_range_is_uniform_and_a_far_record_gets_a_small_p(
     sample = pd.DataFrame(synthetic_replicates(rng, REPLICATES), columns=list(NAMES))
     far = record_from(np.array([260.0, 400.0, 650.0]), half_width=80.0)  # 7, 7 and 3.4 sd off
     assert joint_record_p(sample, far) < 0.02
+
+
+def test_no_joint_p_with_too_few_replicates_or_a_missing_statistic() -> None:
+    """Below MIN_JOINT_REPLICATES the record's distance is not like a replicate's (P(p < 0.05)
+    was 0.34 at 5 replicates); a NaN statistic made p = 0 (NaN compares as False)."""
+    rng = np.random.default_rng(4)
+    x = synthetic_replicates(rng, REPLICATES + 1)
+    record = record_from(x[0], 0.0)
+    few = pd.DataFrame(x[1:MIN_JOINT_REPLICATES], columns=list(NAMES))
+    assert np.isnan(joint_record_p(few, record))
+    enough = pd.DataFrame(x[1 : MIN_JOINT_REPLICATES + 1], columns=list(NAMES))
+    assert 0.0 < joint_record_p(enough, record) <= 1.0
+    missing = pd.DataFrame(x[1:], columns=list(NAMES))
+    missing.iloc[7, 1] = np.nan
+    assert np.isnan(joint_record_p(missing, record))
+    assert "no p" in _joint_text(float("nan")) and "p = 0.42" in _joint_text(0.42)
