@@ -114,7 +114,8 @@ function drawCharts() {
     ["Chinese killed (total)", (r) => linesPanel(r, (i) => cumsum(series(i, "chinese_killed")), COLOURS.chinese, 5)],
     ["Militant fighters", (r) => linesPanel(r, (i) => series(i, "fighters"), COLOURS.fighters, 100)],
     ["Capital deployed ($m)", (r) => linesPanel(r, (i) => series(i, "capital_deployed"), COLOURS.capital, 100)],
-    ["China's patience", patiencePanel],
+    ["China's patience", patiencePanel, [["patience", COLOURS.patience, "line"],
+      ["a step is left only above", "#999", "dash"]]],
     ["Grievance and legitimacy", (r) => {
       linesPanel(r, (i) => series(i, "grievance"), COLOURS.grievance, 1, 1);
       linesPanel(r, (i) => series(i, "legitimacy"), COLOURS.legitimacy, 1, 1, true);
@@ -149,7 +150,7 @@ function fitted(ctx, text, width) {
   return text.slice(0, n) + "…";
 }
 
-// A legend's items, [label, colour, "box" | "line"], laid out in rows of at most `width`.
+// A legend's items, [label, colour, "box" | "line" | "dash"], laid out in rows of at most `width`.
 function legendRows(ctx, items, width) {
   const rows = [];
   let row = [], used = 0;
@@ -168,7 +169,11 @@ function drawLegend(ctx, rows, x, y) {
     const cx = x + dx, cy = y + 12 * n;
     ctx.fillStyle = colour; ctx.strokeStyle = colour; ctx.lineWidth = 2;
     if (kind === "box") ctx.fillRect(cx, cy - 7, 10, 8);
-    else { ctx.beginPath(); ctx.moveTo(cx, cy - 3); ctx.lineTo(cx + 10, cy - 3); ctx.stroke(); }
+    else {
+      if (kind === "dash") { ctx.lineWidth = 1; ctx.setLineDash([3, 3]); }
+      ctx.beginPath(); ctx.moveTo(cx, cy - 3); ctx.lineTo(cx + 10, cy - 3); ctx.stroke();
+      ctx.setLineDash([]);
+    }
     ctx.fillStyle = "#444"; ctx.fillText(label, cx + 13, cy);
   }));
 }
@@ -238,10 +243,6 @@ function patiencePanel(r) {
   down.forEach((v) => { ctx.beginPath(); ctx.moveTo(x, y + (1 - v) * h); ctx.lineTo(x + w, y + (1 - v) * h); ctx.stroke(); });
   ctx.setLineDash([]);
   ctx.fillStyle = "#666"; ctx.font = "9px sans-serif";
-  if (down.length) {
-    ctx.textAlign = "left";
-    ctx.fillText("- - a step is left only above", x + 2, y + (1 - down[0]) * h - 2);
-  }
   ctx.textAlign = "right";
   for (let k = 0; k < 4; k++) {
     if (e[k] - e[k + 1] > 0.06) ctx.fillText(world.view.static.ladder[k], x + w - 2, y + (1 - (e[k] + e[k + 1]) / 2) * h + 3);
