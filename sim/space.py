@@ -8,18 +8,13 @@ network's links (:func:`reach_adjacency`); the engine reads the same links from 
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
-
-def _rows(name: str) -> list[dict[str, str]]:
-    with resources.files("sim.data").joinpath(name).open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+from sim.data import rows as data_rows
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,7 @@ class PlaceTable:
 @cache
 def load_places() -> PlaceTable:
     """Read ``places.csv`` and ``edges.csv`` (cached; arrays are treated as read-only)."""
-    rows = _rows("places.csv")
+    rows = data_rows("places.csv")
 
     def col(name: str) -> np.ndarray:
         return np.array([float(r[name]) for r in rows])
@@ -85,8 +80,8 @@ def load_places() -> PlaceTable:
         chinese_per_vehicle=col("chinese_per_vehicle"),
         security=col("security"),
         borders_iran=col("borders_iran").astype(bool),
-        edges=tuple((r["source"], r["target"], r["kind"]) for r in _rows("edges.csv")),
-        reach=tuple(r["reach"] == "1" for r in _rows("edges.csv")),
+        edges=tuple((r["source"], r["target"], r["kind"]) for r in data_rows("edges.csv")),
+        reach=tuple(r["reach"] == "1" for r in data_rows("edges.csv")),
     )
     for arr in (table.lat, table.population, table.hardship):
         arr.setflags(write=False)
@@ -97,7 +92,7 @@ def load_places() -> PlaceTable:
 def load_groups() -> dict[str, dict[str, Any]]:
     """Militant groups: name, whether Baloch (BRAS), and initial fighters by place id."""
     groups: dict[str, dict[str, Any]] = {}
-    for r in _rows("groups.csv"):
+    for r in data_rows("groups.csv"):
         g = groups.setdefault(
             r["group"], {"name": r["name"], "baloch": r["baloch"] == "1", "fighters": {}}
         )
@@ -109,7 +104,7 @@ def load_groups() -> dict[str, dict[str, Any]]:
 def load_investors() -> tuple[dict[str, Any], ...]:
     """Investor records: id, name, kind (state/private), place, capital, staff, friction range."""
     out = []
-    for r in _rows("investors.csv"):
+    for r in data_rows("investors.csv"):
         out.append(
             {
                 "id": r["id"],

@@ -50,7 +50,6 @@ Usable from a notebook::
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import re
 import shutil
@@ -61,7 +60,6 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +75,7 @@ from sim.calibration.record import (
 )
 from sim.commands import Parser, UsageError, run_command
 from sim.config import MAX_JOBS, MAX_REPLICATES, MAX_WEEKS
+from sim.data import rows as data_rows
 from sim.files import not_a_folder_to_write, unwritable
 
 if TYPE_CHECKING:
@@ -336,11 +335,6 @@ def _blamed_on_ttp(row: Row) -> bool:
     return row["province"] == "Khyber Pakhtunkhwa"
 
 
-def _data_rows(name: str) -> list[Row]:
-    with resources.files("sim.data").joinpath(name).open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 #: NACTA's count of attacks on Chinese nationals in Pakistan, 2021-2024 (OBSERVED.md).
 NACTA_ATTACKS_2021_2024 = 14
 #: The 2-year windows of the record of attacks on Chinese targets behind the yearly ranges.
@@ -393,7 +387,7 @@ def _range_text(low: float, high: float) -> str:
 
 def _militants_killed_counts() -> str:
     """The counts of militants killed in all of Pakistan, as the table's source says them."""
-    rows = [r for r in _data_rows(MILITANTS_KILLED_FILE) if r["scope"] == "Pakistan"]
+    rows = [r for r in data_rows(MILITANTS_KILLED_FILE) if r["scope"] == "Pakistan"]
     return " and ".join(f"{r['source']} {int(r['killed'])}" for r in rows)
 
 
@@ -472,7 +466,7 @@ def _per_attack(rows: Sequence[Row], keep: Callable[[Row], bool]) -> list[int]:
 
 def _chinese_targets() -> list[Target]:
     """Attacks on Chinese targets and Chinese killed: all perpetrators, Baloch groups, TTP."""
-    rows = _data_rows("attacks_on_chinese_in_pakistan.csv")
+    rows = data_rows("attacks_on_chinese_in_pakistan.csv")
     every = chinese_window_rates(rows)
     span = _chinese_span()
     low, high = every.n_attacks / CHINESE_YEARS, NACTA_ATTACKS_2021_2024 / CHINESE_YEARS
@@ -539,7 +533,7 @@ def _ceil2(x: float) -> float:
 
 def _balochistan_targets() -> list[Target]:
     """Attacks and deaths a year, their growth, militants killed and captured, fighters."""
-    rows = _data_rows("balochistan_annual_violence.csv")
+    rows = data_rows("balochistan_annual_violence.csv")
     recent = [r for r in rows if r["year"] in ("2023", "2024")]
     b_attacks = [float(r["attacks"]) for r in recent if r["attacks"]]
     b_killed = [float(r["killed"]) for r in recent if r["killed"]]
@@ -640,7 +634,7 @@ def _balochistan_targets() -> list[Target]:
 
 def _severity_targets() -> list[Target]:
     """The deadliest attack of a year and the severity tail exponent."""
-    deadliest = _data_rows("deadliest_attacks_balochistan.csv")
+    deadliest = data_rows("deadliest_attacks_balochistan.csv")
     worst_low = min(float(r["killed_low"]) for r in deadliest)
     worst_high = max(float(r["killed_high"]) for r in deadliest)
     worst_text = "; ".join(

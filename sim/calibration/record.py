@@ -15,11 +15,11 @@ Two windows:
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
-from importlib import resources
 from typing import Literal
+
+from sim.data import rows as data_rows
 
 Window = Literal["full", "hindcast"]
 WINDOWS: tuple[str, ...] = ("full", "hindcast")
@@ -37,11 +37,6 @@ class Observed:
     half_width: float = 0.0  # > 0: known only as value +/- half_width (zero distance inside)
 
 
-def _rows(name: str) -> list[dict[str, str]]:
-    with resources.files("sim.data").joinpath(name).open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 #: The counts of militants killed in 2024 (all of Pakistan, and Balochistan's fatalities).
 MILITANTS_KILLED_FILE = "militants_killed_pakistan.csv"
 #: Balochistan's share of the militants killed in all of Pakistan: an estimate, not a count
@@ -53,7 +48,7 @@ def militants_killed_estimate(rows: list[dict[str, str]] | None = None) -> tuple
     """Militants killed a year in Balochistan, as a range: :data:`BALOCHISTAN_SHARE` of the
     smallest and the largest count for all of Pakistan (``militants_killed_pakistan.csv``),
     rounded out to 50. Used as a range: the distance is zero anywhere inside it."""
-    rows = _rows(MILITANTS_KILLED_FILE) if rows is None else rows
+    rows = data_rows(MILITANTS_KILLED_FILE) if rows is None else rows
     counts = [float(r["killed"]) for r in rows if r["scope"] == "Pakistan"]
     low, high = BALOCHISTAN_SHARE[0] * min(counts), BALOCHISTAN_SHARE[1] * max(counts)
     return 50.0 * math.floor(low / 50), 50.0 * math.ceil(high / 50)
@@ -62,14 +57,14 @@ def militants_killed_estimate(rows: list[dict[str, str]] | None = None) -> tuple
 def annual_violence(column: str) -> dict[int, float]:
     """Balochistan attacks or deaths by year: the first listed monitor of each year."""
     out: dict[int, float] = {}
-    for r in _rows("balochistan_annual_violence.csv"):
+    for r in data_rows("balochistan_annual_violence.csv"):
         if r[column]:
             out.setdefault(int(r["year"]), float(r[column]))
     return out
 
 
 def _monitor(year: int, column: str) -> str:
-    for r in _rows("balochistan_annual_violence.csv"):
+    for r in data_rows("balochistan_annual_violence.csv"):
         if int(r["year"]) == year and r[column]:
             return f"{r['source']} {year}"
     return str(year)
@@ -79,7 +74,7 @@ def chinese_by_year(first: int, last: int) -> tuple[dict[int, int], dict[int, in
     """Attacks on Chinese targets and Chinese killed in each year ``first..last``."""
     attacks = dict.fromkeys(range(first, last + 1), 0)
     killed = dict.fromkeys(range(first, last + 1), 0)
-    for r in _rows("attacks_on_chinese_in_pakistan.csv"):
+    for r in data_rows("attacks_on_chinese_in_pakistan.csv"):
         year = int(r["date"][:4])
         if first <= year <= last:
             attacks[year] += 1
@@ -89,7 +84,7 @@ def chinese_by_year(first: int, last: int) -> tuple[dict[int, int], dict[int, in
 
 def deadliest(year: int) -> float:
     """Deaths in the deadliest attack in Balochistan of ``year`` (midpoint of the counts)."""
-    for r in _rows("deadliest_attacks_balochistan.csv"):
+    for r in data_rows("deadliest_attacks_balochistan.csv"):
         if int(r["year"]) == year:
             return (float(r["killed_low"]) + float(r["killed_high"])) / 2
     raise KeyError(year)

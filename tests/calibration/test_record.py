@@ -6,10 +6,10 @@ from sim import validation
 from sim.calibration.record import (
     BALOCHISTAN_SHARE,
     MILITANTS_KILLED_FILE,
-    _rows,
     militants_killed_estimate,
     observed,
 )
+from sim.data import rows as data_rows
 
 
 def _row(scope: str, killed: int) -> dict[str, str]:
@@ -25,7 +25,7 @@ def test_the_militants_killed_range_is_the_share_of_the_pakistan_counts_rounded_
 
 
 def test_the_sourced_counts_give_the_range_the_calibration_and_validate_use() -> None:
-    rows = _rows(MILITANTS_KILLED_FILE)
+    rows = data_rows(MILITANTS_KILLED_FILE)
     assert all(r["source_url"].startswith("https://") for r in rows)
     low, high = militants_killed_estimate()
     entry = next(o for o in observed("full") if o.name == "militants_killed_per_year")
