@@ -85,8 +85,24 @@ def _dir_part(overrides: Any, skip: tuple[str, ...]) -> str:
     for item in overrides:
         if not _named(str(item).split("=", 1)[0].lstrip("+~"), skip):
             continue
-        kept.append(_UNSAFE.sub("_", str(item).lstrip("+")).replace("..", "_"))
+        kept.append(_UNSAFE.sub("_", _canonical(str(item)).lstrip("+")).replace("..", "_"))
     return ",".join(sorted(kept))
+
+
+def _canonical(item: str) -> str:
+    """An override with its number or truth value in one spelling, so that equal values name
+    one folder (``1_000`` and ``+1000`` as ``1000``, ``0.50`` as ``0.5``, ``True`` as
+    ``true``); any other override as given."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    key, sep, _ = item.partition("=")
+    try:
+        value = OverridesParser.create().parse_override(item).value()
+    except Exception:  # not Hydra's grammar: Hydra itself reports it
+        return item
+    if not sep or not isinstance(value, bool | int | float):
+        return item
+    return f"{key}={_override_text(value)}"
 
 
 def _named(key: str, skip: tuple[str, ...]) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.cli import _canonical
 from sim.record import EVENT_COLUMNS, SUMMARY_COLUMNS
 from tests.conftest import cpec
 
@@ -47,6 +48,19 @@ def test_any_parameter_is_addressable_and_changes_the_run(workdir: Path) -> None
         / "summary.parquet"
     )
     assert summary["investment_hold"].all()  # patience 0.1 starts China at the top of the ladder
+
+
+def test_equal_values_spelled_differently_name_one_run_folder(workdir: Path) -> None:
+    """``0.10`` is 0.1 to Hydra, ``+4`` is 4 and ``1_000`` 1000: each ran into a folder of its
+    own, running everything again."""
+    assert _canonical("replicates=1_000") == "replicates=1000"
+    assert _canonical("plots=True") == "plots=true" and _canonical("seed=07") == "seed=07"
+    odd = cpec("run", "china.initial_patience=0.10", "replicates=+4", "weeks=8", cwd=workdir)
+    plain = cpec("run", "china.initial_patience=0.1", *FAST, cwd=workdir)
+    assert odd.returncode == 0 and plain.returncode == 0, odd.stderr + plain.stderr
+    folder = workdir / "results/runs/baseline,china.initial_patience=0.1,replicates=4,weeks=8"
+    assert f"run directory: {folder}" in odd.stdout and f"run directory: {folder}" in plain.stdout
+    assert [p.name for p in (workdir / "results/runs").iterdir()] == [folder.name]
 
 
 BAD = [
