@@ -119,6 +119,12 @@ def noting_interrupts() -> Iterator[None]:
         _INTERRUPT[0] = False
 
 
+def interrupt_taken() -> None:
+    """Forget a noted Ctrl-C: the command took it as its normal end (a server stops on it,
+    says "Stopped." and exits 0), not as an interruption to report."""
+    _INTERRUPT[0] = False
+
+
 def reraise_interrupt(exc: BaseException) -> None:
     """Raise ``KeyboardInterrupt`` (from ``exc``) if Ctrl-C was noted: then ``exc`` is what a
     library made of it, for the caller's handler to treat as the interrupt, not as bad input."""

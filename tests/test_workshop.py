@@ -1213,11 +1213,14 @@ def test_a_fork_that_changes_nothing_shows_two_identical_branches() -> None:
         assert np.array_equal(ga.target_shares(), gb.target_shares())
 
 
-def test_the_dashboard_says_where_to_open_once_it_listens_and_stops_cleanly_on_sigterm(
-    tmp_path: Path,
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_the_dashboard_says_where_to_open_once_it_listens_and_stops_cleanly(
+    tmp_path: Path, stop: str
 ) -> None:
     """A reviewer: the address was printed (and the browser opened) ~80 s before the port
-    listened on a first run, and SIGTERM ended the server with code 143 and no "Stopped."."""
+    listened on a first run, and SIGTERM ended the server with code 143 and no "Stopped.".
+    Ctrl-C, the way a server is stopped, ended it with 130 and "interrupted (re-run the same
+    command to resume)" (a Ctrl-C that a command returning 0 had not reported)."""
     import signal
     import socket
     import subprocess
@@ -1234,6 +1237,8 @@ def test_the_dashboard_says_where_to_open_once_it_listens_and_stops_cleanly_on_s
             [sys.executable, "-m", "sim.cli", "dashboard", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
+            # Ctrl-C's default action, as in a terminal (a background job inherits it ignored)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:
         deadline = time.monotonic() + 90
@@ -1244,12 +1249,13 @@ def test_the_dashboard_says_where_to_open_once_it_listens_and_stops_cleanly_on_s
         # printed once the server listens: the page answers at once
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
             assert page.status == 200
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
+        proc.send_signal(getattr(signal, stop))
+        assert proc.wait(timeout=20) == 0, log.read_text()
     finally:
         if proc.poll() is None:
             proc.kill()
     assert log.read_text().rstrip().endswith("Stopped.")
+    assert "interrupted" not in log.read_text()
 
 
 def test_a_reload_during_replicates_keeps_the_run_and_gets_the_result() -> None:

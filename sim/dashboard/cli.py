@@ -10,6 +10,7 @@ a child process, offline: the JavaScript comes from the locally installed ``sola
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -21,7 +22,7 @@ import urllib.error
 import urllib.request
 from types import FrameType
 
-from sim.commands import UsageError, fail, guarded
+from sim.commands import UsageError, fail, guarded, interrupt_taken
 
 PROG = "cpec-sim dashboard"
 DEFAULT_HOST = "127.0.0.1"
@@ -187,8 +188,13 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def shut_down(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server: politely (as Ctrl-C would), then firmly."""
+def shut_down(proc: subprocess.Popen[bytes], ctrl_c: bool = False) -> None:
+    """Stop the server: politely (as Ctrl-C would), then firmly. After a Ctrl-C (``ctrl_c``)
+    the server, in the terminal's process group, has had its own: it gets time to stop on it
+    (a second one in its shut-down printed a traceback)."""
+    if ctrl_c:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=3.0)
     for action, grace in ((signal.SIGINT, 3.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
         if proc.poll() is not None:
             return
@@ -234,8 +240,9 @@ def _serve(argv: list[str]) -> int:
         elif proc.poll() is None:
             print(f"The dashboard is slow to start; keep trying {url}", flush=True)
         code = proc.wait()
-    except (KeyboardInterrupt, _Stop):
-        shut_down(proc)
+    except (KeyboardInterrupt, _Stop) as stop:
+        interrupt_taken()  # how the dashboard is stopped: not an interruption to report
+        shut_down(proc, ctrl_c=isinstance(stop, KeyboardInterrupt))
         print("Dashboard stopped.", flush=True)
         return 0
     finally:

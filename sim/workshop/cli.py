@@ -7,7 +7,6 @@ offline: every file comes from this package.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import socket
 import sys
@@ -17,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.commands import UsageError, fail, guarded
+from sim.commands import UsageError, fail, guarded, interrupt_taken
 from sim.config import MAX_SEED
 from sim.dashboard.cli import DEFAULT_HOST, DEFAULT_PORT, check_port, url_for
 
@@ -182,17 +181,18 @@ def serve(
 
     previous = signal.signal(signal.SIGTERM, _terminated)  # also during the warm-up
     try:
-        with contextlib.suppress(KeyboardInterrupt, _Terminated):
-            app = create_app(options, room)  # warms the model up
-            config = uvicorn.Config(
-                app, host=host, port=port, log_level="warning", ws="websockets-sansio"
-            )
-            server = uvicorn.Server(config)
-            lines = [*announce, "Ctrl-C stops the server."]
-            threading.Thread(
-                target=_when_listening, args=(server, lines, open_url), daemon=True
-            ).start()
-            asyncio.run(server.serve())
+        app = create_app(options, room)  # warms the model up
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", ws="websockets-sansio"
+        )
+        server = uvicorn.Server(config)
+        lines = [*announce, "Ctrl-C stops the server."]
+        threading.Thread(
+            target=_when_listening, args=(server, lines, open_url), daemon=True
+        ).start()
+        asyncio.run(server.serve())
+    except (KeyboardInterrupt, _Terminated):
+        interrupt_taken()  # how a server is stopped: not an interruption to report
     finally:
         signal.signal(signal.SIGTERM, previous)
     print("Stopped.", flush=True)
