@@ -51,6 +51,7 @@ from sim.results import (
     tables_from_replicates,
 )
 from sim.workers import (
+    refuse_in_a_starting_worker,
     run_preload,
     stop_pool,
     worker_context,
@@ -397,6 +398,7 @@ def run(
     If the disk fills up (or any write fails) the run ends ``failed`` with a one-line message
     and no partial file.
     """
+    refuse_in_a_starting_worker()  # a script calling this at its top level, in its workers
     validate(spec.params)
     checked_weeks(spec.weeks)
     check_backend(spec.backend)

@@ -45,6 +45,25 @@ def worker_init() -> None:
         _die_with_main_process()
 
 
+def refuse_in_a_starting_worker() -> None:
+    """Stop a worker process that is importing the user's script when the script starts
+    cpec-sim's work at its top level (one line, the worker exits).
+
+    Worker processes import the main script before they start (Python's rule for the
+    ``forkserver`` and ``spawn`` methods); a script that runs a pool at its top level without
+    ``if __name__ == "__main__":`` ran it again in every worker, which failed with a folder
+    lock's error and left the caller a run "failed: a worker process died".
+    """
+    if getattr(mp.current_process(), "_inheriting", False):
+        print(
+            "cpec-sim: a worker process imported the script that started it and met the call "
+            'again: put the call under `if __name__ == "__main__":` (a notebook needs nothing)',
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(1)  # the fork server's child leaves without printing it
+
+
 def worker_context(preload: Sequence[str]) -> Any:
     """The multiprocessing context for a worker pool whose workers import ``preload``; the
     fork server is launched now if it is not running (:func:`_launch_fork_server`).
@@ -52,6 +71,7 @@ def worker_context(preload: Sequence[str]) -> Any:
     This module is preloaded first, so that the fork server arms its death signal before
     the slow imports (a main process killed while the server compiles takes it along).
     """
+    refuse_in_a_starting_worker()
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")

@@ -203,3 +203,36 @@ def test_a_worker_whose_pool_is_gone_as_it_starts_leaves_without_a_traceback() -
     except FileNotFoundError as exc:
         hook(type(exc), exc, exc.__traceback__)
     assert reported == [FileNotFoundError]
+
+
+SCRIPT_WITHOUT_GUARD = """
+from pathlib import Path
+from sim.runner import RunSpec, run
+from sim.params import ModelParams
+
+outcome = run(RunSpec(ModelParams(), replicates=8, weeks=4, chunk_size=2, jobs=2),
+              Path("out"), progress=None)
+print("status:", outcome.status)
+"""
+
+
+def test_a_script_that_runs_at_its_top_level_gets_a_line_saying_to_guard_it(
+    tmp_path: Path,
+) -> None:
+    """The README's notebook code saved as a script: every worker imported the script, ran it
+    again and failed on the folder's lock, leaving "a worker process died" and no clue."""
+    (tmp_path / "script.py").write_text(SCRIPT_WITHOUT_GUARD)
+    out = subprocess.run(
+        [sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert "status: failed" in out.stdout, out.stdout + out.stderr
+    assert 'put the call under `if __name__ == "__main__":`' in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and "FolderBusy" not in out.stderr, out.stderr
+    guarded = "if __name__ == '__main__':\n" + "".join(
+        f"    {line}\n" for line in SCRIPT_WITHOUT_GUARD.strip().splitlines()
+    )
+    (tmp_path / "script.py").write_text(guarded)
+    out = subprocess.run(
+        [sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert "status: complete" in out.stdout, out.stdout + out.stderr
