@@ -830,6 +830,7 @@ def _plot(run_dir: Path) -> None:
     except ImportError as exc:
         reraise_interrupt(exc)
         return
+    print("drawing the figures ...", file=sys.stderr, flush=True)
     try:
         paths = plot_run(run_dir)
     except Exception as exc:  # the results are safe on disk; a figure must not fail the run

@@ -259,6 +259,19 @@ def check_report_out(out: Path, given: Sequence[Path] = ()) -> Path:
     return out
 
 
+def _say_what_is_drawn(prog: str, runs: int, per_run: bool) -> None:
+    """A line before the figures are drawn (a sweep's report drew silently for ~50 s)."""
+    if per_run:
+        what = f"the figures of {runs} run{'s' if runs != 1 else ''}"
+        if runs > 1:
+            what += " and their comparison (--no-run-plots leaves each run's own out)"
+    elif runs > 1:
+        what = "the comparison figures"
+    else:
+        return
+    print(f"{prog}: drawing {what} ...", file=sys.stderr, flush=True)
+
+
 def report_command(argv: Sequence[str]) -> int:
     """``cpec-sim report DIR… [--out FILE]``: one self-contained HTML report."""
     prog = "cpec-sim report"
@@ -278,7 +291,10 @@ def report_command(argv: Sequence[str]) -> int:
         "--reference", default=None, help="run to compare against (default: baseline or first)"
     )
     parser.add_argument(
-        "--no-run-plots", action="store_true", help="leave out each run's own figures"
+        "--no-run-plots",
+        action="store_true",
+        help="leave out each run's own figures (the slow part of a sweep's report, and most "
+        "of its size)",
     )
 
     def body(args: argparse.Namespace) -> int:
@@ -291,6 +307,7 @@ def report_command(argv: Sequence[str]) -> int:
         out = args.out if args.out is not None else default_report_out(args.dirs, runs)
         target = check_report_out(out, args.dirs)
         _warn_uncertainty(prog, runs)
+        _say_what_is_drawn(prog, len(runs.runs), per_run=not args.no_run_plots)
         text = build_report(runs, args.reference, per_run_plots=not args.no_run_plots)
         atomic_write_text(target, text)
         shown = out if Path(os.path.realpath(out)) == Path(os.path.realpath(target)) else target
