@@ -369,19 +369,30 @@ def _our_manifest(folder: Path) -> bool:
 def is_run_folder(folder: Path) -> bool:
     """Empty, or holding only what a cpec-sim run writes (its manifest or its chunks say so),
     and what ``compare`` and ``report`` write beside a run."""
+    return not not_of_a_run(folder)
+
+
+def not_of_a_run(folder: Path) -> list[str]:
+    """The names in ``folder`` that keep it from being a run folder (:func:`is_run_folder`)."""
     from sim.files import holds_run_chunks
 
     # a run whose manifest was lost is still one by its chunks: re-running it rebuilds the
     # manifest, and its report or comparison may stay
     ran = (folder / "manifest.json").is_file() or holds_run_chunks(folder)
     ours = RUN_ENTRIES if ran else RUN_ENTRIES - ANALYSIS_FILES
-    return all(e.name in ours for e in _entries(folder)) and _our_manifest(folder)
+    foreign = sorted(e.name for e in _entries(folder) if e.name not in ours)
+    return foreign or ([] if _our_manifest(folder) else ["manifest.json"])
 
 
 def is_sweep_folder(folder: Path) -> bool:
     """Empty, or holding only a sweep index and run folders of cpec-sim, and what ``compare``
     and ``report`` write beside a sweep index, or beside Hydra's ``multirun.yaml`` and a run
     of cpec-sim (a sweep stopped before it wrote its index may have been compared)."""
+    return not not_of_a_sweep(folder)
+
+
+def not_of_a_sweep(folder: Path) -> list[str]:
+    """The names in ``folder`` that keep it from being a sweep folder (:func:`is_sweep_folder`)."""
     entries = _entries(folder)
     runs = {e for e in entries if e.is_dir() and is_run_folder(e)}  # each manifest read once
     index = (folder / "sweep.json").is_file()
@@ -389,7 +400,7 @@ def is_sweep_folder(folder: Path) -> bool:
         (e / "manifest.json").is_file() for e in runs
     )
     ours = SWEEP_ENTRIES if index or killed else SWEEP_ENTRIES - ANALYSIS_FILES
-    return all(e.name in ours or e in runs for e in entries)
+    return sorted(e.name for e in entries if not (e.name in ours or e in runs))
 
 
 def _swept_before(folder: Path) -> list[str] | None:
@@ -402,10 +413,13 @@ def _swept_before(folder: Path) -> list[str] | None:
         return None
 
 
-def check_output_dir(path: Path, key: str, swept: list[str] | None = None) -> None:
+def check_output_dir(
+    path: Path, key: str, swept: list[str] | None = None, typed: bool = True
+) -> None:
     """Refuse an output folder outside ``results/`` (unless absolute), in a system folder,
     that is a file, that holds anything but a cpec-sim run (``swept`` None) or a sweep of
-    the same keys, or that cannot be written."""
+    the same keys, or that cannot be written. ``typed``: the command line gave ``key``
+    (else the folder is the default one, named after the overrides)."""
     cwd = Path.cwd()
     literal = Path(os.path.normpath(cwd / path))
     if not path.is_absolute() and not literal.is_relative_to(os.path.normpath(cwd / "results")):
@@ -419,12 +433,17 @@ def check_output_dir(path: Path, key: str, swept: list[str] | None = None) -> No
     if where.exists() and not where.is_dir():
         raise Refused(f"{key}={path} is a file: choose another folder")
     if where.is_dir():
-        ours = is_run_folder(where) if swept is None else is_sweep_folder(where)
-        if not ours:
+        foreign = not_of_a_run(where) if swept is None else not_of_a_sweep(where)
+        if foreign:
             what = "a run" if swept is None else "a sweep"
+            named = ", ".join(foreign[:3]) + (
+                f" and {len(foreign) - 3} more" if foreign[3:] else ""
+            )
+            subject = f"{key}={path} is not allowed: {where}" if typed else f"the folder {where}"
+            other = "hydra.run.dir=PATH" if swept is None else "sweep_name=NAME"
             raise Refused(
-                f"{key}={path} is not allowed: {where} holds files that are not {what} of "
-                "cpec-sim; choose a new folder"
+                f"{subject} holds what is not {what} of cpec-sim ({named}); move it out, or "
+                f"choose another folder with {other}"
             )
         before = _swept_before(where) if swept is not None else None
         if before is not None and before != sorted(swept or []):
@@ -575,7 +594,7 @@ def _plan(args: list[str], plan: Plan) -> None:
     sweeping = multirun or bool(sweeper)
     out_key = "hydra.sweep.dir" if sweeping else "hydra.run.dir"
     out = Path(str(base.hydra.sweep.dir if sweeping else base.hydra.run.dir))
-    check_output_dir(out, out_key, sorted(swept) if sweeping else None)
+    check_output_dir(out, out_key, sorted(swept) if sweeping else None, out_key in given)
     for key, options in swept.items():
         for value in options[1:]:
             if _is_group(key):

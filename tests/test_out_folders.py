@@ -182,3 +182,27 @@ def test_compare_does_not_replace_a_users_files_of_its_names(
     assert compare_command([str(finished), "--out", str(mine), "--no-plots"]) == 0
     assert (mine / "comparison.csv").read_text().startswith(COMPARISON_HEADER)
     assert compare_command([str(finished), "--out", str(mine)]) == 0  # its own: replaced
+
+
+def test_a_run_folder_holding_a_users_file_is_refused_naming_the_file(
+    finished: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger put my_notes.txt in a run folder and re-ran: the refusal named
+    hydra.run.dir, which they had not typed, and not the file."""
+    from sim.cli import Refused, check_output_dir
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "results" / "runs" / "baseline"
+    folder.parent.mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(finished, folder)
+    check_output_dir(Path("results/runs/baseline"), "hydra.run.dir", None, typed=False)
+    (folder / "my_notes.txt").write_text("mine")
+    with pytest.raises(Refused) as default:
+        check_output_dir(Path("results/runs/baseline"), "hydra.run.dir", None, typed=False)
+    assert "(my_notes.txt)" in str(default.value)
+    assert str(default.value).startswith(f"the folder {folder} holds")
+    with pytest.raises(Refused) as typed:
+        check_output_dir(Path("results/runs/baseline"), "hydra.run.dir", None, typed=True)
+    assert str(typed.value).startswith("hydra.run.dir=results/runs/baseline is not allowed")
