@@ -485,6 +485,9 @@ def prevalidate(args: list[str]) -> Plan:
 def _parse(args: list[str]) -> list[Any]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    bare = [a for a in _overrides_of(args) if "=" not in a and not a.startswith("~")]
+    if bare:
+        raise Refused(_bare_word(bare[0]))
     try:
         return list(OverridesParser.create().parse_overrides(_overrides_of(args)))
     except Exception as exc:
@@ -497,6 +500,18 @@ def _parse(args: list[str]) -> list[Any]:
             else ""
         )
         raise Refused(f"cannot parse the overrides: {first}{hint}") from None
+
+
+def _bare_word(word: str) -> str:
+    """The refusal of an override without ``=``: what was probably meant."""
+    if word in scenario_names():
+        return f"{word!r} is a scenario: write scenario={word}"
+    if word in experiment_names():
+        return f"{word!r} is an experiment: write +experiment={word}"
+    return (
+        f"{word!r} is not an override: write key=value (scenario=NAME, replicates=N, ...; "
+        "`cpec-sim scenarios` lists the scenarios)"
+    )
 
 
 def _is_group(key: str) -> bool:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import _canonical
+from sim.config import RUN_KEYS
 from sim.record import EVENT_COLUMNS, SUMMARY_COLUMNS
 from tests.conftest import cpec
 
@@ -65,6 +66,9 @@ def test_equal_values_spelled_differently_name_one_run_folder(workdir: Path) -> 
 
 BAD = [
     (["scenario=nope"], "unknown scenario 'nope'"),
+    (["chinese_troops"], "'chinese_troops' is a scenario: write scenario=chinese_troops"),
+    (["troops_vs_trust"], "is an experiment: write +experiment=troops_vs_trust"),
+    (["nope"], "'nope' is not an override: write key=value"),
     (["china.nope=1"], "unknown key 'china.nope'"),
     (["china.patiense_loss_per_death=1"], "did you mean china.patience_loss_per_death?"),
     (["output_dir=elsewhere"], "choose another with hydra.run.dir=PATH"),
@@ -109,6 +113,10 @@ def test_cfg_job_and_help_pass_through_to_hydra(workdir: Path) -> None:
     helped = cpec("run", "--help", cwd=workdir)
     assert helped.returncode == 0 and "scenario" in helped.stdout
     assert not (workdir / "results").exists()
+    # every run key is explained (the help was Hydra's "cli is powered by Hydra" and a dump)
+    keys = helped.stdout.split("== Run keys ==")[1].split("==")[0]
+    explained = {line.split("=")[0] for line in keys.splitlines() if "=" in line}
+    assert explained == set(RUN_KEYS), explained ^ set(RUN_KEYS)
 
 
 def test_scenarios_lists_all_eight(workdir: Path) -> None:

@@ -24,6 +24,7 @@ PROG = "cpec-sim workshop"
 
 USAGE = """usage: cpec-sim workshop [--host H] [--port N] [--scenario S] [--seed N] [--code C]
                          [--investor FIRM] [--interval SECONDS] [--results DIR]
+                         [--join-url URL]
 
 Start a workshop room: participants join seats (Pakistan, China, Iran, an investor, or
 observer) whose decisions replace that agent's rule; the facilitator holds the clock.
