@@ -819,7 +819,8 @@ def _job(cfg: Any) -> int:
         if outcome.status == "interrupted" and in_process:
             raise KeyboardInterrupt  # Ctrl-C stops the sweep (in a launcher's worker: its job)
         return outcome.exit_code
-    print(f"\n{spec.scenario}: {outcome.status} ({outcome.done_replicates} replicates)")
+    done = outcome.done_replicates
+    print(f"\n{spec.scenario}: {outcome.status} ({done} replicate{'s' if done != 1 else ''})")
     if outcome.done_replicates and (run_dir / "summary.parquet").exists():
         print(summary_table(run_dir))
         stale = outcome.new or not _figures_up_to_date(run_dir)

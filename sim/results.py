@@ -499,11 +499,24 @@ def summary_table(run_dir: Path) -> str:
     for col, label in HEADLINE:
         v = df[col].astype(float)
         lo, med, hi = fmt_numbers(*np.nanquantile(v, [0.05, 0.5, 0.95]))
-        lines.append(f"{label:40s} {med:>10s} {f'[{lo}, {hi}]':>22s}")
+        interval = f"[{lo}, {hi}]" if len(df) > 1 else "(one replicate)"
+        lines.append(f"{label:40s} {med:>10s} {interval:>22s}")
     for col, label in (
         ("investment_hold", "P(China's investment hold)"),
         ("chinese_troops_deployed", "P(Chinese troops deployed)"),
     ):
         lines.append(f"{label:40s} {df[col].mean():10.2f}")
-    lines.append(f"replicates: {len(df)}")
+    lines.append(f"replicates: {len(df)}{_few_replicates_note(len(df))}")
     return "\n".join(lines)
+
+
+def _few_replicates_note(n: int) -> str:
+    """A caution after the count when the intervals are rough (as compare and report say)."""
+    from sim.analysis.compare import MIN_REPLICATES_TO_TEST
+
+    if n >= MIN_REPLICATES_TO_TEST or n < 2:
+        return ""
+    return (
+        f" (fewer than {MIN_REPLICATES_TO_TEST}: each interval is rough, its ends between the "
+        "two lowest and between the two highest replicates)"
+    )

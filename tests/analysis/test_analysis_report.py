@@ -363,3 +363,13 @@ def test_a_folder_that_merely_holds_runs_is_not_a_sweep(tmp_path: Path, make_run
     (tmp_path / "somewhere" / "multirun.yaml").write_text("hydra: {}\n")
     assert is_sweep_dir(tmp_path / "somewhere")
     assert [r.path.name for r in load_runs([tmp_path / "somewhere"]).runs] == ["a_run"]
+
+
+def test_the_run_summary_says_when_its_intervals_are_rough(tmp_path: Path, make_run) -> None:
+    """A stranger: 3 replicates printed intervals without a caution, 1 replicate "[528, 528]"."""
+    from sim.results import summary_table
+
+    assert "fewer than 20" in summary_table(make_run(tmp_path / "five", n=5))
+    assert "fewer than 20" not in summary_table(make_run(tmp_path / "many", n=40))
+    one = summary_table(make_run(tmp_path / "one", n=1))
+    assert "(one replicate)" in one and "fewer than" not in one
