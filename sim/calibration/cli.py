@@ -157,14 +157,20 @@ def _observed_text(observed: Any, half: Any) -> str:
 
 def _print_defaults(review: Any) -> None:
     """The defaults against the posterior (``sim.calibration.defaults``'s rule)."""
-    from sim.calibration.defaults import broken
+    from sim.calibration.defaults import JOINT_ROW, broken
 
     lines = broken(review)
-    held = len(review) - len(lines)
+    alone = review[review["parameter"] != JOINT_ROW]
+    together = review[review["parameter"] == JOINT_ROW]
+    jointly = (
+        ""
+        if together.empty
+        else (", and together" if bool(together["holds"].all()) else ", but not together")
+    )
     print(
-        f"\ndefaults as a posterior summary: {held} of {len(review)} keep the rule "
-        "(identified: the median; partly: central 50%; not identified: central 90%;\n"
-        " a borderline verdict follows this calibration's)"
+        f"\ndefaults as a posterior summary: {int(alone['holds'].sum())} of {len(alone)} keep "
+        f"the rule{jointly} (identified: the median; partly: central 50%; not identified: "
+        "central 90%;\n a borderline verdict follows this calibration's)"
     )
     for line in lines:
         print(f"  {line}")

@@ -377,3 +377,18 @@ def test_an_unreadable_file_under_the_package_does_not_stop_the_check(
     monkeypatch.setattr(shipped, "calibration_problems", lambda directory: ["checked afresh"])
     assert shipped.checked_problems(SHIPPED_DIR) == ["checked afresh"]
     assert not (tmp_path / "cache").exists()
+
+
+def test_the_console_counts_the_parameters_and_the_joint_row_apart(capsys) -> None:
+    """A stranger read "11 of 11 keep the rule" above a list of 10 parameters."""
+    from sim.calibration.cli import _print_defaults
+    from sim.calibration.defaults import JOINT_ROW
+
+    review = pd.DataFrame(
+        {"parameter": ["a", "b", JOINT_ROW], "holds": [True, True, False], "rule": "x",
+         "default_percentile": 0.99, "default": 1.0, "verdict": "identified", "proposal": 1.0}
+    )  # fmt: skip
+    _print_defaults(review)
+    assert "2 of 2 keep the rule, but not together" in capsys.readouterr().out
+    _print_defaults(review.assign(holds=True))
+    assert "2 of 2 keep the rule, and together" in capsys.readouterr().out
