@@ -800,6 +800,7 @@ def _job(cfg: Any) -> int:
                 "(the scenario's or command line's value is not used)",
                 file=sys.stderr,
             )
+    before = _result_files(run_dir)
     try:
         outcome = run(spec, run_dir, progress=None if sweeping else sys.stderr)
     except ParameterError as exc:
@@ -808,7 +809,7 @@ def _job(cfg: Any) -> int:
         _EXIT_CODES.append(code)
         return code
     _note_job(run_dir, None)
-    if outcome.new:
+    if outcome.new and (before is None or _result_files(run_dir) != before):
         _forget_earlier_analysis(run_dir)
     if sweeping:
         print(f"{outcome.status:11s} {outcome.done_replicates:6d} replicates  {run_dir.name}")
@@ -841,6 +842,16 @@ def _figures_up_to_date(run_dir: Path) -> bool:
     from sim.analysis.plots import figures_up_to_date
 
     return figures_up_to_date(run_dir)
+
+
+def _result_files(run_dir: Path) -> dict[str, Any] | None:
+    """The result files' checksums in the run's manifest (None without a complete run): a
+    repair that rebuilt a damaged file with the same bytes leaves the analysis of it valid."""
+    from sim.runner import read_manifest
+
+    manifest = read_manifest(run_dir)
+    files = manifest.get("files") if manifest and manifest.get("status") == "complete" else None
+    return files if isinstance(files, dict) and files else None
 
 
 def _forget_earlier_analysis(run_dir: Path) -> None:

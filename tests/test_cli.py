@@ -284,6 +284,13 @@ def test_a_run_with_new_results_drops_the_figures_of_its_earlier_ones(workdir: P
     (run_dir / "report.html").write_text("<html>the earlier run</html>")
     again = cpec(*args, "replicates=4", cwd=workdir)  # already complete: nothing new
     assert (plots / "fan_violence.png").exists() and "earlier results" not in again.stderr
+    # a damaged file rebuilt with the same bytes: the report still describes the results
+    summary = run_dir / "summary.parquet"
+    original = summary.read_bytes()
+    summary.write_bytes(original[:100])
+    repaired = cpec(*args, "replicates=4", cwd=workdir)
+    assert repaired.returncode == 0 and summary.read_bytes() == original, repaired.stderr
+    assert (plots / "fan_violence.png").exists() and "earlier results" not in repaired.stderr
     more = cpec(*args, "replicates=6", cwd=workdir)
     assert not (plots / "fan_violence.png").exists() and (plots / "my_notes.txt").exists()
     assert "report.html in" in more.stderr and "describes its earlier results" in more.stderr
