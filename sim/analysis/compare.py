@@ -127,7 +127,12 @@ def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:
         dirs = ", ".join(dict.fromkeys(r.path.name for r in runs.runs))
         allowed = f"a directory name ({dirs}) or a run label such as {runs.runs[0].label!r}"
     if len(by_scenario) > 1 or len(by_dir) > 1:
-        raise ResultsError(f"reference {reference!r} is ambiguous: choose {allowed}")
+        among = by_scenario if len(by_scenario) > 1 else by_dir
+        names = ", ".join(repr(r.path.name) for r in among)
+        raise ResultsError(
+            f"reference {reference!r} is ambiguous: {len(among)} runs match; choose one by "
+            f"its directory name: {names}"
+        )
     raise ResultsError(f"unknown reference {reference!r}: choose {allowed}")
 
 

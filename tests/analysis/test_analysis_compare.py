@@ -464,3 +464,14 @@ def test_a_long_run_label_is_wrapped_beside_its_panel() -> None:
     assert len(lines) > 1 and all(len(line) <= TICK_LABEL_WIDTH for line in lines)
     assert " ".join(lines) == long
     assert tick_label("Baseline") == "Baseline"
+
+
+def test_an_ambiguous_reference_names_the_runs_it_matches(tmp_path: Path, make_sweep) -> None:
+    """A stranger's mixed multirun folder: the refusal listed every run folder, its names
+    full of commas, joined by commas."""
+    sweep = make_sweep(tmp_path / "s", {"a": [1, 2], "b": [3]}, n=4, scenario="baseline")
+    runs = load_runs([sweep])
+    with pytest.raises(ResultsError) as ambiguous:
+        cmp.resolve_reference(runs, "baseline")
+    assert "2 runs match" in str(ambiguous.value) and "'0', '1'" in str(ambiguous.value)
+    assert cmp.resolve_reference(runs, "1") is runs.runs[1]
