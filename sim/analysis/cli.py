@@ -173,7 +173,12 @@ def compare_command(argv: Sequence[str]) -> int:
     parser.add_argument("--no-plots", action="store_true", help="write only comparison.csv")
 
     def body(args: argparse.Namespace) -> int:
-        from sim.analysis.compare import default_reference, print_table, write_comparison
+        from sim.analysis.compare import (
+            default_reference,
+            identical_note,
+            print_table,
+            write_comparison,
+        )
 
         runs = load_runs(args.dirs)
         reference = args.reference if args.reference is not None else default_reference(runs)
@@ -189,6 +194,9 @@ def compare_command(argv: Sequence[str]) -> int:
         )
         _warn_uncertainty(prog, runs)
         print_table(table)
+        same = identical_note(runs)
+        if same:
+            print(f"note: {same}")
         what = "comparison.csv" if args.no_plots else "comparison.csv and figures"
         print(f"wrote {len(paths)} file{'s' if len(paths) != 1 else ''} to {out} ({what})")
         return 0

@@ -717,18 +717,47 @@ def figure_boxes(runs: RunSet) -> Figure | None:
     return fig
 
 
+def identical_runs(runs: RunSet) -> list[list[int]]:
+    """Groups (two or more) of runs whose replicates gave the same outcomes, value for value
+    (a swept parameter that the scenario never reads), by index in ``runs.runs``."""
+    columns = [c for c in style.OUTCOMES if all(c in r.summary.columns for r in runs.runs)]
+    if not columns:
+        return []
+    keys = [
+        r.summary[columns].to_numpy(dtype=float).tobytes() + bytes(str(len(r.summary)), "ascii")
+        for r in runs.runs
+    ]
+    groups: dict[bytes, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def identical_note(runs: RunSet) -> str:
+    """One line naming the runs with identical results ('' when there are none)."""
+    groups = identical_runs(runs)
+    if not groups:
+        return ""
+    named = "; ".join(" = ".join(runs.runs[i].label for i in g) for g in groups)
+    return f"identical results (every replicate the same): {named}"
+
+
 def figure_ecdfs(runs: RunSet) -> Figure | None:
-    """Overlaid empirical CDFs per scenario, one panel per outcome."""
+    """Overlaid empirical CDFs per scenario, one panel per outcome; runs with identical
+    results are drawn once (the others would lie hidden under the last one drawn)."""
     outcomes = [c for c in style.OUTCOMES if any(c in r.summary.columns for r in runs.runs)]
     if not outcomes:
         return None
     labels = plot_labels(runs)
     cols = style.colours(len(labels))
+    hidden = {i for g in identical_runs(runs) for i in g[1:]}
+    for g in identical_runs(runs):
+        labels[g[0]] += f" (= {len(g) - 1} more: identical)"
     fig = style.new_figure(figsize=(14, 2.8 * math.ceil(len(outcomes) / 3) + 1.0))
     axes = _grid_axes(fig, len(outcomes), 3)
     for ax, outcome in zip(axes, outcomes, strict=True):
         for i, (run, label, c) in enumerate(zip(runs.runs, labels, cols, strict=True)):
-            if outcome not in run.summary:
+            if outcome not in run.summary or i in hidden:
                 continue
             xs, ps = stats.ecdf(run.summary[outcome])
             if xs.size:

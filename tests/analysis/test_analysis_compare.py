@@ -475,3 +475,22 @@ def test_an_ambiguous_reference_names_the_runs_it_matches(tmp_path: Path, make_s
         cmp.resolve_reference(runs, "baseline")
     assert "2 runs match" in str(ambiguous.value) and "'0', '1'" in str(ambiguous.value)
     assert cmp.resolve_reference(runs, "1") is runs.runs[1]
+
+
+def test_runs_with_identical_results_are_named_and_drawn_once(tmp_path: Path, make_run) -> None:
+    """A swept parameter the scenario never reads gives runs with the same replicates: their
+    ECDFs lay exactly under the last one drawn, which looked like the one run that differed."""
+    a = make_run(tmp_path / "a", overrides=["x=1"], seed=1)
+    b = make_run(tmp_path / "b", overrides=["x=2"], seed=1)
+    c = make_run(tmp_path / "c", scenario="iran_border", seed=2, shift=5.0)
+    runs = load_runs([a, b, c])
+    assert cmp.identical_runs(runs) == [[0, 1]]
+    note = cmp.identical_note(runs)
+    assert runs.runs[0].label in note and runs.runs[1].label in note
+    assert runs.runs[2].label not in note
+    fig = cmp.figure_ecdfs(runs)
+    assert fig is not None
+    assert all(len(ax.get_lines()) == 2 for ax in fig.axes if ax.get_visible() and ax.lines)
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert any("(= 1 more: identical)" in t for t in legend) and len(legend) == 2
+    assert cmp.identical_runs(load_runs([a, c])) == []
