@@ -431,7 +431,7 @@ def _group_chinese_targets(
     return [
         Target(
             f"{prefix}_attacks_on_chinese_per_year",
-            f"  of which by {who}",
+            f"  attacks on Chinese by {who}",
             "attacks/yr",
             low,
             high,
@@ -562,7 +562,7 @@ def _balochistan_targets() -> list[Target]:
         ),
         Target(
             "attacks_balochistan_happened_per_year",
-            "  attacks that happened (context)",
+            "  attacks that happened in Balochistan (context)",
             "attacks/yr",
             min(b_attacks),
             max(b_attacks),
@@ -588,11 +588,11 @@ def _balochistan_targets() -> list[Target]:
             "ratio",
             1.0,
             growth_high,
-            f"1-{growth_high:g} (not falling; at most the record's growth: {deaths_text} "
-            f"x{deaths_growth:.3f}/yr, attacks {attacks[a0]:g} ({a0}) -> {attacks[a1]:g} ({a1}) "
-            f"x{attacks_growth:.3f})",
+            f"1-{growth_high:g} (not falling; at most the record's growth)",
             "balochistan_annual_violence.csv (first listed monitor of each year); upper end "
-            "the larger growth factor rounded up to 2 decimals",
+            f"the larger growth factor of {deaths_text} x{deaths_growth:.3f}/yr and attacks "
+            f"{attacks[a0]:g} ({a0}) -> {attacks[a1]:g} ({a1}) x{attacks_growth:.3f}, rounded "
+            "up to 2 decimals",
             statistics=("attacks_balochistan_y1", "attacks_balochistan_y2"),  # its two parts
         ),
         Target(
@@ -681,7 +681,7 @@ def _timing_targets() -> list[Target]:
         ),
         Target(
             "weekly_dispersion_happened",
-            "  of attacks that happened in Balochistan (context)",
+            "  dispersion of attacks that happened in Balochistan (context)",
             "variance/mean",
             1.0,
             math.inf,
@@ -699,7 +699,7 @@ def _timing_targets() -> list[Target]:
         ),
         Target(
             "burstiness_happened",
-            "  of attacks that happened in Balochistan (context)",
+            "  burstiness B of attacks that happened in Balochistan (context)",
             "B (-1 periodic, 0 Poisson)",
             0.0,
             math.inf,
@@ -1470,7 +1470,8 @@ def plot_validation(
                     va="center",
                     fontsize=9,
                 )
-            ax.set_title(str(r["label"]).strip(), fontsize=9)
+            title = str(r["label"]).strip()
+            ax.set_title(title[:1].upper() + title[1:], fontsize=9)
             # nothing shaded without an observed value: the axis label says why
             ax.set_xlabel(str(r["unit"]) + ("" if observed else " (no observed value)"))
             per_rep = int(r["n"]) <= stats.replicates
