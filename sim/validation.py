@@ -1903,7 +1903,8 @@ def _validate_parser() -> Parser:
         default="defaults",
         metavar="PATH|posterior|defaults",
         help="defaults (the default), or a posterior.parquet (or its directory; posterior: "
-        "results/calibration/full/): report the posterior predictive, replicate i with draw i %% n",
+        "results/calibration/full/ if it holds a calibration at the documented settings, else "
+        "the shipped one): report the posterior predictive, replicate i with draw i %% n",
     )
     return parser
 
