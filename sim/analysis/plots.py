@@ -164,22 +164,23 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
         distinct = np.unique(x).size
         few_counts = _whole_numbers(x) and distinct <= FEW_COUNTS
         dens = None if few_counts else stats.kde_curve(x, grid, lower, upper)
+        why = ""
         if dens is not None:
             ax.plot(grid, dens, color=style.OKABE_ITO[3], lw=1.6)
-        else:
+        else:  # said under the axis: inside it, the note ran over the bars and the median
             why = (
-                "constant: no density"
+                "\n(one value: no density curve)"
                 if np.ptp(x) == 0
-                else f"{distinct} distinct counts: histogram only"
+                else f"\n({distinct} distinct values: no density curve)"
                 if few_counts
-                else "too few values for a density"
+                else "\n(too few values for a density curve)"
             )
-            ax.text(
-                0.97, 0.93, why, ha="right", va="top",
-                transform=ax.transAxes, fontsize=8, color="0.35",
-            )  # fmt: skip
+        if few_counts:  # no ticks at 0.5, 1.5 ... between a few whole numbers
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{label}\n{_interval_text(s)}", fontsize=9.5)
-        ax.set_xlabel(f"{label} ({unit})")
+        ax.set_xlabel(f"{label} ({unit}){why}")
         ax.set_ylabel(f"density (per {_SINGULAR.get(unit, unit)})")
     _hide_unused(axes, len(cols))
     from matplotlib.lines import Line2D
