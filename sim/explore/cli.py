@@ -362,6 +362,9 @@ def _discover(args: argparse.Namespace) -> int:
     unchecked = checked is not None and checked.status != "complete"
     if result.prim is not None and not unchecked:
         print(sd.format_discovery(result))
+        if args.fast:
+            print(f"note: --fast ({s.weeks} weeks, {s.replicates} replicates) checks the "
+                  "pipeline; its box is not a result to read")  # fmt: skip
         print(f"tables: {out / 'peeling.csv'}, {out / 'box.csv'}")
         print(f"plot: {out / 'plots' / 'discovery.png'} (and .svg)")
     print(f"study directory: {out}")
