@@ -493,7 +493,17 @@ def figure_predictive(predictive: pd.DataFrame, observed: Sequence[Observed]) ->
         Patch(color=style.OKABE_ITO[5], alpha=0.4, label="90% predictive interval"),
         Line2D([], [], color=style.OKABE_ITO[3], lw=2, label="observed record"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    if any(o.half_width > 0 for o in observed):
+        handles.append(
+            Patch(
+                facecolor=style.OKABE_ITO[3],
+                alpha=0.3,
+                edgecolor=style.OKABE_ITO[3],
+                ls="--",
+                label="observed record known as a range",
+            )
+        )
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     fig.suptitle("Posterior predictive checks", fontsize=12)
     return fig
 
