@@ -142,6 +142,34 @@ function drawCharts() {
   });
 }
 
+// The places' names, the most populous first, each beside its circle where it covers the
+// least of the names already placed and of the circles (right, left, above, below): around
+// Quetta they ran together.
+function placeLabels(ctx, P, X, Y, radius, W, H) {
+  ctx.fillStyle = "#222"; ctx.font = "11px sans-serif"; ctx.textAlign = "left";
+  const order = P.name.map((_, i) => i).sort((a, b) => P.population[b] - P.population[a]);
+  const placed = P.name.map((_, i) => {
+    const r = radius(i);
+    return { x: X(P.lon[i]) - r, y: Y(P.lat[i]) - r, w: 2 * r, h: 2 * r };
+  });
+  const overlap = (a, b) => Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x)) *
+    Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
+  order.forEach((i) => {
+    const name = P.name[i], w = ctx.measureText(name).width, h = 11;
+    const cx = X(P.lon[i]), cy = Y(P.lat[i]), r = radius(i);
+    const boxes = [
+      { x: cx + r + 2, y: cy - h + 2 }, { x: cx - r - 2 - w, y: cy - h + 2 },
+      { x: cx - w / 2, y: cy - r - h - 1 }, { x: cx - w / 2, y: cy + r + 1 },
+    ].map((b) => ({ ...b, w, h }))
+      .filter((b) => b.x >= 0 && b.x + w <= W && b.y >= 0 && b.y + h <= H);
+    if (!boxes.length) return;
+    const cost = (b) => placed.reduce((sum, p) => sum + overlap(b, p), 0);
+    const best = boxes.reduce((a, b) => (cost(b) < cost(a) ? b : a));
+    placed.push(best);
+    ctx.fillText(name, best.x, best.y + h - 2);
+  });
+}
+
 // `text` shortened with an ellipsis to fit `width` pixels in the context's font.
 function fitted(ctx, text, width) {
   if (ctx.measureText(text).width <= width) return text;
@@ -292,18 +320,15 @@ function drawMap() {
   ctx.fillText("IRAN", X(61.0), Y(28.0)); ctx.fillText("PAKISTAN", X(65.3), Y(31.4));
   const last = latest(0);
   const maxPop = Math.max(...P.population);
+  const radius = (i) => 5 + 14 * Math.sqrt(P.population[i] / maxPop);
   P.name.forEach((name, i) => {
-    const r = 5 + 14 * Math.sqrt(P.population[i] / maxPop);
-    ctx.beginPath(); ctx.arc(X(P.lon[i]), Y(P.lat[i]), r, 0, 2 * Math.PI);
+    ctx.beginPath(); ctx.arc(X(P.lon[i]), Y(P.lat[i]), radius(i), 0, 2 * Math.PI);
     ctx.fillStyle = grievanceColour(last.grievance[i] / st.grievance_max); ctx.fill();
     const cn = last.nationals[i];
     ctx.lineWidth = cn > 0 ? 1 + 0.8 * Math.log10(Math.max(cn, 1)) : 0.8;
     ctx.strokeStyle = cn > 0 ? "#0077b6" : "#444"; ctx.stroke();
-    ctx.fillStyle = "#222"; ctx.font = "11px sans-serif";
-    const right = X(P.lon[i]) + r + 2 + ctx.measureText(name).width <= W;  // else left of it
-    ctx.textAlign = right ? "left" : "right";
-    ctx.fillText(name, X(P.lon[i]) + (right ? r + 2 : -r - 2), Y(P.lat[i]) - 3);
   });
+  placeLabels(ctx, P, X, Y, radius, W, H);
   const hist = world.branches[0] ? world.branches[0].history : [];
   const now = last.state.week;
   for (let k = Math.max(0, hist.length - RECENT_WEEKS); k < hist.length; k++) {
