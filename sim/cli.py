@@ -400,7 +400,14 @@ def not_of_a_sweep(folder: Path) -> list[str]:
         (e / "manifest.json").is_file() for e in runs
     )
     ours = SWEEP_ENTRIES if index or killed else SWEEP_ENTRIES - ANALYSIS_FILES
-    return sorted(e.name for e in entries if not (e.name in ours or e in runs))
+    foreign = []
+    for e in sorted(entries, key=lambda e: e.name):
+        if e.name in ours or e in runs:
+            continue
+        inside = not_of_a_run(e) if e.is_dir() and (e / "manifest.json").is_file() else []
+        # a job's folder with a file of the user's in it: name the file, not the job
+        foreign += [f"{e.name}/{name}" for name in inside] or [e.name]
+    return foreign
 
 
 def _swept_before(folder: Path) -> list[str] | None:
@@ -440,7 +447,7 @@ def check_output_dir(
                 f" and {len(foreign) - 3} more" if foreign[3:] else ""
             )
             subject = f"{key}={path} is not allowed: {where}" if typed else f"the folder {where}"
-            other = "hydra.run.dir=PATH" if swept is None else "sweep_name=NAME"
+            other = f"{key}=PATH" if typed or swept is None else "sweep_name=NAME"
             raise Refused(
                 f"{subject} holds what is not {what} of cpec-sim ({named}); move it out, or "
                 f"choose another folder with {other}"
@@ -665,10 +672,24 @@ def _check_sweep_size(swept: dict[str, list[Any]]) -> None:
         raise Refused(f"the sweep of {empty[0]} has no values")
 
 
+def _check_scenario_name(cfg: Any) -> None:
+    """Refuse ``scenario.name`` set to another shipped scenario's name: the run of this
+    scenario's parameters took that scenario's folder and label, and its real run was then
+    refused there as "another configuration"."""
+    chosen = str(cfg.hydra.runtime.choices.get("scenario", ""))
+    name = str(cfg.scenario.name)
+    if chosen and name != chosen and name in scenario_names():
+        raise Refused(
+            f"scenario.name={name} is another scenario's name: run it with scenario={name} "
+            f"(scenario.name relabels a run of the scenario chosen, here {chosen})"
+        )
+
+
 def _check_job(cfg: Any) -> None:
     """Validate one composed job: its parameters and its posterior."""
     from sim.config import model_params_from_config, posterior_for_run
 
+    _check_scenario_name(cfg)
     posterior_for_run(cfg, model_params_from_config(cfg))
 
 
@@ -812,7 +833,9 @@ def _job(cfg: Any) -> int:
     if outcome.new and (before is None or _result_files(run_dir) != before):
         _forget_earlier_analysis(run_dir)
     if sweeping:
-        print(f"{outcome.status:11s} {outcome.done_replicates:6d} replicates  {run_dir.name}")
+        done = outcome.done_replicates
+        noun = "replicate " if done == 1 else "replicates"
+        print(f"{outcome.status:11s} {done:6d} {noun}  {run_dir.name}")
         if outcome.status == "failed" and outcome.message:
             print(f"            {outcome.message}")
         _EXIT_CODES.append(outcome.exit_code)

@@ -69,6 +69,7 @@ BAD = [
     (["chinese_troops"], "'chinese_troops' is a scenario: write scenario=chinese_troops"),
     (["troops_vs_trust"], "is an experiment: write +experiment=troops_vs_trust"),
     (["nope"], "'nope' is not an override: write key=value"),
+    (["scenario.name=iran_border"], "is another scenario's name: run it with scenario=iran_border"),
     (["china.nope=1"], "unknown key 'china.nope'"),
     (["china.patiense_loss_per_death=1"], "did you mean china.patience_loss_per_death?"),
     (["output_dir=elsewhere"], "choose another with hydra.run.dir=PATH"),

@@ -206,3 +206,24 @@ def test_a_run_folder_holding_a_users_file_is_refused_naming_the_file(
     with pytest.raises(Refused) as typed:
         check_output_dir(Path("results/runs/baseline"), "hydra.run.dir", None, typed=True)
     assert str(typed.value).startswith("hydra.run.dir=results/runs/baseline is not allowed")
+
+
+def test_a_users_file_in_a_sweep_job_is_named_in_its_job(
+    finished: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reviewer: a file put in a job's folder was reported as the job folder itself, which
+    "move it out" would then move; with hydra.sweep.dir typed, the advice named sweep_name."""
+    import shutil
+
+    from sim.cli import Refused, check_output_dir
+
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "results" / "sweeps" / "s"
+    shutil.copytree(finished, sweep / "seed=1")
+    (sweep / "seed=1" / "notes.txt").write_text("mine")
+    with pytest.raises(Refused) as default:
+        check_output_dir(Path("results/sweeps/s"), "hydra.sweep.dir", ["seed"], typed=False)
+    assert "(seed=1/notes.txt)" in str(default.value) and "sweep_name=NAME" in str(default.value)
+    with pytest.raises(Refused) as typed:
+        check_output_dir(Path("results/sweeps/s"), "hydra.sweep.dir", ["seed"], typed=True)
+    assert str(typed.value).endswith("choose another folder with hydra.sweep.dir=PATH")

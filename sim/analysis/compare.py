@@ -128,10 +128,10 @@ def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:
         allowed = f"a directory name ({dirs}) or a run label such as {runs.runs[0].label!r}"
     if len(by_scenario) > 1 or len(by_dir) > 1:
         among = by_scenario if len(by_scenario) > 1 else by_dir
-        names = ", ".join(repr(r.path.name) for r in among)
+        names = ", ".join(repr(r.label) for r in among)
         raise ResultsError(
             f"reference {reference!r} is ambiguous: {len(among)} runs match; choose one by "
-            f"its directory name: {names}"
+            f"its label: {names}"
         )
     raise ResultsError(f"unknown reference {reference!r}: choose {allowed}")
 
@@ -718,18 +718,13 @@ def figure_boxes(runs: RunSet) -> Figure | None:
 
 
 def identical_runs(runs: RunSet) -> list[list[int]]:
-    """Groups (two or more) of runs whose replicates gave the same outcomes, value for value
+    """Groups (two or more) of runs whose summaries are equal, every column of every replicate
     (a swept parameter that the scenario never reads), by index in ``runs.runs``."""
-    columns = [c for c in style.OUTCOMES if all(c in r.summary.columns for r in runs.runs)]
-    if not columns:
-        return []
-    keys = [
-        r.summary[columns].to_numpy(dtype=float).tobytes() + bytes(str(len(r.summary)), "ascii")
-        for r in runs.runs
-    ]
-    groups: dict[bytes, list[int]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key, []).append(i)
+    groups: dict[tuple[tuple[str, ...], bytes], list[int]] = {}
+    for i, run in enumerate(runs.runs):
+        columns = tuple(sorted(map(str, run.summary.columns)))
+        hashed = pd.util.hash_pandas_object(run.summary[list(columns)], index=False)
+        groups.setdefault((columns, hashed.to_numpy().tobytes()), []).append(i)
     return [g for g in groups.values() if len(g) > 1]
 
 
@@ -739,7 +734,7 @@ def identical_note(runs: RunSet) -> str:
     if not groups:
         return ""
     named = "; ".join(" = ".join(runs.runs[i].label for i in g) for g in groups)
-    return f"identical results (every replicate the same): {named}"
+    return f"identical results (every value of every replicate the same): {named}"
 
 
 def figure_ecdfs(runs: RunSet) -> Figure | None:

@@ -175,10 +175,8 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
                 if few_counts
                 else "\n(too few values for a density curve)"
             )
-        if few_counts:  # no ticks at 0.5, 1.5 ... between a few whole numbers
-            from matplotlib.ticker import MaxNLocator
-
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if few_counts:  # a tick at each value (there were ticks at 0.5, 1.5 ... and -0.45)
+            ax.set_xticks(np.unique(x))
         ax.set_title(f"{label}\n{_interval_text(s)}", fontsize=9.5)
         ax.set_xlabel(f"{label} ({unit}){why}")
         ax.set_ylabel(f"density (per {_SINGULAR.get(unit, unit)})")

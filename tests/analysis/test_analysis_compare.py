@@ -473,8 +473,9 @@ def test_an_ambiguous_reference_names_the_runs_it_matches(tmp_path: Path, make_s
     runs = load_runs([sweep])
     with pytest.raises(ResultsError) as ambiguous:
         cmp.resolve_reference(runs, "baseline")
-    assert "2 runs match" in str(ambiguous.value) and "'0', '1'" in str(ambiguous.value)
-    assert cmp.resolve_reference(runs, "1") is runs.runs[1]
+    message = str(ambiguous.value)
+    assert "2 runs match" in message and all(repr(r.label) in message for r in runs.runs)
+    assert cmp.resolve_reference(runs, runs.runs[1].label) is runs.runs[1]  # as advised
 
 
 def test_runs_with_identical_results_are_named_and_drawn_once(tmp_path: Path, make_run) -> None:
@@ -494,3 +495,8 @@ def test_runs_with_identical_results_are_named_and_drawn_once(tmp_path: Path, ma
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
     assert any("(= 1 more: identical)" in t for t in legend) and len(legend) == 2
     assert cmp.identical_runs(load_runs([a, c])) == []
+    # a reviewer: equal outcomes but another column differing were called identical
+    summary = pd.read_parquet(b / "summary.parquet")
+    summary["china_patience_final"] = summary.get("china_patience_final", 0.5) + 0.01
+    summary.to_parquet(b / "summary.parquet")
+    assert cmp.identical_runs(load_runs([a, b])) == []

@@ -122,6 +122,7 @@ def test_figures_cope_with_constant_outcomes_and_no_attacks(
     assert hist is not None
     chinese = next(ax for ax in hist.axes if ax.get_title().startswith("Chinese nationals"))
     assert chinese.get_xlabel().endswith("\n(one value: no density curve)")
+    assert list(chinese.get_xticks()) == [0]  # a reviewer saw ticks from -0.45 to 0.45
     severity = plots.figure_severity(run)
     assert severity is not None
     assert "no attack killed anyone" in [t.get_text() for t in severity.axes[0].texts]

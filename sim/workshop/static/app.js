@@ -157,12 +157,12 @@ function placeLabels(ctx, P, X, Y, radius, W, H) {
   order.forEach((i) => {
     const name = P.name[i], w = ctx.measureText(name).width, h = 11;
     const cx = X(P.lon[i]), cy = Y(P.lat[i]), r = radius(i);
-    const boxes = [
+    const around = [
       { x: cx + r + 2, y: cy - h + 2 }, { x: cx - r - 2 - w, y: cy - h + 2 },
       { x: cx - w / 2, y: cy - r - h - 1 }, { x: cx - w / 2, y: cy + r + 1 },
-    ].map((b) => ({ ...b, w, h }))
-      .filter((b) => b.x >= 0 && b.x + w <= W && b.y >= 0 && b.y + h <= H);
-    if (!boxes.length) return;
+    ].map((b) => ({ ...b, w, h }));
+    const inside = around.filter((b) => b.x >= 0 && b.x + w <= W && b.y >= 0 && b.y + h <= H);
+    const boxes = inside.length ? inside : around;  // a name is never left out
     const cost = (b) => placed.reduce((sum, p) => sum + overlap(b, p), 0);
     const best = boxes.reduce((a, b) => (cost(b) < cost(a) ? b : a));
     placed.push(best);
