@@ -678,6 +678,11 @@ def _check_scenario_name(cfg: Any) -> None:
     refused there as "another configuration"."""
     chosen = str(cfg.hydra.runtime.choices.get("scenario", ""))
     name = str(cfg.scenario.name)
+    if name != chosen and ("," in name or "=" in name):  # 'iran_border,replicates=3'
+        raise Refused(
+            f"scenario.name={name!r} is not allowed: it begins the run folder's name, where "
+            "commas and = separate the overrides (use letters, digits and _ . + -)"
+        )
     if chosen and name != chosen and name in scenario_names():
         raise Refused(
             f"scenario.name={name} is another scenario's name: run it with scenario={name} "

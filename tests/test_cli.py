@@ -70,6 +70,7 @@ BAD = [
     (["troops_vs_trust"], "is an experiment: write +experiment=troops_vs_trust"),
     (["nope"], "'nope' is not an override: write key=value"),
     (["scenario.name=iran_border"], "is another scenario's name: run it with scenario=iran_border"),
+    (["scenario.name='iran_border,replicates=3'"], "commas and = separate the overrides"),
     (["china.nope=1"], "unknown key 'china.nope'"),
     (["china.patiense_loss_per_death=1"], "did you mean china.patience_loss_per_death?"),
     (["output_dir=elsewhere"], "choose another with hydra.run.dir=PATH"),

@@ -109,11 +109,18 @@ def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:
     """
     if reference is None:
         return None
+    exact = [r for r in runs.runs if r.label == reference.strip()]
+    if len(exact) == 1:  # labels are unique; two may differ only in case
+        return exact[0]
     want = reference.strip().casefold()
     short = _strip_scenario(runs.labels) or {}
-    for run in runs.runs:
-        if want in (run.label.casefold(), short.get(run.label, "").casefold()):
-            return run
+    by_label = [
+        r for r in runs.runs if want in (r.label.casefold(), short.get(r.label, "").casefold())
+    ]
+    if len(by_label) == 1:
+        return by_label[0]
+    if len(by_label) > 1:
+        raise _ambiguous(reference, by_label)
     by_scenario = [r for r in runs.runs if r.scenario.casefold() == want]
     if len(by_scenario) == 1:
         return by_scenario[0]
@@ -127,13 +134,17 @@ def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:
         dirs = ", ".join(dict.fromkeys(r.path.name for r in runs.runs))
         allowed = f"a directory name ({dirs}) or a run label such as {runs.runs[0].label!r}"
     if len(by_scenario) > 1 or len(by_dir) > 1:
-        among = by_scenario if len(by_scenario) > 1 else by_dir
-        names = ", ".join(repr(r.label) for r in among)
-        raise ResultsError(
-            f"reference {reference!r} is ambiguous: {len(among)} runs match; choose one by "
-            f"its label: {names}"
-        )
+        raise _ambiguous(reference, by_scenario if len(by_scenario) > 1 else by_dir)
     raise ResultsError(f"unknown reference {reference!r}: choose {allowed}")
+
+
+def _ambiguous(reference: str, among: Sequence[Run]) -> ResultsError:
+    """The refusal of a reference several runs match, naming their labels (each accepted)."""
+    names = ", ".join(repr(r.label) for r in among)
+    return ResultsError(
+        f"reference {reference!r} is ambiguous: {len(among)} runs match; choose one by its "
+        f"label: {names}"
+    )
 
 
 def _default_of[J: (Run, SkippedJob, Run | SkippedJob)](jobs: Sequence[J]) -> J:

@@ -500,3 +500,19 @@ def test_runs_with_identical_results_are_named_and_drawn_once(tmp_path: Path, ma
     summary["china_patience_final"] = summary.get("china_patience_final", 0.5) + 0.01
     summary.to_parquet(b / "summary.parquet")
     assert cmp.identical_runs(load_runs([a, b])) == []
+
+
+def test_labels_that_differ_only_in_case_are_told_apart(tmp_path: Path, make_run) -> None:
+    """A re-check: 'FOO' chose the run labelled 'Foo' (matched ignoring case, first wins)."""
+    runs = load_runs(
+        [
+            make_run(tmp_path / "p" / "x", scenario="foo"),
+            make_run(tmp_path / "q" / "x", scenario="fOO", seed=5),
+        ]
+    )
+    first, second = (r.label for r in runs.runs)
+    assert first != second and first.casefold() == second.casefold()
+    assert cmp.resolve_reference(runs, second) is runs.runs[1]
+    assert cmp.resolve_reference(runs, first) is runs.runs[0]
+    with pytest.raises(ResultsError, match="2 runs match"):
+        cmp.resolve_reference(runs, first.swapcase() if first.swapcase() != second else "x")
