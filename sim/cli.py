@@ -673,9 +673,10 @@ def _check_sweep_size(swept: dict[str, list[Any]]) -> None:
 
 
 def _check_scenario_name(cfg: Any) -> None:
-    """Refuse ``scenario.name`` set to another shipped scenario's name: the run of this
-    scenario's parameters took that scenario's folder and label, and its real run was then
-    refused there as "another configuration"."""
+    """Refuse ``scenario.name`` set to another shipped scenario's name, or holding a comma or
+    ``=``: the run of this scenario's parameters took that scenario's folder (or one named as
+    if by other overrides) and label, and the real run was then refused there as "another
+    configuration"."""
     chosen = str(cfg.hydra.runtime.choices.get("scenario", ""))
     name = str(cfg.scenario.name)
     if name != chosen and ("," in name or "=" in name):  # 'iran_border,replicates=3'
