@@ -102,6 +102,8 @@ def _canonical(item: str) -> str:
         return item
     if not sep or not isinstance(value, bool | int | float):
         return item
+    if isinstance(value, float):
+        value += 0.0  # -0.0 as 0.0
     return f"{key}={_override_text(value)}"
 
 

@@ -56,6 +56,7 @@ def test_equal_values_spelled_differently_name_one_run_folder(workdir: Path) -> 
     own, running everything again."""
     assert _canonical("replicates=1_000") == "replicates=1000"
     assert _canonical("plots=True") == "plots=true" and _canonical("seed=07") == "seed=07"
+    assert _canonical("a.b=-0.0") == "a.b=0.0"
     odd = cpec("run", "china.initial_patience=0.10", "replicates=+4", "weeks=8", cwd=workdir)
     plain = cpec("run", "china.initial_patience=0.1", *FAST, cwd=workdir)
     assert odd.returncode == 0 and plain.returncode == 0, odd.stderr + plain.stderr
