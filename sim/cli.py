@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from sim.analysis.outputs import analysis_files
-from sim.commands import interrupt_noted, noting_interrupts, report_interrupt, reraise_interrupt
+from sim.commands import (
+    interrupt_noted,
+    noting_interrupts,
+    output_closed,
+    report_interrupt,
+    reraise_interrupt,
+)
 from sim.config import MAX_SWEEP_JOBS, scenario_names, shown_value
 from sim.console import INTERRUPTED
 from sim.files import is_system_folder, unwritable
@@ -727,6 +733,8 @@ def _task(cfg: Any) -> int:
 
     try:
         return _job(cfg)
+    except BrokenPipeError:  # `cpec-sim run | head`: the reader left, the results stand
+        return output_closed()
     except Exception as exc:
         reraise_interrupt(exc)  # Ctrl-C, turned into another error by a library
         if isinstance(exc, OSError):
@@ -1232,6 +1240,9 @@ def run_command(args: list[str]) -> int:
         for folder, line in exc.jobs or [("?", "a job of the sweep did not finish")]:
             fail(f"{line}: re-run the same command to resume" if folder else line, 1)
         return 1
+    except BrokenPipeError:  # `cpec-sim run --help | head`
+        _index_if_made(plan)
+        return output_closed()
     except OSError as exc:  # Hydra could not create the output folder
         _index_if_made(plan)
         return fail(f"cannot write {exc.filename or 'the output folder'}: {exc.strerror or exc}", 1)
@@ -1507,6 +1518,8 @@ def main(argv: list[str] | None = None) -> int:
                 return report_interrupt("cpec-sim", INTERRUPTED, exc)
             if isinstance(exc, MemoryError):
                 return fail("out of memory: run fewer replicates or weeks at a time", 1)
+            if isinstance(exc, BrokenPipeError):
+                return output_closed()
             from sim.commands import report_internal_error  # a bug: one line
 
             return report_internal_error("cpec-sim", exc)

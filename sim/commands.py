@@ -23,7 +23,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import NoReturn
 
@@ -119,6 +119,15 @@ def noting_interrupts() -> Iterator[None]:
         _INTERRUPT[0] = False
 
 
+def output_closed() -> int:
+    """The reader of the output left (``cpec-sim scenarios | head -3``): nothing more to say,
+    exit 0. The output goes to /dev/null from here, so that the interpreter's last flush does
+    not fail again ("internal error: BrokenPipeError" before)."""
+    with suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def interrupt_taken() -> None:
     """Forget a noted Ctrl-C: the command took it as its normal end (a server stops on it,
     says "Stopped." and exits 0), not as an interruption to report."""
@@ -165,7 +174,7 @@ def guarded(
         if isinstance(exc, _types(expected)):
             return fail(prog, str(exc) or type(exc).__name__)
         if isinstance(exc, BrokenPipeError):
-            return 0
+            return output_closed()
         if isinstance(exc, OSError):
             return fail(prog, str(exc), code=1)
         return report_internal_error(prog, exc)

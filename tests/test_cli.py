@@ -434,3 +434,28 @@ def test_commands_that_draw_start_their_drawing_workers_first(
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     sim.cli.main(argv)
     assert calls == ([sim.workers.DRAWING_PRELOAD] if started else [])
+
+
+@pytest.mark.parametrize(
+    "args", [("scenarios",), ("run", "--help"), ("run", "replicates=3", "weeks=4", "plots=false")]
+)
+def test_output_piped_into_head_is_no_error(workdir: Path, args: tuple[str, ...]) -> None:
+    """`cpec-sim scenarios | head -3` printed "internal error: BrokenPipeError"; a run piped
+    into head was reported as "cannot write the results: Broken pipe", exit 1."""
+    import shlex
+    import subprocess
+
+    from tests.conftest import CPEC
+
+    line = f"{shlex.quote(CPEC)} {shlex.join(args)} 2>err.txt | head -c 1 >/dev/null"
+    done = subprocess.run(
+        ["bash", "-c", line + '; echo "${PIPESTATUS[0]}"'],
+        cwd=workdir, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    errors = [
+        ln for ln in (workdir / "err.txt").read_text().splitlines() if ln.strip() and "%|" not in ln
+    ]
+    assert done.stdout.strip() == "0" and not errors, (done.stdout, errors)
+    if args[0] == "run" and len(args) > 2:
+        manifest = workdir / "results/runs/baseline,replicates=3,weeks=4/manifest.json"
+        assert json.loads(manifest.read_text())["status"] == "complete"
