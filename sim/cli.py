@@ -357,8 +357,18 @@ RUN_ENTRIES = (
 SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs", ".submitit")) | ANALYSIS_FILES
 
 
+#: What file browsers and notebooks leave in any folder they show: never a user's work.
+LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"})
+
+
 def _entries(folder: Path) -> list[Path]:
-    return [e for e in folder.iterdir() if not (e.name.startswith(".") and e.name.endswith(".tmp"))]
+    """The entries of a run or sweep folder that say what it holds (not our temporary files,
+    nor a file browser's litter, which made a finished run impossible to re-run)."""
+    return [
+        e
+        for e in folder.iterdir()
+        if not (e.name.startswith(".") and e.name.endswith(".tmp")) and e.name not in LITTER
+    ]
 
 
 def _our_manifest(folder: Path) -> bool:

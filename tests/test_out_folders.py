@@ -197,6 +197,8 @@ def test_a_run_folder_holding_a_users_file_is_refused_naming_the_file(
     import shutil
 
     shutil.copytree(finished, folder)
+    (folder / ".DS_Store").write_bytes(b"Finder")  # a file browser's litter is not a refusal
+    (folder / ".ipynb_checkpoints").mkdir()
     check_output_dir(Path("results/runs/baseline"), "hydra.run.dir", None, typed=False)
     (folder / "my_notes.txt").write_text("mine")
     with pytest.raises(Refused) as default:
