@@ -743,10 +743,10 @@ def _task(cfg: Any) -> int:
 
     try:
         return _job(cfg)
-    except BrokenPipeError:  # `cpec-sim run | head`: the reader left, the results stand
-        return output_closed()
     except Exception as exc:
         reraise_interrupt(exc)  # Ctrl-C, turned into another error by a library
+        if isinstance(exc, BrokenPipeError) and output_closed():  # `cpec-sim run | head`
+            return 0  # the reader left; the results stand
         if isinstance(exc, OSError):
             message = f"cannot write {exc.filename or 'the results'}: {exc.strerror or exc}"
             code = fail(message, 1)
@@ -1250,11 +1250,10 @@ def run_command(args: list[str]) -> int:
         for folder, line in exc.jobs or [("?", "a job of the sweep did not finish")]:
             fail(f"{line}: re-run the same command to resume" if folder else line, 1)
         return 1
-    except BrokenPipeError:  # `cpec-sim run --help | head`
-        _index_if_made(plan)
-        return output_closed()
     except OSError as exc:  # Hydra could not create the output folder
         _index_if_made(plan)
+        if isinstance(exc, BrokenPipeError) and output_closed():  # `run --help | head`
+            return 0
         return fail(f"cannot write {exc.filename or 'the output folder'}: {exc.strerror or exc}", 1)
     except Exception as exc:
         _index_if_made(plan)
@@ -1528,8 +1527,8 @@ def main(argv: list[str] | None = None) -> int:
                 return report_interrupt("cpec-sim", INTERRUPTED, exc)
             if isinstance(exc, MemoryError):
                 return fail("out of memory: run fewer replicates or weeks at a time", 1)
-            if isinstance(exc, BrokenPipeError):
-                return output_closed()
+            if isinstance(exc, BrokenPipeError) and output_closed():  # `... | head`
+                return 0
             from sim.commands import report_internal_error  # a bug: one line
 
             return report_internal_error("cpec-sim", exc)

@@ -6,7 +6,8 @@ A command is a parser and a *body* taking the parsed arguments and returning an 
 * ``--help``: the help, exit code 0;
 * bad arguments (:class:`UsageError`, also raised by :class:`Parser`) or an *expected* error
   (the command's own, e.g. ``StudyError``): ``PROG: error: MESSAGE``, exit code 2;
-* a broken pipe (``cpec-sim compare … | head``): exit code 0;
+* the output's reader gone (``cpec-sim compare … | head``): exit code 0 (another broken
+  pipe, to a worker process, is an error);
 * any other ``OSError`` (permissions, a full disk): ``PROG: error: MESSAGE``, exit code 1;
 * Ctrl-C: ``PROG: interrupted``, exit code 130 (also when a library turned it into another
   error: :func:`noting_interrupts`);
@@ -119,13 +120,28 @@ def noting_interrupts() -> Iterator[None]:
         _INTERRUPT[0] = False
 
 
-def output_closed() -> int:
-    """The reader of the output left (``cpec-sim scenarios | head -3``): nothing more to say,
-    exit 0. The output goes to /dev/null from here, so that the interpreter's last flush does
-    not fail again ("internal error: BrokenPipeError" before)."""
+def output_closed() -> bool:
+    """Whether the reader of the output has left (``cpec-sim scenarios | head -3``), which
+    is then no error (a broken pipe to a worker process is another matter). The output goes
+    to /dev/null from here, so that the interpreter's last flush does not fail again
+    ("internal error: BrokenPipeError" before)."""
+    if not _reader_gone():
+        return False
     with suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+    return True
+
+
+def _reader_gone() -> bool:
+    """Whether the output is a pipe whose reading end is closed (poll reports an error)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no such file descriptor, or no poll
+        return False
 
 
 def interrupt_taken() -> None:
@@ -173,8 +189,8 @@ def guarded(
             return fail(prog, str(exc))
         if isinstance(exc, _types(expected)):
             return fail(prog, str(exc) or type(exc).__name__)
-        if isinstance(exc, BrokenPipeError):
-            return output_closed()
+        if isinstance(exc, BrokenPipeError) and output_closed():
+            return 0
         if isinstance(exc, OSError):
             return fail(prog, str(exc), code=1)
         return report_internal_error(prog, exc)

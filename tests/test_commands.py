@@ -91,8 +91,19 @@ def test_an_os_error_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) 
     assert one_line(capsys) == f"{PROG}: error: cannot write out/x.csv\n"
 
 
-def test_a_broken_pipe_is_quiet_and_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo([], BrokenPipeError()) == 0
+def test_a_broken_pipe_is_quiet_and_exit_0(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output's reader left (`cpec-sim ... | head`): the output is a pipe whose reading
+    end is closed."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with os.fdopen(write_end, "w") as gone:
+        monkeypatch.setattr("sys.stdout", gone)
+        assert demo([], BrokenPipeError()) == 0
+        monkeypatch.undo()
     assert capsys.readouterr().err == ""
 
 
@@ -244,3 +255,14 @@ def test_a_ctrl_c_that_a_library_dropped_ends_the_command_as_interrupted(
         assert sim.cli.main(["demo"]) == 0
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_broken_pipe_that_is_not_the_output_is_an_error(capsys) -> None:
+    """Only a reader of the output that left (`| head`) ends a command quietly with 0; a broken
+    pipe to a worker process must not pass for success."""
+
+    def worker_pipe_broke() -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    assert guarded("prog", worker_pipe_broke) == 1
+    assert "Broken pipe" in capsys.readouterr().err
