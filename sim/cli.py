@@ -25,6 +25,7 @@ from sim.commands import (
     interrupt_noted,
     noting_interrupts,
     output_closed,
+    report_internal_error,
     report_interrupt,
     reraise_interrupt,
 )
@@ -738,8 +739,6 @@ def _task(cfg: Any) -> int:
     """One Hydra job; whatever goes wrong is reported in one line (Hydra would print a
     traceback) and recorded as the job's exit code."""
     from hydra.core.hydra_config import HydraConfig
-
-    from sim.commands import report_internal_error
 
     try:
         return _job(cfg)
@@ -1529,9 +1528,7 @@ def main(argv: list[str] | None = None) -> int:
                 return fail("out of memory: run fewer replicates or weeks at a time", 1)
             if isinstance(exc, BrokenPipeError) and output_closed():  # `... | head`
                 return 0
-            from sim.commands import report_internal_error  # a bug: one line
-
-            return report_internal_error("cpec-sim", exc)
+            return report_internal_error("cpec-sim", exc)  # a bug: one line
         if interrupt_noted() and code == 0:  # a Ctrl-C that a library dropped
             return report_interrupt("cpec-sim", INTERRUPTED)
         return code

@@ -756,8 +756,9 @@ def figure_ecdfs(runs: RunSet) -> Figure | None:
         return None
     labels = plot_labels(runs)
     cols = style.colours(len(labels))
-    hidden = {i for g in identical_runs(runs) for i in g[1:]}
-    for g in identical_runs(runs):
+    groups = identical_runs(runs)
+    hidden = {i for g in groups for i in g[1:]}
+    for g in groups:
         labels[g[0]] += f" (= {len(g) - 1} more: identical)"
     fig = style.new_figure(figsize=(14, 2.8 * math.ceil(len(outcomes) / 3) + 1.0))
     axes = _grid_axes(fig, len(outcomes), 3)

@@ -161,7 +161,8 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
         upper = float(x.max()) if col in CEILING_OUTCOMES else None
         grid = np.linspace(x.min() - pad if lower is None else max(x.min() - pad, lower),
                            x.max() + (0.0 if upper is not None else pad), 200)  # fmt: skip
-        distinct = np.unique(x).size
+        values = np.unique(x)
+        distinct = values.size
         few_counts = _whole_numbers(x) and distinct <= FEW_COUNTS
         dens = None if few_counts else stats.kde_curve(x, grid, lower, upper)
         why = ""
@@ -176,7 +177,7 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
                 else "\n(too few values for a density curve)"
             )
         if few_counts:  # a tick at each value (there were ticks at 0.5, 1.5 ... and -0.45)
-            ax.set_xticks(np.unique(x))
+            ax.set_xticks(values)
         ax.set_title(f"{label}\n{_interval_text(s)}", fontsize=9.5)
         ax.set_xlabel(f"{label} ({unit}){why}")
         ax.set_ylabel(f"density (per {_SINGULAR.get(unit, unit)})")

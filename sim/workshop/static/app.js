@@ -163,8 +163,8 @@ function placeLabels(ctx, P, X, Y, radius, W, H) {
     ].map((b) => ({ ...b, w, h }));
     const inside = around.filter((b) => b.x >= 0 && b.x + w <= W && b.y >= 0 && b.y + h <= H);
     const boxes = inside.length ? inside : around;  // a name is never left out
-    const cost = (b) => placed.reduce((sum, p) => sum + overlap(b, p), 0);
-    const best = boxes.reduce((a, b) => (cost(b) < cost(a) ? b : a));
+    const costs = boxes.map((b) => placed.reduce((sum, p) => sum + overlap(b, p), 0));
+    const best = boxes[costs.indexOf(Math.min(...costs))];  // the first of the cheapest
     placed.push(best);
     ctx.fillText(name, best.x, best.y + h - 2);
   });
