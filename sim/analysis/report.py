@@ -21,6 +21,7 @@ from sim.analysis.compare import (
     compare_runs,
     comparison_figures,
     default_reference,
+    identical_note,
     resolve_reference,
     table_blocks,
 )
@@ -293,6 +294,12 @@ def _comparison_section(table: pd.DataFrame) -> str:
     return "".join(parts)
 
 
+def _identical_section(runs: RunSet) -> str:
+    """A note naming runs with identical results, as ``cpec-sim compare`` prints it."""
+    same = identical_note(runs)
+    return f"<p class='note'>Note: {_e(same)}.</p>" if same else ""
+
+
 def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool = True) -> str:
     """The report as an HTML string (see :func:`report`)."""
     if len(runs.runs) > 1:
@@ -321,6 +328,7 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
         DIFFERENCES_TEXT if len(runs.runs) > 1 else "",
         EVENTS_TEXT,
         "<h2>Comparison table</h2>" if len(runs.runs) > 1 else "<h2>Summary table</h2>",
+        _identical_section(runs),
         _comparison_section(table),
     ]
     compared: list[tuple[str, bytes]] = []

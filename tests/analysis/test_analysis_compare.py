@@ -12,6 +12,7 @@ import pytest
 
 from sim.analysis import compare as cmp
 from sim.analysis import stats, style
+from sim.analysis.report import build_report
 from sim.analysis.runs import ResultsError, load_runs
 
 
@@ -494,7 +495,10 @@ def test_runs_with_identical_results_are_named_and_drawn_once(tmp_path: Path, ma
     assert all(len(ax.get_lines()) == 2 for ax in fig.axes if ax.get_visible() and ax.lines)
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
     assert any("(= 1 more: identical)" in t for t in legend) and len(legend) == 2
+    html = build_report(runs, per_run_plots=False)  # the report says it as compare does
+    assert html.count("identical results") == 1 and runs.runs[2].label not in note
     assert cmp.identical_runs(load_runs([a, c])) == []
+    assert "identical results" not in build_report(load_runs([a, c]), per_run_plots=False)
     # a reviewer: equal outcomes but another column differing were called identical
     summary = pd.read_parquet(b / "summary.parquet")
     summary["china_patience_final"] = summary.get("china_patience_final", 0.5) + 0.01
