@@ -521,6 +521,9 @@ def test_validate_writes_table_figure_and_run(fast_validation: tuple[pd.DataFram
     assert not list(out.glob(".*.tmp"))
     stored = pd.read_csv(out / "validation.csv")
     assert list(stored["target"]) == list(table["target"])
+    # a stranger: labels kept the printed table's indentation ("  attacks on Chinese by ...")
+    assert list(stored["label"]) == [str(x).strip() for x in table["label"]]
+    assert table["label"].str.startswith(" ").any()  # the printed table still indents
     np.testing.assert_allclose(stored["model_median"], table["model_median"], rtol=1e-5)
     assert set(table["target"]) == {t.key for t in observed_targets()}
     assert table["source"].str.len().min() > 0
@@ -795,11 +798,13 @@ def test_the_figure_shades_no_observed_range_for_a_target_without_one() -> None:
     ]
     rng = np.random.default_rng(0)
     stats = ModelStatistics({k: rng.uniform(2, 8, 50) for k in ("in", "none")}, {}, 50, 104)
-    fig = plot_validation(stats, compare(stats, targets), "t")
+    fig = plot_validation(stats, compare(stats, targets), "Baseline posterior predictive")
     try:
         shaded = [[p for p in ax.patches if p.get_label() == "observed"] for ax in fig.axes[:2]]
         assert len(shaded[0]) == 1 and shaded[1] == []
         assert "no observed value" in fig.axes[1].get_xlabel()
+        # a stranger: the figure was titled with its last panel's label ("No data")
+        assert fig.get_suptitle() == "Baseline posterior predictive"
     finally:
         plt.close(fig)
 

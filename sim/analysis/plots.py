@@ -37,10 +37,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-#: Published severity exponent range for insurgent attacks (Clauset & Wiegel 2010;
-#: Bohorquez et al. 2009).
-PUBLISHED_ALPHA: tuple[float, float] = (2.4, 2.5)
-
 _SINGULAR = {
     "people": "person",
     "attacks": "attack",
@@ -419,7 +415,7 @@ def figure_severity(run: Run) -> Figure | None:
         return fig
     tail = fit.n_tail / fit.n
     xline = np.geomspace(fit.xmin, max(xs.max(), fit.xmin * 1.5), 100)
-    lo, hi = PUBLISHED_ALPHA
+    lo, hi = stats.PUBLISHED_ALPHA
     ax.fill_between(
         xline,
         stats.power_law_ccdf(xline, hi, fit.xmin, tail, fit.discrete),
@@ -427,7 +423,8 @@ def figure_severity(run: Run) -> Figure | None:
         color=style.OKABE_ITO[5],
         alpha=0.35,
         lw=0,
-        label=f"published α = {lo}–{hi} (Clauset & Wiegel 2010; Bohorquez et al. 2009)",
+        label=f"published α = {(lo + hi) / 2:g} ± {(hi - lo) / 2:g} (Clauset & Wiegel 2010; "
+        "2.5 in insurgencies, Bohorquez et al. 2009)",
     )
     ax.plot(
         xline,

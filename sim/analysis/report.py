@@ -49,8 +49,8 @@ CAPTIONS: dict[str, str] = {
     "(median and 50%/90% bands); the last panel shows the share of replicates in which a "
     "policy is in force.",
     "severity_ccdf": "Severity of attacks: the share of deadly attacks that killed at least x "
-    "people, on log-log axes, with a power-law fit above x_min and the published exponent range "
-    "α ≈ 2.4–2.5 for comparison. R compares the power law with a lognormal (R > 0 favours the "
+    "people, on log-log axes, with a power-law fit above x_min and the published exponent "
+    "α = 2.4 ± 0.2 for comparison. R compares the power law with a lognormal (R > 0 favours the "
     "power law; p says whether the sign of R is meaningful); with 2,000 values or more in the "
     "tail, a likelihood-ratio test says whether the tail bends down (an exponential cutoff). The "
     "fit reads mostly the body of small attacks: the deadliest attacks are the cells' signature "

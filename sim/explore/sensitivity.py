@@ -588,7 +588,7 @@ def figure_indices(result: SensitivityResult) -> Figure:
                 height=h,
                 color=colour,
                 label=label,
-                xerr=None if conf is None else block[conf],
+                xerr=None if conf is None else _error_bars(block[col], block[conf], col),
                 error_kw={"ecolor": "#333333", "elinewidth": 0.8, "capsize": 2},
             )
         noise = LINE_COLUMNS[method]
@@ -620,6 +620,13 @@ def figure_indices(result: SensitivityResult) -> Figure:
     reps = f"{result.replicates} replicate{'s' if result.replicates != 1 else ''}"
     fig.suptitle(f"{what}: {n} points × {reps} each{_held_fixed(result)}")
     return fig
+
+
+def _error_bars(value: pd.Series, conf: pd.Series, column: str) -> np.ndarray:
+    """Lower and upper error lengths; μ*, a mean absolute effect, is drawn no lower than 0
+    (its bootstrap interval is a normal approximation, which can reach below)."""
+    lower = np.minimum(conf, value) if column == "mu_star" else conf
+    return np.vstack([lower, conf])
 
 
 def _held_fixed(result: SensitivityResult) -> str:

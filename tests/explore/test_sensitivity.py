@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.explore import sensitivity as sa
 from sim.explore.evaluate import CrisisOutcomes, evaluate
 from sim.explore.execution import Execution
 from sim.explore.functions import constant, ishigami, ishigami_indices, ishigami_space
@@ -499,3 +500,14 @@ def test_an_outcome_given_twice_or_under_both_names_is_analysed_once() -> None:
     assert resolve_outcomes(requested, columns) == ["chinese_killed", "investment_hold_share"]
     with pytest.raises(StudyError, match="unknown outcome 'point'"):
         resolve_outcomes(["point"], columns)
+
+
+def test_mu_star_error_bars_stop_at_zero_sobol_bars_do_not() -> None:
+    """A stranger: a Morris figure drew μ* 0.19 ± 0.33 down to -0.14; μ* is a mean absolute
+    effect and cannot be negative. A Sobol estimate can be, so its bars are left as computed."""
+    value, conf = pd.Series([0.1875, 2.0, np.nan]), pd.Series([0.326, 0.5, 0.1])
+    bars = sa._error_bars(value, conf, "mu_star")
+    np.testing.assert_allclose(bars, [[0.1875, 0.5, np.nan], [0.326, 0.5, 0.1]])
+    assert (value - bars[0]).min() >= 0.0
+    sobol = sa._error_bars(pd.Series([-0.02, 0.4]), pd.Series([0.05, 0.1]), "S1")
+    np.testing.assert_allclose(sobol, [[0.05, 0.1], [0.05, 0.1]])
