@@ -766,6 +766,8 @@ def test_a_participant_sees_only_their_own_seats_choices() -> None:
         (["--scenario", "nope"], "unknown scenario 'nope'"),
         (["--code", "I1O"], "--code='I1O' is not allowed"),
         (["--results", "/etc"], "is a system folder"),
+        # a stranger: a file was accepted, and the debrief failed at the session's end
+        (["--results", "README.md"], "--results=README.md: is a file"),
         (["--seed", "-1"], "--seed=-1 is out of range: allowed 0 to 9223372036854775807"),
         (["--investor", "acme"], "no investor 'acme'"),
         (["--interval", "0"], "--interval=0.0 is out of range"),

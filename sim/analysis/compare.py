@@ -687,6 +687,17 @@ def _grid_axes(fig: Figure, n: int, ncols: int, **kw: Any) -> list[Any]:
     return list(axes[:n])
 
 
+def box_stats(x: np.ndarray) -> dict[str, Any]:
+    """A box's statistics for ``Axes.bxp``: quartiles, the median, and whiskers at the 5th
+    and 95th percentiles themselves, the table's 90% interval (``Axes.boxplot(whis=(5, 95))``
+    ends them at the last replicate inside, which can be far short of the percentile)."""
+    if x.size == 0:
+        return {"med": np.nan, "q1": np.nan, "q3": np.nan, "whislo": np.nan, "whishi": np.nan}
+    s = stats.summarise(x)
+    q1, q3 = np.quantile(x, [0.25, 0.75])
+    return {"med": s.median, "q1": q1, "q3": q3, "whislo": s.q05, "whishi": s.q95}
+
+
 def figure_boxes(runs: RunSet) -> Figure | None:
     """Box plots (whiskers at the 5th and 95th percentiles) per scenario, one panel per outcome."""
     outcomes = [c for c in style.OUTCOMES if any(c in r.summary.columns for r in runs.runs)]
@@ -706,9 +717,10 @@ def figure_boxes(runs: RunSet) -> Figure | None:
             for r in runs.runs
         ]
         pos = np.arange(k)[::-1]
-        bp = ax.boxplot(
-            data, positions=pos, orientation="horizontal", whis=(5, 95), showfliers=False,
-            widths=0.6, patch_artist=True, medianprops={"color": "black", "lw": 1.5},
+        bp = ax.bxp(
+            [box_stats(x) for x in data], positions=pos, orientation="horizontal",
+            showfliers=False, widths=0.6, patch_artist=True,
+            medianprops={"color": "black", "lw": 1.5},
         )  # fmt: skip
         for patch, c in zip(bp["boxes"], cols, strict=True):
             patch.set_facecolor(c)

@@ -132,6 +132,8 @@ th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left;
          vertical-align: top; }
 th { background: #f2f5f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.path { overflow-wrap: anywhere; min-width: 16em; }
+.wide { overflow-x: auto; }
 code, pre { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.9em; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 figure { margin: 1.2em 0; }
@@ -181,16 +183,22 @@ def run_pngs(
     ]
 
 
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int]) -> str:
+def _html_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    numeric: set[int],
+    paths: frozenset[int] = frozenset(),
+) -> str:
+    """A table that scrolls sideways inside the page rather than widening it; the cells of
+    the ``paths`` columns (folder names, long and without spaces) break anywhere."""
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    kinds = {**dict.fromkeys(numeric, ' class="num"'), **dict.fromkeys(paths, ' class="path"')}
     body = []
     for row in rows:
-        cells = "".join(
-            f'<td class="num">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
-            for i, c in enumerate(row)
-        )
+        cells = "".join(f"<td{kinds.get(i, '')}>{_e(c)}</td>" for i, c in enumerate(row))
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<div class='wide'>{table}</div>"
 
 
 def _overrides_text(run: Run) -> str:
@@ -202,8 +210,10 @@ def _overrides_text(run: Run) -> str:
 
 
 def _runs_section(runs: RunSet) -> str:
-    header = ["run", "scenario", "parameters changed", "intervals include", "replicates", "seed"]
-    header += ["weeks", "version", "status", "directory"]
+    # what the intervals include is a column only where runs differ (else said once below)
+    mixed = len({run.uncertainty for run in runs.runs}) > 1
+    header = ["run", "scenario", "parameters changed"] + ["intervals include"] * mixed
+    header += ["replicates", "seed", "weeks", "version", "status", "directory"]
     rows = []
     for run in runs.runs:
         m = run.manifest
@@ -212,11 +222,9 @@ def _runs_section(runs: RunSet) -> str:
             f" of {requested}" if requested is not None and requested != run.replicates else ""
         )
         rows.append(
-            [
-                run.label,
-                run.scenario,
-                _overrides_text(run),
-                run.uncertainty,
+            [run.label, run.scenario, _overrides_text(run)]
+            + [run.uncertainty] * mixed
+            + [
                 reps,
                 m.get("seed", "–"),
                 run.weeks or "–",
@@ -225,8 +233,9 @@ def _runs_section(runs: RunSet) -> str:
                 str(run.path),
             ]
         )
+    numeric = {header.index(h) for h in ("replicates", "seed", "weeks")}
     parts = [f"<p class='note'>{_e(line)}</p>" for line in runs.job_notes()]
-    parts.append(_html_table(header, rows, numeric={4, 5, 6}))
+    parts.append(_html_table(header, rows, numeric, paths=frozenset({len(header) - 1})))
     seeds = {str(r.manifest.get("replicate_seeds")) for r in runs.runs if r.manifest}
     seeds.discard("None")
     if seeds:

@@ -102,7 +102,7 @@ def _number(name: str, text: str, kind: type, lo: float, hi: float) -> Any:
 
 def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
     """(host, port, room, server options) from the arguments; UsageError on bad input."""
-    from sim.files import is_system_folder
+    from sim.files import is_system_folder, not_a_folder_to_write, unwritable
     from sim.workshop.play import PlayError
     from sim.workshop.room import CODE_LETTERS, Room
     from sim.workshop.server import Options
@@ -125,8 +125,12 @@ def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
     if join_url and not join_url.startswith(("http://", "https://")):
         raise UsageError(f"--join-url={join_url!r} is not allowed: give an http:// address")
     results = Path(opts.get("--results", "results/workshop"))
+    # refused now, not when the debrief saves its runs at the session's end
     if is_system_folder(results.expanduser().resolve()):
         raise UsageError(f"--results={results} is a system folder: choose a folder of yours")
+    why = not_a_folder_to_write(results.expanduser()) or unwritable(results.expanduser())
+    if why:
+        raise UsageError(f"--results={results}: {why} (give a folder the debrief can write in)")
     try:
         room = Room(
             opts.get("--scenario", "baseline"),

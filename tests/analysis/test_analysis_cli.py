@@ -373,7 +373,9 @@ def test_a_sweep_says_which_jobs_failed_with_and_without_results(
     )
     assert "no results (no results" not in out
     html = report.report([sweep], tmp_path / "r.html", per_run_plots=False).read_text()
-    what_was_run = html.split("<h2>What was run</h2>", 1)[1].split("<table>", 1)[0].strip()
+    what_was_run = (
+        html.split("<h2>What was run</h2>", 1)[1].split("<div class='wide'><table>", 1)[0].strip()
+    )
     assert what_was_run == "".join(f"<p class='note'>{report._e(n)}</p>" for n in notes)
     assert "standing in for the first job, sweep job 0" in html
     assert cli.compare_command([str(sweep), "--no-plots", "--reference", "3"]) == 0

@@ -520,3 +520,30 @@ def test_labels_that_differ_only_in_case_are_told_apart(tmp_path: Path, make_run
     assert cmp.resolve_reference(runs, first) is runs.runs[0]
     with pytest.raises(ResultsError, match="2 runs match"):
         cmp.resolve_reference(runs, first.swapcase() if first.swapcase() != second else "x")
+
+
+def test_box_whiskers_end_at_the_tables_90_percent_interval(tmp_path: Path, make_run) -> None:
+    """A stranger: whiskers titled '5th-95th percentile' ended at the last replicate inside
+    it (Matplotlib's whis=(5, 95)): 15 where the table said 23.2."""
+    a = make_run(tmp_path / "a", seed=1, n=30)
+    c = make_run(tmp_path / "c", scenario="iran_border", seed=2, n=30, shift=5.0)
+    runs = load_runs([a, c])
+    summary = runs.runs[1].summary  # a skewed count: most replicates 0, a few large
+    summary["chinese_killed"] = [0] * 26 + [3, 15, 40, 60]
+    table = cmp.compare_runs(runs, runs.runs[0].label)
+    fig = cmp.figure_boxes(runs)
+    assert fig is not None
+    titles = [ax.get_title() for ax in fig.axes]
+    ax = fig.axes[next(i for i, t in enumerate(titles) if t.startswith("Chinese"))]
+    row = table[(table["label"] == runs.runs[1].label) & (table["outcome"] == "chinese_killed")]
+    q05, q95 = float(row["q05"].iloc[0]), float(row["q95"].iloc[0])
+    assert q95 == pytest.approx(np.quantile(summary["chinese_killed"], 0.95)) and q95 > 15 + 10
+    # the second run's whiskers: horizontal lines (not dots) at its row, y = 0
+    whiskers = [
+        line.get_xdata()
+        for line in ax.lines
+        if line.get_marker() in ("None", None, "") and set(line.get_ydata()) == {0.0}
+    ]
+    assert len(whiskers) == 2
+    assert sorted(max(x) for x in whiskers)[-1] == pytest.approx(q95)
+    assert min(min(x) for x in whiskers) == pytest.approx(q05)

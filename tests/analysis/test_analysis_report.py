@@ -373,3 +373,41 @@ def test_the_run_summary_says_when_its_intervals_are_rough(tmp_path: Path, make_
     assert "fewer than 20" not in summary_table(make_run(tmp_path / "many", n=40))
     one = summary_table(make_run(tmp_path / "one", n=1))
     assert "(one replicate)" in one and "fewer than" not in one
+
+
+def test_the_report_is_no_wider_than_a_laptop_window(
+    tmp_path: Path, make_run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger: a sweep's report was 1,515 px wide in a 1,300 px window (the folder names
+    ran off the page; the same 'intervals include' text squeezed into 9 lines on every row)."""
+    from tests.test_dashboard import CHROMIUM, _browser_or_skip
+
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    sweep = tmp_path / "results" / "sweeps" / "audit"
+    runs = [
+        make_run(
+            sweep / f"china.initial_patience={p},replicates=20,scenario=baseline,sweep_name=audit",
+            n=4,
+            weeks=3,
+            seed=i,
+            overrides=[f"china.initial_patience={p}", "pakistan.base_intensity=0.45"],
+        )
+        for i, p in enumerate((0.35, 0.5, 0.65))
+    ]
+    monkeypatch.setattr(report, "comparison_figures", lambda *a, **k: [])  # speed: tables only
+    page_file = report.report(runs, tmp_path / "report.html", per_run_plots=False)
+    text = page_file.read_text()
+    assert "<th>intervals include</th>" not in text  # the same for all: said once, below
+    assert "Every run's intervals include" in text
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            for width in (1300, 1024):
+                page = browser.new_page(viewport={"width": width, "height": 800})
+                page.goto(page_file.as_uri())
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+                page.close()
+        finally:
+            browser.close()
