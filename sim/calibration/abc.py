@@ -270,14 +270,10 @@ def check_scheduler(scheduler: str, timeout: float) -> None:
     _check_is_scheduler(scheduler, timeout)
 
 
-def _check_reachable(scheduler: str, timeout: float) -> None:
-    """A ``tcp://HOST:PORT`` (or ``HOST:PORT``) address that accepts a connection, or one line.
-
-    Checked before ``Client`` is made: a client that fails to connect spends another 20 s
-    closing itself when it is collected, and prints a traceback while doing so.
-    """
+def scheduler_address(scheduler: str) -> tuple[str, int]:
+    """(host, port) of a ``tcp://HOST:PORT`` (or ``HOST:PORT``) address, or SchedulerError in
+    one line (nothing is contacted)."""
     import re
-    import socket
 
     match = re.fullmatch(r"(?:tcp://)?\[?([^\s/\[\]]+?)\]?:(\d{1,5})", scheduler.strip())
     if match is None or not 0 < int(match[2]) < 65536:
@@ -285,8 +281,19 @@ def _check_reachable(scheduler: str, timeout: float) -> None:
             f"--scheduler {scheduler!r} is not a scheduler address: give tcp://HOST:PORT "
             "(what `dask scheduler` prints)"
         )
+    return match[1], int(match[2])
+
+
+def _check_reachable(scheduler: str, timeout: float) -> None:
+    """A ``tcp://HOST:PORT`` (or ``HOST:PORT``) address that accepts a connection, or one line.
+
+    Checked before ``Client`` is made: a client that fails to connect spends another 20 s
+    closing itself when it is collected, and prints a traceback while doing so.
+    """
+    import socket
+
     try:
-        socket.create_connection((match[1], int(match[2])), timeout=timeout).close()
+        socket.create_connection(scheduler_address(scheduler), timeout=timeout).close()
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler}: {reason}") from None

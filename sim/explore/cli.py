@@ -47,8 +47,8 @@ def _common(parser: argparse.ArgumentParser, spec: str) -> None:
     parser.add_argument(
         "--engine",
         choices=("local", "dask"),
-        default="local",
-        help="local process pool, or Dask (a local cluster, or --scheduler ADDRESS)",
+        help="local process pool (the default), or Dask (a local cluster, or --scheduler "
+        "ADDRESS, which implies dask)",
     )
     parser.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     parser.add_argument("--out", type=Path, help="study directory (default: under results/)")
@@ -102,8 +102,9 @@ def _resolve(
     if args.jobs is not None and args.jobs < 1:
         raise StudyError(f"--jobs={args.jobs} is not allowed: need at least 1")
     jobs = args.jobs or os.cpu_count() or 1
-    if args.scheduler and args.engine != "dask":
-        raise StudyError("--scheduler needs --engine dask")
+    if args.scheduler and args.engine == "local":
+        raise StudyError("--scheduler needs --engine dask (or no --engine: it implies dask)")
+    args.engine = args.engine or ("dask" if args.scheduler else "local")  # as calibrate does
     return Settings(study, samples, replicates, weeks, seed, jobs)
 
 
@@ -172,6 +173,23 @@ def _dir_name(kind: str, method: str, s: Settings) -> Path:
     stem = s.study.path.stem if s.study.path else kind
     tag = f"{method}-n{s.samples}-r{s.replicates}-w{s.weeks}-s{s.seed}"
     return Path("results") / kind / stem / tag
+
+
+def _check_before_the_banner(args: argparse.Namespace, out: Path) -> None:
+    """What the study would refuse without running anything, refused before the command says
+    what it will run (one line, not the banner and then the error)."""
+    from sim.files import not_a_folder_to_write
+
+    problem = not_a_folder_to_write(out)
+    if problem:
+        raise StudyError(f"--out {out} {problem}: choose another folder")
+    if args.scheduler:
+        from sim.calibration.abc import SchedulerError, scheduler_address
+
+        try:
+            scheduler_address(args.scheduler)
+        except SchedulerError as exc:
+            raise StudyError(str(exc)) from None
 
 
 def _where_run(args: argparse.Namespace, s: Settings) -> str:
@@ -243,6 +261,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     )
     fn = _point_function(s)
     out = args.out or _dir_name("sensitivity", method, s)
+    _check_before_the_banner(args, out)
     space = s.study.space
     n = sa.n_points(method, s.samples, len(space))
     _say_big_design(n, s.replicates)
@@ -323,6 +342,8 @@ def _discover(args: argparse.Namespace) -> int:
     if not 0.0 < args.mass_min < 1.0:
         raise StudyError(f"--mass-min={args.mass_min} is not allowed: choose between 0 and 1")
     sd.check_holdout(args.holdout, "--holdout")  # before the design is built and checked
+    if args.box is not None and args.box < 0:  # not only once the study has run
+        raise StudyError(f"--box={args.box} is not allowed: a box of the trajectory, 0 or more")
     fn = _point_function(s)
     space = s.study.space
     constants = fn.constants()
@@ -333,6 +354,7 @@ def _discover(args: argparse.Namespace) -> int:
     sd.cases_of_interest(trial, where, constants)
     check_points(points, fn.params)
     out = args.out or _dir_name("discovery", "lhs", s)
+    _check_before_the_banner(args, out)
     print(
         f"scenario discovery on {s.study.scenario}: {len(space)} uncertainties, {s.samples} "
         f"points x {s.replicates} replicates x {s.weeks} weeks = {s.samples * s.replicates} runs "

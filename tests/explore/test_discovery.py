@@ -156,6 +156,8 @@ def test_cli_fast_discovery(workdir: Path) -> None:
         (["--min-density", "2"], "--min-density=2.0 is not allowed"),
         (["--samples", "1"], "samples=1 is not allowed"),
         (["--holdout", "-3"], "--holdout=-3 is not allowed"),
+        (["--box", "-1"], "--box=-1 is not allowed"),  # a stranger: refused after the study ran
+        (["--out", "/etc"], "is a system or home folder"),  # it printed the banner first
     ],
 )
 def test_cli_bad_input_one_line_nothing_written(

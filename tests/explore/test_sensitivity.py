@@ -206,7 +206,10 @@ def test_cli_fast_sobol_prints_indices_and_writes_outputs(workdir: Path) -> None
         (["--outcome", "weeks_to_first_pause"], "undefined in replicates where"),
         (["--method", "fast99"], "invalid choice"),
         (["--jobs", "0"], "--jobs=0 is not allowed"),
-        (["--scheduler", "tcp://x:1"], "--scheduler needs --engine dask"),
+        (["--engine", "local", "--scheduler", "tcp://x:1"], "--scheduler needs --engine dask"),
+        # a stranger: these printed the study's banner first (two lines)
+        (["--scheduler", "garbage"], "is not a scheduler address"),
+        (["--out", "/etc"], "is a system or home folder"),
     ],
 )
 def test_cli_bad_options_fail_in_one_line_and_write_nothing(
