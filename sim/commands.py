@@ -48,6 +48,23 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+def whole_number(text: str) -> int:
+    """An argparse type: an integer, or "expected a whole number, got 'TEXT'" (argparse's own
+    message is "invalid int value"); the command checks the range."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def a_number(text: str) -> float:
+    """An argparse type: a number, or "expected a number, got 'TEXT'"."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
 def first_line(text: str) -> str:
     """The first non-blank line of ``text``, stripped ("" if there is none)."""
     return next((line.strip() for line in text.splitlines() if line.strip()), "")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.commands import Parser, run_command
+from sim.commands import Parser, a_number, run_command, whole_number
 from sim.config import MAX_REPLICATES, MAX_SEED, MAX_WEEKS
 from sim.explore.execution import Execution
 from sim.explore.space import Study, StudyError, check_points, default_study_path, load_study
@@ -39,11 +39,14 @@ def _common(parser: argparse.ArgumentParser, spec: str) -> None:
         default=None,
         help=f"study file (default: experiments/uncertainty/{spec}.yaml)",
     )
-    parser.add_argument("--samples", type=int, help="points (LHS) or base samples/trajectories")
-    parser.add_argument("--replicates", type=int, help="replicates per point (averaged)")
-    parser.add_argument("--weeks", type=int, help="weeks per replicate")
-    parser.add_argument("--seed", type=int, help="root seed of the design and the replicates")
-    parser.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+    for option, text in (
+        ("--samples", "points (LHS) or base samples/trajectories"),
+        ("--replicates", "replicates per point (averaged)"),
+        ("--weeks", "weeks per replicate"),
+        ("--seed", "root seed of the design and the replicates"),
+        ("--jobs", "worker processes (default: all cores)"),
+    ):
+        parser.add_argument(option, type=whole_number, help=text)
     parser.add_argument(
         "--engine",
         choices=("local", "dask"),
@@ -308,15 +311,17 @@ def discover_parser() -> Parser:
     )
     p.add_argument(
         "--min-density",
-        type=float,
+        type=a_number,
         default=0.0,
         help="choose the box maximising coverage x density among those this dense",
     )
-    p.add_argument("--box", type=int, help="choose this box of the peeling trajectory instead")
-    p.add_argument("--mass-min", type=float, default=0.05, help="PRIM's smallest box (share)")
+    p.add_argument(
+        "--box", type=whole_number, help="choose this box of the peeling trajectory instead"
+    )
+    p.add_argument("--mass-min", type=a_number, default=0.05, help="PRIM's smallest box (share)")
     p.add_argument(
         "--holdout",
-        type=int,
+        type=whole_number,
         default=0,
         help="check the chosen box on this many new points (another Latin hypercube, run "
         "with as many replicates on other seeds): PRIM's density is measured on the points "

@@ -218,12 +218,16 @@ class Study:
     path: Path | None = None
 
 
-def _int_setting(data: Mapping[str, Any], key: str, default: int | None, minimum: int) -> Any:
+def _int_setting(
+    path: Path, data: Mapping[str, Any], key: str, default: int | None, minimum: int
+) -> Any:
     value = data.get(key, default)
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise StudyError(f"{key}={value!r} is not allowed: expected a whole number >= {minimum}")
+        raise StudyError(
+            f"{path}: {key}: {value!r} is not allowed: expected a whole number >= {minimum}"
+        )
     return value
 
 
@@ -263,7 +267,7 @@ def load_study(path: Path | str) -> Study:
     scenario = str(data.get("scenario", "baseline"))
     if scenario not in scenario_names():
         raise StudyError(
-            f"unknown scenario {scenario!r}: choose one of {', '.join(scenario_names())}"
+            f"{path}: unknown scenario {scenario!r}: choose one of {', '.join(scenario_names())}"
         )
     declared = data.get("uncertainties") or {}
     if not isinstance(declared, dict):
@@ -290,10 +294,10 @@ def load_study(path: Path | str) -> Study:
     return Study(
         space=space,
         scenario=scenario,
-        weeks=_int_setting(data, "weeks", 104, 1),
-        replicates=_int_setting(data, "replicates", 10, 1),
-        seed=_int_setting(data, "seed", 0, 0),
-        samples=_int_setting(data, "samples", None, 1),
+        weeks=_int_setting(path, data, "weeks", 104, 1),
+        replicates=_int_setting(path, data, "replicates", 10, 1),
+        seed=_int_setting(path, data, "seed", 0, 0),
+        samples=_int_setting(path, data, "samples", None, 1),
         outcomes=[str(o) for o in outcomes],
         overrides=overrides,
         where=None if where is None else " ".join(str(where).split()),

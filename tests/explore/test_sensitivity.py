@@ -210,6 +210,7 @@ def test_cli_fast_sobol_prints_indices_and_writes_outputs(workdir: Path) -> None
         # a stranger: these printed the study's banner first (two lines)
         (["--scheduler", "garbage"], "is not a scheduler address"),
         (["--out", "/etc"], "is a system or home folder"),
+        (["--weeks", "abc"], "--weeks: expected a whole number, got 'abc'"),  # as calibrate says
     ],
 )
 def test_cli_bad_options_fail_in_one_line_and_write_nothing(

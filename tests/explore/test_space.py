@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,10 @@ def test_study_file_errors(tmp_path: Path) -> None:
         load_study(_study(tmp_path, "replicate: 3\nuncertainties: {china.hold_below: [0.3, 0.4]}"))
     with pytest.raises(StudyError, match="unknown scenario 'nope'"):
         load_study(_study(tmp_path, "scenario: nope\nuncertainties: {a.b: [0, 1]}"))
+    # a stranger: a bad count did not name the file it came from
+    bad = _study(tmp_path, "weeks: many\nuncertainties: {china.hold_below: [0.3, 0.4]}")
+    with pytest.raises(StudyError, match=f"^{re.escape(str(bad))}: weeks: 'many' is not allowed"):
+        load_study(bad)
     with pytest.raises(StudyError, match="no uncertainties"):
         load_study(_study(tmp_path, "scenario: baseline\n"))
     with pytest.raises(StudyError, match="both an uncertainty and an override"):
