@@ -117,14 +117,17 @@ def _print_summary(result: object) -> None:
         )
         from sim.calibration.diagnostics import HINDCAST_FORECASTS
 
-        names = HINDCAST_FORECASTS
-        short = {"random_walk_drift": "rw_drift", "poisson_recent": "poisson_3y"}
+        names = HINDCAST_FORECASTS  # as hindcast.csv names them (crps_NAME, interval_score_NAME)
+        widths = [max(9, len(n)) for n in names]
         for score, title in (("crps", "CRPS"), ("interval_score", "90% interval score")):
-            print(f"  {title}")
-            head = " ".join(f"{short.get(n, n):>11s}" for n in names)
+            print(f"  {title} (hindcast.csv: {score}_NAME)")
+            head = " ".join(f"{n:>{w}s}" for n, w in zip(names, widths, strict=True))
             print(f"  {'quantity':20s} {'observed':>8s} {head}")
             for rec in result.hindcast.to_dict("records"):
-                cells = " ".join(f"{float(rec.get(f'{score}_{n}', math.nan)):11.3g}" for n in names)
+                cells = " ".join(
+                    f"{float(rec.get(f'{score}_{n}', math.nan)):{w}.3g}"
+                    for n, w in zip(names, widths, strict=True)
+                )
                 print(f"  {rec['quantity']!s:20s} {float(rec['observed_2024']):8.4g} {cells}")
     print(
         f"\n{result.simulations:,} simulations in the calibration, "
