@@ -450,7 +450,8 @@ def figure_pairs(space: CalibrationSpace, population: pd.DataFrame) -> Figure:
                     label.set_va(va)
                 ax.set_ylabel(yi, fontsize=7, rotation=0, ha="right", va="center", labelpad=12)
     fig.suptitle(
-        "Posterior particles, pairwise (axes span each prior's range; its ends are marked)",
+        "Posterior particles, pairwise (a dot's size is its weight; axes span each prior's "
+        "range, its ends marked)",
         fontsize=11,
     )
     return fig

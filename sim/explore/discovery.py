@@ -257,6 +257,7 @@ def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict
         "points": len(points),
         "cases": cases,
         "in_box": boxed,
+        "cases_in_box": hits,
         "coverage": float(hits / cases) if cases else None,
         "density": float(hits / boxed) if boxed else None,
         "overall": float(cases / len(points)) if len(points) else None,
@@ -438,7 +439,8 @@ def format_discovery(result: DiscoveryResult) -> str:
         lines.append(
             f"on {h['points']} new points (another Latin hypercube, each point its own seeds): "
             f"{holdout_verdict(h)}; coverage {coverage} ({h['in_box']} points in the box, "
-            f"{h['cases']} cases, {h['overall']:.2f} of all points); the box was found with "
+            f"{h['cases_in_box']} of them cases; {h['cases']} cases in all, {h['overall']:.2f} "
+            "of the points); the box was found with "
             f"density {c['density']:.2f} against {pr.cases / pr.n:.2f}"
         )
     elif result.holdout_evaluation is None:

@@ -223,9 +223,10 @@ def test_in_box_and_check_box_known_answers() -> None:
     read_back = limits.assign(values=[math.nan, "true", "a, c"])  # box.csv reads "" as NaN
     assert in_box(points, read_back).tolist() == [False, False, True, True]
     h = check_box(points, np.array([True, True, True, False]), limits)
-    assert (h["in_box"], h["cases"], h["density"], h["coverage"], h["overall"]) == (
-        2, 3, 0.5, pytest.approx(1 / 3), 0.75,
+    assert (h["in_box"], h["cases_in_box"], h["cases"], h["density"], h["coverage"]) == (
+        2, 1, 3, 0.5, pytest.approx(1 / 3),
     )  # fmt: skip
+    assert h["overall"] == 0.75
     assert h["outside_density"] == 1.0 and h["p_value"] == pytest.approx(1.0)  # no lift
 
 
