@@ -260,9 +260,11 @@ def test_a_failed_debrief_is_shown_on_the_facilitators_page_and_stays(tmp_path: 
     from playwright.sync_api import expect, sync_playwright
 
     blocked = tmp_path / "results"
-    blocked.write_text("a file where the results folder should be")
+    blocked.mkdir()  # a file there is refused at start-up
     port = _free_port()
     with _workshop(port, tmp_path, blocked) as facilitator_url, sync_playwright() as p:
+        blocked.rmdir()  # during the session: the folder became a file
+        blocked.write_text("a file where the results folder should be")
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         fac = browser.new_page()
         fac.goto(facilitator_url)
@@ -408,4 +410,18 @@ def test_the_page_rounds_numbers_as_python_formats_them(sandbox: tuple[str, obje
     shown = page.evaluate("(cases) => cases.map(([v, d]) => CPEC.pyFixed(v, d))", cases)
     assert shown == [format(v, f".{d}f") for v, d in cases]
     assert page.evaluate("CPEC.fmt(12344.5)") == f"{12344.5:,.0f}" == "12,344"
+    # a stranger: the debrief showed 0.0 [0.0, 5.0] where the compare command it prints shows
+    # 0.00-5.05, and 3,343.0 [3,312.0, 3,373.1] for fighters: now compare's decimals
+    from sim.analysis.compare import fmt_ci, fmt_numbers
+
+    triples = [(0.0, 0.0, 5.05), (3343.0, 3312.0, 3373.1), (0.512, 0.508, 0.517),
+               (2.0, 0.0, 7.0), (-0.0004, -0.003, 0.0021), (152.5, 98.25, 240.0),
+               (0.0, float("nan"), 3.5), (12.0, 1.5, 44.25)]  # fmt: skip
+    for m, lo, hi in triples:
+        o = {"median": m, "lo": lo, "hi": hi, "mean": m}
+        shown = page.evaluate("(o) => CPEC.interval(o)", o)
+        a, b, c = fmt_numbers(m, lo, hi)
+        assert shown == [a, f"[{b}, {c}]"], (m, lo, hi)
+        text = page.evaluate("(o) => CPEC.difference(o)", o)
+        assert re.sub(r"<[^>]+>", "", text) == fmt_ci(m, lo, hi), (m, lo, hi)
     page.close()

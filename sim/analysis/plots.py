@@ -83,12 +83,12 @@ def _whole_numbers(x: np.ndarray) -> bool:
 
 
 def _interval_text(s: stats.Summary) -> str:
-    """The median, and the 90% interval's ends with the same decimals (as compare shows them:
-    "0.319–0.342", not "0.319–0.34")."""
+    """The median and the 90% interval's ends with the same decimals, as the run's summary
+    prints them ("0.319–0.342", not "0.319–0.34"; median 3,820, not 3,819.5, beside it)."""
     from sim.analysis.compare import fmt_numbers
 
-    lo, hi = fmt_numbers(s.q05, s.q95)
-    return f"median {fmt(s.median)}, 90% interval {lo}–{hi}"
+    lo, med, hi = fmt_numbers(s.q05, s.median, s.q95)
+    return f"median {med}, 90% interval {lo}–{hi}"
 
 
 def replicate_ids(run: Run) -> list[int]:

@@ -551,34 +551,43 @@ function ordinal(n) {
   return n + (teen ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"));
 }
 
-// A mean difference and its 95% interval with the same decimals (two significant digits of
-// the interval's width, so that it never collapses to one number; of the largest value when
-// it has no width), a star where it holds after Holm's correction; "0.0" rather than "-0.0".
+// A mean difference and its 95% interval with the same decimals, as cpec-sim compare prints
+// them (``pyDecimals``), a star where it holds after Holm's correction; "0.0" rather than "-0.0".
 function difference(o) {
-  const values = [o.mean, o.lo, o.hi].filter(Number.isFinite);
-  const width = o.hi - o.lo;
-  const scale = Number.isFinite(width) && width > 0 ? width : Math.max(0, ...values.map(Math.abs));
-  const d = values.every(Number.isInteger) ? 0
-    : Math.min(6, Math.max(0, 1 - Math.floor(Math.log10(scale || 1))));
-  const num = (v) => { const t = fmt(v, d); return /^-[0.,]*$/.test(t) ? t.slice(1) : t; };
+  const d = pyDecimals([o.mean, o.lo, o.hi]);
+  const num = (v) => pyNumber(v, d);
   const sign = o.mean > 0 && num(o.mean) !== fmt(0, d) ? "+" : "";
   return `${sign}${num(o.mean)} <span class="cpec-sub">[${num(o.lo)}, ${num(o.hi)}]</span>${o.clear ? " *" : ""}`;
 }
 
-// The decimals for a median (or ``centre``) and its interval: none when all three are whole
-// numbers (counts), else at least one and as many as two significant digits of the
-// interval's width need (grievance and legitimacy, on 0-1, move in the second or third).
+// The decimals of numbers shown together, as cpec-sim compare chooses them
+// (sim.analysis.compare.fmt_numbers), so that the debrief and the command it prints show the
+// same intervals: none when all are whole, else about three significant digits of the largest.
+function pyDecimals(values) {
+  const known = values.filter(Number.isFinite);
+  if (known.every((v) => v === Math.round(v) && Math.abs(v) < 1e9)) return 0;
+  const largest = Math.max(...known.map(Math.abs));
+  const d = largest >= 1000 ? 0 : largest >= 100 ? 1 : 2 - Math.floor(largest > 0 ? Math.log10(largest) : 0);
+  return Math.min(Math.max(d, 0), 6);
+}
+
+// A number with ``d`` decimals as compare shows it: "0.00", not "-0.00"; "–" if missing.
+function pyNumber(v, d) {
+  if (typeof v !== "number" || !Number.isFinite(v)) return "–";
+  const t = fmt(v, d);
+  return /^-[0.,]*$/.test(t) ? t.slice(1) : t;
+}
+
+// The decimals for a median (or ``centre``) and its interval (``pyDecimals``).
 function decimals(o, centre = "median") {
-  if ([o[centre], o.lo, o.hi].every(Number.isInteger)) return 0;
-  const width = o.hi - o.lo;
-  return Number.isFinite(width) && width > 0 ? Math.min(4, Math.max(1, 1 - Math.floor(Math.log10(width)))) : 1;
+  return pyDecimals([o[centre], o.lo, o.hi]);
 }
 
 // A median (or ``centre``) and its interval as text, [median, "[lo, hi]"], with the same
 // decimals (``decimals``).
 function interval(o, centre = "median") {
   const d = decimals(o, centre);
-  return [fmt(o[centre], d), `[${fmt(o.lo, d)}, ${fmt(o.hi, d)}]`];
+  return [pyNumber(o[centre], d), `[${pyNumber(o.lo, d)}, ${pyNumber(o.hi, d)}]`];
 }
 
-window.CPEC = { pyFixed, OUTCOME_NAMES, OUTCOMES_SHOWN, decimals, debriefHtml, ordinal, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };
+window.CPEC = { pyFixed, pyDecimals, OUTCOME_NAMES, OUTCOMES_SHOWN, decimals, debriefHtml, ordinal, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };
