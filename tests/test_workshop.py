@@ -1288,3 +1288,17 @@ def test_a_page_that_says_it_is_a_duplicate_gets_a_copy() -> None:
         with client.websocket_connect("/ws") as c:  # a reload of the first
             c.send_json({"type": "solo", "token": token, "duplicate": False})
             assert c.receive_json()["token"] == token
+
+
+def test_results_with_a_tilde_is_the_home_folder_checked_and_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reviewer: --results=~/x (the shell leaves ~ after =) was checked as the home folder's
+    x but written to ./~/x by the debrief."""
+    from sim.workshop.cli import workshop_settings
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    monkeypatch.chdir(tmp_path)
+    *_, options = workshop_settings(["--results", "~/debriefs"])
+    assert options.results == tmp_path / "home" / "debriefs"

@@ -412,16 +412,21 @@ def test_the_page_rounds_numbers_as_python_formats_them(sandbox: tuple[str, obje
     assert page.evaluate("CPEC.fmt(12344.5)") == f"{12344.5:,.0f}" == "12,344"
     # a stranger: the debrief showed 0.0 [0.0, 5.0] where the compare command it prints shows
     # 0.00-5.05, and 3,343.0 [3,312.0, 3,373.1] for fighters: now compare's decimals
-    from sim.analysis.compare import fmt_ci, fmt_numbers
+    # (a reviewer: the median as compare's median column, alone; the interval as its column)
+    from sim.analysis.compare import fmt_ci, fmt_number, fmt_numbers
 
     triples = [(0.0, 0.0, 5.05), (3343.0, 3312.0, 3373.1), (0.512, 0.508, 0.517),
                (2.0, 0.0, 7.0), (-0.0004, -0.003, 0.0021), (152.5, 98.25, 240.0),
-               (0.0, float("nan"), 3.5), (12.0, 1.5, 44.25)]  # fmt: skip
+               (0.0, float("nan"), 3.5), (12.0, 1.5, 44.25), (2.5, 0.0, 7.0), (12.5, 3.0, 41.0),
+               (0.0125, 0.0, 0.5), (3819.5, 3700.0, 3950.0)]  # fmt: skip
     for m, lo, hi in triples:
         o = {"median": m, "lo": lo, "hi": hi, "mean": m}
         shown = page.evaluate("(o) => CPEC.interval(o)", o)
-        a, b, c = fmt_numbers(m, lo, hi)
-        assert shown == [a, f"[{b}, {c}]"], (m, lo, hi)
+        b, c = fmt_numbers(lo, hi)
+        assert shown == [fmt_number(m), f"[{b}, {c}]"], (m, lo, hi)
+        assert page.evaluate("(v) => CPEC.pyAlone(v)", m) == fmt_number(m)  # the room's value
         text = page.evaluate("(o) => CPEC.difference(o)", o)
         assert re.sub(r"<[^>]+>", "", text) == fmt_ci(m, lo, hi), (m, lo, hi)
+    missing = {"mean": float("nan"), "lo": 0.5, "hi": 1.5}
+    assert page.evaluate("(o) => CPEC.difference(o)", missing) == fmt_ci(*missing.values())
     page.close()

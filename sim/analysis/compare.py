@@ -691,6 +691,7 @@ def box_stats(x: np.ndarray) -> dict[str, Any]:
     """A box's statistics for ``Axes.bxp``: quartiles, the median, and whiskers at the 5th
     and 95th percentiles themselves, the table's 90% interval (``Axes.boxplot(whis=(5, 95))``
     ends them at the last replicate inside, which can be far short of the percentile)."""
+    x = stats.finite(x)
     if x.size == 0:
         return {"med": np.nan, "q1": np.nan, "q3": np.nan, "whislo": np.nan, "whishi": np.nan}
     s = stats.summarise(x)

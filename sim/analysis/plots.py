@@ -83,12 +83,13 @@ def _whole_numbers(x: np.ndarray) -> bool:
 
 
 def _interval_text(s: stats.Summary) -> str:
-    """The median and the 90% interval's ends with the same decimals, as the run's summary
-    prints them ("0.319–0.342", not "0.319–0.34"; median 3,820, not 3,819.5, beside it)."""
-    from sim.analysis.compare import fmt_numbers
+    """The median and the 90% interval as compare's table (and the report's, and the run's
+    summary) shows them: the median alone (3,820, not 3,819.5), the interval's ends with the
+    same decimals ("0.319–0.340", not "0.319–0.34")."""
+    from sim.analysis.compare import fmt_number, fmt_numbers
 
-    lo, med, hi = fmt_numbers(s.q05, s.median, s.q95)
-    return f"median {med}, 90% interval {lo}–{hi}"
+    lo, hi = fmt_numbers(s.q05, s.q95)
+    return f"median {fmt_number(s.median)}, 90% interval {lo}–{hi}"
 
 
 def replicate_ids(run: Run) -> list[int]:

@@ -135,6 +135,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.path { overflow-wrap: anywhere; min-width: 16em; }
 .wide { overflow-x: auto; }
 code, pre { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.9em; }
+code { overflow-wrap: anywhere; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 figure { margin: 1.2em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }

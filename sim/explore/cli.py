@@ -181,11 +181,9 @@ def _dir_name(kind: str, method: str, s: Settings) -> Path:
 def _check_before_the_banner(args: argparse.Namespace, out: Path) -> None:
     """What the study would refuse without running anything, refused before the command says
     what it will run (one line, not the banner and then the error)."""
-    from sim.files import not_a_folder_to_write
+    from sim.explore.evaluate import refuse_foreign_out
 
-    problem = not_a_folder_to_write(out)
-    if problem:
-        raise StudyError(f"--out {out} {problem}: choose another folder")
+    refuse_foreign_out(out)
     if args.scheduler:
         from sim.calibration.abc import SchedulerError, scheduler_address
 
@@ -349,6 +347,8 @@ def _discover(args: argparse.Namespace) -> int:
     sd.check_holdout(args.holdout, "--holdout")  # before the design is built and checked
     if args.box is not None and args.box < 0:  # not only once the study has run
         raise StudyError(f"--box={args.box} is not allowed: a box of the trajectory, 0 or more")
+    out = args.out or _dir_name("discovery", "lhs", s)
+    _check_before_the_banner(args, out)  # before the design is built (a big one takes a while)
     fn = _point_function(s)
     space = s.study.space
     constants = fn.constants()
@@ -358,8 +358,6 @@ def _discover(args: argparse.Namespace) -> int:
     trial = points.head(1).assign(**{c: 0.0 for c in crisis_outcome_names()})
     sd.cases_of_interest(trial, where, constants)
     check_points(points, fn.params)
-    out = args.out or _dir_name("discovery", "lhs", s)
-    _check_before_the_banner(args, out)
     print(
         f"scenario discovery on {s.study.scenario}: {len(space)} uncertainties, {s.samples} "
         f"points x {s.replicates} replicates x {s.weeks} weeks = {s.samples * s.replicates} runs "

@@ -474,16 +474,22 @@ def _holds_a_study(out_dir: Path, manifest: dict[str, Any] | None) -> bool:
     return names <= {"chunks"} and (not names or (out_dir / "chunks").is_dir())
 
 
-def prepare_out_dir(out_dir: Path, key: str) -> bool:
-    """Check ``out_dir`` can hold the study with hash ``key``; True if it resumes one."""
+def refuse_foreign_out(out_dir: Path) -> None:
+    """StudyError if ``out_dir`` could hold no study whatever its design: a file, a system
+    folder, inside a run folder, or a folder of other files (checked before anything runs)."""
     problem = not_a_folder_to_write(out_dir)
     if problem:
         raise StudyError(f"--out {out_dir} {problem}: choose another folder")
-    old = read_manifest(out_dir)
-    if out_dir.is_dir() and not _holds_a_study(out_dir, old):
+    if out_dir.is_dir() and not _holds_a_study(out_dir, read_manifest(out_dir)):
         raise StudyError(
             f"--out {out_dir} holds files that are not a study of cpec-sim: choose a new folder"
         )
+
+
+def prepare_out_dir(out_dir: Path, key: str) -> bool:
+    """Check ``out_dir`` can hold the study with hash ``key``; True if it resumes one."""
+    refuse_foreign_out(out_dir)
+    old = read_manifest(out_dir)
     problem = unwritable(out_dir)
     if problem:
         raise StudyError(f"--out {out_dir}: {problem}; choose another folder")

@@ -124,13 +124,14 @@ def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
     join_url = opts.get("--join-url", "")
     if join_url and not join_url.startswith(("http://", "https://")):
         raise UsageError(f"--join-url={join_url!r} is not allowed: give an http:// address")
-    results = Path(opts.get("--results", "results/workshop"))
+    given = opts.get("--results", "results/workshop")
+    results = Path(given).expanduser()  # the shell leaves ~ in --results=~/x as it is
     # refused now, not when the debrief saves its runs at the session's end
-    if is_system_folder(results.expanduser().resolve()):
-        raise UsageError(f"--results={results} is a system folder: choose a folder of yours")
-    why = not_a_folder_to_write(results.expanduser()) or unwritable(results.expanduser())
+    if is_system_folder(results.resolve()):
+        raise UsageError(f"--results={given} is a system folder: choose a folder of yours")
+    why = not_a_folder_to_write(results) or unwritable(results)
     if why:
-        raise UsageError(f"--results={results}: {why} (give a folder the debrief can write in)")
+        raise UsageError(f"--results={given}: {why} (give a folder the debrief can write in)")
     try:
         room = Room(
             opts.get("--scenario", "baseline"),

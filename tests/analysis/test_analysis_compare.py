@@ -547,3 +547,5 @@ def test_box_whiskers_end_at_the_tables_90_percent_interval(tmp_path: Path, make
     assert len(whiskers) == 2
     assert sorted(max(x) for x in whiskers)[-1] == pytest.approx(q95)
     assert min(min(x) for x in whiskers) == pytest.approx(q05)
+    with_nan = cmp.box_stats(np.array([1.0, 2.0, 3.0, np.nan]))  # a reviewer: NaN quartiles
+    assert with_nan == pytest.approx(cmp.box_stats(np.array([1.0, 2.0, 3.0])))

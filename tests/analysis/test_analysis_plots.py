@@ -296,11 +296,15 @@ def test_figure_numbers_keep_a_median_between_two_counts() -> None:
     ]  # fmt: skip
     text = plots._interval_text(Summary(n=9, mean=0.33, median=0.338, q05=0.319, q95=0.34))
     assert text == "median 0.338, 90% interval 0.319–0.340"
-    # a stranger: 'median 3,819.5' in the title where the run's summary prints 3,820
+    # a stranger: 'median 3,819.5' in the title where the summary and the tables say 3,820;
+    # the title shows what compare's table (and the report's beside the figure) shows
+    from sim.analysis.compare import fmt_number, fmt_numbers
+
+    for m, lo, hi in ((3819.5, 3700.0, 3950.0), (578.5, 450.0, 700.0), (2.5, 0.0, 7.0)):
+        text = plots._interval_text(Summary(n=9, mean=m, median=m, q05=lo, q95=hi))
+        assert text == f"median {fmt_number(m)}, 90% interval {'–'.join(fmt_numbers(lo, hi))}"
     big = Summary(n=9, mean=3800.0, median=3819.5, q05=3700.0, q95=3950.0)
     assert plots._interval_text(big) == "median 3,820, 90% interval 3,700–3,950"
-    mid = plots._interval_text(Summary(n=9, mean=560.0, median=578.5, q05=450.0, q95=700.0))
-    assert mid == "median 578.5, 90% interval 450.0–700.0"  # as the summary: the table's 578.5
 
 
 def test_place_markers_have_areas_in_proportion_to_attacks() -> None:

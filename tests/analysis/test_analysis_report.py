@@ -375,8 +375,32 @@ def test_the_run_summary_says_when_its_intervals_are_rough(tmp_path: Path, make_
     assert "(one replicate)" in one and "fewer than" not in one
 
 
+def test_the_run_summary_shows_its_numbers_as_the_comparison_table(
+    tmp_path: Path, make_run
+) -> None:
+    """A reviewer: the run's summary printed 'median 2.50 [0.00, 7.00]' where compare's table
+    (and the report's, and the figures' titles) show 2.5 and 0–7: one format now."""
+    import pandas as pd
+
+    from sim.analysis.compare import compare_runs, fmt_number, fmt_numbers
+    from sim.results import HEADLINE, summary_table
+
+    run = make_run(tmp_path / "run", n=20)
+    summary = pd.read_parquet(run / "summary.parquet")
+    summary["chinese_killed"] = [0] * 9 + [2, 3] + [5] * 8 + [9]  # median 2.5
+    summary.to_parquet(run / "summary.parquet")
+    text = summary_table(run)
+    table = compare_runs(load_runs([run]), None).set_index("outcome")
+    for column, label in HEADLINE:
+        row = table.loc[column]
+        lo, hi = fmt_numbers(row["q05"], row["q95"])
+        line = next(x for x in text.splitlines() if x.startswith(label + " "))
+        assert line.split()[-3:] == [fmt_number(row["median"]), f"[{lo},", f"{hi}]"], line
+    assert "2.5 " in next(x for x in text.splitlines() if x.startswith("Chinese nationals"))
+
+
 def test_the_report_is_no_wider_than_a_laptop_window(
-    tmp_path: Path, make_run, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, make_run, make_sweep, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A stranger: a sweep's report was 1,515 px wide in a 1,300 px window (the folder names
     ran off the page; the same 'intervals include' text squeezed into 9 lines on every row)."""
@@ -398,6 +422,9 @@ def test_the_report_is_no_wider_than_a_laptop_window(
     ]
     monkeypatch.setattr(report, "comparison_figures", lambda *a, **k: [])  # speed: tables only
     page_file = report.report(runs, tmp_path / "report.html", per_run_plots=False)
+    # a reviewer: a sweep's long folder, named in a paragraph, widened the page too
+    long_sweep = make_sweep(tmp_path / ("sweep_" * 25), {"a": [1, 2], "b": [3]}, n=4)
+    sweep_page = report.report([long_sweep], tmp_path / "sweep.html", per_run_plots=False)
     text = page_file.read_text()
     assert "<th>intervals include</th>" not in text  # the same for all: said once, below
     assert "Every run's intervals include" in text
@@ -405,9 +432,11 @@ def test_the_report_is_no_wider_than_a_laptop_window(
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
             for width in (1300, 1024):
-                page = browser.new_page(viewport={"width": width, "height": 800})
-                page.goto(page_file.as_uri())
-                assert page.evaluate("document.documentElement.scrollWidth") <= width, width
-                page.close()
+                for shown in (page_file, sweep_page):
+                    page = browser.new_page(viewport={"width": width, "height": 800})
+                    page.goto(shown.as_uri())
+                    wide = page.evaluate("document.documentElement.scrollWidth")
+                    assert wide <= width, (shown.name, width)
+                    page.close()
         finally:
             browser.close()

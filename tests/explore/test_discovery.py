@@ -351,3 +351,15 @@ def test_a_holdout_that_fails_writes_no_tables_and_says_so(tmp_path: Path) -> No
     assert result.holdout_evaluation.status == "failed"
     assert result.holdout_evaluation.exit_code != 0
     assert not (tmp_path / "box.csv").exists() and not (tmp_path / "discovery.json").exists()
+
+
+def test_an_out_folder_of_other_files_is_refused_before_the_banner(workdir: Path) -> None:
+    """A reviewer: refused after the study's banner (two lines), and for discover only after
+    the design was built."""
+    mine = workdir / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    out = cpec("discover", "--fast", "--out", "mine", cwd=workdir)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "holds files that are not a study" in out.stderr
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]

@@ -507,13 +507,13 @@ const OUTCOMES_SHOWN = Object.keys(OUTCOME_NAMES).length;
 function replicatesHtml(res) {
   const centre = res.difference ? "mean" : "median";
   const cell = (o) => { const [m, iv] = interval(o, centre); return `${m} <span class="cpec-sub">${iv}</span>`; };
-  const landed = (o, c) => `${fmt(o.played, Number.isInteger(o.played) ? 0 : decimals(res.branches[0].outcomes[c], centre))} <span class="cpec-sub">(${ordinal(Number(pyFixed(o.percentile)))} percentile)</span>`;
+  const landed = (o) => `${pyAlone(o.played)} <span class="cpec-sub">(${ordinal(Number(pyFixed(o.percentile)))} percentile)</span>`;
   const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") +
     (res.difference ? "<th>B − A: mean [95%]</th>" : "") + (res.played ? "<th>the run on screen</th>" : "");
   const rows = Object.keys(OUTCOME_NAMES).map((c) => `<tr><td>${OUTCOME_NAMES[c]}</td>` +
     res.branches.map((b) => `<td>${cell(b.outcomes[c])}</td>`).join("") +
     (res.difference ? `<td>${difference(res.difference[c])}</td>` : "") +
-    (res.played ? `<td>${landed(res.played[c], c)}</td>` : "") + "</tr>").join("");
+    (res.played ? `<td>${landed(res.played[c])}</td>` : "") + "</tr>").join("");
   const held = res.replayed ? `; the seats' ${res.replayed} decisions since the fork replayed at their weeks, then held` : "";
   const what = res.settings ? ` of ${esc(res.settings)}` : "";
   const notOne = "The run on screen is not one of them (replicate i draws from a seed made of the seed and i, as cpec-sim run does)";
@@ -533,7 +533,7 @@ function replicatesHtml(res) {
 function debriefHtml(res) {
   const rows = Object.keys(OUTCOME_NAMES).map((c) => {
     const o = res.outcomes[c];
-    return `<tr><td>${OUTCOME_NAMES[c]}</td><td><b>${fmt(o.played, Number.isInteger(o.played) ? 0 : decimals(o))}</b></td><td>${interval(o).join(" ")}</td>` +
+    return `<tr><td>${OUTCOME_NAMES[c]}</td><td><b>${pyAlone(o.played)}</b></td><td>${interval(o).join(" ")}</td>` +
       `<td>${interval(o.decisions).join(" ")}</td><td>${difference(o.effect)}</td>` +
       `<td>${ordinal(Number(pyFixed(o.decisions.percentile)))}</td></tr>`;
   }).join("");
@@ -554,6 +554,7 @@ function ordinal(n) {
 // A mean difference and its 95% interval with the same decimals, as cpec-sim compare prints
 // them (``pyDecimals``), a star where it holds after Holm's correction; "0.0" rather than "-0.0".
 function difference(o) {
+  if (typeof o.mean !== "number" || !Number.isFinite(o.mean)) return "–";  // as fmt_ci
   const d = pyDecimals([o.mean, o.lo, o.hi]);
   const num = (v) => pyNumber(v, d);
   const sign = o.mean > 0 && num(o.mean) !== fmt(0, d) ? "+" : "";
@@ -578,16 +579,18 @@ function pyNumber(v, d) {
   return /^-[0.,]*$/.test(t) ? t.slice(1) : t;
 }
 
-// The decimals for a median (or ``centre``) and its interval (``pyDecimals``).
-function decimals(o, centre = "median") {
-  return pyDecimals([o[centre], o.lo, o.hi]);
+// A number shown alone, as compare's median column shows it (fmt_number): its own decimals,
+// without trailing zeros ("2.5", "0").
+function pyAlone(v) {
+  const t = pyNumber(v, pyDecimals([v]));
+  return t.includes(".") ? t.replace(/0+$/, "").replace(/\.$/, "") : t;
 }
 
-// A median (or ``centre``) and its interval as text, [median, "[lo, hi]"], with the same
-// decimals (``decimals``).
+// A median (or ``centre``) and its interval as text, [median, "[lo, hi]"], as compare prints
+// them: the median alone (``pyAlone``), the interval's ends with the same decimals.
 function interval(o, centre = "median") {
-  const d = decimals(o, centre);
-  return [pyNumber(o[centre], d), `[${pyNumber(o.lo, d)}, ${pyNumber(o.hi, d)}]`];
+  const d = pyDecimals([o.lo, o.hi]);
+  return [pyAlone(o[centre]), `[${pyNumber(o.lo, d)}, ${pyNumber(o.hi, d)}]`];
 }
 
-window.CPEC = { pyFixed, pyDecimals, OUTCOME_NAMES, OUTCOMES_SHOWN, decimals, debriefHtml, ordinal, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };
+window.CPEC = { pyFixed, pyDecimals, pyAlone, OUTCOME_NAMES, OUTCOMES_SHOWN, debriefHtml, ordinal, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };
