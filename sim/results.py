@@ -494,7 +494,7 @@ def summary_table(run_dir: Path) -> str:
         f"intervals include {uncertainty_text(manifest_parameters(manifest), draws_used(df))}",
         f"{'outcome':40s} {'median':>10s} {'90% interval':>22s}",
     ]
-    # as compare's table shows them: the median alone, the interval's ends with one decimals
+    # as compare's table shows them: the median alone, the interval's ends with the same decimals
     from sim.analysis.compare import fmt_number, fmt_numbers
 
     for col, label in HEADLINE:

@@ -16,6 +16,7 @@ FloatArray = NDArray[np.float64]
 #: The published severity exponent of terrorist attacks, alpha = 2.4 +/- 0.2 (Clauset & Wiegel
 #: 2010; 2.5 for insurgencies, Bohorquez et al. 2009): validate's range, the severity figure's band.
 PUBLISHED_ALPHA: tuple[float, float] = (2.2, 2.6)
+
 #: Quantiles drawn in a fan chart: 90% band, 50% band, median.
 FAN_QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 
