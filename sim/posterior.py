@@ -168,8 +168,8 @@ def load_posterior(value: str) -> Posterior | None:
             part
             for part in (
                 note,
-                f"{where}: {path.parent}/ is not a calibration of this model, record and the "
-                f"documented settings ({'; '.join(problems)}): the run's intervals are "
+                f"{where}: {path.parent}/ is not the documented calibration of this model "
+                f"and record ({'; '.join(problems)}): the run's intervals are "
                 "conditional on it (recorded in the run's manifest)",
             )
             if part
