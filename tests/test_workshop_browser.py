@@ -225,6 +225,9 @@ def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
         expect(page.locator(".cpec-branch")).to_have_count(2)
         expect(page.locator("#fork-caution")).to_contain_text("one draw each")
         expect(page.locator("#map-title")).to_contain_text("(branch A)")
+        # a stranger: the command was still called 'the same settings' though branch B differs
+        expect(page.locator("#reproduce-what")).to_contain_text("branch A's settings")
+        expect(page.locator("#reproduce-what")).to_contain_text("at week 3")
         page.click("#step")
         expect(page.locator(".cpec-week-n")).to_have_text("4")
         assert "seed=7" in page.url and "base_intensity=0.5" in page.url

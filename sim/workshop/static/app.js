@@ -402,6 +402,12 @@ function drawAll() {
   if (!world.view) return;
   drawHeadline(); drawCharts(); drawMap(); drawLog(); titleBranch();
   if ($("reproduce")) $("reproduce").textContent = world.view.reproduce;
+  if ($("reproduce-what")) {  // a command cannot change settings mid-run, as a fork does
+    const fork = world.view.fork_week;
+    $("reproduce-what").textContent = fork == null
+      ? "In a terminal, this runs the same settings 100 times:"
+      : `In a terminal, this runs branch A's settings 100 times (no command changes settings at week ${fork}, as branch B does: "Run 100 replicates" runs both from the fork):`;
+  }
   if (window.onDraw) window.onDraw();
 }
 
