@@ -268,15 +268,21 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     says so or (manifest lost or damaged) its chunks do.
     """
     if run_dir.exists() and not run_dir.is_dir():
-        raise ParameterError(f"output directory {run_dir} is a file: choose another hydra.run.dir")
+        raise ParameterError(
+            f"output directory {run_dir} is a file: choose another folder{_WHERE_ON_THE_COMMAND}"
+        )
     old = read_manifest(run_dir)
     other = old.get("config_hash") if old else run_store(run_dir, spec.config_hash).foreign_key()
     if other is not None and other != spec.config_hash:
         raise ParameterError(
             f"{run_dir} holds a run of another configuration (hash {other}, "
-            f"now {spec.config_hash}): remove it or choose another hydra.run.dir"
+            f"now {spec.config_hash}): remove it or choose another folder{_WHERE_ON_THE_COMMAND}"
         )
     return old
+
+
+#: How a command-line user chooses the folder (a notebook passes it to :func:`run`).
+_WHERE_ON_THE_COMMAND = " (hydra.run.dir=PATH on cpec-sim run's command line)"
 
 
 #: The most chunks a run keeps an earlier run's chunk size for (each costs ~30 ms to write
