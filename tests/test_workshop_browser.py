@@ -228,6 +228,7 @@ def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
         # a stranger: the command was still called 'the same settings' though branch B differs
         expect(page.locator("#reproduce-what")).to_contain_text("branch A's settings")
         expect(page.locator("#reproduce-what")).to_contain_text("at week 3")
+        expect(page.locator("#pending")).not_to_contain_text("Fork here")  # it is disabled
         page.click("#step")
         expect(page.locator(".cpec-week-n")).to_have_text("4")
         assert "seed=7" in page.url and "base_intensity=0.5" in page.url

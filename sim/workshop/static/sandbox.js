@@ -69,7 +69,10 @@
     if (!world.view) return;
     const now = world.branches[world.branches.length - 1].knobs, v = knobValues();
     const changed = Object.keys(v).filter((k) => v[k] !== now[k]).map((k) => `${k} → ${v[k]}`);
-    $("pending").textContent = changed.length ? `Changed: ${changed.join(", ")}. Press Reset to run them, or Fork here (replicates run the settings on screen, not these).` : "Move a setting, then press Reset (or Fork here to branch from this week).";
+    const forked = world.branches.length > 1;  // Fork is disabled: do not offer it
+    $("pending").textContent = changed.length
+      ? `Changed: ${changed.join(", ")}. Press Reset to run them` + (forked ? " (a new run: this one is forked already)." : ", or Fork here (replicates run the settings on screen, not these).")
+      : (forked ? "Move a setting, then press Reset to start a new run (this one is forked already)." : "Move a setting, then press Reset (or Fork here to branch from this week).");
   }
 
   // Time from asking for a week to having drawn it, as this page sees it (the load benchmark
