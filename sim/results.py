@@ -494,13 +494,12 @@ def summary_table(run_dir: Path) -> str:
         f"intervals include {uncertainty_text(manifest_parameters(manifest), draws_used(df))}",
         f"{'outcome':40s} {'median':>10s} {'90% interval':>22s}",
     ]
-    # as compare's table shows them: the median alone, the interval's ends with the same decimals
-    from sim.analysis.compare import fmt_number, fmt_numbers
+    from sim.analysis.compare import fmt_median_interval  # as compare's table shows them
 
     for col, label in HEADLINE:
         v = df[col].astype(float)
         q05, median, q95 = np.nanquantile(v, [0.05, 0.5, 0.95])
-        med, (lo, hi) = fmt_number(median), fmt_numbers(q05, q95)
+        med, lo, hi = fmt_median_interval(median, q05, q95)
         interval = f"[{lo}, {hi}]" if len(df) > 1 else "(one replicate)"
         lines.append(f"{label:40s} {med:>10s} {interval:>22s}")
     for col, label in (

@@ -73,7 +73,7 @@ from sim.calibration.record import (
     MILITANTS_KILLED_FILE,
     militants_killed_estimate,
 )
-from sim.commands import Parser, UsageError, run_command
+from sim.commands import Parser, UsageError, run_command, whole_number
 from sim.config import MAX_JOBS, MAX_REPLICATES, MAX_WEEKS
 from sim.data import rows as data_rows
 from sim.files import not_a_folder_to_write, unwritable
@@ -1834,10 +1834,7 @@ def _whole(high: int) -> Callable[[str], int]:
     """An argparse type: a whole number from 1 to ``high``."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        value = whole_number(text)
         if not 1 <= value <= high:
             raise argparse.ArgumentTypeError(f"expected 1 to {high:,}, got {value}")
         return value
@@ -1846,10 +1843,7 @@ def _whole(high: int) -> Callable[[str], int]:
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
     return value

@@ -424,6 +424,13 @@ def _is_number(v: Any) -> bool:
     return v is not None and v is not pd.NA and math.isfinite(float(v))
 
 
+def fmt_median_interval(median: Any, q05: Any, q95: Any) -> tuple[str, str, str]:
+    """(median, low, high) as every table, summary and figure title shows them: the median
+    alone (:func:`fmt_number`), the interval's two ends with the same decimals."""
+    lo, hi = fmt_numbers(q05, q95)
+    return fmt_number(median), lo, hi
+
+
 def fmt_ci(est: Any, lo: Any, hi: Any, sign: bool = True, significant: Any = None) -> str:
     """``+1.2 [0.3, 2.1] *``: the star when ``significant`` (see :func:`_mark_significant`);
     ``–`` if missing."""
@@ -513,8 +520,8 @@ def table_blocks(
             if ref:
                 header += ["Δ mean [95% CI]", "Δ median [95% CI]"]
             for _, r in block.iterrows():
-                row = [str(r["label"]), str(r["n"]), fmt_number(r["median"])]
-                row += ["–".join(fmt_numbers(r["q05"], r["q95"])), fmt_number(r["mean"])]
+                med, lo, hi = fmt_median_interval(r["median"], r["q05"], r["q95"])
+                row = [str(r["label"]), str(r["n"]), med, f"{lo}–{hi}", fmt_number(r["mean"])]
                 if ref:
                     is_ref = r["label"] == ref
                     dmean = fmt_ci(*_diff_cells(r, "diff_mean"))

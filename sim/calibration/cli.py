@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sim.commands import ErrorTypes, Parser, run_command
+from sim.commands import ErrorTypes, Parser, run_command, whole_number
 
 PROG = "cpec-sim calibrate"
 #: Printed after a --fast calibration (docs/calibration.md, "Does the method work?").
@@ -37,10 +37,7 @@ or .../hindcast; "-fast" appended with --fast). Re-running the same command resu
 
 def _count(minimum: int, maximum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        value = whole_number(text)
         if not minimum <= value <= maximum:
             raise argparse.ArgumentTypeError(f"must be {minimum} to {maximum}, got {value}")
         return value
