@@ -7,12 +7,13 @@ Each week Pakistan
 2. allocates the Special Security Division's guards across sites in proportion to the
    Chinese nationals there, weighted up where Chinese targets were recently attacked;
 3. decides whether to let Chinese troops guard their nationals: only when China demands
-   it, with a weekly chance that grows with China's pressure and shrinks with its senior
+   it (the top step of its ladder), with a weekly chance that shrinks with its senior
    officers' resistance (seed); the troops China has available cover the sites with the
    most nationals, ``troops_per_site`` to a full detachment, the last site partly;
-4. conducts operations: each fighter in Pakistan is removed (killed or captured) with a
-   probability that grows with intensity (and joint intelligence), harming civilians
-   as collateral, which costs legitimacy, feeds grievance and provokes revenge attacks.
+4. conducts operations: each fighter is removed (killed or captured) with a probability
+   that grows with intensity (and joint intelligence), harming civilians as collateral,
+   which costs legitimacy, feeds grievance and provokes revenge attacks. In Iran the
+   intensity is Iran's own tempo (``iran.own_operation_intensity``), counted here too.
 """
 
 from __future__ import annotations
@@ -107,9 +108,10 @@ def troop_coverage(nationals: np.ndarray, p: Any) -> np.ndarray:
 
 
 @rule
-def acceptance_probability(pressure: float, p: Any) -> float:
-    """Weekly chance Pakistan yields to China's demand for its troops."""
-    return p.acceptance_rate * pressure * (1.0 - p.officer_resistance)
+def acceptance_probability(p: Any) -> float:
+    """Weekly chance Pakistan yields to China's demand for its troops (China only demands
+    at the top step of its ladder, so the chance does not vary with China's pressure)."""
+    return p.acceptance_rate * (1.0 - p.officer_resistance)
 
 
 @rule
@@ -144,7 +146,7 @@ def operation_map(intensity: np.ndarray, iran_score: float, places: Any, iran: A
 
 @rule
 def consider_chinese_troops(rng: np.random.Generator, world: Any, params: Any) -> None:
-    """Yield to China's demand, with a chance set by pressure against resistance: its troops
+    """Yield to China's demand, with a chance set against its officers' resistance: its troops
     guard (if they do not already) and join operations. No draw when nothing is left to
     yield: Pakistan has yielded, China has not demanded, or troops already guard while the
     scenario orders joint operations."""
@@ -153,7 +155,7 @@ def consider_chinese_troops(rng: np.random.Generator, world: Any, params: Any) -
         return
     if s[TROOPS] > 0 and params.china.joint_operations:
         return
-    if rng.random() < acceptance_probability(s[LEVEL] / DEMAND, params.pakistan):
+    if rng.random() < acceptance_probability(params.pakistan):
         s[JOINT] = 1.0
         s[TROOPS] = 1.0
 
