@@ -113,12 +113,16 @@ def noting_interrupts() -> Iterator[None]:
     ImportError; a module left half imported fails later with an AttributeError) or lose it
     (raised in a garbage-collection callback, it is printed and dropped): a noted Ctrl-C is the
     outcome whatever follows (:func:`guarded`, ``sim.cli.main``). Only on the main thread and
-    where Ctrl-C has Python's default handler: an ignored SIGINT (a process started in the
-    background) stays ignored. The note is forgotten when the block ends.
+    where Ctrl-C has Python's default handler or is ignored: a process started in the
+    background (``cmd &`` in a script) inherits SIGINT ignored, and ``kill -INT`` stops it
+    too, from the start (the runner's own handlers would catch it only once its simulations
+    start; before, it was lost). The note is forgotten, and the handler restored, when the
+    block ends.
     """
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous not in (
+        signal.default_int_handler,
+        signal.SIG_IGN,
     ):
         yield
         return
@@ -133,7 +137,7 @@ def noting_interrupts() -> Iterator[None]:
         yield
     finally:
         if signal.getsignal(signal.SIGINT) is note:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGINT, previous)
         _INTERRUPT[0] = False
 
 

@@ -549,7 +549,7 @@ def _run_into(
     except Interrupted as exc:
         status, message = "interrupted", f"interrupted by {exc}"
     except BrokenProcessPool:
-        status, message = "failed", "a worker process died"
+        status, message = "failed", "a worker process died: re-run the same command to resume"
     finally:
         assembly.abort()  # removes the unfinished files of a run that did not complete
         bar.close()

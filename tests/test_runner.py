@@ -166,6 +166,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path: Path, how
     manifest = json.loads((run_dir / "manifest.json").read_text())
     if how == "kill_worker":
         assert proc.returncode == 1 and manifest["status"] == "failed", err
+        assert "a worker process died: re-run the same command to resume" in err
     else:
         assert proc.returncode == 130 and manifest["status"] == "interrupted", err
         assert "resume" in err
@@ -184,6 +185,36 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path: Path, how
     )
     assert reference.status == "complete"
     assert _same_files(run_dir, tmp_path / "reference")
+
+
+def _catches_sigint(pid: int) -> bool:
+    """Whether the process has its own SIGINT handler (its mask of caught signals)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(ln for ln in status.splitlines() if ln.startswith("SigCgt:")).split()[1], 16)
+    return bool(caught & (1 << (signal.SIGINT - 1)))
+
+
+def test_kill_int_stops_a_command_started_in_the_background_from_its_start(
+    tmp_path: Path,
+) -> None:
+    """A script's ``cmd &`` inherits SIGINT ignored. A reviewer's ``kill -INT`` in a command's
+    first second was lost (the run went on to its end), and drawing figures ignored it."""
+    done = run(_spec(replicates=6), tmp_path / "r", progress=None)
+    assert done.status == "complete"
+    proc = subprocess.Popen(
+        [CPEC, "plot", str(tmp_path / "r")],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    deadline = time.time() + 60
+    while proc.poll() is None and not _catches_sigint(proc.pid) and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().endswith("interrupted (re-run the same command to resume)"), err
+    assert not (tmp_path / "r" / "plots" / "drawn.json").exists()
 
 
 def test_ctrl_c_stops_a_whole_sweep_not_only_its_current_job(tmp_path: Path) -> None:

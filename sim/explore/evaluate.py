@@ -603,7 +603,7 @@ def evaluate(
     except PointError as exc:
         status, message = "failed", str(exc)
     except BrokenProcessPool:
-        status, message = "failed", "a worker process died"
+        status, message = "failed", "a worker process died: re-run the same command to resume"
     except EngineLost as exc:
         status, message = "failed", str(exc)
     except (Exception, asyncio.CancelledError) as exc:  # the Dask client losing its scheduler
