@@ -346,15 +346,22 @@ def _damaged_finals(old: dict[str, Any] | None, run_dir: Path) -> list[str]:
     return notes
 
 
-def _fewer_note(old: dict[str, Any] | None, spec: RunSpec) -> str:
-    """Say so when a run asks for fewer replicates than the folder's earlier, finished, run
-    held."""
+def _earlier_run_note(old: dict[str, Any] | None, spec: RunSpec, status: str) -> str:
+    """Say where the folder's earlier, finished, run went: when this run asks for fewer
+    replicates, or for more and did not finish (its final files were removed at the start)."""
     held = old.get("replicates") if old is not None and old.get("status") == "complete" else None
-    if not isinstance(held, int) or held <= spec.replicates:
+    if not isinstance(held, int) or held == spec.replicates:
+        return ""
+    if held > spec.replicates:
+        return (
+            f"the folder held {held} replicates; its files now hold the first {spec.replicates} "
+            f"(replicates={held} brings the others back)"
+        )
+    if status == "complete":
         return ""
     return (
-        f"the folder held {held} replicates; its files now hold the first {spec.replicates} "
-        f"(replicates={held} brings the others back)"
+        f"the folder's finished run of {held} replicates is kept: "
+        f"replicates={held} in this folder restores it"
     )
 
 
@@ -560,7 +567,7 @@ def _run_into(
     failed = sorted(f["replicate"] for fs in failures.values() for f in fs)
     if status == "complete" and failed:
         status, message = "failed", f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}"
-    message = "; ".join(m for m in (repaired, _fewer_note(old, spec), message) if m)
+    message = "; ".join(m for m in (repaired, _earlier_run_note(old, spec, status), message) if m)
     done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
     timings = {
         "simulate_s": round(sim_s, 3),

@@ -297,6 +297,39 @@ def test_a_grown_run_keeps_its_finished_chunks(tmp_path: Path) -> None:
         assert (folder / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()
 
 
+def test_a_grown_run_that_is_stopped_says_how_to_get_the_finished_run_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its final files are removed when it starts; a stranger read only "re-run the same
+    command to resume" and did not know that the finished run was a command away."""
+    from sim.results import Assembly
+    from sim.runner import earlier_chunk_size
+
+    folder = tmp_path / "run"
+    run(_spec(replicates=12, chunk_size=4, jobs=1), folder, progress=None)
+    before = {t: (folder / f"{t}.parquet").read_bytes() for t in TABLES}
+    original = Assembly._append
+
+    def stop_in_the_first_new_chunk(self: Assembly, chunk: int) -> None:
+        if chunk == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        original(self, chunk)
+
+    monkeypatch.setattr(Assembly, "_append", stop_in_the_first_new_chunk)
+    size = earlier_chunk_size(folder, 20)
+    grown = run(_spec(replicates=20, chunk_size=size, jobs=1), folder, progress=None)
+    assert grown.status == "interrupted"
+    assert (
+        "finished run of 12 replicates is kept: replicates=12 in this folder restores it"
+        in grown.message
+    )
+    assert not (folder / "summary.parquet").exists()
+    monkeypatch.setattr(Assembly, "_append", original)
+    back = run(_spec(replicates=12, chunk_size=4, jobs=1), folder, progress=None)
+    assert back.status == "complete" and "restores" not in back.message
+    assert {t: (folder / f"{t}.parquet").read_bytes() for t in TABLES} == before
+
+
 def test_a_stop_request_during_an_append_is_raised_after_it_and_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
