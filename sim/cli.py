@@ -1282,8 +1282,8 @@ def run_command(args: list[str]) -> int:
             shown = ", ".join(earlier[:3]) + (", ..." if len(earlier) > 3 else "")
             print(
                 f"note: the folder also holds {len(earlier)} run(s) of other commands ({shown}),"
-                " and `cpec-sim compare` shows every run in it; give sweep_name=NAME to keep"
-                " a sweep in a folder of its own"
+                " and `cpec-sim compare` shows every run in it; a sweep_name that no other"
+                " sweep uses (sweep_name=NAME) keeps a sweep in a folder of its own"
             )
     return max(_EXIT_CODES, default=0)
 

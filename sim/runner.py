@@ -365,6 +365,18 @@ def _earlier_run_note(old: dict[str, Any] | None, spec: RunSpec, status: str) ->
     )
 
 
+def _rechunked_note(old: dict[str, Any] | None, spec: RunSpec, resumed: int) -> str:
+    """Say so when the folder's earlier run was chunked otherwise and nothing of it was kept
+    (a ``chunk_size`` given on the command line, or a run grown past ``MAX_REUSED_CHUNKS``)."""
+    size = old.get("chunk_size") if old is not None else None
+    if not isinstance(size, int) or size == spec.chunk_size or resumed:
+        return ""
+    return (
+        f"the folder's run was chunked by {size} replicates and this one by {spec.chunk_size}: "
+        f"its replicates were computed again (the same values; chunk_size={size} keeps them)"
+    )
+
+
 def _damage_note(finals: list[str], store: ChunkStore) -> str:
     """What a resume found damaged and repaired (empty when nothing was)."""
     return "; ".join(n for n in (*finals, store.damage_report()) if n)
@@ -567,7 +579,8 @@ def _run_into(
     failed = sorted(f["replicate"] for fs in failures.values() for f in fs)
     if status == "complete" and failed:
         status, message = "failed", f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}"
-    message = "; ".join(m for m in (repaired, _earlier_run_note(old, spec, status), message) if m)
+    notes = (repaired, _rechunked_note(old, spec, resumed), _earlier_run_note(old, spec, status))
+    message = "; ".join(m for m in (*notes, message) if m)
     done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
     timings = {
         "simulate_s": round(sim_s, 3),

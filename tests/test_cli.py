@@ -347,6 +347,8 @@ def test_a_sweep_given_its_folder_name_is_not_the_same_command_as_without(
     assert "note:" not in cpec(*args, cwd=workdir).stdout
     named = cpec(*args, "sweep_name=multirun", cwd=workdir)  # job folders named with it
     assert named.returncode == 0 and "holds 2 run(s) of other commands" in named.stdout
+    # it was given a sweep_name: the advice is another one (it said "give sweep_name=NAME")
+    assert "a sweep_name that no other sweep uses" in named.stdout
 
 
 def test_a_sweep_over_quoted_text_runs_each_value(workdir: Path) -> None:

@@ -297,6 +297,24 @@ def test_a_grown_run_keeps_its_finished_chunks(tmp_path: Path) -> None:
         assert (folder / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()
 
 
+def test_a_run_chunked_otherwise_than_its_folder_says_it_computed_everything_again(
+    tmp_path: Path,
+) -> None:
+    """A stranger's chunk_size=100 in a folder of chunks of 250 recomputed 2,000 replicates
+    without a word."""
+    folder = tmp_path / "run"
+    run(_spec(replicates=12, chunk_size=4, jobs=1), folder, progress=None)
+    before = pd.read_parquet(folder / "summary.parquet")
+    again = run(_spec(replicates=12, chunk_size=3, jobs=1), folder, progress=None)
+    assert again.status == "complete"
+    assert "chunked by 4 replicates and this one by 3: its replicates were computed" in (
+        again.message
+    )
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "summary.parquet"), before)
+    resumed = run(_spec(replicates=12, chunk_size=3, jobs=1), folder, progress=None)
+    assert "chunked" not in resumed.message  # the same chunking: nothing to say
+
+
 def test_a_grown_run_that_is_stopped_says_how_to_get_the_finished_run_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
