@@ -13,6 +13,7 @@ import functools
 import math
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -1231,6 +1232,7 @@ def run_command(args: list[str]) -> int:
         _task
     )
     saved = sys.argv
+    existed = plan.sweep_dir is not None and plan.sweep_dir.exists()
     # Hydra's parser wants options first, except --info whose topic is optional
     sys.argv = ["cpec-sim run", *((*overrides, *flags) if informing else (*flags, *overrides))]
     try:  # a sweep's folder may exist on any way out: its sweep.json says what finished
@@ -1243,7 +1245,10 @@ def run_command(args: list[str]) -> int:
         _index_if_made(plan)  # what finished, and what to resume
         raise
     except UnfinishedJobs as exc:
-        if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
+        submitted = not exc.jobs or any(folder for folder, _ in exc.jobs)
+        if plan.sweep_dir is not None and not submitted and not existed:
+            shutil.rmtree(plan.sweep_dir, ignore_errors=True)  # Hydra's record of nothing
+        elif plan.sweep_dir is not None and plan.sweep_dir.is_dir():
             _record_unfinished(plan, exc.jobs)
             _index_if_made(plan)
         for folder, line in exc.jobs or [("?", "a job of the sweep did not finish")]:

@@ -101,6 +101,23 @@ def test_slurm_launcher_end_to_end_through_a_stand_in_slurm(
     assert jobs.read_text().count('"COMPLETED"') == 2
 
 
+def test_a_slurm_sweep_that_cannot_be_submitted_leaves_no_sweep_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No srun: a stranger found a sweep folder with an empty sweep.json, which compare
+    then refused."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "no-slurm-here"))
+    out = cpec(
+        "run", "-m", "hydra/launcher=slurm", *SWEEP, "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.partition=compute", cwd=work,
+    )  # fmt: skip
+    assert out.returncode == 1 and "could not submit the sweep's jobs" in out.stderr
+    assert out.stderr.count("\n") == 1, out.stderr
+    assert not (work / "results/sweeps/multirun").exists()
+
+
 def test_a_slurm_job_that_times_out_is_one_line_and_the_same_command_resumes(
     tmp_path: Path,
     local_sweep: Path,
