@@ -500,7 +500,13 @@ def _failed_write(
         atomic_write_json(
             run_dir / "manifest.json", _manifest(spec, "failed", started, message=message)
         )
-    return RunOutcome("failed", run_dir, 0, [], {}, message)
+    return RunOutcome("failed", run_dir, _kept_replicates(store, spec.chunks()), [], {}, message)
+
+
+def _kept_replicates(store: ChunkStore, chunks: list[list[int]]) -> int:
+    """Replicates in the run's finished chunks on disk: what a resume keeps (a stopped run's
+    workers may have finished chunks that the main process had not yet been told of)."""
+    return sum(len(members) for c, members in enumerate(chunks) if store.path(c, "done").exists())
 
 
 def _run_into(
@@ -582,6 +588,8 @@ def _run_into(
     notes = (repaired, _rechunked_note(old, spec, resumed), _earlier_run_note(old, spec, status))
     message = "; ".join(m for m in (*notes, message) if m)
     done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
+    if status != "complete":
+        done_reps = _kept_replicates(store, chunks) - len(failed)
     timings = {
         "simulate_s": round(sim_s, 3),
         "write_s": round(time.perf_counter() - t_write, 3),
