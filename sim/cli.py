@@ -1304,9 +1304,15 @@ ANNOUNCE_SECONDS = 60.0
 ANNOUNCE_BYTES = 1e9
 
 
+def _usable_cpus() -> int:
+    from sim.workers import usable_cpus
+
+    return usable_cpus()
+
+
 def estimate(plan: Plan, workers: int | None = None) -> tuple[float, float]:
     """Rough wall seconds and bytes on disk of the whole command (all sweep jobs)."""
-    workers = workers or os.cpu_count() or 1
+    workers = workers or _usable_cpus()
     work = plan.jobs * plan.replicates * plan.weeks
     return work * SECONDS_PER_REPLICATE_WEEK / workers, work * BYTES_PER_REPLICATE_WEEK
 
@@ -1318,7 +1324,7 @@ def _announce_big_run(plan: Plan) -> None:
     jobs = f"{plan.jobs:,} jobs x " if plan.jobs > 1 else ""
     print(
         f"note: {jobs}{plan.replicates:,} replicates x {plan.weeks:,} weeks: roughly "
-        f"{_duration(seconds)} on {os.cpu_count() or 1} cores and {size / 1e9:.1f} GB on "
+        f"{_duration(seconds)} on {_usable_cpus()} cores and {size / 1e9:.1f} GB on "
         "disk (Ctrl-C stops it; the same command resumes)",
         file=sys.stderr,
     )
@@ -1499,7 +1505,7 @@ def _start_drawing_workers_early(args: list[str]) -> None:
     """Start the fork server of the drawing workers now, so that it imports Matplotlib while
     this process imports the analysis and loads the runs. Only a head start: nothing depends
     on it (a worker forked from another server imports what it needs itself)."""
-    if (os.cpu_count() or 1) > 1 and not {"-h", "--help"} & set(args):
+    if _usable_cpus() > 1 and not {"-h", "--help"} & set(args):
         from sim.workers import DRAWING_PRELOAD, start_worker_server
 
         start_worker_server(DRAWING_PRELOAD)

@@ -13,7 +13,6 @@ import functools
 import hashlib
 import json
 import operator
-import os
 import re
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ class RunConfig(ModelParams):
     replicates: int = 100
     seed: int = 0
     weeks: int = 104
-    jobs: int | None = None  # worker processes; None: all cores
+    jobs: int | None = None  # worker processes; None: every CPU the process may use
     chunk_size: int | None = None  # replicates per unit of work and resumption; None: auto
     sweep_name: str = "multirun"
     plots: bool = True
@@ -241,8 +240,10 @@ def resolved_chunk_size(chunk_size: int | None, replicates: int) -> int:
 
 
 def resolved_jobs(jobs: int | None) -> int:
-    """Worker processes to use: the given number, or all cores."""
-    return jobs or os.cpu_count() or 1
+    """Worker processes to use: the given number, or every CPU this process may use."""
+    from sim.workers import usable_cpus
+
+    return jobs or usable_cpus()
 
 
 def config_hash(

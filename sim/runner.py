@@ -691,8 +691,3 @@ class ProgressBar:
     def close(self) -> None:
         """Draw the final state and end the bar's line."""
         self._bar.close()
-
-
-def default_jobs() -> int:
-    """All cores."""
-    return os.cpu_count() or 1

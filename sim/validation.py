@@ -1879,7 +1879,10 @@ def _validate_parser() -> Parser:
     )
     parser.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
     parser.add_argument(
-        "--jobs", type=_whole(MAX_JOBS), default=None, help="worker processes (default all cores)"
+        "--jobs",
+        type=_whole(MAX_JOBS),
+        default=None,
+        help="worker processes (default: every CPU it may use)",
     )
     parser.add_argument(
         "--weeks", type=_whole(MAX_WEEKS), default=104, help="horizon (default 104)"

@@ -35,6 +35,15 @@ _LINUX = sys.platform.startswith("linux")
 _FORK_SERVER_COMMAND = "from multiprocessing.forkserver import main;"
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity (under SLURM, a container's cpuset or
+    ``taskset``, fewer than the machine has), else all the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 def worker_init() -> None:
     """Initialise a worker: SIGINT is the parent's business, SIGTERM ends the worker, and the
     worker does not outlive the main process (on Linux)."""

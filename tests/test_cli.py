@@ -461,3 +461,16 @@ def test_output_piped_into_head_is_no_error(workdir: Path, args: tuple[str, ...]
     if args[0] == "run" and len(args) > 2:
         manifest = workdir / "results/runs/baseline,replicates=3,weeks=4/manifest.json"
         assert json.loads(manifest.read_text())["status"] == "complete"
+
+
+def test_the_default_jobs_are_the_cpus_the_process_may_use(workdir: Path) -> None:
+    """Under SLURM (or taskset, or a container's cpuset) a job may use fewer CPUs than the
+    node has: the default was every core of the node, which oversubscribed the job's."""
+    import os
+
+    out = cpec(
+        "run", *FAST, f"hydra.run.dir={workdir / 'one_cpu'}", cwd=workdir,
+        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads((workdir / "one_cpu" / "manifest.json").read_text())["jobs"] == 1

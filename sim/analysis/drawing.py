@@ -7,7 +7,6 @@ on the number of processes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sim.analysis.runs import Run, load_run
-from sim.workers import DRAWING_PRELOAD, stop_pool, worker_context, worker_init
+from sim.workers import DRAWING_PRELOAD, stop_pool, usable_cpus, worker_context, worker_init
 
 
 class RunFigure(NamedTuple):
@@ -63,7 +62,7 @@ def draw_figures(
     ``loaded`` runs are used as they are when rendering in this process; ``meanwhile`` is
     called here while the workers render (before rendering, if there are none).
     """
-    workers = min(jobs or os.cpu_count() or 1, len(tasks))
+    workers = min(jobs or usable_cpus(), len(tasks))
     if workers <= 1:
         if meanwhile is not None:
             meanwhile()

@@ -10,7 +10,6 @@ the problem and returns 2, before anything is written.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sim.commands import Parser, a_number, run_command, whole_number
 from sim.config import MAX_REPLICATES, MAX_SEED, MAX_WEEKS
 from sim.explore.execution import Execution
 from sim.explore.space import Study, StudyError, check_points, default_study_path, load_study
+from sim.workers import usable_cpus
 
 #: Declared upper limits (the run limits of sim.config; points of a design: 1,000,000).
 LIMITS = {
@@ -44,7 +44,7 @@ def _common(parser: argparse.ArgumentParser, spec: str) -> None:
         ("--replicates", "replicates per point (averaged)"),
         ("--weeks", "weeks per replicate"),
         ("--seed", "root seed of the design and the replicates"),
-        ("--jobs", "worker processes (default: all cores)"),
+        ("--jobs", "worker processes (default: every CPU it may use)"),
     ):
         parser.add_argument(option, type=whole_number, help=text)
     parser.add_argument(
@@ -104,7 +104,7 @@ def _resolve(
     seed = pick("seed", study.seed, study.seed, 0)
     if args.jobs is not None and args.jobs < 1:
         raise StudyError(f"--jobs={args.jobs} is not allowed: need at least 1")
-    jobs = args.jobs or os.cpu_count() or 1
+    jobs = args.jobs or usable_cpus()
     if args.scheduler and args.engine == "local":
         raise StudyError("--scheduler needs --engine dask (or no --engine: it implies dask)")
     args.engine = args.engine or ("dask" if args.scheduler else "local")  # as calibrate does
