@@ -1127,14 +1127,13 @@ def _submitit_waits_for_every_job(plan: Plan) -> Iterator[None]:
         except KeyboardInterrupt:  # local jobs got the signal too: let them record it
             _until_ended(made, seconds=15)
             raise
-        except UncompletedJobError:  # a RuntimeError too: before the clause below
-            if not made:
-                raise
+        except UncompletedJobError as exc:  # a RuntimeError too: before the clause below
+            if not made:  # FailedJobError: sbatch refused them (a partition, a QOS limit)
+                raise UnfinishedJobs([("", _not_submitted(exc))]) from None
         except (FailedSubmissionError, RuntimeError) as exc:  # RuntimeError: e.g. no srun
             if made:
                 raise
-            last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
-            raise UnfinishedJobs([("", f"could not submit the sweep's jobs: {last}")]) from None
+            raise UnfinishedJobs([("", _not_submitted(exc))]) from None
         finally:
             if own_map_array is None:
                 del executor_cls.map_array
@@ -1163,6 +1162,29 @@ def _submitit_waits_for_every_job(plan: Plan) -> Iterator[None]:
         yield
     finally:
         setattr(BaseSubmititLauncher, "launch", original_launch)  # noqa: B010
+
+
+def _not_submitted(exc: BaseException) -> str:
+    """One line for jobs the cluster did not take: the last line of its answer."""
+    last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+    return f"could not submit the sweep's jobs: {last}"
+
+
+#: What Hydra and submitit write in a sweep folder before any job runs.
+_SWEEP_RECORDS = frozenset({"multirun.yaml", ".submitit"})
+
+
+def _remove_unused_sweep_folder(folder: Path) -> None:
+    """Remove a sweep folder that holds only the records of a sweep whose jobs were never
+    submitted; a folder holding anything else (a job's run, another sweep's files) stays."""
+    try:
+        if not {p.name for p in folder.iterdir()} <= _SWEEP_RECORDS:
+            return
+        (folder / "multirun.yaml").unlink(missing_ok=True)
+        shutil.rmtree(folder / ".submitit", ignore_errors=True)
+        folder.rmdir()  # fails if anything arrived meanwhile: it stays
+    except OSError:
+        pass
 
 
 def _until_ended(jobs: list[Any], seconds: float) -> None:
@@ -1247,8 +1269,8 @@ def run_command(args: list[str]) -> int:
     except UnfinishedJobs as exc:
         submitted = not exc.jobs or any(folder for folder, _ in exc.jobs)
         if plan.sweep_dir is not None and not submitted and not existed:
-            shutil.rmtree(plan.sweep_dir, ignore_errors=True)  # Hydra's record of nothing
-        elif plan.sweep_dir is not None and plan.sweep_dir.is_dir():
+            _remove_unused_sweep_folder(plan.sweep_dir)  # Hydra's record of nothing
+        if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
             _record_unfinished(plan, exc.jobs)
             _index_if_made(plan)
         for folder, line in exc.jobs or [("?", "a job of the sweep did not finish")]:

@@ -118,6 +118,56 @@ def test_a_slurm_sweep_that_cannot_be_submitted_leaves_no_sweep_folder(
     assert not (work / "results/sweeps/multirun").exists()
 
 
+def test_a_slurm_sweep_that_sbatch_refuses_is_one_line_and_leaves_no_sweep_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sbatch present but refusing the jobs (a partition, a QOS limit): a reviewer saw Hydra's
+    traceback of submitit's FailedJobError and a folder with an empty sweep.json."""
+    work, bin_dir = tmp_path / "work", tmp_path / "bin"
+    work.mkdir()
+    bin_dir.mkdir()
+    answers = {
+        "sbatch": "echo 'sbatch: error: invalid partition specified: compute' >&2; exit 1",
+        "srun": "exit 0",
+    }
+    for command, body in answers.items():
+        (bin_dir / command).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / command).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    out = cpec(
+        "run", "-m", "hydra/launcher=slurm", *SWEEP, "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.partition=compute", cwd=work,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stderr
+    ours = [line for line in out.stderr.splitlines() if not line.startswith("sbatch: ")]
+    assert ours == [
+        "cpec-sim: error: could not submit the sweep's jobs: "
+        "sbatch: error: invalid partition specified: compute"
+    ], out.stderr  # below sbatch's own words, which submitit lets through
+    assert not (work / "results/sweeps/multirun").exists()
+
+
+def test_an_unsubmitted_sweep_removes_its_folder_only_if_nothing_else_is_in_it(
+    tmp_path: Path,
+) -> None:
+    """A reviewer's sweep in batches: the second batch failed to submit, and the folder went
+    with the first batch's finished run."""
+    from sim.cli import _remove_unused_sweep_folder
+
+    for extra in ("replicates=2,seed=1", "sweep.json", None):
+        folder = tmp_path / f"sweep-{extra}"
+        (folder / ".submitit" / "1").mkdir(parents=True)
+        (folder / "multirun.yaml").write_text("x")
+        if extra == "sweep.json":
+            (folder / extra).write_text("{}")
+        elif extra:
+            (folder / extra).mkdir()
+        _remove_unused_sweep_folder(folder)
+        assert folder.exists() == (extra is not None)
+        if extra:
+            assert (folder / "multirun.yaml").exists() and (folder / extra).exists()
+
+
 def test_a_slurm_job_that_times_out_is_one_line_and_the_same_command_resumes(
     tmp_path: Path,
     local_sweep: Path,
