@@ -1562,7 +1562,8 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(exc, BrokenPipeError) and output_closed():  # `... | head`
                 return 0
             return report_internal_error("cpec-sim", exc)  # a bug: one line
-        if interrupt_noted() and code == 0:  # a Ctrl-C that a library dropped
+        if interrupt_noted() and code != 130:  # a Ctrl-C that a library dropped, or turned
+            # into an exit of its own (Hydra prints the error it became and exits 1)
             return report_interrupt("cpec-sim", INTERRUPTED)
         return code
 

@@ -238,17 +238,21 @@ def test_a_ctrl_c_that_a_library_dropped_ends_the_command_as_interrupted(
     the command ran to its end: it still ends as interrupted (re-running it resumes)."""
     import sim.cli
 
-    def command(args: list[str]) -> int:
+    def command(args: list[str], code: int = 0) -> int:
         try:
             signal.raise_signal(signal.SIGINT)
             time.sleep(1)
         except KeyboardInterrupt:
             pass  # dropped
-        return 0
+        return code
 
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         monkeypatch.setitem(sim.cli.COMMANDS, "demo", command)
+        assert sim.cli.main(["demo"]) == 130
+        assert "interrupted" in capsys.readouterr().err
+        # or turned into an error exit of the library's (Hydra's: a reviewer's exit 1)
+        monkeypatch.setitem(sim.cli.COMMANDS, "demo", lambda args: command(args, 1))
         assert sim.cli.main(["demo"]) == 130
         assert "interrupted" in capsys.readouterr().err
         monkeypatch.setitem(sim.cli.COMMANDS, "demo", lambda args: 0)

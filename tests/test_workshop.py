@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -1302,3 +1305,36 @@ def test_results_with_a_tilde_is_the_home_folder_checked_and_used(
     monkeypatch.chdir(tmp_path)
     *_, options = workshop_settings(["--results", "~/debriefs"])
     assert options.results == tmp_path / "home" / "debriefs"
+
+
+def test_a_ctrl_c_that_the_warm_up_dropped_stops_the_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reviewer's `kill -INT` while the model warmed up was raised inside Numba's cache
+    loading, printed as "Exception ignored", and the server went on serving."""
+    import uvicorn
+
+    import sim.workshop.server as server_module
+    from sim.commands import noting_interrupts
+    from sim.workshop.cli import serve
+
+    def warm_up_that_drops_the_interrupt(options: Any, room: Any = None) -> object:
+        try:
+            signal.raise_signal(signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass  # what a library's callback does with it
+        return object()
+
+    def must_not_serve(self: Any) -> None:
+        raise AssertionError("the server started after a Ctrl-C")
+
+    monkeypatch.setattr(server_module, "create_app", warm_up_that_drops_the_interrupt)
+    monkeypatch.setattr(uvicorn.Server, "serve", must_not_serve)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with noting_interrupts():
+            assert serve("127.0.0.1", 0, server_module.Options()) == 0
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert capsys.readouterr().out.strip().endswith("Stopped.")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.commands import UsageError, fail, guarded, interrupt_taken
+from sim.commands import UsageError, fail, guarded, interrupt_noted, interrupt_taken
 from sim.config import MAX_SEED
 from sim.dashboard.cli import DEFAULT_HOST, DEFAULT_PORT, check_port, url_for
 
@@ -188,6 +188,8 @@ def serve(
     previous = signal.signal(signal.SIGTERM, _terminated)  # also during the warm-up
     try:
         app = create_app(options, room)  # warms the model up
+        if interrupt_noted():  # a Ctrl-C that loading Numba's cache printed and dropped
+            raise KeyboardInterrupt
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", ws="websockets-sansio"
         )
