@@ -346,35 +346,45 @@ def _damaged_finals(old: dict[str, Any] | None, run_dir: Path) -> list[str]:
     return notes
 
 
-def _earlier_run_note(old: dict[str, Any] | None, spec: RunSpec, status: str) -> str:
-    """Say where the folder's earlier, finished, run went: when this run asks for fewer
-    replicates, or for more and did not finish (its final files were removed at the start)."""
-    held = old.get("replicates") if old is not None and old.get("status") == "complete" else None
-    if not isinstance(held, int) or held == spec.replicates:
-        return ""
-    if held > spec.replicates:
-        return (
-            f"the folder held {held} replicates; its files now hold the first {spec.replicates} "
-            f"(replicates={held} brings the others back)"
-        )
-    if status == "complete":
-        return ""
-    return (
-        f"the folder's finished run of {held} replicates is kept: "
-        f"replicates={held} in this folder restores it"
-    )
-
-
-def _rechunked_note(old: dict[str, Any] | None, spec: RunSpec, resumed: int) -> str:
-    """Say so when the folder's earlier run was chunked otherwise and nothing of it was kept
-    (a ``chunk_size`` given on the command line, or a run grown past ``MAX_REUSED_CHUNKS``)."""
+def _earlier_run_note(
+    old: dict[str, Any] | None, spec: RunSpec, status: str, resumed: int = 0
+) -> str:
+    """What became of the folder's earlier run: its chunks not reused (chunked otherwise:
+    a ``chunk_size`` given on the command line, or a run grown past ``MAX_REUSED_CHUNKS``),
+    and, if it had finished with another number of replicates, how to get it back (its final
+    files were removed when this run started)."""
     size = old.get("chunk_size") if old is not None else None
-    if not isinstance(size, int) or size == spec.chunk_size or resumed:
-        return ""
-    return (
-        f"the folder's run was chunked by {size} replicates and this one by {spec.chunk_size}: "
-        f"its replicates were computed again (the same values; chunk_size={size} keeps them)"
-    )
+    rechunked = isinstance(size, int) and size != spec.chunk_size and not resumed
+    held = old.get("replicates") if old is not None and old.get("status") == "complete" else None
+    notes = []
+    if rechunked:
+        again = (
+            f": computed again (the same values; chunk_size={size} keeps them)"
+            if status == "complete"
+            else ""
+        )
+        notes.append(
+            f"the folder's run was chunked by {size} replicates and this one by "
+            f"{spec.chunk_size}, so its finished chunks were not reused{again}"
+        )
+    if isinstance(held, int) and held != spec.replicates:
+        if status == "complete":
+            if held > spec.replicates:
+                notes.append(
+                    f"the folder held {held} replicates; its files now hold the first "
+                    f"{spec.replicates} (replicates={held} brings the others back)"
+                )
+        elif rechunked:
+            notes.append(
+                f"replicates={held} chunk_size={size} in this folder computes its finished run "
+                f"of {held} replicates again (the same values)"
+            )
+        else:
+            notes.append(
+                f"the folder's finished run of {held} replicates is kept: "
+                f"replicates={held} in this folder restores it"
+            )
+    return "; ".join(notes)
 
 
 def _damage_note(finals: list[str], store: ChunkStore) -> str:
@@ -450,7 +460,7 @@ def run(
         try:
             return _run_into(spec, run_dir, store, old, started, t0, progress)
         except OSError as exc:
-            return _failed_write(spec, run_dir, store, started, exc)
+            return _failed_write(spec, run_dir, store, started, exc, old)
 
 
 class FolderBusy(ParameterError):
@@ -489,10 +499,17 @@ def exclusive(run_dir: Path) -> Iterator[RunLock]:
 
 
 def _failed_write(
-    spec: RunSpec, run_dir: Path, store: ChunkStore, started: str, exc: OSError
+    spec: RunSpec,
+    run_dir: Path,
+    store: ChunkStore,
+    started: str,
+    exc: OSError,
+    old: dict[str, Any] | None,
 ) -> RunOutcome:
     """End a run whose write failed: one line, manifest ``failed``, nothing half-written."""
     message = f"cannot write the results: {exc.strerror or exc} ({exc.filename or run_dir})"
+    earlier = _earlier_run_note(old, spec, "failed")
+    message = f"{message}; {earlier}" if earlier else message
     store.clean()
     for table in TABLES:  # a final file without the others is not a result: the chunks are
         (run_dir / f"{table}.parquet").unlink(missing_ok=True)
@@ -585,8 +602,8 @@ def _run_into(
     failed = sorted(f["replicate"] for fs in failures.values() for f in fs)
     if status == "complete" and failed:
         status, message = "failed", f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}"
-    notes = (repaired, _rechunked_note(old, spec, resumed), _earlier_run_note(old, spec, status))
-    message = "; ".join(m for m in (*notes, message) if m)
+    earlier = _earlier_run_note(old, spec, status, resumed)
+    message = "; ".join(m for m in (repaired, earlier, message) if m)
     done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
     if status != "complete":
         done_reps = _kept_replicates(store, chunks) - len(failed)

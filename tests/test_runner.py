@@ -309,8 +309,9 @@ def test_a_run_chunked_otherwise_than_its_folder_says_it_computed_everything_aga
     before = pd.read_parquet(folder / "summary.parquet")
     again = run(_spec(replicates=12, chunk_size=3, jobs=1), folder, progress=None)
     assert again.status == "complete"
-    assert "chunked by 4 replicates and this one by 3: its replicates were computed" in (
-        again.message
+    assert (
+        "chunked by 4 replicates and this one by 3, so its finished chunks were not reused: "
+        "computed again" in again.message
     )
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "summary.parquet"), before)
     resumed = run(_spec(replicates=12, chunk_size=3, jobs=1), folder, progress=None)
@@ -348,6 +349,21 @@ def test_a_grown_run_that_is_stopped_says_how_to_get_the_finished_run_back(
     back = run(_spec(replicates=12, chunk_size=4, jobs=1), folder, progress=None)
     assert back.status == "complete" and "restores" not in back.message
     assert {t: (folder / f"{t}.parquet").read_bytes() for t in TABLES} == before
+
+    # grown in other chunks, the finished run's chunks go: the note must not say "kept"
+    # (a reviewer), nor, for a stopped shrink, that files hold what they do not
+    monkeypatch.setattr(Assembly, "_append", stop_in_the_first_new_chunk)
+    for replicates, chunk_size in ((20, 5), (8, 2)):
+        stopped = run(_spec(replicates=replicates, chunk_size=chunk_size, jobs=1), folder, None)
+        assert stopped.status == "interrupted"
+        assert "is kept" not in stopped.message and "files now hold" not in stopped.message
+        if replicates == 20:
+            assert "replicates=12 chunk_size=4 in this folder computes its finished run" in (
+                stopped.message
+            )
+        monkeypatch.setattr(Assembly, "_append", original)
+        assert run(_spec(replicates=12, chunk_size=4, jobs=1), folder, None).status == "complete"
+        monkeypatch.setattr(Assembly, "_append", stop_in_the_first_new_chunk)
 
 
 def test_a_stop_request_during_an_append_is_raised_after_it_and_leaves_no_file(
