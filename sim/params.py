@@ -48,8 +48,8 @@ class RecruitmentParams:
         3.4,
         "recruits/week per 1e6 willing",
         (0.0, 1e3),
-        "set by the search of scripts/calibrate.py (fighters follow the record); the Bayesian "
-        "calibration does not identify it (docs/calibration.md)",
+        "kept by the search of scripts/calibrate.py (the defaults scored best; fighters follow "
+        "the record); the Bayesian calibration does not identify it (docs/calibration.md)",
     )
     backlash_recruits_per_harmed: float = param(
         0.5,
@@ -137,8 +137,9 @@ class CellParams:
         0.06,
         "probability",
         PROB,
-        "set by the search of scripts/calibrate.py (severity alpha ~2.4, deadliest attack/yr "
-        "~25-60); the Bayesian calibration: borderline, not identified (docs/calibration.md)",
+        "kept by the search of scripts/calibrate.py (deadliest attack/yr ~25-60; severity alpha "
+        "stays ~2.7 across the search box, above the record's 2.2-2.6); the Bayesian "
+        "calibration: borderline, not identified (docs/calibration.md)",
     )
     burn_in_per_fighter: float = param(
         2.0, "events/fighter", (0.0, 100.0), "events before week 1: ~2N reach the steady state"
@@ -172,9 +173,10 @@ class GroupParams:
         1.4,
         "attacks/week per 1,000 fighters",
         (0.0, 100.0),
-        "long-run rate incl. self-excitation. BLA, BLF, Majeed: set by the search of "
-        "scripts/calibrate.py (170-202 attacks/yr in Balochistan); Jaish al-Adl, TTP: set by "
-        "hand (their attacks are mostly outside Balochistan's record)",
+        "long-run rate incl. self-excitation. BLA, BLF, Majeed: kept by the search of "
+        "scripts/calibrate.py (170-202 attacks/yr in Balochistan; the Bayesian calibration: "
+        "BLA/BLF partly identified, Majeed not); Jaish al-Adl, TTP: set by hand (their attacks "
+        "are mostly outside Balochistan's record)",
     )
     lethality: float = param(
         1.0,
@@ -205,8 +207,8 @@ def _group(**kw: Any) -> Any:
 class GroupsParams:
     """The militant groups: BLA, its Majeed Brigade and BLF (BRAS), Jaish al-Adl, the TTP."""
 
-    # BLA, BLF and Majeed rates and publicity, the TTP's Chinese focus: set by the search of
-    # scripts/calibrate.py (docs/calibration.md); the rest set by hand.
+    # BLA, BLF and Majeed rates and publicity, the TTP's Chinese focus: kept by the search of
+    # scripts/calibrate.py (the defaults scored best; docs/calibration.md); the rest by hand.
     # Squads: the largest raids of the record sent dozens of attackers (BLA, Aug 2024).
     bla: GroupParams = _group(
         attack_rate=1.15, lethality=1.0, chinese_publicity=0.08, max_attackers=40
@@ -353,8 +355,9 @@ class PakistanParams:
         0.0045,
         "fraction/week",
         PROB,
-        "share of fighters in a district removed per week at intensity 1 (calibrated: "
-        "militants killed in Balochistan)",
+        "share of fighters in a district removed per week at intensity 1 (kept by the search "
+        "of scripts/calibrate.py: militants killed in Balochistan; the Bayesian calibration: "
+        "partly identified, shifted up, docs/calibration.md)",
     )
     surge_security_per_intensity: float = param(
         0.5, "fraction", (0.0, 10.0), "extra perceived security per unit of operation intensity"

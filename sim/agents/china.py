@@ -78,11 +78,6 @@ class ChinaState(Agent):
         """China demands its troops guard its nationals and joint operations."""
         return self.level >= DEMAND
 
-    @property
-    def pressure(self) -> float:
-        """Pressure on Pakistan, 0 (none) to 1 (top of the ladder)."""
-        return self.level / DEMAND
-
     def step(self) -> None:
         """React to last week's Chinese deaths (:func:`china_week`), or a participant decides
         (``policy``)."""

@@ -115,8 +115,8 @@ KNOBS: tuple[Knob, ...] = (
     Knob(
         "local_benefit_share",
         "legitimacy.local_benefit_share",
-        "The share of deployed capital that reaches the local economy and relieves hardship "
-        "(and so grievance) where it is deployed.",
+        "How much deployed capital relieves hardship (and so grievance) where it is deployed: "
+        "the share of hardship relieved per USD 1,000 deployed per resident.",
         "only where capital is deployed (a few project sites), and relief there is capped at "
         "legitimacy.max_hardship_relief of the hardship",
     ),

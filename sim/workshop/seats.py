@@ -18,7 +18,7 @@ seat         what the participant decides (replaces)
 ===========  ==============================================================================
 pakistan     operation intensity (the tempo rule), Special Security Division guards,
              whether Chinese troops guard Chinese nationals (the yielding rule), and reform
-             spending: the share of CPEC benefit that reaches local people
+             spending: how much deployed CPEC capital relieves local hardship
 china        the step on the escalation ladder (patience still wears out, for the record)
 iran         the border posture (hostile, neutral, cooperative)
 investor     one firm's monthly choice: invest, pause or withdraw (withdrawal is final)
@@ -169,7 +169,7 @@ SEATS: dict[str, Seat] = {
                 ),
                 Control(
                     "reform",
-                    "Reform spending: share of CPEC benefit reaching local people",
+                    "Reform spending: how much deployed capital relieves local hardship",
                     "lowers hardship where capital is deployed; acts from the next monthly "
                     "update of hardship (every four weeks)",
                 ),
@@ -282,7 +282,7 @@ class Policy:
 
 
 def _set_reform(model: CrisisModel, share: float) -> None:
-    """The share of CPEC benefit reaching local people, as the compiled rules read it."""
+    """Reform spending (``legitimacy.local_benefit_share``), as the compiled rules read it."""
     c = model.compiled
     model.compiled = c._replace(legitimacy=c.legitimacy._replace(local_benefit_share=share))
 
@@ -303,7 +303,7 @@ class PakistanPolicy(Policy):
         self.yielded = float(model.world.s[JOINT])
 
     def bind(self, model: CrisisModel) -> None:
-        """Reform spending is the share of CPEC benefit reaching local people (the
+        """Reform spending is ``legitimacy.local_benefit_share`` (the
         scenario's until the participant sets it)."""
         scenario = model.params.legitimacy.local_benefit_share
         _set_reform(model, float(self.values["reform"]) if self.decides("reform") else scenario)
