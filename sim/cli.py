@@ -1327,6 +1327,7 @@ ANNOUNCE_BYTES = 1e9
 
 
 def _usable_cpus() -> int:
+    """:func:`sim.workers.usable_cpus`, imported when needed (not at the command line's start)."""
     from sim.workers import usable_cpus
 
     return usable_cpus()
