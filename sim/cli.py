@@ -1273,8 +1273,9 @@ def run_command(args: list[str]) -> int:
         if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
             _record_unfinished(plan, exc.jobs)
             _index_if_made(plan)
+        partly = plan.sweep_dir is not None and plan.sweep_dir.is_dir()  # some jobs ran
         for folder, line in exc.jobs or [("?", "a job of the sweep did not finish")]:
-            fail(f"{line}: re-run the same command to resume" if folder else line, 1)
+            fail(f"{line}: re-run the same command to resume" if folder or partly else line, 1)
         return 1
     except OSError as exc:  # Hydra could not create the output folder
         _index_if_made(plan)

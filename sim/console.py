@@ -3,6 +3,7 @@ too (importing ``sim.cli`` takes ~0.1 s; a traceback is the interpreter's defaul
 
 from __future__ import annotations
 
+import signal
 import sys
 
 #: What ``cpec-sim`` says after a Ctrl-C that reached no command's own message.
@@ -18,4 +19,6 @@ def entry() -> None:
     except KeyboardInterrupt:  # main() reports its own: this is before it could
         print(f"cpec-sim: {INTERRUPTED}", file=sys.stderr)
         code = 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is over: a Ctrl-C while the
+    # interpreter shuts down (workers' servers, atexit) killed a finished command by signal
     sys.exit(code)

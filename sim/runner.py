@@ -358,11 +358,9 @@ def _earlier_run_note(
     held = old.get("replicates") if old is not None and old.get("status") == "complete" else None
     notes = []
     if rechunked:
-        again = (
-            f": computed again (the same values; chunk_size={size} keeps them)"
-            if status == "complete"
-            else ""
-        )
+        fits = isinstance(size, int) and spec.replicates >= size  # a whole old chunk fits
+        keeps = f"; chunk_size={size} keeps them" if fits else ""
+        again = f": computed again (the same values{keeps})" if status == "complete" else ""
         notes.append(
             f"the folder's run was chunked by {size} replicates and this one by "
             f"{spec.chunk_size}, so its finished chunks were not reused{again}"

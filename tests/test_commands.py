@@ -270,3 +270,22 @@ def test_a_broken_pipe_that_is_not_the_output_is_an_error(capsys) -> None:
 
     assert guarded("prog", worker_pipe_broke) == 1
     assert "Broken pipe" in capsys.readouterr().err
+
+
+def test_a_ctrl_c_after_the_command_finished_does_not_kill_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reviewer's Ctrl-C while a finished run's interpreter shut down (its workers' server,
+    atexit) killed the process by the signal: a script saw a finished run as interrupted."""
+    import sim.cli
+    from sim.console import entry
+
+    monkeypatch.setattr(sim.cli, "main", lambda: 0)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            entry()
+        assert ended.value.code == 0
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # for the shutdown
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -316,6 +316,9 @@ def test_a_run_chunked_otherwise_than_its_folder_says_it_computed_everything_aga
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "summary.parquet"), before)
     resumed = run(_spec(replicates=12, chunk_size=3, jobs=1), folder, progress=None)
     assert "chunked" not in resumed.message  # the same chunking: nothing to say
+    # a run smaller than one of the folder's chunks could not reuse them in their size either
+    fewer = run(_spec(replicates=2, chunk_size=1, jobs=1), folder, progress=None)
+    assert "chunked by 3 replicates" in fewer.message and "keeps them" not in fewer.message
 
 
 def test_a_grown_run_that_is_stopped_says_how_to_get_the_finished_run_back(
