@@ -30,7 +30,7 @@ from sim.commands import (
     report_interrupt,
     reraise_interrupt,
 )
-from sim.config import MAX_SWEEP_JOBS, scenario_names, shown_value
+from sim.config import MAX_SWEEP_JOBS, resolved_jobs, scenario_names, shown_value
 from sim.console import INTERRUPTED
 from sim.files import is_system_folder, unwritable
 
@@ -1024,7 +1024,6 @@ def _start_workers_early(overrides: list[str]) -> None:
 
     A guess from the command line, and only a head start: nothing depends on it.
     """
-    from sim.config import resolved_jobs
     from sim.workers import run_preload, start_worker_server
 
     given = dict(o.split("=", 1) for o in overrides if "=" in o and not o.startswith("+"))
@@ -1327,16 +1326,9 @@ ANNOUNCE_SECONDS = 60.0
 ANNOUNCE_BYTES = 1e9
 
 
-def _usable_cpus() -> int:
-    """:func:`sim.workers.usable_cpus`, imported when needed (not at the command line's start)."""
-    from sim.workers import usable_cpus
-
-    return usable_cpus()
-
-
 def estimate(plan: Plan, workers: int | None = None) -> tuple[float, float]:
     """Rough wall seconds and bytes on disk of the whole command (all sweep jobs)."""
-    workers = workers or _usable_cpus()
+    workers = resolved_jobs(workers)
     work = plan.jobs * plan.replicates * plan.weeks
     return work * SECONDS_PER_REPLICATE_WEEK / workers, work * BYTES_PER_REPLICATE_WEEK
 
@@ -1348,7 +1340,7 @@ def _announce_big_run(plan: Plan) -> None:
     jobs = f"{plan.jobs:,} jobs x " if plan.jobs > 1 else ""
     print(
         f"note: {jobs}{plan.replicates:,} replicates x {plan.weeks:,} weeks: roughly "
-        f"{_duration(seconds)} on {_usable_cpus()} cores and {size / 1e9:.1f} GB on "
+        f"{_duration(seconds)} on {resolved_jobs(None)} cores and {size / 1e9:.1f} GB on "
         "disk (Ctrl-C stops it; the same command resumes)",
         file=sys.stderr,
     )
@@ -1529,7 +1521,7 @@ def _start_drawing_workers_early(args: list[str]) -> None:
     """Start the fork server of the drawing workers now, so that it imports Matplotlib while
     this process imports the analysis and loads the runs. Only a head start: nothing depends
     on it (a worker forked from another server imports what it needs itself)."""
-    if _usable_cpus() > 1 and not {"-h", "--help"} & set(args):
+    if resolved_jobs(None) > 1 and not {"-h", "--help"} & set(args):
         from sim.workers import DRAWING_PRELOAD, start_worker_server
 
         start_worker_server(DRAWING_PRELOAD)

@@ -602,8 +602,9 @@ def _run_into(
         status, message = "failed", f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}"
     earlier = _earlier_run_note(old, spec, status, resumed)
     message = "; ".join(m for m in (repaired, earlier, message) if m)
-    done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
-    if status != "complete":
+    if status == "complete":
+        done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
+    else:  # what is on disk: workers may have finished chunks not yet reported
         done_reps = _kept_replicates(store, chunks) - len(failed)
     timings = {
         "simulate_s": round(sim_s, 3),

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.commands import Parser, a_number, run_command, whole_number
-from sim.config import MAX_REPLICATES, MAX_SEED, MAX_WEEKS
+from sim.config import MAX_REPLICATES, MAX_SEED, MAX_WEEKS, resolved_jobs
 from sim.explore.execution import Execution
 from sim.explore.space import Study, StudyError, check_points, default_study_path, load_study
-from sim.workers import usable_cpus
 
 #: Declared upper limits (the run limits of sim.config; points of a design: 1,000,000).
 LIMITS = {
@@ -104,7 +103,7 @@ def _resolve(
     seed = pick("seed", study.seed, study.seed, 0)
     if args.jobs is not None and args.jobs < 1:
         raise StudyError(f"--jobs={args.jobs} is not allowed: need at least 1")
-    jobs = args.jobs or usable_cpus()
+    jobs = resolved_jobs(args.jobs)
     if args.scheduler and args.engine == "local":
         raise StudyError("--scheduler needs --engine dask (or no --engine: it implies dask)")
     args.engine = args.engine or ("dask" if args.scheduler else "local")  # as calibrate does
