@@ -1385,18 +1385,47 @@ def write_sweep_index(plan: Plan) -> list[str]:
         jobs[name] = {"dir": name, "overrides": values, "status": data["status"]}
         if data.get("message"):  # why a job failed (a full disk, say), as its manifest says
             jobs[name]["message"] = str(data["message"])
+    ran_as: dict[str, dict[str, str]] = {}
     for note in sorted((plan.sweep_dir / JOB_NOTES).glob("*.json")):
         try:
             told = json.loads(note.read_text())
         except (OSError, ValueError):
             continue
         job = jobs.setdefault(note.stem, {"dir": note.stem, "overrides": {}})
+        if not job["overrides"]:  # a job that died before its manifest: its folder's name
+            parts = (part.split("=", 1) for part in note.stem.split(",") if "=" in part)
+            ran_as[note.stem] = dict(parts)
         job.update(status=str(told.get("status")), message=str(told.get("message", "")))
-    atomic_write_json(
-        plan.sweep_dir / "sweep.json",
-        {"experiment": plan.experiment, "swept": sorted(plan.swept), "jobs": list(jobs.values())},
-    )
+    index: dict[str, Any] = {
+        "experiment": plan.experiment,
+        "swept": sorted(plan.swept),
+        "jobs": list(jobs.values()),
+    }
+    started = [ran_as.get(name, job["overrides"]) for name, job in jobs.items()]
+    index["not_started"] = jobs_not_started(plan.swept, started)
+    atomic_write_json(plan.sweep_dir / "sweep.json", index)
     return [str(job["status"]) for job in jobs.values()]
+
+
+def jobs_not_started(
+    swept: dict[str, list[str]], started: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """The sweep's jobs (each combination of the ``swept`` values, in order) that no job in
+    ``started`` (the overrides of the jobs in its folder) runs: those a stopped sweep never
+    reached."""
+    import itertools
+
+    combinations = [
+        dict(zip(swept, values, strict=True)) for values in itertools.product(*swept.values())
+    ]
+
+    def ran(choice: dict[str, str]) -> bool:
+        return any(
+            all(key in job and _same_value(job[key], value) for key, value in choice.items())
+            for job in started
+        )
+
+    return [choice for choice in combinations if not ran(choice)] if swept else []
 
 
 def older_analysis(folder: Path, since: float = 0.0) -> list[str]:

@@ -321,6 +321,26 @@ def test_the_sweep_index_says_why_a_job_failed(tmp_path: Path) -> None:
     assert jobs[0]["message"] == message and "message" not in jobs[1]
 
 
+def test_the_sweep_index_lists_the_jobs_that_never_started(tmp_path: Path) -> None:
+    """Each combination of the swept values that no job in the folder runs (a value spelled
+    otherwise is the same job); a job that died before its manifest is known by its folder."""
+    from sim.cli import Plan, jobs_not_started, write_sweep_index
+
+    swept = {"a": ["0.10", "2"], "b": ["x", "y"]}
+    started = [{"a": "0.1", "b": "x", "replicates": "5"}, {"a": "2", "b": "y"}]
+    assert jobs_not_started(swept, started) == [{"a": "0.10", "b": "y"}, {"a": "2", "b": "x"}]
+    assert jobs_not_started({}, []) == []
+    (tmp_path / "seed=1").mkdir()
+    (tmp_path / "seed=1" / "manifest.json").write_text(
+        json.dumps({"status": "complete", "overrides": ["seed=1"]})
+    )
+    (tmp_path / ".jobs").mkdir()
+    (tmp_path / ".jobs" / "replicates=5,seed=2.json").write_text('{"status": "failed"}')
+    write_sweep_index(Plan(sweep_dir=tmp_path, swept={"seed": ["1", "2", "3"]}))
+    index = json.loads((tmp_path / "sweep.json").read_text())
+    assert index["not_started"] == [{"seed": "3"}]
+
+
 def test_a_comparison_older_than_a_job_of_its_sweep_is_named(tmp_path: Path) -> None:
     """A sweep compared while unfinished, then resumed: its comparison describes fewer jobs."""
     import os

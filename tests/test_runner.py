@@ -121,8 +121,13 @@ def test_a_failing_replicate_is_recorded_and_the_others_finish(
 
 
 def _start(cwd: Path, *args: str) -> subprocess.Popen:
+    run = [CPEC, "run", "replicates=120", "chunk_size=4", "weeks=52", "plots=false", *args]
+    return _popen(cwd, run)
+
+
+def _popen(cwd: Path, args: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [CPEC, "run", "replicates=120", "chunk_size=4", "weeks=52", "plots=false", *args],
+        args,
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -187,6 +192,39 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path: Path, how
     )
     assert reference.status == "complete"
     assert _same_files(run_dir, tmp_path / "reference")
+
+
+def test_a_sweep_stopped_before_its_last_job_says_so_and_resumes_it(tmp_path: Path) -> None:
+    """A sweep interrupted in its second job: sweep.json listed the two jobs that ran and
+    compare compared them without a word about the third."""
+    sweep = tmp_path / "sweep"
+    args = [CPEC, "run", "-m", "seed=1,2,3", "replicates=400", "chunk_size=4", "plots=false"]
+    args.append(f"hydra.sweep.dir={sweep}")
+    proc = _popen(tmp_path, args)
+    deadline = time.time() + 120
+    while not list(sweep.glob("*seed=2*/chunks/*.done.json")) and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    index = json.loads((sweep / "sweep.json").read_text())
+    assert [job["status"] for job in index["jobs"]] == ["complete", "interrupted"]
+    assert index["not_started"] == [{"seed": "3"}]
+    compared = subprocess.run(
+        [CPEC, "compare", str(sweep), "--no-plots"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert compared.returncode == 0, compared.stderr
+    assert (
+        "Not included: 1 of sweep sweep's 3 jobs never started (seed=3): the sweep stopped "
+        "before them; re-run the command that started it to run them." in compared.stdout
+    )
+
+    resumed = _popen(tmp_path, args)
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    index = json.loads((sweep / "sweep.json").read_text())
+    assert [job["status"] for job in index["jobs"]] == ["complete"] * 3
+    assert index["not_started"] == []
 
 
 def _catches_sigint(pid: int) -> bool:

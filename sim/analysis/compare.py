@@ -396,7 +396,8 @@ def fmt_number(x: Any) -> str:
 
 def fmt_numbers(*values: Any) -> list[str]:
     """Numbers shown together (an estimate and its interval) with the same decimals: none
-    when all are whole, else about three significant digits of the largest; ``–`` if missing."""
+    when all are whole, else about three significant digits of the largest, less the
+    trailing zeros they all share (``[0, 29]``, not ``[0.0, 29.0]``); ``–`` if missing."""
     known = [float(v) for v in values if _is_number(v)]
     if all(v == round(v) and abs(v) < 1e9 for v in known):
         decimals = 0
@@ -410,6 +411,8 @@ def fmt_numbers(*values: Any) -> list[str]:
             else 2 - math.floor(math.log10(largest) if largest > 0 else 0)
         )
         decimals = min(max(decimals, 0), 6)
+    while decimals > 0 and all(f"{v:.{decimals}f}".endswith("0") for v in known):
+        decimals -= 1
     out = []
     for v in values:
         if not _is_number(v):

@@ -246,8 +246,8 @@ def _runs_section(runs: RunSet) -> str:
         )
     if runs.sweep is not None:
         swept = ", ".join(runs.sweep.swept) or "–"
-        jobs = len(runs.runs) + len(runs.sweep.skipped)
-        done = f"{len(runs.runs)} of {jobs} jobs" if runs.sweep.skipped else f"{jobs} jobs"
+        jobs = runs.sweep.planned
+        done = f"{len(runs.runs)} of {jobs} jobs" if len(runs.runs) < jobs else f"{jobs} jobs"
         parts.append(
             f"<p>Sweep <b>{_e(runs.sweep.name)}</b> over {_e(swept)} "
             f"({done}) in <code>{_e(runs.sweep.path)}</code>.</p>"

@@ -273,11 +273,32 @@ class Sweep:
     runs: list[Run]
     #: Every job, with results or not, in the sweep's order.
     jobs: list[Run | SkippedJob] = field(default_factory=list)
+    #: The swept values of each job the sweep's command defines but that never started (the
+    #: sweep stopped before it), as ``sweep.json`` lists them.
+    not_started: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def skipped(self) -> list[SkippedJob]:
         """The jobs without results."""
         return [job for job in self.jobs if isinstance(job, SkippedJob)]
+
+    @property
+    def planned(self) -> int:
+        """How many jobs the sweep has: those in its folder and those never started."""
+        return len(self.jobs) + len(self.not_started)
+
+    def not_started_line(self) -> str | None:
+        """``Not included: 2 of sweep S's 4 jobs never started (a=3; a=4): ...``; None if
+        every job started."""
+        if not self.not_started:
+            return None
+        shown = [", ".join(f"{k}={v}" for k, v in job.items()) for job in self.not_started]
+        listed = "; ".join(shown[:4]) + ("; ..." if len(shown) > 4 else "")
+        return (
+            f"Not included: {len(shown)} of sweep {self.name}'s {self.planned} jobs never "
+            f"started ({listed}): the sweep stopped before them; re-run the command that "
+            "started it to run them."
+        )
 
 
 def load_run(path: Path) -> Run:
@@ -412,7 +433,13 @@ def load_sweep(path: Path) -> Sweep:
     name = str(meta.get("experiment") or path.name)
     for run in runs:
         run.sweep = name
-    return Sweep(path=path, name=name, swept=swept, runs=runs, jobs=found)
+    unstarted = meta.get("not_started")
+    not_started = [
+        {str(k): str(v) for k, v in job.items()}
+        for job in (unstarted if isinstance(unstarted, list) else [])
+        if isinstance(job, dict)
+    ]
+    return Sweep(path=path, name=name, swept=swept, runs=runs, jobs=found, not_started=not_started)
 
 
 def _skipped_job(folder: Path, entry: dict[str, Any]) -> SkippedJob:
@@ -470,6 +497,8 @@ class RunSet:
     sweep: Sweep | None = None
     #: Every run and job without results, in input order (default: the runs).
     jobs: list[Run | SkippedJob] = field(default_factory=list)
+    #: The sweeps given, in input order.
+    sweeps: list[Sweep] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.jobs:
@@ -484,9 +513,11 @@ class RunSet:
         """One line per sweep job without results, naming it and why, then one per run that
         failed but holds results (the replicates that did not raise: not a fair sample of
         the run asked for); [] if none."""
-        return [job.line() for job in self.skipped] + [
-            line for run in self.runs if (line := failed_run_line(run))
-        ]
+        return (
+            [job.line() for job in self.skipped]
+            + [line for sweep in self.sweeps if (line := sweep.not_started_line())]
+            + [line for run in self.runs if (line := failed_run_line(run))]
+        )
 
     @property
     def labels(self) -> list[str]:
@@ -581,4 +612,4 @@ def load_runs(dirs: Sequence[Path | str]) -> RunSet:
     _refuse_repeats(runs)
     _assign_labels(runs, sweeps)
     only_sweep = sweeps[0] if len(sweeps) == 1 and len(dirs) == 1 else None
-    return RunSet(runs=runs, sweep=only_sweep, jobs=jobs)
+    return RunSet(runs=runs, sweep=only_sweep, jobs=jobs, sweeps=sweeps)

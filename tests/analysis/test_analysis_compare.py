@@ -264,14 +264,17 @@ def test_a_pair_is_resampled_together_so_shared_noise_cancels(
 
 
 def test_numbers_shown_together_share_their_decimals() -> None:
-    assert cmp.fmt_numbers(-195.0, -218.0, -162.04) == ["-195.0", "-218.0", "-162.0"]
+    assert cmp.fmt_numbers(-195.0, -218.0, -162.04) == ["-195", "-218", "-162"]
+    assert cmp.fmt_numbers(0.0, 29.04) == ["0", "29"]  # no decimals that every value lacks
+    assert cmp.fmt_numbers(0.0, 0.25, 0.5) == ["0.00", "0.25", "0.50"]
+    assert cmp.fmt_numbers(0.0, 0.5, 2.501) == ["0.0", "0.5", "2.5"]
     assert cmp.fmt_numbers(3.0, 17.0, 31.0) == ["3", "17", "31"]
     assert cmp.fmt_numbers(0.0123, -0.0004, 0.0456) == ["0.0123", "-0.0004", "0.0456"]
     assert cmp.fmt_numbers(1234.5, 5.25) == ["1,234", "5"]  # rounding half to even
-    assert cmp.fmt_numbers(-0.0001, 2.5) == ["0.00", "2.50"]  # no negative zero
+    assert cmp.fmt_numbers(-0.0001, 2.5) == ["0.0", "2.5"]  # no negative zero
     assert cmp.fmt_numbers(float("nan"), 2) == ["–", "2"]
-    assert cmp.fmt_ci(-2.0, -5.5, 0.0) == "-2.00 [-5.50, 0.00]"
-    assert cmp.fmt_ci(2.0, 0.5, 3.0, significant=True) == "+2.00 [0.50, 3.00] *"
+    assert cmp.fmt_ci(-2.0, -5.5, 0.0) == "-2.0 [-5.5, 0.0]"
+    assert cmp.fmt_ci(2.0, 0.5, 3.0, significant=True) == "+2.0 [0.5, 3.0] *"
 
 
 def test_runs_with_few_replicates_get_intervals_but_no_stars(

@@ -569,13 +569,16 @@ function difference(o) {
 
 // The decimals of numbers shown together, as cpec-sim compare chooses them
 // (sim.analysis.compare.fmt_numbers), so that the debrief and the command it prints show the
-// same intervals: none when all are whole, else about three significant digits of the largest.
+// same intervals: none when all are whole, else about three significant digits of the largest,
+// less the trailing zeros they all share.
 function pyDecimals(values) {
   const known = values.filter(Number.isFinite);
   if (known.every((v) => v === Math.round(v) && Math.abs(v) < 1e9)) return 0;
   const largest = Math.max(...known.map(Math.abs));
   const d = largest >= 1000 ? 0 : largest >= 100 ? 1 : 2 - Math.floor(largest > 0 ? Math.log10(largest) : 0);
-  return Math.min(Math.max(d, 0), 6);
+  let decimals = Math.min(Math.max(d, 0), 6);
+  while (decimals > 0 && known.every((v) => pyFixed(v, decimals).endsWith("0"))) decimals -= 1;
+  return decimals;
 }
 
 // A number with ``d`` decimals as compare shows it: "0.00", not "-0.00"; "–" if missing.
