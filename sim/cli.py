@@ -779,6 +779,23 @@ def _note_job(run_dir: Path, status: str | None, message: str = "") -> None:
         atomic_write_json(note, {"status": status, "message": message.splitlines()[0]})
 
 
+@functools.cache
+def _note_jobs_above_cpus(jobs: int | None) -> None:
+    """A note (once per process: a sweep's jobs share it) when ``jobs`` asks for more workers
+    than the CPUs this process may use (a laptop's cores, or a SLURM job's ``cpus_per_task``):
+    they would take turns on them."""
+    from sim.workers import usable_cpus
+
+    cpus = usable_cpus()
+    if jobs and jobs > cpus:
+        print(
+            f"note: jobs={jobs} is more than the {cpus} CPU(s) this process may use: the "
+            "workers take turns on them, which is slower, not faster (leave jobs out to use "
+            "every CPU it may use)",
+            file=sys.stderr,
+        )
+
+
 def _job(cfg: Any) -> int:
     """One Hydra job: validate, run the replicates, print the summary, plot."""
     from hydra.core.hydra_config import HydraConfig
@@ -830,6 +847,7 @@ def _job(cfg: Any) -> int:
         records=_hydra_record(cfg),
     )
     sweeping = hc.mode == RunMode.MULTIRUN
+    _note_jobs_above_cpus(cfg.jobs)
     if posterior is not None:
         if posterior.note:
             print(f"note: {posterior.note}", file=sys.stderr)

@@ -494,3 +494,10 @@ def test_the_default_jobs_are_the_cpus_the_process_may_use(workdir: Path) -> Non
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads((workdir / "one_cpu" / "manifest.json").read_text())["jobs"] == 1
+    assert "note: jobs=" not in out.stderr
+    out = cpec(
+        "run", *FAST, "jobs=2", f"hydra.run.dir={workdir / 'two_jobs'}", cwd=workdir,
+        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "note: jobs=2 is more than the 1 CPU(s) this process may use" in out.stderr
