@@ -776,7 +776,9 @@ def _note_job(run_dir: Path, status: str | None, message: str = "") -> None:
     if status is None:
         note.unlink(missing_ok=True)
     else:
-        atomic_write_json(note, {"status": status, "message": message.splitlines()[0]})
+        given = [str(o) for o in HydraConfig.get().overrides.task]
+        line = message.splitlines()[0]
+        atomic_write_json(note, {"status": status, "message": line, "overrides": given})
 
 
 @functools.cache
@@ -1093,9 +1095,13 @@ class UnfinishedJobs(BaseException):
 
     Not an Exception: Hydra prints a traceback for any Exception a launcher raises."""
 
-    def __init__(self, jobs: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, jobs: list[tuple[str, str]], overrides: dict[str, list[str]] | None = None
+    ) -> None:
         super().__init__(jobs)
         self.jobs = jobs
+        #: Each job folder's overrides, as its manifest would list them.
+        self.overrides = overrides or {}
 
 
 @contextlib.contextmanager
@@ -1157,8 +1163,10 @@ def _submitit_waits_for_every_job(plan: Plan) -> Iterator[None]:
             else:
                 setattr(executor_cls, "map_array", own_map_array)  # noqa: B010
         unfinished = []  # every job has ended; submitit waited for late result files above
+        overrides = {}
         for number, (job, given) in enumerate(zip(made, job_overrides, strict=False)):
             folder = _job_name(list(given))
+            overrides[folder] = [str(o) for o in given]
             try:
                 job.results()  # waits a while for a late result file (a network disk)
                 continue
@@ -1172,7 +1180,7 @@ def _submitit_waits_for_every_job(plan: Plan) -> Iterator[None]:
                     else f"ended without a result (state {state})"
                 )
             unfinished.append((folder, f"job {initial_job_idx + number} ({folder}) {why}"))
-        raise UnfinishedJobs(unfinished)
+        raise UnfinishedJobs(unfinished, overrides)
 
     setattr(BaseSubmititLauncher, "launch", launch)  # noqa: B010
     try:
@@ -1231,16 +1239,19 @@ def _say_unfinished_jobs(plan: Plan) -> None:
             print(f"cpec-sim: job {job.get('dir')} {job.get('status')}{why}", file=sys.stderr)
 
 
-def _record_unfinished(plan: Plan, jobs: list[tuple[str, str]]) -> None:
-    """Note in the sweep folder the jobs that did not finish (``sweep.json`` shows them failed;
-    a job that runs again clears its note)."""
+def _record_unfinished(
+    plan: Plan, jobs: list[tuple[str, str]], overrides: dict[str, list[str]]
+) -> None:
+    """Note in the sweep folder the jobs that did not finish, with their ``overrides`` by
+    folder (``sweep.json`` shows them failed; a job that runs again clears its note)."""
     from sim.files import atomic_write_json
 
     assert plan.sweep_dir is not None
     for folder, line in jobs:
         if folder:
             note = plan.sweep_dir / JOB_NOTES / f"{folder}.json"
-            atomic_write_json(note, {"status": "failed", "message": line})
+            told = {"status": "failed", "message": line, "overrides": overrides.get(folder, [])}
+            atomic_write_json(note, told)
 
 
 def run_command(args: list[str]) -> int:
@@ -1288,7 +1299,7 @@ def run_command(args: list[str]) -> int:
         if plan.sweep_dir is not None and not submitted and not existed:
             _remove_unused_sweep_folder(plan.sweep_dir)  # Hydra's record of nothing
         if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
-            _record_unfinished(plan, exc.jobs)
+            _record_unfinished(plan, exc.jobs, exc.overrides)
             _index_if_made(plan)
         partly = plan.sweep_dir is not None and plan.sweep_dir.is_dir()  # some jobs ran
         for folder, line in exc.jobs or [("?", "a job of the sweep did not finish")]:
@@ -1392,58 +1403,56 @@ def write_sweep_index(plan: Plan) -> list[str]:
 
     assert plan.sweep_dir is not None
     jobs = {}
+    given: dict[str, Any] = {}  # each job's overrides as its manifest or note lists them
     for manifest in sorted(plan.sweep_dir.glob("*/manifest.json")):
         try:
             data = json.loads(manifest.read_text())
             data = data if isinstance(data, dict) and "status" in data else {"status": "damaged"}
         except (OSError, ValueError):
             data = {"status": "damaged"}
+        given[manifest.parent.name] = data.get("overrides")
         values = dict(o.lstrip("+").split("=", 1) for o in data.get("overrides", []) if "=" in o)
         name = manifest.parent.name
         jobs[name] = {"dir": name, "overrides": values, "status": data["status"]}
         if data.get("message"):  # why a job failed (a full disk, say), as its manifest says
             jobs[name]["message"] = str(data["message"])
-    ran_as: dict[str, dict[str, str]] = {}
     for note in sorted((plan.sweep_dir / JOB_NOTES).glob("*.json")):
         try:
             told = json.loads(note.read_text())
         except (OSError, ValueError):
             continue
         job = jobs.setdefault(note.stem, {"dir": note.stem, "overrides": {}})
-        if not job["overrides"]:  # a job that died before its manifest: its folder's name
-            parts = (part.split("=", 1) for part in note.stem.split(",") if "=" in part)
-            ran_as[note.stem] = dict(parts)
+        if given.get(note.stem) is None:  # a job that stopped before its manifest
+            given[note.stem] = told.get("overrides") if isinstance(told, dict) else None
         job.update(status=str(told.get("status")), message=str(told.get("message", "")))
     index: dict[str, Any] = {
         "experiment": plan.experiment,
         "swept": sorted(plan.swept),
         "jobs": list(jobs.values()),
     }
-    started = [ran_as.get(name, job["overrides"]) for name, job in jobs.items()]
-    index["not_started"] = jobs_not_started(plan.swept, started)
+    index["not_started"] = jobs_not_started(plan, [given.get(name) for name in jobs])
     atomic_write_json(plan.sweep_dir / "sweep.json", index)
     return [str(job["status"]) for job in jobs.values()]
 
 
-def jobs_not_started(
-    swept: dict[str, list[str]], started: list[dict[str, str]]
-) -> list[dict[str, str]]:
-    """The sweep's jobs (each combination of the ``swept`` values, in order) that no job in
-    ``started`` (the overrides of the jobs in its folder) runs: those a stopped sweep never
-    reached."""
+def jobs_not_started(plan: Plan, started: list[Any]) -> list[dict[str, str]]:
+    """The swept values of each job the command defines (in order) that no job in its folder
+    runs, given the overrides each job there ran with (``started``, as its manifest lists
+    them): the jobs a stopped sweep never reached. Keys that name no folder (``jobs``,
+    ``plots``) are left out: their values share a folder. Empty when a job's overrides are
+    unknown (it might be any of them)."""
     import itertools
 
-    combinations = [
-        dict(zip(swept, values, strict=True)) for values in itertools.product(*swept.values())
-    ]
-
-    def ran(choice: dict[str, str]) -> bool:
-        return any(
-            all(key in job and _same_value(job[key], value) for key, value in choice.items())
-            for job in started
-        )
-
-    return [choice for choice in combinations if not ran(choice)] if swept else []
+    wanted = _wanted_job_values(plan)
+    ran = [_job_values(overrides) for overrides in started]
+    if not plan.swept or any(job is None for job in ran):
+        return []
+    not_started = []
+    for values in itertools.product(*wanted.values()):
+        choice = dict(zip(wanted, values, strict=True))
+        if not any(_is_job(job, choice) for job in ran if job is not None):
+            not_started.append({k: v for k, v in choice.items() if k in plan.swept})
+    return not_started
 
 
 def older_analysis(folder: Path, since: float = 0.0) -> list[str]:
@@ -1467,30 +1476,51 @@ def jobs_of_other_commands(plan: Plan) -> list[str]:
     """
     import json
 
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     assert plan.sweep_dir is not None
-    # a key given on the command line replaces an experiment's sweep of it
-    wanted = plan.swept | {k: [v] for k, v in plan.fixed.items()}
-    wanted = {k: v for k, v in wanted.items() if _named(k, NOT_JOB_KEYS)}
-    parser = OverridesParser.create()
+    wanted = _wanted_job_values(plan)
     others = []
     for manifest in sorted(plan.sweep_dir.glob("*/manifest.json")):
         try:
-            given = [str(o) for o in json.loads(manifest.read_text())["overrides"]]
-            parsed = parser.parse_overrides(given)
-        except Exception:  # unreadable, or not Hydra's grammar: not ours to judge
+            job = _job_values(json.loads(manifest.read_text())["overrides"])
+        except (OSError, ValueError, KeyError, TypeError):
+            job = None
+        if job is None:  # unreadable, or not Hydra's grammar: not ours to judge
             continue
-        job = {
-            str(o.key_or_group).lstrip("+~"): _override_text(o.value())
-            for o in parsed
-            if _named(str(o.key_or_group).lstrip("+~"), NOT_JOB_KEYS)
-        }
         if job.keys() != wanted.keys() or not all(
             any(_same_value(job[k], v) for v in wanted[k]) for k in job
         ):
             others.append(manifest.parent.name)
     return others
+
+
+def _wanted_job_values(plan: Plan) -> dict[str, list[str]]:
+    """The values the command's jobs take for each key that names their folders (a key given
+    on the command line replaces an experiment's sweep of it)."""
+    wanted = plan.swept | {k: [v] for k, v in plan.fixed.items()}
+    return {k: v for k, v in wanted.items() if _named(k, NOT_JOB_KEYS)}
+
+
+def _job_values(overrides: Any) -> dict[str, str] | None:
+    """A job's values for the keys that name its folder, from the overrides its manifest
+    lists; None if they are not a list in Hydra's grammar."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if not isinstance(overrides, list):
+        return None
+    try:
+        parsed = OverridesParser.create().parse_overrides([str(o) for o in overrides])
+    except Exception:  # not Hydra's grammar
+        return None
+    return {
+        str(o.key_or_group).lstrip("+~"): _override_text(o.value())
+        for o in parsed
+        if _named(str(o.key_or_group).lstrip("+~"), NOT_JOB_KEYS)
+    }
+
+
+def _is_job(job: dict[str, str], choice: dict[str, str]) -> bool:
+    """Whether a job with these folder values is the one that takes ``choice``."""
+    return job.keys() == choice.keys() and all(_same_value(job[k], v) for k, v in choice.items())
 
 
 def _same_value(a: str, b: str) -> bool:

@@ -322,20 +322,34 @@ def test_the_sweep_index_says_why_a_job_failed(tmp_path: Path) -> None:
 
 
 def test_the_sweep_index_lists_the_jobs_that_never_started(tmp_path: Path) -> None:
-    """Each combination of the swept values that no job in the folder runs (a value spelled
-    otherwise is the same job); a job that died before its manifest is known by its folder."""
+    """Each of the command's jobs that no job in the folder runs: a value spelled otherwise
+    is the same job; a job of another command (other fixed values) is not one of them; keys
+    that name no folder (jobs) share one; a job refused before its manifest is known by its
+    note (a reviewer: its hashed folder name lost a key, and it was said never to have run)."""
     from sim.cli import Plan, jobs_not_started, write_sweep_index
 
-    swept = {"a": ["0.10", "2"], "b": ["x", "y"]}
-    started = [{"a": "0.1", "b": "x", "replicates": "5"}, {"a": "2", "b": "y"}]
-    assert jobs_not_started(swept, started) == [{"a": "0.10", "b": "y"}, {"a": "2", "b": "x"}]
-    assert jobs_not_started({}, []) == []
-    (tmp_path / "seed=1").mkdir()
-    (tmp_path / "seed=1" / "manifest.json").write_text(
-        json.dumps({"status": "complete", "overrides": ["seed=1"]})
-    )
+    plan = Plan(swept={"a": ["0.10", "2"], "b": ["x", "y"]}, fixed={"replicates": "5"})
+    started = [["a=0.1", "b=x", "replicates=5", "jobs=1"], ["+a=2", "b=y", "replicates=5"]]
+    assert jobs_not_started(plan, started) == [{"a": "0.10", "b": "y"}, {"a": "2", "b": "x"}]
+    other = [["a=0.1", "b=y", "replicates=3"], ["a=2", "b=x"]]  # another command's jobs
+    assert jobs_not_started(plan, started + other) == [
+        {"a": "0.10", "b": "y"},
+        {"a": "2", "b": "x"},
+    ]
+    assert jobs_not_started(plan, [*started, None]) == []  # a job of unknown overrides
+    by_jobs = Plan(swept={"jobs": ["1", "2"], "seed": ["1", "2"]})
+    assert jobs_not_started(by_jobs, [["jobs=1", "seed=1"]]) == [{"seed": "2"}]
+    assert jobs_not_started(Plan(), [["seed=1"]]) == []
+
+    def job(name: str, overrides: list[str], status: str) -> None:
+        (tmp_path / name).mkdir()
+        manifest = {"status": status, "overrides": overrides}
+        (tmp_path / name / "manifest.json").write_text(json.dumps(manifest))
+
+    job("seed=1", ["seed=1"], "complete")
     (tmp_path / ".jobs").mkdir()
-    (tmp_path / ".jobs" / "replicates=5,seed=2.json").write_text('{"status": "failed"}')
+    note = {"status": "refused", "message": "no", "overrides": ["seed=2"]}
+    (tmp_path / ".jobs" / "f1be4695ac4e.json").write_text(json.dumps(note))
     write_sweep_index(Plan(sweep_dir=tmp_path, swept={"seed": ["1", "2", "3"]}))
     index = json.loads((tmp_path / "sweep.json").read_text())
     assert index["not_started"] == [{"seed": "3"}]

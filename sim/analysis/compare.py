@@ -394,25 +394,11 @@ def fmt_number(x: Any) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def fmt_numbers(*values: Any) -> list[str]:
-    """Numbers shown together (an estimate and its interval) with the same decimals: none
-    when all are whole, else about three significant digits of the largest, less the
-    trailing zeros they all share (``[0, 29]``, not ``[0.0, 29.0]``); ``–`` if missing."""
-    known = [float(v) for v in values if _is_number(v)]
-    if all(v == round(v) and abs(v) < 1e9 for v in known):
-        decimals = 0
-    else:
-        largest = max(abs(v) for v in known)
-        decimals = (
-            0
-            if largest >= 1000
-            else 1
-            if largest >= 100
-            else 2 - math.floor(math.log10(largest) if largest > 0 else 0)
-        )
-        decimals = min(max(decimals, 0), 6)
-    while decimals > 0 and all(f"{v:.{decimals}f}".endswith("0") for v in known):
-        decimals -= 1
+def fmt_numbers(*values: Any, decimals: int | None = None) -> list[str]:
+    """Numbers shown together (an estimate and its interval) with the same decimals: the
+    ``decimals`` given, else :func:`shared_decimals`; ``–`` if missing."""
+    if decimals is None:
+        decimals = shared_decimals([float(v) for v in values if _is_number(v)])
     out = []
     for v in values:
         if not _is_number(v):
@@ -421,6 +407,26 @@ def fmt_numbers(*values: Any) -> list[str]:
             text = f"{float(v):,.{decimals}f}"
             out.append(text[1:] if text.startswith("-") and not text.strip("-0.,") else text)
     return out
+
+
+def shared_decimals(values: list[float]) -> int:
+    """The decimals of numbers shown together: none when all are whole, else about three
+    significant digits of the largest, less the trailing zeros they all share (``[0, 29]``,
+    not ``[0.0, 29.0]``)."""
+    if all(v == round(v) and abs(v) < 1e9 for v in values):
+        return 0
+    largest = max(abs(v) for v in values)
+    decimals = (
+        0
+        if largest >= 1000
+        else 1
+        if largest >= 100
+        else 2 - math.floor(math.log10(largest) if largest > 0 else 0)
+    )
+    decimals = min(max(decimals, 0), 6)
+    while decimals > 0 and all(f"{v:.{decimals}f}".endswith("0") for v in values):
+        decimals -= 1
+    return decimals
 
 
 def _is_number(v: Any) -> bool:
@@ -434,12 +440,19 @@ def fmt_median_interval(median: Any, q05: Any, q95: Any) -> tuple[str, str, str]
     return fmt_number(median), lo, hi
 
 
-def fmt_ci(est: Any, lo: Any, hi: Any, sign: bool = True, significant: Any = None) -> str:
+def fmt_ci(
+    est: Any,
+    lo: Any,
+    hi: Any,
+    sign: bool = True,
+    significant: Any = None,
+    decimals: int | None = None,
+) -> str:
     """``+1.2 [0.3, 2.1] *``: the star when ``significant`` (see :func:`_mark_significant`);
-    ``–`` if missing."""
+    ``–`` if missing; ``decimals`` as :func:`fmt_numbers` takes them."""
     if est is None or pd.isna(est):
         return "–"
-    e, low, high = fmt_numbers(est, lo, hi)
+    e, low, high = fmt_numbers(est, lo, hi, decimals=decimals)
     text = f"{'+' if sign and float(est) > 0 and e.strip('0.,') else ''}{e} [{low}, {high}]"
     if significant is not None and not pd.isna(significant) and bool(significant):
         text += " *"
@@ -514,7 +527,7 @@ def table_blocks(
                 row.append(f"{r['prob_lo']:.2f}–{r['prob_hi']:.2f}")
                 if ref:
                     is_ref = r["label"] == ref
-                    diff = fmt_ci(*_diff_cells(r, "diff_mean"))
+                    diff = fmt_ci(*_diff_cells(r, "diff_mean"), decimals=2)  # as P
                     row.append("(reference)" if is_ref else diff)
                 rows.append(row)
         else:

@@ -416,8 +416,20 @@ def load_sweep(path: Path) -> Sweep:
             run.overrides = job_overrides[d.name]
         found.append(run)
     runs = [job for job in found if isinstance(job, Run)]
+    unstarted = meta.get("not_started")
+    not_started = [
+        {str(k): str(v) for k, v in job.items()}
+        for job in (unstarted if isinstance(unstarted, list) else [])
+        if isinstance(job, dict)
+    ]
     if not runs:
-        raise ResultsError(f"{path}: sweep directory without any job holding {SUMMARY_FILE}")
+        never = (
+            f" ({len(not_started)} of its {len(found) + len(not_started)} jobs never started:"
+            " re-run the command that started it to run them)"
+            if not_started
+            else ""
+        )
+        raise ResultsError(f"{path}: sweep directory without any job holding {SUMMARY_FILE}{never}")
     swept = [str(k) for k in meta.get("swept", [])] if isinstance(meta.get("swept"), list) else []
     if not swept:  # infer: keys whose value differs between jobs
         keys = sorted({k for r in runs for k in r.overrides})
@@ -433,12 +445,6 @@ def load_sweep(path: Path) -> Sweep:
     name = str(meta.get("experiment") or path.name)
     for run in runs:
         run.sweep = name
-    unstarted = meta.get("not_started")
-    not_started = [
-        {str(k): str(v) for k, v in job.items()}
-        for job in (unstarted if isinstance(unstarted, list) else [])
-        if isinstance(job, dict)
-    ]
     return Sweep(path=path, name=name, swept=swept, runs=runs, jobs=found, not_started=not_started)
 
 

@@ -348,6 +348,25 @@ def _sweep_with_troubled_jobs(path: Path, make_sweep) -> Path:
     return sweep
 
 
+def test_a_sweep_stopped_before_any_job_finished_says_which_never_started(
+    tmp_path: Path, capsys
+) -> None:
+    """A reviewer's Ctrl-C in the first job: compare said only that no job holds results."""
+    import json
+
+    sweep = tmp_path / "sweep"
+    (sweep / "seed=1").mkdir(parents=True)
+    (sweep / "seed=1" / "manifest.json").write_text('{"status": "interrupted"}')
+    index = {"swept": ["seed"], "jobs": [{"dir": "seed=1", "status": "interrupted"}]}
+    index["not_started"] = [{"seed": "2"}, {"seed": "3"}]
+    (sweep / "sweep.json").write_text(json.dumps(index))
+    assert cli.compare_command([str(sweep), "--no-plots"]) != 0
+    assert (
+        "sweep directory without any job holding summary.parquet (2 of its 3 jobs never "
+        "started: re-run the command that started it to run them)" in capsys.readouterr().err
+    )
+
+
 def test_a_sweep_says_which_jobs_failed_with_and_without_results(
     tmp_path: Path, make_sweep, capsys
 ) -> None:

@@ -275,6 +275,7 @@ def test_numbers_shown_together_share_their_decimals() -> None:
     assert cmp.fmt_numbers(float("nan"), 2) == ["–", "2"]
     assert cmp.fmt_ci(-2.0, -5.5, 0.0) == "-2.0 [-5.5, 0.0]"
     assert cmp.fmt_ci(2.0, 0.5, 3.0, significant=True) == "+2.0 [0.5, 3.0] *"
+    assert cmp.fmt_ci(0.1, 0.0, 0.3, decimals=2) == "+0.10 [0.00, 0.30]"  # as P is shown
 
 
 def test_runs_with_few_replicates_get_intervals_but_no_stars(
