@@ -57,6 +57,7 @@ COLUMNS: tuple[str, ...] = (
     "diff_mean_significant",
     "diff_median_significant",
     "paired",
+    "pair_r",
     "successes",
     "probability",
     "prob_lo",
@@ -217,6 +218,15 @@ def _aligned(run: Run, ref: Run, x: Any, y: Any, paired: bool) -> tuple[np.ndarr
     return by_replicate.to_numpy(), matched.to_numpy()
 
 
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson's correlation of paired values (NaN if fewer than 3 pairs or one is constant)."""
+    both = np.isfinite(x) & np.isfinite(y)
+    x, y = x[both], y[both]
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan
+    return float(np.corrcoef(x, y)[0, 1])
+
+
 def _diff(x: Any, y: Any, stat: stats.Statistic, paired: bool) -> stats.DiffCI:
     return stats.bootstrap_diff_ci(x, y, stat, N_BOOT, seed=BOOT_SEED, paired=paired)
 
@@ -246,7 +256,7 @@ def compare_runs(
                 row.update(diff_mean=dm.estimate, diff_mean_lo=dm.low, diff_mean_hi=dm.high)
                 row.update(diff_median=dmed.estimate, diff_median_lo=dmed.low)
                 row.update(diff_median_hi=dmed.high, diff_mean_p=dm.p, diff_median_p=dmed.p)
-                row.update(paired=pair)
+                row.update(paired=pair, pair_r=_correlation(x, y) if pair else math.nan)
             rows.append(row)
     for event in style.EVENTS:
         for run in runs.runs:
@@ -600,15 +610,39 @@ def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
     if pairs.all():
         notes.append(
             "Every run shares the reference's seeds replicate by replicate (common random "
-            "numbers), so its differences are bootstrapped in pairs."
+            f"numbers), so its differences are bootstrapped in pairs{_pairing_strength(diffs)}."
         )
     elif pairs.any():
         names = ", ".join(str(lbl) for lbl, p in pairs.items() if p)
         notes.append(
             f"Paired with the reference replicate by replicate (same seeds): {names}; "
-            "the others were resampled independently."
+            f"the others were resampled independently{_pairing_strength(diffs)}."
         )
     return notes
+
+
+#: Below this median correlation, pairing is said to narrow no interval.
+WEAK_PAIRING = 0.1
+
+
+def _pairing_strength(diffs: pd.DataFrame) -> str:
+    """How much pairing helps, from the paired outcomes' correlations: it narrows a
+    difference's interval only as far as replicate i of both runs keeps drawing the same
+    numbers for the same purposes."""
+    if "pair_r" not in diffs:
+        return ""
+    r = pd.to_numeric(diffs["pair_r"], errors="coerce").dropna()
+    if len(r) == 0:
+        return ""
+    median, low, high = float(np.median(r)), float(np.min(r)), float(np.max(r))
+    spread = f"r = {median:.2f} in the median, {low:.2f} to {high:.2f}"
+    if abs(median) < WEAK_PAIRING:
+        return (
+            f"; yet paired outcomes barely correlate ({spread}): a change that alters the "
+            "first weeks sends every later random draw elsewhere, so the pairing keeps each "
+            "comparison fair but does not narrow its interval"
+        )
+    return f"; paired outcomes correlate ({spread}), which narrows the differences' intervals"
 
 
 def uncertainty_notes(uncertainty: dict[str, str], mixed: bool) -> list[str]:
