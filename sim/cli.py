@@ -16,7 +16,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1430,29 +1430,55 @@ def write_sweep_index(plan: Plan) -> list[str]:
         "swept": sorted(plan.swept),
         "jobs": list(jobs.values()),
     }
-    index["not_started"] = jobs_not_started(plan, [given.get(name) for name in jobs])
+    started = [given.get(name) for name in jobs]
+    index["not_started"] = jobs_not_started(plan, started, _earlier_not_started(plan.sweep_dir))
     atomic_write_json(plan.sweep_dir / "sweep.json", index)
     return [str(job["status"]) for job in jobs.values()]
 
 
-def jobs_not_started(plan: Plan, started: list[Any]) -> list[dict[str, str]]:
-    """The swept values of each job the command defines (in order) that no job in its folder
-    runs, given the overrides each job there ran with (``started``, as its manifest lists
-    them): the jobs a stopped sweep never reached. Keys that name no folder (``jobs``,
-    ``plots``) are left out: their values share a folder. Empty when a job's overrides are
-    unknown (it might be any of them)."""
+def jobs_not_started(
+    plan: Plan,
+    started: list[Any],
+    earlier: Sequence[dict[str, str]] = (),
+) -> list[dict[str, str]]:
+    """The jobs, by the values of the keys that name their folders, that the command (or an
+    earlier command's stopped sweep: ``earlier``) defines and that no job in the folder runs,
+    given the overrides each job there ran with (``started``, as its manifest lists them): the
+    jobs a stopped sweep never reached. Keys that name no folder (``jobs``, ``plots``) are
+    left out: their values share a folder. Empty when a job's overrides are unknown (it might
+    be any of them)."""
     import itertools
 
-    wanted = _wanted_job_values(plan)
     ran = [_job_values(overrides) for overrides in started]
-    if not plan.swept or any(job is None for job in ran):
+    if any(job is None for job in ran):
         return []
-    not_started = []
-    for values in itertools.product(*wanted.values()):
-        choice = dict(zip(wanted, values, strict=True))
-        if not any(_is_job(job, choice) for job in ran if job is not None):
-            not_started.append({k: v for k, v in choice.items() if k in plan.swept})
+    wanted = _wanted_job_values(plan)
+    planned = (
+        [dict(zip(wanted, values, strict=True)) for values in itertools.product(*wanted.values())]
+        if plan.swept
+        else []
+    )
+    not_started: list[dict[str, str]] = []
+    for choice in [*earlier, *planned]:
+        if not any(_is_job(job, choice) for job in ran if job is not None) and not any(
+            _is_job(choice, seen) for seen in not_started
+        ):
+            not_started.append(choice)
     return not_started
+
+
+def _earlier_not_started(folder: Path) -> list[dict[str, str]]:
+    """The jobs the folder's ``sweep.json`` lists as never started (a stopped sweep that a
+    later command in the same folder must not forget)."""
+    import json
+
+    try:
+        listed = json.loads((folder / "sweep.json").read_text()).get("not_started")
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(listed, list):
+        return []
+    return [{str(k): str(v) for k, v in job.items()} for job in listed if isinstance(job, dict)]
 
 
 def older_analysis(folder: Path, since: float = 0.0) -> list[str]:
@@ -1524,14 +1550,16 @@ def _is_job(job: dict[str, str], choice: dict[str, str]) -> bool:
 
 
 def _same_value(a: str, b: str) -> bool:
-    """Two override values that mean the same (``0.5`` and ``0.50``, ``True`` and ``true``)."""
+    """Two override values that mean the same (``0.5`` and ``0.50``, ``True`` and ``true``,
+    ``nan`` and ``NaN``)."""
     a, b = a.strip("'\""), b.strip("'\"")
     if a.lower() in ("true", "false") or b.lower() in ("true", "false"):
         return a.lower() == b.lower()
     try:
-        return float(a) == float(b)
+        x, y = float(a), float(b)
     except ValueError:
         return a == b
+    return x == y or (math.isnan(x) and math.isnan(y))
 
 
 def scenarios_command(args: list[str]) -> int:

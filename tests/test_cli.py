@@ -322,24 +322,29 @@ def test_the_sweep_index_says_why_a_job_failed(tmp_path: Path) -> None:
 
 
 def test_the_sweep_index_lists_the_jobs_that_never_started(tmp_path: Path) -> None:
-    """Each of the command's jobs that no job in the folder runs: a value spelled otherwise
-    is the same job; a job of another command (other fixed values) is not one of them; keys
-    that name no folder (jobs) share one; a job refused before its manifest is known by its
-    note (a reviewer: its hashed folder name lost a key, and it was said never to have run)."""
+    """Each of the command's jobs that no job in the folder runs, by the values that name its
+    folder: a value spelled otherwise is the same job (nan too); a job of another command
+    (other fixed values) is not one of them; keys that name no folder (jobs) share one; a job
+    refused before its manifest is known by its note (a reviewer: its hashed folder name lost
+    a key, and it was said never to have run); a later command does not forget the jobs an
+    earlier one never started (a reviewer: re-running part of a stopped sweep hid the rest)."""
     from sim.cli import Plan, jobs_not_started, write_sweep_index
 
-    plan = Plan(swept={"a": ["0.10", "2"], "b": ["x", "y"]}, fixed={"replicates": "5"})
-    started = [["a=0.1", "b=x", "replicates=5", "jobs=1"], ["+a=2", "b=y", "replicates=5"]]
-    assert jobs_not_started(plan, started) == [{"a": "0.10", "b": "y"}, {"a": "2", "b": "x"}]
-    other = [["a=0.1", "b=y", "replicates=3"], ["a=2", "b=x"]]  # another command's jobs
-    assert jobs_not_started(plan, started + other) == [
-        {"a": "0.10", "b": "y"},
-        {"a": "2", "b": "x"},
+    plan = Plan(swept={"a": ["0.10", "2"], "b": ["x", "nan"]}, fixed={"replicates": "5"})
+    started = [["a=0.1", "b=x", "replicates=5", "jobs=1"], ["+a=2", "b=NaN", "replicates=5"]]
+    missing = [
+        {"a": "0.10", "b": "nan", "replicates": "5"},
+        {"a": "2", "b": "x", "replicates": "5"},
     ]
+    assert jobs_not_started(plan, started) == missing
+    other = [["a=0.1", "b=nan", "replicates=3"], ["a=2", "b=x"]]  # another command's jobs
+    assert jobs_not_started(plan, started + other) == missing
     assert jobs_not_started(plan, [*started, None]) == []  # a job of unknown overrides
     by_jobs = Plan(swept={"jobs": ["1", "2"], "seed": ["1", "2"]})
     assert jobs_not_started(by_jobs, [["jobs=1", "seed=1"]]) == [{"seed": "2"}]
     assert jobs_not_started(Plan(), [["seed=1"]]) == []
+    earlier = [{"seed": "7"}, {"seed": "1"}]  # seed=1 has run since
+    assert jobs_not_started(by_jobs, [["seed=1"]], earlier) == [{"seed": "7"}, {"seed": "2"}]
 
     def job(name: str, overrides: list[str], status: str) -> None:
         (tmp_path / name).mkdir()
@@ -353,6 +358,8 @@ def test_the_sweep_index_lists_the_jobs_that_never_started(tmp_path: Path) -> No
     write_sweep_index(Plan(sweep_dir=tmp_path, swept={"seed": ["1", "2", "3"]}))
     index = json.loads((tmp_path / "sweep.json").read_text())
     assert index["not_started"] == [{"seed": "3"}]
+    write_sweep_index(Plan(sweep_dir=tmp_path, swept={"seed": ["1", "2"]}))  # a later command
+    assert json.loads((tmp_path / "sweep.json").read_text())["not_started"] == [{"seed": "3"}]
 
 
 def test_a_comparison_older_than_a_job_of_its_sweep_is_named(tmp_path: Path) -> None:

@@ -209,14 +209,15 @@ def test_a_sweep_stopped_before_its_last_job_says_so_and_resumes_it(tmp_path: Pa
     assert proc.returncode == 130, err
     index = json.loads((sweep / "sweep.json").read_text())
     assert [job["status"] for job in index["jobs"]] == ["complete", "interrupted"]
-    assert index["not_started"] == [{"seed": "3"}]
+    assert index["not_started"] == [{"seed": "3", "replicates": "400", "chunk_size": "4"}]
     compared = subprocess.run(
         [CPEC, "compare", str(sweep), "--no-plots"], capture_output=True, text=True, cwd=tmp_path
     )
     assert compared.returncode == 0, compared.stderr
     assert (
-        "Not included: 1 of sweep sweep's 3 jobs never started (seed=3): the sweep stopped "
-        "before them; re-run the command that started it to run them." in compared.stdout
+        "Not included: 1 job of sweep sweep never started (seed=3, chunk_size=4, replicates=400):"
+        " the sweep stopped before them; re-run the command that started it to run them."
+        in compared.stdout
     )
 
     resumed = _popen(tmp_path, args)

@@ -621,28 +621,31 @@ def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
     return notes
 
 
-#: Below this median correlation, pairing is said to narrow no interval.
-WEAK_PAIRING = 0.1
+#: Runs named one by one in the note on pairing; beyond, their range.
+PAIRING_RUNS_SHOWN = 8
 
 
 def _pairing_strength(diffs: pd.DataFrame) -> str:
-    """How much pairing helps, from the paired outcomes' correlations: it narrows a
-    difference's interval only as far as replicate i of both runs keeps drawing the same
-    numbers for the same purposes."""
+    """How much pairing narrows each paired run's intervals: by about sqrt(1 - r) for a mean
+    difference, r the correlation of the paired values (``pair_r``), given per run as its
+    median over the outcomes."""
     if "pair_r" not in diffs:
         return ""
-    r = pd.to_numeric(diffs["pair_r"], errors="coerce").dropna()
-    if len(r) == 0:
+    r = pd.to_numeric(diffs["pair_r"], errors="coerce")
+    by_run = r.groupby(diffs["label"], sort=False).median().dropna()
+    if by_run.empty:
         return ""
-    median, low, high = float(np.median(r)), float(np.min(r)), float(np.max(r))
-    spread = f"r = {median:.2f} in the median, {low:.2f} to {high:.2f}"
-    if abs(median) < WEAK_PAIRING:
-        return (
-            f"; yet paired outcomes barely correlate ({spread}): a change that alters the "
-            "first weeks sends every later random draw elsewhere, so the pairing keeps each "
-            "comparison fair but does not narrow its interval"
-        )
-    return f"; paired outcomes correlate ({spread}), which narrows the differences' intervals"
+    shown = [f"{label} {value:.2f}" for label, value in by_run.items()]
+    if len(shown) > PAIRING_RUNS_SHOWN:
+        every = f"... ({len(by_run)} runs: {by_run.min():.2f} to {by_run.max():.2f})"
+        shown = [*shown[:PAIRING_RUNS_SHOWN], every]
+    return (
+        "; pairing narrows the interval of a mean difference by about sqrt(1 - r), r the "
+        "correlation of the paired values (pair_r in comparison.csv), whose median over each "
+        f"run's outcomes is: {'; '.join(shown)} (near 0, the intervals are about those of "
+        "independent samples: the model draws each replicate's random numbers from one "
+        "stream, and once a change alters one draw the later ones serve other purposes)"
+    )
 
 
 def uncertainty_notes(uncertainty: dict[str, str], mixed: bool) -> list[str]:

@@ -273,7 +273,7 @@ class Sweep:
     runs: list[Run]
     #: Every job, with results or not, in the sweep's order.
     jobs: list[Run | SkippedJob] = field(default_factory=list)
-    #: The swept values of each job the sweep's command defines but that never started (the
+    #: The values that name each job the sweep's commands define but that never started (the
     #: sweep stopped before it), as ``sweep.json`` lists them.
     not_started: list[dict[str, str]] = field(default_factory=list)
 
@@ -284,20 +284,24 @@ class Sweep:
 
     @property
     def planned(self) -> int:
-        """How many jobs the sweep has: those in its folder and those never started."""
+        """How many jobs the sweep folder has: those in it and those never started."""
         return len(self.jobs) + len(self.not_started)
 
     def not_started_line(self) -> str | None:
-        """``Not included: 2 of sweep S's 4 jobs never started (a=3; a=4): ...``; None if
-        every job started."""
+        """``Not included: 2 jobs of sweep S never started (a=3; a=4): ...``; None if every
+        job started."""
         if not self.not_started:
             return None
-        shown = [", ".join(f"{k}={v}" for k, v in job.items()) for job in self.not_started]
+        first = {key: n for n, key in enumerate(self.swept)}  # the swept keys, then the rest
+        shown = [
+            ", ".join(f"{k}={job[k]}" for k in sorted(job, key=lambda k: first.get(k, len(first))))
+            for job in self.not_started
+        ]
         listed = "; ".join(shown[:4]) + ("; ..." if len(shown) > 4 else "")
+        jobs = "1 job" if len(shown) == 1 else f"{len(shown)} jobs"
         return (
-            f"Not included: {len(shown)} of sweep {self.name}'s {self.planned} jobs never "
-            f"started ({listed}): the sweep stopped before them; re-run the command that "
-            "started it to run them."
+            f"Not included: {jobs} of sweep {self.name} never started ({listed}): the sweep "
+            "stopped before them; re-run the command that started it to run them."
         )
 
 
