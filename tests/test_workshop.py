@@ -1265,7 +1265,9 @@ def test_the_dashboard_says_where_to_open_once_it_listens_and_stops_cleanly(
 
 def test_a_reload_during_replicates_keeps_the_run_and_gets_the_result() -> None:
     """A re-check: a reload while replicates ran was taken for a duplicated tab (the old
-    socket still counted as open), got a copy, and the result went to the dead socket."""
+    socket still counted as open), got a copy, and the result went to the dead socket. The
+    reloaded page gets the result as a message, or in its hello if the replicates finished
+    before it connected (a fresh clone's CI, loaded, waited for the message forever)."""
     app = create_app(Options(cull_after=30.0))
     with TestClient(app) as client, client.websocket_connect("/ws") as a:
         a.send_json({"type": "solo", "scenario": "baseline", "seed": "3"})
@@ -1275,8 +1277,10 @@ def test_a_reload_during_replicates_keeps_the_run_and_gets_the_result() -> None:
         a.send_json({"type": "replicates", "n": 40})
         with client.websocket_connect("/ws") as b:  # the reloaded page; a not yet closed
             b.send_json({"type": "solo", "token": token, "duplicate": False})
-            assert b.receive_json()["token"] == token
-            assert b.receive_json()["type"] == "replicates"
+            hello = b.receive_json()
+            assert hello["token"] == token
+            if hello["view"]["replicates"] is None:  # still running as it connected
+                assert b.receive_json()["type"] == "replicates"
         assert a.receive_json()["type"] == "replicates"
 
 
