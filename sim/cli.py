@@ -1445,31 +1445,49 @@ def jobs_not_started(
     earlier command's stopped sweep: ``earlier``) defines and that no job in the folder runs,
     given the overrides each job there ran with (``started``, as its manifest lists them): the
     jobs a stopped sweep never reached. Keys that name no folder (``jobs``, ``plots``) are
-    left out: their values share a folder. Empty when a job's overrides are unknown (it might
-    be any of them)."""
+    left out: their values share a folder. When a job's overrides are unknown (it might be any
+    of the command's jobs) only the earlier ones are kept."""
     import itertools
 
     ran = [_job_values(overrides) for overrides in started]
-    if any(job is None for job in ran):
-        return []
+    ran_keys = {_job_key(job) for job in ran if job is not None}
     wanted = _wanted_job_values(plan)
     planned = (
         [dict(zip(wanted, values, strict=True)) for values in itertools.product(*wanted.values())]
-        if plan.swept
+        if plan.swept and all(job is not None for job in ran)
         else []
     )
-    not_started: list[dict[str, str]] = []
+    not_started, seen = [], set(ran_keys)
     for choice in [*earlier, *planned]:
-        if not any(_is_job(job, choice) for job in ran if job is not None) and not any(
-            _is_job(choice, seen) for seen in not_started
-        ):
+        key = _job_key(choice)
+        if key not in seen:
+            seen.add(key)
             not_started.append(choice)
     return not_started
 
 
+def _job_key(values: dict[str, str]) -> frozenset[tuple[str, Any]]:
+    """A job's folder values in one spelling each (``0.10`` and ``0.1``, ``True`` and
+    ``true``, ``nan`` and ``NaN`` alike), to find equal jobs by hashing."""
+    return frozenset((key, _value_key(value)) for key, value in values.items())
+
+
+def _value_key(text: str) -> Any:
+    """An override value in one spelling, as :func:`_same_value` compares them."""
+    text = text.strip("'\"")
+    if text.lower() in ("true", "false"):
+        return ("bool", text.lower())
+    try:
+        number = float(text)
+    except ValueError:
+        return ("text", text)
+    return ("nan",) if math.isnan(number) else ("number", number)
+
+
 def _earlier_not_started(folder: Path) -> list[dict[str, str]]:
     """The jobs the folder's ``sweep.json`` lists as never started (a stopped sweep that a
-    later command in the same folder must not forget)."""
+    later command in the same folder must not forget); entries that are not a job's values
+    (edited by hand) are dropped."""
     import json
 
     try:
@@ -1478,7 +1496,13 @@ def _earlier_not_started(folder: Path) -> list[dict[str, str]]:
         return []
     if not isinstance(listed, list):
         return []
-    return [{str(k): str(v) for k, v in job.items()} for job in listed if isinstance(job, dict)]
+    return [
+        {str(k): str(v) for k, v in job.items()}
+        for job in listed
+        if isinstance(job, dict)
+        and job
+        and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in job.values())
+    ]
 
 
 def older_analysis(folder: Path, since: float = 0.0) -> list[str]:
@@ -1544,22 +1568,10 @@ def _job_values(overrides: Any) -> dict[str, str] | None:
     }
 
 
-def _is_job(job: dict[str, str], choice: dict[str, str]) -> bool:
-    """Whether a job with these folder values is the one that takes ``choice``."""
-    return job.keys() == choice.keys() and all(_same_value(job[k], v) for k, v in choice.items())
-
-
 def _same_value(a: str, b: str) -> bool:
     """Two override values that mean the same (``0.5`` and ``0.50``, ``True`` and ``true``,
     ``nan`` and ``NaN``)."""
-    a, b = a.strip("'\""), b.strip("'\"")
-    if a.lower() in ("true", "false") or b.lower() in ("true", "false"):
-        return a.lower() == b.lower()
-    try:
-        x, y = float(a), float(b)
-    except ValueError:
-        return a == b
-    return x == y or (math.isnan(x) and math.isnan(y))
+    return bool(_value_key(a) == _value_key(b))
 
 
 def scenarios_command(args: list[str]) -> int:

@@ -345,6 +345,8 @@ def test_the_sweep_index_lists_the_jobs_that_never_started(tmp_path: Path) -> No
     assert jobs_not_started(Plan(), [["seed=1"]]) == []
     earlier = [{"seed": "7"}, {"seed": "1"}]  # seed=1 has run since
     assert jobs_not_started(by_jobs, [["seed=1"]], earlier) == [{"seed": "7"}, {"seed": "2"}]
+    # a job of unknown overrides (a damaged manifest) drops no earlier record (a reviewer)
+    assert jobs_not_started(by_jobs, [["seed=1"], None], earlier) == [{"seed": "7"}]
 
     def job(name: str, overrides: list[str], status: str) -> None:
         (tmp_path / name).mkdir()
@@ -360,6 +362,12 @@ def test_the_sweep_index_lists_the_jobs_that_never_started(tmp_path: Path) -> No
     assert index["not_started"] == [{"seed": "3"}]
     write_sweep_index(Plan(sweep_dir=tmp_path, swept={"seed": ["1", "2"]}))  # a later command
     assert json.loads((tmp_path / "sweep.json").read_text())["not_started"] == [{"seed": "3"}]
+    index = json.loads((tmp_path / "sweep.json").read_text())  # edited by hand: junk dropped
+    index["not_started"] += [1, "x", None, {}, {"seed": [1, 2]}, {"seed": None}, {"seed": 4}]
+    (tmp_path / "sweep.json").write_text(json.dumps(index))
+    write_sweep_index(Plan(sweep_dir=tmp_path, swept={"seed": ["1", "2"]}))
+    listed = json.loads((tmp_path / "sweep.json").read_text())["not_started"]
+    assert listed == [{"seed": "3"}, {"seed": "4"}]
 
 
 def test_a_comparison_older_than_a_job_of_its_sweep_is_named(tmp_path: Path) -> None:

@@ -218,11 +218,16 @@ def _aligned(run: Run, ref: Run, x: Any, y: Any, paired: bool) -> tuple[np.ndarr
     return by_replicate.to_numpy(), matched.to_numpy()
 
 
+#: Fewer pairs than this give no correlation (``pair_r``): too few to estimate it.
+MIN_PAIRS_FOR_R = 10
+
+
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson's correlation of paired values (NaN if fewer than 3 pairs or one is constant)."""
+    """Pearson's correlation of paired values (NaN with fewer than :data:`MIN_PAIRS_FOR_R`
+    pairs, or if one side is constant)."""
     both = np.isfinite(x) & np.isfinite(y)
     x, y = x[both], y[both]
-    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+    if x.size < MIN_PAIRS_FOR_R or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan
     return float(np.corrcoef(x, y)[0, 1])
 
@@ -275,6 +280,7 @@ def compare_runs(
                 d = _diff(x, y, "mean", pair)
                 row.update(diff_mean=d.estimate, diff_mean_lo=d.low, diff_mean_hi=d.high)
                 row.update(diff_mean_p=d.p, paired=pair)
+                row.update(pair_r=_correlation(x, y) if pair else math.nan)
             rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
     other_source = (
@@ -626,25 +632,30 @@ PAIRING_RUNS_SHOWN = 8
 
 
 def _pairing_strength(diffs: pd.DataFrame) -> str:
-    """How much pairing narrows each paired run's intervals: by about sqrt(1 - r) for a mean
-    difference, r the correlation of the paired values (``pair_r``), given per run as its
-    median over the outcomes."""
+    """What pairing does to each paired run's intervals: a mean difference's interval is
+    about sqrt(1 - r) times as wide as for independent samples, r the correlation of the
+    paired values (``pair_r``), given per run as its median and range over the outcomes."""
     if "pair_r" not in diffs:
         return ""
     r = pd.to_numeric(diffs["pair_r"], errors="coerce")
-    by_run = r.groupby(diffs["label"], sort=False).median().dropna()
+    by_run = r.groupby(diffs["label"], sort=False).agg(["median", "min", "max"]).dropna()
     if by_run.empty:
         return ""
-    shown = [f"{label} {value:.2f}" for label, value in by_run.items()]
+    shown = [
+        f"{label} {row['median']:.2f} ({row['min']:.2f} to {row['max']:.2f})"
+        for label, row in by_run.iterrows()
+    ]
     if len(shown) > PAIRING_RUNS_SHOWN:
-        every = f"... ({len(by_run)} runs: {by_run.min():.2f} to {by_run.max():.2f})"
+        medians = by_run["median"]
+        every = f"... ({len(by_run)} runs: {medians.min():.2f} to {medians.max():.2f})"
         shown = [*shown[:PAIRING_RUNS_SHOWN], every]
     return (
-        "; pairing narrows the interval of a mean difference by about sqrt(1 - r), r the "
-        "correlation of the paired values (pair_r in comparison.csv), whose median over each "
-        f"run's outcomes is: {'; '.join(shown)} (near 0, the intervals are about those of "
-        "independent samples: the model draws each replicate's random numbers from one "
-        "stream, and once a change alters one draw the later ones serve other purposes)"
+        "; a mean difference's interval is then about sqrt(1 - r) times as wide as for "
+        "independent samples, r the correlation of the paired values (pair_r in "
+        f"comparison.csv), here the median (and range) over each run's outcomes: "
+        f"{'; '.join(shown)} (near 0, pairing narrows nothing: the model draws each "
+        "replicate's random numbers from one stream, and once a change alters one draw the "
+        "later ones serve other purposes)"
     )
 
 
