@@ -7,8 +7,9 @@ answers that go through exactly the same path.
 
 * Replicate ``r`` of *every* point uses the seed ``replicate_seed(seed, r)`` of
   :mod:`sim.runner` (common random numbers): a point's replicates are those of
-  ``cpec-sim run key=value ... seed=S replicates=R``, so any point can be re-run and checked,
-  and differences between points are not blurred by different random streams.
+  ``cpec-sim run key=value ... seed=S replicates=R``, so any point can be re-run and checked.
+  Points start from the same random numbers, which keeps their replicates paired only while
+  they use them for the same purposes (each replicate draws from one stream).
 * A point's replicates are averaged: numbers by their mean (NaN ignored), yes/no outcomes
   (``investment_hold``) by the share of replicates in which they happened (``*_share``).
 * Points are grouped in chunks; each finished chunk is written at once (Parquet, atomically,
