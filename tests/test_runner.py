@@ -216,7 +216,7 @@ def test_a_sweep_stopped_before_its_last_job_says_so_and_resumes_it(tmp_path: Pa
     assert compared.returncode == 0, compared.stderr
     assert (
         "Not included: 1 job of sweep sweep never started (seed=3, chunk_size=4, replicates=400):"
-        " the sweep stopped before them; re-run the command that started it to run them."
+        " the sweep stopped before it; re-run the command that started it to run it."
         in compared.stdout
     )
 

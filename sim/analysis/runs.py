@@ -298,10 +298,10 @@ class Sweep:
             for job in self.not_started
         ]
         listed = "; ".join(shown[:4]) + ("; ..." if len(shown) > 4 else "")
-        jobs = "1 job" if len(shown) == 1 else f"{len(shown)} jobs"
+        jobs, them = ("1 job", "it") if len(shown) == 1 else (f"{len(shown)} jobs", "them")
         return (
             f"Not included: {jobs} of sweep {self.name} never started ({listed}): the sweep "
-            "stopped before them; re-run the command that started it to run them."
+            f"stopped before {them}; re-run the command that started it to run {them}."
         )
 
 
