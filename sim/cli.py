@@ -1486,23 +1486,15 @@ def _value_key(text: str) -> Any:
 
 def _earlier_not_started(folder: Path) -> list[dict[str, str]]:
     """The jobs the folder's ``sweep.json`` lists as never started (a stopped sweep that a
-    later command in the same folder must not forget); entries that are not a job's values
-    (edited by hand) are dropped."""
+    later command in the same folder must not forget)."""
     import json
 
+    from sim.analysis.outputs import not_started_jobs
+
     try:
-        listed = json.loads((folder / "sweep.json").read_text()).get("not_started")
+        return not_started_jobs(json.loads((folder / "sweep.json").read_text()).get("not_started"))
     except (OSError, ValueError, AttributeError):
         return []
-    if not isinstance(listed, list):
-        return []
-    return [
-        {str(k): str(v) for k, v in job.items()}
-        for job in listed
-        if isinstance(job, dict)
-        and job
-        and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in job.values())
-    ]
 
 
 def older_analysis(folder: Path, since: float = 0.0) -> list[str]:

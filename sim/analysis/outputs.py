@@ -9,6 +9,7 @@ imports here: the command line reads these names at start-up.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 #: ``compare``'s table.
 COMPARISON_TABLE = "comparison.csv"
@@ -66,3 +67,18 @@ def is_report_file(path: Path) -> bool:
         return False
     mine = REPORT_MARKER in head or _OLD_REPORT_TITLE in head
     return head.startswith("<!DOCTYPE html>") and mine
+
+
+def not_started_jobs(listed: Any) -> list[dict[str, str]]:
+    """The jobs ``sweep.json``'s ``not_started`` lists (each a mapping of the values that name
+    a job's folder), as text; entries that are not such a mapping (edited by hand: ``{}``, a
+    list, a null value) are dropped."""
+    if not isinstance(listed, list):
+        return []
+    return [
+        {str(k): str(v) for k, v in job.items()}
+        for job in listed
+        if isinstance(job, dict)
+        and job
+        and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in job.values())
+    ]

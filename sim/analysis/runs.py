@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.analysis.outputs import not_started_jobs
 from sim.config import RUN_KEYS
 from sim.files import being_written, damaged_files
 from sim.params import flatten
@@ -420,12 +421,7 @@ def load_sweep(path: Path) -> Sweep:
             run.overrides = job_overrides[d.name]
         found.append(run)
     runs = [job for job in found if isinstance(job, Run)]
-    unstarted = meta.get("not_started")
-    not_started = [
-        {str(k): str(v) for k, v in job.items()}
-        for job in (unstarted if isinstance(unstarted, list) else [])
-        if isinstance(job, dict)
-    ]
+    not_started = not_started_jobs(meta.get("not_started"))
     if not runs:
         never = (
             f" ({len(not_started)} of its {len(found) + len(not_started)} jobs never started:"
