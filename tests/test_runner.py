@@ -208,8 +208,8 @@ def test_a_sweep_stopped_before_its_last_job_says_so_and_resumes_it(tmp_path: Pa
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     index = json.loads((sweep / "sweep.json").read_text())
-    assert [job["status"] for job in index["jobs"]] == ["complete", "interrupted"]
-    assert index["not_started"] == [{"seed": "3", "replicates": "400", "chunk_size": "4"}]
+    assert [job["status"] for job in index["jobs"]] == ["complete", "interrupted"], (index, err)
+    assert index["not_started"] == [{"seed": "3", "replicates": "400", "chunk_size": "4"}], index
     compared = subprocess.run(
         [CPEC, "compare", str(sweep), "--no-plots"], capture_output=True, text=True, cwd=tmp_path
     )
@@ -218,14 +218,14 @@ def test_a_sweep_stopped_before_its_last_job_says_so_and_resumes_it(tmp_path: Pa
         "Not included: 1 job of sweep sweep never started (seed=3, chunk_size=4, replicates=400):"
         " the sweep stopped before it; re-run the command that started it to run it."
         in compared.stdout
-    )
+    ), compared.stdout
 
     resumed = _popen(tmp_path, args)
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     index = json.loads((sweep / "sweep.json").read_text())
-    assert [job["status"] for job in index["jobs"]] == ["complete"] * 3
-    assert index["not_started"] == []
+    assert [job["status"] for job in index["jobs"]] == ["complete"] * 3, (index, err)
+    assert index["not_started"] == [], index
 
 
 def _catches_sigint(pid: int) -> bool:
