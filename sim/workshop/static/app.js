@@ -133,7 +133,7 @@ function drawCharts() {
   const top = 24 + 12 * Math.max(...legends.map((rows) => rows.length));
   panels.forEach(([title, draw], k) => {
     const x0 = (k % cols) * pw, y0 = Math.floor(k / cols) * ph;
-    const r = { ctx, x: x0 + 38, y: y0 + top, w: pw - 50, h: ph - top - 22, horizon };
+    const r = { ctx, x: x0 + 38, y: y0 + top, w: pw - 50, h: ph - top - 30, horizon };
     ctx.fillStyle = "#222"; ctx.font = "bold 12px sans-serif"; ctx.textAlign = "left";
     ctx.fillText(fitted(ctx, title, pw - 12), x0 + 8, y0 + 14);
     drawLegend(ctx, legends[k], x0 + 8, y0 + 27);
@@ -227,6 +227,7 @@ function axes(r) {
   for (let t = 0; t <= horizon; t += Math.max(1, Math.round(horizon / 4))) {
     ctx.fillText(String(t), x + (t / horizon) * w, y + h + 12);
   }
+  ctx.fillText("week", x + w / 2, y + h + 24);
   ctx.textAlign = "right";
   ctx.fillText(fmtAxis(r.ymax), x - 3, y + 8);
   ctx.fillText("0", x - 3, y + h);
