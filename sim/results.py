@@ -234,6 +234,15 @@ class ChunkStore:
         self.remove(chunk)
         return None
 
+    def holds(self, chunk: int, members: list[int]) -> bool:
+        """Whether the chunk's marker names these members of this job (its files are checked
+        when it is used); unlike :meth:`done`, nothing is removed."""
+        marker = read_json_object(self.path(chunk, "done"))
+        return marker is not None and (marker.get(self.members), marker.get("key")) == (
+            members,
+            self.key,
+        )
+
     def _problem(self, chunk: int, members: list[int], marker: dict[str, Any] | None) -> str | None:
         if marker is None:
             return "unreadable marker"

@@ -346,16 +346,52 @@ def _damaged_finals(old: dict[str, Any] | None, run_dir: Path) -> list[str]:
     return notes
 
 
+def finished_earlier(old: dict[str, Any] | None) -> tuple[int, int] | None:
+    """The folder's last finished run, as (replicates, chunk size): the earlier run itself if
+    it finished, else the one its manifest carried over (``finished_earlier``: a grown run
+    stopped twice forgot it)."""
+    if old is None:
+        return None
+    record = old if old.get("status") == "complete" else old.get("finished_earlier")
+    if not isinstance(record, dict):
+        return None
+    n, size = record.get("replicates"), record.get("chunk_size")
+    if type(n) is int and type(size) is int and n > 0 and size > 0:
+        return n, size
+    return None
+
+
+def _carried(old: dict[str, Any] | None, spec: RunSpec) -> dict[str, Any]:
+    """The manifest entry that keeps the folder's last finished run known while this run,
+    of another number of replicates, has not finished."""
+    held = finished_earlier(old)
+    if held is None or held[0] == spec.replicates:
+        return {}
+    return {"finished_earlier": {"replicates": held[0], "chunk_size": held[1]}}
+
+
+def _on_disk(store: ChunkStore, replicates: int, chunk_size: int) -> bool:
+    """Whether every chunk of a run of ``replicates`` in chunks of ``chunk_size`` is here."""
+    spans = range(0, replicates, chunk_size)
+    return all(
+        store.holds(c, list(range(i, min(i + chunk_size, replicates)))) for c, i in enumerate(spans)
+    )
+
+
 def _earlier_run_note(
-    old: dict[str, Any] | None, spec: RunSpec, status: str, resumed: int = 0
+    old: dict[str, Any] | None,
+    spec: RunSpec,
+    status: str,
+    store: ChunkStore,
+    resumed: int = 0,
 ) -> str:
-    """What became of the folder's earlier run: its chunks not reused (chunked otherwise:
-    a ``chunk_size`` given on the command line, or a run grown past ``MAX_REUSED_CHUNKS``),
-    and, if it had finished with another number of replicates, how to get it back (its final
-    files were removed when this run started)."""
+    """What became of the folder's earlier runs: the last one's chunks not reused (chunked
+    otherwise: a ``chunk_size`` given on the command line, or a run grown past
+    ``MAX_REUSED_CHUNKS``), and, if the last finished one had another number of replicates,
+    how to get it back (its final files were removed when a later run started)."""
     size = old.get("chunk_size") if old is not None else None
     rechunked = isinstance(size, int) and size != spec.chunk_size and not resumed
-    held = old.get("replicates") if old is not None and old.get("status") == "complete" else None
+    finished = finished_earlier(old)
     notes = []
     if rechunked:
         fits = isinstance(size, int) and spec.replicates >= size  # a whole old chunk fits
@@ -365,22 +401,23 @@ def _earlier_run_note(
             f"the folder's run was chunked by {size} replicates and this one by "
             f"{spec.chunk_size}, so its finished chunks were not reused{again}"
         )
-    if isinstance(held, int) and held != spec.replicates:
+    if finished is not None and finished[0] != spec.replicates:
+        held, held_size = finished
         if status == "complete":
-            if held > spec.replicates:
+            if held > spec.replicates and old is not None and old.get("status") == "complete":
                 notes.append(
                     f"the folder held {held} replicates; its files now hold the first "
                     f"{spec.replicates} (replicates={held} brings the others back)"
                 )
-        elif rechunked:
-            notes.append(
-                f"replicates={held} chunk_size={size} in this folder computes its finished run "
-                f"of {held} replicates again (the same values)"
-            )
-        else:
+        elif _on_disk(store, held, held_size):
             notes.append(
                 f"the folder's finished run of {held} replicates is kept: "
                 f"replicates={held} in this folder restores it"
+            )
+        else:
+            notes.append(
+                f"replicates={held} chunk_size={held_size} in this folder computes its "
+                f"finished run of {held} replicates again (the same values)"
             )
     return "; ".join(notes)
 
@@ -506,14 +543,15 @@ def _failed_write(
 ) -> RunOutcome:
     """End a run whose write failed: one line, manifest ``failed``, nothing half-written."""
     message = f"cannot write the results: {exc.strerror or exc} ({exc.filename or run_dir})"
-    earlier = _earlier_run_note(old, spec, "failed")
+    earlier = _earlier_run_note(old, spec, "failed", store)
     message = f"{message}; {earlier}" if earlier else message
     store.clean()
     for table in TABLES:  # a final file without the others is not a result: the chunks are
         (run_dir / f"{table}.parquet").unlink(missing_ok=True)
     with suppress(OSError):  # freeing the temporary files usually makes room for this
         atomic_write_json(
-            run_dir / "manifest.json", _manifest(spec, "failed", started, message=message)
+            run_dir / "manifest.json",
+            _manifest(spec, "failed", started, message=message, **_carried(old, spec)),
         )
     return RunOutcome("failed", run_dir, _kept_replicates(store, spec.chunks()), [], {}, message)
 
@@ -543,7 +581,9 @@ def _run_into(
     store.rechunked = old is not None and (
         old.get("chunk_size") != spec.chunk_size or old.get("replicates") != spec.replicates
     )
-    atomic_write_json(run_dir / "manifest.json", _manifest(spec, "running", started))
+    atomic_write_json(
+        run_dir / "manifest.json", _manifest(spec, "running", started, **_carried(old, spec))
+    )
     for table in TABLES:  # final files of an earlier run are rebuilt from the chunks at the end
         (run_dir / f"{table}.parquet").unlink(missing_ok=True)
 
@@ -600,7 +640,7 @@ def _run_into(
     failed = sorted(f["replicate"] for fs in failures.values() for f in fs)
     if status == "complete" and failed:
         status, message = "failed", f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}"
-    earlier = _earlier_run_note(old, spec, status, resumed)
+    earlier = _earlier_run_note(old, spec, status, store, resumed)
     message = "; ".join(m for m in (repaired, earlier, message) if m)
     if status == "complete":
         done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
@@ -623,6 +663,7 @@ def _run_into(
             timings=timings,
             message=message,
             **files,
+            **({} if status == "complete" else _carried(old, spec)),
         ),
     )
     return RunOutcome(status, run_dir, done_reps, failed, timings, message)

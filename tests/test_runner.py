@@ -387,6 +387,25 @@ def test_a_grown_run_that_is_stopped_says_how_to_get_the_finished_run_back(
         in grown.message
     )
     assert not (folder / "summary.parquet").exists()
+
+    # stopped a second time (its manifest said "running" meanwhile, in case it is killed),
+    # it still names the finished run: the second interruption used to forget it
+    manifests = []
+
+    def stop_again(self: Assembly, chunk: int) -> None:
+        if chunk == 4:
+            manifests.append(json.loads((folder / "manifest.json").read_text()))
+            os.kill(os.getpid(), signal.SIGTERM)
+        original(self, chunk)
+
+    monkeypatch.setattr(Assembly, "_append", stop_again)
+    again = run(_spec(replicates=20, chunk_size=size, jobs=1), folder, progress=None)
+    assert again.status == "interrupted" and manifests[0]["status"] == "running"
+    assert manifests[0]["finished_earlier"] == {"replicates": 12, "chunk_size": 4}
+    assert (
+        "finished run of 12 replicates is kept: replicates=12 in this folder restores it"
+        in again.message
+    )
     monkeypatch.setattr(Assembly, "_append", original)
     back = run(_spec(replicates=12, chunk_size=4, jobs=1), folder, progress=None)
     assert back.status == "complete" and "restores" not in back.message
