@@ -297,8 +297,7 @@ def run_discovery(
     ``execution.seed`` seeds the Latin hypercube as well as the replicates. Each point has
     its own replicate seeds (``execution.common_seeds`` is ignored): PRIM and its quasi-p
     count points as independent, and with shared seeds a switch that only reshuffles the
-    random stream gave every point on one side the same luck (a stranger's box on
-    ``china.joint_operations``, quasi-p 0.01, vanished with other seeds). ``holdout`` points
+    random stream gives every point on one side the same luck. ``holdout`` points
     (another Latin hypercube, evaluated into ``out_dir/holdout``) check the chosen box on
     points and draws it was not found on: PRIM's density is measured on the points it
     peeled, which flatters a box. The tables and the plot are written once the holdout is
