@@ -1136,23 +1136,29 @@ def fit_of(target: Target, entry: dict[str, Any] | None = None) -> tuple[str, bo
 #: Targets the shipped defaults are known to miss, with the reason (docs/calibration.md). An
 #: outside verdict of such a target under the defaults stays in the table and the count, is
 #: not a near miss (more replicates showed it outside) and not one of :func:`failures`.
-KNOWN_MISSES: dict[str, tuple[str, str]] = {
+KNOWN_MISSES: dict[str, tuple[str, float, str]] = {
     "largest_attack_per_year": (
         "below",
-        "a known miss of the defaults, not Monte Carlo noise: they were tuned to the deadliest "
-        "attack in every place (31 a year), and Balochistan's, the record's, is smaller: "
-        "median 25, 24.5 and 25 at seeds 0, 2 and 4 with 200 replicates, 23 at seed 5 with "
-        "600 (its Monte Carlo interval 23-25), against 26-60; until the next calibration "
-        "(docs/calibration.md, item 12)",
+        5.0,
+        "a known miss of the defaults: they were tuned to the deadliest attack in every "
+        "place (31 a year), and Balochistan's, the record's, is smaller; measured across "
+        "seeds (docs/calibration.md), its median stays at 23-25 against 26-60 (200 replicates "
+        "at seeds 0, 2 and 4; 600 at seed 5), though one run's Monte Carlo interval can reach "
+        "the range; until the next calibration (item 12). Excused only within 5 deaths below "
+        "the range: further below is a failure",
     ),
 }
 
 
-def _known_miss_of(key: str, verdict_text: str) -> str:
-    """The listed reason if ``verdict_text`` is the known miss of ``key`` (in its direction:
-    a miss the other way is an ordinary failure), else ""."""
-    direction, reason = KNOWN_MISSES.get(key, ("", ""))
-    return reason if direction and verdict_text.startswith(direction) else ""
+def _known_miss_of(key: str, verdict_text: str, median: float, target: Target) -> str:
+    """The listed reason if ``verdict_text`` is the known miss of ``key``: in its direction
+    (a miss the other way is an ordinary failure) and within its tolerance of the range (a
+    regression far past it is a failure too), else ""."""
+    direction, tolerance, reason = KNOWN_MISSES.get(key, ("", 0.0, ""))
+    if not direction or not verdict_text.startswith(direction):
+        return ""
+    bound = target.low if direction == "below" else target.high
+    return reason if abs(median - bound) <= tolerance else ""
 
 
 def compare(
@@ -1202,7 +1208,7 @@ def compare(
                 "calibrated": t.calibrated,
                 "fitted_by": fitted_by,
                 "in_sample": in_sample,
-                "known_miss": _known_miss_of(t.key, said) if defaults else "",
+                "known_miss": _known_miss_of(t.key, said, med, t) if defaults else "",
                 "note": stats.notes.get(t.key, ""),
             }
         )
@@ -1213,13 +1219,36 @@ def compare(
 
 #: Calibrated targets checked by overlap (the observed range meets the model's 90% interval)
 #: instead of by the median, with the reason. Known misses stay visible in the table.
-INTERVAL_CHECKED: dict[str, str] = {
+INTERVAL_CHECKED: dict[str, tuple[float, str]] = {
     "severity_alpha": (
-        "per-replicate power-law fits on ~400 attacks with Poisson severities at small sizes "
-        "read steep (median ~2.65-2.7 against 2.2-2.6); the model's 90% interval contains "
-        "the observed range; an open calibration item (docs/calibration.md)"
+        0.25,
+        "judged by its 90% interval, which overlaps the observed range, and by its median "
+        "within 0.25 of it: per-replicate power-law fits on ~200-230 fatal attacks pick a "
+        "low cutoff and read ~2.65-2.7 against 2.2-2.6, an open calibration item in "
+        "docs/calibration.md",
     ),
 }
+
+
+def _outside_by(row: dict[str, Any]) -> float:
+    """How far the row's model median is outside its observed range (0 inside; NaN unknown)."""
+    try:
+        median = float(row["model_median"])
+        low, high = float(row["observed_low"]), float(row["observed_high"])
+    except (KeyError, TypeError, ValueError):
+        return math.nan
+    return max(low - median, median - high, 0.0)
+
+
+def _interval_judged(row: dict[str, Any]) -> bool:
+    """A target of :data:`INTERVAL_CHECKED` that passes its check: its 90% interval overlaps
+    the observed range and its median is within the listed tolerance of it."""
+    checked = INTERVAL_CHECKED.get(str(row["target"]))
+    return (
+        checked is not None
+        and bool(row.get("interval_overlaps"))
+        and _outside_by(row) <= checked[0]
+    )
 
 
 def _text(value: Any) -> str:
@@ -1247,8 +1276,9 @@ def failures(table: pd.DataFrame) -> list[str]:
     """Keys of the in-sample targets (the calibrated ones for the defaults; with a posterior,
     those it was fitted to) whose model median is outside the observed range.
 
-    Targets in :data:`INTERVAL_CHECKED` fail only if the 90% interval misses the range; a known
-    miss (:data:`KNOWN_MISSES`, under the defaults) is not a failure; a target not measured (no
+    Targets in :data:`INTERVAL_CHECKED` fail only if the 90% interval misses the range or
+    the median is further from it than listed; a known miss (:data:`KNOWN_MISSES`, under the
+    defaults, within its tolerance) is not a failure; a target not measured (no
     observed value, no model value, runs too short) is neither inside nor a failure.
     """
     out = []
@@ -1257,7 +1287,7 @@ def failures(table: pd.DataFrame) -> list[str]:
             continue
         if _known_miss(row):
             continue
-        if row["target"] in INTERVAL_CHECKED and bool(row["interval_overlaps"]):
+        if _interval_judged(row):
             continue
         out.append(str(row["target"]))
     return out
@@ -1335,6 +1365,10 @@ def count_line(table: pd.DataFrame) -> str:
     misses = [r for r in records if _known_miss(r)]
     for r in misses:
         lines.append(f"Known miss, not a failure: {str(r['label']).strip()} ({_known_miss(r)}).")
+    for r in records:
+        if _in_sample(r) and _measured(r) and r["verdict"] != "inside" and _interval_judged(r):
+            reason = INTERVAL_CHECKED[str(r["target"])][1]
+            lines.append(f"Outside, not a failure: {str(r['label']).strip()} ({reason}).")
     if without.any():
         lines.append(f"Not counted, with no observed value: {_labels(table, without)}.")
     if short.any():

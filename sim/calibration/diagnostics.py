@@ -581,8 +581,9 @@ MIN_JOINT_REPLICATES = 50
 
 def joint_record_p(sample: pd.DataFrame, observations: Sequence[Observed]) -> float:
     """How typical the record is of the replicates, all statistics at once: the share of
-    replicates whose mean scaled L1 distance to the others is at least the record's (a
-    data-depth p-value; small: the record lies outside the cloud of replicates).
+    replicates whose mean scaled L1 distance to the others is at least the record's, the
+    record counted among them (``(1 + k) / (n + 1)``, never 0; a data-depth p-value; small:
+    the record lies outside the cloud of replicates).
 
     Each statistic is scaled by its median absolute deviation over the sample (1 where it is
     zero). A statistic known only as a range (half-width ``h``) takes the value within the
@@ -607,7 +608,7 @@ def joint_record_p(sample: pd.DataFrame, observations: Sequence[Observed]) -> fl
     record = most_typical_record(x, observations)
     d_rep = (np.abs(x[:, None, :] - x[None, :, :]) / scale).sum(axis=(1, 2)) / (len(x) - 1)
     d_obs = (np.abs(x - record) / scale).sum(axis=1).mean()
-    return float(np.mean(d_rep >= d_obs))
+    return float((1 + np.sum(d_rep >= d_obs)) / (len(x) + 1))  # the record counts: never 0
 
 
 def most_typical_record(x: np.ndarray, observations: Sequence[Observed]) -> np.ndarray:
