@@ -856,7 +856,7 @@ def _job(cfg: Any) -> int:
         if spec.replicates < posterior.draws:
             print(
                 f"note: {spec.replicates} replicates use {spec.replicates} of the posterior's "
-                f"{posterior.draws:,} draws (replicate i runs draw i mod {posterior.draws:,}): "
+                f"{posterior.draws_said()} (replicate i runs draw i mod {posterior.draws:,}): "
                 f"give replicates={posterior.draws} or more to use them all",
                 file=sys.stderr,
             )

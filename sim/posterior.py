@@ -63,6 +63,17 @@ class Posterior:
         """Number of draws (rows)."""
         return len(self.rows)
 
+    @property
+    def distinct(self) -> int:
+        """Number of different draws: a posterior resampled from weighted particles repeats
+        many (the shipped one: 331 of 1,000)."""
+        return len(set(self.rows))
+
+    def draws_said(self) -> str:
+        """``1,000 draws (331 distinct)``, or ``1,000 draws`` when none repeats."""
+        repeats = f" ({self.distinct:,} distinct)" if self.distinct < self.draws else ""
+        return f"{self.draws:,} draws{repeats}"
+
     def draw_of(self, replicate: int) -> int:
         """The draw replicate ``replicate`` runs with: ``replicate % draws``."""
         return replicate % len(self.rows)

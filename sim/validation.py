@@ -1767,7 +1767,7 @@ def validate(
             if replicates < posterior.draws:
                 print(
                     f"note: {replicates} replicates use only the first {replicates} of the "
-                    f"posterior's {posterior.draws} draws (give --replicates {posterior.draws} "
+                    f"posterior's {posterior.draws_said()} (give --replicates {posterior.draws} "
                     "or more to use them all)",
                     file=sys.stderr,
                 )

@@ -361,3 +361,14 @@ def test_a_calibration_of_other_settings_is_named_and_a_stale_shipped_one_refuse
     monkeypatch.setattr("sim.posterior.SHIPPED_POSTERIOR_DIR", cal)
     with pytest.raises(ParameterError, match="is not a calibration of this model and record"):
         load_posterior("posterior")
+
+
+def test_a_posterior_says_how_many_of_its_draws_differ() -> None:
+    """A stranger: the shipped posterior's 1,000 equal-weight draws are 331 different ones
+    (resampled from the ABC's weighted particles), and the notes said only 1,000."""
+    from sim.posterior import Posterior
+
+    repeated = Posterior("p", "x", ("a", "b"), ((1.0, 2), (1.0, 2), (1.5, 2), (1.0, 3)))
+    assert repeated.distinct == 3 and repeated.draws_said() == "4 draws (3 distinct)"
+    unique = Posterior("p", "x", ("a",), ((1.0,), (2.0,)))
+    assert unique.draws_said() == "2 draws"

@@ -149,8 +149,16 @@ def _ambiguous(reference: str, among: Sequence[Run]) -> ResultsError:
 
 
 def _default_of[J: (Run, SkippedJob, Run | SkippedJob)](jobs: Sequence[J]) -> J:
-    """The baseline if exactly one job is (or one without overrides), else the first job."""
+    """The baseline if exactly one job is (or one without overrides), else the first job.
+
+    Several baselines without overrides, all with results, are the same configuration run
+    at other sizes or seeds: the one with the most replicates (the first of equals). A
+    stranger's 5-replicate baseline, added to a sweep's 60, became the reference of every
+    difference, which then had no tests."""
     base = [j for j in jobs if j.scenario == "baseline" and not j.overrides]
+    runs = [j for j in base if isinstance(j, Run)]
+    if len(base) > 1 and len(runs) == len(base):
+        return max(base, key=lambda j: j.replicates if isinstance(j, Run) else 0)
     if len(base) != 1:
         base = [j for j in jobs if j.scenario == "baseline"]
     return base[0] if len(base) == 1 else jobs[0]
@@ -169,7 +177,15 @@ def reference_note(runs: RunSet, by_default: bool) -> str:
     the default would choose has no results (the baseline, or the first job of a sweep of
     one scenario), what the reference stands in for; else ''."""
     meant = _default_of(runs.jobs)
-    if not by_default or isinstance(meant, Run):
+    if not by_default:
+        return ""
+    if isinstance(meant, Run):
+        alike = [r for r in runs.runs if r.scenario == "baseline" and not r.overrides]
+        if len(alike) > 1 and meant in alike:
+            return (
+                f"the most replicates of the {len(alike)} baseline runs; --reference "
+                "chooses another"
+            )
         return ""
     baselines = sum(job.scenario == "baseline" for job in runs.jobs)
     chosen_as_baseline = meant.scenario == "baseline" and (

@@ -209,13 +209,13 @@ def _overrides_text(run: Run) -> str:
     replicates or seed, which have their own columns)."""
     if run.overrides:
         return ", ".join(f"{k}={v}" for k, v in run.overrides.items())
-    return "none (scenario defaults)"
+    return "none (the scenario as its file sets it)"
 
 
 def _runs_section(runs: RunSet) -> str:
     # what the intervals include is a column only where runs differ (else said once below)
     mixed = len({run.uncertainty for run in runs.runs}) > 1
-    header = ["run", "scenario", "parameters changed"] + ["intervals include"] * mixed
+    header = ["run", "scenario", "changed on its command line"] + ["intervals include"] * mixed
     header += ["replicates", "seed", "weeks", "version", "status", "directory"]
     rows = []
     for run in runs.runs:

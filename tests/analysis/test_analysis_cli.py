@@ -401,6 +401,27 @@ def test_a_sweep_says_which_jobs_failed_with_and_without_results(
     assert "standing in" not in capsys.readouterr().out  # a reference asked for
 
 
+def test_of_two_baselines_alike_the_default_reference_is_the_larger(
+    tmp_path: Path, make_run, capsys
+) -> None:
+    """A stranger added a 5-replicate baseline to a sweep's 60: it became the reference and
+    every difference lost its test."""
+    import json
+
+    sweep = tmp_path / "sweep"
+    plan = [("a", "baseline", 5), ("b", "baseline", 60), ("c", "joint_operation", 60)]
+    for name, scenario, n in plan:
+        make_run(sweep / name, scenario=scenario, n=n, weeks=2)
+    jobs = [{"dir": name, "overrides": {"scenario": sc}} for name, sc, _ in plan]
+    (sweep / "sweep.json").write_text(json.dumps({"swept": ["scenario"], "jobs": jobs}))
+    assert cli.compare_command([str(sweep), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Reference: Baseline (sweep/b) (the most replicates of the 2 baseline runs; "
+        "--reference chooses another)." in out
+    )
+
+
 def test_the_default_reference_moves_only_when_its_own_job_has_no_results(
     tmp_path: Path, make_run, capsys
 ) -> None:

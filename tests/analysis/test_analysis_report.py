@@ -51,7 +51,7 @@ def test_report_says_what_was_run_and_how_to_read_it(tmp_path: Path, two_runs, m
     html = report.report(two_runs, tmp_path / "r.html", per_run_plots=False).read_text()
     assert "Chinese troops [chinese_troop_protection=0.9]" in html  # scenario + overrides
     assert "attacks.chinese_troop_protection=0.9" in html  # parameters changed, verbatim
-    assert "none (scenario defaults)" in html  # the baseline changed nothing
+    assert "none (the scenario as its file sets it)" in html  # the baseline changed nothing
     assert "SeedSequence(seed, spawn_key=(i,))" in html and "0.1.0" in html
     assert "Reference: Baseline." in html
     for phrase in ("replicates", "90% interval", "bootstrap", "Wilson", "median"):
@@ -255,7 +255,7 @@ def test_parameters_changed_leaves_out_run_settings(tmp_path: Path, make_run, mo
     b = make_run(tmp_path / "b", scenario="iran_border", overrides=["jobs=2", "iran.x=0.5"])
     html = report.report([a, b], tmp_path / "r.html", per_run_plots=False).read_text()
     cells = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>", html)
-    assert "none (scenario defaults)" in cells and "iran.x=0.5" in cells
+    assert "none (the scenario as its file sets it)" in cells and "iran.x=0.5" in cells
     assert not any(k in c for c in cells for k in ("replicates=", "sweep_name=", "jobs="))
 
 
