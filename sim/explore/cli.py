@@ -19,7 +19,14 @@ from typing import Any
 from sim.commands import Parser, a_number, run_command, whole_number
 from sim.config import MAX_REPLICATES, MAX_SEED, MAX_WEEKS, resolved_jobs
 from sim.explore.execution import Execution
-from sim.explore.space import Study, StudyError, check_points, default_study_path, load_study
+from sim.explore.space import (
+    Study,
+    StudyError,
+    check_contrast,
+    check_points,
+    default_study_path,
+    load_study,
+)
 
 #: Declared upper limits (the run limits of sim.config; points of a design: 1,000,000).
 LIMITS = {
@@ -54,6 +61,13 @@ def _common(parser: argparse.ArgumentParser, spec: str) -> None:
     )
     parser.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     parser.add_argument("--out", type=Path, help="study directory (default: under results/)")
+    parser.add_argument(
+        "--contrast",
+        metavar="SCENARIO",
+        help="analyse each outcome's difference between SCENARIO and the study's scenario, "
+        "replicate by replicate (the same seeds): how the effect of that choice depends on "
+        "the uncertainties",
+    )
     parser.add_argument(
         "--fast",
         action="store_true",
@@ -101,6 +115,9 @@ def _resolve(
     replicates = pick("replicates", FAST["replicates"], study.replicates, 10)
     weeks = pick("weeks", FAST["weeks"], study.weeks, 104)
     seed = pick("seed", study.seed, study.seed, 0)
+    if args.contrast is not None:
+        check_contrast(args.contrast, study.scenario, study.space, study.overrides, "--contrast")
+        study.contrast = args.contrast
     if args.jobs is not None and args.jobs < 1:
         raise StudyError(f"--jobs={args.jobs} is not allowed: need at least 1")
     jobs = resolved_jobs(args.jobs)
@@ -144,10 +161,37 @@ def _check_outcomes(requested: Sequence[str]) -> list[str]:
 
 
 def _point_function(settings: Settings) -> Any:
-    from sim.explore.evaluate import CrisisOutcomes
+    from sim.explore.evaluate import ContrastOutcomes, CrisisOutcomes
 
     study = settings.study
-    return CrisisOutcomes(study.scenario, settings.weeks, tuple(sorted(study.overrides.items())))
+    overrides = tuple(sorted(study.overrides.items()))
+    if study.contrast is not None:
+        return ContrastOutcomes(study.scenario, study.contrast, settings.weeks, overrides)
+    return CrisisOutcomes(study.scenario, settings.weeks, overrides)
+
+
+def _subject(s: Settings) -> str:
+    """What a study runs: ``baseline``, or ``joint_operation - baseline`` for a contrast."""
+    study = s.study
+    return study.scenario if study.contrast is None else f"{study.contrast} - {study.scenario}"
+
+
+def _arms(s: Settings) -> int:
+    """Model runs per replicate: two for a contrast (one per scenario)."""
+    return 1 if s.study.contrast is None else 2
+
+
+def _say_contrast(s: Settings) -> None:
+    """What a contrast's outcomes are (printed above its tables)."""
+    study = s.study
+    if study.contrast is not None:
+        print(
+            f"Each outcome is a difference, {study.contrast} minus {study.scenario}, replicate "
+            "by replicate (both run with the same seed); a point's value is the mean "
+            "difference over its replicates. Once a draw differs the two runs of a "
+            "replicate can be nearly independent (baseline and joint_operation: r ~0), and "
+            "their difference then carries both runs' noise: read the noise lines."
+        )
 
 
 def _execution(args: argparse.Namespace, settings: Settings, command: str) -> Execution:
@@ -157,6 +201,7 @@ def _execution(args: argparse.Namespace, settings: Settings, command: str) -> Ex
         "command": command,
         "study_file": str(study.path),
         "scenario": study.scenario,
+        **({} if study.contrast is None else {"contrast": study.contrast}),
         "weeks": settings.weeks,
         "overrides": study.overrides,
     }
@@ -173,6 +218,8 @@ def _execution(args: argparse.Namespace, settings: Settings, command: str) -> Ex
 
 def _dir_name(kind: str, method: str, s: Settings) -> Path:
     stem = s.study.path.stem if s.study.path else kind
+    if s.study.contrast is not None:
+        stem += f"-{s.study.contrast}-minus-{s.study.scenario}"
     tag = f"{method}-n{s.samples}-r{s.replicates}-w{s.weeks}-s{s.seed}"
     return Path("results") / kind / stem / tag
 
@@ -267,8 +314,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
     _say_big_design(n, s.replicates)
     check_points(space.table(sa.unit_design(space, method, s.samples, s.seed)), fn.params)
     print(
-        f"{method} sensitivity of {s.study.scenario}: {len(space)} uncertainties, {n} points x "
-        f"{s.replicates} replicates x {s.weeks} weeks = {n * s.replicates} runs "
+        f"{method} sensitivity of {_subject(s)}: {len(space)} uncertainties, {n} points x "
+        f"{s.replicates} replicates x {s.weeks} weeks = {n * s.replicates * _arms(s)} runs "
         f"({_where_run(args, s)})",
         file=sys.stderr,
     )
@@ -282,6 +329,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
         execution=_execution(args, s, "sensitivity"),
     )
     if result.evaluation.status == "complete":
+        _say_contrast(s)
         print(sa.format_indices(result))
         if args.fast:
             print(f"note: --fast ({s.weeks} weeks, {s.replicates} replicates) checks the "
@@ -358,11 +406,12 @@ def _discover(args: argparse.Namespace) -> int:
     sd.cases_of_interest(trial, where, constants)
     check_points(points, fn.params)
     print(
-        f"scenario discovery on {s.study.scenario}: {len(space)} uncertainties, {s.samples} "
-        f"points x {s.replicates} replicates x {s.weeks} weeks = {s.samples * s.replicates} runs "
+        f"scenario discovery on {_subject(s)}: {len(space)} uncertainties, {s.samples} "
+        f"points x {s.replicates} replicates x {s.weeks} weeks = "
+        f"{s.samples * s.replicates * _arms(s)} runs "
         + (
             f"and {args.holdout} holdout points x {s.replicates} = "
-            f"{args.holdout * s.replicates} runs "
+            f"{args.holdout * s.replicates * _arms(s)} runs "
             if args.holdout
             else ""
         )
@@ -385,6 +434,7 @@ def _discover(args: argparse.Namespace) -> int:
     checked = result.holdout_evaluation
     unchecked = checked is not None and checked.status != "complete"
     if result.prim is not None and not unchecked:
+        _say_contrast(s)
         print(sd.format_discovery(result))
         if args.fast:
             print(f"note: --fast ({s.weeks} weeks, {s.replicates} replicates) checks the "

@@ -120,6 +120,58 @@ class CrisisOutcomes:
         return {"initial": initial, "initial_capital_deployed": initial}
 
 
+@dataclass(frozen=True)
+class ContrastOutcomes:
+    """One replicate's difference between two scenarios at a point: ``contrast`` minus
+    ``scenario``, outcome by outcome, both runs drawing from the same seed.
+
+    The point's values and the fixed ``overrides`` apply to both scenarios alike, so each
+    outcome is the effect of choosing ``contrast`` over ``scenario`` where the point's
+    assumptions hold. Yes/no outcomes become differences of 0/1 under their share's name
+    (``investment_hold_share``: the difference in the share of replicates).
+    """
+
+    scenario: str = "baseline"
+    contrast: str = "joint_operation"
+    weeks: int = 104
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def arms(self) -> tuple[CrisisOutcomes, CrisisOutcomes]:
+        """The two scenarios as point functions: (reference, contrast)."""
+        return (
+            CrisisOutcomes(self.scenario, self.weeks, self.overrides),
+            CrisisOutcomes(self.contrast, self.weeks, self.overrides),
+        )
+
+    def params(self, point: Mapping[str, Any]) -> ModelParams:
+        """The contrast's parameters at a point (both arms are checked by ``check``)."""
+        reference, contrast = self.arms()
+        reference.params(point)
+        return contrast.params(point)
+
+    def __call__(self, point: Mapping[str, Any], seed: int) -> dict[str, Any]:
+        reference, contrast = self.arms()
+        base, other = reference(point, seed), contrast(point, seed)
+        out: dict[str, Any] = {}
+        for key, value in other.items():
+            if isinstance(value, (bool, np.bool_)):
+                out[f"{key}_share"] = float(value) - float(base[key])
+            else:
+                out[key] = float(value) - float(base[key])
+        return out
+
+    def fingerprint(self) -> str:
+        """Both scenarios' fingerprints (:meth:`CrisisOutcomes.fingerprint`)."""
+        reference, contrast = self.arms()
+        return hashlib.sha256(
+            (reference.fingerprint() + contrast.fingerprint()).encode()
+        ).hexdigest()[:16]
+
+    def constants(self) -> dict[str, float]:
+        """As :meth:`CrisisOutcomes.constants`."""
+        return self.arms()[0].constants()
+
+
 def function_identity(fn: Any) -> str:
     """A stable description of a point function (part of a study's hash)."""
     if dataclasses.is_dataclass(fn):

@@ -399,7 +399,8 @@ def replicate_table(replicates: pd.DataFrame | None, outcome: str) -> np.ndarray
     (None without one)."""
     if replicates is None:
         return None
-    column = replicates[["point", "replicate", outcome.removesuffix("_share")]]
+    name = outcome if outcome in replicates.columns else outcome.removesuffix("_share")
+    column = replicates[["point", "replicate", name]]
     return column.pivot(index="point", columns="replicate").to_numpy(dtype=float)
 
 
@@ -623,6 +624,7 @@ def figure_indices(result: SensitivityResult) -> Figure:
     nrows = -(-len(outcomes) // ncols)
     n_par = table["parameter"].nunique()
     fig = style.new_figure(figsize=(6.2 * ncols, 0.9 + nrows * (0.9 + 0.42 * n_par)))
+    contrast = bool(_study_manifest(result).get("contrast"))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     blue, orange = style.OKABE_ITO[0], style.OKABE_ITO[3]
     bars: tuple[tuple[str, str | None, str, str], ...]
@@ -665,13 +667,14 @@ def figure_indices(result: SensitivityResult) -> Figure:
         if block[[b[0] for b in bars]].isna().all().all():
             ax.text(0.5, 0.5, "constant over the design", transform=ax.transAxes, ha="center")
         ax.set_yticks(ypos, block["parameter"])
-        ax.set_title(style.outcome_label(str(outcome)))
+        ax.set_title(("Δ " if contrast else "") + style.outcome_label(str(outcome)))
         ax.set_xlabel(xlabel if method == "sobol" else f"{xlabel} ({_unit(str(outcome))})")
         ax.axvline(0, color="#333333", linewidth=0.6)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # long tick labels must not touch
         ax.grid(axis="y", visible=False)
-        if k == 0:
-            ax.legend(loc="lower right", frameon=False)
+        if k == 0:  # below the panels: inside one it covered a parameter's bars
+            handles, labels = ax.get_legend_handles_labels()
+            fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
     for k in range(len(outcomes), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     n = len(result.evaluation.points)
@@ -688,18 +691,25 @@ def _error_bars(value: pd.Series, conf: pd.Series, column: str) -> np.ndarray:
     return np.vstack([lower, conf])
 
 
-def _held_fixed(result: SensitivityResult) -> str:
-    """What the study held fixed, from its manifest: scenario, overrides, weeks and seed."""
+def _study_manifest(result: SensitivityResult) -> dict[str, Any]:
+    """The study's manifest ({} if it has none)."""
     from sim.files import read_json_object
 
-    m = read_json_object(result.evaluation.out_dir / "manifest.json") or {}
+    return read_json_object(result.evaluation.out_dir / "manifest.json") or {}
+
+
+def _held_fixed(result: SensitivityResult) -> str:
+    """What the study held fixed, from its manifest: scenario, overrides, weeks and seed."""
+    m = _study_manifest(result)
     if "scenario" not in m:
         return ""
     fixed = ", ".join(f"{k}={v}" for k, v in sorted((m.get("overrides") or {}).items()))
-    return (
-        f"\nscenario {m['scenario']}{f' ({fixed})' if fixed else ''}, {m.get('weeks', '?')} "
-        f"weeks, seed {m.get('seed', '?')}"
-    )
+    held = f" ({fixed})" if fixed else ""
+    if m.get("contrast"):
+        subject = f"differences, scenario {m['contrast']} minus {m['scenario']}{held}"
+    else:
+        subject = f"scenario {m['scenario']}{held}"
+    return f"\n{subject}, {m.get('weeks', '?')} weeks, seed {m.get('seed', '?')}"
 
 
 def _unit(outcome: str) -> str:

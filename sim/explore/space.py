@@ -198,6 +198,7 @@ STUDY_KEYS = (
     "overrides",
     "uncertainties",
     "where",
+    "contrast",
 )
 
 
@@ -216,6 +217,8 @@ class Study:
     where: str | None = None
     description: str = ""
     path: Path | None = None
+    #: Another scenario: each outcome is then its difference from ``scenario``.
+    contrast: str | None = None
 
 
 def _int_setting(
@@ -287,11 +290,15 @@ def load_study(path: Path | str) -> Study:
         scenario_params(scenario, overrides)
     except ParameterError as exc:
         raise StudyError(f"{path}: overrides: {exc}") from None
+    contrast = data.get("contrast")
+    if contrast is not None:
+        check_contrast(str(contrast), scenario, space, overrides, f"{path}: contrast")
     outcomes = data.get("outcomes") or []
     if isinstance(outcomes, str):
         outcomes = [outcomes]
     where = data.get("where")
     return Study(
+        contrast=None if contrast is None else str(contrast),
         space=space,
         scenario=scenario,
         weeks=_int_setting(path, data, "weeks", 104, 1),
@@ -304,6 +311,40 @@ def load_study(path: Path | str) -> Study:
         description=" ".join(str(data.get("description", "")).split()),
         path=path,
     )
+
+
+def scenario_differences(scenario: str, contrast: str) -> list[str]:
+    """The dotted parameter keys whose values differ between two scenarios."""
+    from sim.config import scenario_params
+    from sim.params import to_dict
+
+    a, b = flatten(to_dict(scenario_params(scenario))), flatten(to_dict(scenario_params(contrast)))
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def check_contrast(
+    contrast: str, scenario: str, space: Space, overrides: Mapping[str, Any], where: str
+) -> None:
+    """StudyError unless ``contrast`` is another scenario whose settings the study's
+    uncertainties and overrides leave alone (a point's value would replace them in both)."""
+    from sim.config import scenario_names
+
+    if contrast not in scenario_names():
+        raise StudyError(
+            f"{where}: unknown scenario {contrast!r}: choose one of {', '.join(scenario_names())}"
+        )
+    differ = scenario_differences(scenario, contrast)
+    if not differ:
+        raise StudyError(
+            f"{where}: {contrast} sets every parameter as {scenario} does: nothing to contrast"
+        )
+    taken = [k for k in differ if k in space.names or k in overrides]
+    if taken:
+        raise StudyError(
+            f"{where}: {taken[0]} is what {contrast} changes from {scenario}, and the study "
+            "sets it at every point (an uncertainty or override): the two would not differ "
+            "there; remove it from the study (a copy of the study file without it, with --spec)"
+        )
 
 
 def default_study_path(name: str) -> Path:

@@ -556,3 +556,62 @@ def test_mu_star_error_bars_stop_at_zero_sobol_bars_do_not() -> None:
     assert (value - bars[0]).min() >= 0.0
     sobol = sa._error_bars(pd.Series([-0.02, 0.4]), pd.Series([0.05, 0.1]), "S1")
     np.testing.assert_allclose(sobol, [[0.05, 0.1], [0.05, 0.1]])
+
+
+# --- a scenario's effect as the outcome (--contrast) ------------------------------------------
+
+
+def test_a_contrast_is_each_replicates_difference_between_the_two_scenarios() -> None:
+    """A stranger subtracted two studies by hand to ask how the effect of joint operations
+    depends on the assumptions; a contrast point is exactly that difference, seed by seed."""
+    from sim.explore.evaluate import ContrastOutcomes, CrisisOutcomes
+
+    point = {"china.initial_patience": 0.4, "recruitment.recruits_per_million_willing": 3.0}
+    contrast = ContrastOutcomes("baseline", "joint_operation", weeks=26)
+    for seed in (1, 2):
+        base = CrisisOutcomes("baseline", 26)(point, seed)
+        other = CrisisOutcomes("joint_operation", 26)(point, seed)
+        got = contrast(point, seed)
+        assert got["chinese_killed"] == other["chinese_killed"] - base["chinese_killed"]
+        assert got["investment_hold_share"] == float(other["investment_hold"]) - float(
+            base["investment_hold"]
+        )
+    assert (
+        contrast.fingerprint()
+        != ContrastOutcomes("baseline", "reform_and_development").fingerprint()
+    )
+
+
+def test_a_contrast_the_study_would_erase_is_refused(tmp_path: Path) -> None:
+    from sim.explore.space import load_study
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "scenario: baseline\ncontrast: joint_operation\n"
+        "uncertainties:\n  china.joint_operations: [false, true]\n"
+    )
+    with pytest.raises(StudyError, match=r"china\.joint_operations is what joint_operation"):
+        load_study(spec)
+    spec.write_text(
+        "scenario: baseline\ncontrast: baseline\n"
+        "uncertainties:\n  china.initial_patience: [0.3, 0.6]\n"
+    )
+    with pytest.raises(StudyError, match="nothing to contrast"):
+        load_study(spec)
+
+
+def test_cli_fast_contrast_prints_differences(workdir: Path) -> None:
+    out = cpec(
+        "sensitivity", "--fast", "--contrast", "joint_operation", "--outcome", "chinese_killed",
+        "investment_hold", cwd=workdir,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "sensitivity of joint_operation - baseline" in out.stderr
+    assert "= 384 runs" in out.stderr  # two runs a replicate
+    assert "Each outcome is a difference, joint_operation minus baseline" in out.stdout
+    study = next(
+        (workdir / "results/sensitivity/sensitivity-joint_operation-minus-baseline").iterdir()
+    )
+    csv = pd.read_csv(study / "indices.csv")
+    assert set(csv["outcome"]) == {"chinese_killed", "investment_hold_share"}
+    assert json.loads((study / "manifest.json").read_text())["contrast"] == "joint_operation"
