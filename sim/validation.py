@@ -1641,6 +1641,19 @@ def _read_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, 
     return run.summary, run.timeseries, run.events, run.manifest
 
 
+def _refuse_a_calibration_folder(out_dir: Path) -> None:
+    """A folder ``cpec-sim calibrate`` wrote is its own: validate's run and table beside its
+    files were mixed into it without a word (a stranger's ``--out`` of a calibration)."""
+    from sim.files import read_json_object
+
+    manifest = read_json_object(out_dir / "manifest.json")
+    if manifest is not None and manifest.get("kind") == "calibration":
+        raise ValidationError(
+            f"--out {out_dir} holds a calibration (cpec-sim calibrate's manifest.json): "
+            "choose another --out"
+        )
+
+
 def _output_names() -> tuple[str, ...]:
     """Every file validate writes in ``--out`` (beside its run folder)."""
     return (TABLE_FILE, SIDECAR_FILE, *(p.name for p in _figure_files(Path("."))))
@@ -1743,6 +1756,7 @@ def validate(
         made_by=MADE_BY,
     )
     run_dir = out_dir / RUN_SUBDIR
+    _refuse_a_calibration_folder(out_dir)
     _check_run_folder(run_dir, out_dir)
     _own_outputs(out_dir)  # a user's file of one of the outputs' names: refused here
     made = [p for p in (out_dir, run_dir) if not p.exists()]

@@ -635,6 +635,19 @@ def test_validate_command_rejects_a_file_as_output(
     assert "is a file" in capsys.readouterr().err
 
 
+def test_validate_command_refuses_a_calibration_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A stranger's ``--out`` of a calibration got validate's run and table mixed in."""
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    (folder / "manifest.json").write_text('{"kind": "calibration"}')
+    assert validate_command(["--fast", "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "holds a calibration" in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]
+
+
 def test_validate_command_rejects_a_folder_it_cannot_write(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
