@@ -165,12 +165,18 @@ def _print_defaults(review: Any) -> None:
     jointly = (
         ""
         if together.empty
-        else (", and together" if bool(together["holds"].all()) else ", but not together")
+        else (
+            "; together they keep it too"
+            if bool(together["holds"].all())
+            else "; together they do not"
+        )
     )
     print(
         f"\ndefaults as a posterior summary: {int(alone['holds'].sum())} of {len(alone)} keep "
-        f"the rule{jointly} (identified: the median; partly: central 50%; not identified: "
-        "central 90%;\n a borderline verdict follows this calibration's)"
+        f"the rule{jointly} (the rule: a default is the posterior's median if the record "
+        "identifies the parameter, inside its central 50% if partly, its central 90% if "
+        "not;\n together, inside the central 90% region; a borderline verdict follows this "
+        "calibration's)"
     )
     for line in lines:
         print(f"  {line}")

@@ -389,6 +389,6 @@ def test_the_console_counts_the_parameters_and_the_joint_row_apart(capsys) -> No
          "default_percentile": 0.99, "default": 1.0, "verdict": "identified", "proposal": 1.0}
     )  # fmt: skip
     _print_defaults(review)
-    assert "2 of 2 keep the rule, but not together" in capsys.readouterr().out
+    assert "2 of 2 keep the rule; together they do not" in capsys.readouterr().out
     _print_defaults(review.assign(holds=True))
-    assert "2 of 2 keep the rule, and together" in capsys.readouterr().out
+    assert "2 of 2 keep the rule; together they keep it too" in capsys.readouterr().out
