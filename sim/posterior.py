@@ -70,8 +70,8 @@ class Posterior:
         return len(set(self.rows))
 
     def draws_said(self) -> str:
-        """``1,000 draws (331 distinct)``, or ``1,000 draws`` when none repeats."""
-        repeats = f" ({self.distinct:,} distinct)" if self.distinct < self.draws else ""
+        """``1,000 draws, 331 of them distinct``, or ``1,000 draws`` when none repeats."""
+        repeats = f", {self.distinct:,} of them distinct" if self.distinct < self.draws else ""
         return f"{self.draws:,} draws{repeats}"
 
     def draw_of(self, replicate: int) -> int:

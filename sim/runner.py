@@ -38,7 +38,13 @@ from typing import Any, TextIO
 import numpy as np
 
 from sim import __version__
-from sim.config import check_backend, checked_weeks, config_hash, with_overrides
+from sim.config import (
+    MAX_REPLICATES,
+    check_backend,
+    checked_weeks,
+    config_hash,
+    with_overrides,
+)
 from sim.files import atomic_write_json, atomic_write_text, damaged_files, read_json_object
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
@@ -356,16 +362,16 @@ def finished_earlier(old: dict[str, Any] | None) -> tuple[int, int] | None:
     if not isinstance(record, dict):
         return None
     n, size = record.get("replicates"), record.get("chunk_size")
-    if type(n) is int and type(size) is int and n > 0 and size > 0:
-        return n, size
+    if type(n) is int and type(size) is int and size > 0 and 0 < n <= MAX_REPLICATES:
+        return n, min(size, n)  # a hand-edited record beyond any run's size is ignored
     return None
 
 
-def _carried(old: dict[str, Any] | None, spec: RunSpec) -> dict[str, Any]:
-    """The manifest entry that keeps the folder's last finished run known while this run,
-    of another number of replicates, has not finished."""
+def _carried(old: dict[str, Any] | None) -> dict[str, Any]:
+    """The manifest entry that keeps the folder's last finished run known while this run
+    has not finished (a restore of it that is stopped too)."""
     held = finished_earlier(old)
-    if held is None or held[0] == spec.replicates:
+    if held is None:
         return {}
     return {"finished_earlier": {"replicates": held[0], "chunk_size": held[1]}}
 
@@ -404,7 +410,7 @@ def _earlier_run_note(
     if finished is not None and finished[0] != spec.replicates:
         held, held_size = finished
         if status == "complete":
-            if held > spec.replicates and old is not None and old.get("status") == "complete":
+            if held > spec.replicates:
                 notes.append(
                     f"the folder held {held} replicates; its files now hold the first "
                     f"{spec.replicates} (replicates={held} brings the others back)"
@@ -551,7 +557,7 @@ def _failed_write(
     with suppress(OSError):  # freeing the temporary files usually makes room for this
         atomic_write_json(
             run_dir / "manifest.json",
-            _manifest(spec, "failed", started, message=message, **_carried(old, spec)),
+            _manifest(spec, "failed", started, message=message, **_carried(old)),
         )
     return RunOutcome("failed", run_dir, _kept_replicates(store, spec.chunks()), [], {}, message)
 
@@ -578,11 +584,14 @@ def _run_into(
         (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / name, text)
     finals = _damaged_finals(old, run_dir)
+    held = finished_earlier(old)
     store.rechunked = old is not None and (
-        old.get("chunk_size") != spec.chunk_size or old.get("replicates") != spec.replicates
+        old.get("chunk_size") != spec.chunk_size
+        or old.get("replicates") != spec.replicates
+        or (held is not None and held[1] != spec.chunk_size)  # an earlier run's chunks
     )
     atomic_write_json(
-        run_dir / "manifest.json", _manifest(spec, "running", started, **_carried(old, spec))
+        run_dir / "manifest.json", _manifest(spec, "running", started, **_carried(old))
     )
     for table in TABLES:  # final files of an earlier run are rebuilt from the chunks at the end
         (run_dir / f"{table}.parquet").unlink(missing_ok=True)
@@ -663,7 +672,7 @@ def _run_into(
             timings=timings,
             message=message,
             **files,
-            **({} if status == "complete" else _carried(old, spec)),
+            **({} if status == "complete" else _carried(old)),
         ),
     )
     return RunOutcome(status, run_dir, done_reps, failed, timings, message)

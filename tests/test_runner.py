@@ -406,6 +406,27 @@ def test_a_grown_run_that_is_stopped_says_how_to_get_the_finished_run_back(
         "finished run of 12 replicates is kept: replicates=12 in this folder restores it"
         in again.message
     )
+
+    # a stopped restore keeps it too, and a stopped grow then still names it (a reviewer)
+    def stop_in_chunk_1(self: Assembly, chunk: int) -> None:
+        if chunk == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        original(self, chunk)
+
+    monkeypatch.setattr(Assembly, "_append", stop_in_chunk_1)
+    restore = run(_spec(replicates=12, chunk_size=4, jobs=1), folder, progress=None)
+    assert restore.status == "interrupted"
+    carried = json.loads((folder / "manifest.json").read_text())["finished_earlier"]
+    assert carried == {"replicates": 12, "chunk_size": 4}
+    monkeypatch.setattr(Assembly, "_append", stop_again)
+    again = run(_spec(replicates=20, chunk_size=size, jobs=1), folder, progress=None)
+    assert "replicates=12 in this folder restores it" in again.message
+    # a hand-edited record beyond any run's size is ignored, not a crash
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["finished_earlier"] = {"replicates": 10**11, "chunk_size": 10**11}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    odd = run(_spec(replicates=20, chunk_size=size, jobs=1), folder, progress=None)
+    assert odd.status == "interrupted" and "restores" not in odd.message
     monkeypatch.setattr(Assembly, "_append", original)
     back = run(_spec(replicates=12, chunk_size=4, jobs=1), folder, progress=None)
     assert back.status == "complete" and "restores" not in back.message

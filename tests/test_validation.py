@@ -1019,6 +1019,13 @@ def test_the_deadliest_attack_is_a_known_miss_of_the_defaults_not_noise() -> Non
     assert far.loc[0, "known_miss"] == "" and failures(far) == ["largest_attack_per_year"]
     near = compare(ModelStatistics({target.key: np.full(9, 21.5)}, {}, 9, 104), [target])
     assert near.loc[0, "known_miss"] != "" and failures(near) == []
+    # a median just past the tolerance whose Monte Carlo interval reaches it is excused (a
+    # reviewer: 40 replicates at seed 20 read 20.5, a spurious failure)
+    noisy = np.sort(rng.uniform(12, 30, 80))
+    noisy += 20.5 - np.median(noisy)
+    lucky = compare(ModelStatistics({target.key: noisy}, {}, 40, 104), [target])
+    assert lucky.loc[0, "model_median"] == 20.5 and lucky.loc[0, "median_high"] >= 21
+    assert lucky.loc[0, "known_miss"] != "" and failures(lucky) == []
 
 
 def test_alpha_judged_by_its_interval_still_fails_when_its_median_is_far_off() -> None:

@@ -11,7 +11,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
 
 import numpy as np
 import pandas as pd
@@ -151,17 +151,40 @@ def _ambiguous(reference: str, among: Sequence[Run]) -> ResultsError:
 def _default_of[J: (Run, SkippedJob, Run | SkippedJob)](jobs: Sequence[J]) -> J:
     """The baseline if exactly one job is (or one without overrides), else the first job.
 
-    Several baselines without overrides, all with results, are the same configuration run
-    at other sizes or seeds: the one with the most replicates (the first of equals). A
-    stranger's 5-replicate baseline, added to a sweep's 60, became the reference of every
-    difference, which then had no tests."""
+    Several baselines without overrides with results (:func:`_best_baseline`) are the same
+    scenario run at other sizes, seeds, horizons or parameters: the one the most other runs
+    can be tested against, then with the most replicates. A stranger's 5-replicate baseline,
+    added to a sweep's 60, became the reference of every difference, which then had no
+    tests."""
+    best = _best_baseline([j for j in jobs if isinstance(j, Run)])
+    if best is not None:
+        return cast(J, best)
     base = [j for j in jobs if j.scenario == "baseline" and not j.overrides]
-    runs = [j for j in base if isinstance(j, Run)]
-    if len(base) > 1 and len(runs) == len(base):
-        return max(base, key=lambda j: j.replicates if isinstance(j, Run) else 0)
     if len(base) != 1:
         base = [j for j in jobs if j.scenario == "baseline"]
     return base[0] if len(base) == 1 else jobs[0]
+
+
+def _alike(run: Run, ref: Run) -> tuple[bool, bool]:
+    """Whether ``run`` can be tested against ``ref`` (the same horizon and source of
+    parameters), and whether it is paired with it (:func:`paired_with`)."""
+    testable = run.weeks == ref.weeks and run.uncertainty == ref.uncertainty
+    return testable, testable and paired_with(run, ref)
+
+
+def _best_baseline(runs: Sequence[Run]) -> Run | None:
+    """Of two or more baselines without overrides, the one the most other runs can be tested
+    against, then paired with, then with the most replicates (the first of equals); None
+    unless there are two or more."""
+    base = [r for r in runs if r.scenario == "baseline" and not r.overrides]
+    if len(base) < 2:
+        return None
+
+    def merit(ref: Run) -> tuple[int, int, int]:
+        alike = [_alike(r, ref) for r in runs if r is not ref]
+        return sum(t for t, _ in alike), sum(p for _, p in alike), ref.replicates
+
+    return max(base, key=merit)
 
 
 def default_reference(runs: RunSet) -> str:
@@ -180,11 +203,12 @@ def reference_note(runs: RunSet, by_default: bool) -> str:
     if not by_default:
         return ""
     if isinstance(meant, Run):
-        alike = [r for r in runs.runs if r.scenario == "baseline" and not r.overrides]
-        if len(alike) > 1 and meant in alike:
+        base = [r for r in runs.runs if r.scenario == "baseline" and not r.overrides]
+        if meant is _best_baseline(runs.runs):
             return (
-                f"the most replicates of the {len(alike)} baseline runs; --reference "
-                "chooses another"
+                f"of the {len(base)} baseline runs, the one the most other runs can be tested "
+                "against (the same weeks and parameters), then paired with (the same seed), "
+                "then with the most replicates; --reference chooses another"
             )
         return ""
     baselines = sum(job.scenario == "baseline" for job in runs.jobs)

@@ -189,8 +189,8 @@ def _say_contrast(s: Settings) -> None:
             f"Each outcome is a difference, {study.contrast} minus {study.scenario}, replicate "
             "by replicate (both run with the same seed); a point's value is the mean "
             "difference over its replicates. Once a draw differs the two runs of a "
-            "replicate can be nearly independent (baseline and joint_operation: r ~0), and "
-            "their difference then carries both runs' noise: read the noise lines."
+            "replicate can be nearly independent (joint_operation against baseline, for one: "
+            "r ~0), and their difference then carries both runs' noise: read the noise lines."
         )
 
 
@@ -387,6 +387,13 @@ def _discover(args: argparse.Namespace) -> int:
     where = args.where or s.study.where
     if not where:
         raise StudyError("no case of interest: give --where EXPRESSION or `where:` in the study")
+    if s.study.contrast is not None and not args.where:
+        print(
+            f"note: the study file's where ({where}) is read on the differences, "
+            f"{s.study.contrast} minus {s.study.scenario}, not on levels: give --where for a "
+            "condition on the differences (chinese_killed < 0, say)",
+            file=sys.stderr,
+        )
     if not 0.0 <= args.min_density <= 1.0:
         raise StudyError(f"--min-density={args.min_density} is not allowed: choose 0 to 1")
     if not 0.0 < args.mass_min < 1.0:

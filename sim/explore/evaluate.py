@@ -550,8 +550,8 @@ def prepare_out_dir(out_dir: Path, key: str) -> bool:
     if other is not None and other != key:
         raise StudyError(
             f"{out_dir} holds another study (hash {other}, now {key}: the design, seed, "
-            "replicates, outcomes or model differ, e.g. a scenario file, default or rule "
-            "changed): remove it or choose another --out"
+            "replicates, outcomes, contrast, seeding or model differ, e.g. a scenario file, "
+            "default or rule changed): remove it or choose another --out"
         )
     return old is not None
 

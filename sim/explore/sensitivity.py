@@ -86,22 +86,22 @@ def saltelli_design(dims: int, samples: int, seed: int) -> np.ndarray:
     sample k, the rows A_k, then A_k with column j taken from B_k (j = 1..D), then B_k, where
     A and B are the two halves of one scrambled Sobol' sequence of 2D dimensions.
 
-    One change: a column of B that is correlated with its column of A beyond chance
-    (:func:`paired_beyond_chance`) has its rows shuffled. At small N some pairs of the
-    sequence's dimensions are (r = -0.75 for the 5th of 10 parameters at N = 16 or 32,
-    whatever the seed; +/-0.37 for one of 6 at N = 64 with seeds 0 and 1), which biased that
-    parameter's indices (y = x5 + x6 read ST 0.87 and 0.50 at seed 0), so a study's result
-    depended on the order of its file's lines. A shuffled column is paired at random, as in
-    Monte Carlo: unbiased, without the sequence's faster convergence; the other columns keep
-    it, and a design without such a column is SALib's, point for point.
+    One change (:func:`unstructured`): a dimension of the sequence that correlates with
+    another more than the worst of as many pairs of independent random columns would has
+    its values shuffled among the rows, so that it is paired with the others at random. At
+    small N relative to D the sequence has such pairs whatever the seed (|r| 0.45-0.85 at
+    N = 32; the 5th and 15th dimensions r = +/-0.75), in A and B or across them, and the
+    parameters in those slots read indices far off (10 parameters, N = 32: y = x5 + x6 gave
+    x5 ST 0.87 at seed 0, y = x1 + x2 gave x1 S1 from 0.04 to 1.05 over 20 seeds; a study's
+    ranking depended on the order of its file's lines). A shuffled dimension keeps its
+    strata (its errors are about Monte Carlo's); the others keep the sequence's faster
+    convergence, and a design without such a pair is SALib's, point for point.
     """
     from scipy.stats import qmc
 
     base = qmc.Sobol(d=2 * dims, scramble=True, seed=seed).random(samples)
-    a, b = base[:, :dims], base[:, dims:].copy()
-    shuffle = np.random.default_rng([seed, 1])
-    for j in paired_beyond_chance(a, b):
-        b[:, j] = b[shuffle.permutation(samples), j]
+    base = unstructured(base, np.random.default_rng([seed, 1]))
+    a, b = base[:, :dims], base[:, dims:]
     blocks = np.repeat(a[:, None, :], dims + 2, axis=1)
     for j in range(dims):
         blocks[:, 1 + j, j] = b[:, j]
@@ -109,16 +109,29 @@ def saltelli_design(dims: int, samples: int, seed: int) -> np.ndarray:
     return blocks.reshape(samples * (dims + 2), dims)
 
 
-def paired_beyond_chance(a: np.ndarray, b: np.ndarray, level: float = 0.05) -> list[int]:
-    """Columns j whose A and B values correlate more than independent random pairs of as many
-    values would in a share ``level`` of designs (Bonferroni over the D columns)."""
-    from statistics import NormalDist
+def unstructured(base: np.ndarray, rng: np.random.Generator, rounds: int = 100) -> np.ndarray:
+    """``base`` with its columns shuffled among the rows, one at a time, while some pair of
+    columns correlates beyond :func:`chance_limit`: each time the column in most such pairs
+    (the first of equals). Columns in no such pair are left as they are."""
+    out = base.copy()
+    limit = chance_limit(*out.shape)
+    for _ in range(rounds):
+        r = np.abs(np.corrcoef(out.T))
+        np.fill_diagonal(r, 0.0)
+        flagged = (r > limit).sum(axis=0)
+        if not flagged.any():
+            break
+        column = int(np.argmax(flagged))
+        out[:, column] = rng.permutation(out[:, column])
+    return out
 
-    n, dims = a.shape
-    if n < 3:
-        return []
-    limit = NormalDist().inv_cdf(1 - level / 2 / dims) / math.sqrt(n - 1)
-    return [j for j in range(dims) if abs(np.corrcoef(a[:, j], b[:, j])[0, 1]) > limit]
+
+def chance_limit(n: int, k: int) -> float:
+    """About the largest correlation among the ``k (k - 1) / 2`` pairs of ``k`` independent
+    random columns of ``n`` values (``sqrt(2 ln K / (n - 1))``); no limit below 3 values."""
+    if n < 3 or k < 2:
+        return math.inf
+    return math.sqrt(2 * math.log(max(k * (k - 1) // 2, 2)) / (n - 1))
 
 
 def analyze(
