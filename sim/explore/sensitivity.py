@@ -109,13 +109,15 @@ def saltelli_design(dims: int, samples: int, seed: int) -> np.ndarray:
     return blocks.reshape(samples * (dims + 2), dims)
 
 
-def unstructured(base: np.ndarray, rng: np.random.Generator, rounds: int = 100) -> np.ndarray:
+def unstructured(base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``base`` with its columns shuffled among the rows, one at a time, while some pair of
     columns correlates beyond :func:`chance_limit`: each time the column in most such pairs
-    (the first of equals). Columns in no such pair are left as they are."""
+    (the first of equals), at most three times the number of columns in all (a shuffled
+    column can cross the limit by chance, as random columns do). Columns in no such pair
+    are left as they are."""
     out = base.copy()
     limit = chance_limit(*out.shape)
-    for _ in range(rounds):
+    for _ in range(3 * out.shape[1]):
         r = np.abs(np.corrcoef(out.T))
         np.fill_diagonal(r, 0.0)
         flagged = (r > limit).sum(axis=0)
