@@ -82,24 +82,29 @@ def unit_design(space: Space, method: str, samples: int, seed: int) -> np.ndarra
 
 
 def saltelli_design(dims: int, samples: int, seed: int) -> np.ndarray:
-    """Saltelli's design without second order, as SALib's ``sobol.sample`` makes it: per base
-    sample k, the rows A_k, then A_k with column j taken from B_k (j = 1..D), then B_k, where
-    A and B are the two halves of one scrambled Sobol' sequence of 2D dimensions.
+    """Saltelli's design without second order, laid out as SALib's ``sobol.sample`` lays it
+    out: per base sample k, the rows A_k, then A_k with column j taken from B_k (j = 1..D),
+    then B_k, where A and B are 2D dimensions of one scrambled Sobol' sequence.
 
-    One change (:func:`unstructured`): a dimension of the sequence that correlates with
-    another more than the worst of as many pairs of independent random columns would has
-    its values shuffled among the rows, so that it is paired with the others at random. At
-    small N relative to D the sequence has such pairs whatever the seed (|r| 0.45-0.85 at
-    N = 32; the 5th and 15th dimensions r = +/-0.75), in A and B or across them, and the
-    parameters in those slots read indices far off (10 parameters, N = 32: y = x5 + x6 gave
-    x5 ST 0.87 at seed 0, y = x1 + x2 gave x1 S1 from 0.04 to 1.05 over 20 seeds; a study's
-    ranking depended on the order of its file's lines). A shuffled dimension keeps its
-    strata (its errors are about Monte Carlo's); the others keep the sequence's faster
-    convergence, and a design without such a pair is SALib's, point for point.
+    Two changes, because at small N relative to D some pairs of the sequence's dimensions
+    are structurally dependent whatever the seed (|r| 0.45-0.85 for several pairs at N = 32;
+    non-linear ones, such as cos(2 pi x) of two dimensions, at N = 64-128 too), and the
+    parameters in those slots read indices far off: in SALib's design (A the first D
+    dimensions, B the next D), with 10 parameters at N = 32, x1 + x2 gave x1's S1 from 0.04
+    to 1.05 over 20 seeds, and at N = 64 cos(2 pi x5) + cos(2 pi x9) gave x9's ST from 0.09
+    to 1.70; a study's ranking depended on the order of its file's lines.
+
+    * The dimensions are assigned to A's and B's columns in an order drawn from the seed,
+      so no line of a study file sits in a slot of its own: which parameter meets a poor
+      pair is chance, as Monte Carlo's errors are.
+    * A dimension that correlates with another more than the worst of as many pairs of
+      independent random columns would is shuffled among the rows (:func:`unstructured`):
+      it keeps its strata and is paired with the others at random.
     """
     from scipy.stats import qmc
 
     base = qmc.Sobol(d=2 * dims, scramble=True, seed=seed).random(samples)
+    base = base[:, np.random.default_rng([seed, 2]).permutation(2 * dims)]  # slots by seed
     base = unstructured(base, np.random.default_rng([seed, 1]))
     a, b = base[:, :dims], base[:, dims:]
     blocks = np.repeat(a[:, None, :], dims + 2, axis=1)
