@@ -4,8 +4,9 @@
   base samples give ``N (D + 2)`` points; the first-order index S1 is the share of the
   outcome's variance explained by one parameter alone, the total index ST includes all its
   interactions. Bootstrap confidence intervals (``*_conf``: 1.96 bootstrap standard errors,
-  SALib's normal approximation). The design is SALib's, except for columns of B that it
-  pairs with A's beyond chance at small N (:func:`saltelli_design`).
+  SALib's normal approximation). The design is SALib's layout, with the sequence's
+  dimensions in an order drawn from the seed and dependent ones shuffled
+  (:func:`saltelli_design`).
 * **Morris** (elementary effects; Morris 1991, Campolongo et al. 2007): ``N`` trajectories give
   ``N (D + 1)`` points, a cheap screen. ``mu_star`` is the mean absolute change of the outcome
   when the parameter moves by one step, expressed per full range of the parameter (so in the
