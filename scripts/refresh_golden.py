@@ -26,7 +26,7 @@ from sim.validation import failures, validate
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "golden" / "baseline_seed42.json"
 SEED, WEEKS = 42, 104
 #: Replicates of the validation run that gates the refresh.
-VALIDATION_REPLICATES = 60
+VALIDATION_REPLICATES = 200
 
 
 def golden_summary() -> dict:
@@ -40,7 +40,7 @@ def baseline_failures(replicates: int = VALIDATION_REPLICATES) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = validate(replicates=replicates, jobs=2, out_dir=Path(tmp), plots=False)
-    return failures(table)
+    return failures(table, beyond_noise=True)  # as the guard test judges it
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1281,9 +1281,11 @@ def _measured(row: dict[str, Any]) -> bool:
     return said not in (NO_OBSERVED, NO_ESTIMATE) and not said.startswith(TOO_SHORT)
 
 
-def failures(table: pd.DataFrame) -> list[str]:
+def failures(table: pd.DataFrame, beyond_noise: bool = False) -> list[str]:
     """Keys of the in-sample targets (the calibrated ones for the defaults; with a posterior,
-    those it was fitted to) whose model median is outside the observed range.
+    those it was fitted to) whose model median is outside the observed range; with
+    ``beyond_noise``, only those whose median's Monte Carlo interval misses it too
+    (:func:`within_error`: more replicates or another seed could put them inside).
 
     Targets in :data:`INTERVAL_CHECKED` fail only if the 90% interval misses the range or
     the median is further from it than listed; a known miss (:data:`KNOWN_MISSES`, under the
@@ -1297,6 +1299,8 @@ def failures(table: pd.DataFrame) -> list[str]:
         if _known_miss(row):
             continue
         if _interval_judged(row):
+            continue
+        if beyond_noise and within_error(row):
             continue
         out.append(str(row["target"]))
     return out

@@ -308,6 +308,11 @@ def test_failures_lists_exactly_the_calibrated_targets_outside() -> None:
     # no model value (no_samples): not measured, so neither inside nor a failure
     assert failures(table) == ["above", "below_open"]
     assert failures(table[table["target"] == "inside"]) == []
+    # beyond noise: a median outside whose Monte Carlo interval reaches the range is not one
+    near = table.copy()
+    near.loc[near["target"] == "above", ["median_low", "median_high"]] = [9.0, 12.0]
+    assert failures(near) == ["above", "below_open"]
+    assert failures(near, beyond_noise=True) == ["below_open"]
 
 
 def test_failures_reads_a_stored_table(tmp_path: Path) -> None:
@@ -755,14 +760,20 @@ def test_validate_names_out_when_its_run_folder_is_a_file(
 
 def test_calibrated_baseline_inside_observed_ranges(tmp_path: Path) -> None:
     """The calibration's guard. The deadliest attack of a year in Balochistan is a known miss
-    of the defaults (``KNOWN_MISSES``: below 26-60 at 200-600 replicates; at these 40 it may
-    read inside by chance): ``failures()`` leaves it out by that list, with its reason, not by
-    the small sample. Every other calibrated target must be inside."""
+    of the defaults (``KNOWN_MISSES``: below 26-60 at 200-600 replicates): ``failures()``
+    leaves it out by that list, with its reason. Every other calibrated target must be inside,
+    but for a median within its Monte Carlo error of the range (``beyond_noise``).
+
+    At 40 replicates, judged by the median alone, the unchanged model failed at 23 of seeds
+    0-40 (a reviewer): a guard that fails half the time whatever one changes guards nothing.
+    At 200 replicates beyond noise: 0 of seeds 0-20 fail, and each of attack rates x1.25 and
+    x0.8, the prior share of Chinese targets x2 and security lethality x1.3 fails at seeds 0
+    and 1 (at 40 replicates beyond noise the prior x2 passed at every seed)."""
     from sim.validation import KNOWN_MISSES
 
     assert set(KNOWN_MISSES) == {"largest_attack_per_year"}  # a new miss needs its reason here
-    table = validate(replicates=40, seed=0, jobs=2, out_dir=tmp_path, plots=False)
-    failing = failures(table)
+    table = validate(replicates=200, seed=0, jobs=2, out_dir=tmp_path, plots=False)
+    failing = failures(table, beyond_noise=True)
     rows = table.set_index("target")
     detail = "; ".join(
         f"{k}: median {rows.loc[k, 'model_median']:.3g}, observed "
