@@ -1444,6 +1444,11 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
     lines.extend(fmt.format(*row).rstrip() for row in rows)
     lines.append("")
     lines.append(
+        "obs. at: the share of model values at or below the observed range's midpoint (50%: "
+        "the record sits at the model's median); n: model values (replicates, or replicate-years "
+        "for a figure per year of a run)"
+    )
+    lines.append(
         "fitted by: search = the defaults' search (scripts/calibrate.py); ABC = the posterior's "
         "calibration (cpec-sim calibrate); in-sample for this table: "
         + ("ABC" if table.attrs.get("parameters", {}).get("source") == "posterior" else "search")
