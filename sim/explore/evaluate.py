@@ -152,13 +152,10 @@ class ContrastOutcomes:
     def __call__(self, point: Mapping[str, Any], seed: int) -> dict[str, Any]:
         reference, contrast = self.arms()
         base, other = reference(point, seed), contrast(point, seed)
-        out: dict[str, Any] = {}
-        for key, value in other.items():
-            if isinstance(value, (bool, np.bool_)):
-                out[f"{key}_share"] = float(value) - float(base[key])
-            else:
-                out[key] = float(value) - float(base[key])
-        return out
+        return {
+            aggregate_name(key, value): float(value) - float(base[key])
+            for key, value in other.items()
+        }
 
     def fingerprint(self) -> str:
         """Both scenarios' fingerprints (:meth:`CrisisOutcomes.fingerprint`)."""
