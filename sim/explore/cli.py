@@ -312,7 +312,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
     space = s.study.space
     n = sa.n_points(method, s.samples, len(space))
     _say_big_design(n, s.replicates)
-    check_points(space.table(sa.unit_design(space, method, s.samples, s.seed)), fn.params)
+    unit = sa.unit_design(space, method, s.samples, s.seed)
+    check_points(space.table(unit), fn.params)
     print(
         f"{method} sensitivity of {_subject(s)}: {len(space)} uncertainties, {n} points x "
         f"{s.replicates} replicates x {s.weeks} weeks = {n * s.replicates * _arms(s)} runs "
@@ -327,6 +328,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
         samples=s.samples,
         outcomes=outcomes,
         execution=_execution(args, s, "sensitivity"),
+        unit=unit,
     )
     if result.evaluation.status == "complete":
         _say_contrast(s)

@@ -467,17 +467,21 @@ def run_sensitivity(
     outcomes: Sequence[str] = (),
     execution: Execution = DEFAULT_EXECUTION,
     check: Any = None,
+    unit: np.ndarray | None = None,
 ) -> SensitivityResult:
     """Sample, evaluate (resumably, in parallel) and analyse; write ``indices.csv`` and plots.
 
     ``execution.seed`` seeds the sampler and the bootstrap as well as the replicates.
     ``check(point)`` may validate each point before anything runs (raise ParameterError).
+    ``unit`` is the design ``unit_design(space, method, samples, execution.seed)`` if the
+    caller has built it already (a large Sobol design takes a second to build and check).
     The returned indices are empty unless the evaluation completed.
     """
     from sim.explore.space import check_points
 
     seed = execution.seed
-    unit = unit_design(space, method, samples, seed)
+    if unit is None:
+        unit = unit_design(space, method, samples, seed)
     design = space.table(unit)
     if check is not None:
         check_points(design, check)
