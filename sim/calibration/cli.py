@@ -126,11 +126,35 @@ def _print_summary(result: object) -> None:
                     for n, w in zip(names, widths, strict=True)
                 )
                 print(f"  {rec['quantity']!s:20s} {float(rec['observed_2024']):8.4g} {cells}")
+        _print_model_differences(result.hindcast)
     print(
         f"\n{result.simulations:,} simulations in the calibration, "
         f"{result.session_simulations:,} of them this session ({result.seconds:.0f} s)"
     )
     print(f"calibration directory: {result.out_dir}")
+
+
+def _print_model_differences(table: Any) -> None:
+    """The model's CRPS minus each of its own references', with the bootstrap interval."""
+    names = [
+        c.removeprefix("crps_model_minus_")
+        for c in table.columns
+        if c.startswith("crps_model_minus_") and not c.endswith(("_low", "_high"))
+    ]
+    if not names:
+        return
+    print(
+        "  the model's CRPS minus each reference's (< 0: the model is better), 95% bootstrap "
+        "interval over\n  the replicates: Monte Carlo noise only, one observed year each "
+        "(hindcast.csv: crps_model_minus_NAME)"
+    )
+    for rec in table.to_dict("records"):
+        parts = [
+            f"{n} {rec[f'crps_model_minus_{n}']:+.3g} "
+            f"[{rec[f'crps_model_minus_{n}_low']:+.3g}, {rec[f'crps_model_minus_{n}_high']:+.3g}]"
+            for n in names
+        ]
+        print(f"  {rec['quantity']!s:20s} " + "; ".join(parts))
 
 
 def _joint_text(joint: float | None) -> str:

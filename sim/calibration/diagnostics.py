@@ -322,6 +322,35 @@ def naive_forecasts(h: HeldOut, alpha: float) -> dict[str, tuple[float, float]]:
     }
 
 
+#: Level of the bootstrap intervals of the model's CRPS and of its differences.
+NOISE_LEVEL = 0.95
+
+
+def _model_noise(
+    x: np.ndarray, h: HeldOut, predictive: pd.DataFrame, references: Mapping[str, pd.DataFrame]
+) -> dict[str, float]:
+    """The model's CRPS and its differences from the model's own references, each with a
+    bootstrap interval over the replicates (``crps_model_low``/``_high``; ``crps_model_minus_
+    NAME`` and its ``_low``/``_high``). Year 1 and year 2 come from the same replicates
+    (paired); the priors' and defaults' replicates are other runs (resampled apart)."""
+    out: dict[str, float] = {}
+    low, high = scoring.crps_difference_interval(x, [], h.value, paired=False, level=NOISE_LEVEL)
+    out["crps_model_low"], out["crps_model_high"] = low, high
+    others: dict[str, tuple[np.ndarray, bool]] = {}
+    if h.year1 and h.year1 in predictive.columns:
+        others["model_year1"] = (predictive[h.year1].to_numpy(dtype=float), True)
+    for name, table in references.items():
+        others[name] = (table[h.statistic].to_numpy(dtype=float), False)
+    for name, (y, paired) in others.items():
+        key = f"crps_model_minus_{name}"
+        out[key] = scoring.crps_ensemble(x, h.value) - scoring.crps_ensemble(y, h.value)
+        low, high = scoring.crps_difference_interval(
+            x, y, h.value, paired=paired, level=NOISE_LEVEL
+        )
+        out[f"{key}_low"], out[f"{key}_high"] = low, high
+    return out
+
+
 def hindcast_scores(
     predictive: pd.DataFrame,
     targets: Sequence[HeldOut],
@@ -338,6 +367,10 @@ def hindcast_scores(
     * ``references`` (the same statistics simulated otherwise), e.g. ``prior``: from the
       priors without any fitting, and ``defaults``: at the shipped defaults. If fitting to
       2023 does not beat them, the forecast's skill is not the fit's.
+
+    The model's CRPS and its differences from these references come with 95% bootstrap
+    intervals over the replicates (:func:`_model_noise`): Monte Carlo noise only, since each
+    quantity has one observed year.
     """
     rows = []
     for h in targets:
@@ -366,6 +399,7 @@ def hindcast_scores(
         for name, (crps, _) in forecasts.items():
             if name != "model":
                 row[f"crps_skill_vs_{name}"] = scoring.skill(forecasts["model"][0], crps)
+        row.update(_model_noise(x, h, predictive, references or {}))
         row["baseline_years"] = f"{years[0]}-{years[-1]} ({len(years)} values)"
         rows.append(row)
     return pd.DataFrame(rows)

@@ -28,6 +28,43 @@ def crps_ensemble(samples: ArrayLike, observed: float) -> float:
     return float(sr.crps_ensemble(float(observed), x, estimator="qd"))
 
 
+def crps_difference_interval(
+    x: ArrayLike,
+    y: ArrayLike,
+    observed: float,
+    *,
+    paired: bool,
+    level: float = 0.95,
+    draws: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``crps(x) - crps(y)`` at ``observed``: how far the
+    difference of two ensembles' scores could move with other replicates (Monte Carlo
+    noise), not how it would move with another observed year.
+
+    ``paired``: ``x[i]`` and ``y[i]`` come from one replicate (resampled together); otherwise
+    the two ensembles are resampled apart. ``y`` empty: the interval of ``crps(x)`` alone.
+    """
+    import scoringrules as sr
+
+    a = np.asarray(x, dtype=float)
+    b = np.asarray(y, dtype=float)
+    if a.size == 0 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("an ensemble needs at least one finite member")
+    if paired and b.size and a.size != b.size:
+        raise ValueError("paired ensembles need as many members each")
+    rng = np.random.default_rng([seed, 11])
+    obs = np.full(draws, float(observed))
+    ia = rng.integers(0, a.size, (draws, a.size))
+    diff = np.asarray(sr.crps_ensemble(obs, a[ia], estimator="qd"), dtype=float)
+    if b.size:
+        ib = ia if paired else rng.integers(0, b.size, (draws, b.size))
+        diff = diff - np.asarray(sr.crps_ensemble(obs, b[ib], estimator="qd"), dtype=float)
+    tail = (1 - level) / 2
+    low, high = np.quantile(diff, [tail, 1 - tail])
+    return float(low), float(high)
+
+
 def crps_normal(mean: float, sd: float, observed: float) -> float:
     """Closed-form CRPS of a normal forecast N(mean, sd^2) at ``observed``."""
     if sd <= 0:

@@ -71,3 +71,36 @@ def test_hindcast_scores_known_answers_and_orientation() -> None:
     assert all(row[c] == 1.0 for c in skills if row[c.replace("skill_vs_", "")] > 0)
     bad = hindcast_scores(far, [h]).iloc[0]
     assert bad["crps_model"] == 40.0 and bad["crps_skill_vs_climatology"] < 0
+    # the model against its own references, with intervals: year 1 (paired), the priors
+    assert row["crps_model_minus_model_year1"] == -2.0
+    assert row["crps_model_minus_model_year1_low"] == row["crps_model_minus_model_year1_high"]
+    assert row["crps_model_minus_prior"] == pytest.approx(-row["crps_prior"])
+    assert row["crps_model_minus_prior_low"] < row["crps_model_minus_prior_high"] < 0
+    assert "crps_model_minus_prior" not in bad.index  # no references given
+    assert bad["crps_model_low"] == bad["crps_model_high"] == 40.0
+
+
+def test_crps_difference_interval_known_answers_and_coverage() -> None:
+    """Two ensembles from one distribution differ in CRPS by noise alone: the 95% bootstrap
+    interval of the difference covers 0 about 95% of the time (unpaired and paired). An
+    ensemble at the observation against one far from it: the interval excludes 0, on the
+    right side. An ensemble against itself, paired: exactly 0."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(0.0, 1.0, 40)
+    assert scoring.crps_difference_interval(x, x, 0.5, paired=True) == (0.0, 0.0)
+    near, far = rng.normal(0.0, 1.0, 40), rng.normal(5.0, 1.0, 40)
+    low, high = scoring.crps_difference_interval(near, far, 0.0, paired=False)
+    assert low < high < 0  # near scores lower (better)
+    alone = scoring.crps_difference_interval(near, [], 0.0, paired=False)
+    assert alone[0] < scoring.crps_ensemble(near, 0.0) < alone[1]
+    for paired in (False, True):
+        covered = 0
+        for trial in range(200):
+            a, b = rng.poisson(8.0, 50), rng.poisson(8.0, 50)
+            lo, hi = scoring.crps_difference_interval(
+                a, b, 11.0, paired=paired, draws=400, seed=trial
+            )
+            covered += lo <= 0.0 <= hi
+        assert 0.88 <= covered / 200 <= 0.995, (paired, covered)
+    with pytest.raises(ValueError, match="paired"):
+        scoring.crps_difference_interval(x, x[:5], 0.0, paired=True)
