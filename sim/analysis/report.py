@@ -206,10 +206,17 @@ def _html_table(
 
 def _overrides_text(run: Run) -> str:
     """The model parameters the run's command changed (not its run settings, such as
-    replicates or seed, which have their own columns)."""
-    if run.overrides:
-        return ", ".join(f"{k}={v}" for k, v in run.overrides.items())
-    return "none (the scenario as its file sets it)"
+    replicates or seed, which have their own columns); a run over a posterior changed its
+    calibrated parameters, one draw a replicate."""
+    changed = [f"{k}={v}" for k, v in run.overrides.items()]
+    entry = run.parameters
+    if entry.get("source") == "posterior":
+        columns = entry.get("columns") or []
+        changed.append(
+            f"the {len(columns)} calibrated parameters: a posterior draw a replicate "
+            f"({entry.get('path', '?')})"
+        )
+    return ", ".join(changed) or "none (the scenario as its file sets it)"
 
 
 def _runs_section(runs: RunSet) -> str:

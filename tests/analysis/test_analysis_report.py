@@ -259,6 +259,29 @@ def test_parameters_changed_leaves_out_run_settings(tmp_path: Path, make_run, mo
     assert not any(k in c for c in cells for k in ("replicates=", "sweep_name=", "jobs="))
 
 
+def test_a_posterior_run_says_its_calibrated_parameters_changed(
+    tmp_path: Path, make_run, monkeypatch
+) -> None:
+    """A run over a posterior did change parameters on its command line (one draw a
+    replicate): its row must not read as the scenario's file alone."""
+    import json
+
+    monkeypatch.setattr(report, "comparison_figures", lambda runs, table: iter(()))  # speed
+    a = make_run(tmp_path / "a", overrides=["iran.x=0.5"])
+    manifest = json.loads((a / "manifest.json").read_text())
+    manifest["parameters"] = {
+        "source": "posterior", "path": "cal/posterior.parquet", "sha256": "0" * 64,
+        "draws": 50, "columns": ["attacks.x", "society.y"],
+    }  # fmt: skip
+    (a / "manifest.json").write_text(json.dumps(manifest))
+    html = report.report([a], tmp_path / "r.html", per_run_plots=False).read_text()
+    cells = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>", html)
+    assert cells == [
+        "iran.x=0.5, the 2 calibrated parameters: a posterior draw a replicate "
+        "(cal/posterior.parquet)"
+    ]
+
+
 def _sweep_with_a_failed_baseline(root: Path, make_run) -> Path:
     """A sweep of three scenarios whose baseline job failed: the state a failed job leaves (a
     manifest saying why, no result files, and its entry in sweep.json)."""
