@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from sim import draws
 from sim.compiled import rule
 from sim.record import TARGET_NAMES
 
@@ -96,34 +97,34 @@ def lost_attackers(
     """(lost, captured): suicide attackers die; others are lost with ``share``."""
     if suicide_success:
         return size, 0
-    lost = rng.binomial(size, share)
-    return lost, rng.binomial(lost, p.attacker_captured_share)
+    lost = draws.binomial(rng, size, share)
+    return lost, draws.binomial(rng, lost, p.attacker_captured_share)
 
 
 @rule
 def resolve_attack(rng: np.random.Generator, attack: Attack, p: Any) -> AttackOutcome:
     """Draw the outcome of one attack: interdicted, failed, or its victims by class."""
     n = attack.attackers
-    if rng.random() < attack.p_interdiction:
+    if draws.uniform(rng) < attack.p_interdiction:
         lost, captured = lost_attackers(rng, n, p.attacker_loss_interdicted, False, p)
         return AttackOutcome(False, True, 0, 0, 0, 0, lost, captured)
-    if rng.random() >= attack.p_success:
+    if draws.uniform(rng) >= attack.p_success:
         lost, captured = lost_attackers(rng, n, p.attacker_loss_failed, False, p)
         return AttackOutcome(False, False, 0, 0, 0, 0, lost, captured)
     chinese = security = civilians = 0
     if attack.target == CHINESE:
         kill = vehicle_kill_probability(n, p.lethality_chinese * attack.lethality)
-        chinese = rng.binomial(int(attack.chinese_exposed), kill)
-        escorts = rng.binomial(p.escorts_per_vehicle, kill)
-        security = rng.binomial(escorts, p.escort_security_share)
+        chinese = draws.binomial(rng, int(attack.chinese_exposed), kill)
+        escorts = draws.binomial(rng, p.escorts_per_vehicle, kill)
+        security = draws.binomial(rng, escorts, p.escort_security_share)
         civilians = escorts - security
     else:
         if attack.target == SECURITY:
             per_attacker, share = p.lethality_security, p.security_victim_share
         else:
             per_attacker, share = p.lethality_infrastructure, p.infrastructure_security_share
-        killed = rng.poisson(per_attacker * attack.lethality * n)
-        security = rng.binomial(killed, share)
+        killed = draws.poisson(rng, per_attacker * attack.lethality * n)
+        security = draws.binomial(rng, killed, share)
         civilians = killed - security
     lost, captured = lost_attackers(rng, n, p.attacker_loss_succeeded, attack.suicide, p)
     killed = chinese + security + civilians

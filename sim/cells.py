@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import draws
 from sim.compiled import rule
 
 #: Slots of a pool's ``meta`` array.
@@ -111,7 +112,7 @@ def size_biased_slot(
     comparing them with ``floor(x)`` picks the same slot as subtracting them from ``x`` one by
     one (exact below 2**53), in integer arithmetic.
     """
-    x = int(rng.random() * fighters)
+    x = int(draws.uniform(rng) * fighters)
     total = 0
     for i in range(distinct - 1):
         total += sizes[i] * counts[i]
@@ -141,7 +142,7 @@ def pick_uniform(
     rng: np.random.Generator, sizes: np.ndarray, counts: np.ndarray, meta: np.ndarray
 ) -> int:
     """Size of a cell picked uniformly among cells (Clauset & Wiegel's attacking unit)."""
-    x = rng.random() * meta[CELLS]
+    x = draws.uniform(rng) * meta[CELLS]
     k = 0
     for i in range(meta[DISTINCT]):
         k = sizes[i]
@@ -172,7 +173,7 @@ def micro_events(
             break
         i = size_biased_slot(rng, sizes, counts, distinct, fighters)
         k = sizes[i]
-        shatter = rng.random() < shatter_probability
+        shatter = draws.uniform(rng) < shatter_probability
         if shatter and k <= 1:  # a single fighter has nothing to shatter
             continue
         distinct = remove_cell_at(sizes, counts, distinct, i)

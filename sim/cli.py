@@ -845,6 +845,7 @@ def _job(cfg: Any) -> int:
         overrides=list(overrides),
         config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
         backend=cfg.backend,
+        streams=cfg.streams,
         posterior=posterior,
         records=_hydra_record(cfg),
     )

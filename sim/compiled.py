@@ -24,6 +24,7 @@ import numba
 import numpy as np
 from numba import njit
 
+from sim import draws
 from sim import params as parameters
 from sim.files import user_cache_dir
 
@@ -46,6 +47,7 @@ RULE_SOURCES = sorted(
                 "record.py",
             )
         ),
+        _PACKAGE / "draws.py",
         *(_PACKAGE / "rules").glob("*.py"),
     ]
 )
@@ -212,7 +214,7 @@ def matmat_row(a: np.ndarray, b: np.ndarray, i: int) -> np.ndarray:
 @rule
 def weighted_index(rng: np.random.Generator, weights: np.ndarray) -> int:
     """An index drawn with probability proportional to ``weights`` (not all zero)."""
-    x = rng.random() * weights.sum()
+    x = draws.uniform(rng) * weights.sum()
     last = 0
     for i in range(weights.size):
         if weights[i] > 0:
@@ -228,7 +230,7 @@ def shuffled(rng: np.random.Generator, n: int) -> np.ndarray:
     """0..n-1 in a random order (Fisher-Yates)."""
     order = np.arange(n)
     for i in range(n - 1, 0, -1):
-        j = rng.integers(0, i + 1)
+        j = draws.integer(rng, 0, i + 1)
         order[i], order[j] = order[j], order[i]
     return order
 
@@ -244,7 +246,7 @@ def multinomial_row(rng: np.random.Generator, n: int, shares: np.ndarray, out: n
             out[j] = 0
             continue
         p = min(1.0, max(0.0, shares[j] / rest))
-        x = rng.binomial(left, p)
+        x = draws.binomial(rng, left, p)
         out[j] = x
         left -= x
         rest -= shares[j]

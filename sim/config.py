@@ -51,6 +51,9 @@ class RunConfig(ModelParams):
     sweep_name: str = "multirun"
     plots: bool = True
     backend: str = "compiled"  # compiled engine, or "mesa": the reference model (same results)
+    # "single": one NumPy stream a replicate; "keyed": common random numbers across scenarios
+    # (sim/draws.py): runs of one seed share their draws wherever their steps do
+    streams: str = "single"
     # "defaults": every replicate runs with the scenario's parameters; else a posterior.parquet
     # (or its directory; "posterior": results/calibration/full/): replicate r runs with draw r % n
     parameters: str = "defaults"
@@ -69,6 +72,7 @@ RUN_KEYS = (
     "sweep_name",
     "plots",
     "backend",
+    "streams",
     "parameters",
 )
 MODEL_KEYS = tuple(f.name for f in dataclasses.fields(ModelParams))
@@ -204,6 +208,7 @@ def check_run_keys(cfg: Any) -> None:
     _check_count("chunk_size", cfg.chunk_size, 1, MAX_REPLICATES, unset_ok=True)
     _check_count("seed", cfg.seed, 0, MAX_SEED)
     check_backend(cfg.backend)
+    check_streams_key(cfg.streams)
     check_name("sweep_name", cfg.sweep_name)
     check_name("scenario.name", cfg.scenario.name)
 
@@ -227,6 +232,16 @@ def check_backend(backend: str) -> None:
         )
 
 
+def check_streams_key(streams: str) -> None:
+    """Raise :class:`ParameterError` (one line) unless ``streams`` is one of ``STREAMS``."""
+    from sim.draws import check_streams
+
+    try:
+        check_streams(streams)
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from None
+
+
 def resolved_chunk_size(chunk_size: int | None, replicates: int) -> int:
     """Replicates per chunk: as given, or about 50 chunks of 25 to 250 replicates (never from
     ``jobs``, so that the chunk files are the same for any number of workers).
@@ -247,7 +262,12 @@ def resolved_jobs(jobs: int | None) -> int:
 
 
 def config_hash(
-    params: ModelParams, seed: int, weeks: int, scenario: str, posterior_sha256: str | None = None
+    params: ModelParams,
+    seed: int,
+    weeks: int,
+    scenario: str,
+    posterior_sha256: str | None = None,
+    streams: str = "single",
 ) -> str:
     """Hash of everything that determines the replicates' results (not their number): the
     parameters, seed, horizon, scenario and the model's rules and data files
@@ -267,5 +287,7 @@ def config_hash(
     }
     if posterior_sha256 is not None:
         data["posterior_sha256"] = posterior_sha256
+    if streams != "single":  # keyed draws: other replicates for the same seed
+        data["streams"] = streams
     blob = json.dumps(data, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from sim import draws
 from sim.compiled import Calls, rule, shuffled
 from sim.config import BACKENDS, checked_weeks
+from sim.draws import STREAMS, check_streams
 from sim.params import ModelParams, validate
 from sim.record import WEEKLY_METRICS, ReplicateResult, replicate_result
 from sim.rules.china import china_week
@@ -31,7 +33,7 @@ from sim.world import FIRST_PAUSE, HARDSHIP_STALE, new_event_buffer
 
 @rule
 def run_weeks(
-    rng: np.random.Generator,
+    rng: Any,
     world: Any,
     places: Any,
     groups: Any,
@@ -41,15 +43,24 @@ def run_weeks(
     metrics: np.ndarray,
     events: np.ndarray,
 ) -> tuple[np.ndarray, int]:
-    """Weeks 1..``weeks`` of one replicate; returns the event buffer and its row count."""
+    """Weeks 1..``weeks`` of one replicate; returns the event buffer and its row count.
+
+    ``rng`` is the replicate's stream (:mod:`sim.draws`): its NumPy generator, or a keyed
+    stream, which each step of each week turns to its own substream.
+    """
     n_events = 0
     for week in range(1, weeks + 1):
         begin_week(world, week)
+        draws.enter(rng, week, draws.IRAN)
         iran_week(rng, world, places, groups, params)
         china_week(world, params)
+        draws.enter(rng, week, draws.PAKISTAN)
         pakistan_week(rng, world, places, groups, params)
+        draws.enter(rng, week, draws.SOCIETY)
         society_week(rng, world, places, groups, investors, params)
+        draws.enter(rng, week, draws.ORDER)
         for g in shuffled(rng, groups.baloch.size):
+            draws.enter(rng, week, draws.GROUP, g)
             events, n_events = group_week(rng, g, groups, world, places, params, events, n_events)
         if week % 4 == 0:
             for k in range(investors.site.size):
@@ -60,25 +71,32 @@ def run_weeks(
     return events, n_events
 
 
-#: The weekly loop's compiled overload, resolved at the first replicate of a process: Numba's
-#: dispatcher would type the named tuples again at every call (~0.1 ms).
-_CALLS = Calls()
+#: The weekly loop's compiled overload for each kind of stream, resolved at the first
+#: replicate of a process: Numba's dispatcher would type the named tuples again at every
+#: call (~0.1 ms).
+_CALLS = {kind: Calls() for kind in STREAMS}
 
 
 def run_replicate(
-    params: ModelParams, weeks: int = 104, seed: int = 0, compiled: Any = None
+    params: ModelParams,
+    weeks: int = 104,
+    seed: int = 0,
+    compiled: Any = None,
+    streams: str = "single",
 ) -> ReplicateResult:
     """One replicate in compiled code: the same result as ``CrisisModel(...).run()``.
 
     ``compiled`` (``sim.world.compiled_params(params)``) saves rebuilding the parameter
-    tuples when many replicates share ``params``.
+    tuples when many replicates share ``params``. ``streams`` (:mod:`sim.draws`): "single"
+    or "keyed" (common random numbers across scenarios).
     """
     weeks = checked_weeks(weeks)
-    s = start(params if compiled is not None else validate(params), seed, compiled)
+    check_streams(streams)
+    s = start(params if compiled is not None else validate(params), seed, compiled, streams)
     metrics = np.zeros((weeks, len(WEEKLY_METRICS)))
-    events, n = _CALLS(
+    events, n = _CALLS[streams](
         run_weeks,
-        s.rng,
+        s.stream,
         s.world,
         s.places,
         s.groups,
@@ -97,18 +115,19 @@ def simulate(
     seed: int = 0,
     backend: str = "compiled",
     compiled: Any = None,
+    streams: str = "single",
 ) -> ReplicateResult:
     """One replicate by ``backend``: "compiled" (this engine) or "mesa" (:class:`CrisisModel`).
 
-    Both give identical results for the same seed; the Mesa model is slower and inspectable.
-    ``compiled`` is passed on to :func:`run_replicate` (the engine only).
+    Both give identical results for the same seed and ``streams``; the Mesa model is slower
+    and inspectable. ``compiled`` is passed on to :func:`run_replicate` (the engine only).
     """
     if backend == "compiled":
-        return run_replicate(params, weeks, seed, compiled)
+        return run_replicate(params, weeks, seed, compiled, streams)
     if backend == "mesa":
         from sim.model import CrisisModel
 
-        return CrisisModel(params, weeks=weeks, seed=seed).run()
+        return CrisisModel(params, weeks=weeks, seed=seed, streams=streams).run()
     raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
 
 

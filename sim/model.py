@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from mesa import Model
 
+from sim import draws
 from sim.agents.china import ChinaState
 from sim.agents.investor import Investor
 from sim.agents.iran import IranState
@@ -28,6 +29,7 @@ from sim.agents.militant_group import MilitantGroup
 from sim.agents.pakistan import PakistanState
 from sim.compiled import Calls, shuffled
 from sim.config import checked_weeks
+from sim.draws import check_streams
 from sim.params import ModelParams, validate
 from sim.record import Recorder, ReplicateResult
 from sim.rules.pakistan import recent_attacks
@@ -54,17 +56,22 @@ class CrisisModel(Model):
         params: ModelParams | None = None,
         weeks: int = 104,
         seed: int = 0,
+        streams: str = "single",
     ) -> None:
         seed = int(seed)  # NumPy integers too
+        check_streams(streams)
         super().__init__(rng=seed)
         self.params = validate(params or ModelParams())
         self.weeks = checked_weeks(weeks)
         self.week = 0
         self.places = load_places()
         self.space = build_network(self.places, self.random)
-        begin = start(self.params, seed)
+        begin = start(self.params, seed, streams=streams)
         self.call = Calls()  # calls the compiled rules with this model's arrays
-        self.rng = begin.rng  # every draw of the rules comes from this generator
+        self.rng = begin.rng  # week 0's draws came from this generator
+        #: Every draw of the rules from week 1 comes from this stream (sim.draws): ``rng``
+        #: itself (streams="single"), or a keyed stream that each step turns to its own part.
+        self.stream = begin.stream
         self.compiled = begin.params
         # where groups reach: the network's links
         self.place_arrays = begin.places._replace(adjacency=reach_adjacency(self.space))
@@ -127,13 +134,17 @@ class CrisisModel(Model):
         w, p = self.world, self.compiled
         call = self.call
         call(begin_week, w, self.week)
+        stream, week = self.stream, self.week
+        draws.enter(stream, week, draws.IRAN)
         self.iran.step()
         self.china.step()
+        draws.enter(stream, week, draws.PAKISTAN)
         self.pakistan.step()
-        call(
-            society_week, self.rng, w, self.place_arrays, self.group_arrays, self.investor_arrays, p
-        )
-        for g in call(shuffled, self.rng, len(self.groups)):
+        draws.enter(stream, week, draws.SOCIETY)
+        call(society_week, stream, w, self.place_arrays, self.group_arrays, self.investor_arrays, p)
+        draws.enter(stream, week, draws.ORDER)
+        for g in call(shuffled, stream, len(self.groups)):
+            draws.enter(stream, week, draws.GROUP, int(g))
             self.groups[g].step()
         if self.week % 4 == 0:
             for investor in self.investors:

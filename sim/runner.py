@@ -41,6 +41,7 @@ from sim import __version__
 from sim.config import (
     MAX_REPLICATES,
     check_backend,
+    check_streams_key,
     checked_weeks,
     config_hash,
     with_overrides,
@@ -91,6 +92,7 @@ class RunSpec:
     overrides: list[str] = field(default_factory=list)
     config_yaml: str = ""
     backend: str = "compiled"  # "compiled" engine or "mesa" reference model: same results
+    streams: str = "single"  # what the rules draw from (sim.draws): "single" or "keyed"
     #: Posterior draws (replicate i runs with draw i % n on top of ``params``); None: defaults.
     posterior: Posterior | None = None
     #: The command that made the run, when it manages the folder itself (``cpec-sim validate``
@@ -112,7 +114,7 @@ class RunSpec:
     def config_hash(self) -> str:
         """Hash of what determines each replicate's result."""
         sha = self.posterior.key if self.posterior is not None else None
-        return config_hash(self.params, self.seed, self.weeks, self.scenario, sha)
+        return config_hash(self.params, self.seed, self.weeks, self.scenario, sha, self.streams)
 
 
 @dataclass
@@ -218,6 +220,7 @@ def run_chunk(
     weeks: int,
     backend: str = "compiled",
     posterior: Posterior | None = None,
+    streams: str = "single",
 ) -> tuple[int, list[dict[str, Any]], float]:
     """Run the replicates of one chunk and write its files; return failures and seconds.
 
@@ -244,7 +247,7 @@ def run_chunk(
                 built[draw] = (p, compiled_params(p))
             p, compiled = built[draw]
             with one_replicate():
-                result = simulate(p, weeks, s, backend, compiled)
+                result = simulate(p, weeks, s, backend, compiled, streams)
             results.append((i, s, result))
         except Exception as exc:  # one replicate's failure must not sink the others
             raise_if_interrupted(exc)
@@ -446,6 +449,7 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
         "jobs": spec.jobs,
         "chunk_size": spec.chunk_size,
         "backend": spec.backend,
+        "streams": spec.streams,
         "config_hash": spec.config_hash,
         "parameters": parameters_entry(spec.posterior),
         "replicate_seeds": REPLICATE_SEEDS,
@@ -478,6 +482,7 @@ def run(
     validate(spec.params)
     checked_weeks(spec.weeks)
     check_backend(spec.backend)
+    check_streams_key(spec.streams)
     if spec.posterior is not None:
         check_posterior(spec.posterior, spec.params, spec.replicates)
     t0 = time.perf_counter()
@@ -691,7 +696,7 @@ def _chunk_args(spec: RunSpec, store: ChunkStore, chunk: int, replicates: list[i
     """The arguments of :func:`run_chunk` for one chunk of a run."""
     return (
         store, chunk, replicates, spec.params, spec.seed, spec.weeks, spec.backend,
-        spec.posterior,
+        spec.posterior, spec.streams,
     )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import cells
+from sim import cells, draws
 from sim.compiled import matmat_row, multinomial_row, rule
 from sim.rules.pakistan import denies_sanctuary, intensity_by_place, joint_operations
 from sim.world import HARDSHIP_STALE, IRAN_SCORE, JOINT, T_RECRUITS
@@ -134,7 +134,7 @@ def recruit(
         weights = present[i]
         if weights.sum() <= 0:  # presence in the neighbouring places
             weights = matmat_row(places.adjacency, present, i)
-            n = rng.binomial(n, p.neighbour_mobilisation)
+            n = draws.binomial(rng, n, p.neighbour_mobilisation)
         if n <= 0 or weights.sum() <= 0:
             continue
         multinomial_row(rng, n, weights / weights.sum(), split)
@@ -213,6 +213,6 @@ def society_week(
     expected = expected + rp.backlash_recruits_per_harmed * harm
     recruits = np.zeros(expected.size, dtype=np.int64)
     for i in range(expected.size):
-        recruits[i] = rng.poisson(expected[i])
+        recruits[i] = draws.poisson(rng, expected[i])
     world.tally[T_RECRUITS] = recruit(rng, recruits, groups, places, rp)
     revenge(harm, groups, rp)

@@ -17,6 +17,7 @@ import numpy as np
 from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY, interdiction_probability
 from sim.cells import FIGHTERS
 from sim.compiled import POSTURE_SCORE, Calls, dot, rule
+from sim.draws import stream_for
 from sim.params import ModelParams
 from sim.rules.china import NORMAL, investment_hold, ladder_step
 from sim.rules.militant_group import choice_probabilities, initial_propensities, long_run_rate
@@ -134,6 +135,8 @@ class Start:
     world: Any
     groups: Any
     investors: Any
+    #: What the rules draw from in weeks 1..: ``rng`` itself, or a keyed stream (sim.draws).
+    stream: Any = None
 
 
 _PLACES: dict[int, Any] = {}
@@ -163,10 +166,12 @@ def first_week_state(world: Any, groups: Any, params: Any) -> None:
 _CALLS = Calls()
 
 
-def start(p: ModelParams, seed: int, compiled: Any = None) -> Start:
+def start(p: ModelParams, seed: int, compiled: Any = None, streams: str = "single") -> Start:
     """Week 0 from the data files and the seed: cells burnt in, frictions drawn, states set.
 
     ``compiled`` (``compiled_params(p)``) may be passed in when many replicates share ``p``.
+    ``streams`` says what weeks 1.. draw from (:func:`sim.draws.stream_for`); week 0 draws
+    from the seed's NumPy generator either way.
     """
     rng = np.random.default_rng(seed)
     table = load_places()
@@ -181,4 +186,5 @@ def start(p: ModelParams, seed: int, compiled: Any = None) -> Start:
     s[TROOPS] = float(p.pakistan.accept_chinese_troops)
     s[INTENSITY] = s[ROUTINE] = p.pakistan.base_intensity
     _CALLS(first_week_state, world, groups, compiled)
-    return Start(rng, compiled, _places(), world, groups, investors)
+    stream = stream_for(rng, seed, streams)
+    return Start(rng, compiled, _places(), world, groups, investors, stream)

@@ -16,6 +16,7 @@ import pytest
 
 from sim.compiled import Calls, shuffled
 from sim.config import scenario_names, scenario_params
+from sim.draws import STREAMS
 from sim.engine import run_replicate, simulate
 from sim.model import CrisisModel
 from sim.record import ReplicateResult
@@ -42,13 +43,14 @@ def _same(x: Any, y: Any) -> bool:
     return bool(x == y)
 
 
+@pytest.mark.parametrize("streams", STREAMS)
 @pytest.mark.parametrize("scenario", scenario_names())
-def test_engine_equals_the_mesa_model_in_every_scenario(scenario: str) -> None:
+def test_engine_equals_the_mesa_model_in_every_scenario(scenario: str, streams: str) -> None:
     params = scenario_params(scenario)
     for i in range(2):
         seed = replicate_seed(0, i)
-        mesa = CrisisModel(params, weeks=WEEKS, seed=seed).run()
-        engine = run_replicate(params, WEEKS, seed)
+        mesa = CrisisModel(params, weeks=WEEKS, seed=seed, streams=streams).run()
+        engine = run_replicate(params, WEEKS, seed, streams=streams)
         assert differences(mesa, engine) == [], (scenario, i)
         assert mesa.summary["attacks_total"] > 0  # not a vacuous equality
 

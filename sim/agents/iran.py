@@ -58,4 +58,4 @@ class IranState(Agent):
             self.policy(self)
             return
         m = self.model
-        m.call(iran_week, m.rng, m.world, m.place_arrays, m.group_arrays, m.compiled)
+        m.call(iran_week, m.stream, m.world, m.place_arrays, m.group_arrays, m.compiled)

@@ -66,7 +66,7 @@ class MilitantGroup(Agent):
     def cells(self) -> CellPool:
         """The group's attack cells (views of the model's group arrays)."""
         g, row = self.model.group_arrays, self.row
-        return CellPool(0, self.model.rng, (g.sizes[row], g.counts[row], g.meta[row]))
+        return CellPool(0, self.model.stream, (g.sizes[row], g.counts[row], g.meta[row]))
 
     @property
     def fighters(self) -> int:
@@ -84,7 +84,7 @@ class MilitantGroup(Agent):
         r = m.recorder
         r.buffer, r.n_events = m.call(
             group_week,
-            m.rng,
+            m.stream,
             self.row,
             m.group_arrays,
             m.world,

@@ -88,4 +88,4 @@ class PakistanState(Agent):
             self.policy(self)
             return
         m = self.model
-        m.call(pakistan_week, m.rng, m.world, m.place_arrays, m.group_arrays, m.compiled)
+        m.call(pakistan_week, m.stream, m.world, m.place_arrays, m.group_arrays, m.compiled)

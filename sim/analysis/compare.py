@@ -236,15 +236,24 @@ def _row(run: Run, ref: Run | None, outcome: str, kind: str) -> dict[str, Any]:
 
 def paired_with(run: Run, ref: Run) -> bool:
     """Whether ``run`` and ``ref`` are paired replicate by replicate: the same base seed and
-    seed scheme and the same replicate numbers, so replicate i of each draws the same random
-    numbers (common random numbers) and their differences are bootstrapped in pairs."""
+    seed scheme, the same kind of random streams and the same replicate numbers, so replicate
+    i of each draws the same random numbers (common random numbers) and their differences
+    are bootstrapped in pairs."""
     seeds = [r.manifest.get(k) for r in (run, ref) for k in ("seed", "replicate_seeds")]
     if seeds[0] is None or seeds[1] is None or seeds[:2] != seeds[2:]:
+        return False
+    if streams_of(run) != streams_of(ref):
         return False
     ids = [r.summary.get("replicate") for r in (run, ref)]
     if ids[0] is None or ids[1] is None or not ids[0].is_unique or not ids[1].is_unique:
         return False
     return set(ids[0]) == set(ids[1])
+
+
+def streams_of(run: Run) -> str:
+    """What a run's rules drew from (``streams`` in its manifest; runs stored before the key
+    drew from a single stream)."""
+    return str(run.manifest.get("streams") or "single")
 
 
 def _aligned(run: Run, ref: Run, x: Any, y: Any, paired: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -339,6 +348,7 @@ def compare_runs(
     table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
     table.attrs["rests_on"] = scenario_values(runs.runs)
+    table.attrs["streams"] = sorted({streams_of(run) for run in runs.runs})
     return table
 
 
@@ -653,16 +663,19 @@ def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
     ]
     diffs = table[table["diff_mean"].notna()]  # tested or not: every run with a difference
     pairs = diffs.groupby("label", sort=False)["paired"].first().fillna(False)
+    keyed = list(table.attrs.get("streams") or []) == ["keyed"]
     if pairs.all():
         notes.append(
             "Every run shares the reference's seeds replicate by replicate (common random "
-            f"numbers), so its differences are bootstrapped in pairs{_pairing_strength(diffs)}."
+            f"numbers), so its differences are bootstrapped in pairs"
+            f"{_pairing_strength(diffs, keyed)}."
         )
     elif pairs.any():
         names = ", ".join(str(lbl) for lbl, p in pairs.items() if p)
         notes.append(
-            f"Paired with the reference replicate by replicate (same seeds): {names}; "
-            f"the others were resampled independently{_pairing_strength(diffs)}."
+            f"Paired with the reference replicate by replicate (same seeds and streams): "
+            f"{names}; the others were resampled independently"
+            f"{_pairing_strength(diffs, keyed)}."
         )
     return notes
 
@@ -671,7 +684,7 @@ def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
 PAIRING_RUNS_SHOWN = 8
 
 
-def _pairing_strength(diffs: pd.DataFrame) -> str:
+def _pairing_strength(diffs: pd.DataFrame, keyed: bool = False) -> str:
     """What pairing does to each paired run's intervals: a mean difference's interval is
     about sqrt(1 - r) times as wide as for independent samples, r the correlation of the
     paired values (``pair_r``), given per run as its median and range over the outcomes."""
@@ -689,13 +702,19 @@ def _pairing_strength(diffs: pd.DataFrame) -> str:
         medians = by_run["median"]
         every = f"... ({len(by_run)} runs: {medians.min():.2f} to {medians.max():.2f})"
         shown = [*shown[:PAIRING_RUNS_SHOWN], every]
+    why = (
+        "every run drew from keyed streams (streams=keyed), so the runs of a replicate share "
+        "their draws wherever their steps are the same"
+        if keyed
+        else "near 0, pairing narrows nothing: each replicate drew its random numbers from "
+        "one stream, and once a change alters one draw the later ones serve other purposes; "
+        "run every scenario with streams=keyed for common random numbers that hold"
+    )
     return (
         "; a mean difference's interval is then about sqrt(1 - r) times as wide as for "
         "independent samples, r the correlation of the paired values (pair_r in "
         f"comparison.csv), here the median (and range) over each run's outcomes: "
-        f"{'; '.join(shown)} (near 0, pairing narrows nothing: the model draws each "
-        "replicate's random numbers from one stream, and once a change alters one draw the "
-        "later ones serve other purposes)"
+        f"{'; '.join(shown)} ({why})"
     )
 
 

@@ -105,7 +105,9 @@ resampled {N_BOOT:,} times (fixed seed) to see how much the difference would mov
 set of replicates. Runs with the same seed give replicate <i>i</i> the same random numbers in
 every scenario (common random numbers), so their replicates are resampled in pairs; that
 narrows an interval only while both runs draw the numbers for the same purposes (the notes
-give the pairs' correlation: near 0 after a change that alters the first weeks). Each
+give the pairs' correlation: near 0 after a change that alters the first weeks, unless the
+runs were made with <code>streams=keyed</code>, whose draws are keyed by week, step and group,
+so a change in one step leaves the others' draws alone). Each
 interval holds its own 95%: among the many differences of a table, some exclude 0 by chance
 alone (about one in twenty when nothing differs). A star (*) marks only the differences that
 hold after <b>Holm's correction</b> for every difference in the table (a 5% chance, in all,

@@ -18,6 +18,7 @@ from typing import Any
 
 from sim.commands import Parser, a_number, run_command, whole_number
 from sim.config import MAX_REPLICATES, MAX_SEED, MAX_WEEKS, resolved_jobs
+from sim.draws import STREAMS
 from sim.explore.execution import Execution
 from sim.explore.space import (
     Study,
@@ -69,6 +70,13 @@ def _common(parser: argparse.ArgumentParser, spec: str) -> None:
         "the uncertainties",
     )
     parser.add_argument(
+        "--streams",
+        choices=STREAMS,
+        help="what the rules draw from: one NumPy stream a replicate (single, the default), "
+        "or keyed streams, which a contrast's two runs share wherever their steps do (far "
+        "less noise in its differences)",
+    )
+    parser.add_argument(
         "--fast",
         action="store_true",
         help="smoke test: 8 weeks, 2 replicates, a small design (explicit options still win)",
@@ -118,6 +126,8 @@ def _resolve(
     if args.contrast is not None:
         check_contrast(args.contrast, study.scenario, study.space, study.overrides, "--contrast")
         study.contrast = args.contrast
+    if args.streams is not None:
+        study.streams = args.streams
     if args.jobs is not None and args.jobs < 1:
         raise StudyError(f"--jobs={args.jobs} is not allowed: need at least 1")
     jobs = resolved_jobs(args.jobs)
@@ -166,14 +176,17 @@ def _point_function(settings: Settings) -> Any:
     study = settings.study
     overrides = tuple(sorted(study.overrides.items()))
     if study.contrast is not None:
-        return ContrastOutcomes(study.scenario, study.contrast, settings.weeks, overrides)
-    return CrisisOutcomes(study.scenario, settings.weeks, overrides)
+        return ContrastOutcomes(
+            study.scenario, study.contrast, settings.weeks, overrides, study.streams
+        )
+    return CrisisOutcomes(study.scenario, settings.weeks, overrides, study.streams)
 
 
 def _subject(s: Settings) -> str:
     """What a study runs: ``baseline``, or ``joint_operation - baseline`` for a contrast."""
     study = s.study
-    return study.scenario if study.contrast is None else f"{study.contrast} - {study.scenario}"
+    subject = study.scenario if study.contrast is None else f"{study.contrast} - {study.scenario}"
+    return subject if study.streams == "single" else f"{subject} ({study.streams} streams)"
 
 
 def _arms(s: Settings) -> int:
@@ -184,13 +197,25 @@ def _arms(s: Settings) -> int:
 def _say_contrast(s: Settings) -> None:
     """What a contrast's outcomes are (printed above its tables)."""
     study = s.study
-    if study.contrast is not None:
+    if study.contrast is None:
+        return
+    head = (
+        f"Each outcome is a difference, {study.contrast} minus {study.scenario}, replicate "
+        "by replicate (both run with the same seed); a point's value is the mean "
+        "difference over its replicates. "
+    )
+    if study.streams == "keyed":
         print(
-            f"Each outcome is a difference, {study.contrast} minus {study.scenario}, replicate "
-            "by replicate (both run with the same seed); a point's value is the mean "
-            "difference over its replicates. Once a draw differs the two runs of a "
-            "replicate can be nearly independent (joint_operation against baseline, for one: "
-            "r ~0), and their difference then carries both runs' noise: read the noise lines."
+            head + "With keyed streams the two runs of a replicate share their draws "
+            "wherever their steps are the same, so a difference carries far less noise than "
+            "two independent runs' would: read the noise lines all the same."
+        )
+    else:
+        print(
+            head + "Once a draw differs the two runs of a replicate can be nearly "
+            "independent (joint_operation against baseline, for one: r ~0), and their "
+            "difference then carries both runs' noise: read the noise lines, or give "
+            "--streams keyed."
         )
 
 
@@ -221,6 +246,8 @@ def _dir_name(kind: str, method: str, s: Settings) -> Path:
     if s.study.contrast is not None:
         stem += f"-{s.study.contrast}-minus-{s.study.scenario}"
     tag = f"{method}-n{s.samples}-r{s.replicates}-w{s.weeks}-s{s.seed}"
+    if s.study.streams != "single":
+        tag += f"-{s.study.streams}"
     return Path("results") / kind / stem / tag
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.draws import STREAMS
 from sim.params import ModelParams, ParameterError, ParamInfo, flatten, iter_params
 
 
@@ -199,6 +200,7 @@ STUDY_KEYS = (
     "uncertainties",
     "where",
     "contrast",
+    "streams",
 )
 
 
@@ -219,6 +221,8 @@ class Study:
     path: Path | None = None
     #: Another scenario: each outcome is then its difference from ``scenario``.
     contrast: str | None = None
+    #: What the rules draw from (sim.draws): "single" or "keyed".
+    streams: str = "single"
 
 
 def _int_setting(
@@ -293,12 +297,18 @@ def load_study(path: Path | str) -> Study:
     contrast = data.get("contrast")
     if contrast is not None:
         check_contrast(str(contrast), scenario, space, overrides, f"{path}: contrast")
+    streams = str(data.get("streams", "single"))
+    if streams not in STREAMS:
+        raise StudyError(
+            f"{path}: streams: {streams!r} is not allowed: choose {' or '.join(STREAMS)}"
+        )
     outcomes = data.get("outcomes") or []
     if isinstance(outcomes, str):
         outcomes = [outcomes]
     where = data.get("where")
     return Study(
         contrast=None if contrast is None else str(contrast),
+        streams=streams,
         space=space,
         scenario=scenario,
         weeks=_int_setting(path, data, "weeks", 104, 1),

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sim import draws
 from sim.compiled import rule
 from sim.world import INTENSITY, IRAN_SCORE, JAA_ROW, LAST_JAA_IN_IRAN, T_CIVILIANS_KILLED
 
@@ -76,11 +77,11 @@ def jaa_sanctuary_share(groups: Any, places: Any) -> float:
 def strike_across_border(rng: np.random.Generator, world: Any, places: Any, p: Any) -> None:
     """An Iranian strike on a Pakistani border district; Pakistan may strike back."""
     border = places.border_index
-    place = border[rng.integers(0, border.size)]
+    place = border[draws.integer(rng, 0, border.size)]
     world.strikes[place] = 1.0
-    world.tally[T_CIVILIANS_KILLED] += rng.poisson(p.strike_civilians)
-    if rng.random() < p.retaliation_probability:
-        world.tally[T_CIVILIANS_KILLED] += rng.poisson(p.strike_civilians)
+    world.tally[T_CIVILIANS_KILLED] += draws.poisson(rng, p.strike_civilians)
+    if draws.uniform(rng) < p.retaliation_probability:
+        world.tally[T_CIVILIANS_KILLED] += draws.poisson(rng, p.strike_civilians)
         world.s[IRAN_SCORE] = after_exchange(world.s[IRAN_SCORE], p)
 
 
@@ -96,5 +97,5 @@ def iran_week(rng: np.random.Generator, world: Any, places: Any, groups: Any, pa
         p,
     )
     world.strikes[:] = 0.0
-    if hostile(s[IRAN_SCORE]) and rng.random() < p.strike_probability:
+    if hostile(s[IRAN_SCORE]) and draws.uniform(rng) < p.strike_probability:
         strike_across_border(rng, world, places, p)

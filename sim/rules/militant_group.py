@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import cells
+from sim import cells, draws
 from sim.attacks import (
     CHINESE,
     SECURITY,
@@ -104,7 +104,7 @@ def choice_probabilities(propensities: np.ndarray, p: Any) -> np.ndarray:
 def choose_target(rng: np.random.Generator, propensities: np.ndarray, p: Any) -> int:
     """Pick a target class by the choice probabilities."""
     q = choice_probabilities(propensities, p)
-    x = rng.random()
+    x = draws.uniform(rng)
     return 0 if x < q[0] else (1 if x < q[0] + q[1] else 2)
 
 
@@ -160,7 +160,7 @@ def draw_attempts(rng: np.random.Generator, g: int, groups: Any, p: Any) -> int:
     fighters = groups.meta[g, cells.FIGHTERS]
     if fighters == 0:
         return 0
-    return rng.poisson(base_rate(groups.attack_rate[g], fighters, p) + groups.excitation[g])
+    return draws.poisson(rng, base_rate(groups.attack_rate[g], fighters, p) + groups.excitation[g])
 
 
 # --- one attack --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import cells
+from sim import cells, draws
 from sim.attacks import guard_protection
 from sim.compiled import rule
 from sim.rules.china import DEMAND
@@ -155,7 +155,7 @@ def consider_chinese_troops(rng: np.random.Generator, world: Any, params: Any) -
         return
     if s[TROOPS] > 0 and params.china.joint_operations:
         return
-    if rng.random() < acceptance_probability(params.pakistan):
+    if draws.uniform(rng) < acceptance_probability(params.pakistan):
         s[JOINT] = 1.0
         s[TROOPS] = 1.0
 
@@ -184,7 +184,7 @@ def conduct_operations(
     removed_by_group = np.zeros(n_groups, dtype=np.int64)
     for g in range(n_groups):
         for i in range(n):
-            r = rng.binomial(groups.fighters_at[g, i], p_remove[i])
+            r = draws.binomial(rng, groups.fighters_at[g, i], p_remove[i])
             groups.fighters_at[g, i] -= r
             removed_total[i] += r
             removed_by_group[g] += r
@@ -195,13 +195,13 @@ def conduct_operations(
             )
     captured = 0
     for i in range(n):
-        captured += rng.binomial(removed_total[i], p.capture_share)
+        captured += draws.binomial(rng, removed_total[i], p.capture_share)
     world.tally[T_MILITANTS_KILLED] += removed_total.sum() - captured
     world.tally[T_MILITANTS_CAPTURED] += captured
     for i in range(n):
-        harm = rng.poisson(p.collateral_per_militant * removed_total[i])
+        harm = draws.poisson(rng, p.collateral_per_militant * removed_total[i])
         world.civilian_harm[i] = harm if places.pakistan[i] else 0.0
-        world.tally[T_CIVILIANS_KILLED] += rng.binomial(harm, p.collateral_killed_share)
+        world.tally[T_CIVILIANS_KILLED] += draws.binomial(rng, harm, p.collateral_killed_share)
 
 
 @rule

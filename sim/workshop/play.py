@@ -46,6 +46,7 @@ from sim.dashboard.knobs import (
 )
 from sim.dashboard.model import DashboardModel, short_group_name
 from sim.dashboard.views import COAST, GRIEVANCE_MAX, IRAN_BORDER
+from sim.draws import keyed_stream
 from sim.model import CrisisModel
 from sim.params import ModelParams
 from sim.record import SUMMARY_COLUMNS, WEEKLY_METRICS, decode_events
@@ -414,6 +415,8 @@ def restore(snap: CrisisModel) -> CrisisModel:
 def reseed(model: CrisisModel, seed: int) -> None:
     """Give the model's random generator a fresh stream (in place: compiled code holds it)."""
     model.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
+    if model.stream is not model.rng:  # a keyed stream
+        model.stream[:] = keyed_stream(seed)
 
 
 def replicate_outcomes(

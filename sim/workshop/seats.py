@@ -335,14 +335,14 @@ class PakistanPolicy(Policy):
         w.guards[:] = m.call(allocate_guards, guards, w.chinese_nationals, w.recent_chinese_attacks)
         w.protection[:] = m.call(guard_protection, w.guards, w.chinese_nationals, p.attacks)
         w.s[JOINT] = self.yielded  # the rule's memory, whatever the joint box says
-        m.call(consider_chinese_troops, m.rng, w, p)
+        m.call(consider_chinese_troops, m.stream, w, p)
         self.yielded = float(w.s[JOINT])
         if self.decides("accept_troops"):
             w.s[TROOPS] = 1.0 if v["accept_troops"] else 0.0
         if self.decides("joint_operations"):
             w.s[JOINT] = 1.0 if v["joint_operations"] else 0.0
         m.call(update_troop_sites, w, p)
-        m.call(conduct_operations, m.rng, w, m.place_arrays, m.group_arrays, p)
+        m.call(conduct_operations, m.stream, w, m.place_arrays, m.group_arrays, p)
 
 
 class ChinaPolicy(Policy):
@@ -371,7 +371,7 @@ class IranPolicy(Policy):
         p = m.compiled
         fixed = p._replace(iran=p.iran._replace(posture_fixed=True))
         m.world.s[IRAN_SCORE] = POSTURE_SCORES[self.values["posture"]]
-        m.call(iran_week, m.rng, m.world, m.place_arrays, m.group_arrays, fixed)
+        m.call(iran_week, m.stream, m.world, m.place_arrays, m.group_arrays, fixed)
 
 
 class InvestorPolicy(Policy):

@@ -273,6 +273,34 @@ def test_runs_are_paired_only_when_they_share_seeds_and_replicates(
     assert not cmp.paired_with(runs.runs[1], runs.runs[0])
 
 
+def test_runs_of_different_streams_are_not_paired_and_the_notes_say_which_kind(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A keyed run and a single-stream run of one seed draw different numbers: not a pair.
+    Runs all keyed are paired, and the note says why their pairs correlate; single-stream
+    pairs are told to use keyed streams."""
+    summary, ts, ev = make_frames(n=40, weeks=3, seed=5)
+    mixed = [
+        save_run(tmp_path / "m" / "baseline", summary, ts, ev, scenario="baseline", seed=7),
+        save_run(
+            tmp_path / "m" / "iran_border", summary, ts, ev,
+            scenario="iran_border", seed=7, streams="keyed",
+        ),
+    ]  # fmt: skip
+    table = cmp.compare(mixed)
+    assert not table.loc[table["diff_mean"].notna(), "paired"].any()
+    keyed = [
+        save_run(tmp_path / "k" / n, summary, ts, ev, scenario=n, seed=7, streams="keyed")
+        for n in ("baseline", "iran_border")
+    ]
+    text = cmp.format_table(cmp.compare(keyed))
+    assert "every run drew from keyed streams (streams=keyed)" in text
+    single = cmp.format_table(
+        cmp.compare(_null_runs(tmp_path / "s", make_frames, save_run, (7, 7)))
+    )
+    assert "run every scenario with streams=keyed" in single
+
+
 def test_a_pair_is_resampled_together_so_shared_noise_cancels(
     tmp_path: Path, make_frames, save_run
 ) -> None:
