@@ -608,6 +608,28 @@ def test_fork_refusals_follow_what_the_seat_decides() -> None:
     assert len(joint.play.branches) == 2
 
 
+def test_a_decision_after_a_fork_may_not_erase_the_fork() -> None:
+    """A stranger forked Iran's posture while the Iran seat was held but still following
+    its rule; the seat then chose a posture, which acted in both branches: B no longer
+    differed, yet its label still said it did. Such a decision is refused; the seat's other
+    controls, and decisions that leave the fork's setting acting, still go through."""
+    room = Room("baseline", 1, code="ABCDE")
+    iran = room.join("ABCDE", "iran", "I")
+    pak = room.join("ABCDE", "pakistan", "P")
+    room.step()
+    room.fork({"iran_posture": "cooperative", "joint_operations": True})
+    with pytest.raises(RoomError, match="forked the world on iran_posture"):
+        room.decide(iran.token, "posture", "neutral")
+    room.decide(pak.token, "joint_operations", False)  # the fork's order still acts in B
+    with pytest.raises(RoomError, match="forked the world on joint_operations"):
+        room.decide(pak.token, "joint_operations", True)
+    room.decide(pak.token, "guards", 20000)  # not a forked setting
+    room.step()
+    a, b = room.play.branches
+    assert (a.knobs["iran_posture"], b.knobs["iran_posture"]) == ("neutral", "cooperative")
+    assert a.model.world.s[IRAN_SCORE] != b.model.world.s[IRAN_SCORE]
+
+
 def test_a_seat_feeding_the_rule_s_exact_tempo_under_a_decisive_operation_changes_nothing() -> None:
     """The seat's Balochistan tempo less the operation's extra gave the routine tempo 1 ulp
     off (0.09999999999999998 against 0.1)."""

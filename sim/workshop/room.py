@@ -233,6 +233,23 @@ class Room:
             return bool(self.choices(seat)["joint_operations"])
         return True
 
+    def _fork_erased_by(self, seat: str, control: str, value: Any) -> list[str]:
+        """The settings a fork changed that a seat's decision would replace in both branches
+        (as :meth:`_overrides`, for the decision about to be made): the fork refuses such a
+        seat's settings, and a decision made after the fork must not undo it either."""
+        if len(self.play.branches) < 2:
+            return []
+        a, b = self.play.branches[0], self.play.branches[1]
+        if control == "intensity" and b.model.params.pakistan.decisive_operation_week >= 0:
+            return []
+        if control == "joint_operations" and not value:
+            return []
+        return [
+            n
+            for n, c in SEAT_KNOBS.get(seat, {}).items()
+            if c == control and a.knobs.get(n) != b.knobs.get(n)
+        ]
+
     def sets(self, seat: str, control: str) -> bool:
         """The seat's holder has set this control (it no longer follows the rule)."""
         policy = seat_agent(self.play.model, seat, self.investor).policy
@@ -257,6 +274,13 @@ class Room:
             SEATS[holder.seat].control(control).check(value)  # before the seat takes over
         except ValueError as exc:
             raise RoomError(str(exc)) from None
+        erased = self._fork_erased_by(holder.seat, control, value)
+        if erased:
+            raise RoomError(
+                f"the facilitator forked the world on {', '.join(erased)}, which this control "
+                "decides: your choice would act in both branches and erase their difference; "
+                "your other controls still act (the facilitator can reset the fork)"
+            )
         was_set = self.sets(holder.seat, control)
         before = self.choices(holder.seat).get(control, object())
         action = Action(self.play.week, holder.seat, control, value, self.investor)
