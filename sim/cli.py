@@ -857,8 +857,8 @@ def _job(cfg: Any) -> int:
         if spec.replicates < posterior.draws:
             print(
                 f"note: {spec.replicates} replicates use {spec.replicates} of the posterior's "
-                f"{posterior.draws_said()} (replicate i runs draw i mod {posterior.draws:,}): "
-                f"give replicates={posterior.draws} or more to use them all",
+                f"{posterior.draws_said()}, replicate i running draw i mod "
+                f"{posterior.draws:,}: give replicates={posterior.draws} or more to use them all",
                 file=sys.stderr,
             )
         shadowed = shadowed_keys(posterior, spec.scenario, spec.overrides)

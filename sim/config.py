@@ -153,6 +153,8 @@ MAX_REPLICATES = 1_000_000
 MAX_WEEKS = 5_200  # a century
 MAX_JOBS = 256
 MAX_SEED = 2**63 - 1
+#: A replicate's own seed (derived from the run's seed and its number) is a 64-bit word.
+MAX_REPLICATE_SEED = 2**64 - 1
 MAX_SWEEP_JOBS = 10_000
 
 #: Names that become folder names (``scenario.name``, ``sweep_name``): no separators, no "..".
@@ -178,7 +180,7 @@ def check_name(key: str, value: Any) -> None:
         )
 
 
-def _check_count(key: str, value: Any, low: int, high: int, unset_ok: bool = False) -> None:
+def check_count(key: str, value: Any, low: int, high: int, unset_ok: bool = False) -> None:
     if value is None and unset_ok:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -196,17 +198,29 @@ def checked_weeks(weeks: Any) -> int:
     not guard."""
     with suppress(TypeError):
         weeks = weeks if isinstance(weeks, bool) else operator.index(weeks)
-    _check_count("weeks", weeks, 1, MAX_WEEKS)
+    check_count("weeks", weeks, 1, MAX_WEEKS)
     return int(weeks)
+
+
+def checked_seed(seed: Any) -> int:
+    """A replicate's ``seed`` as an int (NumPy integers too); :class:`ParameterError` unless
+    0-MAX_REPLICATE_SEED (replicate seeds are 64-bit words: ``sim.runner.replicate_seed``).
+
+    ``None`` is refused: NumPy would draw a fresh seed, and the replicate could not be
+    repeated."""
+    with suppress(TypeError):
+        seed = seed if isinstance(seed, bool) else operator.index(seed)
+    check_count("seed", seed, 0, MAX_REPLICATE_SEED)
+    return int(seed)
 
 
 def check_run_keys(cfg: Any) -> None:
     """Validate the run keys; raise :class:`ParameterError` with one clear line."""
-    _check_count("replicates", cfg.replicates, 1, MAX_REPLICATES)
-    _check_count("weeks", cfg.weeks, 1, MAX_WEEKS)
-    _check_count("jobs", cfg.jobs, 1, MAX_JOBS, unset_ok=True)
-    _check_count("chunk_size", cfg.chunk_size, 1, MAX_REPLICATES, unset_ok=True)
-    _check_count("seed", cfg.seed, 0, MAX_SEED)
+    check_count("replicates", cfg.replicates, 1, MAX_REPLICATES)
+    check_count("weeks", cfg.weeks, 1, MAX_WEEKS)
+    check_count("jobs", cfg.jobs, 1, MAX_JOBS, unset_ok=True)
+    check_count("chunk_size", cfg.chunk_size, 1, MAX_REPLICATES, unset_ok=True)
+    check_count("seed", cfg.seed, 0, MAX_SEED)
     check_backend(cfg.backend)
     check_streams_key(cfg.streams)
     check_name("sweep_name", cfg.sweep_name)

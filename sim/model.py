@@ -28,7 +28,7 @@ from sim.agents.iran import IranState
 from sim.agents.militant_group import MilitantGroup
 from sim.agents.pakistan import PakistanState
 from sim.compiled import Calls, shuffled
-from sim.config import checked_weeks
+from sim.config import checked_seed, checked_weeks
 from sim.draws import check_streams
 from sim.params import ModelParams, validate
 from sim.record import Recorder, ReplicateResult
@@ -58,7 +58,7 @@ class CrisisModel(Model):
         seed: int = 0,
         streams: str = "single",
     ) -> None:
-        seed = int(seed)  # NumPy integers too
+        seed = checked_seed(seed)  # NumPy integers too; None refused (not repeatable)
         check_streams(streams)
         super().__init__(rng=seed)
         self.params = validate(params or ModelParams())

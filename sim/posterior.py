@@ -70,8 +70,13 @@ class Posterior:
         return len(set(self.rows))
 
     def draws_said(self) -> str:
-        """``1,000 draws, 331 of them distinct``, or ``1,000 draws`` when none repeats."""
-        repeats = f", {self.distinct:,} of them distinct" if self.distinct < self.draws else ""
+        """``1,000 draws (the file's 1,000 hold 331 distinct)``, or ``1,000 draws`` when none
+        repeats (said of the file, whatever share of its draws a run uses)."""
+        repeats = (
+            f" (the file's {self.draws:,} hold {self.distinct:,} distinct)"
+            if self.distinct < self.draws
+            else ""
+        )
         return f"{self.draws:,} draws{repeats}"
 
     def draw_of(self, replicate: int) -> int:

@@ -20,6 +20,7 @@ Usable from a notebook::
 
 from __future__ import annotations
 
+import operator
 import os
 import signal
 import sys
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,11 +40,16 @@ import numpy as np
 
 from sim import __version__
 from sim.config import (
+    MAX_JOBS,
     MAX_REPLICATES,
+    MAX_SEED,
     check_backend,
+    check_count,
     check_streams_key,
     checked_weeks,
     config_hash,
+    resolved_chunk_size,
+    resolved_jobs,
     with_overrides,
 )
 from sim.files import atomic_write_json, atomic_write_text, damaged_files, read_json_object
@@ -86,8 +92,10 @@ class RunSpec:
     replicates: int = 100
     seed: int = 0
     weeks: int = 104
-    jobs: int = 1
-    chunk_size: int = 25
+    jobs: int | None = 1  # None: every CPU the process may use
+    #: Replicates per chunk; None: as ``cpec-sim run`` chooses (the folder's earlier chunking,
+    #: else :func:`sim.config.resolved_chunk_size`), so both write the same bytes.
+    chunk_size: int | None = None
     description: str = ""
     overrides: list[str] = field(default_factory=list)
     config_yaml: str = ""
@@ -106,9 +114,8 @@ class RunSpec:
     def chunks(self) -> list[list[int]]:
         """Replicate indices grouped in chunks of ``chunk_size``."""
         r = range(self.replicates)
-        return [
-            list(r[i : i + self.chunk_size]) for i in range(0, self.replicates, self.chunk_size)
-        ]
+        size = resolved_chunk_size(self.chunk_size, self.replicates)
+        return [list(r[i : i + size]) for i in range(0, self.replicates, size)]
 
     @property
     def config_hash(self) -> str:
@@ -479,10 +486,8 @@ def run(
     and no partial file.
     """
     refuse_in_a_starting_worker()  # a script calling this at its top level, in its workers
-    validate(spec.params)
-    checked_weeks(spec.weeks)
-    check_backend(spec.backend)
-    check_streams_key(spec.streams)
+    run_dir = Path(run_dir)
+    spec = checked_spec(spec, run_dir)
     if spec.posterior is not None:
         check_posterior(spec.posterior, spec.params, spec.replicates)
     t0 = time.perf_counter()
@@ -507,6 +512,75 @@ def run(
             return _run_into(spec, run_dir, store, old, started, t0, progress)
         except OSError as exc:
             return _failed_write(spec, run_dir, store, started, exc, old)
+
+
+def checked_spec(spec: RunSpec, run_dir: Path | None = None) -> RunSpec:
+    """``spec`` checked as the command line checks its keys, its counts made ints (NumPy
+    integers too), an unset ``chunk_size`` resolved as the command line resolves it (the
+    chunking of an earlier run in ``run_dir``, else automatic), and its parameters' record
+    filled in for a run made from Python (:func:`recorded`).
+
+    Raises :class:`ParameterError` (one line) for a bad value: from a notebook, ``run`` must
+    refuse what ``cpec-sim run`` refuses, before it touches the folder."""
+    replicates = _whole("replicates", spec.replicates, 1, MAX_REPLICATES)
+    chunk_size = _whole("chunk_size", spec.chunk_size, 1, MAX_REPLICATES, unset_ok=True)
+    if chunk_size is None and run_dir is not None:
+        chunk_size = earlier_chunk_size(run_dir, replicates)
+    checked = replace(
+        spec,
+        replicates=replicates,
+        seed=_whole("seed", spec.seed, 0, MAX_SEED),
+        weeks=checked_weeks(spec.weeks),
+        jobs=resolved_jobs(_whole("jobs", spec.jobs, 1, MAX_JOBS, unset_ok=True)),
+        chunk_size=resolved_chunk_size(chunk_size, replicates),
+    )
+    if not isinstance(spec.scenario, str) or not spec.scenario:
+        raise ParameterError(f"scenario={spec.scenario!r} is not allowed: need a scenario's name")
+    validate(checked.params)
+    check_backend(checked.backend)
+    check_streams_key(checked.streams)
+    return recorded(checked)
+
+
+def _whole(key: str, value: Any, low: int, high: int, unset_ok: bool = False) -> Any:
+    """``value`` as an int if it is a whole number from ``low`` to ``high`` (NumPy integers
+    too; None if ``unset_ok``), else :class:`ParameterError` naming ``key``."""
+    if value is None and unset_ok:
+        return None
+    with suppress(TypeError):
+        value = value if isinstance(value, bool) else operator.index(value)
+    check_count(key, value, low, high)
+    return int(value)
+
+
+def recorded(spec: RunSpec) -> RunSpec:
+    """A spec made in Python records what it runs, as a command's does: its parameters that
+    differ from its scenario's file as ``overrides`` (when it names none; so ``compare``
+    and ``report`` label it by them), and the resolved configuration as ``config.yaml``.
+    A command that manages its folder (``made_by``) keeps its own records."""
+    if spec.config_yaml or spec.made_by:
+        return spec
+    from omegaconf import OmegaConf
+
+    from sim.config import scenario_names, scenario_params
+    from sim.params import flatten, to_dict
+
+    mine = flatten(to_dict(spec.params))
+    overrides = list(spec.overrides)
+    if not overrides and spec.scenario in scenario_names():
+        theirs = flatten(to_dict(scenario_params(spec.scenario)))
+        overrides = [f"{k}={v}" for k, v in mine.items() if theirs.get(k) != v]
+    config = {
+        "scenario": {"name": spec.scenario, "description": spec.description},
+        **to_dict(spec.params),
+        "replicates": spec.replicates,
+        "seed": spec.seed,
+        "weeks": spec.weeks,
+        "backend": spec.backend,
+        "streams": spec.streams,
+    }
+    text = "# made by sim.runner.run from Python\n" + OmegaConf.to_yaml(OmegaConf.create(config))
+    return replace(spec, overrides=overrides, config_yaml=text)
 
 
 class FolderBusy(ParameterError):
@@ -631,7 +705,12 @@ def _run_into(
     try:
         with stop_signals():
             assembly.add_ready(finished)
-            if in_pool(spec.jobs, len(todo)):
+            pool = in_pool(resolved_jobs(spec.jobs), len(todo))
+            if pool and not main_importable():
+                pool = False
+                if progress is not None:
+                    print(STDIN_NOTE, file=progress, flush=True)
+            if pool:
                 _run_pool(spec, store, chunks, todo, chunk_done)
             else:
                 for c in todo:
@@ -643,7 +722,7 @@ def _run_into(
     except Interrupted as exc:
         status, message = "interrupted", f"interrupted by {exc}"
     except BrokenProcessPool:
-        status, message = "failed", "a worker process died: re-run the same command to resume"
+        status, message = "failed", WORKER_DIED
     finally:
         assembly.abort()  # removes the unfinished files of a run that did not complete
         bar.close()
@@ -683,6 +762,26 @@ def _run_into(
     return RunOutcome(status, run_dir, done_reps, failed, timings, message)
 
 
+WORKER_DIED = (
+    "a worker process died: re-run the same command to resume (from a script, the call "
+    'must be under `if __name__ == "__main__":`, or every worker runs it again and dies)'
+)
+STDIN_NOTE = (
+    "note: a script read from standard input cannot start worker processes (each would "
+    "import the script's file): running the replicates in this process; save the script "
+    "to a file for jobs > 1"
+)
+
+
+def main_importable() -> bool:
+    """Whether worker processes can import the main module as multiprocessing does: not a
+    script read from standard input (``python - < script.py``), whose ``__file__`` names no
+    file."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.exists(path)
+
+
 def in_pool(jobs: int, todo: int) -> bool:
     """Whether ``todo`` chunks run in a pool of worker processes (else in this process).
 
@@ -714,7 +813,9 @@ def _run_pool(
     """
     ctx = worker_context(run_preload(spec.backend))
     pool = ProcessPoolExecutor(
-        max_workers=min(spec.jobs, len(todo)), mp_context=ctx, initializer=worker_init
+        max_workers=min(resolved_jobs(spec.jobs), len(todo)),
+        mp_context=ctx,
+        initializer=worker_init,
     )
     pending: set[Future[Any]] = set()
     import_for_assembly_in_background()

@@ -1799,8 +1799,8 @@ def validate(
             if replicates < posterior.draws:
                 print(
                     f"note: {replicates} replicates use only the first {replicates} of the "
-                    f"posterior's {posterior.draws_said()} (give --replicates {posterior.draws} "
-                    "or more to use them all)",
+                    f"posterior's {posterior.draws_said()}: give --replicates {posterior.draws} "
+                    "or more to use them all",
                     file=sys.stderr,
                 )
         _remove_outputs(out_dir, outputs)  # until new ones: none describing another run

@@ -369,6 +369,8 @@ def test_a_posterior_says_how_many_of_its_draws_differ() -> None:
     from sim.posterior import Posterior
 
     repeated = Posterior("p", "x", ("a", "b"), ((1.0, 2), (1.0, 2), (1.5, 2), (1.0, 3)))
-    assert repeated.distinct == 3 and repeated.draws_said() == "4 draws, 3 of them distinct"
+    assert (
+        repeated.distinct == 3 and repeated.draws_said() == "4 draws (the file's 4 hold 3 distinct)"
+    )
     unique = Posterior("p", "x", ("a",), ((1.0,), (2.0,)))
     assert unique.draws_said() == "2 draws"

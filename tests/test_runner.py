@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from sim.model import CrisisModel
 from sim.params import ModelParams, ParameterError
-from sim.runner import RunSpec, replicate_seed, run
+from sim.runner import RunSpec, checked_spec, replicate_seed, run
 from tests.conftest import CPEC
 
 TABLES = ("summary", "timeseries", "events")
@@ -478,3 +481,103 @@ def test_a_stop_request_during_an_append_is_raised_after_it_and_leaves_no_file(
     monkeypatch.setattr(Assembly, "_append", append_with_a_stop_request)
     again = run(_spec(jobs=1), tmp_path / "run", progress=None)
     assert again.status == "interrupted" and appended == [0]
+
+
+# --- from a notebook: run() refuses what the command line refuses, and records what it ran
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"replicates": 0}, "replicates=0 is not allowed"),
+        ({"replicates": "50"}, "replicates='50' is not allowed"),
+        ({"chunk_size": 0}, "chunk_size=0 is not allowed"),
+        ({"seed": -1}, "seed=-1 is not allowed"),
+        ({"seed": 1.5}, "seed=1.5 is not allowed"),
+        ({"jobs": 0}, "jobs=0 is not allowed"),
+        ({"weeks": 2.5}, "weeks=2.5 is not allowed"),
+        ({"streams": "both"}, "streams=both is not allowed"),
+    ],
+)
+def test_run_from_python_refuses_bad_settings_before_touching_the_folder(
+    tmp_path: Path, bad: dict, message: str
+) -> None:
+    """A stranger's notebook: replicates=0 'completed' with empty tables, replicates='50'
+    deleted a finished run's files, a negative seed left a folder stuck 'running'."""
+    from sim.params import ParameterError
+
+    done = tmp_path / "done"
+    assert run(RunSpec(ModelParams(), replicates=3, weeks=3), done, progress=None).status == (
+        "complete"
+    )
+    before = {p.name: p.read_bytes() for p in done.iterdir() if p.is_file()}
+    for folder in (tmp_path / "new", done):
+        with pytest.raises(ParameterError, match=re.escape(message)):
+            run(RunSpec(ModelParams(), **{"replicates": 3, "weeks": 3, **bad}), folder)
+    assert not (tmp_path / "new").exists()
+    assert {p.name: p.read_bytes() for p in done.iterdir() if p.is_file()} == before
+
+
+def test_run_from_python_takes_numpy_integers_and_a_string_folder(tmp_path: Path) -> None:
+    spec = RunSpec(ModelParams(), replicates=np.int64(4), seed=np.int64(3), weeks=np.int64(3))
+    outcome = run(spec, str(tmp_path / "np"), progress=None)
+    assert outcome.status == "complete" and outcome.done_replicates == 4
+    manifest = json.loads((tmp_path / "np" / "manifest.json").read_text())
+    assert (manifest["seed"], manifest["replicates"], manifest["weeks"]) == (3, 4, 3)
+
+
+def test_a_run_from_python_records_its_parameters_and_chunks_as_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """A stranger's run of changed parameters stored no config.yaml and an empty overrides
+    list, and compare labelled it 'Baseline'; its chunking (25) differed from the command
+    line's (automatic), so the same run's files differed in bytes."""
+    from sim.analysis.runs import load_runs
+    from sim.config import resolved_chunk_size, scenario_params, with_overrides
+
+    params = with_overrides(
+        scenario_params("chinese_troops"), {"china.patience_loss_per_death": 0.09}
+    )
+    run(RunSpec(params, replicates=3, weeks=3), tmp_path / "a", progress=None)
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["overrides"] == [
+        "pakistan.accept_chinese_troops=True",
+        "china.patience_loss_per_death=0.09",
+    ]
+    assert "patience_loss_per_death: 0.09" in (tmp_path / "a" / "config.yaml").read_text()
+    assert "patience_loss_per_death=0.09" in load_runs(tmp_path / "a").runs[0].label
+    named = RunSpec(params, scenario="chinese_troops", replicates=2000, weeks=3)
+    assert checked_spec(named).overrides == ["china.patience_loss_per_death=0.09"]
+    assert checked_spec(named).chunk_size == resolved_chunk_size(None, 2000) == 40
+
+
+def test_a_script_read_from_standard_input_runs_its_replicates_in_process(
+    tmp_path: Path,
+) -> None:
+    """Workers import the main script's file; read from stdin it has none, and every worker
+    died ('re-run the same command' could not help)."""
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom sim.params import ModelParams\n"
+        "from sim.runner import RunSpec, run\n"
+        "if __name__ == '__main__':\n"
+        f"    o = run(RunSpec(ModelParams(), replicates=40, weeks=3, jobs=2, chunk_size=10), "
+        f"Path({str(tmp_path / 'r')!r}), progress=sys.stderr)\n"
+        "    print(o.status)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.strip() == "complete", done.stderr
+    assert "cannot start worker processes" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_run_replicate_refuses_a_seed_it_could_not_repeat() -> None:
+    from sim.engine import run_replicate
+    from sim.params import ParameterError
+
+    with pytest.raises(ParameterError, match="seed=None is not allowed"):
+        run_replicate(ModelParams(), 3, None)  # type: ignore[arg-type]
+    big = max(replicate_seed(0, i) for i in range(20))
+    assert big > 2**63  # replicate seeds are 64-bit words
+    assert (
+        run_replicate(ModelParams(), 3, big).summary
+        == run_replicate(ModelParams(), 3, np.uint64(big)).summary
+    )

@@ -435,8 +435,11 @@ def _excludes_zero(table: pd.DataFrame, d: str) -> np.ndarray:
     return np.asarray((lo > 0) | (hi < 0))
 
 
-def compare(dirs: Sequence[Path | str], reference: str | None = "baseline") -> pd.DataFrame:
-    """Compare run directories (or one sweep directory) outcome by outcome.
+def compare(
+    dirs: Sequence[Path | str] | Path | str, reference: str | None = "baseline"
+) -> pd.DataFrame:
+    """Compare run directories (or one sweep directory, given alone or in a list) outcome by
+    outcome.
 
     One row per scenario label and outcome: ``n``, ``median``, ``mean``, ``q05``, ``q95``;
     for every run but the reference, the difference in means and in medians from the

@@ -598,8 +598,11 @@ def _refuse_repeats(runs: Sequence[Run]) -> None:
         seen[key] = run.path
 
 
-def load_runs(dirs: Sequence[Path | str]) -> RunSet:
-    """Open run directories and/or sweep directories (each sweep expands into its jobs)."""
+def load_runs(dirs: Sequence[Path | str] | Path | str) -> RunSet:
+    """Open run directories and/or sweep directories (each sweep expands into its jobs); one
+    directory may be given alone."""
+    if isinstance(dirs, str | Path):  # a notebook's compare("results/sweeps/x")
+        dirs = [dirs]
     if not dirs:
         raise ResultsError("no directory given (give one or more run directories or a sweep)")
     runs: list[Run] = []

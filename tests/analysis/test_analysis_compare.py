@@ -611,3 +611,10 @@ def test_box_whiskers_end_at_the_tables_90_percent_interval(tmp_path: Path, make
     assert min(min(x) for x in whiskers) == pytest.approx(q05)
     with_nan = cmp.box_stats(np.array([1.0, 2.0, 3.0, np.nan]))  # a reviewer: NaN quartiles
     assert with_nan == pytest.approx(cmp.box_stats(np.array([1.0, 2.0, 3.0])))
+
+
+def test_one_directory_may_be_given_alone(tmp_path: Path, make_frames, save_run) -> None:
+    """A notebook's compare("results/sweeps/x") iterated over the string's characters."""
+    a, _ = _null_runs(tmp_path / "sweep", make_frames, save_run, (7, 7))
+    alone = cmp.compare(str(a), reference=None)
+    assert list(alone["label"].unique()) == list(cmp.compare([a], reference=None)["label"].unique())
