@@ -110,3 +110,23 @@ def test_a_run_of_other_data_has_another_configuration_hash(tmp_path, monkeypatc
     investors = tmp_path / "investors.csv"
     investors.write_text(investors.read_text().replace("1600", "200"))
     assert config_hash(params, 0, 104, "baseline") != before
+
+
+@pytest.mark.parametrize("scenario", ["investment_freeze", "full_pressure"])
+def test_what_a_scenario_declares_by_construction_holds_in_every_replicate(scenario: str) -> None:
+    """compare marks these outcomes '(by construction)' on the scenario's word: the word must
+    be true (a stranger found the freeze's hold and capital starred as findings)."""
+    from sim.config import load_scenario, scenario_params
+    from sim.engine import run_replicate
+    from sim.space import load_investors
+
+    declared = load_scenario(scenario)["scenario"]["by_construction"]
+    assert set(declared) == {"investment_hold", "weeks_to_first_pause", "capital_deployed_final"}
+    cap = sum(i["deployed"] + (i["committed"] - i["deployed"]) * (not i["state_firm"])
+              for i in load_investors())  # fmt: skip
+    assert "3,250" in declared["capital_deployed_final"] and cap == 3250
+    params = scenario_params(scenario)
+    for seed in range(40):
+        s = run_replicate(params, 104, seed).summary
+        assert s["investment_hold"] and s["weeks_to_first_pause"] == 4
+        assert s["capital_deployed_final"] <= cap

@@ -349,7 +349,41 @@ def compare_runs(
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
     table.attrs["rests_on"] = scenario_values(runs.runs)
     table.attrs["streams"] = sorted({streams_of(run) for run in runs.runs})
+    table.attrs["by_construction"] = by_construction(runs.runs, ref)
     return table
+
+
+def by_construction(runs: Sequence[Run], ref: Run | None) -> dict[str, dict[str, str]]:
+    """Per compared run's label, the outcomes its scenario sets by its own rule where the
+    reference's does not (``Run.by_construction``): a difference there restates the
+    scenario. Empty without a reference."""
+    if ref is None:
+        return {}
+    theirs = ref.by_construction
+    out: dict[str, dict[str, str]] = {}
+    for run in runs:
+        mine = {k: v for k, v in run.by_construction.items() if k not in theirs}
+        if run is not ref and mine:
+            out[run.label] = mine
+    return out
+
+
+def by_construction_notes(marked: dict[str, dict[str, str]], short: dict[str, str]) -> list[str]:
+    """One line per run whose scenario sets some outcomes by its own rule (the rows marked
+    "(by construction)")."""
+    if not marked:
+        return []
+    notes = [
+        "(by construction): the run's scenario sets that outcome by its own rule, so its "
+        "difference restates the scenario rather than finding anything:"
+    ]
+    for label, outcomes in marked.items():
+        shown = "; ".join(
+            f"{style.EVENTS.get(k) or style.outcome_label(k, with_unit=False)}: {why}"
+            for k, why in outcomes.items()
+        )
+        notes.append(f"  {short.get(label, label)}: {shown}.")
+    return notes
 
 
 def scenario_values(runs: Sequence[Run]) -> dict[str, dict[str, list[Any]]]:
@@ -549,6 +583,12 @@ def _layout(header: list[str], rows: list[list[str]], right: set[int]) -> list[s
     return out
 
 
+def _row_label(row: pd.Series, outcome: Any, fixed: set[tuple[str, Any]]) -> str:
+    """A row's run label, marked where its scenario sets the outcome by construction."""
+    label = str(row["label"])
+    return f"{label} (by construction)" if (label, outcome) in fixed else label
+
+
 def table_blocks(
     table: pd.DataFrame,
 ) -> tuple[list[str], list[tuple[str, list[str], list[list[str]]]]]:
@@ -579,6 +619,9 @@ def table_blocks(
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
     notes.extend(uncertainty_notes(uncertainty, mixed))
     notes.extend(rests_on_notes(table.attrs.get("rests_on") or {}))
+    marked = dict(table.attrs.get("by_construction") or {})
+    notes.extend(by_construction_notes(marked, short or {}))
+    fixed = {(str(short.get(k, k)) if short else k, o) for k, v in marked.items() for o in v}
     horizons = sorted({int(w) for w in table["weeks"].dropna()}) if "weeks" in table else []
     if len(horizons) > 1:
         notes.append(
@@ -592,7 +635,7 @@ def table_blocks(
             title = style.EVENTS.get(str(outcome), str(outcome))
             header = ["run", "n", "P", "95% Wilson"] + (["Δ P [95% CI]"] if ref else [])
             for _, r in block.iterrows():
-                row = [str(r["label"]), str(r["n"]), f"{r['probability']:.2f}"]
+                row = [_row_label(r, outcome, fixed), str(r["n"]), f"{r['probability']:.2f}"]
                 row.append(f"{r['prob_lo']:.2f}–{r['prob_hi']:.2f}")
                 if ref:
                     is_ref = r["label"] == ref
@@ -606,7 +649,8 @@ def table_blocks(
                 header += ["Δ mean [95% CI]", "Δ median [95% CI]"]
             for _, r in block.iterrows():
                 med, lo, hi = fmt_median_interval(r["median"], r["q05"], r["q95"])
-                row = [str(r["label"]), str(r["n"]), med, f"{lo}–{hi}", fmt_number(r["mean"])]
+                label = _row_label(r, outcome, fixed)
+                row = [label, str(r["n"]), med, f"{lo}–{hi}", fmt_number(r["mean"])]
                 if ref:
                     is_ref = r["label"] == ref
                     dmean = fmt_ci(*_diff_cells(r, "diff_mean"))

@@ -91,6 +91,22 @@ class Run:
         values = flatten(config)
         return {str(key): values.get(str(key)) for key in config["scenario"].get("rests_on") or []}
 
+    @cached_property
+    def by_construction(self) -> dict[str, str]:
+        """The outcomes the run's scenario sets by its own rule, each with why
+        (``scenario.by_construction`` in ``config.yaml``); {} if none."""
+        import yaml
+
+        try:
+            config = yaml.safe_load((self.path / "config.yaml").read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            return {}
+        scenario = config.get("scenario") if isinstance(config, dict) else None
+        declared = scenario.get("by_construction") if isinstance(scenario, dict) else None
+        if not isinstance(declared, dict):
+            return {}
+        return {str(k): str(v) for k, v in declared.items()}
+
     @property
     def replicates(self) -> int:
         """Number of replicates actually stored in the summary."""

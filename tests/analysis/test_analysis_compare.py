@@ -618,3 +618,29 @@ def test_one_directory_may_be_given_alone(tmp_path: Path, make_frames, save_run)
     a, _ = _null_runs(tmp_path / "sweep", make_frames, save_run, (7, 7))
     alone = cmp.compare(str(a), reference=None)
     assert list(alone["label"].unique()) == list(cmp.compare([a], reference=None)["label"].unique())
+
+
+def test_outcomes_a_scenario_sets_by_construction_are_marked(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A stranger: the freeze's hold (P = 1.00) and capital were starred as findings. The
+    scenario's config.yaml declares them; their rows say "(by construction)" and a note says
+    why, for that run only (the reference's own declarations are not differences)."""
+    summary, ts, ev = make_frames(n=30, weeks=3, seed=2)
+    base = save_run(tmp_path / "baseline", summary, ts, ev, scenario="baseline", seed=7)
+    freeze = save_run(
+        tmp_path / "investment_freeze", summary, ts, ev, scenario="investment_freeze", seed=7
+    )
+    (freeze / "config.yaml").write_text(
+        "scenario:\n  name: investment_freeze\n  by_construction:\n"
+        "    capital_deployed_final: state firms cannot invest\n"
+    )
+    text = cmp.format_table(cmp.compare([base, freeze]))
+    assert "Investment freeze: Capital deployed at the end: state firms cannot invest." in text
+    block = next(b for b in text.split("\n\n") if b.startswith("Capital deployed at the end"))
+    assert "Investment freeze (by construction)" in block
+    other = next(b for b in text.split("\n\n") if b.startswith("Attacks in total"))
+    assert "(by construction)" not in other
+    assert "(by construction)" not in cmp.format_table(
+        cmp.compare([freeze, base], "investment_freeze")
+    )
