@@ -408,7 +408,7 @@ def test_app_scenario_choice_loads_its_values_and_reset_applies_sliders() -> Non
     button("Reset").click()
     assert "Week 0 of 104" in html_text("Week ")
     assert html_text("cpec-sim run") == (
-        "cpec-sim run scenario=chinese_troops seed=0 attacks.chinese_troop_protection=0.9"
+        "cpec-sim run scenario=chinese_troops attacks.chinese_troop_protection=0.9"
     )
 
 
@@ -546,7 +546,7 @@ def test_dashboard_in_a_browser_offline(tmp_path: Path) -> None:
             page.get_by_text("Week 0 of 104").wait_for(timeout=15_000)
             page.get_by_text("attacks.chinese_troop_protection=0.7").wait_for(timeout=15_000)
             assert page.locator(".cpec-command").inner_text() == (
-                "cpec-sim run scenario=baseline seed=0 attacks.chinese_troop_protection=0.7"
+                "cpec-sim run scenario=baseline attacks.chinese_troop_protection=0.7"
             )
 
             page.get_by_role("button", name="▶").click()
@@ -570,7 +570,7 @@ def test_dashboard_in_a_browser_offline(tmp_path: Path) -> None:
             # the scenario's own value (the slider re-renders after the week counter does)
             expect(thumb).to_have_attribute("aria-valuenow", "0.5", timeout=15_000)
             assert page.locator(".cpec-command").inner_text() == (
-                "cpec-sim run scenario=chinese_troops seed=0"
+                "cpec-sim run scenario=chinese_troops"
             )
             page.get_by_role("button", name="Step").click()
             page.get_by_text("Week 1 of 104").wait_for(timeout=15_000)
@@ -582,9 +582,7 @@ def test_dashboard_in_a_browser_offline(tmp_path: Path) -> None:
             page2.on("websocket", lambda ws: urls.append(ws.url))
             page2.goto(url)
             page2.get_by_text("Week 0 of 104").wait_for(timeout=30_000)
-            assert page2.locator(".cpec-command").inner_text() == (
-                "cpec-sim run scenario=baseline seed=0"
-            )
+            assert page2.locator(".cpec-command").inner_text() == ("cpec-sim run scenario=baseline")
             page2.get_by_role("button", name="Step").click()
             page2.get_by_text("Week 1 of 104").wait_for(timeout=15_000)
             page.wait_for_timeout(300)

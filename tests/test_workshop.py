@@ -1364,3 +1364,15 @@ def test_a_ctrl_c_that_the_warm_up_dropped_stops_the_server(
     finally:
         signal.signal(signal.SIGINT, previous)
     assert capsys.readouterr().out.strip().endswith("Stopped.")
+
+
+def test_where_it_landed_says_how_many_runs_were_lower_equal_and_higher() -> None:
+    """A stranger's room had 0 Chinese killed, the best possible value, shown as the '26th
+    percentile' because 52% of replays tied: the shares make the ties visible."""
+    from sim.workshop.play import where_it_landed
+
+    replays = np.array([0.0] * 52 + [3.0] * 48)
+    landed = where_it_landed(0.0, replays)
+    assert landed["percentile"] == 26.0
+    assert (landed["below"], landed["equal"], landed["above"]) == (0.0, 52.0, 48.0)
+    assert where_it_landed(5.0, replays)["above"] == 0.0

@@ -165,7 +165,10 @@ def test_two_seats_one_world_refusal_log_reconnect_and_debrief(tmp_path: Path) -
             "50th", "72nd", "101st", "111th", "112th",
         ]  # fmt: skip
         cells = fac.locator("#debrief-table td:nth-child(6)").all_inner_texts()
-        assert cells and all(c[-2:] in ("st", "nd", "rd", "th") for c in cells), cells
+        assert cells and all(re.match(r"\d+(st|nd|rd|th) percentile\n", c) for c in cells), cells
+        for c in cells:  # the shares lower, equal and higher add up to 100
+            shares = re.search(r"lower ([\d.]+)%, equal ([\d.]+)%, higher ([\d.]+)%", c)
+            assert shares and abs(sum(map(float, shares.groups())) - 100) < 0.2, c
         effects = fac.locator("#debrief-table td:nth-child(5)").all_inner_texts()
         assert all(re.search(r"\[.+, .+\]", c) for c in effects), effects
         (played,) = (tmp_path / "results").glob("ABCDE-*-week2/played")

@@ -329,8 +329,10 @@ def changed(scenario: str, params: ModelParams) -> dict[str, Any]:
 def reproduce_command(
     scenario: str, seed: int, params: ModelParams, weeks: int = DEFAULT_WEEKS
 ) -> str:
-    """The ``cpec-sim run`` line that runs these settings at scale (100 replicates)."""
-    parts = ["cpec-sim", "run", f"scenario={scenario}", f"seed={seed}"]
+    """The ``cpec-sim run`` line that runs these settings at scale (100 replicates); the
+    default seed 0 is left out, so the run's folder is the one the handout names
+    (``results/runs/baseline``, not ``results/runs/baseline,seed=0``)."""
+    parts = ["cpec-sim", "run", f"scenario={scenario}"] + ([f"seed={seed}"] if seed else [])
     if weeks != DEFAULT_WEEKS:
         parts.append(f"weeks={weeks}")
     parts += [f"{path}={format_value(v)}" for path, v in sorted(changed(scenario, params).items())]

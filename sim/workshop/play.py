@@ -502,7 +502,10 @@ def describe(values: list[float]) -> dict[str, float]:
 
 def where_it_landed(played: float, model: np.ndarray) -> dict[str, float]:
     """The played value's place among the replicates' values (its percentile, mid-rank for
-    ties) and their median and 90% interval."""
+    ties, and the shares of them below, equal and above, in %) and their median and 90%
+    interval. Which side is lucky depends on the outcome (fewer deaths, more capital), and
+    many ties (0 Chinese killed) put the best possible value at a low percentile: the shares
+    say so."""
     model = model[np.isfinite(model)]
     below = float(np.mean(model < played)) if model.size else float("nan")
     equal = float(np.mean(model == played)) if model.size else float("nan")
@@ -510,6 +513,9 @@ def where_it_landed(played: float, model: np.ndarray) -> dict[str, float]:
     return {
         "played": float(played),
         "percentile": round(100 * (below + equal / 2), 1),
+        "below": round(100 * below, 1),
+        "equal": round(100 * equal, 1),
+        "above": round(100 * (1 - below - equal), 1),
         "median": float(med),
         "lo": float(lo),
         "hi": float(hi),

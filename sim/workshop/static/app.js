@@ -514,7 +514,7 @@ const OUTCOMES_SHOWN = Object.keys(OUTCOME_NAMES).length;
 function replicatesHtml(res) {
   const centre = res.difference ? "mean" : "median";
   const cell = (o) => { const [m, iv] = interval(o, centre); return `${m} <span class="cpec-sub">${iv}</span>`; };
-  const landed = (o) => `${pyAlone(o.played)} <span class="cpec-sub">(${ordinal(Number(pyFixed(o.percentile)))} percentile)</span>`;
+  const landed = (o) => `${pyAlone(o.played)} <span class="cpec-sub">(${ordinal(Number(pyFixed(o.percentile)))} percentile)</span>${shares(o)}`;
   const head = res.branches.map((b) => `<th>${esc(b.label)}</th>`).join("") +
     (res.difference ? "<th>B − A: mean [95%]</th>" : "") + (res.played ? "<th>the run on screen</th>" : "");
   const rows = Object.keys(OUTCOME_NAMES).map((c) => `<tr><td>${OUTCOME_NAMES[c]}</td>` +
@@ -542,14 +542,21 @@ function debriefHtml(res) {
     const o = res.outcomes[c];
     return `<tr><td>${OUTCOME_NAMES[c]}</td><td><b>${pyAlone(o.played)}</b></td><td>${interval(o).join(" ")}</td>` +
       `<td>${interval(o.decisions).join(" ")}</td><td>${difference(o.effect)}</td>` +
-      `<td>${ordinal(Number(pyFixed(o.decisions.percentile)))}</td></tr>`;
+      `<td>${ordinal(Number(pyFixed(o.decisions.percentile)))} percentile${shares(o.decisions)}</td></tr>`;
   }).join("");
   return `<p>At week ${res.week}: ${res.replicates} runs of the model alone from the same settings, and ${res.replicates} with the room's decisions replayed at the weeks they were made (the same seeds).</p>` +
     `<table class="cpec-table" id="debrief-table"><tr><th>outcome</th><th>your room</th><th>model alone: median [90% of runs]</th><th>your decisions replayed: median [90% of runs]</th><th>what the decisions did: mean [95%]</th><th>your run among the replayed</th></tr>${rows}</table>` +
     `<p class="cpec-sub">One run cannot say what the decisions did: a room that decides nothing lands anywhere from the 1st to the 100th percentile of the model alone. ` +
     `"What the decisions did" is the mean difference, replayed minus model alone, with its 95% interval (* where it holds after Holm's correction for the ${OUTCOMES_SHOWN} outcomes). ` +
-    `The percentile says how lucky your own run was, given your decisions. Replayed decisions are the same moves in other histories; the room made them in its own.</p>` +
+    `The percentile is the share of replayed runs below your room's value, ties counted half, and the line under it says how many were lower, equal and higher. Whether that was luck depends on the outcome: fewer deaths and attacks, more capital; and where many runs tie (0 Chinese killed, say) the best possible value sits at a low percentile. Replayed decisions are the same moves in other histories; the room made them in its own.</p>` +
     `<p>Saved: <code>${esc(res.played)}</code>, <code>${esc(res.model)}</code> and <code>${esc(res.decisions)}</code>. In a terminal (the same intervals; its stars count every stored outcome, so they are rarer):</p><div class="cpec-cmd">${esc(res.command)}</div>`;
+}
+
+// Where a value landed among runs: the shares of them lower, equal and higher (a percentile
+// alone hides ties: 0 Chinese killed, the best value, can be the 8th percentile).
+function shares(o) {
+  if (o.below === undefined) return "";
+  return `<br><span class="cpec-sub">runs lower ${pyFixed(o.below)}%, equal ${pyFixed(o.equal)}%, higher ${pyFixed(o.above)}%</span>`;
 }
 
 // 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st, 22nd, ...
