@@ -37,15 +37,15 @@ TARGET_COLOURS: dict[str, str] = {
 #: Headline outcomes of a run: summary column -> (label, unit).
 OUTCOMES: dict[str, tuple[str, str]] = {
     "chinese_killed": ("Chinese nationals killed", "people"),
-    "attacks_total": ("Attacks in total", "attacks"),
-    "attacks_on_chinese": ("Attacks on Chinese targets", "attacks"),
+    "attacks_total": ("Attacks in total", "attempts"),  # interdicted attempts count too
+    "attacks_on_chinese": ("Attacks on Chinese targets", "attempts"),
     "security_killed": ("Security forces killed", "people"),
     "civilians_killed": ("Civilians killed", "people"),
     "militants_killed": ("Militants killed", "people"),
     "militants_captured": ("Militants captured", "people"),
     "fighters_final": ("Fighters at the end", "fighters"),
     "capital_deployed_final": ("Capital deployed at the end", "USD million"),
-    "investors_withdrawn": ("Investors withdrawn", "investors"),
+    "investors_withdrawn": ("Investors withdrawn", "firms"),  # a firm counts once, whatever its size
     "grievance_final": ("Grievance at the end", "index 0-1"),
     "legitimacy_final": ("State legitimacy at the end", "index 0-1"),
 }

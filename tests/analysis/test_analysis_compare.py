@@ -122,8 +122,8 @@ def test_text_table(tmp_path: Path, make_frames, save_run) -> None:
     a, b = _two_scenarios(tmp_path, make_frames, save_run)
     text = cmp.format_table(cmp.compare([a, b]))
     assert text.startswith("Reference: Baseline.")
-    assert "Attacks in total (attacks)" in text
-    block = text.split("Attacks in total (attacks)\n", 1)[1].split("\n\n", 1)[0]
+    assert "Attacks in total (attempts)" in text
+    block = text.split("Attacks in total (attempts)\n", 1)[1].split("\n\n", 1)[0]
     line = next(ln for ln in block.splitlines() if ln.strip().startswith("Chinese troops"))
     assert line.rstrip().endswith("*")  # the +30 difference is flagged as excluding 0
     assert "(reference)" in next(ln for ln in block.splitlines() if "Baseline" in ln)

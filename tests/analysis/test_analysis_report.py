@@ -56,7 +56,7 @@ def test_report_says_what_was_run_and_how_to_read_it(tmp_path: Path, two_runs, m
     assert "Reference: Baseline." in html
     for phrase in ("replicates", "90% interval", "bootstrap", "Wilson", "median"):
         assert phrase in html
-    assert "Comparison table" in html and "Attacks in total (attacks)" in html
+    assert "Comparison table" in html and "Attacks in total (attempts)" in html
     assert "Figures of each run" not in html
 
 
