@@ -45,7 +45,7 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "militants_captured": ("Militants captured", "people"),
     "fighters_final": ("Fighters at the end", "fighters"),
     "capital_deployed_final": ("Capital deployed at the end", "USD million"),
-    "investors_withdrawn": ("Investors withdrawn", "firms"),  # a firm counts once, whatever its size
+    "investors_withdrawn": ("Investors withdrawn", "firms"),  # each firm once, whatever its size
     "grievance_final": ("Grievance at the end", "index 0-1"),
     "legitimacy_final": ("State legitimacy at the end", "index 0-1"),
 }
