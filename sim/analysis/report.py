@@ -306,6 +306,64 @@ def _parameters_note(runs: RunSet) -> str:
     return "".join(parts)
 
 
+#: Places named one by one in the table of where Chinese nationals were killed.
+PLACES_SHOWN = 3
+
+
+def where_chinese_died(runs: RunSet) -> pd.DataFrame:
+    """Chinese nationals killed, per replicate on average, by the group that attacked and
+    the place, for each run (from its stored events): which of the scenarios' levers can
+    reach them. Columns: ``run``, ``replicates``, ``total``, one per group, and ``places``
+    (the first :data:`PLACES_SHOWN`, each with its share of the run's deaths)."""
+    from sim.space import load_groups, load_places
+
+    groups = load_groups()
+    places = load_places()
+    names = dict(zip(places.ids, places.names, strict=True))
+    rows = []
+    for run in runs.runs:
+        n = max(run.replicates, 1)
+        e = run.events
+        killed = e[e["chinese_killed"] > 0] if "chinese_killed" in e else e.iloc[0:0]
+        total = float(killed["chinese_killed"].sum())
+        row: dict[str, Any] = {"run": run.label, "replicates": run.replicates, "total": total / n}
+        by_group = killed.groupby("group")["chinese_killed"].sum()
+        for key, spec in groups.items():
+            row[str(spec["name"])] = float(by_group.get(key, 0.0)) / n
+        by_place = killed.groupby("district")["chinese_killed"].sum().sort_values(ascending=False)
+        row["places"] = (
+            ", ".join(
+                f"{names.get(str(k), k)} {v / total:.0%}"
+                for k, v in by_place.head(PLACES_SHOWN).items()
+            )
+            if total
+            else "none"
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _chinese_deaths_section(runs: RunSet) -> str:
+    """Where each run's Chinese deaths come from: a scenario that acts in Balochistan alone
+    cannot reach the deaths in Khyber Pakhtunkhwa, whoever counts them."""
+    if not all("group" in run.events for run in runs.runs):
+        return ""
+    table = where_chinese_died(runs)
+    header = [str(c) for c in table.columns]
+    rows = [
+        [f"{v:.2f}" if isinstance(v, float) else str(v) for v in record]
+        for record in table.itertuples(index=False)
+    ]
+    numeric = set(range(1, len(header) - 1))
+    return (
+        "<h2>Where Chinese nationals were killed</h2><p>Per replicate on average, by the group "
+        "that attacked, and the places with the most of them (share of the run's Chinese "
+        "deaths). A policy that acts in Balochistan alone cannot reach the deaths in Khyber "
+        "Pakhtunkhwa (Dasu, Rashakai: the TTP's), which the outcome "
+        "<i>Chinese nationals killed</i> counts too.</p>" + _html_table(header, rows, numeric)
+    )
+
+
 def _comparison_section(table: pd.DataFrame) -> str:
     notes, blocks = table_blocks(table)
     parts = [f"<p class='meta'>{_e(n)}</p>" for n in notes]
@@ -351,6 +409,7 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
         "<h2>Comparison table</h2>" if len(runs.runs) > 1 else "<h2>Summary table</h2>",
         _identical_section(runs),
         _comparison_section(table),
+        _chinese_deaths_section(runs),
     ]
     compared: list[tuple[str, bytes]] = []
 

@@ -463,3 +463,24 @@ def test_the_report_is_no_wider_than_a_laptop_window(
                     page.close()
         finally:
             browser.close()
+
+
+def test_the_report_says_where_chinese_nationals_were_killed(
+    tmp_path: Path, make_frames, save_run, monkeypatch
+) -> None:
+    """A stranger found most Chinese deaths were the TTP's at Dasu, where a Balochistan-only
+    policy cannot reach: the report now splits them by group and place, per replicate."""
+    monkeypatch.setattr(report, "comparison_figures", lambda runs, table: iter(()))  # speed
+    summary, ts, ev = make_frames(n=4, weeks=3, seed=1)
+    ev = ev.iloc[:3].copy()
+    ev["group"], ev["district"] = ["ttp", "ttp", "bla"], ["dasu", "dasu", "quetta"]
+    ev["chinese_killed"] = [5, 1, 2]
+    run = save_run(tmp_path / "a", summary, ts, ev)
+    table = report.where_chinese_died(load_runs([run]))
+    row = table.iloc[0]
+    assert row["total"] == 2.0 and row["Tehrik-i-Taliban Pakistan"] == 1.5  # 8 and 6 over 4
+    assert (
+        row["Balochistan Liberation Army"] == 0.5 and row["places"] == "Dasu/Besham 75%, Quetta 25%"
+    )
+    html = report.report([run], tmp_path / "r.html", per_run_plots=False).read_text()
+    assert "Where Chinese nationals were killed" in html and "Dasu/Besham 75%, Quetta 25%" in html
