@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 import sim
 from sim.analysis.runs import load_run
 from sim.model import CrisisModel
+from sim.workshop.export import export_html
 from sim.workshop.play import Play, PlayError, check_settings, restore, snapshot
 from sim.workshop.room import Room, RoomError
 from sim.workshop.seats import SEATS, current_choices, free_seat, investor_agent, take_seat
@@ -905,6 +906,22 @@ def test_a_participants_export_holds_only_their_own_seats_decisions() -> None:
         assert (
             _exported(client, room.facilitator_key)["decisions_note"] == "Every seat's decisions."
         )
+
+
+def test_only_the_facilitator_s_export_holds_the_room_s_replicates_table() -> None:
+    """A stranger found the facilitator's fork replicates in a participant's export, a table
+    the room's participants never saw on their pages."""
+    room = Room("baseline", 0, code="ABCDE")
+    pak = room.join("ABCDE", "pakistan", "Amina")
+    for _ in range(3):
+        room.step()
+    room.fork({"collateral_per_militant": 0.5})
+    room.replicates(2)  # kept as the play's last replicates
+    with _client(room) as client:
+        assert _exported(client, pak.token)["view"]["replicates"] is None
+        assert _exported(client, room.facilitator_key)["view"]["replicates"] is not None
+    page = export_html(room.play, room=True)
+    assert "<title>CPEC crisis workshop room: baseline" in page
 
 
 def test_an_address_keeps_its_good_settings_and_says_which_fell_back() -> None:

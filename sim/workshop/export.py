@@ -28,12 +28,17 @@ def export_html(
     note: str = "",
     debrief: dict[str, Any] | None = None,
     room: bool = False,
+    replicates: bool = True,
 ) -> str:
     """The page: the run so far (every branch), its decisions (``note``: which they are), the
     room's last ``debrief`` if given, and a replay slider; ``room`` says the run was played by
-    seats (the command to run it at scale then runs the model alone)."""
+    seats (the command to run it at scale then runs the model alone); ``replicates=False``
+    leaves out the last replicates table (in a room, the facilitator's alone)."""
+    view = play.view()
+    if not replicates:
+        view["replicates"] = None
     data = {
-        "view": play.view(),
+        "view": view,
         "decisions": decisions or [],
         "decisions_note": note,
         "debrief": debrief,
@@ -42,7 +47,8 @@ def export_html(
     world = (STATIC / "world.html").read_text(encoding="utf-8")
     css = (STATIC / "style.css").read_text(encoding="utf-8")
     app = (STATIC / "app.js").read_text(encoding="utf-8")
-    title = f"CPEC crisis sandbox: {play.scenario}, seed {play.seed}, week {play.week}"
+    kind = "CPEC crisis workshop room" if room else "CPEC crisis sandbox"
+    title = f"{kind}: {play.scenario}, seed {play.seed}, week {play.week}"
     page = Template((STATIC / "export.html").read_text(encoding="utf-8"))
     return page.substitute(
         title=html.escape(title),

@@ -317,7 +317,15 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
         if play is None:
             return PlainTextResponse("unknown or expired token: export from an open page", 404)
         room = hub.room is not None and play is hub.room.play
-        body = export_html(play, decisions=decisions, note=note, debrief=debrief, room=room)
+        facilitator = room and token == hub.room.facilitator_key  # type: ignore[union-attr]
+        body = export_html(
+            play,
+            decisions=decisions,
+            note=note,
+            debrief=debrief,
+            room=room,
+            replicates=not room or facilitator,
+        )
         name = f"cpec-{play.scenario}-seed{play.seed}-week{play.week}.html"
         return HTMLResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
