@@ -106,7 +106,9 @@ def _poisson_inverse(u: float, mean: float) -> int:
 
 @njit(cache=True)
 def _keyed_poisson(state: np.ndarray, mean: float) -> int:
-    if mean <= 0.0:
+    if not mean >= 0.0:  # NaN too: NumPy refuses these
+        raise ValueError("poisson: the mean must be a number >= 0")
+    if mean == 0.0:
         return 0
     parts = math.ceil(mean / _MAX_INVERSION_MEAN)
     k = 0
@@ -132,7 +134,9 @@ def _binomial_inverse(u: float, n: int, p: float) -> int:
 
 @njit(cache=True)
 def _keyed_binomial(state: np.ndarray, n: int, p: float) -> int:
-    if n <= 0 or p <= 0.0:
+    if n < 0 or not 0.0 <= p <= 1.0:  # NaN too: NumPy refuses these
+        raise ValueError("binomial: need n >= 0 and 0 <= p <= 1")
+    if n == 0 or p == 0.0:
         return 0
     if p >= 1.0:
         return n

@@ -132,7 +132,8 @@ OUTCOMES = ("attacks_total", "chinese_killed", "killed_balochistan", "fighters_f
 def test_keyed_streams_give_the_model_the_same_outcome_distributions() -> None:
     """300 baseline replicates each: no outcome's distribution differs between the two
     kinds of stream (two-sample KS tests, Holm over the outcomes)."""
-    single, keyed = _summaries("baseline", "single", 300), _summaries("baseline", "keyed", 300)
+    single = _summaries("baseline", "single", 300)
+    keyed = _summaries("baseline", "keyed", 300, first=300)  # other seeds: no shared week 0
     p = sorted(stats.ks_2samp(single[k], keyed[k]).pvalue for k in OUTCOMES)
     assert all(pk > 0.05 / (len(p) - i) for i, pk in enumerate(p)), p
 
@@ -168,3 +169,16 @@ def test_a_run_s_streams_are_part_of_its_identity(tmp_path) -> None:
     with pytest.raises(ValueError, match="streams=both is not allowed"):
         run(RunSpec(p, replicates=2, weeks=3, streams="both"), tmp_path / "b", progress=None)
     assert not (tmp_path / "b").exists()
+
+
+def test_keyed_counts_refuse_what_numpy_refuses() -> None:
+    """A reviewer: keyed draws returned 0 (or n) for a NaN or negative mean and a p outside
+    [0, 1], where NumPy raises; no rule reaches these, but a changed rule must not pass them."""
+    s = _stream()
+    for bad in (float("nan"), -1.0):
+        with pytest.raises(ValueError, match="poisson"):
+            _keyed_poisson(s, bad)
+    for n, p in ((10, float("nan")), (10, 1.5), (-1, 0.5)):
+        with pytest.raises(ValueError, match="binomial"):
+            _keyed_binomial(s, n, p)
+    assert _keyed_binomial(s, 10, 1.0) == 10 and _keyed_poisson(s, 0.0) == 0

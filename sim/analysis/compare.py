@@ -267,6 +267,28 @@ def _aligned(run: Run, ref: Run, x: Any, y: Any, paired: bool) -> tuple[np.ndarr
     return by_replicate.to_numpy(), matched.to_numpy()
 
 
+#: Pairs are resampled together only where at least this many of them differ: with common
+#: random numbers an outcome a change rarely touches differs in a pair or two, and the paired
+#: bootstrap then gives [0, 0] or an interval too narrow (a reviewer: 26-52% coverage of the
+#: true difference at 0.5-1.5% of pairs differing, 93% at 7%); resampled apart, the two
+#: samples' intervals are conservative (their correlation is positive).
+MIN_DIFFERING_PAIRS = 10
+
+
+def _pairs(
+    run: Run, ref: Run, x: Any, y: Any, paired: dict[int, bool]
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The values to compare and whether they are resampled in pairs: the run's pairing
+    (:func:`paired_with`), unless fewer than :data:`MIN_DIFFERING_PAIRS` pairs differ."""
+    if paired[id(run)]:
+        a, b = _aligned(run, ref, x, y, True)
+        both = np.isfinite(a) & np.isfinite(b)
+        if int(np.count_nonzero(a[both] != b[both])) >= MIN_DIFFERING_PAIRS:
+            return a, b, True
+    a, b = _aligned(run, ref, x, y, False)
+    return a, b, False
+
+
 #: Fewer pairs than this give no correlation (``pair_r``): too few to estimate it.
 MIN_PAIRS_FOR_R = 10
 
@@ -304,8 +326,7 @@ def compare_runs(
             row = _row(run, ref, outcome, "continuous")
             row.update(n=s.n, median=s.median, mean=s.mean, q05=s.q05, q95=s.q95)
             if has_ref and ref is not None and run is not ref:
-                pair = paired[id(run)]
-                x, y = _aligned(run, ref, run.summary[outcome], ref.summary[outcome], pair)
+                x, y, pair = _pairs(run, ref, run.summary[outcome], ref.summary[outcome], paired)
                 dm, dmed = _diff(x, y, "mean", pair), _diff(x, y, "median", pair)
                 row.update(diff_mean=dm.estimate, diff_mean_lo=dm.low, diff_mean_hi=dm.high)
                 row.update(diff_median=dmed.estimate, diff_median_lo=dmed.low)
@@ -324,8 +345,7 @@ def compare_runs(
             row.update(probability=k / n if n else math.nan, prob_lo=lo, prob_hi=hi)
             ref_e = event_values(ref.summary, event) if ref is not None else None
             if ref is not None and ref_e is not None and run is not ref:
-                pair = paired[id(run)]
-                x, y = _aligned(run, ref, values, ref_e, pair)
+                x, y, pair = _pairs(run, ref, values, ref_e, paired)
                 d = _diff(x, y, "mean", pair)
                 row.update(diff_mean=d.estimate, diff_mean_lo=d.low, diff_mean_hi=d.high)
                 row.update(diff_mean_p=d.p, paired=pair)
@@ -348,7 +368,8 @@ def compare_runs(
     table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
     table.attrs["rests_on"] = scenario_values(runs.runs)
-    table.attrs["streams"] = sorted({streams_of(run) for run in runs.runs})
+    table.attrs["streams"] = streams_of(ref) if ref is not None else None  # paired runs' kind
+    table.attrs["paired_runs"] = [r.label for r in runs.runs if paired[id(r)]]
     table.attrs["by_construction"] = by_construction(runs.runs, ref)
     return table
 
@@ -615,7 +636,7 @@ def table_blocks(
         notes.append(
             f"Reference: {shown}. Δ = run minus reference, with a 95% bootstrap CI in [ ]."
         )
-        notes.extend(_difference_notes(table, ref))
+        notes.extend(_difference_notes(table, ref, short))
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
     notes.extend(uncertainty_notes(uncertainty, mixed))
     notes.extend(rests_on_notes(table.attrs.get("rests_on") or {}))
@@ -665,8 +686,11 @@ def _diff_cells(row: pd.Series, d: str) -> tuple[Any, Any, Any, bool, Any]:
     return row[d], row[f"{d}_lo"], row[f"{d}_hi"], True, row[f"{d}_significant"]
 
 
-def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
-    """What the star means, how many differences were tested, and which runs are paired."""
+def _difference_notes(
+    table: pd.DataFrame, ref: str, short: dict[str, str] | None = None
+) -> list[str]:
+    """What the star means, how many differences were tested, and which runs are paired
+    (``short``: the shortened labels the table shows, by full label)."""
     tested, excluded, kept = differences_counted(table)
     untested = table["diff_mean"].notna() & table["diff_mean_p"].isna()
     horizon = table.loc[table["label"] == ref, "weeks"].dropna()
@@ -709,8 +733,8 @@ def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
         "replicates, whose percentile intervals run a little narrow).",
     ]
     diffs = table[table["diff_mean"].notna()]  # tested or not: every run with a difference
-    pairs = diffs.groupby("label", sort=False)["paired"].first().fillna(False)
-    keyed = list(table.attrs.get("streams") or []) == ["keyed"]
+    pairs = diffs.groupby("label", sort=False)["paired"].any()
+    keyed = table.attrs.get("streams") == "keyed"  # a run is paired only with its kind
     if pairs.all():
         notes.append(
             "Every run shares the reference's seeds replicate by replicate (common random "
@@ -724,7 +748,32 @@ def _difference_notes(table: pd.DataFrame, ref: str) -> list[str]:
             f"{names}; the others were resampled independently"
             f"{_pairing_strength(diffs, keyed)}."
         )
+    apart = _resampled_apart(diffs, table.attrs.get("paired_runs"), short or {})
+    if apart:
+        notes.append(
+            f"Fewer than {MIN_DIFFERING_PAIRS} pairs differ in {apart}: there the two runs' "
+            "values were resampled apart (the paired bootstrap cannot see a difference that "
+            "so few pairs carry, and would give an interval too narrow)."
+        )
     return notes
+
+
+def _resampled_apart(diffs: pd.DataFrame, paired_runs: Any, short: dict[str, str]) -> str:
+    """``Chinese troops: China's investment hold, ...`` for the outcomes of paired runs whose
+    values were resampled apart (:func:`_pairs`); '' if none."""
+    if not paired_runs:
+        return ""
+    names = {short.get(str(label), str(label)) for label in paired_runs}
+    rows = diffs[diffs["label"].isin(names) & ~diffs["paired"].fillna(False).astype(bool)]
+    parts = [
+        f"{label}: "
+        + ", ".join(
+            style.EVENTS.get(str(o)) or style.outcome_label(str(o), with_unit=False)
+            for o in dict.fromkeys(block["outcome"])
+        )
+        for label, block in rows.groupby("label", sort=False)
+    ]
+    return "; ".join(parts)
 
 
 #: Runs named one by one in the note on pairing; beyond, their range.
@@ -750,8 +799,8 @@ def _pairing_strength(diffs: pd.DataFrame, keyed: bool = False) -> str:
         every = f"... ({len(by_run)} runs: {medians.min():.2f} to {medians.max():.2f})"
         shown = [*shown[:PAIRING_RUNS_SHOWN], every]
     why = (
-        "every run drew from keyed streams (streams=keyed), so the runs of a replicate share "
-        "their draws wherever their steps are the same"
+        "the paired runs drew from keyed streams (streams=keyed), so the runs of a replicate "
+        "share their draws wherever their steps are the same"
         if keyed
         else "near 0, pairing narrows nothing: each replicate drew its random numbers from "
         "one stream, and once a change alters one draw the later ones serve other purposes; "
@@ -759,7 +808,8 @@ def _pairing_strength(diffs: pd.DataFrame, keyed: bool = False) -> str:
     )
     return (
         "; a mean difference's interval is then about sqrt(1 - r) times as wide as for "
-        "independent samples, r the correlation of the paired values (pair_r in "
+        "independent samples where the two runs spread alike (less narrow where they do not; "
+        "wider where r < 0), r the correlation of the paired values (pair_r in "
         f"comparison.csv), here the median (and range) over each run's outcomes: "
         f"{'; '.join(shown)} ({why})"
     )
