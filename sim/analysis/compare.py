@@ -275,6 +275,17 @@ def _aligned(run: Run, ref: Run, x: Any, y: Any, paired: bool) -> tuple[np.ndarr
 MIN_DIFFERING_PAIRS = 10
 
 
+def resample_in_pairs(a: Any, b: Any) -> bool:
+    """Whether the pairs ``(a[i], b[i])`` (both finite) are resampled together: if none of
+    them differs (the runs agree in every replicate: the difference is 0 for these seeds, as
+    for an unchanged fork) or at least :data:`MIN_DIFFERING_PAIRS` do; with 1 to 9 differing
+    pairs the paired interval runs too narrow, so the samples are resampled apart."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    both = np.isfinite(x) & np.isfinite(y)
+    differing = int(np.count_nonzero(x[both] != y[both]))
+    return differing == 0 or differing >= MIN_DIFFERING_PAIRS
+
+
 def _pairs(
     run: Run, ref: Run, x: Any, y: Any, paired: dict[int, bool]
 ) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -282,8 +293,7 @@ def _pairs(
     (:func:`paired_with`), unless fewer than :data:`MIN_DIFFERING_PAIRS` pairs differ."""
     if paired[id(run)]:
         a, b = _aligned(run, ref, x, y, True)
-        both = np.isfinite(a) & np.isfinite(b)
-        if int(np.count_nonzero(a[both] != b[both])) >= MIN_DIFFERING_PAIRS:
+        if resample_in_pairs(a, b):
             return a, b, True
     a, b = _aligned(run, ref, x, y, False)
     return a, b, False
@@ -751,9 +761,10 @@ def _difference_notes(
     apart = _resampled_apart(diffs, table.attrs.get("paired_runs"), short or {})
     if apart:
         notes.append(
-            f"Fewer than {MIN_DIFFERING_PAIRS} pairs differ in {apart}: there the two runs' "
-            "values were resampled apart (the paired bootstrap cannot see a difference that "
-            "so few pairs carry, and would give an interval too narrow)."
+            f"Only 1 to {MIN_DIFFERING_PAIRS - 1} pairs differ in {apart}: there the two "
+            "runs' values were resampled apart (the paired bootstrap cannot see a difference "
+            "that so few pairs carry, and would give an interval too narrow). Where no pair "
+            "differs the interval is [0, 0]: the runs agree in every replicate."
         )
     return notes
 

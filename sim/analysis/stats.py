@@ -232,11 +232,12 @@ def _boot_p(boot: FloatArray) -> float:
 
 def _smallest_exact_p(x: FloatArray, y: FloatArray, paired: bool) -> float:
     """The smallest two-sided p-value an exact test could give samples this small: a sign
-    flip of ``n`` pairs, 2^(1 - n); a permutation of two samples, 2 / C(nx + ny, nx). Two
-    replicates that differ by the same amount are not a p-value of 0 (a zero standard error
-    gave one, and the workshop called such differences clear)."""
+    flip of the ``n`` pairs that differ (a pair that does not has no sign), 2^(1 - n); a
+    permutation of two samples, 2 / C(nx + ny, nx). Two replicates that differ by the same
+    amount are not a p-value of 0 (a zero standard error gave one, and the workshop called
+    such differences clear)."""
     if paired:
-        return float(min(1.0, 2.0 ** (1 - x.size)))
+        return float(min(1.0, 2.0 ** (1 - int(np.count_nonzero(x != y)))))
     return float(min(1.0, 2 / math.comb(x.size + y.size, x.size)))
 
 

@@ -453,11 +453,16 @@ def differences(
     and ``clear`` where the difference holds after Holm's correction for the outcomes shown
     (as ``cpec-sim compare`` marks it with a star): with six outcomes tested one by one, a
     quarter of tables of two identical settings had some interval excluding 0. Below
-    ``MIN_REPLICATES_TO_TEST`` pairs nothing is marked, as ``cpec-sim compare`` marks nothing."""
-    from sim.analysis.compare import MIN_REPLICATES_TO_TEST
+    ``MIN_REPLICATES_TO_TEST`` pairs nothing is marked, as ``cpec-sim compare`` marks nothing;
+    an outcome that differs in fewer than ``MIN_DIFFERING_PAIRS`` pairs is resampled apart, as
+    ``cpec-sim compare`` resamples it."""
+    from sim.analysis.compare import MIN_REPLICATES_TO_TEST, resample_in_pairs
     from sim.analysis.stats import bootstrap_diff_ci, holm
 
-    cis = [bootstrap_diff_ci(b[c], a[c], "mean", paired=True) for c in outcomes]
+    cis = [
+        bootstrap_diff_ci(b[c], a[c], "mean", paired=resample_in_pairs(b[c], a[c]))
+        for c in outcomes
+    ]
     enough = min((len(b[c]) for c in outcomes), default=0) >= MIN_REPLICATES_TO_TEST
     clear = [kept and enough for kept in holm([ci.p for ci in cis])]
     return {
