@@ -30,15 +30,12 @@ if TYPE_CHECKING:
 class ScenarioInfo:
     """A scenario's name, a description of the situation, the seed passage behind it, and the
     parameters its effect rests on: values set, not calibrated (the record cannot measure a
-    counterfactual), so its differences from the baseline are only as good as they are.
-    ``by_construction`` names the outcomes the scenario sets by its own rule (with why): its
-    differences there restate the scenario, not a finding."""
+    counterfactual), so its differences from the baseline are only as good as they are."""
 
     name: str = "baseline"
     description: str = ""
     seed_passage: str = ""
     rests_on: list[str] = field(default_factory=list)
-    by_construction: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -45,6 +45,7 @@ from sim.config import (
     MAX_SEED,
     check_backend,
     check_count,
+    check_name,
     check_streams_key,
     checked_weeks,
     config_hash,
@@ -534,12 +535,27 @@ def checked_spec(spec: RunSpec, run_dir: Path | None = None) -> RunSpec:
         jobs=resolved_jobs(_whole("jobs", spec.jobs, 1, MAX_JOBS, unset_ok=True)),
         chunk_size=resolved_chunk_size(chunk_size, replicates),
     )
-    if not isinstance(spec.scenario, str) or not spec.scenario:
-        raise ParameterError(f"scenario={spec.scenario!r} is not allowed: need a scenario's name")
+    check_name("scenario", spec.scenario)
+    if not isinstance(spec.overrides, list | tuple) or not all(
+        isinstance(o, str) for o in spec.overrides
+    ):
+        raise ParameterError("overrides must be a list of 'key=value' strings")
+    if not isinstance(spec.made_by, str) or not isinstance(spec.description, str):
+        raise ParameterError("made_by and description must be text")
+    if not isinstance(spec.records, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and _inside(k) for k, v in spec.records.items()
+    ):
+        raise ParameterError("records must map relative paths inside the run folder to text")
     validate(checked.params)
     check_backend(checked.backend)
     check_streams_key(checked.streams)
     return recorded(checked)
+
+
+def _inside(relative: str) -> bool:
+    """Whether ``relative`` names a file inside a folder (not absolute, no '..')."""
+    path = Path(relative)
+    return bool(relative) and not path.is_absolute() and ".." not in path.parts
 
 
 def _whole(key: str, value: Any, low: int, high: int, unset_ok: bool = False) -> Any:
@@ -560,27 +576,47 @@ def recorded(spec: RunSpec) -> RunSpec:
     A command that manages its folder (``made_by``) keeps its own records."""
     if spec.config_yaml or spec.made_by:
         return spec
-    from omegaconf import OmegaConf
+    import yaml
 
-    from sim.config import scenario_names, scenario_params
+    from sim.config import load_scenario, scenario_names, scenario_params
     from sim.params import flatten, to_dict
 
-    mine = flatten(to_dict(spec.params))
+    params = _plain(to_dict(spec.params))
+    mine = flatten(params)
     overrides = list(spec.overrides)
-    if not overrides and spec.scenario in scenario_names():
-        theirs = flatten(to_dict(scenario_params(spec.scenario)))
-        overrides = [f"{k}={v}" for k, v in mine.items() if theirs.get(k) != v]
+    known = spec.scenario in scenario_names()
+    if not overrides and known:
+        theirs = flatten(_plain(to_dict(scenario_params(spec.scenario))))
+        overrides = [f"{k}={_shown(v)}" for k, v in mine.items() if theirs.get(k) != v]
+    info = dict(load_scenario(spec.scenario)["scenario"]) if known else {}
+    info.update(
+        name=spec.scenario, description=str(spec.description or info.get("description", ""))
+    )
     config = {
-        "scenario": {"name": spec.scenario, "description": spec.description},
-        **to_dict(spec.params),
+        "scenario": info,
+        **params,
         "replicates": spec.replicates,
         "seed": spec.seed,
         "weeks": spec.weeks,
         "backend": spec.backend,
         "streams": spec.streams,
     }
-    text = "# made by sim.runner.run from Python\n" + OmegaConf.to_yaml(OmegaConf.create(config))
+    text = "# made by sim.runner.run from Python\n" + yaml.safe_dump(config, sort_keys=False)
     return replace(spec, overrides=overrides, config_yaml=text)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with NumPy scalars as Python's (a notebook's np.linspace values), nested."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _shown(value: Any) -> str:
+    """A value as the command line writes it (``true``, not ``True``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 class FolderBusy(ParameterError):

@@ -112,21 +112,47 @@ def test_a_run_of_other_data_has_another_configuration_hash(tmp_path, monkeypatc
     assert config_hash(params, 0, 104, "baseline") != before
 
 
-@pytest.mark.parametrize("scenario", ["investment_freeze", "full_pressure"])
-def test_what_a_scenario_declares_by_construction_holds_in_every_replicate(scenario: str) -> None:
-    """compare marks these outcomes '(by construction)' on the scenario's word: the word must
-    be true (a stranger found the freeze's hold and capital starred as findings)."""
-    from sim.config import load_scenario, scenario_params
+@pytest.mark.parametrize(
+    ("scenario", "overrides"),
+    [
+        ("investment_freeze", {}),
+        ("full_pressure", {}),
+        ("baseline", {"china.force_investment_hold": True}),
+        ("investment_freeze", {"investors.risk_aversion": 0.0, "china.initial_patience": 1.0}),
+    ],
+)
+def test_what_a_value_sets_by_construction_holds_in_every_replicate(
+    scenario: str, overrides: dict
+) -> None:
+    """compare marks these outcomes '(by construction)' wherever the value is set: the
+    claims must be true in every replicate (a stranger found the freeze's certain hold and
+    capped capital starred as findings; a reviewer, the marks kept on a run that had
+    turned the freeze off)."""
+    from sim.analysis.runs import FIXED_BY
+    from sim.config import scenario_params, with_overrides
     from sim.engine import run_replicate
     from sim.space import load_investors
 
-    declared = load_scenario(scenario)["scenario"]["by_construction"]
-    assert set(declared) == {"investment_hold", "weeks_to_first_pause", "capital_deployed_final"}
+    claims = FIXED_BY[("china.force_investment_hold", True)]
+    assert set(claims) == {"investment_hold", "capital_deployed_final"}
     cap = sum(i["deployed"] + (i["committed"] - i["deployed"]) * (not i["state_firm"])
               for i in load_investors())  # fmt: skip
-    assert "3,250" in declared["capital_deployed_final"] and cap == 3250
-    params = scenario_params(scenario)
+    assert "3,250" in claims["capital_deployed_final"] and cap == 3250
+    params = with_overrides(scenario_params(scenario), overrides)
+    assert params.china.force_investment_hold
     for seed in range(40):
         s = run_replicate(params, 104, seed).summary
-        assert s["investment_hold"] and s["weeks_to_first_pause"] == 4
-        assert s["capital_deployed_final"] <= cap
+        assert s["investment_hold"] and s["capital_deployed_final"] <= cap
+
+
+def test_without_the_value_the_claims_fail() -> None:
+    """The check above can fail: with the hold not forced, capital passes the cap."""
+    from sim.config import scenario_params, with_overrides
+    from sim.engine import run_replicate
+
+    params = with_overrides(
+        scenario_params("investment_freeze"), {"china.force_investment_hold": False}
+    )
+    summaries = [run_replicate(params, 104, seed).summary for seed in range(40)]
+    assert not all(s["investment_hold"] for s in summaries)
+    assert max(s["capital_deployed_final"] for s in summaries) > 3250

@@ -539,7 +539,7 @@ def test_a_run_from_python_records_its_parameters_and_chunks_as_the_command_line
     run(RunSpec(params, replicates=3, weeks=3), tmp_path / "a", progress=None)
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert manifest["overrides"] == [
-        "pakistan.accept_chinese_troops=True",
+        "pakistan.accept_chinese_troops=true",  # as the command line writes it
         "china.patience_loss_per_death=0.09",
     ]
     assert "patience_loss_per_death: 0.09" in (tmp_path / "a" / "config.yaml").read_text()
@@ -581,3 +581,29 @@ def test_run_replicate_refuses_a_seed_it_could_not_repeat() -> None:
         run_replicate(ModelParams(), 3, big).summary
         == run_replicate(ModelParams(), 3, np.uint64(big)).summary
     )
+
+
+def test_a_python_run_records_the_scenario_s_caveats_and_takes_numpy_floats(
+    tmp_path: Path,
+) -> None:
+    """A reviewer: a NumPy float parameter (np.linspace) crashed the record, a Python run
+    dropped its scenario's rests_on, and bad internal fields slipped through."""
+    from sim.analysis.runs import load_runs
+    from sim.config import scenario_params, with_overrides
+
+    changed = {"investors.risk_aversion": np.float64(1.5)}
+    params = with_overrides(scenario_params("investment_freeze"), changed)
+    spec = RunSpec(params, scenario="investment_freeze", replicates=3, weeks=3)
+    assert run(spec, tmp_path / "f", progress=None).status == "complete"
+    loaded = load_runs(tmp_path / "f").runs[0]
+    assert loaded.rests_on and "capital_deployed_final" in loaded.by_construction
+    assert loaded.overrides == {"investors.risk_aversion": "1.5"}
+    for bad, message in (
+        ({"scenario": "../evil"}, "scenario='../evil' is not allowed"),
+        ({"overrides": "a=b"}, "overrides must be a list"),
+        ({"records": {"../x": "y"}}, "records must map relative paths"),
+        ({"made_by": 1}, "made_by and description must be text"),
+    ):
+        with pytest.raises(ParameterError, match=re.escape(message)):
+            run(RunSpec(params, replicates=2, weeks=2, **bad), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()

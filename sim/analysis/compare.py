@@ -385,17 +385,21 @@ def compare_runs(
 
 
 def by_construction(runs: Sequence[Run], ref: Run | None) -> dict[str, dict[str, str]]:
-    """Per compared run's label, the outcomes its scenario sets by its own rule where the
-    reference's does not (``Run.by_construction``): a difference there restates the
-    scenario. Empty without a reference."""
+    """Per compared run's label, the outcomes that a parameter value of the run, or of the
+    reference, sets by the model's own rule and the other's does not (``Run.by_construction``):
+    a difference there restates the value. Empty without a reference."""
     if ref is None:
         return {}
     theirs = ref.by_construction
     out: dict[str, dict[str, str]] = {}
     for run in runs:
-        mine = {k: v for k, v in run.by_construction.items() if k not in theirs}
-        if run is not ref and mine:
-            out[run.label] = mine
+        if run is ref:
+            continue
+        mine = run.by_construction
+        marked = {k: v for k, v in mine.items() if k not in theirs}
+        marked.update({k: f"in the reference, {v}" for k, v in theirs.items() if k not in mine})
+        if marked:
+            out[run.label] = marked
     return out
 
 
@@ -405,8 +409,9 @@ def by_construction_notes(marked: dict[str, dict[str, str]], short: dict[str, st
     if not marked:
         return []
     notes = [
-        "(by construction): the run's scenario sets that outcome by its own rule, so its "
-        "difference restates the scenario rather than finding anything:"
+        "(by construction): a parameter value of the run (or of the reference) sets that "
+        "outcome by the model's own rule, so its difference restates the value rather than "
+        "finding anything:"
     ]
     for label, outcomes in marked.items():
         shown = "; ".join(

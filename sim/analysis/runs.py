@@ -41,6 +41,19 @@ SWEEP_FILE = "sweep.json"
 _RUN_KEYS = (*RUN_KEYS, "experiment")
 
 
+#: Outcomes a parameter value sets by the model's own rule: a run with the value differs
+#: there from one without it by construction, not as a finding (compare and report mark such
+#: rows; ``tests/test_configs.py`` checks each claim in every replicate).
+FIXED_BY: dict[tuple[str, Any], dict[str, str]] = {
+    ("china.force_investment_hold", True): {
+        "investment_hold": "Beijing holds new state investment from the first week, in every "
+        "replicate",
+        "capital_deployed_final": "state firms cannot invest while Beijing holds, so only the "
+        "private firm's capital can grow (at most USD 3,250 million of the 3,080 at the start)",
+    },
+}
+
+
 class ResultsError(ValueError):
     """Bad analysis input; the message is one line naming the problem and what is allowed."""
 
@@ -93,19 +106,24 @@ class Run:
 
     @cached_property
     def by_construction(self) -> dict[str, str]:
-        """The outcomes the run's scenario sets by its own rule, each with why
-        (``scenario.by_construction`` in ``config.yaml``); {} if none."""
+        """The outcomes a parameter value of the run sets by the model's own rule, each with
+        why (:data:`FIXED_BY`, read from the run's resolved ``config.yaml``); {} if none."""
         import yaml
 
         try:
             config = yaml.safe_load((self.path / "config.yaml").read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
             return {}
-        scenario = config.get("scenario") if isinstance(config, dict) else None
-        declared = scenario.get("by_construction") if isinstance(scenario, dict) else None
-        if not isinstance(declared, dict):
+        if not isinstance(config, dict):
             return {}
-        return {str(k): str(v) for k, v in declared.items()}
+        values = flatten(config)
+        out: dict[str, str] = {}
+        for (key, value), outcomes in FIXED_BY.items():
+            if values.get(key) == value:
+                out.update(
+                    {o: f"{why} ({key}={str(value).lower()})" for o, why in outcomes.items()}
+                )
+        return out
 
     @property
     def replicates(self) -> int:

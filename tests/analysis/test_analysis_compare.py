@@ -630,29 +630,36 @@ def test_one_directory_may_be_given_alone(tmp_path: Path, make_frames, save_run)
     assert list(alone["label"].unique()) == list(cmp.compare([a], reference=None)["label"].unique())
 
 
-def test_outcomes_a_scenario_sets_by_construction_are_marked(
+def test_outcomes_a_value_sets_by_construction_are_marked(
     tmp_path: Path, make_frames, save_run
 ) -> None:
-    """A stranger: the freeze's hold (P = 1.00) and capital were starred as findings. The
-    scenario's config.yaml declares them; their rows say "(by construction)" and a note says
-    why, for that run only (the reference's own declarations are not differences)."""
+    """A stranger: the freeze's hold (P = 1.00) and capital were starred as findings. A run
+    whose config.yaml sets china.force_investment_hold: true has those rows marked "(by
+    construction)" with a note; so has a run compared with such a reference; a run that
+    turned the value off, or both runs having it, are not marked (a reviewer)."""
     summary, ts, ev = make_frames(n=30, weeks=3, seed=2)
-    base = save_run(tmp_path / "baseline", summary, ts, ev, scenario="baseline", seed=7)
-    freeze = save_run(
-        tmp_path / "investment_freeze", summary, ts, ev, scenario="investment_freeze", seed=7
-    )
-    (freeze / "config.yaml").write_text(
-        "scenario:\n  name: investment_freeze\n  by_construction:\n"
-        "    capital_deployed_final: state firms cannot invest\n"
-    )
-    text = cmp.format_table(cmp.compare([base, freeze]))
-    assert "Investment freeze: Capital deployed at the end: state firms cannot invest." in text
+
+    def saved(name: str, hold: bool) -> Path:
+        path = save_run(tmp_path / name, summary, ts, ev, scenario=name.split("-")[0], seed=7)
+        text = f"scenario:\n  name: {name}\nchina:\n  force_investment_hold: {str(hold).lower()}\n"
+        (path / "config.yaml").write_text(text)
+        return path
+
+    base, freeze = saved("baseline", False), saved("investment_freeze", True)
+    off = saved("iran_border", False)  # the value off: nothing marked
+    text = cmp.format_table(cmp.compare([base, freeze, off]))
+    assert "Investment freeze: China's investment hold: Beijing holds" in text
+    assert "Capital deployed at the end: state firms cannot invest" in text
+    assert "(china.force_investment_hold=true)" in text
     block = next(b for b in text.split("\n\n") if b.startswith("Capital deployed at the end"))
-    assert "Investment freeze (by construction)" in block
+    marked = [line for line in block.splitlines() if "(by construction)" in line]
+    assert len(marked) == 1 and marked[0].lstrip().startswith("Investment freeze (by")
     other = next(b for b in text.split("\n\n") if b.startswith("Attacks in total"))
     assert "(by construction)" not in other
+    reverse = cmp.format_table(cmp.compare([freeze, base], "investment_freeze"))
+    assert "Baseline: China's investment hold: in the reference, Beijing holds" in reverse
     assert "(by construction)" not in cmp.format_table(
-        cmp.compare([freeze, base], "investment_freeze")
+        cmp.compare([freeze, saved("x", True)], "investment_freeze")
     )
 
 
