@@ -745,7 +745,7 @@ def _run_into(
             if pool and not main_importable():
                 pool = False
                 if progress is not None:
-                    print(STDIN_NOTE, file=progress, flush=True)
+                    bar.note(STDIN_NOTE)
             if pool:
                 _run_pool(spec, store, chunks, todo, chunk_done)
             else:
@@ -891,6 +891,11 @@ class ProgressBar:
             ascii=not tty,
             smoothing=0.1,
         )
+
+    def note(self, text: str) -> None:
+        """A line above the bar (printed into the bar's own line, it broke it in two)."""
+        if not self._bar.disable:
+            self._bar.write(text, file=self._bar.fp)
 
     def advance(self, n: int) -> None:
         """``n`` more replicates finished."""
