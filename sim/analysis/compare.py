@@ -1087,6 +1087,7 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
     others = [lbl for lbl in runs.labels if lbl != ref]
     cols = dict(zip(runs.labels, style.colours(len(runs.labels)), strict=True))
     outcomes = list(dict.fromkeys(cont["outcome"]))
+    marked = dict(table.attrs.get("by_construction") or {})  # the table's note says why
     k = len(others)
     height = max(1.6, 0.3 * k + 1.0)
     fig = style.new_figure(figsize=(14, height * math.ceil(len(outcomes) / 3) + 0.8))
@@ -1106,7 +1107,9 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
             )  # fmt: skip
         ax.set_yticks(pos, [tick_label(by_label[lbl]) for lbl in others])
         ax.set_ylim(-0.6, k - 0.4)
-        ax.set_title(style.outcome_label(outcome, with_unit=False))
+        fixed = [by_label[lbl] for lbl in others if outcome in marked.get(lbl, {})]
+        title = style.outcome_label(outcome, with_unit=False)
+        ax.set_title(title + (f"\n(by construction: {', '.join(fixed)})" if fixed else ""))
         _, unit = style.OUTCOMES[outcome]
         ax.set_xlabel(f"difference in mean from reference ({unit})")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # long labels (-0.0125) stay apart

@@ -656,6 +656,10 @@ def test_outcomes_a_value_sets_by_construction_are_marked(
     assert len(marked) == 1 and marked[0].lstrip().startswith("Investment freeze (by")
     other = next(b for b in text.split("\n\n") if b.startswith("Attacks in total"))
     assert "(by construction)" not in other
+    runs = load_runs([base, freeze, off])
+    fig = cmp.figure_differences(cmp.compare_runs(runs), runs)
+    titles = [ax.get_title() for ax in fig.axes if "by construction" in ax.get_title()]
+    assert titles == ["Capital deployed at the end\n(by construction: Investment freeze)"]
     reverse = cmp.format_table(cmp.compare([freeze, base], "investment_freeze"))
     assert "Baseline: China's investment hold: in the reference, Beijing holds" in reverse
     assert "(by construction)" not in cmp.format_table(
