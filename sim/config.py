@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.draws import check_streams
 from sim.params import ModelParams, ParameterError, from_dict, set_dotted, to_dict
 
 if TYPE_CHECKING:
@@ -196,10 +197,18 @@ def checked_weeks(weeks: Any) -> int:
 
     For the model and the engine called from a notebook, which the command line's checks do
     not guard."""
+    return whole_number("weeks", weeks, 1, MAX_WEEKS)
+
+
+def whole_number(key: str, value: Any, low: int, high: int, unset_ok: bool = False) -> Any:
+    """``value`` as an int (NumPy integers too; None if ``unset_ok`` and unset), or
+    :class:`ParameterError` (:func:`check_count`) naming ``key``, for Python callers."""
+    if value is None and unset_ok:
+        return None
     with suppress(TypeError):
-        weeks = weeks if isinstance(weeks, bool) else operator.index(weeks)
-    check_count("weeks", weeks, 1, MAX_WEEKS)
-    return int(weeks)
+        value = value if isinstance(value, bool) else operator.index(value)
+    check_count(key, value, low, high)
+    return int(value)
 
 
 def checked_seed(seed: Any) -> int:
@@ -208,10 +217,7 @@ def checked_seed(seed: Any) -> int:
 
     ``None`` is refused: NumPy would draw a fresh seed, and the replicate could not be
     repeated."""
-    with suppress(TypeError):
-        seed = seed if isinstance(seed, bool) else operator.index(seed)
-    check_count("seed", seed, 0, MAX_REPLICATE_SEED)
-    return int(seed)
+    return int(whole_number("seed", seed, 0, MAX_REPLICATE_SEED))
 
 
 def check_run_keys(cfg: Any) -> None:
@@ -222,7 +228,7 @@ def check_run_keys(cfg: Any) -> None:
     check_count("chunk_size", cfg.chunk_size, 1, MAX_REPLICATES, unset_ok=True)
     check_count("seed", cfg.seed, 0, MAX_SEED)
     check_backend(cfg.backend)
-    check_streams_key(cfg.streams)
+    check_streams(cfg.streams)
     check_name("sweep_name", cfg.sweep_name)
     check_name("scenario.name", cfg.scenario.name)
 
@@ -244,16 +250,6 @@ def check_backend(backend: str) -> None:
         raise ParameterError(
             f"backend={backend} is not allowed: choose {' or '.join(BACKENDS)} (default compiled)"
         )
-
-
-def check_streams_key(streams: str) -> None:
-    """Raise :class:`ParameterError` (one line) unless ``streams`` is one of ``STREAMS``."""
-    from sim.draws import check_streams
-
-    try:
-        check_streams(streams)
-    except ValueError as exc:
-        raise ParameterError(str(exc)) from None
 
 
 def resolved_chunk_size(chunk_size: int | None, replicates: int) -> int:

@@ -33,6 +33,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from sim.params import ParameterError
+
 #: The run key's values.
 STREAMS = ("single", "keyed")
 
@@ -46,9 +48,9 @@ _MAX_INVERSION_MEAN = 500.0
 
 
 def check_streams(streams: str) -> None:
-    """Raise ``ValueError`` (one line) unless ``streams`` is one of :data:`STREAMS`."""
+    """Raise :class:`ParameterError` (one line) unless ``streams`` is one of :data:`STREAMS`."""
     if streams not in STREAMS:
-        raise ValueError(
+        raise ParameterError(
             f"streams={streams} is not allowed: choose {' or '.join(STREAMS)} (default single)"
         )
 

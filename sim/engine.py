@@ -18,7 +18,7 @@ import numpy as np
 from sim import draws
 from sim.compiled import Calls, rule, shuffled
 from sim.config import BACKENDS, checked_seed, checked_weeks
-from sim.draws import STREAMS, check_streams
+from sim.draws import STREAMS
 from sim.params import ModelParams, validate
 from sim.record import WEEKLY_METRICS, ReplicateResult, replicate_result
 from sim.rules.china import china_week
@@ -92,7 +92,6 @@ def run_replicate(
     """
     weeks = checked_weeks(weeks)
     seed = checked_seed(seed)
-    check_streams(streams)
     s = start(params if compiled is not None else validate(params), seed, compiled, streams)
     metrics = np.zeros((weeks, len(WEEKLY_METRICS)))
     events, n = _CALLS[streams](

@@ -29,7 +29,6 @@ from sim.agents.militant_group import MilitantGroup
 from sim.agents.pakistan import PakistanState
 from sim.compiled import Calls, shuffled
 from sim.config import checked_seed, checked_weeks
-from sim.draws import check_streams
 from sim.params import ModelParams, validate
 from sim.record import Recorder, ReplicateResult
 from sim.rules.pakistan import recent_attacks
@@ -59,7 +58,6 @@ class CrisisModel(Model):
         streams: str = "single",
     ) -> None:
         seed = checked_seed(seed)  # NumPy integers too; None refused (not repeatable)
-        check_streams(streams)
         super().__init__(rng=seed)
         self.params = validate(params or ModelParams())
         self.weeks = checked_weeks(weeks)

@@ -20,7 +20,6 @@ Usable from a notebook::
 
 from __future__ import annotations
 
-import operator
 import os
 import signal
 import sys
@@ -44,15 +43,15 @@ from sim.config import (
     MAX_REPLICATES,
     MAX_SEED,
     check_backend,
-    check_count,
     check_name,
-    check_streams_key,
     checked_weeks,
     config_hash,
     resolved_chunk_size,
     resolved_jobs,
+    whole_number,
     with_overrides,
 )
+from sim.draws import check_streams
 from sim.files import atomic_write_json, atomic_write_text, damaged_files, read_json_object
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
@@ -523,16 +522,16 @@ def checked_spec(spec: RunSpec, run_dir: Path | None = None) -> RunSpec:
 
     Raises :class:`ParameterError` (one line) for a bad value: from a notebook, ``run`` must
     refuse what ``cpec-sim run`` refuses, before it touches the folder."""
-    replicates = _whole("replicates", spec.replicates, 1, MAX_REPLICATES)
-    chunk_size = _whole("chunk_size", spec.chunk_size, 1, MAX_REPLICATES, unset_ok=True)
+    replicates = whole_number("replicates", spec.replicates, 1, MAX_REPLICATES)
+    chunk_size = whole_number("chunk_size", spec.chunk_size, 1, MAX_REPLICATES, unset_ok=True)
     if chunk_size is None and run_dir is not None:
         chunk_size = earlier_chunk_size(run_dir, replicates)
     checked = replace(
         spec,
         replicates=replicates,
-        seed=_whole("seed", spec.seed, 0, MAX_SEED),
+        seed=whole_number("seed", spec.seed, 0, MAX_SEED),
         weeks=checked_weeks(spec.weeks),
-        jobs=resolved_jobs(_whole("jobs", spec.jobs, 1, MAX_JOBS, unset_ok=True)),
+        jobs=resolved_jobs(whole_number("jobs", spec.jobs, 1, MAX_JOBS, unset_ok=True)),
         chunk_size=resolved_chunk_size(chunk_size, replicates),
     )
     check_name("scenario", spec.scenario)
@@ -548,7 +547,7 @@ def checked_spec(spec: RunSpec, run_dir: Path | None = None) -> RunSpec:
         raise ParameterError("records must map relative paths inside the run folder to text")
     validate(checked.params)
     check_backend(checked.backend)
-    check_streams_key(checked.streams)
+    check_streams(checked.streams)
     return recorded(checked)
 
 
@@ -556,17 +555,6 @@ def _inside(relative: str) -> bool:
     """Whether ``relative`` names a file inside a folder (not absolute, no '..')."""
     path = Path(relative)
     return bool(relative) and not path.is_absolute() and ".." not in path.parts
-
-
-def _whole(key: str, value: Any, low: int, high: int, unset_ok: bool = False) -> Any:
-    """``value`` as an int if it is a whole number from ``low`` to ``high`` (NumPy integers
-    too; None if ``unset_ok``), else :class:`ParameterError` naming ``key``."""
-    if value is None and unset_ok:
-        return None
-    with suppress(TypeError):
-        value = value if isinstance(value, bool) else operator.index(value)
-    check_count(key, value, low, high)
-    return int(value)
 
 
 def recorded(spec: RunSpec) -> RunSpec:

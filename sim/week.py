@@ -174,6 +174,7 @@ def start(p: ModelParams, seed: int, compiled: Any = None, streams: str = "singl
     from the seed's NumPy generator either way.
     """
     rng = np.random.default_rng(seed)
+    stream = stream_for(rng, seed, streams)  # refuses an unknown kind before any work
     table = load_places()
     compiled = compiled_params(p) if compiled is None else compiled
     groups = new_groups(p, table, rng)
@@ -186,5 +187,4 @@ def start(p: ModelParams, seed: int, compiled: Any = None, streams: str = "singl
     s[TROOPS] = float(p.pakistan.accept_chinese_troops)
     s[INTENSITY] = s[ROUTINE] = p.pakistan.base_intensity
     _CALLS(first_week_state, world, groups, compiled)
-    stream = stream_for(rng, seed, streams)
     return Start(rng, compiled, _places(), world, groups, investors, stream)
