@@ -403,6 +403,11 @@ def by_construction(runs: Sequence[Run], ref: Run | None) -> dict[str, dict[str,
     return out
 
 
+def _outcome_name(outcome: str) -> str:
+    """An outcome's or a yes/no event's name in a note (without its unit)."""
+    return style.EVENTS.get(outcome) or style.outcome_label(outcome, with_unit=False)
+
+
 def by_construction_notes(marked: dict[str, dict[str, str]], short: dict[str, str]) -> list[str]:
     """One line per run whose scenario sets some outcomes by its own rule (the rows marked
     "(by construction)")."""
@@ -414,10 +419,7 @@ def by_construction_notes(marked: dict[str, dict[str, str]], short: dict[str, st
         "finding anything:"
     ]
     for label, outcomes in marked.items():
-        shown = "; ".join(
-            f"{style.EVENTS.get(k) or style.outcome_label(k, with_unit=False)}: {why}"
-            for k, why in outcomes.items()
-        )
+        shown = "; ".join(f"{_outcome_name(k)}: {why}" for k, why in outcomes.items())
         notes.append(f"  {short.get(label, label)}: {shown}.")
     return notes
 
@@ -782,11 +784,7 @@ def _resampled_apart(diffs: pd.DataFrame, paired_runs: Any, short: dict[str, str
     names = {short.get(str(label), str(label)) for label in paired_runs}
     rows = diffs[diffs["label"].isin(names) & ~diffs["paired"].fillna(False).astype(bool)]
     parts = [
-        f"{label}: "
-        + ", ".join(
-            style.EVENTS.get(str(o)) or style.outcome_label(str(o), with_unit=False)
-            for o in dict.fromkeys(block["outcome"])
-        )
+        f"{label}: " + ", ".join(_outcome_name(str(o)) for o in dict.fromkeys(block["outcome"]))
         for label, block in rows.groupby("label", sort=False)
     ]
     return "; ".join(parts)

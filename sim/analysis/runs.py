@@ -90,16 +90,22 @@ class Run:
         return uncertainty_text(self.parameters, draws_used(self.summary))
 
     @cached_property
-    def rests_on(self) -> dict[str, Any]:
-        """The values, set and not calibrated, that the run's scenario says its effect rests
-        on (``scenario.rests_on`` in ``config.yaml``), with the run's values; {} if none."""
+    def config(self) -> dict[str, Any]:
+        """The run's resolved ``config.yaml`` ({} if missing or unreadable), read once."""
         import yaml
 
         try:
             config = yaml.safe_load((self.path / "config.yaml").read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
             return {}
-        if not isinstance(config, dict) or not isinstance(config.get("scenario"), dict):
+        return config if isinstance(config, dict) else {}
+
+    @cached_property
+    def rests_on(self) -> dict[str, Any]:
+        """The values, set and not calibrated, that the run's scenario says its effect rests
+        on (``scenario.rests_on`` in ``config.yaml``), with the run's values; {} if none."""
+        config = self.config
+        if not isinstance(config.get("scenario"), dict):
             return {}
         values = flatten(config)
         return {str(key): values.get(str(key)) for key in config["scenario"].get("rests_on") or []}
@@ -108,15 +114,7 @@ class Run:
     def by_construction(self) -> dict[str, str]:
         """The outcomes a parameter value of the run sets by the model's own rule, each with
         why (:data:`FIXED_BY`, read from the run's resolved ``config.yaml``); {} if none."""
-        import yaml
-
-        try:
-            config = yaml.safe_load((self.path / "config.yaml").read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            return {}
-        if not isinstance(config, dict):
-            return {}
-        values = flatten(config)
+        values = flatten(self.config)
         out: dict[str, str] = {}
         for (key, value), outcomes in FIXED_BY.items():
             if values.get(key) == value:
