@@ -218,32 +218,33 @@ class Room:
         return bool(policy is not None and policy.active)
 
     def _overrides(self, seat: str, control: str) -> bool:
-        """The seat's choice for ``control`` replaces the setting a fork would change.
+        """The seat's choice for ``control`` replaces the setting a fork would change: it has
+        set the control, and its value replaces the setting (:meth:`_replaces_setting`)."""
+        if not self.sets(seat, control):
+            return False
+        return self._replaces_setting(control, self.choices(seat).get(control))
+
+    def _replaces_setting(self, control: str, value: Any) -> bool:
+        """A seat's ``value`` for ``control`` replaces the setting a fork would change.
 
         Two exceptions where the setting still acts: Pakistan's intensity set by a team keeps
         a decisive operation's extra in Balochistan, which the routine tempo shapes once the
         cap binds; and joint operations ordered by a fork act unless the team has ticked
         them itself (the flag is the team's or the scenario's, whichever says yes).
         """
-        if not self.sets(seat, control):
-            return False
         if control == "intensity":
             return self.play.model.params.pakistan.decisive_operation_week < 0
         if control == "joint_operations":
-            return bool(self.choices(seat)["joint_operations"])
+            return bool(value)
         return True
 
     def _fork_erased_by(self, seat: str, control: str, value: Any) -> list[str]:
         """The settings a fork changed that a seat's decision would replace in both branches
-        (as :meth:`_overrides`, for the decision about to be made): the fork refuses such a
-        seat's settings, and a decision made after the fork must not undo it either."""
-        if len(self.play.branches) < 2:
+        (:meth:`_replaces_setting`, for the decision about to be made): the fork refuses such
+        a seat's settings, and a decision made after the fork must not undo it either."""
+        if len(self.play.branches) < 2 or not self._replaces_setting(control, value):
             return []
         a, b = self.play.branches[0], self.play.branches[1]
-        if control == "intensity" and b.model.params.pakistan.decisive_operation_week >= 0:
-            return []
-        if control == "joint_operations" and not value:
-            return []
         return [
             n
             for n, c in SEAT_KNOBS.get(seat, {}).items()
