@@ -267,7 +267,8 @@ def _aligned(run: Run, ref: Run, x: Any, y: Any, paired: bool) -> tuple[np.ndarr
     return by_replicate.to_numpy(), matched.to_numpy()
 
 
-#: Pairs are resampled together only where at least this many of them differ: with common
+#: Pairs are resampled together where at least this many of them differ, or none does (see
+#: :func:`resample_in_pairs`): with common
 #: random numbers an outcome a change rarely touches differs in a pair or two, and the paired
 #: bootstrap then gives [0, 0] or an interval too narrow (a reviewer: 26-52% coverage of the
 #: true difference at 0.5-1.5% of pairs differing, 93% at 7%); resampled apart, the two
@@ -290,7 +291,8 @@ def _pairs(
     run: Run, ref: Run, x: Any, y: Any, paired: dict[int, bool]
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """The values to compare and whether they are resampled in pairs: the run's pairing
-    (:func:`paired_with`), unless fewer than :data:`MIN_DIFFERING_PAIRS` pairs differ."""
+    (:func:`paired_with`), unless only 1 to ``MIN_DIFFERING_PAIRS - 1`` pairs differ
+    (:func:`resample_in_pairs`)."""
     if paired[id(run)]:
         a, b = _aligned(run, ref, x, y, True)
         if resample_in_pairs(a, b):

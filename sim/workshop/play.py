@@ -454,8 +454,8 @@ def differences(
     (as ``cpec-sim compare`` marks it with a star): with six outcomes tested one by one, a
     quarter of tables of two identical settings had some interval excluding 0. Below
     ``MIN_REPLICATES_TO_TEST`` pairs nothing is marked, as ``cpec-sim compare`` marks nothing;
-    an outcome that differs in fewer than ``MIN_DIFFERING_PAIRS`` pairs is resampled apart, as
-    ``cpec-sim compare`` resamples it."""
+    an outcome whose pairs are resampled apart by ``cpec-sim compare`` (only 1 to 9 of them
+    differ: ``resample_in_pairs``) is resampled apart here too."""
     from sim.analysis.compare import MIN_REPLICATES_TO_TEST, resample_in_pairs
     from sim.analysis.stats import bootstrap_diff_ci, holm
 
