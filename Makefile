@@ -6,7 +6,7 @@ EXTRAS  := dev,dashboard,explore,calibrate,cluster
 export SOLARA_TELEMETRY_MIXPANEL_ENABLE := False
 export MPLBACKEND := Agg
 
-.PHONY: run test lint setup bytecode browser benchmark equivalence clean
+.PHONY: run test lint setup lock bytecode browser benchmark equivalence clean
 
 run: $(STAMP) bytecode
 	$(BIN)/cpec-sim run
@@ -21,15 +21,20 @@ lint: $(STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@PY=$$(scripts/find-python) || exit 1; \
 	  echo "using $$PY"; \
 	  test -x $(BIN)/python || $$PY -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]" -c constraints.txt
 	@echo "compiling the model's rules with Numba (once per machine, about a minute)"
 	$(BIN)/python -c "from sim.engine import warm; warm(mesa=True)"
 	touch $(STAMP)
+
+# constraints.txt again from the set-up's packages (after upgrading one: then `make test`).
+lock: $(STAMP)
+	@{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 # Python's bytecode of sim/, kept up to date: Python writes it itself on import unless
 # PYTHONDONTWRITEBYTECODE is set (as on this project's machines), and without it every command

@@ -55,6 +55,7 @@ from sim.draws import check_streams
 from sim.files import atomic_write_json, atomic_write_text, damaged_files, read_json_object
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
+from sim.provenance import provenance
 from sim.results import (
     NO_DRAW,
     TABLES,
@@ -463,6 +464,7 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
         "status": status,
         "started": started,
         "python": sys.version.split()[0],
+        **provenance(),
         **({"made_by": spec.made_by} if spec.made_by else {}),
         **extra,
     }

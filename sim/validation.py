@@ -1836,6 +1836,7 @@ def _write_outputs(
     none), each written atomically; the sidecar again last, ``status: complete``."""
     from sim import __version__
     from sim.files import atomic_write_json, atomic_write_text
+    from sim.provenance import provenance
 
     pending = [p.name for p in _figure_files(out_dir)] if plots else []
     sidecar = {
@@ -1850,6 +1851,7 @@ def _write_outputs(
         "table": TABLE_FILE,
         "figures": pending,
         "run": RUN_SUBDIR,
+        **provenance(),
     }
     atomic_write_json(out_dir / SIDECAR_FILE, sidecar)
     # the printed table's indentation (a row under the row it details) is not part of a label

@@ -41,6 +41,50 @@ def test_one_worker_and_two_workers_write_byte_identical_results(tmp_path: Path)
     assert _same_files(tmp_path / "one", tmp_path / "two")
 
 
+def test_a_runs_manifest_records_its_model_libraries_and_commit(tmp_path: Path) -> None:
+    """Which rules, data and libraries made a run, and the commit of the checkout it ran
+    from, read from git itself and from the packages' own metadata."""
+    from sim.compiled import model_fingerprint
+
+    run(_spec(replicates=2, weeks=3, jobs=1), tmp_path / "r", progress=None)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["model"] == model_fingerprint() and len(manifest["model"]) == 16
+    assert manifest["packages"]["numpy"] == np.__version__
+    assert manifest["packages"]["pandas"] == pd.__version__
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / ".git").exists():
+        git = ["git", "-C", str(checkout)]
+        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+        assert manifest["commit"] in (head.stdout.strip(), head.stdout.strip() + "-dirty")
+
+
+def test_the_commit_says_dirty_when_tracked_files_changed_and_is_absent_outside_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim import provenance
+
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "rule.py").write_text("a = 1\n")
+    subprocess.run([*git, "add", "rule.py"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    monkeypatch.setattr(provenance, "_CHECKOUT", tmp_path)
+    try:
+        provenance.code_commit.cache_clear()
+        (tmp_path / "results.txt").write_text("untracked: not a change of the code\n")
+        assert provenance.code_commit() == head.strip()
+        provenance.code_commit.cache_clear()
+        (tmp_path / "rule.py").write_text("a = 2\n")
+        assert provenance.code_commit() == head.strip() + "-dirty"
+        provenance.code_commit.cache_clear()
+        monkeypatch.setattr(provenance, "_CHECKOUT", tmp_path / "elsewhere")
+        assert provenance.code_commit() == ""
+        assert "commit" not in provenance.environment()
+    finally:
+        provenance.code_commit.cache_clear()
+
+
 def test_invalid_parameters_are_refused_before_anything_is_written(tmp_path: Path) -> None:
     bad = ModelParams()
     bad.pakistan.base_intensity = 1.5

@@ -376,7 +376,7 @@ def compare_runs(
     table["paired"] = table["paired"].astype("boolean")
     table.attrs["reference"] = ref.label if ref is not None else None
     table.attrs["reference_note"] = reference_note(runs, by_default) if ref is not None else ""
-    table.attrs["job_notes"] = runs.job_notes()
+    table.attrs["job_notes"] = runs.notes()
     table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
     table.attrs["rests_on"] = scenario_values(runs.runs)

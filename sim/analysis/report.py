@@ -225,7 +225,7 @@ def _runs_section(runs: RunSet) -> str:
     # what the intervals include is a column only where runs differ (else said once below)
     mixed = len({run.uncertainty for run in runs.runs}) > 1
     header = ["run", "scenario", "changed on its command line"] + ["intervals include"] * mixed
-    header += ["replicates", "seed", "weeks", "version", "status", "directory"]
+    header += ["replicates", "seed", "weeks", "version", "model", "status", "directory"]
     rows = []
     for run in runs.runs:
         m = run.manifest
@@ -241,12 +241,13 @@ def _runs_section(runs: RunSet) -> str:
                 m.get("seed", "–"),
                 run.weeks or "–",
                 m.get("version", "–"),
+                m.get("model", "–"),
                 m.get("status", "–"),
                 str(run.path),
             ]
         )
     numeric = {header.index(h) for h in ("replicates", "seed", "weeks")}
-    parts = [f"<p class='note'>{_e(line)}</p>" for line in runs.job_notes()]
+    parts = [f"<p class='note'>{_e(line)}</p>" for line in runs.notes()]
     parts.append(_html_table(header, rows, numeric, paths=frozenset({len(header) - 1})))
     seeds = {str(r.manifest.get("replicate_seeds")) for r in runs.runs if r.manifest}
     seeds.discard("None")

@@ -30,6 +30,7 @@ from sim.posterior import (
     source_key,
     uncertainty_text,
 )
+from sim.provenance import model_differences
 
 SUMMARY_FILE = "summary.parquet"
 TIMESERIES_FILE = "timeseries.parquet"
@@ -556,6 +557,15 @@ class RunSet:
             + [line for sweep in self.sweeps if (line := sweep.not_started_line())]
             + [line for run in self.runs if (line := failed_run_line(run))]
         )
+
+    def model_notes(self) -> list[str]:
+        """One line per way the runs' models or libraries differ (their manifests'
+        ``model`` and ``packages``: :func:`sim.provenance.model_differences`); [] if none."""
+        return model_differences({r.label: r.manifest for r in self.runs})
+
+    def notes(self) -> list[str]:
+        """:meth:`job_notes`, then :meth:`model_notes`."""
+        return self.job_notes() + self.model_notes()
 
     @property
     def labels(self) -> list[str]:

@@ -29,6 +29,7 @@ from sim.calibration.settings import FAST, FULL, SHIPPED_FILE, Settings
 from sim.calibration.shipped import behaviour_fingerprint
 from sim.calibration.simulator import STATISTICS, CrisisSimulator
 from sim.calibration.space import CalibrationSpace, load_space
+from sim.provenance import provenance
 
 DEFAULT_OUT = Path("results/calibration")
 FULL_PREDICTIVE, FAST_PREDICTIVE = 300, 60
@@ -388,6 +389,7 @@ def _calibrate_in(
         "settings": {**settings.identity(), "generations": settings.generations},
         "method": "ABC-SMC (pyabc), uniform priors, L1 distance scaled by prior-predictive MAD, "
         "median epsilon, seeded mapping sampler",
+        **provenance("pyabc", "scoringrules"),
     }
     earlier = _read_manifest(out_dir)
     if earlier is None and stored_generations(out_dir):
@@ -498,7 +500,6 @@ def _calibrate_in(
         files={name: file_record(out_dir / name, len(t)) for name, t in files.items()},
         figures=[p.name for p in figures],
         behaviour_fingerprint=fingerprint,
-        versions=_versions(),
     )
     _write_manifest(out_dir, manifest)
     return CalibrationResult(
@@ -525,12 +526,6 @@ def _observations(window: Window, record: Mapping[str, float] | None) -> list[Ob
             f"a record for window {window!r} needs exactly: {', '.join(sorted(names))}"
         )
     return [replace(o, value=float(record[o.name]), source="synthetic") for o in real]
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    return {p: version(p) for p in ("pyabc", "numpy", "numba", "scoringrules")}
 
 
 __all__ = [

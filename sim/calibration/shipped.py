@@ -204,7 +204,8 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
         problems.append(
             f"it holds {held} generations, not the documented {documented['generations']}"
         )
-    made_with = (manifest.get("versions") or {}).get("pyabc")
+    # "packages" since manifests record provenance; "versions" before
+    made_with = (manifest.get("packages") or manifest.get("versions") or {}).get("pyabc")
     if made_with is not None and made_with != version("pyabc"):
         problems.append(f"it was made with pyabc {made_with}, this is {version('pyabc')}")
     space = load_space()

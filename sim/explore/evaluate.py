@@ -51,6 +51,7 @@ from sim.files import (
     unwritable,
 )
 from sim.params import ModelParams, from_dict, set_dotted
+from sim.provenance import environment
 from sim.results import ChunkStore
 from sim.runner import (
     Interrupted,
@@ -620,6 +621,7 @@ def evaluate(
             "jobs": jobs,
             "status": status,
             "started": started,
+            **environment(),
             **extra,
         }
 

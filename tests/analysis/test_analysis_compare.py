@@ -691,3 +691,43 @@ def test_an_outcome_few_pairs_differ_in_is_resampled_apart(
     assert "Only 1 to 9 pairs differ in Chinese troops: " in text
     assert "Chinese troops deployed" in text.split("Only 1 to 9", 1)[1].split("\n")[0]
     assert row["diff_mean_lo"].iloc[0] < -0.02 < 0.0 < row["diff_mean_hi"].iloc[0]
+
+
+def test_runs_of_different_models_or_libraries_are_named_in_compare_and_report(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """Results made by two versions of the model's code (or of NumPy, which draws) are set
+    side by side only with a caution naming which run came from which; runs that agree, or
+    that were written before manifests recorded provenance, get none."""
+    summary, ts, ev = make_frames(n=30, weeks=3, seed=5)
+    packages = {"numpy": "2.5.5", "numba": "0.68.1"}
+    old = save_run(
+        tmp_path / "a" / "baseline",
+        summary,
+        ts,
+        ev,
+        scenario="baseline",
+        model="aaaa000011112222",
+        packages=packages,
+    )
+    new = save_run(
+        tmp_path / "a" / "iran_border", summary, ts, ev, scenario="iran_border",
+        model="bbbb333344445555", packages={**packages, "numpy": "2.6.0"},
+    )  # fmt: skip
+    text = cmp.format_table(cmp.compare([old, new]))
+    assert (
+        "different versions of the model (its rules, data or Mesa code; `model` in each "
+        "manifest): aaaa000011112222 for Baseline; bbbb333344445555 for Iran border."
+    ) in text
+    assert "different versions of numpy (which draws" in text
+    assert "2.5.5 for Baseline; 2.6.0 for Iran border" in text
+    assert "numba" not in text  # the same version: nothing to say
+    html = build_report(load_runs([old, new]), per_run_plots=False)
+    assert "aaaa000011112222 for Baseline" in html and "bbbb333344445555</td>" in html
+    same = save_run(
+        tmp_path / "b" / "iran_border", summary, ts, ev, scenario="iran_border",
+        model="aaaa000011112222", packages=packages,
+    )  # fmt: skip
+    unrecorded = save_run(tmp_path / "c" / "iran_border", summary, ts, ev, scenario="iran_border")
+    for runs in ([old, same], [old, unrecorded]):
+        assert "versions of" not in cmp.format_table(cmp.compare(runs))

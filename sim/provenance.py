@@ -1,0 +1,123 @@
+"""What made a result besides its settings: the model's code, the libraries, the commit.
+
+A run's seed and parameters fix its replicates only together with the model's rules and data
+(:func:`sim.compiled.model_fingerprint`) and the libraries that draw and compute: Numba
+compiles the rules' random draws, NumPy's generator draws the Mesa model's, and NumPy allows
+its generator's distributions to change between versions (NEP 19). Every manifest records
+them, so that a reader can tell which model and which libraries made a result, and
+``compare`` can say when it sets results of two models side by side.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+#: The libraries whose versions a manifest records: those that draw the random numbers or
+#: compute and store the results.
+PACKAGES = ("numpy", "numba", "mesa", "scipy", "pandas", "pyarrow", "hydra-core")
+
+#: The libraries that draw random numbers: another version may draw others for one seed.
+DRAWING = ("numpy", "numba")
+DRAWS = " (which draws the random numbers: one seed may give other replicates)"
+
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def provenance(*extra: str) -> dict[str, Any]:
+    """The entries a manifest records: ``model`` (the fingerprint of the rules, data and
+    Mesa model's code) and :func:`environment`'s."""
+    from sim.compiled import model_fingerprint
+
+    return {"model": model_fingerprint(), **environment(*extra)}
+
+
+def environment(*extra: str) -> dict[str, Any]:
+    """``packages`` (the versions of :data:`PACKAGES` and of ``extra``) and, from a git
+    checkout, ``commit`` (with ``-dirty`` when tracked files have changes not committed)."""
+    entry: dict[str, Any] = {"packages": package_versions(PACKAGES + extra)}
+    commit = code_commit()
+    if commit:
+        entry["commit"] = commit
+    return entry
+
+
+@cache
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Installed version of each package named (``"absent"`` if one is not)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+@cache
+def code_commit() -> str:
+    """The commit of the git checkout this package runs from, ``-dirty`` if tracked files
+    differ from it; empty when the package is not a checkout's (an installed copy) or git is
+    missing."""
+    if not (_CHECKOUT / ".git").exists():
+        return ""
+    try:
+        head = _git("rev-parse", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f"{head}-dirty" if dirty else head
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(_CHECKOUT), *args],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def model_differences(manifests: dict[str, dict[str, Any]]) -> list[str]:
+    """Lines naming where results made by different models or libraries are set side by
+    side: per label its manifest. Empty when all agree or none recorded them (results
+    written before manifests did)."""
+    lines = []
+    models = {label: m["model"] for label, m in manifests.items() if m.get("model")}
+    if len(set(models.values())) > 1:
+        groups = _grouped(models)
+        lines.append(
+            "Caution: these runs were made by different versions of the model (its rules, "
+            "data or Mesa code; `model` in each manifest): "
+            + "; ".join(f"{v} for {', '.join(k)}" for v, k in groups.items())
+            + ". A difference between them includes what the code change did, not only what "
+            "the settings did."
+        )
+    for name in PACKAGES:
+        found = {
+            label: str(m["packages"][name])
+            for label, m in manifests.items()
+            if isinstance(m.get("packages"), dict) and name in m["packages"]
+        }
+        if len(set(found.values())) > 1:
+            groups = _grouped(found)
+            lines.append(
+                f"Caution: these runs were made with different versions of {name}"
+                + (DRAWS if name in DRAWING else "")
+                + ": "
+                + "; ".join(f"{v} for {', '.join(k)}" for v, k in groups.items())
+                + "."
+            )
+    return lines
+
+
+def _grouped(values: dict[str, str]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for label, value in values.items():
+        groups.setdefault(value, []).append(label)
+    return groups
