@@ -357,8 +357,9 @@ def compare_runs(
             row.update(probability=k / n if n else math.nan, prob_lo=lo, prob_hi=hi)
             ref_e = event_values(ref.summary, event) if ref is not None else None
             if ref is not None and ref_e is not None and run is not ref:
-                x, y, pair = _pairs(run, ref, values, ref_e, paired)
-                d = _diff(x, y, "mean", pair)
+                pair = paired[id(run)]  # paired yes/no values: however few pairs disagree
+                x, y = _aligned(run, ref, values, ref_e, pair)
+                d = stats.paired_proportion_diff(x, y) if pair else _diff(x, y, "mean", False)
                 row.update(diff_mean=d.estimate, diff_mean_lo=d.low, diff_mean_hi=d.high)
                 row.update(diff_mean_p=d.p, paired=pair)
                 row.update(pair_r=_correlation(x, y) if pair else math.nan)
@@ -766,6 +767,12 @@ def _difference_notes(
             f"Paired with the reference replicate by replicate (same seeds and streams): "
             f"{names}; the others were resampled independently"
             f"{_pairing_strength(diffs, keyed)}."
+        )
+    if (diffs["kind"] == "event").any() and diffs.loc[diffs["kind"] == "event", "paired"].any():
+        notes.append(
+            "A yes/no outcome's difference between paired runs rests on the replicates where "
+            "they disagree: its interval is Bonett & Price's for paired proportions and its "
+            "test McNemar's exact one, which keep their level however few replicates disagree."
         )
     apart = _resampled_apart(diffs, table.attrs.get("paired_runs"), short or {})
     if apart:

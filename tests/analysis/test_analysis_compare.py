@@ -13,7 +13,7 @@ import pytest
 
 from sim.analysis import compare as cmp
 from sim.analysis import stats, style
-from sim.analysis.report import build_report
+from sim.analysis.report import _runs_section, build_report
 from sim.analysis.runs import ResultsError, load_runs
 
 
@@ -670,27 +670,40 @@ def test_outcomes_a_value_sets_by_construction_are_marked(
 def test_an_outcome_few_pairs_differ_in_is_resampled_apart(
     tmp_path: Path, make_frames, save_run
 ) -> None:
-    """A reviewer: with keyed streams a yes/no outcome a scenario rarely touches differs in
-    a pair or two of 100, and the paired bootstrap gave [0, 0] for a real difference (26-52%
-    coverage). Below MIN_DIFFERING_PAIRS differing pairs the runs are resampled apart."""
+    """A reviewer: with keyed streams an outcome a scenario rarely touches differs in a pair
+    or two of 100, and the paired bootstrap gave [0, 0] for a real difference (26-52%
+    coverage). Below MIN_DIFFERING_PAIRS differing pairs a count's runs are resampled apart;
+    a yes/no outcome stays paired, with the interval for paired proportions, which holds its
+    level there (``test_paired_proportions_keep_their_level_when_few_pairs_disagree``)."""
     summary, ts, ev = make_frames(n=100, weeks=3, seed=4)
     other = summary.copy()
     other.loc[[3, 50], "chinese_troops_deployed"] = ~other.loc[[3, 50], "chinese_troops_deployed"]
+    other.loc[[7, 60], "chinese_killed"] = other.loc[[7, 60], "chinese_killed"] + 5
     other["attacks_total"] = other["attacks_total"] + np.arange(100) % 3  # many pairs differ
     paths = [
         save_run(tmp_path / n, s, ts, ev, scenario=n, seed=7, streams="keyed")
         for n, s in (("baseline", summary), ("chinese_troops", other))
     ]
     table = cmp.compare(paths)
+    killed = table[(table["outcome"] == "chinese_killed") & table["diff_mean"].notna()]
+    assert not killed["paired"].iloc[0]  # 2 pairs differ: apart
+    assert killed["diff_mean_lo"].iloc[0] < 0.0 < 0.1 < killed["diff_mean_hi"].iloc[0]
     row = table[(table["outcome"] == "chinese_troops_deployed") & table["diff_mean"].notna()]
-    assert not row["paired"].iloc[0]  # 2 pairs differ: apart
-    assert row["diff_mean_lo"].iloc[0] < row["diff_mean_hi"].iloc[0]  # not [0, 0]
+    assert row["paired"].iloc[0]
+    expected = stats.paired_proportion_diff(
+        other["chinese_troops_deployed"].astype(float), summary["chinese_troops_deployed"]
+    )
+    assert row["diff_mean_lo"].iloc[0] == pytest.approx(expected.low)
+    assert row["diff_mean_hi"].iloc[0] == pytest.approx(expected.high)
+    assert row["diff_mean_lo"].iloc[0] < 0.0 < row["diff_mean_hi"].iloc[0]  # not [0, 0]
+    assert row["diff_mean_hi"].iloc[0] - row["diff_mean_lo"].iloc[0] > 0.05
     attacks = table[(table["outcome"] == "attacks_total") & table["diff_mean"].notna()]
     assert attacks["paired"].iloc[0]
     text = cmp.format_table(table)
     assert "Only 1 to 9 pairs differ in Chinese troops: " in text
-    assert "Chinese troops deployed" in text.split("Only 1 to 9", 1)[1].split("\n")[0]
-    assert row["diff_mean_lo"].iloc[0] < -0.02 < 0.0 < row["diff_mean_hi"].iloc[0]
+    line = text.split("Only 1 to 9", 1)[1].split("\n")[0]
+    assert "Chinese nationals killed" in line and "Chinese troops deployed" not in line
+    assert "Bonett & Price's for paired proportions" in text
 
 
 def test_runs_of_different_models_or_libraries_are_named_in_compare_and_report(
@@ -722,7 +735,7 @@ def test_runs_of_different_models_or_libraries_are_named_in_compare_and_report(
     assert "different versions of numpy (which draws" in text
     assert "2.5.5 for Baseline; 2.6.0 for Iran border" in text
     assert "numba" not in text  # the same version: nothing to say
-    html = build_report(load_runs([old, new]), per_run_plots=False)
+    html = _runs_section(load_runs([old, new]))  # the report's table of runs and its notes
     assert "aaaa000011112222 for Baseline" in html and "bbbb333344445555</td>" in html
     same = save_run(
         tmp_path / "b" / "iran_border", summary, ts, ev, scenario="iran_border",
