@@ -292,10 +292,25 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     other = old.get("config_hash") if old else run_store(run_dir, spec.config_hash).foreign_key()
     if other is not None and other != spec.config_hash:
         raise ParameterError(
-            f"{run_dir} holds a run of another configuration (hash {other}, "
-            f"now {spec.config_hash}): remove it or choose another folder{_WHERE_ON_THE_COMMAND}"
+            f"{run_dir} holds a run of {_what_differs(old)} (hash {other}, now "
+            f"{spec.config_hash}): remove it or choose another folder{_WHERE_ON_THE_COMMAND}"
         )
     return old
+
+
+def _what_differs(old: dict[str, Any] | None) -> str:
+    """``another configuration``, or, when the earlier run's manifest records another model
+    fingerprint than this code's, ``another version of the model`` (its rules, data or Mesa
+    code changed since: the same command makes other results)."""
+    from sim.compiled import model_fingerprint
+
+    made_by = (old or {}).get("model")
+    if made_by and made_by != model_fingerprint():
+        return (
+            f"another version of the model (its rules, data or Mesa code changed since: "
+            f"model {made_by}, now {model_fingerprint()})"
+        )
+    return "another configuration"
 
 
 #: How a command-line user chooses the folder (a notebook passes it to :func:`run`).

@@ -58,6 +58,27 @@ def test_a_runs_manifest_records_its_model_libraries_and_commit(tmp_path: Path) 
         assert manifest["commit"] in (head.stdout.strip(), head.stdout.strip() + "-dirty")
 
 
+def test_a_run_made_by_another_version_of_the_model_is_refused_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger changed a rule and was told the folder held 'another configuration' for the
+    same command: it is the model that changed, and the refusal says so."""
+    from sim import compiled
+
+    run(_spec(replicates=2, weeks=3, jobs=1), tmp_path / "r", progress=None)
+    made_by = compiled.model_fingerprint()
+    monkeypatch.setattr(compiled, "model_fingerprint", lambda: "1234abcd1234abcd")
+    with pytest.raises(ParameterError) as refused:
+        run(_spec(replicates=2, weeks=3, jobs=1), tmp_path / "r", progress=None)
+    assert (
+        f"holds a run of another version of the model (its rules, data or Mesa code changed "
+        f"since: model {made_by}, now 1234abcd1234abcd)"
+    ) in str(refused.value)
+    monkeypatch.undo()
+    with pytest.raises(ParameterError, match="holds a run of another configuration"):
+        run(_spec(replicates=2, weeks=3, jobs=1, seed=5), tmp_path / "r", progress=None)
+
+
 def test_the_commit_says_dirty_when_tracked_files_changed_and_is_absent_outside_git(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

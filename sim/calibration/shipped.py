@@ -7,8 +7,9 @@ the settings), and the code by its **behaviour fingerprint** -- a hash of what t
 returns at the calibrated quantities' prior midpoints (seeds 0-2) and at posterior draws 0-2
 (seed 0), of the summary statistics of those replicates and of their distances to the record.
 A change of the rules, the statistics or the distance that changes any of these changes the
-fingerprint; a refactoring that leaves them identical does not, and neither does moving a
-calibrated parameter's default (the calibration sets it).
+fingerprint; a refactoring that leaves them identical does not, nor does an output added to
+the model (:data:`FINGERPRINT_OUTPUTS`), nor moving a calibrated parameter's default (the
+calibration sets it).
 
 ``cpec-sim calibrate --jobs 2`` takes ~5 minutes on two cores, so the documented
 calibration's result ships in ``sim/data/posterior/`` (:func:`ship`, via
@@ -51,10 +52,97 @@ SEEDS = (0, 1, 2)
 DRAWS = (0, 1, 2)
 
 
+#: The outputs the fingerprint hashes: those a replicate recorded when the shipped calibration
+#: was made. An output added since changes none of these, so it leaves the fingerprint as it was
+#: (a stranger's new summary column had the shipped posterior refused as "not a calibration of
+#: this model"); a rule that changes behaviour changes them, and one removed or renamed changes
+#: the fingerprint too.
+FINGERPRINT_OUTPUTS: dict[str, frozenset[str]] = {
+    "weekly": frozenset(
+        (
+            "attacks",
+            "attacks_balochistan",
+            "attacks_on_chinese",
+            "attacks_on_infrastructure",
+            "attacks_on_security",
+            "capital_deployed",
+            "china_level",
+            "china_patience",
+            "chinese_killed",
+            "chinese_nationals",
+            "chinese_troops",
+            "civilians_killed",
+            "fighters",
+            "grievance",
+            "investment_hold",
+            "investors_active",
+            "investors_paused",
+            "investors_withdrawn",
+            "iran_posture",
+            "joint_operations",
+            "killed",
+            "killed_balochistan",
+            "legitimacy",
+            "militants_captured",
+            "militants_killed",
+            "operation_intensity",
+            "recruits",
+            "security_killed",
+            "share_chinese_target",
+            "sites_guarded_by_troops",
+        )
+    ),
+    "events": frozenset(
+        (
+            "attackers",
+            "attackers_lost",
+            "chinese_killed",
+            "civilians_killed",
+            "district",
+            "group",
+            "interdicted",
+            "killed",
+            "security_killed",
+            "success",
+            "target",
+            "week",
+        )
+    ),
+    "summary": frozenset(
+        (
+            "attacks_balochistan",
+            "attacks_on_chinese",
+            "attacks_total",
+            "capital_deployed_final",
+            "china_patience_final",
+            "chinese_killed",
+            "chinese_troops_deployed",
+            "civilians_killed",
+            "fighters_final",
+            "grievance_final",
+            "investment_hold",
+            "investors_paused_final",
+            "investors_withdrawn",
+            "killed_balochistan",
+            "legitimacy_final",
+            "max_attack_killed",
+            "militants_captured",
+            "militants_killed",
+            "security_killed",
+            "weeks_to_first_pause",
+        )
+    ),
+}
+
+
 def _canonical(result: Any) -> bytes:
-    """A replicate's three outputs as canonical bytes."""
+    """A replicate's three outputs (those of :data:`FINGERPRINT_OUTPUTS`) as canonical bytes."""
     parts = {
-        name: {k: np.asarray(v).tolist() for k, v in sorted(getattr(result, name).items())}
+        name: {
+            k: np.asarray(v).tolist()
+            for k, v in sorted(getattr(result, name).items())
+            if k in FINGERPRINT_OUTPUTS[name]
+        }
         for name in ("weekly", "events", "summary")
     }
     return json.dumps(parts, sort_keys=True).encode()

@@ -189,6 +189,31 @@ def test_the_fingerprint_sees_the_model_and_the_distance_but_not_calibrated_defa
     assert fingerprint() == now
 
 
+def test_an_output_added_to_the_model_leaves_the_fingerprint_as_it_was() -> None:
+    """A stranger added a summary column and the shipped posterior was refused as "not a
+    calibration of this model" (a re-run calibration gave the same posterior, byte for
+    byte): a new output changes no result the calibration rests on. Changing a recorded
+    output's value, or dropping one, still changes what is hashed."""
+    from types import SimpleNamespace
+
+    from sim.calibration.shipped import _canonical
+    from sim.engine import run_replicate
+    from sim.params import ModelParams
+
+    result = run_replicate(ModelParams(), 6, 3)
+    parts = {n: dict(getattr(result, n)) for n in ("weekly", "events", "summary")}
+    before = _canonical(SimpleNamespace(**parts))
+    added = {**parts, "summary": {**parts["summary"], "attacks_interdicted": 4}}
+    assert _canonical(SimpleNamespace(**added)) == before
+    changed = {**parts, "summary": {**parts["summary"], "attacks_total": -1}}
+    assert _canonical(SimpleNamespace(**changed)) != before
+    dropped = {
+        **parts,
+        "summary": {k: v for k, v in parts["summary"].items() if k != "fighters_final"},
+    }
+    assert _canonical(SimpleNamespace(**dropped)) != before
+
+
 def test_the_fingerprint_does_not_depend_on_the_order_of_the_statistics() -> None:
     """A calibration fingerprints its statistics in the record's order and writes its manifest
     with sorted keys; the check reads them back sorted. A review found every new calibration
