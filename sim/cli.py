@@ -70,9 +70,13 @@ def _register() -> None:
     from hydra.core.config_store import ConfigStore
     from omegaconf import OmegaConf
 
-    from sim.config import RunConfig
+    from sim.config import RunConfig, load_scenario, scenario_names, user_scenario_file
 
     ConfigStore.instance().store(name="run_schema", node=RunConfig)
+    for name in scenario_names():  # one's own, from $CPEC_SCENARIO_PATH: beside the shipped
+        if user_scenario_file(name) is not None:
+            node = OmegaConf.create(load_scenario(name))
+            ConfigStore.instance().store(group="scenario", name=name, node=node, package="_global_")
     if not OmegaConf.has_resolver("cpec_run_name"):
         OmegaConf.register_new_resolver("cpec_run_name", _run_name)
         OmegaConf.register_new_resolver("cpec_job_name", _job_name)
@@ -1267,8 +1271,12 @@ def run_command(args: list[str]) -> int:
     import hydra
 
     from sim.config import config_dir
+    from sim.params import ParameterError
 
-    _register()
+    try:
+        _register()
+    except ParameterError as exc:  # a scenario file of $CPEC_SCENARIO_PATH
+        return fail(str(exc))
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
     plan = Plan()
     if not informing:
@@ -1665,6 +1673,10 @@ def main(argv: list[str] | None = None) -> int:
                 return fail("out of memory: run fewer replicates or weeks at a time", 1)
             if isinstance(exc, BrokenPipeError) and output_closed():  # `... | head`
                 return 0
+            from sim.params import ParameterError
+
+            if isinstance(exc, ParameterError):  # bad input a command did not catch itself,
+                return fail(str(exc))  # e.g. a scenario file of $CPEC_SCENARIO_PATH
             return report_internal_error("cpec-sim", exc)  # a bug: one line
         if interrupt_noted() and code != 130:  # a Ctrl-C that a library dropped, or turned
             # into an exit of its own (Hydra prints the error it became and exits 1)

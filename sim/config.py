@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import operator
+import os
 import re
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.draws import check_streams
-from sim.params import ModelParams, ParameterError, from_dict, set_dotted, to_dict
+from sim.params import ModelParams, ParameterError, flatten, from_dict, set_dotted, to_dict
 
 if TYPE_CHECKING:
     from sim.posterior import Posterior
@@ -96,31 +97,154 @@ def config_dir() -> Path:
     return Path(str(resources.files("sim.configs")))
 
 
+#: Folders of one's own scenario files besides the shipped ones, separated as in PATH.
+SCENARIO_PATH_VAR = "CPEC_SCENARIO_PATH"
+
+
+def scenario_dirs() -> list[Path]:
+    """The shipped scenarios' folder, then each folder of ``$CPEC_SCENARIO_PATH``."""
+    extra = os.environ.get(SCENARIO_PATH_VAR, "")
+    return [config_dir() / "scenario", *(Path(p) for p in extra.split(os.pathsep) if p)]
+
+
+def scenario_files() -> dict[str, Path]:
+    """Every scenario's file by name: the shipped ones and those of ``$CPEC_SCENARIO_PATH``.
+    A folder that is not one, or a name in two folders, is refused in one line."""
+    dirs = scenario_dirs()
+    stamps = []
+    for d in dirs[1:]:
+        try:
+            stamps.append(d.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(-1)
+    return dict(_scenario_files(tuple(dirs), tuple(stamps)))
+
+
+@functools.lru_cache(maxsize=16)
+def _scenario_files(
+    dirs: tuple[Path, ...], stamps: tuple[int, ...]
+) -> tuple[tuple[str, Path], ...]:
+    found: dict[str, Path] = {}
+    for i, folder in enumerate(dirs):
+        if i and not folder.is_dir():
+            raise ParameterError(
+                f"{SCENARIO_PATH_VAR} names {folder}, which is not a folder: give folders of "
+                f"scenario files (NAME.yaml), separated by {os.pathsep!r}"
+            )
+        for path in sorted(folder.glob("*.yaml")):
+            if path.stem in found:
+                raise ParameterError(
+                    f"scenario {path.stem!r} is in two files, {found[path.stem]} and {path}: "
+                    f"rename one (a scenario of {SCENARIO_PATH_VAR} cannot replace another)"
+                )
+            found[path.stem] = path
+    return tuple(sorted(found.items()))
+
+
 def scenario_names() -> list[str]:
-    """Names of the shipped scenarios."""
-    return sorted(p.stem for p in (config_dir() / "scenario").glob("*.yaml"))
+    """Names of the scenarios: the shipped ones and those of ``$CPEC_SCENARIO_PATH``."""
+    return list(scenario_files())
+
+
+def user_scenario_file(name: str) -> Path | None:
+    """The file of scenario ``name`` if it comes from ``$CPEC_SCENARIO_PATH`` (else None)."""
+    if not os.environ.get(SCENARIO_PATH_VAR):
+        return None
+    path = scenario_files().get(name)
+    return path if path is not None and path.parent != config_dir() / "scenario" else None
 
 
 def load_scenario(name: str) -> dict[str, Any]:
     """The scenario file as a dict (``scenario`` info plus parameter overrides): a fresh copy,
-    parsed once per version of the file (a calibration builds parameters ~10^5 times)."""
-    path = config_dir() / "scenario" / f"{name}.yaml"
+    parsed and checked once per version of the file (a calibration builds parameters ~10^5
+    times)."""
+    shipped = config_dir() / "scenario" / f"{name}.yaml"
+    path = scenario_files().get(name) if os.environ.get(SCENARIO_PATH_VAR) else shipped
     try:
-        stamp = path.stat()
-    except OSError:
+        stamp = path.stat()  # type: ignore[union-attr]
+    except (OSError, AttributeError):
         raise ParameterError(
             f"unknown scenario {name!r}: choose one of {', '.join(scenario_names())}"
         ) from None
+    assert path is not None
     return copy.deepcopy(_parsed_scenario(path, stamp.st_mtime_ns, stamp.st_size))
 
 
 @functools.lru_cache(maxsize=64)
 def _parsed_scenario(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
 
-    data = OmegaConf.to_container(OmegaConf.load(path))
-    assert isinstance(data, dict)
+    try:
+        data = OmegaConf.to_container(OmegaConf.load(path))
+    except (OSError, YAMLError, OmegaConfBaseException) as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f"line {mark.line + 1}: " if mark is not None else ""
+        why = getattr(err, "problem", None) or _first_line(err)
+        raise ParameterError(f"{path}: not a scenario file ({at}{why})") from None
+    check_scenario_file(path, data)
     return data  # type: ignore[return-value]
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def check_scenario_file(path: Path, data: Any) -> None:
+    """A scenario file's content, checked: a ``scenario`` block whose ``name`` is the file's
+    and which describes the situation, ``rests_on`` naming parameters, and parameters that
+    exist and are allowed. Errors name the file."""
+    from sim.params import iter_params
+
+    where = f"{path}:"
+    if not isinstance(data, dict) or not isinstance(data.get("scenario"), dict):
+        raise ParameterError(
+            f"{where} a scenario file begins with a `scenario:` block (name, description, "
+            "seed_passage, rests_on), then the parameters it changes"
+        )
+    info = data["scenario"]
+    unknown = sorted(set(info) - {f.name for f in dataclasses.fields(ScenarioInfo)})
+    if unknown:
+        raise ParameterError(
+            f"{where} scenario.{unknown[0]} is not a scenario entry: allowed name, description, "
+            "seed_passage, rests_on"
+        )
+    if info.get("name") != path.stem:
+        raise ParameterError(
+            f"{where} scenario.name is {info.get('name')!r}: it must be the file's name, "
+            f"{path.stem!r} (runs, sweeps and compare label the scenario by it)"
+        )
+    if not isinstance(info.get("description"), str) or not info["description"].strip():
+        raise ParameterError(
+            f"{where} scenario.description is missing: say in a sentence or two what "
+            "situation the scenario sets (`cpec-sim scenarios` lists it)"
+        )
+    rests_on = info.get("rests_on") or []
+    keys = {i.path for i in iter_params(ModelParams())}
+    if not isinstance(rests_on, list) or not all(isinstance(k, str) for k in rests_on):
+        raise ParameterError(f"{where} scenario.rests_on must be a list of parameter keys")
+    for key in rests_on:
+        if key not in keys:
+            raise ParameterError(
+                f"{where} scenario.rests_on names {key!r}, {_no_such_key(key, keys)}"
+            )
+    params = {k: v for k, v in data.items() if k != "scenario"}
+    for key in flatten(params):
+        if key not in keys and not any(k.startswith(f"{key}.") for k in keys):
+            raise ParameterError(f"{where} {key!r} is {_no_such_key(key, keys)}")
+    try:
+        from_dict(params)
+    except ParameterError as err:
+        raise ParameterError(f"{where} {err}") from None
+
+
+def _no_such_key(key: str, keys: set[str]) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(key, sorted(keys), n=3, cutoff=0.75)
+    said = f": did you mean {' or '.join(near)}?" if near else ""
+    return f"not a parameter{said} (`cpec-sim run --cfg job` lists every key)"
 
 
 def scenario_params(name: str = "baseline", overrides: dict[str, Any] | None = None) -> ModelParams:

@@ -480,9 +480,19 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
         "started": started,
         "python": sys.version.split()[0],
         **provenance(),
+        **_scenario_file(spec.scenario),
         **({"made_by": spec.made_by} if spec.made_by else {}),
         **extra,
     }
+
+
+def _scenario_file(name: str) -> dict[str, str]:
+    """``{"scenario_file": PATH}`` for a scenario of ``$CPEC_SCENARIO_PATH`` (else empty):
+    the file the run's parameters came from, for whoever re-runs it."""
+    from sim.config import user_scenario_file
+
+    path = user_scenario_file(name)
+    return {"scenario_file": str(path.resolve())} if path is not None else {}
 
 
 def run(

@@ -156,3 +156,103 @@ def test_without_the_value_the_claims_fail() -> None:
     summaries = [run_replicate(params, 104, seed).summary for seed in range(40)]
     assert not all(s["investment_hold"] for s in summaries)
     assert max(s["capital_deployed_final"] for s in summaries) > 3250
+
+
+# --- one's own scenarios ($CPEC_SCENARIO_PATH) -----------------------------------------------
+SURGE = """scenario:
+  name: security_surge
+  description: Pakistan raises the SSD and runs operations harder.
+  rests_on: [pakistan.ssd_troops]
+pakistan:
+  ssd_troops: 45000
+  base_intensity: 0.6
+"""
+
+
+def test_a_scenario_of_ones_own_folder_runs_lists_and_records_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger could keep a scenario only inside the package: a replication package had
+    to ship a fork. A folder named by $CPEC_SCENARIO_PATH adds its files to the scenarios,
+    no `# @package` line needed, and the run's manifest records which file it came from."""
+    import json
+
+    from tests.conftest import cpec
+
+    mine = tmp_path / "scenarios"
+    mine.mkdir()
+    (mine / "security_surge.yaml").write_text(SURGE)
+    monkeypatch.setenv("CPEC_SCENARIO_PATH", str(mine))
+    listed = cpec("scenarios", cwd=tmp_path)
+    assert listed.returncode == 0
+    assert "security_surge" in listed.stdout and "pakistan.ssd_troops=45000" in listed.stdout
+    done = cpec(
+        "run", "scenario=security_surge", "replicates=2", "weeks=3", "plots=false",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "results" / "runs" / "security_surge,replicates=2,weeks=3"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["scenario_file"] == str((mine / "security_surge.yaml").resolve())
+    config = OmegaConf.load(run_dir / "config.yaml")
+    assert config.pakistan.ssd_troops == 45000 and config.pakistan.base_intensity == 0.6
+    assert config.scenario.rests_on == ["pakistan.ssd_troops"]
+    monkeypatch.delenv("CPEC_SCENARIO_PATH")
+    gone = cpec("run", "scenario=security_surge", "replicates=2", cwd=tmp_path)
+    assert gone.returncode == 2 and "unknown scenario 'security_surge'" in gone.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("pakistan: {ssd_troops: 3}", "a scenario file begins with a `scenario:` block"),
+        ("scenario: {name: bad}", "scenario.description is missing"),
+        ("scenario: {name: worse, description: x}", "scenario.name is 'worse': it must be"),
+        (
+            "scenario: {name: bad, description: x, rests_on: [pakistan.ssd_trops]}",
+            "rests_on names 'pakistan.ssd_trops', not a parameter: did you mean "
+            "pakistan.ssd_troops?",
+        ),
+        (
+            "scenario: {name: bad, description: x}\npakistan: {ssd_troop: 3}",
+            "'pakistan.ssd_troop' is not a parameter: did you mean pakistan.ssd_troops?",
+        ),
+        (
+            "scenario: {name: bad, description: x}\npakistan: {ssd_troops: -3}",
+            "pakistan.ssd_troops=-3 is out of bounds",
+        ),
+        ("scenario: {name: bad, description: x, colour: red}", "scenario.colour is not"),
+        ("scenario: [", "not a scenario file (line 2:"),
+    ],
+)
+def test_a_bad_scenario_file_is_refused_in_one_line_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, said: str
+) -> None:
+    """Before: a file without a description broke `cpec-sim scenarios` with an internal
+    KeyError, a misspelt rests_on key was shown as =None, and a misspelt parameter was named
+    without its file."""
+    from tests.conftest import cpec
+
+    (tmp_path / "bad.yaml").write_text(text + "\n")
+    monkeypatch.setenv("CPEC_SCENARIO_PATH", str(tmp_path))
+    for args in (("scenarios",), ("run", "scenario=bad", "replicates=1")):
+        refused = cpec(*args, cwd=tmp_path)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.startswith(f"cpec-sim: error: {tmp_path / 'bad.yaml'}: ")
+        assert said in refused.stderr and len(refused.stderr.splitlines()) == 1
+        assert not (tmp_path / "results").exists()
+
+
+def test_a_scenario_name_in_two_folders_or_a_missing_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.config import scenario_names
+    from sim.params import ParameterError
+
+    (tmp_path / "baseline.yaml").write_text(SURGE.replace("security_surge", "baseline"))
+    monkeypatch.setenv("CPEC_SCENARIO_PATH", str(tmp_path))
+    with pytest.raises(ParameterError, match="scenario 'baseline' is in two files"):
+        scenario_names()
+    monkeypatch.setenv("CPEC_SCENARIO_PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(ParameterError, match=r"names .*nowhere, which is not a folder"):
+        scenario_names()
