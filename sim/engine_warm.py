@@ -42,6 +42,31 @@ def without_blas_probe() -> Iterator[None]:
             del sys.modules[SCIPY_BLAS]
 
 
-with without_blas_probe():
+#: Seconds after which loading the engine is taken to be compiling it, and said.
+COMPILING_AFTER_S = 3.0
+COMPILING = (
+    "\rcompiling the model's rules (the first run of these rules here: about a minute; "
+    "later runs start in seconds)\n"
+)
+
+
+@contextmanager
+def saying_when_it_compiles(after: float = COMPILING_AFTER_S) -> Iterator[None]:
+    """Print :data:`COMPILING` on stderr if the block takes longer than ``after`` seconds:
+    loading the cached engine takes a fraction of a second, compiling it ~40-60 s (after a
+    change of any rule source, or a clone in a new folder), which a stranger saw as a
+    progress bar stuck at 0% without a word."""
+    import threading
+
+    timer = threading.Timer(after, lambda: sys.stderr.write(COMPILING))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+with without_blas_probe(), saying_when_it_compiles():
     warm()
 tables_from_replicates([(0, 0, run_replicate(ModelParams(), weeks=4, seed=0))])

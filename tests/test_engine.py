@@ -195,3 +195,19 @@ print(numba.njit(lambda a: np.dot(a, a))(np.arange(3.0)))
 
     here = run_replicate(ModelParams(), weeks=30, seed=3).summary
     assert out == ["False", repr(sorted(here.items())), "5.0"]
+
+
+def test_loading_the_engine_says_when_it_is_compiling(capsys: pytest.CaptureFixture[str]) -> None:
+    """A stranger's first run after a rule change sat at 0% for 40 s without a word: a load
+    that takes longer than a cached one says it is compiling; a quick one says nothing."""
+    import time
+
+    from sim.engine_warm import COMPILING, saying_when_it_compiles
+
+    with saying_when_it_compiles(after=0.05):
+        time.sleep(0.3)
+    assert capsys.readouterr().err == COMPILING
+    with saying_when_it_compiles(after=0.5):
+        pass
+    time.sleep(0.6)
+    assert capsys.readouterr().err == ""
