@@ -112,7 +112,7 @@ def scenario_files() -> dict[str, Path]:
     A folder that is not one, or a name in two folders, is refused in one line."""
     dirs = scenario_dirs()
     stamps = []
-    for d in dirs[1:]:
+    for d in dirs:
         try:
             stamps.append(d.stat().st_mtime_ns)
         except OSError:
@@ -202,6 +202,11 @@ def check_scenario_file(path: Path, data: Any) -> None:
         raise ParameterError(
             f"{where} a scenario file begins with a `scenario:` block (name, description, "
             "seed_passage, rests_on), then the parameters it changes"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", path.stem):
+        raise ParameterError(
+            f"{where} a scenario's file name is its name, which begins run folders' names: "
+            "use letters, digits and _ . + - (no commas, = or spaces)"
         )
     info = data["scenario"]
     unknown = sorted(set(info) - {f.name for f in dataclasses.fields(ScenarioInfo)})

@@ -223,6 +223,7 @@ def test_a_scenario_of_ones_own_folder_runs_lists_and_records_its_file(
         ),
         ("scenario: {name: bad, description: x, colour: red}", "scenario.colour is not"),
         ("scenario: [", "not a scenario file (line 2:"),
+        ("scenario: {name: 'a,b', description: x}", "a scenario's file name is its name"),
     ],
 )
 def test_a_bad_scenario_file_is_refused_in_one_line_naming_the_file(
@@ -233,12 +234,13 @@ def test_a_bad_scenario_file_is_refused_in_one_line_naming_the_file(
     without its file."""
     from tests.conftest import cpec
 
-    (tmp_path / "bad.yaml").write_text(text + "\n")
+    bad = tmp_path / ("a,b.yaml" if "'a,b'" in text else "bad.yaml")
+    bad.write_text(text + "\n")
     monkeypatch.setenv("CPEC_SCENARIO_PATH", str(tmp_path))
     for args in (("scenarios",), ("run", "scenario=bad", "replicates=1")):
         refused = cpec(*args, cwd=tmp_path)
         assert refused.returncode == 2, refused.stderr
-        assert refused.stderr.startswith(f"cpec-sim: error: {tmp_path / 'bad.yaml'}: ")
+        assert refused.stderr.startswith(f"cpec-sim: error: {bad}: ")
         assert said in refused.stderr and len(refused.stderr.splitlines()) == 1
         assert not (tmp_path / "results").exists()
 
