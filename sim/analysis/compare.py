@@ -25,6 +25,7 @@ from sim.analysis.runs import (
     SkippedJob,
     load_runs,
     readable_scenario,
+    streams_of,
 )
 from sim.files import atomic_write_text
 from sim.posterior import NOT_COMPARABLE, source_key
@@ -248,12 +249,6 @@ def paired_with(run: Run, ref: Run) -> bool:
     if ids[0] is None or ids[1] is None or not ids[0].is_unique or not ids[1].is_unique:
         return False
     return set(ids[0]) == set(ids[1])
-
-
-def streams_of(run: Run) -> str:
-    """What a run's rules drew from (``streams`` in its manifest; runs stored before the key
-    drew from a single stream)."""
-    return str(run.manifest.get("streams") or "single")
 
 
 def _aligned(run: Run, ref: Run, x: Any, y: Any, paired: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -607,12 +607,18 @@ def run_label(
     return f"{label} [{', '.join(parts)}]" if parts else label
 
 
+#: Run keys that tell runs of one label apart (``Baseline [seed=1]``) before their folders do
+#: (not the backend: both give the same results).
+LABELLING_RUN_KEYS = ("seed", "weeks", "streams", "replicates")
+
+
 def _assign_labels(runs: Sequence[Run], sweeps: Sequence[Sweep]) -> None:
     swept_keys = {k for s in sweeps for k in s.swept}
     short = _short_keys(k for r in runs for k in r.overrides)
     for run in runs:
         keys = [k for k in run.overrides if run.sweep is None or not swept_keys or k in swept_keys]
         run.label = run_label(run, keys, short)
+    _tell_apart_by_run_keys(runs)
     counts: dict[str, int] = {}
     for run in runs:
         counts[run.label] = counts.get(run.label, 0) + 1
@@ -625,6 +631,42 @@ def _assign_labels(runs: Sequence[Run], sweeps: Sequence[Sweep]) -> None:
         seen[run.label] = n + 1
         if n:
             run.label = f"{run.label} #{n + 1}"
+
+
+def _tell_apart_by_run_keys(runs: Sequence[Run]) -> None:
+    """Runs sharing a label get the run keys in which they differ (a sweep over seeds:
+    ``Baseline [seed=0]``, ``Baseline [seed=1]``), as their overrides would be shown."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(run.label, []).append(run)
+    for label, group in groups.items():
+        if len(group) < 2:
+            continue
+        values = [{k: _run_key(r, k) for k in LABELLING_RUN_KEYS} for r in group]
+        keys = [
+            k
+            for k in LABELLING_RUN_KEYS
+            if None not in (v[k] for v in values) and len({v[k] for v in values}) > 1
+        ]
+        for run, value in zip(group, values, strict=True):
+            parts = ", ".join(f"{k}={value[k]}" for k in keys)
+            if parts:
+                run.label = (
+                    f"{label[:-1]}, {parts}]" if label.endswith("]") else f"{label} [{parts}]"
+                )
+
+
+def streams_of(run: Run) -> str:
+    """What a run's rules drew from (``streams`` in its manifest; runs stored before the key
+    drew from a single stream)."""
+    return str(run.manifest.get("streams") or "single")
+
+
+def _run_key(run: Run, key: str) -> str | None:
+    """A run key's value as its manifest gives it (:func:`streams_of` for the streams); None
+    where the manifest does not say."""
+    value = streams_of(run) if key == "streams" else run.manifest.get(key)
+    return None if value is None else str(value)
 
 
 def _refuse_repeats(runs: Sequence[Run]) -> None:

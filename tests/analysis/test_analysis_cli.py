@@ -416,7 +416,7 @@ def test_of_two_baselines_alike_the_default_reference_is_the_larger(
     (sweep / "sweep.json").write_text(json.dumps({"swept": ["scenario"], "jobs": jobs}))
     assert cli.compare_command([str(sweep), "--no-plots"]) == 0
     out = capsys.readouterr().out
-    assert "Reference: Baseline (sweep/b) (of the 2 baseline runs, the one the most" in out
+    assert "Reference: Baseline [replicates=60] (of the 2 baseline runs, the one the most" in out
     # a job without results among them changes nothing; one over another horizon is not
     # chosen for its replicates (a reviewer: the note named the wrong run "the most")
     make_run(sweep / "d", scenario="baseline", n=90, weeks=3)
@@ -427,7 +427,7 @@ def test_of_two_baselines_alike_the_default_reference_is_the_larger(
     (sweep / "sweep.json").write_text(json.dumps({"swept": ["scenario"], "jobs": jobs}))
     assert cli.compare_command([str(sweep), "--no-plots"]) == 0
     out = capsys.readouterr().out
-    assert "Reference: Baseline (sweep/b) (of the 3 baseline runs, the one the most" in out
+    assert "Reference: Baseline [weeks=2, replicates=60] (of the 3 baseline runs, the" in out
 
 
 def test_the_default_reference_moves_only_when_its_own_job_has_no_results(

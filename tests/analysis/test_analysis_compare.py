@@ -301,7 +301,7 @@ def test_runs_of_different_streams_are_not_paired_and_the_notes_say_which_kind(
     text = cmp.format_table(cmp.compare(keyed))
     assert "the paired runs drew from keyed streams (streams=keyed)" in text
     mixed_keyed = cmp.format_table(
-        cmp.compare([keyed[0], mixed[0], keyed[1]], "Baseline (k/baseline)")
+        cmp.compare([keyed[0], mixed[0], keyed[1]], "Baseline [streams=keyed]")
     )
     assert "Paired with the reference replicate by replicate" in mixed_keyed
     assert "the paired runs drew from keyed streams" in mixed_keyed  # not the single's reason
@@ -744,3 +744,26 @@ def test_runs_of_different_models_or_libraries_are_named_in_compare_and_report(
     unrecorded = save_run(tmp_path / "c" / "iran_border", summary, ts, ev, scenario="iran_border")
     for runs in ([old, same], [old, unrecorded]):
         assert "versions of" not in cmp.format_table(cmp.compare(runs))
+
+
+def test_runs_of_one_scenario_are_told_apart_by_the_run_keys_they_differ_in(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A sweep over seeds labelled its runs 'Baseline (ss/replicates=20,scenario=baseline,
+    seed=0,streams=keyed,sweep_name=ss,weeks=20)': the run keys that differ say it shorter.
+    A run stored before manifests recorded its streams drew from a single stream."""
+    summary, ts, ev = make_frames(n=20, weeks=3, seed=5)
+    paths = [
+        save_run(tmp_path / f"{name}-{seed}", summary, ts, ev, scenario=name, seed=seed)
+        for name in ("baseline", "iran_border")
+        for seed in (7, 8)
+    ]
+    labels = list(dict.fromkeys(cmp.compare(paths, "Baseline [seed=7]")["label"]))
+    assert labels == [
+        "Baseline [seed=7]", "Baseline [seed=8]", "Iran border [seed=7]", "Iran border [seed=8]"
+    ]  # fmt: skip
+    older = save_run(tmp_path / "a" / "old", summary, ts, ev, scenario="baseline", seed=7)
+    new = save_run(tmp_path / "a" / "new", summary, ts, ev, scenario="baseline", streams="single")
+    assert [r.label for r in load_runs([older, new]).runs] == [
+        "Baseline (a/old)", "Baseline (a/new)"
+    ]  # fmt: skip
