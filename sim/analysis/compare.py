@@ -378,8 +378,30 @@ def compare_runs(
     table.attrs["rests_on"] = scenario_values(runs.runs)
     table.attrs["streams"] = streams_of(ref) if ref is not None else None  # paired runs' kind
     table.attrs["paired_runs"] = [r.label for r in runs.runs if paired[id(r)]]
+    table.attrs["own_seed_references"] = own_seed_references(runs, ref, paired)
     table.attrs["by_construction"] = by_construction(runs.runs, ref)
     return table
+
+
+def own_seed_references(runs: RunSet, ref: Run | None, paired: dict[int, bool]) -> dict[str, str]:
+    """Per run not paired with the reference, a run of the reference's scenario and
+    parameters that it would pair with (a sweep over seeds: ``Joint operation [seed=1]`` ->
+    ``Baseline [seed=1]``); the notes name it."""
+    if ref is None:
+        return {}
+    same = [
+        r
+        for r in runs.runs
+        if r is not ref and r.scenario == ref.scenario and r.overrides == ref.overrides
+    ]
+    out: dict[str, str] = {}
+    for run in runs.runs:
+        if run is ref or paired[id(run)] or run in same:
+            continue
+        match = next((r for r in same if paired_with(run, r)), None)
+        if match is not None:
+            out[run.label] = match.label
+    return out
 
 
 def by_construction(runs: Sequence[Run], ref: Run | None) -> dict[str, dict[str, str]]:
@@ -768,6 +790,17 @@ def _difference_notes(
             "A yes/no outcome's difference between paired runs rests on the replicates where "
             "they disagree: its interval is Bonett & Price's for paired proportions and its "
             "test McNemar's exact one, which keep their level however few replicates disagree."
+        )
+    own = dict(table.attrs.get("own_seed_references") or {})
+    if own:
+        shown = "; ".join(
+            f"{(short or {}).get(k, k)} with {(short or {}).get(v, v)}" for k, v in own.items()
+        )
+        notes.append(
+            "Not paired with the reference, but each would pair with another run of the "
+            f"reference's settings and its own seed: {shown}. Compare them with that one as "
+            "the reference (--reference LABEL), or each seed's runs apart, for paired "
+            "differences."
         )
     apart = _resampled_apart(diffs, table.attrs.get("paired_runs"), short or {})
     if apart:

@@ -758,7 +758,9 @@ def test_runs_of_one_scenario_are_told_apart_by_the_run_keys_they_differ_in(
         for name in ("baseline", "iran_border")
         for seed in (7, 8)
     ]
-    labels = list(dict.fromkeys(cmp.compare(paths, "Baseline [seed=7]")["label"]))
+    table = cmp.compare(paths, "Baseline [seed=7]")
+    assert "its own seed: Iran border [seed=8] with Baseline [seed=8]." in cmp.format_table(table)
+    labels = list(dict.fromkeys(table["label"]))
     assert labels == [
         "Baseline [seed=7]", "Baseline [seed=8]", "Iran border [seed=7]", "Iran border [seed=8]"
     ]  # fmt: skip
