@@ -70,9 +70,16 @@ def _register() -> None:
     from hydra.core.config_store import ConfigStore
     from omegaconf import OmegaConf
 
-    from sim.config import RunConfig, load_scenario, scenario_names, user_scenario_file
+    from sim.config import (
+        RunConfig,
+        check_scenarios,
+        load_scenario,
+        scenario_names,
+        user_scenario_file,
+    )
 
     ConfigStore.instance().store(name="run_schema", node=RunConfig)
+    check_scenarios()  # every file, not only the one chosen: a sweep may choose any
     for name in scenario_names():  # one's own, from $CPEC_SCENARIO_PATH: beside the shipped
         if user_scenario_file(name) is not None:
             node = OmegaConf.create(load_scenario(name))
@@ -1586,9 +1593,10 @@ def scenarios_command(args: list[str]) -> int:
         return 0
     if args:
         return fail(f"scenarios takes no arguments (got {' '.join(args)})")
-    from sim.config import load_scenario, scenario_names, scenario_params
+    from sim.config import check_scenarios, load_scenario, scenario_names, scenario_params
     from sim.params import iter_params
 
+    check_scenarios()  # a bad file refused before any line is printed
     names = scenario_names()
     width = max(map(len, names))
     for name in names:

@@ -191,6 +191,19 @@ def _types(expected: Expected) -> ErrorTypes:
     return expected() if callable(expected) else expected
 
 
+def checked_scenarios() -> None:
+    """Every scenario file read and checked (:func:`sim.config.check_scenarios`), a bad one
+    of ``$CPEC_SCENARIO_PATH`` raised as a :class:`UsageError`: a server that offers the
+    scenarios refuses it before it starts, rather than failing in the page."""
+    from sim.config import check_scenarios
+    from sim.params import ParameterError
+
+    try:
+        check_scenarios()
+    except ParameterError as err:
+        raise UsageError(str(err)) from None
+
+
 def guarded(
     prog: str,
     call: Callable[[], int],

@@ -125,20 +125,36 @@ def _scenario_files(
     dirs: tuple[Path, ...], stamps: tuple[int, ...]
 ) -> tuple[tuple[str, Path], ...]:
     found: dict[str, Path] = {}
+    seen: set[Path] = set()
     for i, folder in enumerate(dirs):
         if i and not folder.is_dir():
             raise ParameterError(
                 f"{SCENARIO_PATH_VAR} names {folder}, which is not a folder: give folders of "
                 f"scenario files (NAME.yaml), separated by {os.pathsep!r}"
             )
+        if folder.resolve() in seen:  # named twice
+            continue
+        seen.add(folder.resolve())
         for path in sorted(folder.glob("*.yaml")):
-            if path.stem in found:
+            if not path.is_file():
+                raise ParameterError(f"{path}: not a file (a broken link?): a scenario is a file")
+            # one name, whatever its case: a case-insensitive file system would mix them
+            twin = next((f for n, f in found.items() if n.lower() == path.stem.lower()), None)
+            if twin is not None:
                 raise ParameterError(
-                    f"scenario {path.stem!r} is in two files, {found[path.stem]} and {path}: "
-                    f"rename one (a scenario of {SCENARIO_PATH_VAR} cannot replace another)"
+                    f"scenario {path.stem!r} is in two files, {twin} and {path}: rename one "
+                    f"(a scenario of {SCENARIO_PATH_VAR} cannot replace another, whatever "
+                    "the case of its letters)"
                 )
             found[path.stem] = path
     return tuple(sorted(found.items()))
+
+
+def check_scenarios() -> None:
+    """Read and check every scenario file (:func:`check_scenario_file`): a command that lists
+    or offers the scenarios refuses a bad one of ``$CPEC_SCENARIO_PATH`` before it starts."""
+    for name in scenario_names():
+        load_scenario(name)
 
 
 def scenario_names() -> list[str]:
@@ -178,7 +194,7 @@ def _parsed_scenario(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
 
     try:
         data = OmegaConf.to_container(OmegaConf.load(path))
-    except (OSError, YAMLError, OmegaConfBaseException) as err:
+    except (OSError, ValueError, YAMLError, OmegaConfBaseException) as err:  # not UTF-8 too
         mark = getattr(err, "problem_mark", None)
         at = f"line {mark.line + 1}: " if mark is not None else ""
         why = getattr(err, "problem", None) or _first_line(err)
@@ -203,10 +219,17 @@ def check_scenario_file(path: Path, data: Any) -> None:
             f"{where} a scenario file begins with a `scenario:` block (name, description, "
             "seed_passage, rests_on), then the parameters it changes"
         )
-    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", path.stem):
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.+-]*", path.stem) or path.stem.lower() in (
+        "true",
+        "false",
+        "null",
+        "nan",
+        "inf",
+    ):
         raise ParameterError(
-            f"{where} a scenario's file name is its name, which begins run folders' names: "
-            "use letters, digits and _ . + - (no commas, = or spaces)"
+            f"{where} a scenario's file name is its name, which begins run folders' names and "
+            "is given as scenario=NAME: begin it with a letter, then letters, digits and "
+            "_ . + - (no commas, = or spaces; not true, false, null, nan or inf)"
         )
     info = data["scenario"]
     unknown = sorted(set(info) - {f.name for f in dataclasses.fields(ScenarioInfo)})
@@ -225,6 +248,8 @@ def check_scenario_file(path: Path, data: Any) -> None:
             f"{where} scenario.description is missing: say in a sentence or two what "
             "situation the scenario sets (`cpec-sim scenarios` lists it)"
         )
+    if not isinstance(info.get("seed_passage", ""), str):
+        raise ParameterError(f"{where} scenario.seed_passage must be text (a quotation)")
     rests_on = info.get("rests_on") or []
     keys = {i.path for i in iter_params(ModelParams())}
     if not isinstance(rests_on, list) or not all(isinstance(k, str) for k in rests_on):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,9 @@ def test_a_scenario_of_ones_own_folder_runs_lists_and_records_its_file(
         ("scenario: {name: bad, description: x, colour: red}", "scenario.colour is not"),
         ("scenario: [", "not a scenario file (line 2:"),
         ("scenario: {name: 'a,b', description: x}", "a scenario's file name is its name"),
+        ("scenario: {name: 'null', description: x}", "a scenario's file name is its name"),
+        ("scenario: {name: '123', description: x}", "a scenario's file name is its name"),
+        ("scenario: {name: bad, description: x, seed_passage: [1]}", "must be text"),
     ],
 )
 def test_a_bad_scenario_file_is_refused_in_one_line_naming_the_file(
@@ -234,7 +238,8 @@ def test_a_bad_scenario_file_is_refused_in_one_line_naming_the_file(
     without its file."""
     from tests.conftest import cpec
 
-    bad = tmp_path / ("a,b.yaml" if "'a,b'" in text else "bad.yaml")
+    odd = re.search(r"name: '([^']+)'", text)
+    bad = tmp_path / f"{odd.group(1) if odd else 'bad'}.yaml"
     bad.write_text(text + "\n")
     monkeypatch.setenv("CPEC_SCENARIO_PATH", str(tmp_path))
     for args in (("scenarios",), ("run", "scenario=bad", "replicates=1")):
@@ -257,4 +262,40 @@ def test_a_scenario_name_in_two_folders_or_a_missing_folder_is_refused(
         scenario_names()
     monkeypatch.setenv("CPEC_SCENARIO_PATH", str(tmp_path / "nowhere"))
     with pytest.raises(ParameterError, match=r"names .*nowhere, which is not a folder"):
+        scenario_names()
+
+
+def test_the_servers_refuse_a_bad_scenario_file_before_they_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reviewer: the dashboard and the workshop started with a bad file in the folder, and
+    every slider of the page then failed (they read every scenario's values)."""
+    from tests.conftest import cpec
+
+    (tmp_path / "bad.yaml").write_bytes(b"scenario:\n  name: bad\n  description: caf\xe9\n")
+    monkeypatch.setenv("CPEC_SCENARIO_PATH", str(tmp_path))
+    for command in ("dashboard", "workshop"):
+        refused = cpec(command, "--port", "0", cwd=tmp_path, timeout=60)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.startswith(f"cpec-sim {command}: error: {tmp_path / 'bad.yaml'}: ")
+        assert "not a scenario file" in refused.stderr  # not UTF-8: named, not an internal error
+
+
+def test_scenario_folders_refuse_case_twins_and_broken_links_and_take_a_folder_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.config import scenario_names
+    from sim.params import ParameterError
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "security_surge.yaml").write_text(SURGE)
+    monkeypatch.setenv("CPEC_SCENARIO_PATH", f"{mine}:{mine}")
+    assert "security_surge" in scenario_names()  # the same folder twice is one folder
+    (mine / "Baseline.yaml").write_text(SURGE.replace("security_surge", "Baseline"))
+    with pytest.raises(ParameterError, match="whatever the case of its letters"):
+        scenario_names()
+    (mine / "Baseline.yaml").unlink()
+    (mine / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    with pytest.raises(ParameterError, match=r"gone\.yaml: not a file \(a broken link\?\)"):
         scenario_names()

@@ -671,7 +671,12 @@ def table_blocks(
         why = table.attrs.get("reference_note")
         shown = f"{ref} ({why})" if why else ref
         notes.append(
-            f"Reference: {shown}. Δ = run minus reference, with a 95% bootstrap CI in [ ]."
+            f"Reference: {shown}. Δ = run minus reference, with a 95% "
+            + (
+                "interval in [ ] (a bootstrap's; a paired yes/no outcome's: see below)."
+                if _paired_events(table)
+                else "bootstrap interval in [ ]."
+            )
         )
         notes.extend(_difference_notes(table, ref, short))
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
@@ -775,7 +780,7 @@ def _difference_notes(
     if pairs.all():
         notes.append(
             "Every run shares the reference's seeds replicate by replicate (common random "
-            f"numbers), so its differences are bootstrapped in pairs"
+            f"numbers), so its differences are taken in pairs"
             f"{_pairing_strength(diffs, keyed)}."
         )
     elif pairs.any():
@@ -785,11 +790,12 @@ def _difference_notes(
             f"{names}; the others were resampled independently"
             f"{_pairing_strength(diffs, keyed)}."
         )
-    if (diffs["kind"] == "event").any() and diffs.loc[diffs["kind"] == "event", "paired"].any():
+    if _paired_events(diffs):
         notes.append(
             "A yes/no outcome's difference between paired runs rests on the replicates where "
-            "they disagree: its interval is Bonett & Price's for paired proportions and its "
-            "test McNemar's exact one, which keep their level however few replicates disagree."
+            "they disagree: its interval is Bonett & Price's for paired proportions (not a "
+            "bootstrap's, which gives [0, 0] where few disagree; this one stays wide enough, "
+            "93-100% coverage) and its test McNemar's mid-p."
         )
     own = dict(table.attrs.get("own_seed_references") or {})
     if own:
@@ -808,9 +814,15 @@ def _difference_notes(
             f"Only 1 to {MIN_DIFFERING_PAIRS - 1} pairs differ in {apart}: there the two "
             "runs' values were resampled apart (the paired bootstrap cannot see a difference "
             "that so few pairs carry, and would give an interval too narrow). Where no pair "
-            "differs the interval is [0, 0]: the runs agree in every replicate."
+            "of a count differs, its interval is [0, 0]: the runs agree in every replicate."
         )
     return notes
+
+
+def _paired_events(table: pd.DataFrame) -> bool:
+    """Whether some yes/no outcome's difference was taken between paired runs."""
+    events = table["kind"] == "event"
+    return bool((events & table["paired"].fillna(False).astype(bool)).any())
 
 
 def _resampled_apart(diffs: pd.DataFrame, paired_runs: Any, short: dict[str, str]) -> str:

@@ -223,15 +223,19 @@ def bootstrap_diff_ci(
 
 def paired_proportion_diff(a: ArrayLike, b: ArrayLike, level: float = 0.95) -> DiffCI:
     """Difference of two paired proportions, ``P(a) - P(b)``, of yes/no values (1/0) of the
-    same replicates: Bonett & Price's (2012) adjusted Wald interval and McNemar's exact test.
+    same replicates: Bonett & Price's (2012) adjusted Wald interval and McNemar's mid-p test
+    (Fagerland, Lydersen & Laake 2013: the exact conditional test is too conservative).
 
     Only the pairs that disagree carry the difference: ``n10`` (yes in ``a``, no in ``b``)
     and ``n01``. The interval adds one to each before the Wald step, ``p10 = (n10 + 1) /
     (n + 2)``, ``p01 = (n01 + 1) / (n + 2)``, ``d = p10 - p01``, ``se = sqrt((p10 + p01 -
-    d**2) / (n + 2))``, so it keeps its level when few pairs or none disagree (where a paired
-    bootstrap gives [0, 0]: all its resamples agree); the p-value is twice the smaller
-    binomial tail of ``n10`` among the ``n10 + n01`` disagreeing pairs at 1/2 (1 when none
-    disagrees). The estimate is the plain ``(n10 - n01) / n``. Pairs with a missing value
+    d**2) / (n + 2))``: where few pairs or none disagree it stays wide enough (a paired
+    bootstrap gives [0, 0] there: all its resamples agree). A reviewer's exact enumeration:
+    99.9-100% coverage with 0-2 disagreeing pairs expected, 93.3-93.6% at its lowest (3-8
+    expected, all one way), about 95-96% elsewhere. The p-value is the mid-p of the smaller
+    binomial tail of the ``n10 + n01`` disagreeing pairs at 1/2 (1 when none disagrees): its
+    false-positive rate stays at or just under 5% (0.0504 at most, where the exact test's
+    was 0.018-0.047). The estimate is the plain ``(n10 - n01) / n``. Pairs with a missing value
     are dropped; NaN when no pair is left, no interval or p-value with a single one.
     """
     from scipy.stats import binom, norm
@@ -253,8 +257,8 @@ def paired_proportion_diff(a: ArrayLike, b: ArrayLike, level: float = 0.95) -> D
     p10, p01 = (n10 + 1) / (n + 2), (n01 + 1) / (n + 2)
     d = p10 - p01
     half = float(norm.ppf(0.5 + level / 2)) * math.sqrt((p10 + p01 - d * d) / (n + 2))
-    discordant = n10 + n01
-    p = 1.0 if discordant == 0 else float(min(1.0, 2 * binom.cdf(min(n10, n01), discordant, 0.5)))
+    m, k = n10 + n01, min(n10, n01)
+    p = 1.0 if m == 0 else float(min(1.0, 2 * binom.cdf(k, m, 0.5) - binom.pmf(k, m, 0.5)))
     return DiffCI(estimate, max(-1.0, d - half), min(1.0, d + half), p)
 
 

@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from types import FrameType
 
-from sim.commands import UsageError, fail, guarded, interrupt_taken
+from sim.commands import UsageError, checked_scenarios, fail, guarded, interrupt_taken
 
 PROG = "cpec-sim dashboard"
 DEFAULT_HOST = "127.0.0.1"
@@ -215,6 +215,7 @@ def dashboard_command(argv: list[str]) -> int:
 
 def _serve(argv: list[str]) -> int:
     host, port, open_browser = parse_args(argv)
+    checked_scenarios()
     if "--classic" not in argv:
         from sim.workshop.cli import dashboard_fast
 

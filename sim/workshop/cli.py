@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.commands import UsageError, fail, guarded, interrupt_noted, interrupt_taken
+from sim.commands import (
+    UsageError,
+    checked_scenarios,
+    fail,
+    guarded,
+    interrupt_noted,
+    interrupt_taken,
+)
 from sim.config import MAX_SEED
 from sim.dashboard.cli import DEFAULT_HOST, DEFAULT_PORT, check_port, url_for
 
@@ -108,6 +115,7 @@ def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
     from sim.workshop.server import Options
 
     opts = parse_options(argv, OPTIONS)
+    checked_scenarios()
     host = opts.get("--host", "0.0.0.0").strip()
     if not host:
         raise UsageError("--host needs an address, e.g. 0.0.0.0 or 127.0.0.1")

@@ -269,8 +269,8 @@ def test_runs_are_paired_only_when_they_share_seeds_and_replicates(
     other = cmp.compare(_null_runs(tmp_path / "other", make_frames, save_run, (7, 8)))
     diffs = same["diff_mean"].notna()
     assert same.loc[diffs, "paired"].all() and not other.loc[diffs, "paired"].any()
-    assert "bootstrapped in pairs" in cmp.format_table(same)
-    assert "bootstrapped in pairs" not in cmp.format_table(other)
+    assert "taken in pairs" in cmp.format_table(same)
+    assert "taken in pairs" not in cmp.format_table(other)
     runs = load_runs(_null_runs(tmp_path / "fewer", make_frames, save_run, (7, 7)))
     runs.runs[1].summary = runs.runs[1].summary.iloc[:-1]  # replicate 79 missing
     assert not cmp.paired_with(runs.runs[1], runs.runs[0])
