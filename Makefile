@@ -31,8 +31,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -c "from sim.engine import warm; warm(mesa=True)"
 	touch $(STAMP)
 
-# constraints.txt again from the set-up's packages (after upgrading one: then `make test`).
-lock: $(STAMP)
+# constraints.txt again from .venv's packages, after raising a floor in pyproject.toml or
+# upgrading a package there (pip installs what pyproject.toml asks, without the old pins;
+# anything installed into .venv by hand is pinned too). Then `make test`.
+lock:
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	@{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 

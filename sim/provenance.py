@@ -10,6 +10,7 @@ them, so that a reader can tell which model and which libraries made a result, a
 
 from __future__ import annotations
 
+import os
 import subprocess
 from functools import cache
 from importlib import metadata
@@ -20,8 +21,11 @@ from typing import Any
 #: compute and store the results.
 PACKAGES = ("numpy", "numba", "mesa", "scipy", "pandas", "pyarrow", "hydra-core")
 
-#: The libraries that draw random numbers: another version may draw others for one seed.
-DRAWING = ("numpy", "numba")
+#: The libraries that draw random numbers (Numba compiles the rules' draws, NumPy draws the
+#: Mesa model's and seeds both; Mesa orders the Mesa model's agents): another version may
+#: give other replicates for one seed. ``compare`` cautions about these only: the others
+#: store and compute what the runs made.
+DRAWING = ("numpy", "numba", "mesa")
 DRAWS = " (which draws the random numbers: one seed may give other replicates)"
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -59,26 +63,39 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 
 @cache
 def code_commit() -> str:
-    """The commit of the git checkout this package runs from, ``-dirty`` if tracked files
-    differ from it; empty when the package is not a checkout's (an installed copy) or git is
-    missing."""
+    """The commit of the git checkout this package runs from, ``-dirty`` if its code differs
+    from it (:func:`_changes_the_code`); empty when the package is not a checkout's (an
+    installed copy) or git is missing. Read once a process."""
     if not (_CHECKOUT / ".git").exists():
         return ""
     try:
         head = _git("rev-parse", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no")
+        changes = _git("status", "--porcelain", "--untracked-files=all").splitlines()
     except (OSError, subprocess.SubprocessError):
         return ""
-    return f"{head}-dirty" if dirty else head
+    return f"{head}-dirty" if any(_changes_the_code(line) for line in changes) else head
+
+
+def _changes_the_code(line: str) -> bool:
+    """Whether a line of ``git status --porcelain`` is a change of the checkout's code: any
+    tracked file changed, or a new file under ``sim/`` or ``configs/`` (a new rule file, a
+    new scenario) not yet added."""
+    if not line.startswith("??"):
+        return bool(line.strip())
+    return line[3:].strip('"').startswith(("sim/", "configs/"))
 
 
 def _git(*args: str) -> str:
+    """``git ARGS`` in the checkout, whatever repository ``GIT_DIR`` and the like point at
+    (a git hook sets them) and whoever owns it (git refuses a checkout of another user's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     done = subprocess.run(
-        ["git", "-C", str(_CHECKOUT), *args],
+        ["git", "-c", "safe.directory=*", "-C", str(_CHECKOUT), *args],
         capture_output=True,
         text=True,
         timeout=10,
         check=True,
+        env=env,
     )
     return done.stdout.strip()
 
@@ -98,7 +115,15 @@ def model_differences(manifests: dict[str, dict[str, Any]]) -> list[str]:
             + ". A difference between them includes what the code change did, not only what "
             "the settings did."
         )
-    for name in PACKAGES:
+    unrecorded = [label for label, m in manifests.items() if not m.get("model")]
+    if models and unrecorded:
+        lines.append(
+            f"Note: {', '.join(unrecorded)} record{'s' if len(unrecorded) == 1 else ''} no "
+            "model version (made before manifests recorded it): whether "
+            f"{'it was' if len(unrecorded) == 1 else 'they were'} made by the same model as "
+            "the others cannot be told."
+        )
+    for name in DRAWING:
         found = {
             label: str(m["packages"][name])
             for label, m in manifests.items()
@@ -107,9 +132,7 @@ def model_differences(manifests: dict[str, dict[str, Any]]) -> list[str]:
         if len(set(found.values())) > 1:
             groups = _grouped(found)
             lines.append(
-                f"Caution: these runs were made with different versions of {name}"
-                + (DRAWS if name in DRAWING else "")
-                + ": "
+                f"Caution: these runs were made with different versions of {name}{DRAWS}: "
                 + "; ".join(f"{v} for {', '.join(k)}" for v, k in groups.items())
                 + "."
             )

@@ -299,11 +299,15 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
 
 
 def _what_differs(old: dict[str, Any] | None) -> str:
-    """``another configuration``, or, when the earlier run's manifest records another model
-    fingerprint than this code's, ``another version of the model`` (its rules, data or Mesa
-    code changed since: the same command makes other results)."""
+    """``another configuration``; or, when the earlier run's manifest records it, what made
+    it besides its settings: other versions of the libraries that draw
+    (:func:`other_libraries`), or another model fingerprint than this code's (its rules,
+    data or Mesa code changed since: the same command makes other results)."""
     from sim.compiled import model_fingerprint
 
+    libraries = other_libraries(old)
+    if libraries:
+        return f"a run made with {libraries}"
     made_by = (old or {}).get("model")
     if made_by and made_by != model_fingerprint():
         return (
@@ -311,6 +315,33 @@ def _what_differs(old: dict[str, Any] | None) -> str:
             f"model {made_by}, now {model_fingerprint()})"
         )
     return "another configuration"
+
+
+def other_libraries(old: dict[str, Any] | None) -> str:
+    """``numpy 1.26.4 (now 2.5.5)``: the libraries that draw a run's random numbers
+    (:data:`sim.provenance.DRAWING`) whose versions the earlier run's manifest records as
+    others than these; '' if none (or it records none)."""
+    from sim.provenance import DRAWING, package_versions
+
+    then = (old or {}).get("packages")
+    if not isinstance(then, dict):
+        return ""
+    now = package_versions()
+    changed = [f"{n} {then[n]} (now {now[n]})" for n in DRAWING if n in then and then[n] != now[n]]
+    return ", ".join(changed)
+
+
+def _refuse_other_libraries(old: dict[str, Any] | None, run_dir: Path) -> None:
+    """A run left unfinished under other versions of the libraries that draw is not resumed:
+    one seed may give other replicates (NumPy may change a distribution between versions),
+    and the manifest would name only the new versions for all of them."""
+    libraries = other_libraries(old)
+    if libraries:
+        raise ParameterError(
+            f"{run_dir} holds a run made with {libraries}, which may draw other random numbers "
+            "for one seed: resuming it would mix replicates of both; remove it or choose "
+            f"another folder{_WHERE_ON_THE_COMMAND}"
+        )
 
 
 #: How a command-line user chooses the folder (a notebook passes it to :func:`run`).
@@ -530,6 +561,7 @@ def run(
             ALREADY_COMPLETE,
             new=False,
         )
+    _refuse_other_libraries(old, run_dir)
     store = run_store(run_dir, spec.config_hash)
     if old is None and (run_dir / "manifest.json").exists():
         old = {"unreadable": True}

@@ -79,6 +79,27 @@ def test_a_run_made_by_another_version_of_the_model_is_refused_saying_so(
         run(_spec(replicates=2, weeks=3, jobs=1, seed=5), tmp_path / "r", progress=None)
 
 
+def test_a_run_left_unfinished_under_other_library_versions_is_not_resumed(
+    tmp_path: Path,
+) -> None:
+    """A reviewer resumed a run after a NumPy upgrade: it went ahead, and the manifest named
+    the new versions for every replicate. Growing it is refused, naming the library; a
+    complete run asked for again is still simply complete."""
+    run(_spec(replicates=2, weeks=3, jobs=1), tmp_path / "r", progress=None)
+    path = tmp_path / "r" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["packages"]["numpy"] = "1.26.4"
+    path.write_text(json.dumps(manifest))
+    again = run(_spec(replicates=2, weeks=3, jobs=1), tmp_path / "r", progress=None)
+    assert again.status == "complete" and not again.new
+    with pytest.raises(ParameterError) as refused:
+        run(_spec(replicates=4, weeks=3, jobs=1), tmp_path / "r", progress=None)
+    assert f"holds a run made with numpy 1.26.4 (now {np.__version__}), which may draw" in str(
+        refused.value
+    )
+    assert json.loads(path.read_text())["replicates"] == 2  # nothing written
+
+
 def test_the_commit_says_dirty_when_tracked_files_changed_and_is_absent_outside_git(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,6 +116,15 @@ def test_the_commit_says_dirty_when_tracked_files_changed_and_is_absent_outside_
         provenance.code_commit.cache_clear()
         (tmp_path / "results.txt").write_text("untracked: not a change of the code\n")
         assert provenance.code_commit() == head.strip()
+        provenance.code_commit.cache_clear()
+        (tmp_path / "sim" / "rules").mkdir(parents=True)
+        (tmp_path / "sim" / "rules" / "new_rule.py").write_text("b = 1\n")  # not added yet
+        assert provenance.code_commit() == head.strip() + "-dirty"
+        (tmp_path / "sim" / "rules" / "new_rule.py").unlink()
+        provenance.code_commit.cache_clear()
+        monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere" / ".git"))  # as in a git hook
+        assert provenance.code_commit() == head.strip()
+        monkeypatch.delenv("GIT_DIR")
         provenance.code_commit.cache_clear()
         (tmp_path / "rule.py").write_text("a = 2\n")
         assert provenance.code_commit() == head.strip() + "-dirty"

@@ -32,6 +32,7 @@ from sim import __version__
 from sim.dashboard.knobs import KNOB_BY_NAME, format_value
 from sim.files import atomic_write_json, atomic_write_with, file_record, read_json_object
 from sim.model import CrisisModel
+from sim.provenance import provenance
 from sim.record import ReplicateResult
 from sim.results import tables_from_replicates
 from sim.runner import REPLICATE_SEEDS, RunSpec, replicate_seed, run
@@ -111,6 +112,7 @@ def save_room_run(
         "status": "complete",
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
+        **provenance(),
         "files": files,
     }
     atomic_write_json(folder / "manifest.json", manifest)

@@ -742,8 +742,14 @@ def test_runs_of_different_models_or_libraries_are_named_in_compare_and_report(
         model="aaaa000011112222", packages=packages,
     )  # fmt: skip
     unrecorded = save_run(tmp_path / "c" / "iran_border", summary, ts, ev, scenario="iran_border")
-    for runs in ([old, same], [old, unrecorded]):
-        assert "versions of" not in cmp.format_table(cmp.compare(runs))
+    stored = save_run(
+        tmp_path / "d" / "iran_border", summary, ts, ev, scenario="iran_border",
+        model="aaaa000011112222", packages={**packages, "pandas": "9.9"},
+    )  # fmt: skip
+    for runs in ([old, same], [old, unrecorded], [old, stored]):
+        assert "versions of" not in cmp.format_table(cmp.compare(runs))  # pandas stores only
+    text = cmp.format_table(cmp.compare([old, unrecorded]))
+    assert "Note: Iran border records no model version (made before manifests" in text
 
 
 def test_runs_of_one_scenario_are_told_apart_by_the_run_keys_they_differ_in(
