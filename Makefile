@@ -37,7 +37,8 @@ $(STAMP): pyproject.toml constraints.txt
 lock:
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	@{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
-	mv constraints.txt.new constraints.txt
+	@if cmp -s constraints.txt.new constraints.txt; then rm constraints.txt.new; echo "constraints.txt: unchanged"; \
+	  else mv constraints.txt.new constraints.txt; echo "constraints.txt: written"; fi
 
 # Python's bytecode of sim/, kept up to date: Python writes it itself on import unless
 # PYTHONDONTWRITEBYTECODE is set (as on this project's machines), and without it every command

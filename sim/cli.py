@@ -1063,7 +1063,7 @@ def _start_workers_early(overrides: list[str]) -> None:
         return
     if "hydra/launcher" in given:  # the jobs run in other processes (a cluster, joblib)
         return
-    start_worker_server(run_preload(given.get("backend", "compiled")))
+    start_worker_server(run_preload(given.get("backend", "compiled"), given.get("streams", "")))
 
 
 @contextlib.contextmanager

@@ -136,6 +136,8 @@ def _scenario_files(
             continue
         seen.add(folder.resolve())
         for path in sorted(folder.glob("*.yaml")):
+            if path.name.startswith("."):  # an editor's lock file, macOS's ._ files
+                continue
             if not path.is_file():
                 raise ParameterError(f"{path}: not a file (a broken link?): a scenario is a file")
             # one name, whatever its case: a case-insensitive file system would mix them
@@ -219,7 +221,7 @@ def check_scenario_file(path: Path, data: Any) -> None:
             f"{where} a scenario file begins with a `scenario:` block (name, description, "
             "seed_passage, rests_on), then the parameters it changes"
         )
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.+-]*", path.stem) or path.stem.lower() in (
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.+-]{0,63}", path.stem) or path.stem.lower() in (
         "true",
         "false",
         "null",
@@ -228,8 +230,8 @@ def check_scenario_file(path: Path, data: Any) -> None:
     ):
         raise ParameterError(
             f"{where} a scenario's file name is its name, which begins run folders' names and "
-            "is given as scenario=NAME: begin it with a letter, then letters, digits and "
-            "_ . + - (no commas, = or spaces; not true, false, null, nan or inf)"
+            "is given as scenario=NAME: begin it with a letter, then up to 63 letters, digits "
+            "and _ . + - (no commas, = or spaces; not true, false, null, nan or inf)"
         )
     info = data["scenario"]
     unknown = sorted(set(info) - {f.name for f in dataclasses.fields(ScenarioInfo)})

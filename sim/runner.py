@@ -345,7 +345,9 @@ def _refuse_other_libraries(old: dict[str, Any] | None, run_dir: Path) -> None:
 
 
 #: How a command-line user chooses the folder (a notebook passes it to :func:`run`).
-_WHERE_ON_THE_COMMAND = " (hydra.run.dir=PATH on cpec-sim run's command line)"
+_WHERE_ON_THE_COMMAND = (
+    " (hydra.run.dir=PATH on cpec-sim run's command line; a sweep's: sweep_name=NAME)"
+)
 
 
 #: The most chunks a run keeps an earlier run's chunk size for (each costs ~30 ms to write
@@ -515,6 +517,16 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
         **({"made_by": spec.made_by} if spec.made_by else {}),
         **extra,
     }
+
+
+def _load_engine_here(spec: RunSpec) -> None:
+    """Load the compiled engine in this process, as the worker server does, saying so if it
+    compiles (a run with ``jobs=1`` sat at 0% for ~45 s after a rule change without a word)."""
+    import importlib
+
+    for module in run_preload(spec.backend, spec.streams)[1:]:
+        if module != "sim.model":
+            importlib.import_module(module)
 
 
 def _scenario_file(name: str) -> dict[str, str]:
@@ -796,6 +808,7 @@ def _run_into(
             if pool:
                 _run_pool(spec, store, chunks, todo, chunk_done)
             else:
+                _load_engine_here(spec)
                 for c in todo:
                     _, f, _ = run_chunk(*_chunk_args(spec, store, c, chunks[c]))
                     chunk_done(c, f)
@@ -894,7 +907,7 @@ def _run_pool(
     On POSIX a fork server that has already imported the model forks the workers: each
     starts in milliseconds, and no worker is forked from a multi-threaded parent.
     """
-    ctx = worker_context(run_preload(spec.backend))
+    ctx = worker_context(run_preload(spec.backend, spec.streams))
     pool = ProcessPoolExecutor(
         max_workers=min(resolved_jobs(spec.jobs), len(todo)),
         mp_context=ctx,

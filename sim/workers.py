@@ -129,9 +129,13 @@ def stop_pool(pool: ProcessPoolExecutor, pending: Iterable[Future[Any]] = ()) ->
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run_preload(backend: str) -> list[str]:
-    """What a run's workers preload for ``backend``: the runner, and the engine loaded."""
-    return ["sim.runner", "sim.engine_warm" if backend == "compiled" else "sim.model"]
+def run_preload(backend: str, streams: str = "single") -> list[str]:
+    """What a run's workers preload for ``backend`` and ``streams``: the runner, and the
+    engine loaded (compiling it the first time says so: :mod:`sim.engine_warm`)."""
+    if backend != "compiled":
+        return ["sim.runner", "sim.model"]
+    keyed = ["sim.engine_warm_keyed"] if streams == "keyed" else []
+    return ["sim.runner", "sim.engine_warm", *keyed]
 
 
 #: What the workers drawing figures import before they start (``sim.analysis.drawing``).

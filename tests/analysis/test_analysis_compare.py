@@ -375,7 +375,10 @@ def test_the_differences_figure_fills_only_starred_differences(
     starred = dict(zip(rows["outcome"], rows["diff_mean_significant"].fillna(False), strict=True))
     seen = {}
     for ax in fig.axes:
-        (dot,) = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+        dots = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+        if not dots:  # a grid's empty panel (an outcome without one fails the last assert)
+            continue
+        (dot,) = dots
         outcome = next(
             o for o in starred if style.outcome_label(o, with_unit=False) == ax.get_title()
         )
