@@ -28,6 +28,13 @@ from sim import draws
 from sim import params as parameters
 from sim.files import user_cache_dir
 
+
+def _sources(folder: Path) -> list[Path]:
+    """The Python files of ``folder``, not hidden ones (an editor's ``.#name.py`` lock, a
+    dangling link, broke every run)."""
+    return [p for p in folder.glob("*.py") if not p.name.startswith(".")]
+
+
 #: Files whose code or constants compiled rules use. Numba keys each function's cache on its
 #: own file only, so a changed callee in another file would be missed: the cache directory is
 #: named by a hash of all of them, and any change compiles everything afresh.
@@ -48,7 +55,7 @@ RULE_SOURCES = sorted(
             )
         ),
         _PACKAGE / "draws.py",
-        *(_PACKAGE / "rules").glob("*.py"),
+        *_sources(_PACKAGE / "rules"),
     ]
 )
 
@@ -67,7 +74,7 @@ def model_fingerprint() -> str:
     fingerprint is another model's: not resumed. Byte for byte, so a comment or a line ending
     counts too: a new run where a resume would have been safe, never the other way round."""
     h = hashlib.sha256(rules_fingerprint().encode())
-    mesa = (_PACKAGE / "model.py", *sorted((_PACKAGE / "agents").glob("*.py")))
+    mesa = (_PACKAGE / "model.py", *sorted(_sources(_PACKAGE / "agents")))
     for path in (*MODEL_DATA, _PACKAGE / "space.py", *mesa):
         h.update(path.name.encode())
         h.update(path.read_bytes())

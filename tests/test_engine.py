@@ -211,3 +211,14 @@ def test_loading_the_engine_says_when_it_is_compiling(capsys: pytest.CaptureFixt
         pass
     time.sleep(0.6)
     assert capsys.readouterr().err == ""
+
+
+def test_hidden_files_beside_the_rules_are_not_rule_sources(tmp_path: Any) -> None:
+    """A stranger's editor left `.#militant_group.py` (a dangling link) in sim/rules, and
+    every run failed hashing it: the rule sources are the folder's visible Python files."""
+    from sim.compiled import _sources
+
+    (tmp_path / "rule.py").write_text("a = 1\n")
+    (tmp_path / ".#rule.py").symlink_to(tmp_path / "gone")
+    (tmp_path / "notes.txt").write_text("")
+    assert _sources(tmp_path) == [tmp_path / "rule.py"]
