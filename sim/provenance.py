@@ -41,7 +41,7 @@ def provenance(*extra: str) -> dict[str, Any]:
 
 def environment(*extra: str) -> dict[str, Any]:
     """``packages`` (the versions of :data:`PACKAGES` and of ``extra``) and, from a git
-    checkout, ``commit`` (with ``-dirty`` when tracked files have changes not committed)."""
+    checkout, ``commit`` (with ``-dirty`` when the code differs from it: :func:`code_commit`)."""
     entry: dict[str, Any] = {"packages": package_versions(PACKAGES + extra)}
     commit = code_commit()
     if commit:

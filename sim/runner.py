@@ -292,15 +292,15 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     other = old.get("config_hash") if old else run_store(run_dir, spec.config_hash).foreign_key()
     if other is not None and other != spec.config_hash:
         raise ParameterError(
-            f"{run_dir} holds a run of {_what_differs(old)} (hash {other}, now "
+            f"{run_dir} holds {_what_differs(old)} (hash {other}, now "
             f"{spec.config_hash}): remove it or choose another folder{_WHERE_ON_THE_COMMAND}"
         )
     return old
 
 
 def _what_differs(old: dict[str, Any] | None) -> str:
-    """``another configuration``; or, when the earlier run's manifest records it, what made
-    it besides its settings: other versions of the libraries that draw
+    """``a run of another configuration``; or, when the earlier run's manifest records it,
+    what made it besides its settings: other versions of the libraries that draw
     (:func:`other_libraries`), or another model fingerprint than this code's (its rules,
     data or Mesa code changed since: the same command makes other results)."""
     from sim.compiled import model_fingerprint
@@ -311,10 +311,10 @@ def _what_differs(old: dict[str, Any] | None) -> str:
     made_by = (old or {}).get("model")
     if made_by and made_by != model_fingerprint():
         return (
-            f"another version of the model (its rules, data or Mesa code changed since: "
-            f"model {made_by}, now {model_fingerprint()})"
+            f"a run of another version of the model (its rules, data or Mesa code changed "
+            f"since: model {made_by}, now {model_fingerprint()})"
         )
-    return "another configuration"
+    return "a run of another configuration"
 
 
 def other_libraries(old: dict[str, Any] | None) -> str:

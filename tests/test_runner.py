@@ -63,7 +63,12 @@ def test_a_run_made_by_another_version_of_the_model_is_refused_saying_so(
 ) -> None:
     """A stranger changed a rule and was told the folder held 'another configuration' for the
     same command: it is the model that changed, and the refusal says so."""
+    from importlib.metadata import version
+
     from sim import compiled
+
+    def numba_version() -> str:
+        return version("numba")
 
     run(_spec(replicates=2, weeks=3, jobs=1), tmp_path / "r", progress=None)
     made_by = compiled.model_fingerprint()
@@ -74,7 +79,14 @@ def test_a_run_made_by_another_version_of_the_model_is_refused_saying_so(
         f"holds a run of another version of the model (its rules, data or Mesa code changed "
         f"since: model {made_by}, now 1234abcd1234abcd)"
     ) in str(refused.value)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    manifest["packages"]["numba"] = "0.67.0"  # the fingerprint holds Numba's version: say so
+    (tmp_path / "r" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ParameterError, match=r"holds a run made with numba 0\.67\.0 \(now "):
+        run(_spec(replicates=2, weeks=3, jobs=1), tmp_path / "r", progress=None)
     monkeypatch.undo()
+    manifest["packages"]["numba"] = numba_version()
+    (tmp_path / "r" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ParameterError, match="holds a run of another configuration"):
         run(_spec(replicates=2, weeks=3, jobs=1, seed=5), tmp_path / "r", progress=None)
 
