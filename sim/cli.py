@@ -70,20 +70,14 @@ def _register() -> None:
     from hydra.core.config_store import ConfigStore
     from omegaconf import OmegaConf
 
-    from sim.config import (
-        RunConfig,
-        check_scenarios,
-        load_scenario,
-        scenario_names,
-        user_scenario_file,
-    )
+    from sim.config import RunConfig, load_scenario, user_scenarios
 
     ConfigStore.instance().store(name="run_schema", node=RunConfig)
-    check_scenarios()  # every file, not only the one chosen: a sweep may choose any
-    for name in scenario_names():  # one's own, from $CPEC_SCENARIO_PATH: beside the shipped
-        if user_scenario_file(name) is not None:
-            node = OmegaConf.create(load_scenario(name))
-            ConfigStore.instance().store(group="scenario", name=name, node=node, package="_global_")
+    # one's own scenarios ($CPEC_SCENARIO_PATH) beside the shipped: every file read and
+    # checked, not only the one chosen (a sweep may choose any)
+    for name in user_scenarios():
+        node = OmegaConf.create(load_scenario(name))
+        ConfigStore.instance().store(group="scenario", name=name, node=node, package="_global_")
     if not OmegaConf.has_resolver("cpec_run_name"):
         OmegaConf.register_new_resolver("cpec_run_name", _run_name)
         OmegaConf.register_new_resolver("cpec_job_name", _job_name)

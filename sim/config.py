@@ -157,11 +157,8 @@ def check_scenarios() -> None:
     (:func:`check_scenario_file`): a command that lists or offers the scenarios refuses a bad
     one before it starts. The shipped ones are checked by the tests (and when read): reading
     all eight would add ~65 ms to every command's start."""
-    if not os.environ.get(SCENARIO_PATH_VAR):
-        return
-    for name in scenario_names():
-        if user_scenario_file(name) is not None:
-            load_scenario(name)
+    for name in user_scenarios():
+        load_scenario(name)
 
 
 def scenario_names() -> list[str]:
@@ -169,12 +166,17 @@ def scenario_names() -> list[str]:
     return list(scenario_files())
 
 
+def user_scenarios() -> dict[str, Path]:
+    """The scenarios of ``$CPEC_SCENARIO_PATH`` (not the shipped ones), each with its file."""
+    if not os.environ.get(SCENARIO_PATH_VAR):
+        return {}
+    shipped = config_dir() / "scenario"
+    return {name: path for name, path in scenario_files().items() if path.parent != shipped}
+
+
 def user_scenario_file(name: str) -> Path | None:
     """The file of scenario ``name`` if it comes from ``$CPEC_SCENARIO_PATH`` (else None)."""
-    if not os.environ.get(SCENARIO_PATH_VAR):
-        return None
-    path = scenario_files().get(name)
-    return path if path is not None and path.parent != config_dir() / "scenario" else None
+    return user_scenarios().get(name)
 
 
 def load_scenario(name: str) -> dict[str, Any]:
