@@ -276,9 +276,8 @@ def resample_in_pairs(a: Any, b: Any) -> bool:
     them differs (the runs agree in every replicate: the difference is 0 for these seeds, as
     for an unchanged fork) or at least :data:`MIN_DIFFERING_PAIRS` do; with 1 to 9 differing
     pairs the paired interval runs too narrow, so the samples are resampled apart."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    both = np.isfinite(x) & np.isfinite(y)
-    differing = int(np.count_nonzero(x[both] != y[both]))
+    x, y = stats.finite_pairs(a, b)
+    differing = int(np.count_nonzero(x != y))
     return differing == 0 or differing >= MIN_DIFFERING_PAIRS
 
 
@@ -303,8 +302,7 @@ MIN_PAIRS_FOR_R = 10
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:
     """Pearson's correlation of paired values (NaN with fewer than :data:`MIN_PAIRS_FOR_R`
     pairs, or if one side is constant)."""
-    both = np.isfinite(x) & np.isfinite(y)
-    x, y = x[both], y[both]
+    x, y = stats.finite_pairs(x, y)
     if x.size < MIN_PAIRS_FOR_R or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan
     return float(np.corrcoef(x, y)[0, 1])

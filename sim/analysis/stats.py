@@ -193,11 +193,7 @@ def bootstrap_diff_ci(
     where either sample is empty, and no interval or p-value where either has a single value.
     """
     if paired:
-        x, y = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
-        if x.size != y.size:
-            raise ValueError("paired samples must have the same length")
-        keep = np.isfinite(x) & np.isfinite(y)
-        x, y = x[keep], y[keep]
+        x, y = finite_pairs(a, b)
     else:
         x, y = finite(a), finite(b)
     if x.size == 0 or y.size == 0:
@@ -221,6 +217,16 @@ def bootstrap_diff_ci(
     return DiffCI(estimate, float(low), float(high), max(p, _smallest_exact_p(x, y, paired)))
 
 
+def finite_pairs(a: ArrayLike, b: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Paired samples as floats, the pairs with a missing value dropped (ValueError if their
+    lengths differ)."""
+    x, y = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if x.size != y.size:
+        raise ValueError("paired samples must have the same length")
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
 def paired_proportion_diff(a: ArrayLike, b: ArrayLike, level: float = 0.95) -> DiffCI:
     """Difference of two paired proportions, ``P(a) - P(b)``, of yes/no values (1/0) of the
     same replicates: Bonett & Price's (2012) adjusted Wald interval and McNemar's mid-p test
@@ -240,11 +246,7 @@ def paired_proportion_diff(a: ArrayLike, b: ArrayLike, level: float = 0.95) -> D
     """
     from scipy.stats import binom, norm
 
-    x, y = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
-    if x.size != y.size:
-        raise ValueError("paired samples must have the same length")
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
+    x, y = finite_pairs(a, b)
     if not np.isin(x, (0.0, 1.0)).all() or not np.isin(y, (0.0, 1.0)).all():
         raise ValueError("paired proportions need yes/no values (1 or 0)")
     n = int(x.size)
