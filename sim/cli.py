@@ -250,19 +250,11 @@ _OUTPUT_WORDS = frozenset({"out", "output", "outdir", "dir", "folder", "path", "
 
 def _nearest_keys(key: str, types: dict[str, str]) -> str:
     """Up to three known keys spelt like ``key``, and where to see them all."""
-    import difflib
+    from sim.params import close_keys
 
-    known = {k.lower(): k for k in [*types, "scenario", "+experiment=NAME"]}
-    leaves: dict[str, list[str]] = {}
-    for lower, k in known.items():
-        leaves.setdefault(lower.rsplit(".", 1)[-1].split("=")[0].lstrip("+"), []).append(k)
-    key = key.lower()
-    near = [known[k] for k in difflib.get_close_matches(key, known, n=3, cutoff=0.75)]
-    for leaf in difflib.get_close_matches(key.rsplit(".", 1)[-1], leaves, n=3):
-        near += leaves[leaf]
-    near = list(dict.fromkeys(near))
+    near = close_keys(key, [*types, "scenario", "+experiment=NAME"])
     every = "see `cpec-sim run --cfg job` for every key"
-    if not near and _OUTPUT_WORDS.intersection(key.replace("-", "_").split("_")):
+    if not near and _OUTPUT_WORDS.intersection(key.lower().replace("-", "_").split("_")):
         return (
             "the run's folder follows from the command; choose another with "
             f"hydra.run.dir=PATH (a sweep's: sweep_name=NAME or hydra.sweep.dir=PATH) ({every})"

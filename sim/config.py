@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.draws import check_streams
-from sim.params import ModelParams, ParameterError, flatten, from_dict, set_dotted, to_dict
+from sim.params import (
+    ModelParams,
+    ParameterError,
+    close_keys,
+    flatten,
+    from_dict,
+    set_dotted,
+    to_dict,
+)
 
 if TYPE_CHECKING:
     from sim.posterior import Posterior
@@ -279,9 +287,7 @@ def check_scenario_file(path: Path, data: Any) -> None:
 
 
 def _no_such_key(key: str, keys: set[str]) -> str:
-    import difflib
-
-    near = difflib.get_close_matches(key, sorted(keys), n=3, cutoff=0.75)
+    near = close_keys(key, sorted(keys))[:3]
     said = f": did you mean {' or '.join(near)}?" if near else ""
     return f"not a parameter{said} (`cpec-sim run --cfg job` lists every key)"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -680,6 +680,22 @@ def _build(obj: Any, data: dict[str, Any], prefix: str) -> Any:
         else:
             changes[key] = value
     return dataclasses.replace(obj, **changes)
+
+
+def close_keys(key: str, known: Iterable[str]) -> list[str]:
+    """Known keys spelt like ``key`` (case aside), closest first: by the whole dotted key, then
+    by its last part (``ssd_troop`` finds ``pakistan.ssd_troops``)."""
+    import difflib
+
+    whole = {k.lower(): k for k in known}
+    leaves: dict[str, list[str]] = {}
+    for lower, k in whole.items():
+        leaves.setdefault(lower.rsplit(".", 1)[-1].split("=")[0].lstrip("+"), []).append(k)
+    key = key.lower()
+    near = [whole[k] for k in difflib.get_close_matches(key, whole, n=3, cutoff=0.75)]
+    for leaf in difflib.get_close_matches(key.rsplit(".", 1)[-1], leaves, n=3):
+        near += leaves[leaf]
+    return list(dict.fromkeys(near))
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
