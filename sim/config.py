@@ -193,13 +193,14 @@ def load_scenario(name: str) -> dict[str, Any]:
     times)."""
     shipped = config_dir() / "scenario" / f"{name}.yaml"
     path = scenario_files().get(name) if os.environ.get(SCENARIO_PATH_VAR) else shipped
-    try:
-        stamp = path.stat()  # type: ignore[union-attr]
-    except (OSError, AttributeError):
+    stamp = None
+    if path is not None:
+        with suppress(OSError):
+            stamp = path.stat()
+    if path is None or stamp is None:
         raise ParameterError(
             f"unknown scenario {name!r}: choose one of {', '.join(scenario_names())}"
-        ) from None
-    assert path is not None
+        )
     return copy.deepcopy(_parsed_scenario(path, stamp.st_mtime_ns, stamp.st_size))
 
 
