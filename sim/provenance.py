@@ -49,6 +49,20 @@ def environment(*extra: str) -> dict[str, Any]:
     return entry
 
 
+def scenario_files(**scenarios: str | None) -> dict[str, str]:
+    """``{key: PATH}`` for each scenario given by keyword (``scenario_file="mine"``) that comes
+    from a folder of ``$CPEC_SCENARIO_PATH``: the file its parameters were read from, for
+    whoever re-runs the result. The shipped scenarios, and ``None``, are left out."""
+    from sim.config import user_scenario_file
+
+    found = {}
+    for key, name in scenarios.items():
+        path = user_scenario_file(name) if name else None
+        if path is not None:
+            found[key] = str(path.resolve())
+    return found
+
+
 @cache
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     """Installed version of each package named (``"absent"`` if one is not)."""

@@ -55,7 +55,7 @@ from sim.draws import check_streams
 from sim.files import atomic_write_json, atomic_write_text, damaged_files, read_json_object
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
-from sim.provenance import provenance
+from sim.provenance import provenance, scenario_files
 from sim.results import (
     NO_DRAW,
     TABLES,
@@ -513,7 +513,7 @@ def _manifest(spec: RunSpec, status: str, started: str, **extra: Any) -> dict[st
         "started": started,
         "python": sys.version.split()[0],
         **provenance(),
-        **_scenario_file(spec.scenario),
+        **scenario_files(scenario_file=spec.scenario),
         **({"made_by": spec.made_by} if spec.made_by else {}),
         **extra,
     }
@@ -527,15 +527,6 @@ def _load_engine_here(spec: RunSpec) -> None:
     for module in run_preload(spec.backend, spec.streams)[1:]:
         if module != "sim.model":
             importlib.import_module(module)
-
-
-def _scenario_file(name: str) -> dict[str, str]:
-    """``{"scenario_file": PATH}`` for a scenario of ``$CPEC_SCENARIO_PATH`` (else empty):
-    the file the run's parameters came from, for whoever re-runs it."""
-    from sim.config import user_scenario_file
-
-    path = user_scenario_file(name)
-    return {"scenario_file": str(path.resolve())} if path is not None else {}
 
 
 def run(

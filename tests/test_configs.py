@@ -299,3 +299,15 @@ def test_scenario_folders_refuse_case_twins_and_broken_links_and_take_a_folder_t
     (mine / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
     with pytest.raises(ParameterError, match=r"gone\.yaml: not a file \(a broken link\?\)"):
         scenario_names()
+
+
+def test_only_a_scenario_of_ones_own_folder_is_recorded_by_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What every manifest (run, study, calibration) records of its scenarios' files."""
+    from sim.provenance import scenario_files
+
+    (tmp_path / "security_surge.yaml").write_text(SURGE)
+    monkeypatch.setenv("CPEC_SCENARIO_PATH", str(tmp_path))
+    recorded = scenario_files(scenario_file="baseline", contrast_file="security_surge", x=None)
+    assert recorded == {"contrast_file": str((tmp_path / "security_surge.yaml").resolve())}

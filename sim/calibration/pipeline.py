@@ -29,7 +29,7 @@ from sim.calibration.settings import FAST, FULL, SHIPPED_FILE, Settings
 from sim.calibration.shipped import behaviour_fingerprint
 from sim.calibration.simulator import STATISTICS, CrisisSimulator
 from sim.calibration.space import CalibrationSpace, load_space
-from sim.provenance import provenance
+from sim.provenance import provenance, scenario_files
 
 DEFAULT_OUT = Path("results/calibration")
 FULL_PREDICTIVE, FAST_PREDICTIVE = 300, 60
@@ -379,6 +379,7 @@ def _calibrate_in(
         "window": window,
         "space": space.as_dict(),
         "space_file": space_file_name(space.path),
+        **scenario_files(scenario_file=space.scenario),
         # keys runs over the posterior leave out (not in "space": its hash stays as it was)
         "placebo": space.placebo_keys,
         "observed": {

@@ -28,6 +28,7 @@ from sim.explore.space import (
     default_study_path,
     load_study,
 )
+from sim.provenance import scenario_files
 
 #: Declared upper limits (the run limits of sim.config; points of a design: 1,000,000).
 LIMITS = {
@@ -227,6 +228,7 @@ def _execution(args: argparse.Namespace, settings: Settings, command: str) -> Ex
         "study_file": str(study.path),
         "scenario": study.scenario,
         **({} if study.contrast is None else {"contrast": study.contrast}),
+        **scenario_files(scenario_file=study.scenario, contrast_file=study.contrast),
         "weeks": settings.weeks,
         "overrides": study.overrides,
     }

@@ -624,3 +624,25 @@ def test_cli_fast_contrast_prints_differences(workdir: Path) -> None:
     csv = pd.read_csv(study / "indices.csv")
     assert set(csv["outcome"]) == {"chinese_killed", "investment_hold_share"}
     assert json.loads((study / "manifest.json").read_text())["contrast"] == "joint_operation"
+
+
+def test_a_contrast_with_ones_own_scenario_records_its_file(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A study's manifest names the file a scenario of $CPEC_SCENARIO_PATH came from, as a
+    run's does (the shipped baseline has none)."""
+    mine = workdir / "scenarios"
+    mine.mkdir()
+    (mine / "surge.yaml").write_text(
+        "scenario: {name: surge, description: More SSD guards.}\npakistan: {ssd_troops: 45000}\n"
+    )
+    monkeypatch.setenv("CPEC_SCENARIO_PATH", str(mine))
+    out = cpec(
+        "sensitivity", "--fast", "--contrast", "surge", "--outcome", "chinese_killed",
+        cwd=workdir,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    study = next((workdir / "results/sensitivity/sensitivity-surge-minus-baseline").iterdir())
+    manifest = json.loads((study / "manifest.json").read_text())
+    assert manifest["contrast_file"] == str((mine / "surge.yaml").resolve())
+    assert "scenario_file" not in manifest
