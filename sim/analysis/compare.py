@@ -319,19 +319,20 @@ def compare_runs(
     :func:`default_reference` chose ``reference`` (the notes say if it stands in for a
     baseline without results)."""
     ref = resolve_reference(runs, reference)
-    paired = {id(r): ref is not None and r is not ref and paired_with(r, ref) for r in runs.runs}
+    refs = references(runs, ref)
+    paired = {id(r): id(r) in refs and paired_with(r, refs[id(r)]) for r in runs.runs}
     rows: list[dict[str, Any]] = []
     outcomes = [c for c in style.OUTCOMES if any(c in r.summary.columns for r in runs.runs)]
     for outcome in outcomes:
-        has_ref = ref is not None and outcome in ref.summary
         for run in runs.runs:
             if outcome not in run.summary.columns:
                 continue
+            own = refs.get(id(run))
             s = stats.summarise(run.summary[outcome])
-            row = _row(run, ref, outcome, "continuous")
+            row = _row(run, own or run if ref is not None else None, outcome, "continuous")
             row.update(n=s.n, median=s.median, mean=s.mean, q05=s.q05, q95=s.q95)
-            if has_ref and ref is not None and run is not ref:
-                x, y, pair = _pairs(run, ref, run.summary[outcome], ref.summary[outcome], paired)
+            if own is not None and outcome in own.summary:
+                x, y, pair = _pairs(run, own, run.summary[outcome], own.summary[outcome], paired)
                 dm, dmed = _diff(x, y, "mean", pair), _diff(x, y, "median", pair)
                 row.update(diff_mean=dm.estimate, diff_mean_lo=dm.low, diff_mean_hi=dm.high)
                 row.update(diff_median=dmed.estimate, diff_median_lo=dmed.low)
@@ -343,27 +344,28 @@ def compare_runs(
             values = event_values(run.summary, event)
             if values is None:
                 continue
+            own = refs.get(id(run))
             k, n = int(values.sum()), int(values.size)
             lo, hi = stats.wilson_interval(k, n)
-            row = _row(run, ref, event, "event")
+            row = _row(run, own or run if ref is not None else None, event, "event")
             row.update(n=n, mean=k / n if n else math.nan, successes=k)
             row.update(probability=k / n if n else math.nan, prob_lo=lo, prob_hi=hi)
-            ref_e = event_values(ref.summary, event) if ref is not None else None
-            if ref is not None and ref_e is not None and run is not ref:
+            ref_e = event_values(own.summary, event) if own is not None else None
+            if own is not None and ref_e is not None:
                 pair = paired[id(run)]  # paired yes/no values: however few pairs disagree
-                x, y = _aligned(run, ref, values, ref_e, pair)
+                x, y = _aligned(run, own, values, ref_e, pair)
                 d = stats.paired_proportion_diff(x, y) if pair else _diff(x, y, "mean", False)
                 row.update(diff_mean=d.estimate, diff_mean_lo=d.low, diff_mean_hi=d.high)
                 row.update(diff_mean_p=d.p, paired=pair)
                 row.update(pair_r=_correlation(x, y) if pair else math.nan)
             rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
-    other_source = (
-        sorted(r.label for r in runs.runs if source_key(r.parameters) != source_key(ref.parameters))
-        if ref is not None
-        else []
+    other_source = sorted(
+        r.label
+        for r in runs.runs
+        if id(r) in refs and source_key(r.parameters) != source_key(refs[id(r)].parameters)
     )
-    _mark_significant(table, ref, other_source)
+    _mark_significant(table, {r.label: r for r in runs.runs}, other_source)
     table.attrs["other_source"] = other_source
     table["n"] = table["n"].astype("Int64")
     table["successes"] = table["successes"].astype("Int64")
@@ -376,15 +378,20 @@ def compare_runs(
     table.attrs["rests_on"] = scenario_values(runs.runs)
     table.attrs["streams"] = streams_of(ref) if ref is not None else None  # paired runs' kind
     table.attrs["paired_runs"] = [r.label for r in runs.runs if paired[id(r)]]
-    table.attrs["own_seed_references"] = own_seed_references(runs, ref, paired)
-    table.attrs["by_construction"] = by_construction(runs.runs, ref)
+    table.attrs["seed_references"] = {
+        r.label: refs[id(r)].label for r in runs.runs if id(r) in refs and refs[id(r)] is not ref
+    }
+    table.attrs["by_construction"] = by_construction(runs.runs, refs)
     return table
 
 
-def own_seed_references(runs: RunSet, ref: Run | None, paired: dict[int, bool]) -> dict[str, str]:
-    """Per run not paired with the reference, a run of the reference's scenario and
-    parameters that it would pair with (a sweep over seeds: ``Joint operation [seed=1]`` ->
-    ``Baseline [seed=1]``); the notes name it."""
+def references(runs: RunSet, ref: Run | None) -> dict[int, Run]:
+    """Each compared run's reference, by the run's ``id``: ``ref``, or, for a run not paired
+    with it, the run of ``ref``'s scenario and parameters that shares its seeds (a sweep over
+    seeds: ``Joint operation [seed=2]`` against ``Baseline [seed=2]``, in pairs, rather than
+    against ``Baseline [seed=1]``, apart). A run that is some run's reference has none
+    itself; ``ref``'s other runs that none pairs with are compared with ``ref``. Empty
+    without a reference."""
     if ref is None:
         return {}
     same = [
@@ -392,28 +399,29 @@ def own_seed_references(runs: RunSet, ref: Run | None, paired: dict[int, bool]) 
         for r in runs.runs
         if r is not ref and r.scenario == ref.scenario and r.overrides == ref.overrides
     ]
-    out: dict[str, str] = {}
+    same_ids = {id(r) for r in same}
+    out: dict[int, Run] = {}
     for run in runs.runs:
-        if run is ref or paired[id(run)] or run in same:
+        if run is ref or id(run) in same_ids:
             continue
-        match = next((r for r in same if paired_with(run, r)), None)
-        if match is not None:
-            out[run.label] = match.label
+        if paired_with(run, ref):
+            out[id(run)] = ref
+        else:
+            out[id(run)] = next((r for r in same if paired_with(run, r)), ref)
+    chosen = {id(r) for r in out.values()}
+    out.update({id(r): ref for r in same if id(r) not in chosen})
     return out
 
 
-def by_construction(runs: Sequence[Run], ref: Run | None) -> dict[str, dict[str, str]]:
-    """Per compared run's label, the outcomes that a parameter value of the run, or of the
-    reference, sets by the model's own rule and the other's does not (``Run.by_construction``):
-    a difference there restates the value. Empty without a reference."""
-    if ref is None:
-        return {}
-    theirs = ref.by_construction
+def by_construction(runs: Sequence[Run], refs: dict[int, Run]) -> dict[str, dict[str, str]]:
+    """Per compared run's label, the outcomes that a parameter value of the run, or of its
+    reference (``refs``, as :func:`references` gives them), sets by the model's own rule and
+    the other's does not (``Run.by_construction``): a difference there restates the value."""
     out: dict[str, dict[str, str]] = {}
     for run in runs:
-        if run is ref:
+        if id(run) not in refs:
             continue
-        mine = run.by_construction
+        mine, theirs = run.by_construction, refs[id(run)].by_construction
         marked = {k: v for k, v in mine.items() if k not in theirs}
         marked.update({k: f"in the reference, {v}" for k, v in theirs.items() if k not in mine})
         if marked:
@@ -481,22 +489,21 @@ MIN_REPLICATES_TO_TEST = 20
 
 
 def _mark_significant(
-    table: pd.DataFrame, reference: Run | None, other_source: Sequence[str] = ()
+    table: pd.DataFrame, runs: dict[str, Run], other_source: Sequence[str] = ()
 ) -> None:
     """Mark the differences that stay significant after Holm's correction for every
     difference in the table (means, medians and probabilities: one family), and whose
-    95% interval excludes 0. Not tested: runs with too few replicates (or all, if the
-    ``reference`` has too few), runs over another horizon than the reference's, whose
-    totals differ by construction, and runs whose parameters come from another source
-    (``other_source``: a posterior against fixed values), whose differences mix the
-    scenario's effect with the change of parameters."""
+    95% interval excludes 0. Not tested: runs with too few replicates, or whose reference
+    (``runs``: every run by label) has too few, runs over another horizon than their
+    reference's, whose totals differ by construction, and runs whose parameters come from
+    another source (``other_source``: a posterior against fixed values), whose differences
+    mix the scenario's effect with the change of parameters."""
     untested = table["n"].astype(float) < MIN_REPLICATES_TO_TEST
     untested |= table["label"].isin(list(other_source))
-    if reference is not None:
-        if reference.replicates < MIN_REPLICATES_TO_TEST:
-            untested[:] = True
-        if reference.weeks is not None:
-            untested |= table["weeks"].notna() & (table["weeks"] != reference.weeks)
+    ref_replicates = table["reference"].map(lambda r: runs[r].replicates if r in runs else 0)
+    untested |= table["reference"].isin(list(runs)) & (ref_replicates < MIN_REPLICATES_TO_TEST)
+    ref_weeks = table["reference"].map(lambda r: runs[r].weeks if r in runs else None)
+    untested |= table["weeks"].notna() & ref_weeks.notna() & (table["weeks"] != ref_weeks)
     for p in ("diff_mean_p", "diff_median_p"):
         table.loc[untested, p] = math.nan
     tests = [("diff_mean_p", "diff_mean"), ("diff_median_p", "diff_median")]
@@ -662,12 +669,17 @@ def table_blocks(
     if short is not None:
         scenario = readable_scenario(str(table["scenario"].iloc[0]))
         notes.append(f"All runs: scenario {scenario}; rows differ in the parameters shown.")
-        table = table.assign(label=table["label"].map(short))
+        table = table.assign(
+            label=table["label"].map(short),
+            reference=table["reference"].map(lambda r: short.get(r, r)),
+        )
         ref = short.get(ref, ref) if ref else ref
         uncertainty = {short.get(k, k): v for k, v in uncertainty.items()}
     if ref:
         why = table.attrs.get("reference_note")
         shown = f"{ref} ({why})" if why else ref
+        if table.attrs.get("seed_references"):
+            shown += ", or the run of its settings that shares a run's seeds (below)"
         notes.append(
             f"Reference: {shown}. Δ = run minus reference, with a 95% "
             + (
@@ -699,7 +711,7 @@ def table_blocks(
                 row = [_row_label(r, outcome, fixed), str(r["n"]), f"{r['probability']:.2f}"]
                 row.append(f"{r['prob_lo']:.2f}–{r['prob_hi']:.2f}")
                 if ref:
-                    is_ref = r["label"] == ref
+                    is_ref = r["label"] == r["reference"]
                     diff = fmt_ci(*_diff_cells(r, "diff_mean"), decimals=2)  # as P
                     row.append("(reference)" if is_ref else diff)
                 rows.append(row)
@@ -713,7 +725,7 @@ def table_blocks(
                 label = _row_label(r, outcome, fixed)
                 row = [label, str(r["n"]), med, f"{lo}–{hi}", fmt_number(r["mean"])]
                 if ref:
-                    is_ref = r["label"] == ref
+                    is_ref = r["label"] == r["reference"]
                     dmean = fmt_ci(*_diff_cells(r, "diff_mean"))
                     dmed = fmt_ci(*_diff_cells(r, "diff_median"))
                     row += ["(reference)", ""] if is_ref else [dmean, dmed]
@@ -733,10 +745,9 @@ def _difference_notes(
     (``short``: the shortened labels the table shows, by full label)."""
     tested, excluded, kept = differences_counted(table)
     untested = table["diff_mean"].notna() & table["diff_mean_p"].isna()
-    horizon = table.loc[table["label"] == ref, "weeks"].dropna()
-    other_horizon = (
-        untested & (table["weeks"] != horizon.iloc[0]) if len(horizon) else untested & False
-    )
+    weeks = table.drop_duplicates("label").set_index("label")["weeks"]
+    ref_weeks = table["reference"].map(weeks)
+    other_horizon = untested & ref_weeks.notna() & (table["weeks"] != ref_weeks)
     other_source = untested & table["label"].isin(list(table.attrs.get("other_source") or []))
     few = (
         [
@@ -777,14 +788,14 @@ def _difference_notes(
     keyed = table.attrs.get("streams") == "keyed"  # a run is paired only with its kind
     if pairs.all():
         notes.append(
-            "Every run shares the reference's seeds replicate by replicate (common random "
+            "Every run shares its reference's seeds replicate by replicate (common random "
             f"numbers), so its differences are taken in pairs"
             f"{_pairing_strength(diffs, keyed)}."
         )
     elif pairs.any():
         names = ", ".join(str(lbl) for lbl, p in pairs.items() if p)
         notes.append(
-            f"Paired with the reference replicate by replicate (same seeds and streams): "
+            f"Paired with its reference replicate by replicate (same seeds and streams): "
             f"{names}; the others were resampled independently"
             f"{_pairing_strength(diffs, keyed)}."
         )
@@ -795,16 +806,15 @@ def _difference_notes(
             "bootstrap's, which gives [0, 0] where few disagree; this one stays wide enough, "
             "93-100% coverage) and its test McNemar's mid-p."
         )
-    own = dict(table.attrs.get("own_seed_references") or {})
-    if own:
+    by_seed = dict(table.attrs.get("seed_references") or {})
+    if by_seed:
         shown = "; ".join(
-            f"{(short or {}).get(k, k)} with {(short or {}).get(v, v)}" for k, v in own.items()
+            f"{(short or {}).get(k, k)} against {(short or {}).get(v, v)}"
+            for k, v in by_seed.items()
         )
         notes.append(
-            "Not paired with the reference, but each would pair with another run of the "
-            f"reference's settings and its own seed: {shown}. Compare them with that one as "
-            "the reference (--reference LABEL), or each seed's runs apart, for paired "
-            "differences."
+            "A run that shares its seeds with another run of the reference's settings, not "
+            f"with the reference, is compared with that run, in pairs: {shown}."
         )
     apart = _resampled_apart(diffs, table.attrs.get("paired_runs"), short or {})
     if apart:
@@ -1129,7 +1139,7 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         return None
     labels = plot_labels(runs)
     by_label = dict(zip(runs.labels, labels, strict=True))
-    others = [lbl for lbl in runs.labels if lbl != ref]
+    others = [lbl for lbl in runs.labels if lbl in set(cont["label"])]  # not a reference
     cols = dict(zip(runs.labels, style.colours(len(runs.labels)), strict=True))
     outcomes = list(dict.fromkeys(cont["outcome"]))
     marked = dict(table.attrs.get("by_construction") or {})  # the table's note says why
@@ -1159,8 +1169,9 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         ax.set_xlabel(f"difference in mean from reference ({unit})")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # long labels (-0.0125) stay apart
         ax.grid(axis="y", visible=False)
+    seeds = ", or its run of each run's seeds" if table.attrs.get("seed_references") else ""
     fig.suptitle(
-        f"Difference in means from the reference ({by_label.get(ref, ref)}), "
+        f"Difference in means from the reference ({by_label.get(ref, ref)}{seeds}), "
         f"bootstrap 95% CI — {_title_suffix(runs)}\n(filled dot: the difference holds after "
         "Holm's correction for every difference of the comparison, the * of the table; "
         "hollow: it does not, or the run is not tested)" + _rests_on_caption(table),
@@ -1231,12 +1242,11 @@ def sweep_grid(runs: RunSet, outcome: str) -> pd.DataFrame | None:
 
 
 def sweep_marks(runs: RunSet, table: pd.DataFrame | None, outcome: str) -> pd.DataFrame | None:
-    """For a 2-D sweep's cells (as :func:`sweep_grid`): "ref" for the reference run, "*"
-    where its median differs from the reference's after Holm's correction, "n.t." where it
+    """For a 2-D sweep's cells (as :func:`sweep_grid`): "ref" for a reference run, "*"
+    where its median differs from its reference's after Holm's correction, "n.t." where it
     was not tested (too few replicates, another horizon or parameter source), "" otherwise."""
     if table is None:
         return None
-    reference = table.attrs.get("reference")
     rows = table[table["outcome"] == outcome].set_index("label")
 
     def mark(run: Run) -> str | None:
@@ -1247,7 +1257,8 @@ def sweep_marks(runs: RunSet, table: pd.DataFrame | None, outcome: str) -> pd.Da
             row["diff_median_significant"]
         )
         tested = bool(pd.notna(row["diff_median_p"]))
-        return "ref" if run.label == reference else "*" if starred else "" if tested else "n.t."
+        is_ref = run.label == row["reference"]
+        return "ref" if is_ref else "*" if starred else "" if tested else "n.t."
 
     return _sweep_pivot(runs, mark, "first")
 

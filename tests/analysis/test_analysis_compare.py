@@ -303,7 +303,7 @@ def test_runs_of_different_streams_are_not_paired_and_the_notes_say_which_kind(
     mixed_keyed = cmp.format_table(
         cmp.compare([keyed[0], mixed[0], keyed[1]], "Baseline [streams=keyed]")
     )
-    assert "Paired with the reference replicate by replicate" in mixed_keyed
+    assert "Paired with its reference replicate by replicate" in mixed_keyed
     assert "the paired runs drew from keyed streams" in mixed_keyed  # not the single's reason
     single = cmp.format_table(
         cmp.compare(_null_runs(tmp_path / "s", make_frames, save_run, (7, 7)))
@@ -476,8 +476,8 @@ def test_a_run_over_another_parameter_source_gets_no_star(
     mixed = cmp.compare([tmp_path / "ref", tmp_path / "unpaired", tmp_path / "post"])
     assert not mixed.loc[mixed["label"].str.contains("unpaired"), "paired"].fillna(False).any()
     text = cmp.format_table(mixed)
-    assert "Every run shares the reference's seeds" not in text
-    assert "Paired with the reference replicate by replicate" in text
+    assert "Every run shares its reference's seeds" not in text
+    assert "Paired with its reference replicate by replicate" in text
 
 
 def test_the_sweep_heatmap_marks_what_differs_from_the_reference(
@@ -755,6 +755,40 @@ def test_runs_of_different_models_or_libraries_are_named_in_compare_and_report(
     assert "Note: Iran border records no model version (made before manifests" in text
 
 
+def test_a_sweep_over_seeds_compares_each_run_with_the_reference_of_its_own_seed(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A sweep over seeds compared every run with the one reference run: Iran border
+    [seed=8] against Baseline [seed=7], resampled apart, though Baseline [seed=8] shared its
+    seeds. Each run is now compared, in pairs, with the reference's settings at its own seed:
+    a scenario that adds 5 attacks to every replicate shows +5 [5, 5] at both seeds."""
+    paths = []
+    for seed, frames_seed in ((7, 1), (8, 2)):
+        summary, ts, ev = make_frames(n=24, weeks=3, seed=frames_seed)
+        shifted = summary.assign(attacks_total=summary["attacks_total"] + 5)
+        for name, values in (("baseline", summary), ("iran_border", shifted)):
+            paths.append(
+                save_run(tmp_path / f"{name}-{seed}", values, ts, ev, scenario=name, seed=seed)
+            )
+    table = cmp.compare(paths, "Baseline [seed=7]")
+    attacks = table[table["outcome"] == "attacks_total"].set_index("label")
+    assert attacks.loc["Iran border [seed=8]", "reference"] == "Baseline [seed=8]"
+    assert attacks.loc["Iran border [seed=7]", "reference"] == "Baseline [seed=7]"
+    for label in ("Iran border [seed=7]", "Iran border [seed=8]"):
+        row = attacks.loc[label]
+        interval = (row["diff_mean_lo"], row["diff_mean"], row["diff_mean_hi"])
+        assert row["paired"] and interval == (5, 5, 5)
+    assert attacks.loc[["Baseline [seed=7]", "Baseline [seed=8]"], "diff_mean"].isna().all()
+    text = cmp.format_table(table)
+    rows = [line for line in text.splitlines() if line.lstrip().startswith("Baseline [seed=8]")]
+    assert rows and all("(reference)" in line for line in rows)
+    assert "Every run shares its reference's seeds" in text
+    assert "in pairs: Iran border [seed=8] against Baseline [seed=8]." in text
+    lone = cmp.compare(paths[:3], "Baseline [seed=7]")  # seed 8's baseline alone: as before
+    row = lone[lone["outcome"] == "attacks_total"].set_index("label").loc["Baseline [seed=8]"]
+    assert row["reference"] == "Baseline [seed=7]" and not row["paired"]
+
+
 def test_runs_of_one_scenario_are_told_apart_by_the_run_keys_they_differ_in(
     tmp_path: Path, make_frames, save_run
 ) -> None:
@@ -768,7 +802,8 @@ def test_runs_of_one_scenario_are_told_apart_by_the_run_keys_they_differ_in(
         for seed in (7, 8)
     ]
     table = cmp.compare(paths, "Baseline [seed=7]")
-    assert "its own seed: Iran border [seed=8] with Baseline [seed=8]." in cmp.format_table(table)
+    text = cmp.format_table(table)
+    assert "in pairs: Iran border [seed=8] against Baseline [seed=8]." in text
     labels = list(dict.fromkeys(table["label"]))
     assert labels == [
         "Baseline [seed=7]", "Baseline [seed=8]", "Iran border [seed=7]", "Iran border [seed=8]"
