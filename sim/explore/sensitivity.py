@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 METHODS = ("sobol", "morris")
 #: Per parameter, the index replicate noise alone would give it on average.
 NOISE_COLUMNS = {"sobol": "ST_noise", "morris": "mu_star_noise"}
-#: Per parameter, the index replicate noise alone reaches in 5% of studies (:func:`noise_line`).
+#: Per parameter, the 5% critical value of the sign-flip test of no effect (:func:`noise_line`).
 LINE_COLUMNS = {"sobol": "ST_noise_line", "morris": "mu_star_noise_line"}
 #: The noise line's level: an index above it is resolved from no effect at 5%.
 NOISE_LEVEL = 0.95
@@ -155,9 +155,11 @@ def analyze(
     problem = space.salib_problem()
     y = np.asarray(y, dtype=float)
     boot_seed = seed + 1  # SALib's Sobol analysis ignores a seed of 0 (random intervals)
-    if y.size and np.ptp(y) == 0:
-        # a constant outcome: Morris effects are exactly 0; there is no variance to share out
-        fill = 0.0 if method == "morris" else np.nan
+    if y.size and (np.ptp(y) == 0 or (method == "sobol" and base_variance(y, len(space)) == 0)):
+        # a constant outcome: Morris effects are exactly 0; there is no variance to share out.
+        # Sobol divides by the variance over A and B only: none there, and SALib gave every
+        # index 0 ± 0 though the mixed points varied (a rare 0/1 outcome at small N).
+        fill = 0.0 if method == "morris" and np.ptp(y) == 0 else np.nan
         table = pd.DataFrame({c: np.full(len(space), fill) for c in COLUMNS[method]})
         table.insert(0, "parameter", space.names)
         return table
@@ -177,6 +179,24 @@ def analyze(
     table = pd.DataFrame({c: np.asarray(res[c], dtype=float) for c in COLUMNS[method]})
     table.insert(0, "parameter", space.names)
     return table
+
+
+def base_variance(y: np.ndarray, dims: int) -> float:
+    """The variance of a Saltelli design's outcome over its base samples A and B, which
+    Sobol's estimators divide by (the mixed points AB_i are left out)."""
+    blocks = np.asarray(y, dtype=float).reshape(-1, dims + 2)
+    return float(np.var(np.concatenate([blocks[:, 0], blocks[:, -1]])))
+
+
+def undefined_reason(y: np.ndarray, method: str) -> str:
+    """Why an outcome's indices are all undefined: constant over the design, or (Sobol)
+    constant over the base samples only."""
+    if np.ptp(y) == 0:
+        return "constant over the design: no variance to share out"
+    return (
+        "constant over the base samples (A and B), though not at the mixed points: the "
+        "indices are undefined (a rare outcome: raise --samples)"
+    )
 
 
 def morris_steps(space: Space, unit: np.ndarray) -> list[tuple[int, int, float]]:
@@ -292,8 +312,8 @@ def critical_value(null: np.ndarray) -> np.ndarray:
 
 
 def sobol_noise_line(space: Space, table: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Per parameter, the total index ``ST`` that replicate noise alone exceeds in 5% of
-    studies, by a sign-flip randomization over the replicates of a Saltelli design's points x
+    """Per parameter, the 5% critical value of a sign-flip test of no effect on the total
+    index ``ST``, a randomization over the replicates of a Saltelli design's points x
     replicates ``table``.
 
     With no effect, the difference ``d_r`` between replicate r of the two points of a pair is
@@ -304,7 +324,11 @@ def sobol_noise_line(space: Space, table: np.ndarray, seed: int = 0) -> np.ndarr
     does not average out over the pairs (an independent-noise line passed such a placebo as
     an effect in a quarter of studies). Jansen's ``ST_i`` is ``mean_j mean_r(d_jr)^2 / 2V``;
     its null distribution is that of ``mean_j mean_r(s_r d_jr)^2 / 2V`` over sign patterns
-    ``s``. NaN with fewer than two replicates."""
+    ``s``. The patterns flip the differences as observed, effect included: where a parameter
+    acts the line rises with its own effect (by about the 95th percentile of the squared mean
+    of R random signs, 0.36 of the index at 10 replicates, 0.09 at 40), so the test keeps its
+    level and loses power; it is a test, not the size of the noise (that is
+    :func:`sobol_noise`). NaN with fewer than two replicates."""
     pairs = _sobol_pairs(space, table)
     if pairs is None:
         return np.full(len(space), math.nan)
@@ -319,8 +343,8 @@ def sobol_noise_line(space: Space, table: np.ndarray, seed: int = 0) -> np.ndarr
 def morris_noise_line(
     space: Space, unit: np.ndarray, table: np.ndarray, seed: int = 0
 ) -> np.ndarray:
-    """Per parameter, the ``mu_star`` that replicate noise alone exceeds in 5% of studies:
-    the sign-flip randomization of :func:`sobol_noise_line` applied to the replicates of each
+    """Per parameter, the 5% critical value of a sign-flip test of no effect on ``mu_star``:
+    the randomization of :func:`sobol_noise_line` applied to the replicates of each
     step's elementary effect (whole replicates flipped in every step at once, so noise shared
     by the steps through the replicates' seeds stays shared). NaN with fewer than two
     replicates."""
@@ -358,9 +382,9 @@ TIE = 1e-9
 
 
 def within_noise(block: pd.DataFrame, method: str) -> np.ndarray:
-    """Which parameters' index is within what replicate noise alone reaches in 5% of studies
-    (:data:`LINE_COLUMNS`): not resolved from no effect. A parameter the model never reads,
-    index and line both 0, is within: no effect at all."""
+    """Which parameters' index is at or below its sign-flip line (:data:`LINE_COLUMNS`): not
+    resolved from no effect. One whose moves never changed the outcome, index and line both
+    0, is within."""
     index = "mu_star" if method == "morris" else "ST"
     line = block[LINE_COLUMNS[method]]
     return np.asarray(block[index] <= line + TIE * np.abs(line))
@@ -539,7 +563,8 @@ def format_indices(result: SensitivityResult) -> str:
     for outcome, block in table.groupby("outcome", sort=False):
         lines.append(f"\n{style.outcome_label(str(outcome))}  [{outcome}]")
         if block[list(cols)].isna().all().all():
-            lines.append("  constant over the design: no variance to share out")
+            y = result.evaluation.points[outcome].to_numpy(dtype=float)
+            lines.append(f"  {undefined_reason(y, method)}")
             continue
         lines.append(f"  {'parameter':{width}s} " + " ".join(f"{c:>12s}" for c in cols))
         for _, row in block.sort_values(_sort_key(method), ascending=False).iterrows():
@@ -550,7 +575,10 @@ def format_indices(result: SensitivityResult) -> str:
     if method == "sobol":
         note = (
             "S1 first-order, ST total Sobol index; *_conf: 1.96 bootstrap standard errors "
-            "(half-width of a normal 95% interval)"
+            "over the base samples, for these replicates' seeds (half-width of a normal 95% "
+            "interval): replicate noise is not in them, and ST, a mean of squares, is above 0 "
+            "under noise alone, so an interval clear of 0 is no evidence of an effect: the "
+            "sign-flip line is the test, and S1 has none (read it only where ST clears its line)"
         )
     else:
         note = "mu_star: mean |elementary effect| per full range (outcome units); sigma: spread"
@@ -565,7 +593,7 @@ NOISE_CAUTION = 0.1
 def _noise_lines(method: str, block: pd.DataFrame, replicates: int) -> list[str]:
     """How much of the outcome's variance over the design is replicate noise, with a caution
     when it is large or an index is impossible (a total index above 1), and which parameters
-    stand clear of what noise alone reaches (:func:`_within_noise_lines`)."""
+    stand clear of their sign-flip lines (:func:`_within_noise_lines`)."""
     share = float(block["noise_share"].iloc[0]) if "noise_share" in block else math.nan
     lines = []
     line = LINE_COLUMNS[method]
@@ -596,7 +624,7 @@ def _noise_lines(method: str, block: pd.DataFrame, replicates: int) -> list[str]
     if method == "sobol" and line in block and (block[line] > 1).any():
         names = ", ".join(block.loc[block[line] > 1, "parameter"])
         lines.append(
-            f"  caution: noise alone reaches a total index above 1 for {names}: beside each "
+            f"  caution: the sign-flip line is above 1 for {names}: beside each "
             "replicate's noise the points' means barely differ (raise --replicates)"
         )
     return lines
@@ -624,19 +652,27 @@ def _too_few(replicates: int) -> str:
 
 
 def _within_noise_lines(block: pd.DataFrame, method: str) -> list[str]:
-    """How many parameters are within what noise alone reaches (:func:`within_noise`), and
-    which have no effect at all."""
+    """How many parameters are at or below their sign-flip lines (:func:`within_noise`), and
+    which never changed the outcome."""
     within = within_noise(block, method)
     index, line = ("mu_star" if method == "morris" else "ST"), LINE_COLUMNS[method]
     lines = [
-        f"  {int(within.sum())} of {len(block)} parameters have {index} within what replicate "
-        f"noise alone reaches in 5% of studies ({line}, signs of whole replicates flipped): "
-        "not resolved from no effect" + (" (raise --replicates)" if within.any() else "")
+        f"  {int(within.sum())} of {len(block)} parameters have {index} at or below its "
+        f"sign-flip line ({line}: the 5% critical value of a test that flips the signs of "
+        "whole replicates): not resolved from no effect"
+        + (" (raise --replicates)" if within.any() else "")
     ]
-    unread = block.loc[(block[index] == 0) & (block[line] == 0), "parameter"].tolist()
-    if unread:
-        lines.append(f"  no effect at all (not read in this study): {', '.join(unread)}")
+    unmoved = block.loc[(block[index] == 0) & (block[line] == 0), "parameter"].tolist()
+    if unmoved:
+        lines.append(
+            f"  no change of this outcome in any replicate of any {_moves(method)}: "
+            f"{', '.join(unmoved)} (it may act on other outcomes, or elsewhere in its range)"
+        )
     return lines
+
+
+def _moves(method: str) -> str:
+    return "step that moved it" if method == "morris" else "pair of points that differ in it"
 
 
 def figure_indices(result: SensitivityResult) -> Figure:
@@ -687,10 +723,12 @@ def figure_indices(result: SensitivityResult) -> Figure:
                 linewidths=2,
                 color="#000000",
                 zorder=3,
-                label="what noise alone reaches (95%)",
+                label="sign-flip line (5% test)",
             )
         if block[[b[0] for b in bars]].isna().all().all():
-            ax.text(0.5, 0.5, "constant over the design", transform=ax.transAxes, ha="center")
+            y = result.evaluation.points[outcome].to_numpy(dtype=float)
+            reason = undefined_reason(y, method).split(":")[0].replace(", though", ",\nthough")
+            ax.text(0.5, 0.5, reason, transform=ax.transAxes, ha="center")
         ax.set_yticks(ypos, block["parameter"])
         ax.set_title(("Δ " if contrast else "") + style.outcome_label(str(outcome)))
         ax.set_xlabel(xlabel if method == "sobol" else f"{xlabel} ({_unit(str(outcome))})")
@@ -703,7 +741,11 @@ def figure_indices(result: SensitivityResult) -> Figure:
     for k in range(len(outcomes), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     n = len(result.evaluation.points)
-    what = "Sobol indices (95% bootstrap intervals)" if method == "sobol" else "Morris screening"
+    what = (
+        "Sobol indices (95% bootstrap intervals over the base samples)"
+        if method == "sobol"
+        else "Morris screening"
+    )
     reps = f"{result.replicates} replicate{'s' if result.replicates != 1 else ''}"
     fig.suptitle(f"{what}: {n} points × {reps} each{_held_fixed(result)}")
     return fig

@@ -164,6 +164,38 @@ def test_a_constant_outcome_is_reported_not_a_crash(tmp_path: Path, method: str)
     assert (tmp_path / "plots/sensitivity.png").exists()
 
 
+def test_an_outcome_constant_over_the_base_samples_gets_no_indices_not_zeros() -> None:
+    """Sobol's estimators divide by the variance over the base samples A and B: a rare 0/1
+    outcome that varied only at a mixed point got every index 0 ± 0 from SALib (which the
+    guide reads as "can be fixed anywhere"). Its indices are undefined, and the text says
+    why."""
+    from SALib.analyze import sobol
+
+    space = ishigami_space()
+    unit = unit_design(space, "sobol", 8, 0)
+    y = np.zeros(len(unit))
+    y[1] = 1.0  # the first block's AB_1: neither A nor B
+    with pytest.warns(UserWarning):
+        salib = sobol.analyze(space.salib_problem(), y, calc_second_order=False, seed=1)
+    assert (salib["ST"] == 0).all()  # what the command printed before
+    table = sa.analyze(space, "sobol", unit, y)
+    assert table[["S1", "S1_conf", "ST", "ST_conf"]].isna().all().all()
+    assert "though not at the mixed points" in sa.undefined_reason(y, "sobol")
+    assert "constant over the design" in sa.undefined_reason(np.zeros(len(unit)), "sobol")
+
+
+def test_a_parameter_that_never_moved_an_outcome_is_not_called_unread() -> None:
+    """'No effect at all (not read in this study)' was printed for parameters the model
+    reads, whose moves happened to leave one outcome unchanged: it says that now."""
+    block = pd.DataFrame(
+        {"parameter": ["a", "b"], "mu_star": [0.0, 2.0], "mu_star_noise_line": [0.0, 0.5]}
+    )
+    text = "\n".join(sa._within_noise_lines(block, "morris"))
+    assert "not read" not in text and "no effect at all" not in text
+    assert "no change of this outcome in any replicate of any step that moved it: a" in text
+    assert "1 of 2 parameters have mu_star at or below its sign-flip line" in text
+
+
 def test_sobol_needs_a_power_of_two() -> None:
     with pytest.raises(StudyError, match="power of two"):
         unit_design(ishigami_space(), "sobol", 100, 0)
