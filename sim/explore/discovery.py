@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import textwrap
@@ -266,6 +267,33 @@ def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict
     }
 
 
+#: The boxes a holdout has checked (``--where`` and limits), one entry each, in its folder.
+HOLDOUT_CHECKS = "checks.json"
+
+
+def record_holdout_check(folder: Path, where: str, limits: pd.DataFrame) -> int:
+    """Add a check (the ``--where`` and the box's limits) to the holdout's log, once, and
+    return how many different boxes the holdout has now checked. A holdout kept in the
+    study's folder is reused by every later ``--where`` or ``--box``: each check spends it."""
+    from sim.files import atomic_write_json, read_json_object
+
+    log = read_json_object(folder / HOLDOUT_CHECKS) or {}
+    logged = log.get("checks")
+    checks: list[Any] = logged if isinstance(logged, list) else []
+    entry = {"where": where, "limits": json.loads(limits.to_json(orient="records"))}
+    if entry not in checks:
+        checks = [*checks, entry]
+        atomic_write_json(folder / HOLDOUT_CHECKS, {"checks": checks})
+    return len(checks)
+
+
+def spend(p_value: float | None, checks: int) -> dict[str, Any]:
+    """How many boxes the holdout has checked and the p-value corrected for them
+    (Bonferroni: ``min(1, checks x p)``; the first check's is its own)."""
+    corrected = None if p_value is None else min(1.0, checks * p_value)
+    return {"checks": checks, "p_value_corrected": corrected}
+
+
 def check_holdout(holdout: int, name: str = "holdout") -> None:
     """StudyError unless ``holdout`` is 0 (no holdout) or at least 2 points."""
     if holdout == 1 or holdout < 0:
@@ -342,6 +370,8 @@ def run_discovery(
             return result
         y_new = cases_of_interest(checked.points, where, constants)
         result.holdout = check_box(checked.points, y_new, result.prim.limits)
+        spent = record_holdout_check(out_dir / "holdout", where, result.prim.limits)
+        result.holdout.update(spend(result.holdout["p_value"], spent))
     write_outputs(out_dir, result)
     return result
 
@@ -451,7 +481,24 @@ def format_discovery(result: DiscoveryResult) -> str:
             "(density and coverage are measured on the points the box was peeled from, which "
             "flatters it: --holdout N checks it on N new points)"
         )
+        if pr.cases / pr.n < RARE_CASES:
+            lines.append(
+                f"  caution: cases are rare ({pr.cases / pr.n:.0%} of the points): on an "
+                "outcome of pure noise as rare, PRIM's box restricts most parameters at about "
+                "twice the base rate's density (a reviewer's check): give --holdout N"
+            )
+    if h is not None and int(h.get("checks") or 1) > 1:
+        lines.append(
+            f"  caution: this holdout has checked {h['checks']} different boxes (other "
+            "--where or --box on this study): each check spends it, and a box kept for "
+            "passing one is selected on it, so its p-value is multiplied by that count "
+            "(Bonferroni); a fresh holdout needs a new study (--seed)"
+        )
     return "\n".join(lines)
+
+
+#: Cases rarer than this share of the points, with no holdout, earn a caution.
+RARE_CASES = 0.2
 
 
 #: Fewer cases than this inside the chosen box earn a caution.
@@ -468,15 +515,21 @@ def holdout_verdict(h: dict[str, Any]) -> str:
     if h.get("outside_density") is None or h.get("p_value") is None:
         return f"{inside} (no new point outside it: nothing to compare)"
     p = h["p_value"]
+    checks = int(h.get("checks") or 1)
+    if checks > 1 and h.get("p_value_corrected") is not None:
+        p = h["p_value_corrected"]
     verdict = (
         "denser than outside, more than chance"
         if p < 0.05
         else "not told from chance: the box is not confirmed"
     )
-    text = (
-        f"{inside} against {h['outside_density']:.2f} outside (Fisher's exact test, "
-        f"one-sided p = {p:.2g}: {verdict})"
-    )
+    test = f"one-sided p = {p:.2g}"
+    if checks > 1:
+        test = (
+            f"one-sided p = {h['p_value']:.2g}, x {checks} boxes this holdout has checked = {p:.2g}"
+        )
+    outside = f"{h['outside_density']:.2f} outside"
+    text = f"{inside} against {outside} (Fisher's exact test, {test}: {verdict})"
     share = h["in_box"] / h["points"]
     if share > BROAD_BOX:
         text += f"; it holds {share:.0%} of the points, so it excludes little"

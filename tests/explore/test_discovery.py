@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -263,6 +264,7 @@ def test_an_unreached_min_density_and_a_box_of_few_cases_are_said() -> None:
     few[:3] = True
     text = format_discovery(DiscoveryResult("y", None, prim_box(x, few)))  # type: ignore[arg-type]
     assert "too few to describe a condition" in text
+    assert "caution: cases are rare (2% of the points)" in text  # and no holdout
 
 
 def test_a_holdout_checks_the_box_on_new_points(tmp_path: Path) -> None:
@@ -345,6 +347,39 @@ def test_the_study_points_draw_their_own_luck(tmp_path: Path) -> None:
     assert len(shares) == 10 and (shares - 0.5).abs().max() < 0.2  # sd ~0.05 a tenth
     seeds = pd.read_parquet(tmp_path / "replicates.parquet")["seed"]
     assert seeds.is_unique
+
+
+def test_a_holdout_reused_by_other_boxes_says_so_and_corrects_its_p_value(
+    tmp_path: Path,
+) -> None:
+    """The holdout stays in the study's folder and checks every later --where or --box: a
+    box kept for passing one of several checks was selected on it, with no word said. Each
+    different box it checks is logged; from the second the p-value is multiplied by their
+    number (Bonferroni) and the text says so. The same box checked again counts once."""
+    from sim.explore.discovery import format_discovery
+    from sim.explore.functions import box_indicator, box_space
+
+    quiet = Execution(seed=5, progress=None)
+
+    def check(where: str) -> Any:
+        return run_discovery(
+            box_space(), box_indicator, tmp_path, where, samples=200, execution=quiet,
+            holdout=200,
+        )  # fmt: skip
+
+    first = check("y > 0.5")
+    assert first.holdout is not None and first.holdout["checks"] == 1
+    assert first.holdout["p_value_corrected"] == first.holdout["p_value"]
+    assert "boxes this holdout has checked" not in format_discovery(first)
+    second = check("y > 0.2")
+    again = check("y > 0.2")
+    for result in (second, again):
+        h = result.holdout
+        assert h is not None and h["checks"] == 2
+        assert h["p_value_corrected"] == min(1.0, 2 * h["p_value"])
+        text = format_discovery(result)
+        assert "x 2 boxes this holdout has checked" in text
+        assert "this holdout has checked 2 different boxes" in text
 
 
 def test_a_holdout_that_fails_writes_no_tables_and_says_so(tmp_path: Path) -> None:
