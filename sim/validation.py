@@ -1342,9 +1342,9 @@ def count_line(table: pd.DataFrame) -> str:
     """How many targets are inside their observed range, split by what fitted them: for the
     defaults, the targets their search tuned (in-sample) and the context rows; for a
     posterior, the targets it was fitted to (in-sample), those only the defaults' search tuned
-    (out-of-sample under the posterior) and the rest. Known misses are named with their
-    reason; rows without an observed value or not measurable in runs this short are named, not
-    counted; rows without a model value are counted as not measured."""
+    (not out-of-sample: that search fitted them to the same record) and the rest. Known misses
+    are named with their reason; rows without an observed value or not measurable in runs this
+    short are named, not counted; rows without a model value are counted as not measured."""
     without = table["verdict"] == NO_OBSERVED
     short = table["verdict"].astype(str).str.startswith(TOO_SHORT)
     records = _records(table)
@@ -1359,8 +1359,8 @@ def count_line(table: pd.DataFrame) -> str:
             f"In-sample targets (the posterior's ABC was fitted to them{how}): "
             + _inside_text(table, judged & in_sample)
             + ".",
-            "Out-of-sample under the posterior (tuned only by the defaults' search, which the "
-            "parameters the posterior does not draw keep): "
+            "Fitted by the defaults' search, not by the ABC (not out-of-sample: the search "
+            "fitted them to the same record, and the ABC's prior boxes are its boxes): "
             + _inside_text(table, judged & ~in_sample & calibrated)
             + ".",
             "Context rows (fitted by neither): "

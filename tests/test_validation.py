@@ -1090,7 +1090,8 @@ def test_what_fitted_each_target_comes_from_the_calibrations_own_lists() -> None
     """A reviewer: with --parameters, 'in-sample: the posterior was fitted to this record' was
     false for most rows. The posterior's ABC fitted the statistics its manifest lists (attacks,
     deaths and the deadliest attack in Balochistan by year, attacks on Chinese targets, Chinese
-    killed, militants killed); the rest are out-of-sample under it."""
+    killed, militants killed); the rest only the defaults' search fitted (to the same record:
+    not out-of-sample, a second reviewer)."""
     from sim.calibration.record import observed
     from sim.calibration.simulator import STATISTICS
     from sim.validation import fit_of, posterior_statistics
@@ -1139,7 +1140,7 @@ def test_the_count_under_a_posterior_splits_by_what_it_was_fitted_to(tmp_path: P
         "In-sample targets (the posterior's ABC was fitted to them): 1 of 1 inside the observed "
         "range."
     )
-    assert lines[1].startswith("Out-of-sample under the posterior (tuned only by the defaults'")
+    assert lines[1].startswith("Fitted by the defaults' search, not by the ABC (not out-of-sample")
     assert lines[1].endswith(": 1 of 1 inside the observed range.")
     assert lines[2] == "Context rows (fitted by neither): 0 of 1 inside the observed range."
     assert failures(table) == []  # alpha inside; the context row is not judged
