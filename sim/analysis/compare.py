@@ -376,7 +376,9 @@ def compare_runs(
     table.attrs["uncertainty"] = {run.label: run.uncertainty for run in runs.runs}
     table.attrs["uncertainty_mixed"] = runs.uncertainty_mixed()
     table.attrs["rests_on"] = scenario_values(runs.runs)
-    table.attrs["streams"] = streams_of(ref) if ref is not None else None  # paired runs' kind
+    table.attrs["keyed_runs"] = [
+        r.label for r in runs.runs if paired[id(r)] and streams_of(r) == "keyed"
+    ]  # a run pairs only with its own kind of streams
     table.attrs["paired_runs"] = [r.label for r in runs.runs if paired[id(r)]]
     table.attrs["seed_references"] = {
         r.label: refs[id(r)].label for r in runs.runs if id(r) in refs and refs[id(r)] is not ref
@@ -386,12 +388,12 @@ def compare_runs(
 
 
 def references(runs: RunSet, ref: Run | None) -> dict[int, Run]:
-    """Each compared run's reference, by the run's ``id``: ``ref``, or, for a run not paired
-    with it, the run of ``ref``'s scenario and parameters that shares its seeds (a sweep over
+    """Each compared run's reference, by the run's ``id``: ``ref`` if the run pairs with it
+    (:func:`alike`), else a run of ``ref``'s scenario and parameters that does (a sweep over
     seeds: ``Joint operation [seed=2]`` against ``Baseline [seed=2]``, in pairs, rather than
-    against ``Baseline [seed=1]``, apart). A run that is some run's reference has none
-    itself; ``ref``'s other runs that none pairs with are compared with ``ref``. Empty
-    without a reference."""
+    against ``Baseline [seed=1]``, apart; over horizons, streams or parameter sources too),
+    else ``ref``. A run that is some run's reference has none itself; ``ref``'s other runs
+    that no run pairs with are compared with ``ref``. Empty without a reference."""
     if ref is None:
         return {}
     same = [
@@ -404,13 +406,20 @@ def references(runs: RunSet, ref: Run | None) -> dict[int, Run]:
     for run in runs.runs:
         if run is ref or id(run) in same_ids:
             continue
-        if paired_with(run, ref):
-            out[id(run)] = ref
-        else:
-            out[id(run)] = next((r for r in same if paired_with(run, r)), ref)
+        out[id(run)] = next((r for r in (ref, *same) if alike(run, r)), ref)
     chosen = {id(r) for r in out.values()}
     out.update({id(r): ref for r in same if id(r) not in chosen})
     return out
+
+
+def alike(run: Run, other: Run) -> bool:
+    """Whether ``run`` can be tested against ``other`` in pairs: paired replicate by replicate
+    (:func:`paired_with`), over the same horizon, with parameters from the same source."""
+    return (
+        paired_with(run, other)
+        and run.weeks == other.weeks
+        and source_key(run.parameters) == source_key(other.parameters)
+    )
 
 
 def by_construction(runs: Sequence[Run], refs: dict[int, Run]) -> dict[str, dict[str, str]]:
@@ -679,7 +688,7 @@ def table_blocks(
         why = table.attrs.get("reference_note")
         shown = f"{ref} ({why})" if why else ref
         if table.attrs.get("seed_references"):
-            shown += ", or the run of its settings that shares a run's seeds (below)"
+            shown += ", or the run of its scenario and parameters that pairs with a run (below)"
         notes.append(
             f"Reference: {shown}. Δ = run minus reference, with a 95% "
             + (
@@ -785,7 +794,8 @@ def _difference_notes(
     ]
     diffs = table[table["diff_mean"].notna()]  # tested or not: every run with a difference
     pairs = diffs.groupby("label", sort=False)["paired"].any()
-    keyed = table.attrs.get("streams") == "keyed"  # a run is paired only with its kind
+    keyed = set(table.attrs.get("keyed_runs") or [])
+    keyed = {(short or {}).get(k, k) for k in keyed}
     if pairs.all():
         notes.append(
             "Every run shares its reference's seeds replicate by replicate (common random "
@@ -813,8 +823,9 @@ def _difference_notes(
             for k, v in by_seed.items()
         )
         notes.append(
-            "A run that shares its seeds with another run of the reference's settings, not "
-            f"with the reference, is compared with that run, in pairs: {shown}."
+            "A run that does not pair with the reference (another seed, horizon, kind of "
+            "random streams or source of parameters) is compared with the run of the "
+            f"reference's scenario and parameters that matches it in those, in pairs: {shown}."
         )
     apart = _resampled_apart(diffs, table.attrs.get("paired_runs"), short or {})
     if apart:
@@ -851,7 +862,7 @@ def _resampled_apart(diffs: pd.DataFrame, paired_runs: Any, short: dict[str, str
 PAIRING_RUNS_SHOWN = 8
 
 
-def _pairing_strength(diffs: pd.DataFrame, keyed: bool = False) -> str:
+def _pairing_strength(diffs: pd.DataFrame, keyed: set[str] | None = None) -> str:
     """What pairing does to each paired run's intervals: a mean difference's interval is
     about sqrt(1 - r) times as wide as for independent samples, r the correlation of the
     paired values (``pair_r``), given per run as its median and range over the outcomes."""
@@ -869,14 +880,24 @@ def _pairing_strength(diffs: pd.DataFrame, keyed: bool = False) -> str:
         medians = by_run["median"]
         every = f"... ({len(by_run)} runs: {medians.min():.2f} to {medians.max():.2f})"
         shown = [*shown[:PAIRING_RUNS_SHOWN], every]
-    why = (
-        "the paired runs drew from keyed streams (streams=keyed), so the runs of a replicate "
-        "share their draws wherever their steps are the same"
-        if keyed
-        else "near 0, pairing narrows nothing: each replicate drew its random numbers from "
-        "one stream, and once a change alters one draw the later ones serve other purposes; "
-        "run every scenario with streams=keyed for common random numbers that hold"
+    keyed = keyed or set()
+    paired = [str(label) for label in by_run.index]
+    on_keyed = [label for label in paired if label in keyed]
+    shared = (
+        "drew from keyed streams (streams=keyed), so the runs of a replicate share their "
+        "draws wherever their steps are the same"
     )
+    single = (
+        "near 0, pairing narrows nothing: each replicate drew its random numbers from one "
+        "stream, and once a change alters one draw the later ones serve other purposes; run "
+        "every scenario with streams=keyed for common random numbers that hold"
+    )
+    if len(on_keyed) == len(paired):
+        why = f"the paired runs {shared}"
+    elif not on_keyed:
+        why = single
+    else:
+        why = f"{', '.join(on_keyed)} {shared}; for the others {single}"
     return (
         "; a mean difference's interval is then about sqrt(1 - r) times as wide as for "
         "independent samples where the two runs spread alike (less narrow where they do not; "
@@ -1169,7 +1190,7 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         ax.set_xlabel(f"difference in mean from reference ({unit})")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # long labels (-0.0125) stay apart
         ax.grid(axis="y", visible=False)
-    seeds = ", or its run of each run's seeds" if table.attrs.get("seed_references") else ""
+    seeds = ", or its run that pairs with each run" if table.attrs.get("seed_references") else ""
     fig.suptitle(
         f"Difference in means from the reference ({by_label.get(ref, ref)}{seeds}), "
         f"bootstrap 95% CI — {_title_suffix(runs)}\n(filled dot: the difference holds after "

@@ -62,9 +62,11 @@ CAPTIONS: dict[str, str] = {
     "compare_boxes": "Outcomes by run: boxes hold the middle 50% of replicates, the line is the "
     "median, whiskers reach the 5th and 95th percentiles, dots are replicates.",
     "compare_ecdf": "Cumulative distributions of each outcome, one line per run.",
-    "compare_differences": "Difference in the mean of each outcome from the reference run with a "
-    "95% bootstrap confidence interval. Filled dots hold after Holm's correction for every "
-    "difference in the table; an open dot whose interval excludes 0 does not, or was not tested "
+    "compare_differences": "Difference in the mean of each outcome from its reference run (the "
+    "reference, or the run of its scenario and parameters that pairs with it: the table's "
+    "reference column) with a 95% confidence interval. Filled dots hold after Holm's "
+    "correction for every difference in the table; an open dot whose interval excludes 0 "
+    "does not, or was not tested "
     "(too few replicates, another horizon or parameter source: the table's notes say which; "
     "with many outcomes some intervals exclude 0 by chance), and an interval that crosses 0 is "
     "compatible with no difference.",

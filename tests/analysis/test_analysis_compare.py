@@ -789,6 +789,42 @@ def test_a_sweep_over_seeds_compares_each_run_with_the_reference_of_its_own_seed
     assert row["reference"] == "Baseline [seed=7]" and not row["paired"]
 
 
+def test_a_run_is_compared_with_the_reference_run_of_its_own_horizon_and_streams(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A reviewer: the run of the reference's settings chosen for a run matched its seed
+    only, so Iran border [weeks=4] was set against Baseline [weeks=3] (untested: another
+    horizon) though Baseline [weeks=4] was there; and a single-stream run against a keyed
+    reference was said to differ in its seeds. The partner matches the run's horizon, streams
+    and source of parameters, and the note says what differs."""
+    runs = {}
+    for weeks in (3, 4):
+        summary, ts, ev = make_frames(n=24, weeks=weeks, seed=weeks)
+        shifted = summary.assign(attacks_total=summary["attacks_total"] + 5)
+        for name, values in (("baseline", summary), ("iran_border", shifted)):
+            runs[name, weeks] = save_run(
+                tmp_path / f"{name}-{weeks}", values, ts, ev, scenario=name
+            )
+    table = cmp.compare(list(runs.values()), "Baseline [weeks=3]")
+    attacks = table[table["outcome"] == "attacks_total"].set_index("label")
+    row = attacks.loc["Iran border [weeks=4]"]
+    assert row["reference"] == "Baseline [weeks=4]" and row["paired"]
+    assert row["diff_mean"] == 5 and row["diff_mean_p"] < 0.05  # tested: the same horizon
+    summary, ts, ev = make_frames(n=24, weeks=3, seed=1)
+    keyed = save_run(tmp_path / "k", summary, ts, ev, streams="keyed")
+    single = save_run(tmp_path / "s", summary, ts, ev)
+    other = save_run(
+        tmp_path / "o", summary.assign(attacks_total=0), ts, ev, scenario="iran_border"
+    )
+    mixed = cmp.compare([keyed, single, other], "Baseline [streams=keyed]")
+    assert set(mixed.loc[mixed["label"] == "Iran border", "reference"]) == {
+        "Baseline [streams=single]"
+    }
+    text = cmp.format_table(mixed)
+    assert "another seed, horizon, kind of random streams or source of parameters" in text
+    assert "drew from keyed streams" not in text  # no paired run drew from them
+
+
 def test_runs_of_one_scenario_are_told_apart_by_the_run_keys_they_differ_in(
     tmp_path: Path, make_frames, save_run
 ) -> None:
