@@ -271,20 +271,47 @@ def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict
 HOLDOUT_CHECKS = "checks.json"
 
 
-def record_holdout_check(folder: Path, where: str, limits: pd.DataFrame) -> int:
-    """Add a check (the ``--where`` and the box's limits) to the holdout's log, once, and
-    return how many different boxes the holdout has now checked. A holdout kept in the
-    study's folder is reused by every later ``--where`` or ``--box``: each check spends it."""
-    from sim.files import atomic_write_json, read_json_object
+def record_holdout_check(folder: Path, where: str, cases: np.ndarray, limits: pd.DataFrame) -> int:
+    """Add a check to the holdout's log, once, and return how many different boxes the
+    holdout has now checked. A box is its limits and the study's cases of interest
+    (``cases``), so a ``--where`` spelled another way counts once; the ``--where`` is kept
+    for the reader. A holdout kept in the study's folder is reused by every later
+    ``--where`` or ``--box``: each check spends it. Concurrent commands take turns (a lock
+    beside the log); a damaged log is refused (:func:`holdout_checks`)."""
+    import fcntl
+    import hashlib
 
-    log = read_json_object(folder / HOLDOUT_CHECKS) or {}
-    logged = log.get("checks")
-    checks: list[Any] = logged if isinstance(logged, list) else []
-    entry = {"where": where, "limits": json.loads(limits.to_json(orient="records"))}
-    if entry not in checks:
-        checks = [*checks, entry]
-        atomic_write_json(folder / HOLDOUT_CHECKS, {"checks": checks})
+    from sim.files import atomic_write_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(np.packbits(np.asarray(cases, dtype=bool)).tobytes()).hexdigest()[:16]
+    entry = {"where": where, "cases": key, "limits": json.loads(limits.to_json(orient="records"))}
+    with open(folder / ".checks.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        checks = holdout_checks(folder)
+        if not any((c.get("cases"), c.get("limits")) == (key, entry["limits"]) for c in checks):
+            checks = [*checks, entry]
+            atomic_write_json(folder / HOLDOUT_CHECKS, {"checks": checks})
     return len(checks)
+
+
+def holdout_checks(folder: Path) -> list[dict[str, Any]]:
+    """The holdout's log of the boxes it has checked (empty if none yet); StudyError if the
+    log is there but is not one this command wrote: its count would restart unnoticed."""
+    path = folder / HOLDOUT_CHECKS
+    if not path.exists():
+        return []
+    try:
+        log = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        log = None
+    checks = log.get("checks") if isinstance(log, dict) else None
+    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
+        raise StudyError(
+            f"{path} is damaged, so how many boxes this holdout has checked is unknown: "
+            "restore it, or remove it (the count then starts again at this check)"
+        )
+    return checks
 
 
 def spend(p_value: float | None, checks: int) -> dict[str, Any]:
@@ -332,6 +359,8 @@ def run_discovery(
     complete.
     """
     check_holdout(holdout)
+    if holdout:
+        holdout_checks(out_dir / "holdout")  # a damaged log: refused before anything runs
     execution = replace(execution, common_seeds=False)
     design = space.table(lhs_unit(space, samples, execution.seed))
     if check is not None:
@@ -370,7 +399,7 @@ def run_discovery(
             return result
         y_new = cases_of_interest(checked.points, where, constants)
         result.holdout = check_box(checked.points, y_new, result.prim.limits)
-        spent = record_holdout_check(out_dir / "holdout", where, result.prim.limits)
+        spent = record_holdout_check(out_dir / "holdout", where, y, result.prim.limits)
         result.holdout.update(spend(result.holdout["p_value"], spent))
     write_outputs(out_dir, result)
     return result

@@ -361,18 +361,19 @@ def test_a_holdout_reused_by_other_boxes_says_so_and_corrects_its_p_value(
 
     quiet = Execution(seed=5, progress=None)
 
-    def check(where: str) -> Any:
+    def check(where: str, box: int | None = None) -> Any:
         return run_discovery(
             box_space(), box_indicator, tmp_path, where, samples=200, execution=quiet,
-            holdout=200,
+            holdout=200, box=box,
         )  # fmt: skip
 
     first = check("y > 0.5")
     assert first.holdout is not None and first.holdout["checks"] == 1
     assert first.holdout["p_value_corrected"] == first.holdout["p_value"]
     assert "boxes this holdout has checked" not in format_discovery(first)
-    second = check("y > 0.2")
-    again = check("y > 0.2")
+    assert check("y > 0.2").holdout["checks"] == 1  # type: ignore[index]  # y is 0 or 1: the same
+    second = check("y > 0.5", box=3)  # an earlier box of the same peeling
+    again = check("(y > 0.5)", box=3)  # the same cases and limits, spelled another way: once
     for result in (second, again):
         h = result.holdout
         assert h is not None and h["checks"] == 2
@@ -380,6 +381,40 @@ def test_a_holdout_reused_by_other_boxes_says_so_and_corrects_its_p_value(
         text = format_discovery(result)
         assert "x 2 boxes this holdout has checked" in text
         assert "this holdout has checked 2 different boxes" in text
+
+
+def _log_checks(folder: str, first: int) -> int:
+    """Log 20 different boxes in ``folder`` (a worker of the concurrency test)."""
+    from sim.explore.discovery import record_holdout_check
+
+    for i in range(first, first + 20):
+        limits = pd.DataFrame({"parameter": ["x1"], "low": [i / 100], "high": [1.0]})
+        record_holdout_check(Path(folder), "y > 0.5", np.ones(10, dtype=bool), limits)
+    return first
+
+
+def test_a_holdout_log_counts_every_check_of_concurrent_commands_and_refuses_damage(
+    tmp_path: Path,
+) -> None:
+    """A reviewer: two commands checking boxes at once logged 25 of 50 checks (no lock), and a
+    damaged log was read as empty, so the count restarted with no word. Now they take turns,
+    and a damaged log is refused in one line before anything runs."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.explore.discovery import HOLDOUT_CHECKS, holdout_checks
+    from sim.explore.functions import box_indicator, box_space
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        list(pool.map(_log_checks, [str(tmp_path)] * 2, [0, 20]))
+    assert len(holdout_checks(tmp_path)) == 40
+    study = tmp_path / "study"
+    (study / "holdout").mkdir(parents=True)
+    (study / "holdout" / HOLDOUT_CHECKS).write_text('{"checks": [')
+    with pytest.raises(StudyError, match="is damaged, so how many boxes this holdout"):
+        run_discovery(box_space(), box_indicator, study, "y > 0.5", samples=20, holdout=20)
+    assert not (study / "manifest.json").exists()  # nothing ran
 
 
 def test_a_holdout_that_fails_writes_no_tables_and_says_so(tmp_path: Path) -> None:
