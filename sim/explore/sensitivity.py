@@ -51,6 +51,8 @@ MIN_REPLICATES_FOR_NOISE_LINE = 6
 #: Sign patterns the noise line draws when there are more than this (2^R, R replicates).
 MAX_SIGN_PATTERNS = 2048
 MORRIS_LEVELS = 4
+#: Fewer Sobol base samples than this earn a caution: the intervals resample them.
+MIN_SAMPLES_FOR_INTERVALS = 16
 COLUMNS = {
     "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
     "morris": ("mu", "mu_star", "mu_star_conf", "sigma"),
@@ -583,6 +585,12 @@ def format_indices(result: SensitivityResult) -> str:
     else:
         note = "mu_star: mean |elementary effect| per full range (outcome units); sigma: spread"
     lines.append(f"\n{n} points x {result.replicates} replicates ({method}); {note}")
+    if method == "sobol" and result.samples < MIN_SAMPLES_FOR_INTERVALS:
+        lines.append(
+            f"caution: {result.samples} base samples: intervals bootstrapped from so few are "
+            "rough (raise --samples: at 64 they covered the known indices of a test function, "
+            "docs/exploration.md)"
+        )
     return "\n".join(lines).lstrip("\n")
 
 
@@ -599,6 +607,8 @@ def _noise_lines(method: str, block: pd.DataFrame, replicates: int) -> list[str]
     line = LINE_COLUMNS[method]
     measured = line in block and block[line].notna().all()
     if method == "morris" and replicates < MIN_REPLICATES_FOR_NOISE_LINE:
+        if math.isfinite(share):
+            lines.append(f"  replicate noise: {share:.0%} of the variance of the points' means")
         lines.append(_too_few(replicates))
     elif method == "morris" and measured:
         lines.extend(_within_noise_lines(block, method))

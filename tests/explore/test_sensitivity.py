@@ -161,6 +161,9 @@ def test_a_constant_outcome_is_reported_not_a_crash(tmp_path: Path, method: str)
     assert np.isnan(values).all() if method == "sobol" else (values == 0).all()
     if method == "sobol":
         assert "constant over the design" in format_indices(result)
+        assert "caution: 8 base samples: intervals bootstrapped from so few" in (
+            format_indices(result)
+        )
     assert (tmp_path / "plots/sensitivity.png").exists()
 
 
@@ -678,3 +681,20 @@ def test_a_contrast_with_ones_own_scenario_records_its_file(
     manifest = json.loads((study / "manifest.json").read_text())
     assert manifest["contrast_file"] == str((mine / "surge.yaml").resolve())
     assert "scenario_file" not in manifest
+
+
+def test_morris_with_too_few_replicates_for_a_line_still_says_how_much_is_noise() -> None:
+    """Below 6 replicates Morris drew no line and said nothing of the noise, which the
+    analysis of variance measures from 2 (a reviewer)."""
+    block = pd.DataFrame(
+        {
+            "parameter": ["a"],
+            "mu_star": [1.0],
+            "noise_share": [0.3],
+            "mu_star_noise": [0.2],
+            "mu_star_noise_line": [math.nan],
+        }
+    )
+    lines = sa._noise_lines("morris", block, 2)
+    assert lines[0] == "  replicate noise: 30% of the variance of the points' means"
+    assert "2 replicates: too few to tell each parameter's effect from noise" in lines[1]
