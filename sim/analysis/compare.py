@@ -757,7 +757,8 @@ def _difference_notes(
     weeks = table.drop_duplicates("label").set_index("label")["weeks"]
     ref_weeks = table["reference"].map(weeks)
     other_horizon = untested & ref_weeks.notna() & (table["weeks"] != ref_weeks)
-    other_source = untested & table["label"].isin(list(table.attrs.get("other_source") or []))
+    sources = [(short or {}).get(k, k) for k in table.attrs.get("other_source") or []]
+    other_source = untested & table["label"].isin(sources)  # the labels as the table shows them
     few = (
         [
             f"Runs with fewer than {MIN_REPLICATES_TO_TEST} replicates (or a reference with "

@@ -269,13 +269,16 @@ def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict
 
 #: The boxes a holdout has checked (``--where`` and limits), one entry each, in its folder.
 HOLDOUT_CHECKS = "checks.json"
+#: The lock commands checking boxes on one holdout take turns by.
+HOLDOUT_LOCK = ".checks.lock"
 
 
 def record_holdout_check(folder: Path, where: str, cases: np.ndarray, limits: pd.DataFrame) -> int:
     """Add a check to the holdout's log, once, and return how many different boxes the
-    holdout has now checked. A box is its limits and the study's cases of interest
-    (``cases``), so a ``--where`` spelled another way counts once; the ``--where`` is kept
-    for the reader. A holdout kept in the study's folder is reused by every later
+    holdout has now checked. A check is the box's limits and the holdout's cases of interest
+    (``cases``), which decide its test, so a ``--where`` spelled another way counts once
+    while one that moves a threshold across a holdout value counts again; the ``--where`` is
+    kept for the reader. A holdout kept in the study's folder is reused by every later
     ``--where`` or ``--box``: each check spends it. Concurrent commands take turns (a lock
     beside the log); a damaged log is refused (:func:`holdout_checks`)."""
     import fcntl
@@ -286,7 +289,7 @@ def record_holdout_check(folder: Path, where: str, cases: np.ndarray, limits: pd
     folder.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(np.packbits(np.asarray(cases, dtype=bool)).tobytes()).hexdigest()[:16]
     entry = {"where": where, "cases": key, "limits": json.loads(limits.to_json(orient="records"))}
-    with open(folder / ".checks.lock", "a") as lock:
+    with open(folder / HOLDOUT_LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         checks = holdout_checks(folder)
         if not any((c.get("cases"), c.get("limits")) == (key, entry["limits"]) for c in checks):
@@ -297,7 +300,11 @@ def record_holdout_check(folder: Path, where: str, cases: np.ndarray, limits: pd
 
 def holdout_checks(folder: Path) -> list[dict[str, Any]]:
     """The holdout's log of the boxes it has checked (empty if none yet); StudyError if the
-    log is there but is not one this command wrote: its count would restart unnoticed."""
+    log is there but is not one this command wrote (its count would restart unnoticed), or
+    if its lock is not a file."""
+    lock = folder / HOLDOUT_LOCK
+    if lock.exists() and not lock.is_file():
+        raise StudyError(f"{lock} is not a file: remove it (the holdout's log takes turns by it)")
     path = folder / HOLDOUT_CHECKS
     if not path.exists():
         return []
@@ -306,12 +313,13 @@ def holdout_checks(folder: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         log = None
     checks = log.get("checks") if isinstance(log, dict) else None
-    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
+    entries = checks if isinstance(checks, list) else [None]
+    if not all(isinstance(c, dict) and {"cases", "limits"} <= set(c) for c in entries):
         raise StudyError(
             f"{path} is damaged, so how many boxes this holdout has checked is unknown: "
             "restore it, or remove it (the count then starts again at this check)"
         )
-    return checks
+    return list(entries)
 
 
 def spend(p_value: float | None, checks: int) -> dict[str, Any]:
@@ -399,7 +407,7 @@ def run_discovery(
             return result
         y_new = cases_of_interest(checked.points, where, constants)
         result.holdout = check_box(checked.points, y_new, result.prim.limits)
-        spent = record_holdout_check(out_dir / "holdout", where, y, result.prim.limits)
+        spent = record_holdout_check(out_dir / "holdout", where, y_new, result.prim.limits)
         result.holdout.update(spend(result.holdout["p_value"], spent))
     write_outputs(out_dir, result)
     return result

@@ -478,6 +478,15 @@ def test_a_run_over_another_parameter_source_gets_no_star(
     text = cmp.format_table(mixed)
     assert "Every run shares its reference's seeds" not in text
     assert "Paired with its reference replicate by replicate" in text
+    # runs of one scenario show shortened labels: the note named the wrong reason (too few
+    # replicates) and never the parameters' source (a reviewer)
+    save_run(tmp_path / "a", s, ts, ev, overrides=["china.initial_patience=0.3"])
+    save_run(
+        tmp_path / "b", drawn, ts, ev, overrides=["china.initial_patience=0.6"], parameters=post
+    )
+    one = cmp.format_table(cmp.compare([tmp_path / "a", tmp_path / "b"], "a"))
+    assert "their differences mix the scenario's effect" in one
+    assert "fewer than 20 replicates" not in one
 
 
 def test_the_sweep_heatmap_marks_what_differs_from_the_reference(

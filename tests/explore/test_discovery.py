@@ -402,7 +402,7 @@ def test_a_holdout_log_counts_every_check_of_concurrent_commands_and_refuses_dam
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from sim.explore.discovery import HOLDOUT_CHECKS, holdout_checks
+    from sim.explore.discovery import HOLDOUT_CHECKS, HOLDOUT_LOCK, holdout_checks
     from sim.explore.functions import box_indicator, box_space
 
     ctx = multiprocessing.get_context("spawn")
@@ -411,8 +411,13 @@ def test_a_holdout_log_counts_every_check_of_concurrent_commands_and_refuses_dam
     assert len(holdout_checks(tmp_path)) == 40
     study = tmp_path / "study"
     (study / "holdout").mkdir(parents=True)
-    (study / "holdout" / HOLDOUT_CHECKS).write_text('{"checks": [')
-    with pytest.raises(StudyError, match="is damaged, so how many boxes this holdout"):
+    for damaged in ('{"checks": [', '{"checks": [{}]}'):
+        (study / "holdout" / HOLDOUT_CHECKS).write_text(damaged)
+        with pytest.raises(StudyError, match="is damaged, so how many boxes this holdout"):
+            run_discovery(box_space(), box_indicator, study, "y > 0.5", samples=20, holdout=20)
+    (study / "holdout" / HOLDOUT_CHECKS).unlink()
+    (study / "holdout" / HOLDOUT_LOCK).mkdir()
+    with pytest.raises(StudyError, match="is not a file: remove it"):
         run_discovery(box_space(), box_indicator, study, "y > 0.5", samples=20, holdout=20)
     assert not (study / "manifest.json").exists()  # nothing ran
 
