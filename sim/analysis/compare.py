@@ -392,6 +392,7 @@ def references(runs: RunSet, ref: Run | None) -> dict[int, Run]:
     (:func:`alike`), else a run of ``ref``'s scenario and parameters that does (a sweep over
     seeds: ``Joint operation [seed=2]`` against ``Baseline [seed=2]``, in pairs, rather than
     against ``Baseline [seed=1]``, apart; over horizons, streams or parameter sources too),
+    else the first of them it can be tested against apart (the same horizon and source),
     else ``ref``. A run that is some run's reference has none itself; ``ref``'s other runs
     that no run pairs with are compared with ``ref``. Empty without a reference."""
     if ref is None:
@@ -406,7 +407,10 @@ def references(runs: RunSet, ref: Run | None) -> dict[int, Run]:
     for run in runs.runs:
         if run is ref or id(run) in same_ids:
             continue
-        out[id(run)] = next((r for r in (ref, *same) if alike(run, r)), ref)
+        candidates = (ref, *same)
+        paired = next((r for r in candidates if alike(run, r)), None)
+        testable = next((r for r in candidates if testable_against(run, r)), ref)
+        out[id(run)] = paired or testable
     chosen = {id(r) for r in out.values()}
     out.update({id(r): ref for r in same if id(r) not in chosen})
     return out
@@ -414,12 +418,14 @@ def references(runs: RunSet, ref: Run | None) -> dict[int, Run]:
 
 def alike(run: Run, other: Run) -> bool:
     """Whether ``run`` can be tested against ``other`` in pairs: paired replicate by replicate
-    (:func:`paired_with`), over the same horizon, with parameters from the same source."""
-    return (
-        paired_with(run, other)
-        and run.weeks == other.weeks
-        and source_key(run.parameters) == source_key(other.parameters)
-    )
+    (:func:`paired_with`) and :func:`testable_against` it."""
+    return paired_with(run, other) and testable_against(run, other)
+
+
+def testable_against(run: Run, other: Run) -> bool:
+    """Whether a difference of ``run`` from ``other`` can be tested at all: over the same
+    horizon, with parameters from the same source (:func:`_mark_significant`)."""
+    return run.weeks == other.weeks and source_key(run.parameters) == source_key(other.parameters)
 
 
 def by_construction(runs: Sequence[Run], refs: dict[int, Run]) -> dict[str, dict[str, str]]:
@@ -826,7 +832,8 @@ def _difference_notes(
         notes.append(
             "A run that does not pair with the reference (another seed, horizon, kind of "
             "random streams or source of parameters) is compared with the run of the "
-            f"reference's scenario and parameters that matches it in those, in pairs: {shown}."
+            "reference's scenario and parameters that matches it in those (in pairs where "
+            f"one pairs with it, else apart over the same horizon): {shown}."
         )
     apart = _resampled_apart(diffs, table.attrs.get("paired_runs"), short or {})
     if apart:

@@ -792,7 +792,7 @@ def test_a_sweep_over_seeds_compares_each_run_with_the_reference_of_its_own_seed
     rows = [line for line in text.splitlines() if line.lstrip().startswith("Baseline [seed=8]")]
     assert rows and all("(reference)" in line for line in rows)
     assert "Every run shares its reference's seeds" in text
-    assert "in pairs: Iran border [seed=8] against Baseline [seed=8]." in text
+    assert "apart over the same horizon): Iran border [seed=8] against Baseline [seed=8]." in text
     lone = cmp.compare(paths[:3], "Baseline [seed=7]")  # seed 8's baseline alone: as before
     row = lone[lone["outcome"] == "attacks_total"].set_index("label").loc["Baseline [seed=8]"]
     assert row["reference"] == "Baseline [seed=7]" and not row["paired"]
@@ -819,6 +819,13 @@ def test_a_run_is_compared_with_the_reference_run_of_its_own_horizon_and_streams
     row = attacks.loc["Iran border [weeks=4]"]
     assert row["reference"] == "Baseline [weeks=4]" and row["paired"]
     assert row["diff_mean"] == 5 and row["diff_mean_p"] < 0.05  # tested: the same horizon
+    # no run pairs with it: the one it can be tested against (its horizon), apart (a reviewer)
+    summary, ts, ev = make_frames(n=24, weeks=4, seed=9)
+    lone = save_run(tmp_path / "lone", summary, ts, ev, scenario="iran_border", seed=3)
+    table = cmp.compare([*runs.values(), lone], "Baseline [weeks=3]")
+    row = table[(table["outcome"] == "attacks_total") & (table["label"].str.contains("seed=3"))]
+    assert list(row["reference"]) == ["Baseline [weeks=4]"]
+    assert not row["paired"].iloc[0] and row["diff_mean_p"].notna().all()  # tested, apart
     summary, ts, ev = make_frames(n=24, weeks=3, seed=1)
     keyed = save_run(tmp_path / "k", summary, ts, ev, streams="keyed")
     single = save_run(tmp_path / "s", summary, ts, ev)
@@ -848,7 +855,7 @@ def test_runs_of_one_scenario_are_told_apart_by_the_run_keys_they_differ_in(
     ]
     table = cmp.compare(paths, "Baseline [seed=7]")
     text = cmp.format_table(table)
-    assert "in pairs: Iran border [seed=8] against Baseline [seed=8]." in text
+    assert "apart over the same horizon): Iran border [seed=8] against Baseline [seed=8]." in text
     labels = list(dict.fromkeys(table["label"]))
     assert labels == [
         "Baseline [seed=7]", "Baseline [seed=8]", "Iran border [seed=7]", "Iran border [seed=8]"
