@@ -267,7 +267,7 @@ def check_box(points: pd.DataFrame, y: np.ndarray, limits: pd.DataFrame) -> dict
     }
 
 
-#: The boxes a holdout has checked (``--where`` and limits), one entry each, in its folder.
+#: The boxes a holdout has checked (limits and its cases, with the ``--where``), in its folder.
 HOLDOUT_CHECKS = "checks.json"
 #: The lock commands checking boxes on one holdout take turns by.
 HOLDOUT_LOCK = ".checks.lock"
