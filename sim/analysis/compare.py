@@ -403,14 +403,14 @@ def references(runs: RunSet, ref: Run | None) -> dict[int, Run]:
         if r is not ref and r.scenario == ref.scenario and r.overrides == ref.overrides
     ]
     same_ids = {id(r) for r in same}
+    candidates = (ref, *same)
     out: dict[int, Run] = {}
     for run in runs.runs:
         if run is ref or id(run) in same_ids:
             continue
-        candidates = (ref, *same)
-        paired = next((r for r in candidates if alike(run, r)), None)
-        testable = next((r for r in candidates if testable_against(run, r)), ref)
-        out[id(run)] = paired or testable
+        out[id(run)] = next((r for r in candidates if alike(run, r)), None) or next(
+            (r for r in candidates if testable_against(run, r)), ref
+        )
     chosen = {id(r) for r in out.values()}
     out.update({id(r): ref for r in same if id(r) not in chosen})
     return out
@@ -801,8 +801,7 @@ def _difference_notes(
     ]
     diffs = table[table["diff_mean"].notna()]  # tested or not: every run with a difference
     pairs = diffs.groupby("label", sort=False)["paired"].any()
-    keyed = set(table.attrs.get("keyed_runs") or [])
-    keyed = {(short or {}).get(k, k) for k in keyed}
+    keyed = {(short or {}).get(k, k) for k in table.attrs.get("keyed_runs") or []}
     if pairs.all():
         notes.append(
             "Every run shares its reference's seeds replicate by replicate (common random "

@@ -157,11 +157,12 @@ def analyze(
     problem = space.salib_problem()
     y = np.asarray(y, dtype=float)
     boot_seed = seed + 1  # SALib's Sobol analysis ignores a seed of 0 (random intervals)
-    if y.size and (np.ptp(y) == 0 or (method == "sobol" and base_variance(y, len(space)) == 0)):
+    constant = bool(y.size) and np.ptp(y) == 0
+    if constant or (y.size and method == "sobol" and base_variance(y, len(space)) == 0):
         # a constant outcome: Morris effects are exactly 0; there is no variance to share out.
         # Sobol divides by the variance over A and B only: none there, and SALib gave every
         # index 0 ± 0 though the mixed points varied (a rare 0/1 outcome at small N).
-        fill = 0.0 if method == "morris" and np.ptp(y) == 0 else np.nan
+        fill = 0.0 if method == "morris" and constant else np.nan
         table = pd.DataFrame({c: np.full(len(space), fill) for c in COLUMNS[method]})
         table.insert(0, "parameter", space.names)
         return table
@@ -190,15 +191,20 @@ def base_variance(y: np.ndarray, dims: int) -> float:
     return float(np.var(np.concatenate([blocks[:, 0], blocks[:, -1]])))
 
 
-def undefined_reason(y: np.ndarray, method: str) -> str:
-    """Why an outcome's indices are all undefined: constant over the design, or (Sobol)
-    constant over the base samples only."""
+def undefined_outcome(y: np.ndarray) -> tuple[str, str]:
+    """What made an outcome's indices all undefined, and what that means: constant over the
+    design, or (Sobol) constant over the base samples only."""
     if np.ptp(y) == 0:
-        return "constant over the design: no variance to share out"
+        return "constant over the design", "no variance to share out"
     return (
-        "constant over the base samples (A and B), though not at the mixed points: the "
-        "indices are undefined (a rare outcome: raise --samples)"
+        "constant over the base samples (A and B), though not at the mixed points",
+        "the indices are undefined (a rare outcome: raise --samples)",
     )
+
+
+def undefined_reason(y: np.ndarray) -> str:
+    """:func:`undefined_outcome` as one line."""
+    return ": ".join(undefined_outcome(y))
 
 
 def morris_steps(space: Space, unit: np.ndarray) -> list[tuple[int, int, float]]:
@@ -566,7 +572,7 @@ def format_indices(result: SensitivityResult) -> str:
         lines.append(f"\n{style.outcome_label(str(outcome))}  [{outcome}]")
         if block[list(cols)].isna().all().all():
             y = result.evaluation.points[outcome].to_numpy(dtype=float)
-            lines.append(f"  {undefined_reason(y, method)}")
+            lines.append(f"  {undefined_reason(y)}")
             continue
         lines.append(f"  {'parameter':{width}s} " + " ".join(f"{c:>12s}" for c in cols))
         for _, row in block.sort_values(_sort_key(method), ascending=False).iterrows():
@@ -737,7 +743,7 @@ def figure_indices(result: SensitivityResult) -> Figure:
             )
         if block[[b[0] for b in bars]].isna().all().all():
             y = result.evaluation.points[outcome].to_numpy(dtype=float)
-            reason = undefined_reason(y, method).split(":")[0].replace(", though", ",\nthough")
+            reason = undefined_outcome(y)[0].replace(", though", ",\nthough")
             ax.text(0.5, 0.5, reason, transform=ax.transAxes, ha="center")
         ax.set_yticks(ypos, block["parameter"])
         ax.set_title(("Δ " if contrast else "") + style.outcome_label(str(outcome)))
