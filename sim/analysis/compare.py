@@ -842,7 +842,29 @@ def _difference_notes(
             "that so few pairs carry, and would give an interval too narrow). Where no pair "
             "of a count differs, its interval is [0, 0]: the runs agree in every replicate."
         )
+    flat = _zero_width(diffs)
+    if flat:
+        notes.append(
+            f"An interval of zero width is no certainty ({flat}): every resample gives the "
+            "same difference there, because paired runs agree in every replicate, or both "
+            "runs take one value throughout, or their medians sit on a value most replicates "
+            "of both share. The replicates bound a difference only roughly: a change seen in "
+            "none of n replicates may still happen in up to about 3/n of them (95%); read the "
+            "mean's difference, or the yes/no outcome's interval, there."
+        )
     return notes
+
+
+def _zero_width(diffs: pd.DataFrame) -> str:
+    """``Investors withdrawn (mean, median), ...``: the outcomes whose difference has an
+    interval of zero width; '' if none."""
+    found: dict[str, list[str]] = {}
+    for stat in ("mean", "median"):
+        lo, hi = diffs[f"diff_{stat}_lo"], diffs[f"diff_{stat}_hi"]
+        flat = diffs[(diffs["kind"] == "continuous") & lo.notna() & (lo == hi)]
+        for outcome in dict.fromkeys(flat["outcome"]):
+            found.setdefault(style.outcome_label(outcome, with_unit=False), []).append(stat)
+    return "; ".join(f"{name}: {' and '.join(stats_)}" for name, stats_ in found.items())
 
 
 def _paired_events(table: pd.DataFrame) -> bool:
@@ -997,7 +1019,8 @@ def _title_suffix(runs: RunSet, label_note_line: bool = True) -> str:
     horizon = (
         f"; {', '.join(map(str, weeks))} weeks: totals not comparable" if len(weeks) > 1 else ""
     )
-    return f"{prefix}{what}{len(runs.runs)} runs, {rep_text} replicates each{horizon}{note}"
+    each = "replicate each" if reps == [1] else "replicates each"
+    return f"{prefix}{what}{len(runs.runs)} runs, {rep_text} {each}{horizon}{note}"
 
 
 def style_scenario(name: str | None) -> str:
@@ -1198,9 +1221,12 @@ def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # long labels (-0.0125) stay apart
         ax.grid(axis="y", visible=False)
     seeds = ", or its run that pairs with each run" if table.attrs.get("seed_references") else ""
+    ci = "bootstrap 95% CI"
+    if any(r.replicates == 1 for r in runs.runs):  # one history: a dot with no interval
+        ci += " (none where a run has one replicate: its dot is one history's difference)"
     fig.suptitle(
         f"Difference in means from the reference ({by_label.get(ref, ref)}{seeds}), "
-        f"bootstrap 95% CI — {_title_suffix(runs)}\n(filled dot: the difference holds after "
+        f"{ci} — {_title_suffix(runs)}\n(filled dot: the difference holds after "
         "Holm's correction for every difference of the comparison, the * of the table; "
         "hollow: it does not, or the run is not tested)" + _rests_on_caption(table),
         fontsize=12,

@@ -42,6 +42,8 @@ _SINGULAR = {
     "attacks": "attack",
     "fighters": "fighter",
     "investors": "investor",
+    "attempts": "attempt",
+    "firms": "firm",
     "USD million": "USD million",
     "index 0-1": "index unit",
 }
@@ -64,8 +66,9 @@ def _bins(x: np.ndarray) -> np.ndarray:
     """Histogram bins: numpy's 'auto' rule capped to 8-40 bins; for counts, whole-number
     widths with edges between integers (so no bin straddles two counts unevenly)."""
     lo, hi = float(x.min()), float(x.max())
-    if hi == lo:
-        return np.array([lo - 0.5, hi + 0.5])
+    if hi == lo:  # one value: a count's bin is one wide, an index's a hair (not -0.1 to 0.9)
+        half = 0.5 if _whole_numbers(x) else max(0.05 * abs(lo), 1e-3)
+        return np.array([lo - half, hi + half])
     n = int(np.clip(len(np.histogram_bin_edges(x, bins="auto")) - 1, 8, 40))
     if _whole_numbers(x):
         width = max(1.0, float(np.ceil((hi - lo + 1) / n)))
@@ -89,6 +92,8 @@ def _interval_text(s: stats.Summary) -> str:
     from sim.analysis.compare import fmt_median_interval
 
     med, lo, hi = fmt_median_interval(s.median, s.q05, s.q95)
+    if s.n == 1:
+        return f"one replicate: {med}"
     return f"median {med}, 90% interval {lo}–{hi}"
 
 
@@ -113,18 +118,27 @@ def _hide_unused(axes: np.ndarray, used: int) -> None:
 
 
 def _mark_interval(ax: Axes, s: stats.Summary) -> None:
-    ax.axvspan(s.q05, s.q95, color=style.OKABE_ITO[5], alpha=0.18, lw=0, zorder=0)
+    """The median, and the 90% interval behind it (none for one replicate: it has no spread)."""
+    if s.n > 1:
+        ax.axvspan(s.q05, s.q95, color=style.OKABE_ITO[5], alpha=0.18, lw=0, zorder=0)
     ax.axvline(s.median, color="black", lw=1.4, zorder=3)
 
 
-def _legend_handles() -> list[object]:
+def _legend_handles(replicates: int) -> list[object]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    if replicates == 1:
+        return [Line2D([], [], color="black", lw=1.4, label="the one replicate's value")]
     return [
         Line2D([], [], color="black", lw=1.4, label="median"),
         Patch(color=style.OKABE_ITO[5], alpha=0.35, label="90% interval (5th–95th percentile)"),
     ]
+
+
+#: Fewer replicates than this get no density curve: a kernel density of a handful of values
+#: draws its bandwidth's bumps, not a distribution (a reviewer's run of 2 drew two).
+MIN_REPLICATES_FOR_DENSITY = 10
 
 
 #: Outcomes with a ceiling that replicates pile up against (capital cannot exceed what was
@@ -141,6 +155,7 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
     nrows, ncols = _grid(len(cols), 4)
     fig = style.new_figure(figsize=(14, 2.7 * nrows + 0.6))
     axes = np.atleast_2d(fig.subplots(nrows, ncols, squeeze=False))
+    densities = 0
     for ax, col in zip(axes.ravel(), cols, strict=False):
         x = stats.finite(run.summary[col])
         label, unit = style.OUTCOMES[col]
@@ -161,16 +176,20 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
         values = np.unique(x)
         distinct = values.size
         few_counts = _whole_numbers(x) and distinct <= FEW_COUNTS
-        dens = None if few_counts else stats.kde_curve(x, grid, lower, upper)
+        too_few = x.size < MIN_REPLICATES_FOR_DENSITY
+        dens = None if few_counts or too_few else stats.kde_curve(x, grid, lower, upper)
         why = ""
         if dens is not None:
             ax.plot(grid, dens, color=style.OKABE_ITO[3], lw=1.6)
+            densities += 1
         else:  # said under the axis: inside it, the note ran over the bars and the median
             why = (
                 "\n(one value: no density curve)"
                 if np.ptp(x) == 0
                 else f"\n({distinct} distinct values: no density curve)"
                 if few_counts
+                else f"\n({x.size} replicates: too few for a density curve)"
+                if too_few
                 else "\n(too few values for a density curve)"
             )
         if few_counts:  # a tick at each value (there were ticks at 0.5, 1.5 ... and -0.45)
@@ -182,11 +201,14 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = [
-        Patch(color=style.OKABE_ITO[0], alpha=0.55, label="histogram of replicates"),
-        Line2D([], [], color=style.OKABE_ITO[3], lw=1.6, label="kernel density estimate"),
-        *_legend_handles(),
+    handles: list[object] = [
+        Patch(color=style.OKABE_ITO[0], alpha=0.55, label="histogram of replicates")
     ]
+    if densities:  # a legend names only what is drawn
+        handles.append(
+            Line2D([], [], color=style.OKABE_ITO[3], lw=1.6, label="kernel density estimate")
+        )
+    handles += _legend_handles(run.replicates)
     fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False)
     fig.suptitle(f"Outcome distributions at the end of the run — {run.title()}", fontsize=12)
     return fig
@@ -222,7 +244,7 @@ def figure_outcome_ecdfs(run: Run) -> Figure | None:
 
     handles = [
         Line2D([], [], color=style.OKABE_ITO[0], lw=1.6, label="empirical CDF"),
-        *_legend_handles(),
+        *_legend_handles(run.replicates),
         Line2D([], [], color="0.5", lw=0.6, ls=":", label="5%, 50%, 95% levels"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False)
@@ -243,6 +265,12 @@ def _fan(ax: Axes, weeks: np.ndarray, matrix: np.ndarray, colour: str, label: st
     """Median and 50%/90% bands of replicates week by week, and their mean (dashed): for a
     rare count, such as Chinese deaths in a week, every band can be 0 while the mean is not.
     Counts' band edges are values some replicate took."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))  # no week 1.5
+    if matrix.shape[0] == 1:  # one replicate: its path, no bands and no mean to draw
+        ax.plot(weeks, matrix[0], color=colour, lw=1.6, label=label or None)
+        return
     finite = matrix[np.isfinite(matrix)]
     bands = stats.quantile_bands(matrix, whole=bool(np.all(finite == np.round(finite))))
     ax.fill_between(weeks, bands[0.05], bands[0.95], color=colour, alpha=0.18, lw=0)
@@ -280,10 +308,14 @@ _FAN_POLITICS: tuple[tuple[str, str, str, bool], ...] = (
 _INDEX_METRICS = ("grievance", "legitimacy", "china_patience")
 
 
-def _fan_legend(fig: Figure, colour: str) -> None:
+def _fan_legend(fig: Figure, colour: str, replicates: int) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    if replicates == 1:
+        line = Line2D([], [], color=colour, lw=1.6, label="the one replicate's path")
+        fig.legend(handles=[line], loc="outside lower center", frameon=False)
+        return
     handles = [
         Line2D([], [], color=colour, lw=1.6, label="median of replicates"),
         Patch(color=colour, alpha=0.45, label="50% band (25th–75th percentile)"),
@@ -314,7 +346,7 @@ def figure_fan_violence(run: Run) -> Figure | None:
     _hide_unused(axes, len(panels))
     for ax in axes[-1]:
         ax.set_xlabel("week of simulation")
-    _fan_legend(fig, colour)
+    _fan_legend(fig, colour, run.replicates)
     fig.suptitle(f"Violence over time — {run.title()}", fontsize=12)
     return fig
 
@@ -368,7 +400,7 @@ def figure_fan_politics(run: Run) -> Figure | None:
     ax.legend(loc="best", frameon=False)
     for ax in axes[-1]:
         ax.set_xlabel("week of simulation")
-    _fan_legend(fig, colour)
+    _fan_legend(fig, colour, run.replicates)
     fig.suptitle(f"Politics and investment over time — {run.title()}", fontsize=12)
     return fig
 
@@ -432,7 +464,8 @@ def figure_severity(run: Run) -> Figure | None:
         stats.power_law_ccdf(xline, fit.alpha, fit.xmin, tail, fit.discrete),
         color=style.OKABE_ITO[3],
         lw=2,
-        label=f"power-law fit: α = {fit.alpha:.2f} ± {fit.sigma:.2f} above x_min",
+        label=f"power-law fit above x_min: α = {fit.alpha:.2f} ± {fit.sigma:.2f} (the pooled "
+        "attacks' standard error)",
     )
     ax.axvline(
         fit.xmin, color="0.4", lw=0.8, ls="--", label=f"x_min = {fmt(fit.xmin)} (tail starts)"
@@ -603,14 +636,17 @@ def figure_districts(run: Run) -> Figure | None:
     order = table.sort_values("mean")
     y = np.arange(len(order))
     bars.barh(y, order["mean"], color=style.OKABE_ITO[0], alpha=0.8)
-    half = (order["q95"] - order["q05"]) / 2  # the interval, drawn about its middle: a
-    bars.errorbar(  # skewed count's mean may lie outside it (a rare place in a short run)
-        order["q05"] + half, y, xerr=half,
-        fmt="none", ecolor="black", elinewidth=0.9, capsize=2,
-    )  # fmt: skip
+    if run.replicates > 1:  # one replicate has no interval
+        half = (order["q95"] - order["q05"]) / 2  # the interval, drawn about its middle: a
+        bars.errorbar(  # skewed count's mean may lie outside it (a rare place in a short run)
+            order["q05"] + half, y, xerr=half,
+            fmt="none", ecolor="black", elinewidth=0.9, capsize=2,
+        )  # fmt: skip
     bars.set_yticks(y, [names.get(str(p), str(p)) for p in order.index])
     bars.set_xlabel("attacks per replicate over the run")
-    bars.set_title("Mean with 90% interval across replicates")
+    bars.set_title(
+        "Mean with 90% interval across replicates" if run.replicates > 1 else "The one replicate"
+    )
     bars.grid(axis="y", visible=False)
     fig.suptitle(f"Attacks by place — {run.title()}", fontsize=12)
     return fig

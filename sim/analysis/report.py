@@ -46,8 +46,8 @@ CAPTIONS: dict[str, str] = {
     "75th and from the 5th to the 95th percentile of replicates, week by week; panels titled "
     "cumulative add up the weeks.",
     "fan_politics": "Grievance, legitimacy, China's patience, capital and investors by week "
-    "(median and 50%/90% bands); the last panel shows the share of replicates in which a "
-    "policy is in force.",
+    "(median, 50%/90% bands and mean, dashed); the last panel shows the share of replicates "
+    "in which a policy is in force.",
     "severity_ccdf": "Severity of attacks: the share of deadly attacks that killed at least x "
     "people, on log-log axes, with a power-law fit above x_min and the published exponent "
     "α = 2.4 ± 0.2 for comparison. R compares the power law with a lognormal (R > 0 favours the "
@@ -64,7 +64,8 @@ CAPTIONS: dict[str, str] = {
     "compare_ecdf": "Cumulative distributions of each outcome, one line per run.",
     "compare_differences": "Difference in the mean of each outcome from its reference run (the "
     "reference, or the run of its scenario and parameters that pairs with it: the table's "
-    "reference column) with a 95% confidence interval. Filled dots hold after Holm's "
+    "reference column) with a 95% confidence interval (none for a run of one replicate). "
+    "Filled dots hold after Holm's "
     "correction for every difference in the table; an open dot whose interval excludes 0 "
     "does not, or was not tested "
     "(too few replicates, another horizon or parameter source: the table's notes say which; "
@@ -160,10 +161,12 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
 
 
-def _figure(name: str, png: bytes, context: str) -> str:
+def _figure(name: str, png: bytes, context: str, whose: str) -> str:
+    """A figure with its caption; ``context`` names its anchor, ``whose`` its alt text (a
+    screen reader says "outcomes_histograms: Baseline — 100 replicates", not "run0")."""
     caption = CAPTIONS.get(name, "")
     return (
-        f'<figure id="{_e(context)}-{_e(name)}">{_img(png, f"{name}: {context}")}'
+        f'<figure id="{_e(context)}-{_e(name)}">{_img(png, f"{name}: {whose}")}'
         f"<figcaption>{_e(caption)}</figcaption></figure>"
     )
 
@@ -426,13 +429,13 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
         draw_comparison()
     if compared:
         out.append("<h2>Comparison figures</h2>")
-        out += [_figure(name, png, "comparison") for name, png in compared]
+        out += [_figure(name, png, "comparison", "comparison") for name, png in compared]
     if per_run is not None:
         out.append("<h2>Figures of each run</h2>")
         open_attr = " open" if len(runs.runs) <= 3 else ""
         for i, (run, pngs) in enumerate(zip(runs.runs, per_run, strict=True)):
             out.append(f"<details{open_attr}><summary>{_e(run.title())}</summary>")
-            out += [_figure(name, png, f"run{i}") for name, png in pngs]
+            out += [_figure(name, png, f"run{i}", run.title()) for name, png in pngs]
             out.append("</details>")
     out.append("</body></html>")
     return "\n".join(out)

@@ -166,13 +166,26 @@ class Run:
 
     def title(self) -> str:
         """Readable heading: label and replicate count, plus status if not complete."""
-        text = f"{self.label or readable_scenario(self.scenario)} — {self.replicates} replicates"
+        name = self.label or readable_scenario(self.scenario)
+        text = f"{name} — {replicates_text(self.replicates)}"
         if self.weeks:
             text += f", {self.weeks} weeks"
         status = self.manifest.get("status")
         if status and status != "complete":
             text += f" (status: {status})"
         return text
+
+
+def replicates_text(n: int) -> str:
+    """``100 replicates``, with a caution where intervals are rough (fewer than compare tests)
+    or absent (one replicate), so that a figure shown on its own says so."""
+    from sim.analysis.compare import MIN_REPLICATES_TO_TEST
+
+    if n == 1:
+        return "1 replicate (one history: no spread)"
+    if n < MIN_REPLICATES_TO_TEST:
+        return f"{n} replicates (fewer than {MIN_REPLICATES_TO_TEST}: rough intervals)"
+    return f"{n} replicates"
 
 
 def readable_scenario(name: str) -> str:

@@ -187,8 +187,9 @@ def bootstrap_diff_ci(
     estimate over the bootstrap standard error (Efron & Tibshirani 1993, §16; n - 1 degrees of
     freedom paired, Welch's unpaired), so that it resolves the small values a
     multiple-comparison correction needs; where the interval holds 0, never below what the
-    bootstrap's own tail beyond 0 says (:func:`_boot_p`), and never below what an exact test
-    of samples this small could give (:func:`_smallest_exact_p`). Vectorised (one
+    bootstrap's own tail beyond 0 says (:func:`_boot_p`), for a median never below a rank
+    test's (:func:`_rank_p`), and never below what an exact test of samples this small could
+    give (:func:`_smallest_exact_p`). Vectorised (one
     ``n_boot x n`` index draw per sample); the fixed ``seed`` makes it reproducible. NaN
     where either sample is empty, and no interval or p-value where either has a single value.
     """
@@ -214,6 +215,8 @@ def bootstrap_diff_ci(
     p = _t_p(estimate, se, df)
     if low <= 0 <= high:  # the interval holds 0: so must the p-value
         p = max(p, _boot_p(boot))
+    if stat == "median":
+        p = max(p, _rank_p(x, y, paired))
     return DiffCI(estimate, float(low), float(high), max(p, _smallest_exact_p(x, y, paired)))
 
 
@@ -271,6 +274,26 @@ def _boot_p(boot: FloatArray) -> float:
     under 0.05 in 12% of comparisons of two samples of one population, one at 5e-5 with an
     interval of [-1, 0]."""
     return float(min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0))))
+
+
+def _rank_p(x: FloatArray, y: FloatArray, paired: bool) -> float:
+    """Wilcoxon's signed-rank test of the pairs (zero differences dropped) or Mann-Whitney's of
+    two samples, two-sided: the floor under a median's p-value. The bootstrap of a median is
+    lumpy where a count has many zeros or ties, and Student's t on its SE is too small far in
+    the tail that Holm's correction reads: a reviewer's 3,000 comparisons of two samples of
+    100 from one run's replicates gave p < 0.05 / 54 in 0.30-0.40% of them (chinese_killed,
+    attacks_on_chinese, attacks_total; nominal 0.093%), p < 1e-4 in 0.07-0.10%. A rank test
+    holds its level whenever the two samples come from one distribution, so a median's p is
+    never below what one says (0.00-0.07% there)."""
+    from scipy.stats import mannwhitneyu, wilcoxon
+
+    if paired:
+        if not np.any(x != y):
+            return 1.0
+        p = wilcoxon(x, y).pvalue
+    else:
+        p = mannwhitneyu(x, y, alternative="two-sided").pvalue
+    return float(p) if math.isfinite(p) else 1.0
 
 
 def _smallest_exact_p(x: FloatArray, y: FloatArray, paired: bool) -> float:

@@ -865,3 +865,30 @@ def test_runs_of_one_scenario_are_told_apart_by_the_run_keys_they_differ_in(
     assert [r.label for r in load_runs([older, new]).runs] == [
         "Baseline (a/old)", "Baseline (a/new)"
     ]  # fmt: skip
+
+
+def test_an_interval_of_zero_width_is_explained_not_left_as_certainty(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A stranger's review: "Investors withdrawn Δ 0 [0, 0]" beside the yes/no outcome's
+    [-0.09, 0.09] for the same fact, and "Chinese nationals killed Δ median 0 [0, 0]" where the
+    means differ: every resample agrees, which is no certainty. The notes name them."""
+    rng = np.random.default_rng(5)
+    paths = []
+    for name, seed in (("baseline", 1), ("iran_border", 2)):  # other seeds: resampled apart
+        summary, ts, ev = make_frames(n=40, weeks=3, seed=seed)
+        summary["investors_withdrawn"] = 0
+        summary["chinese_killed"] = np.where(rng.random(40) < 0.75, 0, rng.integers(1, 9, 40))
+        paths.append(save_run(tmp_path / name, summary, ts, ev, scenario=name, seed=seed))
+    table = cmp.compare(paths)
+    row = table[(table["outcome"] == "chinese_killed") & table["diff_mean"].notna()].iloc[0]
+    assert row["diff_median_lo"] == row["diff_median_hi"] == 0
+    assert row["diff_mean_hi"] > row["diff_mean_lo"]
+    text = cmp.format_table(table)
+    assert (
+        "An interval of zero width is no certainty (Investors withdrawn: mean and median; "
+        "Chinese nationals killed: median)"
+    ) in text
+    assert "up to about 3/n of them" in text
+    spread = cmp.format_table(cmp.compare(_two_scenarios(tmp_path / "x", make_frames, save_run)))
+    assert "zero width" not in spread  # nothing flat: no note

@@ -358,3 +358,39 @@ def test_log_axes_label_their_ticks_as_plain_text(tmp_path: Path, make_run) -> N
     assert "mathdefault" not in svg and "$" not in svg
     assert "10⁰" in svg
     assert style.plain_power(r"$\mathdefault{2\times10^{-3}}$") == "2×10⁻³"
+
+
+def test_runs_of_one_or_few_replicates_draw_and_say_only_what_they_have(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A stranger's review: one replicate's figures were titled "90% interval 31–31" under a
+    legend of bands and a mean not drawn, and two replicates got density curves (two bumps)
+    and a "90% interval" that held neither of them, with nothing on the figure to say so."""
+    from matplotlib.collections import PolyCollection
+
+    summary, ts, events = make_frames(n=1, weeks=6)
+    one = load_run(save_run(tmp_path / "one", summary, ts, events))
+    hist = plots.figure_outcome_histograms(one)
+    assert hist is not None and "1 replicate (one history: no spread)" in hist.get_suptitle()
+    titled = [ax for ax in hist.axes if ax.get_visible() and ax.get_title()]
+    assert titled and all("one replicate: " in ax.get_title() for ax in titled)
+    assert not any("interval" in ax.get_title() for ax in titled)
+    labels = [t.get_text() for t in hist.legends[0].get_texts()]
+    assert labels == ["histogram of replicates", "the one replicate's value"]
+    fan = plots.figure_fan_violence(one)
+    assert fan is not None
+    assert not any(isinstance(c, PolyCollection) for ax in fan.axes for c in ax.collections)
+    assert [t.get_text() for t in fan.legends[0].get_texts()] == ["the one replicate's path"]
+    places = plots.figure_districts(one)
+    assert places is not None and "The one replicate" in [ax.get_title() for ax in places.axes]
+
+    summary, ts, events = make_frames(n=2, weeks=6)
+    two = load_run(save_run(tmp_path / "two", summary, ts, events))
+    hist = plots.figure_outcome_histograms(two)
+    assert (
+        hist is not None and "2 replicates (fewer than 20: rough intervals)" in hist.get_suptitle()
+    )
+    grievance = next(ax for ax in hist.axes if ax.get_title().startswith("Grievance"))
+    assert not grievance.get_lines()[1:]  # the median only: no density curve
+    assert grievance.get_xlabel().endswith("(2 replicates: too few for a density curve)")
+    assert "kernel density estimate" not in [t.get_text() for t in hist.legends[0].get_texts()]

@@ -44,6 +44,10 @@ def test_report_is_self_contained(tmp_path: Path, two_runs, monkeypatch) -> None
     assert "<script" not in html and "<link" not in html
     assert "<style>" in html
     assert not list((tmp_path / "out").glob(".*"))  # no temporary file left behind
+    # a screen reader names the run a figure shows, not "run0" (a stranger's review)
+    assert (
+        'alt="severity_ccdf: Chinese troops [chinese_troop_protection=0.9] — 6 replicates' in html
+    )
 
 
 def test_report_says_what_was_run_and_how_to_read_it(tmp_path: Path, two_runs, monkeypatch) -> None:
