@@ -738,7 +738,8 @@ def table_blocks(
             for _, r in block.iterrows():
                 med, lo, hi = fmt_median_interval(r["median"], r["q05"], r["q95"])
                 label = _row_label(r, outcome, fixed)
-                row = [label, str(r["n"]), med, f"{lo}–{hi}", fmt_number(r["mean"])]
+                interval = f"{lo}–{hi}" if r["n"] != 1 else "– (one replicate)"
+                row = [label, str(r["n"]), med, interval, fmt_number(r["mean"])]
                 if ref:
                     is_ref = r["label"] == r["reference"]
                     dmean = fmt_ci(*_diff_cells(r, "diff_mean"))

@@ -892,3 +892,14 @@ def test_an_interval_of_zero_width_is_explained_not_left_as_certainty(
     assert "up to about 3/n of them" in text
     spread = cmp.format_table(cmp.compare(_two_scenarios(tmp_path / "x", make_frames, save_run)))
     assert "zero width" not in spread  # nothing flat: no note
+
+
+def test_a_run_of_one_replicate_shows_no_interval_in_the_table(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A stranger's review: the table read "90% interval 31–31" for one replicate."""
+    summary, ts, ev = make_frames(n=1, weeks=3, seed=1)
+    table = cmp.compare([save_run(tmp_path / "one", summary, ts, ev)])
+    text = cmp.format_table(table)
+    assert "– (one replicate)" in text
+    assert not re.search(r"(?<![\d.])(\d[\d,.]*)–\1(?![\d.])", text)  # no value–itself
