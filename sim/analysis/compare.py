@@ -354,7 +354,11 @@ def compare_runs(
             if own is not None and ref_e is not None:
                 pair = paired[id(run)]  # paired yes/no values: however few pairs disagree
                 x, y = _aligned(run, own, values, ref_e, pair)
-                d = stats.paired_proportion_diff(x, y) if pair else _diff(x, y, "mean", False)
+                d = (
+                    stats.paired_proportion_diff(x, y)
+                    if pair
+                    else stats.independent_proportion_diff(x, y)
+                )
                 row.update(diff_mean=d.estimate, diff_mean_lo=d.low, diff_mean_hi=d.high)
                 row.update(diff_mean_p=d.p, paired=pair)
                 row.update(pair_r=_correlation(x, y) if pair else math.nan)
@@ -738,7 +742,7 @@ def table_blocks(
             for _, r in block.iterrows():
                 med, lo, hi = fmt_median_interval(r["median"], r["q05"], r["q95"])
                 label = _row_label(r, outcome, fixed)
-                interval = f"{lo}–{hi}" if r["n"] != 1 else "– (one replicate)"
+                interval = {0: "–", 1: "– (one value)"}.get(int(r["n"]), f"{lo}–{hi}")
                 row = [label, str(r["n"]), med, interval, fmt_number(r["mean"])]
                 if ref:
                     is_ref = r["label"] == r["reference"]
@@ -823,6 +827,13 @@ def _difference_notes(
             "bootstrap's, which gives [0, 0] where few disagree; this one stays wide enough, "
             "93-100% coverage) and its test McNemar's mid-p."
         )
+    if _independent_events(diffs):
+        notes.append(
+            "A yes/no outcome's difference between runs that do not pair takes Newcombe's "
+            "hybrid score interval for independent proportions (it stays wide where neither "
+            "run's replicates vary, as a bootstrap's [0, 0] does not) and the N - 1 "
+            "chi-squared test (Fisher's exact where an expected count is below 1)."
+        )
     by_seed = dict(table.attrs.get("seed_references") or {})
     if by_seed:
         shown = "; ".join(
@@ -846,12 +857,13 @@ def _difference_notes(
     flat = _zero_width(diffs)
     if flat:
         notes.append(
-            f"An interval of zero width is no certainty ({flat}): every resample gives the "
-            "same difference there, because paired runs agree in every replicate, or both "
-            "runs take one value throughout, or their medians sit on a value most replicates "
-            "of both share. The replicates bound a difference only roughly: a change seen in "
-            "none of n replicates may still happen in up to about 3/n of them (95%); read the "
-            "mean's difference, or the yes/no outcome's interval, there."
+            f"An interval of zero width is no certainty ({flat}): at least 95% of the "
+            "resamples gave the same difference there, as where paired runs agree, or differ "
+            "by the same amount, in nearly every replicate, where both runs take one value "
+            "throughout, or where their medians sit on a value most replicates of both "
+            "share. What the replicates bound is rougher: a change seen in none of n "
+            "replicates may still happen in up to about 3/n of them (95%, one-sided); where "
+            "the mean's interval or the yes/no outcome's has a width, read that."
         )
     return notes
 
@@ -861,11 +873,18 @@ def _zero_width(diffs: pd.DataFrame) -> str:
     interval of zero width; '' if none."""
     found: dict[str, list[str]] = {}
     for stat in ("mean", "median"):
-        lo, hi = diffs[f"diff_{stat}_lo"], diffs[f"diff_{stat}_hi"]
-        flat = diffs[(diffs["kind"] == "continuous") & lo.notna() & (lo == hi)]
+        lo, hi = diffs[f"diff_{stat}_lo"].astype(float), diffs[f"diff_{stat}_hi"].astype(float)
+        level = np.isclose(lo, hi, rtol=1e-9, atol=1e-12)  # 0.9999999999999999 is [1, 1]
+        flat = diffs[(diffs["kind"] == "continuous") & lo.notna() & level]
         for outcome in dict.fromkeys(flat["outcome"]):
             found.setdefault(style.outcome_label(outcome, with_unit=False), []).append(stat)
     return "; ".join(f"{name}: {' and '.join(stats_)}" for name, stats_ in found.items())
+
+
+def _independent_events(table: pd.DataFrame) -> bool:
+    """Whether some yes/no outcome's difference was taken between runs that do not pair."""
+    events = (table["kind"] == "event") & table["diff_mean"].notna()
+    return bool((events & ~table["paired"].fillna(False).astype(bool)).any())
 
 
 def _paired_events(table: pd.DataFrame) -> bool:

@@ -165,7 +165,12 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
             continue
         s = stats.summarise(x)
         _mark_interval(ax, s)
-        ax.hist(x, bins=_bins(x), density=True, color=style.OKABE_ITO[0], alpha=0.55, lw=0)
+        if x.size > 1:
+            ax.hist(x, bins=_bins(x), density=True, color=style.OKABE_ITO[0], alpha=0.55, lw=0)
+            ax.set_ylabel(f"density (per {_SINGULAR.get(unit, unit)})")
+        else:  # one value alone: a bar of any width would read as a spread
+            ax.set_xlim(*_bins(x))
+            ax.set_yticks([])
         pad = 0.05 * (np.ptp(x) or 1.0)
         lower = 0.0 if x.min() >= 0 else None  # every headline outcome is >= 0 by nature
         # outcomes with a ceiling pile up below it: reflected at the largest replicate, as at
@@ -186,24 +191,23 @@ def figure_outcome_histograms(run: Run) -> Figure | None:
             why = (
                 "\n(one value: no density curve)"
                 if np.ptp(x) == 0
-                else f"\n({distinct} distinct values: no density curve)"
-                if few_counts
                 else f"\n({x.size} replicates: too few for a density curve)"
                 if too_few
+                else f"\n({distinct} distinct values: no density curve)"
+                if few_counts
                 else "\n(too few values for a density curve)"
             )
         if few_counts:  # a tick at each value (there were ticks at 0.5, 1.5 ... and -0.45)
             ax.set_xticks(values)
         ax.set_title(f"{label}\n{_interval_text(s)}", fontsize=9.5)
         ax.set_xlabel(f"{label} ({unit}){why}")
-        ax.set_ylabel(f"density (per {_SINGULAR.get(unit, unit)})")
     _hide_unused(axes, len(cols))
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles: list[object] = [
-        Patch(color=style.OKABE_ITO[0], alpha=0.55, label="histogram of replicates")
-    ]
+    handles: list[object] = []
+    if run.replicates > 1:
+        handles.append(Patch(color=style.OKABE_ITO[0], alpha=0.55, label="histogram of replicates"))
     if densities:  # a legend names only what is drawn
         handles.append(
             Line2D([], [], color=style.OKABE_ITO[3], lw=1.6, label="kernel density estimate")
@@ -236,7 +240,7 @@ def figure_outcome_ecdfs(run: Run) -> Figure | None:
         _mark_interval(ax, s)
         xs, ps = stats.ecdf(x)
         ax.step(np.r_[xs[0], xs], np.r_[0.0, ps], where="post", color=style.OKABE_ITO[0], lw=1.6)
-        for level in (0.05, 0.5, 0.95):
+        for level in (0.05, 0.5, 0.95) if run.replicates > 1 else ():  # none for one value
             ax.axhline(level, color="0.5", lw=0.6, ls=":")
         ax.set_title(f"{label}\n{_interval_text(s)}", fontsize=9.5)
     _hide_unused(axes, len(cols))
@@ -245,8 +249,9 @@ def figure_outcome_ecdfs(run: Run) -> Figure | None:
     handles = [
         Line2D([], [], color=style.OKABE_ITO[0], lw=1.6, label="empirical CDF"),
         *_legend_handles(run.replicates),
-        Line2D([], [], color="0.5", lw=0.6, ls=":", label="5%, 50%, 95% levels"),
     ]
+    if run.replicates > 1:
+        handles.append(Line2D([], [], color="0.5", lw=0.6, ls=":", label="5%, 50%, 95% levels"))
     fig.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False)
     fig.suptitle(f"Outcome ECDFs at the end of the run — {run.title()}", fontsize=12)
     return fig

@@ -161,13 +161,40 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
 
 
-def _figure(name: str, png: bytes, context: str, whose: str) -> str:
+#: What a run's figures leave out with one replicate, and with fewer than
+#: :data:`plots.MIN_REPLICATES_FOR_DENSITY` (the captions above describe a run of many).
+ONE_REPLICATE_CAPTION = (
+    "This run has one replicate: the figure draws its one history (its value or its path) "
+    "with no density curve, interval, band or mean."
+)
+FEW_REPLICATES_CAPTION = (
+    "With fewer than {n} replicates no density curve is drawn: a kernel density of a handful "
+    "of values draws its own bumps."
+)
+
+
+def caption(name: str, replicates: int | None = None) -> str:
+    """The caption of figure ``name``; for a run's figure, ``replicates`` adds what a run of
+    one replicate, or too few for a density, does not draw."""
+    text = CAPTIONS.get(name, "")
+    if replicates == 1 and name in plots.RUN_FIGURES:
+        text += " " + ONE_REPLICATE_CAPTION
+    elif (
+        replicates is not None
+        and replicates < plots.MIN_REPLICATES_FOR_DENSITY
+        and name == "outcomes_histograms"
+    ):
+        text += " " + FEW_REPLICATES_CAPTION.format(n=plots.MIN_REPLICATES_FOR_DENSITY)
+    return text
+
+
+def _figure(name: str, png: bytes, context: str, whose: str, replicates: int | None = None) -> str:
     """A figure with its caption; ``context`` names its anchor, ``whose`` its alt text (a
-    screen reader says "outcomes_histograms: Baseline — 100 replicates", not "run0")."""
-    caption = CAPTIONS.get(name, "")
+    screen reader says "outcomes_histograms: Baseline — 100 replicates", not "run0"), and
+    ``replicates`` (a run's figure) what its caption adds for few replicates."""
     return (
         f'<figure id="{_e(context)}-{_e(name)}">{_img(png, f"{name}: {whose}")}'
-        f"<figcaption>{_e(caption)}</figcaption></figure>"
+        f"<figcaption>{_e(caption(name, replicates))}</figcaption></figure>"
     )
 
 
@@ -435,7 +462,9 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
         open_attr = " open" if len(runs.runs) <= 3 else ""
         for i, (run, pngs) in enumerate(zip(runs.runs, per_run, strict=True)):
             out.append(f"<details{open_attr}><summary>{_e(run.title())}</summary>")
-            out += [_figure(name, png, f"run{i}", run.title()) for name, png in pngs]
+            out += [
+                _figure(name, png, f"run{i}", run.title(), run.replicates) for name, png in pngs
+            ]
             out.append("</details>")
     out.append("</body></html>")
     return "\n".join(out)

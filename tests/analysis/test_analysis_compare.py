@@ -890,6 +890,15 @@ def test_an_interval_of_zero_width_is_explained_not_left_as_certainty(
         "Chinese nationals killed: median)"
     ) in text
     assert "up to about 3/n of them" in text
+    rounded = pd.DataFrame(  # a reviewer: every pair +1 gave [0.9999999999999999, 1.0]
+        {"outcome": ["investors_withdrawn"], "kind": ["continuous"]}
+        | {
+            f"diff_{s}_{e}": [1.0 - 1e-16 if e == "lo" else 1.0]
+            for s in ("mean", "median")
+            for e in ("lo", "hi")
+        }
+    )
+    assert cmp._zero_width(rounded) == "Investors withdrawn: mean and median"
     spread = cmp.format_table(cmp.compare(_two_scenarios(tmp_path / "x", make_frames, save_run)))
     assert "zero width" not in spread  # nothing flat: no note
 
@@ -901,5 +910,5 @@ def test_a_run_of_one_replicate_shows_no_interval_in_the_table(
     summary, ts, ev = make_frames(n=1, weeks=3, seed=1)
     table = cmp.compare([save_run(tmp_path / "one", summary, ts, ev)])
     text = cmp.format_table(table)
-    assert "– (one replicate)" in text
+    assert "– (one value)" in text
     assert not re.search(r"(?<![\d.])(\d[\d,.]*)–\1(?![\d.])", text)  # no value–itself

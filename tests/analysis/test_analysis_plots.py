@@ -376,7 +376,10 @@ def test_runs_of_one_or_few_replicates_draw_and_say_only_what_they_have(
     assert titled and all("one replicate: " in ax.get_title() for ax in titled)
     assert not any("interval" in ax.get_title() for ax in titled)
     labels = [t.get_text() for t in hist.legends[0].get_texts()]
-    assert labels == ["histogram of replicates", "the one replicate's value"]
+    assert labels == ["the one replicate's value"]  # no bar: one value has no spread
+    assert not any(ax.patches for ax in titled)
+    ecdf = plots.figure_outcome_ecdfs(one)
+    assert ecdf is not None and not any(ax.get_lines()[2:] for ax in ecdf.axes)  # no levels
     fan = plots.figure_fan_violence(one)
     assert fan is not None
     assert not any(isinstance(c, PolyCollection) for ax in fan.axes for c in ax.collections)

@@ -489,3 +489,14 @@ def test_the_report_says_where_chinese_nationals_were_killed(
     )
     html = report.report([run], tmp_path / "r.html", per_run_plots=False).read_text()
     assert "Where Chinese nationals were killed" in html and "Dasu/Besham 75%, Quetta 25%" in html
+
+
+def test_captions_say_what_a_run_of_few_replicates_does_not_draw() -> None:
+    """A reviewer: under a one-replicate run's fan chart the caption still read "median …,
+    mean (dashed) … bands from the 25th to the 75th", none of which is drawn."""
+    assert report.ONE_REPLICATE_CAPTION in report.caption("fan_violence", 1)
+    assert report.ONE_REPLICATE_CAPTION not in report.caption("fan_violence", 100)
+    few = report.caption("outcomes_histograms", 5)
+    assert "no density curve" in few and report.ONE_REPLICATE_CAPTION not in few
+    assert "no density curve" not in report.caption("outcomes_ecdf", 5)
+    assert report.caption("compare_boxes", 1) == report.CAPTIONS["compare_boxes"]
