@@ -900,6 +900,7 @@ def _resampled_apart(diffs: pd.DataFrame, paired_runs: Any, short: dict[str, str
         return ""
     names = {short.get(str(label), str(label)) for label in paired_runs}
     rows = diffs[diffs["label"].isin(names) & ~diffs["paired"].fillna(False).astype(bool)]
+    rows = rows[rows["diff_mean_lo"].notna()]  # one replicate: nothing was resampled
     parts = [
         f"{label}: " + ", ".join(_outcome_name(str(o)) for o in dict.fromkeys(block["outcome"]))
         for label, block in rows.groupby("label", sort=False)

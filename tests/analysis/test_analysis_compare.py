@@ -912,3 +912,18 @@ def test_a_run_of_one_replicate_shows_no_interval_in_the_table(
     text = cmp.format_table(table)
     assert "– (one value)" in text
     assert not re.search(r"(?<![\d.])(\d[\d,.]*)–\1(?![\d.])", text)  # no value–itself
+    # a reviewer's sweep: runs of 1 replicate beside a reference of 20 are compared with the
+    # reference's run of 1, and the note said their one pair was "resampled apart"
+    other = summary.copy()
+    other["chinese_killed"] += 1
+    many, ts20, ev20 = make_frames(n=20, weeks=3, seed=1)
+    ones = ["replicates=1"]
+    paths = [
+        save_run(tmp_path / "b20", many, ts20, ev20),
+        save_run(tmp_path / "i20", many, ts20, ev20, scenario="iran_border"),  # a tested run
+        save_run(tmp_path / "b1", summary, ts, ev, overrides=ones),
+        save_run(tmp_path / "i1", other, ts, ev, scenario="iran_border", overrides=ones),
+    ]
+    table = cmp.compare(paths, reference="Baseline [replicates=20]")
+    assert table.attrs["seed_references"]  # the run of 1 has its own reference
+    assert "resampled apart" not in cmp.format_table(table)
