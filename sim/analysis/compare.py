@@ -832,7 +832,8 @@ def _difference_notes(
             "A yes/no outcome's difference between runs that do not pair takes Newcombe's "
             "hybrid score interval for independent proportions (it stays wide where neither "
             "run's replicates vary, as a bootstrap's [0, 0] does not) and the N - 1 "
-            "chi-squared test (Fisher's exact where an expected count is below 1)."
+            "chi-squared test (Fisher's exact, if larger, below p 0.01 or where an expected "
+            "count is below 5)."
         )
     by_seed = dict(table.attrs.get("seed_references") or {})
     if by_seed:
@@ -883,7 +884,7 @@ def _zero_width(diffs: pd.DataFrame) -> str:
 
 def _independent_events(table: pd.DataFrame) -> bool:
     """Whether some yes/no outcome's difference was taken between runs that do not pair."""
-    events = (table["kind"] == "event") & table["diff_mean"].notna()
+    events = (table["kind"] == "event") & table["diff_mean_lo"].notna()  # one value: none
     return bool((events & ~table["paired"].fillna(False).astype(bool)).any())
 
 

@@ -167,6 +167,13 @@ ONE_REPLICATE_CAPTION = (
     "This run has one replicate: the figure draws its one history (its value or its path) "
     "with no density curve, interval, band or mean."
 )
+#: The same for the figures of a run's attacks (their fit, reference band and means remain).
+ONE_REPLICATE_ATTACKS_CAPTION = (
+    "This run has one replicate: the figure shows its attacks alone, and a mean over "
+    "replicates is that replicate's count."
+)
+#: Figures drawn from each replicate's value or path (the others pool the attacks).
+HISTORY_FIGURES = ("outcomes_histograms", "outcomes_ecdf", "fan_violence", "fan_politics")
 FEW_REPLICATES_CAPTION = (
     "With fewer than {n} replicates no density curve is drawn: a kernel density of a handful "
     "of values draws its own bumps."
@@ -178,7 +185,8 @@ def caption(name: str, replicates: int | None = None) -> str:
     one replicate, or too few for a density, does not draw."""
     text = CAPTIONS.get(name, "")
     if replicates == 1 and name in plots.RUN_FIGURES:
-        text += " " + ONE_REPLICATE_CAPTION
+        one = ONE_REPLICATE_CAPTION if name in HISTORY_FIGURES else ONE_REPLICATE_ATTACKS_CAPTION
+        text += " " + one
     elif (
         replicates is not None
         and replicates < plots.MIN_REPLICATES_FOR_DENSITY

@@ -500,3 +500,8 @@ def test_captions_say_what_a_run_of_few_replicates_does_not_draw() -> None:
     assert "no density curve" in few and report.ONE_REPLICATE_CAPTION not in few
     assert "no density curve" not in report.caption("outcomes_ecdf", 5)
     assert report.caption("compare_boxes", 1) == report.CAPTIONS["compare_boxes"]
+    # another reviewer: the severity figure keeps its fit and the published band
+    severity = report.caption("severity_ccdf", 1)
+    assert report.ONE_REPLICATE_ATTACKS_CAPTION in severity
+    assert report.ONE_REPLICATE_CAPTION not in severity
+    assert set(report.HISTORY_FIGURES) < set(plots.RUN_FIGURES)
