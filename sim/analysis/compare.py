@@ -870,8 +870,8 @@ def _difference_notes(
 
 
 def _zero_width(diffs: pd.DataFrame) -> str:
-    """``Investors withdrawn (mean, median), ...``: the outcomes whose difference has an
-    interval of zero width; '' if none."""
+    """``Investors withdrawn: mean and median; Chinese nationals killed: median``: the
+    outcomes whose difference has an interval of zero width; '' if none."""
     found: dict[str, list[str]] = {}
     for stat in ("mean", "median"):
         lo, hi = diffs[f"diff_{stat}_lo"].astype(float), diffs[f"diff_{stat}_hi"].astype(float)

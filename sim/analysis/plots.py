@@ -517,7 +517,7 @@ def figure_target_mix(run: Run, window: int = 4) -> Figure | None:
     cols = [style.TARGET_COLOURS[t] for t in _TARGETS]
     whole = counts.to_numpy().sum() or 1.0
     names = [  # each target's share of the run's attacks in its label: the Chinese band, the
-        # one the seed asks about, is ~1.5% of the baseline's stack and too thin to read
+        # one the seed asks about, is ~1% of the baseline's stack and too thin to read
         f"{name} ({counts[t].sum() / whole:.1%})"
         for t, name in zip(
             _TARGETS, ("Chinese nationals", "security forces", "CPEC infrastructure"), strict=True

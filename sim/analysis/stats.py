@@ -189,10 +189,10 @@ def bootstrap_diff_ci(
     multiple-comparison correction needs; where the interval holds 0, never below what the
     bootstrap's own tail beyond 0 says (:func:`_boot_p`), for a median of independent samples,
     or of pairs of values with many ties, never below a rank test's (:func:`_rank_p`), and
-    never below what an exact test of
-    samples this small could give (:func:`_smallest_exact_p`). Vectorised (one ``n_boot x n``
-    index draw per sample); the fixed ``seed`` makes it reproducible. NaN
-    where either sample is empty, and no interval or p-value where either has a single value.
+    never below what an exact test of samples this small could give
+    (:func:`_smallest_exact_p`). Vectorised (one ``n_boot x n`` index draw per sample); the
+    fixed ``seed`` makes it reproducible. NaN where either sample is empty, and no interval or
+    p-value where either has a single value.
     """
     if paired:
         x, y = finite_pairs(a, b)
@@ -342,8 +342,8 @@ def _rank_p(x: FloatArray, y: FloatArray, paired: bool) -> float:
     from one population (no difference) gave p < 0.05 / 54 in 1.1-6 times the nominal 0.093%
     for counts drawn from a run's replicates (chinese_killed, attacks_on_chinese,
     attacks_total: the bootstrap of their medians piles onto a few values), and in 1.4-2.6
-    times for independent samples without ties (normal and heavy-tailed, n 60-200: two
-    reviewers' checks). A rank test holds its level whenever the two samples come from one
+    times for independent samples without ties (normal and heavy-tailed, n 60-200: a
+    reviewer's check). A rank test holds its level whenever the two samples come from one
     distribution (0-0.03% there). It is no test of medians, and it costs power where a change
     moves a distribution's shape more than its middle; pairs of values without many ties,
     such as the indexes at the end of paired runs, keep the t p-value, which held its level
