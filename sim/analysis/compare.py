@@ -702,8 +702,8 @@ def table_blocks(
         notes.append(
             f"Reference: {shown}. Δ = run minus reference, with a 95% "
             + (
-                "interval in [ ] (a bootstrap's; a paired yes/no outcome's: see below)."
-                if _paired_events(table)
+                "interval in [ ] (a bootstrap's; a yes/no outcome's: see below)."
+                if _paired_events(table) or _independent_events(table)
                 else "bootstrap interval in [ ]."
             )
         )

@@ -890,6 +890,9 @@ def test_an_interval_of_zero_width_is_explained_not_left_as_certainty(
         "Chinese nationals killed: median)"
     ) in text
     assert "up to about 3/n of them" in text
+    # the runs do not pair: their yes/no differences are Newcombe's, not a bootstrap's
+    assert "with a 95% interval in [ ] (a bootstrap's; a yes/no outcome's: see below)" in text
+    assert "takes Newcombe's hybrid score interval" in text
     rounded = pd.DataFrame(  # a reviewer: every pair +1 gave [0.9999999999999999, 1.0]
         {"outcome": ["investors_withdrawn"], "kind": ["continuous"]}
         | {
