@@ -231,6 +231,12 @@ def finite_pairs(a: ArrayLike, b: ArrayLike) -> tuple[FloatArray, FloatArray]:
     return x[keep], y[keep]
 
 
+def _check_yes_no(x: FloatArray, y: FloatArray, what: str) -> None:
+    """Raise ValueError unless both samples hold only yes/no values (1 or 0)."""
+    if not np.isin(x, (0.0, 1.0)).all() or not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError(f"{what} need yes/no values (1 or 0)")
+
+
 def paired_proportion_diff(a: ArrayLike, b: ArrayLike, level: float = 0.95) -> DiffCI:
     """Difference of two paired proportions, ``P(a) - P(b)``, of yes/no values (1/0) of the
     same replicates: Bonett & Price's (2012) adjusted Wald interval and McNemar's mid-p test
@@ -251,8 +257,7 @@ def paired_proportion_diff(a: ArrayLike, b: ArrayLike, level: float = 0.95) -> D
     from scipy.stats import binom, norm
 
     x, y = finite_pairs(a, b)
-    if not np.isin(x, (0.0, 1.0)).all() or not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("paired proportions need yes/no values (1 or 0)")
+    _check_yes_no(x, y, "paired proportions")
     n = int(x.size)
     if n == 0:
         return DiffCI(math.nan, math.nan, math.nan, math.nan)
@@ -290,8 +295,7 @@ def independent_proportion_diff(a: ArrayLike, b: ArrayLike, level: float = 0.95)
     from scipy.stats import chi2, fisher_exact
 
     x, y = finite(a), finite(b)
-    if not np.isin(x, (0.0, 1.0)).all() or not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("proportions need yes/no values (1 or 0)")
+    _check_yes_no(x, y, "proportions")
     if x.size == 0 or y.size == 0:
         return DiffCI(math.nan, math.nan, math.nan, math.nan)
     k1, n1, k2, n2 = int(x.sum()), int(x.size), int(y.sum()), int(y.size)
