@@ -241,6 +241,61 @@ def test_replicates_from_the_fork_state() -> None:
         play.fork({})
 
 
+def test_a_fork_at_week_0_runs_each_branch_as_cpec_sim_run_does() -> None:
+    """A reviewer: forked at week 0, every replicate of both branches restarted from the tab's
+    own starting world (its investors' frictions, its cells), so branch A's column differed
+    from the unforked replicates and from `cpec-sim run` (capital deployed: mean 3,556 against
+    4,819) and B - A disagreed with `cpec-sim compare` (fighters: -36.5 against -67.9)."""
+    from sim.config import scenario_params
+    from sim.engine import run_replicate
+    from sim.runner import replicate_seed
+
+    play = Play("decisive_operation", 3, weeks=20)
+    unforked = play.replicates(4)["branches"][0]["values"]
+    play.fork({"collateral_per_militant": 0.05})
+    res = play.replicates(4)
+    assert res["from_week"] == 0 and "own starting world" in res["settings"]
+    a, b = (branch["values"] for branch in res["branches"])
+    assert a == unforked
+    for values, overrides in ((a, {}), (b, {"pakistan.collateral_per_militant": 0.05})):
+        params = scenario_params("decisive_operation", overrides)
+        runs = [run_replicate(params, 20, replicate_seed(3, i)).summary for i in range(4)]
+        for c, got in values.items():
+            assert got == [float(r[c]) for r in runs], c
+
+
+def test_a_room_forked_at_week_0_replays_the_decisions_made_before_the_fork() -> None:
+    from sim.workshop.play import run_with_actions
+
+    room = Room("baseline", 12, weeks=12, code="ABCDE")
+    pak = room.join("ABCDE", "pakistan", "P")
+    room.decide(pak.token, "intensity", 1.0)  # at week 0, before the fork
+    room.fork({"collateral_per_militant": 0.05})
+    for _ in range(3):
+        room.step()
+    room.decide(pak.token, "intensity", 0.2)  # after it
+    res = room.replicates(3)
+    assert res["replayed"] == 1 and "own starting world" in res["settings"]
+    from sim.runner import replicate_seed
+
+    params = room.play.branch_params(room.play.branches[0])
+    for i in range(3):
+        model = CrisisModel(params, weeks=12, seed=replicate_seed(room.play.seed, i))
+        run_with_actions(model, room.actions)
+        summary = model.recorder.result(model.week, model.first_pause_week).summary
+        assert res["branches"][0]["values"]["civilians_killed"][i] == summary["civilians_killed"]
+    plain = Room("baseline", 12, weeks=12, code="ABCDE")
+    plain.fork({"collateral_per_militant": 0.05})
+    assert plain.replicates(3)["branches"][0]["values"] != res["branches"][0]["values"]
+
+
+def test_a_later_fork_says_its_replicates_share_the_runs_start() -> None:
+    play = Play("baseline", 1, weeks=20)
+    play.step()
+    play.fork({})
+    assert "not what cpec-sim run gives from week 0" in play.replicates(2)["settings"]
+
+
 @pytest.mark.parametrize(
     ("scenario", "seed", "knobs", "match"),
     [

@@ -9,7 +9,9 @@ Snapshots are deep copies of the model, random generator included: restoring one
 stepping gives the same bytes as never having snapshotted. A fork copies the world at the
 current week into two branches that may differ in their settings from then on; each branch
 can then be run as many replicates from the fork state, with the seats' actions since the
-fork replayed at their weeks. Replicate ``i`` of both branches starts from one stream, but
+fork replayed at their weeks (forked at week 0, from the start instead: nothing has been played
+to share, and a replicate that kept the tab's starting world would answer another question
+than ``cpec-sim run``). Replicate ``i`` of both branches starts from one stream, but
 the streams drift apart as soon as the settings change what is drawn, so the pairs are about
 as different as two unpaired runs: the difference is the mean of B - A with a bootstrap 95%
 interval, as ``cpec-sim compare`` gives it, never one pair's.
@@ -472,16 +474,23 @@ def differences(
 
 
 def replicates_from_start(
-    params: ModelParams, weeks: int, n: int, seed: int
+    params: ModelParams, weeks: int, n: int, seed: int, actions: Sequence[Action] = ()
 ) -> dict[str, list[float]]:
     """``n`` replicates from week 0, replicate ``i`` from ``replicate_seed(seed, i)``: the
     first ``n`` replicates of ``cpec-sim run`` with these parameters and seed, each with its
     own starting world (investors' frictions, cells), summary columns as in
-    :func:`replicate_outcomes`."""
+    :func:`replicate_outcomes`. The seats' ``actions`` are replayed at their weeks (in the
+    Mesa model; without any, the compiled engine gives the same numbers faster)."""
+    out: dict[str, list[float]] = {c: [] for c in SUMMARY_COLUMNS}
+    if actions:
+        for i in range(n):
+            model = CrisisModel(params, weeks=weeks, seed=replicate_seed(seed, i))
+            run_with_actions(model, actions)
+            add_summary(out, model.recorder.result(model.week, model.first_pause_week).summary)
+        return out
     from sim.engine import run_replicate
 
     compiled = compiled_params(params)
-    out: dict[str, list[float]] = {c: [] for c in SUMMARY_COLUMNS}
     for i in range(n):
         add_summary(out, run_replicate(params, weeks, replicate_seed(seed, i), compiled).summary)
     return out
@@ -563,6 +572,11 @@ class Play:
         shared = (m.places, m.space, m.place_arrays, m.call)  # never changed (:func:`snapshot`)
         return copy.deepcopy(self, {id(x): x for x in shared})
 
+    def branch_params(self, branch: Branch) -> ModelParams:
+        """The parameters of ``branch``'s settings, from the start (the scenario's, with the
+        branch's knobs)."""
+        return scenario_params(self.scenario, knob_overrides(branch.knobs))
+
     def start_params(self) -> ModelParams:
         """The parameters the play started with (its scenario and starting settings): those
         of the model-only runs and of replays from the start."""
@@ -622,20 +636,34 @@ class Play:
         self.fork_snapshots = [snapshot(a.model), snapshot(b.model)]
         self.last_replicates = None
 
-    def replicates(self, n: int, actions: Sequence[Action] = ()) -> dict[str, Any]:
+    def replicates(
+        self, n: int, actions: Sequence[Action] = (), earlier: Sequence[Action] = ()
+    ) -> dict[str, Any]:
         """Run each branch ``n`` times from the fork state (the played history shared, the
         weeks after it drawn afresh, the seats' ``actions`` since the fork replayed at their
         weeks: ``replayed`` counts the decisions among them); unforked, the first branch's
         settings ``n`` times from the start, as ``cpec-sim run`` with the same seed runs them
-        (:func:`reproduce`). The result says what was run (``settings``) and, for a finished
-        unforked run that no seat decided, where the run on screen landed among at least
-        :data:`MIN_FOR_PERCENTILE` of them (``played``: it is not one of them); ``decided``
-        when seats decided (the debrief compares those). It is kept for the page and its
-        export."""
+        (:func:`reproduce`). A fork at week 0 shares no history, so each branch runs from the
+        start too, each replicate with its own starting world, the seats' ``earlier`` actions
+        (made at week 0 before the fork) and ``actions`` replayed: branch A's replicates are
+        those of the command under "Run it at scale", B's those of the same with B's
+        settings (from the fork's copied world they all shared the tab's starting world, and
+        differed from ``cpec-sim run``'s). The result says what was run (``settings``) and,
+        for a finished unforked run that no seat decided, where the run on screen landed
+        among at least :data:`MIN_FOR_PERCENTILE` of them (``played``: it is not one of
+        them); ``decided`` when seats decided (the debrief compares those). It is kept for
+        the page and its export."""
         least = 2 if self.fork_snapshots else 1  # a difference needs a spread
         if not least <= n <= MAX_REPLICATES:
             raise PlayError(f"replicates must be from {least} to {MAX_REPLICATES}")
-        if self.fork_snapshots:
+        if self.fork_snapshots and self.fork_week == 0:
+            labels = [b.label for b in self.branches]
+            replayed = [*earlier, *actions]
+            results = [
+                replicates_from_start(self.branch_params(b), self.weeks, n, self.seed, replayed)
+                for b in self.branches
+            ]
+        elif self.fork_snapshots:
             labels = [b.label for b in self.branches]
             results = [
                 replicate_outcomes(s, n, self.seed + 1, actions) for s in self.fork_snapshots
@@ -684,9 +712,18 @@ class Play:
         """After a fork: where the branches part and what their replicates draw from."""
         if not self.fork_snapshots:
             return ""
+        if self.fork_week == 0:
+            return (
+                " at the start, forked at week 0 (branch B's changes in its label): each "
+                "branch run from week 0, each replicate with its own starting world, as "
+                "cpec-sim run runs them (branch A: the command under Run it at scale)"
+            )
         return (
             f" at the start, forked at week {self.fork_week} (branch B's changes in its "
-            "label; both branches' later weeks drawn afresh from the same random streams)"
+            "label; both branches' later weeks drawn afresh from the same random streams): "
+            f"every replicate shares this run's starting world and its first "
+            f"{self.fork_week} weeks, so it answers 'from here', not what cpec-sim run "
+            "gives from week 0"
         )
 
     def reproduce(self) -> str:

@@ -345,7 +345,8 @@ class Room:
         """The fork's replicates (or the model's from the start), the seats' actions since
         the fork replayed in them."""
         self.debrief_shown_last = False
-        return self.play.replicates(n, self.actions[self.fork_actions :])
+        since, earlier = self.actions[self.fork_actions :], self.actions[: self.fork_actions]
+        return self.play.replicates(n, since, earlier)
 
     # --- the debrief ---------------------------------------------------------------------
     def debrief_folder(self, results: Path) -> Path:

@@ -407,7 +407,9 @@ function drawAll() {
     const fork = world.view.fork_week;
     $("reproduce-what").textContent = fork == null
       ? "In a terminal, this runs the same settings 100 times:"
-      : `In a terminal, this runs branch A's settings 100 times (no command changes settings at week ${fork}, as branch B does: "Run 100 replicates" runs both from the fork):`;
+      : fork === 0
+        ? "In a terminal, this runs branch A's settings 100 times, the replicates of branch A's column (add branch B's change for B's):"
+        : `In a terminal, this runs branch A's settings 100 times from week 0 (no command changes settings at week ${fork}, as branch B does: "Run 100 replicates" runs both from the fork, sharing this run's first ${fork} weeks):`;
   }
   if (window.onDraw) window.onDraw();
 }
