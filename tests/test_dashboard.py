@@ -26,6 +26,7 @@ import pytest
 from sim.config import scenario_names, scenario_params
 from sim.dashboard import cli as dash_cli
 from sim.dashboard.knobs import (
+    KNOB_BY_NAME,
     KNOBS,
     Knob,
     Panel,
@@ -231,6 +232,7 @@ def _attack_on_guarded_chinese(result) -> bool:  # type: ignore[no-untyped-def]
 #: an "acts only when" note must be listed (and its note then checked by the test below).
 _CONDITIONS = {
     "chinese_troop_protection": _attack_on_guarded_chinese,
+    "foreign_troop_provocation": _attack_on_guarded_chinese,
     "public_trust_in_china": _foreign_role_seen,
     "patience_loss_per_death": lambda r: r.summary["chinese_killed"] > 0,
     "risk_aversion": lambda r: bool(r.weekly["attacks_on_chinese"].any()),
@@ -260,6 +262,25 @@ def test_a_knob_that_acts_only_under_a_condition_changes_nothing_without_it() ->
                     differ += not _same_run(a, b)
         assert unmet >= 1, f"{knob.name}: no run without its condition"
         assert differ >= 1, f"{knob.name}: never acts, even where its condition is met"
+
+
+def test_the_provocation_knob_undoes_the_troops_protection_as_its_note_says() -> None:
+    """Its note: at 0 the troops protect; at the slider's top more Chinese nationals die with
+    the troops than without them (baseline, 40 seeds each: means about 10, 7 and 27)."""
+    import numpy as np
+
+    knob = KNOB_BY_NAME["foreign_troop_provocation"]
+    _, top, _ = slider_range(knob.path)
+
+    def killed(scenario: str, value: float) -> float:
+        return float(
+            np.mean(
+                [_run(scenario, {knob.path: value}, s).summary["chinese_killed"] for s in range(40)]
+            )
+        )
+
+    baseline = killed("baseline", 0.0)
+    assert killed("chinese_troops", 0.0) < baseline < killed("chinese_troops", top)
 
 
 def test_hardship_relief_is_capped_where_capital_is_deployed() -> None:
@@ -339,6 +360,8 @@ def test_wide_ranges_are_narrowed_to_a_usable_window() -> None:
     lo, hi, step = slider_range("investors.risk_aversion")  # declared 0-100, used near 1
     assert (lo, hi) == (0.0, 10.0) and step == 0.1
     assert slider_range("attacks.chinese_troop_protection") == (0.0, 1.0, 0.01)
+    # 0 in every scenario, declared 0-100: the knob's own top
+    assert slider_range("targeting.foreign_troop_provocation") == (0.0, 5.0, 0.01)
 
 
 def test_reproduce_command_lists_only_changes_and_round_trips() -> None:

@@ -37,6 +37,9 @@ class Knob:
     path: str
     about: str
     acts_when: str = ""
+    #: The slider's top where every shipped scenario uses 0 (so no window can be taken from
+    #: their values) and the declared top is far beyond what a class needs.
+    slider_max: float | None = None
 
 
 # In the order they appear in the sidebar. The keyword names are DashboardModel's __init__
@@ -56,6 +59,17 @@ KNOBS: tuple[Knob, ...] = (
         "Chinese troops on guard take away.",
         "only in an attack on Chinese nationals at a site Chinese troops guard: in a run "
         "without one it changes nothing",
+    ),
+    Knob(
+        "foreign_troop_provocation",
+        "targeting.foreign_troop_provocation",
+        "What Chinese troops on the ground mean to the militants: the extra payoff, in a "
+        "group's learning, of a successful attack on a Chinese target while they guard. 0: "
+        "none, and the troops protect; from about 1 their protection is undone, and above it "
+        "more Chinese nationals die with the troops than without them (docs/model.md).",
+        "only while Chinese troops guard and an attack on a Chinese target succeeds: in a run "
+        "without Chinese troops it changes nothing",
+        slider_max=5.0,
     ),
     Knob(
         "public_trust_in_china",
@@ -242,8 +256,11 @@ def slider_range(path: str) -> tuple[float, float, float]:
     assert info.bounds is not None, f"{path} has no bounds"
     lo, hi = (float(b) for b in info.bounds)
     largest = max(abs(float(scenario_values(s)[path])) for s in scenario_names())
+    top = next((k.slider_max for k in KNOBS if k.path == path), None)
     if largest > 0 and hi - lo > WIDE_RANGE_FACTOR * largest:
         hi = min(hi, lo + _nice_ceil(WIDE_RANGE_FACTOR * largest))
+    elif largest == 0 and top is not None:
+        hi = min(hi, top)
     step = 10.0 ** math.floor(math.log10((hi - lo) / SLIDER_TICKS))
     return lo, hi, step
 

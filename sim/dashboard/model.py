@@ -107,6 +107,7 @@ class DashboardModel(CrisisModel):
         weeks: int = DEFAULT_WEEKS,
         accept_chinese_troops: bool | None = None,
         chinese_troop_protection: float | None = None,
+        foreign_troop_provocation: float | None = None,
         public_trust_in_china: float | None = None,
         joint_operations: bool | None = None,
         base_intensity: float | None = None,
@@ -121,6 +122,7 @@ class DashboardModel(CrisisModel):
         knobs = {
             "accept_chinese_troops": accept_chinese_troops,
             "chinese_troop_protection": chinese_troop_protection,
+            "foreign_troop_provocation": foreign_troop_provocation,
             "public_trust_in_china": public_trust_in_china,
             "joint_operations": joint_operations,
             "base_intensity": base_intensity,
