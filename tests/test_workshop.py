@@ -360,9 +360,17 @@ def test_debrief_writes_run_directories_that_compare(tmp_path: Path) -> None:
     # the command the page prints pairs the runs as the debrief does: the same interval
     from sim.analysis.compare import compare, resample_in_pairs
 
-    table = compare([result["model"], result["decisions"]], reference="model")
+    table = compare([result["model"], result["decisions"]], reference="model only")
+    # the runs say what they are (they had shared "Baseline [replicates=20]")
+    three = [result["model"], result["decisions"], result["played"]]
+    labels = set(compare(three, reference="model only")["label"])
+    assert labels == {
+        "Baseline [model only]",
+        "Baseline [the room's decisions replayed]",
+        "Baseline [played in the room]",
+    }
     for outcome, o in result["outcomes"].items():
-        decided = table["label"].str.endswith("/decisions)") & (table["outcome"] == outcome)
+        decided = table["label"].str.endswith("decisions replayed]") & (table["outcome"] == outcome)
         row = table[decided].iloc[0]
         together = resample_in_pairs(replayed.summary[outcome], model.summary[outcome])
         assert bool(row["paired"]) == together  # fewer than 10 pairs differ: apart, in both

@@ -631,6 +631,7 @@ def _assign_labels(runs: Sequence[Run], sweeps: Sequence[Sweep]) -> None:
     for run in runs:
         keys = [k for k in run.overrides if run.sweep is None or not swept_keys or k in swept_keys]
         run.label = run_label(run, keys, short)
+    _tell_apart_by_kind(runs)
     _tell_apart_by_run_keys(runs)
     counts: dict[str, int] = {}
     for run in runs:
@@ -644,6 +645,27 @@ def _assign_labels(runs: Sequence[Run], sweeps: Sequence[Sweep]) -> None:
         seen[run.label] = n + 1
         if n:
             run.label = f"{run.label} #{n + 1}"
+
+
+#: What a workshop room's saved runs are (their manifest's ``kind``), in a label's words; a
+#: run without a kind beside them is the model's alone.
+KIND_WORDS = {"played": "played in the room", "replayed": "the room's decisions replayed"}
+MODEL_ONLY = "model only"
+
+
+def _tell_apart_by_kind(runs: Sequence[Run]) -> None:
+    """Runs sharing a label that are different kinds of run (a workshop debrief's played run,
+    its decisions replayed, and the model's own replicates) say which they are."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(run.label, []).append(run)
+    for label, group in groups.items():
+        kinds = [run.manifest.get("kind") for run in group]
+        if len(group) < 2 or not any(k in KIND_WORDS for k in kinds) or len(set(kinds)) < 2:
+            continue
+        for run, kind in zip(group, kinds, strict=True):
+            words = KIND_WORDS.get(str(kind), MODEL_ONLY)
+            run.label = f"{label[:-1]}, {words}]" if label.endswith("]") else f"{label} [{words}]"
 
 
 def _tell_apart_by_run_keys(runs: Sequence[Run]) -> None:
