@@ -71,8 +71,9 @@
     const changed = Object.keys(v).filter((k) => v[k] !== now[k]).map((k) => `${k} → ${v[k]}`);
     const forked = world.branches.length > 1;  // Fork is disabled: do not offer it
     $("pending").textContent = changed.length
-      ? `Changed: ${changed.join(", ")}. Press Reset to run them` + (forked ? " (a new run: this one is forked already)." : ", or Fork here (replicates run the settings on screen, not these).")
+      ? `Changed: ${changed.join(", ")}. Press Reset to run them` + (forked ? " (a new run: this one is forked already)." : ", or Fork here to run them as branch B beside this run (Run 100 replicates without a fork runs the settings on screen, not these).")
       : (forked ? "Move a setting, then press Reset to start a new run (this one is forked already)." : "Move a setting, then press Reset (or Fork here to branch from this week).");
+    $("pending").classList.toggle("cpec-idle", !changed.length);  // red only when something waits
   }
 
   // Time from asking for a week to having drawn it, as this page sees it (the load benchmark
