@@ -275,7 +275,7 @@ def test_a_room_forked_at_week_0_replays_the_decisions_made_before_the_fork() ->
         room.step()
     room.decide(pak.token, "intensity", 0.2)  # after it
     res = room.replicates(3)
-    assert res["replayed"] == 1 and "own starting world" in res["settings"]
+    assert res["replayed"] == 2 and "2 decision(s) replayed" in res["settings"]
     from sim.runner import replicate_seed
 
     params = room.play.branch_params(room.play.branches[0])

@@ -238,6 +238,16 @@ def test_sandbox_address_holds_the_settings_and_fork_plays_two_branches(
         page.click("#replicates")
         expect(page.locator("#replicates-table")).to_be_visible(timeout=60_000)
         expect(page.locator("#replicates-table")).to_contain_text("B − A: mean [95%]")
+        # a reviewer: after a fork the sidebar holds branch B's settings, so the handout's
+        # "press Reset" carried them into the next run; this button puts the scenario's back
+        assert page.eval_on_selector("#knob-collateral_per_militant", "el => el.value") == "1.5"
+        page.click("#defaults")
+        from sim.dashboard.knobs import scenario_values
+
+        scenario_value = scenario_values("chinese_troops")["pakistan.collateral_per_militant"]
+        got = page.eval_on_selector("#knob-collateral_per_militant", "el => el.value")
+        assert float(got) == scenario_value != 1.5
+        expect(page.locator("#pending")).to_contain_text("base_intensity → ")
         with page.expect_download() as download:
             page.click("#export")
         saved = tmp_path / "played.html"

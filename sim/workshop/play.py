@@ -656,6 +656,7 @@ class Play:
         least = 2 if self.fork_snapshots else 1  # a difference needs a spread
         if not least <= n <= MAX_REPLICATES:
             raise PlayError(f"replicates must be from {least} to {MAX_REPLICATES}")
+        replayed = list(actions)
         if self.fork_snapshots and self.fork_week == 0:
             labels = [b.label for b in self.branches]
             replayed = [*earlier, *actions]
@@ -671,13 +672,14 @@ class Play:
         else:
             labels = ["model only"]
             results = [replicates_from_start(self.start_params(), self.weeks, n, self.seed)]
+        decided = sum(bool(a.control) for a in replayed) if self.fork_snapshots else 0
         out: dict[str, Any] = {
             "n": n,
             "from_week": self.fork_week or 0,
             "played_week": self.week,
             "weeks": self.weeks,
-            "settings": self.settings_line() + self.fork_line(),
-            "replayed": sum(bool(a.control) for a in actions) if self.fork_snapshots else 0,
+            "settings": self.settings_line() + self.fork_line(decided),
+            "replayed": decided,
             "branches": [
                 {
                     "label": lab,
@@ -708,10 +710,18 @@ class Play:
             f", {', '.join(changed)}" if changed else ", the scenario's settings"
         )
 
-    def fork_line(self) -> str:
-        """After a fork: where the branches part and what their replicates draw from."""
+    def fork_line(self, decided: int = 0) -> str:
+        """After a fork: where the branches part and what their replicates draw from
+        (``decided``: how many of the seats' decisions they replay)."""
         if not self.fork_snapshots:
             return ""
+        if self.fork_week == 0 and decided:
+            return (
+                " at the start, forked at week 0 (branch B's changes in its label): each "
+                "branch run from week 0, each replicate with its own starting world and the "
+                f"seats' {decided} decision(s) replayed at their weeks (cpec-sim run has no "
+                "seats: its numbers are the model's alone)"
+            )
         if self.fork_week == 0:
             return (
                 " at the start, forked at week 0 (branch B's changes in its label): each "

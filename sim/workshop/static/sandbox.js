@@ -134,6 +134,11 @@
     drawKnobs(s.name, s.knobs);
     $("reset").click();  // a new scenario starts a new run, with its settings
   };
+  $("defaults").onclick = () => {  // after a fork the sidebar holds branch B's settings
+    const s = scenarios.find((x) => x.name === $("scenario").value);
+    drawKnobs(s.name, s.knobs);
+    pending();
+  };
   $("seed").addEventListener("keydown", (e) => { if (e.key === "Enter") $("reset").click(); });
   $("major").onchange = () => { world.majorOnly = $("major").checked; CPEC.drawAll(); };
 })();
