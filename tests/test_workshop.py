@@ -289,6 +289,19 @@ def test_a_room_forked_at_week_0_replays_the_decisions_made_before_the_fork() ->
     assert plain.replicates(3)["branches"][0]["values"] != res["branches"][0]["values"]
 
 
+def test_replicates_count_decisions_as_the_room_s_log_does() -> None:
+    """A reviewer: a control set three times to one value counted 3 decisions (the log: 1)."""
+    from sim.workshop.play import count_decisions
+    from sim.workshop.seats import Action
+
+    same = [Action(0, "pakistan", "intensity", 0.9), Action(2, "pakistan", "intensity", 0.9)]
+    assert count_decisions(same) == 1
+    assert count_decisions([*same, Action(3, "pakistan", "intensity", 0.5)]) == 2
+    handed_back = [*same, Action(4, "pakistan"), Action(5, "pakistan", "intensity", 0.9)]
+    assert count_decisions(handed_back) == 2  # taken again: a decision anew
+    assert count_decisions([Action(0, "china", "stance", "x"), *same]) == 2
+
+
 def test_a_later_fork_says_its_replicates_share_the_runs_start() -> None:
     play = Play("baseline", 1, weeks=20)
     play.step()
@@ -360,17 +373,24 @@ def test_debrief_writes_run_directories_that_compare(tmp_path: Path) -> None:
     # the command the page prints pairs the runs as the debrief does: the same interval
     from sim.analysis.compare import compare, resample_in_pairs
 
-    table = compare([result["model"], result["decisions"]], reference="model only")
-    # the runs say what they are (they had shared "Baseline [replicates=20]")
-    three = [result["model"], result["decisions"], result["played"]]
-    labels = set(compare(three, reference="model only")["label"])
+    table = compare([result["model"], result["decisions"]], reference="model")
+    # the runs say what they are (they had shared "Baseline [replicates=20]"), and an ordinary
+    # run beside them keeps the run keys that tell it apart (a reviewer: its seed was dropped)
+    from sim.runner import RunSpec, run
+
+    other = tmp_path / "other"
+    params = room.play.start_params()
+    run(RunSpec(params=params, scenario="baseline", replicates=2, seed=9, weeks=12), other, None)
+    four = [result["model"], result["decisions"], result["played"], other]
+    labels = set(compare(four, reference="model")["label"])
     assert labels == {
-        "Baseline [model only]",
-        "Baseline [the room's decisions replayed]",
-        "Baseline [played in the room]",
+        "Baseline [model only, seed=3, replicates=20]",
+        "Baseline [the room's decisions replayed, seed=3, replicates=20]",
+        "Baseline [played in the room, seed=3, replicates=1]",
+        "Baseline [model only, seed=9, replicates=2]",
     }
     for outcome, o in result["outcomes"].items():
-        decided = table["label"].str.endswith("decisions replayed]") & (table["outcome"] == outcome)
+        decided = table["label"].str.contains("decisions replayed") & (table["outcome"] == outcome)
         row = table[decided].iloc[0]
         together = resample_in_pairs(replayed.summary[outcome], model.summary[outcome])
         assert bool(row["paired"]) == together  # fewer than 10 pairs differ: apart, in both

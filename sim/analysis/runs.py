@@ -631,7 +631,6 @@ def _assign_labels(runs: Sequence[Run], sweeps: Sequence[Sweep]) -> None:
     for run in runs:
         keys = [k for k in run.overrides if run.sweep is None or not swept_keys or k in swept_keys]
         run.label = run_label(run, keys, short)
-    _tell_apart_by_kind(runs)
     _tell_apart_by_run_keys(runs)
     counts: dict[str, int] = {}
     for run in runs:
@@ -653,24 +652,19 @@ KIND_WORDS = {"played": "played in the room", "replayed": "the room's decisions 
 MODEL_ONLY = "model only"
 
 
-def _tell_apart_by_kind(runs: Sequence[Run]) -> None:
-    """Runs sharing a label that are different kinds of run (a workshop debrief's played run,
-    its decisions replayed, and the model's own replicates) say which they are."""
-    groups: dict[str, list[Run]] = {}
-    for run in runs:
-        groups.setdefault(run.label, []).append(run)
-    for label, group in groups.items():
-        kinds = [run.manifest.get("kind") for run in group]
-        if len(group) < 2 or not any(k in KIND_WORDS for k in kinds) or len(set(kinds)) < 2:
-            continue
-        for run, kind in zip(group, kinds, strict=True):
-            words = KIND_WORDS.get(str(kind), MODEL_ONLY)
-            run.label = f"{label[:-1]}, {words}]" if label.endswith("]") else f"{label} [{words}]"
+def _kind_words(group: Sequence[Run]) -> list[str]:
+    """For runs sharing a label that are different kinds of run (a workshop debrief's played
+    run, its decisions replayed, and the model's own replicates): what each is; else none."""
+    kinds = [run.manifest.get("kind") for run in group]
+    if not any(k in KIND_WORDS for k in kinds) or len(set(kinds)) < 2:
+        return [""] * len(group)
+    return [KIND_WORDS.get(str(k), MODEL_ONLY) for k in kinds]
 
 
 def _tell_apart_by_run_keys(runs: Sequence[Run]) -> None:
     """Runs sharing a label get the run keys in which they differ (a sweep over seeds:
-    ``Baseline [seed=0]``, ``Baseline [seed=1]``), as their overrides would be shown."""
+    ``Baseline [seed=0]``, ``Baseline [seed=1]``), as their overrides would be shown, and,
+    where they are different kinds of run, what each is (:func:`_kind_words`)."""
     groups: dict[str, list[Run]] = {}
     for run in runs:
         groups.setdefault(run.label, []).append(run)
@@ -683,8 +677,8 @@ def _tell_apart_by_run_keys(runs: Sequence[Run]) -> None:
             for k in LABELLING_RUN_KEYS
             if None not in (v[k] for v in values) and len({v[k] for v in values}) > 1
         ]
-        for run, value in zip(group, values, strict=True):
-            parts = ", ".join(f"{k}={value[k]}" for k in keys)
+        for run, value, words in zip(group, values, _kind_words(group), strict=True):
+            parts = ", ".join([words] * bool(words) + [f"{k}={value[k]}" for k in keys])
             if parts:
                 run.label = (
                     f"{label[:-1]}, {parts}]" if label.endswith("]") else f"{label} [{parts}]"

@@ -438,6 +438,22 @@ def replicate_outcomes(
     return out
 
 
+def count_decisions(actions: Sequence[Action]) -> int:
+    """The decisions among ``actions``, as the room's decision log counts them: a control set
+    to the value it already held is no new decision; a hand-back is none, and frees the
+    seat's controls."""
+    held: dict[tuple[str, str, str], Any] = {}
+    count = 0
+    for a in actions:
+        if not a.control:
+            held = {k: v for k, v in held.items() if k[:2] != (a.seat, a.investor)}
+            continue
+        key = (a.seat, a.investor, a.control)
+        count += key not in held or held[key] != a.value
+        held[key] = a.value
+    return count
+
+
 def run_with_actions(model: CrisisModel, actions: Sequence[Action]) -> None:
     """Step ``model`` to its horizon (the model's week, without the dashboard's log), each
     action carried out before the week after the one it was made in."""
@@ -672,7 +688,7 @@ class Play:
         else:
             labels = ["model only"]
             results = [replicates_from_start(self.start_params(), self.weeks, n, self.seed)]
-        decided = sum(bool(a.control) for a in replayed) if self.fork_snapshots else 0
+        decided = count_decisions(replayed) if self.fork_snapshots else 0
         out: dict[str, Any] = {
             "n": n,
             "from_week": self.fork_week or 0,

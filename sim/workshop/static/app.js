@@ -523,7 +523,8 @@ function replicatesHtml(res) {
     res.branches.map((b) => `<td>${cell(b.outcomes[c])}</td>`).join("") +
     (res.difference ? `<td>${difference(res.difference[c])}</td>` : "") +
     (res.played ? `<td>${landed(res.played[c])}</td>` : "") + "</tr>").join("");
-  const held = res.replayed ? `; the seats' ${res.replayed} decisions since the fork replayed at their weeks, then held` : "";
+  const since = res.from_week > 0 ? " since the fork" : "";
+  const held = res.replayed ? `; the seats' ${res.replayed} decision(s)${since} replayed at their weeks, then held` : "";
   const what = res.settings ? ` of ${esc(res.settings)}` : "";
   const notOne = "The run on screen is not one of them (replicate i draws from a seed made of the seed and i, as cpec-sim run does)";
   const screen = res.difference ? ""

@@ -136,6 +136,7 @@
   };
   $("defaults").onclick = () => {  // after a fork the sidebar holds branch B's settings
     const s = scenarios.find((x) => x.name === $("scenario").value);
+    if (!s || !world.view) return;  // the page has not heard from the server yet
     drawKnobs(s.name, s.knobs);
     pending();
   };
