@@ -343,7 +343,7 @@ class Room:
 
     def replicates(self, n: int) -> dict[str, Any]:
         """The fork's replicates (or the model's from the start), the seats' actions since
-        the fork replayed in them."""
+        the fork replayed in them (after a fork at week 0, every action since the start)."""
         self.debrief_shown_last = False
         since, earlier = self.actions[self.fork_actions :], self.actions[: self.fork_actions]
         return self.play.replicates(n, since, earlier)
