@@ -339,6 +339,7 @@ def test_an_address_keeps_its_good_settings_and_an_error_clears_on_reset(
     page.fill("#seed", "-5")
     page.click("#reset")
     expect(page.locator("#status")).to_contain_text("seed -5 is out of range")
+    expect(page.locator("#seed")).to_have_value("9")  # the run's seed, not the refused one
     page.fill("#seed", "8")
     page.click("#reset")
     expect(page.locator("#subtitle")).to_contain_text("seed 8")

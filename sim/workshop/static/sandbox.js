@@ -9,7 +9,7 @@
   sessionStorage.setItem("cpec-solo-open", "1");
   window.addEventListener("pagehide", () => sessionStorage.removeItem("cpec-solo-open"));
   window.addEventListener("pageshow", () => sessionStorage.setItem("cpec-solo-open", "1"));
-  let specs = [], scenarios = [], playing = false, waiting = false;
+  let specs = [], scenarios = [], playing = false, waiting = false, resetting = false;
   const noReplicates = $("replicates-out").innerHTML;  // what the panel says before a run
 
   function fromAddress() {
@@ -96,7 +96,7 @@
   let first = true;  // only the first connection can be a duplicate's (later: reconnects)
   connect(() => { const d = first && duplicate; first = false; return { type: "solo", token, duplicate: d, ...fromAddress() }; }, {
     hello: (msg) => {
-      token = msg.token; sessionStorage.setItem("cpec-solo-token", token);
+      token = msg.token; sessionStorage.setItem("cpec-solo-token", token); resetting = false;
       specs = msg.knobs; scenarios = msg.scenarios;
       $("meanings").innerHTML = specs.map((k) => `<p><b>${esc(k.label)}</b> (<code>${esc(k.path)}</code>): ${esc(k.help)}</p>`).join("");
       setView(msg.view); sidebar(msg.view); toAddress(msg.view);
@@ -119,12 +119,16 @@
       if (playing) setTimeout(stepOnce, 120);
     },
     replicates: (msg) => { $("replicates-out").innerHTML = replicatesHtml(msg.result); $("replicates").disabled = false; },
-    error: (msg) => { waiting = false; CPEC.setStatus(msg.message, true); $("replicates").disabled = false; },
+    error: (msg) => {
+      waiting = false; CPEC.setStatus(msg.message, true); $("replicates").disabled = false;
+      if (resetting && world.view) $("seed").value = world.view.seed;  // a refused seed: the run keeps its own
+      resetting = false;
+    },
   });
 
   $("step").onclick = () => { setPlaying(false); stepOnce(); };
   $("play").onclick = () => { setPlaying(!playing); if (playing) stepOnce(); };
-  $("reset").onclick = () => { setPlaying(false); send({ type: "reset", scenario: $("scenario").value, seed: $("seed").value, knobs: knobValues() }); };
+  $("reset").onclick = () => { setPlaying(false); resetting = true; send({ type: "reset", scenario: $("scenario").value, seed: $("seed").value, knobs: knobValues() }); };
   $("fork").onclick = () => { setPlaying(false); send({ type: "fork", knobs: knobValues() }); };
   $("replicates").onclick = () => { $("replicates").disabled = true; $("replicates-out").textContent = "Running 100 replicates…"; send({ type: "replicates", n: 100 }); };
   $("export").onclick = () => { location.href = "/export?token=" + encodeURIComponent(token); };
