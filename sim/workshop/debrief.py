@@ -31,7 +31,6 @@ import pyarrow.parquet as pq
 from sim import __version__
 from sim.dashboard.knobs import KNOB_BY_NAME, format_value
 from sim.files import atomic_write_json, atomic_write_with, file_record, read_json_object
-from sim.model import CrisisModel
 from sim.provenance import provenance
 from sim.record import ReplicateResult
 from sim.results import tables_from_replicates
@@ -39,7 +38,7 @@ from sim.runner import REPLICATE_SEEDS, RunSpec, replicate_seed, run
 from sim.workshop.play import (
     HEADLINE_OUTCOMES,
     differences,
-    run_with_actions,
+    replayed_result,
     scenario_knobs,
     where_it_landed,
 )
@@ -136,9 +135,7 @@ def replay_decisions(room: Room, folder: Path, replicates: int) -> Path:
     results = []
     for i in range(replicates):
         seed = replicate_seed(play.seed, i)
-        model = CrisisModel(params, weeks=play.week, seed=seed)
-        run_with_actions(model, room.actions)
-        results.append((i, seed, model.recorder.result(model.week, model.first_pause_week)))
+        results.append((i, seed, replayed_result(params, play.week, seed, room.actions)))
     description = f"the decisions of workshop room {room.code}, replayed in other histories"
     seeds = {"replicate_seeds": REPLICATE_SEEDS}
     return save_room_run(room, folder, results, "replayed", description, play.start_knobs, seeds)

@@ -51,7 +51,7 @@ from sim.dashboard.views import COAST, GRIEVANCE_MAX, IRAN_BORDER
 from sim.draws import keyed_stream
 from sim.model import CrisisModel
 from sim.params import ModelParams
-from sim.record import SUMMARY_COLUMNS, WEEKLY_METRICS, decode_events
+from sim.record import SUMMARY_COLUMNS, WEEKLY_METRICS, ReplicateResult, decode_events
 from sim.runner import replicate_seed
 from sim.workshop.seats import Action, apply_action
 from sim.world import IRAN_SCORE, TROOPS, compiled_params
@@ -454,6 +454,16 @@ def count_decisions(actions: Sequence[Action]) -> int:
     return count
 
 
+def replayed_result(
+    params: ModelParams, weeks: int, seed: int, actions: Sequence[Action]
+) -> ReplicateResult:
+    """One replicate from week 0 in the Mesa model, the seats' ``actions`` replayed at their
+    weeks."""
+    model = CrisisModel(params, weeks=weeks, seed=seed)
+    run_with_actions(model, actions)
+    return model.recorder.result(model.week, model.first_pause_week)
+
+
 def run_with_actions(model: CrisisModel, actions: Sequence[Action]) -> None:
     """Step ``model`` to its horizon (the model's week, without the dashboard's log), each
     action carried out before the week after the one it was made in."""
@@ -500,9 +510,9 @@ def replicates_from_start(
     out: dict[str, list[float]] = {c: [] for c in SUMMARY_COLUMNS}
     if actions:
         for i in range(n):
-            model = CrisisModel(params, weeks=weeks, seed=replicate_seed(seed, i))
-            run_with_actions(model, actions)
-            add_summary(out, model.recorder.result(model.week, model.first_pause_week).summary)
+            add_summary(
+                out, replayed_result(params, weeks, replicate_seed(seed, i), actions).summary
+            )
         return out
     from sim.engine import run_replicate
 
@@ -673,20 +683,18 @@ class Play:
         if not least <= n <= MAX_REPLICATES:
             raise PlayError(f"replicates must be from {least} to {MAX_REPLICATES}")
         replayed = list(actions)
+        labels = [b.label for b in self.branches] if self.fork_snapshots else ["model only"]
         if self.fork_snapshots and self.fork_week == 0:
-            labels = [b.label for b in self.branches]
             replayed = [*earlier, *actions]
             results = [
                 replicates_from_start(self.branch_params(b), self.weeks, n, self.seed, replayed)
                 for b in self.branches
             ]
         elif self.fork_snapshots:
-            labels = [b.label for b in self.branches]
             results = [
                 replicate_outcomes(s, n, self.seed + 1, actions) for s in self.fork_snapshots
             ]
         else:
-            labels = ["model only"]
             results = [replicates_from_start(self.start_params(), self.weeks, n, self.seed)]
         decided = count_decisions(replayed) if self.fork_snapshots else 0
         out: dict[str, Any] = {
@@ -731,18 +739,18 @@ class Play:
         (``decided``: how many of the seats' decisions they replay)."""
         if not self.fork_snapshots:
             return ""
-        if self.fork_week == 0 and decided:
-            return (
-                " at the start, forked at week 0 (branch B's changes in its label): each "
-                "branch run from week 0, each replicate with its own starting world and the "
-                f"seats' {decided} decision(s) replayed at their weeks (cpec-sim run has no "
-                "seats: its numbers are the model's alone)"
-            )
         if self.fork_week == 0:
-            return (
+            start = (
                 " at the start, forked at week 0 (branch B's changes in its label): each "
-                "branch run from week 0, each replicate with its own starting world, as "
-                "cpec-sim run runs them (branch A: the command under Run it at scale)"
+                "branch run from week 0, each replicate with its own starting world"
+            )
+            if decided:
+                return start + (
+                    f" and the seats' {decided} decision(s) replayed at their weeks (cpec-sim "
+                    "run has no seats: its numbers are the model's alone)"
+                )
+            return start + (
+                ", as cpec-sim run runs them (branch A: the command under Run it at scale)"
             )
         return (
             f" at the start, forked at week {self.fork_week} (branch B's changes in its "
