@@ -16,8 +16,7 @@ import argparse
 
 import numpy as np
 
-from sim.config import scenario_names, scenario_params
-from sim.draws import STREAMS
+from sim.config import STREAMS, scenario_names, scenario_params
 from sim.engine import run_replicate
 from sim.runner import replicate_seed
 

@@ -13,7 +13,6 @@ Parameters reach compiled code as named tuples built from the parameter dataclas
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from collections import namedtuple
 from collections.abc import Callable
@@ -27,67 +26,7 @@ from numba import njit
 from sim import draws
 from sim import params as parameters
 from sim.files import user_cache_dir
-
-
-def _sources(folder: Path) -> list[Path]:
-    """The Python files of ``folder``, not hidden ones (an editor's ``.#name.py`` lock, a
-    dangling link, broke every run)."""
-    return [p for p in folder.glob("*.py") if not p.name.startswith(".")]
-
-
-#: Files whose code or constants compiled rules use. Numba keys each function's cache on its
-#: own file only, so a changed callee in another file would be missed: the cache directory is
-#: named by a hash of all of them, and any change compiles everything afresh.
-_PACKAGE = Path(__file__).resolve().parent
-RULE_SOURCES = sorted(
-    [
-        *(
-            _PACKAGE / f
-            for f in (
-                "compiled.py",
-                "world.py",
-                "cells.py",
-                "attacks.py",
-                "society.py",
-                "week.py",
-                "engine.py",
-                "record.py",
-            )
-        ),
-        _PACKAGE / "draws.py",
-        *_sources(_PACKAGE / "rules"),
-    ]
-)
-
-
-#: The data the model reads besides its parameters (sim/space.py): places, links, groups and
-#: investors. Not part of the compiled cache's key (no rule reads them), but of a run's.
-MODEL_DATA = tuple(
-    _PACKAGE / "data" / name for name in ("places.csv", "edges.csv", "groups.csv", "investors.csv")
-)
-
-
-def model_fingerprint() -> str:
-    """A hash of what makes the model besides its parameters: the rules' sources (and
-    Numba's version, :func:`rules_fingerprint`), the data files and the code that reads them,
-    and the Mesa model's own code (``backend=mesa``). A run or study made under another
-    fingerprint is another model's: not resumed. Byte for byte, so a comment or a line ending
-    counts too: a new run where a resume would have been safe, never the other way round."""
-    h = hashlib.sha256(rules_fingerprint().encode())
-    mesa = (_PACKAGE / "model.py", *sorted(_sources(_PACKAGE / "agents")))
-    for path in (*MODEL_DATA, _PACKAGE / "space.py", *mesa):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def rules_fingerprint() -> str:
-    """A hash of every rule source (and Numba's version): the cache's key."""
-    h = hashlib.sha256(numba.__version__.encode())
-    for path in RULE_SOURCES:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+from sim.fingerprint import rules_fingerprint
 
 
 def _cache_root() -> Path:

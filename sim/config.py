@@ -21,7 +21,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.draws import check_streams
 from sim.params import (
     ModelParams,
     ParameterError,
@@ -71,6 +70,8 @@ class RunConfig(ModelParams):
 
 #: Ways to run a replicate: the compiled engine (default) or the Mesa model (the reference).
 BACKENDS = ("compiled", "mesa")
+#: What the rules draw from (the run key ``streams``; :mod:`sim.draws` says what each means).
+STREAMS = ("single", "keyed")
 
 RUN_KEYS = (
     "scenario",
@@ -422,6 +423,14 @@ def check_backend(backend: str) -> None:
         )
 
 
+def check_streams(streams: str) -> None:
+    """Raise :class:`ParameterError` (one line) unless ``streams`` is one of :data:`STREAMS`."""
+    if streams not in STREAMS:
+        raise ParameterError(
+            f"streams={streams} is not allowed: choose {' or '.join(STREAMS)} (default single)"
+        )
+
+
 def resolved_chunk_size(chunk_size: int | None, replicates: int) -> int:
     """Replicates per chunk: as given, or about 50 chunks of 25 to 250 replicates (never from
     ``jobs``, so that the chunk files are the same for any number of workers).
@@ -451,12 +460,12 @@ def config_hash(
 ) -> str:
     """Hash of everything that determines the replicates' results (not their number): the
     parameters, seed, horizon, scenario and the model's rules and data files
-    (:func:`sim.compiled.model_fingerprint`: a run resumed after either changed would mix
+    (:func:`sim.fingerprint.model_fingerprint`: a run resumed after either changed would mix
     replicates of two models)
 
     With a posterior, its file's SHA-256 is part of the hash: another posterior is another run.
     """
-    from sim.compiled import model_fingerprint
+    from sim.fingerprint import model_fingerprint
 
     data: dict[str, Any] = {
         "params": to_dict(params),

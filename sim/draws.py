@@ -33,10 +33,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from sim.params import ParameterError
-
-#: The run key's values.
-STREAMS = ("single", "keyed")
+from sim.config import check_streams
 
 #: The steps of a week that draw, as keyed streams name them (:func:`enter`).
 IRAN, PAKISTAN, SOCIETY, ORDER, GROUP = 0, 1, 2, 3, 4
@@ -45,14 +42,6 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _KEY, _SUBSTREAM, _COUNTER = 0, 1, 2
 #: Inversion sums probabilities from 0: means beyond this are drawn as sums of smaller parts.
 _MAX_INVERSION_MEAN = 500.0
-
-
-def check_streams(streams: str) -> None:
-    """Raise :class:`ParameterError` (one line) unless ``streams`` is one of :data:`STREAMS`."""
-    if streams not in STREAMS:
-        raise ParameterError(
-            f"streams={streams} is not allowed: choose {' or '.join(STREAMS)} (default single)"
-        )
 
 
 def keyed_stream(seed: int) -> np.ndarray:

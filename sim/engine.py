@@ -17,8 +17,7 @@ import numpy as np
 
 from sim import draws
 from sim.compiled import Calls, rule, shuffled
-from sim.config import BACKENDS, checked_seed, checked_weeks
-from sim.draws import STREAMS
+from sim.config import BACKENDS, STREAMS, checked_seed, checked_weeks
 from sim.params import ModelParams, validate
 from sim.record import WEEKLY_METRICS, ReplicateResult, replicate_result
 from sim.rules.china import china_week

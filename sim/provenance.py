@@ -1,7 +1,7 @@
 """What made a result besides its settings: the model's code, the libraries, the commit.
 
 A run's seed and parameters fix its replicates only together with the model's rules and data
-(:func:`sim.compiled.model_fingerprint`) and the libraries that draw and compute: Numba
+(:func:`sim.fingerprint.model_fingerprint`) and the libraries that draw and compute: Numba
 compiles the rules' random draws, NumPy's generator draws the Mesa model's, and NumPy allows
 its generator's distributions to change between versions (NEP 19). Every manifest records
 them, so that a reader can tell which model and which libraries made a result, and
@@ -34,7 +34,7 @@ _CHECKOUT = Path(__file__).resolve().parent.parent
 def provenance(*extra: str) -> dict[str, Any]:
     """The entries a manifest records: ``model`` (the fingerprint of the rules, data and
     Mesa model's code) and :func:`environment`'s."""
-    from sim.compiled import model_fingerprint
+    from sim.fingerprint import model_fingerprint
 
     return {"model": model_fingerprint(), **environment(*extra)}
 

@@ -44,6 +44,7 @@ from sim.config import (
     MAX_SEED,
     check_backend,
     check_name,
+    check_streams,
     checked_weeks,
     config_hash,
     resolved_chunk_size,
@@ -51,7 +52,6 @@ from sim.config import (
     whole_number,
     with_overrides,
 )
-from sim.draws import check_streams
 from sim.files import atomic_write_json, atomic_write_text, damaged_files, read_json_object
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
@@ -303,7 +303,7 @@ def _what_differs(old: dict[str, Any] | None) -> str:
     what made it besides its settings: other versions of the libraries that draw
     (:func:`other_libraries`), or another model fingerprint than this code's (its rules,
     data or Mesa code changed since: the same command makes other results)."""
-    from sim.compiled import model_fingerprint
+    from sim.fingerprint import model_fingerprint
 
     libraries = other_libraries(old)
     if libraries:

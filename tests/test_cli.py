@@ -122,6 +122,32 @@ def test_cfg_job_and_help_pass_through_to_hydra(workdir: Path) -> None:
     assert explained == set(RUN_KEYS), explained ^ set(RUN_KEYS)
 
 
+def test_the_command_line_loads_no_compiled_rules_where_its_workers_run_them(
+    workdir: Path,
+) -> None:
+    """Importing Numba costs every command ~0.3 s: ``scenarios``, ``compare``, and a run whose
+    replicates worker processes compute, check and hash their settings without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sim.cli import main\n"
+        "main(['scenarios'])\n"
+        "main(['run', 'replicates=4', 'weeks=4', 'plots=false', 'jobs=2'])\n"
+        "main(['run', 'replicates=4', 'weeks=4', 'plots=false', 'jobs=2', 'seed=1'])\n"
+        "main(['compare', 'results/runs/baseline,replicates=4,weeks=4',\n"
+        "      'results/runs/baseline,replicates=4,seed=1,weeks=4', '--no-plots'])\n"
+        "print('numba imported:', 'numba' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (workdir / "results" / "comparisons").is_dir()  # the three commands did their work
+    assert done.stderr.splitlines()[-1] == "numba imported: False"
+
+
 def test_scenarios_lists_every_scenario_file_and_the_eight_shipped(workdir: Path) -> None:
     """Every file of configs/scenario, the eight the project ships among them (a scenario
     one adds there is listed too; one's own folder: $CPEC_SCENARIO_PATH, tests/test_configs)."""

@@ -91,7 +91,7 @@ def test_a_run_of_other_rules_has_another_configuration_hash(monkeypatch) -> Non
 
     params = scenario_params("baseline")
     before = config_hash(params, 0, 104, "baseline")
-    monkeypatch.setattr("sim.compiled.rules_fingerprint", lambda: "other rules")
+    monkeypatch.setattr("sim.fingerprint.rules_fingerprint", lambda: "other rules")
     assert config_hash(params, 0, 104, "baseline") != before
 
 
@@ -100,13 +100,13 @@ def test_a_run_of_other_data_has_another_configuration_hash(tmp_path, monkeypatc
     old replicates beside new ones."""
     import shutil
 
-    from sim import compiled
+    from sim import fingerprint
     from sim.config import config_hash, scenario_params
 
     params = scenario_params("baseline")
     before = config_hash(params, 0, 104, "baseline")
-    copies = [Path(shutil.copy(p, tmp_path / p.name)) for p in compiled.MODEL_DATA]
-    monkeypatch.setattr(compiled, "MODEL_DATA", tuple(copies))
+    copies = [Path(shutil.copy(p, tmp_path / p.name)) for p in fingerprint.MODEL_DATA]
+    monkeypatch.setattr(fingerprint, "MODEL_DATA", tuple(copies))
     assert config_hash(params, 0, 104, "baseline") == before  # the same bytes
     investors = tmp_path / "investors.csv"
     investors.write_text(investors.read_text().replace("1600", "200"))

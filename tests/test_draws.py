@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 from sim import draws
-from sim.config import scenario_params
+from sim.config import STREAMS, check_streams, scenario_params
 from sim.draws import _binomial_inverse, _keyed_binomial, _keyed_poisson, _poisson_inverse
 from sim.engine import run_replicate
 from sim.runner import replicate_seed
@@ -114,7 +114,7 @@ def test_a_single_stream_is_numpys_own_draws() -> None:
     assert draws.poisson(a, 4.0) == b.poisson(4.0)
     assert draws.integer(a, 0, 9) == b.integers(0, 9)
     with pytest.raises(ValueError, match="streams=sideways is not allowed: choose single or"):
-        draws.check_streams("sideways")
+        check_streams("sideways")
 
 
 def _summaries(scenario: str, streams: str, n: int, first: int = 0) -> dict[str, np.ndarray]:
@@ -143,7 +143,7 @@ def test_keyed_streams_pair_scenarios_replicate_by_replicate() -> None:
     seed each. With a single stream the pairs are about independent; keyed, they are
     strongly correlated, so each difference carries far less noise."""
     r = {}
-    for streams in draws.STREAMS:
+    for streams in STREAMS:
         a, b = _summaries("baseline", streams, 40), _summaries("joint_operation", streams, 40)
         r[streams] = {k: np.corrcoef(a[k], b[k])[0, 1] for k in OUTCOMES}
     assert max(r["single"].values()) < 0.5, r
@@ -160,7 +160,7 @@ def test_a_run_s_streams_are_part_of_its_identity(tmp_path) -> None:
     from sim.runner import RunSpec, run
 
     p = scenario_params("baseline")
-    single, keyed = (RunSpec(p, replicates=2, weeks=3, streams=s) for s in draws.STREAMS)
+    single, keyed = (RunSpec(p, replicates=2, weeks=3, streams=s) for s in STREAMS)
     assert single.config_hash == config_hash(p, 0, 3, "baseline")
     assert keyed.config_hash != single.config_hash
     outcome = run(keyed, tmp_path / "k", progress=None)

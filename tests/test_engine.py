@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from sim.compiled import Calls, shuffled
-from sim.config import scenario_names, scenario_params
-from sim.draws import STREAMS
+from sim.config import STREAMS, scenario_names, scenario_params
 from sim.engine import run_replicate, simulate
 from sim.model import CrisisModel
 from sim.record import ReplicateResult
@@ -92,27 +91,27 @@ def test_different_seeds_differ_and_the_same_seed_repeats() -> None:
 def test_every_file_with_compiled_rules_is_part_of_the_cache_key(tmp_path: Any) -> None:
     """Numba keys a function's cache on its own file; a changed callee elsewhere must
     invalidate it, so every file that defines a rule is hashed into the cache directory."""
-    import sim.compiled as compiled
+    import sim.fingerprint as fingerprint
 
-    package = compiled._PACKAGE
+    package = fingerprint._PACKAGE
     with_rules = {p for p in package.rglob("*.py") if "@rule" in p.read_text()}
-    assert with_rules <= set(compiled.RULE_SOURCES)
-    before = compiled.rules_fingerprint()
+    assert with_rules <= set(fingerprint.RULE_SOURCES)
+    before = fingerprint.rules_fingerprint()
     copies = []
-    for p in compiled.RULE_SOURCES:
+    for p in fingerprint.RULE_SOURCES:
         copy = tmp_path / p.relative_to(package)
         copy.parent.mkdir(parents=True, exist_ok=True)
         copy.write_bytes(p.read_bytes())
         copies.append(copy)
-    original = compiled.RULE_SOURCES
+    original = fingerprint.RULE_SOURCES
     try:
-        compiled.RULE_SOURCES = copies
-        assert compiled.rules_fingerprint() == before
+        fingerprint.RULE_SOURCES = copies
+        assert fingerprint.rules_fingerprint() == before
         rule_file = next(c for c in copies if c.parent.name == "rules")
         rule_file.write_text(rule_file.read_text() + "\n# a changed rule\n")
-        assert compiled.rules_fingerprint() != before
+        assert fingerprint.rules_fingerprint() != before
     finally:
-        compiled.RULE_SOURCES = original
+        fingerprint.RULE_SOURCES = original
 
 
 def test_numpy_integer_seeds_work_in_both_paths() -> None:
@@ -216,7 +215,7 @@ def test_loading_the_engine_says_when_it_is_compiling(capsys: pytest.CaptureFixt
 def test_hidden_files_beside_the_rules_are_not_rule_sources(tmp_path: Any) -> None:
     """A stranger's editor left `.#militant_group.py` (a dangling link) in sim/rules, and
     every run failed hashing it: the rule sources are the folder's visible Python files."""
-    from sim.compiled import _sources
+    from sim.fingerprint import _sources
 
     (tmp_path / "rule.py").write_text("a = 1\n")
     (tmp_path / ".#rule.py").symlink_to(tmp_path / "gone")

@@ -44,7 +44,7 @@ def test_one_worker_and_two_workers_write_byte_identical_results(tmp_path: Path)
 def test_a_runs_manifest_records_its_model_libraries_and_commit(tmp_path: Path) -> None:
     """Which rules, data and libraries made a run, and the commit of the checkout it ran
     from, read from git itself and from the packages' own metadata."""
-    from sim.compiled import model_fingerprint
+    from sim.fingerprint import model_fingerprint
 
     run(_spec(replicates=2, weeks=3, jobs=1), tmp_path / "r", progress=None)
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
@@ -65,14 +65,14 @@ def test_a_run_made_by_another_version_of_the_model_is_refused_saying_so(
     same command: it is the model that changed, and the refusal says so."""
     from importlib.metadata import version
 
-    from sim import compiled
+    from sim import fingerprint
 
     def numba_version() -> str:
         return version("numba")
 
     run(_spec(replicates=2, weeks=3, jobs=1), tmp_path / "r", progress=None)
-    made_by = compiled.model_fingerprint()
-    monkeypatch.setattr(compiled, "model_fingerprint", lambda: "1234abcd1234abcd")
+    made_by = fingerprint.model_fingerprint()
+    monkeypatch.setattr(fingerprint, "model_fingerprint", lambda: "1234abcd1234abcd")
     with pytest.raises(ParameterError) as refused:
         run(_spec(replicates=2, weeks=3, jobs=1), tmp_path / "r", progress=None)
     assert (

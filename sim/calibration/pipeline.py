@@ -77,8 +77,8 @@ def config_hash(
     """Hash of everything that determines the calibration's result."""
     from importlib.metadata import version
 
-    from sim.compiled import model_fingerprint
     from sim.config import scenario_params
+    from sim.fingerprint import model_fingerprint
     from sim.params import flatten, to_dict
 
     parts = {

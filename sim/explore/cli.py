@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.commands import Parser, a_number, run_command, whole_number
-from sim.config import MAX_REPLICATES, MAX_SEED, MAX_WEEKS, resolved_jobs
-from sim.draws import STREAMS
+from sim.config import MAX_REPLICATES, MAX_SEED, MAX_WEEKS, STREAMS, resolved_jobs
 from sim.explore.execution import Execution
 from sim.explore.space import (
     Study,

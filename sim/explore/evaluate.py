@@ -111,7 +111,7 @@ class CrisisOutcomes:
     def fingerprint(self) -> str:
         """A hash of the model this function runs: the scenario's resolved parameters (its
         file, the defaults and the overrides), the rules and the data files."""
-        from sim.compiled import model_fingerprint
+        from sim.fingerprint import model_fingerprint
         from sim.params import to_dict
 
         blob = json.dumps({"params": to_dict(self.params({})), "model": model_fingerprint()})

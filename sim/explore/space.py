@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.draws import STREAMS
+from sim.config import STREAMS
 from sim.params import ModelParams, ParameterError, ParamInfo, flatten, iter_params
 
 

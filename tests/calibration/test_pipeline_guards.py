@@ -47,10 +47,10 @@ def test_a_calibration_of_another_model_or_calibration_code_is_not_resumed(
 ) -> None:
     """Only the rules were hashed: a resumed calibration after a change of the model's data
     stamped the old posterior with the new model's fingerprint."""
-    import sim.compiled
+    import sim.fingerprint
 
     _calibrate(copy)  # the same: resumed, nothing to do
-    monkeypatch.setattr(sim.compiled, "model_fingerprint", lambda: "another model")
+    monkeypatch.setattr(sim.fingerprint, "model_fingerprint", lambda: "another model")
     with pytest.raises(CalibrationError, match="model's rules, data or code"):
         _calibrate(copy)
     monkeypatch.undo()

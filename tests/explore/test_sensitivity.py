@@ -243,7 +243,7 @@ def test_a_study_of_a_changed_model_is_not_resumed(tmp_path: Path, monkeypatch) 
         evaluate(design, fn, tmp_path / "study", quick)
     monkeypatch.undo()
     before = fn.fingerprint()
-    monkeypatch.setattr("sim.compiled.rules_fingerprint", lambda: "other rules")
+    monkeypatch.setattr("sim.fingerprint.rules_fingerprint", lambda: "other rules")
     assert fn.fingerprint() != before  # a rule changed: another model
 
 
