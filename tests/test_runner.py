@@ -308,7 +308,8 @@ def test_a_sweep_stopped_before_its_last_job_says_so_and_resumes_it(tmp_path: Pa
     """A sweep interrupted in its second job: sweep.json listed the two jobs that ran and
     compare compared them without a word about the third."""
     sweep = tmp_path / "sweep"
-    args = [CPEC, "run", "-m", "seed=1,2,3", "replicates=400", "chunk_size=4", "plots=false"]
+    args = [CPEC, "run", "-m", "seed=1,2,3", "replicates=400", "chunk_size=4", "weeks=26",
+            "plots=false"]  # fmt: skip
     args.append(f"hydra.sweep.dir={sweep}")
     proc = _popen(tmp_path, args)
     deadline = time.time() + 120
@@ -319,13 +320,15 @@ def test_a_sweep_stopped_before_its_last_job_says_so_and_resumes_it(tmp_path: Pa
     assert proc.returncode == 130, err
     index = json.loads((sweep / "sweep.json").read_text())
     assert [job["status"] for job in index["jobs"]] == ["complete", "interrupted"], (index, err)
-    assert index["not_started"] == [{"seed": "3", "replicates": "400", "chunk_size": "4"}], index
+    not_started = [{"seed": "3", "replicates": "400", "chunk_size": "4", "weeks": "26"}]
+    assert index["not_started"] == not_started, index
     compared = subprocess.run(
         [CPEC, "compare", str(sweep), "--no-plots"], capture_output=True, text=True, cwd=tmp_path
     )
     assert compared.returncode == 0, compared.stderr
     assert (
-        "Not included: 1 job of sweep sweep never started (seed=3, chunk_size=4, replicates=400):"
+        "Not included: 1 job of sweep sweep never started (seed=3, chunk_size=4, replicates=400,"
+        " weeks=26):"
         " the sweep stopped before it; re-run the command that started it to run it."
         in compared.stdout
     ), compared.stdout

@@ -1,12 +1,13 @@
 """Every command in the workshop kit runs, in a fast mode, in the order the documents give.
 
 The commands are the lines of the ```bash blocks in docs/workshop/*.md. ``compare`` lines get
-``--no-plots``; ``cpec-sim run`` lines get ``replicates=4 weeks=12 jobs=1 plots=false`` and, for
-single runs, the run directory the full command would have used (so the ``compare``/``plot``/
-``report`` lines that follow find it); each document runs in its own empty working directory.
-``dashboard`` and ``workshop`` lines are only parsed here: the browser tests in
-tests/test_dashboard.py and tests/test_workshop_browser.py start the real thing. Nothing is
-skipped: if a command the documents use is missing or fails, this test fails.
+``--no-plots`` and ``report`` lines ``--no-run-plots``; ``cpec-sim run`` lines get
+``replicates=4 weeks=12 jobs=1 plots=false`` and, for single runs, the run directory the full
+command would have used (so the ``compare``/``plot``/``report`` lines that follow find it);
+each document runs in its own empty working directory. ``dashboard`` and ``workshop`` lines are
+only parsed here: the browser tests in tests/test_dashboard.py and
+tests/test_workshop_browser.py start the real thing. Nothing is skipped: if a command the
+documents use is missing or fails, this test fails.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ DOCS = (
 )
 # Runs skip their own figures (each costs ~10 s; the doc's `cpec-sim plot` lines still draw,
 # and tests/analysis covers every figure); so do `compare` lines (~5 s each: their figures are
-# drawn by tests/test_cli.py's and tests/analysis's compares, and the `report` lines draw).
+# drawn by tests/test_cli.py's and tests/analysis's compares, and the `report` lines draw), and
+# `report` lines leave out each run's own figures (a sweep's report of 8 runs drew 56: ~20 s;
+# the report's comparison figures are still drawn).
 FAST = {"replicates": "4", "weeks": "12", "jobs": "1", "plots": "false"}
 FAST_COMPARE = "--no-plots"
+FAST_REPORT = "--no-run-plots"
 SUBCOMMANDS = {"run", "compare", "plot", "report", "scenarios", "dashboard", "workshop"}
 SERVERS = {"dashboard", "workshop"}  # parsed here; the browser tests start the real thing
 TIMEOUT_S = 900
@@ -183,7 +187,8 @@ def run_doc_commands(doc: Path, tmp_path: Path) -> None:
     for args in cmds:
         if args[1] == "run":
             continue
-        fast_args = [*args, FAST_COMPARE] if args[1] == "compare" else args
+        extra = {"compare": [FAST_COMPARE], "report": [FAST_REPORT]}.get(args[1], [])
+        fast_args = [*args, *extra]
         timings.append(execute(fast_args, tmp_path))
         if args[1] == "plot":
             assert list((tmp_path / args[2] / "plots").glob("*.png")), "plot drew nothing"
