@@ -23,10 +23,9 @@ import numba
 import numpy as np
 from numba import njit
 
-from sim import draws
+from sim import draws, fingerprint
 from sim import params as parameters
 from sim.files import user_cache_dir
-from sim.fingerprint import rules_fingerprint
 
 
 def _cache_root() -> Path:
@@ -37,7 +36,7 @@ def _cache_root() -> Path:
 
 
 if not os.environ.get("NUMBA_CACHE_DIR"):  # set before any rule is decorated
-    numba.config.CACHE_DIR = str(_cache_root() / rules_fingerprint())  # type: ignore[attr-defined]
+    numba.config.CACHE_DIR = str(_cache_root() / fingerprint.rules_fingerprint())  # type: ignore[attr-defined]
 
 
 def rule[F: Callable[..., Any]](fn: F) -> F:

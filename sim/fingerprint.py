@@ -8,7 +8,7 @@ processes never loads them in its own.
 from __future__ import annotations
 
 import hashlib
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 
@@ -64,9 +64,20 @@ def model_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
+def _numba_version() -> str:
+    """Numba's version, from its installed metadata (without importing it); from the module
+    where there is none (a source tree on ``PYTHONPATH``)."""
+    try:
+        return version("numba")
+    except PackageNotFoundError:
+        import numba
+
+        return str(numba.__version__)
+
+
 def rules_fingerprint() -> str:
     """A hash of every rule source (and Numba's version): the cache's key."""
-    h = hashlib.sha256(version("numba").encode())
+    h = hashlib.sha256(_numba_version().encode())
     for path in RULE_SOURCES:
         h.update(path.name.encode())
         h.update(path.read_bytes())

@@ -114,6 +114,25 @@ def test_every_file_with_compiled_rules_is_part_of_the_cache_key(tmp_path: Any) 
         fingerprint.RULE_SOURCES = original
 
 
+def test_numba_without_installed_metadata_still_keys_the_cache(monkeypatch: Any) -> None:
+    """The fingerprint reads Numba's version from its metadata (without importing it); a
+    Numba without any (a source tree on PYTHONPATH) gives its module's version instead."""
+    from importlib.metadata import PackageNotFoundError
+
+    import numba
+
+    import sim.fingerprint as fingerprint
+
+    before = fingerprint.rules_fingerprint()
+
+    def missing(name: str) -> str:
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(fingerprint, "version", missing)
+    assert fingerprint._numba_version() == numba.__version__
+    assert fingerprint.rules_fingerprint() == before
+
+
 def test_numpy_integer_seeds_work_in_both_paths() -> None:
     params = scenario_params("baseline")
     a = CrisisModel(params, weeks=6, seed=np.int64(7)).run()
