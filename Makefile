@@ -12,10 +12,15 @@ export MPLBACKEND := Agg
 run: $(STAMP) bytecode
 	$(BIN)/cpec-sim run
 
-# The set-up's independent parts side by side (-j2): Chromium's install beside the packages',
-# the lint (mypy's first check, ~25 s) beside Numba compiling the rules (one core, ~70 s).
+# The set-up's independent parts side by side (-j2, in a make of their own): Chromium's install
+# beside the packages', the lint (mypy's first check, ~25 s) beside Numba compiling the rules
+# (one core, ~70 s). The goals of one `make` call run one after another, whatever its -j:
+# `make -j2 run test` would otherwise set the environment up twice at once.
+ifndef SETUP_MAKE
+.NOTPARALLEL:
+endif
 test:
-	@$(MAKE) --no-print-directory -j2 --output-sync=line test-ready
+	@$(MAKE) --no-print-directory -j2 --output-sync=line SETUP_MAKE=1 test-ready
 	CPEC_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-ready: $(STAMP) bytecode browser lint
