@@ -415,20 +415,23 @@ def posterior_for_run(cfg: Any, params: ModelParams) -> Posterior | None:
     return posterior
 
 
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    """Raise :class:`ParameterError` (one line) unless ``value`` is one of ``choices``, the
+    first of which is the default."""
+    if value not in choices:
+        raise ParameterError(
+            f"{key}={value} is not allowed: choose {' or '.join(choices)} (default {choices[0]})"
+        )
+
+
 def check_backend(backend: str) -> None:
     """Raise :class:`ParameterError` (one line) unless ``backend`` is one of :data:`BACKENDS`."""
-    if backend not in BACKENDS:
-        raise ParameterError(
-            f"backend={backend} is not allowed: choose {' or '.join(BACKENDS)} (default compiled)"
-        )
+    _check_choice("backend", backend, BACKENDS)
 
 
 def check_streams(streams: str) -> None:
     """Raise :class:`ParameterError` (one line) unless ``streams`` is one of :data:`STREAMS`."""
-    if streams not in STREAMS:
-        raise ParameterError(
-            f"streams={streams} is not allowed: choose {' or '.join(STREAMS)} (default single)"
-        )
+    _check_choice("streams", streams, STREAMS)
 
 
 def resolved_chunk_size(chunk_size: int | None, replicates: int) -> int:
