@@ -43,6 +43,7 @@ commands:
   compare DIR...        compare runs or a sweep (medians, intervals, differences)
   plot DIR              draw the plots of a run
   report DIR...         write a self-contained HTML report
+  precision DIR...      how precisely the replicates pin each outcome down, and how many would
   validate              check the baseline against the observed record
   dashboard             start the teaching dashboard in the browser
   workshop              start a workshop room: role-play seats, shared clock, debrief
@@ -1616,6 +1617,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "compare": _lazy("sim.analysis.cli", "compare_command"),
     "plot": _lazy("sim.analysis.cli", "plot_command"),
     "report": _lazy("sim.analysis.cli", "report_command"),
+    "precision": _lazy("sim.analysis.cli", "precision_command"),
     "validate": _lazy("sim.validation", "validate_command"),
     "dashboard": _lazy("sim.dashboard.cli", "dashboard_command"),
     "workshop": _lazy("sim.workshop.cli", "workshop_command"),

@@ -1,4 +1,5 @@
-"""``cpec-sim plot | compare | report``: command functions taking ``argv`` and returning a code.
+"""``cpec-sim plot | compare | report | precision``: command functions taking ``argv`` and
+returning a code.
 
 Bad input (a missing directory, a directory without ``summary.parquet``, an unknown reference,
 an unknown option) prints one line to stderr naming what is wrong and what is allowed and
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
 import re
 import sys
@@ -204,6 +206,84 @@ def compare_command(argv: Sequence[str]) -> int:
     return run_command(parser, argv, body, expected=(ResultsError,))
 
 
+# --- precision --------------------------------------------------------------------------------
+
+
+def _fraction_in(text: str, what: str, low: float, high: float, example: str) -> float:
+    """An option's number, which must lie in ``(low, high]`` (a one-line error otherwise)."""
+    from sim.commands import UsageError, a_number
+
+    try:
+        value = a_number(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+    if not (math.isfinite(value) and low < value <= high):
+        raise UsageError(
+            f"{what}={text}: give a number above {low:g} and at most {high:g} ({example})"
+        )
+    return value
+
+
+def precision_command(argv: Sequence[str]) -> int:
+    """``cpec-sim precision DIR… [--mean-within F] [--share-within P] [--level L] [--csv]``."""
+    from sim.analysis import precision
+
+    prog = "cpec-sim precision"
+    parser = Parser(
+        prog=prog,
+        description=(
+            "How precisely each run's replicates pin down its outcomes (the mean's and the "
+            "median's intervals, a yes/no share's), and how many replicates would pin each "
+            "down to the precision asked for. Reads the stored summary; writes nothing."
+        ),
+    )
+    parser.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="run or sweep directory")
+    parser.add_argument(
+        "--mean-within",
+        default=str(precision.MEAN_WITHIN),
+        metavar="F",
+        help="target half-width of a mean, as a share of the mean (default 0.05: ±5%%)",
+    )
+    parser.add_argument(
+        "--share-within",
+        default=str(precision.SHARE_WITHIN),
+        metavar="P",
+        help="target half-width of a yes/no share, in probability (default 0.05)",
+    )
+    parser.add_argument(
+        "--level", default=str(precision.LEVEL), metavar="L", help="confidence level (default 0.95)"
+    )
+    parser.add_argument("--csv", action="store_true", help="print CSV rows instead of tables")
+
+    def body(args: argparse.Namespace) -> int:
+        mean_within = _fraction_in(args.mean_within, "--mean-within", 0, 1, "0.05 for ±5%")
+        share_within = _fraction_in(args.share_within, "--share-within", 0, 0.5, "0.05 for ±0.05")
+        level = _fraction_in(args.level, "--level", 0.5, 0.999, "0.95 for 95%")
+        runs = load_runs(args.dirs)
+        _warn_uncertainty(prog, runs)
+        if args.csv:
+            import pandas as pd
+
+            frames = [
+                precision.precision_frame(r.label, r.summary, mean_within, share_within, level)
+                for r in runs.runs
+            ]
+            sys.stdout.write(pd.concat(frames, ignore_index=True).to_csv(index=False))
+            return 0
+        blocks = [
+            precision.precision_text(
+                f"{r.title()}: {r.path}", r.summary, mean_within, share_within, level
+            )
+            for r in runs.runs
+        ]
+        print("\n\n".join(blocks))
+        for line in precision.precision_notes(level, mean_within) + runs.notes():
+            print(f"note: {line}")
+        return 0
+
+    return run_command(parser, argv, body, expected=(ResultsError,))
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -328,9 +408,16 @@ def report_command(argv: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Stand-alone entry point: ``python -m sim.analysis.cli plot|compare|report …``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    commands = {"plot": plot_command, "compare": compare_command, "report": report_command}
+    commands = {
+        "plot": plot_command,
+        "compare": compare_command,
+        "report": report_command,
+        "precision": precision_command,
+    }
     if not args or args[0] not in commands:
-        print("usage: python -m sim.analysis.cli {plot,compare,report} …", file=sys.stderr)
+        print(
+            "usage: python -m sim.analysis.cli {plot,compare,report,precision} …", file=sys.stderr
+        )
         return 2
     return commands[args[0]](args[1:])
 

@@ -1,0 +1,363 @@
+"""How precisely a run's replicates pin down each outcome, and how many would pin it down.
+
+The number-of-runs question of simulation output analysis (Law 2015, *Simulation Modeling and
+Analysis*, 5th ed., §9.4.1: the replications for a relative error; Lorscheid, Heine & Meyer
+2012, *Comput. Math. Organ. Theory* 18:22; Lee et al. 2015, *JASSS* 18(4):4). Per headline
+outcome of a run:
+
+* the mean with Student's t interval, and its half-width as a share of the mean;
+* the median with its distribution-free interval: the order statistics whose ranks a
+  Binomial(n, 1/2) count brackets (Conover 1999, §3.2), covering the median with at least the
+  level's probability whatever the distribution, counts with ties included;
+* how many replicates would bring the mean's half-width to a chosen share of the mean: the
+  half-width falls as 1/sqrt(n), projected from this run's own spread (Law's (9.3));
+
+and per yes/no event its share with Wilson's interval and the replicates that would bring its
+half-width to a chosen number of points. Everything is read from the stored summary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis import stats, style
+
+#: Default confidence level of every interval.
+LEVEL = 0.95
+#: Default target: the mean's half-width as a share of the mean (±5%).
+MEAN_WITHIN = 0.05
+#: Default target: a yes/no share's half-width, in probability (±0.05).
+SHARE_WITHIN = 0.05
+
+
+def _z(level: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + level / 2))
+
+
+def median_ranks(n: int, level: float = LEVEL) -> tuple[int, int] | None:
+    """1-based ranks ``(j, n + 1 - j)`` of the order statistics bounding the median's
+    distribution-free interval: the largest ``j`` whose interval still covers the median with
+    probability at least ``level`` (:func:`median_coverage`); None if even the smallest and
+    largest values do not (fewer than 6 values at 95%)."""
+    from scipy.stats import binom
+
+    if n < 1:
+        return None
+    below = np.arange(n // 2 + 1)  # j - 1 values below the interval
+    covering = np.flatnonzero(1 - 2 * binom.cdf(below, n, 0.5) >= level - 1e-12)
+    if covering.size == 0:
+        return None
+    j = int(below[covering[-1]]) + 1
+    return j, n + 1 - j
+
+
+def median_coverage(n: int, j: int) -> float:
+    """Probability that ``[x_(j), x_(n+1-j)]`` covers the median of a continuous distribution:
+    P(j <= B <= n - j) for B ~ Binomial(n, 1/2)."""
+    from scipy.stats import binom
+
+    return float(1 - 2 * binom.cdf(j - 1, n, 0.5))
+
+
+def median_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """The median's distribution-free interval (NaN, NaN with too few values)."""
+    x = np.sort(stats.finite(values))
+    ranks = median_ranks(x.size, level)
+    if ranks is None:
+        return (math.nan, math.nan)
+    return float(x[ranks[0] - 1]), float(x[ranks[1] - 1])
+
+
+def mean_half_width(values: np.ndarray, level: float = LEVEL) -> float:
+    """Half-width of Student's t interval of the mean (NaN with fewer than 2 values)."""
+    from scipy.stats import t
+
+    x = stats.finite(values)
+    if x.size < 2:
+        return math.nan
+    return float(t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+
+
+def replicates_for_mean(values: np.ndarray, within: float, level: float = LEVEL) -> int | None:
+    """Replicates at which the mean's half-width would be ``within`` times the mean:
+    ``ceil((z s / (within |mean|))^2)``, from this sample's mean and sd. None when that is
+    undefined: fewer than 2 values, a mean of 0, or the same value in every replicate."""
+    x = stats.finite(values)
+    if x.size < 2:
+        return None
+    mean, sd = float(x.mean()), float(x.std(ddof=1))
+    if mean == 0 or sd == 0:
+        return None
+    return max(2, math.ceil((_z(level) * sd / (within * abs(mean))) ** 2))
+
+
+def replicates_for_share(successes: int, n: int, within: float, level: float = LEVEL) -> int:
+    """Replicates at which a share's interval would be about ``±within``:
+    ``ceil(z^2 p (1 - p) / within^2)`` at Wilson's centre ``p = (x + z^2/2) / (n + z^2)``,
+    which is never 0 or 1, so a share seen 0 times in 100 still gets a number."""
+    z = _z(level)
+    p = (successes + z * z / 2) / (n + z * z)
+    return max(1, math.ceil(z * z * p * (1 - p) / within**2))
+
+
+@dataclass(frozen=True)
+class OutcomePrecision:
+    """How precisely a run's replicates pin down one outcome's mean and median."""
+
+    name: str
+    n: int
+    mean: float
+    half_width: float
+    median: float
+    median_low: float
+    median_high: float
+    needed: int | None
+
+    @property
+    def relative(self) -> float:
+        """The mean's half-width as a share of the mean (NaN where the mean is 0)."""
+        return abs(self.half_width / self.mean) if self.mean else math.nan
+
+
+@dataclass(frozen=True)
+class SharePrecision:
+    """How precisely a run's replicates pin down one yes/no share."""
+
+    name: str
+    n: int
+    successes: int
+    low: float
+    high: float
+    needed: int
+
+    @property
+    def share(self) -> float:
+        """The share of replicates in which the event happened."""
+        return self.successes / self.n if self.n else math.nan
+
+
+def outcome_precision(
+    name: str, values: np.ndarray, within: float = MEAN_WITHIN, level: float = LEVEL
+) -> OutcomePrecision:
+    """Mean, median and their intervals, and the replicates for ``±within`` of the mean."""
+    x = stats.finite(values)
+    low, high = median_interval(x, level)
+    return OutcomePrecision(
+        name=name,
+        n=int(x.size),
+        mean=float(x.mean()) if x.size else math.nan,
+        half_width=mean_half_width(x, level),
+        median=float(np.median(x)) if x.size else math.nan,
+        median_low=low,
+        median_high=high,
+        needed=replicates_for_mean(x, within, level),
+    )
+
+
+def share_precision(
+    name: str, happened: np.ndarray, within: float = SHARE_WITHIN, level: float = LEVEL
+) -> SharePrecision:
+    """A yes/no share, its Wilson interval, and the replicates for ``±within``."""
+    n, successes = int(happened.size), int(np.count_nonzero(happened))
+    low, high = stats.wilson_interval(successes, n, level)
+    return SharePrecision(
+        name, n, successes, low, high, replicates_for_share(successes, n, within, level)
+    )
+
+
+def run_precision(
+    summary: pd.DataFrame,
+    mean_within: float = MEAN_WITHIN,
+    share_within: float = SHARE_WITHIN,
+    level: float = LEVEL,
+) -> tuple[list[OutcomePrecision], list[SharePrecision]]:
+    """The precision of every headline outcome and yes/no event a summary holds."""
+    from sim.analysis.compare import event_values
+
+    outcomes = [
+        outcome_precision(name, summary[name].to_numpy(dtype=float), mean_within, level)
+        for name in style.OUTCOMES
+        if name in summary.columns
+    ]
+    shares = []
+    for name in style.EVENTS:
+        happened = event_values(summary, name)
+        if happened is not None:
+            shares.append(share_precision(name, happened, share_within, level))
+    return outcomes, shares
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+def _decimals_for(half_width: float) -> int:
+    """Decimals that show a half-width to two significant digits (none for 10 and above): a
+    mean is shown to the decimals of its uncertainty."""
+    if not math.isfinite(half_width) or half_width <= 0:
+        return 0
+    return max(0, 1 - math.floor(math.log10(half_width)))
+
+
+def _mean_text(p: OutcomePrecision) -> tuple[str, str]:
+    if not math.isfinite(p.half_width):
+        return (stats_number(p.mean), "–")
+    d = _decimals_for(p.half_width)
+    return f"{p.mean:,.{d}f}", f"{p.half_width:,.{d}f}"
+
+
+def stats_number(x: float) -> str:
+    """A number alone, as compare's tables show it (``–`` if missing)."""
+    from sim.analysis.compare import fmt_number
+
+    return fmt_number(x)
+
+
+def _share_of_mean(relative: float) -> str:
+    if not math.isfinite(relative):
+        return "–"
+    return f"{relative:.0%}" if relative >= 0.01 else f"{relative:.1%}"
+
+
+def shown_count(needed: int) -> int:
+    """A projected number of replicates rounded up to two significant digits (2,103 -> 2,200):
+    it is an estimate, and its last digits would claim more than it knows."""
+    if needed < 100:
+        return needed
+    step = 10 ** (len(str(needed)) - 2)
+    return -(-needed // step) * step
+
+
+def _needed_text(needed: int | None, n: int) -> str:
+    if needed is None:
+        return "–"
+    return f"{shown_count(needed):,} (met)" if needed <= n else f"{shown_count(needed):,}"
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:g}%"
+
+
+#: Column widths of the text table: label, estimate, half-width, share of mean, median, count.
+_W = (44, 9, 8, 8, 22, 24)
+
+
+def _row(*cells: str) -> str:
+    label, *rest = cells
+    return f"{label:{_W[0]}s}" + "".join(f" {c:>{w}s}" for c, w in zip(rest, _W[1:], strict=True))
+
+
+def precision_text(
+    title: str,
+    summary: pd.DataFrame,
+    mean_within: float = MEAN_WITHIN,
+    share_within: float = SHARE_WITHIN,
+    level: float = LEVEL,
+) -> str:
+    """One run's precision as an aligned table under ``title``."""
+    from sim.analysis.compare import fmt_median_interval
+
+    outcomes, shares = run_precision(summary, mean_within, share_within, level)
+    conf = _percent(level)
+    lines = [
+        title,
+        _row(
+            "outcome",
+            "mean",
+            f"± {conf}",
+            "of mean",
+            f"median [{conf} CI]",
+            f"replicates for ±{_percent(mean_within)}",
+        ),
+    ]
+    for p in outcomes:
+        mean, half = _mean_text(p)
+        med, lo, hi = fmt_median_interval(p.median, p.median_low, p.median_high)
+        median = f"{med} [{lo}, {hi}]" if math.isfinite(p.median_low) else f"{med} [–]"
+        label = style.outcome_label(p.name)
+        relative = _share_of_mean(p.relative)
+        lines.append(_row(label, mean, half, relative, median, _needed_text(p.needed, p.n)))
+    if shares:
+        lines.append(
+            _row("yes/no", "share", "", "", f"{conf} CI (Wilson)", f"for ±{share_within:g}")
+        )
+        for s in shares:
+            interval = f"[{s.low:.2f}, {s.high:.2f}]"
+            needed = _needed_text(s.needed, s.n)
+            lines.append(_row(style.EVENTS[s.name], f"{s.share:.2f}", "", "", interval, needed))
+    return "\n".join(lines)
+
+
+def precision_notes(level: float = LEVEL, mean_within: float = MEAN_WITHIN) -> list[str]:
+    """What the tables' intervals and replicate counts are."""
+    conf = _percent(level)
+    return [
+        f"mean ± the half-width of Student's t {conf} interval, and that half-width as a share of "
+        f"the mean; the median's {conf} interval is distribution-free (order statistics: it "
+        f"covers the median at least {conf} of the time whatever the distribution, ties "
+        "included); a share's interval is Wilson's",
+        f"replicates for ±…: how many would bring the mean's half-width to {_percent(mean_within)} "
+        "of the mean (a share's to the points given), projected from this run's own spread "
+        "(a half-width falls as 1/sqrt(replicates)) and rounded up to two digits; (met): this "
+        "run has that many; –: the mean is 0 or the same in every replicate",
+        "a heavy-tailed outcome's spread is itself rough at a few hundred replicates, and so is "
+        "its projection: run about that many and ask again",
+    ]
+
+
+def precision_frame(
+    label: str,
+    summary: pd.DataFrame,
+    mean_within: float = MEAN_WITHIN,
+    share_within: float = SHARE_WITHIN,
+    level: float = LEVEL,
+) -> pd.DataFrame:
+    """One run's precision as rows (full float precision), for CSV."""
+    outcomes, shares = run_precision(summary, mean_within, share_within, level)
+    rows = [
+        {
+            "run": label,
+            "kind": "outcome",
+            "name": p.name,
+            "replicates": p.n,
+            "estimate": p.mean,
+            "low": p.mean - p.half_width,
+            "high": p.mean + p.half_width,
+            "half_width": p.half_width,
+            "relative_half_width": p.relative,
+            "median": p.median,
+            "median_low": p.median_low,
+            "median_high": p.median_high,
+            "target": mean_within,
+            "replicates_needed": p.needed,
+            "level": level,
+        }
+        for p in outcomes
+    ] + [
+        {
+            "run": label,
+            "kind": "share",
+            "name": s.name,
+            "replicates": s.n,
+            "estimate": s.share,
+            "low": s.low,
+            "high": s.high,
+            "half_width": math.nan,
+            "relative_half_width": math.nan,
+            "median": math.nan,
+            "median_low": math.nan,
+            "median_high": math.nan,
+            "target": share_within,
+            "replicates_needed": s.needed,
+            "level": level,
+        }
+        for s in shares
+    ]
+    frame = pd.DataFrame(rows)
+    frame["replicates_needed"] = frame["replicates_needed"].astype("Int64")
+    return frame
