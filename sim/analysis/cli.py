@@ -225,59 +225,75 @@ def _fraction_in(text: str, what: str, low: float, high: float, example: str) ->
 
 
 def precision_command(argv: Sequence[str]) -> int:
-    """``cpec-sim precision DIR… [--mean-within F] [--share-within P] [--level L] [--csv]``."""
+    """``cpec-sim precision DIR… [--reference NAME] [--mean-within F] [--share-within P]
+    [--csv]``."""
     from sim.analysis import precision
 
     prog = "cpec-sim precision"
     parser = Parser(
         prog=prog,
         description=(
-            "How precisely each run's replicates pin down its outcomes (the mean's and the "
-            "median's intervals, a yes/no share's), and how many replicates would pin each "
-            "down to the precision asked for. Reads the stored summary; writes nothing."
+            "How precisely each run's replicates pin down its outcomes (95% intervals of the "
+            "mean, the median and each yes/no share) and, given several runs, the differences "
+            "from a reference (compare's intervals), with how many replicates would pin each "
+            "down to the precision asked for. Reads the stored summaries; writes nothing."
         ),
     )
     parser.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="run or sweep directory")
     parser.add_argument(
+        "--reference",
+        default=None,
+        help="run the differences are taken from: a scenario name, label or directory name "
+        "(default: baseline if present, else the first run)",
+    )
+    parser.add_argument(
         "--mean-within",
         default=str(precision.MEAN_WITHIN),
         metavar="F",
-        help="target half-width of a mean, as a share of the mean (default 0.05: ±5%%)",
+        help="target half-width of a mean (or of a difference of means), as a share of the "
+        "(reference's) mean (default 0.05: ±5%%)",
     )
     parser.add_argument(
         "--share-within",
         default=str(precision.SHARE_WITHIN),
         metavar="P",
-        help="target half-width of a yes/no share, in probability (default 0.05)",
-    )
-    parser.add_argument(
-        "--level", default=str(precision.LEVEL), metavar="L", help="confidence level (default 0.95)"
+        help="target half-width of a yes/no share (or of a difference of shares), in "
+        "probability (default 0.05)",
     )
     parser.add_argument("--csv", action="store_true", help="print CSV rows instead of tables")
 
     def body(args: argparse.Namespace) -> int:
+        import pandas as pd
+
+        from sim.analysis.compare import compare_runs, default_reference
+
         mean_within = _fraction_in(args.mean_within, "--mean-within", 0, 1, "0.05 for ±5%")
         share_within = _fraction_in(args.share_within, "--share-within", 0, 0.5, "0.05 for ±0.05")
-        level = _fraction_in(args.level, "--level", 0.5, 0.999, "0.95 for 95%")
         runs = load_runs(args.dirs)
+        diffs: list[precision.DifferencePrecision] = []
+        if len(runs.runs) > 1:
+            reference = args.reference if args.reference is not None else default_reference(runs)
+            table = compare_runs(runs, reference, by_default=args.reference is None)
+            diffs = precision.difference_precision(table, mean_within, share_within)
+        elif args.reference is not None:
+            raise ResultsError("--reference needs two runs or more (a sweep, or several DIRs)")
         _warn_uncertainty(prog, runs)
         if args.csv:
-            import pandas as pd
-
             frames = [
-                precision.precision_frame(r.label, r.summary, mean_within, share_within, level)
+                precision.precision_frame(r.label, r.summary, mean_within, share_within)
                 for r in runs.runs
-            ]
+            ] + [precision.difference_frame(diffs, mean_within, share_within)]
             sys.stdout.write(pd.concat(frames, ignore_index=True).to_csv(index=False))
             return 0
         blocks = [
-            precision.precision_text(
-                f"{r.title()}: {r.path}", r.summary, mean_within, share_within, level
-            )
+            precision.precision_text(f"{r.title()}: {r.path}", r.summary, mean_within, share_within)
             for r in runs.runs
         ]
+        if diffs:
+            blocks.append(precision.difference_text(diffs, mean_within, share_within))
         print("\n\n".join(blocks))
-        for line in precision.precision_notes(level, mean_within) + runs.notes():
+        notes = precision.precision_notes(mean_within, share_within, differences=bool(diffs))
+        for line in notes + runs.notes():
             print(f"note: {line}")
         return 0
 

@@ -195,6 +195,27 @@ def run_precision(
 
 # --- tables -----------------------------------------------------------------------------------
 
+#: Columns of ``cpec-sim precision --csv``: one row per run (or difference) and outcome.
+CSV_COLUMNS: tuple[str, ...] = (
+    "run",
+    "reference",
+    "kind",
+    "name",
+    "replicates",
+    "paired",
+    "estimate",
+    "low",
+    "high",
+    "half_width",
+    "relative_half_width",
+    "median",
+    "median_low",
+    "median_high",
+    "target",
+    "replicates_needed",
+    "level",
+)
+
 
 def _decimals_for(half_width: float) -> int:
     """Decimals that show a half-width to two significant digits (none for 10 and above): a
@@ -293,21 +314,28 @@ def precision_text(
     return "\n".join(lines)
 
 
-def precision_notes(level: float = LEVEL, mean_within: float = MEAN_WITHIN) -> list[str]:
+def precision_notes(
+    mean_within: float = MEAN_WITHIN, share_within: float = SHARE_WITHIN, differences: bool = False
+) -> list[str]:
     """What the tables' intervals and replicate counts are."""
-    conf = _percent(level)
-    return [
-        f"mean ± the half-width of Student's t {conf} interval, and that half-width as a share of "
-        f"the mean; the median's {conf} interval is distribution-free (order statistics: it "
-        f"covers the median at least {conf} of the time whatever the distribution, ties "
-        "included); a share's interval is Wilson's",
-        f"replicates for ±…: how many would bring the mean's half-width to {_percent(mean_within)} "
-        "of the mean (a share's to the points given), projected from this run's own spread "
-        "(a half-width falls as 1/sqrt(replicates)) and rounded up to two digits; (met): this "
-        "run has that many; –: the mean is 0 or the same in every replicate",
-        "a heavy-tailed outcome's spread is itself rough at a few hundred replicates, and so is "
-        "its projection: run about that many and ask again",
+    target = f"{_percent(mean_within)} of the mean (a share's to ±{share_within:g})"
+    notes = [
+        "95% intervals: the mean's Student's t; the median's distribution-free (order "
+        "statistics: it covers the median at least 95% of the time whatever the distribution, "
+        "ties included); a share's Wilson's",
+        f"replicates for ±…: how many would bring the half-width to {target}, projected from "
+        "these replicates' spread (a half-width falls as 1/sqrt(replicates)) and rounded up to "
+        "two digits; (met): there are that many already; –: no spread, or a mean of 0; rough "
+        "for a heavy-tailed outcome: run about that many and ask again",
     ]
+    if differences:
+        notes.append(
+            "differences: of the means (the shares), with compare's 95% intervals; replicates "
+            "per run for a half-width of "
+            f"{_percent(mean_within)} of the reference's mean (±{share_within:g} for a share); "
+            "runs with streams=keyed are compared in pairs and usually need far fewer"
+        )
+    return notes
 
 
 def precision_frame(
@@ -322,6 +350,7 @@ def precision_frame(
     rows = [
         {
             "run": label,
+            "reference": "",
             "kind": "outcome",
             "name": p.name,
             "replicates": p.n,
@@ -341,6 +370,7 @@ def precision_frame(
     ] + [
         {
             "run": label,
+            "reference": "",
             "kind": "share",
             "name": s.name,
             "replicates": s.n,
@@ -358,6 +388,158 @@ def precision_frame(
         }
         for s in shares
     ]
-    frame = pd.DataFrame(rows)
+    return _typed(pd.DataFrame(rows, columns=CSV_COLUMNS))
+
+
+# --- differences from a reference --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DifferencePrecision:
+    """How precisely a comparison pins down one difference of means (or of shares)."""
+
+    label: str
+    reference: str
+    name: str
+    kind: str  # "continuous" or "event", as in compare's table
+    n: int
+    paired: bool
+    estimate: float
+    low: float
+    high: float
+    reference_mean: float
+    needed: int | None
+
+    @property
+    def half_width(self) -> float:
+        """Half the width of compare's 95% interval of the difference."""
+        return (self.high - self.low) / 2
+
+    @property
+    def relative(self) -> float:
+        """The half-width as a share of the reference's mean (NaN for a yes/no share)."""
+        if self.kind == "event" or not self.reference_mean:
+            return math.nan
+        return abs(self.half_width / self.reference_mean)
+
+
+def replicates_for_half_width(n: int, half_width: float, target: float) -> int | None:
+    """Replicates (per run) at which an interval of ``half_width`` from ``n`` replicates
+    would narrow to ``target``: ``ceil(n (half_width / target)^2)`` (a half-width falls as
+    1/sqrt(n)); None where the interval has no width or the target is 0."""
+    if not (n > 0 and math.isfinite(half_width) and half_width > 0 and target > 0):
+        return None
+    return max(2, math.ceil(n * (half_width / target) ** 2))
+
+
+def difference_precision(
+    table: pd.DataFrame, mean_within: float = MEAN_WITHIN, share_within: float = SHARE_WITHIN
+) -> list[DifferencePrecision]:
+    """Each difference in compare's ``table`` (:func:`sim.analysis.compare.compare_runs`) with
+    the replicates per run that would bring its 95% interval's half-width to ``mean_within``
+    of the reference's mean (a yes/no share's to ``share_within``)."""
+    own = table[table["label"] == table["reference"]].set_index(["label", "outcome"])["mean"]
+    out = []
+    for row in table[table["diff_mean"].notna()].to_dict("records"):
+        reference_mean = float(own.get((row["reference"], row["outcome"]), math.nan))
+        event = row["kind"] == "event"
+        target = share_within if event else mean_within * abs(reference_mean)
+        low, high, n = float(row["diff_mean_lo"]), float(row["diff_mean_hi"]), int(row["n"])
+        out.append(
+            DifferencePrecision(
+                label=str(row["label"]),
+                reference=str(row["reference"]),
+                name=str(row["outcome"]),
+                kind=str(row["kind"]),
+                n=n,
+                paired=bool(row["paired"]),
+                estimate=float(row["diff_mean"]),
+                low=low,
+                high=high,
+                reference_mean=reference_mean,
+                needed=replicates_for_half_width(n, (high - low) / 2, target),
+            )
+        )
+    return out
+
+
+#: Column widths of the differences' table: label, difference [interval], share, count.
+_DW = (44, 28, 13, 22)
+
+
+def _diff_row(*cells: str) -> str:
+    label, *rest = cells
+    return f"{label:{_DW[0]}s}" + "".join(f" {c:>{w}s}" for c, w in zip(rest, _DW[1:], strict=True))
+
+
+def difference_text(
+    diffs: list[DifferencePrecision],
+    mean_within: float = MEAN_WITHIN,
+    share_within: float = SHARE_WITHIN,
+) -> str:
+    """The differences as one aligned table per compared run."""
+    from sim.analysis.compare import fmt_ci
+
+    blocks = []
+    for label in dict.fromkeys(d.label for d in diffs):
+        rows = [d for d in diffs if d.label == label]
+        how = "in pairs" if rows[0].paired else "apart"
+        lines = [
+            f"{label} minus {rows[0].reference} ({rows[0].n} replicates, compared {how})",
+            _diff_row(
+                "outcome",
+                "difference [95% CI]",
+                "of ref. mean",
+                f"replicates for ±{_percent(mean_within)}",
+            ),
+        ]
+        for d in rows:
+            shown = style.outcome_label(d.name) if d.kind != "event" else style.EVENTS[d.name]
+            if d.kind == "event" and d is next(r for r in rows if r.kind == "event"):
+                lines.append(_diff_row("yes/no", "", "", f"for ±{share_within:g}"))
+            lines.append(
+                _diff_row(
+                    shown,
+                    fmt_ci(d.estimate, d.low, d.high),
+                    _share_of_mean(d.relative),
+                    _needed_text(d.needed, d.n),
+                )
+            )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Counts as integers and ``paired`` as a yes/no column, empty where it does not apply."""
+    frame["replicates"] = frame["replicates"].astype("Int64")
     frame["replicates_needed"] = frame["replicates_needed"].astype("Int64")
+    frame["paired"] = frame["paired"].astype("boolean")
     return frame
+
+
+def difference_frame(
+    diffs: list[DifferencePrecision],
+    mean_within: float = MEAN_WITHIN,
+    share_within: float = SHARE_WITHIN,
+) -> pd.DataFrame:
+    """The differences as rows of :func:`precision_frame`'s columns (full float precision)."""
+    rows = [
+        {
+            "run": d.label,
+            "reference": d.reference,
+            "kind": "share_difference" if d.kind == "event" else "difference",
+            "name": d.name,
+            "replicates": d.n,
+            "paired": d.paired,
+            "estimate": d.estimate,
+            "low": d.low,
+            "high": d.high,
+            "half_width": d.half_width,
+            "relative_half_width": d.relative,
+            "target": share_within if d.kind == "event" else mean_within,
+            "replicates_needed": d.needed,
+            "level": LEVEL,
+        }
+        for d in diffs
+    ]
+    return _typed(pd.DataFrame(rows, columns=CSV_COLUMNS))

@@ -155,7 +155,8 @@ def test_a_sweep_gives_one_table_per_job(tmp_path: Path, make_sweep, capsys) -> 
     sweep = make_sweep(tmp_path / "sweep", {"x": [1, 2], "y": [3]}, n=12)
     assert cli.precision_command([str(sweep)]) == 0
     out = capsys.readouterr().out
-    assert out.count("outcome ") == 2
+    assert out.count("median [95% CI]") == 2  # one table per job
+    assert out.count(" minus ") == 1  # and the second job's differences from the first
 
 
 @pytest.mark.parametrize(
@@ -166,8 +167,6 @@ def test_a_sweep_gives_one_table_per_job(tmp_path: Path, make_sweep, capsys) -> 
         ("--mean-within", "nan", "--mean-within=nan"),
         ("--share-within", "abc", "expected a number"),
         ("--share-within", "0.6", "at most 0.5"),
-        ("--level", "1", "--level=1"),
-        ("--level", "0.3", "above 0.5"),
     ],
 )
 def test_bad_options_get_one_line(
@@ -181,3 +180,69 @@ def test_bad_options_get_one_line(
 def test_missing_directory_gets_one_line(tmp_path: Path, capsys) -> None:
     assert cli.precision_command([str(tmp_path / "nope")]) == 2
     _one_line_error(capsys, "nope", "no such directory")
+
+
+# --- differences ------------------------------------------------------------------------------
+
+
+def test_replicates_for_a_half_width() -> None:
+    assert precision.replicates_for_half_width(100, 2.0, 1.0) == 400  # half as wide: 4x
+    assert precision.replicates_for_half_width(100, 0.5, 1.0) == 25
+    assert precision.replicates_for_half_width(100, 0.0, 1.0) is None  # runs that agree
+    assert precision.replicates_for_half_width(100, 1.0, 0.0) is None  # a reference mean of 0
+
+
+def test_difference_precision_reads_compares_table() -> None:
+    """Known answer on a hand-made table: the reference's mean 20, a difference of means with
+    the interval [-1, 3] (half-width 2) from 50 replicates; ±5% of 20 is ±1: 50 × 2² = 200.
+    A share's difference [-0.1, 0.1] from 50: 50 × (0.1 / 0.05)² = 200 as well."""
+    table = pd.DataFrame(
+        [
+            {"label": "Base", "reference": "Base", "outcome": "attacks_total", "kind": "continuous",
+             "n": 50, "mean": 20.0, "diff_mean": np.nan},
+            {"label": "Other", "reference": "Base", "outcome": "attacks_total",
+             "kind": "continuous", "n": 50, "mean": 21.0, "diff_mean": 1.0,
+             "diff_mean_lo": -1.0, "diff_mean_hi": 3.0, "paired": True},
+            {"label": "Base", "reference": "Base", "outcome": "investment_hold", "kind": "event",
+             "n": 50, "mean": 0.4, "diff_mean": np.nan},
+            {"label": "Other", "reference": "Base", "outcome": "investment_hold", "kind": "event",
+             "n": 50, "mean": 0.4, "diff_mean": 0.0, "diff_mean_lo": -0.1,
+             "diff_mean_hi": 0.1, "paired": False},
+        ]
+    )  # fmt: skip
+    diffs = precision.difference_precision(table, 0.05, 0.05)
+    assert [(d.name, d.needed, d.paired) for d in diffs] == [
+        ("attacks_total", 200, True),
+        ("investment_hold", 200, False),
+    ]
+    assert diffs[0].relative == pytest.approx(0.1)  # half-width 2 of a mean of 20
+    assert math.isnan(diffs[1].relative)
+
+
+def test_several_runs_add_the_differences(tmp_path: Path, make_run, capsys) -> None:
+    a = make_run(tmp_path / "a", scenario="baseline", n=30)
+    b = make_run(tmp_path / "b", scenario="full_pressure", n=30, shift=5.0)
+    assert cli.precision_command([str(a), str(b), "--csv"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    diffs = frame[frame["kind"] == "difference"].set_index("name")
+    from sim.analysis.compare import compare
+
+    table = compare([a, b], "baseline")
+    row = table[(table["outcome"] == "attacks_total") & table["diff_mean"].notna()].iloc[0]
+    ref_mean = table[(table["outcome"] == "attacks_total") & table["diff_mean"].isna()]["mean"]
+    half = (row["diff_mean_hi"] - row["diff_mean_lo"]) / 2
+    expected = math.ceil(30 * (half / (0.05 * float(ref_mean.iloc[0]))) ** 2)
+    assert diffs.loc["attacks_total", "estimate"] == pytest.approx(row["diff_mean"])
+    assert diffs.loc["attacks_total", "replicates_needed"] == max(2, expected)
+    assert set(frame["kind"]) == {"outcome", "share", "difference", "share_difference"}
+    assert cli.precision_command([str(a), str(b)]) == 0
+    assert "Full pressure minus Baseline (30 replicates" in capsys.readouterr().out
+
+
+def test_reference_errors_get_one_line(tmp_path: Path, make_run, capsys) -> None:
+    a = make_run(tmp_path / "a", scenario="baseline", n=10)
+    b = make_run(tmp_path / "b", scenario="full_pressure", n=10)
+    assert cli.precision_command([str(a), "--reference", "baseline"]) == 2
+    _one_line_error(capsys, "--reference needs two runs")
+    assert cli.precision_command([str(a), str(b), "--reference", "nope"]) == 2
+    _one_line_error(capsys, "unknown reference 'nope'")
