@@ -264,13 +264,63 @@ def _percent(fraction: float) -> str:
     return f"{fraction * 100:g}%"
 
 
-#: Column widths of the text table: label, estimate, half-width, share of mean, median, count.
-_W = (44, 9, 8, 8, 22, 24)
+Table = tuple[list[str], list[list[str]]]
 
 
-def _row(*cells: str) -> str:
-    label, *rest = cells
-    return f"{label:{_W[0]}s}" + "".join(f" {c:>{w}s}" for c, w in zip(rest, _W[1:], strict=True))
+def _target_header(mean_within: float, share_within: float) -> str:
+    return f"replicates for ±{_percent(mean_within)} (±{share_within:g})"
+
+
+def precision_rows(
+    summary: pd.DataFrame, mean_within: float = MEAN_WITHIN, share_within: float = SHARE_WITHIN
+) -> Table:
+    """One run's precision as a header and rows of text: each outcome's mean, its
+    half-width and share of the mean, the median with its interval, the replicates for the
+    target; then each yes/no share with its interval."""
+    from sim.analysis.compare import fmt_median_interval
+
+    outcomes, shares = run_precision(summary, mean_within, share_within)
+    header = [
+        "outcome",
+        "mean/share",
+        "95% CI",
+        "of mean",
+        "median [95% CI]",
+        _target_header(mean_within, share_within),
+    ]
+    rows = []
+    for p in outcomes:
+        mean, half = _mean_text(p)
+        med, lo, hi = fmt_median_interval(p.median, p.median_low, p.median_high)
+        median = f"{med} [{lo}, {hi}]" if math.isfinite(p.median_low) else f"{med} [–]"
+        rows.append(
+            [
+                style.outcome_label(p.name),
+                mean,
+                f"± {half}" if half != "–" else half,
+                _share_of_mean(p.relative),
+                median,
+                _needed_text(p.needed, p.n),
+            ]
+        )
+    for s in shares:
+        interval = f"[{s.low:.2f}, {s.high:.2f}]"
+        needed = _needed_text(s.needed, s.n)
+        rows.append([style.EVENTS[s.name], f"{s.share:.2f}", interval, "", "", needed])
+    return header, rows
+
+
+def text_table(table: Table) -> str:
+    """Header and rows as aligned text: the first column left, the others right."""
+    header, rows = table
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(
+            f"{cell:{widths[i]}s}" if i == 0 else f"{cell:>{widths[i]}s}"
+            for i, cell in enumerate(row)
+        ).rstrip()
+        for row in [header, *rows]
+    )
 
 
 def precision_text(
@@ -278,40 +328,9 @@ def precision_text(
     summary: pd.DataFrame,
     mean_within: float = MEAN_WITHIN,
     share_within: float = SHARE_WITHIN,
-    level: float = LEVEL,
 ) -> str:
     """One run's precision as an aligned table under ``title``."""
-    from sim.analysis.compare import fmt_median_interval
-
-    outcomes, shares = run_precision(summary, mean_within, share_within, level)
-    conf = _percent(level)
-    lines = [
-        title,
-        _row(
-            "outcome",
-            "mean",
-            f"± {conf}",
-            "of mean",
-            f"median [{conf} CI]",
-            f"replicates for ±{_percent(mean_within)}",
-        ),
-    ]
-    for p in outcomes:
-        mean, half = _mean_text(p)
-        med, lo, hi = fmt_median_interval(p.median, p.median_low, p.median_high)
-        median = f"{med} [{lo}, {hi}]" if math.isfinite(p.median_low) else f"{med} [–]"
-        label = style.outcome_label(p.name)
-        relative = _share_of_mean(p.relative)
-        lines.append(_row(label, mean, half, relative, median, _needed_text(p.needed, p.n)))
-    if shares:
-        lines.append(
-            _row("yes/no", "share", "", "", f"{conf} CI (Wilson)", f"for ±{share_within:g}")
-        )
-        for s in shares:
-            interval = f"[{s.low:.2f}, {s.high:.2f}]"
-            needed = _needed_text(s.needed, s.n)
-            lines.append(_row(style.EVENTS[s.name], f"{s.share:.2f}", "", "", interval, needed))
-    return "\n".join(lines)
+    return f"{title}\n{text_table(precision_rows(summary, mean_within, share_within))}"
 
 
 def precision_notes(
@@ -323,7 +342,7 @@ def precision_notes(
         "95% intervals: the mean's Student's t; the median's distribution-free (order "
         "statistics: it covers the median at least 95% of the time whatever the distribution, "
         "ties included); a share's Wilson's",
-        f"replicates for ±…: how many would bring the half-width to {target}, projected from "
+        f"replicates for ±… (±…): how many would bring the half-width to {target}, projected from "
         "these replicates' spread (a half-width falls as 1/sqrt(replicates)) and rounded up to "
         "two digits; (met): there are that many already; –: no spread, or a mean of 0; rough "
         "for a heavy-tailed outcome: run about that many and ask again",
@@ -463,13 +482,36 @@ def difference_precision(
     return out
 
 
-#: Column widths of the differences' table: label, difference [interval], share, count.
-_DW = (44, 28, 13, 22)
+def difference_tables(
+    diffs: list[DifferencePrecision],
+    mean_within: float = MEAN_WITHIN,
+    share_within: float = SHARE_WITHIN,
+) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The differences as one (title, header, rows) per compared run."""
+    from sim.analysis.compare import fmt_ci
 
-
-def _diff_row(*cells: str) -> str:
-    label, *rest = cells
-    return f"{label:{_DW[0]}s}" + "".join(f" {c:>{w}s}" for c, w in zip(rest, _DW[1:], strict=True))
+    header = [
+        "outcome",
+        "difference [95% CI]",
+        "of ref. mean",
+        _target_header(mean_within, share_within),
+    ]
+    out = []
+    for label in dict.fromkeys(d.label for d in diffs):
+        mine = [d for d in diffs if d.label == label]
+        how = "in pairs" if mine[0].paired else "apart"
+        title = f"{label} minus {mine[0].reference} ({mine[0].n} replicates, compared {how})"
+        rows = [
+            [
+                style.EVENTS[d.name] if d.kind == "event" else style.outcome_label(d.name),
+                fmt_ci(d.estimate, d.low, d.high),
+                _share_of_mean(d.relative) if d.kind != "event" else "",
+                _needed_text(d.needed, d.n),
+            ]
+            for d in mine
+        ]
+        out.append((title, header, rows))
+    return out
 
 
 def difference_text(
@@ -478,35 +520,10 @@ def difference_text(
     share_within: float = SHARE_WITHIN,
 ) -> str:
     """The differences as one aligned table per compared run."""
-    from sim.analysis.compare import fmt_ci
-
-    blocks = []
-    for label in dict.fromkeys(d.label for d in diffs):
-        rows = [d for d in diffs if d.label == label]
-        how = "in pairs" if rows[0].paired else "apart"
-        lines = [
-            f"{label} minus {rows[0].reference} ({rows[0].n} replicates, compared {how})",
-            _diff_row(
-                "outcome",
-                "difference [95% CI]",
-                "of ref. mean",
-                f"replicates for ±{_percent(mean_within)}",
-            ),
-        ]
-        for d in rows:
-            shown = style.outcome_label(d.name) if d.kind != "event" else style.EVENTS[d.name]
-            if d.kind == "event" and d is next(r for r in rows if r.kind == "event"):
-                lines.append(_diff_row("yes/no", "", "", f"for ±{share_within:g}"))
-            lines.append(
-                _diff_row(
-                    shown,
-                    fmt_ci(d.estimate, d.low, d.high),
-                    _share_of_mean(d.relative),
-                    _needed_text(d.needed, d.n),
-                )
-            )
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    return "\n\n".join(
+        f"{title}\n{text_table((header, rows))}"
+        for title, header, rows in difference_tables(diffs, mean_within, share_within)
+    )
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

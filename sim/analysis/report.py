@@ -405,6 +405,30 @@ def _chinese_deaths_section(runs: RunSet) -> str:
     )
 
 
+def _precision_section(runs: RunSet, table: pd.DataFrame) -> str:
+    """How precisely the replicates pin each mean, median, share and difference down, and
+    how many replicates would pin them to ±5% (``cpec-sim precision``), one table a run."""
+    from sim.analysis import precision
+
+    parts = [
+        "<h2>How precise these numbers are</h2><p>The 90% intervals above are the spread of "
+        "the replicates. These tables say how precisely the replicates pin down each mean "
+        "(Student's t 95% interval, and its half-width as a share of the mean), each median "
+        "(its distribution-free 95% interval) and each yes/no share (Wilson's), and how many "
+        "replicates would bring the mean's half-width to 5% of the mean (a share's to ±0.05), "
+        "projected from these replicates' spread: a rough number for heavy-tailed outcomes "
+        "(<code>cpec-sim precision</code>; <code>docs/results.md</code>, "
+        "<i>How many replicates?</i>).</p>"
+    ]
+    open_attr = " open" if len(runs.runs) <= 3 else ""
+    tables = [(run.title(), *precision.precision_rows(run.summary)) for run in runs.runs]
+    tables += precision.difference_tables(precision.difference_precision(table))
+    for title, header, rows in tables:
+        html_table = _html_table(header, rows, set(range(1, len(header))))
+        parts.append(f"<details{open_attr}><summary>{_e(title)}</summary>{html_table}</details>")
+    return "".join(parts)
+
+
 def _comparison_section(table: pd.DataFrame) -> str:
     notes, blocks = table_blocks(table)
     parts = [f"<p class='meta'>{_e(n)}</p>" for n in notes]
@@ -451,6 +475,7 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
         _identical_section(runs),
         _comparison_section(table),
         _chinese_deaths_section(runs),
+        _precision_section(runs, table),
     ]
     compared: list[tuple[str, bytes]] = []
 

@@ -505,3 +505,26 @@ def test_captions_say_what_a_run_of_few_replicates_does_not_draw() -> None:
     assert report.ONE_REPLICATE_ATTACKS_CAPTION in severity
     assert report.ONE_REPLICATE_CAPTION not in severity
     assert set(report.HISTORY_FIGURES) < set(plots.RUN_FIGURES)
+
+
+def test_the_report_says_how_precise_its_numbers_are(
+    tmp_path: Path, make_run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each run's precision table and the differences', with `cpec-sim precision`'s counts."""
+    from sim.analysis import precision
+    from sim.analysis.compare import fmt_number
+
+    a = make_run(tmp_path / "baseline", scenario="baseline", n=30, seed=1)
+    b = make_run(tmp_path / "troops", scenario="chinese_troops", n=30, seed=2, shift=5.0)
+    monkeypatch.setattr(report, "comparison_figures", lambda *a, **k: [])  # speed: tables only
+    html = report.report([a, b], tmp_path / "r.html", per_run_plots=False).read_text()
+    section = html[html.index("How precise these numbers are") :]
+    assert section.count("<details") == 3  # two runs, one difference
+    values = load_run(a).summary["attacks_total"].to_numpy(dtype=float)
+    needed = precision.replicates_for_mean(values, precision.MEAN_WITHIN)
+    assert needed is not None
+    row = section[section.index("Attacks in total") :].split("</tr>")[0]
+    assert f'<td class="num">{precision.shown_count(needed):,}' in row
+    low, high = precision.median_interval(values)
+    assert f"[{fmt_number(low)}, {fmt_number(high)}]" in row
+    assert "Chinese troops minus Baseline (30 replicates" in section
