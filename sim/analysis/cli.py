@@ -209,18 +209,16 @@ def compare_command(argv: Sequence[str]) -> int:
 # --- precision --------------------------------------------------------------------------------
 
 
-def _fraction_in(text: str, what: str, low: float, high: float, example: str) -> float:
-    """An option's number, which must lie in ``(low, high]`` (a one-line error otherwise)."""
+def _number_in(text: str, what: str, low: float, high: float, example: str) -> float:
+    """An option's number, which must lie in ``[low, high]`` (a one-line error otherwise)."""
     from sim.commands import UsageError, a_number
 
     try:
         value = a_number(text)
     except argparse.ArgumentTypeError as exc:
         raise UsageError(f"{what}: {exc}") from None
-    if not (math.isfinite(value) and low < value <= high):
-        raise UsageError(
-            f"{what}={text}: give a number above {low:g} and at most {high:g} ({example})"
-        )
+    if not (math.isfinite(value) and low <= value <= high):
+        raise UsageError(f"{what}={text}: give a number from {low:g} to {high:g} ({example})")
     return value
 
 
@@ -267,8 +265,8 @@ def precision_command(argv: Sequence[str]) -> int:
 
         from sim.analysis.compare import compare_runs, default_reference
 
-        mean_within = _fraction_in(args.mean_within, "--mean-within", 0, 1, "0.05 for ±5%")
-        share_within = _fraction_in(args.share_within, "--share-within", 0, 0.5, "0.05 for ±0.05")
+        mean_within = _number_in(args.mean_within, "--mean-within", 0.001, 1, "0.05 for ±5%")
+        share_within = _number_in(args.share_within, "--share-within", 0.001, 0.5, "0.05: ±0.05")
         runs = load_runs(args.dirs)
         diffs: list[precision.DifferencePrecision] = []
         if len(runs.runs) > 1:

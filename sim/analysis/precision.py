@@ -9,16 +9,21 @@ outcome of a run:
 * the median with its distribution-free interval: the order statistics whose ranks a
   Binomial(n, 1/2) count brackets (Conover 1999, §3.2), covering the median with at least the
   level's probability whatever the distribution, counts with ties included;
-* how many replicates would bring the mean's half-width to a chosen share of the mean: the
-  half-width falls as 1/sqrt(n), projected from this run's own spread (Law's (9.3));
+* how many replicates would bring the mean's t half-width to a chosen share of the mean: the
+  smallest ``i`` with ``t(i - 1) s / sqrt(i) <= share × |mean|``, from this run's mean and
+  sd ``s`` (Law's approximate count of replications, with the half-width measured against the
+  estimated mean);
 
-and per yes/no event its share with Wilson's interval and the replicates that would bring its
-half-width to a chosen number of points. Everything is read from the stored summary.
+and per yes/no event its share with Wilson's interval and the smallest number of replicates
+whose Wilson interval, at the share seen, would be ``±`` a chosen number of points. A count
+at or below the run's own replicates is exactly a half-width within the target. Everything
+is read from the stored summary.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +37,8 @@ LEVEL = 0.95
 MEAN_WITHIN = 0.05
 #: Default target: a yes/no share's half-width, in probability (±0.05).
 SHARE_WITHIN = 0.05
+#: Counts beyond this are not computed (a target or a spread out of any reasonable range).
+MAX_COUNT = 10**12
 
 
 def _z(level: float) -> float:
@@ -74,36 +81,77 @@ def median_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, fl
     return float(x[ranks[0] - 1]), float(x[ranks[1] - 1])
 
 
-def mean_half_width(values: np.ndarray, level: float = LEVEL) -> float:
-    """Half-width of Student's t interval of the mean (NaN with fewer than 2 values)."""
+def _t_half_width(sd: float, n: int, level: float) -> float:
+    """``t(n - 1) sd / sqrt(n)``: the half-width of Student's t interval of ``n`` values."""
     from scipy.stats import t
 
+    return float(t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n))
+
+
+def _spread(x: np.ndarray) -> float:
+    """The sample sd, exactly 0 where every value is the same (not a rounding error's 1e-17)."""
+    if np.ptp(x) == 0:
+        return 0.0
+    with np.errstate(over="ignore"):  # values near the float limit: an infinite sd, no count
+        return float(x.std(ddof=1))
+
+
+def mean_half_width(values: np.ndarray, level: float = LEVEL) -> float:
+    """Half-width of Student's t interval of the mean (NaN with fewer than 2 values)."""
     x = stats.finite(values)
     if x.size < 2:
         return math.nan
-    return float(t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return _t_half_width(_spread(x), x.size, level)
+
+
+def _smallest(reached: Callable[[int], bool], low: int) -> int | None:
+    """The smallest ``i >= low`` with ``reached(i)``, for a test that stays true once true;
+    None beyond :data:`MAX_COUNT`."""
+    if reached(low):
+        return low
+    high = low
+    while not reached(high):
+        low, high = high, high * 2
+        if high > MAX_COUNT:
+            return None
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if reached(mid) else (mid, high)
+    return high
 
 
 def replicates_for_mean(values: np.ndarray, within: float, level: float = LEVEL) -> int | None:
-    """Replicates at which the mean's half-width would be ``within`` times the mean:
-    ``ceil((z s / (within |mean|))^2)``, from this sample's mean and sd. None when that is
-    undefined: fewer than 2 values, a mean of 0, or the same value in every replicate."""
+    """The smallest number of replicates ``i >= 2`` at which the mean's t half-width,
+    ``t(i - 1) s / sqrt(i)`` with this sample's sd ``s``, would be at most ``within`` times
+    the mean's size. None when that is undefined: fewer than 2 values, a mean of 0, the same
+    value in every replicate, or a count beyond :data:`MAX_COUNT`."""
     x = stats.finite(values)
     if x.size < 2:
         return None
-    mean, sd = float(x.mean()), float(x.std(ddof=1))
-    if mean == 0 or sd == 0:
+    mean, sd = float(x.mean()), _spread(x)
+    target = within * abs(mean)
+    if not (target > 0 and 0 < sd < math.inf):
         return None
-    return max(2, math.ceil((_z(level) * sd / (within * abs(mean))) ** 2))
+    guess = (_z(level) * sd / target) ** 2  # the normal's count: t's is never smaller
+    if not guess < MAX_COUNT:
+        return None
+    return _smallest(lambda i: _t_half_width(sd, i, level) <= target, max(2, math.floor(guess)))
 
 
-def replicates_for_share(successes: int, n: int, within: float, level: float = LEVEL) -> int:
-    """Replicates at which a share's interval would be about ``±within``:
-    ``ceil(z^2 p (1 - p) / within^2)`` at Wilson's centre ``p = (x + z^2/2) / (n + z^2)``,
-    which is never 0 or 1, so a share seen 0 times in 100 still gets a number."""
+def wilson_half_width(share: float, n: int, level: float = LEVEL) -> float:
+    """Half the width of Wilson's interval for ``share`` seen in ``n`` replicates."""
     z = _z(level)
-    p = (successes + z * z / 2) / (n + z * z)
-    return max(1, math.ceil(z * z * p * (1 - p) / within**2))
+    return z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+
+
+def replicates_for_share(successes: int, n: int, within: float, level: float = LEVEL) -> int | None:
+    """The smallest number of replicates whose Wilson interval, at the share seen
+    (``successes / n``), would be at most ``±within``: 35 for a share seen in none of them at
+    ±0.05 (the interval [0, 0.099]). None without replicates."""
+    if n <= 0:
+        return None
+    share = successes / n
+    return _smallest(lambda i: wilson_half_width(share, i, level) <= within, 1)
 
 
 @dataclass(frozen=True)
@@ -134,7 +182,7 @@ class SharePrecision:
     successes: int
     low: float
     high: float
-    needed: int
+    needed: int | None
 
     @property
     def share(self) -> float:
@@ -226,8 +274,11 @@ def _decimals_for(half_width: float) -> int:
 
 
 def _mean_text(p: OutcomePrecision) -> tuple[str, str]:
+    """The mean and its half-width, the mean to the decimals of the half-width."""
     if not math.isfinite(p.half_width):
         return (stats_number(p.mean), "–")
+    if p.half_width == 0:  # the same value in every replicate
+        return (stats_number(p.mean), "0")
     d = _decimals_for(p.half_width)
     return f"{p.mean:,.{d}f}", f"{p.half_width:,.{d}f}"
 
@@ -304,9 +355,11 @@ def precision_rows(
             ]
         )
     for s in shares:
-        interval = f"[{s.low:.2f}, {s.high:.2f}]"
+        share, interval = (
+            ("–", "–") if s.n == 0 else (f"{s.share:.2f}", f"[{s.low:.2f}, {s.high:.2f}]")
+        )
         needed = _needed_text(s.needed, s.n)
-        rows.append([style.EVENTS[s.name], f"{s.share:.2f}", interval, "", "", needed])
+        rows.append([style.EVENTS[s.name], share, interval, "", "", needed])
     return header, rows
 
 
@@ -337,21 +390,22 @@ def precision_notes(
     mean_within: float = MEAN_WITHIN, share_within: float = SHARE_WITHIN, differences: bool = False
 ) -> list[str]:
     """What the tables' intervals and replicate counts are."""
-    target = f"{_percent(mean_within)} of the mean (a share's to ±{share_within:g})"
     notes = [
         "95% intervals: the mean's Student's t; the median's distribution-free (order "
         "statistics: it covers the median at least 95% of the time whatever the distribution, "
         "ties included); a share's Wilson's",
-        f"replicates for ±… (±…): how many would bring the half-width to {target}, projected from "
-        "these replicates' spread (a half-width falls as 1/sqrt(replicates)) and rounded up to "
-        "two digits; (met): there are that many already; –: no spread, or a mean of 0; rough "
-        "for a heavy-tailed outcome: run about that many and ask again",
+        f"replicates for ±{_percent(mean_within)} (±{share_within:g}): the fewest replicates "
+        f"whose t interval would be ±{_percent(mean_within)} of the mean or less, at these "
+        f"replicates' mean and sd (whose Wilson interval would be ±{share_within:g} or less, at "
+        "the share seen), rounded up to two digits; (met): the interval already is; –: no "
+        "spread, or a mean of 0; rough for a heavy-tailed outcome, whose sd is itself "
+        "uncertain: run about that many and ask again",
     ]
     if differences:
         notes.append(
             "differences: of the means (the shares), with compare's 95% intervals; replicates "
-            "per run for a half-width of "
-            f"{_percent(mean_within)} of the reference's mean (±{share_within:g} for a share); "
+            f"per run for a half-width of {_percent(mean_within)} of the reference's mean "
+            f"(±{share_within:g} for a share), as the half-width falls with 1/sqrt(replicates); "
             "runs with streams=keyed are compared in pairs and usually need far fewer"
         )
     return notes

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import t as t_dist
 
-from sim.analysis import cli, precision
+from sim.analysis import cli, precision, stats
 from sim.analysis.style import EVENTS, OUTCOMES
 
 TRIALS = 4_000  # Monte Carlo error of a coverage near 0.95: sqrt(0.95 * 0.05 / 4000) = 0.0034
@@ -68,11 +69,41 @@ def _exact_sample(mean: float, sd: float, n: int) -> np.ndarray:
     return mean + sd * (z - z.mean()) / z.std(ddof=1)
 
 
+def test_mean_half_width_is_students() -> None:
+    x = np.random.default_rng(3).gamma(2.0, 3.0, 12)
+    low, high = t_dist.interval(0.95, x.size - 1, loc=x.mean(), scale=x.std(ddof=1) / 12**0.5)
+    assert precision.mean_half_width(x) == pytest.approx((high - low) / 2, rel=1e-12)
+    assert precision.mean_half_width(x[:1]) != precision.mean_half_width(x[:1])  # NaN
+
+
+def _fewest(sd: float, target: float) -> int:
+    """The count by brute force: the first i from 2 whose t half-width reaches the target."""
+    i = 2
+    while t_dist.ppf(0.975, i - 1) * sd / i**0.5 > target:
+        i += 1
+    return i
+
+
 def test_replicates_for_the_mean_known_answer() -> None:
-    """Mean 10, sd 5, ±5% of the mean at 95%: (1.96 × 5 / 0.5)² = 384.1, so 385."""
-    assert precision.replicates_for_mean(_exact_sample(10.0, 5.0, 100), 0.05) == 385
-    # a tenfold target: a hundredfold count (up to rounding)
-    assert precision.replicates_for_mean(_exact_sample(10.0, 5.0, 100), 0.5) == 4
+    """Mean 10, sd 5, ±5% of the mean: the normal's (1.96 × 5 / 0.5)² = 384.1 would say 385;
+    Student's t says 387. At ±50% (a half-width of 5): t(i - 1) <= sqrt(i) first at i = 7
+    (t(5) = 2.57 > 2.45; t(6) = 2.45 < 2.65), where the normal would say 4."""
+    x = _exact_sample(10.0, 5.0, 100)
+    assert precision.replicates_for_mean(x, 0.05) == _fewest(5.0, 0.5) == 387
+    assert precision.replicates_for_mean(x, 0.5) == _fewest(5.0, 5.0) == 7
+
+
+def test_a_count_within_the_run_means_the_target_is_met() -> None:
+    """Consistency that a row's "(met)" rests on: the count is at most the run's replicates
+    exactly when the run's own t half-width is within the target."""
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(2, 60))
+        x = rng.gamma(float(rng.uniform(0.5, 20)), 1.0, n)
+        within = float(rng.uniform(0.01, 0.5))
+        needed = precision.replicates_for_mean(x, within)
+        met = precision.mean_half_width(x) <= within * abs(x.mean())
+        assert needed is not None and (needed <= n) == met
 
 
 def test_that_many_replicates_reach_the_target_half_width() -> None:
@@ -93,10 +124,15 @@ def test_no_count_where_none_is_defined(values: list[float]) -> None:
 
 
 def test_replicates_for_a_share() -> None:
-    assert precision.replicates_for_share(50, 100, 0.05) == 385  # 1.96² × 0.25 / 0.05²
-    seen_never = precision.replicates_for_share(0, 100, 0.05)
-    assert 0 < seen_never < 385  # Wilson's centre, not 0: a count, smaller than at 0.5
-    assert precision.replicates_for_share(50, 100, 0.1) == 97
+    """The fewest replicates whose Wilson interval is ±0.05 or less at the share seen."""
+    assert precision.replicates_for_share(0, 100, 0.05) == 35
+    low, high = stats.wilson_interval(0, 35)  # none in 35: [0, 0.099]
+    assert (high - low) / 2 <= 0.05 < (lambda w: (w[1] - w[0]) / 2)(stats.wilson_interval(0, 34))
+    assert precision.replicates_for_share(0, 10_000, 0.05) == 35  # whatever the run's size
+    assert precision.replicates_for_share(50, 100, 0.05) == 381
+    assert precision.wilson_half_width(0.5, 381) <= 0.05 < precision.wilson_half_width(0.5, 380)
+    assert precision.replicates_for_share(50, 100, 0.1) < 100  # met by the run itself
+    assert precision.replicates_for_share(0, 0, 0.05) is None
 
 
 @pytest.mark.parametrize(
@@ -106,9 +142,29 @@ def test_projected_counts_are_rounded_up_to_two_digits(needed: int, shown: int) 
     assert precision.shown_count(needed) == shown
 
 
-def test_constant_outcome_has_a_point_median_interval() -> None:
-    p = precision.outcome_precision("chinese_killed", np.full(20, 3.0))
-    assert (p.median_low, p.median_high, p.half_width, p.needed) == (3.0, 3.0, 0.0, None)
+@pytest.mark.parametrize("value", [3.0, 0.4189, 0.5])
+def test_constant_outcome_has_a_point_median_interval(value: float) -> None:
+    """0.4189 in every replicate: numpy's sd is 5.6e-17, not 0 (a reviewer saw
+    0.418899999999999939 ± 0.000000000000000011 and "2 (met)")."""
+    p = precision.outcome_precision("legitimacy_final", np.full(20, value))
+    assert (p.median_low, p.median_high, p.half_width, p.needed) == (value, value, 0.0, None)
+    _, rows = precision.precision_rows(pd.DataFrame({"legitimacy_final": [value] * 20}))
+    shown = precision.stats_number(value)  # as compare shows a number: 0.419
+    assert rows[0][1:4] == [shown, "± 0", "0.0%"] and rows[0][-1] == "–"
+
+
+def test_a_row_shows_the_mean_to_its_uncertainty() -> None:
+    x = _exact_sample(10.5123, 10.0, 100)  # half-width t(99) × 10 / 10 = 1.98: "10.5 ± 2.0"
+    _, rows = precision.precision_rows(pd.DataFrame({"attacks_total": x}), 0.05)
+    assert rows[0][1:4] == ["10.5", "± 2.0", "19%"]  # 1.98 / 10.5123 of the mean
+    assert rows[0][-1] == f"{precision.shown_count(_fewest(10.0, 0.05 * 10.5123)):,}"
+    _, rows = precision.precision_rows(pd.DataFrame({"attacks_total": x}), 0.2)
+    assert rows[0][-1].endswith("(met)")  # 19% is within ±20%
+
+
+def test_values_near_the_float_limit_give_no_count() -> None:
+    x = np.array([1e300, -1e300, 5e299, 2e299])
+    assert precision.replicates_for_mean(x, 0.05) is None
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -145,9 +201,19 @@ def test_csv_holds_what_the_functions_compute(tmp_path: Path, make_run, capsys) 
     assert row["estimate"] == pytest.approx(values.mean())
     assert row["half_width"] == pytest.approx(precision.mean_half_width(values))
     assert row["replicates_needed"] == precision.replicates_for_mean(values, 0.1)
+    half = precision.mean_half_width(values)
+    assert (row["low"], row["high"]) == pytest.approx((values.mean() - half, values.mean() + half))
     assert (row["median_low"], row["median_high"]) == precision.median_interval(values)
     hold = frame.set_index("name").loc["investment_hold"]
     assert hold["estimate"] == pytest.approx(summary["investment_hold"].mean())
+    assert hold["target"] == 0.05  # the default, as --share-within was not given
+    k = int(summary["investment_hold"].sum())
+    assert hold["replicates_needed"] == precision.replicates_for_share(k, 40, 0.05)
+    assert cli.precision_command([str(run), "--csv", "--share-within", "0.2"]) == 0
+    hold = (
+        pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("name").loc["investment_hold"]
+    )
+    assert hold["replicates_needed"] == precision.replicates_for_share(k, 40, 0.2)
     assert set(frame["kind"]) == {"outcome", "share"}
 
 
@@ -163,10 +229,12 @@ def test_a_sweep_gives_one_table_per_job(tmp_path: Path, make_sweep, capsys) -> 
     ("option", "value", "needle"),
     [
         ("--mean-within", "0", "--mean-within=0"),
-        ("--mean-within", "5", "at most 1"),
+        ("--mean-within", "5", "from 0.001 to 1"),
+        ("--mean-within", "1e-160", "from 0.001 to 1"),
         ("--mean-within", "nan", "--mean-within=nan"),
         ("--share-within", "abc", "expected a number"),
-        ("--share-within", "0.6", "at most 0.5"),
+        ("--share-within", "0.6", "to 0.5"),
+        ("--share-within", "1e-170", "from 0.001"),
     ],
 )
 def test_bad_options_get_one_line(
