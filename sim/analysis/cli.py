@@ -274,7 +274,9 @@ def precision_command(argv: Sequence[str]) -> int:
             table = compare_runs(runs, reference, by_default=args.reference is None)
             diffs = precision.difference_precision(table, mean_within, share_within)
         elif args.reference is not None:
-            raise ResultsError("--reference needs two runs or more (a sweep, or several DIRs)")
+            raise ResultsError(
+                "--reference needs two runs with results or more (a sweep, or several DIRs)"
+            )
         _warn_uncertainty(prog, runs)
         if args.csv:
             frames = [

@@ -261,6 +261,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "median_high",
     "target",
     "replicates_needed",
+    "no_count",
     "level",
 )
 
@@ -403,10 +404,12 @@ def precision_notes(
     ]
     if differences:
         notes.append(
-            "differences: of the means (the shares), with compare's 95% intervals; replicates "
-            f"per run for a half-width of {_percent(mean_within)} of the reference's mean "
-            f"(±{share_within:g} for a share), as the half-width falls with 1/sqrt(replicates); "
-            "runs with streams=keyed are compared in pairs and usually need far fewer"
+            "differences: of the means (the shares), with compare's 95% intervals; paired: "
+            "compared replicate by replicate (runs with streams=keyed share their random "
+            "numbers and usually need far fewer replicates); replicates per run for a "
+            f"half-width of {_percent(mean_within)} of the reference's mean (±{share_within:g} "
+            "for a share), as the half-width falls with 1/sqrt(replicates); –: no count, for "
+            "the reason given (" + "; ".join(f"{k}: {v}" for k, v in NO_COUNT.items()) + ")"
         )
     return notes
 
@@ -482,6 +485,8 @@ class DifferencePrecision:
     high: float
     reference_mean: float
     needed: int | None
+    #: Why no count is given (:data:`NO_COUNT`), else "".
+    why: str = ""
 
     @property
     def half_width(self) -> float:
@@ -496,13 +501,41 @@ class DifferencePrecision:
         return abs(self.half_width / self.reference_mean)
 
 
+#: Why a difference gets no count of replicates: its interval would not narrow as
+#: 1/sqrt(replicates) from this one, or more replicates would not make it a test.
+NO_COUNT: dict[str, str] = {
+    "sizes": "the runs' sizes differ: the interval's parts would not narrow alike",
+    "horizon": "another horizon than the reference's: the totals differ by construction",
+    "source": "parameters from another source than the reference's: not comparable",
+    "few pairs": "compare resampled it apart as only a few pairs differ: a conservative "
+    "interval, not one that narrows as 1/sqrt(replicates)",
+    "edge": "a share at 0 or 1: its interval does not narrow as 1/sqrt(replicates)",
+}
+
+
 def replicates_for_half_width(n: int, half_width: float, target: float) -> int | None:
     """Replicates (per run) at which an interval of ``half_width`` from ``n`` replicates
     would narrow to ``target``: ``ceil(n (half_width / target)^2)`` (a half-width falls as
-    1/sqrt(n)); None where the interval has no width or the target is 0."""
-    if not (n > 0 and math.isfinite(half_width) and half_width > 0 and target > 0):
+    1/sqrt(n)), at least 2; 2 where the runs agree in every replicate (no width); None where
+    the target is 0."""
+    if not (n > 0 and math.isfinite(half_width) and half_width >= 0 and target > 0):
         return None
     return max(2, math.ceil(n * (half_width / target) ** 2))
+
+
+def _no_count(row: dict, ref: dict, paired_runs: set[str], other_source: set[str]) -> str:
+    """The key of :data:`NO_COUNT` that applies to a difference row of compare's table."""
+    if row["label"] in other_source:
+        return "source"
+    if row["weeks"] != ref.get("weeks"):
+        return "horizon"
+    if row["n"] != ref.get("n"):
+        return "sizes"
+    if row["label"] in paired_runs and not row["paired"]:
+        return "few pairs"
+    if row["kind"] == "event" and {row["mean"], ref.get("mean")} & {0.0, 1.0}:
+        return "edge"
+    return ""
 
 
 def difference_precision(
@@ -510,14 +543,22 @@ def difference_precision(
 ) -> list[DifferencePrecision]:
     """Each difference in compare's ``table`` (:func:`sim.analysis.compare.compare_runs`) with
     the replicates per run that would bring its 95% interval's half-width to ``mean_within``
-    of the reference's mean (a yes/no share's to ``share_within``)."""
-    own = table[table["label"] == table["reference"]].set_index(["label", "outcome"])["mean"]
+    of the reference's mean (a yes/no share's to ``share_within``); none, and why
+    (:data:`NO_COUNT`), where that count would mislead."""
+    refs = {
+        (r["label"], r["outcome"]): r
+        for r in table[table["label"] == table["reference"]].to_dict("records")
+    }
+    paired_runs = set(table.attrs.get("paired_runs", []))
+    other_source = set(table.attrs.get("other_source", []))
     out = []
     for row in table[table["diff_mean"].notna()].to_dict("records"):
-        reference_mean = float(own.get((row["reference"], row["outcome"]), math.nan))
+        ref = refs.get((row["reference"], row["outcome"]), {})
+        reference_mean = float(ref.get("mean", math.nan))
         event = row["kind"] == "event"
         target = share_within if event else mean_within * abs(reference_mean)
         low, high, n = float(row["diff_mean_lo"]), float(row["diff_mean_hi"]), int(row["n"])
+        why = _no_count(row, ref, paired_runs, other_source)
         out.append(
             DifferencePrecision(
                 label=str(row["label"]),
@@ -530,7 +571,8 @@ def difference_precision(
                 low=low,
                 high=high,
                 reference_mean=reference_mean,
-                needed=replicates_for_half_width(n, (high - low) / 2, target),
+                needed=None if why else replicates_for_half_width(n, (high - low) / 2, target),
+                why=why,
             )
         )
     return out
@@ -547,20 +589,21 @@ def difference_tables(
     header = [
         "outcome",
         "difference [95% CI]",
+        "paired",
         "of ref. mean",
         _target_header(mean_within, share_within),
     ]
     out = []
     for label in dict.fromkeys(d.label for d in diffs):
         mine = [d for d in diffs if d.label == label]
-        how = "in pairs" if mine[0].paired else "apart"
-        title = f"{label} minus {mine[0].reference} ({mine[0].n} replicates, compared {how})"
+        title = f"{label} minus {mine[0].reference} ({mine[0].n} replicates)"
         rows = [
             [
                 style.EVENTS[d.name] if d.kind == "event" else style.outcome_label(d.name),
                 fmt_ci(d.estimate, d.low, d.high),
+                "yes" if d.paired else "no",
                 _share_of_mean(d.relative) if d.kind != "event" else "",
-                _needed_text(d.needed, d.n),
+                f"– ({d.why})" if d.why else _needed_text(d.needed, d.n),
             ]
             for d in mine
         ]
@@ -609,6 +652,7 @@ def difference_frame(
             "relative_half_width": d.relative,
             "target": share_within if d.kind == "event" else mean_within,
             "replicates_needed": d.needed,
+            "no_count": d.why,
             "level": LEVEL,
         }
         for d in diffs

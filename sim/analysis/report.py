@@ -420,9 +420,12 @@ def _precision_section(runs: RunSet, table: pd.DataFrame) -> str:
         "(<code>cpec-sim precision</code>; <code>docs/results.md</code>, "
         "<i>How many replicates?</i>).</p>"
     ]
+    diffs = precision.difference_precision(table)
+    notes = precision.precision_notes(differences=bool(diffs))
+    parts.append("<ul class='meta'>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     open_attr = " open" if len(runs.runs) <= 3 else ""
     tables = [(run.title(), *precision.precision_rows(run.summary)) for run in runs.runs]
-    tables += precision.difference_tables(precision.difference_precision(table))
+    tables += precision.difference_tables(diffs)
     for title, header, rows in tables:
         html_table = _html_table(header, rows, set(range(1, len(header))))
         parts.append(f"<details{open_attr}><summary>{_e(title)}</summary>{html_table}</details>")

@@ -527,4 +527,4 @@ def test_the_report_says_how_precise_its_numbers_are(
     assert f'<td class="num">{precision.shown_count(needed):,}' in row
     low, high = precision.median_interval(values)
     assert f"[{fmt_number(low)}, {fmt_number(high)}]" in row
-    assert "Chinese troops minus Baseline (30 replicates" in section
+    assert "Chinese troops minus Baseline (30 replicates)" in section

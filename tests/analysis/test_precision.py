@@ -256,35 +256,79 @@ def test_missing_directory_gets_one_line(tmp_path: Path, capsys) -> None:
 def test_replicates_for_a_half_width() -> None:
     assert precision.replicates_for_half_width(100, 2.0, 1.0) == 400  # half as wide: 4x
     assert precision.replicates_for_half_width(100, 0.5, 1.0) == 25
-    assert precision.replicates_for_half_width(100, 0.0, 1.0) is None  # runs that agree
+    assert precision.replicates_for_half_width(100, 0.0, 1.0) == 2  # runs that agree: met
     assert precision.replicates_for_half_width(100, 1.0, 0.0) is None  # a reference mean of 0
+
+
+def test_a_count_equal_to_the_run_is_met() -> None:
+    assert precision._needed_text(100, 100) == "100 (met)"
+    assert precision._needed_text(101, 100) == "110"  # rounded up, and not met
+
+
+def _row(label: str, outcome: str, kind: str, mean: float, **diff: object) -> dict[str, object]:
+    row = {"label": label, "reference": "Base", "outcome": outcome, "kind": kind, "n": 50}
+    row.update({"weeks": 104, "mean": mean, "diff_mean": np.nan, "paired": False})
+    row.update(diff)
+    return row
+
+
+def _table(*rows: dict[str, object], **attrs: object) -> pd.DataFrame:
+    table = pd.DataFrame(list(rows))
+    table.attrs.update(attrs)
+    return table
 
 
 def test_difference_precision_reads_compares_table() -> None:
     """Known answer on a hand-made table: the reference's mean 20, a difference of means with
     the interval [-1, 3] (half-width 2) from 50 replicates; ±5% of 20 is ±1: 50 × 2² = 200.
     A share's difference [-0.1, 0.1] from 50: 50 × (0.1 / 0.05)² = 200 as well."""
-    table = pd.DataFrame(
-        [
-            {"label": "Base", "reference": "Base", "outcome": "attacks_total", "kind": "continuous",
-             "n": 50, "mean": 20.0, "diff_mean": np.nan},
-            {"label": "Other", "reference": "Base", "outcome": "attacks_total",
-             "kind": "continuous", "n": 50, "mean": 21.0, "diff_mean": 1.0,
-             "diff_mean_lo": -1.0, "diff_mean_hi": 3.0, "paired": True},
-            {"label": "Base", "reference": "Base", "outcome": "investment_hold", "kind": "event",
-             "n": 50, "mean": 0.4, "diff_mean": np.nan},
-            {"label": "Other", "reference": "Base", "outcome": "investment_hold", "kind": "event",
-             "n": 50, "mean": 0.4, "diff_mean": 0.0, "diff_mean_lo": -0.1,
-             "diff_mean_hi": 0.1, "paired": False},
-        ]
+    table = _table(
+        _row("Base", "attacks_total", "continuous", 20.0),
+        _row("Other", "attacks_total", "continuous", 21.0, diff_mean=1.0, diff_mean_lo=-1.0,
+             diff_mean_hi=3.0, paired=True),
+        _row("Base", "investment_hold", "event", 0.4),
+        _row("Other", "investment_hold", "event", 0.4, diff_mean=0.0, diff_mean_lo=-0.1,
+             diff_mean_hi=0.1),
+        paired_runs=["Other"],
     )  # fmt: skip
     diffs = precision.difference_precision(table, 0.05, 0.05)
-    assert [(d.name, d.needed, d.paired) for d in diffs] == [
-        ("attacks_total", 200, True),
-        ("investment_hold", 200, False),
+    assert [(d.name, d.needed, d.paired, d.why) for d in diffs] == [
+        ("attacks_total", 200, True, ""),
+        ("investment_hold", None, False, "few pairs"),  # the run pairs; this row did not
     ]
     assert diffs[0].relative == pytest.approx(0.1)  # half-width 2 of a mean of 20
     assert math.isnan(diffs[1].relative)
+    diffs = precision.difference_precision(table, 0.1, 0.2)  # the targets given are used
+    assert diffs[0].needed == 50
+
+
+@pytest.mark.parametrize(
+    ("change", "attrs", "why"),
+    [
+        ({"n": 40}, {}, "sizes"),  # compared apart, runs of 40 and 50 replicates
+        ({"weeks": 52}, {}, "horizon"),
+        ({}, {"other_source": ["Other"]}, "source"),
+        ({"kind": "event", "mean": 0.0}, {}, "edge"),
+    ],
+)
+def test_no_count_where_the_interval_would_not_narrow_as_assumed(
+    change: dict[str, object], attrs: dict[str, object], why: str
+) -> None:
+    """A reviewer: runs of 10,000 and 100 replicates projected 220,000; an apart row of a
+    paired run projected 6,100 where 50 would do; other horizons projected without a word."""
+    kind = str(change.get("kind", "continuous"))
+    name = "investment_hold" if kind == "event" else "chinese_killed"
+    table = _table(
+        _row("Base", name, kind, 0.5 if kind == "event" else 9.0),
+        {**_row("Other", name, kind, 8.0, diff_mean=-1.0, diff_mean_lo=-3.0,
+                diff_mean_hi=1.0), **change},
+        **attrs,
+    )  # fmt: skip
+    (d,) = precision.difference_precision(table)
+    assert (d.needed, d.why) == (None, why)
+    (_, _, rows) = precision.difference_tables([d])[0]
+    assert rows[0][-1] == f"– ({why})" and rows[0][2] == "no"
+    assert rows[0][3] == ("" if kind == "event" else "22%")  # 2 of the reference's 9
 
 
 def test_several_runs_add_the_differences(tmp_path: Path, make_run, capsys) -> None:
@@ -303,8 +347,13 @@ def test_several_runs_add_the_differences(tmp_path: Path, make_run, capsys) -> N
     assert diffs.loc["attacks_total", "estimate"] == pytest.approx(row["diff_mean"])
     assert diffs.loc["attacks_total", "replicates_needed"] == max(2, expected)
     assert set(frame["kind"]) == {"outcome", "share", "difference", "share_difference"}
+    assert cli.precision_command([str(a), str(b), "--csv", "--mean-within", "0.2"]) == 0
+    wider = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    wider = wider[wider["kind"] == "difference"].set_index("name")
+    expected = math.ceil(30 * (half / (0.2 * float(ref_mean.iloc[0]))) ** 2)
+    assert wider.loc["attacks_total", "replicates_needed"] == max(2, expected)
     assert cli.precision_command([str(a), str(b)]) == 0
-    assert "Full pressure minus Baseline (30 replicates" in capsys.readouterr().out
+    assert "Full pressure minus Baseline (30 replicates)" in capsys.readouterr().out
 
 
 def test_reference_errors_get_one_line(tmp_path: Path, make_run, capsys) -> None:
