@@ -652,8 +652,11 @@ def _strip_scenario(labels: list[str]) -> dict[str, str] | None:
     return {lbl: lbl.split(" [", 1)[1][:-1] for lbl in labels}
 
 
-def _layout(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    """Rows of cells as aligned text, two spaces between columns."""
+def layout(
+    header: list[str], rows: list[list[str]], right: set[int], indent: str = "  "
+) -> list[str]:
+    """Rows of cells as aligned text after ``indent``, two spaces between columns; the
+    columns in ``right`` aligned right."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     out = []
     for r in [header, *rows]:
@@ -661,7 +664,7 @@ def _layout(header: list[str], rows: list[list[str]], right: set[int]) -> list[s
             c.rjust(w) if i in right else c.ljust(w)
             for i, (c, w) in enumerate(zip(r, widths, strict=True))
         ]
-        out.append(("  " + "  ".join(cells)).rstrip())
+        out.append((indent + "  ".join(cells)).rstrip())
     return out
 
 
@@ -987,7 +990,7 @@ def format_table(table: pd.DataFrame) -> str:
     for title, header, rows in blocks:
         lines.append(title)
         right = {i for i, h in enumerate(header) if h in NUMERIC_HEADERS}
-        lines.extend(_layout(header, rows, right))
+        lines.extend(layout(header, rows, right))
         lines.append("")
     return "\n".join(lines)
 

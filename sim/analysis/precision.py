@@ -138,12 +138,6 @@ def replicates_for_mean(values: np.ndarray, within: float, level: float = LEVEL)
     return _smallest(lambda i: _t_half_width(sd, i, level) <= target, max(2, math.floor(guess)))
 
 
-def wilson_half_width(share: float, n: int, level: float = LEVEL) -> float:
-    """Half the width of Wilson's interval for ``share`` seen in ``n`` replicates."""
-    z = _z(level)
-    return z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-
-
 def replicates_for_share(successes: int, n: int, within: float, level: float = LEVEL) -> int | None:
     """The smallest number of replicates whose Wilson interval, at the share seen
     (``successes / n``), would be at most ``±within``: 35 for a share seen in none of them at
@@ -151,7 +145,7 @@ def replicates_for_share(successes: int, n: int, within: float, level: float = L
     if n <= 0:
         return None
     share = successes / n
-    return _smallest(lambda i: wilson_half_width(share, i, level) <= within, 1)
+    return _smallest(lambda i: stats.wilson_half_width(share, i, level) <= within, 1)
 
 
 @dataclass(frozen=True)
@@ -275,20 +269,16 @@ def _decimals_for(half_width: float) -> int:
 
 
 def _mean_text(p: OutcomePrecision) -> tuple[str, str]:
-    """The mean and its half-width, the mean to the decimals of the half-width."""
-    if not math.isfinite(p.half_width):
-        return (stats_number(p.mean), "–")
-    if p.half_width == 0:  # the same value in every replicate
-        return (stats_number(p.mean), "0")
-    d = _decimals_for(p.half_width)
-    return f"{p.mean:,.{d}f}", f"{p.half_width:,.{d}f}"
-
-
-def stats_number(x: float) -> str:
-    """A number alone, as compare's tables show it (``–`` if missing)."""
+    """The mean and its half-width, the mean to the decimals of the half-width (alone, as
+    compare's tables show a number, where there is no half-width)."""
     from sim.analysis.compare import fmt_number
 
-    return fmt_number(x)
+    if not math.isfinite(p.half_width):
+        return (fmt_number(p.mean), "–")
+    if p.half_width == 0:  # the same value in every replicate
+        return (fmt_number(p.mean), "0")
+    d = _decimals_for(p.half_width)
+    return f"{p.mean:,.{d}f}", f"{p.half_width:,.{d}f}"
 
 
 def _share_of_mean(relative: float) -> str:
@@ -366,15 +356,10 @@ def precision_rows(
 
 def text_table(table: Table) -> str:
     """Header and rows as aligned text: the first column left, the others right."""
+    from sim.analysis.compare import layout
+
     header, rows = table
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(
-            f"{cell:{widths[i]}s}" if i == 0 else f"{cell:>{widths[i]}s}"
-            for i, cell in enumerate(row)
-        ).rstrip()
-        for row in [header, *rows]
-    )
+    return "\n".join(layout(header, rows, set(range(1, len(header))), indent=""))
 
 
 def precision_text(
@@ -421,7 +406,8 @@ def precision_frame(
     share_within: float = SHARE_WITHIN,
     level: float = LEVEL,
 ) -> pd.DataFrame:
-    """One run's precision as rows (full float precision), for CSV."""
+    """One run's precision as rows of :data:`CSV_COLUMNS` (full float precision; a column
+    that does not apply to a row is empty), for CSV."""
     outcomes, shares = run_precision(summary, mean_within, share_within, level)
     rows = [
         {
@@ -453,11 +439,6 @@ def precision_frame(
             "estimate": s.share,
             "low": s.low,
             "high": s.high,
-            "half_width": math.nan,
-            "relative_half_width": math.nan,
-            "median": math.nan,
-            "median_low": math.nan,
-            "median_high": math.nan,
             "target": share_within,
             "replicates_needed": s.needed,
             "level": level,

@@ -130,6 +130,15 @@ def _gaussian_sum(g: FloatArray, x: FloatArray, h: float) -> FloatArray:
     return np.asarray(np.exp(-0.5 * z * z).sum(axis=1) / (x.size * h * math.sqrt(2 * math.pi)))
 
 
+def wilson_half_width(share: float, n: int, level: float = 0.95) -> float:
+    """Half the width of Wilson's score interval for ``share`` seen in ``n`` trials (before
+    :func:`wilson_interval` clips it to [0, 1])."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
+    return z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+
+
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (NaN, NaN if n == 0)."""
     from scipy.stats import norm
@@ -142,7 +151,7 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float,
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    half = wilson_half_width(p, n, level)
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == n else min(1.0, centre + half)
     return (low, high)

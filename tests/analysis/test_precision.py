@@ -12,6 +12,7 @@ import pytest
 from scipy.stats import t as t_dist
 
 from sim.analysis import cli, precision, stats
+from sim.analysis.compare import fmt_number
 from sim.analysis.style import EVENTS, OUTCOMES
 
 TRIALS = 4_000  # Monte Carlo error of a coverage near 0.95: sqrt(0.95 * 0.05 / 4000) = 0.0034
@@ -130,7 +131,7 @@ def test_replicates_for_a_share() -> None:
     assert (high - low) / 2 <= 0.05 < (lambda w: (w[1] - w[0]) / 2)(stats.wilson_interval(0, 34))
     assert precision.replicates_for_share(0, 10_000, 0.05) == 35  # whatever the run's size
     assert precision.replicates_for_share(50, 100, 0.05) == 381
-    assert precision.wilson_half_width(0.5, 381) <= 0.05 < precision.wilson_half_width(0.5, 380)
+    assert stats.wilson_half_width(0.5, 381) <= 0.05 < stats.wilson_half_width(0.5, 380)
     assert precision.replicates_for_share(50, 100, 0.1) < 100  # met by the run itself
     assert precision.replicates_for_share(0, 0, 0.05) is None
 
@@ -149,7 +150,7 @@ def test_constant_outcome_has_a_point_median_interval(value: float) -> None:
     p = precision.outcome_precision("legitimacy_final", np.full(20, value))
     assert (p.median_low, p.median_high, p.half_width, p.needed) == (value, value, 0.0, None)
     _, rows = precision.precision_rows(pd.DataFrame({"legitimacy_final": [value] * 20}))
-    shown = precision.stats_number(value)  # as compare shows a number: 0.419
+    shown = fmt_number(value)  # as compare shows a number: 0.419
     assert rows[0][1:4] == [shown, "± 0", "0.0%"] and rows[0][-1] == "–"
 
 
