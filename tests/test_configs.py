@@ -135,7 +135,8 @@ def test_what_a_value_sets_by_construction_holds_in_every_replicate(
     from sim.space import load_investors
 
     claims = FIXED_BY[("china.force_investment_hold", True)]
-    assert set(claims) == {"investment_hold", "capital_deployed_final"}
+    assert set(claims) == {"investment_hold", "capital_deployed_final", "pause_free_weeks"}
+    assert "week 4" in claims["pause_free_weeks"]
     cap = sum(i["deployed"] + (i["committed"] - i["deployed"]) * (not i["state_firm"])
               for i in load_investors())  # fmt: skip
     assert "3,250" in claims["capital_deployed_final"] and cap == 3250
@@ -144,6 +145,7 @@ def test_what_a_value_sets_by_construction_holds_in_every_replicate(
     for seed in range(40):
         s = run_replicate(params, 104, seed).summary
         assert s["investment_hold"] and s["capital_deployed_final"] <= cap
+        assert s["weeks_to_first_pause"] == 4
 
 
 def test_without_the_value_the_claims_fail() -> None:
@@ -157,6 +159,7 @@ def test_without_the_value_the_claims_fail() -> None:
     summaries = [run_replicate(params, 104, seed).summary for seed in range(40)]
     assert not all(s["investment_hold"] for s in summaries)
     assert max(s["capital_deployed_final"] for s in summaries) > 3250
+    assert not all(s["weeks_to_first_pause"] == 4 for s in summaries)
 
 
 # --- one's own scenarios ($CPEC_SCENARIO_PATH) -----------------------------------------------

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.analysis import survival
 from sim.analysis.outputs import REPORT_FILE, is_report_file
 from sim.analysis.runs import (
     EVENTS_FILE,
@@ -280,19 +281,22 @@ def precision_command(argv: Sequence[str]) -> int:
         _warn_uncertainty(prog, runs)
         if args.csv:
             frames = [
-                precision.precision_frame(r.label, r.summary, mean_within, share_within)
+                precision.precision_frame(r.label, r.outcomes, mean_within, share_within)
                 for r in runs.runs
             ] + [precision.difference_frame(diffs, mean_within, share_within)]
             sys.stdout.write(pd.concat(frames, ignore_index=True).to_csv(index=False))
             return 0
         blocks = [
-            precision.precision_text(f"{r.title()}: {r.path}", r.summary, mean_within, share_within)
+            precision.precision_text(
+                f"{r.title()}: {r.path}", r.outcomes, mean_within, share_within
+            )
             for r in runs.runs
         ]
         if diffs:
             blocks.append(precision.difference_text(diffs, mean_within, share_within))
         print("\n\n".join(blocks))
-        notes = precision.precision_notes(mean_within, share_within, differences=bool(diffs))
+        shown = any(survival.PAUSE_FREE in r.outcomes for r in runs.runs)
+        notes = precision.precision_notes(mean_within, share_within, bool(diffs), shown)
         for line in notes + runs.notes():
             print(f"note: {line}")
         return 0

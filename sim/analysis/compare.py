@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
 import numpy as np
 import pandas as pd
 
-from sim.analysis import stats, style
+from sim.analysis import stats, style, survival
 from sim.analysis.outputs import COMPARISON_TABLE
 from sim.analysis.runs import (
     ResultsError,
@@ -322,17 +322,17 @@ def compare_runs(
     refs = references(runs, ref)
     paired = {id(r): id(r) in refs and paired_with(r, refs[id(r)]) for r in runs.runs}
     rows: list[dict[str, Any]] = []
-    outcomes = [c for c in style.OUTCOMES if any(c in r.summary.columns for r in runs.runs)]
+    outcomes = [c for c in style.OUTCOMES if any(c in r.outcomes.columns for r in runs.runs)]
     for outcome in outcomes:
         for run in runs.runs:
-            if outcome not in run.summary.columns:
+            if outcome not in run.outcomes.columns:
                 continue
             own = refs.get(id(run))
-            s = stats.summarise(run.summary[outcome])
+            s = stats.summarise(run.outcomes[outcome])
             row = _row(run, own or run if ref is not None else None, outcome, "continuous")
             row.update(n=s.n, median=s.median, mean=s.mean, q05=s.q05, q95=s.q95)
-            if own is not None and outcome in own.summary:
-                x, y, pair = _pairs(run, own, run.summary[outcome], own.summary[outcome], paired)
+            if own is not None and outcome in own.outcomes:
+                x, y, pair = _pairs(run, own, run.outcomes[outcome], own.outcomes[outcome], paired)
                 dm, dmed = _diff(x, y, "mean", pair), _diff(x, y, "median", pair)
                 row.update(diff_mean=dm.estimate, diff_mean_lo=dm.low, diff_mean_hi=dm.high)
                 row.update(diff_median=dmed.estimate, diff_median_lo=dmed.low)
@@ -712,6 +712,8 @@ def table_blocks(
         )
         notes.extend(_difference_notes(table, ref, short))
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
+    if survival.PAUSE_FREE in set(table["outcome"]):
+        notes.append(f"{survival.MEANING}.")
     notes.extend(uncertainty_notes(uncertainty, mixed))
     notes.extend(rests_on_notes(table.attrs.get("rests_on") or {}))
     marked = dict(table.attrs.get("by_construction") or {})
@@ -1075,7 +1077,7 @@ def box_stats(x: np.ndarray) -> dict[str, Any]:
 
 def figure_boxes(runs: RunSet) -> Figure | None:
     """Box plots (whiskers at the 5th and 95th percentiles) per scenario, one panel per outcome."""
-    outcomes = [c for c in style.OUTCOMES if any(c in r.summary.columns for r in runs.runs)]
+    outcomes = [c for c in style.OUTCOMES if any(c in r.outcomes.columns for r in runs.runs)]
     if not outcomes:
         return None
     labels = plot_labels(runs)
@@ -1088,7 +1090,7 @@ def figure_boxes(runs: RunSet) -> Figure | None:
     rng = np.random.default_rng(0)
     for ax, outcome in zip(axes, outcomes, strict=True):
         data = [
-            stats.finite(r.summary[outcome]) if outcome in r.summary else np.array([])
+            stats.finite(r.outcomes[outcome]) if outcome in r.outcomes else np.array([])
             for r in runs.runs
         ]
         pos = np.arange(k)[::-1]
@@ -1138,7 +1140,7 @@ def identical_note(runs: RunSet) -> str:
 def figure_ecdfs(runs: RunSet) -> Figure | None:
     """Overlaid empirical CDFs per scenario, one panel per outcome; runs with identical
     results are drawn once (the others would lie hidden under the last one drawn)."""
-    outcomes = [c for c in style.OUTCOMES if any(c in r.summary.columns for r in runs.runs)]
+    outcomes = [c for c in style.OUTCOMES if any(c in r.outcomes.columns for r in runs.runs)]
     if not outcomes:
         return None
     labels = plot_labels(runs)
@@ -1151,9 +1153,9 @@ def figure_ecdfs(runs: RunSet) -> Figure | None:
     axes = _grid_axes(fig, len(outcomes), 3)
     for ax, outcome in zip(axes, outcomes, strict=True):
         for i, (run, label, c) in enumerate(zip(runs.runs, labels, cols, strict=True)):
-            if outcome not in run.summary or i in hidden:
+            if outcome not in run.outcomes or i in hidden:
                 continue
-            xs, ps = stats.ecdf(run.summary[outcome])
+            xs, ps = stats.ecdf(run.outcomes[outcome])
             if xs.size:
                 ax.step(
                     np.r_[xs[0], xs], np.r_[0.0, ps], where="post", color=c,
@@ -1203,6 +1205,64 @@ def figure_events(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         f"How often events happen, with Wilson 95% intervals — {_title_suffix(runs)}", fontsize=12
     )
     return fig
+
+
+def figure_first_pause(runs: RunSet) -> Figure | None:
+    """Share of replicates in which no investor has paused yet, week by week, per run, with
+    each curve's simultaneous 95% band (:mod:`sim.analysis.survival`); runs with identical
+    results are drawn once."""
+    drawn = [
+        (i, run)
+        for i, run in enumerate(runs.runs)
+        if survival.FIRST_PAUSE in run.summary and run.weeks and run.replicates
+    ]
+    if not drawn:
+        return None
+    labels = plot_labels(runs)
+    cols = style.colours(len(labels))
+    hidden = set()
+    for g in identical_runs(runs):
+        hidden.update(g[1:])
+        labels[g[0]] += f" (= {len(g) - 1} more: identical)"
+    shown = [(i, run) for i, run in drawn if i not in hidden]
+    shaded = len(shown) <= MAX_SHADED_CURVES
+    fig = style.new_figure(figsize=(9, 5.2))
+    ax = fig.subplots()
+    for i, run in shown:
+        weeks = int(run.weeks or 0)
+        t, share = survival.no_pause_curve(
+            run.summary[survival.FIRST_PAUSE].to_numpy(dtype=float), weeks
+        )
+        c, ls = cols[i], style.line_style(i, len(labels))
+        if shaded:
+            h = survival.band_half_width(run.replicates)
+            low, high = np.clip(share - h, 0, 1), np.clip(share + h, 0, 1)
+            ax.fill_between(t, low, high, step="post", color=c, alpha=0.15, lw=0)
+        ax.step(t, share, where="post", color=c, ls=ls, lw=1.6, label=labels[i])
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlim(0, max(int(run.weeks or 0) for _, run in drawn))
+    ax.set_xlabel("week")
+    ax.set_ylabel("share of replicates with no investor paused yet")
+    ax.legend(loc="upper right", frameon=False, fontsize=8)
+    fig.suptitle(
+        f"How soon an investor first pauses ({_band_text(shown, shaded)}) — {_title_suffix(runs)}",
+        fontsize=12,
+    )
+    return fig
+
+
+#: The first-pause figure shades each curve's band for at most this many curves; beyond, the
+#: bands would hide one another, and the title gives their half-widths instead.
+MAX_SHADED_CURVES = 3
+
+
+def _band_text(shown: list[tuple[int, Run]], shaded: bool) -> str:
+    """What the first-pause figure says of its curves' simultaneous 95% bands."""
+    if shaded:
+        return "shaded: each curve's simultaneous 95% band"
+    widths = sorted({survival.band_half_width(run.replicates) for _, run in shown})
+    around = f"±{widths[0]:.2f}" if len(widths) == 1 else f"±{widths[0]:.2f} to ±{widths[-1]:.2f}"
+    return f"each curve's simultaneous 95% band: {around}"
 
 
 def figure_differences(table: pd.DataFrame, runs: RunSet) -> Figure | None:
@@ -1313,9 +1373,9 @@ def sweep_grid(runs: RunSet, outcome: str) -> pd.DataFrame | None:
     """Median of ``outcome`` over a 2-D sweep: rows = 2nd swept key, columns = 1st."""
 
     def median(run: Run) -> float | None:
-        if outcome not in run.summary:
+        if outcome not in run.outcomes:
             return None
-        return stats.summarise(run.summary[outcome]).median
+        return stats.summarise(run.outcomes[outcome]).median
 
     return _sweep_pivot(runs, median, "mean")
 
@@ -1405,6 +1465,7 @@ COMPARISON_BUILDERS: dict[str, Callable[[RunSet, pd.DataFrame], Figure | None]] 
     "compare_ecdf": lambda runs, table: figure_ecdfs(runs),
     "compare_differences": lambda runs, table: figure_differences(table, runs),
     "compare_events": lambda runs, table: figure_events(table, runs),
+    "compare_first_pause": lambda runs, table: figure_first_pause(runs),
     "sweep_heatmap": lambda runs, table: figure_heatmap(runs, table=table),
 }
 

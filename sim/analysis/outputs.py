@@ -19,6 +19,7 @@ COMPARISON_FIGURES = (
     "compare_ecdf",
     "compare_differences",
     "compare_events",
+    "compare_first_pause",
     "sweep_heatmap",
 )
 #: The formats every figure is written in.

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.analysis import stats, style
+from sim.analysis import stats, style, survival
 
 #: Default confidence level of every interval.
 LEVEL = 0.95
@@ -373,9 +373,13 @@ def precision_text(
 
 
 def precision_notes(
-    mean_within: float = MEAN_WITHIN, share_within: float = SHARE_WITHIN, differences: bool = False
+    mean_within: float = MEAN_WITHIN,
+    share_within: float = SHARE_WITHIN,
+    differences: bool = False,
+    first_pause: bool = False,
 ) -> list[str]:
-    """What the tables' intervals and replicate counts are."""
+    """What the tables' intervals and replicate counts are (``first_pause``: and what the
+    weeks to the first pause are, when a table shows them)."""
     notes = [
         "95% intervals: the mean's Student's t; the median's distribution-free (order "
         "statistics: it covers the median at least 95% of the time whatever the distribution, "
@@ -396,6 +400,8 @@ def precision_notes(
             "for a share), as the half-width falls with 1/sqrt(replicates); –: no count, for "
             "the reason given (" + "; ".join(f"{k}: {v}" for k, v in NO_COUNT.items()) + ")"
         )
+    if first_pause:
+        notes.append(survival.MEANING)
     return notes
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import plots, style
+from sim.analysis import plots, style, survival
 from sim.analysis.compare import (
     N_BOOT,
     compare_runs,
@@ -421,10 +421,11 @@ def _precision_section(runs: RunSet, table: pd.DataFrame) -> str:
         "<i>How many replicates?</i>).</p>"
     ]
     diffs = precision.difference_precision(table)
-    notes = precision.precision_notes(differences=bool(diffs))
+    shown = any(survival.PAUSE_FREE in r.outcomes for r in runs.runs)
+    notes = precision.precision_notes(differences=bool(diffs), first_pause=shown)
     parts.append("<ul class='meta'>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     open_attr = " open" if len(runs.runs) <= 3 else ""
-    tables = [(run.title(), *precision.precision_rows(run.summary)) for run in runs.runs]
+    tables = [(run.title(), *precision.precision_rows(run.outcomes)) for run in runs.runs]
     tables += precision.difference_tables(diffs)
     for title, header, rows in tables:
         html_table = _html_table(header, rows, set(range(1, len(header))))

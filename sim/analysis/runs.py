@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.analysis import survival
 from sim.analysis.outputs import not_started_jobs
 from sim.config import RUN_KEYS
 from sim.files import being_written, damaged_files
@@ -51,6 +52,8 @@ FIXED_BY: dict[tuple[str, Any], dict[str, str]] = {
         "replicate",
         "capital_deployed_final": "state firms cannot invest while Beijing holds, so only the "
         "private firm's capital can grow (at most USD 3,250 million of the 3,080 at the start)",
+        "pause_free_weeks": "the first pause comes in week 4, in every replicate: state firms "
+        "pause at their first monthly decision while Beijing holds",
     },
 }
 
@@ -143,6 +146,12 @@ class Run:
     def summary(self) -> pd.DataFrame:
         """``summary.parquet``: one row per replicate."""
         return _read_parquet(self.path / SUMMARY_FILE)
+
+    @cached_property
+    def outcomes(self) -> pd.DataFrame:
+        """The summary with the outcomes the analysis derives from it (weeks until the first
+        pause, :mod:`sim.analysis.survival`): what tables and comparisons read."""
+        return survival.with_derived(self.summary, self.weeks)
 
     @cached_property
     def timeseries(self) -> pd.DataFrame:

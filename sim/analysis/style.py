@@ -46,6 +46,9 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "fighters_final": ("Fighters at the end", "fighters"),
     "capital_deployed_final": ("Capital deployed at the end", "USD million"),
     "investors_withdrawn": ("Investors withdrawn", "firms"),  # each firm once, whatever its size
+    # derived by the analysis from weeks_to_first_pause (sim.analysis.survival): not a column
+    # of summary.parquet, so the run's own figures leave it out
+    "pause_free_weeks": ("Weeks to the first investor pause", "weeks"),
     "grievance_final": ("Grievance at the end", "index 0-1"),
     "legitimacy_final": ("State legitimacy at the end", "index 0-1"),
 }

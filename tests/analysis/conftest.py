@@ -78,7 +78,8 @@ def synthetic_frames(
     for col in ("grievance_final", "legitimacy_final", "china_patience_final"):
         summary[col] = rng.uniform(0.2, 0.6, n)
     summary["capital_deployed_final"] = rng.normal(3000 + shift, 100, n)
-    summary["weeks_to_first_pause"] = np.where(rng.random(n) < 0.5, np.nan, 4.0)
+    paused_in = added.integers(1, weeks + 1, n).astype(float)  # a week within the horizon
+    summary["weeks_to_first_pause"] = np.where(rng.random(n) < 0.5, np.nan, paused_in)
     summary["investment_hold"] = rng.random(n) < 0.4
     summary["chinese_troops_deployed"] = rng.random(n) < 0.3
     summary["investors_withdrawn"] = rng.integers(0, 3, n)

@@ -16,6 +16,8 @@ from sim.analysis import stats, style
 from sim.analysis.report import _runs_section, build_report
 from sim.analysis.runs import ResultsError, load_runs
 
+PAUSE = "weeks_to_first_pause"
+
 
 def _two_scenarios(tmp_path: Path, make_frames, save_run) -> tuple[Path, Path]:
     rng = np.random.default_rng(11)
@@ -26,6 +28,8 @@ def _two_scenarios(tmp_path: Path, make_frames, save_run) -> tuple[Path, Path]:
     base["investment_hold"] = np.arange(60) < 21  # 21 of 60
     other["investment_hold"] = np.arange(60) < 45  # 45 of 60
     base["investors_withdrawn"] = np.where(np.arange(60) < 6, 2, 0)  # any withdrawal: 6 of 60
+    # in 3 weeks the pause-free weeks' medians sit on 3 in both: compared elsewhere
+    base, other = base.drop(columns=PAUSE), other.drop(columns=PAUSE)
     a = save_run(tmp_path / "baseline", base, ts, ev, scenario="baseline")
     b = save_run(
         tmp_path / "troops",
@@ -170,6 +174,8 @@ def test_two_dimensional_sweep(tmp_path: Path, make_sweep, monkeypatch) -> None:
         "sweep_heatmap.svg",
         "compare_events.png",
         "compare_events.svg",
+        "compare_first_pause.png",
+        "compare_first_pause.svg",
     }
     assert table.attrs["reference"] == runs.runs[0].label
     assert "Chinese troops" in (sweep / "sweep_heatmap.svg").read_text()
@@ -671,7 +677,10 @@ def test_outcomes_a_value_sets_by_construction_are_marked(
     runs = load_runs([base, freeze, off])
     fig = cmp.figure_differences(cmp.compare_runs(runs), runs)
     titles = [ax.get_title() for ax in fig.axes if "by construction" in ax.get_title()]
-    assert titles == ["Capital deployed at the end\n(by construction: Investment freeze)"]
+    assert titles == [
+        "Capital deployed at the end\n(by construction: Investment freeze)",
+        "Weeks to the first investor pause\n(by construction: Investment freeze)",
+    ]
     reverse = cmp.format_table(cmp.compare([freeze, base], "investment_freeze"))
     assert "Baseline: China's investment hold: in the reference, Beijing holds" in reverse
     assert "(by construction)" not in cmp.format_table(
@@ -887,8 +896,8 @@ def test_an_interval_of_zero_width_is_explained_not_left_as_certainty(
     text = cmp.format_table(table)
     assert (
         "An interval of zero width is no certainty (Investors withdrawn: mean and median; "
-        "Chinese nationals killed: median)"
-    ) in text
+        "Chinese nationals killed: median; Weeks to the first investor pause: median)"
+    ) in text  # the last: most replicates of both ran to the 3-week horizon without a pause
     assert "up to about 3/n of them" in text
     # the runs do not pair: their yes/no differences are Newcombe's, not a bootstrap's
     assert "with a 95% interval in [ ] (a bootstrap's; a yes/no outcome's: see below)" in text

@@ -36,8 +36,8 @@ def test_report_is_self_contained(tmp_path: Path, two_runs, monkeypatch) -> None
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    # comparison figures (boxes, ECDFs, differences, events) + one figure per run
-    assert len(images) == 4 + 2
+    # comparison figures (boxes, ECDFs, differences, events, first pause) + one per run
+    assert len(images) == 5 + 2
     for data in images:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     assert not re.search(r"https?://", html)  # no external scripts, styles or fonts
