@@ -21,6 +21,7 @@ so the analysis reads it as a time to an event observed up to the horizon ``W``:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,11 +38,16 @@ MEANING = (
 )
 
 
+def pause_free(first_pause: Any, weeks: int) -> Any:
+    """``min(T, weeks)``: the week of the first pause, ``weeks`` where none came within the
+    horizon (NaN, or a week beyond it); for one value or an array of them."""
+    return np.fmin(np.asarray(first_pause, dtype=float), float(weeks))
+
+
 def weeks_until_first_pause(first_pause: pd.Series, weeks: int) -> pd.Series:
-    """``min(T, weeks)`` per replicate: the week of the first pause, ``weeks`` where none came
-    within the horizon (NaN, or a week beyond it)."""
-    t = pd.to_numeric(first_pause, errors="coerce").astype(float)
-    return t.where(t <= weeks, float(weeks)).rename(PAUSE_FREE)
+    """:func:`pause_free` of each replicate of a summary column."""
+    t = pd.to_numeric(first_pause, errors="coerce")
+    return pd.Series(pause_free(t, weeks), index=first_pause.index, name=PAUSE_FREE)
 
 
 def with_derived(summary: pd.DataFrame, weeks: int | None) -> pd.DataFrame:

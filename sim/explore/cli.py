@@ -143,14 +143,18 @@ def crisis_outcome_names(defined: bool = False) -> list[str]:
     whose replicates include an undefined value has no mean to analyse)."""
     import pyarrow as pa
 
+    from sim.analysis import survival
     from sim.record import UNDEFINED_WHEN
     from sim.results import RUN_COLUMNS, SCHEMAS
 
     names = []
     for f in SCHEMAS["summary"]:
-        if f.name in RUN_COLUMNS or (defined and f.name in UNDEFINED_WHEN):
+        if f.name in RUN_COLUMNS:
             continue
-        names.append(f"{f.name}_share" if f.type == pa.bool_() else f.name)
+        if not (defined and f.name in UNDEFINED_WHEN):
+            names.append(f"{f.name}_share" if f.type == pa.bool_() else f.name)
+        if f.name == survival.FIRST_PAUSE:  # and what the point function derives from it
+            names.append(survival.PAUSE_FREE)
     return names
 
 
@@ -165,7 +169,8 @@ def _check_outcomes(requested: Sequence[str]) -> list[str]:
             raise StudyError(
                 f"outcome {name!r} is undefined in replicates where {UNDEFINED_WHEN[name]}: "
                 "a point's mean leaves them out, and is undefined where all are; choose "
-                "another (investment_hold_share, say)"
+                "another (pause_free_weeks: the week of the first pause, the horizon where "
+                "none came; or investment_hold_share)"
             )
     return resolve_outcomes(requested, crisis_outcome_names(defined=True))
 

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sim.analysis import survival
 from sim.explore.execution import DEFAULT_EXECUTION, Execution
 from sim.explore.space import StudyError, design_hash
 from sim.files import (
@@ -104,9 +105,9 @@ class CrisisOutcomes:
     def __call__(self, point: Mapping[str, Any], seed: int) -> dict[str, Any]:
         from sim.engine import run_replicate
 
-        return dict(
-            run_replicate(self.params(point), self.weeks, seed, streams=self.streams).summary
-        )
+        summary = run_replicate(self.params(point), self.weeks, seed, streams=self.streams).summary
+        first_pause = summary[survival.FIRST_PAUSE]
+        return {**summary, survival.PAUSE_FREE: float(survival.pause_free(first_pause, self.weeks))}
 
     def fingerprint(self) -> str:
         """A hash of the model this function runs: the scenario's resolved parameters (its
@@ -114,7 +115,13 @@ class CrisisOutcomes:
         from sim.fingerprint import model_fingerprint
         from sim.params import to_dict
 
-        blob = json.dumps({"params": to_dict(self.params({})), "model": model_fingerprint()})
+        blob = json.dumps(
+            {
+                "params": to_dict(self.params({})),
+                "model": model_fingerprint(),
+                "derived": [survival.PAUSE_FREE],  # outcomes added to the summary's
+            }
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def constants(self) -> dict[str, float]:

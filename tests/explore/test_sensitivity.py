@@ -381,6 +381,23 @@ def test_a_study_without_outcomes_analyses_the_defined_ones() -> None:
     every, defined = crisis_outcome_names(), crisis_outcome_names(defined=True)
     assert "weeks_to_first_pause" in every and "weeks_to_first_pause" not in defined
     assert set(every) - set(defined) == {"weeks_to_first_pause"}
+    assert "pause_free_weeks" in defined  # its stand-in, defined in every replicate
+
+
+def test_the_point_function_adds_the_weeks_to_the_first_pause() -> None:
+    """pause_free_weeks = the week of the first pause, the horizon where none came: the
+    baseline pauses in week 4 in most replicates; over 3 weeks none can pause (no monthly
+    decision yet), so every replicate has the horizon."""
+    from sim.explore.evaluate import CrisisOutcomes
+
+    seen = set()
+    for seed in range(12):
+        out = CrisisOutcomes("baseline", weeks=30)({}, seed)
+        first = out["weeks_to_first_pause"]
+        assert out["pause_free_weeks"] == (30.0 if math.isnan(first) else first)
+        seen.add(out["pause_free_weeks"])
+        assert CrisisOutcomes("baseline", weeks=3)({}, seed)["pause_free_weeks"] == 3.0
+    assert 4.0 in seen
 
 
 def test_morris_effects_of_whole_numbers_use_the_steps_they_take() -> None:
