@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,6 +147,8 @@ def test_what_a_value_sets_by_construction_holds_in_every_replicate(
         s = run_replicate(params, 104, seed).summary
         assert s["investment_hold"] and s["capital_deployed_final"] <= cap
         assert s["weeks_to_first_pause"] == 4
+    for seed in range(5):  # the claim needs week 4 (FIXED_FROM_WEEK): before it, no decision
+        assert math.isnan(run_replicate(params, 3, seed).summary["weeks_to_first_pause"])
 
 
 def test_without_the_value_the_claims_fail() -> None:

@@ -1209,46 +1209,54 @@ def figure_events(table: pd.DataFrame, runs: RunSet) -> Figure | None:
 
 def figure_first_pause(runs: RunSet) -> Figure | None:
     """Share of replicates in which no investor has paused yet, week by week, per run, with
-    each curve's simultaneous 95% band (:mod:`sim.analysis.survival`); runs with identical
-    results are drawn once."""
-    drawn = [
-        (i, run)
+    each curve's simultaneous 95% band (:mod:`sim.analysis.survival`); runs with the same
+    curve are drawn once, the others named in its label (one would hide the other)."""
+    curves = {
+        i: survival.no_pause_curve(
+            run.summary[survival.FIRST_PAUSE].to_numpy(dtype=float), int(run.weeks or 0)
+        )
         for i, run in enumerate(runs.runs)
         if survival.FIRST_PAUSE in run.summary and run.weeks and run.replicates
-    ]
-    if not drawn:
+    }
+    if not curves:
         return None
     labels = plot_labels(runs)
     cols = style.colours(len(labels))
-    hidden = set()
-    for g in identical_runs(runs):
-        hidden.update(g[1:])
-        labels[g[0]] += f" (= {len(g) - 1} more: identical)"
-    shown = [(i, run) for i, run in drawn if i not in hidden]
+    groups: dict[tuple[int, bytes], list[int]] = {}
+    for i, (_, share) in curves.items():
+        groups.setdefault((runs.runs[i].replicates, share.tobytes()), []).append(i)
+    shown = [g[0] for g in groups.values()]
+    for g in groups.values():
+        if len(g) > 1:
+            labels[g[0]] += f" (= {_names([labels[j] for j in g[1:]])}: the same curve)"
     shaded = len(shown) <= MAX_SHADED_CURVES
     fig = style.new_figure(figsize=(9, 5.2))
     ax = fig.subplots()
-    for i, run in shown:
-        weeks = int(run.weeks or 0)
-        t, share = survival.no_pause_curve(
-            run.summary[survival.FIRST_PAUSE].to_numpy(dtype=float), weeks
-        )
+    for i in shown:
+        t, share = curves[i]
+        # the last value held for one more week: a drop in the horizon's own week is seen
+        t, share = np.append(t, t[-1] + 1), np.append(share, share[-1])
         c, ls = cols[i], style.line_style(i, len(labels))
         if shaded:
-            h = survival.band_half_width(run.replicates)
+            h = survival.band_half_width(runs.runs[i].replicates)
             low, high = np.clip(share - h, 0, 1), np.clip(share + h, 0, 1)
             ax.fill_between(t, low, high, step="post", color=c, alpha=0.15, lw=0)
         ax.step(t, share, where="post", color=c, ls=ls, lw=1.6, label=labels[i])
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlim(0, max(int(run.weeks or 0) for _, run in drawn))
+    ax.set_xlim(0, max(int(curves[i][0][-1]) for i in shown) + 1)
     ax.set_xlabel("week")
     ax.set_ylabel("share of replicates with no investor paused yet")
     ax.legend(loc="upper right", frameon=False, fontsize=8)
+    bands = _band_text([runs.runs[i] for i in shown], shaded)
     fig.suptitle(
-        f"How soon an investor first pauses ({_band_text(shown, shaded)}) — {_title_suffix(runs)}",
-        fontsize=12,
+        f"How soon an investor first pauses ({bands}) — {_title_suffix(runs)}", fontsize=12
     )
     return fig
+
+
+def _names(labels: list[str], most: int = 2) -> str:
+    """``A, B`` for a few labels, ``4 more`` beyond ``most``."""
+    return ", ".join(labels) if len(labels) <= most else f"{len(labels)} more"
 
 
 #: The first-pause figure shades each curve's band for at most this many curves; beyond, the
@@ -1256,11 +1264,11 @@ def figure_first_pause(runs: RunSet) -> Figure | None:
 MAX_SHADED_CURVES = 3
 
 
-def _band_text(shown: list[tuple[int, Run]], shaded: bool) -> str:
+def _band_text(shown: list[Run], shaded: bool) -> str:
     """What the first-pause figure says of its curves' simultaneous 95% bands."""
     if shaded:
         return "shaded: each curve's simultaneous 95% band"
-    widths = sorted({survival.band_half_width(run.replicates) for _, run in shown})
+    widths = sorted({survival.band_half_width(run.replicates) for run in shown})
     around = f"±{widths[0]:.2f}" if len(widths) == 1 else f"±{widths[0]:.2f} to ±{widths[-1]:.2f}"
     return f"each curve's simultaneous 95% band: {around}"
 

@@ -62,6 +62,14 @@ CAPTIONS: dict[str, str] = {
     "compare_boxes": "Outcomes by run: boxes hold the middle 50% of replicates, the line is the "
     "median, whiskers reach the 5th and 95th percentiles, dots are replicates.",
     "compare_ecdf": "Cumulative distributions of each outcome, one line per run.",
+    "compare_first_pause": "How soon an investor first pauses: the share of replicates in "
+    "which no investor has paused yet, week by week, one line per run (investors decide every "
+    "fourth week). Every replicate runs to the horizon, so this share is the Kaplan-Meier "
+    "estimate; the area under a line up to the horizon is the run's mean weeks to the first "
+    "pause (the table's row of that name). Each line's simultaneous 95% band (Dvoretzky-Kiefer-"
+    "Wolfowitz) holds the true curve at every week at once; shaded for up to three lines, its "
+    "half-width in the title beyond. Runs with the same line are drawn once and named in its "
+    "label.",
     "compare_differences": "Difference in the mean of each outcome from its reference run (the "
     "reference, or the run of its scenario and parameters that pairs with it: the table's "
     "reference column) with a 95% confidence interval (none for a run of one replicate). "

@@ -56,6 +56,9 @@ FIXED_BY: dict[tuple[str, Any], dict[str, str]] = {
         "pause at their first monthly decision while Beijing holds",
     },
 }
+#: The horizon a :data:`FIXED_BY` claim needs: investors first decide in week 4, so before it
+#: no firm has paused, with the hold or without.
+FIXED_FROM_WEEK: dict[str, int] = {"pause_free_weeks": 4}
 
 
 class ResultsError(ValueError):
@@ -117,13 +120,19 @@ class Run:
     @cached_property
     def by_construction(self) -> dict[str, str]:
         """The outcomes a parameter value of the run sets by the model's own rule, each with
-        why (:data:`FIXED_BY`, read from the run's resolved ``config.yaml``); {} if none."""
+        why (:data:`FIXED_BY`, read from the run's resolved ``config.yaml``; none that needs a
+        longer horizon than the run's, :data:`FIXED_FROM_WEEK`); {} if none."""
         values = flatten(self.config)
+        weeks = self.weeks
         out: dict[str, str] = {}
         for (key, value), outcomes in FIXED_BY.items():
             if values.get(key) == value:
                 out.update(
-                    {o: f"{why} ({key}={str(value).lower()})" for o, why in outcomes.items()}
+                    {
+                        o: f"{why} ({key}={str(value).lower()})"
+                        for o, why in outcomes.items()
+                        if weeks is None or weeks >= FIXED_FROM_WEEK.get(o, 0)
+                    }
                 )
         return out
 

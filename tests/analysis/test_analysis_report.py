@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
 
-from sim.analysis import plots, report
+from sim.analysis import plots, report, survival
 from sim.analysis.drawing import RunFigure, draw_figures
 from sim.analysis.runs import load_run, load_runs
 
@@ -528,3 +529,5 @@ def test_the_report_says_how_precise_its_numbers_are(
     low, high = precision.median_interval(values)
     assert f"[{fmt_number(low)}, {fmt_number(high)}]" in row
     assert "Chinese troops minus Baseline (30 replicates)" in section
+    assert "Weeks to the first investor pause" in section.split("<details")[1]  # run.outcomes
+    assert html_escape(survival.MEANING) in section

@@ -14,6 +14,7 @@ from scipy.stats import t as t_dist
 from sim.analysis import cli, precision, stats
 from sim.analysis.compare import fmt_number
 from sim.analysis.style import EVENTS, OUTCOMES
+from sim.analysis.survival import MEANING
 
 TRIALS = 4_000  # Monte Carlo error of a coverage near 0.95: sqrt(0.95 * 0.05 / 4000) = 0.0034
 
@@ -189,6 +190,7 @@ def test_command_prints_every_outcome_and_share(tmp_path: Path, make_run, capsys
     for label in EVENTS.values():
         assert label in out
     assert "replicates for ±5%" in out and "median [95% CI]" in out
+    assert f"note: {MEANING}" in out  # what the weeks to the first pause are
     assert sorted(p.name for p in run.iterdir()) == before  # writes nothing
 
 

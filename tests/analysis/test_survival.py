@@ -133,7 +133,7 @@ def test_the_first_pause_figure_draws_each_runs_curve(
     assert fig is not None
     (ax,) = fig.axes
     curves = {line.get_label(): np.asarray(line.get_ydata()) for line in ax.lines}
-    assert curves["Baseline"].tolist() == [1.0] * 4 + [0.5] * 17
+    assert curves["Baseline"].tolist() == [1.0] * 4 + [0.5] * 18  # weeks 0..20, then held
     assert curves["X"][8] == 0.75 and curves["X"][7] == 1.0
     assert len(ax.collections) == 2  # two runs: each curve's band shaded
     assert "shaded" in fig.get_suptitle()
@@ -143,3 +143,53 @@ def test_the_first_pause_figure_draws_each_runs_curve(
     fig = cmp.figure_first_pause(load_runs(many))
     assert fig is not None and not fig.axes[0].collections
     assert "band: ±0.21" in fig.get_suptitle()  # 40 replicates: sqrt(ln 40 / 80)
+
+
+def test_runs_with_the_same_curve_are_drawn_once_and_named(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A reviewer: full_pressure's curve lay hidden under investment_freeze's (both all in
+    week 4) while the legend listed both. The band is drawn at ± the DKW half-width, and the
+    last value is held one week past the horizon (a drop in week W shows)."""
+    base = np.where(np.arange(40) % 2 == 0, 4.0, np.nan)
+    same = base.copy()
+    last = np.where(np.arange(40) % 4 == 0, 20.0, np.nan)  # a quarter pause in week 20 = W
+    paths = _runs_with_pauses(
+        tmp_path, make_frames, save_run, {"baseline": base, "full_pressure": same, "w": last}
+    )
+    runs = load_runs(paths)
+    assert not cmp.identical_runs(runs)  # the summaries differ: only the curves agree
+    fig = cmp.figure_first_pause(runs)
+    assert fig is not None
+    (ax,) = fig.axes
+    labels = [line.get_label() for line in ax.lines]
+    assert labels == ["Baseline (= Full pressure: the same curve)", "W"]
+    w_line = ax.lines[1]
+    assert w_line.get_xdata()[-1] == 21 and w_line.get_ydata()[-1] == 0.75
+    assert ax.get_xlim() == (0, 21)
+    h = survival.band_half_width(40)
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]  # Baseline's band
+    assert band.max() == pytest.approx(1.0)  # clipped at 1 before week 4
+    assert np.isclose(band, 0.5 + h).any() and np.isclose(band, 0.5 - h).any()
+    assert not np.isclose(band, 0.5 + 2 * h).any()
+
+
+def test_every_comparison_figure_has_a_caption() -> None:
+    from sim.analysis import report
+    from sim.analysis.outputs import COMPARISON_FIGURES
+
+    assert all(report.CAPTIONS.get(name) for name in COMPARISON_FIGURES)
+
+
+def test_the_forced_hold_fixes_the_first_pause_only_from_week_4(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A reviewer: over 3 weeks no investor decides, so both runs show the horizon, and the
+    note "the first pause comes in week 4" was false there."""
+    for weeks, marked in ((3, False), (8, True)):
+        summary, ts, ev = make_frames(n=10, weeks=weeks, seed=1)
+        path = save_run(tmp_path / f"w{weeks}", summary, ts, ev, scenario="investment_freeze")
+        (path / "config.yaml").write_text("china:\n  force_investment_hold: true\n")
+        claims = load_run(path).by_construction
+        assert "investment_hold" in claims
+        assert (survival.PAUSE_FREE in claims) is marked
