@@ -1075,9 +1075,19 @@ def box_stats(x: np.ndarray) -> dict[str, Any]:
     return {"med": s.median, "q1": q1, "q3": q3, "whislo": s.q05, "whishi": s.q95}
 
 
+def _panel_outcomes(runs: RunSet) -> list[str]:
+    """The outcomes the boxes and ECDFs draw a panel for: the weeks to the first pause are
+    drawn whole as a curve (:func:`figure_first_pause`), its ECDF's complement."""
+    return [
+        c
+        for c in style.OUTCOMES
+        if c != survival.PAUSE_FREE and any(c in r.outcomes.columns for r in runs.runs)
+    ]
+
+
 def figure_boxes(runs: RunSet) -> Figure | None:
     """Box plots (whiskers at the 5th and 95th percentiles) per scenario, one panel per outcome."""
-    outcomes = [c for c in style.OUTCOMES if any(c in r.outcomes.columns for r in runs.runs)]
+    outcomes = _panel_outcomes(runs)
     if not outcomes:
         return None
     labels = plot_labels(runs)
@@ -1140,7 +1150,7 @@ def identical_note(runs: RunSet) -> str:
 def figure_ecdfs(runs: RunSet) -> Figure | None:
     """Overlaid empirical CDFs per scenario, one panel per outcome; runs with identical
     results are drawn once (the others would lie hidden under the last one drawn)."""
-    outcomes = [c for c in style.OUTCOMES if any(c in r.outcomes.columns for r in runs.runs)]
+    outcomes = _panel_outcomes(runs)
     if not outcomes:
         return None
     labels = plot_labels(runs)

@@ -193,3 +193,15 @@ def test_the_forced_hold_fixes_the_first_pause_only_from_week_4(
         claims = load_run(path).by_construction
         assert "investment_hold" in claims
         assert (survival.PAUSE_FREE in claims) is marked
+
+
+def test_the_box_and_ecdf_figures_leave_the_curve_to_its_own_figure(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    base = np.where(np.arange(20) % 2 == 0, 4.0, np.nan)
+    runs = load_runs(_runs_with_pauses(tmp_path, make_frames, save_run, {"baseline": base}))
+    for fig in (cmp.figure_ecdfs(runs), cmp.figure_boxes(runs)):
+        assert fig is not None
+        titles = {ax.get_title() for ax in fig.axes if ax.get_visible()}
+        assert "Chinese nationals killed" in titles
+        assert not any("first investor pause" in t for t in titles)
