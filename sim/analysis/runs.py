@@ -158,7 +158,7 @@ class Run:
 
     @cached_property
     def outcomes(self) -> pd.DataFrame:
-        """The summary with the outcomes the analysis derives from it (weeks until the first
+        """The summary with the outcomes the analysis derives from it (weeks to the first
         pause, :mod:`sim.analysis.survival`): what tables and comparisons read."""
         return survival.with_derived(self.summary, self.weeks)
 

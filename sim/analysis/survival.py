@@ -9,7 +9,7 @@ so the analysis reads it as a time to an event observed up to the horizon ``W``:
 * the share of replicates with **no pause yet** after each week ``t``, ``S(t) = P(T > t)``.
   Every replicate runs to the same horizon, so the only censoring is at ``W`` and the
   Kaplan-Meier estimate is the plain share of replicates whose first pause came after ``t``;
-* **weeks until the first pause**, ``min(T, W)`` for each replicate (``W`` where none
+* **weeks to the first pause**, ``min(T, W)`` for each replicate (``W`` where none
   paused). Its mean is the restricted mean time to the first pause, the area under ``S`` up
   to ``W`` (Royston & Parmar 2013), which is defined whatever share of replicates paused; so
   it is compared between runs like any other outcome (its mean's and median's intervals);
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: The summary column the analysis derives: weeks until the first pause, the horizon if none.
+#: The summary column the analysis derives: weeks to the first pause, the horizon if none.
 PAUSE_FREE = "pause_free_weeks"
 #: The stored summary column it is derived from.
 FIRST_PAUSE = "weeks_to_first_pause"
