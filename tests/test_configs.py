@@ -149,6 +149,7 @@ def test_what_a_value_sets_by_construction_holds_in_every_replicate(
         assert s["weeks_to_first_pause"] == 4
     for seed in range(5):  # the claim needs week 4 (FIXED_FROM_WEEK): before it, no decision
         assert math.isnan(run_replicate(params, 3, seed).summary["weeks_to_first_pause"])
+        assert run_replicate(params, 4, seed).summary["weeks_to_first_pause"] == 4
 
 
 def test_without_the_value_the_claims_fail() -> None:

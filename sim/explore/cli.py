@@ -306,7 +306,8 @@ def sensitivity_parser() -> Parser:
         action="extend",
         nargs="+",
         default=None,
-        help="outcome(s) to analyse (summary columns; yes/no ones as *_share)",
+        help="outcome(s) to analyse (summary columns, yes/no ones as *_share, and "
+        "pause_free_weeks: the week of the first investor pause, the horizon if none)",
     )
     return p
 
@@ -386,7 +387,8 @@ def discover_parser() -> Parser:
     _common(p, "discovery")
     p.add_argument(
         "--where",
-        help="case of interest: a pandas expression over per-point outcomes, e.g. "
+        help="case of interest: a pandas expression over per-point outcomes (as for "
+        "sensitivity's --outcome), e.g. "
         "'investment_hold_share > 0.5 and capital_deployed_final < initial'",
     )
     p.add_argument(

@@ -441,7 +441,7 @@ def format_discovery(result: DiscoveryResult) -> str:
             [
                 "note: weeks_to_first_pause is the mean over the replicates that paused at "
                 "all (a point that paused in 1 of 10 reads as one that paused in all): "
-                "read it with investment_hold_share, or use pause_free_weeks (the horizon "
+                "read it with investors_paused_final, or use pause_free_weeks (the horizon "
                 "where none paused)"
             ]
             if "weeks_to_first_pause" in result.where

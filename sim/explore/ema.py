@@ -9,8 +9,10 @@
   over its plausible ranges;
 * **levers** are the switches and choices: ``BooleanParameter`` for a ``bool`` parameter,
   ``CategoricalParameter`` for one with ``choices`` (Iran's posture);
-* **outcomes** are the summary columns (``ScalarOutcome``; with replications the mean, so a
-  yes/no outcome becomes ``*_share``, the share of replicates).
+* **outcomes** are the summary columns and ``pause_free_weeks`` (the week of the first
+  investor pause, the horizon where none came) (``ScalarOutcome``; with replications the
+  mean, so a yes/no outcome becomes ``*_share``, the share of replicates; by default without
+  ``weeks_to_first_pause``, whose mean would be over the replicates that paused).
 
 EMA names must be Python identifiers, so ``china.initial_patience`` is called
 ``china__initial_patience`` there (:func:`ema_name`). Replicate ``r`` runs with the seed
@@ -162,13 +164,15 @@ def ema_model(
     dotted keys (ranges: the declared bounds, what the model accepts rather than what is
     plausible); None takes the sensitivity study's uncertainties
     (:func:`default_uncertainties`) / every switch and choice (:func:`default_levers`).
-    ``outcomes``: summary columns (None: all). Parameters not listed keep the scenario's
+    ``outcomes``: summary columns and ``pause_free_weeks`` (None: all, with replications all
+    but ``weeks_to_first_pause``). Parameters not listed keep the scenario's
     values, plus ``overrides``. ``weeks`` >= 1; ``replications`` None (one run per
     experiment, a ``Model``) or >= 1 (a ``ReplicatorModel``).
     """
+    from sim.analysis import survival
     from sim.config import checked_weeks, scenario_params
     from sim.params import ParameterError
-    from sim.record import SUMMARY_COLUMNS
+    from sim.record import SUMMARY_COLUMNS, UNDEFINED_WHEN
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -189,10 +193,14 @@ def ema_model(
     both = {u.name for u in uncs} & {u.name for u in levs}
     if both:
         raise StudyError(f"{sorted(both)[0]} is both an uncertainty and a lever: keep one")
-    chosen = list(outcomes or SUMMARY_COLUMNS)
-    unknown = [o for o in chosen if o not in SUMMARY_COLUMNS]
+    known = (*SUMMARY_COLUMNS, survival.PAUSE_FREE)  # what CrisisOutcomes returns
+    # averaged over replications, an outcome undefined in some (weeks_to_first_pause) would be
+    # a mean over those where it is: by default its stand-in, pause_free_weeks, instead
+    averaged = replications is not None
+    chosen = list(outcomes or [o for o in known if not (averaged and o in UNDEFINED_WHEN)])
+    unknown = [o for o in chosen if o not in known]
     if unknown:
-        raise StudyError(unknown_key_message(unknown[0], SUMMARY_COLUMNS, "outcome"))
+        raise StudyError(unknown_key_message(unknown[0], known, "outcome"))
     fn = EMAFunction(scenario, weeks, tuple(sorted((overrides or {}).items())))
     seeds = [replicate_seed(seed, r) for r in range(replications or 1)]
     if replications is not None:

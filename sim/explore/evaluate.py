@@ -82,6 +82,14 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def derived_fingerprint() -> str:
+    """A hash of the outputs the point function derives from a replicate's summary (their
+    names and the source that defines them): a study stored with other ones is another."""
+    return hashlib.sha256(
+        (survival.PAUSE_FREE + Path(survival.__file__).read_text(encoding="utf-8")).encode()
+    ).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class CrisisOutcomes:
     """One replicate of the crisis model at a point: its summary outcomes.
@@ -119,7 +127,7 @@ class CrisisOutcomes:
             {
                 "params": to_dict(self.params({})),
                 "model": model_fingerprint(),
-                "derived": [survival.PAUSE_FREE],  # outcomes added to the summary's
+                "derived": derived_fingerprint(),  # outcomes added to the summary's
             }
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -563,7 +571,8 @@ def prepare_out_dir(out_dir: Path, key: str) -> bool:
         raise StudyError(
             f"{out_dir} holds another study (hash {other}, now {key}: the design, seed, "
             "replicates, outcomes, contrast, seeding or model differ, e.g. a scenario file, "
-            "default or rule changed): remove it or choose another --out"
+            "default or rule changed, or a newer cpec-sim derives other outputs): remove it "
+            "or choose another --out"
         )
     return old is not None
 

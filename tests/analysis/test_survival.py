@@ -186,7 +186,7 @@ def test_the_forced_hold_fixes_the_first_pause_only_from_week_4(
 ) -> None:
     """A reviewer: over 3 weeks no investor decides, so both runs show the horizon, and the
     note "the first pause comes in week 4" was false there."""
-    for weeks, marked in ((3, False), (8, True)):
+    for weeks, marked in ((3, False), (4, True), (8, True)):
         summary, ts, ev = make_frames(n=10, weeks=weeks, seed=1)
         path = save_run(tmp_path / f"w{weeks}", summary, ts, ev, scenario="investment_freeze")
         (path / "config.yaml").write_text("china:\n  force_investment_hold: true\n")

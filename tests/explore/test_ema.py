@@ -114,6 +114,22 @@ def test_perform_experiments_with_replications_matches_our_evaluator() -> None:
     )
 
 
+def test_the_weeks_to_the_first_pause_replace_their_undefined_mean_when_averaged() -> None:
+    """With replications the default outcomes hold pause_free_weeks, not weeks_to_first_pause
+    (a mean over the replicates that paused); either may be asked for."""
+    averaged = {o.name for o in ema_model(uncertainties=[], weeks=8, replications=2).outcomes}
+    assert "pause_free_weeks" in averaged and "weeks_to_first_pause" not in averaged
+    single = {o.name for o in ema_model(uncertainties=[], weeks=8).outcomes}
+    assert {"pause_free_weeks", "weeks_to_first_pause"} <= single
+    model = ema_model(
+        uncertainties=["china.initial_patience"], levers=[], outcomes=["pause_free_weeks"],
+        weeks=8, replications=2,
+    )  # fmt: skip
+    _, outcomes = perform_experiments(model, scenarios=2)
+    assert set(outcomes) == {"pause_free_weeks"}
+    assert np.all((outcomes["pause_free_weeks"] >= 4) & (outcomes["pause_free_weeks"] <= 8))
+
+
 def test_single_replication_model() -> None:
     model = ema_model(uncertainties=["china.initial_patience"], levers=[], weeks=3)
     experiments, outcomes = perform_experiments(model, scenarios=2)

@@ -400,6 +400,20 @@ def test_the_point_function_adds_the_weeks_to_the_first_pause() -> None:
     assert 4.0 in seen
 
 
+def test_a_study_of_other_derived_outputs_is_another_study(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reviewer: a study stored before pause_free_weeks existed was resumed into one that
+    has it, and failed writing chunks of two schemas; the fingerprint counts what is derived."""
+    from sim.explore import evaluate as ev
+    from sim.explore.evaluate import ContrastOutcomes
+
+    fn, contrast = CrisisOutcomes("baseline", weeks=8), ContrastOutcomes("baseline", weeks=8)
+    before = fn.fingerprint(), contrast.fingerprint()
+    monkeypatch.setattr(ev, "derived_fingerprint", lambda: "other outputs")
+    assert fn.fingerprint() != before[0] and contrast.fingerprint() != before[1]
+
+
 def test_morris_effects_of_whole_numbers_use_the_steps_they_take() -> None:
     """y = n + 2 f changes by 4 over n's range [8, 12] and by 2 over f's [0, 1]: mu* must be
     exactly that. SALib's nominal step (2/3 of the range) gave 4.5 for n: its steps are 8 -> 11
