@@ -1046,6 +1046,9 @@ def _title_suffix(runs: RunSet, label_note_line: bool = True) -> str:
     horizon = (
         f"; {', '.join(map(str, weeks))} weeks: totals not comparable" if len(weeks) > 1 else ""
     )
+    if len(runs.runs) == 1:  # a single run's report draws the first-pause curve
+        one = "replicate" if reps == [1] else "replicates"
+        return f"{prefix}{what}1 run, {rep_text} {one}{horizon}{note}"
     each = "replicate each" if reps == [1] else "replicates each"
     return f"{prefix}{what}{len(runs.runs)} runs, {rep_text} {each}{horizon}{note}"
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -21,6 +21,7 @@ from sim.analysis.compare import (
     compare_runs,
     comparison_figures,
     default_reference,
+    figure_first_pause,
     identical_note,
     resolve_reference,
     table_blocks,
@@ -29,6 +30,9 @@ from sim.analysis.outputs import REPORT_MARKER
 from sim.analysis.runs import Run, RunSet, load_runs
 from sim.files import atomic_write_text
 from sim.posterior import NOT_COMPARABLE
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Resolution of the embedded PNGs: that of the figures in a run's ``plots/``, so that a report
 #: embeds a stored figure or draws the same bytes, whatever ``plots/`` holds.
@@ -492,7 +496,8 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
     compared: list[tuple[str, bytes]] = []
 
     def draw_comparison() -> None:
-        for name, fig in comparison_figures(runs, table) if len(runs.runs) > 1 else []:
+        figures = comparison_figures(runs, table) if len(runs.runs) > 1 else _one_run(runs)
+        for name, fig in figures:
             compared.append((name, style.render(fig, ("png",), REPORT_DPI)["png"]))
 
     # The runs' figures are drawn by worker processes while this one draws the comparison.
@@ -500,7 +505,7 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
     if per_run is None:
         draw_comparison()
     if compared:
-        out.append("<h2>Comparison figures</h2>")
+        out.append("<h2>Comparison figures</h2>" if len(runs.runs) > 1 else "<h2>First pause</h2>")
         out += [_figure(name, png, "comparison", "comparison") for name, png in compared]
     if per_run is not None:
         out.append("<h2>Figures of each run</h2>")
@@ -513,6 +518,15 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
             out.append("</details>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _one_run(runs: RunSet) -> Iterator[tuple[str, Figure]]:
+    """The one comparison figure a single run's report draws: its first-pause curve (its own
+    figures draw the other outcomes; the curve is drawn by compare only)."""
+    with style.context():
+        fig = figure_first_pause(runs)
+    if fig is not None:
+        yield "compare_first_pause", fig
 
 
 def report(

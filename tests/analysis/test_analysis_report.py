@@ -70,7 +70,11 @@ def test_report_of_a_single_run_has_a_summary_table(tmp_path: Path, make_run, mo
     run = make_run(tmp_path / "run", n=4, weeks=3)
     html = report.report([run], tmp_path / "one.html").read_text()
     assert "Summary table" in html and "Reference:" not in html
-    assert html.count("data:image/png;base64,") == 1
+    # the run's figure, and its first-pause curve (compare draws it; its own figures do not)
+    assert html.count("data:image/png;base64,") == 2
+    assert "<h2>First pause</h2>" in html and "Comparison figures" not in html
+    assert 'id="comparison-compare_first_pause"' in html
+    assert html_escape(report.CAPTIONS["compare_first_pause"]) in html
 
 
 def test_report_reuses_stored_plots_only_if_drawn_by_this_code_from_these_results(
@@ -194,7 +198,7 @@ def test_a_report_is_the_same_whether_plots_holds_its_figures_or_not(
     plots.plot_run(run_dir, jobs=1)
     assert set(plots.drawn_figures(load_runs([run_dir]).runs[0]) or ()) == set(some)
     with_plots = report.report([run_dir], tmp_path / "with.html").read_text()
-    assert without.count("data:image/png;base64,") == len(some)
+    assert without.count("data:image/png;base64,") == len(some) + 1  # and the first pause
 
     def generated(text: str) -> str:
         return re.sub(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC", "Generated …", text)

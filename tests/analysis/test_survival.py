@@ -205,3 +205,10 @@ def test_the_box_and_ecdf_figures_leave_the_curve_to_its_own_figure(
         titles = {ax.get_title() for ax in fig.axes if ax.get_visible()}
         assert "Chinese nationals killed" in titles
         assert not any("first investor pause" in t for t in titles)
+
+
+def test_one_runs_curve_is_titled_as_one(tmp_path: Path, make_frames, save_run) -> None:
+    base = np.where(np.arange(20) % 2 == 0, 4.0, np.nan)
+    runs = load_runs(_runs_with_pauses(tmp_path, make_frames, save_run, {"baseline": base}))
+    fig = cmp.figure_first_pause(runs)
+    assert fig is not None and "1 run, 20 replicates" in fig.get_suptitle()
