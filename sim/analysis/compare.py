@@ -312,6 +312,11 @@ def _diff(x: Any, y: Any, stat: stats.Statistic, paired: bool) -> stats.DiffCI:
     return stats.bootstrap_diff_ci(x, y, stat, N_BOOT, seed=BOOT_SEED, paired=paired)
 
 
+def _outcomes(runs: RunSet) -> list[str]:
+    """The headline outcomes (stored or derived) that any of the runs holds, in order."""
+    return [c for c in style.OUTCOMES if any(c in r.outcomes.columns for r in runs.runs)]
+
+
 def compare_runs(
     runs: RunSet, reference: str | None = "baseline", by_default: bool = False
 ) -> pd.DataFrame:
@@ -322,8 +327,7 @@ def compare_runs(
     refs = references(runs, ref)
     paired = {id(r): id(r) in refs and paired_with(r, refs[id(r)]) for r in runs.runs}
     rows: list[dict[str, Any]] = []
-    outcomes = [c for c in style.OUTCOMES if any(c in r.outcomes.columns for r in runs.runs)]
-    for outcome in outcomes:
+    for outcome in _outcomes(runs):
         for run in runs.runs:
             if outcome not in run.outcomes.columns:
                 continue
@@ -1046,11 +1050,10 @@ def _title_suffix(runs: RunSet, label_note_line: bool = True) -> str:
     horizon = (
         f"; {', '.join(map(str, weeks))} weeks: totals not comparable" if len(weeks) > 1 else ""
     )
-    if len(runs.runs) == 1:  # a single run's report draws the first-pause curve
-        one = "replicate" if reps == [1] else "replicates"
-        return f"{prefix}{what}1 run, {rep_text} {one}{horizon}{note}"
-    each = "replicate each" if reps == [1] else "replicates each"
-    return f"{prefix}{what}{len(runs.runs)} runs, {rep_text} {each}{horizon}{note}"
+    n = len(runs.runs)  # one: a single run's report draws the first-pause curve
+    unit = "replicate" if reps == [1] else "replicates"
+    each = f"{unit} each" if n > 1 else unit
+    return f"{prefix}{what}{n} run{'s' if n > 1 else ''}, {rep_text} {each}{horizon}{note}"
 
 
 def style_scenario(name: str | None) -> str:
@@ -1081,11 +1084,7 @@ def box_stats(x: np.ndarray) -> dict[str, Any]:
 def _panel_outcomes(runs: RunSet) -> list[str]:
     """The outcomes the boxes and ECDFs draw a panel for: the weeks to the first pause are
     drawn whole as a curve (:func:`figure_first_pause`), its ECDF's complement."""
-    return [
-        c
-        for c in style.OUTCOMES
-        if c != survival.PAUSE_FREE and any(c in r.outcomes.columns for r in runs.runs)
-    ]
+    return [c for c in _outcomes(runs) if c != survival.PAUSE_FREE]
 
 
 def figure_boxes(runs: RunSet) -> Figure | None:
