@@ -152,6 +152,40 @@ def test_what_a_value_sets_by_construction_holds_in_every_replicate(
         assert run_replicate(params, 4, seed).summary["weeks_to_first_pause"] == 4
 
 
+@pytest.mark.parametrize(
+    ("scenario", "overrides"),
+    [
+        ("chinese_troops", {}),
+        ("full_pressure", {}),
+        ("baseline", {"pakistan.accept_chinese_troops": True, "china.troops_available": 1}),
+    ],
+)
+def test_accepted_troops_are_deployed_in_every_replicate(scenario: str, overrides: dict) -> None:
+    """The troops claim of FIXED_BY holds wherever a run accepts them and has any troops."""
+    from sim.analysis.runs import FIXED_BY
+    from sim.config import scenario_params, with_overrides
+    from sim.engine import run_replicate
+
+    assert set(FIXED_BY[("pakistan.accept_chinese_troops", True)]) == {"chinese_troops_deployed"}
+    params = with_overrides(scenario_params(scenario), overrides)
+    for seed in range(40):
+        assert run_replicate(params, 104, seed).summary["chinese_troops_deployed"]
+    assert run_replicate(params, 1, 0).summary["chinese_troops_deployed"]  # from week 1
+
+
+def test_with_no_troops_available_accepting_them_deploys_none() -> None:
+    """Why FIXED_UNLESS voids the troops claim where ``china.troops_available`` is 0."""
+    from sim.analysis.runs import FIXED_UNLESS
+    from sim.config import scenario_params, with_overrides
+    from sim.engine import run_replicate
+
+    key, value = FIXED_UNLESS["chinese_troops_deployed"]
+    params = with_overrides(scenario_params("chinese_troops"), {key: value})
+    assert not any(
+        run_replicate(params, 104, s).summary["chinese_troops_deployed"] for s in range(5)
+    )
+
+
 def test_without_the_value_the_claims_fail() -> None:
     """The check above can fail: with the hold not forced, capital passes the cap."""
     from sim.config import scenario_params, with_overrides

@@ -493,6 +493,8 @@ class DifferencePrecision:
 NO_COUNT: dict[str, str] = {
     "sizes": "the runs' sizes differ: the interval's parts would not narrow alike",
     "horizon": "another horizon than the reference's: the totals differ by construction",
+    "by construction": "a parameter value of the run (or of the reference) sets this outcome "
+    "by the model's own rule: more replicates restate the value, they find nothing",
     "source": "parameters from another source than the reference's: not comparable",
     "few pairs": "compare resampled it apart as only a few pairs differ: a conservative "
     "interval, not one that narrows as 1/sqrt(replicates)",
@@ -510,12 +512,21 @@ def replicates_for_half_width(n: int, half_width: float, target: float) -> int |
     return max(2, math.ceil(n * (half_width / target) ** 2))
 
 
-def _no_count(row: dict, ref: dict, paired_runs: set[str], other_source: set[str]) -> str:
-    """The key of :data:`NO_COUNT` that applies to a difference row of compare's table."""
+def _no_count(
+    row: dict,
+    ref: dict,
+    paired_runs: set[str],
+    other_source: set[str],
+    fixed: dict[str, dict[str, str]],
+) -> str:
+    """The key of :data:`NO_COUNT` that applies to a difference row of compare's table
+    (``fixed``: compare's outcomes set by construction, per run label)."""
     if row["label"] in other_source:
         return "source"
     if row["weeks"] != ref.get("weeks"):
         return "horizon"
+    if row["outcome"] in fixed.get(row["label"], {}):
+        return "by construction"
     if row["n"] != ref.get("n"):
         return "sizes"
     if row["label"] in paired_runs and not row["paired"]:
@@ -538,6 +549,7 @@ def difference_precision(
     }
     paired_runs = set(table.attrs.get("paired_runs", []))
     other_source = set(table.attrs.get("other_source", []))
+    fixed = dict(table.attrs.get("by_construction") or {})
     out = []
     for row in table[table["diff_mean"].notna()].to_dict("records"):
         ref = refs.get((row["reference"], row["outcome"]), {})
@@ -545,7 +557,7 @@ def difference_precision(
         event = row["kind"] == "event"
         target = share_within if event else mean_within * abs(reference_mean)
         low, high, n = float(row["diff_mean_lo"]), float(row["diff_mean_hi"]), int(row["n"])
-        why = _no_count(row, ref, paired_runs, other_source)
+        why = _no_count(row, ref, paired_runs, other_source, fixed)
         out.append(
             DifferencePrecision(
                 label=str(row["label"]),

@@ -55,6 +55,15 @@ FIXED_BY: dict[tuple[str, Any], dict[str, str]] = {
         "pause_free_weeks": "the first pause comes in week 4, in every replicate: state firms "
         "pause at their first monthly decision while Beijing holds",
     },
+    ("pakistan.accept_chinese_troops", True): {
+        "chinese_troops_deployed": "Chinese troops guard the sites with the most nationals "
+        "from week 1, in every replicate",
+    },
+}
+#: A value under which a :data:`FIXED_BY` claim does not hold: with no troops available,
+#: accepting them deploys none.
+FIXED_UNLESS: dict[str, tuple[str, Any]] = {
+    "chinese_troops_deployed": ("china.troops_available", 0),
 }
 #: The horizon a :data:`FIXED_BY` claim needs: investors first decide in week 4, so before it
 #: no firm has paused, with the hold or without.
@@ -63,6 +72,13 @@ FIXED_FROM_WEEK: dict[str, int] = {"pause_free_weeks": 4}
 
 class ResultsError(ValueError):
     """Bad analysis input; the message is one line naming the problem and what is allowed."""
+
+
+def _claim_void(outcome: str, values: dict[str, Any]) -> bool:
+    """Whether a run's flattened config ``values`` void :data:`FIXED_BY`'s claim on ``outcome``
+    (:data:`FIXED_UNLESS`)."""
+    unless = FIXED_UNLESS.get(outcome)
+    return unless is not None and values.get(unless[0]) == unless[1]
 
 
 @dataclass
@@ -121,7 +137,8 @@ class Run:
     def by_construction(self) -> dict[str, str]:
         """The outcomes a parameter value of the run sets by the model's own rule, each with
         why (:data:`FIXED_BY`, read from the run's resolved ``config.yaml``; none that needs a
-        longer horizon than the run's, :data:`FIXED_FROM_WEEK`); {} if none."""
+        longer horizon than the run's, :data:`FIXED_FROM_WEEK`, or that another value voids,
+        :data:`FIXED_UNLESS`); {} if none."""
         values = flatten(self.config)
         weeks = self.weeks
         out: dict[str, str] = {}
@@ -131,7 +148,8 @@ class Run:
                     {
                         o: f"{why} ({key}={str(value).lower()})"
                         for o, why in outcomes.items()
-                        if weeks is None or weeks >= FIXED_FROM_WEEK.get(o, 0)
+                        if (weeks is None or weeks >= FIXED_FROM_WEEK.get(o, 0))
+                        and not _claim_void(o, values)
                     }
                 )
         return out

@@ -14,7 +14,7 @@ import pytest
 from sim.analysis import compare as cmp
 from sim.analysis import stats, style
 from sim.analysis.report import _runs_section, build_report
-from sim.analysis.runs import ResultsError, load_runs
+from sim.analysis.runs import ResultsError, load_run, load_runs
 
 PAUSE = "weeks_to_first_pause"
 
@@ -684,6 +684,26 @@ def test_outcomes_a_value_sets_by_construction_are_marked(
     assert "(by construction)" not in cmp.format_table(
         cmp.compare([freeze, saved("x", True)], "investment_freeze")
     )
+
+
+def test_accepted_troops_are_marked_unless_none_are_available(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A stranger: Chinese troops' "+0.80" for a scenario that accepts them from week 1 read
+    as a finding. Marked where the run accepts troops and has some; not where none are
+    available (then none deploy)."""
+    summary, ts, ev = make_frames(n=20, weeks=3, seed=3)
+    claims = {}
+    for available in (0, 300):
+        path = save_run(tmp_path / str(available), summary, ts, ev, scenario="chinese_troops")
+        text = (
+            f"pakistan:\n  accept_chinese_troops: true\nchina:\n  troops_available: {available}\n"
+        )
+        (path / "config.yaml").write_text(text)
+        claims[available] = load_run(path).by_construction
+    assert "chinese_troops_deployed" not in claims[0]
+    assert "from week 1" in claims[300]["chinese_troops_deployed"]
+    assert "(pakistan.accept_chinese_troops=true)" in claims[300]["chinese_troops_deployed"]
 
 
 def test_an_outcome_few_pairs_differ_in_is_resampled_apart(

@@ -312,6 +312,11 @@ def test_difference_precision_reads_compares_table() -> None:
         ({"weeks": 52}, {}, "horizon"),
         ({}, {"other_source": ["Other"]}, "source"),
         ({"kind": "event", "mean": 0.0}, {}, "edge"),
+        (
+            {},
+            {"by_construction": {"Other": {"chinese_killed": "set by a value"}}},
+            "by construction",
+        ),  # a reviewer: the freeze's capital projected a count
     ],
 )
 def test_no_count_where_the_interval_would_not_narrow_as_assumed(
