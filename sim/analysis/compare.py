@@ -922,6 +922,23 @@ def _resampled_apart(diffs: pd.DataFrame, paired_runs: Any, short: dict[str, str
 PAIRING_RUNS_SHOWN = 8
 
 
+#: A paired run's median correlation below which pairing is said to narrow little (an
+#: interval then at least sqrt(1 - 0.3) = 0.84 times as wide as for independent samples).
+WEAK_PAIRING = 0.3
+
+
+def _which_runs(labels: list[str], paired: int) -> str:
+    """``labels`` named in a note: "the paired runs" if they are all ``paired`` of them, else
+    the first few by name."""
+    if len(labels) == paired:
+        return "the paired runs"
+    if len(labels) > PAIRING_RUNS_SHOWN:
+        return (
+            f"{', '.join(labels[:PAIRING_RUNS_SHOWN])} and {len(labels) - PAIRING_RUNS_SHOWN} more"
+        )
+    return ", ".join(labels)
+
+
 def _pairing_strength(diffs: pd.DataFrame, keyed: set[str] | None = None) -> str:
     """What pairing does to each paired run's intervals: a mean difference's interval is
     about sqrt(1 - r) times as wide as for independent samples, r the correlation of the
@@ -936,28 +953,38 @@ def _pairing_strength(diffs: pd.DataFrame, keyed: set[str] | None = None) -> str
         f"{label} {row['median']:.2f} ({row['min']:.2f} to {row['max']:.2f})"
         for label, row in by_run.iterrows()
     ]
+    medians = {str(label): float(m) for label, m in by_run["median"].items()}
     if len(shown) > PAIRING_RUNS_SHOWN:
-        medians = by_run["median"]
-        every = f"... ({len(by_run)} runs: {medians.min():.2f} to {medians.max():.2f})"
+        low, high = min(medians.values()), max(medians.values())
+        every = f"... ({len(by_run)} runs: {low:.2f} to {high:.2f})"
         shown = [*shown[:PAIRING_RUNS_SHOWN], every]
     keyed = keyed or set()
-    paired = [str(label) for label in by_run.index]
-    on_keyed = [label for label in paired if label in keyed]
-    shared = (
-        "drew from keyed streams (streams=keyed), so the runs of a replicate share their "
-        "draws wherever their steps are the same"
+    on_keyed = [label for label in medians if label in keyed]
+    weak = [k for k, m in medians.items() if k not in keyed and m < WEAK_PAIRING]
+    strong = [k for k, m in medians.items() if k not in keyed and m >= WEAK_PAIRING]
+    reasons = {
+        "keyed": (
+            on_keyed,
+            "drew from keyed streams (streams=keyed), so the runs of a replicate share their "
+            "draws wherever their steps are the same",
+        ),
+        "strong": (
+            strong,
+            "drew from one stream a replicate, yet their pairs correlate: the change alters "
+            "few of a replicate's draws, or the runs share their parameter draws, so pairing "
+            "narrows their intervals",
+        ),
+        "weak": (
+            weak,
+            f"pair weakly (median r below {WEAK_PAIRING:g}), so pairing narrows little: each "
+            "replicate drew its random numbers from one stream, and once a change alters one "
+            "draw the later ones serve other purposes; run every scenario with streams=keyed "
+            "for common random numbers that hold",
+        ),
+    }
+    why = "; ".join(
+        f"{_which_runs(labels, len(medians))} {text}" for labels, text in reasons.values() if labels
     )
-    single = (
-        "near 0, pairing narrows nothing: each replicate drew its random numbers from one "
-        "stream, and once a change alters one draw the later ones serve other purposes; run "
-        "every scenario with streams=keyed for common random numbers that hold"
-    )
-    if len(on_keyed) == len(paired):
-        why = f"the paired runs {shared}"
-    elif not on_keyed:
-        why = single
-    else:
-        why = f"{', '.join(on_keyed)} {shared}; for the others {single}"
     return (
         "; a mean difference's interval is then about sqrt(1 - r) times as wide as for "
         "independent samples where the two runs spread alike (less narrow where they do not; "
@@ -1191,6 +1218,7 @@ def figure_events(table: pd.DataFrame, runs: RunSet) -> Figure | None:
     labels = plot_labels(runs)
     by_label = dict(zip(runs.labels, labels, strict=True))
     events = list(dict.fromkeys(ev["outcome"]))
+    marked = dict(table.attrs.get("by_construction") or {})  # the table's note says why
     k = len(runs.runs)
     fig = style.new_figure(figsize=(14, max(2.6, 0.35 * k + 1.4)))
     axes = fig.subplots(1, len(events), squeeze=False, sharey=True).ravel()
@@ -1211,7 +1239,9 @@ def figure_events(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
         ax.set_yticks(pos, [tick_label(by_label[str(lbl)]) for lbl in block.index])
         ax.set_xlabel("probability (share of replicates)")
-        ax.set_title(style.EVENTS.get(str(event), str(event)))
+        fixed = [by_label[lbl] for lbl in runs.labels if event in marked.get(lbl, {})]
+        title = style.EVENTS.get(str(event), str(event))
+        ax.set_title(title + (f"\n(by construction: {', '.join(fixed)})" if fixed else ""))
         ax.grid(axis="y", visible=False)
     fig.suptitle(
         f"How often events happen, with Wilson 95% intervals — {_title_suffix(runs)}", fontsize=12

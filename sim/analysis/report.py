@@ -27,7 +27,7 @@ from sim.analysis.compare import (
     table_blocks,
 )
 from sim.analysis.outputs import REPORT_MARKER
-from sim.analysis.runs import Run, RunSet, load_runs
+from sim.analysis.runs import Run, RunSet, load_runs, streams_of
 from sim.files import atomic_write_text
 from sim.posterior import NOT_COMPARABLE
 
@@ -118,16 +118,16 @@ DIFFERENCES_TEXT = f"""
 medians) with a <b>95% bootstrap confidence interval</b>: the replicates of both runs were
 resampled {N_BOOT:,} times (fixed seed) to see how much the difference would move with another
 set of replicates. Runs with the same seed give replicate <i>i</i> the same random numbers in
-every scenario (common random numbers), so their replicates are resampled in pairs; that
-narrows an interval only while both runs draw the numbers for the same purposes (the notes
-give the pairs' correlation: near 0 after a change that alters the first weeks, unless the
-runs were made with <code>streams=keyed</code>, whose draws are keyed by week, step and group,
-so a change in one step leaves the others' draws alone). Each
-interval holds its own 95%: among the many differences of a table, some exclude 0 by chance
-alone (about one in twenty when nothing differs). A star (*) marks only the differences that
-hold after <b>Holm's correction</b> for every difference in the table (a 5% chance, in all,
-of starring any difference that is not real); the note above the tables counts both. More
-replicates make these intervals narrower.</p>
+every scenario (common random numbers), so their replicates are resampled in pairs; that narrows
+an interval only while both runs draw the numbers for the same purposes (the notes give the
+pairs' correlation: near 0 after a change that alters the first weeks, unless the change is
+small, the runs share their parameter draws, or they were made with <code>streams=keyed</code>,
+whose draws are keyed by week, step and group, so a change in one step leaves the others' draws
+alone). Each interval holds its own 95%: among the many differences of a table, some exclude 0
+by chance alone (about one in twenty when nothing differs). A star (*) marks only the
+differences that hold after <b>Holm's correction</b> for every difference in the table (a 5%
+chance, in all, of starring any difference that is not real); the note above the tables counts
+both. More replicates make these intervals narrower.</p>
 """
 
 #: Events and the model's conditionality.
@@ -260,7 +260,7 @@ def _html_table(
 
 def _overrides_text(run: Run) -> str:
     """The model parameters the run's command changed (not its run settings, such as
-    replicates or seed, which have their own columns); a run over a posterior changed its
+    replicates, seed or streams, which have their own columns); a run over a posterior changed its
     calibrated parameters, one draw a replicate."""
     changed = [f"{k}={v}" for k, v in run.overrides.items()]
     entry = run.parameters
@@ -277,7 +277,7 @@ def _runs_section(runs: RunSet) -> str:
     # what the intervals include is a column only where runs differ (else said once below)
     mixed = len({run.uncertainty for run in runs.runs}) > 1
     header = ["run", "scenario", "changed on its command line"] + ["intervals include"] * mixed
-    header += ["replicates", "seed", "weeks", "version", "model", "status", "directory"]
+    header += ["replicates", "seed", "streams", "weeks", "version", "model", "status", "directory"]
     rows = []
     for run in runs.runs:
         m = run.manifest
@@ -291,6 +291,7 @@ def _runs_section(runs: RunSet) -> str:
             + [
                 reps,
                 m.get("seed", "–"),
+                streams_of(run),
                 run.weeks or "–",
                 m.get("version", "–"),
                 m.get("model", "–"),

@@ -465,8 +465,15 @@ def format_discovery(result: DiscoveryResult) -> str:
     lines += [
         "",
         f"box {pr.chosen}: coverage {c['coverage']:.2f}, density {c['density']:.2f}, "
-        f"mass {c['mass']:.2f} ({int(c['n'])} points, {int(c['k'])} cases)",
+        f"mass {c['mass']:.2f} ({int(c['n'])} points, {int(c['k'])} cases); "
+        f"{_lift_text(float(c['density']), pr.cases / pr.n)}",
     ]
+    if float(c["density"]) < MIN_LIFT * pr.cases / pr.n:
+        lines.append(
+            f"  caution: below {MIN_LIFT:g} times the base rate, the box is hardly denser in "
+            "cases than all the points: it marks no condition; pick a later --box on the "
+            "trajectory, or give --min-density"
+        )
     if pr.unmet_min_density is not None:
         lines.append(
             f"  note: no box reaches --min-density {pr.unmet_min_density:g} (the densest, "
@@ -537,6 +544,15 @@ def format_discovery(result: DiscoveryResult) -> str:
 
 #: Cases rarer than this share of the points, with no holdout, earn a caution.
 RARE_CASES = 0.2
+#: A chosen box whose density is below this multiple of the base rate earns a caution.
+MIN_LIFT = 1.2
+
+
+def _lift_text(density: float, base_rate: float) -> str:
+    """The box's density against the base rate (the share of all points that are cases)."""
+    if base_rate <= 0:
+        return "no cases among the points"
+    return f"{density / base_rate:.2f} times the base rate of {base_rate:.2f}"
 
 
 #: Fewer cases than this inside the chosen box earn a caution.

@@ -221,6 +221,7 @@ def test_the_notes_say_how_much_pairing_narrows_the_intervals(
     r = independent.groupby("label")["pair_r"].agg(["median", "min", "max"]).dropna().iloc[0]
     assert abs(r["median"]) < 0.3
     assert f"Iran border {r['median']:.2f} ({r['min']:.2f} to {r['max']:.2f})" in text
+    assert "the paired runs pair weakly (median r below 0.3)" in text
     events = independent["kind"].eq("event") & independent["paired"].fillna(False).astype(bool)
     assert independent.loc[events, "pair_r"].notna().any()  # events are paired too
     summary, ts, ev = make_frames(n=80, weeks=3, seed=112)
@@ -237,6 +238,8 @@ def test_the_notes_say_how_much_pairing_narrows_the_intervals(
     assert len(r) == 1 and r.iloc[0] > 0.8
     text = cmp.format_table(correlated)  # 3 of 12 outcomes noisy, the rest identical
     assert re.search(r"outcomes: Iran border (0\.9\d|1\.00) \(", text), text
+    # a stranger: r = 0.92 was followed by "(near 0, pairing narrows nothing ...)"
+    assert "pair weakly" not in text and "yet their pairs correlate" in text
     assert "Only 1 to 9 pairs differ in" not in text  # the rest are identical: paired, [0, 0]
     assert correlated["pair_r"].notna().sum() >= 3 and independent["pair_r"].abs().max() < 0.5
 
@@ -679,6 +682,9 @@ def test_outcomes_a_value_sets_by_construction_are_marked(
     titles = [ax.get_title() for ax in fig.axes if "by construction" in ax.get_title()]
     # (not the weeks to the first pause: in these 3 weeks no investor has decided yet)
     assert titles == ["Capital deployed at the end\n(by construction: Investment freeze)"]
+    fig = cmp.figure_events(cmp.compare_runs(runs), runs)  # a stranger: unmarked there
+    titles = [ax.get_title() for ax in fig.axes if "by construction" in ax.get_title()]
+    assert titles == ["China's investment hold\n(by construction: Investment freeze)"]
     reverse = cmp.format_table(cmp.compare([freeze, base], "investment_freeze"))
     assert "Baseline: China's investment hold: in the reference, Beijing holds" in reverse
     assert "(by construction)" not in cmp.format_table(
@@ -789,6 +795,24 @@ def test_runs_of_different_models_or_libraries_are_named_in_compare_and_report(
         assert "versions of" not in cmp.format_table(cmp.compare(runs))  # pandas stores only
     text = cmp.format_table(cmp.compare([old, unrecorded]))
     assert "Note: Iran border records no model version (made before manifests" in text
+
+
+def test_the_reports_table_of_runs_says_which_streams_each_drew_from(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A stranger: keyed and single-stream runs of one seed give other numbers, yet the
+    report's "What was run" read "none (the scenario as its file sets it)" for both."""
+    summary, ts, ev = make_frames(n=10, weeks=3, seed=5)
+    single = save_run(tmp_path / "a" / "baseline", summary, ts, ev, scenario="baseline")
+    keyed = save_run(
+        tmp_path / "b" / "baseline", summary, ts, ev, scenario="baseline", streams="keyed"
+    )
+    html = _runs_section(load_runs([single, keyed]))
+    head = re.search(r"<thead>(.*?)</thead>", html, re.S)
+    assert head and "<th>streams</th>" in head.group(1)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in html.split("<tr>")[2:]]
+    column = [c for c in re.findall(r"<th[^>]*>(.*?)</th>", head.group(1))].index("streams")
+    assert [row[column] for row in cells] == ["single", "keyed"]
 
 
 def test_a_sweep_over_seeds_compares_each_run_with_the_reference_of_its_own_seed(

@@ -456,3 +456,30 @@ def test_an_out_folder_of_other_files_is_refused_before_the_banner(workdir: Path
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "holds files that are not a study" in out.stderr
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_a_box_hardly_denser_than_all_the_points_is_said_to_mark_nothing(
+    known_box,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    """A stranger: a chosen box of coverage 1.00 and density 0.49 against a base rate of 0.47
+    read as a finding. The text gives the box's density against the base rate, and cautions
+    below MIN_LIFT times it."""
+    from sim.explore.discovery import MIN_LIFT, format_discovery
+
+    _, found = known_box
+    c = found.prim.trajectory.iloc[found.prim.chosen]
+    base = found.prim.cases / found.prim.n
+    text = format_discovery(found)
+    assert f"{c['density'] / base:.2f} times the base rate of {base:.2f}" in text
+    assert c["density"] / base > 5 and "hardly denser" not in text
+
+    def coin(point: dict, seed: int) -> dict:
+        return {"y": float(np.random.default_rng([seed, int(point["x3"] * 1e6)]).random())}
+
+    quiet = Execution(seed=2, progress=None)
+    chance = run_discovery(box_space(), coin, tmp_path, "y > 0.5", samples=200, execution=quiet)
+    assert chance.prim is not None
+    c = chance.prim.trajectory.iloc[chance.prim.chosen]
+    assert c["density"] < MIN_LIFT * chance.prim.cases / chance.prim.n
+    assert "it marks no condition" in format_discovery(chance)
