@@ -1,8 +1,9 @@
 """Compiled rules: the one definition of every rule, shared by the Mesa model and the engine.
 
 Every rule is a Numba function (:func:`rule`: ``njit(cache=True)``, compiled once per machine
-and cached beside the module). The Mesa agents call these functions on their model's arrays;
-the batch engine (:mod:`sim.engine`) calls the same functions in a compiled weekly loop.
+and cached in the folder :mod:`sim.numba_cache` names). The Mesa agents call these functions
+on their model's arrays; the batch engine (:mod:`sim.engine`) calls the same functions in a
+compiled weekly loop.
 Random numbers come from the model's :class:`numpy.random.Generator`, which Numba draws from
 with NumPy's own algorithms and state, so both paths give identical results for one seed.
 
@@ -13,30 +14,15 @@ Parameters reach compiled code as named tuples built from the parameter dataclas
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections import namedtuple
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 from numba import njit
 
-from sim import draws, fingerprint
+from sim import draws, numba_cache  # noqa: F401  (numba_cache: the cache's folder, first)
 from sim import params as parameters
-from sim.files import user_cache_dir
-
-
-def _cache_root() -> Path:
-    """``$CPEC_NUMBA_CACHE``, else ``$XDG_CACHE_HOME/cpec-sim/numba``, else ``~/.cache/...``."""
-    if os.environ.get("CPEC_NUMBA_CACHE"):
-        return Path(os.environ["CPEC_NUMBA_CACHE"])
-    return user_cache_dir("numba")
-
-
-if not os.environ.get("NUMBA_CACHE_DIR"):  # set before any rule is decorated
-    numba.config.CACHE_DIR = str(_cache_root() / fingerprint.rules_fingerprint())  # type: ignore[attr-defined]
 
 
 def rule[F: Callable[..., Any]](fn: F) -> F:

@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from sim import numba_cache  # noqa: F401  (the cache's folder, before any rule is decorated)
 from sim.config import check_streams
 
 #: The steps of a week that draw, as keyed streams name them (:func:`enter`).
