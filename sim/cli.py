@@ -16,7 +16,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -630,7 +630,8 @@ def _plan(args: list[str], plan: Plan) -> None:
         base = job(first)
     HydraConfig.instance().set_config(base)
     check_run_keys(base)
-    _check_job(base)
+    model_keys = {*values, *(k for k in swept if not _is_group(k))}
+    _check_job(base, model_keys)
     sweeping = multirun or bool(sweeper)
     out_key = "hydra.sweep.dir" if sweeping else "hydra.run.dir"
     out = Path(str(base.hydra.sweep.dir if sweeping else base.hydra.run.dir))
@@ -640,9 +641,9 @@ def _plan(args: list[str], plan: Plan) -> None:
             if _is_group(key):
                 cfg = job({**first, key: value})
                 check_run_keys(cfg)
-                _check_job(cfg)
+                _check_job(cfg, model_keys)
             else:
-                _check_value_in(base, key, value)
+                _check_value_in(base, key, value, model_keys)
     plan.swept = {k: [_override_text(v) for v in vs] for k, vs in swept.items()}
     plan.sweep_dir = out if sweeping else None
     plan.jobs = math.prod(len(v) for v in swept.values()) if swept else 1
@@ -709,16 +710,21 @@ def _check_scenario_name(cfg: Any) -> None:
         )
 
 
-def _check_job(cfg: Any) -> None:
-    """Validate one composed job: its parameters and its posterior."""
+def _check_job(cfg: Any, given: Collection[str] = ()) -> None:
+    """Validate one composed job: its parameters and its posterior, which must not draw a
+    parameter the command line sets (``given``: the keys it sets or sweeps)."""
     from sim.config import model_params_from_config, posterior_for_run
+    from sim.posterior import refuse_drawn_keys
 
     _check_scenario_name(cfg)
-    posterior_for_run(cfg, model_params_from_config(cfg))
+    posterior = posterior_for_run(cfg, model_params_from_config(cfg))
+    if posterior is not None:
+        refuse_drawn_keys(posterior, given, str(cfg.parameters))
 
 
-def _check_value_in(base: Any, key: str, value: Any) -> None:
-    """Validate ``base`` with ``key`` set to ``value`` (restored afterwards)."""
+def _check_value_in(base: Any, key: str, value: Any, given: Collection[str] = ()) -> None:
+    """Validate ``base`` with ``key`` set to ``value`` (restored afterwards; ``given``: as
+    :func:`_check_job`'s)."""
     from omegaconf import OmegaConf
 
     from sim.config import RUN_KEYS, check_run_keys
@@ -728,7 +734,7 @@ def _check_value_in(base: Any, key: str, value: Any) -> None:
     try:
         check_run_keys(base)
         if key not in RUN_KEYS or key in ("replicates", "parameters"):  # else: same parameters
-            _check_job(base)
+            _check_job(base, given)
     finally:
         OmegaConf.update(base, key, old, merge=False)
 

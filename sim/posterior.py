@@ -21,6 +21,7 @@ import dataclasses
 import difflib
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -302,11 +303,18 @@ def _unfinished_calibration(folder: Path, manifest: dict[str, Any] | None) -> st
 
 
 def _read_table(data: bytes, path: Path, where: str) -> Any:
+    """The Parquet table in ``data`` (read from ``path``), read on this thread.
+
+    ``pq.read_table`` reads through Arrow's dataset layer, which starts a thread of its own
+    even with ``use_threads=False``; a process that exited a moment later (a run refused after
+    reading its posterior) then aborted in a few exits of a hundred ("terminate called without
+    an active exception", exit 134: apache/arrow#34314, pyarrow 26). ``ParquetFile.read``
+    starts none."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(pa.BufferReader(data))
+        return pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False)
     except Exception as exc:  # pyarrow raises several types; report one line
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ParameterError(f"{where}: {path} is not a readable Parquet file ({first})") from None
@@ -345,6 +353,20 @@ def check_posterior(posterior: Posterior, params: ModelParams, replicates: int) 
             with_overrides(params, posterior.overrides(draw))
         except ParameterError as exc:
             raise ParameterError(f"{posterior.path}: row {draw}: {exc}") from None
+
+
+def refuse_drawn_keys(posterior: Posterior, keys: Iterable[str], value: str) -> None:
+    """Raise :class:`ParameterError` (one line) if the command line sets one of ``keys`` that
+    the posterior draws in every replicate: the value would not be used, yet the run's folder,
+    ``config.yaml`` and labels would name it (runs differing only there read as "no effect")."""
+    given = set(keys)
+    drawn = [c for c in posterior.columns if c in given]
+    if drawn:
+        raise ParameterError(
+            f"{drawn[0]} is not allowed with parameters={value}: the posterior draws it in "
+            "every replicate, so the value given would not be used (its folder, config.yaml "
+            "and labels would still name it); drop it, or run with parameters=defaults"
+        )
 
 
 def shadowed_keys(posterior: Posterior, scenario: str, overrides: list[str]) -> list[str]:

@@ -1090,6 +1090,9 @@ def _percentile_of(samples: np.ndarray, target: Target) -> float:
 #: (``cpec-sim calibrate``, over the statistics its manifest lists).
 SEARCH = "defaults' search"
 ABC = "posterior's ABC"
+#: The ABC fitted statistics of the same name over part of this record (a hindcast's 2021-23
+#: rates, or its first year), not the ones the target uses: neither in- nor out-of-sample.
+ABC_PART = "posterior's ABC, on part of this record"
 NEITHER = "neither"
 
 
@@ -1129,8 +1132,24 @@ def fit_of(target: Target, entry: dict[str, Any] | None = None) -> tuple[str, bo
     posterior = (entry or {}).get("source") == "posterior"
     used = set(target.statistics)
     abc = posterior and bool(used) and used <= posterior_statistics(entry or {})[0]
-    fitted = [name for name, yes in ((SEARCH, target.calibrated), (ABC, abc)) if yes]
+    part = posterior and not abc and bool(used & posterior_seen(entry or {}))
+    fitted = [
+        name for name, yes in ((SEARCH, target.calibrated), (ABC, abc), (ABC_PART, part)) if yes
+    ]
     return "; ".join(fitted) or NEITHER, abc if posterior else target.calibrated
+
+
+def posterior_seen(entry: dict[str, Any]) -> frozenset[str]:
+    """Every statistic a posterior's calibration fitted, whatever its value (a hindcast's
+    2021-23 rate too): its manifest's ``observed``, else :func:`posterior_statistics`'."""
+    from sim.files import read_json_object
+
+    path = entry.get("path")
+    manifest = read_json_object(Path(str(path)).parent / "manifest.json") if path else None
+    listed = (manifest or {}).get("observed")
+    if isinstance(listed, dict) and listed:
+        return frozenset(str(k) for k in listed)
+    return posterior_statistics(entry)[0]
 
 
 #: Targets the shipped defaults are known to miss, with the reason (docs/calibration.md). An
@@ -1353,6 +1372,7 @@ def count_line(table: pd.DataFrame) -> str:
     calibrated = np.array([bool(r["calibrated"]) for r in records], dtype=bool)
     entry = table.attrs.get("parameters", {})
     if entry.get("source") == "posterior":
+        part = np.array([ABC_PART in _text(r.get("fitted_by")) for r in records], dtype=bool)
         _, assumed = posterior_statistics(entry)
         how = f"; {assumed}" if assumed else ""
         lines = [
@@ -1364,9 +1384,16 @@ def count_line(table: pd.DataFrame) -> str:
             + _inside_text(table, judged & ~in_sample & calibrated)
             + ".",
             "Context rows (fitted by neither): "
-            + _inside_text(table, judged & ~in_sample & ~calibrated)
+            + _inside_text(table, judged & ~in_sample & ~calibrated & ~part)
             + ".",
         ]
+        if part.any():
+            lines.append(
+                "Fitted by the ABC on part of their record (a hindcast's 2021-23 or first "
+                "year; neither in- nor out-of-sample), and not by the defaults' search: "
+                + _inside_text(table, judged & ~in_sample & ~calibrated & part)
+                + "."
+            )
     else:
         lines = [
             "Calibrated targets (in-sample: the defaults' search, scripts/calibrate.py, tuned "
@@ -1396,7 +1423,12 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
 def _fitted_text(row: dict[str, Any]) -> str:
     """The table's short ``fitted by``: search, ABC, both or -."""
     fitted = _text(row.get("fitted_by"))
-    short = [word for name, word in ((SEARCH, "search"), (ABC, "ABC")) if name in fitted]
+    parts = fitted.split("; ")
+    short = [
+        word
+        for name, word in ((SEARCH, "search"), (ABC, "ABC"), (ABC_PART, "ABC part"))
+        if name in parts
+    ]
     return "+".join(short) or "-"
 
 
@@ -1450,7 +1482,9 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
     )
     lines.append(
         "fitted by: search = the defaults' search (scripts/calibrate.py); ABC = the posterior's "
-        "calibration (cpec-sim calibrate); in-sample for this table: "
+        "calibration (cpec-sim calibrate); ABC part = that calibration fitted statistics of "
+        "this name on part of this record (a hindcast's years), so the row is neither in- nor "
+        "out-of-sample; in-sample for this table: "
         + ("ABC" if table.attrs.get("parameters", {}).get("source") == "posterior" else "search")
     )
     if any(within_error(r) for r in records):

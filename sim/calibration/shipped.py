@@ -255,7 +255,7 @@ def _files_under(root: Path) -> list[Path]:
 def _problems(directory: Path, fingerprint: bool) -> list[str]:
     from importlib.metadata import version
 
-    from sim.calibration.record import observed
+    from sim.calibration.record import WINDOWS, observed
     from sim.calibration.settings import FULL
 
     manifest = read_json_object(directory / "manifest.json")
@@ -301,7 +301,9 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
         problems.append("the calibration file has changed since")
     entries = manifest.get("observed") or {}
     stored = {k: (v["value"], v.get("half_width", 0.0)) for k, v in entries.items()}
-    if stored != {o.name: (o.value, o.half_width) for o in observed("full")}:
+    window = manifest.get("window")  # a hindcast's record is its own window's, not the full
+    record = observed(window if window in WINDOWS else "full")
+    if stored != {o.name: (o.value, o.half_width) for o in record}:
         problems.append("the observed record (a value or a range) has changed since")
     altered = _altered_files(directory, manifest)
     problems += [

@@ -309,6 +309,27 @@ def test_a_changed_range_in_the_record_or_a_damaged_manifest_is_a_problem(tmp_pa
     assert "damaged" in calibration_problems(own)[0]
 
 
+def test_a_hindcast_is_checked_against_its_own_windows_record(tmp_path: Path) -> None:
+    """A stranger: a hindcast made minutes before from the same files was said to have "the
+    observed record (a value or a range) has changed since": it was compared with the full
+    record, whose 2021-24 rates differ from its 2021-23 ones."""
+    from sim.calibration.record import observed
+
+    own, manifest = _copy_of_shipped(tmp_path)
+    manifest["window"] = "hindcast"
+    manifest["observed"] = {
+        o.name: {"value": o.value, "half_width": o.half_width} for o in observed("hindcast")
+    }
+    _write(own, manifest)
+    problems = calibration_problems(own, fingerprint=False)
+    assert "it is a 'hindcast' calibration, not 'full'" in problems
+    assert not any("a value or a range" in p for p in problems)
+    first = next(iter(manifest["observed"]))
+    manifest["observed"][first]["value"] += 1.0  # a changed record is still one
+    _write(own, manifest)
+    assert any("a value or a range" in p for p in calibration_problems(own, fingerprint=False))
+
+
 def test_a_calibration_without_a_fingerprint_is_shipped_only_when_trusted(tmp_path: Path) -> None:
     from sim.calibration.shipped import ship
 
