@@ -604,6 +604,17 @@ def format_indices(result: SensitivityResult) -> str:
 NOISE_CAUTION = 0.1
 
 
+def _noise_share_text(share: float) -> str:
+    """Replicate noise's share of the points' variance, a caution from :data:`NOISE_CAUTION`
+    (a Morris screen's with too few replicates too: a reviewer found it unmarked there)."""
+    text = f"replicate noise: {share:.0%} of the variance of the points' means"
+    if share < NOISE_CAUTION:
+        return text
+    return (
+        f"caution: {text}; indices of about that size are noise, not effects (raise --replicates)"
+    )
+
+
 def _noise_lines(method: str, block: pd.DataFrame, replicates: int) -> list[str]:
     """How much of the outcome's variance over the design is replicate noise, with a caution
     when it is large or an index is impossible (a total index above 1), and which parameters
@@ -614,18 +625,12 @@ def _noise_lines(method: str, block: pd.DataFrame, replicates: int) -> list[str]
     measured = line in block and block[line].notna().all()
     if method == "morris" and replicates < MIN_REPLICATES_FOR_NOISE_LINE:
         if math.isfinite(share):
-            lines.append(f"  replicate noise: {share:.0%} of the variance of the points' means")
+            lines.append(f"  {_noise_share_text(share)}")
         lines.append(_too_few(replicates))
     elif method == "morris" and measured:
         lines.extend(_within_noise_lines(block, method))
     elif math.isfinite(share):
-        text = f"replicate noise: {share:.0%} of the variance of the points' means"
-        if share >= NOISE_CAUTION:
-            text = (
-                f"caution: {text}; indices of about that size are noise, not effects "
-                "(raise --replicates)"
-            )
-        lines.append(f"  {text}")
+        lines.append(f"  {_noise_share_text(share)}")
         if method == "sobol" and measured and replicates >= MIN_REPLICATES_FOR_NOISE_LINE:
             lines.extend(_within_noise_lines(block, method))
         elif method == "sobol" and replicates < MIN_REPLICATES_FOR_NOISE_LINE:

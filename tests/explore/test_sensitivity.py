@@ -727,5 +727,11 @@ def test_morris_with_too_few_replicates_for_a_line_still_says_how_much_is_noise(
         }
     )
     lines = sa._noise_lines("morris", block, 2)
-    assert lines[0] == "  replicate noise: 30% of the variance of the points' means"
+    # a stranger: Sobol's caution from 10% was missing here (43% read as a plain figure)
+    assert lines[0] == (
+        "  caution: replicate noise: 30% of the variance of the points' means; indices of "
+        "about that size are noise, not effects (raise --replicates)"
+    )
     assert "2 replicates: too few to tell each parameter's effect from noise" in lines[1]
+    quiet = sa._noise_lines("morris", block.assign(noise_share=[0.05]), 2)
+    assert quiet[0] == "  replicate noise: 5% of the variance of the points' means"
