@@ -36,12 +36,23 @@ def cache_root() -> Path:
 
 @contextmanager
 def _held(folder: str) -> Iterator[None]:
-    """An exclusive lock on ``folder``'s :data:`LOCK_NAME`, across processes (``flock``)."""
+    """An exclusive lock on ``folder``'s :data:`LOCK_NAME`, across processes (``flock``);
+    none where it cannot be taken (another user's lock file, a file system without locks):
+    saving as Numba does beats failing the run."""
     import fcntl
 
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, LOCK_NAME), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        lock = open(os.path.join(folder, LOCK_NAME), "a")  # noqa: SIM115 (closed below)
+    except OSError:
+        yield
+        return
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError:
+            yield
+            return
         try:
             yield
         finally:

@@ -1379,8 +1379,10 @@ def count_line(table: pd.DataFrame) -> str:
             f"In-sample targets (the posterior's ABC was fitted to them{how}): "
             + _inside_text(table, judged & in_sample)
             + ".",
-            "Fitted by the defaults' search, not by the ABC (not out-of-sample: the search "
-            "fitted them to the same record, and the ABC's prior boxes are its boxes): "
+            "Fitted by the defaults' search, not by the ABC"
+            + (" (or by it on part of their record: ABC part)" if (part & calibrated).any() else "")
+            + " (not out-of-sample: the search fitted them to the same record, and the ABC's "
+            "prior boxes are its boxes): "
             + _inside_text(table, judged & ~in_sample & calibrated)
             + ".",
             "Context rows (fitted by neither): "
@@ -1482,9 +1484,14 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
     )
     lines.append(
         "fitted by: search = the defaults' search (scripts/calibrate.py); ABC = the posterior's "
-        "calibration (cpec-sim calibrate); ABC part = that calibration fitted statistics of "
-        "this name on part of this record (a hindcast's years), so the row is neither in- nor "
-        "out-of-sample; in-sample for this table: "
+        "calibration (cpec-sim calibrate); "
+        + (
+            "ABC part = that calibration fitted statistics of this name on part of this "
+            "record (a hindcast's years), so the row is neither in- nor out-of-sample; "
+            if any(ABC_PART in _text(r.get("fitted_by")) for r in records)
+            else ""
+        )
+        + "in-sample for this table: "
         + ("ABC" if table.attrs.get("parameters", {}).get("source") == "posterior" else "search")
     )
     if any(within_error(r) for r in records):

@@ -173,16 +173,19 @@ def test_accepted_troops_are_deployed_in_every_replicate(scenario: str, override
     assert run_replicate(params, 1, 0).summary["chinese_troops_deployed"]  # from week 1
 
 
-def test_with_no_troops_available_accepting_them_deploys_none() -> None:
-    """Why FIXED_UNLESS voids the troops claim where ``china.troops_available`` is 0."""
-    from sim.analysis.runs import FIXED_UNLESS
+@pytest.mark.parametrize("scenario", ["baseline", "chinese_troops", "full_pressure"])
+def test_with_no_troops_available_none_deploy(scenario: str) -> None:
+    """FIXED_BY's claim for ``china.troops_available`` 0, and why FIXED_UNLESS voids the
+    accepted troops' claim there (a reviewer: 0 against 300 troops was starred unmarked)."""
+    from sim.analysis.runs import FIXED_BY, FIXED_UNLESS
     from sim.config import scenario_params, with_overrides
     from sim.engine import run_replicate
 
-    key, value = FIXED_UNLESS["chinese_troops_deployed"]
-    params = with_overrides(scenario_params("chinese_troops"), {key: value})
+    key, value = FIXED_UNLESS[("pakistan.accept_chinese_troops", True)]["chinese_troops_deployed"]
+    assert "chinese_troops_deployed" in FIXED_BY[(key, value)]
+    params = with_overrides(scenario_params(scenario), {key: value})
     assert not any(
-        run_replicate(params, 104, s).summary["chinese_troops_deployed"] for s in range(5)
+        run_replicate(params, 104, s).summary["chinese_troops_deployed"] for s in range(20)
     )
 
 

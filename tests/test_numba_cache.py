@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from numba.core.caching import IndexDataCacheFile
 
-from sim import fingerprint, numba_cache  # noqa: F401  (installs the lock before the checks)
+from sim import fingerprint, numba_cache
 
 #: Run in a fresh process: imports the draws first (as a model's first compiled call may),
 #: then every rule module, and prints each compiled function's cache folder.
@@ -114,3 +114,12 @@ def test_two_processes_saving_one_functions_signatures_keep_each_its_own_code(
     expected = {"a": "code for a", "b": "code for b"}
     assert _two_processes_save(tmp_path / "locked", _Meeting) == expected
     assert _two_processes_save(tmp_path / "unlocked", _Unlocked) != expected  # it can fail
+
+
+def test_a_lock_that_cannot_be_taken_leaves_numba_saving_as_before(tmp_path: Path) -> None:
+    """A reviewer: another user's lock file turned a cache Numba could write into a failed
+    run. Where the lock cannot be taken (here its name is a folder) the save goes ahead."""
+    (tmp_path / numba_cache.LOCK_NAME).mkdir()
+    cache = IndexDataCacheFile(str(tmp_path), "rule", ("stamp", 1))
+    cache.save("a", "code for a")
+    assert IndexDataCacheFile(str(tmp_path), "rule", ("stamp", 1)).load("a") == "code for a"

@@ -970,13 +970,14 @@ def _pairing_strength(diffs: pd.DataFrame, keyed: set[str] | None = None) -> str
         ),
         "strong": (
             strong,
-            "drew from one stream a replicate, yet their pairs correlate: the change alters "
-            "few of a replicate's draws, or the runs share their parameter draws, so pairing "
-            "narrows their intervals",
+            "drew from one stream a replicate, yet their pairs correlate: the runs share part "
+            "of their histories (their start, the draws a change leaves alone, or their "
+            "parameter draws), so pairing narrows their intervals",
         ),
         "weak": (
             weak,
-            f"pair weakly (median r below {WEAK_PAIRING:g}), so pairing narrows little: each "
+            f"pair weakly (median r below {WEAK_PAIRING:g}), so pairing narrows little (and "
+            "widens where r < 0): each "
             "replicate drew its random numbers from one stream, and once a change alters one "
             "draw the later ones serve other purposes; run every scenario with streams=keyed "
             "for common random numbers that hold",
@@ -1218,7 +1219,6 @@ def figure_events(table: pd.DataFrame, runs: RunSet) -> Figure | None:
     labels = plot_labels(runs)
     by_label = dict(zip(runs.labels, labels, strict=True))
     events = list(dict.fromkeys(ev["outcome"]))
-    marked = dict(table.attrs.get("by_construction") or {})  # the table's note says why
     k = len(runs.runs)
     fig = style.new_figure(figsize=(14, max(2.6, 0.35 * k + 1.4)))
     axes = fig.subplots(1, len(events), squeeze=False, sharey=True).ravel()
@@ -1239,7 +1239,9 @@ def figure_events(table: pd.DataFrame, runs: RunSet) -> Figure | None:
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
         ax.set_yticks(pos, [tick_label(by_label[str(lbl)]) for lbl in block.index])
         ax.set_xlabel("probability (share of replicates)")
-        fixed = [by_label[lbl] for lbl in runs.labels if event in marked.get(lbl, {})]
+        # a share, not a difference: the runs whose own values set it (the table's note says
+        # why), not those compared with such a reference
+        fixed = [by_label[r.label] for r in runs.runs if event in r.by_construction]
         title = style.EVENTS.get(str(event), str(event))
         ax.set_title(title + (f"\n(by construction: {', '.join(fixed)})" if fixed else ""))
         ax.grid(axis="y", visible=False)

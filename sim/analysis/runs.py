@@ -59,11 +59,17 @@ FIXED_BY: dict[tuple[str, Any], dict[str, str]] = {
         "chinese_troops_deployed": "Chinese troops guard the sites with the most nationals "
         "from week 1, in every replicate",
     },
+    ("china.troops_available", 0): {
+        "chinese_troops_deployed": "with no Chinese troops available none deploy, in every "
+        "replicate",
+    },
 }
-#: A value under which a :data:`FIXED_BY` claim does not hold: with no troops available,
-#: accepting them deploys none.
-FIXED_UNLESS: dict[str, tuple[str, Any]] = {
-    "chinese_troops_deployed": ("china.troops_available", 0),
+#: Per :data:`FIXED_BY` claim, a value under which it does not hold: with no troops
+#: available, accepting them deploys none.
+FIXED_UNLESS: dict[tuple[str, Any], dict[str, tuple[str, Any]]] = {
+    ("pakistan.accept_chinese_troops", True): {
+        "chinese_troops_deployed": ("china.troops_available", 0),
+    },
 }
 #: The horizon a :data:`FIXED_BY` claim needs: investors first decide in week 4, so before it
 #: no firm has paused, with the hold or without.
@@ -74,10 +80,15 @@ class ResultsError(ValueError):
     """Bad analysis input; the message is one line naming the problem and what is allowed."""
 
 
-def _claim_void(outcome: str, values: dict[str, Any]) -> bool:
-    """Whether a run's flattened config ``values`` void :data:`FIXED_BY`'s claim on ``outcome``
-    (:data:`FIXED_UNLESS`)."""
-    unless = FIXED_UNLESS.get(outcome)
+def _claim_void(
+    claim: tuple[str, Any], outcome: str, values: dict[str, Any], drawn: set[str]
+) -> bool:
+    """Whether a run's flattened config ``values`` void :data:`FIXED_BY`'s ``claim`` on
+    ``outcome`` (:data:`FIXED_UNLESS`), or a posterior draws a key it rests on (``drawn``:
+    the run's ``config.yaml`` then shows a value its replicates did not use)."""
+    unless = FIXED_UNLESS.get(claim, {}).get(outcome)
+    if claim[0] in drawn or (unless is not None and unless[0] in drawn):
+        return True
     return unless is not None and values.get(unless[0]) == unless[1]
 
 
@@ -137,10 +148,12 @@ class Run:
     def by_construction(self) -> dict[str, str]:
         """The outcomes a parameter value of the run sets by the model's own rule, each with
         why (:data:`FIXED_BY`, read from the run's resolved ``config.yaml``; none that needs a
-        longer horizon than the run's, :data:`FIXED_FROM_WEEK`, or that another value voids,
-        :data:`FIXED_UNLESS`); {} if none."""
+        longer horizon than the run's, :data:`FIXED_FROM_WEEK`, that another value voids,
+        :data:`FIXED_UNLESS`, or that rests on a key a posterior draws); {} if none."""
         values = flatten(self.config)
         weeks = self.weeks
+        entry = self.parameters
+        drawn = set(entry.get("columns") or []) if entry.get("source") == "posterior" else set()
         out: dict[str, str] = {}
         for (key, value), outcomes in FIXED_BY.items():
             if values.get(key) == value:
@@ -149,7 +162,7 @@ class Run:
                         o: f"{why} ({key}={str(value).lower()})"
                         for o, why in outcomes.items()
                         if (weeks is None or weeks >= FIXED_FROM_WEEK.get(o, 0))
-                        and not _claim_void(o, values)
+                        and not _claim_void((key, value), o, values, drawn)
                     }
                 )
         return out

@@ -320,7 +320,14 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
         if recorded is None:
             problems.append("it records no behaviour fingerprint (made before they existed)")
         else:
-            draws = pd.read_parquet(directory / "posterior.parquet")
+            # on this thread: a command refused right after (a run of a calibration's
+            # posterior) could abort on exit with Arrow's dataset thread (sim.posterior)
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            data = pa.BufferReader((directory / "posterior.parquet").read_bytes())
+            table = pq.ParquetFile(data).read(use_threads=False)
+            draws = table.to_pandas(use_threads=False)
             now = behaviour_fingerprint(space, draws, manifest["scales"], entries)
             if now != recorded:
                 problems.append(

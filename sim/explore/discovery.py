@@ -468,10 +468,11 @@ def format_discovery(result: DiscoveryResult) -> str:
         f"mass {c['mass']:.2f} ({int(c['n'])} points, {int(c['k'])} cases); "
         f"{_lift_text(float(c['density']), pr.cases / pr.n)}",
     ]
-    if float(c["density"]) < MIN_LIFT * pr.cases / pr.n:
+    if hardly_denser(float(c["density"]), pr.cases / pr.n):
         lines.append(
-            f"  caution: below {MIN_LIFT:g} times the base rate, the box is hardly denser in "
-            "cases than all the points: it marks no condition; pick a later --box on the "
+            "  caution: the box is hardly denser in cases than all the points (below "
+            f"{MIN_LIFT:g} times the base rate, and closing under {MIN_GAP_CLOSED:.0%} of its "
+            "gap to a box of cases only): it marks no condition; pick a later --box on the "
             "trajectory, or give --min-density"
         )
     if pr.unmet_min_density is not None:
@@ -544,8 +545,17 @@ def format_discovery(result: DiscoveryResult) -> str:
 
 #: Cases rarer than this share of the points, with no holdout, earn a caution.
 RARE_CASES = 0.2
-#: A chosen box whose density is below this multiple of the base rate earns a caution.
+#: A chosen box hardly denser than the base rate earns a caution: below this multiple of it
+#: and closing less than :data:`MIN_GAP_CLOSED` of the gap between it and a density of 1 (a
+#: multiple alone cannot be reached where cases are common: 1.2 times 0.88 is above 1).
 MIN_LIFT = 1.2
+MIN_GAP_CLOSED = 0.2
+
+
+def hardly_denser(density: float, base_rate: float) -> bool:
+    """Whether a box of ``density`` is hardly denser in cases than ``base_rate``."""
+    gap = base_rate + MIN_GAP_CLOSED * (1.0 - base_rate)
+    return density < min(MIN_LIFT * base_rate, gap)
 
 
 def _lift_text(density: float, base_rate: float) -> str:

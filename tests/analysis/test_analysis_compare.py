@@ -687,6 +687,10 @@ def test_outcomes_a_value_sets_by_construction_are_marked(
     assert titles == ["China's investment hold\n(by construction: Investment freeze)"]
     reverse = cmp.format_table(cmp.compare([freeze, base], "investment_freeze"))
     assert "Baseline: China's investment hold: in the reference, Beijing holds" in reverse
+    back = load_runs([freeze, base])  # a reviewer: the events' title named the other runs
+    fig = cmp.figure_events(cmp.compare_runs(back, "investment_freeze"), back)
+    titles = [ax.get_title() for ax in fig.axes if "by construction" in ax.get_title()]
+    assert titles == ["China's investment hold\n(by construction: Investment freeze)"]
     assert "(by construction)" not in cmp.format_table(
         cmp.compare([freeze, saved("x", True)], "investment_freeze")
     )
@@ -707,9 +711,20 @@ def test_accepted_troops_are_marked_unless_none_are_available(
         )
         (path / "config.yaml").write_text(text)
         claims[available] = load_run(path).by_construction
-    assert "chinese_troops_deployed" not in claims[0]
+    assert "with no Chinese troops available" in claims[0]["chinese_troops_deployed"]
     assert "from week 1" in claims[300]["chinese_troops_deployed"]
     assert "(pakistan.accept_chinese_troops=true)" in claims[300]["chinese_troops_deployed"]
+    # a reviewer: a posterior that draws the troops available voids both claims (config.yaml
+    # shows a value its replicates did not use)
+    for available in (0, 300):
+        parameters = {"source": "posterior", "columns": ["china.troops_available"], "draws": 2}
+        path = save_run(
+            tmp_path / f"drawn{available}", summary, ts, ev, scenario="x", parameters=parameters
+        )
+        (path / "config.yaml").write_text(
+            f"pakistan:\n  accept_chinese_troops: true\nchina:\n  troops_available: {available}\n"
+        )
+        assert "chinese_troops_deployed" not in load_run(path).by_construction
 
 
 def test_an_outcome_few_pairs_differ_in_is_resampled_apart(

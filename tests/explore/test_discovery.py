@@ -483,3 +483,18 @@ def test_a_box_hardly_denser_than_all_the_points_is_said_to_mark_nothing(
     c = chance.prim.trajectory.iloc[chance.prim.chosen]
     assert c["density"] < MIN_LIFT * chance.prim.cases / chance.prim.n
     assert "it marks no condition" in format_discovery(chance)
+
+
+@pytest.mark.parametrize(
+    ("density", "base", "hardly"),
+    [(0.49, 0.47, True), (0.98, 0.88, False), (0.90, 0.88, True), (0.15, 0.05, False),
+     (0.055, 0.05, True)],
+)  # fmt: skip
+def test_hardly_denser_reaches_where_cases_are_common(
+    density: float, base: float, hardly: bool
+) -> None:
+    """A reviewer: with cases 88% of the points every box, a pure one too, was cautioned (1.2
+    times 0.88 is above 1). A box must also close a fifth of the gap to a density of 1."""
+    from sim.explore.discovery import hardly_denser
+
+    assert hardly_denser(density, base) is hardly
