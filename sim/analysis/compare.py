@@ -445,7 +445,7 @@ def by_construction(runs: Sequence[Run], refs: dict[int, Run]) -> dict[str, dict
         if id(run) not in refs:
             continue
         mine, theirs = run.by_construction, refs[id(run)].by_construction
-        marked = {k: v for k, v in mine.items() if k not in theirs}
+        marked = {k: v for k, v in mine.items() if theirs.get(k) != v}  # another claim too
         marked.update({k: f"in the reference, {v}" for k, v in theirs.items() if k not in mine})
         if marked:
             out[run.label] = marked

@@ -712,6 +712,12 @@ def test_accepted_troops_are_marked_unless_none_are_available(
         (path / "config.yaml").write_text(text)
         claims[available] = load_run(path).by_construction
     assert "with no Chinese troops available" in claims[0]["chinese_troops_deployed"]
+    none = save_run(tmp_path / "none", summary, ts, ev, scenario="baseline")
+    (none / "config.yaml").write_text("china:\n  troops_available: 0\n")
+    accepted = save_run(tmp_path / "acc", summary, ts, ev, scenario="chinese_troops")
+    (accepted / "config.yaml").write_text("pakistan:\n  accept_chinese_troops: true\n")
+    marks = cmp.compare([none, accepted], "baseline").attrs["by_construction"]
+    assert "chinese_troops_deployed" in marks["Chinese troops"]  # two claims: all 0 against all 1
     assert "from week 1" in claims[300]["chinese_troops_deployed"]
     assert "(pakistan.accept_chinese_troops=true)" in claims[300]["chinese_troops_deployed"]
     # a reviewer: a posterior that draws the troops available voids both claims (config.yaml
