@@ -302,19 +302,25 @@ def _unfinished_calibration(folder: Path, manifest: dict[str, Any] | None) -> st
     )
 
 
-def _read_table(data: bytes, path: Path, where: str) -> Any:
-    """The Parquet table in ``data`` (read from ``path``), read on this thread.
+def parquet_table(data: bytes) -> Any:
+    """The Parquet table in ``data``, read on this thread.
 
     ``pq.read_table`` reads through Arrow's dataset layer, which starts a thread of its own
-    even with ``use_threads=False``; a process that exited a moment later (a run refused after
-    reading its posterior) then aborted in a few exits of a hundred ("terminate called without
-    an active exception", exit 134: apache/arrow#34314, pyarrow 26). ``ParquetFile.read``
-    starts none."""
+    even with ``use_threads=False`` (so does reading from a path); a process that exited a
+    moment later (a run refused after reading its posterior) then aborted in a few exits of a
+    hundred ("terminate called without an active exception", exit 134: apache/arrow#34314,
+    pyarrow 26). ``ParquetFile`` over the bytes, read without threads, starts none."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    return pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False)
+
+
+def _read_table(data: bytes, path: Path, where: str) -> Any:
+    """:func:`parquet_table` of ``data`` (read from ``path``); :class:`ParameterError` (one
+    line) if it is not Parquet."""
     try:
-        return pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False)
+        return parquet_table(data)
     except Exception as exc:  # pyarrow raises several types; report one line
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ParameterError(f"{where}: {path} is not a readable Parquet file ({first})") from None

@@ -1103,12 +1103,9 @@ def posterior_statistics(entry: dict[str, Any]) -> tuple[frozenset[str], str]:
     fitted to those), and ""; for a posterior without one, those of ``cpec-sim calibrate``'s
     full record (``sim.calibration.record``) and a note that this is assumed."""
     from sim.calibration.record import observed
-    from sim.files import read_json_object
 
-    path = entry.get("path")
-    manifest = read_json_object(Path(str(path)).parent / "manifest.json") if path else None
-    listed = (manifest or {}).get("observed")
-    if isinstance(listed, dict) and listed:
+    listed = _listed_statistics(entry)
+    if listed:
         full = {o.name: o.value for o in observed("full")}
 
         def same_value(name: str, told: Any) -> bool:
@@ -1142,14 +1139,19 @@ def fit_of(target: Target, entry: dict[str, Any] | None = None) -> tuple[str, bo
 def posterior_seen(entry: dict[str, Any]) -> frozenset[str]:
     """Every statistic a posterior's calibration fitted, whatever its value (a hindcast's
     2021-23 rate too): its manifest's ``observed``, else :func:`posterior_statistics`'."""
+    listed = _listed_statistics(entry)
+    return frozenset(str(k) for k in listed) if listed else posterior_statistics(entry)[0]
+
+
+def _listed_statistics(entry: dict[str, Any]) -> dict[str, Any]:
+    """The ``observed`` statistics of the calibration manifest beside a posterior file (its
+    ``parameters`` entry's ``path``), each with what it was fitted to; {} if none."""
     from sim.files import read_json_object
 
     path = entry.get("path")
     manifest = read_json_object(Path(str(path)).parent / "manifest.json") if path else None
     listed = (manifest or {}).get("observed")
-    if isinstance(listed, dict) and listed:
-        return frozenset(str(k) for k in listed)
-    return posterior_statistics(entry)[0]
+    return listed if isinstance(listed, dict) else {}
 
 
 #: Targets the shipped defaults are known to miss, with the reason (docs/calibration.md). An

@@ -44,6 +44,7 @@ from sim.files import (
     user_cache_dir,
 )
 from sim.posterior import SHIPPED_POSTERIOR_DIR as SHIPPED_DIR
+from sim.posterior import parquet_table
 
 FILES = ("posterior.parquet", "parameters.csv", "manifest.json")
 RECORD = "shipped.json"
@@ -320,13 +321,8 @@ def _problems(directory: Path, fingerprint: bool) -> list[str]:
         if recorded is None:
             problems.append("it records no behaviour fingerprint (made before they existed)")
         else:
-            # on this thread: a command refused right after (a run of a calibration's
-            # posterior) could abort on exit with Arrow's dataset thread (sim.posterior)
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            data = pa.BufferReader((directory / "posterior.parquet").read_bytes())
-            table = pq.ParquetFile(data).read(use_threads=False)
+            # on this thread: a command refused right after could abort on exit otherwise
+            table = parquet_table((directory / "posterior.parquet").read_bytes())
             draws = table.to_pandas(use_threads=False)
             now = behaviour_fingerprint(space, draws, manifest["scales"], entries)
             if now != recorded:

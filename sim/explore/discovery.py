@@ -87,6 +87,11 @@ class PrimResult:
     #: The ``min_density`` asked for, when no box on the trajectory reaches it (else None).
     unmet_min_density: float | None = None
 
+    @property
+    def base_rate(self) -> float:
+        """The share of all points that are cases (the density of the whole space)."""
+        return self.cases / self.n
+
 
 def prim_box(
     x: pd.DataFrame,
@@ -435,7 +440,7 @@ def format_discovery(result: DiscoveryResult) -> str:
     assert pr is not None
     t = pr.trajectory
     lines = [
-        f"cases of interest: {pr.cases} of {pr.n} points ({pr.cases / pr.n:.0%})"
+        f"cases of interest: {pr.cases} of {pr.n} points ({pr.base_rate:.0%})"
         f"  where {result.where}",
         *(
             [
@@ -466,9 +471,9 @@ def format_discovery(result: DiscoveryResult) -> str:
         "",
         f"box {pr.chosen}: coverage {c['coverage']:.2f}, density {c['density']:.2f}, "
         f"mass {c['mass']:.2f} ({int(c['n'])} points, {int(c['k'])} cases); "
-        f"{_lift_text(float(c['density']), pr.cases / pr.n)}",
+        f"{_lift_text(float(c['density']), pr.base_rate)}",
     ]
-    if hardly_denser(float(c["density"]), pr.cases / pr.n):
+    if hardly_denser(float(c["density"]), pr.base_rate):
         lines.append(
             "  caution: the box is hardly denser in cases than all the points (below "
             f"{MIN_LIFT:g} times the base rate, and closing under {MIN_GAP_CLOSED:.0%} of its "
@@ -520,16 +525,16 @@ def format_discovery(result: DiscoveryResult) -> str:
             f"{holdout_verdict(h)}; coverage {coverage} ({h['in_box']} points in the box, "
             f"{h['cases_in_box']} of them cases; {h['cases']} cases in all, {h['overall']:.2f} "
             "of the points); the box was found with "
-            f"density {c['density']:.2f} against {pr.cases / pr.n:.2f}"
+            f"density {c['density']:.2f} against {pr.base_rate:.2f}"
         )
     elif result.holdout_evaluation is None:
         lines.append(
             "(density and coverage are measured on the points the box was peeled from, which "
             "flatters it: --holdout N checks it on N new points)"
         )
-        if pr.cases / pr.n < RARE_CASES:
+        if pr.base_rate < RARE_CASES:
             lines.append(
-                f"  caution: cases are rare ({pr.cases / pr.n:.0%} of the points): on an "
+                f"  caution: cases are rare ({pr.base_rate:.0%} of the points): on an "
                 "outcome of pure noise as rare, PRIM's box restricts most parameters at about "
                 "twice the base rate's density (a reviewer's check): give --holdout N"
             )
@@ -559,9 +564,8 @@ def hardly_denser(density: float, base_rate: float) -> bool:
 
 
 def _lift_text(density: float, base_rate: float) -> str:
-    """The box's density against the base rate (the share of all points that are cases)."""
-    if base_rate <= 0:
-        return "no cases among the points"
+    """The box's density against the base rate (above 0: :func:`prim_box` refuses a study
+    without cases)."""
     return f"{density / base_rate:.2f} times the base rate of {base_rate:.2f}"
 
 
