@@ -130,12 +130,12 @@ def test_what_a_value_sets_by_construction_holds_in_every_replicate(
     claims must be true in every replicate (a stranger found the freeze's certain hold and
     capped capital starred as findings; a reviewer, the marks kept on a run that had
     turned the freeze off)."""
-    from sim.analysis.runs import FIXED_BY
+    from sim.analysis.runs import claim
     from sim.config import scenario_params, with_overrides
     from sim.engine import run_replicate
     from sim.space import load_investors
 
-    claims = FIXED_BY[("china.force_investment_hold", True)]
+    claims = claim("imposed freeze").outcomes
     assert set(claims) == {"investment_hold", "capital_deployed_final", "pause_free_weeks"}
     assert "week 4" in claims["pause_free_weeks"]
     cap = sum(i["deployed"] + (i["committed"] - i["deployed"]) * (not i["state_firm"])
@@ -162,12 +162,15 @@ def test_what_a_value_sets_by_construction_holds_in_every_replicate(
 )
 def test_accepted_troops_are_deployed_in_every_replicate(scenario: str, overrides: dict) -> None:
     """The troops claim of FIXED_BY holds wherever a run accepts them and has any troops."""
-    from sim.analysis.runs import FIXED_BY
+    from sim.analysis.runs import claim
     from sim.config import scenario_params, with_overrides
     from sim.engine import run_replicate
+    from sim.params import flatten, to_dict
 
-    assert set(FIXED_BY[("pakistan.accept_chinese_troops", True)]) == {"chinese_troops_deployed"}
+    accepted = claim("troops accepted")
+    assert set(accepted.outcomes) == {"chinese_troops_deployed"}
     params = with_overrides(scenario_params(scenario), overrides)
+    assert accepted.holds(flatten(to_dict(params)))
     for seed in range(40):
         assert run_replicate(params, 104, seed).summary["chinese_troops_deployed"]
     assert run_replicate(params, 1, 0).summary["chinese_troops_deployed"]  # from week 1
@@ -175,18 +178,74 @@ def test_accepted_troops_are_deployed_in_every_replicate(scenario: str, override
 
 @pytest.mark.parametrize("scenario", ["baseline", "chinese_troops", "full_pressure"])
 def test_with_no_troops_available_none_deploy(scenario: str) -> None:
-    """FIXED_BY's claim for ``china.troops_available`` 0, and why FIXED_UNLESS voids the
-    accepted troops' claim there (a reviewer: 0 against 300 troops was starred unmarked)."""
-    from sim.analysis.runs import FIXED_BY, FIXED_UNLESS
+    """FIXED_BY's claim for ``china.troops_available`` 0, and why accepted troops are not
+    claimed there (a reviewer: 0 against 300 troops was starred unmarked)."""
+    from sim.analysis.runs import claim
     from sim.config import scenario_params, with_overrides
     from sim.engine import run_replicate
+    from sim.params import flatten, to_dict
 
-    key, value = FIXED_UNLESS[("pakistan.accept_chinese_troops", True)]["chinese_troops_deployed"]
-    assert "chinese_troops_deployed" in FIXED_BY[(key, value)]
-    params = with_overrides(scenario_params(scenario), {key: value})
+    params = with_overrides(scenario_params(scenario), {"china.troops_available": 0})
+    values = flatten(to_dict(params))
+    assert claim("no troops available").holds(values)
+    assert not claim("troops accepted").holds(values)
     assert not any(
         run_replicate(params, 104, s).summary["chinese_troops_deployed"] for s in range(20)
     )
+
+
+@pytest.mark.parametrize(
+    ("scenario", "overrides"),
+    [
+        ("baseline", {"pakistan.acceptance_rate": 0.0}),
+        ("baseline", {"pakistan.officer_resistance": 1.0}),
+        ("joint_operation", {"pakistan.officer_resistance": 1.0, "china.initial_patience": 0.1}),
+    ],
+)
+def test_where_pakistan_never_yields_no_troops_deploy(scenario: str, overrides: dict) -> None:
+    """A yielding chance of 0 deploys no troops in any replicate (a leftover of stop 49:
+    marked now); with the defaults some replicates yield, so the check can fail."""
+    from sim.analysis.runs import claim
+    from sim.config import scenario_params, with_overrides
+    from sim.engine import run_replicate
+    from sim.params import flatten, to_dict
+
+    never = claim("Pakistan never yields")
+    for values, yields in ((overrides, False), ({}, True)):
+        params = with_overrides(scenario_params(scenario), values)
+        assert never.holds(flatten(to_dict(params))) is not yields
+        deployed = [
+            run_replicate(params, 104, s).summary["chinese_troops_deployed"] for s in range(40)
+        ]
+        assert any(deployed) is yields
+
+
+@pytest.mark.parametrize(
+    ("recovery", "claimed"),
+    [(0.004, True), (0.0125, True), (0.05, False)],
+)
+def test_patience_below_the_hold_holds_from_the_first_week(recovery: float, claimed: bool) -> None:
+    """China's patience below the hold's threshold at the start holds state investment from
+    week 1 and pauses the state firms at their first decision, in every replicate, unless
+    patience can recover past the threshold plus the hysteresis by then (0.30 + 4 x 0.05 >
+    0.35 + 0.10: there the pauses wait, so the bound is needed)."""
+    from sim.analysis.runs import FIXED_FROM_WEEK, claim
+    from sim.config import scenario_params, with_overrides
+    from sim.engine import run_replicate
+    from sim.params import flatten, to_dict
+
+    below = claim("patience below the hold")
+    assert set(below.outcomes) == {"investment_hold", "pause_free_weeks"}
+    assert FIXED_FROM_WEEK["pause_free_weeks"] == 4
+    overrides = {"china.initial_patience": 0.3, "china.patience_recovery": recovery}
+    params = with_overrides(scenario_params("baseline"), overrides)
+    assert below.holds(flatten(to_dict(params))) is claimed
+    summaries = [run_replicate(params, 104, seed).summary for seed in range(40)]
+    assert all(s["investment_hold"] for s in summaries)
+    assert all(s["weeks_to_first_pause"] == 4 for s in summaries) is claimed
+    default = scenario_params("baseline")  # patience 0.45: the claim is not made, nor true
+    assert not below.holds(flatten(to_dict(default)))
+    assert not all(run_replicate(default, 104, s).summary["investment_hold"] for s in range(40))
 
 
 def test_without_the_value_the_claims_fail() -> None:

@@ -11,7 +11,7 @@ import contextlib
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -43,53 +43,149 @@ SWEEP_FILE = "sweep.json"
 _RUN_KEYS = (*RUN_KEYS, "experiment")
 
 
-#: Outcomes a parameter value sets by the model's own rule: a run with the value differs
-#: there from one without it by construction, not as a finding (compare and report mark such
-#: rows; ``tests/test_configs.py`` checks each claim in every replicate).
-FIXED_BY: dict[tuple[str, Any], dict[str, str]] = {
-    ("china.force_investment_hold", True): {
-        "investment_hold": "Beijing holds new state investment from the first week, in every "
-        "replicate",
-        "capital_deployed_final": "state firms cannot invest while Beijing holds, so only the "
-        "private firm's capital can grow (at most USD 3,250 million of the 3,080 at the start)",
-        "pause_free_weeks": "the first pause comes in week 4, in every replicate: state firms "
-        "pause at their first monthly decision while Beijing holds",
-    },
-    ("pakistan.accept_chinese_troops", True): {
-        "chinese_troops_deployed": "Chinese troops guard the sites with the most nationals "
-        "from week 1, in every replicate",
-    },
-    ("china.troops_available", 0): {
-        "chinese_troops_deployed": "with no Chinese troops available none deploy, in every "
-        "replicate",
-    },
-}
-#: Per :data:`FIXED_BY` claim, a value under which it does not hold: with no troops
-#: available, accepting them deploys none.
-FIXED_UNLESS: dict[tuple[str, Any], dict[str, tuple[str, Any]]] = {
-    ("pakistan.accept_chinese_troops", True): {
-        "chinese_troops_deployed": ("china.troops_available", 0),
-    },
-}
-#: The horizon a :data:`FIXED_BY` claim needs: investors first decide in week 4, so before it
+#: The week of an investor's first monthly decision: before it no firm has paused.
+FIRST_DECISION_WEEK = 4
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Outcomes that some parameter values set by the model's own rule, in every replicate:
+    a run with the values differs there from one without them by construction, not as a
+    finding (compare and report mark such rows; ``tests/test_configs.py`` checks each claim
+    in every replicate, and that it fails without its values).
+
+    ``holds`` reads a run's flattened config (a missing key reads as None). The note names
+    the values of ``shown``. No claim is made where a posterior draws any of ``keys``: the
+    run's ``config.yaml`` then shows a value its replicates did not use.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    shown: tuple[str, ...]
+    holds: Callable[[Mapping[str, Any]], bool]
+    outcomes: dict[str, str]
+
+    def cause(self, values: Mapping[str, Any]) -> str:
+        """``(key=value, ...)``: the values the claim's note names."""
+        return "(" + ", ".join(f"{k}={_claim_value(values.get(k))}" for k in self.shown) + ")"
+
+
+def _claim_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _number(values: Mapping[str, Any], key: str) -> float | None:
+    """A numeric config value (None if missing or not a number)."""
+    value = values.get(key)
+    return None if isinstance(value, bool) or not isinstance(value, int | float) else value
+
+
+def _never_yields(values: Mapping[str, Any]) -> bool:
+    """Pakistan does not accept Chinese troops from the start, and its weekly chance of
+    yielding to China's demand, acceptance_rate x (1 - officer_resistance), is 0."""
+    rate = _number(values, "pakistan.acceptance_rate")
+    resistance = _number(values, "pakistan.officer_resistance")
+    return values.get("pakistan.accept_chinese_troops") is False and (rate == 0 or resistance == 1)
+
+
+#: The config keys :func:`_held_to_first_decision` reads.
+_HOLD_KEYS = tuple(
+    f"china.{key}" for key in ("initial_patience", "hold_below", "hysteresis", "patience_recovery")
+)
+
+
+def _held_to_first_decision(values: Mapping[str, Any]) -> bool:
+    """Without an imposed freeze (that is its own claim), China's patience starts below the
+    hold's threshold, so the ladder starts at the hold, and it cannot recover past the
+    threshold plus the hysteresis before the investors' first decision (sim.rules.china,
+    rules 1-3: patience rises by at most ``patience_recovery`` a week)."""
+    start, below, gap, recovery = (_number(values, key) for key in _HOLD_KEYS)
+    if values.get("china.force_investment_hold") is not False:
+        return False
+    if start is None or below is None or gap is None or recovery is None:
+        return False
+    return start < below and start + FIRST_DECISION_WEEK * recovery <= below + gap
+
+
+_ACCEPT, _AVAILABLE = "pakistan.accept_chinese_troops", "china.troops_available"
+_FORCED = "china.force_investment_hold"
+_FIRST_PAUSE = (
+    f"the first pause comes in week {FIRST_DECISION_WEEK}, in every replicate: state firms "
+    "pause at their first monthly decision while Beijing holds"
+)
+
+#: Every :class:`Claim` the analysis makes.
+FIXED_BY: tuple[Claim, ...] = (
+    Claim(
+        "imposed freeze",
+        keys=(_FORCED,),
+        shown=(_FORCED,),
+        holds=lambda v: v.get(_FORCED) is True,
+        outcomes={
+            "investment_hold": "Beijing holds new state investment from the first week, in "
+            "every replicate",
+            "capital_deployed_final": "state firms cannot invest while Beijing holds, so only "
+            "the private firm's capital can grow (at most USD 3,250 million of the 3,080 at "
+            "the start)",
+            "pause_free_weeks": _FIRST_PAUSE,
+        },
+    ),
+    Claim(
+        "patience below the hold",
+        keys=(_FORCED, *_HOLD_KEYS),
+        shown=_HOLD_KEYS[:2],
+        holds=_held_to_first_decision,
+        outcomes={
+            "investment_hold": "China's patience starts below the hold's threshold, so Beijing "
+            "holds new state investment from the first week, in every replicate",
+            "pause_free_weeks": _FIRST_PAUSE,
+        },
+    ),
+    Claim(
+        "troops accepted",
+        keys=(_ACCEPT, _AVAILABLE),
+        shown=(_ACCEPT,),
+        holds=lambda v: v.get(_ACCEPT) is True and v.get(_AVAILABLE) != 0,
+        outcomes={
+            "chinese_troops_deployed": "Chinese troops guard the sites with the most nationals "
+            "from week 1, in every replicate",
+        },
+    ),
+    Claim(
+        "no troops available",
+        keys=(_AVAILABLE,),
+        shown=(_AVAILABLE,),
+        holds=lambda v: v.get(_AVAILABLE) == 0,
+        outcomes={
+            "chinese_troops_deployed": "with no Chinese troops available none deploy, in "
+            "every replicate",
+        },
+    ),
+    Claim(
+        "Pakistan never yields",
+        keys=(_ACCEPT, "pakistan.acceptance_rate", "pakistan.officer_resistance"),
+        shown=("pakistan.acceptance_rate", "pakistan.officer_resistance"),
+        holds=_never_yields,
+        outcomes={
+            "chinese_troops_deployed": "Pakistan's weekly chance of yielding to China's demand "
+            "(acceptance_rate x (1 - officer_resistance)) is 0, so no Chinese troops deploy, "
+            "in every replicate",
+        },
+    ),
+)
+
+#: The horizon a claim on an outcome needs: investors first decide in week 4, so before it
 #: no firm has paused, with the hold or without.
-FIXED_FROM_WEEK: dict[str, int] = {"pause_free_weeks": 4}
+FIXED_FROM_WEEK: dict[str, int] = {"pause_free_weeks": FIRST_DECISION_WEEK}
+
+
+def claim(name: str) -> Claim:
+    """The :data:`FIXED_BY` claim called ``name``."""
+    return next(c for c in FIXED_BY if c.name == name)
 
 
 class ResultsError(ValueError):
     """Bad analysis input; the message is one line naming the problem and what is allowed."""
-
-
-def _claim_void(
-    claim: tuple[str, Any], outcome: str, values: dict[str, Any], drawn: set[str]
-) -> bool:
-    """Whether a run's flattened config ``values`` void :data:`FIXED_BY`'s ``claim`` on
-    ``outcome`` (:data:`FIXED_UNLESS`), or a posterior draws a key it rests on (``drawn``:
-    the run's ``config.yaml`` then shows a value its replicates did not use)."""
-    unless = FIXED_UNLESS.get(claim, {}).get(outcome)
-    if claim[0] in drawn or (unless is not None and unless[0] in drawn):
-        return True
-    return unless is not None and values.get(unless[0]) == unless[1]
 
 
 @dataclass
@@ -146,25 +242,25 @@ class Run:
 
     @cached_property
     def by_construction(self) -> dict[str, str]:
-        """The outcomes a parameter value of the run sets by the model's own rule, each with
+        """The outcomes some parameter values of the run set by the model's own rule, each with
         why (:data:`FIXED_BY`, read from the run's resolved ``config.yaml``; none that needs a
-        longer horizon than the run's, :data:`FIXED_FROM_WEEK`, that another value voids,
-        :data:`FIXED_UNLESS`, or that rests on a key a posterior draws); {} if none."""
+        longer horizon than the run's, :data:`FIXED_FROM_WEEK`, or that rests on a key a
+        posterior draws); {} if none."""
         values = flatten(self.config)
         weeks = self.weeks
         entry = self.parameters
         drawn = set(entry.get("columns") or []) if entry.get("source") == "posterior" else set()
         out: dict[str, str] = {}
-        for (key, value), outcomes in FIXED_BY.items():
-            if values.get(key) == value:
-                out.update(
-                    {
-                        o: f"{why} ({key}={str(value).lower()})"
-                        for o, why in outcomes.items()
-                        if (weeks is None or weeks >= FIXED_FROM_WEEK.get(o, 0))
-                        and not _claim_void((key, value), o, values, drawn)
-                    }
-                )
+        for c in FIXED_BY:
+            if drawn.intersection(c.keys) or not c.holds(values):
+                continue
+            out.update(
+                {
+                    o: f"{why} {c.cause(values)}"
+                    for o, why in c.outcomes.items()
+                    if weeks is None or weeks >= FIXED_FROM_WEEK.get(o, 0)
+                }
+            )
         return out
 
     @property

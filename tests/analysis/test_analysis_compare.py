@@ -733,6 +733,47 @@ def test_accepted_troops_are_marked_unless_none_are_available(
         assert "chinese_troops_deployed" not in load_run(path).by_construction
 
 
+def test_values_that_fix_an_outcome_together_are_marked(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """Claims that rest on several values (stop 49's leftovers): a yielding chance of 0
+    (acceptance_rate 0 or officer_resistance 1, troops not accepted from the start) and
+    patience starting below the hold. Their notes name the values; a posterior that draws
+    one of the values voids the claim."""
+    summary, ts, ev = make_frames(n=20, weeks=10, seed=4)
+    never = (
+        "pakistan:\n  accept_chinese_troops: false\n  acceptance_rate: 0.1\n"
+        "  officer_resistance: 1.0\n"
+    )
+    held = (
+        "china:\n  force_investment_hold: false\n  initial_patience: 0.3\n  hold_below: 0.35\n"
+        "  hysteresis: 0.1\n  patience_recovery: 0.004\n"
+    )
+    marks = {}
+    for name, text in (("never", never), ("held", held), ("slow", held.replace("0.004", "0.1"))):
+        path = save_run(tmp_path / name, summary, ts, ev, scenario="baseline")
+        (path / "config.yaml").write_text(text)
+        marks[name] = load_run(path).by_construction
+    assert set(marks["never"]) == {"chinese_troops_deployed"}
+    assert (
+        "(pakistan.acceptance_rate=0.1, pakistan.officer_resistance=1.0)"
+        in (marks["never"]["chinese_troops_deployed"])
+    )
+    assert set(marks["held"]) == {"investment_hold", "pause_free_weeks"}
+    assert "(china.initial_patience=0.3, china.hold_below=0.35)" in marks["held"]["investment_hold"]
+    assert marks["slow"] == {}  # patience can recover past the threshold before week 4
+    accepted = never.replace("false", "true")
+    path = save_run(tmp_path / "accepted", summary, ts, ev, scenario="chinese_troops")
+    (path / "config.yaml").write_text(accepted)
+    assert "Pakistan's weekly chance" not in load_run(path).by_construction.get(
+        "chinese_troops_deployed", ""
+    )
+    parameters = {"source": "posterior", "columns": ["pakistan.acceptance_rate"], "draws": 2}
+    path = save_run(tmp_path / "drawn", summary, ts, ev, scenario="x", parameters=parameters)
+    (path / "config.yaml").write_text(never)
+    assert load_run(path).by_construction == {}
+
+
 def test_an_outcome_few_pairs_differ_in_is_resampled_apart(
     tmp_path: Path, make_frames, save_run
 ) -> None:
