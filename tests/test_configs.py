@@ -248,6 +248,56 @@ def test_patience_below_the_hold_holds_from_the_first_week(recovery: float, clai
     assert not all(run_replicate(default, 104, s).summary["investment_hold"] for s in range(40))
 
 
+@pytest.mark.parametrize(
+    ("name", "overrides", "outcome", "value"),
+    [
+        ("hold out of reach", {"china.patience_loss_per_death": 0.0}, "investment_hold", False),
+        (
+            "hold out of reach",
+            {"china.hold_below": 0.0, "china.demand_below": 0.0},
+            "investment_hold",
+            False,
+        ),
+        (
+            "demand out of reach",
+            {"china.patience_loss_per_death": 0.0, "china.initial_patience": 0.3},
+            "chinese_troops_deployed",
+            False,
+        ),
+        ("demand out of reach", {"china.demand_below": 0.0}, "chinese_troops_deployed", False),
+        (
+            "Pakistan yields at once",
+            {
+                "china.initial_patience": 0.15,
+                "pakistan.acceptance_rate": 1.0,
+                "pakistan.officer_resistance": 0.0,
+            },
+            "chinese_troops_deployed",
+            True,
+        ),
+    ],
+)
+def test_what_the_ladder_cannot_or_must_reach_holds_in_every_replicate(
+    name: str, overrides: dict, outcome: str, value: bool
+) -> None:
+    """A reviewer (helper-139): with no patience lost per death the ladder never climbs, and
+    a certain yield at a demand from the start deploys troops in week 1; compare starred both
+    unmarked. Each claim holds in every replicate; the baseline's replicates differ there, so
+    the check can fail."""
+    from sim.analysis.runs import claim
+    from sim.config import scenario_params, with_overrides
+    from sim.engine import run_replicate
+    from sim.params import flatten, to_dict
+
+    c = claim(name)
+    assert outcome in c.outcomes
+    base = scenario_params("baseline")
+    params = with_overrides(base, overrides)
+    assert c.holds(flatten(to_dict(params))) and not c.holds(flatten(to_dict(base)))
+    assert all(run_replicate(params, 104, s).summary[outcome] is value for s in range(40))
+    assert not all(run_replicate(base, 104, s).summary[outcome] is value for s in range(40))
+
+
 def test_without_the_value_the_claims_fail() -> None:
     """The check above can fail: with the hold not forced, capital passes the cap."""
     from sim.config import scenario_params, with_overrides

@@ -107,8 +107,42 @@ def _held_to_first_decision(values: Mapping[str, Any]) -> bool:
     return start < below and start + FIRST_DECISION_WEEK * recovery <= below + gap
 
 
+def _out_of_reach(values: Mapping[str, Any], threshold: str) -> bool:
+    """China's patience can never fall below ``threshold`` (a ladder step's): the threshold
+    is 0, or patience cannot fall (no loss per death) and starts at or above it."""
+    below = _number(values, threshold)
+    loss = _number(values, "china.patience_loss_per_death")
+    start = _number(values, "china.initial_patience")
+    if below is None:
+        return False
+    return below == 0 or (loss == 0 and start is not None and start >= below)
+
+
+def _yields_in_week_one(values: Mapping[str, Any]) -> bool:
+    """China demands from the start and still does in week 1 (patience starts below the
+    demand's threshold and cannot recover past it plus the hysteresis in a week), and
+    Pakistan's weekly chance of yielding is 1: troops guard from week 1 (if any exist)."""
+    start, below, gap, recovery = (
+        _number(values, f"china.{key}")
+        for key in ("initial_patience", "demand_below", "hysteresis", "patience_recovery")
+    )
+    rate = _number(values, "pakistan.acceptance_rate")
+    resistance = _number(values, "pakistan.officer_resistance")
+    if start is None or below is None or gap is None or recovery is None:
+        return False
+    return (
+        values.get("pakistan.accept_chinese_troops") is False
+        and values.get("china.troops_available") not in (0, None)
+        and rate == 1
+        and resistance == 0
+        and start < below
+        and start + recovery <= below + gap
+    )
+
+
 _ACCEPT, _AVAILABLE = "pakistan.accept_chinese_troops", "china.troops_available"
 _FORCED = "china.force_investment_hold"
+_PATIENCE_KEYS = ("china.initial_patience", "china.patience_loss_per_death")
 _FIRST_PAUSE = (
     f"the first pause comes in week {FIRST_DECISION_WEEK}, in every replicate: state firms "
     "pause at their first monthly decision while Beijing holds"
@@ -170,6 +204,50 @@ FIXED_BY: tuple[Claim, ...] = (
             "chinese_troops_deployed": "Pakistan's weekly chance of yielding to China's demand "
             "(acceptance_rate x (1 - officer_resistance)) is 0, so no Chinese troops deploy, "
             "in every replicate",
+        },
+    ),
+    Claim(
+        "hold out of reach",
+        keys=(_FORCED, "china.hold_below", *_PATIENCE_KEYS),
+        shown=("china.hold_below", *_PATIENCE_KEYS),
+        holds=lambda v: v.get(_FORCED) is False and _out_of_reach(v, "china.hold_below"),
+        outcomes={
+            "investment_hold": "China's patience can never fall below the hold's threshold, so "
+            "Beijing never holds, in any replicate",
+        },
+    ),
+    Claim(
+        "demand out of reach",
+        keys=(_ACCEPT, "china.demand_below", *_PATIENCE_KEYS),
+        shown=("china.demand_below", *_PATIENCE_KEYS),
+        holds=lambda v: v.get(_ACCEPT) is False and _out_of_reach(v, "china.demand_below"),
+        outcomes={
+            "chinese_troops_deployed": "China's patience can never fall below the demand's "
+            "threshold, so China never asks for its troops and none deploy, in any replicate",
+        },
+    ),
+    Claim(
+        "Pakistan yields at once",
+        keys=(
+            _ACCEPT,
+            _AVAILABLE,
+            "pakistan.acceptance_rate",
+            "pakistan.officer_resistance",
+            "china.initial_patience",
+            "china.demand_below",
+            "china.hysteresis",
+            "china.patience_recovery",
+        ),
+        shown=(
+            "china.initial_patience",
+            "china.demand_below",
+            "pakistan.acceptance_rate",
+            "pakistan.officer_resistance",
+        ),
+        holds=_yields_in_week_one,
+        outcomes={
+            "chinese_troops_deployed": "China demands its troops from the start and Pakistan "
+            "yields with certainty, so they guard from week 1, in every replicate",
         },
     ),
 )
