@@ -415,6 +415,64 @@ def poisson_rate_interval(count: int, years: float, level: float = 0.9) -> tuple
     return float(low / years), float(high / years)
 
 
+def share_interval(count: int, n: int, level: float = 0.9) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval of a share from ``count`` of ``n``: 12 of 12 is
+    consistent with 0.78-1 at 90%."""
+    from scipy.stats import beta
+
+    tail = (1.0 - level) / 2
+    low = beta.ppf(tail, count, n - count + 1) if count > 0 else 0.0
+    high = beta.ppf(1.0 - tail, count + 1, n - count) if count < n else 1.0
+    return float(low), float(high)
+
+
+#: The places holding this share of the Chinese nationals (the fewest, largest first) are
+#: the *main Chinese sites* of :func:`main_chinese_sites`.
+MAIN_SITES_SHARE = 0.9
+
+
+def main_chinese_sites() -> dict[str, str]:
+    """Place id -> name of the fewest places, largest first, that hold
+    :data:`MAIN_SITES_SHARE` of the Chinese nationals (``places.csv``)."""
+    places = sorted(data_rows("places.csv"), key=lambda r: -float(r["chinese_nationals"] or 0))
+    total = sum(float(r["chinese_nationals"] or 0) for r in places)
+    sites: dict[str, str] = {}
+    held = 0.0
+    for row in places:
+        if held >= MAIN_SITES_SHARE * total:
+            break
+        sites[row["id"]] = row["name"]
+        held += float(row["chinese_nationals"] or 0)
+    return sites
+
+
+def at_main_site(location: str, sites: dict[str, str]) -> bool:
+    """Whether a record's location names a main Chinese site (any word of a site's name of
+    four letters or more: ``Dasu/Besham``, ``Chagai (Saindak)``)."""
+    words = {w for name in sites.values() for w in re.findall(r"[A-Za-z]{4,}", name)}
+    return any(re.search(rf"\b{w}\b", location) for w in words)
+
+
+def _main_sites_target(rows: Sequence[Row]) -> Target:
+    """Where attacks on Chinese targets happen: the share at the main Chinese sites."""
+    sites = main_chinese_sites()
+    count = sum(at_main_site(r["location"], sites) for r in rows)
+    low, high = share_interval(count, len(rows))
+    names = ", ".join(sites.values())
+    return Target(
+        "chinese_attacks_at_main_sites_share",
+        "  share at the sites of 90% of Chinese nationals",
+        "share",
+        low,
+        high,
+        f"{count} of {len(rows)} (2018-24): {low:.2f}-{high:.2f} (Clopper-Pearson 90%)",
+        f"attacks_on_chinese_in_pakistan.csv, location; the main sites ({names}) from "
+        "places.csv, chinese_nationals; every attempt on a Chinese target counts (interdicted "
+        "too)",
+        calibrated=False,
+    )
+
+
 def _group_chinese_targets(
     prefix: str, who: str, rates: WindowRates, per_attack: Sequence[int], source: str
 ) -> list[Target]:
@@ -481,6 +539,7 @@ def _chinese_targets() -> list[Target]:
             f"attacks_on_chinese_in_pakistan.csv ({span} rows); NACTA via OBSERVED.md",
             statistics=("attacks_on_chinese_per_year",),
         ),
+        _main_sites_target(rows),
         Target(
             "chinese_killed_per_year",
             "Chinese nationals killed (zero-inflated over 2 yr)",
@@ -821,6 +880,21 @@ def _chinese_by_groups(
     }
 
 
+def main_sites_share(events: pd.DataFrame, replicates: np.ndarray) -> np.ndarray:
+    """Per replicate, the share of its attempts on Chinese targets made at the main Chinese
+    sites (:func:`main_chinese_sites`); NaN for a replicate with none."""
+    out = np.full(replicates.size, np.nan)
+    if events.empty:
+        return out
+    chinese = events[events["target"] == "chinese"]
+    at_site = chinese["district"].isin(list(main_chinese_sites()))
+    shares = at_site.groupby(chinese["replicate"]).mean()
+    index = pd.Index(replicates)
+    known = index.isin(shares.index)
+    out[known] = shares.reindex(index[known]).to_numpy(dtype=float)
+    return out
+
+
 def fighters_change(timeseries: pd.DataFrame, replicates: Any) -> np.ndarray:
     """Fighters at each replicate's last week over fighters at its first (NaN if none then)."""
     fighters = timeseries.sort_values("week").groupby("replicate")["fighters"]
@@ -893,6 +967,7 @@ def replicate_statistics(
         **_chinese_by_groups("baloch", BALOCH_GROUPS, events, reps, per_year),
         **_chinese_by_groups("ttp", ("ttp",), events, reps, per_year),
     }
+    s["chinese_attacks_at_main_sites_share"] = main_sites_share(events, reps)
     weekly = timeseries.pivot(index="replicate", columns="week", values="attacks")
     weekly = weekly.reindex(reps)
     s["weekly_dispersion"] = np.array([dispersion_index(row) for row in weekly.to_numpy()])

@@ -220,10 +220,56 @@ def test_which_targets_are_calibrated() -> None:
         "weekly_dispersion_happened",
         "burstiness_happened",
     }
-    assert context == {"militants_captured_per_year"} | zero_inflated | happened | {
+    where = {"chinese_attacks_at_main_sites_share"}  # not searched: an out-of-sample check
+    assert context == {"militants_captured_per_year"} | zero_inflated | happened | where | {
         f"escalation_b_{g}" for g in GROUPS
     }
     assert "escalation_b_ttp" in context
+
+
+def test_where_attacks_on_chinese_happen_from_the_data_files() -> None:
+    """By hand: Karachi 4,000, Dasu 1,000, Gwadar 500 and Chagai 400 of the 6,310 nationals
+    in places.csv (93.5%; the three largest hold 87%); every one of the record's 12 attacks on
+    Chinese targets was at one of them (5 Karachi, 4 Gwadar, 2 Dasu/Besham, 1 Chagai), so
+    the 90% Clopper-Pearson range is 0.05^(1/12) = 0.779 to 1 (helper-139: the model put
+    21% of its attempts in Quetta, with 50 nationals)."""
+    from sim.validation import at_main_site, main_chinese_sites, share_interval
+
+    sites = main_chinese_sites()
+    assert list(sites) == ["karachi", "dasu", "gwadar", "chagai"]
+    target = {t.key: t for t in observed_targets()}["chinese_attacks_at_main_sites_share"]
+    assert target.low == pytest.approx(0.05 ** (1 / 12)) and target.high == 1.0
+    assert target.observed.startswith("12 of 12")
+    assert at_main_site("Besham, Shangla (convoy to Dasu hydropower project)", sites)
+    assert not at_main_site("Quetta Serena hotel", sites)
+    low, high = share_interval(3, 10)  # scipy's binomtest gives 0.0873-0.6066 at 90%
+    assert (low, high) == pytest.approx((0.0873, 0.6066), abs=1e-4)
+    assert share_interval(0, 12) == pytest.approx((0.0, 1 - 0.05 ** (1 / 12)))
+
+
+def test_the_main_sites_share_of_each_replicate() -> None:
+    """Synthetic events with a known answer: replicate 0 has 3 of 4 attempts on Chinese
+    targets at main sites (other targets do not count), replicate 1 none at all (NaN),
+    replicate 2 one of one."""
+    from sim.validation import main_sites_share
+
+    events = pd.DataFrame(
+        {
+            "replicate": [0, 0, 0, 0, 0, 1, 2],
+            "target": [
+                "chinese",
+                "chinese",
+                "chinese",
+                "chinese",
+                "security",
+                "security",
+                "chinese",
+            ],
+            "district": ["karachi", "gwadar", "quetta", "dasu", "quetta", "karachi", "chagai"],
+        }
+    )
+    share = main_sites_share(events, np.array([0, 1, 2]))
+    assert share[0] == 0.75 and np.isnan(share[1]) and share[2] == 1.0
 
 
 def test_ttp_and_baloch_split_of_attacks_on_chinese_from_the_data_file() -> None:
