@@ -48,7 +48,7 @@ from sim.rules.militant_group import (
 from sim.rules.pakistan import pakistan_week
 from sim.society import society_week
 from sim.week import begin_week, end_week, start
-from sim.world import FIRST_PAUSE, HARDSHIP_STALE, TROOPS, compiled_params, new_event_buffer
+from sim.world import FIRST_PAUSE, HARDSHIP_STALE, JOINT, compiled_params, new_event_buffer
 
 STEPS = (
     "Iran and China (and the week's start)",
@@ -124,7 +124,7 @@ def timed_weeks(
             u = cycles()
             acc[3] += u - t
             attempts = draw_attempts(rng, g, groups, params.escalation)
-            joint = joint_operations(world.s[TROOPS] > 0, params.china)
+            joint = joint_operations(world.s[JOINT] > 0, params.china)
             interdiction = interdiction_probability(joint, params.attacks)
             if attempts > 0:
                 where = reach(

@@ -3,11 +3,12 @@
 .venv/bin/python scripts/refresh_golden.py           # refuses if the baseline fails validation
 .venv/bin/python scripts/refresh_golden.py --force   # writes anyway, with a warning
 
-Before writing, the baseline is validated (:func:`sim.validation.validate`, 60 replicates, into
-a temporary directory): a golden is only refreshed from a baseline whose calibrated targets all
-have their model median inside the observed range, but for the known misses listed with their
-reasons in :data:`sim.validation.KNOWN_MISSES` (the deadliest attack of a year in Balochistan,
-below the record at any number of replicates; it is not let through by the small sample).
+Before writing, the baseline is validated (:func:`sim.validation.validate`, 200 replicates,
+``VALIDATION_REPLICATES``, into a temporary directory): a golden is only refreshed from a
+baseline whose calibrated targets all have their model median inside the observed range, but
+for the known misses listed with their reasons in :data:`sim.validation.KNOWN_MISSES` (the
+deadliest attack of a year in Balochistan, below the record at any number of replicates; it is
+not let through by the small sample).
 """
 
 from __future__ import annotations

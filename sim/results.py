@@ -138,8 +138,25 @@ def arrow_table(
             assert names is not None
             arrays.append(_decoded(values, names[field.name]))
         else:
+            _check_whole(field, values)
             arrays.append(_numeric_array(values, field.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _check_whole(field: pa.Field, values: np.ndarray) -> None:
+    """Refuse to store fractions in an integer column (the cast would truncate them to
+    whole numbers, 0.41 to 0, without a word): a new float column must be declared."""
+    values = np.asarray(values)
+    if not pa.types.is_integer(field.type) or not np.issubdtype(values.dtype, np.floating):
+        return
+    whole = np.isfinite(values) & (values == np.trunc(values))
+    if not whole.all():
+        bad = float(values[~whole][0])
+        raise TypeError(
+            f"column {field.name} holds {bad!r}, not a whole number, but its type is "
+            f"{field.type}: declare a float column in sim.results._SUMMARY_TYPES (or the "
+            "table's schema)"
+        )
 
 
 #: The NumPy type of each numeric Arrow type of the tables.

@@ -7,6 +7,7 @@ step deviates in one place (a perturbed rule) must be caught by the same compari
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import Any
@@ -88,13 +89,30 @@ def test_different_seeds_differ_and_the_same_seed_repeats() -> None:
     assert differences(a, c) != []
 
 
+#: A decorator that compiles a function: sim.compiled's rule and inlined_rule, Numba's own.
+_COMPILING = re.compile(r"^\s*@(?:\w+\.)?(?:rule|inlined_rule|njit|jit|vectorize)\b", re.MULTILINE)
+
+
+def compiles(source: str) -> bool:
+    """Whether a module's source compiles a function with Numba."""
+    return _COMPILING.search(source) is not None
+
+
+def test_the_compiled_rule_check_sees_every_decorator() -> None:
+    """A stranger (helper-140): an unlisted file with one ``@inlined_rule`` passed the check
+    below (it looked for the text "@rule"), and the model then ran stale compiled code."""
+    for decorator in ("@rule", "@inlined_rule", "@njit", "@numba.njit(cache=True)", "@jit"):
+        assert compiles(f"import x\n\n{decorator}\ndef f():\n    pass\n")
+    assert not compiles("# a @rule in a comment mid-line\ndef f():\n    return '@rule'\n")
+
+
 def test_every_file_with_compiled_rules_is_part_of_the_cache_key(tmp_path: Any) -> None:
     """Numba keys a function's cache on its own file; a changed callee elsewhere must
     invalidate it, so every file that defines a rule is hashed into the cache directory."""
     import sim.fingerprint as fingerprint
 
     package = fingerprint._PACKAGE
-    with_rules = {p for p in package.rglob("*.py") if "@rule" in p.read_text()}
+    with_rules = {p for p in package.rglob("*.py") if compiles(p.read_text())}
     assert with_rules <= set(fingerprint.RULE_SOURCES)
     before = fingerprint.rules_fingerprint()
     copies = []

@@ -181,3 +181,14 @@ def test_an_aborted_assembly_leaves_no_file(tmp_path: Path) -> None:
     assembly.add_ready({0})
     assembly.abort()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chunks"]
+
+
+def test_a_fraction_in_an_integer_column_is_refused() -> None:
+    """A stranger (helper-140): a new float summary column left out of _SUMMARY_TYPES was
+    stored as int64 zeros (0.413 -> 0) without a word, and the golden file refreshed from
+    the in-memory summary then hid it. Whole numbers held as floats still store."""
+    schema = pa.schema([("count", pa.int64()), ("share", pa.float64())])
+    table = arrow_table({"count": np.array([3.0, 4.0]), "share": np.array([0.4, 0.5])}, schema)
+    assert table.column("count").to_pylist() == [3, 4]
+    with pytest.raises(TypeError, match=r"column count holds 0\.413, not a whole number"):
+        arrow_table({"count": np.array([3.0, 0.413]), "share": np.array([0.4, 0.5])}, schema)
