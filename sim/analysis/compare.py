@@ -927,11 +927,18 @@ PAIRING_RUNS_SHOWN = 8
 WEAK_PAIRING = 0.3
 
 
+def _run_name(label: str) -> str:
+    """A run's label in a list of runs: quoted where it holds a comma itself (a run of a
+    sweep over two keys, ``x=1, y=2``), so that the list's commas part runs, not keys."""
+    return f"'{label}'" if "," in label else label
+
+
 def _which_runs(labels: list[str], paired: int) -> str:
     """``labels`` named in a note: "the paired runs" if they are all ``paired`` of them, else
     the first few by name."""
     if len(labels) == paired:
         return "the paired runs"
+    labels = [_run_name(label) for label in labels]
     if len(labels) > PAIRING_RUNS_SHOWN:
         return (
             f"{', '.join(labels[:PAIRING_RUNS_SHOWN])} and {len(labels) - PAIRING_RUNS_SHOWN} more"
@@ -950,7 +957,7 @@ def _pairing_strength(diffs: pd.DataFrame, keyed: set[str] | None = None) -> str
     if by_run.empty:
         return ""
     shown = [
-        f"{label} {row['median']:.2f} ({row['min']:.2f} to {row['max']:.2f})"
+        f"{_run_name(str(label))} {row['median']:.2f} ({row['min']:.2f} to {row['max']:.2f})"
         for label, row in by_run.iterrows()
     ]
     medians = {str(label): float(m) for label, m in by_run["median"].items()}

@@ -278,6 +278,9 @@ class Run:
     label: str = ""
     #: Label of the sweep this run belongs to, if any.
     sweep: str | None = None
+    #: Why the sweep's latest command refused this job ('' if it did not): the folder holds
+    #: the results of an earlier command, not of that one.
+    refused: str = ""
 
     @property
     def scenario(self) -> str:
@@ -688,6 +691,9 @@ def load_sweep(path: Path) -> Sweep:
         run = load_run(d)
         if not run.overrides and d.name in job_overrides:
             run.overrides = job_overrides[d.name]
+        entry = entries.get(d.name, {})
+        if entry.get("status") == "refused":
+            run.refused = str(entry.get("message") or "refused").strip().splitlines()[0]
         found.append(run)
     runs = [job for job in found if isinstance(job, Run)]
     not_started = not_started_jobs(meta.get("not_started"))
@@ -747,6 +753,19 @@ def _skipped_job(folder: Path, entry: dict[str, Any]) -> SkippedJob:
     )
 
 
+def refused_run_line(run: Run) -> str:
+    """``Included as stored: sweep job 3 …`` for a job the sweep's latest command refused
+    whose folder holds an earlier command's results (a stranger: compare showed them as the
+    sweep's without a word), else ''."""
+    if not run.refused:
+        return ""
+    return (
+        f"Included as stored: sweep job {run.path.name} holds the results of an earlier "
+        f"command; the sweep's latest command refused it ({run.refused}), so its settings may "
+        "not be the ones that command gave (its config.yaml says what it ran)."
+    )
+
+
 def failed_run_line(run: Run) -> str:
     """``Included although failed: sweep job 3 (7 of 8 replicates; 1 raised: see …).`` for a
     run whose manifest says it failed, else ''."""
@@ -791,6 +810,7 @@ class RunSet:
         return (
             [job.line() for job in self.skipped]
             + [line for sweep in self.sweeps if (line := sweep.not_started_line())]
+            + [line for run in self.runs if (line := refused_run_line(run))]
             + [line for run in self.runs if (line := failed_run_line(run))]
         )
 

@@ -147,6 +147,36 @@ def test_compare_of_a_sweep_says_which_jobs_have_no_results(
     assert "Reference: Chinese troops (standing in for the baseline, sweep job" in out
 
 
+def test_a_refused_job_with_earlier_results_is_included_with_a_note(
+    tmp_path: Path, make_run, capsys
+) -> None:
+    """A stranger (helper-140): after a scenario file changed, the sweep's command refused a
+    job whose folder held the old configuration's results, and compare showed them as the
+    sweep's without a word. They are compared as stored, with a line saying so."""
+    import json
+
+    sweep = tmp_path / "sweep"
+    for scenario in ("baseline", "surge"):
+        make_run(sweep / scenario, scenario=scenario, n=4, weeks=2)
+    jobs = [
+        {"dir": "baseline", "overrides": {"scenario": "baseline"}, "status": "complete"},
+        {
+            "dir": "surge",
+            "overrides": {"scenario": "surge"},
+            "status": "refused",
+            "message": "surge holds a run of another configuration\nmore",
+        },
+    ]
+    (sweep / "sweep.json").write_text(json.dumps({"swept": ["scenario"], "jobs": jobs}))
+    assert cli.compare_command([str(sweep), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Included as stored: sweep job surge holds the results of an earlier command; the "
+        "sweep's latest command refused it (surge holds a run of another configuration)" in out
+    )
+    assert "sweep job baseline holds" not in out
+
+
 @pytest.mark.parametrize(
     "name", ["summary.parquet", "manifest.json", "config.yaml", "chunks/summary-0.parquet"]
 )

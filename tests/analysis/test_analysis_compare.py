@@ -1043,3 +1043,17 @@ def test_a_run_of_one_replicate_shows_no_interval_in_the_table(
     table = cmp.compare(paths, reference="Baseline [replicates=20]")
     assert table.attrs["seed_references"]  # the run of 1 has its own reference
     assert "resampled apart" not in cmp.format_table(table)
+
+
+def test_runs_of_a_two_key_sweep_are_told_apart_in_the_pairing_note() -> None:
+    """A stranger (helper-140): labels such as "protection=0.0, trust=0.4" were listed with
+    the same comma between runs as between keys. Such labels are quoted."""
+    diffs = pd.DataFrame(
+        {
+            "label": ["p=0, t=0.4", "p=0, t=0.4", "Iran border", "Iran border"],
+            "pair_r": [0.1, 0.2, 0.5, 0.7],
+        }
+    )
+    text = cmp._pairing_strength(diffs)
+    assert "'p=0, t=0.4' 0.15 (0.10 to 0.20); Iran border 0.60 (0.50 to 0.70)" in text
+    assert "'p=0, t=0.4' pair weakly" in text and "Iran border drew from one stream" in text
