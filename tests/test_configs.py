@@ -464,3 +464,26 @@ def test_only_a_scenario_of_ones_own_folder_is_recorded_by_its_file(
     monkeypatch.setenv("CPEC_SCENARIO_PATH", str(tmp_path))
     recorded = scenario_files(scenario_file="baseline", contrast_file="security_surge", x=None)
     assert recorded == {"contrast_file": str((tmp_path / "security_surge.yaml").resolve())}
+
+
+def test_every_scenario_quotes_the_seed_article_faithfully() -> None:
+    """Each scenario's ``seed_passage`` is the article's words (docs/seed.md, kept verbatim),
+    its omissions marked "...": a reviewer (helper-139) found iran_border quoting the joint
+    Iran-Pakistan operation as fact, where the article reports Jaish al-Adl's claim and
+    Pakistan's denial."""
+    import yaml
+
+    from sim.config import scenario_files
+
+    def plain(text: str) -> str:
+        for curly, straight in (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"')):
+            text = text.replace(curly, straight)
+        return " ".join(text.split())
+
+    article = plain((Path(__file__).parent.parent / "docs" / "seed.md").read_text())
+    for name, path in scenario_files().items():
+        passage = yaml.safe_load(path.read_text())["scenario"]["seed_passage"]
+        for part in (p.strip().rstrip(".") for p in plain(passage).split("...")):
+            assert part and part.casefold() in article.casefold(), (name, part)
+    iran = yaml.safe_load(scenario_files()["iran_border"].read_text())["scenario"]
+    assert "fake news" in iran["seed_passage"]
