@@ -122,6 +122,28 @@ def test_every_parameter_moves_something(info: Any) -> None:
     assert a != b, f"{info.path} changed nothing between {low} and {high} in {scenario}"
 
 
+#: Where a switch's rule is active, if not in the baseline: a fixed posture matters only
+#: where Iran's posture would change (a decisive operation turns it cooperative in half the
+#: replicates).
+SWITCH_ACTIVE_IN: dict[str, tuple[str, dict[str, Any]]] = {
+    "iran.posture_fixed": ("decisive_operation", {}),
+}
+SWITCHES = [i for i in iter_params(ModelParams()) if i.type == "bool" or i.choices]
+
+
+@pytest.mark.parametrize("info", SWITCHES, ids=[i.path for i in SWITCHES])
+def test_every_switch_and_choice_moves_something(info: Any) -> None:
+    """No placebos among the switches and choices either (a stranger, helper-140: a bool no
+    rule read passed every test): each value of each changes at least one summary column
+    over the same seeds, against every other value."""
+    scenario, extra = SWITCH_ACTIVE_IN.get(info.path, ("baseline", {}))
+    values = list(info.choices) if info.choices else [False, True]
+    found = {v: _summaries(scenario, {**extra, info.path: v}, rare=False) for v in values}
+    for i, a in enumerate(values):
+        for b in values[i + 1 :]:
+            assert found[a] != found[b], f"{info.path} changed nothing between {a} and {b}"
+
+
 #: Summary columns that a scenario sets by construction (its inputs), with the reason.
 INPUT_COLUMNS: dict[str, set[str]] = {
     "chinese_troops": {"chinese_troops_deployed"},  # troops from week 1
