@@ -30,7 +30,7 @@ from sim.commands import (
     report_interrupt,
     reraise_interrupt,
 )
-from sim.config import MAX_SWEEP_JOBS, resolved_jobs, scenario_names, shown_value
+from sim.config import MAX_SWEEP_JOBS, other_suffix, resolved_jobs, scenario_names, shown_value
 from sim.console import INTERRUPTED
 from sim.files import is_system_folder, unwritable
 
@@ -317,7 +317,8 @@ def _check_value(key: str, value: Any, types: dict[str, str]) -> None:
         if isinstance(value, list | dict):
             raise Refused(f"{key} takes one name; to run several, sweep: -m {key}=a,b")
         if value not in names:
-            raise Refused(f"unknown {key} {value!r}: choose one of {', '.join(names)}")
+            hint = other_suffix(str(value)) if key == "scenario" else ""
+            raise Refused(f"unknown {key} {value!r}: choose one of {', '.join(names)}{hint}")
         return
     kind = types[key]
     ok = {
@@ -635,7 +636,6 @@ def _plan(args: list[str], plan: Plan) -> None:
     sweeping = multirun or bool(sweeper)
     out_key = "hydra.sweep.dir" if sweeping else "hydra.run.dir"
     out = Path(str(base.hydra.sweep.dir if sweeping else base.hydra.run.dir))
-    check_output_dir(out, out_key, sorted(swept) if sweeping else None, out_key in given)
     for key, options in swept.items():
         for value in options[1:]:
             if _is_group(key):
@@ -644,6 +644,8 @@ def _plan(args: list[str], plan: Plan) -> None:
                 _check_job(cfg, model_keys)
             else:
                 _check_value_in(base, key, value, model_keys)
+    # the values first: a bad value is the thing to fix, whatever the folder holds
+    check_output_dir(out, out_key, sorted(swept) if sweeping else None, out_key in given)
     plan.swept = {k: [_override_text(v) for v in vs] for k, vs in swept.items()}
     plan.sweep_dir = out if sweeping else None
     plan.jobs = math.prod(len(v) for v in swept.values()) if swept else 1

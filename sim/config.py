@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import glob
 import hashlib
 import json
 import operator
@@ -188,6 +189,16 @@ def user_scenario_file(name: str) -> Path | None:
     return user_scenarios().get(name)
 
 
+def other_suffix(name: str) -> str:
+    """A hint when a folder of scenarios holds ``name`` under another ending (``.yml``):
+    only ``NAME.yaml`` files are read."""
+    for folder in scenario_dirs():
+        for path in sorted(folder.glob(f"{glob.escape(name)}.*")) if folder.is_dir() else []:
+            if path.suffix != ".yaml":
+                return f" ({path} is not read: scenario files end in .yaml)"
+    return ""
+
+
 def load_scenario(name: str) -> dict[str, Any]:
     """The scenario file as a dict (``scenario`` info plus parameter overrides): a fresh copy,
     parsed and checked once per version of the file (a calibration builds parameters ~10^5
@@ -201,6 +212,7 @@ def load_scenario(name: str) -> dict[str, Any]:
     if path is None or stamp is None:
         raise ParameterError(
             f"unknown scenario {name!r}: choose one of {', '.join(scenario_names())}"
+            + other_suffix(name)
         )
     return copy.deepcopy(_parsed_scenario(path, stamp.st_mtime_ns, stamp.st_size))
 

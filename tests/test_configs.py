@@ -418,6 +418,23 @@ def test_a_scenario_name_in_two_folders_or_a_missing_folder_is_refused(
         scenario_names()
 
 
+def test_a_scenario_file_with_another_ending_is_named_when_its_name_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger (helper-140): a scenario saved as NAME.yml gave a plain "unknown
+    scenario"; the line now names the file and the ending that is read."""
+    from sim.config import load_scenario
+    from sim.params import ParameterError
+
+    (tmp_path / "security_surge.yml").write_text(SURGE)
+    monkeypatch.setenv("CPEC_SCENARIO_PATH", str(tmp_path))
+    with pytest.raises(ParameterError, match=r"security_surge\.yml is not read: .* end in \.yaml"):
+        load_scenario("security_surge")
+    with pytest.raises(ParameterError) as refused:
+        load_scenario("other")
+    assert "is not read" not in str(refused.value)
+
+
 def test_the_servers_refuse_a_bad_scenario_file_before_they_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -229,3 +229,23 @@ def test_a_users_file_in_a_sweep_job_is_named_in_its_job(
     with pytest.raises(Refused) as typed:
         check_output_dir(Path("results/sweeps/s"), "hydra.sweep.dir", ["seed"], typed=True)
     assert str(typed.value).endswith("choose another folder with hydra.sweep.dir=PATH")
+
+
+def test_a_bad_swept_value_is_named_before_the_folder_it_would_go_to(
+    finished: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger (helper-140): a sweep of 0.5,1.5 into a folder of another sweep was first
+    told to choose another sweep_name, and only then that 1.5 is out of bounds."""
+    import shutil
+
+    from sim.cli import _register, prevalidate
+
+    _register()  # the run schema, as cpec-sim run registers it
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "results" / "sweeps" / "multirun"
+    shutil.copytree(finished, sweep / "scenario=baseline")
+    (sweep / "sweep.json").write_text('{"swept": ["scenario"], "jobs": []}')
+    bad = prevalidate(["-m", "china.initial_patience=0.5,1.5", "replicates=2"])
+    assert bad.error is not None and "china.initial_patience=1.5 is out of bounds" in bad.error
+    good = prevalidate(["-m", "china.initial_patience=0.5,0.6", "replicates=2"])
+    assert good.error is not None and "holds another sweep (of scenario)" in good.error
