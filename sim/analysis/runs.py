@@ -88,23 +88,39 @@ def _never_yields(values: Mapping[str, Any]) -> bool:
     return values.get("pakistan.accept_chinese_troops") is False and (rate == 0 or resistance == 1)
 
 
-#: The config keys :func:`_held_to_first_decision` reads.
-_HOLD_KEYS = tuple(
-    f"china.{key}" for key in ("initial_patience", "hold_below", "hysteresis", "patience_recovery")
+#: The config keys :func:`_step_kept` reads, with the step's threshold.
+_LADDER_KEYS = tuple(
+    f"china.{key}" for key in ("initial_patience", "hysteresis", "patience_recovery")
 )
 
 
-def _held_to_first_decision(values: Mapping[str, Any]) -> bool:
-    """Without an imposed freeze (that is its own claim), China's patience starts below the
-    hold's threshold, so the ladder starts at the hold, and it cannot recover past the
-    threshold plus the hysteresis before the investors' first decision (sim.rules.china,
-    rules 1-3: patience rises by at most ``patience_recovery`` a week)."""
-    start, below, gap, recovery = (_number(values, key) for key in _HOLD_KEYS)
-    if values.get("china.force_investment_hold") is not False:
+def _step_kept(values: Mapping[str, Any], threshold: str, weeks: int | None) -> bool:
+    """China's ladder starts at the step of ``threshold`` or above (patience starts below
+    it) and is still there after ``weeks`` weeks (None: for ever), whatever happens.
+
+    Patience rises fastest in quiet weeks, by ``patience_recovery`` to at most 1 (rule 1 of
+    sim.rules.china), and the ladder steps down only once patience passes the threshold plus
+    the hysteresis (rule 3): the quiet path, computed as the rule computes it (a closed form
+    rounds otherwise at equality), bounds every replicate's.
+    """
+    start, gap, recovery = (_number(values, key) for key in _LADDER_KEYS)
+    below = _number(values, threshold)
+    if start is None or below is None or gap is None or recovery is None or start >= below:
         return False
-    if start is None or below is None or gap is None or recovery is None:
-        return False
-    return start < below and start + FIRST_DECISION_WEEK * recovery <= below + gap
+    top = below + gap  # the rule's sum: the step down is patience > threshold + hysteresis
+    if weeks is None:
+        return top >= 1.0  # patience never passes 1
+    patience = start
+    for _ in range(weeks):
+        patience = min(1.0, patience + recovery)
+        if patience > top:
+            return False
+    return True
+
+
+def _hold_kept(weeks: int | None) -> Callable[[Mapping[str, Any]], bool]:
+    """Without an imposed freeze (its own claim), the hold kept for ``weeks`` weeks."""
+    return lambda v: v.get(_FORCED) is False and _step_kept(v, "china.hold_below", weeks)
 
 
 def _out_of_reach(values: Mapping[str, Any], threshold: str) -> bool:
@@ -119,30 +135,28 @@ def _out_of_reach(values: Mapping[str, Any], threshold: str) -> bool:
 
 
 def _yields_in_week_one(values: Mapping[str, Any]) -> bool:
-    """China demands from the start and still does in week 1 (patience starts below the
-    demand's threshold and cannot recover past it plus the hysteresis in a week), and
+    """China demands from the start and still does in week 1 (:func:`_step_kept`), and
     Pakistan's weekly chance of yielding is 1: troops guard from week 1 (if any exist)."""
-    start, below, gap, recovery = (
-        _number(values, f"china.{key}")
-        for key in ("initial_patience", "demand_below", "hysteresis", "patience_recovery")
-    )
     rate = _number(values, "pakistan.acceptance_rate")
     resistance = _number(values, "pakistan.officer_resistance")
-    if start is None or below is None or gap is None or recovery is None:
-        return False
     return (
         values.get("pakistan.accept_chinese_troops") is False
         and values.get("china.troops_available") not in (0, None)
         and rate == 1
         and resistance == 0
-        and start < below
-        and start + recovery <= below + gap
+        and _step_kept(values, "china.demand_below", 1)
     )
 
 
 _ACCEPT, _AVAILABLE = "pakistan.accept_chinese_troops", "china.troops_available"
 _FORCED = "china.force_investment_hold"
 _PATIENCE_KEYS = ("china.initial_patience", "china.patience_loss_per_death")
+_HOLD_SHOWN = (
+    "china.initial_patience",
+    "china.hold_below",
+    "china.hysteresis",
+    "china.patience_recovery",
+)
 _FIRST_PAUSE = (
     f"the first pause comes in week {FIRST_DECISION_WEEK}, in every replicate: state firms "
     "pause at their first monthly decision while Beijing holds"
@@ -165,14 +179,33 @@ FIXED_BY: tuple[Claim, ...] = (
         },
     ),
     Claim(
-        "patience below the hold",
-        keys=(_FORCED, *_HOLD_KEYS),
-        shown=_HOLD_KEYS[:2],
-        holds=_held_to_first_decision,
+        "hold from the start",
+        keys=(_FORCED, "china.hold_below", *_LADDER_KEYS),
+        shown=_HOLD_SHOWN,
+        holds=_hold_kept(1),
         outcomes={
-            "investment_hold": "China's patience starts below the hold's threshold, so Beijing "
-            "holds new state investment from the first week, in every replicate",
-            "pause_free_weeks": _FIRST_PAUSE,
+            "investment_hold": "China's patience starts below the hold's threshold and cannot "
+            "recover past it plus the hysteresis in a week, so Beijing holds new state "
+            "investment from the first week, in every replicate",
+        },
+    ),
+    Claim(
+        "hold to the first decision",
+        keys=(_FORCED, "china.hold_below", *_LADDER_KEYS),
+        shown=_HOLD_SHOWN,
+        holds=_hold_kept(FIRST_DECISION_WEEK),
+        outcomes={"pause_free_weeks": _FIRST_PAUSE},
+    ),
+    Claim(
+        "hold that never lifts",
+        keys=(_FORCED, "china.hold_below", *_LADDER_KEYS),
+        shown=_HOLD_SHOWN,
+        holds=_hold_kept(None),
+        outcomes={
+            "capital_deployed_final": "China's patience starts below the hold's threshold and "
+            "the threshold plus the hysteresis is 1 or more, which patience never passes, so "
+            "Beijing holds for good: only the private firm's capital can grow (at most USD "
+            "3,250 million of the 3,080 at the start)",
         },
     ),
     Claim(
@@ -241,6 +274,8 @@ FIXED_BY: tuple[Claim, ...] = (
         shown=(
             "china.initial_patience",
             "china.demand_below",
+            "china.hysteresis",
+            "china.patience_recovery",
             "pakistan.acceptance_rate",
             "pakistan.officer_resistance",
         ),

@@ -760,8 +760,12 @@ def test_values_that_fix_an_outcome_together_are_marked(
         in (marks["never"]["chinese_troops_deployed"])
     )
     assert set(marks["held"]) == {"investment_hold", "pause_free_weeks"}
-    assert "(china.initial_patience=0.3, china.hold_below=0.35)" in marks["held"]["investment_hold"]
-    assert marks["slow"] == {}  # patience can recover past the threshold before week 4
+    assert (
+        "(china.initial_patience=0.3, china.hold_below=0.35, china.hysteresis=0.1, "
+        "china.patience_recovery=0.004)" in marks["held"]["investment_hold"]
+    )
+    # patience can recover past the threshold before week 4, not in week 1
+    assert set(marks["slow"]) == {"investment_hold"}
     accepted = never.replace("false", "true")
     path = save_run(tmp_path / "accepted", summary, ts, ev, scenario="chinese_troops")
     (path / "config.yaml").write_text(accepted)
