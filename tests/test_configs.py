@@ -199,6 +199,8 @@ def test_with_no_troops_available_none_deploy(scenario: str) -> None:
     [
         ("baseline", {"pakistan.acceptance_rate": 0.0}),
         ("baseline", {"pakistan.officer_resistance": 1.0}),
+        # a reviewer (helper-142): a rate so small that the rule's product rounds to 0
+        ("baseline", {"pakistan.acceptance_rate": 5e-324, "pakistan.officer_resistance": 0.5}),
         ("joint_operation", {"pakistan.officer_resistance": 1.0, "china.initial_patience": 0.1}),
     ],
 )
@@ -242,6 +244,10 @@ def test_where_pakistan_never_yields_no_troops_deploy(scenario: str, overrides: 
         ),
         (
             {"china.patience_recovery": 0.5, "china.hysteresis": 0.7},  # 0.35 + 0.7 >= 1
+            {"hold from the start", "hold to the first decision", "hold that never lifts"},
+        ),
+        (  # a reviewer (helper-142): with no recovery the hold never lifts either
+            {"china.patience_recovery": 0.0},
             {"hold from the start", "hold to the first decision", "hold that never lifts"},
         ),
     ],

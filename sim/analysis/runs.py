@@ -85,7 +85,10 @@ def _never_yields(values: Mapping[str, Any]) -> bool:
     yielding to China's demand, acceptance_rate x (1 - officer_resistance), is 0."""
     rate = _number(values, "pakistan.acceptance_rate")
     resistance = _number(values, "pakistan.officer_resistance")
-    return values.get("pakistan.accept_chinese_troops") is False and (rate == 0 or resistance == 1)
+    if rate is None or resistance is None:
+        return False
+    chance = rate * (1.0 - resistance)  # as the rule computes it: a tiny rate can round to 0
+    return values.get("pakistan.accept_chinese_troops") is False and chance == 0
 
 
 #: The config keys :func:`_step_kept` reads, with the step's threshold.
@@ -109,7 +112,7 @@ def _step_kept(values: Mapping[str, Any], threshold: str, weeks: int | None) -> 
         return False
     top = below + gap  # the rule's sum: the step down is patience > threshold + hysteresis
     if weeks is None:
-        return top >= 1.0  # patience never passes 1
+        return top >= 1.0 or recovery == 0  # patience never passes 1, or never rises
     patience = start
     for _ in range(weeks):
         patience = min(1.0, patience + recovery)
@@ -173,8 +176,8 @@ FIXED_BY: tuple[Claim, ...] = (
             "investment_hold": "Beijing holds new state investment from the first week, in "
             "every replicate",
             "capital_deployed_final": "state firms cannot invest while Beijing holds, so only "
-            "the private firm's capital can grow (at most USD 3,250 million of the 3,080 at "
-            "the start)",
+            "the private firm's capital can grow (at most USD 3,250 million, up from the "
+            "3,080 at the start)",
             "pause_free_weeks": _FIRST_PAUSE,
         },
     ),
@@ -203,15 +206,15 @@ FIXED_BY: tuple[Claim, ...] = (
         holds=_hold_kept(None),
         outcomes={
             "capital_deployed_final": "China's patience starts below the hold's threshold and "
-            "the threshold plus the hysteresis is 1 or more, which patience never passes, so "
-            "Beijing holds for good: only the private firm's capital can grow (at most USD "
-            "3,250 million of the 3,080 at the start)",
+            "patience can never pass the threshold plus the hysteresis (it is 1 or more, or "
+            "patience does not recover), so Beijing holds for good: only the private firm's "
+            "capital can grow (at most USD 3,250 million, up from the 3,080 at the start)",
         },
     ),
     Claim(
         "troops accepted",
         keys=(_ACCEPT, _AVAILABLE),
-        shown=(_ACCEPT,),
+        shown=(_ACCEPT, _AVAILABLE),
         holds=lambda v: v.get(_ACCEPT) is True and v.get(_AVAILABLE) != 0,
         outcomes={
             "chinese_troops_deployed": "Chinese troops guard the sites with the most nationals "
@@ -231,7 +234,7 @@ FIXED_BY: tuple[Claim, ...] = (
     Claim(
         "Pakistan never yields",
         keys=(_ACCEPT, "pakistan.acceptance_rate", "pakistan.officer_resistance"),
-        shown=("pakistan.acceptance_rate", "pakistan.officer_resistance"),
+        shown=(_ACCEPT, "pakistan.acceptance_rate", "pakistan.officer_resistance"),
         holds=_never_yields,
         outcomes={
             "chinese_troops_deployed": "Pakistan's weekly chance of yielding to China's demand "
@@ -252,7 +255,7 @@ FIXED_BY: tuple[Claim, ...] = (
     Claim(
         "demand out of reach",
         keys=(_ACCEPT, "china.demand_below", *_PATIENCE_KEYS),
-        shown=("china.demand_below", *_PATIENCE_KEYS),
+        shown=(_ACCEPT, "china.demand_below", *_PATIENCE_KEYS),
         holds=lambda v: v.get(_ACCEPT) is False and _out_of_reach(v, "china.demand_below"),
         outcomes={
             "chinese_troops_deployed": "China's patience can never fall below the demand's "
@@ -272,6 +275,8 @@ FIXED_BY: tuple[Claim, ...] = (
             "china.patience_recovery",
         ),
         shown=(
+            _ACCEPT,
+            _AVAILABLE,
             "china.initial_patience",
             "china.demand_below",
             "china.hysteresis",

@@ -719,7 +719,10 @@ def test_accepted_troops_are_marked_unless_none_are_available(
     marks = cmp.compare([none, accepted], "baseline").attrs["by_construction"]
     assert "chinese_troops_deployed" in marks["Chinese troops"]  # two claims: all 0 against all 1
     assert "from week 1" in claims[300]["chinese_troops_deployed"]
-    assert "(pakistan.accept_chinese_troops=true)" in claims[300]["chinese_troops_deployed"]
+    assert (  # helper-142: the note names the condition on the troops too
+        "(pakistan.accept_chinese_troops=true, china.troops_available=300)"
+        in claims[300]["chinese_troops_deployed"]
+    )
     # a reviewer: a posterior that draws the troops available voids both claims (config.yaml
     # shows a value its replicates did not use)
     for available in (0, 300):
@@ -756,8 +759,8 @@ def test_values_that_fix_an_outcome_together_are_marked(
         marks[name] = load_run(path).by_construction
     assert set(marks["never"]) == {"chinese_troops_deployed"}
     assert (
-        "(pakistan.acceptance_rate=0.1, pakistan.officer_resistance=1.0)"
-        in (marks["never"]["chinese_troops_deployed"])
+        "(pakistan.accept_chinese_troops=false, pakistan.acceptance_rate=0.1, "
+        "pakistan.officer_resistance=1.0)" in (marks["never"]["chinese_troops_deployed"])
     )
     assert set(marks["held"]) == {"investment_hold", "pause_free_weeks"}
     assert (
