@@ -194,6 +194,26 @@ def test_with_no_troops_available_none_deploy(scenario: str) -> None:
     )
 
 
+def test_a_hold_that_outlasts_a_short_run_caps_its_capital() -> None:
+    """A reviewer (helper-142): patience 0.3 recovers past 0.35 + 0.1 only in week 38, so a
+    run of 37 weeks holds throughout and its capital is capped in every replicate; a run of
+    60 weeks is not, and its capital passes the cap in some."""
+    from sim.analysis.runs import claim
+    from sim.config import scenario_params, with_overrides
+    from sim.engine import run_replicate
+    from sim.params import flatten, to_dict
+
+    through = claim("hold through the run")
+    params = with_overrides(scenario_params("baseline"), {"china.initial_patience": 0.3})
+    for weeks, claimed in ((37, True), (38, False), (60, False)):
+        values = {**flatten(to_dict(params)), "weeks": weeks}
+        assert through.holds(values) is claimed
+    capital = [run_replicate(params, 37, s).summary["capital_deployed_final"] for s in range(60)]
+    assert max(capital) <= 3250
+    capital = [run_replicate(params, 60, s).summary["capital_deployed_final"] for s in range(60)]
+    assert max(capital) > 3250
+
+
 @pytest.mark.parametrize(
     ("scenario", "overrides"),
     [

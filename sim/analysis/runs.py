@@ -212,6 +212,18 @@ FIXED_BY: tuple[Claim, ...] = (
         },
     ),
     Claim(
+        "hold through the run",
+        keys=(_FORCED, "china.hold_below", *_LADDER_KEYS),
+        shown=(*_HOLD_SHOWN, "weeks"),
+        holds=lambda v: isinstance(v.get("weeks"), int) and _hold_kept(int(v["weeks"]))(v),
+        outcomes={
+            "capital_deployed_final": "China's patience starts below the hold's threshold and "
+            "cannot pass the threshold plus the hysteresis within the run's weeks, so Beijing "
+            "holds throughout: only the private firm's capital can grow (at most USD 3,250 "
+            "million, up from the 3,080 at the start)",
+        },
+    ),
+    Claim(
         "troops accepted",
         keys=(_ACCEPT, _AVAILABLE),
         shown=(_ACCEPT, _AVAILABLE),
