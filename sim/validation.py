@@ -434,15 +434,16 @@ MAIN_SITES_SHARE = 0.9
 def main_chinese_sites() -> dict[str, str]:
     """Place id -> name of the fewest places, largest first, that hold
     :data:`MAIN_SITES_SHARE` of the Chinese nationals (``places.csv``)."""
-    places = sorted(data_rows("places.csv"), key=lambda r: -float(r["chinese_nationals"] or 0))
-    total = sum(float(r["chinese_nationals"] or 0) for r in places)
+    places = [(float(r["chinese_nationals"] or 0), r) for r in data_rows("places.csv")]
+    places.sort(key=lambda place: -place[0])
+    total = sum(nationals for nationals, _ in places)
     sites: dict[str, str] = {}
     held = 0.0
-    for row in places:
+    for nationals, row in places:
         if held >= MAIN_SITES_SHARE * total:
             break
         sites[row["id"]] = row["name"]
-        held += float(row["chinese_nationals"] or 0)
+        held += nationals
     return sites
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from sim.analysis import survival
 from sim.analysis.outputs import not_started_jobs
-from sim.config import RUN_KEYS
+from sim.config import RUN_KEYS, shown_value
 from sim.files import being_written, damaged_files
 from sim.params import flatten
 from sim.posterior import (
@@ -67,11 +67,7 @@ class Claim:
 
     def cause(self, values: Mapping[str, Any]) -> str:
         """``(key=value, ...)``: the values the claim's note names."""
-        return "(" + ", ".join(f"{k}={_claim_value(values.get(k))}" for k in self.shown) + ")"
-
-
-def _claim_value(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+        return "(" + ", ".join(f"{k}={shown_value(values.get(k))}" for k in self.shown) + ")"
 
 
 def _number(values: Mapping[str, Any], key: str) -> float | None:
@@ -160,6 +156,12 @@ _HOLD_SHOWN = (
     "china.hysteresis",
     "china.patience_recovery",
 )
+#: The keys the claims of a hold kept by China's patience read.
+_HOLD_KEYS = (_FORCED, "china.hold_below", *_LADDER_KEYS)
+_CAPPED = (
+    "only the private firm's capital can grow (at most USD 3,250 million, up from the 3,080 "
+    "at the start)"
+)
 _FIRST_PAUSE = (
     f"the first pause comes in week {FIRST_DECISION_WEEK}, in every replicate: state firms "
     "pause at their first monthly decision while Beijing holds"
@@ -175,15 +177,14 @@ FIXED_BY: tuple[Claim, ...] = (
         outcomes={
             "investment_hold": "Beijing holds new state investment from the first week, in "
             "every replicate",
-            "capital_deployed_final": "state firms cannot invest while Beijing holds, so only "
-            "the private firm's capital can grow (at most USD 3,250 million, up from the "
-            "3,080 at the start)",
+            "capital_deployed_final": "state firms cannot invest while Beijing holds, so "
+            + _CAPPED,
             "pause_free_weeks": _FIRST_PAUSE,
         },
     ),
     Claim(
         "hold from the start",
-        keys=(_FORCED, "china.hold_below", *_LADDER_KEYS),
+        keys=_HOLD_KEYS,
         shown=_HOLD_SHOWN,
         holds=_hold_kept(1),
         outcomes={
@@ -194,33 +195,31 @@ FIXED_BY: tuple[Claim, ...] = (
     ),
     Claim(
         "hold to the first decision",
-        keys=(_FORCED, "china.hold_below", *_LADDER_KEYS),
+        keys=_HOLD_KEYS,
         shown=_HOLD_SHOWN,
         holds=_hold_kept(FIRST_DECISION_WEEK),
         outcomes={"pause_free_weeks": _FIRST_PAUSE},
     ),
     Claim(
         "hold that never lifts",
-        keys=(_FORCED, "china.hold_below", *_LADDER_KEYS),
+        keys=_HOLD_KEYS,
         shown=_HOLD_SHOWN,
         holds=_hold_kept(None),
         outcomes={
             "capital_deployed_final": "China's patience starts below the hold's threshold and "
             "patience can never pass the threshold plus the hysteresis (it is 1 or more, or "
-            "patience does not recover), so Beijing holds for good: only the private firm's "
-            "capital can grow (at most USD 3,250 million, up from the 3,080 at the start)",
+            f"patience does not recover), so Beijing holds for good: {_CAPPED}",
         },
     ),
     Claim(
         "hold through the run",
-        keys=(_FORCED, "china.hold_below", *_LADDER_KEYS),
+        keys=_HOLD_KEYS,
         shown=(*_HOLD_SHOWN, "weeks"),
         holds=lambda v: isinstance(v.get("weeks"), int) and _hold_kept(int(v["weeks"]))(v),
         outcomes={
             "capital_deployed_final": "China's patience starts below the hold's threshold and "
             "cannot pass the threshold plus the hysteresis within the run's weeks, so Beijing "
-            "holds throughout: only the private firm's capital can grow (at most USD 3,250 "
-            "million, up from the 3,080 at the start)",
+            f"holds throughout: {_CAPPED}",
         },
     ),
     Claim(
