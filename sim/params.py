@@ -273,6 +273,15 @@ class TargetingParams:
     bras_coordination: float = param(
         0.1, "fraction", PROB, "BRAS: share of a Baloch group's payoff felt by the others"
     )
+    exposure_weight: float = param(
+        1.0,
+        "exponent",
+        (0.0, 2.0),
+        "where a Chinese target is struck, among the places a group reaches: weight nationals "
+        "there ^ this (Clarke & Newman 2006: targets 'occupied'); 1, in proportion (the record: "
+        "12 of 12 attacks at the 4 sites of 90% of them); 0, any presence alike (the rule "
+        "before 4 December 2026)",
+    )
 
 
 @dataclass

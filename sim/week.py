@@ -69,9 +69,25 @@ def average_payoff(world: Any, params: Any) -> float:
 
 
 @rule
-def update_targets(world: Any) -> None:
-    """Chinese targets exist only where Chinese nationals are; the others everywhere."""
-    world.availability[CHINESE] = (world.chinese_nationals > 0) * 1.0
+def exposure(nationals: float, weight: float) -> float:
+    """How much a place's Chinese nationals draw an attack on a Chinese target: nationals ^
+    ``weight`` (1: in proportion; 0: any presence alike), nothing where there are none."""
+    if nationals <= 0.0:
+        return 0.0
+    if weight == 1.0:
+        return nationals
+    return nationals**weight
+
+
+@rule
+def update_targets(world: Any, t: Any) -> None:
+    """Chinese targets by the Chinese nationals at a place (:func:`exposure`); others everywhere.
+
+    A target is chosen for being near (the group's reach, in ``attack_once``) and occupied (the
+    people to strike there): Clarke & Newman's "EVIL DONE" (Outsmarting the Terrorists, 2006).
+    """
+    for i in range(world.chinese_nationals.size):
+        world.availability[CHINESE, i] = exposure(world.chinese_nationals[i], t.exposure_weight)
     world.availability[SECURITY] = 1.0
     world.availability[INFRASTRUCTURE] = 1.0
 
@@ -98,7 +114,7 @@ def end_week(
     world.recent_chinese_attacks[:] = (
         params.pakistan.guard_memory * world.recent_chinese_attacks + world.chinese_attacks_week
     )
-    update_targets(world)
+    update_targets(world, params.targeting)
     n = t.size
     metrics[:n] = t
     metrics[n] = groups.meta[:, FIGHTERS].sum()
@@ -158,7 +174,7 @@ def first_week_state(world: Any, groups: Any, params: Any) -> None:
         groups.propensities[g] = initial_propensities(x, params.targeting, groups.focus[g])
         rate = long_run_rate(groups.attack_rate[g], groups.meta[g, FIGHTERS])
         groups.excitation[g] = params.escalation.branching_ratio * rate
-    update_targets(world)
+    update_targets(world, params.targeting)
 
 
 #: Week 0's compiled overloads, resolved at the first replicate of a process (Numba's

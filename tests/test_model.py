@@ -92,6 +92,22 @@ def test_golden_seed_baseline_matches_the_stored_summary() -> None:
     assert golden_summary() == stored
 
 
+def test_the_place_rule_before_4_december_2026_is_one_setting_away() -> None:
+    """Figures measured before Chinese targets weighed by their nationals reproduce with
+    ``targeting.exposure_weight=0``: the golden replicate of that rule (commit 873dec9), the
+    Mesa path and the engine, to the last digit; at the default weight they differ."""
+    from sim.engine import run_replicate
+
+    earlier = json.loads((GOLDEN.parent / "baseline_seed42_exposure_weight_0.json").read_text())
+    p = scenario_params("baseline", {"targeting.exposure_weight": 0.0})
+    for summary in (
+        CrisisModel(p, weeks=104, seed=42).run().summary,
+        run_replicate(p, 104, 42).summary,
+    ):
+        assert {k: (None if v != v else v) for k, v in summary.items()} == earlier
+    assert golden_summary() != earlier
+
+
 def _summary_in_subprocess(seed: int) -> str:
     code = (
         "import json; from sim.model import CrisisModel; "
@@ -174,8 +190,12 @@ def test_scenarios_do_what_they_say() -> None:
         return m
 
     assert run("investment_freeze").china.investment_hold
-    troops = run("chinese_troops")
-    assert troops.pakistan.chinese_troops and not troops.pakistan.joint_operations  # guard only
+    assert run("chinese_troops").pakistan.chinese_troops
+    # Guarding only: joint operations come, as in the baseline, only if China's ladder demands
+    # them and Pakistan yields (a seed's luck decides whether by week 26), never from week 1.
+    first_week = CrisisModel(scenario_params("chinese_troops"), weeks=1, seed=3)
+    first_week.run()
+    assert first_week.pakistan.chinese_troops and not first_week.pakistan.joint_operations
     assert run("joint_operation").pakistan.joint_operations
     assert run("iran_border").iran.posture == "cooperative"
     decisive = run("decisive_operation")
