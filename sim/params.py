@@ -278,8 +278,9 @@ class TargetingParams:
         "exponent",
         (0.0, 2.0),
         "where a Chinese target is struck, among the places a group reaches: weight nationals "
-        "there ^ this (Clarke & Newman 2006: targets 'occupied'); 1, in proportion (the record: "
-        "12 of 12 attacks at the 4 sites of 90% of them); 0, any presence alike (the rule "
+        "there ^ this (Clarke & Newman 2006: targets 'occupied'); 1, in proportion (each "
+        "national a potential victim: an assumption; the record's split, Karachi 5, Gwadar 4, "
+        "Dasu 2, Chagai 1, favours 1.5-2: docs/model.md); 0, any presence alike (the rule "
         "before 4 December 2026)",
     )
 
