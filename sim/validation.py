@@ -454,6 +454,32 @@ def at_main_site(location: str, sites: dict[str, str]) -> bool:
     return any(re.search(rf"\b{w}\b", location) for w in words)
 
 
+def largest_chinese_site() -> dict[str, str]:
+    """Place id -> name of the place with the most Chinese nationals (``places.csv``)."""
+    return dict([next(iter(main_chinese_sites().items()))])
+
+
+def _largest_site_target(rows: Sequence[Row]) -> Target:
+    """Where attacks on Chinese targets happen: the share at the largest Chinese site, the
+    split between the sites that the main sites' share cannot show (a reviewer's test:
+    any weighting that favours the main sites passes that one)."""
+    site = largest_chinese_site()
+    count = sum(at_main_site(r["location"], site) for r in rows)
+    low, high = share_interval(count, len(rows))
+    name = next(iter(site.values()))
+    return Target(
+        "chinese_attacks_at_largest_site_share",
+        f"  share at the largest Chinese site ({name})",
+        "share",
+        low,
+        high,
+        f"{count} of {len(rows)} (2018-24): {low:.2f}-{high:.2f} (Clopper-Pearson 90%)",
+        f"attacks_on_chinese_in_pakistan.csv, location; the site with the most Chinese "
+        f"nationals ({name}) from places.csv; every attempt on a Chinese target counts",
+        calibrated=False,
+    )
+
+
 def _main_sites_target(rows: Sequence[Row]) -> Target:
     """Where attacks on Chinese targets happen: the share at the main Chinese sites."""
     sites = main_chinese_sites()
@@ -541,6 +567,7 @@ def _chinese_targets() -> list[Target]:
             statistics=("attacks_on_chinese_per_year",),
         ),
         _main_sites_target(rows),
+        _largest_site_target(rows),
         Target(
             "chinese_killed_per_year",
             "Chinese nationals killed (zero-inflated over 2 yr)",
@@ -881,14 +908,17 @@ def _chinese_by_groups(
     }
 
 
-def main_sites_share(events: pd.DataFrame, replicates: np.ndarray) -> np.ndarray:
-    """Per replicate, the share of its attempts on Chinese targets made at the main Chinese
-    sites (:func:`main_chinese_sites`); NaN for a replicate with none."""
+def main_sites_share(
+    events: pd.DataFrame, replicates: np.ndarray, sites: Sequence[str] | None = None
+) -> np.ndarray:
+    """Per replicate, the share of its attempts on Chinese targets made at ``sites`` (by
+    default the main Chinese sites, :func:`main_chinese_sites`); NaN for a replicate with
+    none."""
     out = np.full(replicates.size, np.nan)
     if events.empty:
         return out
     chinese = events[events["target"] == "chinese"]
-    at_site = chinese["district"].isin(list(main_chinese_sites()))
+    at_site = chinese["district"].isin(list(main_chinese_sites() if sites is None else sites))
     shares = at_site.groupby(chinese["replicate"]).mean()
     index = pd.Index(replicates)
     known = index.isin(shares.index)
@@ -969,6 +999,9 @@ def replicate_statistics(
         **_chinese_by_groups("ttp", ("ttp",), events, reps, per_year),
     }
     s["chinese_attacks_at_main_sites_share"] = main_sites_share(events, reps)
+    s["chinese_attacks_at_largest_site_share"] = main_sites_share(
+        events, reps, list(largest_chinese_site())
+    )
     weekly = timeseries.pivot(index="replicate", columns="week", values="attacks")
     weekly = weekly.reindex(reps)
     s["weekly_dispersion"] = np.array([dispersion_index(row) for row in weekly.to_numpy()])

@@ -220,7 +220,10 @@ def test_which_targets_are_calibrated() -> None:
         "weekly_dispersion_happened",
         "burstiness_happened",
     }
-    where = {"chinese_attacks_at_main_sites_share"}  # not searched: an out-of-sample check
+    where = {  # not searched: out-of-sample checks
+        "chinese_attacks_at_main_sites_share",
+        "chinese_attacks_at_largest_site_share",
+    }
     assert context == {"militants_captured_per_year"} | zero_inflated | happened | where | {
         f"escalation_b_{g}" for g in GROUPS
     }
@@ -270,6 +273,22 @@ def test_the_main_sites_share_of_each_replicate() -> None:
     )
     share = main_sites_share(events, np.array([0, 1, 2]))
     assert share[0] == 0.75 and np.isnan(share[1]) and share[2] == 1.0
+    at_karachi = main_sites_share(events, np.array([0, 1, 2]), ["karachi"])
+    assert at_karachi[0] == 0.25 and np.isnan(at_karachi[1]) and at_karachi[2] == 0.0
+
+
+def test_the_split_between_the_sites_is_checked_at_the_largest() -> None:
+    """By hand: Karachi holds the most nationals (4,000) and 5 of the record's 12 attacks on
+    Chinese targets (the consulate 2018, the stock exchange 2020, the university 2022, a
+    dental clinic 2022, a Sindhi group's, the airport 2024): a 90% Clopper-Pearson range of
+    0.18-0.68 (scipy's binomtest gives the same)."""
+    from sim.validation import largest_chinese_site, share_interval
+
+    assert largest_chinese_site() == {"karachi": "Karachi"}
+    target = {t.key: t for t in observed_targets()}["chinese_attacks_at_largest_site_share"]
+    assert target.observed.startswith("5 of 12")
+    assert (target.low, target.high) == pytest.approx(share_interval(5, 12))
+    assert (target.low, target.high) == pytest.approx((0.1810, 0.6848), abs=1e-3)
 
 
 def test_ttp_and_baloch_split_of_attacks_on_chinese_from_the_data_file() -> None:
