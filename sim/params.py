@@ -427,7 +427,7 @@ class IranParams:
         "a Jaish al-Adl attack in Iran pushes Tehran to cooperate, as far as Pakistan is "
         "seen acting (x Pakistan's operation intensity); set so that the push balances "
         "hostility at intensity ~0.67 with 20% of the group in Pakistan: the baseline "
-        "(~0.57) stays mostly neutral, a decisive operation turns Tehran cooperative in "
+        "(~0.58) stays mostly neutral, a decisive operation turns Tehran cooperative in "
         "about half the replicates (not estimated)",
     )
     hostility_per_jaa_attack: float = param(
