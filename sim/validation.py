@@ -908,6 +908,42 @@ def _chinese_by_groups(
     }
 
 
+def record_site_counts(sites: dict[str, str] | None = None) -> dict[str, int]:
+    """Place id -> the record's attacks on Chinese targets (2018-24) located there, for each
+    of ``sites`` (by default the main Chinese sites, :func:`main_chinese_sites`)."""
+    sites = main_chinese_sites() if sites is None else sites
+    rows = data_rows("attacks_on_chinese_in_pakistan.csv")
+    return {
+        place: sum(at_main_site(r["location"], {place: name}) for r in rows)
+        for place, name in sites.items()
+    }
+
+
+def chinese_attempts_by_place(events: pd.DataFrame) -> pd.DataFrame:
+    """Attempts on Chinese targets, one row per replicate that made any, one column per place."""
+    chinese = events[events["target"] == "chinese"]
+    return pd.crosstab(chinese["replicate"], chinese["district"])
+
+
+def site_split_loglik(attempts: pd.Series, record: dict[str, int]) -> float:
+    """Log-likelihood of where the record's located attacks on Chinese targets happened, under
+    the model's split of attempts on Chinese targets between places (``attempts``: place ->
+    count, pooled over replicates): sum of count x log(share) over the record's places, the
+    multinomial's coefficient left out (it does not depend on the model). -inf if the record
+    has an attack where the model never strikes; NaN if the model made no attempt at all."""
+    total = float(attempts.sum())
+    if total <= 0:
+        return math.nan
+    out = 0.0
+    for place, n in record.items():
+        if n:
+            share = float(attempts.get(place, 0)) / total
+            if share == 0.0:
+                return -math.inf
+            out += n * math.log(share)
+    return out
+
+
 def main_sites_share(
     events: pd.DataFrame, replicates: np.ndarray, sites: Sequence[str] | None = None
 ) -> np.ndarray:

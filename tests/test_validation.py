@@ -291,6 +291,41 @@ def test_the_split_between_the_sites_is_checked_at_the_largest() -> None:
     assert (target.low, target.high) == pytest.approx((0.1810, 0.6848), abs=1e-3)
 
 
+def test_the_record_s_split_between_the_sites_by_hand() -> None:
+    """By hand from the file, 2018-24: Karachi 5 (above), Gwadar 4 (the hotel 2019, the
+    expressway 2021, Faqeer Colony 2023, the port authority 2024), Dasu/Besham 2 (2021, 2024),
+    Chagai 1 (Dalbandin 2018): all 12 located at a main site, none counted twice."""
+    from sim.validation import record_site_counts
+
+    assert record_site_counts() == {"karachi": 5, "dasu": 2, "gwadar": 4, "chagai": 1}
+
+
+def test_the_site_split_log_likelihood_on_synthetic_attempts() -> None:
+    """Known answers: attempts on Chinese targets pooled 3 at Karachi and 1 at Gwadar over two
+    replicates (other targets do not count) give shares 3/4 and 1/4, so a record of 2 and 1
+    scores 2 log(3/4) + log(1/4); a record attack where the model never strikes scores -inf,
+    no attempt at all NaN; more weight on the record's place scores higher."""
+    from sim.validation import chinese_attempts_by_place, site_split_loglik
+
+    events = pd.DataFrame(
+        {
+            "replicate": [0, 0, 1, 1, 1],
+            "target": ["chinese", "chinese", "chinese", "chinese", "security"],
+            "district": ["karachi", "gwadar", "karachi", "karachi", "quetta"],
+        }
+    )
+    by_place = chinese_attempts_by_place(events)
+    assert by_place.loc[0, "karachi"] == 1 and by_place.loc[1, "karachi"] == 2
+    pooled = by_place.sum()
+    expected = 2 * math.log(0.75) + math.log(0.25)
+    assert site_split_loglik(pooled, {"karachi": 2, "gwadar": 1}) == pytest.approx(expected)
+    assert site_split_loglik(pooled, {"karachi": 2, "dasu": 1}) == -math.inf
+    assert site_split_loglik(pooled, {"karachi": 2, "dasu": 0}) == pytest.approx(2 * math.log(0.75))
+    assert math.isnan(site_split_loglik(pooled * 0, {"karachi": 1}))
+    tilted = pd.Series({"karachi": 1, "gwadar": 3})
+    assert site_split_loglik(tilted, {"gwadar": 3}) > site_split_loglik(pooled, {"gwadar": 3})
+
+
 def test_ttp_and_baloch_split_of_attacks_on_chinese_from_the_data_file() -> None:
     """By hand from the file, 2021-24: the KP rows (TTP) are Dasu 2021 (9 Chinese killed) and
     Besham 2024 (5); the rows claimed by the BLA are Gwadar 2021 (0), Karachi 2022 (3),
