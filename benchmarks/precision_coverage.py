@@ -16,9 +16,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from sim.analysis import precision
+from sim.analysis.runs import load_run
 from sim.analysis.style import OUTCOMES
 
 
@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    summary = pd.read_parquet(args.run / "summary.parquet")
+    summary = load_run(args.run).outcomes  # the summary and the outcomes derived from it
     rng = np.random.default_rng(args.seed)
     print(
         f"{len(summary)} replicates as the population; {args.trials} samples of {args.n}; "
