@@ -64,7 +64,8 @@ _CHILD = r"""
 import collections, json, sys
 import numpy as np
 from sim import draws
-calls = {k: [] for k in ("uniform", "integer", "binomial", "poisson")}
+from draw_budget import KINDS, outputs_hash
+calls = {k: [] for k in KINDS}
 callers = collections.Counter()
 
 def wrapped(kind, original):
@@ -78,7 +79,6 @@ for kind in calls:
     setattr(draws, kind, wrapped(kind, getattr(draws, kind)))
 from sim.engine import run_replicate
 from sim.params import ModelParams
-from draw_budget import outputs_hash
 out = {"summaries": [], "hashes": []}
 for seed in range(int(sys.argv[2])):
     r = run_replicate(ModelParams(), seed=seed)
@@ -192,14 +192,6 @@ def _cell_process(
     return int(meta[:, cells.DISTINCT].sum())
 
 
-@njit(cache=False)
-def _uniforms(rng: np.random.Generator, n: int) -> float:
-    s = 0.0
-    for _ in range(n):
-        s += rng.random()
-    return s
-
-
 def cell_process_seconds(replicates: int, uniforms: int) -> tuple[float, float]:
     """Seconds for the cells' process alone over ``replicates`` seeds (on each seed's week-0
     fighters, not changed by recruits or removals), and for ``uniforms`` uniforms a seed."""
@@ -220,7 +212,7 @@ def cell_process_seconds(replicates: int, uniforms: int) -> tuple[float, float]:
         )
         process += time.perf_counter() - t
         t = time.perf_counter()
-        _uniforms(np.random.default_rng(seed), uniforms)
+        _replay_uniform(np.random.default_rng(seed), uniforms)
         drawing += time.perf_counter() - t
     return process, drawing
 
