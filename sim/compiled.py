@@ -34,9 +34,11 @@ def rule[F: Callable[..., Any]](fn: F) -> F:
 def inlined_rule[F: Callable[..., Any]](fn: F) -> F:
     """A :func:`rule` that compiled callers inline (in Numba's IR) instead of calling.
 
-    For small rules called many times a replicate with the model's named tuples: a compiled
-    call copies every array and parameter of those tuples (hundreds of words), which costs
-    more than such a rule's work. Called from Python, it is an ordinary compiled rule.
+    For rules that compiled code calls with the model's named tuples (a week's steps, the
+    per-attack rules): a compiled call copies every array and parameter of those tuples
+    (hundreds of words), which can cost more than the rule's work. Inlining the week's steps
+    made the engine 12-14% faster, results identical (``docs/performance.md``). Called from
+    Python (the Mesa model, tests), it is an ordinary compiled rule.
     """
     compiled: Any = njit(cache=True, inline="always")(fn)
     return compiled

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from sim import cells, draws
-from sim.compiled import matmat_row, multinomial_row, rule
+from sim.compiled import inlined_rule, matmat_row, multinomial_row, rule
 from sim.rules.pakistan import denies_sanctuary, intensity_by_place, joint_operations
 from sim.world import HARDSHIP_STALE, IRAN_SCORE, JOINT, T_RECRUITS
 
@@ -103,7 +103,7 @@ def row_shares(weights: np.ndarray) -> np.ndarray:
     return out
 
 
-@rule
+@inlined_rule
 def foreign_troops_seen(world: Any, places: Any, params: Any) -> np.ndarray:
     """Where Pakistanis see foreign troops: guarded sites, or joint operations (not both)."""
     seen = world.troop_sites * 1.0
@@ -113,7 +113,7 @@ def foreign_troops_seen(world: Any, places: Any, params: Any) -> np.ndarray:
     return seen * places.pakistan
 
 
-@rule
+@inlined_rule
 def recruit(
     rng: np.random.Generator, recruits: np.ndarray, groups: Any, places: Any, p: Any
 ) -> int:
@@ -146,7 +146,7 @@ def recruit(
     return total
 
 
-@rule
+@inlined_rule
 def revenge(harm: np.ndarray, groups: Any, p: Any) -> None:
     """Civilian harm raises the attack tempo of the groups where it happened.
 
@@ -173,7 +173,7 @@ def presence_shares(fighters: np.ndarray) -> np.ndarray:
     return np.zeros(present.size)
 
 
-@rule
+@inlined_rule
 def society_week(
     rng: np.random.Generator,
     world: Any,

@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY, interdiction_probability
 from sim.cells import FIGHTERS
-from sim.compiled import POSTURE_SCORE, Calls, dot, rule
+from sim.compiled import POSTURE_SCORE, Calls, dot, inlined_rule, rule
 from sim.draws import stream_for
 from sim.params import ModelParams
 from sim.rules.china import NORMAL, investment_hold, ladder_step
@@ -79,7 +79,7 @@ def exposure(nationals: float, weight: float) -> float:
     return nationals**weight
 
 
-@rule
+@inlined_rule
 def update_targets(world: Any, t: Any) -> None:
     """Chinese targets by the Chinese nationals at a place (:func:`exposure`); others everywhere.
 
@@ -92,7 +92,7 @@ def update_targets(world: Any, t: Any) -> None:
     world.availability[INFRASTRUCTURE] = 1.0
 
 
-@rule
+@inlined_rule
 def begin_week(world: Any, week: int) -> None:
     """A new week: its counts start at zero."""
     world.s[WEEK] = week
@@ -101,7 +101,7 @@ def begin_week(world: Any, week: int) -> None:
     world.s[JAA_IN_IRAN] = 0.0
 
 
-@rule
+@inlined_rule
 def end_week(
     world: Any, places: Any, groups: Any, investors: Any, params: Any, metrics: np.ndarray
 ) -> None:

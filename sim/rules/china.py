@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.compiled import rule
+from sim.compiled import inlined_rule, rule
 from sim.world import LAST_CHINESE_KILLED, LEVEL, PATIENCE
 
 NORMAL, PRESSURE, HOLD, DEMAND = 0, 1, 2, 3
@@ -59,7 +59,7 @@ def investment_hold(level: float, p: Any) -> bool:
     return p.force_investment_hold or level >= HOLD
 
 
-@rule
+@inlined_rule
 def china_week(world: Any, params: Any) -> None:
     """Rules 1-4: patience, then the ladder."""
     s = world.s

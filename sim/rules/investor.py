@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.compiled import rule
+from sim.compiled import inlined_rule, rule
 from sim.rules.china import investment_hold
 from sim.world import FIRST_PAUSE, LEVEL, STATE_NAMES, WEEK
 from sim.world import INVESTING as S_INVESTING
@@ -58,7 +58,7 @@ def decide(state: int, value: float, bad_months: int, on_hold: bool, p: Any) -> 
     return state, bad_months
 
 
-@rule
+@inlined_rule
 def investor_month(k: int, investors: Any, world: Any, params: Any) -> None:
     """Rules 1-3 for firm ``k`` (:func:`settle_investor` carries the choice out)."""
     p, s = params.investors, world.s
@@ -70,7 +70,7 @@ def investor_month(k: int, investors: Any, world: Any, params: Any) -> None:
     settle_investor(k, state, bad, investors, world, params)
 
 
-@rule
+@inlined_rule
 def settle_investor(
     k: int, state: int, bad_months: int, investors: Any, world: Any, params: Any
 ) -> None:

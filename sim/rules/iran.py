@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from sim import draws
-from sim.compiled import rule
+from sim.compiled import inlined_rule, rule
 from sim.world import INTENSITY, IRAN_SCORE, JAA_ROW, LAST_JAA_IN_IRAN, T_CIVILIANS_KILLED
 
 
@@ -63,7 +63,7 @@ def hostile(score: float) -> bool:
     return score < -1.0 / 3.0
 
 
-@rule
+@inlined_rule
 def jaa_sanctuary_share(groups: Any, places: Any) -> float:
     """Share of Jaish al-Adl's fighters on Pakistani soil (its sanctuaries)."""
     row = groups.fighters_at[JAA_ROW]
@@ -73,7 +73,7 @@ def jaa_sanctuary_share(groups: Any, places: Any) -> float:
     return (row * places.pakistan).sum() / total
 
 
-@rule
+@inlined_rule
 def strike_across_border(rng: np.random.Generator, world: Any, places: Any, p: Any) -> None:
     """An Iranian strike on a Pakistani border district; Pakistan may strike back."""
     border = places.border_index
@@ -85,7 +85,7 @@ def strike_across_border(rng: np.random.Generator, world: Any, places: Any, p: A
         world.s[IRAN_SCORE] = after_exchange(world.s[IRAN_SCORE], p)
 
 
-@rule
+@inlined_rule
 def iran_week(rng: np.random.Generator, world: Any, places: Any, groups: Any, params: Any) -> None:
     """Update the posture, then strike across the border if hostile (rules 1-4)."""
     s, p = world.s, params.iran

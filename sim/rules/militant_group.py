@@ -154,7 +154,7 @@ def base_rate(attack_rate: float, fighters: int, p: Any) -> float:
     return (1.0 - p.branching_ratio) * long_run_rate(attack_rate, fighters)
 
 
-@rule
+@inlined_rule
 def draw_attempts(rng: np.random.Generator, g: int, groups: Any, p: Any) -> int:
     """Attack attempts this week ~ Poisson(background + excitation)."""
     fighters = groups.meta[g, cells.FIGHTERS]
@@ -294,7 +294,7 @@ def record_attack(
 
 
 # --- the week -------------------------------------------------------------------
-@rule
+@inlined_rule
 def group_week(
     rng: np.random.Generator,
     g: int,

@@ -24,7 +24,7 @@ import numpy as np
 
 from sim import cells, draws
 from sim.attacks import guard_protection
-from sim.compiled import rule
+from sim.compiled import inlined_rule, rule
 from sim.rules.china import DEMAND
 from sim.world import (
     HISTORY,
@@ -41,7 +41,7 @@ from sim.world import (
 )
 
 
-@rule
+@inlined_rule
 def recent_attacks(world: Any, weeks: int) -> int:
     """Attacks in the last ``weeks`` weeks (at most :data:`HISTORY`)."""
     return int(world.history[HISTORY - weeks :].sum())
@@ -72,7 +72,7 @@ def routine_intensity(china_level: int, recent_attacks: int, p: Any) -> float:
     return min(1.0, tempo(china_level, recent_attacks, p))
 
 
-@rule
+@inlined_rule
 def intensity_by_place(world: Any, places: Any) -> np.ndarray:
     """Pakistan's intensity at each place: this week's in Balochistan, routine elsewhere."""
     return np.where(places.balochistan, world.s[INTENSITY], world.s[ROUTINE])
@@ -144,7 +144,7 @@ def operation_map(intensity: np.ndarray, iran_score: float, places: Any, iran: A
     return np.minimum(own, 1.0)
 
 
-@rule
+@inlined_rule
 def consider_chinese_troops(rng: np.random.Generator, world: Any, params: Any) -> None:
     """Yield to China's demand, with a chance set against its officers' resistance: its troops
     guard (if they do not already) and join operations. No draw when nothing is left to
@@ -160,7 +160,7 @@ def consider_chinese_troops(rng: np.random.Generator, world: Any, params: Any) -
         s[TROOPS] = 1.0
 
 
-@rule
+@inlined_rule
 def update_troop_sites(world: Any, params: Any) -> None:
     """Where Chinese troops guard this week (none until Pakistan accepts them)."""
     if world.s[TROOPS] > 0:
@@ -169,7 +169,7 @@ def update_troop_sites(world: Any, params: Any) -> None:
         world.troop_sites[:] = 0.0
 
 
-@rule
+@inlined_rule
 def conduct_operations(
     rng: np.random.Generator, world: Any, places: Any, groups: Any, params: Any
 ) -> None:
@@ -204,7 +204,7 @@ def conduct_operations(
         world.tally[T_CIVILIANS_KILLED] += draws.binomial(rng, harm, p.collateral_killed_share)
 
 
-@rule
+@inlined_rule
 def pakistan_week(
     rng: np.random.Generator,
     world: Any,
