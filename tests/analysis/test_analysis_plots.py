@@ -49,6 +49,68 @@ def test_figure_files_do_not_depend_on_the_number_of_drawing_processes(
     assert serial == parallel and len(serial) == 2 * len(FIGURES)
 
 
+def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
+    tmp_path: Path, make_run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The render reuses each axis's ticks and each font's metrics only as a shortcut: every
+    run figure's PNG pixels and SVG, and a figure drawn again cropped (a title wider than the
+    figure), are what matplotlib draws without it; and the shortcut is taken."""
+    from matplotlib.axis import Axis
+    from PIL import Image
+
+    from sim.analysis import style
+
+    run = load_run(make_run(tmp_path / "run", n=30, weeks=20))
+    run.label = plots.run_label(run)
+    computed = {"ticks": 0}
+    own_update_ticks = Axis._update_ticks
+
+    def counted(axis: Axis) -> object:
+        computed["ticks"] += 1
+        return own_update_ticks(axis)
+
+    monkeypatch.setattr(Axis, "_update_ticks", counted)
+
+    def overhanging() -> object:
+        fig = style.new_figure(figsize=(3, 2))
+        fig.subplots(1, 2)[0].set_title("a title much wider than its narrow little panel")
+        return fig
+
+    def drawn(reuse: bool) -> dict[str, tuple[np.ndarray, bytes]]:
+        monkeypatch.setattr(style, "REUSE_TICKS_AND_FONT_METRICS", reuse)
+        computed["ticks"] = 0
+        out = {name: plots.render_run_figure(run, name) for name in plots.RUN_FIGURES}
+        with style.context():
+            out["overhanging"] = style.render(overhanging())  # type: ignore[arg-type]
+        pixels = {
+            name: (np.asarray(Image.open(io.BytesIO(r["png"])).convert("RGBA")), r["svg"])
+            for name, r in out.items()
+            if r is not None
+        }
+        return pixels | {"ticks computed": (np.array(computed["ticks"]), b"")}
+
+    fast, plain = drawn(True), drawn(False)
+    assert fast.keys() == plain.keys() and set(plots.RUN_FIGURES) <= fast.keys()
+    assert fast["ticks computed"][0] < plain["ticks computed"][0] / 3
+    for name in set(fast) - {"ticks computed"}:
+        assert np.array_equal(fast[name][0], plain[name][0]), name
+        assert fast[name][1] == plain[name][1], name
+
+
+@pytest.mark.parametrize("alpha", [255, 128])
+def test_png_bytes_hold_the_pixels(alpha: int) -> None:
+    from PIL import Image
+
+    from sim.analysis import style
+
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, size=(7, 5, 4), dtype=np.uint8)
+    rgba[..., 3] = alpha
+    image = Image.open(io.BytesIO(style.png_bytes(rgba)))
+    assert image.mode == ("RGB" if alpha == 255 else "RGBA")
+    assert np.array_equal(np.asarray(image.convert("RGBA")), rgba)
+
+
 def test_cropped_png_is_the_figure_inside_its_tight_box() -> None:
     from PIL import Image
 
