@@ -303,7 +303,7 @@ def reused_ticks_and_font_metrics(fig: Figure) -> Iterator[None]:
         return
     renderer: Any = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     axes: list[Any] = [axis for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)]
-    renderer._get_font_height_metrics = functools.partial(_font_height_metrics, fig=fig)
+    renderer._get_font_height_metrics = functools.partial(_font_height_metrics, fig=fig, known={})
     for axis in axes:
         axis._update_ticks = _ticks_while_laid_out(axis)
     try:
@@ -314,20 +314,26 @@ def reused_ticks_and_font_metrics(fig: Figure) -> Iterator[None]:
         renderer.__dict__.pop("_get_font_height_metrics", None)
 
 
-def _font_height_metrics(prop: Any, fig: Figure) -> tuple[Any, Any, Any]:
+def _font_height_metrics(
+    prop: Any, fig: Figure, known: dict[tuple[Any, float], tuple[Any, Any, Any]]
+) -> tuple[Any, Any, Any]:
     """The least ascent and descent of a line of text in ``prop``'s font, and its line gap, in
     pixels at ``fig``'s resolution: what matplotlib reads from the font's tables for every
-    text each time it measures or draws it (``Text._get_layout``), read once per font, size
-    and resolution, the same way.
+    text each time it measures or draws it (``Text._get_layout``), read the same way once per
+    font, size and resolution of one render (``known``: which file a font family means
+    depends on settings that can change between renders, never during one).
 
     A renderer's ``_get_font_height_metrics`` is matplotlib's hook for these values (its PDF
     and PostScript renderers have one); (None, None, None) leaves them to matplotlib.
     """
-    return _font_height_metrics_of(prop.copy(), fig.dpi)  # a copy: a FontProperties can change
+    key = (prop.copy(), fig.dpi)  # a copy: a FontProperties can change
+    if key not in known:
+        known[key] = _font_table_heights(prop, fig.dpi)
+    return known[key]
 
 
-@functools.lru_cache(maxsize=256)
-def _font_height_metrics_of(prop: Any, dpi: float) -> tuple[Any, Any, Any]:
+def _font_table_heights(prop: Any, dpi: float) -> tuple[Any, Any, Any]:
+    """As matplotlib's ``Text._get_layout`` reads them from the font's OS/2 or hhea table."""
     from matplotlib.font_manager import fontManager, get_font
 
     font: Any = get_font(fontManager._find_fonts_by_props(prop))

@@ -97,6 +97,32 @@ def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
         assert fast[name][1] == plain[name][1], name
 
 
+def test_font_metrics_follow_a_font_setting_changed_between_renders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Which file "sans-serif" means is a setting: a render after it changed draws what
+    matplotlib draws (a review found heights kept from the render before)."""
+    import matplotlib as mpl
+    from PIL import Image
+
+    from sim.analysis import style
+
+    def titled() -> object:
+        fig = style.new_figure(figsize=(4, 3))
+        fig.subplots().set_title("Title\nsecond line")
+        return fig
+
+    with style.context():
+        style.render(titled())  # type: ignore[arg-type]
+    pixels = {}
+    for reuse in (True, False):
+        monkeypatch.setattr(style, "REUSE_TICKS_AND_FONT_METRICS", reuse)
+        with style.context(), mpl.rc_context({"font.sans-serif": ["STIXGeneral"]}):
+            png = style.render(titled())["png"]  # type: ignore[arg-type]
+        pixels[reuse] = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+    assert np.array_equal(pixels[True], pixels[False])
+
+
 @pytest.mark.parametrize("alpha", [255, 128])
 def test_png_bytes_hold_the_pixels(alpha: int) -> None:
     from PIL import Image
