@@ -43,7 +43,7 @@ from sim.rules.militant_group import (
     interdiction_probability,
     joint_operations,
     next_excitation,
-    reach,
+    reach_into,
 )
 from sim.rules.pakistan import pakistan_week
 from sim.society import society_week
@@ -127,8 +127,9 @@ def timed_weeks(
             joint = joint_operations(world.s[JOINT] > 0, params.china)
             interdiction = interdiction_probability(joint, params.attacks)
             if attempts > 0:
-                where = reach(
-                    groups.fighters_at[g], places.adjacency, params.attacks.neighbour_reach
+                where = np.empty(places.adjacency.shape[0])
+                reach_into(
+                    where, groups.fighters_at[g], places.adjacency, params.attacks.neighbour_reach
                 )
                 t = cycles()
                 acc[4] += t - u

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sim import draws
-from sim.compiled import rule
+from sim.compiled import PlaceValues, inlined_rule, rule
 from sim.record import TARGET_NAMES
 
 TARGETS: tuple[str, ...] = TARGET_NAMES
@@ -54,8 +54,8 @@ class AttackOutcome(NamedTuple):
     attackers_captured: int
 
 
-@rule
-def guard_protection(guards: np.ndarray, nationals: np.ndarray, p: Any) -> np.ndarray:
+@inlined_rule
+def guard_protection(guards: PlaceValues, nationals: PlaceValues, p: Any) -> PlaceValues:
     """Share of attack success removed by guards: saturating in guards per national."""
     per_national = guards / np.maximum(nationals, 1.0)
     return p.protection_max * per_national / (per_national + p.guards_half_saturation)

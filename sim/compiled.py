@@ -24,6 +24,10 @@ from numba import njit
 from sim import draws, numba_cache  # noqa: F401  (numba_cache: the cache's folder, first)
 from sim import params as parameters
 
+#: What an elementwise rule takes and returns: one place's value (a float) or every place's
+#: (an array). The engine calls such rules place by place, making no arrays.
+type PlaceValues = Any
+
 
 def rule[F: Callable[..., Any]](fn: F) -> F:
     """Compile a rule with Numba (cached on disk, no compile on every run)."""
@@ -145,14 +149,16 @@ def matmat_row(a: np.ndarray, b: np.ndarray, i: int) -> np.ndarray:
 
 # --- random draws used by several rules ----------------------------------------------
 @rule
-def weighted_index(rng: np.random.Generator, weights: np.ndarray) -> int:
-    """An index drawn with probability proportional to ``weights`` (not all zero)."""
-    x = draws.uniform(rng) * weights.sum()
+def weighted_index(rng: np.random.Generator, weights: np.ndarray, scale: np.ndarray) -> int:
+    """An index drawn with probability proportional to ``weights * scale`` (not all zero),
+    without making that product's array."""
+    x = draws.uniform(rng) * dot(weights, scale)
     last = 0
     for i in range(weights.size):
-        if weights[i] > 0:
+        w = weights[i] * scale[i]
+        if w > 0:
             last = i
-            x -= weights[i]
+            x -= w
             if x < 0:
                 return i
     return last
@@ -169,20 +175,23 @@ def shuffled(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 @rule
-def multinomial_row(rng: np.random.Generator, n: int, shares: np.ndarray, out: np.ndarray) -> None:
-    """Split ``n`` over categories by ``shares`` (summing to 1) as conditional binomials."""
+def multinomial_row(rng: np.random.Generator, n: int, weights: np.ndarray, out: np.ndarray) -> None:
+    """Split ``n`` over categories in proportion to ``weights`` (not all zero) as conditional
+    binomials; each category's share is ``weights / weights.sum()``."""
+    total = weights.sum()
     left = n
     rest = 1.0
-    k = shares.size
+    k = weights.size
     for j in range(k - 1):
         if left <= 0 or rest <= 0:
             out[j] = 0
             continue
-        p = min(1.0, max(0.0, shares[j] / rest))
+        share = weights[j] / total
+        p = min(1.0, max(0.0, share / rest))
         x = draws.binomial(rng, left, p)
         out[j] = x
         left -= x
-        rest -= shares[j]
+        rest -= share
     out[k - 1] = left
 
 

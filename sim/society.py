@@ -13,51 +13,58 @@ from typing import Any
 import numpy as np
 
 from sim import cells, draws
-from sim.compiled import inlined_rule, matmat_row, multinomial_row, rule
-from sim.rules.pakistan import denies_sanctuary, intensity_by_place, joint_operations
-from sim.world import HARDSHIP_STALE, IRAN_SCORE, JOINT, T_RECRUITS
+from sim.compiled import PlaceValues, inlined_rule, matmat_row, multinomial_row, rule
+from sim.rules.pakistan import denies_sanctuary, intensity_at, joint_operations
+from sim.world import HARDSHIP_STALE, INTENSITY, IRAN_SCORE, JOINT, ROUTINE, T_RECRUITS
 
 
-@rule
-def grievance(hardship: np.ndarray, legitimacy: np.ndarray) -> np.ndarray:
+@inlined_rule
+def grievance(hardship: PlaceValues, legitimacy: PlaceValues) -> PlaceValues:
     """Epstein's grievance G = H (1 - L)."""
     return hardship * (1.0 - legitimacy)
 
 
-@rule
-def arrest_probability(security: np.ndarray, fighters: np.ndarray, p: Any) -> np.ndarray:
+@inlined_rule
+def arrest_probability(security: PlaceValues, fighters: PlaceValues, p: Any) -> PlaceValues:
     """Perceived arrest risk P = 1 - exp(-k C / (A c_ref)): C security, A active fighters."""
     ratio = security / ((fighters + 1.0) * p.security_per_fighter_ref)
     return 1.0 - np.exp(-p.arrest_constant * ratio)
 
 
+@inlined_rule
+def willing(g: float, p_arrest: float, threshold: float) -> float:
+    """Share of a place's residents with G - R P > T when R ~ U(0,1): clip((G - T)/P, 0, 1)."""
+    excess = g - threshold
+    if excess > 0:
+        return 1.0 if p_arrest <= 0 else min(1.0, excess / p_arrest)
+    return 0.0
+
+
 @rule
 def willing_share(g: np.ndarray, p_arrest: np.ndarray, threshold: float) -> np.ndarray:
-    """Share of residents with G - R P > T when R ~ U(0,1): clip((G - T)/P, 0, 1)."""
+    """:func:`willing` in every place."""
     out = np.zeros(g.size)
     for i in range(g.size):
-        excess = g[i] - threshold
-        if excess > 0:
-            out[i] = 1.0 if p_arrest[i] <= 0 else min(1.0, excess / p_arrest[i])
+        out[i] = willing(g[i], p_arrest[i], threshold)
     return out
 
 
-@rule
-def expected_recruits(willing: np.ndarray, population: np.ndarray, p: Any) -> np.ndarray:
+@inlined_rule
+def expected_recruits(willing: PlaceValues, population: PlaceValues, p: Any) -> PlaceValues:
     """Expected recruits per week by place: rate x willing residents (millions)."""
     return p.recruits_per_million_willing * willing * population / 1e6
 
 
-@rule
+@inlined_rule
 def update_legitimacy(
-    legitimacy: np.ndarray,
-    baseline: np.ndarray,
-    civilian_harm: np.ndarray,
-    population: np.ndarray,
-    foreign_troops_seen: np.ndarray,
-    strikes: np.ndarray,
+    legitimacy: PlaceValues,
+    baseline: PlaceValues,
+    civilian_harm: PlaceValues,
+    population: PlaceValues,
+    foreign_troops_seen: PlaceValues,
+    strikes: PlaceValues,
     p: Any,
-) -> np.ndarray:
+) -> PlaceValues:
     """One week of legitimacy: slow recovery, losses to harm, foreign troops and strikes.
 
     Harm costs ``harm_sensitivity`` per civilian harmed per 100k residents while small,
@@ -72,8 +79,10 @@ def update_legitimacy(
     return np.minimum(np.maximum(recovered - harm_loss - troop_loss - strike_loss, 0.0), 1.0)
 
 
-@rule
-def harm_legitimacy_loss(civilian_harm: np.ndarray, population: np.ndarray, p: Any) -> np.ndarray:
+@inlined_rule
+def harm_legitimacy_loss(
+    civilian_harm: PlaceValues, population: PlaceValues, p: Any
+) -> PlaceValues:
     """Legitimacy lost to civilian harm: linear when small, saturating at ``max_harm_loss``."""
     per_100k = civilian_harm / (population / 1e5)
     return p.max_harm_loss * (1.0 - np.exp(-p.harm_sensitivity * per_100k / p.max_harm_loss))
@@ -104,13 +113,15 @@ def row_shares(weights: np.ndarray) -> np.ndarray:
 
 
 @inlined_rule
-def foreign_troops_seen(world: Any, places: Any, params: Any) -> np.ndarray:
-    """Where Pakistanis see foreign troops: guarded sites, or joint operations (not both)."""
-    seen = world.troop_sites * 1.0
-    if joint_operations(world.s[JOINT] > 0, params.china):
-        joint = params.legitimacy.joint_operation_visibility * intensity_by_place(world, places)
-        seen = np.maximum(seen, joint)
-    return seen * places.pakistan
+def troops_seen(
+    troop_cover: float, in_pakistan: bool, joint: bool, intensity: float, p: Any
+) -> float:
+    """Whether Pakistanis at a place see foreign troops: a guarded site (``troop_cover``), or
+    joint operations at Pakistan's ``intensity`` there (not both); none outside Pakistan."""
+    seen = troop_cover * 1.0
+    if joint:
+        seen = np.maximum(seen, p.joint_operation_visibility * intensity)
+    return seen * in_pakistan
 
 
 @inlined_rule
@@ -137,7 +148,7 @@ def recruit(
             n = draws.binomial(rng, n, p.neighbour_mobilisation)
         if n <= 0 or weights.sum() <= 0:
             continue
-        multinomial_row(rng, n, weights / weights.sum(), split)
+        multinomial_row(rng, n, weights, split)
         for g in range(n_groups):
             if split[g]:
                 groups.fighters_at[g, i] += split[g]
@@ -159,18 +170,19 @@ def revenge(harm: np.ndarray, groups: Any, p: Any) -> None:
         return
     for i in range(harm.size):
         if harm[i] > 0:
-            groups.backlash[:] += harm[i] * k * presence_shares(groups.fighters_at[:, i])
+            column = groups.fighters_at[:, i]
+            for g in range(column.size):
+                groups.backlash[g] += harm[i] * k * presence_share(column, g)
 
 
 @rule
-def presence_shares(fighters: np.ndarray) -> np.ndarray:
-    """Each group's share of the fighters at one place (all 0 where there are none): one
-    row of :func:`row_shares`, computed only for the places that need it."""
-    present = fighters.astype(np.float64)
-    total = present.sum()
-    if total > 0:
-        return present / total
-    return np.zeros(present.size)
+def presence_share(fighters: np.ndarray, g: int) -> float:
+    """Group ``g``'s share of the fighters at one place (0 where there are none): one entry
+    of a row of :func:`row_shares`, computed only where needed."""
+    total = 0.0  # in index order, as a sum of the row would
+    for j in range(fighters.size):
+        total += float(fighters[j])
+    return fighters[g] / total if total > 0 else 0.0
 
 
 @inlined_rule
@@ -191,28 +203,35 @@ def society_week(
         world.hardship[:] = relieved_hardship(places.hardship, deployed, places.population, lp)
         world.s[HARDSHIP_STALE] = 0.0
     harm = world.civilian_harm
-    world.legitimacy[:] = update_legitimacy(
-        world.legitimacy,
-        places.legitimacy,
-        harm,
-        places.population,
-        foreign_troops_seen(world, places, params),
-        world.strikes,
-        lp,
-    )
-    world.grievance[:] = grievance(world.hardship, world.legitimacy)
-    fighters = groups.fighters_at.sum(axis=0).astype(np.float64)
-    surge = params.pakistan.surge_security_per_intensity * intensity_by_place(world, places)
-    security = places.security * (1.0 + surge)
-    p_arrest = arrest_probability(security, fighters, rp)
-    willing = willing_share(world.grievance, p_arrest, rp.threshold)
-    if denies_sanctuary(world.s[IRAN_SCORE]):
-        denial = params.iran.sanctuary_recruit_denial
-        willing = willing * np.where(places.border_or_iran, 1.0 - denial, 1.0)
-    expected = expected_recruits(willing, places.population, rp)
-    expected = expected + rp.backlash_recruits_per_harmed * harm
-    recruits = np.zeros(expected.size, dtype=np.int64)
-    for i in range(expected.size):
-        recruits[i] = draws.poisson(rng, expected[i])
+    joint = joint_operations(world.s[JOINT] > 0, params.china)
+    surge_per_intensity = params.pakistan.surge_security_per_intensity
+    denied, denial = denies_sanctuary(world.s[IRAN_SCORE]), params.iran.sanctuary_recruit_denial
+    n_groups = groups.fighters_at.shape[0]
+    recruits = np.zeros(harm.size, dtype=np.int64)
+    this_week, routine = world.s[INTENSITY], world.s[ROUTINE]
+    for i in range(harm.size):  # place by place: the same formulas on each place's numbers
+        intensity = intensity_at(places.balochistan[i], this_week, routine)
+        seen = troops_seen(world.troop_sites[i], places.pakistan[i], joint, intensity, lp)
+        world.legitimacy[i] = update_legitimacy(
+            world.legitimacy[i],
+            places.legitimacy[i],
+            harm[i],
+            places.population[i],
+            seen,
+            world.strikes[i],
+            lp,
+        )
+        world.grievance[i] = grievance(world.hardship[i], world.legitimacy[i])
+        fighters = 0
+        for g in range(n_groups):
+            fighters += groups.fighters_at[g, i]
+        security = places.security[i] * (1.0 + surge_per_intensity * intensity)
+        p_arrest = arrest_probability(security, float(fighters), rp)
+        share = willing(world.grievance[i], p_arrest, rp.threshold)
+        if denied:
+            share = share * (1.0 - denial if places.border_or_iran[i] else 1.0)
+        expected = expected_recruits(share, places.population[i], rp)
+        expected = expected + rp.backlash_recruits_per_harmed * harm[i]
+        recruits[i] = draws.poisson(rng, expected)
     world.tally[T_RECRUITS] = recruit(rng, recruits, groups, places, rp)
     revenge(harm, groups, rp)

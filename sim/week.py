@@ -20,7 +20,7 @@ from sim.compiled import POSTURE_SCORE, Calls, dot, inlined_rule, rule
 from sim.draws import stream_for
 from sim.params import ModelParams
 from sim.rules.china import NORMAL, investment_hold, ladder_step
-from sim.rules.militant_group import choice_probabilities, initial_propensities, long_run_rate
+from sim.rules.militant_group import choice_probability, initial_propensities, long_run_rate
 from sim.rules.pakistan import joint_operations, update_troop_sites
 from sim.space import load_places
 from sim.world import (
@@ -101,6 +101,24 @@ def begin_week(world: Any, week: int) -> None:
     world.s[JAA_IN_IRAN] = 0.0
 
 
+@rule
+def count_above(values: np.ndarray, level: float) -> int:
+    """``(values > level).sum()`` without an array."""
+    n = 0
+    for i in range(values.size):
+        n += values[i] > level
+    return n
+
+
+@rule
+def count_equal(values: np.ndarray, value: int) -> int:
+    """``(values == value).sum()`` without an array."""
+    n = 0
+    for i in range(values.size):
+        n += values[i] == value
+    return n
+
+
 @inlined_rule
 def end_week(
     world: Any, places: Any, groups: Any, investors: Any, params: Any, metrics: np.ndarray
@@ -124,19 +142,19 @@ def end_week(
     metrics[n + 4] = s[LEVEL]
     metrics[n + 5] = investment_hold(s[LEVEL], params.china)
     metrics[n + 6] = s[TROOPS]
-    metrics[n + 7] = (world.troop_sites > 0).sum()
+    metrics[n + 7] = count_above(world.troop_sites, 0.0)
     metrics[n + 8] = joint_operations(s[JOINT] > 0, params.china)
     metrics[n + 9] = s[INTENSITY]
     metrics[n + 10] = s[IRAN_SCORE]
     metrics[n + 11] = investors.deployed.sum()
-    metrics[n + 12] = (investors.state == S_INVESTING).sum()
-    metrics[n + 13] = (investors.state == S_PAUSED).sum()
-    metrics[n + 14] = (investors.state == S_WITHDRAWN).sum()
+    metrics[n + 12] = count_equal(investors.state, S_INVESTING)
+    metrics[n + 13] = count_equal(investors.state, S_PAUSED)
+    metrics[n + 14] = count_equal(investors.state, S_WITHDRAWN)
     metrics[n + 15] = world.chinese_nationals.sum()
     share, baloch = 0.0, 0
     for g in range(groups.baloch.size):
         if groups.baloch[g]:
-            share += choice_probabilities(groups.propensities[g], params.targeting)[CHINESE]
+            share += choice_probability(groups.propensities[g], CHINESE, params.targeting)
             baloch += 1
     metrics[n + 16] = share / baloch
 

@@ -35,7 +35,7 @@ from sim.attacks import (
     resolve_attack,
     success_probability,
 )
-from sim.compiled import inlined_rule, matvec, rule, weighted_index
+from sim.compiled import dot, inlined_rule, rule, weighted_index
 from sim.rules.pakistan import joint_operations
 from sim.world import (
     EVENT_WIDTH,
@@ -85,8 +85,9 @@ def reinforce(propensities: np.ndarray, target: int, reinforcement: float) -> No
 
 
 @rule
-def choice_probabilities(propensities: np.ndarray, p: Any) -> np.ndarray:
-    """(1 - eps) q_j / sum q + eps / n: experimentation mixed into the choice.
+def choice_probability(propensities: np.ndarray, target: int, p: Any) -> float:
+    """(1 - eps) q_j / sum q + eps / n for one target ``j``: experimentation mixed into the
+    choice (:func:`choice_probabilities` for all of them; no array is made).
 
     Propensities are scaled by their largest first, so shares stay exact when strong
     forgetting has made them subnormal.
@@ -94,18 +95,30 @@ def choice_probabilities(propensities: np.ndarray, p: Any) -> np.ndarray:
     n = propensities.size
     top = propensities.max()
     if top <= 0:
-        return np.full(n, 1.0 / n)
-    q = propensities / top
+        return 1.0 / n
+    total = 0.0  # sum q, in index order
+    for j in range(n):
+        total += propensities[j] / top
     eps = p.experimentation
-    return (1.0 - eps) * q / q.sum() + eps / n
+    return (1.0 - eps) * (propensities[target] / top) / total + eps / n
+
+
+@rule
+def choice_probabilities(propensities: np.ndarray, p: Any) -> np.ndarray:
+    """Every target's :func:`choice_probability`."""
+    out = np.empty(propensities.size)
+    for j in range(propensities.size):
+        out[j] = choice_probability(propensities, j, p)
+    return out
 
 
 @rule
 def choose_target(rng: np.random.Generator, propensities: np.ndarray, p: Any) -> int:
     """Pick a target class by the choice probabilities."""
-    q = choice_probabilities(propensities, p)
+    q0 = choice_probability(propensities, 0, p)
+    q1 = choice_probability(propensities, 1, p)
     x = draws.uniform(rng)
-    return 0 if x < q[0] else (1 if x < q[0] + q[1] else 2)
+    return 0 if x < q0 else (1 if x < q0 + q1 else 2)
 
 
 @rule
@@ -167,8 +180,22 @@ def draw_attempts(rng: np.random.Generator, g: int, groups: Any, p: Any) -> int:
 @rule
 def reach(fighters_at: np.ndarray, adjacency: np.ndarray, neighbour_reach: float) -> np.ndarray:
     """Where a group can strike: its own places, and weakly their neighbours."""
-    own = fighters_at.astype(np.float64)
-    return own + neighbour_reach * matvec(adjacency, own)
+    out = np.empty(fighters_at.size)
+    reach_into(out, fighters_at, adjacency, neighbour_reach)
+    return out
+
+
+@rule
+def reach_into(
+    out: np.ndarray, fighters_at: np.ndarray, adjacency: np.ndarray, neighbour_reach: float
+) -> None:
+    """:func:`reach`, written into ``out``: own + neighbour_reach x adjacency @ own (the
+    product summed in index order, as :func:`sim.compiled.dot`)."""
+    for i in range(out.size):
+        near = 0.0
+        for j in range(fighters_at.size):
+            near += adjacency[i, j] * float(fighters_at[j])
+        out[i] = float(fighters_at[i]) + neighbour_reach * near
 
 
 @rule
@@ -205,11 +232,9 @@ def attack_once(
         return events, n_events
     a, t = params.attacks, params.targeting
     target = choose_target(rng, groups.propensities[g], t)
-    weights = where * world.availability[target]
-    if weights.sum() <= 0:
+    if dot(where, world.availability[target]) <= 0:
         target = SECURITY  # security forces are everywhere
-        weights = where * world.availability[target]
-    place = weighted_index(rng, weights)
+    place = weighted_index(rng, where, world.availability[target])
     sizes, counts, meta = groups.sizes[g], groups.counts[g], groups.meta[g]
     size = cells.pick_uniform(rng, sizes, counts, meta)
     protection, troops = world.protection[place], world.troop_sites[place]  # Chinese sites only
@@ -226,15 +251,24 @@ def attack_once(
     cells.shrink_cell(sizes, counts, meta, size, outcome.attackers_lost)
     remove_from_places(groups.fighters_at[g], outcome.attackers_lost, place)
     if outcome.attackers_lost > 0:
-        where[:] = reach(groups.fighters_at[g], places.adjacency, a.neighbour_reach)
+        reach_into(where, groups.fighters_at[g], places.adjacency, a.neighbour_reach)
     events, n_events = record_attack(
         g, place, attack, outcome, world, places, params, events, n_events
     )
-    provoked = (world.troop_sites > 0).any()  # foreign troops on the ground somewhere
+    provoked = troops_anywhere(world.troop_sites)  # foreign troops on the ground somewhere
     chinese = outcome.chinese_killed
     payoff = attack_payoff(outcome.success, chinese, target, groups.publicity[g], provoked, t)
     learn(g, target, payoff, groups, t)
     return events, n_events
+
+
+@rule
+def troops_anywhere(troop_sites: np.ndarray) -> bool:
+    """Do foreign troops guard any site (``(troop_sites > 0).any()``, without an array)."""
+    for i in range(troop_sites.size):  # noqa: SIM110 (Numba compiles no generator)
+        if troop_sites[i] > 0:
+            return True
+    return False
 
 
 @inlined_rule
@@ -320,7 +354,8 @@ def group_week(
     joint = joint_operations(world.s[JOINT] > 0, params.china)
     interdiction = interdiction_probability(joint, params.attacks)
     if attempts > 0:
-        where = reach(groups.fighters_at[g], places.adjacency, params.attacks.neighbour_reach)
+        where = np.empty(places.adjacency.shape[0])
+        reach_into(where, groups.fighters_at[g], places.adjacency, params.attacks.neighbour_reach)
         for _ in range(attempts):
             events, n_events = attack_once(
                 rng, g, groups, world, places, params, interdiction, where, events, n_events

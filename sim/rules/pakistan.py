@@ -24,7 +24,7 @@ import numpy as np
 
 from sim import cells, draws
 from sim.attacks import guard_protection
-from sim.compiled import inlined_rule, rule
+from sim.compiled import PlaceValues, inlined_rule, rule
 from sim.rules.china import DEMAND
 from sim.world import (
     HISTORY,
@@ -72,10 +72,19 @@ def routine_intensity(china_level: int, recent_attacks: int, p: Any) -> float:
     return min(1.0, tempo(china_level, recent_attacks, p))
 
 
+@rule
+def intensity_at(balochistan: bool, intensity: float, routine: float) -> float:
+    """Pakistan's intensity at a place: this week's in Balochistan, routine elsewhere."""
+    return intensity if balochistan else routine
+
+
 @inlined_rule
 def intensity_by_place(world: Any, places: Any) -> np.ndarray:
-    """Pakistan's intensity at each place: this week's in Balochistan, routine elsewhere."""
-    return np.where(places.balochistan, world.s[INTENSITY], world.s[ROUTINE])
+    """Pakistan's intensity at each place (:func:`intensity_at`)."""
+    out = np.empty(places.balochistan.size)
+    for i in range(out.size):
+        out[i] = intensity_at(places.balochistan[i], world.s[INTENSITY], world.s[ROUTINE])
+    return out
 
 
 @rule
@@ -83,11 +92,22 @@ def allocate_guards(
     troops: float, nationals: np.ndarray, recent_chinese_attacks: np.ndarray
 ) -> np.ndarray:
     """Split the guards over sites with Chinese nationals, more where recently attacked."""
-    weight = nationals * (1.0 + recent_chinese_attacks)
-    total = weight.sum()
-    if total > 0:
-        return troops * weight / total
-    return np.zeros_like(nationals)
+    out = np.empty(nationals.size)
+    allocate_guards_into(out, troops, nationals, recent_chinese_attacks)
+    return out
+
+
+@inlined_rule
+def allocate_guards_into(
+    out: np.ndarray, troops: float, nationals: np.ndarray, recent_chinese_attacks: np.ndarray
+) -> None:
+    """:func:`allocate_guards`, written into ``out`` (no array is made)."""
+    total = 0.0  # sum of the weights, in index order
+    for i in range(nationals.size):
+        total += nationals[i] * (1.0 + recent_chinese_attacks[i])
+    for i in range(nationals.size):
+        weight = nationals[i] * (1.0 + recent_chinese_attacks[i])
+        out[i] = troops * weight / total if total > 0 else 0.0
 
 
 @rule
@@ -114,20 +134,20 @@ def acceptance_probability(p: Any) -> float:
     return p.acceptance_rate * (1.0 - p.officer_resistance)
 
 
-@rule
-def removal_probability(intensity: np.ndarray, joint: bool, p: Any) -> np.ndarray:
+@inlined_rule
+def removal_probability(intensity: PlaceValues, joint: bool, p: Any) -> PlaceValues:
     """Weekly chance that a fighter at each place is killed or captured."""
     bonus = 1.0 + (p.joint_attrition_bonus if joint else 0.0)
     return np.minimum(np.maximum(p.attrition_at_full_intensity * intensity * bonus, 0.0), 1.0)
 
 
-@rule
+@inlined_rule
 def denies_sanctuary(iran_score: float) -> bool:
     """Iran cooperates (joint border operations deny sanctuary) above a score of 1/3."""
     return iran_score > 1.0 / 3.0
 
 
-@rule
+@inlined_rule
 def joint_operations(yielded: bool, p: Any) -> bool:
     """Joint China-Pakistan operations: ordered by the scenario, or once Pakistan has yielded
     to China's demand (step 3 demands both protection by its troops and joint operations)."""
@@ -135,13 +155,27 @@ def joint_operations(yielded: bool, p: Any) -> bool:
 
 
 @rule
-def operation_map(intensity: np.ndarray, iran_score: float, places: Any, iran: Any) -> np.ndarray:
-    """Intensity by place: Pakistan's (by place) in Pakistan, Iran's own tempo in Iran, plus
-    joint border operations where Iran cooperates."""
-    own = np.where(places.in_iran, iran.own_operation_intensity, intensity)
-    if denies_sanctuary(iran_score):
-        own = own + places.border_or_iran * iran.joint_border_intensity
+def operation_at(
+    intensity: float, in_iran: bool, border_or_iran: bool, cooperative: bool, iran: Any
+) -> float:
+    """Intensity at a place: Pakistan's ``intensity`` in Pakistan, Iran's own tempo in Iran,
+    plus joint border operations where Iran cooperates (``cooperative``)."""
+    own = iran.own_operation_intensity if in_iran else intensity
+    if cooperative:
+        own = own + border_or_iran * iran.joint_border_intensity
     return np.minimum(own, 1.0)
+
+
+@rule
+def operation_map(intensity: np.ndarray, iran_score: float, places: Any, iran: Any) -> np.ndarray:
+    """:func:`operation_at` at every place (``intensity``: Pakistan's, by place)."""
+    cooperative = denies_sanctuary(iran_score)
+    out = np.empty(intensity.size)
+    for i in range(out.size):
+        out[i] = operation_at(
+            intensity[i], places.in_iran[i], places.border_or_iran[i], cooperative, iran
+        )
+    return out
 
 
 @inlined_rule
@@ -176,10 +210,16 @@ def conduct_operations(
     """Remove fighters everywhere by the removal probability; record collateral harm."""
     p = params.pakistan
     joint = joint_operations(world.s[JOINT] > 0, params.china)
-    pakistan = intensity_by_place(world, places)
-    where = operation_map(pakistan, world.s[IRAN_SCORE], places, params.iran)
-    p_remove = removal_probability(where, joint, p)
     n_groups, n = groups.fighters_at.shape
+    this_week, routine = world.s[INTENSITY], world.s[ROUTINE]
+    cooperative = denies_sanctuary(world.s[IRAN_SCORE])
+    p_remove = np.empty(n)
+    for i in range(n):
+        pakistan = intensity_at(places.balochistan[i], this_week, routine)
+        where = operation_at(
+            pakistan, places.in_iran[i], places.border_or_iran[i], cooperative, params.iran
+        )
+        p_remove[i] = removal_probability(where, joint, p)
     removed_total = np.zeros(n, dtype=np.int64)
     removed_by_group = np.zeros(n_groups, dtype=np.int64)
     for g in range(n_groups):
@@ -217,10 +257,13 @@ def pakistan_week(
     level, recent = int(s[LEVEL]), recent_attacks(world, 4)
     s[INTENSITY] = operation_intensity(int(s[WEEK]), level, recent, p)
     s[ROUTINE] = routine_intensity(level, recent, p)
-    world.guards[:] = allocate_guards(
-        p.ssd_troops, world.chinese_nationals, world.recent_chinese_attacks
+    allocate_guards_into(
+        world.guards, p.ssd_troops, world.chinese_nationals, world.recent_chinese_attacks
     )
-    world.protection[:] = guard_protection(world.guards, world.chinese_nationals, params.attacks)
+    for i in range(world.guards.size):
+        world.protection[i] = guard_protection(
+            world.guards[i], world.chinese_nationals[i], params.attacks
+        )
     consider_chinese_troops(rng, world, params)
     update_troop_sites(world, params)
     conduct_operations(rng, world, places, groups, params)
