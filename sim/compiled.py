@@ -118,15 +118,6 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @rule
-def matvec(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``a @ x`` for a 2-D ``a`` and a 1-D ``x``."""
-    out = np.zeros(a.shape[0])
-    for i in range(a.shape[0]):
-        out[i] = dot(a[i], x)
-    return out
-
-
-@rule
 def matmat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D ``a`` and ``b``."""
     out = np.zeros((a.shape[0], b.shape[1]))

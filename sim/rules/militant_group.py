@@ -178,19 +178,12 @@ def draw_attempts(rng: np.random.Generator, g: int, groups: Any, p: Any) -> int:
 
 # --- one attack --------------------------------------------------------------------------
 @rule
-def reach(fighters_at: np.ndarray, adjacency: np.ndarray, neighbour_reach: float) -> np.ndarray:
-    """Where a group can strike: its own places, and weakly their neighbours."""
-    out = np.empty(fighters_at.size)
-    reach_into(out, fighters_at, adjacency, neighbour_reach)
-    return out
-
-
-@rule
 def reach_into(
     out: np.ndarray, fighters_at: np.ndarray, adjacency: np.ndarray, neighbour_reach: float
 ) -> None:
-    """:func:`reach`, written into ``out``: own + neighbour_reach x adjacency @ own (the
-    product summed in index order, as :func:`sim.compiled.dot`)."""
+    """Where a group can strike, written into ``out``: its own places, and weakly their
+    neighbours (own + neighbour_reach x adjacency @ own, the product summed in index order,
+    as :func:`sim.compiled.dot`)."""
     for i in range(out.size):
         near = 0.0
         for j in range(fighters_at.size):
@@ -226,7 +219,8 @@ def attack_once(
 ) -> tuple[np.ndarray, int]:
     """Choose target, place and cell; resolve the attack; record it; learn from it.
 
-    ``where`` is the group's :func:`reach`, updated here when the attack costs fighters.
+    ``where`` is the group's reach (:func:`reach_into`), updated here when the attack costs
+    fighters.
     """
     if groups.meta[g, cells.FIGHTERS] == 0:
         return events, n_events

@@ -166,18 +166,6 @@ def operation_at(
     return np.minimum(own, 1.0)
 
 
-@rule
-def operation_map(intensity: np.ndarray, iran_score: float, places: Any, iran: Any) -> np.ndarray:
-    """:func:`operation_at` at every place (``intensity``: Pakistan's, by place)."""
-    cooperative = denies_sanctuary(iran_score)
-    out = np.empty(intensity.size)
-    for i in range(out.size):
-        out[i] = operation_at(
-            intensity[i], places.in_iran[i], places.border_or_iran[i], cooperative, iran
-        )
-    return out
-
-
 @inlined_rule
 def consider_chinese_troops(rng: np.random.Generator, world: Any, params: Any) -> None:
     """Yield to China's demand, with a chance set against its officers' resistance: its troops
