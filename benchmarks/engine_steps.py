@@ -33,6 +33,7 @@ from sim.compiled import shuffled
 from sim.engine import run_replicate
 from sim.params import ModelParams
 from sim.record import WEEKLY_METRICS, replicate_result
+from sim.refcounts import count_plainly
 from sim.rules.china import china_week
 from sim.rules.investor import investor_month
 from sim.rules.iran import iran_week
@@ -184,6 +185,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--replicates", type=int, default=300)
     args = ap.parse_args()
+    count_plainly()  # as cpec-sim's processes run the engine
     params = ModelParams()
     compiled = compiled_params(params)
     acc = np.zeros(len(STEPS), dtype=np.int64)

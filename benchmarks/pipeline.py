@@ -99,6 +99,9 @@ from mesa.datacollection import DataCollector
 from sim.model import CrisisModel
 from sim.params import ModelParams
 from sim.record import WEEKLY_METRICS
+from sim.refcounts import count_plainly
+
+count_plainly()  # as cpec-sim's processes count (the Mesa model runs ~16 ms a replicate either way)
 
 class BatchCrisisModel(CrisisModel):
     def __init__(self, rng=None):

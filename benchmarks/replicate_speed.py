@@ -23,6 +23,7 @@ from dataclasses import replace
 from sim.engine import run_replicate
 from sim.model import CrisisModel
 from sim.params import ModelParams
+from sim.refcounts import count_plainly, how_counted
 from sim.world import compiled_params
 
 
@@ -99,7 +100,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=40)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--phases", action="store_true", help="where the engine's time goes")
+    ap.add_argument(
+        "--atomic", action="store_true", help="Numba's atomic reference counts (a notebook's)"
+    )
     args = ap.parse_args()
+    if not args.atomic:
+        count_plainly()  # as cpec-sim's processes run the engine
     if args.phases:
         phases()
         return
@@ -109,6 +115,7 @@ def main() -> None:
     engine = statistics.median(time_replicates(run_replicate, args.repeats))
     model = statistics.median(time_replicates(mesa, max(10, args.repeats // 4)))
     print("one 104-week baseline replicate, median CPU time on one core:")
+    print(f"  ({how_counted()})")
     print(f"  compiled engine: {engine * 1e3:7.2f} ms")
     print(f"  Mesa model:      {model * 1e3:7.2f} ms  (same rules, same results)")
     print(f"  ratio Mesa / engine: {model / engine:.1f}x")

@@ -29,6 +29,7 @@ from pipeline import BATCH_SCRIPT, BIN, cpec_run, measure  # benchmarks/pipeline
 from replicate_speed import mesa, time_replicates  # benchmarks/replicate_speed.py
 
 from sim.engine import run_replicate
+from sim.refcounts import count_plainly, how_counted
 
 HERE = Path(__file__).resolve().parent
 #: The issue's figures for one replicate before the engine: 45-57 ms (the Mesa model).
@@ -138,7 +139,9 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3, help="runs of each command (median)")
     ap.add_argument("--full", action="store_true", help="also the runs of 10,000 and more")
     args = ap.parse_args()
+    count_plainly()  # the replicate rows run the engine as cpec-sim's processes do
     print(f"{os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d %H:%M')}; medians of {args.repeats}")
+    print(how_counted())
     card = Scorecard()
     replicate_rows(card, 20 * args.repeats)
     with tempfile.TemporaryDirectory(prefix="targets-") as tmp:

@@ -33,6 +33,7 @@ from sim.commands import (
 from sim.config import MAX_SWEEP_JOBS, other_suffix, resolved_jobs, scenario_names, shown_value
 from sim.console import INTERRUPTED
 from sim.files import is_system_folder, unwritable
+from sim.refcounts import ENV as PLAIN_REFCOUNTS
 
 USAGE = """usage: cpec-sim COMMAND [ARGS]
 
@@ -933,9 +934,10 @@ def _result_files(run_dir: Path) -> dict[str, Any] | None:
 def _forget_earlier_analysis(run_dir: Path) -> None:
     """A run that has new results: remove the figures of its earlier results, and say which
     analysis files beside it (``report.html``, a comparison) describe them."""
-    from sim.analysis.plots import remove_run_figures
+    if (run_dir / "plots").is_dir():  # else nothing to remove, and pandas not imported
+        from sim.analysis.plots import remove_run_figures
 
-    remove_run_figures(run_dir)
+        remove_run_figures(run_dir)
     kept = [e.name for e in _entries(run_dir) if e.name in ANALYSIS_FILES]
     if kept:
         print(
@@ -1652,6 +1654,7 @@ def _start_drawing_workers_early(args: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cpec-sim``."""
     argv = sys.argv[1:] if argv is None else argv
+    os.environ.setdefault(PLAIN_REFCOUNTS, "1")  # this process and its workers (sim.refcounts)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0

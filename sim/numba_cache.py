@@ -22,6 +22,7 @@ import numba
 
 from sim import fingerprint
 from sim.files import user_cache_dir
+from sim.refcounts import count_plainly_if_asked
 
 #: The lock file in each cache folder that :func:`locked_saves` holds while saving.
 LOCK_NAME = ".index.lock"
@@ -88,3 +89,4 @@ if os.name == "posix":  # flock; elsewhere Numba's own saving
     from numba.core.caching import IndexDataCacheFile
 
     locked_saves(IndexDataCacheFile)
+count_plainly_if_asked()  # before the runtime is built (:mod:`sim.refcounts`)

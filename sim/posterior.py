@@ -434,11 +434,14 @@ def draws_text(draws: Any, used: Any = None) -> str:
 
 def draws_used(summary: Any) -> int | None:
     """How many distinct posterior draws a run's replicates used (its summary table's
-    ``posterior_draw`` column; None for a run without one)."""
+    ``posterior_draw`` column, from a DataFrame or a mapping of column arrays; None for a
+    run without one)."""
+    import numpy as np
+
     if "posterior_draw" not in summary:
         return None
-    column = summary["posterior_draw"]
-    return int(column[column >= 0].nunique())
+    column = np.asarray(summary["posterior_draw"])
+    return len(np.unique(column[column >= 0]))
 
 
 def source_key(entry: dict[str, Any]) -> tuple[str, str]:

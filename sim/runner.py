@@ -60,7 +60,6 @@ from sim.results import (
     NO_DRAW,
     TABLES,
     ChunkStore,
-    import_for_assembly_in_background,
     run_store,
     tables_from_replicates,
 )
@@ -905,7 +904,6 @@ def _run_pool(
         initializer=worker_init,
     )
     pending: set[Future[Any]] = set()
-    import_for_assembly_in_background()
     try:
         for c in todo:
             pending.add(pool.submit(run_chunk, *_chunk_args(spec, store, c, chunks[c])))

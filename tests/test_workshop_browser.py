@@ -431,7 +431,8 @@ def test_the_page_rounds_numbers_as_python_formats_them(sandbox: tuple[str, obje
     # a stranger: the debrief showed 0.0 [0.0, 5.0] where the compare command it prints shows
     # 0.00-5.05, and 3,343.0 [3,312.0, 3,373.1] for fighters: now compare's decimals
     # (a reviewer: the median as compare's median column, alone; the interval as its column)
-    from sim.analysis.compare import fmt_ci, fmt_number, fmt_numbers
+    from sim.analysis.compare import fmt_ci
+    from sim.analysis.numbers import fmt_number, fmt_numbers
 
     triples = [(0.0, 0.0, 5.05), (3343.0, 3312.0, 3373.1), (0.512, 0.508, 0.517),
                (2.0, 0.0, 7.0), (-0.0004, -0.003, 0.0021), (152.5, 98.25, 240.0),

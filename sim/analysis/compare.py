@@ -17,6 +17,12 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import stats, style, survival
+from sim.analysis.numbers import (
+    MIN_REPLICATES_TO_TEST,
+    fmt_median_interval,
+    fmt_number,
+    fmt_numbers,
+)
 from sim.analysis.outputs import COMPARISON_TABLE
 from sim.analysis.runs import (
     ResultsError,
@@ -506,11 +512,6 @@ def rests_on_notes(rests_on: dict[str, dict[str, list[Any]]]) -> list[str]:
     return notes
 
 
-#: Fewer replicates than this in a run or its reference: intervals, but no p-value or star
-#: (a reviewer's A/A comparisons starred chance in 27% of tables at 5 against 5).
-MIN_REPLICATES_TO_TEST = 20
-
-
 def _mark_significant(
     table: pd.DataFrame, runs: dict[str, Run], other_source: Sequence[str] = ()
 ) -> None:
@@ -574,59 +575,6 @@ def compare(
 
 
 # --- text output -------------------------------------------------------------------------------
-
-
-def fmt_number(x: Any) -> str:
-    """Compact number for tables: integers exact, else about three significant digits
-    (without trailing zeros: a number shown alone need not match another's decimals)."""
-    text = fmt_numbers(x)[0]
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def fmt_numbers(*values: Any, decimals: int | None = None) -> list[str]:
-    """Numbers shown together (an estimate and its interval) with the same decimals: the
-    ``decimals`` given, else :func:`shared_decimals`; ``–`` if missing."""
-    if decimals is None:
-        decimals = shared_decimals([float(v) for v in values if _is_number(v)])
-    out = []
-    for v in values:
-        if not _is_number(v):
-            out.append("–")
-        else:
-            text = f"{float(v):,.{decimals}f}"
-            out.append(text[1:] if text.startswith("-") and not text.strip("-0.,") else text)
-    return out
-
-
-def shared_decimals(values: list[float]) -> int:
-    """The decimals of numbers shown together: none when all are whole, else about three
-    significant digits of the largest, less the trailing zeros they all share (``[0, 29]``,
-    not ``[0.0, 29.0]``)."""
-    if all(v == round(v) and abs(v) < 1e9 for v in values):
-        return 0
-    largest = max(abs(v) for v in values)
-    decimals = (
-        0
-        if largest >= 1000
-        else 1
-        if largest >= 100
-        else 2 - math.floor(math.log10(largest) if largest > 0 else 0)
-    )
-    decimals = min(max(decimals, 0), 6)
-    while decimals > 0 and all(f"{v:.{decimals}f}".endswith("0") for v in values):
-        decimals -= 1
-    return decimals
-
-
-def _is_number(v: Any) -> bool:
-    return v is not None and v is not pd.NA and math.isfinite(float(v))
-
-
-def fmt_median_interval(median: Any, q05: Any, q95: Any) -> tuple[str, str, str]:
-    """(median, low, high) as every table, summary and figure title shows them: the median
-    alone (:func:`fmt_number`), the interval's two ends with the same decimals."""
-    lo, hi = fmt_numbers(q05, q95)
-    return fmt_number(median), lo, hi
 
 
 def fmt_ci(

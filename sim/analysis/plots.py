@@ -89,7 +89,7 @@ def _interval_text(s: stats.Summary) -> str:
     """The median and the 90% interval as compare's table (and the report's, and the run's
     summary) shows them: the median alone (3,820, not 3,819.5), the interval's ends with the
     same decimals ("0.319–0.340", not "0.319–0.34")."""
-    from sim.analysis.compare import fmt_median_interval
+    from sim.analysis.numbers import fmt_median_interval
 
     med, lo, hi = fmt_median_interval(s.median, s.q05, s.q95)
     if s.n == 1:

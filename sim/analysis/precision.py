@@ -271,7 +271,7 @@ def _decimals_for(half_width: float) -> int:
 def _mean_text(p: OutcomePrecision) -> tuple[str, str]:
     """The mean and its half-width, the mean to the decimals of the half-width (alone, as
     compare's tables show a number, where there is no half-width)."""
-    from sim.analysis.compare import fmt_number
+    from sim.analysis.numbers import fmt_number
 
     if not math.isfinite(p.half_width):
         return (fmt_number(p.mean), "–")
@@ -319,7 +319,7 @@ def precision_rows(
     """One run's precision as a header and rows of text: each outcome's mean, its
     half-width and share of the mean, the median with its interval, the replicates for the
     target; then each yes/no share with its interval."""
-    from sim.analysis.compare import fmt_median_interval
+    from sim.analysis.numbers import fmt_median_interval
 
     outcomes, shares = run_precision(summary, mean_within, share_within)
     header = [

@@ -456,7 +456,7 @@ class Run:
 def replicates_text(n: int) -> str:
     """``100 replicates``, with a caution where intervals are rough (fewer than compare tests)
     or absent (one replicate), so that a figure shown on its own says so."""
-    from sim.analysis.compare import MIN_REPLICATES_TO_TEST
+    from sim.analysis.numbers import MIN_REPLICATES_TO_TEST
 
     if n == 1:
         return "1 replicate (one history: no spread)"

@@ -484,7 +484,8 @@ def differences(
     ``MIN_REPLICATES_TO_TEST`` pairs nothing is marked, as ``cpec-sim compare`` marks nothing;
     an outcome whose pairs are resampled apart by ``cpec-sim compare`` (only 1 to 9 of them
     differ: ``resample_in_pairs``) is resampled apart here too."""
-    from sim.analysis.compare import MIN_REPLICATES_TO_TEST, resample_in_pairs
+    from sim.analysis.compare import resample_in_pairs
+    from sim.analysis.numbers import MIN_REPLICATES_TO_TEST
     from sim.analysis.stats import bootstrap_diff_ci, holm
 
     cis = [

@@ -386,7 +386,7 @@ def test_figure_numbers_keep_a_median_between_two_counts() -> None:
     assert text == "median 0.338, 90% interval 0.319–0.340"
     # a stranger: 'median 3,819.5' in the title where the summary and the tables say 3,820;
     # the title shows what compare's table (and the report's beside the figure) shows
-    from sim.analysis.compare import fmt_number, fmt_numbers
+    from sim.analysis.numbers import fmt_number, fmt_numbers
 
     for m, lo, hi in ((3819.5, 3700.0, 3950.0), (578.5, 450.0, 700.0), (2.5, 0.0, 7.0)):
         text = plots._interval_text(Summary(n=9, mean=m, median=m, q05=lo, q95=hi))

@@ -415,7 +415,8 @@ def test_the_run_summary_shows_its_numbers_as_the_comparison_table(
     (and the report's, and the figures' titles) show 2.5 and 0–7: one format now."""
     import pandas as pd
 
-    from sim.analysis.compare import compare_runs, fmt_number, fmt_numbers
+    from sim.analysis.compare import compare_runs
+    from sim.analysis.numbers import fmt_number, fmt_numbers
     from sim.results import HEADLINE, summary_table
 
     run = make_run(tmp_path / "run", n=20)
@@ -517,7 +518,7 @@ def test_the_report_says_how_precise_its_numbers_are(
 ) -> None:
     """Each run's precision table and the differences', with `cpec-sim precision`'s counts."""
     from sim.analysis import precision
-    from sim.analysis.compare import fmt_number
+    from sim.analysis.numbers import fmt_number
 
     a = make_run(tmp_path / "baseline", scenario="baseline", n=30, seed=1)
     b = make_run(tmp_path / "troops", scenario="chinese_troops", n=30, seed=2, shift=5.0)

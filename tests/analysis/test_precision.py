@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import t as t_dist
 
 from sim.analysis import cli, precision, stats
-from sim.analysis.compare import fmt_number
+from sim.analysis.numbers import fmt_number
 from sim.analysis.style import EVENTS, OUTCOMES
 from sim.analysis.survival import MEANING
 

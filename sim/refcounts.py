@@ -1,0 +1,79 @@
+"""Plain reference counts for the arrays compiled code makes, in the processes cpec-sim runs.
+
+Numba's runtime counts references to the arrays that compiled code holds with atomic
+instructions (``lock inc`` / ``lock dec``), so that code running without the GIL in several
+threads at once (``nogil=True``, ``parallel=True``) may share arrays safely. The engine's rules
+hold the GIL while they run (none is compiled with ``nogil`` or ``parallel``; a test checks),
+as CPython's own objects do, so those counts are never touched by two threads at once. In a
+replicate the weekly loop counts ~80,000 times (every array taken out of a named tuple or
+handed back from a rule), and the two atomic instructions took ~19% of its time (``perf``,
+thirty-first session; ``benchmarks/replicate_speed.py``).
+
+:func:`count_plainly` makes the runtime count with a plain load, add and store. It must run
+before the runtime is built (Numba builds it the first time a process runs or loads compiled
+code) and it applies to all compiled code of the process, so it is opt-in: the command line
+asks for it in its own processes (:data:`ENV`, which the worker processes inherit); a notebook
+keeps Numba's atomic counts unless it calls :func:`count_plainly` first. Results are the same
+either way (tested): only how the counts are kept differs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+#: Set to "1" in a process's environment: its compiled code counts references plainly (the
+#: command line sets it for itself and its workers).
+ENV = "CPEC_PLAIN_REFCOUNTS"
+
+
+def count_plainly() -> bool:
+    """Make this process's compiled code count array references without atomic
+    instructions; return whether it does (False if Numba's runtime was built already)."""
+    from numba.core.runtime import nrt, nrtdynmod
+
+    if nrtdynmod._define_atomic_inc_dec is _plain_inc_dec:
+        return True
+    if nrt.rtsys._init:  # built with atomic counts: they stay
+        return False
+    nrtdynmod._define_atomic_inc_dec = _plain_inc_dec
+    return True
+
+
+def counts_plainly() -> bool:
+    """Whether this process's compiled code counts array references plainly."""
+    from numba.core.runtime import nrt, nrtdynmod
+
+    return bool(nrt.rtsys._init) and nrtdynmod._define_atomic_inc_dec is _plain_inc_dec
+
+
+def how_counted() -> str:
+    """One line for a benchmark's output: how this process's compiled code counts."""
+    if counts_plainly():
+        return "reference counts: plain, as cpec-sim's processes count them (sim.refcounts)"
+    return "reference counts: Numba's atomic ones (a notebook's default; sim.refcounts)"
+
+
+def count_plainly_if_asked() -> None:
+    """:func:`count_plainly` if :data:`ENV` is "1" in the environment."""
+    if os.environ.get(ENV) == "1":
+        count_plainly()
+
+
+def _plain_inc_dec(module: Any, op: str, ordering: str) -> Any:
+    """Numba's ``nrt_atomic_add`` / ``nrt_atomic_sub`` without the atomic instruction: load,
+    add or subtract one, store, and return the new count (as the atomic version does; the
+    runtime frees an array when a decrement returns 0). ``ordering`` is unused."""
+    from llvmlite import ir
+    from numba.core.runtime import nrtdynmod
+
+    word = nrtdynmod._word_type
+    function = ir.Function(
+        module, ir.FunctionType(word, [word.as_pointer()]), name=f"nrt_atomic_{op}"
+    )
+    [pointer] = function.args
+    builder = ir.IRBuilder(function.append_basic_block())
+    new = getattr(builder, op)(builder.load(pointer), ir.Constant(word, 1))
+    builder.store(new, pointer)
+    builder.ret(new)
+    return function
