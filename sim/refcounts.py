@@ -5,16 +5,18 @@ instructions (``lock inc`` / ``lock dec``), so that code running without the GIL
 threads at once (``nogil=True``, ``parallel=True``) may share arrays safely. The engine's rules
 hold the GIL while they run (none is compiled with ``nogil`` or ``parallel``; a test checks),
 as CPython's own objects do, so those counts are never touched by two threads at once. In a
-replicate the weekly loop counts ~80,000 times (every array taken out of a named tuple or
-handed back from a rule), and the two atomic instructions took ~19% of its time (``perf``,
-thirty-first session; ``benchmarks/replicate_speed.py``).
+replicate the weekly loop counts ~275,000 times (every array taken out of a named tuple or
+handed back from a rule), and the two atomic instructions took ~28% of its time (``perf``;
+``benchmarks/replicate_speed.py`` with and without ``--atomic``: 2.9 and 2.1 ms).
 
 :func:`count_plainly` makes the runtime count with a plain load, add and store. It must run
 before the runtime is built (Numba builds it the first time a process runs or loads compiled
-code) and it applies to all compiled code of the process, so it is opt-in: the command line
-asks for it in its own processes (:data:`ENV`, which the worker processes inherit); a notebook
-keeps Numba's atomic counts unless it calls :func:`count_plainly` first. Results are the same
-either way (tested): only how the counts are kept differs.
+code) and it applies to all compiled code of the process, so it is used only in processes that
+run cpec-sim's code alone: the command line's (it sets :data:`ENV`) and the worker processes
+of any run, study or calibration, a notebook's included (:mod:`sim.workers` sets it for them).
+A notebook's own process keeps Numba's atomic counts unless it calls :func:`count_plainly`
+before its first replicate. ``CPEC_PLAIN_REFCOUNTS=0`` in the environment keeps atomic counts
+everywhere. Results are the same either way (tested): only how the counts are kept differs.
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from sim.refcounts import ENV as PLAIN_REFCOUNTS
+
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _LINUX = sys.platform.startswith("linux")
 _FORK_SERVER_COMMAND = "from multiprocessing.forkserver import main;"
@@ -45,10 +47,12 @@ def usable_cpus() -> int:
 
 
 def worker_init() -> None:
-    """Initialise a worker: SIGINT is the parent's business, SIGTERM ends the worker, and the
-    worker does not outlive the main process (on Linux)."""
+    """Initialise a worker: SIGINT is the parent's business, SIGTERM ends the worker, the
+    worker does not outlive the main process (on Linux), and a spawned one counts compiled
+    arrays' references plainly (:mod:`sim.refcounts`; forked ones have the server's counts)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.environ.setdefault(PLAIN_REFCOUNTS, "1")  # a spawned worker runs only cpec-sim's rules
     if _LINUX:
         _die_with_fork_server()
         _die_with_main_process()
@@ -102,13 +106,17 @@ def _launch_fork_server() -> None:
     milliseconds, and one that arrives meanwhile takes effect right after. The resource
     tracker is launched first: launching it unblocks SIGINT (the standard library's own
     guard). The server learns which process launched it, to leave at once if that process
-    died before the server could arm its death signal (:func:`_arm_fork_server`).
+    died before the server could arm its death signal (:func:`_arm_fork_server`). The server
+    and its workers run only cpec-sim's rules, so they count compiled arrays' references
+    plainly (:mod:`sim.refcounts`) unless the launching process's environment says otherwise.
     """
     import multiprocessing.forkserver as forkserver
     from multiprocessing import resource_tracker
 
     resource_tracker.ensure_running()
     os.environ[_LAUNCHER_VARIABLE] = str(os.getpid())
+    chosen = PLAIN_REFCOUNTS in os.environ  # else the server and its workers count plainly
+    os.environ.setdefault(PLAIN_REFCOUNTS, "1")
     blocking = hasattr(signal, "pthread_sigmask")
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocking else set()
     try:
@@ -117,6 +125,8 @@ def _launch_fork_server() -> None:
         if blocking:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.environ.pop(_LAUNCHER_VARIABLE, None)  # the server has its own copy
+        if not chosen:  # this process (a notebook's) keeps Numba's atomic counts
+            os.environ.pop(PLAIN_REFCOUNTS, None)
 
 
 def stop_pool(pool: ProcessPoolExecutor, pending: Iterable[Future[Any]] = ()) -> None:

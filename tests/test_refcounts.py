@@ -104,3 +104,26 @@ def test_the_command_line_asks_for_plain_counts(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv(refcounts.ENV, "0")  # a user's choice stands
     assert cli.main(["--version"]) == 0
     assert os.environ[refcounts.ENV] == "0"
+
+
+def _worker_counts() -> tuple[bool, str | None]:
+    from sim.engine import warm
+
+    warm()
+    return refcounts.counts_plainly(), os.environ.get(refcounts.ENV)
+
+
+def test_a_notebooks_workers_count_plainly_and_its_own_process_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run from a notebook: its workers (which run only cpec-sim's rules) count plainly;
+    the notebook's own environment is left as it was."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.workers import run_preload, worker_context, worker_init
+
+    monkeypatch.delenv(refcounts.ENV, raising=False)
+    ctx = worker_context(run_preload("compiled"))
+    with ProcessPoolExecutor(1, mp_context=ctx, initializer=worker_init) as pool:
+        assert pool.submit(_worker_counts).result() == (True, "1")
+    assert refcounts.ENV not in os.environ
