@@ -714,11 +714,13 @@ def _check_scenario_name(cfg: Any) -> None:
 
 
 def _check_job(cfg: Any, given: Collection[str] = ()) -> None:
-    """Validate one composed job: its parameters and its posterior, which must not draw a
-    parameter the command line sets (``given``: the keys it sets or sweeps)."""
+    """Validate one composed job: the data, its parameters and its posterior, which must not
+    draw a parameter the command line sets (``given``: the keys it sets or sweeps)."""
     from sim.config import model_params_from_config, posterior_for_run
     from sim.posterior import refuse_drawn_keys
+    from sim.space import load_places
 
+    load_places()  # the data's own checks (read once)
     _check_scenario_name(cfg)
     posterior = posterior_for_run(cfg, model_params_from_config(cfg))
     if posterior is not None:

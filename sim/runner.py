@@ -63,6 +63,7 @@ from sim.results import (
     run_store,
     tables_from_replicates,
 )
+from sim.space import load_places
 from sim.workers import (
     refuse_in_a_starting_worker,
     run_preload,
@@ -607,6 +608,7 @@ def checked_spec(spec: RunSpec, run_dir: Path | None = None) -> RunSpec:
     ):
         raise ParameterError("records must map relative paths inside the run folder to text")
     validate(checked.params)
+    load_places()  # the data's own checks (sim.space), before the folder is touched
     check_backend(checked.backend)
     check_streams(checked.streams)
     return recorded(checked)

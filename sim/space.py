@@ -85,7 +85,21 @@ def load_places() -> PlaceTable:
     )
     for arr in (table.lat, table.population, table.hardship):
         arr.setflags(write=False)
+    _check_populations(table)
     return table
+
+
+def _check_populations(table: PlaceTable) -> None:
+    """Every place needs people: harm, recruitment and legitimacy are per head (a place of
+    population 0 divided by zero in the first week). One line naming the place."""
+    from sim.params import ParameterError
+
+    for place, population in zip(table.ids, table.population, strict=True):
+        if not population > 0:  # NaN too
+            raise ParameterError(
+                f"places.csv: {place} has population {population:g}: every place needs a "
+                "population above 0 (harm, recruitment and legitimacy are per head)"
+            )
 
 
 @cache

@@ -717,3 +717,28 @@ def test_a_python_run_records_the_scenario_s_caveats_and_takes_numpy_floats(
         with pytest.raises(ParameterError, match=re.escape(message)):
             run(RunSpec(params, replicates=2, weeks=2, **bad), tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("population", ["0", "-5", "nan"])
+def test_a_place_without_people_is_refused_in_one_line_before_the_folder(
+    population: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A place of population 0 divided by zero in the first week (a reviewer's edge case):
+    the data check names the place, and a run refuses before it writes anything."""
+    from sim import space
+    from sim.data import rows
+
+    def edited(name: str) -> list[dict[str, str]]:
+        out = rows(name)
+        if name == "places.csv":
+            out[1] = {**out[1], "population": population}
+        return out
+
+    monkeypatch.setattr(space, "data_rows", edited)
+    space.load_places.cache_clear()
+    try:
+        with pytest.raises(ParameterError, match=r"^places.csv: gwadar has population .*above 0"):
+            run(RunSpec(ModelParams(), replicates=2), tmp_path / "run")
+        assert not (tmp_path / "run").exists()
+    finally:
+        space.load_places.cache_clear()
