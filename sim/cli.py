@@ -33,7 +33,6 @@ from sim.commands import (
 from sim.config import MAX_SWEEP_JOBS, other_suffix, resolved_jobs, scenario_names, shown_value
 from sim.console import INTERRUPTED
 from sim.files import is_system_folder, unwritable
-from sim.refcounts import ENV as PLAIN_REFCOUNTS
 
 USAGE = """usage: cpec-sim COMMAND [ARGS]
 
@@ -1656,7 +1655,6 @@ def _start_drawing_workers_early(args: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cpec-sim``."""
     argv = sys.argv[1:] if argv is None else argv
-    os.environ.setdefault(PLAIN_REFCOUNTS, "1")  # this process and its workers (sim.refcounts)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
@@ -1702,4 +1700,4 @@ def entry() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()  # as the console script: exit code, Ctrl-C, plain reference counts

@@ -12,11 +12,17 @@ handed back from a rule), and the two atomic instructions took ~28% of its time 
 :func:`count_plainly` makes the runtime count with a plain load, add and store. It must run
 before the runtime is built (Numba builds it the first time a process runs or loads compiled
 code) and it applies to all compiled code of the process, so it is used only in processes that
-run cpec-sim's code alone: the command line's (it sets :data:`ENV`) and the worker processes
-of any run, study or calibration, a notebook's included (:mod:`sim.workers` sets it for them).
+run cpec-sim's code alone: the ``cpec-sim`` command's own (:func:`sim.console.entry` sets
+:data:`ENV`; a notebook calling ``sim.cli.main`` does not) and the worker processes of any run,
+study or calibration, a notebook's included (:mod:`sim.workers` sets it for them).
 A notebook's own process keeps Numba's atomic counts unless it calls :func:`count_plainly`
 before its first replicate. ``CPEC_PLAIN_REFCOUNTS=0`` in the environment keeps atomic counts
 everywhere. Results are the same either way (tested): only how the counts are kept differs.
+
+The compiled cache is the same whichever way the process that compiled it counted: every
+cached object carries a copy of Numba's counting functions, but its code calls the loading
+process's own (tested: a counting runtime counts every increment of code compiled by a plain
+process), so a notebook and the command line share one cache.
 """
 
 from __future__ import annotations

@@ -3,10 +3,14 @@ only where no compiled code runs without the GIL."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
+import tokenize
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,15 +99,138 @@ def test_the_gil_check_sees_a_rule_that_releases_it(option: str) -> None:
     assert released.targetoptions.get(option)
 
 
-def test_the_command_line_asks_for_plain_counts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sim import cli
+def test_the_command_line_asks_for_plain_counts_and_main_alone_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The console script's process counts plainly; a notebook calling ``sim.cli.main`` keeps
+    its own counts (a reviewer: ``main`` had set the variable for the rest of the process)."""
+    from sim import cli, console
 
     monkeypatch.delenv(refcounts.ENV, raising=False)
     assert cli.main(["--version"]) == 0
-    assert os.environ[refcounts.ENV] == "1"
+    assert refcounts.ENV not in os.environ
+    monkeypatch.setattr(sys, "argv", ["cpec-sim", "--version"])
+    with pytest.raises(SystemExit) as exit_:
+        console.entry()
+    assert (exit_.value.code, os.environ[refcounts.ENV]) == (0, "1")
     monkeypatch.setenv(refcounts.ENV, "0")  # a user's choice stands
-    assert cli.main(["--version"]) == 0
+    with pytest.raises(SystemExit):
+        console.entry()
     assert os.environ[refcounts.ENV] == "0"
+
+
+#: Code constructs that run compiled code without the GIL, or in several threads at once.
+_WITHOUT_THE_GIL = re.compile(
+    r"nogil\s*=\s*True|parallel\s*=\s*True|\bprange\b|\bvectorize\b|\bguvectorize\b"
+    r"|\bobjmode\b|\bcfunc\b"
+)
+
+
+def _code_without_strings_and_comments(path: Path) -> str:
+    tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+    return " ".join(t.string for t in tokens if t.type not in (tokenize.STRING, tokenize.COMMENT))
+
+
+def test_no_code_of_the_package_releases_the_gil(tmp_path: Path) -> None:
+    """Every module's code, not only the rules that are imported: a rule with ``nogil``, a
+    ``parallel`` loop or a ``vectorize``d function (NumPy runs those loops without the GIL)
+    would make plain counts unsafe."""
+    package = Path(refcounts.__file__).parent
+    found = [
+        f"{path.relative_to(package.parent)}: {match.group(0)}"
+        for path in sorted(package.rglob("*.py"))
+        for match in _WITHOUT_THE_GIL.finditer(_code_without_strings_and_comments(path))
+    ]
+    assert found == []
+    sample = tmp_path / "rule.py"
+    sample.write_text("from numba import njit\n@njit(nogil=True)\ndef f(x):\n    return x\n")
+    assert _WITHOUT_THE_GIL.search(_code_without_strings_and_comments(sample))  # seen
+
+
+#: A cached compiled function, and a runtime whose every increment and decrement adds one to
+#: a counter at a fixed address (so copies of the counting functions count too).
+_CACHED = """
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def work(n):
+    total = 0.0
+    kept = [np.empty(0)]
+    for i in range(n):
+        a = np.empty(2)
+        a[:] = i
+        kept.append(a)
+        total += kept[-1][0]
+    return total
+"""
+_COUNTED = """
+import ctypes, json, sys
+from llvmlite import ir
+from numba.core.runtime import nrtdynmod
+
+counters = (ctypes.c_int64 * 2)()
+word = nrtdynmod._word_type
+
+
+def counting(module, op, ordering):
+    fn = ir.Function(module, ir.FunctionType(word, [word.as_pointer()]), name=f"nrt_atomic_{op}")
+    [ptr] = fn.args
+    b = ir.IRBuilder(fn.append_basic_block())
+    at = ctypes.addressof(counters) + (0 if op == "add" else 8)
+    slot = ir.Constant(word, at).inttoptr(word.as_pointer())
+    b.store(b.add(b.load(slot), ir.Constant(word, 1)), slot)
+    new = getattr(b, op)(b.load(ptr), ir.Constant(word, 1))
+    b.store(new, ptr)
+    b.ret(new)
+    return fn
+
+
+if sys.argv[1] == "counting":
+    nrtdynmod._define_atomic_inc_dec = counting
+else:
+    from sim.refcounts import count_plainly
+    count_plainly()
+from cached import work
+before = list(counters)
+work(1000)
+print(json.dumps({"counted": [c - b for c, b in zip(counters, before)],
+                  "cache_hits": sum(work.stats.cache_hits.values())}))
+"""
+
+
+def _counted(mode: str, folder: Path, cache: Path) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_DIR": str(cache),
+        "PYTHONPATH": f"{folder}{os.pathsep}" + os.environ.get("PYTHONPATH", ""),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNTED, mode],
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_cached_code_counts_the_way_the_loading_process_does(tmp_path: Path) -> None:
+    """The counting is not compiled into the cache: code compiled by a plain process calls the
+    counting functions of whichever process loads it (the cache is shared by notebooks and the
+    command line). A reviewer read the linked copies of Numba's counting functions in every
+    cached object as counting compiled in; this shows the copies are never called."""
+    (tmp_path / "cached.py").write_text(_CACHED)
+    alone = _counted("counting", tmp_path, tmp_path / "cache-counting")  # compiled here
+    _counted("plain", tmp_path, tmp_path / "cache-plain")  # compiled by a plain process ...
+    loaded = _counted(
+        "counting", tmp_path, tmp_path / "cache-plain"
+    )  # ... loaded by a counting one
+    assert (alone["cache_hits"], loaded["cache_hits"]) == (0, 1)
+    assert loaded["counted"] == alone["counted"]
+    assert alone["counted"][1] >= 1000  # an array freed a loop: a decrement each, at least
 
 
 def _worker_counts() -> tuple[bool, str | None]:

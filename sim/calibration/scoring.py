@@ -13,14 +13,28 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 
+def _scoringrules() -> Any:
+    """``scoringrules``, imported after :mod:`sim.numba_cache`: importing it compiles its
+    Numba functions, which builds Numba's runtime, and the runtime must be built the way
+    :mod:`sim.refcounts` chose for this process (else the engine's replicates in this process
+    count atomically, slower)."""
+    import importlib
+
+    importlib.import_module("sim.numba_cache")  # first (an import statement would be sorted after)
+    import scoringrules
+
+    return scoringrules
+
+
 def crps_ensemble(samples: ArrayLike, observed: float) -> float:
     """CRPS of the empirical distribution of ``samples`` at ``observed``."""
-    import scoringrules as sr
+    sr = _scoringrules()
 
     x = np.asarray(samples, dtype=float)
     if x.size == 0 or not np.all(np.isfinite(x)):
@@ -45,7 +59,7 @@ def crps_difference_interval(
     ``paired``: ``x[i]`` and ``y[i]`` come from one replicate (resampled together); otherwise
     the two ensembles are resampled apart. ``y`` empty: the interval of ``crps(x)`` alone.
     """
-    import scoringrules as sr
+    sr = _scoringrules()
 
     a = np.asarray(x, dtype=float)
     b = np.asarray(y, dtype=float)
