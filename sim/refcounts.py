@@ -49,10 +49,11 @@ def count_plainly() -> bool:
 
 
 def counts_plainly() -> bool:
-    """Whether this process's compiled code counts array references plainly."""
-    from numba.core.runtime import nrt, nrtdynmod
+    """Whether this process's compiled code counts (or, once it runs, will count) array
+    references plainly: :func:`count_plainly` changes Numba's runtime only before it is built."""
+    from numba.core.runtime import nrtdynmod
 
-    return bool(nrt.rtsys._init) and nrtdynmod._define_atomic_inc_dec is _plain_inc_dec
+    return nrtdynmod._define_atomic_inc_dec is _plain_inc_dec
 
 
 def how_counted() -> str:
