@@ -14,10 +14,13 @@ before the runtime is built (Numba builds it the first time a process runs or lo
 code) and it applies to all compiled code of the process, so it is used only in processes that
 run cpec-sim's code alone: the ``cpec-sim`` command's own (:func:`sim.console.entry` sets
 :data:`ENV`; a notebook calling ``sim.cli.main`` does not) and the worker processes of any run,
-study or calibration, a notebook's included (:mod:`sim.workers` sets it for them).
-A notebook's own process keeps Numba's atomic counts unless it calls :func:`count_plainly`
-before its first replicate. ``CPEC_PLAIN_REFCOUNTS=0`` in the environment keeps atomic counts
-everywhere. Results are the same either way (tested): only how the counts are kept differs.
+study or calibration that :mod:`sim.workers` starts, a notebook's included (Dask's workers,
+``discover --engine dask``, follow the environment of the process that starts them). A
+notebook's own process keeps Numba's atomic counts unless it calls :func:`count_plainly` before
+its first replicate. ``CPEC_PLAIN_REFCOUNTS=0`` in the environment keeps atomic counts
+everywhere, if set before the first run (the worker server keeps the counts it started with).
+Not on a free-threaded Python, where threads run compiled code at once. Results are the same
+either way (tested): only how the counts are kept differs.
 
 The compiled cache is the same whichever way the process that compiled it counted: every
 cached object carries a copy of Numba's counting functions, but its code calls the loading
@@ -38,12 +41,16 @@ ENV = "CPEC_PLAIN_REFCOUNTS"
 def count_plainly() -> bool:
     """Make this process's compiled code count array references without atomic
     instructions; return whether it does (False if Numba's runtime was built already)."""
+    import sys
+
     from numba.core.runtime import nrt, nrtdynmod
 
     if nrtdynmod._define_atomic_inc_dec is _plain_inc_dec:
         return True
     if nrt.rtsys._init:  # built with atomic counts: they stay
         return False
+    if not getattr(sys, "_is_gil_enabled", lambda: True)():  # free-threaded Python: threads
+        return False  # run compiled code at once
     nrtdynmod._define_atomic_inc_dec = _plain_inc_dec
     return True
 
@@ -60,7 +67,10 @@ def how_counted() -> str:
     """One line for a benchmark's output: how this process's compiled code counts."""
     if counts_plainly():
         return "reference counts: plain, as cpec-sim's processes count them (sim.refcounts)"
-    return "reference counts: Numba's atomic ones (a notebook's default; sim.refcounts)"
+    return (
+        "reference counts: Numba's atomic ones (a notebook's default, or Numba's runtime was "
+        "built before sim.refcounts could change it)"
+    )
 
 
 def count_plainly_if_asked() -> None:

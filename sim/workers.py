@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.refcounts import ENV as PLAIN_REFCOUNTS
+from sim.refcounts import count_plainly
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _LINUX = sys.platform.startswith("linux")
@@ -52,7 +53,10 @@ def worker_init() -> None:
     arrays' references plainly (:mod:`sim.refcounts`; forked ones have the server's counts)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.environ.setdefault(PLAIN_REFCOUNTS, "1")  # a spawned worker runs only cpec-sim's rules
+    if os.environ.setdefault(PLAIN_REFCOUNTS, "1") == "1" and "numba" in sys.modules:
+        # a spawned worker that imported Numba with the user's script: plain before its first
+        # replicate (without Numba yet, sim.numba_cache reads the variable when it loads)
+        count_plainly()
     if _LINUX:
         _die_with_fork_server()
         _die_with_main_process()

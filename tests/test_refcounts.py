@@ -254,3 +254,88 @@ def test_a_notebooks_workers_count_plainly_and_its_own_process_does_not(
     with ProcessPoolExecutor(1, mp_context=ctx, initializer=worker_init) as pool:
         assert pool.submit(_worker_counts).result() == (True, "1")
     assert refcounts.ENV not in os.environ
+
+
+def _python(code: str, env: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter (its own Numba runtime); its last line, as JSON."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _env(plain: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != refcounts.ENV}
+    return env if plain is None else {**env, refcounts.ENV: plain}
+
+
+def test_plain_counts_are_reported_before_the_runtime_is_built() -> None:
+    """A benchmark prints how it counts before its first compiled call."""
+    seen = _python(
+        "import json\n"
+        "from numba.core.runtime import rtsys\n"
+        "from sim.refcounts import count_plainly, counts_plainly\n"
+        "asked = count_plainly()\n"
+        "print(json.dumps([asked, counts_plainly(), rtsys._init]))",
+        _env(None),
+    )
+    assert seen == [True, True, False]
+
+
+def test_the_calibration_counts_plainly_though_scoringrules_builds_the_runtime() -> None:
+    """Importing scoringrules compiles its functions, which builds Numba's runtime: the
+    calibration imports it after sim.numba_cache has chosen the counts."""
+    seen = _python(
+        "import json\n"
+        "from numba.core.runtime import rtsys\n"
+        "from sim.calibration.scoring import crps_ensemble\n"
+        "crps_ensemble([1.0, 2.0, 3.0], 2.0)\n"
+        "from sim.refcounts import counts_plainly\n"
+        "print(json.dumps([rtsys._init, counts_plainly()]))",
+        _env("1"),
+    )
+    assert seen == [True, True]
+
+
+_NOTEBOOK_POOL = """
+import json, multiprocessing as mp, os, sys
+from concurrent.futures import ProcessPoolExecutor
+
+import sim.engine  # as a script or notebook that imports the engine first
+
+from sim.refcounts import ENV, counts_plainly
+from sim.workers import run_preload, worker_context, worker_init
+
+
+def counts():
+    from sim.engine import warm
+
+    warm()
+    return [counts_plainly(), os.environ.get(ENV)]
+
+
+if __name__ == "__main__":
+    spawn = sys.argv[1] == "spawn"
+    ctx = mp.get_context("spawn") if spawn else worker_context(run_preload("compiled"))
+    with ProcessPoolExecutor(1, mp_context=ctx, initializer=worker_init) as pool:
+        worker = pool.submit(counts).result()
+    print(json.dumps({"worker": worker, "own": os.environ.get(ENV)}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("start", "chosen", "expected"),
+    [
+        ("forkserver", "0", {"worker": [False, "0"], "own": "0"}),  # the user's choice stands
+        ("spawn", None, {"worker": [True, "1"], "own": None}),  # the script imported Numba first
+    ],
+)
+def test_a_scripts_workers_count_as_chosen(
+    start: str, chosen: str | None, expected: dict[str, Any], tmp_path: Path
+) -> None:
+    (tmp_path / "script.py").write_text(_NOTEBOOK_POOL)
+    out = subprocess.run(
+        [sys.executable, "script.py", start], env=_env(chosen), cwd=tmp_path,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == expected
