@@ -118,6 +118,24 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @rule
+def count_above(values: np.ndarray, level: float) -> int:
+    """``(values > level).sum()`` without an array."""
+    n = 0
+    for i in range(values.size):
+        n += values[i] > level
+    return n
+
+
+@rule
+def count_equal(values: np.ndarray, value: int) -> int:
+    """``(values == value).sum()`` without an array."""
+    n = 0
+    for i in range(values.size):
+        n += values[i] == value
+    return n
+
+
+@rule
 def matmat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D ``a`` and ``b``."""
     out = np.zeros((a.shape[0], b.shape[1]))

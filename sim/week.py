@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY, interdiction_probability
 from sim.cells import FIGHTERS
-from sim.compiled import POSTURE_SCORE, Calls, dot, inlined_rule, rule
+from sim.compiled import POSTURE_SCORE, Calls, count_above, count_equal, dot, inlined_rule, rule
 from sim.draws import stream_for
 from sim.params import ModelParams
 from sim.rules.china import NORMAL, investment_hold, ladder_step
@@ -99,24 +99,6 @@ def begin_week(world: Any, week: int) -> None:
     world.tally[:] = 0.0
     world.chinese_attacks_week[:] = 0.0
     world.s[JAA_IN_IRAN] = 0.0
-
-
-@rule
-def count_above(values: np.ndarray, level: float) -> int:
-    """``(values > level).sum()`` without an array."""
-    n = 0
-    for i in range(values.size):
-        n += values[i] > level
-    return n
-
-
-@rule
-def count_equal(values: np.ndarray, value: int) -> int:
-    """``(values == value).sum()`` without an array."""
-    n = 0
-    for i in range(values.size):
-        n += values[i] == value
-    return n
 
 
 @inlined_rule

@@ -35,7 +35,7 @@ from sim.attacks import (
     resolve_attack,
     success_probability,
 )
-from sim.compiled import dot, inlined_rule, rule, weighted_index
+from sim.compiled import count_above, dot, inlined_rule, rule, weighted_index
 from sim.rules.pakistan import joint_operations
 from sim.world import (
     EVENT_WIDTH,
@@ -182,13 +182,9 @@ def reach_into(
     out: np.ndarray, fighters_at: np.ndarray, adjacency: np.ndarray, neighbour_reach: float
 ) -> None:
     """Where a group can strike, written into ``out``: its own places, and weakly their
-    neighbours (own + neighbour_reach x adjacency @ own, the product summed in index order,
-    as :func:`sim.compiled.dot`)."""
+    neighbours (own + neighbour_reach x adjacency @ own)."""
     for i in range(out.size):
-        near = 0.0
-        for j in range(fighters_at.size):
-            near += adjacency[i, j] * float(fighters_at[j])
-        out[i] = float(fighters_at[i]) + neighbour_reach * near
+        out[i] = float(fighters_at[i]) + neighbour_reach * dot(adjacency[i], fighters_at)
 
 
 @rule
@@ -249,20 +245,11 @@ def attack_once(
     events, n_events = record_attack(
         g, place, attack, outcome, world, places, params, events, n_events
     )
-    provoked = troops_anywhere(world.troop_sites)  # foreign troops on the ground somewhere
+    provoked = count_above(world.troop_sites, 0.0) > 0  # foreign troops somewhere
     chinese = outcome.chinese_killed
     payoff = attack_payoff(outcome.success, chinese, target, groups.publicity[g], provoked, t)
     learn(g, target, payoff, groups, t)
     return events, n_events
-
-
-@rule
-def troops_anywhere(troop_sites: np.ndarray) -> bool:
-    """Do foreign troops guard any site (``(troop_sites > 0).any()``, without an array)."""
-    for i in range(troop_sites.size):  # noqa: SIM110 (Numba compiles no generator)
-        if troop_sites[i] > 0:
-            return True
-    return False
 
 
 @inlined_rule
