@@ -47,12 +47,23 @@ print(json.dumps({
 """
 
 
-def _replicates(plain: str) -> dict[str, Any]:
-    env = {**os.environ, refcounts.ENV: plain, "NUMBA_NRT_STATS": "1"}
+def _env(plain: str | None, **extra: str) -> dict[str, str]:
+    """This process's environment with :data:`refcounts.ENV` set to ``plain`` (None: unset)."""
+    env = {k: v for k, v in os.environ.items() if k != refcounts.ENV}
+    return {**env, **extra} if plain is None else {**env, refcounts.ENV: plain, **extra}
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
+    """Python with ``args`` in a fresh interpreter (its own Numba runtime): its last line of
+    output, as JSON."""
     out = subprocess.run(
-        [sys.executable, "-c", _REPLICATES], env=env, capture_output=True, text=True, check=True
+        [sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True, check=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _replicates(plain: str) -> dict[str, Any]:
+    return _run(["-c", _REPLICATES], _env(plain, NUMBA_NRT_STATS="1"))
 
 
 def test_plain_counts_give_the_same_results_and_free_every_array() -> None:
@@ -201,20 +212,10 @@ print(json.dumps({"counted": [c - b for c, b in zip(counters, before)],
 
 
 def _counted(mode: str, folder: Path, cache: Path) -> dict[str, Any]:
-    env = {
-        **os.environ,
-        "NUMBA_CACHE_DIR": str(cache),
-        "PYTHONPATH": f"{folder}{os.pathsep}" + os.environ.get("PYTHONPATH", ""),
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", _COUNTED, mode],
-        env=env,
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=True,
+    path = f"{folder}{os.pathsep}" + os.environ.get("PYTHONPATH", "")
+    return _run(
+        ["-c", _COUNTED, mode], _env(None, NUMBA_CACHE_DIR=str(cache), PYTHONPATH=path), folder
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_cached_code_counts_the_way_the_loading_process_does(tmp_path: Path) -> None:
@@ -256,27 +257,17 @@ def test_a_notebooks_workers_count_plainly_and_its_own_process_does_not(
     assert refcounts.ENV not in os.environ
 
 
-def _python(code: str, env: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
-    """Run ``code`` in a fresh interpreter (its own Numba runtime); its last line, as JSON."""
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _env(plain: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != refcounts.ENV}
-    return env if plain is None else {**env, refcounts.ENV: plain}
-
-
 def test_plain_counts_are_reported_before_the_runtime_is_built() -> None:
     """A benchmark prints how it counts before its first compiled call."""
-    seen = _python(
-        "import json\n"
-        "from numba.core.runtime import rtsys\n"
-        "from sim.refcounts import count_plainly, counts_plainly\n"
-        "asked = count_plainly()\n"
-        "print(json.dumps([asked, counts_plainly(), rtsys._init]))",
+    seen = _run(
+        [
+            "-c",
+            "import json\n"
+            "from numba.core.runtime import rtsys\n"
+            "from sim.refcounts import count_plainly, counts_plainly\n"
+            "asked = count_plainly()\n"
+            "print(json.dumps([asked, counts_plainly(), rtsys._init]))",
+        ],
         _env(None),
     )
     assert seen == [True, True, False]
@@ -285,13 +276,16 @@ def test_plain_counts_are_reported_before_the_runtime_is_built() -> None:
 def test_the_calibration_counts_plainly_though_scoringrules_builds_the_runtime() -> None:
     """Importing scoringrules compiles its functions, which builds Numba's runtime: the
     calibration imports it after sim.numba_cache has chosen the counts."""
-    seen = _python(
-        "import json\n"
-        "from numba.core.runtime import rtsys\n"
-        "from sim.calibration.scoring import crps_ensemble\n"
-        "crps_ensemble([1.0, 2.0, 3.0], 2.0)\n"
-        "from sim.refcounts import counts_plainly\n"
-        "print(json.dumps([rtsys._init, counts_plainly()]))",
+    seen = _run(
+        [
+            "-c",
+            "import json\n"
+            "from numba.core.runtime import rtsys\n"
+            "from sim.calibration.scoring import crps_ensemble\n"
+            "crps_ensemble([1.0, 2.0, 3.0], 2.0)\n"
+            "from sim.refcounts import counts_plainly\n"
+            "print(json.dumps([rtsys._init, counts_plainly()]))",
+        ],
         _env("1"),
     )
     assert seen == [True, True]
@@ -334,8 +328,4 @@ def test_a_scripts_workers_count_as_chosen(
     start: str, chosen: str | None, expected: dict[str, Any], tmp_path: Path
 ) -> None:
     (tmp_path / "script.py").write_text(_NOTEBOOK_POOL)
-    out = subprocess.run(
-        [sys.executable, "script.py", start], env=_env(chosen), cwd=tmp_path,
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == expected
+    assert _run(["script.py", start], _env(chosen), tmp_path) == expected
