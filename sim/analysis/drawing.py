@@ -29,6 +29,13 @@ Rendered = dict[str, bytes] | None
 
 _WORKER_RUN: Run | None = None
 
+#: A drawing worker's garbage collector runs its youngest generation after this many new
+#: container objects (Python's default is 700). Building and drawing a figure makes hundreds
+#: of thousands of short-lived objects (transforms, paths, text layouts); at 700 the
+#: collector took ~8% of the samples, and at 20,000 the seven figures take ~7% less time in
+#: one process (3.25 against 3.0 s, medians of four interleaved rounds) and ~40 MB more.
+DRAWING_GC_THRESHOLD = 20_000
+
 
 def _labelled(path: Path, label: str) -> Run:
     """The run at ``path``, titled ``label``."""
@@ -42,9 +49,22 @@ def _render(task: RunFigure, formats: tuple[str, ...], dpi: float | None) -> Ren
     from sim.analysis.plots import render_run_figure
 
     global _WORKER_RUN
+    if _WORKER_RUN is None:
+        _collect_less()
     if _WORKER_RUN is None or (_WORKER_RUN.path, _WORKER_RUN.label) != (task.path, task.label):
         _WORKER_RUN = _labelled(task.path, task.label)
     return render_run_figure(_WORKER_RUN, task.name, formats, dpi)
+
+
+def _collect_less() -> None:
+    """In a drawing worker, before its first figure: what it imported is never garbage, so the
+    collector stops visiting it (``gc.freeze``), and it runs less often
+    (:data:`DRAWING_GC_THRESHOLD`). Only a worker's own process: a notebook's is left alone."""
+    import gc
+
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(DRAWING_GC_THRESHOLD, older, oldest)
 
 
 def draw_figures(

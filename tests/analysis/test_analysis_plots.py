@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import re
@@ -40,6 +41,36 @@ def test_plot_run_writes_png_and_svg_of_every_figure(tmp_path: Path, make_run) -
     assert "power-law fit" in svg and "2.4 ± 0.2" in svg
 
 
+def _collector() -> tuple[tuple[int, int, int], int]:
+    import gc
+
+    return gc.get_threshold(), gc.get_freeze_count()
+
+
+def test_a_drawing_worker_collects_garbage_less_often_and_a_notebook_is_left_alone(
+    tmp_path: Path, make_run
+) -> None:
+    """A drawing worker freezes what it imported and raises its collector's threshold before
+    its first figure; drawing in the caller's own process (``jobs=1``) changes neither."""
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.analysis import drawing
+    from sim.workers import DRAWING_PRELOAD, worker_context, worker_init
+
+    task = drawing.RunFigure(make_run(tmp_path / "run", n=6, weeks=5), "a run", "target_mix")
+    before = _collector()
+    with ProcessPoolExecutor(1, worker_context(DRAWING_PRELOAD), worker_init) as pool:
+        untouched = pool.submit(_collector).result()
+        rendered = pool.submit(drawing._render, task, ("png",), None).result()
+        threshold, frozen = pool.submit(_collector).result()
+    assert rendered is not None and rendered["png"].startswith(b"\x89PNG")
+    assert threshold == (drawing.DRAWING_GC_THRESHOLD, *untouched[0][1:]) != untouched[0]
+    assert frozen > untouched[1] + 10_000  # the imported modules' objects
+    assert drawing.draw_figures([task], ("png",), jobs=1)[0] == rendered
+    assert _collector() == before and gc.isenabled()
+
+
 def test_figure_files_do_not_depend_on_the_number_of_drawing_processes(
     tmp_path: Path, make_run
 ) -> None:
@@ -56,20 +87,39 @@ def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
     run figure's PNG pixels and SVG, and a figure drawn again cropped (a title wider than the
     figure), are what matplotlib draws without it; and the shortcut is taken."""
     from matplotlib.axis import Axis
+    from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
+    from matplotlib.font_manager import FontManager
     from PIL import Image
 
     from sim.analysis import style
 
     run = load_run(make_run(tmp_path / "run", n=30, weeks=20))
     run.label = plots.run_label(run)
-    computed = {"ticks": 0}
+    computed = {"ticks": 0, "SVG font lookups": 0}
     own_update_ticks = Axis._update_ticks
+    own_print_svg = FigureCanvasSVG.print_svg
+    own_lookup = FontManager._find_fonts_by_props
+    in_svg = [False]
 
     def counted(axis: Axis) -> object:
         computed["ticks"] += 1
         return own_update_ticks(axis)
 
+    @functools.wraps(own_print_svg)  # savefig passes what its signature takes
+    def printing_svg(canvas: FigureCanvasSVG, *args: object, **kwargs: object) -> object:
+        in_svg[0] = True
+        try:
+            return own_print_svg(canvas, *args, **kwargs)
+        finally:
+            in_svg[0] = False
+
+    def looked_up(manager: FontManager, *args: object, **kwargs: object) -> object:
+        computed["SVG font lookups"] += in_svg[0]
+        return own_lookup(manager, *args, **kwargs)
+
     monkeypatch.setattr(Axis, "_update_ticks", counted)
+    monkeypatch.setattr(FigureCanvasSVG, "print_svg", printing_svg)
+    monkeypatch.setattr(FontManager, "_find_fonts_by_props", looked_up)
 
     def overhanging() -> object:
         fig = style.new_figure(figsize=(3, 2))
@@ -78,7 +128,7 @@ def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
 
     def drawn(reuse: bool) -> dict[str, tuple[np.ndarray, bytes]]:
         monkeypatch.setattr(style, "REUSE_TICKS_AND_FONT_METRICS", reuse)
-        computed["ticks"] = 0
+        computed.update(dict.fromkeys(computed, 0))
         out = {name: plots.render_run_figure(run, name) for name in plots.RUN_FIGURES}
         with style.context():
             out["overhanging"] = style.render(overhanging())  # type: ignore[arg-type]
@@ -87,12 +137,14 @@ def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
             for name, r in out.items()
             if r is not None
         }
-        return pixels | {"ticks computed": (np.array(computed["ticks"]), b"")}
+        return pixels | {what: (np.array(n), b"") for what, n in computed.items()}
 
     fast, plain = drawn(True), drawn(False)
     assert fast.keys() == plain.keys() and set(plots.RUN_FIGURES) <= fast.keys()
-    assert fast["ticks computed"][0] < plain["ticks computed"][0] / 3
-    for name in set(fast) - {"ticks computed"}:
+    for what in computed:
+        assert fast[what][0] < plain[what][0] / 3, what
+    assert "_get_font_height_metrics" not in vars(RendererSVG)  # matplotlib's own again
+    for name in set(fast) - set(computed):
         assert np.array_equal(fast[name][0], plain[name][0]), name
         assert fast[name][1] == plain[name][1], name
 
