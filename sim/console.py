@@ -26,4 +26,16 @@ def entry() -> None:
         code = 130
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is over: a Ctrl-C while the
     # interpreter shuts down (workers' servers, atexit) killed a finished command by signal
+    leave_garbage_to_the_system()
     sys.exit(code)
+
+
+def leave_garbage_to_the_system() -> None:
+    """Spare the interpreter's last garbage collection, as the command ends: it visited every
+    object the command's modules made (~0.13 s of `cpec-sim plot`'s 0.17 s between its last
+    line and its end). Everything else still happens: atexit handlers, threads joined, modules
+    torn down, objects freed as their references go; only objects in reference cycles are
+    left to the operating system, which Python allows at exit (`object.__del__`)."""
+    import gc
+
+    gc.freeze()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import time
 from collections.abc import Callable
@@ -289,3 +290,25 @@ def test_a_ctrl_c_after_the_command_finished_does_not_kill_it(
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # for the shutdown
     finally:
         signal.signal(signal.SIGINT, previous)
+        gc.unfreeze()
+
+
+def test_a_finished_command_spares_the_interpreters_last_collection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The objects alive as the command ends are frozen, so the interpreter's last garbage
+    collection does not visit them (``sim.console.leave_garbage_to_the_system``)."""
+    import sim.cli
+    from sim.console import entry
+
+    monkeypatch.setattr(sim.cli, "main", lambda: 3)
+    previous = signal.getsignal(signal.SIGINT)
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit) as ended:
+            entry()
+        assert ended.value.code == 3
+        assert gc.get_freeze_count() > 1_000
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        gc.unfreeze()
