@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -101,13 +101,28 @@ def worker_context(preload: Sequence[str]) -> Any:
 #: launches the server set it. They run only cpec-sim's rules, so they count compiled arrays'
 #: references plainly (:mod:`sim.refcounts`; a notebook's own process keeps Numba's atomic
 #: counts). There is one worker per CPU, so the numerical libraries' own threads would only
-#: compete with the other workers: OpenBLAS's, idle, took ~5% of a drawing worker's samples.
+#: compete with the other workers (OpenBLAS's, idle, took ~5% of a drawing worker's samples):
+#: one each, unless the launching process set any of :data:`THREAD_VARIABLES` (then the
+#: user's threads are the user's choice, and none is lent: OpenBLAS reads its own variable
+#: before ``OMP_NUM_THREADS``).
 WORKER_ENVIRONMENT = {
     PLAIN_REFCOUNTS: "1",
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _lent_to_workers(environ: Mapping[str, str]) -> dict[str, str]:
+    """What :data:`WORKER_ENVIRONMENT` adds to ``environ`` for the fork server."""
+    user_threads = any(name in environ for name in THREAD_VARIABLES)
+    return {
+        name: value
+        for name, value in WORKER_ENVIRONMENT.items()
+        if name not in environ and not (user_threads and name in THREAD_VARIABLES)
+    }
+
 
 #: The process that launched the fork server, for the server to check (:func:`_arm_fork_server`).
 _LAUNCHER_VARIABLE = "CPEC_SIM_FORK_SERVER_PARENT"
@@ -131,8 +146,8 @@ def _launch_fork_server() -> None:
 
     resource_tracker.ensure_running()
     os.environ[_LAUNCHER_VARIABLE] = str(os.getpid())
-    lent = [name for name in WORKER_ENVIRONMENT if name not in os.environ]
-    os.environ.update({name: WORKER_ENVIRONMENT[name] for name in lent})
+    lent = _lent_to_workers(os.environ)
+    os.environ.update(lent)
     blocking = hasattr(signal, "pthread_sigmask")
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocking else set()
     try:

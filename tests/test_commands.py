@@ -21,6 +21,7 @@ from sim.commands import (
     reraise_interrupt,
     run_command,
 )
+from sim.refcounts import ENV as PLAIN_REFCOUNTS
 
 PROG = "cpec-sim demo"
 
@@ -282,6 +283,7 @@ def test_a_ctrl_c_after_the_command_finished_does_not_kill_it(
     from sim.console import entry
 
     monkeypatch.setattr(sim.cli, "main", lambda: 0)
+    monkeypatch.setenv(PLAIN_REFCOUNTS, "1")  # what entry() sets: undone after the test
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(SystemExit) as ended:
@@ -302,13 +304,14 @@ def test_a_finished_command_spares_the_interpreters_last_collection(
     from sim.console import entry
 
     monkeypatch.setattr(sim.cli, "main", lambda: 3)
+    monkeypatch.setenv(PLAIN_REFCOUNTS, "1")  # what entry() sets: undone after the test
     previous = signal.getsignal(signal.SIGINT)
-    gc.unfreeze()
+    frozen = gc.get_freeze_count()
     try:
         with pytest.raises(SystemExit) as ended:
             entry()
         assert ended.value.code == 3
-        assert gc.get_freeze_count() > 1_000
+        assert gc.get_freeze_count() > frozen + 1_000
     finally:
         signal.signal(signal.SIGINT, previous)
         gc.unfreeze()

@@ -13,7 +13,10 @@ import sys
 
 import pytest
 
-from sim.workers import WORKER_ENVIRONMENT
+from sim.refcounts import ENV as PLAIN_REFCOUNTS
+from sim.workers import THREAD_VARIABLES, WORKER_ENVIRONMENT, _lent_to_workers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout's sim
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="fork servers and /proc: Linux"
@@ -47,8 +50,13 @@ def _pool(tmp_path: object, **env: str) -> list[object]:
     with open(script, "w") as f:
         f.write(_POOL)
     base = {k: v for k, v in os.environ.items() if k not in WORKER_ENVIRONMENT}
+    path = os.pathsep.join(p for p in (ROOT, base.get("PYTHONPATH")) if p)
     out = subprocess.run(
-        [sys.executable, script], env={**base, **env}, capture_output=True, text=True, check=True
+        [sys.executable, script],
+        env={**base, "PYTHONPATH": path, **env},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return list(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -65,8 +73,21 @@ def test_workers_get_one_thread_each_and_the_launching_process_keeps_its_environ
     assert unchanged
 
 
-def test_a_users_own_setting_reaches_the_workers(tmp_path: object) -> None:
-    env, threads, unchanged = _pool(tmp_path, OPENBLAS_NUM_THREADS="2")
-    assert env == {**WORKER_ENVIRONMENT, "OPENBLAS_NUM_THREADS": "2"}
+@pytest.mark.parametrize("variable", ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"])
+def test_a_users_own_thread_setting_reaches_the_workers(tmp_path: object, variable: str) -> None:
+    """The user's threads are the user's choice: none of the thread variables is lent then
+    (OpenBLAS reads its own before ``OMP_NUM_THREADS``, so lending it would override a
+    user's ``OMP_NUM_THREADS``: a reviewer's case)."""
+    env, threads, unchanged = _pool(tmp_path, **{variable: "2"})
+    unset = dict.fromkeys(set(THREAD_VARIABLES) - {variable})
+    assert env == {**WORKER_ENVIRONMENT, **unset, variable: "2"}
     assert threads > 0  # OpenBLAS's
     assert unchanged
+
+
+def test_what_is_lent_to_the_workers() -> None:
+    assert _lent_to_workers({}) == WORKER_ENVIRONMENT
+    assert _lent_to_workers({PLAIN_REFCOUNTS: "0"}) == {
+        k: v for k, v in WORKER_ENVIRONMENT.items() if k != PLAIN_REFCOUNTS
+    }
+    assert _lent_to_workers({"MKL_NUM_THREADS": "4"}) == {PLAIN_REFCOUNTS: "1"}

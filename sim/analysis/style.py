@@ -6,6 +6,7 @@ import contextlib
 import functools
 import io
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -320,24 +321,69 @@ def reused_ticks_and_font_metrics(fig: Figure, svg: bool = False) -> Iterator[No
 
 @contextmanager
 def _svg_font_height_metrics(metrics: Callable[[Any], Any]) -> Iterator[None]:
-    """While inside, SVG renderers read font height metrics from ``metrics``.
+    """While inside, SVG renderers drawing in this thread read font height metrics from
+    ``metrics``; matplotlib's own behaviour in other threads, and everywhere once the last
+    render has left.
 
-    ``savefig`` makes its SVG renderer itself, so the hook goes on the class for the while:
-    without it every text's layout looks its font up again (~0.15 s of one core for the
-    seven figures). The figure is drawn in this thread alone, and its resolution is part of
-    ``metrics``'s key (an SVG is laid out at 72 dots per inch, the PNG at the house style's).
+    ``savefig`` makes its SVG renderer itself, so the hook goes on the class while any render
+    is inside (:class:`_SvgHook`): without it every text's layout looks its font up again
+    (~0.15 s of one core for the seven figures). ``metrics`` is this render's, keyed by
+    resolution (an SVG is laid out at 72 dots per inch, the PNG at the house style's).
     """
-    from matplotlib.backends.backend_svg import RendererSVG
-
-    own = RendererSVG.__dict__.get("_get_font_height_metrics")
-    RendererSVG._get_font_height_metrics = staticmethod(metrics)  # type: ignore[attr-defined]
+    _SVG_HOOK.enter()
+    outer = getattr(_SVG_HOOK.local, "metrics", None)
+    _SVG_HOOK.local.metrics = metrics
     try:
         yield
     finally:
-        if own is None:
-            del RendererSVG._get_font_height_metrics  # type: ignore[attr-defined]
-        else:
-            RendererSVG._get_font_height_metrics = own  # type: ignore[attr-defined]
+        _SVG_HOOK.local.metrics = outer
+        _SVG_HOOK.leave()
+
+
+class _SvgHook:
+    """``RendererSVG._get_font_height_metrics`` while renders are inside
+    :func:`_svg_font_height_metrics`: each thread's own render's metrics, else what matplotlib
+    does without the hook. Installed by the first render to enter, removed (or matplotlib's
+    own put back) by the last to leave, whatever order threads leave in."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._own: Any = None
+
+    def enter(self) -> None:
+        from matplotlib.backends.backend_svg import RendererSVG
+
+        with self._lock:
+            if self._inside == 0:
+                self._own = RendererSVG.__dict__.get("_get_font_height_metrics")
+                hook = self
+
+                def metrics(renderer: Any, prop: Any) -> tuple[Any, Any, Any]:
+                    ours = getattr(hook.local, "metrics", None)
+                    if ours is not None:
+                        return tuple(ours(prop))
+                    if hook._own is not None:
+                        return tuple(hook._own(renderer, prop))
+                    return None, None, None  # matplotlib reads the font's tables itself
+
+                RendererSVG._get_font_height_metrics = metrics  # type: ignore[attr-defined]
+            self._inside += 1
+
+    def leave(self) -> None:
+        from matplotlib.backends.backend_svg import RendererSVG
+
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                if self._own is None:
+                    del RendererSVG._get_font_height_metrics  # type: ignore[attr-defined]
+                else:
+                    RendererSVG._get_font_height_metrics = self._own  # type: ignore[attr-defined]
+
+
+_SVG_HOOK = _SvgHook()
 
 
 def _font_height_metrics(

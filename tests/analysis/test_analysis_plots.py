@@ -149,6 +149,52 @@ def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
         assert fast[name][1] == plain[name][1], name
 
 
+def test_svg_font_metrics_hook_is_each_threads_own_and_leaves_with_the_last_render() -> None:
+    """Renders in two threads, leaving in the order they did not enter (a reviewer's case:
+    the hook of the first was left on the class and laid out every later SVG at its
+    resolution): inside, each thread's SVG renderers read its own render's metrics and the
+    other threads matplotlib's own; after, the class is as matplotlib made it and a plain
+    SVG is drawn as before."""
+    import threading
+
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    from sim.analysis import style
+
+    def plain_svg() -> bytes:
+        fig = style.new_figure(figsize=(3, 2))
+        fig.subplots().set_title("Title\nsecond line")
+        buf = io.BytesIO()
+        with style.context():  # the house style's fixed salt for the SVG's ids
+            fig.savefig(buf, format="svg", metadata={"Date": None})
+        return buf.getvalue()
+
+    before = plain_svg()
+    inside, left, seen = threading.Event(), threading.Event(), {}
+
+    def first() -> None:
+        with style._svg_font_height_metrics(lambda prop: ("first", 0, 0)):
+            inside.set()
+            left.wait(10)  # the second thread enters meanwhile
+        seen["first left"] = RendererSVG._get_font_height_metrics(None, None)  # type: ignore[attr-defined]
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait(10)
+    with style._svg_font_height_metrics(lambda prop: ("second", 0, 0)):
+        seen["second"] = RendererSVG._get_font_height_metrics(None, None)  # type: ignore[attr-defined]
+        left.set()
+        thread.join(10)
+        seen["after first left"] = RendererSVG._get_font_height_metrics(None, None)  # type: ignore[attr-defined]
+    assert seen == {
+        "second": ("second", 0, 0),
+        "first left": (None, None, None),  # matplotlib's own: another thread's render is inside
+        "after first left": ("second", 0, 0),
+    }
+    assert "_get_font_height_metrics" not in vars(RendererSVG)
+    assert plain_svg() == before
+
+
 def test_font_metrics_follow_a_font_setting_changed_between_renders(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
