@@ -350,7 +350,8 @@ class _SvgHook:
         self.local = threading.local()
         self._lock = threading.Lock()
         self._inside = 0
-        self._own: Any = None
+        self._own: Any = None  # the class's own hook, if matplotlib gives it one
+        self._found: Any = None  # the hook the class had, its own or a base class's
 
     def enter(self) -> None:
         from matplotlib.backends.backend_svg import RendererSVG
@@ -358,14 +359,15 @@ class _SvgHook:
         with self._lock:
             if self._inside == 0:
                 self._own = RendererSVG.__dict__.get("_get_font_height_metrics")
+                self._found = getattr(RendererSVG, "_get_font_height_metrics", None)
                 hook = self
 
                 def metrics(renderer: Any, prop: Any) -> tuple[Any, Any, Any]:
                     ours = getattr(hook.local, "metrics", None)
                     if ours is not None:
                         return tuple(ours(prop))
-                    if hook._own is not None:
-                        return tuple(hook._own(renderer, prop))
+                    if hook._found is not None:
+                        return tuple(hook._found(renderer, prop))
                     return None, None, None  # matplotlib reads the font's tables itself
 
                 RendererSVG._get_font_height_metrics = metrics  # type: ignore[attr-defined]
