@@ -105,13 +105,8 @@ def worker_context(preload: Sequence[str]) -> Any:
 #: one each, unless the launching process set any of :data:`THREAD_VARIABLES` (then the
 #: user's threads are the user's choice, and none is lent: OpenBLAS reads its own variable
 #: before ``OMP_NUM_THREADS``).
-WORKER_ENVIRONMENT = {
-    PLAIN_REFCOUNTS: "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+WORKER_ENVIRONMENT = {PLAIN_REFCOUNTS: "1", **dict.fromkeys(THREAD_VARIABLES, "1")}
 
 
 def _lent_to_workers(environ: Mapping[str, str]) -> dict[str, str]:

@@ -365,9 +365,9 @@ class _SvgHook:
                 def metrics(renderer: Any, prop: Any) -> tuple[Any, Any, Any]:
                     ours = getattr(hook.local, "metrics", None)
                     if ours is not None:
-                        return tuple(ours(prop))
+                        return ours(prop)
                     if hook._found is not None:
-                        return tuple(hook._found(renderer, prop))
+                        return hook._found(renderer, prop)
                     return None, None, None  # matplotlib reads the font's tables itself
 
                 RendererSVG._get_font_height_metrics = metrics  # type: ignore[attr-defined]
