@@ -7,7 +7,7 @@ EXTRAS  := dev,dashboard,explore,calibrate,cluster
 export SOLARA_TELEMETRY_MIXPANEL_ENABLE := False
 export MPLBACKEND := Agg
 
-.PHONY: run test test-ready lint setup lock bytecode browser benchmark equivalence clean
+.PHONY: run test test-ready lint setup lock bytecode browser compiler benchmark equivalence clean
 
 run: $(STAMP) bytecode
 	$(BIN)/cpec-sim run
@@ -46,10 +46,21 @@ $(PACKAGES): pyproject.toml constraints.txt
 	  $(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]" -c constraints.txt; fi
 	touch $(PACKAGES)
 
-$(STAMP): $(PACKAGES)
+# The engine first; then the Mesa model's rules beside the engine's entry points compiled ahead
+# of time (sim/aot.py, ~20 s; without a C compiler runs load them from Numba's cache instead).
+$(STAMP): $(PACKAGES) compiler
 	@echo "compiling the model's rules with Numba (once per machine, about a minute)"
-	$(BIN)/python -c "from sim.engine import warm; warm(mesa=True)"
+	$(BIN)/python -c "from sim.engine import warm; warm()"
+	@$(BIN)/python -m sim.aot & aot=$$!; \
+	  $(BIN)/python -c "from sim.engine import simulate; from sim.params import ModelParams; \
+	    simulate(ModelParams(), 4, 0, 'mesa')" || exit 1; wait $$aot || true
 	touch $(STAMP)
+
+# A C compiler for the ahead-of-time engine (sim/aot.py), if the machine has none.
+compiler:
+	@command -v cc >/dev/null || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gcc libc6-dev >/dev/null; }
 
 # constraints.txt again from .venv's packages, after raising a floor in pyproject.toml or
 # upgrading a package there (pip installs what pyproject.toml asks, without the old pins;

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections import namedtuple
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit
@@ -212,18 +212,30 @@ class Calls:
     resolved once, at its first call, and called directly afterwards.
     """
 
+    #: Each rule first called through any ``Calls`` in this process, and its argument types.
+    resolved: ClassVar[dict[Any, tuple[Any, ...]]] = {}
+
     def __init__(self) -> None:
         self._entries: dict[Any, Callable[..., Any]] = {}
 
     def __call__(self, fn: Any, *args: Any) -> Any:
-        """``fn(*args)``; the argument types must be those of this model's first call."""
+        """``fn(*args)``; the argument types must be those of this model's first call.
+
+        The rule compiled ahead of time (:mod:`sim.aot`) where it was built for these types,
+        else its overload from Numba's cache."""
         entry = self._entries.get(fn)
         if entry is None:
             if not hasattr(fn, "overloads"):  # NUMBA_DISABLE_JIT=1: plain Python functions
                 return fn(*args)
             from numba import typeof
 
+            from sim import aot
+
             signature = tuple(typeof(a) for a in args)
-            fn.compile(signature)
-            entry = self._entries[fn] = fn.overloads[signature].entry_point
+            Calls.resolved.setdefault(fn, signature)
+            entry = aot.entry(fn, signature)
+            if entry is None:
+                fn.compile(signature)
+                entry = fn.overloads[signature].entry_point
+            self._entries[fn] = entry
         return entry(*args)

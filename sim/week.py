@@ -199,7 +199,7 @@ def start(p: ModelParams, seed: int, compiled: Any = None, streams: str = "singl
     s = world.s
     s[IRAN_SCORE] = POSTURE_SCORE[p.iran.initial_posture]
     s[PATIENCE] = p.china.initial_patience
-    s[LEVEL] = ladder_step(NORMAL, p.china.initial_patience, compiled.china)
+    s[LEVEL] = _CALLS(ladder_step, NORMAL, float(p.china.initial_patience), compiled.china)
     s[TROOPS] = float(p.pakistan.accept_chinese_troops)
     s[INTENSITY] = s[ROUTINE] = p.pakistan.base_intensity
     _CALLS(first_week_state, world, groups, compiled)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from sim import cells
-from sim.compiled import as_tuple
+from sim.compiled import Calls, as_tuple
 from sim.params import ModelParams
 from sim.record import EVENT_COLUMNS, WEEKLY_COUNTS
 from sim.space import PlaceTable, load_groups, load_investors, load_places
@@ -132,6 +132,10 @@ def place_arrays(places: PlaceTable) -> Any:
     return arrays
 
 
+#: The compiled rules this module calls from Python (the cells' burn-in), resolved once.
+_CALLS = Calls()
+
+
 def new_groups(p: ModelParams, places: PlaceTable, rng: np.random.Generator) -> Any:
     """Groups with fighters placed as in ``groups.csv``; cells burnt in; propensities unset."""
     specs = load_groups()
@@ -161,8 +165,15 @@ def new_groups(p: ModelParams, places: PlaceTable, rng: np.random.Generator) -> 
         max_attackers=np.array([x.max_attackers for x in gps], dtype=np.int64),
     )
     cp = p.cells
-    cells.burn_in(
-        rng, fighters_at, sizes, counts, meta, cp.burn_in_per_fighter, cp.shatter_probability
+    _CALLS(
+        cells.burn_in,
+        rng,
+        fighters_at,
+        sizes,
+        counts,
+        meta,
+        float(cp.burn_in_per_fighter),
+        float(cp.shatter_probability),
     )
     return groups
 

@@ -1,0 +1,127 @@
+"""The engine's entry points compiled ahead of time (``sim.aot``): the same results as the
+rules from Numba's cache, used only where they may be."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from sim import aot
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Every output of two seeds of every scenario, both kinds of stream, as one hash; and where
+#: each entry point the engine and week 0 called came from.
+REPLICATES = """
+import hashlib, json
+from sim import engine, week, world
+from sim.config import scenario_names, scenario_params
+h = hashlib.sha256()
+for streams in ("single", "keyed"):
+    for name in scenario_names():
+        for seed in (0, 1):
+            r = engine.run_replicate(scenario_params(name), 104, seed, streams=streams)
+            for key, value in sorted(vars(r).items()):
+                h.update(key.encode())
+                h.update(value.tobytes() if hasattr(value, "tobytes") else repr(value).encode())
+calls = {"run_weeks": engine._CALLS, "week": {"w": week._CALLS}, "world": {"w": world._CALLS}}
+origin = {
+    f"{fn.__name__}/{kind}": getattr(entry, "__module__", None)
+    for group in calls.values() for kind, c in group.items() for fn, entry in c._entries.items()
+}
+print(json.dumps({"hash": h.hexdigest(), "origin": origin}))
+"""
+
+
+def _replicates(**env: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-c", REPLICATES],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "CPEC_PLAIN_REFCOUNTS": "1", **env},
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_engine_compiled_ahead_of_time_gives_the_cached_rules_results() -> None:
+    """``make``'s set-up built the module; a command-line process uses it for the four entry
+    points of a replicate with single streams, and every output of every scenario is the same
+    bit for bit as with the rules from Numba's cache (``CPEC_AOT=0``). Keyed streams, whose
+    types it was not built for, run from the cache either way."""
+    if not aot.module_file(aot.folder()).exists():  # a checkout without make's set-up
+        subprocess.run([sys.executable, "-m", "sim.aot"], cwd=ROOT, check=True)
+    ahead = _replicates()
+    cached = _replicates(CPEC_AOT="0")
+    assert ahead["hash"] == cached["hash"]
+    built = {name: origin for name, origin in ahead["origin"].items() if origin == aot.MODULE}
+    assert sorted(built) == [
+        "burn_in/w",
+        "first_week_state/w",
+        "ladder_step/w",
+        "run_weeks/single",
+    ]
+    assert ahead["origin"]["run_weeks/keyed"] != aot.MODULE
+    assert aot.MODULE not in cached["origin"].values()
+
+
+class _Module:
+    def run_weeks(self) -> str:
+        return "compiled ahead of time"
+
+
+class _Dispatcher:
+    def __init__(self, name: str) -> None:
+        self.py_func = SimpleNamespace(__name__=name)
+
+
+def test_an_entry_point_is_used_only_for_the_types_it_was_built_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = _Module()
+    monkeypatch.setitem(aot._LOADED, "module", (module, {"run_weeks": ("int64", "float64")}))
+    run_weeks = _Dispatcher("run_weeks")
+    assert aot.entry(run_weeks, ("int64", "float64")) == module.run_weeks
+    assert aot.entry(run_weeks, ("int64", "int64")) is None  # other types: Numba's cache
+    assert aot.entry(_Dispatcher("burn_in"), ("int64", "float64")) is None  # not built
+
+
+def test_no_module_in_a_process_with_atomic_counts_or_when_switched_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The module counts references plainly: a notebook's own process (atomic counts) and
+    ``CPEC_AOT=0`` run the rules from Numba's cache."""
+    from sim import refcounts
+
+    monkeypatch.setattr(refcounts, "counts_plainly", lambda: False)
+    assert aot._load() is None
+    monkeypatch.setattr(refcounts, "counts_plainly", lambda: True)
+    monkeypatch.setenv(aot.ENV, "0")
+    assert aot._load() is None
+
+
+def test_the_module_s_folder_changes_with_the_rules_and_with_its_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A module built for other rule sources (or by another version of ``sim.aot``) is never
+    loaded: its folder is named by both."""
+    from sim import fingerprint
+
+    here = aot.folder()
+    monkeypatch.setattr(fingerprint, "rules_fingerprint", lambda: "other-rules")
+    assert aot.folder() != here
+    assert aot.folder().parent.name == "other-rules"
+    monkeypatch.undo()
+    copy = tmp_path / "aot.py"
+    copy.write_bytes(Path(aot.__file__).read_bytes() + b"\n# changed\n")
+    monkeypatch.setattr(aot, "__file__", str(copy))
+    assert aot.folder() != here
