@@ -48,7 +48,7 @@ $(PACKAGES): pyproject.toml constraints.txt
 
 # The engine first; then the Mesa model's rules beside the engine's entry points compiled ahead
 # of time (sim/aot.py, ~20 s; without a C compiler runs load them from Numba's cache instead).
-$(STAMP): $(PACKAGES) compiler
+$(STAMP): $(PACKAGES) | compiler
 	@echo "compiling the model's rules with Numba (once per machine, about a minute)"
 	$(BIN)/python -c "from sim.engine import warm; warm()"
 	@$(BIN)/python -m sim.aot & aot=$$!; \
@@ -60,7 +60,8 @@ $(STAMP): $(PACKAGES) compiler
 compiler:
 	@command -v cc >/dev/null || { \
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gcc libc6-dev >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gcc libc6-dev >/dev/null; } || \
+	  echo "no C compiler: runs will load the engine from Numba's cache"
 
 # constraints.txt again from .venv's packages, after raising a floor in pyproject.toml or
 # upgrading a package there (pip installs what pyproject.toml asks, without the old pins;

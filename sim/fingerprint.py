@@ -35,6 +35,10 @@ RULE_SOURCES = sorted(
                 "week.py",
                 "engine.py",
                 "record.py",
+                # The parameter classes' fields, in order, are the named tuples that compiled
+                # code reads by position: a field added or moved there alone left cached code
+                # reading the wrong parameter (found by a review).
+                "params.py",
             )
         ),
         _PACKAGE / "draws.py",

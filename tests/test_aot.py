@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,37 @@ def test_the_module_s_folder_changes_with_the_rules_and_with_its_build(
     copy.write_bytes(Path(aot.__file__).read_bytes() + b"\n# changed\n")
     monkeypatch.setattr(aot, "__file__", str(copy))
     assert aot.folder() != here
+
+
+def test_the_parameter_classes_are_part_of_the_compiled_rules_key() -> None:
+    """Compiled code reads the parameter tuples' fields by position: a field added to or moved
+    in ``sim/params.py`` alone must compile afresh (Numba's cache and this module), or cached
+    code reads another parameter (a reviewer's reordered ``ChinaParams`` gave other results)."""
+    from sim import fingerprint, params
+
+    assert Path(params.__file__).resolve() in fingerprint.RULE_SOURCES
+
+
+def test_a_folder_without_its_module_or_signatures_is_not_taken_as_built(tmp_path: Path) -> None:
+    where = tmp_path / "engine-x"
+    where.mkdir()
+    (where / aot.SIGNATURES).write_bytes(b"junk")
+    assert not aot._complete(where)
+    (where / aot.SIGNATURES).write_bytes(pickle.dumps({"run_weeks": ()}))
+    assert not aot._complete(where)  # no module
+    aot.module_file(where).write_bytes(b"")
+    assert aot._complete(where)
+
+
+def test_a_failed_build_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_compiler() -> Path:
+        raise RuntimeError("error: command 'cc' failed\nsecond line\nthird line")
+
+    monkeypatch.setattr(aot, "build", no_compiler)
+    monkeypatch.setenv("CPEC_PLAIN_REFCOUNTS", "1")  # main's own default, undone after
+    assert aot.main() == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "command 'cc' failed" in err and "Numba's cache" in err
