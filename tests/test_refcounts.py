@@ -63,7 +63,9 @@ def _run(args: list[str], env: dict[str, str], cwd: Path | None = None) -> dict[
 
 
 def _replicates(plain: str) -> dict[str, Any]:
-    return _run(["-c", _REPLICATES], _env(plain, NUMBA_NRT_STATS="1"))
+    """Numba's runtime's own counts (``CPEC_AOT=0``: the engine compiled ahead of time has a
+    runtime of its own, whose arrays ``tests/test_aot.py`` checks)."""
+    return _run(["-c", _REPLICATES], _env(plain, NUMBA_NRT_STATS="1", CPEC_AOT="0"))
 
 
 def test_plain_counts_give_the_same_results_and_free_every_array() -> None:
