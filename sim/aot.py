@@ -141,26 +141,32 @@ def _complete(where: Path) -> bool:
 
 
 def _replicate_signatures() -> dict[Any, tuple[Any, ...]]:
-    """Each entry point's argument types in a replicate of the default parameters."""
+    """Each entry point's argument types in a replicate of the default parameters (single
+    streams), as :class:`sim.compiled.Calls` sees them."""
+    from numba import typeof
+
     from sim.compiled import Calls
     from sim.engine import run_replicate
     from sim.params import ModelParams
 
-    Calls.resolved.clear()
-    previous = os.environ.get(ENV)
-    os.environ[ENV] = "0"  # the types the rules from Numba's cache see
-    _LOADED.pop("module", None)
+    wanted = {_function(name) for name in ENTRY_POINTS}
+    seen: dict[Any, tuple[Any, ...]] = {}
+    call = Calls.__call__
+
+    def recording(self: Calls, fn: Any, *args: Any) -> Any:
+        if fn in wanted and fn not in seen:
+            seen[fn] = tuple(typeof(a) for a in args)
+        return call(self, fn, *args)
+
+    Calls.__call__ = recording  # type: ignore[method-assign]
     try:
         run_replicate(ModelParams(), weeks=4, seed=0)
     finally:
-        os.environ.pop(ENV) if previous is None else os.environ.update({ENV: previous})
-        _LOADED.pop("module", None)
-    wanted = {_function(name) for name in ENTRY_POINTS}
-    found = {fn: sig for fn, sig in Calls.resolved.items() if fn in wanted}
-    missing = wanted - set(found)
+        Calls.__call__ = call  # type: ignore[method-assign]
+    missing = wanted - set(seen)
     if missing:
         raise RuntimeError(f"not called in a replicate: {sorted(f.__name__ for f in missing)}")
-    return found
+    return seen
 
 
 def _function(name: str) -> Any:
@@ -193,6 +199,7 @@ def _compile(signatures: dict[Any, tuple[Any, ...]], out: Path) -> dict[str, tup
     exported = {}
     for fn, signature in signatures.items():
         name = fn.py_func.__name__
+        fn.compile(signature)  # its return type (loaded from Numba's cache, or compiled)
         cc.export(name, fn.overloads[signature].signature)(fn.py_func)
         exported[name] = signature
     pycc_compiler.compile_extra = own_flags  # type: ignore[assignment]

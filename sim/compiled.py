@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections import namedtuple
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -212,9 +212,6 @@ class Calls:
     resolved once, at its first call, and called directly afterwards.
     """
 
-    #: Each rule first called through any ``Calls`` in this process, and its argument types.
-    resolved: ClassVar[dict[Any, tuple[Any, ...]]] = {}
-
     def __init__(self) -> None:
         self._entries: dict[Any, Callable[..., Any]] = {}
 
@@ -232,7 +229,6 @@ class Calls:
             from sim import aot
 
             signature = tuple(typeof(a) for a in args)
-            Calls.resolved.setdefault(fn, signature)
             entry = aot.entry(fn, signature)
             if entry is None:
                 fn.compile(signature)

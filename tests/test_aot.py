@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sim import aot
@@ -205,3 +206,22 @@ def test_the_module_frees_what_its_replicates_allocate() -> None:
     assert grown["origin"] == [aot.MODULE]
     assert grown["replicates"] < 2000 * 256
     assert grown["kept"] > 2000 * 256
+
+
+def test_the_build_finds_every_entry_point_in_a_process_that_ran_replicates_before() -> None:
+    """The types are read from the calls of one replicate, not from what the process's
+    ``Calls`` resolved first (a notebook that ran keyed streams first, or any replicate
+    before, would have left the build without them)."""
+    from sim.config import scenario_params
+    from sim.engine import run_replicate
+
+    run_replicate(scenario_params("baseline"), 4, 0)
+    first = aot._replicate_signatures()
+    again = aot._replicate_signatures()
+    assert {fn.__name__ for fn in first} == {name.split(":")[1] for name in aot.ENTRY_POINTS}
+    assert again == first
+    from numba import typeof
+
+    from sim.engine import run_weeks
+
+    assert first[run_weeks][0] == typeof(np.random.default_rng(0))  # single streams' generator
