@@ -48,7 +48,8 @@ $(PACKAGES): pyproject.toml constraints.txt
 
 # The engine first; then the Mesa model's rules beside the engine's entry points compiled ahead
 # of time (sim/aot.py, ~20 s; without a C compiler runs load them from Numba's cache instead).
-$(STAMP): $(PACKAGES) | compiler
+# Again after an edit in sim/ (a few seconds when no rule changed: both find their caches).
+$(STAMP): $(PACKAGES) $(wildcard sim/*.py sim/rules/*.py) | compiler
 	@echo "compiling the model's rules with Numba (once per machine, about a minute)"
 	$(BIN)/python -c "from sim.engine import warm; warm()"
 	@$(BIN)/python -m sim.aot & aot=$$!; \
