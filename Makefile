@@ -50,12 +50,13 @@ $(PACKAGES): pyproject.toml constraints.txt
 # of time (sim/aot.py, ~20 s; without a C compiler runs load them from Numba's cache instead).
 # Again after an edit in sim/ (a few seconds when no rule changed: both find their caches).
 $(STAMP): $(PACKAGES) $(wildcard sim/*.py sim/rules/*.py) | compiler
-	@echo "compiling the model's rules with Numba (once per machine, about a minute)"
+	@echo "compiling the model's rules with Numba (about a minute the first time; seconds after an edit that changed no rule)"
+	@touch $(STAMP).started  # the stamp's time: an edit made while this runs is seen next time
 	$(BIN)/python -c "from sim.engine import warm; warm()"
 	@$(BIN)/python -m sim.aot & aot=$$!; \
 	  $(BIN)/python -c "from sim.engine import simulate; from sim.params import ModelParams; \
 	    simulate(ModelParams(), 4, 0, 'mesa')" || exit 1; wait $$aot || true
-	touch $(STAMP)
+	mv $(STAMP).started $(STAMP)
 
 # A C compiler for the ahead-of-time engine (sim/aot.py), if the machine has none.
 compiler:

@@ -27,6 +27,7 @@ import pickle
 import shutil
 import sys
 import sysconfig
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,7 @@ def build() -> Path:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    _LOADED.pop("module", None)  # this process may load it now
     return module_file(where)
 
 
@@ -152,14 +154,15 @@ def _replicate_signatures() -> dict[Any, tuple[Any, ...]]:
     wanted = {_function(name) for name in ENTRY_POINTS}
     seen: dict[Any, tuple[Any, ...]] = {}
     call = Calls.__call__
+    building = threading.get_ident()
 
     def recording(self: Calls, fn: Any, *args: Any) -> Any:
-        if fn in wanted and fn not in seen:
+        if fn in wanted and fn not in seen and threading.get_ident() == building:
             seen[fn] = tuple(typeof(a) for a in args)
         return call(self, fn, *args)
 
-    Calls.__call__ = recording  # type: ignore[method-assign]
     try:
+        Calls.__call__ = recording  # type: ignore[method-assign]
         run_replicate(ModelParams(), weeks=4, seed=0)
     finally:
         Calls.__call__ = call  # type: ignore[method-assign]

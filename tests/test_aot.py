@@ -12,7 +12,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 import pytest
 
 from sim import aot
@@ -208,20 +207,66 @@ def test_the_module_frees_what_its_replicates_allocate() -> None:
     assert grown["kept"] > 2000 * 256
 
 
-def test_the_build_finds_every_entry_point_in_a_process_that_ran_replicates_before() -> None:
-    """The types are read from the calls of one replicate, not from what the process's
-    ``Calls`` resolved first (a notebook that ran keyed streams first, or any replicate
-    before, would have left the build without them)."""
-    from sim.config import scenario_params
-    from sim.engine import run_replicate
+#: In a process whose replicate ran through the module (so no overload of Numba's is in
+#: memory) and whose first burn-in had other argument types: the types the build records, whether
+#: ``Calls`` is itself again after it, and what it would export (the C compiler skipped).
+BUILD_AFTER_REPLICATES = """
+import json, tempfile
+from pathlib import Path
+import numpy as np
+import numba.pycc
+from sim import aot, cells
+from sim.compiled import Calls
+from sim.engine import _CALLS, run_replicate
+from sim.params import ModelParams
 
-    run_replicate(scenario_params("baseline"), 4, 0)
-    first = aot._replicate_signatures()
-    again = aot._replicate_signatures()
-    assert {fn.__name__ for fn in first} == {name.split(":")[1] for name in aot.ENTRY_POINTS}
-    assert again == first
-    from numba import typeof
+run_replicate(ModelParams(), 4, 0)
+origin = [getattr(e, "__module__", None) for e in _CALLS["single"]._entries.values()]
+sizes, counts, meta = cells.new_pool_arrays(1)
+zeros = np.zeros((1, 3), dtype=np.int64)
+Calls()(cells.burn_in, np.random.default_rng(0), zeros, sizes, counts, meta, 2, 0)
+original = Calls.__call__
+signatures = aot._replicate_signatures()
+restored = Calls.__call__ is original
+numba.pycc.CC.compile = lambda self: None
+exported = aot._compile(signatures, Path(tempfile.mkdtemp()))
+print(json.dumps({
+    "origin": origin,
+    "restored": restored,
+    "burn_in": [str(t) for t in signatures[cells.burn_in]][-2:],
+    "exported": sorted(exported),
+}))
+"""
 
-    from sim.engine import run_weeks
 
-    assert first[run_weeks][0] == typeof(np.random.default_rng(0))  # single streams' generator
+def test_the_build_reads_its_own_replicate_s_types_in_a_process_that_ran_others() -> None:
+    """The build records the types of its own replicate's calls, not those a process's
+    ``Calls`` met first (here a burn-in given integers), puts ``Calls`` back, and finds each
+    export's return type even where the replicates ran through the module."""
+    out = subprocess.run(
+        [sys.executable, "-c", BUILD_AFTER_REPLICATES],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "CPEC_PLAIN_REFCOUNTS": "1"},
+        check=True,
+    )
+    built = json.loads(out.stdout.strip().splitlines()[-1])
+    assert built["origin"] == [aot.MODULE]
+    assert built["restored"]
+    assert built["burn_in"] == ["float64", "float64"]
+    assert built["exported"] == sorted(name.split(":")[1] for name in aot.ENTRY_POINTS)
+
+
+def test_the_recording_is_undone_when_the_replicate_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim import engine
+    from sim.compiled import Calls
+
+    def fails(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    original = Calls.__call__
+    monkeypatch.setattr(engine, "run_replicate", fails)
+    with pytest.raises(KeyboardInterrupt):
+        aot._replicate_signatures()
+    assert Calls.__call__ is original
