@@ -217,7 +217,6 @@ def _compile(signatures: dict[Any, tuple[Any, ...]], out: Path) -> dict[str, tup
 
 def main() -> int:
     """``python -m sim.aot``: build the module (one line either way; 1 if it could not)."""
-    os.environ.setdefault("CPEC_PLAIN_REFCOUNTS", "1")
     try:
         path = build()
     except Exception as exc:  # no C compiler, say: the rules run from Numba's cache

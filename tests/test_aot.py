@@ -41,9 +41,11 @@ print(json.dumps({"hash": h.hexdigest(), "origin": origin}))
 """
 
 
-def _replicates(**env: str) -> dict[str, Any]:
+def _printed(script: str, **env: str) -> dict[str, Any]:
+    """The JSON that ``script`` prints last, run by a fresh interpreter of this checkout that
+    counts references plainly, as the command line's processes do."""
     out = subprocess.run(
-        [sys.executable, "-c", REPLICATES],
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -62,8 +64,8 @@ def test_the_engine_compiled_ahead_of_time_gives_the_cached_rules_results() -> N
     run, ~45 s: the types are compared here instead)."""
     if not aot.module_file(aot.folder()).exists():  # a checkout without make's set-up
         subprocess.run([sys.executable, "-m", "sim.aot"], cwd=ROOT, check=True)
-    ahead = _replicates()
-    cached = _replicates(CPEC_AOT="0")
+    ahead = _printed(REPLICATES)
+    cached = _printed(REPLICATES, CPEC_AOT="0")
     assert ahead["hash"] == cached["hash"]
     built = {name: origin for name, origin in ahead["origin"].items() if origin == aot.MODULE}
     assert sorted(built) == [
@@ -163,7 +165,6 @@ def test_a_failed_build_says_so_in_one_line(
         raise RuntimeError("error: command 'cc' failed\nsecond line\nthird line")
 
     monkeypatch.setattr(aot, "build", no_compiler)
-    monkeypatch.setenv("CPEC_PLAIN_REFCOUNTS", "1")  # main's own default, undone after
     assert aot.main() == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -201,15 +202,7 @@ def test_the_module_frees_what_its_replicates_allocate() -> None:
     """The module has Numba's runtime compiled in, counting plainly: 2,000 replicates keep less
     than 256 bytes each (a leaked array a week would keep ~100 kB a replicate), where keeping
     2,000 arrays of 512 bytes on purpose shows in the same measure."""
-    out = subprocess.run(
-        [sys.executable, "-c", GROWTH],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "CPEC_PLAIN_REFCOUNTS": "1"},
-        check=True,
-    )
-    grown = json.loads(out.stdout.strip().splitlines()[-1])
+    grown = _printed(GROWTH)
     assert grown["origin"] == [aot.MODULE]
     assert grown["replicates"] < 2000 * 256
     assert grown["kept"] > 2000 * 256
@@ -251,15 +244,7 @@ def test_the_build_reads_its_own_replicate_s_types_in_a_process_that_ran_others(
     """The build records the types of its own replicate's calls, not those a process's
     ``Calls`` met first (here a burn-in given integers), puts ``Calls`` back, and finds each
     export's return type even where the replicates ran through the module."""
-    out = subprocess.run(
-        [sys.executable, "-c", BUILD_AFTER_REPLICATES],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "CPEC_PLAIN_REFCOUNTS": "1"},
-        check=True,
-    )
-    built = json.loads(out.stdout.strip().splitlines()[-1])
+    built = _printed(BUILD_AFTER_REPLICATES)
     assert built["origin"] == [aot.MODULE]
     assert built["restored"]
     assert built["burn_in"] == ["float64", "float64"]
