@@ -7,14 +7,16 @@ the argument types of the command line's replicates, next to Numba's cache of th
 (:mod:`sim.numba_cache`; a change to any rule source, or to this file, names another folder).
 ``make``'s set-up builds it (``python -m sim.aot``; a C compiler is needed, ~20 s).
 
-Loading Numba's cache of the engine makes a process load Numba's typing and lowering
-registries and link the cached code (~0.2 s of a worker's start); the module loads in a few
-milliseconds. Its code is the same functions compiled by the same Numba, and gives the same
-results bit for bit (``tests/test_aot.py``). :class:`sim.compiled.Calls` uses it where the
-argument types are those it was built for and the process counts references plainly, as the
-module does (:mod:`sim.refcounts`: cpec-sim's commands and workers); elsewhere (keyed
-streams, a notebook's own process, no module built, ``CPEC_AOT=0``) the rules run from
-Numba's cache as before.
+Loading Numba's cache of the engine makes a process import Numba (~0.3 s), load its typing
+and lowering registries and link the cached code (~0.2 s more); the module loads in a few
+milliseconds and needs no Numba, so a worker that runs its replicates through it never imports
+Numba (:mod:`sim.jit`). Its code is the same functions compiled by the same Numba, and gives
+the same results bit for bit (``tests/test_aot.py``). :class:`sim.compiled.Calls` uses it
+where the arguments' types are those it was built for (:func:`arguments_key`, read without
+Numba) and the process counts references plainly, as the module does (:mod:`sim.refcounts`:
+cpec-sim's commands and workers); elsewhere (keyed streams, a notebook's own process, no
+module built, ``CPEC_AOT=0``, ``NUMBA_DISABLE_JIT=1``) the rules run from Numba's cache as
+before.
 """
 
 from __future__ import annotations
@@ -41,15 +43,18 @@ ENTRY_POINTS = (
 )
 #: The extension module's name (its file is this name and the interpreter's suffix).
 MODULE = "cpec_engine"
+#: Each entry point's Numba signature, as built (read by the build only: unpickling imports
+#: Numba).
 SIGNATURES = "signatures.pickle"
+#: Each entry point's :func:`arguments_key`, as built (read by every process that loads it).
+KEYS = "keys.pickle"
 #: Set to "0" in the environment: never use the module (the rules from Numba's cache).
 ENV = "CPEC_AOT"
 
 
 def folder() -> Path:
     """Where the module for these rules, this file and this interpreter lives."""
-    from sim.fingerprint import rules_fingerprint
-    from sim.numba_cache import cache_root
+    from sim.fingerprint import cache_root, rules_fingerprint
 
     h = hashlib.sha256(Path(__file__).read_bytes())
     h.update(sys.version.encode())
@@ -64,31 +69,76 @@ def module_file(where: Path) -> Path:
 _LOADED: dict[str, Any] = {}
 
 
-def entry(fn: Any, signature: tuple[Any, ...]) -> Any:
-    """The module's compiled ``fn`` if it was built for ``signature`` (Numba types of the
-    arguments) and may be used in this process; else None."""
+def entry(fn: Any, args: tuple[Any, ...]) -> Any:
+    """The module's compiled ``fn`` if it was built for the types of ``args`` and may be
+    used in this process; else None."""
     if "module" not in _LOADED:
         _LOADED["module"] = _load()
     loaded = _LOADED["module"]
     if loaded is None:
         return None
-    module, signatures = loaded
+    module, keys = loaded
     name = fn.py_func.__name__
-    if signatures.get(name) != signature:
+    key = keys.get(name)
+    if key is None or arguments_key(args) != key:
         return None
     return getattr(module, name, None)
 
 
-def _load() -> tuple[Any, dict[str, Any]] | None:
-    """The built module and its signatures, if there is one and this process may use it."""
-    from sim.refcounts import counts_plainly
+class _Unknown(Exception):
+    """An argument whose Numba type :func:`arguments_key` does not read."""
 
-    if os.environ.get(ENV) == "0" or not counts_plainly():
+
+def arguments_key(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """What Numba's type of each argument depends on, read without Numba (None if an argument
+    is of a kind not read here: such calls go to Numba).
+
+    Never coarser than Numba's types for the kinds it reads, so that equal keys mean equal
+    signatures: an array's dtype, dimensions, layout (as Numba names it: C, F or A),
+    writability and alignment; a float, an int that fits 63 bits, a bool; NumPy's generator;
+    a tuple or named tuple (its class) of these. ``tests/test_aot.py`` checks it against
+    Numba's ``typeof``.
+    """
+    try:
+        return tuple(_argument_key(a) for a in args)
+    except _Unknown:
+        return None
+
+
+def _argument_key(value: Any) -> Any:
+    import numpy as np
+
+    kind = type(value)
+    if kind is float or kind is bool:
+        return kind.__name__
+    if kind is int:
+        if value.bit_length() >= 64:
+            raise _Unknown
+        return "int"
+    if kind is np.ndarray:
+        flags = value.flags
+        if value.dtype.fields is not None or value.dtype.hasobject:
+            raise _Unknown
+        layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
+        return ("array", value.dtype.str, value.ndim, layout, flags.writeable, flags.aligned)
+    if kind is np.random.Generator:
+        return "generator"
+    if isinstance(value, tuple) and (kind is tuple or hasattr(kind, "_fields")):
+        return ("tuple", None if kind is tuple else kind, tuple(_argument_key(v) for v in value))
+    raise _Unknown
+
+
+def _load() -> tuple[Any, dict[str, Any]] | None:
+    """The built module and its arguments' keys, if there is one and this process may use it
+    (without importing Numba)."""
+    from sim.refcounts import will_count_plainly
+
+    if os.environ.get(ENV) == "0" or _jit_disabled() or not will_count_plainly():
         return None
     where = folder()
     path = module_file(where)
     try:
-        signatures = pickle.loads((where / SIGNATURES).read_bytes())
+        keys = pickle.loads((where / KEYS).read_bytes())
         loader = importlib.machinery.ExtensionFileLoader(MODULE, str(path))
         spec = importlib.util.spec_from_file_location(MODULE, path, loader=loader)
         if spec is None:
@@ -97,7 +147,16 @@ def _load() -> tuple[Any, dict[str, Any]] | None:
         loader.exec_module(module)
     except Exception:  # none built here (no C compiler), or unreadable: Numba's cache
         return None
-    return module, signatures
+    return module, keys
+
+
+def _jit_disabled() -> bool:
+    """Whether Numba is told to run the rules as Python (``NUMBA_DISABLE_JIT``)."""
+    if "numba" in sys.modules:
+        from numba.core import config
+
+        return bool(config.DISABLE_JIT)  # type: ignore[attr-defined]
+    return os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
 
 
 def build() -> Path:
@@ -107,21 +166,25 @@ def build() -> Path:
     one (which loads, or compiles, the rules from Numba's cache). Written to a temporary
     folder and renamed whole into place: a process never loads half a module.
     """
+    from sim.jit import load_numba
     from sim.refcounts import count_plainly
 
     if not count_plainly():
         raise RuntimeError("Numba's runtime was built with atomic counts before the build")
+    load_numba()  # the rules' dispatchers, in every module that calls them
     where = folder()
     if _complete(where):
         return module_file(where)
-    shutil.rmtree(where, ignore_errors=True)  # a folder left without its module or signatures
-    signatures = _replicate_signatures()
+    shutil.rmtree(where, ignore_errors=True)  # a folder left without its module or keys
+    calls = _replicate_calls()
     tmp = where.with_name(f"{where.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        exported = _compile(signatures, tmp)
+        exported = _compile({fn: signature for fn, (signature, _) in calls.items()}, tmp)
         (tmp / SIGNATURES).write_bytes(pickle.dumps(exported))
+        keys = {fn.py_func.__name__: key for fn, (_, key) in calls.items()}
+        (tmp / KEYS).write_bytes(pickle.dumps(keys))
         try:
             tmp.rename(where)
         except OSError:  # another process built it meanwhile
@@ -134,31 +197,38 @@ def build() -> Path:
 
 
 def _complete(where: Path) -> bool:
-    """Whether ``where`` holds a module and the signatures it was built for."""
+    """Whether ``where`` holds a module, the signatures it was built for and their keys."""
     try:
         pickle.loads((where / SIGNATURES).read_bytes())
+        pickle.loads((where / KEYS).read_bytes())
     except Exception:
         return False
     return module_file(where).is_file()
 
 
-def _replicate_signatures() -> dict[Any, tuple[Any, ...]]:
+def _replicate_calls() -> dict[Any, tuple[tuple[Any, ...], tuple[Any, ...]]]:
     """Each entry point's argument types in a replicate of the default parameters (single
-    streams), as :class:`sim.compiled.Calls` sees them."""
+    streams), as :class:`sim.compiled.Calls` sees them: Numba's signature and the arguments'
+    key (:func:`arguments_key`)."""
     from numba import typeof
 
     from sim.compiled import Calls
     from sim.engine import run_replicate
+    from sim.jit import load_numba
     from sim.params import ModelParams
 
+    load_numba()  # the callers hold the dispatchers looked up here
     wanted = {_function(name) for name in ENTRY_POINTS}
-    seen: dict[Any, tuple[Any, ...]] = {}
+    seen: dict[Any, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
     call = Calls.__call__
     building = threading.get_ident()
 
     def recording(self: Calls, fn: Any, *args: Any) -> Any:
         if fn in wanted and fn not in seen and threading.get_ident() == building:
-            seen[fn] = tuple(typeof(a) for a in args)
+            key = arguments_key(args)
+            if key is None:
+                raise RuntimeError(f"{fn.py_func.__name__}'s arguments have no key")
+            seen[fn] = (tuple(typeof(a) for a in args), key)
         return call(self, fn, *args)
 
     try:

@@ -1,7 +1,8 @@
 """Compiled rules: the one definition of every rule, shared by the Mesa model and the engine.
 
 Every rule is a Numba function (:func:`rule`: ``njit(cache=True)``, compiled once per machine
-and cached in the folder :mod:`sim.numba_cache` names). The Mesa agents call these functions
+and cached in the folder :mod:`sim.numba_cache` names; made when the process first needs
+Numba, :mod:`sim.jit`). The Mesa agents call these functions
 on their model's arrays; the batch engine (:mod:`sim.engine`) calls the same functions in a
 compiled weekly loop.
 Random numbers come from the model's :class:`numpy.random.Generator`, which Numba draws from
@@ -19,10 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit
 
-from sim import draws, numba_cache  # noqa: F401  (numba_cache: the cache's folder, first)
+from sim import draws
 from sim import params as parameters
+from sim.jit import compiled, jit
 
 #: What an elementwise rule takes and returns: one place's value (a float) or every place's
 #: (an array). The engine calls such rules place by place, making no arrays.
@@ -31,8 +32,8 @@ type PlaceValues = Any
 
 def rule[F: Callable[..., Any]](fn: F) -> F:
     """Compile a rule with Numba (cached on disk, no compile on every run)."""
-    compiled: Any = njit(cache=True)(fn)
-    return compiled
+    declared: Any = jit(cache=True)(fn)
+    return declared
 
 
 def inlined_rule[F: Callable[..., Any]](fn: F) -> F:
@@ -44,8 +45,8 @@ def inlined_rule[F: Callable[..., Any]](fn: F) -> F:
     made the engine 12-14% faster, results identical (``docs/performance.md``). Called from
     Python (the Mesa model, tests), it is an ordinary compiled rule.
     """
-    compiled: Any = njit(cache=True, inline="always")(fn)
-    return compiled
+    declared: Any = jit(cache=True, inline="always")(fn)
+    return declared
 
 
 #: Parameter dataclasses compiled code reads, and the named tuple type of each.
@@ -216,22 +217,27 @@ class Calls:
         self._entries: dict[Any, Callable[..., Any]] = {}
 
     def __call__(self, fn: Any, *args: Any) -> Any:
-        """``fn(*args)``; the argument types must be those of this model's first call.
-
-        The rule compiled ahead of time (:mod:`sim.aot`) where it was built for these types,
-        else its overload from Numba's cache."""
+        """``fn(*args)``; the argument types must be those of this model's first call."""
         entry = self._entries.get(fn)
         if entry is None:
-            if not hasattr(fn, "overloads"):  # NUMBA_DISABLE_JIT=1: plain Python functions
-                return fn(*args)
-            from numba import typeof
-
-            from sim import aot
-
-            signature = tuple(typeof(a) for a in args)
-            entry = aot.entry(fn, signature)
-            if entry is None:
-                fn.compile(signature)
-                entry = fn.overloads[signature].entry_point
-            self._entries[fn] = entry
+            entry = self._entries[fn] = _entry_point(fn, args)
         return entry(*args)
+
+
+def _entry_point(fn: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
+    """What calls ``fn`` compiled for the types of ``args``: the rule compiled ahead of time
+    (:mod:`sim.aot`) where it was built for them (without loading Numba), else its overload
+    from Numba's cache."""
+    from sim import aot
+
+    entry = aot.entry(fn, args)
+    if entry is not None:
+        return entry
+    dispatcher = compiled(fn)
+    if not hasattr(dispatcher, "overloads"):  # NUMBA_DISABLE_JIT=1: plain Python functions
+        return dispatcher
+    from numba import typeof
+
+    signature = tuple(typeof(a) for a in args)
+    dispatcher.compile(signature)
+    return dispatcher.overloads[signature].entry_point

@@ -21,7 +21,8 @@ Both kinds give the same distributions (``tests/test_draws.py``: known answers, 
 model's outcomes under both); they do not give the same replicate for one seed.
 
 The functions work on either kind, compiled or not: Numba picks the implementation by the
-stream's type (:func:`numba.extending.overload`).
+stream's type (:func:`numba.extending.overload`, registered when the process loads Numba:
+:mod:`sim.jit`).
 """
 
 from __future__ import annotations
@@ -30,11 +31,9 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit, types
-from numba.extending import overload
 
-from sim import numba_cache  # noqa: F401  (the cache's folder, before any rule is decorated)
 from sim.config import check_streams
+from sim.jit import jit, overload
 
 #: The steps of a week that draw, as keyed streams name them (:func:`enter`).
 IRAN, PAKISTAN, SOCIETY, ORDER, GROUP = 0, 1, 2, 3, 4
@@ -59,7 +58,7 @@ def stream_for(rng: np.random.Generator, seed: int, streams: str) -> Any:
 
 
 # --- the keyed generator ----------------------------------------------------------------
-@njit(cache=True)
+@jit(cache=True)
 def _mix(z: np.uint64) -> np.uint64:
     """SplitMix64's finaliser: a bijection of 64-bit words with full avalanche."""
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -67,21 +66,21 @@ def _mix(z: np.uint64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True)
+@jit(cache=True)
 def _keyed_enter(state: np.ndarray, week: int, step: int, group: int) -> None:
     context = (np.uint64(week) << np.uint64(16)) | (np.uint64(step) << np.uint64(8))
     state[_SUBSTREAM] = _mix(state[_KEY] ^ _mix(context | np.uint64(group)))
     state[_COUNTER] = np.uint64(0)
 
 
-@njit(cache=True)
+@jit(cache=True)
 def _keyed_uniform(state: np.ndarray) -> float:
     state[_COUNTER] += np.uint64(1)
     z = _mix(state[_SUBSTREAM] + _mix(state[_COUNTER] * _GOLDEN))
     return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)  # 53 bits in [0, 1)
 
 
-@njit(cache=True)
+@jit(cache=True)
 def _poisson_inverse(u: float, mean: float) -> int:
     """The smallest k with P(X <= k) > u for X ~ Poisson(mean)."""
     p = math.exp(-mean)
@@ -96,7 +95,7 @@ def _poisson_inverse(u: float, mean: float) -> int:
     return k
 
 
-@njit(cache=True)
+@jit(cache=True)
 def _keyed_poisson(state: np.ndarray, mean: float) -> int:
     if not mean >= 0.0:  # NaN too: NumPy refuses these
         raise ValueError("poisson: the mean must be a number >= 0")
@@ -109,7 +108,7 @@ def _keyed_poisson(state: np.ndarray, mean: float) -> int:
     return k
 
 
-@njit(cache=True)
+@jit(cache=True)
 def _binomial_inverse(u: float, n: int, p: float) -> int:
     """The smallest k with P(X <= k) > u for X ~ Binomial(n, p), p <= 1/2."""
     q = 1.0 - p
@@ -124,7 +123,7 @@ def _binomial_inverse(u: float, n: int, p: float) -> int:
     return k
 
 
-@njit(cache=True)
+@jit(cache=True)
 def _keyed_binomial(state: np.ndarray, n: int, p: float) -> int:
     if n < 0 or not 0.0 <= p <= 1.0:  # NaN too: NumPy refuses these
         raise ValueError("binomial: need n >= 0 and 0 <= p <= 1")
@@ -148,6 +147,9 @@ def _keyed_binomial(state: np.ndarray, n: int, p: float) -> int:
 
 # --- the draws the rules call -------------------------------------------------------------
 def _is_generator(stream: Any) -> bool:
+    """Whether a Numba type is NumPy's generator's (asked while Numba types a rule)."""
+    from numba import types
+
     return isinstance(stream, types.NumPyRandomGeneratorType)
 
 

@@ -8,8 +8,11 @@ processes never loads them in its own.
 from __future__ import annotations
 
 import hashlib
+import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from sim.files import user_cache_dir
 
 
 def _sources(folder: Path) -> list[Path]:
@@ -39,12 +42,21 @@ RULE_SOURCES = sorted(
                 # code reads by position: a field added or moved there alone left cached code
                 # reading the wrong parameter (found by a review).
                 "params.py",
+                "jit.py",  # how the rules are decorated
             )
         ),
         _PACKAGE / "draws.py",
         *_sources(_PACKAGE / "rules"),
     ]
 )
+
+
+def cache_root() -> Path:
+    """Where the compiled rules are cached, in a folder per :func:`rules_fingerprint`:
+    ``$CPEC_NUMBA_CACHE``, else ``$XDG_CACHE_HOME/cpec-sim/numba``, else ``~/.cache/...``."""
+    if os.environ.get("CPEC_NUMBA_CACHE"):
+        return Path(os.environ["CPEC_NUMBA_CACHE"])
+    return user_cache_dir("numba")
 
 
 #: The data the model reads besides its parameters (sim/space.py): places, links, groups and

@@ -1,7 +1,7 @@
 """Where Numba caches the compiled rules, and one process at a time writing its index.
 
-Imported before any rule is decorated (:mod:`sim.draws` and :mod:`sim.compiled` import it
-first): Numba chooses a function's cache folder when the function is decorated, so a module
+Imported before any rule is decorated (:func:`sim.jit.load_numba` imports it first): Numba
+chooses a function's cache folder when the function is decorated, so a module
 decorated before ``numba.config.CACHE_DIR`` was set caches beside its source instead (the
 draws did, in ``sim/__pycache__``, outside the folder named by the rules' hash).
 
@@ -15,24 +15,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numba
 
 from sim import fingerprint
-from sim.files import user_cache_dir
+from sim.fingerprint import cache_root
 from sim.refcounts import count_plainly_if_asked
 
 #: The lock file in each cache folder that :func:`locked_saves` holds while saving.
 LOCK_NAME = ".index.lock"
 
 
-def cache_root() -> Path:
-    """``$CPEC_NUMBA_CACHE``, else ``$XDG_CACHE_HOME/cpec-sim/numba``, else ``~/.cache/...``."""
-    if os.environ.get("CPEC_NUMBA_CACHE"):
-        return Path(os.environ["CPEC_NUMBA_CACHE"])
-    return user_cache_dir("numba")
+__all__ = ["LOCK_NAME", "cache_root", "locked_saves"]
 
 
 @contextmanager

@@ -63,6 +63,20 @@ def counts_plainly() -> bool:
     return nrtdynmod._define_atomic_inc_dec is _plain_inc_dec
 
 
+def will_count_plainly() -> bool:
+    """Whether this process's compiled code counts (or will count) references plainly,
+    without importing Numba in a process that has not: there the counts will be plain if
+    :data:`ENV` is "1" (:mod:`sim.numba_cache` applies it when the rules load Numba, before
+    anything builds the runtime). Where Numba is imported, :data:`ENV` is applied now if the
+    runtime is not built yet, as :mod:`sim.numba_cache` would."""
+    import sys
+
+    asked = os.environ.get(ENV) == "1"
+    if "numba" not in sys.modules:
+        return asked
+    return count_plainly() if asked else counts_plainly()
+
+
 def how_counted() -> str:
     """One line for a benchmark's output: how this process's compiled code counts."""
     if counts_plainly():

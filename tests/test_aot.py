@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Every output of two seeds of every scenario as one hash; and where each entry point the
 #: engine and week 0 called came from.
 REPLICATES = """
-import hashlib, json
+import hashlib, json, sys
 from sim import engine, week, world
 from sim.config import scenario_names, scenario_params
 h = hashlib.sha256()
@@ -37,7 +37,7 @@ origin = {
     f"{fn.__name__}/{kind}": getattr(entry, "__module__", None)
     for group in calls.values() for kind, c in group.items() for fn, entry in c._entries.items()
 }
-print(json.dumps({"hash": h.hexdigest(), "origin": origin}))
+print(json.dumps({"hash": h.hexdigest(), "origin": origin, "numba": "numba" in sys.modules}))
 """
 
 
@@ -58,10 +58,11 @@ def _printed(script: str, **env: str) -> dict[str, Any]:
 
 def test_the_engine_compiled_ahead_of_time_gives_the_cached_rules_results() -> None:
     """``make``'s set-up built the module; a command-line process uses it for the four entry
-    points of a replicate with single streams, and every output of every scenario is the same
-    bit for bit as with the rules from Numba's cache (``CPEC_AOT=0``). Keyed streams, whose
-    type it was not built for, run from the cache (their engine is compiled by the first keyed
-    run, ~45 s: the types are compared here instead)."""
+    points of a replicate with single streams, without importing Numba, and every output of
+    every scenario is the same bit for bit as with the rules from Numba's cache
+    (``CPEC_AOT=0``). Keyed streams, whose type it was not built for, run from the cache
+    (their engine is compiled by the first keyed run, ~45 s: the keys are compared here
+    instead)."""
     if not aot.module_file(aot.folder()).exists():  # a checkout without make's set-up
         subprocess.run([sys.executable, "-m", "sim.aot"], cwd=ROOT, check=True)
     ahead = _printed(REPLICATES)
@@ -74,15 +75,77 @@ def test_the_engine_compiled_ahead_of_time_gives_the_cached_rules_results() -> N
         "ladder_step/w",
         "run_weeks/single",
     ]
+    assert not ahead["numba"]
     assert aot.MODULE not in cached["origin"].values()
-    from numba import typeof
-
+    assert cached["numba"]
     from sim.draws import stream_for
 
-    signatures = pickle.loads((aot.folder() / aot.SIGNATURES).read_bytes())
+    keys = pickle.loads((aot.folder() / aot.KEYS).read_bytes())
     rng = np.random.default_rng(0)
-    assert signatures["run_weeks"][0] == typeof(stream_for(rng, 0, "single"))
-    assert signatures["run_weeks"][0] != typeof(stream_for(rng, 0, "keyed"))
+    assert keys["run_weeks"][0] == aot.arguments_key((stream_for(rng, 0, "single"),))[0]
+    assert keys["run_weeks"][0] != aot.arguments_key((stream_for(rng, 0, "keyed"),))[0]
+
+
+def _argument_variants() -> list[Any]:
+    """Arguments of every kind :func:`sim.aot.arguments_key` reads, in the variants that give
+    Numba other types, and some it does not read."""
+    from collections import namedtuple
+
+    pair = namedtuple("pair", "a b")
+    other = namedtuple("other", "a b")
+    grid = np.zeros((3, 4))
+    frozen = np.zeros(3)
+    frozen.flags.writeable = False
+    unaligned = np.frombuffer(bytes(25), dtype=np.float64, offset=1, count=3)
+    arrays = [
+        np.zeros(3),
+        np.zeros(3, dtype=np.float32),
+        np.zeros(3, dtype=np.int64),
+        np.zeros(3, dtype=np.uint64),
+        np.zeros(3, dtype=np.bool_),
+        grid,
+        grid.T,
+        grid[:, ::2],
+        np.zeros((3, 1)),
+        np.zeros(()),
+        frozen,
+        unaligned,
+        np.zeros(4)[::2],
+    ]
+    scalars = [1.0, 1, 2**62, True, False, np.random.default_rng(0)]
+    tuples = [
+        pair(1.0, 2),
+        pair(1.0, 2.0),
+        pair(np.zeros(2), 1),
+        other(1.0, 2),
+        (1.0, 2),
+        (1.0, (2, 3.0)),
+        (grid, grid.T),
+    ]
+    unread = [np.float64(1.0), np.int64(1), 2**64 - 1, "text", None, np.zeros(2, "f8,i8")]
+    return arrays + scalars + tuples + unread
+
+
+def test_equal_argument_keys_mean_equal_numba_types() -> None:
+    """The module is used where the arguments' keys match those it was built for: a key must
+    never be coarser than Numba's type (else code compiled for, say, a C-ordered array would
+    read another layout). Every pair of variants with equal keys has equal types (the
+    variants Numba tells apart get other keys); a key may be finer (alignment, which Numba's
+    type leaves out)."""
+    from numba import typeof
+
+    variants = _argument_variants()
+    keyed = [(v, aot.arguments_key((v,))) for v in variants]
+    read = [(v, k) for v, k in keyed if k is not None]
+    assert len(read) == len(variants) - 6  # the unread ones give no key
+    apart = 0
+    for i, (a, key_a) in enumerate(read):
+        for b, key_b in read[i + 1 :]:
+            if key_a == key_b:
+                assert typeof(a) == typeof(b), (a, b)
+            else:
+                apart += typeof(a) != typeof(b)
+    assert apart > 300  # the variants differ in what Numba types (of 300 pairs or more)
 
 
 class _Module:
@@ -99,11 +162,13 @@ def test_an_entry_point_is_used_only_for_the_types_it_was_built_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     module = _Module()
-    monkeypatch.setitem(aot._LOADED, "module", (module, {"run_weeks": ("int64", "float64")}))
+    built = {"run_weeks": aot.arguments_key((1, 2.0))}
+    monkeypatch.setitem(aot._LOADED, "module", (module, built))
     run_weeks = _Dispatcher("run_weeks")
-    assert aot.entry(run_weeks, ("int64", "float64")) == module.run_weeks
-    assert aot.entry(run_weeks, ("int64", "int64")) is None  # other types: Numba's cache
-    assert aot.entry(_Dispatcher("burn_in"), ("int64", "float64")) is None  # not built
+    assert aot.entry(run_weeks, (3, 4.5)) == module.run_weeks
+    assert aot.entry(run_weeks, (3, 4)) is None  # other types: Numba's cache
+    assert aot.entry(run_weeks, (3, np.float64(4.5))) is None  # a key not read: Numba's
+    assert aot.entry(_Dispatcher("burn_in"), (3, 4.5)) is None  # not built
 
 
 def test_no_module_in_a_process_with_atomic_counts_or_when_switched_off(
@@ -113,10 +178,14 @@ def test_no_module_in_a_process_with_atomic_counts_or_when_switched_off(
     ``CPEC_AOT=0`` run the rules from Numba's cache."""
     from sim import refcounts
 
-    monkeypatch.setattr(refcounts, "counts_plainly", lambda: False)
+    monkeypatch.setattr(refcounts, "will_count_plainly", lambda: False)
     assert aot._load() is None
-    monkeypatch.setattr(refcounts, "counts_plainly", lambda: True)
+    monkeypatch.setattr(refcounts, "will_count_plainly", lambda: True)
     monkeypatch.setenv(aot.ENV, "0")
+    assert aot._load() is None
+    monkeypatch.delenv(aot.ENV)
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "1")
+    monkeypatch.delitem(sys.modules, "numba", raising=False)  # read from the environment
     assert aot._load() is None
 
 
@@ -151,8 +220,12 @@ def test_a_folder_without_its_module_or_signatures_is_not_taken_as_built(tmp_pat
     where = tmp_path / "engine-x"
     where.mkdir()
     (where / aot.SIGNATURES).write_bytes(b"junk")
+    (where / aot.KEYS).write_bytes(pickle.dumps({"run_weeks": ()}))
     assert not aot._complete(where)
     (where / aot.SIGNATURES).write_bytes(pickle.dumps({"run_weeks": ()}))
+    (where / aot.KEYS).unlink()
+    assert not aot._complete(where)  # no keys
+    (where / aot.KEYS).write_bytes(pickle.dumps({"run_weeks": ()}))
     assert not aot._complete(where)  # no module
     aot.module_file(where).write_bytes(b"")
     assert aot._complete(where)
@@ -227,9 +300,10 @@ sizes, counts, meta = cells.new_pool_arrays(1)
 zeros = np.zeros((1, 3), dtype=np.int64)
 Calls()(cells.burn_in, np.random.default_rng(0), zeros, sizes, counts, meta, 2, 0)
 original = Calls.__call__
-signatures = aot._replicate_signatures()
+calls = aot._replicate_calls()
 restored = Calls.__call__ is original
 numba.pycc.CC.compile = lambda self: None
+signatures = {fn: signature for fn, (signature, _) in calls.items()}
 exported = aot._compile(signatures, Path(tempfile.mkdtemp()))
 print(json.dumps({
     "origin": origin,
@@ -261,5 +335,5 @@ def test_the_recording_is_undone_when_the_replicate_fails(monkeypatch: pytest.Mo
     original = Calls.__call__
     monkeypatch.setattr(engine, "run_replicate", fails)
     with pytest.raises(KeyboardInterrupt):
-        aot._replicate_signatures()
+        aot._replicate_calls()
     assert Calls.__call__ is original

@@ -23,6 +23,8 @@ _CACHE_FOLDERS = """
 import importlib, json, sys
 from pathlib import Path
 import sim.draws
+import sim.jit
+sim.jit.load_numba()
 import numba
 from numba.core.dispatcher import Dispatcher
 from sim import fingerprint

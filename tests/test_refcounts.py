@@ -83,8 +83,11 @@ def _dispatchers() -> list[tuple[str, Any]]:
 
     from numba.core.registry import CPUDispatcher
 
+    from sim.jit import load_numba
+
     for name in ("sim.engine", "sim.model", "sim.draws", "sim.compiled"):
         importlib.import_module(name)
+    load_numba()  # the rules' dispatchers in place of their declarations
     found = []
     for module_name, module in list(sys.modules.items()):
         if module_name == "sim" or module_name.startswith("sim."):
@@ -238,8 +241,10 @@ def test_cached_code_counts_the_way_the_loading_process_does(tmp_path: Path) -> 
 
 def _worker_counts() -> tuple[bool, str | None]:
     from sim.engine import warm
+    from sim.jit import load_numba
 
-    warm()
+    warm()  # through the module compiled ahead of time, if built: no Numba yet
+    load_numba()  # the rules from Numba's cache, as a keyed stream or a Mesa model would
     return refcounts.counts_plainly(), os.environ.get(refcounts.ENV)
 
 
@@ -297,7 +302,8 @@ _NOTEBOOK_POOL = """
 import json, multiprocessing as mp, os, sys
 from concurrent.futures import ProcessPoolExecutor
 
-import sim.engine  # as a script or notebook that imports the engine first
+import numba  # as a script or notebook that imported Numba and the engine first
+import sim.engine
 
 from sim.refcounts import ENV, counts_plainly
 from sim.workers import run_preload, worker_context, worker_init
@@ -305,8 +311,10 @@ from sim.workers import run_preload, worker_context, worker_init
 
 def counts():
     from sim.engine import warm
+    from sim.jit import load_numba
 
     warm()
+    load_numba()  # the rules from Numba's cache, as a keyed stream or a Mesa model would
     return [counts_plainly(), os.environ.get(ENV)]
 
 

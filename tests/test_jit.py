@@ -1,0 +1,71 @@
+"""The rules' Numba functions made when a process first needs Numba (``sim.jit``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: In a fresh process: whether importing the model's modules imported Numba, and what the
+#: rules are before and after :func:`sim.jit.load_numba`.
+LOADING = """
+import json, sys
+import numpy as np
+import sim.engine, sim.model, sim.runner, sim.week, sim.compiled
+from sim.jit import Deferred, load_numba, numba_loaded
+from sim.week import dot as held
+before = {"numba": "numba" in sys.modules, "loaded": numba_loaded(),
+          "held": type(held).__name__, "doc": held.__doc__ == held.py_func.__doc__}
+load_numba()
+from numba.core.registry import CPUDispatcher
+from sim.compiled import jit
+import sim.rules.china as china
+
+@jit(cache=False)
+def later(x):
+    return x + 1
+
+inlined = [n for n, v in vars(china).items()
+           if isinstance(v, CPUDispatcher) and v.targetoptions.get("inline") == "always"]
+after = {
+    "week.dot": isinstance(sim.week.dot, CPUDispatcher),
+    "same": sim.week.dot is sim.compiled.dot,
+    "left": [n for m in (sim.week, sim.compiled, sim.engine) for n, v in vars(m).items()
+             if isinstance(v, Deferred)],
+    "held": float(held(np.ones(3), np.arange(3.0))),
+    "held_overloads": held.overloads is sim.compiled.dot.overloads,
+    "later": isinstance(later, CPUDispatcher) and later(1) == 2,
+    "inlined": len(inlined) > 0,
+}
+print(json.dumps({"before": before, "after": after}))
+"""
+
+
+def test_numba_is_imported_only_when_the_rules_are_needed() -> None:
+    """The model's modules import without Numba; :func:`sim.jit.load_numba` puts every rule's
+    dispatcher in place of its declaration (with its options: the inlined rules stay
+    inlined), a declaration held elsewhere behaves as its dispatcher, and a rule declared
+    afterwards is compiled as usual."""
+    out = subprocess.run(
+        [sys.executable, "-c", LOADING],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["before"] == {"numba": False, "loaded": False, "held": "Deferred", "doc": True}
+    assert found["after"] == {
+        "week.dot": True,
+        "same": True,
+        "left": [],
+        "held": 3.0,
+        "held_overloads": True,
+        "later": True,
+        "inlined": True,
+    }
