@@ -468,6 +468,59 @@ def test_a_sweep_composes_each_job_once_after_validating_it(
     assert [j["status"] for j in sweep["jobs"]] == ["complete"] * 3
 
 
+def test_a_run_is_composed_once_as_hydra_composes_it(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run's configuration is composed once, by the validation, and Hydra runs it: the job
+    sees the same configuration (and Hydra's record of it) as when Hydra composes it again."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.hydra import Hydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    import sim.cli as cli
+
+    composed: list[list[str]] = []
+    load = ConfigLoaderImpl.load_configuration
+
+    def counted(self: object, *args: object, **kwargs: object) -> object:
+        composed.append(list(kwargs.get("overrides") or args[1]))  # type: ignore[call-overload]
+        return load(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    seen: list[tuple[str, str]] = []
+    job = cli._job
+
+    def recorded(cfg: object) -> int:
+        seen.append((OmegaConf.to_yaml(cfg), OmegaConf.to_yaml(HydraConfig.get())))
+        return job(cfg)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_configuration", counted)
+    monkeypatch.setattr(cli, "_job", recorded)
+    monkeypatch.chdir(workdir)
+    compose = Hydra.compose_config
+    args = [
+        "scenario=iran_border",
+        "replicates=2",
+        "weeks=3",
+        "jobs=1",
+        "plots=false",
+        "china.patience_loss_per_death=0.05",
+        "scenario.description='a b, c'",
+    ]
+    counts = []
+    for reuse in (True, False):
+        monkeypatch.setattr(cli, "REUSE_COMPOSED_RUN", reuse)
+        composed.clear()
+        assert cli.run_command(args) == 0, capsys.readouterr().err
+        counts.append(len(composed))
+    assert counts == [1, 2]  # the validation's, then Hydra's too
+    assert Hydra.compose_config is compose  # Hydra's own afterwards
+    (once, once_hydra), (twice, twice_hydra) = seen
+    assert once == twice
+    assert once_hydra == twice_hydra
+    assert "a b, c" in once
+
+
 def test_a_value_the_command_line_sets_is_not_swept_by_the_experiment() -> None:
     from sim.cli import _register, prevalidate
 
