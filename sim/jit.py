@@ -55,9 +55,23 @@ class Deferred:
             raise AttributeError(name)
         return getattr(compiled(self), name)
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        """Pickled by name, as a function is: unpickled, the module's rule (this declaration,
+        or its dispatcher once made)."""
+        return _rule_named, (self.__module__, self.__qualname__)
+
     def __repr__(self) -> str:
         state = "made" if self.dispatcher is not None else "not made yet"
         return f"<rule {self.__module__}.{self.__qualname__} (Numba dispatcher {state})>"
+
+
+def _rule_named(module: str, qualname: str) -> Any:
+    import importlib
+
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
 
 
 def jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:

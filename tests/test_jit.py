@@ -18,8 +18,10 @@ import numpy as np
 import sim.engine, sim.model, sim.runner, sim.week, sim.compiled
 from sim.jit import Deferred, load_numba, numba_loaded
 from sim.week import dot as held
+import pickle
 before = {"numba": "numba" in sys.modules, "loaded": numba_loaded(),
-          "held": type(held).__name__, "doc": held.__doc__ == held.py_func.__doc__}
+          "held": type(held).__name__, "doc": held.__doc__ == held.py_func.__doc__,
+          "pickled": pickle.loads(pickle.dumps(held)) is held}
 load_numba()
 from numba.core.registry import CPUDispatcher
 from sim.compiled import jit
@@ -39,6 +41,7 @@ after = {
     "held": float(held(np.ones(3), np.arange(3.0))),
     "held_overloads": held.overloads is sim.compiled.dot.overloads,
     "later": isinstance(later, CPUDispatcher) and later(1) == 2,
+    "pickled": pickle.loads(pickle.dumps(held)) is sim.compiled.dot,
     "inlined": len(inlined) > 0,
 }
 print(json.dumps({"before": before, "after": after}))
@@ -59,7 +62,13 @@ def test_numba_is_imported_only_when_the_rules_are_needed() -> None:
         check=True,
     )
     found = json.loads(out.stdout.strip().splitlines()[-1])
-    assert found["before"] == {"numba": False, "loaded": False, "held": "Deferred", "doc": True}
+    assert found["before"] == {
+        "numba": False,
+        "loaded": False,
+        "held": "Deferred",
+        "doc": True,
+        "pickled": True,
+    }
     assert found["after"] == {
         "week.dot": True,
         "same": True,
@@ -67,5 +76,6 @@ def test_numba_is_imported_only_when_the_rules_are_needed() -> None:
         "held": 3.0,
         "held_overloads": True,
         "later": True,
+        "pickled": True,
         "inlined": True,
     }
