@@ -293,7 +293,7 @@ def main() -> int:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         print(
             f"the engine's entry points were not compiled ahead of time ({reason}); runs load "
-            "them from Numba's cache instead (~0.25 s more per worker)",
+            "them from Numba's cache instead (~0.3 s more per worker)",
             file=sys.stderr,
         )
         return 1
