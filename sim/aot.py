@@ -150,13 +150,24 @@ def _load() -> tuple[Any, dict[str, Any]] | None:
     return module, keys
 
 
+#: The file in the working directory that Numba reads its settings from, as well as the
+#: environment.
+NUMBA_CONFIG_FILE = ".numba_config.yaml"
+
+
 def _jit_disabled() -> bool:
-    """Whether Numba is told to run the rules as Python (``NUMBA_DISABLE_JIT``)."""
-    if "numba" in sys.modules:
+    """Whether Numba is told to run the rules as Python (``NUMBA_DISABLE_JIT``, or
+    ``disable_jit`` in :data:`NUMBA_CONFIG_FILE`), read as Numba reads it: Numba's own
+    setting where it is imported, or a settings file is there to read; else the variable,
+    an integer (anything else is 0 to Numba)."""
+    if "numba" in sys.modules or os.path.exists(NUMBA_CONFIG_FILE):
         from numba.core import config
 
         return bool(config.DISABLE_JIT)  # type: ignore[attr-defined]
-    return os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
+    try:
+        return bool(int(os.environ.get("NUMBA_DISABLE_JIT", "0")))
+    except ValueError:
+        return False
 
 
 def build() -> Path:

@@ -149,9 +149,12 @@ def _put_in_place() -> None:
     modules, and a test's or a script's that imported a rule by name)."""
     made = {id(d): d.dispatcher for d in _DECLARED}
     for module in list(sys.modules.values()):
-        namespace = getattr(module, "__dict__", None)
+        try:  # past the module's own attribute access: a lazily loaded module stays unloaded
+            namespace = object.__getattribute__(module, "__dict__")
+        except Exception:
+            continue
         if not isinstance(namespace, dict):
             continue
         for attr, value in list(namespace.items()):
-            if isinstance(value, Deferred) and id(value) in made:
+            if type(value) is Deferred and id(value) in made:  # type(): reads no attribute
                 namespace[attr] = made[id(value)]

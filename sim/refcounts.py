@@ -72,6 +72,8 @@ def will_count_plainly() -> bool:
     import sys
 
     asked = os.environ.get(ENV) == "1"
+    if not getattr(sys, "_is_gil_enabled", lambda: True)():  # free-threaded: never plain
+        return False
     if "numba" not in sys.modules:
         return asked
     return count_plainly() if asked else counts_plainly()

@@ -189,6 +189,41 @@ def test_no_module_in_a_process_with_atomic_counts_or_when_switched_off(
     assert aot._load() is None
 
 
+def test_numba_s_switch_is_read_as_numba_reads_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``NUMBA_DISABLE_JIT`` is an integer to Numba (anything else is 0): the module is left
+    out exactly when Numba would run the rules as Python. A settings file in the working
+    directory is read by Numba itself (tested in a fresh process: the rules run as Python,
+    as they did before the module)."""
+    monkeypatch.delitem(sys.modules, "numba", raising=False)  # the environment is read
+    for value, disabled in (("1", True), ("2", True), ("0", False), ("00", False)):
+        monkeypatch.setenv("NUMBA_DISABLE_JIT", value)
+        assert aot._jit_disabled() is disabled, value
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "false")  # Numba warns and takes 0
+    assert aot._jit_disabled() is False
+    monkeypatch.delenv("NUMBA_DISABLE_JIT")
+    monkeypatch.undo()
+    (tmp_path / aot.NUMBA_CONFIG_FILE).write_text("disable_jit: 1\n")
+    script = (
+        "import json, sys\n"
+        "from sim.engine import _CALLS, run_replicate\n"
+        "from sim.params import ModelParams\n"
+        "run_replicate(ModelParams(), weeks=2)\n"
+        "kinds = [type(e).__name__ for e in _CALLS['single']._entries.values()]\n"
+        "print(json.dumps(kinds))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "CPEC_PLAIN_REFCOUNTS": "1"},
+        check=True,
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["function"]  # plain Python
+
+
 def test_the_module_s_folder_changes_with_the_rules_and_with_its_build(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -79,3 +79,39 @@ def test_numba_is_imported_only_when_the_rules_are_needed() -> None:
         "pickled": True,
         "inlined": True,
     }
+
+
+#: A lazily loaded module whose loading fails, in ``sys.modules`` when a rule loads Numba.
+LAZY = """
+import importlib.util, json, sys
+from pathlib import Path
+folder = Path(sys.argv[1])
+(folder / "broken_optional.py").write_text("raise ImportError('an optional dependency')")
+sys.path.insert(0, str(folder))
+spec = importlib.util.find_spec("broken_optional")
+loader = importlib.util.LazyLoader(spec.loader)
+spec.loader = loader
+module = importlib.util.module_from_spec(spec)
+sys.modules["broken_optional"] = module
+loader.exec_module(module)  # nothing runs until an attribute is read
+import sim.society as society
+value = society.grievance(0.5, 0.2)
+print(json.dumps({"value": value, "made": type(society.grievance).__name__}))
+"""
+
+
+def test_loading_numba_leaves_lazily_loaded_modules_unloaded(tmp_path: Path) -> None:
+    """Putting the dispatchers in place reads no module's attributes: a lazily loaded module
+    (``importlib.util.LazyLoader``) is not loaded by it, so its failure to load does not
+    become the first rule call's."""
+    out = subprocess.run(
+        [sys.executable, "-c", LAZY, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["made"] == "CPUDispatcher"
+    assert abs(found["value"] - 0.4) < 1e-12
