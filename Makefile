@@ -46,10 +46,18 @@ $(PACKAGES): pyproject.toml constraints.txt
 	  $(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]" -c constraints.txt; fi
 	touch $(PACKAGES)
 
+# The names of sim/'s Python files, rewritten (so newer than the stamp) only when a file is added
+# or removed: a file deleted, or copied in with an old time, changes the rules' hash without
+# any file's time showing it.
+SOURCES := $(VENV)/.sources
+$(shell mkdir -p $(VENV) && ls sim/*.py sim/rules/*.py | sort > $(SOURCES).new && \
+  { cmp -s $(SOURCES).new $(SOURCES) || mv $(SOURCES).new $(SOURCES); }; rm -f $(SOURCES).new)
+
 # The engine first; then the Mesa model's rules beside the engine's entry points compiled ahead
 # of time (sim/aot.py, ~20 s; without a C compiler runs load them from Numba's cache instead).
-# Again after an edit in sim/ (a few seconds when no rule changed: both find their caches).
-$(STAMP): $(PACKAGES) $(wildcard sim/*.py sim/rules/*.py) | compiler
+# Again after an edit in sim/, or a file added or removed there (a few seconds when no rule
+# changed: both find their caches).
+$(STAMP): $(PACKAGES) $(SOURCES) $(wildcard sim/*.py sim/rules/*.py) | compiler
 	@echo "compiling the model's rules with Numba (about a minute the first time; seconds after an edit that changed no rule)"
 	@touch $(STAMP).started  # the stamp's time: an edit made while this runs is seen next time
 	$(BIN)/python -c "from sim.engine import warm; warm()"
