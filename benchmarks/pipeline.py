@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/pipeline.py speedup   [--replicates 1000]
     .venv/bin/python benchmarks/pipeline.py memory    [--replicates 10000]
-    .venv/bin/python benchmarks/pipeline.py batch_run [--replicates 200]
+    .venv/bin/python benchmarks/pipeline.py batch_run [--replicates 200] [--repeats 3]
 
 Each command line runs in a fresh subprocess in a temporary folder; peak memory is the largest
 sum of resident set sizes over the process and all its descendants, sampled every 50 ms.
@@ -120,20 +120,38 @@ if __name__ == "__main__":  # batch_run forces the spawn start method
 """
 
 
-def versus_batch_run(replicates: int, jobs: int) -> None:
-    """The same replicates through mesa.batch_run and through cpec-sim run."""
+def versus_batch_run(replicates: int, jobs: int, rounds: int = 1) -> None:
+    """The same replicates through mesa.batch_run and through cpec-sim run; with ``rounds`` >
+    1, the two interleaved that many times and each side's median (the same for both)."""
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
-        script = cwd / "batch.py"
-        script.write_text(BATCH_SCRIPT)
-        bw, bm = measure(
-            [sys.executable, str(script), str(replicates), str(jobs), str(cwd / "b.parquet")], cwd
-        )
-        cw, cm = measure(cpec_run(replicates, jobs, cwd), cwd)
-    print(f"{replicates} replicates x 104 weeks, {jobs} processes, weekly metrics stored:")
-    print(f"  mesa.batch_run: {bw:6.1f} s  peak {bm:6.0f} MiB")
-    print(f"  cpec-sim run:   {cw:6.1f} s  peak {cm:6.0f} MiB")
+        (bw, bm), (cw, cm) = batch_run_and_ours(cwd, replicates, jobs, rounds)
+    label = "" if rounds == 1 else f", medians of {rounds} interleaved rounds"
+    print(f"{replicates} replicates x 104 weeks, {jobs} processes, weekly metrics stored{label}:")
+    print(f"  mesa.batch_run: {bw:6.2f} s  peak {bm:6.0f} MiB")
+    print(f"  cpec-sim run:   {cw:6.2f} s  peak {cm:6.0f} MiB")
     print(f"  ratios (batch_run / cpec-sim): time {bw / cw:.2f}x, memory {bm / cm:.2f}x")
+
+
+def batch_run_and_ours(
+    cwd: Path, replicates: int, jobs: int, rounds: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(wall s, peak MiB) of mesa.batch_run and of cpec-sim run on the same replicates: the
+    medians of ``rounds`` interleaved runs of each."""
+    script = cwd / "batch.py"
+    script.write_text(BATCH_SCRIPT)
+    batch, ours = [], []
+    for r in range(rounds):
+        out = cwd / f"b-{replicates}-{r}.parquet"
+        batch.append(
+            measure([sys.executable, str(script), str(replicates), str(jobs), str(out)], cwd)
+        )
+        ours.append(measure(cpec_run(replicates, jobs, cwd), cwd))
+
+    def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
+        return statistics.median(w for w, _ in runs), statistics.median(m for _, m in runs)
+
+    return medians(batch), medians(ours)
 
 
 def main() -> None:
@@ -148,7 +166,7 @@ def main() -> None:
     elif a.what == "memory":
         memory(a.replicates or 10000)
     else:
-        versus_batch_run(a.replicates or 200, a.jobs)
+        versus_batch_run(a.replicates or 200, a.jobs, a.repeats)
 
 
 if __name__ == "__main__":
