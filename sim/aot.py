@@ -53,13 +53,16 @@ ENV = "CPEC_AOT"
 
 
 def folder() -> Path:
-    """Where the module for these rules, this file and this interpreter lives."""
+    """Where the module for these rules, this file and this interpreter lives: beside Numba's
+    cache of the rules (``$NUMBA_CACHE_DIR``, where a user chose Numba's own folder)."""
     from sim.fingerprint import cache_root, rules_fingerprint
 
     h = hashlib.sha256(Path(__file__).read_bytes())
     h.update(sys.version.encode())
     h.update(sysconfig.get_platform().encode())
-    return cache_root() / rules_fingerprint() / f"engine-{h.hexdigest()[:12]}"
+    chosen = os.environ.get("NUMBA_CACHE_DIR")
+    root = Path(chosen) / "cpec-sim" if chosen else cache_root()
+    return root / rules_fingerprint() / f"engine-{h.hexdigest()[:12]}"
 
 
 def module_file(where: Path) -> Path:

@@ -242,6 +242,21 @@ def test_the_module_s_folder_changes_with_the_rules_and_with_its_build(
     assert aot.folder() != here
 
 
+def test_the_module_lives_beside_numba_s_cache_where_a_user_chose_its_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``NUMBA_CACHE_DIR`` puts Numba's cache where the user chose (a cluster's scratch, a
+    home that is read-only): the module is built there too, not in ``~/.cache``."""
+    from sim import fingerprint
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    assert aot.folder().is_relative_to(tmp_path / "numba")
+    assert aot.folder().parent.name == fingerprint.rules_fingerprint()
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    monkeypatch.setenv("CPEC_NUMBA_CACHE", str(tmp_path / "ours"))
+    assert aot.folder().is_relative_to(tmp_path / "ours")
+
+
 def test_the_parameter_classes_are_part_of_the_compiled_rules_key() -> None:
     """Compiled code reads the parameter tuples' fields by position: a field added to or moved
     in ``sim/params.py`` alone must compile afresh (Numba's cache and this module), or cached
