@@ -180,12 +180,10 @@ def build() -> Path:
     one (which loads, or compiles, the rules from Numba's cache). Written to a temporary
     folder and renamed whole into place: a process never loads half a module.
     """
-    from sim.jit import load_numba
     from sim.refcounts import count_plainly
 
     if not count_plainly():
         raise RuntimeError("Numba's runtime was built with atomic counts before the build")
-    load_numba()  # the rules' dispatchers, in every module that calls them
     where = folder()
     if _complete(where):
         return module_file(where)

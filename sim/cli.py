@@ -641,10 +641,11 @@ def _plan(args: list[str], plan: Plan) -> None:
 
     first = {k: v[0] for k, v in swept.items()}
     experiment = any(str(o.key_or_group) == "experiment" for o in parsed)
-    one_run = not (multirun or swept or experiment)
+    served = REUSE_COMPOSED_RUN and not (multirun or swept or experiment)
     # a run is composed as Hydra composes its job (and Hydra then uses it: _composed_once);
     # a sweep's jobs share the composition of each choice of config files (job)
-    base = _compose(_overrides_of(args)) if one_run and REUSE_COMPOSED_RUN else job(first)
+    overrides = _overrides_of(args)
+    base = _compose(overrides) if served else job(first)
     sweeper = base.hydra.get("sweeper", {}).get("params") or {}
     given = {*values, *(g.split("=")[0].lstrip("+") for g in groups)}
     # an experiment's sweep of a key the command line sets is no sweep: Hydra keeps the value
@@ -656,7 +657,7 @@ def _plan(args: list[str], plan: Plan) -> None:
         _check_sweep_size(swept)
         first = {k: v[0] for k, v in swept.items()}
         base = job(first)
-        one_run = False
+        served = False
     HydraConfig.instance().set_config(base)
     check_run_keys(base)
     model_keys = {*values, *(k for k in swept if not _is_group(k))}
@@ -679,8 +680,8 @@ def _plan(args: list[str], plan: Plan) -> None:
     plan.jobs = math.prod(len(v) for v in swept.values()) if swept else 1
     plan.replicates, plan.weeks = int(base.replicates), int(base.weeks)
     plan.composed, plan.mode = True, base.hydra.get("mode")
-    if one_run and REUSE_COMPOSED_RUN and not sweeping:
-        plan.config, plan.overrides = base, list(_overrides_of(args))
+    if served and not sweeping:
+        plan.config, plan.overrides = base, list(overrides)
     plan.launcher = str(base.hydra.launcher.get("_target_", ""))
     plan.experiment = next(
         (str(o.value()) for o in parsed if str(o.key_or_group) == "experiment"), None

@@ -41,19 +41,18 @@ print(json.dumps({"hash": h.hexdigest(), "origin": origin, "numba": "numba" in s
 """
 
 
-def _printed(script: str, **env: str) -> dict[str, Any]:
-    """The JSON that ``script`` prints last, run by a fresh interpreter of this checkout that
-    counts references plainly, as the command line's processes do."""
+def _printed(script: str, cwd: Path = ROOT, **env: str) -> Any:
+    """The JSON that ``script`` prints last, run in ``cwd`` by a fresh interpreter of this
+    checkout that counts references plainly, as the command line's processes do."""
     out = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT), "CPEC_PLAIN_REFCOUNTS": "1", **env},
         check=True,
     )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_the_engine_compiled_ahead_of_time_gives_the_cached_rules_results() -> None:
@@ -213,15 +212,7 @@ def test_numba_s_switch_is_read_as_numba_reads_it(
         "kinds = [type(e).__name__ for e in _CALLS['single']._entries.values()]\n"
         "print(json.dumps(kinds))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "CPEC_PLAIN_REFCOUNTS": "1"},
-        check=True,
-    )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["function"]  # plain Python
+    assert _printed(script, cwd=tmp_path) == ["function"]  # plain Python
 
 
 def test_the_module_s_folder_changes_with_the_rules_and_with_its_build(

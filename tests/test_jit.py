@@ -7,8 +7,24 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _printed(script: str, *args: str) -> Any:
+    """The JSON that ``script`` (given ``args``) prints last, run by a fresh interpreter of
+    this checkout (its errors shown if it fails)."""
+    out = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
 
 #: In a fresh process: whether importing the model's modules imported Numba, and what the
 #: rules are before and after :func:`sim.jit.load_numba`.
@@ -53,15 +69,7 @@ def test_numba_is_imported_only_when_the_rules_are_needed() -> None:
     dispatcher in place of its declaration (with its options: the inlined rules stay
     inlined), a declaration held elsewhere behaves as its dispatcher, and a rule declared
     afterwards is compiled as usual."""
-    out = subprocess.run(
-        [sys.executable, "-c", LOADING],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=True,
-    )
-    found = json.loads(out.stdout.strip().splitlines()[-1])
+    found = _printed(LOADING)
     assert found["before"] == {
         "numba": False,
         "loaded": False,
@@ -104,14 +112,6 @@ def test_loading_numba_leaves_lazily_loaded_modules_unloaded(tmp_path: Path) -> 
     """Putting the dispatchers in place reads no module's attributes: a lazily loaded module
     (``importlib.util.LazyLoader``) is not loaded by it, so its failure to load does not
     become the first rule call's."""
-    out = subprocess.run(
-        [sys.executable, "-c", LAZY, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert out.returncode == 0, out.stderr
-    found = json.loads(out.stdout.strip().splitlines()[-1])
+    found = _printed(LAZY, str(tmp_path))
     assert found["made"] == "CPUDispatcher"
     assert abs(found["value"] - 0.4) < 1e-12
