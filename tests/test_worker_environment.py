@@ -91,3 +91,59 @@ def test_what_is_lent_to_the_workers() -> None:
         k: v for k, v in WORKER_ENVIRONMENT.items() if k != PLAIN_REFCOUNTS
     }
     assert _lent_to_workers({"MKL_NUM_THREADS": "4"}) == {PLAIN_REFCOUNTS: "1"}
+
+
+_COLLECTOR = """
+import gc, json, sys
+from concurrent.futures import ProcessPoolExecutor
+from sim.workers import worker_context, worker_init
+
+
+def seen():
+    import collector_probe  # imported by the fork server, before the worker was forked
+    return collector_probe.enabled_while_imported, gc.isenabled(), gc.get_freeze_count()
+
+
+if __name__ == "__main__":
+    frozen_at_start = gc.get_freeze_count()  # the interpreter's own
+    if sys.argv[1] == "ours":
+        ctx = worker_context(["collector_probe"])
+    else:  # a user's own preload list, without sim.workers.SERVER_READY at its end
+        import multiprocessing as mp
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["sim.workers", "collector_probe"])
+    with ProcessPoolExecutor(1, mp_context=ctx, initializer=worker_init) as pool:
+        worker = pool.submit(seen).result()
+    frozen = gc.get_freeze_count() - frozen_at_start
+    print(json.dumps([worker, gc.isenabled(), frozen, "collector_probe" in sys.modules]))
+"""
+
+
+@pytest.mark.parametrize("preload", ["ours", "a user's"])
+def test_the_fork_server_collects_no_garbage_while_it_imports_and_its_workers_do(
+    tmp_path: object, preload: str
+) -> None:
+    """The fork server's collector pauses while it imports (what it imports lives as long
+    as it does), then freezes what it imported and resumes: its workers collect garbage, and
+    never visit the frozen imports, also under a server given a user's preload list. The
+    launching process's collector is left alone."""
+    folder = str(tmp_path)
+    with open(os.path.join(folder, "collector_probe.py"), "w") as f:
+        f.write("import gc\nenabled_while_imported = gc.isenabled()\n")
+    script = os.path.join(folder, "collector.py")
+    with open(script, "w") as f:
+        f.write(_COLLECTOR)
+    path = os.pathsep.join(p for p in (ROOT, folder, os.environ.get("PYTHONPATH")) if p)
+    out = subprocess.run(
+        [sys.executable, script, preload.split("'")[0]],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (probe_enabled, enabled, frozen), main_enabled, main_frozen, main_imported = json.loads(
+        out.stdout.strip().splitlines()[-1]
+    )
+    assert probe_enabled is False  # paused while the server imported
+    assert enabled is True and frozen > 10_000  # resumed, the imports frozen
+    assert main_enabled is True and main_frozen == 0 and main_imported is False
