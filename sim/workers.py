@@ -177,8 +177,15 @@ def run_preload(backend: str, streams: str = "single") -> list[str]:
     return ["sim.runner", "sim.engine_warm", *keyed]
 
 
-#: What the workers drawing figures import before they start (``sim.analysis.drawing``).
-DRAWING_PRELOAD = ("sim.analysis.plots", "matplotlib.figure", "matplotlib.backends.backend_agg")
+#: What the workers drawing figures import before they start (``sim.analysis.drawing``):
+#: neither pandas nor the results' loader, which a task given its inputs never needs
+#: (``cpec-sim plot``'s main process reads them); a task without them imports both.
+DRAWING_PRELOAD = (
+    "sim.analysis.drawing",
+    "sim.analysis.figures",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+)
 
 
 def start_worker_server(preload: Sequence[str]) -> bool:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sim.analysis import plots, style, survival
+from sim.analysis import figures, plots, style, survival
 from sim.analysis.compare import (
     N_BOOT,
     compare_runs,
@@ -174,7 +174,7 @@ def _img(png: bytes, alt: str) -> str:
 
 
 #: What a run's figures leave out with one replicate, and with fewer than
-#: :data:`plots.MIN_REPLICATES_FOR_DENSITY` (the captions above describe a run of many).
+#: :data:`figures.MIN_REPLICATES_FOR_DENSITY` (the captions above describe a run of many).
 ONE_REPLICATE_CAPTION = (
     "This run has one replicate: the figure draws its one history (its value or its path) "
     "with no density curve, interval, band or mean."
@@ -201,10 +201,10 @@ def caption(name: str, replicates: int | None = None) -> str:
         text += " " + one
     elif (
         replicates is not None
-        and replicates < plots.MIN_REPLICATES_FOR_DENSITY
+        and replicates < figures.MIN_REPLICATES_FOR_DENSITY
         and name == "outcomes_histograms"
     ):
-        text += " " + FEW_REPLICATES_CAPTION.format(n=plots.MIN_REPLICATES_FOR_DENSITY)
+        text += " " + FEW_REPLICATES_CAPTION.format(n=figures.MIN_REPLICATES_FOR_DENSITY)
     return text
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import html
 import io
+import json
+import os
 import re
 import subprocess
 import sys
@@ -14,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import plots
+from sim.analysis import figures, plots
 from sim.analysis.runs import ResultsError, load_run
 
 FIGURES = set(plots.RUN_FIGURES)
@@ -79,6 +81,64 @@ def test_figure_files_do_not_depend_on_the_number_of_drawing_processes(
     serial = {p.name: p.read_bytes() for p in plots.plot_run(run_dir, jobs=1)}
     parallel = {p.name: p.read_bytes() for p in plots.plot_run(run_dir, jobs=2)}
     assert serial == parallel and len(serial) == 2 * len(FIGURES)
+
+
+_DRAWN_FROM_INPUTS = """
+import json, sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from sim.analysis.drawing import RunFigure, _render
+from sim.workers import DRAWING_PRELOAD, worker_context, worker_init
+
+
+def imported():
+    return sorted(m for m in ("pandas", "pyarrow", "sim.analysis.runs") if m in sys.modules)
+
+
+if __name__ == "__main__":  # the fork server imports this script: pandas only down here
+    from sim.analysis import plots
+
+    run = plots.load_run(Path(sys.argv[1]))
+    run.label = plots.run_label(run)
+    names = list(plots.RUN_FIGURES)
+    tasks = list(plots._tasks_with_inputs(run, names))
+    with ProcessPoolExecutor(1, worker_context(DRAWING_PRELOAD), worker_init) as pool:
+        before = pool.submit(imported).result()
+        drawn = [pool.submit(_render, task, ("png", "svg"), None).result() for task in tasks]
+        after = pool.submit(imported).result()
+        from_run = pool.submit(_render, RunFigure(run.path, run.label, names[0]), ("svg",), None)
+        loaded = pool.submit(imported).result()
+        same_from_run = from_run.result()["svg"] == drawn[0]["svg"]
+    here = [plots.render_run_figure(run, name) for name in names]
+    missing = sum(d is None for d in drawn)
+    print(json.dumps([before, after, loaded, drawn == here, same_from_run, missing]))
+"""
+
+
+def test_a_drawing_worker_draws_from_the_inputs_it_is_given_without_pandas(
+    tmp_path: Path, make_run
+) -> None:
+    """``plot_run`` reads each figure's inputs in its own process: a drawing worker given them
+    imports neither pandas nor pyarrow nor the results' loader, and draws every figure's PNG
+    and SVG byte for byte as this process draws them from the run; a task without inputs
+    loads the run in the worker (the report's) and draws the same."""
+    run_dir = make_run(tmp_path / "run", n=12, weeks=8)
+    script = tmp_path / "drawn.py"
+    script.write_text(_DRAWN_FROM_INPUTS)
+    root = str(Path(__file__).resolve().parents[2])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (root, os.getenv("PYTHONPATH")))),
+    }
+    out = subprocess.run(
+        [sys.executable, str(script), str(run_dir)],
+        capture_output=True, text=True, check=True, cwd=root, env=env,
+    )  # fmt: skip
+    before, after, loaded, same, same_from_run, missing = json.loads(out.stdout.splitlines()[-1])
+    assert before == after == []
+    assert loaded == ["pandas", "pyarrow", "sim.analysis.runs"]  # the placebo: they show
+    assert same and same_from_run and missing == 0
 
 
 def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
@@ -447,7 +507,7 @@ def test_a_density_piled_against_a_ceiling_is_reflected_there(
     x, y = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata())
     assert x.max() == 7000.0  # nothing past the ceiling
     assert np.trapezoid(y, x) > 0.95  # the mass stays under the curve
-    heights, _ = np.histogram(capital, bins=plots._bins(capital), density=True)
+    heights, _ = np.histogram(capital, bins=figures._bins(capital), density=True)
     assert y[-1] > 0.6 * heights[-1]  # no sag where the replicates pile up (the last bar)
 
 
@@ -478,24 +538,24 @@ def test_figure_numbers_keep_a_median_between_two_counts() -> None:
     interval '0.319–0.34' where 0.340 was meant."""
     from sim.analysis.stats import Summary
 
-    assert [plots.fmt(v) for v in (578.5, 412.0, 0.3401, 1234.56, 6.0)] == [
+    assert [figures.fmt(v) for v in (578.5, 412.0, 0.3401, 1234.56, 6.0)] == [
         "578.5", "412", "0.34", "1,235", "6",
     ]  # fmt: skip
-    text = plots._interval_text(Summary(n=9, mean=0.33, median=0.338, q05=0.319, q95=0.34))
+    text = figures._interval_text(Summary(n=9, mean=0.33, median=0.338, q05=0.319, q95=0.34))
     assert text == "median 0.338, 90% interval 0.319–0.340"
     # a stranger: 'median 3,819.5' in the title where the summary and the tables say 3,820;
     # the title shows what compare's table (and the report's beside the figure) shows
     from sim.analysis.numbers import fmt_number, fmt_numbers
 
     for m, lo, hi in ((3819.5, 3700.0, 3950.0), (578.5, 450.0, 700.0), (2.5, 0.0, 7.0)):
-        text = plots._interval_text(Summary(n=9, mean=m, median=m, q05=lo, q95=hi))
+        text = figures._interval_text(Summary(n=9, mean=m, median=m, q05=lo, q95=hi))
         assert text == f"median {fmt_number(m)}, 90% interval {'–'.join(fmt_numbers(lo, hi))}"
     big = Summary(n=9, mean=3800.0, median=3819.5, q05=3700.0, q95=3950.0)
-    assert plots._interval_text(big) == "median 3,820, 90% interval 3,700–3,950"
+    assert figures._interval_text(big) == "median 3,820, 90% interval 3,700–3,950"
 
 
 def test_place_markers_have_areas_in_proportion_to_attacks() -> None:
-    from sim.analysis.plots import _marker_area, _size_references
+    from sim.analysis.figures import _marker_area, _size_references
 
     area = _marker_area(np.array([51.0, 25.5, 3.0, 0.0]), 51.0)
     assert area[0] / area[1] == pytest.approx(2.0)  # a square root drew 1.41
@@ -511,7 +571,7 @@ def test_a_cutoff_is_claimed_only_below_its_level() -> None:
     from dataclasses import replace
 
     from sim.analysis import stats
-    from sim.analysis.plots import _cutoff_verdict
+    from sim.analysis.figures import _cutoff_verdict
 
     fit = stats.PowerLawFit(2.8, 0.03, 5.0, 4000, 20000, True, -1.0, 0.3)
     assert "no clear sign" in _cutoff_verdict(replace(fit, cutoff_p=0.03, cutoff_rate=0.006))

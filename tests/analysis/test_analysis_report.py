@@ -225,9 +225,10 @@ def test_figures_of_several_runs_are_the_same_whichever_process_draws_them(
     parallel = draw_figures(tasks, ("svg",), jobs=2, meanwhile=lambda: called.append(2))
     assert called == [1, 2]
     assert serial == parallel
-    for (_, label, _), drawn in zip(tasks, parallel, strict=True):
+    for task, drawn in zip(tasks, parallel, strict=True):
         assert drawn is not None
         svg = drawn["svg"].decode()
+        label = task.label
         other = next(x for x in labels if x != label)
         assert label in svg and other not in svg
     pngs = draw_figures(tasks[:2], ("png",), report.REPORT_DPI, jobs=2)
