@@ -40,9 +40,9 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, float]:
     th = threading.Thread(target=sample, daemon=True)
     th.start()
     _, err = proc.communicate()
+    wall = time.perf_counter() - t0  # before the sampler's join: it sleeps up to 50 ms
     done.set()
     th.join()
-    wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err.decode()}")
     return wall, peak / 1024
