@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -395,11 +395,15 @@ def render_run_figure(
     return None if inputs is None else figures.render_figure(name, inputs, formats, dpi)
 
 
-def _tasks_with_inputs(run: Run, names: Sequence[str]) -> Iterator[RunFigure]:
-    """Each figure's task, its inputs read from ``run`` (a figure without data: none, drawn
-    as None), one at a time: each is handed to a worker as soon as it is read."""
+def figure_tasks(figures_of_runs: Iterable[tuple[Run, str]]) -> Iterator[RunFigure]:
+    """A drawing task for each (run, figure name), its inputs read here from the run (a
+    figure without data: none, drawn as None), one at a time: each is handed to a worker as
+    soon as it is read, and the workers need neither pandas nor the runs."""
+    last: Run | None = None
     read: dict[Callable[[Run], object | None], object | None] = {}
-    for name in names:
+    for run, name in figures_of_runs:
+        if run is not last:  # inputs are kept only while the same run's figures come
+            last, read = run, {}
         reader = FIGURE_INPUTS[name]
         if reader not in read:  # the outcome figures read the same
             read[reader] = reader(run)
@@ -420,7 +424,7 @@ def plot_run(run_dir: Path, jobs: int | None = None) -> list[Path]:
     run = load_run(Path(run_dir))
     run.label = run_label(run)
     names = by_cost(RUN_FIGURES)
-    tasks = _tasks_with_inputs(run, names)
+    tasks = figure_tasks((run, name) for name in names)
     drawn = draw_figures(tasks, style.FORMATS, FIGURE_DPI, jobs=jobs, count=len(names))
     by_name = dict(zip(names, drawn, strict=True))
     rendered = {name: r for name in RUN_FIGURES if (r := by_name.get(name)) is not None}

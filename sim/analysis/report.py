@@ -222,16 +222,16 @@ def run_pngs(
     runs: Sequence[Run], meanwhile: Callable[[], object] | None = None
 ) -> list[list[tuple[str, bytes]]]:
     """Each run's figures as PNG: those in ``plots/`` if this code drew them so from the same
-    results (:func:`plots.drawn_figures`), the others drawn now (in parallel processes, while
-    ``meanwhile`` runs here); the same bytes either way."""
-    from sim.analysis.drawing import RunFigure, draw_figures
+    results (:func:`plots.drawn_figures`), the others drawn now (in parallel processes, from
+    the inputs read here, while ``meanwhile`` runs here); the same bytes either way."""
+    from sim.analysis.drawing import draw_figures
 
     names = plots.by_cost(plots.RUN_FIGURES)  # the dearest first: workers finish together
     kept = [plots.drawn_figures(run) or {} for run in runs]
     stored = {(i, name): kept[i].get(name) for i in range(len(runs)) for name in names}
     todo = [key for key, png in stored.items() if png is None]
-    tasks = [RunFigure(runs[i].path, runs[i].label, name) for i, name in todo]
-    drawn = draw_figures(tasks, ("png",), REPORT_DPI, loaded=runs, meanwhile=meanwhile)
+    tasks = plots.figure_tasks((runs[i], name) for i, name in todo)
+    drawn = draw_figures(tasks, ("png",), REPORT_DPI, meanwhile=meanwhile, count=len(todo))
     for key, rendered in zip(todo, drawn, strict=True):
         stored[key] = None if rendered is None else rendered["png"]
     return [

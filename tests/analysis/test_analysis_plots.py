@@ -102,7 +102,7 @@ if __name__ == "__main__":  # the fork server imports this script: pandas only d
     run = plots.load_run(Path(sys.argv[1]))
     run.label = plots.run_label(run)
     names = list(plots.RUN_FIGURES)
-    tasks = list(plots._tasks_with_inputs(run, names))
+    tasks = list(plots.figure_tasks((run, name) for name in names))
     with ProcessPoolExecutor(1, worker_context(DRAWING_PRELOAD), worker_init) as pool:
         before = pool.submit(imported).result()
         drawn = [pool.submit(_render, task, ("png", "svg"), None).result() for task in tasks]
