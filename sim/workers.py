@@ -54,7 +54,7 @@ def worker_init() -> None:
     arrays' references plainly (:mod:`sim.refcounts`; forked ones have the server's counts)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    resume_collection()  # forked from a server whose preload did not end with SERVER_READY
+    resume_collection()  # forked from a server whose preload did not reach SERVER_READY
     if os.environ.setdefault(PLAIN_REFCOUNTS, "1") == "1" and "numba" in sys.modules:
         # a spawned worker that imported Numba with the user's script: plain before its first
         # replicate (without Numba yet, sim.numba_cache reads the variable when it loads)
@@ -312,25 +312,42 @@ def _kill_self_after(parent: BaseProcess) -> None:
 #: :func:`resume_collection`.
 SERVER_READY = "sim.worker_server_ready"
 
+#: Whether this process paused its garbage collector (:func:`_pause_collection_while_preloading`).
+_PAUSED = False
+
+
+def _launched_by_cpec_sim() -> bool:
+    """Whether this process is a fork server that :func:`_launch_fork_server` launched (its
+    preload list ends with :data:`SERVER_READY`) and is still preloading: not a worker it
+    forked (those have a parent process), nor a server a user's own pool launched."""
+    return _is_fork_server() and _LAUNCHER_VARIABLE in os.environ and mp.parent_process() is None
+
 
 def _pause_collection_while_preloading() -> None:
-    """In the fork server, before its imports: the garbage collector pauses until
+    """In cpec-sim's fork server, before its imports: the garbage collector pauses until
     :func:`resume_collection`.
 
     What a server imports lives as long as the server and its workers, so the collector's
     passes over it while it grows find nothing: without them the server's imports take ~14%
     less (a drawing server's 0.54 → 0.46 s, medians of seven fresh processes), and they are
-    what every worker waits for.
+    what every worker waits for. Nowhere else: a worker, or a server that a user's own pool
+    launched, keeps its collector as it is (helper-167: paused there, it never resumed).
     """
-    gc.disable()
+    global _PAUSED
+    if _launched_by_cpec_sim() and gc.isenabled():
+        gc.disable()
+        _PAUSED = True
 
 
 def resume_collection() -> None:
-    """In the fork server, after its last import: what it imported is frozen (the collector
-    never visits it again, in the server nor in the workers forked from it, which need not
-    freeze it themselves) and collection resumes. A worker calls it too (:func:`worker_init`),
-    for a server launched with a preload list of its own. Elsewhere, nothing."""
-    if _is_fork_server() and not gc.isenabled():
+    """After the server's last import: what it imported is frozen (the collector never
+    visits it again, in the server nor in the workers forked from it, which need not freeze
+    it themselves) and collection resumes. Only where :func:`_pause_collection_while_preloading`
+    paused it; a worker calls it too (:func:`worker_init`), in case its server's preload list
+    lost its last module."""
+    global _PAUSED
+    if _PAUSED:
+        _PAUSED = False
         gc.freeze()
         gc.enable()
 
