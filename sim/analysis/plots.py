@@ -1,9 +1,10 @@
 """Figures of one run: outcome distributions, fan charts, attack severity, targets, districts.
 
 Every figure is built by a function ``Run -> Figure | None`` (None when the data it needs
-are missing) and :func:`plot_run` writes them all as PNG and SVG into ``run_dir/plots/``.
-matplotlib is imported lazily inside the analysis functions (never by the simulation's hot path)
-and figures are drawn on the Agg canvas.
+are missing): its inputs read from the run here (:data:`FIGURE_INPUTS`, with pandas), then
+drawn by :mod:`sim.analysis.figures` (without). :func:`plot_run` writes them all as PNG and
+SVG into ``run_dir/plots/``, drawn by worker processes that are handed the inputs. matplotlib
+is imported lazily (never by the simulation's hot path) and figures are drawn on the Agg canvas.
 """
 
 from __future__ import annotations
