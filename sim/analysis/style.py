@@ -142,13 +142,61 @@ def log_axes(ax: Any) -> None:
 
 @contextmanager
 def context() -> Iterator[None]:
-    """Apply :data:`HOUSE_STYLE` and the Okabe-Ito colour cycle for the duration."""
+    """Apply :data:`HOUSE_STYLE` and the Okabe-Ito colour cycle for the duration, over
+    Matplotlib's own defaults: not over the caller's settings (a notebook's style, a
+    ``matplotlibrc``), so that a figure's bytes do not depend on which process draws it
+    (helper-167: a notebook with a dark style drew other bytes at ``jobs=1`` than its drawing
+    workers did, and recorded them as up to date). The caller's settings are back on exit.
+
+    Inside another, only the house style's own settings are applied again: a setting changed
+    within the outer one (a test's font, say) holds for the whole render."""
     import matplotlib as mpl
     from cycler import cycler
 
-    rc: Any = {**HOUSE_STYLE, "axes.prop_cycle": cycler(color=list(OKABE_ITO))}
-    with mpl.rc_context(rc):
-        yield
+    if getattr(_CONTEXTS, "depth", 0):
+        rc: Any = {**HOUSE_STYLE, "axes.prop_cycle": cycler(color=list(OKABE_ITO))}
+        with mpl.rc_context(rc):
+            yield
+        return
+    params: Any = mpl.rcParams
+    _CONTEXTS.depth = 1
+    try:
+        with mpl.rc_context():
+            dict.update(params, _house_settings())  # validated once (_house_settings)
+            yield
+    finally:
+        _CONTEXTS.depth = 0
+
+
+#: Whether this thread is inside :func:`context` (``depth``).
+_CONTEXTS = threading.local()
+
+
+@functools.cache
+def _house_settings() -> dict[str, Any]:
+    """Matplotlib's default settings (those a style may set) with :data:`HOUSE_STYLE` and the
+    Okabe-Ito colour cycle applied, validated as ``rcParams`` validates them."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    params: Any = mpl.rcParams
+    house: dict[str, Any] = {**HOUSE_STYLE, "axes.prop_cycle": cycler(color=list(OKABE_ITO))}
+    with mpl.rc_context():
+        mpl.rcdefaults()  # leaves the backend and the other settings styles may not set
+        params.update(house)
+        return {k: v for k, v in dict.items(params) if k not in _NOT_STYLE}
+
+
+#: Settings a style leaves alone (Matplotlib's ``STYLE_BLACKLIST``, as of 3.11: tested): the
+#: caller's stay.
+_NOT_STYLE = frozenset(
+    {
+        "backend", "backend_fallback", "date.epoch", "docstring.hardcopy",
+        "figure.max_open_warning", "figure.raise_window", "interactive", "savefig.directory",
+        "timezone", "tk.window_focus", "toolbar", "webagg.address", "webagg.open_in_browser",
+        "webagg.port", "webagg.port_retries",
+    }
+)  # fmt: skip
 
 
 def new_figure(**kwargs: Any) -> Figure:

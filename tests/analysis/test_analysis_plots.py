@@ -141,6 +141,31 @@ def test_a_drawing_worker_draws_from_the_inputs_it_is_given_without_pandas(
     assert same and same_from_run and missing == 0
 
 
+def test_a_figure_does_not_depend_on_the_callers_matplotlib_settings(
+    tmp_path: Path, make_run
+) -> None:
+    """A notebook's own style (or a ``matplotlibrc``) does not reach the figures: drawn in
+    its process (``jobs=1``) they are the bytes the drawing workers draw (helper-167: a dark
+    style drew other bytes at ``jobs=1``, recorded as up to date), and its settings are
+    back afterwards. The settings kept are the ones Matplotlib's styles never set."""
+    import matplotlib as mpl
+    import matplotlib.style as mstyle
+
+    from sim.analysis import style
+
+    run = load_run(make_run(tmp_path / "run", n=6, weeks=5))
+    run.label = plots.run_label(run)
+    plain = {name: plots.render_run_figure(run, name) for name in ("target_mix", "severity_ccdf")}
+    with mpl.rc_context():
+        mstyle.use("dark_background")
+        mpl.rcParams["font.size"] = 14
+        theirs = dict(mpl.rcParams)
+        styled = {name: plots.render_run_figure(run, name) for name in plain}
+        assert dict(mpl.rcParams) == theirs
+    assert styled == plain
+    assert set(mstyle._STYLE_BLACKLIST) == style._NOT_STYLE
+
+
 def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
     tmp_path: Path, make_run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
