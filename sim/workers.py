@@ -318,8 +318,9 @@ _PAUSED = False
 
 def _launched_by_cpec_sim() -> bool:
     """Whether this process is a fork server that :func:`_launch_fork_server` launched (its
-    preload list ends with :data:`SERVER_READY`) and is still preloading: not a worker it
-    forked (those have a parent process), nor a server a user's own pool launched."""
+    preload list ends with :data:`SERVER_READY`), not a worker it forked (those have a parent
+    process) nor a server a user's own pool launched. Asked as the server imports this module,
+    its first preloaded one."""
     return _is_fork_server() and _LAUNCHER_VARIABLE in os.environ and mp.parent_process() is None
 
 

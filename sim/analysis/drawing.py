@@ -8,7 +8,7 @@ never depend on the number of processes, nor on who read the inputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -92,7 +92,6 @@ def draw_figures(
     formats: tuple[str, ...] = ("png", "svg"),
     dpi: float | None = None,
     jobs: int | None = None,
-    loaded: Sequence[Run] = (),
     meanwhile: Callable[[], object] | None = None,
     count: int | None = None,
 ) -> list[Rendered]:
@@ -100,9 +99,9 @@ def draw_figures(
     missing), in the order given.
 
     Tasks are rendered by ``jobs`` processes (default: one per CPU, at most one per task).
-    ``loaded`` runs are used as they are when rendering in this process; ``meanwhile`` is
-    called here while the workers render (before rendering, if there are none). ``tasks`` may
-    be made one at a time (each is handed to a worker as it comes) if ``count`` says how many.
+    ``meanwhile`` is called here while the workers render (before rendering, if there are
+    none). ``tasks`` may be made one at a time (each is handed to a worker as it comes) if
+    ``count`` says how many.
     """
     if count is None:
         tasks = list(tasks)
@@ -113,7 +112,7 @@ def draw_figures(
             meanwhile()
         from sim.analysis.plots import render_run_figure
 
-        known = {(run.path, run.label): run for run in loaded}
+        known: dict[tuple[Path, str], Run] = {}
         out = []
         for task in tasks:
             if task.read:

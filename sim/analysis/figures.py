@@ -201,7 +201,7 @@ def _cutoff_verdict(fit: stats.PowerLawFit) -> str:
     return f"the tail bends down: cutoff favoured, scale ~{1 / fit.cutoff_rate:.0f} killed"
 
 
-_TARGETS = ("chinese", "security", "infrastructure")
+TARGETS = ("chinese", "security", "infrastructure")
 
 
 def _marker_area(values: np.ndarray, vmax: float) -> np.ndarray:
@@ -272,7 +272,7 @@ class Severity(NamedTuple):
 
 
 class TargetMix(NamedTuple):
-    """The target figure's inputs, by target in :data:`_TARGETS` order: mean attacks per
+    """The target figure's inputs, by target in :data:`TARGETS` order: mean attacks per
     replicate by week, each target's share of all attacks, the highest weekly total, and the
     shares of the ``window``-week rolling sums (0 where there were none)."""
 
@@ -492,6 +492,13 @@ _POLICY_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("joint_operations", "joint operations", style.OKABE_ITO[2], ":"),
 )
 
+#: The weekly metrics each fan-chart figure draws (what :mod:`sim.analysis.plots` reads for
+#: it), each once.
+VIOLENCE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(p[0] for p in _FAN_VIOLENCE))
+POLITICS_METRICS: tuple[str, ...] = tuple(
+    dict.fromkeys([*(p[0] for p in _FAN_POLITICS), *(f[0] for f in _POLICY_FLAGS)])
+)
+
 
 def draw_severity(inputs: Severity) -> Figure:
     """CCDF of deaths per attack (killed >= 1) with a power-law fit and the published α."""
@@ -565,7 +572,7 @@ def draw_target_mix(inputs: TargetMix) -> Figure:
     x = inputs.weeks
     fig = style.new_figure(figsize=(10, 7.5))
     top, bottom = fig.subplots(2, 1, sharex=True)
-    cols = [style.TARGET_COLOURS[t] for t in _TARGETS]
+    cols = [style.TARGET_COLOURS[t] for t in TARGETS]
     names = [  # each target's share of the run's attacks in its label: the Chinese band, the
         # one the seed asks about, is ~1% of the baseline's stack and too thin to read
         f"{name} ({share:.1%})"

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import figures, stats, style
-from sim.analysis.drawing import RunFigure
-from sim.analysis.figures import _TARGETS
+from sim.analysis.drawing import RunFigure, draw_figures
+from sim.analysis.figures import TARGETS
 from sim.analysis.runs import (
     EVENTS_FILE,
     SUMMARY_FILE,
@@ -66,21 +66,20 @@ def weekly_matrix(timeseries: pd.DataFrame, metric: str) -> tuple[np.ndarray, np
 
 def _weekly_inputs(run: Run, metrics: Iterable[str]) -> figures.Weekly:
     ts = run.timeseries
-    found = {m: weekly_matrix(ts, m) for m in dict.fromkeys(metrics) if m in ts.columns}
+    found = {m: weekly_matrix(ts, m) for m in metrics if m in ts.columns}
     return figures.Weekly(run.title(), run.replicates, found)
 
 
 def violence_inputs(run: Run) -> figures.Weekly:
     """What the violence fan charts read: the weekly matrix of each metric they show."""
-    return _weekly_inputs(run, (p[0] for p in figures._FAN_VIOLENCE))
+    return _weekly_inputs(run, figures.VIOLENCE_METRICS)
 
 
 def politics_inputs(run: Run) -> figures.Weekly | None:
     """What the politics fan charts read (None without a timeseries)."""
     if run.timeseries.empty:
         return None
-    metrics = [p[0] for p in figures._FAN_POLITICS] + [f[0] for f in figures._POLICY_FLAGS]
-    return _weekly_inputs(run, metrics)
+    return _weekly_inputs(run, figures.POLITICS_METRICS)
 
 
 def severity_inputs(run: Run) -> figures.Severity | None:
@@ -95,7 +94,7 @@ def severity_inputs(run: Run) -> figures.Severity | None:
 def target_counts(events: pd.DataFrame, weeks: int, replicates: int) -> pd.DataFrame:
     """Mean attacks per replicate by week (rows 1..weeks) and target (columns)."""
     counts = events.groupby(["week", "target"]).size().unstack("target", fill_value=0)
-    counts = counts.reindex(index=range(1, weeks + 1), columns=list(_TARGETS), fill_value=0)
+    counts = counts.reindex(index=range(1, weeks + 1), columns=list(TARGETS), fill_value=0)
     return counts.fillna(0).astype(float) / max(replicates, 1)
 
 
@@ -114,10 +113,10 @@ def target_inputs(run: Run, window: int = 4) -> figures.TargetMix | None:
     return figures.TargetMix(
         title=run.title(),
         weeks=counts.index.to_numpy(),
-        counts=tuple(counts[t].to_numpy() for t in _TARGETS),
-        share_of_all=tuple(counts[t].sum() / whole for t in _TARGETS),
+        counts=tuple(counts[t].to_numpy() for t in TARGETS),
+        share_of_all=tuple(counts[t].sum() / whole for t in TARGETS),
         highest_week=counts.sum(axis=1).max(),
-        shares=tuple(shares[t].fillna(0).to_numpy() for t in _TARGETS),
+        shares=tuple(shares[t].fillna(0).to_numpy() for t in TARGETS),
         window=window,
     )
 
@@ -420,8 +419,6 @@ def plot_run(run_dir: Path, jobs: int | None = None) -> list[Path]:
     reads each figure's inputs from the run while the drawing workers start, and hands each
     to them as soon as it is read: the workers import neither pandas nor the run.
     """
-    from sim.analysis.drawing import draw_figures
-
     run = load_run(Path(run_dir))
     run.label = run_label(run)
     names = by_cost(RUN_FIGURES)

@@ -26,6 +26,7 @@ from sim.analysis.compare import (
     resolve_reference,
     table_blocks,
 )
+from sim.analysis.drawing import draw_figures
 from sim.analysis.outputs import REPORT_MARKER
 from sim.analysis.runs import Run, RunSet, load_runs, streams_of
 from sim.files import atomic_write_text
@@ -224,8 +225,6 @@ def run_pngs(
     """Each run's figures as PNG: those in ``plots/`` if this code drew them so from the same
     results (:func:`plots.drawn_figures`), the others drawn now (in parallel processes, from
     the inputs read here, while ``meanwhile`` runs here); the same bytes either way."""
-    from sim.analysis.drawing import draw_figures
-
     names = plots.by_cost(plots.RUN_FIGURES)  # the dearest first: workers finish together
     kept = [plots.drawn_figures(run) or {} for run in runs]
     stored = {(i, name): kept[i].get(name) for i in range(len(runs)) for name in names}

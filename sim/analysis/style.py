@@ -151,39 +151,43 @@ def context() -> Iterator[None]:
     Inside another, only the house style's own settings are applied again: a setting changed
     within the outer one (a test's font, say) holds for the whole render."""
     import matplotlib as mpl
-    from cycler import cycler
 
-    if getattr(_CONTEXTS, "depth", 0):
-        rc: Any = {**HOUSE_STYLE, "axes.prop_cycle": cycler(color=list(OKABE_ITO))}
-        with mpl.rc_context(rc):
+    if getattr(_CONTEXTS, "inside", False):
+        with mpl.rc_context(_house_style()):
             yield
         return
     params: Any = mpl.rcParams
-    _CONTEXTS.depth = 1
+    _CONTEXTS.inside = True
     try:
         with mpl.rc_context():
             dict.update(params, _house_settings())  # validated once (_house_settings)
             yield
     finally:
-        _CONTEXTS.depth = 0
+        _CONTEXTS.inside = False
 
 
-#: Whether this thread is inside :func:`context` (``depth``).
+#: Whether this thread is inside :func:`context` (``inside``).
 _CONTEXTS = threading.local()
 
 
 @functools.cache
-def _house_settings() -> dict[str, Any]:
-    """Matplotlib's default settings (those a style may set) with :data:`HOUSE_STYLE` and the
-    Okabe-Ito colour cycle applied, validated as ``rcParams`` validates them."""
-    import matplotlib as mpl
+def _house_style() -> Any:
+    """:data:`HOUSE_STYLE` and the Okabe-Ito colour cycle, as settings."""
     from cycler import cycler
 
+    return {**HOUSE_STYLE, "axes.prop_cycle": cycler(color=list(OKABE_ITO))}
+
+
+@functools.cache
+def _house_settings() -> dict[str, Any]:
+    """Matplotlib's default settings (those a style may set) with :func:`_house_style`
+    applied, validated as ``rcParams`` validates them."""
+    import matplotlib as mpl
+
     params: Any = mpl.rcParams
-    house: dict[str, Any] = {**HOUSE_STYLE, "axes.prop_cycle": cycler(color=list(OKABE_ITO))}
     with mpl.rc_context():
         mpl.rcdefaults()  # leaves the backend and the other settings styles may not set
-        params.update(house)
+        params.update(_house_style())
         return {k: v for k, v in dict.items(params) if k not in _NOT_STYLE}
 
 
