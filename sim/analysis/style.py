@@ -362,12 +362,16 @@ def reused_ticks_and_font_metrics(fig: Figure, svg: bool = False) -> Iterator[No
     renderer._get_font_height_metrics = metrics
     for axis in axes:
         axis._update_ticks = _ticks_while_laid_out(axis)
+    for ax in fig.axes:
+        ax._update_title_position = _titles_placed_without_offset_texts(ax)  # type: ignore[attr-defined]
     try:
         with _svg_font_height_metrics(metrics) if svg else contextlib.nullcontext():
             yield
     finally:
         for axis in axes:
             axis.__dict__.pop("_update_ticks", None)
+        for ax in fig.axes:
+            ax.__dict__.pop("_update_title_position", None)
         renderer.__dict__.pop("_get_font_height_metrics", None)
 
 
@@ -506,6 +510,56 @@ def _ticks_while_laid_out(axis: Any) -> Any:
         return last[1]
 
     return ticks
+
+
+def _titles_placed_without_offset_texts(ax: Any) -> Callable[[Any], None]:
+    """``ax._update_title_position`` measuring no y axis when none of those it looks at shows
+    an offset text (such as ``1e6`` or ``+0.6``).
+
+    Matplotlib places an axes' titles above whatever sits over it (and over its twins, its
+    inset axes and the axes whose titles are aligned with its own); for a y axis's offset
+    text, which it finds by measuring the axis (every tick label's box) only to update that
+    text, once per title each time the axes is drawn or measured (~4% of ``cpec-sim plot``).
+    Without an offset text that measure cannot move a title, so it is skipped; with one,
+    matplotlib's placement runs as it is.
+    """
+    place = ax._update_title_position
+    fig = ax.get_figure(root=False)
+
+    def placed(renderer: Any) -> None:
+        looked_at = {
+            ax,
+            *ax.child_axes,
+            *ax._twinned_axes.get_siblings(ax),
+            *fig._align_label_groups["title"].get_siblings(ax),
+        }
+        yaxes = [other.yaxis for other in looked_at]
+        if any(_offset_text(yaxis) for yaxis in yaxes):
+            place(renderer)
+            return
+        for yaxis in yaxes:
+            yaxis.get_tightbbox = _unmeasured
+        try:
+            place(renderer)
+        finally:
+            for yaxis in yaxes:
+                yaxis.__dict__.pop("get_tightbbox", None)
+
+    return placed
+
+
+def _offset_text(axis: Any) -> str:
+    """The offset text ``axis`` shows once measured (measuring it sets the text, unless the
+    axis is hidden)."""
+    if not axis.get_visible():
+        return str(axis.offsetText.get_text()) if axis.offsetText.get_visible() else ""
+    axis._update_ticks()  # the formatter's offset is that of the ticks: cached while laid out
+    return str(axis.major.formatter.get_offset()) or str(axis.offsetText.get_text())
+
+
+def _unmeasured(*args: Any, **kwargs: Any) -> None:
+    """A y axis's ``get_tightbbox`` while titles are placed without an offset text."""
+    return None
 
 
 def _figure_box(fig: Figure) -> Any:
