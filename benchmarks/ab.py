@@ -1,4 +1,5 @@
-"""An earlier revision against the working tree, one command interleaved, wall-clock medians.
+"""An earlier revision against the working tree, one command interleaved: medians of wall-clock
+and CPU seconds.
 
     .venv/bin/python benchmarks/ab.py --base HEAD~1 [--rounds 5] -- run replicates=1000 plots=false
     .venv/bin/python benchmarks/ab.py --base 9abc64a -- plot {run}
@@ -10,6 +11,11 @@ a run directory of 100 replicates made there by each side beforehand), with the 
 on ``PYTHONPATH``. Run from the repository, ``python -m sim.cli`` would import the working tree's
 ``sim`` whatever ``PYTHONPATH`` says (the current directory comes first): comparisons made that
 way measure one revision twice. The script checks which ``sim`` each side imports before timing.
+
+The CPU seconds are those of the command's whole process tree, fork servers and their workers
+included: this script adopts the processes orphaned as the command exits (Linux's child
+subreaper) and waits for them. On a shared machine they vary less than the wall time, and
+they show a change of work that the wall time's noise hides.
 
 The base's rules compile once (Numba caches them by a hash of their sources); a first round
 is run and discarded on each side so that neither side's figures include compiling.
@@ -64,24 +70,58 @@ def imported_sim(env: dict[str, str], cwd: Path) -> Path:
     return Path(out.stdout.strip()).parent.parent
 
 
-def run_once(args: list[str], env: dict[str, str], cwd: Path) -> float:
-    """Wall seconds of ``python -m sim.cli ARGS`` (non-zero exit: an error naming the command)."""
+def adopt_orphans() -> None:
+    """Become the child subreaper of this process's descendants (Linux): a fork server
+    orphaned when the command exits is re-parented here, so its CPU time (and its workers')
+    is counted once it is waited for (:func:`reap_orphans`)."""
+    import ctypes
+
+    pr_set_child_subreaper = 36
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
+def reap_orphans(timeout: float = 5.0) -> None:
+    """Wait for every child left (orphans re-parented here), up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid == 0:
+            time.sleep(0.005)
+
+
+def children_cpu() -> float:
+    """User and system CPU seconds of every child waited for so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of ``python -m sim.cli ARGS`` (non-zero exit: an error naming the
+    command); the CPU of its whole process tree."""
+    cpu0 = children_cpu()
     t0 = time.perf_counter()
     done = subprocess.run(
         [str(PYTHON), "-m", "sim.cli", *args], env=env, cwd=cwd, capture_output=True, text=True
     )
     seconds = time.perf_counter() - t0
+    reap_orphans()
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["(no output)"]
         raise SystemExit(f"ab.py: `cpec-sim {' '.join(args)}` failed: {tail[0]}")
-    return seconds
+    return seconds, children_cpu() - cpu0
 
 
 def timed_rounds(
     command: list[str], envs: dict[str, dict[str, str]], root: Path, rounds: int
-) -> dict[str, list[float]]:
-    """Wall seconds of ``command`` on each side, the sides alternating, round 0 discarded."""
-    times: dict[str, list[float]] = {name: [] for name in envs}
+) -> dict[str, list[tuple[float, float]]]:
+    """Wall and CPU seconds of ``command`` on each side, the sides alternating, round 0
+    discarded."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in envs}
     for r in range(rounds + 1):
         for name, env in envs.items():
             cwd = root / name / "work"
@@ -93,10 +133,10 @@ def timed_rounds(
             args = [a.replace("{run}", str(made)) for a in command]
             if args[0] == "run":  # a fresh folder each round: a finished run would resume
                 args += [f"hydra.{kind}.dir={cwd / f'out-{r}'}" for kind in ("run", "sweep")]
-            seconds = run_once(args, env, cwd)
+            measured = run_once(args, env, cwd)
             shutil.rmtree(made / "plots", ignore_errors=True)  # each plot draws afresh
             if r > 0:  # round 0 warms both sides (and compiles the base's rules)
-                times[name].append(seconds)
+                times[name].append(measured)
     return times
 
 
@@ -113,6 +153,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("command", nargs="+", help="cpec-sim arguments ({run}: a run of 100)")
     opts = parser.parse_args()
+    adopt_orphans()
     with tempfile.TemporaryDirectory(prefix="cpec-ab-") as tmp:
         root = Path(tmp)
         sources = {"base": worktree(opts.base, root / "base"), "new": None}
@@ -130,13 +171,17 @@ def main() -> None:
                 ["git", "-C", str(REPO), "worktree", "remove", "--force", str(root / "base")],
                 capture_output=True,
             )
-    print(f"cpec-sim {' '.join(opts.command)}: {opts.rounds} interleaved rounds, wall s")
-    for name, ts in times.items():
-        label = opts.base if name == "base" else "working tree"
-        cells = " ".join(f"{t:.2f}" for t in ts)
-        print(f"  {name:4s} ({label}): {cells}  median {statistics.median(ts):.2f}")
-    ratio = statistics.median(times["base"]) / statistics.median(times["new"])
-    print(f"  base / new: {ratio:.2f}x")
+    print(f"cpec-sim {' '.join(opts.command)}: {opts.rounds} interleaved rounds")
+    for i, what in enumerate(("wall s", "CPU s (the process tree)")):
+        print(f" {what}")
+        medians = {}
+        for name, ts in times.items():
+            label = opts.base if name == "base" else "working tree"
+            values = [t[i] for t in ts]
+            medians[name] = statistics.median(values)
+            cells = " ".join(f"{t:.2f}" for t in values)
+            print(f"  {name:4s} ({label}): {cells}  median {medians[name]:.2f}")
+        print(f"  base / new: {medians['base'] / medians['new']:.2f}x")
 
 
 if __name__ == "__main__":

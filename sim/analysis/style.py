@@ -488,28 +488,70 @@ def _ticks_while_laid_out(axis: Any) -> Any:
     Laying a figure out and drawing it asks each axis for its ticks a dozen times or more
     (each spine, each tight box, each label's placement), and each time its locator and
     formatter computed the same ticks: a quarter of the drawing's time. They depend on the
-    axis's limits, its locator and formatter, and (for how many ticks fit) the axes' size.
+    axis's limits, scale, locator and formatter, and on the axes' size for how many ticks
+    fit: for matplotlib's own locators (:func:`_locators_sized_by_tick_space`), only through the
+    axis's tick space, which the layout's small moves and the SVG's resolution leave as it
+    is (a third of the computations left).
     """
     update = axis._update_ticks
-    last: list[Any] = [None, None]
+    last: list[Any] = [None, None, None]  # the axes' size, what the ticks depend on, the ticks
 
     def ticks() -> Any:
         ax = axis.axes
-        key = (
-            tuple(axis.get_view_interval()),
-            ax.bbox.bounds,
-            ax.get_figure(root=True).dpi,
-            axis.get_scale(),
-            id(axis.major.locator),
-            id(axis.major.formatter),
-            id(axis.minor.locator),
-            id(axis.minor.formatter),
-        )
-        if key != last[0]:
-            last[0], last[1] = key, update()
-        return last[1]
+        size = (ax.bbox.bounds, ax.get_figure(root=True).dpi)
+        if size == last[0] and last[1] is not None and last[1][0] == _tick_inputs(axis):
+            return last[2]
+        inputs = (_tick_inputs(axis), _tick_space(axis) if _sized_by_tick_space(axis) else size)
+        if inputs != last[1]:
+            last[2] = update()
+        last[0], last[1] = size, inputs
+        return last[2]
 
     return ticks
+
+
+def _tick_inputs(axis: Any) -> tuple[Any, ...]:
+    """What an axis's ticks depend on besides the axes' size."""
+    return (
+        tuple(axis.get_view_interval()),
+        axis.get_scale(),
+        id(axis.major.locator),
+        id(axis.major.formatter),
+        id(axis.minor.locator),
+        id(axis.minor.formatter),
+    )
+
+
+def _sized_by_tick_space(axis: Any) -> bool:
+    """Whether both of ``axis``'s locators depend on the axes' size only through
+    ``axis.get_tick_space()`` (or not at all)."""
+    known = _locators_sized_by_tick_space()
+    return type(axis.major.locator) in known and type(axis.minor.locator) in known
+
+
+def _tick_space(axis: Any) -> int:
+    return int(axis.get_tick_space())
+
+
+@functools.cache
+def _locators_sized_by_tick_space() -> frozenset[type]:
+    """Matplotlib's locators whose ticks depend on the view limits, the scale and at most the
+    axis's tick space (``MaxNLocator`` and ``LogLocator``'s automatic counts); formatters
+    read the limits and the ticks, never the axes' size."""
+    from matplotlib import ticker
+
+    return frozenset(
+        {
+            ticker.AutoLocator,
+            ticker.MaxNLocator,
+            ticker.LogLocator,
+            ticker.FixedLocator,
+            ticker.NullLocator,
+            ticker.MultipleLocator,
+            ticker.LinearLocator,
+            ticker.AutoMinorLocator,
+        }
+    )
 
 
 def _titles_placed_without_offset_texts(ax: Any) -> Callable[[Any], None]:

@@ -258,6 +258,53 @@ def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
         assert fast[name][1] == plain[name][1], name
 
 
+@pytest.mark.parametrize("locator", ["auto", "log", "a user's"])
+def test_reused_ticks_follow_the_axes_size_through_the_tick_space(
+    locator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An axis's reused ticks are computed again when the axes grows enough for more ticks to
+    fit (matplotlib's locators: its tick space changes; any other locator: any change of
+    size), and only then: a few pixels more, as the layout moves an axes, reuse them."""
+    from matplotlib.axis import Axis
+    from matplotlib.ticker import AutoLocator, MaxNLocator
+
+    from sim.analysis import style
+
+    class UsersLocator(MaxNLocator):  # not known to depend on the size only via tick space
+        pass
+
+    computed = [0]
+    own = Axis._update_ticks
+
+    def counted(axis: Axis) -> object:
+        computed[0] += 1
+        return own(axis)
+
+    monkeypatch.setattr(Axis, "_update_ticks", counted)
+    fig = style.new_figure(figsize=(1.5, 1.5), layout=None)
+    ax = fig.add_axes((0.2, 0.2, 0.7, 0.7))
+    if locator == "log":
+        ax.set_yscale("log")
+        ax.set_ylim(1e-3, 1e5)
+    else:
+        ax.set_ylim(0, 97)
+        ax.yaxis.set_major_locator(UsersLocator("auto") if locator != "auto" else AutoLocator())
+    ticks = style._ticks_while_laid_out(ax.yaxis)
+
+    def locations() -> list[float]:
+        return [float(t.get_loc()) for t in ticks()]
+
+    small = locations()
+    assert computed[0] == 1 and locations() == small and computed[0] == 1
+    fig.set_size_inches(1.5, 1.52)  # a few pixels taller: as many ticks fit
+    assert locations() == small
+    assert computed[0] == (2 if locator == "a user's" else 1)
+    fig.set_size_inches(1.5, 6)  # four times as tall: more ticks fit
+    tall = locations()
+    assert tall == [float(t.get_loc()) for t in own(ax.yaxis)]  # what matplotlib computes
+    assert len(tall) > len(small)
+
+
 def test_svg_font_metrics_hook_is_each_threads_own_and_leaves_with_the_last_render() -> None:
     """Renders in two threads, leaving in the order they did not enter (a reviewer's case:
     the hook of the first was left on the class and laid out every later SVG at its
