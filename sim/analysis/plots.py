@@ -57,6 +57,37 @@ def outcome_inputs(run: Run) -> figures.Outcomes:
 
 def weekly_matrix(timeseries: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """Weeks and a replicates x weeks matrix of one weekly metric (NaN where missing)."""
+    return weekly_matrices(timeseries, [metric])[metric]
+
+
+def weekly_matrices(
+    timeseries: pd.DataFrame, metrics: Iterable[str]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each metric's weeks and replicates x weeks matrix: rows the replicates, columns the
+    weeks, both in order; for a replicate and week, the first value that is not NaN (NaN if
+    none), as ``pivot_table(index="replicate", columns="week", aggfunc="first")`` gives it.
+
+    The rows and columns are found once for all the metrics, and each matrix is filled in
+    one assignment (a pivot table per metric took ~4.5 ms: 0.06 s of ``plot``'s main process).
+    """
+    metrics = list(metrics)
+    keys = [timeseries[k].to_numpy() for k in ("replicate", "week")]
+    if not all(np.issubdtype(k.dtype, np.number) and np.isfinite(k).all() for k in keys):
+        return {m: _pivoted(timeseries, m) for m in metrics}  # keys a pivot table would group
+    (replicates, row), (weeks, column) = (np.unique(k, return_inverse=True) for k in keys)
+    cell = row * weeks.size + column
+    out = {}
+    for metric in metrics:
+        values = timeseries[metric].to_numpy(dtype=float)
+        known = np.flatnonzero(~np.isnan(values))
+        cells, first = np.unique(cell[known], return_index=True)  # each cell's first value
+        matrix = np.full(replicates.size * weeks.size, np.nan)
+        matrix[cells] = values[known[first]]
+        out[metric] = (weeks.astype(float), matrix.reshape(replicates.size, weeks.size))
+    return out
+
+
+def _pivoted(timeseries: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
     wide = timeseries.pivot_table(
         index="replicate", columns="week", values=metric, aggfunc="first", dropna=False
     )
@@ -66,7 +97,7 @@ def weekly_matrix(timeseries: pd.DataFrame, metric: str) -> tuple[np.ndarray, np
 
 def _weekly_inputs(run: Run, metrics: Iterable[str]) -> figures.Weekly:
     ts = run.timeseries
-    found = {m: weekly_matrix(ts, m) for m in metrics if m in ts.columns}
+    found = weekly_matrices(ts, [m for m in metrics if m in ts.columns])
     return figures.Weekly(run.title(), run.replicates, found)
 
 

@@ -494,6 +494,41 @@ def test_weekly_matrix_and_fan_bands() -> None:
     np.testing.assert_array_equal(m, [[1, 4], [2, 5], [3, 6]])
 
 
+def test_weekly_matrices_are_the_pivot_tables_of_each_metric() -> None:
+    """Each replicate's and week's first value that is not NaN (a repeated row, rows out of
+    order, missing weeks, NaN, integer and boolean metrics, no rows): what pandas' pivot
+    table gives, on 200 random frames, and a small one worked out by hand."""
+    ts = pd.DataFrame(
+        {
+            "replicate": [2, 0, 0, 2, 0],
+            "week": [3, 1, 1, 1, 3],
+            "killed": [7.0, np.nan, 4.0, 1.0, 9.0],
+        }
+    )
+    weeks, m = plots.weekly_matrices(ts, ["killed"])["killed"]
+    np.testing.assert_array_equal(weeks, [1, 3])
+    np.testing.assert_array_equal(m, [[4, 9], [1, 7]])  # row 0, week 1: NaN first, then 4
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(0, 40))
+        frame = pd.DataFrame(
+            {
+                "replicate": rng.integers(0, 5, n),
+                "week": rng.integers(1, 8, n),
+                "real": np.where(rng.random(n) < 0.3, np.nan, rng.normal(size=n)),
+                "count": rng.integers(0, 3, n),
+                "flag": rng.random(n) < 0.5,
+            }
+        )
+        got = plots.weekly_matrices(frame, ["real", "count", "flag"])
+        for metric, (weeks, matrix) in got.items():
+            wide = frame.pivot_table(
+                index="replicate", columns="week", values=metric, aggfunc="first", dropna=False
+            )
+            np.testing.assert_array_equal(weeks, sorted(wide.columns))
+            np.testing.assert_array_equal(matrix, wide[sorted(wide.columns)].to_numpy(float))
+
+
 def test_target_counts_are_means_per_replicate() -> None:
     events = pd.DataFrame(
         {
