@@ -494,20 +494,32 @@ def _ticks_while_laid_out(axis: Any) -> Any:
     is (a third of the computations left).
     """
     update = axis._update_ticks
-    last: list[Any] = [None, None, None]  # the axes' size, what the ticks depend on, the ticks
+    last: list[Any] = [None, None, None]  # the axes' sizes, what the ticks depend on, the ticks
 
     def ticks() -> Any:
-        ax = axis.axes
-        size = (ax.bbox.bounds, ax.get_figure(root=True).dpi)
+        owners = _locating_axes(axis)
+        size = (tuple(a.axes.bbox.bounds for a in owners), axis.get_figure(root=True).dpi)
         if size == last[0] and last[1] is not None and last[1][0] == _tick_inputs(axis):
             return last[2]
-        inputs = (_tick_inputs(axis), _tick_space(axis) if _sized_by_tick_space(axis) else size)
+        spaces = tuple(a.get_tick_space() for a in owners) if _sized_by_tick_space(axis) else size
+        inputs = (_tick_inputs(axis), spaces)
         if inputs != last[1]:
             last[2] = update()
         last[0], last[1] = size, inputs
         return last[2]
 
     return ticks
+
+
+def _locating_axes(axis: Any) -> tuple[Any, ...]:
+    """``axis`` and the axes its locators read their sizes from: axes sharing an axis share
+    its locators, which read the first axes' (helper-168)."""
+    owners = [axis]
+    for locator in (axis.major.locator, axis.minor.locator):
+        other = getattr(locator, "axis", None)
+        if other is not None and other is not axis and hasattr(other, "axes"):
+            owners.append(other)
+    return tuple(dict.fromkeys(owners))
 
 
 def _tick_inputs(axis: Any) -> tuple[Any, ...]:
@@ -527,10 +539,6 @@ def _sized_by_tick_space(axis: Any) -> bool:
     ``axis.get_tick_space()`` (or not at all)."""
     known = _locators_sized_by_tick_space()
     return type(axis.major.locator) in known and type(axis.minor.locator) in known
-
-
-def _tick_space(axis: Any) -> int:
-    return int(axis.get_tick_space())
 
 
 @functools.cache
@@ -563,20 +571,26 @@ def _titles_placed_without_offset_texts(ax: Any) -> Callable[[Any], None]:
     text, which it finds by measuring the axis (every tick label's box) only to update that
     text, once per title each time the axes is drawn or measured (~4% of ``cpec-sim plot``).
     Without an offset text that measure cannot move a title, so it is skipped; with one,
-    matplotlib's placement runs as it is.
+    matplotlib's placement runs as it is. So it does for an axes without a title (it returns
+    at once), with inset or secondary axes (placed first, their ticks would be asked for too
+    early), and for a y axis that is not drawn (its axes' axis is off: the measure is then
+    what places its label, which the render's check for text past the edge reads).
     """
     place = ax._update_title_position
     fig = ax.get_figure(root=False)
+    titles = (ax.title, ax._left_title, ax._right_title)
 
     def placed(renderer: Any) -> None:
+        if ax.child_axes or not any(title.get_text() for title in titles):
+            place(renderer)
+            return
         looked_at = {
             ax,
-            *ax.child_axes,
             *ax._twinned_axes.get_siblings(ax),
             *fig._align_label_groups["title"].get_siblings(ax),
         }
-        yaxes = [other.yaxis for other in looked_at]
-        if any(_offset_text(yaxis) for yaxis in yaxes):
+        yaxes = [other.yaxis for other in looked_at if other.axison and not other.child_axes]
+        if len(yaxes) < len(looked_at) or any(_offset_text(yaxis) for yaxis in yaxes):
             place(renderer)
             return
         for yaxis in yaxes:

@@ -231,6 +231,37 @@ def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
         moved["twin" if twin else "axes"] = ax.title  # type: ignore[assignment]
         return fig
 
+    def axis_off() -> object:
+        """helper-168: a titled panel whose axis is off; its y label is placed only by the
+        measure the titles' placement makes."""
+        fig = style.new_figure(figsize=(4, 2))
+        for ax in fig.subplots(1, 2):
+            ax.plot([0, 1], [0, 1])
+            ax.set_title("title")
+            ax.set_ylabel("y label")
+        ax.axis("off")
+        return fig
+
+    def secondary_offset() -> object:
+        """helper-168: a secondary y axis (placed by the titles' placement) with an offset."""
+        fig = style.new_figure(figsize=(3, 2.4))
+        ax = fig.subplots()
+        ax.plot([1, 2], [0, 1])
+        ax.secondary_yaxis("right", functions=(lambda y: y + 1e6, lambda y: y - 1e6))
+        ax.set_title("secondary y offset text wide")
+        return fig
+
+    def shared_locator() -> object:
+        """helper-168: axes sharing x share the first axes' locator, sized by its tick space."""
+        fig = style.new_figure(figsize=(4.25, 2.8))
+        a, c = fig.subplots(1, 2, sharey=True, sharex=True)
+        a.plot([0, 1000], [0, 1000])
+        image = c.imshow(np.arange(16.0).reshape(4, 4), extent=(0, 1000, 0, 1000), aspect="auto")
+        fig.colorbar(image, ax=c, label="colour")
+        a.set_title("a")
+        c.set_title("c")
+        return fig
+
     def drawn(reuse: bool) -> dict[str, tuple[np.ndarray, bytes]]:
         monkeypatch.setattr(style, "REUSE_TICKS_AND_FONT_METRICS", reuse)
         computed.update(dict.fromkeys(computed, 0))
@@ -239,6 +270,8 @@ def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
             out["overhanging"] = style.render(overhanging())  # type: ignore[arg-type]
             for twin in (False, True):
                 out[f"offset, twin={twin}"] = style.render(offset_under_title(twin))  # type: ignore[arg-type]
+            for build in (axis_off, secondary_offset, shared_locator):
+                out[build.__name__] = style.render(build())  # type: ignore[arg-type]
         for where, title in moved.items():  # the offset text did move the title up
             assert title.get_position()[1] > 1.01, where  # type: ignore[attr-defined]
         pixels = {
@@ -508,6 +541,16 @@ def test_weekly_matrices_are_the_pivot_tables_of_each_metric() -> None:
     weeks, m = plots.weekly_matrices(ts, ["killed"])["killed"]
     np.testing.assert_array_equal(weeks, [1, 3])
     np.testing.assert_array_equal(m, [[4, 9], [1, 7]])  # row 0, week 1: NaN first, then 4
+    assert plots.weekly_matrices(pd.DataFrame(), []) == {}  # a run without a timeseries
+    for odd in (  # helper-168: categories out of order; pandas' own missing value
+        ts.assign(replicate=pd.Categorical(ts["replicate"], categories=[2, 0])),
+        ts.assign(killed=pd.Series([7.0, pd.NA, 4.0, 1.0, 9.0], dtype=object)),
+    ):
+        weeks, m = plots.weekly_matrices(odd, ["killed"])["killed"]
+        wide = odd.pivot_table(
+            index="replicate", columns="week", values="killed", aggfunc="first", dropna=False
+        )
+        np.testing.assert_array_equal(m, wide.to_numpy(float))  # in the categories' order
     rng = np.random.default_rng(7)
     for _ in range(200):
         n = int(rng.integers(0, 40))
