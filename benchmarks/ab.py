@@ -14,8 +14,8 @@ way measure one revision twice. The script checks which ``sim`` each side import
 
 The CPU seconds are those of the command's whole process tree, fork servers and their workers
 included: this script adopts the processes orphaned as the command exits (Linux's child
-subreaper) and waits for them. On a shared machine they vary less than the wall time, and
-they show a change of work that the wall time's noise hides.
+subreaper) and waits for them. They show the work a change saves, also where it is off the
+command's critical path; on a shared machine both vary from round to round.
 
 The base's rules compile once (Numba caches them by a hash of their sources); a first round
 is run and discarded on each side so that neither side's figures include compiling.
