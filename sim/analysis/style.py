@@ -337,18 +337,19 @@ def render(
     return _render_tight(fig, formats, dpi)
 
 
-#: Whether :func:`render` reuses each axis's ticks and each font's height metrics while it
-#: lays a figure out and draws it (the same pixels and SVG; a test draws every run figure
-#: both ways).
+#: Whether :func:`render` reuses each axis's ticks and each font's height metrics, and places
+#: titles without measuring y axes that show no offset text, while it lays a figure out and
+#: draws it (the same pixels and SVG; a test draws every run figure and six others both ways).
 REUSE_TICKS_AND_FONT_METRICS = True
 
 
 @contextmanager
 def reused_ticks_and_font_metrics(fig: Figure, svg: bool = False) -> Iterator[None]:
     """While inside: ``fig``'s axes compute their ticks again only when what they depend on
-    changed (:func:`_ticks_while_laid_out`), and its Agg renderer (and, with ``svg``, the SVG
-    renderer ``savefig`` makes) reads each font's height metrics once
-    (:func:`_font_height_metrics`); matplotlib's own behaviour again on exit.
+    changed (:func:`_ticks_while_laid_out`) and place their titles without measuring y axes
+    that show no offset text (:func:`_titles_placed_without_offset_texts`), and its Agg
+    renderer (and, with ``svg``, the SVG renderer ``savefig`` makes) reads each font's height
+    metrics once (:func:`_font_height_metrics`); matplotlib's own behaviour again on exit.
 
     Laying out and drawing a figure asks each axis for its ticks a dozen times or more and
     each text for its font's metrics each time: together about a fifth of the drawing's time.
@@ -490,8 +491,9 @@ def _ticks_while_laid_out(axis: Any) -> Any:
     formatter computed the same ticks: a quarter of the drawing's time. They depend on the
     axis's limits, scale, locator and formatter, and on the axes' size for how many ticks
     fit: for matplotlib's own locators (:func:`_locators_sized_by_tick_space`), only through the
-    axis's tick space, which the layout's small moves and the SVG's resolution leave as it
-    is (a third of the computations left).
+    tick space of the axis each locator reads (its own, or for axes sharing an axis the first
+    one's: :func:`_locating_axes`), which the layout's small moves and the SVG's resolution
+    leave as it is (a third of the computations left).
     """
     update = axis._update_ticks
     last: list[Any] = [None, None, None]  # the axes' sizes, what the ticks depend on, the ticks
@@ -535,8 +537,8 @@ def _tick_inputs(axis: Any) -> tuple[Any, ...]:
 
 
 def _sized_by_tick_space(axis: Any) -> bool:
-    """Whether both of ``axis``'s locators depend on the axes' size only through
-    ``axis.get_tick_space()`` (or not at all)."""
+    """Whether both of ``axis``'s locators depend on the axes' size only through the tick
+    space (``get_tick_space()``) of the axis they read, or not at all."""
     known = _locators_sized_by_tick_space()
     return type(axis.major.locator) in known and type(axis.minor.locator) in known
 
