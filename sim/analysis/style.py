@@ -501,10 +501,11 @@ def _ticks_while_laid_out(axis: Any) -> Any:
     def ticks() -> Any:
         owners = _locating_axes(axis)
         size = (tuple(a.axes.bbox.bounds for a in owners), axis.get_figure(root=True).dpi)
-        if size == last[0] and last[1] is not None and last[1][0] == _tick_inputs(axis):
+        depends = _tick_inputs(axis)
+        if size == last[0] and last[1] is not None and last[1][0] == depends:
             return last[2]
         spaces = tuple(a.get_tick_space() for a in owners) if _sized_by_tick_space(axis) else size
-        inputs = (_tick_inputs(axis), spaces)
+        inputs = (depends, spaces)
         if inputs != last[1]:
             last[2] = update()
         last[0], last[1] = size, inputs
