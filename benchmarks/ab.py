@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+#: What ``{sweep}`` stands for: the eight scenarios, 100 replicates each, made by each side.
+SWEEP = ["run", "-m", "+experiment=compare_all", "replicates=100", "plots=false"]
 PYTHON = Path(sys.executable)
 
 
@@ -130,11 +132,15 @@ def timed_rounds(
                 run_once(
                     ["run", "replicates=100", "plots=false", f"hydra.run.dir={made}"], env, cwd
                 )
-            args = [a.replace("{run}", str(made)) for a in command]
+            swept = cwd / "made-sweep"
+            if "{sweep}" in " ".join(command) and not swept.exists():
+                run_once([*SWEEP, f"hydra.sweep.dir={swept}"], env, cwd)
+            args = [a.replace("{run}", str(made)).replace("{sweep}", str(swept)) for a in command]
             if args[0] == "run":  # a fresh folder each round: a finished run would resume
                 args += [f"hydra.{kind}.dir={cwd / f'out-{r}'}" for kind in ("run", "sweep")]
             measured = run_once(args, env, cwd)
-            shutil.rmtree(made / "plots", ignore_errors=True)  # each plot draws afresh
+            for folder in (made, *swept.glob("*=*")):  # each plot or report draws afresh
+                shutil.rmtree(folder / "plots", ignore_errors=True)
             if r > 0:  # round 0 warms both sides (and compiles the base's rules)
                 times[name].append(measured)
     return times
@@ -151,7 +157,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the earlier revision (any git revision)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("command", nargs="+", help="cpec-sim arguments ({run}: a run of 100)")
+    parser.add_argument(
+        "command",
+        nargs="+",
+        help="cpec-sim arguments ({run}: a run of 100; {sweep}: the 8 scenarios' sweep)",
+    )
     opts = parser.parse_args()
     adopt_orphans()
     with tempfile.TemporaryDirectory(prefix="cpec-ab-") as tmp:

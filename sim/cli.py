@@ -1729,17 +1729,17 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
 
 
 #: Commands whose figures are drawn by worker processes (``sim.analysis.drawing``).
-_DRAWING_COMMANDS = ("plot", "report")
+_DRAWING_COMMANDS = ("plot", "report", "compare")
 
 
-def _start_drawing_workers_early(args: list[str]) -> None:
+def _start_drawing_workers_early(command: str, args: list[str]) -> None:
     """Start the fork server of the drawing workers now, so that it imports Matplotlib while
     this process imports the analysis and loads the runs. Only a head start: nothing depends
     on it (a worker forked from another server imports what it needs itself)."""
-    if resolved_jobs(None) > 1 and not {"-h", "--help"} & set(args):
-        from sim.workers import DRAWING_PRELOAD, start_worker_server
+    if resolved_jobs(None) > 1 and not {"-h", "--help", "--no-plots"} & set(args):
+        from sim.workers import COMPARISON_PRELOAD, DRAWING_PRELOAD, start_worker_server
 
-        start_worker_server(DRAWING_PRELOAD)
+        start_worker_server(COMPARISON_PRELOAD if command == "compare" else DRAWING_PRELOAD)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1759,7 +1759,7 @@ def main(argv: list[str] | None = None) -> int:
     with noting_interrupts():
         try:
             if argv[0] in _DRAWING_COMMANDS:
-                _start_drawing_workers_early(argv[1:])
+                _start_drawing_workers_early(argv[0], argv[1:])
             code = command(argv[1:])
         except KeyboardInterrupt:
             return report_interrupt("cpec-sim", INTERRUPTED)

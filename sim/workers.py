@@ -188,6 +188,11 @@ DRAWING_PRELOAD = (
 )
 
 
+#: What the workers drawing ``cpec-sim compare``'s figures import before they start: the
+#: comparison's builders (with pandas: the runs they are handed are pandas tables).
+COMPARISON_PRELOAD = (*DRAWING_PRELOAD, "sim.analysis.compare")
+
+
 def start_worker_server(preload: Sequence[str]) -> bool:
     """Start the fork server now, importing ``preload``, while this process does other work.
 

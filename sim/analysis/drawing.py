@@ -56,10 +56,8 @@ def _labelled(path: Path, label: str) -> Run:
 def _render(task: RunFigure, formats: tuple[str, ...], dpi: float | None) -> Rendered:
     """In a worker: the task's figure, from its inputs or else from the run it keeps while its
     tasks share it."""
-    global _WORKER_RUN, _COLLECTING_LESS
-    if not _COLLECTING_LESS:
-        _collect_less()
-        _COLLECTING_LESS = True
+    global _WORKER_RUN
+    collect_less_once()
     if task.read:
         return _drawn_from_inputs(task, formats, dpi)
     from sim.analysis.plots import render_run_figure
@@ -74,6 +72,14 @@ def _drawn_from_inputs(task: RunFigure, formats: tuple[str, ...], dpi: float | N
     from sim.analysis.figures import render_figure
 
     return None if task.inputs is None else render_figure(task.name, task.inputs, formats, dpi)
+
+
+def collect_less_once() -> None:
+    """:func:`_collect_less`, the first time a drawing worker is given a figure."""
+    global _COLLECTING_LESS
+    if not _COLLECTING_LESS:
+        _collect_less()
+        _COLLECTING_LESS = True
 
 
 def _collect_less() -> None:

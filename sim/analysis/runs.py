@@ -357,7 +357,7 @@ class Run:
         import yaml
 
         try:
-            config = yaml.safe_load((self.path / "config.yaml").read_text(encoding="utf-8"))
+            config = safe_yaml((self.path / "config.yaml").read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
             return {}
         return config if isinstance(config, dict) else {}
@@ -832,6 +832,15 @@ def failed_run_line(run: Run) -> str:
         lines = str(run.manifest.get("message") or "").strip().splitlines()
         why = lines[0] if lines else "its manifest says failed"
     return f"Included although failed: {what} ({counts} replicates; {why})."
+
+
+def safe_yaml(text: str) -> Any:
+    """``yaml.safe_load(text)``, parsed by libyaml where PyYAML has it: the same safe
+    constructor builds the same values, ~10x faster than the pure-Python parser (``compare``
+    read eight runs' ``config.yaml`` in ~0.19 s)."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @dataclass

@@ -179,6 +179,31 @@ def _stat_fn(stat: Statistic) -> Callable[..., Any]:
     raise ValueError(f"unknown statistic {stat!r}: choose mean or median")
 
 
+def resampled(stat: Statistic, values: FloatArray, index: NDArray[np.intp]) -> FloatArray:
+    """``stat`` of each bootstrap resample ``values[index[b]]`` (one per row of ``index``)."""
+    if stat == "median":
+        return resampled_medians(values, index)
+    return np.asarray(_stat_fn(stat)(values[index], axis=1), dtype=float)
+
+
+def resampled_medians(values: FloatArray, index: NDArray[np.intp]) -> FloatArray:
+    """``np.median(values[index], axis=1)``, the same numbers, from how often each resample
+    draws each of the sample's distinct values rather than by partitioning every resample
+    (half the time: the bootstrap's medians were a third of ``cpec-sim compare``'s
+    statistics). ``values`` are finite; a zero comes out as 0.0 where ``np.median`` may
+    give -0.0."""
+    distinct, code = np.unique(values + 0.0, return_inverse=True)  # -0.0 + 0.0 is 0.0
+    rows, n = index.shape
+    k = distinct.size
+    cells = (code.ravel()[index] + k * np.arange(rows)[:, None]).ravel()
+    drawn = np.cumsum(np.bincount(cells, minlength=rows * k).reshape(rows, k), axis=1)
+    # the j-th smallest value of a resample is the distinct value where its count passes j
+    lower = distinct[(drawn <= (n - 1) // 2).sum(axis=1)]
+    if n % 2:
+        return lower
+    return (lower + distinct[(drawn <= n // 2).sum(axis=1)]) / 2
+
+
 def bootstrap_diff_ci(
     a: ArrayLike,
     b: ArrayLike,
@@ -216,7 +241,7 @@ def bootstrap_diff_ci(
     rng = np.random.default_rng(seed)
     ix = rng.integers(0, x.size, size=(n_boot, x.size))
     iy = ix if paired else rng.integers(0, y.size, size=(n_boot, y.size))
-    boot = fn(x[ix], axis=1) - fn(y[iy], axis=1)
+    boot = resampled(stat, x, ix) - resampled(stat, y, iy)
     alpha = (1 - level) / 2
     low, high = np.quantile(boot, [alpha, 1 - alpha])
     n = min(x.size, y.size)

@@ -99,6 +99,40 @@ def test_event_probabilities_with_wilson_intervals(tmp_path: Path, make_frames, 
     assert other["diff_mean_lo"] > 0
 
 
+def test_comparison_figures_drawn_by_workers_are_the_bytes_drawn_here(
+    tmp_path: Path, make_frames, save_run, make_run, monkeypatch
+) -> None:
+    """Workers draw the comparison's figures, those without the table while this process
+    computes it: the same table and bytes as drawn here, one after another. An error while
+    the table is computed stops the workers at once, and nothing is written."""
+    a, b = _two_scenarios(tmp_path, make_frames, save_run)
+    c = make_run(tmp_path / "iran", scenario="iran_border", n=60, weeks=3, seed=3)
+    runs = load_runs([a, b, c])
+    here_table, here = cmp.rendered_comparison(runs, jobs=1)
+    table, drawn = cmp.rendered_comparison(load_runs([a, b, c]), jobs=2)
+    pd.testing.assert_frame_equal(table, here_table)
+    assert list(drawn) == list(here) and len(here) >= 4  # in the builders' order
+    assert set(cmp.WITHOUT_TABLE) <= set(drawn)
+    for name, files in here.items():
+        assert drawn[name] == files, name
+    # the table fails (an unknown reference) while the figures without it are drawing
+    from sim import workers
+
+    stopped: list[int] = []
+    real_stop = workers.stop_pool
+
+    def spy(pool, pending=()):  # type: ignore[no-untyped-def]
+        stopped.append(len(list(pending)))
+        real_stop(pool, pending)
+
+    monkeypatch.setattr(workers, "stop_pool", spy)
+    out = tmp_path / "out"
+    with pytest.raises(ResultsError, match="nope"):
+        cmp.write_comparison(runs, out, reference="nope", jobs=2)
+    assert stopped == [len(cmp.WITHOUT_TABLE)]
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_comparison_csv_holds_the_computed_numbers(tmp_path: Path, make_frames, save_run) -> None:
     a, b = _two_scenarios(tmp_path, make_frames, save_run)
     runs = load_runs([a, b])
@@ -163,10 +197,11 @@ def test_two_dimensional_sweep(tmp_path: Path, make_sweep, monkeypatch) -> None:
     assert cells == pytest.approx(
         sorted(100 * x + 10 * y for x in (0.2, 0.8) for y in (0.1, 0.5, 0.9))
     )
-    # writing: the many-panel figures are exercised elsewhere; keep this test fast
+    # writing: the many-panel figures are exercised elsewhere; keep this test fast (drawn
+    # here: worker processes would not see the stand-ins)
     for name in ("figure_boxes", "figure_ecdfs", "figure_differences"):
         monkeypatch.setattr(cmp, name, lambda *args, **kw: None)
-    table, paths = cmp.write_comparison(runs, sweep, reference="0")
+    table, paths = cmp.write_comparison(runs, sweep, reference="0", jobs=1)
     names = {p.name for p in paths}
     assert names == {
         "comparison.csv",
