@@ -547,19 +547,22 @@ def test_a_run_of_a_horizon_that_is_not_whole_weeks_writes_nothing(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("argv", "started"),
+    ("argv", "preload"),
     [
-        (["plot", "no-such-run"], True),
-        (["report", "no-such-run"], True),
-        (["plot", "--help"], False),
-        (["compare", "no-such-run"], False),
+        (["plot", "no-such-run"], "DRAWING_PRELOAD"),
+        (["report", "no-such-run"], "DRAWING_PRELOAD"),
+        (["compare", "no-such-run"], "COMPARISON_PRELOAD"),
+        (["plot", "--help"], None),
+        (["compare", "--no-plots", "no-such-run"], None),
+        (["scenarios"], None),
     ],
 )
 def test_commands_that_draw_start_their_drawing_workers_first(
-    monkeypatch: pytest.MonkeyPatch, argv: list[str], started: bool
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], preload: str | None
 ) -> None:
-    """`plot` and `report` start the drawing workers' fork server before their own imports
-    (its Matplotlib imports overlap with them); help and other commands do not."""
+    """`plot`, `report` and `compare` start the drawing workers' fork server before their own
+    imports (its Matplotlib imports overlap with them; `compare`'s also imports the
+    comparison's builders); help, a comparison without figures and other commands do not."""
     import os
 
     import sim.cli
@@ -569,7 +572,7 @@ def test_commands_that_draw_start_their_drawing_workers_first(
     monkeypatch.setattr(sim.workers, "start_worker_server", lambda p: calls.append(tuple(p)))
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     sim.cli.main(argv)
-    assert calls == ([sim.workers.DRAWING_PRELOAD] if started else [])
+    assert calls == ([getattr(sim.workers, preload)] if preload else [])
 
 
 @pytest.mark.parametrize(
