@@ -193,7 +193,12 @@ def compare_command(argv: Sequence[str]) -> int:
         _refuse_others_comparison(out)
         _refuse_unwritable(out, out)
         table, paths = write_comparison(
-            runs, out, reference, plots=not args.no_plots, by_default=args.reference is None
+            runs,
+            out,
+            reference,
+            plots=not args.no_plots,
+            by_default=args.reference is None,
+            jobs=None,  # the figures drawn by one worker process per CPU
         )
         _warn_uncertainty(prog, runs)
         print_table(table)

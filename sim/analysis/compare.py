@@ -1562,7 +1562,7 @@ def write_comparison(
     reference: str | None = "baseline",
     plots: bool = True,
     by_default: bool = False,
-    jobs: int | None = None,
+    jobs: int | None = 1,
 ) -> tuple[pd.DataFrame, list[Path]]:
     """Compute the comparison, then write ``comparison.csv`` (and figures) into ``out``.
 
@@ -1570,7 +1570,10 @@ def write_comparison(
     Figures of an earlier comparison in ``out`` that this one does not draw (``plots=False``,
     or no data for them) are removed: a folder never holds a table and figures of two.
     ``by_default``: as for :func:`compare_runs`; ``jobs``: the processes that draw the
-    figures (:func:`rendered_comparison`).
+    figures (:func:`rendered_comparison`; None: one per CPU, as ``cpec-sim compare`` does).
+    By default this process draws them: worker processes would not see what a notebook or
+    script changed in this one (a module's setting, a class of its own), and cannot start
+    from a script without ``if __name__ == "__main__":`` or read from stdin (helper-169).
     """
     if plots:
         table, rendered = rendered_comparison(runs, reference, by_default, jobs)

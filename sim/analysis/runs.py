@@ -835,9 +835,11 @@ def failed_run_line(run: Run) -> str:
 
 
 def safe_yaml(text: str) -> Any:
-    """``yaml.safe_load(text)``, parsed by libyaml where PyYAML has it: the same safe
-    constructor builds the same values, ~10x faster than the pure-Python parser (``compare``
-    read eight runs' ``config.yaml`` in ~0.19 s)."""
+    """``yaml.safe_load(text)``, parsed by libyaml where PyYAML has it, ~10x faster than the
+    pure-Python parser (``compare`` read eight runs' ``config.yaml`` in ~0.19 s): the same
+    safe constructor builds the same values from what OmegaConf writes. Hand-edited text can
+    parse otherwise (helper-169): libyaml accepts a tab after a value or a colon, which the
+    pure parser refuses, and refuses a ``%YAML 1.0`` directive, which it accepts."""
     import yaml
 
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

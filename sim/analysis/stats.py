@@ -190,8 +190,8 @@ def resampled_medians(values: FloatArray, index: NDArray[np.intp]) -> FloatArray
     """``np.median(values[index], axis=1)``, the same numbers, from how often each resample
     draws each of the sample's distinct values rather than by partitioning every resample
     (half the time: the bootstrap's medians were a third of ``cpec-sim compare``'s
-    statistics). ``values`` are finite; a zero comes out as 0.0 where ``np.median`` may
-    give -0.0."""
+    statistics). ``values`` are finite float64 (as :func:`bootstrap_diff_ci` passes them)
+    and each resample holds at least one; a zero comes out as 0.0."""
     distinct, code = np.unique(values + 0.0, return_inverse=True)  # -0.0 + 0.0 is 0.0
     rows, n = index.shape
     k = distinct.size

@@ -197,11 +197,11 @@ def test_two_dimensional_sweep(tmp_path: Path, make_sweep, monkeypatch) -> None:
     assert cells == pytest.approx(
         sorted(100 * x + 10 * y for x in (0.2, 0.8) for y in (0.1, 0.5, 0.9))
     )
-    # writing: the many-panel figures are exercised elsewhere; keep this test fast (drawn
-    # here: worker processes would not see the stand-ins)
+    # writing: the many-panel figures are exercised elsewhere; keep this test fast (a
+    # notebook's write_comparison draws in its own process, which sees the stand-ins)
     for name in ("figure_boxes", "figure_ecdfs", "figure_differences"):
         monkeypatch.setattr(cmp, name, lambda *args, **kw: None)
-    table, paths = cmp.write_comparison(runs, sweep, reference="0", jobs=1)
+    table, paths = cmp.write_comparison(runs, sweep, reference="0")
     names = {p.name for p in paths}
     assert names == {
         "comparison.csv",
