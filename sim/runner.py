@@ -65,6 +65,7 @@ from sim.results import (
 )
 from sim.space import load_places
 from sim.workers import (
+    main_importable,
     refuse_in_a_starting_worker,
     run_preload,
     stop_pool,
@@ -859,15 +860,6 @@ STDIN_NOTE = (
     "import the script's file): running the replicates in this process; save the script "
     "to a file for jobs > 1"
 )
-
-
-def main_importable() -> bool:
-    """Whether worker processes can import the main module as multiprocessing does: not a
-    script read from standard input (``python - < script.py``), whose ``__file__`` names no
-    file."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    return path is None or os.path.exists(path)
 
 
 def in_pool(jobs: int, todo: int) -> bool:

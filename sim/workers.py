@@ -48,6 +48,32 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def main_importable() -> bool:
+    """Whether worker processes can import the main module as multiprocessing does: not a
+    script read from standard input (``python - < script.py``), whose ``__file__`` names no
+    file."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.exists(path)
+
+
+def drawing_processes(jobs: int | None, tasks: int) -> int:
+    """How many worker processes draw ``tasks`` figures: ``jobs`` (None: one per CPU), at
+    most one per figure; 1 (this process draws) for a script read from standard input."""
+    return min(jobs or usable_cpus(), tasks) if main_importable() else 1
+
+
+#: What a library call that drew in worker processes raises when one died.
+DRAWING_WORKER_DIED = (
+    "a drawing worker process died (from a script, the call must be under "
+    '`if __name__ == "__main__":`, or every worker runs it again and dies)'
+)
+
+
+class DrawingWorkerDied(RuntimeError):
+    """A worker process that drew figures died (:data:`DRAWING_WORKER_DIED`)."""
+
+
 def worker_init() -> None:
     """Initialise a worker: SIGINT is the parent's business, SIGTERM ends the worker, the
     worker does not outlive the main process (on Linux), and a spawned one counts compiled

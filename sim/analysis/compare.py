@@ -1516,17 +1516,27 @@ def rendered_comparison(
 ) -> tuple[pd.DataFrame, dict[str, dict[str, bytes]]]:
     """The comparison table (:func:`compare_runs`) and its figures rendered, by name.
 
-    Worker processes (``jobs``, default one per CPU) draw the figures, those of
+    Worker processes (``jobs``, default one per CPU; none for a script read from standard
+    input; :class:`~sim.workers.DrawingWorkerDied` if one dies) draw the figures, those of
     :data:`WITHOUT_TABLE` while this process computes the table (its bootstrap, ~1 s for
     eight runs): ``cpec-sim compare`` drew them one after another after it. The bytes are
     those drawn here (tested).
     """
     import pickle
     from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    from sim.workers import COMPARISON_PRELOAD, stop_pool, usable_cpus, worker_context, worker_init
+    from sim.workers import (
+        COMPARISON_PRELOAD,
+        DRAWING_WORKER_DIED,
+        DrawingWorkerDied,
+        drawing_processes,
+        stop_pool,
+        worker_context,
+        worker_init,
+    )
 
-    workers = min(jobs or usable_cpus(), len(COMPARISON_BUILDERS))
+    workers = drawing_processes(jobs, len(COMPARISON_BUILDERS))
     if workers <= 1:
         table = compare_runs(runs, reference, by_default)
         return table, {name: style.render(fig) for name, fig in comparison_figures(runs, table)}
@@ -1544,6 +1554,9 @@ def rendered_comparison(
         for name in [n for n in COMPARISON_BUILDERS if n not in futures]:
             futures[name] = pool.submit(_rendered_figure, name, pickled, table)
         drawn = {name: futures[name].result() for name in COMPARISON_BUILDERS}
+    except BrokenProcessPool:  # e.g. a script's top-level call, met again by each worker
+        stop_pool(pool, list(futures.values()))
+        raise DrawingWorkerDied(DRAWING_WORKER_DIED) from None
     except BaseException:  # an error here or in a worker, or Ctrl-C: stop at once
         stop_pool(pool, list(futures.values()))
         raise
@@ -1573,7 +1586,7 @@ def write_comparison(
     figures (:func:`rendered_comparison`; None: one per CPU, as ``cpec-sim compare`` does).
     By default this process draws them: worker processes would not see what a notebook or
     script changed in this one (a module's setting, a class of its own), and cannot start
-    from a script without ``if __name__ == "__main__":`` or read from stdin (helper-169).
+    from a script without ``if __name__ == "__main__":`` (helper-169).
     """
     if plots:
         table, rendered = rendered_comparison(runs, reference, by_default, jobs)

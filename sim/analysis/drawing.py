@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sim.workers import DRAWING_PRELOAD, stop_pool, usable_cpus, worker_context, worker_init
+from sim.workers import (
+    DRAWING_PRELOAD,
+    DRAWING_WORKER_DIED,
+    DrawingWorkerDied,
+    drawing_processes,
+    stop_pool,
+    worker_context,
+    worker_init,
+)
 
 if TYPE_CHECKING:  # the results' loader (and pandas) only where a task is not given its inputs
     from sim.analysis.runs import Run
@@ -104,15 +113,16 @@ def draw_figures(
     """Each task's figure rendered in ``formats`` (PNG at ``dpi``; None where its data are
     missing), in the order given.
 
-    Tasks are rendered by ``jobs`` processes (default: one per CPU, at most one per task).
-    ``meanwhile`` is called here while the workers render (before rendering, if there are
-    none). ``tasks`` may be made one at a time (each is handed to a worker as it comes) if
-    ``count`` says how many.
+    Tasks are rendered by ``jobs`` processes (default: one per CPU, at most one per task;
+    this process for a script read from standard input). ``meanwhile`` is called here while
+    the workers render (before rendering, if there are none). ``tasks`` may be made one at a
+    time (each is handed to a worker as it comes) if ``count`` says how many. A worker that
+    dies raises :class:`~sim.workers.DrawingWorkerDied`.
     """
     if count is None:
         tasks = list(tasks)
         count = len(tasks)
-    workers = min(jobs or usable_cpus(), count)
+    workers = drawing_processes(jobs, count)
     if workers <= 1:
         if meanwhile is not None:
             meanwhile()
@@ -138,6 +148,9 @@ def draw_figures(
         if meanwhile is not None:
             meanwhile()
         out = [future.result() for future in futures]
+    except BrokenProcessPool:  # e.g. a script's top-level call, met again by each worker
+        stop_pool(pool, futures)
+        raise DrawingWorkerDied(DRAWING_WORKER_DIED) from None
     except BaseException:  # an error here or in a worker, or Ctrl-C: stop at once
         stop_pool(pool, futures)
         raise

@@ -220,17 +220,22 @@ def _figure(name: str, png: bytes, context: str, whose: str, replicates: int | N
 
 
 def run_pngs(
-    runs: Sequence[Run], meanwhile: Callable[[], object] | None = None
+    runs: Sequence[Run],
+    meanwhile: Callable[[], object] | None = None,
+    jobs: int | None = None,
 ) -> list[list[tuple[str, bytes]]]:
     """Each run's figures as PNG: those in ``plots/`` if this code drew them so from the same
-    results (:func:`plots.drawn_figures`), the others drawn now (in parallel processes, from
-    the inputs read here, while ``meanwhile`` runs here); the same bytes either way."""
+    results (:func:`plots.drawn_figures`), the others drawn now (by ``jobs`` processes,
+    :func:`~sim.analysis.drawing.draw_figures`, from the inputs read here, while
+    ``meanwhile`` runs here); the same bytes either way."""
     names = plots.by_cost(plots.RUN_FIGURES)  # the dearest first: workers finish together
     kept = [plots.drawn_figures(run) or {} for run in runs]
     stored = {(i, name): kept[i].get(name) for i in range(len(runs)) for name in names}
     todo = [key for key, png in stored.items() if png is None]
     tasks = plots.figure_tasks((runs[i], name) for i, name in todo)
-    drawn = draw_figures(tasks, ("png",), REPORT_DPI, meanwhile=meanwhile, count=len(todo))
+    drawn = draw_figures(
+        tasks, ("png",), REPORT_DPI, jobs=jobs, meanwhile=meanwhile, count=len(todo)
+    )
     for key, rendered in zip(todo, drawn, strict=True):
         stored[key] = None if rendered is None else rendered["png"]
     return [
@@ -460,8 +465,15 @@ def _identical_section(runs: RunSet) -> str:
     return f"<p class='note'>Note: {_e(same)}.</p>" if same else ""
 
 
-def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool = True) -> str:
-    """The report as an HTML string (see :func:`report`)."""
+def build_report(
+    runs: RunSet,
+    reference: str | None = None,
+    per_run_plots: bool = True,
+    jobs: int | None = 1,
+) -> str:
+    """The report as an HTML string (see :func:`report`); ``jobs``: the processes that draw
+    the runs' figures (None: one per CPU, as ``cpec-sim report`` does; by default this one,
+    as :func:`sim.analysis.compare.write_comparison`'s docstring says why)."""
     if len(runs.runs) > 1:
         ref_label = resolve_reference(runs, reference or default_reference(runs))
         table = compare_runs(runs, ref_label.label if ref_label else None, reference is None)
@@ -501,7 +513,7 @@ def build_report(runs: RunSet, reference: str | None = None, per_run_plots: bool
             compared.append((name, style.render(fig, ("png",), REPORT_DPI)["png"]))
 
     # The runs' figures are drawn by worker processes while this one draws the comparison.
-    per_run = run_pngs(runs.runs, meanwhile=draw_comparison) if per_run_plots else None
+    per_run = run_pngs(runs.runs, draw_comparison, jobs) if per_run_plots else None
     if per_run is None:
         draw_comparison()
     if compared:
@@ -534,14 +546,16 @@ def report(
     out: Path,
     reference: str | None = None,
     per_run_plots: bool = True,
+    jobs: int | None = 1,
 ) -> Path:
     """Write one self-contained HTML report of run directories (or a sweep) to ``out``.
 
     It says what was run (scenarios, parameters changed, replicates, seeds, version), gives the
     comparison table (differences from ``reference``, by default the baseline or the first
     run), every comparison figure and, unless ``per_run_plots`` is False, every run's figures,
-    and explains how to read the uncertainty. The file is written atomically.
+    and explains how to read the uncertainty. The file is written atomically. ``jobs``: as
+    for :func:`build_report`.
     """
     runs = load_runs(dirs)
-    text = build_report(runs, reference, per_run_plots)
+    text = build_report(runs, reference, per_run_plots, jobs)
     return atomic_write_text(Path(out), text)

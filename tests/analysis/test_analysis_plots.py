@@ -508,6 +508,96 @@ def test_figures_cope_with_constant_outcomes_and_no_attacks(
     assert "target_mix" not in names and "fan_violence" in names
 
 
+def test_plot_run_and_build_report_draw_in_the_callers_process_by_default(
+    tmp_path: Path, make_run, monkeypatch
+) -> None:
+    """A notebook's change to a module (here the renderer itself) reaches the figures of a
+    library call: worker processes, which ``cpec-sim`` asks for, would not see it
+    (helper-169, after ``write_comparison``)."""
+    from sim.analysis import report
+    from sim.analysis.runs import load_runs
+
+    fake = {"png": b"\x89PNG fake", "svg": b"<svg>fake</svg>"}
+    monkeypatch.setattr(figures, "render_figure", lambda *args: fake)
+    run_dir = make_run(tmp_path / "run", n=4, weeks=3)
+    paths = plots.plot_run(run_dir)
+    assert {p.read_bytes() for p in paths} == set(fake.values())
+    assert len(paths) == 2 * len(FIGURES)
+    for p in paths:  # the report finds them stale (another code) and draws them again
+        p.unlink()
+    text = report.build_report(load_runs([run_dir]))
+    import base64
+
+    assert text.count(base64.b64encode(fake["png"]).decode()) == len(FIGURES)
+
+
+_UNGUARDED = """
+import sys
+from pathlib import Path
+
+from sim.analysis.plots import plot_run
+from sim.workers import DrawingWorkerDied
+
+try:
+    plot_run(Path(sys.argv[1]), jobs=2)
+except DrawingWorkerDied as exc:
+    print("died:", exc)
+
+from sim.analysis.compare import write_comparison
+from sim.analysis.runs import load_runs
+
+try:
+    write_comparison(load_runs([sys.argv[1]]), Path("compared"), jobs=2)
+except DrawingWorkerDied as exc:
+    print("died:", exc)
+"""
+
+_FROM_STDIN = """
+import sys
+from pathlib import Path
+
+from sim.analysis.drawing import RunFigure, draw_figures
+
+task = RunFigure(Path(sys.argv[1]), "a run", "target_mix")
+drawn = draw_figures([task, task], ("png",), jobs=2)
+print(len(drawn), all(d["png"].startswith(b"\\x89PNG") for d in drawn))
+"""
+
+
+def test_drawing_workers_from_a_script_say_what_is_wrong_or_are_not_needed(
+    tmp_path: Path, make_run
+) -> None:
+    """Asked for workers, a script without ``if __name__ == "__main__":`` met its call again in
+    each of them (a line saying so, then a bare ``BrokenProcessPool``); one read from
+    standard input could not start them at all. Now: one clear exception, and the figures
+    drawn in the script's own process."""
+    from sim.workers import DRAWING_WORKER_DIED
+
+    run_dir = make_run(tmp_path / "run", n=4, weeks=3)
+    root = str(Path(__file__).resolve().parents[2])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (root, os.getenv("PYTHONPATH")))),
+    }
+    (tmp_path / "unguarded.py").write_text(_UNGUARDED)
+    out = subprocess.run(
+        [sys.executable, "unguarded.py", str(run_dir)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    died = [line for line in out.stdout.splitlines() if line.startswith("died: ")]
+    assert died == ["died: " + DRAWING_WORKER_DIED] * 2, out.stdout + out.stderr
+    assert 'put the call under `if __name__ == "__main__":`' in out.stderr, out.stderr
+    assert "BrokenProcessPool" not in out.stderr, out.stderr
+    assert not (run_dir / "plots").exists() and not (tmp_path / "compared").exists()
+    out = subprocess.run(
+        [sys.executable, "-", str(run_dir)],
+        input=_FROM_STDIN, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.stdout.split() == ["2", "True"], out.stdout + out.stderr
+    assert "Traceback" not in out.stderr, out.stderr
+
+
 def test_plot_run_rejects_a_directory_without_summary(tmp_path: Path) -> None:
     with pytest.raises(ResultsError, match=r"no summary\.parquet"):
         plots.plot_run(tmp_path)
