@@ -988,7 +988,7 @@ def _plot(run_dir: Path) -> None:
         return
     print("drawing the figures ...", file=sys.stderr, flush=True)
     try:
-        paths = plot_run(run_dir, jobs=None)
+        paths = plot_run(run_dir)
     except Exception as exc:  # the results are safe on disk; a figure must not fail the run
         reraise_interrupt(exc)
         print(

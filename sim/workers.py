@@ -63,15 +63,17 @@ def drawing_processes(jobs: int | None, tasks: int) -> int:
     return min(jobs or usable_cpus(), tasks) if main_importable() else 1
 
 
-#: What a library call that drew in worker processes raises when one died.
+#: What a call that drew in worker processes raises when one died.
 DRAWING_WORKER_DIED = (
-    "a drawing worker process died (from a script, the call must be under "
-    '`if __name__ == "__main__":`, or every worker runs it again and dies)'
+    "a drawing worker process died (killed, or out of memory?) and nothing was written: try "
+    'again; from a script, draw under `if __name__ == "__main__":`, or each worker meets the '
+    "script's call again and stops"
 )
 
 
-class DrawingWorkerDied(RuntimeError):
-    """A worker process that drew figures died (:data:`DRAWING_WORKER_DIED`)."""
+class DrawingWorkerDied(ChildProcessError):
+    """A worker process that drew figures died (:data:`DRAWING_WORKER_DIED`); an
+    ``OSError``, so that a command says it in one line (exit code 1)."""
 
 
 def worker_init() -> None:

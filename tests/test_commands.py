@@ -315,3 +315,16 @@ def test_a_finished_command_spares_the_interpreters_last_collection(
     finally:
         signal.signal(signal.SIGINT, previous)
         gc.unfreeze()
+
+
+def test_a_drawing_worker_that_died_is_one_line_and_exit_code_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A worker killed while drawing (helper-170: `cpec-sim plot` printed "internal error"
+    and, after a first fix, told a command-line user to guard a script)."""
+    from sim.workers import DRAWING_WORKER_DIED, DrawingWorkerDied
+
+    assert demo([], DrawingWorkerDied(DRAWING_WORKER_DIED)) == 1
+    err = one_line(capsys)
+    assert err.startswith(f"{PROG}: error: a drawing worker process died (killed, or out of")
+    assert "internal error" not in err

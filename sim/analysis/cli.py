@@ -83,7 +83,7 @@ def plot_command(argv: Sequence[str]) -> int:
                 raise ResultsError(f"{run.path}: its figures cannot be written: {problem}")
         total = 0
         for run in runs.runs:
-            paths = plot_run(run.path, jobs=None)
+            paths = plot_run(run.path)
             total += len(paths)
             print(f"{run.path / 'plots'}: {len(paths)} files")
         print(f"wrote {total} figure files")
@@ -421,7 +421,7 @@ def report_command(argv: Sequence[str]) -> int:
         target = check_report_out(out, args.dirs)
         _warn_uncertainty(prog, runs)
         _say_what_is_drawn(prog, len(runs.runs), per_run=not args.no_run_plots)
-        text = build_report(runs, args.reference, not args.no_run_plots, jobs=None)
+        text = build_report(runs, args.reference, per_run_plots=not args.no_run_plots)
         atomic_write_text(target, text)
         shown = out if Path(os.path.realpath(out)) == Path(os.path.realpath(target)) else target
         print(f"wrote {shown} ({target.stat().st_size / 1e6:.1f} MB)")

@@ -1588,6 +1588,9 @@ def write_comparison(
     script changed in this one (a module's setting, a class of its own), and cannot start
     from a script without ``if __name__ == "__main__":`` (helper-169).
     """
+    from sim.workers import refuse_in_a_starting_worker
+
+    refuse_in_a_starting_worker()
     if plots:
         table, rendered = rendered_comparison(runs, reference, by_default, jobs)
     else:

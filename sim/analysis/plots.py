@@ -32,6 +32,7 @@ from sim.analysis.runs import (
     run_label,
 )
 from sim.files import atomic_write_json, read_json_object, sha256_of
+from sim.workers import refuse_in_a_starting_worker
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -455,17 +456,21 @@ def figure_tasks(figures_of_runs: Iterable[tuple[Run, str]]) -> Iterator[RunFigu
         yield RunFigure(run.path, run.label, name, inputs=read[reader], read=True)
 
 
-def plot_run(run_dir: Path, jobs: int | None = 1) -> list[Path]:
+def plot_run(run_dir: Path, jobs: int | None = None) -> list[Path]:
     """Write every figure of a run directory into ``run_dir/plots/`` (PNG and SVG), and what
     drew them into ``plots/drawn.json`` (:func:`drawn_figures`).
 
-    Figures are drawn in ``jobs`` processes (None: one per CPU, at most one per figure, as
-    ``cpec-sim plot`` does; by default this one: workers would not see what a notebook or
-    script changed here, and a script must call this under ``if __name__ == "__main__":``
-    for them); each is drawn whole by one process, so the files do not depend on ``jobs``.
-    With workers, this process reads each figure's inputs from the run while they start, and
-    hands each to them as soon as it is read: the workers import neither pandas nor the run.
+    Figures are drawn in ``jobs`` processes (default: one per CPU, at most one per figure;
+    this one for a script read from standard input); each is drawn whole by one process, so
+    the files do not depend on ``jobs``. This process reads each figure's inputs from the run
+    while the drawing workers start, and hands each to them as soon as it is read: the
+    workers import neither pandas nor the run. Workers draw with this code as installed, so
+    that ``drawn.json`` is true of the files: a notebook's change to a module reaches them
+    only with ``jobs=1``, drawn here (to draw a figure of your own, use the ``figure_*``
+    functions). From a script, call this under ``if __name__ == "__main__":``
+    (:class:`~sim.workers.DrawingWorkerDied` otherwise).
     """
+    refuse_in_a_starting_worker()
     run = load_run(Path(run_dir))
     run.label = run_label(run)
     names = by_cost(RUN_FIGURES)

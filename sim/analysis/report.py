@@ -31,6 +31,7 @@ from sim.analysis.outputs import REPORT_MARKER
 from sim.analysis.runs import Run, RunSet, load_runs, streams_of
 from sim.files import atomic_write_text
 from sim.posterior import NOT_COMPARABLE
+from sim.workers import refuse_in_a_starting_worker
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -469,11 +470,12 @@ def build_report(
     runs: RunSet,
     reference: str | None = None,
     per_run_plots: bool = True,
-    jobs: int | None = 1,
+    jobs: int | None = None,
 ) -> str:
     """The report as an HTML string (see :func:`report`); ``jobs``: the processes that draw
-    the runs' figures (None: one per CPU, as ``cpec-sim report`` does; by default this one,
-    as :func:`sim.analysis.compare.write_comparison`'s docstring says why)."""
+    the runs' figures that ``plots/`` does not hold up to date (default one per CPU, as for
+    :func:`sim.analysis.plots.plot_run`)."""
+    refuse_in_a_starting_worker()
     if len(runs.runs) > 1:
         ref_label = resolve_reference(runs, reference or default_reference(runs))
         table = compare_runs(runs, ref_label.label if ref_label else None, reference is None)
@@ -546,7 +548,7 @@ def report(
     out: Path,
     reference: str | None = None,
     per_run_plots: bool = True,
-    jobs: int | None = 1,
+    jobs: int | None = None,
 ) -> Path:
     """Write one self-contained HTML report of run directories (or a sweep) to ``out``.
 

@@ -148,9 +148,14 @@ def context() -> Iterator[None]:
     (helper-167: a notebook with a dark style drew other bytes at ``jobs=1`` than its drawing
     workers did, and recorded them as up to date). The caller's settings are back on exit.
 
+    NumPy prints numbers as it does by default for the duration too: the SVG's clip-path ids
+    hash transforms' text, so a notebook's ``np.set_printoptions(legacy="1.25")`` drew other
+    SVG bytes in its own process (helper-170).
+
     Inside another, only the house style's own settings are applied again: a setting changed
     within the outer one (a test's font, say) holds for the whole render."""
     import matplotlib as mpl
+    import numpy as np
 
     if getattr(_CONTEXTS, "inside", False):
         with mpl.rc_context(_house_style()):
@@ -159,11 +164,29 @@ def context() -> Iterator[None]:
     params: Any = mpl.rcParams
     _CONTEXTS.inside = True
     try:
-        with mpl.rc_context():
+        with mpl.rc_context(), np.printoptions(**_numpy_print_defaults()):
             dict.update(params, _house_settings())  # validated once (_house_settings)
             yield
     finally:
         _CONTEXTS.inside = False
+
+
+#: NumPy's default print options (as of 2.5), of which :func:`context` applies those this
+#: NumPy knows.
+_NUMPY_PRINT_DEFAULTS: dict[str, Any] = {
+    "edgeitems": 3, "threshold": 1000, "floatmode": "maxprec", "precision": 8,
+    "suppress": False, "linewidth": 75, "nanstr": "nan", "infstr": "inf", "sign": "-",
+    "formatter": None, "legacy": False, "override_repr": None,
+}  # fmt: skip
+
+
+@functools.cache
+def _numpy_print_defaults() -> dict[str, Any]:
+    """:data:`_NUMPY_PRINT_DEFAULTS` that this NumPy's ``printoptions`` takes."""
+    import numpy as np
+
+    known = np.get_printoptions()
+    return {k: v for k, v in _NUMPY_PRINT_DEFAULTS.items() if k in known}
 
 
 #: Whether this thread is inside :func:`context` (``inside``).

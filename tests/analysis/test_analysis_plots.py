@@ -146,8 +146,9 @@ def test_a_figure_does_not_depend_on_the_callers_matplotlib_settings(
 ) -> None:
     """A notebook's own style (or a ``matplotlibrc``) does not reach the figures: drawn in
     its process (``jobs=1``) they are the bytes the drawing workers draw (helper-167: a dark
-    style drew other bytes at ``jobs=1``, recorded as up to date), and its settings are
-    back afterwards. The settings kept are the ones Matplotlib's styles never set."""
+    style drew other bytes at ``jobs=1``, recorded as up to date; helper-170: NumPy's print
+    options, its SVGs), and its settings are back afterwards. The settings kept are the ones
+    Matplotlib's styles never set."""
     import matplotlib as mpl
     import matplotlib.style as mstyle
 
@@ -164,6 +165,12 @@ def test_a_figure_does_not_depend_on_the_callers_matplotlib_settings(
         assert dict(mpl.rcParams) == theirs
     assert styled == plain
     assert set(mstyle._STYLE_BLACKLIST) == style._NOT_STYLE
+    # NumPy's print options: the SVG's clip-path ids hash transforms' text (helper-170)
+    with np.printoptions(legacy="1.25", precision=3):
+        printed = {name: plots.render_run_figure(run, name) for name in plain}
+        assert np.get_printoptions()["legacy"] == "1.25"
+    assert printed == plain
+    assert np.get_printoptions()["legacy"] is False
 
 
 def test_reusing_ticks_and_font_metrics_draws_what_matplotlib_draws(
@@ -508,27 +515,37 @@ def test_figures_cope_with_constant_outcomes_and_no_attacks(
     assert "target_mix" not in names and "fan_violence" in names
 
 
-def test_plot_run_and_build_report_draw_in_the_callers_process_by_default(
+def test_plot_run_and_the_report_draw_with_the_installed_code_unless_asked_to_draw_here(
     tmp_path: Path, make_run, monkeypatch
 ) -> None:
-    """A notebook's change to a module (here the renderer itself) reaches the figures of a
-    library call: worker processes, which ``cpec-sim`` asks for, would not see it
-    (helper-169, after ``write_comparison``)."""
+    """``plots/drawn.json`` says the figures are this code's, and a report reuses them: by
+    default workers draw them, which a notebook's change to a module (here the renderer
+    itself) does not reach (helper-170: drawn in the caller's process, a patched figure was
+    recorded as up to date and embedded by a later report). ``jobs=1`` draws here, as its
+    docstring says."""
+    import base64
+
+    from sim import workers
     from sim.analysis import report
     from sim.analysis.runs import load_runs
 
+    monkeypatch.setattr(workers, "usable_cpus", lambda: 2)  # as on the two-core machines
     fake = {"png": b"\x89PNG fake", "svg": b"<svg>fake</svg>"}
     monkeypatch.setattr(figures, "render_figure", lambda *args: fake)
     run_dir = make_run(tmp_path / "run", n=4, weeks=3)
     paths = plots.plot_run(run_dir)
-    assert {p.read_bytes() for p in paths} == set(fake.values())
     assert len(paths) == 2 * len(FIGURES)
-    for p in paths:  # the report finds them stale (another code) and draws them again
+    assert not {p.read_bytes() for p in paths} & set(fake.values())
+    assert plots.figures_up_to_date(run_dir)
+    cheap = ("target_mix", "attacks_by_place")
+    monkeypatch.setattr(plots, "RUN_FIGURES", {k: plots.RUN_FIGURES[k] for k in cheap})
+    for p in paths:  # the report draws them again, in workers
         p.unlink()
     text = report.build_report(load_runs([run_dir]))
-    import base64
-
-    assert text.count(base64.b64encode(fake["png"]).decode()) == len(FIGURES)
+    assert text.count("data:image/png;base64,") >= len(cheap)
+    assert base64.b64encode(fake["png"]).decode() not in text
+    here = plots.plot_run(run_dir, jobs=1)
+    assert {p.read_bytes() for p in here} == set(fake.values())
 
 
 _UNGUARDED = """
