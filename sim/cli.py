@@ -23,6 +23,7 @@ from typing import Any
 
 from sim.analysis.outputs import analysis_files
 from sim.commands import (
+    a_command,
     interrupt_noted,
     noting_interrupts,
     output_closed,
@@ -1756,7 +1757,7 @@ def main(argv: list[str] | None = None) -> int:
     command = COMMANDS.get(argv[0])
     if command is None:
         return fail(f"unknown command {argv[0]!r}: choose one of {', '.join(COMMANDS)}")
-    with noting_interrupts():
+    with noting_interrupts(), a_command():
         try:
             if argv[0] in _DRAWING_COMMANDS:
                 _start_drawing_workers_early(argv[0], argv[1:])

@@ -105,6 +105,34 @@ def interrupt_noted() -> bool:
     return _INTERRUPT[0]
 
 
+#: Whether a ``cpec-sim`` command runs in this process (:func:`a_command`).
+_COMMAND = [False]
+
+
+@contextmanager
+def a_command() -> Iterator[None]:
+    """Inside the block a ``cpec-sim`` command runs (``sim.cli.main``): a worker process
+    that dies was not a script's unguarded call (:func:`worker_died`)."""
+    before, _COMMAND[0] = _COMMAND[0], True
+    try:
+        yield
+    finally:
+        _COMMAND[0] = before
+
+
+def worker_died(what: str, then: str) -> str:
+    """The line for ``what`` (a worker process) having died, ``then`` what to do: under a
+    command it was killed (or ran out of memory); called from a script, the likeliest cause
+    is a call at the script's top level, which each worker meets again as it imports the
+    script, so that advice comes first."""
+    if _COMMAND[0]:
+        return f"{what} died (killed, or out of memory?): {then}"
+    return (
+        f'{what} died: from a script, put the call under `if __name__ == "__main__":` (else '
+        f"each worker meets the call again and stops); otherwise {then}"
+    )
+
+
 @contextmanager
 def noting_interrupts() -> Iterator[None]:
     """Inside the block, Ctrl-C is noted as it raises ``KeyboardInterrupt``.

@@ -47,6 +47,7 @@ from sim.config import (
     check_streams,
     checked_weeks,
     config_hash,
+    load_scenario,
     resolved_chunk_size,
     resolved_jobs,
     whole_number,
@@ -598,6 +599,7 @@ def checked_spec(spec: RunSpec, run_dir: Path | None = None) -> RunSpec:
         chunk_size=resolved_chunk_size(chunk_size, replicates),
     )
     check_name("scenario", spec.scenario)
+    load_scenario(spec.scenario)  # a misspelt name is refused, as on the command line
     if not isinstance(spec.overrides, list | tuple) or not all(
         isinstance(o, str) for o in spec.overrides
     ):
@@ -811,7 +813,9 @@ def _run_into(
     except Interrupted as exc:
         status, message = "interrupted", f"interrupted by {exc}"
     except BrokenProcessPool:
-        status, message = "failed", WORKER_DIED
+        from sim.commands import worker_died
+
+        status, message = "failed", worker_died("a worker process", RESUME)
     finally:
         assembly.abort()  # removes the unfinished files of a run that did not complete
         bar.close()
@@ -851,10 +855,8 @@ def _run_into(
     return RunOutcome(status, run_dir, done_reps, failed, timings, message)
 
 
-WORKER_DIED = (
-    "a worker process died: re-run the same command to resume (from a script, the call "
-    'must be under `if __name__ == "__main__":`, or every worker runs it again and dies)'
-)
+#: What to do after a worker died.
+RESUME = "re-run the same command to resume"
 STDIN_NOTE = (
     "note: a script read from standard input cannot start worker processes (each would "
     "import the script's file): running the replicates in this process; save the script "

@@ -63,17 +63,18 @@ def drawing_processes(jobs: int | None, tasks: int) -> int:
     return min(jobs or usable_cpus(), tasks) if main_importable() else 1
 
 
-#: What a call that drew in worker processes raises when one died.
-DRAWING_WORKER_DIED = (
-    "a drawing worker process died (killed, or out of memory?) and nothing was written: try "
-    'again; from a script, draw under `if __name__ == "__main__":`, or each worker meets the '
-    "script's call again and stops"
-)
-
-
 class DrawingWorkerDied(ChildProcessError):
-    """A worker process that drew figures died (:data:`DRAWING_WORKER_DIED`); an
+    """A worker process that drew figures died (:func:`drawing_worker_died`); an
     ``OSError``, so that a command says it in one line (exit code 1)."""
+
+
+def drawing_worker_died() -> DrawingWorkerDied:
+    """The error for a drawing worker that died, saying what to do (``sim.commands``)."""
+    from sim.commands import worker_died
+
+    return DrawingWorkerDied(
+        worker_died("a drawing worker process", "try again (nothing was written)")
+    )
 
 
 def worker_init() -> None:

@@ -317,14 +317,26 @@ def test_a_finished_command_spares_the_interpreters_last_collection(
         gc.unfreeze()
 
 
-def test_a_drawing_worker_that_died_is_one_line_and_exit_code_1(
+def test_a_worker_that_died_is_one_line_saying_what_to_do_there(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A worker killed while drawing (helper-170: `cpec-sim plot` printed "internal error"
-    and, after a first fix, told a command-line user to guard a script)."""
-    from sim.workers import DRAWING_WORKER_DIED, DrawingWorkerDied
+    and, after a first fix, told a command-line user to guard a script; helper-171: a
+    script's user was told first to re-run what would fail again)."""
+    from sim.commands import a_command, worker_died
+    from sim.workers import drawing_worker_died
 
-    assert demo([], DrawingWorkerDied(DRAWING_WORKER_DIED)) == 1
+    with a_command():
+        assert demo([], drawing_worker_died()) == 1
     err = one_line(capsys)
-    assert err.startswith(f"{PROG}: error: a drawing worker process died (killed, or out of")
-    assert "internal error" not in err
+    assert err == (
+        f"{PROG}: error: a drawing worker process died (killed, or out of memory?): try again "
+        "(nothing was written)\n"
+    )
+    from_a_script = worker_died("a worker process", "re-run the same command to resume")
+    assert from_a_script == (
+        'a worker process died: from a script, put the call under `if __name__ == "__main__":` '
+        "(else each worker meets the call again and stops); otherwise re-run the same command "
+        "to resume"
+    )
+    assert isinstance(drawing_worker_died(), OSError)

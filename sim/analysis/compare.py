@@ -1528,9 +1528,8 @@ def rendered_comparison(
 
     from sim.workers import (
         COMPARISON_PRELOAD,
-        DRAWING_WORKER_DIED,
-        DrawingWorkerDied,
         drawing_processes,
+        drawing_worker_died,
         stop_pool,
         worker_context,
         worker_init,
@@ -1556,7 +1555,7 @@ def rendered_comparison(
         drawn = {name: futures[name].result() for name in COMPARISON_BUILDERS}
     except BrokenProcessPool:  # e.g. a script's top-level call, met again by each worker
         stop_pool(pool, list(futures.values()))
-        raise DrawingWorkerDied(DRAWING_WORKER_DIED) from None
+        raise drawing_worker_died() from None
     except BaseException:  # an error here or in a worker, or Ctrl-C: stop at once
         stop_pool(pool, list(futures.values()))
         raise

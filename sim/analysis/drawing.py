@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sim.workers import (
     DRAWING_PRELOAD,
-    DRAWING_WORKER_DIED,
-    DrawingWorkerDied,
     drawing_processes,
+    drawing_worker_died,
     stop_pool,
     worker_context,
     worker_init,
@@ -150,7 +149,7 @@ def draw_figures(
         out = [future.result() for future in futures]
     except BrokenProcessPool:  # e.g. a script's top-level call, met again by each worker
         stop_pool(pool, futures)
-        raise DrawingWorkerDied(DRAWING_WORKER_DIED) from None
+        raise drawing_worker_died() from None
     except BaseException:  # an error here or in a worker, or Ctrl-C: stop at once
         stop_pool(pool, futures)
         raise

@@ -588,7 +588,7 @@ def test_drawing_workers_from_a_script_say_what_is_wrong_or_are_not_needed(
     each of them (a line saying so, then a bare ``BrokenProcessPool``); one read from
     standard input could not start them at all. Now: one clear exception, and the figures
     drawn in the script's own process."""
-    from sim.workers import DRAWING_WORKER_DIED
+    from sim.workers import drawing_worker_died
 
     run_dir = make_run(tmp_path / "run", n=4, weeks=3)
     root = str(Path(__file__).resolve().parents[2])
@@ -603,7 +603,7 @@ def test_drawing_workers_from_a_script_say_what_is_wrong_or_are_not_needed(
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     died = [line for line in out.stdout.splitlines() if line.startswith("died: ")]
-    assert died == ["died: " + DRAWING_WORKER_DIED] * 2, out.stdout + out.stderr
+    assert died == [f"died: {drawing_worker_died()}"] * 2, out.stdout + out.stderr
     assert 'put the call under `if __name__ == "__main__":`' in out.stderr, out.stderr
     assert "BrokenProcessPool" not in out.stderr, out.stderr
     assert not (run_dir / "plots").exists() and not (tmp_path / "compared").exists()
