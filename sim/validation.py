@@ -103,6 +103,9 @@ FAST_REPLICATES = 20
 DEFAULT_OUT = Path("results/validation")
 #: Where ``--fast`` writes unless ``--out`` is given: not over the full validation.
 FAST_OUT = Path("results/validation-fast")
+#: Appended to either folder's name for a posterior predictive (``--parameters``), so that it
+#: never replaces the defaults' validation either.
+POSTERIOR_SUFFIX = "-posterior"
 #: The verdict of a target with no observed value (context only; not counted).
 NO_OBSERVED = "no observed value"
 RUN_SUBDIR = "baseline"
@@ -1472,6 +1475,17 @@ def failures(table: pd.DataFrame, beyond_noise: bool = False) -> list[str]:
     return out
 
 
+def failing_labels(table: pd.DataFrame, failing: list[str]) -> str:
+    """The rows of ``failing`` targets as the table labels them, each outside by less than the
+    Monte Carlo error of its median marked ``~`` as in the table (helper-171: the keys were
+    printed, and a row the table marked ``~`` read as a plain failure)."""
+    noise = set(failing) - set(failures(table, beyond_noise=True))
+    label = dict(zip(table["target"], table["label"], strict=True))
+    return "; ".join(
+        f"{'~' if key in noise else ''}{str(label.get(key, key)).strip()}" for key in failing
+    )
+
+
 def _labels(table: pd.DataFrame, mask: Any) -> str:
     return "; ".join(str(x).strip() for x in table.loc[mask, "label"])  # labels hold commas
 
@@ -2147,7 +2161,8 @@ def _validate_parser() -> Parser:
         "--out",
         type=Path,
         default=None,
-        help=f"output directory (default {DEFAULT_OUT}; {FAST_OUT} with --fast)",
+        help=f"output directory (default {DEFAULT_OUT}; {FAST_OUT} with --fast; either with "
+        f"{POSTERIOR_SUFFIX} after it with --parameters)",
     )
     parser.add_argument(
         "--fast", action="store_true", help=f"{FAST_REPLICATES} replicates: a quick look"
@@ -2164,11 +2179,18 @@ def _validate_parser() -> Parser:
     return parser
 
 
+def default_out(fast: bool, parameters: str) -> Path:
+    """Where ``validate`` writes without ``--out``: :data:`DEFAULT_OUT`, or :data:`FAST_OUT`
+    with ``--fast``, with :data:`POSTERIOR_SUFFIX` for other parameters than the defaults."""
+    out = FAST_OUT if fast else DEFAULT_OUT
+    return out if parameters == "defaults" else out.with_name(out.name + POSTERIOR_SUFFIX)
+
+
 def _validate(args: argparse.Namespace) -> int:
     if args.fast and args.replicates is not None:
         raise UsageError("give --fast or --replicates, not both")
     replicates = args.replicates or (FAST_REPLICATES if args.fast else 200)
-    out = args.out if args.out is not None else (FAST_OUT if args.fast else DEFAULT_OUT)
+    out = args.out if args.out is not None else default_out(args.fast, args.parameters)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -2193,7 +2215,7 @@ def _validate(args: argparse.Namespace) -> int:
     failing = failures(table)
     if failing:
         which = "In-sample targets" if entry.get("source") == "posterior" else "Calibrated targets"
-        print(f"{which} outside: {', '.join(failing)}.")
+        print(f"{which} outside: {failing_labels(table, failing)}.")
     written = [out / TABLE_FILE, out / SIDECAR_FILE]
     if not args.no_plots:
         written += _figure_files(out)

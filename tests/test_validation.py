@@ -21,6 +21,7 @@ from sim.validation import (
     dispersion_index,
     escalation_fit,
     escalation_from_gaps,
+    failing_labels,
     failures,
     fighters_change,
     jittered_times,
@@ -413,6 +414,9 @@ def test_failures_lists_exactly_the_calibrated_targets_outside() -> None:
     near.loc[near["target"] == "above", ["median_low", "median_high"]] = [9.0, 12.0]
     assert failures(near) == ["above", "below_open"]
     assert failures(near, beyond_noise=True) == ["below_open"]
+    # printed by validate as the table labels them, ~ where the table marks it (helper-171)
+    near["label"] = near["target"].map({"above": " Above, a year", "below_open": "Below"})
+    assert failing_labels(near, failures(near)) == "~Above, a year; Below"
 
 
 def test_failures_reads_a_stored_table(tmp_path: Path) -> None:
@@ -952,6 +956,11 @@ def test_validate_fast_writes_beside_the_full_validation_not_over_it(
     # --out still wins
     assert validate_command(["--fast", *argv, "--out", str(tmp_path / "mine")]) == 0
     assert (tmp_path / "mine" / "validation.csv").is_file()
+    # a posterior predictive has folders of its own (helper-171: the README's two validate
+    # commands replaced each other's table)
+    assert validation.default_out(False, "posterior") == Path("results/validation-posterior")
+    assert validation.default_out(True, "x.parquet") == Path("results/validation-fast-posterior")
+    assert validation.default_out(True, "defaults") == validation.FAST_OUT
 
 
 def test_validate_says_how_many_posterior_draws_it_used(
