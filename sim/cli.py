@@ -931,7 +931,9 @@ def _job(cfg: Any) -> int:
             raise KeyboardInterrupt  # Ctrl-C stops the sweep (in a launcher's worker: its job)
         return outcome.exit_code
     done = outcome.done_replicates
-    print(f"\n{spec.scenario}: {outcome.status} ({done} replicate{'s' if done != 1 else ''})")
+    of = "" if done == spec.replicates else f" of {spec.replicates}"  # helper-171
+    plural = "s" if done != 1 or of else ""
+    print(f"\n{spec.scenario}: {outcome.status} ({done}{of} replicate{plural})")
     if outcome.done_replicates and (run_dir / "summary.parquet").exists():
         print(summary_table(run_dir))
         stale = outcome.new or not _figures_up_to_date(run_dir)

@@ -294,19 +294,24 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     other = old.get("config_hash") if old else run_store(run_dir, spec.config_hash).foreign_key()
     if other is not None and other != spec.config_hash:
         raise ParameterError(
-            f"{run_dir} holds {_what_differs(old)} (hash {other}, now "
+            f"{run_dir} holds {_what_differs(old, spec)} (hash {other}, now "
             f"{spec.config_hash}): remove it or choose another folder{_WHERE_ON_THE_COMMAND}"
         )
     return old
 
 
-def _what_differs(old: dict[str, Any] | None) -> str:
+def _what_differs(old: dict[str, Any] | None, spec: RunSpec) -> str:
     """``a run of another configuration``; or, when the earlier run's manifest records it,
     what made it besides its settings: other versions of the libraries that draw
-    (:func:`other_libraries`), or another model fingerprint than this code's (its rules,
-    data or Mesa code changed since: the same command makes other results)."""
+    (:func:`other_libraries`), another model fingerprint than this code's (its rules,
+    data or Mesa code changed since: the same command makes other results), or another
+    posterior file (``parameters=posterior`` reads a calibration of the user's once there is
+    one: helper-171)."""
     from sim.fingerprint import model_fingerprint
 
+    posterior = other_posterior(old, spec.posterior)
+    if posterior:
+        return posterior
     libraries = other_libraries(old)
     if libraries:
         return f"a run made with {libraries}"
@@ -317,6 +322,19 @@ def _what_differs(old: dict[str, Any] | None) -> str:
             f"since: model {made_by}, now {model_fingerprint()})"
         )
     return "a run of another configuration"
+
+
+def other_posterior(old: dict[str, Any] | None, posterior: Posterior | None) -> str:
+    """``a run over the posterior in A (now B)`` when the earlier run's manifest records
+    another posterior file (or its contents changed); '' otherwise."""
+    then = (old or {}).get("parameters")
+    if not isinstance(then, dict) or then.get("source") != "posterior" or posterior is None:
+        return ""
+    if then.get("sha256") == posterior.sha256:  # the same draws, wherever the file is
+        return ""
+    if then.get("path") == posterior.path:
+        return f"a run over an earlier version of the posterior in {posterior.path}"
+    return f"a run over the posterior in {then.get('path')} (now {posterior.path})"
 
 
 def other_libraries(old: dict[str, Any] | None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -144,8 +145,15 @@ def test_another_posterior_file_is_another_configuration(tmp_path: Path) -> None
     assert spec_a.config_hash != _spec(None).config_hash
     assert _spec(a).config_hash == spec_a.config_hash  # same bytes, same hash
     run(spec_a, tmp_path / "run", progress=None)
-    with pytest.raises(ParameterError, match="holds a run of another configuration"):
+    with pytest.raises(ParameterError) as refused:
         run(spec_b, tmp_path / "run", progress=None)
+    assert spec_a.posterior is not None and spec_b.posterior is not None
+    said = (
+        f"holds a run over the posterior in {spec_a.posterior.path} (now {spec_b.posterior.path})"
+    )
+    assert said in str(refused.value)  # helper-171: the message did not name the posterior
+    with pytest.raises(ParameterError, match="holds a run of another configuration"):
+        run(replace(spec_a, seed=spec_a.seed + 1), tmp_path / "run", progress=None)
 
 
 def _bad_files(root: Path) -> list[tuple[str, str]]:
@@ -203,7 +211,8 @@ def test_the_cli_runs_a_posterior_and_refuses_to_resume_another(workdir: Path) -
     assert summary["attacks_total"].tolist()  # ran
     write_posterior(workdir / "cal", {**DRAWS, "cells.events_per_week": [30] * 3})
     again = cpec(*args, cwd=workdir)
-    assert again.returncode == 2 and "holds a run of another configuration" in again.stderr
+    said = "holds a run over an earlier version of the posterior in "
+    assert again.returncode == 2 and said in again.stderr, again.stderr
 
 
 @pytest.mark.parametrize(

@@ -287,6 +287,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path: Path, how
     else:
         assert proc.returncode == 130 and manifest["status"] == "interrupted", err
         assert "resume" in err
+        assert f"interrupted ({said} of 120 replicates)" in out, out  # helper-171
     assert not list(run_dir.glob("**/.*.tmp"))
     assert not (run_dir / "summary.parquet").exists()
 
