@@ -68,6 +68,18 @@ def _bins(x: np.ndarray) -> np.ndarray:
 FEW_COUNTS = 10
 
 
+def _count_ticks(ax: Axes, values: np.ndarray) -> None:
+    """Ticks for a count's few values: one at each if they span no more than
+    :data:`FEW_COUNTS` (the labels fit), else at round whole numbers (helper-171: 16 and 17
+    ran together as "1617" on a panel of values 1 to 17)."""
+    from matplotlib.ticker import MaxNLocator
+
+    if np.ptp(values) <= FEW_COUNTS:
+        ax.set_xticks(values)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _whole_numbers(x: np.ndarray) -> bool:
     return bool(np.all(np.equal(np.mod(x, 1), 0)))
 
@@ -352,8 +364,8 @@ def draw_outcome_histograms(inputs: Outcomes) -> Figure | None:
                 if few_counts
                 else "\n(too few values for a density curve)"
             )
-        if few_counts:  # a tick at each value (there were ticks at 0.5, 1.5 ... and -0.45)
-            ax.set_xticks(values)
+        if few_counts:  # whole numbers (there were ticks at 0.5, 1.5 ... and -0.45)
+            _count_ticks(ax, values)
         ax.set_title(f"{label}\n{_interval_text(s)}", fontsize=9.5)
         ax.set_xlabel(f"{label} ({unit}){why}")
     _hide_unused(axes, len(cols))

@@ -752,6 +752,8 @@ def test_histograms_draw_no_density_below_zero_nor_over_a_few_whole_numbers(
     rng = np.random.default_rng(3)
     summary["investors_withdrawn"] = rng.integers(0, 4, size=len(summary))  # 4 values
     summary["chinese_killed"] = rng.geometric(0.2, size=len(summary)) - 1  # piled up at 0
+    spread = np.array([1, 3, 4, 5, 6, 7, 8, 11, 16, 17])  # helper-171's labels read "1617"
+    summary["attacks_on_chinese"] = spread[np.arange(len(summary)) % spread.size]
     run = load_run(save_run(tmp_path / "counts", summary, ts, events))
     hist = plots.figure_outcome_histograms(run)
     assert hist is not None
@@ -762,7 +764,10 @@ def test_histograms_draw_no_density_below_zero_nor_over_a_few_whole_numbers(
     assert investors.get_xlabel().endswith("\n(4 distinct values: no density curve)")
     assert not investors.texts
     ticks = [t for t in investors.get_xticks() if -0.5 <= t <= 3.5]
-    assert ticks and all(float(t).is_integer() for t in ticks)  # a stranger saw 0.5, 1.5 ...
+    assert ticks == [0, 1, 2, 3]  # a stranger saw 0.5, 1.5 ...
+    lo, hi = axes["Attacks on Chinese targets"].get_xlim()
+    ticks = [t for t in axes["Attacks on Chinese targets"].get_xticks() if lo <= t <= hi]
+    assert all(float(t).is_integer() for t in ticks) and min(np.diff(ticks)) >= 2, ticks
     chinese = axes["Chinese nationals killed"]
     curves = [line for line in chinese.lines if len(line.get_xdata()) == 200]
     assert len(curves) == 1 and min(curves[0].get_xdata()) >= 0  # reflected at zero
