@@ -281,7 +281,7 @@ def _overrides_text(run: Run) -> str:
 def _runs_section(runs: RunSet) -> str:
     # what the intervals include is a column only where runs differ (else said once below)
     mixed = len({run.uncertainty for run in runs.runs}) > 1
-    header = ["run", "scenario", "changed on its command line"] + ["intervals include"] * mixed
+    header = ["run", "scenario", "model parameters changed"] + ["intervals include"] * mixed
     header += ["replicates", "seed", "streams", "weeks", "version", "model", "status", "directory"]
     rows = []
     for run in runs.runs:
