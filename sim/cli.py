@@ -1036,6 +1036,20 @@ FLAGS = ("-m", "--multirun", "--resolve", "--help", "-h", "--hydra-help", "--inf
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "--version")
 
 
+def _as_a_setting(name: str, eq: str, value: str, rest: list[str]) -> str:
+    """`` (a setting is key=value: replicates=5)`` when an unknown option ``--replicates 5``
+    names a setting of ``cpec-sim run`` (helper-171: the error listed Hydra's options only)."""
+    from sim.config import key_types
+
+    key = name.lstrip("-").replace("-", "_")
+    if not name.startswith("--") or (key not in key_types() and key != "scenario"):
+        return ""
+    if not eq and rest and not rest[0].startswith("-") and "=" not in rest[0]:
+        value = rest[0]
+    shown = value or ("NAME" if key == "scenario" else "VALUE")
+    return f" (a setting is given as key=value: {key}={shown})"
+
+
 def split_args(args: list[str]) -> tuple[list[str], list[str]]:
     """Options and overrides, in any order on the command line (options first for Hydra)."""
     flags: list[str] = []
@@ -1048,7 +1062,8 @@ def split_args(args: list[str]) -> tuple[list[str], list[str]]:
             continue
         name, eq, value = item.partition("=")
         if name not in FLAGS:
-            raise Refused(f"unknown option {name!r}: choose from {', '.join(FLAGS)}")
+            raise Refused(f"unknown option {name!r}{_as_a_setting(name, eq, value, items)}: "
+                          f"choose from {', '.join(FLAGS)}")  # fmt: skip
         if name in FLAG_VALUES:
             if not eq:
                 value = items.pop(0) if items else ""

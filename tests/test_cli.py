@@ -618,3 +618,28 @@ def test_the_default_jobs_are_the_cpus_the_process_may_use(workdir: Path) -> Non
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "note: jobs=2 is more than the 1 CPU(s) this process may use" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["--replicates", "5"], " (a setting is given as key=value: replicates=5)"),
+        (["--chunk-size=7"], " (a setting is given as key=value: chunk_size=7)"),
+        (["--china.patience_loss_per_death", "-m"], ": china.patience_loss_per_death=VALUE)"),
+        (["--scenario"], " (a setting is given as key=value: scenario=NAME)"),
+        (["--foo", "5"], ""),
+        (["-replicates", "5"], ""),
+    ],
+)
+def test_an_option_that_names_a_setting_says_how_settings_are_given(
+    args: list[str], hint: str
+) -> None:
+    """helper-171: ``cpec-sim run --replicates 5`` listed Hydra's options only."""
+    from sim.cli import Refused, split_args
+
+    with pytest.raises(Refused) as refused:
+        split_args(args)
+    said = str(refused.value)
+    assert said.startswith(f"unknown option {args[0].split('=')[0]!r}{hint.split(':')[0]}")
+    assert hint in said and ": choose from -m, --multirun" in said
+    assert (hint == "") == ("key=value" not in said)
