@@ -922,6 +922,8 @@ def _job(cfg: Any) -> int:
     if sweeping:
         done = outcome.done_replicates
         noun = "replicate " if done == 1 else "replicates"
+        if done != spec.replicates:  # helper-172: as a run's line says it
+            noun = f"of {spec.replicates} replicates"
         print(f"{outcome.status:11s} {done:6d} {noun}  {run_dir.name}")
         if outcome.status == "failed" and outcome.message:
             print(f"            {outcome.message}")

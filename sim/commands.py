@@ -105,19 +105,26 @@ def interrupt_noted() -> bool:
     return _INTERRUPT[0]
 
 
-#: Whether a ``cpec-sim`` command runs in this process (:func:`a_command`).
-_COMMAND = [False]
+#: Set while a ``cpec-sim`` command runs (:func:`a_command`), and so in every process it
+#: starts: a sweep's jobs under a launcher of their own (submitit's), their worker processes.
+COMMAND_VARIABLE = "CPEC_SIM_COMMAND"
 
 
 @contextmanager
 def a_command() -> Iterator[None]:
     """Inside the block a ``cpec-sim`` command runs (``sim.cli.main``): a worker process
-    that dies was not a script's unguarded call (:func:`worker_died`)."""
-    before, _COMMAND[0] = _COMMAND[0], True
+    that dies was not a script's unguarded call (:func:`worker_died`). The mark is an
+    environment variable, which the processes the command starts inherit (helper-172: a
+    sweep job under the ``local`` launcher was told to guard a script)."""
+    before = os.environ.get(COMMAND_VARIABLE)
+    os.environ[COMMAND_VARIABLE] = "1"
     try:
         yield
     finally:
-        _COMMAND[0] = before
+        if before is None:
+            os.environ.pop(COMMAND_VARIABLE, None)
+        else:
+            os.environ[COMMAND_VARIABLE] = before
 
 
 def worker_died(what: str, then: str) -> str:
@@ -125,7 +132,7 @@ def worker_died(what: str, then: str) -> str:
     command it was killed (or ran out of memory); called from a script, the likeliest cause
     is a call at the script's top level, which each worker meets again as it imports the
     script, so that advice comes first."""
-    if _COMMAND[0]:
+    if os.environ.get(COMMAND_VARIABLE) == "1":
         return f"{what} died (killed, or out of memory?): {then}"
     return (
         f'{what} died: from a script, put the call under `if __name__ == "__main__":` (else '

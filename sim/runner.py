@@ -650,17 +650,16 @@ def recorded(spec: RunSpec) -> RunSpec:
         return spec
     import yaml
 
-    from sim.config import load_scenario, scenario_names, scenario_params
+    from sim.config import scenario_params
     from sim.params import flatten, to_dict
 
     params = _plain(to_dict(spec.params))
     mine = flatten(params)
     overrides = list(spec.overrides)
-    known = spec.scenario in scenario_names()
-    if not overrides and known:
+    if not overrides:  # the scenario is known (checked_spec)
         theirs = flatten(_plain(to_dict(scenario_params(spec.scenario))))
         overrides = [f"{k}={_shown(v)}" for k, v in mine.items() if theirs.get(k) != v]
-    info = dict(load_scenario(spec.scenario)["scenario"]) if known else {}
+    info = dict(load_scenario(spec.scenario)["scenario"])
     info.update(
         name=spec.scenario, description=str(spec.description or info.get("description", ""))
     )

@@ -1916,12 +1916,14 @@ def validate(
     seed: int = 0,
     jobs: int | None = None,
     weeks: int = 104,
-    out_dir: Path = DEFAULT_OUT,
+    out_dir: Path | None = None,
     progress: Any = None,
     plots: bool = True,
     parameters: str = "defaults",
 ) -> pd.DataFrame:
     """Run the baseline into ``out_dir/baseline``, compare it with the record, write the table.
+    Without ``out_dir``: :func:`default_out` (``results/validation``, or
+    ``results/validation-posterior`` for a posterior), as ``cpec-sim validate`` writes.
 
     Writes ``out_dir/validation.csv``, ``out_dir/validation.png|svg`` (with ``plots=False``
     none) and ``out_dir/validation.json`` (seed, replicates, weeks, parameters, version, the
@@ -1951,7 +1953,7 @@ def validate(
         raise ValidationError(f"seed={seed!r} is not allowed: need a non-negative integer")
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ValidationError(f"jobs={jobs!r} is not allowed: need at least 1 (or leave unset)")
-    out_dir = Path(out_dir)
+    out_dir = default_out(False, parameters) if out_dir is None else Path(out_dir)
     problem = not_a_folder_to_write(out_dir)
     if problem:
         raise ValidationError(f"--out {out_dir} {problem}: choose another folder")
@@ -2183,7 +2185,9 @@ def default_out(fast: bool, parameters: str) -> Path:
     """Where ``validate`` writes without ``--out``: :data:`DEFAULT_OUT`, or :data:`FAST_OUT`
     with ``--fast``, with :data:`POSTERIOR_SUFFIX` for other parameters than the defaults."""
     out = FAST_OUT if fast else DEFAULT_OUT
-    return out if parameters == "defaults" else out.with_name(out.name + POSTERIOR_SUFFIX)
+    if str(parameters).strip() == "defaults":  # as the posterior's reader takes it
+        return out
+    return out.with_name(out.name + POSTERIOR_SUFFIX)
 
 
 def _validate(args: argparse.Namespace) -> int:

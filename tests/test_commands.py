@@ -340,3 +340,13 @@ def test_a_worker_that_died_is_one_line_saying_what_to_do_there(
         "to resume"
     )
     assert isinstance(drawing_worker_died(), OSError)
+    # the processes a command starts know it too (helper-172: a sweep job under submitit's
+    # launcher, another process, gave a script's advice)
+    import subprocess
+    import sys
+
+    said = "from sim.commands import worker_died; print(worker_died('w', 'again'))"
+    with a_command():
+        child = subprocess.run([sys.executable, "-c", said], capture_output=True, text=True)
+    assert child.stdout == "w died (killed, or out of memory?): again\n", child.stderr
+    assert worker_died("w", "again").startswith("w died: from a script")  # and after it

@@ -961,6 +961,7 @@ def test_validate_fast_writes_beside_the_full_validation_not_over_it(
     assert validation.default_out(False, "posterior") == Path("results/validation-posterior")
     assert validation.default_out(True, "x.parquet") == Path("results/validation-fast-posterior")
     assert validation.default_out(True, "defaults") == validation.FAST_OUT
+    assert validation.default_out(False, " defaults ") == validation.DEFAULT_OUT  # helper-172
 
 
 def test_validate_says_how_many_posterior_draws_it_used(

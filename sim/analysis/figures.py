@@ -68,16 +68,23 @@ def _bins(x: np.ndarray) -> np.ndarray:
 FEW_COUNTS = 10
 
 
+#: About how many digits fit side by side across an outcome histogram's axis (a quarter of
+#: the figure's 14 inches, tick labels at 10 points).
+DIGITS_ACROSS_A_PANEL = 40
+
+
 def _count_ticks(ax: Axes, values: np.ndarray) -> None:
-    """Ticks for a count's few values: one at each if they span no more than
-    :data:`FEW_COUNTS` (the labels fit), else at round whole numbers (helper-171: 16 and 17
-    ran together as "1617" on a panel of values 1 to 17)."""
+    """Ticks for a count's few values: one at each where their labels fit side by side, else
+    at round whole numbers (helper-171: 16 and 17 ran together as "1617" on a panel of values
+    1 to 17; helper-172: 3306 and 3307 on one of 3304 to 3312)."""
     from matplotlib.ticker import MaxNLocator
 
-    if np.ptp(values) <= FEW_COUNTS:
+    gap = float(np.diff(values).min()) if values.size > 1 else 1.0
+    digits = max(len(str(abs(int(v)))) + (v < 0) for v in values)
+    if gap / (float(np.ptp(values)) + 1.0) * DIGITS_ACROSS_A_PANEL >= digits + 1:
         ax.set_xticks(values)
     else:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
 
 
 def _whole_numbers(x: np.ndarray) -> bool:

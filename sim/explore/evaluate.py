@@ -55,6 +55,7 @@ from sim.params import ModelParams, from_dict, set_dotted
 from sim.provenance import environment
 from sim.results import ChunkStore
 from sim.runner import (
+    RESUME,
     Interrupted,
     ProgressBar,
     one_replicate,
@@ -678,7 +679,9 @@ def evaluate(
     except PointError as exc:
         status, message = "failed", str(exc)
     except BrokenProcessPool:
-        status, message = "failed", "a worker process died: re-run the same command to resume"
+        from sim.commands import worker_died
+
+        status, message = "failed", worker_died("a worker process", RESUME)
     except EngineLost as exc:
         status, message = "failed", str(exc)
     except (Exception, asyncio.CancelledError) as exc:  # the Dask client losing its scheduler

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import io
+import itertools
 import json
 import os
 import re
@@ -754,6 +755,8 @@ def test_histograms_draw_no_density_below_zero_nor_over_a_few_whole_numbers(
     summary["chinese_killed"] = rng.geometric(0.2, size=len(summary)) - 1  # piled up at 0
     spread = np.array([1, 3, 4, 5, 6, 7, 8, 11, 16, 17])  # helper-171's labels read "1617"
     summary["attacks_on_chinese"] = spread[np.arange(len(summary)) % spread.size]
+    close = np.array([3304, 3306, 3306, 3307, 3312])  # helper-172's: 3306 and 3307 overlapped
+    summary["fighters_final"] = close[np.arange(len(summary)) % close.size]
     run = load_run(save_run(tmp_path / "counts", summary, ts, events))
     hist = plots.figure_outcome_histograms(run)
     assert hist is not None
@@ -765,9 +768,14 @@ def test_histograms_draw_no_density_below_zero_nor_over_a_few_whole_numbers(
     assert not investors.texts
     ticks = [t for t in investors.get_xticks() if -0.5 <= t <= 3.5]
     assert ticks == [0, 1, 2, 3]  # a stranger saw 0.5, 1.5 ...
-    lo, hi = axes["Attacks on Chinese targets"].get_xlim()
-    ticks = [t for t in axes["Attacks on Chinese targets"].get_xticks() if lo <= t <= hi]
-    assert all(float(t).is_integer() for t in ticks) and min(np.diff(ticks)) >= 2, ticks
+    hist.canvas.draw()  # the labels' boxes: no two overlap, and each count's are whole
+    for title in ("Attacks on Chinese targets", "Fighters at the end", "Investors withdrawn"):
+        ax = axes[title]
+        lo, hi = ax.get_xlim()
+        shown = [t for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+        assert len(shown) >= 2 and all(float(t.get_position()[0]).is_integer() for t in shown)
+        boxes = sorted((t.get_window_extent().x0, t.get_window_extent().x1) for t in shown)
+        assert all(right < left for (_, right), (left, _) in itertools.pairwise(boxes)), boxes
     chinese = axes["Chinese nationals killed"]
     curves = [line for line in chinese.lines if len(line.get_xdata()) == 200]
     assert len(curves) == 1 and min(curves[0].get_xdata()) >= 0  # reflected at zero
