@@ -2219,7 +2219,9 @@ def _validate(args: argparse.Namespace) -> int:
     failing = failures(table)
     if failing:
         which = "In-sample targets" if entry.get("source") == "posterior" else "Calibrated targets"
-        print(f"{which} outside: {failing_labels(table, failing)}.")
+        shown = failing_labels(table, failing)
+        tilde = " (~: by less than the median's Monte Carlo error)" if "~" in shown else ""
+        print(f"{which} outside: {shown}{tilde}.")
     written = [out / TABLE_FILE, out / SIDECAR_FILE]
     if not args.no_plots:
         written += _figure_files(out)
