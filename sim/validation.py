@@ -2012,8 +2012,9 @@ def validate(
         if outcome.status == "interrupted":
             raise KeyboardInterrupt(outcome.message)
         if outcome.status != "complete":
+            why = f": {outcome.message}" if outcome.message else ""  # helper-172
             raise ValidationError(
-                f"the baseline run did not complete ({outcome.status}): {run_dir}"
+                f"the baseline run did not complete ({outcome.status}{why}): {run_dir}"
             )
 
         # From here on, only the stored results.

@@ -1450,3 +1450,21 @@ def test_figures_drawn_before_an_interrupt_are_known_as_validate_s(
     assert not (tmp_path / "validation.png").exists() and not (tmp_path / "validation.svg").exists()
     sidecar = json.loads((tmp_path / "validation.json").read_text())
     assert (sidecar["status"], sidecar["figures"]) == ("complete", [])
+
+
+def test_a_validation_whose_run_failed_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper-172: a worker killed under validate left only "did not complete (failed)"."""
+    from sim import runner
+    from sim.validation import ValidationError
+
+    why = "a worker process died (killed, or out of memory?): re-run the same command to resume"
+
+    def failed(spec: runner.RunSpec, run_dir: Path, **_: object) -> runner.RunOutcome:
+        return runner.RunOutcome("failed", run_dir, 3, [], {}, why)
+
+    monkeypatch.setattr(runner, "run", failed)
+    with pytest.raises(ValidationError) as refused:
+        validate(replicates=4, seed=0, jobs=1, weeks=4, out_dir=tmp_path / "v", plots=False)
+    assert f"the baseline run did not complete (failed: {why}): " in str(refused.value)
