@@ -326,10 +326,15 @@ def _what_differs(old: dict[str, Any] | None, spec: RunSpec) -> str:
 
 def other_posterior(old: dict[str, Any] | None, posterior: Posterior | None) -> str:
     """``a run over the posterior in A (now B)`` when the earlier run's manifest records
-    another posterior file (or its contents changed); '' otherwise."""
+    another posterior file (or its contents changed), or a posterior where there is none now
+    or the other way round; '' otherwise."""
     then = (old or {}).get("parameters")
-    if not isinstance(then, dict) or then.get("source") != "posterior" or posterior is None:
+    if not isinstance(then, dict) or then.get("source") not in ("posterior", "defaults"):
         return ""
+    if then["source"] == "defaults":
+        return "" if posterior is None else f"a run without a posterior (now {posterior.path})"
+    if posterior is None:
+        return f"a run over the posterior in {then.get('path')} (now none)"
     if then.get("sha256") == posterior.sha256:  # the same draws, wherever the file is
         return ""
     if then.get("path") == posterior.path:

@@ -4,6 +4,7 @@ the config hash, and what compare/report/validate say about the intervals."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -148,12 +149,16 @@ def test_another_posterior_file_is_another_configuration(tmp_path: Path) -> None
     with pytest.raises(ParameterError) as refused:
         run(spec_b, tmp_path / "run", progress=None)
     assert spec_a.posterior is not None and spec_b.posterior is not None
-    said = (
-        f"holds a run over the posterior in {spec_a.posterior.path} (now {spec_b.posterior.path})"
-    )
+    then = spec_a.posterior.path
+    said = f"holds a run over the posterior in {then} (now {spec_b.posterior.path})"
     assert said in str(refused.value)  # helper-171: the message did not name the posterior
     with pytest.raises(ParameterError, match="holds a run of another configuration"):
         run(replace(spec_a, seed=spec_a.seed + 1), tmp_path / "run", progress=None)
+    with pytest.raises(ParameterError, match=re.escape(f"posterior in {then} (now none)")):
+        run(_spec(None), tmp_path / "run", progress=None)
+    run(_spec(None), tmp_path / "plain", progress=None)
+    with pytest.raises(ParameterError, match=re.escape(f"without a posterior (now {then})")):
+        run(spec_a, tmp_path / "plain", progress=None)
 
 
 def _bad_files(root: Path) -> list[tuple[str, str]]:
