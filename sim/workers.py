@@ -25,8 +25,10 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,28 @@ def drawing_worker_died() -> DrawingWorkerDied:
     return DrawingWorkerDied(
         worker_died("a drawing worker process", "try again (nothing was written)")
     )
+
+
+@contextmanager
+def drawing_pool(
+    preload: Sequence[str], workers: int
+) -> Iterator[tuple[ProcessPoolExecutor, list[Future[Any]]]]:
+    """A pool of ``workers`` drawing processes that import ``preload``, and a list for the
+    caller to put each task's future in. On any error in the block (here or in a worker, or
+    Ctrl-C) the pool is stopped at once with those tasks (:func:`stop_pool`); a worker that
+    died raises :class:`DrawingWorkerDied` (a script's top-level call, met again by each
+    worker, say). The pool is shut down when the block ends."""
+    pool = ProcessPoolExecutor(workers, mp_context=worker_context(preload), initializer=worker_init)
+    submitted: list[Future[Any]] = []
+    try:
+        yield pool, submitted
+    except BrokenProcessPool:
+        stop_pool(pool, submitted)
+        raise drawing_worker_died() from None
+    except BaseException:
+        stop_pool(pool, submitted)
+        raise
+    pool.shutdown(wait=True)
 
 
 def worker_init() -> None:

@@ -1523,43 +1523,26 @@ def rendered_comparison(
     those drawn here (tested).
     """
     import pickle
-    from concurrent.futures import Future, ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
-    from sim.workers import (
-        COMPARISON_PRELOAD,
-        drawing_processes,
-        drawing_worker_died,
-        stop_pool,
-        worker_context,
-        worker_init,
-    )
+    from sim.workers import COMPARISON_PRELOAD, drawing_pool, drawing_processes
 
     workers = drawing_processes(jobs, len(COMPARISON_BUILDERS))
     if workers <= 1:
         table = compare_runs(runs, reference, by_default)
         return table, {name: style.render(fig) for name, fig in comparison_figures(runs, table)}
-    ctx = worker_context(COMPARISON_PRELOAD)
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
-    futures: dict[str, Future[dict[str, bytes] | None]] = {}
-    try:
+    with drawing_pool(COMPARISON_PRELOAD, workers) as (pool, submitted):
         # pickled here: the pool pickles its tasks in a thread of its own, and computing the
         # table fills in the runs' lazily read parts meanwhile
         pickled = pickle.dumps(runs)
         for name in WITHOUT_TABLE:
-            futures[name] = pool.submit(_rendered_figure, name, pickled, None)
+            submitted.append(pool.submit(_rendered_figure, name, pickled, None))
         table = compare_runs(runs, reference, by_default)
         pickled = pickle.dumps(runs)
-        for name in [n for n in COMPARISON_BUILDERS if n not in futures]:
-            futures[name] = pool.submit(_rendered_figure, name, pickled, table)
-        drawn = {name: futures[name].result() for name in COMPARISON_BUILDERS}
-    except BrokenProcessPool:  # e.g. a script's top-level call, met again by each worker
-        stop_pool(pool, list(futures.values()))
-        raise drawing_worker_died() from None
-    except BaseException:  # an error here or in a worker, or Ctrl-C: stop at once
-        stop_pool(pool, list(futures.values()))
-        raise
-    pool.shutdown(wait=True)
+        rest = [n for n in COMPARISON_BUILDERS if n not in WITHOUT_TABLE]
+        for name in rest:
+            submitted.append(pool.submit(_rendered_figure, name, pickled, table))
+        by_name = dict(zip([*WITHOUT_TABLE, *rest], submitted, strict=True))
+        drawn = {name: by_name[name].result() for name in COMPARISON_BUILDERS}
     return table, {name: files for name, files in drawn.items() if files is not None}
 
 

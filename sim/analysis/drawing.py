@@ -9,20 +9,11 @@ never depend on the number of processes, nor on who read the inputs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sim.workers import (
-    DRAWING_PRELOAD,
-    drawing_processes,
-    drawing_worker_died,
-    stop_pool,
-    worker_context,
-    worker_init,
-)
+from sim.workers import DRAWING_PRELOAD, drawing_pool, drawing_processes
 
 if TYPE_CHECKING:  # the results' loader (and pandas) only where a task is not given its inputs
     from sim.analysis.runs import Run
@@ -138,20 +129,10 @@ def draw_figures(
                 known[key] = _labelled(task.path, task.label)
             out.append(render_run_figure(known[key], task.name, formats, dpi))
         return out
-    ctx = worker_context(DRAWING_PRELOAD)
     render = partial(_render, formats=formats, dpi=dpi)
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init)
-    futures = []
-    try:
-        futures = [pool.submit(render, task) for task in tasks]
+    with drawing_pool(DRAWING_PRELOAD, workers) as (pool, futures):
+        for task in tasks:
+            futures.append(pool.submit(render, task))
         if meanwhile is not None:
             meanwhile()
-        out = [future.result() for future in futures]
-    except BrokenProcessPool:  # e.g. a script's top-level call, met again by each worker
-        stop_pool(pool, futures)
-        raise drawing_worker_died() from None
-    except BaseException:  # an error here or in a worker, or Ctrl-C: stop at once
-        stop_pool(pool, futures)
-        raise
-    pool.shutdown(wait=True)
-    return out
+        return [future.result() for future in futures]

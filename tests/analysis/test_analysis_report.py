@@ -240,17 +240,17 @@ def test_an_error_while_figures_are_drawn_stops_the_workers_at_once(
 ) -> None:
     """The comparison drawn meanwhile fails: the error comes through, and the pool is stopped
     (tests/test_stop_pool.py: no queued figure is drawn first) rather than left to finish."""
-    from sim.analysis import drawing
+    from sim import workers
 
     stopped: list[int] = []
-    real_stop = drawing.stop_pool
+    real_stop = workers.stop_pool
 
     def spy(pool, pending=()):  # type: ignore[no-untyped-def]
         pending = list(pending)
         stopped.append(sum(not f.done() for f in pending))
         real_stop(pool, pending)
 
-    monkeypatch.setattr(drawing, "stop_pool", spy)
+    monkeypatch.setattr(workers, "stop_pool", spy)
     run = make_run(tmp_path / "run", n=4, weeks=3)
     tasks = [RunFigure(run, "run", "target_mix")] * 12
 
