@@ -2185,8 +2185,10 @@ def _validate_parser() -> Parser:
 def default_out(fast: bool, parameters: str) -> Path:
     """Where ``validate`` writes without ``--out``: :data:`DEFAULT_OUT`, or :data:`FAST_OUT`
     with ``--fast``, with :data:`POSTERIOR_SUFFIX` for other parameters than the defaults."""
+    from sim.posterior import DEFAULTS
+
     out = FAST_OUT if fast else DEFAULT_OUT
-    if str(parameters).strip() == "defaults":  # as the posterior's reader takes it
+    if str(parameters).strip() == DEFAULTS:  # as the posterior's reader takes it
         return out
     return out.with_name(out.name + POSTERIOR_SUFFIX)
 
