@@ -1102,6 +1102,7 @@ def figure_boxes(runs: RunSet) -> Figure | None:
             ax.plot(x, p + jitter, "o", ms=2.2, color=c, alpha=0.7, zorder=3)
         ax.set_title(style.outcome_label(outcome, with_unit=False))
         ax.set_xlabel(style.outcome_label(outcome))
+        style.whole_number_ticks(ax.xaxis, np.concatenate(data))
         ax.set_yticks(pos, [tick_label(lbl) for lbl in labels])
         ax.grid(axis="y", visible=False)
     fig.suptitle(
@@ -1158,6 +1159,12 @@ def figure_ecdfs(runs: RunSet) -> Figure | None:
                 )  # fmt: skip
         ax.set_title(style.outcome_label(outcome, with_unit=False))
         ax.set_xlabel(style.outcome_label(outcome))
+        style.whole_number_ticks(
+            ax.xaxis,
+            np.concatenate(
+                [stats.finite(r.outcomes[outcome]) for r in runs.runs if outcome in r.outcomes]
+            ),
+        )
         ax.set_ylabel("share of replicates ≤ x")
         ax.set_ylim(-0.02, 1.02)
     handles, names = axes[0].get_legend_handles_labels()

@@ -373,6 +373,8 @@ def draw_outcome_histograms(inputs: Outcomes) -> Figure | None:
             )
         if few_counts:  # whole numbers (there were ticks at 0.5, 1.5 ... and -0.45)
             _count_ticks(ax, values)
+        else:
+            style.whole_number_ticks(ax.xaxis, x)
         ax.set_title(f"{label}\n{_interval_text(s)}", fontsize=9.5)
         ax.set_xlabel(f"{label} ({unit}){why}")
     _hide_unused(axes, len(cols))
@@ -414,6 +416,7 @@ def draw_outcome_ecdfs(inputs: Outcomes) -> Figure | None:
         _mark_interval(ax, s)
         xs, ps = stats.ecdf(x)
         ax.step(np.r_[xs[0], xs], np.r_[0.0, ps], where="post", color=style.OKABE_ITO[0], lw=1.6)
+        style.whole_number_ticks(ax.xaxis, x)
         for level in (0.05, 0.5, 0.95) if inputs.replicates > 1 else ():  # none for one value
             ax.axhline(level, color="0.5", lw=0.6, ls=":")
         ax.set_title(f"{label}\n{_interval_text(s)}", fontsize=9.5)

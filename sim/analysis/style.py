@@ -140,6 +140,20 @@ def log_axes(ax: Any) -> None:
         axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
 
 
+def whole_number_ticks(axis: Any, values: Any) -> None:
+    """Put ``axis``'s ticks at whole numbers only when every one of ``values`` is whole (a
+    count of people, attacks or firms): matplotlib's own steps of 2.5 would label an axis
+    of investors withdrawn 0, 2.5, 5, 7.5. Otherwise the ticks are matplotlib's automatic
+    ones (its ``AutoLocator`` is this locator with these steps, without ``integer``)."""
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size and bool(np.all(x == np.round(x))):
+        axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
+
+
 @contextmanager
 def context() -> Iterator[None]:
     """Apply :data:`HOUSE_STYLE` and the Okabe-Ito colour cycle for the duration, over

@@ -1099,3 +1099,63 @@ def test_runs_of_a_two_key_sweep_are_told_apart_in_the_pairing_note() -> None:
     text = cmp._pairing_strength(diffs)
     assert "'p=0, t=0.4' 0.15 (0.10 to 0.20); Iran border 0.60 (0.50 to 0.70)" in text
     assert "'p=0, t=0.4' pair weakly" in text and "Iran border drew from one stream" in text
+
+
+def _visible_ticks(ax) -> list[float]:  # type: ignore[no-untyped-def]
+    lo, hi = sorted(ax.get_xlim())
+    return [float(t) for t in ax.get_xticks() if lo <= t <= hi]
+
+
+def test_whole_number_outcomes_are_ticked_at_whole_numbers_only(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A count spanning 0-12 firms or 15-26 people got matplotlib's steps of 2.5 (2.5
+    investors withdrawn, 17.5 Chinese killed) in the run's histograms and ECDFs and in the
+    comparison's boxes and ECDFs; now its ticks are whole, and a fractional outcome keeps
+    matplotlib's automatic ticks."""
+    from matplotlib.ticker import AutoLocator
+
+    from sim.analysis import figures
+
+    rng = np.random.default_rng(5)
+    counts = {
+        "investors_withdrawn": rng.integers(0, 13, 200).astype(float),
+        "chinese_killed": rng.integers(15, 27, 200).astype(float),
+    }
+    fractional = rng.uniform(0.0, 12.0, 200)
+    inputs = figures.Outcomes("t", 200, {**counts, "legitimacy_final": fractional / 12})
+    titles = {style.OUTCOMES[c][0]: c for c in counts}
+    checked = automatic = 0
+    for draw in (figures.draw_outcome_histograms, figures.draw_outcome_ecdfs):
+        fig = draw(inputs)
+        assert fig is not None
+        fig.canvas.draw()
+        for ax in fig.axes:
+            name = titles.get(ax.get_title().split("\n")[0])
+            if name is not None:
+                ticks = _visible_ticks(ax)
+                assert len(ticks) >= 3 and all(t == round(t) for t in ticks), (draw, name, ticks)
+                checked += 1
+            elif ax.get_title().startswith(style.OUTCOMES["legitimacy_final"][0]):
+                assert type(ax.xaxis.get_major_locator()) is AutoLocator
+                automatic += 1
+    assert (checked, automatic) == (4, 2)
+
+    # the comparison's panels are wider: steps of 2.5 there for a span of 0-19
+    counts["investors_withdrawn"] = rng.integers(0, 20, 200).astype(float)
+    runs = []
+    for i, label in enumerate(("baseline", "troops")):
+        summary, ts, ev = make_frames(n=100, weeks=3, seed=i)
+        for col, values in counts.items():
+            summary[col] = values[i * 100 : (i + 1) * 100]
+        runs.append(save_run(tmp_path / label, summary, ts, ev, scenario=label))
+    loaded = load_runs(runs)
+    for build in (cmp.figure_boxes, cmp.figure_ecdfs):
+        fig = build(loaded)
+        assert fig is not None
+        fig.canvas.draw()
+        whole = [ax for ax in fig.axes if ax.get_title() in titles]
+        assert len(whole) == 2, build
+        for ax in whole:
+            ticks = _visible_ticks(ax)
+            assert len(ticks) >= 3 and all(t == round(t) for t in ticks), (build, ticks)
