@@ -127,10 +127,17 @@ def _print_summary(result: object) -> None:
                 )
                 print(f"  {rec['quantity']!s:20s} {float(rec['observed_2024']):8.4g} {cells}")
         _print_model_differences(result.hindcast)
+    parts = "; ".join(f"{name} {n:,}" for name, n in result.parts.items() if n)
     print(
-        f"\n{result.simulations:,} simulations in the calibration, "
-        f"{result.session_simulations:,} of them this session ({result.seconds:.0f} s)"
+        f"\n{result.simulations:,} simulations in the calibration"
+        + (f" ({parts})" if parts else "")
+        + f", {result.session_simulations:,} of them this session ({result.seconds:.0f} s)"
     )
+    if result.parts.get("first tolerance"):
+        print(
+            f"  (first tolerance: the {result.parts['first tolerance']:,} draws from the prior "
+            "that pyabc simulates to set generation 1's epsilon)"
+        )
     print(f"calibration directory: {result.out_dir}")
 
 

@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, closing, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,24 @@ class CalibrationResult:
     simulations: int  # the calibration's: pilot, every generation, the predictive sample
     seconds: float  # this session's
     session_simulations: int = 0  # run this session (a resumed calibration reuses the rest)
+    #: ``simulations`` by part (:func:`simulations_by_part`), in the order they ran.
+    parts: dict[str, int] = field(default_factory=dict)
+
+
+def simulations_by_part(
+    pilot: int, abc_total: int, generations: list[int], predictive: int, references: int
+) -> dict[str, int]:
+    """A calibration's simulations by part. pyabc's total counts the sample from the prior
+    that sets the first generation's tolerance, which no generation counts as its own."""
+    parts = {
+        "pilot": pilot,
+        "first tolerance": abc_total - sum(generations),
+        "generations": sum(generations),
+        "posterior predictive": predictive,
+    }
+    if references:
+        parts["hindcast references"] = references
+    return parts
 
 
 def space_file_name(path: str) -> str:
@@ -489,9 +507,17 @@ def _calibrate_in(
     session += abc.total_simulations - before + referenced
     from sim.files import file_record
 
+    parts = simulations_by_part(
+        settings.pilot,
+        abc.total_simulations,
+        [g.simulations for g in abc.generations()],
+        n_predictive,
+        referenced,
+    )
     manifest.update(
         status="complete",
-        simulations=abc.total_simulations + settings.pilot + n_predictive + referenced,
+        simulations=sum(parts.values()),
+        simulations_by_part=parts,
         abc_simulations=abc.total_simulations,
         generations_done=abc.generations_done,
         simulations_this_session=session,
@@ -513,6 +539,7 @@ def _calibrate_in(
         manifest["simulations"],
         seconds,
         session,
+        parts,
     )
 
 

@@ -264,6 +264,14 @@ def test_a_resumed_calibration_counts_only_this_sessions_simulations(
 ) -> None:
     space, _, record, first = synthetic
     assert first.session_simulations == first.simulations  # the first session ran them all
+    # the parts add up (helper-173: the printed pilot, generations and predictive sample
+    # came 60 short of the total: pyabc's first sample from the prior)
+    generations = pd.read_csv(first.out_dir / "generations.csv")
+    assert first.parts["generations"] == int(generations["simulations"].sum())
+    assert first.parts["first tolerance"] > 0
+    assert sum(first.parts.values()) == first.simulations
+    stored = json.loads((first.out_dir / "manifest.json").read_text())
+    assert stored["simulations_by_part"] == first.parts
     out = _copy(synthetic, tmp_path)
     again = calibrate(fast=True, out_dir=out, space=space, record=record, progress=lambda _: None)
     assert again.simulations == first.simulations
@@ -281,8 +289,13 @@ def test_the_summary_shows_ranges_this_sessions_count_and_the_fast_caveat(
     check = result.predictive.set_index("statistic")
     check.loc["attacks_balochistan_y1", ["observed", "observed_half_width"]] = (170.0, 0.0)
     check.loc["militants_killed_per_year", ["observed", "observed_half_width"]] = (275.0, 125.0)
+    parts = {"pilot": 100, "first tolerance": 60, "generations": 839, "posterior predictive": 60}
     resumed = replace(
-        result, predictive=check.reset_index(), simulations=1059, session_simulations=60
+        result,
+        predictive=check.reset_index(),
+        simulations=1059,
+        session_simulations=60,
+        parts=parts,
     )
     monkeypatch.setattr(pipeline, "calibrate", lambda **_: resumed)
     assert main(["calibrate", "--fast"]) == 0
@@ -291,7 +304,11 @@ def test_the_summary_shows_ranges_this_sessions_count_and_the_fast_caveat(
     # an estimate known only as 150-400 is printed as that range, not as its midpoint 275
     assert "observed 150-400 " in lines["militants_killed_per_year"]
     assert "observed     170 " in lines["attacks_balochistan_y1"]
-    assert "1,059 simulations in the calibration, 60 of them this session" in captured.out
+    assert (
+        "1,059 simulations in the calibration (pilot 100; first tolerance 60; generations 839; "
+        "posterior predictive 60), 60 of them this session"
+    ) in captured.out
+    assert "the 60 draws from the prior that pyabc simulates" in captured.out
     notes = [line for line in captured.err.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "over-confident" in notes[0] and "--fast" in notes[0]
     monkeypatch.setattr(pipeline, "calibrate", lambda **_: replace(resumed, out_dir=Path("x")))
