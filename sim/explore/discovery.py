@@ -56,14 +56,33 @@ def cases_of_interest(
         mask = points.eval(where, resolvers=[dict(constants or {})])
     except Exception as exc:
         names = [c for c in points.columns if c != "point"] + sorted(constants or {})
-        detail = " ".join(str(exc).split()) or type(exc).__name__
+        detail = _unknown_name(where, str(exc), names) or " ".join(str(exc).split())
         raise StudyError(
-            f"cannot evaluate --where {where!r}: {detail} (names: {', '.join(names)})"
+            f"cannot evaluate --where {where!r}: {detail or type(exc).__name__} "
+            f"(names: {', '.join(names)})"
         ) from None
     values = np.asarray(mask)
     if values.shape != (len(points),) or values.dtype != bool:
         raise StudyError(f"--where {where!r} must be a condition (true/false for each point)")
     return values
+
+
+def _unknown_name(where: str, error: str, names: list[str]) -> str:
+    """``unknown name 'x': did you mean 'y'?`` for a name of ``where`` that is none of
+    ``names``, as typed ('' if none): pandas reports a name in backticks by its own mangled
+    form (``BACKTICK_QUOTED_STRING_china_DOT_...``)."""
+    import difflib
+    import re
+
+    typed = re.findall(r"`([^`]*)`", where)
+    missing = re.search(r"name '([^']+)' is not defined", error)
+    if missing and not missing.group(1).startswith("BACKTICK_QUOTED_STRING_"):
+        typed.append(missing.group(1))
+    for name in typed:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            return f"unknown name {name!r}" + (f": did you mean {close[0]!r}?" if close else "")
+    return ""
 
 
 def _prim_module() -> Any:

@@ -96,6 +96,18 @@ def test_where_expressions() -> None:
         cases_of_interest(points, "hold > 0.5")
     with pytest.raises(StudyError, match="must be a condition"):
         cases_of_interest(points, "capital_deployed_final * 2")
+    # a misspelt name, as typed (pandas names one in backticks BACKTICK_QUOTED_STRING_...),
+    # with the closest: --outcome's investment_hold is investment_hold_share here (helper-173)
+    points["china.initial_patience"] = [0.1, 0.5, 0.9]
+    for where, typed, meant in (
+        ("`china.initial_patienc` < 0.4", "china.initial_patienc", "china.initial_patience"),
+        ("investment_hold > 0.5", "investment_hold", "investment_hold_share"),
+    ):
+        with pytest.raises(StudyError) as caught:
+            cases_of_interest(points, where)
+        message = str(caught.value)
+        assert f"unknown name {typed!r}: did you mean {meant!r}?" in message, message
+        assert "BACKTICK" not in message
 
 
 def test_no_case_of_interest_is_an_error() -> None:
