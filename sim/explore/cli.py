@@ -368,8 +368,10 @@ def _sensitivity(args: argparse.Namespace) -> int:
         _say_contrast(s)
         print(sa.format_indices(result))
         if args.fast:
-            print(f"note: --fast ({s.weeks} weeks, {s.replicates} replicates) checks the "
-                  "pipeline; its indices are not results to read")  # fmt: skip
+            design = "base samples" if method == "sobol" else "trajectories"
+            print(f"note: --fast's small design ({s.samples} {design}; here {s.weeks} weeks, "
+                  f"{s.replicates} replicates) checks the pipeline; its indices are not results "
+                  "to read")  # fmt: skip
         print(f"indices: {out / 'indices.csv'}")
         print(f"plot: {out / 'plots' / 'sensitivity.png'} (and .svg)")
     print(f"study directory: {out}")
@@ -434,7 +436,9 @@ def _discover(args: argparse.Namespace) -> int:
     if not 0.0 <= args.min_density <= 1.0:
         raise StudyError(f"--min-density={args.min_density} is not allowed: choose 0 to 1")
     if not 0.0 < args.mass_min < 1.0:
-        raise StudyError(f"--mass-min={args.mass_min} is not allowed: choose between 0 and 1")
+        raise StudyError(
+            f"--mass-min={args.mass_min} is not allowed: a share above 0 and below 1 (default 0.05)"
+        )
     sd.check_holdout(args.holdout, "--holdout")  # before the design is built and checked
     if args.box is not None and args.box < 0:  # not only once the study has run
         raise StudyError(f"--box={args.box} is not allowed: a box of the trajectory, 0 or more")
