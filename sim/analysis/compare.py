@@ -1162,7 +1162,8 @@ def figure_ecdfs(runs: RunSet) -> Figure | None:
         style.whole_number_ticks(
             ax.xaxis,
             np.concatenate(
-                [stats.finite(r.outcomes[outcome]) for r in runs.runs if outcome in r.outcomes]
+                [np.empty(0)]
+                + [stats.finite(r.outcomes[outcome]) for r in runs.runs if outcome in r.outcomes]
             ),
         )
         ax.set_ylabel("share of replicates ≤ x")
