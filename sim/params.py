@@ -40,7 +40,9 @@ class RecruitmentParams:
     """Grievance, recruitment and backlash (Epstein 2002; Condra & Shapiro 2012)."""
 
     threshold: float = param(0.1, "grievance", PROB, "Epstein's activation threshold T")
-    arrest_constant: float = param(2.3, "1", (0.0, 20.0), "Epstein's k in P = 1 - exp(-k C/A)")
+    arrest_constant: float = param(
+        2.3, "1", (0.0, 20.0), "Epstein's k in P = 1 - exp(-k C/((A+1) c_ref))"
+    )
     security_per_fighter_ref: float = param(
         20.0, "personnel/fighter", (0.1, 1e4), "C/A ratio at which perceived arrest risk is 1-e^-k"
     )
@@ -64,8 +66,9 @@ class RecruitmentParams:
         "attempts/civilian harmed",
         (0.0, 20.0),
         "extra attack attempts by the groups present, over the following weeks, per civilian "
-        "an operation harms (Condra & Shapiro 2012, Iraq: effect within ~4 weeks; Condra et "
-        "al. 2010, Afghanistan: ~3 incidents per casualty in 6 weeks, an upper value here)",
+        "an operation harms: an assumption (Condra & Shapiro 2012, Iraq: effect within ~4 "
+        "weeks; Condra et al. 2010, Afghanistan: a typical incident's civilian casualties, "
+        "~1 more incident in an average district in 6 weeks)",
     )
     neighbour_mobilisation: float = param(
         1.0,
@@ -277,8 +280,9 @@ class TargetingParams:
         1.0,
         "exponent",
         (0.0, 2.0),
-        "where a Chinese target is struck, among the places a group reaches: weight nationals "
-        "there ^ this (Clarke & Newman 2006: targets 'occupied'); 1, in proportion (each "
+        "where a Chinese target is struck, among the places a group reaches: weight its reach "
+        "there (fighters, and attacks.neighbour_reach x those next door) x nationals there ^ "
+        "this (Clarke & Newman 2006: targets 'near' and 'occupied'); 1, in proportion (each "
         "national a potential victim: an assumption; the record's split, Karachi 5, Gwadar 4, "
         "Dasu 2, Chagai 1, favours 1.5-2: docs/model.md); 0, any presence alike (the rule "
         "before 4 December 2026)",
@@ -293,7 +297,8 @@ class AttackParams:
         0.75,
         "probability",
         PROB,
-        "before protection; record 2021-24: 5 of 8 attacks killed Chinese",
+        "before protection (guards, Chinese troops); record 2021-24, after protection: 5 of "
+        "8 attacks killed Chinese",
     )
     success_security: float = param(0.75, "probability", PROB, "assumption")
     success_infrastructure: float = param(0.75, "probability", PROB, "assumption")
@@ -312,7 +317,8 @@ class AttackParams:
         1.0,
         "1/attacker",
         (0.0, 20.0),
-        "kill hazard per attacker on those in the attacked vehicle: P(killed) = 1-exp(-l n)",
+        "kill hazard per attacker on those in the attacked vehicle: P(killed) = "
+        "1-exp(-l g n), g the group's groups.NAME.lethality",
     )
     escorts_per_vehicle: int = param(
         4,
@@ -334,10 +340,14 @@ class AttackParams:
     )
     infrastructure_security_share: float = param(0.4, "fraction", PROB, "guards among victims")
     attacker_loss_interdicted: float = param(
-        0.5, "fraction", PROB, "cell killed/captured if stopped"
+        0.5, "fraction", PROB, "attackers killed/captured if stopped (the squad, not the cell)"
     )
-    attacker_loss_failed: float = param(0.3, "fraction", PROB, "cell lost in a failed attack")
-    attacker_loss_succeeded: float = param(0.05, "fraction", PROB, "cell lost in a success")
+    attacker_loss_failed: float = param(
+        0.3, "fraction", PROB, "attackers lost in a failed attack (the squad, not the cell)"
+    )
+    attacker_loss_succeeded: float = param(
+        0.05, "fraction", PROB, "attackers lost in a success (the squad, not the cell)"
+    )
     attacker_captured_share: float = param(
         0.3, "fraction", PROB, "lost attackers captured rather than killed (not suicide)"
     )
@@ -457,8 +467,8 @@ class IranParams:
         0.5,
         "0-1",
         PROB,
-        "extra operation intensity in border districts when cooperative (attrition never "
-        "exceeds Pakistan's own maximum)",
+        "extra operation intensity in border districts and in Saravan (Iran) when cooperative "
+        "(attrition never exceeds Pakistan's own maximum)",
     )
     sanctuary_recruit_denial: float = param(
         0.5, "fraction", PROB, "share of border recruitment denied when cooperative"
