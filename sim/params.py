@@ -366,7 +366,16 @@ class PakistanParams:
     )
     base_intensity: float = param(0.3, "0-1", PROB, "routine counter-insurgency tempo")
     intensity_per_china_level: float = param(0.08, "per ladder step", PROB, "Chinese pressure")
-    intensity_per_attack: float = param(0.01, "per attack in 4 weeks", PROB, "reaction to attacks")
+    intensity_per_attack: float = param(
+        0.01, "per attack in the window", PROB, "reaction to each attack of the last reaction_weeks"
+    )
+    reaction_weeks: int = param(
+        4,
+        "weeks",
+        (1, 8),
+        "weeks of attacks (by any group, anywhere in the model) that the tempo answers: an "
+        "assumption (at most the 8 weeks of attack counts the model keeps)",
+    )
     decisive_operation_week: int = param(
         -1, "week", (-1, 10000), "week a decisive operation starts (-1 never; seed: 19 Nov 2024)"
     )

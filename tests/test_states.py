@@ -130,3 +130,36 @@ def test_pakistan_draws_whether_to_yield_only_while_something_is_left_to_yield()
     never, always = {"pakistan.acceptance_rate": 0.0}, {"pakistan.acceptance_rate": 1.0}
     assert _replicates("full_pressure", never) == _replicates("full_pressure", always)
     assert _replicates("joint_operation", never) != _replicates("joint_operation", always)
+
+
+def test_pakistan_s_tempo_answers_the_attacks_of_its_reaction_window() -> None:
+    """``pakistan.reaction_weeks`` (the rule had 4 written in, helper-174): each week's
+    intensity in Balochistan is the routine tempo, China's pressure and the attacks of the
+    last ``reaction_weeks`` weeks (capped at 1), in the engine and the Mesa model alike."""
+    from sim.config import with_overrides
+    from sim.engine import run_replicate
+    from sim.model import CrisisModel
+    from sim.params import ModelParams, iter_params
+    from sim.world import HISTORY
+
+    info = {i.path: i for i in iter_params(ModelParams())}["pakistan.reaction_weeks"]
+    bounds = info.bounds
+    assert bounds is not None and bounds[1] <= HISTORY  # never past the weeks remembered
+    tempi = {}
+    for k in (1, 4, 8):
+        p = with_overrides(ModelParams(), {"pakistan.reaction_weeks": k})
+        w = run_replicate(p, 40, 3).weekly
+        attacks = np.asarray(w["attacks"], dtype=float)
+        earlier = np.array([attacks[max(0, i - k) : i].sum() for i in range(attacks.size)])
+        pk = p.pakistan
+        expected = np.minimum(
+            1.0,
+            pk.base_intensity
+            + pk.intensity_per_china_level * np.asarray(w["china_level"])
+            + pk.intensity_per_attack * earlier,
+        )
+        np.testing.assert_allclose(w["operation_intensity"], expected, rtol=0, atol=1e-12)
+        mesa = CrisisModel(p, weeks=40, seed=3).run().weekly["operation_intensity"]
+        np.testing.assert_array_equal(mesa, w["operation_intensity"])
+        tempi[k] = float(np.mean(w["operation_intensity"]))
+    assert tempi[1] < tempi[4] < tempi[8]

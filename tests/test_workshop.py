@@ -725,7 +725,10 @@ def test_a_seat_feeding_the_rule_s_exact_tempo_under_a_decisive_operation_change
     for _ in range(30):
         m = seated.model
         coming = operation_intensity(
-            m.week + 1, int(m.world.s[LEVEL]), recent_attacks(m.world, 4), m.compiled.pakistan
+            m.week + 1,
+            int(m.world.s[LEVEL]),
+            recent_attacks(m.world, m.compiled.pakistan.reaction_weeks),
+            m.compiled.pakistan,
         )
         take_seat(m, "pakistan", {**current_choices(m, "pakistan"), "intensity": float(coming)})
         seated.step()

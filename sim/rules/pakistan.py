@@ -242,7 +242,7 @@ def pakistan_week(
 ) -> None:
     """Steps 1-4 (called by :meth:`PakistanState.step` and by the engine)."""
     s, p = world.s, params.pakistan
-    level, recent = int(s[LEVEL]), recent_attacks(world, 4)
+    level, recent = int(s[LEVEL]), recent_attacks(world, p.reaction_weeks)
     s[INTENSITY] = operation_intensity(int(s[WEEK]), level, recent, p)
     s[ROUTINE] = routine_intensity(level, recent, p)
     allocate_guards_into(

@@ -411,7 +411,7 @@ def current_choices(model: CrisisModel, seat: str, investor: str = DEFAULT_INVES
     if seat == "pakistan":
         p = model.compiled.pakistan
         coming = operation_intensity(
-            model.week + 1, int(s[LEVEL]), recent_attacks(model.world, 4), p
+            model.week + 1, int(s[LEVEL]), recent_attacks(model.world, p.reaction_weeks), p
         )
         return {
             "intensity": round(float(coming), 3),
