@@ -535,6 +535,7 @@ def summary_table(run_dir: Path) -> str:
     Read with pyarrow and NumPy: a run's main process prints this without importing pandas
     (~0.35 s of a core that the workers use meanwhile)."""
     from sim.analysis.numbers import fmt_median_interval  # as compare's table shows them
+    from sim.analysis.stats import median_and_interval
     from sim.posterior import draws_used, manifest_parameters, uncertainty_text
 
     table = pq.ParquetFile(run_dir / "summary.parquet").read()
@@ -551,7 +552,7 @@ def summary_table(run_dir: Path) -> str:
     ]
     for col, label in HEADLINE:
         v = columns[col].astype(float)
-        q05, median, q95 = np.nanquantile(v, [0.05, 0.5, 0.95])
+        q05, median, q95 = median_and_interval(v)
         med, lo, hi = fmt_median_interval(median, q05, q95)
         interval = f"[{lo}, {hi}]" if n > 1 else "(one replicate)"
         lines.append(f"{label:40s} {med:>10s} {interval:>22s}")
@@ -571,6 +572,7 @@ def _few_replicates_note(n: int) -> str:
     if n >= MIN_REPLICATES_TO_TEST or n < 2:
         return ""
     return (
-        f" (fewer than {MIN_REPLICATES_TO_TEST}: each interval is rough, its ends between the "
-        "two lowest and between the two highest replicates)"
+        f" (fewer than {MIN_REPLICATES_TO_TEST}: each interval is rough; a count's runs from the "
+        "lowest replicate to the highest, another's ends lie between the two lowest and between "
+        "the two highest)"
     )

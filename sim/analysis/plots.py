@@ -186,8 +186,9 @@ def district_attacks(events: pd.DataFrame, replicate_ids: list[int]) -> pd.DataF
     return pd.DataFrame(
         {
             "mean": reps.mean(axis=1),
-            "q05": np.quantile(reps, 0.05, axis=1),
-            "q95": np.quantile(reps, 0.95, axis=1),
+            # counts: each end a count some replicate had, as the tables' intervals
+            "q05": np.quantile(reps, 0.05, axis=1, method="inverted_cdf"),
+            "q95": np.quantile(reps, 0.95, axis=1, method="inverted_cdf"),
         },
         index=per.index,
     )

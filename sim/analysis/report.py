@@ -44,7 +44,8 @@ CAPTIONS: dict[str, str] = {
     "outcomes_histograms": "Distribution of each headline outcome at the end of the run across "
     "replicates: histogram, kernel density estimate, median (black line) and 90% interval "
     "(shaded: 5th to 95th percentile of the replicates; with fewer than 20 replicates a rough "
-    "estimate whose ends lie between the two lowest and between the two highest replicates).",
+    "estimate: a count's runs from the lowest replicate to the highest, another outcome's ends "
+    "lie between the two lowest and between the two highest replicates).",
     "outcomes_ecdf": "Empirical cumulative distribution of each outcome: the height at x is the "
     "share of replicates with a value at most x.",
     "fan_violence": "Weekly violence: median across replicates (solid), mean (dashed: the line to "
@@ -102,13 +103,14 @@ which cell attacks, whether an attack succeeds), so the spread across replicates
 an outcome can vary by chance <i>under the same assumptions</i>. It is not uncertainty about the
 assumptions themselves: to explore those, compare scenarios or run a parameter sweep.</p>
 <p>The <b>median</b> is the middle replicate. The <b>90% interval</b> runs from the 5th to the
-95th percentile of the replicates (interpolated between them). With 20 replicates or more at
-most 5% of them plus one lie below it, and as many above it (of 22 all different, 2 each; of
-100, 5 each). With fewer it is a rough estimate whose ends
-lie between the two lowest and between the two highest replicates, so it can leave out the
-lowest and the highest one (of 5 replicates all different it holds the middle 3, of 10 the
-middle 8). Where replicates share values, as counts that are mostly 0 do, it holds more of them
-(of 5 replicates 0, 0, 0, 0 and 3, the first four). Fan charts show the median
+95th percentile of the replicates: for a count (people killed, attacks, investors) each end is
+a value some replicate had, for another outcome (capital, legitimacy) it is interpolated
+between two. With 20 replicates or more at most 5% of them plus one lie below it, and as many
+above it (of 22 all different, 2 each; of 100, 5 each). With fewer it is a rough estimate: a
+count's runs from the lowest replicate to the highest; another outcome's ends lie between the
+two lowest and between the two highest replicates, so it can leave out the lowest and the
+highest one (of 5 replicates all different it holds the middle 3, of 10 the middle 8). Fan
+charts show the median
 week by week with bands from the 25th to the 75th and from the 5th to the 95th percentile. More
 replicates make these estimates steadier but do not make the intervals narrower: they describe
 real variability in the model.</p>

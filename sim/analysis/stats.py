@@ -39,12 +39,36 @@ class Summary:
 
 
 def summarise(values: ArrayLike) -> Summary:
-    """n, mean, median and the 5% and 95% quantiles (NaN-free values only)."""
+    """n, mean, median and the 5% and 95% quantiles (NaN-free values only), the quantiles as
+    :func:`median_and_interval` takes them."""
     x = finite(values)
     if x.size == 0:
         return Summary(0, math.nan, math.nan, math.nan, math.nan)
-    q05, med, q95 = np.quantile(x, [0.05, 0.5, 0.95])
+    q05, med, q95 = median_and_interval(x)
     return Summary(int(x.size), float(x.mean()), float(med), float(q05), float(q95))
+
+
+def median_and_interval(values: ArrayLike, tail: float = 0.05) -> tuple[float, float, float]:
+    """(the ``tail`` quantile, the median, the ``1 - tail`` quantile) of the finite values.
+
+    Of whole numbers (counts: people killed, attacks, investors) each end of the interval is
+    a value some replicate took (the inverse of the empirical CDF, as the fan charts' band
+    edges), not an interpolation between two: no interval ending at 34.1 people. The median
+    stays the usual one (the mean of the two middle values). NaN for no finite value.
+    """
+    x = finite(values)
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    low, median, high = np.quantile(x, [tail, 0.5, 1 - tail])
+    if is_whole(x):
+        low, high = np.quantile(x, [tail, 1 - tail], method="inverted_cdf")
+    return float(low), float(median), float(high)
+
+
+def is_whole(values: ArrayLike) -> bool:
+    """Whether every finite value is a whole number (a count)."""
+    x = finite(values)
+    return bool(np.all(x == np.round(x)))
 
 
 def quantile_bands(

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from sim.agents.china import LADDER, ladder_thresholds
+from sim.analysis.stats import finite, median_and_interval
 from sim.compiled import POSTURE_SCORE
 from sim.config import MAX_SEED, load_scenario, scenario_names, scenario_params, shown_value
 from sim.dashboard.knobs import (
@@ -532,12 +533,11 @@ def add_summary(out: dict[str, list[float]], summary: dict[str, Any]) -> None:
 
 
 def describe(values: list[float]) -> dict[str, float]:
-    """Median, mean and 90% interval."""
-    arr = np.asarray(values, dtype=float)
-    arr = arr[np.isfinite(arr)]
+    """Median, mean and 90% interval (:func:`~sim.analysis.stats.median_and_interval`)."""
+    arr = finite(values)
     if arr.size == 0:
         return {"median": math.nan, "mean": math.nan, "lo": math.nan, "hi": math.nan}
-    lo, med, hi = np.quantile(arr, [0.05, 0.5, 0.95])
+    lo, med, hi = median_and_interval(arr)
     return {"median": float(med), "mean": float(arr.mean()), "lo": float(lo), "hi": float(hi)}
 
 
@@ -550,7 +550,7 @@ def where_it_landed(played: float, model: np.ndarray) -> dict[str, float]:
     model = model[np.isfinite(model)]
     below = float(np.mean(model < played)) if model.size else float("nan")
     equal = float(np.mean(model == played)) if model.size else float("nan")
-    lo, med, hi = np.quantile(model, [0.05, 0.5, 0.95]) if model.size else (np.nan,) * 3
+    lo, med, hi = median_and_interval(model)
     return {
         "played": float(played),
         "percentile": round(100 * (below + equal / 2), 1),

@@ -665,7 +665,8 @@ def test_box_whiskers_end_at_the_tables_90_percent_interval(tmp_path: Path, make
     ax = fig.axes[next(i for i, t in enumerate(titles) if t.startswith("Chinese"))]
     row = table[(table["label"] == runs.runs[1].label) & (table["outcome"] == "chinese_killed")]
     q05, q95 = float(row["q05"].iloc[0]), float(row["q95"].iloc[0])
-    assert q95 == pytest.approx(np.quantile(summary["chinese_killed"], 0.95)) and q95 > 15 + 10
+    # a count: the 95th percentile is a value some replicate had (the 29th of 30), not 23.2
+    assert q95 == 40 and q95 > 15 + 10
     # the second run's whiskers: horizontal lines (not dots) at its row, y = 0
     whiskers = [
         line.get_xdata()

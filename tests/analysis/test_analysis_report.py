@@ -342,21 +342,29 @@ def test_a_sweep_report_says_which_jobs_failed_and_that_the_reference_stands_in(
 @pytest.mark.parametrize(
     ("values", "inside"),
     [
-        (range(5), 3),
-        (range(10), 8),
-        (range(20), 18),
-        (range(40), 36),
-        ([0, 0, 0, 0, 3], 4),  # ties: a count that is mostly 0
+        # another outcome (not whole numbers): ends interpolated between two replicates
+        ([v + 0.5 for v in range(5)], 3),
+        ([v + 0.5 for v in range(10)], 8),
+        ([v + 0.5 for v in range(20)], 18),
+        ([v + 0.5 for v in range(40)], 36),
+        # counts: each end a value some replicate had, all of them below 20 replicates
+        (range(5), 5),
+        (range(10), 10),
+        (range(20), 19),
+        (range(40), 37),
+        (range(100), 91),
+        ([0, 0, 0, 0, 3], 5),
         ([0, 0, 0, 0, 0], 5),
-        ([0, 0, 0, 0, 0, 0, 0, 1, 1, 2], 9),
+        ([0, 0, 0, 0, 0, 0, 0, 1, 1, 2], 10),
     ],
 )
 def test_what_the_report_says_a_90_percent_interval_holds_is_true(
-    values: list[int], inside: int
+    values: list[float], inside: int
 ) -> None:
-    """Below 20 replicates the interval of the tables and figures has its ends between the
-    two lowest and between the two highest replicates (the middle n - 2 of n only without
-    ties: counts that are mostly 0 have many), and the report says so."""
+    """Below 20 replicates the interval of the tables and figures runs from the lowest
+    replicate to the highest for a count, and has its ends between the two lowest and between
+    the two highest replicates for another outcome; from 20 on at most 5% of them plus one lie
+    on each side; the report says so."""
     import numpy as np
 
     from sim.analysis import stats
@@ -364,15 +372,23 @@ def test_what_the_report_says_a_90_percent_interval_holds_is_true(
     x = np.sort(np.asarray(values, dtype=float))
     s = stats.summarise(x)
     assert int(((x >= s.q05) & (x <= s.q95)).sum()) == inside
-    if len(x) < 20:
+    n, whole = len(x), bool(np.all(x == np.round(x)))
+    if whole:
+        assert s.q05 in x and s.q95 in x  # values some replicate had
+    if n < 20 and whole:
+        assert (s.q05, s.q95) == (x[0], x[-1])
+    elif n < 20:
         assert x[0] <= s.q05 <= x[1] and x[-2] <= s.q95 <= x[-1]
+    else:
+        assert (x < s.q05).sum() <= 0.05 * n + 1 and (x > s.q95).sum() <= 0.05 * n + 1
     text = " ".join(report.UNCERTAINTY_TEXT.split())
     assert "holds 90% of replicates" not in text and "middle n" not in text
+    assert "a count's runs from the lowest replicate to the highest" in text
     assert "between the two lowest and between the two highest replicates" in text
     assert "of 5 replicates all different it holds the middle 3, of 10 the middle 8" in text
-    assert "(of 5 replicates 0, 0, 0, 0 and 3, the first four)" in text
     caption = report.CAPTIONS["outcomes_histograms"]
     assert "holds 90%" not in caption and "holds fewer" not in caption
+    assert "a count's runs from the lowest replicate to the highest" in caption
 
 
 def test_a_single_run_report_does_not_explain_differences_it_does_not_show(

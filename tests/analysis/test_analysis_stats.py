@@ -117,7 +117,12 @@ def test_quantile_bands_on_known_matrix() -> None:
 def test_summarise_ecdf_ccdf() -> None:
     s = stats.summarise([1, 2, 3, 4, np.nan])
     assert (s.n, s.mean, s.median) == (4, 2.5, 2.5)
-    assert s.q05 == pytest.approx(1.15) and s.q95 == pytest.approx(3.85)
+    assert (s.q05, s.q95) == (1.0, 4.0)  # counts: values some replicate had
+    s = stats.summarise([1.5, 2.5, 3.5, 4.5])
+    assert s.q05 == pytest.approx(1.65) and s.q95 == pytest.approx(4.35)  # interpolated
+    x = np.arange(100.0)  # a count of 100 replicates: the 5th and the 95th of them
+    assert stats.median_and_interval(x) == (4.0, 49.5, 94.0)
+    assert all(np.isnan(stats.median_and_interval([np.nan])))
     x, p = stats.ecdf([3, 1, 2, 2])
     np.testing.assert_allclose(x, [1, 2, 2, 3])
     np.testing.assert_allclose(p, [0.25, 0.5, 0.75, 1.0])
