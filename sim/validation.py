@@ -66,8 +66,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.numbers import fmt_median_interval
 from sim.analysis.outputs import FIGURE_FORMATS
-from sim.analysis.stats import PUBLISHED_ALPHA, fit_power_law, percentile_of
+from sim.analysis.stats import PUBLISHED_ALPHA, fit_power_law, median_and_interval, percentile_of
 from sim.calibration.record import (
     BALOCHISTAN_SHARE,
     MILITANTS_KILLED_FILE,
@@ -1351,7 +1352,7 @@ def compare(
         x = np.asarray(stats.samples.get(t.key, np.zeros(0)), dtype=float)
         x = x[np.isfinite(x)]
         if x.size:
-            q05, med, q95 = (float(v) for v in np.quantile(x, [0.05, 0.5, 0.95]))
+            q05, med, q95 = median_and_interval(x)  # as the run's summary and compare's
         else:
             q05 = med = q95 = math.nan
         med_lo, med_hi = median_interval(x)
@@ -1612,7 +1613,8 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
     rows = []
     records = _records(table)
     for i, r in enumerate(records, start=1):
-        interval = f"{_fmt(r['model_median'])} [{_fmt(r['model_q05'])}, {_fmt(r['model_q95'])}]"
+        med, lo, hi = fmt_median_interval(r["model_median"], r["model_q05"], r["model_q95"])
+        interval = f"{med} [{lo}, {hi}]"  # as the run's summary and compare's table show them
         pct = r["observed_percentile"]
         at = f"{pct:.0%}" if math.isfinite(pct) else ""
         rows.append(

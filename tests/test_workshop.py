@@ -736,6 +736,27 @@ def test_a_seat_feeding_the_rule_s_exact_tempo_under_a_decisive_operation_change
         assert _bytes(seated.model) == _bytes(ruled.model), m.week  # every week
 
 
+@pytest.mark.parametrize("weeks", [1, 8])
+def test_a_pakistan_seat_that_follows_the_rule_answers_the_rule_s_window_of_attacks(
+    weeks: int,
+) -> None:
+    """helper-175: the seat's week counted the attacks of the last 4 weeks whatever
+    ``pakistan.reaction_weeks`` said (the page's preview did not), so a seat leaving every
+    control to the rule ran another tempo at 1 or 8 weeks (week 3 at 1: 0.60, the rule 0.55)."""
+    from sim.config import with_overrides
+    from sim.params import ModelParams
+    from sim.workshop.seats import activate
+
+    p = with_overrides(ModelParams(), {"pakistan.reaction_weeks": weeks})
+    ruled, seated = CrisisModel(p, weeks=30, seed=3), CrisisModel(p, weeks=30, seed=3)
+    take_seat(seated, "pakistan", {}, active=False)
+    activate(seated, "pakistan")  # the seat is taken; every control follows the rule
+    for _ in range(30):
+        ruled.step()
+        seated.step()
+        assert _bytes(seated) == _bytes(ruled), seated.week
+
+
 def test_ticking_the_joint_box_the_rule_already_shows_changes_nothing() -> None:
     """In joint_operation the page shows the joint box ticked (China orders it); a reviewer
     found that confirming it stopped the rule's weekly chance of yielding troops (seed 2:

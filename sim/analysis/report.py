@@ -105,8 +105,9 @@ assumptions themselves: to explore those, compare scenarios or run a parameter s
 <p>The <b>median</b> is the middle replicate. The <b>90% interval</b> runs from the 5th to the
 95th percentile of the replicates: for a count (people killed, attacks, investors) each end is
 a value some replicate had, for another outcome (capital, legitimacy) it is interpolated
-between two. With 20 replicates or more at most 5% of them plus one lie below it, and as many
-above it (of 22 all different, 2 each; of 100, 5 each). With fewer it is a rough estimate: a
+between two. With 20 replicates or more at most 5% of them plus one lie below it, and at most
+as many above it (of 100 all different, 5 on each side of an interpolated interval, 4 below
+and 5 above a count's). With fewer it is a rough estimate: a
 count's runs from the lowest replicate to the highest; another outcome's ends lie between the
 two lowest and between the two highest replicates, so it can leave out the lowest and the
 highest one (of 5 replicates all different it holds the middle 3, of 10 the middle 8). Fan

@@ -321,7 +321,8 @@ class PakistanPolicy(Policy):
         draws it (then overruled by the boxes the participant has set)."""
         m = agent.model
         w, p, v = m.world, m.compiled, self.values
-        level, recent = int(w.s[LEVEL]), m.call(recent_attacks, w, 4)
+        level = int(w.s[LEVEL])
+        recent = m.call(recent_attacks, w, p.pakistan.reaction_weeks)
         full = m.call(operation_intensity, int(w.s[WEEK]), level, recent, p.pakistan)
         routine = m.call(routine_intensity, level, recent, p.pakistan)
         if self.decides("intensity") and float(v["intensity"]) != full:
