@@ -102,7 +102,8 @@ UNCERTAINTY_TEXT = """
 which cell attacks, whether an attack succeeds), so the spread across replicates shows how much
 an outcome can vary by chance <i>under the same assumptions</i>. It is not uncertainty about the
 assumptions themselves: to explore those, compare scenarios or run a parameter sweep.</p>
-<p>The <b>median</b> is the middle replicate. The <b>90% interval</b> runs from the 5th to the
+<p>The <b>median</b> is the middle replicate (of an even number of them, halfway between the
+two middle ones: a count's median can end in .5). The <b>90% interval</b> runs from the 5th to the
 95th percentile of the replicates: for a count (people killed, attacks, investors) each end is
 a value some replicate had, for another outcome (capital, legitimacy) it is interpolated
 between two. With 20 replicates or more at most 5% of them plus one lie below it, and at most
