@@ -626,17 +626,28 @@ def _row_label(row: pd.Series, outcome: Any, fixed: set[tuple[str, Any]]) -> str
     return f"{label} (by construction)" if (label, outcome) in fixed else label
 
 
-def table_blocks(
-    table: pd.DataFrame,
-) -> tuple[list[str], list[tuple[str, list[str], list[list[str]]]]]:
-    """The comparison as notes plus blocks of (title, header, rows) of formatted cells.
+Blocks = list[tuple[str, list[str], list[list[str]]]]
 
-    Shared by the text table and the HTML report. When every run has the same scenario the
-    labels shrink to the parameters that differ.
+
+def table_blocks(table: pd.DataFrame) -> tuple[list[str], Blocks]:
+    """The comparison as notes plus blocks of (title, header, rows) of formatted cells: the
+    notes that say how to read the table, then those that explain it (:func:`table_parts`).
+    The HTML report's form."""
+    head, blocks, more = table_parts(table)
+    return [*head, *more], blocks
+
+
+def table_parts(table: pd.DataFrame) -> tuple[list[str], Blocks, list[str]]:
+    """(notes needed to read the table, blocks of (title, header, rows) of formatted cells,
+    notes that explain it further: pairing, the intervals of yes/no outcomes, zero widths).
+
+    The text table prints the first before the blocks and the others after them. When every
+    run has the same scenario the labels shrink to the parameters that differ.
     """
     ref = table.attrs.get("reference") or (table["reference"].iloc[0] if len(table) else None)
     ref = ref or None
     notes: list[str] = list(table.attrs.get("job_notes") or [])
+    more: list[str] = []
     uncertainty = dict(table.attrs.get("uncertainty") or {})
     mixed = bool(table.attrs.get("uncertainty_mixed"))
     short = _strip_scenario(list(table["label"]))
@@ -653,19 +664,21 @@ def table_blocks(
         why = table.attrs.get("reference_note")
         shown = f"{ref} ({why})" if why else ref
         if table.attrs.get("seed_references"):
-            shown += ", or the run of its scenario and parameters that pairs with a run (below)"
+            shown += ", or the run of its scenario and parameters that pairs with a run (notes)"
         notes.append(
             f"Reference: {shown}. Δ = run minus reference, with a 95% "
             + (
-                "interval in [ ] (a bootstrap's; a yes/no outcome's: see below)."
+                "interval in [ ] (a bootstrap's; a yes/no outcome's: see the notes)."
                 if _paired_events(table) or _independent_events(table)
                 else "bootstrap interval in [ ]."
             )
         )
-        notes.extend(_difference_notes(table, ref, short))
+        star, explained = _difference_notes(table, ref, short)
+        notes.extend(star)
+        more.extend(explained)
     notes.append("90% interval = 5th to 95th percentile of replicates; P = share of replicates.")
     if survival.PAUSE_FREE in set(table["outcome"]):
-        notes.append(f"{survival.MEANING}.")
+        more.append(f"{survival.MEANING}.")
     notes.extend(uncertainty_notes(uncertainty, mixed))
     notes.extend(rests_on_notes(table.attrs.get("rests_on") or {}))
     marked = dict(table.attrs.get("by_construction") or {})
@@ -677,7 +690,7 @@ def table_blocks(
             "Caution: the runs cover different horizons "
             f"({', '.join(map(str, horizons))} weeks), so totals are not comparable."
         )
-    blocks: list[tuple[str, list[str], list[list[str]]]] = []
+    blocks: Blocks = []
     for outcome, block in table.groupby("outcome", sort=False):
         rows: list[list[str]] = []
         if block["kind"].iloc[0] == "event":
@@ -708,7 +721,7 @@ def table_blocks(
                     row += ["(reference)", ""] if is_ref else [dmean, dmed]
                 rows.append(row)
         blocks.append((title, header, rows))
-    return notes, blocks
+    return notes, blocks, more
 
 
 def _diff_cells(row: pd.Series, d: str) -> tuple[Any, Any, Any, bool, Any]:
@@ -717,8 +730,9 @@ def _diff_cells(row: pd.Series, d: str) -> tuple[Any, Any, Any, bool, Any]:
 
 def _difference_notes(
     table: pd.DataFrame, ref: str, short: dict[str, str] | None = None
-) -> list[str]:
-    """What the star means, how many differences were tested, and which runs are paired
+) -> tuple[list[str], list[str]]:
+    """What the star means (to read the table), then how many intervals exclude 0 before the
+    correction, which runs got no test, which are paired and how the intervals were taken
     (``short``: the shortened labels the table shows, by full label)."""
     tested, excluded, kept = differences_counted(table)
     untested = table["diff_mean"].notna() & table["diff_mean_p"].isna()
@@ -751,15 +765,17 @@ def _difference_notes(
             "compare runs over the same parameters."
         )
     if not tested:
-        return few
+        return [], few
+    star = [
+        f"* marks a difference that holds after Holm's correction for the {tested} "
+        f"differences in this table (family-wise error {FAMILY_ALPHA:.0%}): {kept} of them."
+    ]
     notes = [
         *few,
-        f"* marks a difference that holds after Holm's correction for the {tested} "
-        f"differences in this table (family-wise error {FAMILY_ALPHA:.0%}): {kept} of them; "
-        f"{excluded} of the 95% intervals exclude 0 before the correction, and about "
-        f"{tested * 0.05:.1f} would by chance alone if nothing differed, on average: related "
-        "outcomes move together, so by chance none may, or many at once (and more with few "
-        "replicates, whose percentile intervals run a little narrow).",
+        f"Of the {tested} differences, {excluded} of the 95% intervals exclude 0 before the "
+        f"correction, and about {tested * 0.05:.1f} would by chance alone if nothing differed, "
+        "on average: related outcomes move together, so by chance none may, or many at once "
+        "(and more with few replicates, whose percentile intervals run a little narrow).",
     ]
     diffs = table[table["diff_mean"].notna()]  # tested or not: every run with a difference
     pairs = diffs.groupby("label", sort=False)["paired"].any()
@@ -823,7 +839,7 @@ def _difference_notes(
             "replicates may still happen in up to about 3/n of them (95%, one-sided); where "
             "the mean's interval or the yes/no outcome's has a width, read that."
         )
-    return notes
+    return star, notes
 
 
 def _zero_width(diffs: pd.DataFrame) -> str:
@@ -974,13 +990,15 @@ def format_table(table: pd.DataFrame) -> str:
     """The comparison as a plain-text table, one block per outcome."""
     if table.empty:
         return "(nothing to compare)\n"
-    notes, blocks = table_blocks(table)
-    lines = [*notes, ""]
+    head, blocks, more = table_parts(table)
+    lines = [*head, ""]
     for title, header, rows in blocks:
         lines.append(title)
         right = {i for i, h in enumerate(header) if h in NUMERIC_HEADERS}
         lines.extend(layout(header, rows, right))
         lines.append("")
+    if more:
+        lines += ["Notes:", *(f"- {note}" for note in more), ""]
     return "\n".join(lines)
 
 

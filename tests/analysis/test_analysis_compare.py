@@ -296,6 +296,26 @@ def test_stars_are_corrected_for_the_number_of_differences(
     assert f"{excluded} of the 95% intervals exclude 0 before the correction" in text
 
 
+def test_the_table_comes_after_what_reads_it_and_before_what_explains_it(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """A stranger: eleven long notes stood between the command and the table. The reference,
+    the star and the interval's meaning come first; pairing, the chance count and the yes/no
+    intervals' methods follow the table as notes."""
+    a, b = _null_runs(tmp_path, make_frames, save_run, (7, 7))
+    text = cmp.format_table(cmp.compare([a, b]))
+    first_block = text.index("\nChinese nationals killed")
+    notes = text.index("\nNotes:\n")
+    last_block = text.rindex("\n  run ")
+    assert first_block < last_block < notes
+    for said_first in ("Reference: ", "* marks a difference", "90% interval = "):
+        assert text.index(said_first) < first_block, said_first
+    for explained in ("- Of the ", "intervals exclude 0 before the correction"):
+        assert text.index(explained) > notes, explained
+    head, blocks, more = cmp.table_parts(cmp.compare([a, b]))
+    assert cmp.table_blocks(cmp.compare([a, b])) == ([*head, *more], blocks)  # the report's
+
+
 def test_a_real_difference_keeps_its_star(tmp_path: Path, make_frames, save_run) -> None:
     a, b = _two_scenarios(tmp_path, make_frames, save_run)
     table = cmp.compare([a, b])
@@ -1047,7 +1067,7 @@ def test_an_interval_of_zero_width_is_explained_not_left_as_certainty(
     ) in text  # the last: most replicates of both ran to the 3-week horizon without a pause
     assert "up to about 3/n of them" in text
     # the runs do not pair: their yes/no differences are Newcombe's, not a bootstrap's
-    assert "with a 95% interval in [ ] (a bootstrap's; a yes/no outcome's: see below)" in text
+    assert "with a 95% interval in [ ] (a bootstrap's; a yes/no outcome's: see the notes)" in text
     assert "takes Newcombe's hybrid score interval" in text
     rounded = pd.DataFrame(  # a reviewer: every pair +1 gave [0.9999999999999999, 1.0]
         {"outcome": ["investors_withdrawn"], "kind": ["continuous"]}
