@@ -537,6 +537,7 @@ def summary_table(run_dir: Path) -> str:
     from sim.analysis.numbers import fmt_median_interval  # as compare's table shows them
     from sim.analysis.stats import median_and_interval
     from sim.posterior import draws_used, manifest_parameters, uncertainty_text
+    from sim.record import NOT_COUNTS
 
     table = pq.ParquetFile(run_dir / "summary.parquet").read()
     columns = {
@@ -552,7 +553,7 @@ def summary_table(run_dir: Path) -> str:
     ]
     for col, label in HEADLINE:
         v = columns[col].astype(float)
-        q05, median, q95 = median_and_interval(v)
+        q05, median, q95 = median_and_interval(v, counts=col not in NOT_COUNTS)
         med, lo, hi = fmt_median_interval(median, q05, q95)
         interval = f"[{lo}, {hi}]" if n > 1 else "(one replicate)"
         lines.append(f"{label:40s} {med:>10s} {interval:>22s}")

@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.numbers import fmt_median_interval
+from sim.analysis.numbers import MIN_REPLICATES_TO_TEST, fmt_median_interval
 from sim.analysis.outputs import FIGURE_FORMATS
 from sim.analysis.stats import PUBLISHED_ALPHA, fit_power_law, median_and_interval, percentile_of
 from sim.calibration.record import (
@@ -1352,7 +1352,9 @@ def compare(
         x = np.asarray(stats.samples.get(t.key, np.zeros(0)), dtype=float)
         x = x[np.isfinite(x)]
         if x.size:
-            q05, med, q95 = median_and_interval(x)  # as the run's summary and compare's
+            # as the run's summary and compare's: a count per year is a count's multiple
+            per_year = WEEKS_PER_YEAR / stats.weeks if t.key.endswith("_per_year") else 1.0
+            q05, med, q95 = median_and_interval(x, unit=per_year)
         else:
             q05 = med = q95 = math.nan
         med_lo, med_hi = median_interval(x)
@@ -1657,6 +1659,13 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
         + "in-sample for this table: "
         + ("ABC" if table.attrs.get("parameters", {}).get("source") == "posterior" else "search")
     )
+    rough = [i for i, r in enumerate(records, start=1) if 1 < int(r["n"]) < MIN_REPLICATES_TO_TEST]
+    if rough:
+        lines.append(
+            f"model [90%]: rough where n is below {MIN_REPLICATES_TO_TEST} (rows "
+            f"{', '.join(map(str, rough))}): a count's interval runs from the lowest model value "
+            "to the highest, another's ends lie between the two lowest and the two highest"
+        )
     if any(within_error(r) for r in records):
         lines.append("~ outside by less than the median's Monte Carlo error (its 90% interval")
         lines.append("  reaches the observed range): another seed or more replicates may move it")

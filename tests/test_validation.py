@@ -1472,3 +1472,22 @@ def test_a_validation_whose_run_failed_says_why(
     with pytest.raises(ValidationError) as refused:
         validate(replicates=4, seed=0, jobs=1, weeks=4, out_dir=tmp_path / "v", plots=False)
     assert f"the baseline run did not complete (failed: {why}): " in str(refused.value)
+
+
+def test_a_count_per_year_has_the_run_summary_s_interval_and_a_small_sample_says_so() -> None:
+    """helper-176: over 104 weeks a count per year is a count x 0.5, which the whole-number
+    test took for an amount: 'Chinese nationals killed 4.25 [0.0, 15.2]' where the run's
+    summary of the same replicates said [0, 15] a year's worth; and 10 replicates printed no
+    caution."""
+    from sim.validation import format_table
+
+    target = {t.key: t for t in observed_targets()}["chinese_killed_per_year"]
+    killed = np.array([0, 0, 1, 2, 3, 5, 8, 9, 13, 30], dtype=float)  # over two years
+    stats = ModelStatistics({"chinese_killed_per_year": killed * 0.5}, {}, 10, 104)
+    row = compare(stats, [target]).to_dict("records")[0]
+    assert (row["model_q05"], row["model_q95"]) == (0.0, 15.0)  # the lowest and the highest
+    assert row["model_median"] == pytest.approx(2.0)
+    text = format_table(compare(stats, [target]))
+    assert "rough where n is below 20 (rows 1)" in text
+    many = ModelStatistics({"chinese_killed_per_year": np.tile(killed, 3) * 0.5}, {}, 30, 104)
+    assert "rough where" not in format_table(compare(many, [target]))

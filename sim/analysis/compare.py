@@ -35,6 +35,7 @@ from sim.analysis.runs import (
 )
 from sim.files import atomic_write_text
 from sim.posterior import NOT_COMPARABLE, source_key
+from sim.record import NOT_COUNTS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -338,7 +339,7 @@ def compare_runs(
             if outcome not in run.outcomes.columns:
                 continue
             own = refs.get(id(run))
-            s = stats.summarise(run.outcomes[outcome])
+            s = stats.summarise(run.outcomes[outcome], counts=outcome not in NOT_COUNTS)
             row = _row(run, own or run if ref is not None else None, outcome, "continuous")
             row.update(n=s.n, median=s.median, mean=s.mean, q05=s.q05, q95=s.q95)
             if own is not None and outcome in own.outcomes:
@@ -747,7 +748,9 @@ def _difference_notes(
             "fewer) get no test and no star, too few for a trustworthy p-value, and their "
             "95% intervals run narrow (on skewed counts they held a true difference of 0 in "
             "87-92% of comparisons at 5-10 replicates): read them as rough; a single "
-            "replicate gets no interval either (it has no spread to resample)."
+            "replicate gets no interval either (it has no spread to resample). Their 90% "
+            "intervals are rough too: a count's runs from the lowest replicate to the highest, "
+            "another outcome's ends lie between the two lowest and the two highest."
         ]
         if (untested & ~other_horizon & ~other_source).any()
         else []
@@ -764,19 +767,19 @@ def _difference_notes(
             "their differences mix the scenario's effect with the change of parameters; "
             "compare runs over the same parameters."
         )
-    if not tested:
-        return [], few
-    star = [
-        f"* marks a difference that holds after Holm's correction for the {tested} "
-        f"differences in this table (family-wise error {FAMILY_ALPHA:.0%}): {kept} of them."
-    ]
-    notes = [
-        *few,
-        f"Of the {tested} differences, {excluded} of the 95% intervals exclude 0 before the "
-        f"correction, and about {tested * 0.05:.1f} would by chance alone if nothing differed, "
-        "on average: related outcomes move together, so by chance none may, or many at once "
-        "(and more with few replicates, whose percentile intervals run a little narrow).",
-    ]
+    star, notes = list(few), []  # the cautions are read before the table
+    if tested:
+        star.append(
+            f"* marks a difference that holds after Holm's correction for the {tested} "
+            f"differences in this table (family-wise error {FAMILY_ALPHA:.0%}): {kept} of them."
+        )
+        notes.append(
+            f"Of the {tested} differences, {excluded} of the 95% intervals exclude 0 before "
+            f"the correction, and about {tested * 0.05:.1f} would by chance alone if nothing "
+            "differed, on average: related outcomes move together, so by chance none may, or "
+            "many at once (and more with few replicates, whose percentile intervals run a "
+            "little narrow)."
+        )
     diffs = table[table["diff_mean"].notna()]  # tested or not: every run with a difference
     pairs = diffs.groupby("label", sort=False)["paired"].any()
     keyed = {(short or {}).get(k, k) for k in table.attrs.get("keyed_runs") or []}
@@ -1070,15 +1073,15 @@ def _grid_axes(fig: Figure, n: int, ncols: int, **kw: Any) -> list[Any]:
     return list(axes[:n])
 
 
-def box_stats(x: np.ndarray) -> dict[str, Any]:
+def box_stats(x: np.ndarray, counts: bool = True) -> dict[str, Any]:
     """A box's statistics for ``Axes.bxp``: quartiles, the median, and whiskers at the 5th
     and 95th percentiles themselves, the table's 90% interval (``Axes.boxplot(whis=(5, 95))``
     ends them at the last replicate inside, which can be far short of the percentile)."""
     x = stats.finite(x)
     if x.size == 0:
         return {"med": np.nan, "q1": np.nan, "q3": np.nan, "whislo": np.nan, "whishi": np.nan}
-    s = stats.summarise(x)
-    q1, _, q3 = stats.median_and_interval(x, 0.25)  # a count's quartiles: values it took
+    s = stats.summarise(x, counts)
+    q1, _, q3 = stats.median_and_interval(x, 0.25, counts)  # a count's: values it took
     return {"med": s.median, "q1": q1, "q3": q3, "whislo": s.q05, "whishi": s.q95}
 
 
@@ -1108,7 +1111,8 @@ def figure_boxes(runs: RunSet) -> Figure | None:
         ]
         pos = np.arange(k)[::-1]
         bp = ax.bxp(
-            [box_stats(x) for x in data], positions=pos, orientation="horizontal",
+            [box_stats(x, outcome not in NOT_COUNTS) for x in data], positions=pos,
+            orientation="horizontal",
             showfliers=False, widths=0.6, patch_artist=True,
             medianprops={"color": "black", "lw": 1.5},
         )  # fmt: skip

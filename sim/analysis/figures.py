@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from sim.analysis import stats, style
+from sim.record import NOT_COUNTS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -112,10 +113,13 @@ def _hide_unused(axes: np.ndarray, used: int) -> None:
         ax.set_visible(False)
 
 
-def _mark_interval(ax: Axes, s: stats.Summary) -> None:
-    """The median, and the 90% interval behind it (none for one replicate: it has no spread)."""
+def _mark_interval(ax: Axes, s: stats.Summary, half: float = 0.0) -> None:
+    """The median, and the 90% interval behind it (none for one replicate: it has no spread),
+    ``half`` wider at each end: a count's histogram bars span each value +/- 0.5, so a count's
+    interval shades its end values' whole bars, not half of each."""
     if s.n > 1:
-        ax.axvspan(s.q05, s.q95, color=style.OKABE_ITO[5], alpha=0.18, lw=0, zorder=0)
+        low, high = s.q05 - half, s.q95 + half
+        ax.axvspan(low, high, color=style.OKABE_ITO[5], alpha=0.18, lw=0, zorder=0)
     ax.axvline(s.median, color="black", lw=1.4, zorder=3)
 
 
@@ -142,7 +146,14 @@ MIN_REPLICATES_FOR_DENSITY = 10
 CEILING_OUTCOMES = ("capital_deployed_final", "legitimacy_final", "china_patience_final")
 
 
-def _fan(ax: Axes, weeks: np.ndarray, matrix: np.ndarray, colour: str, label: str = "") -> None:
+def _fan(
+    ax: Axes,
+    weeks: np.ndarray,
+    matrix: np.ndarray,
+    colour: str,
+    label: str = "",
+    counts: bool = True,
+) -> None:
     """Median and 50%/90% bands of replicates week by week, and their mean (dashed): for a
     rare count, such as Chinese deaths in a week, every band can be 0 while the mean is not.
     Counts' band edges are values some replicate took."""
@@ -153,7 +164,7 @@ def _fan(ax: Axes, weeks: np.ndarray, matrix: np.ndarray, colour: str, label: st
         ax.plot(weeks, matrix[0], color=colour, lw=1.6, label=label or None)
         return
     finite = matrix[np.isfinite(matrix)]
-    bands = stats.quantile_bands(matrix, whole=bool(np.all(finite == np.round(finite))))
+    bands = stats.quantile_bands(matrix, whole=counts and stats.is_whole(finite))
     ax.fill_between(weeks, bands[0.05], bands[0.95], color=colour, alpha=0.18, lw=0)
     ax.fill_between(weeks, bands[0.25], bands[0.75], color=colour, alpha=0.38, lw=0)
     ax.plot(weeks, bands[0.5], color=colour, lw=1.6, label=label or None)
@@ -337,8 +348,9 @@ def draw_outcome_histograms(inputs: Outcomes) -> Figure | None:
             ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
             ax.set_title(label)
             continue
-        s = stats.summarise(x)
-        _mark_interval(ax, s)
+        counts = col not in NOT_COUNTS
+        s = stats.summarise(x, counts=counts)
+        _mark_interval(ax, s, half=0.5 if counts and _whole_numbers(x) else 0.0)
         if x.size > 1:
             ax.hist(x, bins=_bins(x), density=True, color=style.OKABE_ITO[0], alpha=0.55, lw=0)
             ax.set_ylabel(f"density (per {_SINGULAR.get(unit, unit)})")
@@ -412,7 +424,7 @@ def draw_outcome_ecdfs(inputs: Outcomes) -> Figure | None:
         if x.size == 0:
             ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
             continue
-        s = stats.summarise(x)
+        s = stats.summarise(x, counts=col not in NOT_COUNTS)
         _mark_interval(ax, s)
         xs, ps = stats.ecdf(x)
         ax.step(np.r_[xs[0], xs], np.r_[0.0, ps], where="post", color=style.OKABE_ITO[0], lw=1.6)
@@ -446,7 +458,7 @@ def draw_fan_violence(inputs: Weekly) -> Figure | None:
         weeks, m = inputs.metrics[metric]
         if cumulative:
             m = np.nancumsum(m, axis=1)
-        _fan(ax, weeks, m, colour)
+        _fan(ax, weeks, m, colour, counts=metric not in NOT_COUNTS)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         if metric != "fighters":  # flows and totals from zero; the stock of fighters zoomed
@@ -471,7 +483,7 @@ def draw_fan_politics(inputs: Weekly) -> Figure:
             ax.set_title(title)
             continue
         weeks, m = inputs.metrics[metric]
-        _fan(ax, weeks, m, colour)
+        _fan(ax, weeks, m, colour, counts=metric not in NOT_COUNTS)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         if metric in _INDEX_METRICS:  # zoom in, but stay within the index's 0-1 range

@@ -38,37 +38,43 @@ class Summary:
     q95: float
 
 
-def summarise(values: ArrayLike) -> Summary:
+def summarise(values: ArrayLike, counts: bool = True) -> Summary:
     """n, mean, median and the 5% and 95% quantiles (NaN-free values only), the quantiles as
     :func:`median_and_interval` takes them."""
     x = finite(values)
     if x.size == 0:
         return Summary(0, math.nan, math.nan, math.nan, math.nan)
-    q05, med, q95 = median_and_interval(x)
+    q05, med, q95 = median_and_interval(x, counts=counts)
     return Summary(int(x.size), float(x.mean()), float(med), float(q05), float(q95))
 
 
-def median_and_interval(values: ArrayLike, tail: float = 0.05) -> tuple[float, float, float]:
+def median_and_interval(
+    values: ArrayLike, tail: float = 0.05, counts: bool = True, unit: float = 1.0
+) -> tuple[float, float, float]:
     """(the ``tail`` quantile, the median, the ``1 - tail`` quantile) of the finite values.
 
-    Of whole numbers (counts: people killed, attacks, investors) each end of the interval is
-    a value some replicate took (the inverse of the empirical CDF, as the fan charts' band
-    edges), not an interpolation between two: no interval ending at 34.1 people. The median
-    stays the usual one (the mean of the two middle values). NaN for no finite value.
+    Of counts (people killed, attacks, investors: whole multiples of ``unit``, such as a
+    count over two years per year, ``unit`` 0.5) each end of the interval is a value some
+    replicate took (the inverse of the empirical CDF, as the fan charts' band edges), not an
+    interpolation between two: no interval ending at 34.1 people. ``counts=False`` says the
+    values are an amount or an index (:data:`sim.record.NOT_COUNTS`), interpolated even where
+    every one is whole by chance. The median stays the usual one (the mean of the two middle
+    values). NaN for no finite value.
     """
     x = finite(values)
     if x.size == 0:
         return math.nan, math.nan, math.nan
     low, median, high = np.quantile(x, [tail, 0.5, 1 - tail])
-    if is_whole(x):
+    if counts and is_whole(x / unit):
         low, high = np.quantile(x, [tail, 1 - tail], method="inverted_cdf")
     return float(low), float(median), float(high)
 
 
 def is_whole(values: ArrayLike) -> bool:
-    """Whether every finite value is a whole number (a count)."""
+    """Whether every finite value is a whole number, to a few units in the last place (a count
+    scaled per year and back, 3.0000000000000004, still is)."""
     x = finite(values)
-    return bool(np.all(x == np.round(x)))
+    return bool(np.all(np.abs(x - np.round(x)) <= 1e-9 * np.maximum(1.0, np.abs(x))))
 
 
 def quantile_bands(

@@ -32,7 +32,7 @@ from sim import __version__
 from sim.dashboard.knobs import KNOB_BY_NAME, format_value
 from sim.files import atomic_write_json, atomic_write_with, file_record, read_json_object
 from sim.provenance import provenance
-from sim.record import ReplicateResult
+from sim.record import NOT_COUNTS, ReplicateResult
 from sim.results import tables_from_replicates
 from sim.runner import REPLICATE_SEEDS, RunSpec, replicate_seed, run
 from sim.workshop.play import (
@@ -201,8 +201,10 @@ def debrief(room: Room, folder: Path, replicates: int = 100, jobs: int = 1) -> d
     effects = differences(alone, decided, HEADLINE_OUTCOMES)
     outcomes = {
         c: {
-            **where_it_landed(float(p[c]), np.asarray(alone[c], dtype=float)),
-            "decisions": where_it_landed(float(p[c]), np.asarray(decided[c], dtype=float)),
+            **where_it_landed(float(p[c]), np.asarray(alone[c], dtype=float), c not in NOT_COUNTS),
+            "decisions": where_it_landed(
+                float(p[c]), np.asarray(decided[c], dtype=float), c not in NOT_COUNTS
+            ),
             "effect": effects[c],
         }
         for c in HEADLINE_OUTCOMES

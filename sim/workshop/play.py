@@ -52,7 +52,13 @@ from sim.dashboard.views import COAST, GRIEVANCE_MAX, IRAN_BORDER
 from sim.draws import keyed_stream
 from sim.model import CrisisModel
 from sim.params import ModelParams
-from sim.record import SUMMARY_COLUMNS, WEEKLY_METRICS, ReplicateResult, decode_events
+from sim.record import (
+    NOT_COUNTS,
+    SUMMARY_COLUMNS,
+    WEEKLY_METRICS,
+    ReplicateResult,
+    decode_events,
+)
 from sim.runner import replicate_seed
 from sim.workshop.seats import Action, apply_action
 from sim.world import IRAN_SCORE, TROOPS, compiled_params
@@ -532,16 +538,16 @@ def add_summary(out: dict[str, list[float]], summary: dict[str, Any]) -> None:
         out[c].append(float("nan") if value is None else float(value))
 
 
-def describe(values: list[float]) -> dict[str, float]:
+def describe(values: list[float], counts: bool = True) -> dict[str, float]:
     """Median, mean and 90% interval (:func:`~sim.analysis.stats.median_and_interval`)."""
     arr = finite(values)
     if arr.size == 0:
         return {"median": math.nan, "mean": math.nan, "lo": math.nan, "hi": math.nan}
-    lo, med, hi = median_and_interval(arr)
+    lo, med, hi = median_and_interval(arr, counts=counts)
     return {"median": float(med), "mean": float(arr.mean()), "lo": float(lo), "hi": float(hi)}
 
 
-def where_it_landed(played: float, model: np.ndarray) -> dict[str, float]:
+def where_it_landed(played: float, model: np.ndarray, counts: bool = True) -> dict[str, float]:
     """The played value's place among the replicates' values (its percentile, mid-rank for
     ties, and the shares of them below, equal and above, in %) and their median and 90%
     interval. Which side is lucky depends on the outcome (fewer deaths, more capital), and
@@ -550,7 +556,7 @@ def where_it_landed(played: float, model: np.ndarray) -> dict[str, float]:
     model = model[np.isfinite(model)]
     below = float(np.mean(model < played)) if model.size else float("nan")
     equal = float(np.mean(model == played)) if model.size else float("nan")
-    lo, med, hi = median_and_interval(model)
+    lo, med, hi = median_and_interval(model, counts=counts)
     return {
         "played": float(played),
         "percentile": round(100 * (below + equal / 2), 1),
@@ -708,7 +714,7 @@ class Play:
             "branches": [
                 {
                     "label": lab,
-                    "outcomes": {c: describe(r[c]) for c in HEADLINE_OUTCOMES},
+                    "outcomes": {c: describe(r[c], c not in NOT_COUNTS) for c in HEADLINE_OUTCOMES},
                     "values": {c: r[c] for c in HEADLINE_OUTCOMES},
                 }
                 for lab, r in zip(labels, results, strict=True)
@@ -721,7 +727,7 @@ class Play:
         elif self.finished and n >= MIN_FOR_PERCENTILE:
             played = self.model.recorder.result(self.week, self.model.first_pause_week).summary
             out["played"] = {
-                c: where_it_landed(float(played[c]), np.asarray(results[0][c]))
+                c: where_it_landed(float(played[c]), np.asarray(results[0][c]), c not in NOT_COUNTS)
                 for c in HEADLINE_OUTCOMES
             }
         self.last_replicates = out

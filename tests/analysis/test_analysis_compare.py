@@ -296,6 +296,44 @@ def test_stars_are_corrected_for_the_number_of_differences(
     assert f"{excluded} of the 95% intervals exclude 0 before the correction" in text
 
 
+def test_few_replicates_still_get_the_notes_the_table_points_to(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """helper-176: with 10 replicates the header said "see the notes" and "(notes)", yet no
+    note explained the pairing or the yes/no intervals (no test: the notes stopped there),
+    and the caution about runs too small to test came after the table."""
+    paths = []
+    for k, name in enumerate(("baseline", "iran_border")):
+        summary, ts, ev = make_frames(n=10, weeks=3, seed=112 + k)
+        paths.append(save_run(tmp_path / name, summary, ts, ev, scenario=name, seed=7))
+    text = cmp.format_table(cmp.compare(paths))
+    first_block = text.index("\nChinese nationals killed")
+    assert "see the notes" in text[:first_block]
+    caution = text.index("Runs with fewer than 20 replicates")
+    assert caution < first_block and "a count's runs from the lowest replicate" in text
+    notes = text[text.index("\nNotes:\n") :]
+    assert "taken in pairs" in notes and "Bonett & Price" in notes
+    assert "* marks" not in text and "Of the " not in notes  # nothing was tested
+
+
+def test_an_amount_whole_by_chance_is_not_taken_for_a_count(tmp_path: Path, make_run) -> None:
+    """helper-176: capital deployed under an investment freeze ends on round sums in every
+    replicate, and its interval was taken as a count's (the lowest and highest replicate),
+    against what the texts say of an amount."""
+    from sim.results import summary_table
+
+    run = make_run(tmp_path / "freeze", n=10)
+    summary = pd.read_parquet(run / "summary.parquet")
+    summary["capital_deployed_final"] = [2300.0 + 100 * i for i in range(10)]  # 2,300-3,200
+    summary["investors_withdrawn"] = list(range(10))
+    summary.to_parquet(run / "summary.parquet")
+    table = cmp.compare_runs(load_runs([run]), None).set_index("outcome")
+    capital, investors = table.loc["capital_deployed_final"], table.loc["investors_withdrawn"]
+    assert (capital["q05"], capital["q95"]) == pytest.approx((2345, 3155))  # interpolated
+    assert (investors["q05"], investors["q95"]) == (0, 9)  # a count: its lowest and highest
+    assert "[2,345, 3,155]" in summary_table(run)
+
+
 def test_the_table_comes_after_what_reads_it_and_before_what_explains_it(
     tmp_path: Path, make_frames, save_run
 ) -> None:
@@ -1180,3 +1218,33 @@ def test_whole_number_outcomes_are_ticked_at_whole_numbers_only(
         for ax in whole:
             ticks = _visible_ticks(ax)
             assert len(ticks) >= 3 and all(t == round(t) for t in ticks), (build, ticks)
+
+
+def test_a_count_s_shaded_interval_covers_its_end_values_bars_whole() -> None:
+    """helper-176: 'Investors withdrawn 0-3' shaded half of the bar at 0 and half of the bar
+    at 3, as if 3 were half inside. A count's bars span each value +/- 0.5, and so does the
+    shading now; an amount's (capital, here whole by chance) ends where its interval does."""
+    from matplotlib.patches import Rectangle
+
+    from sim.analysis import figures
+
+    investors = np.array([0.0] * 6 + [1.0] * 6 + [2.0] * 4 + [3.0] * 3 + [4.0])
+    capital = np.arange(2300.0, 4300.0, 100.0)  # 20 round sums
+    fig = figures.draw_outcome_histograms(
+        figures.Outcomes(
+            "t", 20, {"investors_withdrawn": investors, "capital_deployed_final": capital}
+        )
+    )
+    assert fig is not None
+    spans = {}
+    for ax in fig.axes:
+        behind = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_zorder() == 0]
+        if behind:  # the interval, drawn behind the bars: x in data units
+            spans[ax.get_title().split("\n")[0]] = (
+                behind[0].get_x(),
+                behind[0].get_x() + behind[0].get_width(),
+            )
+    low, high = spans[style.OUTCOMES["investors_withdrawn"][0]]
+    assert (low, high) == pytest.approx((-0.5, 3.5))  # the 5th and 95th of 20: 0 and 3
+    low, high = spans[style.OUTCOMES["capital_deployed_final"][0]]
+    assert (low, high) == pytest.approx(np.quantile(capital, [0.05, 0.95]))  # interpolated

@@ -123,6 +123,11 @@ def test_summarise_ecdf_ccdf() -> None:
     x = np.arange(100.0)  # a count of 100 replicates: the 5th and the 95th of them
     assert stats.median_and_interval(x) == (4.0, 49.5, 94.0)
     assert all(np.isnan(stats.median_and_interval([np.nan])))
+    # an amount whole by chance is interpolated; a count per year (x 0.5) is still a count
+    assert stats.median_and_interval(x, counts=False) == pytest.approx((4.95, 49.5, 94.05))
+    assert stats.median_and_interval(x * 0.5, unit=0.5) == (2.0, 24.75, 47.0)
+    assert stats.median_and_interval(x * 0.5)[0] == pytest.approx(2.475)  # halves: no count
+    assert stats.is_whole([3.0000000000000004, 2.0]) and not stats.is_whole([2.5])
     x, p = stats.ecdf([3, 1, 2, 2])
     np.testing.assert_allclose(x, [1, 2, 2, 3])
     np.testing.assert_allclose(p, [0.25, 0.5, 0.75, 1.0])
