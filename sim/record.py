@@ -93,26 +93,6 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 )
 
 
-#: Summary columns and weekly metrics that are amounts, indices or shares, not counts: where
-#: every replicate happens to hold a whole value (capital left at a round sum under a freeze)
-#: that is chance, so their percentiles are interpolated as any other amount's
-#: (:func:`sim.analysis.stats.median_and_interval`).
-NOT_COUNTS: frozenset[str] = frozenset(
-    {
-        "capital_deployed_final",
-        "grievance_final",
-        "legitimacy_final",
-        "china_patience_final",
-        "capital_deployed",
-        "grievance",
-        "legitimacy",
-        "china_patience",
-        "operation_intensity",
-        "iran_posture",
-        "share_chinese_target",
-    }
-)
-
 #: Summary columns that are undefined (NaN) in some replicates, and when.
 UNDEFINED_WHEN: dict[str, str] = {"weeks_to_first_pause": "no investor ever paused"}
 

@@ -535,9 +535,8 @@ def summary_table(run_dir: Path) -> str:
     Read with pyarrow and NumPy: a run's main process prints this without importing pandas
     (~0.35 s of a core that the workers use meanwhile)."""
     from sim.analysis.numbers import fmt_median_interval  # as compare's table shows them
-    from sim.analysis.stats import median_and_interval
+    from sim.analysis.stats import NOT_COUNTS, median_and_interval
     from sim.posterior import draws_used, manifest_parameters, uncertainty_text
-    from sim.record import NOT_COUNTS
 
     table = pq.ParquetFile(run_dir / "summary.parquet").read()
     columns = {

@@ -35,7 +35,6 @@ from sim.analysis.runs import (
 )
 from sim.files import atomic_write_text
 from sim.posterior import NOT_COMPARABLE, source_key
-from sim.record import NOT_COUNTS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -339,7 +338,7 @@ def compare_runs(
             if outcome not in run.outcomes.columns:
                 continue
             own = refs.get(id(run))
-            s = stats.summarise(run.outcomes[outcome], counts=outcome not in NOT_COUNTS)
+            s = stats.summarise(run.outcomes[outcome], counts=outcome not in stats.NOT_COUNTS)
             row = _row(run, own or run if ref is not None else None, outcome, "continuous")
             row.update(n=s.n, median=s.median, mean=s.mean, q05=s.q05, q95=s.q95)
             if own is not None and outcome in own.outcomes:
@@ -1111,7 +1110,7 @@ def figure_boxes(runs: RunSet) -> Figure | None:
         ]
         pos = np.arange(k)[::-1]
         bp = ax.bxp(
-            [box_stats(x, outcome not in NOT_COUNTS) for x in data], positions=pos,
+            [box_stats(x, outcome not in stats.NOT_COUNTS) for x in data], positions=pos,
             orientation="horizontal",
             showfliers=False, widths=0.6, patch_artist=True,
             medianprops={"color": "black", "lw": 1.5},

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from sim.analysis import stats, style
-from sim.record import NOT_COUNTS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -348,7 +347,7 @@ def draw_outcome_histograms(inputs: Outcomes) -> Figure | None:
             ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
             ax.set_title(label)
             continue
-        counts = col not in NOT_COUNTS
+        counts = col not in stats.NOT_COUNTS
         s = stats.summarise(x, counts=counts)
         _mark_interval(ax, s, half=0.5 if counts and _whole_numbers(x) else 0.0)
         if x.size > 1:
@@ -424,7 +423,7 @@ def draw_outcome_ecdfs(inputs: Outcomes) -> Figure | None:
         if x.size == 0:
             ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
             continue
-        s = stats.summarise(x, counts=col not in NOT_COUNTS)
+        s = stats.summarise(x, counts=col not in stats.NOT_COUNTS)
         _mark_interval(ax, s)
         xs, ps = stats.ecdf(x)
         ax.step(np.r_[xs[0], xs], np.r_[0.0, ps], where="post", color=style.OKABE_ITO[0], lw=1.6)
@@ -458,7 +457,7 @@ def draw_fan_violence(inputs: Weekly) -> Figure | None:
         weeks, m = inputs.metrics[metric]
         if cumulative:
             m = np.nancumsum(m, axis=1)
-        _fan(ax, weeks, m, colour, counts=metric not in NOT_COUNTS)
+        _fan(ax, weeks, m, colour, counts=metric not in stats.NOT_COUNTS)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         if metric != "fighters":  # flows and totals from zero; the stock of fighters zoomed
@@ -483,7 +482,7 @@ def draw_fan_politics(inputs: Weekly) -> Figure:
             ax.set_title(title)
             continue
         weeks, m = inputs.metrics[metric]
-        _fan(ax, weeks, m, colour, counts=metric not in NOT_COUNTS)
+        _fan(ax, weeks, m, colour, counts=metric not in stats.NOT_COUNTS)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         if metric in _INDEX_METRICS:  # zoom in, but stay within the index's 0-1 range

@@ -267,9 +267,8 @@ DRAWN_FILE = "drawn.json"
 FIGURE_DPI: float = float(style.HOUSE_STYLE["savefig.dpi"])
 
 #: Beside ``sim/analysis/*.py``, the sources whose text reaches a figure (the places' names,
-#: positions and links drawn by ``attacks_by_place``; which outcomes are counts, whose
-#: intervals end at values replicates had), relative to the ``sim`` package.
-_OTHER_DRAWING_SOURCES = ("space.py", "record.py", "data/places.csv", "data/edges.csv")
+#: positions and links drawn by ``attacks_by_place``), relative to the ``sim`` package.
+_OTHER_DRAWING_SOURCES = ("space.py", "data/places.csv", "data/edges.csv")
 
 #: Packages whose code decides a figure's bytes (fonts and rendering, numbers, fits, PNG
 #: encoding): distribution name -> the module that holds its ``__version__``.

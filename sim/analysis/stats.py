@@ -38,6 +38,28 @@ class Summary:
     q95: float
 
 
+#: Summary columns and weekly metrics that are amounts, indices or shares, not counts: where
+#: every replicate happens to hold a whole value (capital left at a round sum under a freeze)
+#: that is chance, so their percentiles are interpolated as any other amount's
+#: (:func:`median_and_interval`). Every other outcome of the model is a count. (Here, not in
+#: ``sim/record.py``: that file is one of the rules' sources, whose hash names the model.)
+NOT_COUNTS: frozenset[str] = frozenset(
+    {
+        "capital_deployed_final",
+        "grievance_final",
+        "legitimacy_final",
+        "china_patience_final",
+        "capital_deployed",
+        "grievance",
+        "legitimacy",
+        "china_patience",
+        "operation_intensity",
+        "iran_posture",
+        "share_chinese_target",
+    }
+)
+
+
 def summarise(values: ArrayLike, counts: bool = True) -> Summary:
     """n, mean, median and the 5% and 95% quantiles (NaN-free values only), the quantiles as
     :func:`median_and_interval` takes them."""
@@ -57,7 +79,7 @@ def median_and_interval(
     count over two years per year, ``unit`` 0.5) each end of the interval is a value some
     replicate took (the inverse of the empirical CDF, as the fan charts' band edges), not an
     interpolation between two: no interval ending at 34.1 people. ``counts=False`` says the
-    values are an amount or an index (:data:`sim.record.NOT_COUNTS`), interpolated even where
+    values are an amount or an index (:data:`NOT_COUNTS`), interpolated even where
     every one is whole by chance. The median stays the usual one (the mean of the two middle
     values). NaN for no finite value.
     """

@@ -29,10 +29,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import __version__
+from sim.analysis.stats import NOT_COUNTS
 from sim.dashboard.knobs import KNOB_BY_NAME, format_value
 from sim.files import atomic_write_json, atomic_write_with, file_record, read_json_object
 from sim.provenance import provenance
-from sim.record import NOT_COUNTS, ReplicateResult
+from sim.record import ReplicateResult
 from sim.results import tables_from_replicates
 from sim.runner import REPLICATE_SEEDS, RunSpec, replicate_seed, run
 from sim.workshop.play import (

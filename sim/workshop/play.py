@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from sim.agents.china import LADDER, ladder_thresholds
-from sim.analysis.stats import finite, median_and_interval
+from sim.analysis.stats import NOT_COUNTS, finite, median_and_interval
 from sim.compiled import POSTURE_SCORE
 from sim.config import MAX_SEED, load_scenario, scenario_names, scenario_params, shown_value
 from sim.dashboard.knobs import (
@@ -52,13 +52,7 @@ from sim.dashboard.views import COAST, GRIEVANCE_MAX, IRAN_BORDER
 from sim.draws import keyed_stream
 from sim.model import CrisisModel
 from sim.params import ModelParams
-from sim.record import (
-    NOT_COUNTS,
-    SUMMARY_COLUMNS,
-    WEEKLY_METRICS,
-    ReplicateResult,
-    decode_events,
-)
+from sim.record import SUMMARY_COLUMNS, WEEKLY_METRICS, ReplicateResult, decode_events
 from sim.runner import replicate_seed
 from sim.workshop.seats import Action, apply_action
 from sim.world import IRAN_SCORE, TROOPS, compiled_params
