@@ -1156,6 +1156,16 @@ TABLE_COLUMNS: tuple[str, ...] = (
 )
 
 
+def count_unit(key: str, weeks: int) -> float:
+    """What a statistic's values are whole multiples of when it is a count: a count over the
+    run per year (``*_per_year``) the count x 52/weeks; the deaths of a year's deadliest attack
+    1; 0 for every other statistic (means, shares, ratios, fits: interpolated, even where
+    every value is whole by chance), as the run's summary and compare's table take them."""
+    if key == "largest_attack_per_year":  # deaths, not scaled per year
+        return 1.0
+    return WEEKS_PER_YEAR / weeks if key.endswith("_per_year") else 0.0
+
+
 def _fmt(x: float) -> str:
     if not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
@@ -1352,9 +1362,8 @@ def compare(
         x = np.asarray(stats.samples.get(t.key, np.zeros(0)), dtype=float)
         x = x[np.isfinite(x)]
         if x.size:
-            # as the run's summary and compare's: a count per year is a count's multiple
-            per_year = WEEKS_PER_YEAR / stats.weeks if t.key.endswith("_per_year") else 1.0
-            q05, med, q95 = median_and_interval(x, unit=per_year)
+            unit = count_unit(t.key, stats.weeks)  # a count's ends: values replicates had
+            q05, med, q95 = median_and_interval(x, counts=unit > 0, unit=unit or 1.0)
         else:
             q05 = med = q95 = math.nan
         med_lo, med_hi = median_interval(x)
@@ -1659,7 +1668,7 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
         + "in-sample for this table: "
         + ("ABC" if table.attrs.get("parameters", {}).get("source") == "posterior" else "search")
     )
-    rough = [i for i, r in enumerate(records, start=1) if 1 < int(r["n"]) < MIN_REPLICATES_TO_TEST]
+    rough = [i for i, r in enumerate(records, start=1) if 0 < int(r["n"]) < MIN_REPLICATES_TO_TEST]
     if rough:
         lines.append(
             f"model [90%]: rough where n is below {MIN_REPLICATES_TO_TEST} (rows "

@@ -617,8 +617,10 @@ def _row(table: pd.DataFrame, key: str) -> pd.Series:
 
 def _check(row: pd.Series, values: np.ndarray) -> None:
     """The row's median and 90% interval are the values' (a count's ends values it took)."""
+    from sim.validation import count_unit
+
     q05, med, q95 = np.quantile(values, [0.05, 0.5, 0.95])
-    if np.all(values == np.round(values)):
+    if count_unit(str(row.name), 52) > 0 and np.all(values == np.round(values)):  # 52 weeks
         q05, q95 = np.quantile(values, [0.05, 0.95], method="inverted_cdf")
         assert q05 in values and q95 in values
     assert row["model_median"] == pytest.approx(med)
@@ -1491,3 +1493,24 @@ def test_a_count_per_year_has_the_run_summary_s_interval_and_a_small_sample_says
     assert "rough where n is below 20 (rows 1)" in text
     many = ModelStatistics({"chinese_killed_per_year": np.tile(killed, 3) * 0.5}, {}, 30, 104)
     assert "rough where" not in format_table(compare(many, [target]))
+
+
+def test_only_counts_get_a_count_s_interval_in_validate() -> None:
+    """helper-177: every `_per_year` key was scaled as a count per year, the deadliest attack's
+    deaths too (at 78 weeks '40 [13.9, 78.2]' where its values were whole deaths), and a mean
+    per fatal attack or a share whole by chance got a count's interval ('2 [2, 3]')."""
+    from sim.validation import count_unit
+
+    targets = {t.key: t for t in observed_targets()}
+    deaths = np.array(
+        [13.0, 14, 14, 15, 20, 22, 25, 30, 31, 33, 35, 40, 44, 50, 55, 60, 70, 78, 83, 90]
+    )
+    stats = ModelStatistics({"largest_attack_per_year": deaths}, {}, 20, 78)
+    row = compare(stats, [targets["largest_attack_per_year"]]).to_dict("records")[0]
+    assert (row["model_q05"], row["model_q95"]) == (13.0, 83.0)  # deaths some year had
+    mean = np.array([2.0] * 17 + [3.0] * 3)  # Chinese killed per fatal attack, whole by chance
+    stats = ModelStatistics({"baloch_chinese_killed_per_fatal_attack": mean}, {}, 20, 104)
+    row = compare(stats, [targets["baloch_chinese_killed_per_fatal_attack"]]).to_dict("records")[0]
+    assert row["model_q95"] == pytest.approx(np.quantile(mean, 0.95))  # interpolated: 3 - 0.05
+    assert count_unit("chinese_killed_per_year", 78) == pytest.approx(2 / 3)
+    assert count_unit("weekly_dispersion", 104) == 0.0

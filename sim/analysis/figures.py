@@ -114,8 +114,8 @@ def _hide_unused(axes: np.ndarray, used: int) -> None:
 
 def _mark_interval(ax: Axes, s: stats.Summary, half: float = 0.0) -> None:
     """The median, and the 90% interval behind it (none for one replicate: it has no spread),
-    ``half`` wider at each end: a count's histogram bars span each value +/- 0.5, so a count's
-    interval shades its end values' whole bars, not half of each."""
+    ``half`` wider at each end: a count's value k stands for [k - 0.5, k + 0.5] (its bar, where
+    bars are one wide), so a count's interval shades its end values whole, not half of each."""
     if s.n > 1:
         low, high = s.q05 - half, s.q95 + half
         ax.axvspan(low, high, color=style.OKABE_ITO[5], alpha=0.18, lw=0, zorder=0)
