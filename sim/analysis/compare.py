@@ -741,17 +741,23 @@ def _difference_notes(
     other_horizon = untested & ref_weeks.notna() & (table["weeks"] != ref_weeks)
     sources = [(short or {}).get(k, k) for k in table.attrs.get("other_source") or []]
     other_source = untested & table["label"].isin(sources)  # the labels as the table shows them
+    small = untested & ~other_horizon & ~other_source
     few = (
         [
             f"Runs with fewer than {MIN_REPLICATES_TO_TEST} replicates (or a reference with "
             "fewer) get no test and no star, too few for a trustworthy p-value, and their "
             "95% intervals run narrow (on skewed counts they held a true difference of 0 in "
             "87-92% of comparisons at 5-10 replicates): read them as rough; a single "
-            "replicate gets no interval either (it has no spread to resample). Their 90% "
-            "intervals are rough too: a count's runs from the lowest replicate to the highest, "
-            "another outcome's ends lie between the two lowest and the two highest."
+            "replicate gets no interval either (it has no spread to resample)."
+            + (
+                " Their 90% intervals are rough too: a count's runs from the lowest replicate "
+                "to the highest, another outcome's ends lie between the two lowest and the two "
+                "highest."
+                if (table.loc[small, "n"] > 1).any()
+                else ""
+            )
         ]
-        if (untested & ~other_horizon & ~other_source).any()
+        if small.any()
         else []
     )
     if other_horizon.any():

@@ -314,6 +314,12 @@ def test_few_replicates_still_get_the_notes_the_table_points_to(
     notes = text[text.index("\nNotes:\n") :]
     assert "taken in pairs" in notes and "Bonett & Price" in notes
     assert "* marks" not in text and "Of the " not in notes  # nothing was tested
+    single = []
+    for k, name in enumerate(("baseline", "iran_border")):  # one replicate each: no interval
+        summary, ts, ev = make_frames(n=1, weeks=3, seed=112 + k)
+        single.append(save_run(tmp_path / f"one_{name}", summary, ts, ev, scenario=name, seed=7))
+    one = cmp.format_table(cmp.compare(single))
+    assert "gets no interval either" in one and "90% intervals are rough" not in one
 
 
 def test_an_amount_whole_by_chance_is_not_taken_for_a_count(tmp_path: Path, make_run) -> None:
