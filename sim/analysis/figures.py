@@ -54,10 +54,10 @@ def _bins(x: np.ndarray) -> np.ndarray:
     widths with edges between integers (so no bin straddles two counts unevenly)."""
     lo, hi = float(x.min()), float(x.max())
     if hi == lo:  # one value: a count's bin is one wide, an index's a hair (not -0.1 to 0.9)
-        half = 0.5 if _whole_numbers(x) else max(0.05 * abs(lo), 1e-3)
+        half = 0.5 if stats.is_whole(x) else max(0.05 * abs(lo), 1e-3)
         return np.array([lo - half, hi + half])
     n = int(np.clip(len(np.histogram_bin_edges(x, bins="auto")) - 1, 8, 40))
-    if _whole_numbers(x):
+    if stats.is_whole(x):
         width = max(1.0, float(np.ceil((hi - lo + 1) / n)))
         return np.arange(lo - 0.5, hi + width, width)
     return np.linspace(lo, hi, n + 1)
@@ -85,10 +85,6 @@ def _count_ticks(ax: Axes, values: np.ndarray) -> None:
         ax.set_xticks(values)
     else:
         ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
-
-
-def _whole_numbers(x: np.ndarray) -> bool:
-    return bool(np.all(np.equal(np.mod(x, 1), 0)))
 
 
 def _interval_text(s: stats.Summary) -> str:
@@ -349,7 +345,7 @@ def draw_outcome_histograms(inputs: Outcomes) -> Figure | None:
             continue
         counts = col not in stats.NOT_COUNTS
         s = stats.summarise(x, counts=counts)
-        _mark_interval(ax, s, half=0.5 if counts and _whole_numbers(x) else 0.0)
+        _mark_interval(ax, s, half=0.5 if counts and stats.is_whole(x) else 0.0)  # as s took it
         if x.size > 1:
             ax.hist(x, bins=_bins(x), density=True, color=style.OKABE_ITO[0], alpha=0.55, lw=0)
             ax.set_ylabel(f"density (per {_SINGULAR.get(unit, unit)})")
@@ -365,7 +361,7 @@ def draw_outcome_histograms(inputs: Outcomes) -> Figure | None:
                            x.max() + (0.0 if upper is not None else pad), 200)  # fmt: skip
         values = np.unique(x)
         distinct = values.size
-        few_counts = _whole_numbers(x) and distinct <= FEW_COUNTS
+        few_counts = stats.is_whole(x) and distinct <= FEW_COUNTS
         too_few = x.size < MIN_REPLICATES_FOR_DENSITY
         dens = None if few_counts or too_few else stats.kde_curve(x, grid, lower, upper)
         why = ""

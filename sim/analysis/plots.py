@@ -183,15 +183,9 @@ def district_attacks(events: pd.DataFrame, replicate_ids: list[int]) -> pd.DataF
         ids += sorted(set(per.index.astype(str)) - set(ids))
     per = per.reindex(index=ids, columns=replicate_ids or [0], fill_value=0)
     reps = per.to_numpy(dtype=float)
-    return pd.DataFrame(
-        {
-            "mean": reps.mean(axis=1),
-            # counts: each end a count some replicate had, as the tables' intervals
-            "q05": np.quantile(reps, 0.05, axis=1, method="inverted_cdf"),
-            "q95": np.quantile(reps, 0.95, axis=1, method="inverted_cdf"),
-        },
-        index=per.index,
-    )
+    # counts: each end a count some replicate had, as the tables' intervals
+    q05, q95 = np.quantile(reps, [0.05, 0.95], axis=1, method="inverted_cdf")
+    return pd.DataFrame({"mean": reps.mean(axis=1), "q05": q05, "q95": q95}, index=per.index)
 
 
 def place_inputs(run: Run) -> figures.Places | None:

@@ -86,10 +86,10 @@ def median_and_interval(
     x = finite(values)
     if x.size == 0:
         return math.nan, math.nan, math.nan
-    low, median, high = np.quantile(x, [tail, 0.5, 1 - tail])
-    if counts and is_whole(x / unit):
-        low, high = np.quantile(x, [tail, 1 - tail], method="inverted_cdf")
-    return float(low), float(median), float(high)
+    whole = counts and is_whole(x / unit)
+    method: Literal["inverted_cdf", "linear"] = "inverted_cdf" if whole else "linear"
+    low, high = np.quantile(x, [tail, 1 - tail], method=method)
+    return float(low), float(np.quantile(x, 0.5)), float(high)
 
 
 def is_whole(values: ArrayLike) -> bool:

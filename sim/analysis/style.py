@@ -145,12 +145,11 @@ def whole_number_ticks(axis: Any, values: Any) -> None:
     count of people, attacks or firms): matplotlib's own steps of 2.5 would label an axis
     of investors withdrawn 0, 2.5, 5, 7.5. Otherwise the ticks are matplotlib's automatic
     ones (its ``AutoLocator`` is this locator with these steps, without ``integer``)."""
-    import numpy as np
     from matplotlib.ticker import MaxNLocator
 
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size and bool(np.all(x == np.round(x))):
+    from sim.analysis.stats import finite, is_whole
+
+    if finite(values).size and is_whole(values):
         axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
 
 
