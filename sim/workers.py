@@ -168,12 +168,18 @@ WORKER_ENVIRONMENT = {PLAIN_REFCOUNTS: "1", **dict.fromkeys(THREAD_VARIABLES, "1
 
 def _lent_to_workers(environ: Mapping[str, str]) -> dict[str, str]:
     """What :data:`WORKER_ENVIRONMENT` adds to ``environ`` for the fork server."""
-    user_threads = any(name in environ for name in THREAD_VARIABLES)
-    return {
-        name: value
-        for name, value in WORKER_ENVIRONMENT.items()
-        if name not in environ and not (user_threads and name in THREAD_VARIABLES)
-    }
+    lent = {PLAIN_REFCOUNTS: "1"} if PLAIN_REFCOUNTS not in environ else {}
+    return {**lent, **one_numerical_thread(environ)}
+
+
+def one_numerical_thread(environ: Mapping[str, str]) -> dict[str, str]:
+    """What ``environ`` needs so that the numerical libraries start no threads of their own:
+    each of :data:`THREAD_VARIABLES` set to 1, unless ``environ`` sets any of them (the
+    user's choice). For a worker, and for the ``cpec-sim`` command's own process
+    (:func:`sim.console.entry`), which runs beside one worker per CPU."""
+    if any(name in environ for name in THREAD_VARIABLES):
+        return {}
+    return dict.fromkeys(THREAD_VARIABLES, "1")
 
 
 #: The process that launched the fork server, for the server to check (:func:`_arm_fork_server`).

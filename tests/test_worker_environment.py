@@ -93,6 +93,57 @@ def test_what_is_lent_to_the_workers() -> None:
     assert _lent_to_workers({"MKL_NUM_THREADS": "4"}) == {PLAIN_REFCOUNTS: "1"}
 
 
+_COMMAND = """
+import json, os, threading
+import sim.cli
+
+
+def main():  # in place of the command: what the command's own process finds
+    import numpy
+
+    numpy.ones((300, 300)) @ numpy.ones((300, 300))
+    native = len(os.listdir("/proc/self/task")) - threading.active_count()
+    print(json.dumps([{name: os.environ.get(name) for name in THREAD_VARIABLES}, native]))
+    return 0
+
+
+sim.cli.main = main
+from sim.console import entry
+from sim.workers import THREAD_VARIABLES
+
+entry()
+"""
+
+
+@pytest.mark.parametrize("given", [{}, {"OPENBLAS_NUM_THREADS": "2"}, {"MKL_NUM_THREADS": "3"}])
+def test_the_command_s_own_process_starts_no_numerical_threads_unless_asked(
+    tmp_path: object, given: dict[str, str]
+) -> None:
+    """``cpec-sim``'s own process runs beside one worker per CPU: like the workers, its
+    numerical libraries start no threads (OpenBLAS's, started as NumPy was imported, took
+    ~0.1 s of CPU in a 200-replicate run), unless the user set any thread variable."""
+    script = os.path.join(str(tmp_path), "command.py")
+    with open(script, "w") as f:
+        f.write(_COMMAND)
+    base = {k: v for k, v in os.environ.items() if k not in WORKER_ENVIRONMENT}
+    path = os.pathsep.join(p for p in (ROOT, base.get("PYTHONPATH")) if p)
+    out = subprocess.run(
+        [sys.executable, script],
+        env={**base, "PYTHONPATH": path, **given},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    env, native = json.loads(out.stdout.strip().splitlines()[-1])
+    if given:
+        assert env == {**dict.fromkeys(THREAD_VARIABLES), **given}
+    else:
+        assert env == dict.fromkeys(THREAD_VARIABLES, "1")
+        assert native == 0
+    if "OPENBLAS_NUM_THREADS" in given and (os.cpu_count() or 1) > 1:
+        assert native > 0  # the check sees OpenBLAS's threads when there are some
+
+
 _COLLECTOR = """
 import gc, json, sys
 import multiprocessing as mp
