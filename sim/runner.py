@@ -42,6 +42,7 @@ from sim.config import (
     MAX_JOBS,
     MAX_REPLICATES,
     MAX_SEED,
+    RUN_KEYS,
     check_backend,
     check_name,
     check_streams,
@@ -53,7 +54,13 @@ from sim.config import (
     whole_number,
     with_overrides,
 )
-from sim.files import atomic_write_json, atomic_write_text, damaged_files, read_json_object
+from sim.files import (
+    atomic_write_json,
+    atomic_write_text,
+    damaged_files,
+    read_json_object,
+    unwritable,
+)
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
 from sim.provenance import provenance, scenario_files
@@ -99,7 +106,10 @@ class RunSpec:
     #: Replicates per chunk; None: as ``cpec-sim run`` chooses (the folder's earlier chunking,
     #: else :func:`sim.config.resolved_chunk_size`), so both write the same bytes.
     chunk_size: int | None = None
-    description: str = ""
+    description: str = ""  # "": the scenario file's
+    #: The run's label (``key=value``, as ``compare`` and ``report`` show it): set by the
+    #: command line; from Python, what ``params`` change from the scenario's file, unless
+    #: given (then each must say what ``params`` hold: :func:`check_labels`).
     overrides: list[str] = field(default_factory=list)
     config_yaml: str = ""
     backend: str = "compiled"  # "compiled" engine or "mesa" reference model: same results
@@ -290,6 +300,12 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
         raise ParameterError(
             f"output directory {run_dir} is a file: choose another folder{_WHERE_ON_THE_COMMAND}"
         )
+    if not run_dir.exists():
+        problem = unwritable(run_dir)
+        if problem:
+            raise ParameterError(
+                f"output directory {run_dir} cannot be made: {problem}{_WHERE_ON_THE_COMMAND}"
+            )
     old = read_manifest(run_dir)
     other = old.get("config_hash") if old else run_store(run_dir, spec.config_hash).foreign_key()
     if other is not None and other != spec.config_hash:
@@ -661,13 +677,14 @@ def recorded(spec: RunSpec) -> RunSpec:
     params = _plain(to_dict(spec.params))
     mine = flatten(params)
     overrides = list(spec.overrides)
-    if not overrides:  # the scenario is known (checked_spec)
+    if overrides:
+        check_labels(overrides, mine)
+    else:  # the scenario is known (checked_spec)
         theirs = flatten(_plain(to_dict(scenario_params(spec.scenario))))
         overrides = [f"{k}={_shown(v)}" for k, v in mine.items() if theirs.get(k) != v]
     info = dict(load_scenario(spec.scenario)["scenario"])
-    info.update(
-        name=spec.scenario, description=str(spec.description or info.get("description", ""))
-    )
+    description = spec.description or " ".join(str(info.get("description", "")).split())
+    info.update(name=spec.scenario, description=description)
     config = {
         "scenario": info,
         **params,
@@ -678,7 +695,58 @@ def recorded(spec: RunSpec) -> RunSpec:
         "streams": spec.streams,
     }
     text = "# made by sim.runner.run from Python\n" + yaml.safe_dump(config, sort_keys=False)
-    return replace(spec, overrides=overrides, config_yaml=text)
+    return replace(spec, overrides=overrides, config_yaml=text, description=description)
+
+
+def check_labels(overrides: list[str], values: dict[str, Any]) -> None:
+    """Raise :class:`ParameterError` unless every ``key=value`` of ``overrides`` that names a
+    parameter says what ``values`` (the run's parameters, by dotted key) hold.
+
+    A run's overrides label it (``compare`` and ``report`` show them); on the command line
+    they also set the parameters, but a :class:`RunSpec` holds its parameters in ``params``:
+    overrides given beside them only label the run, and a label that says another value than
+    the run used would mislabel every comparison of it (helper-178). Run keys (``scenario=``,
+    ``seed=`` ...) label nothing and pass."""
+    from sim.params import close_keys
+
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip().lstrip("+")
+        if not sep or not key:
+            raise ParameterError(f"overrides: {item!r} is not key=value")
+        if key.split(".")[0] in (*RUN_KEYS, "experiment") or key.startswith("hydra"):
+            continue
+        if key not in values:
+            near = close_keys(key, values)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise ParameterError(f"overrides: {key!r} is not a parameter{hint}")
+        if not _says(text.strip(), values[key]):
+            raise ParameterError(
+                f"overrides label a run and do not set it: {item!r}, but the run's parameters "
+                f"hold {key}={_shown(values[key])}; set it in the parameters "
+                f"(sim.config.with_overrides(params, {{{key!r}: ...}})), or give no overrides "
+                "and the run records what differs from its scenario"
+            )
+
+
+def _says(text: str, value: Any) -> bool:
+    """Whether an override's value ``text`` (as YAML reads it) is ``value``."""
+    import yaml
+
+    try:
+        said = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    if isinstance(value, bool) or isinstance(said, bool):
+        return said is value
+    if isinstance(value, int | float):
+        if isinstance(said, str):  # 1e-3: a number YAML 1.1 reads as text
+            try:
+                said = float(said)
+            except ValueError:
+                return False
+        return isinstance(said, int | float) and float(said) == float(value)
+    return bool(said == value)
 
 
 def _plain(value: Any) -> Any:

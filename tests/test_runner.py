@@ -722,6 +722,66 @@ def test_a_python_run_records_the_scenario_s_caveats_and_takes_numpy_floats(
     assert not (tmp_path / "bad").exists()
 
 
+def test_overrides_given_to_a_python_run_must_say_what_its_parameters_hold(
+    tmp_path: Path,
+) -> None:
+    """helper-178: ``overrides=["recruitment.threshold=0.9"]`` beside the baseline's
+    parameters (threshold 0.1) was stored as given and never applied, so compare labelled a
+    baseline run "[threshold=0.9]"; unknown keys and non-overrides were stored too. A label
+    that says what the parameters hold (and run keys) still labels the run."""
+    from sim.analysis.runs import load_runs
+    from sim.config import scenario_params, with_overrides
+
+    base = scenario_params("baseline")
+    for overrides, message in (
+        (["recruitment.threshold=0.9"], "hold recruitment.threshold=0.1; set it in the param"),
+        (["nosuch.key=3"], "'nosuch.key' is not a parameter"),
+        (["recruitment.treshold=0.1"], "(did you mean recruitment.threshold?)"),
+        (["not an override"], "'not an override' is not key=value"),
+        (["pakistan.accept_chinese_troops=yes"], "hold pakistan.accept_chinese_troops=false"),
+    ):
+        with pytest.raises(ParameterError, match=re.escape(message)):
+            run(RunSpec(base, replicates=2, weeks=2, overrides=overrides), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+    params = with_overrides(base, {"recruitment.threshold": 0.9, "groups.bla.attack_rate": 0.1})
+    labels = ["scenario=baseline", "recruitment.threshold=0.90", "groups.bla.attack_rate=1e-1"]
+    spec = RunSpec(params, replicates=2, weeks=2, overrides=labels)
+    assert run(spec, tmp_path / "ok", progress=None).status == "complete"
+    assert load_runs(tmp_path / "ok").runs[0].overrides == {
+        "recruitment.threshold": "0.90",
+        "groups.bla.attack_rate": "1e-1",
+    }
+
+
+def test_a_python_run_records_its_scenario_s_description_as_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """helper-178: a run made from Python recorded an empty description, so its report left
+    out the scenario's paragraph; the command line records the scenario file's text."""
+    from sim.config import load_scenario, scenario_params
+
+    spec = RunSpec(scenario_params("iran_border"), scenario="iran_border", replicates=2, weeks=2)
+    run(spec, tmp_path / "a", progress=None)
+    said = " ".join(str(load_scenario("iran_border")["scenario"]["description"]).split())
+    assert (
+        said and json.loads((tmp_path / "a" / "manifest.json").read_text())["description"] == said
+    )
+    own = RunSpec(spec.params, scenario="iran_border", replicates=2, weeks=2, description="mine")
+    run(own, tmp_path / "b", progress=None)
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["description"] == "mine"
+
+
+def test_a_folder_that_cannot_be_made_is_one_line_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    """helper-178: a run folder under a file raised NotADirectoryError's traceback; the
+    command line says so in one line."""
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ParameterError, match=r"cannot be made: .*afile is not a folder"):
+        run(RunSpec(ModelParams(), replicates=2, weeks=2), tmp_path / "afile" / "sub")
+    assert (tmp_path / "afile").read_text() == "x"
+
+
 @pytest.mark.parametrize("population", ["0", "-5", "nan"])
 def test_a_place_without_people_is_refused_in_one_line_before_the_folder(
     population: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -7,6 +7,7 @@ figures; :func:`format_table` renders the table as text for the terminal.
 
 from __future__ import annotations
 
+import enum
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -194,6 +195,18 @@ def _best_baseline(runs: Sequence[Run]) -> Run | None:
     return max(base, key=merit)
 
 
+class _Default(enum.Enum):
+    REFERENCE = "the default reference"
+
+
+#: ``reference``'s default in :func:`compare`, :func:`compare_runs` and
+#: :func:`write_comparison`: the reference ``cpec-sim compare`` and
+#: :func:`sim.analysis.report.report` choose when none is asked for (the baseline if exactly
+#: one run is, else the first run: :func:`default_reference`). None computes no differences.
+BY_DEFAULT = _Default.REFERENCE
+Reference = str | None | _Default
+
+
 def default_reference(runs: RunSet) -> str:
     """``baseline`` if exactly one run is the baseline, else the first run's label, chosen
     among every job given, with results or not: where that job has none, the same rule
@@ -324,11 +337,13 @@ def _outcomes(runs: RunSet) -> list[str]:
 
 
 def compare_runs(
-    runs: RunSet, reference: str | None = "baseline", by_default: bool = False
+    runs: RunSet, reference: Reference = BY_DEFAULT, by_default: bool = False
 ) -> pd.DataFrame:
     """The comparison table of already-loaded runs (see :func:`compare`); ``by_default``:
     :func:`default_reference` chose ``reference`` (the notes say if it stands in for a
-    baseline without results)."""
+    baseline without results), as it does when ``reference`` is :data:`BY_DEFAULT`."""
+    if reference is BY_DEFAULT:
+        reference, by_default = default_reference(runs), True
     ref = resolve_reference(runs, reference)
     refs = references(runs, ref)
     paired = {id(r): id(r) in refs and paired_with(r, refs[id(r)]) for r in runs.runs}
@@ -557,7 +572,7 @@ def _excludes_zero(table: pd.DataFrame, d: str) -> np.ndarray:
 
 
 def compare(
-    dirs: Sequence[Path | str] | Path | str, reference: str | None = "baseline"
+    dirs: Sequence[Path | str] | Path | str, reference: Reference = BY_DEFAULT
 ) -> pd.DataFrame:
     """Compare run directories (or one sweep directory, given alone or in a list) outcome by
     outcome.
@@ -568,8 +583,9 @@ def compare(
     yes/no events (``investment_hold``, ``any_withdrawal``, ``chinese_troops_deployed``) the
     probability with a Wilson 95% interval and the difference in probability.
 
-    ``reference`` is matched against labels, scenario names and directory names; None
-    computes no differences. An unknown reference raises :class:`ResultsError`.
+    ``reference`` is matched against labels, scenario names and directory names; by default
+    it is the baseline if exactly one run is, else the first run (as ``cpec-sim compare``
+    chooses); None computes no differences. An unknown reference raises :class:`ResultsError`.
     """
     return compare_runs(load_runs(dirs), reference)
 
@@ -1545,7 +1561,7 @@ def _rendered_figure(
 
 def rendered_comparison(
     runs: RunSet,
-    reference: str | None = "baseline",
+    reference: Reference = BY_DEFAULT,
     by_default: bool = False,
     jobs: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, bytes]]]:
@@ -1589,7 +1605,7 @@ def table_csv(table: pd.DataFrame) -> str:
 def write_comparison(
     runs: RunSet,
     out: Path,
-    reference: str | None = "baseline",
+    reference: Reference = BY_DEFAULT,
     plots: bool = True,
     by_default: bool = False,
     jobs: int | None = 1,

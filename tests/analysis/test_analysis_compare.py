@@ -157,6 +157,26 @@ def test_reference_resolution(tmp_path: Path, make_frames, save_run) -> None:
         cmp.compare([a, b], reference="nope")
 
 
+def test_runs_without_a_baseline_are_compared_with_the_first_as_the_command_does(
+    tmp_path: Path, make_run
+) -> None:
+    """From Python, as from ``cpec-sim compare``: no baseline among the runs, and the first is
+    the reference (helper-178: the functions' default was the name "baseline", so the
+    README's own notebook example raised "unknown reference 'baseline'")."""
+    iran = make_run(tmp_path / "iran", scenario="iran_border", n=30, weeks=4, seed=1)
+    troops = make_run(tmp_path / "troops", scenario="chinese_troops", n=30, weeks=4, seed=2)
+    alone = cmp.compare([iran])
+    assert alone.attrs["reference"].startswith("Iran border")
+    table = cmp.compare([iran, troops])
+    assert table.attrs["reference"].startswith("Iran border")
+    assert table.loc[table["label"].str.startswith("Chinese troops"), "diff_mean"].notna().all()
+    written, _ = cmp.write_comparison(load_runs([iran, troops]), tmp_path / "out", plots=False)
+    assert written.attrs["reference"] == table.attrs["reference"]
+    assert cmp.compare_runs(load_runs([troops, iran])).attrs["reference"].startswith("Chinese")
+    with pytest.raises(ResultsError, match="unknown reference 'baseline'"):
+        cmp.compare([iran, troops], reference="baseline")  # asked for by name: refused
+
+
 def test_text_table(tmp_path: Path, make_frames, save_run) -> None:
     a, b = _two_scenarios(tmp_path, make_frames, save_run)
     text = cmp.format_table(cmp.compare([a, b]))
