@@ -309,15 +309,24 @@ def _no_such_key(key: str, keys: set[str]) -> str:
 def scenario_params(name: str = "baseline", overrides: dict[str, Any] | None = None) -> ModelParams:
     """ModelParams of a scenario, with optional dotted-key overrides, validated."""
     data = {k: v for k, v in load_scenario(name).items() if k != "scenario"}
-    set_dotted(data, overrides or {})
+    set_dotted(data, _python_scalars(overrides or {}))
     return from_dict(data)
 
 
 def with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:
     """``params`` with dotted-key overrides applied on top, validated (a new object)."""
     data = to_dict(params)
-    set_dotted(data, overrides)
+    set_dotted(data, _python_scalars(overrides))
     return from_dict(data)
+
+
+def _python_scalars(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with NumPy scalars (a notebook's ``np.int64(41)``, ``np.bool_(True)``,
+    ``np.float32(0.3)``) as Python's, which the parameters' checks take (helper-180)."""
+    return {
+        k: v.item() if type(v).__module__ == "numpy" and hasattr(v, "item") else v
+        for k, v in values.items()
+    }
 
 
 def model_params_from_config(cfg: Any) -> ModelParams:

@@ -21,6 +21,7 @@ Usable from a notebook::
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -42,7 +43,6 @@ from sim.config import (
     MAX_JOBS,
     MAX_REPLICATES,
     MAX_SEED,
-    RUN_KEYS,
     check_backend,
     check_name,
     check_streams,
@@ -296,16 +296,9 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     A directory holding a run of another configuration is refused, whether its manifest
     says so or (manifest lost or damaged) its chunks do.
     """
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ParameterError(
-            f"output directory {run_dir} is a file: choose another folder{_WHERE_ON_THE_COMMAND}"
-        )
-    if not run_dir.exists():
-        problem = unwritable(run_dir)
-        if problem:
-            raise ParameterError(
-                f"output directory {run_dir} cannot be made: {problem}{_WHERE_ON_THE_COMMAND}"
-            )
+    problem = _unusable(run_dir)
+    if problem:
+        raise ParameterError(f"output directory {problem}{_WHERE_ON_THE_COMMAND}")
     old = read_manifest(run_dir)
     other = old.get("config_hash") if old else run_store(run_dir, spec.config_hash).foreign_key()
     if other is not None and other != spec.config_hash:
@@ -314,6 +307,23 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
             f"{spec.config_hash}): remove it or choose another folder{_WHERE_ON_THE_COMMAND}"
         )
     return old
+
+
+def _unusable(run_dir: Path) -> str:
+    """Why ``run_dir`` cannot hold a run ("PATH is a file: ...", "PATH cannot be made: ..."),
+    or ''; a path the system refuses (too long, a loop of links, a NUL byte) says so too."""
+    text = str(run_dir).replace("\0", "\\0")
+    shown = text if len(text) <= 200 else f"{text[:200]}..."
+    try:
+        if run_dir.exists() and not run_dir.is_dir():
+            return f"{shown} is a file: choose another folder"
+        if run_dir.is_symlink() and not run_dir.exists():
+            return f"{shown} is a link to nothing: remove it or choose another folder"
+        problem = "" if run_dir.exists() else unwritable(run_dir)
+    except (OSError, RuntimeError, ValueError) as exc:  # ELOOP, ENAMETOOLONG, NUL
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return f"{shown} cannot be used: {reason}"
+    return f"{shown} cannot be made: {problem}" if problem else ""
 
 
 def _what_differs(old: dict[str, Any] | None, spec: RunSpec) -> str:
@@ -676,12 +686,9 @@ def recorded(spec: RunSpec) -> RunSpec:
 
     params = _plain(to_dict(spec.params))
     mine = flatten(params)
-    overrides = list(spec.overrides)
-    if overrides:
-        check_labels(overrides, mine)
-    else:  # the scenario is known (checked_spec)
-        theirs = flatten(_plain(to_dict(scenario_params(spec.scenario))))
-        overrides = [f"{k}={_shown(v)}" for k, v in mine.items() if theirs.get(k) != v]
+    theirs = flatten(_plain(to_dict(scenario_params(spec.scenario))))  # a known scenario
+    differing = [f"{k}={_shown(v)}" for k, v in mine.items() if theirs.get(k) != v]
+    overrides = checked_labels(spec, mine, differing)
     info = dict(load_scenario(spec.scenario)["scenario"])
     description = spec.description or " ".join(str(info.get("description", "")).split())
     info.update(name=spec.scenario, description=description)
@@ -698,55 +705,84 @@ def recorded(spec: RunSpec) -> RunSpec:
     return replace(spec, overrides=overrides, config_yaml=text, description=description)
 
 
-def check_labels(overrides: list[str], values: dict[str, Any]) -> None:
-    """Raise :class:`ParameterError` unless every ``key=value`` of ``overrides`` that names a
-    parameter says what ``values`` (the run's parameters, by dotted key) hold.
+def checked_labels(spec: RunSpec, values: dict[str, Any], differing: list[str]) -> list[str]:
+    """The run's label from the ``overrides`` given to a :class:`RunSpec` made in Python: each
+    ``key=value`` checked against what the run uses, written as the command line writes it,
+    and completed with the parameters that differ from the scenario's file and were left out.
 
     A run's overrides label it (``compare`` and ``report`` show them); on the command line
     they also set the parameters, but a :class:`RunSpec` holds its parameters in ``params``:
     overrides given beside them only label the run, and a label that says another value than
-    the run used would mislabel every comparison of it (helper-178). Run keys (``scenario=``,
-    ``seed=`` ...) label nothing and pass."""
+    the run uses, or leaves out a value it changed, would mislabel every comparison of it
+    (helper-178, helper-180). Raises :class:`ParameterError` (one line) for a label that is
+    not ``key=value``, names no parameter or run setting, or says another value.
+    """
     from sim.params import close_keys
 
-    for item in overrides:
+    labels: dict[str, str] = {}
+    for item in spec.overrides:
         key, sep, text = item.partition("=")
-        key = key.strip().lstrip("+")
+        key, text = key.strip().lstrip("+"), text.strip()
         if not sep or not key:
             raise ParameterError(f"overrides: {item!r} is not key=value")
-        if key.split(".")[0] in (*RUN_KEYS, "experiment") or key.startswith("hydra"):
-            continue
+        if key in RUN_LABELS:
+            held = getattr(spec, RUN_LABELS[key])
+            if not _says(text, held):
+                raise ParameterError(
+                    f"overrides label a run and do not set it: {item!r}, but the run's "
+                    f"{key} is {_shown(held)}; set RunSpec.{RUN_LABELS[key]} instead"
+                )
+            continue  # a run setting labels no scenario variant (sim.analysis.runs)
         if key not in values:
-            near = close_keys(key, values)
+            near = close_keys(key, [*values, *RUN_LABELS])
             hint = f" (did you mean {near[0]}?)" if near else ""
             raise ParameterError(f"overrides: {key!r} is not a parameter{hint}")
-        if not _says(text.strip(), values[key]):
+        if not _says(text, values[key]):
             raise ParameterError(
                 f"overrides label a run and do not set it: {item!r}, but the run's parameters "
                 f"hold {key}={_shown(values[key])}; set it in the parameters "
                 f"(sim.config.with_overrides(params, {{{key!r}: ...}})), or give no overrides "
                 "and the run records what differs from its scenario"
             )
+        labels[key] = f"{key}={_shown(values[key])}"
+    for line in differing:  # what the run changes and the label left out
+        labels.setdefault(line.partition("=")[0], line)
+    return list(labels.values())
+
+
+#: Run settings a label may name (they must say what the :class:`RunSpec` holds), by the
+#: RunSpec field that holds each.
+RUN_LABELS = {
+    "scenario": "scenario",
+    "replicates": "replicates",
+    "seed": "seed",
+    "weeks": "weeks",
+    "backend": "backend",
+    "streams": "streams",
+}
 
 
 def _says(text: str, value: Any) -> bool:
-    """Whether an override's value ``text`` (as YAML reads it) is ``value``."""
+    """Whether an override's value ``text`` says ``value``, as the command line reads it: a
+    switch ``true`` or ``false``, a whole number for a count, a number for a number (``1e-3``
+    too), text for text (quotes optional)."""
+    if isinstance(value, bool):
+        return text.lower() == str(value).lower()
+    if isinstance(value, int):
+        return re.fullmatch(r"[+-]?\d+", text) is not None and int(text) == value
+    if isinstance(value, float):
+        try:
+            return float(text) == value
+        except ValueError:
+            return False
+    if isinstance(value, str):
+        return text.strip("'\"") == value
     import yaml
 
     try:
-        said = yaml.safe_load(text)
+        return bool(yaml.safe_load(text) == value)
     except yaml.YAMLError:
         return False
-    if isinstance(value, bool) or isinstance(said, bool):
-        return said is value
-    if isinstance(value, int | float):
-        if isinstance(said, str):  # 1e-3: a number YAML 1.1 reads as text
-            try:
-                said = float(said)
-            except ValueError:
-                return False
-        return isinstance(said, int | float) and float(said) == float(value)
-    return bool(said == value)
 
 
 def _plain(value: Any) -> Any:

@@ -628,6 +628,22 @@ def test_run_from_python_refuses_bad_settings_before_touching_the_folder(
     assert {p.name: p.read_bytes() for p in done.iterdir() if p.is_file()} == before
 
 
+def test_parameters_take_numpy_scalars_from_a_notebook() -> None:
+    """helper-180: ``with_overrides`` refused ``np.int64(41)`` and ``np.bool_(True)`` with
+    "expected a number" (the README's way to set parameters from Python)."""
+    from sim.config import scenario_params, with_overrides
+
+    changed = {
+        "cells.events_per_week": np.int64(41),
+        "pakistan.accept_chinese_troops": np.bool_(True),
+        "recruitment.threshold": np.float32(0.25),
+    }
+    for params in (with_overrides(ModelParams(), changed), scenario_params("baseline", changed)):
+        assert params.cells.events_per_week == 41 and type(params.cells.events_per_week) is int
+        assert params.pakistan.accept_chinese_troops is True
+        assert params.recruitment.threshold == 0.25
+
+
 def test_run_from_python_takes_numpy_integers_and_a_string_folder(tmp_path: Path) -> None:
     spec = RunSpec(ModelParams(), replicates=np.int64(4), seed=np.int64(3), weeks=np.int64(3))
     outcome = run(spec, str(tmp_path / "np"), progress=None)
@@ -727,8 +743,10 @@ def test_overrides_given_to_a_python_run_must_say_what_its_parameters_hold(
 ) -> None:
     """helper-178: ``overrides=["recruitment.threshold=0.9"]`` beside the baseline's
     parameters (threshold 0.1) was stored as given and never applied, so compare labelled a
-    baseline run "[threshold=0.9]"; unknown keys and non-overrides were stored too. A label
-    that says what the parameters hold (and run keys) still labels the run."""
+    baseline run "[threshold=0.9]"; unknown keys and non-overrides were stored too.
+    helper-180: a true label could leave out what the run changed, was stored as typed
+    ("0.90", " key =0.1"), took spellings the command line refuses, and run settings passed
+    unchecked. A label is now checked, written as the command line writes it, and completed."""
     from sim.analysis.runs import load_runs
     from sim.config import scenario_params, with_overrides
 
@@ -739,18 +757,29 @@ def test_overrides_given_to_a_python_run_must_say_what_its_parameters_hold(
         (["recruitment.treshold=0.1"], "(did you mean recruitment.threshold?)"),
         (["not an override"], "'not an override' is not key=value"),
         (["pakistan.accept_chinese_troops=yes"], "hold pakistan.accept_chinese_troops=false"),
+        (["pakistan.accept_chinese_troops=no"], "hold pakistan.accept_chinese_troops=false"),
+        (["cells.events_per_week=40.0"], "hold cells.events_per_week=40"),
+        (["seed=7"], "but the run's seed is 0; set RunSpec.seed instead"),
+        (["scenario=decisive_operation"], "the run's scenario is baseline"),
+        (["sweep_name=x"], "'sweep_name' is not a parameter"),
     ):
         with pytest.raises(ParameterError, match=re.escape(message)):
             run(RunSpec(base, replicates=2, weeks=2, overrides=overrides), tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
     params = with_overrides(base, {"recruitment.threshold": 0.9, "groups.bla.attack_rate": 0.1})
-    labels = ["scenario=baseline", "recruitment.threshold=0.90", "groups.bla.attack_rate=1e-1"]
+    labels = ["scenario=baseline", " recruitment.threshold =0.90", "weeks=2"]
     spec = RunSpec(params, replicates=2, weeks=2, overrides=labels)
     assert run(spec, tmp_path / "ok", progress=None).status == "complete"
+    manifest = json.loads((tmp_path / "ok" / "manifest.json").read_text())
+    assert manifest["overrides"] == ["recruitment.threshold=0.9", "groups.bla.attack_rate=0.1"]
     assert load_runs(tmp_path / "ok").runs[0].overrides == {
-        "recruitment.threshold": "0.90",
-        "groups.bla.attack_rate": "1e-1",
+        "recruitment.threshold": "0.9",
+        "groups.bla.attack_rate": "0.1",  # changed, left out of the label: added
     }
+    assert checked_spec(RunSpec(params, overrides=["groups.bla.attack_rate=1e-1"])).overrides == [
+        "groups.bla.attack_rate=0.1",
+        "recruitment.threshold=0.9",
+    ]
 
 
 def test_a_python_run_records_its_scenario_s_description_as_the_command_line(
@@ -780,6 +809,17 @@ def test_a_folder_that_cannot_be_made_is_one_line_and_nothing_is_written(
     with pytest.raises(ParameterError, match=r"cannot be made: .*afile is not a folder"):
         run(RunSpec(ModelParams(), replicates=2, weeks=2), tmp_path / "afile" / "sub")
     assert (tmp_path / "afile").read_text() == "x"
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    for path, said in (  # helper-180: each was a traceback
+        (tmp_path / "dangling", "is a link to nothing"),
+        (tmp_path / "loop" / "x", "cannot be used: "),
+        (tmp_path / ("a" * 300), "cannot be used: File name too long"),
+        (f"{tmp_path}/a\0b", "a\\0b cannot be used: embedded null byte"),
+    ):
+        with pytest.raises(ParameterError, match=re.escape(said)):
+            run(RunSpec(ModelParams(), replicates=2, weeks=2), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "dangling", "loop"]
 
 
 @pytest.mark.parametrize("population", ["0", "-5", "nan"])

@@ -195,7 +195,9 @@ def _best_baseline(runs: Sequence[Run]) -> Run | None:
     return max(base, key=merit)
 
 
-class _Default(enum.Enum):
+class DefaultReference(enum.Enum):
+    """The type of :data:`BY_DEFAULT`."""
+
     REFERENCE = "the default reference"
 
 
@@ -203,8 +205,8 @@ class _Default(enum.Enum):
 #: :func:`write_comparison`: the reference ``cpec-sim compare`` and
 #: :func:`sim.analysis.report.report` choose when none is asked for (the baseline if exactly
 #: one run is, else the first run: :func:`default_reference`). None computes no differences.
-BY_DEFAULT = _Default.REFERENCE
-Reference = str | None | _Default
+BY_DEFAULT = DefaultReference.REFERENCE
+Reference = str | None | DefaultReference
 
 
 def default_reference(runs: RunSet) -> str:
