@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -45,10 +46,12 @@ if __name__ == "__main__":
 """
 
 
-def _pool(tmp_path: object, **env: str) -> list[object]:
-    script = os.path.join(str(tmp_path), "pool.py")
+def _last_json_line(tmp_path: object, name: str, source: str, env: dict[str, str]) -> list[Any]:
+    """Run ``source`` as a script in a fresh interpreter, with no worker variable inherited
+    and ``env`` added; the JSON list on its last line of output."""
+    script = os.path.join(str(tmp_path), name)
     with open(script, "w") as f:
-        f.write(_POOL)
+        f.write(source)
     base = {k: v for k, v in os.environ.items() if k not in WORKER_ENVIRONMENT}
     path = os.pathsep.join(p for p in (ROOT, base.get("PYTHONPATH")) if p)
     out = subprocess.run(
@@ -59,6 +62,10 @@ def _pool(tmp_path: object, **env: str) -> list[object]:
         check=True,
     )
     return list(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _pool(tmp_path: object, **env: str) -> list[Any]:
+    return _last_json_line(tmp_path, "pool.py", _POOL, env)
 
 
 def test_workers_get_one_thread_each_and_the_launching_process_keeps_its_environment(
@@ -122,19 +129,7 @@ def test_the_command_s_own_process_starts_no_numerical_threads_unless_asked(
     """``cpec-sim``'s own process runs beside one worker per CPU: like the workers, its
     numerical libraries start no threads (OpenBLAS's, started as NumPy was imported, took
     ~0.1 s of CPU in a 200-replicate run), unless the user set any thread variable."""
-    script = os.path.join(str(tmp_path), "command.py")
-    with open(script, "w") as f:
-        f.write(_COMMAND)
-    base = {k: v for k, v in os.environ.items() if k not in WORKER_ENVIRONMENT}
-    path = os.pathsep.join(p for p in (ROOT, base.get("PYTHONPATH")) if p)
-    out = subprocess.run(
-        [sys.executable, script],
-        env={**base, "PYTHONPATH": path, **given},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    env, native = json.loads(out.stdout.strip().splitlines()[-1])
+    env, native = _last_json_line(tmp_path, "command.py", _COMMAND, given)
     if given:
         assert env == {**dict.fromkeys(THREAD_VARIABLES), **given}
     else:
