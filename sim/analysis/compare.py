@@ -1175,7 +1175,13 @@ def identical_note(runs: RunSet) -> str:
     if not groups:
         return ""
     named = "; ".join(" = ".join(runs.runs[i].label for i in g) for g in groups)
-    return f"identical results (every value of every replicate the same): {named}"
+    return (
+        f"identical results (every value of every replicate the same): {named}. What sets "
+        "them apart changed nothing the model records: a value its scenario never reads, or a "
+        "rule at a bound (operation intensity at its cap of 1 stops a larger "
+        "pakistan.decisive_boost or iran.joint_border_intensity from acting; docs/model.md, "
+        '"Where an answer saturates")'
+    )
 
 
 def figure_ecdfs(runs: RunSet) -> Figure | None:

@@ -702,6 +702,7 @@ def test_runs_with_identical_results_are_named_and_drawn_once(tmp_path: Path, ma
     note = cmp.identical_note(runs)
     assert runs.runs[0].label in note and runs.runs[1].label in note
     assert runs.runs[2].label not in note
+    assert "changed nothing the model records" in note and "Where an answer saturates" in note
     fig = cmp.figure_ecdfs(runs)
     assert fig is not None
     assert all(len(ax.get_lines()) == 2 for ax in fig.axes if ax.get_visible() and ax.lines)
