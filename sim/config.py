@@ -321,12 +321,20 @@ def with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParam
 
 
 def _python_scalars(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` with NumPy scalars (a notebook's ``np.int64(41)``, ``np.bool_(True)``,
-    ``np.float32(0.3)``) as Python's, which the parameters' checks take (helper-180)."""
-    return {
-        k: v.item() if type(v).__module__ == "numpy" and hasattr(v, "item") else v
-        for k, v in values.items()
-    }
+    """``values`` as the parameters' checks take them and the command line gives them:
+    NumPy scalars (a notebook's ``np.int64(41)``, ``np.bool_(True)``, ``np.float32(0.3)``)
+    as Python's (helper-180), and a whole float for a whole-number parameter (``41.0``, from
+    ``np.linspace``) as an int, so that the run is the command line's ``key=41``, with its
+    configuration hash (helper-181). Arrays are left to the checks, which refuse them."""
+    types = key_types()
+    out = {}
+    for key, value in values.items():
+        if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+            value = value.item()
+        if types.get(key) == "int" and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        out[key] = value
+    return out
 
 
 def model_params_from_config(cfg: Any) -> ModelParams:

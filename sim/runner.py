@@ -317,13 +317,14 @@ def _unusable(run_dir: Path) -> str:
     try:
         if run_dir.exists() and not run_dir.is_dir():
             return f"{shown} is a file: choose another folder"
-        if run_dir.is_symlink() and not run_dir.exists():
-            return f"{shown} is a link to nothing: remove it or choose another folder"
-        problem = "" if run_dir.exists() else unwritable(run_dir)
+        for link in (run_dir, *run_dir.parents):
+            if link.is_symlink() and not link.exists():
+                return f"{link} is a link to nothing: remove it or choose another folder"
+        problem = unwritable(run_dir)  # an existing folder too (immutable, read-only)
     except (OSError, RuntimeError, ValueError) as exc:  # ELOOP, ENAMETOOLONG, NUL
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return f"{shown} cannot be used: {reason}"
-    return f"{shown} cannot be made: {problem}" if problem else ""
+    return f"{shown} cannot be used: {problem}" if problem else ""
 
 
 def _what_differs(old: dict[str, Any] | None, spec: RunSpec) -> str:
@@ -598,7 +599,9 @@ def run(
     and no partial file.
     """
     refuse_in_a_starting_worker()  # a script calling this at its top level, in its workers
-    run_dir = Path(run_dir)
+    if not str(run_dir).strip():
+        raise ParameterError("the run's folder is empty: give a folder (a path) for its files")
+    run_dir = Path(run_dir).expanduser()  # "~/runs/x", as the files' readers take it
     spec = checked_spec(spec, run_dir)
     if spec.posterior is not None:
         check_posterior(spec.posterior, spec.params, spec.replicates)
@@ -720,11 +723,17 @@ def checked_labels(spec: RunSpec, values: dict[str, Any], differing: list[str]) 
     from sim.params import close_keys
 
     labels: dict[str, str] = {}
+    seen: set[str] = set()
     for item in spec.overrides:
         key, sep, text = item.partition("=")
         key, text = key.strip().lstrip("+"), text.strip()
         if not sep or not key:
             raise ParameterError(f"overrides: {item!r} is not key=value")
+        if key in seen:
+            raise ParameterError(f"overrides: {key} is given twice: give each key once")
+        seen.add(key)
+        if key not in RUN_LABELS and _labels_nothing(key):
+            continue  # jobs=, chunk_size=, hydra...: how the run ran, dropped from labels
         if key in RUN_LABELS:
             held = getattr(spec, RUN_LABELS[key])
             if not _says(text, held):
@@ -762,6 +771,14 @@ RUN_LABELS = {
 }
 
 
+def _labels_nothing(key: str) -> bool:
+    """A command-line key that says how a run ran, not what it is (``jobs=``, ``plots=``,
+    ``+experiment=``, ``hydra.run.dir=`` ...): a label copied from a command may hold it."""
+    from sim.config import RUN_KEYS
+
+    return key in RUN_KEYS or key == "experiment" or key.startswith("hydra")
+
+
 def _says(text: str, value: Any) -> bool:
     """Whether an override's value ``text`` says ``value``, as the command line reads it: a
     switch ``true`` or ``false``, a whole number for a count, a number for a number (``1e-3``
@@ -769,7 +786,9 @@ def _says(text: str, value: Any) -> bool:
     if isinstance(value, bool):
         return text.lower() == str(value).lower()
     if isinstance(value, int):
-        return re.fullmatch(r"[+-]?\d+", text) is not None and int(text) == value
+        if re.fullmatch(r"[+-]?[0-9]{1,30}", text) is None:  # ASCII digits, no 4,300 of them
+            return False
+        return int(text) == value
     if isinstance(value, float):
         try:
             return float(text) == value

@@ -642,6 +642,13 @@ def test_parameters_take_numpy_scalars_from_a_notebook() -> None:
         assert params.cells.events_per_week == 41 and type(params.cells.events_per_week) is int
         assert params.pakistan.accept_chinese_troops is True
         assert params.recruitment.threshold == 0.25
+    for whole in (41.0, np.float64(41.0)):  # helper-181: np.linspace's; the command line's 41
+        params = with_overrides(ModelParams(), {"cells.events_per_week": whole})
+        assert type(params.cells.events_per_week) is int
+        assert (
+            RunSpec(params).config_hash
+            == RunSpec(with_overrides(ModelParams(), {"cells.events_per_week": 41})).config_hash
+        )
 
 
 def test_run_from_python_takes_numpy_integers_and_a_string_folder(tmp_path: Path) -> None:
@@ -761,13 +768,15 @@ def test_overrides_given_to_a_python_run_must_say_what_its_parameters_hold(
         (["cells.events_per_week=40.0"], "hold cells.events_per_week=40"),
         (["seed=7"], "but the run's seed is 0; set RunSpec.seed instead"),
         (["scenario=decisive_operation"], "the run's scenario is baseline"),
-        (["sweep_name=x"], "'sweep_name' is not a parameter"),
+        (["recruitment.threshold=0.1", "recruitment.threshold=1e-1"], "given twice"),
+        (["cells.events_per_week=" + "4" * 5000], "hold cells.events_per_week=40"),
+        (["cells.events_per_week=٤٠"], "hold cells.events_per_week=40"),
     ):
         with pytest.raises(ParameterError, match=re.escape(message)):
             run(RunSpec(base, replicates=2, weeks=2, overrides=overrides), tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
     params = with_overrides(base, {"recruitment.threshold": 0.9, "groups.bla.attack_rate": 0.1})
-    labels = ["scenario=baseline", " recruitment.threshold =0.90", "weeks=2"]
+    labels = ["scenario=baseline", " recruitment.threshold =0.90", "weeks=2", "jobs=1"]
     spec = RunSpec(params, replicates=2, weeks=2, overrides=labels)
     assert run(spec, tmp_path / "ok", progress=None).status == "complete"
     manifest = json.loads((tmp_path / "ok" / "manifest.json").read_text())
@@ -806,20 +815,39 @@ def test_a_folder_that_cannot_be_made_is_one_line_and_nothing_is_written(
     """helper-178: a run folder under a file raised NotADirectoryError's traceback; the
     command line says so in one line."""
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(ParameterError, match=r"cannot be made: .*afile is not a folder"):
+    with pytest.raises(ParameterError, match=r"cannot be used: .*afile is not a folder"):
         run(RunSpec(ModelParams(), replicates=2, weeks=2), tmp_path / "afile" / "sub")
     assert (tmp_path / "afile").read_text() == "x"
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     for path, said in (  # helper-180: each was a traceback
         (tmp_path / "dangling", "is a link to nothing"),
-        (tmp_path / "loop" / "x", "cannot be used: "),
+        (tmp_path / "loop" / "x", "loop is a link to nothing"),
         (tmp_path / ("a" * 300), "cannot be used: File name too long"),
         (f"{tmp_path}/a\0b", "a\\0b cannot be used: embedded null byte"),
     ):
         with pytest.raises(ParameterError, match=re.escape(said)):
             run(RunSpec(ModelParams(), replicates=2, weeks=2), path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "dangling", "loop"]
+    (tmp_path / "through").symlink_to(tmp_path / "dangling")  # helper-181: a link's parent
+    with pytest.raises(ParameterError, match="through is a link to nothing"):
+        run(RunSpec(ModelParams(), replicates=2, weeks=2), tmp_path / "through" / "x")
+    with pytest.raises(ParameterError, match="the run's folder is empty"):
+        run(RunSpec(ModelParams(), replicates=2, weeks=2), "")  # had written into the cwd
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "dangling", "loop", "through"]
+
+
+def test_a_python_run_folder_under_home_is_the_home_folder_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper-181: ``"~/runs/x"`` made a folder named ``~`` in the current one, and the run
+    failed when pyarrow (which expands ``~``) read its chunks back."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "home").mkdir()
+    outcome = run(RunSpec(ModelParams(), replicates=2, weeks=2), "~/runs/x", progress=None)
+    assert outcome.status == "complete"
+    assert (tmp_path / "home" / "runs" / "x" / "summary.parquet").is_file()
+    assert not (tmp_path / "~").exists()
 
 
 @pytest.mark.parametrize("population", ["0", "-5", "nan"])

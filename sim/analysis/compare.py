@@ -1175,13 +1175,21 @@ def identical_note(runs: RunSet) -> str:
     if not groups:
         return ""
     named = "; ".join(" = ".join(runs.runs[i].label for i in g) for g in groups)
-    return (
-        f"identical results (every value of every replicate the same): {named}. What sets "
-        "them apart changed nothing the model records: a value its scenario never reads, or a "
-        "rule at a bound (operation intensity at its cap of 1 stops a larger "
-        "pakistan.decisive_boost or iran.joint_border_intensity from acting; docs/model.md, "
-        '"Where an answer saturates")'
+    same = all(
+        len({runs.runs[i].manifest.get("config_hash") for i in g}) == 1
+        and runs.runs[g[0]].manifest.get("config_hash")
+        for g in groups
     )
+    if same:  # two folders of one configuration (a copy, or the same change written twice)
+        why = "each group is one configuration (the same parameters, seed and model) run twice"
+    else:
+        why = (
+            "what sets them apart changed nothing the model records: a value its scenario "
+            "never reads, or a rule at a bound (operation intensity at its cap of 1 stops a "
+            "larger pakistan.decisive_boost or iran.joint_border_intensity from acting; "
+            'docs/model.md, "Where an answer saturates")'
+        )
+    return f"identical results (every value of every replicate the same): {named}; {why}"
 
 
 def figure_ecdfs(runs: RunSet) -> Figure | None:

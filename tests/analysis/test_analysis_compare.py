@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from sim.analysis import compare as cmp
 from sim.analysis import stats, style
 from sim.analysis.report import _runs_section, build_report
-from sim.analysis.runs import ResultsError, load_run, load_runs
+from sim.analysis.runs import ResultsError, RunSet, load_run, load_runs
 
 PAUSE = "weeks_to_first_pause"
 
@@ -703,6 +704,18 @@ def test_runs_with_identical_results_are_named_and_drawn_once(tmp_path: Path, ma
     assert runs.runs[0].label in note and runs.runs[1].label in note
     assert runs.runs[2].label not in note
     assert "changed nothing the model records" in note and "Where an answer saturates" in note
+    copy = tmp_path / "a_copy"  # helper-181: the same configuration twice is said to be so
+    shutil.copytree(a, copy)
+
+    def hashed(dirs: list[Path], keys: list[str]) -> RunSet:  # as runs record their configuration
+        runs = load_runs(dirs)
+        for run, key in zip(runs.runs, keys, strict=True):
+            run.manifest["config_hash"] = key
+        return runs
+
+    assert "changed nothing" in cmp.identical_note(hashed([a, b], ["one", "other"]))
+    twice = cmp.identical_note(hashed([a, copy], ["one", "one"]))
+    assert "one configuration" in twice and "changed nothing" not in twice
     fig = cmp.figure_ecdfs(runs)
     assert fig is not None
     assert all(len(ax.get_lines()) == 2 for ax in fig.axes if ax.get_visible() and ax.lines)
