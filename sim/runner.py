@@ -795,7 +795,8 @@ def _says(text: str, value: Any) -> bool:
         except ValueError:
             return False
     if isinstance(value, str):
-        return text.strip("'\"") == value
+        quoted = len(text) >= 2 and text[0] == text[-1] and text[0] in "'\""
+        return (text[1:-1] if quoted else text) == value
     import yaml
 
     try:

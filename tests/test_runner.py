@@ -771,6 +771,7 @@ def test_overrides_given_to_a_python_run_must_say_what_its_parameters_hold(
         (["recruitment.threshold=0.1", "recruitment.threshold=1e-1"], "given twice"),
         (["cells.events_per_week=" + "4" * 5000], "hold cells.events_per_week=40"),
         (["cells.events_per_week=٤٠"], "hold cells.events_per_week=40"),
+        (["iran.initial_posture='neutral\""], "hold iran.initial_posture=neutral"),
     ):
         with pytest.raises(ParameterError, match=re.escape(message)):
             run(RunSpec(base, replicates=2, weeks=2, overrides=overrides), tmp_path / "bad")
@@ -789,6 +790,8 @@ def test_overrides_given_to_a_python_run_must_say_what_its_parameters_hold(
         "groups.bla.attack_rate=0.1",
         "recruitment.threshold=0.9",
     ]
+    quoted = RunSpec(params, overrides=["iran.initial_posture='neutral'"])  # as typed for Hydra
+    assert checked_spec(quoted).overrides[0] == "iran.initial_posture=neutral"
 
 
 def test_a_python_run_records_its_scenario_s_description_as_the_command_line(
