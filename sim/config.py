@@ -329,12 +329,18 @@ def _python_scalars(values: dict[str, Any]) -> dict[str, Any]:
     types = key_types()
     out = {}
     for key, value in values.items():
-        if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
-            value = value.item()
+        value = python_scalar(value)
         if types.get(key) == "int" and isinstance(value, float) and value.is_integer():
             value = int(value)
         out[key] = value
     return out
+
+
+def python_scalar(value: Any) -> Any:
+    """A NumPy scalar (or 0-d array) as Python's number or bool; anything else as it is."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
 
 
 def model_params_from_config(cfg: Any) -> ModelParams:

@@ -8,6 +8,7 @@ import signal
 import sys
 
 from sim.refcounts import ENV as PLAIN_REFCOUNTS
+from sim.threads import one_numerical_thread
 
 #: What ``cpec-sim`` says after a Ctrl-C that reached no command's own message.
 INTERRUPTED = "interrupted (re-run the same command to resume)"
@@ -17,11 +18,9 @@ def entry() -> None:
     """Exit with :func:`sim.cli.main`'s code. The command line's own process (not a notebook
     that calls ``main``) counts compiled arrays' references plainly (:mod:`sim.refcounts`),
     and its numerical libraries start no threads of their own unless the environment asks
-    for them, as in its workers (:func:`sim.workers.one_numerical_thread`): the process
+    for them, as in its workers (:func:`sim.threads.one_numerical_thread`): the process
     runs beside one worker per CPU, and OpenBLAS's threads, started as NumPy is imported,
     spun for ~0.1 s of CPU there, a tenth of a 200-replicate run's (docs/performance.md)."""
-    from sim.workers import one_numerical_thread
-
     os.environ.setdefault(PLAIN_REFCOUNTS, "1")
     os.environ.update(one_numerical_thread(os.environ))  # before NumPy is imported
     try:

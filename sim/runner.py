@@ -49,6 +49,7 @@ from sim.config import (
     checked_weeks,
     config_hash,
     load_scenario,
+    python_scalar,
     resolved_chunk_size,
     resolved_jobs,
     whole_number,
@@ -109,7 +110,7 @@ class RunSpec:
     description: str = ""  # "": the scenario file's
     #: The run's label (``key=value``, as ``compare`` and ``report`` show it): set by the
     #: command line; from Python, what ``params`` change from the scenario's file, unless
-    #: given (then each must say what ``params`` hold: :func:`check_labels`).
+    #: given (then each must say what ``params`` hold: :func:`checked_labels`).
     overrides: list[str] = field(default_factory=list)
     config_yaml: str = ""
     backend: str = "compiled"  # "compiled" engine or "mesa" reference model: same results
@@ -310,7 +311,7 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
 
 
 def _unusable(run_dir: Path) -> str:
-    """Why ``run_dir`` cannot hold a run ("PATH is a file: ...", "PATH cannot be made: ..."),
+    """Why ``run_dir`` cannot hold a run ("PATH is a file: ...", "PATH cannot be used: ..."),
     or ''; a path the system refuses (too long, a loop of links, a NUL byte) says so too."""
     text = str(run_dir).replace("\0", "\\0")
     shown = text if len(text) <= 200 else f"{text[:200]}..."
@@ -710,7 +711,7 @@ def recorded(spec: RunSpec) -> RunSpec:
 
 def checked_labels(spec: RunSpec, values: dict[str, Any], differing: list[str]) -> list[str]:
     """The run's label from the ``overrides`` given to a :class:`RunSpec` made in Python: each
-    ``key=value`` checked against what the run uses, written as the command line writes it,
+    ``key=value`` checked against what the run uses, written in one form (``0.2``, ``true``),
     and completed with the parameters that differ from the scenario's file and were left out.
 
     A run's overrides label it (``compare`` and ``report`` show them); on the command line
@@ -732,16 +733,16 @@ def checked_labels(spec: RunSpec, values: dict[str, Any], differing: list[str]) 
         if key in seen:
             raise ParameterError(f"overrides: {key} is given twice: give each key once")
         seen.add(key)
-        if key not in RUN_LABELS and _labels_nothing(key):
-            continue  # jobs=, chunk_size=, hydra...: how the run ran, dropped from labels
         if key in RUN_LABELS:
-            held = getattr(spec, RUN_LABELS[key])
+            held = getattr(spec, key)
             if not _says(text, held):
                 raise ParameterError(
                     f"overrides label a run and do not set it: {item!r}, but the run's "
-                    f"{key} is {_shown(held)}; set RunSpec.{RUN_LABELS[key]} instead"
+                    f"{key} is {_shown(held)}; set RunSpec.{key} instead"
                 )
             continue  # a run setting labels no scenario variant (sim.analysis.runs)
+        if _labels_nothing(key):
+            continue  # jobs=, chunk_size=, hydra...: how the run ran, dropped from labels
         if key not in values:
             near = close_keys(key, [*values, *RUN_LABELS])
             hint = f" (did you mean {near[0]}?)" if near else ""
@@ -759,16 +760,9 @@ def checked_labels(spec: RunSpec, values: dict[str, Any], differing: list[str]) 
     return list(labels.values())
 
 
-#: Run settings a label may name (they must say what the :class:`RunSpec` holds), by the
-#: RunSpec field that holds each.
-RUN_LABELS = {
-    "scenario": "scenario",
-    "replicates": "replicates",
-    "seed": "seed",
-    "weeks": "weeks",
-    "backend": "backend",
-    "streams": "streams",
-}
+#: Run settings a label may name: each must say what the :class:`RunSpec`'s field of that
+#: name holds.
+RUN_LABELS = ("scenario", "replicates", "seed", "weeks", "backend", "streams")
 
 
 def _labels_nothing(key: str) -> bool:
@@ -811,7 +805,7 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    return value.item() if isinstance(value, np.generic) else value
+    return python_scalar(value)
 
 
 def _shown(value: Any) -> str:

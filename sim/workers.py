@@ -35,6 +35,7 @@ from typing import Any
 
 from sim.refcounts import ENV as PLAIN_REFCOUNTS
 from sim.refcounts import count_plainly
+from sim.threads import THREAD_VARIABLES, one_numerical_thread
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _LINUX = sys.platform.startswith("linux")
@@ -162,7 +163,6 @@ def worker_context(preload: Sequence[str]) -> Any:
 #: one each, unless the launching process set any of :data:`THREAD_VARIABLES` (then the
 #: user's threads are the user's choice, and none is lent: OpenBLAS reads its own variable
 #: before ``OMP_NUM_THREADS``).
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 WORKER_ENVIRONMENT = {PLAIN_REFCOUNTS: "1", **dict.fromkeys(THREAD_VARIABLES, "1")}
 
 
@@ -170,16 +170,6 @@ def _lent_to_workers(environ: Mapping[str, str]) -> dict[str, str]:
     """What :data:`WORKER_ENVIRONMENT` adds to ``environ`` for the fork server."""
     lent = {PLAIN_REFCOUNTS: "1"} if PLAIN_REFCOUNTS not in environ else {}
     return {**lent, **one_numerical_thread(environ)}
-
-
-def one_numerical_thread(environ: Mapping[str, str]) -> dict[str, str]:
-    """What ``environ`` needs so that the numerical libraries start no threads of their own:
-    each of :data:`THREAD_VARIABLES` set to 1, unless ``environ`` sets any of them (the
-    user's choice). For a worker, and for the ``cpec-sim`` command's own process
-    (:func:`sim.console.entry`), which runs beside one worker per CPU."""
-    if any(name in environ for name in THREAD_VARIABLES):
-        return {}
-    return dict.fromkeys(THREAD_VARIABLES, "1")
 
 
 #: The process that launched the fork server, for the server to check (:func:`_arm_fork_server`).
