@@ -411,7 +411,7 @@ def report_command(argv: Sequence[str]) -> int:
     )
 
     def body(args: argparse.Namespace) -> int:
-        from sim.analysis.compare import resolve_reference
+        from sim.analysis.compare import BY_DEFAULT, resolve_reference
         from sim.analysis.report import build_report
         from sim.files import atomic_write_text
 
@@ -421,7 +421,8 @@ def report_command(argv: Sequence[str]) -> int:
         target = check_report_out(out, args.dirs)
         _warn_uncertainty(prog, runs)
         _say_what_is_drawn(prog, len(runs.runs), per_run=not args.no_run_plots)
-        text = build_report(runs, args.reference, per_run_plots=not args.no_run_plots)
+        reference = BY_DEFAULT if args.reference is None else args.reference
+        text = build_report(runs, reference, per_run_plots=not args.no_run_plots)
         atomic_write_text(target, text)
         shown = out if Path(os.path.realpath(out)) == Path(os.path.realpath(target)) else target
         print(f"wrote {shown} ({target.stat().st_size / 1e6:.1f} MB)")

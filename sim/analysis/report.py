@@ -17,13 +17,13 @@ import pandas as pd
 
 from sim.analysis import figures, plots, style, survival
 from sim.analysis.compare import (
+    BY_DEFAULT,
     N_BOOT,
+    Reference,
     compare_runs,
     comparison_figures,
-    default_reference,
     figure_first_pause,
     identical_note,
-    resolve_reference,
     table_blocks,
 )
 from sim.analysis.drawing import draw_figures
@@ -472,7 +472,7 @@ def _identical_section(runs: RunSet) -> str:
 
 def build_report(
     runs: RunSet,
-    reference: str | None = None,
+    reference: Reference = BY_DEFAULT,
     per_run_plots: bool = True,
     jobs: int | None = None,
 ) -> str:
@@ -480,11 +480,8 @@ def build_report(
     the runs' figures that ``plots/`` does not hold up to date (default one per CPU, as for
     :func:`sim.analysis.plots.plot_run`)."""
     refuse_in_a_starting_worker()
-    if len(runs.runs) > 1:
-        ref_label = resolve_reference(runs, reference or default_reference(runs))
-        table = compare_runs(runs, ref_label.label if ref_label else None, reference is None)
-    else:
-        table = compare_runs(runs, None)
+    several = len(runs.runs) > 1
+    table = compare_runs(runs, reference if several else None)
     names = ", ".join(dict.fromkeys(r.label for r in runs.runs))
     title = f"cpec-sim report: {runs.sweep.name if runs.sweep else names}"
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -503,7 +500,7 @@ def build_report(
         "<h2>How to read the uncertainty</h2>",
         _parameters_note(runs),
         UNCERTAINTY_TEXT,
-        DIFFERENCES_TEXT if len(runs.runs) > 1 else "",
+        DIFFERENCES_TEXT if several and reference is not None else "",
         EVENTS_TEXT,
         "<h2>Comparison table</h2>" if len(runs.runs) > 1 else "<h2>Summary table</h2>",
         _identical_section(runs),
@@ -550,17 +547,18 @@ def _one_run(runs: RunSet) -> Iterator[tuple[str, Figure]]:
 def report(
     dirs: Sequence[Path | str],
     out: Path,
-    reference: str | None = None,
+    reference: Reference = BY_DEFAULT,
     per_run_plots: bool = True,
     jobs: int | None = None,
 ) -> Path:
     """Write one self-contained HTML report of run directories (or a sweep) to ``out``.
 
     It says what was run (scenarios, parameters changed, replicates, seeds, version), gives the
-    comparison table (differences from ``reference``, by default the baseline or the first
-    run), every comparison figure and, unless ``per_run_plots`` is False, every run's figures,
-    and explains how to read the uncertainty. The file is written atomically. ``jobs``: as
-    for :func:`build_report`.
+    comparison table (differences from ``reference``: by default the baseline if exactly one
+    run is, else the first run, as :func:`sim.analysis.compare.compare` chooses; None
+    computes no differences, as there), every comparison figure and, unless
+    ``per_run_plots`` is False, every run's figures, and explains how to read the
+    uncertainty. The file is written atomically. ``jobs``: as for :func:`build_report`.
     """
     runs = load_runs(dirs)
     text = build_report(runs, reference, per_run_plots, jobs)

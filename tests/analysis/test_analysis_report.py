@@ -555,3 +555,19 @@ def test_the_report_says_how_precise_its_numbers_are(
     assert "Chinese troops minus Baseline (30 replicates)" in section
     assert "Weeks to the first investor pause" in section.split("<details")[1]  # run.outcomes
     assert html_escape(survival.MEANING) in section
+
+
+def test_a_report_reads_its_reference_as_compare_does(
+    tmp_path: Path, two_runs, monkeypatch
+) -> None:
+    """None computes no differences and the default is compare's (a notebook had met the
+    opposite readings of None in ``compare`` and ``report``)."""
+    from sim.analysis.compare import compare
+
+    monkeypatch.setattr(report, "comparison_figures", lambda runs, table: iter(()))  # speed
+    html = report.report(two_runs, tmp_path / "d.html", per_run_plots=False).read_text()
+    assert "Reference: Baseline." in html and report.DIFFERENCES_TEXT in html
+    plain = report.report(two_runs, tmp_path / "n.html", None, per_run_plots=False).read_text()
+    assert "Reference:" not in plain and report.DIFFERENCES_TEXT not in plain
+    assert compare(two_runs, None)["diff_mean"].isna().all()
+    assert "Comparison table" in plain and "Attacks in total (attempts)" in plain
