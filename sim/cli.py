@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.analysis.outputs import analysis_files
 from sim.commands import (
     a_command,
     interrupt_noted,
@@ -34,6 +33,7 @@ from sim.commands import (
 from sim.config import MAX_SWEEP_JOBS, other_suffix, resolved_jobs, scenario_names, shown_value
 from sim.console import INTERRUPTED
 from sim.files import is_system_folder, unwritable
+from sim.folders import ANALYSIS_FILES, HYDRA_RECORD, not_of_a_run, not_of_a_sweep, telling_entries
 
 USAGE = """usage: cpec-sim COMMAND [ARGS]
 
@@ -344,94 +344,6 @@ def _check_value(key: str, value: Any, types: dict[str, str]) -> None:
             "str": "one word",
         }[kind]
         raise Refused(f"{key}={shown_value(value)} is not allowed: expected {expected}")
-
-
-#: What a run folder of ours may hold, and what a sweep folder may hold besides run folders:
-#: what the run writes (``.submitit``: the submitit launchers' pickles and logs, see
-#: configs/hydra/launcher/), and (beside its manifest or sweep index) what ``compare`` and
-#: ``report`` write.
-ANALYSIS_FILES = analysis_files()
-#: Where a run keeps its Hydra job's record, as Hydra's ``hydra.output_subdir`` would.
-HYDRA_RECORD = ".hydra"
-RUN_ENTRIES = (
-    frozenset(
-        {"manifest.json", "config.yaml", HYDRA_RECORD, ".lock", "chunks", "failures", "plots"}
-        | {"summary.parquet", "timeseries.parquet", "events.parquet"}
-    )
-    | ANALYSIS_FILES
-)
-SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs", ".submitit")) | ANALYSIS_FILES
-
-
-#: What file browsers and notebooks leave in any folder they show: never a user's work.
-LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"})
-
-
-def _entries(folder: Path) -> list[Path]:
-    """The entries of a run or sweep folder that say what it holds (not our temporary files,
-    nor a file browser's litter, which made a finished run impossible to re-run)."""
-    return [
-        e
-        for e in folder.iterdir()
-        if not (e.name.startswith(".") and e.name.endswith(".tmp")) and e.name not in LITTER
-    ]
-
-
-def _our_manifest(folder: Path) -> bool:
-    """No manifest, a cpec-sim manifest, or an unreadable one next to our chunks."""
-    from sim.files import read_json_object
-
-    path = folder / "manifest.json"
-    if not path.exists():
-        return True
-    data = read_json_object(path)
-    if data is None:
-        return (folder / "chunks").is_dir()
-    return data.get("package") == "cpec-sim"
-
-
-def is_run_folder(folder: Path) -> bool:
-    """Empty, or holding only what a cpec-sim run writes (its manifest or its chunks say so),
-    and what ``compare`` and ``report`` write beside a run."""
-    return not not_of_a_run(folder)
-
-
-def not_of_a_run(folder: Path) -> list[str]:
-    """The names in ``folder`` that keep it from being a run folder (:func:`is_run_folder`)."""
-    from sim.files import holds_run_chunks
-
-    # a run whose manifest was lost is still one by its chunks: re-running it rebuilds the
-    # manifest, and its report or comparison may stay
-    ran = (folder / "manifest.json").is_file() or holds_run_chunks(folder)
-    ours = RUN_ENTRIES if ran else RUN_ENTRIES - ANALYSIS_FILES
-    foreign = sorted(e.name for e in _entries(folder) if e.name not in ours)
-    return foreign or ([] if _our_manifest(folder) else ["manifest.json"])
-
-
-def is_sweep_folder(folder: Path) -> bool:
-    """Empty, or holding only a sweep index and run folders of cpec-sim, and what ``compare``
-    and ``report`` write beside a sweep index, or beside Hydra's ``multirun.yaml`` and a run
-    of cpec-sim (a sweep stopped before it wrote its index may have been compared)."""
-    return not not_of_a_sweep(folder)
-
-
-def not_of_a_sweep(folder: Path) -> list[str]:
-    """The names in ``folder`` that keep it from being a sweep folder (:func:`is_sweep_folder`)."""
-    entries = _entries(folder)
-    runs = {e for e in entries if e.is_dir() and is_run_folder(e)}  # each manifest read once
-    index = (folder / "sweep.json").is_file()
-    killed = (folder / "multirun.yaml").is_file() and any(  # Hydra writes it first
-        (e / "manifest.json").is_file() for e in runs
-    )
-    ours = SWEEP_ENTRIES if index or killed else SWEEP_ENTRIES - ANALYSIS_FILES
-    foreign = []
-    for e in sorted(entries, key=lambda e: e.name):
-        if e.name in ours or e in runs:
-            continue
-        inside = not_of_a_run(e) if e.is_dir() and (e / "manifest.json").is_file() else []
-        # a job's folder with a file of the user's in it: name the file, not the job
-        foreign += [f"{e.name}/{name}" for name in inside] or [e.name]
-    return foreign
 
 
 def _swept_before(folder: Path) -> list[str] | None:
@@ -975,7 +887,7 @@ def _forget_earlier_analysis(run_dir: Path) -> None:
         from sim.analysis.plots import remove_run_figures
 
         remove_run_figures(run_dir)
-    kept = [e.name for e in _entries(run_dir) if e.name in ANALYSIS_FILES]
+    kept = [e.name for e in telling_entries(run_dir) if e.name in ANALYSIS_FILES]
     if kept:
         print(
             f"note: {', '.join(sorted(kept)[:3])}{' and more' if len(kept) > 3 else ''} in "
@@ -1629,7 +1541,9 @@ def older_analysis(folder: Path, since: float = 0.0) -> list[str]:
     if newest < since:
         return []
     names = [
-        e.name for e in _entries(folder) if e.name in ANALYSIS_FILES and e.stat().st_mtime < newest
+        e.name
+        for e in telling_entries(folder)
+        if e.name in ANALYSIS_FILES and e.stat().st_mtime < newest
     ]
     return sorted(names, key=lambda n: (n not in ("comparison.csv", "report.html"), n))
 

@@ -59,9 +59,11 @@ from sim.files import (
     atomic_write_json,
     atomic_write_text,
     damaged_files,
+    is_system_folder,
     read_json_object,
     unwritable,
 )
+from sim.folders import not_of_a_run
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
 from sim.provenance import provenance, scenario_files
@@ -326,6 +328,23 @@ def _unusable(run_dir: Path) -> str:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return f"{shown} cannot be used: {reason}"
     return f"{shown} cannot be used: {problem}" if problem else ""
+
+
+def _not_ours(run_dir: Path) -> str:
+    """Why a run may not write into ``run_dir``, as the command line refuses it (a system or
+    home folder, a folder holding files that are not a run's: a notebook's run had written
+    its files among them), or ''. A finished run found there is not refused (nothing is
+    written; ``validate`` keeps a user's notes beside its own run)."""
+    if is_system_folder(run_dir):
+        return f"{run_dir} is a system or home folder: choose another folder"
+    foreign = not_of_a_run(run_dir) if run_dir.is_dir() else []
+    if not foreign:
+        return ""
+    named = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if foreign[3:] else "")
+    return (
+        f"{run_dir} holds what is not a run of cpec-sim ({named}): move it out, or choose "
+        "another folder"
+    )
 
 
 def _what_differs(old: dict[str, Any] | None, spec: RunSpec) -> str:
@@ -619,6 +638,9 @@ def run(
             ALREADY_COMPLETE,
             new=False,
         )
+    problem = _not_ours(run_dir)  # a finished run beside a user's file is only read
+    if problem:
+        raise ParameterError(f"output directory {problem}{_WHERE_ON_THE_COMMAND}")
     _refuse_other_libraries(old, run_dir)
     store = run_store(run_dir, spec.config_hash)
     if old is None and (run_dir / "manifest.json").exists():

@@ -280,7 +280,7 @@ def test_a_sweep_says_when_its_folder_holds_runs_of_other_commands(workdir: Path
 def test_analysis_files_count_as_ours_only_beside_a_manifest_or_sweep_index(
     tmp_path: Path,
 ) -> None:
-    from sim.cli import is_run_folder, is_sweep_folder
+    from sim.folders import is_run_folder, is_sweep_folder
 
     folder = tmp_path / "comparison"
     folder.mkdir()

@@ -94,7 +94,7 @@ def test_a_run_that_lost_its_manifest_beside_its_report_can_be_run_again(
     """compare told the user to re-run it, and run refused the folder."""
     import shutil
 
-    from sim.cli import is_run_folder
+    from sim.folders import is_run_folder
 
     folder = tmp_path / "run"
     shutil.copytree(finished, folder)

@@ -853,6 +853,36 @@ def test_a_python_run_folder_under_home_is_the_home_folder_s(
     assert not (tmp_path / "~").exists()
 
 
+def test_a_python_run_refuses_a_folder_of_the_user_s_files_as_the_command_line_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook's run went ahead into a folder holding a user's files (and into the home
+    folder itself), writing its chunks and tables among them; ``cpec-sim run`` refuses both."""
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "draft.tex").write_text("x")
+    with pytest.raises(
+        ParameterError,
+        match=r"thesis holds what is not a run of cpec-sim "
+        r"\(draft.tex\): move it out",
+    ):
+        run(RunSpec(ModelParams(), replicates=2, weeks=2), mine, progress=None)
+    assert [p.name for p in mine.iterdir()] == ["draft.tex"]
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    with pytest.raises(ParameterError, match="is a system or home folder"):
+        run(RunSpec(ModelParams(), replicates=2, weeks=2), "~", progress=None)
+    assert not list((tmp_path / "home").iterdir())
+    ours = tmp_path / "run"  # a run folder, with what compare and report leave, still is
+    assert run(RunSpec(ModelParams(), replicates=2, weeks=2), ours, progress=None).new
+    (ours / "report.html").write_text("<html>")
+    (ours / "notes.txt").write_text("mine")  # a finished run beside a user's file: read only
+    again = run(RunSpec(ModelParams(), replicates=2, weeks=2), ours, progress=None)
+    assert again.status == "complete" and not again.new
+    with pytest.raises(ParameterError, match=r"\(notes.txt\)"):  # but not grown among it
+        run(RunSpec(ModelParams(), replicates=3, weeks=2), ours, progress=None)
+
+
 @pytest.mark.parametrize("population", ["0", "-5", "nan"])
 def test_a_place_without_people_is_refused_in_one_line_before_the_folder(
     population: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -237,7 +237,8 @@ def test_a_report_in_a_run_or_sweep_folder_is_report_html_so_that_it_can_run_aga
     report.html beside the records, the one name the run command accepts there: any other
     left the folder refused ('holds files that are not a run of cpec-sim')."""
     from sim.analysis import report
-    from sim.cli import check_output_dir, is_run_folder, is_sweep_folder
+    from sim.cli import check_output_dir
+    from sim.folders import is_run_folder, is_sweep_folder
 
     if sweep:
         folder = make_sweep(tmp_path / "sweep", {"attacks.x": [1, 2], "attacks.y": [1]}, n=3)
@@ -296,7 +297,7 @@ def test_a_link_or_dotdot_cannot_lead_a_report_into_a_run(
     written into the run; run/newdir/../report.html made run/newdir; both left the run
     refused by the run command."""
     from sim.analysis import report
-    from sim.cli import is_run_folder
+    from sim.folders import is_run_folder
 
     run = make_run(tmp_path / "run", n=3, weeks=2)
     (run / "plots").mkdir(exist_ok=True)
