@@ -1238,7 +1238,8 @@ def within_error(row: dict[str, Any]) -> bool:
 
 
 def _percentile_of(samples: np.ndarray, target: Target) -> float:
-    """Share of model samples at or below the observed midpoint (NaN for an open range)."""
+    """The observed midpoint's mid-rank among the model's samples: the share below it plus
+    half the share equal to it (NaN for an open range)."""
     if samples.size == 0 or not (math.isfinite(target.low) and math.isfinite(target.high)):
         return math.nan
     return percentile_of(samples, (target.low + target.high) / 2)
@@ -1652,9 +1653,9 @@ def format_table(table: pd.DataFrame, title: str = "") -> str:
     lines.extend(fmt.format(*row).rstrip() for row in rows)
     lines.append("")
     lines.append(
-        "obs. at: the share of model values at or below the observed range's midpoint (50%: "
-        "the record sits at the model's median); n: model values (replicates, or replicate-years "
-        "for a figure per year of a run)"
+        "obs. at: the share of model values below the observed range's midpoint, plus half "
+        "the share equal to it (50%: the record sits at the model's median); n: model values "
+        "(replicates, or replicate-years for a figure per year of a run)"
     )
     lines.append(
         "fitted by: search = the defaults' search (scripts/calibrate.py); ABC = the posterior's "

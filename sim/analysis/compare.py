@@ -100,14 +100,21 @@ def tick_label(label: str) -> str:
 
 
 def event_values(summary: pd.DataFrame, name: str) -> np.ndarray | None:
-    """Yes/no outcome per replicate (``any_withdrawal``: investors_withdrawn > 0)."""
+    """Yes/no outcome per replicate (``any_withdrawal``: investors_withdrawn > 0); a value
+    missing is refused (:class:`ResultsError`), not read as "no"."""
     if name == "any_withdrawal":
         if "investors_withdrawn" not in summary.columns:
             return None
         return (summary["investors_withdrawn"].to_numpy(dtype=float) > 0).astype(bool)
     if name not in summary.columns:
         return None
-    return summary[name].fillna(False).to_numpy(dtype=bool)
+    missing = int(summary[name].isna().sum())
+    if missing:  # counted as "no", they had shrunk the share (helper-182)
+        raise ResultsError(
+            f"the yes/no outcome {name} is missing in {missing} of {len(summary)} replicates: "
+            "each replicate records it (re-run the run to rebuild its files)"
+        )
+    return summary[name].to_numpy(dtype=bool)
 
 
 def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:

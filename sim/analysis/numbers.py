@@ -22,16 +22,24 @@ def fmt_number(x: Any) -> str:
 
 def fmt_numbers(*values: Any, decimals: int | None = None) -> list[str]:
     """Numbers shown together (an estimate and its interval) with the same decimals: the
-    ``decimals`` given, else :func:`shared_decimals`; ``–`` if missing."""
+    ``decimals`` given, else :func:`shared_decimals`; ``–`` if missing. A number those
+    decimals would show as 0 but is not keeps one significant digit and its sign: an
+    interval ``[-0.4, 3,100]`` includes 0, ``[0.4, 3,100]`` does not (helper-182: both
+    printed ``[0, 3,100]``)."""
     if decimals is None:
         decimals = shared_decimals([float(v) for v in values if is_number(v)])
     out = []
     for v in values:
         if not is_number(v):
             out.append("–")
-        else:
-            text = f"{float(v):,.{decimals}f}"
-            out.append(text[1:] if text.startswith("-") and not text.strip("-0.,") else text)
+            continue
+        text = f"{float(v):,.{decimals}f}"
+        if text.strip("-0.,"):
+            out.append(text)
+        elif float(v) != 0:
+            out.append(f"{float(v):.1g}")
+        else:  # no "-0"
+            out.append(text.lstrip("-"))
     return out
 
 

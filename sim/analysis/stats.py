@@ -143,8 +143,11 @@ def ccdf(values: ArrayLike) -> tuple[FloatArray, FloatArray]:
 
 
 def percentile_of(samples: ArrayLike, value: float) -> float:
-    """Share of ``samples`` below ``value`` plus half the share equal to it (mid-rank)."""
-    x = np.asarray(samples, dtype=float)
+    """Share of ``samples`` below ``value`` plus half the share equal to it (mid-rank), among
+    the finite samples (NaN if none)."""
+    x = finite(samples)
+    if x.size == 0:
+        return math.nan
     return float(np.mean(x < value) + 0.5 * np.mean(x == value))
 
 

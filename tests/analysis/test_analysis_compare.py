@@ -468,7 +468,11 @@ def test_numbers_shown_together_share_their_decimals() -> None:
     assert cmp.fmt_numbers(3.0, 17.0, 31.0) == ["3", "17", "31"]
     assert cmp.fmt_numbers(0.0123, -0.0004, 0.0456) == ["0.0123", "-0.0004", "0.0456"]
     assert cmp.fmt_numbers(1234.5, 5.25) == ["1,234", "5"]  # rounding half to even
-    assert cmp.fmt_numbers(-0.0001, 2.5) == ["0.0", "2.5"]  # no negative zero
+    assert cmp.fmt_numbers(-0.0, 2.5) == ["0.0", "2.5"]  # no negative zero
+    # a number that is not 0 is not shown as 0: its sign says whether 0 is inside (helper-182)
+    assert cmp.fmt_numbers(-0.0001, 2.5) == ["-0.0001", "2.5"]
+    assert cmp.fmt_ci(1500, -0.4, 3100, significant=False) == "+1,500 [-0.4, 3,100]"
+    assert cmp.fmt_ci(1500, 0.4, 3100, significant=True) == "+1,500 [0.4, 3,100] *"
     assert cmp.fmt_numbers(float("nan"), 2) == ["–", "2"]
     assert cmp.fmt_ci(-2.0, -5.5, 0.0) == "-2.0 [-5.5, 0.0]"
     assert cmp.fmt_ci(2.0, 0.5, 3.0, significant=True) == "+2.0 [0.5, 3.0] *"
@@ -1288,3 +1292,12 @@ def test_a_count_s_shaded_interval_covers_its_end_values_bars_whole() -> None:
     assert (low, high) == pytest.approx((-0.5, 3.5))  # the 5th and 95th of 20: 0 and 3
     low, high = spans[style.OUTCOMES["capital_deployed_final"][0]]
     assert (low, high) == pytest.approx(np.quantile(capital, [0.05, 0.95]))  # interpolated
+
+
+def test_a_yes_no_outcome_missing_in_a_replicate_is_refused_not_read_as_no() -> None:
+    """helper-182: 20 yes and 20 missing had given P = 0.50 of n = 40."""
+    summary = pd.DataFrame({"investment_hold": pd.array([True, None] * 20, dtype="boolean")})
+    with pytest.raises(cmp.ResultsError, match="investment_hold is missing in 20 of 40"):
+        cmp.event_values(summary, "investment_hold")
+    whole = pd.DataFrame({"investment_hold": [True, False, True]})
+    assert cmp.event_values(whole, "investment_hold").tolist() == [True, False, True]

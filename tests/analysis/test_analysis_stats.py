@@ -506,3 +506,10 @@ def test_independent_proportions_hold_their_level_and_see_a_real_difference() ->
         np.r_[np.ones(4), np.zeros(16)], np.r_[1, 1, np.zeros(98)]
     )
     assert unequal.p == pytest.approx(fisher_exact([[4, 16], [2, 98]]).pvalue) and unequal.p > 0.005
+
+
+def test_percentile_of_is_the_mid_rank_among_finite_samples() -> None:
+    """helper-182: a NaN sample had counted in the denominator."""
+    assert stats.percentile_of([1, 2, 3, 4], 3) == 0.625  # 2 below, 1 equal, of 4
+    assert stats.percentile_of([1, 2, float("nan")], 2) == 0.75
+    assert math.isnan(stats.percentile_of([float("nan")], 2))
