@@ -1501,3 +1501,36 @@ def test_where_it_landed_says_how_many_runs_were_lower_equal_and_higher() -> Non
     assert landed["percentile"] == 26.0
     assert (landed["below"], landed["equal"], landed["above"]) == (0.0, 52.0, 48.0)
     assert where_it_landed(5.0, replays)["above"] == 0.0
+
+
+def test_a_join_address_without_a_path_is_the_room_s_joining_page() -> None:
+    """helper-183: ``--join-url http://host:8765`` sent participants (and the QR code) to the
+    sandbox at ``/``, where a room code is ignored: they had no seat."""
+    from sim.workshop.cli import joining_page, workshop_settings
+
+    assert joining_page("http://10.0.0.5:8765") == "http://10.0.0.5:8765/join"
+    assert joining_page("http://10.0.0.5:8765/") == "http://10.0.0.5:8765/join"
+    assert joining_page("https://proxy.example/cpec/join") == "https://proxy.example/cpec/join"
+    assert joining_page("") == ""
+    options = workshop_settings(["--join-url", "http://10.0.0.5:8765"])[3]
+    assert options.join_url == "http://10.0.0.5:8765/join"
+
+
+def test_a_whole_number_control_refuses_a_fraction_and_the_clock_an_unknown_action() -> None:
+    """helper-183: 30000.7 guards became 30000, and ``{"action": "fly"}`` passed in silence."""
+    from sim.workshop.seats import SEATS
+
+    guards = next(c for c in SEATS["pakistan"].controls if c.kind == "int")
+    with pytest.raises(ValueError, match="is not a whole number"):
+        guards.check(guards.lo + 0.7)
+    assert guards.check(float(guards.lo)) == guards.lo
+    room = Room("baseline", 0, code="ABCDE")
+    with _client(room) as client, client.websocket_connect("/ws") as f:
+        f.send_json({"type": "facilitate", "key": room.facilitator_key})
+        f.receive_json()
+        f.send_json({"type": "clock", "action": "fly"})
+        f.send_json({"type": "no such request"})  # an error follows whatever the clock did
+        msg = f.receive_json()
+        while msg["type"] != "error":
+            msg = f.receive_json()
+        assert "unknown clock action 'fly': play, pause, step" in msg["message"]

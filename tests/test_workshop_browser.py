@@ -27,7 +27,9 @@ from tests.test_dashboard import CHROMIUM, _browser_or_skip, _free_port
 
 
 @contextlib.contextmanager
-def _workshop(port: int, tmp: Path, results: Path | None = None) -> Iterator[str]:
+def _workshop(
+    port: int, tmp: Path, results: Path | None = None, scenario: str = "baseline"
+) -> Iterator[str]:
     """Start ``python -m sim.workshop``; yield the facilitator's address."""
     log = tmp / "server.log"
     with log.open("wb") as out:
@@ -46,6 +48,8 @@ def _workshop(port: int, tmp: Path, results: Path | None = None) -> Iterator[str
                 "0.1",
                 "--results",
                 str(results or tmp / "results"),
+                "--scenario",
+                scenario,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -293,6 +297,24 @@ def test_a_failed_debrief_is_shown_on_the_facilitators_page_and_stays(tmp_path: 
         fac.click("#step")  # the room goes on, and the failure stays on the page
         expect(fac.locator(".cpec-week-n")).to_have_text("2")
         expect(fac.locator("#job-error")).to_contain_text("debrief failed")
+        browser.close()
+
+
+def test_the_room_s_fork_panel_says_what_the_scenario_holds(tmp_path: Path) -> None:
+    """helper-183: the sandbox showed a scenario's notes beside its settings and the room's
+    Fork panel did not (iran_border holds Iran's posture: the fork's slider is that posture)."""
+    _browser_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    port = _free_port()
+    with (
+        _workshop(port, tmp_path, scenario="iran_border") as facilitator_url,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        fac = browser.new_page()
+        fac.goto(facilitator_url)
+        expect(fac.locator("#fork-knobs")).to_contain_text("holds Iran's posture for the whole run")
         browser.close()
 
 

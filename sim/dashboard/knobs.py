@@ -65,8 +65,9 @@ KNOBS: tuple[Knob, ...] = (
         "targeting.foreign_troop_provocation",
         "What Chinese troops on the ground mean to the militants: the extra payoff, in a "
         "group's learning, of a successful attack on a Chinese target while they guard. 0: "
-        "none, and the troops protect; from about 1 their protection is undone, and above it "
-        "more Chinese nationals die with the troops than without them (docs/model.md).",
+        "none, and the troops protect; at about 1 their protection is halved, at about 2 it is "
+        "gone, and above that more Chinese nationals may die with the troops than without "
+        "them (docs/model.md).",
         "only while Chinese troops guard and an attack on a Chinese target succeeds: in a run "
         "without Chinese troops it changes nothing",
         slider_max=5.0,

@@ -45,7 +45,8 @@ observer) whose decisions replace that agent's rule; the facilitator holds the c
   --investor FIRM     the firm the investor seat runs (default century_steel)
   --interval SECONDS  seconds per week while the clock plays (default 0.6)
   --results DIR       where the debrief saves runs (default results/workshop)
-  --join-url URL      the address shown to participants (default: this machine's)
+  --join-url URL      the address shown to participants (default: this machine's; /join
+                      is added to one without a path)
 """
 
 OPTIONS = {
@@ -132,6 +133,7 @@ def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
     join_url = opts.get("--join-url", "")
     if join_url and not join_url.startswith(("http://", "https://")):
         raise UsageError(f"--join-url={join_url!r} is not allowed: give an http:// address")
+    join_url = joining_page(join_url)
     given = opts.get("--results", "results/workshop")
     results = Path(given).expanduser()  # the shell leaves ~ in --results=~/x as it is
     # refused now, not when the debrief saves its runs at the session's end
@@ -150,6 +152,18 @@ def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
     except (PlayError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     return host, port, room, Options(interval=interval, results=results, join_url=join_url)
+
+
+def joining_page(url: str) -> str:
+    """``url`` as the room's joining page: an address without a path (``http://host:8765``)
+    gets ``/join``; its site's ``/`` is the sandbox, where participants would have no seat
+    (helper-183). An address with a path (behind a proxy) is kept as given."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not url or parts.path not in ("", "/"):
+        return url
+    return urlunsplit(parts._replace(path="/join"))
 
 
 def _workshop(argv: list[str]) -> int:

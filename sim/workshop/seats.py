@@ -94,6 +94,10 @@ class Control:
             raise ValueError(f"{self.name} must be a number from {self.lo:g} to {self.hi:g}")
         if not self.lo <= value <= self.hi:
             raise ValueError(f"{self.name}={value} is out of range: {self.lo:g} to {self.hi:g}")
+        if self.kind == "int" and value != int(value):  # 30000.7 guards had become 30000
+            raise ValueError(
+                f"{self.name}={value} is not a whole number: {self.lo:g} to {self.hi:g}"
+            )
         return int(value) if self.kind == "int" else float(value)
 
     def spec(self) -> dict[str, Any]:

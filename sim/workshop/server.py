@@ -207,9 +207,15 @@ def visible_decisions(room: Room, token: str) -> tuple[list[dict[str, Any]], str
         return list(room.decisions), "Every seat's decisions."
     holder = room.holders.get(token)
     if holder is None or holder.seat not in PLAYABLE:
-        return [], "An observer's export holds no seat's decisions (teams do not see each other's)."
+        return [], (
+            "An observer's export holds no seat's decisions (teams do not see each other's; "
+            "the world's state they set is public)."
+        )
     own = [d for d in room.decisions if d["seat"] == holder.seat]
-    return own, f"{SEATS[holder.seat].title}'s decisions only (teams do not see each other's)."
+    return own, (
+        f"{SEATS[holder.seat].title}'s decisions only (teams do not see each other's; the "
+        "world's state they set is public)."
+    )
 
 
 def knobs_of(msg: dict[str, Any]) -> dict[str, Any]:
@@ -615,6 +621,8 @@ async def room_message(hub: Hub, ws: WebSocket, token: str, msg: dict[str, Any])
         raise PlayError(f"wait: {hub.busy}")
     if kind == "clock":
         action = msg.get("action")
+        if action not in CLOCK_ACTIONS:  # had been ignored without a word (helper-183)
+            raise PlayError(f"unknown clock action {action!r}: {', '.join(CLOCK_ACTIONS)}")
         if action == "play" and hub.clock is None and not room.play.finished:
             hub.clock = asyncio.get_running_loop().create_task(hub.run_clock())
         elif action == "pause" and hub.clock is not None:
@@ -634,6 +642,10 @@ async def room_message(hub: Hub, ws: WebSocket, token: str, msg: dict[str, Any])
         await long_job(hub, kind, msg)
     else:
         raise PlayError(f"unknown request {kind!r}")
+
+
+#: What the facilitator's clock can be asked to do.
+CLOCK_ACTIONS = ("play", "pause", "step")
 
 
 async def tell_freed(hub: Hub, token: str) -> None:

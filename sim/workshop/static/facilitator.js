@@ -3,7 +3,7 @@
 (() => {
   const { $, esc, send, connect, setView, addDeltas, controlHtml, bindControls, readControl, replicatesHtml } = CPEC;
   const key = new URLSearchParams(location.search).get("key") || "";
-  let specs = [];
+  let specs = [], scenarios = [];
 
   function decisionRow(e) {
     return `<tr><td>${e.week}</td><td>${esc(e.seat)}</td><td>${esc(e.participant)}</td><td>${esc(e.control)} = ${esc(e.value)}</td></tr>`;
@@ -11,7 +11,9 @@
 
   function forkKnobs(view) {
     const knobs = view.branches[view.branches.length - 1].knobs;
-    $("fork-knobs").innerHTML = specs.map((s) => controlHtml(s, knobs[s.name], "fork-")).join("");
+    // the scenario's notes beside each setting, as the sandbox shows them ("holds Iran's posture")
+    const notes = (scenarios.find((x) => x.name === view.scenario) || {}).notes || {};
+    $("fork-knobs").innerHTML = specs.map((s) => controlHtml(s, knobs[s.name], "fork-", notes[s.name])).join("");
     bindControls($("fork-knobs"), () => {});
     $("fork").disabled = view.branches.length > 1;
   }
@@ -19,7 +21,7 @@
   connect(() => ({ type: "facilitate", key }), {
     hello: (msg) => {
       if (msg.role === "facilitator") {
-        specs = msg.knobs;
+        specs = msg.knobs; scenarios = msg.scenarios || [];
         $("code").textContent = msg.code;
         $("decisions").innerHTML = "<tr><th>week</th><th>seat</th><th>participant</th><th>decision</th></tr>" + msg.decisions.map(decisionRow).join("");
         if (msg.debrief) $("debrief-out").innerHTML = CPEC.debriefHtml(msg.debrief);  // kept by the room
