@@ -122,6 +122,23 @@ def _canonical(item: str) -> str:
     return f"{key}={_override_text(value)}"
 
 
+def labels_of(overrides: list[str], params: Any) -> list[str]:
+    """A run's label from its command line's overrides, in the form a run made from Python
+    stores (:func:`sim.runner.checked_labels`): a parameter's value as the run holds it
+    (``0.20`` as ``0.2``, ``3`` for a real-valued one as ``3.0``, ``TRUE`` as ``true``), any
+    other setting as :func:`_canonical` writes it. One configuration is then labelled alike
+    however its command was typed, and alike from Python."""
+    from sim.params import flatten, to_dict
+    from sim.runner import shown_label
+
+    values = flatten(to_dict(params))
+    out = []
+    for item in overrides:
+        key = item.partition("=")[0].strip().lstrip("+")
+        out.append(f"{key}={shown_label(values[key])}" if key in values else _canonical(item))
+    return out
+
+
 def _named(key: str, skip: tuple[str, ...]) -> bool:
     """Whether an override of ``key`` goes into a folder's name (hydra settings never do)."""
     return key.split(".")[0].split("/")[0] not in skip and not key.startswith("hydra")
@@ -780,9 +797,10 @@ def _job(cfg: Any) -> int:
         _note_job(run_dir, "refused", str(exc))
         _EXIT_CODES.append(code)
         return code
-    overrides = [
-        o for o in hc.overrides.task if not o.split("=")[0].lstrip("+").startswith("hydra")
-    ]
+    overrides = labels_of(
+        [o for o in hc.overrides.task if not o.split("=")[0].lstrip("+").startswith("hydra")],
+        params,
+    )
     spec = RunSpec(
         params=params,
         scenario=cfg.scenario.name,

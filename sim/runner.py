@@ -713,7 +713,7 @@ def recorded(spec: RunSpec) -> RunSpec:
     params = _plain(to_dict(spec.params))
     mine = flatten(params)
     theirs = flatten(_plain(to_dict(scenario_params(spec.scenario))))  # a known scenario
-    differing = [f"{k}={_shown(v)}" for k, v in mine.items() if theirs.get(k) != v]
+    differing = [f"{k}={shown_label(v)}" for k, v in mine.items() if theirs.get(k) != v]
     overrides = checked_labels(spec, mine, differing)
     info = dict(load_scenario(spec.scenario)["scenario"])
     description = spec.description or " ".join(str(info.get("description", "")).split())
@@ -760,7 +760,7 @@ def checked_labels(spec: RunSpec, values: dict[str, Any], differing: list[str]) 
             if not _says(text, held):
                 raise ParameterError(
                     f"overrides label a run and do not set it: {item!r}, but the run's "
-                    f"{key} is {_shown(held)}; set RunSpec.{key} instead"
+                    f"{key} is {shown_label(held)}; set RunSpec.{key} instead"
                 )
             continue  # a run setting labels no scenario variant (sim.analysis.runs)
         if _labels_nothing(key):
@@ -772,11 +772,11 @@ def checked_labels(spec: RunSpec, values: dict[str, Any], differing: list[str]) 
         if not _says(text, values[key]):
             raise ParameterError(
                 f"overrides label a run and do not set it: {item!r}, but the run's parameters "
-                f"hold {key}={_shown(values[key])}; set it in the parameters "
+                f"hold {key}={shown_label(values[key])}; set it in the parameters "
                 f"(sim.config.with_overrides(params, {{{key!r}: ...}})), or give no overrides "
                 "and the run records what differs from its scenario"
             )
-        labels[key] = f"{key}={_shown(values[key])}"
+        labels[key] = f"{key}={shown_label(values[key])}"
     for line in differing:  # what the run changes and the label left out
         labels.setdefault(line.partition("=")[0], line)
     return list(labels.values())
@@ -830,8 +830,8 @@ def _plain(value: Any) -> Any:
     return python_scalar(value)
 
 
-def _shown(value: Any) -> str:
-    """A value as the command line writes it (``true``, not ``True``)."""
+def shown_label(value: Any) -> str:
+    """A value as a run's label writes it (``true``, not ``True``)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 

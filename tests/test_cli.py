@@ -64,6 +64,9 @@ def test_equal_values_spelled_differently_name_one_run_folder(workdir: Path) -> 
     folder = workdir / "results/runs/baseline,china.initial_patience=0.1,replicates=4,weeks=8"
     assert f"run directory: {folder}" in odd.stdout and f"run directory: {folder}" in plain.stdout
     assert [p.name for p in (workdir / "results/runs").iterdir()] == [folder.name]
+    # and label it alike, as a run made from Python labels it (0.10 had been stored as typed)
+    labels = json.loads((folder / "manifest.json").read_text())["overrides"]
+    assert labels == ["china.initial_patience=0.1", "replicates=4", "weeks=8", "plots=false"]
 
 
 BAD = [
@@ -643,3 +646,22 @@ def test_an_option_that_names_a_setting_says_how_settings_are_given(
     assert said.startswith(f"unknown option {args[0].split('=')[0]!r}{hint.split(':')[0]}")
     assert hint in said and ": choose from -m, --multirun" in said
     assert (hint == "") == ("key=value" not in said)
+
+
+def test_a_command_line_label_is_what_a_python_run_of_the_same_change_stores() -> None:
+    """The command line stored its overrides as typed (``0.90``, ``1`` for a real number,
+    ``TRUE``), so one change run from each carried two labels (helper-181)."""
+    from sim.cli import labels_of
+    from sim.config import scenario_params, with_overrides
+    from sim.runner import RunSpec, recorded
+
+    change = {"attacks.chinese_troop_protection": 0.9, "china.initial_patience": 1.0}
+    params = with_overrides(scenario_params("baseline"), change)
+    typed = ["attacks.chinese_troop_protection=0.90", "china.initial_patience=1", "seed=+3"]
+    assert labels_of(typed, params) == [
+        "attacks.chinese_troop_protection=0.9",
+        "china.initial_patience=1.0",
+        "seed=3",
+    ]
+    python = recorded(RunSpec(params, scenario="baseline")).overrides
+    assert sorted(python) == sorted(labels_of(typed, params)[:2])
