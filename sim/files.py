@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -236,6 +237,24 @@ def holds_run_chunks(folder: Path) -> bool:
         return False
     marker = next(iter(sorted(chunks.glob("*.done.json"))), None)
     return marker is not None and "replicates" in (read_json_object(marker) or {})
+
+
+#: What a run's or a study's ``chunks/`` holds: each chunk's tables and marker
+#: (``00012.summary.parquet``, ``00012.done.json``), and a stopped writer's temporary files.
+_CHUNK_FILE = re.compile(r"[0-9]{5,}\.[a-z_]+\.(parquet|json)|\..+\.tmp")
+
+
+def not_chunk_files(folder: Path) -> list[str]:
+    """The names in ``folder/chunks`` that no run or study writes there (a user's file: a
+    folder holding only ``chunks/`` had counted as ours whatever was in it)."""
+    chunks = folder / "chunks"
+    if not chunks.is_dir():
+        return []
+    return sorted(
+        f"chunks/{p.name}"
+        for p in chunks.iterdir()
+        if not (_CHUNK_FILE.fullmatch(p.name) and p.is_file())
+    )
 
 
 def unwritable(folder: Path) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.analysis.outputs import analysis_files
-from sim.files import holds_run_chunks, read_json_object
+from sim.files import holds_run_chunks, not_chunk_files, read_json_object
 
 #: What a run folder of ours may hold, and what a sweep folder may hold besides run folders:
 #: what the run writes (``.submitit``: the submitit launchers' pickles and logs, see
@@ -64,6 +64,7 @@ def not_of_a_run(folder: Path) -> list[str]:
     ran = (folder / "manifest.json").is_file() or holds_run_chunks(folder)
     ours = RUN_ENTRIES if ran else RUN_ENTRIES - ANALYSIS_FILES
     foreign = sorted(e.name for e in telling_entries(folder) if e.name not in ours)
+    foreign += not_chunk_files(folder)
     return foreign or ([] if _our_manifest(folder) else ["manifest.json"])
 
 

@@ -868,6 +868,11 @@ def test_a_python_run_refuses_a_folder_of_the_user_s_files_as_the_command_line_d
     ):
         run(RunSpec(ModelParams(), replicates=2, weeks=2), mine, progress=None)
     assert [p.name for p in mine.iterdir()] == ["draft.tex"]
+    (mine / "draft.tex").unlink()
+    (mine / "chunks").mkdir()  # helper-185: a folder of only chunks/ passed, whatever it held
+    (mine / "chunks" / "notes.txt").write_text("x")
+    with pytest.raises(ParameterError, match=r"\(chunks/notes.txt\)"):
+        run(RunSpec(ModelParams(), replicates=2, weeks=2), mine, progress=None)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir()
     with pytest.raises(ParameterError, match="is a system or home folder"):

@@ -48,6 +48,7 @@ from sim.explore.space import StudyError, design_hash
 from sim.files import (
     atomic_write_text,
     not_a_folder_to_write,
+    not_chunk_files,
     read_json_object,
     unwritable,
 )
@@ -545,7 +546,9 @@ def _holds_a_study(out_dir: Path, manifest: dict[str, Any] | None) -> bool:
     if manifest is not None:
         return "design_hash" in manifest
     names = {p.name for p in out_dir.iterdir()} - {"manifest.json"}
-    return names <= {"chunks"} and (not names or (out_dir / "chunks").is_dir())
+    if not names <= {"chunks"} or not_chunk_files(out_dir):
+        return False
+    return not names or (out_dir / "chunks").is_dir()
 
 
 def refuse_foreign_out(out_dir: Path) -> None:

@@ -470,6 +470,21 @@ def test_an_out_folder_of_other_files_is_refused_before_the_banner(workdir: Path
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
 
 
+def test_a_user_s_file_in_a_chunks_folder_is_not_a_study_s(tmp_path: Path) -> None:
+    """helper-185: a folder holding only ``chunks/`` passed whatever was in it, and a study
+    wrote its files beside the user's; a study's own chunks (and temporaries) still pass."""
+    from sim.explore.evaluate import StudyError, refuse_foreign_out
+
+    chunks = tmp_path / "mine" / "chunks"
+    chunks.mkdir(parents=True)
+    (chunks / "00000.points.parquet").write_bytes(b"")
+    (chunks / ".00001.done.json.x1.tmp").write_bytes(b"")
+    refuse_foreign_out(tmp_path / "mine")
+    (chunks / "mine.txt").write_text("x")
+    with pytest.raises(StudyError, match="holds files that are not a study"):
+        refuse_foreign_out(tmp_path / "mine")
+
+
 def test_a_box_hardly_denser_than_all_the_points_is_said_to_mark_nothing(
     known_box,  # type: ignore[no-untyped-def]
     tmp_path: Path,
