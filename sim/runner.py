@@ -330,14 +330,18 @@ def _unusable(run_dir: Path) -> str:
     return f"{shown} cannot be used: {problem}" if problem else ""
 
 
-def _not_ours(run_dir: Path) -> str:
-    """Why a run may not write into ``run_dir``, as the command line refuses it (a system or
-    home folder, a folder holding files that are not a run's: a notebook's run had written
-    its files among them), or ''. A finished run found there is not refused (nothing is
-    written; ``validate`` keeps a user's notes beside its own run)."""
+def _not_ours(run_dir: Path, spec: RunSpec) -> str:
+    """Why a run made from Python may not write into ``run_dir``, as the command line
+    refuses it (a system or home folder, a folder holding files that are not a run's: a
+    notebook's run had written its files among them), or ''. The files the spec's own
+    ``records`` name are the run's. Not asked for a finished run found there (it is only
+    read), nor for a command that manages its own folder (``made_by``: ``validate`` grows
+    its run beside a user's notes, helper-184), nor by the command line, which refuses the
+    folder before it composes the run."""
     if is_system_folder(run_dir):
         return f"{run_dir} is a system or home folder: choose another folder"
-    foreign = not_of_a_run(run_dir) if run_dir.is_dir() else []
+    own = {Path(name).parts[0] for name in spec.records if Path(name).parts}
+    foreign = [n for n in not_of_a_run(run_dir) if n not in own] if run_dir.is_dir() else []
     if not foreign:
         return ""
     named = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if foreign[3:] else "")
@@ -638,9 +642,9 @@ def run(
             ALREADY_COMPLETE,
             new=False,
         )
-    problem = _not_ours(run_dir)  # a finished run beside a user's file is only read
+    problem = "" if spec.made_by else _not_ours(run_dir, spec)  # see _not_ours
     if problem:
-        raise ParameterError(f"output directory {problem}{_WHERE_ON_THE_COMMAND}")
+        raise ParameterError(f"output directory {problem}")
     _refuse_other_libraries(old, run_dir)
     store = run_store(run_dir, spec.config_hash)
     if old is None and (run_dir / "manifest.json").exists():

@@ -886,6 +886,11 @@ def test_a_python_run_refuses_a_folder_of_the_user_s_files_as_the_command_line_d
     assert again.status == "complete" and not again.new
     with pytest.raises(ParameterError, match=r"\(notes.txt\)"):  # but not grown among it
         run(RunSpec(ModelParams(), replicates=3, weeks=2), ours, progress=None)
+    kept, recorded_run = {"provenance/source.txt": "x"}, tmp_path / "recorded"
+    first = run(RunSpec(ModelParams(), replicates=2, weeks=2, records=kept), recorded_run, None)
+    assert first.status == "complete" and (recorded_run / "provenance/source.txt").is_file()
+    grown = run(RunSpec(ModelParams(), replicates=3, weeks=2, records=kept), recorded_run, None)
+    assert grown.status == "complete"  # the files a spec's own records name are the run's
 
 
 @pytest.mark.parametrize("population", ["0", "-5", "nan"])

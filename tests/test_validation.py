@@ -1346,6 +1346,11 @@ def test_validate_refuses_to_replace_its_run_holding_a_user_s_file(
     assert _file_bytes(tmp_path) == before
     assert validate_command(argv) == 0  # the same configuration: reused, the notes kept
     assert (tmp_path / "baseline" / "notes.txt").read_text() == "my notes"
+    # grown beside them too (helper-184: refused, after validate had removed its results)
+    grown = [*argv[: argv.index("--replicates") + 1], "12", *argv[argv.index("--replicates") + 2 :]]
+    assert validate_command(grown) == 0, capsys.readouterr().err
+    assert (tmp_path / "baseline" / "notes.txt").read_text() == "my notes"
+    assert (tmp_path / "validation.csv").is_file()
 
 
 def test_validate_refuses_a_symlinked_run_folder(

@@ -906,6 +906,8 @@ def test_a_participant_sees_only_their_own_seats_choices() -> None:
         (["--investor", "acme"], "no investor 'acme'"),
         (["--interval", "0"], "--interval=0.0 is out of range"),
         (["--join-url", "ftp://x"], "give an http:// address"),
+        (["--join-url", "http://"], "give an http:// address with a host"),  # helper-184
+        (["--join-url", "http://:8765"], "give an http:// address with a host"),
         (["--bogus", "1"], "unknown argument '--bogus'"),
     ],
 )
@@ -1514,6 +1516,10 @@ def test_a_join_address_without_a_path_is_the_room_s_joining_page() -> None:
     assert joining_page("") == ""
     options = workshop_settings(["--join-url", "http://10.0.0.5:8765"])[3]
     assert options.join_url == "http://10.0.0.5:8765/join"
+    from sim.workshop.server import with_room_code  # the QR code's address keeps the code
+
+    assert with_room_code("http://h:1/join?x=1#top", "ABC") == "http://h:1/join?x=1&room=ABC#top"
+    assert with_room_code("http://h:1/join?room=OLD", "ABC") == "http://h:1/join?room=ABC"
 
 
 def test_a_whole_number_control_refuses_a_fraction_and_the_clock_an_unknown_action() -> None:

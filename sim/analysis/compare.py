@@ -99,7 +99,7 @@ def tick_label(label: str) -> str:
     return "\n".join(textwrap.wrap(label, TICK_LABEL_WIDTH, break_on_hyphens=False)) or label
 
 
-def event_values(summary: pd.DataFrame, name: str) -> np.ndarray | None:
+def event_values(summary: pd.DataFrame, name: str, run: str = "") -> np.ndarray | None:
     """Yes/no outcome per replicate (``any_withdrawal``: investors_withdrawn > 0); a value
     missing is refused (:class:`ResultsError`), not read as "no"."""
     if name == "any_withdrawal":
@@ -110,9 +110,11 @@ def event_values(summary: pd.DataFrame, name: str) -> np.ndarray | None:
         return None
     missing = int(summary[name].isna().sum())
     if missing:  # counted as "no", they had shrunk the share (helper-182)
+        where = f"{run}: " if run else ""
         raise ResultsError(
-            f"the yes/no outcome {name} is missing in {missing} of {len(summary)} replicates: "
-            "each replicate records it (re-run the run to rebuild its files)"
+            f"{where}the yes/no outcome {name} is missing in {missing} of {len(summary)} "
+            "replicates, which cpec-sim never writes (its summary was changed after the run: "
+            "run it again into a new folder)"
         )
     return summary[name].to_numpy(dtype=bool)
 
@@ -375,7 +377,7 @@ def compare_runs(
             rows.append(row)
     for event in style.EVENTS:
         for run in runs.runs:
-            values = event_values(run.summary, event)
+            values = event_values(run.summary, event, str(run.path))
             if values is None:
                 continue
             own = refs.get(id(run))
@@ -384,7 +386,7 @@ def compare_runs(
             row = _row(run, own or run if ref is not None else None, event, "event")
             row.update(n=n, mean=k / n if n else math.nan, successes=k)
             row.update(probability=k / n if n else math.nan, prob_lo=lo, prob_hi=hi)
-            ref_e = event_values(own.summary, event) if own is not None else None
+            ref_e = event_values(own.summary, event, str(own.path)) if own is not None else None
             if own is not None and ref_e is not None:
                 pair = paired[id(run)]  # paired yes/no values: however few pairs disagree
                 x, y = _aligned(run, own, values, ref_e, pair)

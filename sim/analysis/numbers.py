@@ -26,21 +26,29 @@ def fmt_numbers(*values: Any, decimals: int | None = None) -> list[str]:
     decimals would show as 0 but is not keeps one significant digit and its sign: an
     interval ``[-0.4, 3,100]`` includes 0, ``[0.4, 3,100]`` does not (helper-182: both
     printed ``[0, 3,100]``)."""
+    numbers = [float(v) for v in values if is_number(v)]
     if decimals is None:
-        decimals = shared_decimals([float(v) for v in values if is_number(v)])
+        decimals = shared_decimals(numbers)
+    noise = NOISE * max((abs(v) for v in numbers), default=0.0)
     out = []
     for v in values:
         if not is_number(v):
             out.append("–")
             continue
         text = f"{float(v):,.{decimals}f}"
-        if text.strip("-0.,"):
-            out.append(text)
-        elif float(v) != 0:
-            out.append(f"{float(v):.1g}")
-        else:  # no "-0"
-            out.append(text.lstrip("-"))
+        if text.strip("-0.,") or abs(float(v)) <= noise:
+            out.append(text if text.strip("-0.,") else text.lstrip("-"))  # no "-0"
+        else:  # one significant digit, in fixed notation (0.00004, not 4e-05)
+            digits = min(-math.floor(math.log10(abs(float(v)))), MAX_DECIMALS)
+            out.append(f"{float(v):,.{digits}f}")
     return out
+
+
+#: A number this small beside the largest shown with it is rounding noise (a difference of
+#: 5e-13 is 0), shown as 0 with the others' decimals.
+NOISE = 1e-9
+#: The most decimals a number near 0 is shown with.
+MAX_DECIMALS = 12
 
 
 def shared_decimals(values: list[float]) -> int:

@@ -24,6 +24,7 @@ from sim.analysis.compare import (
     comparison_figures,
     figure_first_pause,
     identical_note,
+    resolve_reference,
     table_blocks,
 )
 from sim.analysis.drawing import draw_figures
@@ -481,6 +482,8 @@ def build_report(
     :func:`sim.analysis.plots.plot_run`)."""
     refuse_in_a_starting_worker()
     several = len(runs.runs) > 1
+    if isinstance(reference, str):  # an unknown name is refused for one run too, as compare
+        resolve_reference(runs, reference)
     table = compare_runs(runs, reference if several else None)
     names = ", ".join(dict.fromkeys(r.label for r in runs.runs))
     title = f"cpec-sim report: {runs.sweep.name if runs.sweep else names}"

@@ -144,9 +144,10 @@ def ccdf(values: ArrayLike) -> tuple[FloatArray, FloatArray]:
 
 def percentile_of(samples: ArrayLike, value: float) -> float:
     """Share of ``samples`` below ``value`` plus half the share equal to it (mid-rank), among
-    the finite samples (NaN if none)."""
-    x = finite(samples)
-    if x.size == 0:
+    the samples that are not NaN (an infinite one counts); NaN if none is, or ``value`` is."""
+    x = np.asarray(samples, dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size == 0 or math.isnan(value):
         return math.nan
     return float(np.mean(x < value) + 0.5 * np.mean(x == value))
 

@@ -51,6 +51,9 @@ MIN_REPLICATES_FOR_NOISE_LINE = 6
 #: Sign patterns the noise line draws when there are more than this (2^R, R replicates).
 MAX_SIGN_PATTERNS = 2048
 MORRIS_LEVELS = 4
+#: Sobol base samples a design needs at least (helper-185: at 2 and 4 the indices came out
+#: impossible, ST = 1.41 counted as resolved).
+MIN_SOBOL_SAMPLES = 8
 #: Fewer Sobol base samples than this earn a caution: the intervals resample them.
 MIN_SAMPLES_FOR_INTERVALS = 16
 COLUMNS = {
@@ -68,9 +71,10 @@ def unit_design(space: Space, method: str, samples: int, seed: int) -> np.ndarra
     """The design on the unit hypercube (``n_points x D``), reproducible from ``seed``."""
     problem = space.salib_problem()
     if method == "sobol":
-        if samples < 2 or samples & (samples - 1):
+        if samples < MIN_SOBOL_SAMPLES or samples & (samples - 1):
             raise StudyError(
-                f"samples={samples} is not allowed for Sobol: use a power of two (e.g. 64)"
+                f"samples={samples} is not allowed for Sobol: a power of two, at least "
+                f"{MIN_SOBOL_SAMPLES} (e.g. 64)"
             )
         return saltelli_design(len(space), samples, seed)
     if method == "morris":
@@ -683,6 +687,9 @@ def _within_noise_lines(block: pd.DataFrame, method: str) -> list[str]:
         "whole replicates): not resolved from no effect"
         + (" (raise --replicates)" if within.any() else "")
     ]
+    resolved = block.loc[~within, "parameter"].tolist()
+    if resolved:  # a stranger had to work out which ones passed (helper-185)
+        lines.append(f"  above their lines: {', '.join(resolved)}")
     unmoved = block.loc[(block[index] == 0) & (block[line] == 0), "parameter"].tolist()
     if unmoved:
         lines.append(

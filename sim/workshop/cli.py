@@ -131,8 +131,10 @@ def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
             f"--code={code!r} is not allowed: 3 to 12 of the letters and digits {CODE_LETTERS}"
         )
     join_url = opts.get("--join-url", "")
-    if join_url and not join_url.startswith(("http://", "https://")):
-        raise UsageError(f"--join-url={join_url!r} is not allowed: give an http:// address")
+    if join_url and (not join_url.startswith(("http://", "https://")) or not _host_of(join_url)):
+        raise UsageError(
+            f"--join-url={join_url!r} is not allowed: give an http:// address with a host"
+        )
     join_url = joining_page(join_url)
     given = opts.get("--results", "results/workshop")
     results = Path(given).expanduser()  # the shell leaves ~ in --results=~/x as it is
@@ -152,6 +154,16 @@ def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
     except (PlayError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     return host, port, room, Options(interval=interval, results=results, join_url=join_url)
+
+
+def _host_of(url: str) -> str:
+    """The host an address names ('' for ``http://`` or ``http://:8765``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:  # a malformed port or bracket
+        return ""
 
 
 def joining_page(url: str) -> str:

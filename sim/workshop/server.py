@@ -298,7 +298,7 @@ def create_app(options: Options | None = None, room: Room | None = None) -> Star
 
         url = options.join_url or str(request.base_url) + "join"
         if hub.room is not None:
-            url += f"?room={hub.room.code}"
+            url = with_room_code(url, hub.room.code)
         buffer = io.BytesIO()
         segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2)
         return Response(buffer.getvalue(), media_type="image/svg+xml")
@@ -402,6 +402,16 @@ async def reply(ws: WebSocket, message: dict[str, Any]) -> None:
 
 async def error(ws: WebSocket, text: str) -> None:
     await reply(ws, {"type": "error", "message": text})
+
+
+def with_room_code(url: str, code: str) -> str:
+    """The joining address with ``room=CODE`` in its query, beside what a ``--join-url``'s
+    query holds and before its fragment (``?x=1?room=`` had lost the code: helper-184)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "room"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("room", code)])))
 
 
 def hello(play: Play, role: str, **extra: Any) -> dict[str, Any]:

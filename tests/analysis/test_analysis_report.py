@@ -12,7 +12,7 @@ import pytest
 
 from sim.analysis import plots, report, survival
 from sim.analysis.drawing import RunFigure, draw_figures
-from sim.analysis.runs import load_run, load_runs
+from sim.analysis.runs import ResultsError, load_run, load_runs
 
 
 @pytest.fixture
@@ -571,3 +571,6 @@ def test_a_report_reads_its_reference_as_compare_does(
     assert "Reference:" not in plain and report.DIFFERENCES_TEXT not in plain
     assert compare(two_runs, None)["diff_mean"].isna().all()
     assert "Comparison table" in plain and "Attacks in total (attempts)" in plain
+    with pytest.raises(ResultsError, match="unknown reference 'nonsense'"):  # one run too
+        report.report(two_runs[:1], tmp_path / "x.html", "nonsense", per_run_plots=False)
+    assert not (tmp_path / "x.html").exists()

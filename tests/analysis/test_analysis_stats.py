@@ -513,3 +513,6 @@ def test_percentile_of_is_the_mid_rank_among_finite_samples() -> None:
     assert stats.percentile_of([1, 2, 3, 4], 3) == 0.625  # 2 below, 1 equal, of 4
     assert stats.percentile_of([1, 2, float("nan")], 2) == 0.75
     assert math.isnan(stats.percentile_of([float("nan")], 2))
+    assert stats.percentile_of([1, 2, math.inf], 3) == pytest.approx(2 / 3)  # helper-184
+    assert stats.percentile_of([-math.inf, 5], 0) == 0.5
+    assert math.isnan(stats.percentile_of([1, 2], math.nan))

@@ -287,6 +287,8 @@ def test_cli_fast_sobol_prints_indices_and_writes_outputs(workdir: Path) -> None
     ("args", "needle"),
     [
         (["--samples", "6"], "power of two"),
+        (["--samples", "4"], "samples=4 is not allowed for Sobol: a power of two, at least 8"),
+        (["--samples", "1"], "at least 8"),  # 1 is 2**0: the minimum is the reason
         (["--outcome", "nope"], "unknown outcome 'nope'"),
         (["--outcome", "weeks_to_first_pause"], "undefined in replicates where"),
         (["--method", "fast99"], "invalid choice"),
