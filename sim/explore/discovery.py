@@ -474,10 +474,13 @@ def format_discovery(result: DiscoveryResult) -> str:
         "",
         "peeling trajectory (coverage: share of all cases inside the box; density: share of the",
         "box's points that are cases):",
-        f"  {'box':>4s} {'coverage':>9s} {'density':>8s} {'mass':>6s} {'restricted':>10s}",
     ]
     step = max(1, len(t) // 12)
     shown = sorted({*range(0, len(t), step), len(t) - 1, pr.chosen})
+    if len(shown) < len(t):  # a stranger looked for the boxes left out (helper-185)
+        lines[-1] = lines[-1][:-1] + f"; {len(shown)} of its {len(t)} boxes, all in peeling.csv,"
+        lines.append("any of them can be chosen with --box N):")
+    lines.append(f"  {'box':>4s} {'coverage':>9s} {'density':>8s} {'mass':>6s} {'restricted':>10s}")
     for i in shown:
         r = t.iloc[i]
         mark = "  <- chosen" if i == pr.chosen else ""
@@ -547,9 +550,17 @@ def format_discovery(result: DiscoveryResult) -> str:
             f"density {c['density']:.2f} against {pr.base_rate:.2f}"
         )
     elif result.holdout_evaluation is None:
+        study = result.evaluation
+        kept = study is not None and (study.out_dir / "holdout").is_dir()  # spent when asked
         lines.append(
             "(density and coverage are measured on the points the box was peeled from, which "
-            "flatters it: --holdout N checks it on N new points)"
+            "flatters it: "
+            + (
+                "this study keeps a holdout: --holdout with its number of points checks the "
+                "box on it)"
+                if kept
+                else "--holdout N checks it on N new points)"
+            )
         )
         if pr.base_rate < RARE_CASES:
             lines.append(

@@ -170,7 +170,7 @@ def ema_model(
     experiment, a ``Model``) or >= 1 (a ``ReplicatorModel``).
     """
     from sim.analysis import survival
-    from sim.config import checked_weeks, scenario_params
+    from sim.config import checked_seed, checked_weeks, scenario_params
     from sim.params import ParameterError
     from sim.record import SUMMARY_COLUMNS, UNDEFINED_WHEN
 
@@ -185,6 +185,10 @@ def ema_model(
     if replications is not None:
         _check_count("replications", replications, ", or None for one run per experiment")
     try:
+        seed = checked_seed(seed)  # seed=-1 was NumPy's bare ValueError
+    except ParameterError as exc:
+        raise StudyError(str(exc)) from None
+    try:
         base = scenario_params(scenario, dict(overrides or {}))
     except ParameterError as exc:
         raise StudyError(str(exc)) from None
@@ -192,7 +196,13 @@ def ema_model(
     levs = _declared(levers, default_levers())
     both = {u.name for u in uncs} & {u.name for u in levs}
     if both:
-        raise StudyError(f"{sorted(both)[0]} is both an uncertainty and a lever: keep one")
+        key = sorted(both)[0]
+        if uncertainties is None:  # the user named it once (helper-185)
+            raise StudyError(
+                f"{key} is a lever and one of the default uncertainties: give uncertainties= "
+                "without it"
+            )
+        raise StudyError(f"{key} is both an uncertainty and a lever: keep one")
     known = (*SUMMARY_COLUMNS, survival.PAUSE_FREE)  # what CrisisOutcomes returns
     # averaged over replications, an outcome undefined in some (weeks_to_first_pause) would be
     # a mean over those where it is: by default its stand-in, pause_free_weeks, instead
@@ -200,7 +210,7 @@ def ema_model(
     chosen = list(outcomes or [o for o in known if not (averaged and o in UNDEFINED_WHEN)])
     unknown = [o for o in chosen if o not in known]
     if unknown:
-        raise StudyError(unknown_key_message(unknown[0], known, "outcome"))
+        raise StudyError(f"unknown outcome {unknown[0]!r}: choose from {', '.join(known)}")
     fn = EMAFunction(scenario, weeks, tuple(sorted((overrides or {}).items())))
     seeds = [replicate_seed(seed, r) for r in range(replications or 1)]
     if replications is not None:
@@ -210,6 +220,7 @@ def ema_model(
         model = Model(name, function=fn)
         model.constants = [Constant("seed", seeds[0])]
     defaults = _defaults(base)
+    _check_relations_over_ranges(base, [*uncs, *levs])
     model.uncertainties = [_parameter(u, defaults.get(u.name)) for u in uncs]
     model.levers = [_parameter(u, defaults.get(u.name)) for u in levs]
     bools = {"investment_hold", "chinese_troops_deployed"}
@@ -222,6 +233,37 @@ def ema_model(
         for o in chosen
     ]
     return model
+
+
+#: How far inside its range each corner :func:`_check_relations_over_ranges` tries lies (a
+#: relation broken only on a range's edge, all three target priors at 0, is never sampled).
+_INSIDE = 1e-9
+
+
+def _check_relations_over_ranges(base: Any, declared: Sequence[Uncertainty]) -> None:
+    """Refuse ranges under which an experiment would break a relation between parameters
+    (China's or the investors' threshold ordering: :func:`sim.params.check_relations`), before
+    anything runs, as the command line refuses such a study (helper-185: the workbench's
+    second experiment died with a traceback). The relations are linear in each parameter, so
+    one that holds at every corner of the ranges holds inside them."""
+    from itertools import product
+
+    from sim.params import RELATION_PARAMETERS, ParameterError, check_relations, replaced
+
+    ranged = [u for u in declared if u.numeric and u.name in RELATION_PARAMETERS]
+    ends = [
+        (u.low + _INSIDE * (u.high - u.low), u.high - _INSIDE * (u.high - u.low)) for u in ranged
+    ]
+    for corner in product(*ends):
+        values = dict(zip((u.name for u in ranged), corner, strict=True))
+        try:
+            check_relations(replaced(base, values))
+        except ParameterError as exc:
+            at = ", ".join(f"{k}={v:.6g}" for k, v in values.items())
+            raise StudyError(
+                f"these ranges break a relation between parameters (at {at}): {exc}; narrow "
+                "the ranges"
+            ) from None
 
 
 def _check_count(name: str, value: Any, alternative: str) -> None:

@@ -772,7 +772,8 @@ def figure_indices(result: SensitivityResult) -> Figure:
     what = (
         "Sobol indices (95% bootstrap intervals over the base samples)"
         if method == "sobol"
-        else "Morris screening"
+        else "Morris screening (μ* with 95% bootstrap intervals over the trajectories"
+        + ("; μ* is unsigned: the table's mu gives the sign)" if contrast else ")")
     )
     reps = f"{result.replicates} replicate{'s' if result.replicates != 1 else ''}"
     fig.suptitle(f"{what}: {n} points × {reps} each{_held_fixed(result)}")

@@ -525,3 +525,27 @@ def test_hardly_denser_reaches_where_cases_are_common(
     from sim.explore.discovery import hardly_denser
 
     assert hardly_denser(density, base) is hardly
+
+
+def test_an_abridged_trajectory_says_so_and_where_the_others_are() -> None:
+    """helper-185: every second box of 42 was printed with no word that the others exist."""
+    from sim.explore.discovery import DiscoveryResult, PrimResult, format_discovery
+
+    n = 42
+    trajectory = pd.DataFrame(
+        {
+            "id": range(n),
+            "coverage": np.linspace(1, 0.5, n),
+            "density": np.linspace(0.2, 0.9, n),
+            "mass": np.linspace(1, 0.1, n),
+            "res_dim": [min(i, 3) for i in range(n)],
+            "n": np.linspace(200, 20, n).astype(int),
+            "k": np.linspace(40, 18, n).astype(int),
+        }
+    )
+    limits = pd.DataFrame(columns=["parameter", "low", "high", "values", "qp"])
+    prim = PrimResult(trajectory, 21, limits, cases=40, n=200)
+    text = format_discovery(DiscoveryResult("y > 1", None, prim))  # type: ignore[arg-type]
+    assert "boxes, all in peeling.csv," in text and "chosen with --box N):" in text
+    shown = [line for line in text.splitlines() if line[:6].strip().isdigit()]
+    assert f"{len(shown)} of its 42 boxes" in text and len(shown) < 42

@@ -84,6 +84,23 @@ def test_bad_declarations_are_one_line() -> None:
         ema_model(uncertainties=[], outcomes=["deaths"])
 
 
+def test_ranges_that_break_a_relation_and_other_slips_are_one_line() -> None:
+    """helper-185: a range of China's demand threshold across its hold threshold was built,
+    and the workbench's second experiment died with a traceback; the command line refuses
+    such a study before it runs."""
+    with pytest.raises(StudyError, match=r"break a relation .*demand_below <= hold_below"):
+        ema_model(uncertainties={"china.demand_below": [0.1, 0.9]}, levers=[], weeks=4)
+    ema_model(uncertainties={"china.demand_below": [0.1, 0.35]}, levers=[], weeks=4)  # touches
+    priors = {f"targeting.prior_{k}": [0.0, 1.0] for k in ("chinese", "security", "infrastructure")}
+    ema_model(uncertainties=priors, levers=[], weeks=4)  # all 0 only on the edge: never drawn
+    with pytest.raises(StudyError, match="choose from chinese_killed, "):
+        ema_model(outcomes=["nosuch"])
+    with pytest.raises(StudyError, match="a lever and one of the default uncertainties"):
+        ema_model(levers=["china.initial_patience"])
+    with pytest.raises(StudyError, match="seed=-1 is not allowed"):
+        ema_model(seed=-1)
+
+
 def test_perform_experiments_with_replications_matches_our_evaluator() -> None:
     model = ema_model(
         uncertainties={"china.initial_patience": [0.3, 0.6], "cells.events_per_week": [8, 14]},
