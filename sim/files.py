@@ -244,6 +244,10 @@ def holds_run_chunks(folder: Path) -> bool:
 _CHUNK_FILE = re.compile(r"[0-9]{5,}\.[a-z_]+\.(parquet|json)|\..+\.tmp")
 
 
+#: What file browsers and notebooks leave in any folder they show: never a user's work.
+LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"})
+
+
 def not_chunk_files(folder: Path) -> list[str]:
     """The names in ``folder/chunks`` that no run or study writes there (a user's file: a
     folder holding only ``chunks/`` had counted as ours whatever was in it)."""
@@ -253,7 +257,7 @@ def not_chunk_files(folder: Path) -> list[str]:
     return sorted(
         f"chunks/{p.name}"
         for p in chunks.iterdir()
-        if not (_CHUNK_FILE.fullmatch(p.name) and p.is_file())
+        if not (_CHUNK_FILE.fullmatch(p.name) and p.is_file()) and p.name not in LITTER
     )
 
 

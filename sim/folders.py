@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.analysis.outputs import analysis_files
-from sim.files import holds_run_chunks, not_chunk_files, read_json_object
+from sim.files import LITTER, holds_run_chunks, not_chunk_files, read_json_object
 
 #: What a run folder of ours may hold, and what a sweep folder may hold besides run folders:
 #: what the run writes (``.submitit``: the submitit launchers' pickles and logs, see
@@ -24,10 +24,6 @@ RUN_ENTRIES = (
     | ANALYSIS_FILES
 )
 SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs", ".submitit")) | ANALYSIS_FILES
-
-
-#: What file browsers and notebooks leave in any folder they show: never a user's work.
-LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"})
 
 
 def telling_entries(folder: Path) -> list[Path]:

@@ -335,11 +335,13 @@ def _not_ours(run_dir: Path, spec: RunSpec) -> str:
     refuses it (a system or home folder, a folder holding files that are not a run's: a
     notebook's run had written its files among them), or ''. The files the spec's own
     ``records`` name are the run's. Not asked for a finished run found there (it is only
-    read), nor for a command that manages its own folder (``made_by``: ``validate`` grows
-    its run beside a user's notes, helper-184), nor by the command line, which refuses the
-    folder before it composes the run."""
+    read); a command that manages its own folder (``made_by``: ``validate`` grows its run
+    beside a user's notes, helper-184) is refused only a system or home folder. The command
+    line refuses such folders before it composes the run."""
     if is_system_folder(run_dir):
         return f"{run_dir} is a system or home folder: choose another folder"
+    if spec.made_by:  # its command checks the folder's other files itself
+        return ""
     own = {Path(name).parts[0] for name in spec.records if Path(name).parts}
     foreign = [n for n in not_of_a_run(run_dir) if n not in own] if run_dir.is_dir() else []
     if not foreign:
@@ -642,7 +644,7 @@ def run(
             ALREADY_COMPLETE,
             new=False,
         )
-    problem = "" if spec.made_by else _not_ours(run_dir, spec)  # see _not_ours
+    problem = _not_ours(run_dir, spec)
     if problem:
         raise ParameterError(f"output directory {problem}")
     _refuse_other_libraries(old, run_dir)

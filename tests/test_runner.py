@@ -871,12 +871,17 @@ def test_a_python_run_refuses_a_folder_of_the_user_s_files_as_the_command_line_d
     (mine / "draft.tex").unlink()
     (mine / "chunks").mkdir()  # helper-185: a folder of only chunks/ passed, whatever it held
     (mine / "chunks" / "notes.txt").write_text("x")
+    (mine / "chunks" / ".DS_Store").write_text("x")  # a file browser's litter is no one's work
     with pytest.raises(ParameterError, match=r"\(chunks/notes.txt\)"):
         run(RunSpec(ModelParams(), replicates=2, weeks=2), mine, progress=None)
+    (mine / "chunks" / "notes.txt").unlink()
+    assert run(RunSpec(ModelParams(), replicates=2, weeks=2), mine, progress=None).new
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir()
     with pytest.raises(ParameterError, match="is a system or home folder"):
         run(RunSpec(ModelParams(), replicates=2, weeks=2), "~", progress=None)
+    with pytest.raises(ParameterError, match="is a system or home folder"):  # helper-186
+        run(RunSpec(ModelParams(), replicates=2, weeks=2, made_by="a tool"), "~", progress=None)
     assert not list((tmp_path / "home").iterdir())
     ours = tmp_path / "run"  # a run folder, with what compare and report leave, still is
     assert run(RunSpec(ModelParams(), replicates=2, weeks=2), ours, progress=None).new

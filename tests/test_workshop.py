@@ -908,6 +908,9 @@ def test_a_participant_sees_only_their_own_seats_choices() -> None:
         (["--join-url", "ftp://x"], "give an http:// address"),
         (["--join-url", "http://"], "give an http:// address with a host"),  # helper-184
         (["--join-url", "http://:8765"], "give an http:// address with a host"),
+        (["--join-url", "http://host:abc"], "give an http:// address with a host"),
+        (["--join-url", "http://host:99999"], "give an http:// address with a host"),
+        (["--join-url", "http://h o st/"], "give an http:// address with a host"),
         (["--bogus", "1"], "unknown argument '--bogus'"),
     ],
 )
@@ -1516,6 +1519,7 @@ def test_a_join_address_without_a_path_is_the_room_s_joining_page() -> None:
     assert joining_page("") == ""
     options = workshop_settings(["--join-url", "http://10.0.0.5:8765"])[3]
     assert options.join_url == "http://10.0.0.5:8765/join"
+    assert workshop_settings(["--join-url", "HTTP://h:1/join"])[3].join_url == "HTTP://h:1/join"
     from sim.workshop.server import with_room_code  # the QR code's address keeps the code
 
     assert with_room_code("http://h:1/join?x=1#top", "ABC") == "http://h:1/join?x=1&room=ABC#top"

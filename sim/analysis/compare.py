@@ -440,7 +440,7 @@ def references(runs: RunSet, ref: Run | None) -> dict[int, Run]:
     same = [
         r
         for r in runs.runs
-        if r is not ref and r.scenario == ref.scenario and r.overrides == ref.overrides
+        if r is not ref and r.scenario == ref.scenario and same_values(r.overrides, ref.overrides)
     ]
     same_ids = {id(r) for r in same}
     candidates = (ref, *same)
@@ -454,6 +454,27 @@ def references(runs: RunSet, ref: Run | None) -> dict[int, Run]:
     chosen = {id(r) for r in out.values()}
     out.update({id(r): ref for r in same if id(r) not in chosen})
     return out
+
+
+def same_values(a: dict[str, str], b: dict[str, str]) -> bool:
+    """Whether two runs' overrides set the same values, however their text spells them: a
+    run stored before labels were written in one form says ``0.20`` or ``1`` where a later
+    run of the same change says ``0.2`` or ``1.0`` (helper-186: a grown sweep's new jobs were
+    then not paired with the old)."""
+    return a.keys() == b.keys() and all(_value_of(a[k]) == _value_of(b[k]) for k in a)
+
+
+def _value_of(text: str) -> object:
+    """An override's value for comparing: a number as a float, a switch as a bool, text
+    without its quotes."""
+    t = text.strip()
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    try:
+        return float(t.replace("_", ""))
+    except ValueError:
+        quoted = len(t) >= 2 and t[0] == t[-1] and t[0] in "'\""
+        return t[1:-1] if quoted else t
 
 
 def alike(run: Run, other: Run) -> bool:

@@ -23,9 +23,10 @@ def fmt_number(x: Any) -> str:
 def fmt_numbers(*values: Any, decimals: int | None = None) -> list[str]:
     """Numbers shown together (an estimate and its interval) with the same decimals: the
     ``decimals`` given, else :func:`shared_decimals`; ``–`` if missing. A number those
-    decimals would show as 0 but is not keeps one significant digit and its sign: an
-    interval ``[-0.4, 3,100]`` includes 0, ``[0.4, 3,100]`` does not (helper-182: both
-    printed ``[0, 3,100]``)."""
+    decimals would show as 0 but is not (beyond rounding noise, :data:`NOISE`) gets one
+    significant digit, so that its sign says whether an interval holds 0 (helper-182:
+    ``[-0.4, 3,100]`` and ``[0.4, 3,100]`` both printed ``[0, 3,100]``); beyond
+    :data:`MAX_DECIMALS` it is shown as ``-3e-14``. No number is shown as ``-0``."""
     numbers = [float(v) for v in values if is_number(v)]
     if decimals is None:
         decimals = shared_decimals(numbers)
@@ -35,13 +36,20 @@ def fmt_numbers(*values: Any, decimals: int | None = None) -> list[str]:
         if not is_number(v):
             out.append("–")
             continue
-        text = f"{float(v):,.{decimals}f}"
-        if text.strip("-0.,") or abs(float(v)) <= noise:
-            out.append(text if text.strip("-0.,") else text.lstrip("-"))  # no "-0"
-        else:  # one significant digit, in fixed notation (0.00004, not 4e-05)
-            digits = min(-math.floor(math.log10(abs(float(v)))), MAX_DECIMALS)
-            out.append(f"{float(v):,.{digits}f}")
+        x = float(v)
+        if _nonzero_at(x, decimals):
+            out.append(f"{x:,.{decimals}f}")
+        elif abs(x) <= noise:  # 0, or rounding noise beside the others
+            out.append(f"{x:,.{decimals}f}".lstrip("-"))
+        else:
+            digits = -math.floor(math.log10(abs(x)))
+            out.append(f"{x:.{digits}f}" if digits <= MAX_DECIMALS else f"{x:.0e}")
     return out
+
+
+def _nonzero_at(x: float, decimals: int) -> bool:
+    """Whether ``x`` shows a digit other than 0 at ``decimals`` decimals."""
+    return bool(f"{x:.{decimals}f}".strip("-0."))
 
 
 #: A number this small beside the largest shown with it is rounding noise (a difference of

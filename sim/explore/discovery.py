@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import style
-from sim.explore.evaluate import Evaluation, PointFunction, evaluate
+from sim.explore.evaluate import Evaluation, PointFunction, evaluate, read_manifest
 from sim.explore.execution import DEFAULT_EXECUTION, Execution
 from sim.explore.space import Space, StudyError, check_points
 
@@ -478,8 +478,8 @@ def format_discovery(result: DiscoveryResult) -> str:
     step = max(1, len(t) // 12)
     shown = sorted({*range(0, len(t), step), len(t) - 1, pr.chosen})
     if len(shown) < len(t):  # a stranger looked for the boxes left out (helper-185)
-        lines[-1] = lines[-1][:-1] + f"; {len(shown)} of its {len(t)} boxes, all in peeling.csv,"
-        lines.append("any of them can be chosen with --box N):")
+        lines[-1] = f"box's points that are cases; {len(shown)} of its {len(t)} boxes, all in"
+        lines.append("peeling.csv, any of which --box N chooses):")
     lines.append(f"  {'box':>4s} {'coverage':>9s} {'density':>8s} {'mass':>6s} {'restricted':>10s}")
     for i in shown:
         r = t.iloc[i]
@@ -551,14 +551,15 @@ def format_discovery(result: DiscoveryResult) -> str:
         )
     elif result.holdout_evaluation is None:
         study = result.evaluation
-        kept = study is not None and (study.out_dir / "holdout").is_dir()  # spent when asked
+        kept = read_manifest(study.out_dir / "holdout") if study is not None else None
+        size = kept.get("points") if kept else None  # spent only when asked for
         lines.append(
             "(density and coverage are measured on the points the box was peeled from, which "
             "flatters it: "
             + (
-                "this study keeps a holdout: --holdout with its number of points checks the "
+                f"this study keeps a holdout of {size} points: --holdout {size} checks the "
                 "box on it)"
-                if kept
+                if isinstance(size, int)
                 else "--holdout N checks it on N new points)"
             )
         )

@@ -131,7 +131,8 @@ def workshop_settings(argv: list[str]) -> tuple[str, int, Any, Any]:
             f"--code={code!r} is not allowed: 3 to 12 of the letters and digits {CODE_LETTERS}"
         )
     join_url = opts.get("--join-url", "")
-    if join_url and (not join_url.startswith(("http://", "https://")) or not _host_of(join_url)):
+    scheme = join_url.lower().startswith(("http://", "https://"))  # HTTP:// too
+    if join_url and (not scheme or not _host_of(join_url)):
         raise UsageError(
             f"--join-url={join_url!r} is not allowed: give an http:// address with a host"
         )
@@ -161,9 +162,12 @@ def _host_of(url: str) -> str:
     from urllib.parse import urlsplit
 
     try:
-        return urlsplit(url).hostname or ""
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises for a port that is not one: "abc", 99999)
     except ValueError:  # a malformed port or bracket
         return ""
+    host = parts.hostname or ""
+    return "" if any(c.isspace() for c in host) else host
 
 
 def joining_page(url: str) -> str:

@@ -1301,3 +1301,28 @@ def test_a_yes_no_outcome_missing_in_a_replicate_is_refused_not_read_as_no() -> 
         cmp.event_values(summary, "investment_hold")
     whole = pd.DataFrame({"investment_hold": [True, False, True]})
     assert cmp.event_values(whole, "investment_hold").tolist() == [True, False, True]
+
+
+def test_runs_whose_labels_spell_one_value_two_ways_pair_by_seed(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """helper-186: a sweep's runs stored with ``0.20`` (before labels were written in one
+    form) and grown with ``0.2`` were not taken for the same settings, so Iran border [seed=8]
+    was tested apart against Baseline [seed=7] instead of in pairs against seed 8's."""
+    paths = []
+    for seed, frames_seed, typed in ((7, 1, "0.20"), (8, 2, "0.2")):
+        summary, ts, ev = make_frames(n=24, weeks=3, seed=frames_seed)
+        shifted = summary.assign(attacks_total=summary["attacks_total"] + 5)
+        for name, values in (("baseline", summary), ("iran_border", shifted)):
+            label = [f"china.initial_patience={typed}"]
+            paths.append(
+                save_run(
+                    tmp_path / f"{name}-{seed}", values, ts, ev, scenario=name, seed=seed,
+                    overrides=label,
+                )
+            )  # fmt: skip
+    table = cmp.compare(paths, paths[0].name)
+    attacks = table[table["outcome"] == "attacks_total"].set_index("reference")
+    assert attacks["paired"].dropna().all() and (attacks["diff_mean"].dropna() == 5).all()
+    assert cmp.same_values({"a": "1", "b": "TRUE"}, {"a": "1.0", "b": "true"})
+    assert not cmp.same_values({"a": "0.2"}, {"a": "0.25"})

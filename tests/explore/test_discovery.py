@@ -546,6 +546,6 @@ def test_an_abridged_trajectory_says_so_and_where_the_others_are() -> None:
     limits = pd.DataFrame(columns=["parameter", "low", "high", "values", "qp"])
     prim = PrimResult(trajectory, 21, limits, cases=40, n=200)
     text = format_discovery(DiscoveryResult("y > 1", None, prim))  # type: ignore[arg-type]
-    assert "boxes, all in peeling.csv," in text and "chosen with --box N):" in text
     shown = [line for line in text.splitlines() if line[:6].strip().isdigit()]
-    assert f"{len(shown)} of its 42 boxes" in text and len(shown) < 42
+    assert f"box's points that are cases; {len(shown)} of its 42 boxes, all in\n" in text
+    assert "\npeeling.csv, any of which --box N chooses):\n" in text and len(shown) < 42
