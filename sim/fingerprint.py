@@ -51,6 +51,16 @@ RULE_SOURCES = sorted(
 )
 
 
+#: Modules of ``sim`` that the rule sources import but whose code and constants no compiled
+#: rule reads (Python-level checks, loading the places, the cache's folder, the Mesa model):
+#: a change there needs no new compiled cache. Any other module a rule source imports must be
+#: a rule source itself, or a changed constant there would leave cached code using the old
+#: one (``tests/test_engine.py`` checks the imports; helper-187).
+NOT_READ_BY_COMPILED_RULES = frozenset(
+    {"sim.aot", "sim.config", "sim.model", "sim.numba_cache", "sim.space"}
+)
+
+
 def cache_root() -> Path:
     """Where the compiled rules are cached, in a folder per :func:`rules_fingerprint`:
     ``$CPEC_NUMBA_CACHE``, else ``$XDG_CACHE_HOME/cpec-sim/numba``, else ``~/.cache/...``."""

@@ -132,6 +132,47 @@ def test_every_file_with_compiled_rules_is_part_of_the_cache_key(tmp_path: Any) 
         fingerprint.RULE_SOURCES = original
 
 
+def _sim_modules_imported_by(path: Any) -> set[str]:
+    """The ``sim`` modules a file imports (``from sim import x``: ``sim.x``), at any depth."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "sim":
+                found |= {f"sim.{a.name}" for a in node.names}
+            elif node.module.startswith("sim."):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("sim.")}
+    return found
+
+
+def test_every_module_the_rules_import_is_a_rule_source_or_declared_unread() -> None:
+    """helper-187: a constant moved to a new module the rules import (not a rule file) was
+    outside the cache's key and the model's fingerprint: changing it left the engine and the
+    Mesa model running the old value, and a run into the old folder said 'already
+    complete'."""
+    import sim.fingerprint as fingerprint
+
+    package = fingerprint._PACKAGE
+    module_of = {
+        p: "sim." + ".".join(p.relative_to(package).with_suffix("").parts).removesuffix(".__init__")
+        for p in fingerprint.RULE_SOURCES
+    }
+    sources = set(module_of.values())
+    for path in fingerprint.RULE_SOURCES:
+        for module in _sim_modules_imported_by(path):
+            if module in sources or module in fingerprint.NOT_READ_BY_COMPILED_RULES:
+                continue
+            target = package / (module.removeprefix("sim.").replace(".", "/") + ".py")
+            assert not target.exists(), (
+                f"{path.name} imports {module}: add it to RULE_SOURCES (or, if no compiled "
+                "rule reads it, to NOT_READ_BY_COMPILED_RULES) in sim/fingerprint.py"
+            )
+    assert _sim_modules_imported_by(package / "world.py") >= {"sim.space"}  # the check reads
+
+
 def test_numba_without_installed_metadata_still_keys_the_cache(monkeypatch: Any) -> None:
     """The fingerprint reads Numba's version from its metadata (without importing it); a
     Numba without any (a source tree on PYTHONPATH) gives its module's version instead."""
