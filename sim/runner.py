@@ -66,7 +66,7 @@ from sim.files import (
 from sim.folders import not_of_a_run
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
-from sim.provenance import provenance, scenario_files
+from sim.provenance import code_commit, provenance, scenario_files
 from sim.results import (
     NO_DRAW,
     TABLES,
@@ -565,6 +565,26 @@ def _earlier_run_note(
     return "; ".join(notes)
 
 
+#: The manifest's list of the commits (``code_commit``) other than its own whose replicates a
+#: resumed or grown run's files hold.
+OTHER_CODE = "replicates_of_other_commits"
+
+
+def _other_code(old: dict[str, Any] | None, resumed: int) -> dict[str, list[str]]:
+    """``{OTHER_CODE: [...]}`` when replicates kept from the folder's earlier run were made
+    by another commit than this run's, or by the same one with other uncommitted changes
+    said (``-dirty`` against clean), else {}. The model's fingerprint covers the rules and
+    data, not the runner's code: a resume across a change there had recorded only the last
+    commit (helper-187). Two different sets of uncommitted changes on one commit both read
+    ``-dirty`` and are not told apart."""
+    if old is None or not resumed:
+        return {}
+    earlier = old.get(OTHER_CODE)
+    before = {old.get("commit"), *(earlier if isinstance(earlier, list) else [])}
+    others = sorted(c for c in before if isinstance(c, str) and c and c != code_commit())
+    return {OTHER_CODE: others} if others else {}
+
+
 def _damage_note(finals: list[str], store: ChunkStore) -> str:
     """What a resume found damaged and repaired (empty when nothing was)."""
     return "; ".join(n for n in (*finals, store.damage_report()) if n)
@@ -995,7 +1015,15 @@ def _run_into(
     if status == "complete" and failed:
         status, message = "failed", f"{len(failed)} replicate(s) raised: see {run_dir / 'failures'}"
     earlier = _earlier_run_note(old, spec, status, store, resumed)
-    message = "; ".join(m for m in (repaired, earlier, message) if m)
+    other_code = _other_code(old, resumed)
+    code_note = (
+        f"{resumed} replicates kept from the folder's earlier run were made by other code "
+        f"({', '.join(other_code[OTHER_CODE])}; this run: {code_commit() or 'not a checkout'}): "
+        "run into a new folder for replicates of this code alone"
+        if other_code
+        else ""
+    )
+    message = "; ".join(m for m in (repaired, earlier, code_note, message) if m)
     if status == "complete":
         done_reps = sum(len(chunks[c]) for c in failures) - len(failed)
     else:  # what is on disk: workers may have finished chunks not yet reported
@@ -1017,6 +1045,7 @@ def _run_into(
             timings=timings,
             message=message,
             **files,
+            **other_code,
             **({} if status == "complete" else _carried(old)),
         ),
     )

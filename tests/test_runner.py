@@ -921,3 +921,39 @@ def test_a_place_without_people_is_refused_in_one_line_before_the_folder(
         assert not (tmp_path / "run").exists()
     finally:
         space.load_places.cache_clear()
+
+
+def test_a_run_grown_by_other_code_says_which_commits_made_its_kept_replicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper-187: 10 replicates run with an uncommitted change to the runner, then grown to
+    20 from the clean checkout, left a manifest naming only the clean commit."""
+    import json
+
+    import sim.provenance
+    import sim.runner
+
+    def commit(text: str) -> None:
+        monkeypatch.setattr(sim.provenance, "code_commit", lambda: text)
+        monkeypatch.setattr(sim.runner, "code_commit", lambda: text)
+
+    folder = tmp_path / "run"
+    commit("abc-dirty")
+    run(RunSpec(ModelParams(), replicates=2, weeks=2, chunk_size=1), folder, progress=None)
+    commit("abc")
+    grown = run(RunSpec(ModelParams(), replicates=3, weeks=2, chunk_size=1), folder, None)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["commit"] == "abc"
+    assert manifest[sim.runner.OTHER_CODE] == ["abc-dirty"]
+    assert (
+        "2 replicates kept from the folder's earlier run were made by other code" in grown.message
+    )
+    commit("abc")  # grown again by the same code: the earlier commit is still named
+    run(RunSpec(ModelParams(), replicates=4, weeks=2, chunk_size=1), folder, progress=None)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest[sim.runner.OTHER_CODE] == ["abc-dirty"]
+    fresh = tmp_path / "fresh"  # one commit throughout: nothing said
+    run(RunSpec(ModelParams(), replicates=2, weeks=2, chunk_size=1), fresh, progress=None)
+    again = run(RunSpec(ModelParams(), replicates=3, weeks=2, chunk_size=1), fresh, None)
+    assert sim.runner.OTHER_CODE not in json.loads((fresh / "manifest.json").read_text())
+    assert "other code" not in again.message
