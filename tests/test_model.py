@@ -104,7 +104,8 @@ def test_the_place_rule_before_4_december_2026_is_one_setting_away() -> None:
         CrisisModel(p, weeks=104, seed=42).run().summary,
         run_replicate(p, 104, 42).summary,
     ):
-        assert {k: (None if v != v else v) for k, v in summary.items()} == earlier
+        # the columns of that day (an output added since has no value to compare: helper-187)
+        assert {k: (None if summary[k] != summary[k] else summary[k]) for k in earlier} == earlier
     assert golden_summary() != earlier
 
 
