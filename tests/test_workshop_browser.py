@@ -289,6 +289,7 @@ def test_a_failed_debrief_is_shown_on_the_facilitators_page_and_stays(tmp_path: 
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         fac = browser.new_page()
         fac.goto(facilitator_url)
+        expect(fac.locator("#code")).to_have_text("ABCDE")  # connected: a click is not lost
         fac.click("#step")
         expect(fac.locator(".cpec-week-n")).to_have_text("1")
         fac.click("#debrief")
