@@ -980,6 +980,7 @@ def _run_into(
         assembly.add_ready(finished)
 
     files: dict[str, Any] = {}
+    error: Exception | None = None
     try:
         with stop_signals():
             assembly.add_ready(finished)
@@ -1004,6 +1005,8 @@ def _run_into(
         from sim.commands import worker_died
 
         status, message = "failed", worker_died("a worker process", RESUME)
+    except Exception as exc:  # a bug: recorded as the run's end, then reported by the caller
+        status, message, error = "failed", f"{type(exc).__name__}: {exc}", exc
     finally:
         assembly.abort()  # removes the unfinished files of a run that did not complete
         bar.close()
@@ -1049,6 +1052,8 @@ def _run_into(
             **({} if status == "complete" else _carried(old)),
         ),
     )
+    if error is not None:  # the manifest says "failed" (it had stayed "running": helper-187)
+        raise error
     return RunOutcome(status, run_dir, done_reps, failed, timings, message)
 
 

@@ -957,3 +957,23 @@ def test_a_run_grown_by_other_code_says_which_commits_made_its_kept_replicates(
     again = run(RunSpec(ModelParams(), replicates=3, weeks=2, chunk_size=1), fresh, None)
     assert sim.runner.OTHER_CODE not in json.loads((fresh / "manifest.json").read_text())
     assert "other code" not in again.message
+
+
+def test_a_bug_in_a_run_leaves_its_manifest_failed_and_is_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper-187: a chunk that raised (an undeclared float column) left the manifest
+    'running'; the error still reaches the caller (the command line prints it in one line)."""
+    import json
+
+    import sim.runner
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("column x holds 0.5, not a whole number")
+
+    monkeypatch.setattr(sim.runner, "run_chunk", broken)
+    with pytest.raises(TypeError, match="not a whole number"):
+        run(RunSpec(ModelParams(), replicates=2, weeks=2, jobs=1), tmp_path / "r", progress=None)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "TypeError: column x" in manifest["message"]
+    assert not (tmp_path / "r" / "summary.parquet").exists()
