@@ -1005,6 +1005,8 @@ def _run_into(
         from sim.commands import worker_died
 
         status, message = "failed", worker_died("a worker process", RESUME)
+    except OSError:  # a failed write: run() ends the run with one line (_failed_write)
+        raise
     except Exception as exc:  # a bug: recorded as the run's end, then reported by the caller
         status, message, error = "failed", f"{type(exc).__name__}: {exc}", exc
     finally:
