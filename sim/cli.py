@@ -33,7 +33,14 @@ from sim.commands import (
 from sim.config import MAX_SWEEP_JOBS, other_suffix, resolved_jobs, scenario_names, shown_value
 from sim.console import INTERRUPTED
 from sim.files import is_system_folder, unwritable
-from sim.folders import ANALYSIS_FILES, HYDRA_RECORD, not_of_a_run, not_of_a_sweep, telling_entries
+from sim.folders import (
+    ANALYSIS_FILES,
+    HYDRA_RECORD,
+    named_few,
+    not_of_a_run,
+    not_of_a_sweep,
+    telling_entries,
+)
 
 USAGE = """usage: cpec-sim COMMAND [ARGS]
 
@@ -396,9 +403,7 @@ def check_output_dir(
         foreign = not_of_a_run(where) if swept is None else not_of_a_sweep(where)
         if foreign:
             what = "a run" if swept is None else "a sweep"
-            named = ", ".join(foreign[:3]) + (
-                f" and {len(foreign) - 3} more" if foreign[3:] else ""
-            )
+            named = named_few(foreign)
             subject = f"{key}={path} is not allowed: {where}" if typed else f"the folder {where}"
             other = f"{key}=PATH" if typed or swept is None else "sweep_name=NAME"
             raise Refused(

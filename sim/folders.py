@@ -26,6 +26,12 @@ RUN_ENTRIES = (
 SWEEP_ENTRIES = frozenset(("sweep.json", "multirun.yaml", ".jobs", ".submitit")) | ANALYSIS_FILES
 
 
+def named_few(names: list[str]) -> str:
+    """The first three of ``names``, and how many more: how a refused folder names what is
+    not ours."""
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if names[3:] else "")
+
+
 def telling_entries(folder: Path) -> list[Path]:
     """The entries of a run or sweep folder that say what it holds (not our temporary files,
     nor a file browser's litter, which made a finished run impossible to re-run)."""

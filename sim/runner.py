@@ -63,7 +63,7 @@ from sim.files import (
     read_json_object,
     unwritable,
 )
-from sim.folders import not_of_a_run
+from sim.folders import named_few, not_of_a_run
 from sim.params import ModelParams, ParameterError, validate
 from sim.posterior import Posterior, check_posterior, parameters_entry
 from sim.provenance import code_commit, provenance, scenario_files
@@ -346,10 +346,9 @@ def _not_ours(run_dir: Path, spec: RunSpec) -> str:
     foreign = [n for n in not_of_a_run(run_dir) if n not in own] if run_dir.is_dir() else []
     if not foreign:
         return ""
-    named = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if foreign[3:] else "")
     return (
-        f"{run_dir} holds what is not a run of cpec-sim ({named}): move it out, or choose "
-        "another folder"
+        f"{run_dir} holds what is not a run of cpec-sim ({named_few(foreign)}): move it out, "
+        "or choose another folder"
     )
 
 

@@ -482,8 +482,8 @@ def build_report(
     :func:`sim.analysis.plots.plot_run`)."""
     refuse_in_a_starting_worker()
     several = len(runs.runs) > 1
-    if isinstance(reference, str):  # an unknown name is refused for one run too, as compare
-        resolve_reference(runs, reference)
+    if not several and isinstance(reference, str):  # refused for one run too, as compare
+        resolve_reference(runs, reference)  # (compare_runs resolves it for several)
     table = compare_runs(runs, reference if several else None)
     names = ", ".join(dict.fromkeys(r.label for r in runs.runs))
     title = f"cpec-sim report: {runs.sweep.name if runs.sweep else names}"

@@ -457,6 +457,11 @@ function setStatus(text, bad = false) {
 
 // ---------------------------------------------------------------------------------------
 // Controls built from the server's specs
+// What a scenario holds, setting by setting (its notes), from the hello's list of scenarios.
+function notesOf(scenarios, name) {
+  return (scenarios.find((x) => x.name === name) || {}).notes || {};
+}
+
 // A control; under it, when the setting acts (``spec.acts_when``) and ``note`` (what the
 // scenario holds). A slider reaches any allowed value it is given (a link may carry one
 // beyond its usual window), on a step fine enough to hold it exactly.
@@ -613,4 +618,4 @@ function interval(o, centre = "median") {
   return [pyAlone(o[centre]), `[${pyNumber(o.lo, d)}, ${pyNumber(o.hi, d)}]`];
 }
 
-window.CPEC = { pyFixed, pyDecimals, pyAlone, OUTCOME_NAMES, OUTCOMES_SHOWN, debriefHtml, ordinal, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };
+window.CPEC = { pyFixed, pyDecimals, pyAlone, OUTCOME_NAMES, OUTCOMES_SHOWN, debriefHtml, ordinal, interval, difference, world, setView, addDeltas, connect, disconnect, send, setStatus, controlHtml, notesOf, bindControls, readControl, replicatesHtml, drawAll, esc, fmt, $ };

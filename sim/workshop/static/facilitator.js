@@ -12,7 +12,7 @@
   function forkKnobs(view) {
     const knobs = view.branches[view.branches.length - 1].knobs;
     // the scenario's notes beside each setting, as the sandbox shows them ("holds Iran's posture")
-    const notes = (scenarios.find((x) => x.name === view.scenario) || {}).notes || {};
+    const notes = CPEC.notesOf(scenarios, view.scenario);
     $("fork-knobs").innerHTML = specs.map((s) => controlHtml(s, knobs[s.name], "fork-", notes[s.name])).join("");
     bindControls($("fork-knobs"), () => {});
     $("fork").disabled = view.branches.length > 1;

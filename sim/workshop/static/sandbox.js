@@ -47,7 +47,7 @@
   }
 
   function drawKnobs(scenario, knobs) {
-    const notes = (scenarios.find((x) => x.name === scenario) || {}).notes || {};
+    const notes = CPEC.notesOf(scenarios, scenario);
     $("knobs").innerHTML = specs.map((s) => controlHtml(s, knobs[s.name], "knob-", notes[s.name])).join("");
     bindControls($("knobs"), pending);
   }
