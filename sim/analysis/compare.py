@@ -26,12 +26,15 @@ from sim.analysis.numbers import (
 )
 from sim.analysis.outputs import COMPARISON_TABLE
 from sim.analysis.runs import (
+    LABELLING_RUN_KEYS,
     ResultsError,
     Run,
     RunSet,
     SkippedJob,
+    is_parameter_key,
     load_runs,
     readable_scenario,
+    run_key,
     streams_of,
 )
 from sim.files import atomic_write_text
@@ -145,15 +148,81 @@ def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:
     by_dir = [r for r in runs.runs if r.path.name.casefold() == want or str(r.path) == reference]
     if len(by_dir) == 1:
         return by_dir[0]
+    by_values = _matching_values(runs.runs, reference) if not by_dir else []
+    if len(by_values) == 1:
+        return by_values[0]
+    if len(by_values) > 1:
+        raise _ambiguous(reference, by_values)
     scenarios = [r.scenario for r in runs.runs]
     if len(set(scenarios)) == len(scenarios):
         allowed = "one of " + ", ".join(scenarios)
     else:
         dirs = ", ".join(dict.fromkeys(r.path.name for r in runs.runs))
-        allowed = f"a directory name ({dirs}) or a run label such as {runs.runs[0].label!r}"
+        allowed = (
+            f"a directory name ({dirs}), a run label such as {runs.runs[0].label!r} or the "
+            "values a run sets (key=value)"
+        )
     if len(by_scenario) > 1 or len(by_dir) > 1:
         raise _ambiguous(reference, by_scenario if len(by_scenario) > 1 else by_dir)
     raise ResultsError(f"unknown reference {reference!r}: choose {allowed}")
+
+
+def _matching_values(runs: Sequence[Run], reference: str) -> list[Run]:
+    """The runs whose parameters a reference spelt as overrides sets, however it spells
+    their keys and values: ``initial_patience=1``, ``china.initial_patience=1.0``,
+    ``Baseline [china.initial_patience=1]`` or a folder's name, ``baseline,...,replicates=5``
+    (helper-186: the label says ``1.0`` where the command and the folder said ``1``). Runs
+    that set no other parameter come first; none if the reference is not of that form."""
+    parsed = _spelt_overrides(reference)
+    if parsed is None:
+        return []
+    head, pairs = parsed
+    found = [r for r in runs if _scenario_named(r, head) and _sets_values(r, pairs)]
+    exact = [
+        r for r in found if len(r.overrides) == sum(k not in LABELLING_RUN_KEYS for k in pairs)
+    ]
+    return exact or found
+
+
+def _spelt_overrides(reference: str) -> tuple[str, dict[str, str]] | None:
+    """``Scenario [a=1, b=2]`` or ``scenario,a=1,b=2`` or ``a=1`` as (scenario, pairs)
+    without the run keys that name no run (``sweep_name=``, ``jobs=``); None if not so."""
+    text = reference.strip()
+    if text.endswith("]") and "[" in text:
+        head, _, inner = text[:-1].partition("[")
+    else:
+        first, _, rest = text.partition(",")
+        head, inner = ("", text) if "=" in first else (first, rest)
+    items = [item.strip() for item in inner.split(",") if item.strip()]
+    if not items or not all("=" in item for item in items):
+        return None
+    pairs = dict(item.split("=", 1) for item in items)
+    pairs = {
+        k.strip().lstrip("+~"): v.strip()
+        for k, v in pairs.items()
+        if k.strip() in LABELLING_RUN_KEYS or is_parameter_key(k.strip().lstrip("+~"))
+    }
+    return (head.strip(), pairs) if pairs else None
+
+
+def _scenario_named(run: Run, head: str) -> bool:
+    """Whether ``head`` is empty or names the run's scenario (``Baseline`` or ``baseline``)."""
+    want = head.casefold()
+    return not want or want in (run.scenario.casefold(), readable_scenario(run.scenario).casefold())
+
+
+def _sets_values(run: Run, pairs: dict[str, str]) -> bool:
+    """Whether the run sets each key of ``pairs`` (its full dotted key or its last parts) to
+    the value given, as :func:`same_values` compares them."""
+    for key, value in pairs.items():
+        if key in LABELLING_RUN_KEYS:
+            have = run_key(run, key)
+        else:
+            keys = [k for k in run.overrides if k == key or k.endswith("." + key)]
+            have = run.overrides[keys[0]] if len(keys) == 1 else None
+        if have is None or _value_of(have) != _value_of(value):
+            return False
+    return True
 
 
 def _ambiguous(reference: str, among: Sequence[Run]) -> ResultsError:

@@ -510,9 +510,15 @@ def parse_overrides(items: Any) -> dict[str, str]:
     else:
         pairs = []
     for key, value in pairs:
-        if key.split(".")[0] not in _RUN_KEYS and not key.startswith("hydra"):
+        if is_parameter_key(key):
             out[key] = value
     return out
+
+
+def is_parameter_key(key: str) -> bool:
+    """Whether an override's key is a model parameter's, not a run key's (``scenario=``,
+    ``replicates=``) or Hydra's."""
+    return key.split(".")[0] not in _RUN_KEYS and not key.startswith("hydra")
 
 
 def _fmt_value(value: Any) -> str:
@@ -976,7 +982,7 @@ def _tell_apart_by_run_keys(runs: Sequence[Run]) -> None:
     for label, group in groups.items():
         if len(group) < 2:
             continue
-        values = [{k: _run_key(r, k) for k in LABELLING_RUN_KEYS} for r in group]
+        values = [{k: run_key(r, k) for k in LABELLING_RUN_KEYS} for r in group]
         keys = [
             k
             for k in LABELLING_RUN_KEYS
@@ -996,7 +1002,7 @@ def streams_of(run: Run) -> str:
     return str(run.manifest.get("streams") or "single")
 
 
-def _run_key(run: Run, key: str) -> str | None:
+def run_key(run: Run, key: str) -> str | None:
     """A run key's value as its manifest gives it (:func:`streams_of` for the streams); None
     where the manifest does not say."""
     value = streams_of(run) if key == "streams" else run.manifest.get(key)

@@ -696,6 +696,31 @@ def test_an_ambiguous_reference_names_the_runs_it_matches(tmp_path: Path, make_s
     assert cmp.resolve_reference(runs, runs.runs[1].label) is runs.runs[1]  # as advised
 
 
+def test_a_reference_spelt_as_the_values_a_run_sets_chooses_it(
+    tmp_path: Path, make_sweep
+) -> None:
+    """helper-186: ``--reference china.initial_patience=1``, as the command had it typed, or
+    ``[initial_patience=1]``, as its folder spells it, was refused where the label says
+    ``1.0``; a reference names a run by the values it sets, however spelt."""
+    sweep = make_sweep(tmp_path / "s", {"china.a": [1.0, 2.0], "b.c": [3.0]}, n=4)
+    runs = load_runs([sweep])
+    first, second = runs.runs
+    for spelt in (
+        "china.a=2",
+        "a=2.0",
+        "[a=2, c=3]",
+        "Chinese troops [china.a=2]",
+        "chinese_troops,china.a=2,b.c=3,replicates=4,sweep_name=s",
+    ):
+        assert cmp.resolve_reference(runs, spelt) is second, spelt
+    assert cmp.resolve_reference(runs, "a=1") is first
+    for other in ("a=3", "iran_border [a=2]", "d=2", "a=2,c=4"):
+        with pytest.raises(ResultsError, match="unknown reference"):
+            cmp.resolve_reference(runs, other)
+    with pytest.raises(ResultsError, match="2 runs match"):
+        cmp.resolve_reference(runs, "c=3")
+
+
 def test_runs_with_identical_results_are_named_and_drawn_once(tmp_path: Path, make_run) -> None:
     """A swept parameter the scenario never reads gives runs with the same replicates: their
     ECDFs lay exactly under the last one drawn, which looked like the one run that differed."""
