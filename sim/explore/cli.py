@@ -373,6 +373,10 @@ def _sensitivity(args: argparse.Namespace) -> int:
                   f"{s.replicates} replicates) checks the pipeline; its indices are not results "
                   "to read")  # fmt: skip
         print(f"indices: {out / 'indices.csv'}")
+        if result.replaced:
+            print(f"note: indices.csv and the plot held the analysis of "
+                  f"{', '.join(result.replaced)}, which this one replaced (the study's points "
+                  "are kept: ask for those outcomes again to get it back in seconds)")  # fmt: skip
         print(f"plot: {out / 'plots' / 'sensitivity.png'} (and .svg)")
     print(f"study directory: {out}")
     return _report_status(result.evaluation)
@@ -488,6 +492,10 @@ def _discover(args: argparse.Namespace) -> int:
             print(f"note: --fast ({s.weeks} weeks, {s.replicates} replicates) checks the "
                   "pipeline; its box is not a result to read")  # fmt: skip
         print(f"tables: {out / 'peeling.csv'}, {out / 'box.csv'}")
+        if result.replaced is not None:
+            print(f"note: the tables and the plot held the box of --where {result.replaced!r}, "
+                  "which this one replaced (the study's points are kept: ask for it again to "
+                  "get it back in seconds)")  # fmt: skip
         print(f"plot: {out / 'plots' / 'discovery.png'} (and .svg)")
     print(f"study directory: {out}")
     if unchecked:

@@ -246,6 +246,9 @@ class DiscoveryResult:
     holdout: dict[str, Any] | None = None
     #: The evaluation of those points (its status says whether they were all run).
     holdout_evaluation: Evaluation | None = None
+    #: The ``--where`` of the box the folder's tables held before this one replaced them
+    #: (None if they held this one's, or nothing).
+    replaced: str | None = None
 
 
 def in_box(points: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
@@ -433,8 +436,21 @@ def run_discovery(
         result.holdout = check_box(checked.points, y_new, result.prim.limits)
         spent = record_holdout_check(out_dir / "holdout", where, y_new, result.prim.limits)
         result.holdout.update(spend(result.holdout["p_value"], spent))
+    earlier = analysed_where(out_dir)
+    result.replaced = earlier if earlier not in (None, where) else None
     write_outputs(out_dir, result)
     return result
+
+
+def analysed_where(out_dir: Path) -> str | None:
+    """The ``--where`` of the box a study folder's ``discovery.json`` holds (None if none)."""
+    import json
+
+    try:
+        found = json.loads((out_dir / "discovery.json").read_text()).get("where")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
 
 
 # --- presentation -----------------------------------------------------------------------------

@@ -491,6 +491,9 @@ class SensitivityResult:
     evaluation: Evaluation
     samples: int
     replicates: int
+    #: The outcomes of the analysis ``indices.csv`` held before this one replaced it (none if
+    #: it held these, or nothing).
+    replaced: tuple[str, ...] = ()
 
 
 def run_sensitivity(
@@ -556,8 +559,19 @@ def run_sensitivity(
         t[LINE_COLUMNS[method]] = noise_line(method, space, unit, table, seed)
         tables.append(t)
     result.indices = pd.concat(tables, ignore_index=True)
+    earlier = analysed_outcomes(out_dir)
+    result.replaced = earlier if set(earlier) != set(chosen) else ()
     write_outputs(out_dir, result)
     return result
+
+
+def analysed_outcomes(out_dir: Path) -> tuple[str, ...]:
+    """The outcomes a study folder's ``indices.csv`` holds (none if it holds no table)."""
+    try:
+        table = pd.read_csv(out_dir / "indices.csv", usecols=["outcome"])
+    except (OSError, ValueError, pd.errors.ParserError):
+        return ()
+    return tuple(dict.fromkeys(table["outcome"].astype(str)))
 
 
 # --- presentation -----------------------------------------------------------------------------

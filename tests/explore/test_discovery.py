@@ -137,6 +137,7 @@ def test_cli_fast_discovery(workdir: Path) -> None:
     assert len(points) == 40 and "iran.initial_posture" in points.columns
     assert set(points["iran.initial_posture"]) <= {"hostile", "neutral", "cooperative"}
     # another case of interest and another box re-use the evaluated points
+    evaluated = json.loads((study / "manifest.json").read_text())
     again = cpec(
         "discover",
         "--fast",
@@ -148,9 +149,8 @@ def test_cli_fast_discovery(workdir: Path) -> None:
         cwd=workdir,
     )
     assert again.returncode == 0, again.stderr
-    assert "box 1:" in again.stdout
-    manifest = json.loads((study / "manifest.json").read_text())
-    assert manifest["resumed_points"] == 40
+    assert "box 1:" in again.stdout and "which this one replaced" in again.stdout
+    assert json.loads((study / "manifest.json").read_text()) == evaluated  # nothing ran again
     # a switch is a condition of its own (it was tried on floats and refused)
     for where in (
         "`china.joint_operations`",
@@ -549,3 +549,16 @@ def test_an_abridged_trajectory_says_so_and_where_the_others_are() -> None:
     shown = [line for line in text.splitlines() if line[:6].strip().isdigit()]
     assert f"box's points that are cases; {len(shown)} of its 42 boxes, all in\n" in text
     assert "\npeeling.csv, any of which --box N chooses):\n" in text and len(shown) < 42
+
+
+def test_a_box_of_another_where_says_it_replaced_the_tables_box(tmp_path: Path) -> None:
+    """helper-185: a finished study searched again with another ``--where`` replaced its
+    tables without a word."""
+    quiet = Execution(seed=3, progress=None)
+    inside = run_discovery(box_space(), box_indicator, tmp_path, where="y > 0.5", samples=200,
+                           execution=quiet)  # fmt: skip
+    assert inside.replaced is None
+    outside = run_discovery(box_space(), box_indicator, tmp_path, where="y < 0.5", samples=200,
+                            execution=quiet)  # fmt: skip
+    assert outside.replaced == "y > 0.5"
+    assert json.loads((tmp_path / "discovery.json").read_text())["where"] == "y < 0.5"

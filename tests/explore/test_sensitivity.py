@@ -737,3 +737,37 @@ def test_morris_with_too_few_replicates_for_a_line_still_says_how_much_is_noise(
     assert "2 replicates: too few to tell each parameter's effect from noise" in lines[1]
     quiet = sa._noise_lines("morris", block.assign(noise_share=[0.05]), 2)
     assert quiet[0] == "  replicate noise: 5% of the variance of the points' means"
+
+
+def two_outcomes(point: dict[str, Any], seed: int = 0) -> dict[str, float]:
+    """Ishigami's y and its negation: two outcomes of one study."""
+    y = ishigami(point, seed)["y"]
+    return {"y": y, "minus_y": -y}
+
+
+def test_a_study_read_again_keeps_its_evaluations_record_and_says_what_it_replaced(
+    tmp_path: Path,
+) -> None:
+    """helper-185: analysing a finished study's other outcome rewrote its manifest's timings
+    with the re-reading's 0.01 s and replaced ``indices.csv`` without a word."""
+    space = ishigami_space()
+    first = run_sensitivity(space, two_outcomes, tmp_path, samples=64, outcomes=["y"],
+                            execution=QUIET)  # fmt: skip
+    assert first.replaced == ()
+    record = json.loads((tmp_path / "manifest.json").read_text())
+    other = run_sensitivity(space, two_outcomes, tmp_path, samples=64, outcomes=["minus_y"],
+                            execution=QUIET)  # fmt: skip
+    assert other.replaced == ("y",) and other.evaluation.resumed_points == len(
+        other.evaluation.points
+    )
+    assert json.loads((tmp_path / "manifest.json").read_text()) == record
+    assert set(pd.read_csv(tmp_path / "indices.csv")["outcome"]) == {"minus_y"}
+    same = run_sensitivity(space, two_outcomes, tmp_path, samples=64, outcomes=["minus_y"],
+                           execution=QUIET)  # fmt: skip
+    assert same.replaced == ()
+    (tmp_path / "points.parquet").unlink()  # a hand's damage is repaired from the chunks
+    again = run_sensitivity(space, two_outcomes, tmp_path, samples=64, outcomes=["y"],
+                            execution=QUIET)  # fmt: skip
+    pd.testing.assert_frame_equal(again.indices, first.indices)
+    assert again.replaced == ("minus_y",)
+    assert json.loads((tmp_path / "manifest.json").read_text()) == record
