@@ -696,9 +696,7 @@ def test_an_ambiguous_reference_names_the_runs_it_matches(tmp_path: Path, make_s
     assert cmp.resolve_reference(runs, runs.runs[1].label) is runs.runs[1]  # as advised
 
 
-def test_a_reference_spelt_as_the_values_a_run_sets_chooses_it(
-    tmp_path: Path, make_sweep
-) -> None:
+def test_a_reference_spelt_as_the_values_a_run_sets_chooses_it(tmp_path: Path, make_sweep) -> None:
     """helper-186: ``--reference china.initial_patience=1``, as the command had it typed, or
     ``[initial_patience=1]``, as its folder spells it, was refused where the label says
     ``1.0``; a reference names a run by the values it sets, however spelt."""
