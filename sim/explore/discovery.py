@@ -583,7 +583,8 @@ def format_discovery(result: DiscoveryResult) -> str:
             lines.append(
                 f"  caution: cases are rare ({pr.base_rate:.0%} of the points): on an "
                 "outcome of pure noise as rare, PRIM's box restricts most parameters at about "
-                "twice the base rate's density (a reviewer's check): give --holdout N"
+                "twice the base rate's density (a reviewer's check): give "
+                + (f"--holdout {size}" if isinstance(size, int) else "--holdout N")
             )
     if h is not None and int(h.get("checks") or 1) > 1:
         lines.append(

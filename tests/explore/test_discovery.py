@@ -11,7 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.explore.discovery import cases_of_interest, choose_box, prim_box, run_discovery
+from sim.explore.discovery import (
+    cases_of_interest,
+    choose_box,
+    format_discovery,
+    prim_box,
+    run_discovery,
+)
 from sim.explore.execution import Execution
 from sim.explore.functions import KNOWN_BOX, box_indicator, box_space
 from sim.explore.space import StudyError
@@ -562,3 +568,17 @@ def test_a_box_of_another_where_says_it_replaced_the_tables_box(tmp_path: Path) 
                             execution=quiet)  # fmt: skip
     assert outside.replaced == "y > 0.5"
     assert json.loads((tmp_path / "discovery.json").read_text())["where"] == "y < 0.5"
+
+
+def test_a_kept_holdout_is_named_with_its_size_in_every_advice(tmp_path: Path) -> None:
+    """helper-185: with a holdout of 60 kept, the rare cases' caution still said
+    ``--holdout N``."""
+    quiet = Execution(seed=3, progress=None)
+    run_discovery(box_space(), box_indicator, tmp_path, where="y > 0.5", samples=200,
+                  execution=quiet, holdout=60)  # fmt: skip
+    later = run_discovery(box_space(), box_indicator, tmp_path, where="y > 0.5", samples=200,
+                          execution=quiet)  # fmt: skip
+    text = format_discovery(later)
+    assert later.prim is not None and later.prim.base_rate < 0.2  # rare: the caution is given
+    assert "keeps a holdout of 60 points: --holdout 60" in text
+    assert "give --holdout 60" in text and "--holdout N" not in text.split("caution")[-1]
