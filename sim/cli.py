@@ -825,6 +825,12 @@ def _job(cfg: Any) -> int:
         records=_hydra_record(cfg),
     )
     sweeping = hc.mode == RunMode.MULTIRUN
+    twin = None if sweeping else _same_run_spelt_otherwise(run_dir, spec.config_hash)
+    if twin is not None:
+        run_dir = twin
+        spec.chunk_size = resolved_chunk_size(
+            cfg.chunk_size or earlier_chunk_size(run_dir, cfg.replicates), cfg.replicates
+        )
     _note_jobs_above_cpus(cfg.jobs)
     if posterior is not None:
         if posterior.note:
@@ -938,6 +944,43 @@ def _plot(run_dir: Path) -> None:
         return
     if paths:
         print(f"plots: {run_dir / 'plots'} ({len(paths)} files)")
+
+
+def _same_run_spelt_otherwise(run_dir: Path, config_hash: str) -> Path | None:
+    """The folder beside ``run_dir`` that holds this configuration (``config_hash``) under
+    another spelling of its values (``china.initial_patience=1`` where this command says
+    ``=1.0``: a real-valued parameter's whole number is named as typed), which the run then
+    resumes, grows or reads (helper-186: the second spelling had run every replicate again
+    into a second folder, labelled alike); None if there is none, or ``run_dir`` holds
+    anything."""
+    from sim.analysis.compare import same_values
+    from sim.runner import read_manifest
+
+    if (run_dir.is_dir() and any(run_dir.iterdir())) or not run_dir.parent.is_dir():
+        return None
+    head, values = _named_values(run_dir.name)
+    for other in sorted(run_dir.parent.iterdir()):
+        if other == run_dir or not other.is_dir():
+            continue
+        other_head, other_values = _named_values(other.name)
+        if other_head != head or not same_values(other_values, values):
+            continue
+        manifest = read_manifest(other) or {}
+        if manifest.get("config_hash") == config_hash:
+            _remove_hydra_leftovers(run_dir)
+            print(
+                f"note: {other} holds this configuration, its values spelt otherwise: "
+                "this run uses it",
+                file=sys.stderr,
+            )
+            return other
+    return None
+
+
+def _named_values(name: str) -> tuple[str, dict[str, str]]:
+    """A run folder's name as its scenario and the values it names."""
+    head, *items = name.split(",")
+    return head, dict(item.partition("=")[::2] for item in items)
 
 
 def _remove_hydra_leftovers(run_dir: Path) -> None:

@@ -665,3 +665,23 @@ def test_a_command_line_label_is_what_a_python_run_of_the_same_change_stores() -
     ]
     python = recorded(RunSpec(params, scenario="baseline")).overrides
     assert sorted(python) == sorted(labels_of(typed, params)[:2])
+
+
+def test_a_value_spelt_otherwise_resumes_the_folder_of_its_configuration(workdir: Path) -> None:
+    """helper-186: ``china.initial_patience=1`` and ``=1.0`` name two folders (a folder is
+    named as the command is typed), and the second ran every replicate again beside the
+    first, labelled alike. The second now uses the first's folder; another value does not."""
+    common = ("replicates=3", "weeks=4", "plots=false", "jobs=1")
+    first = cpec("run", "china.initial_patience=1", *common, cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    runs = workdir / "results" / "runs"
+    (folder,) = runs.iterdir()
+    before = (folder / "summary.parquet").read_bytes()
+    again = cpec("run", "china.initial_patience=1.0", *common, cwd=workdir)
+    assert again.returncode == 0, again.stderr
+    assert "holds this configuration, its values spelt otherwise" in again.stderr
+    assert "already complete" in again.stderr and folder.name in again.stdout.splitlines()[-1]
+    assert list(runs.iterdir()) == [folder] and (folder / "summary.parquet").read_bytes() == before
+    other = cpec("run", "china.initial_patience=0.9", *common, cwd=workdir)
+    assert other.returncode == 0, other.stderr
+    assert "spelt otherwise" not in other.stderr and len(list(runs.iterdir())) == 2
