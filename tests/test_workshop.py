@@ -112,6 +112,22 @@ def test_china_iran_and_investor_seats() -> None:
     assert m.investors[4].state == "withdrawn"  # withdrawal is final
 
 
+def test_an_investor_seat_that_withdraws_from_investing_stops_the_firm_first() -> None:
+    """helper-190: the rule pauses a firm before it withdraws it, so the first pause is when
+    the first firm stopped; a seat withdrawing Century Steel straight from investing recorded
+    no pause, and the week of the first pause read 34.7 instead of 6.1."""
+    from sim.world import FIRST_PAUSE
+
+    rule, seat = Play("baseline", 2), Play("baseline", 2)
+    take_seat(seat.model, "investor", {"choice": "withdrawn"})
+    for _ in range(8):
+        rule.step()
+        seat.step()
+    assert seat.model.investors[4].state == "withdrawn"
+    assert rule.model.world.s[FIRST_PAUSE] < 0  # no firm of the rule's stopped by week 8
+    assert seat.model.world.s[FIRST_PAUSE] == 4  # the seat's month: its firm stopped
+
+
 def test_freeing_a_seat_returns_the_rule() -> None:
     a, b = Play("baseline", 9), Play("baseline", 9)
     take_seat(a.model, "pakistan", current_choices(a.model, "pakistan"))

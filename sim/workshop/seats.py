@@ -58,6 +58,7 @@ from sim.world import (
 )
 from sim.world import INVESTING as S_INVESTING
 from sim.world import PAUSED as S_PAUSED
+from sim.world import WITHDRAWN as S_WITHDRAWN
 
 if TYPE_CHECKING:
     from sim.model import CrisisModel
@@ -401,6 +402,11 @@ class InvestorPolicy(Policy):
         value = m.call(staying_value, inv.hazard[k], inv.friction[k], p.investors)
         before, bad = int(inv.state[k]), int(inv.bad_months[k])
         _, bad = m.call(decide, before, value, bad, bool(held), p.investors)
+        if before == S_INVESTING and state == S_WITHDRAWN:
+            # the rule pauses before it withdraws, and the first pause is when the first firm
+            # stopped: a seat's withdrawal straight from investing stops it too (helper-190:
+            # it had recorded no pause, and the room's week of the first pause read later)
+            m.call(settle_investor, k, S_PAUSED, bad, inv, m.world, p)
         m.call(settle_investor, k, state, bad, inv, m.world, p)
 
 
