@@ -45,3 +45,7 @@ def leave_garbage_to_the_system() -> None:
     import gc
 
     gc.freeze()
+
+
+if __name__ == "__main__":  # python -m sim.console (a script's way in, as the console script's)
+    entry()

@@ -67,11 +67,11 @@ class Posterior:
     @property
     def distinct(self) -> int:
         """Number of different draws: a posterior resampled from weighted particles repeats
-        many (the shipped one: 331 of 1,000)."""
+        many (the shipped one: 337 of 1,000)."""
         return len(set(self.rows))
 
     def draws_said(self) -> str:
-        """``1,000 draws (the file's 1,000 hold 331 distinct)``, or ``1,000 draws`` when none
+        """``1,000 draws (the file's 1,000 hold 337 distinct)``, or ``1,000 draws`` when none
         repeats (said of the file, whatever share of its draws a run uses)."""
         repeats = (
             f" (the file's {self.draws:,} hold {self.distinct:,} distinct)"

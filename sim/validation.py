@@ -1166,6 +1166,20 @@ def count_unit(key: str, weeks: int) -> float:
     return WEEKS_PER_YEAR / weeks if key.endswith("_per_year") else 0.0
 
 
+def short_run_caution(weeks: int) -> str:
+    """A caution for runs shorter than a year ('' for a year or more): a yearly count is then
+    a whole multiple of 52/weeks a year, too coarse for the record's rarer counts (helper-188:
+    at 10 weeks a run counts 0 or 5.2 attacks on Chinese targets a year, and the median 0 read
+    "below" a record of 2-4)."""
+    if weeks >= WEEKS_PER_YEAR:
+        return ""
+    return (
+        f"caution: runs of {weeks} weeks count each yearly total in steps of "
+        f"{WEEKS_PER_YEAR / weeks:.3g} a year, too coarse for the rarer counts of the record "
+        f"(a few a year): read their verdicts from runs of {WEEKS_PER_YEAR} weeks or more"
+    )
+
+
 def _fmt(x: float) -> str:
     if not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
@@ -2246,6 +2260,9 @@ def _validate(args: argparse.Namespace) -> int:
         shown = failing_labels(table, failing)
         tilde = " (~: by less than the median's Monte Carlo error)" if "~" in shown else ""
         print(f"{which} outside: {shown}{tilde}.")
+    coarse = short_run_caution(args.weeks)
+    if coarse:
+        print(coarse)
     written = [out / TABLE_FILE, out / SIDECAR_FILE]
     if not args.no_plots:
         written += _figure_files(out)

@@ -955,7 +955,9 @@ def test_validate_fast_writes_beside_the_full_validation_not_over_it(
     (full / "validation.csv").write_text("the 200-replicate table\n")
     argv = ["--weeks", "4", "--jobs", "1", "--no-plots"]
     assert validate_command(["--fast", *argv]) == 0
-    assert "results/validation-fast/validation.csv" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "results/validation-fast/validation.csv" in said
+    assert "caution: runs of 4 weeks count each yearly total in steps of 13 a year" in said
     assert (tmp_path / "results" / "validation-fast" / "validation.csv").is_file()
     assert (full / "validation.csv").read_text() == "the 200-replicate table\n"
     assert sorted(p.name for p in full.iterdir()) == ["validation.csv"]
@@ -1519,3 +1521,13 @@ def test_only_counts_get_a_count_s_interval_in_validate() -> None:
     assert row["model_q95"] == pytest.approx(np.quantile(mean, 0.95))  # interpolated: 3 - 0.05
     assert count_unit("chinese_killed_per_year", 78) == pytest.approx(2 / 3)
     assert count_unit("weekly_dispersion", 104) == 0.0
+
+
+def test_a_run_shorter_than_a_year_is_cautioned_that_its_yearly_counts_are_coarse() -> None:
+    """helper-188: ``validate --weeks 10`` read rare yearly counts' median 0 as "below" the
+    record without a word on the horizon."""
+    from sim.validation import short_run_caution
+
+    assert "steps of 5.2 a year" in short_run_caution(10)
+    assert "52 weeks or more" in short_run_caution(51)
+    assert short_run_caution(52) == "" and short_run_caution(104) == ""

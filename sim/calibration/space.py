@@ -127,12 +127,13 @@ def load_space(path: Path | str | None = None) -> CalibrationSpace:
     if len(set(keys)) != len(keys):
         raise StudyError(f"{file}: a model parameter is set by two calibrated quantities")
     from sim.config import load_scenario
+    from sim.params import ParameterError
 
     scenario = str(data.get("scenario", "baseline"))
     try:
         load_scenario(scenario)
-    except Exception:
-        raise StudyError(f"{file}: unknown scenario {scenario!r}") from None
+    except ParameterError as exc:  # an unknown name, or a damaged scenario file, says which
+        raise StudyError(f"{file}: {exc}") from None
     weeks = data.get("weeks", 104)
     if not isinstance(weeks, int) or isinstance(weeks, bool) or not 104 <= weeks <= MAX_WEEKS:
         raise StudyError(

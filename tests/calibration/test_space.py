@@ -88,3 +88,21 @@ def test_the_command_refuses_such_a_file_and_a_non_utf8_one_in_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not UTF-8" in err and "internal error" not in err
     assert not out.exists()
+
+
+def test_an_unknown_scenario_names_the_scenarios_and_an_unexpected_error_is_not_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper-188: every exception of loading the scenario read "unknown scenario 'baseline'"
+    (a script named ``attr.py`` had shadowed a package)."""
+    path = calibration_file(tmp_path, UNRELATED)
+    path.write_text(path.read_text() + "scenario: nope\n")
+    with pytest.raises(StudyError, match="unknown scenario 'nope': choose one of baseline"):
+        load_space(path)
+
+    def broken(name: str) -> None:
+        raise ImportError("cannot import name 'define' from 'attr'")
+
+    monkeypatch.setattr("sim.config.load_scenario", broken)
+    with pytest.raises(ImportError, match="attr"):
+        load_space(calibration_file(tmp_path, UNRELATED))
