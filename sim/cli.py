@@ -1420,9 +1420,9 @@ def run_command(args: list[str]) -> int:
     finally:
         sys.argv = saved
     if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
-        statuses = write_sweep_index(plan)  # jobs may have run in other processes (launchers)
+        write_sweep_index(plan)  # jobs may have run in other processes (launchers)
         codes = {"complete": 0, "interrupted": 130}
-        _EXIT_CODES.extend(codes.get(s, 1) for s in statuses)
+        _EXIT_CODES.extend(codes.get(s, 1) for s in _statuses_of_this_command(plan))
         if not plan.launcher.endswith(".BasicLauncher") and max(_EXIT_CODES, default=0) == 1:
             _say_unfinished_jobs(plan)
         print(
@@ -1612,6 +1612,23 @@ def older_analysis(folder: Path, since: float = 0.0) -> list[str]:
         if e.name in ANALYSIS_FILES and e.stat().st_mtime < newest
     ]
     return sorted(names, key=lambda n: (n not in ("comparison.csv", "report.html"), n))
+
+
+def _statuses_of_this_command(plan: Plan) -> list[str]:
+    """The statuses ``sweep.json`` gives the jobs this command defines (helper-189: a sweep
+    whose own jobs all completed exited 130 for another command's interrupted job in its
+    folder, and 1 while another command's sweep there was still running)."""
+    import json
+
+    assert plan.sweep_dir is not None
+    others = set(jobs_of_other_commands(plan))
+    try:
+        jobs = json.loads((plan.sweep_dir / "sweep.json").read_text())["jobs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [
+        str(j.get("status")) for j in jobs if isinstance(j, dict) and j.get("dir") not in others
+    ]
 
 
 def jobs_of_other_commands(plan: Plan) -> list[str]:

@@ -685,3 +685,23 @@ def test_a_value_spelt_otherwise_resumes_the_folder_of_its_configuration(workdir
     other = cpec("run", "china.initial_patience=0.9", *common, cwd=workdir)
     assert other.returncode == 0, other.stderr
     assert "spelt otherwise" not in other.stderr and len(list(runs.iterdir())) == 2
+
+
+def test_a_sweep_exits_by_its_own_jobs_not_another_commands_in_its_folder(
+    workdir: Path,
+) -> None:
+    """helper-189: a sweep whose jobs all completed exited 130 because another command's job
+    in the same sweep folder had been interrupted."""
+    common = ("replicates=2", "weeks=4", "plots=false", "jobs=1", "sweep_name=S")
+    first = cpec("run", "-m", "seed=5,8", *common, cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    folder = workdir / "results" / "sweeps" / "S"
+    other = next(p for p in folder.iterdir() if (p / "manifest.json").exists())
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["status"] = "interrupted"  # as a Ctrl-C would leave it
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    second = cpec("run", "-m", "seed=6,7", *common, cwd=workdir)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.stdout.count("complete ") == 2 and "other commands" in second.stdout
+    statuses = [j["status"] for j in json.loads((folder / "sweep.json").read_text())["jobs"]]
+    assert sorted(statuses) == ["complete", "complete", "complete", "interrupted"]

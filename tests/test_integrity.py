@@ -268,6 +268,25 @@ def test_a_manifest_without_checksums_is_not_trusted(
     load_run(run_dir)
 
 
+@pytest.mark.parametrize("status", ["running", "interrupted", "failed"])
+def test_final_files_a_stop_left_unrecorded_are_not_read(
+    clean: Path, tmp_path: Path, status: str
+) -> None:
+    """helper-189: a Ctrl-C, SIGTERM or kill -9 after the final files were renamed into place
+    and before the manifest recorded them left a "running" run whose files compare, plot and
+    report read unchecked (a summary edited by 10x was compared with a star)."""
+    run_dir = _copy(clean, tmp_path)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["status"] = status
+    manifest.pop("files")
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ResultsError, match=f"not recorded in manifest.json \\(status {status}"):
+        load_run(run_dir)
+    assert run(_spec(), run_dir, progress=None).status == "complete"
+    assert _same_results(run_dir, clean)
+    load_run(run_dir)
+
+
 def test_chunk_markers_without_checksums_or_key_are_recomputed(clean: Path, tmp_path: Path) -> None:
     run_dir = _copy(clean, tmp_path)
     for table in TABLES:

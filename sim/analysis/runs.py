@@ -698,6 +698,14 @@ def _check_intact(path: Path, manifest: dict[str, Any]) -> None:
             f"{path}: manifest.json records no checksums (stored before they existed, or "
             "edited): re-run the command that wrote it to rebuild and record them"
         )
+    unrecorded = [f for f in _RESULT_FILES if (path / f).exists()] if records is None else []
+    if unrecorded and manifest.get("config_hash"):  # helper-189: a stop while the final files
+        # were renamed into place left them unchecked, and compare read them
+        raise ResultsError(
+            f"{path}: its final files are not recorded in manifest.json (status "
+            f"{manifest.get('status', 'unknown')}: still being written, or stopped while they "
+            "were): re-run the command that wrote it to finish them from its chunks"
+        )
     damaged = damaged_files(path, records)
     if isinstance(records, dict):
         damaged.update(
