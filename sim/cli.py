@@ -1475,6 +1475,22 @@ def _announce_big_run(plan: Plan) -> None:
         "disk (Ctrl-C stops it; the same command resumes)",
         file=sys.stderr,
     )
+    free = _free_bytes(Path.cwd())
+    if free is not None and size > free:  # helper-189: 640 GB began on a disk with 59 GB free
+        print(
+            f"note: the disk holding {Path.cwd()} has {free / 1e9:.1f} GB free, less than the "
+            f"roughly {size / 1e9:.1f} GB this writes: it will stop when the disk is full "
+            "(its finished replicates kept), so free space or give fewer replicates",
+            file=sys.stderr,
+        )
+
+
+def _free_bytes(folder: Path) -> int | None:
+    """Free bytes on the file system holding ``folder`` (None if it cannot be told)."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
 
 
 def _duration(seconds: float) -> str:

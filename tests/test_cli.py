@@ -705,3 +705,20 @@ def test_a_sweep_exits_by_its_own_jobs_not_another_commands_in_its_folder(
     assert second.stdout.count("complete ") == 2 and "other commands" in second.stdout
     statuses = [j["status"] for j in json.loads((folder / "sweep.json").read_text())["jobs"]]
     assert sorted(statuses) == ["complete", "complete", "complete", "interrupted"]
+
+
+def test_a_run_bigger_than_the_free_disk_says_so_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """helper-189: ``replicates=1000000 weeks=5200`` announced 640 GB with 59 GB free and
+    began, to stop hours later on a full disk."""
+    from sim import cli
+
+    huge = cli.Plan(replicates=1_000_000, weeks=5200)
+    monkeypatch.setattr(cli, "_free_bytes", lambda folder: 59 * 10**9)
+    cli._announce_big_run(huge)
+    err = capsys.readouterr().err
+    assert "has 59.0 GB free, less than the roughly" in err
+    monkeypatch.setattr(cli, "_free_bytes", lambda folder: 10**15)
+    cli._announce_big_run(huge)
+    assert "GB free" not in capsys.readouterr().err

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.commands import Parser, a_number, run_command, whole_number
-from sim.config import MAX_REPLICATES, MAX_SEED, MAX_WEEKS, STREAMS, resolved_jobs
+from sim.config import MAX_JOBS, MAX_REPLICATES, MAX_SEED, MAX_WEEKS, STREAMS, resolved_jobs
 from sim.explore.execution import Execution
 from sim.explore.space import (
     Study,
@@ -128,8 +128,8 @@ def _resolve(
         study.contrast = args.contrast
     if args.streams is not None:
         study.streams = args.streams
-    if args.jobs is not None and args.jobs < 1:
-        raise StudyError(f"--jobs={args.jobs} is not allowed: need at least 1")
+    if args.jobs is not None and not 1 <= args.jobs <= MAX_JOBS:  # as `run` allows (helper-189)
+        raise StudyError(f"--jobs={args.jobs} is not allowed: give 1 to {MAX_JOBS}")
     jobs = resolved_jobs(args.jobs)
     if args.scheduler and args.engine == "local":
         raise StudyError("--scheduler needs --engine dask (or no --engine: it implies dask)")

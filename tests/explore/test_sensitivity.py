@@ -293,6 +293,7 @@ def test_cli_fast_sobol_prints_indices_and_writes_outputs(workdir: Path) -> None
         (["--outcome", "weeks_to_first_pause"], "undefined in replicates where"),
         (["--method", "fast99"], "invalid choice"),
         (["--jobs", "0"], "--jobs=0 is not allowed"),
+        (["--jobs", "100000"], "--jobs=100000 is not allowed: give 1 to 256"),  # as run allows
         (["--engine", "local", "--scheduler", "tcp://x:1"], "--scheduler needs --engine dask"),
         # a stranger: these printed the study's banner first (two lines)
         (["--scheduler", "garbage"], "is not a scheduler address"),
