@@ -92,7 +92,8 @@ def main() -> None:
             value, params = found
             moved = outcomes(params, seeds)
             changed = sum(a != b for a, b in zip(reference, moved, strict=True))
-            label = f"{info.path}={value} (from {info.value})"
+            shown = f"{value:.4g}" if isinstance(value, float) else value
+            label = f"{info.path}={shown} (from {info.value})"
             if changed == 0:
                 idle.append(label)
             elif changed < math.ceil(0.05 * len(seeds)):

@@ -32,7 +32,48 @@ def render() -> str:
             allowed = "true / false" if p.type == "bool" else ""
         value = str(p.value).lower() if isinstance(p.value, bool) else f"{p.value}"
         lines.append(f"| `{p.path}` | {value} | {p.unit} | {allowed} | {p.doc} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + IDLE
+
+
+#: Where the shipped scenarios leave parameters idle (measured; not derived from the code).
+IDLE = """
+## Parameters the shipped scenarios leave idle
+
+Every parameter changes some output in some setting, but some change nothing, or almost
+nothing, in the shipped scenarios, because another setting gates their rule: move one of
+those in a workshop or a sweep and "it made no difference" is a lesson about the gate, not
+the mechanism. `benchmarks/idle_parameters.py --scenario S` lists them: each parameter moved
+to each bound (or halfway back where a bound breaks a relation), 200 replicates with keyed
+streams, every summary column, weekly metric and attack event compared replicate by
+replicate. On 5 December 2026 (baseline, iran_border, investment_freeze and chinese_troops;
+helper-190 ran the same over all eight scenarios):
+
+- **Iran's cross-border strikes** (`iran.strike_probability`, `iran.strike_civilians`,
+  `iran.retaliation_probability`, `iran.de_escalation_after_exchange`,
+  `legitimacy.iran_strike_cost`) act only while Iran is hostile, and no shipped scenario
+  starts it hostile: in the baseline each changes 1 replicate of 200 (Iran is hostile in
+  0.14% of its weeks), under `chinese_troops` 1-3, where Iran's posture is held (`iran_border`, `full_pressure`) and under
+  `investment_freeze` none. To study the January 2024 exchange set
+  `iran.initial_posture=hostile`: then each acts strongly.
+- **Iran's posture rule** (`iran.posture_drift`, `iran.cooperation_per_jaa_attack`,
+  `iran.hostility_per_jaa_attack`): nothing where `iran.posture_fixed` holds the posture
+  (`iran_border`, `full_pressure`). **Iran's cooperation** (`iran.joint_border_intensity`,
+  `iran.sanctuary_recruit_denial`) acts only while Iran cooperates: 2-4 replicates of 200 in
+  the baseline and under the freeze, none under `chinese_troops`, strongly in `iran_border`
+  and `decisive_operation`.
+- `recruitment.neighbour_mobilisation`: only where a place has lost every fighter, which no
+  shipped scenario reaches.
+- `legitimacy.max_hardship_relief` raised from 0.5: the cap binds only with more local
+  benefit than the baseline's (it does in `reform_and_development`).
+- `pakistan.decisive_boost`: only during a decisive operation (`pakistan.decisive_operation_week`
+  0 or later and inside the horizon: `decisive_operation`, `full_pressure`).
+- `china.pressure_below`, `china.hold_below` under `investment_freeze` (and `full_pressure`):
+  the scenario's imposed floor keeps China's ladder at the hold or above.
+- `investors.invest_above` under `investment_freeze`: the state firms are held all along and
+  Century Steel does not come back.
+- `groups.jaish_al_adl.chinese_publicity`: 2-3 replicates of 200 (the group's `chinese_focus`
+  is 0: it seldom attacks a Chinese target).
+"""
 
 
 if __name__ == "__main__":
