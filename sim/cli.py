@@ -825,7 +825,11 @@ def _job(cfg: Any) -> int:
         records=_hydra_record(cfg),
     )
     sweeping = hc.mode == RunMode.MULTIRUN
-    twin = None if sweeping else _same_run_spelt_otherwise(run_dir, spec.config_hash)
+    twin = (
+        None
+        if sweeping
+        else _same_run_spelt_otherwise(run_dir, spec.config_hash, list(spec.overrides))
+    )
     if twin is not None:
         run_dir = twin
         spec.chunk_size = resolved_chunk_size(
@@ -946,27 +950,26 @@ def _plot(run_dir: Path) -> None:
         print(f"plots: {run_dir / 'plots'} ({len(paths)} files)")
 
 
-def _same_run_spelt_otherwise(run_dir: Path, config_hash: str) -> Path | None:
-    """The folder beside ``run_dir`` that holds this configuration (``config_hash``) under
-    another spelling of its values (``china.initial_patience=1`` where this command says
-    ``=1.0``: a real-valued parameter's whole number is named as typed), which the run then
-    resumes, grows or reads (helper-186: the second spelling had run every replicate again
-    into a second folder, labelled alike); None if there is none, or ``run_dir`` holds
-    anything."""
-    from sim.analysis.compare import same_values
+def _same_run_spelt_otherwise(run_dir: Path, config_hash: str, overrides: list[str]) -> Path | None:
+    """The folder beside ``run_dir`` that holds this configuration (``config_hash``), made by
+    a command whose settings differ from this one's (``overrides``) only in how their values
+    are spelt (``china.initial_patience=1`` where this command says ``=1.0``, ``'hostile'``
+    for ``hostile``: a folder is named as the command is typed), which the run then resumes,
+    grows or reads (helper-186: the second spelling had run every replicate again into a
+    second folder, labelled alike); None if there is none, or ``run_dir`` holds anything."""
     from sim.runner import read_manifest
 
     if (run_dir.is_dir() and any(run_dir.iterdir())) or not run_dir.parent.is_dir():
         return None
-    head, values = _named_values(run_dir.name)
+    wanted = _folder_settings(overrides)
     for other in sorted(run_dir.parent.iterdir()):
         if other == run_dir or not other.is_dir():
             continue
-        other_head, other_values = _named_values(other.name)
-        if other_head != head or not same_values(other_values, values):
-            continue
         manifest = read_manifest(other) or {}
-        if manifest.get("config_hash") == config_hash:
+        given = manifest.get("overrides")
+        if manifest.get("config_hash") != config_hash or not isinstance(given, list):
+            continue
+        if _folder_settings([str(o) for o in given]) == wanted:
             _remove_hydra_leftovers(run_dir)
             print(
                 f"note: {other} holds this configuration, its values spelt otherwise: "
@@ -977,10 +980,15 @@ def _same_run_spelt_otherwise(run_dir: Path, config_hash: str) -> Path | None:
     return None
 
 
-def _named_values(name: str) -> tuple[str, dict[str, str]]:
-    """A run folder's name as its scenario and the values it names."""
-    head, *items = name.split(",")
-    return head, dict(item.partition("=")[::2] for item in items)
+def _folder_settings(overrides: list[str]) -> dict[str, Any]:
+    """The settings that name a run's folder, each value in one spelling (:func:`_value_key`)."""
+    out = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        key = key.strip().lstrip("+~")
+        if sep and _named(key, NOT_IN_DIR_NAME):
+            out[key] = _value_key(value.strip())
+    return out
 
 
 def _remove_hydra_leftovers(run_dir: Path) -> None:

@@ -685,6 +685,18 @@ def test_a_value_spelt_otherwise_resumes_the_folder_of_its_configuration(workdir
     other = cpec("run", "china.initial_patience=0.9", *common, cwd=workdir)
     assert other.returncode == 0, other.stderr
     assert "spelt otherwise" not in other.stderr and len(list(runs.iterdir())) == 2
+    # helper-191: a quoted value, and a name long enough to end in a hash of its text
+    for first_spelling, second_spelling in (
+        ("iran.initial_posture=hostile", "iran.initial_posture='hostile'"),
+        ("china.initial_patience=1", "china.initial_patience=1.0"),
+    ):
+        long = [f"legitimacy.{k}=0.03" for k in ("harm_sensitivity", "max_harm_loss")]
+        long += ["legitimacy.recovery_rate=0.02", "legitimacy.foreign_troop_cost=0.005"]
+        before = set(runs.iterdir())
+        a = cpec("run", first_spelling, *long, *common, cwd=workdir)
+        b = cpec("run", second_spelling, *long, *common, cwd=workdir)
+        assert a.returncode == b.returncode == 0, a.stderr + b.stderr
+        assert "spelt otherwise" in b.stderr and len(set(runs.iterdir()) - before) == 1
 
 
 def test_a_sweep_exits_by_its_own_jobs_not_another_commands_in_its_folder(

@@ -168,25 +168,39 @@ def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:
 
 
 def _matching_values(runs: Sequence[Run], reference: str) -> list[Run]:
-    """The runs whose parameters a reference spelt as overrides sets, however it spells
-    their keys and values: ``initial_patience=1``, ``china.initial_patience=1.0``,
+    """The runs that set exactly the parameters a reference spelt as overrides names, however
+    it spells their keys and values: ``initial_patience=1``, ``china.initial_patience=1.0``,
     ``Baseline [china.initial_patience=1]`` or a folder's name, ``baseline,...,replicates=5``
-    (helper-186: the label says ``1.0`` where the command and the folder said ``1``). Runs
-    that set no other parameter come first; none if the reference is not of that form."""
+    (helper-186: the label says ``1.0`` where the command and the folder said ``1``); none if
+    the reference is not of that form."""
     parsed = _spelt_overrides(reference)
     if parsed is None:
         return []
     head, pairs = parsed
-    found = [r for r in runs if _scenario_named(r, head) and _sets_values(r, pairs)]
-    exact = [
-        r for r in found if len(r.overrides) == sum(k not in LABELLING_RUN_KEYS for k in pairs)
-    ]
-    return exact or found
+    shared = _shared_settings(runs)
+    found = []
+    for run in runs:
+        named = _keys_set(run, pairs) if _scenario_named(run, head) else None
+        if named is not None and all(  # a run setting more than the reference names, where
+            # other runs differ, is another run (helper-191)
+            k in named or (k, _value_of(v)) in shared
+            for k, v in run.overrides.items()
+        ):
+            found.append(run)
+    return found
+
+
+def _shared_settings(runs: Sequence[Run]) -> set[tuple[str, tuple[str, object]]]:
+    """The parameter values every run sets alike (a sweep's fixed settings)."""
+    sets = [{(k, _value_of(v)) for k, v in r.overrides.items()} for r in runs]
+    return set.intersection(*sets) if sets else set()
 
 
 def _spelt_overrides(reference: str) -> tuple[str, dict[str, str]] | None:
     """``Scenario [a=1, b=2]`` or ``scenario,a=1,b=2`` or ``a=1`` as (scenario, pairs)
-    without the run keys that name no run (``sweep_name=``, ``jobs=``); None if not so."""
+    without the settings that do not change a run's results (``sweep_name=``, ``jobs=``);
+    None if not so, or if it names a run key a label does not tell apart (``backend=``,
+    ``parameters=``: helper-191 found them dropped, and a run of other settings chosen)."""
     text = reference.strip()
     if text.endswith("]") and "[" in text:
         head, _, inner = text[:-1].partition("[")
@@ -196,13 +210,19 @@ def _spelt_overrides(reference: str) -> tuple[str, dict[str, str]] | None:
     items = [item.strip() for item in inner.split(",") if item.strip()]
     if not items or not all("=" in item for item in items):
         return None
-    pairs = dict(item.split("=", 1) for item in items)
-    pairs = {
-        k.strip().lstrip("+~"): v.strip()
-        for k, v in pairs.items()
-        if k.strip() in LABELLING_RUN_KEYS or is_parameter_key(k.strip().lstrip("+~"))
-    }
+    pairs = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        key = key.strip().lstrip("+~")
+        if key in LABELLING_RUN_KEYS or is_parameter_key(key):
+            pairs[key] = value.strip()
+        elif key.split(".")[0] not in RESULTS_UNCHANGED:
+            return None
     return (head.strip(), pairs) if pairs else None
+
+
+#: Settings in a folder's name that do not change a run's results.
+RESULTS_UNCHANGED = ("sweep_name", "jobs", "plots", "chunk_size", "experiment", "hydra")
 
 
 def _scenario_named(run: Run, head: str) -> bool:
@@ -211,18 +231,21 @@ def _scenario_named(run: Run, head: str) -> bool:
     return not want or want in (run.scenario.casefold(), readable_scenario(run.scenario).casefold())
 
 
-def _sets_values(run: Run, pairs: dict[str, str]) -> bool:
-    """Whether the run sets each key of ``pairs`` (its full dotted key or its last parts) to
-    the value given, as :func:`same_values` compares them."""
+def _keys_set(run: Run, pairs: dict[str, str]) -> set[str] | None:
+    """The run's parameter keys that ``pairs`` names (by its full dotted key or its last
+    parts), if the run sets each to the value given, as :func:`same_values` compares them;
+    else None."""
+    named = set()
     for key, value in pairs.items():
         if key in LABELLING_RUN_KEYS:
             have = run_key(run, key)
         else:
             keys = [k for k in run.overrides if k == key or k.endswith("." + key)]
             have = run.overrides[keys[0]] if len(keys) == 1 else None
+            named.update(keys[:1])
         if have is None or _value_of(have) != _value_of(value):
-            return False
-    return True
+            return None
+    return named
 
 
 def _ambiguous(reference: str, among: Sequence[Run]) -> ResultsError:
@@ -533,17 +556,17 @@ def same_values(a: dict[str, str], b: dict[str, str]) -> bool:
     return a.keys() == b.keys() and all(_value_of(a[k]) == _value_of(b[k]) for k in a)
 
 
-def _value_of(text: str) -> object:
+def _value_of(text: str) -> tuple[str, object]:
     """An override's value for comparing: a number as a float, a switch as a bool, text
-    without its quotes."""
+    without its quotes, each tagged with its kind (``true`` is not ``1.0``: helper-191)."""
     t = text.strip()
     if t.lower() in ("true", "false"):
-        return t.lower() == "true"
+        return "switch", t.lower() == "true"
     try:
-        return float(t.replace("_", ""))
+        return "number", float(t.replace("_", ""))
     except ValueError:
         quoted = len(t) >= 2 and t[0] == t[-1] and t[0] in "'\""
-        return t[1:-1] if quoted else t
+        return "text", t[1:-1] if quoted else t
 
 
 def alike(run: Run, other: Run) -> bool:

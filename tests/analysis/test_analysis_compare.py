@@ -715,8 +715,31 @@ def test_a_reference_spelt_as_the_values_a_run_sets_chooses_it(tmp_path: Path, m
     for other in ("a=3", "iran_border [a=2]", "d=2", "a=2,c=4"):
         with pytest.raises(ResultsError, match="unknown reference"):
             cmp.resolve_reference(runs, other)
-    with pytest.raises(ResultsError, match="2 runs match"):
+    with pytest.raises(ResultsError, match="unknown reference"):  # both set a as well
         cmp.resolve_reference(runs, "c=3")
+
+
+def test_a_reference_by_values_does_not_choose_a_run_that_sets_more(
+    tmp_path: Path, make_run
+) -> None:
+    """helper-191: with the run that sets only ``recovery_rate=0.02`` missing, the reference
+    ``recovery_rate=0.02`` chose the run that also set ``initial_patience=1``; a run key a
+    label does not show (``parameters=posterior``) was dropped; ``true`` matched ``1.0``."""
+    base = make_run(tmp_path / "base")
+    one = make_run(tmp_path / "one", overrides=["china.initial_patience=1"], seed=2)
+    both = make_run(
+        tmp_path / "both",
+        overrides=["china.initial_patience=1", "legitimacy.recovery_rate=0.02"],
+        seed=3,
+    )
+    runs = load_runs([base, one, both])
+    for refused in ("recovery_rate=0.02", "[recovery_rate=0.02]", "initial_patience=true"):
+        with pytest.raises(ResultsError, match="unknown reference"):
+            cmp.resolve_reference(runs, refused)
+    assert cmp.resolve_reference(runs, "recovery_rate=0.02, initial_patience=1") is runs.runs[2]
+    assert cmp.resolve_reference(runs, "initial_patience=1.0") is runs.runs[1]
+    with pytest.raises(ResultsError, match="unknown reference"):
+        cmp.resolve_reference(runs, "initial_patience=1,parameters=posterior")
 
 
 def test_runs_with_identical_results_are_named_and_drawn_once(tmp_path: Path, make_run) -> None:
