@@ -51,8 +51,8 @@ helper-190 ran the same over all eight scenarios):
 - **Iran's cross-border strikes** (`iran.strike_probability`, `iran.strike_civilians`,
   `iran.retaliation_probability`, `iran.de_escalation_after_exchange`,
   `legitimacy.iran_strike_cost`) act only while Iran is hostile, and no shipped scenario
-  starts it hostile: in the baseline each changes 1 replicate of 200 (Iran is hostile in
-  0.14% of its weeks), under `chinese_troops` 1-3, where Iran's posture is held
+  starts it hostile: in the baseline each changes at most 1 replicate of 200 (Iran is
+  hostile in 0.14% of its weeks), under `chinese_troops` 1-3, where Iran's posture is held
   (`iran_border`, `full_pressure`) and under `investment_freeze` none. To study the January
   2024 exchange set `iran.initial_posture=hostile`: then each acts strongly.
 - **Iran's posture rule** (`iran.posture_drift`, `iran.cooperation_per_jaa_attack`,

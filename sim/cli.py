@@ -236,6 +236,7 @@ class Plan:
     config: Any = None
     overrides: list[str] = field(default_factory=list)
     launcher: str = ""  # the composed hydra.launcher._target_ (command line or experiment)
+    out_dir: Path | None = None  # the run's folder, or the sweep's
 
 
 class Refused(Exception):
@@ -612,6 +613,7 @@ def _plan(args: list[str], plan: Plan) -> None:
     check_output_dir(out, out_key, sorted(swept) if sweeping else None, out_key in given)
     plan.swept = {k: [_override_text(v) for v in vs] for k, vs in swept.items()}
     plan.sweep_dir = out if sweeping else None
+    plan.out_dir = out
     plan.jobs = math.prod(len(v) for v in swept.values()) if swept else 1
     plan.replicates, plan.weeks = int(base.replicates), int(base.weeks)
     plan.composed, plan.mode = True, base.hydra.get("mode")
@@ -1483,10 +1485,13 @@ def _announce_big_run(plan: Plan) -> None:
         "disk (Ctrl-C stops it; the same command resumes)",
         file=sys.stderr,
     )
-    free = _free_bytes(Path.cwd())
+    out = plan.out_dir if plan.out_dir is not None else Path.cwd()
+    if out.exists() and any(out.iterdir()):  # resumed or grown: the estimate counts it all
+        return
+    free = _free_bytes(out)
     if free is not None and size > free:  # helper-189: 640 GB began on a disk with 59 GB free
         print(
-            f"note: the disk holding {Path.cwd()} has {free / 1e9:.1f} GB free, less than the "
+            f"note: the disk that {out} is on has {free / 1e9:.1f} GB free, less than the "
             f"roughly {size / 1e9:.1f} GB this writes: it will stop when the disk is full "
             "(its finished replicates kept), so free space or give fewer replicates",
             file=sys.stderr,
@@ -1494,11 +1499,15 @@ def _announce_big_run(plan: Plan) -> None:
 
 
 def _free_bytes(folder: Path) -> int | None:
-    """Free bytes on the file system holding ``folder`` (None if it cannot be told)."""
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return None
+    """Free bytes on the file system that will hold ``folder`` (its nearest existing
+    ancestor's); None if it cannot be told."""
+    for place in (folder, *folder.absolute().parents):
+        if place.exists():
+            try:
+                return shutil.disk_usage(place).free
+            except OSError:
+                return None
+    return None
 
 
 def _duration(seconds: float) -> str:

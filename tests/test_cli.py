@@ -720,17 +720,26 @@ def test_a_sweep_exits_by_its_own_jobs_not_another_commands_in_its_folder(
 
 
 def test_a_run_bigger_than_the_free_disk_says_so_before_it_starts(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """helper-189: ``replicates=1000000 weeks=5200`` announced 640 GB with 59 GB free and
     began, to stop hours later on a full disk."""
     from sim import cli
 
-    huge = cli.Plan(replicates=1_000_000, weeks=5200)
-    monkeypatch.setattr(cli, "_free_bytes", lambda folder: 59 * 10**9)
+    out = tmp_path / "results" / "runs" / "big"
+    huge = cli.Plan(replicates=1_000_000, weeks=5200, out_dir=out)
+    asked: list[Path] = []
+    monkeypatch.setattr(cli, "_free_bytes", lambda folder: asked.append(folder) or 59 * 10**9)
     cli._announce_big_run(huge)
     err = capsys.readouterr().err
-    assert "has 59.0 GB free, less than the roughly" in err
+    assert f"the disk that {out} is on has 59.0 GB free, less than the roughly" in err
+    assert asked == [out]  # the run's folder, not the current one (helper-191)
     monkeypatch.setattr(cli, "_free_bytes", lambda folder: 10**15)
     cli._announce_big_run(huge)
     assert "GB free" not in capsys.readouterr().err
+    monkeypatch.setattr(cli, "_free_bytes", lambda folder: 59 * 10**9)
+    out.mkdir(parents=True)
+    (out / "manifest.json").write_text("{}")  # resumed or grown: the estimate counts it all
+    cli._announce_big_run(huge)
+    assert "GB free" not in capsys.readouterr().err
+    assert cli._free_bytes(tmp_path / "not" / "yet" / "made") is not None  # its parent's disk

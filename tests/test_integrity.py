@@ -287,6 +287,28 @@ def test_final_files_a_stop_left_unrecorded_are_not_read(
     load_run(run_dir)
 
 
+def test_a_sweep_job_with_unrecorded_final_files_is_skipped_not_the_sweep(
+    clean: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """helper-191: one such job made the whole sweep's comparison an error; an unfinished job
+    is skipped with a warning, and the others compared."""
+    from sim.analysis.runs import load_sweep
+
+    sweep = tmp_path / "sweep"
+    for name in ("a", "b"):
+        shutil.copytree(clean, sweep / name)
+    manifest = json.loads((sweep / "b" / "manifest.json").read_text())
+    manifest["status"] = "interrupted"
+    manifest.pop("files")
+    (sweep / "b" / "manifest.json").write_text(json.dumps(manifest))
+    loaded = load_sweep(sweep)
+    assert [r.path.name for r in loaded.runs] == ["a"]
+    warning = capsys.readouterr().err
+    assert "b: this run did not finish (manifest.json: interrupted), so it has no finished " in (
+        warning
+    )
+
+
 def test_chunk_markers_without_checksums_or_key_are_recomputed(clean: Path, tmp_path: Path) -> None:
     run_dir = _copy(clean, tmp_path)
     for table in TABLES:

@@ -668,25 +668,37 @@ def _no_summary(path: Path) -> str:
     )
 
 
+def _final_files_unrecorded(path: Path, manifest: dict[str, Any]) -> bool:
+    """Whether a run of this version (its manifest has a ``config_hash``) holds final files
+    its manifest does not record: a run still being written, or stopped while they were."""
+    return bool(
+        manifest.get("files") is None
+        and manifest.get("config_hash")
+        and any((path / f).exists() for f in _RESULT_FILES)
+    )
+
+
 def _unfinished(path: Path) -> str | None:
-    """What its manifest says of a run folder without ``summary.parquet`` (None if nothing)."""
+    """What its manifest says of a run folder without ``summary.parquet``, or with final
+    files its manifest does not record (None if nothing)."""
     manifest = path / MANIFEST_FILE
     status = None
     if manifest.is_file():
         with contextlib.suppress(ResultsError):
             status = _read_json(manifest).get("status")
+    results = "finished results" if (path / SUMMARY_FILE).exists() else SUMMARY_FILE
     if status == "running" and being_written(path):
         return (
             f"{path}: another cpec-sim process is writing this run now, and it has no "
-            f"{SUMMARY_FILE} yet: wait for it to finish"
+            f"{results} yet: wait for it to finish"
         )
     if status in ("interrupted", "running"):
         return (
             f"{path}: this run did not finish (manifest.json: {status}), so it has no "
-            f"{SUMMARY_FILE} yet: re-run the command that started it to resume it"
+            f"{results} yet: re-run the command that started it to resume it"
         )
     if status == "failed":
-        return f"{path}: this run failed and has no {SUMMARY_FILE} (its manifest.json says why)"
+        return f"{path}: this run failed and has no {results} (its manifest.json says why)"
     return None
 
 
@@ -698,8 +710,7 @@ def _check_intact(path: Path, manifest: dict[str, Any]) -> None:
             f"{path}: manifest.json records no checksums (stored before they existed, or "
             "edited): re-run the command that wrote it to rebuild and record them"
         )
-    unrecorded = [f for f in _RESULT_FILES if (path / f).exists()] if records is None else []
-    if unrecorded and manifest.get("config_hash"):  # helper-189: a stop while the final files
+    if _final_files_unrecorded(path, manifest):  # helper-189: a stop while the final files
         # were renamed into place left them unchecked, and compare read them
         raise ResultsError(
             f"{path}: its final files are not recorded in manifest.json (status "
@@ -748,7 +759,7 @@ def load_sweep(path: Path) -> Sweep:
         dirs = [d for d in dirs if (d / MANIFEST_FILE).is_file() or is_run_dir(d)]
     found: list[Run | SkippedJob] = []
     for d in dirs:
-        if not is_run_dir(d):
+        if not is_run_dir(d) or _unfinished_with_files(d):
             why = _unfinished(d) or f"{d}: no {SUMMARY_FILE}"
             print(f"warning: skipping sweep job {why}", file=sys.stderr)
             found.append(_skipped_job(d, entries.get(d.name, {})))
@@ -786,6 +797,16 @@ def load_sweep(path: Path) -> Sweep:
     for run in runs:
         run.sweep = name
     return Sweep(path=path, name=name, swept=swept, runs=runs, jobs=found, not_started=not_started)
+
+
+def _unfinished_with_files(folder: Path) -> bool:
+    """A sweep job whose final files a stop left unrecorded (or that another process is
+    writing): skipped as an unfinished job is, not a reason to compare nothing
+    (helper-191)."""
+    manifest: dict[str, Any] = {}
+    with contextlib.suppress(ResultsError):
+        manifest = _read_json(folder / MANIFEST_FILE) if (folder / MANIFEST_FILE).is_file() else {}
+    return manifest.get("status") != "complete" and _final_files_unrecorded(folder, manifest)
 
 
 def _skipped_job(folder: Path, entry: dict[str, Any]) -> SkippedJob:

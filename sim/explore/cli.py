@@ -493,9 +493,11 @@ def _discover(args: argparse.Namespace) -> int:
                   "pipeline; its box is not a result to read")  # fmt: skip
         print(f"tables: {out / 'peeling.csv'}, {out / 'box.csv'}")
         if result.replaced is not None:
-            print(f"note: the tables and the plot held the box of --where {result.replaced!r}, "
-                  "which this one replaced (the study's points are kept: ask for it again to "
-                  "get it back in seconds)")  # fmt: skip
+            again = ("; with a holdout, each box it checks counts against it"
+                     if result.holdout_evaluation is not None else "")  # fmt: skip
+            print(f"note: the tables and the plot held the box of {result.replaced}, which "
+                  "this one replaced (the study's points are kept: ask for it again to get it "
+                  f"back in seconds{again})")  # fmt: skip
         print(f"plot: {out / 'plots' / 'discovery.png'} (and .svg)")
     print(f"study directory: {out}")
     if unchecked:

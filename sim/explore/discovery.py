@@ -246,9 +246,12 @@ class DiscoveryResult:
     holdout: dict[str, Any] | None = None
     #: The evaluation of those points (its status says whether they were all run).
     holdout_evaluation: Evaluation | None = None
-    #: The ``--where`` of the box the folder's tables held before this one replaced them
-    #: (None if they held this one's, or nothing).
+    #: What chose the box the folder's tables held before this one replaced them
+    #: (``--where '...'``, with ``--box`` and the peeling's limits where they differed; None
+    #: if they held this one's, or nothing).
     replaced: str | None = None
+    #: What chose this box: the case of interest, ``--box``, ``--min-density``, ``--mass-min``.
+    selection: dict[str, Any] = field(default_factory=dict)
 
 
 def in_box(points: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
@@ -436,21 +439,46 @@ def run_discovery(
         result.holdout = check_box(checked.points, y_new, result.prim.limits)
         spent = record_holdout_check(out_dir / "holdout", where, y_new, result.prim.limits)
         result.holdout.update(spend(result.holdout["p_value"], spent))
-    earlier = analysed_where(out_dir)
-    result.replaced = earlier if earlier not in (None, where) else None
+    result.selection = {"where": where, "box": box, "min_density": min_density,
+                        "mass_min": mass_min}  # fmt: skip
+    earlier = analysed_selection(out_dir)
+    if earlier is not None and not same_selection(earlier, result.selection):
+        result.replaced = selection_words(earlier, result.selection)
     write_outputs(out_dir, result)
     return result
 
 
-def analysed_where(out_dir: Path) -> str | None:
-    """The ``--where`` of the box a study folder's ``discovery.json`` holds (None if none)."""
-    import json
-
+def analysed_selection(out_dir: Path) -> dict[str, Any] | None:
+    """What chose the box a study folder's ``discovery.json`` holds (None if none); a file
+    written before the selection was recorded gives its ``--where`` alone."""
     try:
-        found = json.loads((out_dir / "discovery.json").read_text()).get("where")
-    except (OSError, ValueError, AttributeError):
+        found = json.loads((out_dir / "discovery.json").read_text())
+    except (OSError, ValueError):
         return None
-    return found if isinstance(found, str) else None
+    if not isinstance(found, dict) or not isinstance(found.get("where"), str):
+        return None
+    selection = found.get("selection")
+    return selection if isinstance(selection, dict) else {"where": found["where"]}
+
+
+def same_selection(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two selections choose the same box: the same case of interest (spaces aside:
+    ``a>1`` is ``a > 1``) and, where both record them, the same box and peeling limits."""
+    if "".join(str(a.get("where")).split()) != "".join(str(b.get("where")).split()):
+        return False
+    return all(a[k] == b[k] for k in ("box", "min_density", "mass_min") if k in a and k in b)
+
+
+def selection_words(earlier: Mapping[str, Any], now: Mapping[str, Any]) -> str:
+    """The earlier selection as options: ``--where '...'`` and any option that differed."""
+    words = [f"--where {earlier.get('where')!r}"]
+    for key in ("box", "min_density", "mass_min"):
+        if key in earlier and earlier[key] != now.get(key):
+            option = f"--{key.replace('_', '-')}"
+            words.append(
+                f"without {option}" if earlier[key] is None else f"{option} {earlier[key]}"
+            )
+    return " ".join(words)
 
 
 # --- presentation -----------------------------------------------------------------------------
@@ -786,6 +814,7 @@ def write_outputs(out_dir: Path, result: DiscoveryResult) -> list[Path]:
         "mass": float(chosen["mass"]),
         "limits": json.loads(pr.limits.to_json(orient="records")),
         "holdout": result.holdout,
+        "selection": result.selection,
     }
     paths = [
         atomic_write_text(out_dir / "peeling.csv", pr.trajectory.to_csv(index=False)),

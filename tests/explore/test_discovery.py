@@ -566,8 +566,15 @@ def test_a_box_of_another_where_says_it_replaced_the_tables_box(tmp_path: Path) 
     assert inside.replaced is None
     outside = run_discovery(box_space(), box_indicator, tmp_path, where="y < 0.5", samples=200,
                             execution=quiet)  # fmt: skip
-    assert outside.replaced == "y > 0.5"
+    assert outside.replaced == "--where 'y > 0.5'"
     assert json.loads((tmp_path / "discovery.json").read_text())["where"] == "y < 0.5"
+    # helper-191: another --box replaced the box without a word; a respelt --where did not
+    other_box = run_discovery(box_space(), box_indicator, tmp_path, where="y<0.5", samples=200,
+                              execution=quiet, box=1)  # fmt: skip
+    assert other_box.replaced == "--where 'y < 0.5' without --box"
+    respelt = run_discovery(box_space(), box_indicator, tmp_path, where="y <  0.5", samples=200,
+                            execution=quiet, box=1)  # fmt: skip
+    assert respelt.replaced is None
 
 
 def test_a_kept_holdout_is_named_with_its_size_in_every_advice(tmp_path: Path) -> None:
