@@ -827,10 +827,14 @@ def _job(cfg: Any) -> int:
         records=_hydra_record(cfg),
     )
     sweeping = hc.mode == RunMode.MULTIRUN
+    given = [*hc.overrides.task, *hc.overrides.hydra]
+    named = any(str(o).lstrip("+~").startswith("hydra.run.dir=") for o in given)
     twin = (
         None
-        if sweeping
-        else _same_run_spelt_otherwise(run_dir, spec.config_hash, list(spec.overrides))
+        if sweeping or named  # a folder asked for is the folder used (helper-192)
+        else _same_run_spelt_otherwise(
+            run_dir, spec.config_hash, list(spec.overrides), spec.replicates, spec.backend
+        )
     )
     if twin is not None:
         run_dir = twin
@@ -952,26 +956,34 @@ def _plot(run_dir: Path) -> None:
         print(f"plots: {run_dir / 'plots'} ({len(paths)} files)")
 
 
-def _same_run_spelt_otherwise(run_dir: Path, config_hash: str, overrides: list[str]) -> Path | None:
+def _same_run_spelt_otherwise(
+    run_dir: Path, config_hash: str, overrides: list[str], replicates: int, backend: str
+) -> Path | None:
     """The folder beside ``run_dir`` that holds this configuration (``config_hash``), made by
     a command whose settings differ from this one's (``overrides``) only in how their values
     are spelt (``china.initial_patience=1`` where this command says ``=1.0``, ``'hostile'``
     for ``hostile``: a folder is named as the command is typed), which the run then resumes,
     grows or reads (helper-186: the second spelling had run every replicate again into a
-    second folder, labelled alike); None if there is none, or ``run_dir`` holds anything."""
+    second folder, labelled alike); None if there is none, or ``run_dir`` holds anything.
+
+    Only folders the command line made (they hold its ``.hydra`` record) with the same
+    number of replicates and backend count: helper-192 found a run made from Python, with
+    no run keys in its overrides, taken and grown by a command of other replicates."""
+    from sim.folders import HYDRA_RECORD
     from sim.runner import read_manifest
 
     if (run_dir.is_dir() and any(run_dir.iterdir())) or not run_dir.parent.is_dir():
         return None
     wanted = _folder_settings(overrides)
     for other in sorted(run_dir.parent.iterdir()):
-        if other == run_dir or not other.is_dir():
+        if other == run_dir or not (other / HYDRA_RECORD).is_dir():
             continue
         manifest = read_manifest(other) or {}
         given = manifest.get("overrides")
         if manifest.get("config_hash") != config_hash or not isinstance(given, list):
             continue
-        if _folder_settings([str(o) for o in given]) == wanted:
+        same_run = (manifest.get("replicates"), manifest.get("backend")) == (replicates, backend)
+        if same_run and _folder_settings([str(o) for o in given]) == wanted:
             _remove_hydra_leftovers(run_dir)
             print(
                 f"note: {other} holds this configuration, its values spelt otherwise: "
@@ -1675,9 +1687,12 @@ def jobs_of_other_commands(plan: Plan) -> list[str]:
     assert plan.sweep_dir is not None
     wanted = _wanted_job_values(plan)
     others = []
-    for manifest in sorted(plan.sweep_dir.glob("*/manifest.json")):
+    records = {m.parent.name: m for m in sorted(plan.sweep_dir.glob("*/manifest.json"))}
+    for note in sorted((plan.sweep_dir / JOB_NOTES).glob("*.json")):  # a job refused or
+        records.setdefault(note.stem, note)  # stopped before its manifest (helper-192)
+    for name, record in sorted(records.items()):
         try:
-            job = _job_values(json.loads(manifest.read_text())["overrides"])
+            job = _job_values(json.loads(record.read_text())["overrides"])
         except (OSError, ValueError, KeyError, TypeError):
             job = None
         if job is None:  # unreadable, or not Hydra's grammar: not ours to judge
@@ -1685,7 +1700,7 @@ def jobs_of_other_commands(plan: Plan) -> list[str]:
         if job.keys() != wanted.keys() or not all(
             any(_same_value(job[k], v) for v in wanted[k]) for k in job
         ):
-            others.append(manifest.parent.name)
+            others.append(name)
     return others
 
 

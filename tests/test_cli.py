@@ -697,6 +697,23 @@ def test_a_value_spelt_otherwise_resumes_the_folder_of_its_configuration(workdir
         b = cpec("run", second_spelling, *long, *common, cwd=workdir)
         assert a.returncode == b.returncode == 0, a.stderr + b.stderr
         assert "spelt otherwise" in b.stderr and len(set(runs.iterdir()) - before) == 1
+    # helper-192: a folder asked for is used; a run made from Python is not taken and grown
+    mine = "hydra.run.dir=results/runs/mine"
+    asked = cpec("run", "china.initial_patience=1.0", *common, mine, cwd=workdir)
+    assert asked.returncode == 0 and "spelt otherwise" not in asked.stderr, asked.stderr
+    assert (runs / "mine" / "summary.parquet").exists()
+    from sim.config import scenario_params
+    from sim.runner import RunSpec, run
+
+    change = {"china.initial_patience": 0.7}
+    python = runs / "my_pilot"
+    spec = RunSpec(scenario_params("baseline", change), scenario="baseline", replicates=3, weeks=4)
+    assert run(spec, python, progress=None).status == "complete"
+    typed = cpec("run", "china.initial_patience=0.70", *common, cwd=workdir)
+    assert typed.returncode == 0 and "spelt otherwise" not in typed.stderr, typed.stderr
+    assert json.loads((python / "manifest.json").read_text())["overrides"] == [
+        "china.initial_patience=0.7"
+    ]
 
 
 def test_a_sweep_exits_by_its_own_jobs_not_another_commands_in_its_folder(
@@ -717,6 +734,14 @@ def test_a_sweep_exits_by_its_own_jobs_not_another_commands_in_its_folder(
     assert second.stdout.count("complete ") == 2 and "other commands" in second.stdout
     statuses = [j["status"] for j in json.loads((folder / "sweep.json").read_text())["jobs"]]
     assert sorted(statuses) == ["complete", "complete", "complete", "interrupted"]
+    # helper-192: a job of another command refused as it ran leaves a note and no manifest
+    relations = ("replicates=2", "weeks=4", "plots=false", "jobs=1", "sweep_name=R")
+    refusing = cpec("run", "-m", "china.hold_below=0.3,0.6", "china.pressure_below=0.5",
+                    *relations, cwd=workdir)  # fmt: skip
+    assert refusing.returncode != 0  # hold 0.6 above pressure 0.5: refused
+    fine = cpec("run", "-m", "china.hold_below=0.3,0.6", "china.pressure_below=0.9", *relations,
+                cwd=workdir)  # fmt: skip
+    assert fine.returncode == 0, fine.stdout + fine.stderr
 
 
 def test_a_run_bigger_than_the_free_disk_says_so_before_it_starts(

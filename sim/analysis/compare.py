@@ -553,12 +553,14 @@ def same_values(a: dict[str, str], b: dict[str, str]) -> bool:
     run stored before labels were written in one form says ``0.20`` or ``1`` where a later
     run of the same change says ``0.2`` or ``1.0`` (helper-186: a grown sweep's new jobs were
     then not paired with the old)."""
-    return a.keys() == b.keys() and all(_value_of(a[k]) == _value_of(b[k]) for k in a)
+    return a.keys() == b.keys() and all(_value_of(a[k])[1] == _value_of(b[k])[1] for k in a)
 
 
 def _value_of(text: str) -> tuple[str, object]:
     """An override's value for comparing: a number as a float, a switch as a bool, text
-    without its quotes, each tagged with its kind (``true`` is not ``1.0``: helper-191)."""
+    without its quotes, each tagged with its kind. A reference compares kinds too (``true``
+    names no run of ``1.0``: helper-191); :func:`same_values` compares the values alone, as a
+    switch stored as ``1`` before labels were written in one form is ``true`` (helper-192)."""
     t = text.strip()
     if t.lower() in ("true", "false"):
         return "switch", t.lower() == "true"

@@ -439,8 +439,8 @@ def run_discovery(
         result.holdout = check_box(checked.points, y_new, result.prim.limits)
         spent = record_holdout_check(out_dir / "holdout", where, y_new, result.prim.limits)
         result.holdout.update(spend(result.holdout["p_value"], spent))
-    result.selection = {"where": where, "box": box, "min_density": min_density,
-                        "mass_min": mass_min}  # fmt: skip
+    result.selection = {"where": where, "box": result.prim.chosen, "min_density": min_density,
+                        "mass_min": mass_min}  # fmt: skip  # the box chosen, however
     earlier = analysed_selection(out_dir)
     if earlier is not None and not same_selection(earlier, result.selection):
         result.replaced = selection_words(earlier, result.selection)
@@ -472,6 +472,8 @@ def same_selection(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 def selection_words(earlier: Mapping[str, Any], now: Mapping[str, Any]) -> str:
     """The earlier selection as options: ``--where '...'`` and any option that differed."""
     words = [f"--where {earlier.get('where')!r}"]
+    if "".join(str(earlier.get("where")).split()) != "".join(str(now.get("where")).split()):
+        return words[0]  # another case of interest: its box and limits were its own
     for key in ("box", "min_density", "mass_min"):
         if key in earlier and earlier[key] != now.get(key):
             option = f"--{key.replace('_', '-')}"

@@ -1371,4 +1371,5 @@ def test_runs_whose_labels_spell_one_value_two_ways_pair_by_seed(
     attacks = table[table["outcome"] == "attacks_total"].set_index("reference")
     assert attacks["paired"].dropna().all() and (attacks["diff_mean"].dropna() == 5).all()
     assert cmp.same_values({"a": "1", "b": "TRUE"}, {"a": "1.0", "b": "true"})
+    assert cmp.same_values({"b": "1"}, {"b": "true"})  # a switch typed 1 before labels' form
     assert not cmp.same_values({"a": "0.2"}, {"a": "0.25"})

@@ -569,12 +569,20 @@ def test_a_box_of_another_where_says_it_replaced_the_tables_box(tmp_path: Path) 
     assert outside.replaced == "--where 'y > 0.5'"
     assert json.loads((tmp_path / "discovery.json").read_text())["where"] == "y < 0.5"
     # helper-191: another --box replaced the box without a word; a respelt --where did not
+    chosen = outside.prim.chosen
+    other = chosen + 1
     other_box = run_discovery(box_space(), box_indicator, tmp_path, where="y<0.5", samples=200,
-                              execution=quiet, box=1)  # fmt: skip
-    assert other_box.replaced == "--where 'y < 0.5' without --box"
+                              execution=quiet, box=other)  # fmt: skip
+    assert other_box.replaced == f"--where 'y < 0.5' --box {chosen}"
     respelt = run_discovery(box_space(), box_indicator, tmp_path, where="y <  0.5", samples=200,
-                            execution=quiet, box=1)  # fmt: skip
+                            execution=quiet, box=other)  # fmt: skip
     assert respelt.replaced is None
+    default = run_discovery(box_space(), box_indicator, tmp_path, where="y < 0.5", samples=200,
+                            execution=quiet)  # fmt: skip  # the default box again: replaced
+    assert default.replaced == f"--where 'y <  0.5' --box {other}"
+    asked = run_discovery(box_space(), box_indicator, tmp_path, where="y < 0.5", samples=200,
+                          execution=quiet, box=chosen)  # fmt: skip  # the box it had chosen
+    assert asked.replaced is None  # helper-192: the same box asked for by number
 
 
 def test_a_kept_holdout_is_named_with_its_size_in_every_advice(tmp_path: Path) -> None:
