@@ -790,7 +790,12 @@ def figure_indices(result: SensitivityResult) -> Figure:
         + ("; μ* is unsigned: the table's mu gives the sign)" if contrast else ")")
     )
     reps = f"{result.replicates} replicate{'s' if result.replicates != 1 else ''}"
-    fig.suptitle(f"{what}: {n} points × {reps} each{_held_fixed(result)}")
+    rough = (
+        f"\ncaution: {result.samples} base samples: rough intervals, not results to read"
+        if method == "sobol" and result.samples < MIN_SAMPLES_FOR_INTERVALS
+        else ""
+    )  # the figure travels without the command's caution
+    fig.suptitle(f"{what}: {n} points × {reps} each{_held_fixed(result)}{rough}")
     return fig
 
 

@@ -772,3 +772,15 @@ def test_a_study_read_again_keeps_its_evaluations_record_and_says_what_it_replac
     pd.testing.assert_frame_equal(again.indices, first.indices)
     assert again.replaced == ("minus_y",)
     assert json.loads((tmp_path / "manifest.json").read_text()) == record
+
+
+def test_a_figure_of_too_few_base_samples_says_so_in_its_title(
+    tmp_path: Path, ishigami_sobol
+) -> None:  # type: ignore[no-untyped-def]
+    """A stranger reading a ``--fast`` study's figure alone saw total indices of 1.4 with no
+    word that 8 base samples are not results to read (the command's caution stays behind)."""
+    few = run_sensitivity(ishigami_space(), ishigami, tmp_path, samples=8, execution=QUIET)
+    title = sa.figure_indices(few).get_suptitle()
+    assert "caution: 8 base samples: rough intervals, not results to read" in title
+    _, enough = ishigami_sobol
+    assert "caution" not in sa.figure_indices(enough).get_suptitle()
