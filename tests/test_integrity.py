@@ -60,10 +60,18 @@ def _garbage_events(run_dir: Path) -> None:
     (run_dir / "events.parquet").write_bytes(b"not a parquet file at all")
 
 
+def _delete_summary(run_dir: Path) -> None:  # helper-189: "no summary.parquet here"
+    (run_dir / "summary.parquet").unlink()
+
+
 @pytest.mark.parametrize(
     ("damage", "name"),
-    [(_truncate_summary, "summary.parquet"), (_garbage_events, "events.parquet")],
-    ids=["summary cut to 5 of 20 rows", "garbage events"],
+    [
+        (_truncate_summary, "summary.parquet"),
+        (_garbage_events, "events.parquet"),
+        (_delete_summary, "summary.parquet"),
+    ],
+    ids=["summary cut to 5 of 20 rows", "garbage events", "summary deleted"],
 )
 def test_a_damaged_result_file_is_reported_in_one_line_and_rebuilt(
     clean: Path, tmp_path: Path, damage: Callable[[Path], None], name: str

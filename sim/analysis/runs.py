@@ -661,10 +661,34 @@ _RESULT_FILES = (SUMMARY_FILE, TIMESERIES_FILE, EVENTS_FILE)
 
 
 def _no_summary(path: Path) -> str:
-    """Why a folder without ``summary.parquet`` is not a run: unfinished, or not one at all."""
-    return _unfinished(path) or (
-        f"{path}: no {SUMMARY_FILE} here (give a run directory, or a sweep directory "
-        "whose job subdirectories hold one)"
+    """Why a folder without ``summary.parquet`` is not a run: unfinished, finished but its
+    summary removed since, or not one at all."""
+    return (
+        _unfinished(path)
+        or _summary_removed(path)
+        or (
+            f"{path}: no {SUMMARY_FILE} here (give a run directory, or a sweep directory "
+            "whose job subdirectories hold one)"
+        )
+    )
+
+
+def _summary_removed(path: Path) -> str | None:
+    """For a finished run whose manifest records ``summary.parquet`` and which no longer has
+    it, that it is damaged and how to repair it (helper-189: it read "no summary.parquet
+    here (give a run directory...)" in a run directory)."""
+    manifest: dict[str, Any] = {}
+    with contextlib.suppress(ResultsError):
+        if (path / MANIFEST_FILE).is_file():
+            manifest = _read_json(path / MANIFEST_FILE)
+    records = manifest.get("files")
+    if manifest.get("status") != "complete" or not isinstance(records, dict):
+        return None
+    if SUMMARY_FILE not in records:
+        return None
+    return (
+        f"{path}: {SUMMARY_FILE} is damaged (missing): re-run the command that wrote it to "
+        "repair it from its chunks"
     )
 
 
