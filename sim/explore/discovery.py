@@ -464,15 +464,38 @@ def analysed_selection(out_dir: Path) -> dict[str, Any] | None:
 def same_selection(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether two selections choose the same box: the same case of interest (spaces aside:
     ``a>1`` is ``a > 1``) and, where both record them, the same box and peeling limits."""
-    if "".join(str(a.get("where")).split()) != "".join(str(b.get("where")).split()):
+    if _where_tokens(str(a.get("where"))) != _where_tokens(str(b.get("where"))):
         return False
     return all(a[k] == b[k] for k in ("box", "min_density", "mass_min") if k in a and k in b)
+
+
+def _where_tokens(where: str) -> list[object]:
+    """A case of interest as its tokens, numbers by value: ``a>1`` is ``a > 1.0``
+    (helper-192); its text without spaces where it does not tokenize."""
+    import io
+    import tokenize
+
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(where).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return ["".join(where.split())]
+    out: list[object] = []
+    for tok in tokens:
+        if tok.type == tokenize.NUMBER:
+            try:
+                out.append(float(tok.string.replace("_", "")))
+                continue
+            except ValueError:
+                pass
+        if tok.string.strip():
+            out.append(tok.string)
+    return out
 
 
 def selection_words(earlier: Mapping[str, Any], now: Mapping[str, Any]) -> str:
     """The earlier selection as options: ``--where '...'`` and any option that differed."""
     words = [f"--where {earlier.get('where')!r}"]
-    if "".join(str(earlier.get("where")).split()) != "".join(str(now.get("where")).split()):
+    if _where_tokens(str(earlier.get("where"))) != _where_tokens(str(now.get("where"))):
         return words[0]  # another case of interest: its box and limits were its own
     for key in ("box", "min_density", "mass_min"):
         if key in earlier and earlier[key] != now.get(key):

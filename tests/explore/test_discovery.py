@@ -597,3 +597,15 @@ def test_a_kept_holdout_is_named_with_its_size_in_every_advice(tmp_path: Path) -
     assert later.prim is not None and later.prim.base_rate < 0.2  # rare: the caution is given
     assert "keeps a holdout of 60 points: --holdout 60" in text
     assert "give --holdout 60" in text and "--holdout N" not in text.split("caution")[-1]
+
+
+def test_a_case_of_interest_respelt_is_the_same_selection() -> None:
+    """helper-192: ``a>1`` against ``a > 1.0`` said the box had been replaced."""
+    from sim.explore.discovery import same_selection
+
+    assert same_selection({"where": "a>1"}, {"where": "a > 1.0"})
+    assert same_selection(
+        {"where": "`china.x`<0.40 and y>=0"}, {"where": "`china.x` < 0.4 and y >= 0"}
+    )
+    assert not same_selection({"where": "a>1"}, {"where": "a>2"})
+    assert not same_selection({"where": "a>1", "box": 3}, {"where": "a > 1", "box": 4})
