@@ -73,7 +73,6 @@ def plot_command(argv: Sequence[str]) -> int:
     parser.add_argument("dir", type=Path, metavar="DIR", help="run directory (or sweep directory)")
 
     def body(args: argparse.Namespace) -> int:
-        from sim.analysis.plots import plot_run
         from sim.files import unwritable
 
         runs = load_runs([args.dir])  # validates everything before writing
@@ -83,13 +82,28 @@ def plot_command(argv: Sequence[str]) -> int:
                 raise ResultsError(f"{run.path}: its figures cannot be written: {problem}")
         total = 0
         for run in runs.runs:
-            paths = plot_run(run.path)
+            paths = _plot_locked(run.path)
             total += len(paths)
             print(f"{run.path / 'plots'}: {len(paths)} files")
         print(f"wrote {total} figure files")
         return 0
 
     return run_command(parser, argv, body, expected=(ResultsError,))
+
+
+def _plot_locked(run_dir: Path) -> list[Path]:
+    """A run's figures, drawn holding its folder's lock: a run started meanwhile in the same
+    folder is refused until they are drawn (helper-189: one that rewrote the results left
+    figures of the earlier ones, titled with their replicates); one already writing it
+    refuses the plot."""
+    from sim.analysis.plots import plot_run
+    from sim.runner import FolderBusy, exclusive
+
+    try:
+        with exclusive(run_dir):
+            return plot_run(run_dir)
+    except FolderBusy as exc:
+        raise ResultsError(str(exc)) from None
 
 
 # --- compare ----------------------------------------------------------------------------------

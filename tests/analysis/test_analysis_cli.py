@@ -481,3 +481,22 @@ def test_the_default_reference_moves_only_when_its_own_job_has_no_results(
     assert cli.compare_command([str(sweep), "--no-plots"]) == 0
     out = capsys.readouterr().out
     assert "Reference: Full pressure." in out and "standing in" not in out
+
+
+def test_plot_draws_holding_the_runs_lock(
+    tmp_path: Path, make_run, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """helper-189: a run started in the folder while ``plot`` drew left figures of the
+    earlier results; ``plot`` now holds the folder's lock while it draws."""
+    from sim.files import being_written
+
+    run_dir = make_run(tmp_path / "run")
+    seen: list[bool] = []
+
+    def drawing(path: Path) -> list[Path]:
+        seen.append(being_written(path))
+        return []
+
+    monkeypatch.setattr("sim.analysis.plots.plot_run", drawing)
+    assert cli.plot_command([str(run_dir)]) == 0
+    assert seen == [True] and not being_written(run_dir)
