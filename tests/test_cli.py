@@ -768,3 +768,16 @@ def test_a_run_bigger_than_the_free_disk_says_so_before_it_starts(
     cli._announce_big_run(huge)
     assert "GB free" not in capsys.readouterr().err
     assert cli._free_bytes(tmp_path / "not" / "yet" / "made") is not None  # its parent's disk
+
+
+def test_python_m_sim_console_runs_the_command(workdir: Path) -> None:
+    """helper-188: ``python -m sim.console calibrate ...`` did nothing and exited 0."""
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "sim.console", "scenarios"], cwd=workdir,
+                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert ok.returncode == 0 and ok.stdout.startswith("baseline"), ok.stderr
+    bad = subprocess.run([sys.executable, "-m", "sim.console", "run", "nope=1"], cwd=workdir,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and "nope" in bad.stderr
