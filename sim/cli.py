@@ -966,8 +966,8 @@ def _same_run_spelt_otherwise(
     grows or reads (helper-186: the second spelling had run every replicate again into a
     second folder, labelled alike); None if there is none, or ``run_dir`` holds anything.
 
-    Only folders the command line made (they hold its ``.hydra`` record) with the same
-    number of replicates and backend count: helper-192 found a run made from Python, with
+    Only folders the command line made (they hold its ``.hydra`` record), with the same
+    number of replicates and the same backend, count: helper-192 found a run made from Python, with
     no run keys in its overrides, taken and grown by a command of other replicates."""
     from sim.folders import HYDRA_RECORD
     from sim.runner import read_manifest

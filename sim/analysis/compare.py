@@ -168,8 +168,8 @@ def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:
 
 
 def _matching_values(runs: Sequence[Run], reference: str) -> list[Run]:
-    """The runs that set exactly the parameters a reference spelt as overrides names, however
-    it spells their keys and values: ``initial_patience=1``, ``china.initial_patience=1.0``,
+    """The runs that set exactly the parameters a reference spelt as overrides names (beyond
+    those every run sets alike), however it spells their keys and values: ``initial_patience=1``, ``china.initial_patience=1.0``,
     ``Baseline [china.initial_patience=1]`` or a folder's name, ``baseline,...,replicates=5``
     (helper-186: the label says ``1.0`` where the command and the folder said ``1``); none if
     the reference is not of that form."""
@@ -233,8 +233,8 @@ def _scenario_named(run: Run, head: str) -> bool:
 
 def _keys_set(run: Run, pairs: dict[str, str]) -> set[str] | None:
     """The run's parameter keys that ``pairs`` names (by its full dotted key or its last
-    parts), if the run sets each to the value given, as :func:`same_values` compares them;
-    else None."""
+    parts), if the run sets each to the value given, compared by kind and value
+    (:func:`_value_of`); else None."""
     named = set()
     for key, value in pairs.items():
         if key in LABELLING_RUN_KEYS:
