@@ -169,7 +169,8 @@ def resolve_reference(runs: RunSet, reference: str | None) -> Run | None:
 
 def _matching_values(runs: Sequence[Run], reference: str) -> list[Run]:
     """The runs that set exactly the parameters a reference spelt as overrides names (beyond
-    those every run sets alike), however it spells their keys and values: ``initial_patience=1``, ``china.initial_patience=1.0``,
+    those every run sets alike), however it spells their keys and values:
+    ``initial_patience=1``, ``china.initial_patience=1.0``,
     ``Baseline [china.initial_patience=1]`` or a folder's name, ``baseline,...,replicates=5``
     (helper-186: the label says ``1.0`` where the command and the folder said ``1``); none if
     the reference is not of that form."""
