@@ -495,12 +495,9 @@ def _chunk_tables(
     return {"points": table, "replicates": replicate_table}
 
 
-def _read_again(
-    out_dir: Path, store: ChunkStore, chunks: list[list[int]], manifest: dict[str, Any], t0: float
-) -> Evaluation:
+def _read_again(out_dir: Path, store: ChunkStore, chunks: list[list[int]], t0: float) -> Evaluation:
     """A finished study's points (its files assembled again from its checked chunks, as a
     hand may have changed them), its manifest left as its evaluation wrote it."""
-    store.clean()
     store.assemble(range(len(chunks)))
     points = pd.read_parquet(out_dir / "points.parquet")
     timings = {"evaluate_s": 0.0, "total_s": round(time.perf_counter() - t0, 3)}
@@ -629,8 +626,8 @@ def evaluate(
         }
     )
     prepare_out_dir(out_dir, key)
-    finished_before = read_manifest(out_dir) if _finished(out_dir, key) else None
-    if engine == "dask" and scheduler and finished_before is None:
+    finished_before = _finished(out_dir, key)
+    if engine == "dask" and scheduler and not finished_before:
         check_scheduler(scheduler)  # before anything is written: a wrong address leaves nothing
     store = study_store(out_dir, key)
     n = len(design)
@@ -659,16 +656,15 @@ def evaluate(
         }
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    store.clean()
     todo = [c for c, idx in enumerate(chunks) if store.done(c, idx) is None]
-    if finished_before is not None and not todo:  # read again (another --outcome, --where):
-        # its manifest keeps when and how long the evaluation ran (helper-185: a re-analysis
-        # had rewritten them with its own 0.01 s)
-        return _read_again(out_dir, store, chunks, finished_before, t0)
+    if finished_before and not todo:  # read again (another --outcome, --where): its
+        # manifest keeps when and how long the evaluation ran (helper-185: a re-analysis had
+        # rewritten them with its own 0.01 s)
+        return _read_again(out_dir, store, chunks, t0)
     atomic_write_text(
         out_dir / "manifest.json", json.dumps(manifest("running"), indent=2, default=str) + "\n"
     )
-    store.clean()
-    todo = [c for c, idx in enumerate(chunks) if store.done(c, idx) is None]
     resumed = n - sum(len(chunks[c]) for c in todo)
     bars: list[ProgressBar] = []  # drawn once the engine is up (a scheduler may be unreachable)
     rows = design.to_dict("records")
