@@ -7,7 +7,6 @@ Analysis only ever reads the Parquet files and ``manifest.json`` that a run wrot
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import sys
@@ -22,7 +21,7 @@ import pandas as pd
 from sim.analysis import survival
 from sim.analysis.outputs import not_started_jobs
 from sim.config import RUN_KEYS, shown_value
-from sim.files import being_written, damaged_files
+from sim.files import being_written, damaged_files, read_json_object
 from sim.params import flatten
 from sim.posterior import (
     NOT_COMPARABLE,
@@ -677,10 +676,7 @@ def _summary_removed(path: Path) -> str | None:
     """For a finished run whose manifest records ``summary.parquet`` and which no longer has
     it, that it is damaged and how to repair it (helper-189: it read "no summary.parquet
     here (give a run directory...)" in a run directory)."""
-    manifest: dict[str, Any] = {}
-    with contextlib.suppress(ResultsError):
-        if (path / MANIFEST_FILE).is_file():
-            manifest = _read_json(path / MANIFEST_FILE)
+    manifest = read_json_object(path / MANIFEST_FILE) or {}
     records = manifest.get("files")
     if manifest.get("status") != "complete" or not isinstance(records, dict):
         return None
@@ -705,11 +701,7 @@ def _final_files_unrecorded(path: Path, manifest: dict[str, Any]) -> bool:
 def _unfinished(path: Path) -> str | None:
     """What its manifest says of a run folder without ``summary.parquet``, or with final
     files its manifest does not record (None if nothing)."""
-    manifest = path / MANIFEST_FILE
-    status = None
-    if manifest.is_file():
-        with contextlib.suppress(ResultsError):
-            status = _read_json(manifest).get("status")
+    status = (read_json_object(path / MANIFEST_FILE) or {}).get("status")
     results = "finished results" if (path / SUMMARY_FILE).exists() else SUMMARY_FILE
     if status == "running" and being_written(path):
         return (
@@ -827,19 +819,14 @@ def _unfinished_with_files(folder: Path) -> bool:
     """A sweep job whose final files a stop left unrecorded (or that another process is
     writing): skipped as an unfinished job is, not a reason to compare nothing
     (helper-191)."""
-    manifest: dict[str, Any] = {}
-    with contextlib.suppress(ResultsError):
-        manifest = _read_json(folder / MANIFEST_FILE) if (folder / MANIFEST_FILE).is_file() else {}
+    manifest = read_json_object(folder / MANIFEST_FILE) or {}
     return manifest.get("status") != "complete" and _final_files_unrecorded(folder, manifest)
 
 
 def _skipped_job(folder: Path, entry: dict[str, Any]) -> SkippedJob:
     """What ``sweep.json``'s entry (``entry``), else the job's manifest, says of a job
     without results."""
-    manifest: dict[str, Any] = {}
-    if (folder / MANIFEST_FILE).is_file():
-        with contextlib.suppress(ResultsError):
-            manifest = _read_json(folder / MANIFEST_FILE)
+    manifest = read_json_object(folder / MANIFEST_FILE) or {}
     overrides = entry.get("overrides")
     scenario = manifest.get("scenario") or (
         overrides.get("scenario") if isinstance(overrides, dict) else None
