@@ -1443,8 +1443,9 @@ def run_command(args: list[str]) -> int:
         sys.argv = saved
     if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
         write_sweep_index(plan)  # jobs may have run in other processes (launchers)
+        earlier = jobs_of_other_commands(plan)
         codes = {"complete": 0, "interrupted": 130}
-        _EXIT_CODES.extend(codes.get(s, 1) for s in _statuses_of_this_command(plan))
+        _EXIT_CODES.extend(codes.get(s, 1) for s in _statuses_of_this_command(plan, earlier))
         if not plan.launcher.endswith(".BasicLauncher") and max(_EXIT_CODES, default=0) == 1:
             _say_unfinished_jobs(plan)
         print(
@@ -1457,7 +1458,6 @@ def run_command(args: list[str]) -> int:
                 f"note: {stale[0]}{more} in the sweep folder predate jobs that have run since:"
                 f" re-run `cpec-sim compare {plan.sweep_dir}` (and `report`) to update them"
             )
-        earlier = jobs_of_other_commands(plan)
         if earlier:
             shown = ", ".join(earlier[:3]) + (", ..." if len(earlier) > 3 else "")
             print(
@@ -1659,14 +1659,14 @@ def older_analysis(folder: Path, since: float = 0.0) -> list[str]:
     return sorted(names, key=lambda n: (n not in ("comparison.csv", "report.html"), n))
 
 
-def _statuses_of_this_command(plan: Plan) -> list[str]:
-    """The statuses ``sweep.json`` gives the jobs this command defines (helper-189: a sweep
-    whose own jobs all completed exited 130 for another command's interrupted job in its
-    folder, and 1 while another command's sweep there was still running)."""
+def _statuses_of_this_command(plan: Plan, others: list[str]) -> list[str]:
+    """The statuses ``sweep.json`` gives the jobs this command defines, not ``others``
+    (:func:`jobs_of_other_commands`; helper-189: a sweep whose own jobs all completed exited
+    130 for another command's interrupted job in its folder, and 1 while another command's
+    sweep there was still running)."""
     import json
 
     assert plan.sweep_dir is not None
-    others = set(jobs_of_other_commands(plan))
     try:
         jobs = json.loads((plan.sweep_dir / "sweep.json").read_text())["jobs"]
     except (OSError, ValueError, KeyError, TypeError):
