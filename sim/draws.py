@@ -14,8 +14,10 @@ Every rule draws through the functions here (``uniform``, ``integer``, ``binomia
   a hash of that key and the draw's position in its substream (SplitMix64's mixing function,
   Steele, Lea & Flood 2014), and counts are drawn by inversion (one uniform, monotone in it).
   So where two scenarios take the same steps they take the same draws, and a difference in
-  one step of one week does not reshuffle every later draw. Week 0 (the cells' burn-in, the
-  investors' frictions) draws from the seed's NumPy generator in both kinds.
+  one step of one week does not reshuffle every later draw. Week 0's cells' burn-in draws
+  from the seed's NumPy generator in both kinds; the investors' frictions draw from that
+  generator after the burn-in (single) or from week 0's substream :data:`FRICTIONS` (keyed),
+  so that keyed runs whose burn-ins differ still share them.
 
 Both kinds give the same distributions (``tests/test_draws.py``: known answers, and the
 model's outcomes under both); they do not give the same replicate for one seed.
@@ -37,6 +39,8 @@ from sim.jit import jit, overload
 
 #: The steps of a week that draw, as keyed streams name them (:func:`enter`).
 IRAN, PAKISTAN, SOCIETY, ORDER, GROUP = 0, 1, 2, 3, 4
+#: Week 0's step that draws the investors' frictions from a keyed stream.
+FRICTIONS = 5
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _KEY, _SUBSTREAM, _COUNTER = 0, 1, 2
@@ -55,6 +59,16 @@ def stream_for(rng: np.random.Generator, seed: int, streams: str) -> Any:
     or the seed's keyed stream."""
     check_streams(streams)
     return rng if streams == "single" else keyed_stream(seed)
+
+
+def friction_stream(rng: np.random.Generator, stream: Any) -> Any:
+    """What week 0 draws the investors' frictions from: ``rng`` (a single stream, after the
+    cells' burn-in) or the keyed ``stream`` turned to week 0's :data:`FRICTIONS` substream,
+    which no parameter of the burn-in moves."""
+    if isinstance(stream, np.random.Generator):
+        return rng
+    enter(stream, 0, FRICTIONS)
+    return stream
 
 
 # --- the keyed generator ----------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 from sim.attacks import CHINESE, INFRASTRUCTURE, SECURITY, interdiction_probability
 from sim.cells import FIGHTERS
 from sim.compiled import POSTURE_SCORE, Calls, count_above, count_equal, dot, inlined_rule, rule
-from sim.draws import stream_for
+from sim.draws import friction_stream, stream_for
 from sim.params import ModelParams
 from sim.rules.china import NORMAL, investment_hold, ladder_step
 from sim.rules.militant_group import choice_probability, initial_propensities, long_run_rate
@@ -186,15 +186,16 @@ def start(p: ModelParams, seed: int, compiled: Any = None, streams: str = "singl
     """Week 0 from the data files and the seed: cells burnt in, frictions drawn, states set.
 
     ``compiled`` (``compiled_params(p)``) may be passed in when many replicates share ``p``.
-    ``streams`` says what weeks 1.. draw from (:func:`sim.draws.stream_for`); week 0 draws
-    from the seed's NumPy generator either way.
+    ``streams`` says what weeks 1.. draw from (:func:`sim.draws.stream_for`); week 0's
+    burn-in draws from the seed's NumPy generator either way, the frictions from it or from
+    the keyed stream (:func:`sim.draws.friction_stream`).
     """
     rng = np.random.default_rng(seed)
     stream = stream_for(rng, seed, streams)  # refuses an unknown kind before any work
     table = load_places()
     compiled = compiled_params(p) if compiled is None else compiled
     groups = new_groups(p, table, rng)
-    investors = new_investors(p, table, rng)
+    investors = new_investors(p, table, friction_stream(rng, stream))
     world = new_world(table)
     s = world.s
     s[IRAN_SCORE] = POSTURE_SCORE[p.iran.initial_posture]

@@ -15,6 +15,7 @@ import numpy as np
 
 from sim import cells
 from sim.compiled import Calls, as_tuple
+from sim.draws import uniform
 from sim.params import ModelParams
 from sim.record import EVENT_COLUMNS, WEEKLY_COUNTS
 from sim.space import PlaceTable, load_groups, load_investors, load_places
@@ -178,8 +179,9 @@ def new_groups(p: ModelParams, places: PlaceTable, rng: np.random.Generator) -> 
     return groups
 
 
-def new_investors(p: ModelParams, places: PlaceTable, rng: np.random.Generator) -> Any:
-    """Investors from ``investors.csv``; each firm's friction drawn from its declared range."""
+def new_investors(p: ModelParams, places: PlaceTable, stream: Any) -> Any:
+    """Investors from ``investors.csv``; each firm's friction drawn from its declared range,
+    one uniform of ``stream`` each (:func:`sim.draws.friction_stream`)."""
     recs = load_investors()
     deployed = np.array([r["deployed"] for r in recs], dtype=np.float64)
     return Investors(
@@ -189,7 +191,7 @@ def new_investors(p: ModelParams, places: PlaceTable, rng: np.random.Generator) 
         staff=np.array([r["staff"] for r in recs], dtype=np.int64),
         friction=np.array(
             [
-                r["friction_low"] + (r["friction_high"] - r["friction_low"]) * rng.random()
+                r["friction_low"] + (r["friction_high"] - r["friction_low"]) * uniform(stream)
                 for r in recs
             ]
         ),

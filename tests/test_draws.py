@@ -182,3 +182,25 @@ def test_keyed_counts_refuse_what_numpy_refuses() -> None:
         with pytest.raises(ValueError, match="binomial"):
             _keyed_binomial(s, n, p)
     assert _keyed_binomial(s, 10, 1.0) == 10 and _keyed_poisson(s, 0.0) == 0
+
+
+def test_keyed_runs_share_the_firms_frictions_whatever_the_burn_in() -> None:
+    """A reviewer (helper-190): keyed runs that differed in the cells' burn-in drew every
+    firm's friction anew (at seed 1001 Century Steel's 0.564 became 0.998 with the shatter
+    probability 0.06 -> 0.1), since the frictions came after the burn-in from one generator.
+    They now draw from week 0's own keyed substream; a single stream keeps its order."""
+    from sim.config import with_overrides
+    from sim.week import start
+
+    base = scenario_params("baseline")
+    changes = ({"cells.shatter_probability": 0.1}, {"cells.burn_in_per_fighter": 5.0})
+    for seed in (1001, 7):
+        keyed = start(base, seed, streams="keyed").investors.friction
+        single = start(base, seed).investors.friction
+        for change in changes:
+            p = with_overrides(base, change)
+            assert np.array_equal(start(p, seed, streams="keyed").investors.friction, keyed)
+            assert not np.array_equal(start(p, seed).investors.friction, single)
+    frictions = np.array([start(base, s, streams="keyed").investors.friction for s in range(200)])
+    assert np.unique(frictions[:, 0]).size == 200  # a draw for each seed, not one for all
+    assert np.unique(frictions, axis=1).shape[1] == frictions.shape[1]  # and for each firm
