@@ -937,14 +937,22 @@ def _forget_earlier_analysis(run_dir: Path) -> None:
 
 
 def _plot(run_dir: Path) -> None:
+    """Draw a finished run's figures, holding its folder's lock as `cpec-sim plot` does."""
     try:
-        from sim.analysis.plots import plot_run
+        from sim.analysis.cli import plot_locked
+        from sim.analysis.runs import ResultsError
     except ImportError as exc:
         reraise_interrupt(exc)
         return
     print("drawing the figures ...", file=sys.stderr, flush=True)
     try:
-        paths = plot_run(run_dir)
+        paths = plot_locked(run_dir)
+    except ResultsError as exc:  # another command took the folder once the run let it go
+        print(
+            f"warning: figures not drawn: {exc}; draw them with `cpec-sim plot {run_dir}`",
+            file=sys.stderr,
+        )
+        return
     except Exception as exc:  # the results are safe on disk; a figure must not fail the run
         reraise_interrupt(exc)
         print(

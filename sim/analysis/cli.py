@@ -82,7 +82,7 @@ def plot_command(argv: Sequence[str]) -> int:
                 raise ResultsError(f"{run.path}: its figures cannot be written: {problem}")
         total = 0
         for run in runs.runs:
-            paths = _plot_locked(run.path)
+            paths = plot_locked(run.path)
             total += len(paths)
             print(f"{run.path / 'plots'}: {len(paths)} files")
         print(f"wrote {total} figure files")
@@ -91,16 +91,20 @@ def plot_command(argv: Sequence[str]) -> int:
     return run_command(parser, argv, body, expected=(ResultsError,))
 
 
-def _plot_locked(run_dir: Path) -> list[Path]:
+def plot_locked(run_dir: Path) -> list[Path]:
     """A run's figures, drawn holding its folder's lock: a run started meanwhile in the same
     folder is refused until they are drawn (helper-189: one that rewrote the results left
     figures of the earlier ones, titled with their replicates); one already writing it
-    refuses the plot."""
+    refuses the plot. Under the lock no other command writes ``plots/``, so a hidden
+    temporary file there is one a stopped plot left (a ``kill -9``): it is removed."""
     from sim.analysis.plots import plot_run
+    from sim.files import remove_temporary_files
     from sim.runner import FolderBusy, exclusive
 
     try:
         with exclusive(run_dir):
+            if (run_dir / "plots").is_dir():
+                remove_temporary_files(run_dir / "plots")
             return plot_run(run_dir)
     except FolderBusy as exc:
         raise ResultsError(str(exc)) from None

@@ -500,3 +500,35 @@ def test_plot_draws_holding_the_runs_lock(
     monkeypatch.setattr("sim.analysis.plots.plot_run", drawing)
     assert cli.plot_command([str(run_dir)]) == 0
     assert seen == [True] and not being_written(run_dir)
+
+
+def test_plot_removes_what_a_killed_plot_left_and_the_run_plots_under_the_lock(
+    tmp_path: Path, make_run, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """reliability.md's known gap: a figure's hidden ``.*.tmp`` left by a ``kill -9`` stayed
+    in ``plots/``. Under the folder's lock no other command writes there, so ``plot`` (and
+    a run's own drawing, which now takes the lock too) removes it; a busy folder leaves the
+    run's figures undrawn with one line saying how to draw them."""
+    from sim.cli import _plot
+    from sim.runner import exclusive
+
+    run_dir = make_run(tmp_path / "run")
+    (run_dir / "plots").mkdir(exist_ok=True)
+    left = run_dir / "plots" / ".outcomes.png.x1y2.tmp"
+    left.write_bytes(b"half a figure")
+    kept = run_dir / "plots" / "notes.txt"
+    kept.write_text("mine")
+    drawn: list[Path] = []
+    monkeypatch.setattr("sim.analysis.plots.plot_run", lambda path: drawn.append(path) or [])
+    assert cli.plot_command([str(run_dir)]) == 0
+    assert not left.exists() and kept.read_text() == "mine" and drawn == [run_dir]
+
+    left.write_bytes(b"again")
+    _plot(run_dir)
+    assert not left.exists() and drawn == [run_dir, run_dir]
+    with exclusive(run_dir):
+        _plot(run_dir)
+    err = capsys.readouterr().err
+    assert drawn == [run_dir, run_dir]  # not drawn while another command held the folder
+    assert "warning: figures not drawn: another cpec-sim process is writing" in err
+    assert f"cpec-sim plot {run_dir}" in err
