@@ -21,6 +21,7 @@ def entry() -> None:
     for them, as in its workers (:func:`sim.threads.one_numerical_thread`): the process
     runs beside one worker per CPU, and OpenBLAS's threads, started as NumPy is imported,
     spun for ~0.1 s of CPU there, a tenth of a 200-replicate run's (docs/performance.md)."""
+    terminate_as_interrupt()
     os.environ.setdefault(PLAIN_REFCOUNTS, "1")
     os.environ.update(one_numerical_thread(os.environ))  # before NumPy is imported
     try:
@@ -32,8 +33,18 @@ def entry() -> None:
         code = 130
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the work is over: a Ctrl-C while the
     # interpreter shuts down (workers' servers, atexit) killed a finished command by signal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # ... a kill ends it as any process
     leave_garbage_to_the_system()
     sys.exit(code)
+
+
+def terminate_as_interrupt() -> None:
+    """SIGTERM (``kill``, a scheduler's stop) is a stop request, as Ctrl-C is: the command
+    ends with its one line and exit code 130 wherever it is, not only while a run computes
+    replicates (where :func:`sim.runner.stop_signals` already made it so). Without this it
+    ended the process silently, with 143, while a run drew its figures or wrote its final
+    files, and in `plot`, `compare` and `report` (docs/reliability.md)."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def leave_garbage_to_the_system() -> None:
