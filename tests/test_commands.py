@@ -346,7 +346,7 @@ def test_a_killed_command_line_says_so_in_one_line(tmp_path) -> None:
     )
     assert proc.stdout is not None and proc.stdout.readline() == "working\n"
     proc.terminate()
-    out, err = proc.communicate(timeout=20)
+    _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, (proc.returncode, err)
     assert err == "cpec-sim: interrupted (re-run the same command to resume)\n"
 
