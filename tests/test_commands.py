@@ -325,7 +325,7 @@ def test_sigterm_stops_a_command_as_ctrl_c_does_wherever_it_is(
         signal.signal(signal.SIGTERM, terminate)
 
 
-def test_a_killed_command_line_says_so_in_one_line(tmp_path) -> None:
+def test_a_killed_command_line_says_so_in_one_line() -> None:
     """The console script itself, in its own process: SIGTERM while the command works is
     one line and 130 (it was the signal's silent 143)."""
     import subprocess
