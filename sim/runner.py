@@ -61,6 +61,7 @@ from sim.files import (
     damaged_files,
     is_system_folder,
     read_json_object,
+    sha256_of,
     unwritable,
 )
 from sim.folders import named_few, not_of_a_run
@@ -464,6 +465,8 @@ def _first_chunk_size(run_dir: Path) -> int | None:
 
 
 ALREADY_COMPLETE = "already complete: nothing to run"
+#: The run's resolved configuration, as the command line gave it (RunSpec.config_yaml).
+CONFIG_FILE = "config.yaml"
 
 
 def _already_complete(old: dict[str, Any], spec: RunSpec, run_dir: Path) -> bool:
@@ -477,6 +480,15 @@ def _already_complete(old: dict[str, Any], spec: RunSpec, run_dir: Path) -> bool
     return not damaged_files(run_dir, files)
 
 
+def _config_record(spec: RunSpec, run_dir: Path) -> dict[str, Any]:
+    """The manifest's record of ``config.yaml`` (when the run has one): its checksum, so that
+    a hand edit, which ``report`` would show as the run's configuration, is found as damage
+    and repaired by the same command, as for the result files."""
+    if not spec.config_yaml:
+        return {}
+    return {CONFIG_FILE: {"sha256": sha256_of(run_dir / CONFIG_FILE)}}
+
+
 def _damaged_finals(old: dict[str, Any] | None, run_dir: Path) -> list[str]:
     """What a resume finds wrong with the manifest and the final files of an earlier run."""
     notes = []
@@ -484,7 +496,10 @@ def _damaged_finals(old: dict[str, Any] | None, run_dir: Path) -> list[str]:
         notes.append("manifest.json was unreadable: rewritten")
     if old is not None and old.get("status") == "complete":
         broken = damaged_files(run_dir, old.get("files"))
-        notes += [f"{name} was damaged ({why}): rebuilt" for name, why in broken.items()]
+        notes += [
+            f"{name} was damaged ({why}): {'written again' if name == CONFIG_FILE else 'rebuilt'}"
+            for name, why in broken.items()
+        ]
     return notes
 
 
@@ -934,12 +949,12 @@ def _run_into(
     progress: TextIO | None,
 ) -> RunOutcome:
     run_dir.mkdir(parents=True, exist_ok=True)
+    finals = _damaged_finals(old, run_dir)  # before config.yaml is written again
     if spec.config_yaml:
-        atomic_write_text(run_dir / "config.yaml", spec.config_yaml)
+        atomic_write_text(run_dir / CONFIG_FILE, spec.config_yaml)
     for name, text in spec.records.items():
         (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / name, text)
-    finals = _damaged_finals(old, run_dir)
     held = finished_earlier(old)
     store.rechunked = old is not None and (
         old.get("chunk_size") != spec.chunk_size
@@ -997,7 +1012,8 @@ def _run_into(
                     chunk_done(c, f)
         sim_s = time.perf_counter() - t_sim
         t_write = time.perf_counter()
-        files = {"files": assembly.finish(), "chunks": store.records(range(len(chunks)))}
+        finished = {**assembly.finish(), **_config_record(spec, run_dir)}
+        files = {"files": finished, "chunks": store.records(range(len(chunks)))}
     except Interrupted as exc:
         status, message = "interrupted", f"interrupted by {exc}"
     except BrokenProcessPool:

@@ -8,6 +8,7 @@ rebuilds the run to the same bytes as a clean run.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import shutil
 import subprocess
@@ -176,12 +177,39 @@ def test_chunks_of_another_configuration_are_refused_without_a_manifest(
 def test_the_manifest_records_rows_and_checksums_of_every_file_and_chunk(clean: Path) -> None:
     manifest = json.loads((clean / "manifest.json").read_text())
     files = manifest["files"]
-    assert set(files) == {f"{t}.parquet" for t in TABLES}
+    assert set(files) == {f"{t}.parquet" for t in TABLES} | {"config.yaml"}
     assert files["summary.parquet"]["rows"] == 20
     assert files["timeseries.parquet"]["rows"] == 20 * 8
     assert len(manifest["chunks"]) == 4
     assert manifest["chunks"][1]["replicates"] == [5, 9]
     assert manifest["chunks"][1]["files"]["summary"]["rows"] == 5
+
+
+def test_a_hand_edited_config_yaml_is_damage_that_the_same_run_repairs(
+    clean: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """reliability.md's known gap: ``config.yaml`` had no checksum, so a hand edit showed in
+    ``report`` as the run's configuration. The manifest records it now: readers refuse the
+    edited file as damage, and the same run writes it again (saying so) without recomputing."""
+    from sim.analysis.runs import ResultsError, load_run
+
+    text = "scenario:\n  name: baseline\nchina:\n  initial_patience: 0.45\n"
+    run_dir = tmp_path / "run"
+    assert run(_spec(config_yaml=text), run_dir, progress=None).status == "complete"
+    record = json.loads((run_dir / "manifest.json").read_text())["files"]["config.yaml"]
+    assert record == {"sha256": hashlib.sha256(text.encode()).hexdigest()}
+    load_run(run_dir)
+    (run_dir / "config.yaml").write_text(text.replace("0.45", "0.2"))
+    with pytest.raises(
+        ResultsError, match=r"config\.yaml is damaged \(contents differ.*repair it$"
+    ):
+        load_run(run_dir)
+    outcome = run(_spec(config_yaml=text), run_dir, progress=None)
+    assert outcome.message == (
+        "config.yaml was damaged (contents differ from the recorded checksum): written again"
+    )
+    assert (run_dir / "config.yaml").read_text() == text and _same_results(run_dir, clean)
+    load_run(run_dir)
 
 
 def test_a_full_disk_fails_in_one_line_leaves_nothing_half_written_and_resumes(

@@ -745,9 +745,10 @@ def _check_intact(path: Path, manifest: dict[str, Any]) -> None:
     if damaged:
         name, why = next(iter(damaged.items()))
         more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        source = " from its chunks" if name.endswith(".parquet") else ""
         raise ResultsError(
             f"{path}: {name} is damaged ({why}){more}: re-run the command that wrote it to "
-            "repair it from its chunks"
+            f"repair it{source}"
         )
 
 
