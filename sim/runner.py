@@ -1012,8 +1012,8 @@ def _run_into(
                     chunk_done(c, f)
         sim_s = time.perf_counter() - t_sim
         t_write = time.perf_counter()
-        finished = {**assembly.finish(), **_config_record(spec, run_dir)}
-        files = {"files": finished, "chunks": store.records(range(len(chunks)))}
+        final = {**assembly.finish(), **_config_record(spec, run_dir)}
+        files = {"files": final, "chunks": store.records(range(len(chunks)))}
     except Interrupted as exc:
         status, message = "interrupted", f"interrupted by {exc}"
     except BrokenProcessPool:
