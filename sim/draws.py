@@ -10,7 +10,8 @@ Every rule draws through the functions here (``uniform``, ``integer``, ``binomia
   difference: their outcomes are about uncorrelated (r ~ 0), and pairing them by seed buys no
   precision.
 * ``keyed``: common random numbers. Each step of each week draws from its own substream,
-  keyed by the replicate's seed, the week, the step and the group (:func:`enter`); a draw is
+  keyed by the replicate's seed, the week, the step and the group (:func:`enter`; a group's
+  cells' events and its attacks are two steps); a draw is
   a hash of that key and the draw's position in its substream (SplitMix64's mixing function,
   Steele, Lea & Flood 2014), and counts are drawn by inversion (one uniform, monotone in it).
   So where two scenarios take the same steps they take the same draws, and a difference in
@@ -37,8 +38,10 @@ import numpy as np
 from sim.config import check_streams
 from sim.jit import jit, overload
 
-#: The steps of a week that draw, as keyed streams name them (:func:`enter`).
-IRAN, PAKISTAN, SOCIETY, ORDER, GROUP = 0, 1, 2, 3, 4
+#: The steps of a week that draw, as keyed streams name them (:func:`enter`): a group's
+#: week is two, its cells' events (GROUP) and its attempts and attacks (ATTACKS), since the
+#: cells' parameters change how many draws its events take.
+IRAN, PAKISTAN, SOCIETY, ORDER, GROUP, ATTACKS = 0, 1, 2, 3, 4, 6
 #: Week 0's step that draws the investors' frictions from a keyed stream.
 FRICTIONS = 5
 

@@ -331,6 +331,9 @@ def group_week(
         c.events_per_week,
         c.shatter_probability,
     )
+    # a keyed stream's attacks draw apart from the cells' events, whose number of draws
+    # the cells' parameters change (a single stream goes on as it is)
+    draws.enter(rng, int(world.s[WEEK]), draws.ATTACKS, g)
     attempts = draw_attempts(rng, g, groups, params.escalation)
     joint = joint_operations(world.s[JOINT] > 0, params.china)
     interdiction = interdiction_probability(joint, params.attacks)
