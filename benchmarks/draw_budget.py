@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/draw_budget.py [--replicates 10] [--repeats 7]
 
 Every rule draws through ``sim.draws`` (``uniform``, ``integer``, ``binomial``, ``poisson``);
-the one exception, one uniform per investor for its friction at week 0 (``sim.world``, in
-Python: a handful a replicate), is left out. A child process runs baseline replicates with
+one uniform per investor for its friction at week 0 (``sim.world``, in Python: a handful a
+replicate) is left out, since ``sim.world`` binds ``uniform`` as it is imported, before the
+child wraps it. A child process runs baseline replicates with
 Numba switched off (``NUMBA_DISABLE_JIT=1``), so those functions are plain Python and can be
 wrapped: it records every draw, its kind, the rule that made it and its arguments. This
 process checks that those replicates are the compiled engine's (a hash of every weekly metric

@@ -59,7 +59,8 @@ def keyed_stream(seed: int) -> np.ndarray:
 
 def stream_for(rng: np.random.Generator, seed: int, streams: str) -> Any:
     """The stream the rules draw from in weeks 1.. of a replicate: ``rng`` itself (single)
-    or the seed's keyed stream."""
+    or the seed's keyed stream (from which week 0's frictions draw too:
+    :func:`friction_stream`)."""
     check_streams(streams)
     return rng if streams == "single" else keyed_stream(seed)
 

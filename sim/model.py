@@ -66,7 +66,7 @@ class CrisisModel(Model):
         self.space = build_network(self.places, self.random)
         begin = start(self.params, seed, streams=streams)
         self.call = Calls()  # calls the compiled rules with this model's arrays
-        self.rng = begin.rng  # week 0's draws came from this generator
+        self.rng = begin.rng  # week 0's burn-in drew from this generator (a single stream: all)
         #: Every draw of the rules from week 1 comes from this stream (sim.draws): ``rng``
         #: itself (streams="single"), or a keyed stream that each step turns to its own part.
         self.stream = begin.stream

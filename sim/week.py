@@ -151,7 +151,8 @@ class Start:
     world: Any
     groups: Any
     investors: Any
-    #: What the rules draw from in weeks 1..: ``rng`` itself, or a keyed stream (sim.draws).
+    #: What the rules draw from in weeks 1..: ``rng`` itself, or a keyed stream (sim.draws),
+    #: from which week 0's frictions drew too.
     stream: Any = None
 
 
