@@ -45,21 +45,23 @@ those in a workshop or a sweep and "it made no difference" is a lesson about the
 the mechanism. `benchmarks/idle_parameters.py --scenario S` lists them: each parameter moved
 to each bound (or halfway back where a bound breaks a relation), 200 replicates with keyed
 streams, every summary column, weekly metric and attack event compared replicate by
-replicate. On 5 December 2026 (baseline, iran_border, investment_freeze and chinese_troops;
-helper-190 ran the same over all eight scenarios):
+replicate. On 5 December 2026 (baseline, iran_border, investment_freeze and chinese_troops,
+re-run by helper-202 after keyed streams gave the firms' frictions and the groups' attacks
+substreams of their own; helper-190 ran the same over all eight scenarios before them):
 
 - **Iran's cross-border strikes** (`iran.strike_probability`, `iran.strike_civilians`,
   `iran.retaliation_probability`, `iran.de_escalation_after_exchange`,
   `legitimacy.iran_strike_cost`) act only while Iran is hostile, and no shipped scenario
-  starts it hostile: in the baseline each changes at most 1 replicate of 200 (Iran is
-  hostile in 0.14% of its weeks), under `chinese_troops` 1-3, where Iran's posture is held
-  (`iran_border`, `full_pressure`) and under `investment_freeze` none. To study the January
+  starts it hostile: in the baseline each changes at most 4 replicates of 200 (Iran is
+  hostile in 0.058% of their weeks, in 4 replicates), under `chinese_troops` at most 7 (4 for
+  most), where Iran's posture is held (`iran_border`, `full_pressure`) none, and under
+  `investment_freeze` at most 1 (`iran.strike_probability=1` alone). To study the January
   2024 exchange set `iran.initial_posture=hostile`: then each acts strongly.
 - **Iran's posture rule** (`iran.posture_drift`, `iran.cooperation_per_jaa_attack`,
   `iran.hostility_per_jaa_attack`): nothing where `iran.posture_fixed` holds the posture
   (`iran_border`, `full_pressure`). **Iran's cooperation** (`iran.joint_border_intensity`,
-  `iran.sanctuary_recruit_denial`) acts only while Iran cooperates: 2-4 replicates of 200 in
-  the baseline and under the freeze, none under `chinese_troops`, strongly in `iran_border`
+  `iran.sanctuary_recruit_denial`) acts only while Iran cooperates: 4-5 replicates of 200 in
+  the baseline, 6-7 under the freeze and 3 under `chinese_troops`, strongly in `iran_border`
   and `decisive_operation`.
 - `recruitment.neighbour_mobilisation`: only where a place has lost every fighter, which no
   shipped scenario reaches.
@@ -71,7 +73,7 @@ helper-190 ran the same over all eight scenarios):
   the scenario's imposed floor keeps China's ladder at the hold or above.
 - `investors.invest_above` under `investment_freeze`: the state firms are held all along and
   Century Steel does not come back.
-- `groups.jaish_al_adl.chinese_publicity`: 2-3 replicates of 200 (the group's `chinese_focus`
+- `groups.jaish_al_adl.chinese_publicity`: 1-3 replicates of 200 (the group's `chinese_focus`
   is 0: it seldom attacks a Chinese target).
 """
 
