@@ -15,7 +15,8 @@ Every rule draws through the functions here (``uniform``, ``integer``, ``binomia
   a hash of that key and the draw's position in its substream (SplitMix64's mixing function,
   Steele, Lea & Flood 2014), and counts are drawn by inversion (one uniform, monotone in it).
   So where two scenarios take the same steps they take the same draws, and a difference in
-  one step of one week does not reshuffle every later draw. Week 0's cells' burn-in draws
+  one step of one week does not reshuffle every later draw (within a step, a changed number of
+  draws still shifts the step's later ones: docs/model.md). Week 0's cells' burn-in draws
   from the seed's NumPy generator in both kinds; the investors' frictions draw from that
   generator after the burn-in (single) or from week 0's substream :data:`FRICTIONS` (keyed),
   so that keyed runs whose burn-ins differ still share them.
@@ -47,7 +48,8 @@ FRICTIONS = 5
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _KEY, _SUBSTREAM, _COUNTER = 0, 1, 2
-#: Inversion sums probabilities from 0: means beyond this are drawn as sums of smaller parts.
+#: Inversion sums probabilities from 0: a Poisson mean beyond this, or a binomial whose
+#: P(X = 0) is below exp(-this), is drawn as a sum of smaller parts.
 _MAX_INVERSION_MEAN = 500.0
 
 
