@@ -916,7 +916,10 @@ def _result_files(run_dir: Path) -> dict[str, Any] | None:
 
     manifest = read_manifest(run_dir)
     files = manifest.get("files") if manifest and manifest.get("status") == "complete" else None
-    return files if isinstance(files, dict) and files else None
+    if not isinstance(files, dict):
+        return None
+    results = {k: v for k, v in files.items() if k.endswith(".parquet")}  # not config.yaml
+    return results or None
 
 
 def _forget_earlier_analysis(run_dir: Path) -> None:

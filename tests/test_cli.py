@@ -329,6 +329,12 @@ def test_a_run_with_new_results_drops_the_figures_of_its_earlier_ones(workdir: P
     repaired = cpec(*args, "replicates=4", cwd=workdir)
     assert repaired.returncode == 0 and summary.read_bytes() == original, repaired.stderr
     assert (plots / "fan_violence.png").exists() and "earlier results" not in repaired.stderr
+    # a hand-edited config.yaml, written again with other run keys (jobs): the same results
+    config = run_dir / "config.yaml"
+    config.write_text(config.read_text().replace("weeks: 8", "weeks: 9"))
+    rewritten = cpec(*args, "replicates=4", "jobs=1", cwd=workdir)
+    assert "config.yaml was damaged" in rewritten.stderr and "weeks: 8" in config.read_text()
+    assert (plots / "fan_violence.png").exists() and "earlier results" not in rewritten.stderr
     more = cpec(*args, "replicates=6", cwd=workdir)
     assert not (plots / "fan_violence.png").exists() and (plots / "my_notes.txt").exists()
     assert "report.html in" in more.stderr and "describes its earlier results" in more.stderr
