@@ -8,12 +8,14 @@ shared by a group stays readable to it.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -280,3 +282,21 @@ def remove_temporary_files(folder: Path) -> None:
     """Delete temporary files a stopped writer may have left in ``folder`` (not finished ones)."""
     for tmp in Path(folder).glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
+
+
+#: A temporary file this old was left by a stopped writer: each lives while one file is written.
+STALE_TEMPORARY_S = 600.0
+
+
+def remove_stale_temporary_files(folder: Path, names: Iterable[str]) -> None:
+    """Delete the temporary files of ``names`` (:func:`temporary_path`'s) in ``folder`` that
+    were last written over :data:`STALE_TEMPORARY_S` ago: left by a writer that was killed,
+    where no lock says that none is writing now (another command's are not touched)."""
+    now = time.time()
+    for name in names:
+        for tmp in Path(folder).glob(f".{glob.escape(name)}.*.tmp"):
+            try:
+                if now - tmp.stat().st_mtime > STALE_TEMPORARY_S:
+                    tmp.unlink()
+            except OSError:
+                continue

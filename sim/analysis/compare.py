@@ -37,7 +37,7 @@ from sim.analysis.runs import (
     run_key,
     streams_of,
 )
-from sim.files import atomic_write_text
+from sim.files import atomic_write_text, remove_stale_temporary_files
 from sim.posterior import NOT_COMPARABLE, source_key
 
 if TYPE_CHECKING:
@@ -1770,6 +1770,9 @@ def write_comparison(
     else:
         table, rendered = compare_runs(runs, reference, by_default), {}
     out = Path(out)
+    ours = [COMPARISON_TABLE, *(f"{n}.{fmt}" for n in COMPARISON_BUILDERS for fmt in style.FORMATS)]
+    if out.is_dir():  # what a killed compare left (it takes no lock: only old ones)
+        remove_stale_temporary_files(out, ours)
     paths = [atomic_write_text(out / COMPARISON_TABLE, table_csv(table))]
     paths.extend(style.write_rendered(out, rendered))
     for name in COMPARISON_BUILDERS.keys() - rendered.keys():  # an earlier comparison's

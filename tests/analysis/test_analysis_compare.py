@@ -134,6 +134,35 @@ def test_comparison_figures_drawn_by_workers_are_the_bytes_drawn_here(
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_compare_removes_the_old_temporary_files_a_killed_compare_left(
+    tmp_path: Path, make_frames, save_run
+) -> None:
+    """reliability.md's known gap: a ``kill -9`` left ``compare``'s hidden ``.*.tmp`` files
+    in the folder for good. ``compare`` takes no lock there, so it removes only its own that
+    are old (a running one's live while one file is written), and no other command's."""
+    import os
+    import time
+
+    from sim.files import STALE_TEMPORARY_S
+
+    a, b = _two_scenarios(tmp_path, make_frames, save_run)
+    out = tmp_path / "out"
+    out.mkdir()
+    old = time.time() - STALE_TEMPORARY_S - 60
+    left = {
+        "stale": out / ".comparison.csv.k1ll3d.tmp",
+        "stale figure": out / ".compare_boxes.png.k1ll3d.tmp",
+        "fresh": out / ".compare_ecdf.svg.runn1n.tmp",
+        "another command's": out / ".sweep.json.0ld.tmp",
+    }
+    for path in left.values():
+        path.write_text("part of a file")
+    for key in ("stale", "stale figure", "another command's"):
+        os.utime(left[key], (old, old))
+    cmp.write_comparison(load_runs([a, b]), out, "baseline", plots=False)
+    assert [k for k, path in left.items() if path.exists()] == ["fresh", "another command's"]
+
+
 def test_comparison_csv_holds_the_computed_numbers(tmp_path: Path, make_frames, save_run) -> None:
     a, b = _two_scenarios(tmp_path, make_frames, save_run)
     runs = load_runs([a, b])
