@@ -143,12 +143,10 @@ def test_compare_removes_the_old_temporary_files_a_killed_compare_left(
     import os
     import time
 
-    from sim.files import STALE_TEMPORARY_S
-
     a, b = _two_scenarios(tmp_path, make_frames, save_run)
     out = tmp_path / "out"
     out.mkdir()
-    old = time.time() - STALE_TEMPORARY_S - 60
+    old = time.time() - 3600  # an hour: far past the ten minutes
     left = {
         "stale": out / ".comparison.csv.k1ll3d.tmp",
         "stale figure": out / ".compare_boxes.png.k1ll3d.tmp",
