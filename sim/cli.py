@@ -1453,10 +1453,13 @@ def run_command(args: list[str]) -> int:
     finally:
         sys.argv = saved
     if plan.sweep_dir is not None and plan.sweep_dir.is_dir():
-        write_sweep_index(plan)  # jobs may have run in other processes (launchers)
+        statuses = write_sweep_index(plan)  # jobs may have run in other processes (launchers)
         earlier = jobs_of_other_commands(plan)
         codes = {"complete": 0, "interrupted": 130}
-        _EXIT_CODES.extend(codes.get(s, 1) for s in _statuses_of_this_command(plan, earlier))
+        # only this command's jobs (helper-189: a sweep whose own jobs all completed exited
+        # 130 for another command's interrupted job in its folder)
+        ours = [status for name, status in statuses.items() if name not in earlier]
+        _EXIT_CODES.extend(codes.get(s, 1) for s in ours)
         if not plan.launcher.endswith(".BasicLauncher") and max(_EXIT_CODES, default=0) == 1:
             _say_unfinished_jobs(plan)
         print(
@@ -1550,10 +1553,10 @@ def _index_if_made(plan: Plan) -> None:
             write_sweep_index(plan)
 
 
-def write_sweep_index(plan: Plan) -> list[str]:
+def write_sweep_index(plan: Plan) -> dict[str, str]:
     """Write ``sweep.json`` (experiment, swept keys, each job's directory, overrides, status).
 
-    Returns the jobs' statuses.
+    Returns each job's status, by its directory's name.
     """
     import json
 
@@ -1591,7 +1594,7 @@ def write_sweep_index(plan: Plan) -> list[str]:
     started = [given.get(name) for name in jobs]
     index["not_started"] = jobs_not_started(plan, started, _earlier_not_started(plan.sweep_dir))
     atomic_write_json(plan.sweep_dir / "sweep.json", index)
-    return [str(job["status"]) for job in jobs.values()]
+    return {name: str(job["status"]) for name, job in jobs.items()}
 
 
 def jobs_not_started(
@@ -1668,23 +1671,6 @@ def older_analysis(folder: Path, since: float = 0.0) -> list[str]:
         if e.name in ANALYSIS_FILES and e.stat().st_mtime < newest
     ]
     return sorted(names, key=lambda n: (n not in ("comparison.csv", "report.html"), n))
-
-
-def _statuses_of_this_command(plan: Plan, others: list[str]) -> list[str]:
-    """The statuses ``sweep.json`` gives the jobs this command defines, not ``others``
-    (:func:`jobs_of_other_commands`; helper-189: a sweep whose own jobs all completed exited
-    130 for another command's interrupted job in its folder, and 1 while another command's
-    sweep there was still running)."""
-    import json
-
-    assert plan.sweep_dir is not None
-    try:
-        jobs = json.loads((plan.sweep_dir / "sweep.json").read_text())["jobs"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
-    return [
-        str(j.get("status")) for j in jobs if isinstance(j, dict) and j.get("dir") not in others
-    ]
 
 
 def jobs_of_other_commands(plan: Plan) -> list[str]:

@@ -354,10 +354,10 @@ def test_the_sweep_index_says_why_a_job_failed(tmp_path: Path) -> None:
     (job / "manifest.json").write_text(json.dumps({"status": "failed", "message": message}))
     (tmp_path / "seed=2").mkdir()
     (tmp_path / "seed=2" / "manifest.json").write_text('{"status": "complete", "message": ""}')
-    assert write_sweep_index(Plan(sweep_dir=tmp_path, swept={"seed": ["1", "2"]})) == [
-        "failed",
-        "complete",
-    ]
+    assert write_sweep_index(Plan(sweep_dir=tmp_path, swept={"seed": ["1", "2"]})) == {
+        "seed=1": "failed",
+        "seed=2": "complete",
+    }
     jobs = json.loads((tmp_path / "sweep.json").read_text())["jobs"]
     assert jobs[0]["message"] == message and "message" not in jobs[1]
 
